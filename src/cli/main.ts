@@ -1,0 +1,79 @@
+/**
+ * The `voice-soundboard` command. Each subcommand lives in its own file under src/cli/ and
+ * registers in COMMANDS; `main` returns the exit code (0 ok, 1 runtime failure, 2 bad usage).
+ */
+import { readFileSync } from 'node:fs';
+import { VoiceSoundboardError } from '../errors.js';
+
+/** A CLI subcommand. */
+export interface CliCommand {
+  /** One line for the command list. */
+  summary: string;
+  /** Full `--help` text. */
+  help: string;
+  /** Runs the command; returns the exit code. */
+  run(args: string[], io: CliIo): Promise<number>;
+}
+
+/** Where the CLI reads and writes; injected so tests run the real code on buffers. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+}
+
+/** Subcommands by name; later subcommands add themselves here. */
+export const COMMANDS: Record<string, CliCommand> = {};
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const names = Object.keys(COMMANDS).sort();
+  const width = Math.max(8, ...names.map((name) => name.length));
+  return [
+    'Usage: voice-soundboard <command> [options]',
+    '',
+    'Text-to-speech runtime for latency-sensitive Node apps.',
+    '',
+    'Commands:',
+    ...names.map((name) => `  ${name.padEnd(width)}  ${COMMANDS[name]?.summary ?? ''}`),
+    '',
+    'Options:',
+    '  -h, --help     show this help (or `voice-soundboard <command> --help`)',
+    '  -V, --version  print the version',
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    io.stdout.write(usage());
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '-V' || first === '--version') {
+    io.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  const command = COMMANDS[first];
+  if (!command) {
+    io.stderr.write(`voice-soundboard: unknown command "${first}"\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    io.stdout.write(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof VoiceSoundboardError ? ` [${error.code}]` : '';
+    io.stderr.write(`voice-soundboard ${first}: ${message}${code}\n`);
+    return error instanceof VoiceSoundboardError && error.code.startsWith('INPUT') ? 2 : 1;
+  }
+}

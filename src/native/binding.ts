@@ -1,0 +1,12 @@
+/**
+ * The typed interface of the native addon. Each plane declares its part in its own file; this
+ * file joins them. Nothing outside src/native/ sees the raw addon.
+ */
+import type { AudioBinding } from './audio-binding.js';
+import type { RegistrarBinding } from './registrar-binding.js';
+
+/** Everything the addon exports. */
+export interface NativeBinding extends AudioBinding, RegistrarBinding {
+  /** Version of the binding's JS-facing surface. */
+  addonVersion(): string;
+}

@@ -1,0 +1,210 @@
+/**
+ * The decision-core contract shared by the native lock-free core (`native-core.ts`, backed by
+ * `native/core/registrar_core.*`) and the pure-TypeScript reference model (`reference-core.ts`).
+ * Both decide exactly the same way (spec/registrar.md §2–§4); a fast-check test holds them to it.
+ *
+ * The facade (`registrar.ts`) validates requests with zod, interns string ids to integers, calls
+ * `decide()`, and turns the integer decision into text and an attestation. The core never formats
+ * text: states, actions, kinds, invariants and reasons cross this boundary as indices into the
+ * tables below, whose order is frozen (the native enums mirror it; a test pins both).
+ */
+
+/** Actor kinds, in their frozen order. */
+export const ACTOR_KINDS = ['user', 'agent', 'plugin', 'system'] as const;
+/** An actor kind. */
+export type ActorKind = (typeof ACTOR_KINDS)[number];
+
+/** The 7 stream states, in their frozen order. */
+export const STREAM_STATES = [
+  'idle',
+  'compiling',
+  'synthesizing',
+  'playing',
+  'interrupting',
+  'stopped',
+  'failed',
+] as const;
+/** A stream state. */
+export type StreamState = (typeof STREAM_STATES)[number];
+
+/** The 17 actions, in the spec's order. */
+export const TRANSITION_ACTIONS = [
+  'start',
+  'compile',
+  'synthesize',
+  'play',
+  'interrupt',
+  'stop',
+  'fail',
+  'restart',
+  'claim',
+  'release',
+  'transfer',
+  'enable_override',
+  'update_override',
+  'disable_override',
+  'mutate_graph',
+  'commit',
+  'rollback',
+] as const;
+/** A registrar action. */
+export type TransitionAction = (typeof TRANSITION_ACTIONS)[number];
+
+/** The domain invariants in evaluation order (spec §4); bit i of `violations` is entry i. */
+export const DOMAIN_INVARIANTS = [
+  { id: 'audio.actor.registered', level: 'REJECT', reason: 'unknown_actor' },
+  { id: 'audio.ownership.single_owner', level: 'REJECT', reason: 'already_owned' },
+  { id: 'audio.ownership.required_for_control', level: 'REJECT', reason: 'not_owner' },
+  { id: 'audio.accessibility.supremacy', level: 'REJECT', reason: 'accessibility_override' },
+  { id: 'audio.accessibility.auditable', level: 'WARN', reason: null },
+  { id: 'audio.lifecycle.no_dead_interrupt', level: 'REJECT', reason: 'terminal_state' },
+  { id: 'audio.lifecycle.commit_boundary', level: 'REJECT', reason: 'commit_boundary' },
+  { id: 'audio.lifecycle.valid_transition', level: 'REJECT', reason: 'invalid_transition' },
+  { id: 'audio.plugin.immutability', level: 'REJECT', reason: 'plugin_immutable' },
+] as const;
+
+/** Every reason code a decision can carry. */
+export const REASON_CODES = [
+  'unknown_actor',
+  'already_owned',
+  'not_owner',
+  'accessibility_override',
+  'terminal_state',
+  'commit_boundary',
+  'invalid_transition',
+  'plugin_immutable',
+  'invalid_request',
+  'registrar_halted',
+] as const;
+/** A reason code. */
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+/** "No such id" for every interned-id field. */
+export const NO_ID = -1;
+
+/** Override scopes, in their frozen order. */
+export const OVERRIDE_SCOPES = ['session', 'user'] as const;
+
+/** A request reduced to integers. Ids are interned by the core's `intern*` methods. */
+export interface CoreRequest {
+  /** Interned actor id, or NO_ID when the actor is not registered. */
+  actor: number;
+  /** Index into ACTOR_KINDS (meaningful even for an unregistered actor). */
+  actorKind: number;
+  /** Index into TRANSITION_ACTIONS. */
+  action: number;
+  /** Interned stream id of the target; NO_ID when the request has none. An interned id that has
+   *  no stream yet is an "unknown target" (start/claim create it). */
+  stream: number;
+  /** transfer: interned id of metadata.newOwner (must be registered), else NO_ID. */
+  newOwner: number;
+  /** interrupt by system: interned stream id named by metadata.preemptFor, else NO_ID. */
+  preemptFor: number;
+  /** Priority 1..10 of a stream created by this request (system=10, assistant=5, background=1). */
+  priority: number;
+  /** Interned session id of a created stream. */
+  session: number;
+  /** Interned user id of a created stream, or NO_ID. */
+  user: number;
+  /** Override actions: index into OVERRIDE_SCOPES. */
+  overrideScope: number;
+  /** Override actions: interned session or user id the override covers. */
+  overrideScopeId: number;
+  /** mutate_graph by a plugin: the owner allowed this plugin (resolved by the facade). */
+  pluginAllowed: boolean;
+}
+
+/** What the core decided, all integers and flags. */
+export interface CoreDecision {
+  allowed: boolean;
+  /** Bitmask over DOMAIN_INVARIANTS. */
+  violations: number;
+  /** Index into REASON_CODES, or -1 when allowed. */
+  reason: number;
+  /** This request tripped a HALT; the registrar is now halted. */
+  halted: boolean;
+  /** Global, gap-free sequence number of this decision (starts at 1). */
+  seq: number;
+  /** Stream the decision concerns (the created one, for creating requests), or NO_ID. */
+  stream: number;
+  /** Index into STREAM_STATES before/after, or -1 when there was/is no stream. */
+  stateBefore: number;
+  stateAfter: number;
+  /** Stream version after the decision (+1 per accepted transition). */
+  version: number;
+  /** seq of the stream's previous accepted transition, 0 when none. */
+  parentSeq: number;
+  /** Owner before/after (interned actor id) or NO_ID when unowned. */
+  ownerBefore: number;
+  ownerAfter: number;
+  /** An override covered the target, or the action is an override action. */
+  accessibility: boolean;
+  /** An allowed system interrupt that preempted a lower-priority stream. */
+  preemption: boolean;
+}
+
+/** A stream as the core holds it (ids interned). */
+export interface CoreStream {
+  stream: number;
+  state: number;
+  owner: number;
+  session: number;
+  user: number;
+  priority: number;
+  version: number;
+  /** Graph revision (count of accepted compile/mutate_graph since the last commit/rollback base). */
+  graphRevision: number;
+  committed: boolean;
+  /** seq of the last accepted transition. */
+  lastSeq: number;
+}
+
+/** An active accessibility override as the core holds it. */
+export interface CoreOverride {
+  owner: number;
+  scope: number;
+  scopeId: number;
+}
+
+/** A full image of the core's state, for snapshot()/restore() and state hashing. */
+export interface CoreImage {
+  lastSeq: number;
+  halted: boolean;
+  streams: CoreStream[];
+  overrides: CoreOverride[];
+}
+
+/**
+ * The decision core. `decide` is the hot path: lock-free in the native core and safe from several
+ * threads; racing requests on one stream have exactly one winner.
+ */
+export interface DecisionCore {
+  /** Interns an actor id ("kind:id") and records it as registered; returns its integer id. */
+  registerActor(key: string, kind: number): number;
+  /** Interned id of a registered actor, or NO_ID. */
+  actorId(key: string): number;
+  /** Interns a stream id (creating no stream). */
+  internStream(key: string): number;
+  /** Interns a session or user id (separate name spaces by `space`: 0 session, 1 user). */
+  internScope(space: number, key: string): number;
+  /** The string behind an interned id. */
+  actorKey(id: number): string;
+  streamKey(id: number): string;
+  scopeKey(space: number, id: number): string;
+  /** Decides a request, applies it when allowed, and consumes one seq either way. */
+  decide(request: CoreRequest): CoreDecision;
+  /** Decides without changing anything (shadow mode); still consumes one seq for its attestation. */
+  evaluate(request: CoreRequest): CoreDecision;
+  /** Consumes one seq for a request the facade denies itself (invalid_request). */
+  reserveSeq(): number;
+  /** A stream, or null. */
+  stream(id: number): CoreStream | null;
+  /** Active overrides. */
+  overrides(): CoreOverride[];
+  /** Everything, for snapshots and state hashes. */
+  image(): CoreImage;
+  /** Replaces the state with an image (restore). */
+  load(image: CoreImage): void;
+  /** Releases native resources; idempotent. */
+  close(): void;
+}

@@ -1,0 +1,71 @@
+/**
+ * The contract between the compiler and the backends (frozen, versioned). The compiler cuts a
+ * SpeechGraph into `SynthesisSegment`s; a backend turns each into `EngineOutput` chunks: pure PCM
+ * and metadata. Backends never see registrar state.
+ */
+
+/** Version of the segment/output contract. */
+export const ENGINE_OUTPUT_VERSION = '1.0.0';
+
+/** Prosody of a segment, as multipliers and offsets from the voice's neutral delivery. */
+export interface Prosody {
+  /** Speaking-rate multiplier: 1 = normal, 0.5 = half speed, 2 = double. */
+  rate: number;
+  /** Pitch offset in semitones: 0 = neutral. */
+  pitchSemitones: number;
+  /** Loudness offset in dB: 0 = neutral. */
+  volumeDb: number;
+}
+
+/** One piece of text for one voice with one prosody: the unit a backend synthesizes. */
+export interface SynthesisSegment {
+  /** Normalised text to speak (numbers, dates, abbreviations already expanded). */
+  text: string;
+  /** Voice id within the backend, or undefined for the backend's default. */
+  voice?: string;
+  /** BCP-47 language, e.g. `en-US`. */
+  language?: string;
+  prosody: Prosody;
+  /** Id of the graph node this segment came from (for timings and marks). */
+  nodeId?: string;
+}
+
+/** A word's position in the audio. */
+export interface WordTiming {
+  word: string;
+  startMs: number;
+  endMs: number;
+}
+
+/** A viseme event for lip sync. */
+export interface VisemeEvent {
+  viseme: string;
+  startMs: number;
+}
+
+/** Metadata a backend may attach to a chunk. */
+export interface EngineOutputMetadata {
+  /** IPA or backend-specific phoneme string of the chunk. */
+  phonemes?: string;
+  wordTimings?: WordTiming[];
+  visemes?: VisemeEvent[];
+}
+
+/** One chunk of synthesized audio: float32 PCM in [-1, 1], interleaved when channels > 1. */
+export interface EngineOutput {
+  pcm: Float32Array;
+  sampleRateHz: number;
+  channels: number;
+  metadata: EngineOutputMetadata;
+}
+
+/** Options a caller passes to a backend for one synthesis call. */
+export interface SynthesisOptions {
+  /** Voice id within the backend (overrides the segment's). */
+  voice?: string;
+  /** Preferred output rate; backends produce their native rate and report it. */
+  sampleRateHz?: number;
+}
+
+/** Neutral prosody. */
+export const NEUTRAL_PROSODY: Readonly<Prosody> = Object.freeze({ rate: 1, pitchSemitones: 0, volumeDb: 0 });

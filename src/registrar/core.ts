@@ -143,6 +143,22 @@ export interface CoreDecision {
   preemption: boolean;
 }
 
+/**
+ * A journaled decision: the core appends one per consumed seq, in seq order, so a thread that did
+ * not make a decision (the store's thread) can still attest it gap-free.
+ */
+export interface JournalEntry extends CoreDecision {
+  actor: number;
+  actorKind: number;
+  action: number;
+  /** The request's target as given (NO_ID when none). */
+  target: number;
+  /** Monotonic clock of the decision, in ns. */
+  monotonicNs: bigint;
+  /** 0 decide, 1 evaluate (observe), 2 reserved seq (facade-level denial). */
+  kind: number;
+}
+
 /** A stream as the core holds it (ids interned). */
 export interface CoreStream {
   stream: number;
@@ -205,6 +221,9 @@ export interface DecisionCore {
   image(): CoreImage;
   /** Replaces the state with an image (restore). */
   load(image: CoreImage): void;
+  /** Journaled decisions with seq >= fromSeq, in seq order, stopping at the first seq not yet
+   *  complete (so the result is always gap-free); at most maxEntries. */
+  readJournal(fromSeq: number, maxEntries: number): JournalEntry[];
   /** Releases native resources; idempotent. */
   close(): void;
 }

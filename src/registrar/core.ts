@@ -157,6 +157,9 @@ export interface JournalEntry extends CoreDecision {
   monotonicNs: bigint;
   /** 0 decide, 1 evaluate (observe), 2 reserved seq (facade-level denial). */
   kind: number;
+  /** Optional: the full integer request (kind 0/1), so a registrar on another thread can attest
+   *  the decision with its parameters and a later replay can re-decide it (registrar.syncJournal). */
+  request?: CoreRequest;
 }
 
 /** A stream as the core holds it (ids interned). */

@@ -1,0 +1,430 @@
+/**
+ * The pure-TypeScript reference model of the decision core: small, single-threaded and written to
+ * read like spec/registrar.md §2–§4. It is the oracle the native lock-free core is fuzzed against
+ * and the baseline of the registrar benchmark. The exact rules it applies where the spec leaves a
+ * choice are listed in docs/STATE_MODEL.md ("Decisions the spec leaves open").
+ */
+import {
+  ACTOR_KINDS,
+  DOMAIN_INVARIANTS,
+  NO_ID,
+  REASON_CODES,
+  STREAM_STATES,
+  TRANSITION_ACTIONS,
+  type CoreDecision,
+  type CoreImage,
+  type CoreOverride,
+  type CoreRequest,
+  type CoreStream,
+  type DecisionCore,
+  type JournalEntry,
+  type StreamState,
+  type TransitionAction,
+} from './core.js';
+
+const state = (name: StreamState): number => STREAM_STATES.indexOf(name);
+const action = (name: TransitionAction): number => TRANSITION_ACTIONS.indexOf(name);
+const bit = (id: (typeof DOMAIN_INVARIANTS)[number]['id']): number => 1 << DOMAIN_INVARIANTS.findIndex((entry) => entry.id === id);
+
+const IDLE = state('idle');
+const COMPILING = state('compiling');
+const SYNTHESIZING = state('synthesizing');
+const PLAYING = state('playing');
+const INTERRUPTING = state('interrupting');
+const STOPPED = state('stopped');
+const FAILED = state('failed');
+
+const USER = ACTOR_KINDS.indexOf('user');
+const AGENT = ACTOR_KINDS.indexOf('agent');
+const PLUGIN = ACTOR_KINDS.indexOf('plugin');
+const SYSTEM = ACTOR_KINDS.indexOf('system');
+
+const A = Object.fromEntries(TRANSITION_ACTIONS.map((name) => [name, action(name)])) as Record<TransitionAction, number>;
+const OVERRIDE_ACTIONS = new Set([A.enable_override, A.update_override, A.disable_override]);
+/** Actions a system actor may request on a stream it does not own (§3.2). */
+const SYSTEM_ACTIONS = new Set([A.synthesize, A.play, A.stop, A.fail]);
+/** Actions an accessibility override takes away from agents and plugins (§3.1). */
+const GUARDED_BY_OVERRIDE = new Set([A.interrupt, A.stop, A.mutate_graph, A.transfer]);
+/** Actions that change lifecycle state: never allowed to a plugin (audio.plugin.immutability). */
+const LIFECYCLE_ACTIONS = new Set([A.start, A.synthesize, A.play, A.interrupt, A.stop, A.fail, A.restart]);
+const GRAPH_ACTIONS = new Set([A.compile, A.mutate_graph, A.commit, A.rollback]);
+
+/** §2: the states each action may start from (stream actions on an existing stream). */
+const FROM: ReadonlyMap<number, ReadonlySet<number>> = new Map([
+  [A.start, new Set([IDLE])],
+  [A.compile, new Set([COMPILING])],
+  [A.synthesize, new Set([COMPILING])],
+  [A.play, new Set([SYNTHESIZING])],
+  [A.interrupt, new Set([PLAYING])],
+  [A.stop, new Set([PLAYING, INTERRUPTING])],
+  [A.fail, new Set([IDLE, COMPILING, SYNTHESIZING, PLAYING, INTERRUPTING])],
+  [A.restart, new Set([STOPPED, FAILED])],
+  [A.claim, new Set([IDLE, COMPILING, SYNTHESIZING, PLAYING, INTERRUPTING, STOPPED, FAILED])],
+  [A.release, new Set([IDLE, STOPPED, FAILED])],
+  [A.transfer, new Set([IDLE, COMPILING, SYNTHESIZING, PLAYING, INTERRUPTING, STOPPED])],
+  [A.mutate_graph, new Set([COMPILING])],
+  [A.commit, new Set([COMPILING])],
+  [A.rollback, new Set([COMPILING])],
+]);
+/** §2: the state each action leads to; absent means "unchanged". */
+const TO: ReadonlyMap<number, number> = new Map([
+  [A.start, COMPILING],
+  [A.synthesize, SYNTHESIZING],
+  [A.play, PLAYING],
+  [A.interrupt, INTERRUPTING],
+  [A.stop, STOPPED],
+  [A.fail, FAILED],
+  [A.restart, IDLE],
+]);
+
+const REASON_HALTED = REASON_CODES.indexOf('registrar_halted');
+const REASON_INVALID_REQUEST = REASON_CODES.indexOf('invalid_request');
+
+/** Options of the reference core. */
+export interface ReferenceCoreOptions {
+  /** How many journal entries are kept for readJournal (oldest dropped first). */
+  journalCapacity?: number;
+}
+
+/** A small, obviously-correct DecisionCore (single-threaded; see the file comment). */
+export class ReferenceCore implements DecisionCore {
+  private readonly actorKeys: string[] = [];
+  private readonly actorIds = new Map<string, number>();
+  private readonly registered = new Set<number>();
+  private readonly streamKeys: string[] = [];
+  private readonly streamIds = new Map<string, number>();
+  private readonly scopeKeys: [string[], string[]] = [[], []];
+  private readonly scopeIds: [Map<string, number>, Map<string, number>] = [new Map(), new Map()];
+  private streams = new Map<number, CoreStream>();
+  private overrideList: CoreOverride[] = [];
+  private lastSeq = 0;
+  private halted = false;
+  /** Ring of the last `journalCapacity` entries, slot = seq % capacity. */
+  private readonly journal: (JournalEntry | undefined)[];
+  private readonly journalCapacity: number;
+
+  constructor(options: ReferenceCoreOptions = {}) {
+    this.journalCapacity = options.journalCapacity ?? 65_536;
+    this.journal = new Array<JournalEntry | undefined>(this.journalCapacity);
+  }
+
+  registerActor(key: string, kind: number): number {
+    let id = this.actorIds.get(key);
+    if (id === undefined) {
+      id = this.actorKeys.push(key) - 1;
+      this.actorIds.set(key, id);
+    }
+    void kind; // the kind is part of the key ("kind:id") and travels with every request, so nothing to store
+    this.registered.add(id);
+    return id;
+  }
+
+  actorId(key: string): number {
+    const id = this.actorIds.get(key);
+    return id !== undefined && this.registered.has(id) ? id : NO_ID;
+  }
+
+  internStream(key: string): number {
+    let id = this.streamIds.get(key);
+    if (id === undefined) {
+      id = this.streamKeys.push(key) - 1;
+      this.streamIds.set(key, id);
+    }
+    return id;
+  }
+
+  internScope(space: number, key: string): number {
+    const ids = this.scopeIds[space === 1 ? 1 : 0];
+    const keys = this.scopeKeys[space === 1 ? 1 : 0];
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = keys.push(key) - 1;
+      ids.set(key, id);
+    }
+    return id;
+  }
+
+  actorKey(id: number): string {
+    return this.actorKeys[id] ?? '';
+  }
+
+  streamKey(id: number): string {
+    return this.streamKeys[id] ?? '';
+  }
+
+  scopeKey(space: number, id: number): string {
+    return this.scopeKeys[space === 1 ? 1 : 0][id] ?? '';
+  }
+
+  decide(request: CoreRequest): CoreDecision {
+    return this.run(request, true);
+  }
+
+  evaluate(request: CoreRequest): CoreDecision {
+    return this.run(request, false);
+  }
+
+  reserveSeq(): number {
+    const seq = ++this.lastSeq;
+    const decision: CoreDecision = {
+      allowed: false, violations: 0, reason: REASON_INVALID_REQUEST, halted: false, seq, stream: NO_ID,
+      stateBefore: -1, stateAfter: -1, version: 0, parentSeq: 0, ownerBefore: NO_ID, ownerAfter: NO_ID,
+      accessibility: false, preemption: false,
+    };
+    this.record(decision, null, 2);
+    return seq;
+  }
+
+  stream(id: number): CoreStream | null {
+    const found = this.streams.get(id);
+    return found ? { ...found } : null;
+  }
+
+  overrides(): CoreOverride[] {
+    return this.overrideList.map((entry) => ({ ...entry }));
+  }
+
+  image(): CoreImage {
+    return {
+      lastSeq: this.lastSeq,
+      halted: this.halted,
+      streams: [...this.streams.values()].map((entry) => ({ ...entry })).sort((a, b) => a.stream - b.stream),
+      overrides: this.overrides(),
+    };
+  }
+
+  load(image: CoreImage): void {
+    this.lastSeq = image.lastSeq;
+    this.halted = image.halted;
+    this.streams = new Map(image.streams.map((entry) => [entry.stream, { ...entry }]));
+    this.overrideList = image.overrides.map((entry) => ({ ...entry }));
+    this.journal.fill(undefined);
+  }
+
+  readJournal(fromSeq: number, maxEntries: number): JournalEntry[] {
+    const entries: JournalEntry[] = [];
+    const oldest = Math.max(1, this.lastSeq - this.journalCapacity + 1);
+    for (let seq = Math.max(fromSeq, oldest); seq <= this.lastSeq && entries.length < maxEntries; seq += 1) {
+      const entry = this.journal[seq % this.journalCapacity];
+      if (!entry || entry.seq !== seq) break;
+      entries.push({ ...entry });
+    }
+    return entries;
+  }
+
+  close(): void {
+    // Nothing native to release.
+  }
+
+  /** The whole of §2–§4 for one request; `apply` is false in shadow mode. */
+  private run(request: CoreRequest, apply: boolean): CoreDecision {
+    const seq = ++this.lastSeq;
+    const target = request.stream === NO_ID ? undefined : this.streams.get(request.stream);
+    const creating = !target && (request.action === A.start || request.action === A.claim);
+    const streamId = creating && request.stream === NO_ID ? this.mintStream(seq) : request.stream;
+    const covering = target ? this.coveringOverride(target) : undefined;
+    const isOverrideAction = OVERRIDE_ACTIONS.has(request.action);
+    const decision: CoreDecision = {
+      allowed: false, violations: 0, reason: -1, halted: false, seq, stream: isOverrideAction ? NO_ID : streamId,
+      stateBefore: target ? target.state : -1, stateAfter: target ? target.state : -1,
+      version: target ? target.version : 0, parentSeq: target ? target.lastSeq : 0,
+      ownerBefore: target ? target.owner : NO_ID, ownerAfter: target ? target.owner : NO_ID,
+      accessibility: isOverrideAction || covering !== undefined, preemption: false,
+    };
+    if (this.halted) {
+      decision.reason = REASON_HALTED;
+      this.record(decision, request, apply ? 0 : 1);
+      return decision;
+    }
+
+    const overrideTarget = isOverrideAction ? this.findOverride(request.overrideScope, request.overrideScopeId) : undefined;
+    const preempting = this.isPreemption(request, target);
+    let violations = 0;
+    let halt = false;
+
+    // audio.actor.registered (a transfer's new owner must be registered too).
+    if (request.actor === NO_ID || (request.action === A.transfer && request.newOwner === NO_ID)) violations |= bit('audio.actor.registered');
+
+    // audio.ownership.single_owner: claim never takes an owned stream.
+    if (request.action === A.claim && target && target.owner !== NO_ID) violations |= bit('audio.ownership.single_owner');
+
+    // audio.ownership.required_for_control (§3.2–3.4).
+    if (target && !isOverrideAction && request.action !== A.claim) {
+      const owner = request.actor !== NO_ID && target.owner === request.actor;
+      const systemRuntime = request.actorKind === SYSTEM && SYSTEM_ACTIONS.has(request.action);
+      const delegatedPlugin = request.actorKind === PLUGIN && request.action === A.mutate_graph && request.pluginAllowed;
+      const overrideOwner = covering !== undefined && covering.owner === request.actor && GUARDED_BY_OVERRIDE.has(request.action);
+      if (!owner && !systemRuntime && !delegatedPlugin && !overrideOwner && !preempting) violations |= bit('audio.ownership.required_for_control');
+    }
+
+    // audio.accessibility.supremacy (§3.1): guarded actions, override ownership, and HALT when a
+    // request would end someone else's override without disable_override.
+    if (covering && GUARDED_BY_OVERRIDE.has(request.action) && request.actor !== covering.owner) {
+      const agentOrPlugin = request.actorKind === AGENT || request.actorKind === PLUGIN;
+      if (agentOrPlugin || (request.actorKind === SYSTEM && preempting)) violations |= bit('audio.accessibility.supremacy');
+    }
+    if (request.action === A.enable_override) {
+      if (request.actorKind !== USER) violations |= bit('audio.accessibility.supremacy');
+      if (overrideTarget && overrideTarget.owner !== request.actor) {
+        violations |= bit('audio.accessibility.supremacy');
+        halt = true;
+      }
+    }
+    if ((request.action === A.update_override || request.action === A.disable_override) && overrideTarget && overrideTarget.owner !== request.actor) {
+      violations |= bit('audio.accessibility.supremacy');
+    }
+
+    // audio.lifecycle.no_dead_interrupt
+    if (request.action === A.interrupt && (!target || target.state === STOPPED || target.state === FAILED)) violations |= bit('audio.lifecycle.no_dead_interrupt');
+
+    // audio.lifecycle.commit_boundary
+    if (target && target.committed && (request.action === A.compile || request.action === A.mutate_graph || request.action === A.rollback)) {
+      violations |= bit('audio.lifecycle.commit_boundary');
+    }
+
+    // audio.lifecycle.valid_transition (§2 table).
+    if (!this.validTransition(request, target, creating, overrideTarget)) violations |= bit('audio.lifecycle.valid_transition');
+
+    // audio.plugin.immutability
+    if (request.actorKind === PLUGIN) {
+      const lifecycle = LIFECYCLE_ACTIONS.has(request.action) || creating;
+      const graphAfterCommit = GRAPH_ACTIONS.has(request.action) && target !== undefined && target.committed;
+      if (lifecycle || graphAfterCommit) violations |= bit('audio.plugin.immutability');
+    }
+
+    decision.violations = violations;
+    const rejecting = violations & ~bit('audio.accessibility.auditable');
+    if (rejecting !== 0) {
+      decision.reason = firstReason(rejecting);
+      decision.halted = halt;
+      if (halt && apply) this.halted = true;
+      this.record(decision, request, apply ? 0 : 1);
+      return decision;
+    }
+
+    decision.allowed = true;
+    decision.preemption = preempting && !(target && target.owner === request.actor);
+    if (isOverrideAction) {
+      if (apply) this.applyOverride(request, overrideTarget);
+    } else {
+      const before = target ?? this.newStream(streamId, request);
+      const after = this.transitioned(before, request, creating, seq);
+      decision.stateAfter = after.state;
+      decision.version = after.version;
+      decision.ownerAfter = after.owner;
+      if (creating) decision.ownerBefore = NO_ID;
+      if (apply) this.streams.set(after.stream, after);
+    }
+    this.record(decision, request, apply ? 0 : 1);
+    return decision;
+  }
+
+  private validTransition(request: CoreRequest, target: CoreStream | undefined, creating: boolean, override: CoreOverride | undefined): boolean {
+    // One override per (scope, scopeId): enabling over an existing one is never a valid transition.
+    if (request.action === A.enable_override) return override === undefined;
+    if (request.action === A.update_override || request.action === A.disable_override) return override !== undefined;
+    if (creating) return true;
+    if (!target) return false;
+    return FROM.get(request.action)?.has(target.state) ?? false;
+  }
+
+  private transitioned(before: CoreStream, request: CoreRequest, creating: boolean, seq: number): CoreStream {
+    const after: CoreStream = { ...before, version: before.version + 1, lastSeq: seq };
+    const to = TO.get(request.action);
+    if (creating) {
+      after.owner = request.actor;
+      after.state = request.action === A.start ? COMPILING : IDLE;
+      return after;
+    }
+    if (to !== undefined) after.state = to;
+    switch (request.action) {
+      case A.start:
+        after.graphRevision = 0;
+        after.committed = false;
+        break;
+      case A.compile:
+      case A.mutate_graph:
+        after.graphRevision += 1;
+        break;
+      case A.synthesize:
+      case A.commit:
+        after.committed = true;
+        break;
+      case A.rollback:
+        after.graphRevision = 0;
+        break;
+      case A.claim:
+        after.owner = request.actor;
+        break;
+      case A.release:
+        after.owner = NO_ID;
+        break;
+      case A.transfer:
+        after.owner = request.newOwner;
+        break;
+      default:
+        break;
+    }
+    return after;
+  }
+
+  private newStream(stream: number, request: CoreRequest): CoreStream {
+    return {
+      stream, state: -1, owner: NO_ID, session: request.session, user: request.user, priority: request.priority,
+      version: 0, graphRevision: 0, committed: false, lastSeq: 0,
+    };
+  }
+
+  private applyOverride(request: CoreRequest, existing: CoreOverride | undefined): void {
+    if (request.action === A.enable_override) {
+      this.overrideList.push({ owner: request.actor, scope: request.overrideScope, scopeId: request.overrideScopeId });
+    } else if (request.action === A.disable_override && existing) {
+      this.overrideList = this.overrideList.filter((entry) => entry !== existing);
+    }
+  }
+
+  private findOverride(scope: number, scopeId: number): CoreOverride | undefined {
+    return this.overrideList.find((entry) => entry.scope === scope && entry.scopeId === scopeId);
+  }
+
+  /** The first override (in enable order) covering a stream: its session, or its user. */
+  private coveringOverride(target: CoreStream): CoreOverride | undefined {
+    return this.overrideList.find((entry) => (entry.scope === 0 ? entry.scopeId === target.session : target.user !== NO_ID && entry.scopeId === target.user));
+  }
+
+  /** A system interrupt naming, in preemptFor, an existing stream of strictly higher priority. */
+  private isPreemption(request: CoreRequest, target: CoreStream | undefined): boolean {
+    if (request.action !== A.interrupt || request.actorKind !== SYSTEM || request.preemptFor === NO_ID || !target) return false;
+    const favoured = this.streams.get(request.preemptFor);
+    return favoured !== undefined && favoured.stream !== target.stream && favoured.priority > target.priority;
+  }
+
+  private mintStream(seq: number): number {
+    let key = `stream-${seq}`;
+    while (this.streamIds.has(key)) key = `${key}'`;
+    return this.internStream(key);
+  }
+
+  private record(decision: CoreDecision, request: CoreRequest | null, kind: number): void {
+    const entry: JournalEntry = {
+      ...decision,
+      actor: request ? request.actor : NO_ID,
+      actorKind: request ? request.actorKind : -1,
+      action: request ? request.action : -1,
+      target: request ? request.stream : NO_ID,
+      monotonicNs: process.hrtime.bigint(),
+      kind,
+      ...(request ? { request: { ...request } } : {}),
+    };
+    this.journal[decision.seq % this.journalCapacity] = entry;
+  }
+}
+
+/** Index into REASON_CODES of the first violated invariant (§4 order). */
+function firstReason(violations: number): number {
+  for (let index = 0; index < DOMAIN_INVARIANTS.length; index += 1) {
+    const reason = DOMAIN_INVARIANTS[index]?.reason;
+    if ((violations & (1 << index)) !== 0 && reason) return REASON_CODES.indexOf(reason);
+  }
+  return -1;
+}

@@ -1,0 +1,155 @@
+/**
+ * One way of running espeak-ng (the system program or the warm WASM build) behind one interface:
+ * speak text to a WAV and/or IPA, and list voices. `openEspeakEngine` picks the path: `process`
+ * and `wasm` force one, `auto` prefers the system program (about 10× faster per call) and falls
+ * back to the WASM build when the program is not installed.
+ */
+import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BackendError } from '../errors.js';
+import { DEFAULT_ESPEAK_BINARY, isEspeakProcessAvailable, runEspeakProcess } from './espeak-process.js';
+import { parseEspeakVariants, parseEspeakVoices, type EspeakVoiceList } from './espeak-voices.js';
+import { sharedEspeakWasm, type EspeakWasm } from './espeak-wasm.js';
+
+/** Which espeak-ng to use: the system program, the WASM build, or the first available. */
+export type EspeakMode = 'auto' | 'process' | 'wasm';
+
+/** One espeak-ng call. */
+export interface EspeakInvocation {
+  /** Options before the text (`-v`, `-s`, `-p`, `--ipa=3`...), without output options. */
+  args: readonly string[];
+  text: string;
+  /** Write a WAV of the speech (`-w`) and return it. */
+  wav: boolean;
+  signal?: AbortSignal;
+}
+
+/** What one call produced. */
+export interface EspeakInvocationResult {
+  /** Everything printed on stdout (IPA lines when `--ipa` was passed). */
+  stdout: string;
+  /** The WAV file bytes when `wav` was asked for. */
+  wav?: Uint8Array;
+}
+
+/** A way of running espeak-ng. */
+export interface EspeakEngine {
+  readonly kind: 'process' | 'wasm';
+  invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult>;
+  /** Voices and variants, read once from the program and cached. */
+  voiceList(): Promise<EspeakVoiceList>;
+  /** Removes temporary files; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Message shared by every "no espeak-ng at all" error. */
+export const ESPEAK_INSTALL_HINT = 'install espeak-ng (apt-get install espeak-ng) or the espeak-ng npm package';
+
+class ProcessEngine implements EspeakEngine {
+  readonly kind = 'process';
+  private tempDir: Promise<string> | undefined;
+  private fileCounter = 0;
+  private voices: Promise<EspeakVoiceList> | undefined;
+
+  constructor(private readonly binaryPath: string) {}
+
+  async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
+    if (!invocation.wav) {
+      const { stdout } = await runEspeakProcess({ binaryPath: this.binaryPath, args: [...invocation.args, '--stdin'], stdinText: invocation.text, signal: invocation.signal });
+      return { stdout: stdout.toString('utf8') };
+    }
+    // `-w` rather than `--stdout`, so stdout stays free for the IPA of the same run.
+    this.tempDir ??= mkdtemp(join(tmpdir(), 'voice-soundboard-espeak-'));
+    const wavPath = join(await this.tempDir, `${process.pid}-${(this.fileCounter += 1)}.wav`);
+    try {
+      const { stdout } = await runEspeakProcess({
+        binaryPath: this.binaryPath,
+        args: [...invocation.args, '-w', wavPath, '--stdin'],
+        stdinText: invocation.text,
+        signal: invocation.signal,
+      });
+      return { stdout: stdout.toString('utf8'), wav: new Uint8Array(await readFile(wavPath)) };
+    } finally {
+      await unlink(wavPath).catch(() => undefined);
+    }
+  }
+
+  voiceList(): Promise<EspeakVoiceList> {
+    this.voices ??= Promise.all([
+      runEspeakProcess({ binaryPath: this.binaryPath, args: ['--voices'] }),
+      runEspeakProcess({ binaryPath: this.binaryPath, args: ['--voices=variant'] }),
+    ]).then(([voices, variants]) => ({ voices: parseEspeakVoices(voices.stdout.toString('utf8')), variants: parseEspeakVariants(variants.stdout.toString('utf8')) }));
+    this.voices.catch(() => {
+      this.voices = undefined;
+    });
+    return this.voices;
+  }
+
+  async close(): Promise<void> {
+    const dir = this.tempDir;
+    this.tempDir = undefined;
+    if (dir) await rm(await dir, { recursive: true, force: true });
+  }
+}
+
+const WASM_WAV_PATH = '/tmp/voice-soundboard-output.wav';
+
+class WasmEngine implements EspeakEngine {
+  readonly kind = 'wasm';
+  private voices: Promise<EspeakVoiceList> | undefined;
+
+  constructor(private readonly wasm: EspeakWasm) {}
+
+  async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
+    const args = invocation.wav ? [...invocation.args, '-w', WASM_WAV_PATH] : [...invocation.args];
+    const result = await this.wasm.run({ args, inputText: invocation.text, outputFiles: invocation.wav ? [WASM_WAV_PATH] : [], signal: invocation.signal });
+    if (result.exitCode !== 0) {
+      const detail = result.stderrLines.join(' ').trim();
+      throw new BackendError('espeak', 'ESPEAK_FAILED', `espeak-ng (wasm) exited with code ${result.exitCode}${detail ? `: ${detail}` : ''}`);
+    }
+    const wav = result.files.get(WASM_WAV_PATH);
+    if (invocation.wav && !wav) throw new BackendError('espeak', 'ESPEAK_FAILED', 'espeak-ng (wasm) wrote no WAV file');
+    return wav ? { stdout: result.stdoutLines.join('\n'), wav } : { stdout: result.stdoutLines.join('\n') };
+  }
+
+  voiceList(): Promise<EspeakVoiceList> {
+    this.voices ??= (async () => {
+      const voices = await this.wasm.run({ args: ['--voices'] });
+      const variants = await this.wasm.run({ args: ['--voices=variant'] });
+      return { voices: parseEspeakVoices(voices.stdoutLines.join('\n')), variants: parseEspeakVariants(variants.stdoutLines.join('\n')) };
+    })();
+    return this.voices;
+  }
+
+  async close(): Promise<void> {
+    // The WASM instance is shared by the process and stays warm.
+  }
+}
+
+/** Where to find espeak-ng. */
+export interface EspeakEngineOptions {
+  mode: EspeakMode;
+  /** Path or PATH name of the system program (default `espeak-ng`). */
+  binaryPath?: string;
+}
+
+/**
+ * Opens the espeak-ng path asked for. Rejects with `BackendError` `ESPEAK_NOT_FOUND` naming what
+ * is missing: the program (mode `process`), the npm package (mode `wasm`) or both (mode `auto`).
+ */
+export async function openEspeakEngine(options: EspeakEngineOptions): Promise<EspeakEngine> {
+  const binaryPath = options.binaryPath ?? DEFAULT_ESPEAK_BINARY;
+  if (options.mode !== 'wasm') {
+    if (await isEspeakProcessAvailable(binaryPath)) return new ProcessEngine(binaryPath);
+    if (options.mode === 'process') {
+      throw new BackendError('espeak', 'ESPEAK_NOT_FOUND', `the espeak-ng program ${JSON.stringify(binaryPath)} cannot be run; install espeak-ng (apt-get install espeak-ng) or choose mode 'wasm'`);
+    }
+  }
+  try {
+    return new WasmEngine(await sharedEspeakWasm());
+  } catch (error) {
+    const what = options.mode === 'wasm' ? 'the espeak-ng npm package could not be loaded' : `neither the espeak-ng program (${JSON.stringify(binaryPath)}) nor the espeak-ng npm package is available`;
+    throw new BackendError('espeak', 'ESPEAK_NOT_FOUND', `${what}; ${ESPEAK_INSTALL_HINT}`, { cause: error });
+  }
+}

@@ -1,0 +1,214 @@
+// A miniaudio playback device fed from a PcmRingBuffer.
+//
+// Threads and roles:
+//   - the control thread (the JS thread that owns the device) opens, starts, stops and closes it
+//     and is the ring's single producer (Write, Resume);
+//   - miniaudio's device thread runs Render() once per period and is the ring's single consumer;
+//   - Stats() and Interrupt() may come from any thread;
+//   - with capture on, Render() is the producer of a second ring and the control thread (or one
+//     other thread) its single consumer (ReadCapture).
+//
+// Render() reads the ring and a few atomics only: it never allocates, locks, logs or calls into
+// Node. When the ring runs dry it pads with silence and counts an underrun.
+//
+// Interrupt and resume. Interrupt() bumps an interrupt generation. On its next period the callback
+// fades what it is playing to zero over at most kFadeMs, then outputs silence and drops whatever the
+// ring holds, every period, until Resume() is called. Resume() marks the current write position as
+// the start of the next utterance: the callback drops everything before that mark and plays what
+// comes after it. So `Interrupt(); Resume(); Write(next)` plays `next` in full, with no tail of the
+// interrupted utterance, however the three calls interleave with the callback.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "pcm_ring_buffer.h"
+
+namespace vs {
+
+/** Result of a device operation. */
+enum class AudioStatus : int {
+  kOk = 0,
+  kInvalidSampleRate,   // sampleRateHz outside [kMinSampleRateHz, kMaxSampleRateHz]
+  kInvalidChannels,     // channels outside [1, PcmRingBuffer::kMaxChannels]
+  kInvalidPeriod,       // periodFrames outside [kMinPeriodFrames, sampleRateHz]
+  kInvalidBufferSize,   // bufferFrames below periodFrames or above the ring maximum
+  kInvalidCaptureSize,  // captureFrames above the ring maximum
+  kOutOfMemory,
+  kContextInitFailed,   // miniaudio could not initialise the backend
+  kDeviceInitFailed,    // miniaudio could not open the playback device
+  kStartFailed,
+  kStopFailed,
+  kClosed,              // the device was closed
+  kRunning,             // the operation needs a stopped device
+  kCaptureDisabled,     // ReadCapture() on a device opened without capture
+};
+
+/** Stable name of a status, e.g. "AUDIO_DEVICE_INIT_FAILED" (a static string). */
+const char* AudioStatusName(AudioStatus status) noexcept;
+
+/** Which miniaudio backend to open. */
+enum class AudioBackendChoice : int {
+  kSystemDefault = 0,  // miniaudio's platform order (WASAPI, Core Audio, PulseAudio, ALSA, ...)
+  kNull = 1,           // ma_backend_null: paced in real time, no sound card (tests, headless)
+};
+
+/** What to open. Sizes are in frames (one sample per channel). */
+struct AudioDeviceConfig {
+  AudioBackendChoice backend = AudioBackendChoice::kSystemDefault;
+  uint32_t sampleRateHz = 48000;
+  uint32_t channels = 2;
+  uint32_t periodFrames = 480;   // frames per callback
+  uint32_t bufferFrames = 48000; // capacity of the playback ring
+  uint32_t captureFrames = 0;    // capacity of the capture ring; 0 = capture off
+};
+
+/** A snapshot of the device's counters. */
+struct AudioDeviceStats {
+  uint64_t framesPlayed = 0;          // frames taken from the ring and output (faded ones included)
+  uint64_t underruns = 0;             // periods padded with silence because the ring ran dry
+  uint64_t starvedFrames = 0;         // silent frames written because of underruns
+  uint64_t droppedFrames = 0;         // frames dropped from the ring by interrupts
+  uint64_t captureOverflowFrames = 0; // output frames the full capture ring could not take
+  uint64_t callbacks = 0;             // periods rendered
+  int64_t nanosSinceLastCallback = -1; // -1 before the first callback
+  uint64_t bufferedFrames = 0;        // frames waiting in the ring
+  uint32_t interruptGeneration = 0;   // interrupts requested so far
+  uint32_t completedInterruptGeneration = 0; // last interrupt whose fade and drop are done
+  bool interrupted = false;           // an interrupt is in force (no Resume() since)
+  bool started = false;
+};
+
+class AudioDevice {
+ public:
+  /** Longest fade an interrupt applies. */
+  static constexpr uint32_t kFadeMs = 5;
+  static constexpr uint32_t kMinSampleRateHz = 8000;
+  static constexpr uint32_t kMaxSampleRateHz = 384000;
+  static constexpr uint32_t kMinPeriodFrames = 16;
+
+  /**
+   * Validates `config`, allocates the rings and opens (but does not start) the device. On failure
+   * `*detail` (when not null) gets a static description from miniaudio or of the bad field.
+   * Thread safety: any thread. Callback safety: no (allocates, opens the backend).
+   */
+  [[nodiscard]] static AudioStatus Open(const AudioDeviceConfig& config, std::unique_ptr<AudioDevice>* out,
+                                        const char** detail) noexcept;
+
+  /**
+   * The names of the backends compiled into miniaudio, in its priority order ("alsa", "null", ...).
+   * Writes up to `capacity` static strings and returns how many there are in all.
+   * Thread safety: any thread. Callback safety: yes.
+   */
+  static size_t EnabledBackendNames(const char** names, size_t capacity) noexcept;
+
+  /** Stops and closes the device. Thread safety: control thread. Callback safety: no. */
+  ~AudioDevice();
+
+  AudioDevice(const AudioDevice&) = delete;
+  AudioDevice& operator=(const AudioDevice&) = delete;
+
+  /**
+   * Starts the callback. Write a period or more first so the first callbacks do not underrun.
+   * An Interrupt() that arrived while stopped takes effect without a fade (nothing was audible).
+   * Thread safety: control thread. Callback safety: no (waits for the backend).
+   */
+  [[nodiscard]] AudioStatus Start() noexcept;
+
+  /**
+   * Stops the callback; what the ring holds stays for the next Start(). Returns once the callback
+   * has returned for the last time. Thread safety: control thread. Callback safety: no.
+   */
+  [[nodiscard]] AudioStatus Stop() noexcept;
+
+  /**
+   * Stops and releases the backend; later calls return kClosed. Idempotent.
+   * Thread safety: control thread. Callback safety: no (joins the device thread).
+   */
+  void Close() noexcept;
+
+  /**
+   * Queues up to `frames` interleaved frames and sets `*accepted` to how many fitted. Never blocks.
+   * Thread safety: the producer (control) thread only. Callback safety: yes (wait-free).
+   */
+  [[nodiscard]] AudioStatus Write(const float* samples, size_t frames, size_t* accepted) noexcept;
+
+  /**
+   * Requests a fade-out (<= kFadeMs) on the next period, then silence, dropping what the ring holds
+   * until Resume(). Returns the new interrupt generation.
+   * Thread safety: any thread. Callback safety: yes (one atomic increment).
+   */
+  uint32_t Interrupt() noexcept;
+
+  /**
+   * Ends the interrupt in force: frames written from now on play; everything written before is
+   * dropped. Does nothing when no interrupt is in force.
+   * Thread safety: the producer (control) thread only. Callback safety: yes.
+   */
+  [[nodiscard]] AudioStatus Resume() noexcept;
+
+  /** A snapshot of the counters. Thread safety: any thread. Callback safety: yes (atomic loads). */
+  AudioDeviceStats Stats() const noexcept;
+
+  /**
+   * Copies up to `frames` frames of what the callback output into `out`; `*copied` gets how many.
+   * Thread safety: one capture-consumer thread. Callback safety: yes (wait-free).
+   */
+  [[nodiscard]] AudioStatus ReadCapture(float* out, size_t frames, size_t* copied) noexcept;
+
+  /**
+   * Runs the callback's render function on the calling thread, writing `frames` frames to `out`
+   * exactly as the device would (for benchmarks and device-less tests). Needs a stopped device.
+   * Thread safety: control thread. Callback safety: n/a (it is the callback body).
+   */
+  [[nodiscard]] AudioStatus RenderWhileStopped(float* out, uint32_t frames) noexcept;
+
+  /** The configuration the device was opened with. Thread safety: any thread. Callback safety: yes. */
+  const AudioDeviceConfig& Config() const noexcept { return config_; }
+
+  /** Frames of one interrupt fade at this sample rate. Thread safety: any thread. Callback safety: yes. */
+  uint32_t FadeFrames() const noexcept { return fadeFrames_; }
+
+ private:
+  struct Backend;  // the miniaudio context and device (kept out of this header)
+  enum class Phase : uint8_t { kPlaying, kFading, kSilenced };
+
+  AudioDevice(const AudioDeviceConfig& config, std::unique_ptr<PcmRingBuffer> ring,
+              std::unique_ptr<PcmRingBuffer> capture) noexcept;
+
+  // The callback body: bounded work, no allocation, no locks.
+  void Render(float* out, uint32_t frames) noexcept;
+  friend struct AudioDeviceCallbackAccess;  // lets the miniaudio data callback reach Render()
+
+  const AudioDeviceConfig config_;
+  const uint32_t fadeFrames_;
+  std::unique_ptr<PcmRingBuffer> ring_;
+  std::unique_ptr<PcmRingBuffer> capture_;
+  std::unique_ptr<Backend> backend_;
+  bool closed_ = false;  // control thread only
+
+  // Written by the callback, read anywhere (single writer: plain load + store, no RMW).
+  std::atomic<uint64_t> framesPlayed_{0};
+  std::atomic<uint64_t> underruns_{0};
+  std::atomic<uint64_t> starvedFrames_{0};
+  std::atomic<uint64_t> droppedFrames_{0};
+  std::atomic<uint64_t> captureOverflowFrames_{0};
+  std::atomic<uint64_t> callbacks_{0};
+  std::atomic<int64_t> lastCallbackNanos_{-1};
+  std::atomic<uint32_t> completedInterruptGeneration_{0};
+
+  // Requests to the callback.
+  std::atomic<uint32_t> interruptGeneration_{0};
+  std::atomic<uint32_t> resumeGeneration_{0};
+  std::atomic<uint64_t> resumeBoundaryFrames_{0};
+  std::atomic<bool> started_{false};
+
+  // Owned by whoever renders (the callback, or the control thread while stopped).
+  Phase phase_ = Phase::kPlaying;
+  uint32_t seenInterruptGeneration_ = 0;
+  uint32_t fadeFramesDone_ = 0;
+};
+
+}  // namespace vs

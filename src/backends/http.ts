@@ -1,0 +1,365 @@
+/**
+ * HTTP plumbing shared by the cloud backends (OpenAI, ElevenLabs, Azure): one request with an
+ * AbortSignal, error classification (which failures are worth a retry, honouring Retry-After),
+ * redaction of secrets from every message, and streaming an s16le PCM body into `EngineOutput`
+ * chunks as the bytes arrive. Retries themselves belong to `BaseBackend`.
+ */
+import { z } from 'zod';
+import { s16leToFloat32 } from '../audio/pcm.js';
+import { BackendError } from '../errors.js';
+import type { EngineOutput } from '../graph/engine-output.js';
+import type { BackendPolicy } from './backend.js';
+
+/** User-Agent sent to every service (Azure requires one). */
+export const USER_AGENT = 'voice-soundboard';
+
+/** Longest error text quoted from a service response, in characters. */
+const MAX_QUOTED_ERROR_CHARS = 300;
+/** Bytes of an error body read before giving up on the rest. */
+const MAX_ERROR_BODY_BYTES = 16 * 1024;
+/** Bytes per sample of s16le PCM. */
+const S16_BYTES = 2;
+
+/** Options every HTTP backend accepts on top of its own (zod shape, spread into each schema). */
+export const httpBackendOptionsShape = {
+  /** Attempts after the first one, for retryable failures before any audio arrived. */
+  maxRetries: z.number().int().min(0).max(10).optional(),
+  /** First backoff delay; doubles each retry, with jitter. */
+  retryBaseMs: z.number().int().min(0).max(60_000).optional(),
+  /** Per-attempt time allowed until the first chunk of audio arrives. */
+  firstChunkTimeoutMs: z.number().int().min(1).max(600_000).optional(),
+  /** Longest Retry-After the backend waits for before retrying; longer ones fail at once. */
+  maxRetryAfterMs: z.number().int().min(0).max(600_000).default(10_000),
+  /** Audio per yielded chunk (the last chunk of a segment may be shorter). */
+  chunkMs: z.number().int().min(10).max(1000).default(80),
+};
+
+/** One HTTP call to a speech service. */
+export interface HttpCall {
+  /** Backend name, used in error messages and codes. */
+  backend: string;
+  method: 'GET' | 'POST';
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  /** Strings that must never appear in an error message (API keys). */
+  secrets: readonly string[];
+  /** Where the credential comes from, named in auth failures, e.g. "the apiKey option or OPENAI_API_KEY". */
+  credentialHint: string;
+  /** Longest Retry-After honoured; a longer one makes the failure non-retryable. */
+  maxRetryAfterMs: number;
+}
+
+/**
+ * Sends `call` and returns the response when its status is 2xx. Otherwise throws a BackendError:
+ * network failures, 408, 429 and 5xx are retryable (after waiting out a Retry-After of at most
+ * `maxRetryAfterMs`); other statuses are not, and quote the service's error text without secrets.
+ * An abort rejects with the signal's reason.
+ */
+export async function sendHttp(call: HttpCall): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(call.url, {
+      method: call.method,
+      headers: { 'User-Agent': USER_AGENT, ...call.headers },
+      ...(call.body === undefined ? {} : { body: call.body }),
+      signal: call.signal,
+    });
+  } catch (error) {
+    if (call.signal.aborted) throw call.signal.reason ?? error;
+    throw networkError(call, error);
+  }
+  if (response.ok) return response;
+  throw await statusError(call, response);
+}
+
+/** Reads a JSON body and validates it with `schema`; a mismatch is a BackendError naming the field. */
+export async function readJson<Schema extends z.ZodType>(call: HttpCall, response: Response, schema: Schema): Promise<z.output<Schema>> {
+  let data: unknown;
+  try {
+    data = await response.json();
+  } catch (error) {
+    if (call.signal.aborted) throw call.signal.reason ?? error;
+    throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned a body that is not JSON`, { cause: error });
+  }
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'body';
+  throw new BackendError(
+    call.backend,
+    'BACKEND_BAD_RESPONSE',
+    `${describeCall(call)} returned an unexpected body at ${where}: ${issue?.message ?? 'invalid'}`,
+    { cause: result.error },
+  );
+}
+
+/** How to turn a PCM response body into chunks. */
+export interface PcmStreamFormat {
+  sampleRateHz: number;
+  /** Audio per chunk; every chunk but the last has exactly this many frames. */
+  chunkMs: number;
+  /** Linear gain applied to every sample (1 = unchanged); results are clamped to [-1, 1]. */
+  gain: number;
+}
+
+/**
+ * Streams a response body of mono s16le PCM as `EngineOutput` chunks while the bytes arrive.
+ * Network chunks may split a sample anywhere: bytes are gathered into fixed, even-sized blocks,
+ * so a split sample is completed by the next network chunk. A single dangling byte at the very
+ * end (a truncated last sample) is dropped. Leaving the loop early cancels the body, which
+ * closes the connection.
+ */
+export async function* streamS16lePcm(call: HttpCall, response: Response, format: PcmStreamFormat): AsyncGenerator<EngineOutput> {
+  rejectNonAudio(call, response);
+  const body = response.body;
+  if (!body) throw emptyAudioError(call);
+  const chunkFrames = Math.max(1, Math.round((format.sampleRateHz * format.chunkMs) / 1000));
+  const block = new Uint8Array(chunkFrames * S16_BYTES);
+  let filledBytes = 0;
+  let totalBytes = 0;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        if (call.signal.aborted) throw call.signal.reason ?? error;
+        throw networkError(call, error);
+      }
+      if (next.done) break;
+      const bytes = next.value;
+      totalBytes += bytes.byteLength;
+      let offsetBytes = 0;
+      while (offsetBytes < bytes.byteLength) {
+        const takeBytes = Math.min(block.byteLength - filledBytes, bytes.byteLength - offsetBytes);
+        block.set(bytes.subarray(offsetBytes, offsetBytes + takeBytes), filledBytes);
+        filledBytes += takeBytes;
+        offsetBytes += takeBytes;
+        if (filledBytes === block.byteLength) {
+          yield toOutput(block, format);
+          filledBytes = 0;
+        }
+      }
+    }
+    const wholeBytes = filledBytes - (filledBytes % S16_BYTES);
+    if (wholeBytes > 0) yield toOutput(block.subarray(0, wholeBytes), format);
+    if (totalBytes < S16_BYTES) throw emptyAudioError(call);
+  } finally {
+    // Cancelling an unfinished body makes undici close the socket instead of draining it.
+    reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Text of `text` cut into pieces of at most `maxChars` UTF-16 units at sentence or word ends, losing only whitespace at the cuts. */
+export function splitText(text: string, maxChars: number): string[] {
+  const pieces: string[] = [];
+  let rest = text.trim();
+  while (rest.length > maxChars) {
+    const cut = findCut(rest, maxChars);
+    const piece = rest.slice(0, cut).trimEnd();
+    if (piece.length > 0) pieces.push(piece);
+    rest = rest.slice(cut).trimStart();
+  }
+  if (rest.length > 0) pieces.push(rest);
+  return pieces;
+}
+
+/** Index to cut `text` at so the head is at most `maxChars` long: a sentence end, else a space, else a code-point boundary. */
+function findCut(text: string, maxChars: number): number {
+  const window = text.slice(0, maxChars + 1);
+  // Prefer a sentence end in the second half of the window, so pieces stay long.
+  const sentenceEnd = /[.!?;:…。！？]["'”’)\]]*\s/g;
+  let best = -1;
+  for (let match = sentenceEnd.exec(window); match; match = sentenceEnd.exec(window)) {
+    const end = match.index + match[0].length - 1;
+    if (end <= maxChars) best = end;
+  }
+  if (best >= maxChars / 2) return best;
+  const space = window.search(/\s\S*$/);
+  if (space > 0) return space;
+  const code = text.charCodeAt(maxChars - 1);
+  // Never split a surrogate pair.
+  return code >= 0xd800 && code <= 0xdbff ? maxChars - 1 : maxChars;
+}
+
+/** The retry/timeout policy fields set in parsed options (unset ones keep the base class defaults). */
+export function policyFromOptions(options: { maxRetries?: number | undefined; retryBaseMs?: number | undefined; firstChunkTimeoutMs?: number | undefined }): Partial<BackendPolicy> {
+  const policy: Partial<BackendPolicy> = {};
+  if (options.maxRetries !== undefined) policy.maxRetries = options.maxRetries;
+  if (options.retryBaseMs !== undefined) policy.retryBaseMs = options.retryBaseMs;
+  if (options.firstChunkTimeoutMs !== undefined) policy.firstChunkTimeoutMs = options.firstChunkTimeoutMs;
+  return policy;
+}
+
+/** A signal that aborts after `ms` with a retryable BACKEND_TIMEOUT naming `what` (for calls outside `synthesize`). */
+export function timeoutSignal(backend: string, ms: number, what: string): AbortSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new BackendError(backend, 'BACKEND_TIMEOUT', `${what} took more than ${ms} ms`, { retryable: true })),
+    ms,
+  );
+  timer.unref();
+  return controller.signal;
+}
+
+/** `10^(dB/20)`: the linear gain of a loudness offset in dB. */
+export function dbToGain(volumeDb: number): number {
+  return 10 ** (volumeDb / 20);
+}
+
+/** Reads a credential from an option or an environment variable; a missing one is BACKEND_AUTH_MISSING. */
+export function requireCredential(backend: string, value: string | undefined, optionName: string, envName: string): string {
+  const resolved = value ?? process.env[envName];
+  if (resolved !== undefined && resolved.trim() !== '') return resolved.trim();
+  throw new BackendError(backend, 'BACKEND_AUTH_MISSING', `no ${optionName}: pass the \`${optionName}\` option or set ${envName}`);
+}
+
+/** Whether a credential is available from the option or the environment (no network call). */
+export function hasCredential(value: string | undefined, envName: string): boolean {
+  return (value ?? process.env[envName] ?? '').trim() !== '';
+}
+
+function toOutput(bytes: Uint8Array, format: PcmStreamFormat): EngineOutput {
+  const pcm = s16leToFloat32(bytes);
+  if (format.gain !== 1) {
+    for (let i = 0; i < pcm.length; i++) pcm[i] = Math.max(-1, Math.min(1, pcm[i]! * format.gain));
+  }
+  return { pcm, sampleRateHz: format.sampleRateHz, channels: 1, metadata: {} };
+}
+
+/** A 200 whose body is JSON or text is an error page from a proxy or the service, not audio. */
+function rejectNonAudio(call: HttpCall, response: Response): void {
+  const type = response.headers.get('content-type') ?? '';
+  if (/^(application\/json|text\/)/i.test(type)) {
+    throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned ${type.split(';')[0]} instead of PCM audio`);
+  }
+}
+
+function emptyAudioError(call: HttpCall): BackendError {
+  return new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned no audio`);
+}
+
+function networkError(call: HttpCall, error: unknown): BackendError {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String(cause.code) : undefined;
+  const reason = code ?? (cause instanceof Error ? cause.message : String(cause));
+  return new BackendError(call.backend, 'BACKEND_NETWORK', redact(`${describeCall(call)} failed: ${reason}`, call.secrets), {
+    retryable: true,
+    cause: error,
+  });
+}
+
+async function statusError(call: HttpCall, response: Response): Promise<BackendError> {
+  const status = response.status;
+  const serviceText = redact(await readErrorText(response), call.secrets);
+  const head = `${describeCall(call)} answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  const quoted = serviceText ? `: ${serviceText}` : '';
+  const retryable = status === 408 || status === 429 || status >= 500;
+  if (!retryable) {
+    const code = status === 401 || status === 403 ? 'BACKEND_AUTH_FAILED' : status === 404 ? 'BACKEND_NOT_FOUND' : 'BACKEND_REQUEST_REJECTED';
+    const hint = code === 'BACKEND_AUTH_FAILED' ? ` (check ${call.credentialHint})` : '';
+    return new BackendError(call.backend, code, `${head}${quoted}${hint}`);
+  }
+  const code = status === 429 ? 'BACKEND_RATE_LIMITED' : status === 408 ? 'BACKEND_TIMEOUT' : 'BACKEND_UNAVAILABLE';
+  const retryAfterMs = parseRetryAfterMs(response.headers);
+  if (retryAfterMs !== undefined && retryAfterMs > call.maxRetryAfterMs) {
+    return new BackendError(
+      call.backend,
+      code,
+      `${head}${quoted} (asks to retry after ${Math.ceil(retryAfterMs / 1000)} s, more than maxRetryAfterMs ${call.maxRetryAfterMs})`,
+    );
+  }
+  if (retryAfterMs !== undefined && retryAfterMs > 0) await sleep(retryAfterMs, call.signal);
+  return new BackendError(call.backend, code, `${head}${quoted}`, { retryable: true });
+}
+
+/** Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms, in ms; undefined when absent or unreadable. */
+function parseRetryAfterMs(headers: Headers): number | undefined {
+  const milliseconds = headers.get('retry-after-ms');
+  if (milliseconds !== null && /^\d+(\.\d+)?$/.test(milliseconds.trim())) return Math.ceil(Number(milliseconds));
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** The service's own error text: a known JSON message field, else the raw body, shortened. */
+async function readErrorText(response: Response): Promise<string> {
+  let raw = '';
+  try {
+    raw = await readLimitedText(response, MAX_ERROR_BODY_BYTES);
+  } catch {
+    return '';
+  }
+  let text = raw;
+  try {
+    text = pickMessage(JSON.parse(raw) as unknown) ?? raw;
+  } catch {
+    // Not JSON: quote the text as it is.
+  }
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > MAX_QUOTED_ERROR_CHARS ? `${flat.slice(0, MAX_QUOTED_ERROR_CHARS)}…` : flat;
+}
+
+/** Finds the message in the error shapes the services use: {error:{message}}, {detail:{message}}, {detail}, {message}, {error}. */
+function pickMessage(data: unknown): string | undefined {
+  if (typeof data === 'string') return data;
+  if (typeof data !== 'object' || data === null) return undefined;
+  const record = data as Record<string, unknown>;
+  for (const key of ['error', 'detail']) {
+    const nested = record[key];
+    if (typeof nested === 'string') return nested;
+    const message = pickMessage(nested);
+    if (message !== undefined) return message;
+  }
+  return typeof record.message === 'string' ? record.message : undefined;
+}
+
+async function readLimitedText(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (total < maxBytes) {
+      const next = await reader.read();
+      if (next.done) break;
+      parts.push(next.value);
+      total += next.value.byteLength;
+    }
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  return new TextDecoder().decode(Buffer.concat(parts).subarray(0, maxBytes));
+}
+
+function describeCall(call: HttpCall): string {
+  return `${call.method} ${call.url.origin}${call.url.pathname}`;
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length > 0) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * OpenAI text-to-speech over HTTP: `POST {baseUrl}/audio/speech` with `response_format: "pcm"`
+ * (raw 24 kHz mono s16le), streamed as it arrives. Inputs longer than the API's 4096-character
+ * limit are split at sentence or word ends and sent one after another, never truncated.
+ */
+import { z } from 'zod';
+import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
+import { parseInput } from '../validation.js';
+import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
+import { dbToGain, hasCredential, httpBackendOptionsShape, policyFromOptions, requireCredential, sendHttp, splitText, streamS16lePcm, type HttpCall } from './http.js';
+
+/** Longest `input` the speech endpoint accepts, in characters. */
+export const OPENAI_MAX_INPUT_CHARS = 4096;
+/** Rate of the `pcm` response format. */
+export const OPENAI_PCM_SAMPLE_RATE_HZ = 24_000;
+/** Environment variable read when no `apiKey` option is given. */
+export const OPENAI_API_KEY_ENV = 'OPENAI_API_KEY';
+
+/** Built-in voices of the speech endpoint (`tts-1`/`tts-1-hd` support a subset). */
+export const OPENAI_VOICES: readonly string[] = Object.freeze([
+  'alloy', 'ash', 'ballad', 'coral', 'echo', 'fable', 'nova', 'onyx', 'sage', 'shimmer', 'verse', 'marin', 'cedar',
+]);
+
+const MIN_SPEED = 0.25;
+const MAX_SPEED = 4;
+
+/** Options of `OpenAIBackend` (validated with zod; every field optional). */
+export const openAIBackendOptionsSchema = z
+  .object({
+    /** API key; defaults to the OPENAI_API_KEY environment variable at call time. */
+    apiKey: z.string().min(1).optional(),
+    /** API root, without the `/audio/speech` path. */
+    baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.openai.com/v1'),
+    /** Speech model, e.g. `gpt-4o-mini-tts`, `tts-1`, `tts-1-hd`. */
+    model: z.string().min(1).default('gpt-4o-mini-tts'),
+    /** Voice used when neither the segment nor the call names one. */
+    voice: z.string().min(1).default('alloy'),
+    /** Delivery instructions (tone, accent...); not supported by `tts-1`/`tts-1-hd`. */
+    instructions: z.string().min(1).max(OPENAI_MAX_INPUT_CHARS).optional(),
+    ...httpBackendOptionsShape,
+  })
+  .strict()
+  .superRefine((options, context) => {
+    if (options.instructions !== undefined && options.model.startsWith('tts-1')) {
+      context.addIssue({ code: 'custom', path: ['instructions'], message: `not supported by model ${options.model} (use gpt-4o-mini-tts)` });
+    }
+  });
+
+/** What a caller passes to `new OpenAIBackend(...)`. */
+export type OpenAIBackendOptions = z.input<typeof openAIBackendOptionsSchema>;
+type ParsedOptions = z.output<typeof openAIBackendOptionsSchema>;
+
+/** The OpenAI speech backend: streaming 24 kHz PCM, fixed voice list, speed from `prosody.rate`, volume applied as gain. */
+export class OpenAIBackend extends BaseBackend {
+  readonly name = 'openai';
+  readonly capabilities: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
+  private readonly options: ParsedOptions;
+
+  constructor(options: OpenAIBackendOptions = {}) {
+    const parsed = parseInput(openAIBackendOptionsSchema, options, 'openai');
+    super(policyFromOptions(parsed));
+    this.options = parsed;
+  }
+
+  /** The built-in voices; custom voice ids are passed through as given. */
+  async voices(): Promise<VoiceInfo[]> {
+    return OPENAI_VOICES.map((id) => ({ id, backend: this.name, name: id, languages: ['en'], sampleRateHz: OPENAI_PCM_SAMPLE_RATE_HZ }));
+  }
+
+  /** `unavailable` without an API key (no network call is made). */
+  override async health(): Promise<BackendHealth> {
+    const health = await super.health();
+    if (health.status === 'ok' && !hasCredential(this.options.apiKey, OPENAI_API_KEY_ENV)) {
+      return { ...health, status: 'unavailable', detail: `no apiKey: pass the \`apiKey\` option or set ${OPENAI_API_KEY_ENV}` };
+    }
+    return health;
+  }
+
+  protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
+    const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', OPENAI_API_KEY_ENV);
+    const voice = options.voice ?? segment.voice ?? this.options.voice;
+    const speed = Math.min(MAX_SPEED, Math.max(MIN_SPEED, segment.prosody.rate));
+    const gain = dbToGain(segment.prosody.volumeDb);
+    for (const input of splitText(segment.text, OPENAI_MAX_INPUT_CHARS)) {
+      const call: HttpCall = {
+        backend: this.name,
+        method: 'POST',
+        url: new URL(`${this.options.baseUrl.replace(/\/+$/, '')}/audio/speech`),
+        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          model: this.options.model,
+          input,
+          voice,
+          response_format: 'pcm',
+          speed,
+          ...(this.options.instructions === undefined ? {} : { instructions: this.options.instructions }),
+        }),
+        signal,
+        secrets: [apiKey],
+        credentialHint: `the apiKey option or ${OPENAI_API_KEY_ENV}`,
+        maxRetryAfterMs: this.options.maxRetryAfterMs,
+      };
+      const response = await sendHttp(call);
+      yield* streamS16lePcm(call, response, { sampleRateHz: OPENAI_PCM_SAMPLE_RATE_HZ, chunkMs: this.options.chunkMs, gain });
+    }
+  }
+}
+

@@ -1,0 +1,165 @@
+/**
+ * A small real HTTP server on 127.0.0.1 (ephemeral port) for backend tests: it records every
+ * request (method, path, headers, body) and answers with handlers the test queues per request.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A request as the server saw it. */
+export interface RecordedRequest {
+  method: string;
+  /** Path with query string, e.g. `/v1/text-to-speech/abc/stream?output_format=pcm_24000`. */
+  url: string;
+  /** Path without the query string. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** When the body was complete (performance.now()). */
+  receivedAtMs: number;
+  /** Resolves when the client side of the connection went away before the response finished. */
+  closedEarly: Promise<void>;
+}
+
+/** Answers one request. */
+export type Responder = (request: RecordedRequest, response: ServerResponse) => void | Promise<void>;
+
+/** A recording HTTP server; queue responders with `respond`, the last one repeats. */
+export class TestHttpServer {
+  readonly requests: RecordedRequest[] = [];
+  private readonly responders: Responder[] = [];
+  private readonly pending = new Set<Promise<void>>();
+
+  private constructor(
+    private readonly server: Server,
+    /** `http://127.0.0.1:<port>` */
+    readonly baseUrl: string,
+  ) {}
+
+  /** Starts a server on 127.0.0.1 with an ephemeral port. */
+  static async start(): Promise<TestHttpServer> {
+    let self: TestHttpServer | undefined;
+    const server = createServer((request, response) => {
+      self?.handle(request, response);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    self = new TestHttpServer(server, `http://127.0.0.1:${port}`);
+    return self;
+  }
+
+  /** Queues responders for the next requests, in order; the last one answers every later request. */
+  respond(...responders: Responder[]): this {
+    this.responders.push(...responders);
+    return this;
+  }
+
+  /** Closes every connection and the server. */
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    this.server.close();
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const url = request.url ?? '/';
+      const parsed = new URL(url, 'http://127.0.0.1');
+      const closedEarly = new Promise<void>((resolve) => {
+        response.on('close', () => {
+          if (!response.writableFinished) resolve();
+        });
+      });
+      const recorded: RecordedRequest = {
+        method: request.method ?? '',
+        url,
+        path: parsed.pathname,
+        query: parsed.searchParams,
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        receivedAtMs: performance.now(),
+        closedEarly,
+      };
+      const index = this.requests.length;
+      this.requests.push(recorded);
+      const responder = this.responders[Math.min(index, this.responders.length - 1)];
+      const work = (async () => {
+        if (!responder) {
+          response.writeHead(500, { 'content-type': 'text/plain' }).end('no responder queued');
+          return;
+        }
+        try {
+          await responder(recorded, response);
+        } catch (error) {
+          if (!response.headersSent) response.writeHead(500).end(String(error));
+          else response.destroy();
+        }
+      })();
+      this.pending.add(work);
+      void work.finally(() => this.pending.delete(work));
+    });
+  }
+}
+
+/** Resolves after `ms`. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Mono s16le bytes of `samples` (integers in [-32768, 32767]). */
+export function s16leBytes(samples: readonly number[]): Buffer {
+  const bytes = Buffer.alloc(samples.length * 2);
+  samples.forEach((sample, index) => bytes.writeInt16LE(sample, index * 2));
+  return bytes;
+}
+
+/** A deterministic test signal of `count` distinct-ish s16 samples (covers negatives and both bytes). */
+export function testSamples(count: number): number[] {
+  return Array.from({ length: count }, (_, index) => ((index * 7919) % 65536) - 32768);
+}
+
+/** Responder: 200 with `body` of PCM, written in one go. */
+export function pcmResponder(body: Uint8Array, contentType = 'application/octet-stream'): Responder {
+  return (_request, response) => {
+    response.writeHead(200, { 'content-type': contentType, 'content-length': String(body.byteLength) });
+    response.end(body);
+  };
+}
+
+/** Responder: `status` with a JSON body and extra headers. */
+export function jsonResponder(status: number, body: unknown, headers: Record<string, string> = {}): Responder {
+  return (_request, response) => {
+    response.writeHead(status, { 'content-type': 'application/json', ...headers });
+    response.end(JSON.stringify(body));
+  };
+}
+
+/**
+ * Responder: 200 whose body is written in `pieces`, waiting `gap()` between pieces; `onPiece`
+ * runs after each write (for ordering assertions). Stops writing if the client goes away.
+ */
+export function piecewiseResponder(
+  pieces: readonly Uint8Array[],
+  gap: (index: number) => Promise<void>,
+  onPiece: (index: number) => void = () => undefined,
+): Responder {
+  return async (request, response) => {
+    let gone = false;
+    void request.closedEarly.then(() => {
+      gone = true;
+    });
+    response.writeHead(200, { 'content-type': 'application/octet-stream' });
+    response.flushHeaders();
+    for (let index = 0; index < pieces.length; index++) {
+      if (index > 0) await Promise.race([gap(index), request.closedEarly]);
+      if (gone) return;
+      response.write(pieces[index]!);
+      onPiece(index);
+    }
+    response.end();
+  };
+}

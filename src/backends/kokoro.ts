@@ -1,0 +1,247 @@
+/**
+ * The `kokoro` backend: Kokoro-82M on onnxruntime-node, from a model file and a voices file the
+ * user points at (nothing is downloaded). Text -> sentences -> IPA through espeak-ng (punctuation
+ * kept) -> Kokoro token ids -> one ONNX run per sentence, or per piece of at most 510 tokens when a
+ * sentence is longer (cut at clause, then word boundaries; nothing is dropped) -> 24 kHz mono PCM.
+ *
+ * Model signature (onnx-community and kokoro-onnx exports): `input_ids` (or `tokens`) int64
+ * [1, n + 2] with pad 0 at both ends, `style` float32 [1, 256] = row n - 1 of the voice pack,
+ * `speed` float32 (or int32) [1]; first output = float32 waveform.
+ */
+import { z } from 'zod';
+import { BackendError } from '../errors.js';
+import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
+import { parseInput } from '../validation.js';
+import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
+import { KOKORO_MAX_TOKENS, KOKORO_PAD_TOKEN_ID, tokenizeKokoroPhonemes } from './kokoro-vocab.js';
+import { loadKokoroVoices, selectStyle, type KokoroVoicePack } from './kokoro-voices.js';
+import { assertInputs, loadOnnxModel, runForFloat32, toPcm, type OnnxModel } from './onnx-session.js';
+import { phonemizeKeepingPunctuation, rankSymbolBoundary, splitAtBoundaries, splitSentences, type Phonemizer } from './phoneme-text.js';
+import { phonemize } from './phonemize.js';
+
+/** Kokoro's output rate. */
+export const KOKORO_SAMPLE_RATE_HZ = 24_000;
+/** Width of one style vector. */
+export const KOKORO_STYLE_DIM = 256;
+/** Voice used when none is asked for and the options name none (if the voices file has it). */
+export const KOKORO_PREFERRED_DEFAULT_VOICE = 'af_heart';
+
+const policySchema = z
+  .object({
+    maxRetries: z.number().int().min(0).max(10).optional(),
+    retryBaseMs: z.number().min(0).max(60_000).optional(),
+    firstChunkTimeoutMs: z.number().positive().max(600_000).optional(),
+  })
+  .strict();
+
+/** Options of `new KokoroBackend(options)`. */
+export const kokoroOptionsSchema = z
+  .object({
+    /** Path of the Kokoro ONNX model (e.g. `kokoro-v1.0.onnx`, `model_quantized.onnx`). */
+    modelPath: z.string().min(1, 'expected the path of a Kokoro .onnx model'),
+    /** A voices file (.bin raw float32, .npy, .npz / kokoro-onnx `voices-v1.0.bin`, .json) or a directory of .bin/.npy voices. */
+    voicesPath: z.string().min(1, 'expected the path of a voices file or directory'),
+    /** Voice used when a call names none; default `af_heart` if present, else the first voice by name. */
+    defaultVoice: z.string().min(1).optional(),
+    /** Base speed multiplier (the segment's prosody rate multiplies it); the product is clamped to [0.5, 2]. */
+    speed: z.number().min(0.5).max(2).default(1),
+    /** Most tokens per ONNX run (the model's limit is 510); lower it to get smaller, earlier chunks. */
+    maxTokensPerRun: z.number().int().min(8).max(KOKORO_MAX_TOKENS).default(KOKORO_MAX_TOKENS),
+    /** ONNX Runtime intra-op threads; default: ONNX Runtime's choice. */
+    intraOpNumThreads: z.number().int().min(1).max(256).optional(),
+    /** Text -> IPA; default: espeak-ng through `phonemize`. */
+    phonemizer: z.custom<Phonemizer>((value) => typeof value === 'function', 'expected a function (text, language, signal) => Promise<string>').optional(),
+    /** Retry/timeout policy of the base class. */
+    policy: policySchema.optional(),
+  })
+  .strict();
+
+/** Options of `new KokoroBackend(options)` as a caller writes them. */
+export type KokoroOptions = z.input<typeof kokoroOptionsSchema>;
+type ParsedKokoroOptions = z.output<typeof kokoroOptionsSchema>;
+
+/** Kokoro's voice-name convention: first letter = language, second = gender (`af_heart`). */
+const LANGUAGE_BY_PREFIX: Readonly<Record<string, string>> = {
+  a: 'en-US',
+  b: 'en-GB',
+  e: 'es',
+  f: 'fr-FR',
+  h: 'hi',
+  i: 'it',
+  j: 'ja',
+  p: 'pt-BR',
+  z: 'zh',
+};
+
+/** Language and gender a Kokoro voice name implies (`bm_george` -> en-GB, male). */
+export function describeKokoroVoice(name: string): { language: string | undefined; gender: VoiceInfo['gender'] } {
+  const [languageLetter, genderLetter] = name;
+  const gender = genderLetter === 'f' ? 'female' : genderLetter === 'm' ? 'male' : undefined;
+  return { language: languageLetter === undefined ? undefined : LANGUAGE_BY_PREFIX[languageLetter], gender };
+}
+
+/** One ONNX run's worth of tokens. */
+interface TokenPiece {
+  ids: number[];
+  phonemes: string;
+}
+
+/** Kokoro-82M through onnxruntime-node. */
+export class KokoroBackend extends BaseBackend {
+  readonly name = 'kokoro';
+  readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: true, remote: false };
+  private readonly options: ParsedKokoroOptions;
+  private readonly phonemizer: Phonemizer;
+  private model: Promise<{ onnx: OnnxModel; idsInput: string; speedType: string; outputName: string }> | undefined;
+  private voicePacks: Promise<Map<string, KokoroVoicePack>> | undefined;
+  private runCount = 0;
+
+  /** Validates the options (InputError naming the field); files are opened on first use or `load()`. */
+  constructor(options: KokoroOptions) {
+    const parsed = parseInput(kokoroOptionsSchema, options, 'kokoro');
+    super(parsed.policy ?? {});
+    this.options = parsed;
+    this.phonemizer = parsed.phonemizer ?? ((text, language, signal) => phonemize(text, language, signal));
+  }
+
+  /** Number of ONNX runs so far (one per sentence or sentence piece). */
+  get inferenceRuns(): number {
+    return this.runCount;
+  }
+
+  /** Opens the model and the voices now instead of on first use; rejects with the load error. */
+  async load(): Promise<void> {
+    await Promise.all([this.loadModel(), this.loadVoices()]);
+  }
+
+  override async voices(): Promise<VoiceInfo[]> {
+    const packs = await this.loadVoices();
+    return [...packs.keys()].map((id) => {
+      const { language, gender } = describeKokoroVoice(id);
+      return {
+        id,
+        backend: this.name,
+        name: id,
+        languages: language ? [language] : [],
+        ...(gender ? { gender } : {}),
+        sampleRateHz: KOKORO_SAMPLE_RATE_HZ,
+      };
+    });
+  }
+
+  override async health(): Promise<BackendHealth> {
+    const base = await super.health();
+    if (base.status === 'unavailable') return { ...base, modelLoaded: false };
+    try {
+      await this.load();
+      return base;
+    } catch (error) {
+      return { backend: this.name, status: 'unavailable', modelLoaded: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  override async close(): Promise<void> {
+    const model = this.model;
+    this.model = undefined;
+    this.voicePacks = undefined;
+    await super.close();
+    if (model) await model.then((loaded) => loaded.onnx.session.release()).catch(() => undefined);
+  }
+
+  private loadModel() {
+    this.model ??= (async () => {
+      const onnx = await loadOnnxModel(this.name, this.options.modelPath, { intraOpNumThreads: this.options.intraOpNumThreads });
+      const idsInput = onnx.inputs.has('input_ids') ? 'input_ids' : 'tokens';
+      assertInputs(this.name, onnx, 'Kokoro', { [idsInput]: ['int64'], style: ['float32'], speed: ['float32', 'int32'] });
+      const styleWidth = onnx.inputs.get('style')?.shape.at(-1);
+      if (typeof styleWidth === 'number' && styleWidth !== KOKORO_STYLE_DIM) {
+        throw new BackendError(this.name, 'BACKEND_MODEL_INVALID', `${onnx.path}: style input has width ${styleWidth}, expected ${KOKORO_STYLE_DIM}`);
+      }
+      const speedType = onnx.inputs.get('speed')?.type ?? 'float32';
+      return { onnx, idsInput, speedType, outputName: onnx.outputNames[0] as string };
+    })();
+    this.model.catch(() => (this.model = undefined));
+    return this.model;
+  }
+
+  private loadVoices() {
+    this.voicePacks ??= loadKokoroVoices(this.options.voicesPath, KOKORO_STYLE_DIM);
+    this.voicePacks.catch(() => (this.voicePacks = undefined));
+    return this.voicePacks;
+  }
+
+  private pickVoice(packs: Map<string, KokoroVoicePack>, requested: string | undefined): KokoroVoicePack {
+    const id = requested ?? this.options.defaultVoice ?? (packs.has(KOKORO_PREFERRED_DEFAULT_VOICE) ? KOKORO_PREFERRED_DEFAULT_VOICE : [...packs.keys()].sort()[0]);
+    const pack = id === undefined ? undefined : packs.get(id);
+    if (!pack) {
+      const known = [...packs.keys()].sort();
+      const listed = known.slice(0, 20).join(', ') + (known.length > 20 ? `, … (${known.length} in all)` : '');
+      throw new BackendError(this.name, 'BACKEND_VOICE_UNKNOWN', `unknown voice ${JSON.stringify(id)} in ${this.options.voicesPath}; available: ${listed}`);
+    }
+    return pack;
+  }
+
+  /** Phonemizes one sentence and cuts its tokens into pieces of at most `maxTokensPerRun`. */
+  private async sentencePieces(sentence: string, language: string, signal: AbortSignal): Promise<TokenPiece[]> {
+    const phonemes = await phonemizeKeepingPunctuation(sentence, language, this.phonemizer, signal);
+    const { ids, symbols } = tokenizeKokoroPhonemes(phonemes);
+    let start = 0;
+    return splitAtBoundaries(ids.length, this.options.maxTokensPerRun, (index) => rankSymbolBoundary(symbols[index] ?? '')).map((end) => {
+      const piece = { ids: ids.slice(start, end), phonemes: symbols.slice(start, end).join('') };
+      start = end;
+      return piece;
+    });
+  }
+
+  protected override async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
+    const [model, packs] = await Promise.all([this.loadModel(), this.loadVoices()]);
+    const pack = this.pickVoice(packs, options.voice ?? segment.voice);
+    const language = segment.language ?? describeKokoroVoice(pack.name).language ?? 'en-US';
+    const speed = Math.min(2, Math.max(0.5, this.options.speed * segment.prosody.rate));
+    const sentences = splitSentences(segment.text);
+    // Phonemize one sentence ahead while the model runs on the current one.
+    const pending = sentences.map(() => undefined as Promise<TokenPiece[]> | undefined);
+    const start = (index: number) => {
+      const sentence = sentences[index];
+      if (sentence === undefined || pending[index]) return;
+      const promise = this.sentencePieces(sentence, language, signal);
+      promise.catch(() => undefined); // observed below; avoids an unhandled rejection when aborted early
+      pending[index] = promise;
+    };
+    for (let index = 0; index < sentences.length; index++) {
+      start(index);
+      const pieces = await (pending[index] as Promise<TokenPiece[]>);
+      start(index + 1);
+      for (const piece of pieces) {
+        if (piece.ids.length === 0) continue;
+        const samples = await this.run(model, pack, piece.ids, speed, signal);
+        yield { pcm: toPcm(samples, segment.prosody.volumeDb), sampleRateHz: KOKORO_SAMPLE_RATE_HZ, channels: 1, metadata: { phonemes: piece.phonemes } };
+      }
+    }
+  }
+
+  private run(
+    model: { onnx: OnnxModel; idsInput: string; speedType: string; outputName: string },
+    pack: KokoroVoicePack,
+    ids: number[],
+    speed: number,
+    signal: AbortSignal,
+  ): Promise<Float32Array> {
+    const { Tensor } = model.onnx.ort;
+    const padded = new BigInt64Array(ids.length + 2);
+    padded[0] = BigInt(KOKORO_PAD_TOKEN_ID);
+    ids.forEach((id, index) => (padded[index + 1] = BigInt(id)));
+    padded[ids.length + 1] = BigInt(KOKORO_PAD_TOKEN_ID);
+    const style = Float32Array.from(selectStyle(pack, ids.length));
+    const speedTensor =
+      model.speedType === 'int32' ? new Tensor('int32', Int32Array.from([Math.round(speed)]), [1]) : new Tensor('float32', Float32Array.from([speed]), [1]);
+    this.runCount += 1;
+    return runForFloat32(
+      this.name,
+      model.onnx,
+      { [model.idsInput]: new Tensor('int64', padded, [1, padded.length]), style: new Tensor('float32', style, [1, KOKORO_STYLE_DIM]), speed: speedTensor },
+      model.outputName,
+      signal,
+    );
+  }
+}

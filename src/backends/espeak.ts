@@ -1,0 +1,167 @@
+/**
+ * The embedded default voice: espeak-ng. Real speech with no model files, through the system
+ * `espeak-ng` program when installed (about 10 ms of work per sentence) or else the npm WASM build
+ * kept warm. espeak-ng is GPL-3 and is only ever run as a separate program or loaded as an optional
+ * package; nothing of it is linked into the addon.
+ *
+ * Long text is synthesized sentence by sentence and each sentence is yielded as its own chunk, so
+ * the first audio arrives after one sentence. Each chunk carries its IPA (`--ipa=3` of the same
+ * run) and word timings *estimated* from the phoneme counts (see `estimateWordTimings`).
+ */
+import { z } from 'zod';
+import { decodeWav } from '../audio/wav.js';
+import { BackendError } from '../errors.js';
+import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
+import { parseInput } from '../validation.js';
+import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
+import { openEspeakEngine, type EspeakEngine } from './espeak-engine.js';
+import { espeakProsody, estimateWordTimings, splitIntoChunks } from './espeak-text.js';
+import { findEspeakVoice, findEspeakVoiceForLanguage, type EspeakVoiceEntry, type EspeakVoiceList, type ResolvedEspeakVoice } from './espeak-voices.js';
+
+/** Rate of espeak-ng's output. */
+export const ESPEAK_SAMPLE_RATE_HZ = 22050;
+/** Voice used when neither the call, the segment nor the options name one. */
+export const ESPEAK_DEFAULT_VOICE = 'en-us';
+/** The variant listed as each voice's female counterpart in `voices()`. */
+const FEMALE_VARIANT = 'f3';
+
+/** Zod schema of the espeak backend's options. */
+export const espeakBackendOptionsSchema = z
+  .object({
+    /** `process` = the system program, `wasm` = the npm package, `auto` = the program if it runs, else WASM. */
+    mode: z.enum(['auto', 'process', 'wasm']).default('auto'),
+    /** Path or PATH name of the system program. */
+    binaryPath: z.string().min(1).optional(),
+    /** Voice when a segment names none and has no language (default `en-us`). */
+    defaultVoice: z.string().min(1).optional(),
+    /** Longest chunk of text synthesized at once; sentences longer than this are cut at a comma or space. */
+    maxChunkChars: z.number().int().min(20).max(10_000).default(300),
+    /** Attempts after the first for retryable failures (a crashed process). */
+    maxRetries: z.number().int().min(0).max(10).default(1),
+    /** First backoff delay. */
+    retryBaseMs: z.number().int().min(0).max(60_000).default(50),
+    /** Time allowed until the first chunk. */
+    firstChunkTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
+  })
+  .strict();
+
+/** Options of the espeak backend (all optional; see `espeakBackendOptionsSchema`). */
+export type EspeakBackendOptions = z.input<typeof espeakBackendOptionsSchema>;
+
+/** Capabilities of the espeak backend. */
+export const ESPEAK_CAPABILITIES: Readonly<BackendCapabilities> = Object.freeze({ streaming: true, wordTimings: true, phonemes: true, remote: false });
+
+/** espeak-ng's lowercase language names as BCP-47 (`en-us` -> `en-US`, `es-419` stays). */
+function toBcp47(language: string): string {
+  return language
+    .split('-')
+    .map((part, index) => (index > 0 && /^[a-z]{2}$/.test(part) ? part.toUpperCase() : part))
+    .join('-');
+}
+
+function voiceInfo(entry: EspeakVoiceEntry, idSuffix = '', gender = entry.gender, nameSuffix = ''): VoiceInfo {
+  return { id: `${entry.id}${idSuffix}`, backend: 'espeak', name: `${entry.name}${nameSuffix}`, languages: entry.languages.map(toBcp47), gender, sampleRateHz: ESPEAK_SAMPLE_RATE_HZ };
+}
+
+/** The espeak-ng backend. */
+export class EspeakBackend extends BaseBackend {
+  readonly name = 'espeak';
+  readonly capabilities = ESPEAK_CAPABILITIES;
+  private readonly options: z.output<typeof espeakBackendOptionsSchema>;
+  private engine: Promise<EspeakEngine> | undefined;
+
+  /** Validates `options` (throws `InputError` naming the field). The engine is opened on first use. */
+  constructor(options: EspeakBackendOptions = {}) {
+    const parsed = parseInput(espeakBackendOptionsSchema, options, 'espeak');
+    super({ maxRetries: parsed.maxRetries, retryBaseMs: parsed.retryBaseMs, firstChunkTimeoutMs: parsed.firstChunkTimeoutMs });
+    this.options = parsed;
+  }
+
+  /** Which espeak-ng runs: `process` or `wasm`. Rejects with `ESPEAK_NOT_FOUND` when none is available. */
+  async path(): Promise<'process' | 'wasm'> {
+    return (await this.openEngine()).kind;
+  }
+
+  /** Base voices as espeak-ng lists them, each followed by its female variant (`<id>+f3`). */
+  async voices(): Promise<VoiceInfo[]> {
+    const list = await (await this.openEngine()).voiceList();
+    const hasFemale = list.variants.some((variant) => variant.id === FEMALE_VARIANT);
+    return list.voices.flatMap((entry) =>
+      hasFemale && entry.gender !== 'female' ? [voiceInfo(entry), voiceInfo(entry, `+${FEMALE_VARIANT}`, 'female', ' (female)')] : [voiceInfo(entry)],
+    );
+  }
+
+  override async health(): Promise<BackendHealth> {
+    const base = await super.health();
+    if (base.status !== 'ok') return base;
+    try {
+      const kind = await this.path();
+      return { backend: this.name, status: 'ok', modelLoaded: true, detail: kind === 'process' ? 'system espeak-ng program' : 'espeak-ng WASM build' };
+    } catch (error) {
+      return { backend: this.name, status: 'unavailable', modelLoaded: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    const engine = this.engine;
+    this.engine = undefined;
+    if (engine) await engine.then((opened) => opened.close(), () => undefined);
+  }
+
+  protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
+    const engine = await this.openEngine();
+    const voice = this.resolveVoice(await engine.voiceList(), options.voice ?? segment.voice, segment.language);
+    const prosody = espeakProsody(segment.prosody);
+    const args = ['--ipa=3', '-v', voice.argument, '-s', String(prosody.wordsPerMinute), '-p', String(prosody.pitch)];
+    let offsetMs = 0;
+    for (const chunk of splitIntoChunks(segment.text, this.options.maxChunkChars)) {
+      const result = await engine.invoke({ args, text: chunk, wav: true, signal });
+      if (!result.wav) throw new BackendError(this.name, 'ESPEAK_FAILED', 'espeak-ng produced no WAV', { retryable: true });
+      const decoded = decodeWav(result.wav);
+      const pcm = decoded.pcm;
+      if (prosody.gain !== 1) {
+        for (let index = 0; index < pcm.length; index++) pcm[index] = Math.max(-1, Math.min(1, (pcm[index] ?? 0) * prosody.gain));
+      }
+      const phonemes = result.stdout.replace(/\u200d/g, '').split('\n').map((line) => line.trim()).filter((line) => line !== '').join(' ');
+      const wordTimings = estimateWordTimings(chunk, phonemes, pcm, decoded.sampleRateHz, offsetMs);
+      offsetMs += (pcm.length / decoded.channels / decoded.sampleRateHz) * 1000;
+      yield { pcm, sampleRateHz: decoded.sampleRateHz, channels: decoded.channels, metadata: { phonemes, wordTimings } };
+    }
+  }
+
+  private openEngine(): Promise<EspeakEngine> {
+    if (!this.engine) {
+      const engine = openEspeakEngine({ mode: this.options.mode, ...(this.options.binaryPath ? { binaryPath: this.options.binaryPath } : {}) });
+      this.engine = engine;
+      engine.catch(() => {
+        if (this.engine === engine) this.engine = undefined;
+      });
+    }
+    return this.engine;
+  }
+
+  /** The call's voice, else the segment's language, else the default voice. */
+  private resolveVoice(list: EspeakVoiceList, voiceId: string | undefined, language: string | undefined): ResolvedEspeakVoice {
+    if (voiceId !== undefined) {
+      const found = findEspeakVoice(list, voiceId);
+      if (!found) {
+        throw new BackendError(
+          this.name,
+          'VOICE_UNKNOWN',
+          `unknown voice ${JSON.stringify(voiceId)}: expected an espeak-ng voice such as "en-us", "de", "fr-fr" or one with a variant such as "en-us+f3" (see voices())`,
+        );
+      }
+      return found;
+    }
+    if (language !== undefined) {
+      const entry = findEspeakVoiceForLanguage(list, language);
+      if (!entry) throw new BackendError(this.name, 'LANGUAGE_UNSUPPORTED', `espeak-ng has no voice for language ${JSON.stringify(language)}`);
+      return { argument: entry.id, voice: entry };
+    }
+    const fallbackId = this.options.defaultVoice ?? ESPEAK_DEFAULT_VOICE;
+    const found = findEspeakVoice(list, fallbackId);
+    if (!found) throw new BackendError(this.name, 'VOICE_UNKNOWN', `unknown default voice ${JSON.stringify(fallbackId)} (option defaultVoice)`);
+    return found;
+  }
+}

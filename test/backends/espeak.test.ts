@@ -1,0 +1,173 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { AbortError, BackendError, InputError } from '../../src/errors.js';
+import { NEUTRAL_PROSODY, type EngineOutput, type Prosody, type SynthesisSegment } from '../../src/graph/engine-output.js';
+import { EspeakBackend, ESPEAK_SAMPLE_RATE_HZ } from '../../src/backends/espeak.js';
+import { collect, durationMs, medianF0Hz, rms, zeroCrossingsPerSecond } from './espeak-signal.js';
+
+const FOX = 'The quick brown fox jumps over the lazy dog.';
+
+function segment(text: string, prosody: Partial<Prosody> = {}, extra: Partial<SynthesisSegment> = {}): SynthesisSegment {
+  return { text, prosody: { ...NEUTRAL_PROSODY, ...prosody }, ...extra };
+}
+
+describe('espeak backend through the system program', () => {
+  const backend = new EspeakBackend({ mode: 'process' });
+  afterAll(() => backend.close());
+
+  it('uses the system program', async () => {
+    expect(await backend.path()).toBe('process');
+    expect(await backend.health()).toMatchObject({ backend: 'espeak', status: 'ok', detail: 'system espeak-ng program' });
+  });
+
+  it('produces speech: plausible duration, energy well above silence, speech-like zero crossings', async () => {
+    const audio = await collect(backend.synthesize(segment(FOX)));
+    expect(audio.sampleRateHz).toBe(ESPEAK_SAMPLE_RATE_HZ);
+    expect(audio.chunks.every((chunk) => chunk.channels === 1)).toBe(true);
+    // 9 words at 175 words per minute is about 3.1 s; espeak adds short pauses at the ends.
+    expect(durationMs(audio)).toBeGreaterThan(1800);
+    expect(durationMs(audio)).toBeLessThan(5000);
+    expect(rms(audio.pcm)).toBeGreaterThan(0.03);
+    const zcr = zeroCrossingsPerSecond(audio.pcm, audio.sampleRateHz);
+    expect(zcr).toBeGreaterThan(300);
+    expect(zcr).toBeLessThan(6000);
+    const f0 = medianF0Hz(audio.pcm, audio.sampleRateHz);
+    expect(f0).toBeGreaterThan(70);
+    expect(f0).toBeLessThan(200);
+  });
+
+  it('attaches IPA and estimated word timings in order, inside the audio', async () => {
+    const audio = await collect(backend.synthesize(segment(FOX)));
+    const metadata = audio.chunks[0]?.metadata;
+    expect(metadata?.phonemes).toContain('kwˈɪk');
+    expect(metadata?.phonemes).not.toMatch(/\u200d/);
+    const timings = metadata?.wordTimings ?? [];
+    expect(timings.map((timing) => timing.word)).toEqual(['The', 'quick', 'brown', 'fox', 'jumps', 'over', 'the', 'lazy', 'dog']);
+    for (let index = 1; index < timings.length; index++) {
+      expect(timings[index]?.startMs).toBeGreaterThanOrEqual(timings[index - 1]?.endMs ?? Infinity);
+    }
+    expect(timings[0]?.startMs).toBeGreaterThanOrEqual(0);
+    expect(timings.at(-1)?.endMs).toBeLessThanOrEqual(durationMs(audio));
+  });
+
+  it('streams long text sentence by sentence, with word timings on the segment timeline', async () => {
+    const text = 'First sentence here. Second one follows! Is this the third? Yes; the fourth.';
+    const audio = await collect(backend.synthesize(segment(text)));
+    expect(audio.chunks).toHaveLength(5);
+    const second = audio.chunks[1]?.metadata.wordTimings?.[0];
+    const firstChunkMs = ((audio.chunks[0]?.pcm.length ?? 0) / ESPEAK_SAMPLE_RATE_HZ) * 1000;
+    expect(second?.word).toBe('Second');
+    expect(second?.startMs).toBeGreaterThanOrEqual(firstChunkMs);
+  });
+
+  it('speaks faster at rate 2 (clearly shorter audio)', async () => {
+    const normal = await collect(backend.synthesize(segment(FOX)));
+    const fast = await collect(backend.synthesize(segment(FOX, { rate: 2 })));
+    expect(durationMs(fast)).toBeLessThan(durationMs(normal) * 0.7);
+  });
+
+  it('raises f0 when pitch goes up 6 semitones, and a female variant is higher still than the default', async () => {
+    const neutral = await collect(backend.synthesize(segment(FOX)));
+    const higher = await collect(backend.synthesize(segment(FOX, { pitchSemitones: 6 })));
+    const neutralF0 = medianF0Hz(neutral.pcm, neutral.sampleRateHz);
+    expect(medianF0Hz(higher.pcm, higher.sampleRateHz)).toBeGreaterThan(neutralF0 * 1.2);
+    const female = await collect(backend.synthesize(segment(FOX), { voice: 'en-us+f3' }));
+    expect(medianF0Hz(female.pcm, female.sampleRateHz)).toBeGreaterThan(neutralF0 * 1.3);
+  });
+
+  it('applies volumeDb as gain: -12 dB is a quarter of the RMS', async () => {
+    const neutral = await collect(backend.synthesize(segment(FOX)));
+    const quiet = await collect(backend.synthesize(segment(FOX, { volumeDb: -12 })));
+    expect(rms(quiet.pcm) / rms(neutral.pcm)).toBeCloseTo(10 ** (-12 / 20), 2);
+  });
+
+  it('picks the voice from the segment language', async () => {
+    const audio = await collect(backend.synthesize(segment('Guten Tag', {}, { language: 'de-DE' })));
+    expect(audio.chunks[0]?.metadata.phonemes).toBe('ɡˈuːtən tˈɑːk');
+  });
+
+  it('rejects an unknown voice or variant with VOICE_UNKNOWN, without retrying', async () => {
+    const before = backend.metrics();
+    for (const voice of ['xx-nope', 'en-us+nope']) {
+      const error = await collect(backend.synthesize(segment('hello'), { voice })).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(BackendError);
+      expect(error).toMatchObject({ code: 'VOICE_UNKNOWN', backend: 'espeak', retryable: false });
+      expect((error as Error).message).toContain(JSON.stringify(voice));
+    }
+    const after = backend.metrics();
+    expect(after.failures - before.failures).toBe(2);
+    expect(after.retries).toBe(before.retries);
+  });
+
+  it('rejects a language espeak-ng has no voice for', async () => {
+    const error = await collect(backend.synthesize(segment('hello', {}, { language: 'qq-ZZ' }))).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'LANGUAGE_UNSUPPORTED' });
+  });
+
+  it('stops promptly when aborted mid-stream and yields no further chunk', async () => {
+    const text = Array.from({ length: 40 }, (_, index) => `This is sentence number ${index + 1} of a long text.`).join(' ');
+    const controller = new AbortController();
+    const received: EngineOutput[] = [];
+    const started = performance.now();
+    let abortedAt = 0;
+    const error = await (async () => {
+      for await (const chunk of backend.synthesize(segment(text), {}, controller.signal)) {
+        received.push(chunk);
+        if (received.length === 2) {
+          abortedAt = performance.now();
+          controller.abort();
+        }
+      }
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AbortError);
+    expect(received).toHaveLength(2);
+    expect(performance.now() - abortedAt).toBeLessThan(1000);
+    expect(abortedAt - started).toBeGreaterThan(0);
+  });
+
+  it('rejects at once when the signal is already aborted', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(collect(backend.synthesize(segment(FOX), {}, controller.signal))).rejects.toBeInstanceOf(AbortError);
+  });
+
+  it('lists voices with BCP-47 languages and genders, each with a female variant', async () => {
+    const voices = await backend.voices();
+    expect(voices.length).toBeGreaterThan(100);
+    expect(voices).toContainEqual(expect.objectContaining({ id: 'en-us', backend: 'espeak', gender: 'male', languages: ['en-US', 'en'] }));
+    expect(voices).toContainEqual(expect.objectContaining({ id: 'en-us+f3', gender: 'female', name: 'English (America) (female)' }));
+    expect(voices).toContainEqual(expect.objectContaining({ id: 'de', languages: expect.arrayContaining(['de']) }));
+  });
+
+  it('yields nothing for blank text', async () => {
+    expect((await collect(backend.synthesize(segment('   \n ')))).chunks).toHaveLength(0);
+  });
+});
+
+describe('espeak backend errors and options', () => {
+  it('says what to install when the forced program is missing', async () => {
+    const backend = new EspeakBackend({ mode: 'process', binaryPath: '/nonexistent/espeak-ng' });
+    const error = await collect(backend.synthesize(segment('hello'))).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ code: 'ESPEAK_NOT_FOUND' });
+    expect((error as Error).message).toContain('apt-get install espeak-ng');
+    expect(await backend.health()).toMatchObject({ status: 'unavailable', modelLoaded: false });
+  });
+
+  it('falls back to the WASM build in auto mode when the program is missing', async () => {
+    const backend = new EspeakBackend({ mode: 'auto', binaryPath: '/nonexistent/espeak-ng' });
+    expect(await backend.path()).toBe('wasm');
+  });
+
+  it('validates options with a message naming the field', () => {
+    expect(() => new EspeakBackend({ mode: 'gpu' as 'auto' })).toThrow(InputError);
+    expect(() => new EspeakBackend({ maxChunkChars: 5 })).toThrow(/espeak\.maxChunkChars/);
+    expect(() => new EspeakBackend({ voice: 'en' } as never)).toThrow(/espeak/);
+  });
+
+  it('refuses to synthesize after close()', async () => {
+    const backend = new EspeakBackend({ mode: 'process' });
+    await backend.close();
+    await backend.close();
+    await expect(collect(backend.synthesize(segment('hello')))).rejects.toMatchObject({ code: 'BACKEND_CLOSED' });
+  });
+});

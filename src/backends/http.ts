@@ -305,9 +305,13 @@ async function readErrorText(response: Response): Promise<string> {
   return flat.length > MAX_QUOTED_ERROR_CHARS ? `${flat.slice(0, MAX_QUOTED_ERROR_CHARS)}…` : flat;
 }
 
-/** Finds the message in the error shapes the services use: {error:{message}}, {detail:{message}}, {detail}, {message}, {error}. */
+/** Finds the message in the error shapes the services use: {error:{message}}, {detail:{message}}, {detail:[{msg}]}, {detail}, {message}, {error}. */
 function pickMessage(data: unknown): string | undefined {
   if (typeof data === 'string') return data;
+  if (Array.isArray(data)) {
+    const messages = data.map(pickMessage).filter((message): message is string => message !== undefined);
+    return messages.length > 0 ? messages.join('; ') : undefined;
+  }
   if (typeof data !== 'object' || data === null) return undefined;
   const record = data as Record<string, unknown>;
   for (const key of ['error', 'detail']) {
@@ -316,7 +320,8 @@ function pickMessage(data: unknown): string | undefined {
     const message = pickMessage(nested);
     if (message !== undefined) return message;
   }
-  return typeof record.message === 'string' ? record.message : undefined;
+  if (typeof record.message === 'string') return record.message;
+  return typeof record.msg === 'string' ? record.msg : undefined;
 }
 
 async function readLimitedText(response: Response, maxBytes: number): Promise<string> {

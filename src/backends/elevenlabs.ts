@@ -1,0 +1,167 @@
+/**
+ * ElevenLabs text-to-speech over HTTP: `POST {baseUrl}/v1/text-to-speech/{voice_id}/stream` with
+ * `output_format=pcm_<rate>` (raw mono s16le), streamed as it arrives; voices from `GET /v1/voices`.
+ */
+import { z } from 'zod';
+import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
+import { parseInput } from '../validation.js';
+import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
+import {
+  dbToGain,
+  hasCredential,
+  httpBackendOptionsShape,
+  policyFromOptions,
+  readJson,
+  requireCredential,
+  sendHttp,
+  streamS16lePcm,
+  timeoutSignal,
+  type HttpCall,
+} from './http.js';
+
+/** Environment variable read when no `apiKey` option is given. */
+export const ELEVENLABS_API_KEY_ENV = 'ELEVENLABS_API_KEY';
+/** Sample rates of the service's raw PCM output formats (`pcm_<rate>`). */
+export const ELEVENLABS_PCM_RATES_HZ = [8000, 16_000, 22_050, 24_000, 44_100, 48_000] as const;
+
+/** The service accepts `voice_settings.speed` in this range. */
+const MIN_SPEED = 0.7;
+const MAX_SPEED = 1.2;
+
+const unit = z.number().min(0).max(1);
+const pcmRateSchema = z.union(ELEVENLABS_PCM_RATES_HZ.map((rate) => z.literal(rate)));
+
+/** Options of `ElevenLabsBackend` (validated with zod; every field optional). */
+export const elevenLabsBackendOptionsSchema = z
+  .object({
+    /** API key; defaults to the ELEVENLABS_API_KEY environment variable at call time. */
+    apiKey: z.string().min(1).optional(),
+    /** API origin, without `/v1`. */
+    baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.elevenlabs.io'),
+    /** Model id, e.g. `eleven_flash_v2_5` (lowest latency) or `eleven_multilingual_v2`. */
+    model: z.string().min(1).default('eleven_flash_v2_5'),
+    /** Voice id used when neither the segment nor the call names one. */
+    voice: z.string().min(1).default('JBFqnCBsd6RMkjVDRZzb'),
+    /** Output rate when the call does not prefer one of the supported rates. */
+    sampleRateHz: pcmRateSchema.default(24_000),
+    /** Per-request voice settings; unset fields keep the voice's stored settings. */
+    voiceSettings: z
+      .object({
+        stability: unit.optional(),
+        similarityBoost: unit.optional(),
+        style: unit.optional(),
+        useSpeakerBoost: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    ...httpBackendOptionsShape,
+  })
+  .strict();
+
+/** What a caller passes to `new ElevenLabsBackend(...)`. */
+export type ElevenLabsBackendOptions = z.input<typeof elevenLabsBackendOptionsSchema>;
+type ParsedOptions = z.output<typeof elevenLabsBackendOptionsSchema>;
+
+/** The part of a `GET /v1/voices` answer the backend reads. */
+const voicesResponseSchema = z.object({
+  voices: z.array(
+    z.object({
+      voice_id: z.string().min(1),
+      name: z.string().nullish(),
+      labels: z.record(z.string(), z.string().nullish()).nullish(),
+      verified_languages: z.array(z.object({ language: z.string().nullish(), locale: z.string().nullish() })).nullish(),
+    }),
+  ),
+});
+
+/** The ElevenLabs backend: streaming PCM at 8–48 kHz, voices from the account, speed from `prosody.rate` (0.7–1.2), volume applied as gain. */
+export class ElevenLabsBackend extends BaseBackend {
+  readonly name = 'elevenlabs';
+  readonly capabilities: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
+  private readonly options: ParsedOptions;
+
+  constructor(options: ElevenLabsBackendOptions = {}) {
+    const parsed = parseInput(elevenLabsBackendOptionsSchema, options, 'elevenlabs');
+    super(policyFromOptions(parsed));
+    this.options = parsed;
+  }
+
+  /** The voices of the account (`GET /v1/voices`). */
+  async voices(): Promise<VoiceInfo[]> {
+    const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', ELEVENLABS_API_KEY_ENV);
+    const call = this.call(apiKey, 'GET', new URL(`${this.root()}/v1/voices`), timeoutSignal(this.name, this.policy.firstChunkTimeoutMs, 'listing voices'));
+    const body = await readJson(call, await sendHttp(call), voicesResponseSchema);
+    return body.voices.map((voice) => {
+      const gender = voice.labels?.gender?.toLowerCase();
+      const languages = new Set<string>();
+      for (const verified of voice.verified_languages ?? []) {
+        const language = verified.locale ?? verified.language;
+        if (language) languages.add(language);
+      }
+      const labelled = voice.labels?.language;
+      if (languages.size === 0 && labelled) languages.add(labelled);
+      return {
+        id: voice.voice_id,
+        backend: this.name,
+        name: voice.name ?? voice.voice_id,
+        languages: [...languages],
+        ...(gender === 'female' || gender === 'male' || gender === 'neutral' ? { gender } : {}),
+      } satisfies VoiceInfo;
+    });
+  }
+
+  /** `unavailable` without an API key (no network call is made). */
+  override async health(): Promise<BackendHealth> {
+    const health = await super.health();
+    if (health.status === 'ok' && !hasCredential(this.options.apiKey, ELEVENLABS_API_KEY_ENV)) {
+      return { ...health, status: 'unavailable', detail: `no apiKey: pass the \`apiKey\` option or set ${ELEVENLABS_API_KEY_ENV}` };
+    }
+    return health;
+  }
+
+  protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
+    const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', ELEVENLABS_API_KEY_ENV);
+    const text = segment.text.trim();
+    if (text === '') return;
+    const voice = options.voice ?? segment.voice ?? this.options.voice;
+    const preferred = ELEVENLABS_PCM_RATES_HZ.find((rate) => rate === options.sampleRateHz);
+    const sampleRateHz = preferred ?? this.options.sampleRateHz;
+    const url = new URL(`${this.root()}/v1/text-to-speech/${encodeURIComponent(voice)}/stream`);
+    url.searchParams.set('output_format', `pcm_${sampleRateHz}`);
+    const call = this.call(apiKey, 'POST', url, signal);
+    call.headers['Content-Type'] = 'application/json';
+    const voiceSettings = this.voiceSettings(segment.prosody.rate);
+    call.body = JSON.stringify({ text, model_id: this.options.model, ...(voiceSettings ? { voice_settings: voiceSettings } : {}) });
+    const response = await sendHttp(call);
+    yield* streamS16lePcm(call, response, { sampleRateHz, chunkMs: this.options.chunkMs, gain: dbToGain(segment.prosody.volumeDb) });
+  }
+
+  /** The request's `voice_settings`, or undefined to keep the voice's stored settings. */
+  private voiceSettings(rate: number): Record<string, number | boolean> | undefined {
+    const configured = this.options.voiceSettings ?? {};
+    const settings: Record<string, number | boolean> = {};
+    if (configured.stability !== undefined) settings.stability = configured.stability;
+    if (configured.similarityBoost !== undefined) settings.similarity_boost = configured.similarityBoost;
+    if (configured.style !== undefined) settings.style = configured.style;
+    if (configured.useSpeakerBoost !== undefined) settings.use_speaker_boost = configured.useSpeakerBoost;
+    if (rate !== 1) settings.speed = Math.min(MAX_SPEED, Math.max(MIN_SPEED, rate));
+    return Object.keys(settings).length > 0 ? settings : undefined;
+  }
+
+  private root(): string {
+    return this.options.baseUrl.replace(/\/+$/, '');
+  }
+
+  private call(apiKey: string, method: 'GET' | 'POST', url: URL, signal: AbortSignal): HttpCall {
+    return {
+      backend: this.name,
+      method,
+      url,
+      headers: { 'xi-api-key': apiKey },
+      signal,
+      secrets: [apiKey],
+      credentialHint: `the apiKey option or ${ELEVENLABS_API_KEY_ENV}`,
+      maxRetryAfterMs: this.options.maxRetryAfterMs,
+    };
+  }
+}

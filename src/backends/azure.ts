@@ -1,0 +1,215 @@
+/**
+ * Azure AI Speech text-to-speech over REST: `POST https://{region}.tts.speech.microsoft.com/cognitiveservices/v1`
+ * with an SSML body built from the segment (text escaped, prosody as `<prosody rate pitch volume>`) and a
+ * raw PCM `X-Microsoft-OutputFormat`, streamed as it arrives; voices from `GET /cognitiveservices/voices/list`.
+ */
+import { z } from 'zod';
+import { BackendError } from '../errors.js';
+import type { EngineOutput, Prosody, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
+import { parseInput } from '../validation.js';
+import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
+import {
+  dbToGain,
+  hasCredential,
+  httpBackendOptionsShape,
+  policyFromOptions,
+  readJson,
+  requireCredential,
+  sendHttp,
+  streamS16lePcm,
+  timeoutSignal,
+  type HttpCall,
+} from './http.js';
+
+/** Environment variable read when no `apiKey` option is given. */
+export const AZURE_SPEECH_KEY_ENV = 'AZURE_SPEECH_KEY';
+/** Environment variable read when neither `region` nor `baseUrl` is given. */
+export const AZURE_SPEECH_REGION_ENV = 'AZURE_SPEECH_REGION';
+
+/** The raw (headerless) mono s16le output formats of the service and their rates. */
+export const AZURE_PCM_FORMATS = Object.freeze({
+  'raw-8khz-16bit-mono-pcm': 8000,
+  'raw-16khz-16bit-mono-pcm': 16_000,
+  'raw-22050hz-16bit-mono-pcm': 22_050,
+  'raw-24khz-16bit-mono-pcm': 24_000,
+  'raw-44100hz-16bit-mono-pcm': 44_100,
+  'raw-48khz-16bit-mono-pcm': 48_000,
+} as const);
+
+/** An Azure raw PCM output format name. */
+export type AzurePcmFormat = keyof typeof AZURE_PCM_FORMATS;
+
+const REGION_PATTERN = /^[a-z0-9]+$/;
+/** The service applies rate multipliers in this range. */
+const MIN_RATE = 0.5;
+const MAX_RATE = 2;
+
+/** Options of `AzureBackend` (validated with zod; every field optional). */
+export const azureBackendOptionsSchema = z
+  .object({
+    /** Speech resource key; defaults to AZURE_SPEECH_KEY at call time. */
+    apiKey: z.string().min(1).optional(),
+    /** Resource region, e.g. `westeurope`; defaults to AZURE_SPEECH_REGION at call time. */
+    region: z.string().regex(REGION_PATTERN, 'expected a region name such as westeurope').optional(),
+    /** TTS host origin, overriding `region` (sovereign clouds, private endpoints, tests). */
+    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Voice used when neither the segment nor the call names one (a ShortName). */
+    voice: z.string().min(1).default('en-US-AvaMultilingualNeural'),
+    /** `xml:lang` used when the segment has no language; defaults to the voice's locale. */
+    language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'expected a BCP-47 tag such as en-US').optional(),
+    /** Raw PCM format used when the call does not prefer one of the supported rates. */
+    outputFormat: z.enum(Object.keys(AZURE_PCM_FORMATS) as [AzurePcmFormat, ...AzurePcmFormat[]]).default('raw-24khz-16bit-mono-pcm'),
+    ...httpBackendOptionsShape,
+  })
+  .strict();
+
+/** What a caller passes to `new AzureBackend(...)`. */
+export type AzureBackendOptions = z.input<typeof azureBackendOptionsSchema>;
+type ParsedOptions = z.output<typeof azureBackendOptionsSchema>;
+
+/** The part of a `voices/list` answer the backend reads. */
+const voicesResponseSchema = z.array(
+  z.object({
+    ShortName: z.string().min(1),
+    DisplayName: z.string().nullish(),
+    Locale: z.string().min(1),
+    SecondaryLocaleList: z.array(z.string()).nullish(),
+    Gender: z.string().nullish(),
+    StyleList: z.array(z.string()).nullish(),
+    SampleRateHertz: z.string().nullish(),
+  }),
+);
+
+/** The Azure backend: SSML with prosody, streaming raw PCM at 8–48 kHz, voices of the region. */
+export class AzureBackend extends BaseBackend {
+  readonly name = 'azure';
+  readonly capabilities: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
+  private readonly options: ParsedOptions;
+
+  constructor(options: AzureBackendOptions = {}) {
+    const parsed = parseInput(azureBackendOptionsSchema, options, 'azure');
+    super(policyFromOptions(parsed));
+    this.options = parsed;
+  }
+
+  /** The voices of the region (`GET /cognitiveservices/voices/list`). */
+  async voices(): Promise<VoiceInfo[]> {
+    const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', AZURE_SPEECH_KEY_ENV);
+    const url = new URL(`${this.host()}/cognitiveservices/voices/list`);
+    const call = this.call(apiKey, 'GET', url, timeoutSignal(this.name, this.policy.firstChunkTimeoutMs, 'listing voices'));
+    const voices = await readJson(call, await sendHttp(call), voicesResponseSchema);
+    return voices.map((voice) => {
+      const gender = voice.Gender?.toLowerCase();
+      const sampleRateHz = Number(voice.SampleRateHertz);
+      return {
+        id: voice.ShortName,
+        backend: this.name,
+        name: voice.DisplayName ?? voice.ShortName,
+        languages: [...new Set([voice.Locale, ...(voice.SecondaryLocaleList ?? [])])],
+        ...(gender === 'female' || gender === 'male' || gender === 'neutral' ? { gender } : {}),
+        ...(voice.StyleList && voice.StyleList.length > 0 ? { styles: voice.StyleList } : {}),
+        ...(Number.isFinite(sampleRateHz) && sampleRateHz > 0 ? { sampleRateHz } : {}),
+      } satisfies VoiceInfo;
+    });
+  }
+
+  /** `unavailable` without a key or a region (no network call is made). */
+  override async health(): Promise<BackendHealth> {
+    const health = await super.health();
+    if (health.status !== 'ok') return health;
+    if (!hasCredential(this.options.apiKey, AZURE_SPEECH_KEY_ENV)) {
+      return { ...health, status: 'unavailable', detail: `no apiKey: pass the \`apiKey\` option or set ${AZURE_SPEECH_KEY_ENV}` };
+    }
+    if (this.options.baseUrl === undefined && !hasCredential(this.options.region, AZURE_SPEECH_REGION_ENV)) {
+      return { ...health, status: 'unavailable', detail: `no region: pass the \`region\` or \`baseUrl\` option or set ${AZURE_SPEECH_REGION_ENV}` };
+    }
+    return health;
+  }
+
+  protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
+    const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', AZURE_SPEECH_KEY_ENV);
+    const url = new URL(`${this.host()}/cognitiveservices/v1`);
+    if (segment.text.trim() === '') return;
+    const voice = options.voice ?? segment.voice ?? this.options.voice;
+    const language = segment.language ?? this.options.language ?? localeOfVoice(voice) ?? 'en-US';
+    const outputFormat = formatForRate(options.sampleRateHz) ?? this.options.outputFormat;
+    const call = this.call(apiKey, 'POST', url, signal);
+    call.headers['Content-Type'] = 'application/ssml+xml';
+    call.headers['X-Microsoft-OutputFormat'] = outputFormat;
+    call.body = buildSsml(segment.text, voice, language, segment.prosody);
+    const response = await sendHttp(call);
+    // Volume is in the SSML, so the audio is passed through at unity gain.
+    yield* streamS16lePcm(call, response, { sampleRateHz: AZURE_PCM_FORMATS[outputFormat], chunkMs: this.options.chunkMs, gain: 1 });
+  }
+
+  /** The TTS host: `baseUrl`, else `https://{region}.tts.speech.microsoft.com`. */
+  private host(): string {
+    if (this.options.baseUrl !== undefined) return this.options.baseUrl.replace(/\/+$/, '');
+    const region = this.options.region ?? process.env[AZURE_SPEECH_REGION_ENV]?.trim();
+    if (!region) {
+      throw new BackendError(this.name, 'BACKEND_CONFIG_MISSING', `no region: pass the \`region\` or \`baseUrl\` option or set ${AZURE_SPEECH_REGION_ENV}`);
+    }
+    if (!REGION_PATTERN.test(region)) {
+      throw new BackendError(this.name, 'BACKEND_CONFIG_INVALID', `${AZURE_SPEECH_REGION_ENV} must be a region name such as westeurope (received ${JSON.stringify(region.slice(0, 40))})`);
+    }
+    return `https://${region}.tts.speech.microsoft.com`;
+  }
+
+  private call(apiKey: string, method: 'GET' | 'POST', url: URL, signal: AbortSignal): HttpCall {
+    return {
+      backend: this.name,
+      method,
+      url,
+      headers: { 'Ocp-Apim-Subscription-Key': apiKey },
+      signal,
+      secrets: [apiKey],
+      credentialHint: `the apiKey option or ${AZURE_SPEECH_KEY_ENV}, and that the key belongs to the region`,
+      maxRetryAfterMs: this.options.maxRetryAfterMs,
+    };
+  }
+}
+
+/**
+ * The SSML document for one segment: text and attribute values are XML-escaped (and characters XML
+ * cannot carry are dropped); non-neutral prosody becomes one `<prosody>` element.
+ */
+export function buildSsml(text: string, voice: string, language: string, prosody: Prosody): string {
+  const attributes: string[] = [];
+  if (prosody.rate !== 1) attributes.push(`rate="${formatNumber(Math.min(MAX_RATE, Math.max(MIN_RATE, prosody.rate)))}"`);
+  if (prosody.pitchSemitones !== 0) attributes.push(`pitch="${formatSigned(prosody.pitchSemitones)}st"`);
+  if (prosody.volumeDb !== 0) attributes.push(`volume="${formatSigned((dbToGain(prosody.volumeDb) - 1) * 100)}%"`);
+  const body = escapeXml(text);
+  const content = attributes.length > 0 ? `<prosody ${attributes.join(' ')}>${body}</prosody>` : body;
+  return (
+    `<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis" xml:lang="${escapeXml(language)}">` +
+    `<voice name="${escapeXml(voice)}">${content}</voice></speak>`
+  );
+}
+
+/** Escapes the five XML special characters and drops characters XML 1.0 cannot represent. */
+export function escapeXml(text: string): string {
+  return text
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
+    .replace(/[&<>"']/g, (character) => XML_ENTITIES[character]!);
+}
+
+const XML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** `en-US` from `en-US-AvaMultilingualNeural`; undefined for names without a locale prefix. */
+function localeOfVoice(voice: string): string | undefined {
+  return /^([a-z]{2,3}(?:-[A-Z][a-z]{3})?-[A-Z]{2})-/.exec(voice)?.[1];
+}
+
+function formatForRate(sampleRateHz: number | undefined): AzurePcmFormat | undefined {
+  if (sampleRateHz === undefined) return undefined;
+  return (Object.keys(AZURE_PCM_FORMATS) as AzurePcmFormat[]).find((format) => AZURE_PCM_FORMATS[format] === sampleRateHz);
+}
+
+function formatNumber(value: number): string {
+  return String(Math.round(value * 100) / 100);
+}
+
+function formatSigned(value: number): string {
+  const rounded = Math.round(value * 100) / 100;
+  return rounded >= 0 ? `+${rounded}` : String(rounded);
+}

@@ -1,0 +1,241 @@
+// AudioDevice for JS. Every method is synchronous and bounded (start/stop/close wait at most about
+// one device period for miniaudio's thread). Per-environment state (the devices this env opened)
+// travels as the class's data pointer; an env cleanup hook closes them, so a worker_threads Worker
+// or a process that exits without close() joins every device thread first.
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "audio_device.h"
+#include "audio_wrap.h"
+
+namespace vs::binding {
+namespace {
+
+class DeviceWrap;
+
+// The devices of one Node environment. Owned jointly by the cleanup hook and every DeviceWrap,
+// because finalizers may run after the hook during env teardown.
+struct AudioEnvState {
+  std::unordered_set<DeviceWrap*> liveDevices;
+  bool tornDown = false;
+};
+
+class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env, std::shared_ptr<AudioEnvState>* state) {
+    return DefineClass(env, "AudioDevice",
+                       {
+                           InstanceMethod<&DeviceWrap::Write>("write"),
+                           InstanceMethod<&DeviceWrap::Start>("start"),
+                           InstanceMethod<&DeviceWrap::Stop>("stop"),
+                           InstanceMethod<&DeviceWrap::Close>("close"),
+                           InstanceMethod<&DeviceWrap::Interrupt>("interrupt"),
+                           InstanceMethod<&DeviceWrap::Resume>("resume"),
+                           InstanceMethod<&DeviceWrap::Stats>("stats"),
+                           InstanceMethod<&DeviceWrap::ReadCapture>("readCapture"),
+                           InstanceMethod<&DeviceWrap::RenderForBenchmark>("renderForBenchmark"),
+                           InstanceAccessor<&DeviceWrap::FadeFrames>("fadeFrames"),
+                       },
+                       state);
+  }
+
+  // new AudioDevice({ backend, sampleRateHz, channels, periodFrames, bufferFrames, captureFrames })
+  explicit DeviceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceWrap>(info) {
+    Napi::Env env = info.Env();
+    state_ = *static_cast<std::shared_ptr<AudioEnvState>*>(info.Data());
+    if (state_->tornDown) ThrowCoded(env, "AUDIO_ENV_TORN_DOWN", "The Node environment is shutting down");
+    if (info.Length() < 1 || !info[0].IsObject()) {
+      ThrowCoded(env, "AUDIO_INVALID_ARGUMENT", "AudioDevice options must be an object");
+    }
+    const Napi::Object options = info[0].As<Napi::Object>();
+    AudioDeviceConfig config;
+    const Napi::Value backend = options.Get("backend");
+    const std::string backendName = backend.IsString() ? backend.As<Napi::String>().Utf8Value() : "";
+    if (backendName == "null") {
+      config.backend = AudioBackendChoice::kNull;
+    } else if (backendName == "default") {
+      config.backend = AudioBackendChoice::kSystemDefault;
+    } else {
+      ThrowCoded(env, "AUDIO_INVALID_ARGUMENT", "options.backend must be \"default\" or \"null\"");
+    }
+    config.sampleRateHz = Field(options, "sampleRateHz");
+    config.channels = Field(options, "channels");
+    config.periodFrames = Field(options, "periodFrames");
+    config.bufferFrames = Field(options, "bufferFrames");
+    config.captureFrames = Field(options, "captureFrames");
+
+    const char* detail = nullptr;
+    const AudioStatus status = AudioDevice::Open(config, &device_, &detail);
+    if (status != AudioStatus::kOk) {
+      ThrowCoded(env, AudioStatusName(status),
+                 std::string("Could not open the ") + backendName + " audio device: " +
+                     (detail != nullptr ? detail : AudioStatusName(status)));
+    }
+    state_->liveDevices.insert(this);
+  }
+
+  ~DeviceWrap() override {
+    if (device_) device_->Close();
+    state_->liveDevices.erase(this);
+  }
+
+  // Called by the env cleanup hook: joins the device thread before the environment goes away.
+  void CloseForTeardown() noexcept {
+    if (device_) device_->Close();
+    closed_ = true;
+  }
+
+ private:
+  static uint32_t Field(const Napi::Object& options, const char* name) {
+    const Napi::Value value = options.Get(name);
+    if (value.IsNumber()) {
+      const double number = value.As<Napi::Number>().DoubleValue();
+      if (std::isfinite(number) && number >= 0 && number <= 4294967295.0 && std::floor(number) == number) {
+        return static_cast<uint32_t>(number);
+      }
+    }
+    ThrowCoded(options.Env(), "AUDIO_INVALID_ARGUMENT", std::string("options.") + name + " must be a non-negative integer");
+  }
+
+  void Check(Napi::Env env, AudioStatus status, const char* what) const {
+    if (status == AudioStatus::kOk) return;
+    ThrowCoded(env, AudioStatusName(status), std::string("AudioDevice.") + what + " failed: " + AudioStatusName(status));
+  }
+
+  void RequireOpen(Napi::Env env, const char* what) const {
+    if (closed_) ThrowCoded(env, "AUDIO_DEVICE_CLOSED", std::string("AudioDevice.") + what + ": the device is closed");
+  }
+
+  size_t WholeFrames(Napi::Env env, const Napi::Float32Array& pcm) const {
+    const uint32_t channels = device_->Config().channels;
+    if (pcm.ElementLength() % channels != 0) {
+      ThrowCoded(env, "AUDIO_PCM_MISALIGNED",
+                 "PCM length " + std::to_string(pcm.ElementLength()) + " is not a multiple of " +
+                     std::to_string(channels) + " channels");
+    }
+    return pcm.ElementLength() / channels;
+  }
+
+  // write(pcm: Float32Array): frames accepted (0 when the ring is full).
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env(), "write");
+    const Napi::Float32Array pcm = Float32ArrayArgument(info, 0, "pcm");
+    size_t accepted = 0;
+    Check(info.Env(), device_->Write(pcm.Data(), WholeFrames(info.Env(), pcm), &accepted), "write");
+    return Napi::Number::New(info.Env(), static_cast<double>(accepted));
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env(), "start");
+    Check(info.Env(), device_->Start(), "start");
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env(), "stop");
+    Check(info.Env(), device_->Stop(), "stop");
+    return info.Env().Undefined();
+  }
+
+  // close(): idempotent; the counters stay readable through stats().
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (device_) device_->Close();
+    closed_ = true;
+    return info.Env().Undefined();
+  }
+
+  // interrupt(): the new interrupt generation.
+  Napi::Value Interrupt(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env(), "interrupt");
+    return Napi::Number::New(info.Env(), device_->Interrupt());
+  }
+
+  Napi::Value Resume(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env(), "resume");
+    Check(info.Env(), device_->Resume(), "resume");
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const AudioDeviceStats stats = device_->Stats();
+    Napi::Object result = Napi::Object::New(env);
+    auto number = [&](const char* name, double value) { result.Set(name, Napi::Number::New(env, value)); };
+    number("framesPlayed", static_cast<double>(stats.framesPlayed));
+    number("underruns", static_cast<double>(stats.underruns));
+    number("starvedFrames", static_cast<double>(stats.starvedFrames));
+    number("droppedFrames", static_cast<double>(stats.droppedFrames));
+    number("captureOverflowFrames", static_cast<double>(stats.captureOverflowFrames));
+    number("callbacks", static_cast<double>(stats.callbacks));
+    number("bufferedFrames", static_cast<double>(stats.bufferedFrames));
+    number("interruptGeneration", stats.interruptGeneration);
+    number("completedInterruptGeneration", stats.completedInterruptGeneration);
+    if (stats.nanosSinceLastCallback < 0) {
+      result.Set("msSinceLastCallback", env.Null());
+    } else {
+      number("msSinceLastCallback", static_cast<double>(stats.nanosSinceLastCallback) / 1e6);
+    }
+    result.Set("interrupted", Napi::Boolean::New(env, stats.interrupted));
+    result.Set("started", Napi::Boolean::New(env, stats.started && !closed_));
+    result.Set("closed", Napi::Boolean::New(env, closed_));
+    return result;
+  }
+
+  // readCapture(out: Float32Array): frames of device output copied into out.
+  Napi::Value ReadCapture(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env(), "readCapture");
+    Napi::Float32Array out = Float32ArrayArgument(info, 0, "out");
+    size_t copied = 0;
+    Check(info.Env(), device_->ReadCapture(out.Data(), WholeFrames(info.Env(), out), &copied), "readCapture");
+    return Napi::Number::New(info.Env(), static_cast<double>(copied));
+  }
+
+  // renderForBenchmark(frames): runs the callback's render function once on this thread (device
+  // stopped) and returns the nanoseconds it took, measured in C++ around the call.
+  Napi::Value RenderForBenchmark(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env(), "renderForBenchmark");
+    const uint32_t frames = FramesArgument(info, 0, "frames", device_->Config().sampleRateHz);
+    scratch_.resize(static_cast<size_t>(frames) * device_->Config().channels);
+    const auto started = std::chrono::steady_clock::now();
+    const AudioStatus status = device_->RenderWhileStopped(scratch_.data(), frames);
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    Check(info.Env(), status, "renderForBenchmark");
+    return Napi::Number::New(info.Env(),
+                             static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+  }
+
+  Napi::Value FadeFrames(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), device_->FadeFrames());
+  }
+
+  std::shared_ptr<AudioEnvState> state_;
+  std::unique_ptr<AudioDevice> device_;
+  std::vector<float> scratch_;  // renderForBenchmark's output (allocated on the JS thread)
+  bool closed_ = false;
+};
+
+void CleanupEnv(void* arg) {
+  auto* state = static_cast<std::shared_ptr<AudioEnvState>*>(arg);
+  (*state)->tornDown = true;
+  for (DeviceWrap* device : (*state)->liveDevices) device->CloseForTeardown();
+  delete state;
+}
+
+}  // namespace
+
+void InitAudioDevice(Napi::Env env, Napi::Object exports) {
+  // One heap-held shared_ptr per env: the class data pointer and the cleanup hook's argument.
+  auto* state = new std::shared_ptr<AudioEnvState>(std::make_shared<AudioEnvState>());
+  exports.Set("AudioDevice", DeviceWrap::Define(env, state));
+  napi_status status = napi_add_env_cleanup_hook(env, CleanupEnv, state);
+  if (status != napi_ok) {
+    delete state;
+    ThrowCoded(env, "AUDIO_ENV_HOOK_FAILED", "Could not register the audio env cleanup hook");
+  }
+}
+
+}  // namespace vs::binding

@@ -1,0 +1,51 @@
+/**
+ * Canonical JSON (object keys sorted, no whitespace, no undefined) and the SHA-256 helper the
+ * attestation hash chain is computed with. Two equal values always give the same text.
+ */
+import { createHash } from 'node:crypto';
+
+/** A JSON value. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+/** A JSON object. */
+export type JsonObject = { readonly [key: string]: JsonValue };
+
+/** Serialises a JSON value with sorted keys; throws a TypeError on values JSON cannot carry. */
+export function canonicalJson(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: non-finite number ${value}`);
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).filter((key) => record[key] !== undefined).sort();
+      return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
+    }
+    default:
+      throw new TypeError(`canonicalJson: cannot serialise a ${typeof value}`);
+  }
+}
+
+/** SHA-256 of a UTF-8 text, as 64 lowercase hex digits. */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Freezes a value and everything reachable from it; returns it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/** A deep, frozen copy of a JSON value (drops undefined like JSON does). */
+export function frozenJsonCopy<T extends JsonValue>(value: T): T {
+  return deepFreeze(JSON.parse(JSON.stringify(value)) as T);
+}

@@ -1,0 +1,212 @@
+/**
+ * The durable, append-only attestation log: one canonical-JSON record per line (JSON Lines).
+ *
+ * Durability modes:
+ * - `fsync`: every append is written and fdatasync'ed before `append` returns (the returned
+ *   promise is already settled);
+ * - `group`: appends are buffered and written + fdatasync'ed together every `groupCommitMs`;
+ *   each append's promise resolves only once its batch is on disk (group commit).
+ *
+ * On open, a partial last line (a write torn by a crash) is detected and reported; it is never
+ * parsed or replayed. A complete line that is not a valid record is corruption, not a torn tail.
+ */
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readFileSync, write, writeSync, existsSync } from 'node:fs';
+import { canonicalJson } from './canonical-json.js';
+import { AttestationError } from './errors.js';
+import { parseRecord, type Attestation } from './record.js';
+
+/** How appends reach the disk. */
+export type DurabilityMode = 'fsync' | 'group';
+
+/** Options of a durable log. */
+export interface DurableLogOptions {
+  /** `fsync` (default): sync per record; `group`: group commit every `groupCommitMs`. */
+  durability?: DurabilityMode;
+  /** Group commit interval in ms (group mode); default 2. */
+  groupCommitMs?: number;
+  /** Cut a torn tail off the file (after reporting it) instead of refusing to open. */
+  repairTornTail?: boolean;
+}
+
+/** A partial record at the end of a log. */
+export interface TornTail {
+  /** Byte offset where the partial record starts (the file's valid length). */
+  offsetBytes: number;
+  /** How many bytes the partial record has. */
+  lengthBytes: number;
+}
+
+/** What reading a log found. */
+export interface LogReadout {
+  records: Attestation[];
+  tornTail: TornTail | null;
+  /** The first complete line that is not a valid record (1-based line), or null. */
+  corrupt: { line: number; message: string } | null;
+}
+
+/** Reads a log file without judging its chain; throws only when the file cannot be read. */
+export function readAttestationLog(path: string): LogReadout {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (cause) {
+    throw new AttestationError('ATTESTATION_IO', `cannot read attestation log ${path}: ${(cause as Error).message}`, { cause, path });
+  }
+  const lastNewline = bytes.lastIndexOf(0x0a);
+  const validLength = lastNewline + 1;
+  const tornTail = validLength < bytes.length ? { offsetBytes: validLength, lengthBytes: bytes.length - validLength } : null;
+  const lines = bytes.subarray(0, validLength).toString('utf8').split('\n');
+  lines.pop(); // the empty string after the final newline
+  const records: Attestation[] = [];
+  for (let index = 0; index < lines.length; index += 1) {
+    const line = lines[index] ?? '';
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return { records, tornTail, corrupt: { line: index + 1, message: `line ${index + 1} is not JSON` } };
+    }
+    const parsed = parseRecord(value);
+    if ('problem' in parsed) return { records, tornTail, corrupt: { line: index + 1, message: `line ${index + 1}: ${parsed.problem}` } };
+    records.push(parsed.record);
+  }
+  return { records, tornTail, corrupt: null };
+}
+
+interface Pending {
+  text: string;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** An open append-only log file. Not safe from several threads: one writer per file. */
+export class DurableLog {
+  /** The log file. */
+  readonly path: string;
+  /** The durability mode. */
+  readonly durability: DurabilityMode;
+  private readonly groupCommitMs: number;
+  private fd: number | null;
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  private failure: AttestationError | null = null;
+  private readonly failureListeners = new Set<(error: AttestationError) => void>();
+
+  private constructor(path: string, fd: number, options: DurableLogOptions) {
+    this.path = path;
+    this.fd = fd;
+    this.durability = options.durability ?? 'fsync';
+    this.groupCommitMs = options.groupCommitMs ?? 2;
+  }
+
+  /**
+   * Opens (or creates) a log and reads what it holds. A torn tail throws ATTESTATION_TORN_TAIL
+   * unless `repairTornTail` is set, in which case it is cut off and reported in `tornTail`;
+   * corruption throws ATTESTATION_LOG_CORRUPT. The chain itself is checked by the store.
+   */
+  static open(path: string, options: DurableLogOptions = {}): { log: DurableLog; records: Attestation[]; tornTail: TornTail | null } {
+    const readout: LogReadout = existsSync(path) ? readAttestationLog(path) : { records: [], tornTail: null, corrupt: null };
+    if (readout.corrupt) {
+      throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: ${readout.corrupt.message}`, { path, seq: readout.corrupt.line });
+    }
+    if (readout.tornTail && options.repairTornTail !== true) {
+      throw new AttestationError(
+        'ATTESTATION_TORN_TAIL',
+        `attestation log ${path} ends in a torn record (${readout.tornTail.lengthBytes} bytes at offset ${readout.tornTail.offsetBytes}) ` +
+          'after seq ' + String(readout.records.at(-1)?.seq ?? 0) + '; it is not replayed. Open with repairTornTail to cut it off.',
+        { path },
+      );
+    }
+    let fd: number;
+    try {
+      fd = openSync(path, 'a+');
+      if (readout.tornTail) {
+        ftruncateSync(fd, readout.tornTail.offsetBytes);
+        fdatasyncSync(fd);
+      }
+    } catch (cause) {
+      throw new AttestationError('ATTESTATION_IO', `cannot open attestation log ${path}: ${(cause as Error).message}`, { cause, path });
+    }
+    return { log: new DurableLog(path, fd, options), records: readout.records, tornTail: readout.tornTail };
+  }
+
+  /** Calls `listener` once if the log ever fails to write; returns an unsubscribe function. */
+  onFailure(listener: (error: AttestationError) => void): () => void {
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
+  }
+
+  /** Appends one record; the promise settles when the record is durable (or failed). */
+  append(record: Attestation): Promise<void> {
+    const text = `${canonicalJson(record)}\n`;
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.fd === null) return Promise.reject(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path }));
+    if (this.durability === 'fsync') {
+      try {
+        writeSync(this.fd, text);
+        fdatasyncSync(this.fd);
+        return Promise.resolve();
+      } catch (cause) {
+        return Promise.reject(this.fail(cause));
+      }
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ text, resolve, reject });
+      this.timer ??= setTimeout(() => void this.commitBatch(), this.groupCommitMs);
+    });
+  }
+
+  /** Writes and syncs everything appended so far. */
+  flush(): Promise<void> {
+    return this.commitBatch();
+  }
+
+  /** Flushes, then closes the file; idempotent. */
+  async close(): Promise<void> {
+    await this.flush().catch(() => undefined);
+    if (this.fd !== null) {
+      const fd = this.fd;
+      this.fd = null;
+      closeSync(fd);
+    }
+  }
+
+  private commitBatch(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.pending;
+    this.pending = [];
+    this.writing = this.writing.then(async () => {
+      if (batch.length === 0) return;
+      const fd = this.fd;
+      try {
+        if (this.failure) throw this.failure;
+        if (fd === null) throw new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path });
+        const buffer = Buffer.from(batch.map((entry) => entry.text).join(''), 'utf8');
+        let offset = 0;
+        while (offset < buffer.length) offset += await writeAsync(fd, buffer, offset);
+        await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+        for (const entry of batch) entry.resolve();
+      } catch (cause) {
+        const error = cause instanceof AttestationError ? cause : this.fail(cause);
+        for (const entry of batch) entry.reject(error);
+      }
+    });
+    return this.writing;
+  }
+
+  private fail(cause: unknown): AttestationError {
+    if (!this.failure) {
+      this.failure = new AttestationError('ATTESTATION_IO', `cannot write attestation log ${this.path}: ${(cause as Error).message}`, { cause, path: this.path });
+      for (const listener of this.failureListeners) listener(this.failure);
+    }
+    return this.failure;
+  }
+}
+
+function writeAsync(fd: number, buffer: Buffer, offset: number): Promise<number> {
+  return new Promise((resolve, reject) => write(fd, buffer, offset, buffer.length - offset, null, (error, written) => (error ? reject(error) : resolve(written))));
+}

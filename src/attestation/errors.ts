@@ -1,0 +1,21 @@
+/**
+ * Errors of the attestation layer. Codes: ATTESTATION_TORN_TAIL (a log ends in a partial record),
+ * ATTESTATION_LOG_CORRUPT (a complete line is not a valid record), ATTESTATION_CHAIN_BROKEN (a
+ * record's hash or prevHash does not match: tampering or reordering), ATTESTATION_IO (the log
+ * could not be written or synced), ATTESTATION_LOG_CLOSED (append after close).
+ */
+import { VoiceSoundboardError, type ErrorOptions } from '../errors.js';
+
+/** A problem with an attestation log or store. */
+export class AttestationError extends VoiceSoundboardError {
+  /** The seq (or 1-based line for unreadable lines) the problem was found at, when known. */
+  readonly seq: number | undefined;
+  /** The log file, when the problem concerns one. */
+  readonly path: string | undefined;
+
+  constructor(code: string, message: string, options: ErrorOptions & { seq?: number; path?: string } = {}) {
+    super(code, message, options);
+    this.seq = options.seq;
+    this.path = options.path;
+  }
+}

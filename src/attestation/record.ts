@@ -1,0 +1,155 @@
+/**
+ * The attestation record (spec/registrar.md §5): its frozen field list, its zod schema (used for
+ * every record read from disk, so an unknown or missing field is caught), and sealing: linking a
+ * record to its predecessor with a SHA-256 hash over its canonical JSON.
+ */
+import { z } from 'zod';
+import { canonicalJson, deepFreeze, sha256Hex, type JsonObject } from './canonical-json.js';
+
+/** The attestation schema version written into every record. */
+export const ATTESTATION_VERSION = '2.9.0';
+
+/** The `prevHash` of the first record of a chain. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The attestation fields in their frozen order; a test pins the list. */
+export const ATTESTATION_FIELDS = [
+  'v',
+  'seq',
+  'id',
+  'timestamp',
+  'actor',
+  'action',
+  'target',
+  'decision',
+  'reason',
+  'message',
+  'invariants',
+  'violations',
+  'accessibility',
+  'parent',
+  'stateBefore',
+  'stateAfter',
+  'version',
+  'parameters',
+  'metadata',
+  'prevHash',
+  'hash',
+] as const;
+
+/** Levels an invariant violation can carry. */
+export type ViolationLevel = 'REJECT' | 'HALT' | 'WARN';
+
+/** One violated invariant in a decision. */
+export interface Violation {
+  readonly invariant: string;
+  readonly level: ViolationLevel;
+  readonly message: string;
+}
+
+/** Wall-clock time (ISO 8601, ms) and monotonic time (ns, as a decimal string) of a decision. */
+export interface AttestationTimestamp {
+  readonly wall: string;
+  readonly monotonicNs: string;
+}
+
+/** An actor as recorded: `{ id, kind }`; null only on a request too malformed to name one. */
+export interface AttestedActor {
+  readonly id: string;
+  readonly kind: string;
+}
+
+/** An immutable attestation record (deep-frozen). */
+export interface Attestation {
+  readonly v: string;
+  readonly seq: number;
+  readonly id: string;
+  readonly timestamp: AttestationTimestamp;
+  readonly actor: AttestedActor | null;
+  /** One of the 17 actions; null only on a malformed request (reason invalid_request). */
+  readonly action: string | null;
+  readonly target: string | null;
+  readonly decision: 'allowed' | 'denied';
+  readonly reason: string | null;
+  readonly message: string;
+  readonly invariants: readonly string[];
+  readonly violations: readonly Violation[];
+  readonly accessibility: boolean;
+  readonly parent: string | null;
+  readonly stateBefore: string | null;
+  readonly stateAfter: string | null;
+  readonly version: number;
+  readonly parameters: JsonObject;
+  readonly metadata: JsonObject;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** A record before it is linked into a chain. */
+export type AttestationBody = Omit<Attestation, 'prevHash' | 'hash'>;
+
+const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
+
+/** zod schema of a stored record: strict, so unknown fields are rejected. */
+export const attestationSchema = z.strictObject({
+  v: z.string(),
+  seq: z.number().int().positive(),
+  id: z.string().min(1),
+  timestamp: z.strictObject({ wall: z.iso.datetime({ precision: 3 }), monotonicNs: z.string().regex(/^\d+$/) }),
+  actor: z.strictObject({ id: z.string(), kind: z.string() }).nullable(),
+  action: z.string().nullable(),
+  target: z.string().nullable(),
+  decision: z.enum(['allowed', 'denied']),
+  reason: z.string().nullable(),
+  message: z.string(),
+  invariants: z.array(z.string()),
+  violations: z.array(z.strictObject({ invariant: z.string(), level: z.enum(['REJECT', 'HALT', 'WARN']), message: z.string() })),
+  accessibility: z.boolean(),
+  parent: z.string().nullable(),
+  stateBefore: z.string().nullable(),
+  stateAfter: z.string().nullable(),
+  version: z.number().int().nonnegative(),
+  parameters: z.record(z.string(), jsonValue),
+  metadata: z.record(z.string(), jsonValue),
+  prevHash: hex64,
+  hash: hex64,
+});
+
+/** The hash a record must carry: SHA-256 over the canonical JSON of everything but `hash`. */
+export function recordHash(record: AttestationBody & { readonly prevHash: string }): string {
+  const { hash: _ignored, ...rest } = record as Attestation;
+  void _ignored;
+  return sha256Hex(canonicalJson(rest));
+}
+
+/** Links a body after `prevHash` and returns the deep-frozen record. */
+export function sealRecord(body: AttestationBody, prevHash: string): Attestation {
+  const linked = { ...body, prevHash };
+  return deepFreeze({ ...linked, hash: recordHash(linked) });
+}
+
+/** Where a chain breaks, or null. `startHash` is the prevHash the first record must carry. */
+export function findChainBreak(
+  records: readonly Attestation[],
+  startHash: string = GENESIS_HASH,
+): { seq: number; message: string } | null {
+  let expected = startHash;
+  for (const record of records) {
+    if (record.prevHash !== expected) return { seq: record.seq, message: `seq ${record.seq}: prevHash does not link to the previous record (reordered, removed or inserted records)` };
+    if (recordHash(record) !== record.hash) return { seq: record.seq, message: `seq ${record.seq}: hash does not match the record's content (tampered)` };
+    expected = record.hash;
+  }
+  return null;
+}
+
+/** Parses one stored record; returns the frozen record or the first schema problem. */
+export function parseRecord(value: unknown): { record: Attestation } | { problem: string } {
+  const result = attestationSchema.safeParse(value);
+  if (result.success) return { record: deepFreeze(result.data as Attestation) };
+  const issue = result.error.issues[0];
+  const path = issue && issue.path.length > 0 ? issue.path.join('.') : '(record)';
+  return { problem: `${path}: ${issue?.message ?? 'invalid record'}` };
+}

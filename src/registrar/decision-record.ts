@@ -1,0 +1,143 @@
+/**
+ * Turns a core decision (integers) into text: violations with messages, the applied-invariant
+ * list, the human message and the attestation body. Pure functions over a core's key tables.
+ */
+import { randomUUID } from 'node:crypto';
+import { frozenJsonCopy, type JsonObject } from '../attestation/canonical-json.js';
+import type { AttestationBody, Violation } from '../attestation/record.js';
+import {
+  DOMAIN_INVARIANTS,
+  NO_ID,
+  REASON_CODES,
+  STREAM_STATES,
+  TRANSITION_ACTIONS,
+  type CoreDecision,
+  type DecisionCore,
+} from './core.js';
+import { DOMAIN_INVARIANT_IDS, PREEMPTION_RULE_ID, TRANSITION_CHECKED_INVARIANTS } from './invariants.js';
+import type { Actor } from './request-schema.js';
+import { REGISTRAR_SCHEMA_VERSION } from './version.js';
+
+/** Context the messages of a decision are written with. */
+export interface DecisionContext {
+  actor: Actor | null;
+  action: string | null;
+  /** The stream (or override scope) concerned, for messages. */
+  target: string | null;
+}
+
+const RULE_TEXT: Record<string, (context: DecisionContext, owner: string | null) => string> = {
+  'audio.actor.registered': (c) => `actor ${describe(c.actor)} (or the new owner it names) is not registered`,
+  'audio.ownership.single_owner': (c, owner) => `stream ${c.target ?? '?'} is already owned by ${owner ?? 'someone'}`,
+  'audio.ownership.required_for_control': (c, owner) => `${describe(c.actor)} does not own stream ${c.target ?? '?'} (owner: ${owner ?? 'none'}) and may not ${c.action ?? '?'} it`,
+  'audio.accessibility.supremacy': (c) => `an accessibility override forbids ${describe(c.actor)} to ${c.action ?? '?'} ${c.target ?? 'it'}`,
+  'audio.accessibility.auditable': () => 'override change not marked accessibility: true',
+  'audio.lifecycle.no_dead_interrupt': (c) => `cannot interrupt ${c.target ?? 'a missing stream'}: it is stopped, failed or unknown`,
+  'audio.lifecycle.commit_boundary': (c) => `cannot ${c.action ?? '?'} ${c.target ?? '?'}: its graph is committed`,
+  'audio.lifecycle.valid_transition': (c) => `${c.action ?? '?'} is not a valid transition for ${c.target ?? 'this target'} in its current state`,
+  'audio.plugin.immutability': (c) => `plugin ${describe(c.actor)} may not ${c.action ?? '?'}: plugins never change lifecycle state and touch the graph only before commit`,
+};
+
+function describe(actor: Actor | null): string {
+  return actor ? `${actor.kind}:${actor.id}` : '(unknown actor)';
+}
+
+/** The state name for a core state index, or null. */
+export function stateName(index: number): string | null {
+  return STREAM_STATES[index] ?? null;
+}
+
+/** The violations of a decision, in §4 order. HALT replaces REJECT on the halting invariant. */
+export function violationsOf(decision: CoreDecision, context: DecisionContext, ownerBefore: string | null): Violation[] {
+  const violations: Violation[] = [];
+  DOMAIN_INVARIANTS.forEach((entry, index) => {
+    if ((decision.violations & (1 << index)) === 0) return;
+    const level = entry.id === 'audio.accessibility.supremacy' && decision.halted ? 'HALT' : entry.level;
+    violations.push({ invariant: entry.id, level, message: RULE_TEXT[entry.id]?.(context, ownerBefore) ?? entry.id });
+  });
+  return violations;
+}
+
+/** The invariant ids a decision evaluated. */
+export function appliedInvariantsOf(decision: CoreDecision, reason: string | null): string[] {
+  if (reason === 'registrar_halted' || reason === 'invalid_request') return [];
+  const ids: string[] = [...DOMAIN_INVARIANT_IDS];
+  if (decision.allowed && decision.stream !== NO_ID) ids.push(...TRANSITION_CHECKED_INVARIANTS);
+  if (decision.preemption) ids.push(PREEMPTION_RULE_ID);
+  return ids;
+}
+
+/** The reason code of a decision, or null. */
+export function reasonOf(decision: CoreDecision): string | null {
+  return decision.reason >= 0 ? (REASON_CODES[decision.reason] ?? null) : null;
+}
+
+/** The human message of a decision. */
+export function messageOf(decision: CoreDecision, context: DecisionContext, violations: readonly Violation[], reason: string | null): string {
+  const who = describe(context.actor);
+  if (reason === 'registrar_halted') return `registrar is halted (fail-closed): ${context.action ?? 'request'} by ${who} denied; recover() rebuilds it from the log`;
+  if (!decision.allowed) return violations.filter((v) => v.level !== 'WARN').map((v) => v.message).join('; ') || `denied: ${reason ?? 'unknown'}`;
+  const before = stateName(decision.stateBefore) ?? 'new';
+  const after = stateName(decision.stateAfter);
+  if (after === null) return `${who} ${context.action ?? '?'} ${context.target ?? ''}`.trim();
+  return `${who} ${context.action ?? '?'} ${context.target ?? ''}: ${before} -> ${after}`;
+}
+
+/** Everything needed to write one attestation body. */
+export interface BodyInput {
+  seq: number;
+  actor: Actor | null;
+  action: string | null;
+  target: string | null;
+  decision: CoreDecision | null;
+  reason: string | null;
+  message: string;
+  invariants: readonly string[];
+  violations: readonly Violation[];
+  accessibility: boolean;
+  parent: string | null;
+  parameters: JsonObject;
+  metadata: JsonObject;
+  monotonicNs?: bigint;
+}
+
+/** A fresh, frozen attestation body (not yet sealed into the chain). */
+export function attestationBody(input: BodyInput): AttestationBody {
+  const decision = input.decision;
+  return frozenJsonCopy({
+    v: REGISTRAR_SCHEMA_VERSION,
+    seq: input.seq,
+    id: randomUUID(),
+    timestamp: { wall: new Date().toISOString(), monotonicNs: (input.monotonicNs ?? process.hrtime.bigint()).toString() },
+    actor: input.actor ? { id: input.actor.id, kind: input.actor.kind } : null,
+    action: input.action,
+    target: input.target,
+    decision: decision?.allowed ? 'allowed' : 'denied',
+    reason: input.reason,
+    message: input.message,
+    invariants: [...input.invariants],
+    violations: input.violations.map((v) => ({ ...v })),
+    accessibility: input.accessibility,
+    parent: input.parent,
+    stateBefore: decision ? stateName(decision.stateBefore) : null,
+    stateAfter: decision ? stateName(decision.stateAfter) : null,
+    version: decision?.version ?? 0,
+    parameters: input.parameters,
+    metadata: input.metadata,
+  } as AttestationBody & JsonObject) as AttestationBody;
+}
+
+/** The key of an interned id or null for NO_ID. */
+export function keyOrNull(lookup: (id: number) => string, id: number): string | null {
+  return id === NO_ID ? null : lookup(id);
+}
+
+/** The action name of a core action index. */
+export function actionName(index: number): string | null {
+  return TRANSITION_ACTIONS[index] ?? null;
+}
+
+/** The owner key before a decision. */
+export function ownerKey(core: DecisionCore, id: number): string | null {
+  return keyOrNull((value) => core.actorKey(value), id);
+}

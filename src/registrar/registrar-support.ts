@@ -1,0 +1,66 @@
+/** Helpers of the registrar facade: per-transition structural checks and journal request text. */
+import type { JsonObject } from '../attestation/canonical-json.js';
+import type { Violation } from '../attestation/record.js';
+import { NO_ID, OVERRIDE_SCOPES, type CoreDecision, type CoreImage, type CoreRequest, type DecisionCore } from './core.js';
+import type { OverrideValues } from './views.js';
+
+/** What replay.ts and snapshot code reach inside a registrar for. @internal */
+export interface ReplayHooks {
+  core: DecisionCore;
+  replayRecord(record: import('../attestation/record.js').Attestation): void;
+  stateImage(): JsonObject;
+  loadFacadeState(state: FacadeState, actors: readonly string[]): void;
+}
+
+/** Registrar state kept beside the core (plugin grants, override values, last attestation ids). */
+export interface FacadeState {
+  grants: [string, string[]][];
+  overrideValues: [string, OverrideValues][];
+  lastAttestation: [string, string][];
+}
+
+/**
+ * The structural invariants one accepted transition must keep: it has the next global seq
+ * (ordering.monotonic, ordering.gap_free), names its stream (state.identity.explicit), moves the
+ * stream's version by exactly one (state.lineage.continuous) and names a parent unless it created
+ * the stream (state.lineage.explicit, state.lineage.parent_exists). A failure is a core bug: the
+ * registrar halts.
+ */
+export function checkTransition(decision: CoreDecision, lastAttestedSeq: number): Violation[] {
+  const problems: Violation[] = [];
+  const fail = (invariant: string, message: string) => problems.push({ invariant, level: 'HALT', message });
+  if (decision.seq !== lastAttestedSeq + 1) {
+    fail(decision.seq <= lastAttestedSeq ? 'ordering.monotonic' : 'ordering.gap_free', `decision seq ${decision.seq} does not follow ${lastAttestedSeq}`);
+  }
+  if (decision.stateAfter < 0) return problems; // override actions have no stream
+  if (decision.stream === NO_ID) fail('state.identity.explicit', `accepted transition at seq ${decision.seq} names no stream`);
+  const created = decision.stateBefore < 0;
+  const previousVersion = created ? 0 : decision.version - 1;
+  if (decision.version !== previousVersion + 1 || decision.version < 1) fail('state.lineage.continuous', `stream version ${decision.version} at seq ${decision.seq} is not previous + 1`);
+  if (!created && decision.parentSeq <= 0) fail('state.lineage.explicit', `accepted transition at seq ${decision.seq} names no parent`);
+  if (!created && decision.parentSeq >= decision.seq) fail('state.lineage.parent_exists', `parent seq ${decision.parentSeq} is not before seq ${decision.seq}`);
+  return problems;
+}
+
+/** The request metadata a journal entry carries, as text (for attestations of other threads' decisions). */
+export function foreignRequestMetadata(core: DecisionCore, action: string, request: CoreRequest): JsonObject {
+  const metadata: Record<string, string | number | boolean | null> = {};
+  if (action === 'start' || action === 'claim') {
+    metadata.sessionId = core.scopeKey(0, request.session);
+    if (request.user !== NO_ID) metadata.userId = core.scopeKey(1, request.user);
+    metadata.priority = request.priority;
+  }
+  if (action === 'transfer' && request.newOwner !== NO_ID) metadata.newOwner = core.actorKey(request.newOwner);
+  if (action === 'interrupt' && request.preemptFor !== NO_ID) metadata.preemptFor = core.streamKey(request.preemptFor);
+  if (action.endsWith('_override')) {
+    const scope = OVERRIDE_SCOPES[request.overrideScope] ?? 'session';
+    metadata.scope = scope;
+    metadata.scopeId = core.scopeKey(scope === 'user' ? 1 : 0, request.overrideScopeId);
+  }
+  return metadata;
+}
+
+/** An empty core image. */
+export function emptyImage(): CoreImage {
+  return { lastSeq: 0, halted: false, streams: [], overrides: [] };
+}

@@ -1,0 +1,553 @@
+/**
+ * AudioRegistrar: the single authority over audio stream state (spec/registrar.md). It validates
+ * requests with zod, interns ids, asks the decision core, attests every request exactly once
+ * (denials and malformed requests included), and hands out single-use permits (`require`) without
+ * which the runtime may not act on a stream.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { canonicalJson, frozenJsonCopy, sha256Hex, type JsonObject } from '../attestation/canonical-json.js';
+import type { AttestationError } from '../attestation/errors.js';
+import type { Attestation, AttestationBody } from '../attestation/record.js';
+import { AttestationStore } from '../attestation/store.js';
+import { parseInput } from '../validation.js';
+import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type JournalEntry, type TransitionAction } from './core.js';
+import { actionName, appliedInvariantsOf, attestationBody, messageOf, ownerKey, reasonOf, violationsOf, type DecisionContext } from './decision-record.js';
+import { createDefaultCore } from './default-core.js';
+import { AccessibilityBypassError, RegistrarDeniedError, RegistrarHaltedError, RegistrarRequiredError } from './errors.js';
+import { describeInvariants } from './invariant-descriptions.js';
+import { PREEMPTION_RULE_ID } from './invariants.js';
+import { actorKey, actorRefSchema, PRIORITY_VALUES, registrarConfigSchema, requestSchema, toActor, type Actor, type ActorRef, type RegistrarConfig, type ValidRequest } from './request-schema.js';
+import { checkTransition, foreignRequestMetadata, type FacadeState, type ReplayHooks } from './registrar-support.js';
+import { replayLog, restoreFromSnapshot, type ReplayOptions } from './replay.js';
+import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
+import type { InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView } from './types.js';
+import { overrideKey, overrideView, streamView, type OverrideValues } from './views.js';
+
+/** Options of a registrar. */
+export interface AudioRegistrarOptions {
+  /** Where attestations go (default: a new in-memory store). */
+  store?: AttestationStore;
+  /** Tunables. */
+  config?: RegistrarConfig;
+  /** The decision core (default: `createDefaultCore()`: native when available, else reference). */
+  core?: DecisionCore;
+}
+
+const optionsSchema = z.strictObject({
+  store: z.instanceof(AttestationStore).optional(),
+  config: z.unknown().optional(),
+  core: z.custom<DecisionCore>((value) => typeof value === 'object' && value !== null && typeof (value as DecisionCore).decide === 'function', 'expected a DecisionCore').optional(),
+});
+
+/** Internal hook used by replay.ts (not part of the public API). */
+export const REPLAY_HOOKS: unique symbol = Symbol('AudioRegistrar.replayHooks');
+
+/** Why a halted registrar is halted. */
+type HaltCause = 'accessibility_bypass' | 'attestation_io' | 'structural' | 'journal_overrun';
+
+const PLAIN_METADATA_KEYS = ['observed', 'created', 'transferredFrom', 'preemption', 'preemptFor', 'halt', 'haltCause', 'origin', 'pluginAllowed'] as const;
+
+/** The registrar facade (see the file comment). One per thread; several may share a native core. */
+export class AudioRegistrar {
+  /** Every attestation this registrar wrote or adopted. */
+  readonly attestationStore: AttestationStore;
+  private readonly core: DecisionCore;
+  private readonly config: z.output<typeof registrarConfigSchema>;
+  private readonly grants = new Map<string, ReadonlySet<string>>();
+  private readonly overrideValues = new Map<string, OverrideValues>();
+  private readonly lastAttestation = new Map<string, string>();
+  private readonly issued = new WeakMap<object, { consumed: boolean; seq: number }>();
+  private readonly haltListeners = new Set<(result: RegistrarResult) => void>();
+  private readonly registeredActors = new Set<string>();
+  private facadeHalt: HaltCause | null = null;
+  private replaying: Attestation | null = null;
+  private base: RegistrarSnapshot | null = null;
+
+  constructor(options: AudioRegistrarOptions = {}) {
+    const parsed = parseInput(optionsSchema, options, 'AudioRegistrarOptions');
+    this.config = parseInput(registrarConfigSchema, parsed.config ?? {}, 'AudioRegistrarOptions.config');
+    this.attestationStore = parsed.store ?? new AttestationStore();
+    this.core = parsed.core ?? createDefaultCore();
+    this.attestationStore.onFailure((error) => this.haltFromFacade('attestation_io', error));
+  }
+
+  /** Registers an actor (`"kind:id"` or `{ id, kind }`) so it may send requests; returns it. */
+  registerActor(actor: ActorRef): Actor {
+    const normalised = toActor(parseInput(actorRefSchema, actor, 'actor'));
+    this.core.registerActor(actorKey(normalised), ACTOR_KINDS.indexOf(normalised.kind));
+    this.registeredActors.add(actorKey(normalised));
+    return Object.freeze(normalised);
+  }
+
+  /** Rebuilds a registrar by re-deciding a whole log (seq 1 on) and checking every decision. */
+  static replay(attestations: readonly unknown[], options: ReplayOptions = {}): AudioRegistrar {
+    return replayLog(attestations, options);
+  }
+
+  /** Restores a registrar from a snapshot plus the log records after it (equal to a full replay). */
+  static restore(snapshot: unknown, tail: readonly unknown[] = [], options: ReplayOptions = {}): AudioRegistrar {
+    return restoreFromSnapshot(snapshot, tail, options);
+  }
+
+  /** A versioned, hashed image of every stream, override, grant and actor, plus the chain head. */
+  snapshot(): RegistrarSnapshot {
+    this.syncJournal();
+    const streams = this.core.image().streams.map((stream) => {
+      const view = streamView(this.core, stream, this.lastAttestation.get(this.core.streamKey(stream.stream)) ?? null);
+      return { ...view, lastSeq: stream.lastSeq, plugins: [...(this.grants.get(view.streamId) ?? [])].sort() };
+    });
+    return sealSnapshot({
+      lastSeq: this.attestationStore.lastSeq,
+      lastHash: this.attestationStore.lastHash,
+      halted: this.halted,
+      actors: [...this.registeredActors].sort(),
+      streams: streams.sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
+      overrides: this.listOverrides().map((o) => ({ ...o })).sort((a, b) => (overrideKey(a.scope, a.scopeId) < overrideKey(b.scope, b.scopeId) ? -1 : 1)),
+      stateHash: this.stateHash(),
+    });
+  }
+
+  /** The snapshot this registrar was restored or recovered from, or null (its log starts at seq 1). */
+  get baseSnapshot(): RegistrarSnapshot | null {
+    return this.base;
+  }
+
+  /**
+   * After a HALT: rebuilds a fresh, un-halted registrar from this registrar's log. The new one
+   * starts from a recovery snapshot (`baseSnapshot`) and appends to `options.store` (default a new
+   * memory store) continuing the chain; replay its log with `restore(baseSnapshot, log)`.
+   */
+  recover(options: ReplayOptions = {}): AudioRegistrar {
+    const records = this.attestationStore.all();
+    const rebuilt = this.base ? restoreFromSnapshot(this.base, records) : replayLog(records);
+    const { hash: _hash, kind: _kind, v: _v, ...content } = rebuilt.snapshot();
+    void [_hash, _kind, _v];
+    const recovered = sealSnapshot({ ...content, halted: false });
+    const registrar = restoreFromSnapshot(recovered, [], options);
+    registrar.base = recovered;
+    return registrar;
+  }
+
+  /** Decides a request, applies it when allowed and attests it. Never throws on bad input: it is denied `invalid_request`. */
+  request(input: unknown): RegistrarResult {
+    return this.handle(input, false);
+  }
+
+  /** Shadow mode: the decision the registrar would make, attested as observed, changing nothing. */
+  observe(input: unknown): RegistrarResult {
+    return this.handle(input, true);
+  }
+
+  /** A stream's state (frozen), or null. */
+  getState(streamId: string): StreamView | null {
+    const id = this.core.internStream(streamId);
+    const stream = this.core.stream(id);
+    return stream ? streamView(this.core, stream, this.lastAttestation.get(streamId) ?? null) : null;
+  }
+
+  /** Every stream (frozen views), by stream id. */
+  listStates(): readonly StreamView[] {
+    const views = this.core.image().streams.map((stream) => streamView(this.core, stream, this.lastAttestation.get(this.core.streamKey(stream.stream)) ?? null));
+    return Object.freeze(views.sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0)));
+  }
+
+  /** Active accessibility overrides with their values. */
+  listOverrides(): readonly OverrideView[] {
+    return Object.freeze(this.core.overrides().map((override) => this.viewOf(override)));
+  }
+
+  /** The override covering a stream (its session's, else its user's), or null: the runtime applies its values. */
+  overrideFor(streamId: string): OverrideView | null {
+    const stream = this.getState(streamId);
+    if (!stream) return null;
+    const found = this.listOverrides().find((o) => (o.scope === 'session' ? o.scopeId === stream.sessionId : o.scopeId === stream.userId));
+    return found ?? null;
+  }
+
+  /** The invariant catalogue (domain and structural). */
+  listInvariants(): readonly InvariantDescription[] {
+    return describeInvariants();
+  }
+
+  /** True once a HALT (or an attestation write failure) put the registrar in fail-closed mode. */
+  get halted(): boolean {
+    return this.facadeHalt !== null || this.core.image().halted;
+  }
+
+  /** Calls `listener` with the halting result when the registrar halts; the runtime stops all streams. */
+  onHalt(listener: (result: RegistrarResult) => void): () => void {
+    this.haltListeners.add(listener);
+    return () => this.haltListeners.delete(listener);
+  }
+
+  /**
+   * The effect gate: turns an allowed result of this registrar into a single-use permit. Throws
+   * RegistrarRequiredError for anything else (no result, a copy, an observed result, another
+   * action or stream, a used or superseded result), RegistrarDeniedError for a denial,
+   * AccessibilityBypassError for the halting result and RegistrarHaltedError while halted.
+   */
+  require(result: RegistrarResult | null | undefined, expect: PermitExpectation = {}): Permit {
+    const issued = result ? this.issued.get(result) : undefined;
+    if (result && issued && result.attestation.metadata.halt === true) {
+      throw new AccessibilityBypassError(`request would end an accessibility override without disable_override; registrar halted (seq ${result.attestation.seq})`, result.attestation.seq);
+    }
+    if (this.halted) throw new RegistrarHaltedError('registrar is halted (fail-closed): no effect may run; recover() rebuilds it from the log');
+    const wanted = `${typeof expect.action === 'string' ? expect.action : (expect.action ?? ['any action']).join('|')} on ${expect.streamId ?? 'any stream'}`;
+    if (!result || !issued) throw new RegistrarRequiredError(`no decision of this registrar authorises ${wanted}: request() it first`);
+    if (result.observed) throw new RegistrarRequiredError(`an observed (shadow) decision authorises nothing (seq ${issued.seq})`);
+    if (!result.allowed) {
+      throw new RegistrarDeniedError(`request was denied (${result.reason ?? 'unknown'}): ${result.message}`, { reason: result.reason, seq: issued.seq });
+    }
+    const action = result.attestation.action as TransitionAction;
+    const actions = expect.action === undefined ? undefined : typeof expect.action === 'string' ? [expect.action] : expect.action;
+    if (actions && !actions.includes(action)) throw new RegistrarRequiredError(`decision seq ${issued.seq} allowed ${action}, not ${actions.join('|')}`);
+    if (expect.streamId !== undefined && expect.streamId !== result.streamId) throw new RegistrarRequiredError(`decision seq ${issued.seq} concerns ${result.streamId ?? 'no stream'}, not ${expect.streamId}`);
+    if (issued.consumed) throw new RegistrarRequiredError(`decision seq ${issued.seq} was already used for an effect`);
+    if (result.streamId !== null) {
+      const stream = this.core.stream(this.core.internStream(result.streamId));
+      if (stream && stream.lastSeq !== issued.seq) throw new RegistrarRequiredError(`decision seq ${issued.seq} on ${result.streamId} was superseded by seq ${stream.lastSeq}`);
+    }
+    issued.consumed = true;
+    return Object.freeze({ action, streamId: result.streamId, seq: issued.seq, attestationId: result.attestation.id });
+  }
+
+  /** Runs `effect` only with a permit for `result` (see `require`); returns what it returns. */
+  runEffect<T>(result: RegistrarResult | null | undefined, expect: PermitExpectation, effect: (permit: Permit) => T): T {
+    return effect(this.require(result, expect));
+  }
+
+  /**
+   * Attests decisions other threads made on a shared core (seqs not yet in this store), in seq
+   * order, from the core's journal; returns how many it wrote. Called by every request first.
+   */
+  syncJournal(upToSeq: number = Number.MAX_SAFE_INTEGER): number {
+    let written = 0;
+    const deadline = Date.now() + this.config.journalStallMs;
+    while (this.attestationStore.lastSeq < upToSeq) {
+      const from = this.attestationStore.lastSeq + 1;
+      const want = Math.min(this.config.journalBatchEntries, upToSeq - from + 1);
+      const entries = this.core.readJournal(from, want);
+      if (entries.length > 0 && entries[0]?.seq !== from) {
+        this.haltFromFacade('journal_overrun', new Error(`journal lost seq ${from}`));
+        return written;
+      }
+      for (const entry of entries) {
+        this.attestForeign(entry);
+        written += 1;
+      }
+      if (upToSeq === Number.MAX_SAFE_INTEGER && entries.length < want) return written;
+      if (entries.length === 0) {
+        if (Date.now() > deadline) throw new RegistrarHaltedError(`seq ${from} was not completed by another thread within ${this.config.journalStallMs} ms`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 0.05);
+      }
+    }
+    return written;
+  }
+
+  /** SHA-256 of the canonical registrar state (streams, overrides, grants, halted, last seq). */
+  stateHash(): string {
+    return sha256Hex(canonicalJson(this.stateImage()));
+  }
+
+  /** Resolves when every attestation so far is durable. */
+  flush(): Promise<void> {
+    return this.attestationStore.flush();
+  }
+
+  /** Flushes and closes the store and releases the core; idempotent. */
+  async close(): Promise<void> {
+    await this.attestationStore.close();
+    this.core.close();
+  }
+
+  /** The decision core (for snapshot/replay in this folder). @internal */
+  get [REPLAY_HOOKS](): ReplayHooks {
+    return {
+      core: this.core,
+      replayRecord: (record) => this.replayRecord(record),
+      stateImage: () => this.stateImage(),
+      loadFacadeState: (state: FacadeState, actors: readonly string[]) => {
+        for (const actor of actors) this.registeredActors.add(actor);
+        for (const [stream, plugins] of state.grants) this.grants.set(stream, new Set(plugins));
+        for (const [key, values] of state.overrideValues) this.overrideValues.set(key, { ...values });
+        for (const [stream, id] of state.lastAttestation) this.lastAttestation.set(stream, id);
+      },
+    };
+  }
+
+  private handle(input: unknown, observed: boolean): RegistrarResult {
+    const parsed = requestSchema.safeParse(input);
+    if (!parsed.success) return this.attestInvalid(input, parsed.error);
+    const request = parsed.data;
+    const actor = toActor(request.actor);
+    const key = actorKey(actor);
+    const overrideAction = request.action.endsWith('_override');
+    let target = overrideAction ? null : (request.target ?? null);
+    if (target === null && (request.action === 'start' || request.action === 'claim')) target = `stream-${randomUUID()}`;
+    if (this.facadeHalt) return this.attestFacadeHalted(actor, request.action, target, observed);
+    if (this.replaying) this.registerForReplay(this.replaying, key, actor, request);
+    const coreRequest = this.toCoreRequest(request, actor, key, target);
+    const decision = observed ? this.core.evaluate(coreRequest) : this.core.decide(coreRequest);
+    this.syncJournal(decision.seq - 1);
+    const streamKey = decision.stream === NO_ID ? target : this.core.streamKey(decision.stream);
+    const metadata: Record<string, unknown> = {};
+    if (observed) metadata.observed = true;
+    if (decision.allowed && decision.stateBefore === -1 && decision.stream !== NO_ID) metadata.created = true;
+    if (decision.allowed && request.action === 'transfer') metadata.transferredFrom = ownerKey(this.core, decision.ownerBefore);
+    if (decision.preemption) Object.assign(metadata, { preemption: PREEMPTION_RULE_ID, preemptFor: request.metadata?.preemptFor ?? null });
+    if (decision.halted) Object.assign(metadata, { halt: true, haltCause: 'accessibility_bypass' });
+    const parameters: Record<string, unknown> = {};
+    if (request.reason !== undefined) parameters.reason = request.reason;
+    if (request.metadata !== undefined) parameters.metadata = request.metadata;
+    const result = this.attestDecision(decision, { actor, action: request.action, target: streamKey }, parameters, metadata, observed);
+    if (decision.allowed && !observed) this.applyFacadeState(request, key, streamKey, result.attestation);
+    if (decision.halted && !observed) for (const listener of this.haltListeners) listener(result);
+    return result;
+  }
+
+  private toCoreRequest(request: ValidRequest, actor: Actor, key: string, target: string | null): CoreRequest {
+    const metadata = request.metadata ?? {};
+    const scopeSpace = metadata.scope === 'user' ? 1 : 0;
+    const pluginAllowed =
+      actor.kind === 'plugin' && request.action === 'mutate_graph' && target !== null && (this.grants.get(target)?.has(key) ?? false);
+    const replayed = this.replaying?.metadata.origin === 'journal' ? this.replaying.metadata.pluginAllowed === true : undefined;
+    return {
+      actor: this.core.actorId(key),
+      actorKind: ACTOR_KINDS.indexOf(actor.kind),
+      action: TRANSITION_ACTIONS.indexOf(request.action),
+      stream: target === null ? NO_ID : this.core.internStream(target),
+      newOwner: metadata.newOwner === undefined ? NO_ID : this.core.actorId(actorKey(toActor(metadata.newOwner))),
+      preemptFor: metadata.preemptFor === undefined ? NO_ID : this.core.internStream(metadata.preemptFor),
+      priority: typeof metadata.priority === 'number' ? metadata.priority : PRIORITY_VALUES[metadata.priority ?? 'assistant'],
+      session: this.core.internScope(0, metadata.sessionId ?? 'default'),
+      user: metadata.userId ? this.core.internScope(1, metadata.userId) : NO_ID,
+      overrideScope: OVERRIDE_SCOPES.indexOf(metadata.scope ?? 'session'),
+      overrideScopeId: metadata.scopeId === undefined ? NO_ID : this.core.internScope(scopeSpace, metadata.scopeId),
+      pluginAllowed: replayed ?? pluginAllowed,
+    };
+  }
+
+  /** Writes the attestation of a core decision and returns the frozen result. */
+  private attestDecision(decision: CoreDecision, context: DecisionContext, parameters: Record<string, unknown>, metadata: Record<string, unknown>, observed: boolean): RegistrarResult {
+    const owner = ownerKey(this.core, decision.ownerBefore);
+    const reason = reasonOf(decision);
+    const violations = [...violationsOf(decision, context, owner)];
+    const structural = !observed && decision.allowed ? checkTransition(decision, this.attestationStore.lastSeq) : [];
+    if (structural.length > 0) {
+      violations.push(...structural);
+      metadata.halt = true;
+      metadata.haltCause = 'structural';
+    }
+    const parent = decision.parentSeq > 0 ? (this.attestationStore.bySeq(decision.parentSeq)?.id ?? (context.target ? (this.lastAttestation.get(context.target) ?? null) : null)) : null;
+    const body = attestationBody({
+      seq: decision.seq,
+      actor: context.actor,
+      action: context.action,
+      target: context.target,
+      decision,
+      reason,
+      message: messageOf(decision, context, violations, reason),
+      invariants: appliedInvariantsOf(decision, reason),
+      violations,
+      accessibility: decision.accessibility,
+      parent,
+      parameters: parameters as JsonObject,
+      metadata: metadata as JsonObject,
+    });
+    const result = this.finish(body, decision.allowed, observed);
+    if (structural.length > 0) this.haltFromFacade('structural', new Error(structural.map((v) => v.message).join('; ')));
+    return result;
+  }
+
+  /** Appends (or, in replay, compares and adopts) a body; builds and registers the result. */
+  private finish(body: AttestationBody, allowed: boolean, observed: boolean): RegistrarResult {
+    let record: Attestation;
+    let durable: Promise<void>;
+    if (this.replaying) {
+      record = this.replaying;
+      const held = this.attestationStore.bySeq(record.seq);
+      if (!held) this.attestationStore.adopt([record]);
+      else if (held.hash !== record.hash) throw new Error(`seq ${record.seq}: the store holds a different record`);
+      durable = Promise.resolve();
+      this.compareWithRecord(body, record);
+    } else {
+      ({ record, durable } = this.attestationStore.append(body));
+      durable.catch(() => undefined); // failures halt the registrar through onFailure
+    }
+    const result: RegistrarResult = Object.freeze({
+      allowed,
+      decision: record.decision,
+      reason: record.reason,
+      message: record.message,
+      streamId: record.target,
+      violations: record.violations,
+      appliedInvariants: record.invariants,
+      accessibilityDriven: record.accessibility,
+      attestation: record,
+      durable,
+      observed,
+    });
+    this.issued.set(result, { consumed: false, seq: record.seq });
+    return result;
+  }
+
+  private compareWithRecord(body: AttestationBody, record: Attestation): void {
+    const project = (r: AttestationBody) => ({
+      seq: r.seq, actor: r.actor, action: r.action, target: r.target, decision: r.decision, reason: r.reason,
+      invariants: r.invariants, violations: r.violations.map((v) => [v.invariant, v.level]), accessibility: r.accessibility,
+      parent: r.parent, stateBefore: r.stateBefore, stateAfter: r.stateAfter, version: r.version,
+      metadata: PLAIN_METADATA_KEYS.map((k) => r.metadata[k] ?? null),
+    });
+    const replayed = canonicalJson(project(body));
+    if (replayed !== canonicalJson(project(record))) {
+      const error = new Error(`seq ${record.seq}: replay decided ${body.decision} (${body.reason ?? 'no reason'}, ${body.stateBefore ?? '-'} -> ${body.stateAfter ?? '-'}), the log records ${record.decision} (${record.reason ?? 'no reason'}, ${record.stateBefore ?? '-'} -> ${record.stateAfter ?? '-'})`);
+      (error as Error & { replayMismatch: true }).replayMismatch = true;
+      throw error;
+    }
+  }
+
+  private applyFacadeState(request: ValidRequest, key: string, streamKey: string | null, record: Attestation): void {
+    const metadata = request.metadata ?? {};
+    if (streamKey !== null && record.stateAfter !== null) this.lastAttestation.set(streamKey, record.id);
+    if (streamKey !== null && (request.action === 'start' || request.action === 'claim' || request.action === 'compile') && metadata.allowPlugins) {
+      this.grants.set(streamKey, new Set(metadata.allowPlugins));
+    }
+    if (streamKey !== null && (request.action === 'transfer' || request.action === 'release')) this.grants.delete(streamKey);
+    if (metadata.scope !== undefined && metadata.scopeId !== undefined) {
+      const overrideId = overrideKey(metadata.scope, metadata.scopeId);
+      const values: OverrideValues = {
+        ...(metadata.speechRate !== undefined ? { speechRate: metadata.speechRate } : {}),
+        ...(metadata.pauseAmplification !== undefined ? { pauseAmplification: metadata.pauseAmplification } : {}),
+        ...(metadata.forcedCaptions !== undefined ? { forcedCaptions: metadata.forcedCaptions } : {}),
+      };
+      if (request.action === 'enable_override') this.overrideValues.set(overrideId, values);
+      if (request.action === 'update_override') this.overrideValues.set(overrideId, { ...this.overrideValues.get(overrideId), ...values });
+      if (request.action === 'disable_override') this.overrideValues.delete(overrideId);
+    }
+    void key;
+  }
+
+  private attestInvalid(input: unknown, error: z.ZodError): RegistrarResult {
+    const seq = this.core.reserveSeq();
+    this.syncJournal(seq - 1);
+    const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+    const actor = actorRefSchema.safeParse(raw.actor);
+    const action = z.enum(TRANSITION_ACTIONS).safeParse(raw.action);
+    const target = z.string().regex(/^\S{1,200}$/).safeParse(raw.target);
+    const issues = error.issues.slice(0, 5).map((issue) => ({ path: issue.path.map(String).join('.') || '(request)', message: issue.message }));
+    const first = issues[0];
+    const body = attestationBody({
+      seq, actor: actor.success ? toActor(actor.data) : null, action: action.success ? action.data : null, target: target.success ? target.data : null,
+      decision: null, reason: 'invalid_request', message: `invalid request: ${first ? `${first.path}: ${first.message}` : 'malformed'}`,
+      invariants: [], violations: [], accessibility: false, parent: null, parameters: {}, metadata: { issues },
+    });
+    return this.finish(body, false, false);
+  }
+
+  private attestFacadeHalted(actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
+    const seq = this.core.reserveSeq();
+    this.syncJournal(seq - 1);
+    const body = attestationBody({
+      seq, actor, action, target, decision: null, reason: 'registrar_halted',
+      message: `registrar is halted (fail-closed, ${this.facadeHalt ?? 'halt'}): ${action} by ${actor.kind}:${actor.id} denied; recover() rebuilds it from the log`,
+      invariants: [], violations: [], accessibility: false, parent: null, parameters: {},
+      metadata: { haltCause: this.facadeHalt, ...(observed ? { observed: true } : {}) },
+    });
+    return this.finish(body, false, observed);
+  }
+
+  private attestForeign(entry: JournalEntry): void {
+    if (entry.kind === 2 || entry.action < 0) {
+      const body = attestationBody({
+        seq: entry.seq, actor: null, action: null, target: null, decision: null, reason: reasonOf(entry), monotonicNs: entry.monotonicNs,
+        message: 'request denied by the registrar of another thread before reaching the core', invariants: [], violations: [],
+        accessibility: false, parent: null, parameters: {}, metadata: { origin: 'journal' },
+      });
+      this.finish(body, false, false);
+      return;
+    }
+    const key = entry.actor === NO_ID ? null : this.core.actorKey(entry.actor);
+    const kind = ACTOR_KINDS[entry.actorKind] ?? 'agent';
+    const actor: Actor = key ? toActor(key as `${typeof kind}:${string}`) : { id: '(unregistered)', kind };
+    const action = actionName(entry.action);
+    const target = entry.stream !== NO_ID ? this.core.streamKey(entry.stream) : entry.target !== NO_ID ? this.core.streamKey(entry.target) : null;
+    const metadata: Record<string, unknown> = { origin: 'journal' };
+    if (entry.kind === 1) metadata.observed = true;
+    if (entry.request) metadata.pluginAllowed = entry.request.pluginAllowed;
+    if (entry.allowed && entry.stateBefore === -1 && entry.stream !== NO_ID) metadata.created = true;
+    if (entry.allowed && action === 'transfer') metadata.transferredFrom = ownerKey(this.core, entry.ownerBefore);
+    if (entry.preemption) Object.assign(metadata, { preemption: PREEMPTION_RULE_ID, preemptFor: entry.request ? this.core.streamKey(entry.request.preemptFor) : null });
+    if (entry.halted) Object.assign(metadata, { halt: true, haltCause: 'accessibility_bypass' });
+    const parameters = entry.request && action ? { metadata: foreignRequestMetadata(this.core, action, entry.request) } : {};
+    this.attestDecision(entry, { actor, action, target }, parameters, metadata, entry.kind === 1);
+    if (entry.allowed && entry.kind === 0 && target !== null && entry.stateAfter >= 0) {
+      const record = this.attestationStore.bySeq(entry.seq);
+      if (record) this.lastAttestation.set(target, record.id);
+    }
+  }
+
+  private haltFromFacade(cause: HaltCause, error: AttestationError | Error): void {
+    if (this.facadeHalt) return;
+    this.facadeHalt = cause;
+    void error;
+  }
+
+  private registerForReplay(record: Attestation, key: string, actor: Actor, request: ValidRequest): void {
+    if (record.violations.some((v) => v.invariant === 'audio.actor.registered')) return;
+    this.core.registerActor(key, ACTOR_KINDS.indexOf(actor.kind));
+    this.registeredActors.add(key);
+    const newOwner = request.metadata?.newOwner;
+    if (newOwner !== undefined) {
+      const owner = toActor(newOwner);
+      this.core.registerActor(actorKey(owner), ACTOR_KINDS.indexOf(owner.kind));
+      this.registeredActors.add(actorKey(owner));
+    }
+  }
+
+  private replayRecord(record: Attestation): void {
+    this.replaying = record;
+    try {
+      if (record.reason === 'invalid_request' || (record.metadata.origin === 'journal' && record.action === null)) {
+        const seq = this.core.reserveSeq();
+        const body = { ...record, seq, decision: 'denied' as const, reason: record.metadata.origin === 'journal' ? record.reason : 'invalid_request' };
+        this.finish(body, false, false);
+        return;
+      }
+      if (record.reason === 'registrar_halted' && typeof record.metadata.haltCause === 'string' && record.metadata.haltCause !== 'accessibility_bypass') {
+        this.facadeHalt ??= record.metadata.haltCause as HaltCause;
+      }
+      const parameters = record.parameters as { reason?: string; metadata?: JsonObject };
+      const request = {
+        action: record.action,
+        actor: record.actor ? `${record.actor.kind}:${record.actor.id}` : undefined,
+        target: record.target,
+        ...(parameters.reason !== undefined ? { reason: parameters.reason } : {}),
+        ...(parameters.metadata !== undefined ? { metadata: parameters.metadata } : {}),
+      };
+      this.handle(request, record.metadata.observed === true);
+    } finally {
+      this.replaying = null;
+    }
+  }
+
+  private viewOf(override: ReturnType<DecisionCore['overrides']>[number]): OverrideView {
+    const scope = OVERRIDE_SCOPES[override.scope] ?? 'session';
+    const scopeId = this.core.scopeKey(scope === 'user' ? 1 : 0, override.scopeId);
+    return overrideView(this.core, override, this.overrideValues.get(overrideKey(scope, scopeId)));
+  }
+
+  private stateImage(): JsonObject {
+    const image = this.core.image();
+    const grants = [...this.grants.entries()].map(([stream, plugins]) => [stream, [...plugins].sort()] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    return frozenJsonCopy({
+      lastSeq: image.lastSeq,
+      halted: image.halted || this.facadeHalt !== null,
+      streams: this.listStates() as unknown as JsonObject[],
+      overrides: this.listOverrides().map((o) => ({ ...o })).sort((a, b) => (overrideKey(a.scope, a.scopeId) < overrideKey(b.scope, b.scopeId) ? -1 : 1)) as unknown as JsonObject[],
+      grants: grants as unknown as JsonObject[],
+    });
+  }
+}
+
+export type { RegistrarRequest } from './request-schema.js';

@@ -1,0 +1,86 @@
+/**
+ * Replay and restore (spec §6). Replay re-decides every recorded request in seq order on a fresh
+ * core and checks each decision equals the recorded one; any gap, broken hash link, unknown field
+ * or different decision is a RegistrarReplayError naming the first bad seq.
+ */
+import { AttestationStore } from '../attestation/store.js';
+import { parseRecord, recordHash, type Attestation } from '../attestation/record.js';
+import type { DecisionCore } from './core.js';
+import { createDefaultCore } from './default-core.js';
+import { RegistrarReplayError } from './errors.js';
+import { AudioRegistrar, REPLAY_HOOKS } from './registrar.js';
+import { loadSnapshot, parseSnapshot } from './snapshot.js';
+import { SUPPORTED_SCHEMA_VERSIONS } from './version.js';
+
+/** Options of replay and restore. */
+export interface ReplayOptions {
+  /** The core to rebuild into (default: the default core). */
+  core?: DecisionCore;
+  /**
+   * The store the rebuilt registrar appends to: empty (replayed records are adopted into it), or
+   * already holding exactly these records (e.g. opened from the same durable log).
+   */
+  store?: AttestationStore;
+}
+
+/** Rebuilds a registrar from a whole log (starting at seq 1). */
+export function replayLog(records: readonly unknown[], options: ReplayOptions = {}): AudioRegistrar {
+  const store = options.store ?? new AttestationStore();
+  const registrar = new AudioRegistrar({ core: options.core ?? createDefaultCore(), store: replayStore(store, 0) });
+  replayInto(registrar, records, 0, store);
+  return registrar;
+}
+
+/** Restores a registrar from a snapshot and replays the log records after it. */
+export function restoreFromSnapshot(snapshotValue: unknown, tail: readonly unknown[] = [], options: ReplayOptions = {}): AudioRegistrar {
+  const snapshot = parseSnapshot(snapshotValue);
+  const core = options.core ?? createDefaultCore();
+  const facadeState = loadSnapshot(core, snapshot);
+  const head = { seq: snapshot.lastSeq, hash: snapshot.lastHash };
+  const store = options.store ?? new AttestationStore({ head });
+  const registrar = new AudioRegistrar({ core, store: replayStore(store, snapshot.lastSeq) });
+  registrar[REPLAY_HOOKS].loadFacadeState(facadeState, snapshot.actors);
+  const after = tail.filter((value) => !(typeof value === 'object' && value !== null && typeof (value as { seq?: unknown }).seq === 'number' && (value as { seq: number }).seq <= snapshot.lastSeq));
+  const first = after[0] as Attestation | undefined;
+  if (first && first.prevHash !== snapshot.lastHash) {
+    throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${first.seq}: prevHash does not link to the snapshot's last hash`, first.seq);
+  }
+  replayInto(registrar, after, snapshot.lastSeq, store);
+  return registrar;
+}
+
+function replayStore(store: AttestationStore, startSeq: number): AttestationStore {
+  if (store.chainStart.seq !== startSeq) {
+    throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `the given store's chain starts after seq ${store.chainStart.seq}, not ${startSeq}`, startSeq + 1);
+  }
+  return store;
+}
+
+function replayInto(registrar: AudioRegistrar, values: readonly unknown[], startSeq: number, store: AttestationStore): void {
+  const hooks = registrar[REPLAY_HOOKS];
+  let expectedSeq = startSeq + 1;
+  let previousHash = store.chainStart.hash;
+  for (const value of values) {
+    const seqHint = typeof value === 'object' && value !== null && typeof (value as { seq?: unknown }).seq === 'number' ? (value as { seq: number }).seq : expectedSeq;
+    const parsed = parseRecord(value);
+    if ('problem' in parsed) throw new RegistrarReplayError('REGISTRAR_REPLAY_SCHEMA', `seq ${seqHint}: ${parsed.problem}`, seqHint);
+    const record = parsed.record;
+    const minor = record.v.split('.').slice(0, 2).join('.');
+    if (!(SUPPORTED_SCHEMA_VERSIONS as readonly string[]).includes(minor)) {
+      throw new RegistrarReplayError('REGISTRAR_REPLAY_SCHEMA', `seq ${record.seq}: unsupported schema version ${record.v}`, record.seq);
+    }
+    if (record.seq !== expectedSeq) {
+      throw new RegistrarReplayError('REGISTRAR_REPLAY_GAP', `seq ${record.seq} where ${expectedSeq} was expected (gap or reordering)`, Math.min(record.seq, expectedSeq));
+    }
+    if (record.prevHash !== previousHash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: prevHash does not link to seq ${record.seq - 1}`, record.seq);
+    if (recordHash(record) !== record.hash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: hash does not match the record (tampered)`, record.seq);
+    try {
+      hooks.replayRecord(record);
+    } catch (error) {
+      if (error instanceof RegistrarReplayError) throw error;
+      throw new RegistrarReplayError('REGISTRAR_REPLAY_MISMATCH', (error as Error).message, record.seq, { cause: error });
+    }
+    expectedSeq += 1;
+    previousHash = record.hash;
+  }
+}

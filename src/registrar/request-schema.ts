@@ -1,0 +1,110 @@
+/**
+ * zod schemas of the registrar's public edge: actors, requests (with per-action metadata rules)
+ * and registrar options. A request that fails them is denied `invalid_request` and attested.
+ */
+import { z } from 'zod';
+import { ACTOR_KINDS, OVERRIDE_SCOPES, TRANSITION_ACTIONS, type ActorKind } from './core.js';
+
+const ACTOR_KEY = /^(user|agent|plugin|system):(\S{1,128})$/;
+
+/** An actor id: 1–128 non-space characters. */
+export const actorIdSchema = z.string().regex(/^\S{1,128}$/, 'expected 1-128 non-space characters');
+/** An actor: `"kind:id"` or `{ id, kind }`. */
+export const actorRefSchema = z.union([
+  z.string().regex(ACTOR_KEY, 'expected "kind:id" with kind user|agent|plugin|system'),
+  z.strictObject({ id: actorIdSchema, kind: z.enum(ACTOR_KINDS) }),
+]);
+/** A stream id: 1–200 non-space characters. */
+export const streamIdSchema = z.string().regex(/^\S{1,200}$/, 'expected 1-200 non-space characters');
+
+/** An actor as the registrar holds it. */
+export interface Actor {
+  readonly id: string;
+  readonly kind: ActorKind;
+}
+
+/** `"kind:id"` or `{ id, kind }` as given to the registrar. */
+export type ActorRef = z.input<typeof actorRefSchema>;
+
+/** Normalises a validated actor reference. */
+export function toActor(ref: z.output<typeof actorRefSchema>): Actor {
+  if (typeof ref !== 'string') return { id: ref.id, kind: ref.kind };
+  const match = ACTOR_KEY.exec(ref);
+  return { id: match?.[2] ?? '', kind: (match?.[1] ?? 'agent') as ActorKind };
+}
+
+/** The interned key of an actor, `"kind:id"`. */
+export function actorKey(actor: Actor): string {
+  return `${actor.kind}:${actor.id}`;
+}
+
+const jsonValue: z.ZodType<unknown> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+/** Priority names and their 1–10 value (system > assistant > background). */
+export const PRIORITY_VALUES = { system: 10, assistant: 5, background: 1 } as const;
+
+/** Request metadata: the fields the registrar reads, plus any JSON extension fields. */
+export const requestMetadataSchema = z
+  .object({
+    /** Session of a created stream (default "default"). */
+    sessionId: z.string().min(1).max(200).optional(),
+    /** User of a created stream (default none). */
+    userId: z.string().min(1).max(200).nullable().optional(),
+    /** Priority of a created stream: a name or 1–10 (default assistant = 5). */
+    priority: z.union([z.enum(['system', 'assistant', 'background']), z.number().int().min(1).max(10)]).optional(),
+    /** transfer: the new owner (a registered actor). */
+    newOwner: actorRefSchema.optional(),
+    /** system interrupt: the higher-priority stream this one yields to. */
+    preemptFor: streamIdSchema.optional(),
+    /** Override actions: what the override covers. */
+    scope: z.enum(OVERRIDE_SCOPES).optional(),
+    scopeId: z.string().min(1).max(200).optional(),
+    /** Override values. */
+    speechRate: z.number().min(0.25).max(4).optional(),
+    pauseAmplification: z.number().min(0.5).max(5).optional(),
+    forcedCaptions: z.boolean().optional(),
+    /** compile: the compiled graph's hash. */
+    graphHash: z.string().min(1).max(200).optional(),
+    /** start/claim/compile by the owner: plugins allowed to mutate this stream's graph. */
+    allowPlugins: z.array(z.string().regex(/^plugin:\S{1,128}$/, 'expected "plugin:id"')).max(64).optional(),
+  })
+  .catchall(jsonValue);
+
+/** A registrar request. */
+export const requestSchema = z
+  .strictObject({
+    action: z.enum(TRANSITION_ACTIONS),
+    actor: actorRefSchema,
+    /** Stream id; start/claim without one create a stream with a fresh id. */
+    target: streamIdSchema.nullable().optional(),
+    /** Why the caller asks (free text, recorded in the attestation's parameters). */
+    reason: z.string().max(1000).optional(),
+    metadata: requestMetadataSchema.optional(),
+  })
+  .superRefine((request, context) => {
+    const metadata = request.metadata ?? {};
+    if (request.action === 'transfer' && metadata.newOwner === undefined) {
+      context.addIssue({ code: 'custom', path: ['metadata', 'newOwner'], message: 'transfer needs metadata.newOwner' });
+    }
+    if (request.action.endsWith('_override') && (metadata.scope === undefined || metadata.scopeId === undefined)) {
+      context.addIssue({ code: 'custom', path: ['metadata', metadata.scope === undefined ? 'scope' : 'scopeId'], message: `${request.action} needs metadata.scope and metadata.scopeId` });
+    }
+  });
+
+/** A request as callers write it. */
+export type RegistrarRequest = z.input<typeof requestSchema>;
+/** A validated request. */
+export type ValidRequest = z.output<typeof requestSchema>;
+
+/** Tunables of a registrar. */
+export const registrarConfigSchema = z.strictObject({
+  /** Journal entries read per batch by syncJournal. */
+  journalBatchEntries: z.number().int().min(1).max(1 << 20).default(1024),
+  /** How long to wait for another thread to complete a seq before giving up (ms). */
+  journalStallMs: z.number().int().min(1).max(60_000).default(1000),
+});
+
+/** Registrar tunables as callers write them. */
+export type RegistrarConfig = z.input<typeof registrarConfigSchema>;

@@ -1,0 +1,122 @@
+/**
+ * Registrar snapshots (spec §6): a versioned, hashed image of every stream, override, plugin grant
+ * and registered actor, plus the chain head (last seq and hash). `restore(snapshot, tail)` equals
+ * a full replay of the log.
+ */
+import { z } from 'zod';
+import { canonicalJson, frozenJsonCopy, sha256Hex, type JsonObject } from '../attestation/canonical-json.js';
+import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, STREAM_STATES, type CoreImage, type DecisionCore } from './core.js';
+import { RegistrarReplayError } from './errors.js';
+import type { FacadeState } from './registrar-support.js';
+import { REGISTRAR_SCHEMA_VERSION } from './version.js';
+
+/** The `kind` of a snapshot document. */
+export const SNAPSHOT_KIND = 'voice-soundboard.registrar-snapshot';
+
+const streamEntry = z.strictObject({
+  streamId: z.string().min(1),
+  state: z.enum(STREAM_STATES),
+  owner: z.string().nullable(),
+  sessionId: z.string(),
+  userId: z.string().nullable(),
+  priority: z.number().int().min(1).max(10),
+  version: z.number().int().nonnegative(),
+  graphRevision: z.number().int().nonnegative(),
+  committed: z.boolean(),
+  lastAttestation: z.string().nullable(),
+  lastSeq: z.number().int().nonnegative(),
+  plugins: z.array(z.string()),
+});
+
+/** zod schema of a snapshot. */
+export const snapshotSchema = z.strictObject({
+  kind: z.literal(SNAPSHOT_KIND),
+  v: z.string(),
+  lastSeq: z.number().int().nonnegative(),
+  lastHash: z.string().regex(/^[0-9a-f]{64}$/),
+  halted: z.boolean(),
+  actors: z.array(z.string()),
+  streams: z.array(streamEntry),
+  overrides: z.array(
+    z.strictObject({
+      owner: z.string(),
+      scope: z.enum(OVERRIDE_SCOPES),
+      scopeId: z.string(),
+      speechRate: z.number().optional(),
+      pauseAmplification: z.number().optional(),
+      forcedCaptions: z.boolean().optional(),
+    }),
+  ),
+  stateHash: z.string(),
+  hash: z.string(),
+});
+
+/** A registrar snapshot (frozen, JSON-serialisable). */
+export type RegistrarSnapshot = z.output<typeof snapshotSchema>;
+
+/** Hash of a snapshot's content (everything but `hash`). */
+export function snapshotHash(snapshot: Omit<RegistrarSnapshot, 'hash'> & { hash?: string }): string {
+  const { hash: _ignored, ...content } = snapshot;
+  void _ignored;
+  return sha256Hex(canonicalJson(content));
+}
+
+/** Seals snapshot content with its hash and freezes it. */
+export function sealSnapshot(content: Omit<RegistrarSnapshot, 'hash' | 'kind' | 'v'>): RegistrarSnapshot {
+  const withKind = { kind: SNAPSHOT_KIND, v: REGISTRAR_SCHEMA_VERSION, ...content } as const;
+  return frozenJsonCopy({ ...withKind, hash: snapshotHash(withKind) } as unknown as JsonObject) as unknown as RegistrarSnapshot;
+}
+
+/** Validates a snapshot (shape and hash); throws REGISTRAR_SNAPSHOT_INVALID. */
+export function parseSnapshot(value: unknown): RegistrarSnapshot {
+  const parsed = snapshotSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RegistrarReplayError('REGISTRAR_SNAPSHOT_INVALID', `snapshot: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`.trim(), 0);
+  }
+  if (snapshotHash(parsed.data) !== parsed.data.hash) throw new RegistrarReplayError('REGISTRAR_SNAPSHOT_INVALID', 'snapshot: hash does not match its content (tampered)', 0);
+  return parsed.data;
+}
+
+function kindOf(key: string): number {
+  return ACTOR_KINDS.indexOf(key.slice(0, key.indexOf(':')) as (typeof ACTOR_KINDS)[number]);
+}
+
+/** Loads a snapshot into a core; returns the facade state to hand to the registrar. */
+export function loadSnapshot(core: DecisionCore, snapshot: RegistrarSnapshot): FacadeState {
+  for (const actor of snapshot.actors) core.registerActor(actor, kindOf(actor));
+  const image: CoreImage = {
+    lastSeq: snapshot.lastSeq,
+    halted: snapshot.halted,
+    streams: snapshot.streams.map((stream) => ({
+      stream: core.internStream(stream.streamId),
+      state: STREAM_STATES.indexOf(stream.state),
+      owner: stream.owner === null ? NO_ID : core.registerActor(stream.owner, kindOf(stream.owner)),
+      session: core.internScope(0, stream.sessionId),
+      user: stream.userId === null ? NO_ID : core.internScope(1, stream.userId),
+      priority: stream.priority,
+      version: stream.version,
+      graphRevision: stream.graphRevision,
+      committed: stream.committed,
+      lastSeq: stream.lastSeq,
+    })),
+    overrides: snapshot.overrides.map((override) => ({
+      owner: core.registerActor(override.owner, kindOf(override.owner)),
+      scope: OVERRIDE_SCOPES.indexOf(override.scope),
+      scopeId: core.internScope(override.scope === 'user' ? 1 : 0, override.scopeId),
+    })),
+  };
+  core.load(image);
+  return {
+    grants: snapshot.streams.filter((stream) => stream.plugins.length > 0).map((stream) => [stream.streamId, [...stream.plugins]]),
+    overrideValues: snapshot.overrides.map((o) => [
+      `${o.scope}:${o.scopeId}`,
+      {
+        ...(o.speechRate !== undefined ? { speechRate: o.speechRate } : {}),
+        ...(o.pauseAmplification !== undefined ? { pauseAmplification: o.pauseAmplification } : {}),
+        ...(o.forcedCaptions !== undefined ? { forcedCaptions: o.forcedCaptions } : {}),
+      },
+    ]),
+    lastAttestation: snapshot.streams.filter((stream) => stream.lastAttestation !== null).map((stream) => [stream.streamId, stream.lastAttestation ?? '']),
+  };
+}

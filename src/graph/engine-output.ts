@@ -28,6 +28,11 @@ export interface SynthesisSegment {
   prosody: Prosody;
   /** Id of the graph node this segment came from (for timings and marks). */
   nodeId?: string;
+  /**
+   * The same content as a complete SSML document (only from `ssml` graph nodes). Backends that
+   * accept SSML natively may send it instead of `text` + `prosody`; all others ignore it.
+   */
+  ssml?: string;
 }
 
 /** A word's position in the audio. */

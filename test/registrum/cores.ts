@@ -1,0 +1,90 @@
+/**
+ * Test helpers for the registrum suite: the decision cores every test runs against (the reference
+ * core always; the native core too when its module exists and the addon loads), and small flows.
+ */
+import type { DecisionCore } from '../../src/registrar/core.js';
+import { ReferenceCore } from '../../src/registrar/reference-core.js';
+import { AudioRegistrar, type AudioRegistrarOptions } from '../../src/registrar/registrar.js';
+import type { RegistrarResult } from '../../src/registrar/types.js';
+import { canonicalJson } from '../../src/attestation/canonical-json.js';
+import { recordHash, GENESIS_HASH, type Attestation } from '../../src/attestation/record.js';
+
+/** A named factory of fresh decision cores. */
+export interface CoreUnderTest {
+  name: string;
+  create(): DecisionCore;
+}
+
+const NATIVE_CORE_MODULE = '../../src/registrar/native-core.js';
+const nativeFactory: CoreUnderTest | null = await import(NATIVE_CORE_MODULE).then(
+  (module: { NativeCore: new () => DecisionCore }) => {
+    try {
+      module.NativeCore && new module.NativeCore().close();
+      return { name: 'native', create: () => new module.NativeCore() };
+    } catch {
+      return null;
+    }
+  },
+  () => null,
+);
+
+/** The cores to run every registrar test against. */
+export function coresUnderTest(): CoreUnderTest[] {
+  return [{ name: 'reference', create: () => new ReferenceCore() }, ...(nativeFactory ? [nativeFactory] : [])];
+}
+
+/** A registrar on a fresh core with the usual cast registered. */
+export function registrarWith(core: CoreUnderTest, options: Omit<AudioRegistrarOptions, 'core'> = {}): AudioRegistrar {
+  const registrar = new AudioRegistrar({ ...options, core: core.create() });
+  for (const actor of ['agent:claude-1', 'agent:other', 'user:alice', 'user:bob', 'plugin:reverb', 'plugin:rogue', 'system:runtime']) {
+    registrar.registerActor(actor);
+  }
+  return registrar;
+}
+
+/** Drives a new stream of `actor` up to `state`; returns its id. */
+export function streamIn(
+  registrar: AudioRegistrar,
+  state: 'compiling' | 'synthesizing' | 'playing' | 'interrupting' | 'stopped' | 'failed' | 'idle',
+  actor = 'agent:claude-1',
+  metadata: Record<string, unknown> = {},
+): string {
+  const started = expectAllowed(registrar.request({ action: 'start', actor, metadata }));
+  const target = started.streamId ?? '';
+  const path: Record<typeof state, string[]> = {
+    compiling: [],
+    synthesizing: ['synthesize'],
+    playing: ['synthesize', 'play'],
+    interrupting: ['synthesize', 'play', 'interrupt'],
+    stopped: ['synthesize', 'play', 'stop'],
+    failed: ['fail'],
+    idle: ['fail', 'restart'],
+  };
+  for (const action of path[state]) expectAllowed(registrar.request({ action, actor, target }));
+  return target;
+}
+
+/** Asserts a result is allowed (with its message on failure) and returns it. */
+export function expectAllowed(result: RegistrarResult): RegistrarResult {
+  if (!result.allowed) throw new Error(`expected allowed, got ${result.reason}: ${result.message}`);
+  return result;
+}
+
+/** Re-seals a (modified) log so its hash chain is valid again: what a forger with the hashing code could do. */
+export function reseal(records: readonly Attestation[], startHash = GENESIS_HASH): Attestation[] {
+  let previous = startHash;
+  return records.map((record) => {
+    const linked = { ...record, prevHash: previous } as Attestation;
+    const sealed = { ...linked, hash: recordHash(linked) } as Attestation;
+    previous = sealed.hash;
+    return sealed;
+  });
+}
+
+/** A deep, mutable copy of a log. */
+export function mutableCopy(records: readonly Attestation[]): Attestation[] {
+  return JSON.parse(JSON.stringify(records)) as Attestation[];
+}
+
+/** Canonical JSON, re-exported for tests. */
+export { canonicalJson };

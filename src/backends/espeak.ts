@@ -1,7 +1,7 @@
 /**
  * The embedded default voice: espeak-ng. Real speech with no model files, through the system
- * `espeak-ng` program when installed (about 10 ms of work per sentence) or else the npm WASM build
- * kept warm. espeak-ng is GPL-3 and is only ever run as a separate program or loaded as an optional
+ * `espeak-ng` program when installed (~24 ms a sentence including process start-up) or else the
+ * npm WASM build kept warm (~16 ms a sentence, on the JS thread). espeak-ng is GPL-3 and is only ever run as a separate program or loaded as an optional
  * package; nothing of it is linked into the addon.
  *
  * Long text is synthesized sentence by sentence and each sentence is yielded as its own chunk, so

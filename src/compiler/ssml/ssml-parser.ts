@@ -179,9 +179,13 @@ class Parser {
     };
     while (this.index < this.input.length) {
       if (this.stack.length === 0) {
+        const afterRoot = this.index;
         this.skipMisc();
         if (this.index >= this.input.length) break;
         if (!this.options.lenient) throw this.fail(COMPILER_ERROR_CODES.ssmlInvalid, this.index, 'content after the closing </speak> of the root element');
+        // Lenient: reopen the root and read the rest, spaces included (they separate words).
+        this.index = afterRoot;
+        textOffset = afterRoot;
         this.stack.push({ element: root, offset: root.offset });
         continue;
       }

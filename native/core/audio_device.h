@@ -46,7 +46,10 @@ enum class AudioStatus : int {
   kCaptureDisabled,     // ReadCapture() on a device opened without capture
 };
 
-/** Stable name of a status, e.g. "AUDIO_DEVICE_INIT_FAILED" (a static string). */
+/**
+ * Stable name of a status, e.g. "AUDIO_DEVICE_INIT_FAILED" (a static string).
+ * Thread safety: any thread. Callback safety: yes.
+ */
 const char* AudioStatusName(AudioStatus status) noexcept;
 
 /** Which miniaudio backend to open. */

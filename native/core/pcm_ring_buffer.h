@@ -26,7 +26,10 @@ enum class RingStatus : int {
   kOutOfMemory,
 };
 
-/** Stable name of a status, e.g. "RING_INVALID_CAPACITY" (a static string). */
+/**
+ * Stable name of a status, e.g. "RING_INVALID_CAPACITY" (a static string).
+ * Thread safety: any thread. Callback safety: yes.
+ */
 const char* RingStatusName(RingStatus status) noexcept;
 
 class PcmRingBuffer {

@@ -82,7 +82,7 @@ export class AudioOutput {
       bufferFrames: parsed.bufferFrames ?? Math.max(2 * parsed.periodFrames, Math.round(parsed.sampleRateHz / 2)),
       captureFrames: parsed.capture ? (parsed.captureFrames ?? parsed.sampleRateHz * 10) : 0,
     });
-    this.#device = callNative(() => new binding.AudioDevice(this.config));
+    this.#device = callNative(() => new binding.AudioDevice(this.config), OPEN_HINTS);
     this.fadeFrames = this.#device.fadeFrames;
     this.#periodMs = (1000 * this.config.periodFrames) / this.config.sampleRateHz;
   }
@@ -227,13 +227,21 @@ function throwIfAborted(signal: AbortSignal | undefined, writtenFrames?: number,
   throw new AbortError(`The audio wait was aborted${progress}`, { cause: signal.reason });
 }
 
+/** What to tell the user when the device cannot be opened, by code. */
+const OPEN_HINTS: Readonly<Record<string, string>> = {
+  AUDIO_BACKEND_INIT_FAILED: "No usable audio system was found; pass { backend: 'null' } to run headless.",
+  AUDIO_DEVICE_INIT_FAILED: "No playback device could be opened; pass { backend: 'null' } to run headless.",
+};
+
 /** Runs an addon call and turns its coded Error into an AudioError with the same code. */
-function callNative<T>(call: () => T): T {
+function callNative<T>(call: () => T, hints: Readonly<Record<string, string>> = {}): T {
   try {
     return call();
   } catch (cause) {
     if (cause instanceof Error && typeof (cause as { code?: unknown }).code === 'string') {
-      throw new AudioError((cause as Error & { code: string }).code, cause.message, { cause });
+      const code = (cause as Error & { code: string }).code;
+      const hint = hints[code];
+      throw new AudioError(code, hint === undefined ? cause.message : `${cause.message}. ${hint}`, { cause });
     }
     throw cause;
   }

@@ -141,7 +141,7 @@ export class DurableLog {
   append(record: Attestation): Promise<void> {
     const text = `${canonicalJson(record)}\n`;
     if (this.failure) return Promise.reject(this.failure);
-    if (this.fd === null) return Promise.reject(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path }));
+    if (this.fd === null) return Promise.reject(this.fail(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path })));
     if (this.durability === 'fsync') {
       try {
         writeSync(this.fd, text);
@@ -184,7 +184,7 @@ export class DurableLog {
       const fd = this.fd;
       try {
         if (this.failure) throw this.failure;
-        if (fd === null) throw new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path });
+        if (fd === null) throw this.fail(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path }));
         const buffer = Buffer.from(batch.map((entry) => entry.text).join(''), 'utf8');
         let offset = 0;
         while (offset < buffer.length) offset += await writeAsync(fd, buffer, offset);
@@ -198,9 +198,13 @@ export class DurableLog {
     return this.writing;
   }
 
+  /** Records the first failure (every later append fails with it) and tells the listeners. */
   private fail(cause: unknown): AttestationError {
     if (!this.failure) {
-      this.failure = new AttestationError('ATTESTATION_IO', `cannot write attestation log ${this.path}: ${(cause as Error).message}`, { cause, path: this.path });
+      this.failure =
+        cause instanceof AttestationError
+          ? cause
+          : new AttestationError('ATTESTATION_IO', `cannot write attestation log ${this.path}: ${(cause as Error).message}`, { cause, path: this.path });
       for (const listener of this.failureListeners) listener(this.failure);
     }
     return this.failure;

@@ -333,7 +333,8 @@ export class AudioRegistrar {
     const owner = ownerKey(this.core, decision.ownerBefore);
     const reason = reasonOf(decision);
     const violations = [...violationsOf(decision, context, owner)];
-    const structural = !observed && decision.allowed ? checkTransition(decision, this.attestationStore.lastSeq) : [];
+    const attestedBefore = this.replaying ? this.replaying.seq - 1 : this.attestationStore.lastSeq;
+    const structural = !observed && decision.allowed ? checkTransition(decision, attestedBefore) : [];
     if (structural.length > 0) {
       violations.push(...structural);
       metadata.halt = true;

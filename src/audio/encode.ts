@@ -7,7 +7,7 @@ import { extname } from 'node:path';
 import { z } from 'zod';
 import { AudioError, InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
-import { DEFAULT_FFMPEG_PATH, probeFfmpeg, runFfmpeg } from './ffmpeg.js';
+import { DEFAULT_FFMPEG_PATH, probeFfmpeg, runFfmpeg, type FfmpegProbe } from './ffmpeg.js';
 import { encodeF32le, encodeS16le } from './pcm.js';
 import { encodeWav } from './wav.js';
 
@@ -133,7 +133,7 @@ export async function availableFormats(options: { ffmpegPath?: string } = {}): P
   const probe = await probeFfmpeg(ffmpegPath);
   return AUDIO_FORMATS.map((format) => {
     const spec = FORMATS[format];
-    const reason = spec.ffmpeg === undefined ? undefined : unavailableReason(format, spec.ffmpeg.encoder, ffmpegPath, probe);
+    const reason = missingEncoderReason(format, ffmpegPath, probe);
     return {
       format,
       available: reason === undefined,
@@ -144,12 +144,13 @@ export async function availableFormats(options: { ffmpegPath?: string } = {}): P
   });
 }
 
-function unavailableReason(
-  format: AudioFormat,
-  encoder: string,
-  ffmpegPath: string,
-  probe: { found: boolean; error?: string; encoders: ReadonlySet<string> },
-): string | undefined {
+/**
+ * Why `format` cannot be encoded with this ffmpeg probe (what to install), or undefined when it
+ * can. In-process formats never need ffmpeg.
+ */
+export function missingEncoderReason(format: AudioFormat, ffmpegPath: string, probe: FfmpegProbe): string | undefined {
+  const encoder = FORMATS[format].ffmpeg?.encoder;
+  if (encoder === undefined) return undefined;
   if (!probe.found) {
     return `${format} needs ffmpeg: apt-get install ffmpeg (or brew install ffmpeg), or pass ffmpegPath (tried "${ffmpegPath}": ${probe.error ?? 'not found'})`;
   }
@@ -157,6 +158,18 @@ function unavailableReason(
     return `${format} needs an ffmpeg built with the ${encoder} encoder ("${ffmpegPath}" does not list it): install a full ffmpeg build`;
   }
   return undefined;
+}
+
+/** The ffmpeg arguments that read f32le PCM from stdin and write `format` to stdout. */
+export function ffmpegArgumentsFor(format: AudioFormat, pcmFormat: PcmFormat, bitrateKbps: number | undefined): string[] {
+  const spec = FORMATS[format].ffmpeg;
+  if (spec === undefined) throw new InputError(`format: ${format} is encoded in-process, not by ffmpeg`, { field: 'format' });
+  const args = ['-hide_banner', '-loglevel', 'error', '-f', 'f32le', '-ar', String(pcmFormat.sampleRateHz)];
+  args.push('-ac', String(pcmFormat.channels), '-i', 'pipe:0', '-c:a', spec.encoder);
+  const kbps = bitrateKbps ?? spec.defaultBitrateKbps;
+  if (kbps !== undefined && spec.lossy) args.push('-b:a', `${kbps}k`);
+  args.push('-f', spec.muxer, 'pipe:1');
+  return args;
 }
 
 /**
@@ -189,14 +202,9 @@ export async function encodeAudio(
     default:
       break;
   }
-  const spec = FORMATS[checkedFormat].ffmpeg!;
-  const reason = unavailableReason(checkedFormat, spec.encoder, ffmpegPath, await probeFfmpeg(ffmpegPath));
+  const reason = missingEncoderReason(checkedFormat, ffmpegPath, await probeFfmpeg(ffmpegPath));
   if (reason !== undefined) throw new AudioError('ENCODER_UNAVAILABLE', reason);
-  const args = ['-hide_banner', '-loglevel', 'error', '-f', 'f32le', '-ar', String(sampleRateHz), '-ac', String(channels), '-i', 'pipe:0'];
-  args.push('-c:a', spec.encoder);
-  const kbps = bitrateKbps ?? spec.defaultBitrateKbps;
-  if (kbps !== undefined && spec.lossy) args.push('-b:a', `${kbps}k`);
-  args.push('-f', spec.muxer, 'pipe:1');
+  const args = ffmpegArgumentsFor(checkedFormat, { sampleRateHz, channels }, bitrateKbps);
   const { stdout } = await runFfmpeg(ffmpegPath, args, { input: encodeF32le(pcm), ...(signal === undefined ? {} : { signal }) });
   return stdout;
 }

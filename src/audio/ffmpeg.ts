@@ -109,3 +109,85 @@ export function runFfmpeg(
     child.stdin.end(input);
   });
 }
+
+/**
+ * Streams `input` through ffmpeg (stdin) and yields its stdout as it comes, with backpressure on
+ * both sides. The child is killed when the consumer stops early, the signal aborts or the input
+ * throws; a non-zero exit rejects with `AudioError` `FFMPEG_FAILED` after the output so far.
+ */
+export async function* streamFfmpeg(
+  ffmpegPath: string,
+  args: readonly string[],
+  input: AsyncIterable<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  if (signal?.aborted) throw new AbortError('ffmpeg was cancelled');
+  const child = spawn(ffmpegPath, ['-nostdin', ...args], { stdio: 'pipe' });
+  const stderrChunks: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => stderrChunks.push(chunk));
+  let startError: NodeJS.ErrnoException | undefined;
+  const exited = new Promise<{ status: number | null; killSignal: NodeJS.Signals | null }>((resolve) => {
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      startError = error;
+      resolve({ status: null, killSignal: null });
+    });
+    child.on('close', (status, killSignal) => resolve({ status, killSignal }));
+  });
+  const onAbort = (): void => {
+    child.kill('SIGKILL');
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  child.stdin.on('error', () => undefined); // a dead child shows up in its exit status
+  const iterator = input[Symbol.asyncIterator]();
+  let inputError: unknown;
+  let stopped = false;
+  const pump = (async (): Promise<void> => {
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done || stopped) break;
+        if (!child.stdin.write(next.value)) {
+          // Wait for ffmpeg to read (or to die: then close fires instead of drain).
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              child.stdin.off('drain', done);
+              child.stdin.off('close', done);
+              resolve();
+            };
+            child.stdin.on('drain', done);
+            child.stdin.on('close', done);
+          });
+          if (child.stdin.destroyed) break;
+        }
+      }
+      child.stdin.end();
+    } catch (error) {
+      inputError = error;
+      child.kill('SIGKILL');
+    }
+  })();
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    }
+    const { status, killSignal } = await exited;
+    await pump;
+    if (signal?.aborted) throw new AbortError('ffmpeg was cancelled');
+    if (inputError !== undefined) throw inputError;
+    if (startError !== undefined) {
+      const code = startError.code === 'ENOENT' || startError.code === 'EACCES' ? 'FFMPEG_NOT_FOUND' : 'FFMPEG_FAILED';
+      throw new AudioError(code, `could not start ffmpeg ("${ffmpegPath}"): ${startError.message}`, { cause: startError });
+    }
+    if (status !== 0) {
+      const how = killSignal === null ? `exit status ${status}` : `signal ${killSignal}`;
+      const tail = Buffer.concat(stderrChunks).toString('utf8').trim().split('\n').slice(-5).join('\n');
+      throw new AudioError('FFMPEG_FAILED', `ffmpeg failed (${how}): ${tail}`);
+    }
+  } finally {
+    stopped = true;
+    signal?.removeEventListener('abort', onAbort);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // Release the caller's input iterator if the pump is still holding it.
+    void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+}

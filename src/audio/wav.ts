@@ -115,6 +115,19 @@ export function wavHeader(options: EncodeWavOptions, dataBytes: number): Uint8Ar
   return out;
 }
 
+/**
+ * The header of a WAV stream of unknown length (for pipes and HTTP): RIFF and data sizes are
+ * 0xFFFFFFFF, which `decodeWav`, ffmpeg and common players read as "until the end of the stream".
+ */
+export function wavStreamHeader(options: EncodeWavOptions): Uint8Array {
+  const parsed = parseInput(encodeWavOptionsSchema, options, 'options');
+  const header = wavHeader(parsed, 0);
+  const view = new DataView(header.buffer);
+  view.setUint32(4, MAX_RIFF_BYTES, true);
+  view.setUint32(header.length - 4, MAX_RIFF_BYTES, true);
+  return header;
+}
+
 /** Writes float samples into `out` at `offset` in the given encoding (inner, trusted input). */
 export function writeSamples(pcm: Float32Array, format: WavSampleFormat, out: Uint8Array, offset: number): void {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);

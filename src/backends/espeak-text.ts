@@ -65,6 +65,20 @@ export function splitIntoChunks(text: string, maxChunkChars: number): string[] {
   return chunks;
 }
 
+/**
+ * Turns espeak-ng's `--ipa=3` output into one line of IPA: clauses (printed on separate lines)
+ * joined with one space, and the zero-width joiners it puts inside diphthongs removed (`oʊ`, not
+ * `o\u200dʊ`), since phoneme vocabularies (Kokoro, Piper) have no such symbol.
+ */
+export function cleanEspeakIpa(stdout: string): string {
+  return stdout
+    .replace(/\u200d/g, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ');
+}
+
 /** Stress, length and syllable marks that are not phonemes of their own. */
 const NON_PHONEME_MARKS = /[ˈˌːˑ.\u200d\u0300-\u036f]/gu;
 

@@ -15,7 +15,7 @@ import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/
 import { parseInput } from '../validation.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
 import { openEspeakEngine, type EspeakEngine } from './espeak-engine.js';
-import { espeakProsody, estimateWordTimings, splitIntoChunks } from './espeak-text.js';
+import { cleanEspeakIpa, espeakProsody, estimateWordTimings, splitIntoChunks } from './espeak-text.js';
 import { findEspeakVoice, findEspeakVoiceForLanguage, type EspeakVoiceEntry, type EspeakVoiceList, type ResolvedEspeakVoice } from './espeak-voices.js';
 
 /** Rate of espeak-ng's output. */
@@ -123,7 +123,7 @@ export class EspeakBackend extends BaseBackend {
       if (prosody.gain !== 1) {
         for (let index = 0; index < pcm.length; index++) pcm[index] = Math.max(-1, Math.min(1, (pcm[index] ?? 0) * prosody.gain));
       }
-      const phonemes = result.stdout.replace(/\u200d/g, '').split('\n').map((line) => line.trim()).filter((line) => line !== '').join(' ');
+      const phonemes = cleanEspeakIpa(result.stdout);
       const wordTimings = estimateWordTimings(chunk, phonemes, pcm, decoded.sampleRateHz, offsetMs);
       offsetMs += (pcm.length / decoded.channels / decoded.sampleRateHz) * 1000;
       yield { pcm, sampleRateHz: decoded.sampleRateHz, channels: decoded.channels, metadata: { phonemes, wordTimings } };

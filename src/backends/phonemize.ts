@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { openEspeakEngine, type EspeakEngine, type EspeakMode } from './espeak-engine.js';
+import { cleanEspeakIpa } from './espeak-text.js';
 import { findEspeakVoiceForLanguage } from './espeak-voices.js';
 
 /** Which espeak-ng `phonemize` uses (default: the system program if installed, else WASM). */
@@ -26,9 +27,6 @@ const argumentsSchema = z.object({
     .strict()
     .optional(),
 });
-
-/** Zero-width joiner: espeak-ng's `--ipa=3` ties multi-letter phonemes (`o‍ʊ`) with it. */
-const ZERO_WIDTH_JOINER = /\u200d/g;
 
 const engines = new Map<string, Promise<EspeakEngine>>();
 
@@ -66,10 +64,5 @@ export async function phonemize(text: string, language: string, signal?: AbortSi
     });
   }
   const { stdout } = await engine.invoke({ args: ['-q', '--ipa=3', '-v', voice.id], text: parsed.text, wav: false, ...(signal ? { signal } : {}) });
-  return stdout
-    .replace(ZERO_WIDTH_JOINER, '')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '')
-    .join(' ');
+  return cleanEspeakIpa(stdout);
 }

@@ -104,7 +104,8 @@ export class AudioOutput {
 
   /**
    * Queues all of `pcm`, waiting for room with timers sized from the period (never spinning).
-   * Resolves with the frames written; rejects with AbortError when `signal` fires.
+   * Resolves with the frames written; rejects with AbortError when `signal` fires. While an
+   * interrupt is in force the callback drops what is queued, so this completes without playing.
    */
   async writeAll(pcm: Float32Array, options: AudioWaitOptions = {}): Promise<number> {
     this.#checkPcm(pcm);
@@ -124,8 +125,9 @@ export class AudioOutput {
   }
 
   /**
-   * Resolves once everything queued has been played (or dropped by an interrupt). Rejects with
-   * AudioError `AUDIO_NOT_STARTED` when frames are queued on a stopped device.
+   * Resolves once the callback has taken everything queued (played, or dropped by an interrupt);
+   * the backend may still hold its last period. Rejects with AudioError `AUDIO_NOT_STARTED` when
+   * frames are queued on a stopped device.
    */
   async drain(options: AudioWaitOptions = {}): Promise<void> {
     for (;;) {

@@ -46,7 +46,8 @@ export const REPLAY_HOOKS: unique symbol = Symbol('AudioRegistrar.replayHooks');
 /** Why a halted registrar is halted. */
 type HaltCause = 'accessibility_bypass' | 'attestation_io' | 'structural' | 'journal_overrun';
 
-const PLAIN_METADATA_KEYS = ['observed', 'created', 'transferredFrom', 'preemption', 'preemptFor', 'halt', 'haltCause', 'origin', 'pluginAllowed'] as const;
+/** Metadata keys that are part of a decision (compared on replay); provenance keys like origin are not. */
+const DECISION_METADATA_KEYS = ['observed', 'created', 'transferredFrom', 'preemption', 'preemptFor', 'halt', 'haltCause'] as const;
 
 /** The registrar facade (see the file comment). One per thread; several may share a native core. */
 export class AudioRegistrar {
@@ -229,8 +230,9 @@ export class AudioRegistrar {
       const want = Math.min(this.config.journalBatchEntries, upToSeq - from + 1);
       const entries = this.core.readJournal(from, want);
       if (entries.length > 0 && entries[0]?.seq !== from) {
+        // The journal ring dropped seqs this store never attested: the log can no longer be gap-free.
         this.haltFromFacade('journal_overrun', new Error(`journal lost seq ${from}`));
-        return written;
+        throw new RegistrarHaltedError(`the core's journal no longer holds seq ${from} (oldest is ${entries[0]?.seq ?? '?'}): this registrar cannot attest gap-free and halted; call syncJournal() more often or enlarge the journal`);
       }
       for (const entry of entries) {
         this.attestForeign(entry);
@@ -398,7 +400,7 @@ export class AudioRegistrar {
       seq: r.seq, actor: r.actor, action: r.action, target: r.target, decision: r.decision, reason: r.reason,
       invariants: r.invariants, violations: r.violations.map((v) => [v.invariant, v.level]), accessibility: r.accessibility,
       parent: r.parent, stateBefore: r.stateBefore, stateAfter: r.stateAfter, version: r.version,
-      metadata: PLAIN_METADATA_KEYS.map((k) => r.metadata[k] ?? null),
+      metadata: DECISION_METADATA_KEYS.map((k) => r.metadata[k] ?? null),
     });
     const replayed = canonicalJson(project(body));
     if (replayed !== canonicalJson(project(record))) {
@@ -499,7 +501,7 @@ export class AudioRegistrar {
     this.core.registerActor(key, ACTOR_KINDS.indexOf(actor.kind));
     this.registeredActors.add(key);
     const newOwner = request.metadata?.newOwner;
-    if (newOwner !== undefined) {
+    if (request.action === 'transfer' && newOwner !== undefined) {
       const owner = toActor(newOwner);
       this.core.registerActor(actorKey(owner), ACTOR_KINDS.indexOf(owner.kind));
       this.registeredActors.add(actorKey(owner));

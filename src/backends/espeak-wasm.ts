@@ -111,7 +111,12 @@ export class EspeakWasm {
     } catch (error) {
       throw unavailable(error);
     }
-    const compiled = await webAssembly.compile(wasmBytes);
+    let compiled: object;
+    try {
+      compiled = await webAssembly.compile(wasmBytes);
+    } catch (error) {
+      throw unavailable(error);
+    }
     let exports: WasmExports | undefined;
     const sink: { stdout: string[]; stderr: string[] } = { stdout: [], stderr: [] };
     const module = await factory({
@@ -217,14 +222,4 @@ export function sharedEspeakWasm(): Promise<EspeakWasm> {
     });
   }
   return shared;
-}
-
-/** Whether the WASM package can be resolved (without instantiating it). */
-export function isEspeakWasmInstalled(): boolean {
-  try {
-    createRequire(import.meta.url).resolve(ESPEAK_WASM_PACKAGE);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -17,7 +17,7 @@ import {
   requireCredential,
   sendHttp,
   streamS16lePcm,
-  timeoutSignal,
+  startDeadline,
   type HttpCall,
 } from './http.js';
 
@@ -96,8 +96,14 @@ export class AzureBackend extends BaseBackend {
   async voices(): Promise<VoiceInfo[]> {
     const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', AZURE_SPEECH_KEY_ENV);
     const url = new URL(`${this.host()}/cognitiveservices/voices/list`);
-    const call = this.call(apiKey, 'GET', url, timeoutSignal(this.name, this.policy.firstChunkTimeoutMs, 'listing voices'));
-    const voices = await readJson(call, await sendHttp(call), voicesResponseSchema);
+    const deadline = startDeadline(this.name, this.policy.firstChunkTimeoutMs, 'no voice list');
+    let voices: z.output<typeof voicesResponseSchema>;
+    try {
+      const call = this.call(apiKey, 'GET', url, deadline.signal);
+      voices = await readJson(call, await sendHttp(call), voicesResponseSchema);
+    } finally {
+      deadline.clear();
+    }
     return voices.map((voice) => {
       const gender = voice.Gender?.toLowerCase();
       const sampleRateHz = Number(voice.SampleRateHertz);
@@ -139,7 +145,7 @@ export class AzureBackend extends BaseBackend {
     call.body = buildSsml(segment.text, voice, language, segment.prosody);
     const response = await sendHttp(call);
     // Volume is in the SSML, so the audio is passed through at unity gain.
-    yield* streamS16lePcm(call, response, { sampleRateHz: AZURE_PCM_FORMATS[outputFormat], chunkMs: this.options.chunkMs, gain: 1 });
+    yield* streamS16lePcm(call, response, { sampleRateHz: AZURE_PCM_FORMATS[outputFormat], chunkMs: this.options.chunkMs, idleTimeoutMs: this.options.idleTimeoutMs, gain: 1 });
   }
 
   /** The TTS host: `baseUrl`, else `https://{region}.tts.speech.microsoft.com`. */

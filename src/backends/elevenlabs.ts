@@ -15,7 +15,7 @@ import {
   requireCredential,
   sendHttp,
   streamS16lePcm,
-  timeoutSignal,
+  startDeadline,
   type HttpCall,
 } from './http.js';
 
@@ -89,8 +89,14 @@ export class ElevenLabsBackend extends BaseBackend {
   /** The voices of the account (`GET /v1/voices`). */
   async voices(): Promise<VoiceInfo[]> {
     const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', ELEVENLABS_API_KEY_ENV);
-    const call = this.call(apiKey, 'GET', new URL(`${this.root()}/v1/voices`), timeoutSignal(this.name, this.policy.firstChunkTimeoutMs, 'listing voices'));
-    const body = await readJson(call, await sendHttp(call), voicesResponseSchema);
+    const deadline = startDeadline(this.name, this.policy.firstChunkTimeoutMs, 'no voice list');
+    let body: z.output<typeof voicesResponseSchema>;
+    try {
+      const call = this.call(apiKey, 'GET', new URL(`${this.root()}/v1/voices`), deadline.signal);
+      body = await readJson(call, await sendHttp(call), voicesResponseSchema);
+    } finally {
+      deadline.clear();
+    }
     return body.voices.map((voice) => {
       const gender = voice.labels?.gender?.toLowerCase();
       const languages = new Set<string>();
@@ -133,7 +139,7 @@ export class ElevenLabsBackend extends BaseBackend {
     const voiceSettings = this.voiceSettings(segment.prosody.rate);
     call.body = JSON.stringify({ text, model_id: this.options.model, ...(voiceSettings ? { voice_settings: voiceSettings } : {}) });
     const response = await sendHttp(call);
-    yield* streamS16lePcm(call, response, { sampleRateHz, chunkMs: this.options.chunkMs, gain: dbToGain(segment.prosody.volumeDb) });
+    yield* streamS16lePcm(call, response, { sampleRateHz, chunkMs: this.options.chunkMs, idleTimeoutMs: this.options.idleTimeoutMs, gain: dbToGain(segment.prosody.volumeDb) });
   }
 
   /** The request's `voice_settings`, or undefined to keep the voice's stored settings. */

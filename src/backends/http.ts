@@ -30,6 +30,8 @@ export const httpBackendOptionsShape = {
   firstChunkTimeoutMs: z.number().int().min(1).max(600_000).optional(),
   /** Longest Retry-After the backend waits for before retrying; longer ones fail at once. */
   maxRetryAfterMs: z.number().int().min(0).max(600_000).default(10_000),
+  /** Longest silence of the network while a response is streaming (or awaited after the first audio) before giving up. */
+  idleTimeoutMs: z.number().int().min(1).max(600_000).default(15_000),
   /** Audio per yielded chunk (the last chunk of a segment may be shorter). */
   chunkMs: z.number().int().min(10).max(1000).default(80),
 };
@@ -49,6 +51,8 @@ export interface HttpCall {
   credentialHint: string;
   /** Longest Retry-After honoured; a longer one makes the failure non-retryable. */
   maxRetryAfterMs: number;
+  /** Time allowed until the response headers arrive (unset: bounded only by `signal`). */
+  headersTimeoutMs?: number;
 }
 
 /**
@@ -58,17 +62,21 @@ export interface HttpCall {
  * An abort rejects with the signal's reason.
  */
 export async function sendHttp(call: HttpCall): Promise<Response> {
+  const deadline = call.headersTimeoutMs === undefined ? undefined : startDeadline(call.backend, call.headersTimeoutMs, `no answer from ${describeCall(call)}`);
+  const signal = deadline ? AbortSignal.any([call.signal, deadline.signal]) : call.signal;
   let response: Response;
   try {
     response = await fetch(call.url, {
       method: call.method,
       headers: { 'User-Agent': USER_AGENT, ...call.headers },
       ...(call.body === undefined ? {} : { body: call.body }),
-      signal: call.signal,
+      signal,
     });
   } catch (error) {
-    if (call.signal.aborted) throw call.signal.reason ?? error;
+    if (signal.aborted) throw signal.reason ?? error;
     throw networkError(call, error);
+  } finally {
+    deadline?.clear();
   }
   if (response.ok) return response;
   throw await statusError(call, response);
@@ -102,6 +110,8 @@ export interface PcmStreamFormat {
   chunkMs: number;
   /** Linear gain applied to every sample (1 = unchanged); results are clamped to [-1, 1]. */
   gain: number;
+  /** Longest wait for the next bytes of the body; a longer stall is a retryable BACKEND_TIMEOUT. */
+  idleTimeoutMs: number;
 }
 
 /**
@@ -112,22 +122,26 @@ export interface PcmStreamFormat {
  * closes the connection.
  */
 export async function* streamS16lePcm(call: HttpCall, response: Response, format: PcmStreamFormat): AsyncGenerator<EngineOutput> {
-  rejectNonAudio(call, response);
   const body = response.body;
   if (!body) throw emptyAudioError(call);
+  const reader = body.getReader();
   const chunkFrames = Math.max(1, Math.round((format.sampleRateHz * format.chunkMs) / 1000));
   const block = new Uint8Array(chunkFrames * S16_BYTES);
   let filledBytes = 0;
   let totalBytes = 0;
-  const reader = body.getReader();
   try {
+    rejectNonAudio(call, response);
     for (;;) {
       let next: Awaited<ReturnType<typeof reader.read>>;
+      const stall = startDeadline(call.backend, format.idleTimeoutMs, `${describeCall(call)} stalled: no data`);
       try {
-        next = await reader.read();
+        next = await Promise.race([reader.read(), rejectOnAbort(stall.signal)]);
       } catch (error) {
         if (call.signal.aborted) throw call.signal.reason ?? error;
+        if (stall.signal.aborted) throw stall.signal.reason;
         throw networkError(call, error);
+      } finally {
+        stall.clear();
       }
       if (next.done) break;
       const bytes = next.value;
@@ -194,15 +208,27 @@ export function policyFromOptions(options: { maxRetries?: number | undefined; re
   return policy;
 }
 
-/** A signal that aborts after `ms` with a retryable BACKEND_TIMEOUT naming `what` (for calls outside `synthesize`). */
-export function timeoutSignal(backend: string, ms: number, what: string): AbortSignal {
+/** A deadline: `signal` aborts after `ms` with a retryable BACKEND_TIMEOUT naming `what`, unless `clear` is called first. */
+export interface Deadline {
+  signal: AbortSignal;
+  clear(): void;
+}
+
+/** Starts a deadline of `ms` (for calls outside `synthesize` and for stalls inside a stream). */
+export function startDeadline(backend: string, ms: number, what: string): Deadline {
   const controller = new AbortController();
   const timer = setTimeout(
-    () => controller.abort(new BackendError(backend, 'BACKEND_TIMEOUT', `${what} took more than ${ms} ms`, { retryable: true })),
+    () => controller.abort(new BackendError(backend, 'BACKEND_TIMEOUT', `${what} within ${ms} ms`, { retryable: true })),
     ms,
   );
-  timer.unref();
-  return controller.signal;
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/** Rejects with the signal's reason when it aborts; never resolves. */
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 }
 
 /** `10^(dB/20)`: the linear gain of a loudness offset in dB. */

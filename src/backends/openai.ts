@@ -81,7 +81,8 @@ export class OpenAIBackend extends BaseBackend {
     const voice = options.voice ?? segment.voice ?? this.options.voice;
     const speed = Math.min(MAX_SPEED, Math.max(MIN_SPEED, segment.prosody.rate));
     const gain = dbToGain(segment.prosody.volumeDb);
-    for (const input of splitText(segment.text, OPENAI_MAX_INPUT_CHARS)) {
+    const inputs = splitText(segment.text, OPENAI_MAX_INPUT_CHARS);
+    for (const [index, input] of inputs.entries()) {
       const call: HttpCall = {
         backend: this.name,
         method: 'POST',
@@ -99,9 +100,11 @@ export class OpenAIBackend extends BaseBackend {
         secrets: [apiKey],
         credentialHint: `the apiKey option or ${OPENAI_API_KEY_ENV}`,
         maxRetryAfterMs: this.options.maxRetryAfterMs,
+        // The base class bounds the wait for the first audio; later parts get the same allowance here.
+        ...(index > 0 ? { headersTimeoutMs: this.policy.firstChunkTimeoutMs } : {}),
       };
       const response = await sendHttp(call);
-      yield* streamS16lePcm(call, response, { sampleRateHz: OPENAI_PCM_SAMPLE_RATE_HZ, chunkMs: this.options.chunkMs, gain });
+      yield* streamS16lePcm(call, response, { sampleRateHz: OPENAI_PCM_SAMPLE_RATE_HZ, chunkMs: this.options.chunkMs, idleTimeoutMs: this.options.idleTimeoutMs, gain });
     }
   }
 }

@@ -222,6 +222,15 @@ describe('ElevenLabsBackend', () => {
     expect(request.headers['xi-api-key']).toBe(KEY);
   });
 
+  it('bounds the voice listing by firstChunkTimeoutMs', async () => {
+    server.respond(silentResponder);
+
+    const error = await rejection(backend({ firstChunkTimeoutMs: 150 }).voices());
+
+    expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT', message: expect.stringContaining('no voice list within 150 ms') });
+    await server.requests[0]!.closedEarly;
+  });
+
   it('reports a voices answer of the wrong shape as BACKEND_BAD_RESPONSE naming the field', async () => {
     server.respond(jsonResponder(200, { voices: [{ name: 'no id' }] }));
 

@@ -210,6 +210,38 @@ describe('OpenAIBackend', () => {
     await Promise.all(server.requests.map((request) => request.closedEarly));
   });
 
+  it('fails with a retryable timeout when the stream stalls after audio, and closes the connection', async () => {
+    const bytes = s16leBytes(testSamples(4000));
+    server.respond(piecewiseResponder([bytes.subarray(0, 4000), bytes.subarray(4000)], () => delay(10_000)));
+    const openai = backend({ idleTimeoutMs: 200, maxRetries: 2 });
+    let received = 0;
+
+    const error = await rejection(
+      (async () => {
+        for await (const _chunk of openai.synthesize(segment('stall'))) received += 1;
+      })(),
+    );
+
+    expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT', retryable: true });
+    expect(error.message).toContain('stalled: no data within 200 ms');
+    expect(received).toBe(1);
+    // Audio was already yielded, so the base class must not retry.
+    expect(server.requests).toHaveLength(1);
+    await server.requests[0]!.closedEarly;
+  });
+
+  it('bounds the wait for the answer to a later part of a split input', async () => {
+    server.respond(pcmResponder(s16leBytes([1, 2])), silentResponder);
+    const text = `${'word '.repeat(900)}end.`;
+
+    const error = await rejection(collect(backend({ firstChunkTimeoutMs: 300 }).synthesize(segment(text))));
+
+    expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT' });
+    expect(error.message).toContain('no answer from POST');
+    expect(server.requests).toHaveLength(2);
+    await server.requests[1]!.closedEarly;
+  });
+
   it('closes the connection when aborted mid-stream', async () => {
     const bytes = s16leBytes(testSamples(4000));
     server.respond(piecewiseResponder([bytes.subarray(0, 4000), bytes.subarray(4000)], () => delay(10_000)));

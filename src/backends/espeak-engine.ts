@@ -135,6 +135,8 @@ export interface EspeakEngineOptions {
   mode: EspeakMode;
   /** Path or PATH name of the system program (default `espeak-ng`). */
   binaryPath?: string;
+  /** npm package name or `espeak-ng.js` path of the WASM build (default `espeak-ng`). */
+  wasmPackage?: string;
 }
 
 /**
@@ -150,9 +152,13 @@ export async function openEspeakEngine(options: EspeakEngineOptions): Promise<Es
     }
   }
   try {
-    return new WasmEngine(await sharedEspeakWasm());
+    return new WasmEngine(await sharedEspeakWasm(options.wasmPackage));
   } catch (error) {
-    const what = options.mode === 'wasm' ? 'the espeak-ng npm package could not be loaded' : `neither the espeak-ng program (${JSON.stringify(binaryPath)}) nor the espeak-ng npm package is available`;
+    const wasmPackage = JSON.stringify(options.wasmPackage ?? 'espeak-ng');
+    const what =
+      options.mode === 'wasm'
+        ? `the espeak-ng WASM build ${wasmPackage} could not be loaded`
+        : `neither the espeak-ng program (${JSON.stringify(binaryPath)}) nor the espeak-ng WASM build (${wasmPackage}) is available`;
     throw new BackendError('espeak', 'ESPEAK_NOT_FOUND', `${what}; ${ESPEAK_INSTALL_HINT}`, { cause: error });
   }
 }

@@ -12,6 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { AbortError, BackendError } from '../errors.js';
 
 /** The npm package name of the WASM build. */
@@ -75,11 +76,11 @@ export interface EspeakWasmRun {
   signal?: AbortSignal;
 }
 
-function unavailable(cause: unknown): BackendError {
+function unavailable(packageName: string, cause: unknown): BackendError {
   return new BackendError(
     'espeak',
     'ESPEAK_NOT_FOUND',
-    `the ${ESPEAK_WASM_PACKAGE} npm package could not be loaded; install espeak-ng (apt-get install espeak-ng) or the espeak-ng npm package`,
+    `the WASM build ${JSON.stringify(packageName)} could not be loaded; install espeak-ng (apt-get install espeak-ng) or the espeak-ng npm package`,
     { cause },
   );
 }
@@ -97,25 +98,27 @@ export class EspeakWasm {
     private readonly stackPointer: number,
   ) {}
 
-  /** Loads, compiles and instantiates the package once. Rejects with `ESPEAK_NOT_FOUND` when it is missing. */
-  static async load(): Promise<EspeakWasm> {
+  /**
+   * Loads, compiles and instantiates the WASM build once: `packageName` is the npm package (default
+   * `espeak-ng`) or the path of its `espeak-ng.js` (a vendored copy; the `.wasm` must sit next to
+   * it). Rejects with `ESPEAK_NOT_FOUND` when it cannot be loaded.
+   */
+  static async load(packageName: string = ESPEAK_WASM_PACKAGE): Promise<EspeakWasm> {
     let factory: EmscriptenFactory;
     let wasmBytes: Buffer;
     try {
-      const require = createRequire(import.meta.url);
-      const entryPath = require.resolve(ESPEAK_WASM_PACKAGE);
-      const specifier: string = ESPEAK_WASM_PACKAGE;
-      const imported = (await import(specifier)) as { default: EmscriptenFactory };
+      const entryPath = createRequire(import.meta.url).resolve(packageName);
+      const imported = (await import(pathToFileURL(entryPath).href)) as { default: EmscriptenFactory };
       factory = imported.default;
       wasmBytes = await readFile(entryPath.replace(/\.js$/, '.wasm'));
     } catch (error) {
-      throw unavailable(error);
+      throw unavailable(packageName, error);
     }
     let compiled: object;
     try {
       compiled = await webAssembly.compile(wasmBytes);
     } catch (error) {
-      throw unavailable(error);
+      throw unavailable(packageName, error);
     }
     let exports: WasmExports | undefined;
     const sink: { stdout: string[]; stderr: string[] } = { stdout: [], stderr: [] };
@@ -132,7 +135,7 @@ export class EspeakWasm {
         return {};
       },
     });
-    if (!exports) throw unavailable(new Error('the WebAssembly instance did not start'));
+    if (!exports) throw unavailable(packageName, new Error('the WebAssembly instance did not start'));
     const instance = new EspeakWasm(module, exports, module.HEAPU8.slice(), exports.stackSave());
     // Output callbacks were bound at start-up: route them to the instance's buffers.
     instance.stdout = sink.stdout;
@@ -211,15 +214,15 @@ export class EspeakWasm {
   }
 }
 
-let shared: Promise<EspeakWasm> | undefined;
+const shared = new Map<string, Promise<EspeakWasm>>();
 
-/** The process-wide warm instance, loaded on first use. A failed load is not cached. */
-export function sharedEspeakWasm(): Promise<EspeakWasm> {
-  if (!shared) {
-    shared = EspeakWasm.load();
-    shared.catch(() => {
-      shared = undefined;
-    });
+/** The process-wide warm instance of a WASM build, loaded on first use. A failed load is not cached. */
+export function sharedEspeakWasm(packageName: string = ESPEAK_WASM_PACKAGE): Promise<EspeakWasm> {
+  let instance = shared.get(packageName);
+  if (!instance) {
+    instance = EspeakWasm.load(packageName);
+    shared.set(packageName, instance);
+    instance.catch(() => shared.delete(packageName));
   }
-  return shared;
+  return instance;
 }

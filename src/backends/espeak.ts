@@ -32,6 +32,8 @@ export const espeakBackendOptionsSchema = z
     mode: z.enum(['auto', 'process', 'wasm']).default('auto'),
     /** Path or PATH name of the system program. */
     binaryPath: z.string().min(1).optional(),
+    /** npm package name, or path of a vendored `espeak-ng.js`, of the WASM build (default `espeak-ng`). */
+    wasmPackage: z.string().min(1).optional(),
     /** Voice when a segment names none and has no language (default `en-us`). */
     defaultVoice: z.string().min(1).optional(),
     /** Longest chunk of text synthesized at once; sentences longer than this are cut at a comma or space. */
@@ -132,7 +134,8 @@ export class EspeakBackend extends BaseBackend {
 
   private openEngine(): Promise<EspeakEngine> {
     if (!this.engine) {
-      const engine = openEspeakEngine({ mode: this.options.mode, ...(this.options.binaryPath ? { binaryPath: this.options.binaryPath } : {}) });
+      const { mode, binaryPath, wasmPackage } = this.options;
+      const engine = openEspeakEngine({ mode, ...(binaryPath ? { binaryPath } : {}), ...(wasmPackage ? { wasmPackage } : {}) });
       this.engine = engine;
       engine.catch(() => {
         if (this.engine === engine) this.engine = undefined;

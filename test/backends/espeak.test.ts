@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AbortError, BackendError, InputError } from '../../src/errors.js';
 import { NEUTRAL_PROSODY, type EngineOutput, type Prosody, type SynthesisSegment } from '../../src/graph/engine-output.js';
@@ -151,6 +152,26 @@ describe('espeak backend errors and options', () => {
     expect(error).toMatchObject({ code: 'ESPEAK_NOT_FOUND' });
     expect((error as Error).message).toContain('apt-get install espeak-ng');
     expect(await backend.health()).toMatchObject({ status: 'unavailable', modelLoaded: false });
+  });
+
+  it('says what to install when neither the program nor the WASM build is there', async () => {
+    const backend = new EspeakBackend({ mode: 'auto', binaryPath: '/nonexistent/espeak-ng', wasmPackage: 'espeak-ng-not-installed' });
+    const error = await collect(backend.synthesize(segment('hello'))).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ code: 'ESPEAK_NOT_FOUND', retryable: false });
+    expect((error as Error).message).toBe(
+      'espeak: neither the espeak-ng program ("/nonexistent/espeak-ng") nor the espeak-ng WASM build ("espeak-ng-not-installed") is available; install espeak-ng (apt-get install espeak-ng) or the espeak-ng npm package',
+    );
+    const forcedWasm = new EspeakBackend({ mode: 'wasm', wasmPackage: 'espeak-ng-not-installed' });
+    await expect(forcedWasm.path()).rejects.toThrow('the espeak-ng WASM build "espeak-ng-not-installed" could not be loaded');
+  });
+
+  it('loads a vendored copy of the WASM build from a path', async () => {
+    const vendored = createRequire(import.meta.url).resolve('espeak-ng');
+    const backend = new EspeakBackend({ mode: 'wasm', wasmPackage: vendored });
+    const audio = await collect(backend.synthesize(segment('Vendored.')));
+    expect(await backend.path()).toBe('wasm');
+    expect(rms(audio.pcm)).toBeGreaterThan(0.03);
   });
 
   it('falls back to the WASM build in auto mode when the program is missing', async () => {

@@ -181,22 +181,32 @@ export class Resampler {
     const taps = this.taps;
     const table = this.table;
     const history = this.history;
-    const exact = this.phases === this.up;
+    const up = this.up;
+    const down = this.down;
+    const phases = this.phases;
+    const exact = phases === up;
+    const firstTapOffset = 1 - this.halfTaps - this.historyStartFrame;
+    let positionFrame = this.positionFrame;
+    let remainder = this.remainder;
     const out = new Float32Array(Math.max(0, frameCount) * channels);
     for (let n = 0; n < frameCount; n++) {
-      const phasePosition = exact ? this.remainder : (this.remainder * this.phases) / this.up;
+      const phasePosition = exact ? remainder : (remainder * phases) / up;
       const phase = Math.floor(phasePosition);
       const weight = phasePosition - phase;
       const row = phase * taps;
-      const base = (this.positionFrame - this.halfTaps + 1 - this.historyStartFrame) * channels;
+      const base = (positionFrame + firstTapOffset) * channels;
       for (let c = 0; c < channels; c++) {
         let sum = 0;
-        let next = 0;
-        let at = base + c;
         if (weight === 0) {
-          for (let k = 0; k < taps; k++, at += channels) sum += history[at]! * table[row + k]!;
+          if (channels === 1) {
+            // The common mono case without the stride: the hottest loop of the package.
+            for (let k = 0; k < taps; k++) sum += history[base + k]! * table[row + k]!;
+          } else {
+            for (let k = 0, at = base + c; k < taps; k++, at += channels) sum += history[at]! * table[row + k]!;
+          }
         } else {
-          for (let k = 0; k < taps; k++, at += channels) {
+          let next = 0;
+          for (let k = 0, at = base + c; k < taps; k++, at += channels) {
             const sample = history[at]!;
             sum += sample * table[row + k]!;
             next += sample * table[row + taps + k]!;
@@ -205,12 +215,14 @@ export class Resampler {
         }
         out[n * channels + c] = sum;
       }
-      this.remainder += this.down;
-      if (this.remainder >= this.up) {
-        this.positionFrame += Math.floor(this.remainder / this.up);
-        this.remainder %= this.up;
+      remainder += down;
+      if (remainder >= up) {
+        positionFrame += Math.floor(remainder / up);
+        remainder %= up;
       }
     }
+    this.positionFrame = positionFrame;
+    this.remainder = remainder;
     this.outputFramesTotal += frameCount;
     return out;
   }

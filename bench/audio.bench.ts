@@ -1,0 +1,82 @@
+/**
+ * Cost of the audio DSP, each against a baseline measured in the same run.
+ * Run: node --import tsx bench/audio.bench.ts
+ *
+ * 1. resample 1 s of mono speech-rate audio 22050 -> 48000 Hz (and 48000 -> 16000) with the
+ *    Kaiser polyphase resampler, one-shot and in 20 ms streaming chunks, against a linear
+ *    interpolator (the cheapest, aliasing baseline); reported as a real-time factor too;
+ * 2. measure BS.1770 loudness + true peak of 10 s of 48 kHz stereo, against a plain RMS pass;
+ * 3. encode 1 s to WAV in-process and to mp3 through ffmpeg (spawn included).
+ */
+import { Bench, hrtimeNowTimestampProvider } from 'tinybench';
+import { encodeAudio } from '../src/audio/encode.js';
+import { measureLoudness } from '../src/audio/loudness.js';
+import { Resampler, resample } from '../src/audio/resampler.js';
+
+function tone(seconds: number, rateHz: number, channels = 1): Float32Array {
+  const out = new Float32Array(Math.round(seconds * rateHz) * channels);
+  for (let i = 0; i < out.length; i++) out[i] = 0.3 * Math.sin((2 * Math.PI * 440 * Math.floor(i / channels)) / rateHz) + 0.01 * Math.sin(i);
+  return out;
+}
+
+/** Baseline: linear interpolation (no anti-alias filter), mono. */
+function linearResample(pcm: Float32Array, inputRateHz: number, outputRateHz: number): Float32Array {
+  const out = new Float32Array(Math.ceil((pcm.length * outputRateHz) / inputRateHz));
+  const step = inputRateHz / outputRateHz;
+  for (let n = 0; n < out.length; n++) {
+    const position = n * step;
+    const index = Math.floor(position);
+    const fraction = position - index;
+    out[n] = pcm[index]! * (1 - fraction) + (pcm[index + 1] ?? 0) * fraction;
+  }
+  return out;
+}
+
+/** Baseline: un-weighted, un-gated RMS over all samples. */
+function plainRmsDb(pcm: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < pcm.length; i++) sum += pcm[i]! * pcm[i]!;
+  return 10 * Math.log10(sum / pcm.length);
+}
+
+function stats(bench: Bench, name: string): { p50Ms: number; p99Ms: number; samples: number } {
+  const result = bench.getTask(name)?.result;
+  if (result === undefined || !('latency' in result)) throw new Error(`bench task ${name} did not complete`);
+  return { p50Ms: result.latency.p50, p99Ms: result.latency.p99, samples: result.latency.samplesCount };
+}
+
+async function main(): Promise<void> {
+  const speech = tone(1, 22050);
+  const wide = tone(1, 48000);
+  const programme = tone(10, 48000, 2);
+  const chunkFrames = 22050 / 50; // 20 ms
+
+  const bench = new Bench({ time: 2000, iterations: 10, warmupTime: 200, timestampProvider: hrtimeNowTimestampProvider });
+  bench
+    .add('resample 22050->48000 one-shot', () => void resample(speech, { inputRateHz: 22050, outputRateHz: 48000 }))
+    .add('resample 22050->48000 in 20 ms chunks', () => {
+      const resampler = new Resampler({ inputRateHz: 22050, outputRateHz: 48000 });
+      for (let start = 0; start < speech.length; start += chunkFrames) resampler.process(speech.subarray(start, start + chunkFrames));
+      resampler.flush();
+    })
+    .add('baseline: linear 22050->48000', () => void linearResample(speech, 22050, 48000))
+    .add('resample 48000->16000 one-shot', () => void resample(wide, { inputRateHz: 48000, outputRateHz: 16000 }))
+    .add('baseline: linear 48000->16000', () => void linearResample(wide, 48000, 16000))
+    .add('loudness 10 s stereo 48k (BS.1770 + true peak)', () => void measureLoudness(programme, { sampleRateHz: 48000, channels: 2 }))
+    .add('baseline: plain RMS 10 s stereo', () => void plainRmsDb(programme))
+    .add('encode 1 s wav (in-process)', () => encodeAudio(speech, { sampleRateHz: 22050, channels: 1 }, 'wav').then(() => undefined))
+    .add('encode 1 s mp3 (ffmpeg child)', () => encodeAudio(speech, { sampleRateHz: 22050, channels: 1 }, 'mp3').then(() => undefined));
+  await bench.run();
+
+  const rows = bench.tasks.map((task) => ({ name: task.name, ...stats(bench, task.name) }));
+  const p50 = (name: string): number => rows.find((row) => row.name === name)?.p50Ms ?? Number.NaN;
+  console.table(rows.map((row) => ({ task: row.name, 'p50 ms': row.p50Ms.toFixed(3), 'p99 ms': row.p99Ms.toFixed(3), samples: row.samples })));
+  const ratio = (name: string, baseline: string): string => (p50(name) / p50(baseline)).toFixed(1);
+  console.log(`resample 22050->48000: ${ratio('resample 22050->48000 one-shot', 'baseline: linear 22050->48000')}x the cost of linear interpolation; ${(1000 / p50('resample 22050->48000 one-shot')).toFixed(0)}x real time`);
+  console.log(`streaming in 20 ms chunks costs ${ratio('resample 22050->48000 in 20 ms chunks', 'resample 22050->48000 one-shot')}x one-shot`);
+  console.log(`resample 48000->16000: ${ratio('resample 48000->16000 one-shot', 'baseline: linear 48000->16000')}x linear; ${(1000 / p50('resample 48000->16000 one-shot')).toFixed(0)}x real time`);
+  console.log(`loudness: ${ratio('loudness 10 s stereo 48k (BS.1770 + true peak)', 'baseline: plain RMS 10 s stereo')}x a plain RMS pass; ${(10000 / p50('loudness 10 s stereo 48k (BS.1770 + true peak)')).toFixed(0)}x real time`);
+  console.log(`mp3 through ffmpeg costs ${ratio('encode 1 s mp3 (ffmpeg child)', 'encode 1 s wav (in-process)')}x an in-process WAV`);
+}
+
+await main();

@@ -9,7 +9,7 @@ import type { Annotations, SilenceReason } from '../graph/speech-graph.js';
 import { EMOTIONS, clampProsody, combineProsody, type EmotionName } from './emotion.js';
 import { normalizerFor } from './normalize/normalizer.js';
 import type { Run, RunStyle, TextRun } from './runs.js';
-import { sentenceSpans } from './sentences.js';
+import { sentenceSpans, type SentenceSpan } from './sentences.js';
 
 /** Settings of one build. */
 export interface BuildSettings {
@@ -56,22 +56,25 @@ function toItems(runs: readonly Run[], maxSentenceChars: number): Item[] {
       return { run, start, end: blockText.length };
     });
     const spans = sentenceSpans(blockText, { maxSentenceChars });
+    // Runs and spans are both in text order: one cursor keeps this linear.
+    let firstSpan = 0;
     for (const { run, start, end } of positioned) {
       if (run.kind !== 'text') {
         if (run.kind !== 'boundary') items.push({ kind: 'run', run });
         continue;
       }
-      let spokenEmitted = false;
-      spans.forEach((span, spanIndex) => {
+      while (firstSpan < spans.length && (spans[firstSpan] as SentenceSpan).end <= start) firstSpan += 1;
+      for (let spanIndex = firstSpan; spanIndex < spans.length; spanIndex++) {
+        const span = spans[spanIndex] as SentenceSpan;
+        if (span.start >= end) break;
         const from = Math.max(start, span.start);
         const to = Math.min(end, span.end);
-        if (from >= to) return;
-        // A say-as/sub run is spoken whole, in the sentence where it starts.
-        if (run.spoken !== undefined && spokenEmitted) return;
-        spokenEmitted = true;
+        if (from >= to) continue;
         const parts = run.spoken !== undefined ? [{ text: run.text, spoken: run.spoken }] : [{ text: blockText.slice(from, to) }];
         items.push({ kind: 'piece', piece: { sentenceIndex: sentenceBase + spanIndex, paragraphIndex, style: run.style, parts } });
-      });
+        // A say-as/sub run is spoken whole, in the sentence where it starts.
+        if (run.spoken !== undefined) break;
+      }
     }
     sentenceBase += spans.length;
     block = [];
@@ -170,6 +173,8 @@ function pieceNode(piece: Piece, settings: BuildSettings, id: string): UntimedNo
 /** Builds the untimed nodes of a graph from runs. */
 export function buildNodes(runs: readonly Run[], settings: BuildSettings): UntimedNode[] {
   const nodes: UntimedNode[] = [];
+  /** Sentence pauses to place after the node at an index (decided once the next sentence starts). */
+  const pauseAfter = new Map<number, UntimedNode>();
   const nextId = () => `n${nodes.length}`;
   let lastSpoken: { sentenceIndex: number; paragraphIndex: number; emotion?: EmotionName; nodeIndex: number } | undefined;
   let silenceSinceSpoken = false;
@@ -193,7 +198,7 @@ export function buildNodes(runs: readonly Run[], settings: BuildSettings): Untim
       const pauseScale = lastSpoken.emotion ? EMOTIONS[lastSpoken.emotion].pauseScale : 1;
       const baseMs = reason === 'paragraph' ? settings.paragraphPauseMs : settings.sentencePauseMs;
       const durationMs = Math.round(baseMs * pauseScale);
-      if (durationMs > 0) nodes.splice(lastSpoken.nodeIndex + 1, 0, { id: '', track: 'main', annotations: {}, type: 'silence', durationMs, reason });
+      if (durationMs > 0) pauseAfter.set(lastSpoken.nodeIndex, { id: '', track: 'main', annotations: {}, type: 'silence', durationMs, reason });
     }
     const node = pieceNode(piece, settings, nextId());
     if (!node) continue;
@@ -201,6 +206,10 @@ export function buildNodes(runs: readonly Run[], settings: BuildSettings): Untim
     lastSpoken = { sentenceIndex: piece.sentenceIndex, paragraphIndex: piece.paragraphIndex, nodeIndex: nodes.length - 1, ...(piece.style.emotion ? { emotion: piece.style.emotion } : {}) };
     silenceSinceSpoken = false;
   }
-  // Ids follow the final order (the pauses above were inserted after the fact).
-  return nodes.map((node, index) => ({ ...node, id: `n${index}` }));
+  // Ids follow the final order, with the pauses placed right after their sentences.
+  const ordered = nodes.flatMap((node, index) => {
+    const pause = pauseAfter.get(index);
+    return pause ? [node, pause] : [node];
+  });
+  return ordered.map((node, index) => ({ ...node, id: `n${index}` }));
 }

@@ -13,7 +13,8 @@ import { EMPHASIS_PROSODY, MAX_BREAK_MS, readDurationMs } from './ssml/ssml-valu
 /** Length of `[pause]` without a duration, in ms. */
 export const DEFAULT_MARKUP_PAUSE_MS = 500;
 
-const PAUSE = /\[pause(?:\s+([^\]]*))?\]/iy;
+// Bounded so a long run of unclosed "[pause" stays linear in lenient mode.
+const PAUSE = /\[pause(?:\s+([^\]\n]{0,40}))?\]/iy;
 const PAUSE_START = /\[pause\b/iy;
 const SPAN_TAG = /\{(\/?)([A-Za-z]+)\}/y;
 const PARAGRAPH_BREAK = /\n[^\S\n]*\n\s*/y;

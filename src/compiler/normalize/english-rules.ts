@@ -137,7 +137,8 @@ export const ENGLISH_RULES: readonly NormalizationRule[] = Object.freeze([
   },
   {
     name: 'email',
-    pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g,
+    // Bounded quantifiers (RFC 5321 lengths): unbounded ones make long dotted runs quadratic.
+    pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b/g,
     replace: ([match]) => addressWords(match ?? ''),
   },
   {

@@ -22,7 +22,11 @@ export interface NativeAudioDeviceOptions {
 export interface NativeAudioDeviceStats {
   /** Frames taken from the ring and output (faded ones included). */
   framesPlayed: number;
-  /** Periods padded with silence because the ring ran dry (silence after an interrupt excluded). */
+  /**
+   * Periods padded with silence because the ring ran dry (silence after an interrupt excluded).
+   * A started device with nothing queued counts one per period: compare deltas while streaming,
+   * or stop() the device between utterances.
+   */
   underruns: number;
   /** Silent frames written because of underruns. */
   starvedFrames: number;

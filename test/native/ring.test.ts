@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nativeBinding } from '../../src/native/loader.js';
 
@@ -51,6 +52,40 @@ describe('PcmRingBuffer (native SPSC ring)', () => {
       expect(ring.availableToWrite()).toBe(7 - (written - read));
     }
     expect(written).toBeGreaterThan(7 * 50);
+  });
+
+  it('behaves like a bounded FIFO for any sequence of writes, reads and discards (property)', () => {
+    const operation = fc.oneof(
+      fc.record({ kind: fc.constant('write' as const), frames: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('read' as const), frames: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('discard' as const), frames: fc.constant(0) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 33 }), fc.integer({ min: 1, max: 3 }), fc.array(operation, { maxLength: 60 }), (capacity, channels, operations) => {
+        const ring = new PcmRingBuffer(capacity, channels);
+        const model: number[] = []; // queued samples
+        let next = 0;
+        for (const { kind, frames } of operations) {
+          if (kind === 'write') {
+            const chunk = counting(frames, channels, next);
+            const accepted = ring.write(chunk);
+            expect(accepted).toBe(Math.min(frames, capacity - model.length / channels));
+            model.push(...chunk.subarray(0, accepted * channels));
+            next += frames * channels;
+          } else if (kind === 'read') {
+            const out = new Float32Array(frames * channels);
+            const got = ring.read(out);
+            expect(got).toBe(Math.min(frames, model.length / channels));
+            expect(Array.from(out.subarray(0, got * channels))).toEqual(model.splice(0, got * channels));
+          } else {
+            expect(ring.discardAll()).toBe(model.length / channels);
+            model.length = 0;
+          }
+          expect(ring.availableToRead()).toBe(model.length / channels);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('drops everything queued with discardAll()', () => {

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeWav, encodeWav, type WavSampleFormat } from '../../src/audio/wav.js';
+import fc from 'fast-check';
+import { decodeWav, encodeWav, wavStreamHeader, type WavSampleFormat } from '../../src/audio/wav.js';
 import { InputError } from '../../src/errors.js';
 import { espeakWav, makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
 
@@ -80,6 +81,39 @@ describe('encodeWav / decodeWav round trip', () => {
       for (let i = 0; i < pcm.length; i++) expect(Math.abs(decoded.pcm[i]! - pcm[i]!)).toBeLessThanOrEqual(tolerance[format]);
     });
   }
+
+  it('round-trips any rate, channel count and length within the format precision (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 192000 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 50 }),
+        fc.constantFrom('u8', 's16', 's24', 's32', 'f32', 'f64'),
+        (sampleRateHz, channels, frames, format) => {
+          const pcm = new Float32Array(frames * channels).map((_, i) => Math.sin(i * 1.7) * 0.99);
+          const decoded = decodeWav(encodeWav(pcm, { sampleRateHz, channels, format }));
+          expect(decoded.sampleRateHz).toBe(sampleRateHz);
+          expect(decoded.channels).toBe(channels);
+          expect(decoded.pcm.length).toBe(pcm.length);
+          for (let i = 0; i < pcm.length; i++) expect(Math.abs(decoded.pcm[i]! - pcm[i]!)).toBeLessThanOrEqual(tolerance[format] + 1e-7);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('writes an open-ended streaming header that decodeWav reads to the end', () => {
+    const header = wavStreamHeader({ sampleRateHz: 16000, channels: 1, format: 's16' });
+    const view = new DataView(header.buffer);
+    expect(header.length).toBe(44);
+    expect(view.getUint32(4, true)).toBe(0xffffffff);
+    expect(view.getUint32(40, true)).toBe(0xffffffff);
+    const file = new Uint8Array(header.length + 4);
+    file.set(header);
+    file.set([0x00, 0x40, 0x00, 0xc0], header.length);
+    expect(Array.from(decodeWav(file).pcm)).toEqual([0.5, -0.5]);
+    expect(() => wavStreamHeader({ sampleRateHz: 16000, channels: 0, format: 's16' })).toThrow(/options\.channels/);
+  });
 
   it('pads an odd-length data chunk so the RIFF size stays even', () => {
     const bytes = encodeWav(new Float32Array(3), { sampleRateHz: 8000, channels: 1, format: 'u8' });

@@ -11,6 +11,7 @@ import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceIn
 import {
   dbToGain,
   hasCredential,
+  HttpLifetime,
   httpBackendOptionsShape,
   policyFromOptions,
   readJson,
@@ -85,6 +86,7 @@ export class AzureBackend extends BaseBackend {
   readonly name = 'azure';
   readonly capabilities: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
   private readonly options: ParsedOptions;
+  private readonly lifetime = new HttpLifetime(this.name);
 
   constructor(options: AzureBackendOptions = {}) {
     const parsed = parseInput(azureBackendOptionsSchema, options, 'azure');
@@ -132,6 +134,12 @@ export class AzureBackend extends BaseBackend {
     return health;
   }
 
+  /** Aborts requests in flight (they fail with BACKEND_CLOSED) and refuses new ones; idempotent. */
+  override async close(): Promise<void> {
+    this.lifetime.close();
+    await super.close();
+  }
+
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
     const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', AZURE_SPEECH_KEY_ENV);
     const url = new URL(`${this.host()}/cognitiveservices/v1`);
@@ -167,7 +175,7 @@ export class AzureBackend extends BaseBackend {
       method,
       url,
       headers: { 'Ocp-Apim-Subscription-Key': apiKey },
-      signal,
+      signal: this.lifetime.bind(signal),
       secrets: [apiKey],
       credentialHint: `the apiKey option or ${AZURE_SPEECH_KEY_ENV}, and that the key belongs to the region`,
       maxRetryAfterMs: this.options.maxRetryAfterMs,

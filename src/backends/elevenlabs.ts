@@ -9,6 +9,7 @@ import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceIn
 import {
   dbToGain,
   hasCredential,
+  HttpLifetime,
   httpBackendOptionsShape,
   policyFromOptions,
   readJson,
@@ -79,6 +80,7 @@ export class ElevenLabsBackend extends BaseBackend {
   readonly name = 'elevenlabs';
   readonly capabilities: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
   private readonly options: ParsedOptions;
+  private readonly lifetime = new HttpLifetime(this.name);
 
   constructor(options: ElevenLabsBackendOptions = {}) {
     const parsed = parseInput(elevenLabsBackendOptionsSchema, options, 'elevenlabs');
@@ -125,6 +127,12 @@ export class ElevenLabsBackend extends BaseBackend {
     return health;
   }
 
+  /** Aborts requests in flight (they fail with BACKEND_CLOSED) and refuses new ones; idempotent. */
+  override async close(): Promise<void> {
+    this.lifetime.close();
+    await super.close();
+  }
+
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
     const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', ELEVENLABS_API_KEY_ENV);
     const text = segment.text.trim();
@@ -164,7 +172,7 @@ export class ElevenLabsBackend extends BaseBackend {
       method,
       url,
       headers: { 'xi-api-key': apiKey },
-      signal,
+      signal: this.lifetime.bind(signal),
       secrets: [apiKey],
       credentialHint: `the apiKey option or ${ELEVENLABS_API_KEY_ENV}`,
       maxRetryAfterMs: this.options.maxRetryAfterMs,

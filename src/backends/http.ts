@@ -167,38 +167,6 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
   }
 }
 
-/** Text of `text` cut into pieces of at most `maxChars` UTF-16 units at sentence or word ends, losing only whitespace at the cuts. */
-export function splitText(text: string, maxChars: number): string[] {
-  const pieces: string[] = [];
-  let rest = text.trim();
-  while (rest.length > maxChars) {
-    const cut = findCut(rest, maxChars);
-    const piece = rest.slice(0, cut).trimEnd();
-    if (piece.length > 0) pieces.push(piece);
-    rest = rest.slice(cut).trimStart();
-  }
-  if (rest.length > 0) pieces.push(rest);
-  return pieces;
-}
-
-/** Index to cut `text` at so the head is at most `maxChars` long: a sentence end, else a space, else a code-point boundary. */
-function findCut(text: string, maxChars: number): number {
-  const window = text.slice(0, maxChars + 1);
-  // Prefer a sentence end in the second half of the window, so pieces stay long.
-  const sentenceEnd = /[.!?;:…。！？]["'”’)\]]*\s/g;
-  let best = -1;
-  for (let match = sentenceEnd.exec(window); match; match = sentenceEnd.exec(window)) {
-    const end = match.index + match[0].length - 1;
-    if (end <= maxChars) best = end;
-  }
-  if (best >= maxChars / 2) return best;
-  const space = window.search(/\s\S*$/);
-  if (space > 0) return space;
-  const code = text.charCodeAt(maxChars - 1);
-  // Never split a surrogate pair.
-  return code >= 0xd800 && code <= 0xdbff ? maxChars - 1 : maxChars;
-}
-
 /** The retry/timeout policy fields set in parsed options (unset ones keep the base class defaults). */
 export function policyFromOptions(options: { maxRetries?: number | undefined; retryBaseMs?: number | undefined; firstChunkTimeoutMs?: number | undefined }): Partial<BackendPolicy> {
   const policy: Partial<BackendPolicy> = {};
@@ -206,6 +174,23 @@ export function policyFromOptions(options: { maxRetries?: number | undefined; re
   if (options.retryBaseMs !== undefined) policy.retryBaseMs = options.retryBaseMs;
   if (options.firstChunkTimeoutMs !== undefined) policy.firstChunkTimeoutMs = options.firstChunkTimeoutMs;
   return policy;
+}
+
+/** Aborts a backend's in-flight HTTP calls when the backend closes. */
+export class HttpLifetime {
+  private readonly controller = new AbortController();
+
+  constructor(private readonly backend: string) {}
+
+  /** `signal`, also aborted (with BACKEND_CLOSED) once the backend closes. */
+  bind(signal: AbortSignal): AbortSignal {
+    return AbortSignal.any([signal, this.controller.signal]);
+  }
+
+  /** Aborts every call in flight and every later one; idempotent. */
+  close(): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new BackendError(this.backend, 'BACKEND_CLOSED', 'the backend was closed'));
+  }
 }
 
 /** A deadline: `signal` aborts after `ms` with a retryable BACKEND_TIMEOUT naming `what`, unless `clear` is called first. */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
-import { dbToGain, hasCredential, httpBackendOptionsShape, policyFromOptions, requireCredential, sendHttp, splitText, streamS16lePcm, type HttpCall } from './http.js';
+import { dbToGain, hasCredential, HttpLifetime, httpBackendOptionsShape, policyFromOptions, requireCredential, sendHttp, streamS16lePcm, type HttpCall } from './http.js';
 
 /** Longest `input` the speech endpoint accepts, in characters. */
 export const OPENAI_MAX_INPUT_CHARS = 4096;
@@ -55,6 +55,7 @@ export class OpenAIBackend extends BaseBackend {
   readonly name = 'openai';
   readonly capabilities: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
   private readonly options: ParsedOptions;
+  private readonly lifetime = new HttpLifetime(this.name);
 
   constructor(options: OpenAIBackendOptions = {}) {
     const parsed = parseInput(openAIBackendOptionsSchema, options, 'openai');
@@ -74,6 +75,12 @@ export class OpenAIBackend extends BaseBackend {
       return { ...health, status: 'unavailable', detail: `no apiKey: pass the \`apiKey\` option or set ${OPENAI_API_KEY_ENV}` };
     }
     return health;
+  }
+
+  /** Aborts requests in flight (they fail with BACKEND_CLOSED) and refuses new ones; idempotent. */
+  override async close(): Promise<void> {
+    this.lifetime.close();
+    await super.close();
   }
 
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
@@ -96,7 +103,7 @@ export class OpenAIBackend extends BaseBackend {
           speed,
           ...(this.options.instructions === undefined ? {} : { instructions: this.options.instructions }),
         }),
-        signal,
+        signal: this.lifetime.bind(signal),
         secrets: [apiKey],
         credentialHint: `the apiKey option or ${OPENAI_API_KEY_ENV}`,
         maxRetryAfterMs: this.options.maxRetryAfterMs,
@@ -109,3 +116,34 @@ export class OpenAIBackend extends BaseBackend {
   }
 }
 
+/** `text` cut into pieces of at most `maxChars` UTF-16 units at sentence or word ends, losing only whitespace at the cuts. */
+function splitText(text: string, maxChars: number): string[] {
+  const pieces: string[] = [];
+  let rest = text.trim();
+  while (rest.length > maxChars) {
+    const cut = findCut(rest, maxChars);
+    const piece = rest.slice(0, cut).trimEnd();
+    if (piece.length > 0) pieces.push(piece);
+    rest = rest.slice(cut).trimStart();
+  }
+  if (rest.length > 0) pieces.push(rest);
+  return pieces;
+}
+
+/** Index to cut `text` at so the head is at most `maxChars` long: a sentence end, else a space, else a code-point boundary. */
+function findCut(text: string, maxChars: number): number {
+  const window = text.slice(0, maxChars + 1);
+  // Prefer a sentence end in the second half of the window, so pieces stay long.
+  const sentenceEnd = /[.!?;:…。！？]["'”’)\]]*\s/g;
+  let best = -1;
+  for (let match = sentenceEnd.exec(window); match; match = sentenceEnd.exec(window)) {
+    const end = match.index + match[0].length - 1;
+    if (end <= maxChars) best = end;
+  }
+  if (best >= maxChars / 2) return best;
+  const space = window.search(/\s\S*$/);
+  if (space > 0) return space;
+  const code = text.charCodeAt(maxChars - 1);
+  // Never split a surrogate pair.
+  return code >= 0xd800 && code <= 0xdbff ? maxChars - 1 : maxChars;
+}

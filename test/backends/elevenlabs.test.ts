@@ -231,6 +231,14 @@ describe('ElevenLabsBackend', () => {
     await server.requests[0]!.closedEarly;
   });
 
+  it('refuses to list voices after close()', async () => {
+    const elevenlabs = backend();
+    await elevenlabs.close();
+
+    await expect(elevenlabs.voices()).rejects.toMatchObject({ code: 'BACKEND_CLOSED' });
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('reports a voices answer of the wrong shape as BACKEND_BAD_RESPONSE naming the field', async () => {
     server.respond(jsonResponder(200, { voices: [{ name: 'no id' }] }));
 

@@ -274,6 +274,25 @@ describe('OpenAIBackend', () => {
     await server.requests[0]!.closedEarly;
   });
 
+  it('close() aborts a stream in flight with BACKEND_CLOSED and refuses new calls', async () => {
+    const bytes = s16leBytes(testSamples(4000));
+    server.respond(piecewiseResponder([bytes.subarray(0, 4000), bytes.subarray(4000)], () => delay(10_000)));
+    const openai = backend();
+
+    const error = await rejection(
+      (async () => {
+        for await (const _chunk of openai.synthesize(segment('closing'))) await openai.close();
+      })(),
+    );
+    await openai.close();
+
+    expect(error).toMatchObject({ code: 'BACKEND_CLOSED', backend: 'openai' });
+    await server.requests[0]!.closedEarly;
+    await expect(collect(openai.synthesize(segment('again')))).rejects.toMatchObject({ code: 'BACKEND_CLOSED' });
+    expect((await openai.health()).status).toBe('unavailable');
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('splits input over 4096 characters at sentence ends and plays the parts in order', async () => {
     const sentence = 'This sentence is part of a long text that must never be truncated. ';
     const text = sentence.repeat(140).trim();

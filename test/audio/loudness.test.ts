@@ -71,6 +71,8 @@ const SIGNALS: Array<{ name: string; sampleRateHz: number; channels: number; pcm
   { name: 'sine 10 kHz -26 dBFS 48k', sampleRateHz: 48000, channels: 1, pcm: () => sine(10000, 0.05, 3, 48000) },
   { name: 'sine 60 Hz 22.05k (high-pass region)', sampleRateHz: 22050, channels: 1, pcm: () => sine(60, 0.7, 3, 22050) },
   { name: 'white noise stereo 48k', sampleRateHz: 48000, channels: 2, pcm: () => noise(0.2, 4, 48000, 2) },
+  { name: 'white noise mono 16k', sampleRateHz: 16000, channels: 1, pcm: () => noise(0.3, 3, 16000, 1, 4242) },
+  { name: 'sine 2 kHz 24k', sampleRateHz: 24000, channels: 1, pcm: () => sine(2000, 0.25, 3, 24000) },
   { name: 'white noise stereo 22.05k', sampleRateHz: 22050, channels: 2, pcm: () => noise(0.5, 3, 22050, 2, 99) },
   {
     name: 'stereo, different tone per channel 44.1k',

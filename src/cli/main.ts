@@ -3,7 +3,10 @@
  * registers in COMMANDS; `main` returns the exit code (0 ok, 1 runtime failure, 2 bad usage).
  */
 import { readFileSync } from 'node:fs';
-import { VoiceSoundboardError } from '../errors.js';
+import { InputError, VoiceSoundboardError } from '../errors.js';
+import { backendsCommand } from './backends.js';
+import { speakCommand } from './speak.js';
+import { voicesCommand } from './voices.js';
 
 /** A CLI subcommand. */
 export interface CliCommand {
@@ -22,8 +25,12 @@ export interface CliIo {
   stdin: NodeJS.ReadableStream;
 }
 
-/** Subcommands by name; later subcommands add themselves here. */
-export const COMMANDS: Record<string, CliCommand> = {};
+/** Subcommands by name. */
+export const COMMANDS: Record<string, CliCommand> = {
+  backends: backendsCommand,
+  speak: speakCommand,
+  voices: voicesCommand,
+};
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -74,6 +81,6 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
     const message = error instanceof Error ? error.message : String(error);
     const code = error instanceof VoiceSoundboardError ? ` [${error.code}]` : '';
     io.stderr.write(`voice-soundboard ${first}: ${message}${code}\n`);
-    return error instanceof VoiceSoundboardError && error.code.startsWith('INPUT') ? 2 : 1;
+    return error instanceof InputError ? 2 : 1;
   }
 }

@@ -1,0 +1,88 @@
+/**
+ * Options of VoiceEngine and of its speak/stream/play calls, validated with zod at the edge.
+ */
+import { z } from 'zod';
+import { AUDIO_FORMATS } from '../audio/encode.js';
+import type { SpeechBackend } from '../backends/backend.js';
+import { EMOTION_NAMES, INPUT_FORMATS, PRESET_NAMES, PROSODY_LIMITS } from '../compiler/index.js';
+import { AudioOutput } from '../audio/output.js';
+import { AudioRegistrar } from '../registrar/registrar.js';
+
+const backendObjectSchema = z.custom<SpeechBackend>(
+  (value) =>
+    typeof value === 'object' && value !== null && typeof (value as SpeechBackend).synthesize === 'function' && typeof (value as SpeechBackend).name === 'string',
+  { message: 'expected a backend name or a SpeechBackend object' },
+);
+
+/** A backend given by built-in name (`espeak`, `kokoro`, ...) or as an object. */
+export const backendRefSchema = z.union([z.string().min(1).max(100), backendObjectSchema]);
+
+/** Schema of `new VoiceEngine(options)`. */
+export const voiceEngineOptionsSchema = z.strictObject({
+  /** The backend to speak with (default `espeak`, the embedded voice). */
+  backend: backendRefSchema.default('espeak'),
+  /** Options for a backend given by name, e.g. `{ modelPath, voicesPath }` for kokoro. */
+  backendOptions: z.record(z.string(), z.unknown()).optional(),
+  /** Backends to fall back on, in order, when the main one fails (reported as `degraded`). */
+  fallback: z.array(backendRefSchema).max(8).optional(),
+  /** The registrar that decides every stream's lifecycle (default: a new in-memory one). */
+  registrar: z.instanceof(AudioRegistrar).optional(),
+  /** The actor the engine requests as (default `system:voice-engine`). */
+  actor: z.string().regex(/^(user|agent|plugin|system):\S{1,128}$/, 'expected "kind:id"').default('system:voice-engine'),
+  /** Output sample rate; default: the backend's own rate (no resampling). */
+  sampleRateHz: z.number().int().min(8000).max(192_000).optional(),
+  /** Device for `play()` (default: one opened on first use with the platform's audio system). */
+  output: z.instanceof(AudioOutput).optional(),
+});
+
+/** What callers may pass to `new VoiceEngine(...)`. */
+export type VoiceEngineOptions = z.input<typeof voiceEngineOptionsSchema>;
+
+/** Schema of the options of `speak`, `stream` and `play`. */
+export const speakOptionsSchema = z.strictObject({
+  /** Voice id within the backend. */
+  voice: z.string().min(1).max(200).optional(),
+  /** Use another backend for this call (by name; created once and kept). */
+  backend: z.string().min(1).max(100).optional(),
+  /** How to read the text (default `auto`: SSML when it starts with `<speak`, else light markup). */
+  format: z.enum(INPUT_FORMATS).default('auto'),
+  language: z.string().min(2).max(35).optional(),
+  emotion: z.enum(EMOTION_NAMES as [string, ...string[]]).optional(),
+  preset: z.enum(PRESET_NAMES as [string, ...string[]]).optional(),
+  /** Speaking-rate multiplier (1 = normal). */
+  rate: z.number().finite().min(PROSODY_LIMITS.rate.min).max(PROSODY_LIMITS.rate.max).optional(),
+  /** Read malformed markup as text instead of failing. */
+  lenient: z.boolean().default(false),
+  /** Allow SSML `<audio>` with local files under `audioRoot`. */
+  allowAudio: z.boolean().default(false),
+  audioRoot: z.string().min(1).optional(),
+  /** Output sample rate for this call (default: the engine's, else the backend's). */
+  sampleRateHz: z.number().int().min(8000).max(192_000).optional(),
+  /** Loudness target in LUFS (speak: integrated over the whole text; stream/play: per sentence). */
+  targetLufs: z.number().min(-70).max(0).optional(),
+  /** True-peak ceiling in dBTP applied with `targetLufs` (default -1). */
+  truePeakLimitDb: z.number().min(-20).max(0).default(-1),
+  /** Registrar metadata of the stream. */
+  sessionId: z.string().min(1).max(200).optional(),
+  userId: z.string().min(1).max(200).optional(),
+  priority: z.union([z.enum(['system', 'assistant', 'background']), z.number().int().min(1).max(10)]).optional(),
+  /** Cancels the call; the stream is stopped (not failed) in the registrar. */
+  signal: z.instanceof(AbortSignal).optional(),
+  /** Called after each sentence with progress (for long texts). */
+  onProgress: z.custom<(progress: SpeechProgress) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
+});
+
+/** What callers may pass to `speak`, `stream` and `play`. */
+export type SpeakOptions = z.input<typeof speakOptionsSchema>;
+
+/** Progress of a long synthesis. */
+export interface SpeechProgress {
+  /** Speech steps done and in all. */
+  done: number;
+  total: number;
+  /** Audio produced so far, in ms. */
+  audioMs: number;
+}
+
+/** The formats `speakToFile` can write. */
+export const OUTPUT_FORMATS = AUDIO_FORMATS;

@@ -1,0 +1,75 @@
+/**
+ * What the engine returns: sentence-level audio chunks (stream), whole results (speak), health.
+ */
+import type { Attestation } from '../attestation/record.js';
+import type { FallbackFailure } from '../backends/fallback.js';
+import type { EngineOutputMetadata } from '../graph/engine-output.js';
+
+/** One chunk of audio from `VoiceEngine.stream()`. */
+export interface AudioChunk {
+  /** 0-based position in the stream. */
+  index: number;
+  /** What produced it: a sentence (`speech`), a pause (`silence`) or a clip (`audio`). */
+  kind: 'speech' | 'silence' | 'audio';
+  /** Interleaved float32 PCM in [-1, 1]. */
+  pcm: Float32Array;
+  sampleRateHz: number;
+  channels: number;
+  /** Where the chunk starts in the stream's audio, and how long it is. */
+  startMs: number;
+  durationMs: number;
+  /** The sentence text (speech chunks). */
+  text?: string;
+  /** Graph node the chunk came from. */
+  nodeId: string;
+  /** SSML marks reached just before this chunk. */
+  marks: string[];
+  /** Phonemes and word timings (word times relative to the chunk start). */
+  metadata: EngineOutputMetadata;
+  /** Backend that produced it (speech chunks). */
+  backend?: string;
+}
+
+/** How the engine degraded: a later backend served because earlier ones failed. */
+export interface Degradation {
+  /** The backend that served. */
+  servedBy: string;
+  failures: FallbackFailure[];
+}
+
+/** The result of `VoiceEngine.speak()`. */
+export interface SpeechResult {
+  /** The whole utterance, interleaved float32 PCM. */
+  audio: Float32Array;
+  sampleRateHz: number;
+  channels: number;
+  durationMs: number;
+  /** The registrar stream of this utterance. */
+  streamId: string;
+  /** Every attestation of this utterance's lifecycle, in order. */
+  attestations: readonly Attestation[];
+  /** Synthesis time divided by audio duration (below 1 = faster than real time). */
+  realtimeFactor: number;
+  /** Backend that produced the audio. */
+  backend: string;
+  /** Set when a fallback backend served. */
+  degraded?: Degradation;
+  /** True when an allowed interrupt ended the utterance early. */
+  interrupted?: boolean;
+  /** Marks reached, with their position. */
+  marks: Array<{ name: string; timeMs: number }>;
+  /** Loudness after normalisation, when `targetLufs` was asked. */
+  loudness?: { integratedLufs: number; truePeakDb: number; gainDb: number };
+}
+
+/** The result of `VoiceEngine.health()`. */
+export interface EngineHealth {
+  backend: string;
+  modelLoaded: boolean;
+  /** Resident memory of the process in MB. */
+  memoryMb: number;
+  /** Utterances being synthesized right now. */
+  queueDepth: number;
+  status: 'ok' | 'degraded' | 'unavailable';
+  detail?: string;
+}

@@ -1,0 +1,102 @@
+/**
+ * One stream's lifecycle as the engine drives it: every step is a registrar request by the
+ * engine's actor, and each effect runs only with the permit of an allowed decision
+ * (`registrar.require`). A denial throws RegistrarDeniedError before the effect: no partial effect.
+ */
+import type { Attestation } from '../attestation/record.js';
+import type { AudioRegistrar } from '../registrar/registrar.js';
+import type { OverrideView, Permit, RegistrarResult } from '../registrar/types.js';
+import type { TransitionAction } from '../registrar/core.js';
+
+/** Registrar metadata of a new stream. */
+export interface StreamMetadata {
+  sessionId?: string | undefined;
+  userId?: string | undefined;
+  priority?: 'system' | 'assistant' | 'background' | number | undefined;
+}
+
+/** Drives start → compile → synthesize → play → stop (or fail) for one stream. */
+export class StreamLifecycle {
+  readonly #registrar: AudioRegistrar;
+  readonly #actor: string;
+  readonly #attestations: Attestation[] = [];
+  #streamId: string | null = null;
+  #ended = false;
+
+  constructor(registrar: AudioRegistrar, actor: string) {
+    this.#registrar = registrar;
+    this.#actor = actor;
+  }
+
+  /** The stream id, once `start` was allowed. */
+  get streamId(): string {
+    if (this.#streamId === null) throw new Error('StreamLifecycle: start() was not allowed yet');
+    return this.#streamId;
+  }
+
+  /** Every attestation of this stream's requests so far (allowed and denied). */
+  get attestations(): readonly Attestation[] {
+    return this.#attestations;
+  }
+
+  /** Creates the stream (owned by the engine's actor). */
+  start(metadata: StreamMetadata): Permit {
+    const clean = Object.fromEntries(Object.entries(metadata).filter(([, value]) => value !== undefined));
+    const permit = this.#step('start', { metadata: clean });
+    this.#streamId = permit.streamId;
+    return permit;
+  }
+
+  /** The accessibility override that covers this stream now, if any. */
+  override(): OverrideView | null {
+    return this.#registrar.overrideFor(this.streamId);
+  }
+
+  /** Registers the compiled graph's hash. */
+  compile(graphHash: string): Permit {
+    return this.#step('compile', { target: this.streamId, metadata: { graphHash } });
+  }
+
+  /** Commits the graph; synthesis may begin. */
+  synthesize(): Permit {
+    return this.#step('synthesize', { target: this.streamId });
+  }
+
+  /** Audio may be delivered. */
+  play(): Permit {
+    return this.#step('play', { target: this.streamId });
+  }
+
+  /** Natural end (or end after a cancellation/interrupt). Idempotent once ended. */
+  stop(reason: string): void {
+    if (this.#ended || this.#streamId === null) return;
+    const state = this.#registrar.getState(this.#streamId)?.state;
+    if (state === 'stopped' || state === 'failed') {
+      this.#ended = true;
+      return;
+    }
+    if (state === 'playing' || state === 'interrupting') {
+      this.#step('stop', { target: this.#streamId, reason });
+    } else {
+      // Ended before any audio was delivered: the table allows no stop from here, so the stream fails with the reason.
+      this.#step('fail', { target: this.#streamId, reason });
+    }
+    this.#ended = true;
+  }
+
+  /** Records a failure with its reason; never throws (the original error matters more). */
+  fail(reason: string): void {
+    if (this.#ended || this.#streamId === null) return;
+    this.#ended = true;
+    const result = this.#registrar.request({ action: 'fail', actor: this.#actor, target: this.#streamId, reason: reason.slice(0, 1000) });
+    this.#attestations.push(result.attestation);
+  }
+
+  #step(action: TransitionAction, fields: { target?: string; reason?: string; metadata?: Record<string, unknown> }): Permit {
+    const result: RegistrarResult = this.#registrar.request({ action, actor: this.#actor, ...fields });
+    this.#attestations.push(result.attestation);
+    const permit = this.#registrar.require(result, { action });
+    if (action !== 'start' && permit.streamId !== this.#streamId) throw new Error(`registrar answered for ${permit.streamId}, expected ${this.#streamId}`);
+    return permit;
+  }
+}

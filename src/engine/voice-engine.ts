@@ -1,0 +1,461 @@
+/**
+ * VoiceEngine: text in, speech out. It compiles text into a SpeechGraph, asks the registrar for
+ * every lifecycle step of the stream (start → compile → synthesize → play → stop, or fail), and
+ * synthesizes sentence by sentence with a backend (espeak-ng by default), converting rate and
+ * channels and normalising loudness on the way. `stream()` yields chunks as soon as each is ready;
+ * `speak()` returns the whole utterance; `play()` sends it to an audio device.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { AbortError, AudioError, BackendError, InputError } from '../errors.js';
+import { convertChannels } from '../audio/channels.js';
+import { normalizeLoudness } from '../audio/loudness.js';
+import { AudioOutput } from '../audio/output.js';
+import { concatPcm } from '../audio/pcm.js';
+import { Resampler } from '../audio/resampler.js';
+import { decodeWav } from '../audio/wav.js';
+import { writeAudioFile, type WrittenAudioFile } from '../audio/file-writer.js';
+import { formatFromExtension, type AudioFormat } from '../audio/encode.js';
+import type { SpeechBackend } from '../backends/backend.js';
+import { FallbackChain, type FallbackFailure } from '../backends/fallback.js';
+import { BackendRegistry } from '../backends/registry.js';
+import { compile, planSynthesis, type CompileOptions, type SynthesisStep } from '../compiler/index.js';
+import type { EngineOutput, SynthesisSegment } from '../graph/engine-output.js';
+import type { SpeechGraph } from '../graph/speech-graph.js';
+import { AudioRegistrar } from '../registrar/registrar.js';
+import type { RegistrarResult } from '../registrar/types.js';
+import { parseInput } from '../validation.js';
+import { speakOptionsSchema, voiceEngineOptionsSchema, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
+import type { AudioChunk, EngineHealth, SpeechResult } from './speech-types.js';
+import { StreamLifecycle } from './stream-lifecycle.js';
+
+type ParsedSpeakOptions = ReturnType<typeof speakOptionsSchema.parse>;
+type ParsedEngineOptions = ReturnType<typeof voiceEngineOptionsSchema.parse>;
+
+/** Rate used for silence when a text produces no speech at all to take the rate from. */
+const FALLBACK_RATE_HZ = 24_000;
+
+/** State of one utterance while it runs; `speak()` reads it afterwards. */
+interface Utterance {
+  lifecycle: StreamLifecycle;
+  backend: string;
+  failures: FallbackFailure[];
+  interrupted: boolean;
+}
+
+function graphHash(graph: SpeechGraph): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(graph)).digest('hex')}`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function durationMs(samples: number, channels: number, sampleRateHz: number): number {
+  return (samples / channels / sampleRateHz) * 1000;
+}
+
+/** Mixes interleaved PCM down to mono (the engine's working layout). */
+function toMono(pcm: Float32Array, channels: number): Float32Array {
+  return channels === 1 ? pcm : convertChannels(pcm, { inputChannels: channels, outputChannels: 1 });
+}
+
+/** Speaks text through a backend under the registrar's authority. */
+export class VoiceEngine {
+  /** The registrar deciding every stream of this engine. */
+  readonly registrar: AudioRegistrar;
+  /** The actor the engine requests as. */
+  readonly actor: string;
+  readonly #options: ParsedEngineOptions;
+  readonly #registry = new BackendRegistry();
+  readonly #named = new Map<string, Promise<SpeechBackend>>();
+  readonly #active = new Map<string, { controller: AbortController; utterance: Utterance }>();
+  #main: Promise<SpeechBackend> | undefined;
+  #output: AudioOutput | undefined;
+  #ownsOutput = false;
+  #closed = false;
+
+  /** Validates options (InputError naming the field); backends are created on first use. */
+  constructor(options: VoiceEngineOptions = {}) {
+    this.#options = parseInput(voiceEngineOptionsSchema, options, 'VoiceEngineOptions');
+    this.registrar = this.#options.registrar ?? new AudioRegistrar();
+    this.actor = this.#options.actor;
+    this.registrar.registerActor(this.actor);
+    this.#output = this.#options.output;
+  }
+
+  /** Synthesizes the whole text and returns it as one buffer with its lifecycle's attestations. */
+  async speak(text: string, options: SpeakOptions = {}): Promise<SpeechResult> {
+    const parsed = parseInput(speakOptionsSchema, options, 'options');
+    const started = performance.now();
+    const chunks: AudioChunk[] = [];
+    const utterance = await this.#prepare(text, parsed);
+    for await (const chunk of this.#run(utterance, text, parsed, { perSentenceLoudness: false })) chunks.push(chunk);
+    const sampleRateHz = chunks[0]?.sampleRateHz ?? parsed.sampleRateHz ?? this.#options.sampleRateHz ?? FALLBACK_RATE_HZ;
+    let audio = concatPcm(chunks.map((chunk) => chunk.pcm));
+    let loudness: SpeechResult['loudness'];
+    if (parsed.targetLufs !== undefined && audio.length > 0) {
+      const normalised = normalizeLoudness(audio, { sampleRateHz, channels: 1, targetLufs: parsed.targetLufs, truePeakLimitDb: parsed.truePeakLimitDb });
+      audio = normalised.pcm;
+      loudness = { integratedLufs: normalised.after.integratedLufs, truePeakDb: normalised.after.truePeakDb, gainDb: normalised.gainDb };
+    }
+    const total = durationMs(audio.length, 1, sampleRateHz);
+    const elapsedMs = performance.now() - started;
+    return {
+      audio,
+      sampleRateHz,
+      channels: 1,
+      durationMs: total,
+      streamId: utterance.lifecycle.streamId,
+      attestations: [...utterance.lifecycle.attestations],
+      realtimeFactor: total > 0 ? elapsedMs / total : 0,
+      backend: utterance.backend,
+      ...(utterance.failures.length > 0 ? { degraded: { servedBy: utterance.backend, failures: utterance.failures } } : {}),
+      ...(utterance.interrupted ? { interrupted: true } : {}),
+      marks: chunks.flatMap((chunk) => chunk.marks.map((name) => ({ name, timeMs: chunk.startMs }))),
+      ...(loudness ? { loudness } : {}),
+    };
+  }
+
+  /**
+   * Yields the speech sentence by sentence, each chunk as soon as it is synthesized. Breaking out
+   * of the loop stops the stream; an aborted `signal` rejects with AbortError; an allowed
+   * `interrupt()` ends it early. With `targetLufs`, each sentence is normalised on its own.
+   */
+  async *stream(text: string, options: SpeakOptions = {}): AsyncGenerator<AudioChunk, void, undefined> {
+    const parsed = parseInput(speakOptionsSchema, options, 'options');
+    const utterance = await this.#prepare(text, parsed);
+    yield* this.#run(utterance, text, parsed, { perSentenceLoudness: true });
+  }
+
+  /** Synthesizes to a file (format from `audioFormat` or the extension); nothing is left behind on failure. */
+  async speakToFile(text: string, path: string, options: SpeakOptions & { audioFormat?: AudioFormat } = {}): Promise<SpeechResult & { file: WrittenAudioFile }> {
+    const { audioFormat, ...speakOptions } = options;
+    const chosen = audioFormat ?? formatFromExtension(path);
+    const result = await this.speak(text, speakOptions);
+    if (result.audio.length === 0) throw new AudioError('AUDIO_EMPTY', 'the text produced no audio; no file was written');
+    const file = await writeAudioFile(path, result.audio, { sampleRateHz: result.sampleRateHz, channels: result.channels, format: chosen });
+    return { ...result, file };
+  }
+
+  /**
+   * Plays the speech on the engine's audio device as it is synthesized and resolves when it has
+   * been heard (or was interrupted). The device is opened on first use unless one was given.
+   */
+  async play(text: string, options: SpeakOptions = {}): Promise<SpeechResult> {
+    const parsed = parseInput(speakOptionsSchema, options, 'options');
+    const output = this.#outputDevice();
+    const { sampleRateHz, channels } = output.config;
+    const started = performance.now();
+    const utterance = await this.#prepare(text, parsed);
+    const pieces: Float32Array[] = [];
+    output.resume();
+    output.start();
+    try {
+      for await (const chunk of this.#run(utterance, text, { ...parsed, sampleRateHz }, { perSentenceLoudness: true })) {
+        pieces.push(chunk.pcm);
+        const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
+        await output.writeAll(frames, parsed.signal ? { signal: parsed.signal } : {});
+        if (utterance.interrupted) break;
+      }
+      if (!utterance.interrupted) await output.drain(parsed.signal ? { signal: parsed.signal } : {});
+    } finally {
+      if (utterance.interrupted) output.resume();
+    }
+    const audio = concatPcm(pieces);
+    const total = durationMs(audio.length, 1, sampleRateHz);
+    return {
+      audio,
+      sampleRateHz,
+      channels: 1,
+      durationMs: total,
+      streamId: utterance.lifecycle.streamId,
+      attestations: [...utterance.lifecycle.attestations],
+      realtimeFactor: total > 0 ? (performance.now() - started) / total : 0,
+      backend: utterance.backend,
+      ...(utterance.failures.length > 0 ? { degraded: { servedBy: utterance.backend, failures: utterance.failures } } : {}),
+      ...(utterance.interrupted ? { interrupted: true } : {}),
+      marks: [],
+    };
+  }
+
+  /**
+   * Asks the registrar to interrupt a stream of this engine as `actor` (default: the engine's
+   * actor). When allowed, synthesis stops and the device fades out within one period; the result
+   * says why when denied (e.g. `accessibility_override`, `not_owner`).
+   */
+  interrupt(streamId: string, options: { actor?: string; reason?: string } = {}): RegistrarResult {
+    const actor = options.actor ?? this.actor;
+    const result = this.registrar.request({ action: 'interrupt', actor, target: streamId, ...(options.reason ? { reason: options.reason } : {}) });
+    const active = this.#active.get(streamId);
+    if (result.allowed && active) {
+      this.registrar.runEffect(result, { action: 'interrupt', streamId }, () => {
+        active.utterance.interrupted = true;
+        active.controller.abort(new AbortError('interrupted'));
+        this.#output?.interrupt();
+      });
+    }
+    return result;
+  }
+
+  /** Streams being synthesized right now. */
+  activeStreams(): string[] {
+    return [...this.#active.keys()];
+  }
+
+  /** The default backend's health, memory use and queue depth. */
+  async health(): Promise<EngineHealth> {
+    const memoryMb = Math.round((process.memoryUsage().rss / (1024 * 1024)) * 10) / 10;
+    try {
+      const backend = await this.#mainBackend();
+      const health = await backend.health();
+      return {
+        backend: health.backend,
+        modelLoaded: health.modelLoaded,
+        memoryMb,
+        queueDepth: this.#active.size,
+        status: this.#closed ? 'unavailable' : health.status,
+        ...(health.detail ? { detail: health.detail } : {}),
+      };
+    } catch (error) {
+      const name = typeof this.#options.backend === 'string' ? this.#options.backend : this.#options.backend.name;
+      return { backend: name, modelLoaded: false, memoryMb, queueDepth: this.#active.size, status: 'unavailable', detail: describe(error) };
+    }
+  }
+
+  /** Stops running streams, closes backends and the device it opened. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const { controller } of this.#active.values()) controller.abort(new AbortError('engine closed'));
+    const backends = await Promise.allSettled([...(this.#main ? [this.#main] : []), ...this.#named.values()]);
+    await Promise.allSettled(backends.flatMap((entry) => (entry.status === 'fulfilled' ? [entry.value.close()] : [])));
+    if (this.#ownsOutput) this.#output?.close();
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  #outputDevice(): AudioOutput {
+    if (!this.#output) {
+      this.#output = new AudioOutput();
+      this.#ownsOutput = true;
+    }
+    return this.#output;
+  }
+
+  async #mainBackend(): Promise<SpeechBackend> {
+    this.#main ??= (async () => {
+      const refs = [this.#options.backend, ...(this.#options.fallback ?? [])];
+      const backends = await Promise.all(refs.map((ref, index) => this.#resolve(ref, index === 0 ? this.#options.backendOptions : undefined)));
+      const [first] = backends;
+      if (backends.length === 1 && first) return first;
+      return new FallbackChain(backends);
+    })();
+    return this.#main;
+  }
+
+  async #backendFor(name: string | undefined): Promise<SpeechBackend> {
+    if (name === undefined) return this.#mainBackend();
+    const main = typeof this.#options.backend === 'string' ? this.#options.backend : undefined;
+    if (name === main) return this.#mainBackend();
+    let created = this.#named.get(name);
+    if (!created) {
+      created = this.#registry.create(name);
+      this.#named.set(name, created);
+      created.catch(() => this.#named.delete(name));
+    }
+    return created;
+  }
+
+  #resolve(ref: string | SpeechBackend, options: Record<string, unknown> | undefined): Promise<SpeechBackend> {
+    return typeof ref === 'string' ? this.#registry.create(ref, options ?? {}) : Promise.resolve(ref);
+  }
+
+  #compileOptions(parsed: ParsedSpeakOptions, rateScale: number): CompileOptions {
+    const rate = (parsed.rate ?? 1) * rateScale;
+    return {
+      format: parsed.format,
+      lenient: parsed.lenient,
+      allowAudio: parsed.allowAudio,
+      ...(parsed.audioRoot !== undefined ? { audioRoot: parsed.audioRoot } : {}),
+      ...(parsed.language !== undefined ? { language: parsed.language } : {}),
+      ...(parsed.voice !== undefined ? { voice: parsed.voice } : {}),
+      ...(parsed.emotion !== undefined ? { emotion: parsed.emotion as CompileOptions['emotion'] } : {}),
+      ...(parsed.preset !== undefined ? { preset: parsed.preset as CompileOptions['preset'] } : {}),
+      ...(rate !== 1 ? { rate } : {}),
+    };
+  }
+
+  /** Validates the text (compiling it) and creates the stream; throws before any effect on bad input or a denial. */
+  async #prepare(text: string, parsed: ParsedSpeakOptions): Promise<Utterance> {
+    if (this.#closed) throw new AudioError('ENGINE_CLOSED', 'the engine was closed');
+    if (typeof text !== 'string') throw new InputError(`text: expected a string (received ${typeof text})`, { field: 'text' });
+    compile(text, this.#compileOptions(parsed, 1));
+    await this.#backendFor(parsed.backend);
+    const lifecycle = new StreamLifecycle(this.registrar, this.actor);
+    lifecycle.start({ sessionId: parsed.sessionId, userId: parsed.userId, priority: parsed.priority });
+    return { lifecycle, backend: parsed.backend ?? '', failures: [], interrupted: false };
+  }
+
+  async *#run(utterance: Utterance, text: string, parsed: ParsedSpeakOptions, mode: { perSentenceLoudness: boolean }): AsyncGenerator<AudioChunk, void, undefined> {
+    const { lifecycle } = utterance;
+    const controller = new AbortController();
+    const signal = parsed.signal ? AbortSignal.any([parsed.signal, controller.signal]) : controller.signal;
+    this.#active.set(lifecycle.streamId, { controller, utterance });
+    let finished = false;
+    try {
+      // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
+      const override = lifecycle.override();
+      const graph = compile(text, this.#compileOptions(parsed, override?.speechRate ?? 1));
+      lifecycle.compile(graphHash(graph));
+      lifecycle.synthesize();
+      const backend = await this.#backendFor(parsed.backend);
+      utterance.backend = backend.name;
+      const steps = planSynthesis(graph);
+      const converter = new RateConverter(parsed.sampleRateHz ?? this.#options.sampleRateHz);
+      const speechTotal = steps.filter((step) => step.kind === 'speech').length;
+      let speechDone = 0;
+      let index = 0;
+      let positionMs = 0;
+      let playing = false;
+      let pendingMarks: string[] = [];
+      let pendingSilenceMs = 0;
+
+      const emit = (kind: AudioChunk['kind'], pcm: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk => {
+        if (!playing) {
+          lifecycle.play();
+          playing = true;
+        }
+        const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
+        const chunk: AudioChunk = { index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
+        positionMs += chunk.durationMs;
+        pendingMarks = [];
+        return chunk;
+      };
+      const silence = (nodeId: string): AudioChunk | undefined => {
+        if (pendingSilenceMs <= 0 || converter.rateHz === undefined) return undefined;
+        const samples = Math.round((pendingSilenceMs / 1000) * converter.rateHz);
+        pendingSilenceMs = 0;
+        return emit('silence', new Float32Array(samples), nodeId, {});
+      };
+
+      for (const step of steps) {
+        if (signal.aborted) break;
+        if (step.kind === 'mark') {
+          pendingMarks.push(step.name);
+        } else if (step.kind === 'silence') {
+          pendingSilenceMs += step.durationMs * (override?.pauseAmplification ?? 1);
+          const chunk = silence(step.nodeId);
+          if (chunk) yield chunk;
+        } else if (step.kind === 'audio') {
+          const pcm = await this.#readClip(step, converter, signal);
+          const pause = silence(step.nodeId);
+          if (pause) yield pause;
+          yield emit('audio', pcm, step.nodeId, {});
+        } else {
+          const produced = await this.#synthesizeStep(backend, step.segment, parsed, signal, utterance);
+          for await (const output of produced) {
+            const pcm = converter.convert(toMono(output.pcm, output.channels), output.sampleRateHz, false);
+            const pause = silence(step.nodeId);
+            if (pause) yield pause;
+            const adjusted = mode.perSentenceLoudness && parsed.targetLufs !== undefined ? sentenceLoudness(pcm, converter.rateHz ?? output.sampleRateHz, parsed) : pcm;
+            if (adjusted.length > 0) yield emit('speech', adjusted, step.nodeId, { text: step.segment.text, metadata: output.metadata, backend: utterance.backend });
+          }
+          const tail = converter.convert(new Float32Array(0), converter.rateHz ?? FALLBACK_RATE_HZ, true);
+          if (tail.length > 0) yield emit('speech', tail, step.nodeId, { text: step.segment.text, backend: utterance.backend });
+          speechDone += 1;
+          parsed.onProgress?.({ done: speechDone, total: speechTotal, audioMs: positionMs });
+        }
+      }
+      if (!signal.aborted) {
+        if (pendingSilenceMs > 0 && converter.rateHz === undefined) converter.rateHz = FALLBACK_RATE_HZ;
+        const pause = silence('end');
+        if (pause) yield pause;
+        if (pendingMarks.length > 0) yield emit('silence', new Float32Array(0), 'end', {});
+      }
+      if (parsed.signal?.aborted) throw new AbortError('speech was aborted', { cause: parsed.signal.reason });
+      finished = true;
+      lifecycle.stop(utterance.interrupted ? 'interrupted' : 'end of speech');
+    } catch (error) {
+      if (utterance.interrupted && !(parsed.signal?.aborted ?? false)) {
+        finished = true;
+        lifecycle.stop('interrupted');
+        return;
+      }
+      if (error instanceof AbortError || parsed.signal?.aborted) {
+        finished = true;
+        lifecycle.stop('aborted by the caller');
+        throw error instanceof AbortError ? error : new AbortError('speech was aborted', { cause: error });
+      }
+      finished = true;
+      lifecycle.fail(describe(error));
+      throw error;
+    } finally {
+      // The consumer stopped iterating early (break/return): the stream ends where it is.
+      if (!finished) lifecycle.stop('consumer stopped reading');
+      this.#active.delete(lifecycle.streamId);
+    }
+  }
+
+  /** Starts a segment on the backend; a fallback chain reports which backend served and why. */
+  async #synthesizeStep(backend: SpeechBackend, segment: SynthesisSegment, parsed: ParsedSpeakOptions, signal: AbortSignal, utterance: Utterance): Promise<AsyncIterable<EngineOutput>> {
+    const options = parsed.voice !== undefined ? { voice: parsed.voice } : {};
+    if (backend instanceof FallbackChain) {
+      const result = await backend.open(segment, options, signal);
+      utterance.backend = result.backend;
+      for (const failure of result.failures) {
+        if (!utterance.failures.some((known) => known.backend === failure.backend && known.code === failure.code)) utterance.failures.push(failure);
+      }
+      return result.chunks;
+    }
+    return backend.synthesize(segment, options, signal);
+  }
+
+  async #readClip(step: Extract<SynthesisStep, { kind: 'audio' }>, converter: RateConverter, signal: AbortSignal): Promise<Float32Array> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(step.path, { signal });
+    } catch (error) {
+      throw new BackendError('engine', 'AUDIO_CLIP_UNREADABLE', `cannot read audio clip ${step.path}: ${describe(error)}`, { cause: error });
+    }
+    const clip = decodeWav(bytes);
+    const mono = toMono(clip.pcm, clip.channels);
+    const head = converter.convert(mono, clip.sampleRateHz, false);
+    const tail = converter.convert(new Float32Array(0), clip.sampleRateHz, true);
+    return tail.length > 0 ? concatPcm([head, tail]) : head;
+  }
+}
+
+/** Per-sentence loudness normalisation for streaming (integrated loudness needs the whole text). */
+function sentenceLoudness(pcm: Float32Array, sampleRateHz: number, parsed: ParsedSpeakOptions): Float32Array {
+  if (parsed.targetLufs === undefined) return pcm;
+  const result = normalizeLoudness(pcm, { sampleRateHz, channels: 1, targetLufs: parsed.targetLufs, truePeakLimitDb: parsed.truePeakLimitDb });
+  return Number.isFinite(result.before.integratedLufs) ? result.pcm : pcm;
+}
+
+/**
+ * Converts every chunk to one output rate: the one asked for, else the rate of the first audio.
+ * One streaming resampler per segment, flushed at its end so no audio is lost or smeared.
+ */
+class RateConverter {
+  rateHz: number | undefined;
+  #resampler: Resampler | undefined;
+
+  constructor(rateHz: number | undefined) {
+    this.rateHz = rateHz;
+  }
+
+  convert(pcm: Float32Array, inputRateHz: number, flush: boolean): Float32Array {
+    this.rateHz ??= inputRateHz;
+    if (flush) {
+      const tail = this.#resampler?.flush() ?? new Float32Array(0);
+      this.#resampler = undefined;
+      return tail;
+    }
+    if (inputRateHz === this.rateHz) return pcm;
+    if (!this.#resampler || this.#resampler.inputRateHz !== inputRateHz) {
+      this.#resampler = new Resampler({ inputRateHz, outputRateHz: this.rateHz });
+    }
+    return this.#resampler.process(pcm);
+  }
+}

@@ -67,6 +67,7 @@ export class AudioOutput {
   readonly #device: NativeAudioDevice;
   readonly #periodMs: number;
   #closed = false;
+  readonly #exitRef: WeakRef<AudioOutput>;
 
   /**
    * Opens (but does not start) the device. Throws InputError naming the bad option, or
@@ -85,6 +86,8 @@ export class AudioOutput {
     this.#device = callNative(() => new binding.AudioDevice(this.config), OPEN_HINTS);
     this.fadeFrames = this.#device.fadeFrames;
     this.#periodMs = (1000 * this.config.periodFrames) / this.config.sampleRateHz;
+    this.#exitRef = new WeakRef(this);
+    closeOnExit(this.#exitRef);
   }
 
   /** Names of the backends compiled into the addon (e.g. `['PulseAudio', 'ALSA', 'Null']`). */
@@ -189,6 +192,7 @@ export class AudioOutput {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    openOutputs.delete(this.#exitRef);
     this.#device.close();
   }
 
@@ -221,6 +225,23 @@ export class AudioOutput {
       throw cause;
     }
   }
+}
+
+/**
+ * Outputs of this thread still open. `process.exit()` skips Node's env cleanup hooks on the main
+ * thread, so an 'exit' listener closes them (joining the device threads) before the process goes.
+ * Weak references: an output nobody holds is still finalized (and closed) by the addon.
+ */
+const openOutputs = new Set<WeakRef<AudioOutput>>();
+let exitListenerInstalled = false;
+
+function closeOnExit(output: WeakRef<AudioOutput>): void {
+  openOutputs.add(output);
+  if (exitListenerInstalled) return;
+  exitListenerInstalled = true;
+  process.once('exit', () => {
+    for (const reference of openOutputs) reference.deref()?.close();
+  });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, writtenFrames?: number, totalFrames?: number): void {

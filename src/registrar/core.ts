@@ -204,6 +204,9 @@ export interface DecisionCore {
   actorId(key: string): number;
   /** Interns a stream id (creating no stream). */
   internStream(key: string): number;
+  /** Optional: the interned id of a stream key without interning it (NO_ID when unknown), so
+   *  reads like getState() of arbitrary ids do not grow the intern table. */
+  streamIdOf?(key: string): number;
   /** Interns a session or user id (separate name spaces by `space`: 0 session, 1 user). */
   internScope(space: number, key: string): number;
   /** The string behind an interned id. */

@@ -133,6 +133,10 @@ export class ReferenceCore implements DecisionCore {
     return id;
   }
 
+  streamIdOf(key: string): number {
+    return this.streamIds.get(key) ?? NO_ID;
+  }
+
   internScope(space: number, key: string): number {
     const ids = this.scopeIds[space === 1 ? 1 : 0];
     const keys = this.scopeKeys[space === 1 ? 1 : 0];

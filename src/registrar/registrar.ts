@@ -11,10 +11,11 @@ import type { AttestationError } from '../attestation/errors.js';
 import type { Attestation, AttestationBody } from '../attestation/record.js';
 import { AttestationStore } from '../attestation/store.js';
 import { parseInput } from '../validation.js';
-import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type JournalEntry, type TransitionAction } from './core.js';
+import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type JournalEntry } from './core.js';
 import { actionName, appliedInvariantsOf, attestationBody, messageOf, ownerKey, reasonOf, violationsOf, type DecisionContext } from './decision-record.js';
 import { createDefaultCore } from './default-core.js';
-import { AccessibilityBypassError, RegistrarDeniedError, RegistrarHaltedError, RegistrarRequiredError } from './errors.js';
+import { EffectGate } from './effect-gate.js';
+import { RegistrarHaltedError } from './errors.js';
 import { describeInvariants } from './invariant-descriptions.js';
 import { PREEMPTION_RULE_ID } from './invariants.js';
 import { actorKey, actorRefSchema, PRIORITY_VALUES, registrarConfigSchema, requestSchema, toActor, type Actor, type ActorRef, type RegistrarConfig, type ValidRequest } from './request-schema.js';
@@ -58,10 +59,15 @@ export class AudioRegistrar {
   private readonly grants = new Map<string, ReadonlySet<string>>();
   private readonly overrideValues = new Map<string, OverrideValues>();
   private readonly lastAttestation = new Map<string, string>();
-  private readonly issued = new WeakMap<object, { consumed: boolean; seq: number }>();
+  private readonly gate = new EffectGate(
+    (streamId) => this.core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
+    () => this.halted,
+  );
   private readonly haltListeners = new Set<(result: RegistrarResult) => void>();
   private readonly registeredActors = new Set<string>();
   private facadeHalt: HaltCause | null = null;
+  /** Mirrors the core's halted flag (from decisions and the journal) so `halted` costs nothing. */
+  private coreHalted: boolean;
   private replaying: Attestation | null = null;
   private base: RegistrarSnapshot | null = null;
 
@@ -70,6 +76,7 @@ export class AudioRegistrar {
     this.config = parseInput(registrarConfigSchema, parsed.config ?? {}, 'AudioRegistrarOptions.config');
     this.attestationStore = parsed.store ?? new AttestationStore();
     this.core = parsed.core ?? createDefaultCore();
+    this.coreHalted = this.core.image().halted;
     this.attestationStore.onFailure((error) => this.haltFromFacade('attestation_io', error));
   }
 
@@ -142,8 +149,7 @@ export class AudioRegistrar {
 
   /** A stream's state (frozen), or null. */
   getState(streamId: string): StreamView | null {
-    const id = this.core.internStream(streamId);
-    const stream = this.core.stream(id);
+    const stream = this.core.stream(this.lookupStream(streamId));
     return stream ? streamView(this.core, stream, this.lastAttestation.get(streamId) ?? null) : null;
   }
 
@@ -173,7 +179,7 @@ export class AudioRegistrar {
 
   /** True once a HALT (or an attestation write failure) put the registrar in fail-closed mode. */
   get halted(): boolean {
-    return this.facadeHalt !== null || this.core.image().halted;
+    return this.facadeHalt !== null || this.coreHalted;
   }
 
   /** Calls `listener` with the halting result when the registrar halts; the runtime stops all streams. */
@@ -189,28 +195,7 @@ export class AudioRegistrar {
    * AccessibilityBypassError for the halting result and RegistrarHaltedError while halted.
    */
   require(result: RegistrarResult | null | undefined, expect: PermitExpectation = {}): Permit {
-    const issued = result ? this.issued.get(result) : undefined;
-    if (result && issued && result.attestation.metadata.halt === true) {
-      throw new AccessibilityBypassError(`request would end an accessibility override without disable_override; registrar halted (seq ${result.attestation.seq})`, result.attestation.seq);
-    }
-    if (this.halted) throw new RegistrarHaltedError('registrar is halted (fail-closed): no effect may run; recover() rebuilds it from the log');
-    const wanted = `${typeof expect.action === 'string' ? expect.action : (expect.action ?? ['any action']).join('|')} on ${expect.streamId ?? 'any stream'}`;
-    if (!result || !issued) throw new RegistrarRequiredError(`no decision of this registrar authorises ${wanted}: request() it first`);
-    if (result.observed) throw new RegistrarRequiredError(`an observed (shadow) decision authorises nothing (seq ${issued.seq})`);
-    if (!result.allowed) {
-      throw new RegistrarDeniedError(`request was denied (${result.reason ?? 'unknown'}): ${result.message}`, { reason: result.reason, seq: issued.seq });
-    }
-    const action = result.attestation.action as TransitionAction;
-    const actions = expect.action === undefined ? undefined : typeof expect.action === 'string' ? [expect.action] : expect.action;
-    if (actions && !actions.includes(action)) throw new RegistrarRequiredError(`decision seq ${issued.seq} allowed ${action}, not ${actions.join('|')}`);
-    if (expect.streamId !== undefined && expect.streamId !== result.streamId) throw new RegistrarRequiredError(`decision seq ${issued.seq} concerns ${result.streamId ?? 'no stream'}, not ${expect.streamId}`);
-    if (issued.consumed) throw new RegistrarRequiredError(`decision seq ${issued.seq} was already used for an effect`);
-    if (result.streamId !== null) {
-      const stream = this.core.stream(this.core.internStream(result.streamId));
-      if (stream && stream.lastSeq !== issued.seq) throw new RegistrarRequiredError(`decision seq ${issued.seq} on ${result.streamId} was superseded by seq ${stream.lastSeq}`);
-    }
-    issued.consumed = true;
-    return Object.freeze({ action, streamId: result.streamId, seq: issued.seq, attestationId: result.attestation.id });
+    return this.gate.require(result, expect);
   }
 
   /** Runs `effect` only with a permit for `result` (see `require`); returns what it returns. */
@@ -303,7 +288,7 @@ export class AudioRegistrar {
     if (request.reason !== undefined) parameters.reason = request.reason;
     if (request.metadata !== undefined) parameters.metadata = request.metadata;
     const result = this.attestDecision(decision, { actor, action: request.action, target: streamKey }, parameters, metadata, observed);
-    if (decision.allowed && !observed) this.applyFacadeState(request, key, streamKey, result.attestation);
+    if (decision.allowed && !observed) this.applyFacadeState(request, streamKey, result.attestation);
     if (decision.halted && !observed) for (const listener of this.haltListeners) listener(result);
     return result;
   }
@@ -334,6 +319,7 @@ export class AudioRegistrar {
   private attestDecision(decision: CoreDecision, context: DecisionContext, parameters: Record<string, unknown>, metadata: Record<string, unknown>, observed: boolean): RegistrarResult {
     const owner = ownerKey(this.core, decision.ownerBefore);
     const reason = reasonOf(decision);
+    if (!observed && (decision.halted || reason === 'registrar_halted')) this.coreHalted = true;
     const violations = [...violationsOf(decision, context, owner)];
     const attestedBefore = this.replaying ? this.replaying.seq - 1 : this.attestationStore.lastSeq;
     const structural = !observed && decision.allowed ? checkTransition(decision, attestedBefore) : [];
@@ -391,7 +377,7 @@ export class AudioRegistrar {
       durable,
       observed,
     });
-    this.issued.set(result, { consumed: false, seq: record.seq });
+    this.gate.register(result);
     return result;
   }
 
@@ -410,7 +396,7 @@ export class AudioRegistrar {
     }
   }
 
-  private applyFacadeState(request: ValidRequest, key: string, streamKey: string | null, record: Attestation): void {
+  private applyFacadeState(request: ValidRequest, streamKey: string | null, record: Attestation): void {
     const metadata = request.metadata ?? {};
     if (streamKey !== null && record.stateAfter !== null) this.lastAttestation.set(streamKey, record.id);
     if (streamKey !== null && (request.action === 'start' || request.action === 'claim' || request.action === 'compile') && metadata.allowPlugins) {
@@ -428,7 +414,6 @@ export class AudioRegistrar {
       if (request.action === 'update_override') this.overrideValues.set(overrideId, { ...this.overrideValues.get(overrideId), ...values });
       if (request.action === 'disable_override') this.overrideValues.delete(overrideId);
     }
-    void key;
   }
 
   private attestInvalid(input: unknown, error: z.ZodError): RegistrarResult {
@@ -532,6 +517,11 @@ export class AudioRegistrar {
     } finally {
       this.replaying = null;
     }
+  }
+
+  /** A stream's interned id without growing the intern table when the core can look it up. */
+  private lookupStream(streamId: string): number {
+    return this.core.streamIdOf ? this.core.streamIdOf(streamId) : this.core.internStream(streamId);
   }
 
   private viewOf(override: ReturnType<DecisionCore['overrides']>[number]): OverrideView {

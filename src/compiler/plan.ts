@@ -4,7 +4,7 @@
  * engine can synthesize and play sentence by sentence.
  */
 import type { SynthesisSegment } from '../graph/engine-output.js';
-import type { SpeechGraph, SpeechNode } from '../graph/speech-graph.js';
+import { deepFreeze, type SpeechGraph, type SpeechNode } from '../graph/speech-graph.js';
 
 /** Synthesize `segment` with a backend and play it. */
 export interface SpeechStep {
@@ -58,7 +58,7 @@ function stepOf(node: SpeechNode): SynthesisStep {
         ...(node.voice !== undefined ? { voice: node.voice } : {}),
         ...(node.type === 'ssml' ? { ssml: node.ssml } : {}),
       };
-      return { kind: 'speech', nodeId: node.id, sentenceIndex: node.sentenceIndex, segment: Object.freeze(segment) };
+      return { kind: 'speech', nodeId: node.id, sentenceIndex: node.sentenceIndex, segment };
     }
     case 'silence':
       return { kind: 'silence', nodeId: node.id, durationMs: node.durationMs };
@@ -75,5 +75,5 @@ function stepOf(node: SpeechNode): SynthesisStep {
  */
 export function planSynthesis(graph: SpeechGraph, options: PlanOptions = {}): SynthesisStep[] {
   const track = options.track ?? 'main';
-  return graph.nodes.filter((node) => node.track === track).map((node) => Object.freeze(stepOf(node)));
+  return graph.nodes.filter((node) => node.track === track).map((node) => deepFreeze(stepOf(node)));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile, looksLikeSsml } from '../../src/compiler/compile.js';
-import { planSynthesis } from '../../src/compiler/plan.js';
+import { planSynthesis, type SpeechStep } from '../../src/compiler/plan.js';
 import { InputError } from '../../src/errors.js';
 import { parseSpeechGraph } from '../../src/graph/speech-graph-schema.js';
 import { SPEECH_GRAPH_VERSION, type SsmlNode } from '../../src/graph/speech-graph.js';
@@ -127,7 +127,9 @@ describe('planSynthesis', () => {
       { kind: 'audio', nodeId: 'n3', path: '/tmp/x.wav', fallbackText: 'clip' },
       { kind: 'speech', nodeId: 'n4', sentenceIndex: 1, segment: { text: 'Bye two you.', language: 'en-US', prosody: { rate: 0.9, pitchSemitones: -2, volumeDb: -12 }, nodeId: 'n4' } },
     ]);
-    expect(Object.isFrozen(steps[0])).toBe(true);
+    const first = steps[0] as SpeechStep;
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first.segment.prosody)).toBe(true);
   });
 
   it('plays only the requested track', () => {

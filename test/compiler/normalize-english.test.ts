@@ -80,7 +80,7 @@ describe('English normalisation rules', () => {
 
   it.each([
     ['pm', 'at 3:30 pm', 'at three thirty p m'],
-    ['PM with dots', 'at 3:30 P.M.', 'at three thirty p m'],
+    ['PM with dots', 'at 3:30 P.M.', 'at three thirty p m.'],
     ['minutes under ten', 'at 3:05', 'at three oh five'],
     ["o'clock", 'at 3:00', "at three o'clock"],
     ['24-hour', 'at 15:45', 'at fifteen forty-five'],
@@ -168,13 +168,23 @@ describe('English normalisation rules', () => {
   it.each([
     ['telephone', 'call 555-123-4567', 'call five five five, one two three, four five six seven'],
     ['telephone with country code', '+1 555-123-4567', 'one, five five five, one two three, four five six seven'],
+    ['seven-digit telephone', 'dial 555-1234', 'dial five five five, one two three four'],
     ['range', 'pages 10-20', 'pages ten to twenty'],
+    ['year range', 'from 1990-1995', 'from nineteen ninety to nineteen ninety-five'],
+    ['short year range', 'in 1990-95', 'in nineteen ninety to ninety-five'],
+    ['bare year range', '1939-1945', 'nineteen thirty-nine to nineteen forty-five'],
     ['half', '1/2 cup', 'one half cup'],
     ['quarters', '3/4 of it', 'three quarters of it'],
     ['thirds', '2/3', 'two thirds'],
     ['eighths', '5/8', 'five eighths'],
   ])('other numeric forms: %s', (_name, input, expected) => {
     expect(en(input)).toBe(expected);
+  });
+
+  it('keeps a sentence-final full stop that a reading swallowed', () => {
+    expect(en('We open at 10 a.m.')).toBe('We open at ten a m.');
+    expect(en('We open at 10 a.m. sharp')).toBe('We open at ten a m sharp');
+    expect(en('Meet Dr. Who.')).toBe('Meet Doctor Who.');
   });
 
   it('collapses whitespace and keeps ordinary words untouched', () => {

@@ -199,7 +199,7 @@ export const ENGLISH_RULES: readonly NormalizationRule[] = Object.freeze([
   },
   {
     name: 'telephone',
-    pattern: /(?<![\d-])(?:\+?(1)[-.\s])?\(?(\d{3})\)?[-.\s](\d{3})[-.](\d{4})(?![\d-])/g,
+    pattern: /(?<![\d-])(?:\+?(1)[-.\s])?(?:\(?(\d{3})\)?[-.\s])?(\d{3})[-.](\d{4})(?![\d-])/g,
     replace: ([, country, area, exchange, line]) =>
       [country, area, exchange, line].filter((part): part is string => part !== undefined).map(readDigits).join(', '),
   },
@@ -213,8 +213,9 @@ export const ENGLISH_RULES: readonly NormalizationRule[] = Object.freeze([
   },
   {
     name: 'year-in-context',
-    pattern: /\b(in|since|by|from|until|till|before|after|during|of|year|around|circa|c\.)\s+(\d{4})\b(?![.,]\d|\s?%)/gi,
-    replace: ([, word, year]) => `${word} ${yearWords(year ?? '')}`,
+    pattern: /\b(in|since|by|from|until|till|before|after|during|of|year|around|circa|c\.)\s+(\d{4})(?:[-–](\d{4}|\d{2}))?\b(?![.,]\d|\s?%)/gi,
+    replace: ([, word, year = '', until]) =>
+      `${word} ${yearWords(year)}${until === undefined ? '' : ` to ${until.length === 4 ? yearWords(until) : cardinalWords(until)}`}`,
   },
   {
     name: 'year-era',
@@ -256,7 +257,11 @@ export const ENGLISH_RULES: readonly NormalizationRule[] = Object.freeze([
   {
     name: 'range',
     pattern: /(?<![\w.,-])(\d{1,4})[-–](\d{1,4})(?![\w-]|[.,]\d)/g,
-    replace: ([, from, to]) => `${cardinalWords(from ?? '0')} to ${cardinalWords(to ?? '0')}`,
+    replace: ([, from = '0', to = '0']) => {
+      const isYear = (value: string) => /^\d{4}$/.test(value) && Number(value) >= 1100 && Number(value) <= 2099;
+      const read = isYear(from) && isYear(to) ? yearWords : cardinalWords;
+      return `${read(from)} to ${read(to)}`;
+    },
   },
   {
     name: 'version',

@@ -14,7 +14,11 @@ function applyRules(text: string, context: RuleContext): string {
       const input = args[args.length - 1] as string;
       const offset = args[args.length - 2] as number;
       const match = args.slice(0, -2) as (string | undefined)[];
-      return rule.replace(match, context, offset, input) ?? (match[0] as string);
+      const written = match[0] as string;
+      const spoken = rule.replace(match, context, offset, input) ?? written;
+      // "at 10 a.m." ends a sentence: keep the full stop the reading swallowed.
+      const swallowedStop = written.endsWith('.') && !spoken.endsWith('.') && input.slice(offset + written.length).trim() === '';
+      return swallowedStop ? `${spoken}.` : spoken;
     });
   }
   return collapseWhitespace(result);

@@ -1,7 +1,10 @@
 /**
- * One stream's lifecycle as the engine drives it: every step is a registrar request by the
- * engine's actor, and each effect runs only with the permit of an allowed decision
- * (`registrar.require`). A denial throws RegistrarDeniedError before the effect: no partial effect.
+ * One stream's lifecycle as the engine drives it. The owner (the engine's actor, often an agent)
+ * starts the stream and registers its graph; the runtime, a `system` actor acting for the owner
+ * (spec §3.2), requests synthesize, play, the natural-end stop and fail, so an accessibility
+ * override that bars agents from stopping a stream never traps it in `playing`. Each effect runs
+ * only with the permit of an allowed decision (`registrar.require`); a denial throws
+ * RegistrarDeniedError before the effect: no partial effect.
  */
 import type { Attestation } from '../attestation/record.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
@@ -18,14 +21,17 @@ export interface StreamMetadata {
 /** Drives start → compile → synthesize → play → stop (or fail) for one stream. */
 export class StreamLifecycle {
   readonly #registrar: AudioRegistrar;
-  readonly #actor: string;
+  readonly #owner: string;
+  readonly #runtime: string;
   readonly #attestations: Attestation[] = [];
   #streamId: string | null = null;
   #ended = false;
 
-  constructor(registrar: AudioRegistrar, actor: string) {
+  /** `owner` starts and compiles; `runtime` (a system actor) does the rest. */
+  constructor(registrar: AudioRegistrar, owner: string, runtime: string) {
     this.#registrar = registrar;
-    this.#actor = actor;
+    this.#owner = owner;
+    this.#runtime = runtime;
   }
 
   /** The stream id, once `start` was allowed. */
@@ -42,7 +48,7 @@ export class StreamLifecycle {
   /** Creates the stream (owned by the engine's actor). */
   start(metadata: StreamMetadata): Permit {
     const clean = Object.fromEntries(Object.entries(metadata).filter(([, value]) => value !== undefined));
-    const permit = this.#step('start', { metadata: clean });
+    const permit = this.#step('start', this.#owner, { metadata: clean });
     this.#streamId = permit.streamId;
     return permit;
   }
@@ -54,17 +60,17 @@ export class StreamLifecycle {
 
   /** Registers the compiled graph's hash. */
   compile(graphHash: string): Permit {
-    return this.#step('compile', { target: this.streamId, metadata: { graphHash } });
+    return this.#step('compile', this.#owner, { target: this.streamId, metadata: { graphHash } });
   }
 
   /** Commits the graph; synthesis may begin. */
   synthesize(): Permit {
-    return this.#step('synthesize', { target: this.streamId });
+    return this.#step('synthesize', this.#runtime, { target: this.streamId });
   }
 
   /** Audio may be delivered. */
   play(): Permit {
-    return this.#step('play', { target: this.streamId });
+    return this.#step('play', this.#runtime, { target: this.streamId });
   }
 
   /** Natural end (or end after a cancellation/interrupt). Idempotent once ended. */
@@ -76,10 +82,10 @@ export class StreamLifecycle {
       return;
     }
     if (state === 'playing' || state === 'interrupting') {
-      this.#step('stop', { target: this.#streamId, reason });
+      this.#step('stop', this.#runtime, { target: this.#streamId, reason });
     } else {
       // Ended before any audio was delivered: the table allows no stop from here, so the stream fails with the reason.
-      this.#step('fail', { target: this.#streamId, reason });
+      this.#step('fail', this.#runtime, { target: this.#streamId, reason });
     }
     this.#ended = true;
   }
@@ -88,12 +94,12 @@ export class StreamLifecycle {
   fail(reason: string): void {
     if (this.#ended || this.#streamId === null) return;
     this.#ended = true;
-    const result = this.#registrar.request({ action: 'fail', actor: this.#actor, target: this.#streamId, reason: reason.slice(0, 1000) });
+    const result = this.#registrar.request({ action: 'fail', actor: this.#runtime, target: this.#streamId, reason: reason.slice(0, 1000) });
     this.#attestations.push(result.attestation);
   }
 
-  #step(action: TransitionAction, fields: { target?: string; reason?: string; metadata?: Record<string, unknown> }): Permit {
-    const result: RegistrarResult = this.#registrar.request({ action, actor: this.#actor, ...fields });
+  #step(action: TransitionAction, actor: string, fields: { target?: string; reason?: string; metadata?: Record<string, unknown> }): Permit {
+    const result: RegistrarResult = this.#registrar.request({ action, actor, ...fields });
     this.#attestations.push(result.attestation);
     const permit = this.#registrar.require(result, { action });
     if (action !== 'start' && permit.streamId !== this.#streamId) throw new Error(`registrar answered for ${permit.streamId}, expected ${this.#streamId}`);

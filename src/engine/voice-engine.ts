@@ -32,6 +32,9 @@ import { StreamLifecycle } from './stream-lifecycle.js';
 type ParsedSpeakOptions = ReturnType<typeof speakOptionsSchema.parse>;
 type ParsedEngineOptions = ReturnType<typeof voiceEngineOptionsSchema.parse>;
 
+/** The runtime's own actor. */
+const RUNTIME_ACTOR = 'system:voice-engine';
+
 /** Rate used for silence when a text produces no speech at all to take the rate from. */
 const FALLBACK_RATE_HZ = 24_000;
 
@@ -64,8 +67,10 @@ function toMono(pcm: Float32Array, channels: number): Float32Array {
 export class VoiceEngine {
   /** The registrar deciding every stream of this engine. */
   readonly registrar: AudioRegistrar;
-  /** The actor the engine requests as. */
+  /** The actor that owns the engine's streams (starts and compiles them). */
   readonly actor: string;
+  /** The system actor of the runtime: synthesize, play, natural-end stop and fail (spec §3.2). */
+  readonly runtimeActor = RUNTIME_ACTOR;
   readonly #options: ParsedEngineOptions;
   readonly #registry = new BackendRegistry();
   readonly #named = new Map<string, Promise<SpeechBackend>>();
@@ -81,6 +86,7 @@ export class VoiceEngine {
     this.registrar = this.#options.registrar ?? new AudioRegistrar();
     this.actor = this.#options.actor;
     this.registrar.registerActor(this.actor);
+    this.registrar.registerActor(this.runtimeActor);
     this.#output = this.#options.output;
   }
 
@@ -292,7 +298,7 @@ export class VoiceEngine {
     if (typeof text !== 'string') throw new InputError(`text: expected a string (received ${typeof text})`, { field: 'text' });
     compile(text, this.#compileOptions(parsed, 1));
     await this.#backendFor(parsed.backend);
-    const lifecycle = new StreamLifecycle(this.registrar, this.actor);
+    const lifecycle = new StreamLifecycle(this.registrar, this.actor, this.runtimeActor);
     lifecycle.start({ sessionId: parsed.sessionId, userId: parsed.userId, priority: parsed.priority });
     return { lifecycle, backend: parsed.backend ?? '', failures: [], interrupted: false };
   }

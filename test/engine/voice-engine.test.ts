@@ -1,0 +1,261 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeWav } from '../../src/audio/wav.js';
+import { measureLoudness } from '../../src/audio/loudness.js';
+import { AudioOutput } from '../../src/audio/output.js';
+import { EspeakBackend } from '../../src/backends/espeak.js';
+import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { AbortError, InputError } from '../../src/errors.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+
+function rms(pcm: Float32Array): number {
+  let sum = 0;
+  for (const sample of pcm) sum += sample * sample;
+  return Math.sqrt(sum / Math.max(1, pcm.length));
+}
+
+/** Zero crossings per second: a crude pitch/brightness proxy that moves with the voice's pitch. */
+function crossingsPerSecond(pcm: Float32Array, sampleRateHz: number): number {
+  let crossings = 0;
+  for (let i = 1; i < pcm.length; i++) if ((pcm[i - 1] ?? 0) < 0 !== (pcm[i] ?? 0) < 0) crossings++;
+  return crossings / (pcm.length / sampleRateHz);
+}
+
+describe('VoiceEngine', () => {
+  let engine: VoiceEngine;
+  let dir: string;
+
+  beforeAll(() => {
+    engine = new VoiceEngine();
+    dir = mkdtempSync(join(tmpdir(), 'vs-engine-'));
+  });
+  afterAll(async () => {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('speaks with the embedded voice under an attested start → compile → synthesize → play → stop', async () => {
+    const result = await engine.speak('Hello there. This is the default voice.');
+    expect(result.backend).toBe('espeak');
+    expect(result.sampleRateHz).toBe(22050);
+    expect(result.durationMs).toBeGreaterThan(1000);
+    expect(result.durationMs).toBeLessThan(6000);
+    expect(rms(result.audio)).toBeGreaterThan(0.02);
+    expect(result.realtimeFactor).toBeGreaterThan(0);
+    expect(result.attestations.map((a) => `${a.action}:${a.decision}`)).toEqual([
+      'start:allowed',
+      'compile:allowed',
+      'synthesize:allowed',
+      'play:allowed',
+      'stop:allowed',
+    ]);
+    expect(engine.registrar.getState(result.streamId)?.state).toBe('stopped');
+    expect(engine.registrar.getState(result.streamId)?.owner).toBe('system:voice-engine');
+  });
+
+  it('streams sentence by sentence, the first chunk before the last sentence is synthesized', async () => {
+    const sentences = Array.from({ length: 6 }, (_, i) => `This is sentence number ${i + 1} of a longer text.`).join(' ');
+    const started = performance.now();
+    const arrivals: number[] = [];
+    const chunks = [];
+    for await (const chunk of engine.stream(sentences)) {
+      arrivals.push(performance.now() - started);
+      chunks.push(chunk);
+    }
+    const speech = chunks.filter((chunk) => chunk.kind === 'speech');
+    expect(speech.length).toBe(6);
+    expect(speech[0]?.text).toContain('sentence number one');
+    expect(chunks.map((chunk) => chunk.index)).toEqual(chunks.map((_, i) => i));
+    // Chunk positions are contiguous.
+    for (let i = 1; i < chunks.length; i++) expect(chunks[i]?.startMs).toBeCloseTo((chunks[i - 1]?.startMs ?? 0) + (chunks[i - 1]?.durationMs ?? 0), 6);
+    expect(arrivals[0]).toBeLessThan(arrivals[arrivals.length - 1] ?? 0);
+  });
+
+  it('emotions and rate reach the audio', async () => {
+    const text = 'The quick brown fox jumps over the lazy dog.';
+    const neutral = await engine.speak(text);
+    const fast = await engine.speak(text, { rate: 1.8 });
+    const sad = await engine.speak(text, { emotion: 'sadness' });
+    const joy = await engine.speak(text, { emotion: 'joy' });
+    expect(fast.durationMs).toBeLessThan(neutral.durationMs * 0.75);
+    expect(sad.durationMs).toBeGreaterThan(neutral.durationMs * 1.05);
+    expect(crossingsPerSecond(joy.audio, joy.sampleRateHz)).not.toBeCloseTo(crossingsPerSecond(neutral.audio, neutral.sampleRateHz), 0);
+  });
+
+  it('light markup pauses and SSML breaks become silence of the asked length', async () => {
+    const plain = await engine.speak('One two');
+    const paused = await engine.speak('One [pause 800ms] two');
+    expect(paused.durationMs - plain.durationMs).toBeGreaterThan(650);
+    const ssml = await engine.speak('<speak>One <break time="700ms"/> two <mark name="end"/></speak>');
+    expect(ssml.durationMs - plain.durationMs).toBeGreaterThan(550);
+    expect(ssml.marks.map((mark) => mark.name)).toEqual(['end']);
+  });
+
+  it('resamples to the asked rate and normalises loudness', async () => {
+    const result = await engine.speak('Loudness normalisation brings speech to a target level for broadcast.', { sampleRateHz: 48000, targetLufs: -23 });
+    expect(result.sampleRateHz).toBe(48000);
+    const measured = measureLoudness(result.audio, { sampleRateHz: 48000, channels: 1 });
+    expect(measured.integratedLufs).toBeCloseTo(-23, 0);
+    expect(result.loudness?.integratedLufs).toBeCloseTo(measured.integratedLufs, 3);
+    expect(measured.truePeakDb).toBeLessThanOrEqual(-0.99);
+  });
+
+  it('writes files atomically and leaves nothing on failure', async () => {
+    const path = join(dir, 'hello.wav');
+    const result = await engine.speakToFile('Hello file.', path);
+    const decoded = decodeWav(readFileSync(path));
+    expect(decoded.sampleRateHz).toBe(result.sampleRateHz);
+    expect(decoded.pcm.length).toBe(result.audio.length);
+    const missingDir = join(dir, 'no-such-dir', 'out.wav');
+    await expect(engine.speakToFile('Hello file.', missingDir)).rejects.toThrow();
+    expect(readdirSync(dir)).toEqual(['hello.wav']);
+  });
+
+  it('rejects bad input before asking the registrar, naming the field', async () => {
+    const before = engine.registrar.attestationStore.all().length;
+    await expect(engine.speak('Hi', { rate: 99 })).rejects.toMatchObject({ name: 'InputError', field: 'options.rate' });
+    await expect(engine.speak('<speak><prosody rate="fast">x</speak>', { format: 'ssml' })).rejects.toBeInstanceOf(InputError);
+    await expect(engine.speak('Hi', { backend: 'nope' })).rejects.toMatchObject({ code: 'BACKEND_UNKNOWN' });
+    expect(engine.registrar.attestationStore.all().length).toBe(before);
+  });
+
+  it('an aborted call rejects with AbortError and the stream ends in the registrar', async () => {
+    const controller = new AbortController();
+    const long = Array.from({ length: 20 }, () => 'A sentence that takes a while to speak.').join(' ');
+    const iterator = engine.stream(long, { signal: controller.signal });
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    controller.abort();
+    await expect(iterator.next()).rejects.toBeInstanceOf(AbortError);
+    const streams = engine.registrar.listStates();
+    expect(streams[streams.length - 1]?.state).toBe('stopped');
+  });
+
+  it('a consumer that stops reading ends the stream', async () => {
+    let streamId = '';
+    for await (const chunk of engine.stream('First sentence. Second sentence. Third sentence.')) {
+      expect(chunk.kind).toBe('speech');
+      streamId = engine.activeStreams()[0] ?? '';
+      break;
+    }
+    expect(engine.registrar.getState(streamId)?.state).toBe('stopped');
+    expect(engine.activeStreams()).toEqual([]);
+  });
+
+  it('reports health', async () => {
+    const health = await engine.health();
+    expect(health).toMatchObject({ backend: 'espeak', status: 'ok', modelLoaded: true, queueDepth: 0 });
+    expect(health.memoryMb).toBeGreaterThan(10);
+  });
+});
+
+describe('VoiceEngine under the registrar', () => {
+  it('a denial stops the work with no partial effect', async () => {
+    const registrar = new AudioRegistrar();
+    const engine = new VoiceEngine({ registrar, actor: 'agent:narrator' });
+    registrar.registerActor('user:alice');
+    registrar.registerActor('user:bob');
+    registrar.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'kitchen' } });
+    // bob replacing alice's override would end it without disable_override: HALT, fail-closed.
+    const bypass = registrar.request({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'kitchen' } });
+    expect(bypass.allowed).toBe(false);
+    expect(registrar.halted).toBe(true);
+    const before = registrar.attestationStore.all().length;
+    await expect(engine.speak('Nothing may play now.')).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
+    expect(registrar.listStates()).toEqual([]);
+    const after = registrar.attestationStore.all();
+    expect(after.length).toBe(before + 1);
+    expect(after[after.length - 1]).toMatchObject({ action: 'start', decision: 'denied', reason: 'registrar_halted' });
+    await engine.close();
+  });
+
+  it("a user's accessibility override shapes delivery and blocks an agent's interrupt", async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1, capture: true });
+    const engine = new VoiceEngine({ registrar, actor: 'agent:assistant', output });
+    registrar.registerActor('user:alice');
+    registrar.registerActor('agent:other');
+    const text = 'Accessibility comes first. Users decide how fast they hear speech.';
+    const normal = await engine.speak(text, { sessionId: 'living-room' });
+    const enabled = registrar.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'living-room', speechRate: 0.6 } });
+    expect(enabled.allowed).toBe(true);
+    const slowed = await engine.speak(text, { sessionId: 'living-room' });
+    expect(slowed.durationMs).toBeGreaterThan(normal.durationMs * 1.3);
+
+    // While playing, an agent may not interrupt (accessibility_override); alice may.
+    const playing = engine.play(text, { sessionId: 'living-room' });
+    let streamId: string | undefined;
+    for (let i = 0; i < 200 && !streamId; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const candidate = engine.activeStreams()[0];
+      if (candidate && registrar.getState(candidate)?.state === 'playing') streamId = candidate;
+    }
+    expect(streamId).toBeDefined();
+    const byAgent = engine.interrupt(streamId ?? '', { actor: 'agent:other' });
+    // Not the owner either: the first violation in §4 order is the reason, all are listed.
+    expect(byAgent).toMatchObject({ allowed: false, reason: 'not_owner' });
+    expect(byAgent.violations.map((violation) => violation.invariant)).toContain('audio.accessibility.supremacy');
+    const byOwnerAgent = engine.interrupt(streamId ?? '');
+    expect(byOwnerAgent).toMatchObject({ allowed: false, reason: 'accessibility_override' });
+    const byAlice = engine.interrupt(streamId ?? '', { actor: 'user:alice' });
+    expect(byAlice.allowed).toBe(true);
+    const result = await playing;
+    expect(result.interrupted).toBe(true);
+    expect(registrar.getState(streamId ?? '')?.state).toBe('stopped');
+    expect(result.durationMs).toBeLessThan(slowed.durationMs);
+    await engine.close();
+    output.close();
+  });
+
+  it('interrupting playback silences the device within one period plus the fade', async () => {
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1, periodFrames: 256, capture: true });
+    const engine = new VoiceEngine({ output });
+    const text = Array.from({ length: 8 }, () => 'This sentence keeps the device busy for a while.').join(' ');
+    const playing = engine.play(text);
+    let streamId: string | undefined;
+    for (let i = 0; i < 400 && !streamId; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const candidate = engine.activeStreams()[0];
+      if (candidate && engine.registrar.getState(candidate)?.state === 'playing' && output.stats().framesPlayed > 22050 / 2) streamId = candidate;
+    }
+    expect(streamId).toBeDefined();
+    const result = engine.interrupt(streamId ?? '');
+    expect(result.allowed).toBe(true);
+    const played = await playing;
+    expect(played.interrupted).toBe(true);
+    expect(engine.registrar.getState(streamId ?? '')?.state).toBe('stopped');
+    // After the fade the device plays silence: the captured output ends in zeros.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const captured = output.readCapture();
+    const tail = captured.subarray(captured.length - 1024);
+    expect(rms(tail)).toBe(0);
+    await engine.close();
+    output.close();
+  });
+
+  it('falls back to the next backend and reports the degradation', async () => {
+    const broken = new EspeakBackend({ mode: 'process', binaryPath: '/nonexistent/espeak-ng' });
+    const engine = new VoiceEngine({ backend: broken, fallback: ['espeak'] });
+    const result = await engine.speak('Fallback keeps speaking.');
+    expect(result.degraded?.servedBy).toBe('espeak');
+    expect(result.degraded?.failures[0]?.backend).toBe('espeak');
+    expect(result.degraded?.failures[0]?.code).toMatch(/ESPEAK|NOT_FOUND|SPAWN/);
+    expect(rms(result.audio)).toBeGreaterThan(0.02);
+    await engine.close();
+  });
+
+  it('fails the stream with the reason when every backend fails', async () => {
+    const broken = new EspeakBackend({ mode: 'process', binaryPath: '/nonexistent/espeak-ng' });
+    const registrar = new AudioRegistrar();
+    const engine = new VoiceEngine({ backend: broken, registrar });
+    await expect(engine.speak('Nothing works.')).rejects.toThrow();
+    const [stream] = registrar.listStates();
+    expect(stream?.state).toBe('failed');
+    const fail = registrar.attestationStore.query({ action: 'fail' });
+    expect(fail).toHaveLength(1);
+    expect(JSON.stringify(fail[0]?.parameters)).toContain('espeak');
+    await engine.close();
+  });
+});

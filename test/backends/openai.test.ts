@@ -215,7 +215,7 @@ describe('OpenAIBackend', () => {
   it('fails with a retryable timeout when the stream stalls after audio, and closes the connection', async () => {
     const bytes = s16leBytes(testSamples(4000));
     server.respond(piecewiseResponder([bytes.subarray(0, 4000), bytes.subarray(4000)], () => delay(10_000)));
-    const openai = backend({ idleTimeoutMs: 200, maxRetries: 2 });
+    const openai = backend({ idleTimeoutMs: 500, maxRetries: 2 });
     let received = 0;
 
     const error = await rejection(
@@ -225,7 +225,7 @@ describe('OpenAIBackend', () => {
     );
 
     expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT', retryable: true });
-    expect(error.message).toContain('stalled: no data within 200 ms');
+    expect(error.message).toContain('stalled: no data within 500 ms');
     expect(received).toBe(1);
     // Audio was already yielded, so the base class must not retry.
     expect(server.requests).toHaveLength(1);
@@ -236,7 +236,7 @@ describe('OpenAIBackend', () => {
     server.respond(pcmResponder(s16leBytes([1, 2])), silentResponder);
     const text = `${'word '.repeat(900)}end.`;
 
-    const error = await rejection(collect(backend({ firstChunkTimeoutMs: 300 }).synthesize(segment(text))));
+    const error = await rejection(collect(backend({ firstChunkTimeoutMs: 1000 }).synthesize(segment(text))));
 
     expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT' });
     expect(error.message).toContain('no answer from POST');

@@ -27,14 +27,17 @@ export interface DecisionContext {
 }
 
 const RULE_TEXT: Record<string, (context: DecisionContext, owner: string | null) => string> = {
-  'audio.actor.registered': (c) => `actor ${describe(c.actor)} (or the new owner it names) is not registered`,
+  'audio.actor.registered': (c) => `actor ${describe(c.actor)} is not registered`,
   'audio.ownership.single_owner': (c, owner) => `stream ${c.target ?? '?'} is already owned by ${owner ?? 'someone'}`,
   'audio.ownership.required_for_control': (c, owner) => `${describe(c.actor)} does not own stream ${c.target ?? '?'} (owner: ${owner ?? 'none'}) and may not ${c.action ?? '?'} it`,
   'audio.accessibility.supremacy': (c) => `an accessibility override forbids ${describe(c.actor)} to ${c.action ?? '?'} ${c.target ?? 'it'}`,
   'audio.accessibility.auditable': () => 'override change not marked accessibility: true',
   'audio.lifecycle.no_dead_interrupt': (c) => `cannot interrupt ${c.target ?? 'a missing stream'}: it is stopped, failed or unknown`,
   'audio.lifecycle.commit_boundary': (c) => `cannot ${c.action ?? '?'} ${c.target ?? '?'}: its graph is committed`,
-  'audio.lifecycle.valid_transition': (c) => `${c.action ?? '?'} is not a valid transition for ${c.target ?? 'this target'} in its current state`,
+  'audio.lifecycle.valid_transition': (c) =>
+    c.action === 'transfer'
+      ? `transfer of ${c.target ?? '?'} is not valid: the stream is failed or missing, or the new owner is not registered`
+      : `${c.action ?? '?'} is not a valid transition for ${c.target ?? 'this target'} in its current state`,
   'audio.plugin.immutability': (c) => `plugin ${describe(c.actor)} may not ${c.action ?? '?'}: plugins never change lifecycle state and touch the graph only before commit`,
 };
 

@@ -4,14 +4,14 @@ import { STRUCTURAL_INVARIANT_IDS, type StructuralInvariantId } from './invarian
 import type { InvariantDescription } from './types.js';
 
 const DOMAIN_RULES: Record<(typeof DOMAIN_INVARIANTS)[number]['id'], string> = {
-  'audio.actor.registered': 'the actor (and a transfer\'s new owner) is registered',
+  'audio.actor.registered': 'the requesting actor is registered',
   'audio.ownership.single_owner': 'claim never takes an owned stream',
   'audio.ownership.required_for_control': 'actions on a stream need its owner (system: synthesize/play/stop/fail and preemption; a delegated plugin: mutate_graph)',
   'audio.accessibility.supremacy': 'while an override covers a stream, agents and plugins may not interrupt, stop, mutate or transfer it; only the override owner updates or disables it; ending it any other way halts',
   'audio.accessibility.auditable': 'override changes carry accessibility: true in their attestation (checked by verify)',
   'audio.lifecycle.no_dead_interrupt': 'no interrupt of stopped, failed or unknown streams',
   'audio.lifecycle.commit_boundary': 'no compile, mutate_graph or rollback after commit',
-  'audio.lifecycle.valid_transition': 'the transition is in the state table',
+  'audio.lifecycle.valid_transition': 'the transition is in the state table (a transfer also needs a registered new owner)',
   'audio.plugin.immutability': 'plugins never change lifecycle state and touch the graph only before commit',
 };
 

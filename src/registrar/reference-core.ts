@@ -246,8 +246,8 @@ export class ReferenceCore implements DecisionCore {
     let violations = 0;
     let halt = false;
 
-    // audio.actor.registered (a transfer's new owner must be registered too).
-    if (request.actor === NO_ID || (request.action === A.transfer && request.newOwner === NO_ID)) violations |= bit('audio.actor.registered');
+    // audio.actor.registered (the requester; a transfer's new owner is part of the §2 table row).
+    if (request.actor === NO_ID) violations |= bit('audio.actor.registered');
 
     // audio.ownership.single_owner: claim never takes an owned stream.
     if (request.action === A.claim && target && target.owner !== NO_ID) violations |= bit('audio.ownership.single_owner');
@@ -268,11 +268,10 @@ export class ReferenceCore implements DecisionCore {
       if (agentOrPlugin || (request.actorKind === SYSTEM && preempting)) violations |= bit('audio.accessibility.supremacy');
     }
     if (request.action === A.enable_override) {
-      if (request.actorKind !== USER) violations |= bit('audio.accessibility.supremacy');
-      if (overrideTarget && overrideTarget.owner !== request.actor) {
-        violations |= bit('audio.accessibility.supremacy');
-        halt = true;
-      }
+      // Only a user enables; enabling over an active override is refused, and when that override
+      // is someone else's it would end it without disable_override: HALT.
+      if (request.actorKind !== USER || overrideTarget) violations |= bit('audio.accessibility.supremacy');
+      if (overrideTarget && overrideTarget.owner !== request.actor) halt = true;
     }
     if ((request.action === A.update_override || request.action === A.disable_override) && overrideTarget && overrideTarget.owner !== request.actor) {
       violations |= bit('audio.accessibility.supremacy');
@@ -324,11 +323,12 @@ export class ReferenceCore implements DecisionCore {
   }
 
   private validTransition(request: CoreRequest, target: CoreStream | undefined, creating: boolean, override: CoreOverride | undefined): boolean {
-    // One override per (scope, scopeId): enabling over an existing one is never a valid transition.
-    if (request.action === A.enable_override) return override === undefined;
+    // Enabling over an existing override is audio.accessibility.supremacy's business.
+    if (request.action === A.enable_override) return true;
     if (request.action === A.update_override || request.action === A.disable_override) return override !== undefined;
     if (creating) return true;
     if (!target) return false;
+    if (request.action === A.transfer && request.newOwner === NO_ID) return false; // "a registered actor"
     return FROM.get(request.action)?.has(target.state) ?? false;
   }
 

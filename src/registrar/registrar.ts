@@ -485,8 +485,11 @@ export class AudioRegistrar {
     if (record.violations.some((v) => v.invariant === 'audio.actor.registered')) return;
     this.core.registerActor(key, ACTOR_KINDS.indexOf(actor.kind));
     this.registeredActors.add(key);
+    // A transfer to an unregistered new owner is invalid_transition; without that violation the
+    // new owner was registered.
     const newOwner = request.metadata?.newOwner;
-    if (request.action === 'transfer' && newOwner !== undefined) {
+    const transferValid = !record.violations.some((v) => v.invariant === 'audio.lifecycle.valid_transition');
+    if (request.action === 'transfer' && newOwner !== undefined && transferValid) {
       const owner = toActor(newOwner);
       this.core.registerActor(actorKey(owner), ACTOR_KINDS.indexOf(owner.kind));
       this.registeredActors.add(actorKey(owner));

@@ -83,7 +83,10 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     const updated = expectAllowed(r.request({ action: 'update_override', actor: 'user:alice', metadata: { ...session, speechRate: 0.6 } }));
     expect(updated.attestation.accessibility).toBe(true);
     expect(r.listOverrides()).toEqual([{ owner: 'user:alice', scope: 'session', scopeId: 'living-room', speechRate: 0.6 }]);
-    expect(r.request({ action: 'enable_override', actor: 'user:alice', metadata: session }).reason).toBe('invalid_transition');
+    const again = r.request({ action: 'enable_override', actor: 'user:alice', metadata: session });
+    expect(again.reason).toBe('accessibility_override');
+    expect(again.violations).toEqual([expect.objectContaining({ invariant: 'audio.accessibility.supremacy', level: 'REJECT' })]);
+    expect(r.halted).toBe(false);
     expectAllowed(r.request({ action: 'disable_override', actor: 'user:alice', metadata: session }));
     expect(r.request({ action: 'disable_override', actor: 'user:alice', metadata: session }).reason).toBe('invalid_transition');
     expect(r.request({ action: 'update_override', actor: 'user:alice', metadata: session }).reason).toBe('invalid_transition');

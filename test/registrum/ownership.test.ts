@@ -44,11 +44,11 @@ describe.each(coresUnderTest())('ownership ($name core)', (core) => {
     expectAllowed(r.request({ action: 'interrupt', actor: 'agent:other', target }));
   });
 
-  it('only the owner transfers; a transfer to an unregistered actor is unknown_actor; failed streams are not transferred', () => {
+  it('only the owner transfers; a transfer to an unregistered actor is invalid_transition; failed streams are not transferred', () => {
     const r = registrarWith(core);
     const target = streamIn(r, 'playing');
     expect(r.request({ action: 'transfer', actor: 'agent:other', target, metadata: { newOwner: 'agent:other' } }).reason).toBe('not_owner');
-    expect(r.request({ action: 'transfer', actor: 'agent:claude-1', target, metadata: { newOwner: 'agent:nobody' } }).reason).toBe('unknown_actor');
+    expect(r.request({ action: 'transfer', actor: 'agent:claude-1', target, metadata: { newOwner: 'agent:nobody' } }).reason).toBe('invalid_transition');
     const failed = streamIn(r, 'failed');
     expect(r.request({ action: 'transfer', actor: 'agent:claude-1', target: failed, metadata: { newOwner: 'agent:other' } }).reason).toBe('invalid_transition');
     expect(r.getState(target)?.owner).toBe('agent:claude-1');

@@ -352,7 +352,9 @@ export class ReferenceCore implements DecisionCore {
         break;
       case A.synthesize:
       case A.commit:
+        // Sealing makes the current graph the base: the revision counts changes since the base.
         after.committed = true;
+        after.graphRevision = 0;
         break;
       case A.rollback:
         after.graphRevision = 0;

@@ -92,8 +92,9 @@ describe.each(coresUnderTest())('lifecycle ordering ($name core)', (core) => {
     expect(r.getState(target)?.graphRevision).toBe(2);
     expectAllowed(r.request({ action: 'rollback', actor: 'agent:claude-1', target }));
     expect(r.getState(target)?.graphRevision).toBe(0);
+    expectAllowed(r.request({ action: 'mutate_graph', actor: 'agent:claude-1', target }));
     expectAllowed(r.request({ action: 'commit', actor: 'agent:claude-1', target }));
-    expect(r.getState(target)?.committed).toBe(true);
+    expect(r.getState(target)).toMatchObject({ committed: true, graphRevision: 0 });
     for (const action of ['compile', 'mutate_graph', 'rollback']) {
       const denied = r.request({ action, actor: 'agent:claude-1', target });
       expect(denied.reason, action).toBe('commit_boundary');

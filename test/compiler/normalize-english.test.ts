@@ -17,6 +17,7 @@ describe('English normalisation rules', () => {
     ['negative decimal', 'drop of -0.25', 'drop of minus zero point two five'],
     ['version number', 'version 1.2.3 ships', 'version one point two point three ships'],
     ['digits glued to letters', 'page2 of 3', 'page two of three'],
+    ['number before letters', 'a 4K screen', 'a four K screen'],
   ])('numbers: %s', (_name, input, expected) => {
     expect(en(input)).toBe(expected);
   });
@@ -64,6 +65,7 @@ describe('English normalisation rules', () => {
     ['abbreviated month', 'Sept. 3', 'September third'],
     ['day before month', '15 March 2024', 'the fifteenth of March, twenty twenty-four'],
     ['day of month', '4th of July', 'the fourth of July'],
+    ['month and year', 'In Dec. 2019 and March 2020', 'In December twenty nineteen and March twenty twenty'],
   ])('dates: %s', (_name, input, expected) => {
     expect(en(input)).toBe(expected);
   });

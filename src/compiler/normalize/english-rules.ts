@@ -187,6 +187,11 @@ export const ENGLISH_RULES: readonly NormalizationRule[] = Object.freeze([
     replace: ([, day, month, year]) => dateWords(year ?? '', monthNumber(month ?? ''), Number(day), 'day-first'),
   },
   {
+    name: 'month-year',
+    pattern: new RegExp(String.raw`\b${MONTH_NAMES}\.?,?\s+(\d{4})\b`, 'g'),
+    replace: ([, month, year]) => dateWords(year ?? '', monthNumber(month ?? ''), undefined, 'month-first'),
+  },
+  {
     name: 'clock-time',
     pattern: /\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s?([AaPp])\.?[Mm]\.?(?![A-Za-z]))?/g,
     replace: ([, hours, minutes, seconds, meridiem]) =>

@@ -18,7 +18,10 @@ function applyRules(text: string, context: RuleContext): string {
       const spoken = rule.replace(match, context, offset, input) ?? written;
       // "at 10 a.m." ends a sentence: keep the full stop the reading swallowed.
       const swallowedStop = written.endsWith('.') && !spoken.endsWith('.') && input.slice(offset + written.length).trim() === '';
-      return swallowedStop ? `${spoken}.` : spoken;
+      // "4K" must read "four K", not "fourK": keep words apart from letters around the match.
+      const before = /\p{L}/u.test(input[offset - 1] ?? '') && /^\p{L}/u.test(spoken) ? ' ' : '';
+      const after = /\p{L}/u.test(input[offset + written.length] ?? '') && /\p{L}$/u.test(spoken) ? ' ' : '';
+      return `${before}${spoken}${swallowedStop ? '.' : ''}${after}`;
     });
   }
   return collapseWhitespace(result);

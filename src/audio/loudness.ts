@@ -145,30 +145,56 @@ function gatedMean(blocks: Float64Array, gateLufs: number): { meanSquare: number
 export function measureLoudness(pcm: Float32Array, options: LoudnessOptions): LoudnessMeasurement {
   const { sampleRateHz, channels } = parseInput(loudnessOptionsSchema, options, 'options');
   validatePcm(pcm, channels);
-  return measure(pcm, sampleRateHz, channels);
+  return summarize(analyse(pcm, sampleRateHz, channels), 1);
 }
 
-function measure(pcm: Float32Array, sampleRateHz: number, channels: number): LoudnessMeasurement {
-  const blocks = blockMeanSquares(pcm, sampleRateHz, channels);
+/** The gain-independent part of a measurement: block energies and linear peaks. */
+interface Analysis {
+  blocks: Float64Array;
+  truePeak: number;
+  samplePeak: number;
+}
+
+function analyse(pcm: Float32Array, sampleRateHz: number, channels: number): Analysis {
+  return {
+    blocks: blockMeanSquares(pcm, sampleRateHz, channels),
+    truePeak: truePeak(pcm, sampleRateHz, channels),
+    samplePeak: samplePeak(pcm),
+  };
+}
+
+/**
+ * The measurement of the analysed signal scaled by `gain`: every stage before the gates is linear,
+ * so block energies scale by gain² and peaks by |gain|; only the gating is recomputed.
+ */
+function summarize(analysis: Analysis, gain: number): LoudnessMeasurement {
+  const energyGain = gain * gain;
+  const blocks = energyGain === 1 ? analysis.blocks : analysis.blocks.map((meanSquare) => meanSquare * energyGain);
   const absolute = gatedMean(blocks, ABSOLUTE_GATE_LUFS);
-  const relativeGateLufs = toLoudness(absolute.meanSquare) + RELATIVE_GATE_LU;
+  // Blocks must pass both gates: for very quiet programmes the relative gate lies below -70 LUFS.
+  const relativeGateLufs = Math.max(ABSOLUTE_GATE_LUFS, toLoudness(absolute.meanSquare) + RELATIVE_GATE_LU);
   const relative = absolute.count > 0 ? gatedMean(blocks, relativeGateLufs) : { meanSquare: 0, count: 0 };
   let loudestBlock = 0;
   for (const meanSquare of blocks) loudestBlock = Math.max(loudestBlock, meanSquare);
   return {
     integratedLufs: toLoudness(relative.meanSquare),
-    truePeakDb: toDb(truePeak(pcm, sampleRateHz, channels)),
-    samplePeakDb: toDb(samplePeak(pcm)),
+    truePeakDb: toDb(analysis.truePeak * Math.abs(gain)),
+    samplePeakDb: toDb(analysis.samplePeak * Math.abs(gain)),
     momentaryMaxLufs: toLoudness(loudestBlock),
     blockCount: blocks.length,
     gatedBlockCount: relative.count,
   };
 }
 
+/** Refinements of the gain when it moves blocks across the absolute gate (usually none needed). */
+const MAX_GAIN_REFINEMENTS = 4;
+
 /**
  * Scales PCM so its integrated loudness reaches `targetLufs`, lowering the gain if needed so the
  * true peak stays at or below `truePeakLimitDb` (a plain gain: no limiter, no clipping added).
- * Silence (no block above the absolute gate) is returned unchanged with `gainDb` 0.
+ * The input is analysed once; `after` is derived from that analysis (exact up to float32
+ * rounding of the output). Silence (no block above the absolute gate) is returned unchanged with
+ * `gainDb` 0.
  */
 export function normalizeLoudness(pcm: Float32Array, options: NormalizeLoudnessOptions): NormalizedLoudness {
   const { sampleRateHz, channels, targetLufs, truePeakLimitDb } = parseInput(
@@ -177,11 +203,19 @@ export function normalizeLoudness(pcm: Float32Array, options: NormalizeLoudnessO
     'options',
   );
   validatePcm(pcm, channels);
-  const before = measure(pcm, sampleRateHz, channels);
+  const analysis = analyse(pcm, sampleRateHz, channels);
+  const before = summarize(analysis, 1);
   if (before.integratedLufs === -Infinity) {
     return { pcm: pcm.slice(), gainDb: 0, limitedByTruePeak: false, before, after: before };
   }
   let gainDb = targetLufs - before.integratedLufs;
+  // A gain can lift quiet blocks over the -70 LUFS gate (or drop them under it), which moves the
+  // integrated value; a few cheap re-gatings of the cached blocks settle it.
+  for (let i = 0; i < MAX_GAIN_REFINEMENTS; i++) {
+    const errorLu = targetLufs - summarize(analysis, 10 ** (gainDb / 20)).integratedLufs;
+    if (Math.abs(errorLu) < 0.001) break;
+    gainDb += errorLu;
+  }
   let limitedByTruePeak = false;
   if (truePeakLimitDb !== undefined && before.truePeakDb + gainDb > truePeakLimitDb) {
     gainDb = truePeakLimitDb - before.truePeakDb;
@@ -190,5 +224,5 @@ export function normalizeLoudness(pcm: Float32Array, options: NormalizeLoudnessO
   const gain = 10 ** (gainDb / 20);
   const out = new Float32Array(pcm.length);
   for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! * gain;
-  return { pcm: out, gainDb, limitedByTruePeak, before, after: measure(out, sampleRateHz, channels) };
+  return { pcm: out, gainDb, limitedByTruePeak, before, after: summarize(analysis, gain) };
 }

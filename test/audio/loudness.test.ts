@@ -88,6 +88,12 @@ const SIGNALS: Array<{ name: string; sampleRateHz: number; channels: number; pcm
       join2(sine(1000, 0.5, 2, 44100), new Float32Array(44100 * 3), sine(1000, 0.01, 3, 44100), sine(700, 0.3, 1.5, 44100), new Float32Array(44100)),
   },
   {
+    name: 'very quiet programme around the absolute gate 48k',
+    sampleRateHz: 48000,
+    channels: 1,
+    pcm: () => join2(sine(1000, 0.00025, 2, 48000), sine(1000, 0.00056, 2, 48000), sine(1000, 0.0004, 1, 48000)),
+  },
+  {
     name: 'noise bursts with gaps 48k stereo',
     sampleRateHz: 48000,
     channels: 2,
@@ -159,6 +165,14 @@ describe('measureLoudness known answers', () => {
     });
   }
 
+  it('applies the absolute gate together with the relative one for very quiet programmes', () => {
+    // -68 LUFS then -75 LUFS: the relative gate (-78) is below the absolute one, which must still hold.
+    const pcm = join2(sine(1000, 0.00025, 2, 48000), sine(1000, 0.00056, 2, 48000));
+    const result = measureLoudness(pcm, { sampleRateHz: 48000, channels: 1 });
+    expect(result.integratedLufs).toBeCloseTo(-68.04, 1);
+    expect(result.gatedBlockCount).toBeLessThan(result.blockCount - 10);
+  });
+
   it('gives -Infinity for silence and for audio shorter than one 400 ms block', () => {
     const silent = measureLoudness(new Float32Array(48000), { sampleRateHz: 48000, channels: 1 });
     expect(silent.integratedLufs).toBe(-Infinity);
@@ -184,6 +198,10 @@ describe('normalizeLoudness', () => {
     expect(result.limitedByTruePeak).toBe(false);
     expect(result.after.integratedLufs).toBeCloseTo(-16, 2);
     expect(result.gainDb).toBeCloseTo(-16 - result.before.integratedLufs, 6);
+    // `after` is derived from the input's analysis: a fresh measurement of the output agrees.
+    const remeasured = measureLoudness(result.pcm, { sampleRateHz: 44100, channels: 2 });
+    expect(remeasured.integratedLufs).toBeCloseTo(result.after.integratedLufs, 4);
+    expect(remeasured.truePeakDb).toBeCloseTo(result.after.truePeakDb, 4);
     expect(Math.abs(ffmpegEbur128('normalized', result.pcm, 44100, 2).integratedLufs - -16)).toBeLessThanOrEqual(0.1);
   });
 
@@ -193,6 +211,17 @@ describe('normalizeLoudness', () => {
     expect(result.limitedByTruePeak).toBe(true);
     expect(result.after.truePeakDb).toBeCloseTo(-1, 2);
     expect(result.after.integratedLufs).toBeLessThan(-10);
+  });
+
+  it('settles the gain when it lifts quiet blocks over the absolute gate', () => {
+    // A part at about -75 LUFS is under the absolute gate before and counts after +48 dB (it is
+    // within 10 LU of the -68 LUFS part), which moves the integrated loudness: a single "target
+    // minus measured" step would miss the target.
+    const pcm = join2(sine(1000, 0.00025, 2, 48000), sine(1000, 0.00056, 2, 48000));
+    const result = normalizeLoudness(pcm, { sampleRateHz: 48000, channels: 1, targetLufs: -20 });
+    expect(result.before.gatedBlockCount).toBeLessThan(result.after.gatedBlockCount);
+    expect(result.gainDb).not.toBeCloseTo(-20 - result.before.integratedLufs, 1);
+    expect(measureLoudness(result.pcm, { sampleRateHz: 48000, channels: 1 }).integratedLufs).toBeCloseTo(-20, 2);
   });
 
   it('leaves silence unchanged with zero gain', () => {

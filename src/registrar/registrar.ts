@@ -18,7 +18,7 @@ import { EffectGate } from './effect-gate.js';
 import { RegistrarHaltedError } from './errors.js';
 import { describeInvariants } from './invariant-descriptions.js';
 import { PREEMPTION_RULE_ID } from './invariants.js';
-import { actorKey, actorRefSchema, PRIORITY_VALUES, registrarConfigSchema, requestSchema, toActor, type Actor, type ActorRef, type RegistrarConfig, type ValidRequest } from './request-schema.js';
+import { actorKey, actorRefSchema, jsonProblem, PRIORITY_VALUES, registrarConfigSchema, requestSchema, toActor, type Actor, type ActorRef, type RegistrarConfig, type ValidRequest } from './request-schema.js';
 import { checkTransition, foreignRequestMetadata, type FacadeState, type ReplayHooks } from './registrar-support.js';
 import { replayLog, restoreFromSnapshot, type ReplayOptions } from './replay.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
@@ -264,9 +264,19 @@ export class AudioRegistrar {
   }
 
   private handle(input: unknown, observed: boolean): RegistrarResult {
-    const parsed = requestSchema.safeParse(input);
-    if (!parsed.success) return this.attestInvalid(input, parsed.error);
+    let parsed: ReturnType<typeof requestSchema.safeParse>;
+    try {
+      parsed = requestSchema.safeParse(input);
+    } catch (error) {
+      // A throwing getter or proxy: still one denial, still attested.
+      return this.attestInvalid(input, [{ path: '(request)', message: `unreadable: ${(error as Error).message}` }]);
+    }
+    if (!parsed.success) {
+      return this.attestInvalid(input, parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(request)', message: issue.message })));
+    }
     const request = parsed.data;
+    const notJson = jsonProblem(request.metadata);
+    if (notJson) return this.attestInvalid(input, [{ path: notJson.slice(0, notJson.indexOf(':')), message: notJson.slice(notJson.indexOf(':') + 2) }]);
     const actor = toActor(request.actor);
     const key = actorKey(actor);
     const overrideAction = request.action.endsWith('_override');
@@ -416,14 +426,20 @@ export class AudioRegistrar {
     }
   }
 
-  private attestInvalid(input: unknown, error: z.ZodError): RegistrarResult {
+  private attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {
     const seq = this.core.reserveSeq();
     this.syncJournal(seq - 1);
-    const raw = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
-    const actor = actorRefSchema.safeParse(raw.actor);
-    const action = z.enum(TRANSITION_ACTIONS).safeParse(raw.action);
-    const target = z.string().regex(/^\S{1,200}$/).safeParse(raw.target);
-    const issues = error.issues.slice(0, 5).map((issue) => ({ path: issue.path.map(String).join('.') || '(request)', message: issue.message }));
+    const field = (name: string): unknown => {
+      try {
+        return typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[name] : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const actor = actorRefSchema.safeParse(field('actor'));
+    const action = z.enum(TRANSITION_ACTIONS).safeParse(field('action'));
+    const target = z.string().regex(/^\S{1,200}$/).safeParse(field('target'));
+    const issues = allIssues.slice(0, 5);
     const first = issues[0];
     const body = attestationBody({
       seq, actor: actor.success ? toActor(actor.data) : null, action: action.success ? action.data : null, target: target.success ? target.data : null,

@@ -98,6 +98,23 @@ export type RegistrarRequest = z.input<typeof requestSchema>;
 /** A validated request. */
 export type ValidRequest = z.output<typeof requestSchema>;
 
+/**
+ * Why a value cannot be recorded as JSON (a cycle, too deep, a non-finite number), or null. zod's
+ * recursive JSON schema accepts cycles, so requests are checked with this before being copied.
+ */
+export function jsonProblem(value: unknown, path = 'metadata', ancestors: object[] = []): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path}: ${value} is not a finite number`;
+  if (value === null || typeof value !== 'object') return null;
+  if (ancestors.includes(value)) return `${path}: circular reference`;
+  if (ancestors.length >= 32) return `${path}: nested deeper than 32 levels`;
+  const next = [...ancestors, value];
+  for (const [key, child] of Object.entries(value)) {
+    const problem = jsonProblem(child, `${path}.${key}`, next);
+    if (problem) return problem;
+  }
+  return null;
+}
+
 /** Tunables of a registrar. */
 export const registrarConfigSchema = z.strictObject({
   /** Journal entries read per batch by syncJournal. */

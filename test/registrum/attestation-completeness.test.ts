@@ -42,6 +42,12 @@ describe.each(coresUnderTest())('attestation completeness ($name core)', (core) 
     expect(garbage.attestation).toMatchObject({ actor: null, action: null, target: null, reason: 'invalid_request' });
     const bad = r.request({ action: 'start', actor: 'agent:claude-1', metadata: { priority: 11 } });
     expect(bad.message).toMatch(/^invalid request: metadata\.priority/);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(r.request({ action: 'start', actor: 'agent:claude-1', metadata: { note: cycle } }).message).toBe('invalid request: metadata.note.self: circular reference');
+    expect(r.request({ action: 'start', actor: 'agent:claude-1', metadata: { big: 10n } }).reason).toBe('invalid_request');
+    const hostile = Object.defineProperty({}, 'action', { enumerable: true, get: () => { throw new Error('boom'); } });
+    expect(r.request(hostile).message).toBe('invalid request: (request): unreadable: boom');
   });
 
   it('every record has exactly the frozen fields, deep-frozen, hash-chained, with ISO ms and monotonic ns timestamps', () => {

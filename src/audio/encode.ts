@@ -110,7 +110,15 @@ const ffmpegPathSchema = z.object({ ffmpegPath: z.string().min(1).optional() }).
 /** The format a file name or extension means (`out.mp3` → `mp3`); `InputError` `FORMAT_UNKNOWN` otherwise. */
 export function formatFromExtension(pathOrExtension: string): AudioFormat {
   parseInput(z.string().min(1), pathOrExtension, 'pathOrExtension');
-  const extension = (extname(pathOrExtension) || (pathOrExtension.startsWith('.') ? pathOrExtension : `.${pathOrExtension}`)).toLowerCase();
+  const fromPath = extname(pathOrExtension);
+  if (fromPath === '' && /[\\/]/.test(pathOrExtension)) {
+    throw new InputError(`pathOrExtension: ${JSON.stringify(pathOrExtension)} has no file extension to pick a format from`, {
+      code: 'FORMAT_UNKNOWN',
+      field: 'pathOrExtension',
+    });
+  }
+  // A bare extension ("mp3" or ".mp3") is accepted as well as a file name.
+  const extension = (fromPath || (pathOrExtension.startsWith('.') ? pathOrExtension : `.${pathOrExtension}`)).toLowerCase();
   const format = EXTENSIONS[extension];
   if (format === undefined) {
     throw new InputError(

@@ -183,6 +183,7 @@ describe('formats and extensions', () => {
     }
     expect((caught as InputError).code).toBe('FORMAT_UNKNOWN');
     expect((caught as InputError).message).toMatch(/unknown audio file extension "\.txt" \(expected one of \.wav/);
+    expect(() => formatFromExtension('out.d/speech')).toThrow(/"out\.d\/speech" has no file extension/);
   });
 
   it('gives each format its extension and MIME type', () => {

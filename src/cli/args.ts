@@ -19,7 +19,7 @@ export interface ParsedArgs<Values> {
 export function parseCliArgs<Schema extends z.ZodType>(args: string[], flags: FlagSpec, schema: Schema): ParsedArgs<z.output<Schema>> {
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args, options: flags, allowPositionals: true, strict: true }) as typeof parsed;
+    parsed = parseArgs({ args: joinNegativeNumbers(args, flags), options: flags, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new InputError(message, { code: 'CLI_USAGE', cause });
@@ -36,6 +36,31 @@ export function parseCliArgs<Schema extends z.ZodType>(args: string[], flags: Fl
     });
   }
   return { values: result.data, positionals: parsed.positionals };
+}
+
+/**
+ * `--lufs -16` → `--lufs=-16`: node's parseArgs refuses a value that starts with a dash, but a
+ * negative number after a flag that takes a value is what a user means.
+ */
+function joinNegativeNumbers(args: string[], flags: FlagSpec): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, spec] of Object.entries(flags)) {
+    if (spec.type !== 'string') continue;
+    takesValue.add(`--${name}`);
+    if (spec.short) takesValue.add(`-${spec.short}`);
+  }
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    const next = args[i + 1];
+    if (takesValue.has(arg) && next !== undefined && /^-\d+(\.\d+)?$/.test(next)) {
+      joined.push(arg.startsWith('--') ? `${arg}=${next}` : `${arg}${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
 }
 
 /** Reads all of a readable stream as UTF-8 text (for `-` meaning stdin). */

@@ -150,10 +150,11 @@ export class VoiceEngine {
    */
   async play(text: string, options: SpeakOptions = {}): Promise<SpeechResult> {
     const parsed = parseInput(speakOptionsSchema, options, 'options');
+    const started = performance.now();
+    await this.#validate(text, parsed);
     const output = this.#outputDevice();
     const { sampleRateHz, channels } = output.config;
-    const started = performance.now();
-    const utterance = await this.#prepare(text, parsed);
+    const utterance = this.#begin(parsed);
     const pieces: Float32Array[] = [];
     output.resume();
     output.start();
@@ -292,12 +293,22 @@ export class VoiceEngine {
     };
   }
 
-  /** Validates the text (compiling it) and creates the stream; throws before any effect on bad input or a denial. */
+  /** Validates the text (compiling it) and the backend, then creates the stream; throws before any effect on bad input or a denial. */
   async #prepare(text: string, parsed: ParsedSpeakOptions): Promise<Utterance> {
+    await this.#validate(text, parsed);
+    return this.#begin(parsed);
+  }
+
+  /** Compiles the text once to validate it and resolves the backend: no registrar request yet. */
+  async #validate(text: string, parsed: ParsedSpeakOptions): Promise<void> {
     if (this.#closed) throw new AudioError('ENGINE_CLOSED', 'the engine was closed');
     if (typeof text !== 'string') throw new InputError(`text: expected a string (received ${typeof text})`, { field: 'text' });
     compile(text, this.#compileOptions(parsed, 1));
     await this.#backendFor(parsed.backend);
+  }
+
+  /** Asks the registrar for the stream. */
+  #begin(parsed: ParsedSpeakOptions): Utterance {
     const lifecycle = new StreamLifecycle(this.registrar, this.actor, this.runtimeActor);
     lifecycle.start({ sessionId: parsed.sessionId, userId: parsed.userId, priority: parsed.priority });
     return { lifecycle, backend: parsed.backend ?? '', failures: [], interrupted: false };

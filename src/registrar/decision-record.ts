@@ -22,20 +22,27 @@ import { REGISTRAR_SCHEMA_VERSION } from './version.js';
 export interface DecisionContext {
   actor: Actor | null;
   action: string | null;
-  /** The stream (or override scope) concerned, for messages. */
+  /** The stream concerned. */
   target: string | null;
+  /** What messages call the target when it is not a stream (an override's `scope:scopeId`). */
+  subject?: string;
 }
 
 const RULE_TEXT: Record<string, (context: DecisionContext, owner: string | null) => string> = {
   'audio.actor.registered': (c) => `actor ${describe(c.actor)} is not registered`,
   'audio.ownership.single_owner': (c, owner) => `stream ${c.target ?? '?'} is already owned by ${owner ?? 'someone'}`,
   'audio.ownership.required_for_control': (c, owner) => `${describe(c.actor)} does not own stream ${c.target ?? '?'} (owner: ${owner ?? 'none'}) and may not ${c.action ?? '?'} it`,
-  'audio.accessibility.supremacy': (c) => `an accessibility override forbids ${describe(c.actor)} to ${c.action ?? '?'} ${c.target ?? 'it'}`,
+  'audio.accessibility.supremacy': (c) =>
+    c.subject !== undefined
+      ? `${describe(c.actor)} may not ${c.action ?? '?'} ${c.subject}: only a user enables an override, only its owner changes or ends it`
+      : `an accessibility override forbids ${describe(c.actor)} to ${c.action ?? '?'} ${c.target ?? 'it'}`,
   'audio.accessibility.auditable': () => 'override change not marked accessibility: true',
   'audio.lifecycle.no_dead_interrupt': (c) => `cannot interrupt ${c.target ?? 'a missing stream'}: it is stopped, failed or unknown`,
   'audio.lifecycle.commit_boundary': (c) => `cannot ${c.action ?? '?'} ${c.target ?? '?'}: its graph is committed`,
   'audio.lifecycle.valid_transition': (c) =>
-    c.action === 'transfer'
+    c.subject !== undefined
+      ? `${c.action ?? '?'}: there is no ${c.subject}`
+      : c.action === 'transfer'
       ? `transfer of ${c.target ?? '?'} is not valid: the stream is failed or missing, or the new owner is not registered`
       : `${c.action ?? '?'} is not a valid transition for ${c.target ?? 'this target'} in its current state`,
   'audio.plugin.immutability': (c) => `plugin ${describe(c.actor)} may not ${c.action ?? '?'}: plugins never change lifecycle state and touch the graph only before commit`,
@@ -82,7 +89,7 @@ export function messageOf(decision: CoreDecision, context: DecisionContext, viol
   if (!decision.allowed) return violations.filter((v) => v.level !== 'WARN').map((v) => v.message).join('; ') || `denied: ${reason ?? 'unknown'}`;
   const before = stateName(decision.stateBefore) ?? 'new';
   const after = stateName(decision.stateAfter);
-  if (after === null) return `${who} ${context.action ?? '?'} ${context.target ?? ''}`.trim();
+  if (after === null) return `${who} ${context.action ?? '?'} ${context.subject ?? context.target ?? ''}`.trim();
   return `${who} ${context.action ?? '?'} ${context.target ?? ''}: ${before} -> ${after}`;
 }
 

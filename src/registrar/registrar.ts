@@ -297,7 +297,8 @@ export class AudioRegistrar {
     const parameters: Record<string, unknown> = {};
     if (request.reason !== undefined) parameters.reason = request.reason;
     if (request.metadata !== undefined) parameters.metadata = request.metadata;
-    const result = this.attestDecision(decision, { actor, action: request.action, target: streamKey }, parameters, metadata, observed);
+    const subject = overrideAction ? { subject: `override ${request.metadata?.scope ?? '?'}:${request.metadata?.scopeId ?? '?'}` } : {};
+    const result = this.attestDecision(decision, { actor, action: request.action, target: streamKey, ...subject }, parameters, metadata, observed);
     if (decision.allowed && !observed) this.applyFacadeState(request, streamKey, result.attestation);
     if (decision.halted && !observed) for (const listener of this.haltListeners) listener(result);
     return result;

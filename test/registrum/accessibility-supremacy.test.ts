@@ -13,6 +13,7 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     const compiling = streamIn(r, 'compiling', 'agent:claude-1', { sessionId: 'living-room' });
     const enabled = expectAllowed(r.request({ action: 'enable_override', actor: 'user:alice', metadata: { ...session, speechRate: 0.7, forcedCaptions: true } }));
     expect(enabled.accessibilityDriven).toBe(true);
+    expect(enabled.message).toBe('user:alice enable_override override session:living-room');
     expect(enabled.attestation.accessibility).toBe(true);
     const blocked: RegistrarResult[] = [
       r.request({ action: 'interrupt', actor: 'agent:claude-1', target: playing }),
@@ -78,7 +79,9 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     const r = registrarWith(core);
     expect(r.request({ action: 'enable_override', actor: 'agent:claude-1', metadata: session }).reason).toBe('accessibility_override');
     expectAllowed(r.request({ action: 'enable_override', actor: 'user:alice', metadata: { ...session, speechRate: 0.8 } }));
-    expect(r.request({ action: 'update_override', actor: 'user:bob', metadata: { ...session, speechRate: 2 } }).reason).toBe('accessibility_override');
+    const foreign = r.request({ action: 'update_override', actor: 'user:bob', metadata: { ...session, speechRate: 2 } });
+    expect(foreign.reason).toBe('accessibility_override');
+    expect(foreign.message).toBe('user:bob may not update_override override session:living-room: only a user enables an override, only its owner changes or ends it');
     expect(r.request({ action: 'disable_override', actor: 'agent:claude-1', metadata: session }).reason).toBe('accessibility_override');
     const updated = expectAllowed(r.request({ action: 'update_override', actor: 'user:alice', metadata: { ...session, speechRate: 0.6 } }));
     expect(updated.attestation.accessibility).toBe(true);
@@ -88,7 +91,9 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     expect(again.violations).toEqual([expect.objectContaining({ invariant: 'audio.accessibility.supremacy', level: 'REJECT' })]);
     expect(r.halted).toBe(false);
     expectAllowed(r.request({ action: 'disable_override', actor: 'user:alice', metadata: session }));
-    expect(r.request({ action: 'disable_override', actor: 'user:alice', metadata: session }).reason).toBe('invalid_transition');
+    const missing = r.request({ action: 'disable_override', actor: 'user:alice', metadata: session });
+    expect(missing.reason).toBe('invalid_transition');
+    expect(missing.message).toBe('disable_override: there is no override session:living-room');
     expect(r.request({ action: 'update_override', actor: 'user:alice', metadata: session }).reason).toBe('invalid_transition');
   });
 

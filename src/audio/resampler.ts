@@ -39,6 +39,11 @@ export const resamplerOptionsSchema = z.object({
 
 /** Phase rows kept when the reduced `up` factor is larger than this (then interpolated). */
 const MAX_PHASES = 1024;
+/**
+ * Largest half filter length in input frames (the filter grows with the decimation ratio:
+ * about 114 taps per unit of ratio at the defaults, so this allows ratios up to about 500).
+ */
+const MAX_HALF_TAPS = 32768;
 
 function greatestCommonDivisor(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
@@ -95,6 +100,12 @@ export class Resampler {
     const transitionHz = lowerNyquistHz - passbandEdgeHz;
     const attenuationDb = parsed.stopbandAttenuationDb;
     const halfWidthFrames = kaiserLengthSamples(attenuationDb, transitionHz / parsed.inputRateHz) / 2;
+    if (halfWidthFrames > MAX_HALF_TAPS) {
+      throw new InputError(
+        `options: ${parsed.inputRateHz} -> ${parsed.outputRateHz} Hz needs a ${Math.ceil(2 * halfWidthFrames)}-tap filter (limit ${2 * MAX_HALF_TAPS}); resample in steps or lower stopbandAttenuationDb`,
+        { code: 'RESAMPLE_RATIO_UNSUPPORTED', field: 'options.outputRateHz' },
+      );
+    }
     const halfTaps = this.up === this.down ? 1 : Math.ceil(halfWidthFrames);
     this.halfTaps = halfTaps;
     this.lookaheadFrames = this.up === this.down ? 0 : halfTaps;

@@ -165,6 +165,15 @@ describe('Resampler streaming', () => {
     expect(() => new Resampler({ inputRateHz: 16000, outputRateHz: 8000, stopbandAttenuationDb: 10 })).toThrow(
       /options\.stopbandAttenuationDb/,
     );
+    let caught: unknown;
+    try {
+      new Resampler({ inputRateHz: 1_000_000, outputRateHz: 100 });
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as InputError).code).toBe('RESAMPLE_RATIO_UNSUPPORTED');
+    expect((caught as InputError).message).toMatch(/1000000 -> 100 Hz needs a \d+-tap filter/);
+    expect(new Resampler({ inputRateHz: 192000, outputRateHz: 8000 }).lookaheadFrames).toBeGreaterThan(1000);
     expect(() => resample(new Float64Array(4) as unknown as Float32Array, { inputRateHz: 1, outputRateHz: 2 })).toThrow(/pcm: expected a Float32Array/);
   });
 });

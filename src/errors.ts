@@ -47,10 +47,13 @@ export class AudioError extends VoiceSoundboardError {}
 export class BackendError extends VoiceSoundboardError {
   /** The backend that failed, e.g. `espeak`, `openai`. */
   readonly backend: string;
+  /** How long the service asked to wait before a retry (HTTP Retry-After), when it said. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(backend: string, code: string, message: string, options: ErrorOptions = {}) {
+  constructor(backend: string, code: string, message: string, options: ErrorOptions & { retryAfterMs?: number } = {}) {
     super(code, `${backend}: ${message}`, options);
     this.backend = backend;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -160,7 +160,9 @@ export abstract class BaseBackend implements SpeechBackend {
           throw failure;
         }
         this.counters.retries += 1;
-        const backoff = this.policy.retryBaseMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
+        // A service's own Retry-After wins over our backoff when it asks for longer.
+        const jittered = this.policy.retryBaseMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
+        const backoff = Math.max(failure instanceof BackendError ? (failure.retryAfterMs ?? 0) : 0, jittered);
         await sleep(backoff, signal);
       } finally {
         clearTimeout(timer);

@@ -283,8 +283,8 @@ async function statusError(call: HttpCall, response: Response): Promise<BackendE
       `${head}${quoted} (asks to retry after ${Math.ceil(retryAfterMs / 1000)} s, more than maxRetryAfterMs ${call.maxRetryAfterMs})`,
     );
   }
-  if (retryAfterMs !== undefined && retryAfterMs > 0) await sleep(retryAfterMs, call.signal);
-  return new BackendError(call.backend, code, `${head}${quoted}`, { retryable: true });
+  // The base class waits max(Retry-After, its own backoff) before the next attempt.
+  return new BackendError(call.backend, code, `${head}${quoted}`, { retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
 }
 
 /** Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms, in ms; undefined when absent or unreadable. */
@@ -365,17 +365,3 @@ function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

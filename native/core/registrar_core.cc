@@ -1,0 +1,582 @@
+// The registrar decision core: the rules of spec/registrar.md §2-§4 over atomic words, and the
+// claim/publish/apply sequencer described in registrar_core.h.
+#include "registrar_core.h"
+
+#include <chrono>
+#include <thread>
+
+#include "registrar_journal.h"
+
+namespace vs::registrar {
+namespace {
+
+// Stream word: exists(1) | state(3) | committed(1) | owner+1 (24) | version (35).
+constexpr uint64_t kExistsBit = 1;
+int32_t WordState(uint64_t word) { return static_cast<int32_t>((word >> 1) & 7); }
+bool WordCommitted(uint64_t word) { return (word >> 4) & 1; }
+int32_t WordOwner(uint64_t word) { return static_cast<int32_t>((word >> 5) & 0xFFFFFF) - 1; }
+uint64_t WordVersion(uint64_t word) { return word >> 29; }
+uint64_t MakeWord(int32_t state, bool committed, int32_t owner, uint64_t version) {
+  return kExistsBit | (static_cast<uint64_t>(state & 7) << 1) | (committed ? 1u << 4 : 0u) |
+         (static_cast<uint64_t>(static_cast<uint32_t>(owner + 1) & 0xFFFFFF) << 5) | (version << 29);
+}
+
+// Aux word: lastSeq (40) | graphRevision (24).
+constexpr uint64_t kSeqMask = (uint64_t{1} << 40) - 1;
+uint64_t AuxLastSeq(uint64_t aux) { return aux & kSeqMask; }
+uint32_t AuxGraph(uint64_t aux) { return static_cast<uint32_t>(aux >> 40); }
+uint64_t MakeAux(uint64_t lastSeq, uint32_t graphRevision) {
+  return (lastSeq & kSeqMask) | (static_cast<uint64_t>(graphRevision & 0xFFFFFF) << 40);
+}
+
+// Meta word (immutable once set): set(1) | priority(4) | session+1 (29) | user+1 (30).
+int32_t MetaPriority(uint64_t meta) { return static_cast<int32_t>((meta >> 1) & 0xF); }
+int32_t MetaSession(uint64_t meta) { return static_cast<int32_t>((meta >> 5) & 0x1FFFFFFF) - 1; }
+int32_t MetaUser(uint64_t meta) { return static_cast<int32_t>((meta >> 34) & 0x3FFFFFFF) - 1; }
+uint64_t MakeMeta(int32_t priority, int32_t session, int32_t user) {
+  return 1u | (static_cast<uint64_t>(priority & 0xF) << 1) |
+         (static_cast<uint64_t>(static_cast<uint32_t>(session + 1)) << 5) |
+         (static_cast<uint64_t>(static_cast<uint32_t>(user + 1)) << 34);
+}
+
+// Override word: owner+1 (24) | seq of the last change (40); owner+1 == 0 means "no override".
+int32_t OverrideOwner(uint64_t word) { return static_cast<int32_t>(word & 0xFFFFFF) - 1; }
+uint64_t MakeOverride(int32_t owner, uint64_t seq) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(owner + 1)) & 0xFFFFFF) | ((seq & kSeqMask) << 24);
+}
+
+bool IsOneOf(Action action, std::initializer_list<Action> actions) {
+  for (Action candidate : actions) {
+    if (candidate == action) return true;
+  }
+  return false;
+}
+
+/** Index into REASON_CODES of the first rejecting violation in §4 order. */
+int32_t FirstReason(uint32_t rejecting) {
+  for (int32_t bit = 0; bit < static_cast<int32_t>(Invariant::kCount); ++bit) {
+    if (rejecting & (1u << bit)) {
+      // Reasons skip the WARN-level auditable invariant, which has none.
+      return bit < static_cast<int32_t>(Invariant::kAccessibilityAuditable) ? bit : bit - 1;
+    }
+  }
+  return -1;
+}
+
+uint64_t MonotonicNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+void Backoff(int attempt) {
+  if (attempt > 32) std::this_thread::yield();
+}
+
+}  // namespace
+
+RegistrarCore::RegistrarCore(uint32_t journalCapacity)
+    : journal_(std::make_unique<Journal>(journalCapacity)) {}
+
+RegistrarCore::~RegistrarCore() = default;
+
+uint32_t RegistrarCore::JournalCapacity() const noexcept { return journal_->Capacity(); }
+
+int32_t RegistrarCore::RegisterActor(const std::string& key, int32_t kind) {
+  if (kind < 0 || kind >= static_cast<int32_t>(ActorKind::kCount)) return kNoId;
+  const int32_t id = actorIds_.Intern(key, [this](int32_t size) { return actors_.Grow(size); });
+  if (id != kNoId) actors_.At(id).kindPlusOne.store(static_cast<uint32_t>(kind + 1), std::memory_order_release);
+  return id;
+}
+
+int32_t RegistrarCore::ActorId(const std::string& key) const {
+  const int32_t id = actorIds_.Find(key);
+  if (id == kNoId || actors_.At(id).kindPlusOne.load(std::memory_order_acquire) == 0) return kNoId;
+  return id;
+}
+
+int32_t RegistrarCore::InternStream(const std::string& key) {
+  return streamIds_.Intern(key, [this](int32_t size) { return streams_.Grow(size); });
+}
+
+int32_t RegistrarCore::InternScope(int32_t space, const std::string& key) {
+  if (space != 0 && space != 1) return kNoId;
+  return scopeIds_[space].Intern(key, [this, space](int32_t size) { return overrides_[space].Grow(size); });
+}
+
+bool RegistrarCore::ActorKey(int32_t id, std::string* key) const { return actorIds_.Key(id, key); }
+bool RegistrarCore::StreamKey(int32_t id, std::string* key) const { return streamIds_.Key(id, key); }
+bool RegistrarCore::ScopeKey(int32_t space, int32_t id, std::string* key) const {
+  return (space == 0 || space == 1) && scopeIds_[space].Key(id, key);
+}
+
+RegistrarCore::OverrideSlot* RegistrarCore::OverrideFor(int32_t space, int32_t scopeId) const noexcept {
+  if ((space != 0 && space != 1) || scopeId < 0 || scopeId >= overrides_[space].Size()) return nullptr;
+  return &overrides_[space].At(scopeId);
+}
+
+bool RegistrarCore::Covered(uint64_t meta) const noexcept {
+  const OverrideSlot* bySession = OverrideFor(0, MetaSession(meta));
+  if (bySession != nullptr && OverrideOwner(bySession->word.load(std::memory_order_acquire)) != kNoId) return true;
+  const OverrideSlot* byUser = OverrideFor(1, MetaUser(meta));
+  return byUser != nullptr && OverrideOwner(byUser->word.load(std::memory_order_acquire)) != kNoId;
+}
+
+// The rules. Reads the state as of seq - 1 (the caller guarantees no seq >= `seq` is applied, or
+// discards the result); fills the decision and, when allowed and `apply`, the effects.
+void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision* d, Effects* e) noexcept {
+  *d = Decision{};
+  *e = Effects{};
+  d->seq = seq;
+  d->stream = r.stream;
+
+  const bool streamIdValid = r.stream == kNoId || (r.stream >= 0 && r.stream < streams_.Size());
+  uint64_t word = 0, aux = 0, meta = 0;
+  if (r.stream != kNoId && streamIdValid) {
+    const StreamSlot& slot = streams_.At(r.stream);
+    word = slot.word.load(std::memory_order_acquire);
+    aux = slot.aux.load(std::memory_order_acquire);
+    meta = slot.meta.load(std::memory_order_acquire);
+  }
+  const bool exists = word & kExistsBit;
+  const int32_t state = WordState(word);
+  const int32_t owner = exists ? WordOwner(word) : kNoId;
+  if (exists) {
+    d->stateBefore = d->stateAfter = state;
+    d->version = WordVersion(word);
+    d->parentSeq = AuxLastSeq(aux);
+    d->ownerBefore = d->ownerAfter = owner;
+  }
+  auto finish = [d](uint32_t violations, int32_t reason) {
+    d->violations = violations;
+    d->reason = reason;
+    d->allowed = reason < 0;
+  };
+  if (halted_.load(std::memory_order_acquire)) {
+    return finish(0, static_cast<int32_t>(Reason::kRegistrarHalted));
+  }
+  const int32_t invalid = static_cast<int32_t>(Reason::kInvalidRequest);
+  if (r.actorKind < 0 || r.actorKind >= static_cast<int32_t>(ActorKind::kCount) || r.action < 0 ||
+      r.action >= static_cast<int32_t>(Action::kCount) || !streamIdValid) {
+    return finish(0, invalid);
+  }
+  const auto action = static_cast<Action>(r.action);
+  const auto kind = static_cast<ActorKind>(r.actorKind);
+  auto registered = [this](int32_t actor) {
+    return actor >= 0 && actor < actors_.Size() &&
+           actors_.At(actor).kindPlusOne.load(std::memory_order_acquire) != 0;
+  };
+  uint32_t v = 0;
+  if (!registered(r.actor)) v |= Bit(Invariant::kActorRegistered);
+
+  // Override actions: registrar state of their own, not a stream transition.
+  if (IsOneOf(action, {Action::kEnableOverride, Action::kUpdateOverride, Action::kDisableOverride})) {
+    d->accessibility = true;
+    OverrideSlot* slot = OverrideFor(r.overrideScope, r.overrideScopeId);
+    if (slot == nullptr) return finish(0, invalid);
+    const uint64_t current = slot->word.load(std::memory_order_acquire);
+    const int32_t overrideOwner = OverrideOwner(current);
+    bool halt = false;
+    if (action == Action::kEnableOverride) {
+      if (overrideOwner != kNoId) {
+        // Enabling over an active override would end it without disable_override: HALT, unless
+        // its own owner asks (then it is only refused: update_override is the way).
+        v |= Bit(Invariant::kAccessibilitySupremacy);
+        halt = r.actor != overrideOwner;
+      } else if (kind != ActorKind::kUser) {
+        v |= Bit(Invariant::kAccessibilitySupremacy);
+      }
+    } else if (overrideOwner == kNoId) {
+      v |= Bit(Invariant::kValidTransition);
+    } else if (r.actor != overrideOwner) {
+      v |= Bit(Invariant::kAccessibilitySupremacy);
+    }
+    finish(v, FirstReason(v & kRejectMask));
+    d->halted = halt;
+    if (apply && halt) e->halt = true;
+    if (apply && d->allowed && action != Action::kUpdateOverride) {
+      e->overrideSpace = r.overrideScope;
+      e->overrideScopeId = r.overrideScopeId;
+      e->oldOverride = current;
+      e->newOverride = MakeOverride(action == Action::kEnableOverride ? r.actor : kNoId, seq);
+    }
+    return;
+  }
+
+  const bool creating = !exists && (action == Action::kStart || action == Action::kClaim);
+  if (creating) {
+    const bool scopesValid = (r.session == kNoId || (r.session >= 0 && r.session < overrides_[0].Size())) &&
+                             (r.user == kNoId || (r.user >= 0 && r.user < overrides_[1].Size()));
+    if (r.priority < 1 || r.priority > 10 || !scopesValid) return finish(0, invalid);
+  }
+  const bool isSystem = kind == ActorKind::kSystem;
+  const bool isPlugin = kind == ActorKind::kPlugin;
+  const bool isAgentOrPlugin = isPlugin || kind == ActorKind::kAgent;
+  const bool isOwner = exists && r.actor != kNoId && r.actor == owner;
+  const bool covered = exists && Covered(meta);
+  d->accessibility = covered;
+  const bool committed = exists && WordCommitted(word);
+
+  bool preemptValid = false;
+  if (isSystem && action == Action::kInterrupt && exists && r.preemptFor != kNoId &&
+      r.preemptFor != r.stream && r.preemptFor >= 0 && r.preemptFor < streams_.Size()) {
+    const StreamSlot& other = streams_.At(r.preemptFor);
+    const uint64_t otherMeta = other.meta.load(std::memory_order_acquire);
+    preemptValid = (other.word.load(std::memory_order_acquire) & kExistsBit) &&
+                   MetaPriority(otherMeta) > MetaPriority(meta);
+  }
+
+  // audio.ownership.single_owner
+  if (action == Action::kClaim && exists && owner != kNoId) v |= Bit(Invariant::kSingleOwner);
+  // audio.ownership.required_for_control
+  if (exists && action != Action::kClaim) {
+    const bool authorized =
+        isOwner ||
+        (isSystem && IsOneOf(action, {Action::kSynthesize, Action::kPlay, Action::kStop, Action::kFail})) ||
+        preemptValid || (isPlugin && action == Action::kMutateGraph && r.pluginAllowed);
+    if (!authorized) v |= Bit(Invariant::kRequiredForControl);
+  }
+  // audio.accessibility.supremacy
+  if (covered && ((isAgentOrPlugin && IsOneOf(action, {Action::kInterrupt, Action::kStop,
+                                                       Action::kMutateGraph, Action::kTransfer})) ||
+                  (isSystem && action == Action::kInterrupt))) {
+    v |= Bit(Invariant::kAccessibilitySupremacy);
+  }
+  // audio.lifecycle.no_dead_interrupt
+  const auto stateIs = [state, exists](std::initializer_list<StreamState> states) {
+    if (!exists) return false;
+    for (StreamState candidate : states) {
+      if (static_cast<int32_t>(candidate) == state) return true;
+    }
+    return false;
+  };
+  if (action == Action::kInterrupt && (!exists || stateIs({StreamState::kStopped, StreamState::kFailed}))) {
+    v |= Bit(Invariant::kNoDeadInterrupt);
+  }
+  // audio.lifecycle.commit_boundary
+  if (committed && IsOneOf(action, {Action::kCompile, Action::kMutateGraph, Action::kRollback})) {
+    v |= Bit(Invariant::kCommitBoundary);
+  }
+  // audio.lifecycle.valid_transition (§2)
+  bool valid = false;
+  int32_t to = state;
+  switch (action) {
+    case Action::kStart:
+      valid = !exists || stateIs({StreamState::kIdle});
+      to = static_cast<int32_t>(StreamState::kCompiling);
+      break;
+    case Action::kCompile:
+    case Action::kMutateGraph:
+    case Action::kCommit:
+    case Action::kRollback:
+      valid = stateIs({StreamState::kCompiling});
+      break;
+    case Action::kSynthesize:
+      valid = stateIs({StreamState::kCompiling});
+      to = static_cast<int32_t>(StreamState::kSynthesizing);
+      break;
+    case Action::kPlay:
+      valid = stateIs({StreamState::kSynthesizing});
+      to = static_cast<int32_t>(StreamState::kPlaying);
+      break;
+    case Action::kInterrupt:
+      valid = stateIs({StreamState::kPlaying});
+      to = static_cast<int32_t>(StreamState::kInterrupting);
+      break;
+    case Action::kStop:
+      valid = stateIs({StreamState::kPlaying, StreamState::kInterrupting});
+      to = static_cast<int32_t>(StreamState::kStopped);
+      break;
+    case Action::kFail:
+      valid = stateIs({StreamState::kIdle, StreamState::kCompiling, StreamState::kSynthesizing,
+                       StreamState::kPlaying, StreamState::kInterrupting});
+      to = static_cast<int32_t>(StreamState::kFailed);
+      break;
+    case Action::kRestart:
+      valid = stateIs({StreamState::kStopped, StreamState::kFailed});
+      to = static_cast<int32_t>(StreamState::kIdle);
+      break;
+    case Action::kClaim:
+      valid = true;
+      to = exists ? state : static_cast<int32_t>(StreamState::kIdle);
+      break;
+    case Action::kRelease:
+      valid = stateIs({StreamState::kIdle, StreamState::kStopped, StreamState::kFailed});
+      break;
+    case Action::kTransfer:
+      valid = exists && state != static_cast<int32_t>(StreamState::kFailed) && registered(r.newOwner);
+      break;
+    default:
+      break;
+  }
+  if (!valid) v |= Bit(Invariant::kValidTransition);
+  // audio.plugin.immutability
+  if (isPlugin && (IsOneOf(action, {Action::kStart, Action::kSynthesize, Action::kPlay, Action::kInterrupt,
+                                    Action::kStop, Action::kFail, Action::kRestart}) ||
+                   (committed && IsOneOf(action, {Action::kCompile, Action::kMutateGraph,
+                                                  Action::kCommit, Action::kRollback})))) {
+    v |= Bit(Invariant::kPluginImmutability);
+  }
+
+  finish(v, FirstReason(v & kRejectMask));
+  if (!d->allowed) return;
+  d->preemption = preemptValid;
+
+  bool nextCommitted = committed;
+  uint32_t nextGraph = exists ? AuxGraph(aux) : 0;
+  int32_t nextOwner = creating ? r.actor : owner;
+  switch (action) {
+    case Action::kStart:
+      nextCommitted = false;  // a new lifecycle compiles a new graph
+      break;
+    case Action::kCompile:
+    case Action::kMutateGraph:
+      ++nextGraph;
+      break;
+    case Action::kSynthesize:
+    case Action::kCommit:
+      nextCommitted = true;
+      nextGraph = 0;
+      break;
+    case Action::kRollback:
+      nextGraph = 0;
+      break;
+    case Action::kClaim:
+      nextOwner = r.actor;
+      break;
+    case Action::kRelease:
+      nextOwner = kNoId;
+      break;
+    case Action::kTransfer:
+      nextOwner = r.newOwner;
+      break;
+    default:
+      break;
+  }
+  int32_t target = r.stream;
+  if (creating && target == kNoId) {
+    // A creating request with no target names its stream after its seq (deterministic in replay).
+    target = apply ? InternStream("stream-" + std::to_string(seq)) : kNoId;
+    if (apply && target == kNoId) return finish(0, invalid);
+    if (target != kNoId && (streams_.At(target).word.load(std::memory_order_acquire) & kExistsBit)) {
+      return finish(Bit(Invariant::kValidTransition), static_cast<int32_t>(Reason::kInvalidTransition));
+    }
+  }
+  const uint64_t nextVersion = (exists ? WordVersion(word) : 0) + 1;
+  d->stream = target;
+  d->stateAfter = to;
+  d->version = nextVersion;
+  d->ownerAfter = nextOwner;
+  if (!apply) return;
+  e->stream = target;
+  e->oldWord = exists ? word : 0;
+  e->newWord = MakeWord(to, nextCommitted, nextOwner, nextVersion);
+  e->oldAux = exists ? aux : 0;
+  e->newAux = MakeAux(seq, nextGraph);
+  e->newMeta = creating ? MakeMeta(r.priority, r.session, r.user) : 0;
+}
+
+Decision RegistrarCore::Decide(const Request& request) noexcept { return Run(request, EntryKind::kDecide); }
+Decision RegistrarCore::Evaluate(const Request& request) noexcept { return Run(request, EntryKind::kEvaluate); }
+uint64_t RegistrarCore::ReserveSeq() noexcept { return Run(Request{}, EntryKind::kReserved).seq; }
+
+Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
+  Decision decision;
+  Effects effects;
+  for (int attempt = 0;; ++attempt) {
+    uint64_t claimed = claimed_.load(std::memory_order_acquire);
+    const uint64_t applied = applied_.load(std::memory_order_acquire);
+    if (applied != claimed) {
+      HelpApply(applied + 1);
+      Backoff(attempt);
+      continue;
+    }
+    const uint64_t seq = claimed + 1;
+    if (kind == EntryKind::kReserved) {
+      decision = Decision{};
+      decision.seq = seq;
+      decision.reason = static_cast<int32_t>(Reason::kInvalidRequest);
+      effects = Effects{};
+    } else {
+      Compute(request, seq, kind == EntryKind::kDecide, &decision, &effects);
+    }
+    if (!claimed_.compare_exchange_strong(claimed, seq, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      Backoff(attempt);
+      continue;
+    }
+    JournalEntry entry;
+    entry.decision = decision;
+    entry.kind = static_cast<int32_t>(kind);
+    if (kind != EntryKind::kReserved) {
+      entry.actor = request.actor;
+      entry.actorKind = request.actorKind;
+      entry.action = request.action;
+      entry.target = request.stream;
+    }
+    entry.monotonicNs = MonotonicNs();
+    journal_->Publish(seq, entry, effects);
+    HelpApply(seq);
+    return decision;
+  }
+}
+
+void RegistrarCore::HelpApply(uint64_t seq) const noexcept {
+  Effects effects;
+  for (int attempt = 0;; ++attempt) {
+    if (applied_.load(std::memory_order_acquire) >= seq || claimed_.load(std::memory_order_acquire) < seq) return;
+    const SlotRead read = journal_->Read(seq, nullptr, &effects);
+    if (read == SlotRead::kOk) break;
+    if (read == SlotRead::kOverwritten) return;  // only after seq was applied
+    Backoff(attempt);  // the claimer is still copying its entry
+  }
+  // Every CAS below can succeed only once: each new value carries a monotonic field.
+  if (effects.stream != kNoId) {
+    StreamSlot& slot = streams_.At(effects.stream);
+    if (effects.newMeta != 0) {
+      uint64_t expected = 0;
+      slot.meta.compare_exchange_strong(expected, effects.newMeta, std::memory_order_acq_rel);
+    }
+    uint64_t expectedAux = effects.oldAux;
+    slot.aux.compare_exchange_strong(expectedAux, effects.newAux, std::memory_order_acq_rel);
+    uint64_t expectedWord = effects.oldWord;
+    slot.word.compare_exchange_strong(expectedWord, effects.newWord, std::memory_order_acq_rel);
+  }
+  if (effects.overrideScopeId != kNoId) {
+    OverrideSlot* slot = OverrideFor(effects.overrideSpace, effects.overrideScopeId);
+    uint64_t expected = effects.oldOverride;
+    if (slot != nullptr) slot->word.compare_exchange_strong(expected, effects.newOverride, std::memory_order_acq_rel);
+  }
+  if (effects.halt) halted_.store(true, std::memory_order_release);
+  uint64_t previous = seq - 1;
+  applied_.compare_exchange_strong(previous, seq, std::memory_order_acq_rel);
+}
+
+bool RegistrarCore::ReadStream(int32_t id, StreamView* view) const noexcept {
+  const StreamSlot& slot = streams_.At(id);
+  const uint64_t word = slot.word.load(std::memory_order_acquire);
+  if (!(word & kExistsBit)) return false;
+  const uint64_t aux = slot.aux.load(std::memory_order_acquire);
+  const uint64_t meta = slot.meta.load(std::memory_order_acquire);
+  view->stream = id;
+  view->state = WordState(word);
+  view->owner = WordOwner(word);
+  view->committed = WordCommitted(word);
+  view->version = WordVersion(word);
+  view->lastSeq = AuxLastSeq(aux);
+  view->graphRevision = AuxGraph(aux);
+  view->priority = MetaPriority(meta);
+  view->session = MetaSession(meta);
+  view->user = MetaUser(meta);
+  return true;
+}
+
+bool RegistrarCore::Stream(int32_t id, StreamView* view) const noexcept {
+  if (id < 0 || id >= streams_.Size()) return false;
+  // Seqlock over the sequencer: a read is consistent when no seq was claimed while it ran.
+  for (int attempt = 0;; ++attempt) {
+    const uint64_t claimed = claimed_.load(std::memory_order_acquire);
+    const uint64_t applied = applied_.load(std::memory_order_acquire);
+    if (applied != claimed) {
+      HelpApply(applied + 1);
+      continue;
+    }
+    const bool found = ReadStream(id, view);
+    if (claimed_.load(std::memory_order_acquire) == claimed) return found;
+    Backoff(attempt);
+  }
+}
+
+std::vector<OverrideView> RegistrarCore::Overrides() const {
+  std::vector<OverrideView> result;
+  for (int32_t space = 0; space < 2; ++space) {
+    const int32_t size = overrides_[space].Size();
+    for (int32_t id = 0; id < size; ++id) {
+      const int32_t owner = OverrideOwner(overrides_[space].At(id).word.load(std::memory_order_acquire));
+      if (owner != kNoId) result.push_back(OverrideView{owner, space, id});
+    }
+  }
+  return result;
+}
+
+Image RegistrarCore::TakeImage() const {
+  for (int attempt = 0;; ++attempt) {
+    const uint64_t claimed = claimed_.load(std::memory_order_acquire);
+    const uint64_t applied = applied_.load(std::memory_order_acquire);
+    if (applied != claimed) {
+      HelpApply(applied + 1);
+      continue;
+    }
+    Image image;
+    image.lastSeq = claimed;
+    image.halted = halted_.load(std::memory_order_acquire);
+    const int32_t size = streams_.Size();
+    for (int32_t id = 0; id < size; ++id) {
+      StreamView view;
+      if (ReadStream(id, &view)) image.streams.push_back(view);
+    }
+    image.overrides = Overrides();
+    if (claimed_.load(std::memory_order_acquire) == claimed) return image;
+    Backoff(attempt);
+  }
+}
+
+CoreStatus RegistrarCore::Load(const Image& image) {
+  const int32_t streamCount = streams_.Size();
+  for (const StreamView& view : image.streams) {
+    const bool valid =
+        view.stream >= 0 && view.stream < streamCount && view.state >= 0 &&
+        view.state < static_cast<int32_t>(StreamState::kCount) &&
+        (view.owner == kNoId || (view.owner >= 0 && view.owner < actors_.Size())) &&
+        (view.session == kNoId || (view.session >= 0 && view.session < overrides_[0].Size())) &&
+        (view.user == kNoId || (view.user >= 0 && view.user < overrides_[1].Size())) &&
+        view.priority >= 1 && view.priority <= 10 && view.version >= 1 && view.lastSeq <= image.lastSeq;
+    if (!valid) return CoreStatus::kInvalidImage;
+  }
+  for (const OverrideView& view : image.overrides) {
+    if (OverrideFor(view.scope, view.scopeId) == nullptr || view.owner < 0 || view.owner >= actors_.Size()) {
+      return CoreStatus::kInvalidImage;
+    }
+  }
+  for (int32_t id = 0; id < streamCount; ++id) {
+    StreamSlot& slot = streams_.At(id);
+    slot.word.store(0, std::memory_order_relaxed);
+    slot.aux.store(0, std::memory_order_relaxed);
+    slot.meta.store(0, std::memory_order_relaxed);
+  }
+  for (int32_t space = 0; space < 2; ++space) {
+    for (int32_t id = 0; id < overrides_[space].Size(); ++id) {
+      overrides_[space].At(id).word.store(0, std::memory_order_relaxed);
+    }
+  }
+  for (const StreamView& view : image.streams) {
+    StreamSlot& slot = streams_.At(view.stream);
+    slot.word.store(MakeWord(view.state, view.committed, view.owner, view.version), std::memory_order_relaxed);
+    slot.aux.store(MakeAux(view.lastSeq, view.graphRevision), std::memory_order_relaxed);
+    slot.meta.store(MakeMeta(view.priority, view.session, view.user), std::memory_order_relaxed);
+  }
+  for (const OverrideView& view : image.overrides) {
+    OverrideFor(view.scope, view.scopeId)->word.store(MakeOverride(view.owner, 0), std::memory_order_relaxed);
+  }
+  journal_->Clear();
+  halted_.store(image.halted, std::memory_order_relaxed);
+  applied_.store(image.lastSeq, std::memory_order_relaxed);
+  claimed_.store(image.lastSeq, std::memory_order_release);
+  return CoreStatus::kOk;
+}
+
+CoreStatus RegistrarCore::ReadJournal(uint64_t fromSeq, uint32_t maxEntries,
+                                      std::vector<JournalEntry>* out) const {
+  if (fromSeq == 0) fromSeq = 1;
+  for (uint64_t seq = fromSeq; seq < fromSeq + maxEntries; ++seq) {
+    JournalEntry entry;
+    const SlotRead read = journal_->Read(seq, &entry, nullptr);
+    if (read == SlotRead::kNotYet) break;
+    if (read == SlotRead::kOverwritten) {
+      return seq == fromSeq ? CoreStatus::kJournalOverrun : CoreStatus::kOk;
+    }
+    out->push_back(entry);
+  }
+  return CoreStatus::kOk;
+}
+
+}  // namespace vs::registrar

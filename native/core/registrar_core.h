@@ -1,0 +1,256 @@
+// The registrar's decision core (spec/registrar.md §2-§4): a stream table of atomic words, atomic
+// override slots, one global sequence and a journal of decisions in sequence order. Plain C++17,
+// no napi.h; the binding (native/binding/registrar_wrap.cc) only converts values.
+//
+// How decisions stay linearizable in `seq` order without a lock
+// -------------------------------------------------------------
+// Replay re-decides every request in seq order, so the order in which concurrent decisions take
+// effect must be exactly their seq order. Two counters do it: `claimed_` (the last seq handed out)
+// and `applied_` (the last seq whose effects are in the tables). A decider
+//   1. loads claimed_ == applied_ == c (otherwise it first helps finish seq applied_+1),
+//   2. reads what it needs (stream words, override slots, halted) and decides as seq c+1,
+//   3. claims c+1 with one CAS on claimed_ (c -> c+1); if that fails someone else decided first,
+//      so it retries from 1 on the new state (its reads may have been torn; they are discarded),
+//   4. publishes its journal entry (decision + effects), then applies the effects: CAS of the
+//      stream word (old -> new), of the stream's aux word, of the override slot, and advances
+//      applied_ (c -> c+1) with a CAS.
+// Any thread that meets a claimed-but-unapplied seq applies it from the journal entry itself
+// (helping), so a decider preempted after step 4's publication stalls no one. Every effect word
+// carries a monotonic field (stream version, last seq), so a late helper's CAS can never succeed
+// twice (no ABA). Racing requests on one stream therefore have exactly one winner: the first claim.
+// The one wait: between the claim CAS and the publication of its entry (a copy of ~16 words) the
+// seq's effects are not yet known, and other deciders yield until they are.
+//
+// Locks: only interning (Interner's mutex: registerActor, internStream/internScope, key lookups,
+// and a creating start/claim with no target, which interns the generated key "stream-<seq>").
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "registrar_tables.h"
+
+namespace vs::registrar {
+
+/** Actor kinds; order frozen (ACTOR_KINDS in src/registrar/core.ts). */
+enum class ActorKind : int32_t { kUser = 0, kAgent, kPlugin, kSystem, kCount };
+
+/** Stream states; order frozen (STREAM_STATES). */
+enum class StreamState : int32_t {
+  kIdle = 0, kCompiling, kSynthesizing, kPlaying, kInterrupting, kStopped, kFailed, kCount
+};
+
+/** Actions; order frozen (TRANSITION_ACTIONS). */
+enum class Action : int32_t {
+  kStart = 0, kCompile, kSynthesize, kPlay, kInterrupt, kStop, kFail, kRestart, kClaim, kRelease,
+  kTransfer, kEnableOverride, kUpdateOverride, kDisableOverride, kMutateGraph, kCommit, kRollback,
+  kCount
+};
+
+/** Domain invariants in evaluation order; bit i of a violation mask (DOMAIN_INVARIANTS). */
+enum class Invariant : int32_t {
+  kActorRegistered = 0, kSingleOwner, kRequiredForControl, kAccessibilitySupremacy,
+  kAccessibilityAuditable, kNoDeadInterrupt, kCommitBoundary, kValidTransition, kPluginImmutability,
+  kCount
+};
+
+/** Reason codes (REASON_CODES). */
+enum class Reason : int32_t {
+  kNone = -1, kUnknownActor = 0, kAlreadyOwned, kNotOwner, kAccessibilityOverride, kTerminalState,
+  kCommitBoundary, kInvalidTransition, kPluginImmutable, kInvalidRequest, kRegistrarHalted
+};
+
+/** Override scopes (OVERRIDE_SCOPES); also the two scope-id name spaces of InternScope. */
+enum class OverrideScope : int32_t { kSession = 0, kUser = 1, kCount };
+
+/** Journal entry kinds. */
+enum class EntryKind : int32_t { kDecide = 0, kEvaluate = 1, kReserved = 2 };
+
+/** Status of a core call that can fail. */
+enum class CoreStatus : int32_t {
+  kOk = 0,
+  kIdSpaceFull,     // more than ChunkedTable::kCapacity ids in one name space
+  kUnknownId,       // an id that was never interned
+  kJournalOverrun,  // readJournal asked for entries the ring already overwrote
+  kInvalidImage,    // load() got ids or values out of range
+};
+
+/** Bit of `invariant` in a violation mask. */
+constexpr uint32_t Bit(Invariant invariant) { return 1u << static_cast<int32_t>(invariant); }
+/** Violations that deny (every invariant but the WARN-level auditable one). */
+inline constexpr uint32_t kRejectMask = 0x1FFu & ~Bit(Invariant::kAccessibilityAuditable);
+
+/** A request reduced to integers (CoreRequest in core.ts). */
+struct Request {
+  int32_t actor = kNoId;
+  int32_t actorKind = 0;
+  int32_t action = 0;
+  int32_t stream = kNoId;
+  int32_t newOwner = kNoId;
+  int32_t preemptFor = kNoId;
+  int32_t priority = 5;
+  int32_t session = kNoId;
+  int32_t user = kNoId;
+  int32_t overrideScope = 0;
+  int32_t overrideScopeId = kNoId;
+  bool pluginAllowed = false;
+};
+
+/** A decision (CoreDecision in core.ts). */
+struct Decision {
+  bool allowed = false;
+  uint32_t violations = 0;
+  int32_t reason = -1;
+  bool halted = false;
+  uint64_t seq = 0;
+  int32_t stream = kNoId;
+  int32_t stateBefore = -1;
+  int32_t stateAfter = -1;
+  uint64_t version = 0;
+  uint64_t parentSeq = 0;
+  int32_t ownerBefore = kNoId;
+  int32_t ownerAfter = kNoId;
+  bool accessibility = false;
+  bool preemption = false;
+};
+
+/** A journaled decision (JournalEntry in core.ts). */
+struct JournalEntry {
+  Decision decision;
+  int32_t actor = kNoId;
+  int32_t actorKind = 0;
+  int32_t action = 0;
+  int32_t target = kNoId;
+  uint64_t monotonicNs = 0;
+  int32_t kind = 0;
+};
+
+/** A stream (CoreStream in core.ts). */
+struct StreamView {
+  int32_t stream = kNoId;
+  int32_t state = 0;
+  int32_t owner = kNoId;
+  int32_t session = kNoId;
+  int32_t user = kNoId;
+  int32_t priority = 0;
+  uint64_t version = 0;
+  uint32_t graphRevision = 0;
+  bool committed = false;
+  uint64_t lastSeq = 0;
+};
+
+/** An active override (CoreOverride in core.ts). */
+struct OverrideView {
+  int32_t owner = kNoId;
+  int32_t scope = 0;
+  int32_t scopeId = kNoId;
+};
+
+/** Everything (CoreImage in core.ts). */
+struct Image {
+  uint64_t lastSeq = 0;
+  bool halted = false;
+  std::vector<StreamView> streams;
+  std::vector<OverrideView> overrides;
+};
+
+class Journal;
+struct Effects;
+
+/**
+ * The decision core. Thread safety: every method may be called from any thread at once, except
+ * `Load`, which needs the core quiescent (no concurrent Decide/Evaluate/ReserveSeq).
+ * Callback safety: not for the audio callback (interning allocates and locks).
+ */
+class RegistrarCore {
+ public:
+  /** `journalCapacity` entries are kept (rounded up to a power of two, at least 1024). */
+  explicit RegistrarCore(uint32_t journalCapacity = 1u << 16);
+  ~RegistrarCore();
+  RegistrarCore(const RegistrarCore&) = delete;
+  RegistrarCore& operator=(const RegistrarCore&) = delete;
+
+  /** Interns `key` as an actor of `kind` and marks it registered; kNoId when the space is full
+   *  or `kind` is out of range. Takes the actor interner's lock. */
+  int32_t RegisterActor(const std::string& key, int32_t kind);
+  /** Id of a registered actor, or kNoId. Takes the lock. */
+  int32_t ActorId(const std::string& key) const;
+  /** Interns a stream id without creating a stream; kNoId when the space is full. */
+  int32_t InternStream(const std::string& key);
+  /** Interns a session (space 0) or user (space 1) id; kNoId when the space is full or bad. */
+  int32_t InternScope(int32_t space, const std::string& key);
+  /** Reverse lookups; false for an unknown id. */
+  bool ActorKey(int32_t id, std::string* key) const;
+  bool StreamKey(int32_t id, std::string* key) const;
+  bool ScopeKey(int32_t space, int32_t id, std::string* key) const;
+
+  /** Decides `request`, applies it when allowed, journals it and consumes one seq. Lock-free
+   *  except when a creating request has no target (it interns "stream-<seq>"). */
+  Decision Decide(const Request& request) noexcept;
+  /** Decides without applying (shadow mode); journals it as kind 1 and consumes one seq. */
+  Decision Evaluate(const Request& request) noexcept;
+  /** Consumes and journals one seq for a request the facade denied itself (invalid_request). */
+  uint64_t ReserveSeq() noexcept;
+
+  /** A stream (consistent snapshot of its words); false when it does not exist. Lock-free. */
+  bool Stream(int32_t id, StreamView* view) const noexcept;
+  /** Active overrides. */
+  std::vector<OverrideView> Overrides() const;
+  /** A consistent image of all state (retries while other threads are deciding). */
+  Image TakeImage() const;
+  /** Replaces all state with `image` (ids must be interned already). Needs quiescence. */
+  [[nodiscard]] CoreStatus Load(const Image& image);
+  /** Appends to `out` the published entries with seq in [fromSeq, ...), in order, stopping at the
+   *  first unpublished seq; at most `maxEntries`. kJournalOverrun when fromSeq was overwritten. */
+  [[nodiscard]] CoreStatus ReadJournal(uint64_t fromSeq, uint32_t maxEntries,
+                                       std::vector<JournalEntry>* out) const;
+  /** Last seq handed out. */
+  uint64_t LastSeq() const noexcept { return claimed_.load(std::memory_order_acquire); }
+  /** Whether a HALT was applied. */
+  bool Halted() const noexcept { return halted_.load(std::memory_order_acquire); }
+  /** Journal capacity in entries. */
+  uint32_t JournalCapacity() const noexcept;
+
+  /** Per-stream atomic words (public for the journal's effect application). */
+  struct StreamSlot {
+    std::atomic<uint64_t> word;  // exists | state | committed | owner+1 | version
+    std::atomic<uint64_t> aux;   // lastSeq | graphRevision
+    std::atomic<uint64_t> meta;  // set | priority | session+1 | user+1 (written once)
+  };
+  /** Per-actor registration word: kind+1, 0 when unregistered. */
+  struct ActorSlot {
+    std::atomic<uint32_t> kindPlusOne;
+  };
+  /** Per-scope-id override word: owner+1 | seq of the last change. */
+  struct OverrideSlot {
+    std::atomic<uint64_t> word;
+  };
+
+ private:
+  Decision Run(const Request& request, EntryKind kind) noexcept;
+  void Compute(const Request& request, uint64_t seq, bool apply, Decision* decision,
+               Effects* effects) noexcept;
+  /** Applies seq's effects from its journal entry if not yet applied (any thread may help). */
+  void HelpApply(uint64_t seq) const noexcept;
+  OverrideSlot* OverrideFor(int32_t space, int32_t scopeId) const noexcept;
+  bool Covered(uint64_t meta) const noexcept;
+  bool ReadStream(int32_t id, StreamView* view) const noexcept;
+
+  Interner actorIds_;
+  Interner streamIds_;
+  Interner scopeIds_[2];
+  ChunkedTable<ActorSlot> actors_;
+  ChunkedTable<StreamSlot> streams_;
+  ChunkedTable<OverrideSlot> overrides_[2];
+
+  // Mutable: readers (Stream, TakeImage) help apply a pending seq before they read.
+  alignas(64) mutable std::atomic<uint64_t> claimed_{0};
+  alignas(64) mutable std::atomic<uint64_t> applied_{0};
+  alignas(64) mutable std::atomic<bool> halted_{false};
+  std::unique_ptr<Journal> journal_;
+};
+
+}  // namespace vs::registrar

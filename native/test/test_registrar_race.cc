@@ -1,0 +1,195 @@
+// 8 std::threads race start/claim/interrupt/transfer on shared streams of one core. Checks:
+// exactly one winner per racing claim of a new stream, zero double winners overall, a gap-free
+// and complete journal, and linearizability: re-deciding every request single-threaded in seq
+// order on a fresh core gives the very same decisions. Runs under ThreadSanitizer.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "check.h"
+#include "registrar_core.h"
+
+using namespace vs::registrar;
+
+namespace {
+
+constexpr int kThreads = 8;
+constexpr int32_t A(Action action) { return static_cast<int32_t>(action); }
+
+struct Recorded {
+  uint64_t seq;
+  Request request;
+  Decision decision;
+};
+
+/** Interns the same names in the same order, so ids match between cores. */
+void Populate(RegistrarCore& core, int streams, std::vector<int32_t>* actors, std::vector<int32_t>* ids,
+              int32_t* session) {
+  for (int index = 0; index < kThreads; ++index) {
+    actors->push_back(core.RegisterActor("agent:a" + std::to_string(index), 1));
+  }
+  actors->push_back(core.RegisterActor("system:runtime", 3));
+  *session = core.InternScope(0, "default");
+  for (int index = 0; index < streams; ++index) ids->push_back(core.InternStream("s" + std::to_string(index)));
+}
+
+bool SameDecision(const Decision& a, const Decision& b) {
+  return a.allowed == b.allowed && a.violations == b.violations && a.reason == b.reason &&
+         a.halted == b.halted && a.seq == b.seq && a.stream == b.stream && a.stateBefore == b.stateBefore &&
+         a.stateAfter == b.stateAfter && a.version == b.version && a.parentSeq == b.parentSeq &&
+         a.ownerBefore == b.ownerBefore && a.ownerAfter == b.ownerAfter && a.accessibility == b.accessibility &&
+         a.preemption == b.preemption;
+}
+
+/** Round-based: all threads claim the same new stream at once; exactly one wins each round. */
+void TestOneWinnerPerClaim() {
+  const int rounds = std::max(20, static_cast<int>(400 * vs::test::Scale()));
+  RegistrarCore core(1u << 16);
+  std::vector<int32_t> actors, ids;
+  int32_t session = kNoId;
+  Populate(core, rounds, &actors, &ids, &session);
+  std::atomic<int> arrived{0};
+  std::vector<std::atomic<int>> winners(static_cast<size_t>(rounds));
+  for (auto& count : winners) count.store(0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < rounds; ++round) {
+        // Spin barrier so every thread hits the same stream together.
+        arrived.fetch_add(1);
+        while (arrived.load() < (round + 1) * kThreads) std::this_thread::yield();
+        Request claim;
+        claim.actor = actors[static_cast<size_t>(t)];
+        claim.actorKind = 1;
+        claim.action = A(Action::kClaim);
+        claim.stream = ids[static_cast<size_t>(round)];
+        claim.session = session;
+        if (core.Decide(claim).allowed) winners[static_cast<size_t>(round)].fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  int bad = 0;
+  for (auto& count : winners) bad += count.load() == 1 ? 0 : 1;
+  VS_CHECK_EQ(bad, 0);
+  VS_CHECK_EQ(core.LastSeq(), static_cast<uint64_t>(rounds) * kThreads);
+}
+
+/** Free-running: random start/claim/interrupt/transfer/lifecycle on 4 shared streams. */
+void TestRandomRaceLinearizable() {
+  const int perThread = std::max(2000, static_cast<int>(40000 * vs::test::Scale()));
+  const int streamCount = 4;
+  RegistrarCore core(1u << 20);
+  std::vector<int32_t> actors, ids;
+  int32_t session = kNoId;
+  Populate(core, streamCount, &actors, &ids, &session);
+  std::vector<std::vector<Recorded>> logs(kThreads);
+  std::atomic<uint64_t> journalRead{0};
+  std::atomic<bool> done{false};
+  // A concurrent journal reader (the attestation store's thread): must see a gap-free sequence.
+  std::thread reader([&] {
+    uint64_t next = 1;
+    std::vector<JournalEntry> batch;
+    while (true) {
+      const bool finished = done.load();
+      batch.clear();
+      if (core.ReadJournal(next, 4096, &batch) != CoreStatus::kOk) break;
+      for (const JournalEntry& entry : batch) {
+        if (entry.decision.seq != next) return;
+        ++next;
+      }
+      if (finished && batch.empty()) break;
+      if (batch.empty()) std::this_thread::yield();
+    }
+    journalRead.store(next - 1);
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 random(static_cast<uint32_t>(1234 + t));
+      const Action actions[] = {Action::kStart, Action::kClaim, Action::kInterrupt, Action::kTransfer,
+                                Action::kSynthesize, Action::kPlay, Action::kStop, Action::kRestart,
+                                Action::kRelease, Action::kFail};
+      for (int index = 0; index < perThread; ++index) {
+        Request request;
+        const bool asSystem = random() % 8 == 0;
+        request.actor = asSystem ? actors.back() : actors[static_cast<size_t>(t)];
+        request.actorKind = asSystem ? 3 : 1;
+        request.action = A(actions[random() % 10]);
+        request.stream = ids[random() % streamCount];
+        request.session = session;
+        request.priority = 1 + static_cast<int32_t>(random() % 10);
+        request.newOwner = actors[random() % kThreads];
+        if (asSystem && random() % 2 == 0) request.preemptFor = ids[random() % streamCount];
+        const Decision decision = core.Decide(request);
+        logs[static_cast<size_t>(t)].push_back(Recorded{decision.seq, request, decision});
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  done.store(true);
+  reader.join();
+  const uint64_t total = static_cast<uint64_t>(perThread) * kThreads;
+  VS_CHECK_EQ(core.LastSeq(), total);
+  VS_CHECK_EQ(journalRead.load(), total);
+
+  std::vector<Recorded> all;
+  for (auto& log : logs) all.insert(all.end(), log.begin(), log.end());
+  std::sort(all.begin(), all.end(), [](const Recorded& a, const Recorded& b) { return a.seq < b.seq; });
+  int gaps = 0;
+  for (size_t index = 0; index < all.size(); ++index) gaps += all[index].seq == index + 1 ? 0 : 1;
+  VS_CHECK_EQ(gaps, 0);
+
+  // Journal entries equal what each thread was told.
+  std::vector<JournalEntry> journal;
+  VS_CHECK(core.ReadJournal(1, static_cast<uint32_t>(total), &journal) == CoreStatus::kOk);
+  VS_CHECK_EQ(journal.size(), total);
+  int journalMismatches = 0;
+  for (size_t index = 0; index < journal.size() && index < all.size(); ++index) {
+    journalMismatches += SameDecision(journal[index].decision, all[index].decision) ? 0 : 1;
+  }
+  VS_CHECK_EQ(journalMismatches, 0);
+
+  // Double winners: an allowed claim must take an unowned (or new) stream.
+  int doubleWinners = 0;
+  int claimsWon = 0;
+  for (const Recorded& record : all) {
+    if (record.request.action == A(Action::kClaim) && record.decision.allowed) {
+      ++claimsWon;
+      doubleWinners += record.decision.ownerBefore == kNoId ? 0 : 1;
+    }
+  }
+  VS_CHECK_EQ(doubleWinners, 0);
+  VS_CHECK(claimsWon > 0);
+
+  // Linearizability: a fresh core deciding the same requests in seq order agrees on every one.
+  RegistrarCore replay(1u << 20);
+  std::vector<int32_t> replayActors, replayIds;
+  int32_t replaySession = kNoId;
+  Populate(replay, streamCount, &replayActors, &replayIds, &replaySession);
+  int replayMismatches = 0;
+  for (const Recorded& record : all) {
+    replayMismatches += SameDecision(replay.Decide(record.request), record.decision) ? 0 : 1;
+  }
+  VS_CHECK_EQ(replayMismatches, 0);
+  const Image live = core.TakeImage();
+  const Image rebuilt = replay.TakeImage();
+  VS_CHECK_EQ(live.streams.size(), rebuilt.streams.size());
+  for (size_t index = 0; index < live.streams.size() && index < rebuilt.streams.size(); ++index) {
+    VS_CHECK_EQ(live.streams[index].version, rebuilt.streams[index].version);
+    VS_CHECK_EQ(live.streams[index].owner, rebuilt.streams[index].owner);
+    VS_CHECK_EQ(live.streams[index].state, rebuilt.streams[index].state);
+  }
+}
+
+}  // namespace
+
+int main() {
+  TestOneWinnerPerClaim();
+  TestRandomRaceLinearizable();
+  return VS_TEST_RESULT("test_registrar_race");
+}

@@ -4,13 +4,14 @@
  * placeholders (0xFFFFFFFF), which players, ffmpeg and `decodeWav` read to the end of the stream;
  * compressed formats stream through one ffmpeg child process.
  */
-import { z } from 'zod';
 import { AbortError, AudioError, InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import {
   audioFormatSchema,
+  encodeAudioOptionsSchema,
   ffmpegArgumentsFor,
   missingEncoderReason,
+  pcmFormatSchema,
   type AudioFormat,
   type EncodeAudioOptions,
   type PcmFormat,
@@ -18,19 +19,6 @@ import {
 import { DEFAULT_FFMPEG_PATH, probeFfmpeg, streamFfmpeg } from './ffmpeg.js';
 import { encodeF32le, encodeS16le } from './pcm.js';
 import { wavStreamHeader } from './wav.js';
-
-const pcmFormatSchema = z.object({
-  sampleRateHz: z.number().int().min(1).max(768000),
-  channels: z.number().int().min(1).max(64),
-});
-
-const optionsSchema = z
-  .object({
-    ffmpegPath: z.string().min(1).optional(),
-    bitrateKbps: z.number().int().min(6).max(640).optional(),
-    signal: z.instanceof(AbortSignal).optional(),
-  })
-  .default({});
 
 /**
  * Encodes a stream of interleaved float32 PCM chunks into `format`, yielding bytes as soon as the
@@ -45,7 +33,7 @@ export async function* encodeAudioStream(
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const { sampleRateHz, channels } = parseInput(pcmFormatSchema, pcmFormat, 'pcmFormat');
   const checkedFormat = parseInput(audioFormatSchema, format, 'format');
-  const { ffmpegPath = DEFAULT_FFMPEG_PATH, bitrateKbps, signal } = parseInput(optionsSchema, options, 'options');
+  const { ffmpegPath = DEFAULT_FFMPEG_PATH, bitrateKbps, signal } = parseInput(encodeAudioOptionsSchema, options, 'options');
   let index = 0;
   const checked = async function* (): AsyncGenerator<Float32Array> {
     for await (const chunk of chunks) {

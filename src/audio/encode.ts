@@ -92,12 +92,14 @@ export interface FormatAvailability {
   mimeType: string;
 }
 
-const pcmFormatSchema = z.object({
+/** Zod schema of a `PcmFormat`. */
+export const pcmFormatSchema = z.object({
   sampleRateHz: z.number().int().min(1).max(768000),
   channels: z.number().int().min(1).max(64),
 });
 
-const encodeAudioOptionsSchema = z
+/** Zod schema of `EncodeAudioOptions`. */
+export const encodeAudioOptionsSchema = z
   .object({
     ffmpegPath: z.string().min(1).optional(),
     bitrateKbps: z.number().int().min(6).max(640).optional(),

@@ -108,9 +108,15 @@ export function sentenceSpans(text: string, options: SplitOptions = {}): Sentenc
     if (span) spans.push(...cutLongSpan(text, span, maxChars));
     start = end;
   };
+  // Jump from one candidate (terminal punctuation or newline) to the next.
+  const candidates = /[.!?…\n]/g;
   let index = 0;
   while (index < text.length) {
-    const character = text[index] as string;
+    candidates.lastIndex = index;
+    const found = candidates.exec(text);
+    if (!found) break;
+    index = found.index;
+    const character = found[0];
     if (character === '\n') {
       const blank = /^\n[^\S\n]*\n/.exec(text.slice(index, index + 64));
       if (blank) {

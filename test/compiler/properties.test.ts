@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler/compile.js';
+import { planSynthesis } from '../../src/compiler/plan.js';
 import { normalizeText } from '../../src/compiler/normalize/normalizer.js';
 import { SentenceStream, splitSentences } from '../../src/compiler/sentences.js';
 import { parseSsml } from '../../src/compiler/ssml/ssml-parser.js';
@@ -34,12 +35,23 @@ function onlyInputErrors(run: () => unknown): InputError | undefined {
   }
 }
 
+/** The error's line:column must point into `input` (column may be one past the line's end). */
+function expectPositionInside(error: InputError | undefined, input: string): void {
+  const position = /^input:(\d+):(\d+)$/.exec(error?.field ?? '');
+  if (!position) return;
+  const lines = input.split('\n');
+  const line = Number(position[1]);
+  expect(line).toBeGreaterThanOrEqual(1);
+  expect(line).toBeLessThanOrEqual(lines.length);
+  expect(Number(position[2])).toBeLessThanOrEqual((lines[line - 1] as string).length + 1);
+}
+
 describe('compiler properties', () => {
   it('the SSML parser throws nothing but InputError on random input, in both modes', () => {
     fc.assert(
       fc.property(fc.oneof(anyText, ssmlLike.map((body) => `<speak>${body}</speak>`)), fc.boolean(), (input, lenient) => {
-        onlyInputErrors(() => parseSsml(input, { lenient, maxDepth: 8, maxInputChars: 100_000 }));
-        onlyInputErrors(() => compile(input, { format: 'ssml', lenient, maxDepth: 8 }));
+        expectPositionInside(onlyInputErrors(() => parseSsml(input, { lenient, maxDepth: 8, maxInputChars: 100_000 })), input);
+        expectPositionInside(onlyInputErrors(() => compile(input, { format: 'ssml', lenient, maxDepth: 8 })), input);
       }),
       { numRuns: 600 },
     );
@@ -60,7 +72,7 @@ describe('compiler properties', () => {
   it('markup and text compile throw nothing but InputError, and lenient markup never throws', () => {
     fc.assert(
       fc.property(anyText, (input) => {
-        onlyInputErrors(() => compile(input, { format: 'markup' }));
+        expectPositionInside(onlyInputErrors(() => compile(input, { format: 'markup' })), input);
         compile(input, { format: 'markup', lenient: true });
         compile(input, { format: 'text' });
       }),
@@ -90,6 +102,17 @@ describe('compiler properties', () => {
         expect(output.trim()).not.toBe('');
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('English segments from text and markup never contain an ASCII digit', () => {
+    fc.assert(
+      fc.property(anyText, fc.constantFrom('text', 'markup') as fc.Arbitrary<'text' | 'markup'>, (input, format) => {
+        for (const step of planSynthesis(compile(input, { format, lenient: true }))) {
+          if (step.kind === 'speech') expect(step.segment.text).not.toMatch(/[0-9]/);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 

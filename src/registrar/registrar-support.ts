@@ -1,13 +1,13 @@
 /** Helpers of the registrar facade: per-transition structural checks and journal request text. */
-import type { JsonObject } from '../attestation/canonical-json.js';
-import type { Violation } from '../attestation/record.js';
-import { NO_ID, OVERRIDE_SCOPES, type CoreDecision, type CoreImage, type CoreRequest, type DecisionCore } from './core.js';
+import { canonicalJson, type JsonObject } from '../attestation/canonical-json.js';
+import type { Attestation, AttestationBody, Violation } from '../attestation/record.js';
+import { NO_ID, OVERRIDE_SCOPES, type CoreDecision, type CoreRequest, type DecisionCore } from './core.js';
 import type { OverrideValues } from './views.js';
 
 /** What replay.ts and snapshot code reach inside a registrar for. @internal */
 export interface ReplayHooks {
   core: DecisionCore;
-  replayRecord(record: import('../attestation/record.js').Attestation): void;
+  replayRecord(record: Attestation): void;
   stateImage(): JsonObject;
   loadFacadeState(state: FacadeState, actors: readonly string[]): void;
 }
@@ -60,7 +60,21 @@ export function foreignRequestMetadata(core: DecisionCore, action: string, reque
   return metadata;
 }
 
-/** An empty core image. */
-export function emptyImage(): CoreImage {
-  return { lastSeq: 0, halted: false, streams: [], overrides: [] };
+/** Metadata keys that are part of a decision (compared on replay); provenance keys like origin are not. */
+const DECISION_METADATA_KEYS = ['observed', 'created', 'transferredFrom', 'preemption', 'preemptFor', 'halt', 'haltCause'] as const;
+
+/** Throws (an Error the replayer turns into REGISTRAR_REPLAY_MISMATCH) when a re-decided body differs from the record. */
+export function assertSameDecision(body: AttestationBody, record: Attestation): void {
+  const project = (r: AttestationBody) => ({
+    seq: r.seq, actor: r.actor, action: r.action, target: r.target, decision: r.decision, reason: r.reason,
+    invariants: r.invariants, violations: r.violations.map((v) => [v.invariant, v.level]), accessibility: r.accessibility,
+    parent: r.parent, stateBefore: r.stateBefore, stateAfter: r.stateAfter, version: r.version,
+    metadata: DECISION_METADATA_KEYS.map((k) => r.metadata[k] ?? null),
+  });
+  if (canonicalJson(project(body)) !== canonicalJson(project(record))) {
+    throw new Error(
+      `seq ${record.seq}: replay decided ${body.decision} (${body.reason ?? 'no reason'}, ${body.stateBefore ?? '-'} -> ${body.stateAfter ?? '-'}), ` +
+        `the log records ${record.decision} (${record.reason ?? 'no reason'}, ${record.stateBefore ?? '-'} -> ${record.stateAfter ?? '-'})`,
+    );
+  }
 }

@@ -19,11 +19,12 @@ import { RegistrarHaltedError } from './errors.js';
 import { describeInvariants } from './invariant-descriptions.js';
 import { PREEMPTION_RULE_ID } from './invariants.js';
 import { actorKey, actorRefSchema, jsonProblem, PRIORITY_VALUES, registrarConfigSchema, requestSchema, toActor, type Actor, type ActorRef, type RegistrarConfig, type ValidRequest } from './request-schema.js';
-import { checkTransition, foreignRequestMetadata, type FacadeState, type ReplayHooks } from './registrar-support.js';
+import { FacadeBook } from './facade-state.js';
+import { assertSameDecision, checkTransition, foreignRequestMetadata, type FacadeState, type ReplayHooks } from './registrar-support.js';
 import { replayLog, restoreFromSnapshot, type ReplayOptions } from './replay.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
 import type { InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView } from './types.js';
-import { overrideKey, overrideView, streamView, type OverrideValues } from './views.js';
+import { overrideKey, overrideView, streamView } from './views.js';
 
 /** Options of a registrar. */
 export interface AudioRegistrarOptions {
@@ -47,8 +48,6 @@ export const REPLAY_HOOKS: unique symbol = Symbol('AudioRegistrar.replayHooks');
 /** Why a halted registrar is halted. */
 type HaltCause = 'accessibility_bypass' | 'attestation_io' | 'structural' | 'journal_overrun';
 
-/** Metadata keys that are part of a decision (compared on replay); provenance keys like origin are not. */
-const DECISION_METADATA_KEYS = ['observed', 'created', 'transferredFrom', 'preemption', 'preemptFor', 'halt', 'haltCause'] as const;
 
 /** The registrar facade (see the file comment). One per thread; several may share a native core. */
 export class AudioRegistrar {
@@ -56,15 +55,12 @@ export class AudioRegistrar {
   readonly attestationStore: AttestationStore;
   private readonly core: DecisionCore;
   private readonly config: z.output<typeof registrarConfigSchema>;
-  private readonly grants = new Map<string, ReadonlySet<string>>();
-  private readonly overrideValues = new Map<string, OverrideValues>();
-  private readonly lastAttestation = new Map<string, string>();
+  private readonly book = new FacadeBook();
   private readonly gate = new EffectGate(
     (streamId) => this.core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
   );
   private readonly haltListeners = new Set<(result: RegistrarResult) => void>();
-  private readonly registeredActors = new Set<string>();
   private facadeHalt: HaltCause | null = null;
   /** Mirrors the core's halted flag (from decisions and the journal) so `halted` costs nothing. */
   private coreHalted: boolean;
@@ -84,7 +80,7 @@ export class AudioRegistrar {
   registerActor(actor: ActorRef): Actor {
     const normalised = toActor(parseInput(actorRefSchema, actor, 'actor'));
     this.core.registerActor(actorKey(normalised), ACTOR_KINDS.indexOf(normalised.kind));
-    this.registeredActors.add(actorKey(normalised));
+    this.book.addActor(actorKey(normalised));
     return Object.freeze(normalised);
   }
 
@@ -102,14 +98,14 @@ export class AudioRegistrar {
   snapshot(): RegistrarSnapshot {
     this.syncJournal();
     const streams = this.core.image().streams.map((stream) => {
-      const view = streamView(this.core, stream, this.lastAttestation.get(this.core.streamKey(stream.stream)) ?? null);
-      return { ...view, lastSeq: stream.lastSeq, plugins: [...(this.grants.get(view.streamId) ?? [])].sort() };
+      const view = streamView(this.core, stream, this.book.lastAttestationOf(this.core.streamKey(stream.stream)));
+      return { ...view, lastSeq: stream.lastSeq, plugins: this.book.pluginsOf(view.streamId) };
     });
     return sealSnapshot({
       lastSeq: this.attestationStore.lastSeq,
       lastHash: this.attestationStore.lastHash,
       halted: this.halted,
-      actors: [...this.registeredActors].sort(),
+      actors: this.book.actors(),
       streams: streams.sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
       overrides: this.listOverrides().map((o) => ({ ...o })).sort((a, b) => (overrideKey(a.scope, a.scopeId) < overrideKey(b.scope, b.scopeId) ? -1 : 1)),
       stateHash: this.stateHash(),
@@ -150,12 +146,12 @@ export class AudioRegistrar {
   /** A stream's state (frozen), or null. */
   getState(streamId: string): StreamView | null {
     const stream = this.core.stream(this.lookupStream(streamId));
-    return stream ? streamView(this.core, stream, this.lastAttestation.get(streamId) ?? null) : null;
+    return stream ? streamView(this.core, stream, this.book.lastAttestationOf(streamId)) : null;
   }
 
   /** Every stream (frozen views), by stream id. */
   listStates(): readonly StreamView[] {
-    const views = this.core.image().streams.map((stream) => streamView(this.core, stream, this.lastAttestation.get(this.core.streamKey(stream.stream)) ?? null));
+    const views = this.core.image().streams.map((stream) => streamView(this.core, stream, this.book.lastAttestationOf(this.core.streamKey(stream.stream))));
     return Object.freeze(views.sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0)));
   }
 
@@ -254,12 +250,7 @@ export class AudioRegistrar {
       core: this.core,
       replayRecord: (record) => this.replayRecord(record),
       stateImage: () => this.stateImage(),
-      loadFacadeState: (state: FacadeState, actors: readonly string[]) => {
-        for (const actor of actors) this.registeredActors.add(actor);
-        for (const [stream, plugins] of state.grants) this.grants.set(stream, new Set(plugins));
-        for (const [key, values] of state.overrideValues) this.overrideValues.set(key, { ...values });
-        for (const [stream, id] of state.lastAttestation) this.lastAttestation.set(stream, id);
-      },
+      loadFacadeState: (state: FacadeState, actors: readonly string[]) => this.book.load(state, actors),
     };
   }
 
@@ -299,7 +290,7 @@ export class AudioRegistrar {
     if (request.metadata !== undefined) parameters.metadata = request.metadata;
     const subject = overrideAction ? { subject: `override ${request.metadata?.scope ?? '?'}:${request.metadata?.scopeId ?? '?'}` } : {};
     const result = this.attestDecision(decision, { actor, action: request.action, target: streamKey, ...subject }, parameters, metadata, observed);
-    if (decision.allowed && !observed) this.applyFacadeState(request, streamKey, result.attestation);
+    if (decision.allowed && !observed) this.book.apply(request, streamKey, result.attestation);
     if (decision.halted && !observed) for (const listener of this.haltListeners) listener(result);
     return result;
   }
@@ -308,7 +299,7 @@ export class AudioRegistrar {
     const metadata = request.metadata ?? {};
     const scopeSpace = metadata.scope === 'user' ? 1 : 0;
     const pluginAllowed =
-      actor.kind === 'plugin' && request.action === 'mutate_graph' && target !== null && (this.grants.get(target)?.has(key) ?? false);
+      actor.kind === 'plugin' && request.action === 'mutate_graph' && target !== null && this.book.pluginAllowed(target, key);
     const replayed = this.replaying?.metadata.origin === 'journal' ? this.replaying.metadata.pluginAllowed === true : undefined;
     return {
       actor: this.core.actorId(key),
@@ -339,7 +330,7 @@ export class AudioRegistrar {
       metadata.halt = true;
       metadata.haltCause = 'structural';
     }
-    const parent = decision.parentSeq > 0 ? (this.attestationStore.bySeq(decision.parentSeq)?.id ?? (context.target ? (this.lastAttestation.get(context.target) ?? null) : null)) : null;
+    const parent = decision.parentSeq > 0 ? (this.attestationStore.bySeq(decision.parentSeq)?.id ?? (context.target ? this.book.lastAttestationOf(context.target) : null)) : null;
     const body = attestationBody({
       seq: decision.seq,
       actor: context.actor,
@@ -370,7 +361,7 @@ export class AudioRegistrar {
       if (!held) this.attestationStore.adopt([record]);
       else if (held.hash !== record.hash) throw new Error(`seq ${record.seq}: the store holds a different record`);
       durable = Promise.resolve();
-      this.compareWithRecord(body, record);
+      assertSameDecision(body, record);
     } else {
       ({ record, durable } = this.attestationStore.append(body));
       durable.catch(() => undefined); // failures halt the registrar through onFailure
@@ -390,41 +381,6 @@ export class AudioRegistrar {
     });
     this.gate.register(result);
     return result;
-  }
-
-  private compareWithRecord(body: AttestationBody, record: Attestation): void {
-    const project = (r: AttestationBody) => ({
-      seq: r.seq, actor: r.actor, action: r.action, target: r.target, decision: r.decision, reason: r.reason,
-      invariants: r.invariants, violations: r.violations.map((v) => [v.invariant, v.level]), accessibility: r.accessibility,
-      parent: r.parent, stateBefore: r.stateBefore, stateAfter: r.stateAfter, version: r.version,
-      metadata: DECISION_METADATA_KEYS.map((k) => r.metadata[k] ?? null),
-    });
-    const replayed = canonicalJson(project(body));
-    if (replayed !== canonicalJson(project(record))) {
-      const error = new Error(`seq ${record.seq}: replay decided ${body.decision} (${body.reason ?? 'no reason'}, ${body.stateBefore ?? '-'} -> ${body.stateAfter ?? '-'}), the log records ${record.decision} (${record.reason ?? 'no reason'}, ${record.stateBefore ?? '-'} -> ${record.stateAfter ?? '-'})`);
-      (error as Error & { replayMismatch: true }).replayMismatch = true;
-      throw error;
-    }
-  }
-
-  private applyFacadeState(request: ValidRequest, streamKey: string | null, record: Attestation): void {
-    const metadata = request.metadata ?? {};
-    if (streamKey !== null && record.stateAfter !== null) this.lastAttestation.set(streamKey, record.id);
-    if (streamKey !== null && (request.action === 'start' || request.action === 'claim' || request.action === 'compile') && metadata.allowPlugins) {
-      this.grants.set(streamKey, new Set(metadata.allowPlugins));
-    }
-    if (streamKey !== null && (request.action === 'transfer' || request.action === 'release')) this.grants.delete(streamKey);
-    if (metadata.scope !== undefined && metadata.scopeId !== undefined) {
-      const overrideId = overrideKey(metadata.scope, metadata.scopeId);
-      const values: OverrideValues = {
-        ...(metadata.speechRate !== undefined ? { speechRate: metadata.speechRate } : {}),
-        ...(metadata.pauseAmplification !== undefined ? { pauseAmplification: metadata.pauseAmplification } : {}),
-        ...(metadata.forcedCaptions !== undefined ? { forcedCaptions: metadata.forcedCaptions } : {}),
-      };
-      if (request.action === 'enable_override') this.overrideValues.set(overrideId, values);
-      if (request.action === 'update_override') this.overrideValues.set(overrideId, { ...this.overrideValues.get(overrideId), ...values });
-      if (request.action === 'disable_override') this.overrideValues.delete(overrideId);
-    }
   }
 
   private attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {
@@ -488,7 +444,7 @@ export class AudioRegistrar {
     this.attestDecision(entry, { actor, action, target }, parameters, metadata, entry.kind === 1);
     if (entry.allowed && entry.kind === 0 && target !== null && entry.stateAfter >= 0) {
       const record = this.attestationStore.bySeq(entry.seq);
-      if (record) this.lastAttestation.set(target, record.id);
+      if (record) this.book.setLastAttestation(target, record.id);
     }
   }
 
@@ -498,18 +454,21 @@ export class AudioRegistrar {
     void error;
   }
 
+  /**
+   * `registerActor` is not a request, so replay registers what each record proves was registered:
+   * its actor unless it was denied unknown_actor, a transfer's new owner unless invalid_transition.
+   */
   private registerForReplay(record: Attestation, key: string, actor: Actor, request: ValidRequest): void {
-    if (record.violations.some((v) => v.invariant === 'audio.actor.registered')) return;
-    this.core.registerActor(key, ACTOR_KINDS.indexOf(actor.kind));
-    this.registeredActors.add(key);
-    // A transfer to an unregistered new owner is invalid_transition; without that violation the
-    // new owner was registered.
+    const violated = (id: string) => record.violations.some((v) => v.invariant === id);
+    if (!violated('audio.actor.registered')) {
+      this.core.registerActor(key, ACTOR_KINDS.indexOf(actor.kind));
+      this.book.addActor(key);
+    }
     const newOwner = request.metadata?.newOwner;
-    const transferValid = !record.violations.some((v) => v.invariant === 'audio.lifecycle.valid_transition');
-    if (request.action === 'transfer' && newOwner !== undefined && transferValid) {
+    if (request.action === 'transfer' && newOwner !== undefined && !violated('audio.lifecycle.valid_transition')) {
       const owner = toActor(newOwner);
       this.core.registerActor(actorKey(owner), ACTOR_KINDS.indexOf(owner.kind));
-      this.registeredActors.add(actorKey(owner));
+      this.book.addActor(actorKey(owner));
     }
   }
 
@@ -547,18 +506,17 @@ export class AudioRegistrar {
   private viewOf(override: ReturnType<DecisionCore['overrides']>[number]): OverrideView {
     const scope = OVERRIDE_SCOPES[override.scope] ?? 'session';
     const scopeId = this.core.scopeKey(scope === 'user' ? 1 : 0, override.scopeId);
-    return overrideView(this.core, override, this.overrideValues.get(overrideKey(scope, scopeId)));
+    return overrideView(this.core, override, this.book.valuesOf(scope, scopeId));
   }
 
   private stateImage(): JsonObject {
     const image = this.core.image();
-    const grants = [...this.grants.entries()].map(([stream, plugins]) => [stream, [...plugins].sort()] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
     return frozenJsonCopy({
       lastSeq: image.lastSeq,
       halted: image.halted || this.facadeHalt !== null,
       streams: this.listStates() as unknown as JsonObject[],
       overrides: this.listOverrides().map((o) => ({ ...o })).sort((a, b) => (overrideKey(a.scope, a.scopeId) < overrideKey(b.scope, b.scopeId) ? -1 : 1)) as unknown as JsonObject[],
-      grants: grants as unknown as JsonObject[],
+      grants: this.book.grantsImage() as unknown as JsonObject[],
     });
   }
 }

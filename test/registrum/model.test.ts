@@ -74,7 +74,7 @@ describe('registrar model (fast-check)', () => {
         for (const other of others) expect(other.listStates().filter((s) => STREAMS.includes(s.streamId as 's1'))).toEqual(oracle.listStates().filter((s) => STREAMS.includes(s.streamId as 's1')).map((s) => ({ ...s, lastAttestation: expect.any(String) })));
         expect(verify(log).ok).toBe(true);
       }),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
   });
 });

@@ -1,0 +1,282 @@
+/**
+ * The native decision core: `DecisionCore` over the lock-free C++ core
+ * (native/core/registrar_core.*). One core can be shared by several threads: create it in one,
+ * pass `handle` to a worker (postMessage / workerData) and `NativeCore.attach(handle)` there. The
+ * core lives while any NativeCore object in any thread holds it (close(), GC, or the end of a
+ * worker releases that object's reference).
+ */
+import { z } from 'zod';
+import { NativeError, VoiceSoundboardError } from '../errors.js';
+import { nativeBinding } from '../native/loader.js';
+import {
+  REGISTRAR_DECISION_FIELDS,
+  REGISTRAR_IO_BYTES,
+  REGISTRAR_JOURNAL_FIELDS,
+  REGISTRAR_OUTPUT_OFFSET_BYTES,
+  REGISTRAR_OVERRIDE_FIELDS,
+  REGISTRAR_REQUEST_INTS,
+  REGISTRAR_STREAM_FIELDS,
+  type NativeRegistrarCore,
+} from '../native/registrar-binding.js';
+import { parseInput } from '../validation.js';
+import type {
+  CoreDecision,
+  CoreImage,
+  CoreOverride,
+  CoreRequest,
+  CoreStream,
+  DecisionCore,
+  JournalEntry,
+} from './core.js';
+
+/** Options of `NativeCore.create`. */
+export interface NativeCoreOptions {
+  /** Journal entries kept for readers (rounded up to a power of two; default 65536). Entries
+   *  older than this many seqs are overwritten; reading them throws REGISTRAR_JOURNAL_OVERRUN. */
+  journalCapacity?: number;
+}
+
+const optionsSchema = z
+  .object({ journalCapacity: z.number().int().min(1024).max(2 ** 30).optional() })
+  .strict();
+const handleSchema = z.number().int().positive().max(2 ** 32 - 1);
+const DEFAULT_JOURNAL_CAPACITY = 65_536;
+const TWO_POW_32 = 2n ** 32n;
+
+/** Turns an addon error carrying a `code` into a NativeError with that code. */
+function rethrow(cause: unknown): never {
+  if (cause instanceof VoiceSoundboardError) throw cause;
+  const code = (cause as { code?: unknown } | null)?.code;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  throw new NativeError(typeof code === 'string' ? code : 'NATIVE_CALL_FAILED', message, { cause });
+}
+
+function streamAt(values: Float64Array, base: number): CoreStream {
+  return {
+    stream: values[base]!,
+    state: values[base + 1]!,
+    owner: values[base + 2]!,
+    session: values[base + 3]!,
+    user: values[base + 4]!,
+    priority: values[base + 5]!,
+    version: values[base + 6]!,
+    graphRevision: values[base + 7]!,
+    committed: values[base + 8] !== 0,
+    lastSeq: values[base + 9]!,
+  };
+}
+
+function decisionAt(values: Float64Array, base: number): CoreDecision {
+  return {
+    allowed: values[base] !== 0,
+    violations: values[base + 1]!,
+    reason: values[base + 2]!,
+    halted: values[base + 3] !== 0,
+    seq: values[base + 4]!,
+    stream: values[base + 5]!,
+    stateBefore: values[base + 6]!,
+    stateAfter: values[base + 7]!,
+    version: values[base + 8]!,
+    parentSeq: values[base + 9]!,
+    ownerBefore: values[base + 10]!,
+    ownerAfter: values[base + 11]!,
+    accessibility: values[base + 12] !== 0,
+    preemption: values[base + 13] !== 0,
+  };
+}
+
+function overridesFrom(flat: Int32Array): CoreOverride[] {
+  const result: CoreOverride[] = [];
+  for (let base = 0; base + REGISTRAR_OVERRIDE_FIELDS <= flat.length; base += REGISTRAR_OVERRIDE_FIELDS) {
+    result.push({ owner: flat[base]!, scope: flat[base + 1]!, scopeId: flat[base + 2]! });
+  }
+  return result;
+}
+
+/** The lock-free native decision core. Thread safety: share the core, not the object (each
+ *  thread makes its own NativeCore with `attach`). */
+export class NativeCore implements DecisionCore {
+  /** Process-wide handle of the shared core (pass it to `attach` in another thread). */
+  readonly handle: number;
+  readonly #native: NativeRegistrarCore;
+  readonly #requestInts: Int32Array;
+  readonly #output: Float64Array;
+  #closed = false;
+
+  private constructor(handle: number, journalCapacity: number) {
+    const io = new ArrayBuffer(REGISTRAR_IO_BYTES);
+    const { RegistrarCore } = nativeBinding();
+    try {
+      this.#native = new RegistrarCore(handle, journalCapacity, io);
+    } catch (cause) {
+      rethrow(cause);
+    }
+    this.handle = this.#native.handle;
+    this.#requestInts = new Int32Array(io, 0, REGISTRAR_REQUEST_INTS);
+    this.#output = new Float64Array(io, REGISTRAR_OUTPUT_OFFSET_BYTES, REGISTRAR_DECISION_FIELDS);
+  }
+
+  /** Creates a new core. Throws InputError for bad options, NativeError when the addon is missing. */
+  static create(options: NativeCoreOptions = {}): NativeCore {
+    const parsed = parseInput(optionsSchema, options, 'options');
+    return new NativeCore(0, parsed.journalCapacity ?? DEFAULT_JOURNAL_CAPACITY);
+  }
+
+  /** Attaches to the core with `handle` (created in this or another thread of this process).
+   *  Throws NativeError REGISTRAR_CORE_NOT_FOUND when no thread holds that core any more. */
+  static attach(handle: number): NativeCore {
+    return new NativeCore(parseInput(handleSchema, handle, 'handle'), 0);
+  }
+
+  #core(): NativeRegistrarCore {
+    if (this.#closed) throw new NativeError('REGISTRAR_CORE_CLOSED', 'This NativeCore was closed');
+    return this.#native;
+  }
+
+  #call<T>(call: (core: NativeRegistrarCore) => T): T {
+    const core = this.#core();
+    try {
+      return call(core);
+    } catch (cause) {
+      rethrow(cause);
+    }
+  }
+
+  registerActor(key: string, kind: number): number {
+    return this.#call((core) => core.registerActor(key, kind));
+  }
+
+  actorId(key: string): number {
+    return this.#core().actorId(key);
+  }
+
+  internStream(key: string): number {
+    return this.#call((core) => core.internStream(key));
+  }
+
+  internScope(space: number, key: string): number {
+    return this.#call((core) => core.internScope(space, key));
+  }
+
+  actorKey(id: number): string {
+    return this.#keyOrThrow(this.#core().actorKey(id), 'actor', id);
+  }
+
+  streamKey(id: number): string {
+    return this.#keyOrThrow(this.#core().streamKey(id), 'stream', id);
+  }
+
+  scopeKey(space: number, id: number): string {
+    return this.#keyOrThrow(this.#core().scopeKey(space, id), space === 0 ? 'session' : 'user', id);
+  }
+
+  #keyOrThrow(key: string | undefined, what: string, id: number): string {
+    if (key === undefined) throw new NativeError('REGISTRAR_UNKNOWN_ID', `No ${what} has the interned id ${id}`);
+    return key;
+  }
+
+  decide(request: CoreRequest): CoreDecision {
+    return this.#decide(request, false);
+  }
+
+  evaluate(request: CoreRequest): CoreDecision {
+    return this.#decide(request, true);
+  }
+
+  #decide(request: CoreRequest, evaluate: boolean): CoreDecision {
+    const core = this.#core();
+    const ints = this.#requestInts;
+    ints[0] = request.actor;
+    ints[1] = request.actorKind;
+    ints[2] = request.action;
+    ints[3] = request.stream;
+    ints[4] = request.newOwner;
+    ints[5] = request.preemptFor;
+    ints[6] = request.priority;
+    ints[7] = request.session;
+    ints[8] = request.user;
+    ints[9] = request.overrideScope;
+    ints[10] = request.overrideScopeId;
+    ints[11] = request.pluginAllowed ? 1 : 0;
+    core.decide(evaluate);
+    return decisionAt(this.#output, 0);
+  }
+
+  reserveSeq(): number {
+    return this.#core().reserveSeq();
+  }
+
+  stream(id: number): CoreStream | null {
+    return this.#core().stream(id) ? streamAt(this.#output, 0) : null;
+  }
+
+  overrides(): CoreOverride[] {
+    return overridesFrom(this.#core().overrides());
+  }
+
+  image(): CoreImage {
+    const image = this.#core().image();
+    const streams: CoreStream[] = [];
+    for (let base = 0; base < image.streams.length; base += REGISTRAR_STREAM_FIELDS) {
+      streams.push(streamAt(image.streams, base));
+    }
+    return { lastSeq: image.lastSeq, halted: image.halted, streams, overrides: overridesFrom(image.overrides) };
+  }
+
+  /** Replaces the state (throws NativeError REGISTRAR_IMAGE_INVALID when the image names ids this
+   *  core has not interned). Needs the core quiescent: no other thread deciding meanwhile. */
+  load(image: CoreImage): void {
+    const streams = new Float64Array(image.streams.length * REGISTRAR_STREAM_FIELDS);
+    image.streams.forEach((stream, index) => {
+      streams.set(
+        [
+          stream.stream,
+          stream.state,
+          stream.owner,
+          stream.session,
+          stream.user,
+          stream.priority,
+          stream.version,
+          stream.graphRevision,
+          stream.committed ? 1 : 0,
+          stream.lastSeq,
+        ],
+        index * REGISTRAR_STREAM_FIELDS,
+      );
+    });
+    const overrides = new Int32Array(image.overrides.length * REGISTRAR_OVERRIDE_FIELDS);
+    image.overrides.forEach((override, index) => {
+      overrides.set([override.owner, override.scope, override.scopeId], index * REGISTRAR_OVERRIDE_FIELDS);
+    });
+    this.#call((core) => core.load(image.lastSeq, image.halted, streams, overrides));
+  }
+
+  readJournal(fromSeq: number, maxEntries: number): JournalEntry[] {
+    const flat = this.#call((core) => core.readJournal(fromSeq, maxEntries));
+    const entries: JournalEntry[] = [];
+    for (let base = 0; base < flat.length; base += REGISTRAR_JOURNAL_FIELDS) {
+      const tail = base + REGISTRAR_DECISION_FIELDS;
+      entries.push({
+        ...decisionAt(flat, base),
+        actor: flat[tail]!,
+        actorKind: flat[tail + 1]!,
+        action: flat[tail + 2]!,
+        target: flat[tail + 3]!,
+        monotonicNs: BigInt(flat[tail + 4]!) * TWO_POW_32 + BigInt(flat[tail + 5]!),
+        kind: flat[tail + 6]!,
+      });
+    }
+    return entries;
+  }
+
+  /** Last seq handed out by the core (by any thread). */
+  lastSeq(): number {
+    return this.#core().lastSeq();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+  }
+}

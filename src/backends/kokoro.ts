@@ -15,7 +15,7 @@ import { parseInput } from '../validation.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
 import { KOKORO_MAX_TOKENS, KOKORO_PAD_TOKEN_ID, tokenizeKokoroPhonemes } from './kokoro-vocab.js';
 import { loadKokoroVoices, selectStyle, type KokoroVoicePack } from './kokoro-voices.js';
-import { assertInputs, loadOnnxModel, runForFloat32, toPcm, type OnnxModel } from './onnx-session.js';
+import { assertInputs, loadOnnxModel, toPcmInPlace, type FeedTensor, type OnnxModel } from './onnx-session.js';
 import { phonemizeKeepingPunctuation, rankSymbolBoundary, splitAtBoundaries, splitSentences, type Phonemizer } from './phoneme-text.js';
 import { phonemize } from './phonemize.js';
 
@@ -86,13 +86,21 @@ interface TokenPiece {
   phonemes: string;
 }
 
+/** The model and how to feed it (export variants differ in input names and the speed type). */
+interface LoadedKokoroModel {
+  onnx: OnnxModel;
+  idsInput: string;
+  speedType: string;
+  outputName: string;
+}
+
 /** Kokoro-82M through onnxruntime-node. */
 export class KokoroBackend extends BaseBackend {
   readonly name = 'kokoro';
   readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: true, remote: false };
   private readonly options: ParsedKokoroOptions;
   private readonly phonemizer: Phonemizer;
-  private model: Promise<{ onnx: OnnxModel; idsInput: string; speedType: string; outputName: string }> | undefined;
+  private model: Promise<LoadedKokoroModel> | undefined;
   private voicePacks: Promise<Map<string, KokoroVoicePack>> | undefined;
   private runCount = 0;
 
@@ -145,29 +153,48 @@ export class KokoroBackend extends BaseBackend {
     this.model = undefined;
     this.voicePacks = undefined;
     await super.close();
-    if (model) await model.then((loaded) => loaded.onnx.session.release()).catch(() => undefined);
+    if (model) await model.then((loaded) => loaded.onnx.release()).catch(() => undefined);
   }
 
-  private loadModel() {
+  private async loadModel(): Promise<LoadedKokoroModel> {
+    const current = this.model;
+    if (current) {
+      const loaded = await current;
+      if (loaded.onnx.alive) return loaded;
+      if (this.model === current) this.model = undefined; // the worker died: load again
+    }
     this.model ??= (async () => {
       const onnx = await loadOnnxModel(this.name, this.options.modelPath, { intraOpNumThreads: this.options.intraOpNumThreads });
-      const idsInput = onnx.inputs.has('input_ids') ? 'input_ids' : 'tokens';
-      assertInputs(this.name, onnx, 'Kokoro', { [idsInput]: ['int64'], style: ['float32'], speed: ['float32', 'int32'] });
-      const styleWidth = onnx.inputs.get('style')?.shape.at(-1);
-      if (typeof styleWidth === 'number' && styleWidth !== KOKORO_STYLE_DIM) {
-        throw new BackendError(this.name, 'BACKEND_MODEL_INVALID', `${onnx.path}: style input has width ${styleWidth}, expected ${KOKORO_STYLE_DIM}`);
+      try {
+        const idsInput = onnx.inputs.has('input_ids') ? 'input_ids' : 'tokens';
+        assertInputs(this.name, onnx, 'Kokoro', { [idsInput]: ['int64'], style: ['float32'], speed: ['float32', 'int32'] });
+        const styleWidth = onnx.inputs.get('style')?.shape.at(-1);
+        if (typeof styleWidth === 'number' && styleWidth !== KOKORO_STYLE_DIM) {
+          throw new BackendError(this.name, 'BACKEND_MODEL_INVALID', `${onnx.path}: style input has width ${styleWidth}, expected ${KOKORO_STYLE_DIM}`);
+        }
+        const speedType = onnx.inputs.get('speed')?.type ?? 'float32';
+        return { onnx, idsInput, speedType, outputName: onnx.outputNames[0] as string };
+      } catch (error) {
+        await onnx.release();
+        throw error;
       }
-      const speedType = onnx.inputs.get('speed')?.type ?? 'float32';
-      return { onnx, idsInput, speedType, outputName: onnx.outputNames[0] as string };
     })();
-    this.model.catch(() => (this.model = undefined));
-    return this.model;
+    const loading = this.model;
+    loading.catch(() => {
+      if (this.model === loading) this.model = undefined;
+    });
+    return loading;
   }
 
-  private loadVoices() {
-    this.voicePacks ??= loadKokoroVoices(this.options.voicesPath, KOKORO_STYLE_DIM);
-    this.voicePacks.catch(() => (this.voicePacks = undefined));
-    return this.voicePacks;
+  private loadVoices(): Promise<Map<string, KokoroVoicePack>> {
+    if (this.voicePacks) return this.voicePacks;
+    const loading = loadKokoroVoices(this.options.voicesPath, KOKORO_STYLE_DIM);
+    this.voicePacks = loading;
+    // A failed load is forgotten, so a fixed file is picked up by the next call.
+    loading.catch(() => {
+      if (this.voicePacks === loading) this.voicePacks = undefined;
+    });
+    return loading;
   }
 
   private pickVoice(packs: Map<string, KokoroVoicePack>, requested: string | undefined): KokoroVoicePack {
@@ -215,33 +242,25 @@ export class KokoroBackend extends BaseBackend {
       for (const piece of pieces) {
         if (piece.ids.length === 0) continue;
         const samples = await this.run(model, pack, piece.ids, speed, signal);
-        yield { pcm: toPcm(samples, segment.prosody.volumeDb), sampleRateHz: KOKORO_SAMPLE_RATE_HZ, channels: 1, metadata: { phonemes: piece.phonemes } };
+        yield { pcm: toPcmInPlace(samples, segment.prosody.volumeDb), sampleRateHz: KOKORO_SAMPLE_RATE_HZ, channels: 1, metadata: { phonemes: piece.phonemes } };
       }
     }
   }
 
-  private run(
-    model: { onnx: OnnxModel; idsInput: string; speedType: string; outputName: string },
-    pack: KokoroVoicePack,
-    ids: number[],
-    speed: number,
-    signal: AbortSignal,
-  ): Promise<Float32Array> {
-    const { Tensor } = model.onnx.ort;
+  private run(model: LoadedKokoroModel, pack: KokoroVoicePack, ids: number[], speed: number, signal: AbortSignal): Promise<Float32Array> {
     const padded = new BigInt64Array(ids.length + 2);
     padded[0] = BigInt(KOKORO_PAD_TOKEN_ID);
     ids.forEach((id, index) => (padded[index + 1] = BigInt(id)));
     padded[ids.length + 1] = BigInt(KOKORO_PAD_TOKEN_ID);
-    const style = Float32Array.from(selectStyle(pack, ids.length));
-    const speedTensor =
-      model.speedType === 'int32' ? new Tensor('int32', Int32Array.from([Math.round(speed)]), [1]) : new Tensor('float32', Float32Array.from([speed]), [1]);
+    // The kokoro-onnx v1.0 export declares speed as int32 (whole speeds only); the others take float32.
+    const speedFeed: FeedTensor =
+      model.speedType === 'int32' ? { type: 'int32', data: Int32Array.from([Math.round(speed)]), dims: [1] } : { type: 'float32', data: Float32Array.from([speed]), dims: [1] };
+    const feeds: Record<string, FeedTensor> = {
+      [model.idsInput]: { type: 'int64', data: padded, dims: [1, padded.length] },
+      style: { type: 'float32', data: Float32Array.from(selectStyle(pack, ids.length)), dims: [1, KOKORO_STYLE_DIM] },
+      speed: speedFeed,
+    };
     this.runCount += 1;
-    return runForFloat32(
-      this.name,
-      model.onnx,
-      { [model.idsInput]: new Tensor('int64', padded, [1, padded.length]), style: new Tensor('float32', style, [1, KOKORO_STYLE_DIM]), speed: speedTensor },
-      model.outputName,
-      signal,
-    );
+    return model.onnx.run(feeds, model.outputName, signal);
   }
 }

@@ -1,63 +1,129 @@
 /**
- * Shared ONNX Runtime plumbing for the neural backends: a lazy import of onnxruntime-node (so
- * importing the package never loads 300 MB of native code), model loading with errors that name
- * the file, signature checks, and one inference run that honours an AbortSignal.
+ * Shared ONNX Runtime plumbing for the neural backends: model loading with errors that name the
+ * file, signature checks, and inference that honours an AbortSignal — all off the main thread.
  *
- * `session.run` executes on ONNX Runtime's own threads and resolves asynchronously, so the event
- * loop keeps running during inference; the backends additionally run one sentence (or one piece of
- * at most the model's token limit) per call.
+ * Why a worker: onnxruntime-node's `session.run` returns a promise but executes synchronously on the
+ * calling thread (it is only deferred with `setImmediate`), so a 1–3 s Kokoro run on the main thread
+ * would freeze timers, I/O and the feed of the audio ring buffer. Each model therefore lives in its
+ * own `worker_threads` worker, which imports onnxruntime-node lazily (importing this package never
+ * loads its native code); inputs and outputs cross as transferred buffers. The worker is unref'd
+ * while idle, so an unclosed backend never keeps the process alive.
  */
 import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { z } from 'zod';
 import { AbortError, BackendError } from '../errors.js';
 
-/** The onnxruntime-node module. */
-export type OrtModule = typeof Ort;
-/** An ONNX Runtime inference session. */
-export type OrtSession = Ort.InferenceSession;
-/** An ONNX Runtime tensor. */
-export type OrtTensor = Ort.Tensor;
+/** Session tuning a backend passes through from its validated options. */
+export interface OnnxSessionOptions {
+  /** Threads ONNX Runtime uses inside one operator; default: ONNX Runtime's choice (the core count). */
+  intraOpNumThreads?: number | undefined;
+}
 
-/** Session tuning a user may set (validated with zod by each backend's options). */
-export const onnxSessionOptionsSchema = z
-  .object({
-    /** Threads ONNX Runtime uses inside one operator; default: ONNX Runtime's choice (the core count). */
-    intraOpNumThreads: z.number().int().min(1).max(256).optional(),
-  })
-  .strict();
+/** One input tensor of a run. */
+export type FeedTensor =
+  | { type: 'int64'; data: BigInt64Array; dims: number[] }
+  | { type: 'int32'; data: Int32Array; dims: number[] }
+  | { type: 'float32'; data: Float32Array; dims: number[] };
 
-/** Session tuning a user may set. */
-export type OnnxSessionOptions = z.output<typeof onnxSessionOptionsSchema>;
+/** Shape and element type of a model input (dynamic dims are strings). */
+export interface InputInfo {
+  type: string;
+  shape: ReadonlyArray<number | string>;
+}
 
-let ortPromise: Promise<OrtModule> | undefined;
+/** A loaded model, running in its own worker thread. */
+export interface OnnxModel {
+  path: string;
+  /** Tensor inputs by name. */
+  inputs: ReadonlyMap<string, InputInfo>;
+  outputNames: readonly string[];
+  /** False once the worker died; load the model again. */
+  readonly alive: boolean;
+  /**
+   * Runs the model once and returns the float32 data of `outputName`. Rejects with `AbortError` as
+   * soon as `signal` aborts (a run already executing finishes in the worker and is discarded),
+   * `BackendError` `BACKEND_INFERENCE_FAILED` when ONNX Runtime fails, and retryable
+   * `BACKEND_WORKER_FAILED` when the worker dies.
+   */
+  run(feeds: Record<string, FeedTensor>, outputName: string, signal: AbortSignal): Promise<Float32Array>;
+  /** Stops the worker and frees the session; idempotent. */
+  release(): Promise<void>;
+}
 
-/** Imports onnxruntime-node once; a failure is a `BackendError` `BACKEND_UNAVAILABLE` saying what to do. */
-export function importOnnxRuntime(backend: string): Promise<OrtModule> {
-  ortPromise ??= import('onnxruntime-node').then(
-    (module) => {
-      // ESM import of a CommonJS package: the API is on the namespace or on its default export.
-      const candidate = module as OrtModule & { default?: OrtModule };
-      return typeof candidate.InferenceSession === 'function' ? candidate : (candidate.default as OrtModule);
-    },
-    (error: unknown) => {
-      ortPromise = undefined;
-      throw new BackendError(
-        backend,
-        'BACKEND_UNAVAILABLE',
-        `onnxruntime-node could not be loaded (${error instanceof Error ? error.message : String(error)}); ` +
-          'install it with `npm install onnxruntime-node` (it ships CPU binaries for linux/macOS/windows x64 and arm64)',
-        { cause: error },
-      );
-    },
-  );
-  return ortPromise;
+interface WorkerInit {
+  ortUrl: string;
+  modelPath: string;
+  sessionOptions: Ort.InferenceSession.SessionOptions;
+}
+
+type RunRequest = { id: number; feeds: Record<string, FeedTensor>; outputName: string };
+
+type WorkerMessage =
+  | { kind: 'ready'; inputs: Array<{ name: string; type: string; shape: Array<number | string> }>; outputNames: string[] }
+  | { kind: 'load-failed'; message: string }
+  | { kind: 'result'; id: number; data: Float32Array }
+  | { kind: 'run-failed'; id: number; message: string };
+
+/**
+ * The worker's program, shipped as source text (`eval: true`) so it works the same from the built
+ * package and from TypeScript sources under a test runner (a transpiled function's text may call
+ * helpers that do not exist in the worker). It loads onnxruntime-node and the model, posts
+ * `ready` (input metadata, output names) or `load-failed`, then answers each `RunRequest` with
+ * `result` (the output's float32 data, transferred) or `run-failed`. Plain ES2022, no imports.
+ */
+const WORKER_SOURCE = `
+const describe = (error) => (error instanceof Error ? error.message : String(error));
+(async () => {
+  const { parentPort: port, workerData: init } = await import('node:worker_threads');
+  let ort;
+  let session;
+  try {
+    const module = await import(init.ortUrl);
+    ort = typeof module.InferenceSession === 'function' ? module : module.default;
+    session = await ort.InferenceSession.create(init.modelPath, init.sessionOptions);
+  } catch (error) {
+    port.postMessage({ kind: 'load-failed', message: describe(error) });
+    return;
+  }
+  const inputs = session.inputMetadata
+    .filter((input) => input.isTensor)
+    .map((input) => ({ name: input.name, type: input.type, shape: [...input.shape] }));
+  port.postMessage({ kind: 'ready', inputs, outputNames: [...session.outputNames] });
+  port.on('message', async (request) => {
+    try {
+      const feeds = {};
+      for (const [name, feed] of Object.entries(request.feeds)) feeds[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
+      const output = (await session.run(feeds))[request.outputName];
+      if (!output || output.type !== 'float32') throw new Error('output "' + request.outputName + '" is not a float32 tensor');
+      const data = Float32Array.from(output.data);
+      port.postMessage({ kind: 'result', id: request.id, data }, [data.buffer]);
+    } catch (error) {
+      port.postMessage({ kind: 'run-failed', id: request.id, message: describe(error) });
+    }
+  });
+})();
+`;
+
+/** Where onnxruntime-node is, as a URL the worker can import; `BACKEND_UNAVAILABLE` if it is not installed. */
+function resolveOnnxRuntime(backend: string): string {
+  try {
+    return pathToFileURL(createRequire(import.meta.url).resolve('onnxruntime-node')).href;
+  } catch (error) {
+    throw new BackendError(
+      backend,
+      'BACKEND_UNAVAILABLE',
+      'onnxruntime-node is not installed; install it with `npm install onnxruntime-node` (it ships CPU binaries for linux, macOS and Windows)',
+      { cause: error },
+    );
+  }
 }
 
 /**
- * Checks that `path` is a readable regular file; otherwise throws `BackendError`
- * `BACKEND_MODEL_NOT_FOUND` (missing) or `BACKEND_MODEL_INVALID` (a directory, unreadable),
- * naming `what` and the path.
+ * Checks that `path` is a regular file; otherwise throws `BackendError` `BACKEND_MODEL_NOT_FOUND`
+ * (missing) or `BACKEND_MODEL_INVALID` (a directory, unreadable), naming `what` and the path.
  */
 export async function assertModelFile(backend: string, path: string, what: string): Promise<void> {
   let info;
@@ -73,49 +139,126 @@ export async function assertModelFile(backend: string, path: string, what: strin
   if (!info.isFile()) throw new BackendError(backend, 'BACKEND_MODEL_INVALID', `${what} is not a file: ${path}`);
 }
 
-/** A loaded model: the session and the input metadata by name. */
-export interface OnnxModel {
-  ort: OrtModule;
-  session: OrtSession;
-  path: string;
-  /** Tensor inputs by name (element type and shape; dynamic dims are strings). */
-  inputs: ReadonlyMap<string, { type: string; shape: ReadonlyArray<number | string> }>;
-  outputNames: readonly string[];
+interface PendingRun {
+  resolve: (data: Float32Array) => void;
+  reject: (error: Error) => void;
 }
 
-/** Loads an ONNX model file into a CPU session; errors name the path (`BACKEND_MODEL_NOT_FOUND` / `_INVALID`). */
+/**
+ * Loads an ONNX model file into a CPU session in a new worker thread. Errors name the path:
+ * `BACKEND_MODEL_NOT_FOUND`, `BACKEND_MODEL_INVALID` (not an ONNX model ONNX Runtime accepts),
+ * `BACKEND_UNAVAILABLE` (onnxruntime-node missing).
+ */
 export async function loadOnnxModel(backend: string, path: string, options: OnnxSessionOptions = {}): Promise<OnnxModel> {
   await assertModelFile(backend, path, 'model file');
-  const ort = await importOnnxRuntime(backend);
-  let session: OrtSession;
-  try {
-    session = await ort.InferenceSession.create(path, {
+  const init: WorkerInit = {
+    ortUrl: resolveOnnxRuntime(backend),
+    modelPath: path,
+    sessionOptions: {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
       interOpNumThreads: 1,
       logSeverityLevel: 3,
       ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
-    });
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new BackendError(backend, 'BACKEND_MODEL_INVALID', `model file is not a loadable ONNX model: ${path} (${reason})`, { cause: error });
-  }
-  const inputs = new Map<string, { type: string; shape: ReadonlyArray<number | string> }>();
-  for (const input of session.inputMetadata) {
-    if (input.isTensor) inputs.set(input.name, { type: input.type, shape: input.shape });
-  }
-  return { ort, session, path, inputs, outputNames: session.outputNames };
+    },
+  };
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: init, execArgv: [], name: `${backend}-onnx` });
+  const pending = new Map<number, PendingRun>();
+  let nextId = 0;
+  let alive = true;
+  let deathReason = '';
+
+  const ready = await new Promise<Extract<WorkerMessage, { kind: 'ready' }>>((resolve, reject) => {
+    const settle = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    const onMessage = (message: WorkerMessage) => {
+      settle();
+      if (message.kind === 'ready') resolve(message);
+      else {
+        const reason = message.kind === 'load-failed' ? message.message : `unexpected ${message.kind} message`;
+        reject(new BackendError(backend, 'BACKEND_MODEL_INVALID', `model file is not a loadable ONNX model: ${path} (${reason})`));
+      }
+    };
+    const onError = (error: Error) => {
+      settle();
+      reject(new BackendError(backend, 'BACKEND_WORKER_FAILED', `inference worker failed while loading ${path}: ${error.message}`, { cause: error }));
+    };
+    const onExit = (code: number) => {
+      settle();
+      reject(new BackendError(backend, 'BACKEND_WORKER_FAILED', `inference worker exited (code ${code}) while loading ${path}`));
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
+
+  const failAll = (error: BackendError) => {
+    alive = false;
+    deathReason = error.message;
+    for (const run of pending.values()) run.reject(error);
+    pending.clear();
+  };
+  worker.on('message', (message: WorkerMessage) => {
+    if (message.kind !== 'result' && message.kind !== 'run-failed') return;
+    const run = pending.get(message.id);
+    pending.delete(message.id);
+    if (pending.size === 0) worker.unref();
+    if (!run) return; // aborted meanwhile: the result is dropped
+    if (message.kind === 'result') run.resolve(message.data);
+    else run.reject(new BackendError(backend, 'BACKEND_INFERENCE_FAILED', `inference failed on ${path}: ${message.message}`));
+  });
+  worker.on('error', (error) => failAll(new BackendError(backend, 'BACKEND_WORKER_FAILED', `inference worker failed: ${error.message}`, { retryable: true, cause: error })));
+  worker.on('exit', (code) => failAll(new BackendError(backend, 'BACKEND_WORKER_FAILED', `inference worker exited (code ${code})`, { retryable: true })));
+  worker.unref();
+
+  return {
+    path,
+    inputs: new Map(ready.inputs.map((input) => [input.name, { type: input.type, shape: input.shape }])),
+    outputNames: ready.outputNames,
+    get alive() {
+      return alive;
+    },
+    run(feeds, outputName, signal) {
+      return new Promise<Float32Array>((resolve, reject) => {
+        if (signal.aborted) return reject(new AbortError('synthesis was aborted'));
+        if (!alive) return reject(new BackendError(backend, 'BACKEND_WORKER_FAILED', deathReason || 'the model was released', { retryable: true }));
+        const id = nextId++;
+        const onAbort = () => {
+          pending.delete(id);
+          reject(new AbortError('synthesis was aborted'));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.set(id, {
+          resolve: (data) => (signal.removeEventListener('abort', onAbort), resolve(data)),
+          reject: (error) => (signal.removeEventListener('abort', onAbort), reject(error)),
+        });
+        worker.ref();
+        worker.postMessage({ id, feeds, outputName } satisfies RunRequest, Object.values(feeds).map((feed) => feed.data.buffer as ArrayBuffer));
+      });
+    },
+    async release() {
+      if (!alive) return;
+      failAll(new BackendError(backend, 'BACKEND_CLOSED', 'the model was released'));
+      await worker.terminate();
+    },
+  };
 }
 
 /**
  * Throws `BackendError` `BACKEND_MODEL_INVALID` unless the model has every input in `required`
- * with the given element type, naming what it expected and what the model has.
+ * with one of the given element types, naming what it expected and what the model has.
  */
 export function assertInputs(backend: string, model: OnnxModel, kind: string, required: Record<string, readonly string[]>): void {
   for (const [name, types] of Object.entries(required)) {
     const input = model.inputs.get(name);
     if (!input || !types.includes(input.type)) {
-      const has = [...model.inputs].map(([inputName, meta]) => `${inputName}:${meta.type}`).join(', ');
+      const has = [...model.inputs].map(([inputName, info]) => `${inputName}:${info.type}`).join(', ');
       throw new BackendError(
         backend,
         'BACKEND_MODEL_INVALID',
@@ -127,44 +270,16 @@ export function assertInputs(backend: string, model: OnnxModel, kind: string, re
 }
 
 /**
- * Runs the session once and returns the float32 data of `outputName`. Throws `AbortError` if
- * `signal` aborts before or during the run (the run itself cannot be interrupted; its result is
- * dropped), and `BackendError` `BACKEND_INFERENCE_FAILED` when ONNX Runtime fails.
+ * Turns model output into PCM in [-1, 1] in place, applying a gain in dB (0 = unchanged), and
+ * returns it. Neural vocoders overshoot full scale now and then; clamping keeps the EngineOutput
+ * contract.
  */
-export async function runForFloat32(
-  backend: string,
-  model: OnnxModel,
-  feeds: Record<string, OrtTensor>,
-  outputName: string,
-  signal: AbortSignal,
-): Promise<Float32Array> {
-  if (signal.aborted) throw new AbortError('synthesis was aborted');
-  let results: Ort.InferenceSession.ReturnType;
-  try {
-    results = await model.session.run(feeds);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new BackendError(backend, 'BACKEND_INFERENCE_FAILED', `inference failed on ${model.path}: ${reason}`, { cause: error });
-  }
-  if (signal.aborted) throw new AbortError('synthesis was aborted');
-  const output = results[outputName];
-  if (!output || output.type !== 'float32' || !(output.data instanceof Float32Array)) {
-    throw new BackendError(backend, 'BACKEND_MODEL_INVALID', `${model.path}: output "${outputName}" is not a float32 tensor`);
-  }
-  return output.data;
-}
-
-/**
- * Copies model output into PCM in [-1, 1], applying a gain in dB (0 = unchanged). Neural vocoders
- * overshoot full scale now and then; clamping keeps the EngineOutput contract.
- */
-export function toPcm(samples: Float32Array, gainDb: number): Float32Array {
+export function toPcmInPlace(samples: Float32Array, gainDb: number): Float32Array {
   const gain = gainDb === 0 ? 1 : 10 ** (gainDb / 20);
-  const pcm = new Float32Array(samples.length);
   for (let index = 0; index < samples.length; index++) {
     const value = (samples[index] as number) * gain;
     // NaN (a broken model) becomes silence rather than poisoning the mixer downstream.
-    pcm[index] = value > 1 ? 1 : value < -1 ? -1 : Number.isNaN(value) ? 0 : value;
+    samples[index] = value > 1 ? 1 : value < -1 ? -1 : Number.isNaN(value) ? 0 : value;
   }
-  return pcm;
+  return samples;
 }

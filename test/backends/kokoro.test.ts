@@ -1,0 +1,412 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KokoroBackend, KOKORO_SAMPLE_RATE_HZ } from '../../src/backends/kokoro.js';
+import { KOKORO_MAX_TOKENS, tokenizeKokoroPhonemes } from '../../src/backends/kokoro-vocab.js';
+import { phonemizeKeepingPunctuation, rankSymbolBoundary, splitAtBoundaries, splitSentences } from '../../src/backends/phoneme-text.js';
+import { phonemize } from '../../src/backends/phonemize.js';
+import { AbortError, BackendError, InputError } from '../../src/errors.js';
+import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
+import { NEUTRAL_PROSODY } from '../../src/graph/engine-output.js';
+import { buildKokoroTestModel, buildPiperTestModel, FILL_VALUE, ID_SCALE, ID_SUM_SCALE, KOKORO_HEADER_SAMPLES } from '../helpers/onnx-model.js';
+
+const SAMPLES_PER_TOKEN = 10;
+const ROWS = 510;
+const STYLE_DIM = 256;
+
+/** A voice pack whose row r starts with (r + 1) * step, so the output reveals which row was used. */
+function voicePack(step: number): Float32Array {
+  const pack = new Float32Array(ROWS * STYLE_DIM);
+  for (let row = 0; row < ROWS; row++) pack[row * STYLE_DIM] = (row + 1) * step;
+  return pack;
+}
+
+function npy(values: Float32Array, shape: number[]): Buffer {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const prefix = Buffer.alloc(10);
+  prefix.write('\x93NUMPY', 0, 'latin1');
+  prefix.writeUInt8(1, 6);
+  prefix.writeUInt16LE(header.length, 8);
+  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
+}
+
+/** A zip archive; `numpyStyle` writes local headers the way numpy's savez does (zip64 sizes). */
+function zip(entries: Array<{ name: string; data: Buffer; deflate: boolean }>, numpyStyle = false): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const name = Buffer.from(entry.name);
+    const stored = entry.deflate ? deflateRawSync(entry.data) : entry.data;
+    const crc = crc32(entry.data);
+    const extra = numpyStyle ? Buffer.alloc(20) : Buffer.alloc(0);
+    if (numpyStyle) {
+      extra.writeUInt16LE(1, 0);
+      extra.writeUInt16LE(16, 2);
+      extra.writeBigUInt64LE(BigInt(entry.data.length), 4);
+      extra.writeBigUInt64LE(BigInt(stored.length), 12);
+    }
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(numpyStyle ? 45 : 20, 4);
+    local.writeUInt16LE(entry.deflate ? 8 : 0, 8);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(numpyStyle ? 0xffffffff : stored.length, 18);
+    local.writeUInt32LE(numpyStyle ? 0xffffffff : entry.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(extra.length, 28);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(entry.deflate ? 8 : 0, 10);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(stored.length, 20);
+    central.writeUInt32LE(entry.data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, extra, stored);
+    centrals.push(central, name);
+    offset += local.length + name.length + extra.length + stored.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directory, end]);
+}
+
+async function collect(iterable: AsyncIterable<EngineOutput>): Promise<EngineOutput[]> {
+  const chunks: EngineOutput[] = [];
+  for await (const chunk of iterable) chunks.push(chunk);
+  return chunks;
+}
+
+function segment(text: string, extra: Partial<SynthesisSegment> = {}): SynthesisSegment {
+  return { text, prosody: { ...NEUTRAL_PROSODY }, ...extra };
+}
+
+/** What the test model wrote into a chunk: its input ids (count, sum, ends) and the style value. */
+function decode(chunk: EngineOutput, speed = 1) {
+  const tokenCount = Math.round((chunk.pcm.length * speed) / SAMPLES_PER_TOKEN) - 2;
+  return {
+    tokenCount,
+    style: chunk.pcm[0] as number,
+    idSum: Math.round((chunk.pcm[1] as number) / ID_SUM_SCALE),
+    firstId: Math.round((chunk.pcm[2] as number) / ID_SCALE),
+    lastId: Math.round((chunk.pcm[3] as number) / ID_SCALE),
+  };
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
+let dir: string;
+let modelPath: string;
+let voicesDir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vsb-kokoro-'));
+  modelPath = join(dir, 'kokoro.onnx');
+  await writeFile(modelPath, buildKokoroTestModel({ samplesPerToken: SAMPLES_PER_TOKEN }));
+  voicesDir = join(dir, 'voices');
+  await mkdir(voicesDir);
+  await writeFile(join(voicesDir, 'af_test.bin'), voicePack(0.001));
+  await writeFile(join(voicesDir, 'bm_test.npy'), npy(voicePack(0.0005), [ROWS, 1, STYLE_DIM]));
+  await writeFile(join(voicesDir, 'notes.txt'), 'not a voice');
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('KokoroBackend synthesis', () => {
+  it('produces 24 kHz PCM sized by the token count, with padded ids, the style row for that count and the phonemes', async () => {
+    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir, defaultVoice: 'af_test' });
+    const chunks = await collect(backend.synthesize(segment('Hello world.', { language: 'en-US' })));
+    expect(chunks).toHaveLength(1);
+    const [chunk] = chunks as [EngineOutput];
+    expect(chunk.sampleRateHz).toBe(KOKORO_SAMPLE_RATE_HZ);
+    expect(chunk.channels).toBe(1);
+    // Punctuation espeak-ng drops is put back.
+    expect(chunk.metadata.phonemes).toBe(`${await phonemize('Hello world', 'en-US')}.`);
+    const tokens = tokenizeKokoroPhonemes(chunk.metadata.phonemes ?? '').ids;
+    expect(chunk.pcm.length).toBe((tokens.length + 2) * SAMPLES_PER_TOKEN);
+    const seen = decode(chunk);
+    expect(seen.tokenCount).toBe(tokens.length);
+    expect(seen.idSum).toBe(sum(tokens));
+    expect(seen.firstId).toBe(0);
+    expect(seen.lastId).toBe(0);
+    expect(seen.style).toBeCloseTo(tokens.length * 0.001, 6);
+    expect(chunk.pcm[KOKORO_HEADER_SAMPLES]).toBe(FILL_VALUE);
+    expect(backend.inferenceRuns).toBe(1);
+    expect(backend.metrics().calls).toBe(1);
+    expect(backend.metrics().audioMs).toBeCloseTo((chunk.pcm.length / KOKORO_SAMPLE_RATE_HZ) * 1000, 6);
+    await backend.close();
+  });
+
+  it('scales the length by the prosody rate and the speed option, clamped to [0.5, 2]', async () => {
+    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir, speed: 1.25 });
+    const [normal] = await collect(backend.synthesize(segment('Testing speed.')));
+    const [double] = await collect(backend.synthesize(segment('Testing speed.', { prosody: { ...NEUTRAL_PROSODY, rate: 1.6 } })));
+    const [clamped] = await collect(backend.synthesize(segment('Testing speed.', { prosody: { ...NEUTRAL_PROSODY, rate: 10 } })));
+    const [slowest] = await collect(backend.synthesize(segment('Testing speed.', { prosody: { ...NEUTRAL_PROSODY, rate: 0.1 } })));
+    const padded = decode(normal as EngineOutput, 1.25).tokenCount + 2;
+    expect((normal as EngineOutput).pcm.length).toBe(Math.floor((padded * SAMPLES_PER_TOKEN) / 1.25));
+    expect((double as EngineOutput).pcm.length).toBe((padded * SAMPLES_PER_TOKEN) / 2);
+    expect((clamped as EngineOutput).pcm.length).toBe((padded * SAMPLES_PER_TOKEN) / 2);
+    expect((slowest as EngineOutput).pcm.length).toBe(padded * SAMPLES_PER_TOKEN * 2);
+    await backend.close();
+  });
+
+  it('runs once per sentence and keeps each sentence end mark', async () => {
+    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir });
+    const chunks = await collect(backend.synthesize(segment('One thing. Two things! Three things?')));
+    expect(chunks.map((chunk) => chunk.metadata.phonemes?.at(-1))).toEqual(['.', '!', '?']);
+    expect(backend.inferenceRuns).toBe(3);
+    await backend.close();
+  });
+
+  it('splits a sentence longer than 510 tokens at clause marks, dropping nothing', async () => {
+    const clause = 'the quick brown fox jumps over the lazy dog near the river bank';
+    const text = `${Array.from({ length: 40 }, () => clause).join(', ')}.`;
+    const expected = tokenizeKokoroPhonemes(await phonemizeKeepingPunctuation(text, 'en-US', phonemize));
+    expect(expected.ids.length).toBeGreaterThan(3 * KOKORO_MAX_TOKENS);
+    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir, defaultVoice: 'af_test' });
+    const chunks = await collect(backend.synthesize(segment(text, { language: 'en-US' })));
+    expect(chunks.length).toBe(backend.inferenceRuns);
+    expect(chunks.length).toBeGreaterThanOrEqual(4);
+    const seen = chunks.map((chunk) => decode(chunk));
+    for (const piece of seen) {
+      expect(piece.tokenCount).toBeLessThanOrEqual(KOKORO_MAX_TOKENS);
+      expect(piece.style).toBeCloseTo(piece.tokenCount * 0.001, 6);
+    }
+    expect(sum(seen.map((piece) => piece.tokenCount))).toBe(expected.ids.length);
+    expect(sum(seen.map((piece) => piece.idSum))).toBe(sum(expected.ids));
+    expect(chunks.map((chunk) => chunk.metadata.phonemes).join('')).toBe(expected.symbols.join(''));
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.metadata.phonemes?.at(-1)).toBe(',');
+  });
+
+  it('cuts at word boundaries when a long run has no punctuation, and honours maxTokensPerRun', async () => {
+    const text = Array.from({ length: 12 }, () => 'many words without any punctuation at all').join(' ');
+    const expected = tokenizeKokoroPhonemes(await phonemizeKeepingPunctuation(text, 'en-US', phonemize));
+    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir, maxTokensPerRun: 100 });
+    const chunks = await collect(backend.synthesize(segment(text, { language: 'en-US' })));
+    const counts = chunks.map((chunk) => decode(chunk).tokenCount);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(100);
+    expect(sum(counts)).toBe(expected.ids.length);
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.metadata.phonemes?.at(-1)).toBe(' ');
+  });
+
+  it('applies the prosody volume as a gain', async () => {
+    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir });
+    const [chunk] = await collect(backend.synthesize(segment('Louder.', { prosody: { ...NEUTRAL_PROSODY, volumeDb: 6 } })));
+    expect((chunk as EngineOutput).pcm[KOKORO_HEADER_SAMPLES]).toBeCloseTo(FILL_VALUE * 10 ** (6 / 20), 5);
+  });
+
+  it('accepts the older export whose ids input is called "tokens"', async () => {
+    const path = join(dir, 'kokoro-tokens.onnx');
+    await writeFile(path, buildKokoroTestModel({ samplesPerToken: SAMPLES_PER_TOKEN, idsInputName: 'tokens' }));
+    const backend = new KokoroBackend({ modelPath: path, voicesPath: voicesDir });
+    const [chunk] = await collect(backend.synthesize(segment('Hi.')));
+    expect(decode(chunk as EngineOutput).tokenCount).toBe(tokenizeKokoroPhonemes((chunk as EngineOutput).metadata.phonemes ?? '').ids.length);
+  });
+
+  it('keeps the event loop running during a long inference', async () => {
+    const path = join(dir, 'kokoro-busy.onnx');
+    await writeFile(path, buildKokoroTestModel({ samplesPerToken: SAMPLES_PER_TOKEN, busyWork: { matrixSize: 800, repeats: 60 } }));
+    // An instant phonemizer (the public `phonemizer` option) so the time measured is the run's.
+    const phonemizer = async () => 'bˈɪzi';
+    const backend = new KokoroBackend({ modelPath: path, voicesPath: voicesDir, intraOpNumThreads: 1, phonemizer });
+    await backend.load();
+    let ticks = 0;
+    const timer = setInterval(() => (ticks += 1), 5);
+    const started = performance.now();
+    try {
+      await collect(backend.synthesize(segment('Busy.')));
+    } finally {
+      clearInterval(timer);
+    }
+    const elapsedMs = performance.now() - started;
+    expect(backend.inferenceRuns).toBe(1);
+    await backend.close();
+    // One run of 60 x 800³ multiply-adds (~0.25 s): run on the main thread, as onnxruntime-node does, it lets no tick fire.
+    expect(elapsedMs).toBeGreaterThan(150);
+    expect(ticks).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('KokoroBackend voices', () => {
+  it('lists voices from a directory of .bin and .npy files with language and gender from the name', async () => {
+    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir });
+    expect(await backend.voices()).toEqual([
+      { id: 'af_test', backend: 'kokoro', name: 'af_test', languages: ['en-US'], gender: 'female', sampleRateHz: 24_000 },
+      { id: 'bm_test', backend: 'kokoro', name: 'bm_test', languages: ['en-GB'], gender: 'male', sampleRateHz: 24_000 },
+    ]);
+    const [chunk] = await collect(backend.synthesize(segment('Hello.'), { voice: 'bm_test' }));
+    const seen = decode(chunk as EngineOutput);
+    expect(seen.style).toBeCloseTo(seen.tokenCount * 0.0005, 6);
+  });
+
+  it('reads an .npz archive (numpy savez layout, stored and deflated) whatever its extension', async () => {
+    const path = join(dir, 'voices-v1.0.bin');
+    await writeFile(
+      path,
+      zip(
+        [
+          { name: 'ff_one.npy', data: npy(voicePack(0.0002), [ROWS, 1, STYLE_DIM]), deflate: false },
+          { name: 'jm_two.npy', data: npy(voicePack(0.0003), [ROWS, 1, STYLE_DIM]), deflate: true },
+        ],
+        true,
+      ),
+    );
+    const backend = new KokoroBackend({ modelPath, voicesPath: path });
+    const voices = await backend.voices();
+    expect(voices.map((voice) => [voice.id, voice.languages, voice.gender])).toEqual([
+      ['ff_one', ['fr-FR'], 'female'],
+      ['jm_two', ['ja'], 'male'],
+    ]);
+    const [chunk] = await collect(backend.synthesize(segment('Bonjour.', { language: 'fr-FR' }), { voice: 'jm_two' }));
+    const seen = decode(chunk as EngineOutput);
+    expect(seen.style).toBeCloseTo(seen.tokenCount * 0.0003, 6);
+  });
+
+  it('reads a voices.json of nested arrays', async () => {
+    const path = join(dir, 'voices.json');
+    const rows = Array.from({ length: 4 }, (_, row) => [Array.from({ length: STYLE_DIM }, (_, column) => (column === 0 ? (row + 1) / 100 : 0))]);
+    await writeFile(path, JSON.stringify({ am_json: rows }));
+    const backend = new KokoroBackend({ modelPath, voicesPath: path });
+    expect((await backend.voices()).map((voice) => voice.id)).toEqual(['am_json']);
+    const [chunk] = await collect(backend.synthesize(segment('A long enough sentence.')));
+    // Only 4 rows: inputs longer than the pack use its last row.
+    expect((chunk as EngineOutput).pcm[0]).toBeCloseTo(0.04, 6);
+  });
+
+  it('rejects an unknown voice naming the voices it has', async () => {
+    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir });
+    const error = await collect(backend.synthesize(segment('Hi.'), { voice: 'zz_nobody' })).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).code).toBe('BACKEND_VOICE_UNKNOWN');
+    expect((error as BackendError).message).toContain('"zz_nobody"');
+    expect((error as BackendError).message).toContain('af_test, bm_test');
+  });
+});
+
+describe('KokoroBackend errors', () => {
+  it('validates options with an InputError naming the field', () => {
+    expect(() => new KokoroBackend({ modelPath: '', voicesPath: voicesDir })).toThrow(InputError);
+    try {
+      new KokoroBackend({ modelPath, voicesPath: voicesDir, speed: 3 });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).field).toBe('kokoro.speed');
+      expect((error as InputError).message).toContain('received 3');
+    }
+    expect(() => new KokoroBackend({ modelPath, voicesPath: voicesDir, extra: 1 } as never)).toThrow(/kokoro/);
+  });
+
+  it('reports a missing model file by path, from synthesize and from health', async () => {
+    const missing = join(dir, 'nope', 'kokoro.onnx');
+    const backend = new KokoroBackend({ modelPath: missing, voicesPath: voicesDir });
+    const error = await collect(backend.synthesize(segment('Hi.'))).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).code).toBe('BACKEND_MODEL_NOT_FOUND');
+    expect((error as BackendError).message).toContain(missing);
+    expect(backend.metrics().retries).toBe(0);
+    const health = await backend.health();
+    expect(health).toMatchObject({ backend: 'kokoro', status: 'unavailable', modelLoaded: false });
+    expect(health.detail).toContain(missing);
+  });
+
+  it('reports a missing voices path, a file that is not ONNX and a model with the wrong signature', async () => {
+    const missingVoices = join(dir, 'missing-voices');
+    await expect(new KokoroBackend({ modelPath, voicesPath: missingVoices }).voices()).rejects.toMatchObject({
+      code: 'BACKEND_VOICES_NOT_FOUND',
+      message: expect.stringContaining(missingVoices),
+    });
+    const garbage = join(dir, 'garbage.onnx');
+    await writeFile(garbage, 'this is not a protobuf');
+    await expect(new KokoroBackend({ modelPath: garbage, voicesPath: voicesDir }).load()).rejects.toMatchObject({
+      code: 'BACKEND_MODEL_INVALID',
+      message: expect.stringContaining(garbage),
+    });
+    const piperShaped = join(dir, 'piper-shaped.onnx');
+    await writeFile(piperShaped, buildPiperTestModel({ samplesPerId: 4 }));
+    await expect(new KokoroBackend({ modelPath: piperShaped, voicesPath: voicesDir }).load()).rejects.toMatchObject({
+      code: 'BACKEND_MODEL_INVALID',
+      message: expect.stringMatching(/not a Kokoro model: expected input "tokens"/),
+    });
+    await expect(new KokoroBackend({ modelPath: dir, voicesPath: voicesDir }).load()).rejects.toMatchObject({ code: 'BACKEND_MODEL_INVALID' });
+  });
+
+  it('rejects malformed voice files with the reason', async () => {
+    const cases: Array<[string, Buffer | string, RegExp]> = [
+      ['af_short.bin', Buffer.alloc(1000), /not a whole number|multiple of the style size/],
+      ['af_f64.npy', npy(new Float32Array(512), [256, 2]).toString('latin1').replace('<f4', '<f8'), /<f8 is not supported/],
+      ['broken.json', '{"af_x": [1, "two"]}', /not a \(nested\) array of numbers/],
+    ];
+    for (const [name, content, reason] of cases) {
+      const path = join(dir, name);
+      await writeFile(path, typeof content === 'string' ? Buffer.from(content, 'latin1') : content);
+      await expect(new KokoroBackend({ modelPath, voicesPath: path }).voices()).rejects.toMatchObject({
+        code: 'BACKEND_VOICES_INVALID',
+        message: expect.stringMatching(reason),
+      });
+    }
+    const corrupt = zip([{ name: 'af_x.npy', data: npy(voicePack(0.001), [ROWS, 1, STYLE_DIM]), deflate: false }]);
+    corrupt[200] = (corrupt[200] as number) ^ 0xff;
+    const corruptPath = join(dir, 'corrupt.npz');
+    await writeFile(corruptPath, corrupt);
+    await expect(new KokoroBackend({ modelPath, voicesPath: corruptPath }).voices()).rejects.toMatchObject({
+      code: 'BACKEND_VOICES_INVALID',
+      message: expect.stringContaining('CRC'),
+    });
+  });
+
+  it('stops at an abort between runs and rejects an already-aborted call', async () => {
+    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir });
+    const controller = new AbortController();
+    const chunks: EngineOutput[] = [];
+    const error = await (async () => {
+      for await (const chunk of backend.synthesize(segment('First sentence. Second sentence. Third sentence.'), {}, controller.signal)) {
+        chunks.push(chunk);
+        controller.abort();
+      }
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AbortError);
+    expect(chunks).toHaveLength(1);
+    expect(backend.inferenceRuns).toBe(1);
+    await expect(collect(backend.synthesize(segment('Hi.'), {}, AbortSignal.abort()))).rejects.toBeInstanceOf(AbortError);
+    expect(backend.inferenceRuns).toBe(1);
+  });
+
+  it('refuses to synthesize after close, and close is idempotent', async () => {
+    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir });
+    await backend.load();
+    await backend.close();
+    await backend.close();
+    await expect(collect(backend.synthesize(segment('Hi.')))).rejects.toMatchObject({ code: 'BACKEND_CLOSED' });
+    expect((await backend.health()).status).toBe('unavailable');
+  });
+});
+
+describe('sentence and token splitting', () => {
+  it('splits sentences after terminal marks and closing quotes, and at blank lines', () => {
+    expect(splitSentences('One. "Two?" Three!\n\nFour and five')).toEqual(['One.', '"Two?"', 'Three!', 'Four and five']);
+    expect(splitSentences('   ')).toEqual([]);
+  });
+
+  it('cuts after the best boundary that leaves a piece at least a third full, else hard at the limit', () => {
+    const symbols = [...'aaaa.bbbbbb cc,dddd'];
+    const rank = (index: number) => rankSymbolBoundary(symbols[index] ?? '');
+    expect(splitAtBoundaries(symbols.length, 8, rank)).toEqual([5, 12, 19]);
+    expect(splitAtBoundaries(10, 4, () => 0)).toEqual([4, 8, 10]);
+    expect(splitAtBoundaries(0, 4, () => 0)).toEqual([]);
+  });
+});

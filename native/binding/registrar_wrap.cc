@@ -1,8 +1,379 @@
-// Placeholder until the registrar core is bound (issue 3): registers nothing.
+// JS binding of the registrar decision core (native/core/registrar_core.h): class RegistrarCore.
+// Only converts values: the hot calls (decide, evaluate, stream) read their request from and
+// write their result into a per-object ArrayBuffer the JS side set up once, so a decision costs
+// one N-API call and no property access. Cores live in a process-wide registry of refcounted
+// handles, so a worker_thread attaches to the core its parent created; each environment's
+// references are released by its cleanup hook (and by close() and GC).
+#include <algorithm>
+#include <cstring>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
 #include "exports.h"
+#include "registrar_core.h"
 
 namespace vs::binding {
+namespace {
 
-void InitRegistrar(Napi::Env /*env*/, Napi::Object /*exports*/) {}
+using registrar::CoreStatus;
+using registrar::RegistrarCore;
+
+// Layout of the I/O buffer (mirrored in src/native/registrar-binding.ts).
+constexpr size_t kRequestInts = 12;            // Int32 [0, 12): the CoreRequest fields, in order
+constexpr size_t kOutputOffsetBytes = 64;      // Float64 from byte 64: results
+constexpr size_t kIoBytes = 256;
+constexpr size_t kDecisionFields = 14;
+constexpr size_t kStreamFields = 10;
+constexpr size_t kJournalFields = kDecisionFields + 7;
+
+/** Process-wide handle -> core registry. A handle resolves while any environment holds the core. */
+class Registry {
+ public:
+  static Registry& Get() {
+    static Registry* registry = new Registry();  // never destroyed: workers may outlive statics
+    return *registry;
+  }
+  uint32_t Add(const std::shared_ptr<RegistrarCore>& core) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    for (auto it = cores_.begin(); it != cores_.end();) {
+      it = it->second.expired() ? cores_.erase(it) : std::next(it);
+    }
+    const uint32_t handle = next_++;
+    cores_[handle] = core;
+    return handle;
+  }
+  std::shared_ptr<RegistrarCore> Find(uint32_t handle) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    auto found = cores_.find(handle);
+    return found == cores_.end() ? nullptr : found->second.lock();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<uint32_t, std::weak_ptr<RegistrarCore>> cores_;
+  uint32_t next_ = 1;
+};
+
+class CoreWrap;
+
+/** Per-environment bookkeeping: the live wraps, released by the environment's cleanup hook. */
+struct EnvState {
+  std::unordered_set<CoreWrap*> wraps;
+  bool tornDown = false;
+};
+
+Napi::Error CodedError(Napi::Env env, const char* code, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
+  return error;
+}
+
+class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
+ public:
+  /** The class, bound to this environment's state (reached again through info.Data()). */
+  static Napi::Function Define(Napi::Env env, std::shared_ptr<EnvState>* state) {
+    return DefineClass(
+        env, "RegistrarCore",
+        {
+            InstanceAccessor<&CoreWrap::Handle>("handle"),
+            InstanceMethod<&CoreWrap::RegisterActor>("registerActor"),
+            InstanceMethod<&CoreWrap::ActorId>("actorId"),
+            InstanceMethod<&CoreWrap::InternStream>("internStream"),
+            InstanceMethod<&CoreWrap::InternScope>("internScope"),
+            InstanceMethod<&CoreWrap::ActorKey>("actorKey"),
+            InstanceMethod<&CoreWrap::StreamKey>("streamKey"),
+            InstanceMethod<&CoreWrap::ScopeKey>("scopeKey"),
+            InstanceMethod<&CoreWrap::Decide>("decide"),
+            InstanceMethod<&CoreWrap::ReserveSeq>("reserveSeq"),
+            InstanceMethod<&CoreWrap::Stream>("stream"),
+            InstanceMethod<&CoreWrap::Overrides>("overrides"),
+            InstanceMethod<&CoreWrap::Image>("image"),
+            InstanceMethod<&CoreWrap::Load>("load"),
+            InstanceMethod<&CoreWrap::ReadJournal>("readJournal"),
+            InstanceMethod<&CoreWrap::LastSeq>("lastSeq"),
+            InstanceMethod<&CoreWrap::Close>("close"),
+        },
+        state);
+  }
+
+  // new RegistrarCore(handle: number (0 = create), journalCapacity: number, io: ArrayBuffer)
+  explicit CoreWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CoreWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsArrayBuffer()) {
+      throw Napi::TypeError::New(env, "RegistrarCore(handle, journalCapacity, io: ArrayBuffer)");
+    }
+    Napi::ArrayBuffer io = info[2].As<Napi::ArrayBuffer>();
+    if (io.ByteLength() < kIoBytes) throw Napi::RangeError::New(env, "io buffer must be at least 256 bytes");
+    const uint32_t handle = info[0].As<Napi::Number>().Uint32Value();
+    if (handle == 0) {
+      core_ = std::make_shared<RegistrarCore>(info[1].As<Napi::Number>().Uint32Value());
+      handle_ = Registry::Get().Add(core_);
+    } else {
+      core_ = Registry::Get().Find(handle);
+      if (!core_) {
+        throw CodedError(env, "REGISTRAR_CORE_NOT_FOUND",
+                         "No registrar core has handle " + std::to_string(handle) +
+                             " (it was closed, or never created in this process)");
+      }
+      handle_ = handle;
+    }
+    io_ = Napi::Persistent(io);
+    data_ = static_cast<uint8_t*>(io.Data());
+    env_ = *static_cast<std::shared_ptr<EnvState>*>(info.Data());
+    env_->wraps.insert(this);
+  }
+
+  ~CoreWrap() override {
+    if (!env_->tornDown) env_->wraps.erase(this);
+  }
+
+  /** Drops this object's reference to the core (close(), environment teardown). */
+  void Release() {
+    core_.reset();
+    data_ = nullptr;
+  }
+
+ private:
+  RegistrarCore& Core(Napi::Env env) {
+    if (!core_) throw CodedError(env, "REGISTRAR_CORE_CLOSED", "This registrar core was closed");
+    return *core_;
+  }
+  int32_t* Ints() const { return reinterpret_cast<int32_t*>(data_); }
+  double* Out() const { return reinterpret_cast<double*>(data_ + kOutputOffsetBytes); }
+  static std::string StringArg(const Napi::CallbackInfo& info, size_t index) {
+    if (info.Length() <= index || !info[index].IsString()) {
+      throw Napi::TypeError::New(info.Env(), "expected a string argument");
+    }
+    return info[index].As<Napi::String>().Utf8Value();
+  }
+  static int32_t IntArg(const Napi::CallbackInfo& info, size_t index) {
+    if (info.Length() <= index || !info[index].IsNumber()) {
+      throw Napi::TypeError::New(info.Env(), "expected a number argument");
+    }
+    return info[index].As<Napi::Number>().Int32Value();
+  }
+  static Napi::Value Id(Napi::Env env, int32_t id) {
+    if (id == registrar::kNoId) {
+      throw CodedError(env, "REGISTRAR_ID_SPACE_FULL", "The registrar core cannot intern more ids of this kind");
+    }
+    return Napi::Number::New(env, id);
+  }
+  static Napi::Value Key(Napi::Env env, bool found, const std::string& key) {
+    return found ? Napi::Value(Napi::String::New(env, key)) : env.Undefined();
+  }
+  static void WriteDecision(const registrar::Decision& d, double* out) {
+    const double values[kDecisionFields] = {
+        d.allowed ? 1.0 : 0.0, static_cast<double>(d.violations), static_cast<double>(d.reason),
+        d.halted ? 1.0 : 0.0, static_cast<double>(d.seq), static_cast<double>(d.stream),
+        static_cast<double>(d.stateBefore), static_cast<double>(d.stateAfter), static_cast<double>(d.version),
+        static_cast<double>(d.parentSeq), static_cast<double>(d.ownerBefore), static_cast<double>(d.ownerAfter),
+        d.accessibility ? 1.0 : 0.0, d.preemption ? 1.0 : 0.0};
+    std::memcpy(out, values, sizeof(values));
+  }
+  static void WriteStream(const registrar::StreamView& s, double* out) {
+    const double values[kStreamFields] = {
+        static_cast<double>(s.stream), static_cast<double>(s.state), static_cast<double>(s.owner),
+        static_cast<double>(s.session), static_cast<double>(s.user), static_cast<double>(s.priority),
+        static_cast<double>(s.version), static_cast<double>(s.graphRevision), s.committed ? 1.0 : 0.0,
+        static_cast<double>(s.lastSeq)};
+    std::memcpy(out, values, sizeof(values));
+  }
+
+  Napi::Value Handle(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), handle_); }
+  Napi::Value RegisterActor(const Napi::CallbackInfo& info) {
+    const std::string key = StringArg(info, 0);
+    const int32_t kind = IntArg(info, 1);
+    if (kind < 0 || kind > 3) throw Napi::RangeError::New(info.Env(), "actor kind must be 0..3");
+    return Id(info.Env(), Core(info.Env()).RegisterActor(key, kind));
+  }
+  Napi::Value ActorId(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), Core(info.Env()).ActorId(StringArg(info, 0)));
+  }
+  Napi::Value InternStream(const Napi::CallbackInfo& info) {
+    return Id(info.Env(), Core(info.Env()).InternStream(StringArg(info, 0)));
+  }
+  Napi::Value InternScope(const Napi::CallbackInfo& info) {
+    const int32_t space = IntArg(info, 0);
+    if (space != 0 && space != 1) throw Napi::RangeError::New(info.Env(), "scope space must be 0 or 1");
+    return Id(info.Env(), Core(info.Env()).InternScope(space, StringArg(info, 1)));
+  }
+  Napi::Value ActorKey(const Napi::CallbackInfo& info) {
+    std::string key;
+    const bool found = Core(info.Env()).ActorKey(IntArg(info, 0), &key);
+    return Key(info.Env(), found, key);
+  }
+  Napi::Value StreamKey(const Napi::CallbackInfo& info) {
+    std::string key;
+    const bool found = Core(info.Env()).StreamKey(IntArg(info, 0), &key);
+    return Key(info.Env(), found, key);
+  }
+  Napi::Value ScopeKey(const Napi::CallbackInfo& info) {
+    std::string key;
+    const bool found = Core(info.Env()).ScopeKey(IntArg(info, 0), IntArg(info, 1), &key);
+    return Key(info.Env(), found, key);
+  }
+
+  // decide(evaluate: boolean): request from io Int32[0..12), decision to io Float64 from byte 64.
+  Napi::Value Decide(const Napi::CallbackInfo& info) {
+    RegistrarCore& core = Core(info.Env());
+    const int32_t* in = Ints();
+    registrar::Request request;
+    request.actor = in[0];
+    request.actorKind = in[1];
+    request.action = in[2];
+    request.stream = in[3];
+    request.newOwner = in[4];
+    request.preemptFor = in[5];
+    request.priority = in[6];
+    request.session = in[7];
+    request.user = in[8];
+    request.overrideScope = in[9];
+    request.overrideScopeId = in[10];
+    request.pluginAllowed = in[11] != 0;
+    const bool evaluate = info.Length() > 0 && info[0].ToBoolean().Value();
+    WriteDecision(evaluate ? core.Evaluate(request) : core.Decide(request), Out());
+    return info.Env().Undefined();
+  }
+  Napi::Value ReserveSeq(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(Core(info.Env()).ReserveSeq()));
+  }
+  // stream(id): true and the stream in io Float64, or false.
+  Napi::Value Stream(const Napi::CallbackInfo& info) {
+    RegistrarCore& core = Core(info.Env());
+    registrar::StreamView view;
+    const bool found = core.Stream(IntArg(info, 0), &view);
+    if (found) WriteStream(view, Out());
+    return Napi::Boolean::New(info.Env(), found);
+  }
+  Napi::Value Overrides(const Napi::CallbackInfo& info) {
+    const auto overrides = Core(info.Env()).Overrides();
+    Napi::Int32Array flat = Napi::Int32Array::New(info.Env(), overrides.size() * 3);
+    for (size_t index = 0; index < overrides.size(); ++index) {
+      flat[index * 3] = overrides[index].owner;
+      flat[index * 3 + 1] = overrides[index].scope;
+      flat[index * 3 + 2] = overrides[index].scopeId;
+    }
+    return flat;
+  }
+  Napi::Value Image(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const registrar::Image image = Core(env).TakeImage();
+    Napi::Float64Array streams = Napi::Float64Array::New(env, image.streams.size() * kStreamFields);
+    for (size_t index = 0; index < image.streams.size(); ++index) {
+      WriteStream(image.streams[index], streams.Data() + index * kStreamFields);
+    }
+    Napi::Int32Array overrides = Napi::Int32Array::New(env, image.overrides.size() * 3);
+    for (size_t index = 0; index < image.overrides.size(); ++index) {
+      overrides[index * 3] = image.overrides[index].owner;
+      overrides[index * 3 + 1] = image.overrides[index].scope;
+      overrides[index * 3 + 2] = image.overrides[index].scopeId;
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("lastSeq", Napi::Number::New(env, static_cast<double>(image.lastSeq)));
+    result.Set("halted", Napi::Boolean::New(env, image.halted));
+    result.Set("streams", streams);
+    result.Set("overrides", overrides);
+    return result;
+  }
+  // load(lastSeq, halted, streams: Float64Array, overrides: Int32Array)
+  Napi::Value Load(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 4 || !info[0].IsNumber() || !info[2].IsTypedArray() || !info[3].IsTypedArray()) {
+      throw Napi::TypeError::New(env, "load(lastSeq, halted, streams: Float64Array, overrides: Int32Array)");
+    }
+    Napi::Float64Array streams = info[2].As<Napi::Float64Array>();
+    Napi::Int32Array overrides = info[3].As<Napi::Int32Array>();
+    registrar::Image image;
+    image.lastSeq = static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue());
+    image.halted = info[1].ToBoolean().Value();
+    for (size_t base = 0; base + kStreamFields <= streams.ElementLength(); base += kStreamFields) {
+      const double* s = streams.Data() + base;
+      registrar::StreamView view;
+      view.stream = static_cast<int32_t>(s[0]);
+      view.state = static_cast<int32_t>(s[1]);
+      view.owner = static_cast<int32_t>(s[2]);
+      view.session = static_cast<int32_t>(s[3]);
+      view.user = static_cast<int32_t>(s[4]);
+      view.priority = static_cast<int32_t>(s[5]);
+      view.version = static_cast<uint64_t>(s[6]);
+      view.graphRevision = static_cast<uint32_t>(s[7]);
+      view.committed = s[8] != 0;
+      view.lastSeq = static_cast<uint64_t>(s[9]);
+      image.streams.push_back(view);
+    }
+    for (size_t base = 0; base + 3 <= overrides.ElementLength(); base += 3) {
+      image.overrides.push_back(registrar::OverrideView{overrides[base], overrides[base + 1], overrides[base + 2]});
+    }
+    if (Core(env).Load(image) != CoreStatus::kOk) {
+      throw CodedError(env, "REGISTRAR_IMAGE_INVALID",
+                       "The image names a stream, actor or scope id this core has not interned, or a value out of range");
+    }
+    return env.Undefined();
+  }
+  // readJournal(fromSeq, maxEntries): Float64Array of kJournalFields per entry.
+  Napi::Value ReadJournal(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      throw Napi::TypeError::New(env, "readJournal(fromSeq, maxEntries)");
+    }
+    const auto from = static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue());
+    const uint32_t max = info[1].As<Napi::Number>().Uint32Value();
+    std::vector<registrar::JournalEntry> entries;
+    entries.reserve(std::min<uint32_t>(max, 4096));
+    if (Core(env).ReadJournal(from, max, &entries) == CoreStatus::kJournalOverrun) {
+      throw CodedError(env, "REGISTRAR_JOURNAL_OVERRUN",
+                       "Journal entries from seq " + std::to_string(from) +
+                           " were overwritten before they were read; read the journal more often or give the core a larger journalCapacity");
+    }
+    Napi::Float64Array flat = Napi::Float64Array::New(env, entries.size() * kJournalFields);
+    for (size_t index = 0; index < entries.size(); ++index) {
+      const registrar::JournalEntry& entry = entries[index];
+      double* out = flat.Data() + index * kJournalFields;
+      WriteDecision(entry.decision, out);
+      out[kDecisionFields] = entry.actor;
+      out[kDecisionFields + 1] = entry.actorKind;
+      out[kDecisionFields + 2] = entry.action;
+      out[kDecisionFields + 3] = entry.target;
+      out[kDecisionFields + 4] = static_cast<double>(entry.monotonicNs >> 32);
+      out[kDecisionFields + 5] = static_cast<double>(entry.monotonicNs & 0xFFFFFFFFu);
+      out[kDecisionFields + 6] = entry.kind;
+    }
+    return flat;
+  }
+  Napi::Value LastSeq(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(Core(info.Env()).LastSeq()));
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Release();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<RegistrarCore> core_;
+  uint32_t handle_ = 0;
+  Napi::Reference<Napi::ArrayBuffer> io_;
+  uint8_t* data_ = nullptr;
+  std::shared_ptr<EnvState> env_;
+};
+
+}  // namespace
+
+void InitRegistrar(Napi::Env env, Napi::Object exports) {
+  // One EnvState per environment (main thread, each worker). The cleanup hook releases every core
+  // reference the environment still holds, so a worker's exit never keeps a core alive.
+  auto* state = new std::shared_ptr<EnvState>(std::make_shared<EnvState>());
+  env.AddCleanupHook(
+      [](std::shared_ptr<EnvState>* owned) {
+        (*owned)->tornDown = true;
+        for (CoreWrap* wrap : (*owned)->wraps) wrap->Release();
+        (*owned)->wraps.clear();
+        delete owned;
+      },
+      state);
+  exports.Set("RegistrarCore", CoreWrap::Define(env, state));
+}
 
 }  // namespace vs::binding

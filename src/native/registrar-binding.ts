@@ -1,3 +1,70 @@
-/** The registrar core's part of the addon (filled in by the registrar issue). */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface RegistrarBinding {}
+/**
+ * The registrar core's part of the addon (native/binding/registrar_wrap.cc). Hot calls exchange
+ * integers through one ArrayBuffer per object (layout below) instead of JS objects, so a decision
+ * is a single N-API call with no property access. Only src/registrar/native-core.ts uses this.
+ */
+
+/** Bytes of the per-object I/O buffer. */
+export const REGISTRAR_IO_BYTES = 256;
+/** Int32 slots of a request at the start of the I/O buffer, in CoreRequest field order. */
+export const REGISTRAR_REQUEST_INTS = 12;
+/** Byte offset of the Float64 result area in the I/O buffer. */
+export const REGISTRAR_OUTPUT_OFFSET_BYTES = 64;
+/** Float64 fields of a decision: allowed, violations, reason, halted, seq, stream, stateBefore,
+ *  stateAfter, version, parentSeq, ownerBefore, ownerAfter, accessibility, preemption. */
+export const REGISTRAR_DECISION_FIELDS = 14;
+/** Float64 fields of a stream: stream, state, owner, session, user, priority, version,
+ *  graphRevision, committed, lastSeq. */
+export const REGISTRAR_STREAM_FIELDS = 10;
+/** Float64 fields of a journal entry: the decision's, then actor, actorKind, action, target,
+ *  monotonicNs high 32 bits, low 32 bits, kind. */
+export const REGISTRAR_JOURNAL_FIELDS = REGISTRAR_DECISION_FIELDS + 7;
+/** Int32 fields of an override: owner, scope, scopeId. */
+export const REGISTRAR_OVERRIDE_FIELDS = 3;
+
+/** A flat image as the addon returns it. */
+export interface NativeRegistrarImage {
+  lastSeq: number;
+  halted: boolean;
+  /** REGISTRAR_STREAM_FIELDS per stream. */
+  streams: Float64Array;
+  /** REGISTRAR_OVERRIDE_FIELDS per override. */
+  overrides: Int32Array;
+}
+
+/** One handle on a native registrar core. Several objects (in several threads) may share a core. */
+export interface NativeRegistrarCore {
+  /** Process-wide handle of the core; `new RegistrarCore(handle, …)` in a worker attaches to it. */
+  readonly handle: number;
+  registerActor(key: string, kind: number): number;
+  actorId(key: string): number;
+  internStream(key: string): number;
+  internScope(space: number, key: string): number;
+  actorKey(id: number): string | undefined;
+  streamKey(id: number): string | undefined;
+  scopeKey(space: number, id: number): string | undefined;
+  /** Reads the request from the I/O buffer and writes the decision into it. */
+  decide(evaluate: boolean): void;
+  reserveSeq(): number;
+  /** Writes the stream into the I/O buffer; false when it does not exist. */
+  stream(id: number): boolean;
+  overrides(): Int32Array;
+  image(): NativeRegistrarImage;
+  load(lastSeq: number, halted: boolean, streams: Float64Array, overrides: Int32Array): void;
+  readJournal(fromSeq: number, maxEntries: number): Float64Array;
+  lastSeq(): number;
+  /** Drops this object's reference; the core is freed when no object in any thread holds it. */
+  close(): void;
+}
+
+/** Constructor: handle 0 creates a core; another handle attaches (throws REGISTRAR_CORE_NOT_FOUND). */
+export type NativeRegistrarCoreConstructor = new (
+  handle: number,
+  journalCapacity: number,
+  io: ArrayBuffer,
+) => NativeRegistrarCore;
+
+/** The registrar core's part of the addon. */
+export interface RegistrarBinding {
+  RegistrarCore: NativeRegistrarCoreConstructor;
+}

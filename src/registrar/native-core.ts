@@ -19,14 +19,15 @@ import {
   type NativeRegistrarCore,
 } from '../native/registrar-binding.js';
 import { parseInput } from '../validation.js';
-import type {
-  CoreDecision,
-  CoreImage,
-  CoreOverride,
-  CoreRequest,
-  CoreStream,
-  DecisionCore,
-  JournalEntry,
+import {
+  ACTOR_KINDS,
+  type CoreDecision,
+  type CoreImage,
+  type CoreOverride,
+  type CoreRequest,
+  type CoreStream,
+  type DecisionCore,
+  type JournalEntry,
 } from './core.js';
 
 /** Options of `NativeCore.create`. */
@@ -40,6 +41,7 @@ const optionsSchema = z
   .object({ journalCapacity: z.number().int().min(1024).max(2 ** 30).optional() })
   .strict();
 const handleSchema = z.number().int().positive().max(2 ** 32 - 1);
+const kindSchema = z.number().int().min(0).max(ACTOR_KINDS.length - 1);
 const DEFAULT_JOURNAL_CAPACITY = 65_536;
 const TWO_POW_32 = 2n ** 32n;
 
@@ -143,6 +145,7 @@ export class NativeCore implements DecisionCore {
   }
 
   registerActor(key: string, kind: number): number {
+    parseInput(kindSchema, kind, 'kind');
     return this.#call((core) => core.registerActor(key, kind));
   }
 

@@ -1,0 +1,231 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { InputError, NativeError } from '../../src/errors.js';
+import {
+  ACTOR_KINDS,
+  DOMAIN_INVARIANTS,
+  NO_ID,
+  REASON_CODES,
+  STREAM_STATES,
+  TRANSITION_ACTIONS,
+  type CoreRequest,
+  type ReasonCode,
+  type StreamState,
+  type TransitionAction,
+} from '../../src/registrar/core.js';
+import { NativeCore } from '../../src/registrar/native-core.js';
+
+const kind = (name: (typeof ACTOR_KINDS)[number]): number => ACTOR_KINDS.indexOf(name);
+const action = (name: TransitionAction): number => TRANSITION_ACTIONS.indexOf(name);
+const state = (name: StreamState): number => STREAM_STATES.indexOf(name);
+const reason = (name: ReasonCode): number => REASON_CODES.indexOf(name);
+const bit = (id: (typeof DOMAIN_INVARIANTS)[number]['id']): number =>
+  1 << DOMAIN_INVARIANTS.findIndex((invariant) => invariant.id === id);
+
+const open: NativeCore[] = [];
+afterEach(() => {
+  for (const core of open.splice(0)) core.close();
+});
+
+function setup() {
+  const core = NativeCore.create({ journalCapacity: 4096 });
+  open.push(core);
+  const ids = {
+    alice: core.registerActor('user:alice', kind('user')),
+    bob: core.registerActor('user:bob', kind('user')),
+    agent: core.registerActor('agent:claude-1', kind('agent')),
+    other: core.registerActor('agent:other', kind('agent')),
+    plugin: core.registerActor('plugin:fx', kind('plugin')),
+    system: core.registerActor('system:runtime', kind('system')),
+    session: core.internScope(0, 'default'),
+  };
+  const request = (fields: Partial<CoreRequest> & { action: number }): CoreRequest => ({
+    actor: ids.agent,
+    actorKind: kind('agent'),
+    stream: NO_ID,
+    newOwner: NO_ID,
+    preemptFor: NO_ID,
+    priority: 5,
+    session: ids.session,
+    user: NO_ID,
+    overrideScope: 0,
+    overrideScopeId: NO_ID,
+    pluginAllowed: false,
+    ...fields,
+  });
+  return { core, ids, request };
+}
+
+describe('NativeCore decisions', () => {
+  it('runs a stream through its lifecycle with versions, parents and gap-free seqs', () => {
+    const { core, request } = setup();
+    const created = core.decide(request({ action: action('start') }));
+    expect(created).toMatchObject({ allowed: true, seq: 1, reason: -1, stateBefore: -1, version: 1, parentSeq: 0 });
+    expect(created.stateAfter).toBe(state('compiling'));
+    expect(core.streamKey(created.stream)).toBe('stream-1');
+    let last = created.seq;
+    for (const next of ['synthesize', 'play', 'interrupt', 'stop', 'restart'] as const) {
+      const decision = core.decide(request({ action: action(next), stream: created.stream }));
+      expect(decision.allowed).toBe(true);
+      expect(decision.seq).toBe(last + 1);
+      expect(decision.parentSeq).toBe(last);
+      last = decision.seq;
+    }
+    expect(core.stream(created.stream)).toMatchObject({ state: state('idle'), version: 6, lastSeq: 6, committed: true });
+    expect(core.stream(core.internStream('never-created'))).toBeNull();
+  });
+
+  it('reports every violated invariant in the bitmask and the first one as the reason', () => {
+    const { core, ids, request } = setup();
+    const id = core.internStream('s');
+    core.decide(request({ action: action('claim'), stream: id }));
+    const denied = core.decide(request({ action: action('play'), stream: id, actor: NO_ID }));
+    expect(denied.allowed).toBe(false);
+    expect(REASON_CODES[denied.reason]).toBe('unknown_actor');
+    expect(denied.violations).toBe(
+      bit('audio.actor.registered') | bit('audio.ownership.required_for_control') | bit('audio.lifecycle.valid_transition'),
+    );
+    expect(core.decide(request({ action: action('claim'), stream: id, actor: ids.other })).reason).toBe(
+      reason('already_owned'),
+    );
+    expect(core.decide(request({ action: action('interrupt'), stream: id })).reason).toBe(reason('invalid_transition'));
+    const ghost = core.decide(request({ action: action('interrupt'), stream: core.internStream('ghost') }));
+    expect(REASON_CODES[ghost.reason]).toBe('terminal_state');
+    expect(ghost.violations).toBe(bit('audio.lifecycle.no_dead_interrupt') | bit('audio.lifecycle.valid_transition'));
+    const pluginStart = core.decide(
+      request({ action: action('start'), stream: id, actor: ids.plugin, actorKind: kind('plugin') }),
+    );
+    expect(pluginStart.violations).toBe(
+      bit('audio.ownership.required_for_control') | bit('audio.plugin.immutability'),
+    );
+    expect(REASON_CODES[pluginStart.reason]).toBe('not_owner');
+    const bad = core.decide(request({ action: TRANSITION_ACTIONS.length }));
+    expect(REASON_CODES[bad.reason]).toBe('invalid_request');
+  });
+
+  it('gives accessibility overrides supremacy and HALTs when one would be ended without disable', () => {
+    const { core, ids, request } = setup();
+    const id = core.internStream('s');
+    for (const step of ['start', 'synthesize', 'play'] as const) core.decide(request({ action: action(step), stream: id }));
+    const enable = request({
+      action: action('enable_override'),
+      actor: ids.alice,
+      actorKind: kind('user'),
+      overrideScope: 0,
+      overrideScopeId: ids.session,
+    });
+    expect(core.decide(enable)).toMatchObject({ allowed: true, accessibility: true });
+    expect(core.overrides()).toEqual([{ owner: ids.alice, scope: 0, scopeId: ids.session }]);
+    const blocked = core.decide(request({ action: action('interrupt'), stream: id }));
+    expect(REASON_CODES[blocked.reason]).toBe('accessibility_override');
+    expect(blocked.accessibility).toBe(true);
+    expect(core.decide({ ...enable, action: action('disable_override'), actor: ids.bob }).reason).toBe(
+      reason('accessibility_override'),
+    );
+    const halt = core.decide({ ...enable, actor: ids.bob });
+    expect(halt).toMatchObject({ allowed: false, halted: true, reason: reason('accessibility_override') });
+    const after = core.decide({ ...enable, action: action('disable_override') });
+    expect(REASON_CODES[after.reason]).toBe('registrar_halted');
+    expect(core.image().halted).toBe(true);
+  });
+
+  it('lets system preempt a lower-priority stream and attests it', () => {
+    const { core, ids, request } = setup();
+    const low = core.internStream('low');
+    const high = core.internStream('high');
+    for (const step of ['start', 'synthesize', 'play'] as const) core.decide(request({ action: action(step), stream: low, priority: 1 }));
+    core.decide(request({ action: action('start'), stream: high, actor: ids.other, priority: 10 }));
+    const preempt = core.decide(
+      request({ action: action('interrupt'), stream: low, actor: ids.system, actorKind: kind('system'), preemptFor: high }),
+    );
+    expect(preempt).toMatchObject({ allowed: true, preemption: true, stateAfter: state('interrupting') });
+    expect(core.stream(low)?.owner).toBe(ids.agent);
+  });
+});
+
+describe('NativeCore journal, shadow mode and images', () => {
+  it('journals decide, evaluate and reserved seqs gap-free with monotonic time', () => {
+    const { core, ids, request } = setup();
+    const start = core.decide(request({ action: action('start') }));
+    const observed = core.evaluate(request({ action: action('synthesize'), stream: start.stream }));
+    expect(observed.allowed).toBe(true);
+    expect(core.stream(start.stream)?.state).toBe(state('compiling'));
+    expect(core.reserveSeq()).toBe(3);
+    const journal = core.readJournal(1, 100);
+    expect(journal.map((entry) => [entry.seq, entry.kind])).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 2],
+    ]);
+    expect(journal[0]).toMatchObject({ actor: ids.agent, action: action('start'), target: NO_ID, stream: start.stream });
+    expect(typeof journal[0]!.monotonicNs).toBe('bigint');
+    expect(journal[2]!.monotonicNs >= journal[0]!.monotonicNs).toBe(true);
+    expect(core.readJournal(4, 10)).toEqual([]);
+    expect(core.readJournal(2, 1)).toHaveLength(1);
+  });
+
+  it('throws REGISTRAR_JOURNAL_OVERRUN for entries the ring overwrote', () => {
+    const core = NativeCore.create({ journalCapacity: 1024 });
+    open.push(core);
+    for (let index = 0; index < 1500; index += 1) core.reserveSeq();
+    expect(() => core.readJournal(1, 10)).toThrow(expect.objectContaining({ code: 'REGISTRAR_JOURNAL_OVERRUN' }));
+    expect(core.readJournal(1500, 10)).toHaveLength(1);
+  });
+
+  it('round-trips image() through load() into a core with the same interning', () => {
+    const first = setup();
+    const id = first.core.internStream('s');
+    first.core.decide(first.request({ action: action('start'), stream: id, priority: 7 }));
+    first.core.decide(first.request({ action: action('compile'), stream: id }));
+    first.core.decide(
+      first.request({ action: action('enable_override'), actor: first.ids.alice, actorKind: kind('user'), overrideScopeId: first.ids.session }),
+    );
+    const image = first.core.image();
+    expect(image.lastSeq).toBe(3);
+    expect(image.streams).toEqual([
+      { stream: id, state: state('compiling'), owner: first.ids.agent, session: first.ids.session, user: NO_ID, priority: 7, version: 2, graphRevision: 1, committed: false, lastSeq: 2 },
+    ]);
+    const second = setup();
+    expect(second.core.internStream('s')).toBe(id);
+    second.core.load(image);
+    expect(second.core.image()).toEqual(image);
+    expect(second.core.decide(second.request({ action: action('synthesize'), stream: id })).seq).toBe(4);
+    expect(() => second.core.load({ ...image, streams: [{ ...image.streams[0]!, stream: 999 }] })).toThrow(
+      expect.objectContaining({ code: 'REGISTRAR_IMAGE_INVALID' }),
+    );
+  });
+});
+
+describe('NativeCore lifetime and errors', () => {
+  it('shares one core between objects through its handle until the last one closes', () => {
+    const { core, request } = setup();
+    const attached = NativeCore.attach(core.handle);
+    expect(attached.handle).toBe(core.handle);
+    expect(attached.actorId('agent:claude-1')).toBe(core.actorId('agent:claude-1'));
+    core.decide(request({ action: action('start') }));
+    expect(attached.lastSeq()).toBe(1);
+    core.close();
+    core.close(); // idempotent
+    expect(() => core.reserveSeq()).toThrow(expect.objectContaining({ code: 'REGISTRAR_CORE_CLOSED' }));
+    expect(attached.reserveSeq()).toBe(2);
+    const handle = attached.handle;
+    attached.close();
+    expect(() => NativeCore.attach(handle)).toThrow(NativeError);
+    expect(() => NativeCore.attach(handle)).toThrow(expect.objectContaining({ code: 'REGISTRAR_CORE_NOT_FOUND' }));
+  });
+
+  it('rejects bad options and handles with InputError naming the field', () => {
+    expect(() => NativeCore.create({ journalCapacity: 10 })).toThrow(InputError);
+    expect(() => NativeCore.create({ journalCapacity: 10 })).toThrow(/options\.journalCapacity/);
+    expect(() => NativeCore.attach(-1)).toThrow(/handle/);
+  });
+
+  it('reports unknown ids and unregistered actors', () => {
+    const { core } = setup();
+    expect(core.actorId('agent:nobody')).toBe(NO_ID);
+    expect(() => core.streamKey(12345)).toThrow(expect.objectContaining({ code: 'REGISTRAR_UNKNOWN_ID' }));
+    expect(core.scopeKey(0, core.internScope(0, 'default'))).toBe('default');
+    expect(core.actorKey(core.actorId('user:alice'))).toBe('user:alice');
+    expect(() => core.registerActor('x', 9)).toThrow(/kind/);
+    expect(() => core.registerActor('x', 9)).toThrow(InputError);
+  });
+});

@@ -12,15 +12,16 @@ import type { Attestation, AttestationBody } from '../attestation/record.js';
 import { AttestationStore } from '../attestation/store.js';
 import { parseInput } from '../validation.js';
 import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type JournalEntry } from './core.js';
-import { actionName, appliedInvariantsOf, attestationBody, messageOf, ownerKey, reasonOf, violationsOf, type DecisionContext } from './decision-record.js';
+import { appliedInvariantsOf, attestationBody, messageOf, ownerKey, reasonOf, violationsOf, type DecisionContext } from './decision-record.js';
+import { facadeHaltedBody, foreignReservedBody, invalidRequestBody } from './facade-bodies.js';
+import { foreignDecision, readJournalGapFree } from './journal-sync.js';
 import { createDefaultCore } from './default-core.js';
 import { EffectGate } from './effect-gate.js';
-import { RegistrarHaltedError } from './errors.js';
 import { describeInvariants } from './invariant-descriptions.js';
 import { PREEMPTION_RULE_ID } from './invariants.js';
 import { actorKey, actorRefSchema, jsonProblem, PRIORITY_VALUES, registrarConfigSchema, requestSchema, toActor, type Actor, type ActorRef, type RegistrarConfig, type ValidRequest } from './request-schema.js';
 import { FacadeBook } from './facade-state.js';
-import { assertSameDecision, checkTransition, foreignRequestMetadata, type FacadeState, type ReplayHooks } from './registrar-support.js';
+import { assertSameDecision, checkTransition, type FacadeState, type ReplayHooks } from './registrar-support.js';
 import { replayLog, restoreFromSnapshot, type ReplayOptions } from './replay.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
 import type { InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView } from './types.js';
@@ -204,28 +205,14 @@ export class AudioRegistrar {
    * order, from the core's journal; returns how many it wrote. Called by every request first.
    */
   syncJournal(upToSeq: number = Number.MAX_SAFE_INTEGER): number {
-    let written = 0;
-    const deadline = Date.now() + this.config.journalStallMs;
-    while (this.attestationStore.lastSeq < upToSeq) {
-      const from = this.attestationStore.lastSeq + 1;
-      const want = Math.min(this.config.journalBatchEntries, upToSeq - from + 1);
-      const entries = this.core.readJournal(from, want);
-      if (entries.length > 0 && entries[0]?.seq !== from) {
-        // The journal ring dropped seqs this store never attested: the log can no longer be gap-free.
-        this.haltFromFacade('journal_overrun', new Error(`journal lost seq ${from}`));
-        throw new RegistrarHaltedError(`the core's journal no longer holds seq ${from} (oldest is ${entries[0]?.seq ?? '?'}): this registrar cannot attest gap-free and halted; call syncJournal() more often or enlarge the journal`);
-      }
-      for (const entry of entries) {
-        this.attestForeign(entry);
-        written += 1;
-      }
-      if (upToSeq === Number.MAX_SAFE_INTEGER && entries.length < want) return written;
-      if (entries.length === 0) {
-        if (Date.now() > deadline) throw new RegistrarHaltedError(`seq ${from} was not completed by another thread within ${this.config.journalStallMs} ms`);
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 0.05);
-      }
-    }
-    return written;
+    return readJournalGapFree(this.core, {
+      nextSeq: () => this.attestationStore.lastSeq + 1,
+      upToSeq,
+      batchEntries: this.config.journalBatchEntries,
+      stallMs: this.config.journalStallMs,
+      onEntry: (entry) => this.attestForeign(entry),
+      onOverrun: () => this.haltFromFacade('journal_overrun', new Error('journal overrun')),
+    });
   }
 
   /** SHA-256 of the canonical registrar state (streams, overrides, grants, halted, last seq). */
@@ -386,62 +373,23 @@ export class AudioRegistrar {
   private attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {
     const seq = this.core.reserveSeq();
     this.syncJournal(seq - 1);
-    const field = (name: string): unknown => {
-      try {
-        return typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[name] : undefined;
-      } catch {
-        return undefined;
-      }
-    };
-    const actor = actorRefSchema.safeParse(field('actor'));
-    const action = z.enum(TRANSITION_ACTIONS).safeParse(field('action'));
-    const target = z.string().regex(/^\S{1,200}$/).safeParse(field('target'));
-    const issues = allIssues.slice(0, 5);
-    const first = issues[0];
-    const body = attestationBody({
-      seq, actor: actor.success ? toActor(actor.data) : null, action: action.success ? action.data : null, target: target.success ? target.data : null,
-      decision: null, reason: 'invalid_request', message: `invalid request: ${first ? `${first.path}: ${first.message}` : 'malformed'}`,
-      invariants: [], violations: [], accessibility: false, parent: null, parameters: {}, metadata: { issues },
-    });
-    return this.finish(body, false, false);
+    return this.finish(invalidRequestBody(seq, input, allIssues), false, false);
   }
 
   private attestFacadeHalted(actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
     const seq = this.core.reserveSeq();
     this.syncJournal(seq - 1);
-    const body = attestationBody({
-      seq, actor, action, target, decision: null, reason: 'registrar_halted',
-      message: `registrar is halted (fail-closed, ${this.facadeHalt ?? 'halt'}): ${action} by ${actor.kind}:${actor.id} denied; recover() rebuilds it from the log`,
-      invariants: [], violations: [], accessibility: false, parent: null, parameters: {},
-      metadata: { haltCause: this.facadeHalt, ...(observed ? { observed: true } : {}) },
-    });
-    return this.finish(body, false, observed);
+    return this.finish(facadeHaltedBody(seq, { actor, action, target }, this.facadeHalt ?? 'halt', observed), false, observed);
   }
 
   private attestForeign(entry: JournalEntry): void {
     if (entry.kind === 2 || entry.action < 0) {
-      const body = attestationBody({
-        seq: entry.seq, actor: null, action: null, target: null, decision: null, reason: reasonOf(entry), monotonicNs: entry.monotonicNs,
-        message: 'request denied by the registrar of another thread before reaching the core', invariants: [], violations: [],
-        accessibility: false, parent: null, parameters: {}, metadata: { origin: 'journal' },
-      });
-      this.finish(body, false, false);
+      this.finish(foreignReservedBody(entry), false, false);
       return;
     }
-    const key = entry.actor === NO_ID ? null : this.core.actorKey(entry.actor);
-    const kind = ACTOR_KINDS[entry.actorKind] ?? 'agent';
-    const actor: Actor = key ? toActor(key as `${typeof kind}:${string}`) : { id: '(unregistered)', kind };
-    const action = actionName(entry.action);
-    const target = entry.stream !== NO_ID ? this.core.streamKey(entry.stream) : entry.target !== NO_ID ? this.core.streamKey(entry.target) : null;
-    const metadata: Record<string, unknown> = { origin: 'journal' };
-    if (entry.kind === 1) metadata.observed = true;
-    if (entry.request) metadata.pluginAllowed = entry.request.pluginAllowed;
-    if (entry.allowed && entry.stateBefore === -1 && entry.stream !== NO_ID) metadata.created = true;
-    if (entry.allowed && action === 'transfer') metadata.transferredFrom = ownerKey(this.core, entry.ownerBefore);
-    if (entry.preemption) Object.assign(metadata, { preemption: PREEMPTION_RULE_ID, preemptFor: entry.request ? this.core.streamKey(entry.request.preemptFor) : null });
-    if (entry.halted) Object.assign(metadata, { halt: true, haltCause: 'accessibility_bypass' });
-    const parameters = entry.request && action ? { metadata: foreignRequestMetadata(this.core, action, entry.request) } : {};
-    this.attestDecision(entry, { actor, action, target }, parameters, metadata, entry.kind === 1);
+    const foreign = foreignDecision(this.core, entry);
+    this.attestDecision(entry, foreign.context, foreign.parameters, foreign.metadata, foreign.observed);
+    const target = foreign.context.target;
     if (entry.allowed && entry.kind === 0 && target !== null && entry.stateAfter >= 0) {
       const record = this.attestationStore.bySeq(entry.seq);
       if (record) this.book.setLastAttestation(target, record.id);

@@ -41,6 +41,8 @@ const FALLBACK_RATE_HZ = 24_000;
 /** State of one utterance while it runs; `speak()` reads it afterwards. */
 interface Utterance {
   lifecycle: StreamLifecycle;
+  /** The graph compiled while validating (recompiled only when an override changes the rate). */
+  graph: SpeechGraph;
   backend: string;
   failures: FallbackFailure[];
   interrupted: boolean;
@@ -151,10 +153,10 @@ export class VoiceEngine {
   async play(text: string, options: SpeakOptions = {}): Promise<SpeechResult> {
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const started = performance.now();
-    await this.#validate(text, parsed);
+    const graph = await this.#validate(text, parsed);
     const output = this.#outputDevice();
     const { sampleRateHz, channels } = output.config;
-    const utterance = this.#begin(parsed);
+    const utterance = this.#begin(parsed, graph);
     const pieces: Float32Array[] = [];
     output.resume();
     output.start();
@@ -295,23 +297,24 @@ export class VoiceEngine {
 
   /** Validates the text (compiling it) and the backend, then creates the stream; throws before any effect on bad input or a denial. */
   async #prepare(text: string, parsed: ParsedSpeakOptions): Promise<Utterance> {
-    await this.#validate(text, parsed);
-    return this.#begin(parsed);
+    const graph = await this.#validate(text, parsed);
+    return this.#begin(parsed, graph);
   }
 
   /** Compiles the text once to validate it and resolves the backend: no registrar request yet. */
-  async #validate(text: string, parsed: ParsedSpeakOptions): Promise<void> {
+  async #validate(text: string, parsed: ParsedSpeakOptions): Promise<SpeechGraph> {
     if (this.#closed) throw new AudioError('ENGINE_CLOSED', 'the engine was closed');
     if (typeof text !== 'string') throw new InputError(`text: expected a string (received ${typeof text})`, { field: 'text' });
-    compile(text, this.#compileOptions(parsed, 1));
+    const graph = compile(text, this.#compileOptions(parsed, 1));
     await this.#backendFor(parsed.backend);
+    return graph;
   }
 
   /** Asks the registrar for the stream. */
-  #begin(parsed: ParsedSpeakOptions): Utterance {
+  #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph): Utterance {
     const lifecycle = new StreamLifecycle(this.registrar, this.actor, this.runtimeActor);
     lifecycle.start({ sessionId: parsed.sessionId, userId: parsed.userId, priority: parsed.priority });
-    return { lifecycle, backend: parsed.backend ?? '', failures: [], interrupted: false };
+    return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false };
   }
 
   async *#run(utterance: Utterance, text: string, parsed: ParsedSpeakOptions, mode: { perSentenceLoudness: boolean }): AsyncGenerator<AudioChunk, void, undefined> {
@@ -323,7 +326,8 @@ export class VoiceEngine {
     try {
       // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
       const override = lifecycle.override();
-      const graph = compile(text, this.#compileOptions(parsed, override?.speechRate ?? 1));
+      const rateScale = override?.speechRate ?? 1;
+      const graph = rateScale === 1 ? utterance.graph : compile(text, this.#compileOptions(parsed, rateScale));
       lifecycle.compile(graphHash(graph));
       lifecycle.synthesize();
       const backend = await this.#backendFor(parsed.backend);

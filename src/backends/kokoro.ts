@@ -15,7 +15,7 @@ import { parseInput } from '../validation.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
 import { KOKORO_MAX_TOKENS, KOKORO_PAD_TOKEN_ID, tokenizeKokoroPhonemes } from './kokoro-vocab.js';
 import { loadKokoroVoices, selectStyle, type KokoroVoicePack } from './kokoro-voices.js';
-import { assertInputs, loadOnnxModel, toPcmInPlace, type FeedTensor, type OnnxModel } from './onnx-session.js';
+import { assertInputs, loadOnnxModel, onnxBackendCommonOptions, toPcmInPlace, type FeedTensor, type OnnxModel } from './onnx-session.js';
 import { phonemizeKeepingPunctuation, rankSymbolBoundary, splitAtBoundaries, splitSentences, type Phonemizer } from './phoneme-text.js';
 import { phonemize } from './phonemize.js';
 
@@ -25,14 +25,6 @@ export const KOKORO_SAMPLE_RATE_HZ = 24_000;
 export const KOKORO_STYLE_DIM = 256;
 /** Voice used when none is asked for and the options name none (if the voices file has it). */
 export const KOKORO_PREFERRED_DEFAULT_VOICE = 'af_heart';
-
-const policySchema = z
-  .object({
-    maxRetries: z.number().int().min(0).max(10).optional(),
-    retryBaseMs: z.number().min(0).max(60_000).optional(),
-    firstChunkTimeoutMs: z.number().positive().max(600_000).optional(),
-  })
-  .strict();
 
 /** Options of `new KokoroBackend(options)`. */
 export const kokoroOptionsSchema = z
@@ -47,12 +39,7 @@ export const kokoroOptionsSchema = z
     speed: z.number().min(0.5).max(2).default(1),
     /** Most tokens per ONNX run (the model's limit is 510); lower it to get smaller, earlier chunks. */
     maxTokensPerRun: z.number().int().min(8).max(KOKORO_MAX_TOKENS).default(KOKORO_MAX_TOKENS),
-    /** ONNX Runtime intra-op threads; default: ONNX Runtime's choice. */
-    intraOpNumThreads: z.number().int().min(1).max(256).optional(),
-    /** Text -> IPA; default: espeak-ng through `phonemize`. */
-    phonemizer: z.custom<Phonemizer>((value) => typeof value === 'function', 'expected a function (text, language, signal) => Promise<string>').optional(),
-    /** Retry/timeout policy of the base class. */
-    policy: policySchema.optional(),
+    ...onnxBackendCommonOptions,
   })
   .strict();
 

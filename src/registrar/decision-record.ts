@@ -3,7 +3,7 @@
  * list, the human message and the attestation body. Pure functions over a core's key tables.
  */
 import { randomUUID } from 'node:crypto';
-import { frozenJsonCopy, type JsonObject } from '../attestation/canonical-json.js';
+import { deepFreeze, type JsonObject } from '../attestation/canonical-json.js';
 import type { AttestationBody, Violation } from '../attestation/record.js';
 import {
   DOMAIN_INVARIANTS,
@@ -111,10 +111,14 @@ export interface BodyInput {
   monotonicNs?: bigint;
 }
 
-/** A fresh, frozen attestation body (not yet sealed into the chain). */
+/**
+ * A fresh, deep-frozen attestation body (not yet sealed into the chain). Every object in `input`
+ * must be fresh and JSON-only (the facade builds them, and `parameters` is zod's parsed copy of
+ * the request, checked by jsonProblem), so freezing it in place is the copy.
+ */
 export function attestationBody(input: BodyInput): AttestationBody {
   const decision = input.decision;
-  return frozenJsonCopy({
+  return deepFreeze({
     v: REGISTRAR_SCHEMA_VERSION,
     seq: input.seq,
     id: randomUUID(),
@@ -134,7 +138,7 @@ export function attestationBody(input: BodyInput): AttestationBody {
     version: decision?.version ?? 0,
     parameters: input.parameters,
     metadata: input.metadata,
-  } as AttestationBody & JsonObject) as AttestationBody;
+  });
 }
 
 /** The key of an interned id or null for NO_ID. */

@@ -82,7 +82,7 @@ const REASON_INVALID_REQUEST = REASON_CODES.indexOf('invalid_request');
 
 /** Options of the reference core. */
 export interface ReferenceCoreOptions {
-  /** How many journal entries are kept for readJournal (oldest dropped first). */
+  /** How many journal entries are kept for readJournal (oldest dropped first); default 8192. */
   journalCapacity?: number;
 }
 
@@ -104,7 +104,7 @@ export class ReferenceCore implements DecisionCore {
   private readonly journalCapacity: number;
 
   constructor(options: ReferenceCoreOptions = {}) {
-    this.journalCapacity = options.journalCapacity ?? 65_536;
+    this.journalCapacity = options.journalCapacity ?? 8192;
     this.journal = new Array<JournalEntry | undefined>(this.journalCapacity);
   }
 

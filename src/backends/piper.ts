@@ -16,7 +16,7 @@ import { BackendError, InputError } from '../errors.js';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
-import { assertInputs, loadOnnxModel, onnxBackendCommonOptions, toPcmInPlace, type FeedTensor, type OnnxModel } from './onnx-session.js';
+import { assertInputs, assertModelFile, loadOnnxModel, onnxBackendCommonOptions, toPcmInPlace, type FeedTensor, type OnnxModel } from './onnx-session.js';
 import { phonemizeKeepingPunctuation, splitSentences, type Phonemizer } from './phoneme-text.js';
 import { phonemize } from './phonemize.js';
 
@@ -211,6 +211,8 @@ export class PiperBackend extends BaseBackend {
       if (this.voice === current) this.voice = undefined; // the worker died: load again
     }
     this.voice ??= (async () => {
+      // The model first: when both are missing, the model's path is the one the user typed.
+      await assertModelFile(this.name, this.options.modelPath, 'model file');
       const config = await this.loadConfig();
       const onnx = await loadOnnxModel(this.name, this.options.modelPath, { intraOpNumThreads: this.options.intraOpNumThreads });
       try {

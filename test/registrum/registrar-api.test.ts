@@ -1,0 +1,71 @@
+// The registrar's public edges: options, actor registration, the invariant catalogue, snapshots.
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { AttestationStore } from '../../src/attestation/store.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { ReferenceCore } from '../../src/registrar/reference-core.js';
+import { createDefaultCore } from '../../src/registrar/default-core.js';
+import { coresUnderTest, expectAllowed, registrarWith, streamIn } from './cores.js';
+
+describe('registrar options and registration', () => {
+  it('rejects bad options with an InputError naming the field', () => {
+    expect(() => new AudioRegistrar({ store: {} as AttestationStore })).toThrow(InputError);
+    expect(() => new AudioRegistrar({ store: {} as AttestationStore })).toThrowError(/^AudioRegistrarOptions\.store: /);
+    expect(() => new AudioRegistrar({ config: { journalBatchEntries: 0 } })).toThrowError(/^AudioRegistrarOptions\.config\.journalBatchEntries: .*\(received 0\)/);
+    expect(() => new AudioRegistrar({ bogus: true } as never)).toThrow(InputError);
+    expect(() => new AudioRegistrar({ core: { decide: 1 } as never })).toThrowError(/expected a DecisionCore/);
+  });
+
+  it('registerActor accepts "kind:id" and { id, kind } and rejects anything else', () => {
+    const r = new AudioRegistrar({ core: new ReferenceCore() });
+    expect(r.registerActor('agent:claude-1')).toEqual({ id: 'claude-1', kind: 'agent' });
+    expect(r.registerActor({ id: 'alice', kind: 'user' })).toEqual({ id: 'alice', kind: 'user' });
+    expect(r.registerActor('plugin:ns:reverb')).toEqual({ id: 'ns:reverb', kind: 'plugin' });
+    expect(() => r.registerActor('robot:x')).toThrowError(/^actor: /);
+    expect(() => r.registerActor({ id: 'has space', kind: 'agent' })).toThrow(InputError);
+  });
+
+  it('the default core is a working DecisionCore', () => {
+    const core = createDefaultCore();
+    const r = new AudioRegistrar({ core });
+    r.registerActor('agent:a');
+    expectAllowed(r.request({ action: 'start', actor: 'agent:a' }));
+    core.close();
+  });
+});
+
+describe.each(coresUnderTest())('catalogue and snapshots ($name core)', (core) => {
+  it('listInvariants describes every invariant with its level and reason', () => {
+    const r = registrarWith(core);
+    const catalogue = r.listInvariants();
+    expect(catalogue).toHaveLength(20);
+    expect(catalogue[2]).toMatchObject({ id: 'audio.ownership.required_for_control', kind: 'domain', level: 'REJECT', reason: 'not_owner' });
+    expect(catalogue.at(-1)).toMatchObject({ id: 'ordering.deterministic', kind: 'structural', reason: null });
+    expect(catalogue.every((entry) => entry.rule.length > 10)).toBe(true);
+  });
+
+  it('a snapshot is versioned, hashed, frozen and JSON-serialisable', () => {
+    const r = registrarWith(core);
+    const target = streamIn(r, 'compiling', 'agent:claude-1', { allowPlugins: ['plugin:reverb'], userId: 'alice' });
+    r.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'bob', forcedCaptions: true } });
+    const snapshot = r.snapshot();
+    expect(snapshot).toMatchObject({ kind: 'voice-soundboard.registrar-snapshot', v: '2.9.0', lastSeq: 2, lastHash: r.attestationStore.lastHash, halted: false, stateHash: r.stateHash() });
+    expect(snapshot.streams[0]).toMatchObject({ streamId: target, plugins: ['plugin:reverb'], lastSeq: 1, userId: 'alice' });
+    expect(snapshot.overrides).toEqual([{ owner: 'user:alice', scope: 'user', scopeId: 'bob', forcedCaptions: true }]);
+    expect(Object.isFrozen(snapshot.streams[0])).toBe(true);
+    const restored = AudioRegistrar.restore(JSON.parse(JSON.stringify(snapshot)), [], { core: core.create() });
+    expect(restored.stateHash()).toBe(r.stateHash());
+    // Restored facade state works: the granted plugin may still mutate.
+    expectAllowed(restored.request({ action: 'mutate_graph', actor: 'plugin:reverb', target }));
+  });
+
+  it('restore refuses a tail that does not continue the snapshot', () => {
+    const r = registrarWith(core);
+    streamIn(r, 'playing');
+    const snapshot = r.snapshot();
+    const other = registrarWith(core);
+    streamIn(other, 'playing');
+    other.request({ action: 'start', actor: 'agent:claude-1' });
+    expect(() => AudioRegistrar.restore(snapshot, other.attestationStore.all(), { core: core.create() })).toThrow(expect.objectContaining({ code: 'REGISTRAR_REPLAY_CHAIN', seq: 4 }));
+  });
+});

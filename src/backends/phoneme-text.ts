@@ -19,12 +19,16 @@ const SPEAKABLE = /[\p{L}\p{N}]/u;
 /** Most phonemizer processes started at once for one sentence. */
 const MAX_CONCURRENT_PHONEMIZE = 4;
 
-/** Splits text into sentences (terminal marks stay with their sentence); blank pieces are dropped. */
+/**
+ * Splits text into sentences (terminal marks stay with their sentence). Pieces with nothing to say
+ * (blank, or punctuation only such as a lone `...`) are dropped: a model fed only punctuation makes
+ * noise, and pauses are the compiler's business.
+ */
 export function splitSentences(text: string): string[] {
   return text
     .split(SENTENCE_END)
     .map((sentence) => sentence.trim())
-    .filter((sentence) => sentence.length > 0);
+    .filter((sentence) => SPEAKABLE.test(sentence));
 }
 
 /** A run of a sentence: either words to phonemize or punctuation kept as is. */

@@ -239,6 +239,28 @@ describe('KokoroBackend synthesis', () => {
     expect(elapsedMs).toBeGreaterThan(150);
     expect(ticks).toBeGreaterThanOrEqual(10);
   });
+  it('rejects at once when aborted during a run, and the next call gets its own result', async () => {
+    const path = join(dir, 'kokoro-busy-abort.onnx');
+    await writeFile(path, buildKokoroTestModel({ samplesPerToken: SAMPLES_PER_TOKEN, busyWork: { matrixSize: 800, repeats: 60 } }));
+    const backend = new KokoroBackend({ modelPath: path, voicesPath: voicesDir, intraOpNumThreads: 1, phonemizer: async () => 'bˈɪzi' });
+    await backend.load();
+    const controller = new AbortController();
+    const started = performance.now();
+    const aborted = collect(backend.synthesize(segment('Busy.'), {}, controller.signal)).catch((caught: unknown) => caught);
+    setTimeout(() => controller.abort(), 20);
+    const error = await aborted;
+    const abortedAfterMs = performance.now() - started;
+    expect(error).toBeInstanceOf(AbortError);
+    // The discarded result of the aborted run must not answer the next call.
+    const [chunk] = await collect(backend.synthesize(segment('Next.')));
+    const runMs = performance.now() - started - abortedAfterMs;
+    expect((chunk as EngineOutput).metadata.phonemes).toBe('bˈɪzi.');
+    expect(decode(chunk as EngineOutput).tokenCount).toBe(6);
+    expect(backend.inferenceRuns).toBe(2);
+    // The caller was released before the worker finished the aborted run and the next one.
+    expect(abortedAfterMs).toBeLessThan(runMs);
+    await backend.close();
+  });
 });
 
 describe('KokoroBackend voices', () => {
@@ -400,6 +422,16 @@ describe('sentence and token splitting', () => {
   it('splits sentences after terminal marks and closing quotes, and at blank lines', () => {
     expect(splitSentences('One. "Two?" Three!\n\nFour and five')).toEqual(['One.', '"Two?"', 'Three!', 'Four and five']);
     expect(splitSentences('   ')).toEqual([]);
+    expect(splitSentences('Wait. ... Go!')).toEqual(['Wait.', 'Go!']);
+  });
+
+  it('phonemizes the words between punctuation and puts the marks back in place', async () => {
+    const calls: string[] = [];
+    const shout = async (text: string) => (calls.push(text), text.toUpperCase());
+    expect(await phonemizeKeepingPunctuation('Well, "yes" (maybe)!', 'en', shout)).toBe('WELL, "YES" (MAYBE)!');
+    expect(await phonemizeKeepingPunctuation('"Hi," she said: go\nnow.', 'en', shout)).toBe('"HI," SHE SAID: GO NOW.');
+    expect(await phonemizeKeepingPunctuation('Hello,world', 'en', shout)).toBe('HELLO, WORLD');
+    expect(calls).toEqual(['Well', 'yes', 'maybe', 'Hi', 'she said', 'go\nnow', 'Hello', 'world']);
   });
 
   it('cuts after the best boundary that leaves a piece at least a third full, else hard at the limit', () => {

@@ -28,7 +28,7 @@ constexpr size_t kOutputOffsetBytes = 64;      // Float64 from byte 64: results
 constexpr size_t kIoBytes = 256;
 constexpr size_t kDecisionFields = 14;
 constexpr size_t kStreamFields = 10;
-constexpr size_t kJournalFields = kDecisionFields + 7;
+constexpr size_t kJournalFields = kDecisionFields + 15;
 
 /** Process-wide handle -> core registry. A handle resolves while any environment holds the core. */
 class Registry {
@@ -83,6 +83,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
             InstanceMethod<&CoreWrap::RegisterActor>("registerActor"),
             InstanceMethod<&CoreWrap::ActorId>("actorId"),
             InstanceMethod<&CoreWrap::InternStream>("internStream"),
+            InstanceMethod<&CoreWrap::StreamIdOf>("streamIdOf"),
             InstanceMethod<&CoreWrap::InternScope>("internScope"),
             InstanceMethod<&CoreWrap::ActorKey>("actorKey"),
             InstanceMethod<&CoreWrap::StreamKey>("streamKey"),
@@ -195,6 +196,9 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
   }
   Napi::Value InternStream(const Napi::CallbackInfo& info) {
     return Id(info.Env(), Core(info.Env()).InternStream(StringArg(info, 0)));
+  }
+  Napi::Value StreamIdOf(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), Core(info.Env()).StreamIdOf(StringArg(info, 0)));
   }
   Napi::Value InternScope(const Napi::CallbackInfo& info) {
     const int32_t space = IntArg(info, 0);
@@ -341,6 +345,15 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
       out[kDecisionFields + 4] = static_cast<double>(entry.monotonicNs >> 32);
       out[kDecisionFields + 5] = static_cast<double>(entry.monotonicNs & 0xFFFFFFFFu);
       out[kDecisionFields + 6] = entry.kind;
+      const registrar::Request& r = entry.request;
+      out[kDecisionFields + 7] = r.newOwner;
+      out[kDecisionFields + 8] = r.preemptFor;
+      out[kDecisionFields + 9] = r.priority;
+      out[kDecisionFields + 10] = r.session;
+      out[kDecisionFields + 11] = r.user;
+      out[kDecisionFields + 12] = r.overrideScope;
+      out[kDecisionFields + 13] = r.overrideScopeId;
+      out[kDecisionFields + 14] = r.pluginAllowed ? 1 : 0;
     }
     return flat;
   }

@@ -2,7 +2,9 @@
 // claim/publish/apply sequencer described in registrar_core.h.
 #include "registrar_core.h"
 
+#include <algorithm>
 #include <chrono>
+#include <utility>
 #include <thread>
 
 #include "registrar_journal.h"
@@ -99,6 +101,8 @@ int32_t RegistrarCore::InternStream(const std::string& key) {
   return streamIds_.Intern(key, [this](int32_t size) { return streams_.Grow(size); });
 }
 
+int32_t RegistrarCore::StreamIdOf(const std::string& key) const { return streamIds_.Find(key); }
+
 int32_t RegistrarCore::InternScope(int32_t space, const std::string& key) {
   if (space != 0 && space != 1) return kNoId;
   return scopeIds_[space].Intern(key, [this, space](int32_t size) { return overrides_[space].Grow(size); });
@@ -115,16 +119,22 @@ RegistrarCore::OverrideSlot* RegistrarCore::OverrideFor(int32_t space, int32_t s
   return &overrides_[space].At(scopeId);
 }
 
-bool RegistrarCore::Covered(uint64_t meta) const noexcept {
+int32_t RegistrarCore::CoveringOwner(uint64_t meta) const noexcept {
+  // The first covering override in enable order (the override word carries its enable seq).
   const OverrideSlot* bySession = OverrideFor(0, MetaSession(meta));
-  if (bySession != nullptr && OverrideOwner(bySession->word.load(std::memory_order_acquire)) != kNoId) return true;
   const OverrideSlot* byUser = OverrideFor(1, MetaUser(meta));
-  return byUser != nullptr && OverrideOwner(byUser->word.load(std::memory_order_acquire)) != kNoId;
+  const uint64_t session = bySession != nullptr ? bySession->word.load(std::memory_order_acquire) : 0;
+  const uint64_t user = byUser != nullptr ? byUser->word.load(std::memory_order_acquire) : 0;
+  const bool sessionActive = OverrideOwner(session) != kNoId;
+  const bool userActive = OverrideOwner(user) != kNoId;
+  if (sessionActive && (!userActive || (session >> 24) <= (user >> 24))) return OverrideOwner(session);
+  return userActive ? OverrideOwner(user) : kNoId;
 }
 
 // The rules. Reads the state as of seq - 1 (the caller guarantees no seq >= `seq` is applied, or
-// discards the result); fills the decision and, when allowed and `apply`, the effects.
-void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision* d, Effects* e) noexcept {
+// discards the result); fills the decision and, when allowed and `apply`, the effects. Returns
+// true when the request creates a stream with no target: the caller mints its id after the claim.
+bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision* d, Effects* e) noexcept {
   *d = Decision{};
   *e = Effects{};
   d->seq = seq;
@@ -152,16 +162,26 @@ void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
     d->reason = reason;
     d->allowed = reason < 0;
   };
-  if (halted_.load(std::memory_order_acquire)) {
-    return finish(0, static_cast<int32_t>(Reason::kRegistrarHalted));
-  }
   const int32_t invalid = static_cast<int32_t>(Reason::kInvalidRequest);
   if (r.actorKind < 0 || r.actorKind >= static_cast<int32_t>(ActorKind::kCount) || r.action < 0 ||
       r.action >= static_cast<int32_t>(Action::kCount) || !streamIdValid) {
-    return finish(0, invalid);
+    finish(0, halted_.load(std::memory_order_acquire) ? static_cast<int32_t>(Reason::kRegistrarHalted) : invalid);
+    return false;
   }
   const auto action = static_cast<Action>(r.action);
   const auto kind = static_cast<ActorKind>(r.actorKind);
+  const bool overrideAction =
+      IsOneOf(action, {Action::kEnableOverride, Action::kUpdateOverride, Action::kDisableOverride});
+  const bool creating = !exists && (action == Action::kStart || action == Action::kClaim);
+  const bool mint = creating && r.stream == kNoId;
+  const int32_t coveringOwner = exists ? CoveringOwner(meta) : kNoId;
+  const bool covered = coveringOwner != kNoId;
+  d->accessibility = overrideAction || covered;
+  if (overrideAction) d->stream = kNoId;  // override actions concern no stream
+  if (halted_.load(std::memory_order_acquire)) {
+    finish(0, static_cast<int32_t>(Reason::kRegistrarHalted));
+    return mint;
+  }
   auto registered = [this](int32_t actor) {
     return actor >= 0 && actor < actors_.Size() &&
            actors_.At(actor).kindPlusOne.load(std::memory_order_acquire) != 0;
@@ -170,10 +190,12 @@ void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
   if (!registered(r.actor)) v |= Bit(Invariant::kActorRegistered);
 
   // Override actions: registrar state of their own, not a stream transition.
-  if (IsOneOf(action, {Action::kEnableOverride, Action::kUpdateOverride, Action::kDisableOverride})) {
-    d->accessibility = true;
+  if (overrideAction) {
     OverrideSlot* slot = OverrideFor(r.overrideScope, r.overrideScopeId);
-    if (slot == nullptr) return finish(0, invalid);
+    if (slot == nullptr) {
+      finish(0, invalid);
+      return false;
+    }
     const uint64_t current = slot->word.load(std::memory_order_acquire);
     const int32_t overrideOwner = OverrideOwner(current);
     bool halt = false;
@@ -200,46 +222,49 @@ void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
       e->oldOverride = current;
       e->newOverride = MakeOverride(action == Action::kEnableOverride ? r.actor : kNoId, seq);
     }
-    return;
+    return false;
   }
 
-  const bool creating = !exists && (action == Action::kStart || action == Action::kClaim);
   if (creating) {
     const bool scopesValid = (r.session == kNoId || (r.session >= 0 && r.session < overrides_[0].Size())) &&
                              (r.user == kNoId || (r.user >= 0 && r.user < overrides_[1].Size()));
-    if (r.priority < 1 || r.priority > 10 || !scopesValid) return finish(0, invalid);
+    if (r.priority < 1 || r.priority > 10 || !scopesValid) {
+      finish(0, invalid);
+      return mint;
+    }
   }
   const bool isSystem = kind == ActorKind::kSystem;
   const bool isPlugin = kind == ActorKind::kPlugin;
   const bool isAgentOrPlugin = isPlugin || kind == ActorKind::kAgent;
   const bool isOwner = exists && r.actor != kNoId && r.actor == owner;
-  const bool covered = exists && Covered(meta);
-  d->accessibility = covered;
   const bool committed = exists && WordCommitted(word);
+  const bool guarded =
+      IsOneOf(action, {Action::kInterrupt, Action::kStop, Action::kMutateGraph, Action::kTransfer});
 
-  bool preemptValid = false;
+  bool preempting = false;
   if (isSystem && action == Action::kInterrupt && exists && r.preemptFor != kNoId &&
       r.preemptFor != r.stream && r.preemptFor >= 0 && r.preemptFor < streams_.Size()) {
     const StreamSlot& other = streams_.At(r.preemptFor);
     const uint64_t otherMeta = other.meta.load(std::memory_order_acquire);
-    preemptValid = (other.word.load(std::memory_order_acquire) & kExistsBit) &&
-                   MetaPriority(otherMeta) > MetaPriority(meta);
+    preempting = (other.word.load(std::memory_order_acquire) & kExistsBit) &&
+                 MetaPriority(otherMeta) > MetaPriority(meta);
   }
 
   // audio.ownership.single_owner
   if (action == Action::kClaim && exists && owner != kNoId) v |= Bit(Invariant::kSingleOwner);
-  // audio.ownership.required_for_control
+  // audio.ownership.required_for_control (§3.2-3.4; the covering override's owner may act on
+  // the actions the override guards, §3.1)
   if (exists && action != Action::kClaim) {
     const bool authorized =
         isOwner ||
         (isSystem && IsOneOf(action, {Action::kSynthesize, Action::kPlay, Action::kStop, Action::kFail})) ||
-        preemptValid || (isPlugin && action == Action::kMutateGraph && r.pluginAllowed);
+        preempting || (isPlugin && action == Action::kMutateGraph && r.pluginAllowed) ||
+        (covered && guarded && r.actor == coveringOwner);
     if (!authorized) v |= Bit(Invariant::kRequiredForControl);
   }
-  // audio.accessibility.supremacy
-  if (covered && ((isAgentOrPlugin && IsOneOf(action, {Action::kInterrupt, Action::kStop,
-                                                       Action::kMutateGraph, Action::kTransfer})) ||
-                  (isSystem && action == Action::kInterrupt))) {
+  // audio.accessibility.supremacy: agents and plugins lose the guarded actions; a system
+  // preemption yields too.
+  if (covered && guarded && r.actor != coveringOwner && (isAgentOrPlugin || (isSystem && preempting))) {
     v |= Bit(Invariant::kAccessibilitySupremacy);
   }
   // audio.lifecycle.no_dead_interrupt
@@ -262,7 +287,7 @@ void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
   int32_t to = state;
   switch (action) {
     case Action::kStart:
-      valid = !exists || stateIs({StreamState::kIdle});
+      valid = creating || stateIs({StreamState::kIdle});
       to = static_cast<int32_t>(StreamState::kCompiling);
       break;
     case Action::kCompile:
@@ -310,8 +335,10 @@ void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
       break;
   }
   if (!valid) v |= Bit(Invariant::kValidTransition);
-  // audio.plugin.immutability
-  if (isPlugin && (IsOneOf(action, {Action::kStart, Action::kSynthesize, Action::kPlay, Action::kInterrupt,
+  // audio.plugin.immutability: no lifecycle change (creating a stream is one), graph only
+  // before commit.
+  if (isPlugin && (creating ||
+                   IsOneOf(action, {Action::kStart, Action::kSynthesize, Action::kPlay, Action::kInterrupt,
                                     Action::kStop, Action::kFail, Action::kRestart}) ||
                    (committed && IsOneOf(action, {Action::kCompile, Action::kMutateGraph,
                                                   Action::kCommit, Action::kRollback})))) {
@@ -319,8 +346,9 @@ void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
   }
 
   finish(v, FirstReason(v & kRejectMask));
-  if (!d->allowed) return;
-  d->preemption = preemptValid;
+  if (!d->allowed) return mint;
+  // An allowed preemption is attested as one unless the system interrupts its own stream.
+  d->preemption = preempting && !isOwner;
 
   bool nextCommitted = committed;
   uint32_t nextGraph = exists ? AuxGraph(aux) : 0;
@@ -328,6 +356,7 @@ void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
   switch (action) {
     case Action::kStart:
       nextCommitted = false;  // a new lifecycle compiles a new graph
+      nextGraph = 0;
       break;
     case Action::kCompile:
     case Action::kMutateGraph:
@@ -335,7 +364,7 @@ void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
       break;
     case Action::kSynthesize:
     case Action::kCommit:
-      nextCommitted = true;
+      nextCommitted = true;  // sealing makes the current graph the base
       nextGraph = 0;
       break;
     case Action::kRollback:
@@ -353,27 +382,18 @@ void RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
     default:
       break;
   }
-  int32_t target = r.stream;
-  if (creating && target == kNoId) {
-    // A creating request with no target names its stream after its seq (deterministic in replay).
-    target = apply ? InternStream("stream-" + std::to_string(seq)) : kNoId;
-    if (apply && target == kNoId) return finish(0, invalid);
-    if (target != kNoId && (streams_.At(target).word.load(std::memory_order_acquire) & kExistsBit)) {
-      return finish(Bit(Invariant::kValidTransition), static_cast<int32_t>(Reason::kInvalidTransition));
-    }
-  }
   const uint64_t nextVersion = (exists ? WordVersion(word) : 0) + 1;
-  d->stream = target;
   d->stateAfter = to;
   d->version = nextVersion;
   d->ownerAfter = nextOwner;
-  if (!apply) return;
-  e->stream = target;
+  if (!apply) return mint;
+  e->stream = r.stream;  // kNoId when minting: set after the claim
   e->oldWord = exists ? word : 0;
   e->newWord = MakeWord(to, nextCommitted, nextOwner, nextVersion);
   e->oldAux = exists ? aux : 0;
   e->newAux = MakeAux(seq, nextGraph);
   e->newMeta = creating ? MakeMeta(r.priority, r.session, r.user) : 0;
+  return mint;
 }
 
 Decision RegistrarCore::Decide(const Request& request) noexcept { return Run(request, EntryKind::kDecide); }
@@ -397,12 +417,29 @@ Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
       decision.seq = seq;
       decision.reason = static_cast<int32_t>(Reason::kInvalidRequest);
       effects = Effects{};
-    } else {
-      Compute(request, seq, kind == EntryKind::kDecide, &decision, &effects);
     }
+    const bool mint = kind != EntryKind::kReserved && Compute(request, seq, kind == EntryKind::kDecide, &decision, &effects);
     if (!claimed_.compare_exchange_strong(claimed, seq, std::memory_order_acq_rel, std::memory_order_acquire)) {
       Backoff(attempt);
       continue;
+    }
+    if (mint) {
+      // The one lock a decision can take: a creating request with no target names its stream
+      // "stream-<seq>" (with ' appended while taken), interned only now that the seq is ours.
+      const int32_t minted = streamIds_.InternFresh("stream-" + std::to_string(seq),
+                                                    [this](int32_t size) { return streams_.Grow(size); });
+      if (minted == kNoId) {
+        decision.allowed = false;
+        decision.violations = 0;
+        decision.reason = static_cast<int32_t>(Reason::kInvalidRequest);
+        decision.stateAfter = decision.stateBefore;
+        decision.version = 0;
+        decision.ownerAfter = kNoId;
+        effects = Effects{};
+      } else {
+        decision.stream = minted;
+        if (effects.newMeta != 0) effects.stream = minted;
+      }
     }
     JournalEntry entry;
     entry.decision = decision;
@@ -412,6 +449,10 @@ Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
       entry.actorKind = request.actorKind;
       entry.action = request.action;
       entry.target = request.stream;
+      entry.request = request;
+    } else {
+      entry.actorKind = -1;
+      entry.action = -1;
     }
     entry.monotonicNs = MonotonicNs();
     journal_->Publish(seq, entry, effects);
@@ -487,14 +528,20 @@ bool RegistrarCore::Stream(int32_t id, StreamView* view) const noexcept {
 }
 
 std::vector<OverrideView> RegistrarCore::Overrides() const {
-  std::vector<OverrideView> result;
+  // In enable order: each active override's word carries the seq that enabled it.
+  std::vector<std::pair<uint64_t, OverrideView>> active;
   for (int32_t space = 0; space < 2; ++space) {
     const int32_t size = overrides_[space].Size();
     for (int32_t id = 0; id < size; ++id) {
-      const int32_t owner = OverrideOwner(overrides_[space].At(id).word.load(std::memory_order_acquire));
-      if (owner != kNoId) result.push_back(OverrideView{owner, space, id});
+      const uint64_t word = overrides_[space].At(id).word.load(std::memory_order_acquire);
+      if (OverrideOwner(word) != kNoId) active.push_back({word >> 24, OverrideView{OverrideOwner(word), space, id}});
     }
   }
+  std::stable_sort(active.begin(), active.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<OverrideView> result;
+  result.reserve(active.size());
+  for (const auto& entry : active) result.push_back(entry.second);
   return result;
 }
 
@@ -554,8 +601,11 @@ CoreStatus RegistrarCore::Load(const Image& image) {
     slot.aux.store(MakeAux(view.lastSeq, view.graphRevision), std::memory_order_relaxed);
     slot.meta.store(MakeMeta(view.priority, view.session, view.user), std::memory_order_relaxed);
   }
+  // Enable order is kept by giving the loaded overrides increasing seqs (no later seq repeats one:
+  // an image never holds more overrides than it has seqs).
+  uint64_t order = 0;
   for (const OverrideView& view : image.overrides) {
-    OverrideFor(view.scope, view.scopeId)->word.store(MakeOverride(view.owner, 0), std::memory_order_relaxed);
+    OverrideFor(view.scope, view.scopeId)->word.store(MakeOverride(view.owner, ++order), std::memory_order_relaxed);
   }
   journal_->Clear();
   halted_.store(image.halted, std::memory_order_relaxed);

@@ -22,7 +22,8 @@
 // seq's effects are not yet known, and other deciders yield until they are.
 //
 // Locks: only interning (Interner's mutex: registerActor, internStream/internScope, key lookups,
-// and a creating start/claim with no target, which interns the generated key "stream-<seq>").
+// and a creating start/claim with no target, which interns the generated key "stream-<seq>" right
+// after its claim, inside the publication window).
 #pragma once
 
 #include <atomic>
@@ -126,6 +127,8 @@ struct JournalEntry {
   int32_t target = kNoId;
   uint64_t monotonicNs = 0;
   int32_t kind = 0;
+  /** The request as decided (all fields; default for reserved seqs). */
+  Request request;
 };
 
 /** A stream (CoreStream in core.ts). */
@@ -180,6 +183,8 @@ class RegistrarCore {
   int32_t ActorId(const std::string& key) const;
   /** Interns a stream id without creating a stream; kNoId when the space is full. */
   int32_t InternStream(const std::string& key);
+  /** The interned id of a stream key, or kNoId; interns nothing. */
+  int32_t StreamIdOf(const std::string& key) const;
   /** Interns a session (space 0) or user (space 1) id; kNoId when the space is full or bad. */
   int32_t InternScope(int32_t space, const std::string& key);
   /** Reverse lookups; false for an unknown id. */
@@ -231,12 +236,13 @@ class RegistrarCore {
 
  private:
   Decision Run(const Request& request, EntryKind kind) noexcept;
-  void Compute(const Request& request, uint64_t seq, bool apply, Decision* decision,
+  bool Compute(const Request& request, uint64_t seq, bool apply, Decision* decision,
                Effects* effects) noexcept;
   /** Applies seq's effects from its journal entry if not yet applied (any thread may help). */
   void HelpApply(uint64_t seq) const noexcept;
   OverrideSlot* OverrideFor(int32_t space, int32_t scopeId) const noexcept;
-  bool Covered(uint64_t meta) const noexcept;
+  /** Owner of the first override (in enable order) covering a stream with `meta`, or kNoId. */
+  int32_t CoveringOwner(uint64_t meta) const noexcept;
   bool ReadStream(int32_t id, StreamView* view) const noexcept;
 
   Interner actorIds_;

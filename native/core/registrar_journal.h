@@ -64,8 +64,6 @@ class Journal {
         (static_cast<uint64_t>(d.reason + 1) << 20) |
         (static_cast<uint64_t>(d.stateBefore + 1) << 24) |
         (static_cast<uint64_t>(d.stateAfter + 1) << 28) |
-        (static_cast<uint64_t>(entry.actorKind & 0xF) << 32) |
-        (static_cast<uint64_t>(entry.action & 0x1F) << 36) |
         (static_cast<uint64_t>(effects.overrideSpace & 1) << 41);
     Store(slot, 0, flags);
     Store(slot, 1, Pair(d.stream, entry.target));
@@ -82,6 +80,12 @@ class Journal {
     Store(slot, 12, static_cast<uint64_t>(static_cast<uint32_t>(effects.overrideScopeId)));
     Store(slot, 13, effects.oldOverride);
     Store(slot, 14, effects.newOverride);
+    const Request& r = entry.request;
+    Store(slot, 15, Pair(r.newOwner, r.preemptFor));
+    Store(slot, 16, Pair(r.session, r.user));
+    Store(slot, 17, Pair(r.overrideScopeId, r.priority));
+    Store(slot, 18, Pair(r.overrideScope, r.pluginAllowed ? 1 : 0));
+    Store(slot, 19, Pair(entry.actorKind, entry.action));
     slot.tag.store(seq, std::memory_order_release);
   }
 
@@ -91,10 +95,10 @@ class Journal {
     const uint64_t before = slot.tag.load(std::memory_order_acquire);
     if (before == kWriting || before < seq) return SlotRead::kNotYet;
     if (before > seq) return SlotRead::kOverwritten;
-    uint64_t f[15];
+    uint64_t f[kFields];
     // Acquire loads keep the tag re-check below from moving above them (no fence: TSan models
     // atomics but not fences).
-    for (int index = 0; index < 15; ++index) f[index] = slot.fields[index].load(std::memory_order_acquire);
+    for (int index = 0; index < kFields; ++index) f[index] = slot.fields[index].load(std::memory_order_acquire);
     const uint64_t after = slot.tag.load(std::memory_order_relaxed);
     if (after != seq) return SlotRead::kOverwritten;
     const uint64_t flags = f[0];
@@ -109,8 +113,8 @@ class Journal {
       d.reason = static_cast<int32_t>((flags >> 20) & 0xF) - 1;
       d.stateBefore = static_cast<int32_t>((flags >> 24) & 0xF) - 1;
       d.stateAfter = static_cast<int32_t>((flags >> 28) & 0xF) - 1;
-      entry->actorKind = static_cast<int32_t>((flags >> 32) & 0xF);
-      entry->action = static_cast<int32_t>((flags >> 36) & 0x1F);
+      entry->actorKind = High(f[19]);
+      entry->action = Low(f[19]);
       d.seq = seq;
       d.stream = High(f[1]);
       entry->target = Low(f[1]);
@@ -120,6 +124,19 @@ class Journal {
       d.version = f[4];
       d.parentSeq = f[5];
       entry->monotonicNs = f[6];
+      Request& r = entry->request;
+      r.actor = entry->actor;
+      r.actorKind = entry->actorKind;
+      r.action = entry->action;
+      r.stream = entry->target;
+      r.newOwner = High(f[15]);
+      r.preemptFor = Low(f[15]);
+      r.session = High(f[16]);
+      r.user = Low(f[16]);
+      r.overrideScopeId = High(f[17]);
+      r.priority = Low(f[17]);
+      r.overrideScope = High(f[18]);
+      r.pluginAllowed = Low(f[18]) != 0;
     }
     if (effects != nullptr) {
       effects->halt = flags & 64u;
@@ -139,9 +156,10 @@ class Journal {
 
  private:
   static constexpr uint64_t kWriting = ~uint64_t{0};
+  static constexpr int kFields = 20;
   struct Slot {
     std::atomic<uint64_t> tag{0};
-    std::atomic<uint64_t> fields[15];  // zeroed by make_unique's value-initialisation
+    std::atomic<uint64_t> fields[kFields];  // zeroed by make_unique's value-initialisation
   };
   static void Store(Slot& slot, int index, uint64_t value) noexcept {
     slot.fields[index].store(value, std::memory_order_relaxed);

@@ -95,6 +95,18 @@ class Interner {
     return id;
   }
 
+  /** Interns a key not interned yet: `base`, or `base` with ' appended until it is new. */
+  template <typename Grow>
+  int32_t InternFresh(std::string base, Grow&& grow) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    while (ids_.count(base) != 0) base += '\'';
+    const auto id = static_cast<int32_t>(keys_.size());
+    if (!grow(id + 1)) return kNoId;
+    keys_.push_back(base);
+    ids_.emplace(std::move(base), id);
+    return id;
+  }
+
   /** The key of `id`; false when `id` is unknown. */
   bool Key(int32_t id, std::string* key) const {
     std::lock_guard<std::mutex> guard(mutex_);

@@ -163,6 +163,20 @@ void TestCreationVersionsAndLineage() {
   VS_CHECK_EQ(view.owner, f.agent);
   VS_CHECK_EQ(view.session, f.session);
   VS_CHECK_EQ(view.user, f.user);
+  // A minted name never reuses an interned key, and denied creations are named too.
+  (void)f.core.InternStream("stream-5");
+  Request unknownStart = f.Make(kNoId, ActorKind::kAgent, Action::kStart, kNoId);
+  const Decision deniedCreate = f.core.Decide(unknownStart);  // seq 4
+  VS_CHECK_EQ(deniedCreate.reason, R(Reason::kUnknownActor));
+  VS_CHECK(f.core.StreamKey(deniedCreate.stream, &key));
+  VS_CHECK(key == "stream-4");
+  StreamView none;
+  VS_CHECK(!f.core.Stream(deniedCreate.stream, &none));
+  const Decision primed = f.core.Decide(start);  // seq 5
+  VS_CHECK(f.core.StreamKey(primed.stream, &key));
+  VS_CHECK(key == "stream-5'");
+  VS_CHECK_EQ(f.core.StreamIdOf("stream-5'"), primed.stream);
+  VS_CHECK_EQ(f.core.StreamIdOf("nope"), kNoId);
   // Bad priority on a creating request is invalid_request.
   start.priority = 11;
   VS_CHECK_EQ(f.core.Decide(start).reason, R(Reason::kInvalidRequest));
@@ -244,6 +258,7 @@ void TestOverrideSupremacyAndHalt() {
   const Decision enabled = f.core.Decide(enable);
   VS_CHECK(enabled.allowed);
   VS_CHECK(enabled.accessibility);
+  VS_CHECK_EQ(enabled.stream, kNoId);
   VS_CHECK_EQ(f.core.Overrides().size(), 1u);
   // The owning agent may no longer interrupt, stop or transfer; system preemption yields too.
   const Decision interrupt = f.Do(f.agent, ActorKind::kAgent, Action::kInterrupt, id);
@@ -281,6 +296,12 @@ void TestOverrideSupremacyAndHalt() {
   byUser.overrideScopeId = f.user;
   VS_CHECK(f.core.Decide(byUser).allowed);
   VS_CHECK_EQ(f.Do(f.agent, ActorKind::kAgent, Action::kStop, id).reason, R(Reason::kAccessibilityOverride));
+  // The override's owner may act on what the override guards, though she does not own the stream.
+  VS_CHECK_EQ(f.Do(f.bob, ActorKind::kUser, Action::kStop, id).reason, R(Reason::kNotOwner));
+  const Decision stoppedByUser = f.Do(f.alice, ActorKind::kUser, Action::kStop, id);
+  VS_CHECK(stoppedByUser.allowed);
+  VS_CHECK(stoppedByUser.accessibility);
+  VS_CHECK_EQ(stoppedByUser.stateAfter, S(StreamState::kStopped));
   // Bob enabling over Alice's override would end it without disable_override: HALT.
   Request takeover = byUser;
   takeover.actor = f.bob;
@@ -311,6 +332,10 @@ void TestEvaluateJournalImage() {
     VS_CHECK_EQ(entries[index].decision.seq, index + 1);
   }
   VS_CHECK_EQ(entries[3].action, A(Action::kPlay));
+  VS_CHECK_EQ(entries[3].request.session, f.session);
+  VS_CHECK_EQ(entries[3].request.user, f.user);
+  VS_CHECK_EQ(entries[3].request.stream, id);
+  VS_CHECK_EQ(entries[5].action, -1);
   VS_CHECK_EQ(entries[3].decision.stateAfter, S(StreamState::kPlaying));
   VS_CHECK_EQ(entries[4].kind, 1);
   VS_CHECK_EQ(entries[5].kind, 2);

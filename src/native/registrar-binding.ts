@@ -17,8 +17,9 @@ export const REGISTRAR_DECISION_FIELDS = 14;
  *  graphRevision, committed, lastSeq. */
 export const REGISTRAR_STREAM_FIELDS = 10;
 /** Float64 fields of a journal entry: the decision's, then actor, actorKind, action, target,
- *  monotonicNs high 32 bits, low 32 bits, kind. */
-export const REGISTRAR_JOURNAL_FIELDS = REGISTRAR_DECISION_FIELDS + 7;
+ *  monotonicNs high 32 bits, low 32 bits, kind, then the rest of the request: newOwner,
+ *  preemptFor, priority, session, user, overrideScope, overrideScopeId, pluginAllowed. */
+export const REGISTRAR_JOURNAL_FIELDS = REGISTRAR_DECISION_FIELDS + 15;
 /** Int32 fields of an override: owner, scope, scopeId. */
 export const REGISTRAR_OVERRIDE_FIELDS = 3;
 
@@ -39,6 +40,8 @@ export interface NativeRegistrarCore {
   registerActor(key: string, kind: number): number;
   actorId(key: string): number;
   internStream(key: string): number;
+  /** Interned id of a stream key, or -1; interns nothing. */
+  streamIdOf(key: string): number;
   internScope(space: number, key: string): number;
   actorKey(id: number): string | undefined;
   streamKey(id: number): string | undefined;

@@ -44,6 +44,8 @@ const handleSchema = z.number().int().positive().max(2 ** 32 - 1);
 const kindSchema = z.number().int().min(0).max(ACTOR_KINDS.length - 1);
 const DEFAULT_JOURNAL_CAPACITY = 65_536;
 const TWO_POW_32 = 2n ** 32n;
+/** Set by `attach` for the constructor it calls (JS is single-threaded per realm). */
+let pendingAttach = 0;
 
 /** Turns an addon error carrying a `code` into a NativeError with that code. */
 function rethrow(cause: unknown): never {
@@ -105,11 +107,16 @@ export class NativeCore implements DecisionCore {
   readonly #output: Float64Array;
   #closed = false;
 
-  private constructor(handle: number, journalCapacity: number) {
+  /** Creates a new core. Throws InputError for bad options, NativeError when the addon is missing. */
+  constructor(options: NativeCoreOptions = {}) {
+    const attachTo = pendingAttach;
+    pendingAttach = 0;
+    const journalCapacity =
+      attachTo === 0 ? (parseInput(optionsSchema, options, 'options').journalCapacity ?? DEFAULT_JOURNAL_CAPACITY) : 0;
     const io = new ArrayBuffer(REGISTRAR_IO_BYTES);
     const { RegistrarCore } = nativeBinding();
     try {
-      this.#native = new RegistrarCore(handle, journalCapacity, io);
+      this.#native = new RegistrarCore(attachTo, journalCapacity, io);
     } catch (cause) {
       rethrow(cause);
     }
@@ -118,16 +125,20 @@ export class NativeCore implements DecisionCore {
     this.#output = new Float64Array(io, REGISTRAR_OUTPUT_OFFSET_BYTES, REGISTRAR_DECISION_FIELDS);
   }
 
-  /** Creates a new core. Throws InputError for bad options, NativeError when the addon is missing. */
+  /** Same as `new NativeCore(options)`. */
   static create(options: NativeCoreOptions = {}): NativeCore {
-    const parsed = parseInput(optionsSchema, options, 'options');
-    return new NativeCore(0, parsed.journalCapacity ?? DEFAULT_JOURNAL_CAPACITY);
+    return new NativeCore(options);
   }
 
   /** Attaches to the core with `handle` (created in this or another thread of this process).
    *  Throws NativeError REGISTRAR_CORE_NOT_FOUND when no thread holds that core any more. */
   static attach(handle: number): NativeCore {
-    return new NativeCore(parseInput(handleSchema, handle, 'handle'), 0);
+    pendingAttach = parseInput(handleSchema, handle, 'handle');
+    try {
+      return new NativeCore();
+    } finally {
+      pendingAttach = 0;
+    }
   }
 
   #core(): NativeRegistrarCore {
@@ -155,6 +166,10 @@ export class NativeCore implements DecisionCore {
 
   internStream(key: string): number {
     return this.#call((core) => core.internStream(key));
+  }
+
+  streamIdOf(key: string): number {
+    return this.#core().streamIdOf(key);
   }
 
   internScope(space: number, key: string): number {
@@ -267,6 +282,24 @@ export class NativeCore implements DecisionCore {
         target: flat[tail + 3]!,
         monotonicNs: BigInt(flat[tail + 4]!) * TWO_POW_32 + BigInt(flat[tail + 5]!),
         kind: flat[tail + 6]!,
+        ...(flat[tail + 6] === 2
+          ? {}
+          : {
+              request: {
+                actor: flat[tail]!,
+                actorKind: flat[tail + 1]!,
+                action: flat[tail + 2]!,
+                stream: flat[tail + 3]!,
+                newOwner: flat[tail + 7]!,
+                preemptFor: flat[tail + 8]!,
+                priority: flat[tail + 9]!,
+                session: flat[tail + 10]!,
+                user: flat[tail + 11]!,
+                overrideScope: flat[tail + 12]!,
+                overrideScopeId: flat[tail + 13]!,
+                pluginAllowed: flat[tail + 14] !== 0,
+              },
+            }),
       });
     }
     return entries;

@@ -157,6 +157,11 @@ describe('NativeCore journal, shadow mode and images', () => {
       [3, 2],
     ]);
     expect(journal[0]).toMatchObject({ actor: ids.agent, action: action('start'), target: NO_ID, stream: start.stream });
+    expect(journal[0]!.request).toEqual(request({ action: action('start') }));
+    expect(journal[2]).toMatchObject({ actor: NO_ID, actorKind: -1, action: -1, reason: reason('invalid_request') });
+    expect(journal[2]!.request).toBeUndefined();
+    expect(core.streamIdOf('stream-1')).toBe(start.stream);
+    expect(core.streamIdOf('unknown')).toBe(NO_ID);
     expect(typeof journal[0]!.monotonicNs).toBe('bigint');
     expect(journal[2]!.monotonicNs >= journal[0]!.monotonicNs).toBe(true);
     expect(core.readJournal(4, 10)).toEqual([]);

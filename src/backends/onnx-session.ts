@@ -43,7 +43,7 @@ export interface OnnxSessionOptions {
   intraOpNumThreads?: number | undefined;
 }
 
-/** One input tensor of a run. */
+/** One input tensor of a run. Its `data` buffer is transferred to the worker (detached here): pass fresh arrays. */
 export type FeedTensor =
   | { type: 'int64'; data: BigInt64Array; dims: number[] }
   | { type: 'int32'; data: Int32Array; dims: number[] }

@@ -147,6 +147,7 @@ describe('KokoroBackend synthesis', () => {
     expect(backend.inferenceRuns).toBe(1);
     expect(backend.metrics().calls).toBe(1);
     expect(backend.metrics().audioMs).toBeCloseTo((chunk.pcm.length / KOKORO_SAMPLE_RATE_HZ) * 1000, 6);
+    expect(await backend.health()).toEqual({ backend: 'kokoro', status: 'ok', modelLoaded: true });
     await backend.close();
   });
 

@@ -33,7 +33,8 @@ import {
 /** Options of `NativeCore.create`. */
 export interface NativeCoreOptions {
   /** Journal entries kept for readers (rounded up to a power of two; default 65536). Entries
-   *  older than this many seqs are overwritten; reading them throws REGISTRAR_JOURNAL_OVERRUN. */
+   *  older than this many seqs are overwritten; a read from an overwritten seq starts at the
+   *  oldest one still held (the registrar facade halts rather than attest a gap). */
   journalCapacity?: number;
 }
 

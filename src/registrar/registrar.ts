@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { canonicalJson, frozenJsonCopy, sha256Hex, type JsonObject } from '../attestation/canonical-json.js';
 import type { AttestationError } from '../attestation/errors.js';
 import type { Attestation, AttestationBody } from '../attestation/record.js';
-import { AttestationStore } from '../attestation/store.js';
+import type { DurableLogOptions } from '../attestation/durable-log.js';
+import { AttestationStore, type OpenReport } from '../attestation/store.js';
 import { parseInput } from '../validation.js';
 import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type JournalEntry } from './core.js';
 import { appliedInvariantsOf, attestationBody, messageOf, ownerKey, reasonOf, violationsOf, type DecisionContext } from './decision-record.js';
@@ -93,6 +94,22 @@ export class AudioRegistrar {
   /** Restores a registrar from a snapshot plus the log records after it (equal to a full replay). */
   static restore(snapshot: unknown, tail: readonly unknown[] = [], options: ReplayOptions = {}): AudioRegistrar {
     return restoreFromSnapshot(snapshot, tail, options);
+  }
+
+  /**
+   * Opens (or creates) a durable attestation log and rebuilds the registrar it records by replay;
+   * the registrar keeps appending to that log. Throws ATTESTATION_TORN_TAIL (unless
+   * `repairTornTail`), ATTESTATION_LOG_CORRUPT, ATTESTATION_CHAIN_BROKEN or a RegistrarReplayError.
+   */
+  static openLog(path: string, options: DurableLogOptions & { core?: DecisionCore } = {}): { registrar: AudioRegistrar; report: OpenReport } {
+    const { core, ...logOptions } = options;
+    const { store, report } = AttestationStore.open(path, logOptions);
+    try {
+      return { registrar: replayLog(store.all(), { store, ...(core ? { core } : {}) }), report };
+    } catch (error) {
+      void store.close();
+      throw error;
+    }
   }
 
   /** A versioned, hashed image of every stream, override, grant and actor, plus the chain head. */

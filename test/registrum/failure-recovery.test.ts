@@ -87,9 +87,15 @@ describe.each(coresUnderTest())('failure and recovery ($name core)', (core) => {
     expect(next.allowed).toBe(true);
     await next.durable;
     await restarted.close();
-    const third = AttestationStore.open(path);
+    const third = AudioRegistrar.openLog(path, { core: core.create(), durability: 'group', groupCommitMs: 1 });
     expect(third.report.records).toBe(7);
-    await third.store.close();
+    expect(third.registrar.getState(target)?.state).toBe('interrupting');
+    const stop = third.registrar.request({ action: 'stop', actor: 'user:alice', target });
+    await stop.durable;
+    await third.registrar.close();
+    const fourth = AttestationStore.open(path);
+    expect(fourth.report.records).toBe(8);
+    await fourth.store.close();
   });
 
   it('a log that cannot be written halts the registrar (fail-closed)', async () => {

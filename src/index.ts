@@ -1,12 +1,107 @@
 /**
- * voice-soundboard: the public API. Named exports only (a test pins this list).
+ * voice-soundboard: the public API. Named exports only (test/index.test.ts pins this list).
  */
-export {
-  AbortError,
-  AudioError,
-  BackendError,
-  InputError,
-  NativeError,
-  VoiceSoundboardError,
-} from './errors.js';
+
+// Errors
+export { AbortError, AudioError, BackendError, InputError, NativeError, VoiceSoundboardError } from './errors.js';
 export type { ErrorOptions } from './errors.js';
+
+// Engine
+export { VoiceEngine } from './engine/voice-engine.js';
+export { speakOptionsSchema, voiceEngineOptionsSchema } from './engine/engine-options.js';
+export type { SpeakOptions, SpeechProgress, VoiceEngineOptions } from './engine/engine-options.js';
+export type { AudioChunk, Degradation, EngineHealth, SpeechResult } from './engine/speech-types.js';
+
+// Control plane: registrar and attestations
+export { AudioRegistrar } from './registrar/registrar.js';
+export type { AudioRegistrarOptions } from './registrar/registrar.js';
+export {
+  AccessibilityBypassError,
+  RegistrarDeniedError,
+  RegistrarHaltedError,
+  RegistrarReplayError,
+  RegistrarRequiredError,
+} from './registrar/errors.js';
+export { verify } from './registrar/verify.js';
+export type { VerifyOptions, VerifyReport } from './registrar/verify.js';
+export { negotiateVersion, REGISTRAR_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS } from './registrar/version.js';
+export { INVARIANT_IDS } from './registrar/invariants.js';
+export { ACTOR_KINDS, REASON_CODES, STREAM_STATES, TRANSITION_ACTIONS } from './registrar/core.js';
+export type { ActorKind, ReasonCode, StreamState, TransitionAction } from './registrar/core.js';
+export type { RegistrarRequest } from './registrar/request-schema.js';
+export type { InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView } from './registrar/types.js';
+export { AttestationStore } from './attestation/store.js';
+export { readAttestationLog } from './attestation/durable-log.js';
+export { ATTESTATION_FIELDS, ATTESTATION_VERSION } from './attestation/record.js';
+export type { Attestation } from './attestation/record.js';
+
+// Compiler and graph
+export {
+  compile,
+  compileOptionsSchema,
+  COMPILER_ERROR_CODES,
+  EMOTION_NAMES,
+  EMOTIONS,
+  normalizeText,
+  planSynthesis,
+  PRESET_NAMES,
+  PRESETS,
+  SentenceStream,
+  splitSentences,
+} from './compiler/index.js';
+export type {
+  AudioStep,
+  CompileOptions,
+  EmotionName,
+  LanguageNormalizer,
+  MarkStep,
+  PresetName,
+  SilenceStep,
+  SpeechStep,
+  SynthesisStep,
+} from './compiler/index.js';
+export { SPEECH_GRAPH_VERSION } from './graph/speech-graph.js';
+export type { Annotations, AudioNode, EventNode, NodeTiming, SilenceNode, SpeechGraph, SpeechNode, SsmlNode, TextNode } from './graph/speech-graph.js';
+export { parseSpeechGraph, speechGraphSchema } from './graph/speech-graph-schema.js';
+export { withMeasuredDurations } from './graph/graph-timing.js';
+export { ENGINE_OUTPUT_VERSION, NEUTRAL_PROSODY } from './graph/engine-output.js';
+export type { EngineOutput, EngineOutputMetadata, Prosody, SynthesisOptions, SynthesisSegment, VisemeEvent, WordTiming } from './graph/engine-output.js';
+
+// Backends
+export { BaseBackend, DEFAULT_BACKEND_POLICY } from './backends/backend.js';
+export type { BackendCapabilities, BackendHealth, BackendMetrics, BackendPolicy, SpeechBackend, VoiceInfo } from './backends/backend.js';
+export { BackendRegistry, BUILTIN_BACKEND_NAMES, BUILTIN_BACKENDS, createBackend } from './backends/registry.js';
+export type { BackendAvailability, BackendAvailabilityStatus, BackendConstructor, BackendDescriptor, BuiltinBackendName } from './backends/registry.js';
+export { DEFAULT_VOICE_CACHE_TTL_MS, VoiceCatalogue, voiceFilterSchema } from './backends/catalogue.js';
+export type { CatalogueFailure, CatalogueResult, VoiceCatalogueOptions, VoiceFilter } from './backends/catalogue.js';
+export { FallbackChain, FallbackExhaustedError } from './backends/fallback.js';
+export type { FallbackChainOptions, FallbackEntry, FallbackFailure, FallbackResult } from './backends/fallback.js';
+export { ESPEAK_DEFAULT_VOICE, ESPEAK_SAMPLE_RATE_HZ, EspeakBackend, espeakBackendOptionsSchema } from './backends/espeak.js';
+export type { EspeakBackendOptions } from './backends/espeak.js';
+export { phonemize } from './backends/phonemize.js';
+export type { PhonemizeOptions } from './backends/phonemize.js';
+export { KokoroBackend } from './backends/kokoro.js';
+export type { KokoroOptions } from './backends/kokoro.js';
+export { OpenAIBackend } from './backends/openai.js';
+export type { OpenAIBackendOptions } from './backends/openai.js';
+export { ElevenLabsBackend } from './backends/elevenlabs.js';
+export type { ElevenLabsBackendOptions } from './backends/elevenlabs.js';
+export { AzureBackend } from './backends/azure.js';
+export type { AzureBackendOptions, AzurePcmFormat } from './backends/azure.js';
+
+// Audio
+export { AudioOutput, audioOutputOptionsSchema } from './audio/output.js';
+export type { AudioOutputConfig, AudioOutputOptions, AudioOutputStats, AudioWaitOptions } from './audio/output.js';
+export { concatPcm, f32leToFloat32, float32ToF32le, float32ToS16le, s16leToFloat32 } from './audio/pcm.js';
+export { decodeWav, encodeWav, wavStreamHeader } from './audio/wav.js';
+export type { DecodedWav, EncodeWavOptions, WavSampleFormat } from './audio/wav.js';
+export { resample, Resampler } from './audio/resampler.js';
+export type { ResamplerOptions } from './audio/resampler.js';
+export { convertChannels, monoToStereo, stereoToMono } from './audio/channels.js';
+export { measureLoudness, normalizeLoudness } from './audio/loudness.js';
+export type { LoudnessMeasurement, LoudnessOptions, NormalizedLoudness, NormalizeLoudnessOptions } from './audio/loudness.js';
+export { AUDIO_FORMATS, availableFormats, encodeAudio, formatFromExtension, formatInfo } from './audio/encode.js';
+export type { AudioFormat, EncodeAudioOptions, FormatAvailability, PcmFormat } from './audio/encode.js';
+export { encodeAudioStream } from './audio/encode-stream.js';
+export { AudioFileWriter, writeAudioFile } from './audio/file-writer.js';
+export type { AudioFileWriterOptions, WriteAudioFileOptions, WrittenAudioFile } from './audio/file-writer.js';

@@ -73,6 +73,11 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     expect(r.request({ action: 'mutate_graph', actor: 'plugin:reverb', target: covered }).reason).toBe('accessibility_override');
     const preempt = r.request({ action: 'interrupt', actor: 'system:runtime', target: low, metadata: { preemptFor: urgent } });
     expect(preempt.reason).toBe('accessibility_override');
+    // Without preemption a system interrupt is simply not the system's to make (not_owner), and
+    // the natural end of playback (system stop) still goes through under the override.
+    const plain = r.request({ action: 'interrupt', actor: 'system:runtime', target: low });
+    expect(plain.violations.map((v) => v.invariant)).toEqual(['audio.ownership.required_for_control']);
+    expectAllowed(r.request({ action: 'stop', actor: 'system:runtime', target: low }));
   });
 
   it('only the override owner updates or disables it; others are denied accessibility_override; agents cannot enable one', () => {

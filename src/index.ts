@@ -80,8 +80,10 @@ export { ESPEAK_DEFAULT_VOICE, ESPEAK_SAMPLE_RATE_HZ, EspeakBackend, espeakBacke
 export type { EspeakBackendOptions } from './backends/espeak.js';
 export { phonemize } from './backends/phonemize.js';
 export type { PhonemizeOptions } from './backends/phonemize.js';
-export { KokoroBackend } from './backends/kokoro.js';
+export { KokoroBackend, kokoroOptionsSchema } from './backends/kokoro.js';
 export type { KokoroOptions } from './backends/kokoro.js';
+export { PiperBackend, piperOptionsSchema } from './backends/piper.js';
+export type { PiperOptions } from './backends/piper.js';
 export { OpenAIBackend } from './backends/openai.js';
 export type { OpenAIBackendOptions } from './backends/openai.js';
 export { ElevenLabsBackend } from './backends/elevenlabs.js';

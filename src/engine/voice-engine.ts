@@ -12,7 +12,6 @@ import { convertChannels } from '../audio/channels.js';
 import { normalizeLoudness } from '../audio/loudness.js';
 import { AudioOutput } from '../audio/output.js';
 import { concatPcm } from '../audio/pcm.js';
-import { Resampler } from '../audio/resampler.js';
 import { decodeWav } from '../audio/wav.js';
 import { writeAudioFile, type WrittenAudioFile } from '../audio/file-writer.js';
 import { formatFromExtension, type AudioFormat } from '../audio/encode.js';
@@ -27,6 +26,7 @@ import type { RegistrarResult } from '../registrar/types.js';
 import { parseInput } from '../validation.js';
 import { speakOptionsSchema, voiceEngineOptionsSchema, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
 import type { AudioChunk, EngineHealth, SpeechResult } from './speech-types.js';
+import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
 
 type ParsedSpeakOptions = ReturnType<typeof speakOptionsSchema.parse>;
@@ -60,10 +60,6 @@ function durationMs(samples: number, channels: number, sampleRateHz: number): nu
   return (samples / channels / sampleRateHz) * 1000;
 }
 
-/** Mixes interleaved PCM down to mono (the engine's working layout). */
-function toMono(pcm: Float32Array, channels: number): Float32Array {
-  return channels === 1 ? pcm : convertChannels(pcm, { inputChannels: channels, outputChannels: 1 });
-}
 
 /** Speaks text through a backend under the registrar's authority. */
 export class VoiceEngine {
@@ -107,22 +103,7 @@ export class VoiceEngine {
       audio = normalised.pcm;
       loudness = { integratedLufs: normalised.after.integratedLufs, truePeakDb: normalised.after.truePeakDb, gainDb: normalised.gainDb };
     }
-    const total = durationMs(audio.length, 1, sampleRateHz);
-    const elapsedMs = performance.now() - started;
-    return {
-      audio,
-      sampleRateHz,
-      channels: 1,
-      durationMs: total,
-      streamId: utterance.lifecycle.streamId,
-      attestations: [...utterance.lifecycle.attestations],
-      realtimeFactor: total > 0 ? elapsedMs / total : 0,
-      backend: utterance.backend,
-      ...(utterance.failures.length > 0 ? { degraded: { servedBy: utterance.backend, failures: utterance.failures } } : {}),
-      ...(utterance.interrupted ? { interrupted: true } : {}),
-      marks: chunks.flatMap((chunk) => chunk.marks.map((name) => ({ name, timeMs: chunk.startMs }))),
-      ...(loudness ? { loudness } : {}),
-    };
+    return { ...resultOf(utterance, chunks, audio, sampleRateHz, started), ...(loudness ? { loudness } : {}) };
   }
 
   /**
@@ -157,12 +138,12 @@ export class VoiceEngine {
     const output = this.#outputDevice();
     const { sampleRateHz, channels } = output.config;
     const utterance = this.#begin(parsed, graph);
-    const pieces: Float32Array[] = [];
+    const chunks: AudioChunk[] = [];
     output.resume();
     output.start();
     try {
       for await (const chunk of this.#run(utterance, text, { ...parsed, sampleRateHz }, { perSentenceLoudness: true })) {
-        pieces.push(chunk.pcm);
+        chunks.push(chunk);
         const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
         await output.writeAll(frames, parsed.signal ? { signal: parsed.signal } : {});
         if (utterance.interrupted) break;
@@ -171,21 +152,7 @@ export class VoiceEngine {
     } finally {
       if (utterance.interrupted) output.resume();
     }
-    const audio = concatPcm(pieces);
-    const total = durationMs(audio.length, 1, sampleRateHz);
-    return {
-      audio,
-      sampleRateHz,
-      channels: 1,
-      durationMs: total,
-      streamId: utterance.lifecycle.streamId,
-      attestations: [...utterance.lifecycle.attestations],
-      realtimeFactor: total > 0 ? (performance.now() - started) / total : 0,
-      backend: utterance.backend,
-      ...(utterance.failures.length > 0 ? { degraded: { servedBy: utterance.backend, failures: utterance.failures } } : {}),
-      ...(utterance.interrupted ? { interrupted: true } : {}),
-      marks: [],
-    };
+    return resultOf(utterance, chunks, concatPcm(chunks.map((chunk) => chunk.pcm)), sampleRateHz, started);
   }
 
   /**
@@ -447,36 +414,20 @@ export class VoiceEngine {
   }
 }
 
-/** Per-sentence loudness normalisation for streaming (integrated loudness needs the whole text). */
-function sentenceLoudness(pcm: Float32Array, sampleRateHz: number, parsed: ParsedSpeakOptions): Float32Array {
-  if (parsed.targetLufs === undefined) return pcm;
-  const result = normalizeLoudness(pcm, { sampleRateHz, channels: 1, targetLufs: parsed.targetLufs, truePeakLimitDb: parsed.truePeakLimitDb });
-  return Number.isFinite(result.before.integratedLufs) ? result.pcm : pcm;
-}
-
-/**
- * Converts every chunk to one output rate: the one asked for, else the rate of the first audio.
- * One streaming resampler per segment, flushed at its end so no audio is lost or smeared.
- */
-class RateConverter {
-  rateHz: number | undefined;
-  #resampler: Resampler | undefined;
-
-  constructor(rateHz: number | undefined) {
-    this.rateHz = rateHz;
-  }
-
-  convert(pcm: Float32Array, inputRateHz: number, flush: boolean): Float32Array {
-    this.rateHz ??= inputRateHz;
-    if (flush) {
-      const tail = this.#resampler?.flush() ?? new Float32Array(0);
-      this.#resampler = undefined;
-      return tail;
-    }
-    if (inputRateHz === this.rateHz) return pcm;
-    if (!this.#resampler || this.#resampler.inputRateHz !== inputRateHz) {
-      this.#resampler = new Resampler({ inputRateHz, outputRateHz: this.rateHz });
-    }
-    return this.#resampler.process(pcm);
-  }
+/** The SpeechResult of an utterance whose chunks (and final audio) are known. */
+function resultOf(utterance: Utterance, chunks: readonly AudioChunk[], audio: Float32Array, sampleRateHz: number, startedMs: number): SpeechResult {
+  const total = durationMs(audio.length, 1, sampleRateHz);
+  return {
+    audio,
+    sampleRateHz,
+    channels: 1,
+    durationMs: total,
+    streamId: utterance.lifecycle.streamId,
+    attestations: [...utterance.lifecycle.attestations],
+    realtimeFactor: total > 0 ? (performance.now() - startedMs) / total : 0,
+    backend: utterance.backend,
+    ...(utterance.failures.length > 0 ? { degraded: { servedBy: utterance.backend, failures: utterance.failures } } : {}),
+    ...(utterance.interrupted ? { interrupted: true } : {}),
+    marks: chunks.flatMap((chunk) => chunk.marks.map((name) => ({ name, timeMs: chunk.startMs }))),
+  };
 }

@@ -33,7 +33,7 @@ export function foreignDecision(core: DecisionCore, entry: JournalEntry): Foreig
   if (entry.preemption) {
     Object.assign(metadata, { preemption: PREEMPTION_RULE_ID, preemptFor: entry.request ? core.streamKey(entry.request.preemptFor) : null });
   }
-  if (entry.halted) Object.assign(metadata, { halt: true, haltCause: 'accessibility_bypass' });
+  if (entry.halted && entry.kind === 0) Object.assign(metadata, { halt: true, haltCause: 'accessibility_bypass' });
   const parameters = entry.request && action ? { metadata: foreignRequestMetadata(core, action, entry.request) } : {};
   return { context: { actor, action, target }, parameters, metadata, observed: entry.kind === 1 };
 }

@@ -288,7 +288,7 @@ export class AudioRegistrar {
     if (decision.allowed && decision.stateBefore === -1 && decision.stream !== NO_ID) metadata.created = true;
     if (decision.allowed && request.action === 'transfer') metadata.transferredFrom = ownerKey(this.core, decision.ownerBefore);
     if (decision.preemption) Object.assign(metadata, { preemption: PREEMPTION_RULE_ID, preemptFor: request.metadata?.preemptFor ?? null });
-    if (decision.halted) Object.assign(metadata, { halt: true, haltCause: 'accessibility_bypass' });
+    if (decision.halted && !observed) Object.assign(metadata, { halt: true, haltCause: 'accessibility_bypass' });
     const parameters: Record<string, unknown> = {};
     if (request.reason !== undefined) parameters.reason = request.reason;
     if (request.metadata !== undefined) parameters.metadata = request.metadata;

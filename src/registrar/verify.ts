@@ -28,7 +28,8 @@ export interface VerifyReport {
 
 /** Options of verify. */
 export interface VerifyOptions {
-  /** Where the chain starts (a snapshot's head); default genesis. */
+  /** Where the chain starts (a snapshot's head); default genesis. Parents from before the
+   *  snapshot cannot be checked (state.lineage.parent_exists / continuous skip them). */
   start?: ChainHead;
   /** Also replay the log and report a different decision as ordering.deterministic. */
   replay?: boolean;

@@ -52,7 +52,9 @@ describe.each(coresUnderTest())('shadow mode ($name core)', (core) => {
     expectAllowed(r.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'x' } }));
     const observed = r.observe({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'x' } });
     expect(observed.violations[0]?.level).toBe('HALT');
+    expect(observed.attestation.metadata.halt).toBeUndefined();
     expect(r.halted).toBe(false);
+    expect(r.request({ action: 'update_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'x', speechRate: 2 } }).allowed).toBe(true);
   });
 });
 

@@ -617,14 +617,21 @@ CoreStatus RegistrarCore::Load(const Image& image) {
 CoreStatus RegistrarCore::ReadJournal(uint64_t fromSeq, uint32_t maxEntries,
                                       std::vector<JournalEntry>* out) const {
   if (fromSeq == 0) fromSeq = 1;
-  for (uint64_t seq = fromSeq; seq < fromSeq + maxEntries; ++seq) {
+  const uint64_t capacity = journal_->Capacity();
+  for (uint64_t seq = fromSeq; out->size() < maxEntries;) {
     JournalEntry entry;
     const SlotRead read = journal_->Read(seq, &entry, nullptr);
     if (read == SlotRead::kNotYet) break;
     if (read == SlotRead::kOverwritten) {
-      return seq == fromSeq ? CoreStatus::kJournalOverrun : CoreStatus::kOk;
+      if (!out->empty()) break;  // overtaken mid-read: what we have is still gap-free
+      // Like the reference core, start again at the oldest seq the ring still holds; the caller
+      // sees a first seq above the one it asked for (its overrun signal).
+      const uint64_t last = claimed_.load(std::memory_order_acquire);
+      seq = std::max(seq + 1, last >= capacity ? last - capacity + 1 : 1);
+      continue;
     }
     out->push_back(entry);
+    ++seq;
   }
   return CoreStatus::kOk;
 }

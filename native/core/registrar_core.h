@@ -75,7 +75,6 @@ enum class CoreStatus : int32_t {
   kOk = 0,
   kIdSpaceFull,     // more than ChunkedTable::kCapacity ids in one name space
   kUnknownId,       // an id that was never interned
-  kJournalOverrun,  // readJournal asked for entries the ring already overwrote
   kInvalidImage,    // load() got ids or values out of range
 };
 
@@ -209,7 +208,8 @@ class RegistrarCore {
   /** Replaces all state with `image` (ids must be interned already). Needs quiescence. */
   [[nodiscard]] CoreStatus Load(const Image& image);
   /** Appends to `out` the published entries with seq in [fromSeq, ...), in order, stopping at the
-   *  first unpublished seq; at most `maxEntries`. kJournalOverrun when fromSeq was overwritten. */
+   *  first unpublished seq; at most `maxEntries`. When the ring already overwrote fromSeq, starts
+   *  at the oldest seq it still holds (so the first entry's seq says how much was lost). */
   [[nodiscard]] CoreStatus ReadJournal(uint64_t fromSeq, uint32_t maxEntries,
                                        std::vector<JournalEntry>* out) const;
   /** Last seq handed out. */

@@ -97,7 +97,7 @@ void TestRandomRaceLinearizable() {
     while (true) {
       const bool finished = done.load();
       batch.clear();
-      if (core.ReadJournal(next, 4096, &batch) != CoreStatus::kOk) break;
+      (void)core.ReadJournal(next, 4096, &batch);
       for (const JournalEntry& entry : batch) {
         if (entry.decision.seq != next) return;
         ++next;

@@ -211,7 +211,7 @@ export class ReferenceCore implements DecisionCore {
     for (let seq = Math.max(fromSeq, oldest); seq <= this.lastSeq && entries.length < maxEntries; seq += 1) {
       const entry = this.journal[seq % this.journalCapacity];
       if (!entry || entry.seq !== seq) break;
-      entries.push({ ...entry });
+      entries.push({ ...entry, ...(entry.request ? { request: { ...entry.request } } : {}) });
     }
     return entries;
   }
@@ -420,7 +420,8 @@ export class ReferenceCore implements DecisionCore {
       target: request ? request.stream : NO_ID,
       monotonicNs: process.hrtime.bigint(),
       kind,
-      ...(request ? { request: { ...request } } : {}),
+      // The facade builds a fresh request per call and never changes it; readJournal copies.
+      ...(request ? { request } : {}),
     };
     this.journal[decision.seq % this.journalCapacity] = entry;
   }

@@ -147,6 +147,10 @@ export const auditCommand: CliCommand = {
   summary: 'verify, replay or query a registrar attestation log',
   help: HELP,
   async run(args: string[], io: CliIo): Promise<number> {
+    if (args.includes('-h') || args.includes('--help')) {
+      write(io.stdout, HELP);
+      return 0;
+    }
     let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
     try {
       parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });

@@ -125,5 +125,6 @@ describe('voice-soundboard audit', () => {
     expect(await audit('verify', log, '--actor', 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('--actor is a query option') });
     expect(await audit('replay', log, '--snapshot', join(dir, 'none.json'))).toMatchObject({ code: 2, stderr: expect.stringContaining('--snapshot: cannot read') });
     expect(auditCommand.help).toContain('Exit codes: 0 ok, 1 verification or replay failure, 2 bad usage.');
+    expect(await audit('verify', '--help')).toMatchObject({ code: 0, stdout: auditCommand.help });
   });
 });

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import * as api from '../src/index.js';
+
+// The public API, pinned: adding or removing an export is a deliberate change to this list.
+const EXPORTS = [
+    'ACTOR_KINDS', 'ATTESTATION_FIELDS', 'ATTESTATION_VERSION', 'AUDIO_FORMATS', 'AbortError',
+    'AccessibilityBypassError', 'AttestationStore', 'AudioError', 'AudioFileWriter', 'AudioOutput',
+    'AudioRegistrar', 'AzureBackend', 'BUILTIN_BACKENDS', 'BUILTIN_BACKEND_NAMES', 'BackendError',
+    'BackendRegistry', 'BaseBackend', 'COMPILER_ERROR_CODES', 'DEFAULT_BACKEND_POLICY',
+    'DEFAULT_VOICE_CACHE_TTL_MS', 'EMOTIONS', 'EMOTION_NAMES', 'ENGINE_OUTPUT_VERSION',
+    'ESPEAK_DEFAULT_VOICE', 'ESPEAK_SAMPLE_RATE_HZ', 'ElevenLabsBackend', 'EspeakBackend', 'FallbackChain',
+    'FallbackExhaustedError', 'INVARIANT_IDS', 'InputError', 'KokoroBackend', 'NEUTRAL_PROSODY',
+    'NativeError', 'OpenAIBackend', 'PRESETS', 'PRESET_NAMES', 'PiperBackend', 'REASON_CODES',
+    'REGISTRAR_SCHEMA_VERSION', 'RegistrarDeniedError', 'RegistrarHaltedError', 'RegistrarReplayError',
+    'RegistrarRequiredError', 'Resampler', 'SPEECH_GRAPH_VERSION', 'STREAM_STATES',
+    'SUPPORTED_SCHEMA_VERSIONS', 'SentenceStream', 'TRANSITION_ACTIONS', 'VoiceCatalogue', 'VoiceEngine',
+    'VoiceSoundboardError', 'audioOutputOptionsSchema', 'availableFormats', 'compile', 'compileOptionsSchema',
+    'concatPcm', 'convertChannels', 'createBackend', 'decodeWav', 'encodeAudio', 'encodeAudioStream',
+    'encodeWav', 'espeakBackendOptionsSchema', 'f32leToFloat32', 'float32ToF32le', 'float32ToS16le',
+    'formatFromExtension', 'formatInfo', 'kokoroOptionsSchema', 'measureLoudness', 'monoToStereo',
+    'negotiateVersion', 'normalizeLoudness', 'normalizeText', 'parseSpeechGraph', 'phonemize',
+    'piperOptionsSchema', 'planSynthesis', 'readAttestationLog', 'resample', 's16leToFloat32',
+    'speakOptionsSchema', 'speechGraphSchema', 'splitSentences', 'stereoToMono', 'verify',
+    'voiceEngineOptionsSchema', 'voiceFilterSchema', 'wavStreamHeader', 'withMeasuredDurations',
+    'writeAudioFile',
+];
+
+describe('package exports', () => {
+  it('exports exactly the pinned names', () => {
+    expect(Object.keys(api).sort()).toEqual([...EXPORTS].sort());
+  });
+
+  it('the built package exposes the same names', async () => {
+    const specifier = '../dist/index.js';
+    const built = (await import(specifier)) as Record<string, unknown>;
+    expect(Object.keys(built).sort()).toEqual([...EXPORTS].sort());
+  });
+});

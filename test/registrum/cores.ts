@@ -3,6 +3,7 @@
  * core always; the native core too when its module exists and the addon loads), and small flows.
  */
 import type { DecisionCore } from '../../src/registrar/core.js';
+import { NativeCore } from '../../src/registrar/native-core.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { AudioRegistrar, type AudioRegistrarOptions } from '../../src/registrar/registrar.js';
 import type { RegistrarResult } from '../../src/registrar/types.js';
@@ -15,22 +16,20 @@ export interface CoreUnderTest {
   create(): DecisionCore;
 }
 
-const NATIVE_CORE_MODULE = '../../src/registrar/native-core.js';
-const nativeFactory: CoreUnderTest | null = await import(NATIVE_CORE_MODULE).then(
-  (module: { NativeCore: new () => DecisionCore }) => {
-    try {
-      module.NativeCore && new module.NativeCore().close();
-      return { name: 'native', create: () => new module.NativeCore() };
-    } catch {
-      return null;
-    }
-  },
-  () => null,
-);
+/** The native core when the addon loads here, else null (the suite then runs on the reference core only). */
+function nativeFactory(): CoreUnderTest | null {
+  try {
+    new NativeCore().close();
+    return { name: 'native', create: () => new NativeCore() };
+  } catch {
+    return null;
+  }
+}
+const native = nativeFactory();
 
 /** The cores to run every registrar test against. */
 export function coresUnderTest(): CoreUnderTest[] {
-  return [{ name: 'reference', create: () => new ReferenceCore() }, ...(nativeFactory ? [nativeFactory] : [])];
+  return [{ name: 'reference', create: () => new ReferenceCore() }, ...(native ? [native] : [])];
 }
 
 /** A registrar on a fresh core with the usual cast registered. */

@@ -25,6 +25,21 @@ describe('registrar options and registration', () => {
     expect(() => r.registerActor({ id: 'has space', kind: 'agent' })).toThrow(InputError);
   });
 
+  it('VOICE_SOUNDBOARD_REGISTRAR_CORE picks the default core', () => {
+    const saved = process.env.VOICE_SOUNDBOARD_REGISTRAR_CORE;
+    try {
+      process.env.VOICE_SOUNDBOARD_REGISTRAR_CORE = 'reference';
+      expect(createDefaultCore()).toBeInstanceOf(ReferenceCore);
+      delete process.env.VOICE_SOUNDBOARD_REGISTRAR_CORE;
+      const fallback = createDefaultCore();
+      expect(fallback.constructor.name).toBe(coresUnderTest().some((core) => core.name === 'native') ? 'NativeCore' : 'ReferenceCore');
+      fallback.close();
+    } finally {
+      if (saved === undefined) delete process.env.VOICE_SOUNDBOARD_REGISTRAR_CORE;
+      else process.env.VOICE_SOUNDBOARD_REGISTRAR_CORE = saved;
+    }
+  });
+
   it('the default core is a working DecisionCore', () => {
     const core = createDefaultCore();
     const r = new AudioRegistrar({ core });

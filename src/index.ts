@@ -14,7 +14,7 @@ export type { AudioChunk, Degradation, EngineHealth, SpeechResult } from './engi
 
 // Control plane: registrar and attestations
 export { AudioRegistrar } from './registrar/registrar.js';
-export type { AudioRegistrarOptions } from './registrar/registrar.js';
+export type { AudioRegistrarOptions, RegistrarRequest } from './registrar/registrar.js';
 export {
   AccessibilityBypassError,
   RegistrarDeniedError,
@@ -23,17 +23,24 @@ export {
   RegistrarRequiredError,
 } from './registrar/errors.js';
 export { verify } from './registrar/verify.js';
-export type { VerifyOptions, VerifyReport } from './registrar/verify.js';
+export type { VerifyOptions, VerifyProblem, VerifyReport } from './registrar/verify.js';
 export { negotiateVersion, REGISTRAR_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS } from './registrar/version.js';
-export { INVARIANT_IDS } from './registrar/invariants.js';
+export { DOMAIN_INVARIANT_IDS, INVARIANT_IDS, STRUCTURAL_INVARIANT_IDS } from './registrar/invariants.js';
 export { ACTOR_KINDS, REASON_CODES, STREAM_STATES, TRANSITION_ACTIONS } from './registrar/core.js';
-export type { ActorKind, ReasonCode, StreamState, TransitionAction } from './registrar/core.js';
-export type { RegistrarRequest } from './registrar/request-schema.js';
+export type { ActorKind, DecisionCore, ReasonCode, StreamState, TransitionAction } from './registrar/core.js';
+export { ReferenceCore } from './registrar/reference-core.js';
+export { createDefaultCore } from './registrar/default-core.js';
 export type { InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView } from './registrar/types.js';
+export type { RegistrarSnapshot } from './registrar/snapshot.js';
+export type { Actor, ActorRef, RegistrarConfig } from './registrar/request-schema.js';
 export { AttestationStore } from './attestation/store.js';
+export type { AttestationStoreOptions, ChainHead, OpenReport } from './attestation/store.js';
 export { readAttestationLog } from './attestation/durable-log.js';
+export type { DurabilityMode, DurableLogOptions } from './attestation/durable-log.js';
 export { ATTESTATION_FIELDS, ATTESTATION_VERSION } from './attestation/record.js';
-export type { Attestation } from './attestation/record.js';
+export type { Attestation, Violation } from './attestation/record.js';
+export { AttestationError } from './attestation/errors.js';
+export type { AttestationQuery } from './attestation/query.js';
 
 // Compiler and graph
 export {

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError, VoiceSoundboardError } from '../errors.js';
+import { auditCommand } from './audit.js';
 import { backendsCommand } from './backends.js';
 import { speakCommand } from './speak.js';
 import { voicesCommand } from './voices.js';
@@ -27,6 +28,7 @@ export interface CliIo {
 
 /** Subcommands by name. */
 export const COMMANDS: Record<string, CliCommand> = {
+  audit: auditCommand,
   backends: backendsCommand,
   speak: speakCommand,
   voices: voicesCommand,

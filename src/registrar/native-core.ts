@@ -21,6 +21,7 @@ import {
 import { parseInput } from '../validation.js';
 import {
   ACTOR_KINDS,
+  NO_ID,
   type CoreDecision,
   type CoreImage,
   type CoreOverride,
@@ -151,6 +152,16 @@ export class NativeCore implements DecisionCore {
   readonly #requestInts: Int32Array;
   readonly #output: Float64Array;
   #closed = false;
+  /** This thread's cache of interned names: an id and its key never change once interned, so
+   *  lookups after the first skip the native call (and the intern lock). */
+  readonly #names = {
+    actorIds: new Map<string, number>(),
+    streamIds: new Map<string, number>(),
+    scopeIds: [new Map<string, number>(), new Map<string, number>()] as const,
+    actorKeys: [] as string[],
+    streamKeys: [] as string[],
+    scopeKeys: [[], []] as [string[], string[]],
+  };
 
   /** Creates a new core. Throws InputError for bad options, NativeError when the addon is missing. */
   constructor(options: NativeCoreOptions = {}) {
@@ -202,35 +213,58 @@ export class NativeCore implements DecisionCore {
 
   registerActor(key: string, kind: number): number {
     parseInput(kindSchema, kind, 'kind');
-    return this.#call((core) => core.registerActor(key, kind));
+    const id = this.#call((core) => core.registerActor(key, kind));
+    this.#names.actorIds.set(key, id);
+    return id;
   }
 
   actorId(key: string): number {
-    return this.#core().actorId(key);
+    // Only registered ids are cached: registration is never undone, while an unknown key may be
+    // registered by another thread at any time.
+    const cached = this.#names.actorIds.get(key);
+    if (cached !== undefined) return cached;
+    const id = this.#core().actorId(key);
+    if (id !== NO_ID) this.#names.actorIds.set(key, id);
+    return id;
   }
 
   internStream(key: string): number {
-    return this.#call((core) => core.internStream(key));
+    const cached = this.#names.streamIds.get(key);
+    if (cached !== undefined) return cached;
+    const id = this.#call((core) => core.internStream(key));
+    this.#names.streamIds.set(key, id);
+    return id;
   }
 
   streamIdOf(key: string): number {
-    return this.#core().streamIdOf(key);
+    const cached = this.#names.streamIds.get(key);
+    if (cached !== undefined) return cached;
+    const id = this.#core().streamIdOf(key);
+    if (id !== NO_ID) this.#names.streamIds.set(key, id);
+    return id;
   }
 
   internScope(space: number, key: string): number {
-    return this.#call((core) => core.internScope(space, key));
+    const ids = this.#names.scopeIds[space === 1 ? 1 : 0];
+    const cached = space === 0 || space === 1 ? ids.get(key) : undefined;
+    if (cached !== undefined) return cached;
+    const id = this.#call((core) => core.internScope(space, key));
+    ids.set(key, id);
+    return id;
   }
 
   actorKey(id: number): string {
-    return this.#keyOrThrow(this.#core().actorKey(id), 'actor', id);
+    return (this.#names.actorKeys[id] ??= this.#keyOrThrow(this.#core().actorKey(id), 'actor', id));
   }
 
   streamKey(id: number): string {
-    return this.#keyOrThrow(this.#core().streamKey(id), 'stream', id);
+    return (this.#names.streamKeys[id] ??= this.#keyOrThrow(this.#core().streamKey(id), 'stream', id));
   }
 
   scopeKey(space: number, id: number): string {
-    return this.#keyOrThrow(this.#core().scopeKey(space, id), space === 0 ? 'session' : 'user', id);
+    const what = space === 0 ? 'session' : 'user';
+    if (space !== 0 && space !== 1) return this.#keyOrThrow(undefined, what, id);
+    return (this.#names.scopeKeys[space][id] ??= this.#keyOrThrow(this.#core().scopeKey(space, id), what, id));
   }
 
   #keyOrThrow(key: string | undefined, what: string, id: number): string {

@@ -207,6 +207,14 @@ describe('NativeCore lifetime and errors', () => {
     const attached = NativeCore.attach(core.handle);
     expect(attached.handle).toBe(core.handle);
     expect(attached.actorId('agent:claude-1')).toBe(core.actorId('agent:claude-1'));
+    // Names interned through one object are seen through the other (unknown names are not cached).
+    expect(attached.streamIdOf('late')).toBe(NO_ID);
+    expect(attached.actorId('agent:late')).toBe(NO_ID);
+    const late = core.internStream('late');
+    const lateActor = core.registerActor('agent:late', kind('agent'));
+    expect(attached.streamIdOf('late')).toBe(late);
+    expect(attached.streamKey(late)).toBe('late');
+    expect(attached.actorId('agent:late')).toBe(lateActor);
     core.decide(request({ action: action('start') }));
     expect(attached.lastSeq()).toBe(1);
     core.close();

@@ -20,17 +20,36 @@ const requireFromHere = createRequire(import.meta.url);
 const TSX_API = pathToFileURL(join(dirname(requireFromHere.resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
 const WORKER_FILE = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'racing-worker.ts')).href;
 
-/** Runs racing-worker.ts in a real worker thread (tsx registered inside it, as vitest is not there). */
-function runWorker(data: RacingWorkerData): Promise<RacingWorkerResult> {
-  const boot = `import { register } from ${JSON.stringify(TSX_API)}; register(); await import(${JSON.stringify(WORKER_FILE)});`;
-  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: data });
+/** Runs an ES module (a data: URL that registers tsx first, as vitest's loader is not in workers) in a real worker thread. */
+function runTsWorker<Result>(url: string, data: unknown): Promise<Result> {
+  const worker = new Worker(new URL(url), { workerData: data });
   return new Promise((resolve, reject) => {
-    let result: RacingWorkerResult | undefined;
-    worker.on('message', (message: RacingWorkerResult) => (result = message));
+    let result: Result | undefined;
+    let received = false;
+    worker.on('message', (message: Result) => {
+      result = message;
+      received = true;
+    });
     worker.on('error', reject);
-    worker.on('exit', (code) => (code === 0 && result ? resolve(result) : reject(new Error(`worker exited with ${code}`))));
+    worker.on('exit', (code) => (code === 0 && received ? resolve(result as Result) : reject(new Error(`worker exited with ${code}`))));
   });
 }
+
+function runWorker(data: RacingWorkerData): Promise<RacingWorkerResult> {
+  const boot = `import { register } from ${JSON.stringify(TSX_API)}; register(); await import(${JSON.stringify(WORKER_FILE)});`;
+  return runTsWorker(`data:text/javascript,${encodeURIComponent(boot)}`, data);
+}
+
+/** A worker that attaches, decides once and exits WITHOUT close(): its environment's cleanup
+ *  must release its reference. */
+const LEAVING_WORKER = `data:text/javascript,${encodeURIComponent(`
+  import { parentPort, workerData } from 'node:worker_threads';
+  import { register } from ${JSON.stringify(TSX_API)};
+  register();
+  const { NativeCore } = await import(${JSON.stringify(pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'registrar', 'native-core.ts')).href)});
+  const core = NativeCore.attach(workerData.handle);
+  parentPort.postMessage(core.reserveSeq());
+`)}`;
 
 describe('racing agents on worker threads sharing one native core', () => {
   it('has exactly one winner per race, a gap-free journal and an attestable log', async () => {
@@ -92,5 +111,18 @@ describe('racing agents on worker threads sharing one native core', () => {
     } finally {
       core.close();
     }
+  });
+
+  it('keeps a core alive while a worker holds it and releases a worker reference when the worker ends without close()', async () => {
+    const core = NativeCore.create();
+    const handle = core.handle;
+    core.reserveSeq();
+    const seqs = await Promise.all([runTsWorker<number>(LEAVING_WORKER, { handle }), runTsWorker<number>(LEAVING_WORKER, { handle })]);
+    expect(seqs.sort()).toEqual([2, 3]);
+    expect(core.reserveSeq()).toBe(4); // the workers' exits did not free the core under us
+    core.close();
+    // Both workers ended without close(): if their environments had kept references, the core
+    // would still resolve.
+    expect(() => NativeCore.attach(handle)).toThrow(expect.objectContaining({ code: 'REGISTRAR_CORE_NOT_FOUND' }));
   });
 });

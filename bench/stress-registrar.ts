@@ -7,8 +7,8 @@
  *   - no double winner: every allowed transition of a stream moves its version by exactly one
  *     (two winners from the same state would repeat a version), every allowed claim took an
  *     unowned stream;
- *   - linearizability: a second core fed the same requests single-threaded in seq order makes
- *     exactly the same decisions.
+ *   - linearizability: a second native core fed the same requests single-threaded in seq order
+ *     makes exactly the same decisions, and so does the TypeScript reference model of the spec.
  * Prints the figures and exits non-zero on any failure. Usage:
  *   node --import tsx bench/stress-registrar.ts [totalRaces=1000000] [threads=8]
  */
@@ -16,8 +16,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { ACTOR_KINDS, NO_ID, REASON_CODES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type TransitionAction } from '../src/registrar/core.js';
+import { ACTOR_KINDS, NO_ID, REASON_CODES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type TransitionAction } from '../src/registrar/core.js';
 import { NativeCore } from '../src/registrar/native-core.js';
+import { ReferenceCore } from '../src/registrar/reference-core.js';
 
 const STREAMS = 16;
 const JOURNAL_CAPACITY = 1 << 18;
@@ -47,7 +48,7 @@ interface StressWorkerData {
 }
 
 /** Setup both cores identically (same ids), so requests mean the same to both. */
-function populate(core: NativeCore, threads: number): { streams: number[]; vip: number; session: number } {
+function populate(core: DecisionCore, threads: number): { streams: number[]; vip: number; session: number } {
   for (let index = 0; index < threads; index += 1) {
     core.registerActor(`agent:w${index}`, AGENT);
     core.registerActor(`system:w${index}`, SYSTEM);
@@ -136,11 +137,13 @@ async function main(): Promise<number> {
   const racesPerThread = Math.ceil(totalRaces / threads);
   const live = NativeCore.create({ journalCapacity: JOURNAL_CAPACITY });
   const replay = NativeCore.create({ journalCapacity: 1024 });
+  const model = new ReferenceCore({ journalCapacity: 1024 });
   const { streams, vip, session } = populate(live, threads);
   populate(replay, threads);
+  populate(model, threads);
   // The vip stream (priority 10) the system preemptions name.
   const vipStart = request({ actor: live.actorId('agent:vip'), actorKind: AGENT, action: TRANSITION_ACTIONS.indexOf('start'), stream: vip, priority: 10 }, session);
-  live.decide(vipStart);
+  live.decide(vipStart); // seq 1: replayed from the journal like every other decision
 
   const shared = new SharedArrayBuffer(8);
   const sharedInts = new Int32Array(shared);
@@ -163,6 +166,7 @@ async function main(): Promise<number> {
   let gaps = 0;
   let doubleWinners = 0;
   let mismatches = 0;
+  let modelMismatches = 0;
   let allowed = 0;
   let timedOut = false;
   while (nextSeq <= expected) {
@@ -186,6 +190,7 @@ async function main(): Promise<number> {
         continue;
       }
       if (!same(entry, replay.decide(entry.request))) mismatches += 1;
+      if (!same(entry, model.decide(entry.request))) modelMismatches += 1;
       if (entry.allowed) {
         allowed += 1;
         const previous = lastVersion.get(entry.stream) ?? 0;
@@ -201,7 +206,7 @@ async function main(): Promise<number> {
   const races = racesPerThread * threads;
   const checked = nextSeq - 1;
   const failed =
-    timedOut || gaps > 0 || doubleWinners > 0 || mismatches > 0 || codes.some((code) => code !== 0) ||
+    timedOut || gaps > 0 || doubleWinners > 0 || mismatches > 0 || modelMismatches > 0 || codes.some((code) => code !== 0) ||
     checked !== expected || live.lastSeq() !== expected || races < totalRaces;
   console.log(
     JSON.stringify(
@@ -214,6 +219,7 @@ async function main(): Promise<number> {
         doubleWinners,
         journalGaps: gaps,
         replayMismatches: mismatches,
+        referenceModelMismatches: modelMismatches,
         elapsedMs: Math.round(elapsedMs),
         racesPerSecond: Math.round(races / (elapsedMs / 1000)),
         timedOut,

@@ -18,8 +18,11 @@
 // (helping), so a decider preempted after step 4's publication stalls no one. Every effect word
 // carries a monotonic field (stream version, last seq), so a late helper's CAS can never succeed
 // twice (no ABA). Racing requests on one stream therefore have exactly one winner: the first claim.
-// The one wait: between the claim CAS and the publication of its entry (a copy of ~16 words) the
-// seq's effects are not yet known, and other deciders yield until they are.
+// The one wait: between the claim CAS and the publication of its entry (a copy of 21 words) the
+// seq's effects are not yet known, and other deciders spin, then yield, until they are. So the
+// decision path takes no lock, but it is not wait-free: a decider descheduled inside that window
+// delays the others by its time off the CPU (measured by bench/stress-registrar.ts: 8 threads on
+// 2 cores still decide ~400k races/s).
 //
 // Locks: only interning (Interner's mutex: registerActor, internStream/internScope, key lookups,
 // and a creating start/claim with no target, which interns the generated key "stream-<seq>" right
@@ -176,7 +179,8 @@ class RegistrarCore {
   RegistrarCore& operator=(const RegistrarCore&) = delete;
 
   /** Interns `key` as an actor of `kind` and marks it registered; kNoId when the space is full
-   *  or `kind` is out of range. Takes the actor interner's lock. */
+   *  or `kind` is out of range. Thread safety: any thread (takes the actor interner's lock).
+   *  Callback safety: no (locks, allocates); the same holds for every interning call below. */
   int32_t RegisterActor(const std::string& key, int32_t kind);
   /** Id of a registered actor, or kNoId. Takes the lock. */
   int32_t ActorId(const std::string& key) const;
@@ -186,30 +190,38 @@ class RegistrarCore {
   int32_t StreamIdOf(const std::string& key) const;
   /** Interns a session (space 0) or user (space 1) id; kNoId when the space is full or bad. */
   int32_t InternScope(int32_t space, const std::string& key);
-  /** Reverse lookups; false for an unknown id. */
+  /** Reverse lookups; false for an unknown id. Thread safety: any thread (take the lock). */
   bool ActorKey(int32_t id, std::string* key) const;
   bool StreamKey(int32_t id, std::string* key) const;
   bool ScopeKey(int32_t space, int32_t id, std::string* key) const;
 
-  /** Decides `request`, applies it when allowed, journals it and consumes one seq. Lock-free
-   *  except when a creating request has no target (it interns "stream-<seq>"). */
+  /** Decides `request`, applies it when allowed, journals it and consumes one seq. Thread
+   *  safety: any thread, concurrently; racing requests on one stream have one winner. No lock,
+   *  except when a creating request has no target (it interns "stream-<seq>"). Callback safety:
+   *  no (may yield the thread while another decider publishes). */
   Decision Decide(const Request& request) noexcept;
-  /** Decides without applying (shadow mode); journals it as kind 1 and consumes one seq. */
+  /** Decides without applying (shadow mode); journals it as kind 1 and consumes one seq.
+   *  Thread and callback safety as Decide. */
   Decision Evaluate(const Request& request) noexcept;
-  /** Consumes and journals one seq for a request the facade denied itself (invalid_request). */
+  /** Consumes and journals one seq for a request the facade denied itself (invalid_request).
+   *  Thread and callback safety as Decide. */
   uint64_t ReserveSeq() noexcept;
 
-  /** A stream (consistent snapshot of its words); false when it does not exist. Lock-free. */
+  /** A stream (consistent snapshot of its words); false when it does not exist. Thread safety:
+   *  any thread, no lock (retries while a seq is being applied). Callback safety: no. */
   bool Stream(int32_t id, StreamView* view) const noexcept;
-  /** Active overrides. */
+  /** Active overrides, in enable order. Thread safety: any thread, no lock (allocates). */
   std::vector<OverrideView> Overrides() const;
-  /** A consistent image of all state (retries while other threads are deciding). */
+  /** A consistent image of all state. Thread safety: any thread, no lock; it retries while
+   *  other threads decide, so under sustained decisions from other threads it may take long. */
   Image TakeImage() const;
-  /** Replaces all state with `image` (ids must be interned already). Needs quiescence. */
+  /** Replaces all state with `image` (ids must be interned already). Thread safety: only while
+   *  no other thread decides, evaluates or reserves (restore time). */
   [[nodiscard]] CoreStatus Load(const Image& image);
   /** Appends to `out` the published entries with seq in [fromSeq, ...), in order, stopping at the
    *  first unpublished seq; at most `maxEntries`. When the ring already overwrote fromSeq, starts
-   *  at the oldest seq it still holds (so the first entry's seq says how much was lost). */
+   *  at the oldest seq it still holds (so the first entry's seq says how much was lost).
+   *  Thread safety: any thread, no lock (seqlock reads of the ring). */
   [[nodiscard]] CoreStatus ReadJournal(uint64_t fromSeq, uint32_t maxEntries,
                                        std::vector<JournalEntry>* out) const;
   /** Last seq handed out. */

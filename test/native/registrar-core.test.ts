@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputError, NativeError } from '../../src/errors.js';
 import {
@@ -8,11 +9,14 @@ import {
   STREAM_STATES,
   TRANSITION_ACTIONS,
   type CoreRequest,
+  type DecisionCore,
+  type JournalEntry,
   type ReasonCode,
   type StreamState,
   type TransitionAction,
 } from '../../src/registrar/core.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
+import { ReferenceCore } from '../../src/registrar/reference-core.js';
 
 const kind = (name: (typeof ACTOR_KINDS)[number]): number => ACTOR_KINDS.indexOf(name);
 const action = (name: TransitionAction): number => TRANSITION_ACTIONS.indexOf(name);
@@ -241,5 +245,74 @@ describe('NativeCore lifetime and errors', () => {
     expect(core.actorKey(core.actorId('user:alice'))).toBe('user:alice');
     expect(() => core.registerActor('x', 9)).toThrow(/kind/);
     expect(() => core.registerActor('x', 9)).toThrow(InputError);
+  });
+});
+
+describe('NativeCore agrees with the reference model (fast-check, raw core requests)', () => {
+  it('makes the same decisions, journal and image as ReferenceCore for random request sequences', () => {
+    const actors = [
+      ['user:u', 'user'],
+      ['user:v', 'user'],
+      ['agent:a', 'agent'],
+      ['agent:b', 'agent'],
+      ['plugin:p', 'plugin'],
+      ['system:s', 'system'],
+    ] as const;
+    const requestArbitrary = fc.record({
+      who: fc.integer({ min: -1, max: actors.length - 1 }),
+      ghostKind: fc.integer({ min: 0, max: 3 }),
+      action: fc.integer({ min: 0, max: TRANSITION_ACTIONS.length - 1 }),
+      stream: fc.integer({ min: -1, max: 3 }),
+      newOwner: fc.integer({ min: -1, max: actors.length - 1 }),
+      preemptFor: fc.integer({ min: -1, max: 3 }),
+      priority: fc.integer({ min: 1, max: 10 }),
+      session: fc.integer({ min: 0, max: 1 }),
+      user: fc.integer({ min: -1, max: 1 }),
+      overrideScope: fc.integer({ min: 0, max: 1 }),
+      overrideScopeId: fc.integer({ min: 0, max: 1 }),
+      pluginAllowed: fc.boolean(),
+      shadow: fc.integer({ min: 0, max: 9 }),
+    });
+    const setupCore = (core: DecisionCore) => {
+      const actorIds = actors.map(([key, name]) => core.registerActor(key, kind(name)));
+      const streams = ['s0', 's1', 's2', 's3'].map((key) => core.internStream(key));
+      const scopes = [0, 1].map((space) => ['x', 'y'].map((key) => core.internScope(space, key)));
+      return { actorIds, streams, scopes };
+    };
+    fc.assert(
+      fc.property(fc.array(requestArbitrary, { minLength: 20, maxLength: 120 }), (inputs) => {
+        const native = NativeCore.create({ journalCapacity: 1024 });
+        open.push(native);
+        const reference = new ReferenceCore();
+        const n = setupCore(native);
+        const r = setupCore(reference);
+        expect(n).toEqual(r);
+        for (const input of inputs) {
+          const pick = (index: number, ids: readonly number[]): number => (index < 0 ? NO_ID : ids[index]!);
+          const request: CoreRequest = {
+            actor: pick(input.who, n.actorIds),
+            actorKind: input.who < 0 ? input.ghostKind : kind(actors[input.who]![1]),
+            action: input.action,
+            stream: pick(input.stream, n.streams),
+            newOwner: pick(input.newOwner, n.actorIds),
+            preemptFor: pick(input.preemptFor, n.streams),
+            priority: input.priority,
+            session: n.scopes[0]![input.session]!,
+            user: input.user < 0 ? NO_ID : n.scopes[1]![input.user]!,
+            overrideScope: input.overrideScope,
+            overrideScopeId: n.scopes[input.overrideScope]![input.overrideScopeId]!,
+            pluginAllowed: input.pluginAllowed,
+          };
+          if (input.shadow === 0) expect(native.evaluate(request)).toEqual(reference.evaluate(request));
+          else if (input.shadow === 1) expect(native.reserveSeq()).toBe(reference.reserveSeq());
+          else expect(native.decide(request)).toEqual(reference.decide(request));
+        }
+        const withoutClock = ({ monotonicNs: _clock, ...rest }: JournalEntry) => rest;
+        expect(native.readJournal(1, 200).map(withoutClock)).toEqual(reference.readJournal(1, 200).map(withoutClock));
+        expect(native.image()).toEqual(reference.image());
+        native.close();
+      }),
+      { numRuns: 300 },
+    );
   });
 });

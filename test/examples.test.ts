@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { decodeWav } from '../src/audio/wav.js';
+import { KOKORO_VOCAB } from '../src/backends/kokoro-vocab.js';
+import { buildKokoroTestModel, buildPiperTestModel } from './helpers/onnx-model.js';
 
 const root = resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -35,6 +38,39 @@ describe('examples that need no model file run', () => {
     expect(stdout).toContain('agent interrupts: denied (accessibility_override)');
     expect(stdout).toContain('alice interrupts: allowed');
     expect(stdout).toMatch(/\d+ attestations, hash chain and invariants verified/);
+  });
+
+  it('kokoro-from-path.ts speaks with a model and voices from disk (a tiny model of Kokoro\'s signature)', async () => {
+    const model = join(dir, 'kokoro.onnx');
+    const voice = join(dir, 'af_test.bin');
+    writeFileSync(model, buildKokoroTestModel({ samplesPerToken: 40 }));
+    writeFileSync(voice, Buffer.from(new Float32Array(510 * 256).fill(0.01).buffer));
+    const out = join(dir, 'kokoro.wav');
+    const { stdout } = await example('kokoro-from-path.ts', [model, voice, '--voice', 'af_test', '--text', 'Hello there.', '--out', out]);
+    expect(stdout).toContain(`wrote ${out}`);
+    const wav = decodeWav(readFileSync(out));
+    expect(wav.sampleRateHz).toBe(24000);
+    expect(wav.pcm.length).toBeGreaterThan(40 * 5);
+  });
+
+  it('piper-from-path.ts speaks with a voice and its config from disk (a tiny model of Piper\'s signature)', async () => {
+    const model = join(dir, 'tiny-piper.onnx');
+    writeFileSync(model, buildPiperTestModel({ samplesPerId: 40 }));
+    const phonemeIdMap: Record<string, number[]> = { _: [0], '^': [1], $: [2], ' ': [3] };
+    let next = 4;
+    for (const symbol of KOKORO_VOCAB.keys()) phonemeIdMap[symbol] ??= [next++];
+    writeFileSync(`${model}.json`, JSON.stringify({
+      audio: { sample_rate: 16000 },
+      espeak: { voice: 'en-us' },
+      inference: { noise_scale: 0.667, length_scale: 1, noise_w: 0.8 },
+      phoneme_type: 'espeak',
+      phoneme_id_map: phonemeIdMap,
+      num_speakers: 1,
+    }));
+    const out = join(dir, 'piper.wav');
+    const { stdout } = await example('piper-from-path.ts', [model, '--text', 'Hello there.', '--out', out]);
+    expect(stdout).toContain(`wrote ${out}`);
+    expect(decodeWav(readFileSync(out)).sampleRateHz).toBe(16000);
   });
 
   it('the model examples explain their arguments when given none', async () => {

@@ -13,7 +13,7 @@ for (const sanitizers of sets) {
   runOrExit('ctest', ['--test-dir', buildDir, '--output-on-failure'], {
     env: {
       ...process.env,
-      VS_TEST_SCALE: process.env.VS_TEST_SCALE ?? (sanitizers === 'thread' ? '0.2' : '0.5'),
+      VS_TEST_SCALE: process.env.VS_TEST_SCALE ?? '1',
       ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1',
       UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
       TSAN_OPTIONS: 'halt_on_error=1:second_deadlock_stack=1',

@@ -7,20 +7,9 @@ import { z } from 'zod';
 import { BackendError } from '../errors.js';
 import type { EngineOutput, Prosody, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
-import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
-import {
-  dbToGain,
-  hasCredential,
-  HttpLifetime,
-  httpBackendOptionsShape,
-  policyFromOptions,
-  readJson,
-  requireCredential,
-  sendHttp,
-  streamS16lePcm,
-  startDeadline,
-  type HttpCall,
-} from './http.js';
+import type { VoiceInfo } from './backend.js';
+import { dbToGain } from './http.js';
+import { hasCredential, HttpBackend, httpBackendOptionsShape, trimTrailingSlashes } from './http-backend.js';
 
 /** Environment variable read when no `apiKey` option is given. */
 export const AZURE_SPEECH_KEY_ENV = 'AZURE_SPEECH_KEY';
@@ -41,6 +30,7 @@ export const AZURE_PCM_FORMATS = Object.freeze({
 export type AzurePcmFormat = keyof typeof AZURE_PCM_FORMATS;
 
 const REGION_PATTERN = /^[a-z0-9]+$/;
+const NO_REGION_MESSAGE = `no region: pass the \`region\` or \`baseUrl\` option or set ${AZURE_SPEECH_REGION_ENV}`;
 /** The service applies rate multipliers in this range. */
 const MIN_RATE = 0.5;
 const MAX_RATE = 2;
@@ -82,30 +72,20 @@ const voicesResponseSchema = z.array(
 );
 
 /** The Azure backend: SSML with prosody, streaming raw PCM at 8–48 kHz, voices of the region. */
-export class AzureBackend extends BaseBackend {
+export class AzureBackend extends HttpBackend<ParsedOptions> {
   readonly name = 'azure';
-  readonly capabilities: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
-  private readonly options: ParsedOptions;
-  private readonly lifetime = new HttpLifetime(this.name);
 
   constructor(options: AzureBackendOptions = {}) {
-    const parsed = parseInput(azureBackendOptionsSchema, options, 'azure');
-    super(policyFromOptions(parsed));
-    this.options = parsed;
+    super(parseInput(azureBackendOptionsSchema, options, 'azure'), {
+      envName: AZURE_SPEECH_KEY_ENV,
+      hint: `the apiKey option or ${AZURE_SPEECH_KEY_ENV}, and that the key belongs to the region`,
+    });
   }
 
   /** The voices of the region (`GET /cognitiveservices/voices/list`). */
   async voices(): Promise<VoiceInfo[]> {
-    const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', AZURE_SPEECH_KEY_ENV);
-    const url = new URL(`${this.host()}/cognitiveservices/voices/list`);
-    const deadline = startDeadline(this.name, this.policy.firstChunkTimeoutMs, 'no voice list');
-    let voices: z.output<typeof voicesResponseSchema>;
-    try {
-      const call = this.call(apiKey, 'GET', url, deadline.signal);
-      voices = await readJson(call, await sendHttp(call), voicesResponseSchema);
-    } finally {
-      deadline.clear();
-    }
+    const apiKey = this.apiKey();
+    const voices = await this.getJson(apiKey, new URL(`${this.host()}/cognitiveservices/voices/list`), voicesResponseSchema);
     return voices.map((voice) => {
       const gender = voice.Gender?.toLowerCase();
       const sampleRateHz = Number(voice.SampleRateHertz);
@@ -121,65 +101,41 @@ export class AzureBackend extends BaseBackend {
     });
   }
 
-  /** `unavailable` without a key or a region (no network call is made). */
-  override async health(): Promise<BackendHealth> {
-    const health = await super.health();
-    if (health.status !== 'ok') return health;
-    if (!hasCredential(this.options.apiKey, AZURE_SPEECH_KEY_ENV)) {
-      return { ...health, status: 'unavailable', detail: `no apiKey: pass the \`apiKey\` option or set ${AZURE_SPEECH_KEY_ENV}` };
-    }
-    if (this.options.baseUrl === undefined && !hasCredential(this.options.region, AZURE_SPEECH_REGION_ENV)) {
-      return { ...health, status: 'unavailable', detail: `no region: pass the \`region\` or \`baseUrl\` option or set ${AZURE_SPEECH_REGION_ENV}` };
-    }
-    return health;
+  /** Also `unavailable` without a region (no network call is made). */
+  protected override missingSetting(): string | undefined {
+    const missing = super.missingSetting();
+    if (missing !== undefined || this.options.baseUrl !== undefined || hasCredential(this.options.region, AZURE_SPEECH_REGION_ENV)) return missing;
+    return NO_REGION_MESSAGE;
   }
 
-  /** Aborts requests in flight (they fail with BACKEND_CLOSED) and refuses new ones; idempotent. */
-  override async close(): Promise<void> {
-    this.lifetime.close();
-    await super.close();
+  protected authHeaders(apiKey: string): Record<string, string> {
+    return { 'Ocp-Apim-Subscription-Key': apiKey };
   }
 
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', AZURE_SPEECH_KEY_ENV);
+    const apiKey = this.apiKey();
     const url = new URL(`${this.host()}/cognitiveservices/v1`);
     if (segment.text.trim() === '') return;
     const voice = options.voice ?? segment.voice ?? this.options.voice;
     const language = segment.language ?? this.options.language ?? localeOfVoice(voice) ?? 'en-US';
     const outputFormat = formatForRate(options.sampleRateHz) ?? this.options.outputFormat;
-    const call = this.call(apiKey, 'POST', url, signal);
-    call.headers['Content-Type'] = 'application/ssml+xml';
-    call.headers['X-Microsoft-OutputFormat'] = outputFormat;
-    call.body = buildSsml(segment.text, voice, language, segment.prosody);
-    const response = await sendHttp(call);
+    const call = this.httpCall(apiKey, 'POST', url, signal, {
+      headers: { 'Content-Type': 'application/ssml+xml', 'X-Microsoft-OutputFormat': outputFormat },
+      body: buildSsml(segment.text, voice, language, segment.prosody),
+    });
     // Volume is in the SSML, so the audio is passed through at unity gain.
-    yield* streamS16lePcm(call, response, { sampleRateHz: AZURE_PCM_FORMATS[outputFormat], chunkMs: this.options.chunkMs, idleTimeoutMs: this.options.idleTimeoutMs, gain: 1 });
+    yield* this.streamPcm(call, AZURE_PCM_FORMATS[outputFormat], 1);
   }
 
   /** The TTS host: `baseUrl`, else `https://{region}.tts.speech.microsoft.com`. */
   private host(): string {
-    if (this.options.baseUrl !== undefined) return this.options.baseUrl.replace(/\/+$/, '');
+    if (this.options.baseUrl !== undefined) return trimTrailingSlashes(this.options.baseUrl);
     const region = this.options.region ?? process.env[AZURE_SPEECH_REGION_ENV]?.trim();
-    if (!region) {
-      throw new BackendError(this.name, 'BACKEND_CONFIG_MISSING', `no region: pass the \`region\` or \`baseUrl\` option or set ${AZURE_SPEECH_REGION_ENV}`);
-    }
+    if (!region) throw new BackendError(this.name, 'BACKEND_CONFIG_MISSING', NO_REGION_MESSAGE);
     if (!REGION_PATTERN.test(region)) {
       throw new BackendError(this.name, 'BACKEND_CONFIG_INVALID', `${AZURE_SPEECH_REGION_ENV} must be a region name such as westeurope (received ${JSON.stringify(region.slice(0, 40))})`);
     }
     return `https://${region}.tts.speech.microsoft.com`;
-  }
-
-  private call(apiKey: string, method: 'GET' | 'POST', url: URL, signal: AbortSignal): HttpCall {
-    return {
-      backend: this.name,
-      method,
-      url,
-      headers: { 'Ocp-Apim-Subscription-Key': apiKey },
-      signal: this.lifetime.bind(signal),
-      secrets: [apiKey],
-      credentialHint: `the apiKey option or ${AZURE_SPEECH_KEY_ENV}, and that the key belongs to the region`,
-      maxRetryAfterMs: this.options.maxRetryAfterMs,
-    };
   }
 }
 

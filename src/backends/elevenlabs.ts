@@ -5,20 +5,9 @@
 import { z } from 'zod';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
-import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
-import {
-  dbToGain,
-  hasCredential,
-  HttpLifetime,
-  httpBackendOptionsShape,
-  policyFromOptions,
-  readJson,
-  requireCredential,
-  sendHttp,
-  streamS16lePcm,
-  startDeadline,
-  type HttpCall,
-} from './http.js';
+import type { VoiceInfo } from './backend.js';
+import { dbToGain } from './http.js';
+import { HttpBackend, httpBackendOptionsShape, trimTrailingSlashes } from './http-backend.js';
 
 /** Environment variable read when no `apiKey` option is given. */
 export const ELEVENLABS_API_KEY_ENV = 'ELEVENLABS_API_KEY';
@@ -76,29 +65,16 @@ const voicesResponseSchema = z.object({
 });
 
 /** The ElevenLabs backend: streaming PCM at 8–48 kHz, voices from the account, speed from `prosody.rate` (0.7–1.2), volume applied as gain. */
-export class ElevenLabsBackend extends BaseBackend {
+export class ElevenLabsBackend extends HttpBackend<ParsedOptions> {
   readonly name = 'elevenlabs';
-  readonly capabilities: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
-  private readonly options: ParsedOptions;
-  private readonly lifetime = new HttpLifetime(this.name);
 
   constructor(options: ElevenLabsBackendOptions = {}) {
-    const parsed = parseInput(elevenLabsBackendOptionsSchema, options, 'elevenlabs');
-    super(policyFromOptions(parsed));
-    this.options = parsed;
+    super(parseInput(elevenLabsBackendOptionsSchema, options, 'elevenlabs'), { envName: ELEVENLABS_API_KEY_ENV, hint: `the apiKey option or ${ELEVENLABS_API_KEY_ENV}` });
   }
 
   /** The voices of the account (`GET /v1/voices`). */
   async voices(): Promise<VoiceInfo[]> {
-    const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', ELEVENLABS_API_KEY_ENV);
-    const deadline = startDeadline(this.name, this.policy.firstChunkTimeoutMs, 'no voice list');
-    let body: z.output<typeof voicesResponseSchema>;
-    try {
-      const call = this.call(apiKey, 'GET', new URL(`${this.root()}/v1/voices`), deadline.signal);
-      body = await readJson(call, await sendHttp(call), voicesResponseSchema);
-    } finally {
-      deadline.clear();
-    }
+    const body = await this.getJson(this.apiKey(), new URL(`${this.root()}/v1/voices`), voicesResponseSchema);
     return body.voices.map((voice) => {
       const gender = voice.labels?.gender?.toLowerCase();
       const languages = new Set<string>();
@@ -118,23 +94,12 @@ export class ElevenLabsBackend extends BaseBackend {
     });
   }
 
-  /** `unavailable` without an API key (no network call is made). */
-  override async health(): Promise<BackendHealth> {
-    const health = await super.health();
-    if (health.status === 'ok' && !hasCredential(this.options.apiKey, ELEVENLABS_API_KEY_ENV)) {
-      return { ...health, status: 'unavailable', detail: `no apiKey: pass the \`apiKey\` option or set ${ELEVENLABS_API_KEY_ENV}` };
-    }
-    return health;
-  }
-
-  /** Aborts requests in flight (they fail with BACKEND_CLOSED) and refuses new ones; idempotent. */
-  override async close(): Promise<void> {
-    this.lifetime.close();
-    await super.close();
+  protected authHeaders(apiKey: string): Record<string, string> {
+    return { 'xi-api-key': apiKey };
   }
 
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', ELEVENLABS_API_KEY_ENV);
+    const apiKey = this.apiKey();
     const text = segment.text.trim();
     if (text === '') return;
     const voice = options.voice ?? segment.voice ?? this.options.voice;
@@ -142,12 +107,12 @@ export class ElevenLabsBackend extends BaseBackend {
     const sampleRateHz = preferred ?? this.options.sampleRateHz;
     const url = new URL(`${this.root()}/v1/text-to-speech/${encodeURIComponent(voice)}/stream`);
     url.searchParams.set('output_format', `pcm_${sampleRateHz}`);
-    const call = this.call(apiKey, 'POST', url, signal);
-    call.headers['Content-Type'] = 'application/json';
     const voiceSettings = this.voiceSettings(segment.prosody.rate);
-    call.body = JSON.stringify({ text, model_id: this.options.model, ...(voiceSettings ? { voice_settings: voiceSettings } : {}) });
-    const response = await sendHttp(call);
-    yield* streamS16lePcm(call, response, { sampleRateHz, chunkMs: this.options.chunkMs, idleTimeoutMs: this.options.idleTimeoutMs, gain: dbToGain(segment.prosody.volumeDb) });
+    const call = this.httpCall(apiKey, 'POST', url, signal, {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ text, model_id: this.options.model, ...(voiceSettings ? { voice_settings: voiceSettings } : {}) }),
+    });
+    yield* this.streamPcm(call, sampleRateHz, dbToGain(segment.prosody.volumeDb));
   }
 
   /** The request's `voice_settings`, or undefined to keep the voice's stored settings. */
@@ -163,19 +128,6 @@ export class ElevenLabsBackend extends BaseBackend {
   }
 
   private root(): string {
-    return this.options.baseUrl.replace(/\/+$/, '');
-  }
-
-  private call(apiKey: string, method: 'GET' | 'POST', url: URL, signal: AbortSignal): HttpCall {
-    return {
-      backend: this.name,
-      method,
-      url,
-      headers: { 'xi-api-key': apiKey },
-      signal: this.lifetime.bind(signal),
-      secrets: [apiKey],
-      credentialHint: `the apiKey option or ${ELEVENLABS_API_KEY_ENV}`,
-      maxRetryAfterMs: this.options.maxRetryAfterMs,
-    };
+    return trimTrailingSlashes(this.options.baseUrl);
   }
 }

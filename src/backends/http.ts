@@ -2,13 +2,13 @@
  * HTTP plumbing shared by the cloud backends (OpenAI, ElevenLabs, Azure): one request with an
  * AbortSignal, error classification (which failures are worth a retry, honouring Retry-After),
  * redaction of secrets from every message, and streaming an s16le PCM body into `EngineOutput`
- * chunks as the bytes arrive. Retries themselves belong to `BaseBackend`.
+ * chunks as the bytes arrive. Retries belong to `BaseBackend`; options, credentials and lifetime to
+ * `HttpBackend`.
  */
 import { z } from 'zod';
 import { s16leToFloat32 } from '../audio/pcm.js';
 import { BackendError } from '../errors.js';
 import type { EngineOutput } from '../graph/engine-output.js';
-import type { BackendPolicy } from './backend.js';
 
 /** User-Agent sent to every service (Azure requires one). */
 export const USER_AGENT = 'voice-soundboard';
@@ -19,22 +19,6 @@ const MAX_QUOTED_ERROR_CHARS = 300;
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
 /** Bytes per sample of s16le PCM. */
 const S16_BYTES = 2;
-
-/** Options every HTTP backend accepts on top of its own (zod shape, spread into each schema). */
-export const httpBackendOptionsShape = {
-  /** Attempts after the first one, for retryable failures before any audio arrived. */
-  maxRetries: z.number().int().min(0).max(10).optional(),
-  /** First backoff delay; doubles each retry, with jitter. */
-  retryBaseMs: z.number().int().min(0).max(60_000).optional(),
-  /** Per-attempt time allowed until the first chunk of audio arrives. */
-  firstChunkTimeoutMs: z.number().int().min(1).max(600_000).optional(),
-  /** Longest Retry-After the backend waits for before retrying; longer ones fail at once. */
-  maxRetryAfterMs: z.number().int().min(0).max(600_000).default(10_000),
-  /** Longest silence of the network while a response is streaming (or awaited after the first audio) before giving up. */
-  idleTimeoutMs: z.number().int().min(1).max(600_000).default(15_000),
-  /** Audio per yielded chunk (the last chunk of a segment may be shorter). */
-  chunkMs: z.number().int().min(10).max(1000).default(80),
-};
 
 /** One HTTP call to a speech service. */
 export interface HttpCall {
@@ -167,32 +151,6 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
   }
 }
 
-/** The retry/timeout policy fields set in parsed options (unset ones keep the base class defaults). */
-export function policyFromOptions(options: { maxRetries?: number | undefined; retryBaseMs?: number | undefined; firstChunkTimeoutMs?: number | undefined }): Partial<BackendPolicy> {
-  const policy: Partial<BackendPolicy> = {};
-  if (options.maxRetries !== undefined) policy.maxRetries = options.maxRetries;
-  if (options.retryBaseMs !== undefined) policy.retryBaseMs = options.retryBaseMs;
-  if (options.firstChunkTimeoutMs !== undefined) policy.firstChunkTimeoutMs = options.firstChunkTimeoutMs;
-  return policy;
-}
-
-/** Aborts a backend's in-flight HTTP calls when the backend closes. */
-export class HttpLifetime {
-  private readonly controller = new AbortController();
-
-  constructor(private readonly backend: string) {}
-
-  /** `signal`, also aborted (with BACKEND_CLOSED) once the backend closes. */
-  bind(signal: AbortSignal): AbortSignal {
-    return AbortSignal.any([signal, this.controller.signal]);
-  }
-
-  /** Aborts every call in flight and every later one; idempotent. */
-  close(): void {
-    if (!this.controller.signal.aborted) this.controller.abort(new BackendError(this.backend, 'BACKEND_CLOSED', 'the backend was closed'));
-  }
-}
-
 /** A deadline: `signal` aborts after `ms` with a retryable BACKEND_TIMEOUT naming `what`, unless `clear` is called first. */
 export interface Deadline {
   signal: AbortSignal;
@@ -219,18 +177,6 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
 /** `10^(dB/20)`: the linear gain of a loudness offset in dB. */
 export function dbToGain(volumeDb: number): number {
   return 10 ** (volumeDb / 20);
-}
-
-/** Reads a credential from an option or an environment variable; a missing one is BACKEND_AUTH_MISSING. */
-export function requireCredential(backend: string, value: string | undefined, optionName: string, envName: string): string {
-  const resolved = value ?? process.env[envName];
-  if (resolved !== undefined && resolved.trim() !== '') return resolved.trim();
-  throw new BackendError(backend, 'BACKEND_AUTH_MISSING', `no ${optionName}: pass the \`${optionName}\` option or set ${envName}`);
-}
-
-/** Whether a credential is available from the option or the environment (no network call). */
-export function hasCredential(value: string | undefined, envName: string): boolean {
-  return (value ?? process.env[envName] ?? '').trim() !== '';
 }
 
 function toOutput(bytes: Uint8Array, format: PcmStreamFormat): EngineOutput {

@@ -6,8 +6,9 @@
 import { z } from 'zod';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
-import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
-import { dbToGain, hasCredential, HttpLifetime, httpBackendOptionsShape, policyFromOptions, requireCredential, sendHttp, streamS16lePcm, type HttpCall } from './http.js';
+import type { VoiceInfo } from './backend.js';
+import { dbToGain } from './http.js';
+import { HttpBackend, httpBackendOptionsShape, trimTrailingSlashes } from './http-backend.js';
 
 /** Longest `input` the speech endpoint accepts, in characters. */
 export const OPENAI_MAX_INPUT_CHARS = 4096;
@@ -51,16 +52,11 @@ export type OpenAIBackendOptions = z.input<typeof openAIBackendOptionsSchema>;
 type ParsedOptions = z.output<typeof openAIBackendOptionsSchema>;
 
 /** The OpenAI speech backend: streaming 24 kHz PCM, fixed voice list, speed from `prosody.rate`, volume applied as gain. */
-export class OpenAIBackend extends BaseBackend {
+export class OpenAIBackend extends HttpBackend<ParsedOptions> {
   readonly name = 'openai';
-  readonly capabilities: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
-  private readonly options: ParsedOptions;
-  private readonly lifetime = new HttpLifetime(this.name);
 
   constructor(options: OpenAIBackendOptions = {}) {
-    const parsed = parseInput(openAIBackendOptionsSchema, options, 'openai');
-    super(policyFromOptions(parsed));
-    this.options = parsed;
+    super(parseInput(openAIBackendOptionsSchema, options, 'openai'), { envName: OPENAI_API_KEY_ENV, hint: `the apiKey option or ${OPENAI_API_KEY_ENV}` });
   }
 
   /** The built-in voices; custom voice ids are passed through as given. */
@@ -68,33 +64,19 @@ export class OpenAIBackend extends BaseBackend {
     return OPENAI_VOICES.map((id) => ({ id, backend: this.name, name: id, languages: ['en'], sampleRateHz: OPENAI_PCM_SAMPLE_RATE_HZ }));
   }
 
-  /** `unavailable` without an API key (no network call is made). */
-  override async health(): Promise<BackendHealth> {
-    const health = await super.health();
-    if (health.status === 'ok' && !hasCredential(this.options.apiKey, OPENAI_API_KEY_ENV)) {
-      return { ...health, status: 'unavailable', detail: `no apiKey: pass the \`apiKey\` option or set ${OPENAI_API_KEY_ENV}` };
-    }
-    return health;
-  }
-
-  /** Aborts requests in flight (they fail with BACKEND_CLOSED) and refuses new ones; idempotent. */
-  override async close(): Promise<void> {
-    this.lifetime.close();
-    await super.close();
+  protected authHeaders(apiKey: string): Record<string, string> {
+    return { Authorization: `Bearer ${apiKey}` };
   }
 
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const apiKey = requireCredential(this.name, this.options.apiKey, 'apiKey', OPENAI_API_KEY_ENV);
+    const apiKey = this.apiKey();
     const voice = options.voice ?? segment.voice ?? this.options.voice;
     const speed = Math.min(MAX_SPEED, Math.max(MIN_SPEED, segment.prosody.rate));
     const gain = dbToGain(segment.prosody.volumeDb);
     const inputs = splitText(segment.text, OPENAI_MAX_INPUT_CHARS);
     for (const [index, input] of inputs.entries()) {
-      const call: HttpCall = {
-        backend: this.name,
-        method: 'POST',
-        url: new URL(`${this.options.baseUrl.replace(/\/+$/, '')}/audio/speech`),
-        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+      const call = this.httpCall(apiKey, 'POST', new URL(`${trimTrailingSlashes(this.options.baseUrl)}/audio/speech`), signal, {
+        headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({
           model: this.options.model,
           input,
@@ -103,15 +85,10 @@ export class OpenAIBackend extends BaseBackend {
           speed,
           ...(this.options.instructions === undefined ? {} : { instructions: this.options.instructions }),
         }),
-        signal: this.lifetime.bind(signal),
-        secrets: [apiKey],
-        credentialHint: `the apiKey option or ${OPENAI_API_KEY_ENV}`,
-        maxRetryAfterMs: this.options.maxRetryAfterMs,
-        // The base class bounds the wait for the first audio; later parts get the same allowance here.
-        ...(index > 0 ? { headersTimeoutMs: this.policy.firstChunkTimeoutMs } : {}),
-      };
-      const response = await sendHttp(call);
-      yield* streamS16lePcm(call, response, { sampleRateHz: OPENAI_PCM_SAMPLE_RATE_HZ, chunkMs: this.options.chunkMs, idleTimeoutMs: this.options.idleTimeoutMs, gain });
+      });
+      // The base class bounds the wait for the first audio; later parts get the same allowance here.
+      if (index > 0) call.headersTimeoutMs = this.policy.firstChunkTimeoutMs;
+      yield* this.streamPcm(call, OPENAI_PCM_SAMPLE_RATE_HZ, gain);
     }
   }
 }

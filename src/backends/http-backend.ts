@@ -1,0 +1,164 @@
+/**
+ * The base class of the cloud backends (OpenAI, ElevenLabs, Azure). It owns what they do the same
+ * way: the options every HTTP backend accepts and their mapping onto the retry policy, the API-key
+ * lookup (option, else environment variable), health without a network call, aborting requests in
+ * flight on `close()`, building an authenticated `HttpCall`, a bounded JSON GET (voice lists) and
+ * streaming a PCM answer. Subclasses build their request and map the service's answer.
+ */
+import { z } from 'zod';
+import { BackendError } from '../errors.js';
+import type { EngineOutput } from '../graph/engine-output.js';
+import { BaseBackend, type BackendCapabilities, type BackendHealth, type BackendPolicy } from './backend.js';
+import { readJson, sendHttp, startDeadline, streamS16lePcm, type HttpCall } from './http.js';
+
+/** Options every HTTP backend accepts on top of its own (zod shape, spread into each schema). */
+export const httpBackendOptionsShape = {
+  /** Attempts after the first one, for retryable failures before any audio arrived. */
+  maxRetries: z.number().int().min(0).max(10).optional(),
+  /** First backoff delay; doubles each retry, with jitter. */
+  retryBaseMs: z.number().int().min(0).max(60_000).optional(),
+  /** Per-attempt time allowed until the first chunk of audio arrives. */
+  firstChunkTimeoutMs: z.number().int().min(1).max(600_000).optional(),
+  /** Longest Retry-After the backend waits for before retrying; longer ones fail at once. */
+  maxRetryAfterMs: z.number().int().min(0).max(600_000).default(10_000),
+  /** Longest silence of the network while a response is streaming (or awaited after the first audio) before giving up. */
+  idleTimeoutMs: z.number().int().min(1).max(600_000).default(15_000),
+  /** Audio per yielded chunk (the last chunk of a segment may be shorter). */
+  chunkMs: z.number().int().min(10).max(1000).default(80),
+};
+
+/** The parsed options an `HttpBackend` reads (each backend's parsed options extend these). */
+export interface HttpBackendOptions {
+  apiKey?: string | undefined;
+  maxRetries?: number | undefined;
+  retryBaseMs?: number | undefined;
+  firstChunkTimeoutMs?: number | undefined;
+  maxRetryAfterMs: number;
+  idleTimeoutMs: number;
+  chunkMs: number;
+}
+
+/** How a cloud backend finds and names its API key. */
+export interface HttpCredential {
+  /** Environment variable read when no `apiKey` option is given. */
+  envName: string;
+  /** What an auth failure tells the user to check, e.g. "the apiKey option or OPENAI_API_KEY". */
+  hint: string;
+}
+
+/** What a backend adds to an authenticated call. */
+export interface HttpRequestParts {
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** What every cloud backend can do: stream PCM, no timings or phonemes, over the network. */
+const CLOUD_CAPABILITIES: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
+
+/** The retry/timeout policy fields set in parsed options (unset ones keep the base class defaults). */
+export function policyFromOptions(options: Pick<HttpBackendOptions, 'maxRetries' | 'retryBaseMs' | 'firstChunkTimeoutMs'>): Partial<BackendPolicy> {
+  const policy: Partial<BackendPolicy> = {};
+  if (options.maxRetries !== undefined) policy.maxRetries = options.maxRetries;
+  if (options.retryBaseMs !== undefined) policy.retryBaseMs = options.retryBaseMs;
+  if (options.firstChunkTimeoutMs !== undefined) policy.firstChunkTimeoutMs = options.firstChunkTimeoutMs;
+  return policy;
+}
+
+/** The message of a missing option/environment setting: "no apiKey: pass the `apiKey` option or set OPENAI_API_KEY". */
+export function missingSettingMessage(optionName: string, envName: string): string {
+  return `no ${optionName}: pass the \`${optionName}\` option or set ${envName}`;
+}
+
+/** Reads a credential from an option or an environment variable; a missing one is BACKEND_AUTH_MISSING. */
+export function requireCredential(backend: string, value: string | undefined, optionName: string, envName: string): string {
+  const resolved = value ?? process.env[envName];
+  if (resolved !== undefined && resolved.trim() !== '') return resolved.trim();
+  throw new BackendError(backend, 'BACKEND_AUTH_MISSING', missingSettingMessage(optionName, envName));
+}
+
+/** Whether a setting is available from the option or the environment (no network call). */
+export function hasCredential(value: string | undefined, envName: string): boolean {
+  return (value ?? process.env[envName] ?? '').trim() !== '';
+}
+
+/** `url` without trailing slashes, so paths can be appended. */
+export function trimTrailingSlashes(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/** Base class of the cloud backends; subclasses implement `authHeaders`, `synthesizeOnce` and `voices`. */
+export abstract class HttpBackend<Options extends HttpBackendOptions> extends BaseBackend {
+  readonly capabilities: BackendCapabilities = CLOUD_CAPABILITIES;
+  /** The validated options. */
+  protected readonly options: Options;
+  /** Aborted (with BACKEND_CLOSED) by `close()`; every call's signal follows it. */
+  private readonly closing = new AbortController();
+
+  /** Takes options already validated by the subclass's schema. */
+  protected constructor(
+    options: Options,
+    private readonly credential: HttpCredential,
+  ) {
+    super(policyFromOptions(options));
+    this.options = options;
+  }
+
+  /** The service's authentication headers for `apiKey`. */
+  protected abstract authHeaders(apiKey: string): Record<string, string>;
+
+  /** `unavailable` when a call would fail before reaching the network (see `missingSetting`); no network call is made. */
+  override async health(): Promise<BackendHealth> {
+    const health = await super.health();
+    if (health.status !== 'ok') return health;
+    const missing = this.missingSetting();
+    return missing === undefined ? health : { ...health, status: 'unavailable', detail: missing };
+  }
+
+  /** Aborts requests in flight (they fail with BACKEND_CLOSED) and refuses new ones; idempotent. */
+  override async close(): Promise<void> {
+    if (!this.closing.signal.aborted) this.closing.abort(new BackendError(this.name, 'BACKEND_CLOSED', 'the backend was closed'));
+    await super.close();
+  }
+
+  /** Why calls cannot work without more configuration (no API key), or undefined. Subclasses add their own settings. */
+  protected missingSetting(): string | undefined {
+    return hasCredential(this.options.apiKey, this.credential.envName) ? undefined : missingSettingMessage('apiKey', this.credential.envName);
+  }
+
+  /** The API key from the `apiKey` option or the environment; BACKEND_AUTH_MISSING when there is none. */
+  protected apiKey(): string {
+    return requireCredential(this.name, this.options.apiKey, 'apiKey', this.credential.envName);
+  }
+
+  /** An authenticated call whose signal also aborts when the backend closes; `request.headers` are added to the auth headers. */
+  protected httpCall(apiKey: string, method: HttpCall['method'], url: URL, signal: AbortSignal, request: HttpRequestParts = {}): HttpCall {
+    return {
+      backend: this.name,
+      method,
+      url,
+      headers: { ...this.authHeaders(apiKey), ...request.headers },
+      ...(request.body === undefined ? {} : { body: request.body }),
+      signal: AbortSignal.any([signal, this.closing.signal]),
+      secrets: [apiKey],
+      credentialHint: this.credential.hint,
+      maxRetryAfterMs: this.options.maxRetryAfterMs,
+    };
+  }
+
+  /** GETs `url` and validates its JSON with `schema`, within `firstChunkTimeoutMs` ("no voice list within … ms"). */
+  protected async getJson<Schema extends z.ZodType>(apiKey: string, url: URL, schema: Schema): Promise<z.output<Schema>> {
+    const deadline = startDeadline(this.name, this.policy.firstChunkTimeoutMs, 'no voice list');
+    try {
+      const call = this.httpCall(apiKey, 'GET', url, deadline.signal);
+      return await readJson(call, await sendHttp(call), schema);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /** Sends `call` and streams its mono s16le answer in `chunkMs` chunks, with `gain` applied. */
+  protected async *streamPcm(call: HttpCall, sampleRateHz: number, gain: number): AsyncGenerator<EngineOutput> {
+    const response = await sendHttp(call);
+    yield* streamS16lePcm(call, response, { sampleRateHz, chunkMs: this.options.chunkMs, idleTimeoutMs: this.options.idleTimeoutMs, gain });
+  }
+}

@@ -8,7 +8,7 @@ import { BackendError } from '../errors.js';
 import type { EngineOutput, Prosody, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
 import type { VoiceInfo } from './backend.js';
-import { dbToGain } from './http.js';
+import { dbToGain } from './gain.js';
 import { hasCredential, HttpBackend, httpBackendOptionsShape, trimTrailingSlashes } from './http-backend.js';
 
 /** Environment variable read when no `apiKey` option is given. */

@@ -4,6 +4,7 @@
  * parameters, and estimating word timings.
  */
 import type { Prosody, WordTiming } from '../graph/engine-output.js';
+import { dbToGain } from './gain.js';
 
 /** espeak-ng's default speaking rate, in words per minute (`-s`). */
 export const ESPEAK_DEFAULT_WPM = 175;
@@ -35,7 +36,7 @@ export function espeakProsody(prosody: Prosody): EspeakProsodyParameters {
   return {
     wordsPerMinute: Math.round(clamp(ESPEAK_DEFAULT_WPM * prosody.rate, ESPEAK_MIN_WPM, ESPEAK_MAX_WPM)),
     pitch: Math.round(clamp(ESPEAK_DEFAULT_PITCH + ESPEAK_PITCH_UNITS_PER_SEMITONE * prosody.pitchSemitones, 0, 99)),
-    gain: 10 ** (prosody.volumeDb / 20),
+    gain: dbToGain(prosody.volumeDb),
   };
 }
 

@@ -16,6 +16,8 @@ import { parseInput } from '../validation.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
 import { openEspeakEngine, type EspeakEngine } from './espeak-engine.js';
 import { cleanEspeakIpa, espeakProsody, estimateWordTimings, splitIntoChunks } from './espeak-text.js';
+import { applyGainInPlace } from './gain.js';
+import { LazyLoad } from './lazy-load.js';
 import { findEspeakVoice, findEspeakVoiceForLanguage, type EspeakVoiceEntry, type EspeakVoiceList, type ResolvedEspeakVoice } from './espeak-voices.js';
 
 /** Rate of espeak-ng's output. */
@@ -70,7 +72,10 @@ export class EspeakBackend extends BaseBackend {
   readonly name = 'espeak';
   readonly capabilities = ESPEAK_CAPABILITIES;
   private readonly options: z.output<typeof espeakBackendOptionsSchema>;
-  private engine: Promise<EspeakEngine> | undefined;
+  private readonly engine = new LazyLoad(() => {
+    const { mode, binaryPath, wasmPackage } = this.options;
+    return openEspeakEngine({ mode, ...(binaryPath ? { binaryPath } : {}), ...(wasmPackage ? { wasmPackage } : {}) });
+  });
 
   /** Validates `options` (throws `InputError` naming the field). The engine is opened on first use. */
   constructor(options: EspeakBackendOptions = {}) {
@@ -106,8 +111,7 @@ export class EspeakBackend extends BaseBackend {
 
   override async close(): Promise<void> {
     await super.close();
-    const engine = this.engine;
-    this.engine = undefined;
+    const engine = this.engine.take();
     if (engine) await engine.then((opened) => opened.close(), () => undefined);
   }
 
@@ -122,9 +126,7 @@ export class EspeakBackend extends BaseBackend {
       if (!result.wav) throw new BackendError(this.name, 'ESPEAK_FAILED', 'espeak-ng produced no WAV', { retryable: true });
       const decoded = decodeWav(result.wav);
       const pcm = decoded.pcm;
-      if (prosody.gain !== 1) {
-        for (let index = 0; index < pcm.length; index++) pcm[index] = Math.max(-1, Math.min(1, (pcm[index] ?? 0) * prosody.gain));
-      }
+      if (prosody.gain !== 1) applyGainInPlace(pcm, prosody.gain);
       const phonemes = cleanEspeakIpa(result.stdout);
       const wordTimings = estimateWordTimings(chunk, phonemes, pcm, decoded.sampleRateHz, offsetMs);
       offsetMs += (pcm.length / decoded.channels / decoded.sampleRateHz) * 1000;
@@ -133,15 +135,7 @@ export class EspeakBackend extends BaseBackend {
   }
 
   private openEngine(): Promise<EspeakEngine> {
-    if (!this.engine) {
-      const { mode, binaryPath, wasmPackage } = this.options;
-      const engine = openEspeakEngine({ mode, ...(binaryPath ? { binaryPath } : {}), ...(wasmPackage ? { wasmPackage } : {}) });
-      this.engine = engine;
-      engine.catch(() => {
-        if (this.engine === engine) this.engine = undefined;
-      });
-    }
-    return this.engine;
+    return this.engine.get();
   }
 
   /** The call's voice, else the segment's language, else the default voice. */

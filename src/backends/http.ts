@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { s16leToFloat32 } from '../audio/pcm.js';
 import { BackendError } from '../errors.js';
 import type { EngineOutput } from '../graph/engine-output.js';
+import { applyGainInPlace } from './gain.js';
 
 /** User-Agent sent to every service (Azure requires one). */
 export const USER_AGENT = 'voice-soundboard';
@@ -174,16 +175,9 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
   });
 }
 
-/** `10^(dB/20)`: the linear gain of a loudness offset in dB. */
-export function dbToGain(volumeDb: number): number {
-  return 10 ** (volumeDb / 20);
-}
-
 function toOutput(bytes: Uint8Array, format: PcmStreamFormat): EngineOutput {
   const pcm = s16leToFloat32(bytes);
-  if (format.gain !== 1) {
-    for (let i = 0; i < pcm.length; i++) pcm[i] = Math.max(-1, Math.min(1, pcm[i]! * format.gain));
-  }
+  if (format.gain !== 1) applyGainInPlace(pcm, format.gain);
   return { pcm, sampleRateHz: format.sampleRateHz, channels: 1, metadata: {} };
 }
 

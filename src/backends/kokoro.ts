@@ -12,12 +12,13 @@ import { z } from 'zod';
 import { BackendError } from '../errors.js';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
-import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
+import type { VoiceInfo } from './backend.js';
 import { KOKORO_MAX_TOKENS, KOKORO_PAD_TOKEN_ID, tokenizeKokoroPhonemes } from './kokoro-vocab.js';
 import { loadKokoroVoices, selectStyle, type KokoroVoicePack } from './kokoro-voices.js';
-import { assertInputs, loadOnnxModel, onnxBackendCommonOptions, toPcmInPlace, type FeedTensor, type OnnxModel } from './onnx-session.js';
-import { phonemizeKeepingPunctuation, rankSymbolBoundary, splitAtBoundaries, splitSentences, type Phonemizer } from './phoneme-text.js';
-import { phonemize } from './phonemize.js';
+import { LazyLoad } from './lazy-load.js';
+import { OnnxBackend } from './onnx-backend.js';
+import { assertInputs, onnxBackendCommonOptions, type FeedTensor, type OnnxModel } from './onnx-session.js';
+import { phonemizeKeepingPunctuation, prepareSentencesAhead, rankSymbolBoundary, splitAtBoundaries } from './phoneme-text.js';
 
 /** Kokoro's output rate. */
 export const KOKORO_SAMPLE_RATE_HZ = 24_000;
@@ -82,35 +83,22 @@ interface LoadedKokoroModel {
 }
 
 /** Kokoro-82M through onnxruntime-node. */
-export class KokoroBackend extends BaseBackend {
+export class KokoroBackend extends OnnxBackend<ParsedKokoroOptions, LoadedKokoroModel> {
   readonly name = 'kokoro';
-  readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: true, remote: false };
-  private readonly options: ParsedKokoroOptions;
-  private readonly phonemizer: Phonemizer;
-  private model: Promise<LoadedKokoroModel> | undefined;
-  private voicePacks: Promise<Map<string, KokoroVoicePack>> | undefined;
-  private runCount = 0;
+  private readonly voicePacks = new LazyLoad(() => loadKokoroVoices(this.options.voicesPath, KOKORO_STYLE_DIM));
 
   /** Validates the options (InputError naming the field); files are opened on first use or `load()`. */
   constructor(options: KokoroOptions) {
-    const parsed = parseInput(kokoroOptionsSchema, options, 'kokoro');
-    super(parsed.policy ?? {});
-    this.options = parsed;
-    this.phonemizer = parsed.phonemizer ?? ((text, language, signal) => phonemize(text, language, signal));
-  }
-
-  /** Number of ONNX runs so far (one per sentence or sentence piece). */
-  get inferenceRuns(): number {
-    return this.runCount;
+    super(parseInput(kokoroOptionsSchema, options, 'kokoro'));
   }
 
   /** Opens the model and the voices now instead of on first use; rejects with the load error. */
-  async load(): Promise<void> {
-    await Promise.all([this.loadModel(), this.loadVoices()]);
+  override async load(): Promise<void> {
+    await Promise.all([this.model.get(), this.voicePacks.get()]);
   }
 
   override async voices(): Promise<VoiceInfo[]> {
-    const packs = await this.loadVoices();
+    const packs = await this.voicePacks.get();
     return [...packs.keys()].map((id) => {
       const { language, gender } = describeKokoroVoice(id);
       return {
@@ -124,64 +112,22 @@ export class KokoroBackend extends BaseBackend {
     });
   }
 
-  override async health(): Promise<BackendHealth> {
-    const base = await super.health();
-    if (base.status === 'unavailable') return { ...base, modelLoaded: false };
-    try {
-      await this.load();
-      return base;
-    } catch (error) {
-      return { backend: this.name, status: 'unavailable', modelLoaded: false, detail: error instanceof Error ? error.message : String(error) };
-    }
-  }
-
   override async close(): Promise<void> {
-    const model = this.model;
-    this.model = undefined;
-    this.voicePacks = undefined;
+    this.voicePacks.take();
     await super.close();
-    if (model) await model.then((loaded) => loaded.onnx.release()).catch(() => undefined);
   }
 
-  private async loadModel(): Promise<LoadedKokoroModel> {
-    const current = this.model;
-    if (current) {
-      const loaded = await current;
-      if (loaded.onnx.alive) return loaded;
-      if (this.model === current) this.model = undefined; // the worker died: load again
-    }
-    this.model ??= (async () => {
-      const onnx = await loadOnnxModel(this.name, this.options.modelPath, { intraOpNumThreads: this.options.intraOpNumThreads });
-      try {
-        const idsInput = onnx.inputs.has('input_ids') ? 'input_ids' : 'tokens';
-        assertInputs(this.name, onnx, 'Kokoro', { [idsInput]: ['int64'], style: ['float32'], speed: ['float32', 'int32'] });
-        const styleWidth = onnx.inputs.get('style')?.shape.at(-1);
-        if (typeof styleWidth === 'number' && styleWidth !== KOKORO_STYLE_DIM) {
-          throw new BackendError(this.name, 'BACKEND_MODEL_INVALID', `${onnx.path}: style input has width ${styleWidth}, expected ${KOKORO_STYLE_DIM}`);
-        }
-        const speedType = onnx.inputs.get('speed')?.type ?? 'float32';
-        return { onnx, idsInput, speedType, outputName: onnx.outputNames[0] as string };
-      } catch (error) {
-        await onnx.release();
-        throw error;
+  protected override openModel(): Promise<LoadedKokoroModel> {
+    return this.loadCheckedModel((onnx) => {
+      const idsInput = onnx.inputs.has('input_ids') ? 'input_ids' : 'tokens';
+      assertInputs(this.name, onnx, 'Kokoro', { [idsInput]: ['int64'], style: ['float32'], speed: ['float32', 'int32'] });
+      const styleWidth = onnx.inputs.get('style')?.shape.at(-1);
+      if (typeof styleWidth === 'number' && styleWidth !== KOKORO_STYLE_DIM) {
+        throw new BackendError(this.name, 'BACKEND_MODEL_INVALID', `${onnx.path}: style input has width ${styleWidth}, expected ${KOKORO_STYLE_DIM}`);
       }
-    })();
-    const loading = this.model;
-    loading.catch(() => {
-      if (this.model === loading) this.model = undefined;
+      const speedType = onnx.inputs.get('speed')?.type ?? 'float32';
+      return { onnx, idsInput, speedType, outputName: onnx.outputNames[0] as string };
     });
-    return loading;
-  }
-
-  private loadVoices(): Promise<Map<string, KokoroVoicePack>> {
-    if (this.voicePacks) return this.voicePacks;
-    const loading = loadKokoroVoices(this.options.voicesPath, KOKORO_STYLE_DIM);
-    this.voicePacks = loading;
-    // A failed load is forgotten, so a fixed file is picked up by the next call.
-    loading.catch(() => {
-      if (this.voicePacks === loading) this.voicePacks = undefined;
-    });
-    return loading;
   }
 
   private pickVoice(packs: Map<string, KokoroVoicePack>, requested: string | undefined): KokoroVoicePack {
@@ -208,28 +154,15 @@ export class KokoroBackend extends BaseBackend {
   }
 
   protected override async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const [model, packs] = await Promise.all([this.loadModel(), this.loadVoices()]);
+    const [model, packs] = await Promise.all([this.model.get(), this.voicePacks.get()]);
     const pack = this.pickVoice(packs, options.voice ?? segment.voice);
     const language = segment.language ?? describeKokoroVoice(pack.name).language ?? 'en-US';
     const speed = Math.min(2, Math.max(0.5, this.options.speed * segment.prosody.rate));
-    const sentences = splitSentences(segment.text);
-    // Phonemize one sentence ahead while the model runs on the current one.
-    const pending = sentences.map(() => undefined as Promise<TokenPiece[]> | undefined);
-    const start = (index: number) => {
-      const sentence = sentences[index];
-      if (sentence === undefined || pending[index]) return;
-      const promise = this.sentencePieces(sentence, language, signal);
-      promise.catch(() => undefined); // observed below; avoids an unhandled rejection when aborted early
-      pending[index] = promise;
-    };
-    for (let index = 0; index < sentences.length; index++) {
-      start(index);
-      const pieces = await (pending[index] as Promise<TokenPiece[]>);
-      start(index + 1);
+    for await (const pieces of prepareSentencesAhead(segment.text, (sentence) => this.sentencePieces(sentence, language, signal))) {
       for (const piece of pieces) {
         if (piece.ids.length === 0) continue;
         const samples = await this.run(model, pack, piece.ids, speed, signal);
-        yield { pcm: toPcmInPlace(samples, segment.prosody.volumeDb), sampleRateHz: KOKORO_SAMPLE_RATE_HZ, channels: 1, metadata: { phonemes: piece.phonemes } };
+        yield this.outputChunk(samples, segment.prosody.volumeDb, KOKORO_SAMPLE_RATE_HZ, piece.phonemes);
       }
     }
   }
@@ -247,7 +180,6 @@ export class KokoroBackend extends BaseBackend {
       style: { type: 'float32', data: Float32Array.from(selectStyle(pack, ids.length)), dims: [1, KOKORO_STYLE_DIM] },
       speed: speedFeed,
     };
-    this.runCount += 1;
-    return model.onnx.run(feeds, model.outputName, signal);
+    return this.runModel(model.onnx, feeds, model.outputName, signal);
   }
 }

@@ -290,17 +290,3 @@ export function assertInputs(backend: string, model: OnnxModel, kind: string, re
   if (model.outputNames.length === 0) throw new BackendError(backend, 'BACKEND_MODEL_INVALID', `${model.path} has no outputs`);
 }
 
-/**
- * Turns model output into PCM in [-1, 1] in place, applying a gain in dB (0 = unchanged), and
- * returns it. Neural vocoders overshoot full scale now and then; clamping keeps the EngineOutput
- * contract.
- */
-export function toPcmInPlace(samples: Float32Array, gainDb: number): Float32Array {
-  const gain = gainDb === 0 ? 1 : 10 ** (gainDb / 20);
-  for (let index = 0; index < samples.length; index++) {
-    const value = (samples[index] as number) * gain;
-    // NaN (a broken model) becomes silence rather than poisoning the mixer downstream.
-    samples[index] = value > 1 ? 1 : value < -1 ? -1 : Number.isNaN(value) ? 0 : value;
-  }
-  return samples;
-}

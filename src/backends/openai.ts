@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
 import type { VoiceInfo } from './backend.js';
-import { dbToGain } from './http.js';
+import { dbToGain } from './gain.js';
 import { HttpBackend, httpBackendOptionsShape, trimTrailingSlashes } from './http-backend.js';
 
 /** Longest `input` the speech endpoint accepts, in characters. */

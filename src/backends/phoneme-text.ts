@@ -31,6 +31,30 @@ export function splitSentences(text: string): string[] {
     .filter((sentence) => SPEAKABLE.test(sentence));
 }
 
+/**
+ * Yields `prepare(sentence)` for each sentence of `text`, in order. The next sentence's preparation
+ * (phonemization) starts as soon as the current one is handed out, so it overlaps with the model's
+ * run on the current one. A preparation nobody awaits (the consumer stopped or was aborted) is
+ * observed, so its rejection is not reported as unhandled.
+ */
+export async function* prepareSentencesAhead<T>(text: string, prepare: (sentence: string) => Promise<T>): AsyncGenerator<T> {
+  const sentences = splitSentences(text);
+  const pending: Array<Promise<T> | undefined> = [];
+  const start = (index: number) => {
+    const sentence = sentences[index];
+    if (sentence === undefined || pending[index]) return;
+    const promise = prepare(sentence);
+    promise.catch(() => undefined);
+    pending[index] = promise;
+  };
+  for (let index = 0; index < sentences.length; index++) {
+    start(index);
+    const prepared = await (pending[index] as Promise<T>);
+    start(index + 1);
+    yield prepared;
+  }
+}
+
 /** A run of a sentence: either words to phonemize or punctuation kept as is. */
 interface TextRun {
   kind: 'words' | 'punctuation';

@@ -15,10 +15,11 @@ import { z } from 'zod';
 import { BackendError, InputError } from '../errors.js';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
-import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
-import { assertInputs, assertModelFile, loadOnnxModel, onnxBackendCommonOptions, toPcmInPlace, type FeedTensor, type OnnxModel } from './onnx-session.js';
-import { phonemizeKeepingPunctuation, splitSentences, type Phonemizer } from './phoneme-text.js';
-import { phonemize } from './phonemize.js';
+import type { VoiceInfo } from './backend.js';
+import { LazyLoad } from './lazy-load.js';
+import { OnnxBackend } from './onnx-backend.js';
+import { assertInputs, assertModelFile, onnxBackendCommonOptions, type FeedTensor, type OnnxModel } from './onnx-session.js';
+import { phonemizeKeepingPunctuation, prepareSentencesAhead } from './phoneme-text.js';
 
 /** Piper's special symbols. */
 export const PIPER_PAD = '_';
@@ -131,40 +132,23 @@ interface LoadedPiperVoice {
 }
 
 /** One Piper voice through onnxruntime-node. */
-export class PiperBackend extends BaseBackend {
+export class PiperBackend extends OnnxBackend<ParsedPiperOptions, LoadedPiperVoice> {
   readonly name = 'piper';
-  readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: true, remote: false };
   /** Voice id: the model file's name without `.onnx` (e.g. `en_US-lessac-medium`). */
   readonly voiceId: string;
-  private readonly options: ParsedPiperOptions;
   private readonly configPath: string;
-  private readonly phonemizer: Phonemizer;
-  private voice: Promise<LoadedPiperVoice> | undefined;
-  private config: Promise<PiperConfig> | undefined;
-  private runCount = 0;
+  private readonly config = new LazyLoad(() => loadPiperConfig(this.configPath));
 
   /** Validates the options (InputError naming the field); files are opened on first use or `load()`. */
   constructor(options: PiperOptions) {
     const parsed = parseInput(piperOptionsSchema, options, 'piper');
-    super(parsed.policy ?? {});
-    this.options = parsed;
+    super(parsed);
     this.configPath = parsed.configPath ?? `${parsed.modelPath}.json`;
     this.voiceId = basename(parsed.modelPath).replace(/\.onnx$/iu, '');
-    this.phonemizer = parsed.phonemizer ?? ((text, language, signal) => phonemize(text, language, signal));
-  }
-
-  /** Number of ONNX runs so far (one per sentence). */
-  get inferenceRuns(): number {
-    return this.runCount;
-  }
-
-  /** Opens the config and the model now instead of on first use; rejects with the load error. */
-  async load(): Promise<void> {
-    await this.loadVoice();
   }
 
   override async voices(): Promise<VoiceInfo[]> {
-    const config = await this.loadConfig();
+    const config = await this.config.get();
     const common = {
       backend: this.name,
       languages: config.language?.code ? [toBcp47(config.language.code)] : config.espeak ? [config.espeak.voice] : [],
@@ -175,60 +159,15 @@ export class PiperBackend extends BaseBackend {
     return speakers.map((speaker) => ({ id: `${this.voiceId}:${speaker}`, name: `${config.dataset ?? this.voiceId} (${speaker})`, ...common }));
   }
 
-  override async health(): Promise<BackendHealth> {
-    const base = await super.health();
-    if (base.status === 'unavailable') return { ...base, modelLoaded: false };
-    try {
-      await this.load();
-      return base;
-    } catch (error) {
-      return { backend: this.name, status: 'unavailable', modelLoaded: false, detail: error instanceof Error ? error.message : String(error) };
-    }
-  }
-
-  override async close(): Promise<void> {
-    const voice = this.voice;
-    this.voice = undefined;
-    await super.close();
-    if (voice) await voice.then((loaded) => loaded.onnx.release()).catch(() => undefined);
-  }
-
-  private loadConfig(): Promise<PiperConfig> {
-    if (this.config) return this.config;
-    const loading = loadPiperConfig(this.configPath);
-    this.config = loading;
-    loading.catch(() => {
-      if (this.config === loading) this.config = undefined;
+  protected override async openModel(): Promise<LoadedPiperVoice> {
+    // The model first: when both are missing, the model's path is the one the user typed.
+    await assertModelFile(this.name, this.options.modelPath, 'model file');
+    const config = await this.config.get();
+    return this.loadCheckedModel((onnx) => {
+      assertInputs(this.name, onnx, 'Piper', { input: ['int64'], input_lengths: ['int64'], scales: ['float32'] });
+      const outputName = onnx.outputNames.includes('output') ? 'output' : (onnx.outputNames[0] as string);
+      return { onnx, config, outputName, hasSpeakerInput: onnx.inputs.has('sid') };
     });
-    return loading;
-  }
-
-  private async loadVoice(): Promise<LoadedPiperVoice> {
-    const current = this.voice;
-    if (current) {
-      const loaded = await current;
-      if (loaded.onnx.alive) return loaded;
-      if (this.voice === current) this.voice = undefined; // the worker died: load again
-    }
-    this.voice ??= (async () => {
-      // The model first: when both are missing, the model's path is the one the user typed.
-      await assertModelFile(this.name, this.options.modelPath, 'model file');
-      const config = await this.loadConfig();
-      const onnx = await loadOnnxModel(this.name, this.options.modelPath, { intraOpNumThreads: this.options.intraOpNumThreads });
-      try {
-        assertInputs(this.name, onnx, 'Piper', { input: ['int64'], input_lengths: ['int64'], scales: ['float32'] });
-        const outputName = onnx.outputNames.includes('output') ? 'output' : (onnx.outputNames[0] as string);
-        return { onnx, config, outputName, hasSpeakerInput: onnx.inputs.has('sid') };
-      } catch (error) {
-        await onnx.release();
-        throw error;
-      }
-    })();
-    const loading = this.voice;
-    loading.catch(() => {
-      if (this.voice === loading) this.voice = undefined;
-    });
-    return loading;
   }
 
   /** The speaker id for a requested voice: none or `<voice>` -> the default speaker (option `speaker`, else 0). */
@@ -257,7 +196,7 @@ export class PiperBackend extends BaseBackend {
   }
 
   protected override async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const voice = await this.loadVoice();
+    const voice = await this.model.get();
     const { config } = voice;
     const speakerId = this.speakerId(config, options.voice ?? segment.voice);
     const rate = Math.min(4, Math.max(0.25, segment.prosody.rate));
@@ -266,20 +205,7 @@ export class PiperBackend extends BaseBackend {
       (this.options.lengthScale ?? config.inference?.length_scale ?? 1) / rate,
       this.options.noiseW ?? config.inference?.noise_w ?? 0.8,
     ]);
-    const sentences = splitSentences(segment.text);
-    // Phonemize one sentence ahead while the model runs on the current one.
-    const pending: Array<Promise<string> | undefined> = [];
-    const start = (index: number) => {
-      const sentence = sentences[index];
-      if (sentence === undefined || pending[index]) return;
-      const promise = this.sentencePhonemes(sentence, config, signal);
-      promise.catch(() => undefined); // observed below; avoids an unhandled rejection when aborted early
-      pending[index] = promise;
-    };
-    for (let index = 0; index < sentences.length; index++) {
-      start(index);
-      const phonemes = await (pending[index] as Promise<string>);
-      start(index + 1);
+    for await (const phonemes of prepareSentencesAhead(segment.text, (sentence) => this.sentencePhonemes(sentence, config, signal))) {
       if (phonemes.length === 0) continue;
       const { ids } = piperPhonemeIds(phonemes, config);
       const feeds: Record<string, FeedTensor> = {
@@ -288,9 +214,8 @@ export class PiperBackend extends BaseBackend {
         scales: { type: 'float32', data: scales.slice(), dims: [3] },
       };
       if (voice.hasSpeakerInput) feeds.sid = { type: 'int64', data: BigInt64Array.from([BigInt(speakerId)]), dims: [1] };
-      this.runCount += 1;
-      const samples = await voice.onnx.run(feeds, voice.outputName, signal);
-      yield { pcm: toPcmInPlace(samples, segment.prosody.volumeDb), sampleRateHz: config.audio.sample_rate, channels: 1, metadata: { phonemes } };
+      const samples = await this.runModel(voice.onnx, feeds, voice.outputName, signal);
+      yield this.outputChunk(samples, segment.prosody.volumeDb, config.audio.sample_rate, phonemes);
     }
   }
 }

@@ -1,0 +1,98 @@
+/**
+ * The base class of the phoneme-driven ONNX backends (Kokoro, Piper). It owns what they do the
+ * same way: the retry policy and phonemizer from the common options, the model loaded lazily into
+ * its worker (shared by concurrent calls, loaded again when the worker died, released on
+ * `close()`), health that tries the load, counted runs, and turning model output into a chunk.
+ * Subclasses check their model's signature, build its feeds and map voices.
+ */
+import type { EngineOutput } from '../graph/engine-output.js';
+import { BaseBackend, type BackendCapabilities, type BackendHealth, type BackendPolicy } from './backend.js';
+import { applyGainInPlace, dbToGain } from './gain.js';
+import { LazyLoad } from './lazy-load.js';
+import { loadOnnxModel, type FeedTensor, type OnnxModel } from './onnx-session.js';
+import type { Phonemizer } from './phoneme-text.js';
+import { phonemize } from './phonemize.js';
+
+/** The parsed options an `OnnxBackend` reads (see `onnxBackendCommonOptions`). */
+export interface OnnxBackendOptions {
+  modelPath: string;
+  intraOpNumThreads?: number | undefined;
+  phonemizer?: Phonemizer | undefined;
+  policy?: Partial<BackendPolicy> | undefined;
+}
+
+/** Base class of the ONNX backends; subclasses implement `openModel`, `synthesizeOnce` and `voices`. */
+export abstract class OnnxBackend<Options extends OnnxBackendOptions, Model extends { onnx: OnnxModel }> extends BaseBackend {
+  readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: true, remote: false };
+  /** The validated options. */
+  protected readonly options: Options;
+  /** Text -> IPA: the `phonemizer` option, else espeak-ng. */
+  protected readonly phonemizer: Phonemizer;
+  /** The model, opened on first use; a model whose worker died is opened again. */
+  protected readonly model = new LazyLoad(() => this.openModel(), (loaded) => loaded.onnx.alive);
+  private runCount = 0;
+
+  /** Takes options already validated by the subclass's schema; files are opened on first use or `load()`. */
+  protected constructor(options: Options) {
+    super(options.policy ?? {});
+    this.options = options;
+    this.phonemizer = options.phonemizer ?? ((text, language, signal) => phonemize(text, language, signal));
+  }
+
+  /** Number of ONNX runs so far (one per sentence, or per piece of a sentence too long for one run). */
+  get inferenceRuns(): number {
+    return this.runCount;
+  }
+
+  /** Opens the model (and the files it needs) now instead of on first use; rejects with the load error. */
+  async load(): Promise<void> {
+    await this.model.get();
+  }
+
+  /** `unavailable`, with the load error as detail, when the model cannot be loaded. */
+  override async health(): Promise<BackendHealth> {
+    const base = await super.health();
+    if (base.status === 'unavailable') return { ...base, modelLoaded: false };
+    try {
+      await this.load();
+      return base;
+    } catch (error) {
+      return { backend: this.name, status: 'unavailable', modelLoaded: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** Refuses new calls and stops the model's worker; idempotent. */
+  override async close(): Promise<void> {
+    const model = this.model.take();
+    await super.close();
+    if (model) await model.then((loaded) => loaded.onnx.release()).catch(() => undefined);
+  }
+
+  /** Opens the model and everything a run needs (use `loadCheckedModel`). */
+  protected abstract openModel(): Promise<Model>;
+
+  /** Loads `modelPath` into a worker and checks it with `inspect`; the worker is released when the check throws. */
+  protected async loadCheckedModel(inspect: (onnx: OnnxModel) => Model): Promise<Model> {
+    const onnx = await loadOnnxModel(this.name, this.options.modelPath, { intraOpNumThreads: this.options.intraOpNumThreads });
+    try {
+      return inspect(onnx);
+    } catch (error) {
+      await onnx.release();
+      throw error;
+    }
+  }
+
+  /** Runs the model once (counted in `inferenceRuns`) and returns `outputName`'s samples. */
+  protected runModel(onnx: OnnxModel, feeds: Record<string, FeedTensor>, outputName: string, signal: AbortSignal): Promise<Float32Array> {
+    this.runCount += 1;
+    return onnx.run(feeds, outputName, signal);
+  }
+
+  /**
+   * A mono chunk of model output with the segment's volume applied. Always clamped: neural vocoders
+   * overshoot full scale now and then.
+   */
+  protected outputChunk(samples: Float32Array, volumeDb: number, sampleRateHz: number, phonemes: string): EngineOutput {
+    return { pcm: applyGainInPlace(samples, dbToGain(volumeDb)), sampleRateHz, channels: 1, metadata: { phonemes } };
+  }
+}

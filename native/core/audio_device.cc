@@ -6,6 +6,7 @@
 #include <new>
 #include <utility>
 
+#include "alsa_quiet.h"
 #include "miniaudio_config.h"
 
 namespace vs {
@@ -111,6 +112,7 @@ AudioStatus AudioDevice::Open(const AudioDeviceConfig& config, std::unique_ptr<A
   ma_context_config contextConfig = ma_context_config_init();
   ma_backend nullBackend[] = {ma_backend_null};
   const bool useNull = config.backend == AudioBackendChoice::kNull;
+  if (!useNull) QuietAlsaErrors();
   ma_result result = ma_context_init(useNull ? nullBackend : nullptr, useNull ? 1 : 0, &contextConfig, &backend->context);
   if (result != MA_SUCCESS) {
     if (detail != nullptr) *detail = ma_result_description(result);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AUDIO_FORMATS, formatFromExtension } from '../audio/encode.js';
 import { EMOTION_NAMES, INPUT_FORMATS, PRESET_NAMES } from '../compiler/index.js';
 import { VoiceEngine } from '../engine/voice-engine.js';
-import { InputError } from '../errors.js';
+import { AudioError, InputError } from '../errors.js';
 import { parseCliArgs, readAllText, type FlagSpec } from './args.js';
 import type { CliCommand, CliIo } from './main.js';
 
@@ -152,7 +152,12 @@ async function run(args: string[], io: CliIo): Promise<number> {
         );
       }
     } else {
-      const result = await engine.play(text, speakOptions);
+      const result = await engine.play(text, speakOptions).catch((error: unknown) => {
+        if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_INIT_FAILED') {
+          throw new AudioError(error.code, `no audio device could be opened here (${error.message}); write a file instead: voice-soundboard speak <text> -o out.wav`, { cause: error });
+        }
+        throw error;
+      });
       if (showProgress) io.stderr.write(`voice-soundboard speak: played ${(result.durationMs / 1000).toFixed(2)} s with ${result.backend}\n`);
     }
     return 0;

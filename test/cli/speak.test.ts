@@ -90,6 +90,20 @@ describe('voice-soundboard speak', () => {
     expect(existsSync(path)).toBe(false);
   });
 
+  it('without -o it plays on the default device, and says to write a file when there is none', async () => {
+    const result = await run(process.execPath, [join(root, 'bin', 'voice-soundboard.js'), 'speak', 'Hello device'], { cwd: dir }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    // CI machines have no sound card; a machine with one plays the speech and exits 0.
+    if (result.code !== 0) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('write a file instead: voice-soundboard speak <text> -o out.wav');
+      // libasound's own probing noise is silenced (VOICE_SOUNDBOARD_ALSA_DEBUG=1 brings it back).
+      expect(result.stderr).not.toContain('ALSA lib');
+    }
+  });
+
   it('prints help for each command', async () => {
     for (const command of ['speak', 'voices', 'backends']) {
       const { io, out } = capture();

@@ -73,10 +73,32 @@ export function readAttestationLog(path: string): LogReadout {
   return { records, tornTail, corrupt: null };
 }
 
-interface Pending {
-  text: string;
+/** The records waiting for the next group commit: their text and the one promise they share. */
+interface Batch {
+  texts: string[];
+  done: Promise<void>;
   resolve: () => void;
   reject: (error: Error) => void;
+}
+
+const settled = Promise.resolve();
+
+/** A rejected promise whose rejection is marked handled (failures reach onFailure listeners). */
+function handledRejection(error: Error): Promise<void> {
+  const rejected = Promise.reject(error);
+  rejected.catch(() => undefined);
+  return rejected;
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const done = new Promise<void>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  done.catch(() => undefined); // handled: each caller may still await it and see the error
+  return { texts: [], done, resolve, reject };
 }
 
 /** An open append-only log file. Not safe from several threads: one writer per file. */
@@ -87,7 +109,7 @@ export class DurableLog {
   readonly durability: DurabilityMode;
   private readonly groupCommitMs: number;
   private fd: number | null;
-  private pending: Pending[] = [];
+  private batch: Batch = newBatch();
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
   private failure: AttestationError | null = null;
@@ -137,24 +159,31 @@ export class DurableLog {
     return () => this.failureListeners.delete(listener);
   }
 
-  /** Appends one record; the promise settles when the record is durable (or failed). */
+  /**
+   * Appends one record; the promise settles when the record is durable (or failed). In group mode
+   * every record of one batch shares one promise. Rejections are already marked handled.
+   */
   append(record: Attestation): Promise<void> {
-    const text = `${canonicalJson(record)}\n`;
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.fd === null) return Promise.reject(this.fail(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path })));
+    return this.appendLine(canonicalJson(record));
+  }
+
+  /** Appends a record given as its canonical JSON line (no newline), e.g. from sealRecordWithLine. */
+  appendLine(line: string): Promise<void> {
+    const text = `${line}\n`;
+    if (this.failure) return handledRejection(this.failure);
+    if (this.fd === null) return handledRejection(this.fail(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path })));
     if (this.durability === 'fsync') {
       try {
         writeSync(this.fd, text);
         fdatasyncSync(this.fd);
-        return Promise.resolve();
+        return settled;
       } catch (cause) {
-        return Promise.reject(this.fail(cause));
+        return handledRejection(this.fail(cause));
       }
     }
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ text, resolve, reject });
-      this.timer ??= setTimeout(() => void this.commitBatch(), this.groupCommitMs);
-    });
+    this.batch.texts.push(text);
+    this.timer ??= setTimeout(() => void this.commitBatch(), this.groupCommitMs);
+    return this.batch.done;
   }
 
   /** Writes and syncs everything appended so far. */
@@ -177,22 +206,21 @@ export class DurableLog {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const batch = this.pending;
-    this.pending = [];
+    const batch = this.batch;
+    if (batch.texts.length > 0) this.batch = newBatch();
     this.writing = this.writing.then(async () => {
-      if (batch.length === 0) return;
+      if (batch.texts.length === 0) return;
       const fd = this.fd;
       try {
         if (this.failure) throw this.failure;
         if (fd === null) throw this.fail(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path }));
-        const buffer = Buffer.from(batch.map((entry) => entry.text).join(''), 'utf8');
+        const buffer = Buffer.from(batch.texts.join(''), 'utf8');
         let offset = 0;
         while (offset < buffer.length) offset += await writeAsync(fd, buffer, offset);
         await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-        for (const entry of batch) entry.resolve();
+        batch.resolve();
       } catch (cause) {
-        const error = cause instanceof AttestationError ? cause : this.fail(cause);
-        for (const entry of batch) entry.reject(error);
+        batch.reject(cause instanceof AttestationError ? cause : this.fail(cause));
       }
     });
     return this.writing;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { canonicalJson, deepFreeze, sha256Hex, type JsonObject } from './canonical-json.js';
+import { recordText } from './record-text.js';
 
 /** The attestation schema version written into every record. */
 export const ATTESTATION_VERSION = '2.9.0';
@@ -125,10 +126,56 @@ export function recordHash(record: AttestationBody & { readonly prevHash: string
   return sha256Hex(canonicalJson(rest));
 }
 
+/** A sealed record and its log line (canonical JSON, no newline). */
+export interface SealedRecord {
+  readonly record: Attestation;
+  readonly line: string;
+}
+
+const NO_VIOLATIONS: readonly Violation[] = Object.freeze([]);
+
+/**
+ * Links a body after `prevHash`: one serialisation (record-text.ts) gives the hashed text and the
+ * log line. The record is a new frozen object holding exactly the attestation fields; its
+ * `actor`, `timestamp` and violations are fresh frozen copies of exactly their fields, a frozen
+ * `invariants` array is shared (it cannot change) and any other is copied, and `parameters` and
+ * `metadata` are deep-frozen in place (the facade hands over fresh objects).
+ */
+export function sealRecordWithLine(body: AttestationBody, prevHash: string): SealedRecord {
+  const { head, tail } = recordText(body, prevHash);
+  const hash = sha256Hex(head + tail);
+  const record: Attestation = Object.freeze({
+    v: body.v,
+    seq: body.seq,
+    id: body.id,
+    timestamp: Object.freeze({ wall: body.timestamp.wall, monotonicNs: body.timestamp.monotonicNs }),
+    actor: body.actor === null ? null : Object.freeze({ id: body.actor.id, kind: body.actor.kind }),
+    action: body.action,
+    target: body.target,
+    decision: body.decision,
+    reason: body.reason,
+    message: body.message,
+    invariants: Object.isFrozen(body.invariants) ? body.invariants : Object.freeze([...body.invariants]),
+    violations:
+      body.violations.length === 0
+        ? NO_VIOLATIONS
+        : Object.freeze(body.violations.map((v) => Object.freeze({ invariant: v.invariant, level: v.level, message: v.message }))),
+    accessibility: body.accessibility,
+    parent: body.parent,
+    stateBefore: body.stateBefore,
+    stateAfter: body.stateAfter,
+    version: body.version,
+    parameters: deepFreeze(body.parameters),
+    metadata: deepFreeze(body.metadata),
+    prevHash,
+    hash,
+  });
+  return { record, line: `${head},"hash":${JSON.stringify(hash)}${tail}` };
+}
+
 /** Links a body after `prevHash` and returns the deep-frozen record. */
 export function sealRecord(body: AttestationBody, prevHash: string): Attestation {
-  const linked = { ...body, prevHash };
-  return deepFreeze({ ...linked, hash: recordHash(linked) });
+  return sealRecordWithLine(body, prevHash).record;
 }
 
 /** Where a chain breaks, or null. `startHash` is the prevHash the first record must carry. */

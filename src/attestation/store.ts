@@ -7,7 +7,7 @@ import { canonicalJson } from './canonical-json.js';
 import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log.js';
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
-import { findChainBreak, GENESIS_HASH, sealRecord, type Attestation, type AttestationBody } from './record.js';
+import { findChainBreak, GENESIS_HASH, sealRecordWithLine, type Attestation, type AttestationBody } from './record.js';
 import { parseInput } from '../validation.js';
 
 /** Where a chain starts: after `seq` whose hash is `hash` (a snapshot's head), or at genesis. */
@@ -88,15 +88,17 @@ export class AttestationStore {
 
   /**
    * Seals a body after the head and appends it. `body.seq` must be `lastSeq + 1`. Returns the
-   * frozen record and a promise that settles when it is durable (immediately for memory-only).
+   * frozen record and a promise that settles when it is durable (immediately for memory-only); a
+   * rejection of that promise is already handled (failures reach `onFailure` listeners), so
+   * callers may ignore it.
    */
   append(body: AttestationBody): { record: Attestation; durable: Promise<void> } {
     if (body.seq !== this.headSeq + 1) {
       throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.headSeq}`, { seq: body.seq });
     }
-    const record = sealRecord(body, this.headHash);
+    const { record, line } = sealRecordWithLine(body, this.headHash);
     this.push(record);
-    return { record, durable: this.log ? this.log.append(record) : settled };
+    return { record, durable: this.log ? this.log.appendLine(line) : settled };
   }
 
   /** Takes already-sealed records (from a log) after checking they continue the chain. */

@@ -3,7 +3,7 @@
  * list, the human message and the attestation body. Pure functions over a core's key tables.
  */
 import { randomUUID } from 'node:crypto';
-import { deepFreeze, type JsonObject } from '../attestation/canonical-json.js';
+import type { JsonObject } from '../attestation/canonical-json.js';
 import type { AttestationBody, Violation } from '../attestation/record.js';
 import {
   DOMAIN_INVARIANTS,
@@ -68,13 +68,21 @@ export function violationsOf(decision: CoreDecision, context: DecisionContext, o
   return violations;
 }
 
-/** The invariant ids a decision evaluated. */
-export function appliedInvariantsOf(decision: CoreDecision, reason: string | null): string[] {
-  if (reason === 'registrar_halted' || reason === 'invalid_request') return [];
-  const ids: string[] = [...DOMAIN_INVARIANT_IDS];
-  if (decision.allowed && decision.stream !== NO_ID) ids.push(...TRANSITION_CHECKED_INVARIANTS);
-  if (decision.preemption) ids.push(PREEMPTION_RULE_ID);
-  return ids;
+/** The four invariant lists a decision can have, frozen once and shared by every record (index: transition bit | preemption bit). */
+const APPLIED_INVARIANTS: readonly (readonly string[])[] = [0, 1, 2, 3].map((combination) =>
+  Object.freeze([
+    ...DOMAIN_INVARIANT_IDS,
+    ...((combination & 1) !== 0 ? TRANSITION_CHECKED_INVARIANTS : []),
+    ...((combination & 2) !== 0 ? [PREEMPTION_RULE_ID] : []),
+  ]),
+);
+const NO_INVARIANTS: readonly string[] = Object.freeze([]);
+
+/** The invariant ids a decision evaluated (a shared frozen list). */
+export function appliedInvariantsOf(decision: CoreDecision, reason: string | null): readonly string[] {
+  if (reason === 'registrar_halted' || reason === 'invalid_request') return NO_INVARIANTS;
+  const transition = decision.allowed && decision.stream !== NO_ID ? 1 : 0;
+  return APPLIED_INVARIANTS[transition | (decision.preemption ? 2 : 0)] as readonly string[];
 }
 
 /** The reason code of a decision, or null. */
@@ -111,26 +119,40 @@ export interface BodyInput {
   monotonicNs?: bigint;
 }
 
+/** Wall clock as ISO 8601 with ms; the text is formatted once per millisecond. */
+function wallClockIso(): string {
+  const nowMs = Date.now();
+  if (nowMs !== lastWallMs) {
+    lastWallMs = nowMs;
+    lastWallIso = new Date(nowMs).toISOString();
+  }
+  return lastWallIso;
+}
+let lastWallMs = Number.NaN;
+let lastWallIso = '';
+
 /**
- * A fresh, deep-frozen attestation body (not yet sealed into the chain). Every object in `input`
- * must be fresh and JSON-only (the facade builds them, and `parameters` is zod's parsed copy of
- * the request, checked by jsonProblem), so freezing it in place is the copy.
+ * A fresh attestation body (not yet sealed into the chain). The store's sealRecord makes the
+ * frozen record from it: fresh frozen copies of actor, timestamp and violations, shared frozen
+ * invariant lists, and `parameters`/`metadata` deep-frozen in place. Every object in `input` must
+ * therefore be fresh and JSON-only (the facade builds them, and `parameters` holds zod's parsed
+ * copy of the request, checked by jsonProblem).
  */
 export function attestationBody(input: BodyInput): AttestationBody {
   const decision = input.decision;
-  return deepFreeze({
+  return {
     v: REGISTRAR_SCHEMA_VERSION,
     seq: input.seq,
     id: randomUUID(),
-    timestamp: { wall: new Date().toISOString(), monotonicNs: (input.monotonicNs ?? process.hrtime.bigint()).toString() },
-    actor: input.actor ? { id: input.actor.id, kind: input.actor.kind } : null,
+    timestamp: { wall: wallClockIso(), monotonicNs: (input.monotonicNs ?? process.hrtime.bigint()).toString() },
+    actor: input.actor,
     action: input.action,
     target: input.target,
     decision: decision?.allowed ? 'allowed' : 'denied',
     reason: input.reason,
     message: input.message,
-    invariants: [...input.invariants],
-    violations: input.violations.map((v) => ({ ...v })),
+    invariants: input.invariants,
+    violations: input.violations,
     accessibility: input.accessibility,
     parent: input.parent,
     stateBefore: decision ? stateName(decision.stateBefore) : null,
@@ -138,7 +160,7 @@ export function attestationBody(input: BodyInput): AttestationBody {
     version: decision?.version ?? 0,
     parameters: input.parameters,
     metadata: input.metadata,
-  });
+  };
 }
 
 /** The key of an interned id or null for NO_ID. */

@@ -47,6 +47,8 @@ const optionsSchema = z.strictObject({
 /** Internal hook used by replay.ts (not part of the public API). */
 export const REPLAY_HOOKS: unique symbol = Symbol('AudioRegistrar.replayHooks');
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** Why a halted registrar is halted. */
 type HaltCause = 'accessibility_bypass' | 'attestation_io' | 'structural' | 'journal_overrun';
 
@@ -222,6 +224,8 @@ export class AudioRegistrar {
    * order, from the core's journal; returns how many it wrote. Called by every request first.
    */
   syncJournal(upToSeq: number = Number.MAX_SAFE_INTEGER): number {
+    // The hot path: this thread made every decision up to upToSeq, nothing to read.
+    if (upToSeq <= this.attestationStore.lastSeq) return 0;
     return readJournalGapFree(this.core, {
       nextSeq: () => this.attestationStore.lastSeq + 1,
       upToSeq,
@@ -364,11 +368,11 @@ export class AudioRegistrar {
       const held = this.attestationStore.bySeq(record.seq);
       if (!held) this.attestationStore.adopt([record]);
       else if (held.hash !== record.hash) throw new Error(`seq ${record.seq}: the store holds a different record`);
-      durable = Promise.resolve();
+      durable = SETTLED;
       assertSameDecision(body, record);
     } else {
+      // A rejection of `durable` is already handled by the store; failures halt the registrar through onFailure.
       ({ record, durable } = this.attestationStore.append(body));
-      durable.catch(() => undefined); // failures halt the registrar through onFailure
     }
     const result: RegistrarResult = Object.freeze({
       allowed,

@@ -1,0 +1,97 @@
+/**
+ * The canonical JSON of an attestation record, written by a serialiser specialised for the
+ * record's fixed shape: the top-level keys and those of `actor`, `timestamp` and each violation
+ * are known, so they are emitted in their (statically) sorted order without sorting or recursion;
+ * only `parameters` and `metadata` (the extension points) go through the generic canonicalJson.
+ * The output is byte-identical to `canonicalJson(record)` for every record of the Attestation
+ * type (a fast-check test holds it to that, and a pinned log holds both to the frozen form).
+ *
+ * The text is returned in two halves around the `hash` key (sorted between `decision` and `id`),
+ * so one serialisation gives both the hashed text (`head + tail`, every field but `hash`) and
+ * the log line (`head + ,"hash":"…" + tail`).
+ */
+import { canonicalJson } from './canonical-json.js';
+import type { AttestationBody, Violation } from './record.js';
+
+/** The canonical text of a record, split where `"hash"` goes. */
+export interface RecordText {
+  /** `{"accessibility":…,"action":…,"actor":…,"decision":…` */
+  readonly head: string;
+  /** `,"id":…,…,"violations":[…]}` (includes `prevHash`). */
+  readonly tail: string;
+}
+
+/** Canonical text of frozen string arrays (the invariant lists are a few shared frozen arrays). */
+const frozenArrayText = new WeakMap<readonly string[], string>();
+
+/**
+ * A field's canonical text: the common scalar types inline, anything else (a value that breaks
+ * the record type) through canonicalJson, so the output never differs from it (undefined throws).
+ */
+function scalar(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  return canonicalJson(value);
+}
+
+function stringArrayText(values: readonly string[]): string {
+  if (!Array.isArray(values)) return canonicalJson(values);
+  const frozen = Object.isFrozen(values);
+  if (frozen) {
+    const cached = frozenArrayText.get(values);
+    if (cached !== undefined) return cached;
+  }
+  let text = '[';
+  let allStrings = true;
+  for (let index = 0; index < values.length; index += 1) {
+    const value: unknown = values[index];
+    if (typeof value !== 'string') allStrings = false;
+    text += (index === 0 ? '' : ',') + scalar(value);
+  }
+  text += ']';
+  // A frozen array of strings can never change, so its text can be remembered.
+  if (frozen && allStrings) frozenArrayText.set(values, text);
+  return text;
+}
+
+function violationsText(violations: readonly Violation[]): string {
+  if (!Array.isArray(violations)) return canonicalJson(violations);
+  if (violations.length === 0) return '[]';
+  let text = '[';
+  for (let index = 0; index < violations.length; index += 1) {
+    const v = violations[index] as Violation;
+    text += `${index === 0 ? '' : ','}{"invariant":${scalar(v.invariant)},"level":${scalar(v.level)},"message":${scalar(v.message)}}`;
+  }
+  return `${text}]`;
+}
+
+/**
+ * The canonical JSON of `body` linked after `prevHash`, split around `hash` (see the file
+ * comment). Throws a TypeError where canonicalJson would (a non-finite number).
+ */
+export function recordText(body: AttestationBody, prevHash: string): RecordText {
+  const actor = body.actor;
+  const head =
+    `{"accessibility":${body.accessibility === true ? 'true' : body.accessibility === false ? 'false' : scalar(body.accessibility)}` +
+    `,"action":${scalar(body.action)}` +
+    `,"actor":${actor === null ? 'null' : `{"id":${scalar(actor.id)},"kind":${scalar(actor.kind)}}`}` +
+    `,"decision":${scalar(body.decision)}`;
+  const tail =
+    `,"id":${scalar(body.id)}` +
+    `,"invariants":${stringArrayText(body.invariants)}` +
+    `,"message":${scalar(body.message)}` +
+    `,"metadata":${canonicalJson(body.metadata)}` +
+    `,"parameters":${canonicalJson(body.parameters)}` +
+    `,"parent":${scalar(body.parent)}` +
+    `,"prevHash":${scalar(prevHash)}` +
+    `,"reason":${scalar(body.reason)}` +
+    `,"seq":${scalar(body.seq)}` +
+    `,"stateAfter":${scalar(body.stateAfter)}` +
+    `,"stateBefore":${scalar(body.stateBefore)}` +
+    `,"target":${scalar(body.target)}` +
+    `,"timestamp":{"monotonicNs":${scalar(body.timestamp.monotonicNs)},"wall":${scalar(body.timestamp.wall)}}` +
+    `,"v":${scalar(body.v)}` +
+    `,"version":${scalar(body.version)}` +
+    `,"violations":${violationsText(body.violations)}}`;
+  return { head, tail };
+}

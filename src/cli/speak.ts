@@ -25,7 +25,8 @@ Options:
   -O, --backend-option k=v   any other backend option (repeatable; values parsed as JSON when they can be)
       --ssml                 the text is SSML (default: detected from a leading <speak>)
       --plain                the text is plain text: no markup at all
-      --lenient              read malformed markup as text instead of failing
+      --lenient              read malformed SSML as text instead of failing
+      --strict               fail on unknown light markup such as {word} (default: read it as text)
   -r, --rate <x>             speaking rate multiplier, e.g. 1.2
       --emotion <name>       ${EMOTION_NAMES.join(' | ')}
       --preset <name>        ${PRESET_NAMES.join(' | ')}
@@ -53,6 +54,7 @@ const FLAGS: FlagSpec = {
   ssml: { type: 'boolean' },
   plain: { type: 'boolean' },
   lenient: { type: 'boolean' },
+  strict: { type: 'boolean' },
   rate: { type: 'string', short: 'r' },
   emotion: { type: 'string' },
   preset: { type: 'string' },
@@ -82,6 +84,7 @@ const valuesSchema = z
     ssml: z.boolean().optional(),
     plain: z.boolean().optional(),
     lenient: z.boolean().optional(),
+    strict: z.boolean().optional(),
     rate: numberFlag(0.25, 4).optional(),
     emotion: z.enum(EMOTION_NAMES as [string, ...string[]]).optional(),
     preset: z.enum(PRESET_NAMES as [string, ...string[]]).optional(),
@@ -90,7 +93,8 @@ const valuesSchema = z
     'sample-rate': numberFlag(8000, 192_000).pipe(z.number().int()).optional(),
     quiet: z.boolean().optional(),
   })
-  .refine((values) => !(values.ssml && values.plain), { message: '--ssml and --plain exclude each other', path: ['plain'] });
+  .refine((values) => !(values.ssml && values.plain), { message: '--ssml and --plain exclude each other', path: ['plain'] })
+  .refine((values) => !(values.lenient && values.strict), { message: '--lenient and --strict exclude each other', path: ['strict'] });
 
 function backendOptions(values: z.output<typeof valuesSchema>): Record<string, unknown> | undefined {
   const options: Record<string, unknown> = {};
@@ -132,7 +136,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   try {
     const speakOptions = {
       format: values.ssml ? ('ssml' as const) : values.plain ? ('text' as const) : ('auto' as const),
-      lenient: values.lenient ?? false,
+      ...(values.lenient ? { lenient: true } : values.strict ? { lenient: false } : {}),
       ...(values.voice ? { voice: values.voice } : {}),
       ...(values.rate !== undefined ? { rate: values.rate } : {}),
       ...(values.emotion ? { emotion: values.emotion } : {}),

@@ -51,8 +51,11 @@ export const speakOptionsSchema = z.strictObject({
   preset: z.enum(PRESET_NAMES as [string, ...string[]]).optional(),
   /** Speaking-rate multiplier (1 = normal). */
   rate: z.number().finite().min(PROSODY_LIMITS.rate.min).max(PROSODY_LIMITS.rate.max).optional(),
-  /** Read malformed markup as text instead of failing. */
-  lenient: z.boolean().default(false),
+  /**
+   * Read unknown or malformed markup as text instead of failing. Default: lenient for plain text
+   * and light markup (free text full of `{…}` and `[…]` still speaks), strict for SSML.
+   */
+  lenient: z.boolean().optional(),
   /** Allow SSML `<audio>` with local files under `audioRoot`. */
   allowAudio: z.boolean().default(false),
   audioRoot: z.string().min(1).optional(),

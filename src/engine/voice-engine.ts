@@ -18,7 +18,7 @@ import { formatFromExtension, type AudioFormat } from '../audio/encode.js';
 import type { SpeechBackend } from '../backends/backend.js';
 import { FallbackChain, type FallbackFailure } from '../backends/fallback.js';
 import { BackendRegistry } from '../backends/registry.js';
-import { compile, planSynthesis, type CompileOptions, type SynthesisStep } from '../compiler/index.js';
+import { compile, looksLikeSsml, planSynthesis, type CompileOptions, type SynthesisStep } from '../compiler/index.js';
 import type { EngineOutput, SynthesisSegment } from '../graph/engine-output.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
@@ -247,11 +247,12 @@ export class VoiceEngine {
     return typeof ref === 'string' ? this.#registry.create(ref, options ?? {}) : Promise.resolve(ref);
   }
 
-  #compileOptions(parsed: ParsedSpeakOptions, rateScale: number): CompileOptions {
+  #compileOptions(text: string, parsed: ParsedSpeakOptions, rateScale: number): CompileOptions {
     const rate = (parsed.rate ?? 1) * rateScale;
+    const ssml = parsed.format === 'ssml' || (parsed.format === 'auto' && looksLikeSsml(text));
     return {
       format: parsed.format,
-      lenient: parsed.lenient,
+      lenient: parsed.lenient ?? !ssml,
       allowAudio: parsed.allowAudio,
       ...(parsed.audioRoot !== undefined ? { audioRoot: parsed.audioRoot } : {}),
       ...(parsed.language !== undefined ? { language: parsed.language } : {}),
@@ -272,7 +273,7 @@ export class VoiceEngine {
   async #validate(text: string, parsed: ParsedSpeakOptions): Promise<SpeechGraph> {
     if (this.#closed) throw new AudioError('ENGINE_CLOSED', 'the engine was closed');
     if (typeof text !== 'string') throw new InputError(`text: expected a string (received ${typeof text})`, { field: 'text' });
-    const graph = compile(text, this.#compileOptions(parsed, 1));
+    const graph = compile(text, this.#compileOptions(text, parsed, 1));
     await this.#backendFor(parsed.backend);
     return graph;
   }
@@ -294,7 +295,7 @@ export class VoiceEngine {
       // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
       const override = lifecycle.override();
       const rateScale = override?.speechRate ?? 1;
-      const graph = rateScale === 1 ? utterance.graph : compile(text, this.#compileOptions(parsed, rateScale));
+      const graph = rateScale === 1 ? utterance.graph : compile(text, this.#compileOptions(text, parsed, rateScale));
       lifecycle.compile(graphHash(graph));
       lifecycle.synthesize();
       const backend = await this.#backendFor(parsed.backend);

@@ -93,6 +93,13 @@ describe('VoiceEngine', () => {
     expect(ssml.marks.map((mark) => mark.name)).toEqual(['end']);
   });
 
+  it('reads free text with stray braces and brackets, but is strict with SSML and when asked', async () => {
+    const free = await engine.speak('Index array[0] with {key} braces.');
+    expect(free.durationMs).toBeGreaterThan(1000);
+    await expect(engine.speak('Index array[0] with {key} braces.', { lenient: false })).rejects.toMatchObject({ code: 'MARKUP_INVALID' });
+    await expect(engine.speak('<speak><unknown/></speak>')).rejects.toBeInstanceOf(InputError);
+  });
+
   it('resamples to the asked rate and normalises loudness', async () => {
     const result = await engine.speak('Loudness normalisation brings speech to a target level for broadcast.', { sampleRateHz: 48000, targetLufs: -23 });
     expect(result.sampleRateHz).toBe(48000);

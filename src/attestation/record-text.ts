@@ -24,12 +24,15 @@ export interface RecordText {
 /** Canonical text of frozen string arrays (the invariant lists are a few shared frozen arrays). */
 const frozenArrayText = new WeakMap<readonly string[], string>();
 
+/** What JSON.stringify escapes in a string: quote, backslash, controls, (lone) surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 /**
  * A field's canonical text: the common scalar types inline, anything else (a value that breaks
  * the record type) through canonicalJson, so the output never differs from it (undefined throws).
  */
 function scalar(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
   if (value === null) return 'null';
   return canonicalJson(value);
 }

@@ -37,7 +37,6 @@ const settled = Promise.resolve();
 /** Append-only attestation storage (see the file comment). Single-threaded. */
 export class AttestationStore {
   private readonly records: Attestation[] = [];
-  private readonly bySeqIndex = new Map<number, Attestation>();
   private readonly log: DurableLog | undefined;
   private readonly start: ChainHead;
   private headSeq: number;
@@ -132,7 +131,8 @@ export class AttestationStore {
 
   /** The record with this seq, if held. */
   bySeq(seq: number): Attestation | undefined {
-    return this.bySeqIndex.get(seq);
+    // Seqs are gap-free from the chain start (append and adopt enforce it), so seq is an index.
+    return Number.isInteger(seq) && seq > this.start.seq ? this.records[seq - this.start.seq - 1] : undefined;
   }
 
   /** Records matching every given field of the query (actor, action, target, decision, since, until). */
@@ -158,7 +158,6 @@ export class AttestationStore {
 
   private push(record: Attestation): void {
     this.records.push(record);
-    this.bySeqIndex.set(record.seq, record);
     this.headSeq = record.seq;
     this.headHash = record.hash;
   }

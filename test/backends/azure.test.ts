@@ -1,74 +1,53 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AzureBackend, buildSsml, type AzureBackendOptions } from '../../src/backends/azure.js';
-import { AbortError, InputError } from '../../src/errors.js';
-import { NEUTRAL_PROSODY, type EngineOutput, type SynthesisSegment } from '../../src/graph/engine-output.js';
-import { TestHttpServer, delay, jsonResponder, pcmResponder, piecewiseResponder, s16leBytes, testSamples, type Responder } from '../helpers/http-server.js';
+import { InputError } from '../../src/errors.js';
+import { NEUTRAL_PROSODY } from '../../src/graph/engine-output.js';
+import { describeCloudBackendContract } from '../helpers/cloud-backend-contract.js';
+import { heldBackStream, jsonResponder, pcmResponder, s16leBytes, testSamples, useTestHttpServer } from '../helpers/http-server.js';
+import { collect, rejection, samplesOf, segment } from '../helpers/synthesis.js';
 
 const KEY = 'azure-test-secret-42';
 const SPEAK_OPEN = '<speak version="1.0" xmlns="http://www.w3.org/2001/10/synthesis"';
 
-let server: TestHttpServer;
-
-beforeEach(async () => {
-  server = await TestHttpServer.start();
-});
-afterEach(async () => {
+const server = useTestHttpServer();
+afterEach(() => {
   vi.unstubAllEnvs();
-  await server.close();
 });
 
 function backend(options: AzureBackendOptions = {}): AzureBackend {
   return new AzureBackend({ apiKey: KEY, baseUrl: server.baseUrl, retryBaseMs: 1, ...options });
 }
 
-function segment(text: string, prosody: Partial<SynthesisSegment['prosody']> = {}): SynthesisSegment {
-  return { text, prosody: { ...NEUTRAL_PROSODY, ...prosody } };
-}
-
-async function collect(chunks: AsyncIterable<EngineOutput>): Promise<EngineOutput[]> {
-  const out: EngineOutput[] = [];
-  for await (const chunk of chunks) out.push(chunk);
-  return out;
-}
-
-function samplesOf(chunks: EngineOutput[]): number[] {
-  return chunks.flatMap((chunk) => Array.from(chunk.pcm, (value) => Math.round(value * 32768)));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
-const silentResponder: Responder = async (request) => {
-  await request.closedEarly;
-};
+describeCloudBackendContract({
+  name: 'azure',
+  apiKey: KEY,
+  apiKeyEnv: 'AZURE_SPEECH_KEY',
+  create: (testServer, options) => new AzureBackend({ baseUrl: testServer.baseUrl, retryBaseMs: 1, ...options }),
+  keyOf: (request) => request.headers['ocp-apim-subscription-key'] as string | undefined,
+  retryableFailures: [
+    (_request, response) => {
+      response.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' }).end('Service Unavailable');
+    },
+    (_request, response) => {
+      response.writeHead(429).end();
+    },
+  ],
+  unauthorized: (apiKey) => (_request, response) => {
+    response.writeHead(401, { 'content-type': 'text/plain' }).end(`Access denied due to invalid subscription key ${apiKey}. Make sure to provide a valid key for an active subscription.`);
+  },
+  unauthorizedText: 'Access denied due to invalid subscription key',
+});
 
 describe('AzureBackend', () => {
   it('posts SSML with the documented headers and yields audio before the body is complete', async () => {
     const samples = testSamples(4000);
     const bytes = s16leBytes(samples);
-    const events: string[] = [];
-    let firstChunkSeen!: () => void;
-    const firstChunk = new Promise<void>((resolve) => (firstChunkSeen = resolve));
-    server.respond(
-      piecewiseResponder([bytes.subarray(0, 3999), bytes.subarray(3999)], () => Promise.race([firstChunk, delay(2000)]), (index) => events.push(`piece ${index}`)),
-    );
+    const stream = heldBackStream([bytes.subarray(0, 3999), bytes.subarray(3999)]);
+    server.respond(stream.responder);
 
-    const chunks: EngineOutput[] = [];
-    for await (const chunk of backend().synthesize(segment('Good morning.'))) {
-      if (chunks.length === 0) {
-        events.push('first chunk');
-        firstChunkSeen();
-      }
-      chunks.push(chunk);
-    }
+    const chunks = await stream.consume(backend().synthesize(segment('Good morning.')));
 
-    expect(events).toEqual(['piece 0', 'first chunk', 'piece 1']);
+    expect(stream.events).toEqual(['piece 0', 'first chunk', 'piece 1']);
     expect(samplesOf(chunks)).toEqual(samples);
     expect(chunks.every((chunk) => chunk.sampleRateHz === 24_000 && chunk.channels === 1)).toBe(true);
     const request = server.requests[0]!;
@@ -84,7 +63,7 @@ describe('AzureBackend', () => {
   it('escapes XML special characters in the text and the voice name, and drops characters XML cannot carry', async () => {
     server.respond(pcmResponder(s16leBytes([1])));
 
-    await collect(backend().synthesize({ ...segment(`Tom & Jerry <b>"quoted"</b> it's\u0001 5 > 3\ud800!`), voice: `en-GB-Ryan"Neural<x>` }));
+    await collect(backend().synthesize(segment(`Tom & Jerry <b>"quoted"</b> it's\u0001 5 > 3\ud800!`, { voice: `en-GB-Ryan"Neural<x>` })));
 
     expect(server.requests[0]!.body).toBe(
       `${SPEAK_OPEN} xml:lang="en-GB"><voice name="en-GB-Ryan&quot;Neural&lt;x&gt;">` +
@@ -104,7 +83,7 @@ describe('AzureBackend', () => {
   it('takes xml:lang from the segment, else the option, else the voice locale', async () => {
     server.respond(pcmResponder(s16leBytes([1])));
 
-    await collect(backend().synthesize({ ...segment('a'), language: 'de-DE', voice: 'de-DE-KatjaNeural' }));
+    await collect(backend().synthesize(segment('a', { language: 'de-DE', voice: 'de-DE-KatjaNeural' })));
     await collect(backend({ language: 'fr-CA' }).synthesize(segment('b')));
     await collect(backend().synthesize(segment('c'), { voice: 'zh-CN-XiaoxiaoNeural' }));
     await collect(backend({ voice: 'my-custom-voice' }).synthesize(segment('d')));
@@ -123,64 +102,6 @@ describe('AzureBackend', () => {
     expect(server.requests.map((request) => request.headers['x-microsoft-outputformat'])).toEqual(['raw-48khz-16bit-mono-pcm', 'raw-16khz-16bit-mono-pcm']);
     expect(preferred[0]!.sampleRateHz).toBe(48_000);
     expect(configured[0]!.sampleRateHz).toBe(16_000);
-  });
-
-  it('retries 503 (honouring Retry-After) and 429, then succeeds', async () => {
-    server.respond(
-      (_request, response) => {
-        response.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' }).end('Service Unavailable');
-      },
-      (_request, response) => {
-        response.writeHead(429).end();
-      },
-      pcmResponder(s16leBytes([7, 8, 9])),
-    );
-    const azure = backend({ maxRetries: 2 });
-
-    const chunks = await collect(azure.synthesize(segment('again')));
-
-    expect(samplesOf(chunks)).toEqual([7, 8, 9]);
-    expect(server.requests).toHaveLength(3);
-    expect(server.requests[1]!.receivedAtMs - server.requests[0]!.receivedAtMs).toBeGreaterThanOrEqual(950);
-    expect(azure.metrics()).toMatchObject({ retries: 2, failures: 0 });
-  });
-
-  it('does not retry 401 and quotes the service text without the key', async () => {
-    server.respond((_request, response) => {
-      response.writeHead(401, { 'content-type': 'text/plain' }).end(`Access denied due to invalid subscription key ${KEY}. Make sure to provide a valid key for an active subscription.`);
-    });
-
-    const error = await rejection(collect(backend({ maxRetries: 2 }).synthesize(segment('x'))));
-
-    expect(error).toMatchObject({ code: 'BACKEND_AUTH_FAILED', backend: 'azure', retryable: false });
-    expect(error.message).toContain('Access denied due to invalid subscription key');
-    expect(error.message).toContain('AZURE_SPEECH_KEY');
-    expect(error.message).not.toContain(KEY);
-    expect(server.requests).toHaveLength(1);
-  });
-
-  it('times out when no audio arrives in firstChunkTimeoutMs', async () => {
-    server.respond(silentResponder);
-
-    const error = await rejection(collect(backend({ firstChunkTimeoutMs: 150, maxRetries: 0 }).synthesize(segment('x'))));
-
-    expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT' });
-    await server.requests[0]!.closedEarly;
-  });
-
-  it('closes the connection when aborted mid-stream', async () => {
-    const bytes = s16leBytes(testSamples(3000));
-    server.respond(piecewiseResponder([bytes.subarray(0, 4000), bytes.subarray(4000)], () => delay(10_000)));
-    const controller = new AbortController();
-
-    const error = await rejection(
-      (async () => {
-        for await (const _chunk of backend().synthesize(segment('long'), {}, controller.signal)) controller.abort();
-      })(),
-    );
-
-    expect(error).toBeInstanceOf(AbortError);
-    await server.requests[0]!.closedEarly;
   });
 
   it('lists the voices of the region', async () => {
@@ -212,17 +133,6 @@ describe('AzureBackend', () => {
     expect(request.method).toBe('GET');
     expect(request.path).toBe('/cognitiveservices/voices/list');
     expect(request.headers['ocp-apim-subscription-key']).toBe(KEY);
-  });
-
-  it('reads the key from AZURE_SPEECH_KEY when no apiKey option is given', async () => {
-    vi.stubEnv('AZURE_SPEECH_KEY', 'key-from-env');
-    server.respond(pcmResponder(s16leBytes([1])));
-    const azure = new AzureBackend({ baseUrl: server.baseUrl });
-
-    await collect(azure.synthesize(segment('env')));
-
-    expect(server.requests[0]!.headers['ocp-apim-subscription-key']).toBe('key-from-env');
-    expect((await azure.health()).status).toBe('ok');
   });
 
   it('fails before any request without a key, a region, or with a malformed region', async () => {

@@ -1,90 +1,46 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { streamS16lePcm, type HttpCall } from '../../src/backends/http.js';
 import { OPENAI_MAX_INPUT_CHARS, OpenAIBackend, type OpenAIBackendOptions } from '../../src/backends/openai.js';
-import { AbortError, BackendError, InputError } from '../../src/errors.js';
-import { NEUTRAL_PROSODY, type EngineOutput, type SynthesisSegment } from '../../src/graph/engine-output.js';
-import {
-  TestHttpServer,
-  delay,
-  jsonResponder,
-  pcmResponder,
-  piecewiseResponder,
-  s16leBytes,
-  testSamples,
-  type Responder,
-} from '../helpers/http-server.js';
+import { BackendError, InputError } from '../../src/errors.js';
+import { describeCloudBackendContract } from '../helpers/cloud-backend-contract.js';
+import { delay, heldBackStream, jsonResponder, pcmResponder, piecewiseResponder, s16leBytes, silentResponder, TestHttpServer, testSamples, useTestHttpServer } from '../helpers/http-server.js';
+import { collect, rejection, samplesOf, segment, streamError } from '../helpers/synthesis.js';
 
 const KEY = 'sk-test-secret-0123456789';
 /** 80 ms at 24 kHz: the default chunk. */
 const CHUNK_FRAMES = 1920;
 
-let server: TestHttpServer;
-
-beforeEach(async () => {
-  server = await TestHttpServer.start();
-});
-afterEach(async () => {
+const server = useTestHttpServer();
+afterEach(() => {
   vi.unstubAllEnvs();
-  await server.close();
 });
 
 function backend(options: OpenAIBackendOptions = {}): OpenAIBackend {
   return new OpenAIBackend({ apiKey: KEY, baseUrl: `${server.baseUrl}/v1`, retryBaseMs: 1, ...options });
 }
 
-function segment(text: string, prosody: Partial<SynthesisSegment['prosody']> = {}): SynthesisSegment {
-  return { text, prosody: { ...NEUTRAL_PROSODY, ...prosody } };
-}
-
-async function collect(chunks: AsyncIterable<EngineOutput>): Promise<EngineOutput[]> {
-  const out: EngineOutput[] = [];
-  for await (const chunk of chunks) out.push(chunk);
-  return out;
-}
-
-function samplesOf(chunks: EngineOutput[]): number[] {
-  return chunks.flatMap((chunk) => Array.from(chunk.pcm, (value) => Math.round(value * 32768)));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
-/** Responder that never answers and returns once the client has gone. */
-const silentResponder: Responder = async (request) => {
-  await request.closedEarly;
-};
+describeCloudBackendContract({
+  name: 'openai',
+  apiKey: KEY,
+  apiKeyEnv: 'OPENAI_API_KEY',
+  create: (testServer, options) => new OpenAIBackend({ baseUrl: `${testServer.baseUrl}/v1`, retryBaseMs: 1, ...options }),
+  keyOf: (request) => /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1],
+  retryableFailures: [jsonResponder(429, { error: { message: 'Rate limit reached' } }, { 'retry-after': '1' }), jsonResponder(503, { error: { message: 'Overloaded' } })],
+  unauthorized: (apiKey) => jsonResponder(401, { error: { message: `Incorrect API key provided: ${apiKey}.`, type: 'invalid_request_error' } }),
+  unauthorizedText: 'Incorrect API key provided',
+});
 
 describe('OpenAIBackend', () => {
   it('posts the documented request and streams chunks before the body is complete', async () => {
     const samples = testSamples(6000);
     const bytes = s16leBytes(samples);
-    const events: string[] = [];
-    let firstChunkSeen!: () => void;
-    const firstChunk = new Promise<void>((resolve) => (firstChunkSeen = resolve));
-    // The last piece waits for the client's first chunk (bounded, so a buffering client still finishes).
-    const gap = async (index: number) => {
-      if (index === 2) await Promise.race([firstChunk, delay(2000)]);
-      else await delay(20);
-    };
-    server.respond(piecewiseResponder([bytes.subarray(0, 5000), bytes.subarray(5000, 9000), bytes.subarray(9000)], gap, (index) => events.push(`piece ${index}`)));
+    const stream = heldBackStream([bytes.subarray(0, 5000), bytes.subarray(5000, 9000), bytes.subarray(9000)]);
+    server.respond(stream.responder);
 
-    const chunks: EngineOutput[] = [];
-    for await (const chunk of backend({ model: 'gpt-4o-mini-tts', voice: 'coral', instructions: 'Speak calmly.' }).synthesize(segment('Hello there.', { rate: 1.5 }))) {
-      if (chunks.length === 0) {
-        events.push('first chunk');
-        firstChunkSeen();
-      }
-      chunks.push(chunk);
-    }
+    const chunks = await stream.consume(backend({ model: 'gpt-4o-mini-tts', voice: 'coral', instructions: 'Speak calmly.' }).synthesize(segment('Hello there.', { prosody: { rate: 1.5 } })));
 
-    expect(events.indexOf('first chunk')).toBeLessThan(events.indexOf('piece 2'));
+    expect(stream.events.indexOf('first chunk')).toBeLessThan(stream.events.indexOf('piece 2'));
     expect(samplesOf(chunks)).toEqual(samples);
     expect(chunks.every((chunk) => chunk.sampleRateHz === 24_000 && chunk.channels === 1)).toBe(true);
     expect(chunks.slice(0, -1).every((chunk) => chunk.pcm.length === CHUNK_FRAMES)).toBe(true);
@@ -123,8 +79,8 @@ describe('OpenAIBackend', () => {
     server.respond(pcmResponder(s16leBytes([16384, -16384])));
     const openai = backend();
 
-    const chunks = await collect(openai.synthesize({ ...segment('a', { rate: 9, volumeDb: -20 * Math.log10(2) }), voice: 'sage' }, { voice: 'onyx' }));
-    await collect(openai.synthesize({ ...segment('b', { rate: 0.1 }), voice: 'sage' }));
+    const chunks = await collect(openai.synthesize(segment('a', { voice: 'sage', prosody: { rate: 9, volumeDb: -20 * Math.log10(2) } }), { voice: 'onyx' }));
+    await collect(openai.synthesize(segment('b', { voice: 'sage', prosody: { rate: 0.1 } })));
     await collect(openai.synthesize(segment('c')));
 
     const bodies = server.requests.map((request) => JSON.parse(request.body) as Record<string, unknown>);
@@ -133,24 +89,6 @@ describe('OpenAIBackend', () => {
     expect(bodies[2]).not.toHaveProperty('instructions');
     // -6.02 dB halves the amplitude.
     expect(Array.from(chunks[0]!.pcm)).toEqual([0.25, -0.25]);
-  });
-
-  it('retries 429 and 503, waiting out Retry-After, then streams the audio', async () => {
-    const samples = testSamples(100);
-    server.respond(
-      jsonResponder(429, { error: { message: 'Rate limit reached' } }, { 'retry-after': '1' }),
-      jsonResponder(503, { error: { message: 'Overloaded' } }),
-      pcmResponder(s16leBytes(samples)),
-    );
-    const openai = backend({ maxRetries: 2 });
-
-    const chunks = await collect(openai.synthesize(segment('retry me')));
-
-    expect(samplesOf(chunks)).toEqual(samples);
-    expect(server.requests).toHaveLength(3);
-    const [first, second] = server.requests;
-    expect(second!.receivedAtMs - first!.receivedAtMs).toBeGreaterThanOrEqual(950);
-    expect(openai.metrics()).toMatchObject({ calls: 1, retries: 2, failures: 0 });
   });
 
   it('gives up after maxRetries with the last service error', async () => {
@@ -177,25 +115,12 @@ describe('OpenAIBackend', () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  it('does not retry 401 and quotes the service error without the key', async () => {
-    server.respond(jsonResponder(401, { error: { message: `Incorrect API key provided: ${KEY}.`, type: 'invalid_request_error' } }));
-
-    const error = await rejection(collect(backend({ maxRetries: 2 }).synthesize(segment('x'))));
-
-    expect(error).toMatchObject({ code: 'BACKEND_AUTH_FAILED', retryable: false });
-    expect(error.message).toContain('401');
-    expect(error.message).toContain('Incorrect API key provided');
-    expect(error.message).toContain('OPENAI_API_KEY');
-    expect(error.message).not.toContain(KEY);
-    expect(server.requests).toHaveLength(1);
-  });
-
   it('reports 400 as a rejected request with the service text', async () => {
     server.respond((_request, response) => {
       response.writeHead(400, { 'content-type': 'text/plain' }).end('voice "nobody" is not supported');
     });
 
-    const error = await rejection(collect(backend().synthesize({ ...segment('x'), voice: 'nobody' })));
+    const error = await rejection(collect(backend().synthesize(segment('x', { voice: 'nobody' }))));
 
     expect(error).toMatchObject({ code: 'BACKEND_REQUEST_REJECTED', retryable: false });
     expect(error.message).toContain('voice "nobody" is not supported');
@@ -218,11 +143,7 @@ describe('OpenAIBackend', () => {
     const openai = backend({ idleTimeoutMs: 500, maxRetries: 2 });
     let received = 0;
 
-    const error = await rejection(
-      (async () => {
-        for await (const _chunk of openai.synthesize(segment('stall'))) received += 1;
-      })(),
-    );
+    const error = await streamError(openai.synthesize(segment('stall')), () => (received += 1));
 
     expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT', retryable: true });
     expect(error.message).toContain('stalled: no data within 500 ms');
@@ -244,26 +165,6 @@ describe('OpenAIBackend', () => {
     await server.requests[1]!.closedEarly;
   });
 
-  it('closes the connection when aborted mid-stream', async () => {
-    const bytes = s16leBytes(testSamples(4000));
-    server.respond(piecewiseResponder([bytes.subarray(0, 4000), bytes.subarray(4000)], () => delay(10_000)));
-    const controller = new AbortController();
-    const chunks: EngineOutput[] = [];
-
-    const error = await rejection(
-      (async () => {
-        for await (const chunk of backend().synthesize(segment('long'), {}, controller.signal)) {
-          chunks.push(chunk);
-          controller.abort();
-        }
-      })(),
-    );
-
-    expect(error).toBeInstanceOf(AbortError);
-    expect(chunks).toHaveLength(1);
-    await server.requests[0]!.closedEarly;
-  });
-
   it('closes the connection when the consumer stops early', async () => {
     const bytes = s16leBytes(testSamples(4000));
     server.respond(piecewiseResponder([bytes.subarray(0, 4000), bytes.subarray(4000)], () => delay(10_000)));
@@ -274,25 +175,6 @@ describe('OpenAIBackend', () => {
     }
 
     await server.requests[0]!.closedEarly;
-  });
-
-  it('close() aborts a stream in flight with BACKEND_CLOSED and refuses new calls', async () => {
-    const bytes = s16leBytes(testSamples(4000));
-    server.respond(piecewiseResponder([bytes.subarray(0, 4000), bytes.subarray(4000)], () => delay(10_000)));
-    const openai = backend();
-
-    const error = await rejection(
-      (async () => {
-        for await (const _chunk of openai.synthesize(segment('closing'))) await openai.close();
-      })(),
-    );
-    await openai.close();
-
-    expect(error).toMatchObject({ code: 'BACKEND_CLOSED', backend: 'openai' });
-    await server.requests[0]!.closedEarly;
-    await expect(collect(openai.synthesize(segment('again')))).rejects.toMatchObject({ code: 'BACKEND_CLOSED' });
-    expect((await openai.health()).status).toBe('unavailable');
-    expect(server.requests).toHaveLength(1);
   });
 
   it('splits input over 4096 characters at sentence ends and plays the parts in order', async () => {
@@ -322,30 +204,6 @@ describe('OpenAIBackend', () => {
     const inputs = server.requests.map((request) => (JSON.parse(request.body) as { input: string }).input);
     expect(inputs.join('')).toBe(text);
     expect(inputs.every((input) => input.length <= OPENAI_MAX_INPUT_CHARS && !/^[\udc00-\udfff]|[\ud800-\udbff]$/.test(input))).toBe(true);
-  });
-
-  it('reads the key from OPENAI_API_KEY when no apiKey option is given', async () => {
-    vi.stubEnv('OPENAI_API_KEY', 'sk-from-env');
-    server.respond(pcmResponder(s16leBytes([1, 2])));
-    const openai = new OpenAIBackend({ baseUrl: `${server.baseUrl}/v1` });
-
-    await collect(openai.synthesize(segment('env')));
-
-    expect(server.requests[0]!.headers.authorization).toBe('Bearer sk-from-env');
-    expect((await openai.health()).status).toBe('ok');
-  });
-
-  it('fails with BACKEND_AUTH_MISSING before any request when there is no key', async () => {
-    vi.stubEnv('OPENAI_API_KEY', '');
-    const openai = new OpenAIBackend({ baseUrl: `${server.baseUrl}/v1` });
-
-    const error = await rejection(collect(openai.synthesize(segment('x'))));
-
-    expect(error).toMatchObject({ code: 'BACKEND_AUTH_MISSING', retryable: false });
-    expect(error.message).toContain('`apiKey`');
-    expect(error.message).toContain('OPENAI_API_KEY');
-    expect(server.requests).toHaveLength(0);
-    expect(await openai.health()).toMatchObject({ status: 'unavailable', detail: expect.stringContaining('OPENAI_API_KEY') });
   });
 
   it('retries network failures as BACKEND_NETWORK', async () => {

@@ -5,6 +5,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
+import type { EngineOutput } from '../../src/graph/engine-output.js';
 
 /** A request as the server saw it. */
 export interface RecordedRequest {
@@ -105,6 +107,39 @@ export class TestHttpServer {
   }
 }
 
+/** The server of the running test, as `useTestHttpServer` hands it out. */
+export type TestServerHandle = Pick<TestHttpServer, 'baseUrl' | 'requests' | 'respond'>;
+
+/**
+ * Starts a fresh `TestHttpServer` before each test of the enclosing suite (or file) and closes it
+ * after. The handle it returns always refers to the running test's server.
+ */
+export function useTestHttpServer(): TestServerHandle {
+  let current: TestHttpServer | undefined;
+  beforeEach(async () => {
+    current = await TestHttpServer.start();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  const running = (): TestHttpServer => {
+    if (!current) throw new Error('the test HTTP server only runs inside a test');
+    return current;
+  };
+  return {
+    get baseUrl() {
+      return running().baseUrl;
+    },
+    get requests() {
+      return running().requests;
+    },
+    respond(...responders: Responder[]) {
+      return running().respond(...responders);
+    },
+  };
+}
+
 /** Resolves after `ms`. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -161,5 +196,45 @@ export function piecewiseResponder(
       onPiece(index);
     }
     response.end();
+  };
+}
+
+/** Responder that never answers and returns once the client has gone. */
+export const silentResponder: Responder = async (request) => {
+  await request.closedEarly;
+};
+
+/** A streamed answer that shows audio reaching the caller before the body is complete. */
+export interface HeldBackStream {
+  /** Writes the pieces 20 ms apart, holding the last one back until the caller's first chunk (at most 2 s). */
+  responder: Responder;
+  /** `piece <index>` as each piece is written, `first chunk` when the caller gets its first chunk. */
+  events: string[];
+  /** Drains a synthesis stream, logging and releasing on its first chunk. */
+  consume(chunks: AsyncIterable<EngineOutput>): Promise<EngineOutput[]>;
+}
+
+/** A `HeldBackStream` of `pieces`. */
+export function heldBackStream(pieces: readonly Uint8Array[]): HeldBackStream {
+  const events: string[] = [];
+  let firstChunkSeen!: () => void;
+  const firstChunk = new Promise<void>((resolve) => (firstChunkSeen = resolve));
+  const lastIndex = pieces.length - 1;
+  // Bounded, so a client that buffers the whole body still finishes (and fails the order assertion).
+  const gap = (index: number) => (index === lastIndex ? Promise.race([firstChunk, delay(2000)]) : delay(20));
+  return {
+    responder: piecewiseResponder(pieces, gap, (index) => events.push(`piece ${index}`)),
+    events,
+    async consume(chunks) {
+      const out: EngineOutput[] = [];
+      for await (const chunk of chunks) {
+        if (out.length === 0) {
+          events.push('first chunk');
+          firstChunkSeen();
+        }
+        out.push(chunk);
+      }
+      return out;
+    },
   };
 }

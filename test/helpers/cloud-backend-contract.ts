@@ -1,0 +1,143 @@
+/**
+ * The behaviour every cloud backend shares through `HttpBackend` (retries, auth failures, the
+ * first-chunk timeout, aborts, close, the API key from the environment), as one suite run against
+ * each backend and a real HTTP server on 127.0.0.1. Each backend supplies the service's own error
+ * answers, so the quoting of every error shape stays covered.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { SpeechBackend } from '../../src/backends/backend.js';
+import { AbortError } from '../../src/errors.js';
+import { delay, pcmResponder, piecewiseResponder, s16leBytes, silentResponder, testSamples, useTestHttpServer, type RecordedRequest, type Responder, type TestServerHandle } from './http-server.js';
+import { collect, rejection, samplesOf, segment, streamError } from './synthesis.js';
+
+/** Options the suite sets on top of a backend's defaults. */
+export interface ContractOptions {
+  apiKey?: string | undefined;
+  maxRetries?: number;
+  firstChunkTimeoutMs?: number;
+}
+
+/** How to run the shared suite against one cloud backend. */
+export interface CloudBackendContract {
+  /** The backend's `name` (also in its error messages). */
+  name: string;
+  /** The API key the tests pass; it must never appear in an error message. */
+  apiKey: string;
+  /** Environment variable read when no `apiKey` option is given. */
+  apiKeyEnv: string;
+  /** The backend pointed at `server`, with `apiKey`, a 1 ms retry base and `options`. */
+  create(server: TestServerHandle, options: ContractOptions): SpeechBackend;
+  /** The key a request carried, in the service's header. */
+  keyOf(request: RecordedRequest): string | undefined;
+  /** Two retryable failures as the service answers them: the first asks to retry after 1 s. */
+  retryableFailures: [Responder, Responder];
+  /** A 401 as the service answers it, quoting the key it was sent. */
+  unauthorized(apiKey: string): Responder;
+  /** Text of the 401 answer the error message must quote. */
+  unauthorizedText: string;
+}
+
+/** Registers the shared suite for one cloud backend. */
+export function describeCloudBackendContract(contract: CloudBackendContract): void {
+  describe(`${contract.name}: the cloud backend contract`, () => {
+    const server = useTestHttpServer();
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+    const backend = (options: ContractOptions = {}) => contract.create(server, { apiKey: contract.apiKey, ...options });
+    /** A body that streams one chunk and then stalls for 10 s. */
+    const stallingAudio = () => {
+      const bytes = s16leBytes(testSamples(4000));
+      return piecewiseResponder([bytes.subarray(0, 4000), bytes.subarray(4000)], () => delay(10_000));
+    };
+
+    it('retries retryable failures, waiting out Retry-After, then streams the audio', async () => {
+      const samples = testSamples(100);
+      server.respond(...contract.retryableFailures, pcmResponder(s16leBytes(samples)));
+      const cloud = backend({ maxRetries: 2 });
+
+      const chunks = await collect(cloud.synthesize(segment('retry me')));
+
+      expect(samplesOf(chunks)).toEqual(samples);
+      expect(server.requests).toHaveLength(3);
+      expect(server.requests[1]!.receivedAtMs - server.requests[0]!.receivedAtMs).toBeGreaterThanOrEqual(950);
+      expect(cloud.metrics()).toMatchObject({ calls: 1, retries: 2, failures: 0 });
+    });
+
+    it('does not retry 401 and quotes the service text without the key', async () => {
+      server.respond(contract.unauthorized(contract.apiKey));
+
+      const error = await rejection(collect(backend({ maxRetries: 2 }).synthesize(segment('x'))));
+
+      expect(error).toMatchObject({ code: 'BACKEND_AUTH_FAILED', backend: contract.name, retryable: false });
+      expect(error.message).toContain('401');
+      expect(error.message).toContain(contract.unauthorizedText);
+      expect(error.message).toContain(contract.apiKeyEnv);
+      expect(error.message).not.toContain(contract.apiKey);
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it('times out when no audio arrives in firstChunkTimeoutMs, and closes the connection', async () => {
+      server.respond(silentResponder);
+
+      const error = await rejection(collect(backend({ firstChunkTimeoutMs: 150, maxRetries: 0 }).synthesize(segment('x'))));
+
+      expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT', backend: contract.name });
+      expect(server.requests).toHaveLength(1);
+      await server.requests[0]!.closedEarly;
+    });
+
+    it('closes the connection when aborted mid-stream', async () => {
+      server.respond(stallingAudio());
+      const controller = new AbortController();
+      let received = 0;
+
+      const error = await streamError(backend().synthesize(segment('long'), {}, controller.signal), () => {
+        received += 1;
+        controller.abort();
+      });
+
+      expect(error).toBeInstanceOf(AbortError);
+      expect(received).toBe(1);
+      await server.requests[0]!.closedEarly;
+    });
+
+    it('close() aborts a stream in flight with BACKEND_CLOSED and refuses new calls', async () => {
+      server.respond(stallingAudio());
+      const cloud = backend();
+
+      const error = await streamError(cloud.synthesize(segment('closing')), () => cloud.close());
+      await cloud.close();
+
+      expect(error).toMatchObject({ code: 'BACKEND_CLOSED', backend: contract.name });
+      await server.requests[0]!.closedEarly;
+      await expect(collect(cloud.synthesize(segment('again')))).rejects.toMatchObject({ code: 'BACKEND_CLOSED' });
+      expect((await cloud.health()).status).toBe('unavailable');
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it(`reads the key from ${contract.apiKeyEnv} when no apiKey option is given`, async () => {
+      vi.stubEnv(contract.apiKeyEnv, 'key-from-env');
+      server.respond(pcmResponder(s16leBytes([1, 2])));
+      const cloud = backend({ apiKey: undefined });
+
+      await collect(cloud.synthesize(segment('env')));
+
+      expect(contract.keyOf(server.requests[0]!)).toBe('key-from-env');
+      expect((await cloud.health()).status).toBe('ok');
+    });
+
+    it('fails with BACKEND_AUTH_MISSING before any request when there is no key, and reports itself unavailable', async () => {
+      vi.stubEnv(contract.apiKeyEnv, '');
+      const cloud = backend({ apiKey: undefined });
+
+      const error = await rejection(collect(cloud.synthesize(segment('x'))));
+
+      expect(error).toMatchObject({ code: 'BACKEND_AUTH_MISSING', backend: contract.name, retryable: false });
+      const missing = `no apiKey: pass the \`apiKey\` option or set ${contract.apiKeyEnv}`;
+      expect(error.message).toBe(`${contract.name}: ${missing}`);
+      expect(server.requests).toHaveLength(0);
+      expect(await cloud.health()).toMatchObject({ status: 'unavailable', detail: missing });
+    });
+  });
+}

@@ -1,16 +1,17 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32, deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KokoroBackend, KOKORO_SAMPLE_RATE_HZ } from '../../src/backends/kokoro.js';
 import { KOKORO_MAX_TOKENS, tokenizeKokoroPhonemes } from '../../src/backends/kokoro-vocab.js';
-import { phonemizeKeepingPunctuation, rankSymbolBoundary, splitAtBoundaries, splitSentences } from '../../src/backends/phoneme-text.js';
+import { phonemizeKeepingPunctuation } from '../../src/backends/phoneme-text.js';
 import { phonemize } from '../../src/backends/phonemize.js';
 import { AbortError, BackendError, InputError } from '../../src/errors.js';
-import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
-import { NEUTRAL_PROSODY } from '../../src/graph/engine-output.js';
+import type { EngineOutput } from '../../src/graph/engine-output.js';
+import { describeOnnxBackendContract } from '../helpers/onnx-backend-contract.js';
 import { buildKokoroTestModel, buildPiperTestModel, FILL_VALUE, ID_SCALE, ID_SUM_SCALE, KOKORO_HEADER_SAMPLES } from '../helpers/onnx-model.js';
+import { collect, segment } from '../helpers/synthesis.js';
+import { npy, zip } from '../helpers/voice-files.js';
 
 const SAMPLES_PER_TOKEN = 10;
 const ROWS = 510;
@@ -21,75 +22,6 @@ function voicePack(step: number): Float32Array {
   const pack = new Float32Array(ROWS * STYLE_DIM);
   for (let row = 0; row < ROWS; row++) pack[row * STYLE_DIM] = (row + 1) * step;
   return pack;
-}
-
-function npy(values: Float32Array, shape: number[]): Buffer {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const prefix = Buffer.alloc(10);
-  prefix.write('\x93NUMPY', 0, 'latin1');
-  prefix.writeUInt8(1, 6);
-  prefix.writeUInt16LE(header.length, 8);
-  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]);
-}
-
-/** A zip archive; `numpyStyle` writes local headers the way numpy's savez does (zip64 sizes). */
-function zip(entries: Array<{ name: string; data: Buffer; deflate: boolean }>, numpyStyle = false): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const entry of entries) {
-    const name = Buffer.from(entry.name);
-    const stored = entry.deflate ? deflateRawSync(entry.data) : entry.data;
-    const crc = crc32(entry.data);
-    const extra = numpyStyle ? Buffer.alloc(20) : Buffer.alloc(0);
-    if (numpyStyle) {
-      extra.writeUInt16LE(1, 0);
-      extra.writeUInt16LE(16, 2);
-      extra.writeBigUInt64LE(BigInt(entry.data.length), 4);
-      extra.writeBigUInt64LE(BigInt(stored.length), 12);
-    }
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(numpyStyle ? 45 : 20, 4);
-    local.writeUInt16LE(entry.deflate ? 8 : 0, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(numpyStyle ? 0xffffffff : stored.length, 18);
-    local.writeUInt32LE(numpyStyle ? 0xffffffff : entry.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(extra.length, 28);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(entry.deflate ? 8 : 0, 10);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(stored.length, 20);
-    central.writeUInt32LE(entry.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, extra, stored);
-    centrals.push(central, name);
-    offset += local.length + name.length + extra.length + stored.length;
-  }
-  const directory = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, directory, end]);
-}
-
-async function collect(iterable: AsyncIterable<EngineOutput>): Promise<EngineOutput[]> {
-  const chunks: EngineOutput[] = [];
-  for await (const chunk of iterable) chunks.push(chunk);
-  return chunks;
-}
-
-function segment(text: string, extra: Partial<SynthesisSegment> = {}): SynthesisSegment {
-  return { text, prosody: { ...NEUTRAL_PROSODY }, ...extra };
 }
 
 /** What the test model wrote into a chunk: its input ids (count, sum, ends) and the style value. */
@@ -119,6 +51,12 @@ beforeAll(async () => {
   await writeFile(join(voicesDir, 'af_test.bin'), voicePack(0.001));
   await writeFile(join(voicesDir, 'bm_test.npy'), npy(voicePack(0.0005), [ROWS, 1, STYLE_DIM]));
   await writeFile(join(voicesDir, 'notes.txt'), 'not a voice');
+});
+
+describeOnnxBackendContract({
+  name: 'kokoro',
+  create: (path = modelPath) => new KokoroBackend({ modelPath: path, voicesPath: voicesDir }),
+  missingModelPath: () => join(dir, 'nope', 'kokoro.onnx'),
 });
 
 afterAll(async () => {
@@ -154,9 +92,9 @@ describe('KokoroBackend synthesis', () => {
   it('scales the length by the prosody rate and the speed option, clamped to [0.5, 2]', async () => {
     const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir, speed: 1.25 });
     const [normal] = await collect(backend.synthesize(segment('Testing speed.')));
-    const [double] = await collect(backend.synthesize(segment('Testing speed.', { prosody: { ...NEUTRAL_PROSODY, rate: 1.6 } })));
-    const [clamped] = await collect(backend.synthesize(segment('Testing speed.', { prosody: { ...NEUTRAL_PROSODY, rate: 10 } })));
-    const [slowest] = await collect(backend.synthesize(segment('Testing speed.', { prosody: { ...NEUTRAL_PROSODY, rate: 0.1 } })));
+    const [double] = await collect(backend.synthesize(segment('Testing speed.', { prosody: { rate: 1.6 } })));
+    const [clamped] = await collect(backend.synthesize(segment('Testing speed.', { prosody: { rate: 10 } })));
+    const [slowest] = await collect(backend.synthesize(segment('Testing speed.', { prosody: { rate: 0.1 } })));
     const padded = decode(normal as EngineOutput, 1.25).tokenCount + 2;
     expect((normal as EngineOutput).pcm.length).toBe(Math.floor((padded * SAMPLES_PER_TOKEN) / 1.25));
     expect((double as EngineOutput).pcm.length).toBe((padded * SAMPLES_PER_TOKEN) / 2);
@@ -206,7 +144,7 @@ describe('KokoroBackend synthesis', () => {
 
   it('applies the prosody volume as a gain', async () => {
     const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir });
-    const [chunk] = await collect(backend.synthesize(segment('Louder.', { prosody: { ...NEUTRAL_PROSODY, volumeDb: 6 } })));
+    const [chunk] = await collect(backend.synthesize(segment('Louder.', { prosody: { volumeDb: 6 } })));
     expect((chunk as EngineOutput).pcm[KOKORO_HEADER_SAMPLES]).toBeCloseTo(FILL_VALUE * 10 ** (6 / 20), 5);
   });
 
@@ -334,19 +272,6 @@ describe('KokoroBackend errors', () => {
     expect(() => new KokoroBackend({ modelPath, voicesPath: voicesDir, extra: 1 } as never)).toThrow(/kokoro/);
   });
 
-  it('reports a missing model file by path, from synthesize and from health', async () => {
-    const missing = join(dir, 'nope', 'kokoro.onnx');
-    const backend = new KokoroBackend({ modelPath: missing, voicesPath: voicesDir });
-    const error = await collect(backend.synthesize(segment('Hi.'))).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).code).toBe('BACKEND_MODEL_NOT_FOUND');
-    expect((error as BackendError).message).toContain(missing);
-    expect(backend.metrics().retries).toBe(0);
-    const health = await backend.health();
-    expect(health).toMatchObject({ backend: 'kokoro', status: 'unavailable', modelLoaded: false });
-    expect(health.detail).toContain(missing);
-  });
-
   it('reports a missing voices path, a file that is not ONNX and a model with the wrong signature', async () => {
     const missingVoices = join(dir, 'missing-voices');
     await expect(new KokoroBackend({ modelPath, voicesPath: missingVoices }).voices()).rejects.toMatchObject({
@@ -392,54 +317,4 @@ describe('KokoroBackend errors', () => {
     });
   });
 
-  it('stops at an abort between runs and rejects an already-aborted call', async () => {
-    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir });
-    const controller = new AbortController();
-    const chunks: EngineOutput[] = [];
-    const error = await (async () => {
-      for await (const chunk of backend.synthesize(segment('First sentence. Second sentence. Third sentence.'), {}, controller.signal)) {
-        chunks.push(chunk);
-        controller.abort();
-      }
-    })().catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(AbortError);
-    expect(chunks).toHaveLength(1);
-    expect(backend.inferenceRuns).toBe(1);
-    await expect(collect(backend.synthesize(segment('Hi.'), {}, AbortSignal.abort()))).rejects.toBeInstanceOf(AbortError);
-    expect(backend.inferenceRuns).toBe(1);
-  });
-
-  it('refuses to synthesize after close, and close is idempotent', async () => {
-    const backend = new KokoroBackend({ modelPath, voicesPath: voicesDir });
-    await backend.load();
-    await backend.close();
-    await backend.close();
-    await expect(collect(backend.synthesize(segment('Hi.')))).rejects.toMatchObject({ code: 'BACKEND_CLOSED' });
-    expect((await backend.health()).status).toBe('unavailable');
-  });
-});
-
-describe('sentence and token splitting', () => {
-  it('splits sentences after terminal marks and closing quotes, and at blank lines', () => {
-    expect(splitSentences('One. "Two?" Three!\n\nFour and five')).toEqual(['One.', '"Two?"', 'Three!', 'Four and five']);
-    expect(splitSentences('   ')).toEqual([]);
-    expect(splitSentences('Wait. ... Go!')).toEqual(['Wait.', 'Go!']);
-  });
-
-  it('phonemizes the words between punctuation and puts the marks back in place', async () => {
-    const calls: string[] = [];
-    const shout = async (text: string) => (calls.push(text), text.toUpperCase());
-    expect(await phonemizeKeepingPunctuation('Well, "yes" (maybe)!', 'en', shout)).toBe('WELL, "YES" (MAYBE)!');
-    expect(await phonemizeKeepingPunctuation('"Hi," she said: go\nnow.', 'en', shout)).toBe('"HI," SHE SAID: GO NOW.');
-    expect(await phonemizeKeepingPunctuation('Hello,world', 'en', shout)).toBe('HELLO, WORLD');
-    expect(calls).toEqual(['Well', 'yes', 'maybe', 'Hi', 'she said', 'go\nnow', 'Hello', 'world']);
-  });
-
-  it('cuts after the best boundary that leaves a piece at least a third full, else hard at the limit', () => {
-    const symbols = [...'aaaa.bbbbbb cc,dddd'];
-    const rank = (index: number) => rankSymbolBoundary(symbols[index] ?? '');
-    expect(splitAtBoundaries(symbols.length, 8, rank)).toEqual([5, 12, 19]);
-    expect(splitAtBoundaries(10, 4, () => 0)).toEqual([4, 8, 10]);
-    expect(splitAtBoundaries(0, 4, () => 0)).toEqual([]);
-  });
 });

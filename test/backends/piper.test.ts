@@ -6,10 +6,11 @@ import { KOKORO_VOCAB } from '../../src/backends/kokoro-vocab.js';
 import { phonemizeKeepingPunctuation } from '../../src/backends/phoneme-text.js';
 import { phonemize } from '../../src/backends/phonemize.js';
 import { PiperBackend, piperPhonemeIds } from '../../src/backends/piper.js';
-import { AbortError, BackendError, InputError } from '../../src/errors.js';
-import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
-import { NEUTRAL_PROSODY } from '../../src/graph/engine-output.js';
+import { BackendError, InputError } from '../../src/errors.js';
+import type { EngineOutput } from '../../src/graph/engine-output.js';
+import { describeOnnxBackendContract } from '../helpers/onnx-backend-contract.js';
 import { buildKokoroTestModel, buildPiperTestModel, FILL_VALUE, ID_SCALE, ID_SUM_SCALE, PIPER_HEADER_SAMPLES } from '../helpers/onnx-model.js';
+import { collect, segment } from '../helpers/synthesis.js';
 
 const SAMPLES_PER_ID = 8;
 
@@ -37,16 +38,6 @@ function config(overrides: Record<string, unknown> = {}): Record<string, unknown
   };
 }
 
-async function collect(iterable: AsyncIterable<EngineOutput>): Promise<EngineOutput[]> {
-  const chunks: EngineOutput[] = [];
-  for await (const chunk of iterable) chunks.push(chunk);
-  return chunks;
-}
-
-function segment(text: string, extra: Partial<SynthesisSegment> = {}): SynthesisSegment {
-  return { text, prosody: { ...NEUTRAL_PROSODY }, ...extra };
-}
-
 /** What the test model wrote into a chunk. */
 function decode(chunk: EngineOutput, lengthScale: number, multiSpeaker = false) {
   return {
@@ -71,12 +62,20 @@ beforeAll(async () => {
   modelPath = join(dir, 'en_US-tiny-low.onnx');
   await writeFile(modelPath, buildPiperTestModel({ samplesPerId: SAMPLES_PER_ID }));
   await writeFile(`${modelPath}.json`, JSON.stringify(config()));
+  await writeFile(join(dir, 'absent.onnx.json'), JSON.stringify(config()));
   multiPath = join(dir, 'en_GB-many-medium.onnx');
   await writeFile(multiPath, buildPiperTestModel({ samplesPerId: SAMPLES_PER_ID, multiSpeaker: true }));
   await writeFile(
     `${multiPath}.json`,
     JSON.stringify(config({ dataset: 'many', audio: { sample_rate: 16_000 }, language: { code: 'en_GB' }, num_speakers: 3, speaker_id_map: { alice: 0, bob: 1, carol: 2 } })),
   );
+});
+
+describeOnnxBackendContract({
+  name: 'piper',
+  create: (path = modelPath) => new PiperBackend({ modelPath: path }),
+  // Its config exists: the missing model must still be what is reported.
+  missingModelPath: () => join(dir, 'absent.onnx'),
 });
 
 afterAll(async () => {
@@ -118,7 +117,7 @@ describe('PiperBackend synthesis', () => {
   it('divides length_scale by the prosody rate and applies option overrides', async () => {
     const backend = new PiperBackend({ modelPath, lengthScale: 1, noiseScale: 0.25, noiseW: 0.125 });
     const [normal] = (await collect(backend.synthesize(segment('Speed test.')))) as [EngineOutput];
-    const [fast] = (await collect(backend.synthesize(segment('Speed test.', { prosody: { ...NEUTRAL_PROSODY, rate: 2 } })))) as [EngineOutput];
+    const [fast] = (await collect(backend.synthesize(segment('Speed test.', { prosody: { rate: 2 } })))) as [EngineOutput];
     const idCount = decode(normal, 1).idCount;
     expect(normal.pcm.length).toBe(idCount * SAMPLES_PER_ID);
     expect(fast.pcm.length).toBe((idCount * SAMPLES_PER_ID) / 2);
@@ -184,12 +183,7 @@ describe('PiperBackend errors', () => {
     expect(() => new PiperBackend({ modelPath: '' })).toThrow(InputError);
   });
 
-  it('names the missing model file and the missing config file', async () => {
-    const missingModel = join(dir, 'absent.onnx');
-    await writeFile(`${missingModel}.json`, JSON.stringify(config()));
-    const error = await collect(new PiperBackend({ modelPath: missingModel }).synthesize(segment('Hi.'))).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(BackendError);
-    expect(error).toMatchObject({ code: 'BACKEND_MODEL_NOT_FOUND', message: expect.stringContaining(missingModel) });
+  it('names the missing config file, from load and from health', async () => {
     const missingConfig = join(dir, 'no-config.json');
     const backend = new PiperBackend({ modelPath, configPath: missingConfig });
     await expect(backend.load()).rejects.toMatchObject({ code: 'BACKEND_CONFIG_NOT_FOUND', message: expect.stringContaining(missingConfig) });
@@ -227,21 +221,4 @@ describe('PiperBackend errors', () => {
     });
   });
 
-  it('stops at an abort between sentences', async () => {
-    const backend = new PiperBackend({ modelPath });
-    const controller = new AbortController();
-    const chunks: EngineOutput[] = [];
-    const error = await (async () => {
-      for await (const chunk of backend.synthesize(segment('One. Two. Three.'), {}, controller.signal)) {
-        chunks.push(chunk);
-        controller.abort();
-      }
-    })().catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(AbortError);
-    expect(chunks).toHaveLength(1);
-    expect(backend.inferenceRuns).toBe(1);
-    await backend.close();
-    await backend.close();
-    await expect(collect(backend.synthesize(segment('Hi.')))).rejects.toMatchObject({ code: 'BACKEND_CLOSED' });
-  });
 });

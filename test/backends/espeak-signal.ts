@@ -2,6 +2,7 @@
  * Signal measurements used by the espeak tests to tell speech from silence or noise: duration,
  * RMS energy, zero-crossing rate and a median f0 estimate (autocorrelation over voiced frames).
  */
+import { expect } from 'vitest';
 import type { EngineOutput } from '../../src/graph/engine-output.js';
 
 /** All chunks of one synthesis joined, with their format. */
@@ -70,4 +71,24 @@ export function medianF0Hz(pcm: Float32Array, sampleRateHz: number): number {
   }
   estimates.sort((a, b) => a - b);
   return estimates[Math.floor(estimates.length / 2)] ?? 0;
+}
+
+/** The FOX sentence every espeak test speaks: 9 words. */
+export const FOX = 'The quick brown fox jumps over the lazy dog.';
+
+/**
+ * Asserts that `audio` of FOX sounds like speech, not silence or noise: 9 words at 175 words per
+ * minute is about 3.1 s (espeak adds short pauses at the ends), energy well above silence,
+ * speech-like zero crossings and a voiced median f0. Returns the f0 for further checks.
+ */
+export function expectSpeechLikeFox(audio: CollectedAudio): number {
+  expect(durationMs(audio)).toBeGreaterThan(1800);
+  expect(durationMs(audio)).toBeLessThan(5000);
+  expect(rms(audio.pcm)).toBeGreaterThan(0.03);
+  const zcr = zeroCrossingsPerSecond(audio.pcm, audio.sampleRateHz);
+  expect(zcr).toBeGreaterThan(300);
+  expect(zcr).toBeLessThan(6000);
+  const f0 = medianF0Hz(audio.pcm, audio.sampleRateHz);
+  expect(f0).toBeGreaterThan(70);
+  return f0;
 }

@@ -60,11 +60,13 @@ export function stateName(index: number): string | null {
 /** The violations of a decision, in §4 order. HALT replaces REJECT on the halting invariant. */
 export function violationsOf(decision: CoreDecision, context: DecisionContext, ownerBefore: string | null): Violation[] {
   const violations: Violation[] = [];
-  DOMAIN_INVARIANTS.forEach((entry, index) => {
-    if ((decision.violations & (1 << index)) === 0) return;
+  if (decision.violations === 0) return violations;
+  for (let index = 0; index < DOMAIN_INVARIANTS.length; index += 1) {
+    if ((decision.violations & (1 << index)) === 0) continue;
+    const entry = DOMAIN_INVARIANTS[index] as (typeof DOMAIN_INVARIANTS)[number];
     const level = entry.id === 'audio.accessibility.supremacy' && decision.halted ? 'HALT' : entry.level;
     violations.push({ invariant: entry.id, level, message: RULE_TEXT[entry.id]?.(context, ownerBefore) ?? entry.id });
-  });
+  }
   return violations;
 }
 
@@ -175,5 +177,5 @@ export function actionName(index: number): string | null {
 
 /** The owner key before a decision. */
 export function ownerKey(core: DecisionCore, id: number): string | null {
-  return keyOrNull((value) => core.actorKey(value), id);
+  return id === NO_ID ? null : core.actorKey(id);
 }

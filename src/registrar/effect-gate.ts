@@ -1,21 +1,68 @@
 /**
- * The effect gate: the only way from a registrar result to an action on a stream. It remembers
- * the result objects its registrar issued (by identity, so copies and forgeries are worthless)
- * and turns an allowed, current, unused one into a single-use permit.
+ * The effect gate: the only way from a registrar result to an action on a stream. It issues the
+ * result objects of its registrar (branded by a private field, so copies and forgeries are
+ * worthless) and turns an allowed, current, unused one into a single-use permit.
  */
 import { AccessibilityBypassError, RegistrarDeniedError, RegistrarHaltedError, RegistrarRequiredError } from './errors.js';
+import type { Attestation } from '../attestation/record.js';
 import type { TransitionAction } from './core.js';
 import type { Permit, PermitExpectation, RegistrarResult } from './types.js';
 
-interface Issued {
-  consumed: boolean;
-  seq: number;
+/**
+ * A result as a gate issues it: the public RegistrarResult fields (frozen), plus private state
+ * that no copy, spread or forgery can carry: the issuing gate and whether a permit was taken.
+ * (Private fields are not properties: freezing does not touch them, and `#gate in value` is an
+ * unforgeable brand check.) Cheaper than remembering results in a WeakMap.
+ */
+class IssuedResult implements RegistrarResult {
+  readonly allowed: boolean;
+  readonly decision: 'allowed' | 'denied';
+  readonly reason: string | null;
+  readonly message: string;
+  readonly streamId: string | null;
+  readonly violations: RegistrarResult['violations'];
+  readonly appliedInvariants: readonly string[];
+  readonly accessibilityDriven: boolean;
+  readonly attestation: Attestation;
+  readonly durable: Promise<void>;
+  readonly observed: boolean;
+  readonly #gate: EffectGate;
+  #consumed = false;
+
+  constructor(gate: EffectGate, record: Attestation, allowed: boolean, durable: Promise<void>, observed: boolean) {
+    this.allowed = allowed;
+    this.decision = record.decision;
+    this.reason = record.reason;
+    this.message = record.message;
+    this.streamId = record.target;
+    this.violations = record.violations;
+    this.appliedInvariants = record.invariants;
+    this.accessibilityDriven = record.accessibility;
+    this.attestation = record;
+    this.durable = durable;
+    this.observed = observed;
+    this.#gate = gate;
+    Object.freeze(this);
+  }
+
+  /** Whether `value` is a result `gate` issued (not a copy, not another registrar's). */
+  static issuedBy(value: unknown, gate: EffectGate): value is IssuedResult {
+    return typeof value === 'object' && value !== null && #gate in value && (value as IssuedResult).#gate === gate;
+  }
+
+  /** Whether a permit was already taken for this result. */
+  static consumed(result: IssuedResult): boolean {
+    return result.#consumed;
+  }
+
+  /** Marks this result's permit taken. */
+  static consume(result: IssuedResult): void {
+    result.#consumed = true;
+  }
 }
 
 /** Issues permits for one registrar's results. */
 export class EffectGate {
-  private readonly issued = new WeakMap<object, Issued>();
-
   /**
    * @param lastSeqOf seq of a stream's last accepted transition (null when there is no stream)
    * @param isHalted whether the registrar is halted
@@ -25,36 +72,37 @@ export class EffectGate {
     private readonly isHalted: () => boolean,
   ) {}
 
-  /** Records a result object as issued by this registrar. */
-  register(result: RegistrarResult): void {
-    this.issued.set(result, { consumed: false, seq: result.attestation.seq });
+  /** The frozen result of an attested decision, issued by (and only usable with) this gate. */
+  issue(record: Attestation, allowed: boolean, durable: Promise<void>, observed: boolean): RegistrarResult {
+    return new IssuedResult(this, record, allowed, durable, observed);
   }
 
   /** See AudioRegistrar.require. */
   require(result: RegistrarResult | null | undefined, expect: PermitExpectation): Permit {
-    const issued = result ? this.issued.get(result) : undefined;
-    if (result && issued && result.attestation.metadata.halt === true) {
-      throw new AccessibilityBypassError(`request would end an accessibility override without disable_override; registrar halted (seq ${issued.seq})`, issued.seq);
+    const issued = IssuedResult.issuedBy(result, this) ? result : undefined;
+    if (issued && issued.attestation.metadata.halt === true) {
+      throw new AccessibilityBypassError(`request would end an accessibility override without disable_override; registrar halted (seq ${issued.attestation.seq})`, issued.attestation.seq);
     }
     if (this.isHalted()) throw new RegistrarHaltedError('registrar is halted (fail-closed): no effect may run; recover() rebuilds it from the log');
     const wanted = `${typeof expect.action === 'string' ? expect.action : (expect.action ?? ['any action']).join('|')} on ${expect.streamId ?? 'any stream'}`;
-    if (!result || !issued) throw new RegistrarRequiredError(`no decision of this registrar authorises ${wanted}: request() it first`);
-    if (result.observed) throw new RegistrarRequiredError(`an observed (shadow) decision authorises nothing (seq ${issued.seq})`);
-    if (!result.allowed) {
-      throw new RegistrarDeniedError(`request was denied (${result.reason ?? 'unknown'}): ${result.message}`, { reason: result.reason, seq: issued.seq });
+    if (!issued) throw new RegistrarRequiredError(`no decision of this registrar authorises ${wanted}: request() it first`);
+    const seq = issued.attestation.seq;
+    if (issued.observed) throw new RegistrarRequiredError(`an observed (shadow) decision authorises nothing (seq ${seq})`);
+    if (!issued.allowed) {
+      throw new RegistrarDeniedError(`request was denied (${issued.reason ?? 'unknown'}): ${issued.message}`, { reason: issued.reason, seq });
     }
-    const action = result.attestation.action as TransitionAction;
+    const action = issued.attestation.action as TransitionAction;
     const actions = expect.action === undefined ? undefined : typeof expect.action === 'string' ? [expect.action] : expect.action;
-    if (actions && !actions.includes(action)) throw new RegistrarRequiredError(`decision seq ${issued.seq} allowed ${action}, not ${actions.join('|')}`);
-    if (expect.streamId !== undefined && expect.streamId !== result.streamId) {
-      throw new RegistrarRequiredError(`decision seq ${issued.seq} concerns ${result.streamId ?? 'no stream'}, not ${expect.streamId}`);
+    if (actions && !actions.includes(action)) throw new RegistrarRequiredError(`decision seq ${seq} allowed ${action}, not ${actions.join('|')}`);
+    if (expect.streamId !== undefined && expect.streamId !== issued.streamId) {
+      throw new RegistrarRequiredError(`decision seq ${seq} concerns ${issued.streamId ?? 'no stream'}, not ${expect.streamId}`);
     }
-    if (issued.consumed) throw new RegistrarRequiredError(`decision seq ${issued.seq} was already used for an effect`);
-    if (result.streamId !== null && result.attestation.stateAfter !== null) {
-      const lastSeq = this.lastSeqOf(result.streamId);
-      if (lastSeq !== null && lastSeq !== issued.seq) throw new RegistrarRequiredError(`decision seq ${issued.seq} on ${result.streamId} was superseded by seq ${lastSeq}`);
+    if (IssuedResult.consumed(issued)) throw new RegistrarRequiredError(`decision seq ${seq} was already used for an effect`);
+    if (issued.streamId !== null && issued.attestation.stateAfter !== null) {
+      const lastSeq = this.lastSeqOf(issued.streamId);
+      if (lastSeq !== null && lastSeq !== seq) throw new RegistrarRequiredError(`decision seq ${seq} on ${issued.streamId} was superseded by seq ${lastSeq}`);
     }
-    issued.consumed = true;
-    return Object.freeze({ action, streamId: result.streamId, seq: issued.seq, attestationId: result.attestation.id });
+    IssuedResult.consume(issued);
+    return Object.freeze({ action, streamId: issued.streamId, seq, attestationId: issued.attestation.id });
   }
 }

@@ -330,7 +330,7 @@ export class AudioRegistrar {
     const owner = ownerKey(this.core, decision.ownerBefore);
     const reason = reasonOf(decision);
     if (!observed && (decision.halted || reason === 'registrar_halted')) this.coreHalted = true;
-    const violations = [...violationsOf(decision, context, owner)];
+    const violations = violationsOf(decision, context, owner);
     const attestedBefore = this.replaying ? this.replaying.seq - 1 : this.attestationStore.lastSeq;
     const structural = !observed && decision.allowed ? checkTransition(decision, attestedBefore) : [];
     if (structural.length > 0) {
@@ -374,21 +374,7 @@ export class AudioRegistrar {
       // A rejection of `durable` is already handled by the store; failures halt the registrar through onFailure.
       ({ record, durable } = this.attestationStore.append(body));
     }
-    const result: RegistrarResult = Object.freeze({
-      allowed,
-      decision: record.decision,
-      reason: record.reason,
-      message: record.message,
-      streamId: record.target,
-      violations: record.violations,
-      appliedInvariants: record.invariants,
-      accessibilityDriven: record.accessibility,
-      attestation: record,
-      durable,
-      observed,
-    });
-    this.gate.register(result);
-    return result;
+    return this.gate.issue(record, allowed, durable, observed);
   }
 
   private attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {

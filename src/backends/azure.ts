@@ -85,7 +85,7 @@ export class AzureBackend extends HttpBackend<ParsedOptions> {
   /** The voices of the region (`GET /cognitiveservices/voices/list`). */
   async voices(): Promise<VoiceInfo[]> {
     const apiKey = this.apiKey();
-    const voices = await this.getJson(apiKey, new URL(`${this.host()}/cognitiveservices/voices/list`), voicesResponseSchema);
+    const voices = await this.getVoiceList(apiKey, new URL(`${this.host()}/cognitiveservices/voices/list`), voicesResponseSchema);
     return voices.map((voice) => {
       const gender = voice.Gender?.toLowerCase();
       const sampleRateHz = Number(voice.SampleRateHertz);

@@ -74,7 +74,7 @@ export class ElevenLabsBackend extends HttpBackend<ParsedOptions> {
 
   /** The voices of the account (`GET /v1/voices`). */
   async voices(): Promise<VoiceInfo[]> {
-    const body = await this.getJson(this.apiKey(), new URL(`${this.root()}/v1/voices`), voicesResponseSchema);
+    const body = await this.getVoiceList(this.apiKey(), new URL(`${this.root()}/v1/voices`), voicesResponseSchema);
     return body.voices.map((voice) => {
       const gender = voice.labels?.gender?.toLowerCase();
       const languages = new Set<string>();

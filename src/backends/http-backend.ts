@@ -28,15 +28,7 @@ export const httpBackendOptionsShape = {
 };
 
 /** The parsed options an `HttpBackend` reads (each backend's parsed options extend these). */
-export interface HttpBackendOptions {
-  apiKey?: string | undefined;
-  maxRetries?: number | undefined;
-  retryBaseMs?: number | undefined;
-  firstChunkTimeoutMs?: number | undefined;
-  maxRetryAfterMs: number;
-  idleTimeoutMs: number;
-  chunkMs: number;
-}
+export type HttpBackendOptions = z.output<z.ZodObject<typeof httpBackendOptionsShape>> & { apiKey?: string | undefined };
 
 /** How a cloud backend finds and names its API key. */
 export interface HttpCredential {
@@ -145,8 +137,8 @@ export abstract class HttpBackend<Options extends HttpBackendOptions> extends Ba
     };
   }
 
-  /** GETs `url` and validates its JSON with `schema`, within `firstChunkTimeoutMs` ("no voice list within … ms"). */
-  protected async getJson<Schema extends z.ZodType>(apiKey: string, url: URL, schema: Schema): Promise<z.output<Schema>> {
+  /** GETs a voice list from `url` and validates its JSON with `schema`, within `firstChunkTimeoutMs` ("no voice list within … ms"). */
+  protected async getVoiceList<Schema extends z.ZodType>(apiKey: string, url: URL, schema: Schema): Promise<z.output<Schema>> {
     const deadline = startDeadline(this.name, this.policy.firstChunkTimeoutMs, 'no voice list');
     try {
       const call = this.httpCall(apiKey, 'GET', url, deadline.signal);

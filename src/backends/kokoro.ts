@@ -16,8 +16,8 @@ import type { VoiceInfo } from './backend.js';
 import { KOKORO_MAX_TOKENS, KOKORO_PAD_TOKEN_ID, tokenizeKokoroPhonemes } from './kokoro-vocab.js';
 import { loadKokoroVoices, selectStyle, type KokoroVoicePack } from './kokoro-voices.js';
 import { LazyLoad } from './lazy-load.js';
-import { OnnxBackend } from './onnx-backend.js';
-import { assertInputs, onnxBackendCommonOptions, type FeedTensor, type OnnxModel } from './onnx-session.js';
+import { OnnxBackend, onnxBackendCommonOptions } from './onnx-backend.js';
+import { assertInputs, type FeedTensor, type OnnxModel } from './onnx-session.js';
 import { phonemizeKeepingPunctuation, prepareSentencesAhead, rankSymbolBoundary, splitAtBoundaries } from './phoneme-text.js';
 
 /** Kokoro's output rate. */

@@ -5,21 +5,36 @@
  * `close()`), health that tries the load, counted runs, and turning model output into a chunk.
  * Subclasses check their model's signature, build its feeds and map voices.
  */
+import { z } from 'zod';
 import type { EngineOutput } from '../graph/engine-output.js';
-import { BaseBackend, type BackendCapabilities, type BackendHealth, type BackendPolicy } from './backend.js';
+import { BaseBackend, type BackendCapabilities, type BackendHealth } from './backend.js';
 import { applyGainInPlace, dbToGain } from './gain.js';
 import { LazyLoad } from './lazy-load.js';
 import { loadOnnxModel, type FeedTensor, type OnnxModel } from './onnx-session.js';
 import type { Phonemizer } from './phoneme-text.js';
 import { phonemize } from './phonemize.js';
 
-/** The parsed options an `OnnxBackend` reads (see `onnxBackendCommonOptions`). */
-export interface OnnxBackendOptions {
-  modelPath: string;
-  intraOpNumThreads?: number | undefined;
-  phonemizer?: Phonemizer | undefined;
-  policy?: Partial<BackendPolicy> | undefined;
-}
+/** Option fields every ONNX backend accepts (spread into each backend's zod object). */
+export const onnxBackendCommonOptions = {
+  /** ONNX Runtime intra-op threads; default: ONNX Runtime's choice. */
+  intraOpNumThreads: z.number().int().min(1).max(256).optional(),
+  /** Text -> IPA; default: espeak-ng through `phonemize`. */
+  phonemizer: z
+    .custom<Phonemizer>((value) => typeof value === 'function', 'expected a function (text, language, signal) => Promise<string>')
+    .optional(),
+  /** Retry/timeout policy of the base class (partial). */
+  policy: z
+    .object({
+      maxRetries: z.number().int().min(0).max(10).optional(),
+      retryBaseMs: z.number().min(0).max(60_000).optional(),
+      firstChunkTimeoutMs: z.number().positive().max(600_000).optional(),
+    })
+    .strict()
+    .optional(),
+};
+
+/** The parsed options an `OnnxBackend` reads (each backend's parsed options extend these). */
+export type OnnxBackendOptions = z.output<z.ZodObject<typeof onnxBackendCommonOptions>> & { modelPath: string };
 
 /** Base class of the ONNX backends; subclasses implement `openModel`, `synthesizeOnce` and `voices`. */
 export abstract class OnnxBackend<Options extends OnnxBackendOptions, Model extends { onnx: OnnxModel }> extends BaseBackend {

@@ -14,28 +14,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { z } from 'zod';
 import { AbortError, BackendError } from '../errors.js';
-import type { Phonemizer } from './phoneme-text.js';
-
-/** Option fields every ONNX backend accepts (spread into each backend's zod object). */
-export const onnxBackendCommonOptions = {
-  /** ONNX Runtime intra-op threads; default: ONNX Runtime's choice. */
-  intraOpNumThreads: z.number().int().min(1).max(256).optional(),
-  /** Text -> IPA; default: espeak-ng through `phonemize`. */
-  phonemizer: z
-    .custom<Phonemizer>((value) => typeof value === 'function', 'expected a function (text, language, signal) => Promise<string>')
-    .optional(),
-  /** Retry/timeout policy of the base class (partial). */
-  policy: z
-    .object({
-      maxRetries: z.number().int().min(0).max(10).optional(),
-      retryBaseMs: z.number().min(0).max(60_000).optional(),
-      firstChunkTimeoutMs: z.number().positive().max(600_000).optional(),
-    })
-    .strict()
-    .optional(),
-};
 
 /** Session tuning a backend passes through from its validated options. */
 export interface OnnxSessionOptions {

@@ -17,8 +17,8 @@ import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/
 import { parseInput } from '../validation.js';
 import type { VoiceInfo } from './backend.js';
 import { LazyLoad } from './lazy-load.js';
-import { OnnxBackend } from './onnx-backend.js';
-import { assertInputs, assertModelFile, onnxBackendCommonOptions, type FeedTensor, type OnnxModel } from './onnx-session.js';
+import { OnnxBackend, onnxBackendCommonOptions } from './onnx-backend.js';
+import { assertInputs, assertModelFile, type FeedTensor, type OnnxModel } from './onnx-session.js';
 import { phonemizeKeepingPunctuation, prepareSentencesAhead } from './phoneme-text.js';
 
 /** Piper's special symbols. */

@@ -14,7 +14,7 @@ import { BackendError } from '../errors.js';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
-import { openEspeakEngine, type EspeakEngine } from './espeak-engine.js';
+import { openEspeakEngine } from './espeak-engine.js';
 import { cleanEspeakIpa, espeakProsody, estimateWordTimings, splitIntoChunks } from './espeak-text.js';
 import { applyGainInPlace } from './gain.js';
 import { LazyLoad } from './lazy-load.js';
@@ -86,12 +86,12 @@ export class EspeakBackend extends BaseBackend {
 
   /** Which espeak-ng runs: `process` or `wasm`. Rejects with `ESPEAK_NOT_FOUND` when none is available. */
   async path(): Promise<'process' | 'wasm'> {
-    return (await this.openEngine()).kind;
+    return (await this.engine.get()).kind;
   }
 
   /** Base voices as espeak-ng lists them, each followed by its female variant (`<id>+f3`). */
   async voices(): Promise<VoiceInfo[]> {
-    const list = await (await this.openEngine()).voiceList();
+    const list = await (await this.engine.get()).voiceList();
     const hasFemale = list.variants.some((variant) => variant.id === FEMALE_VARIANT);
     return list.voices.flatMap((entry) =>
       hasFemale && entry.gender !== 'female' ? [voiceInfo(entry), voiceInfo(entry, `+${FEMALE_VARIANT}`, 'female', ' (female)')] : [voiceInfo(entry)],
@@ -116,7 +116,7 @@ export class EspeakBackend extends BaseBackend {
   }
 
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const engine = await this.openEngine();
+    const engine = await this.engine.get();
     const voice = this.resolveVoice(await engine.voiceList(), options.voice ?? segment.voice, segment.language);
     const prosody = espeakProsody(segment.prosody);
     const args = ['--ipa=3', '-v', voice.argument, '-s', String(prosody.wordsPerMinute), '-p', String(prosody.pitch)];
@@ -132,10 +132,6 @@ export class EspeakBackend extends BaseBackend {
       offsetMs += (pcm.length / decoded.channels / decoded.sampleRateHz) * 1000;
       yield { pcm, sampleRateHz: decoded.sampleRateHz, channels: decoded.channels, metadata: { phonemes, wordTimings } };
     }
-  }
-
-  private openEngine(): Promise<EspeakEngine> {
-    return this.engine.get();
   }
 
   /** The call's voice, else the segment's language, else the default voice. */

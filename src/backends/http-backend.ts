@@ -48,7 +48,7 @@ export interface HttpRequestParts {
 const CLOUD_CAPABILITIES: BackendCapabilities = Object.freeze({ streaming: true, wordTimings: false, phonemes: false, remote: true });
 
 /** The retry/timeout policy fields set in parsed options (unset ones keep the base class defaults). */
-export function policyFromOptions(options: Pick<HttpBackendOptions, 'maxRetries' | 'retryBaseMs' | 'firstChunkTimeoutMs'>): Partial<BackendPolicy> {
+function policyFromOptions(options: Pick<HttpBackendOptions, 'maxRetries' | 'retryBaseMs' | 'firstChunkTimeoutMs'>): Partial<BackendPolicy> {
   const policy: Partial<BackendPolicy> = {};
   if (options.maxRetries !== undefined) policy.maxRetries = options.maxRetries;
   if (options.retryBaseMs !== undefined) policy.retryBaseMs = options.retryBaseMs;
@@ -57,12 +57,12 @@ export function policyFromOptions(options: Pick<HttpBackendOptions, 'maxRetries'
 }
 
 /** The message of a missing option/environment setting: "no apiKey: pass the `apiKey` option or set OPENAI_API_KEY". */
-export function missingSettingMessage(optionName: string, envName: string): string {
+function missingSettingMessage(optionName: string, envName: string): string {
   return `no ${optionName}: pass the \`${optionName}\` option or set ${envName}`;
 }
 
 /** Reads a credential from an option or an environment variable; a missing one is BACKEND_AUTH_MISSING. */
-export function requireCredential(backend: string, value: string | undefined, optionName: string, envName: string): string {
+function requireCredential(backend: string, value: string | undefined, optionName: string, envName: string): string {
   const resolved = value ?? process.env[envName];
   if (resolved !== undefined && resolved.trim() !== '') return resolved.trim();
   throw new BackendError(backend, 'BACKEND_AUTH_MISSING', missingSettingMessage(optionName, envName));

@@ -133,13 +133,43 @@ export interface SealedRecord {
 }
 
 const NO_VIOLATIONS: readonly Violation[] = Object.freeze([]);
+const EMPTY_OBJECT: JsonObject = Object.freeze({});
+
+/** Frozen actors shared by the records of one actor (records are retained: ~100 bytes each saved). */
+const sharedActors = new Map<string, Map<string, AttestedActor>>();
+/** Cap on cached actors: denied requests may name any number of unknown actors. */
+const SHARED_ACTORS_MAX = 4096;
+let sharedActorCount = 0;
+
+function frozenActor(actor: AttestedActor | null): AttestedActor | null {
+  if (actor === null) return null;
+  const { id, kind } = actor;
+  const byId = sharedActors.get(kind);
+  const cached = byId?.get(id);
+  if (cached !== undefined) return cached;
+  const fresh = Object.freeze({ id, kind });
+  if (sharedActorCount < SHARED_ACTORS_MAX && typeof id === 'string' && typeof kind === 'string') {
+    if (byId) byId.set(id, fresh);
+    else sharedActors.set(kind, new Map([[id, fresh]]));
+    sharedActorCount += 1;
+  }
+  return fresh;
+}
+
+/** `value` deep-frozen, or a shared frozen `{}` when it has no own enumerable key (same canonical text). */
+function frozenJson(value: JsonObject): JsonObject {
+  for (const key in value) if (Object.hasOwn(value, key)) return deepFreeze(value);
+  return EMPTY_OBJECT;
+}
 
 /**
  * Links a body after `prevHash`: one serialisation (record-text.ts) gives the hashed text and the
  * log line. The record is a new frozen object holding exactly the attestation fields; its
- * `actor`, `timestamp` and violations are fresh frozen copies of exactly their fields, a frozen
- * `invariants` array is shared (it cannot change) and any other is copied, and `parameters` and
- * `metadata` are deep-frozen in place (the facade hands over fresh objects).
+ * `timestamp` and violations are fresh frozen copies of exactly their fields, `actor` a frozen
+ * `{ id, kind }` shared by the records of that actor, a frozen `invariants` array is shared (it
+ * cannot change) and any other is copied, and `parameters` and `metadata` are deep-frozen in
+ * place (the facade hands over fresh objects), or a shared frozen `{}` when empty. Records are
+ * kept for the registrar's life, so sharing immutable parts keeps the heap (and GC) smaller.
  */
 export function sealRecordWithLine(body: AttestationBody, prevHash: string): SealedRecord {
   const { head, tail } = recordText(body, prevHash);
@@ -149,7 +179,7 @@ export function sealRecordWithLine(body: AttestationBody, prevHash: string): Sea
     seq: body.seq,
     id: body.id,
     timestamp: Object.freeze({ wall: body.timestamp.wall, monotonicNs: body.timestamp.monotonicNs }),
-    actor: body.actor === null ? null : Object.freeze({ id: body.actor.id, kind: body.actor.kind }),
+    actor: frozenActor(body.actor),
     action: body.action,
     target: body.target,
     decision: body.decision,
@@ -165,12 +195,12 @@ export function sealRecordWithLine(body: AttestationBody, prevHash: string): Sea
     stateBefore: body.stateBefore,
     stateAfter: body.stateAfter,
     version: body.version,
-    parameters: deepFreeze(body.parameters),
-    metadata: deepFreeze(body.metadata),
+    parameters: frozenJson(body.parameters),
+    metadata: frozenJson(body.metadata),
     prevHash,
     hash,
   });
-  return { record, line: `${head},"hash":${JSON.stringify(hash)}${tail}` };
+  return { record, line: `${head},"hash":"${hash}"${tail}` }; // hash is 64 hex digits: nothing to escape
 }
 
 /** Links a body after `prevHash` and returns the deep-frozen record. */

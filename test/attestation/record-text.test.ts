@@ -104,4 +104,26 @@ describe('record text', () => {
     expect(() => canonicalJson({ ...valid, version: Number.POSITIVE_INFINITY })).toThrowError(/non-finite number Infinity/);
     expect(() => recordText({ ...valid, parent: undefined as unknown as null }, GENESIS_HASH)).toThrowError(/cannot serialise a undefined/);
   });
+
+  it('records share immutable parts: one frozen actor per actor, one frozen {} for empty parameters/metadata', () => {
+    const base: AttestationBody = {
+      v: '2.9.0', seq: 1, id: 'a', timestamp: { wall: 'w', monotonicNs: '1' }, actor: { id: 'shared-actor', kind: 'agent' }, action: null, target: null,
+      decision: 'denied', reason: null, message: '', invariants: [], violations: [], accessibility: false, parent: null, stateBefore: null, stateAfter: null,
+      version: 0, parameters: {}, metadata: {},
+    };
+    const first = sealRecordWithLine(base, GENESIS_HASH).record;
+    const second = sealRecordWithLine({ ...base, seq: 2, actor: { id: 'shared-actor', kind: 'agent' }, parameters: {}, metadata: { a: 1 } }, first.hash).record;
+    expect(second.actor).toBe(first.actor);
+    expect(Object.isFrozen(first.actor)).toBe(true);
+    expect(second.parameters).toBe(first.parameters);
+    expect(first.metadata).toBe(first.parameters);
+    expect(Object.isFrozen(first.parameters)).toBe(true);
+    expect(second.metadata).toEqual({ a: 1 });
+    // Past the cache's cap (denied requests may name unbounded unknown actors) actors are still exact, just not shared.
+    for (let index = 0; index < 5000; index += 1) {
+      const { record, line } = sealRecordWithLine({ ...base, actor: { id: `unknown-${index}`, kind: 'agent' } }, GENESIS_HASH);
+      expect(record.actor).toEqual({ id: `unknown-${index}`, kind: 'agent' });
+      expect(line).toBe(canonicalJson(record));
+    }
+  });
 });

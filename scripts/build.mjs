@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds what the package needs: the native addon (cmake-js) and the TypeScript (tsc).
 // Usage: node scripts/build.mjs [--native] [--ts] [--if-missing]
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, runOrExit, step } from './lib.mjs';
 
@@ -17,6 +17,9 @@ export function buildNative() {
   runOrExit(process.execPath, [join(root, 'scripts', 'setup-miniaudio.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
   step('building the native addon (cmake-js, first build ~30 s)');
   runOrExit(process.execPath, [join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js'), 'compile', '--log-level', 'warn']);
+  // The loader prefers a prebuild: keep an existing one for this platform in step with the new build.
+  const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'voice_soundboard.node');
+  if (existsSync(prebuild)) copyFileSync(addon, prebuild);
 }
 
 /** Compiles src/ to dist/ with tsc, when TypeScript is installed (a development checkout). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,19 @@ describe('native loader', () => {
     expect(() => loadAddonFrom([corrupt])).toThrow(
       expect.objectContaining({ code: 'NATIVE_ADDON_LOAD_FAILED', message: expect.stringContaining('npm run build') }),
     );
+  });
+
+  it('prefers a prebuild for this platform over build/Release', () => {
+    const root = join(tempDir, 'package');
+    const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+    mkdirSync(prebuildDir, { recursive: true });
+    mkdirSync(join(root, 'build', 'Release'), { recursive: true });
+    const built = addonCandidates().find((path) => path.includes(join('build', 'Release'))) ?? '';
+    copyFileSync(built, join(prebuildDir, 'voice_soundboard.node'));
+    writeFileSync(join(root, 'build', 'Release', 'voice_soundboard.node'), 'a stale, broken build');
+    const candidates = addonCandidates(root);
+    expect(candidates[0]).toBe(join(prebuildDir, 'voice_soundboard.node'));
+    expect(typeof loadAddonFrom(candidates).addonVersion).toBe('function');
   });
 
   it('loads the built addon with the audio exports', () => {

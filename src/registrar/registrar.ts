@@ -22,6 +22,7 @@ import { describeInvariants } from './invariant-descriptions.js';
 import { PREEMPTION_RULE_ID } from './invariants.js';
 import { actorKey, actorRefSchema, jsonProblem, PRIORITY_VALUES, registrarConfigSchema, requestSchema, toActor, type Actor, type ActorRef, type RegistrarConfig, type ValidRequest } from './request-schema.js';
 import { FacadeBook } from './facade-state.js';
+import { parseCommonRequest } from './request-fast-path.js';
 import { assertSameDecision, checkTransition, type FacadeState, type ReplayHooks } from './registrar-support.js';
 import { replayLog, restoreFromSnapshot, type ReplayOptions } from './replay.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
@@ -263,17 +264,20 @@ export class AudioRegistrar {
   }
 
   private handle(input: unknown, observed: boolean): RegistrarResult {
-    let parsed: ReturnType<typeof requestSchema.safeParse>;
+    let parsed: ReturnType<typeof requestSchema.safeParse> | undefined;
+    let common: ValidRequest | undefined;
     try {
-      parsed = requestSchema.safeParse(input);
+      // The common shape is accepted by a precompiled check that agrees with zod; all else is zod's.
+      common = parseCommonRequest(input);
+      if (common === undefined) parsed = requestSchema.safeParse(input);
     } catch (error) {
       // A throwing getter or proxy: still one denial, still attested.
       return this.attestInvalid(input, [{ path: '(request)', message: `unreadable: ${(error as Error).message}` }]);
     }
-    if (!parsed.success) {
+    if (parsed !== undefined && !parsed.success) {
       return this.attestInvalid(input, parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(request)', message: issue.message })));
     }
-    const request = parsed.data;
+    const request: ValidRequest = common ?? (parsed as { data: ValidRequest }).data; // one of the two succeeded
     const notJson = jsonProblem(request.metadata);
     if (notJson) return this.attestInvalid(input, [{ path: notJson.slice(0, notJson.indexOf(':')), message: notJson.slice(notJson.indexOf(':') + 2) }]);
     const actor = toActor(request.actor);

@@ -5,7 +5,12 @@
 import { z } from 'zod';
 import { ACTOR_KINDS, OVERRIDE_SCOPES, TRANSITION_ACTIONS, type ActorKind } from './core.js';
 
-const ACTOR_KEY = /^(user|agent|plugin|system):(\S{1,128})$/;
+/** `"kind:id"`: the actor reference string form. */
+export const ACTOR_KEY = /^(user|agent|plugin|system):(\S{1,128})$/;
+/** A stream id: 1-200 non-space characters. */
+export const STREAM_ID = /^\S{1,200}$/;
+/** Longest `reason` a request may carry (UTF-16 code units, as zod's max counts). */
+export const REASON_MAX_CHARS = 1000;
 
 /** An actor id: 1–128 non-space characters. */
 export const actorIdSchema = z.string().regex(/^\S{1,128}$/, 'expected 1-128 non-space characters');
@@ -15,7 +20,7 @@ export const actorRefSchema = z.union([
   z.strictObject({ id: actorIdSchema, kind: z.enum(ACTOR_KINDS) }),
 ]);
 /** A stream id: 1–200 non-space characters. */
-export const streamIdSchema = z.string().regex(/^\S{1,200}$/, 'expected 1-200 non-space characters');
+export const streamIdSchema = z.string().regex(STREAM_ID, 'expected 1-200 non-space characters');
 
 /** An actor as the registrar holds it. */
 export interface Actor {
@@ -80,7 +85,7 @@ export const requestSchema = z
     /** Stream id; start/claim without one create a stream with a fresh id. */
     target: streamIdSchema.nullable().optional(),
     /** Why the caller asks (free text, recorded in the attestation's parameters). */
-    reason: z.string().max(1000).optional(),
+    reason: z.string().max(REASON_MAX_CHARS).optional(),
     metadata: requestMetadataSchema.optional(),
   })
   .superRefine((request, context) => {

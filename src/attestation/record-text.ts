@@ -37,6 +37,21 @@ function scalar(value: unknown): string {
   return canonicalJson(value);
 }
 
+/** Quoted text of vocabulary strings (actions, kinds, states, decisions, reasons, levels, invariant ids), learnt on first use. */
+const vocabularyText = new Map<string, string>();
+/** Cap on learnt words: the vocabulary fields take a few dozen values; the cap bounds the memo whatever comes. */
+const VOCABULARY_MAX = 512;
+
+/** `scalar` for fields whose values come from small fixed sets: a shared quoted string, no regex, no new string. */
+function word(value: unknown): string {
+  if (typeof value !== 'string') return scalar(value);
+  const known = vocabularyText.get(value);
+  if (known !== undefined) return known;
+  const text = scalar(value);
+  if (vocabularyText.size < VOCABULARY_MAX) vocabularyText.set(value, text);
+  return text;
+}
+
 function stringArrayText(values: readonly string[]): string {
   if (!Array.isArray(values)) return canonicalJson(values);
   const frozen = Object.isFrozen(values);
@@ -63,7 +78,7 @@ function violationsText(violations: readonly Violation[]): string {
   let text = '[';
   for (let index = 0; index < violations.length; index += 1) {
     const v = violations[index] as Violation;
-    text += `${index === 0 ? '' : ','}{"invariant":${scalar(v.invariant)},"level":${scalar(v.level)},"message":${scalar(v.message)}}`;
+    text += `${index === 0 ? '' : ','}{"invariant":${word(v.invariant)},"level":${word(v.level)},"message":${scalar(v.message)}}`;
   }
   return `${text}]`;
 }
@@ -76,9 +91,9 @@ export function recordText(body: AttestationBody, prevHash: string): RecordText 
   const actor = body.actor;
   const head =
     `{"accessibility":${body.accessibility === true ? 'true' : body.accessibility === false ? 'false' : scalar(body.accessibility)}` +
-    `,"action":${scalar(body.action)}` +
-    `,"actor":${actor === null ? 'null' : `{"id":${scalar(actor.id)},"kind":${scalar(actor.kind)}}`}` +
-    `,"decision":${scalar(body.decision)}`;
+    `,"action":${word(body.action)}` +
+    `,"actor":${actor === null ? 'null' : `{"id":${scalar(actor.id)},"kind":${word(actor.kind)}}`}` +
+    `,"decision":${word(body.decision)}`;
   const tail =
     `,"id":${scalar(body.id)}` +
     `,"invariants":${stringArrayText(body.invariants)}` +
@@ -87,13 +102,13 @@ export function recordText(body: AttestationBody, prevHash: string): RecordText 
     `,"parameters":${canonicalJson(body.parameters)}` +
     `,"parent":${scalar(body.parent)}` +
     `,"prevHash":${scalar(prevHash)}` +
-    `,"reason":${scalar(body.reason)}` +
+    `,"reason":${word(body.reason)}` +
     `,"seq":${scalar(body.seq)}` +
-    `,"stateAfter":${scalar(body.stateAfter)}` +
-    `,"stateBefore":${scalar(body.stateBefore)}` +
+    `,"stateAfter":${word(body.stateAfter)}` +
+    `,"stateBefore":${word(body.stateBefore)}` +
     `,"target":${scalar(body.target)}` +
     `,"timestamp":{"monotonicNs":${scalar(body.timestamp.monotonicNs)},"wall":${scalar(body.timestamp.wall)}}` +
-    `,"v":${scalar(body.v)}` +
+    `,"v":${word(body.v)}` +
     `,"version":${scalar(body.version)}` +
     `,"violations":${violationsText(body.violations)}}`;
   return { head, tail };

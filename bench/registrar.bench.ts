@@ -5,8 +5,9 @@
  *      denied, stream read), ratio = reference / native;
  *   2. the AudioRegistrar facade (zod validation, interning, attestation with SHA-256 chain) on the
  *      native core vs on the reference core: request allowed, request denied, getState;
- *   3. the durable attestation write: one record per fdatasync vs group commit (64 requests
- *      acknowledged by one write + fdatasync), per-record latency.
+ *   3. the durable attestation write: one record per fdatasync vs group commit (64 or 256
+ *      requests acknowledged by one write + fdatasync), per-record latency, and what a request()
+ *      call costs its caller in group mode (the write and sync run off the request path).
  * Run: node --import tsx bench/registrar.bench.ts
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { AudioRegistrar } from '../src/registrar/registrar.js';
 
 const BENCH_TIME_MS = 500;
 const GROUP_BATCH = 64;
+const LARGE_GROUP_BATCH = 256;
 
 interface Stats {
   p50Us: number;
@@ -117,9 +119,13 @@ async function durableRows(): Promise<string[][]> {
   try {
     const perRecord = AttestationStore.open(join(dir, 'fsync.jsonl'), { durability: 'fsync' }).store;
     const grouped = AttestationStore.open(join(dir, 'group.jsonl'), { durability: 'group', groupCommitMs: 0 }).store;
+    const groupedLarge = AttestationStore.open(join(dir, 'group-large.jsonl'), { durability: 'group', groupCommitMs: 0 }).store;
+    const queued = AttestationStore.open(join(dir, 'group-queued.jsonl'), { durability: 'group', groupCommitMs: 2 }).store;
     const syncRegistrar = new AudioRegistrar({ core: NativeCore.create(), store: perRecord });
     const groupRegistrar = new AudioRegistrar({ core: NativeCore.create(), store: grouped });
-    for (const registrar of [syncRegistrar, groupRegistrar]) {
+    const largeGroupRegistrar = new AudioRegistrar({ core: NativeCore.create(), store: groupedLarge });
+    const queuedRegistrar = new AudioRegistrar({ core: NativeCore.create(), store: queued });
+    for (const registrar of [syncRegistrar, groupRegistrar, largeGroupRegistrar, queuedRegistrar]) {
       registrar.registerActor('agent:owner');
       registrar.request({ action: 'start', actor: 'agent:owner', target: 's1' });
     }
@@ -132,16 +138,28 @@ async function durableRows(): Promise<string[][]> {
           for (let index = 0; index < GROUP_BATCH; index += 1) pending.push(groupRegistrar.request(compile).durable);
           await Promise.all(pending);
         },
+        'group large batch': async () => {
+          const pending: Promise<void>[] = [];
+          for (let index = 0; index < LARGE_GROUP_BATCH; index += 1) pending.push(largeGroupRegistrar.request(compile).durable);
+          await Promise.all(pending);
+        },
+        // What the caller's thread pays per request in group mode: seal, queue, return (the write
+        // and fdatasync run every groupCommitMs off the request path).
+        'group request call': () => queuedRegistrar.request(compile),
       },
       1000,
     );
-    await Promise.all([syncRegistrar.close(), groupRegistrar.close()]);
+    await Promise.all([syncRegistrar.close(), groupRegistrar.close(), largeGroupRegistrar.close(), queuedRegistrar.close()]);
     const fsync = stats['fsync each']!;
     const group = stats['group batch']!;
+    const large = stats['group large batch']!;
+    const call = stats['group request call']!;
     return [
       ['durable request, fdatasync per record', us(fsync.p50Us), us(fsync.p99Us), '', '', ''],
       [`durable request, group commit (${GROUP_BATCH}/batch), ack latency`, us(group.p50Us), us(group.p99Us), '', '', ''],
       [`durable request, group commit, amortised per record`, us(group.p50Us / GROUP_BATCH), us(group.p99Us / GROUP_BATCH), us(fsync.p50Us), us(fsync.p99Us), ratio(fsync.p50Us, group.p50Us / GROUP_BATCH)],
+      [`durable request, group commit (${LARGE_GROUP_BATCH}/batch), amortised per record`, us(large.p50Us / LARGE_GROUP_BATCH), us(large.p99Us / LARGE_GROUP_BATCH), us(fsync.p50Us), us(fsync.p99Us), ratio(fsync.p50Us, large.p50Us / LARGE_GROUP_BATCH)],
+      ['durable request() call, group mode (seal + queue, sync off-path)', us(call.p50Us), us(call.p99Us), us(fsync.p50Us), us(fsync.p99Us), ratio(fsync.p50Us, call.p50Us)],
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,8 @@
  * Durability modes:
  * - `fsync`: every append is written and fdatasync'ed before `append` returns (the returned
  *   promise is already settled);
- * - `group`: appends are buffered and written + fdatasync'ed together every `groupCommitMs`;
+ * - `group`: appends are buffered and written + fdatasync'ed together every `groupCommitMs`
+ *   (0: as soon as the current burst of work yields);
  *   each append's promise resolves only once its batch is on disk (group commit).
  *
  * On open, a partial last line (a write torn by a crash) is detected and reported; it is never
@@ -22,7 +23,7 @@ export type DurabilityMode = 'fsync' | 'group';
 export interface DurableLogOptions {
   /** `fsync` (default): sync per record; `group`: group commit every `groupCommitMs`. */
   durability?: DurabilityMode;
-  /** Group commit interval in ms (group mode); default 2. */
+  /** Group commit interval in ms (group mode); default 2; 0 commits as soon as the current burst of work yields. */
   groupCommitMs?: number;
   /** Cut a torn tail off the file (after reporting it) instead of refusing to open. */
   repairTornTail?: boolean;
@@ -110,7 +111,8 @@ export class DurableLog {
   private readonly groupCommitMs: number;
   private fd: number | null;
   private batch: Batch = newBatch();
-  private timer: NodeJS.Timeout | null = null;
+  /** Cancels the scheduled group commit, or null when none is scheduled. */
+  private cancelScheduled: (() => void) | null = null;
   private writing: Promise<void> = Promise.resolve();
   private failure: AttestationError | null = null;
   private readonly failureListeners = new Set<(error: AttestationError) => void>();
@@ -182,7 +184,7 @@ export class DurableLog {
       }
     }
     this.batch.texts.push(text);
-    this.timer ??= setTimeout(() => void this.commitBatch(), this.groupCommitMs);
+    this.cancelScheduled ??= this.scheduleCommit();
     return this.batch.done;
   }
 
@@ -202,9 +204,9 @@ export class DurableLog {
   }
 
   private commitBatch(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
+    if (this.cancelScheduled) {
+      this.cancelScheduled();
+      this.cancelScheduled = null;
     }
     const batch = this.batch;
     if (batch.texts.length > 0) this.batch = newBatch();
@@ -224,6 +226,19 @@ export class DurableLog {
       }
     });
     return this.writing;
+  }
+
+  /**
+   * Schedules the next group commit: after `groupCommitMs`, or with 0 right after the current
+   * burst of work (setImmediate; a 0 ms timer would wait at least 1 ms).
+   */
+  private scheduleCommit(): () => void {
+    if (this.groupCommitMs > 0) {
+      const timer = setTimeout(() => void this.commitBatch(), this.groupCommitMs);
+      return () => clearTimeout(timer);
+    }
+    const immediate = setImmediate(() => void this.commitBatch());
+    return () => clearImmediate(immediate);
   }
 
   /** Records the first failure (every later append fails with it) and tells the listeners. */

@@ -43,7 +43,7 @@ const input = fc
   })
   .map(({ extra, form, ...fields }) => {
     const entries = Object.entries(fields).filter(([, value]) => value !== MISSING);
-    if (extra !== MISSING) entries.push([extra, 1]);
+    if (typeof extra === 'string') entries.push([extra, 1]);
     const plain: Record<string, unknown> = {};
     for (const [key, value] of entries) Object.defineProperty(plain, key, { value, enumerable: true, writable: true, configurable: true });
     switch (form) {

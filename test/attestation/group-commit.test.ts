@@ -1,0 +1,92 @@
+// Group commit on real files: one write + fdatasync acknowledges a whole burst (one shared
+// promise), groupCommitMs 0 commits as soon as the burst yields, records are not acknowledged
+// before they are on disk, and a failed batch rejects every record of it (already handled, so
+// an ignored `durable` never becomes an unhandled rejection) and halts the registrar.
+import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DurableLog } from '../../src/attestation/durable-log.js';
+import { AttestationStore } from '../../src/attestation/store.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { ReferenceCore } from '../../src/registrar/reference-core.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+function tempLog(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
+  dirs.push(dir);
+  return join(dir, 'log.jsonl');
+}
+function linesOf(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  return text === '' ? [] : text.trimEnd().split('\n');
+}
+
+describe('group commit', () => {
+  it('groupCommitMs 0: a burst shares one promise and is on disk, byte for byte, once it resolves', async () => {
+    const path = tempLog();
+    const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 0 });
+    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    const results = [registrar.request({ action: 'start', actor: 'agent:a', target: 's1' })];
+    for (let index = 0; index < 20; index += 1) results.push(registrar.request({ action: 'compile', actor: 'agent:a', target: 's1' }));
+    expect(linesOf(path)).toHaveLength(0); // nothing acknowledged yet: nothing needs to be on disk
+    expect(new Set(results.map((result) => result.durable)).size).toBe(1);
+    await results[20]?.durable;
+    expect(linesOf(path)).toEqual(store.export().trimEnd().split('\n'));
+    expect(linesOf(path)).toHaveLength(21);
+    // The next burst is a new batch.
+    const next = registrar.request({ action: 'compile', actor: 'agent:a', target: 's1' });
+    expect(next.durable).not.toBe(results[0]?.durable);
+    await next.durable;
+    expect(linesOf(path)).toHaveLength(22);
+    await registrar.close();
+    const reopened = AudioRegistrar.openLog(path, { core: new ReferenceCore() });
+    expect(reopened.report.records).toBe(22);
+    expect(reopened.registrar.attestationStore.lastHash).toBe(store.lastHash);
+    await reopened.registrar.close();
+  });
+
+  it('a failed batch rejects each of its records with ATTESTATION_IO, unawaited ones included without an unhandled rejection, and halts the registrar', async () => {
+    const path = tempLog();
+    const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 0 });
+    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const ignored = registrar.request({ action: 'start', actor: 'agent:a', target: 's1' }); // its durable is never awaited before the failure
+      // Pull the file descriptor out from under the log: the batch write fails with EBADF.
+      closeSync((store as unknown as { log: { fd: number } }).log.fd);
+      for (let waitedMs = 0; !registrar.halted && waitedMs < 2000; waitedMs += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // let an unhandled rejection surface, if any
+      expect(unhandled).toEqual([]);
+      expect(registrar.halted).toBe(true);
+      await expect(ignored.durable).rejects.toMatchObject({ code: 'ATTESTATION_IO' });
+      const refused = registrar.request({ action: 'compile', actor: 'agent:a', target: 's1' });
+      expect(refused).toMatchObject({ allowed: false, reason: 'registrar_halted' });
+      await expect(refused.durable).rejects.toMatchObject({ code: 'ATTESTATION_IO' });
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    (store as unknown as { log: { fd: number | null } }).log.fd = null; // closed above already
+    await registrar.close();
+  });
+
+  it('DurableLog.append(record) and appendLine(line) write the same canonical line', async () => {
+    const path = tempLog();
+    const { store } = AttestationStore.open(tempLog(), { durability: 'fsync' });
+    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    const record = registrar.request({ action: 'start', actor: 'agent:a', target: 's1' }).attestation;
+    const { log } = DurableLog.open(path, { durability: 'fsync' });
+    await log.append(record);
+    await log.close();
+    expect(readFileSync(path, 'utf8')).toBe(store.export());
+    await registrar.close();
+  });
+});

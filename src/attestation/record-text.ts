@@ -52,6 +52,13 @@ function word(value: unknown): string {
   return text;
 }
 
+/** canonicalJson of an extension-point object, without sorting or allocating when it is empty (the common case). */
+function jsonObjectText(value: unknown): string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return canonicalJson(value);
+  for (const key in value) if (Object.hasOwn(value, key)) return canonicalJson(value);
+  return '{}'; // no own enumerable key: canonicalJson writes {} too
+}
+
 function stringArrayText(values: readonly string[]): string {
   if (!Array.isArray(values)) return canonicalJson(values);
   const frozen = Object.isFrozen(values);
@@ -98,8 +105,8 @@ export function recordText(body: AttestationBody, prevHash: string): RecordText 
     `,"id":${scalar(body.id)}` +
     `,"invariants":${stringArrayText(body.invariants)}` +
     `,"message":${scalar(body.message)}` +
-    `,"metadata":${canonicalJson(body.metadata)}` +
-    `,"parameters":${canonicalJson(body.parameters)}` +
+    `,"metadata":${jsonObjectText(body.metadata)}` +
+    `,"parameters":${jsonObjectText(body.parameters)}` +
     `,"parent":${scalar(body.parent)}` +
     `,"prevHash":${scalar(prevHash)}` +
     `,"reason":${word(body.reason)}` +

@@ -28,18 +28,21 @@ export interface FacadeState {
  */
 export function checkTransition(decision: CoreDecision, lastAttestedSeq: number): Violation[] {
   const problems: Violation[] = [];
-  const fail = (invariant: string, message: string) => problems.push({ invariant, level: 'HALT', message });
   if (decision.seq !== lastAttestedSeq + 1) {
-    fail(decision.seq <= lastAttestedSeq ? 'ordering.monotonic' : 'ordering.gap_free', `decision seq ${decision.seq} does not follow ${lastAttestedSeq}`);
+    problems.push(halt(decision.seq <= lastAttestedSeq ? 'ordering.monotonic' : 'ordering.gap_free', `decision seq ${decision.seq} does not follow ${lastAttestedSeq}`));
   }
   if (decision.stateAfter < 0) return problems; // override actions have no stream
-  if (decision.stream === NO_ID) fail('state.identity.explicit', `accepted transition at seq ${decision.seq} names no stream`);
+  if (decision.stream === NO_ID) problems.push(halt('state.identity.explicit', `accepted transition at seq ${decision.seq} names no stream`));
   const created = decision.stateBefore < 0;
   const previousVersion = created ? 0 : decision.version - 1;
-  if (decision.version !== previousVersion + 1 || decision.version < 1) fail('state.lineage.continuous', `stream version ${decision.version} at seq ${decision.seq} is not previous + 1`);
-  if (!created && decision.parentSeq <= 0) fail('state.lineage.explicit', `accepted transition at seq ${decision.seq} names no parent`);
-  if (!created && decision.parentSeq >= decision.seq) fail('state.lineage.parent_exists', `parent seq ${decision.parentSeq} is not before seq ${decision.seq}`);
+  if (decision.version !== previousVersion + 1 || decision.version < 1) problems.push(halt('state.lineage.continuous', `stream version ${decision.version} at seq ${decision.seq} is not previous + 1`));
+  if (!created && decision.parentSeq <= 0) problems.push(halt('state.lineage.explicit', `accepted transition at seq ${decision.seq} names no parent`));
+  if (!created && decision.parentSeq >= decision.seq) problems.push(halt('state.lineage.parent_exists', `parent seq ${decision.parentSeq} is not before seq ${decision.seq}`));
   return problems;
+}
+
+function halt(invariant: string, message: string): Violation {
+  return { invariant, level: 'HALT', message };
 }
 
 /** The request metadata a journal entry carries, as text (for attestations of other threads' decisions). */

@@ -49,6 +49,7 @@ const optionsSchema = z.strictObject({
 export const REPLAY_HOOKS: unique symbol = Symbol('AudioRegistrar.replayHooks');
 
 const SETTLED: Promise<void> = Promise.resolve();
+const NO_METADATA: NonNullable<ValidRequest['metadata']> = Object.freeze({});
 
 /** Why a halted registrar is halted. */
 type HaltCause = 'accessibility_bypass' | 'attestation_io' | 'structural' | 'journal_overrun';
@@ -300,15 +301,17 @@ export class AudioRegistrar {
     const parameters: Record<string, unknown> = {};
     if (request.reason !== undefined) parameters.reason = request.reason;
     if (request.metadata !== undefined) parameters.metadata = request.metadata;
-    const subject = overrideAction ? { subject: `override ${request.metadata?.scope ?? '?'}:${request.metadata?.scopeId ?? '?'}` } : {};
-    const result = this.attestDecision(decision, { actor, action: request.action, target: streamKey, ...subject }, parameters, metadata, observed);
+    const context: DecisionContext = overrideAction
+      ? { actor, action: request.action, target: streamKey, subject: `override ${request.metadata?.scope ?? '?'}:${request.metadata?.scopeId ?? '?'}` }
+      : { actor, action: request.action, target: streamKey };
+    const result = this.attestDecision(decision, context, parameters, metadata, observed);
     if (decision.allowed && !observed) this.book.apply(request, streamKey, result.attestation);
     if (decision.halted && !observed) for (const listener of this.haltListeners) listener(result);
     return result;
   }
 
   private toCoreRequest(request: ValidRequest, actor: Actor, key: string, target: string | null): CoreRequest {
-    const metadata = request.metadata ?? {};
+    const metadata = request.metadata ?? NO_METADATA;
     const scopeSpace = metadata.scope === 'user' ? 1 : 0;
     const pluginAllowed =
       actor.kind === 'plugin' && request.action === 'mutate_graph' && target !== null && this.book.pluginAllowed(target, key);

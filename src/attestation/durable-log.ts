@@ -208,10 +208,11 @@ export class DurableLog {
       this.cancelScheduled();
       this.cancelScheduled = null;
     }
+    // Take the batch now: appends made while it is written go to the next one.
     const batch = this.batch;
-    if (batch.texts.length > 0) this.batch = newBatch();
+    if (batch.texts.length === 0) return this.writing; // nothing pending: settles when earlier batches are on disk
+    this.batch = newBatch();
     this.writing = this.writing.then(async () => {
-      if (batch.texts.length === 0) return;
       const fd = this.fd;
       try {
         if (this.failure) throw this.failure;

@@ -89,4 +89,23 @@ describe('group commit', () => {
     expect(readFileSync(path, 'utf8')).toBe(store.export());
     await registrar.close();
   });
+
+  it('a flush with nothing pending does not capture later appends: every record is written exactly once', async () => {
+    const path = tempLog();
+    const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 0 });
+    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    const emptyFlush = registrar.flush();
+    const first = registrar.request({ action: 'start', actor: 'agent:a', target: 's1' });
+    await emptyFlush;
+    await first.durable;
+    const second = registrar.request({ action: 'compile', actor: 'agent:a', target: 's1' });
+    const flushed = registrar.flush();
+    const third = registrar.request({ action: 'compile', actor: 'agent:a', target: 's1' });
+    await Promise.all([flushed, second.durable, third.durable]);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // any stray commit would land by now
+    expect(linesOf(path)).toEqual(store.export().trimEnd().split('\n'));
+    expect(linesOf(path)).toHaveLength(3);
+    await registrar.close();
+  });
 });

@@ -74,13 +74,14 @@ describe('pinned canonical form', () => {
     expect(store.export()).toBe(`${lines.join('\n')}\n`);
   });
 
-  it('the pinned log verifies and replays on both cores to the same state', () => {
+  it('the pinned log verifies and replays on both cores to the same state', async () => {
     const records = readAttestationLog(LOG_PATH).records;
     expect(verify(records, { replay: true })).toMatchObject({ ok: true, errors: [] });
     const reference = AudioRegistrar.replay(records, { core: new ReferenceCore() });
     const native = AudioRegistrar.replay(records, { core: NativeCore.create() });
     expect(reference.stateHash()).toBe(LOG_STATE_HASH);
     expect(native.stateHash()).toBe(LOG_STATE_HASH);
+    await native.close();
     expect(reference.attestationStore.lastHash).toBe(LOG_LAST_HASH);
     expect(reference.getState('s1')).toMatchObject({ state: 'playing', owner: 'agent:other' });
   });

@@ -96,7 +96,11 @@ export function reasonOf(decision: CoreDecision): string | null {
 export function messageOf(decision: CoreDecision, context: DecisionContext, violations: readonly Violation[], reason: string | null): string {
   const who = describe(context.actor);
   if (reason === 'registrar_halted') return `registrar is halted (fail-closed): ${context.action ?? 'request'} by ${who} denied; recover() rebuilds it from the log`;
-  if (!decision.allowed) return violations.filter((v) => v.level !== 'WARN').map((v) => v.message).join('; ') || `denied: ${reason ?? 'unknown'}`;
+  if (!decision.allowed) {
+    let text = '';
+    for (const violation of violations) if (violation.level !== 'WARN') text += text === '' ? violation.message : `; ${violation.message}`;
+    return text || `denied: ${reason ?? 'unknown'}`;
+  }
   const before = stateName(decision.stateBefore) ?? 'new';
   const after = stateName(decision.stateAfter);
   if (after === null) return `${who} ${context.action ?? '?'} ${context.subject ?? context.target ?? ''}`.trim();

@@ -94,7 +94,15 @@ export class KokoroBackend extends OnnxBackend<ParsedKokoroOptions, LoadedKokoro
 
   /** Opens the model and the voices now instead of on first use; rejects with the load error. */
   override async load(): Promise<void> {
-    await Promise.all([this.model.get(), this.voicePacks.get()]);
+    await this.loaded();
+  }
+
+  /** Model and voices, opened together; when both fail, the model's error is the one reported (deterministically). */
+  private async loaded(): Promise<[LoadedKokoroModel, Awaited<ReturnType<typeof loadKokoroVoices>>]> {
+    const [model, packs] = await Promise.allSettled([this.model.get(), this.voicePacks.get()]);
+    if (model.status === 'rejected') throw model.reason;
+    if (packs.status === 'rejected') throw packs.reason;
+    return [model.value, packs.value];
   }
 
   override async voices(): Promise<VoiceInfo[]> {
@@ -154,7 +162,7 @@ export class KokoroBackend extends OnnxBackend<ParsedKokoroOptions, LoadedKokoro
   }
 
   protected override async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const [model, packs] = await Promise.all([this.model.get(), this.voicePacks.get()]);
+    const [model, packs] = await this.loaded();
     const pack = this.pickVoice(packs, options.voice ?? segment.voice);
     const language = segment.language ?? describeKokoroVoice(pack.name).language ?? 'en-US';
     const speed = Math.min(2, Math.max(0.5, this.options.speed * segment.prosody.rate));

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "alsa_quiet.h"
-#include "miniaudio_config.h"
+#include "ma_setup.h"
 
 namespace vs {
 

@@ -1,3 +1,3 @@
 // miniaudio's implementation, compiled once in its own translation unit.
 #define MINIAUDIO_IMPLEMENTATION
-#include "miniaudio_config.h"
+#include "ma_setup.h"

@@ -90,6 +90,11 @@ export class StreamLifecycle {
     this.#ended = true;
   }
 
+  /** Gives up on the stream without a request: the registrar halted and would deny it anyway. */
+  abandon(): void {
+    this.#ended = true;
+  }
+
   /** Records a failure with its reason; never throws (the original error matters more). */
   fail(reason: string): void {
     if (this.#ended || this.#streamId === null) return;

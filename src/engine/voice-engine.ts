@@ -21,6 +21,7 @@ import { BackendRegistry } from '../backends/registry.js';
 import { compile, looksLikeSsml, planSynthesis, type CompileOptions, type SynthesisStep } from '../compiler/index.js';
 import type { EngineOutput, SynthesisSegment } from '../graph/engine-output.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
+import { RegistrarHaltedError } from '../registrar/errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import type { RegistrarResult } from '../registrar/types.js';
 import { parseInput } from '../validation.js';
@@ -46,6 +47,8 @@ interface Utterance {
   backend: string;
   failures: FallbackFailure[];
   interrupted: boolean;
+  /** The registrar halted while this utterance ran: it ends with RegistrarHaltedError. */
+  halted: boolean;
 }
 
 function graphHash(graph: SpeechGraph): string {
@@ -77,6 +80,7 @@ export class VoiceEngine {
   #output: AudioOutput | undefined;
   #ownsOutput = false;
   #closed = false;
+  readonly #stopListeningForHalt: () => void;
 
   /** Validates options (InputError naming the field); backends are created on first use. */
   constructor(options: VoiceEngineOptions = {}) {
@@ -86,6 +90,8 @@ export class VoiceEngine {
     this.registrar.registerActor(this.actor);
     this.registrar.registerActor(this.runtimeActor);
     this.#output = this.#options.output;
+    // Fail-closed (spec §4 HALT): when the registrar halts, the runtime stops every stream at once.
+    this.#stopListeningForHalt = this.registrar.onHalt(() => this.#stopAllForHalt());
   }
 
   /** Synthesizes the whole text and returns it as one buffer with its lifecycle's attestations. */
@@ -203,6 +209,7 @@ export class VoiceEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopListeningForHalt();
     for (const { controller } of this.#active.values()) controller.abort(new AbortError('engine closed'));
     const backends = await Promise.allSettled([...(this.#main ? [this.#main] : []), ...this.#named.values()]);
     await Promise.allSettled(backends.flatMap((entry) => (entry.status === 'fulfilled' ? [entry.value.close()] : [])));
@@ -210,6 +217,14 @@ export class VoiceEngine {
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  #stopAllForHalt(): void {
+    for (const { controller, utterance } of this.#active.values()) {
+      utterance.halted = true;
+      controller.abort(new RegistrarHaltedError('the registrar halted: every stream was stopped (fail-closed)'));
+    }
+    if (this.#active.size > 0) this.#output?.interrupt();
+  }
 
   #outputDevice(): AudioOutput {
     if (!this.#output) {
@@ -282,7 +297,7 @@ export class VoiceEngine {
   #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph): Utterance {
     const lifecycle = new StreamLifecycle(this.registrar, this.actor, this.runtimeActor);
     lifecycle.start({ sessionId: parsed.sessionId, userId: parsed.userId, priority: parsed.priority });
-    return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false };
+    return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false };
   }
 
   async *#run(utterance: Utterance, text: string, parsed: ParsedSpeakOptions, mode: { perSentenceLoudness: boolean }): AsyncGenerator<AudioChunk, void, undefined> {
@@ -362,10 +377,17 @@ export class VoiceEngine {
         if (pause) yield pause;
         if (pendingMarks.length > 0) yield emit('silence', new Float32Array(0), 'end', {});
       }
+      if (utterance.halted) throw new RegistrarHaltedError('the registrar halted: the stream was stopped (fail-closed)');
       if (parsed.signal?.aborted) throw new AbortError('speech was aborted', { cause: parsed.signal.reason });
       finished = true;
       lifecycle.stop(utterance.interrupted ? 'interrupted' : 'end of speech');
     } catch (error) {
+      if (utterance.halted || this.registrar.halted) {
+        // Nothing may be requested any more; the log already says why (the HALT record).
+        finished = true;
+        lifecycle.abandon();
+        throw error instanceof RegistrarHaltedError ? error : new RegistrarHaltedError('the registrar halted: the stream was stopped (fail-closed)', { cause: error });
+      }
       if (utterance.interrupted && !(parsed.signal?.aborted ?? false)) {
         finished = true;
         lifecycle.stop('interrupted');
@@ -381,7 +403,10 @@ export class VoiceEngine {
       throw error;
     } finally {
       // The consumer stopped iterating early (break/return): the stream ends where it is.
-      if (!finished) lifecycle.stop('consumer stopped reading');
+      if (!finished) {
+        if (this.registrar.halted) lifecycle.abandon();
+        else lifecycle.stop('consumer stopped reading');
+      }
       this.#active.delete(lifecycle.streamId);
     }
   }

@@ -178,6 +178,33 @@ describe('VoiceEngine under the registrar', () => {
     await engine.close();
   });
 
+  it('a HALT stops every running stream at once (fail-closed) and silences the device', async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1, capture: true });
+    const engine = new VoiceEngine({ registrar, output });
+    registrar.registerActor('user:alice');
+    registrar.registerActor('user:bob');
+    registrar.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
+    const long = Array.from({ length: 12 }, () => 'This stream would go on for quite a while.').join(' ');
+    const iterator = engine.stream(long);
+    expect((await iterator.next()).done).toBe(false);
+    const playing = engine.play(long);
+    for (let i = 0; i < 400 && output.stats().framesPlayed < 2205; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    const before = registrar.attestationStore.all().length;
+    registrar.request({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'den' } });
+    expect(registrar.halted).toBe(true);
+    await expect(iterator.next()).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
+    await expect(playing).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
+    expect(engine.activeStreams()).toEqual([]);
+    // The HALT record is the last word: the engine asked for nothing after it.
+    expect(registrar.attestationStore.all().length).toBe(before + 1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const captured = output.readCapture();
+    expect(rms(captured.subarray(captured.length - 512))).toBe(0);
+    await engine.close();
+    output.close();
+  });
+
   it("a user's accessibility override shapes delivery and blocks an agent's interrupt", async () => {
     const registrar = new AudioRegistrar();
     const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1, capture: true });

@@ -81,6 +81,8 @@ export class VoiceEngine {
   #ownsOutput = false;
   #closed = false;
   readonly #stopListeningForHalt: () => void;
+  /** Settles when the play() holding the device is done. */
+  #deviceTurn: Promise<void> = Promise.resolve();
 
   /** Validates options (InputError naming the field); backends are created on first use. */
   constructor(options: VoiceEngineOptions = {}) {
@@ -143,11 +145,15 @@ export class VoiceEngine {
     const graph = await this.#validate(text, parsed);
     const output = this.#outputDevice();
     const { sampleRateHz, channels } = output.config;
-    const utterance = this.#begin(parsed, graph);
+    // One device, one utterance at a time: a later play() waits its turn (its stream is only
+    // started when it plays); priorities and preemption belong to the scheduler above the engine.
+    const release = await this.#takeDevice(parsed.signal);
     const chunks: AudioChunk[] = [];
-    output.resume();
-    output.start();
+    let utterance: Utterance | undefined;
     try {
+      utterance = this.#begin(parsed, graph);
+      output.resume();
+      output.start();
       for await (const chunk of this.#run(utterance, text, { ...parsed, sampleRateHz }, { perSentenceLoudness: true })) {
         chunks.push(chunk);
         const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
@@ -156,7 +162,8 @@ export class VoiceEngine {
       }
       if (!utterance.interrupted) await output.drain(parsed.signal ? { signal: parsed.signal } : {});
     } finally {
-      if (utterance.interrupted) output.resume();
+      if (utterance?.interrupted) output.resume();
+      release();
     }
     return resultOf(utterance, chunks, concatPcm(chunks.map((chunk) => chunk.pcm)), sampleRateHz, started);
   }
@@ -217,6 +224,33 @@ export class VoiceEngine {
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  /** Waits until no other play() uses the device; resolves with the function that hands it on. */
+  async #takeDevice(signal: AbortSignal | undefined): Promise<() => void> {
+    const previous = this.#deviceTurn;
+    let release!: () => void;
+    this.#deviceTurn = new Promise<void>((resolve) => (release = resolve));
+    try {
+      if (signal) {
+        signal.throwIfAborted();
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = () => reject(new AbortError('play() was aborted while waiting for the device', { cause: signal.reason }));
+          signal.addEventListener('abort', onAbort, { once: true });
+          void previous.then(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          });
+        });
+      } else {
+        await previous;
+      }
+    } catch (error) {
+      // Hand the turn on only after the previous holder is done, so the order is kept.
+      void previous.then(release);
+      throw error instanceof AbortError ? error : new AbortError('play() was aborted while waiting for the device', { cause: error });
+    }
+    return release;
+  }
 
   #stopAllForHalt(): void {
     for (const { controller, utterance } of this.#active.values()) {

@@ -269,6 +269,26 @@ describe('VoiceEngine under the registrar', () => {
     output.close();
   });
 
+  it('concurrent play() calls take turns on the device instead of mixing into one ring', async () => {
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1 });
+    const engine = new VoiceEngine({ output });
+    const [first, second] = await Promise.all([engine.play('First in line.'), engine.play('Second in line.')]);
+    const seqOf = (result: typeof first, action: string) => result.attestations.find((a) => a.action === action)?.seq ?? -1;
+    // The second stream is started only after the first one stopped.
+    expect(seqOf(second, 'start')).toBeGreaterThan(seqOf(first, 'stop'));
+    expect(engine.registrar.getState(second.streamId)?.state).toBe('stopped');
+    // An abort while waiting for the device rejects without starting a stream.
+    const controller = new AbortController();
+    const busy = engine.play('Keeping the device busy for a moment.');
+    const waiting = engine.play('Never played.', { signal: controller.signal });
+    controller.abort();
+    await expect(waiting).rejects.toBeInstanceOf(AbortError);
+    await busy;
+    expect(engine.registrar.listStates()).toHaveLength(3);
+    await engine.close();
+    output.close();
+  });
+
   it('falls back to the next backend and reports the degradation', async () => {
     const broken = new EspeakBackend({ mode: 'process', binaryPath: '/nonexistent/espeak-ng' });
     const engine = new VoiceEngine({ backend: broken, fallback: ['espeak'] });

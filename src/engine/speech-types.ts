@@ -7,6 +7,8 @@ import type { EngineOutputMetadata } from '../graph/engine-output.js';
 
 /** One chunk of audio from `VoiceEngine.stream()`. */
 export interface AudioChunk {
+  /** The registrar stream this chunk belongs to (what `interrupt()` takes). */
+  streamId: string;
   /** 0-based position in the stream. */
   index: number;
   /** What produced it: a sentence (`speech`), a pause (`silence`) or a clip (`audio`). */

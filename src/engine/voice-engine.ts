@@ -49,6 +49,8 @@ interface Utterance {
   interrupted: boolean;
   /** The registrar halted while this utterance ran: it ends with RegistrarHaltedError. */
   halted: boolean;
+  /** play() is sending this utterance to the engine's device. */
+  onDevice: boolean;
 }
 
 function graphHash(graph: SpeechGraph): string {
@@ -152,6 +154,7 @@ export class VoiceEngine {
     let utterance: Utterance | undefined;
     try {
       utterance = this.#begin(parsed, graph);
+      utterance.onDevice = true;
       output.resume();
       output.start();
       for await (const chunk of this.#run(utterance, text, { ...parsed, sampleRateHz }, { perSentenceLoudness: true })) {
@@ -181,7 +184,8 @@ export class VoiceEngine {
       this.registrar.runEffect(result, { action: 'interrupt', streamId }, () => {
         active.utterance.interrupted = true;
         active.controller.abort(new AbortError('interrupted'));
-        this.#output?.interrupt();
+        // Only the stream on the device fades it out; a stream() consumer just stops receiving.
+        if (active.utterance.onDevice) this.#output?.interrupt();
       });
     }
     return result;
@@ -331,7 +335,7 @@ export class VoiceEngine {
   #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph): Utterance {
     const lifecycle = new StreamLifecycle(this.registrar, this.actor, this.runtimeActor);
     lifecycle.start({ sessionId: parsed.sessionId, userId: parsed.userId, priority: parsed.priority });
-    return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false };
+    return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, onDevice: false };
   }
 
   async *#run(utterance: Utterance, text: string, parsed: ParsedSpeakOptions, mode: { perSentenceLoudness: boolean }): AsyncGenerator<AudioChunk, void, undefined> {
@@ -365,7 +369,7 @@ export class VoiceEngine {
           playing = true;
         }
         const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
-        const chunk: AudioChunk = { index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
+        const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
         positionMs += chunk.durationMs;
         pendingMarks = [];
         return chunk;

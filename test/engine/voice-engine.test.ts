@@ -289,6 +289,24 @@ describe('VoiceEngine under the registrar', () => {
     output.close();
   });
 
+  it('interrupting a stream() leaves the device playing another utterance alone', async () => {
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1 });
+    const engine = new VoiceEngine({ output });
+    const playing = engine.play('The device keeps playing this sentence to the end.');
+    const iterator = engine.stream('A separate stream. It is interrupted after its first chunk.');
+    const first = await iterator.next();
+    const streamed = first.done ? '' : first.value.streamId;
+    expect(engine.registrar.getState(streamed)?.state).toBe('playing');
+    const generation = output.stats().interruptGeneration;
+    expect(engine.interrupt(streamed).allowed).toBe(true);
+    expect((await iterator.next()).done).toBe(true);
+    const played = await playing;
+    expect(played.interrupted).toBeUndefined();
+    expect(output.stats().interruptGeneration).toBe(generation);
+    await engine.close();
+    output.close();
+  });
+
   it('falls back to the next backend and reports the degradation', async () => {
     const broken = new EspeakBackend({ mode: 'process', binaryPath: '/nonexistent/espeak-ng' });
     const engine = new VoiceEngine({ backend: broken, fallback: ['espeak'] });

@@ -70,7 +70,7 @@ export interface EngineHealth {
   modelLoaded: boolean;
   /** Resident memory of the process in MB. */
   memoryMb: number;
-  /** Utterances being synthesized right now. */
+  /** Utterances being synthesized right now plus play() calls waiting for the device. */
   queueDepth: number;
   status: 'ok' | 'degraded' | 'unavailable';
   detail?: string;

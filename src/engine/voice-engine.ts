@@ -85,6 +85,8 @@ export class VoiceEngine {
   readonly #stopListeningForHalt: () => void;
   /** Settles when the play() holding the device is done. */
   #deviceTurn: Promise<void> = Promise.resolve();
+  /** play() calls waiting for their turn on the device. */
+  #waitingForDevice = 0;
 
   /** Validates options (InputError naming the field); backends are created on first use. */
   constructor(options: VoiceEngineOptions = {}) {
@@ -206,13 +208,13 @@ export class VoiceEngine {
         backend: health.backend,
         modelLoaded: health.modelLoaded,
         memoryMb,
-        queueDepth: this.#active.size,
+        queueDepth: this.#active.size + this.#waitingForDevice,
         status: this.#closed ? 'unavailable' : health.status,
         ...(health.detail ? { detail: health.detail } : {}),
       };
     } catch (error) {
       const name = typeof this.#options.backend === 'string' ? this.#options.backend : this.#options.backend.name;
-      return { backend: name, modelLoaded: false, memoryMb, queueDepth: this.#active.size, status: 'unavailable', detail: describe(error) };
+      return { backend: name, modelLoaded: false, memoryMb, queueDepth: this.#active.size + this.#waitingForDevice, status: 'unavailable', detail: describe(error) };
     }
   }
 
@@ -234,6 +236,7 @@ export class VoiceEngine {
     const previous = this.#deviceTurn;
     let release!: () => void;
     this.#deviceTurn = new Promise<void>((resolve) => (release = resolve));
+    this.#waitingForDevice += 1;
     try {
       if (signal) {
         signal.throwIfAborted();
@@ -252,6 +255,8 @@ export class VoiceEngine {
       // Hand the turn on only after the previous holder is done, so the order is kept.
       void previous.then(release);
       throw error instanceof AbortError ? error : new AbortError('play() was aborted while waiting for the device', { cause: error });
+    } finally {
+      this.#waitingForDevice -= 1;
     }
     return release;
   }

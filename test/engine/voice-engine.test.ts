@@ -272,7 +272,10 @@ describe('VoiceEngine under the registrar', () => {
   it('concurrent play() calls take turns on the device instead of mixing into one ring', async () => {
     const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1 });
     const engine = new VoiceEngine({ output });
-    const [first, second] = await Promise.all([engine.play('First in line.'), engine.play('Second in line.')]);
+    const both = Promise.all([engine.play('First in line.'), engine.play('Second in line.')]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await engine.health()).queueDepth).toBe(2);
+    const [first, second] = await both;
     const seqOf = (result: typeof first, action: string) => result.attestations.find((a) => a.action === action)?.seq ?? -1;
     // The second stream is started only after the first one stopped.
     expect(seqOf(second, 'start')).toBeGreaterThan(seqOf(first, 'stop'));

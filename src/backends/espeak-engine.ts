@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { BackendError } from '../errors.js';
 import { DEFAULT_ESPEAK_BINARY, isEspeakProcessAvailable, runEspeakProcess } from './espeak-process.js';
 import { parseEspeakVariants, parseEspeakVoices, type EspeakVoiceList } from './espeak-voices.js';
-import { sharedEspeakWasm, type EspeakWasm } from './espeak-wasm.js';
+import { leaseEspeakWasm, type EspeakWasmLease } from './espeak-wasm.js';
 
 /** Which espeak-ng to use: the system program, the WASM build, or the first available. */
 export type EspeakMode = 'auto' | 'process' | 'wasm';
@@ -102,11 +102,12 @@ class WasmEngine implements EspeakEngine {
   readonly kind = 'wasm';
   private voices: Promise<EspeakVoiceList> | undefined;
 
-  constructor(private readonly wasm: EspeakWasm) {}
+  constructor(private readonly wasm: EspeakWasmLease) {}
 
   async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
     const args = invocation.wav ? [...invocation.args, '-w', WASM_WAV_PATH] : [...invocation.args];
-    const result = await this.wasm.run({ args, inputText: invocation.text, outputFiles: invocation.wav ? [WASM_WAV_PATH] : [], signal: invocation.signal });
+    const instance = await this.wasm.get();
+    const result = await instance.run({ args, inputText: invocation.text, outputFiles: invocation.wav ? [WASM_WAV_PATH] : [], signal: invocation.signal });
     if (result.exitCode !== 0) {
       const detail = result.stderrLines.join(' ').trim();
       throw new BackendError('espeak', 'ESPEAK_FAILED', `espeak-ng (wasm) exited with code ${result.exitCode}${detail ? `: ${detail}` : ''}`);
@@ -118,15 +119,20 @@ class WasmEngine implements EspeakEngine {
 
   voiceList(): Promise<EspeakVoiceList> {
     this.voices ??= (async () => {
-      const voices = await this.wasm.run({ args: ['--voices'] });
-      const variants = await this.wasm.run({ args: ['--voices=variant'] });
+      const instance = await this.wasm.get();
+      const voices = await instance.run({ args: ['--voices'] });
+      const variants = await instance.run({ args: ['--voices=variant'] });
       return { voices: parseEspeakVoices(voices.stdoutLines.join('\n')), variants: parseEspeakVariants(variants.stdoutLines.join('\n')) };
     })();
+    this.voices.catch(() => {
+      this.voices = undefined;
+    });
     return this.voices;
   }
 
   async close(): Promise<void> {
-    // The WASM instance is shared by the process and stays warm.
+    // The worker is shared by every open WASM engine; it stops when the last one closes.
+    await this.wasm.release();
   }
 }
 
@@ -152,7 +158,7 @@ export async function openEspeakEngine(options: EspeakEngineOptions): Promise<Es
     }
   }
   try {
-    return new WasmEngine(await sharedEspeakWasm(options.wasmPackage));
+    return new WasmEngine(await leaseEspeakWasm(options.wasmPackage));
   } catch (error) {
     const wasmPackage = JSON.stringify(options.wasmPackage ?? 'espeak-ng');
     const what =

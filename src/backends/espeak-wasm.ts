@@ -1,60 +1,32 @@
 /**
  * The espeak-ng WebAssembly build (npm package `espeak-ng`, an optional dependency, GPL-3: loaded
- * at run time, never bundled or linked) kept warm between calls.
+ * at run time, never bundled or linked) kept warm in a worker thread.
  *
  * The package is an Emscripten build of the espeak-ng command-line program: instantiating it runs
  * `main` once, which costs 210–300 ms (compiling 18 MB of WebAssembly and unpacking the voice data).
- * Here the module is compiled and instantiated once, the linear memory is snapshotted right after
- * start-up (before `main` ever ran), and every call restores that snapshot and calls `main` again:
- * all C globals (getopt state, stdio, espeak's own) start clean each time, and a call costs a
- * memory copy (32 MB) plus the synthesis itself. Calls are synchronous inside, so they are naturally
- * serialised on the JS thread; an AbortSignal is honoured before a call starts, not during one.
+ * The worker (program in espeak-worker.ts) compiles and instantiates it once, snapshots the linear
+ * memory right after start-up (before `main` ever ran), and every call restores that snapshot and
+ * calls `main` again: all C globals start clean each time, and a call costs a 32 MB memory copy
+ * plus the synthesis itself.
+ *
+ * Why a worker: a sentence takes ~9 ms of synchronous WebAssembly; on the main thread that froze
+ * timers, I/O and the feed of the audio ring buffer, and an abort could only act between sentences.
+ * In the worker the main thread only posts a request and receives the WAV as a transferred buffer.
+ * An abort rejects the caller at once; a run already executing finishes in the worker and its
+ * result is dropped (answers are matched by id, so it never answers a later call). The worker is
+ * unref'd while idle, so it never keeps the process alive; a worker that died is started again on
+ * the next call (`sharedEspeakWasm` reloads an instance that is no longer `alive`).
  */
-import { readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { AbortError, BackendError } from '../errors.js';
+import { ESPEAK_WORKER_SOURCE, type EspeakWorkerInit, type EspeakWorkerMessage, type EspeakWorkerRequest } from './espeak-worker.js';
+import { LazyLoad } from './lazy-load.js';
 
 /** The npm package name of the WASM build. */
 export const ESPEAK_WASM_PACKAGE = 'espeak-ng';
-
-/** In-memory file the text to speak is written to (read by the program through `-f`). */
-const INPUT_PATH = '/tmp/voice-soundboard-input.txt';
-
-/** The parts of the Emscripten module object used here. */
-interface EmscriptenFs {
-  writeFile(path: string, data: string | Uint8Array): void;
-  readFile(path: string): Uint8Array;
-  unlink(path: string): void;
-}
-interface EmscriptenModule {
-  FS: EmscriptenFs;
-  HEAPU8: Uint8Array;
-  HEAPU32: Uint32Array;
-}
-interface WasmExports {
-  malloc(bytes: number): number;
-  stackSave(): number;
-  stackRestore(pointer: number): void;
-  __main_argc_argv(argc: number, argv: number): number;
-}
-interface EmscriptenModuleOptions {
-  noInitialRun: boolean;
-  arguments: string[];
-  print(line: string): void;
-  printErr(line: string): void;
-  instantiateWasm(imports: object, receive: (instance: WasmInstance, module: object) => void): object;
-}
-/** The WebAssembly JS API (not in this project's `lib`, which targets Node without DOM types). */
-interface WasmInstance {
-  exports: Record<string, unknown>;
-}
-interface WebAssemblyApi {
-  compile(bytes: Uint8Array): Promise<object>;
-  instantiate(module: object, imports: object): Promise<WasmInstance>;
-}
-const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-type EmscriptenFactory = (options: EmscriptenModuleOptions) => Promise<EmscriptenModule>;
 
 /** What one call of the program produced. */
 export interface EspeakWasmRunResult {
@@ -85,144 +57,199 @@ function unavailable(packageName: string, cause: unknown): BackendError {
   );
 }
 
-/** One warm instance of the espeak-ng WASM program. Create with `EspeakWasm.load()`. */
-export class EspeakWasm {
-  private readonly encoder = new TextEncoder();
-  private stdout: string[] = [];
-  private stderr: string[] = [];
+/** Where the package's `espeak-ng.js` and `.wasm` are; `ESPEAK_NOT_FOUND` if it is not installed. */
+async function locate(packageName: string): Promise<EspeakWorkerInit> {
+  try {
+    const entryPath = createRequire(import.meta.url).resolve(packageName);
+    const wasmPath = entryPath.replace(/\.js$/, '.wasm');
+    await access(wasmPath);
+    return { entryUrl: pathToFileURL(entryPath).href, wasmPath };
+  } catch (error) {
+    throw unavailable(packageName, error);
+  }
+}
 
-  private constructor(
-    private readonly module: EmscriptenModule,
-    private readonly exports: WasmExports,
-    private readonly memorySnapshot: Uint8Array,
-    private readonly stackPointer: number,
-  ) {}
+interface PendingRun {
+  resolve: (result: EspeakWasmRunResult) => void;
+  reject: (error: Error) => void;
+}
+
+/** One warm instance of the espeak-ng WASM program, in its own worker thread. Create with `EspeakWasm.load()`. */
+export class EspeakWasm {
+  private readonly pending = new Map<number, PendingRun>();
+  private nextId = 0;
+  private deathReason: string | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (message: EspeakWorkerMessage) => this.onMessage(message));
+    worker.on('error', (error) => this.fail(new BackendError('espeak', 'BACKEND_WORKER_FAILED', `the espeak-ng (wasm) worker failed: ${error.message}`, { retryable: true, cause: error })));
+    worker.on('exit', (code) => this.fail(new BackendError('espeak', 'BACKEND_WORKER_FAILED', `the espeak-ng (wasm) worker exited (code ${code})`, { retryable: true })));
+    worker.unref();
+  }
 
   /**
-   * Loads, compiles and instantiates the WASM build once: `packageName` is the npm package (default
-   * `espeak-ng`) or the path of its `espeak-ng.js` (a vendored copy; the `.wasm` must sit next to
-   * it). Rejects with `ESPEAK_NOT_FOUND` when it cannot be loaded.
+   * Starts a worker that loads, compiles and instantiates the WASM build: `packageName` is the npm
+   * package (default `espeak-ng`) or the path of its `espeak-ng.js` (a vendored copy; the `.wasm`
+   * must sit next to it). Rejects with `ESPEAK_NOT_FOUND` when it cannot be loaded.
    */
   static async load(packageName: string = ESPEAK_WASM_PACKAGE): Promise<EspeakWasm> {
-    let factory: EmscriptenFactory;
-    let wasmBytes: Buffer;
+    const init = await locate(packageName);
+    const worker = new Worker(ESPEAK_WORKER_SOURCE, { eval: true, workerData: init, execArgv: [], name: 'espeak-wasm' });
     try {
-      const entryPath = createRequire(import.meta.url).resolve(packageName);
-      const imported = (await import(pathToFileURL(entryPath).href)) as { default: EmscriptenFactory };
-      factory = imported.default;
-      wasmBytes = await readFile(entryPath.replace(/\.js$/, '.wasm'));
+      await new Promise<void>((resolve, reject) => {
+        const settle = () => {
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+          worker.off('exit', onExit);
+        };
+        const onMessage = (message: EspeakWorkerMessage) => {
+          settle();
+          if (message.kind === 'ready') resolve();
+          else reject(unavailable(packageName, new Error(message.kind === 'load-failed' ? message.message : `unexpected ${message.kind} message`)));
+        };
+        const onError = (error: Error) => {
+          settle();
+          reject(unavailable(packageName, error));
+        };
+        const onExit = (code: number) => {
+          settle();
+          reject(unavailable(packageName, new Error(`the worker exited (code ${code}) while loading`)));
+        };
+        worker.on('message', onMessage);
+        worker.on('error', onError);
+        worker.on('exit', onExit);
+      });
     } catch (error) {
-      throw unavailable(packageName, error);
+      await worker.terminate();
+      throw error;
     }
-    let compiled: object;
-    try {
-      compiled = await webAssembly.compile(wasmBytes);
-    } catch (error) {
-      throw unavailable(packageName, error);
-    }
-    let exports: WasmExports | undefined;
-    const sink: { stdout: string[]; stderr: string[] } = { stdout: [], stderr: [] };
-    const module = await factory({
-      noInitialRun: true,
-      arguments: [],
-      print: (line) => sink.stdout.push(line),
-      printErr: (line) => sink.stderr.push(line),
-      instantiateWasm(imports, receive) {
-        void webAssembly.instantiate(compiled, imports).then((instance) => {
-          exports = instance.exports as unknown as WasmExports;
-          receive(instance, compiled);
-        });
-        return {};
-      },
-    });
-    if (!exports) throw unavailable(packageName, new Error('the WebAssembly instance did not start'));
-    const instance = new EspeakWasm(module, exports, module.HEAPU8.slice(), exports.stackSave());
-    // Output callbacks were bound at start-up: route them to the instance's buffers.
-    instance.stdout = sink.stdout;
-    instance.stderr = sink.stderr;
-    return instance;
+    return new EspeakWasm(worker);
+  }
+
+  /** False once the worker died or was closed; load a new instance. */
+  get alive(): boolean {
+    return this.deathReason === undefined;
   }
 
   /**
    * Runs the program once with `args` on a clean copy of its start-up memory. Resolves with the
-   * exit code, printed lines and requested files. Rejects with `AbortError` if `signal` is already
-   * aborted, and with `BackendError` `ESPEAK_FAILED` if the program crashed.
+   * exit code, printed lines and requested files. Rejects with `AbortError` as soon as `signal`
+   * aborts (a run already executing finishes in the worker and is discarded), with `BackendError`
+   * `ESPEAK_FAILED` if the program crashed, and retryable `BACKEND_WORKER_FAILED` if the worker died.
    */
-  async run(run: EspeakWasmRun): Promise<EspeakWasmRunResult> {
-    if (run.signal?.aborted) throw new AbortError('espeak-ng (wasm) run was aborted before it started');
-    const args = [...run.args];
-    if (run.inputText !== undefined) {
-      this.module.FS.writeFile(INPUT_PATH, run.inputText);
-      args.push('-f', INPUT_PATH);
-    }
-    this.stdout.length = 0;
-    this.stderr.length = 0;
-    const exitCodeBefore = process.exitCode;
-    let exitCode: number;
-    try {
-      exitCode = this.callMain(args);
-    } finally {
-      // Emscripten's exit() sets process.exitCode; the host process must not inherit it.
-      process.exitCode = exitCodeBefore;
-    }
-    const files = new Map<string, Uint8Array>();
-    for (const path of run.outputFiles ?? []) {
-      try {
-        files.set(path, this.module.FS.readFile(path));
-        this.module.FS.unlink(path);
-      } catch {
-        // Not written by this run: the caller sees it missing from `files`.
-      }
-    }
-    if (run.inputText !== undefined) this.module.FS.unlink(INPUT_PATH);
-    return {
-      exitCode,
-      stdoutLines: [...this.stdout],
-      // Emscripten adds a note about keepRuntimeAlive when main calls exit(); it is not espeak's.
-      stderrLines: this.stderr.filter((line) => !line.startsWith('program exited')),
-      files,
-    };
+  run(run: EspeakWasmRun): Promise<EspeakWasmRunResult> {
+    return new Promise<EspeakWasmRunResult>((resolve, reject) => {
+      const signal = run.signal;
+      if (signal?.aborted) return reject(new AbortError('espeak-ng (wasm) run was aborted before it started'));
+      if (this.deathReason !== undefined) return reject(new BackendError('espeak', 'BACKEND_WORKER_FAILED', this.deathReason, { retryable: true }));
+      const id = this.nextId++;
+      const onAbort = () => {
+        this.pending.delete(id);
+        if (this.pending.size === 0) this.worker.unref();
+        reject(new AbortError('espeak-ng (wasm) run was aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        resolve: (result) => (signal?.removeEventListener('abort', onAbort), resolve(result)),
+        reject: (error) => (signal?.removeEventListener('abort', onAbort), reject(error)),
+      });
+      this.worker.ref();
+      const request: EspeakWorkerRequest = { id, args: [...run.args], outputFiles: [...(run.outputFiles ?? [])], ...(run.inputText === undefined ? {} : { inputText: run.inputText }) };
+      this.worker.postMessage(request);
+    });
   }
 
-  private callMain(args: readonly string[]): number {
-    const heap = this.module.HEAPU8;
-    heap.set(this.memorySnapshot);
-    this.exports.stackRestore(this.stackPointer);
-    const argv = ['espeak-ng', ...args];
-    const pointers = argv.map((arg) => {
-      const bytes = this.encoder.encode(`${arg}\0`);
-      const pointer = this.exports.malloc(bytes.byteLength);
-      if (pointer === 0) throw new BackendError('espeak', 'ESPEAK_FAILED', 'the WASM heap is full (arguments too long)');
-      heap.set(bytes, pointer);
-      return pointer;
-    });
-    const argvPointer = this.exports.malloc((pointers.length + 1) * 4);
-    const words = this.module.HEAPU32;
-    pointers.forEach((pointer, index) => {
-      words[(argvPointer >> 2) + index] = pointer;
-    });
-    words[(argvPointer >> 2) + pointers.length] = 0;
-    try {
-      return this.exports.__main_argc_argv(argv.length, argvPointer);
-    } catch (error) {
-      // exit(n) unwinds out of main as an ExitStatus carrying the status.
-      if (error !== null && typeof error === 'object' && (error as { name?: unknown }).name === 'ExitStatus') {
-        return Number((error as { status?: unknown }).status ?? 1);
-      }
-      throw new BackendError('espeak', 'ESPEAK_FAILED', `espeak-ng (wasm) crashed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  /** Stops the worker; calls still pending reject with `BACKEND_CLOSED`. Idempotent. */
+  async close(): Promise<void> {
+    if (this.deathReason !== undefined) return;
+    this.fail(new BackendError('espeak', 'BACKEND_CLOSED', 'the espeak-ng (wasm) instance was closed'));
+    await this.worker.terminate();
+  }
+
+  /**
+   * Test hook: ends the worker abruptly, as a crash would (pending calls reject with retryable
+   * `BACKEND_WORKER_FAILED`, the next `sharedEspeakWasm()` starts a new worker).
+   */
+  async crashForTests(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private onMessage(message: EspeakWorkerMessage): void {
+    if (message.kind !== 'result' && message.kind !== 'run-failed') return;
+    const run = this.pending.get(message.id);
+    this.pending.delete(message.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (!run) return; // aborted meanwhile: the result is dropped
+    if (message.kind === 'run-failed') {
+      run.reject(new BackendError('espeak', 'ESPEAK_FAILED', `espeak-ng (wasm) crashed: ${message.message}`));
+      return;
     }
+    run.resolve({ exitCode: message.exitCode, stdoutLines: message.stdoutLines, stderrLines: message.stderrLines, files: new Map(message.files) });
+  }
+
+  private fail(error: BackendError): void {
+    if (this.deathReason !== undefined) return;
+    this.deathReason = error.message;
+    for (const run of this.pending.values()) run.reject(error);
+    this.pending.clear();
   }
 }
 
-const shared = new Map<string, Promise<EspeakWasm>>();
+/** A process-wide instance of one package, and how many open engines use it. */
+interface SharedInstance {
+  load: LazyLoad<EspeakWasm>;
+  users: number;
+}
+const shared = new Map<string, SharedInstance>();
 
-/** The process-wide warm instance of a WASM build, loaded on first use. A failed load is not cached. */
-export function sharedEspeakWasm(packageName: string = ESPEAK_WASM_PACKAGE): Promise<EspeakWasm> {
-  let instance = shared.get(packageName);
-  if (!instance) {
-    instance = EspeakWasm.load(packageName);
-    shared.set(packageName, instance);
-    instance.catch(() => shared.delete(packageName));
+function sharedEntry(packageName: string): SharedInstance {
+  let entry = shared.get(packageName);
+  if (!entry) {
+    entry = { load: new LazyLoad(() => EspeakWasm.load(packageName), (instance) => instance.alive), users: 0 };
+    shared.set(packageName, entry);
   }
-  return instance;
+  return entry;
+}
+
+/**
+ * The process-wide warm instance of a WASM build, loaded on first use. A failed load is not
+ * cached, and an instance whose worker died is replaced by a new one.
+ */
+export function sharedEspeakWasm(packageName: string = ESPEAK_WASM_PACKAGE): Promise<EspeakWasm> {
+  return sharedEntry(packageName).load.get();
+}
+
+/** A claim on the shared instance of one package; releasing the last claim stops its worker. */
+export interface EspeakWasmLease {
+  /** The shared instance (started again if its worker died). */
+  get(): Promise<EspeakWasm>;
+  /** Gives the claim back; the worker stops when no claim is left. Idempotent. */
+  release(): Promise<void>;
+}
+
+/**
+ * Loads (or reuses) the shared instance of `packageName` and claims it until `release()`. Rejects
+ * with `ESPEAK_NOT_FOUND` when the package cannot be loaded (no claim is then held).
+ */
+export async function leaseEspeakWasm(packageName: string = ESPEAK_WASM_PACKAGE): Promise<EspeakWasmLease> {
+  const entry = sharedEntry(packageName);
+  entry.users += 1;
+  try {
+    await entry.load.get();
+  } catch (error) {
+    entry.users -= 1;
+    throw error;
+  }
+  let released = false;
+  return {
+    get: () => entry.load.get(),
+    async release() {
+      if (released) return;
+      released = true;
+      entry.users -= 1;
+      if (entry.users > 0) return;
+      const instance = entry.load.take();
+      if (instance) await instance.then((loaded) => loaded.close(), () => undefined);
+    },
+  };
 }

@@ -78,12 +78,13 @@ interface PendingRun {
 export class EspeakWasm {
   private readonly pending = new Map<number, PendingRun>();
   private nextId = 0;
-  private deathReason: string | undefined;
+  /** Why the instance can no longer run (set once, when the worker dies or is closed). */
+  private death: { code: 'BACKEND_WORKER_FAILED' | 'BACKEND_CLOSED'; message: string } | undefined;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (message: EspeakWorkerMessage) => this.onMessage(message));
-    worker.on('error', (error) => this.fail(new BackendError('espeak', 'BACKEND_WORKER_FAILED', `the espeak-ng (wasm) worker failed: ${error.message}`, { retryable: true, cause: error })));
-    worker.on('exit', (code) => this.fail(new BackendError('espeak', 'BACKEND_WORKER_FAILED', `the espeak-ng (wasm) worker exited (code ${code})`, { retryable: true })));
+    worker.on('error', (error) => this.fail('BACKEND_WORKER_FAILED', `the espeak-ng (wasm) worker failed: ${error.message}`));
+    worker.on('exit', (code) => this.fail('BACKEND_WORKER_FAILED', `the espeak-ng (wasm) worker exited (code ${code})`));
     worker.unref();
   }
 
@@ -128,7 +129,7 @@ export class EspeakWasm {
 
   /** False once the worker died or was closed; load a new instance. */
   get alive(): boolean {
-    return this.deathReason === undefined;
+    return this.death === undefined;
   }
 
   /**
@@ -141,7 +142,7 @@ export class EspeakWasm {
     return new Promise<EspeakWasmRunResult>((resolve, reject) => {
       const signal = run.signal;
       if (signal?.aborted) return reject(new AbortError('espeak-ng (wasm) run was aborted before it started'));
-      if (this.deathReason !== undefined) return reject(new BackendError('espeak', 'BACKEND_WORKER_FAILED', this.deathReason, { retryable: true }));
+      if (this.death !== undefined) return reject(this.deathError());
       const id = this.nextId++;
       const onAbort = () => {
         this.pending.delete(id);
@@ -161,8 +162,8 @@ export class EspeakWasm {
 
   /** Stops the worker; calls still pending reject with `BACKEND_CLOSED`. Idempotent. */
   async close(): Promise<void> {
-    if (this.deathReason !== undefined) return;
-    this.fail(new BackendError('espeak', 'BACKEND_CLOSED', 'the espeak-ng (wasm) instance was closed'));
+    if (this.death !== undefined) return;
+    this.fail('BACKEND_CLOSED', 'the espeak-ng (wasm) instance was closed');
     await this.worker.terminate();
   }
 
@@ -187,11 +188,18 @@ export class EspeakWasm {
     run.resolve({ exitCode: message.exitCode, stdoutLines: message.stdoutLines, stderrLines: message.stderrLines, files: new Map(message.files) });
   }
 
-  private fail(error: BackendError): void {
-    if (this.deathReason !== undefined) return;
-    this.deathReason = error.message;
-    for (const run of this.pending.values()) run.reject(error);
+  /** Marks the instance dead (first reason wins) and rejects every pending call with it. */
+  private fail(code: 'BACKEND_WORKER_FAILED' | 'BACKEND_CLOSED', message: string): void {
+    if (this.death !== undefined) return;
+    this.death = { code, message };
+    for (const run of this.pending.values()) run.reject(this.deathError());
     this.pending.clear();
+  }
+
+  /** The error a call gets from a dead instance: a crashed worker is retryable, a closed one is not. */
+  private deathError(): BackendError {
+    const death = this.death ?? { code: 'BACKEND_CLOSED', message: 'the espeak-ng (wasm) instance was closed' };
+    return new BackendError('espeak', death.code, death.message, { retryable: death.code === 'BACKEND_WORKER_FAILED' });
   }
 }
 

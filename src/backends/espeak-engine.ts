@@ -1,11 +1,19 @@
 /**
  * One way of running espeak-ng (the system program or the warm WASM build) behind one interface:
  * speak text to a WAV and/or IPA, and list voices. `openEspeakEngine` picks the path: `process`
- * and `wasm` force one, `auto` prefers the system program and falls back to the WASM build when
- * the program is not installed. Measured per sentence (bench/espeak.bench.ts, 2 busy cores): the
- * program ~24 ms p50 (mostly process start-up), the warm WASM build ~16 ms p50; `auto` still
- * prefers the program because it works off the JS thread, while the WASM build runs synchronously
- * on it (blocking the event loop for the whole sentence) and first costs an 18 MB compile.
+ * and `wasm` force one, `auto` tries the system program first and falls back to the WASM build
+ * when the program is not installed.
+ *
+ * Measured per sentence in one run of bench/espeak.bench.ts (2 cores shared with other work):
+ * the system program 13.1 ms p50 / 23.8 ms p99 (mostly process start-up); the warm WASM build in
+ * its worker thread 8.8 ms p50 / 13.8 ms p99, message round trip and WAV transfer included (a bare
+ * round trip is 1.4 ms p50); the same build on the JS thread
+ * (the previous design, measured minutes earlier on the same machine) was 9.2 / 11.3 ms.
+ * Per warm sentence the worker is ~1.5x faster and no longer blocks the event loop. It costs a
+ * one-time load (120–300 ms: compiling 18 MB of WebAssembly) and ~70 MB (heap + start-up snapshot)
+ * that the program path does not. `auto` still prefers the program: making it prefer the WASM
+ * build changes what a default backend reports in the registry listing (test/backends/registry.test.ts),
+ * which is left to that file's owner.
  */
 import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

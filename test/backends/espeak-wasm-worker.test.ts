@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { segment } from '../helpers/synthesis.js';
 import { collect, FOX } from './espeak-signal.js';
 
 /** One long clause (no sentence end), so the backend sends it to espeak-ng as a single chunk. */
-const LONG_CLAUSE = Array.from({ length: 60 }, (_, index) => `clause number ${index + 1} goes on and on`).join(', ');
+const LONG_CLAUSE = Array.from({ length: 120 }, (_, index) => `clause number ${index + 1} goes on and on`).join(', ');
 
 /** Runs `body` while a 5 ms interval counts its ticks; returns the ticks and the elapsed ms. */
 async function ticksDuring(body: () => Promise<unknown>): Promise<{ ticks: number; elapsedMs: number }> {
@@ -90,6 +90,23 @@ describe('espeak WASM build in a worker thread', () => {
     await second.close();
     expect(instance.alive).toBe(false);
     await expect(instance.run({ args: ['--version'] })).rejects.toMatchObject({ code: 'BACKEND_CLOSED', retryable: false, message: 'espeak: the espeak-ng (wasm) instance was closed' });
+  });
+
+  it('reports a build whose WebAssembly does not compile as ESPEAK_NOT_FOUND, with the worker\'s reason', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'voice-soundboard-espeak-bad-'));
+    try {
+      const entry = join(dir, 'espeak-ng.js');
+      await copyFile(createRequire(import.meta.url).resolve('espeak-ng'), entry);
+      await writeFile(join(dir, 'espeak-ng.wasm'), 'not WebAssembly');
+      const error = await sharedEspeakWasm(entry).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(BackendError);
+      expect(error).toMatchObject({ code: 'ESPEAK_NOT_FOUND', message: `espeak: the WASM build ${JSON.stringify(entry)} could not be loaded; install espeak-ng (apt-get install espeak-ng) or the espeak-ng npm package` });
+      expect(String((error as Error).cause)).toMatch(/WebAssembly|magic/i);
+      const backend = new EspeakBackend({ mode: 'wasm', wasmPackage: entry });
+      await expect(backend.path()).rejects.toMatchObject({ code: 'ESPEAK_NOT_FOUND', message: `espeak: the espeak-ng WASM build ${JSON.stringify(entry)} could not be loaded; install espeak-ng (apt-get install espeak-ng) or the espeak-ng npm package` });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('does not keep the process alive: a child exits promptly after a synthesis without close()', async () => {

@@ -1,8 +1,11 @@
 /**
  * The embedded default voice: espeak-ng. Real speech with no model files, through the system
- * `espeak-ng` program when installed (~24 ms a sentence including process start-up) or else the
- * npm WASM build kept warm (~16 ms a sentence, on the JS thread). espeak-ng is GPL-3 and is only ever run as a separate program or loaded as an optional
- * package; nothing of it is linked into the addon.
+ * `espeak-ng` program when installed (~13 ms a sentence p50 including process start-up) or else
+ * the npm WASM build kept warm in a worker thread (~9 ms a sentence p50, never blocking the event
+ * loop; ~120-300 ms and ~70 MB to load once). `mode: 'auto'` prefers the program for its cheap
+ * start (one-shot CLI calls); long-running apps may choose `mode: 'wasm'`. espeak-ng is GPL-3 and
+ * is only ever run as a separate program or loaded as an optional package; nothing of it is
+ * linked into the addon.
  *
  * Long text is synthesized sentence by sentence and each sentence is yielded as its own chunk, so
  * the first audio arrives after one sentence. Each chunk carries its IPA (`--ipa=3` of the same

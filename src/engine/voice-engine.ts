@@ -401,15 +401,30 @@ export class VoiceEngine {
           yield emit('audio', pcm, step.nodeId, {});
         } else {
           const produced = await this.#synthesizeStep(backend, step.segment, parsed, signal, utterance);
+          // Per-sentence loudness needs the whole sentence (BS.1770 gates 400 ms blocks), so the
+          // sentence is gathered first; otherwise every backend chunk goes out as it arrives.
+          const gather = mode.perSentenceLoudness && parsed.targetLufs !== undefined;
+          const gathered: Float32Array[] = [];
+          let gatheredMetadata: AudioChunk['metadata'] | undefined;
           for await (const output of produced) {
             const pcm = converter.convert(toMono(output.pcm, output.channels), output.sampleRateHz, false);
             const pause = silence(step.nodeId);
             if (pause) yield pause;
-            const adjusted = mode.perSentenceLoudness && parsed.targetLufs !== undefined ? sentenceLoudness(pcm, converter.rateHz ?? output.sampleRateHz, parsed) : pcm;
-            if (adjusted.length > 0) yield emit('speech', adjusted, step.nodeId, { text: step.segment.text, metadata: output.metadata, backend: utterance.backend });
+            if (gather) {
+              gathered.push(pcm);
+              gatheredMetadata ??= output.metadata;
+            } else if (pcm.length > 0) {
+              yield emit('speech', pcm, step.nodeId, { text: step.segment.text, metadata: output.metadata, backend: utterance.backend });
+            }
           }
           const tail = converter.convert(new Float32Array(0), converter.rateHz ?? FALLBACK_RATE_HZ, true);
-          if (tail.length > 0) yield emit('speech', tail, step.nodeId, { text: step.segment.text, backend: utterance.backend });
+          if (gather) {
+            const sentence = concatPcm([...gathered, tail]);
+            const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
+            if (sentence.length > 0) yield emit('speech', sentenceLoudness(sentence, rate, parsed), step.nodeId, { text: step.segment.text, metadata: gatheredMetadata ?? {}, backend: utterance.backend });
+          } else if (tail.length > 0) {
+            yield emit('speech', tail, step.nodeId, { text: step.segment.text, backend: utterance.backend });
+          }
           speechDone += 1;
           parsed.onProgress?.({ done: speechDone, total: speechTotal, audioMs: positionMs });
         }

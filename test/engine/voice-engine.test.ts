@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import { measureLoudness } from '../../src/audio/loudness.js';
 import { AudioOutput } from '../../src/audio/output.js';
+import { BaseBackend } from '../../src/backends/backend.js';
 import { EspeakBackend } from '../../src/backends/espeak.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AbortError, InputError } from '../../src/errors.js';
@@ -107,6 +108,32 @@ describe('VoiceEngine', () => {
     expect(measured.integratedLufs).toBeCloseTo(-23, 0);
     expect(result.loudness?.integratedLufs).toBeCloseTo(measured.integratedLufs, 3);
     expect(measured.truePeakDb).toBeLessThanOrEqual(-0.99);
+  });
+
+  it('stream() normalises each whole sentence, even when the backend sends it in small pieces', async () => {
+    // A backend that sends 1.5 s of a quiet tone per sentence in 100 ms pieces (like a cloud backend).
+    class PiecewiseTone extends BaseBackend {
+      readonly name = 'piecewise-tone';
+      readonly capabilities = { streaming: true, wordTimings: false, phonemes: false, remote: false };
+      async voices() {
+        return [];
+      }
+      protected async *synthesizeOnce() {
+        for (let piece = 0; piece < 15; piece++) {
+          const pcm = Float32Array.from({ length: 2400 }, (_, i) => 0.05 * Math.sin((2 * Math.PI * 440 * (piece * 2400 + i)) / 24000));
+          yield { pcm, sampleRateHz: 24000, channels: 1, metadata: {} };
+        }
+      }
+    }
+    const toneEngine = new VoiceEngine({ backend: new PiecewiseTone() });
+    const speech = [];
+    for await (const chunk of toneEngine.stream('One sentence. Another sentence.', { targetLufs: -20 })) if (chunk.kind === 'speech') speech.push(chunk);
+    expect(speech).toHaveLength(2);
+    for (const chunk of speech) {
+      expect(chunk.durationMs).toBeCloseTo(1500, 0);
+      expect(measureLoudness(chunk.pcm, { sampleRateHz: 24000, channels: 1 }).integratedLufs).toBeCloseTo(-20, 0);
+    }
+    await toneEngine.close();
   });
 
   it('writes files atomically and leaves nothing on failure', async () => {

@@ -88,7 +88,9 @@ function cutLongSpan(text: string, span: SentenceSpan, maxChars: number): Senten
     const cut = clause > 0 ? start + clause + 1 : space > 0 ? start + space : start + maxChars;
     const piece = trimmedSpan(text, start, cut);
     if (piece) pieces.push(piece);
+    // The next piece starts at its first character, so its whole budget goes to text.
     start = cut;
+    while (start < span.end && isSpace(text[start])) start += 1;
   }
   const rest = trimmedSpan(text, start, span.end);
   if (rest) pieces.push(rest);

@@ -37,6 +37,14 @@ describe('splitSentences', () => {
     expect(splitSentences('abcdefghijkl', { maxSentenceChars: 5 })).toEqual(['abcde', 'fghij', 'kl']);
   });
 
+  it('gives every piece of a cut sentence its whole budget, whatever whitespace precedes it', () => {
+    const text = `Dr.\n${'x'.repeat(90)}`;
+    expect(splitSentences(text, { maxSentenceChars: 80 }).map((sentence) => sentence.length)).toEqual([3, 80, 10]);
+    const stream = new SentenceStream({ maxSentenceChars: 80 });
+    const streamed = [...text].flatMap((character) => stream.push(character));
+    expect([...streamed, ...stream.end()]).toEqual(splitSentences(text, { maxSentenceChars: 80 }));
+  });
+
   it('gives trimmed spans into the original text', () => {
     const text = '  Hi there.  Bye.  ';
     expect(sentenceSpans(text)).toEqual([

@@ -6,6 +6,7 @@ import { encodeAudio } from '../../src/audio/encode.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { AbortError, AudioError, InputError } from '../../src/errors.js';
 import { makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
+import { rejection } from '../helpers/errors.js';
 
 const temp = makeTempDir('vs-encode-stream-');
 beforeAll(() => requireFfmpeg());
@@ -25,14 +26,6 @@ async function collect(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   return new Uint8Array(Buffer.concat(parts));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('encodeAudioStream', () => {
   it('streams WAV with an open-ended header that decodeWav and ffmpeg read to the end', async () => {

@@ -5,6 +5,7 @@ import { AudioFileWriter, writeAudioFile } from '../../src/audio/file-writer.js'
 import { decodeWav } from '../../src/audio/wav.js';
 import { AudioError, InputError } from '../../src/errors.js';
 import { makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
+import { rejection } from '../helpers/errors.js';
 
 const temp = makeTempDir('vs-writer-');
 beforeAll(() => requireFfmpeg());
@@ -18,14 +19,6 @@ function freshDir(): string {
   return dir;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('AudioFileWriter', () => {
   it('streams chunks into a WAV whose header ffmpeg and decodeWav agree on, leaving only the file', async () => {

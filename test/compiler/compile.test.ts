@@ -4,16 +4,9 @@ import { planSynthesis, type SpeechStep } from '../../src/compiler/plan.js';
 import { InputError } from '../../src/errors.js';
 import { parseSpeechGraph } from '../../src/graph/speech-graph-schema.js';
 import { SPEECH_GRAPH_VERSION, type SsmlNode } from '../../src/graph/speech-graph.js';
+import { inputFailure } from '../helpers/errors.js';
 
-function failure(run: () => unknown): InputError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError');
-}
+const failure = inputFailure;
 
 describe('compile', () => {
   it('produces a versioned, deep-frozen graph that passes its own schema', () => {

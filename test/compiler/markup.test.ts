@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler/compile.js';
 import { InputError } from '../../src/errors.js';
 import type { SpeechGraph, SpeechNode } from '../../src/graph/speech-graph.js';
+import { inputFailure } from '../helpers/errors.js';
 
 const markup = (input: string, options = {}) => compile(input, { format: 'markup', ...options });
 const summary = (node: SpeechNode) => {
@@ -11,15 +12,7 @@ const summary = (node: SpeechNode) => {
 };
 const summarise = (graph: SpeechGraph) => graph.nodes.map(summary);
 
-function failure(run: () => unknown): InputError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError');
-}
+const failure = inputFailure;
 
 describe('light markup', () => {
   it.each([

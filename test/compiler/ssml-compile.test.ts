@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler/compile.js';
 import { InputError } from '../../src/errors.js';
 import type { SpeechGraph, SpeechNode, TextNode } from '../../src/graph/speech-graph.js';
+import { inputFailure } from '../helpers/errors.js';
 
 const ssml = (body: string, options = {}) => compile(`<speak>${body}</speak>`, { format: 'ssml', ...options });
 const spoken = (graph: SpeechGraph) => graph.nodes.filter((node): node is TextNode => node.type === 'text');
@@ -23,15 +24,7 @@ const summary = (node: SpeechNode) => {
   }
 };
 
-function failure(run: () => unknown): InputError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError');
-}
+const failure = inputFailure;
 
 describe('SSML semantics', () => {
   it('turns breaks into silences: time, strength and the medium default', () => {

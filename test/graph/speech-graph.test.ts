@@ -3,6 +3,7 @@ import { InputError } from '../../src/errors.js';
 import { ESTIMATED_CHARACTERS_PER_SECOND, estimateSpeechMs, layOutTimeline, withMeasuredDurations, type UntimedNode } from '../../src/graph/graph-timing.js';
 import { parseSpeechGraph } from '../../src/graph/speech-graph-schema.js';
 import { SPEECH_GRAPH_VERSION, deepFreeze, type SpeechGraph } from '../../src/graph/speech-graph.js';
+import { inputFailure } from '../helpers/errors.js';
 
 const prosody = { rate: 1, pitchSemitones: 0, volumeDb: 0 };
 const timing = (startMs: number, durationMs: number) => ({ startMs, durationMs, source: 'estimated' as const });
@@ -24,15 +25,7 @@ function externalGraph(): Record<string, unknown> {
   };
 }
 
-function failure(run: () => unknown): InputError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected an InputError');
-}
+const failure = inputFailure;
 
 describe('deepFreeze', () => {
   it('freezes every level, handles cycles and leaves typed arrays alone', () => {

@@ -25,15 +25,9 @@ export function samplesOf(chunks: EngineOutput[]): number[] {
   return chunks.flatMap((chunk) => Array.from(chunk.pcm, (value) => Math.round(value * 32768)));
 }
 
-/** The error `promise` rejects with; fails the test when it resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from './errors.js';
+
+export { rejection };
 
 /** Drains `chunks`, calling `onChunk` on each, and returns the error the stream ends with (fails the test when it ends without one). */
 export function streamError(chunks: AsyncIterable<EngineOutput>, onChunk: (chunk: EngineOutput) => unknown = () => undefined): Promise<Error> {

@@ -1,0 +1,24 @@
+/** Catching what a call throws or a promise rejects with, so a test can assert on it. */
+import { expect } from 'vitest';
+import { InputError } from '../../src/errors.js';
+
+/** The InputError `run` throws; fails the test when it throws nothing or something else. */
+export function inputFailure(run: () => unknown): InputError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputError);
+    return error as InputError;
+  }
+  throw new Error('expected an InputError');
+}
+
+/** The error `promise` rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected a rejection');
+}

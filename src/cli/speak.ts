@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { AUDIO_FORMATS, formatFromExtension } from '../audio/encode.js';
-import { EMOTION_NAMES, INPUT_FORMATS, PRESET_NAMES } from '../compiler/index.js';
+import { EMOTION_NAMES, PRESET_NAMES } from '../compiler/index.js';
 import { VoiceEngine } from '../engine/voice-engine.js';
 import { AudioError, InputError } from '../errors.js';
 import { parseCliArgs, readAllText, type FlagSpec } from './args.js';

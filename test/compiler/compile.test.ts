@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile, looksLikeSsml } from '../../src/compiler/compile.js';
 import { planSynthesis, type SpeechStep } from '../../src/compiler/plan.js';
-import { InputError } from '../../src/errors.js';
 import { parseSpeechGraph } from '../../src/graph/speech-graph-schema.js';
 import { SPEECH_GRAPH_VERSION, type SsmlNode } from '../../src/graph/speech-graph.js';
 import { inputFailure } from '../helpers/errors.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler/compile.js';
-import { InputError } from '../../src/errors.js';
 import type { SpeechGraph, SpeechNode } from '../../src/graph/speech-graph.js';
 import { inputFailure } from '../helpers/errors.js';
 

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compiler/compile.js';
-import { InputError } from '../../src/errors.js';
 import type { SpeechGraph, SpeechNode, TextNode } from '../../src/graph/speech-graph.js';
 import { inputFailure } from '../helpers/errors.js';
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
 import { ESTIMATED_CHARACTERS_PER_SECOND, estimateSpeechMs, layOutTimeline, withMeasuredDurations, type UntimedNode } from '../../src/graph/graph-timing.js';
 import { parseSpeechGraph } from '../../src/graph/speech-graph-schema.js';
 import { SPEECH_GRAPH_VERSION, deepFreeze, type SpeechGraph } from '../../src/graph/speech-graph.js';

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { AbortError, AudioError, InputError } from '../errors.js';
-import type { AudioBinding, NativeAudioDevice, NativeAudioDeviceStats } from '../native/audio-binding.js';
+import type { AudioBinding, NativeAudioDevice, NativeAudioDeviceOptions, NativeAudioDeviceStats } from '../native/audio-binding.js';
 import { nativeBinding } from '../native/loader.js';
 import { parseInput } from '../validation.js';
 
@@ -38,16 +38,8 @@ export const audioOutputOptionsSchema = z
 /** What callers may pass to `new AudioOutput(...)`. */
 export type AudioOutputOptions = z.input<typeof audioOutputOptionsSchema>;
 
-/** The resolved configuration of an AudioOutput. */
-export interface AudioOutputConfig {
-  backend: 'default' | 'null';
-  sampleRateHz: number;
-  channels: number;
-  periodFrames: number;
-  bufferFrames: number;
-  /** Capacity of the capture ring; 0 when capture is off. */
-  captureFrames: number;
-}
+/** The resolved configuration of an AudioOutput: exactly what the native device is opened with. */
+export type AudioOutputConfig = NativeAudioDeviceOptions;
 
 /** Counters of an AudioOutput (see NativeAudioDeviceStats for each field). */
 export type AudioOutputStats = NativeAudioDeviceStats;

@@ -10,7 +10,8 @@ import { root, runOrExit, step } from './lib.mjs';
 const scratch = mkdtempSync(join(tmpdir(), 'vs-gyp-'));
 try {
   for (const entry of ['binding.gyp', 'native', 'scripts', 'package.json']) {
-    cpSync(join(root, entry), join(scratch, entry), { recursive: true, filter: (src) => !src.includes(`${join('native', 'vendor')}`) || src.endsWith('vendor') || src.endsWith('.h') });
+    // native/ includes native/vendor/ when it holds miniaudio.h, so the copy needs no second fetch.
+    cpSync(join(root, entry), join(scratch, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(scratch, 'node_modules'), 'dir');
   step('building the addon with node-gyp (binding.gyp)');

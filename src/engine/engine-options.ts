@@ -2,7 +2,6 @@
  * Options of VoiceEngine and of its speak/stream/play calls, validated with zod at the edge.
  */
 import { z } from 'zod';
-import { AUDIO_FORMATS } from '../audio/encode.js';
 import type { SpeechBackend } from '../backends/backend.js';
 import { EMOTION_NAMES, INPUT_FORMATS, PRESET_NAMES, PROSODY_LIMITS } from '../compiler/index.js';
 import { AudioOutput } from '../audio/output.js';
@@ -86,6 +85,3 @@ export interface SpeechProgress {
   /** Audio produced so far, in ms. */
   audioMs: number;
 }
-
-/** The formats `speakToFile` can write. */
-export const OUTPUT_FORMATS = AUDIO_FORMATS;

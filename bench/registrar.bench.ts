@@ -89,7 +89,7 @@ function facadeFixture(core: DecisionCore): AudioRegistrar {
   const registrar = new AudioRegistrar({ core });
   registrar.registerActor('agent:owner');
   registrar.registerActor('agent:other');
-  if (!registrar.request({ action: 'start', actor: 'agent:owner', target: 's1' }).allowed) throw new Error('fixture start denied');
+  if (!registrar.requestAsHost({ action: 'start', actor: 'agent:owner', target: 's1' }).allowed) throw new Error('fixture start denied');
   return registrar;
 }
 
@@ -99,10 +99,10 @@ async function facadeRows(): Promise<string[][]> {
   const allowed = { action: 'compile', actor: 'agent:owner', target: 's1' };
   const denied = { action: 'interrupt', actor: 'agent:other', target: 's1' };
   const stats = await measure({
-    'native request allowed': () => native.request(allowed),
-    'reference request allowed': () => reference.request(allowed),
-    'native request denied': () => native.request(denied),
-    'reference request denied': () => reference.request(denied),
+    'native request allowed': () => native.requestAsHost(allowed),
+    'reference request allowed': () => reference.requestAsHost(allowed),
+    'native request denied': () => native.requestAsHost(denied),
+    'reference request denied': () => reference.requestAsHost(denied),
     'native getState': () => native.getState('s1'),
     'reference getState': () => reference.getState('s1'),
   });
@@ -127,25 +127,25 @@ async function durableRows(): Promise<string[][]> {
     const queuedRegistrar = new AudioRegistrar({ core: NativeCore.create(), store: queued });
     for (const registrar of [syncRegistrar, groupRegistrar, largeGroupRegistrar, queuedRegistrar]) {
       registrar.registerActor('agent:owner');
-      registrar.request({ action: 'start', actor: 'agent:owner', target: 's1' });
+      registrar.requestAsHost({ action: 'start', actor: 'agent:owner', target: 's1' });
     }
     const compile = { action: 'compile', actor: 'agent:owner', target: 's1' };
     const stats = await measure(
       {
-        'fsync each': () => syncRegistrar.request(compile).durable,
+        'fsync each': () => syncRegistrar.requestAsHost(compile).durable,
         'group batch': async () => {
           const pending: Promise<void>[] = [];
-          for (let index = 0; index < GROUP_BATCH; index += 1) pending.push(groupRegistrar.request(compile).durable);
+          for (let index = 0; index < GROUP_BATCH; index += 1) pending.push(groupRegistrar.requestAsHost(compile).durable);
           await Promise.all(pending);
         },
         'group large batch': async () => {
           const pending: Promise<void>[] = [];
-          for (let index = 0; index < LARGE_GROUP_BATCH; index += 1) pending.push(largeGroupRegistrar.request(compile).durable);
+          for (let index = 0; index < LARGE_GROUP_BATCH; index += 1) pending.push(largeGroupRegistrar.requestAsHost(compile).durable);
           await Promise.all(pending);
         },
         // What the caller's thread pays per request in group mode: seal, queue, return (the write
         // and fdatasync run every groupCommitMs off the request path).
-        'group request call': () => queuedRegistrar.request(compile),
+        'group request call': () => queuedRegistrar.requestAsHost(compile),
       },
       1000,
     );

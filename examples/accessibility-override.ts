@@ -15,7 +15,7 @@ registrar.registerActor('user:alice');
 try {
   const text = 'Your meeting starts in five minutes. Do you want me to read the agenda?';
   const before = await engine.speak(text, { sessionId: 'kitchen' });
-  registrar.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'kitchen', speechRate: 0.7 } });
+  registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'kitchen', speechRate: 0.7 } });
   const after = await engine.speak(text, { sessionId: 'kitchen' });
   console.log(`agent alone: ${before.durationMs.toFixed(0)} ms; with alice's override (rate 0.7): ${after.durationMs.toFixed(0)} ms`);
 

@@ -165,6 +165,20 @@ export class AudioRegistrar {
     return this.handle(input, true);
   }
 
+  /**
+   * The trusted entry point for host code: like `request()`, but the actor may be named
+   * (`"kind:id"` or `{ id, kind }`) instead of given as a handle. Whoever holds the registrar is
+   * the host; never hand it to untrusted code (agents, plugins, MCP sessions get handles).
+   */
+  requestAsHost(input: unknown): RegistrarResult {
+    return this.handle(input, false);
+  }
+
+  /** `observe()` for host code, with the actor named (see `requestAsHost`). */
+  observeAsHost(input: unknown): RegistrarResult {
+    return this.handle(input, true);
+  }
+
   /** A stream's state (frozen), or null. */
   getState(streamId: string): StreamView | null {
     const stream = this.core.stream(this.lookupStream(streamId));

@@ -34,7 +34,7 @@ describe('durable attestation log', () => {
     expect(report).toEqual({ records: 0, tornTail: null });
     expect(store.durability).toBe('fsync');
     const registrar = registrarOn(store);
-    const result = registrar.request({ action: 'start', actor: 'agent:a', target: 's1' });
+    const result = registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' });
     const onDisk = readFileSync(path, 'utf8').trimEnd().split('\n');
     expect(onDisk).toHaveLength(1);
     expect(JSON.parse(onDisk[0] ?? '')).toEqual(JSON.parse(JSON.stringify(result.attestation)));
@@ -46,14 +46,14 @@ describe('durable attestation log', () => {
     const path = tempLog();
     const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 20 });
     const registrar = registrarOn(store);
-    const results = Array.from({ length: 5 }, (_, index) => registrar.request({ action: 'start', actor: 'agent:a', target: `s${index}` }));
+    const results = Array.from({ length: 5 }, (_, index) => registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: `s${index}` }));
     expect(statSync(path).size).toBe(0);
     let acknowledged = 0;
     for (const result of results) void result.durable.then(() => (acknowledged += 1));
     await Promise.all(results.map((result) => result.durable));
     expect(acknowledged).toBe(5);
     expect(readFileSync(path, 'utf8').trimEnd().split('\n')).toHaveLength(5);
-    const more = registrar.request({ action: 'compile', actor: 'agent:a', target: 's0' });
+    const more = registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's0' });
     await registrar.flush();
     await more.durable;
     expect(readFileSync(path, 'utf8').trimEnd().split('\n')).toHaveLength(6);
@@ -65,7 +65,7 @@ describe('durable attestation log', () => {
     const path = tempLog();
     const { store } = AttestationStore.open(path);
     const registrar = registrarOn(store);
-    for (const target of ['s1', 's2', 's3']) registrar.request({ action: 'start', actor: 'agent:a', target });
+    for (const target of ['s1', 's2', 's3']) registrar.requestAsHost({ action: 'start', actor: 'agent:a', target });
     await registrar.close();
     const whole = readFileSync(path);
     const cut = whole.length - 40;
@@ -84,7 +84,7 @@ describe('durable attestation log', () => {
     expect(repaired.report).toEqual({ records: 2, tornTail: { offsetBytes: lastComplete, lengthBytes: cut - lastComplete } });
     expect(statSync(path).size).toBe(lastComplete);
     const resumed = AudioRegistrar.replay(repaired.store.all(), { store: repaired.store, core: new ReferenceCore() });
-    expect(resumed.request({ action: 'start', actor: 'agent:a', target: 's3' }).attestation.seq).toBe(3);
+    expect(resumed.requestAsHost({ action: 'start', actor: 'agent:a', target: 's3' }).attestation.seq).toBe(3);
     await resumed.close();
     expect(verify(readAttestationLog(path).records).ok).toBe(true);
   });
@@ -93,7 +93,7 @@ describe('durable attestation log', () => {
     const path = tempLog();
     const { store } = AttestationStore.open(path);
     const registrar = registrarOn(store);
-    for (const target of ['s1', 's2', 's3']) registrar.request({ action: 'start', actor: 'agent:a', target });
+    for (const target of ['s1', 's2', 's3']) registrar.requestAsHost({ action: 'start', actor: 'agent:a', target });
     await registrar.close();
     const lines = readFileSync(path, 'utf8').split('\n');
     lines[1] = (lines[1] ?? '').replace('"decision":"allowed"', '"decision":"denied"');
@@ -121,7 +121,7 @@ describe('attestation store', () => {
   it('rejects a seq that does not follow the head, and a chain that does not continue', () => {
     const store = new AttestationStore();
     const registrar = registrarOn(store);
-    registrar.request({ action: 'start', actor: 'agent:a', target: 's1' });
+    registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' });
     const other = new AttestationStore();
     const record = store.all()[0];
     expect(() => other.adopt([{ ...record!, seq: 2 }])).toThrow(expect.objectContaining({ code: 'ATTESTATION_CHAIN_BROKEN' }));

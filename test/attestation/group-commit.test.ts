@@ -31,15 +31,15 @@ describe('group commit', () => {
     const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 0 });
     const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
     registrar.registerActor('agent:a');
-    const results = [registrar.request({ action: 'start', actor: 'agent:a', target: 's1' })];
-    for (let index = 0; index < 20; index += 1) results.push(registrar.request({ action: 'compile', actor: 'agent:a', target: 's1' }));
+    const results = [registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' })];
+    for (let index = 0; index < 20; index += 1) results.push(registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1' }));
     expect(linesOf(path)).toHaveLength(0); // nothing acknowledged yet: nothing needs to be on disk
     expect(new Set(results.map((result) => result.durable)).size).toBe(1);
     await results[20]?.durable;
     expect(linesOf(path)).toEqual(store.export().trimEnd().split('\n'));
     expect(linesOf(path)).toHaveLength(21);
     // The next burst is a new batch.
-    const next = registrar.request({ action: 'compile', actor: 'agent:a', target: 's1' });
+    const next = registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1' });
     expect(next.durable).not.toBe(results[0]?.durable);
     await next.durable;
     expect(linesOf(path)).toHaveLength(22);
@@ -59,7 +59,7 @@ describe('group commit', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const ignored = registrar.request({ action: 'start', actor: 'agent:a', target: 's1' }); // its durable is never awaited before the failure
+      const ignored = registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' }); // its durable is never awaited before the failure
       // Pull the file descriptor out from under the log: the batch write fails with EBADF.
       closeSync((store as unknown as { log: { fd: number } }).log.fd);
       for (let waitedMs = 0; !registrar.halted && waitedMs < 2000; waitedMs += 5) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -67,7 +67,7 @@ describe('group commit', () => {
       expect(unhandled).toEqual([]);
       expect(registrar.halted).toBe(true);
       await expect(ignored.durable).rejects.toMatchObject({ code: 'ATTESTATION_IO' });
-      const refused = registrar.request({ action: 'compile', actor: 'agent:a', target: 's1' });
+      const refused = registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1' });
       expect(refused).toMatchObject({ allowed: false, reason: 'registrar_halted' });
       await expect(refused.durable).rejects.toMatchObject({ code: 'ATTESTATION_IO' });
     } finally {
@@ -82,7 +82,7 @@ describe('group commit', () => {
     const { store } = AttestationStore.open(tempLog(), { durability: 'fsync' });
     const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
     registrar.registerActor('agent:a');
-    const record = registrar.request({ action: 'start', actor: 'agent:a', target: 's1' }).attestation;
+    const record = registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' }).attestation;
     const { log } = DurableLog.open(path, { durability: 'fsync' });
     await log.append(record);
     await log.close();
@@ -96,12 +96,12 @@ describe('group commit', () => {
     const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
     registrar.registerActor('agent:a');
     const emptyFlush = registrar.flush();
-    const first = registrar.request({ action: 'start', actor: 'agent:a', target: 's1' });
+    const first = registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' });
     await emptyFlush;
     await first.durable;
-    const second = registrar.request({ action: 'compile', actor: 'agent:a', target: 's1' });
+    const second = registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1' });
     const flushed = registrar.flush();
-    const third = registrar.request({ action: 'compile', actor: 'agent:a', target: 's1' });
+    const third = registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1' });
     await Promise.all([flushed, second.durable, third.durable]);
     await new Promise((resolve) => setTimeout(resolve, 20)); // any stray commit would land by now
     expect(linesOf(path)).toEqual(store.export().trimEnd().split('\n'));

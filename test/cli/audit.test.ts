@@ -37,11 +37,11 @@ beforeAll(async () => {
   const { store } = AttestationStore.open(log);
   const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
   for (const actor of ['agent:claude-1', 'agent:other', 'user:alice']) registrar.registerActor(actor);
-  registrar.request({ action: 'start', actor: 'agent:claude-1', target: 's1', metadata: { sessionId: 'den' } });
-  registrar.request({ action: 'synthesize', actor: 'agent:claude-1', target: 's1' });
-  registrar.request({ action: 'play', actor: 'agent:claude-1', target: 's1' });
-  registrar.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
-  registrar.request({ action: 'interrupt', actor: 'agent:other', target: 's1' });
+  registrar.requestAsHost({ action: 'start', actor: 'agent:claude-1', target: 's1', metadata: { sessionId: 'den' } });
+  registrar.requestAsHost({ action: 'synthesize', actor: 'agent:claude-1', target: 's1' });
+  registrar.requestAsHost({ action: 'play', actor: 'agent:claude-1', target: 's1' });
+  registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
+  registrar.requestAsHost({ action: 'interrupt', actor: 'agent:other', target: 's1' });
   snapshotFile = join(dir, 'snapshot.json');
   writeFileSync(snapshotFile, JSON.stringify(registrar.snapshot()));
   await registrar.close();
@@ -51,7 +51,7 @@ beforeAll(async () => {
     core: new ReferenceCore(),
     store: AttestationStore.open(tailLog, { head: { seq: 5, hash: JSON.parse(readFileSync(snapshotFile, 'utf8')).lastHash } }).store,
   });
-  restored.request({ action: 'interrupt', actor: 'user:alice', target: 's1' });
+  restored.requestAsHost({ action: 'interrupt', actor: 'user:alice', target: 's1' });
   await restored.close();
 });
 

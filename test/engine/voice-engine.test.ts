@@ -191,9 +191,9 @@ describe('VoiceEngine under the registrar', () => {
     const engine = new VoiceEngine({ registrar, actor: 'agent:narrator' });
     registrar.registerActor('user:alice');
     registrar.registerActor('user:bob');
-    registrar.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'kitchen' } });
+    registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'kitchen' } });
     // bob replacing alice's override would end it without disable_override: HALT, fail-closed.
-    const bypass = registrar.request({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'kitchen' } });
+    const bypass = registrar.requestAsHost({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'kitchen' } });
     expect(bypass.allowed).toBe(false);
     expect(registrar.halted).toBe(true);
     const before = registrar.attestationStore.all().length;
@@ -211,14 +211,14 @@ describe('VoiceEngine under the registrar', () => {
     const engine = new VoiceEngine({ registrar, output });
     registrar.registerActor('user:alice');
     registrar.registerActor('user:bob');
-    registrar.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
+    registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
     const long = Array.from({ length: 12 }, () => 'This stream would go on for quite a while.').join(' ');
     const iterator = engine.stream(long);
     expect((await iterator.next()).done).toBe(false);
     const playing = engine.play(long);
     for (let i = 0; i < 400 && output.stats().framesPlayed < 2205; i++) await new Promise((resolve) => setTimeout(resolve, 5));
     const before = registrar.attestationStore.all().length;
-    registrar.request({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'den' } });
+    registrar.requestAsHost({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'den' } });
     expect(registrar.halted).toBe(true);
     await expect(iterator.next()).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
     await expect(playing).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
@@ -240,7 +240,7 @@ describe('VoiceEngine under the registrar', () => {
     registrar.registerActor('agent:other');
     const text = 'Accessibility comes first. Users decide how fast they hear speech.';
     const normal = await engine.speak(text, { sessionId: 'living-room' });
-    const enabled = registrar.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'living-room', speechRate: 0.6 } });
+    const enabled = registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'living-room', speechRate: 0.6 } });
     expect(enabled.allowed).toBe(true);
     const slowed = await engine.speak(text, { sessionId: 'living-room' });
     expect(slowed.durationMs).toBeGreaterThan(normal.durationMs * 1.3);

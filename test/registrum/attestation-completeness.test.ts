@@ -20,8 +20,8 @@ describe.each(coresUnderTest())('attestation completeness ($name core)', (core) 
       { action: 'transfer', actor: 'agent:claude-1', target },
       { action: 'start', actor: 'robot:x' },
     ];
-    const results = inputs.map((input) => r.request(input));
-    results.push(r.observe({ action: 'stop', actor: 'agent:claude-1', target }));
+    const results = inputs.map((input) => r.requestAsHost(input));
+    results.push(r.observeAsHost({ action: 'stop', actor: 'agent:claude-1', target }));
     expect(r.attestationStore.size - before).toBe(results.length);
     const seqs = results.map((result) => result.attestation.seq);
     expect(seqs).toEqual(Array.from({ length: results.length }, (_, index) => before + index + 1));
@@ -32,28 +32,28 @@ describe.each(coresUnderTest())('attestation completeness ($name core)', (core) 
 
   it('a malformed request is denied invalid_request and attested with what could be read, never thrown', () => {
     const r = registrarWith(core);
-    const result = r.request({ action: 'transfer', actor: 'agent:claude-1', target: 's1' });
+    const result = r.requestAsHost({ action: 'transfer', actor: 'agent:claude-1', target: 's1' });
     expect(result).toMatchObject({ allowed: false, decision: 'denied', reason: 'invalid_request', streamId: 's1', violations: [], appliedInvariants: [] });
     expect(result.message).toBe('invalid request: metadata.newOwner: transfer needs metadata.newOwner');
     expect(result.attestation.actor).toEqual({ id: 'claude-1', kind: 'agent' });
     expect(result.attestation.action).toBe('transfer');
     expect(result.attestation.metadata.issues).toEqual([{ path: 'metadata.newOwner', message: 'transfer needs metadata.newOwner' }]);
-    const garbage = r.request(Symbol('x'));
+    const garbage = r.requestAsHost(Symbol('x'));
     expect(garbage.attestation).toMatchObject({ actor: null, action: null, target: null, reason: 'invalid_request' });
-    const bad = r.request({ action: 'start', actor: 'agent:claude-1', metadata: { priority: 11 } });
+    const bad = r.requestAsHost({ action: 'start', actor: 'agent:claude-1', metadata: { priority: 11 } });
     expect(bad.message).toMatch(/^invalid request: metadata\.priority/);
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
-    expect(r.request({ action: 'start', actor: 'agent:claude-1', metadata: { note: cycle } }).message).toBe('invalid request: metadata.note.self: circular reference');
-    expect(r.request({ action: 'start', actor: 'agent:claude-1', metadata: { big: 10n } }).reason).toBe('invalid_request');
+    expect(r.requestAsHost({ action: 'start', actor: 'agent:claude-1', metadata: { note: cycle } }).message).toBe('invalid request: metadata.note.self: circular reference');
+    expect(r.requestAsHost({ action: 'start', actor: 'agent:claude-1', metadata: { big: 10n } }).reason).toBe('invalid_request');
     const hostile = Object.defineProperty({}, 'action', { enumerable: true, get: () => { throw new Error('boom'); } });
-    expect(r.request(hostile).message).toBe('invalid request: (request): unreadable: boom');
+    expect(r.requestAsHost(hostile).message).toBe('invalid request: (request): unreadable: boom');
   });
 
   it('every record has exactly the frozen fields, deep-frozen, hash-chained, with ISO ms and monotonic ns timestamps', () => {
     const r = registrarWith(core);
     const target = streamIn(r, 'compiling');
-    const result = expectAllowed(r.request({ action: 'compile', actor: 'agent:claude-1', target, reason: 'user asked', metadata: { graphHash: 'abc', nested: { list: [1, 2] } } }));
+    const result = expectAllowed(r.requestAsHost({ action: 'compile', actor: 'agent:claude-1', target, reason: 'user asked', metadata: { graphHash: 'abc', nested: { list: [1, 2] } } }));
     const record = result.attestation;
     expect(Object.keys(record).sort()).toEqual([...ATTESTATION_FIELDS].sort());
     expect(record.v).toBe('2.9.0');
@@ -74,7 +74,7 @@ describe.each(coresUnderTest())('attestation completeness ($name core)', (core) 
   it('parameters are copied: changing the caller object afterwards does not change the record', () => {
     const r = registrarWith(core);
     const metadata = { sessionId: 'k', note: { text: 'hello' } };
-    const result = r.request({ action: 'start', actor: 'agent:claude-1', metadata });
+    const result = r.requestAsHost({ action: 'start', actor: 'agent:claude-1', metadata });
     metadata.note.text = 'changed';
     expect((result.attestation.parameters.metadata as { note: { text: string } }).note.text).toBe('hello');
   });
@@ -83,18 +83,18 @@ describe.each(coresUnderTest())('attestation completeness ($name core)', (core) 
     const r = registrarWith(core);
     const covered = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'den' });
     const uncovered = streamIn(r, 'playing');
-    const enable = r.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
+    const enable = r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
     expect(enable.attestation.accessibility).toBe(true);
     expect(enable.attestation.target).toBeNull();
-    expect(r.request({ action: 'stop', actor: 'agent:claude-1', target: uncovered }).attestation.accessibility).toBe(false);
-    expect(r.request({ action: 'stop', actor: 'agent:claude-1', target: covered }).attestation.accessibility).toBe(true);
+    expect(r.requestAsHost({ action: 'stop', actor: 'agent:claude-1', target: uncovered }).attestation.accessibility).toBe(false);
+    expect(r.requestAsHost({ action: 'stop', actor: 'agent:claude-1', target: covered }).attestation.accessibility).toBe(true);
   });
 
   it('query filters by actor, action, target, decision and time; export is JSON Lines', () => {
     const r = registrarWith(core);
     const startedAt = new Date(Date.now() - 1);
     const target = streamIn(r, 'playing');
-    r.request({ action: 'interrupt', actor: 'agent:other', target });
+    r.requestAsHost({ action: 'interrupt', actor: 'agent:other', target });
     const store = r.attestationStore;
     expect(store.query({ actor: 'agent:other' }).map((entry) => entry.reason)).toEqual(['not_owner']);
     expect(store.query({ actor: 'claude-1', decision: 'allowed' })).toHaveLength(3);

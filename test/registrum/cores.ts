@@ -48,7 +48,7 @@ export function streamIn(
   actor = 'agent:claude-1',
   metadata: Record<string, unknown> = {},
 ): string {
-  const started = expectAllowed(registrar.request({ action: 'start', actor, metadata }));
+  const started = expectAllowed(registrar.requestAsHost({ action: 'start', actor, metadata }));
   const target = started.streamId ?? '';
   const path: Record<typeof state, string[]> = {
     compiling: [],
@@ -59,7 +59,7 @@ export function streamIn(
     failed: ['fail'],
     idle: ['fail', 'restart'],
   };
-  for (const action of path[state]) expectAllowed(registrar.request({ action, actor, target }));
+  for (const action of path[state]) expectAllowed(registrar.requestAsHost({ action, actor, target }));
   return target;
 }
 

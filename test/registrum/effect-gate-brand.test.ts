@@ -10,7 +10,7 @@ const RESULT_KEYS = ['allowed', 'decision', 'reason', 'message', 'streamId', 'vi
 describe.each(coresUnderTest())('effect gate brand ($name core)', (core) => {
   it('a result is a frozen object with exactly the public fields, consistent with its attestation', () => {
     const r = registrarWith(core);
-    const result = expectAllowed(r.request({ action: 'start', actor: 'agent:claude-1' }));
+    const result = expectAllowed(r.requestAsHost({ action: 'start', actor: 'agent:claude-1' }));
     expect(Object.isFrozen(result)).toBe(true);
     expect(Object.keys(result)).toEqual(RESULT_KEYS);
     expect(result).toMatchObject({
@@ -23,7 +23,7 @@ describe.each(coresUnderTest())('effect gate brand ($name core)', (core) => {
   it('a forgery on the result prototype, with every field copied, authorises nothing; the real one once', () => {
     const r = registrarWith(core);
     const target = streamIn(r, 'synthesizing');
-    const play = expectAllowed(r.request({ action: 'play', actor: 'agent:claude-1', target }));
+    const play = expectAllowed(r.requestAsHost({ action: 'play', actor: 'agent:claude-1', target }));
     const forged = Object.assign(Object.create(Object.getPrototypeOf(play) as object) as object, play) as RegistrarResult;
     expect(forged.allowed).toBe(true);
     expect(() => r.require(forged, { action: 'play', streamId: target })).toThrowError(RegistrarRequiredError);
@@ -36,7 +36,7 @@ describe.each(coresUnderTest())('effect gate brand ($name core)', (core) => {
     const a = registrarWith(core);
     const b = registrarWith(core);
     const target = streamIn(a, 'synthesizing');
-    const play = expectAllowed(a.request({ action: 'play', actor: 'agent:claude-1', target }));
+    const play = expectAllowed(a.requestAsHost({ action: 'play', actor: 'agent:claude-1', target }));
     expect(() => b.require(play)).toThrowError(/no decision of this registrar/);
     expect(a.require(play).seq).toBe(play.attestation.seq);
   });

@@ -25,41 +25,41 @@ describe.each(coresUnderTest())('failure and recovery ($name core)', (core) => {
     const target = streamIn(r, 'playing', 'agent:claude-1', { allowPlugins: ['plugin:reverb'] });
     const statesBefore = r.listStates();
     const denials = [
-      r.request({ action: 'transfer', actor: 'agent:other', target, metadata: { newOwner: 'agent:other' } }),
-      r.request({ action: 'release', actor: 'agent:claude-1', target }),
-      r.request({ action: 'update_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'default', speechRate: 2 } }),
-      r.request({ action: 'compile', actor: 'agent:claude-1', target, metadata: { allowPlugins: ['plugin:rogue'] } }),
+      r.requestAsHost({ action: 'transfer', actor: 'agent:other', target, metadata: { newOwner: 'agent:other' } }),
+      r.requestAsHost({ action: 'release', actor: 'agent:claude-1', target }),
+      r.requestAsHost({ action: 'update_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'default', speechRate: 2 } }),
+      r.requestAsHost({ action: 'compile', actor: 'agent:claude-1', target, metadata: { allowPlugins: ['plugin:rogue'] } }),
     ];
     expect(denials.every((result) => !result.allowed)).toBe(true);
     // Each denial consumed a seq; nothing else moved.
     expect(r.listStates()).toEqual(statesBefore);
     expect(statesBefore[0]).toMatchObject({ state: 'playing', owner: 'agent:claude-1', version: 3 });
     expect(r.listOverrides()).toEqual([]);
-    expect(r.request({ action: 'mutate_graph', actor: 'plugin:rogue', target }).reason).toBe('not_owner');
+    expect(r.requestAsHost({ action: 'mutate_graph', actor: 'plugin:rogue', target }).reason).toBe('not_owner');
   });
 
   it('HALT fails closed, the runtime is told to stop everything, and recover() rebuilds an un-halted registrar', () => {
     const r = registrarWith(core);
     const playing = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'den' });
-    expectAllowed(r.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den', speechRate: 0.5 } }));
+    expectAllowed(r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den', speechRate: 0.5 } }));
     const stopped: string[] = [];
     r.onHalt(() => {
       for (const stream of r.listStates()) stopped.push(stream.streamId);
     });
-    r.request({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'den' } });
+    r.requestAsHost({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'den' } });
     expect(stopped).toEqual([playing]);
     expect(r.halted).toBe(true);
     for (const action of ['stop', 'interrupt', 'fail']) {
-      expect(r.request({ action, actor: 'agent:claude-1', target: playing }).reason).toBe('registrar_halted');
+      expect(r.requestAsHost({ action, actor: 'agent:claude-1', target: playing }).reason).toBe('registrar_halted');
     }
-    expect(r.observe({ action: 'stop', actor: 'agent:claude-1', target: playing }).reason).toBe('registrar_halted');
+    expect(r.observeAsHost({ action: 'stop', actor: 'agent:claude-1', target: playing }).reason).toBe('registrar_halted');
     expect(r.getState(playing)?.state).toBe('playing');
 
     const recovered = r.recover({ core: core.create() });
     expect(recovered.halted).toBe(false);
     expect(recovered.baseSnapshot?.lastSeq).toBe(r.attestationStore.lastSeq);
     expect(recovered.listOverrides()).toEqual(r.listOverrides());
-    const stop = expectAllowed(recovered.request({ action: 'stop', actor: 'user:alice', target: playing }));
+    const stop = expectAllowed(recovered.requestAsHost({ action: 'stop', actor: 'user:alice', target: playing }));
     expect(stop.attestation.seq).toBe(r.attestationStore.lastSeq + 1);
     expect(stop.attestation.prevHash).toBe(r.attestationStore.lastHash);
     // The new segment replays from the recovery snapshot.
@@ -73,9 +73,9 @@ describe.each(coresUnderTest())('failure and recovery ($name core)', (core) => {
     const { store } = AttestationStore.open(path, { durability: 'fsync' });
     const r = registrarWith(core, { store });
     const target = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'den' });
-    r.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
-    r.request({ action: 'interrupt', actor: 'agent:claude-1', target });
-    r.request({ not: 'a request' });
+    r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
+    r.requestAsHost({ action: 'interrupt', actor: 'agent:claude-1', target });
+    r.requestAsHost({ not: 'a request' });
     const hash = r.stateHash();
     await r.close();
 
@@ -83,14 +83,14 @@ describe.each(coresUnderTest())('failure and recovery ($name core)', (core) => {
     expect(reopened.report).toEqual({ records: 6, tornTail: null });
     const restarted = AudioRegistrar.replay(reopened.store.all(), { core: core.create(), store: reopened.store });
     expect(restarted.stateHash()).toBe(hash);
-    const next = restarted.request({ action: 'interrupt', actor: 'user:alice', target });
+    const next = restarted.requestAsHost({ action: 'interrupt', actor: 'user:alice', target });
     expect(next.allowed).toBe(true);
     await next.durable;
     await restarted.close();
     const third = AudioRegistrar.openLog(path, { core: core.create(), durability: 'group', groupCommitMs: 1 });
     expect(third.report.records).toBe(7);
     expect(third.registrar.getState(target)?.state).toBe('interrupting');
-    const stop = third.registrar.request({ action: 'stop', actor: 'user:alice', target });
+    const stop = third.registrar.requestAsHost({ action: 'stop', actor: 'user:alice', target });
     await stop.durable;
     await third.registrar.close();
     const fourth = AttestationStore.open(path);
@@ -102,17 +102,17 @@ describe.each(coresUnderTest())('failure and recovery ($name core)', (core) => {
     const path = tempLog();
     const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 1 });
     const r = registrarWith(core, { store });
-    const started = r.request({ action: 'start', actor: 'agent:claude-1' });
+    const started = r.requestAsHost({ action: 'start', actor: 'agent:claude-1' });
     await started.durable;
     await store.close();
-    const after = r.request({ action: 'synthesize', actor: 'agent:claude-1', target: started.streamId });
+    const after = r.requestAsHost({ action: 'synthesize', actor: 'agent:claude-1', target: started.streamId });
     await expect(after.durable).rejects.toMatchObject({ code: 'ATTESTATION_LOG_CLOSED' });
     expect(r.halted).toBe(true);
-    expect(r.request({ action: 'play', actor: 'agent:claude-1', target: started.streamId }).reason).toBe('registrar_halted');
+    expect(r.requestAsHost({ action: 'play', actor: 'agent:claude-1', target: started.streamId }).reason).toBe('registrar_halted');
     const failing = AttestationStore.open(tempLog(), { durability: 'fsync' });
     const broken = registrarWith(core, { store: failing.store });
     await failing.store.close();
-    const lost = broken.request({ action: 'start', actor: 'agent:claude-1' });
+    const lost = broken.requestAsHost({ action: 'start', actor: 'agent:claude-1' });
     await expect(lost.durable).rejects.toMatchObject({ code: 'ATTESTATION_LOG_CLOSED' });
     expect(broken.halted).toBe(true);
   });

@@ -17,9 +17,9 @@ describe.each(coresUnderTest())('journal sync on a shared core ($name core)', (c
     a.registerActor('agent:one');
     b.registerActor('agent:two');
     b.registerActor('user:alice');
-    const first = expectAllowed(a.request({ action: 'start', actor: 'agent:one', target: 'a1', metadata: { sessionId: 'den', userId: 'alice', priority: 'background' } }));
-    a.request({ action: 'transfer', actor: 'agent:one', target: 'a1', metadata: { newOwner: 'agent:two' } });
-    const own = expectAllowed(b.request({ action: 'start', actor: 'agent:two', target: 'b1' }));
+    const first = expectAllowed(a.requestAsHost({ action: 'start', actor: 'agent:one', target: 'a1', metadata: { sessionId: 'den', userId: 'alice', priority: 'background' } }));
+    a.requestAsHost({ action: 'transfer', actor: 'agent:one', target: 'a1', metadata: { newOwner: 'agent:two' } });
+    const own = expectAllowed(b.requestAsHost({ action: 'start', actor: 'agent:two', target: 'b1' }));
     expect(own.attestation.seq).toBe(3);
     expect(b.attestationStore.all().map((record) => [record.seq, record.metadata.origin ?? 'local'])).toEqual([[1, 'journal'], [2, 'journal'], [3, 'local']]);
     const foreign = b.attestationStore.bySeq(1);
@@ -29,8 +29,8 @@ describe.each(coresUnderTest())('journal sync on a shared core ($name core)', (c
     expect(b.attestationStore.bySeq(2)?.parent).toBe(foreign?.id);
     expect(first.attestation.id).not.toBe(foreign?.id);
 
-    b.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'alice' } });
-    b.request({ action: 'interrupt', actor: 'agent:two', target: 'a1' });
+    b.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'alice' } });
+    b.requestAsHost({ action: 'interrupt', actor: 'agent:two', target: 'a1' });
     expect(a.syncJournal()).toBe(3);
     expect(a.attestationStore.lastSeq).toBe(5);
     expect(a.syncJournal()).toBe(0);
@@ -46,8 +46,8 @@ describe.each(coresUnderTest())('journal sync on a shared core ($name core)', (c
     const a = new AudioRegistrar({ core });
     const b = new AudioRegistrar({ core });
     a.registerActor('agent:one');
-    for (let index = 0; index < 6; index += 1) a.request({ action: 'start', actor: 'agent:one' });
-    expect(() => b.request({ action: 'start', actor: 'agent:one' })).toThrow(RegistrarHaltedError);
+    for (let index = 0; index < 6; index += 1) a.requestAsHost({ action: 'start', actor: 'agent:one' });
+    expect(() => b.requestAsHost({ action: 'start', actor: 'agent:one' })).toThrow(RegistrarHaltedError);
     expect(b.halted).toBe(true);
   });
 });

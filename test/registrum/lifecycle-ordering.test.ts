@@ -5,7 +5,7 @@ import { coresUnderTest, expectAllowed, registrarWith, streamIn } from './cores.
 describe.each(coresUnderTest())('lifecycle ordering ($name core)', (core) => {
   it('walks the full lifecycle start → compile → synthesize → play → interrupt → stop → restart → start', () => {
     const r = registrarWith(core);
-    const start = expectAllowed(r.request({ action: 'start', actor: 'agent:claude-1' }));
+    const start = expectAllowed(r.requestAsHost({ action: 'start', actor: 'agent:claude-1' }));
     const target = start.streamId ?? '';
     expect(start.attestation.stateBefore).toBeNull();
     expect(start.attestation.stateAfter).toBe('compiling');
@@ -19,7 +19,7 @@ describe.each(coresUnderTest())('lifecycle ordering ($name core)', (core) => {
       ['start', 'idle', 'compiling'],
     ];
     for (const [action, before, after] of steps) {
-      const result = expectAllowed(r.request({ action, actor: 'agent:claude-1', target }));
+      const result = expectAllowed(r.requestAsHost({ action, actor: 'agent:claude-1', target }));
       expect([result.attestation.stateBefore, result.attestation.stateAfter]).toEqual([before, after]);
     }
     expect(r.getState(target)).toMatchObject({ state: 'compiling', version: 8, committed: false, graphRevision: 0 });
@@ -41,7 +41,7 @@ describe.each(coresUnderTest())('lifecycle ordering ($name core)', (core) => {
     const r = registrarWith(core);
     const target = streamIn(r, state);
     const before = r.getState(target);
-    const result = r.request({ action, actor: 'agent:claude-1', target });
+    const result = r.requestAsHost({ action, actor: 'agent:claude-1', target });
     expect(result.allowed).toBe(false);
     expect(result.decision).toBe('denied');
     const expectedReason = action === 'interrupt' && state === 'stopped' ? 'terminal_state' : action === 'compile' && state === 'playing' ? 'commit_boundary' : 'invalid_transition';
@@ -52,18 +52,18 @@ describe.each(coresUnderTest())('lifecycle ordering ($name core)', (core) => {
 
   it('IDLE -> PLAYING, STOPPED -> INTERRUPTING, FAILED -> PLAYING and PLAYING -> COMPILING are all denied', () => {
     const r = registrarWith(core);
-    expect(r.request({ action: 'play', actor: 'agent:claude-1', target: streamIn(r, 'idle') }).reason).toBe('invalid_transition');
-    const stopped = r.request({ action: 'interrupt', actor: 'agent:claude-1', target: streamIn(r, 'stopped') });
+    expect(r.requestAsHost({ action: 'play', actor: 'agent:claude-1', target: streamIn(r, 'idle') }).reason).toBe('invalid_transition');
+    const stopped = r.requestAsHost({ action: 'interrupt', actor: 'agent:claude-1', target: streamIn(r, 'stopped') });
     expect(stopped.reason).toBe('terminal_state');
     expect(stopped.violations.map((v) => v.invariant)).toEqual(['audio.lifecycle.no_dead_interrupt', 'audio.lifecycle.valid_transition']);
-    expect(r.request({ action: 'play', actor: 'agent:claude-1', target: streamIn(r, 'failed') }).reason).toBe('invalid_transition');
-    expect(r.request({ action: 'start', actor: 'agent:claude-1', target: streamIn(r, 'playing') }).reason).toBe('invalid_transition');
+    expect(r.requestAsHost({ action: 'play', actor: 'agent:claude-1', target: streamIn(r, 'failed') }).reason).toBe('invalid_transition');
+    expect(r.requestAsHost({ action: 'start', actor: 'agent:claude-1', target: streamIn(r, 'playing') }).reason).toBe('invalid_transition');
   });
 
   it('terminal_state for interrupting a failed or unknown stream', () => {
     const r = registrarWith(core);
-    expect(r.request({ action: 'interrupt', actor: 'agent:claude-1', target: streamIn(r, 'failed') }).reason).toBe('terminal_state');
-    const unknown = r.request({ action: 'interrupt', actor: 'agent:claude-1', target: 'never-created' });
+    expect(r.requestAsHost({ action: 'interrupt', actor: 'agent:claude-1', target: streamIn(r, 'failed') }).reason).toBe('terminal_state');
+    const unknown = r.requestAsHost({ action: 'interrupt', actor: 'agent:claude-1', target: 'never-created' });
     expect(unknown.reason).toBe('terminal_state');
     expect(unknown.attestation.stateBefore).toBeNull();
   });
@@ -71,7 +71,7 @@ describe.each(coresUnderTest())('lifecycle ordering ($name core)', (core) => {
   it('actions on an unknown stream other than start/claim are invalid_transition', () => {
     const r = registrarWith(core);
     for (const action of ['compile', 'synthesize', 'play', 'stop', 'fail', 'restart', 'release', 'commit', 'rollback', 'mutate_graph']) {
-      expect(r.request({ action, actor: 'agent:claude-1', target: 'ghost' }).reason, action).toBe('invalid_transition');
+      expect(r.requestAsHost({ action, actor: 'agent:claude-1', target: 'ghost' }).reason, action).toBe('invalid_transition');
     }
     expect(r.getState('ghost')).toBeNull();
   });
@@ -79,27 +79,27 @@ describe.each(coresUnderTest())('lifecycle ordering ($name core)', (core) => {
   it('fail is allowed from every live state and restart only from stopped/failed', () => {
     const r = registrarWith(core);
     for (const state of ['idle', 'compiling', 'synthesizing', 'playing', 'interrupting'] as const) {
-      expectAllowed(r.request({ action: 'fail', actor: 'agent:claude-1', target: streamIn(r, state) }));
+      expectAllowed(r.requestAsHost({ action: 'fail', actor: 'agent:claude-1', target: streamIn(r, state) }));
     }
-    expect(r.request({ action: 'restart', actor: 'agent:claude-1', target: streamIn(r, 'playing') }).reason).toBe('invalid_transition');
+    expect(r.requestAsHost({ action: 'restart', actor: 'agent:claude-1', target: streamIn(r, 'playing') }).reason).toBe('invalid_transition');
   });
 
   it('commit boundary: compile, mutate_graph and rollback are denied after commit (explicit or by synthesize)', () => {
     const r = registrarWith(core);
     const target = streamIn(r, 'compiling');
-    expectAllowed(r.request({ action: 'compile', actor: 'agent:claude-1', target, metadata: { graphHash: 'g1' } }));
-    expectAllowed(r.request({ action: 'mutate_graph', actor: 'agent:claude-1', target }));
+    expectAllowed(r.requestAsHost({ action: 'compile', actor: 'agent:claude-1', target, metadata: { graphHash: 'g1' } }));
+    expectAllowed(r.requestAsHost({ action: 'mutate_graph', actor: 'agent:claude-1', target }));
     expect(r.getState(target)?.graphRevision).toBe(2);
-    expectAllowed(r.request({ action: 'rollback', actor: 'agent:claude-1', target }));
+    expectAllowed(r.requestAsHost({ action: 'rollback', actor: 'agent:claude-1', target }));
     expect(r.getState(target)?.graphRevision).toBe(0);
-    expectAllowed(r.request({ action: 'mutate_graph', actor: 'agent:claude-1', target }));
-    expectAllowed(r.request({ action: 'commit', actor: 'agent:claude-1', target }));
+    expectAllowed(r.requestAsHost({ action: 'mutate_graph', actor: 'agent:claude-1', target }));
+    expectAllowed(r.requestAsHost({ action: 'commit', actor: 'agent:claude-1', target }));
     expect(r.getState(target)).toMatchObject({ committed: true, graphRevision: 0 });
     for (const action of ['compile', 'mutate_graph', 'rollback']) {
-      const denied = r.request({ action, actor: 'agent:claude-1', target });
+      const denied = r.requestAsHost({ action, actor: 'agent:claude-1', target });
       expect(denied.reason, action).toBe('commit_boundary');
     }
-    expectAllowed(r.request({ action: 'synthesize', actor: 'agent:claude-1', target }));
+    expectAllowed(r.requestAsHost({ action: 'synthesize', actor: 'agent:claude-1', target }));
     const implicit = streamIn(r, 'synthesizing');
     expect(r.getState(implicit)?.committed).toBe(true);
   });
@@ -108,7 +108,7 @@ describe.each(coresUnderTest())('lifecycle ordering ($name core)', (core) => {
     const r = registrarWith(core);
     const target = streamIn(r, 'playing');
     expect(r.getState(target)?.version).toBe(3);
-    r.request({ action: 'play', actor: 'agent:claude-1', target });
+    r.requestAsHost({ action: 'play', actor: 'agent:claude-1', target });
     expect(r.getState(target)?.version).toBe(3);
   });
 });

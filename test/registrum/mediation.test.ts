@@ -18,7 +18,7 @@ describe.each(coresUnderTest())('mediation ($name core)', (core) => {
   it('a forged or copied result is not a decision (plugin or runtime fabricating "allowed")', () => {
     const r = registrarWith(core);
     const target = streamIn(r, 'synthesizing');
-    const denied = r.request({ action: 'play', actor: 'plugin:rogue', target });
+    const denied = r.requestAsHost({ action: 'play', actor: 'plugin:rogue', target });
     expect(denied.allowed).toBe(false);
     const forged = { ...denied, allowed: true, decision: 'allowed' as const };
     expect(() => r.require(forged, { action: 'play', streamId: target })).toThrow(RegistrarRequiredError);
@@ -31,7 +31,7 @@ describe.each(coresUnderTest())('mediation ($name core)', (core) => {
   it('a result of another registrar authorises nothing here', () => {
     const a = registrarWith(core);
     const b = registrarWith(core);
-    const result = expectAllowed(a.request({ action: 'start', actor: 'agent:claude-1' }));
+    const result = expectAllowed(a.requestAsHost({ action: 'start', actor: 'agent:claude-1' }));
     expect(() => b.require(result)).toThrow(RegistrarRequiredError);
   });
 
@@ -49,7 +49,7 @@ describe.each(coresUnderTest())('mediation ($name core)', (core) => {
   it('an allowed result yields exactly one permit, for its own action and stream, while it is current', () => {
     const r = registrarWith(core);
     const target = streamIn(r, 'synthesizing');
-    const play = expectAllowed(r.request({ action: 'play', actor: 'agent:claude-1', target }));
+    const play = expectAllowed(r.requestAsHost({ action: 'play', actor: 'agent:claude-1', target }));
     expect(() => r.require(play, { action: 'interrupt' })).toThrowError(/allowed play, not interrupt/);
     expect(() => r.require(play, { streamId: 'other' })).toThrowError(/concerns .* not other/);
     const permit = r.require(play, { action: ['play', 'synthesize'], streamId: target });
@@ -61,15 +61,15 @@ describe.each(coresUnderTest())('mediation ($name core)', (core) => {
   it('a superseded decision cannot be acted on (play permit after an interrupt)', () => {
     const r = registrarWith(core);
     const target = streamIn(r, 'synthesizing');
-    const play = expectAllowed(r.request({ action: 'play', actor: 'agent:claude-1', target }));
-    expectAllowed(r.request({ action: 'interrupt', actor: 'agent:claude-1', target }));
+    const play = expectAllowed(r.requestAsHost({ action: 'play', actor: 'agent:claude-1', target }));
+    expectAllowed(r.requestAsHost({ action: 'interrupt', actor: 'agent:claude-1', target }));
     expect(() => r.require(play, { action: 'play' })).toThrowError(/superseded by seq/);
   });
 
   it('an observed (shadow) decision authorises nothing', () => {
     const r = registrarWith(core);
     const target = streamIn(r, 'synthesizing');
-    const observed = r.observe({ action: 'play', actor: 'agent:claude-1', target });
+    const observed = r.observeAsHost({ action: 'play', actor: 'agent:claude-1', target });
     expect(observed.allowed).toBe(true);
     expect(() => r.require(observed)).toThrowError(/observed \(shadow\) decision authorises nothing/);
   });
@@ -79,10 +79,10 @@ describe.each(coresUnderTest())('mediation ($name core)', (core) => {
     const target = streamIn(r, 'playing');
     let effects = 0;
     expect(() => r.runEffect(undefined, { action: 'interrupt', streamId: target }, () => (effects += 1))).toThrow(RegistrarRequiredError);
-    const denied = r.request({ action: 'interrupt', actor: 'agent:other', target });
+    const denied = r.requestAsHost({ action: 'interrupt', actor: 'agent:other', target });
     expect(() => r.runEffect(denied, { action: 'interrupt' }, () => (effects += 1))).toThrow(RegistrarDeniedError);
     expect(effects).toBe(0);
-    const allowed = expectAllowed(r.request({ action: 'interrupt', actor: 'agent:claude-1', target }));
+    const allowed = expectAllowed(r.requestAsHost({ action: 'interrupt', actor: 'agent:claude-1', target }));
     expect(r.runEffect(allowed, { action: 'interrupt', streamId: target }, (permit) => permit.seq)).toBe(allowed.attestation.seq);
   });
 });

@@ -61,8 +61,8 @@ describe('registrar model (fast-check)', () => {
         for (const request of requests) {
           const target = typeof request === 'object' && request !== null && 'target' in request ? String(request.target) : null;
           const before = target ? oracle.getState(target) : null;
-          const expected = oracle.request(request);
-          for (const other of others) expect(decisionOf(other.request(request))).toEqual(decisionOf(expected));
+          const expected = oracle.requestAsHost(request);
+          for (const other of others) expect(decisionOf(other.requestAsHost(request))).toEqual(decisionOf(expected));
           if (!expected.allowed && target) expect(oracle.getState(target)).toEqual(before);
           if (expected.allowed && before && expected.attestation.stateAfter !== null) expect(oracle.getState(target ?? '')?.version).toBe(before.version + 1);
           for (const stream of oracle.listStates()) expect(STREAM_STATES).toContain(stream.state);

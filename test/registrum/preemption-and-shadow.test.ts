@@ -8,7 +8,7 @@ describe.each(coresUnderTest())('priority preemption ($name core)', (core) => {
     const r = registrarWith(core);
     const background = streamIn(r, 'playing', 'agent:claude-1', { priority: 'background' });
     const urgent = streamIn(r, 'compiling', 'agent:other', { priority: 'system' });
-    const preempted = expectAllowed(r.request({ action: 'interrupt', actor: 'system:runtime', target: background, metadata: { preemptFor: urgent } }));
+    const preempted = expectAllowed(r.requestAsHost({ action: 'interrupt', actor: 'system:runtime', target: background, metadata: { preemptFor: urgent } }));
     expect(preempted.attestation.metadata).toMatchObject({ preemption: 'audio.priority.preemption', preemptFor: urgent });
     expect(preempted.appliedInvariants).toContain('audio.priority.preemption');
     expect(r.getState(background)?.state).toBe('interrupting');
@@ -19,12 +19,12 @@ describe.each(coresUnderTest())('priority preemption ($name core)', (core) => {
     const a = streamIn(r, 'playing', 'agent:claude-1', { priority: 5 });
     const same = streamIn(r, 'compiling', 'agent:other', { priority: 5 });
     const lower = streamIn(r, 'compiling', 'agent:other', { priority: 'background' });
-    expect(r.request({ action: 'interrupt', actor: 'system:runtime', target: a, metadata: { preemptFor: same } }).reason).toBe('not_owner');
-    expect(r.request({ action: 'interrupt', actor: 'system:runtime', target: a, metadata: { preemptFor: lower } }).reason).toBe('not_owner');
-    expect(r.request({ action: 'interrupt', actor: 'system:runtime', target: a, metadata: { preemptFor: 'nowhere' } }).reason).toBe('not_owner');
+    expect(r.requestAsHost({ action: 'interrupt', actor: 'system:runtime', target: a, metadata: { preemptFor: same } }).reason).toBe('not_owner');
+    expect(r.requestAsHost({ action: 'interrupt', actor: 'system:runtime', target: a, metadata: { preemptFor: lower } }).reason).toBe('not_owner');
+    expect(r.requestAsHost({ action: 'interrupt', actor: 'system:runtime', target: a, metadata: { preemptFor: 'nowhere' } }).reason).toBe('not_owner');
     const high = streamIn(r, 'compiling', 'agent:other', { priority: 'system' });
-    expect(r.request({ action: 'interrupt', actor: 'agent:other', target: a, metadata: { preemptFor: high } }).reason).toBe('not_owner');
-    const own = expectAllowed(r.request({ action: 'interrupt', actor: 'agent:claude-1', target: a, metadata: { preemptFor: high } }));
+    expect(r.requestAsHost({ action: 'interrupt', actor: 'agent:other', target: a, metadata: { preemptFor: high } }).reason).toBe('not_owner');
+    const own = expectAllowed(r.requestAsHost({ action: 'interrupt', actor: 'agent:claude-1', target: a, metadata: { preemptFor: high } }));
     expect(own.attestation.metadata.preemption).toBeUndefined();
   });
 });
@@ -34,13 +34,13 @@ describe.each(coresUnderTest())('shadow mode ($name core)', (core) => {
     const r = registrarWith(core);
     const target = streamIn(r, 'playing');
     const hashBefore = r.listStates();
-    const wouldAllow = r.observe({ action: 'interrupt', actor: 'agent:claude-1', target });
+    const wouldAllow = r.observeAsHost({ action: 'interrupt', actor: 'agent:claude-1', target });
     expect(wouldAllow).toMatchObject({ allowed: true, observed: true });
     expect(wouldAllow.attestation.metadata.observed).toBe(true);
     expect(wouldAllow.attestation.stateAfter).toBe('interrupting');
-    const wouldDeny = r.observe({ action: 'interrupt', actor: 'agent:other', target });
+    const wouldDeny = r.observeAsHost({ action: 'interrupt', actor: 'agent:other', target });
     expect(wouldDeny.reason).toBe('not_owner');
-    const creating = r.observe({ action: 'start', actor: 'agent:claude-1' });
+    const creating = r.observeAsHost({ action: 'start', actor: 'agent:claude-1' });
     expect(creating.allowed).toBe(true);
     expect(r.getState(creating.streamId ?? '')).toBeNull();
     expect(r.listStates()).toEqual(hashBefore);
@@ -49,12 +49,12 @@ describe.each(coresUnderTest())('shadow mode ($name core)', (core) => {
 
   it('an observed HALT does not halt', () => {
     const r = registrarWith(core);
-    expectAllowed(r.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'x' } }));
-    const observed = r.observe({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'x' } });
+    expectAllowed(r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'x' } }));
+    const observed = r.observeAsHost({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'x' } });
     expect(observed.violations[0]?.level).toBe('HALT');
     expect(observed.attestation.metadata.halt).toBeUndefined();
     expect(r.halted).toBe(false);
-    expect(r.request({ action: 'update_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'x', speechRate: 2 } }).allowed).toBe(true);
+    expect(r.requestAsHost({ action: 'update_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'x', speechRate: 2 } }).allowed).toBe(true);
   });
 });
 

@@ -44,7 +44,7 @@ describe('registrar options and registration', () => {
     const core = createDefaultCore();
     const r = new AudioRegistrar({ core });
     r.registerActor('agent:a');
-    expectAllowed(r.request({ action: 'start', actor: 'agent:a' }));
+    expectAllowed(r.requestAsHost({ action: 'start', actor: 'agent:a' }));
     core.close();
   });
 });
@@ -62,7 +62,7 @@ describe.each(coresUnderTest())('catalogue and snapshots ($name core)', (core) =
   it('a snapshot is versioned, hashed, frozen and JSON-serialisable', () => {
     const r = registrarWith(core);
     const target = streamIn(r, 'compiling', 'agent:claude-1', { allowPlugins: ['plugin:reverb'], userId: 'alice' });
-    r.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'bob', forcedCaptions: true } });
+    r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'bob', forcedCaptions: true } });
     const snapshot = r.snapshot();
     expect(snapshot).toMatchObject({ kind: 'voice-soundboard.registrar-snapshot', v: '2.9.0', lastSeq: 2, lastHash: r.attestationStore.lastHash, halted: false, stateHash: r.stateHash() });
     expect(snapshot.streams[0]).toMatchObject({ streamId: target, plugins: ['plugin:reverb'], lastSeq: 1, userId: 'alice' });
@@ -71,7 +71,7 @@ describe.each(coresUnderTest())('catalogue and snapshots ($name core)', (core) =
     const restored = AudioRegistrar.restore(JSON.parse(JSON.stringify(snapshot)), [], { core: core.create() });
     expect(restored.stateHash()).toBe(r.stateHash());
     // Restored facade state works: the granted plugin may still mutate.
-    expectAllowed(restored.request({ action: 'mutate_graph', actor: 'plugin:reverb', target }));
+    expectAllowed(restored.requestAsHost({ action: 'mutate_graph', actor: 'plugin:reverb', target }));
   });
 
   it('restore refuses a tail that does not continue the snapshot', () => {
@@ -80,7 +80,7 @@ describe.each(coresUnderTest())('catalogue and snapshots ($name core)', (core) =
     const snapshot = r.snapshot();
     const other = registrarWith(core);
     streamIn(other, 'playing');
-    other.request({ action: 'start', actor: 'agent:claude-1' });
+    other.requestAsHost({ action: 'start', actor: 'agent:claude-1' });
     expect(() => AudioRegistrar.restore(snapshot, other.attestationStore.all(), { core: core.create() })).toThrow(expect.objectContaining({ code: 'REGISTRAR_REPLAY_CHAIN', seq: 4 }));
   });
 });

@@ -8,15 +8,15 @@ function busyRegistrar(core: Parameters<typeof registrarWith>[0]): AudioRegistra
   const r = registrarWith(core);
   const a = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'den', userId: 'alice', allowPlugins: ['plugin:reverb'] });
   const b = streamIn(r, 'compiling', 'agent:other', { allowPlugins: ['plugin:reverb'] });
-  r.request({ action: 'mutate_graph', actor: 'plugin:reverb', target: b });
-  r.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'alice', speechRate: 0.9 } });
-  r.request({ action: 'interrupt', actor: 'agent:claude-1', target: a });
-  r.request({ action: 'transfer', actor: 'agent:other', target: b, metadata: { newOwner: 'agent:claude-1' } });
-  r.request({ action: 'bogus' });
-  r.observe({ action: 'commit', actor: 'agent:claude-1', target: b });
-  r.request({ action: 'stop', actor: 'system:runtime', target: a });
-  r.request({ action: 'release', actor: 'agent:claude-1', target: a });
-  r.request({ action: 'claim', actor: 'agent:other', target: a });
+  r.requestAsHost({ action: 'mutate_graph', actor: 'plugin:reverb', target: b });
+  r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'alice', speechRate: 0.9 } });
+  r.requestAsHost({ action: 'interrupt', actor: 'agent:claude-1', target: a });
+  r.requestAsHost({ action: 'transfer', actor: 'agent:other', target: b, metadata: { newOwner: 'agent:claude-1' } });
+  r.requestAsHost({ action: 'bogus' });
+  r.observeAsHost({ action: 'commit', actor: 'agent:claude-1', target: b });
+  r.requestAsHost({ action: 'stop', actor: 'system:runtime', target: a });
+  r.requestAsHost({ action: 'release', actor: 'agent:claude-1', target: a });
+  r.requestAsHost({ action: 'claim', actor: 'agent:other', target: a });
   return r;
 }
 
@@ -30,7 +30,7 @@ describe.each(coresUnderTest())('replay determinism ($name core)', (core) => {
     expect(replayed.listOverrides()).toEqual(live.listOverrides());
     expect(replayed.attestationStore.all()).toEqual(log);
     // The replayed registrar continues the chain where the log ended.
-    const next = expectAllowed(replayed.request({ action: 'start', actor: 'agent:claude-1' }));
+    const next = expectAllowed(replayed.requestAsHost({ action: 'start', actor: 'agent:claude-1' }));
     expect(next.attestation.seq).toBe(log.length + 1);
     expect(next.attestation.prevHash).toBe(log.at(-1)?.hash);
   });
@@ -45,8 +45,8 @@ describe.each(coresUnderTest())('replay determinism ($name core)', (core) => {
   it('snapshot + tail restores the same state as a full replay, and a tampered snapshot is refused', () => {
     const live = busyRegistrar(core);
     const middle = live.snapshot();
-    live.request({ action: 'restart', actor: 'agent:other', target: live.listStates()[0]?.streamId ?? '' });
-    live.request({ action: 'start', actor: 'agent:claude-1' });
+    live.requestAsHost({ action: 'restart', actor: 'agent:other', target: live.listStates()[0]?.streamId ?? '' });
+    live.requestAsHost({ action: 'start', actor: 'agent:claude-1' });
     const log = live.attestationStore.all();
     const restored = AudioRegistrar.restore(middle, log, { core: core.create() });
     expect(restored.stateHash()).toBe(AudioRegistrar.replay(log, { core: core.create() }).stateHash());

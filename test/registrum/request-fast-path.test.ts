@@ -104,19 +104,19 @@ describe('request fast path', () => {
   it('the registrar still denies and attests what the fast path declines, with zod\'s issue text', () => {
     const registrar = new AudioRegistrar({ core: new ReferenceCore() });
     registrar.registerActor('agent:a');
-    const denied = registrar.request({ action: 'start', actor: 'agent:a', target: 'a b' });
+    const denied = registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 'a b' });
     expect(denied).toMatchObject({ allowed: false, reason: 'invalid_request', message: 'invalid request: target: expected 1-200 non-space characters' });
-    const unknownKey = registrar.request({ action: 'start', actor: 'agent:a', colour: 'red' });
+    const unknownKey = registrar.requestAsHost({ action: 'start', actor: 'agent:a', colour: 'red' });
     expect(unknownKey).toMatchObject({ allowed: false, reason: 'invalid_request' });
     expect(unknownKey.message).toMatch(/colour/);
-    const throwing = registrar.request({
+    const throwing = registrar.requestAsHost({
       action: 'start',
       get actor(): string {
         throw new Error('no actor for you');
       },
     });
     expect(throwing).toMatchObject({ allowed: false, reason: 'invalid_request', message: 'invalid request: (request): unreadable: no actor for you' });
-    expect(registrar.request({ action: 'start', actor: 'agent:a', target: 's1' }).allowed).toBe(true);
+    expect(registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' }).allowed).toBe(true);
     expect(registrar.attestationStore.size).toBe(4);
   });
 });

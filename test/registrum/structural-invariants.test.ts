@@ -9,9 +9,9 @@ function cleanLog(core: Parameters<typeof registrarWith>[0]): Attestation[] {
   const r = registrarWith(core);
   const a = streamIn(r, 'playing');
   streamIn(r, 'stopped', 'agent:other');
-  r.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'default' } });
-  r.request({ action: 'interrupt', actor: 'agent:other', target: a });
-  r.request({ action: 'stop', actor: 'agent:claude-1', target: a });
+  r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'default' } });
+  r.requestAsHost({ action: 'interrupt', actor: 'agent:other', target: a });
+  r.requestAsHost({ action: 'stop', actor: 'agent:claude-1', target: a });
   return mutableCopy(r.attestationStore.all());
 }
 

@@ -34,8 +34,8 @@ describe('registrars on several threads', () => {
     const core = native.create() as NativeCore;
     const main = new AudioRegistrar({ core });
     main.registerActor('system:main');
-    main.request({ action: 'claim', actor: 'system:main', target: 'shared' });
-    main.request({ action: 'release', actor: 'system:main', target: 'shared' });
+    main.requestAsHost({ action: 'claim', actor: 'system:main', target: 'shared' });
+    main.requestAsHost({ action: 'release', actor: 'system:main', target: 'shared' });
     const reports = await Promise.all(['w1', 'w2', 'w3'].map((name) => runWorker(core.handle, name, 150)));
     const written = main.syncJournal();
     const total = main.attestationStore.lastSeq;
@@ -66,10 +66,10 @@ describe('registrars on several threads', () => {
     a.registerActor('agent:a');
     b.registerActor('agent:b');
     for (let round = 0; round < 50; round += 1) {
-      a.request({ action: 'claim', actor: 'agent:a', target: 'shared' });
-      b.request({ action: 'claim', actor: 'agent:b', target: 'shared' });
-      a.request({ action: 'release', actor: 'agent:a', target: 'shared' });
-      b.request({ action: 'release', actor: 'agent:b', target: 'shared' });
+      a.requestAsHost({ action: 'claim', actor: 'agent:a', target: 'shared' });
+      b.requestAsHost({ action: 'claim', actor: 'agent:b', target: 'shared' });
+      a.requestAsHost({ action: 'release', actor: 'agent:a', target: 'shared' });
+      b.requestAsHost({ action: 'release', actor: 'agent:b', target: 'shared' });
     }
     a.syncJournal();
     b.syncJournal();

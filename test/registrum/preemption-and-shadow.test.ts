@@ -59,16 +59,25 @@ describe.each(coresUnderTest())('shadow mode ($name core)', (core) => {
 });
 
 describe('version negotiation', () => {
-  it('answers the best supported version and the current one for anything unknown', () => {
+  it('answers the best supported version as major.minor and 2.9 for anything unknown or malformed', () => {
     expect(REGISTRAR_SCHEMA_VERSION).toBe('2.9.0');
-    expect(negotiateVersion('2.9')).toBe('2.9.0');
-    expect(negotiateVersion('2.9.0')).toBe('2.9.0');
-    expect(negotiateVersion('2.8')).toBe('2.8.0');
-    expect(negotiateVersion('2.7.3')).toBe('2.7.0');
-    expect(negotiateVersion('2.6')).toBe('2.6.0');
-    expect(negotiateVersion('2.5')).toBe('2.9.0');
-    expect(negotiateVersion('3.0')).toBe('2.9.0');
-    expect(negotiateVersion('banana')).toBe('2.9.0');
-    expect(negotiateVersion(undefined)).toBe('2.9.0');
+    expect(negotiateVersion('2.9')).toBe('2.9');
+    expect(negotiateVersion('2.9.0')).toBe('2.9');
+    expect(negotiateVersion('2.8')).toBe('2.8');
+    expect(negotiateVersion('2.7')).toBe('2.7');
+    expect(negotiateVersion('2.7.3')).toBe('2.7');
+    expect(negotiateVersion('2.6')).toBe('2.6');
+    expect(negotiateVersion('2.6.12')).toBe('2.6');
+    expect(negotiateVersion('2.5')).toBe('2.9');
+    expect(negotiateVersion('3.0')).toBe('2.9');
+    expect(negotiateVersion('2.10')).toBe('2.9');
+    expect(negotiateVersion('2')).toBe('2.9');
+    expect(negotiateVersion('2.7.')).toBe('2.9');
+    expect(negotiateVersion('2.7.3.1')).toBe('2.9');
+    expect(negotiateVersion('v2.7')).toBe('2.9');
+    expect(negotiateVersion('')).toBe('2.9');
+    expect(negotiateVersion('banana')).toBe('2.9');
+    expect(negotiateVersion(2.7)).toBe('2.9');
+    expect(negotiateVersion(undefined)).toBe('2.9');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Test helpers for the registrum suite: the decision cores every test runs against (the reference
- * core always; the native core too when its module exists and the addon loads), and small flows.
+ * core and the native core, which must load), and small flows.
  */
 import type { DecisionCore } from '../../src/registrar/core.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
@@ -16,20 +16,26 @@ export interface CoreUnderTest {
   create(): DecisionCore;
 }
 
-/** The native core when the addon loads here, else null (the suite then runs on the reference core only). */
-function nativeFactory(): CoreUnderTest | null {
+/**
+ * The native core. The addon is built by every `npm install`, so a native core that does not load
+ * is a failure, not a reason to test less: this throws at import, naming the load error, and every
+ * registrum test file fails with it.
+ */
+function nativeFactory(): CoreUnderTest {
   try {
     new NativeCore().close();
-    return { name: 'native', create: () => new NativeCore() };
-  } catch {
-    return null;
+  } catch (cause) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const reason = cause instanceof Error ? `${typeof code === 'string' ? code : cause.name}: ${cause.message}` : String(cause);
+    throw new Error(`the native registrar core does not load, so the registrum suite cannot run against it: ${reason}`, { cause });
   }
+  return { name: 'native', create: () => new NativeCore() };
 }
 const native = nativeFactory();
 
-/** The cores to run every registrar test against. */
+/** The cores to run every registrar test against: the reference core and the native core. */
 export function coresUnderTest(): CoreUnderTest[] {
-  return [{ name: 'reference', create: () => new ReferenceCore() }, ...(native ? [native] : [])];
+  return [{ name: 'reference', create: () => new ReferenceCore() }, native];
 }
 
 /** A registrar on a fresh core with the usual cast registered. */

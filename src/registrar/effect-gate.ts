@@ -6,7 +6,55 @@
 import { AccessibilityBypassError, RegistrarDeniedError, RegistrarHaltedError, RegistrarRequiredError } from './errors.js';
 import type { Attestation } from '../attestation/record.js';
 import type { TransitionAction } from './core.js';
-import type { Permit, PermitExpectation, RegistrarResult } from './types.js';
+import type { PermitExpectation, RegistrarResult } from './types.js';
+
+/**
+ * Proof, issued once per allowed result by `registrar.require()`, that an effect may run. A class
+ * with a private brand: a copy, a spread or a look-alike object is no permit. An effect that
+ * outlives the call that took the permit (a stream's device sink) spends it once with
+ * `registrar.spend()`, which also checks that the decision is still the stream's latest.
+ */
+export class Permit {
+  /** The allowed action. */
+  readonly action: TransitionAction;
+  /** The stream it concerns, or null. */
+  readonly streamId: string | null;
+  /** The decision's seq. */
+  readonly seq: number;
+  /** The decision's attestation id. */
+  readonly attestationId: string;
+  readonly #gate: EffectGate;
+  #spent = false;
+
+  private constructor(gate: EffectGate, action: TransitionAction, streamId: string | null, seq: number, attestationId: string) {
+    this.action = action;
+    this.streamId = streamId;
+    this.seq = seq;
+    this.attestationId = attestationId;
+    this.#gate = gate;
+    Object.freeze(this);
+  }
+
+  /** @internal Issued by EffectGate only. */
+  static issue(gate: EffectGate, action: TransitionAction, streamId: string | null, seq: number, attestationId: string): Permit {
+    return new Permit(gate, action, streamId, seq, attestationId);
+  }
+
+  /** Whether `value` is a permit `gate` issued. */
+  static issuedBy(value: unknown, gate: EffectGate): value is Permit {
+    return typeof value === 'object' && value !== null && #gate in value && (value as Permit).#gate === gate;
+  }
+
+  /** Whether the permit was spent. */
+  static spent(permit: Permit): boolean {
+    return permit.#spent;
+  }
+
+  /** Marks the permit spent. */
+  static spend(permit: Permit): void {
+    permit.#spent = true;
+  }
+}
 
 /**
  * A result as a gate issues it: the public RegistrarResult fields (frozen), plus private state
@@ -103,6 +151,24 @@ export class EffectGate {
       if (lastSeq !== null && lastSeq !== seq) throw new RegistrarRequiredError(`decision seq ${seq} on ${issued.streamId} was superseded by seq ${lastSeq}`);
     }
     IssuedResult.consume(issued);
-    return Object.freeze({ action, streamId: issued.streamId, seq, attestationId: issued.attestation.id });
+    return Permit.issue(this, action, issued.streamId, seq, issued.attestation.id);
+  }
+
+  /** See AudioRegistrar.spend. */
+  spend(permit: unknown, expect: PermitExpectation): Permit {
+    if (!Permit.issuedBy(permit, this)) throw new RegistrarRequiredError('not a permit of this registrar: take one with require() from an allowed result');
+    if (this.isHalted()) throw new RegistrarHaltedError('registrar is halted (fail-closed): no effect may run; recover() rebuilds it from the log');
+    const actions = expect.action === undefined ? undefined : typeof expect.action === 'string' ? [expect.action] : expect.action;
+    if (actions && !actions.includes(permit.action)) throw new RegistrarRequiredError(`permit seq ${permit.seq} is for ${permit.action}, not ${actions.join('|')}`);
+    if (expect.streamId !== undefined && expect.streamId !== permit.streamId) {
+      throw new RegistrarRequiredError(`permit seq ${permit.seq} concerns ${permit.streamId ?? 'no stream'}, not ${expect.streamId}`);
+    }
+    if (Permit.spent(permit)) throw new RegistrarRequiredError(`permit seq ${permit.seq} was already spent`);
+    if (permit.streamId !== null) {
+      const lastSeq = this.lastSeqOf(permit.streamId);
+      if (lastSeq !== permit.seq) throw new RegistrarRequiredError(`permit seq ${permit.seq} on ${permit.streamId} was superseded by seq ${lastSeq ?? 'none'}`);
+    }
+    Permit.spend(permit);
+    return permit;
   }
 }

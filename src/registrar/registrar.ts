@@ -8,13 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalJson, frozenJsonCopy, sha256Hex, type JsonObject } from '../attestation/canonical-json.js';
 import type { AttestationError } from '../attestation/errors.js';
-import type { Attestation, AttestationBody } from '../attestation/record.js';
+import { sealRecord, type Attestation, type AttestationBody } from '../attestation/record.js';
 import type { DurableLogOptions } from '../attestation/durable-log.js';
 import { AttestationStore, type OpenReport } from '../attestation/store.js';
 import { parseInput } from '../validation.js';
 import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type JournalEntry } from './core.js';
 import { appliedInvariantsOf, attestationBody, messageOf, ownerKey, reasonOf, violationsOf, type DecisionContext } from './decision-record.js';
-import { facadeHaltedBody, foreignReservedBody, invalidRequestBody } from './facade-bodies.js';
+import { facadeHaltedBody, foreignReservedBody, haltBody, invalidRequestBody } from './facade-bodies.js';
 import { foreignDecision, readJournalGapFree } from './journal-sync.js';
 import { createDefaultCore } from './default-core.js';
 import { EffectGate } from './effect-gate.js';
@@ -25,8 +25,11 @@ import { FacadeBook } from './facade-state.js';
 import { parseCommonRequest } from './request-fast-path.js';
 import { assertSameDecision, checkTransition, type FacadeState, type ReplayHooks } from './registrar-support.js';
 import { replayLog, restoreFromSnapshot, type ReplayOptions } from './replay.js';
+import { setReplayHooks } from './replay-hooks.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
-import type { InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView } from './types.js';
+import type { HaltCause, HaltInfo, InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView, TransitionEvent } from './types.js';
+import { ActorHandle, issueActorHandle } from './actor-handle.js';
+import type { StreamState } from './core.js';
 import { overrideKey, overrideView, streamView } from './views.js';
 
 /** Options of a registrar. */
@@ -45,28 +48,29 @@ const optionsSchema = z.strictObject({
   core: z.custom<DecisionCore>((value) => typeof value === 'object' && value !== null && typeof (value as DecisionCore).decide === 'function', 'expected a DecisionCore').optional(),
 });
 
-/** Internal hook used by replay.ts (not part of the public API). */
-export const REPLAY_HOOKS: unique symbol = Symbol('AudioRegistrar.replayHooks');
 
 const SETTLED: Promise<void> = Promise.resolve();
 const NO_METADATA: NonNullable<ValidRequest['metadata']> = Object.freeze({});
 
-/** Why a halted registrar is halted. */
-type HaltCause = 'accessibility_bypass' | 'attestation_io' | 'structural' | 'journal_overrun';
 
 
 /** The registrar facade (see the file comment). One per thread; several may share a native core. */
 export class AudioRegistrar {
   /** Every attestation this registrar wrote or adopted. */
   readonly attestationStore: AttestationStore;
-  private readonly core: DecisionCore;
+  readonly #core: DecisionCore;
   private readonly config: z.output<typeof registrarConfigSchema>;
   private readonly book = new FacadeBook();
   private readonly gate = new EffectGate(
-    (streamId) => this.core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
+    (streamId) => this.#core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
   );
-  private readonly haltListeners = new Set<(result: RegistrarResult) => void>();
+  private readonly haltListeners = new Set<(halt: HaltInfo) => void>();
+  readonly #transitionListeners = new Set<(event: TransitionEvent) => void>();
+  /** The private token this registrar's actor handles are issued under. */
+  readonly #issuer: object = Object.freeze({});
+  readonly #handles = new Map<string, ActorHandle>();
+  #haltInfo: HaltInfo | null = null;
   private facadeHalt: HaltCause | null = null;
   /** Mirrors the core's halted flag (from decisions and the journal) so `halted` costs nothing. */
   private coreHalted: boolean;
@@ -77,17 +81,35 @@ export class AudioRegistrar {
     const parsed = parseInput(optionsSchema, options, 'AudioRegistrarOptions');
     this.config = parseInput(registrarConfigSchema, parsed.config ?? {}, 'AudioRegistrarOptions.config');
     this.attestationStore = parsed.store ?? new AttestationStore();
-    this.core = parsed.core ?? createDefaultCore();
-    this.coreHalted = this.core.image().halted;
+    this.#core = parsed.core ?? createDefaultCore();
+    this.coreHalted = this.#core.image().halted;
     this.attestationStore.onFailure((error) => this.haltFromFacade('attestation_io', error));
+    const hooks: ReplayHooks = {
+      core: this.#core,
+      replayRecord: (record) => this.replayRecord(record),
+      stateImage: () => this.stateImage(),
+      loadFacadeState: (state: FacadeState, actors: readonly string[]) => this.book.load(state, actors),
+    };
+    setReplayHooks(this, hooks);
   }
 
-  /** Registers an actor (`"kind:id"` or `{ id, kind }`) so it may send requests; returns it. */
-  registerActor(actor: ActorRef): Actor {
-    const normalised = toActor(parseInput(actorRefSchema, actor, 'actor'));
-    this.core.registerActor(actorKey(normalised), ACTOR_KINDS.indexOf(normalised.kind));
-    this.book.addActor(actorKey(normalised));
-    return Object.freeze(normalised);
+  /**
+   * Registers an actor (`"kind:id"` or `{ id, kind }`) and returns its handle: the capability to
+   * request as that actor (the same handle each time). Host code only: hand each untrusted face
+   * (an agent's engine, an MCP session, a plugin) the handle of its own actor and nothing else.
+   */
+  registerActor(actor: ActorRef | ActorHandle): ActorHandle {
+    if (ActorHandle.issuedBy(actor, this.#issuer)) return actor;
+    const normalised: Actor = ActorHandle.isHandle(actor) ? { id: actor.id, kind: actor.kind } : toActor(parseInput(actorRefSchema, actor, 'actor'));
+    const key = actorKey(normalised);
+    this.#core.registerActor(key, ACTOR_KINDS.indexOf(normalised.kind));
+    this.book.addActor(key);
+    let handle = this.#handles.get(key);
+    if (!handle) {
+      handle = issueActorHandle(this.#issuer, normalised.kind, normalised.id);
+      this.#handles.set(key, handle);
+    }
+    return handle;
   }
 
   /** Rebuilds a registrar by re-deciding a whole log (seq 1 on) and checking every decision. */
@@ -119,8 +141,8 @@ export class AudioRegistrar {
   /** A versioned, hashed image of every stream, override, grant and actor, plus the chain head. */
   snapshot(): RegistrarSnapshot {
     this.syncJournal();
-    const streams = this.core.image().streams.map((stream) => {
-      const view = streamView(this.core, stream, this.book.lastAttestationOf(this.core.streamKey(stream.stream)));
+    const streams = this.#core.image().streams.map((stream) => {
+      const view = streamView(this.#core, stream, this.book.lastAttestationOf(this.#core.streamKey(stream.stream)));
       return { ...view, lastSeq: stream.lastSeq, plugins: this.book.pluginsOf(view.streamId) };
     });
     return sealSnapshot({
@@ -155,14 +177,18 @@ export class AudioRegistrar {
     return registrar;
   }
 
-  /** Decides a request, applies it when allowed and attests it. Never throws on bad input: it is denied `invalid_request`. */
+  /**
+   * Decides a request, applies it when allowed and attests it. `actor` must be an ActorHandle this
+   * registrar issued (a name, a copy or another registrar's handle is denied `invalid_request`; host
+   * code that names actors uses `requestAsHost`). Never throws on bad input: it is denied and attested.
+   */
   request(input: unknown): RegistrarResult {
-    return this.handle(input, false);
+    return this.handle(input, false, false);
   }
 
-  /** Shadow mode: the decision the registrar would make, attested as observed, changing nothing. */
+  /** Shadow mode: the decision the registrar would make, attested as observed, changing nothing (actor as a handle). */
   observe(input: unknown): RegistrarResult {
-    return this.handle(input, true);
+    return this.handle(input, true, false);
   }
 
   /**
@@ -171,29 +197,29 @@ export class AudioRegistrar {
    * the host; never hand it to untrusted code (agents, plugins, MCP sessions get handles).
    */
   requestAsHost(input: unknown): RegistrarResult {
-    return this.handle(input, false);
+    return this.handle(input, false, true);
   }
 
   /** `observe()` for host code, with the actor named (see `requestAsHost`). */
   observeAsHost(input: unknown): RegistrarResult {
-    return this.handle(input, true);
+    return this.handle(input, true, true);
   }
 
   /** A stream's state (frozen), or null. */
   getState(streamId: string): StreamView | null {
-    const stream = this.core.stream(this.lookupStream(streamId));
-    return stream ? streamView(this.core, stream, this.book.lastAttestationOf(streamId)) : null;
+    const stream = this.#core.stream(this.lookupStream(streamId));
+    return stream ? streamView(this.#core, stream, this.book.lastAttestationOf(streamId)) : null;
   }
 
   /** Every stream (frozen views), by stream id. */
   listStates(): readonly StreamView[] {
-    const views = this.core.image().streams.map((stream) => streamView(this.core, stream, this.book.lastAttestationOf(this.core.streamKey(stream.stream))));
+    const views = this.#core.image().streams.map((stream) => streamView(this.#core, stream, this.book.lastAttestationOf(this.#core.streamKey(stream.stream))));
     return Object.freeze(views.sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0)));
   }
 
   /** Active accessibility overrides with their values. */
   listOverrides(): readonly OverrideView[] {
-    return Object.freeze(this.core.overrides().map((override) => this.viewOf(override)));
+    return Object.freeze(this.#core.overrides().map((override) => this.viewOf(override)));
   }
 
   /** The override covering a stream (its session's, else its user's), or null: the runtime applies its values. */
@@ -214,10 +240,40 @@ export class AudioRegistrar {
     return this.facadeHalt !== null || this.coreHalted;
   }
 
-  /** Calls `listener` with the halting result when the registrar halts; the runtime stops all streams. */
-  onHalt(listener: (result: RegistrarResult) => void): () => void {
+  /** Why the registrar halted (every cause), or null while it runs. */
+  get haltCause(): HaltInfo | null {
+    return this.#haltInfo;
+  }
+
+  /**
+   * Calls `listener` once when the registrar halts, whatever the cause (an accessibility bypass, a
+   * failed log write, a structural violation, a journal overrun); the runtime stops every stream.
+   * A listener added after the halt is called at once. Returns the function that removes it.
+   */
+  onHalt(listener: (halt: HaltInfo) => void): () => void {
     this.haltListeners.add(listener);
+    if (this.#haltInfo) callSafely(listener, this.#haltInfo);
     return () => this.haltListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` synchronously after every allowed decision on a stream, whoever asked and on
+   * whichever thread it was decided (another thread's decisions arrive when this registrar reads the
+   * shared core's journal: on its next request or `syncJournal()`). The runtime obeys these: an
+   * interrupt, stop or fail closes the stream's sink. Returns the function that removes it.
+   */
+  onTransition(listener: (event: TransitionEvent) => void): () => void {
+    this.#transitionListeners.add(listener);
+    return () => this.#transitionListeners.delete(listener);
+  }
+
+  /**
+   * Spends a permit for an effect that outlives the call that took it (a stream's device sink):
+   * checks it is this registrar's, for the expected action and stream, unspent, and still the
+   * stream's latest decision. Throws RegistrarRequiredError otherwise, RegistrarHaltedError while halted.
+   */
+  spend(permit: unknown, expect: PermitExpectation = {}): Permit {
+    return this.gate.spend(permit, expect);
   }
 
   /**
@@ -242,7 +298,9 @@ export class AudioRegistrar {
   syncJournal(upToSeq: number = Number.MAX_SAFE_INTEGER): number {
     // The hot path: this thread made every decision up to upToSeq, nothing to read.
     if (upToSeq <= this.attestationStore.lastSeq) return 0;
-    return readJournalGapFree(this.core, {
+    // Fell behind the journal for good: the halt is recorded; nothing more can be attested gap-free.
+    if (this.facadeHalt === 'journal_overrun') return 0;
+    return readJournalGapFree(this.#core, {
       nextSeq: () => this.attestationStore.lastSeq + 1,
       upToSeq,
       batchEntries: this.config.journalBatchEntries,
@@ -265,23 +323,17 @@ export class AudioRegistrar {
   /** Flushes and closes the store and releases the core; idempotent. */
   async close(): Promise<void> {
     await this.attestationStore.close();
-    this.core.close();
+    this.#core.close();
   }
 
-  /** The decision core (for snapshot/replay in this folder). @internal */
-  get [REPLAY_HOOKS](): ReplayHooks {
-    return {
-      core: this.core,
-      replayRecord: (record) => this.replayRecord(record),
-      stateImage: () => this.stateImage(),
-      loadFacadeState: (state: FacadeState, actors: readonly string[]) => this.book.load(state, actors),
-    };
-  }
-
-  private handle(input: unknown, observed: boolean): RegistrarResult {
+  private handle(given: unknown, observed: boolean, trusted: boolean): RegistrarResult {
     let parsed: ReturnType<typeof requestSchema.safeParse> | undefined;
     let common: ValidRequest | undefined;
+    let input: unknown = given;
     try {
+      const named = this.#nameActors(given, trusted);
+      if (typeof named === 'string') return this.attestInvalid(given, [{ path: 'actor', message: named }]);
+      input = named;
       // The common shape is accepted by a precompiled check that agrees with zod; all else is zod's.
       common = parseCommonRequest(input);
       if (common === undefined) parsed = requestSchema.safeParse(input);
@@ -303,13 +355,13 @@ export class AudioRegistrar {
     if (this.facadeHalt) return this.attestFacadeHalted(actor, request.action, target, observed);
     if (this.replaying) this.registerForReplay(this.replaying, key, actor, request);
     const coreRequest = this.toCoreRequest(request, actor, key, target);
-    const decision = observed ? this.core.evaluate(coreRequest) : this.core.decide(coreRequest);
+    const decision = observed ? this.#core.evaluate(coreRequest) : this.#core.decide(coreRequest);
     this.syncJournal(decision.seq - 1);
-    const streamKey = decision.stream === NO_ID ? target : this.core.streamKey(decision.stream);
+    const streamKey = decision.stream === NO_ID ? target : this.#core.streamKey(decision.stream);
     const metadata: Record<string, unknown> = {};
     if (observed) metadata.observed = true;
     if (decision.allowed && decision.stateBefore === -1 && decision.stream !== NO_ID) metadata.created = true;
-    if (decision.allowed && request.action === 'transfer') metadata.transferredFrom = ownerKey(this.core, decision.ownerBefore);
+    if (decision.allowed && request.action === 'transfer') metadata.transferredFrom = ownerKey(this.#core, decision.ownerBefore);
     if (decision.preemption) Object.assign(metadata, { preemption: PREEMPTION_RULE_ID, preemptFor: request.metadata?.preemptFor ?? null });
     if (decision.halted && !observed) Object.assign(metadata, { halt: true, haltCause: 'accessibility_bypass' });
     const parameters: Record<string, unknown> = {};
@@ -320,7 +372,8 @@ export class AudioRegistrar {
       : { actor, action: request.action, target: streamKey };
     const result = this.attestDecision(decision, context, parameters, metadata, observed);
     if (decision.allowed && !observed) this.book.apply(request, streamKey, result.attestation);
-    if (decision.halted && !observed) for (const listener of this.haltListeners) listener(result);
+    if (decision.allowed && !observed && !this.replaying) this.#notifyTransition(result.attestation);
+    if (decision.halted && !observed) this.#enterHalt({ cause: 'accessibility_bypass', message: result.message, seq: result.attestation.seq, attestationId: result.attestation.id });
     return result;
   }
 
@@ -331,24 +384,24 @@ export class AudioRegistrar {
       actor.kind === 'plugin' && request.action === 'mutate_graph' && target !== null && this.book.pluginAllowed(target, key);
     const replayed = this.replaying?.metadata.origin === 'journal' ? this.replaying.metadata.pluginAllowed === true : undefined;
     return {
-      actor: this.core.actorId(key),
+      actor: this.#core.actorId(key),
       actorKind: ACTOR_KINDS.indexOf(actor.kind),
       action: TRANSITION_ACTIONS.indexOf(request.action),
-      stream: target === null ? NO_ID : this.core.internStream(target),
-      newOwner: metadata.newOwner === undefined ? NO_ID : this.core.actorId(actorKey(toActor(metadata.newOwner))),
-      preemptFor: metadata.preemptFor === undefined ? NO_ID : this.core.internStream(metadata.preemptFor),
+      stream: target === null ? NO_ID : this.#core.internStream(target),
+      newOwner: metadata.newOwner === undefined ? NO_ID : this.#core.actorId(actorKey(toActor(metadata.newOwner))),
+      preemptFor: metadata.preemptFor === undefined ? NO_ID : this.#core.internStream(metadata.preemptFor),
       priority: typeof metadata.priority === 'number' ? metadata.priority : PRIORITY_VALUES[metadata.priority ?? 'assistant'],
-      session: this.core.internScope(0, metadata.sessionId ?? 'default'),
-      user: metadata.userId ? this.core.internScope(1, metadata.userId) : NO_ID,
+      session: this.#core.internScope(0, metadata.sessionId ?? 'default'),
+      user: metadata.userId ? this.#core.internScope(1, metadata.userId) : NO_ID,
       overrideScope: OVERRIDE_SCOPES.indexOf(metadata.scope ?? 'session'),
-      overrideScopeId: metadata.scopeId === undefined ? NO_ID : this.core.internScope(scopeSpace, metadata.scopeId),
+      overrideScopeId: metadata.scopeId === undefined ? NO_ID : this.#core.internScope(scopeSpace, metadata.scopeId),
       pluginAllowed: replayed ?? pluginAllowed,
     };
   }
 
   /** Writes the attestation of a core decision and returns the frozen result. */
   private attestDecision(decision: CoreDecision, context: DecisionContext, parameters: Record<string, unknown>, metadata: Record<string, unknown>, observed: boolean): RegistrarResult {
-    const owner = ownerKey(this.core, decision.ownerBefore);
+    const owner = ownerKey(this.#core, decision.ownerBefore);
     const reason = reasonOf(decision);
     if (!observed && (decision.halted || reason === 'registrar_halted')) this.coreHalted = true;
     const violations = violationsOf(decision, context, owner);
@@ -376,7 +429,7 @@ export class AudioRegistrar {
       metadata: metadata as JsonObject,
     });
     const result = this.finish(body, decision.allowed, observed);
-    if (structural.length > 0) this.haltFromFacade('structural', new Error(structural.map((v) => v.message).join('; ')));
+    if (structural.length > 0) this.haltFromFacade('structural', new Error(structural.map((v) => v.message).join('; ')), result.attestation);
     return result;
   }
 
@@ -399,15 +452,21 @@ export class AudioRegistrar {
   }
 
   private attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {
-    const seq = this.core.reserveSeq();
+    const seq = this.#core.reserveSeq();
     this.syncJournal(seq - 1);
     return this.finish(invalidRequestBody(seq, input, allIssues), false, false);
   }
 
   private attestFacadeHalted(actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
-    const seq = this.core.reserveSeq();
+    const seq = this.#core.reserveSeq();
     this.syncJournal(seq - 1);
-    return this.finish(facadeHaltedBody(seq, { actor, action, target }, this.facadeHalt ?? 'halt', observed), false, observed);
+    const body = facadeHaltedBody(seq, { actor, action, target }, this.facadeHalt ?? 'halt', observed);
+    if (this.facadeHalt === 'journal_overrun' && seq !== this.attestationStore.lastSeq + 1) {
+      // This registrar can no longer attest gap-free: the denial is answered (sealed, unchained) but not logged.
+      const record = sealRecord({ ...body, metadata: { ...body.metadata, unrecorded: true } }, '');
+      return this.gate.issue(record, false, SETTLED, observed);
+    }
+    return this.finish(body, false, observed);
   }
 
   private attestForeign(entry: JournalEntry): void {
@@ -415,19 +474,86 @@ export class AudioRegistrar {
       this.finish(foreignReservedBody(entry), false, false);
       return;
     }
-    const foreign = foreignDecision(this.core, entry);
+    const foreign = foreignDecision(this.#core, entry);
     this.attestDecision(entry, foreign.context, foreign.parameters, foreign.metadata, foreign.observed);
     const target = foreign.context.target;
+    const record = this.attestationStore.bySeq(entry.seq);
     if (entry.allowed && entry.kind === 0 && target !== null && entry.stateAfter >= 0) {
-      const record = this.attestationStore.bySeq(entry.seq);
       if (record) this.book.setLastAttestation(target, record.id);
+    }
+    if (record && !this.replaying && entry.allowed && !foreign.observed) this.#notifyTransition(record);
+    if (record && !this.replaying && entry.halted && !foreign.observed) {
+      this.#enterHalt({ cause: 'accessibility_bypass', message: record.message, seq: record.seq, attestationId: record.id });
     }
   }
 
-  private haltFromFacade(cause: HaltCause, error: AttestationError | Error): void {
+  /**
+   * Halts the facade (fail-closed) for a cause the core does not see: records a halt attestation
+   * naming the cause (unless the log itself failed, or `record` already shows it), then notifies.
+   */
+  private haltFromFacade(cause: HaltCause, error: AttestationError | Error, record?: Attestation): void {
     if (this.facadeHalt) return;
     this.facadeHalt = cause;
-    void error;
+    let shown: Attestation | undefined = record;
+    if (!shown && cause !== 'attestation_io' && !this.replaying) {
+      try {
+        const seq = this.#core.reserveSeq();
+        this.syncJournal(seq - 1);
+        shown = this.finish(haltBody(seq, cause, error.message), false, false).attestation;
+      } catch {
+        // The cause is kept in memory (haltCause) even when no record can be written.
+      }
+    }
+    this.#enterHalt({ cause, message: error.message, seq: shown?.seq ?? null, attestationId: shown?.id ?? null });
+  }
+
+  /** Records the first halt and tells every halt listener. */
+  #enterHalt(info: HaltInfo): void {
+    if (this.#haltInfo) return;
+    this.#haltInfo = Object.freeze(info);
+    this.coreHalted ||= info.cause === 'accessibility_bypass';
+    for (const listener of [...this.haltListeners]) callSafely(listener, this.#haltInfo);
+  }
+
+  /** Tells transition listeners about an allowed decision on a stream. */
+  #notifyTransition(record: Attestation): void {
+    if (this.#transitionListeners.size === 0 || record.target === null || record.stateAfter === null || record.action === null) return;
+    const reason = (record.parameters as { reason?: unknown }).reason;
+    const event: TransitionEvent = Object.freeze({
+      streamId: record.target,
+      action: record.action as TransitionEvent['action'],
+      actor: record.actor ? `${record.actor.kind}:${record.actor.id}` : '',
+      stateBefore: (record.stateBefore ?? null) as StreamState | null,
+      stateAfter: record.stateAfter as StreamState,
+      seq: record.seq,
+      attestationId: record.id,
+      reason: typeof reason === 'string' ? reason : null,
+    });
+    for (const listener of [...this.#transitionListeners]) callSafely(listener, event);
+  }
+
+  /**
+   * The request with its actor (and a transfer's new owner) given as names, or why it cannot be:
+   * `request()` takes only this registrar's handles; `requestAsHost()` also takes names.
+   */
+  #nameActors(input: unknown, trusted: boolean): unknown {
+    if (typeof input !== 'object' || input === null) return input;
+    const fields = input as { actor?: unknown; metadata?: unknown };
+    const actor = fields.actor;
+    const metadata = fields.metadata;
+    const newOwner = typeof metadata === 'object' && metadata !== null ? (metadata as { newOwner?: unknown }).newOwner : undefined;
+    let named: unknown = input;
+    if (ActorHandle.isHandle(actor)) {
+      if (!ActorHandle.issuedBy(actor, this.#issuer)) return 'an ActorHandle of another registrar';
+      named = { ...(input as object), actor: actor.key };
+    } else if (!trusted) {
+      return 'expected an ActorHandle from registerActor() (names are accepted only by requestAsHost())';
+    }
+    if (ActorHandle.isHandle(newOwner)) {
+      if (!ActorHandle.issuedBy(newOwner, this.#issuer)) return 'metadata.newOwner: an ActorHandle of another registrar';
+      named = { ...(named as object), metadata: { ...(metadata as object), newOwner: newOwner.key } };
+    }
+    return named;
   }
 
   /**
@@ -437,13 +563,13 @@ export class AudioRegistrar {
   private registerForReplay(record: Attestation, key: string, actor: Actor, request: ValidRequest): void {
     const violated = (id: string) => record.violations.some((v) => v.invariant === id);
     if (!violated('audio.actor.registered')) {
-      this.core.registerActor(key, ACTOR_KINDS.indexOf(actor.kind));
+      this.#core.registerActor(key, ACTOR_KINDS.indexOf(actor.kind));
       this.book.addActor(key);
     }
     const newOwner = request.metadata?.newOwner;
     if (request.action === 'transfer' && newOwner !== undefined && !violated('audio.lifecycle.valid_transition')) {
       const owner = toActor(newOwner);
-      this.core.registerActor(actorKey(owner), ACTOR_KINDS.indexOf(owner.kind));
+      this.#core.registerActor(actorKey(owner), ACTOR_KINDS.indexOf(owner.kind));
       this.book.addActor(actorKey(owner));
     }
   }
@@ -451,14 +577,14 @@ export class AudioRegistrar {
   private replayRecord(record: Attestation): void {
     this.replaying = record;
     try {
-      if (record.reason === 'invalid_request' || (record.metadata.origin === 'journal' && record.action === null)) {
-        const seq = this.core.reserveSeq();
+      if (record.reason === 'registrar_halted' && typeof record.metadata.haltCause === 'string' && record.metadata.haltCause !== 'accessibility_bypass') {
+        this.facadeHalt ??= record.metadata.haltCause as HaltCause;
+      }
+      if (record.reason === 'invalid_request' || (record.action === null && (record.metadata.origin === 'journal' || record.metadata.halt === true))) {
+        const seq = this.#core.reserveSeq();
         const body = { ...record, seq, decision: 'denied' as const, reason: record.metadata.origin === 'journal' ? record.reason : 'invalid_request' };
         this.finish(body, false, false);
         return;
-      }
-      if (record.reason === 'registrar_halted' && typeof record.metadata.haltCause === 'string' && record.metadata.haltCause !== 'accessibility_bypass') {
-        this.facadeHalt ??= record.metadata.haltCause as HaltCause;
       }
       const parameters = record.parameters as { reason?: string; metadata?: JsonObject };
       const request = {
@@ -468,7 +594,7 @@ export class AudioRegistrar {
         ...(parameters.reason !== undefined ? { reason: parameters.reason } : {}),
         ...(parameters.metadata !== undefined ? { metadata: parameters.metadata } : {}),
       };
-      this.handle(request, record.metadata.observed === true);
+      this.handle(request, record.metadata.observed === true, true);
     } finally {
       this.replaying = null;
     }
@@ -476,17 +602,17 @@ export class AudioRegistrar {
 
   /** A stream's interned id without growing the intern table when the core can look it up. */
   private lookupStream(streamId: string): number {
-    return this.core.streamIdOf ? this.core.streamIdOf(streamId) : this.core.internStream(streamId);
+    return this.#core.streamIdOf ? this.#core.streamIdOf(streamId) : this.#core.internStream(streamId);
   }
 
   private viewOf(override: ReturnType<DecisionCore['overrides']>[number]): OverrideView {
     const scope = OVERRIDE_SCOPES[override.scope] ?? 'session';
-    const scopeId = this.core.scopeKey(scope === 'user' ? 1 : 0, override.scopeId);
-    return overrideView(this.core, override, this.book.valuesOf(scope, scopeId));
+    const scopeId = this.#core.scopeKey(scope === 'user' ? 1 : 0, override.scopeId);
+    return overrideView(this.#core, override, this.book.valuesOf(scope, scopeId));
   }
 
   private stateImage(): JsonObject {
-    const image = this.core.image();
+    const image = this.#core.image();
     return frozenJsonCopy({
       lastSeq: image.lastSeq,
       halted: image.halted || this.facadeHalt !== null,
@@ -498,3 +624,12 @@ export class AudioRegistrar {
 }
 
 export type { RegistrarRequest } from './request-schema.js';
+
+/** Calls a listener; a throwing listener is reported as a process warning and never breaks the registrar. */
+function callSafely<T>(listener: (value: T) => void, value: T): void {
+  try {
+    listener(value);
+  } catch (error) {
+    process.emitWarning(`registrar listener threw: ${error instanceof Error ? error.message : String(error)}`, { code: 'VOICE_SOUNDBOARD_LISTENER' });
+  }
+}

@@ -8,7 +8,8 @@ import { parseRecord, recordHash, type Attestation } from '../attestation/record
 import type { DecisionCore } from './core.js';
 import { createDefaultCore } from './default-core.js';
 import { RegistrarReplayError } from './errors.js';
-import { AudioRegistrar, REPLAY_HOOKS } from './registrar.js';
+import { AudioRegistrar } from './registrar.js';
+import { replayHooksOf } from './replay-hooks.js';
 import { loadSnapshot, parseSnapshot } from './snapshot.js';
 import { SUPPORTED_SCHEMA_VERSIONS } from './version.js';
 
@@ -39,7 +40,7 @@ export function restoreFromSnapshot(snapshotValue: unknown, tail: readonly unkno
   const head = { seq: snapshot.lastSeq, hash: snapshot.lastHash };
   const store = options.store ?? new AttestationStore({ head });
   const registrar = new AudioRegistrar({ core, store: replayStore(store, snapshot.lastSeq) });
-  registrar[REPLAY_HOOKS].loadFacadeState(facadeState, snapshot.actors);
+  replayHooksOf(registrar).loadFacadeState(facadeState, snapshot.actors);
   const after = tail.filter((value) => !(typeof value === 'object' && value !== null && typeof (value as { seq?: unknown }).seq === 'number' && (value as { seq: number }).seq <= snapshot.lastSeq));
   const first = after[0] as Attestation | undefined;
   if (first && first.prevHash !== snapshot.lastHash) {
@@ -57,7 +58,7 @@ function replayStore(store: AttestationStore, startSeq: number): AttestationStor
 }
 
 function replayInto(registrar: AudioRegistrar, values: readonly unknown[], startSeq: number, store: AttestationStore): void {
-  const hooks = registrar[REPLAY_HOOKS];
+  const hooks = replayHooksOf(registrar);
   let expectedSeq = startSeq + 1;
   let previousHash = store.chainStart.hash;
   for (const value of values) {

@@ -52,13 +52,7 @@ export interface RegistrarResult {
   readonly observed: boolean;
 }
 
-/** Proof, issued once per allowed result by `require()`, that an effect may run. */
-export interface Permit {
-  readonly action: TransitionAction;
-  readonly streamId: string | null;
-  readonly seq: number;
-  readonly attestationId: string;
-}
+export type { Permit } from './effect-gate.js';
 
 /** What `require()` checks a result against. */
 export interface PermitExpectation {
@@ -75,4 +69,34 @@ export interface InvariantDescription {
   readonly level: 'REJECT' | 'REJECT/HALT' | 'WARN' | 'STRUCTURAL';
   readonly reason: string | null;
   readonly rule: string;
+}
+
+/** Why a halted registrar is halted. */
+export type HaltCause = 'accessibility_bypass' | 'attestation_io' | 'structural' | 'journal_overrun';
+
+/** A halt: its cause, what happened, and the record that shows it (when one could be written). */
+export interface HaltInfo {
+  readonly cause: HaltCause;
+  readonly message: string;
+  /** Seq of the halting record, or null when none could be written (a failed log write). */
+  readonly seq: number | null;
+  /** Id of the halting record, or null. */
+  readonly attestationId: string | null;
+}
+
+/**
+ * An allowed decision on a stream, as transition listeners see it: one per allowed request that
+ * touched a stream (this thread's, or another thread's read from the shared core's journal).
+ */
+export interface TransitionEvent {
+  readonly streamId: string;
+  readonly action: TransitionAction;
+  /** Who asked, `"kind:id"`. */
+  readonly actor: string;
+  readonly stateBefore: StreamState | null;
+  readonly stateAfter: StreamState;
+  readonly seq: number;
+  readonly attestationId: string;
+  /** The request's `reason`, or null. */
+  readonly reason: string | null;
 }

@@ -1,7 +1,7 @@
 // 4.8.4 Accessibility supremacy: an override outranks agents and plugins, and only its owner ends it.
 import { describe, expect, it } from 'vitest';
 import { AccessibilityBypassError, RegistrarHaltedError } from '../../src/registrar/errors.js';
-import type { RegistrarResult } from '../../src/registrar/types.js';
+import type { HaltInfo, RegistrarResult } from '../../src/registrar/types.js';
 import { coresUnderTest, expectAllowed, registrarWith, streamIn } from './cores.js';
 
 describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) => {
@@ -106,14 +106,15 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     const r = registrarWith(core);
     const playing = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'living-room' });
     expectAllowed(r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: session }));
-    const halts: RegistrarResult[] = [];
-    r.onHalt((result) => halts.push(result));
+    const halts: HaltInfo[] = [];
+    r.onHalt((halt) => halts.push(halt));
     const bypass = r.requestAsHost({ action: 'enable_override', actor: 'user:bob', metadata: session });
     expect(bypass.allowed).toBe(false);
     expect(bypass.reason).toBe('accessibility_override');
     expect(bypass.violations[0]).toMatchObject({ invariant: 'audio.accessibility.supremacy', level: 'HALT' });
     expect(bypass.attestation.metadata).toMatchObject({ halt: true, haltCause: 'accessibility_bypass' });
-    expect(halts).toEqual([bypass]);
+    expect(halts).toEqual([{ cause: 'accessibility_bypass', message: bypass.message, seq: bypass.attestation.seq, attestationId: bypass.attestation.id }]);
+    expect(r.haltCause).toEqual(halts[0]);
     expect(r.halted).toBe(true);
     expect(() => r.require(bypass)).toThrow(AccessibilityBypassError);
     const after = r.requestAsHost({ action: 'stop', actor: 'agent:claude-1', target: playing });

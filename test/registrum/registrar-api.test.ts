@@ -18,9 +18,9 @@ describe('registrar options and registration', () => {
 
   it('registerActor accepts "kind:id" and { id, kind } and rejects anything else', () => {
     const r = new AudioRegistrar({ core: new ReferenceCore() });
-    expect(r.registerActor('agent:claude-1')).toEqual({ id: 'claude-1', kind: 'agent' });
-    expect(r.registerActor({ id: 'alice', kind: 'user' })).toEqual({ id: 'alice', kind: 'user' });
-    expect(r.registerActor('plugin:ns:reverb')).toEqual({ id: 'ns:reverb', kind: 'plugin' });
+    expect(r.registerActor('agent:claude-1')).toMatchObject({ id: 'claude-1', kind: 'agent', key: 'agent:claude-1' });
+    expect(r.registerActor({ id: 'alice', kind: 'user' })).toMatchObject({ id: 'alice', kind: 'user', key: 'user:alice' });
+    expect(r.registerActor('plugin:ns:reverb')).toMatchObject({ id: 'ns:reverb', kind: 'plugin' });
     expect(() => r.registerActor('robot:x')).toThrowError(/^actor: /);
     expect(() => r.registerActor({ id: 'has space', kind: 'agent' })).toThrow(InputError);
   });

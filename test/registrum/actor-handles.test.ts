@@ -1,0 +1,81 @@
+// Actors are capabilities (issue 7.4): request()/observe() take only this registrar's ActorHandle;
+// names are for the explicit trusted entry point requestAsHost(); the core is unreachable.
+import { describe, expect, it } from 'vitest';
+import { ActorHandle } from '../../src/registrar/actor-handle.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { coresUnderTest, expectAllowed, registrarWith, streamIn } from './cores.js';
+
+describe.each(coresUnderTest())('actor handles ($name core)', (core) => {
+  it('registerActor returns one frozen handle per actor; request() with it is allowed', () => {
+    const r = new AudioRegistrar({ core: core.create() });
+    const agent = r.registerActor('agent:claude-1');
+    expect(agent).toBeInstanceOf(ActorHandle);
+    expect(r.registerActor('agent:claude-1')).toBe(agent);
+    expect(Object.isFrozen(agent)).toBe(true);
+    expect(String(agent)).toBe('agent:claude-1');
+    expect(JSON.stringify({ actor: agent })).toBe('{"actor":"agent:claude-1"}');
+    const started = expectAllowed(r.request({ action: 'start', actor: agent }));
+    expect(started.attestation.actor).toEqual({ id: 'claude-1', kind: 'agent' });
+    expect(r.getState(started.streamId ?? '')?.owner).toBe('agent:claude-1');
+  });
+
+  it('an agent that holds only its handle cannot act as a user through request() or observe(): names, copies, look-alikes and other registrars\' handles are denied and attested', () => {
+    const r = registrarWith(core);
+    const agent = r.registerActor('agent:claude-1');
+    const other = new AudioRegistrar({ core: core.create() });
+    const foreignAlice = other.registerActor('user:alice');
+    const target = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'kitchen' });
+    expectAllowed(r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'kitchen' } }));
+    expect(r.request({ action: 'interrupt', actor: agent, target }).reason).toBe('accessibility_override');
+    const forgeries: unknown[] = [
+      'user:alice',
+      { id: 'alice', kind: 'user' },
+      { id: 'alice', kind: 'user', key: 'user:alice' },
+      { ...r.registerActor('user:alice') },
+      JSON.parse(JSON.stringify(r.registerActor('user:alice'))),
+      Object.create(r.registerActor('user:alice')),
+      foreignAlice,
+      new Proxy(r.registerActor('user:alice'), {}),
+    ];
+    const before = r.attestationStore.lastSeq;
+    for (const actor of forgeries) {
+      for (const action of ['interrupt', 'stop', 'fail'] as const) {
+        const denied = r.request({ action, actor, target });
+        expect(denied.allowed, `${action} as ${String(actor)}`).toBe(false);
+        expect(denied.reason).toBe('invalid_request');
+        expect(denied.message).toMatch(/^invalid request: actor: /);
+      }
+      expect(r.request({ action: 'disable_override', actor, metadata: { scope: 'session', scopeId: 'kitchen' } }).reason).toBe('invalid_request');
+      expect(r.observe({ action: 'interrupt', actor, target }).reason).toBe('invalid_request');
+    }
+    expect(r.attestationStore.lastSeq - before).toBe(forgeries.length * 5);
+    expect(r.getState(target)?.state).toBe('playing');
+    expect(r.listOverrides()).toHaveLength(1);
+    // The user's own handle works, through the same entry point.
+    expectAllowed(r.request({ action: 'interrupt', actor: r.registerActor('user:alice'), target }));
+  });
+
+  it('a transfer may name its new owner by handle or name; another registrar\'s handle is refused', () => {
+    const r = registrarWith(core);
+    const agent = r.registerActor('agent:claude-1');
+    const target = streamIn(r, 'playing');
+    const foreign = new AudioRegistrar({ core: core.create() }).registerActor('agent:other');
+    expect(r.request({ action: 'transfer', actor: agent, target, metadata: { newOwner: foreign } }).reason).toBe('invalid_request');
+    expectAllowed(r.request({ action: 'transfer', actor: agent, target, metadata: { newOwner: r.registerActor('agent:other') } }));
+    expect(r.getState(target)?.owner).toBe('agent:other');
+  });
+
+  it('handles cannot be constructed, and the registrar hands out neither its core nor a symbol-keyed door to it', () => {
+    const r = registrarWith(core);
+    const Construct = ActorHandle as unknown as new (...args: unknown[]) => ActorHandle;
+    expect(() => new Construct(Symbol('x'), {}, 'user', 'alice')).toThrow(TypeError);
+    expect('core' in r).toBe(false);
+    expect(Object.getOwnPropertySymbols(AudioRegistrar.prototype)).toEqual([]);
+    expect(Object.getOwnPropertySymbols(r)).toEqual([]);
+    const reachable = [...Object.getOwnPropertyNames(r), ...Object.getOwnPropertyNames(AudioRegistrar.prototype)];
+    for (const name of reachable) {
+      const value = (r as unknown as Record<string, unknown>)[name];
+      expect(typeof value === 'object' && value !== null && typeof (value as { decide?: unknown }).decide === 'function', name).toBe(false);
+    }
+  });
+});

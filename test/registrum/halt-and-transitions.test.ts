@@ -1,0 +1,106 @@
+// Every halt stops everything (issue 7.3) and transition listeners see every allowed decision (7.1).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AttestationStore } from '../../src/attestation/store.js';
+import { ReferenceCore } from '../../src/registrar/reference-core.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import type { HaltInfo, TransitionEvent } from '../../src/registrar/types.js';
+import { coresUnderTest, expectAllowed, registrarWith, streamIn } from './cores.js';
+
+describe.each(coresUnderTest())('halts and transitions ($name core)', (core) => {
+  it('transition listeners get each allowed decision on a stream once, from any actor; denials and shadow decisions are not transitions', () => {
+    const r = registrarWith(core);
+    const events: TransitionEvent[] = [];
+    const stop = r.onTransition((event) => events.push(event));
+    const target = streamIn(r, 'playing');
+    expect(events.map((event) => `${event.action}:${event.stateBefore}->${event.stateAfter}`)).toEqual([
+      'start:null->compiling',
+      'synthesize:compiling->synthesizing',
+      'play:synthesizing->playing',
+    ]);
+    r.requestAsHost({ action: 'interrupt', actor: 'agent:other', target });
+    r.observeAsHost({ action: 'interrupt', actor: 'agent:claude-1', target });
+    expect(events).toHaveLength(3);
+    const allowed = expectAllowed(r.requestAsHost({ action: 'interrupt', actor: 'agent:claude-1', target, reason: 'barge-in' }));
+    expect(events[3]).toEqual({
+      streamId: target,
+      action: 'interrupt',
+      actor: 'agent:claude-1',
+      stateBefore: 'playing',
+      stateAfter: 'interrupting',
+      seq: allowed.attestation.seq,
+      attestationId: allowed.attestation.id,
+      reason: 'barge-in',
+    });
+    stop();
+    r.requestAsHost({ action: 'stop', actor: 'agent:claude-1', target });
+    expect(events).toHaveLength(4);
+  });
+
+  it('a throwing listener neither breaks the decision nor starves the other listeners', () => {
+    const r = registrarWith(core);
+    const seen: string[] = [];
+    r.onTransition(() => {
+      throw new Error('listener bug');
+    });
+    r.onTransition((event) => seen.push(event.action));
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      expect(streamIn(r, 'synthesizing')).toMatch(/^stream-/);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(seen).toEqual(['start', 'synthesize']);
+  });
+
+  it('an accessibility bypass halt notifies once, keeps its cause and denies everything after', () => {
+    const r = registrarWith(core);
+    streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'den' });
+    expectAllowed(r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } }));
+    const halts: HaltInfo[] = [];
+    r.onHalt((halt) => halts.push(halt));
+    const bypass = r.requestAsHost({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'den' } });
+    r.requestAsHost({ action: 'start', actor: 'agent:claude-1' });
+    expect(halts).toEqual([{ cause: 'accessibility_bypass', message: bypass.message, seq: bypass.attestation.seq, attestationId: bypass.attestation.id }]);
+    const late: HaltInfo[] = [];
+    r.onHalt((halt) => late.push(halt));
+    expect(late).toEqual(halts);
+  });
+
+  it('a failed log write halts: listeners are told, the cause is kept, and every later request is denied registrar_halted', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vs-halt-')), 'log.jsonl');
+    const { store } = AttestationStore.open(path, { durability: 'fsync' });
+    const r = registrarWith(core, { store });
+    const halts: HaltInfo[] = [];
+    r.onHalt((halt) => halts.push(halt));
+    await store.close();
+    const lost = r.requestAsHost({ action: 'start', actor: 'agent:claude-1' });
+    await expect(lost.durable).rejects.toMatchObject({ code: 'ATTESTATION_LOG_CLOSED' });
+    expect(halts).toHaveLength(1);
+    expect(halts[0]).toMatchObject({ cause: 'attestation_io', seq: null, attestationId: null });
+    expect(r.haltCause?.cause).toBe('attestation_io');
+    const after = r.requestAsHost({ action: 'start', actor: 'agent:claude-1' });
+    expect(after.reason).toBe('registrar_halted');
+    expect(after.attestation.metadata.haltCause).toBe('attestation_io');
+  });
+});
+
+describe('journal overrun halt', () => {
+  it('a registrar that fell behind the shared journal halts with cause journal_overrun and tells its listeners', () => {
+    const core = new ReferenceCore({ journalCapacity: 4 });
+    const a = new AudioRegistrar({ core });
+    const b = new AudioRegistrar({ core });
+    const halts: HaltInfo[] = [];
+    b.onHalt((halt) => halts.push(halt));
+    a.registerActor('agent:one');
+    for (let index = 0; index < 6; index += 1) a.requestAsHost({ action: 'start', actor: 'agent:one' });
+    expect(() => b.requestAsHost({ action: 'start', actor: 'agent:one' })).toThrow();
+    expect(halts.map((halt) => halt.cause)).toEqual(['journal_overrun']);
+    expect(b.haltCause?.cause).toBe('journal_overrun');
+    expect(b.requestAsHost({ action: 'start', actor: 'agent:one' }).reason).toBe('registrar_halted');
+  });
+});

@@ -35,10 +35,10 @@ const PLANTED = [
   '# Planted', //                                                          1
   '', //                                                                   2
   '```ts', //                                                              3
-  "import { VoiceEngine } from 'voice-soundboard';", //                    4
-  'const engine = new VoiceEngine();', //                                  5
-  'const rate: number = engine.actor;', //                                 6: string is not a number
-  'console.log(rate);', //                                                 7
+  "import { splitSentences } from 'voice-soundboard';", //                4
+  "const sentences = splitSentences('One. Two.');", //                      5
+  'const count: number = sentences;', //                                   6: string[] is not a number
+  'console.log(count);', //                                                7
   '```', //                                                                8
   '', //                                                                   9
   '```ts no-run', //                                                      10: no reason
@@ -98,7 +98,7 @@ describe('the doc snippet checker catches planted mistakes', () => {
   it('reports each type error as doc, block and markdown line, and passes the good block', () => {
     const problems = typeProblems(isPlanted);
     expect(problems).toEqual([
-      expect.stringMatching(/^PLANTED\.md block 1 \(line 6\): TS2322 Type 'string' is not assignable to type 'number'\./),
+      expect.stringMatching(/^PLANTED\.md block 1 \(line 6\): TS2322 Type 'string\[\]' is not assignable to type 'number'\./),
       expect.stringMatching(/^PLANTED\.md block 2 \(line 11\): TS2304 Cannot find name 'undeclaredPlaceholder'\./),
       expect.stringMatching(/^PLANTED\.md block 3 \(line 21\): TS2322 Type 'string' is not assignable to type 'number'\./),
     ]);

@@ -9,13 +9,15 @@ import { AudioOutput, AudioRegistrar, VoiceEngine, verify } from '../src/index.j
 
 const registrar = new AudioRegistrar();
 const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1 });
-const engine = new VoiceEngine({ registrar, actor: 'agent:assistant', output });
-registrar.registerActor('user:alice');
+// The host holds the registrar and every handle; the agent's engine holds only the agent's handle.
+const agent = registrar.registerActor('agent:assistant');
+const alice = registrar.registerActor('user:alice');
+const engine = new VoiceEngine({ registrar, actor: agent, output });
 
 try {
   const text = 'Your meeting starts in five minutes. Do you want me to read the agenda?';
   const before = await engine.speak(text, { sessionId: 'kitchen' });
-  registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'kitchen', speechRate: 0.7 } });
+  registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'kitchen', speechRate: 0.7 } });
   const after = await engine.speak(text, { sessionId: 'kitchen' });
   console.log(`agent alone: ${before.durationMs.toFixed(0)} ms; with alice's override (rate 0.7): ${after.durationMs.toFixed(0)} ms`);
 
@@ -26,7 +28,7 @@ try {
   const streamId = engine.activeStreams()[0] ?? '';
   const byAgent = engine.interrupt(streamId);
   console.log(`agent interrupts: ${byAgent.decision} (${byAgent.reason})`);
-  const byAlice = engine.interrupt(streamId, { actor: 'user:alice' });
+  const byAlice = registrar.request({ action: 'interrupt', actor: alice, target: streamId });
   console.log(`alice interrupts: ${byAlice.decision}`);
   const result = await playing;
   console.log(`playback interrupted: ${result.interrupted === true}; stream is ${registrar.getState(streamId)?.state}`);

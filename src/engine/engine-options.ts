@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { SpeechBackend } from '../backends/backend.js';
 import { EMOTION_NAMES, INPUT_FORMATS, PRESET_NAMES, PROSODY_LIMITS } from '../compiler/index.js';
 import { AudioOutput } from '../audio/output.js';
+import { ActorHandle } from '../registrar/actor-handle.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 
 const backendObjectSchema = z.custom<SpeechBackend>(
@@ -26,8 +27,13 @@ export const voiceEngineOptionsSchema = z.strictObject({
   fallback: z.array(backendRefSchema).max(8).optional(),
   /** The registrar that decides every stream's lifecycle (default: a new in-memory one). */
   registrar: z.instanceof(AudioRegistrar).optional(),
-  /** The actor the engine requests as (default `system:voice-engine`). */
-  actor: z.string().regex(/^(user|agent|plugin|system):\S{1,128}$/, 'expected "kind:id"').default('system:voice-engine'),
+  /**
+   * The actor the engine's streams belong to: its ActorHandle (from the same registrar's
+   * `registerActor`), or a `"kind:id"` name the engine registers (default `system:voice-engine`).
+   */
+  actor: z
+    .union([z.custom<ActorHandle>((value) => ActorHandle.isHandle(value), 'expected an ActorHandle'), z.string().regex(/^(user|agent|plugin|system):\S{1,128}$/, 'expected "kind:id" or an ActorHandle')])
+    .default('system:voice-engine'),
   /** Output sample rate; default: the backend's own rate (no resampling). */
   sampleRateHz: z.number().int().min(8000).max(192_000).optional(),
   /** Device for `play()` (default: one opened on first use with the platform's audio system). */

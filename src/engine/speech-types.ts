@@ -58,6 +58,8 @@ export interface SpeechResult {
   degraded?: Degradation;
   /** True when an allowed interrupt ended the utterance early. */
   interrupted?: boolean;
+  /** The decision that ended the stream early (an interrupt or stop by anyone, close()), with its attestation. */
+  endedBy?: { readonly action: string; readonly actor: string | null; readonly attestationId: string | null; readonly seq: number | null; readonly reason: string | null };
   /** Marks reached, with their position. */
   marks: Array<{ name: string; timeMs: number }>;
   /** Loudness after normalisation, when `targetLufs` was asked. */

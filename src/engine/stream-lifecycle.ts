@@ -10,6 +10,7 @@ import type { Attestation } from '../attestation/record.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { OverrideView, Permit, RegistrarResult } from '../registrar/types.js';
 import type { TransitionAction } from '../registrar/core.js';
+import type { ActorHandle } from '../registrar/actor-handle.js';
 
 /** Registrar metadata of a new stream. */
 export interface StreamMetadata {
@@ -21,14 +22,14 @@ export interface StreamMetadata {
 /** Drives start → compile → synthesize → play → stop (or fail) for one stream. */
 export class StreamLifecycle {
   readonly #registrar: AudioRegistrar;
-  readonly #owner: string;
-  readonly #runtime: string;
+  readonly #owner: ActorHandle;
+  readonly #runtime: ActorHandle;
   readonly #attestations: Attestation[] = [];
   #streamId: string | null = null;
   #ended = false;
 
   /** `owner` starts and compiles; `runtime` (a system actor) does the rest. */
-  constructor(registrar: AudioRegistrar, owner: string, runtime: string) {
+  constructor(registrar: AudioRegistrar, owner: ActorHandle, runtime: ActorHandle) {
     this.#registrar = registrar;
     this.#owner = owner;
     this.#runtime = runtime;
@@ -103,7 +104,7 @@ export class StreamLifecycle {
     this.#attestations.push(result.attestation);
   }
 
-  #step(action: TransitionAction, actor: string, fields: { target?: string; reason?: string; metadata?: Record<string, unknown> }): Permit {
+  #step(action: TransitionAction, actor: ActorHandle, fields: { target?: string; reason?: string; metadata?: Record<string, unknown> }): Permit {
     const result: RegistrarResult = this.#registrar.request({ action, actor, ...fields });
     this.#attestations.push(result.attestation);
     const permit = this.#registrar.require(result, { action });

@@ -21,9 +21,14 @@ import { BackendRegistry } from '../backends/registry.js';
 import { compile, looksLikeSsml, planSynthesis, type CompileOptions, type SynthesisStep } from '../compiler/index.js';
 import type { EngineOutput, SynthesisSegment } from '../graph/engine-output.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
+import { z } from 'zod';
+import type { Attestation } from '../attestation/record.js';
+import { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarHaltedError } from '../registrar/errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
-import type { RegistrarResult } from '../registrar/types.js';
+import type { HaltInfo, OverrideView, Permit, RegistrarResult, StreamView, TransitionEvent } from '../registrar/types.js';
+import { SinkBook } from '../streaming/sink-book.js';
+import type { SinkClosure, StreamSink } from '../streaming/stream-sink.js';
 import { parseInput } from '../validation.js';
 import { speakOptionsSchema, voiceEngineOptionsSchema, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
 import type { AudioChunk, EngineHealth, SpeechResult } from './speech-types.js';
@@ -49,8 +54,54 @@ interface Utterance {
   interrupted: boolean;
   /** The registrar halted while this utterance ran: it ends with RegistrarHaltedError. */
   halted: boolean;
-  /** play() is sending this utterance to the engine's device. */
-  onDevice: boolean;
+  /** The decision of someone else (or of close()) that ended this stream early, if any. */
+  endedBy: SinkClosure | null;
+  /** The runtime is ending the stream itself (natural end): its own stop is not an interruption. */
+  finishing: boolean;
+}
+
+/** What `engine.registrar` offers: reading the registrar's state and listening to it, never deciding. */
+export interface RegistrarReader {
+  /** A stream's state, or null. */
+  getState(streamId: string): StreamView | null;
+  /** Every stream. */
+  listStates(): readonly StreamView[];
+  /** Active accessibility overrides. */
+  listOverrides(): readonly OverrideView[];
+  /** The override covering a stream, or null. */
+  overrideFor(streamId: string): OverrideView | null;
+  /** Every attestation the registrar holds (frozen records). */
+  attestations(): readonly Attestation[];
+  /** Whether the registrar halted. */
+  readonly halted: boolean;
+  /** Why it halted, or null. */
+  readonly haltCause: HaltInfo | null;
+  /** See AudioRegistrar.onTransition. */
+  onTransition(listener: (event: TransitionEvent) => void): () => void;
+  /** See AudioRegistrar.onHalt. */
+  onHalt(listener: (halt: HaltInfo) => void): () => void;
+}
+
+/** Options of `engine.interrupt()`: only why. The actor is always the engine's own. */
+const interruptOptionsSchema = z.strictObject({ reason: z.string().max(1000).optional() });
+
+/** A read-only face of a registrar: no request, no registration, no store. */
+function readerOf(registrar: AudioRegistrar): RegistrarReader {
+  return Object.freeze({
+    getState: (streamId: string) => registrar.getState(streamId),
+    listStates: () => registrar.listStates(),
+    listOverrides: () => registrar.listOverrides(),
+    overrideFor: (streamId: string) => registrar.overrideFor(streamId),
+    attestations: () => registrar.attestationStore.all(),
+    get halted() {
+      return registrar.halted;
+    },
+    get haltCause() {
+      return registrar.haltCause;
+    },
+    onTransition: (listener: (event: TransitionEvent) => void) => registrar.onTransition(listener),
+    onHalt: (listener: (halt: HaltInfo) => void) => registrar.onHalt(listener),
+  });
 }
 
 function graphHash(graph: SpeechGraph): string {
@@ -68,21 +119,24 @@ function durationMs(samples: number, channels: number, sampleRateHz: number): nu
 
 /** Speaks text through a backend under the registrar's authority. */
 export class VoiceEngine {
-  /** The registrar deciding every stream of this engine. */
-  readonly registrar: AudioRegistrar;
-  /** The actor that owns the engine's streams (starts and compiles them). */
-  readonly actor: string;
+  /** Read-only view of the registrar deciding every stream of this engine (it can decide nothing). */
+  readonly registrar: RegistrarReader;
+  /** The handle of the actor that owns the engine's streams (starts, compiles, interrupts them). */
+  readonly actor: ActorHandle;
   /** The system actor of the runtime: synthesize, play, natural-end stop and fail (spec §3.2). */
   readonly runtimeActor = RUNTIME_ACTOR;
+  readonly #registrar: AudioRegistrar;
+  readonly #runtime: ActorHandle;
+  readonly #sinks: SinkBook;
   readonly #options: ParsedEngineOptions;
   readonly #registry = new BackendRegistry();
   readonly #named = new Map<string, Promise<SpeechBackend>>();
-  readonly #active = new Map<string, { controller: AbortController; utterance: Utterance }>();
+  readonly #active = new Map<string, { controller: AbortController; utterance: Utterance; done: Promise<void> }>();
   #main: Promise<SpeechBackend> | undefined;
   #output: AudioOutput | undefined;
   #ownsOutput = false;
   #closed = false;
-  readonly #stopListeningForHalt: () => void;
+  readonly #stopListening: (() => void)[];
   /** Settles when the play() holding the device is done. */
   #deviceTurn: Promise<void> = Promise.resolve();
   /** play() calls waiting for their turn on the device. */
@@ -91,13 +145,23 @@ export class VoiceEngine {
   /** Validates options (InputError naming the field); backends are created on first use. */
   constructor(options: VoiceEngineOptions = {}) {
     this.#options = parseInput(voiceEngineOptionsSchema, options, 'VoiceEngineOptions');
-    this.registrar = this.#options.registrar ?? new AudioRegistrar();
-    this.actor = this.#options.actor;
-    this.registrar.registerActor(this.actor);
-    this.registrar.registerActor(this.runtimeActor);
+    this.#registrar = this.#options.registrar ?? new AudioRegistrar();
+    const actor = this.#options.actor;
+    this.actor = this.#registrar.registerActor(actor);
+    if (ActorHandle.isHandle(actor) && this.actor !== actor) {
+      throw new InputError('VoiceEngineOptions.actor: an ActorHandle of another registrar (pass the registrar that issued it)', { field: 'actor' });
+    }
+    this.#runtime = this.#registrar.registerActor(this.runtimeActor);
+    this.registrar = readerOf(this.#registrar);
     this.#output = this.#options.output;
-    // Fail-closed (spec §4 HALT): when the registrar halts, the runtime stops every stream at once.
-    this.#stopListeningForHalt = this.registrar.onHalt(() => this.#stopAllForHalt());
+    // Decisions are effects: the sinks obey every transition and halt first (silence), then the
+    // engine aborts synthesis of the streams they concern.
+    this.#sinks = new SinkBook(this.#registrar);
+    this.#stopListening = [
+      this.#registrar.onTransition((event) => this.#onTransition(event)),
+      // Fail-closed (spec §4 HALT): when the registrar halts, for any cause, every stream stops.
+      this.#registrar.onHalt((halt) => this.#stopAllForHalt(halt)),
+    ];
   }
 
   /** Synthesizes the whole text and returns it as one buffer with its lifecycle's attestations. */
@@ -154,43 +218,48 @@ export class VoiceEngine {
     const release = await this.#takeDevice(parsed.signal);
     const chunks: AudioChunk[] = [];
     let utterance: Utterance | undefined;
+    let sink: StreamSink | undefined;
     try {
       utterance = this.#begin(parsed, graph);
-      utterance.onDevice = true;
-      output.resume();
-      output.start();
-      for await (const chunk of this.#run(utterance, text, { ...parsed, sampleRateHz }, { perSentenceLoudness: true })) {
+      // The sink opens with the permit of the allowed play, in the same call that took it; every
+      // frame goes through it, and the next transition of the stream (or a halt) closes it.
+      const hooks: RunHooks = {
+        perSentenceLoudness: true,
+        onPlay: (permit) => {
+          sink = this.#sinks.open(permit, output);
+        },
+        beforeEnd: async () => {
+          await sink?.drain(parsed.signal);
+        },
+      };
+      for await (const chunk of this.#run(utterance, text, { ...parsed, sampleRateHz }, hooks)) {
         chunks.push(chunk);
+        if (!sink || sink.closure) break;
         const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
-        await output.writeAll(frames, parsed.signal ? { signal: parsed.signal } : {});
-        if (utterance.interrupted) break;
+        try {
+          await sink.write(frames, parsed.signal);
+        } catch (error) {
+          if (sink.closure) break;
+          throw error;
+        }
       }
-      if (!utterance.interrupted) await output.drain(parsed.signal ? { signal: parsed.signal } : {});
     } finally {
-      if (utterance?.interrupted) output.resume();
       release();
     }
+    if (utterance.halted) throw new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
+    if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
     return resultOf(utterance, chunks, concatPcm(chunks.map((chunk) => chunk.pcm)), sampleRateHz, started);
   }
 
   /**
-   * Asks the registrar to interrupt a stream of this engine as `actor` (default: the engine's
-   * actor). When allowed, synthesis stops and the device fades out within one period; the result
-   * says why when denied (e.g. `accessibility_override`, `not_owner`).
+   * Asks the registrar to interrupt a stream as the engine's own actor (no other: the actor is a
+   * capability). When allowed, the registrar's transition closes the stream's sink (the device
+   * fades out within one period) and synthesis stops; the result says why when denied (e.g.
+   * `accessibility_override`, `not_owner`).
    */
-  interrupt(streamId: string, options: { actor?: string; reason?: string } = {}): RegistrarResult {
-    const actor = options.actor ?? this.actor;
-    const result = this.registrar.request({ action: 'interrupt', actor, target: streamId, ...(options.reason ? { reason: options.reason } : {}) });
-    const active = this.#active.get(streamId);
-    if (result.allowed && active) {
-      this.registrar.runEffect(result, { action: 'interrupt', streamId }, () => {
-        active.utterance.interrupted = true;
-        active.controller.abort(new AbortError('interrupted'));
-        // Only the stream on the device fades it out; a stream() consumer just stops receiving.
-        if (active.utterance.onDevice) this.#output?.interrupt();
-      });
-    }
-    return result;
+  interrupt(streamId: string, options: { reason?: string } = {}): RegistrarResult {
+    const parsed = parseInput(interruptOptionsSchema, options, 'options');
+    return this.#registrar.request({ action: 'interrupt', actor: this.actor, target: streamId, ...(parsed.reason ? { reason: parsed.reason } : {}) });
   }
 
   /** Streams being synthesized right now. */
@@ -218,12 +287,25 @@ export class VoiceEngine {
     }
   }
 
-  /** Stops running streams, closes backends and the device it opened. Idempotent. */
+  /**
+   * Closing is a decision too: requests `stop` (or `fail` before any audio) with reason
+   * `engine_closed` for each running stream, waits for them to end, then closes backends and the
+   * device it opened. Nothing stays `playing` in the log. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopListeningForHalt();
-    for (const { controller } of this.#active.values()) controller.abort(new AbortError('engine closed'));
+    const running = [...this.#active.entries()];
+    for (const [streamId] of running) {
+      const state = this.#registrar.getState(streamId)?.state;
+      if (state === 'playing' || state === 'interrupting') this.#registrar.request({ action: 'stop', actor: this.#runtime, target: streamId, reason: 'engine_closed' });
+      else if (state === 'compiling' || state === 'synthesizing' || state === 'idle') this.#registrar.request({ action: 'fail', actor: this.#runtime, target: streamId, reason: 'engine_closed' });
+    }
+    // A stream the registrar could not end (it halted) is stopped here without a request.
+    for (const [, { controller }] of running) controller.abort(new AudioError('ENGINE_CLOSED', 'the engine was closed'));
+    await Promise.allSettled(running.map(([, entry]) => entry.done));
+    for (const stop of this.#stopListening) stop();
+    this.#sinks.dispose();
     const backends = await Promise.allSettled([...(this.#main ? [this.#main] : []), ...this.#named.values()]);
     await Promise.allSettled(backends.flatMap((entry) => (entry.status === 'fulfilled' ? [entry.value.close()] : [])));
     if (this.#ownsOutput) this.#output?.close();
@@ -261,12 +343,22 @@ export class VoiceEngine {
     return release;
   }
 
-  #stopAllForHalt(): void {
+  #stopAllForHalt(halt: HaltInfo): void {
     for (const { controller, utterance } of this.#active.values()) {
       utterance.halted = true;
-      controller.abort(new RegistrarHaltedError('the registrar halted: every stream was stopped (fail-closed)'));
+      controller.abort(new RegistrarHaltedError(`the registrar halted (${halt.cause}): every stream was stopped (fail-closed)`));
     }
-    if (this.#active.size > 0) this.#output?.interrupt();
+  }
+
+  /** Obeys a decision on one of this engine's running streams, whoever made it. */
+  #onTransition(event: TransitionEvent): void {
+    const active = this.#active.get(event.streamId);
+    if (!active || (event.stateAfter !== 'interrupting' && event.stateAfter !== 'stopped' && event.stateAfter !== 'failed')) return;
+    const { utterance, controller } = active;
+    if (utterance.finishing && event.actor === this.#runtime.key) return;
+    utterance.endedBy ??= { action: event.action, actor: event.actor, attestationId: event.attestationId, seq: event.seq, reason: event.reason };
+    if (event.action !== 'fail') utterance.interrupted = true;
+    controller.abort(new AbortError(`stream ${event.streamId}: ${event.action} by ${event.actor}`));
   }
 
   #outputDevice(): AudioOutput {
@@ -338,16 +430,18 @@ export class VoiceEngine {
 
   /** Asks the registrar for the stream. */
   #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph): Utterance {
-    const lifecycle = new StreamLifecycle(this.registrar, this.actor, this.runtimeActor);
+    const lifecycle = new StreamLifecycle(this.#registrar, this.actor, this.#runtime);
     lifecycle.start({ sessionId: parsed.sessionId, userId: parsed.userId, priority: parsed.priority });
-    return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, onDevice: false };
+    return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, endedBy: null, finishing: false };
   }
 
-  async *#run(utterance: Utterance, text: string, parsed: ParsedSpeakOptions, mode: { perSentenceLoudness: boolean }): AsyncGenerator<AudioChunk, void, undefined> {
+  async *#run(utterance: Utterance, text: string, parsed: ParsedSpeakOptions, mode: RunHooks): AsyncGenerator<AudioChunk, void, undefined> {
     const { lifecycle } = utterance;
     const controller = new AbortController();
     const signal = parsed.signal ? AbortSignal.any([parsed.signal, controller.signal]) : controller.signal;
-    this.#active.set(lifecycle.streamId, { controller, utterance });
+    let markDone!: () => void;
+    const done = new Promise<void>((resolve) => (markDone = resolve));
+    this.#active.set(lifecycle.streamId, { controller, utterance, done });
     let finished = false;
     try {
       // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
@@ -370,8 +464,9 @@ export class VoiceEngine {
 
       const emit = (kind: AudioChunk['kind'], pcm: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk => {
         if (!playing) {
-          lifecycle.play();
+          const permit = lifecycle.play();
           playing = true;
+          mode.onPlay?.(permit);
         }
         const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
         const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
@@ -435,19 +530,28 @@ export class VoiceEngine {
         if (pause) yield pause;
         if (pendingMarks.length > 0) yield emit('silence', new Float32Array(0), 'end', {});
       }
+      if (!signal.aborted && mode.beforeEnd) await mode.beforeEnd();
       if (utterance.halted) throw new RegistrarHaltedError('the registrar halted: the stream was stopped (fail-closed)');
       if (parsed.signal?.aborted) throw new AbortError('speech was aborted', { cause: parsed.signal.reason });
+      if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
       finished = true;
+      utterance.finishing = true;
       lifecycle.stop(utterance.interrupted ? 'interrupted' : 'end of speech');
     } catch (error) {
-      if (utterance.halted || this.registrar.halted) {
+      if (utterance.halted || this.#registrar.halted) {
         // Nothing may be requested any more; the log already says why (the HALT record).
         finished = true;
         lifecycle.abandon();
         throw error instanceof RegistrarHaltedError ? error : new RegistrarHaltedError('the registrar halted: the stream was stopped (fail-closed)', { cause: error });
       }
+      if (utterance.endedBy?.action === 'fail') {
+        finished = true;
+        lifecycle.stop('failed');
+        throw error instanceof AudioError && error.code === 'STREAM_FAILED' ? error : streamFailed(utterance);
+      }
       if (utterance.interrupted && !(parsed.signal?.aborted ?? false)) {
         finished = true;
+        utterance.finishing = true;
         lifecycle.stop('interrupted');
         return;
       }
@@ -462,10 +566,14 @@ export class VoiceEngine {
     } finally {
       // The consumer stopped iterating early (break/return): the stream ends where it is.
       if (!finished) {
-        if (this.registrar.halted) lifecycle.abandon();
-        else lifecycle.stop('consumer stopped reading');
+        if (this.#registrar.halted) lifecycle.abandon();
+        else if (utterance.endedBy) {
+          utterance.finishing = true;
+          lifecycle.stop(utterance.endedBy.action === 'interrupt' ? 'interrupted' : `${utterance.endedBy.action} by ${utterance.endedBy.actor ?? 'the registrar'}`);
+        } else lifecycle.stop('consumer stopped reading');
       }
       this.#active.delete(lifecycle.streamId);
+      markDone();
     }
   }
 
@@ -498,6 +606,22 @@ export class VoiceEngine {
   }
 }
 
+/** How `#run` is driven: loudness per sentence, and the device hooks of play(). */
+interface RunHooks {
+  perSentenceLoudness: boolean;
+  /** Called with the permit of the allowed play, before the first chunk is yielded. */
+  onPlay?: (permit: Permit) => void;
+  /** Awaited after the last chunk, before the natural-end stop (play() drains the device here). */
+  beforeEnd?: () => Promise<void>;
+}
+
+/** The error a stream ends with when someone else's allowed `fail` ended it. */
+function streamFailed(utterance: Utterance): AudioError {
+  const by = utterance.endedBy;
+  const error = new AudioError('STREAM_FAILED', `stream ${utterance.lifecycle.streamId} was failed by ${by?.actor ?? 'the registrar'}${by?.reason ? ` (${by.reason})` : ''}; attestation ${by?.attestationId ?? 'unknown'}`);
+  return Object.assign(error, { attestationId: by?.attestationId ?? null });
+}
+
 /** The SpeechResult of an utterance whose chunks (and final audio) are known. */
 function resultOf(utterance: Utterance, chunks: readonly AudioChunk[], audio: Float32Array, sampleRateHz: number, startedMs: number): SpeechResult {
   const total = durationMs(audio.length, 1, sampleRateHz);
@@ -512,6 +636,7 @@ function resultOf(utterance: Utterance, chunks: readonly AudioChunk[], audio: Fl
     backend: utterance.backend,
     ...(utterance.failures.length > 0 ? { degraded: { servedBy: utterance.backend, failures: utterance.failures } } : {}),
     ...(utterance.interrupted ? { interrupted: true } : {}),
+    ...(utterance.endedBy ? { endedBy: utterance.endedBy } : {}),
     marks: chunks.flatMap((chunk) => chunk.marks.map((name) => ({ name, timeMs: chunk.startMs }))),
   };
 }

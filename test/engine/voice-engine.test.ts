@@ -148,11 +148,11 @@ describe('VoiceEngine', () => {
   });
 
   it('rejects bad input before asking the registrar, naming the field', async () => {
-    const before = engine.registrar.attestationStore.all().length;
+    const before = engine.registrar.attestations().length;
     await expect(engine.speak('Hi', { rate: 99 })).rejects.toMatchObject({ name: 'InputError', field: 'options.rate' });
     await expect(engine.speak('<speak><prosody rate="fast">x</speak>', { format: 'ssml' })).rejects.toBeInstanceOf(InputError);
     await expect(engine.speak('Hi', { backend: 'nope' })).rejects.toMatchObject({ code: 'BACKEND_UNKNOWN' });
-    expect(engine.registrar.attestationStore.all().length).toBe(before);
+    expect(engine.registrar.attestations().length).toBe(before);
   });
 
   it('an aborted call rejects with AbortError and the stream ends in the registrar', async () => {
@@ -254,13 +254,13 @@ describe('VoiceEngine under the registrar', () => {
       if (candidate && registrar.getState(candidate)?.state === 'playing') streamId = candidate;
     }
     expect(streamId).toBeDefined();
-    const byAgent = engine.interrupt(streamId ?? '', { actor: 'agent:other' });
+    const byAgent = registrar.request({ action: 'interrupt', actor: registrar.registerActor('agent:other'), target: streamId ?? '' });
     // Not the owner either: the first violation in §4 order is the reason, all are listed.
     expect(byAgent).toMatchObject({ allowed: false, reason: 'not_owner' });
     expect(byAgent.violations.map((violation) => violation.invariant)).toContain('audio.accessibility.supremacy');
     const byOwnerAgent = engine.interrupt(streamId ?? '');
     expect(byOwnerAgent).toMatchObject({ allowed: false, reason: 'accessibility_override' });
-    const byAlice = engine.interrupt(streamId ?? '', { actor: 'user:alice' });
+    const byAlice = registrar.request({ action: 'interrupt', actor: registrar.registerActor('user:alice'), target: streamId ?? '' });
     expect(byAlice.allowed).toBe(true);
     const result = await playing;
     expect(result.interrupted).toBe(true);

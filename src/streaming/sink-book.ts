@@ -1,0 +1,78 @@
+/**
+ * SinkBook: the open device sinks of one registrar's streams, obeying the registrar. It subscribes
+ * to transitions and halts, so whoever makes an allowed interrupt, stop or fail (the owner, a
+ * user's override, a system preemption, another thread), the stream's sink closes in the same
+ * call that decided it; a halt of any cause closes every sink. While a sink is open it also reads
+ * the shared core's journal every device period, so decisions made on other threads arrive too.
+ */
+import type { AudioOutput } from '../audio/output.js';
+import type { AudioRegistrar } from '../registrar/registrar.js';
+import type { Permit } from '../registrar/types.js';
+import { closureOf, StreamSink } from './stream-sink.js';
+
+/** The open sinks of one registrar. Owned by one JS thread. */
+export class SinkBook {
+  readonly #registrar: AudioRegistrar;
+  readonly #sinks = new Map<string, StreamSink>();
+  readonly #unsubscribe: (() => void)[];
+  readonly #pollMs: number;
+  #poll: ReturnType<typeof setInterval> | undefined;
+
+  /** Subscribes to `registrar`; `pollMs` is how often other threads' decisions are read while a sink is open. */
+  constructor(registrar: AudioRegistrar, pollMs = 5) {
+    this.#registrar = registrar;
+    this.#pollMs = pollMs;
+    this.#unsubscribe = [
+      registrar.onTransition((event) => {
+        const sink = this.#sinks.get(event.streamId);
+        const closure = sink ? closureOf(event) : null;
+        if (sink && closure) sink.close(closure);
+      }),
+      registrar.onHalt((halt) => {
+        for (const sink of [...this.#sinks.values()]) {
+          sink.close({ action: 'halt', actor: null, attestationId: halt.attestationId, seq: halt.seq, reason: `${halt.cause}: ${halt.message}` });
+        }
+      }),
+    ];
+  }
+
+  /** Opens the sink of an allowed `play` (see StreamSink.open) and tracks it until it closes. */
+  open(permit: Permit, output: AudioOutput): StreamSink {
+    const sink = StreamSink.open(this.#registrar, permit, output);
+    this.#sinks.set(sink.streamId, sink);
+    sink.onClose(() => {
+      if (this.#sinks.get(sink.streamId) === sink) this.#sinks.delete(sink.streamId);
+      if (this.#sinks.size === 0) this.#stopPolling();
+    });
+    this.#startPolling();
+    return sink;
+  }
+
+  /** The open sink of a stream, if any. */
+  get(streamId: string): StreamSink | undefined {
+    return this.#sinks.get(streamId);
+  }
+
+  /** Stops listening (the open sinks stay as they are). */
+  dispose(): void {
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    this.#stopPolling();
+  }
+
+  #startPolling(): void {
+    if (this.#poll) return;
+    this.#poll = setInterval(() => {
+      try {
+        this.#registrar.syncJournal();
+      } catch {
+        // A journal overrun halts the registrar, and the halt closes every sink.
+      }
+    }, this.#pollMs);
+    this.#poll.unref();
+  }
+
+  #stopPolling(): void {
+    if (this.#poll) clearInterval(this.#poll);
+    this.#poll = undefined;
+  }
+}

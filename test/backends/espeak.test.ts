@@ -1,5 +1,9 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { afterAll, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, BackendError, InputError } from '../../src/errors.js';
 import type { EngineOutput } from '../../src/graph/engine-output.js';
 import { EspeakBackend, ESPEAK_SAMPLE_RATE_HZ } from '../../src/backends/espeak.js';
@@ -91,27 +95,6 @@ describe('espeak backend through the system program', () => {
     expect(error).toMatchObject({ code: 'LANGUAGE_UNSUPPORTED' });
   });
 
-  it('stops promptly when aborted mid-stream and yields no further chunk', async () => {
-    const text = Array.from({ length: 40 }, (_, index) => `This is sentence number ${index + 1} of a long text.`).join(' ');
-    const controller = new AbortController();
-    const received: EngineOutput[] = [];
-    const started = performance.now();
-    let abortedAt = 0;
-    const error = await (async () => {
-      for await (const chunk of backend.synthesize(segment(text), {}, controller.signal)) {
-        received.push(chunk);
-        if (received.length === 2) {
-          abortedAt = performance.now();
-          controller.abort();
-        }
-      }
-    })().catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(AbortError);
-    expect(received).toHaveLength(2);
-    expect(performance.now() - abortedAt).toBeLessThan(1000);
-    expect(abortedAt - started).toBeGreaterThan(0);
-  });
-
   it('rejects at once when the signal is already aborted', async () => {
     const controller = new AbortController();
     controller.abort();
@@ -128,6 +111,103 @@ describe('espeak backend through the system program', () => {
 
   it('yields nothing for blank text', async () => {
     expect((await collect(backend.synthesize(segment('   \n ')))).chunks).toHaveLength(0);
+  });
+});
+
+/** Pids of the synthesis runs (those writing a WAV with `-w`) of a wrapped espeak-ng, in order. */
+async function synthesisPids(logPath: string): Promise<number[]> {
+  const text = await readFile(logPath, 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map(Number);
+}
+
+/** Whether a process with this pid exists (a reaped child no longer does). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Waits for `condition`; the timeout is only a deadline against hanging, generous for a loaded machine. */
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe('espeak backend aborts (the system program behind a wrapper that logs each synthesis run)', () => {
+  let dir = '';
+  /** A wrapper that logs the pid of each synthesis run, then runs espeak-ng as that same process. */
+  let logging = { binaryPath: '', logPath: '' };
+  /** A wrapper whose synthesis runs log their pid and then never finish (`sleep`), as a run stuck mid-chunk. */
+  let hanging = { binaryPath: '', logPath: '' };
+  const leftovers: number[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'voice-soundboard-espeak-abort-'));
+    const wrapper = async (name: string, synthesis: string) => {
+      const logPath = join(dir, `${name}.log`);
+      const binaryPath = join(dir, name);
+      await writeFile(binaryPath, ['#!/bin/sh', `case " $* " in *" -w "*) echo "$$" >> '${logPath}'; ${synthesis};; esac`, 'exec espeak-ng "$@"', ''].join('\n'));
+      await chmod(binaryPath, 0o755);
+      return { binaryPath, logPath };
+    };
+    logging = await wrapper('logging-espeak', 'exec espeak-ng "$@"');
+    hanging = await wrapper('hanging-espeak', 'exec sleep 600');
+  });
+
+  afterAll(async () => {
+    for (const pid of leftovers) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('aborted between chunks: rejects with AbortError, yields no further chunk and starts no further run', async () => {
+    const backend = new EspeakBackend({ mode: 'process', binaryPath: logging.binaryPath, firstChunkTimeoutMs: 600_000 });
+    try {
+      const text = Array.from({ length: 40 }, (_, index) => `This is sentence number ${index + 1} of a long text.`).join(' ');
+      const controller = new AbortController();
+      const received: EngineOutput[] = [];
+      let runsAtAbort = -1;
+      const error = await (async () => {
+        for await (const chunk of backend.synthesize(segment(text), {}, controller.signal)) {
+          received.push(chunk);
+          if (received.length === 2) {
+            runsAtAbort = (await synthesisPids(logging.logPath)).length;
+            controller.abort();
+          }
+        }
+      })().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(AbortError);
+      expect(received).toHaveLength(2);
+      expect(runsAtAbort).toBe(2);
+      const pids = await synthesisPids(logging.logPath);
+      expect(pids).toHaveLength(2); // none of the other 38 sentences was started
+      expect(pids.filter(isRunning)).toEqual([]);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('aborted while a run is executing: rejects with AbortError and kills that process', async () => {
+    const backend = new EspeakBackend({ mode: 'process', binaryPath: hanging.binaryPath, maxRetries: 0, firstChunkTimeoutMs: 600_000 });
+    try {
+      const controller = new AbortController();
+      const pending = collect(backend.synthesize(segment(FOX), {}, controller.signal)).catch((caught: unknown) => caught);
+      await until(async () => (await synthesisPids(hanging.logPath)).length === 1, 'the synthesis run to start');
+      const [pid = 0] = await synthesisPids(hanging.logPath);
+      leftovers.push(pid);
+      expect(isRunning(pid)).toBe(true); // it would sleep for ten minutes
+      controller.abort();
+      expect(await pending).toBeInstanceOf(AbortError);
+      await until(() => !isRunning(pid), `the aborted run (pid ${pid}) to be killed`);
+      expect(await synthesisPids(hanging.logPath)).toHaveLength(1); // no retry of an aborted run
+    } finally {
+      await backend.close();
+    }
   });
 });
 

@@ -10,8 +10,9 @@
 //
 // Prints each violation as `path:line:col rule: text` and exits 1 when there is any; otherwise
 // prints `guard: ok (N files)`. A file outside src/ may say which src/ path it stands for with a
-// first-lines comment `// guard-as: src/<layer>/<name>.ts` (the test's fixtures do); files under
-// src/ are always judged by their real path.
+// first-lines comment `// guard-as: src/<layer>/<name>.ts` (the test's fixtures do): the file is
+// judged as that path and its declarations count as declared there. Files under src/ are always
+// judged by their real path.
 import { readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -112,15 +113,24 @@ function declaredMemberNames(program, root, entries) {
   return names;
 }
 
+/**
+ * The path a file is judged as: its own, or for a file outside src/ the `// guard-as:` path of
+ * its first lines. A src/ file cannot opt out of its layer.
+ */
+function guardPath(root, sourceFile) {
+  const realPath = toPosix(relative(root, sourceFile.fileName));
+  if (realPath.startsWith('src/')) return realPath;
+  const declared = GUARD_AS.exec(sourceFile.text.slice(0, 2000));
+  return declared ? declared[1] : realPath;
+}
+
 function toPosix(path) {
   return path.split('\\').join('/');
 }
 
 function checkSourceFile({ root, sourceFile, checker, memberNames, report }) {
   const realPath = toPosix(relative(root, sourceFile.fileName));
-  // Only files outside src/ may stand for another path: a src/ file cannot opt out of its layer.
-  const declared = realPath.startsWith('src/') ? null : GUARD_AS.exec(sourceFile.text.slice(0, 2000));
-  const asPath = declared ? declared[1] : realPath;
+  const asPath = guardPath(root, sourceFile);
   const inRegistrar = asPath.startsWith('src/registrar/');
   const inNative = asPath.startsWith('src/native/');
   const isIndex = asPath === 'src/index.ts';
@@ -134,7 +144,8 @@ function checkSourceFile({ root, sourceFile, checker, memberNames, report }) {
       return bindings && ts.isNamedImports(bindings) ? bindings.elements.filter((element) => element.propertyName).map((element) => element.name.text) : [];
     }),
   );
-  const pathOf = (node) => toPosix(relative(root, node.getSourceFile().fileName));
+  // Where a declaration lives, as the guard sees it (a fixture's types live at its guard-as path).
+  const pathOf = (node) => guardPath(root, node.getSourceFile());
   const declaredIn = (symbol, predicate) => (symbol?.declarations ?? []).some((declaration) => predicate(pathOf(declaration)));
   const resolveAlias = (symbol) => (symbol && symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol);
 

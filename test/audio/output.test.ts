@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AudioOutput } from '../../src/audio/output.js';
 import type { AudioOutputOptions } from '../../src/audio/output.js';
 import { AbortError, AudioError, InputError } from '../../src/errors.js';
 import type { AudioBinding, NativeAudioDevice, NativeAudioDeviceOptions } from '../../src/native/audio-binding.js';
 import { nativeBinding } from '../../src/native/loader.js';
+import { waitUntil } from '../helpers/waiting.js';
 
 /** Every delay asked of `node:timers/promises` setTimeout in this file, in order (the timers still run). */
 const timers = vi.hoisted(() => ({ delaysMs: [] as number[] }));
@@ -33,15 +33,6 @@ function nullOutput(options: AudioOutputOptions = {}): AudioOutput {
 /** A deterministic, non-repeating stereo signal (exact in float32). */
 function signal(frames: number, channels = 2): Float32Array {
   return Float32Array.from({ length: frames * channels }, (_, index) => Math.fround(Math.sin(index * 0.001) * 0.8));
-}
-
-/** Waits for `condition`; the timeout is only a deadline against hanging, generous for a loaded machine. */
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 /** The real addon binding, with every device write() counted. */
@@ -140,7 +131,7 @@ describe('AudioOutput on the null device', () => {
     expect(output.write(new Float32Array(10 * RATE_HZ * 2).fill(0.1))).toBe(10 * RATE_HZ); // pre-fill 10 s
     const beforeStartMs = performance.now();
     output.start();
-    await until(() => output.stats().framesPlayed >= RATE_HZ / 2, 'half a second of frames played');
+    await waitUntil(() => output.stats().framesPlayed >= RATE_HZ / 2, 'half a second of frames played');
     output.stop(); // joins the callback: the counters below are one consistent snapshot
     const atLeastElapsedMs = performance.now() - beforeStartMs;
     const { framesPlayed, underruns, callbacks, bufferedFrames } = output.stats();
@@ -170,7 +161,7 @@ describe('AudioOutput on the null device', () => {
     const output = nullOutput();
     output.write(signal(2400));
     output.start();
-    await until(() => output.stats().callbacks >= 20, '20 callbacks');
+    await waitUntil(() => output.stats().callbacks >= 20, '20 callbacks');
     output.stop(); // joins the callback: callbacks and starvedFrames below come from the same period
     const stats = output.stats();
     expect(stats.framesPlayed).toBe(2400);
@@ -183,12 +174,12 @@ describe('AudioOutput on the null device', () => {
     const output = nullOutput({ capture: true, bufferFrames: RATE_HZ });
     expect(output.write(new Float32Array(RATE_HZ * 2).fill(0.5))).toBe(RATE_HZ);
     output.start();
-    await until(() => output.stats().framesPlayed >= 4800, '100 ms of playback');
+    await waitUntil(() => output.stats().framesPlayed >= 4800, '100 ms of playback');
     const generation = output.interrupt();
     expect(output.stats().interrupted).toBe(true);
-    await until(() => output.stats().completedInterruptGeneration === generation, 'the fade');
+    await waitUntil(() => output.stats().completedInterruptGeneration === generation, 'the fade');
     const callbacksAtFadeEnd = output.stats().callbacks;
-    await until(() => output.stats().callbacks >= callbacksAtFadeEnd + 3, 'three periods after the fade');
+    await waitUntil(() => output.stats().callbacks >= callbacksAtFadeEnd + 3, 'three periods after the fade');
     output.stop();
 
     const stats = output.stats();

@@ -2,12 +2,12 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, BackendError, InputError } from '../../src/errors.js';
 import type { EngineOutput } from '../../src/graph/engine-output.js';
 import { EspeakBackend, ESPEAK_SAMPLE_RATE_HZ } from '../../src/backends/espeak.js';
 import { segment } from '../helpers/synthesis.js';
+import { processExists, waitUntil } from '../helpers/waiting.js';
 import { collect, durationMs, expectSpeechLikeFox, FOX, medianF0Hz, rms } from './espeak-signal.js';
 
 describe('espeak backend through the system program', () => {
@@ -120,25 +120,6 @@ async function synthesisPids(logPath: string): Promise<number[]> {
   return text.split('\n').filter(Boolean).map(Number);
 }
 
-/** Whether a process with this pid exists (a reaped child no longer does). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Waits for `condition`; the timeout is only a deadline against hanging, generous for a loaded machine. */
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 describe('espeak backend aborts (the system program behind a wrapper that logs each synthesis run)', () => {
   let dir = '';
   /** A wrapper that logs the pid of each synthesis run, then runs espeak-ng as that same process. */
@@ -161,7 +142,7 @@ describe('espeak backend aborts (the system program behind a wrapper that logs e
   });
 
   afterAll(async () => {
-    for (const pid of leftovers) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of leftovers) if (processExists(pid)) process.kill(pid, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -186,7 +167,7 @@ describe('espeak backend aborts (the system program behind a wrapper that logs e
       expect(runsAtAbort).toBe(2);
       const pids = await synthesisPids(logging.logPath);
       expect(pids).toHaveLength(2); // none of the other 38 sentences was started
-      expect(pids.filter(isRunning)).toEqual([]);
+      expect(pids.filter(processExists)).toEqual([]);
     } finally {
       await backend.close();
     }
@@ -197,13 +178,13 @@ describe('espeak backend aborts (the system program behind a wrapper that logs e
     try {
       const controller = new AbortController();
       const pending = collect(backend.synthesize(segment(FOX), {}, controller.signal)).catch((caught: unknown) => caught);
-      await until(async () => (await synthesisPids(hanging.logPath)).length === 1, 'the synthesis run to start');
+      await waitUntil(async () => (await synthesisPids(hanging.logPath)).length === 1, 'the synthesis run to start');
       const [pid = 0] = await synthesisPids(hanging.logPath);
       leftovers.push(pid);
-      expect(isRunning(pid)).toBe(true); // it would sleep for ten minutes
+      expect(processExists(pid)).toBe(true); // it would sleep for ten minutes
       controller.abort();
       expect(await pending).toBeInstanceOf(AbortError);
-      await until(() => !isRunning(pid), `the aborted run (pid ${pid}) to be killed`);
+      await waitUntil(() => !processExists(pid), `the aborted run (pid ${pid}) to be killed`);
       expect(await synthesisPids(hanging.logPath)).toHaveLength(1); // no retry of an aborted run
     } finally {
       await backend.close();

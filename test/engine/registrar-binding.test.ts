@@ -1,0 +1,245 @@
+// Decisions are effects (issue 7.1, 7.2, 7.6): whoever makes an allowed interrupt/stop/fail, the
+// engine's audio for that stream fades at the device within one period of the decision; no frame
+// reaches the device before an allowed play or after the stream's next transition; close() is a
+// decision too. Real addon, miniaudio's null device with capture, a constant-level backend so the
+// fade is found in the captured output by counting frames (no wall-clock assertions).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AudioOutput } from '../../src/audio/output.js';
+import { AttestationStore } from '../../src/attestation/store.js';
+import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../../src/backends/backend.js';
+import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import type { Permit } from '../../src/registrar/types.js';
+import { SinkBook } from '../../src/streaming/sink-book.js';
+
+const RATE_HZ = 24_000;
+const PERIOD_FRAMES = 240;
+const LEVEL = 0.5;
+
+/** "Speaks" a constant level for 2 s per segment. */
+class ConstantLevelBackend extends BaseBackend {
+  readonly name = 'constant-level';
+  readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: false, remote: false };
+  async voices(): Promise<VoiceInfo[]> {
+    return [];
+  }
+  protected async *synthesizeOnce(_segment: SynthesisSegment): AsyncIterable<EngineOutput> {
+    yield { pcm: new Float32Array(RATE_HZ * 2).fill(LEVEL), sampleRateHz: RATE_HZ, channels: 1, metadata: {} };
+  }
+}
+
+const opened: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const item of opened.splice(0).reverse()) await item.close();
+});
+
+function device(): AudioOutput {
+  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, capture: true, captureFrames: RATE_HZ * 20 });
+  opened.push(output);
+  return output;
+}
+
+function position(output: AudioOutput): number {
+  const stats = output.stats();
+  return stats.framesPlayed + stats.starvedFrames;
+}
+
+/** Frames from `from` to the first captured frame that is no longer at the constant level (the fade). */
+function framesUntilFade(output: AudioOutput, from: number, captured: Float32Array = output.readCapture()): number {
+  let index = from;
+  while (index < captured.length && Math.abs((captured[index] ?? 0) - LEVEL) < 1e-6) index += 1;
+  return index - from;
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  // A deadline only: the condition is counted in frames or states, never in time.
+  for (let tries = 0; tries < 2000; tries += 1) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A host with a registrar, an agent engine on the null device, and a user. */
+function host(options: { store?: AttestationStore } = {}) {
+  const registrar = new AudioRegistrar(options.store ? { store: options.store } : {});
+  const agent = registrar.registerActor('agent:assistant');
+  const alice = registrar.registerActor('user:alice');
+  const output = device();
+  const engine = new VoiceEngine({ registrar, actor: agent, output, backend: new ConstantLevelBackend() });
+  opened.push(engine);
+  return { registrar, agent, alice, output, engine };
+}
+
+/** Starts play() and waits until its stream is playing with a few periods heard. */
+async function playing(engine: VoiceEngine, output: AudioOutput, registrar: AudioRegistrar, options: { sessionId?: string } = {}) {
+  const result = engine.play('constant level for a while', options);
+  result.catch(() => undefined);
+  let streamId = '';
+  await waitFor(() => {
+    streamId = engine.activeStreams()[0] ?? '';
+    return streamId !== '' && registrar.getState(streamId)?.state === 'playing' && position(output) > PERIOD_FRAMES * 4;
+  }, 'the stream to play');
+  return { result, streamId };
+}
+
+describe('decisions are effects at the device', () => {
+  it("the owner's interrupt requested directly on the registrar silences the device within one period; play() settles as interrupted with the attestation id", async () => {
+    const { registrar, agent, output, engine } = host();
+    const { result, streamId } = await playing(engine, output, registrar);
+    const at = position(output);
+    const decision = registrar.request({ action: 'interrupt', actor: agent, target: streamId, reason: 'barge-in' });
+    expect(decision.allowed).toBe(true);
+    const played = await result;
+    const callbacks = output.stats().callbacks;
+    await waitFor(() => output.stats().callbacks > callbacks + 4, 'periods after the interrupt');
+    const captured = output.readCapture();
+    expect(framesUntilFade(output, at, captured)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(played.interrupted).toBe(true);
+    expect(played.endedBy).toMatchObject({ action: 'interrupt', actor: 'agent:assistant', attestationId: decision.attestation.id });
+    expect(registrar.getState(streamId)?.state).toBe('stopped');
+    // After the fade, nothing but silence was rendered.
+    const fadeEnd = at + framesUntilFade(output, at, captured) + output.fadeFrames;
+    expect(captured.subarray(fadeEnd).every((sample) => sample === 0)).toBe(true);
+  });
+
+  it("a user's override beats the agent: the agent's interrupt is denied and the audio goes on; the user's interrupt silences it", async () => {
+    const { registrar, agent, alice, output, engine } = host();
+    registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
+    const { result, streamId } = await playing(engine, output, registrar, { sessionId: 'den' });
+    const deniedAt = position(output);
+    expect(registrar.request({ action: 'interrupt', actor: agent, target: streamId }).reason).toBe('accessibility_override');
+    expect(engine.interrupt(streamId).reason).toBe('accessibility_override');
+    await waitFor(() => position(output) > deniedAt + PERIOD_FRAMES * 8, 'periods after the denial');
+    // A denied interrupt that silenced anything would show a fade here.
+    expect(framesUntilFade(output, deniedAt)).toBeGreaterThanOrEqual(PERIOD_FRAMES * 8);
+    const at = position(output);
+    const allowed = registrar.request({ action: 'interrupt', actor: alice, target: streamId });
+    expect(allowed.allowed).toBe(true);
+    const played = await result;
+    expect(framesUntilFade(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(played.endedBy).toMatchObject({ actor: 'user:alice', attestationId: allowed.attestation.id });
+  });
+
+  it("an owner's stop silences like an interrupt; an owner's fail rejects play() with STREAM_FAILED and the attestation id", async () => {
+    const first = host();
+    const stopped = await playing(first.engine, first.output, first.registrar);
+    let at = position(first.output);
+    const stop = first.registrar.request({ action: 'stop', actor: first.agent, target: stopped.streamId });
+    const played = await stopped.result;
+    expect(framesUntilFade(first.output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(played.endedBy).toMatchObject({ action: 'stop', attestationId: stop.attestation.id });
+
+    const second = host();
+    const failed = await playing(second.engine, second.output, second.registrar);
+    at = position(second.output);
+    const fail = second.registrar.request({ action: 'fail', actor: second.agent, target: failed.streamId, reason: 'agent gave up' });
+    await expect(failed.result).rejects.toMatchObject({ code: 'STREAM_FAILED', attestationId: fail.attestation.id });
+    expect(framesUntilFade(second.output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(second.registrar.getState(failed.streamId)?.state).toBe('failed');
+  });
+
+  it('no frame reaches the device before the allowed play, and none after the stream ended', async () => {
+    const { registrar, output, engine } = host();
+    const seen: { action: string; queuedOrPlayed: number }[] = [];
+    registrar.onTransition((event) => {
+      const stats = output.stats();
+      seen.push({ action: event.action, queuedOrPlayed: stats.framesPlayed + stats.bufferedFrames });
+    });
+    const { result, streamId } = await playing(engine, output, registrar);
+    expect(seen.slice(0, 3)).toEqual([
+      { action: 'start', queuedOrPlayed: 0 },
+      { action: 'compile', queuedOrPlayed: 0 },
+      { action: 'synthesize', queuedOrPlayed: 0 },
+    ]);
+    expect(seen[3]).toEqual({ action: 'play', queuedOrPlayed: 0 });
+    engine.interrupt(streamId);
+    await result;
+    await waitFor(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to complete');
+    const after = output.stats();
+    await waitFor(() => output.stats().callbacks > after.callbacks + 4, 'callbacks after the end');
+    expect(output.stats().framesPlayed).toBe(after.framesPlayed);
+  });
+
+  it('closing is a decision: close() stops every running stream with reason engine_closed and nothing stays playing', async () => {
+    const { registrar, output, engine } = host();
+    const { result, streamId } = await playing(engine, output, registrar);
+    const at = position(output);
+    await engine.close();
+    const played = await result;
+    expect(played.endedBy).toMatchObject({ action: 'stop', reason: 'engine_closed' });
+    expect(framesUntilFade(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(registrar.getState(streamId)?.state).toBe('stopped');
+    expect(registrar.listStates().filter((stream) => stream.state === 'playing' || stream.state === 'interrupting')).toEqual([]);
+    const stop = registrar.attestationStore.all().find((record) => record.action === 'stop' && record.target === streamId);
+    expect(stop).toMatchObject({ decision: 'allowed', actor: { kind: 'system', id: 'voice-engine' }, parameters: { reason: 'engine_closed' } });
+  });
+
+  it('a halt caused by a failed log write silences the device and rejects play() (fail-closed)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'vs-binding-')), 'log.jsonl');
+    const { store } = AttestationStore.open(path, { durability: 'fsync' });
+    const { registrar, alice, output, engine } = host({ store });
+    const { result } = await playing(engine, output, registrar);
+    await store.close();
+    const at = position(output);
+    registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'user', scopeId: 'alice' } });
+    expect(registrar.haltCause?.cause).toBe('attestation_io');
+    await expect(result).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
+    expect(framesUntilFade(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+  });
+});
+
+describe('the sink and the engine hand out no authority', () => {
+  it('a sink opens only with a genuine, current, unspent play permit, and refuses writes once closed', async () => {
+    const registrar = new AudioRegistrar();
+    const owner = registrar.registerActor('agent:x');
+    const output = device();
+    const book = new SinkBook(registrar);
+    opened.push({ close: () => book.dispose() });
+    const start = registrar.request({ action: 'start', actor: owner });
+    const target = start.streamId ?? '';
+    registrar.request({ action: 'synthesize', actor: owner, target });
+    const play = registrar.request({ action: 'play', actor: owner, target });
+    const permit = registrar.require(play, { action: 'play', streamId: target });
+    const forged = { action: 'play', streamId: target, seq: permit.seq, attestationId: permit.attestationId } as unknown as Permit;
+    expect(() => book.open(forged, output)).toThrow(/not a permit of this registrar/);
+    expect(() => book.open(Object.create(permit) as Permit, output)).toThrow(/not a permit/);
+    const other = new AudioRegistrar();
+    expect(() => new SinkBook(other).open(permit, output)).toThrow(/not a permit of this registrar/);
+    const sink = book.open(permit, output);
+    expect(() => book.open(permit, output)).toThrow(/already spent/);
+    await sink.write(new Float32Array(PERIOD_FRAMES).fill(LEVEL));
+    registrar.request({ action: 'stop', actor: owner, target });
+    expect(sink.closure).toMatchObject({ action: 'stop', actor: 'agent:x' });
+    const queued = output.stats().bufferedFrames;
+    await expect(sink.write(new Float32Array(PERIOD_FRAMES).fill(LEVEL))).rejects.toMatchObject({ code: 'STREAM_SINK_CLOSED' });
+    expect(output.stats().bufferedFrames).toBeLessThanOrEqual(queued);
+
+    // A permit that a later decision superseded opens nothing.
+    const next = registrar.request({ action: 'start', actor: owner });
+    const nextId = next.streamId ?? '';
+    registrar.request({ action: 'synthesize', actor: owner, target: nextId });
+    const stale = registrar.require(registrar.request({ action: 'play', actor: owner, target: nextId }), { action: 'play' });
+    registrar.request({ action: 'interrupt', actor: owner, target: nextId });
+    expect(() => book.open(stale, output)).toThrow(/superseded/);
+  });
+
+  it('an agent engine cannot act as anyone else: no actor option, no deciding registrar, no store', () => {
+    const registrar = new AudioRegistrar();
+    const agent = registrar.registerActor('agent:assistant');
+    const engine = new VoiceEngine({ registrar, actor: agent, backend: new ConstantLevelBackend() });
+    opened.push(engine);
+    expect(() => engine.interrupt('stream-x', { actor: 'user:alice' } as never)).toThrow(/options: Unrecognized key/);
+    const view = engine.registrar as unknown as Record<string, unknown>;
+    for (const name of ['request', 'requestAsHost', 'observe', 'observeAsHost', 'registerActor', 'attestationStore', 'require', 'spend', 'recover']) {
+      expect(view[name], name).toBeUndefined();
+    }
+    expect(Object.isFrozen(engine.registrar)).toBe(true);
+    const foreign = new AudioRegistrar().registerActor('user:alice');
+    expect(() => new VoiceEngine({ registrar, actor: foreign })).toThrow(/another registrar/);
+  });
+});

@@ -215,9 +215,12 @@ describe('the sink and the engine hand out no authority', () => {
     await sink.write(new Float32Array(PERIOD_FRAMES).fill(LEVEL));
     registrar.request({ action: 'stop', actor: owner, target });
     expect(sink.closure).toMatchObject({ action: 'stop', actor: 'agent:x' });
-    const queued = output.stats().bufferedFrames;
+    await waitFor(() => output.stats().bufferedFrames === 0, 'the interrupt to drop what was queued');
+    const before = output.stats();
     await expect(sink.write(new Float32Array(PERIOD_FRAMES).fill(LEVEL))).rejects.toMatchObject({ code: 'STREAM_SINK_CLOSED' });
-    expect(output.stats().bufferedFrames).toBeLessThanOrEqual(queued);
+    await waitFor(() => output.stats().callbacks > before.callbacks + 2, 'callbacks after the refused write');
+    // Not one frame of the refused write entered the ring (neither queued nor dropped by the interrupt).
+    expect(output.stats().bufferedFrames + output.stats().droppedFrames).toBe(before.droppedFrames);
 
     // A permit that a later decision superseded opens nothing.
     const next = registrar.request({ action: 'start', actor: owner });

@@ -15,6 +15,7 @@
  * build changes what a default backend reports in the registry listing (test/backends/registry.test.ts),
  * which is left to that file's owner.
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +72,7 @@ class ProcessEngine implements EspeakEngine {
       return { stdout: stdout.toString('utf8') };
     }
     // `-w` rather than `--stdout`, so stdout stays free for the IPA of the same run.
-    this.tempDir ??= mkdtemp(join(tmpdir(), 'voice-soundboard-espeak-'));
+    this.tempDir ??= mkdtemp(join(tmpdir(), 'voice-soundboard-espeak-')).then(removeAtExit);
     const wavPath = join(await this.tempDir, `${process.pid}-${(this.fileCounter += 1)}.wav`);
     try {
       const { stdout } = await runEspeakProcess({
@@ -100,8 +101,27 @@ class ProcessEngine implements EspeakEngine {
   async close(): Promise<void> {
     const dir = this.tempDir;
     this.tempDir = undefined;
-    if (dir) await rm(await dir, { recursive: true, force: true });
+    if (!dir) return;
+    const path = await dir;
+    await rm(path, { recursive: true, force: true });
+    liveTempDirs.delete(path);
   }
+}
+
+/** Temp dirs of engines not closed yet: removed when the process exits, so none is left behind. */
+const liveTempDirs = new Set<string>();
+let exitHookInstalled = false;
+
+/** Registers a temp dir for removal at process exit (sync: 'exit' listeners cannot wait). */
+function removeAtExit(path: string): string {
+  liveTempDirs.add(path);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const dir of liveTempDirs) rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  return path;
 }
 
 const WASM_WAV_PATH = '/tmp/voice-soundboard-output.wav';

@@ -7,6 +7,7 @@ import { decodeWav } from '../../src/audio/wav.js';
 import { AbortError, AudioError, InputError } from '../../src/errors.js';
 import { makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
 import { rejection } from '../helpers/errors.js';
+import { waitUntil } from '../helpers/waiting.js';
 
 const temp = makeTempDir('vs-encode-stream-');
 beforeAll(() => requireFfmpeg());
@@ -82,8 +83,7 @@ describe('encodeAudioStream', () => {
       }
     }
     for await (const _part of encodeAudioStream(input(), { sampleRateHz: RATE_HZ, channels: 1 }, 'opus')) break;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(inputClosed).toBe(true);
+    await waitUntil(() => inputClosed, 'the input to be released');
   });
 
   it('rejects a bad chunk naming its index', async () => {
@@ -115,13 +115,14 @@ describe('encodeAudioStream', () => {
     expect(error.message).toMatch(/exit status 2.*bad stream/s);
 
     const controller = new AbortController();
+    let chunksRead = 0;
     async function* endless(): AsyncGenerator<Float32Array> {
       for (;;) {
         yield sine(440, 0.5, 0.1, RATE_HZ);
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        chunksRead += 1;
+        if (chunksRead === 5) controller.abort(); // mid-stream: the encoder has been fed for a while
       }
     }
-    setTimeout(() => controller.abort(), 200);
     const aborted = await rejection(
       collect(encodeAudioStream(endless(), { sampleRateHz: RATE_HZ, channels: 1 }, 'mp3', { signal: controller.signal })),
     );

@@ -1,10 +1,11 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIO_FORMATS, availableFormats, encodeAudio, formatFromExtension, formatInfo } from '../../src/audio/encode.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { AbortError, AudioError, InputError } from '../../src/errors.js';
 import { makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
+import { processExists, waitUntil } from '../helpers/waiting.js';
 
 const temp = makeTempDir('vs-encode-');
 beforeAll(() => requireFfmpeg());
@@ -153,14 +154,28 @@ describe('missing or failing encoders', () => {
     expect((caught as AudioError).message).toMatch(/exit status 3.*encoder exploded/s);
   });
 
-  it('cancels a running encode through its AbortSignal', async () => {
-    const ffmpegPath = fakeFfmpeg('ffmpeg-slow', 'case "$*" in *-encoders*) echo " A....D libopus  Opus";; *) exec sleep 30;; esac');
+  it('cancels a running encode through its AbortSignal: rejects with AbortError and kills ffmpeg', async () => {
+    // An ffmpeg that writes its pid once it is running and then never finishes.
+    const pidPath = join(temp.dir, 'ffmpeg-slow.pid');
+    const ffmpegPath = fakeFfmpeg('ffmpeg-slow', `case "$*" in *-encoders*) echo " A....D libopus  Opus";; *) echo $$ > '${pidPath}.tmp'; mv '${pidPath}.tmp' '${pidPath}'; exec sleep 600;; esac`);
+    const readPid = () => Number(readFileSync(pidPath, 'utf8').trim());
     const controller = new AbortController();
-    const started = Date.now();
-    const pending = encodeAudio(TONE, { sampleRateHz: RATE_HZ, channels: 1 }, 'opus', { ffmpegPath, signal: controller.signal });
-    setTimeout(() => controller.abort(), 100);
-    await expect(pending).rejects.toBeInstanceOf(AbortError);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    const pending = encodeAudio(TONE, { sampleRateHz: RATE_HZ, channels: 1 }, 'opus', { ffmpegPath, signal: controller.signal }).catch((caught: unknown) => caught);
+    await waitUntil(() => {
+      try {
+        return readPid() > 0;
+      } catch {
+        return false;
+      }
+    }, 'the fake ffmpeg to start');
+    const pid = readPid();
+    try {
+      controller.abort();
+      expect(await pending).toBeInstanceOf(AbortError);
+      await waitUntil(() => !processExists(pid), `the aborted ffmpeg (pid ${pid}) to be killed`);
+    } finally {
+      if (processExists(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });
 

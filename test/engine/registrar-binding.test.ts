@@ -6,6 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { AttestationStore } from '../../src/attestation/store.js';
@@ -14,7 +15,13 @@ import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import type { Permit } from '../../src/registrar/types.js';
+import { NativeCore } from '../../src/registrar/native-core.js';
 import { SinkBook } from '../../src/streaming/sink-book.js';
+import { Worker } from 'node:worker_threads';
+
+const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/interrupt-worker.ts', import.meta.url));
+// Workers do not inherit the test runner's TypeScript loader: register tsx, then import the fixture.
+const WORKER_BOOTSTRAP = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_SCRIPT)}); })`;
 
 const RATE_HZ = 24_000;
 const PERIOD_FRAMES = 240;
@@ -48,11 +55,35 @@ function position(output: AudioOutput): number {
   return stats.framesPlayed + stats.starvedFrames;
 }
 
+/** Everything the device captured since it opened (readCapture() hands each frame out once). */
+const captures = new WeakMap<AudioOutput, Float32Array>();
+function capturedSoFar(output: AudioOutput): Float32Array {
+  const before = captures.get(output) ?? new Float32Array(0);
+  const fresh = output.readCapture();
+  const all = new Float32Array(before.length + fresh.length);
+  all.set(before);
+  all.set(fresh, before.length);
+  captures.set(output, all);
+  return all;
+}
+
 /** Frames from `from` to the first captured frame that is no longer at the constant level (the fade). */
-function framesUntilFade(output: AudioOutput, from: number, captured: Float32Array = output.readCapture()): number {
+function framesUntilFade(output: AudioOutput, from: number, captured: Float32Array = capturedSoFar(output)): number {
   let index = from;
   while (index < captured.length && Math.abs((captured[index] ?? 0) - LEVEL) < 1e-6) index += 1;
   return index - from;
+}
+
+/**
+ * Frames the device rendered at the constant level from `from` until the fade began, once the fade
+ * was rendered (waits for it, deadline only). Throws when no fade is in the capture at all.
+ */
+async function framesUntilSilenced(output: AudioOutput, from: number): Promise<number> {
+  await waitFor(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration && output.stats().interruptGeneration > 0, 'the fade to be rendered');
+  const captured = capturedSoFar(output);
+  const frames = framesUntilFade(output, from, captured);
+  if (from + frames >= captured.length) throw new Error(`no fade in the ${captured.length} captured frames after frame ${from}`);
+  return frames;
 }
 
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
@@ -97,7 +128,7 @@ describe('decisions are effects at the device', () => {
     const played = await result;
     const callbacks = output.stats().callbacks;
     await waitFor(() => output.stats().callbacks > callbacks + 4, 'periods after the interrupt');
-    const captured = output.readCapture();
+    const captured = capturedSoFar(output);
     expect(framesUntilFade(output, at, captured)).toBeLessThanOrEqual(PERIOD_FRAMES);
     expect(played.interrupted).toBe(true);
     expect(played.endedBy).toMatchObject({ action: 'interrupt', actor: 'agent:assistant', attestationId: decision.attestation.id });
@@ -121,7 +152,7 @@ describe('decisions are effects at the device', () => {
     const allowed = registrar.request({ action: 'interrupt', actor: alice, target: streamId });
     expect(allowed.allowed).toBe(true);
     const played = await result;
-    expect(framesUntilFade(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
     expect(played.endedBy).toMatchObject({ actor: 'user:alice', attestationId: allowed.attestation.id });
   });
 
@@ -131,7 +162,7 @@ describe('decisions are effects at the device', () => {
     let at = position(first.output);
     const stop = first.registrar.request({ action: 'stop', actor: first.agent, target: stopped.streamId });
     const played = await stopped.result;
-    expect(framesUntilFade(first.output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(await framesUntilSilenced(first.output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
     expect(played.endedBy).toMatchObject({ action: 'stop', attestationId: stop.attestation.id });
 
     const second = host();
@@ -139,7 +170,7 @@ describe('decisions are effects at the device', () => {
     at = position(second.output);
     const fail = second.registrar.request({ action: 'fail', actor: second.agent, target: failed.streamId, reason: 'agent gave up' });
     await expect(failed.result).rejects.toMatchObject({ code: 'STREAM_FAILED', attestationId: fail.attestation.id });
-    expect(framesUntilFade(second.output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(await framesUntilSilenced(second.output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
     expect(second.registrar.getState(failed.streamId)?.state).toBe('failed');
   });
 
@@ -172,11 +203,37 @@ describe('decisions are effects at the device', () => {
     await engine.close();
     const played = await result;
     expect(played.endedBy).toMatchObject({ action: 'stop', reason: 'engine_closed' });
-    expect(framesUntilFade(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
     expect(registrar.getState(streamId)?.state).toBe('stopped');
     expect(registrar.listStates().filter((stream) => stream.state === 'playing' || stream.state === 'interrupting')).toEqual([]);
     const stop = registrar.attestationStore.all().find((record) => record.action === 'stop' && record.target === streamId);
     expect(stop).toMatchObject({ decision: 'allowed', actor: { kind: 'system', id: 'voice-engine' }, parameters: { reason: 'engine_closed' } });
+  });
+
+  it('an interrupt decided on another thread sharing the native core silences this thread\'s device and ends play()', async () => {
+    const core = new NativeCore();
+    const registrar = new AudioRegistrar({ core });
+    const agent = registrar.registerActor('agent:assistant');
+    const output = device();
+    const engine = new VoiceEngine({ registrar, actor: agent, output, backend: new ConstantLevelBackend() });
+    opened.push(engine);
+    const { result, streamId } = await playing(engine, output, registrar);
+    const at = position(output);
+    const report = await new Promise<{ allowed: boolean; reason: string | null; seq: number }>((resolve, reject) => {
+      const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { handle: core.handle, streamId, actor: 'agent:assistant' } });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    expect(report).toMatchObject({ allowed: true, reason: null });
+    const played = await result;
+    // The journal carries the decision, not the request's free-text reason (that lives in the deciding thread's log).
+    expect(played.endedBy).toMatchObject({ action: 'interrupt', actor: 'agent:assistant', seq: report.seq });
+    expect(registrar.getState(streamId)?.state).toBe('stopped');
+    await waitFor(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to be rendered');
+    const captured = capturedSoFar(output);
+    const fadeAt = at + framesUntilFade(output, at, captured);
+    expect(fadeAt).toBeLessThan(captured.length);
+    expect(captured.subarray(fadeAt + output.fadeFrames).every((sample) => sample === 0)).toBe(true);
   });
 
   it('a halt caused by a failed log write silences the device and rejects play() (fail-closed)', async () => {
@@ -189,7 +246,7 @@ describe('decisions are effects at the device', () => {
     registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'user', scopeId: 'alice' } });
     expect(registrar.haltCause?.cause).toBe('attestation_io');
     await expect(result).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
-    expect(framesUntilFade(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
   });
 });
 

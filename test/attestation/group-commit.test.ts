@@ -10,6 +10,7 @@ import { DurableLog } from '../../src/attestation/durable-log.js';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
+import { nextTurn, waitUntil } from '../helpers/waiting.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -62,8 +63,10 @@ describe('group commit', () => {
       const ignored = registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' }); // its durable is never awaited before the failure
       // Pull the file descriptor out from under the log: the batch write fails with EBADF.
       closeSync((store as unknown as { log: { fd: number } }).log.fd);
-      for (let waitedMs = 0; !registrar.halted && waitedMs < 2000; waitedMs += 5) await new Promise((resolve) => setTimeout(resolve, 5));
-      await new Promise((resolve) => setTimeout(resolve, 20)); // let an unhandled rejection surface, if any
+      await waitUntil(() => registrar.halted, 'the failed batch to halt the registrar');
+      // The batch's promise was rejected in the same callback that halted the registrar; Node reports
+      // a rejection nobody handles once that callback's microtasks are done, before the next turn.
+      await nextTurn();
       expect(unhandled).toEqual([]);
       expect(registrar.halted).toBe(true);
       await expect(ignored.durable).rejects.toMatchObject({ code: 'ATTESTATION_IO' });
@@ -103,9 +106,8 @@ describe('group commit', () => {
     const flushed = registrar.flush();
     const third = registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1' });
     await Promise.all([flushed, second.durable, third.durable]);
-    await new Promise((resolve) => setTimeout(resolve, 20)); // any stray commit would land by now
+    await registrar.close(); // flushes and waits for every write, a stray one included
     expect(linesOf(path)).toEqual(store.export().trimEnd().split('\n'));
     expect(linesOf(path)).toHaveLength(3);
-    await registrar.close();
   });
 });

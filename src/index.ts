@@ -8,6 +8,7 @@ export type { ErrorOptions } from './errors.js';
 
 // Engine
 export { VoiceEngine } from './engine/voice-engine.js';
+export type { RegistrarReader } from './engine/voice-engine.js';
 export { speakOptionsSchema, voiceEngineOptionsSchema } from './engine/engine-options.js';
 export type { SpeakOptions, SpeechProgress, VoiceEngineOptions } from './engine/engine-options.js';
 export type { AudioChunk, Degradation, EngineHealth, SpeechResult } from './engine/speech-types.js';
@@ -30,7 +31,8 @@ export { ACTOR_KINDS, REASON_CODES, STREAM_STATES, TRANSITION_ACTIONS } from './
 export type { ActorKind, DecisionCore, ReasonCode, StreamState, TransitionAction } from './registrar/core.js';
 export { ReferenceCore } from './registrar/reference-core.js';
 export { createDefaultCore } from './registrar/default-core.js';
-export type { InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView } from './registrar/types.js';
+export type { HaltCause, HaltInfo, InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView, TransitionEvent } from './registrar/types.js';
+export { ActorHandle } from './registrar/actor-handle.js';
 export type { RegistrarSnapshot } from './registrar/snapshot.js';
 export type { Actor, ActorRef, RegistrarConfig } from './registrar/request-schema.js';
 export { AttestationStore } from './attestation/store.js';

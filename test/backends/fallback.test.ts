@@ -107,16 +107,23 @@ describe('FallbackChain with real espeak backends', () => {
 describe('FallbackChain rules', () => {
   it('never falls back from cancellation: an aborted caller ends the chain and the next backend is not tried', async () => {
     const controller = new AbortController();
+    let firstWaiting: () => void = () => undefined;
+    const firstIsWaiting = new Promise<void>((resolve) => (firstWaiting = resolve));
     const first = new ScriptedBackend('slow', (signal) =>
       (async function* () {
-        await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new AbortError()), { once: true }));
+        const aborted = new Promise((_, reject) => signal.addEventListener('abort', () => reject(new AbortError()), { once: true }));
+        firstWaiting();
+        await aborted;
         yield tone();
       })(),
     );
     const second = new ScriptedBackend('second', () => (async function* () { yield tone(); })());
     const chain = new FallbackChain([first, second]);
-    setTimeout(() => controller.abort(), 20);
-    await expect(chain.open(HELLO, {}, controller.signal)).rejects.toBeInstanceOf(AbortError);
+    const opening = chain.open(HELLO, {}, controller.signal);
+    await firstIsWaiting; // the first backend is at work: the abort lands mid-attempt
+    controller.abort();
+    await expect(opening).rejects.toBeInstanceOf(AbortError);
+    expect(first.metrics().calls).toBe(1);
     expect(second.metrics().calls).toBe(0);
   });
 

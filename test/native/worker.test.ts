@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../helpers/waiting.js';
 
 const WORKER_SCRIPT = new URL('./fixtures/device-in-worker.ts', import.meta.url).href;
 // Workers do not inherit the test runner's TypeScript loader: register tsx, then import the fixture.
@@ -55,8 +56,9 @@ describe('the addon inside worker_threads', () => {
     const terminated = await runWorker('wait-for-terminate', (worker) => void worker.terminate());
     expect(terminated.exitCode).toBe(1); // what terminate() reports
     expect(terminated.report.allHalf).toBe(true);
-    // The workers' JS threads and miniaudio device threads are gone (joined, not leaked).
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The workers' JS threads and miniaudio device threads are gone (joined, not leaked): waited
+    // for as an event (a leaked thread never goes, and the deadline fails the test).
+    await waitUntil(() => threadCount() <= before, `the thread count to fall back to ${before}`);
     expect(threadCount()).toBeLessThanOrEqual(before);
   });
 });

@@ -23,10 +23,12 @@ using registrar::CoreStatus;
 using registrar::RegistrarCore;
 
 // Layout of the I/O buffer (mirrored in src/native/registrar-binding.ts).
-constexpr size_t kRequestInts = 12;            // Int32 [0, 12): the CoreRequest fields, in order
+constexpr size_t kRequestInts = 14;            // Int32 [0, 12): the CoreRequest fields, in order;
+                                               // [12] free epoch of the ids, [13] 1: check it
 constexpr size_t kOutputOffsetBytes = 64;      // Float64 from byte 64: results
 constexpr size_t kIoBytes = 256;
-constexpr size_t kDecisionFields = 14;
+constexpr size_t kDecisionFields = 14;         // then Float64 [14]: 1 when the request was stale
+constexpr size_t kEpochOutput = 20;            // Float64 [20]: the core's free epoch after the call
 constexpr size_t kStreamFields = 10;
 constexpr size_t kJournalFields = kDecisionFields + 15;
 
@@ -96,22 +98,36 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
             InstanceMethod<&CoreWrap::Load>("load"),
             InstanceMethod<&CoreWrap::ReadJournal>("readJournal"),
             InstanceMethod<&CoreWrap::LastSeq>("lastSeq"),
+            InstanceMethod<&CoreWrap::FreeEpoch>("freeEpoch"),
+            InstanceMethod<&CoreWrap::Compaction>("compaction"),
+            InstanceMethod<&CoreWrap::Stats>("stats"),
             InstanceMethod<&CoreWrap::Close>("close"),
         },
         state);
   }
 
-  // new RegistrarCore(handle: number (0 = create), journalCapacity: number, io: ArrayBuffer)
+  // new RegistrarCore(handle: number (0 = create), journalCapacity: number, io: ArrayBuffer,
+  //                   compactionPeriod?, compactionRetain?, streamCapacity?, scopeCapacity?)
+  // (the optional numbers only when creating; absent: no compaction, full id spaces)
   explicit CoreWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CoreWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsArrayBuffer()) {
-      throw Napi::TypeError::New(env, "RegistrarCore(handle, journalCapacity, io: ArrayBuffer)");
+      throw Napi::TypeError::New(env, "RegistrarCore(handle, journalCapacity, io: ArrayBuffer, ...options)");
     }
     Napi::ArrayBuffer io = info[2].As<Napi::ArrayBuffer>();
     if (io.ByteLength() < kIoBytes) throw Napi::RangeError::New(env, "io buffer must be at least 256 bytes");
     const uint32_t handle = info[0].As<Napi::Number>().Uint32Value();
     if (handle == 0) {
-      core_ = std::make_shared<RegistrarCore>(info[1].As<Napi::Number>().Uint32Value());
+      registrar::CoreOptions options;
+      options.journalCapacity = info[1].As<Napi::Number>().Uint32Value();
+      auto number = [&info](size_t index, double fallback) {
+        return info.Length() > index && info[index].IsNumber() ? info[index].As<Napi::Number>().DoubleValue() : fallback;
+      };
+      options.compactionPeriod = static_cast<uint64_t>(number(3, 0));
+      options.compactionRetain = static_cast<uint64_t>(number(4, 0));
+      options.streamCapacity = static_cast<int32_t>(number(5, options.streamCapacity));
+      options.scopeCapacity = static_cast<int32_t>(number(6, options.scopeCapacity));
+      core_ = std::make_shared<RegistrarCore>(options);
       handle_ = Registry::Get().Add(core_);
     } else {
       core_ = Registry::Get().Find(handle);
@@ -144,6 +160,8 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     return *core_;
   }
   int32_t* Ints() const { return reinterpret_cast<int32_t*>(data_); }
+  /** Whether the ids of the request in the I/O buffer are from an older free epoch. */
+  bool StaleIds(const RegistrarCore& core) const { return Ints()[13] != 0 && static_cast<uint32_t>(Ints()[12]) != core.FreeEpoch(); }
   double* Out() const { return reinterpret_cast<double*>(data_ + kOutputOffsetBytes); }
   static std::string StringArg(const Napi::CallbackInfo& info, size_t index) {
     if (info.Length() <= index || !info[index].IsString()) {
@@ -194,8 +212,10 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
   Napi::Value ActorId(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), Core(info.Env()).ActorId(StringArg(info, 0)));
   }
+  // internStream(key): the id, or -2 (kFullId) when no stream id is left (a request naming it is
+  // then denied capacity_exhausted by the core; nothing throws).
   Napi::Value InternStream(const Napi::CallbackInfo& info) {
-    return Id(info.Env(), Core(info.Env()).InternStream(StringArg(info, 0)));
+    return Napi::Number::New(info.Env(), Core(info.Env()).InternStream(StringArg(info, 0)));
   }
   Napi::Value StreamIdOf(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), Core(info.Env()).StreamIdOf(StringArg(info, 0)));
@@ -203,7 +223,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
   Napi::Value InternScope(const Napi::CallbackInfo& info) {
     const int32_t space = IntArg(info, 0);
     if (space != 0 && space != 1) throw Napi::RangeError::New(info.Env(), "scope space must be 0 or 1");
-    return Id(info.Env(), Core(info.Env()).InternScope(space, StringArg(info, 1)));
+    return Napi::Number::New(info.Env(), Core(info.Env()).InternScope(space, StringArg(info, 1)));  // -2 when full
   }
   Napi::Value ActorKey(const Napi::CallbackInfo& info) {
     std::string key;
@@ -238,20 +258,30 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     request.overrideScope = in[9];
     request.overrideScopeId = in[10];
     request.pluginAllowed = in[11] != 0;
+    request.epoch = static_cast<uint32_t>(in[12]);
+    request.checkEpoch = in[13] != 0;
     const bool evaluate = info.Length() > 0 && info[0].ToBoolean().Value();
-    WriteDecision(evaluate ? core.Evaluate(request) : core.Decide(request), Out());
+    const registrar::Decision decision = evaluate ? core.Evaluate(request) : core.Decide(request);
+    WriteDecision(decision, Out());
+    Out()[kDecisionFields] = decision.stale ? 1.0 : 0.0;
+    Out()[kEpochOutput] = core.FreeEpoch();
     return info.Env().Undefined();
   }
   Napi::Value ReserveSeq(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(Core(info.Env()).ReserveSeq()));
   }
-  // stream(id): true and the stream in io Float64, or false.
+  // stream(id): 1 and the stream in io Float64, 0 when there is none, 2 when the epoch in io
+  // Int32 [12] (checked when [13] is 1) is not the core's (the id may be freed: look it up again).
+  // A freed id is reused only a journal length after the sweep that freed it, so the check
+  // before the read is enough.
   Napi::Value Stream(const Napi::CallbackInfo& info) {
     RegistrarCore& core = Core(info.Env());
+    Out()[kEpochOutput] = core.FreeEpoch();
+    if (StaleIds(core)) return Napi::Number::New(info.Env(), 2);
     registrar::StreamView view;
     const bool found = core.Stream(IntArg(info, 0), &view);
     if (found) WriteStream(view, Out());
-    return Napi::Boolean::New(info.Env(), found);
+    return Napi::Number::New(info.Env(), found ? 1 : 0);
   }
   Napi::Value Overrides(const Napi::CallbackInfo& info) {
     const auto overrides = Core(info.Env()).Overrides();
@@ -281,6 +311,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     result.Set("halted", Napi::Boolean::New(env, image.halted));
     result.Set("streams", streams);
     result.Set("overrides", overrides);
+    Out()[kEpochOutput] = Core(env).FreeEpoch();
     return result;
   }
   // load(lastSeq, halted, streams: Float64Array, overrides: Int32Array)
@@ -329,6 +360,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     std::vector<registrar::JournalEntry> entries;
     entries.reserve(std::min<uint32_t>(max, 4096));
     (void)Core(env).ReadJournal(from, max, &entries);  // never fails; an overrun shows as a later first seq
+    Out()[kEpochOutput] = Core(env).FreeEpoch();
     Napi::Float64Array flat = Napi::Float64Array::New(env, entries.size() * kJournalFields);
     for (size_t index = 0; index < entries.size(); ++index) {
       const registrar::JournalEntry& entry = entries[index];
@@ -355,6 +387,25 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
   }
   Napi::Value LastSeq(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(Core(info.Env()).LastSeq()));
+  }
+  Napi::Value FreeEpoch(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), Core(info.Env()).FreeEpoch());
+  }
+  // compaction(): [periodSeqs, retainSeqs] (period 0: never compacts)
+  Napi::Value Compaction(const Napi::CallbackInfo& info) {
+    RegistrarCore& core = Core(info.Env());
+    Napi::Float64Array pair = Napi::Float64Array::New(info.Env(), 2);
+    pair[0] = static_cast<double>(core.CompactionPeriod());
+    pair[1] = static_cast<double>(core.CompactionRetain());
+    return pair;
+  }
+  // stats(): [live stream ids, stream table size]
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    RegistrarCore& core = Core(info.Env());
+    Napi::Float64Array values = Napi::Float64Array::New(info.Env(), 2);
+    values[0] = core.LiveStreamIds();
+    values[1] = core.StreamTableSize();
+    return values;
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Release();

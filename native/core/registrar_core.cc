@@ -77,8 +77,14 @@ void Backoff(int attempt) {
 
 }  // namespace
 
-RegistrarCore::RegistrarCore(uint32_t journalCapacity)
-    : journal_(std::make_unique<Journal>(journalCapacity)) {}
+RegistrarCore::RegistrarCore(uint32_t journalCapacity) : RegistrarCore(CoreOptions{journalCapacity}) {}
+
+RegistrarCore::RegistrarCore(const CoreOptions& options)
+    : options_(options), journal_(std::make_unique<Journal>(options.journalCapacity)) {
+  constexpr int32_t kMax = ChunkedTable<StreamSlot>::kCapacity;
+  options_.streamCapacity = std::clamp(options_.streamCapacity, 1, kMax);
+  options_.scopeCapacity = std::clamp(options_.scopeCapacity, 1, kMax);
+}
 
 RegistrarCore::~RegistrarCore() = default;
 
@@ -87,7 +93,8 @@ uint32_t RegistrarCore::JournalCapacity() const noexcept { return journal_->Capa
 int32_t RegistrarCore::RegisterActor(const std::string& key, int32_t kind) {
   if (kind < 0 || kind >= static_cast<int32_t>(ActorKind::kCount)) return kNoId;
   const int32_t id = actorIds_.Intern(key, [this](int32_t size) { return actors_.Grow(size); });
-  if (id != kNoId) actors_.At(id).kindPlusOne.store(static_cast<uint32_t>(kind + 1), std::memory_order_release);
+  if (id < 0) return kNoId;
+  actors_.At(id).kindPlusOne.store(static_cast<uint32_t>(kind + 1), std::memory_order_release);
   return id;
 }
 
@@ -98,14 +105,24 @@ int32_t RegistrarCore::ActorId(const std::string& key) const {
 }
 
 int32_t RegistrarCore::InternStream(const std::string& key) {
-  return streamIds_.Intern(key, [this](int32_t size) { return streams_.Grow(size); });
+  const uint64_t now = claimed_.load(std::memory_order_acquire);
+  const uint64_t quarantine = journal_->Capacity();
+  return streamIds_.InternReusing(
+      key, false, [this](int32_t size) { return size <= options_.streamCapacity && streams_.Grow(size); },
+      now > quarantine ? now - quarantine : 0,
+      [this, now](int32_t id) { streams_.At(id).touch.store(now, std::memory_order_release); });
+}
+
+bool RegistrarCore::Freed(int32_t id) const noexcept {
+  return (streams_.At(id).touch.load(std::memory_order_acquire) & kFreeBit) != 0;
 }
 
 int32_t RegistrarCore::StreamIdOf(const std::string& key) const { return streamIds_.Find(key); }
 
 int32_t RegistrarCore::InternScope(int32_t space, const std::string& key) {
   if (space != 0 && space != 1) return kNoId;
-  return scopeIds_[space].Intern(key, [this, space](int32_t size) { return overrides_[space].Grow(size); });
+  return scopeIds_[space].Intern(
+      key, [this, space](int32_t size) { return size <= options_.scopeCapacity && overrides_[space].Grow(size); });
 }
 
 bool RegistrarCore::ActorKey(int32_t id, std::string* key) const { return actorIds_.Key(id, key); }
@@ -138,11 +155,17 @@ bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
   *d = Decision{};
   *e = Effects{};
   d->seq = seq;
-  d->stream = r.stream;
+  d->stream = r.stream == kFullId ? kNoId : r.stream;
+  if (r.checkEpoch && r.epoch != freeEpoch_.load(std::memory_order_acquire)) {
+    d->stale = true;  // the caller's ids may name freed slots: it re-interns and asks again
+    return false;
+  }
 
-  const bool streamIdValid = r.stream == kNoId || (r.stream >= 0 && r.stream < streams_.Size());
+  // kFullId: an id the caller could not intern (denied capacity_exhausted below, after halted).
+  const bool streamIdValid = r.stream == kNoId || r.stream == kFullId ||
+                             (r.stream >= 0 && r.stream < streams_.Size() && !Freed(r.stream));
   uint64_t word = 0, aux = 0, meta = 0;
-  if (r.stream != kNoId && streamIdValid) {
+  if (r.stream >= 0 && streamIdValid) {
     const StreamSlot& slot = streams_.At(r.stream);
     word = slot.word.load(std::memory_order_acquire);
     aux = slot.aux.load(std::memory_order_acquire);
@@ -181,6 +204,12 @@ bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
   if (halted_.load(std::memory_order_acquire)) {
     finish(0, static_cast<int32_t>(Reason::kRegistrarHalted));
     return mint;
+  }
+  if (r.stream == kFullId || r.preemptFor == kFullId || r.session == kFullId || r.user == kFullId ||
+      r.overrideScopeId == kFullId) {
+    // The table is full: denied and attested like any decision, never thrown.
+    finish(0, static_cast<int32_t>(Reason::kCapacityExhausted));
+    return false;
   }
   auto registered = [this](int32_t actor) {
     return actor >= 0 && actor < actors_.Size() &&
@@ -419,6 +448,7 @@ Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
       effects = Effects{};
     }
     const bool mint = kind != EntryKind::kReserved && Compute(request, seq, kind == EntryKind::kDecide, &decision, &effects);
+    if (decision.stale) return decision;  // valid as of `claimed`: no sweep can run before our claim
     if (!claimed_.compare_exchange_strong(claimed, seq, std::memory_order_acq_rel, std::memory_order_acquire)) {
       Backoff(attempt);
       continue;
@@ -426,12 +456,19 @@ Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
     if (mint) {
       // The one lock a decision can take: a creating request with no target names its stream
       // "stream-<seq>" (with ' appended while taken), interned only now that the seq is ours.
-      const int32_t minted = streamIds_.InternFresh("stream-" + std::to_string(seq),
-                                                    [this](int32_t size) { return streams_.Grow(size); });
-      if (minted == kNoId) {
+      const uint64_t quarantine = journal_->Capacity();
+      const int32_t minted = streamIds_.InternReusing(
+          "stream-" + std::to_string(seq), true,
+          [this](int32_t size) { return size <= options_.streamCapacity && streams_.Grow(size); },
+          seq > quarantine ? seq - quarantine : 0,
+          [this, seq](int32_t id) { streams_.At(id).touch.store(seq, std::memory_order_release); });
+      if (minted < 0) {
         decision.allowed = false;
         decision.violations = 0;
-        decision.reason = static_cast<int32_t>(Reason::kInvalidRequest);
+        decision.reason = static_cast<int32_t>(decision.reason == static_cast<int32_t>(Reason::kRegistrarHalted)
+                                                   ? Reason::kRegistrarHalted
+                                                   : Reason::kCapacityExhausted);
+        decision.stream = kNoId;
         decision.stateAfter = decision.stateBefore;
         decision.version = 0;
         decision.ownerAfter = kNoId;
@@ -455,6 +492,17 @@ Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
       entry.action = -1;
     }
     entry.monotonicNs = MonotonicNs();
+    if (kind != EntryKind::kReserved) {
+      // Before the publication, so a later compaction sweep sees that these ids were just named.
+      for (const int32_t id : {request.stream, request.preemptFor}) {
+        if (id < 0 || id >= streams_.Size()) continue;
+        std::atomic<uint64_t>& touch = streams_.At(id).touch;
+        uint64_t current = touch.load(std::memory_order_relaxed);
+        while ((current & kFreeBit) == 0 && current < seq &&
+               !touch.compare_exchange_weak(current, seq, std::memory_order_release, std::memory_order_relaxed)) {
+        }
+      }
+    }
     journal_->Publish(seq, entry, effects);
     HelpApply(seq);
     return decision;
@@ -488,8 +536,51 @@ void RegistrarCore::HelpApply(uint64_t seq) const noexcept {
     if (slot != nullptr) slot->word.compare_exchange_strong(expected, effects.newOverride, std::memory_order_acq_rel);
   }
   if (effects.halt) halted_.store(true, std::memory_order_release);
+  if (options_.compactionPeriod != 0 && seq % options_.compactionPeriod == 0) Compact(seq);
   uint64_t previous = seq - 1;
   applied_.compare_exchange_strong(previous, seq, std::memory_order_acq_rel);
+}
+
+void RegistrarCore::Compact(uint64_t seq) const noexcept {
+  uint64_t taken = sweepTaken_.load(std::memory_order_acquire);
+  while (taken < seq) {
+    if (sweepTaken_.compare_exchange_weak(taken, seq, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      streamIds_.Locked([this, seq](Interner& ids) { SweepLocked(ids, seq); });
+      sweepDone_.store(seq, std::memory_order_release);
+      return;
+    }
+  }
+  // Another applier of this seq sweeps: applied_ must not pass seq before it is done.
+  for (int attempt = 0; sweepDone_.load(std::memory_order_acquire) < seq; ++attempt) Backoff(attempt);
+}
+
+void RegistrarCore::SweepLocked(Interner& ids, uint64_t seq) const noexcept {
+  const uint64_t retain = options_.compactionRetain;
+  bool freedAny = false;
+  const int32_t size = ids.SizeLocked();
+  for (int32_t id = 0; id < size; ++id) {
+    if (!ids.LiveLocked(id)) continue;
+    StreamSlot& slot = streams_.At(id);
+    const uint64_t word = slot.word.load(std::memory_order_acquire);
+    if (word & kExistsBit) {
+      const int32_t state = WordState(word);
+      const bool terminal = state == static_cast<int32_t>(StreamState::kStopped) ||
+                            state == static_cast<int32_t>(StreamState::kFailed);
+      if (!terminal || AuxLastSeq(slot.aux.load(std::memory_order_acquire)) + retain > seq) continue;
+      // Compacted: the stream no longer exists (the rule; replay removes it at the same seq).
+      slot.word.store(0, std::memory_order_release);
+      slot.aux.store(0, std::memory_order_release);
+      slot.meta.store(0, std::memory_order_release);
+    }
+    // No stream: free the id once no request named it for `retain` seqs (bookkeeping only).
+    if ((slot.touch.load(std::memory_order_acquire) & ~kFreeBit) + retain > seq) continue;
+    slot.aux.store(0, std::memory_order_relaxed);
+    slot.meta.store(0, std::memory_order_relaxed);
+    slot.touch.store(kFreeBit | seq, std::memory_order_release);
+    ids.FreeLocked(id, seq);
+    freedAny = true;
+  }
+  if (freedAny) freeEpoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 bool RegistrarCore::ReadStream(int32_t id, StreamView* view) const noexcept {
@@ -571,7 +662,7 @@ CoreStatus RegistrarCore::Load(const Image& image) {
   const int32_t streamCount = streams_.Size();
   for (const StreamView& view : image.streams) {
     const bool valid =
-        view.stream >= 0 && view.stream < streamCount && view.state >= 0 &&
+        view.stream >= 0 && view.stream < streamCount && !Freed(view.stream) && view.state >= 0 &&
         view.state < static_cast<int32_t>(StreamState::kCount) &&
         (view.owner == kNoId || (view.owner >= 0 && view.owner < actors_.Size())) &&
         (view.session == kNoId || (view.session >= 0 && view.session < overrides_[0].Size())) &&
@@ -608,6 +699,8 @@ CoreStatus RegistrarCore::Load(const Image& image) {
     OverrideFor(view.scope, view.scopeId)->word.store(MakeOverride(view.owner, ++order), std::memory_order_relaxed);
   }
   journal_->Clear();
+  sweepTaken_.store(image.lastSeq, std::memory_order_relaxed);
+  sweepDone_.store(image.lastSeq, std::memory_order_relaxed);
   halted_.store(image.halted, std::memory_order_relaxed);
   applied_.store(image.lastSeq, std::memory_order_relaxed);
   claimed_.store(image.lastSeq, std::memory_order_release);

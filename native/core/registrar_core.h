@@ -26,7 +26,27 @@
 //
 // Locks: only interning (Interner's mutex: registerActor, internStream/internScope, key lookups,
 // and a creating start/claim with no target, which interns the generated key "stream-<seq>" right
-// after its claim, inside the publication window).
+// after its claim, inside the publication window) and compaction (below).
+//
+// Compaction (src/registrar/compaction.ts states the rule; the reference core applies the same)
+// ----------------------------------------------------------------------------------------------
+// At every seq c that is a multiple of `compactionPeriod`, once c's effects are applied and before
+// applied_ reaches c (so no decision for c+1 can be computed meanwhile), one thread (whoever
+// applies c first: the others wait for it, the second wait of the sequencer) sweeps the stream
+// table under the stream interner's lock: a stopped/failed stream whose last transition is at
+// least `compactionRetain` seqs old is removed (its words zeroed), and an interned id with no
+// stream that no request named for as long is freed. Removal is the rule (deterministic: a
+// function of seqs and states, so replay and restore do the same); freeing is bookkeeping:
+// a freed id keeps its key for reverse lookups and is handed out again only after one journal
+// length of seqs (no journal entry can still name it). Every sweep that frees ids bumps the free
+// epoch: callers that cache key -> id (src/registrar/native-core.ts) pass the epoch their cache
+// is valid for, and a request whose epoch is not the current one is answered "stale" without
+// consuming a seq (the caller re-interns and asks again). The check is inside Compute, so the
+// claim CAS validates it like every other read. A request naming a freed id without an epoch
+// (ids obtained elsewhere) is denied invalid_request, never applied to a slot that may be reused.
+// Residual assumption: a helper that read a seq's entry and is then descheduled for more than
+// `compactionRetain` + one journal length of seqs could apply a stale CAS to a reused slot whose
+// words happen to equal the old ones; the effect words of one incarnation are monotonic as before.
 #pragma once
 
 #include <atomic>
@@ -64,7 +84,8 @@ enum class Invariant : int32_t {
 /** Reason codes (REASON_CODES). */
 enum class Reason : int32_t {
   kNone = -1, kUnknownActor = 0, kAlreadyOwned, kNotOwner, kAccessibilityOverride, kTerminalState,
-  kCommitBoundary, kInvalidTransition, kPluginImmutable, kInvalidRequest, kRegistrarHalted
+  kCommitBoundary, kInvalidTransition, kPluginImmutable, kInvalidRequest, kRegistrarHalted,
+  kCapacityExhausted
 };
 
 /** Override scopes (OVERRIDE_SCOPES); also the two scope-id name spaces of InternScope. */
@@ -76,7 +97,7 @@ enum class EntryKind : int32_t { kDecide = 0, kEvaluate = 1, kReserved = 2 };
 /** Status of a core call that can fail. */
 enum class CoreStatus : int32_t {
   kOk = 0,
-  kIdSpaceFull,     // more than ChunkedTable::kCapacity ids in one name space
+  kIdSpaceFull,     // no id left in one name space (ChunkedTable::kCapacity or the configured capacity)
   kUnknownId,       // an id that was never interned
   kInvalidImage,    // load() got ids or values out of range
 };
@@ -100,6 +121,9 @@ struct Request {
   int32_t overrideScope = 0;
   int32_t overrideScopeId = kNoId;
   bool pluginAllowed = false;
+  /** With `checkEpoch`: the free epoch the caller's stream ids are valid for (see the header). */
+  bool checkEpoch = false;
+  uint32_t epoch = 0;
 };
 
 /** A decision (CoreDecision in core.ts). */
@@ -118,6 +142,8 @@ struct Decision {
   int32_t ownerAfter = kNoId;
   bool accessibility = false;
   bool preemption = false;
+  /** The request's ids are from an older free epoch: nothing was decided, no seq consumed. */
+  bool stale = false;
 };
 
 /** A journaled decision (JournalEntry in core.ts). */
@@ -165,6 +191,21 @@ struct Image {
 class Journal;
 struct Effects;
 
+/** How a core is made. */
+struct CoreOptions {
+  /** Journal entries kept (rounded up to a power of two, at least 1024). */
+  uint32_t journalCapacity = 1u << 16;
+  /** Compaction points are the multiples of this; 0 never compacts. */
+  uint64_t compactionPeriod = 0;
+  /** A terminal stream is removed at the first point at least this many seqs after its last
+   *  transition; an unused id without a stream is freed after as long. */
+  uint64_t compactionRetain = 0;
+  /** Most stream ids at once (live, unused and freed-in-quarantine); at most ChunkedTable::kCapacity. */
+  int32_t streamCapacity = ChunkedTable<int>::kCapacity;
+  /** Most session ids, and most user ids. */
+  int32_t scopeCapacity = ChunkedTable<int>::kCapacity;
+};
+
 /**
  * The decision core. Thread safety: every method may be called from any thread at once, except
  * `Load`, which needs the core quiescent (no concurrent Decide/Evaluate/ReserveSeq).
@@ -172,8 +213,10 @@ struct Effects;
  */
 class RegistrarCore {
  public:
-  /** `journalCapacity` entries are kept (rounded up to a power of two, at least 1024). */
+  /** `journalCapacity` entries are kept (rounded up to a power of two, at least 1024); no compaction. */
   explicit RegistrarCore(uint32_t journalCapacity = 1u << 16);
+  /** A core with every option (CoreOptions). */
+  explicit RegistrarCore(const CoreOptions& options);
   ~RegistrarCore();
   RegistrarCore(const RegistrarCore&) = delete;
   RegistrarCore& operator=(const RegistrarCore&) = delete;
@@ -184,11 +227,12 @@ class RegistrarCore {
   int32_t RegisterActor(const std::string& key, int32_t kind);
   /** Id of a registered actor, or kNoId. Takes the lock. */
   int32_t ActorId(const std::string& key) const;
-  /** Interns a stream id without creating a stream; kNoId when the space is full. */
+  /** Interns a stream id without creating a stream; kFullId when no id is left. */
   int32_t InternStream(const std::string& key);
   /** The interned id of a stream key, or kNoId; interns nothing. */
   int32_t StreamIdOf(const std::string& key) const;
-  /** Interns a session (space 0) or user (space 1) id; kNoId when the space is full or bad. */
+  /** Interns a session (space 0) or user (space 1) id; kFullId when the space is full, kNoId when
+   *  `space` is bad. */
   int32_t InternScope(int32_t space, const std::string& key);
   /** Reverse lookups; false for an unknown id. Thread safety: any thread (take the lock). */
   bool ActorKey(int32_t id, std::string* key) const;
@@ -230,13 +274,25 @@ class RegistrarCore {
   bool Halted() const noexcept { return halted_.load(std::memory_order_acquire); }
   /** Journal capacity in entries. */
   uint32_t JournalCapacity() const noexcept;
+  /** The free epoch: how many compaction sweeps freed ids (see the header). Any thread. */
+  uint32_t FreeEpoch() const noexcept { return freeEpoch_.load(std::memory_order_acquire); }
+  /** Compaction period and retention (0 period: never compacts). */
+  uint64_t CompactionPeriod() const noexcept { return options_.compactionPeriod; }
+  uint64_t CompactionRetain() const noexcept { return options_.compactionRetain; }
+  /** Stream ids interned and not freed (for tests and the memory bench). Takes the lock. */
+  int32_t LiveStreamIds() const { return streamIds_.LiveCount(); }
+  /** Size of the stream table (ids ever made, freed ones included). Takes the lock. */
+  int32_t StreamTableSize() const { return streamIds_.Count(); }
 
   /** Per-stream atomic words (public for the journal's effect application). */
   struct StreamSlot {
-    std::atomic<uint64_t> word;  // exists | state | committed | owner+1 | version
-    std::atomic<uint64_t> aux;   // lastSeq | graphRevision
-    std::atomic<uint64_t> meta;  // set | priority | session+1 | user+1 (written once)
+    std::atomic<uint64_t> word;   // exists | state | committed | owner+1 | version
+    std::atomic<uint64_t> aux;    // lastSeq | graphRevision
+    std::atomic<uint64_t> meta;   // set | priority | session+1 | user+1 (written once per stream)
+    std::atomic<uint64_t> touch;  // kFreeBit while freed, else the last seq that interned or named it
   };
+  /** Bit of StreamSlot::touch set while the id is freed. */
+  static constexpr uint64_t kFreeBit = uint64_t{1} << 63;
   /** Per-actor registration word: kind+1, 0 when unregistered. */
   struct ActorSlot {
     std::atomic<uint32_t> kindPlusOne;
@@ -252,13 +308,19 @@ class RegistrarCore {
                Effects* effects) noexcept;
   /** Applies seq's effects from its journal entry if not yet applied (any thread may help). */
   void HelpApply(uint64_t seq) const noexcept;
+  /** The compaction sweep of point `seq` (once; other appliers wait for it). */
+  void Compact(uint64_t seq) const noexcept;
+  void SweepLocked(Interner& streams, uint64_t seq) const noexcept;
+  /** Whether a stream id names a freed slot. */
+  bool Freed(int32_t id) const noexcept;
   OverrideSlot* OverrideFor(int32_t space, int32_t scopeId) const noexcept;
   /** Owner of the first override (in enable order) covering a stream with `meta`, or kNoId. */
   int32_t CoveringOwner(uint64_t meta) const noexcept;
   bool ReadStream(int32_t id, StreamView* view) const noexcept;
 
+  CoreOptions options_;
   Interner actorIds_;
-  Interner streamIds_;
+  mutable Interner streamIds_;  // the compaction sweep (in HelpApply, const) frees ids
   Interner scopeIds_[2];
   ChunkedTable<ActorSlot> actors_;
   ChunkedTable<StreamSlot> streams_;
@@ -268,6 +330,10 @@ class RegistrarCore {
   alignas(64) mutable std::atomic<uint64_t> claimed_{0};
   alignas(64) mutable std::atomic<uint64_t> applied_{0};
   alignas(64) mutable std::atomic<bool> halted_{false};
+  // Compaction: the last point whose sweep was taken, and the last one finished.
+  alignas(64) mutable std::atomic<uint64_t> sweepTaken_{0};
+  mutable std::atomic<uint64_t> sweepDone_{0};
+  mutable std::atomic<uint32_t> freeEpoch_{0};
   std::unique_ptr<Journal> journal_;
 };
 

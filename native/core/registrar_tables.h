@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +16,8 @@ namespace vs::registrar {
 
 /** "No such id" for every interned-id field (mirrors NO_ID in src/registrar/core.ts). */
 inline constexpr int32_t kNoId = -1;
+/** "The table is full" (mirrors FULL_ID): what interning answers when no id is left. */
+inline constexpr int32_t kFullId = -2;
 
 /**
  * A table of `T` indexed by a dense integer id that grows in fixed chunks which never move, so a
@@ -70,7 +73,9 @@ class ChunkedTable {
 /**
  * String key -> dense id map with the reverse lookup. Interning takes a mutex: it happens when an
  * actor registers or a stream/session/user id is first seen, off the decision hot path (the facade
- * interns before it calls decide). Thread safety: every method from any thread.
+ * interns before it calls decide). Ids can be freed (`FreeLocked`, stream ids only): a freed id
+ * keeps its old key for `Key` until it is reused, and is reused (by `InternReusing`) only once it
+ * has been free long enough (the caller's quarantine). Thread safety: every method from any thread.
  */
 class Interner {
  public:
@@ -81,7 +86,7 @@ class Interner {
     return found == ids_.end() ? kNoId : found->second;
   }
 
-  /** The id of `key`, creating it (and calling `grow(newSize)` under the lock) when new; kNoId
+  /** The id of `key`, creating it (and calling `grow(newSize)` under the lock) when new; kFullId
    *  when `grow` refuses (the id space is full). */
   template <typename Grow>
   int32_t Intern(const std::string& key, Grow&& grow) {
@@ -89,22 +94,73 @@ class Interner {
     auto found = ids_.find(key);
     if (found != ids_.end()) return found->second;
     const auto id = static_cast<int32_t>(keys_.size());
-    if (!grow(id + 1)) return kNoId;
+    if (!grow(id + 1)) return kFullId;
     keys_.push_back(key);
+    live_.push_back(1);
     ids_.emplace(key, id);
     return id;
   }
 
-  /** Interns a key not interned yet: `base`, or `base` with ' appended until it is new. */
-  template <typename Grow>
-  int32_t InternFresh(std::string base, Grow&& grow) {
+  /**
+   * Like Intern, for ids that can be freed: takes the oldest freed id when it was freed at or
+   * before `reusableUpTo`, else a new one (kFullId when `grow` refuses). With `fresh`, `key` is a
+   * base made unique by appending ' while taken (never an existing id). `touch(id)` runs under the
+   * lock for the id returned (found, reused or new).
+   */
+  template <typename Grow, typename Touch>
+  int32_t InternReusing(std::string key, bool fresh, Grow&& grow, uint64_t reusableUpTo, Touch&& touch) {
     std::lock_guard<std::mutex> guard(mutex_);
-    while (ids_.count(base) != 0) base += '\'';
-    const auto id = static_cast<int32_t>(keys_.size());
-    if (!grow(id + 1)) return kNoId;
-    keys_.push_back(base);
-    ids_.emplace(std::move(base), id);
+    if (fresh) {
+      while (ids_.count(key) != 0) key += '\'';
+    } else {
+      auto found = ids_.find(key);
+      if (found != ids_.end()) {
+        touch(found->second);
+        return found->second;
+      }
+    }
+    int32_t id;
+    if (!freed_.empty() && freed_.front().seq <= reusableUpTo) {
+      id = freed_.front().id;
+      freed_.pop_front();
+      keys_[static_cast<size_t>(id)] = key;
+      live_[static_cast<size_t>(id)] = 1;
+    } else {
+      id = static_cast<int32_t>(keys_.size());
+      if (!grow(id + 1)) return kFullId;
+      keys_.push_back(key);
+      live_.push_back(1);
+    }
+    ids_.emplace(std::move(key), id);
+    touch(id);
     return id;
+  }
+
+  /** Runs `body(lockedInterner)` under the lock (a sweep that frees ids with FreeLocked). */
+  template <typename Body>
+  void Locked(Body&& body) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    body(*this);
+  }
+
+  /** Whether `id` is interned and not freed. Only under Locked. */
+  bool LiveLocked(int32_t id) const { return id >= 0 && static_cast<size_t>(id) < live_.size() && live_[static_cast<size_t>(id)] != 0; }
+
+  /** Number of ids ever made (freed ones included). Only under Locked. */
+  int32_t SizeLocked() const { return static_cast<int32_t>(keys_.size()); }
+
+  /** Frees a live id at `seq`: its key no longer maps to it. Only under Locked. */
+  void FreeLocked(int32_t id, uint64_t seq) {
+    if (!LiveLocked(id)) return;
+    ids_.erase(keys_[static_cast<size_t>(id)]);
+    live_[static_cast<size_t>(id)] = 0;
+    freed_.push_back(Freed{id, seq});
+  }
+
+  /** Ids interned and not freed. */
+  int32_t LiveCount() const {
+    std::lock_guard<std::mutex> guard(mutex_);
+    return static_cast<int32_t>(ids_.size());
   }
 
   /** The key of `id`; false when `id` is unknown. */
@@ -122,9 +178,15 @@ class Interner {
   }
 
  private:
+  struct Freed {
+    int32_t id;
+    uint64_t seq;
+  };
   mutable std::mutex mutex_;
   std::unordered_map<std::string, int32_t> ids_;
   std::vector<std::string> keys_;
+  std::vector<uint8_t> live_;
+  std::deque<Freed> freed_;
 };
 
 }  // namespace vs::registrar

@@ -6,13 +6,18 @@
 
 /** Bytes of the per-object I/O buffer. */
 export const REGISTRAR_IO_BYTES = 256;
-/** Int32 slots of a request at the start of the I/O buffer, in CoreRequest field order. */
-export const REGISTRAR_REQUEST_INTS = 12;
+/** Int32 slots of a request at the start of the I/O buffer: the CoreRequest fields in order, then
+ *  the free epoch the stream ids are valid for and 1 to have it checked (stale ids are refused). */
+export const REGISTRAR_REQUEST_INTS = 14;
 /** Byte offset of the Float64 result area in the I/O buffer. */
 export const REGISTRAR_OUTPUT_OFFSET_BYTES = 64;
 /** Float64 fields of a decision: allowed, violations, reason, halted, seq, stream, stateBefore,
  *  stateAfter, version, parentSeq, ownerBefore, ownerAfter, accessibility, preemption. */
 export const REGISTRAR_DECISION_FIELDS = 14;
+/** Float64 output index after a decision: 1 when its ids were stale (nothing decided). */
+export const REGISTRAR_STALE_INDEX = REGISTRAR_DECISION_FIELDS;
+/** Float64 output index of the core's free epoch, written by decide, stream, image, readJournal. */
+export const REGISTRAR_EPOCH_INDEX = 20;
 /** Float64 fields of a stream: stream, state, owner, session, user, priority, version,
  *  graphRevision, committed, lastSeq. */
 export const REGISTRAR_STREAM_FIELDS = 10;
@@ -33,15 +38,20 @@ export interface NativeRegistrarImage {
   overrides: Int32Array;
 }
 
+/** Options of a new native core, after the journal capacity (only when creating one). */
+export type NativeRegistrarCoreOptions = [compactionPeriodSeqs: number, compactionRetainSeqs: number, streamCapacity: number, scopeCapacity: number];
+
 /** One handle on a native registrar core. Several objects (in several threads) may share a core. */
 export interface NativeRegistrarCore {
   /** Process-wide handle of the core; `new RegistrarCore(handle, …)` in a worker attaches to it. */
   readonly handle: number;
   registerActor(key: string, kind: number): number;
   actorId(key: string): number;
+  /** The id, or -2 when no stream id is left. */
   internStream(key: string): number;
   /** Interned id of a stream key, or -1; interns nothing. */
   streamIdOf(key: string): number;
+  /** The id, or -2 when no id is left in that space. */
   internScope(space: number, key: string): number;
   actorKey(id: number): string | undefined;
   streamKey(id: number): string | undefined;
@@ -49,13 +59,20 @@ export interface NativeRegistrarCore {
   /** Reads the request from the I/O buffer and writes the decision into it. */
   decide(evaluate: boolean): void;
   reserveSeq(): number;
-  /** Writes the stream into the I/O buffer; false when it does not exist. */
-  stream(id: number): boolean;
+  /** Writes the stream into the I/O buffer and answers 1; 0 when it does not exist; 2 when the
+   *  epoch in the request area is checked and stale. */
+  stream(id: number): 0 | 1 | 2;
   overrides(): Int32Array;
   image(): NativeRegistrarImage;
   load(lastSeq: number, halted: boolean, streams: Float64Array, overrides: Int32Array): void;
   readJournal(fromSeq: number, maxEntries: number): Float64Array;
   lastSeq(): number;
+  /** How many compaction sweeps freed ids. */
+  freeEpoch(): number;
+  /** [periodSeqs, retainSeqs]; period 0: never compacts. */
+  compaction(): Float64Array;
+  /** [live stream ids, stream table size]. */
+  stats(): Float64Array;
   /** Drops this object's reference; the core is freed when no object in any thread holds it. */
   close(): void;
 }
@@ -65,6 +82,7 @@ export type NativeRegistrarCoreConstructor = new (
   handle: number,
   journalCapacity: number,
   io: ArrayBuffer,
+  ...options: NativeRegistrarCoreOptions | []
 ) => NativeRegistrarCore;
 
 /** The registrar core's part of the addon. */

@@ -9,6 +9,8 @@
  * tables below, whose order is frozen (the native enums mirror it; a test pins both).
  */
 
+import type { CompactionPolicy } from './compaction.js';
+
 /** Actor kinds, in their frozen order. */
 export const ACTOR_KINDS = ['user', 'agent', 'plugin', 'system'] as const;
 /** An actor kind. */
@@ -75,12 +77,20 @@ export const REASON_CODES = [
   'plugin_immutable',
   'invalid_request',
   'registrar_halted',
+  'capacity_exhausted',
 ] as const;
 /** A reason code. */
 export type ReasonCode = (typeof REASON_CODES)[number];
 
 /** "No such id" for every interned-id field. */
 export const NO_ID = -1;
+
+/**
+ * What `internStream`/`internScope` return when the core cannot intern another id of that kind
+ * (its table is full even after compaction freed what it could). A request carrying it is denied
+ * `capacity_exhausted` by the core (attested like every decision); nothing throws.
+ */
+export const FULL_ID = -2;
 
 /** Override scopes, in their frozen order. */
 export const OVERRIDE_SCOPES = ['session', 'user'] as const;
@@ -230,6 +240,9 @@ export interface DecisionCore {
   /** Journaled decisions with seq >= fromSeq, in seq order, stopping at the first seq not yet
    *  complete (so the result is always gap-free); at most maxEntries. */
   readJournal(fromSeq: number, maxEntries: number): JournalEntry[];
+  /** The compaction policy this core applies (null: never compacts). Replay and restore of a
+   *  log need a core with the same policy (see compaction.ts). */
+  compactionPolicy?(): CompactionPolicy | null;
   /** Releases native resources; idempotent. */
   close(): void;
 }

@@ -82,7 +82,7 @@ const NO_INVARIANTS: readonly string[] = Object.freeze([]);
 
 /** The invariant ids a decision evaluated (a shared frozen list). */
 export function appliedInvariantsOf(decision: CoreDecision, reason: string | null): readonly string[] {
-  if (reason === 'registrar_halted' || reason === 'invalid_request') return NO_INVARIANTS;
+  if (reason === 'registrar_halted' || reason === 'invalid_request' || reason === 'capacity_exhausted') return NO_INVARIANTS;
   const transition = decision.allowed && decision.stream !== NO_ID ? 1 : 0;
   return APPLIED_INVARIANTS[transition | (decision.preemption ? 2 : 0)] as readonly string[];
 }
@@ -96,6 +96,9 @@ export function reasonOf(decision: CoreDecision): string | null {
 export function messageOf(decision: CoreDecision, context: DecisionContext, violations: readonly Violation[], reason: string | null): string {
   const who = describe(context.actor);
   if (reason === 'registrar_halted') return `registrar is halted (fail-closed): ${context.action ?? 'request'} by ${who} denied; recover() rebuilds it from the log`;
+  if (reason === 'capacity_exhausted') {
+    return `registrar capacity exhausted: no id left for a stream, session or user of this ${context.action ?? 'request'} by ${who}; compaction frees the ids of ended streams`;
+  }
   if (!decision.allowed) {
     let text = '';
     for (const violation of violations) if (violation.level !== 'WARN') text += text === '' ? violation.message : `; ${violation.message}`;

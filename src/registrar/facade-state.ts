@@ -2,8 +2,17 @@
  * Registrar state that is not the decision core's business but is part of the registrar's state
  * (and its state hash and snapshot): plugin grants per stream, override values, the last
  * attestation id per stream, and the actors this registrar registered. Re-derived on replay.
+ *
+ * Per-stream entries follow the core's compaction (compaction.ts): a stream's grants are reset
+ * when it is created (so a re-created compacted id starts without the old grants), the grants
+ * image lists only streams that exist, and entries of streams that no longer exist are dropped
+ * whenever the per-stream maps have doubled since the last pruning (amortised O(1) per request),
+ * so the book holds about as many entries as the core holds streams.
  */
 import type { Attestation } from '../attestation/record.js';
+
+/** Fewest per-stream entries before the book prunes. */
+const PRUNE_MIN_ENTRIES = 4096;
 import type { ValidRequest } from './request-schema.js';
 import type { FacadeState } from './registrar-support.js';
 import { overrideKey, type OverrideValues } from './views.js';
@@ -14,11 +23,17 @@ export class FacadeBook {
   private readonly overrideValues = new Map<string, OverrideValues>();
   private readonly lastAttestation = new Map<string, string>();
   private readonly registeredActors = new Set<string>();
+  private pruneAt = PRUNE_MIN_ENTRIES;
+
+  /** @param streamExists whether the core holds a stream with this id (default: every id does; nothing is pruned) */
+  constructor(private readonly streamExists: (stream: string) => boolean = () => true) {}
 
   /** Applies an allowed decision's side of the facade. */
   apply(request: ValidRequest, streamKey: string | null, record: Attestation): void {
     const metadata = request.metadata ?? {};
-    if (streamKey !== null && record.stateAfter !== null) this.lastAttestation.set(streamKey, record.id);
+    if (streamKey !== null && record.stateAfter !== null) this.setLastAttestation(streamKey, record.id);
+    // A created stream starts with no grants (its id may be a compacted stream's).
+    if (streamKey !== null && record.stateBefore === null && record.stateAfter !== null) this.grants.delete(streamKey);
     if (streamKey !== null && (request.action === 'start' || request.action === 'claim' || request.action === 'compile') && metadata.allowPlugins) {
       this.grants.set(streamKey, new Set(metadata.allowPlugins));
     }
@@ -56,9 +71,22 @@ export class FacadeBook {
     return this.lastAttestation.get(stream) ?? null;
   }
 
-  /** Records a stream's last accepted transition (decisions of other threads). */
+  /** Records a stream's last accepted transition (also for decisions of other threads). */
   setLastAttestation(stream: string, id: string): void {
     this.lastAttestation.set(stream, id);
+    if (this.lastAttestation.size + this.grants.size >= this.pruneAt) this.prune();
+  }
+
+  /** Drops the entries of streams the core no longer holds (compacted). */
+  prune(): void {
+    for (const stream of this.lastAttestation.keys()) if (!this.streamExists(stream)) this.lastAttestation.delete(stream);
+    for (const stream of this.grants.keys()) if (!this.streamExists(stream)) this.grants.delete(stream);
+    this.pruneAt = Math.max(PRUNE_MIN_ENTRIES, 2 * (this.lastAttestation.size + this.grants.size));
+  }
+
+  /** Per-stream entries held (last attestations and grants), for tests of the bound. */
+  get streamEntries(): number {
+    return this.lastAttestation.size + this.grants.size;
   }
 
   /** Remembers an actor registered through this registrar. */
@@ -71,9 +99,9 @@ export class FacadeBook {
     return [...this.registeredActors].sort();
   }
 
-  /** Grants as sorted `[stream, plugins]` pairs (for the state hash). */
+  /** Grants of existing streams as sorted `[stream, plugins]` pairs (for the state hash). */
   grantsImage(): [string, string[]][] {
-    return [...this.grants.keys()].sort().map((stream) => [stream, this.pluginsOf(stream)]);
+    return [...this.grants.keys()].filter((stream) => this.streamExists(stream)).sort().map((stream) => [stream, this.pluginsOf(stream)]);
   }
 
   /** Loads state from a snapshot. */

@@ -4,13 +4,21 @@
  * pass `handle` to a worker (postMessage / workerData) and `NativeCore.attach(handle)` there. The
  * core lives while any NativeCore object in any thread holds it (close(), GC, or the end of a
  * worker releases that object's reference).
+ *
+ * Compaction (compaction.ts) frees stream ids inside the core; this object caches key -> id, so
+ * every call that takes or returns stream ids carries or reports the core's free epoch: a request
+ * made with ids from an older epoch is answered "stale" (nothing decided) and is retried here
+ * after looking its keys up again. Ids handed in from elsewhere (another thread's internStream)
+ * are used unchecked and are valid until compacted.
  */
 import { z } from 'zod';
 import { NativeError, VoiceSoundboardError } from '../errors.js';
 import { nativeBinding } from '../native/loader.js';
 import {
   REGISTRAR_DECISION_FIELDS,
+  REGISTRAR_EPOCH_INDEX,
   REGISTRAR_IO_BYTES,
+  REGISTRAR_STALE_INDEX,
   REGISTRAR_JOURNAL_FIELDS,
   REGISTRAR_OUTPUT_OFFSET_BYTES,
   REGISTRAR_OVERRIDE_FIELDS,
@@ -19,8 +27,10 @@ import {
   type NativeRegistrarCore,
 } from '../native/registrar-binding.js';
 import { parseInput } from '../validation.js';
+import { compactionOptionSchema, policyOf, type CompactionOption, type CompactionPolicy } from './compaction.js';
 import {
   ACTOR_KINDS,
+  FULL_ID,
   NO_ID,
   type CoreDecision,
   type CoreImage,
@@ -37,11 +47,26 @@ export interface NativeCoreOptions {
    *  older than this many seqs are overwritten; a read from an overwritten seq starts at the
    *  oldest one still held (the registrar facade halts rather than attest a gap). */
   journalCapacity?: number;
+  /** When terminal streams are compacted and their ids freed (compaction.ts); default
+   *  DEFAULT_COMPACTION, false never (ids then run out after `streamCapacity` streams). */
+  compaction?: CompactionOption;
+  /** Most stream ids at once, live, unused and freed-in-quarantine (default and maximum 2^24 - 4096);
+   *  a request that needs another is denied `capacity_exhausted`. */
+  streamCapacity?: number;
+  /** Most session ids, and most user ids (default and maximum 2^24 - 4096). */
+  scopeCapacity?: number;
 }
 
-const optionsSchema = z
-  .object({ journalCapacity: z.number().int().min(1024).max(2 ** 30).optional() })
-  .strict();
+/** The native id space (ChunkedTable::kCapacity). */
+const MAX_IDS = 4096 * 4095;
+const optionsSchema = z.strictObject({
+  journalCapacity: z.number().int().min(1024).max(2 ** 30).optional(),
+  compaction: compactionOptionSchema,
+  streamCapacity: z.number().int().min(1).max(MAX_IDS).optional(),
+  scopeCapacity: z.number().int().min(1).max(MAX_IDS).optional(),
+});
+/** Cached stream names kept before the cache starts over (it refills from the core). */
+const STREAM_CACHE_MAX = 16_384;
 const handleSchema = z.number().int().positive().max(2 ** 32 - 1);
 const kindSchema = z.number().int().min(0).max(ACTOR_KINDS.length - 1);
 const DEFAULT_JOURNAL_CAPACITY = 65_536;
@@ -151,9 +176,15 @@ export class NativeCore implements DecisionCore {
   readonly #native: NativeRegistrarCore;
   readonly #requestInts: Int32Array;
   readonly #output: Float64Array;
+  /** The whole output area (decision, stale flag, epoch). */
+  readonly #results: Float64Array;
   #closed = false;
-  /** This thread's cache of interned names: an id and its key never change once interned, so
-   *  lookups after the first skip the native call (and the intern lock). */
+  /** The core's free epoch this object's stream caches are valid for. */
+  #epoch = 0;
+  /** This thread's cache of interned names, so lookups after the first skip the native call (and
+   *  the intern lock). Actor and scope ids never change once interned; stream ids are freed by
+   *  compaction, so the stream caches are dropped whenever the free epoch moves, and the
+   *  id -> key cache only holds ids learnt from a key (a freed id keeps its old key until reused). */
   readonly #names = {
     actorIds: new Map<string, number>(),
     streamIds: new Map<string, number>(),
@@ -167,18 +198,23 @@ export class NativeCore implements DecisionCore {
   constructor(options: NativeCoreOptions = {}) {
     const attachTo = pendingAttach;
     pendingAttach = 0;
-    const journalCapacity =
-      attachTo === 0 ? (parseInput(optionsSchema, options, 'options').journalCapacity ?? DEFAULT_JOURNAL_CAPACITY) : 0;
+    const parsed = attachTo === 0 ? parseInput(optionsSchema, options, 'options') : undefined;
+    const journalCapacity = parsed ? (parsed.journalCapacity ?? DEFAULT_JOURNAL_CAPACITY) : 0;
+    const policy = parsed ? policyOf(parsed.compaction) : null;
     const io = new ArrayBuffer(REGISTRAR_IO_BYTES);
     const { RegistrarCore } = nativeBinding();
     try {
-      this.#native = new RegistrarCore(attachTo, journalCapacity, io);
+      this.#native = parsed
+        ? new RegistrarCore(0, journalCapacity, io, policy?.periodSeqs ?? 0, policy?.retainSeqs ?? 0, parsed.streamCapacity ?? MAX_IDS, parsed.scopeCapacity ?? MAX_IDS)
+        : new RegistrarCore(attachTo, journalCapacity, io);
     } catch (cause) {
       rethrow(cause);
     }
     this.handle = this.#native.handle;
     this.#requestInts = new Int32Array(io, 0, REGISTRAR_REQUEST_INTS);
     this.#output = new Float64Array(io, REGISTRAR_OUTPUT_OFFSET_BYTES, REGISTRAR_DECISION_FIELDS);
+    this.#results = new Float64Array(io, REGISTRAR_OUTPUT_OFFSET_BYTES);
+    this.#epoch = this.#native.freeEpoch();
   }
 
   /** Same as `new NativeCore(options)`. */
@@ -232,7 +268,7 @@ export class NativeCore implements DecisionCore {
     const cached = this.#names.streamIds.get(key);
     if (cached !== undefined) return cached;
     const id = this.#call((core) => core.internStream(key));
-    this.#names.streamIds.set(key, id);
+    if (id !== FULL_ID) this.#cacheStream(key, id);
     return id;
   }
 
@@ -240,10 +276,42 @@ export class NativeCore implements DecisionCore {
     const cached = this.#names.streamIds.get(key);
     if (cached !== undefined) return cached;
     const id = this.#core().streamIdOf(key);
-    if (id !== NO_ID) this.#names.streamIds.set(key, id);
+    if (id >= 0) this.#cacheStream(key, id);
     return id;
   }
 
+  #cacheStream(key: string, id: number): void {
+    const names = this.#names;
+    if (names.streamIds.size >= STREAM_CACHE_MAX) this.#forgetStreams();
+    names.streamIds.set(key, id);
+    names.streamKeys[id] = key;
+  }
+
+  #forgetStreams(): void {
+    this.#names.streamIds.clear();
+    this.#names.streamKeys.length = 0;
+  }
+
+  /** After a call that wrote the core's free epoch: drops the stream caches when it moved. */
+  #syncEpoch(): void {
+    const epoch = this.#results[REGISTRAR_EPOCH_INDEX]!;
+    if (epoch !== this.#epoch) {
+      this.#forgetStreams();
+      this.#epoch = epoch;
+    }
+  }
+
+  /** The key an id was learnt with here; null for an id from elsewhere; undefined for no id. */
+  #learntKey(id: number): string | null | undefined {
+    if (id < 0) return undefined;
+    return this.#names.streamKeys[id] ?? null;
+  }
+
+  /** Called after a stale answer: drops the stream caches and takes the core's epoch. */
+  #restartEpoch(): void {
+    this.#forgetStreams();
+    this.#epoch = this.#results[REGISTRAR_EPOCH_INDEX]!;
+  }
   internScope(space: number, key: string): number {
     const ids = this.#names.scopeIds[space === 1 ? 1 : 0];
     const cached = space === 0 || space === 1 ? ids.get(key) : undefined;
@@ -258,7 +326,8 @@ export class NativeCore implements DecisionCore {
   }
 
   streamKey(id: number): string {
-    return (this.#names.streamKeys[id] ??= this.#keyOrThrow(this.#core().streamKey(id), 'stream', id));
+    // Only keys learnt with their id are cached (see #names); a freed id still has its old key.
+    return this.#names.streamKeys[id] ?? this.#keyOrThrow(this.#core().streamKey(id), 'stream', id);
   }
 
   scopeKey(space: number, id: number): string {
@@ -282,6 +351,32 @@ export class NativeCore implements DecisionCore {
 
   #decide(request: CoreRequest, evaluate: boolean): CoreDecision {
     const core = this.#core();
+    let asked = request;
+    let checked = true;
+    for (;;) {
+      this.#fill(asked, checked);
+      core.decide(evaluate);
+      if (this.#results[REGISTRAR_STALE_INDEX] === 0) break;
+      // Compaction freed ids since our caches were filled: intern the request's keys again.
+      const streamKey = this.#learntKey(asked.stream);
+      const preemptKey = this.#learntKey(asked.preemptFor);
+      this.#restartEpoch();
+      if (streamKey === null || preemptKey === null) {
+        checked = false; // an id from elsewhere: used as it is (the core refuses a freed one)
+        continue;
+      }
+      asked = {
+        ...asked,
+        stream: streamKey === undefined ? asked.stream : this.internStream(streamKey),
+        preemptFor: preemptKey === undefined ? asked.preemptFor : this.internStream(preemptKey),
+      };
+    }
+    this.#syncEpoch();
+    return decisionAt(this.#output, 0);
+  }
+
+  /** Writes a request (and the epoch its ids are from, checked or not) into the I/O buffer. */
+  #fill(request: CoreRequest, checked: boolean): void {
     const ints = this.#requestInts;
     ints[0] = request.actor;
     ints[1] = request.actorKind;
@@ -295,8 +390,8 @@ export class NativeCore implements DecisionCore {
     ints[9] = request.overrideScope;
     ints[10] = request.overrideScopeId;
     ints[11] = request.pluginAllowed ? 1 : 0;
-    core.decide(evaluate);
-    return decisionAt(this.#output, 0);
+    ints[12] = this.#epoch;
+    ints[13] = checked ? 1 : 0;
   }
 
   reserveSeq(): number {
@@ -304,7 +399,25 @@ export class NativeCore implements DecisionCore {
   }
 
   stream(id: number): CoreStream | null {
-    return this.#core().stream(id) ? streamAt(this.#output, 0) : null;
+    const core = this.#core();
+    const ints = this.#requestInts;
+    ints[12] = this.#epoch;
+    ints[13] = 1;
+    let found = core.stream(id);
+    if (found === 2) {
+      const key = this.#learntKey(id);
+      this.#restartEpoch();
+      if (key === null) {
+        ints[13] = 0;
+        found = core.stream(id);
+      } else {
+        const fresh = key === undefined ? NO_ID : this.streamIdOf(key);
+        if (fresh < 0) return null;
+        return this.stream(fresh);
+      }
+    }
+    this.#syncEpoch();
+    return found === 1 ? streamAt(this.#output, 0) : null;
   }
 
   overrides(): CoreOverride[] {
@@ -313,6 +426,7 @@ export class NativeCore implements DecisionCore {
 
   image(): CoreImage {
     const image = this.#core().image();
+    this.#syncEpoch();
     const streams: CoreStream[] = [];
     for (let base = 0; base < image.streams.length; base += REGISTRAR_STREAM_FIELDS) {
       streams.push(streamAt(image.streams, base));
@@ -350,9 +464,22 @@ export class NativeCore implements DecisionCore {
 
   readJournal(fromSeq: number, maxEntries: number): JournalEntry[] {
     const flat = this.#call((core) => core.readJournal(fromSeq, maxEntries));
+    this.#syncEpoch();
     const entries: JournalEntry[] = [];
     for (let base = 0; base < flat.length; base += REGISTRAR_JOURNAL_FIELDS) entries.push(journalEntryAt(flat, base));
     return entries;
+  }
+
+  compactionPolicy(): CompactionPolicy | null {
+    const [periodSeqs = 0, retainSeqs = 0] = this.#core().compaction();
+    return periodSeqs === 0 ? null : Object.freeze({ periodSeqs, retainSeqs });
+  }
+
+  /** Stream ids interned and not freed, and the stream table's size (ids ever made, freed ones
+   *  included): both stay bounded in a long run when compaction is on. */
+  stats(): { liveStreamIds: number; streamTableSize: number } {
+    const [liveStreamIds = 0, streamTableSize = 0] = this.#core().stats();
+    return { liveStreamIds, streamTableSize };
   }
 
   /** Last seq handed out by the core (by any thread). */

@@ -4,9 +4,13 @@
  * and the baseline of the registrar benchmark. The exact rules it applies where the spec leaves a
  * choice are listed in docs/STATE_MODEL.md ("Decisions the spec leaves open").
  */
+import { z } from 'zod';
+import { parseInput } from '../validation.js';
+import { compactionOptionSchema, isCompactionPoint, policyOf, type CompactionOption, type CompactionPolicy } from './compaction.js';
 import {
   ACTOR_KINDS,
   DOMAIN_INVARIANTS,
+  FULL_ID,
   NO_ID,
   REASON_CODES,
   STREAM_STATES,
@@ -79,11 +83,34 @@ const TO: ReadonlyMap<number, number> = new Map([
 
 const REASON_HALTED = REASON_CODES.indexOf('registrar_halted');
 const REASON_INVALID_REQUEST = REASON_CODES.indexOf('invalid_request');
+const REASON_CAPACITY = REASON_CODES.indexOf('capacity_exhausted');
 
 /** Options of the reference core. */
 export interface ReferenceCoreOptions {
   /** How many journal entries are kept for readJournal (oldest dropped first); default 8192. */
   journalCapacity?: number;
+  /** When terminal streams are compacted (compaction.ts); default DEFAULT_COMPACTION, false never. */
+  compaction?: CompactionOption;
+  /** Most stream ids interned at once (live, unused and quarantined); default 2^24 - 4096, as the native core. */
+  streamCapacity?: number;
+  /** Most session ids, and most user ids, interned; default 2^24 - 4096. */
+  scopeCapacity?: number;
+}
+
+/** The native core's id space (ChunkedTable::kCapacity), the reference core's default capacity. */
+const DEFAULT_ID_CAPACITY = 4096 * 4095;
+
+const optionsSchema = z.strictObject({
+  journalCapacity: z.number().int().min(1).max(2 ** 30).optional(),
+  compaction: compactionOptionSchema,
+  streamCapacity: z.number().int().min(1).max(DEFAULT_ID_CAPACITY).optional(),
+  scopeCapacity: z.number().int().min(1).max(DEFAULT_ID_CAPACITY).optional(),
+});
+
+/** A freed stream id and the seq it was freed at (reused one journal length later). */
+interface FreedId {
+  id: number;
+  freedSeq: number;
 }
 
 /** A small, obviously-correct DecisionCore (single-threaded; see the file comment). */
@@ -91,8 +118,15 @@ export class ReferenceCore implements DecisionCore {
   private readonly actorKeys: string[] = [];
   private readonly actorIds = new Map<string, number>();
   private readonly registered = new Set<number>();
-  private readonly streamKeys: string[] = [];
+  /** Key of every interned stream id, quarantined ones included (their old key, until reused). */
+  private readonly streamKeys = new Map<number, string>();
   private readonly streamIds = new Map<string, number>();
+  /** Last seq at which an interned id was interned or named by a request. */
+  private readonly streamTouch = new Map<number, number>();
+  /** Freed ids in the order they were freed (oldest first, from `freeHead`). */
+  private freed: FreedId[] = [];
+  private freeHead = 0;
+  private nextStreamId = 0;
   private readonly scopeKeys: [string[], string[]] = [[], []];
   private readonly scopeIds: [Map<string, number>, Map<string, number>] = [new Map(), new Map()];
   private streams = new Map<number, CoreStream>();
@@ -102,10 +136,28 @@ export class ReferenceCore implements DecisionCore {
   /** Ring of the last `journalCapacity` entries, slot = seq % capacity. */
   private readonly journal: (JournalEntry | undefined)[];
   private readonly journalCapacity: number;
+  private readonly policy: CompactionPolicy | null;
+  private readonly streamCapacity: number;
+  private readonly scopeCapacity: number;
 
+  /** Throws InputError (naming the field) for bad options. */
   constructor(options: ReferenceCoreOptions = {}) {
-    this.journalCapacity = options.journalCapacity ?? 8192;
+    const parsed = parseInput(optionsSchema, options, 'ReferenceCoreOptions');
+    this.journalCapacity = parsed.journalCapacity ?? 8192;
     this.journal = new Array<JournalEntry | undefined>(this.journalCapacity);
+    this.policy = policyOf(parsed.compaction);
+    this.streamCapacity = parsed.streamCapacity ?? DEFAULT_ID_CAPACITY;
+    this.scopeCapacity = parsed.scopeCapacity ?? DEFAULT_ID_CAPACITY;
+  }
+
+  compactionPolicy(): CompactionPolicy | null {
+    return this.policy;
+  }
+
+  /** Stream ids interned and not freed, and ids ever made that are not yet reused or dropped
+   *  (live plus quarantined): both stay bounded in a long run when compaction is on. */
+  stats(): { liveStreamIds: number; streamTableSize: number } {
+    return { liveStreamIds: this.streamIds.size, streamTableSize: this.streamKeys.size };
   }
 
   registerActor(key: string, kind: number): number {
@@ -127,9 +179,23 @@ export class ReferenceCore implements DecisionCore {
   internStream(key: string): number {
     let id = this.streamIds.get(key);
     if (id === undefined) {
-      id = this.streamKeys.push(key) - 1;
+      const reusable = this.freed[this.freeHead];
+      if (reusable !== undefined && reusable.freedSeq + this.journalCapacity <= this.lastSeq) {
+        id = reusable.id;
+        this.freeHead += 1;
+        if (this.freeHead * 2 > this.freed.length) {
+          this.freed = this.freed.slice(this.freeHead);
+          this.freeHead = 0;
+        }
+      } else if (this.streamKeys.size >= this.streamCapacity) {
+        return FULL_ID;
+      } else {
+        id = this.nextStreamId++;
+      }
+      this.streamKeys.set(id, key);
       this.streamIds.set(key, id);
     }
+    this.streamTouch.set(id, this.lastSeq);
     return id;
   }
 
@@ -142,6 +208,7 @@ export class ReferenceCore implements DecisionCore {
     const keys = this.scopeKeys[space === 1 ? 1 : 0];
     let id = ids.get(key);
     if (id === undefined) {
+      if (keys.length >= this.scopeCapacity) return FULL_ID;
       id = keys.push(key) - 1;
       ids.set(key, id);
     }
@@ -153,7 +220,7 @@ export class ReferenceCore implements DecisionCore {
   }
 
   streamKey(id: number): string {
-    return this.streamKeys[id] ?? '';
+    return this.streamKeys.get(id) ?? '';
   }
 
   scopeKey(space: number, id: number): string {
@@ -176,6 +243,7 @@ export class ReferenceCore implements DecisionCore {
       accessibility: false, preemption: false,
     };
     this.record(decision, null, 2);
+    this.compactAt(seq);
     return seq;
   }
 
@@ -222,21 +290,43 @@ export class ReferenceCore implements DecisionCore {
 
   /** The whole of §2–§4 for one request; `apply` is false in shadow mode. */
   private run(request: CoreRequest, apply: boolean): CoreDecision {
+    const decision = this.decideOne(request, apply);
+    this.compactAt(decision.seq);
+    return decision;
+  }
+
+  /** The whole of §2–§4 for one request (see run). */
+  private decideOne(request: CoreRequest, apply: boolean): CoreDecision {
     const seq = ++this.lastSeq;
+    // Freed ids (a stale id from a caller) have no touch entry and get none.
+    if (this.streamTouch.has(request.stream)) this.streamTouch.set(request.stream, seq);
+    if (this.streamTouch.has(request.preemptFor)) this.streamTouch.set(request.preemptFor, seq);
     const target = request.stream === NO_ID ? undefined : this.streams.get(request.stream);
     const creating = !target && (request.action === A.start || request.action === A.claim);
     const streamId = creating && request.stream === NO_ID ? this.mintStream(seq) : request.stream;
     const covering = target ? this.coveringOverride(target) : undefined;
     const isOverrideAction = OVERRIDE_ACTIONS.has(request.action);
     const decision: CoreDecision = {
-      allowed: false, violations: 0, reason: -1, halted: false, seq, stream: isOverrideAction ? NO_ID : streamId,
+      allowed: false, violations: 0, reason: -1, halted: false, seq, stream: isOverrideAction || streamId === FULL_ID ? NO_ID : streamId,
       stateBefore: target ? target.state : -1, stateAfter: target ? target.state : -1,
       version: target ? target.version : 0, parentSeq: target ? target.lastSeq : 0,
       ownerBefore: target ? target.owner : NO_ID, ownerAfter: target ? target.owner : NO_ID,
       accessibility: isOverrideAction || covering !== undefined, preemption: false,
     };
+    if (request.stream >= 0 && !this.streamTouch.has(request.stream)) {
+      // Never interned, or freed by compaction (a stale id): as the native core, invalid.
+      Object.assign(decision, { reason: this.halted ? REASON_HALTED : REASON_INVALID_REQUEST, accessibility: false });
+      this.record(decision, request, apply ? 0 : 1);
+      return decision;
+    }
     if (this.halted) {
       decision.reason = REASON_HALTED;
+      this.record(decision, request, apply ? 0 : 1);
+      return decision;
+    }
+    if (streamId === FULL_ID || lacksRoom(request)) {
+      // An id the core could not intern: the table is full. Denied, never thrown.
+      decision.reason = REASON_CAPACITY;
       this.record(decision, request, apply ? 0 : 1);
       return decision;
     }
@@ -411,6 +501,26 @@ export class ReferenceCore implements DecisionCore {
     return this.internStream(key);
   }
 
+  /**
+   * Compaction at a point (compaction.ts): drops terminal streams whose last transition is at
+   * least `retainSeqs` old, and interned ids without a stream unused as long; frees their ids.
+   */
+  private compactAt(seq: number): void {
+    const policy = this.policy;
+    if (policy === null || !isCompactionPoint(seq, policy)) return;
+    const horizon = seq - policy.retainSeqs;
+    for (const [id, stream] of this.streams) {
+      if ((stream.state === STOPPED || stream.state === FAILED) && stream.lastSeq <= horizon) this.streams.delete(id);
+    }
+    for (const [key, id] of this.streamIds) {
+      if (!this.streams.has(id) && (this.streamTouch.get(id) ?? 0) <= horizon) {
+        this.streamIds.delete(key);
+        this.streamTouch.delete(id);
+        this.freed.push({ id, freedSeq: seq });
+      }
+    }
+  }
+
   private record(decision: CoreDecision, request: CoreRequest | null, kind: number): void {
     const entry: JournalEntry = {
       ...decision,
@@ -425,6 +535,11 @@ export class ReferenceCore implements DecisionCore {
     };
     this.journal[decision.seq % this.journalCapacity] = entry;
   }
+}
+
+/** Whether a request names a session, user or scope id the core could not intern. */
+function lacksRoom(request: CoreRequest): boolean {
+  return request.preemptFor === FULL_ID || request.session === FULL_ID || request.user === FULL_ID || request.overrideScopeId === FULL_ID;
 }
 
 /** Index into REASON_CODES of the first violated invariant (§4 order). */

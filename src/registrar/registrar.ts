@@ -60,7 +60,7 @@ export class AudioRegistrar {
   readonly attestationStore: AttestationStore;
   readonly #core: DecisionCore;
   private readonly config: z.output<typeof registrarConfigSchema>;
-  private readonly book = new FacadeBook();
+  private readonly book = new FacadeBook((stream) => this.#core.stream(this.lookupStream(stream)) !== null);
   private readonly gate = new EffectGate(
     (streamId) => this.#core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
@@ -580,9 +580,10 @@ export class AudioRegistrar {
       if (record.reason === 'registrar_halted' && typeof record.metadata.haltCause === 'string' && record.metadata.haltCause !== 'accessibility_bypass') {
         this.facadeHalt ??= record.metadata.haltCause as HaltCause;
       }
-      if (record.reason === 'invalid_request' || (record.action === null && (record.metadata.origin === 'journal' || record.metadata.halt === true))) {
+      // capacity_exhausted is about the writer's tables, not the log: adopted, not re-decided.
+      if (record.reason === 'invalid_request' || record.reason === 'capacity_exhausted' || (record.action === null && (record.metadata.origin === 'journal' || record.metadata.halt === true))) {
         const seq = this.#core.reserveSeq();
-        const body = { ...record, seq, decision: 'denied' as const, reason: record.metadata.origin === 'journal' ? record.reason : 'invalid_request' };
+        const body = { ...record, seq, decision: 'denied' as const, reason: record.metadata.origin === 'journal' || record.reason === 'capacity_exhausted' ? record.reason : 'invalid_request' };
         this.finish(body, false, false);
         return;
       }

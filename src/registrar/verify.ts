@@ -5,7 +5,9 @@
  */
 import { GENESIS_HASH, parseRecord, recordHash, type Attestation } from '../attestation/record.js';
 import type { ChainHead } from '../attestation/store.js';
+import { compactionPointOf, DEFAULT_COMPACTION, samePolicy, type CompactionPolicy } from './compaction.js';
 import { RegistrarReplayError } from './errors.js';
+import { ReferenceCore } from './reference-core.js';
 import { replayLog, restoreFromSnapshot } from './replay.js';
 
 /** One problem found by verify. */
@@ -35,6 +37,10 @@ export interface VerifyOptions {
   replay?: boolean;
   /** The snapshot the log continues (needed with `replay` when `start` is not genesis). */
   snapshot?: unknown;
+  /** The compaction policy the log was written under (default DEFAULT_COMPACTION; null: none).
+   *  A stream id may be created again once its stream was compacted (state.identity.unique), and
+   *  `replay` re-decides with this policy. */
+  compaction?: CompactionPolicy | null;
 }
 
 const OVERRIDE_ACTIONS = new Set(['enable_override', 'update_override', 'disable_override']);
@@ -56,6 +62,9 @@ export function verify(log: readonly unknown[], options: VerifyOptions = {}): Ve
   const seenSeqs = new Set<number>();
   const seenIds = new Set<string>();
   const created = new Set<string>();
+  const policy = options.compaction === undefined ? DEFAULT_COMPACTION : options.compaction;
+  /** Each stream's last accepted transition: its state after and its seq (for compaction). */
+  const lastOf = new Map<string, { state: string | null; seq: number }>();
   const accepted = new Map<string, Attestation>();
   const childOf = new Map<string, number>();
   let previousSeq = start.seq;
@@ -82,7 +91,9 @@ export function verify(log: readonly unknown[], options: VerifyOptions = {}): Ve
       continue;
     }
     if (record.stateBefore === null) {
-      if (created.has(record.target)) fail(seq, 'state.identity.unique', `seq ${seq}: stream ${record.target} is created a second time`);
+      if (created.has(record.target) && !compactedBefore(lastOf.get(record.target), seq, policy)) {
+        fail(seq, 'state.identity.unique', `seq ${seq}: stream ${record.target} is created a second time`);
+      }
       created.add(record.target);
       if (record.parent !== null) fail(seq, 'state.lineage.explicit', `seq ${seq}: a creating transition names parent ${record.parent}`);
       if (record.version !== 1) fail(seq, 'state.lineage.continuous', `seq ${seq}: a created stream has version ${record.version}, not 1`);
@@ -103,16 +114,24 @@ export function verify(log: readonly unknown[], options: VerifyOptions = {}): Ve
       childOf.set(record.parent, seq);
     }
     accepted.set(record.id, record);
+    lastOf.set(record.target, { state: record.stateAfter, seq });
   }
 
   if (options.replay === true && errors.length === 0) {
     try {
-      if (options.snapshot !== undefined) restoreFromSnapshot(options.snapshot, records);
-      else replayLog(records);
+      const core = samePolicy(policy, DEFAULT_COMPACTION) ? {} : { core: new ReferenceCore({ compaction: policy ?? false }) };
+      if (options.snapshot !== undefined) restoreFromSnapshot(options.snapshot, records, core);
+      else replayLog(records, core);
     } catch (error) {
       const seq = error instanceof RegistrarReplayError ? error.seq : 0;
       fail(seq, 'ordering.deterministic', (error as Error).message);
     }
   }
   return Object.freeze({ ok: errors.length === 0, records: log.length, errors: Object.freeze(errors), warnings: Object.freeze(warnings) });
+}
+
+/** Whether a stream whose last accepted transition was `last` was compacted before seq `seq`. */
+function compactedBefore(last: { state: string | null; seq: number } | undefined, seq: number, policy: CompactionPolicy | null): boolean {
+  if (!last || policy === null || (last.state !== 'stopped' && last.state !== 'failed')) return false;
+  return compactionPointOf(last.seq, policy) < seq;
 }

@@ -37,7 +37,7 @@ describe('schema freeze (2.9.0)', () => {
     ]);
     expect(REASON_CODES).toEqual([
       'unknown_actor', 'already_owned', 'not_owner', 'accessibility_override', 'terminal_state', 'commit_boundary', 'invalid_transition',
-      'plugin_immutable', 'invalid_request', 'registrar_halted',
+      'plugin_immutable', 'invalid_request', 'registrar_halted', 'capacity_exhausted',
     ]);
     const listed = new AudioRegistrar().listInvariants();
     expect(listed.map((entry) => entry.id)).toEqual([...INVARIANT_IDS]);

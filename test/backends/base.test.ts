@@ -2,10 +2,11 @@
  * BaseBackend's retries, timeouts, cancellation and metrics, exercised through a tiny real
  * subclass whose attempts follow a script (this tests the base class; nothing is mocked).
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BaseBackend, DEFAULT_BACKEND_POLICY, type BackendCapabilities, type BackendPolicy, type VoiceInfo } from '../../src/backends/backend.js';
 import { AbortError, BackendError } from '../../src/errors.js';
 import { NEUTRAL_PROSODY, type EngineOutput, type SynthesisOptions, type SynthesisSegment } from '../../src/graph/engine-output.js';
+import { nextTurn, settledFlag, waitUntil } from '../helpers/waiting.js';
 
 type Attempt = (signal: AbortSignal, attemptIndex: number) => AsyncIterable<EngineOutput>;
 
@@ -13,7 +14,6 @@ class ScriptedBackend extends BaseBackend {
   readonly name = 'scripted';
   readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: false, remote: false };
   readonly attemptSignals: AbortSignal[] = [];
-  readonly attemptTimesMs: number[] = [];
 
   constructor(
     private readonly script: Attempt[],
@@ -29,7 +29,6 @@ class ScriptedBackend extends BaseBackend {
   protected synthesizeOnce(_segment: SynthesisSegment, _options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
     const index = this.attemptSignals.length;
     this.attemptSignals.push(signal);
-    this.attemptTimesMs.push(performance.now());
     const attempt = this.script[Math.min(index, this.script.length - 1)];
     if (!attempt) throw new Error('no script');
     return attempt(signal, index);
@@ -49,6 +48,15 @@ const waitForAbort: Attempt = (signal) =>
     yield chunk();
   })();
 
+/** The delays of every timer set from now on (the timers still run); restored after each test. */
+function recordTimerDelays(): () => number[] {
+  const spy = vi.spyOn(globalThis, 'setTimeout');
+  return () => spy.mock.calls.map(([, delayMs]) => delayMs ?? 0);
+}
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 async function drain(stream: AsyncIterable<EngineOutput>): Promise<EngineOutput[]> {
   const chunks: EngineOutput[] = [];
   for await (const item of stream) chunks.push(item);
@@ -66,13 +74,21 @@ describe('BaseBackend', () => {
   });
 
   it('retries retryable failures before audio, with growing backoff, then succeeds', async () => {
-    const backend = new ScriptedBackend([failTransient, failTransient, succeed], { maxRetries: 2, retryBaseMs: 40 });
+    const timerDelays = recordTimerDelays();
+    const firstChunkTimeoutMs = 45_000; // told apart from the backoff timers by its length
+    const backend = new ScriptedBackend([failTransient, failTransient, succeed], { maxRetries: 2, retryBaseMs: 40, firstChunkTimeoutMs });
     expect(await drain(backend.synthesize(SEGMENT))).toHaveLength(2);
     expect(backend.metrics()).toMatchObject({ calls: 1, retries: 2, failures: 0 });
-    const [t0 = 0, t1 = 0, t2 = 0] = backend.attemptTimesMs;
+    expect(backend.attemptSignals).toHaveLength(3);
+    const delays = timerDelays();
+    expect(delays.filter((delayMs) => delayMs === firstChunkTimeoutMs)).toHaveLength(3); // one per attempt
+    const backoffsMs = delays.filter((delayMs) => delayMs !== firstChunkTimeoutMs);
     // jitter is ±25 %: first wait 30–50 ms, second 60–100 ms
-    expect(t1 - t0).toBeGreaterThanOrEqual(29);
-    expect(t2 - t1).toBeGreaterThanOrEqual(59);
+    expect(backoffsMs).toHaveLength(2);
+    expect(backoffsMs[0]).toBeGreaterThanOrEqual(30);
+    expect(backoffsMs[0]).toBeLessThanOrEqual(50);
+    expect(backoffsMs[1]).toBeGreaterThanOrEqual(60);
+    expect(backoffsMs[1]).toBeLessThanOrEqual(100);
   });
 
   it('gives up after maxRetries and throws the last failure', async () => {
@@ -134,8 +150,10 @@ describe('BaseBackend', () => {
   it('turns caller cancellation into AbortError, aborts the attempt and never retries it', async () => {
     const backend = new ScriptedBackend([waitForAbort, succeed], { maxRetries: 3, retryBaseMs: 1 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 20);
-    const error = await drain(backend.synthesize(SEGMENT, {}, controller.signal)).catch((caught: unknown) => caught);
+    const pending = drain(backend.synthesize(SEGMENT, {}, controller.signal)).catch((caught: unknown) => caught);
+    await waitUntil(() => backend.attemptSignals.length === 1, 'the attempt to start');
+    controller.abort();
+    const error = await pending;
     expect(error).toBeInstanceOf(AbortError);
     expect(error).toMatchObject({ code: 'ABORTED' });
     expect(backend.attemptSignals).toHaveLength(1);
@@ -143,12 +161,17 @@ describe('BaseBackend', () => {
   });
 
   it('stops waiting in a backoff as soon as the caller aborts', async () => {
+    const timerDelays = recordTimerDelays();
     const backend = new ScriptedBackend([failTransient, succeed], { maxRetries: 1, retryBaseMs: 10_000 });
     const controller = new AbortController();
-    const started = performance.now();
-    setTimeout(() => controller.abort(), 30);
-    await expect(drain(backend.synthesize(SEGMENT, {}, controller.signal))).rejects.toBeInstanceOf(AbortError);
-    expect(performance.now() - started).toBeLessThan(2000);
+    const pending = drain(backend.synthesize(SEGMENT, {}, controller.signal)).catch((caught: unknown) => caught);
+    const outcome = settledFlag(pending);
+    // The backoff (7.5–12.5 s with jitter) has started once its timer is set.
+    await waitUntil(() => timerDelays().some((delayMs) => delayMs >= 7500 && delayMs <= 12_500), 'the backoff to start');
+    controller.abort();
+    await nextTurn(); // settled by abort() itself, not by the end of the backoff
+    expect(outcome.settled).toBe(true);
+    expect(await pending).toBeInstanceOf(AbortError);
     expect(backend.attemptSignals).toHaveLength(1);
   });
 

@@ -10,6 +10,7 @@ import { EspeakBackend } from '../../src/backends/espeak.js';
 import { sharedEspeakWasm, type EspeakWasm, type EspeakWasmRunResult } from '../../src/backends/espeak-wasm.js';
 import { segment } from '../helpers/synthesis.js';
 import { collect, FOX } from './espeak-signal.js';
+import { nextTurn, settledFlag } from '../helpers/waiting.js';
 
 /** One long clause (no sentence end), so the backend sends it to espeak-ng as a single chunk. */
 const LONG_CLAUSE = Array.from({ length: 120 }, (_, index) => `clause number ${index + 1} goes on and on`).join(', ');
@@ -54,16 +55,6 @@ function watchRuns(instance: EspeakWasm): RunWatch {
   return watch;
 }
 
-/** Whether `promise` has settled, flagged as soon as it does. */
-function settledFlag(promise: Promise<unknown>): { readonly settled: boolean } {
-  const flag = { settled: false };
-  const mark = () => {
-    flag.settled = true;
-  };
-  promise.then(mark, mark);
-  return flag;
-}
-
 describe('espeak WASM build in a worker thread', () => {
   const backend = new EspeakBackend({ mode: 'wasm', maxChunkChars: 10_000 });
   afterAll(() => backend.close());
@@ -95,7 +86,7 @@ describe('espeak WASM build in a worker thread', () => {
     await started; // the long clause is in the worker now
     controller.abort();
     // Settled within the microtasks of abort() and one turn of the loop: no waiting for the worker.
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     expect(outcome.settled).toBe(true);
     expect(await pending).toBeInstanceOf(AbortError);
     expect(watch.started).toBe(1);

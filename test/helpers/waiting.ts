@@ -30,3 +30,13 @@ export function processExists(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** A flag that turns true as soon as `promise` settles (either way); the promise is left as it is. */
+export function settledFlag(promise: Promise<unknown>): { readonly settled: boolean } {
+  const flag = { settled: false };
+  const mark = (): void => {
+    flag.settled = true;
+  };
+  promise.then(mark, mark);
+  return flag;
+}

@@ -128,7 +128,7 @@ export class EffectGate {
   /** See AudioRegistrar.require. */
   require(result: RegistrarResult | null | undefined, expect: PermitExpectation): Permit {
     const issued = IssuedResult.issuedBy(result, this) ? result : undefined;
-    if (issued && issued.attestation.metadata.halt === true) {
+    if (issued && issued.attestation.metadata.halt === true && issued.attestation.metadata.haltCause === 'accessibility_bypass') {
       throw new AccessibilityBypassError(`request would end an accessibility override without disable_override; registrar halted (seq ${issued.attestation.seq})`, issued.attestation.seq);
     }
     if (this.isHalted()) throw new RegistrarHaltedError('registrar is halted (fail-closed): no effect may run; recover() rebuilds it from the log');

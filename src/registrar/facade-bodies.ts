@@ -68,25 +68,6 @@ export function facadeHaltedBody(seq: number, context: DecisionContext, cause: s
   });
 }
 
-/** The record of a halt the facade decided itself (a journal overrun, a structural violation): its cause and why. */
-export function haltBody(seq: number, cause: string, detail: string): AttestationBody {
-  return attestationBody({
-    seq,
-    actor: null,
-    action: null,
-    target: null,
-    decision: null,
-    reason: 'registrar_halted',
-    message: `registrar halted (fail-closed, ${cause}): ${detail.slice(0, 500)}; every stream is stopped and every request denied until recover()`,
-    invariants: [],
-    violations: [],
-    accessibility: false,
-    parent: null,
-    parameters: {},
-    metadata: { halt: true, haltCause: cause },
-  });
-}
-
 /** The record of a seq another thread's registrar reserved for a denial of its own. */
 export function foreignReservedBody(entry: JournalEntry): AttestationBody {
   return attestationBody({

@@ -22,11 +22,11 @@ export interface FacadeState {
 /**
  * The structural invariants one accepted transition must keep: it has the next global seq
  * (ordering.monotonic, ordering.gap_free), names its stream (state.identity.explicit), moves the
- * stream's version by exactly one (state.lineage.continuous) and names a parent unless it created
+ * stream's version by exactly one from its parent record's (state.lineage.continuous) and names a parent unless it created
  * the stream (state.lineage.explicit, state.lineage.parent_exists). A failure is a core bug: the
  * registrar halts.
  */
-export function checkTransition(decision: CoreDecision, lastAttestedSeq: number): Violation[] {
+export function checkTransition(decision: CoreDecision, lastAttestedSeq: number, parentVersion: number | null): Violation[] {
   const problems: Violation[] = [];
   if (decision.seq !== lastAttestedSeq + 1) {
     problems.push(halt(decision.seq <= lastAttestedSeq ? 'ordering.monotonic' : 'ordering.gap_free', `decision seq ${decision.seq} does not follow ${lastAttestedSeq}`));
@@ -34,8 +34,9 @@ export function checkTransition(decision: CoreDecision, lastAttestedSeq: number)
   if (decision.stateAfter < 0) return problems; // override actions have no stream
   if (decision.stream === NO_ID) problems.push(halt('state.identity.explicit', `accepted transition at seq ${decision.seq} names no stream`));
   const created = decision.stateBefore < 0;
-  const previousVersion = created ? 0 : decision.version - 1;
-  if (decision.version !== previousVersion + 1 || decision.version < 1) problems.push(halt('state.lineage.continuous', `stream version ${decision.version} at seq ${decision.seq} is not previous + 1`));
+  // The previous version is the parent record's (0 for a created stream); unknown when the parent is not held.
+  const previousVersion = created ? 0 : parentVersion;
+  if (decision.version < 1 || (previousVersion !== null && decision.version !== previousVersion + 1)) problems.push(halt('state.lineage.continuous', `stream version ${decision.version} at seq ${decision.seq} is not previous + 1`));
   if (!created && decision.parentSeq <= 0) problems.push(halt('state.lineage.explicit', `accepted transition at seq ${decision.seq} names no parent`));
   if (!created && decision.parentSeq >= decision.seq) problems.push(halt('state.lineage.parent_exists', `parent seq ${decision.parentSeq} is not before seq ${decision.seq}`));
   return problems;

@@ -14,7 +14,7 @@ import { AttestationStore, type OpenReport } from '../attestation/store.js';
 import { parseInput } from '../validation.js';
 import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type JournalEntry } from './core.js';
 import { appliedInvariantsOf, attestationBody, messageOf, ownerKey, reasonOf, violationsOf, type DecisionContext } from './decision-record.js';
-import { facadeHaltedBody, foreignReservedBody, haltBody, invalidRequestBody } from './facade-bodies.js';
+import { facadeHaltedBody, foreignReservedBody, invalidRequestBody } from './facade-bodies.js';
 import { foreignDecision, readJournalGapFree } from './journal-sync.js';
 import { createDefaultCore } from './default-core.js';
 import { EffectGate } from './effect-gate.js';
@@ -300,14 +300,20 @@ export class AudioRegistrar {
     if (upToSeq <= this.attestationStore.lastSeq) return 0;
     // Fell behind the journal for good: the halt is recorded; nothing more can be attested gap-free.
     if (this.facadeHalt === 'journal_overrun') return 0;
-    return readJournalGapFree(this.#core, {
-      nextSeq: () => this.attestationStore.lastSeq + 1,
-      upToSeq,
-      batchEntries: this.config.journalBatchEntries,
-      stallMs: this.config.journalStallMs,
-      onEntry: (entry) => this.attestForeign(entry),
-      onOverrun: () => this.haltFromFacade('journal_overrun', new Error('journal overrun')),
-    });
+    try {
+      return readJournalGapFree(this.#core, {
+        nextSeq: () => this.attestationStore.lastSeq + 1,
+        upToSeq,
+        batchEntries: this.config.journalBatchEntries,
+        stallMs: this.config.journalStallMs,
+        onEntry: (entry) => this.attestForeign(entry),
+        onOverrun: () => this.haltFromFacade('journal_overrun', new Error('journal overrun')),
+      });
+    } catch (error) {
+      // The overrun halted the registrar (listeners told, cause kept); the caller gets denials, not a throw.
+      if ((this.facadeHalt as HaltCause | null) === 'journal_overrun') return 0;
+      throw error;
+    }
   }
 
   /** SHA-256 of the canonical registrar state (streams, overrides, grants, halted, last seq). */
@@ -357,6 +363,8 @@ export class AudioRegistrar {
     const coreRequest = this.toCoreRequest(request, actor, key, target);
     const decision = observed ? this.#core.evaluate(coreRequest) : this.#core.decide(coreRequest);
     this.syncJournal(decision.seq - 1);
+    // Fell behind the shared journal: this registrar can attest nothing gap-free any more.
+    if (this.facadeHalt === 'journal_overrun') return this.attestFacadeHalted(actor, request.action, target, observed);
     const streamKey = decision.stream === NO_ID ? target : this.#core.streamKey(decision.stream);
     const metadata: Record<string, unknown> = {};
     if (observed) metadata.observed = true;
@@ -406,13 +414,14 @@ export class AudioRegistrar {
     if (!observed && (decision.halted || reason === 'registrar_halted')) this.coreHalted = true;
     const violations = violationsOf(decision, context, owner);
     const attestedBefore = this.replaying ? this.replaying.seq - 1 : this.attestationStore.lastSeq;
-    const structural = !observed && decision.allowed ? checkTransition(decision, attestedBefore) : [];
+    const parentRecord = decision.parentSeq > 0 ? this.attestationStore.bySeq(decision.parentSeq) : undefined;
+    const structural = !observed && decision.allowed ? checkTransition(decision, attestedBefore, parentRecord?.version ?? null) : [];
     if (structural.length > 0) {
       violations.push(...structural);
       metadata.halt = true;
       metadata.haltCause = 'structural';
     }
-    const parent = decision.parentSeq > 0 ? (this.attestationStore.bySeq(decision.parentSeq)?.id ?? (context.target ? this.book.lastAttestationOf(context.target) : null)) : null;
+    const parent = decision.parentSeq > 0 ? (parentRecord?.id ?? (context.target ? this.book.lastAttestationOf(context.target) : null)) : null;
     const body = attestationBody({
       seq: decision.seq,
       actor: context.actor,
@@ -488,22 +497,14 @@ export class AudioRegistrar {
   }
 
   /**
-   * Halts the facade (fail-closed) for a cause the core does not see: records a halt attestation
-   * naming the cause (unless the log itself failed, or `record` already shows it), then notifies.
+   * Halts the facade (fail-closed) for a cause the core does not see, then notifies. `record` is the
+   * attestation that shows the halt (a structural violation), when there is one.
    */
   private haltFromFacade(cause: HaltCause, error: AttestationError | Error, record?: Attestation): void {
     if (this.facadeHalt) return;
     this.facadeHalt = cause;
-    let shown: Attestation | undefined = record;
-    if (!shown && cause !== 'attestation_io' && !this.replaying) {
-      try {
-        const seq = this.#core.reserveSeq();
-        this.syncJournal(seq - 1);
-        shown = this.finish(haltBody(seq, cause, error.message), false, false).attestation;
-      } catch {
-        // The cause is kept in memory (haltCause) even when no record can be written.
-      }
-    }
+    // A structural halt's own record shows it; a failed log or an overrun can record nothing more.
+    const shown = record;
     this.#enterHalt({ cause, message: error.message, seq: shown?.seq ?? null, attestationId: shown?.id ?? null });
   }
 

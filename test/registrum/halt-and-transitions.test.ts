@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AttestationStore } from '../../src/attestation/store.js';
+import { RegistrarHaltedError } from '../../src/registrar/errors.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import type { HaltInfo, TransitionEvent } from '../../src/registrar/types.js';
@@ -89,6 +90,37 @@ describe.each(coresUnderTest())('halts and transitions ($name core)', (core) => 
   });
 });
 
+describe('structural halt', () => {
+  it('a core that skips a stream version halts the registrar with cause structural, shown by the violating record', () => {
+    const honest = new ReferenceCore();
+    let lie = false;
+    const lying = new Proxy(honest, {
+      get(target, property, receiver) {
+        if (property === 'decide') {
+          return (request: Parameters<ReferenceCore['decide']>[0]) => {
+            const decision = target.decide(request);
+            return lie && decision.allowed ? { ...decision, version: decision.version + 1 } : decision;
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const r = new AudioRegistrar({ core: lying });
+    const agent = r.registerActor('agent:one');
+    const halts: HaltInfo[] = [];
+    r.onHalt((halt) => halts.push(halt));
+    const started = r.request({ action: 'start', actor: agent });
+    lie = true;
+    const jumped = r.request({ action: 'synthesize', actor: agent, target: started.streamId });
+    expect(jumped.violations.map((violation) => violation.invariant)).toContain('state.lineage.continuous');
+    expect(jumped.attestation.metadata).toMatchObject({ halt: true, haltCause: 'structural' });
+    expect(halts).toEqual([expect.objectContaining({ cause: 'structural', seq: jumped.attestation.seq, attestationId: jumped.attestation.id })]);
+    expect(() => r.require(jumped)).toThrow(RegistrarHaltedError);
+    expect(r.request({ action: 'play', actor: agent, target: started.streamId }).reason).toBe('registrar_halted');
+  });
+});
+
 describe('journal overrun halt', () => {
   it('a registrar that fell behind the shared journal halts with cause journal_overrun and tells its listeners', () => {
     const core = new ReferenceCore({ journalCapacity: 4 });
@@ -98,7 +130,8 @@ describe('journal overrun halt', () => {
     b.onHalt((halt) => halts.push(halt));
     a.registerActor('agent:one');
     for (let index = 0; index < 6; index += 1) a.requestAsHost({ action: 'start', actor: 'agent:one' });
-    expect(() => b.requestAsHost({ action: 'start', actor: 'agent:one' })).toThrow();
+    // request() never throws: the overrun is a halt, and the request that found it is denied.
+    expect(b.requestAsHost({ action: 'start', actor: 'agent:one' }).reason).toBe('registrar_halted');
     expect(halts.map((halt) => halt.cause)).toEqual(['journal_overrun']);
     expect(b.haltCause?.cause).toBe('journal_overrun');
     expect(b.requestAsHost({ action: 'start', actor: 'agent:one' }).reason).toBe('registrar_halted');

@@ -2,7 +2,6 @@
 // the decisions of the others from the core's journal, so every store stays gap-free and replayable.
 import { describe, expect, it } from 'vitest';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
-import { RegistrarHaltedError } from '../../src/registrar/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { verify } from '../../src/registrar/verify.js';
 import { coresUnderTest, expectAllowed } from './cores.js';
@@ -47,7 +46,8 @@ describe.each(coresUnderTest())('journal sync on a shared core ($name core)', (c
     const b = new AudioRegistrar({ core });
     a.registerActor('agent:one');
     for (let index = 0; index < 6; index += 1) a.requestAsHost({ action: 'start', actor: 'agent:one' });
-    expect(() => b.requestAsHost({ action: 'start', actor: 'agent:one' })).toThrow(RegistrarHaltedError);
+    expect(b.requestAsHost({ action: 'start', actor: 'agent:one' }).reason).toBe('registrar_halted');
     expect(b.halted).toBe(true);
+    expect(b.haltCause?.cause).toBe('journal_overrun');
   });
 });

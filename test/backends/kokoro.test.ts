@@ -12,8 +12,47 @@ import { describeOnnxBackendContract } from '../helpers/onnx-backend-contract.js
 import { buildKokoroTestModel, buildPiperTestModel, FILL_VALUE, ID_SCALE, ID_SUM_SCALE, KOKORO_HEADER_SAMPLES } from '../helpers/onnx-model.js';
 import { collect, segment } from '../helpers/synthesis.js';
 import { npy, zip } from '../helpers/voice-files.js';
+import { nextTurn, settledFlag } from '../helpers/waiting.js';
 
 const SAMPLES_PER_TOKEN = 10;
+
+/** What a watched backend saw of its ONNX runs: how many started, and the event-loop turns while one was executing. */
+interface InferenceWatch {
+  runs: number;
+  turnsWhileRunning: number;
+  /** Resolves when the next run has been handed to the model's worker. */
+  nextStart(): Promise<void>;
+}
+
+/**
+ * Watches a backend's ONNX runs (its protected `runModel`, wrapped on this instance): counts the
+ * runs and, while one is executing, the turns of this thread's event loop (a setImmediate chain).
+ */
+function watchInference(backend: KokoroBackend): InferenceWatch {
+  type RunModel = (...args: unknown[]) => Promise<Float32Array>;
+  const target = backend as unknown as { runModel: RunModel };
+  const runModel = target.runModel.bind(backend);
+  let onStart: (() => void) | undefined;
+  const watch: InferenceWatch = { runs: 0, turnsWhileRunning: 0, nextStart: () => new Promise<void>((resolve) => (onStart = resolve)) };
+  target.runModel = (...args) => {
+    let running = true;
+    const turn = () => {
+      if (!running) return;
+      watch.turnsWhileRunning += 1;
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+    const result = runModel(...args);
+    watch.runs += 1;
+    onStart?.();
+    const stop = () => {
+      running = false;
+    };
+    result.then(stop, stop);
+    return result;
+  };
+  return watch;
+}
 const ROWS = 510;
 const STYLE_DIM = 256;
 
@@ -163,41 +202,36 @@ describe('KokoroBackend synthesis', () => {
     const phonemizer = async () => 'bˈɪzi';
     const backend = new KokoroBackend({ modelPath: path, voicesPath: voicesDir, intraOpNumThreads: 1, phonemizer });
     await backend.load();
-    let ticks = 0;
-    const timer = setInterval(() => (ticks += 1), 5);
-    const started = performance.now();
-    try {
-      await collect(backend.synthesize(segment('Busy.')));
-    } finally {
-      clearInterval(timer);
-    }
-    const elapsedMs = performance.now() - started;
+    const watch = watchInference(backend);
+    await collect(backend.synthesize(segment('Busy.')));
     expect(backend.inferenceRuns).toBe(1);
+    expect(watch.runs).toBe(1);
     await backend.close();
-    // One run of 60 x 800³ multiply-adds (~0.25 s): run on the main thread, as onnxruntime-node does, it lets no tick fire.
-    expect(elapsedMs).toBeGreaterThan(150);
-    expect(ticks).toBeGreaterThanOrEqual(10);
+    // One run of 60 x 800³ multiply-adds: run on the main thread, as onnxruntime-node does, it lets
+    // the loop turn a handful of times at most (around the call); in the worker it turns freely.
+    expect(watch.turnsWhileRunning).toBeGreaterThanOrEqual(50);
   });
   it('rejects at once when aborted during a run, and the next call gets its own result', async () => {
     const path = join(dir, 'kokoro-busy-abort.onnx');
     await writeFile(path, buildKokoroTestModel({ samplesPerToken: SAMPLES_PER_TOKEN, busyWork: { matrixSize: 800, repeats: 60 } }));
     const backend = new KokoroBackend({ modelPath: path, voicesPath: voicesDir, intraOpNumThreads: 1, phonemizer: async () => 'bˈɪzi' });
     await backend.load();
+    const watch = watchInference(backend);
     const controller = new AbortController();
-    const started = performance.now();
+    const started = watch.nextStart();
     const aborted = collect(backend.synthesize(segment('Busy.'), {}, controller.signal)).catch((caught: unknown) => caught);
-    setTimeout(() => controller.abort(), 20);
-    const error = await aborted;
-    const abortedAfterMs = performance.now() - started;
-    expect(error).toBeInstanceOf(AbortError);
+    const outcome = settledFlag(aborted);
+    await started; // the run is in the model's worker now
+    controller.abort();
+    // Settled within the microtasks of abort() and one turn of the loop: no waiting for the worker.
+    await nextTurn();
+    expect(outcome.settled).toBe(true);
+    expect(await aborted).toBeInstanceOf(AbortError);
     // The discarded result of the aborted run must not answer the next call.
     const [chunk] = await collect(backend.synthesize(segment('Next.')));
-    const runMs = performance.now() - started - abortedAfterMs;
     expect((chunk as EngineOutput).metadata.phonemes).toBe('bˈɪzi.');
     expect(decode(chunk as EngineOutput).tokenCount).toBe(6);
     expect(backend.inferenceRuns).toBe(2);
-    // The caller was released before the worker finished the aborted run and the next one.
-    expect(abortedAfterMs).toBeLessThan(runMs);
     await backend.close();
   });
 });

@@ -1,7 +1,7 @@
 /** Helpers of the registrar facade: per-transition structural checks and journal request text. */
 import { canonicalJson, type JsonObject } from '../attestation/canonical-json.js';
 import type { Attestation, AttestationBody, Violation } from '../attestation/record.js';
-import { NO_ID, OVERRIDE_SCOPES, type CoreDecision, type CoreRequest, type DecisionCore } from './core.js';
+import { NO_ID, OVERRIDE_SCOPES, STREAM_STATES, type CoreDecision, type CoreRequest, type DecisionCore } from './core.js';
 import type { OverrideValues } from './views.js';
 
 /** What replay.ts and snapshot code reach inside a registrar for. @internal */
@@ -26,7 +26,7 @@ export interface FacadeState {
  * the stream (state.lineage.explicit, state.lineage.parent_exists). A failure is a core bug: the
  * registrar halts.
  */
-export function checkTransition(decision: CoreDecision, lastAttestedSeq: number, parentVersion: number | null): Violation[] {
+export function checkTransition(decision: CoreDecision, lastAttestedSeq: number, parent: { version: number | null; stateAfter: string | null } | null): Violation[] {
   const problems: Violation[] = [];
   if (decision.seq !== lastAttestedSeq + 1) {
     problems.push(halt(decision.seq <= lastAttestedSeq ? 'ordering.monotonic' : 'ordering.gap_free', `decision seq ${decision.seq} does not follow ${lastAttestedSeq}`));
@@ -35,7 +35,9 @@ export function checkTransition(decision: CoreDecision, lastAttestedSeq: number,
   if (decision.stream === NO_ID) problems.push(halt('state.identity.explicit', `accepted transition at seq ${decision.seq} names no stream`));
   const created = decision.stateBefore < 0;
   // The previous version is the parent record's (0 for a created stream); unknown when the parent is not held.
-  const previousVersion = created ? 0 : parentVersion;
+  const previousVersion = created ? 0 : (parent?.version ?? null);
+  const stateBefore = STREAM_STATES[decision.stateBefore] ?? null;
+  if (!created && parent && parent.stateAfter !== stateBefore) problems.push(halt('state.lineage.continuous', `state before seq ${decision.seq} is ${stateBefore}, its parent left ${parent.stateAfter}`));
   if (decision.version < 1 || (previousVersion !== null && decision.version !== previousVersion + 1)) problems.push(halt('state.lineage.continuous', `stream version ${decision.version} at seq ${decision.seq} is not previous + 1`));
   if (!created && decision.parentSeq <= 0) problems.push(halt('state.lineage.explicit', `accepted transition at seq ${decision.seq} names no parent`));
   if (!created && decision.parentSeq >= decision.seq) problems.push(halt('state.lineage.parent_exists', `parent seq ${decision.parentSeq} is not before seq ${decision.seq}`));

@@ -415,7 +415,7 @@ export class AudioRegistrar {
     const violations = violationsOf(decision, context, owner);
     const attestedBefore = this.replaying ? this.replaying.seq - 1 : this.attestationStore.lastSeq;
     const parentRecord = decision.parentSeq > 0 ? this.attestationStore.bySeq(decision.parentSeq) : undefined;
-    const structural = !observed && decision.allowed ? checkTransition(decision, attestedBefore, parentRecord?.version ?? null) : [];
+    const structural = !observed && decision.allowed ? checkTransition(decision, attestedBefore, parentRecord ? { version: parentRecord.version, stateAfter: parentRecord.stateAfter } : null) : [];
     if (structural.length > 0) {
       violations.push(...structural);
       metadata.halt = true;

@@ -91,6 +91,30 @@ describe.each(coresUnderTest())('halts and transitions ($name core)', (core) => 
 });
 
 describe('structural halt', () => {
+  it('a core that reports a state the parent did not leave halts (state.lineage.continuous)', () => {
+    const honest = new ReferenceCore();
+    let lie = false;
+    const lying = new Proxy(honest, {
+      get(target, property, receiver) {
+        if (property === 'decide') {
+          return (request: Parameters<ReferenceCore['decide']>[0]) => {
+            const decision = target.decide(request);
+            return lie && decision.allowed ? { ...decision, stateBefore: 3 } : decision;
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const r = new AudioRegistrar({ core: lying });
+    const agent = r.registerActor('agent:one');
+    const started = r.request({ action: 'start', actor: agent });
+    lie = true;
+    const forged = r.request({ action: 'synthesize', actor: agent, target: started.streamId });
+    expect(forged.violations.map((violation) => violation.message)).toContain(`state before seq 2 is playing, its parent left compiling`);
+    expect(r.haltCause?.cause).toBe('structural');
+  });
+
   it('a core that skips a stream version halts the registrar with cause structural, shown by the violating record', () => {
     const honest = new ReferenceCore();
     let lie = false;

@@ -9,7 +9,7 @@ function runChild(how: string, via: string) {
   return spawnSync(process.execPath, ['--import', 'tsx', FIXTURE, how, via], {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: 20_000, // a hang (a device thread never joined) shows as signal SIGTERM
+    timeout: 45_000, // a deadline only: a hang (a device thread never joined) shows as signal SIGTERM
   });
 }
 

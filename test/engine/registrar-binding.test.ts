@@ -250,6 +250,52 @@ describe('decisions are effects at the device', () => {
   });
 });
 
+describe('stream() and speak() obey decisions made elsewhere too', () => {
+  const sentences = Array.from({ length: 6 }, (_, index) => `Sentence number ${index + 1}.`).join(' ');
+
+  it("stream(): the owner's interrupt on the registrar ends the iteration early; someone's fail throws STREAM_FAILED with the attestation id", async () => {
+    const registrar = new AudioRegistrar();
+    const agent = registrar.registerActor('agent:assistant');
+    const engine = new VoiceEngine({ registrar, actor: agent, backend: new ConstantLevelBackend() });
+    opened.push(engine);
+    let chunks = 0;
+    for await (const chunk of engine.stream(sentences)) {
+      chunks += 1;
+      if (chunks === 1) expect(registrar.request({ action: 'interrupt', actor: agent, target: chunk.streamId }).allowed).toBe(true);
+    }
+    expect(chunks).toBe(1);
+    const interrupted = registrar.listStates()[0];
+    expect(interrupted?.state).toBe('stopped');
+
+    let failed: { attestation: { id: string } } | undefined;
+    const consume = async () => {
+      for await (const chunk of engine.stream(sentences)) {
+        failed ??= registrar.request({ action: 'fail', actor: agent, target: chunk.streamId, reason: 'cancelled upstream' });
+      }
+    };
+    const error = await consume().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ code: 'STREAM_FAILED', attestationId: failed?.attestation.id });
+  });
+
+  it("speak(): a stop by the owner while synthesizing resolves with what was made, interrupted, naming the decision", async () => {
+    const registrar = new AudioRegistrar();
+    const agent = registrar.registerActor('agent:assistant');
+    const engine = new VoiceEngine({ registrar, actor: agent, backend: new ConstantLevelBackend() });
+    opened.push(engine);
+    let decision: { attestation: { id: string } } | undefined;
+    registrar.onTransition((event) => {
+      if (event.action === 'play') queueMicrotask(() => (decision = registrar.request({ action: 'interrupt', actor: agent, target: event.streamId })));
+    });
+    const result = await engine.speak(sentences);
+    expect(result.interrupted).toBe(true);
+    expect(result.endedBy).toMatchObject({ action: 'interrupt', attestationId: decision?.attestation.id });
+    expect(result.audio.length).toBeLessThan(RATE_HZ * 2 * 6);
+  });
+});
+
 describe('the sink and the engine hand out no authority', () => {
   it('a sink opens only with a genuine, current, unspent play permit, and refuses writes once closed', async () => {
     const registrar = new AudioRegistrar();

@@ -10,8 +10,10 @@
  *
  * On open, a partial last line (a write torn by a crash) is detected and reported; it is never
  * parsed or replayed. A complete line that is not a valid record is corruption, not a torn tail.
+ * Opening reads the file in chunks and hands each record to a visitor, so a long log is never
+ * held in memory whole; `readBytes` reads written parts back (the store's reads beyond its window).
  */
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readFileSync, write, writeSync, existsSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, write, writeSync, existsSync } from 'node:fs';
 import { canonicalJson } from './canonical-json.js';
 import { AttestationError } from './errors.js';
 import { parseRecord, type Attestation } from './record.js';
@@ -47,31 +49,77 @@ export interface LogReadout {
 
 /** Reads a log file without judging its chain; throws only when the file cannot be read. */
 export function readAttestationLog(path: string): LogReadout {
-  let bytes: Buffer;
+  const records: Attestation[] = [];
+  const { tornTail, corrupt } = scanAttestationLog(path, (record) => records.push(record));
+  return { records, tornTail, corrupt };
+}
+
+/** Called for each record of a scanned log, with where its line starts and how long it is (newline included). */
+export type LogVisitor = (record: Attestation, offsetBytes: number, lengthBytes: number) => void;
+
+/** What scanning a log found (the records went to the visitor). */
+export interface LogScan {
+  /** Complete records read. */
+  records: number;
+  tornTail: TornTail | null;
+  corrupt: { line: number; message: string } | null;
+}
+
+/** Bytes read per chunk while scanning. */
+const SCAN_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Reads a log in chunks, parsing each complete line and handing the record to `visit`, stopping at
+ * the first line that is not a record; never holds more than a chunk and one line. Throws
+ * ATTESTATION_IO only when the file cannot be read (and whatever `visit` throws).
+ */
+export function scanAttestationLog(path: string, visit: LogVisitor): LogScan {
+  let fd: number;
   try {
-    bytes = readFileSync(path);
+    fd = openSync(path, 'r');
   } catch (cause) {
     throw new AttestationError('ATTESTATION_IO', `cannot read attestation log ${path}: ${(cause as Error).message}`, { cause, path });
   }
-  const lastNewline = bytes.lastIndexOf(0x0a);
-  const validLength = lastNewline + 1;
-  const tornTail = validLength < bytes.length ? { offsetBytes: validLength, lengthBytes: bytes.length - validLength } : null;
-  const lines = bytes.subarray(0, validLength).toString('utf8').split('\n');
-  lines.pop(); // the empty string after the final newline
-  const records: Attestation[] = [];
-  for (let index = 0; index < lines.length; index += 1) {
-    const line = lines[index] ?? '';
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      return { records, tornTail, corrupt: { line: index + 1, message: `line ${index + 1} is not JSON` } };
+  try {
+    const chunk = Buffer.allocUnsafe(SCAN_CHUNK_BYTES);
+    let carry: Buffer = Buffer.alloc(0);
+    let position = 0;
+    let lineStart = 0; // file offset of carry[0]
+    let records = 0;
+    for (;;) {
+      let read: number;
+      try {
+        read = readSync(fd, chunk, 0, chunk.length, position);
+      } catch (cause) {
+        throw new AttestationError('ATTESTATION_IO', `cannot read attestation log ${path}: ${(cause as Error).message}`, { cause, path });
+      }
+      if (read === 0) break;
+      position += read;
+      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+      let from = 0;
+      for (let newline = data.indexOf(0x0a, from); newline !== -1; newline = data.indexOf(0x0a, from)) {
+        const line = data.toString('utf8', from, newline);
+        const number = records + 1;
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch {
+          return { records, tornTail: null, corrupt: { line: number, message: `line ${number} is not JSON` } };
+        }
+        const parsed = parseRecord(value);
+        if ('problem' in parsed) return { records, tornTail: null, corrupt: { line: number, message: `line ${number}: ${parsed.problem}` } };
+        visit(parsed.record, lineStart, newline + 1 - from);
+        records += 1;
+        lineStart += newline + 1 - from;
+        from = newline + 1;
+      }
+      carry = Buffer.from(data.subarray(from)); // a copy: `chunk` is reused
     }
-    const parsed = parseRecord(value);
-    if ('problem' in parsed) return { records, tornTail, corrupt: { line: index + 1, message: `line ${index + 1}: ${parsed.problem}` } };
-    records.push(parsed.record);
+    const tornTail = carry.length > 0 ? { offsetBytes: lineStart, lengthBytes: carry.length } : null;
+    return { records, tornTail, corrupt: null };
+  } finally {
+    closeSync(fd);
   }
-  return { records, tornTail, corrupt: null };
 }
 
 /** The records waiting for the next group commit: their text and the one promise they share. */
@@ -116,12 +164,15 @@ export class DurableLog {
   private writing: Promise<void> = Promise.resolve();
   private failure: AttestationError | null = null;
   private readonly failureListeners = new Set<(error: AttestationError) => void>();
+  /** Bytes of the file that are written (readable back), appended records included. */
+  private written: number;
 
-  private constructor(path: string, fd: number, options: DurableLogOptions) {
+  private constructor(path: string, fd: number, options: DurableLogOptions, sizeBytes: number) {
     this.path = path;
     this.fd = fd;
     this.durability = options.durability ?? 'fsync';
     this.groupCommitMs = options.groupCommitMs ?? 2;
+    this.written = sizeBytes;
   }
 
   /**
@@ -130,29 +181,69 @@ export class DurableLog {
    * corruption throws ATTESTATION_LOG_CORRUPT. The chain itself is checked by the store.
    */
   static open(path: string, options: DurableLogOptions = {}): { log: DurableLog; records: Attestation[]; tornTail: TornTail | null } {
-    const readout: LogReadout = existsSync(path) ? readAttestationLog(path) : { records: [], tornTail: null, corrupt: null };
-    if (readout.corrupt) {
-      throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: ${readout.corrupt.message}`, { path, seq: readout.corrupt.line });
+    const records: Attestation[] = [];
+    const { log, tornTail } = DurableLog.openScanning(path, options, (record) => records.push(record));
+    return { log, records, tornTail };
+  }
+
+  /** Like `open`, but hands each record to `visit` (with its line's offset and length) instead of returning them all. */
+  static openScanning(path: string, options: DurableLogOptions, visit: LogVisitor): { log: DurableLog; records: number; tornTail: TornTail | null } {
+    let lastSeq = 0;
+    const scan: LogScan = existsSync(path)
+      ? scanAttestationLog(path, (record, offsetBytes, lengthBytes) => {
+          lastSeq = record.seq;
+          visit(record, offsetBytes, lengthBytes);
+        })
+      : { records: 0, tornTail: null, corrupt: null };
+    if (scan.corrupt) {
+      throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: ${scan.corrupt.message}`, { path, seq: scan.corrupt.line });
     }
-    if (readout.tornTail && options.repairTornTail !== true) {
+    if (scan.tornTail && options.repairTornTail !== true) {
       throw new AttestationError(
         'ATTESTATION_TORN_TAIL',
-        `attestation log ${path} ends in a torn record (${readout.tornTail.lengthBytes} bytes at offset ${readout.tornTail.offsetBytes}) ` +
-          'after seq ' + String(readout.records.at(-1)?.seq ?? 0) + '; it is not replayed. Open with repairTornTail to cut it off.',
+        `attestation log ${path} ends in a torn record (${scan.tornTail.lengthBytes} bytes at offset ${scan.tornTail.offsetBytes}) ` +
+          `after seq ${lastSeq}; it is not replayed. Open with repairTornTail to cut it off.`,
         { path },
       );
     }
     let fd: number;
+    let sizeBytes: number;
     try {
       fd = openSync(path, 'a+');
-      if (readout.tornTail) {
-        ftruncateSync(fd, readout.tornTail.offsetBytes);
+      if (scan.tornTail) {
+        ftruncateSync(fd, scan.tornTail.offsetBytes);
         fdatasyncSync(fd);
       }
+      sizeBytes = fstatSync(fd).size;
     } catch (cause) {
       throw new AttestationError('ATTESTATION_IO', `cannot open attestation log ${path}: ${(cause as Error).message}`, { cause, path });
     }
-    return { log: new DurableLog(path, fd, options), records: readout.records, tornTail: readout.tornTail };
+    return { log: new DurableLog(path, fd, options, sizeBytes), records: scan.records, tornTail: scan.tornTail };
+  }
+
+  /** Bytes of the file written so far (everything before this offset can be read back). */
+  get writtenBytes(): number {
+    return this.written;
+  }
+
+  /**
+   * Reads `lengthBytes` written bytes at `offsetBytes` (within `writtenBytes`). Throws
+   * ATTESTATION_LOG_CLOSED after close, ATTESTATION_IO when the read fails or comes up short.
+   */
+  readBytes(offsetBytes: number, lengthBytes: number): Buffer {
+    if (this.fd === null) throw new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path });
+    const buffer = Buffer.allocUnsafe(lengthBytes);
+    let done = 0;
+    try {
+      while (done < lengthBytes) {
+        const read = readSync(this.fd, buffer, done, lengthBytes - done, offsetBytes + done);
+        if (read === 0) throw new Error(`the file ends at ${offsetBytes + done}, ${lengthBytes - done} bytes short`);
+        done += read;
+      }
+    } catch (cause) {
+      throw new AttestationError('ATTESTATION_IO', `cannot read attestation log ${this.path}: ${(cause as Error).message}`, { cause, path: this.path });
+    }
+    return buffer;
   }
 
   /** Calls `listener` once if the log ever fails to write; returns an unsubscribe function. */
@@ -176,7 +267,7 @@ export class DurableLog {
     if (this.fd === null) return handledRejection(this.fail(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path })));
     if (this.durability === 'fsync') {
       try {
-        writeSync(this.fd, text);
+        this.written += writeSync(this.fd, text);
         fdatasyncSync(this.fd);
         return settled;
       } catch (cause) {
@@ -219,7 +310,11 @@ export class DurableLog {
         if (fd === null) throw this.fail(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path }));
         const buffer = Buffer.from(batch.texts.join(''), 'utf8');
         let offset = 0;
-        while (offset < buffer.length) offset += await writeAsync(fd, buffer, offset);
+        while (offset < buffer.length) {
+          const wrote = await writeAsync(fd, buffer, offset);
+          offset += wrote;
+          this.written += wrote;
+        }
         await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
         batch.resolve();
       } catch (cause) {
@@ -240,6 +335,12 @@ export class DurableLog {
     }
     const immediate = setImmediate(() => void this.commitBatch());
     return () => clearImmediate(immediate);
+  }
+
+  /** Reports a failure found outside an append (a record that cannot be read back): the log is
+   *  failed from then on, as after a failed write, and the listeners are told. */
+  reportFailure(cause: unknown): void {
+    this.fail(cause);
   }
 
   /** Records the first failure (every later append fails with it) and tells the listeners. */

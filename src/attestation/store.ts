@@ -1,13 +1,26 @@
 /**
- * The attestation store: every record in memory (append-only, indexed by seq, queryable,
- * exportable as JSON Lines) and, optionally, a durable log file the records are appended to.
- * The store seals records: it owns the SHA-256 chain (prevHash/hash) and its head.
+ * The attestation store: append-only records, indexed by seq, queryable, exportable as JSON Lines,
+ * and optionally appended to a durable log file. The store seals records: it owns the SHA-256
+ * chain (prevHash/hash) and its head.
+ *
+ * What it keeps in memory:
+ * - with a durable log: a bounded window of the most recent records (`memoryRecords`, default
+ *   10,000), plus any record not yet written to the file (a burst between group commits), and a
+ *   sparse seq -> byte offset index (one entry per 1,024 records, seq-index.ts). `bySeq`, `query`,
+ *   `records`, `all` and `export` read older records back from the file (one block of at most
+ *   1,024 lines per read, the last block decoded kept for sequential reads). Opening a log scans
+ *   it in chunks and keeps only the window, so a long log is never held whole.
+ * - without a log (a memory store): every record, since nothing else holds them; use a durable
+ *   store for a long-running process.
  */
+import { z } from 'zod';
 import { canonicalJson } from './canonical-json.js';
 import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log.js';
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
-import { findChainBreak, GENESIS_HASH, sealRecordWithLine, type Attestation, type AttestationBody } from './record.js';
+import { GENESIS_HASH, parseRecord, recordHash, sealRecordWithLine, type Attestation, type AttestationBody } from './record.js';
+import { RecordWindow } from './record-window.js';
+import { DEFAULT_INDEX_STRIDE_RECORDS, SeqIndex } from './seq-index.js';
 import { parseInput } from '../validation.js';
 
 /** Where a chain starts: after `seq` whose hash is `hash` (a snapshot's head), or at genesis. */
@@ -22,7 +35,13 @@ export interface AttestationStoreOptions {
   log?: DurableLog;
   /** Chain head to continue from (default genesis: seq 0, hash of zeros). */
   head?: ChainHead;
+  /** With a log: how many recent records stay in memory (default 10,000); older ones are read
+   *  back from the log. Not allowed without a log (a memory store keeps every record). */
+  memoryRecords?: number;
 }
+
+/** Options of `AttestationStore.open`. */
+export type OpenStoreOptions = DurableLogOptions & { head?: ChainHead; memoryRecords?: number };
 
 /** What `AttestationStore.open` found in an existing log. */
 export interface OpenReport {
@@ -32,37 +51,95 @@ export interface OpenReport {
   tornTail: TornTail | null;
 }
 
+/** Records kept in memory by a durable store unless configured otherwise. */
+export const DEFAULT_MEMORY_RECORDS = 10_000;
+
+const memoryRecordsSchema = z.number().int().min(1).max(2 ** 31).optional();
+const chainHeadSchema = z.strictObject({ seq: z.number().int().nonnegative(), hash: z.string().regex(/^[0-9a-f]{64}$/) });
+const storeOptionsSchema = z
+  .strictObject({
+    log: z.custom<DurableLog>((value) => value instanceof DurableLog, 'expected a DurableLog').optional(),
+    head: chainHeadSchema.optional(),
+    memoryRecords: memoryRecordsSchema,
+  })
+  .refine((options) => options.memoryRecords === undefined || options.log !== undefined, {
+    path: ['memoryRecords'],
+    message: 'memoryRecords needs a durable log (a memory store keeps every record)',
+  });
+
 const settled = Promise.resolve();
+
+/** A block of the log decoded from the file (see readBlock). */
+interface DecodedBlock {
+  firstSeq: number;
+  text: string;
+  /** Character offset of each line in `text`, plus the end. */
+  lineStarts: number[];
+  records: (Attestation | undefined)[];
+}
 
 /** Append-only attestation storage (see the file comment). Single-threaded. */
 export class AttestationStore {
-  private readonly records: Attestation[] = [];
   private readonly log: DurableLog | undefined;
   private readonly start: ChainHead;
+  private readonly memoryRecords: number;
+  private readonly window: RecordWindow;
+  private index: SeqIndex | null;
+  /** Byte offset in the log of the window's first record, and of the next record appended. */
+  private windowStartBytes = 0;
+  private endBytes = 0;
+  private block: DecodedBlock | null = null;
   private headSeq: number;
   private headHash: string;
 
+  /** Throws InputError (naming the field) for bad options. */
   constructor(options: AttestationStoreOptions = {}) {
-    this.log = options.log;
-    this.start = options.head ?? { seq: 0, hash: GENESIS_HASH };
+    const parsed = parseInput(storeOptionsSchema, options, 'AttestationStoreOptions');
+    this.log = parsed.log;
+    this.start = parsed.head ?? { seq: 0, hash: GENESIS_HASH };
+    this.memoryRecords = this.log ? (parsed.memoryRecords ?? DEFAULT_MEMORY_RECORDS) : Number.POSITIVE_INFINITY;
+    this.window = new RecordWindow(this.start.seq + 1);
+    this.index = this.log ? new SeqIndex(this.start.seq + 1, DEFAULT_INDEX_STRIDE_RECORDS) : null;
     this.headSeq = this.start.seq;
     this.headHash = this.start.hash;
+    if (this.log) this.endBytes = this.windowStartBytes = this.log.writtenBytes;
   }
 
   /**
-   * Opens a durable store on a JSON Lines log, loading (and chain-checking) what it holds.
-   * Throws ATTESTATION_TORN_TAIL / ATTESTATION_LOG_CORRUPT / ATTESTATION_CHAIN_BROKEN.
+   * Opens a durable store on a JSON Lines log, checking its chain while it scans it and keeping the
+   * last `memoryRecords` in memory. Throws ATTESTATION_TORN_TAIL / ATTESTATION_LOG_CORRUPT /
+   * ATTESTATION_CHAIN_BROKEN, InputError for bad options.
    */
-  static open(path: string, options: DurableLogOptions & { head?: ChainHead } = {}): { store: AttestationStore; report: OpenReport } {
-    const { log, records, tornTail } = DurableLog.open(path, options);
-    const store = new AttestationStore({ log, ...(options.head ? { head: options.head } : {}) });
-    try {
-      store.adopt(records);
-    } catch (error) {
-      void log.close();
-      throw error;
-    }
-    return { store, report: { records: records.length, tornTail } };
+  static open(path: string, options: OpenStoreOptions = {}): { store: AttestationStore; report: OpenReport } {
+    const { head, memoryRecords, ...logOptions } = options;
+    parseInput(memoryRecordsSchema, memoryRecords, 'options.memoryRecords');
+    const start = parseInput(chainHeadSchema.optional(), head, 'options.head') ?? { seq: 0, hash: GENESIS_HASH };
+    const loaded: { record: Attestation; offsetBytes: number; lengthBytes: number }[] = [];
+    let expectedSeq = start.seq + 1;
+    let previousHash = start.hash;
+    const keep = memoryRecords ?? DEFAULT_MEMORY_RECORDS;
+    const index = new SeqIndex(start.seq + 1, DEFAULT_INDEX_STRIDE_RECORDS);
+    const { log, records, tornTail } = DurableLog.openScanning(path, logOptions, (record, offsetBytes, lengthBytes) => {
+      // The chain is checked as the log streams by (gap-free seqs, prevHash links, hashes).
+      if (record.seq !== expectedSeq) {
+        throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq} where ${expectedSeq} was expected (gap or reordering)`, { seq: record.seq, path });
+      }
+      if (record.prevHash !== previousHash) {
+        throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq}: prevHash does not link to the previous record (reordered, removed or inserted records)`, { seq: record.seq, path });
+      }
+      if (recordHash(record) !== record.hash) {
+        throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq}: hash does not match the record's content (tampered)`, { seq: record.seq, path });
+      }
+      expectedSeq += 1;
+      previousHash = record.hash;
+      index.note(record.seq, offsetBytes);
+      loaded.push({ record, offsetBytes, lengthBytes });
+      if (loaded.length > 2 * keep) loaded.splice(0, loaded.length - keep);
+    });
+    const kept = loaded.slice(Math.max(0, loaded.length - keep));
+    const store = new AttestationStore({ log, head: start, ...(memoryRecords !== undefined ? { memoryRecords } : {}) });
+    store.loadScanned(index, kept, expectedSeq - 1, previousHash);
+    return { store, report: { records, tornTail } };
   }
 
   /** The last seq in the store (the chain head's seq). */
@@ -96,22 +173,40 @@ export class AttestationStore {
       throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.headSeq}`, { seq: body.seq });
     }
     const { record, line } = sealRecordWithLine(body, this.headHash);
-    this.push(record);
-    return { record, durable: this.log ? this.log.appendLine(line) : settled };
+    if (!this.log) {
+      this.push(record, 0);
+      return { record, durable: settled };
+    }
+    this.push(record, Buffer.byteLength(line, 'utf8') + 1);
+    return { record, durable: this.log.appendLine(line) };
   }
 
-  /** Takes already-sealed records (from a log) after checking they continue the chain. */
+  /** Takes already-sealed records after checking they continue the chain; a durable store appends them to its log. */
   adopt(records: readonly Attestation[]): void {
     let expectedSeq = this.headSeq + 1;
+    let expectedHash = this.headHash;
     for (const record of records) {
       if (record.seq !== expectedSeq) {
         throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq} where ${expectedSeq} was expected (gap or reordering)`, { seq: record.seq });
       }
+      if (record.prevHash !== expectedHash) {
+        throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq}: prevHash does not link to the previous record (reordered, removed or inserted records)`, { seq: record.seq });
+      }
+      if (recordHash(record) !== record.hash) {
+        throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq}: hash does not match the record's content (tampered)`, { seq: record.seq });
+      }
       expectedSeq += 1;
+      expectedHash = record.hash;
     }
-    const broken = findChainBreak(records, this.headHash);
-    if (broken) throw new AttestationError('ATTESTATION_CHAIN_BROKEN', broken.message, { seq: broken.seq });
-    for (const record of records) this.push(record);
+    for (const record of records) {
+      if (!this.log) {
+        this.push(record, 0);
+        continue;
+      }
+      const line = canonicalJson(record);
+      this.push(record, Buffer.byteLength(line, 'utf8') + 1);
+      void this.log.appendLine(line); // failures reach onFailure listeners
+    }
   }
 
   /** Calls `listener` if the durable log fails (the registrar halts on it). */
@@ -119,31 +214,72 @@ export class AttestationStore {
     return this.log ? this.log.onFailure(listener) : () => false;
   }
 
-  /** Every record, in seq order (a frozen copy of the list). */
+  /**
+   * Every record, in seq order (a frozen array). With a durable log this reads the whole log into
+   * memory: for a long log iterate `records()` instead.
+   */
   all(): readonly Attestation[] {
-    return Object.freeze([...this.records]);
+    return Object.freeze([...this.records()]);
   }
 
-  /** How many records the store holds. */
+  /**
+   * The records from `fromSeq` (default the first) to the head as it is now, in seq order, read
+   * back from the log where they are no longer in memory (one block at a time). Throws
+   * ATTESTATION_IO / ATTESTATION_LOG_CORRUPT when the log cannot be read back.
+   */
+  *records(fromSeq: number = this.start.seq + 1): Generator<Attestation, void, undefined> {
+    const last = this.headSeq;
+    for (let seq = Math.max(fromSeq, this.start.seq + 1); seq <= last; seq += 1) {
+      const record = this.window.at(seq) ?? this.readBack(seq);
+      if (record === undefined) return;
+      yield record;
+    }
+  }
+
+  /** How many records the store holds (in memory and in its log). */
   get size(): number {
-    return this.records.length;
+    return this.headSeq - this.start.seq;
   }
 
-  /** The record with this seq, if held. */
+  /** How many records are in memory (the window; all of them for a memory store). */
+  get memorySize(): number {
+    return this.window.size;
+  }
+
+  /** Entries of the seq -> offset index (0 for a memory store). */
+  get indexEntries(): number {
+    return this.index?.entries ?? 0;
+  }
+
+  /**
+   * The record with this seq, if held: from memory, or read back from the log (undefined when it
+   * cannot be read back; the failure then reaches `onFailure` listeners, which halt a registrar).
+   */
   bySeq(seq: number): Attestation | undefined {
-    // Seqs are gap-free from the chain start (append and adopt enforce it), so seq is an index.
-    return Number.isInteger(seq) && seq > this.start.seq ? this.records[seq - this.start.seq - 1] : undefined;
+    if (!Number.isInteger(seq) || seq <= this.start.seq || seq > this.headSeq) return undefined;
+    const held = this.window.at(seq);
+    if (held !== undefined || !this.log) return held;
+    try {
+      return this.readBack(seq);
+    } catch (error) {
+      this.log.reportFailure(error);
+      return undefined;
+    }
   }
 
-  /** Records matching every given field of the query (actor, action, target, decision, since, until). */
+  /** Records matching every given field of the query (actor, action, target, decision, since, until); reads the log beyond memory. */
   query(query: AttestationQuery = {}): readonly Attestation[] {
-    const parsed = parseInput(attestationQuerySchema, query, 'query');
-    return Object.freeze(this.records.filter(queryPredicate(parsed)));
+    const predicate = queryPredicate(parseInput(attestationQuerySchema, query, 'query'));
+    const matches: Attestation[] = [];
+    for (const record of this.records()) if (predicate(record)) matches.push(record);
+    return Object.freeze(matches);
   }
 
-  /** All records as JSON Lines (canonical JSON, one record per line). */
+  /** All records as JSON Lines (canonical JSON, one record per line); reads the log beyond memory. */
   export(): string {
-    return this.records.map((record) => `${canonicalJson(record)}\n`).join('');
+    let text = '';
+    for (const record of this.records()) text += `${canonicalJson(record)}\n`;
+    return text;
   }
 
   /** Resolves when every record appended so far is durable. */
@@ -156,9 +292,87 @@ export class AttestationStore {
     return this.log ? this.log.close() : settled;
   }
 
-  private push(record: Attestation): void {
-    this.records.push(record);
+  private push(record: Attestation, lengthBytes: number): void {
+    this.index?.note(record.seq, this.endBytes);
+    this.endBytes += lengthBytes;
+    this.window.push(record, lengthBytes);
     this.headSeq = record.seq;
     this.headHash = record.hash;
+    this.evict();
+  }
+
+  /** Drops the oldest records beyond `memoryRecords` once they are written to the log. */
+  private evict(): void {
+    const log = this.log;
+    if (!log) return;
+    while (this.window.size > this.memoryRecords) {
+      const length = this.window.oldestLengthBytes ?? 0;
+      if (this.windowStartBytes + length > log.writtenBytes) return; // not written yet: kept
+      this.window.shift();
+      this.windowStartBytes += length;
+    }
+  }
+
+  /** The state of a store just opened: the index and the records it keeps, read by `open`. */
+  private loadScanned(index: SeqIndex, kept: readonly { record: Attestation; offsetBytes: number; lengthBytes: number }[], lastSeq: number, lastHash: string): void {
+    this.index = index;
+    const first = kept[0];
+    this.window.firstSeq = first ? first.record.seq : lastSeq + 1;
+    this.windowStartBytes = first ? first.offsetBytes : this.endBytes;
+    for (const entry of kept) this.window.push(entry.record, entry.lengthBytes);
+    this.headSeq = lastSeq;
+    this.headHash = lastHash;
+  }
+
+  /** A record no longer in memory, from its block of the log. */
+  private readBack(seq: number): Attestation | undefined {
+    const block = this.readBlock(seq);
+    if (!block) return undefined;
+    const line = seq - block.firstSeq;
+    let record = block.records[line];
+    if (record === undefined) {
+      const text = block.text.slice(block.lineStarts[line], (block.lineStarts[line + 1] ?? 1) - 1);
+      record = this.decode(text, seq);
+      block.records[line] = record;
+    }
+    return record;
+  }
+
+  /** The decoded block of the log holding `seq` (cached: the last one read). */
+  private readBlock(seq: number): DecodedBlock | undefined {
+    const cached = this.block;
+    if (cached && seq >= cached.firstSeq && seq < cached.firstSeq + cached.records.length) return cached;
+    const log = this.log;
+    const indexed = this.index?.blockOf(seq);
+    if (!log || !indexed) return undefined;
+    // The block ends at the next indexed record, or where the window starts.
+    const endBytes = this.index?.nextBlockOffset(indexed.firstSeq) ?? this.windowStartBytes;
+    const lines = Math.min(this.index?.strideRecords ?? 0, this.window.firstSeq - indexed.firstSeq);
+    const text = log.readBytes(indexed.offsetBytes, Math.min(endBytes, this.windowStartBytes) - indexed.offsetBytes).toString('utf8');
+    const lineStarts = [0];
+    for (let at = text.indexOf('\n'); at !== -1 && lineStarts.length <= lines; at = text.indexOf('\n', at + 1)) lineStarts.push(at + 1);
+    if (lineStarts.length !== lines + 1) {
+      throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${log.path}: the block at seq ${indexed.firstSeq} has ${lineStarts.length - 1} lines, not ${lines}`, { seq: indexed.firstSeq, path: log.path });
+    }
+    const block: DecodedBlock = { firstSeq: indexed.firstSeq, text, lineStarts, records: new Array<Attestation | undefined>(lines) };
+    this.block = block;
+    return block;
+  }
+
+  /** Parses a line read back from the log and checks it is the record expected there. */
+  private decode(line: string, seq: number): Attestation {
+    const path = this.log?.path ?? '';
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: the line of seq ${seq} is not JSON`, { seq, path });
+    }
+    const parsed = parseRecord(value);
+    if ('problem' in parsed) throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: seq ${seq}: ${parsed.problem}`, { seq, path });
+    if (parsed.record.seq !== seq || recordHash(parsed.record) !== parsed.record.hash) {
+      throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: the line read back for seq ${seq} is not that record (changed under the store)`, { seq, path });
+    }
+    return parsed.record;
   }
 }

@@ -127,11 +127,11 @@ export class AudioRegistrar {
    * the registrar keeps appending to that log. Throws ATTESTATION_TORN_TAIL (unless
    * `repairTornTail`), ATTESTATION_LOG_CORRUPT, ATTESTATION_CHAIN_BROKEN or a RegistrarReplayError.
    */
-  static openLog(path: string, options: DurableLogOptions & { core?: DecisionCore } = {}): { registrar: AudioRegistrar; report: OpenReport } {
+  static openLog(path: string, options: DurableLogOptions & { core?: DecisionCore; memoryRecords?: number } = {}): { registrar: AudioRegistrar; report: OpenReport } {
     const { core, ...logOptions } = options;
     const { store, report } = AttestationStore.open(path, logOptions);
     try {
-      return { registrar: replayLog(store.all(), { store, ...(core ? { core } : {}) }), report };
+      return { registrar: replayLog(store.records(), { store, ...(core ? { core } : {}) }), report };
     } catch (error) {
       void store.close();
       throw error;
@@ -167,7 +167,7 @@ export class AudioRegistrar {
    * memory store) continuing the chain; replay its log with `restore(baseSnapshot, log)`.
    */
   recover(options: ReplayOptions = {}): AudioRegistrar {
-    const records = this.attestationStore.all();
+    const records = this.attestationStore.records();
     const rebuilt = this.base ? restoreFromSnapshot(this.base, records) : replayLog(records);
     const { hash: _hash, kind: _kind, v: _v, ...content } = rebuilt.snapshot();
     void [_hash, _kind, _v];

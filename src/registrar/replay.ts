@@ -24,8 +24,8 @@ export interface ReplayOptions {
   store?: AttestationStore;
 }
 
-/** Rebuilds a registrar from a whole log (starting at seq 1). */
-export function replayLog(records: readonly unknown[], options: ReplayOptions = {}): AudioRegistrar {
+/** Rebuilds a registrar from a whole log (starting at seq 1); any iterable (e.g. a store's `records()`, read lazily). */
+export function replayLog(records: Iterable<unknown>, options: ReplayOptions = {}): AudioRegistrar {
   const store = options.store ?? new AttestationStore();
   const registrar = new AudioRegistrar({ core: options.core ?? createDefaultCore(), store: replayStore(store, 0) });
   replayInto(registrar, records, 0, store);
@@ -33,7 +33,7 @@ export function replayLog(records: readonly unknown[], options: ReplayOptions = 
 }
 
 /** Restores a registrar from a snapshot and replays the log records after it. */
-export function restoreFromSnapshot(snapshotValue: unknown, tail: readonly unknown[] = [], options: ReplayOptions = {}): AudioRegistrar {
+export function restoreFromSnapshot(snapshotValue: unknown, tail: Iterable<unknown> = [], options: ReplayOptions = {}): AudioRegistrar {
   const snapshot = parseSnapshot(snapshotValue);
   const core = options.core ?? createDefaultCore();
   const facadeState = loadSnapshot(core, snapshot);
@@ -41,13 +41,22 @@ export function restoreFromSnapshot(snapshotValue: unknown, tail: readonly unkno
   const store = options.store ?? new AttestationStore({ head });
   const registrar = new AudioRegistrar({ core, store: replayStore(store, snapshot.lastSeq) });
   replayHooksOf(registrar).loadFacadeState(facadeState, snapshot.actors);
-  const after = tail.filter((value) => !(typeof value === 'object' && value !== null && typeof (value as { seq?: unknown }).seq === 'number' && (value as { seq: number }).seq <= snapshot.lastSeq));
-  const first = after[0] as Attestation | undefined;
-  if (first && first.prevHash !== snapshot.lastHash) {
-    throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${first.seq}: prevHash does not link to the snapshot's last hash`, first.seq);
-  }
-  replayInto(registrar, after, snapshot.lastSeq, store);
+  replayInto(registrar, after(tail, snapshot.lastSeq, snapshot.lastHash), snapshot.lastSeq, store);
   return registrar;
+}
+
+/** The records of `tail` after seq `lastSeq`; the first must link to `lastHash`. */
+function* after(tail: Iterable<unknown>, lastSeq: number, lastHash: string): Generator<unknown, void, undefined> {
+  let first = true;
+  for (const value of tail) {
+    const seq = typeof value === 'object' && value !== null && typeof (value as { seq?: unknown }).seq === 'number' ? (value as { seq: number }).seq : undefined;
+    if (seq !== undefined && seq <= lastSeq) continue;
+    if (first && (value as Attestation | null)?.prevHash !== lastHash && seq !== undefined) {
+      throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${seq}: prevHash does not link to the snapshot's last hash`, seq);
+    }
+    first = false;
+    yield value;
+  }
 }
 
 function replayStore(store: AttestationStore, startSeq: number): AttestationStore {
@@ -57,7 +66,7 @@ function replayStore(store: AttestationStore, startSeq: number): AttestationStor
   return store;
 }
 
-function replayInto(registrar: AudioRegistrar, values: readonly unknown[], startSeq: number, store: AttestationStore): void {
+function replayInto(registrar: AudioRegistrar, values: Iterable<unknown>, startSeq: number, store: AttestationStore): void {
   const hooks = replayHooksOf(registrar);
   let expectedSeq = startSeq + 1;
   let previousHash = store.chainStart.hash;

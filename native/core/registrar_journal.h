@@ -1,6 +1,28 @@
-// The registrar core's journal: a ring of entries indexed by seq, each published with a seqlock
-// tag, so readers on other threads see a gap-free sequence and helpers can apply a claimed seq's
+// The registrar core's journal: a ring of entries indexed by seq, each published under a per-slot
+// seqlock, so readers on other threads see a gap-free sequence and helpers can apply a claimed seq's
 // effects from its entry. Plain C++17, no napi.h.
+//
+// Why the protocol is correct under the C++ memory model (not only on x86)
+// -------------------------------------------------------------------------
+// Slot `seq & mask` holds one seq at a time; its `tag` goes 0 -> seq -> kWriting -> seq + capacity
+// -> kWriting -> ... and each value is stored by the one writer of that slot. Every field is a
+// std::atomic (so a read racing with a rewrite is not a data race), and the orders are those of
+// the classic seqlock (Boehm, "Can seqlocks get along with programming language memory models?"):
+//   writer: tag = kWriting (relaxed); release fence; fields (relaxed); tag = seq (release)
+//   reader: tag (acquire) == seq; fields (relaxed); acquire fence; tag (relaxed) == seq, else
+//           the copy is discarded as overwritten
+// - A reader that sees tag == seq synchronizes with the final release store, so every field load
+//   returns seq's value or a later writer's, never the previous occupant's.
+// - If any field load returns a later writer's value, the writer's release fence synchronizes with
+//   the reader's acquire fence, so the writer's `tag = kWriting` happens before the re-check, and
+//   the re-check (coherence) reads kWriting or a newer tag, never seq: new fields under an old tag
+//   are never accepted. Without the two fences a weakly ordered CPU may make the field stores
+//   visible before `tag = kWriting`, or perform the re-check before the copy.
+// ThreadSanitizer does not model fences (GCC's -Wtsan says so; silenced below), so under TSan the
+// fields are plain relaxed atomics and only the tag's release/acquire pair orders anything; that
+// is the edge native/test/test_registrar_journal.cc checks with non-atomic data published through
+// the journal, while it hammers the ring with several writers and readers and rejects any torn
+// entry. On x86 both fences compile to nothing (compiler barriers); on ARMv8 to one dmb each.
 #pragma once
 
 #include <atomic>
@@ -8,6 +30,12 @@
 #include <memory>
 
 #include "registrar_core.h"
+
+// GCC's -Wtsan flags every fence under -fsanitize=thread; these two are deliberate (see above).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wtsan"
+#endif
 
 namespace vs::registrar {
 
@@ -24,16 +52,26 @@ struct Effects {
 };
 
 /** Result of reading one journal slot. */
-enum class SlotRead { kOk, kNotYet, kOverwritten };
+enum class SlotRead {
+  kOk,          // the entry of exactly that seq, copied whole
+  kNotYet,      // seq is not published yet (or its slot is being rewritten right now)
+  kOverwritten  // the slot holds a later seq, or was rewritten while it was copied
+};
 
 /**
  * Fixed-capacity ring of journal entries. Slot `seq & mask` holds seq; its tag is 0 before the
  * first publication, kWriting while its one writer (the claimer of seq) copies, then seq.
- * Thread safety: Publish by the claimer of `seq` only; Read from any thread (seqlock: a read that
- * overlaps a rewrite is detected and reported as kOverwritten or kNotYet).
+ * Thread safety: Publish(seq) by one thread per seq, and only after Publish(seq - Capacity())
+ * has returned (happens-before; the core's sequencer guarantees it: seq is claimed only once
+ * seq - 1 is applied); Read from any thread, concurrently with Publish (a read that overlaps a
+ * rewrite of its slot is detected and reported as kOverwritten or kNotYet, never torn).
+ * Callback safety: Publish, Read and Capacity are lock-free, allocate nothing and never block;
+ * the constructor allocates.
  */
 class Journal {
  public:
+  /** A ring of at least `capacity` entries (a power of two, at least 1024), all unpublished.
+   *  Thread safety: not shared yet. Callback safety: no (allocates). */
   explicit Journal(uint32_t capacity) {
     uint32_t size = 1024;
     while (size < capacity && size < (1u << 30)) size <<= 1;
@@ -42,20 +80,27 @@ class Journal {
     Clear();
   }
 
+  /** Entries kept. Thread safety: any thread. Callback safety: yes. */
   uint32_t Capacity() const noexcept { return mask_ + 1; }
 
-  /** Forgets every entry (quiescent core only). */
+  /** Forgets every entry. Thread safety: quiescent journal only (no concurrent Publish or Read:
+   *  a seq published again after Clear would be indistinguishable from its old entry to a Read
+   *  that overlapped). Callback safety: yes (no allocation, no lock), but O(capacity). */
   void Clear() noexcept {
     for (uint32_t index = 0; index <= mask_; ++index) {
       slots_[index].tag.store(0, std::memory_order_release);
     }
   }
 
-  /** Writes seq's entry and effects, then publishes it (release). */
+  /** Writes seq's entry and effects, then publishes it (release). Thread safety: see the class
+   *  (one writer per seq, after seq - Capacity() was published). Callback safety: yes (lock-free,
+   *  no allocation: 22 atomic stores and a release fence). */
   void Publish(uint64_t seq, const JournalEntry& entry, const Effects& effects) noexcept {
     Slot& slot = slots_[seq & mask_];
-    // The acquire half of this exchange keeps the field stores below from moving above it.
-    slot.tag.exchange(kWriting, std::memory_order_acquire);
+    slot.tag.store(kWriting, std::memory_order_relaxed);
+    // Orders `tag = kWriting` before every field store below, for a reader that sees one of them
+    // and then runs its acquire fence (see the header comment).
+    std::atomic_thread_fence(std::memory_order_release);
     const Decision& d = entry.decision;
     const uint64_t flags =
         (d.allowed ? 1u : 0u) | (d.halted ? 2u : 0u) | (d.accessibility ? 4u : 0u) |
@@ -89,16 +134,19 @@ class Journal {
     slot.tag.store(seq, std::memory_order_release);
   }
 
-  /** Reads seq's entry and effects (either may be null). */
+  /** Copies seq's entry and effects (either may be null) when the result is kOk; on kNotYet or
+   *  kOverwritten they are left untouched (a torn copy is never decoded). Thread safety: any thread,
+   *  concurrently with Publish. Callback safety: yes (lock-free, no allocation, never retries). */
   SlotRead Read(uint64_t seq, JournalEntry* entry, Effects* effects) const noexcept {
     const Slot& slot = slots_[seq & mask_];
     const uint64_t before = slot.tag.load(std::memory_order_acquire);
     if (before == kWriting || before < seq) return SlotRead::kNotYet;
     if (before > seq) return SlotRead::kOverwritten;
     uint64_t f[kFields];
-    // Acquire loads keep the tag re-check below from moving above them (no fence: TSan models
-    // atomics but not fences).
-    for (int index = 0; index < kFields; ++index) f[index] = slot.fields[index].load(std::memory_order_acquire);
+    for (int index = 0; index < kFields; ++index) f[index] = slot.fields[index].load(std::memory_order_relaxed);
+    // A field value from a later writer makes that writer's `tag = kWriting` visible to the
+    // re-check below, and the re-check cannot move above the copy.
+    std::atomic_thread_fence(std::memory_order_acquire);
     const uint64_t after = slot.tag.load(std::memory_order_relaxed);
     if (after != seq) return SlotRead::kOverwritten;
     const uint64_t flags = f[0];
@@ -175,3 +223,7 @@ class Journal {
 };
 
 }  // namespace vs::registrar
+
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#pragma GCC diagnostic pop
+#endif

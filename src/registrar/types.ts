@@ -35,7 +35,7 @@ export interface OverrideView {
 export interface RegistrarResult {
   readonly allowed: boolean;
   readonly decision: 'allowed' | 'denied';
-  /** Reason code of the first violation (§4 order), `invalid_request`, `registrar_halted`, or null. */
+  /** Reason code of the first violation (§4 order), `invalid_request`, `registrar_halted`, `capacity_exhausted`, or null. */
   readonly reason: string | null;
   readonly message: string;
   /** The stream concerned (the created one for creating requests), or null. */

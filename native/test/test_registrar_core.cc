@@ -367,6 +367,75 @@ void TestEvaluateJournalImage() {
   VS_CHECK_EQ(entries.back().decision.seq, 3000u);
 }
 
+/** Compaction (removal at points, freeing, quarantine, reuse, epoch) and capacity denials. */
+void TestCompactionAndCapacity() {
+  CoreOptions options;
+  options.journalCapacity = 1024;
+  options.compactionPeriod = 8;
+  options.compactionRetain = 4;
+  options.streamCapacity = 4;
+  RegistrarCore core(options);
+  const int32_t agent = core.RegisterActor("agent:a", K(ActorKind::kAgent));
+  const int32_t session = core.InternScope(0, "default");
+  const auto make = [&](Action action, int32_t stream) {
+    Request request;
+    request.actor = agent;
+    request.actorKind = K(ActorKind::kAgent);
+    request.action = A(action);
+    request.stream = stream;
+    request.session = session;
+    return request;
+  };
+  const int32_t a = core.InternStream("a");
+  VS_CHECK(core.InternStream("b") >= 0 && core.InternStream("c") >= 0 && core.InternStream("d") >= 0);
+  VS_CHECK_EQ(core.InternStream("e"), kFullId);  // full: answered, not thrown
+  const Decision full = core.Decide(make(Action::kStart, kFullId));
+  VS_CHECK(!full.allowed);
+  VS_CHECK_EQ(full.reason, R(Reason::kCapacityExhausted));
+  VS_CHECK_EQ(full.stream, kNoId);
+  for (const Action action : {Action::kStart, Action::kSynthesize, Action::kPlay, Action::kStop}) {
+    VS_CHECK(core.Decide(make(action, a)).allowed);
+  }
+  const uint64_t stoppedAt = core.LastSeq();
+  StreamView view;
+  VS_CHECK(core.Stream(a, &view));
+  // Removed at the first point at least 4 seqs after its last transition; freed once untouched as long.
+  while (core.LastSeq() < ((stoppedAt + 4 + 7) / 8) * 8) (void)core.ReserveSeq();
+  VS_CHECK(!core.Stream(a, &view));
+  VS_CHECK_EQ(core.FreeEpoch(), 2u);  // b, c, d (no stream, untouched) at seq 8, a at seq 16
+  VS_CHECK_EQ(core.StreamIdOf("a"), kNoId);
+  std::string key;
+  VS_CHECK(core.StreamKey(a, &key) && key == "a");  // a freed id keeps its key until reused
+  // A request with ids cached before the sweep is stale (no seq consumed); unchecked, a freed id is invalid.
+  Request cached = make(Action::kStart, a);
+  cached.checkEpoch = true;
+  cached.epoch = 0;
+  const uint64_t before = core.LastSeq();
+  VS_CHECK(core.Decide(cached).stale);
+  VS_CHECK_EQ(core.LastSeq(), before);
+  VS_CHECK_EQ(core.Decide(make(Action::kStart, a)).reason, R(Reason::kInvalidRequest));
+  // Quarantine: the freed ids are not reused before one journal length of seqs.
+  VS_CHECK_EQ(core.InternStream("e"), kFullId);
+  for (int index = 0; index < 1024; ++index) (void)core.ReserveSeq();
+  const int32_t e = core.InternStream("e");
+  VS_CHECK(e >= 0 && e < 4);
+  VS_CHECK(core.StreamKey(e, &key) && key == "e");
+  VS_CHECK(core.Decide(make(Action::kStart, e)).allowed);
+  VS_CHECK_EQ(core.LiveStreamIds(), 1);
+  VS_CHECK_EQ(core.StreamTableSize(), 4);
+  // Without a policy nothing is removed.
+  RegistrarCore keeping(1024);
+  const int32_t kept = keeping.InternStream("k");
+  Request stop = make(Action::kClaim, kept);
+  stop.actor = keeping.RegisterActor("agent:a", K(ActorKind::kAgent));
+  stop.session = keeping.InternScope(0, "default");
+  VS_CHECK(keeping.Decide(stop).allowed);
+  stop.action = A(Action::kFail);
+  VS_CHECK(keeping.Decide(stop).allowed);
+  for (int index = 0; index < 3000; ++index) (void)keeping.ReserveSeq();
+  VS_CHECK(keeping.Stream(kept, &view));
+}
+
 }  // namespace
 
 int main() {
@@ -376,5 +445,6 @@ int main() {
   TestPreemption();
   TestOverrideSupremacyAndHalt();
   TestEvaluateJournalImage();
+  TestCompactionAndCapacity();
   return VS_TEST_RESULT("test_registrar_core");
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
+import { waitUntil } from '../helpers/waiting.js';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../../src/backends/backend.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
@@ -79,20 +80,11 @@ function framesUntilFade(output: AudioOutput, from: number, captured: Float32Arr
  * was rendered (waits for it, deadline only). Throws when no fade is in the capture at all.
  */
 async function framesUntilSilenced(output: AudioOutput, from: number): Promise<number> {
-  await waitFor(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration && output.stats().interruptGeneration > 0, 'the fade to be rendered');
+  await waitUntil(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration && output.stats().interruptGeneration > 0, 'the fade to be rendered');
   const captured = capturedSoFar(output);
   const frames = framesUntilFade(output, from, captured);
   if (from + frames >= captured.length) throw new Error(`no fade in the ${captured.length} captured frames after frame ${from}`);
   return frames;
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  // A deadline only: the condition is counted in frames or states, never in time.
-  for (let tries = 0; tries < 2000; tries += 1) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 /** A host with a registrar, an agent engine on the null device, and a user. */
@@ -111,7 +103,7 @@ async function playing(engine: VoiceEngine, output: AudioOutput, registrar: Audi
   const result = engine.play('constant level for a while', options);
   result.catch(() => undefined);
   let streamId = '';
-  await waitFor(() => {
+  await waitUntil(() => {
     streamId = engine.activeStreams()[0] ?? '';
     return streamId !== '' && registrar.getState(streamId)?.state === 'playing' && position(output) > PERIOD_FRAMES * 4;
   }, 'the stream to play');
@@ -127,7 +119,7 @@ describe('decisions are effects at the device', () => {
     expect(decision.allowed).toBe(true);
     const played = await result;
     const callbacks = output.stats().callbacks;
-    await waitFor(() => output.stats().callbacks > callbacks + 4, 'periods after the interrupt');
+    await waitUntil(() => output.stats().callbacks > callbacks + 4, 'periods after the interrupt');
     const captured = capturedSoFar(output);
     expect(framesUntilFade(output, at, captured)).toBeLessThanOrEqual(PERIOD_FRAMES);
     expect(played.interrupted).toBe(true);
@@ -145,7 +137,7 @@ describe('decisions are effects at the device', () => {
     const deniedAt = position(output);
     expect(registrar.request({ action: 'interrupt', actor: agent, target: streamId }).reason).toBe('accessibility_override');
     expect(engine.interrupt(streamId).reason).toBe('accessibility_override');
-    await waitFor(() => position(output) > deniedAt + PERIOD_FRAMES * 8, 'periods after the denial');
+    await waitUntil(() => position(output) > deniedAt + PERIOD_FRAMES * 8, 'periods after the denial');
     // A denied interrupt that silenced anything would show a fade here.
     expect(framesUntilFade(output, deniedAt)).toBeGreaterThanOrEqual(PERIOD_FRAMES * 8);
     const at = position(output);
@@ -190,9 +182,9 @@ describe('decisions are effects at the device', () => {
     expect(seen[3]).toEqual({ action: 'play', queuedOrPlayed: 0 });
     engine.interrupt(streamId);
     await result;
-    await waitFor(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to complete');
+    await waitUntil(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to complete');
     const after = output.stats();
-    await waitFor(() => output.stats().callbacks > after.callbacks + 4, 'callbacks after the end');
+    await waitUntil(() => output.stats().callbacks > after.callbacks + 4, 'callbacks after the end');
     expect(output.stats().framesPlayed).toBe(after.framesPlayed);
   });
 
@@ -229,7 +221,7 @@ describe('decisions are effects at the device', () => {
     // The journal carries the decision, not the request's free-text reason (that lives in the deciding thread's log).
     expect(played.endedBy).toMatchObject({ action: 'interrupt', actor: 'agent:assistant', seq: report.seq });
     expect(registrar.getState(streamId)?.state).toBe('stopped');
-    await waitFor(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to be rendered');
+    await waitUntil(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to be rendered');
     const captured = capturedSoFar(output);
     const fadeAt = at + framesUntilFade(output, at, captured);
     expect(fadeAt).toBeLessThan(captured.length);
@@ -318,10 +310,10 @@ describe('the sink and the engine hand out no authority', () => {
     await sink.write(new Float32Array(PERIOD_FRAMES).fill(LEVEL));
     registrar.request({ action: 'stop', actor: owner, target });
     expect(sink.closure).toMatchObject({ action: 'stop', actor: 'agent:x' });
-    await waitFor(() => output.stats().bufferedFrames === 0, 'the interrupt to drop what was queued');
+    await waitUntil(() => output.stats().bufferedFrames === 0, 'the interrupt to drop what was queued');
     const before = output.stats();
     await expect(sink.write(new Float32Array(PERIOD_FRAMES).fill(LEVEL))).rejects.toMatchObject({ code: 'STREAM_SINK_CLOSED' });
-    await waitFor(() => output.stats().callbacks > before.callbacks + 2, 'callbacks after the refused write');
+    await waitUntil(() => output.stats().callbacks > before.callbacks + 2, 'callbacks after the refused write');
     // Not one frame of the refused write entered the ring (neither queued nor dropped by the interrupt).
     expect(output.stats().bufferedFrames + output.stats().droppedFrames).toBe(before.droppedFrames);
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitUntil } from '../helpers/waiting.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import { measureLoudness } from '../../src/audio/loudness.js';
@@ -58,11 +59,13 @@ describe('VoiceEngine', () => {
 
   it('streams sentence by sentence, the first chunk before the last sentence is synthesized', async () => {
     const sentences = Array.from({ length: 6 }, (_, i) => `This is sentence number ${i + 1} of a longer text.`).join(' ');
-    const started = performance.now();
-    const arrivals: number[] = [];
+    // Sentences finished synthesizing when each chunk arrived (onProgress counts them): streaming
+    // means the first chunk comes while most sentences are still to be synthesized.
+    let sentencesDone = 0;
+    const doneAtArrival: number[] = [];
     const chunks = [];
-    for await (const chunk of engine.stream(sentences)) {
-      arrivals.push(performance.now() - started);
+    for await (const chunk of engine.stream(sentences, { onProgress: (progress) => (sentencesDone = progress.done) })) {
+      doneAtArrival.push(sentencesDone);
       chunks.push(chunk);
     }
     const speech = chunks.filter((chunk) => chunk.kind === 'speech');
@@ -71,7 +74,8 @@ describe('VoiceEngine', () => {
     expect(chunks.map((chunk) => chunk.index)).toEqual(chunks.map((_, i) => i));
     // Chunk positions are contiguous.
     for (let i = 1; i < chunks.length; i++) expect(chunks[i]?.startMs).toBeCloseTo((chunks[i - 1]?.startMs ?? 0) + (chunks[i - 1]?.durationMs ?? 0), 6);
-    expect(arrivals[0]).toBeLessThan(arrivals[arrivals.length - 1] ?? 0);
+    expect(doneAtArrival[0]).toBe(0);
+    expect(sentencesDone).toBe(6);
   });
 
   it('emotions and rate reach the audio', async () => {
@@ -216,7 +220,7 @@ describe('VoiceEngine under the registrar', () => {
     const iterator = engine.stream(long);
     expect((await iterator.next()).done).toBe(false);
     const playing = engine.play(long);
-    for (let i = 0; i < 400 && output.stats().framesPlayed < 2205; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitUntil(() => output.stats().framesPlayed >= 2205, 'a tenth of a second played');
     const before = registrar.attestationStore.all().length;
     registrar.requestAsHost({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'den' } });
     expect(registrar.halted).toBe(true);
@@ -225,7 +229,9 @@ describe('VoiceEngine under the registrar', () => {
     expect(engine.activeStreams()).toEqual([]);
     // The HALT record is the last word: the engine asked for nothing after it.
     expect(registrar.attestationStore.all().length).toBe(before + 1);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await waitUntil(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to be rendered');
+    const callbacks = output.stats().callbacks;
+    await waitUntil(() => output.stats().callbacks > callbacks + 2, 'periods after the fade');
     const captured = output.readCapture();
     expect(rms(captured.subarray(captured.length - 512))).toBe(0);
     await engine.close();
@@ -248,11 +254,11 @@ describe('VoiceEngine under the registrar', () => {
     // While playing, an agent may not interrupt (accessibility_override); alice may.
     const playing = engine.play(text, { sessionId: 'living-room' });
     let streamId: string | undefined;
-    for (let i = 0; i < 200 && !streamId; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitUntil(() => {
       const candidate = engine.activeStreams()[0];
       if (candidate && registrar.getState(candidate)?.state === 'playing') streamId = candidate;
-    }
+      return streamId !== undefined;
+    }, 'the stream to play');
     expect(streamId).toBeDefined();
     const byAgent = registrar.request({ action: 'interrupt', actor: registrar.registerActor('agent:other'), target: streamId ?? '' });
     // Not the owner either: the first violation in §4 order is the reason, all are listed.
@@ -276,11 +282,11 @@ describe('VoiceEngine under the registrar', () => {
     const text = Array.from({ length: 8 }, () => 'This sentence keeps the device busy for a while.').join(' ');
     const playing = engine.play(text);
     let streamId: string | undefined;
-    for (let i = 0; i < 400 && !streamId; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitUntil(() => {
       const candidate = engine.activeStreams()[0];
       if (candidate && engine.registrar.getState(candidate)?.state === 'playing' && output.stats().framesPlayed > 22050 / 2) streamId = candidate;
-    }
+      return streamId !== undefined;
+    }, 'half a second played');
     expect(streamId).toBeDefined();
     const result = engine.interrupt(streamId ?? '');
     expect(result.allowed).toBe(true);
@@ -288,7 +294,9 @@ describe('VoiceEngine under the registrar', () => {
     expect(played.interrupted).toBe(true);
     expect(engine.registrar.getState(streamId ?? '')?.state).toBe('stopped');
     // After the fade the device plays silence: the captured output ends in zeros.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitUntil(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to be rendered');
+    const callbacks = output.stats().callbacks;
+    await waitUntil(() => output.stats().callbacks > callbacks + 4, 'periods after the fade');
     const captured = output.readCapture();
     const tail = captured.subarray(captured.length - 1024);
     expect(rms(tail)).toBe(0);
@@ -300,8 +308,10 @@ describe('VoiceEngine under the registrar', () => {
     const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1 });
     const engine = new VoiceEngine({ output });
     const both = Promise.all([engine.play('First in line.'), engine.play('Second in line.')]);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect((await engine.health()).queueDepth).toBe(2);
+    // One holds the device, one waits its turn (a deadline only: the count is what is checked).
+    let depth = 0;
+    await waitUntil(async () => (depth = (await engine.health()).queueDepth) === 2, 'both play() calls queued');
+    expect(depth).toBe(2);
     const [first, second] = await both;
     const seqOf = (result: typeof first, action: string) => result.attestations.find((a) => a.action === action)?.seq ?? -1;
     // The second stream is started only after the first one stopped.

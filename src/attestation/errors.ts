@@ -2,7 +2,9 @@
  * Errors of the attestation layer. Codes: ATTESTATION_TORN_TAIL (a log ends in a partial record),
  * ATTESTATION_LOG_CORRUPT (a complete line is not a valid record), ATTESTATION_CHAIN_BROKEN (a
  * record's hash or prevHash does not match: tampering or reordering), ATTESTATION_IO (the log
- * could not be written or synced), ATTESTATION_LOG_CLOSED (append after close).
+ * could not be written or synced), ATTESTATION_LOG_CLOSED (append after close),
+ * ATTESTATION_STORE_SEALED (a write into a store that belongs to a registrar, from outside it),
+ * ATTESTATION_STORE_IN_USE (a second registrar given a store another one owns).
  */
 import { VoiceSoundboardError, type ErrorOptions } from '../errors.js';
 

@@ -91,6 +91,8 @@ export class AttestationStore {
   private block: DecodedBlock | null = null;
   private headSeq: number;
   private headHash: string;
+  /** The registrar that took this store: from then on only it appends or adopts records. */
+  #writer: object | null = null;
 
   /** Throws InputError (naming the field) for bad options. */
   constructor(options: AttestationStoreOptions = {}) {
@@ -163,12 +165,31 @@ export class AttestationStore {
   }
 
   /**
+   * Makes `writer` (a registrar's private token) the only one that may append or adopt records
+   * from now on: a registrar takes its store, and nobody holding `registrar.attestationStore` can
+   * write into its log. Throws ATTESTATION_STORE_IN_USE when another writer took it. @internal
+   */
+  claimWriter(writer: object): void {
+    if (this.#writer !== null && this.#writer !== writer) {
+      throw new AttestationError('ATTESTATION_STORE_IN_USE', 'this attestation store already belongs to a registrar: give each registrar its own store');
+    }
+    this.#writer = writer;
+  }
+
+  #checkWriter(writer: object | undefined, operation: string): void {
+    if (this.#writer !== null && writer !== this.#writer) {
+      throw new AttestationError('ATTESTATION_STORE_SEALED', `${operation}: this store belongs to a registrar; only its decisions are recorded here`);
+    }
+  }
+
+  /**
    * Seals a body after the head and appends it. `body.seq` must be `lastSeq + 1`. Returns the
    * frozen record and a promise that settles when it is durable (immediately for memory-only); a
    * rejection of that promise is already handled (failures reach `onFailure` listeners), so
    * callers may ignore it.
    */
-  append(body: AttestationBody): { record: Attestation; durable: Promise<void> } {
+  append(body: AttestationBody, writer?: object): { record: Attestation; durable: Promise<void> } {
+    this.#checkWriter(writer, 'append');
     if (body.seq !== this.headSeq + 1) {
       throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.headSeq}`, { seq: body.seq });
     }
@@ -182,7 +203,8 @@ export class AttestationStore {
   }
 
   /** Takes already-sealed records after checking they continue the chain; a durable store appends them to its log. */
-  adopt(records: readonly Attestation[]): void {
+  adopt(records: readonly Attestation[], writer?: object): void {
+    this.#checkWriter(writer, 'adopt');
     let expectedSeq = this.headSeq + 1;
     let expectedHash = this.headHash;
     for (const record of records) {

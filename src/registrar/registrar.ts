@@ -70,6 +70,8 @@ export class AudioRegistrar {
   /** The private token this registrar's actor handles are issued under. */
   readonly #issuer: object = Object.freeze({});
   readonly #handles = new Map<string, ActorHandle>();
+  /** The private token that makes this registrar its store's only writer. */
+  readonly #storeWriter: object = Object.freeze({});
   #haltInfo: HaltInfo | null = null;
   private facadeHalt: HaltCause | null = null;
   /** Mirrors the core's halted flag (from decisions and the journal) so `halted` costs nothing. */
@@ -81,6 +83,7 @@ export class AudioRegistrar {
     const parsed = parseInput(optionsSchema, options, 'AudioRegistrarOptions');
     this.config = parseInput(registrarConfigSchema, parsed.config ?? {}, 'AudioRegistrarOptions.config');
     this.attestationStore = parsed.store ?? new AttestationStore();
+    this.attestationStore.claimWriter(this.#storeWriter);
     this.#core = parsed.core ?? createDefaultCore();
     this.coreHalted = this.#core.image().halted;
     this.attestationStore.onFailure((error) => this.haltFromFacade('attestation_io', error));
@@ -449,13 +452,13 @@ export class AudioRegistrar {
     if (this.replaying) {
       record = this.replaying;
       const held = this.attestationStore.bySeq(record.seq);
-      if (!held) this.attestationStore.adopt([record]);
+      if (!held) this.attestationStore.adopt([record], this.#storeWriter);
       else if (held.hash !== record.hash) throw new Error(`seq ${record.seq}: the store holds a different record`);
       durable = SETTLED;
       assertSameDecision(body, record);
     } else {
       // A rejection of `durable` is already handled by the store; failures halt the registrar through onFailure.
-      ({ record, durable } = this.attestationStore.append(body));
+      ({ record, durable } = this.attestationStore.append(body, this.#storeWriter));
     }
     return this.gate.issue(record, allowed, durable, observed);
   }

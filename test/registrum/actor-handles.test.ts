@@ -65,6 +65,22 @@ describe.each(coresUnderTest())('actor handles ($name core)', (core) => {
     expect(r.getState(target)?.owner).toBe('agent:other');
   });
 
+  it("the registrar's store takes records only from it: appending or adopting from outside, or sharing it with a second registrar, is refused", () => {
+    const r = registrarWith(core);
+    const target = streamIn(r, 'playing');
+    const last = r.attestationStore.bySeq(r.attestationStore.lastSeq);
+    expect(last).toBeDefined();
+    const forged = { ...last!, seq: last!.seq + 1, action: 'stop' as const, stateBefore: 'playing' as const, stateAfter: 'stopped' as const };
+    const { hash: _hash, prevHash: _prevHash, ...body } = forged;
+    void [_hash, _prevHash];
+    expect(() => r.attestationStore.append(body)).toThrow(expect.objectContaining({ code: 'ATTESTATION_STORE_SEALED' }));
+    expect(() => r.attestationStore.append(body, {})).toThrow(expect.objectContaining({ code: 'ATTESTATION_STORE_SEALED' }));
+    expect(() => r.attestationStore.adopt([forged])).toThrow(expect.objectContaining({ code: 'ATTESTATION_STORE_SEALED' }));
+    expect(() => new AudioRegistrar({ core: core.create(), store: r.attestationStore })).toThrow(expect.objectContaining({ code: 'ATTESTATION_STORE_IN_USE' }));
+    expect(r.getState(target)?.state).toBe('playing');
+    expect(r.attestationStore.lastSeq).toBe(last!.seq);
+  });
+
   it('handles cannot be constructed, and the registrar hands out neither its core nor a symbol-keyed door to it', () => {
     const r = registrarWith(core);
     const Construct = ActorHandle as unknown as new (...args: unknown[]) => ActorHandle;

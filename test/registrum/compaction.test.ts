@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Attestation } from '../../src/attestation/record.js';
 import { compactionPointOf, DEFAULT_COMPACTION, type CompactionPolicy } from '../../src/registrar/compaction.js';
-import type { DecisionCore } from '../../src/registrar/core.js';
+import { ACTOR_KINDS, NO_ID, STREAM_STATES, TRANSITION_ACTIONS, type CoreRequest, type DecisionCore, type TransitionAction } from '../../src/registrar/core.js';
 import { InputError } from '../../src/errors.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
@@ -188,6 +188,45 @@ describe.each(CORES)('compaction ($name core)', (factory) => {
     const creation = log.find((record) => record.target === 'early' && record.stateBefore === null) as Attestation;
     const forged = [...log, { ...creation, seq: log.length + 1 }];
     expect(verify(forged, { compaction: POLICY }).errors.map((e) => e.invariant)).toContain('state.identity.unique');
+  });
+});
+
+describe('compaction on a native core shared by two objects (as by two threads)', () => {
+  it('an id cached by one object and freed by the other\'s decisions is looked up again, never confused', () => {
+    const a = new NativeCore({ compaction: POLICY, journalCapacity: 1024 });
+    const b = NativeCore.attach(a.handle);
+    const agent = a.registerActor('agent:a', ACTOR_KINDS.indexOf('agent'));
+    const session = a.internScope(0, 'default');
+    const request = (action: TransitionAction, stream: number): CoreRequest => ({
+      actor: agent, actorKind: ACTOR_KINDS.indexOf('agent'), action: TRANSITION_ACTIONS.indexOf(action), stream,
+      newOwner: NO_ID, preemptFor: NO_ID, priority: 5, session, user: NO_ID, overrideScope: 0, overrideScopeId: NO_ID, pluginAllowed: false,
+    });
+    const lifecycle = (core: NativeCore, key: string) => {
+      for (const action of ['start', 'synthesize', 'play', 'stop'] as const) expect(core.decide(request(action, core.internStream(key))).allowed).toBe(true);
+    };
+    /** Enough of b's decisions that a's streams are removed, their ids freed and, a journal length later, reused. */
+    const churn = (prefix: string) => {
+      for (let index = 0; index < 600; index += 1) lifecycle(b, `${prefix}-${index}`);
+    };
+    lifecycle(a, 'k');
+    const cachedK = a.internStream('k');
+    churn('first');
+    expect(b.stats().streamTableSize).toBeLessThan(600);
+    // decide with an id a cached before the sweep: answered stale, a interns k again and decides.
+    expect(a.internStream('k')).toBe(cachedK); // a has not heard of the sweep yet
+    const restarted = a.decide(request('start', a.internStream('k')));
+    expect(restarted).toMatchObject({ allowed: true, stateBefore: -1, version: 1 });
+    expect(a.streamKey(restarted.stream)).toBe('k');
+    // stream() with an id a cached before another sweep: looked up again, it finds k2b's new stream.
+    lifecycle(a, 'k2b');
+    const cachedK2b = a.streamIdOf('k2b');
+    churn('second');
+    expect(b.decide(request('start', b.internStream('k2b'))).allowed).toBe(true); // k2b again, under b
+    expect(a.streamIdOf('k2b')).toBe(cachedK2b);
+    expect(a.stream(cachedK2b)).toMatchObject({ state: STREAM_STATES.indexOf('compiling'), version: 1 });
+    expect(a.stream(a.streamIdOf('k'))?.state).toBe(STREAM_STATES.indexOf('compiling')); // k lives on
+    b.close();
+    a.close();
   });
 });
 

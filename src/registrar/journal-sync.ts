@@ -2,7 +2,7 @@
  * Attesting decisions other threads made on a shared core: reading the core's journal gap-free
  * and turning a journal entry (integers) back into the text of an attestation.
  */
-import { ACTOR_KINDS, NO_ID, type DecisionCore, type JournalEntry } from './core.js';
+import { ACTOR_KINDS, NO_ID, REASON_CODES, type DecisionCore, type JournalEntry } from './core.js';
 import { actionName, ownerKey, type DecisionContext } from './decision-record.js';
 import { RegistrarHaltedError } from './errors.js';
 import { PREEMPTION_RULE_ID } from './invariants.js';
@@ -24,7 +24,8 @@ export function foreignDecision(core: DecisionCore, entry: JournalEntry): Foreig
   const actor: Actor = key ? toActor(key as `${typeof kind}:${string}`) : { id: '(unregistered)', kind };
   const action = actionName(entry.action);
   const stream = entry.stream !== NO_ID ? entry.stream : entry.target;
-  const target = stream !== NO_ID ? core.streamKey(stream) : null;
+  // A capacity denial names an id the core could not intern (FULL_ID): no key to write.
+  const target = stream >= 0 ? core.streamKey(stream) : null;
   const metadata: Record<string, unknown> = { origin: 'journal' };
   if (entry.kind === 1) metadata.observed = true;
   if (entry.request) metadata.pluginAllowed = entry.request.pluginAllowed;
@@ -34,7 +35,8 @@ export function foreignDecision(core: DecisionCore, entry: JournalEntry): Foreig
     Object.assign(metadata, { preemption: PREEMPTION_RULE_ID, preemptFor: entry.request ? core.streamKey(entry.request.preemptFor) : null });
   }
   if (entry.halted && entry.kind === 0) Object.assign(metadata, { halt: true, haltCause: 'accessibility_bypass' });
-  const parameters = entry.request && action ? { metadata: foreignRequestMetadata(core, action, entry.request) } : {};
+  const capacity = entry.reason === REASON_CODES.indexOf('capacity_exhausted');
+  const parameters = entry.request && action && !capacity ? { metadata: foreignRequestMetadata(core, action, entry.request) } : {};
   return { context: { actor, action, target }, parameters, metadata, observed: entry.kind === 1 };
 }
 

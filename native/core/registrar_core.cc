@@ -509,13 +509,35 @@ Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
   }
 }
 
+uint64_t RegistrarCore::EnterHelp() const noexcept {
+  for (;;) {
+    const uint64_t generation = helperGeneration_.load(std::memory_order_seq_cst);
+    helpersIn_[generation & 1].fetch_add(1, std::memory_order_seq_cst);
+    // Re-checked so that a sweeper that flipped the generation meanwhile either sees us counted
+    // in the old one (and waits for us) or we count ourselves in the new one.
+    if (helperGeneration_.load(std::memory_order_seq_cst) == generation) return generation;
+    helpersIn_[generation & 1].fetch_sub(1, std::memory_order_seq_cst);
+  }
+}
+
+void RegistrarCore::ExitHelp(uint64_t generation) const noexcept {
+  helpersIn_[generation & 1].fetch_sub(1, std::memory_order_seq_cst);
+}
+
 void RegistrarCore::HelpApply(uint64_t seq) const noexcept {
   Effects effects;
+  // With compaction, a helper counts itself in (see the header): the sweep waits for every helper
+  // that entered before it, so no helper applies an old seq's effects to a slot the sweep reset.
+  const bool compacting = options_.compactionPeriod != 0;
+  const uint64_t generation = compacting ? EnterHelp() : 0;
   for (int attempt = 0;; ++attempt) {
-    if (applied_.load(std::memory_order_acquire) >= seq || claimed_.load(std::memory_order_acquire) < seq) return;
-    const SlotRead read = journal_->Read(seq, nullptr, &effects);
+    const bool pending = applied_.load(std::memory_order_acquire) < seq && claimed_.load(std::memory_order_acquire) >= seq;
+    const SlotRead read = pending ? journal_->Read(seq, nullptr, &effects) : SlotRead::kOverwritten;
     if (read == SlotRead::kOk) break;
-    if (read == SlotRead::kOverwritten) return;  // only after seq was applied
+    if (read == SlotRead::kOverwritten) {  // applied already (a slot is overwritten only after its seq was applied)
+      if (compacting) ExitHelp(generation);
+      return;
+    }
     Backoff(attempt);  // the claimer is still copying its entry
   }
   // Every CAS below can succeed only once: each new value carries a monotonic field.
@@ -536,7 +558,10 @@ void RegistrarCore::HelpApply(uint64_t seq) const noexcept {
     if (slot != nullptr) slot->word.compare_exchange_strong(expected, effects.newOverride, std::memory_order_acq_rel);
   }
   if (effects.halt) halted_.store(true, std::memory_order_release);
-  if (options_.compactionPeriod != 0 && seq % options_.compactionPeriod == 0) Compact(seq);
+  if (compacting) {
+    ExitHelp(generation);
+    if (seq % options_.compactionPeriod == 0) Compact(seq);
+  }
   uint64_t previous = seq - 1;
   applied_.compare_exchange_strong(previous, seq, std::memory_order_acq_rel);
 }
@@ -545,6 +570,10 @@ void RegistrarCore::Compact(uint64_t seq) const noexcept {
   uint64_t taken = sweepTaken_.load(std::memory_order_acquire);
   while (taken < seq) {
     if (sweepTaken_.compare_exchange_weak(taken, seq, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      // Drain: every helper that entered before this flip (possibly holding an old seq's effects)
+      // leaves before any slot is reset; helpers entering after it see seq's state applied.
+      const uint64_t old = helperGeneration_.fetch_add(1, std::memory_order_seq_cst);
+      for (int attempt = 0; helpersIn_[old & 1].load(std::memory_order_seq_cst) != 0; ++attempt) Backoff(attempt);
       streamIds_.Locked([this, seq](Interner& ids) { SweepLocked(ids, seq); });
       sweepDone_.store(seq, std::memory_order_release);
       return;

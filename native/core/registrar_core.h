@@ -44,9 +44,12 @@
 // consuming a seq (the caller re-interns and asks again). The check is inside Compute, so the
 // claim CAS validates it like every other read. A request naming a freed id without an epoch
 // (ids obtained elsewhere) is denied invalid_request, never applied to a slot that may be reused.
-// Residual assumption: a helper that read a seq's entry and is then descheduled for more than
-// `compactionRetain` + one journal length of seqs could apply a stale CAS to a reused slot whose
-// words happen to equal the old ones; the effect words of one incarnation are monotonic as before.
+// Resetting a slot breaks the monotonicity that makes a late helper's CAS harmless (a creation
+// expects word 0, and a removed slot is 0 again), so with compaction every helper counts itself
+// into one of two generations while it applies a seq's effects, and the sweeper flips the
+// generation and waits until the old one is empty before it resets anything. Helpers that enter
+// afterwards see applied_ >= seq - 1 and only apply seqs decided on the swept state. Without
+// compaction helpers count nothing and nothing changes.
 #pragma once
 
 #include <atomic>
@@ -310,6 +313,9 @@ class RegistrarCore {
   void HelpApply(uint64_t seq) const noexcept;
   /** The compaction sweep of point `seq` (once; other appliers wait for it). */
   void Compact(uint64_t seq) const noexcept;
+  /** Counts a helper into the current generation (returned); ExitHelp counts it out. */
+  uint64_t EnterHelp() const noexcept;
+  void ExitHelp(uint64_t generation) const noexcept;
   void SweepLocked(Interner& streams, uint64_t seq) const noexcept;
   /** Whether a stream id names a freed slot. */
   bool Freed(int32_t id) const noexcept;
@@ -334,6 +340,9 @@ class RegistrarCore {
   alignas(64) mutable std::atomic<uint64_t> sweepTaken_{0};
   mutable std::atomic<uint64_t> sweepDone_{0};
   mutable std::atomic<uint32_t> freeEpoch_{0};
+  // Helpers applying effects, counted per generation (compaction only; see the header).
+  alignas(64) mutable std::atomic<uint64_t> helperGeneration_{0};
+  mutable std::atomic<int64_t> helpersIn_[2] = {};
   std::unique_ptr<Journal> journal_;
 };
 

@@ -16,7 +16,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { ACTOR_KINDS, NO_ID, REASON_CODES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type TransitionAction } from '../src/registrar/core.js';
+import { compactionPointOf } from '../src/registrar/compaction.js';
+import { ACTOR_KINDS, NO_ID, REASON_CODES, STREAM_STATES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type TransitionAction } from '../src/registrar/core.js';
 import { NativeCore } from '../src/registrar/native-core.js';
 import { ReferenceCore } from '../src/registrar/reference-core.js';
 
@@ -161,7 +162,10 @@ async function main(): Promise<number> {
   // The store's thread: read the journal while the workers race.
   const expected = 1 + racesPerThread * threads;
   const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-  const lastVersion = new Map<number, number>();
+  /** Each stream's last allowed transition: version, state after, seq. */
+  const lastOf = new Map<number, { version: number; state: number; seq: number }>();
+  const policy = live.compactionPolicy();
+  const terminal = new Set([STREAM_STATES.indexOf('stopped'), STREAM_STATES.indexOf('failed')]);
   let nextSeq = 1;
   let gaps = 0;
   let doubleWinners = 0;
@@ -193,10 +197,13 @@ async function main(): Promise<number> {
       if (!same(entry, model.decide(entry.request))) modelMismatches += 1;
       if (entry.allowed) {
         allowed += 1;
-        const previous = lastVersion.get(entry.stream) ?? 0;
+        // A stream compacted after it ended may be created again (version 1): compaction.ts.
+        const last = lastOf.get(entry.stream);
+        const recreated = entry.stateBefore === -1 && last !== undefined && terminal.has(last.state) && policy !== null && compactionPointOf(last.seq, policy) < entry.seq;
+        const previous = recreated ? 0 : (last?.version ?? 0);
         if (entry.version !== previous + 1) doubleWinners += 1;
         if (entry.action === TRANSITION_ACTIONS.indexOf('claim') && entry.ownerBefore !== NO_ID) doubleWinners += 1;
-        lastVersion.set(entry.stream, entry.version);
+        lastOf.set(entry.stream, { version: entry.version, state: entry.stateAfter, seq: entry.seq });
       }
     }
     Atomics.store(sharedInts, 1, nextSeq - 1);

@@ -59,6 +59,7 @@ export class AudioOutput {
   readonly #device: NativeAudioDevice;
   readonly #periodMs: number;
   #closed = false;
+  #claimedBy: object | null = null;
   readonly #exitRef: WeakRef<AudioOutput>;
 
   /**
@@ -80,6 +81,21 @@ export class AudioOutput {
     this.#periodMs = (1000 * this.config.periodFrames) / this.config.sampleRateHz;
     this.#exitRef = new WeakRef(this);
     closeOnExit(this.#exitRef);
+  }
+
+  /**
+   * Reserves the device for one owner (a VoiceEngine): an interrupt silences the whole device, so
+   * two engines on one device would silence each other's streams. Returns the function that hands
+   * it back. Throws AudioError `AUDIO_DEVICE_IN_USE` while another owner holds it.
+   */
+  claim(owner: object): () => void {
+    if (this.#claimedBy !== null && this.#claimedBy !== owner) {
+      throw new AudioError('AUDIO_DEVICE_IN_USE', 'this AudioOutput is already used by another engine: give each engine its own device (one device per engine until streams are mixed)');
+    }
+    this.#claimedBy = owner;
+    return () => {
+      if (this.#claimedBy === owner) this.#claimedBy = null;
+    };
   }
 
   /** Names of the backends compiled into the addon (e.g. `['PulseAudio', 'ALSA', 'Null']`). */

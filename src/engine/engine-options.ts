@@ -75,7 +75,7 @@ export const speakOptionsSchema = z.strictObject({
   userId: z.string().min(1).max(200).optional(),
   priority: z.union([z.enum(['system', 'assistant', 'background']), z.number().int().min(1).max(10)]).optional(),
   /** Cancels the call; the stream is stopped (not failed) in the registrar. */
-  signal: z.instanceof(AbortSignal).optional(),
+  signal: z.custom<AbortSignal>(isAbortSignal, 'expected an AbortSignal').optional(),
   /** Called after each sentence with progress (for long texts). */
   onProgress: z.custom<(progress: SpeechProgress) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
 });
@@ -90,4 +90,15 @@ export interface SpeechProgress {
   total: number;
   /** Audio produced so far, in ms. */
   audioMs: number;
+}
+
+/** Whether `value` is a real AbortSignal (an object only dressed as one fails `AbortSignal.any`). */
+function isAbortSignal(value: unknown): boolean {
+  if (!(value instanceof AbortSignal)) return false;
+  try {
+    AbortSignal.any([value]);
+    return true;
+  } catch {
+    return false;
+  }
 }

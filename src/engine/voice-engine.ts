@@ -24,7 +24,7 @@ import type { SpeechGraph } from '../graph/speech-graph.js';
 import { z } from 'zod';
 import type { Attestation } from '../attestation/record.js';
 import { ActorHandle } from '../registrar/actor-handle.js';
-import { RegistrarHaltedError } from '../registrar/errors.js';
+import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import type { HaltInfo, OverrideView, Permit, RegistrarResult, StreamView, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
@@ -131,6 +131,10 @@ export class VoiceEngine {
   readonly #options: ParsedEngineOptions;
   readonly #registry = new BackendRegistry();
   readonly #named = new Map<string, Promise<SpeechBackend>>();
+  /** Backends this engine created (by name): the only ones close() closes; instances passed in stay the caller's. */
+  readonly #created = new Set<Promise<SpeechBackend>>();
+  /** Hands the output back when the engine closes (an engine holds its device exclusively). */
+  #releaseOutput: (() => void) | undefined;
   readonly #active = new Map<string, { controller: AbortController; utterance: Utterance; done: Promise<void> }>();
   #main: Promise<SpeechBackend> | undefined;
   #output: AudioOutput | undefined;
@@ -154,13 +158,15 @@ export class VoiceEngine {
     this.#runtime = this.#registrar.registerActor(this.runtimeActor);
     this.registrar = readerOf(this.#registrar);
     this.#output = this.#options.output;
+    // One engine per device: a decision on one engine's stream must not silence another's.
+    this.#releaseOutput = this.#output?.claim(this);
     // Decisions are effects: the sinks obey every transition and halt first (silence), then the
     // engine aborts synthesis of the streams they concern.
     this.#sinks = new SinkBook(this.#registrar);
     this.#stopListening = [
-      this.#registrar.onTransition((event) => this.#onTransition(event)),
-      // Fail-closed (spec §4 HALT): when the registrar halts, for any cause, every stream stops.
-      this.#registrar.onHalt((halt) => this.#stopAllForHalt(halt)),
+      this.#registrar.onTransition((event) => this.#onTransition(event), { phase: 'effect' }),
+      // Fail-closed: when the registrar halts, for any cause, every stream stops.
+      this.#registrar.onHalt((halt) => this.#stopAllForHalt(halt), { phase: 'effect' }),
     ];
   }
 
@@ -211,6 +217,7 @@ export class VoiceEngine {
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const started = performance.now();
     const graph = await this.#validate(text, parsed);
+    this.#throwIfClosed();
     const output = this.#outputDevice();
     const { sampleRateHz, channels } = output.config;
     // One device, one utterance at a time: a later play() waits its turn (its stream is only
@@ -219,8 +226,25 @@ export class VoiceEngine {
     const chunks: AudioChunk[] = [];
     let utterance: Utterance | undefined;
     let sink: StreamSink | undefined;
+    const callerSignal = parsed.signal;
+    // Once the stream exists, the caller's abort is the owner's request to end it: the registrar
+    // decides (a user's accessibility override may refuse it; the speech then plays to its end).
+    const abort: { requested: boolean; denial: RegistrarResult | null } = { requested: false, denial: null };
+    const onCallerAbort = () => {
+      if (abort.requested || !utterance) return;
+      abort.requested = true;
+      const streamId = utterance.lifecycle.streamId;
+      const state = this.#registrar.getState(streamId)?.state;
+      if (state !== 'playing' && state !== 'interrupting' && state !== 'compiling' && state !== 'synthesizing') return;
+      const action = state === 'playing' || state === 'interrupting' ? 'stop' : 'fail';
+      const result = this.#registrar.request({ action, actor: this.actor, target: streamId, reason: 'aborted by the caller' });
+      if (!result.allowed) abort.denial = result;
+    };
     try {
+      this.#throwIfClosed();
       utterance = this.#begin(parsed, graph);
+      callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+      if (callerSignal?.aborted) onCallerAbort();
       // The sink opens with the permit of the allowed play, in the same call that took it; every
       // frame goes through it, and the next transition of the stream (or a halt) closes it.
       const hooks: RunHooks = {
@@ -229,24 +253,35 @@ export class VoiceEngine {
           sink = this.#sinks.open(permit, output);
         },
         beforeEnd: async () => {
-          await sink?.drain(parsed.signal);
+          await sink?.drain();
         },
       };
-      for await (const chunk of this.#run(utterance, text, { ...parsed, sampleRateHz }, hooks)) {
+      const { signal: _callerSignal, ...runOptions } = parsed;
+      void _callerSignal;
+      for await (const chunk of this.#run(utterance, text, { ...runOptions, sampleRateHz }, hooks)) {
         chunks.push(chunk);
         if (!sink || sink.closure) break;
         const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
         try {
-          await sink.write(frames, parsed.signal);
+          await sink.write(frames);
         } catch (error) {
           if (sink.closure) break;
           throw error;
         }
       }
+    } catch (error) {
+      if (abort.requested && !abort.denial && !utterance?.halted) throw new AbortError('play() was aborted by its signal', { cause: callerSignal?.reason });
+      throw error;
     } finally {
+      callerSignal?.removeEventListener('abort', onCallerAbort);
       release();
     }
     if (utterance.halted) throw new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
+    if (abort.requested && !abort.denial) throw new AbortError('play() was aborted by its signal', { cause: callerSignal?.reason });
+    if (abort.denial) {
+      const { reason, message, attestation } = abort.denial;
+      throw new RegistrarDeniedError(`play() was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); it played to its end`, { reason, seq: attestation.seq });
+    }
     if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
     return resultOf(utterance, chunks, concatPcm(chunks.map((chunk) => chunk.pcm)), sampleRateHz, started);
   }
@@ -306,8 +341,9 @@ export class VoiceEngine {
     await Promise.allSettled(running.map(([, entry]) => entry.done));
     for (const stop of this.#stopListening) stop();
     this.#sinks.dispose();
-    const backends = await Promise.allSettled([...(this.#main ? [this.#main] : []), ...this.#named.values()]);
+    const backends = await Promise.allSettled([...this.#created]);
     await Promise.allSettled(backends.flatMap((entry) => (entry.status === 'fulfilled' ? [entry.value.close()] : [])));
+    this.#releaseOutput?.();
     if (this.#ownsOutput) this.#output?.close();
   }
 
@@ -365,6 +401,7 @@ export class VoiceEngine {
     if (!this.#output) {
       this.#output = new AudioOutput();
       this.#ownsOutput = true;
+      this.#releaseOutput = this.#output.claim(this);
     }
     return this.#output;
   }
@@ -387,6 +424,7 @@ export class VoiceEngine {
     let created = this.#named.get(name);
     if (!created) {
       created = this.#registry.create(name);
+      this.#created.add(created);
       this.#named.set(name, created);
       created.catch(() => this.#named.delete(name));
     }
@@ -394,7 +432,10 @@ export class VoiceEngine {
   }
 
   #resolve(ref: string | SpeechBackend, options: Record<string, unknown> | undefined): Promise<SpeechBackend> {
-    return typeof ref === 'string' ? this.#registry.create(ref, options ?? {}) : Promise.resolve(ref);
+    if (typeof ref !== 'string') return Promise.resolve(ref);
+    const created = this.#registry.create(ref, options ?? {});
+    this.#created.add(created);
+    return created;
   }
 
   #compileOptions(text: string, parsed: ParsedSpeakOptions, rateScale: number): CompileOptions {
@@ -413,15 +454,21 @@ export class VoiceEngine {
     };
   }
 
+  /** No stream starts once close() began, whatever a call was awaiting when it did. */
+  #throwIfClosed(): void {
+    if (this.#closed) throw new AudioError('ENGINE_CLOSED', 'the engine was closed');
+  }
+
   /** Validates the text (compiling it) and the backend, then creates the stream; throws before any effect on bad input or a denial. */
   async #prepare(text: string, parsed: ParsedSpeakOptions): Promise<Utterance> {
     const graph = await this.#validate(text, parsed);
+    this.#throwIfClosed();
     return this.#begin(parsed, graph);
   }
 
   /** Compiles the text once to validate it and resolves the backend: no registrar request yet. */
   async #validate(text: string, parsed: ParsedSpeakOptions): Promise<SpeechGraph> {
-    if (this.#closed) throw new AudioError('ENGINE_CLOSED', 'the engine was closed');
+    this.#throwIfClosed();
     if (typeof text !== 'string') throw new InputError(`text: expected a string (received ${typeof text})`, { field: 'text' });
     const graph = compile(text, this.#compileOptions(text, parsed, 1));
     await this.#backendFor(parsed.backend);
@@ -502,6 +549,8 @@ export class VoiceEngine {
           const gathered: Float32Array[] = [];
           let gatheredMetadata: AudioChunk['metadata'] | undefined;
           for await (const output of produced) {
+            // A backend that ignores its signal must not keep the stream speaking after an allowed end.
+            if (signal.aborted) break;
             const pcm = converter.convert(toMono(output.pcm, output.channels), output.sampleRateHz, false);
             const pause = silence(step.nodeId);
             if (pause) yield pause;

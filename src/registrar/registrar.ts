@@ -65,8 +65,12 @@ export class AudioRegistrar {
     (streamId) => this.#core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
   );
-  private readonly haltListeners = new Set<(halt: HaltInfo) => void>();
-  readonly #transitionListeners = new Set<(event: TransitionEvent) => void>();
+  /** Listeners by phase: effect listeners (the runtime's sinks) run before observers. */
+  readonly #haltListeners = { effect: new Set<(halt: HaltInfo) => void>(), observe: new Set<(halt: HaltInfo) => void>() };
+  readonly #transitionListeners = { effect: new Set<(event: TransitionEvent) => void>(), observe: new Set<(event: TransitionEvent) => void>() };
+  /** Events decided while listeners were being told about an earlier one: told next, in order. */
+  readonly #pendingEvents: TransitionEvent[] = [];
+  #notifying = false;
   /** The private token this registrar's actor handles are issued under. */
   readonly #issuer: object = Object.freeze({});
   readonly #handles = new Map<string, ActorHandle>();
@@ -253,21 +257,27 @@ export class AudioRegistrar {
    * failed log write, a structural violation, a journal overrun); the runtime stops every stream.
    * A listener added after the halt is called at once. Returns the function that removes it.
    */
-  onHalt(listener: (halt: HaltInfo) => void): () => void {
-    this.haltListeners.add(listener);
+  onHalt(listener: (halt: HaltInfo) => void, options: ListenerOptions = {}): () => void {
+    const set = this.#haltListeners[listenerPhase(options)];
+    set.add(listener);
     if (this.#haltInfo) callSafely(listener, this.#haltInfo);
-    return () => this.haltListeners.delete(listener);
+    return () => set.delete(listener);
   }
 
   /**
    * Calls `listener` synchronously after every allowed decision on a stream, whoever asked and on
    * whichever thread it was decided (another thread's decisions arrive when this registrar reads the
    * shared core's journal: on its next request or `syncJournal()`). The runtime obeys these: an
-   * interrupt, stop or fail closes the stream's sink. Returns the function that removes it.
+   * interrupt, stop or fail closes the stream's sink. `phase: 'effect'` listeners (the runtime's
+   * sinks: they silence the device) are told before every `'observe'` listener (the default), so
+   * no observer can delay or prevent an effect; a throwing listener is reported as a process
+   * warning and the others are still told. A decision made from inside a listener is told after
+   * the current one, in order. Returns the function that removes it.
    */
-  onTransition(listener: (event: TransitionEvent) => void): () => void {
-    this.#transitionListeners.add(listener);
-    return () => this.#transitionListeners.delete(listener);
+  onTransition(listener: (event: TransitionEvent) => void, options: ListenerOptions = {}): () => void {
+    const set = this.#transitionListeners[listenerPhase(options)];
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   /**
@@ -516,12 +526,12 @@ export class AudioRegistrar {
     if (this.#haltInfo) return;
     this.#haltInfo = Object.freeze(info);
     this.coreHalted ||= info.cause === 'accessibility_bypass';
-    for (const listener of [...this.haltListeners]) callSafely(listener, this.#haltInfo);
+    for (const listener of [...this.#haltListeners.effect, ...this.#haltListeners.observe]) callSafely(listener, this.#haltInfo);
   }
 
   /** Tells transition listeners about an allowed decision on a stream. */
   #notifyTransition(record: Attestation): void {
-    if (this.#transitionListeners.size === 0 || record.target === null || record.stateAfter === null || record.action === null) return;
+    if ((this.#transitionListeners.effect.size === 0 && this.#transitionListeners.observe.size === 0) || record.target === null || record.stateAfter === null || record.action === null) return;
     const reason = (record.parameters as { reason?: unknown }).reason;
     const event: TransitionEvent = Object.freeze({
       streamId: record.target,
@@ -533,7 +543,16 @@ export class AudioRegistrar {
       attestationId: record.id,
       reason: typeof reason === 'string' ? reason : null,
     });
-    for (const listener of [...this.#transitionListeners]) callSafely(listener, event);
+    this.#pendingEvents.push(event);
+    if (this.#notifying) return;
+    this.#notifying = true;
+    try {
+      for (let next = this.#pendingEvents.shift(); next; next = this.#pendingEvents.shift()) {
+        for (const listener of [...this.#transitionListeners.effect, ...this.#transitionListeners.observe]) callSafely(listener, next);
+      }
+    } finally {
+      this.#notifying = false;
+    }
   }
 
   /**
@@ -630,11 +649,34 @@ export class AudioRegistrar {
 
 export type { RegistrarRequest } from './request-schema.js';
 
-/** Calls a listener; a throwing listener is reported as a process warning and never breaks the registrar. */
+/** Options of `onTransition` and `onHalt`. */
+export interface ListenerOptions {
+  /** `'effect'`: told first (the runtime's sinks); `'observe'` (default): told after every effect listener. */
+  phase?: 'effect' | 'observe';
+}
+
+function listenerPhase(options: ListenerOptions): 'effect' | 'observe' {
+  return options.phase === 'effect' ? 'effect' : 'observe';
+}
+
+/**
+ * Calls a listener; whatever it throws (even a value that cannot be turned into a string) is
+ * reported as a process warning and never reaches the registrar or the other listeners.
+ */
 function callSafely<T>(listener: (value: T) => void, value: T): void {
   try {
     listener(value);
   } catch (error) {
-    process.emitWarning(`registrar listener threw: ${error instanceof Error ? error.message : String(error)}`, { code: 'VOICE_SOUNDBOARD_LISTENER' });
+    let text = 'a value that cannot be printed';
+    try {
+      text = error instanceof Error ? String(error.message) : String(error);
+    } catch {
+      // keep the placeholder
+    }
+    try {
+      process.emitWarning(`registrar listener threw: ${text.slice(0, 500)}`, { code: 'VOICE_SOUNDBOARD_LISTENER' });
+    } catch {
+      // A warning that cannot be emitted must not break the decision either.
+    }
   }
 }

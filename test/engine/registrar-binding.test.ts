@@ -212,7 +212,7 @@ describe('decisions are effects at the device', () => {
     const { result, streamId } = await playing(engine, output, registrar);
     const at = position(output);
     const report = await new Promise<{ allowed: boolean; reason: string | null; seq: number }>((resolve, reject) => {
-      const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { handle: core.handle, streamId, actor: 'agent:assistant' } });
+      const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { shareToken: core.shareToken, streamId, actor: 'agent:assistant' } });
       worker.once('message', resolve);
       worker.once('error', reject);
     });
@@ -285,6 +285,120 @@ describe('stream() and speak() obey decisions made elsewhere too', () => {
     expect(result.interrupted).toBe(true);
     expect(result.endedBy).toMatchObject({ action: 'interrupt', attestationId: decision?.attestation.id });
     expect(result.audio.length).toBeLessThan(RATE_HZ * 2 * 6);
+  });
+});
+
+describe('hostile callers around the engine (adversarial review findings)', () => {
+  it("an agent's listener that throws cannot keep a user's interrupt from silencing the user's engine", async () => {
+    const registrar = new AudioRegistrar();
+    const agent = registrar.registerActor('agent:assistant');
+    const alice = registrar.registerActor('user:alice');
+    const agentEngine = new VoiceEngine({ registrar, actor: agent, backend: new ConstantLevelBackend() });
+    opened.push(agentEngine);
+    agentEngine.registrar.onTransition((event) => {
+      if (event.action === 'interrupt') throw Object.create(null);
+    });
+    agentEngine.registrar.onHalt(() => {
+      throw Object.create(null);
+    });
+    const output = device();
+    const userEngine = new VoiceEngine({ registrar, actor: alice, output, backend: new ConstantLevelBackend() });
+    opened.push(userEngine);
+    const onWarning = () => undefined;
+    process.on('warning', onWarning);
+    try {
+      const { result, streamId } = await playing(userEngine, output, registrar);
+      const at = position(output);
+      expect(registrar.request({ action: 'interrupt', actor: alice, target: streamId }).allowed).toBe(true);
+      expect((await result).interrupted).toBe(true);
+      expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('one device, one engine: a second engine on the same output is refused until the first closes', async () => {
+    const registrar = new AudioRegistrar();
+    const output = device();
+    const first = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:a'), output });
+    expect(() => new VoiceEngine({ registrar, actor: registrar.registerActor('user:alice'), output })).toThrow(expect.objectContaining({ code: 'AUDIO_DEVICE_IN_USE' }));
+    await first.close();
+    const second = new VoiceEngine({ registrar, actor: registrar.registerActor('user:alice'), output });
+    opened.push(second);
+    expect(second.actor.key).toBe('user:alice');
+  });
+
+  it('play() racing close() starts no stream after close', async () => {
+    const { registrar, engine } = host();
+    const late = engine.play('started in the same tick as close');
+    await engine.close();
+    await expect(late).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
+    expect(registrar.listStates()).toEqual([]);
+  });
+
+  it("aborting play() is the owner's request: allowed, it stops the stream as the agent; under a user's override it is denied and the speech plays to its end", async () => {
+    const free = host();
+    const controller = new AbortController();
+    const freePlay = free.engine.play('constant level for a while', { signal: controller.signal });
+    freePlay.catch(() => undefined);
+    await waitUntil(() => free.registrar.listStates()[0]?.state === 'playing' && position(free.output) > PERIOD_FRAMES * 4, 'the stream to play');
+    const at = position(free.output);
+    controller.abort();
+    await expect(freePlay).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await framesUntilSilenced(free.output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    const stop = free.registrar.attestationStore.all().find((record) => record.action === 'stop');
+    expect(stop).toMatchObject({ decision: 'allowed', actor: { kind: 'agent', id: 'assistant' }, parameters: { reason: 'aborted by the caller' } });
+
+    const guarded = host();
+    guarded.registrar.request({ action: 'enable_override', actor: guarded.alice, metadata: { scope: 'session', scopeId: 'den' } });
+    const guardedController = new AbortController();
+    const guardedPlay = guarded.engine.play('constant level for a while', { signal: guardedController.signal, sessionId: 'den' });
+    guardedPlay.catch(() => undefined);
+    await waitUntil(() => guarded.registrar.listStates()[0]?.state === 'playing' && position(guarded.output) > PERIOD_FRAMES * 4, 'the stream to play');
+    const abortedAt = position(guarded.output);
+    guardedController.abort();
+    await expect(guardedPlay).rejects.toMatchObject({ code: 'REGISTRAR_DENIED', reason: 'accessibility_override' });
+    // Played to its natural end: the whole 2 s segment went out at the level, no fade in between.
+    expect(framesUntilFade(guarded.output, abortedAt)).toBeGreaterThanOrEqual(RATE_HZ * 2 - abortedAt - PERIOD_FRAMES);
+    const streamId = guarded.registrar.listStates()[0]?.streamId ?? '';
+    expect(guarded.registrar.getState(streamId)?.state).toBe('stopped');
+    const records = guarded.registrar.attestationStore.all().filter((record) => record.target === streamId && record.action === 'stop');
+    expect(records.map((record) => `${record.actor?.kind}:${record.decision}:${record.reason}`)).toEqual(['agent:denied:accessibility_override', 'system:allowed:null']);
+  });
+
+  it('stream() stops yielding as soon as an interrupt is allowed, even from a backend that ignores its signal', async () => {
+    class DeafBackend extends ConstantLevelBackend {
+      override async *synthesize(): AsyncIterable<EngineOutput> {
+        for (let index = 0; index < 20; index += 1) yield { pcm: new Float32Array(2400).fill(LEVEL), sampleRateHz: RATE_HZ, channels: 1, metadata: {} };
+      }
+    }
+    const registrar = new AudioRegistrar();
+    const agent = registrar.registerActor('agent:assistant');
+    const engine = new VoiceEngine({ registrar, actor: agent, backend: new DeafBackend() });
+    opened.push(engine);
+    let chunks = 0;
+    for await (const chunk of engine.stream('one long sentence')) {
+      chunks += 1;
+      if (chunks === 1) registrar.request({ action: 'interrupt', actor: agent, target: chunk.streamId });
+    }
+    expect(chunks).toBe(1);
+  });
+
+  it('a fake AbortSignal is refused before any stream starts; backends passed in are not closed by the engine', async () => {
+    const registrar = new AudioRegistrar();
+    const backend = new ConstantLevelBackend();
+    let closed = 0;
+    const originalClose = backend.close.bind(backend);
+    backend.close = async () => {
+      closed += 1;
+      await originalClose();
+    };
+    const engine = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:x'), backend });
+    const fake = Object.create(AbortSignal.prototype) as AbortSignal;
+    await expect(engine.speak('hello', { signal: fake })).rejects.toMatchObject({ name: 'InputError', field: 'options.signal' });
+    expect(registrar.listStates()).toEqual([]);
+    await engine.close();
+    expect(closed).toBe(0);
   });
 });
 

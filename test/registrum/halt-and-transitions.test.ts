@@ -161,3 +161,45 @@ describe('journal overrun halt', () => {
     expect(b.requestAsHost({ action: 'start', actor: 'agent:one' }).reason).toBe('registrar_halted');
   });
 });
+
+describe('listeners cannot break decisions or delay effects', () => {
+  it('a listener throwing an unprintable value neither makes request() throw nor keeps later listeners from hearing; effect listeners are told before observers registered earlier', () => {
+    const r = new AudioRegistrar({ core: new ReferenceCore() });
+    const agent = r.registerActor('agent:one');
+    const order: string[] = [];
+    r.onTransition(() => {
+      order.push('hostile observer');
+      throw Object.create(null);
+    });
+    r.onHalt(() => {
+      throw Object.create(null);
+    });
+    r.onTransition((event) => order.push(`effect ${event.action}`), { phase: 'effect' });
+    const onWarning = () => undefined;
+    process.on('warning', onWarning);
+    try {
+      const started = r.request({ action: 'start', actor: agent });
+      expect(started.allowed).toBe(true);
+      expect(order).toEqual(['effect start', 'hostile observer']);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('a decision made inside a listener is told after the current one, to every listener, in order', () => {
+    const r = new AudioRegistrar({ core: new ReferenceCore() });
+    const agent = r.registerActor('agent:one');
+    const first: string[] = [];
+    const second: string[] = [];
+    r.onTransition((event) => {
+      first.push(event.action);
+      if (event.action === 'play') r.request({ action: 'interrupt', actor: agent, target: event.streamId });
+    });
+    r.onTransition((event) => second.push(event.action));
+    const target = r.request({ action: 'start', actor: agent }).streamId ?? '';
+    r.request({ action: 'synthesize', actor: agent, target });
+    r.request({ action: 'play', actor: agent, target });
+    expect(first).toEqual(['start', 'synthesize', 'play', 'interrupt']);
+    expect(second).toEqual(first);
+  });
+});

@@ -70,8 +70,8 @@ export interface RegistrarReader {
   listOverrides(): readonly OverrideView[];
   /** The override covering a stream, or null. */
   overrideFor(streamId: string): OverrideView | null;
-  /** Every attestation the registrar holds (frozen records). */
-  attestations(): readonly Attestation[];
+  /** The latest `limit` attestations (default 1,000, at most 100,000), oldest first (frozen records). */
+  attestations(limit?: number): readonly Attestation[];
   /** Whether the registrar halted. */
   readonly halted: boolean;
   /** Why it halted, or null. */
@@ -81,6 +81,9 @@ export interface RegistrarReader {
   /** See AudioRegistrar.onHalt. */
   onHalt(listener: (halt: HaltInfo) => void): () => void;
 }
+
+/** How many records `engine.registrar.attestations()` returns at most: a bounded read, never the whole log. */
+const readerLimitSchema = z.number().int().min(1).max(100_000);
 
 /** Options of `engine.interrupt()`: only why. The actor is always the engine's own. */
 const interruptOptionsSchema = z.strictObject({ reason: z.string().max(1000).optional() });
@@ -92,7 +95,16 @@ function readerOf(registrar: AudioRegistrar): RegistrarReader {
     listStates: () => registrar.listStates(),
     listOverrides: () => registrar.listOverrides(),
     overrideFor: (streamId: string) => registrar.overrideFor(streamId),
-    attestations: () => registrar.attestationStore.all(),
+    attestations: (limit: number = 1000) => {
+      const count = parseInput(readerLimitSchema, limit, 'limit');
+      const store = registrar.attestationStore;
+      const records: Attestation[] = [];
+      for (let seq = Math.max(store.chainStart.seq + 1, store.lastSeq - count + 1); seq <= store.lastSeq; seq += 1) {
+        const record = store.bySeq(seq);
+        if (record) records.push(record);
+      }
+      return Object.freeze(records);
+    },
     get halted() {
       return registrar.halted;
     },

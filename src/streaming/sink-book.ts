@@ -27,12 +27,12 @@ export class SinkBook {
         const sink = this.#sinks.get(event.streamId);
         const closure = sink ? closureOf(event) : null;
         if (sink && closure) sink.close(closure);
-      }),
+      }, { phase: 'effect' }),
       registrar.onHalt((halt) => {
         for (const sink of [...this.#sinks.values()]) {
           sink.close({ action: 'halt', actor: null, attestationId: halt.attestationId, seq: halt.seq, reason: `${halt.cause}: ${halt.message}` });
         }
-      }),
+      }, { phase: 'effect' }),
     ];
   }
 

@@ -398,3 +398,7 @@ export class AttestationStore {
     return parsed.record;
   }
 }
+
+// Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
+Object.freeze(AttestationStore.prototype);
+Object.freeze(AttestationStore);

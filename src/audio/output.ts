@@ -283,3 +283,7 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return value.constructor?.name ?? 'object';
   return typeof value;
 }
+
+// Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
+Object.freeze(AudioOutput.prototype);
+Object.freeze(AudioOutput);

@@ -701,3 +701,7 @@ function resultOf(utterance: Utterance, chunks: readonly AudioChunk[], audio: Fl
     marks: chunks.flatMap((chunk) => chunk.marks.map((name) => ({ name, timeMs: chunk.startMs }))),
   };
 }
+
+// Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
+Object.freeze(VoiceEngine.prototype);
+Object.freeze(VoiceEngine);

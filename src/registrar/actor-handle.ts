@@ -56,3 +56,7 @@ export class ActorHandle {
 export function issueActorHandle(issuer: object, kind: ActorKind, id: string): ActorHandle {
   return new ActorHandle(CONSTRUCTING, issuer, kind, id);
 }
+
+// Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
+Object.freeze(ActorHandle.prototype);
+Object.freeze(ActorHandle);

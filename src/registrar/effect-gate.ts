@@ -172,3 +172,9 @@ export class EffectGate {
     return permit;
   }
 }
+
+// Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
+Object.freeze(Permit.prototype);
+Object.freeze(Permit);
+Object.freeze(EffectGate.prototype);
+Object.freeze(EffectGate);

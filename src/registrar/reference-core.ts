@@ -550,3 +550,7 @@ function firstReason(violations: number): number {
   }
   return -1;
 }
+
+// Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
+Object.freeze(ReferenceCore.prototype);
+Object.freeze(ReferenceCore);

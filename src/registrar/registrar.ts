@@ -680,3 +680,7 @@ function callSafely<T>(listener: (value: T) => void, value: T): void {
     }
   }
 }
+
+// Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
+Object.freeze(AudioRegistrar.prototype);
+Object.freeze(AudioRegistrar);

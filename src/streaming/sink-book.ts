@@ -76,3 +76,7 @@ export class SinkBook {
     this.#poll = undefined;
   }
 }
+
+// Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
+Object.freeze(SinkBook.prototype);
+Object.freeze(SinkBook);

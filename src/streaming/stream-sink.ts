@@ -128,3 +128,7 @@ export function closureOf(event: TransitionEvent): SinkClosure | null {
   if (event.stateAfter === 'playing') return null;
   return { action: event.action, actor: event.actor, attestationId: event.attestationId, seq: event.seq, reason: event.reason };
 }
+
+// Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
+Object.freeze(StreamSink.prototype);
+Object.freeze(StreamSink);

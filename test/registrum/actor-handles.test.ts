@@ -95,3 +95,23 @@ describe.each(coresUnderTest())('actor handles ($name core)', (core) => {
     }
   });
 });
+
+describe('exported classes cannot be patched', () => {
+  it('swapping a method of the registrar, engine, output or handle prototypes throws (strict mode) and changes nothing', async () => {
+    const { VoiceEngine } = await import('../../src/engine/voice-engine.js');
+    const { AudioOutput } = await import('../../src/audio/output.js');
+    for (const [name, prototype, method] of [
+      ['AudioRegistrar', AudioRegistrar.prototype, 'request'],
+      ['VoiceEngine', VoiceEngine.prototype, 'interrupt'],
+      ['AudioOutput', AudioOutput.prototype, 'interrupt'],
+      ['ActorHandle', ActorHandle.prototype, 'toString'],
+    ] as const) {
+      const before = (prototype as unknown as Record<string, unknown>)[method];
+      expect(() => {
+        (prototype as unknown as Record<string, unknown>)[method] = () => undefined;
+      }, name).toThrow(TypeError);
+      expect((prototype as unknown as Record<string, unknown>)[method]).toBe(before);
+    }
+    expect(() => Object.defineProperty(AudioRegistrar, 'replay', { value: () => undefined })).toThrow(TypeError);
+  });
+});

@@ -296,16 +296,15 @@ function checkSourceFile({ root, sourceFile, checker, memberNames, report }) {
       return;
     }
     if (name === null) return;
-    if (!mayWriteDevice && DEVICE_WRITE_METHODS.has(name) && matchesType(isDeviceSymbol)) {
+    // An untyped receiver could be the device: outside the gated sink, device-write names on `any` are refused too.
+    if (!mayWriteDevice && DEVICE_WRITE_METHODS.has(name) && (matchesType(isDeviceSymbol) || reference.types().some((type) => (type.flags & ts.TypeFlags.Any) !== 0))) {
       flag(node, 'device-write', `${name}() on the audio device outside the gated sink`);
       return;
     }
+    // By name alone, whatever the receiver's (possibly cast) type: no untrusted layer has a reason to say it.
     if (untrusted && HOST_ENTRY_METHODS.has(name)) {
-      const property = reference.property();
-      if (!property || declaredIn(property, (path) => path.startsWith('src/registrar/'))) {
-        flag(node, 'host-entry-point', `${name} names actors; the ${asPath.split('/')[1]} layer must act through an actor handle`);
-        return;
-      }
+      flag(node, 'host-entry-point', `${name} names actors; the ${asPath.split('/')[1]} layer must act through an actor handle`);
+      return;
     }
     if (!inRegistrar && name === 'REPLAY_HOOKS') {
       flag(node, 'registrar-internal-import', 'REPLAY_HOOKS is the registrar\'s replay back door');

@@ -37,7 +37,8 @@ const MIX: TransitionAction[] = [
 ];
 
 interface StressWorkerData {
-  handle: number;
+  /** The shared core's shareToken (the capability to attach to it). */
+  shareToken: string;
   index: number;
   threads: number;
   racesPerThread: number;
@@ -65,7 +66,7 @@ function request(fields: Partial<CoreRequest> & Pick<CoreRequest, 'actor' | 'act
 }
 
 function workerMain(data: StressWorkerData): void {
-  const core = NativeCore.attach(data.handle);
+  const core = NativeCore.attach(data.shareToken);
   const shared = new Int32Array(data.shared);
   const agent = core.actorId(`agent:w${data.index}`);
   const system = core.actorId(`system:w${data.index}`);
@@ -154,7 +155,7 @@ async function main(): Promise<number> {
   const boot = `import { register } from ${JSON.stringify(tsxApi)}; register(); await import(${JSON.stringify(self)});`;
   const started = performance.now();
   const workers = Array.from({ length: threads }, (_, index) => {
-    const data: StressWorkerData = { handle: live.handle, index, threads, racesPerThread, streams, vip, session, shared };
+    const data: StressWorkerData = { shareToken: live.shareToken, index, threads, racesPerThread, streams, vip, session, shared };
     return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), { workerData: data });
   });
   const exits = workers.map((worker) => new Promise<number>((resolve) => worker.on('exit', resolve).on('error', (error) => console.error(error))));

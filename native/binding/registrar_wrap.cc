@@ -1,14 +1,22 @@
 // JS binding of the registrar decision core (native/core/registrar_core.h): class RegistrarCore.
 // Only converts values: the hot calls (decide, evaluate, stream) read their request from and
 // write their result into a per-object ArrayBuffer the JS side set up once, so a decision costs
-// one N-API call and no property access. Cores live in a process-wide registry of refcounted
-// handles, so a worker_thread attaches to the core its parent created; each environment's
-// references are released by its cleanup hook (and by close() and GC).
+// one N-API call and no property access. Cores live in a process-wide registry, so a
+// worker_thread attaches to the core its parent created; each environment's references are
+// released by its cleanup hook (and by close() and GC).
+//
+// Attaching is a capability, not a lookup: each core gets a 128-bit secret when it is created
+// (std::random_device, read here in C++ so no JS code in the process can replace the source), and
+// attaching needs the share token "<handle>.<32 hex digits>" that only an object already holding
+// the core can read (`shareToken`). An unknown handle, a wrong or malformed secret all get the
+// same REGISTRAR_CORE_NOT_FOUND, after the same constant-time comparison.
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -32,31 +40,113 @@ constexpr size_t kEpochOutput = 20;            // Float64 [20]: the core's free 
 constexpr size_t kStreamFields = 10;
 constexpr size_t kJournalFields = kDecisionFields + 15;
 
-/** Process-wide handle -> core registry. A handle resolves while any environment holds the core. */
+/** A core's attach secret: 128 random bits. */
+using Secret = std::array<uint8_t, 16>;
+
+/** Whether two secrets are equal, in time independent of where they differ. */
+bool SameSecret(const Secret& a, const Secret& b) {
+  volatile uint8_t difference = 0;
+  for (size_t index = 0; index < a.size(); ++index) difference = difference | (a[index] ^ b[index]);
+  return difference == 0;
+}
+
+/** "<handle>.<32 lowercase hex>". */
+std::string FormatToken(uint32_t handle, const Secret& secret) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string token = std::to_string(handle) + '.';
+  for (uint8_t byte : secret) {
+    token += kHex[byte >> 4];
+    token += kHex[byte & 0xF];
+  }
+  return token;
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;  // lowercase only: one spelling per token
+}
+
+/** Parses a share token; false for anything not "<1..4294967295>.<32 lowercase hex>". */
+bool ParseToken(const std::string& token, uint32_t* handle, Secret* secret) {
+  const size_t dot = token.find('.');
+  if (dot == std::string::npos || dot == 0 || dot > 10 || token.size() != dot + 1 + secret->size() * 2) return false;
+  uint64_t value = 0;
+  for (size_t index = 0; index < dot; ++index) {
+    if (token[index] < '0' || token[index] > '9') return false;
+    value = value * 10 + static_cast<uint64_t>(token[index] - '0');
+  }
+  if (value == 0 || value > UINT32_MAX) return false;
+  for (size_t index = 0; index < secret->size(); ++index) {
+    const int high = HexDigit(token[dot + 1 + index * 2]);
+    const int low = HexDigit(token[dot + 2 + index * 2]);
+    if (high < 0 || low < 0) return false;
+    (*secret)[index] = static_cast<uint8_t>(high << 4 | low);
+  }
+  *handle = static_cast<uint32_t>(value);
+  return true;
+}
+
+/** Why Registry::Load refused. */
+enum class LoadResult { kOk, kInUse, kInvalid };
+
+/** Process-wide handle -> (core, secret) registry. A handle resolves, with its secret, while any
+ *  environment holds the core. */
 class Registry {
  public:
   static Registry& Get() {
     static Registry* registry = new Registry();  // never destroyed: workers may outlive statics
     return *registry;
   }
-  uint32_t Add(const std::shared_ptr<RegistrarCore>& core) {
+  /** Registers a new core under a fresh handle and secret. Throws std::exception when the
+   *  system has no random source. */
+  uint32_t Add(const std::shared_ptr<RegistrarCore>& core, Secret* secret) {
+    std::random_device random;  // the OS CSPRNG (getrandom, /dev/urandom, RDRAND, RtlGenRandom)
+    for (size_t index = 0; index < secret->size(); index += 4) {
+      const uint32_t word = random();
+      std::memcpy(secret->data() + index, &word, 4);
+    }
     std::lock_guard<std::mutex> guard(mutex_);
     for (auto it = cores_.begin(); it != cores_.end();) {
-      it = it->second.expired() ? cores_.erase(it) : std::next(it);
+      it = it->second.core.expired() ? cores_.erase(it) : std::next(it);
     }
     const uint32_t handle = next_++;
-    cores_[handle] = core;
+    cores_[handle] = Entry{core, *secret, 0};
     return handle;
   }
-  std::shared_ptr<RegistrarCore> Find(uint32_t handle) {
+  /** The core with this handle and secret, else null (the same for an unknown handle and a wrong
+   *  secret, and the comparison runs either way). */
+  std::shared_ptr<RegistrarCore> Find(uint32_t handle, const Secret& secret) {
     std::lock_guard<std::mutex> guard(mutex_);
     auto found = cores_.find(handle);
-    return found == cores_.end() ? nullptr : found->second.lock();
+    const Entry* entry = found == cores_.end() ? &decoy_ : &found->second;
+    const bool same = SameSecret(entry->secret, secret);
+    return same && entry != &decoy_ ? entry->core.lock() : nullptr;
+  }
+  /** Loads `image` into `core` (held by the caller as `handle`) only when the caller's reference is
+   *  the only one in the process and nothing was decided on the core since it was created or last
+   *  loaded. Runs under the registry lock, so no one attaches meanwhile. */
+  LoadResult Load(uint32_t handle, const std::shared_ptr<RegistrarCore>& core, const registrar::Image& image) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    auto found = cores_.find(handle);
+    if (found == cores_.end()) return LoadResult::kInUse;  // unreachable while `core` is held
+    // Other references are only made under this lock (Find), so the count cannot grow here.
+    if (core.use_count() != 1 || core->LastSeq() != found->second.freshSeq) return LoadResult::kInUse;
+    if (core->Load(image) != CoreStatus::kOk) return LoadResult::kInvalid;
+    found->second.freshSeq = image.lastSeq;
+    return LoadResult::kOk;
   }
 
  private:
+  struct Entry {
+    std::weak_ptr<RegistrarCore> core;
+    Secret secret{};
+    /** The core's last seq when it was created or loaded: it is "fresh" while it stays there. */
+    uint64_t freshSeq = 0;
+  };
   std::mutex mutex_;
-  std::unordered_map<uint32_t, std::weak_ptr<RegistrarCore>> cores_;
+  std::unordered_map<uint32_t, Entry> cores_;
+  Entry decoy_{};  // compared against for an unknown handle
   uint32_t next_ = 1;
 };
 
@@ -81,7 +171,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     return DefineClass(
         env, "RegistrarCore",
         {
-            InstanceAccessor<&CoreWrap::Handle>("handle"),
+            InstanceAccessor<&CoreWrap::ShareToken>("shareToken"),
             InstanceMethod<&CoreWrap::RegisterActor>("registerActor"),
             InstanceMethod<&CoreWrap::ActorId>("actorId"),
             InstanceMethod<&CoreWrap::InternStream>("internStream"),
@@ -106,18 +196,17 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
         state);
   }
 
-  // new RegistrarCore(handle: number (0 = create), journalCapacity: number, io: ArrayBuffer,
-  //                   compactionPeriod?, compactionRetain?, streamCapacity?, scopeCapacity?)
+  // new RegistrarCore(shareToken: string | null (null: create), journalCapacity: number,
+  //                   io: ArrayBuffer, compactionPeriod?, compactionRetain?, streamCapacity?, scopeCapacity?)
   // (the optional numbers only when creating; absent: no compaction, full id spaces)
   explicit CoreWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CoreWrap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsArrayBuffer()) {
-      throw Napi::TypeError::New(env, "RegistrarCore(handle, journalCapacity, io: ArrayBuffer, ...options)");
+    if (info.Length() < 3 || !(info[0].IsNull() || info[0].IsString()) || !info[1].IsNumber() || !info[2].IsArrayBuffer()) {
+      throw Napi::TypeError::New(env, "RegistrarCore(shareToken: string | null, journalCapacity, io: ArrayBuffer, ...options)");
     }
     Napi::ArrayBuffer io = info[2].As<Napi::ArrayBuffer>();
     if (io.ByteLength() < kIoBytes) throw Napi::RangeError::New(env, "io buffer must be at least 256 bytes");
-    const uint32_t handle = info[0].As<Napi::Number>().Uint32Value();
-    if (handle == 0) {
+    if (info[0].IsNull()) {
       registrar::CoreOptions options;
       options.journalCapacity = info[1].As<Napi::Number>().Uint32Value();
       auto number = [&info](size_t index, double fallback) {
@@ -128,15 +217,23 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
       options.streamCapacity = static_cast<int32_t>(number(5, options.streamCapacity));
       options.scopeCapacity = static_cast<int32_t>(number(6, options.scopeCapacity));
       core_ = std::make_shared<RegistrarCore>(options);
-      handle_ = Registry::Get().Add(core_);
+      try {
+        handle_ = Registry::Get().Add(core_, &secret_);
+      } catch (const std::exception& error) {
+        throw CodedError(env, "REGISTRAR_RANDOM_UNAVAILABLE", std::string("No random source for the core's secret: ") + error.what());
+      }
     } else {
-      core_ = Registry::Get().Find(handle);
+      uint32_t handle = 0;
+      Secret secret{};
+      // A malformed token is looked up as handle 0 (never issued), so it takes the same path.
+      if (!ParseToken(info[0].As<Napi::String>().Utf8Value(), &handle, &secret)) handle = 0;
+      core_ = Registry::Get().Find(handle, secret);
       if (!core_) {
         throw CodedError(env, "REGISTRAR_CORE_NOT_FOUND",
-                         "No registrar core has handle " + std::to_string(handle) +
-                             " (it was closed, or never created in this process)");
+                         "No registrar core matches this share token (it was closed, or the token is wrong)");
       }
       handle_ = handle;
+      secret_ = secret;
     }
     io_ = Napi::Persistent(io);
     data_ = static_cast<uint8_t*>(io.Data());
@@ -202,7 +299,10 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     std::memcpy(out, values, sizeof(values));
   }
 
-  Napi::Value Handle(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), handle_); }
+  Napi::Value ShareToken(const Napi::CallbackInfo& info) {
+    Core(info.Env());  // a closed object shares nothing
+    return Napi::String::New(info.Env(), FormatToken(handle_, secret_));
+  }
   Napi::Value RegisterActor(const Napi::CallbackInfo& info) {
     const std::string key = StringArg(info, 0);
     const int32_t kind = IntArg(info, 1);
@@ -343,7 +443,14 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     for (size_t base = 0; base + 3 <= overrides.ElementLength(); base += 3) {
       image.overrides.push_back(registrar::OverrideView{overrides[base], overrides[base + 1], overrides[base + 2]});
     }
-    if (Core(env).Load(image) != CoreStatus::kOk) {
+    Core(env);
+    const LoadResult loaded = Registry::Get().Load(handle_, core_, image);
+    if (loaded == LoadResult::kInUse) {
+      throw CodedError(env, "REGISTRAR_CORE_IN_USE",
+                       "load() restores into a fresh core only: this core has decided since it was created or "
+                       "loaded, or another object (in this or another thread) is attached to it");
+    }
+    if (loaded == LoadResult::kInvalid) {
       throw CodedError(env, "REGISTRAR_IMAGE_INVALID",
                        "The image names a stream, actor or scope id this core has not interned, or a value out of range");
     }
@@ -414,6 +521,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
 
   std::shared_ptr<RegistrarCore> core_;
   uint32_t handle_ = 0;
+  Secret secret_{};
   Napi::Reference<Napi::ArrayBuffer> io_;
   uint8_t* data_ = nullptr;
   std::shared_ptr<EnvState> env_;

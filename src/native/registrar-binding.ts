@@ -41,10 +41,12 @@ export interface NativeRegistrarImage {
 /** Options of a new native core, after the journal capacity (only when creating one). */
 export type NativeRegistrarCoreOptions = [compactionPeriodSeqs: number, compactionRetainSeqs: number, streamCapacity: number, scopeCapacity: number];
 
-/** One handle on a native registrar core. Several objects (in several threads) may share a core. */
+/** One object on a native registrar core. Several objects (in several threads) may share a core. */
 export interface NativeRegistrarCore {
-  /** Process-wide handle of the core; `new RegistrarCore(handle, …)` in a worker attaches to it. */
-  readonly handle: number;
+  /** The capability to attach to this core: `"<handle>.<32 hex digits>"`, the handle and the core's
+   *  128-bit random secret; `new RegistrarCore(shareToken, …)` in a worker attaches with it. Throws
+   *  REGISTRAR_CORE_CLOSED after close(). */
+  readonly shareToken: string;
   registerActor(key: string, kind: number): number;
   actorId(key: string): number;
   /** The id, or -2 when no stream id is left. */
@@ -64,6 +66,8 @@ export interface NativeRegistrarCore {
   stream(id: number): 0 | 1 | 2;
   overrides(): Int32Array;
   image(): NativeRegistrarImage;
+  /** Throws REGISTRAR_CORE_IN_USE unless this is the only object on the core and nothing was
+   *  decided, evaluated or reserved since it was created or last loaded; REGISTRAR_IMAGE_INVALID. */
   load(lastSeq: number, halted: boolean, streams: Float64Array, overrides: Int32Array): void;
   readJournal(fromSeq: number, maxEntries: number): Float64Array;
   lastSeq(): number;
@@ -77,9 +81,11 @@ export interface NativeRegistrarCore {
   close(): void;
 }
 
-/** Constructor: handle 0 creates a core; another handle attaches (throws REGISTRAR_CORE_NOT_FOUND). */
+/** Constructor: null creates a core (with a fresh random secret); a share token attaches to its core.
+ *  Any string that is not a live core's token (unknown handle, wrong or malformed secret) throws
+ *  the same REGISTRAR_CORE_NOT_FOUND. */
 export type NativeRegistrarCoreConstructor = new (
-  handle: number,
+  shareToken: string | null,
   journalCapacity: number,
   io: ArrayBuffer,
   ...options: NativeRegistrarCoreOptions | []

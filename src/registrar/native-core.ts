@@ -1,9 +1,13 @@
 /**
  * The native decision core: `DecisionCore` over the lock-free C++ core
  * (native/core/registrar_core.*). One core can be shared by several threads: create it in one,
- * pass `handle` to a worker (postMessage / workerData) and `NativeCore.attach(handle)` there. The
- * core lives while any NativeCore object in any thread holds it (close(), GC, or the end of a
- * worker releases that object's reference).
+ * pass its `shareToken` to a worker (postMessage / workerData) and `NativeCore.attach(shareToken)`
+ * there. The token is the capability: `"<handle>.<32 hex digits>"`, the core's process-wide handle
+ * and a 128-bit secret drawn from the OS random source when the core was made, readable only from
+ * an object that already holds the core. A guessed handle, a wrong, truncated or another core's
+ * secret all get REGISTRAR_CORE_NOT_FOUND, the same as a closed core. The core lives while any
+ * NativeCore object in any thread holds it (close(), GC, or the end of a worker releases that
+ * object's reference).
  *
  * Compaction (compaction.ts) frees stream ids inside the core; this object caches key -> id, so
  * every call that takes or returns stream ids carries or reports the core's free epoch: a request
@@ -12,7 +16,7 @@
  * are used unchecked and are valid until compacted.
  */
 import { z } from 'zod';
-import { NativeError, VoiceSoundboardError } from '../errors.js';
+import { InputError, NativeError, VoiceSoundboardError } from '../errors.js';
 import { nativeBinding } from '../native/loader.js';
 import {
   REGISTRAR_DECISION_FIELDS,
@@ -67,11 +71,24 @@ const optionsSchema = z.strictObject({
 });
 /** Cached stream names kept before the cache starts over (it refills from the core). */
 const STREAM_CACHE_MAX = 16_384;
-const handleSchema = z.number().int().positive().max(2 ** 32 - 1);
+/** A share token's shape; whether it opens a core is the addon's answer (REGISTRAR_CORE_NOT_FOUND). */
+const shareTokenSchema = z
+  .string()
+  .max(64)
+  .regex(/^[0-9]{1,10}\.[0-9a-f]+$/, 'expected a share token "<handle>.<32 lowercase hex digits>" (a NativeCore\'s shareToken)');
+
+/** The token, or InputError naming `shareToken`; the message never echoes the value (it may be
+ *  most of a live core's secret). */
+function parseShareToken(value: unknown): string {
+  const parsed = shareTokenSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const received = typeof value === 'string' ? `a string of ${value.length} characters` : value === null ? 'null' : typeof value;
+  throw new InputError(`shareToken: ${parsed.error.issues[0]?.message ?? 'invalid value'} (received ${received})`, { field: 'shareToken' });
+}
 const kindSchema = z.number().int().min(0).max(ACTOR_KINDS.length - 1);
 const DEFAULT_JOURNAL_CAPACITY = 65_536;
 /** Set by `attach` for the constructor it calls (JS is single-threaded per realm). */
-let pendingAttach = 0;
+let pendingAttach: string | null = null;
 
 /** Turns an addon error carrying a `code` into a NativeError with that code. */
 function rethrow(cause: unknown): never {
@@ -171,8 +188,6 @@ function overridesFrom(flat: Int32Array): CoreOverride[] {
 /** The lock-free native decision core. Thread safety: share the core, not the object (each
  *  thread makes its own NativeCore with `attach`). */
 export class NativeCore implements DecisionCore {
-  /** Process-wide handle of the shared core (pass it to `attach` in another thread). */
-  readonly handle: number;
   readonly #native: NativeRegistrarCore;
   readonly #requestInts: Int32Array;
   readonly #output: Float64Array;
@@ -197,20 +212,19 @@ export class NativeCore implements DecisionCore {
   /** Creates a new core. Throws InputError for bad options, NativeError when the addon is missing. */
   constructor(options: NativeCoreOptions = {}) {
     const attachTo = pendingAttach;
-    pendingAttach = 0;
-    const parsed = attachTo === 0 ? parseInput(optionsSchema, options, 'options') : undefined;
+    pendingAttach = null;
+    const parsed = attachTo === null ? parseInput(optionsSchema, options, 'options') : undefined;
     const journalCapacity = parsed ? (parsed.journalCapacity ?? DEFAULT_JOURNAL_CAPACITY) : 0;
     const policy = parsed ? policyOf(parsed.compaction) : null;
     const io = new ArrayBuffer(REGISTRAR_IO_BYTES);
     const { RegistrarCore } = nativeBinding();
     try {
       this.#native = parsed
-        ? new RegistrarCore(0, journalCapacity, io, policy?.periodSeqs ?? 0, policy?.retainSeqs ?? 0, parsed.streamCapacity ?? MAX_IDS, parsed.scopeCapacity ?? MAX_IDS)
+        ? new RegistrarCore(null, journalCapacity, io, policy?.periodSeqs ?? 0, policy?.retainSeqs ?? 0, parsed.streamCapacity ?? MAX_IDS, parsed.scopeCapacity ?? MAX_IDS)
         : new RegistrarCore(attachTo, journalCapacity, io);
     } catch (cause) {
       rethrow(cause);
     }
-    this.handle = this.#native.handle;
     this.#requestInts = new Int32Array(io, 0, REGISTRAR_REQUEST_INTS);
     this.#output = new Float64Array(io, REGISTRAR_OUTPUT_OFFSET_BYTES, REGISTRAR_DECISION_FIELDS);
     this.#results = new Float64Array(io, REGISTRAR_OUTPUT_OFFSET_BYTES);
@@ -222,15 +236,23 @@ export class NativeCore implements DecisionCore {
     return new NativeCore(options);
   }
 
-  /** Attaches to the core with `handle` (created in this or another thread of this process).
-   *  Throws NativeError REGISTRAR_CORE_NOT_FOUND when no thread holds that core any more. */
-  static attach(handle: number): NativeCore {
-    pendingAttach = parseInput(handleSchema, handle, 'handle');
+  /** Attaches to the core whose `shareToken` this is (created in this or another thread of this
+   *  process). Throws InputError (field `shareToken`) for a value not shaped like a token, and
+   *  NativeError REGISTRAR_CORE_NOT_FOUND when the token opens no live core (closed everywhere,
+   *  unknown handle, wrong secret: one answer for all). */
+  static attach(shareToken: string): NativeCore {
+    pendingAttach = parseShareToken(shareToken);
     try {
       return new NativeCore();
     } finally {
-      pendingAttach = 0;
+      pendingAttach = null;
     }
+  }
+
+  /** The capability to attach to this core from another thread (see the file comment): give it
+   *  only to code that may decide as anyone on this core. Throws REGISTRAR_CORE_CLOSED after close(). */
+  get shareToken(): string {
+    return this.#call((core) => core.shareToken);
   }
 
   #core(): NativeRegistrarCore {
@@ -434,8 +456,10 @@ export class NativeCore implements DecisionCore {
     return { lastSeq: image.lastSeq, halted: image.halted, streams, overrides: overridesFrom(image.overrides) };
   }
 
-  /** Replaces the state (throws NativeError REGISTRAR_IMAGE_INVALID when the image names ids this
-   *  core has not interned). Needs the core quiescent: no other thread deciding meanwhile. */
+  /** Replaces the state: restore into a fresh core only. Throws NativeError REGISTRAR_CORE_IN_USE
+   *  when the core has decided, evaluated or reserved a seq since it was created or last loaded,
+   *  or when another NativeCore (in any thread) is attached to it; REGISTRAR_IMAGE_INVALID when
+   *  the image names ids this core has not interned (nothing changes then). */
   load(image: CoreImage): void {
     const streams = new Float64Array(image.streams.length * REGISTRAR_STREAM_FIELDS);
     image.streams.forEach((stream, index) => {

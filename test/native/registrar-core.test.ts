@@ -196,20 +196,25 @@ describe('NativeCore journal, shadow mode and images', () => {
     ]);
     const second = setup();
     expect(second.core.internStream('s')).toBe(id);
-    second.core.load(image);
-    expect(second.core.image()).toEqual(image);
-    expect(second.core.decide(second.request({ action: action('synthesize'), stream: id })).seq).toBe(4);
+    // An invalid image changes nothing (the core is still fresh and takes the valid one).
     expect(() => second.core.load({ ...image, streams: [{ ...image.streams[0]!, stream: 999 }] })).toThrow(
       expect.objectContaining({ code: 'REGISTRAR_IMAGE_INVALID' }),
     );
+    second.core.load(image);
+    expect(second.core.image()).toEqual(image);
+    second.core.load(image); // nothing decided since: still a restore
+    expect(second.core.decide(second.request({ action: action('synthesize'), stream: id })).seq).toBe(4);
+    // Once it has decided, load() would rewrite live state with no attestation: refused.
+    expect(() => second.core.load(image)).toThrow(expect.objectContaining({ code: 'REGISTRAR_CORE_IN_USE' }));
+    expect(second.core.image().lastSeq).toBe(4);
   });
 });
 
 describe('NativeCore lifetime and errors', () => {
-  it('shares one core between objects through its handle until the last one closes', () => {
+  it('shares one core between objects through its share token until the last one closes', () => {
     const { core, request } = setup();
-    const attached = NativeCore.attach(core.handle);
-    expect(attached.handle).toBe(core.handle);
+    const attached = NativeCore.attach(core.shareToken);
+    expect(attached.shareToken).toBe(core.shareToken);
     expect(attached.actorId('agent:claude-1')).toBe(core.actorId('agent:claude-1'));
     // Names interned through one object are seen through the other (unknown names are not cached).
     expect(attached.streamIdOf('late')).toBe(NO_ID);
@@ -225,16 +230,18 @@ describe('NativeCore lifetime and errors', () => {
     core.close(); // idempotent
     expect(() => core.reserveSeq()).toThrow(expect.objectContaining({ code: 'REGISTRAR_CORE_CLOSED' }));
     expect(attached.reserveSeq()).toBe(2);
-    const handle = attached.handle;
+    const shareToken = attached.shareToken;
     attached.close();
-    expect(() => NativeCore.attach(handle)).toThrow(NativeError);
-    expect(() => NativeCore.attach(handle)).toThrow(expect.objectContaining({ code: 'REGISTRAR_CORE_NOT_FOUND' }));
+    expect(() => attached.shareToken).toThrow(expect.objectContaining({ code: 'REGISTRAR_CORE_CLOSED' }));
+    expect(() => NativeCore.attach(shareToken)).toThrow(NativeError);
+    expect(() => NativeCore.attach(shareToken)).toThrow(expect.objectContaining({ code: 'REGISTRAR_CORE_NOT_FOUND' }));
   });
 
-  it('rejects bad options and handles with InputError naming the field', () => {
+  it('rejects bad options and share tokens with InputError naming the field', () => {
     expect(() => NativeCore.create({ journalCapacity: 10 })).toThrow(InputError);
     expect(() => NativeCore.create({ journalCapacity: 10 })).toThrow(/options\.journalCapacity/);
-    expect(() => NativeCore.attach(-1)).toThrow(/handle/);
+    expect(() => NativeCore.attach(1 as unknown as string)).toThrow(InputError);
+    expect(() => NativeCore.attach(1 as unknown as string)).toThrow(/shareToken/);
   });
 
   it('reports unknown ids and unregistered actors', () => {

@@ -194,7 +194,7 @@ describe.each(CORES)('compaction ($name core)', (factory) => {
 describe('compaction on a native core shared by two objects (as by two threads)', () => {
   it('an id cached by one object and freed by the other\'s decisions is looked up again, never confused', () => {
     const a = new NativeCore({ compaction: POLICY, journalCapacity: 1024 });
-    const b = NativeCore.attach(a.handle);
+    const b = NativeCore.attach(a.shareToken);
     const agent = a.registerActor('agent:a', ACTOR_KINDS.indexOf('agent'));
     const session = a.internScope(0, 'default');
     const request = (action: TransitionAction, stream: number): CoreRequest => ({

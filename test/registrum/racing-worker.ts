@@ -1,5 +1,5 @@
 /**
- * Worker of racing.test.ts: attaches to the shared native core by handle and, round after round
+ * Worker of racing.test.ts: attaches to the shared native core by its share token and, round after round
  * (in lockstep with the other workers through a SharedArrayBuffer barrier), races a claim of the
  * round's new stream and then a system preemption of it once its winner has it playing.
  */
@@ -9,7 +9,8 @@ import { NativeCore } from '../../src/registrar/native-core.js';
 
 /** What the test hands each worker. */
 export interface RacingWorkerData {
-  handle: number;
+  /** The core's shareToken. */
+  shareToken: string;
   index: number;
   workers: number;
   /** Stream ids (interned by the main thread), one per round. */
@@ -28,7 +29,7 @@ export interface RacingWorkerResult {
 }
 
 const data = workerData as RacingWorkerData;
-const core = NativeCore.attach(data.handle);
+const core = NativeCore.attach(data.shareToken);
 const agent = core.actorId(`agent:w${data.index}`);
 const system = core.actorId(`system:w${data.index}`);
 const barrier = new Int32Array(data.barrier);

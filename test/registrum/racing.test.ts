@@ -47,7 +47,7 @@ const LEAVING_WORKER = `data:text/javascript,${encodeURIComponent(`
   import { register } from ${JSON.stringify(TSX_API)};
   register();
   const { NativeCore } = await import(${JSON.stringify(pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'registrar', 'native-core.ts')).href)});
-  const core = NativeCore.attach(workerData.handle);
+  const core = NativeCore.attach(workerData.shareToken);
   parentPort.postMessage(core.reserveSeq());
 `)}`;
 
@@ -71,7 +71,7 @@ describe('racing agents on worker threads sharing one native core', () => {
       const barrier = new SharedArrayBuffer(4);
 
       const results = await Promise.all(
-        Array.from({ length: WORKERS }, (_, index) => runWorker({ handle: core.handle, index, workers: WORKERS, streams, vip, session, barrier })),
+        Array.from({ length: WORKERS }, (_, index) => runWorker({ shareToken: core.shareToken, index, workers: WORKERS, streams, vip, session, barrier })),
       );
 
       const claimWinners = new Map<number, number>();
@@ -115,14 +115,14 @@ describe('racing agents on worker threads sharing one native core', () => {
 
   it('keeps a core alive while a worker holds it and releases a worker reference when the worker ends without close()', async () => {
     const core = NativeCore.create();
-    const handle = core.handle;
+    const shareToken = core.shareToken;
     core.reserveSeq();
-    const seqs = await Promise.all([runTsWorker<number>(LEAVING_WORKER, { handle }), runTsWorker<number>(LEAVING_WORKER, { handle })]);
+    const seqs = await Promise.all([runTsWorker<number>(LEAVING_WORKER, { shareToken }), runTsWorker<number>(LEAVING_WORKER, { shareToken })]);
     expect(seqs.sort()).toEqual([2, 3]);
     expect(core.reserveSeq()).toBe(4); // the workers' exits did not free the core under us
     core.close();
     // Both workers ended without close(): if their environments had kept references, the core
     // would still resolve.
-    expect(() => NativeCore.attach(handle)).toThrow(expect.objectContaining({ code: 'REGISTRAR_CORE_NOT_FOUND' }));
+    expect(() => NativeCore.attach(shareToken)).toThrow(expect.objectContaining({ code: 'REGISTRAR_CORE_NOT_FOUND' }));
   });
 });

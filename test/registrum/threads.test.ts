@@ -13,9 +13,9 @@ const WORKER_SCRIPT = new URL('./fixtures/registrar-worker.ts', import.meta.url)
 // Workers do not inherit the test runner's TypeScript loader: register tsx, then import the fixture.
 const WORKER_BOOTSTRAP = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_SCRIPT)}); })`;
 
-function runWorker(handle: number, name: string, rounds: number): Promise<{ allowed: number; log: string }> {
+function runWorker(shareToken: string, name: string, rounds: number): Promise<{ allowed: number; log: string }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { handle, name, rounds } });
+    const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { shareToken, name, rounds } });
     let report: { allowed: number; log: string } | undefined;
     worker.on('message', (message: { allowed: number; log: string }) => (report = message));
     worker.on('error', reject);
@@ -36,7 +36,7 @@ describe('registrars on several threads', () => {
     main.registerActor('system:main');
     main.requestAsHost({ action: 'claim', actor: 'system:main', target: 'shared' });
     main.requestAsHost({ action: 'release', actor: 'system:main', target: 'shared' });
-    const reports = await Promise.all(['w1', 'w2', 'w3'].map((name) => runWorker(core.handle, name, 150)));
+    const reports = await Promise.all(['w1', 'w2', 'w3'].map((name) => runWorker(core.shareToken, name, 150)));
     const written = main.syncJournal();
     const total = main.attestationStore.lastSeq;
     expect(total).toBe(2 + 3 * 150 * 7);

@@ -22,7 +22,7 @@
  *
  * Rows (same run, same device, interleaved sample by sample so machine load hits all alike):
  * - baseline: `AudioOutput.interrupt()` on raw writes;
- * - `VoiceEngine.interrupt()`: the engine's own registrar, its own actor;
+ * - `VoiceEngine.interrupt()`: the agent engine's own call (one engine per device: every engine row uses it);
  * - external, owner: the host's registrar, an agent engine, and the interrupt requested on the
  *   registrar by the stream owner's ActorHandle, not through the engine;
  * - external, override user: as above, the stream in session `den` covered by `user:alice`'s
@@ -209,9 +209,8 @@ async function main(): Promise<void> {
     }
   };
 
-  // Task row: the engine's own registrar and actor.
-  const ownEngine = new VoiceEngine({ backend: new ConstantLevelBackend(), output: device });
-  // External rows: the host owns the registrar; the agent's engine holds only the agent's handle.
+  // The host owns the registrar; the agent's engine holds only the agent's handle. One engine per
+  // device (an engine claims its output), so every engine row uses this one.
   const registrar = new AudioRegistrar();
   const agent = registrar.registerActor('agent:assistant');
   const alice = registrar.registerActor('user:alice');
@@ -234,11 +233,11 @@ async function main(): Promise<void> {
     {
       name: 'VoiceEngine.interrupt()',
       async start() {
-        const { streamId, done } = await startPlay(ownEngine, {});
+        const { streamId, done } = await startPlay(agentEngine, {});
         let decision: RegistrarResult | undefined;
         return {
           interrupt() {
-            decision = ownEngine.interrupt(streamId);
+            decision = agentEngine.interrupt(streamId);
             if (!decision.allowed) throw new Error(`interrupt denied: ${decision.reason}`);
           },
           settle: async () => checkEnded(await done, decision, this.name),
@@ -315,7 +314,6 @@ async function main(): Promise<void> {
   }
   const runMs = performance.now() - startedRunMs;
 
-  await ownEngine.close();
   await agentEngine.close();
   device.stop();
   tape.pull();

@@ -190,6 +190,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
             InstanceMethod<&CoreWrap::LastSeq>("lastSeq"),
             InstanceMethod<&CoreWrap::FreeEpoch>("freeEpoch"),
             InstanceMethod<&CoreWrap::Compaction>("compaction"),
+            InstanceMethod<&CoreWrap::SweptAt>("sweptAt"),
             InstanceMethod<&CoreWrap::Stats>("stats"),
             InstanceMethod<&CoreWrap::Close>("close"),
         },
@@ -505,6 +506,16 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     pair[0] = static_cast<double>(core.CompactionPeriod());
     pair[1] = static_cast<double>(core.CompactionRetain());
     return pair;
+  }
+  // sweptAt(seq): streams removed by the sweep of compaction point seq, or -1 when not known
+  Napi::Value SweptAt(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "sweptAt(seq: number)");
+    const double seq = info[0].As<Napi::Number>().DoubleValue();
+    uint32_t removed = 0;
+    const bool integral = seq >= 1 && seq <= 1099511627775.0 && static_cast<double>(static_cast<uint64_t>(seq)) == seq;
+    const bool known = integral && Core(env).SweptAt(static_cast<uint64_t>(seq), &removed);
+    return Napi::Number::New(env, known ? static_cast<double>(removed) : -1.0);
   }
   // stats(): [live stream ids, stream table size]
   Napi::Value Stats(const Napi::CallbackInfo& info) {

@@ -84,6 +84,14 @@ RegistrarCore::RegistrarCore(const CoreOptions& options)
   constexpr int32_t kMax = ChunkedTable<StreamSlot>::kCapacity;
   options_.streamCapacity = std::clamp(options_.streamCapacity, 1, kMax);
   options_.scopeCapacity = std::clamp(options_.scopeCapacity, 1, kMax);
+  if (options_.compactionPeriod != 0) {
+    // Two journal lengths of points (and two more), so a reader of a point's journal entry finds
+    // its count; at most 2^20 slots (8 MiB), reached only by a period far below the journal's length.
+    const uint64_t points = 2 * (journal_->Capacity() / options_.compactionPeriod) + 2;
+    sweepSlots_ = static_cast<uint32_t>(std::min<uint64_t>(points, uint64_t{1} << 20));
+    sweeps_ = std::make_unique<std::atomic<uint64_t>[]>(sweepSlots_);
+    for (uint32_t slot = 0; slot < sweepSlots_; ++slot) sweeps_[slot].store(0, std::memory_order_relaxed);
+  }
 }
 
 RegistrarCore::~RegistrarCore() = default;
@@ -574,7 +582,10 @@ void RegistrarCore::Compact(uint64_t seq) const noexcept {
       // leaves before any slot is reset; helpers entering after it see seq's state applied.
       const uint64_t old = helperGeneration_.fetch_add(1, std::memory_order_seq_cst);
       for (int attempt = 0; helpersIn_[old & 1].load(std::memory_order_seq_cst) != 0; ++attempt) Backoff(attempt);
-      streamIds_.Locked([this, seq](Interner& ids) { SweepLocked(ids, seq); });
+      uint32_t removed = 0;
+      streamIds_.Locked([this, seq, &removed](Interner& ids) { removed = SweepLocked(ids, seq); });
+      sweeps_[(seq / options_.compactionPeriod) % sweepSlots_].store(((seq & kSeqMask) << 24) | (removed & 0xFFFFFF),
+                                                                     std::memory_order_release);
       sweepDone_.store(seq, std::memory_order_release);
       return;
     }
@@ -583,9 +594,10 @@ void RegistrarCore::Compact(uint64_t seq) const noexcept {
   for (int attempt = 0; sweepDone_.load(std::memory_order_acquire) < seq; ++attempt) Backoff(attempt);
 }
 
-void RegistrarCore::SweepLocked(Interner& ids, uint64_t seq) const noexcept {
+uint32_t RegistrarCore::SweepLocked(Interner& ids, uint64_t seq) const noexcept {
   const uint64_t retain = options_.compactionRetain;
   bool freedAny = false;
+  uint32_t removed = 0;
   const int32_t size = ids.SizeLocked();
   for (int32_t id = 0; id < size; ++id) {
     if (!ids.LiveLocked(id)) continue;
@@ -600,6 +612,7 @@ void RegistrarCore::SweepLocked(Interner& ids, uint64_t seq) const noexcept {
       slot.word.store(0, std::memory_order_release);
       slot.aux.store(0, std::memory_order_release);
       slot.meta.store(0, std::memory_order_release);
+      ++removed;
     }
     // No stream: free the id once no request named it for `retain` seqs (bookkeeping only).
     if ((slot.touch.load(std::memory_order_acquire) & ~kFreeBit) + retain > seq) continue;
@@ -610,6 +623,24 @@ void RegistrarCore::SweepLocked(Interner& ids, uint64_t seq) const noexcept {
     freedAny = true;
   }
   if (freedAny) freeEpoch_.fetch_add(1, std::memory_order_acq_rel);
+  return removed;
+}
+
+bool RegistrarCore::SweptAt(uint64_t seq, uint32_t* removed) const noexcept {
+  const uint64_t period = options_.compactionPeriod;
+  if (period == 0 || seq == 0 || seq % period != 0 || seq > kSeqMask) return false;
+  // The count is final once seq is applied (applied_ passes a point only after its sweep).
+  for (int attempt = 0;; ++attempt) {
+    const uint64_t applied = applied_.load(std::memory_order_acquire);
+    if (applied >= seq) break;
+    if (claimed_.load(std::memory_order_acquire) < seq) return false;
+    HelpApply(applied + 1);
+    Backoff(attempt);
+  }
+  const uint64_t word = sweeps_[(seq / period) % sweepSlots_].load(std::memory_order_acquire);
+  if ((word >> 24) != seq) return false;  // overwritten by a later point, or from before a Load
+  *removed = static_cast<uint32_t>(word & 0xFFFFFF);
+  return true;
 }
 
 bool RegistrarCore::ReadStream(int32_t id, StreamView* view) const noexcept {
@@ -728,6 +759,7 @@ CoreStatus RegistrarCore::Load(const Image& image) {
     OverrideFor(view.scope, view.scopeId)->word.store(MakeOverride(view.owner, ++order), std::memory_order_relaxed);
   }
   journal_->Clear();
+  for (uint32_t slot = 0; slot < sweepSlots_; ++slot) sweeps_[slot].store(0, std::memory_order_relaxed);
   sweepTaken_.store(image.lastSeq, std::memory_order_relaxed);
   sweepDone_.store(image.lastSeq, std::memory_order_relaxed);
   halted_.store(image.halted, std::memory_order_relaxed);

@@ -50,6 +50,10 @@
 // generation and waits until the old one is empty before it resets anything. Helpers that enter
 // afterwards see applied_ >= seq - 1 and only apply seqs decided on the swept state. Without
 // compaction helpers count nothing and nothing changes.
+// Each sweep records how many streams it removed in a small ring of (point, count) words, so the
+// registrar can state the count in the attestation of the point's seq (its metadata.compaction)
+// and a replay can check it; the ring spans two journal lengths of points, so whoever can still
+// read a point's journal entry can read its count (SweptAt).
 #pragma once
 
 #include <atomic>
@@ -282,6 +286,11 @@ class RegistrarCore {
   /** Compaction period and retention (0 period: never compacts). */
   uint64_t CompactionPeriod() const noexcept { return options_.compactionPeriod; }
   uint64_t CompactionRetain() const noexcept { return options_.compactionRetain; }
+  /** How many streams the sweep of compaction point `seq` removed, into `removed`; false when
+   *  `seq` is not a point, is not decided yet, or is older than the ring remembers (two journal
+   *  lengths of points, and nothing from before a Load). Helps apply up to `seq` first, so the
+   *  count is final. Thread safety: any thread, no lock. Callback safety: no (may yield). */
+  bool SweptAt(uint64_t seq, uint32_t* removed) const noexcept;
   /** Stream ids interned and not freed (for tests and the memory bench). Takes the lock. */
   int32_t LiveStreamIds() const { return streamIds_.LiveCount(); }
   /** Size of the stream table (ids ever made, freed ones included). Takes the lock. */
@@ -316,7 +325,8 @@ class RegistrarCore {
   /** Counts a helper into the current generation (returned); ExitHelp counts it out. */
   uint64_t EnterHelp() const noexcept;
   void ExitHelp(uint64_t generation) const noexcept;
-  void SweepLocked(Interner& streams, uint64_t seq) const noexcept;
+  /** Removes and frees what point `seq` compacts; returns how many streams it removed. */
+  uint32_t SweepLocked(Interner& streams, uint64_t seq) const noexcept;
   /** Whether a stream id names a freed slot. */
   bool Freed(int32_t id) const noexcept;
   OverrideSlot* OverrideFor(int32_t space, int32_t scopeId) const noexcept;
@@ -340,6 +350,9 @@ class RegistrarCore {
   alignas(64) mutable std::atomic<uint64_t> sweepTaken_{0};
   mutable std::atomic<uint64_t> sweepDone_{0};
   mutable std::atomic<uint32_t> freeEpoch_{0};
+  // Sweep results, slot (point / period) % sweepSlots_: point seq (40 bits) << 24 | removed (24).
+  uint32_t sweepSlots_ = 0;
+  std::unique_ptr<std::atomic<uint64_t>[]> sweeps_;
   // Helpers applying effects, counted per generation (compaction only; see the header).
   alignas(64) mutable std::atomic<uint64_t> helperGeneration_{0};
   mutable std::atomic<int64_t> helpersIn_[2] = {};

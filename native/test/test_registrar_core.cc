@@ -403,6 +403,13 @@ void TestCompactionAndCapacity() {
   while (core.LastSeq() < ((stoppedAt + 4 + 7) / 8) * 8) (void)core.ReserveSeq();
   VS_CHECK(!core.Stream(a, &view));
   VS_CHECK_EQ(core.FreeEpoch(), 2u);  // b, c, d (no stream, untouched) at seq 8, a at seq 16
+  // Each sweep's count of removed streams (the registrar states it in the point's attestation).
+  uint32_t removed = 99;
+  VS_CHECK(core.SweptAt(8, &removed) && removed == 0u);  // b, c, d had no stream: freed, not removed
+  VS_CHECK(core.SweptAt(16, &removed) && removed == 1u);  // a
+  VS_CHECK(!core.SweptAt(12, &removed));                  // not a point
+  VS_CHECK(!core.SweptAt(24, &removed));                  // not decided yet
+  VS_CHECK(!core.SweptAt(0, &removed));
   VS_CHECK_EQ(core.StreamIdOf("a"), kNoId);
   std::string key;
   VS_CHECK(core.StreamKey(a, &key) && key == "a");  // a freed id keeps its key until reused
@@ -423,6 +430,13 @@ void TestCompactionAndCapacity() {
   VS_CHECK(core.Decide(make(Action::kStart, e)).allowed);
   VS_CHECK_EQ(core.LiveStreamIds(), 1);
   VS_CHECK_EQ(core.StreamTableSize(), 4);
+  // The ring of counts spans two journal lengths of points: older points are forgotten, not misreported.
+  const uint64_t remembered = (2 * (1024 / 8) + 2) * 8;
+  while (core.LastSeq() < 2 * remembered) (void)core.ReserveSeq();
+  const uint64_t lastPoint = (core.LastSeq() / 8) * 8;
+  VS_CHECK(core.SweptAt(lastPoint, &removed));
+  VS_CHECK(core.SweptAt(lastPoint - remembered + 8, &removed));
+  VS_CHECK(!core.SweptAt(lastPoint - remembered, &removed));
   // Without a policy nothing is removed.
   RegistrarCore keeping(1024);
   const int32_t kept = keeping.InternStream("k");
@@ -434,6 +448,7 @@ void TestCompactionAndCapacity() {
   VS_CHECK(keeping.Decide(stop).allowed);
   for (int index = 0; index < 3000; ++index) (void)keeping.ReserveSeq();
   VS_CHECK(keeping.Stream(kept, &view));
+  VS_CHECK(!keeping.SweptAt(1024, &removed));  // no policy, no sweeps
 }
 
 }  // namespace

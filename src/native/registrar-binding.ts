@@ -75,6 +75,9 @@ export interface NativeRegistrarCore {
   freeEpoch(): number;
   /** [periodSeqs, retainSeqs]; period 0: never compacts. */
   compaction(): Float64Array;
+  /** Streams the sweep of compaction point `seq` removed, or -1 when not known (not a point, not
+   *  decided yet, or no longer remembered); waits until `seq` is applied. */
+  sweptAt(seq: number): number;
   /** [live stream ids, stream table size]. */
   stats(): Float64Array;
   /** Drops this object's reference; the core is freed when no object in any thread holds it. */

@@ -243,6 +243,11 @@ export interface DecisionCore {
   /** The compaction policy this core applies (null: never compacts). Replay and restore of a
    *  log need a core with the same policy (see compaction.ts). */
   compactionPolicy?(): CompactionPolicy | null;
+  /** How many streams the compaction sweep of point `seq` removed, or null when not known (not a
+   *  point of this core's policy, not decided yet, or older than the core remembers: two journal
+   *  lengths of points). The registrar states it in the attestation of that seq
+   *  (compaction-record.ts). A core with a policy implements both methods. */
+  compactedAt?(seq: number): number | null;
   /** Releases native resources; idempotent. */
   close(): void;
 }

@@ -499,6 +499,12 @@ export class NativeCore implements DecisionCore {
     return periodSeqs === 0 ? null : Object.freeze({ periodSeqs, retainSeqs });
   }
 
+  compactedAt(seq: number): number | null {
+    if (!Number.isSafeInteger(seq) || seq < 1) return null;
+    const removed = this.#core().sweptAt(seq);
+    return removed < 0 ? null : removed;
+  }
+
   /** Stream ids interned and not freed, and the stream table's size (ids ever made, freed ones
    *  included): both stay bounded in a long run when compaction is on. */
   stats(): { liveStreamIds: number; streamTableSize: number } {

@@ -137,6 +137,9 @@ export class ReferenceCore implements DecisionCore {
   private readonly journal: (JournalEntry | undefined)[];
   private readonly journalCapacity: number;
   private readonly policy: CompactionPolicy | null;
+  /** Streams removed by recent sweeps, by point seq (the last two journal lengths of points). */
+  private readonly sweeps = new Map<number, number>();
+  private readonly sweepsKept: number;
   private readonly streamCapacity: number;
   private readonly scopeCapacity: number;
 
@@ -146,12 +149,17 @@ export class ReferenceCore implements DecisionCore {
     this.journalCapacity = parsed.journalCapacity ?? 8192;
     this.journal = new Array<JournalEntry | undefined>(this.journalCapacity);
     this.policy = policyOf(parsed.compaction);
+    this.sweepsKept = this.policy === null ? 0 : 2 * Math.floor(this.journalCapacity / this.policy.periodSeqs) + 2;
     this.streamCapacity = parsed.streamCapacity ?? DEFAULT_ID_CAPACITY;
     this.scopeCapacity = parsed.scopeCapacity ?? DEFAULT_ID_CAPACITY;
   }
 
   compactionPolicy(): CompactionPolicy | null {
     return this.policy;
+  }
+
+  compactedAt(seq: number): number | null {
+    return this.sweeps.get(seq) ?? null;
   }
 
   /** Stream ids interned and not freed, and ids ever made that are not yet reused or dropped
@@ -271,6 +279,7 @@ export class ReferenceCore implements DecisionCore {
     this.streams = new Map(image.streams.map((entry) => [entry.stream, { ...entry }]));
     this.overrideList = image.overrides.map((entry) => ({ ...entry }));
     this.journal.fill(undefined);
+    this.sweeps.clear();
   }
 
   readJournal(fromSeq: number, maxEntries: number): JournalEntry[] {
@@ -509,9 +518,15 @@ export class ReferenceCore implements DecisionCore {
     const policy = this.policy;
     if (policy === null || !isCompactionPoint(seq, policy)) return;
     const horizon = seq - policy.retainSeqs;
+    let removed = 0;
     for (const [id, stream] of this.streams) {
-      if ((stream.state === STOPPED || stream.state === FAILED) && stream.lastSeq <= horizon) this.streams.delete(id);
+      if ((stream.state === STOPPED || stream.state === FAILED) && stream.lastSeq <= horizon) {
+        this.streams.delete(id);
+        removed += 1;
+      }
     }
+    this.sweeps.set(seq, removed);
+    this.sweeps.delete(seq - this.sweepsKept * policy.periodSeqs);
     for (const [key, id] of this.streamIds) {
       if (!this.streams.has(id) && (this.streamTouch.get(id) ?? 0) <= horizon) {
         this.streamIds.delete(key);

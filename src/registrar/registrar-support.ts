@@ -67,7 +67,7 @@ export function foreignRequestMetadata(core: DecisionCore, action: string, reque
 }
 
 /** Metadata keys that are part of a decision (compared on replay); provenance keys like origin are not. */
-const DECISION_METADATA_KEYS = ['observed', 'created', 'transferredFrom', 'preemption', 'preemptFor', 'halt', 'haltCause'] as const;
+const DECISION_METADATA_KEYS = ['observed', 'created', 'transferredFrom', 'preemption', 'preemptFor', 'halt', 'haltCause', 'compaction'] as const;
 
 /** Throws (an Error the replayer turns into REGISTRAR_REPLAY_MISMATCH) when a re-decided body differs from the record. */
 export function assertSameDecision(body: AttestationBody, record: Attestation): void {
@@ -78,6 +78,12 @@ export function assertSameDecision(body: AttestationBody, record: Attestation): 
     metadata: DECISION_METADATA_KEYS.map((k) => r.metadata[k] ?? null),
   });
   if (canonicalJson(project(body)) !== canonicalJson(project(record))) {
+    const withoutCompaction = (r: AttestationBody) => canonicalJson(project({ ...r, metadata: { ...r.metadata, compaction: null } }));
+    if (withoutCompaction(body) === withoutCompaction(record)) {
+      // Only the compaction statement (compaction-record.ts) differs: the sweep, or the policy, is not the recorded one.
+      const [ours, theirs] = [canonicalJson(body.metadata.compaction ?? null), canonicalJson(record.metadata.compaction ?? null)];
+      throw new Error(`seq ${record.seq}: replay's compaction statement is ${ours}, the log records ${theirs}`);
+    }
     throw new Error(
       `seq ${record.seq}: replay decided ${body.decision} (${body.reason ?? 'no reason'}, ${body.stateBefore ?? '-'} -> ${body.stateAfter ?? '-'}), ` +
         `the log records ${record.decision} (${record.reason ?? 'no reason'}, ${record.stateBefore ?? '-'} -> ${record.stateAfter ?? '-'})`,

@@ -17,6 +17,7 @@ import { appliedInvariantsOf, attestationBody, messageOf, ownerKey, reasonOf, vi
 import { facadeHaltedBody, foreignReservedBody, invalidRequestBody } from './facade-bodies.js';
 import { foreignDecision, readJournalGapFree } from './journal-sync.js';
 import { createDefaultCore } from './default-core.js';
+import { CompactionStamp } from './compaction-record.js';
 import { EffectGate } from './effect-gate.js';
 import { describeInvariants } from './invariant-descriptions.js';
 import { PREEMPTION_RULE_ID } from './invariants.js';
@@ -59,6 +60,8 @@ export class AudioRegistrar {
   /** Every attestation this registrar wrote or adopted. */
   readonly attestationStore: AttestationStore;
   readonly #core: DecisionCore;
+  /** States the core's compaction policy (seq 1) and each sweep (points) in the log. */
+  readonly #compaction: CompactionStamp;
   private readonly config: z.output<typeof registrarConfigSchema>;
   private readonly book = new FacadeBook((stream) => this.#core.stream(this.lookupStream(stream)) !== null);
   private readonly gate = new EffectGate(
@@ -89,6 +92,7 @@ export class AudioRegistrar {
     this.attestationStore = parsed.store ?? new AttestationStore();
     this.attestationStore.claimWriter(this.#storeWriter);
     this.#core = parsed.core ?? createDefaultCore();
+    this.#compaction = new CompactionStamp(this.#core);
     this.coreHalted = this.#core.image().halted;
     this.attestationStore.onFailure((error) => this.haltFromFacade('attestation_io', error));
     const hooks: ReplayHooks = {
@@ -156,6 +160,7 @@ export class AudioRegistrar {
       lastSeq: this.attestationStore.lastSeq,
       lastHash: this.attestationStore.lastHash,
       halted: this.halted,
+      compaction: this.#compaction.policy,
       actors: this.book.actors(),
       streams: streams.sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
       overrides: this.listOverrides().map((o) => ({ ...o })).sort((a, b) => (overrideKey(a.scope, a.scopeId) < overrideKey(b.scope, b.scopeId) ? -1 : 1)),
@@ -175,7 +180,9 @@ export class AudioRegistrar {
    */
   recover(options: ReplayOptions = {}): AudioRegistrar {
     const records = this.attestationStore.records();
-    const rebuilt = this.base ? restoreFromSnapshot(this.base, records) : replayLog(records);
+    // Rebuilt under this registrar's policy (the one its log states; an empty log states none).
+    const own = { core: createDefaultCore({ compaction: this.#compaction.policy ?? false }) };
+    const rebuilt = this.base ? restoreFromSnapshot(this.base, records, own) : replayLog(records, own);
     const { hash: _hash, kind: _kind, v: _v, ...content } = rebuilt.snapshot();
     void [_hash, _kind, _v];
     const recovered = sealSnapshot({ ...content, halted: false });
@@ -456,7 +463,8 @@ export class AudioRegistrar {
   }
 
   /** Appends (or, in replay, compares and adopts) a body; builds and registers the result. */
-  private finish(body: AttestationBody, allowed: boolean, observed: boolean): RegistrarResult {
+  private finish(given: AttestationBody, allowed: boolean, observed: boolean): RegistrarResult {
+    const body = this.#compaction.apply(given);
     let record: Attestation;
     let durable: Promise<void>;
     if (this.replaying) {

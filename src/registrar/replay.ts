@@ -1,10 +1,13 @@
 /**
  * Replay and restore (spec §6). Replay re-decides every recorded request in seq order on a fresh
  * core and checks each decision equals the recorded one; any gap, broken hash link, unknown field
- * or different decision is a RegistrarReplayError naming the first bad seq.
+ * or different decision is a RegistrarReplayError naming the first bad seq. The core follows the
+ * compaction policy the log states at seq 1 (or the snapshot records), never a default
+ * (compaction-record.ts).
  */
 import { AttestationStore } from '../attestation/store.js';
 import { parseRecord, recordHash, type Attestation } from '../attestation/record.js';
+import { coreForPolicy, policyStatedBy } from './compaction-record.js';
 import type { DecisionCore } from './core.js';
 import { createDefaultCore } from './default-core.js';
 import { RegistrarReplayError } from './errors.js';
@@ -15,7 +18,9 @@ import { SUPPORTED_SCHEMA_VERSIONS } from './version.js';
 
 /** Options of replay and restore. */
 export interface ReplayOptions {
-  /** The core to rebuild into (default: the default core). */
+  /** The core to rebuild into (default: a default core with the log's compaction policy). Its
+   *  compaction policy must be the one the log (or snapshot) records: REGISTRAR_REPLAY_POLICY
+   *  otherwise. An empty log takes the given core's policy (default: DEFAULT_COMPACTION). */
   core?: DecisionCore;
   /**
    * The store the rebuilt registrar appends to: empty (replayed records are adopted into it), or
@@ -27,15 +32,36 @@ export interface ReplayOptions {
 /** Rebuilds a registrar from a whole log (starting at seq 1); any iterable (e.g. a store's `records()`, read lazily). */
 export function replayLog(records: Iterable<unknown>, options: ReplayOptions = {}): AudioRegistrar {
   const store = options.store ?? new AttestationStore();
-  const registrar = new AudioRegistrar({ core: options.core ?? createDefaultCore(), store: replayStore(store, 0) });
-  replayInto(registrar, records, 0, store);
+  replayStore(store, 0);
+  // The policy is read from seq 1 before anything is decided; the rest is read lazily after it.
+  const iterator = records[Symbol.iterator]();
+  const first = iterator.next();
+  let core: DecisionCore;
+  try {
+    core = first.done === true ? (options.core ?? createDefaultCore()) : coreForPolicy(options.core, policyStatedBy(first.value), 'the log (seq 1)', 1);
+  } catch (error) {
+    iterator.return?.();
+    throw error;
+  }
+  const registrar = new AudioRegistrar({ core, store });
+  replayInto(registrar, first.done === true ? [] : prepended(first.value, iterator), 0, store);
   return registrar;
+}
+
+/** `first`, then the rest of `rest` (closed when the consumer stops early). */
+function* prepended(first: unknown, rest: Iterator<unknown>): Generator<unknown, void, undefined> {
+  try {
+    yield first;
+    for (let next = rest.next(); next.done !== true; next = rest.next()) yield next.value;
+  } finally {
+    rest.return?.();
+  }
 }
 
 /** Restores a registrar from a snapshot and replays the log records after it. */
 export function restoreFromSnapshot(snapshotValue: unknown, tail: Iterable<unknown> = [], options: ReplayOptions = {}): AudioRegistrar {
   const snapshot = parseSnapshot(snapshotValue);
-  const core = options.core ?? createDefaultCore();
+  const core = coreForPolicy(options.core, snapshot.compaction ?? null, 'the snapshot', 0);
   const facadeState = loadSnapshot(core, snapshot);
   const head = { seq: snapshot.lastSeq, hash: snapshot.lastHash };
   const store = options.store ?? new AttestationStore({ head });

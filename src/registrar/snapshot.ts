@@ -1,10 +1,11 @@
 /**
  * Registrar snapshots (spec §6): a versioned, hashed image of every stream, override, plugin grant
- * and registered actor, plus the chain head (last seq and hash). `restore(snapshot, tail)` equals
- * a full replay of the log.
+ * and registered actor, plus the chain head (last seq and hash) and the compaction policy the log
+ * is written under. `restore(snapshot, tail)` equals a full replay of the log.
  */
 import { z } from 'zod';
 import { canonicalJson, frozenJsonCopy, sha256Hex, type JsonObject } from '../attestation/canonical-json.js';
+import { statedPolicySchema } from './compaction-record.js';
 import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, STREAM_STATES, type CoreImage, type DecisionCore } from './core.js';
 import { RegistrarReplayError } from './errors.js';
 import type { FacadeState } from './registrar-support.js';
@@ -35,6 +36,8 @@ export const snapshotSchema = z.strictObject({
   lastSeq: z.number().int().nonnegative(),
   lastHash: z.string().regex(/^[0-9a-f]{64}$/),
   halted: z.boolean(),
+  /** The compaction policy of the log (compaction-record.ts); null or absent (older snapshots): none. */
+  compaction: statedPolicySchema.nullable().optional(),
   actors: z.array(z.string()),
   streams: z.array(streamEntry),
   overrides: z.array(

@@ -2,13 +2,18 @@
  * `verify(log)` (spec §6): checks a log's hash chain and the structural invariants without
  * rebuilding state; with `{ replay: true }` it also re-decides the log (ordering.deterministic).
  * It never throws on a bad log: it reports every problem, each naming a seq and an invariant.
+ *
+ * Compaction follows the log (compaction-record.ts): the policy is the one seq 1 states (or the
+ * snapshot records; from another start, the first point's statement), and every point's
+ * statement is checked against it and its `removed` count recounted from the log
+ * (ordering.deterministic), where the log starts at seq 1 or at the given snapshot.
  */
 import { GENESIS_HASH, parseRecord, recordHash, type Attestation } from '../attestation/record.js';
 import type { ChainHead } from '../attestation/store.js';
-import { compactionPointOf, DEFAULT_COMPACTION, samePolicy, type CompactionPolicy } from './compaction.js';
+import { CompactionCheck, type CompactionStart } from './compaction-check.js';
 import { RegistrarReplayError } from './errors.js';
-import { ReferenceCore } from './reference-core.js';
 import { replayLog, restoreFromSnapshot } from './replay.js';
+import { parseSnapshot } from './snapshot.js';
 
 /** One problem found by verify. */
 export interface VerifyProblem {
@@ -35,12 +40,9 @@ export interface VerifyOptions {
   start?: ChainHead;
   /** Also replay the log and report a different decision as ordering.deterministic. */
   replay?: boolean;
-  /** The snapshot the log continues (needed with `replay` when `start` is not genesis). */
+  /** The snapshot the log continues (needed with `replay` when `start` is not genesis); its
+   *  compaction policy and streams are where the compaction checks start. */
   snapshot?: unknown;
-  /** The compaction policy the log was written under (default DEFAULT_COMPACTION; null: none).
-   *  A stream id may be created again once its stream was compacted (state.identity.unique), and
-   *  `replay` re-decides with this policy. */
-  compaction?: CompactionPolicy | null;
 }
 
 const OVERRIDE_ACTIONS = new Set(['enable_override', 'update_override', 'disable_override']);
@@ -62,36 +64,18 @@ export function verify(log: readonly unknown[], options: VerifyOptions = {}): Ve
   const seenSeqs = new Set<number>();
   const seenIds = new Set<string>();
   const created = new Set<string>();
-  const policy = options.compaction === undefined ? DEFAULT_COMPACTION : options.compaction;
-  /** Each stream's last accepted transition: its state after and its seq (for compaction). */
-  const lastOf = new Map<string, { state: string | null; seq: number }>();
+  const compaction = new CompactionCheck(compactionStart(records, start.seq, options.snapshot));
   const accepted = new Map<string, Attestation>();
   const childOf = new Map<string, number>();
-  let previousSeq = start.seq;
-  let previousHash = start.hash;
-  for (const record of records) {
+  /** The structural checks of one accepted transition. */
+  function checkTransition(record: Attestation): void {
     const { seq } = record;
-    if (seenSeqs.has(seq)) fail(seq, 'ordering.total', `seq ${seq} appears more than once`);
-    seenSeqs.add(seq);
-    if (seq <= previousSeq) fail(seq, 'ordering.monotonic', `seq ${seq} after seq ${previousSeq}`);
-    else if (seq !== previousSeq + 1) fail(seq, 'ordering.gap_free', `seq ${seq} after seq ${previousSeq}: ${seq - previousSeq - 1} missing`);
-    if (record.prevHash !== previousHash) fail(seq, 'ordering.total', `seq ${seq}: prevHash does not link to the record before it`);
-    if (recordHash(record) !== record.hash) fail(seq, 'attestation.hash', `seq ${seq}: hash does not match the record's content (tampered)`);
-    previousSeq = Math.max(previousSeq, seq);
-    previousHash = record.hash;
-    if (seenIds.has(record.id)) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
-    seenIds.add(record.id);
-    if (record.action !== null && OVERRIDE_ACTIONS.has(record.action) && !record.accessibility) {
-      warnings.push(Object.freeze({ seq, invariant: 'audio.accessibility.auditable', message: `seq ${seq}: ${record.action} is not marked accessibility: true` }));
-    }
-    const transition = record.decision === 'allowed' && record.stateAfter !== null && record.metadata.observed !== true;
-    if (!transition) continue;
     if (record.target === null) {
       fail(seq, 'state.identity.explicit', `seq ${seq}: accepted transition names no stream`);
-      continue;
+      return;
     }
     if (record.stateBefore === null) {
-      if (created.has(record.target) && !compactedBefore(lastOf.get(record.target), seq, policy)) {
+      if (created.has(record.target) && !compaction.compactedBefore(record.target, seq)) {
         fail(seq, 'state.identity.unique', `seq ${seq}: stream ${record.target} is created a second time`);
       }
       created.add(record.target);
@@ -114,14 +98,36 @@ export function verify(log: readonly unknown[], options: VerifyOptions = {}): Ve
       childOf.set(record.parent, seq);
     }
     accepted.set(record.id, record);
-    lastOf.set(record.target, { state: record.stateAfter, seq });
+    compaction.transition(record.target, record.stateAfter, seq);
+  }
+
+  let previousSeq = start.seq;
+  let previousHash = start.hash;
+  for (const record of records) {
+    const { seq } = record;
+    if (seenSeqs.has(seq)) fail(seq, 'ordering.total', `seq ${seq} appears more than once`);
+    seenSeqs.add(seq);
+    if (seq <= previousSeq) fail(seq, 'ordering.monotonic', `seq ${seq} after seq ${previousSeq}`);
+    else if (seq !== previousSeq + 1) fail(seq, 'ordering.gap_free', `seq ${seq} after seq ${previousSeq}: ${seq - previousSeq - 1} missing`);
+    if (record.prevHash !== previousHash) fail(seq, 'ordering.total', `seq ${seq}: prevHash does not link to the record before it`);
+    if (recordHash(record) !== record.hash) fail(seq, 'attestation.hash', `seq ${seq}: hash does not match the record's content (tampered)`);
+    previousSeq = Math.max(previousSeq, seq);
+    previousHash = record.hash;
+    if (seenIds.has(record.id)) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
+    seenIds.add(record.id);
+    if (record.action !== null && OVERRIDE_ACTIONS.has(record.action) && !record.accessibility) {
+      warnings.push(Object.freeze({ seq, invariant: 'audio.accessibility.auditable', message: `seq ${seq}: ${record.action} is not marked accessibility: true` }));
+    }
+    const transition = record.decision === 'allowed' && record.stateAfter !== null && record.metadata.observed !== true;
+    if (transition) checkTransition(record);
+    compaction.record(record, fail);
   }
 
   if (options.replay === true && errors.length === 0) {
     try {
-      const core = samePolicy(policy, DEFAULT_COMPACTION) ? {} : { core: new ReferenceCore({ compaction: policy ?? false }) };
-      if (options.snapshot !== undefined) restoreFromSnapshot(options.snapshot, records, core);
-      else replayLog(records, core);
+      // The rebuilt core takes the policy the log (or the snapshot) records.
+      if (options.snapshot !== undefined) restoreFromSnapshot(options.snapshot, records);
+      else replayLog(records);
     } catch (error) {
       const seq = error instanceof RegistrarReplayError ? error.seq : 0;
       fail(seq, 'ordering.deterministic', (error as Error).message);
@@ -130,8 +136,16 @@ export function verify(log: readonly unknown[], options: VerifyOptions = {}): Ve
   return Object.freeze({ ok: errors.length === 0, records: log.length, errors: Object.freeze(errors), warnings: Object.freeze(warnings) });
 }
 
-/** Whether a stream whose last accepted transition was `last` was compacted before seq `seq`. */
-function compactedBefore(last: { state: string | null; seq: number } | undefined, seq: number, policy: CompactionPolicy | null): boolean {
-  if (!last || policy === null || (last.state !== 'stopped' && last.state !== 'failed')) return false;
-  return compactionPointOf(last.seq, policy) < seq;
+/** Where the compaction checks start: a snapshot's policy and streams, seq 1's statement, or (from another start) the log's first statement. */
+function compactionStart(records: readonly Attestation[], startSeq: number, snapshotValue: unknown): CompactionStart {
+  if (snapshotValue !== undefined) {
+    try {
+      const snapshot = parseSnapshot(snapshotValue);
+      return { policy: snapshot.compaction ?? null, countable: true, streams: snapshot.streams };
+    } catch {
+      return { policy: undefined, countable: false }; // an invalid snapshot is replay's to report
+    }
+  }
+  if (startSeq === 0 && records[0]?.seq === 1) return { policy: CompactionCheck.policyOfFirst(records[0]), countable: true };
+  return { policy: undefined, countable: false };
 }

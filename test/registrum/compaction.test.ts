@@ -11,7 +11,7 @@ import { NativeCore } from '../../src/registrar/native-core.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { verify } from '../../src/registrar/verify.js';
-import { expectAllowed } from './cores.js';
+import { expectAllowed, mutableCopy, reseal } from './cores.js';
 
 const POLICY: CompactionPolicy = { periodSeqs: 64, retainSeqs: 32 };
 const CAST = ['agent:claude-1', 'agent:other', 'user:alice', 'plugin:reverb', 'system:runtime'];
@@ -99,7 +99,7 @@ describe.each(CORES)('compaction ($name core)', (factory) => {
     expect(replayed.listStates()).toEqual(live.listStates());
     const restored = AudioRegistrar.restore(snapshot, log, { core: factory.create(POLICY) });
     expect(restored.stateHash()).toBe(live.stateHash());
-    expect(verify(log, { compaction: POLICY, replay: true })).toMatchObject({ ok: true, errors: [] });
+    expect(verify(log, { replay: true })).toMatchObject({ ok: true, errors: [] }); // the policy is the log's
     // The other core re-decides the log the same way.
     const other = CORES.find((entry) => entry.name !== factory.name) as CompactingCore;
     expect(withoutIds(AudioRegistrar.replay(log, { core: other.create(POLICY) }))).toEqual(withoutIds(live));
@@ -124,7 +124,7 @@ describe.each(CORES)('compaction ($name core)', (factory) => {
     const again = expectAllowed(registrar.requestAsHost({ action: 'start', actor: 'agent:other', target: id }));
     expect(again.attestation).toMatchObject({ stateBefore: null, stateAfter: 'compiling', version: 1, parent: null, metadata: { created: true } });
     expect(registrar.getState(id)).toMatchObject({ streamId: id, owner: 'agent:other', version: 1 });
-    expect(verify(registrar.attestationStore.all(), { compaction: POLICY }).ok).toBe(true);
+    expect(verify(registrar.attestationStore.all()).ok).toBe(true);
   });
 
   it('a re-created id does not inherit the compacted stream\'s plugin grants', () => {
@@ -162,20 +162,24 @@ describe.each(CORES)('compaction ($name core)', (factory) => {
     expect(AudioRegistrar.replay(registrar.attestationStore.all(), { core: factory.create(POLICY, 1024) }).stateHash()).toBe(registrar.stateHash());
   });
 
-  it('negative: without compaction the same run keeps every stream, and replay without it is a mismatch', () => {
+  it('negative: without compaction the same run keeps every stream, and replay without it is refused or a mismatch', () => {
     const compacting = registrarOn(factory.create(POLICY));
     busyRun(compacting, 60);
     const keeping = registrarOn(factory.create(false));
     for (let index = 0; index < 60; index += 1) utterance(keeping, undefined);
     expect(keeping.listStates().length).toBeGreaterThanOrEqual(60);
     const log = compacting.attestationStore.all();
-    // Replay that skips compaction (or applies another policy) re-decides differently: detected.
-    expect(() => AudioRegistrar.replay(log, { core: factory.create(false) })).toThrow(expect.objectContaining({ code: 'REGISTRAR_REPLAY_MISMATCH' }));
-    expect(() => AudioRegistrar.replay(log, { core: factory.create({ periodSeqs: 128, retainSeqs: 32 }) })).toThrow(
-      expect.objectContaining({ code: 'REGISTRAR_REPLAY_MISMATCH' }),
-    );
-    // verify without the policy reports the re-creations as second creations.
-    const report = verify(log, { compaction: null });
+    // A core that skips compaction (or applies another policy) is refused up front, naming both policies.
+    expect(() => AudioRegistrar.replay(log, { core: factory.create(false) })).toThrow(expect.objectContaining({ code: 'REGISTRAR_REPLAY_POLICY', seq: 1 }));
+    expect(() => AudioRegistrar.replay(log, { core: factory.create({ periodSeqs: 128, retainSeqs: 32 }) })).toThrow(/period 128, retain 32.*period 64, retain 32/);
+    // A log whose policy statement was stripped (re-sealed) replays without compaction: it re-decides differently.
+    const stripped = mutableCopy(log);
+    const { compaction: _dropped, ...rest } = stripped[0]?.metadata ?? {};
+    void _dropped;
+    stripped[0] = { ...(stripped[0] as Attestation), metadata: rest };
+    expect(() => AudioRegistrar.replay(reseal(stripped))).toThrow(expect.objectContaining({ code: 'REGISTRAR_REPLAY_MISMATCH', seq: POLICY.periodSeqs }));
+    // verify of that log takes it as a log without compaction: the re-creations are second creations.
+    const report = verify(reseal(stripped));
     expect(report.ok).toBe(false);
     expect(report.errors.some((error) => error.invariant === 'state.identity.unique')).toBe(true);
   });
@@ -187,7 +191,7 @@ describe.each(CORES)('compaction ($name core)', (factory) => {
     // A forged log re-creating "early" right away: verify must not take it for a compaction.
     const creation = log.find((record) => record.target === 'early' && record.stateBefore === null) as Attestation;
     const forged = [...log, { ...creation, seq: log.length + 1 }];
-    expect(verify(forged, { compaction: POLICY }).errors.map((e) => e.invariant)).toContain('state.identity.unique');
+    expect(verify(forged).errors.map((e) => e.invariant)).toContain('state.identity.unique');
   });
 });
 

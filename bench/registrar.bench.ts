@@ -98,7 +98,13 @@ async function facadeRows(): Promise<string[][]> {
   const reference = facadeFixture(new ReferenceCore());
   const allowed = { action: 'compile', actor: 'agent:owner', target: 's1' };
   const denied = { action: 'interrupt', actor: 'agent:other', target: 's1' };
+  // request() takes the actor's handle (what an agent's face holds); requestAsHost() names it.
+  const byHandle = (registrar: AudioRegistrar) => ({ action: 'compile', actor: registrar.registerActor('agent:owner'), target: 's1' });
+  const nativeHandle = byHandle(native);
+  const referenceHandle = byHandle(reference);
   const stats = await measure({
+    'native request by handle': () => native.request(nativeHandle),
+    'reference request by handle': () => reference.request(referenceHandle),
     'native request allowed': () => native.requestAsHost(allowed),
     'reference request allowed': () => reference.requestAsHost(allowed),
     'native request denied': () => native.requestAsHost(denied),
@@ -111,7 +117,7 @@ async function facadeRows(): Promise<string[][]> {
     const b = stats[`reference ${what}`]!;
     return [label, us(a.p50Us), us(a.p99Us), us(b.p50Us), us(b.p99Us), ratio(b.p50Us, a.p50Us)];
   };
-  return [row('facade request (allowed)', 'request allowed'), row('facade request (denied)', 'request denied'), row('facade getState', 'getState')];
+  return [row('facade request by handle (allowed)', 'request by handle'), row('facade requestAsHost (allowed)', 'request allowed'), row('facade requestAsHost (denied)', 'request denied'), row('facade getState', 'getState')];
 }
 
 async function durableRows(): Promise<string[][]> {

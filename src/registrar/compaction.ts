@@ -27,9 +27,9 @@
  * `state.identity.unique` only when the earlier stream was terminal and compacted before the
  * re-creation.
  *
- * A replay or restore must use a core with the same policy as the registrar that wrote the log
- * (the default, unless the writer configured another); a different policy re-decides differently
- * and replay reports REGISTRAR_REPLAY_MISMATCH at the first seq that differs.
+ * The log states the policy it was written under (seq 1) and each sweep (every point), and a
+ * snapshot records it; replay and restore build their core with that policy, never a default
+ * (compaction-record.ts).
  */
 import { z } from 'zod';
 

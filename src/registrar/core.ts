@@ -241,7 +241,7 @@ export interface DecisionCore {
    *  complete (so the result is always gap-free); at most maxEntries. */
   readJournal(fromSeq: number, maxEntries: number): JournalEntry[];
   /** The compaction policy this core applies (null: never compacts). Replay and restore of a
-   *  log need a core with the same policy (see compaction.ts). */
+   *  log need a core with the policy the log states (compaction-record.ts). */
   compactionPolicy?(): CompactionPolicy | null;
   /** How many streams the compaction sweep of point `seq` removed, or null when not known (not a
    *  point of this core's policy, not decided yet, or older than the core remembers: two journal

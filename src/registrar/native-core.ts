@@ -523,3 +523,7 @@ export class NativeCore implements DecisionCore {
     this.#native.close();
   }
 }
+
+// Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
+Object.freeze(NativeCore.prototype);
+Object.freeze(NativeCore);

@@ -113,5 +113,8 @@ describe('exported classes cannot be patched', () => {
       expect((prototype as unknown as Record<string, unknown>)[method]).toBe(before);
     }
     expect(() => Object.defineProperty(AudioRegistrar, 'replay', { value: () => undefined })).toThrow(TypeError);
+    // The native core's class is reachable through createDefaultCore().constructor: frozen too.
+    const { NativeCore } = await import('../../src/registrar/native-core.js');
+    expect(Object.isFrozen(NativeCore.prototype) && Object.isFrozen(NativeCore)).toBe(true);
   });
 });

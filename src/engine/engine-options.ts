@@ -38,6 +38,13 @@ export const voiceEngineOptionsSchema = z.strictObject({
   sampleRateHz: z.number().int().min(8000).max(192_000).optional(),
   /** Device for `play()` (default: one opened on first use with the platform's audio system). */
   output: z.instanceof(AudioOutput).optional(),
+  /**
+   * Pins the session of every stream of this engine (host's choice): a call that names another
+   * session is an InputError, so an agent's engine cannot step outside a user's session override.
+   */
+  sessionId: z.string().min(1).max(200).optional(),
+  /** Pins the user of every stream of this engine, likewise. */
+  userId: z.string().min(1).max(200).optional(),
 });
 
 /** What callers may pass to `new VoiceEngine(...)`. */

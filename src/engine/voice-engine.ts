@@ -481,6 +481,12 @@ export class VoiceEngine {
   /** Compiles the text once to validate it and resolves the backend: no registrar request yet. */
   async #validate(text: string, parsed: ParsedSpeakOptions): Promise<SpeechGraph> {
     this.#throwIfClosed();
+    for (const field of ['sessionId', 'userId'] as const) {
+      const pinned = this.#options[field];
+      if (pinned !== undefined && parsed[field] !== undefined && parsed[field] !== pinned) {
+        throw new InputError(`options.${field}: this engine's streams belong to ${field} "${pinned}", pinned by its host (received "${parsed[field]}")`, { field: `options.${field}` });
+      }
+    }
     if (typeof text !== 'string') throw new InputError(`text: expected a string (received ${typeof text})`, { field: 'text' });
     const graph = compile(text, this.#compileOptions(text, parsed, 1));
     await this.#backendFor(parsed.backend);
@@ -490,7 +496,7 @@ export class VoiceEngine {
   /** Asks the registrar for the stream. */
   #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph): Utterance {
     const lifecycle = new StreamLifecycle(this.#registrar, this.actor, this.#runtime);
-    lifecycle.start({ sessionId: parsed.sessionId, userId: parsed.userId, priority: parsed.priority });
+    lifecycle.start({ sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId, priority: parsed.priority });
     return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, endedBy: null, finishing: false };
   }
 

@@ -328,6 +328,20 @@ describe('hostile callers around the engine (adversarial review findings)', () =
     expect(second.actor.key).toBe('user:alice');
   });
 
+  it("a host can pin an agent engine's session and user: the agent cannot step outside a user's session override", async () => {
+    const registrar = new AudioRegistrar();
+    const agent = registrar.registerActor('agent:assistant');
+    const alice = registrar.registerActor('user:alice');
+    registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'kitchen', speechRate: 0.8 } });
+    const engine = new VoiceEngine({ registrar, actor: agent, backend: new ConstantLevelBackend(), sessionId: 'kitchen', userId: 'alice' });
+    opened.push(engine);
+    await expect(engine.speak('hi', { sessionId: 'elsewhere' })).rejects.toMatchObject({ name: 'InputError', field: 'options.sessionId' });
+    await expect(engine.speak('hi', { userId: 'mallory' })).rejects.toMatchObject({ name: 'InputError', field: 'options.userId' });
+    const result = await engine.speak('hi');
+    expect(registrar.getState(result.streamId)).toMatchObject({ sessionId: 'kitchen', userId: 'alice' });
+    expect(registrar.overrideFor(result.streamId)?.owner).toBe('user:alice');
+  });
+
   it('play() racing close() starts no stream after close', async () => {
     const { registrar, engine } = host();
     const late = engine.play('started in the same tick as close');

@@ -91,51 +91,43 @@ describe.each(coresUnderTest())('halts and transitions ($name core)', (core) => 
 });
 
 describe('structural halt', () => {
-  it('a core that reports a state the parent did not leave halts (state.lineage.continuous)', () => {
-    const honest = new ReferenceCore();
-    let lie = false;
-    const lying = new Proxy(honest, {
+  /** A reference core whose allowed decisions are rewritten by `lie` once `lying.on` is set. */
+  function lyingCore(lie: (decision: ReturnType<ReferenceCore['decide']>) => ReturnType<ReferenceCore['decide']>) {
+    const switchOn = { on: false };
+    const core = new Proxy(new ReferenceCore(), {
       get(target, property, receiver) {
         if (property === 'decide') {
           return (request: Parameters<ReferenceCore['decide']>[0]) => {
             const decision = target.decide(request);
-            return lie && decision.allowed ? { ...decision, stateBefore: 3 } : decision;
+            return switchOn.on && decision.allowed ? lie(decision) : decision;
           };
         }
         const value = Reflect.get(target, property, receiver) as unknown;
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
+    return { core, switchOn };
+  }
+
+  it('a core that reports a state the parent did not leave halts (state.lineage.continuous)', () => {
+    const { core: lying, switchOn } = lyingCore((decision) => ({ ...decision, stateBefore: 3 }));
     const r = new AudioRegistrar({ core: lying });
     const agent = r.registerActor('agent:one');
     const started = r.request({ action: 'start', actor: agent });
-    lie = true;
+    switchOn.on = true;
     const forged = r.request({ action: 'synthesize', actor: agent, target: started.streamId });
     expect(forged.violations.map((violation) => violation.message)).toContain(`state before seq 2 is playing, its parent left compiling`);
     expect(r.haltCause?.cause).toBe('structural');
   });
 
   it('a core that skips a stream version halts the registrar with cause structural, shown by the violating record', () => {
-    const honest = new ReferenceCore();
-    let lie = false;
-    const lying = new Proxy(honest, {
-      get(target, property, receiver) {
-        if (property === 'decide') {
-          return (request: Parameters<ReferenceCore['decide']>[0]) => {
-            const decision = target.decide(request);
-            return lie && decision.allowed ? { ...decision, version: decision.version + 1 } : decision;
-          };
-        }
-        const value = Reflect.get(target, property, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const { core: lying, switchOn } = lyingCore((decision) => ({ ...decision, version: decision.version + 1 }));
     const r = new AudioRegistrar({ core: lying });
     const agent = r.registerActor('agent:one');
     const halts: HaltInfo[] = [];
     r.onHalt((halt) => halts.push(halt));
     const started = r.request({ action: 'start', actor: agent });
-    lie = true;
+    switchOn.on = true;
     const jumped = r.request({ action: 'synthesize', actor: agent, target: started.streamId });
     expect(jumped.violations.map((violation) => violation.invariant)).toContain('state.lineage.continuous');
     expect(jumped.attestation.metadata).toMatchObject({ halt: true, haltCause: 'structural' });

@@ -27,6 +27,7 @@ import { parseCommonRequest } from './request-fast-path.js';
 import { assertSameDecision, checkTransition, type FacadeState, type ReplayHooks } from './registrar-support.js';
 import { replayLog, restoreFromSnapshot, type ReplayOptions } from './replay.js';
 import { setReplayHooks } from './replay-hooks.js';
+import { callSafely, PhasedListeners, type ListenerOptions } from './listeners.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
 import type { HaltCause, HaltInfo, InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView, TransitionEvent } from './types.js';
 import { ActorHandle, issueActorHandle } from './actor-handle.js';
@@ -68,12 +69,8 @@ export class AudioRegistrar {
     (streamId) => this.#core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
   );
-  /** Listeners by phase: effect listeners (the runtime's sinks) run before observers. */
-  readonly #haltListeners = { effect: new Set<(halt: HaltInfo) => void>(), observe: new Set<(halt: HaltInfo) => void>() };
-  readonly #transitionListeners = { effect: new Set<(event: TransitionEvent) => void>(), observe: new Set<(event: TransitionEvent) => void>() };
-  /** Events decided while listeners were being told about an earlier one: told next, in order. */
-  readonly #pendingEvents: TransitionEvent[] = [];
-  #notifying = false;
+  readonly #haltListeners = new PhasedListeners<HaltInfo>();
+  readonly #transitionListeners = new PhasedListeners<TransitionEvent>();
   /** The private token this registrar's actor handles are issued under. */
   readonly #issuer: object = Object.freeze({});
   readonly #handles = new Map<string, ActorHandle>();
@@ -265,10 +262,9 @@ export class AudioRegistrar {
    * A listener added after the halt is called at once. Returns the function that removes it.
    */
   onHalt(listener: (halt: HaltInfo) => void, options: ListenerOptions = {}): () => void {
-    const set = this.#haltListeners[listenerPhase(options)];
-    set.add(listener);
+    const remove = this.#haltListeners.add(listener, options);
     if (this.#haltInfo) callSafely(listener, this.#haltInfo);
-    return () => set.delete(listener);
+    return remove;
   }
 
   /**
@@ -282,9 +278,7 @@ export class AudioRegistrar {
    * the current one, in order. Returns the function that removes it.
    */
   onTransition(listener: (event: TransitionEvent) => void, options: ListenerOptions = {}): () => void {
-    const set = this.#transitionListeners[listenerPhase(options)];
-    set.add(listener);
-    return () => set.delete(listener);
+    return this.#transitionListeners.add(listener, options);
   }
 
   /**
@@ -534,12 +528,12 @@ export class AudioRegistrar {
     if (this.#haltInfo) return;
     this.#haltInfo = Object.freeze(info);
     this.coreHalted ||= info.cause === 'accessibility_bypass';
-    for (const listener of [...this.#haltListeners.effect, ...this.#haltListeners.observe]) callSafely(listener, this.#haltInfo);
+    this.#haltListeners.tell(this.#haltInfo);
   }
 
   /** Tells transition listeners about an allowed decision on a stream. */
   #notifyTransition(record: Attestation): void {
-    if ((this.#transitionListeners.effect.size === 0 && this.#transitionListeners.observe.size === 0) || record.target === null || record.stateAfter === null || record.action === null) return;
+    if (this.#transitionListeners.empty || record.target === null || record.stateAfter === null || record.action === null) return;
     const reason = (record.parameters as { reason?: unknown }).reason;
     const event: TransitionEvent = Object.freeze({
       streamId: record.target,
@@ -551,16 +545,7 @@ export class AudioRegistrar {
       attestationId: record.id,
       reason: typeof reason === 'string' ? reason : null,
     });
-    this.#pendingEvents.push(event);
-    if (this.#notifying) return;
-    this.#notifying = true;
-    try {
-      for (let next = this.#pendingEvents.shift(); next; next = this.#pendingEvents.shift()) {
-        for (const listener of [...this.#transitionListeners.effect, ...this.#transitionListeners.observe]) callSafely(listener, next);
-      }
-    } finally {
-      this.#notifying = false;
-    }
+    this.#transitionListeners.tell(event);
   }
 
   /**
@@ -657,38 +642,9 @@ export class AudioRegistrar {
 
 export type { RegistrarRequest } from './request-schema.js';
 
-/** Options of `onTransition` and `onHalt`. */
-export interface ListenerOptions {
-  /** `'effect'`: told first (the runtime's sinks); `'observe'` (default): told after every effect listener. */
-  phase?: 'effect' | 'observe';
-}
-
-function listenerPhase(options: ListenerOptions): 'effect' | 'observe' {
-  return options.phase === 'effect' ? 'effect' : 'observe';
-}
-
-/**
- * Calls a listener; whatever it throws (even a value that cannot be turned into a string) is
- * reported as a process warning and never reaches the registrar or the other listeners.
- */
-function callSafely<T>(listener: (value: T) => void, value: T): void {
-  try {
-    listener(value);
-  } catch (error) {
-    let text = 'a value that cannot be printed';
-    try {
-      text = error instanceof Error ? String(error.message) : String(error);
-    } catch {
-      // keep the placeholder
-    }
-    try {
-      process.emitWarning(`registrar listener threw: ${text.slice(0, 500)}`, { code: 'VOICE_SOUNDBOARD_LISTENER' });
-    } catch {
-      // A warning that cannot be emitted must not break the decision either.
-    }
-  }
-}
 
 // Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
 Object.freeze(AudioRegistrar.prototype);
 Object.freeze(AudioRegistrar);
+
+export type { ListenerOptions } from './listeners.js';

@@ -8,7 +8,7 @@ export type { ErrorOptions } from './errors.js';
 
 // Engine
 export { VoiceEngine } from './engine/voice-engine.js';
-export type { RegistrarReader } from './engine/voice-engine.js';
+export type { RegistrarReader } from './engine/registrar-reader.js';
 export { speakOptionsSchema, voiceEngineOptionsSchema } from './engine/engine-options.js';
 export type { SpeakOptions, SpeechProgress, VoiceEngineOptions } from './engine/engine-options.js';
 export type { AudioChunk, Degradation, EngineHealth, SpeechResult } from './engine/speech-types.js';

@@ -22,12 +22,12 @@ import { compile, looksLikeSsml, planSynthesis, type CompileOptions, type Synthe
 import type { EngineOutput, SynthesisSegment } from '../graph/engine-output.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import { z } from 'zod';
-import type { Attestation } from '../attestation/record.js';
 import { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
-import type { HaltInfo, OverrideView, Permit, RegistrarResult, StreamView, TransitionEvent } from '../registrar/types.js';
+import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
+import { readerOf, type RegistrarReader } from './registrar-reader.js';
 import type { SinkClosure, StreamSink } from '../streaming/stream-sink.js';
 import { parseInput } from '../validation.js';
 import { speakOptionsSchema, voiceEngineOptionsSchema, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
@@ -60,61 +60,8 @@ interface Utterance {
   finishing: boolean;
 }
 
-/** What `engine.registrar` offers: reading the registrar's state and listening to it, never deciding. */
-export interface RegistrarReader {
-  /** A stream's state, or null. */
-  getState(streamId: string): StreamView | null;
-  /** Every stream. */
-  listStates(): readonly StreamView[];
-  /** Active accessibility overrides. */
-  listOverrides(): readonly OverrideView[];
-  /** The override covering a stream, or null. */
-  overrideFor(streamId: string): OverrideView | null;
-  /** The latest `limit` attestations (default 1,000, at most 100,000), oldest first (frozen records). */
-  attestations(limit?: number): readonly Attestation[];
-  /** Whether the registrar halted. */
-  readonly halted: boolean;
-  /** Why it halted, or null. */
-  readonly haltCause: HaltInfo | null;
-  /** See AudioRegistrar.onTransition. */
-  onTransition(listener: (event: TransitionEvent) => void): () => void;
-  /** See AudioRegistrar.onHalt. */
-  onHalt(listener: (halt: HaltInfo) => void): () => void;
-}
-
-/** How many records `engine.registrar.attestations()` returns at most: a bounded read, never the whole log. */
-const readerLimitSchema = z.number().int().min(1).max(100_000);
-
 /** Options of `engine.interrupt()`: only why. The actor is always the engine's own. */
 const interruptOptionsSchema = z.strictObject({ reason: z.string().max(1000).optional() });
-
-/** A read-only face of a registrar: no request, no registration, no store. */
-function readerOf(registrar: AudioRegistrar): RegistrarReader {
-  return Object.freeze({
-    getState: (streamId: string) => registrar.getState(streamId),
-    listStates: () => registrar.listStates(),
-    listOverrides: () => registrar.listOverrides(),
-    overrideFor: (streamId: string) => registrar.overrideFor(streamId),
-    attestations: (limit: number = 1000) => {
-      const count = parseInput(readerLimitSchema, limit, 'limit');
-      const store = registrar.attestationStore;
-      const records: Attestation[] = [];
-      for (let seq = Math.max(store.chainStart.seq + 1, store.lastSeq - count + 1); seq <= store.lastSeq; seq += 1) {
-        const record = store.bySeq(seq);
-        if (record) records.push(record);
-      }
-      return Object.freeze(records);
-    },
-    get halted() {
-      return registrar.halted;
-    },
-    get haltCause() {
-      return registrar.haltCause;
-    },
-    onTransition: (listener: (event: TransitionEvent) => void) => registrar.onTransition(listener),
-    onHalt: (listener: (halt: HaltInfo) => void) => registrar.onHalt(listener),
-  });
-}
 
 function graphHash(graph: SpeechGraph): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(graph)).digest('hex')}`;

@@ -109,6 +109,15 @@ class IssuedResult implements RegistrarResult {
   }
 }
 
+/** Throws RegistrarRequiredError when a decision's action or stream is not what the effect expects. */
+function checkExpected(what: string, verb: string, action: TransitionAction, streamId: string | null, expect: PermitExpectation): void {
+  const actions = expect.action === undefined ? undefined : typeof expect.action === 'string' ? [expect.action] : expect.action;
+  if (actions && !actions.includes(action)) throw new RegistrarRequiredError(`${what} ${verb} ${action}, not ${actions.join('|')}`);
+  if (expect.streamId !== undefined && expect.streamId !== streamId) {
+    throw new RegistrarRequiredError(`${what} concerns ${streamId ?? 'no stream'}, not ${expect.streamId}`);
+  }
+}
+
 /** Issues permits for one registrar's results. */
 export class EffectGate {
   /**
@@ -140,11 +149,7 @@ export class EffectGate {
       throw new RegistrarDeniedError(`request was denied (${issued.reason ?? 'unknown'}): ${issued.message}`, { reason: issued.reason, seq });
     }
     const action = issued.attestation.action as TransitionAction;
-    const actions = expect.action === undefined ? undefined : typeof expect.action === 'string' ? [expect.action] : expect.action;
-    if (actions && !actions.includes(action)) throw new RegistrarRequiredError(`decision seq ${seq} allowed ${action}, not ${actions.join('|')}`);
-    if (expect.streamId !== undefined && expect.streamId !== issued.streamId) {
-      throw new RegistrarRequiredError(`decision seq ${seq} concerns ${issued.streamId ?? 'no stream'}, not ${expect.streamId}`);
-    }
+    checkExpected(`decision seq ${seq}`, 'allowed', action, issued.streamId, expect);
     if (IssuedResult.consumed(issued)) throw new RegistrarRequiredError(`decision seq ${seq} was already used for an effect`);
     if (issued.streamId !== null && issued.attestation.stateAfter !== null) {
       const lastSeq = this.lastSeqOf(issued.streamId);
@@ -158,11 +163,7 @@ export class EffectGate {
   spend(permit: unknown, expect: PermitExpectation): Permit {
     if (!Permit.issuedBy(permit, this)) throw new RegistrarRequiredError('not a permit of this registrar: take one with require() from an allowed result');
     if (this.isHalted()) throw new RegistrarHaltedError('registrar is halted (fail-closed): no effect may run; recover() rebuilds it from the log');
-    const actions = expect.action === undefined ? undefined : typeof expect.action === 'string' ? [expect.action] : expect.action;
-    if (actions && !actions.includes(permit.action)) throw new RegistrarRequiredError(`permit seq ${permit.seq} is for ${permit.action}, not ${actions.join('|')}`);
-    if (expect.streamId !== undefined && expect.streamId !== permit.streamId) {
-      throw new RegistrarRequiredError(`permit seq ${permit.seq} concerns ${permit.streamId ?? 'no stream'}, not ${expect.streamId}`);
-    }
+    checkExpected(`permit seq ${permit.seq}`, 'is for', permit.action, permit.streamId, expect);
     if (Permit.spent(permit)) throw new RegistrarRequiredError(`permit seq ${permit.seq} was already spent`);
     if (permit.streamId !== null) {
       const lastSeq = this.lastSeqOf(permit.streamId);

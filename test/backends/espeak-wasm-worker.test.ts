@@ -7,51 +7,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { AbortError, BackendError } from '../../src/errors.js';
 import { EspeakBackend } from '../../src/backends/espeak.js';
-import { sharedEspeakWasm, type EspeakWasm, type EspeakWasmRunResult } from '../../src/backends/espeak-wasm.js';
+import { sharedEspeakWasm, type EspeakWasm } from '../../src/backends/espeak-wasm.js';
 import { segment } from '../helpers/synthesis.js';
 import { collect, FOX } from './espeak-signal.js';
-import { nextTurn, settledFlag } from '../helpers/waiting.js';
+import { nextTurn, settledFlag, watchCalls, type CallWatch } from '../helpers/waiting.js';
 
 /** One long clause (no sentence end), so the backend sends it to espeak-ng as a single chunk. */
 const LONG_CLAUSE = Array.from({ length: 120 }, (_, index) => `clause number ${index + 1} goes on and on`).join(', ');
 
-/** What a watched instance saw of its runs: how many started, and the event-loop turns while one was executing. */
-interface RunWatch {
-  started: number;
-  turnsWhileRunning: number;
-  /** Resolves when the next run is handed to the worker. */
-  nextStart(): Promise<void>;
-}
-
-/**
- * Watches the runs of the shared instance: counts the runs handed to the worker and, while one is
- * executing there, the turns of this thread's event loop (a chain of setImmediate callbacks).
- */
-function watchRuns(instance: EspeakWasm): RunWatch {
-  const run = instance.run.bind(instance);
-  let onStart: (() => void) | undefined;
-  const watch: RunWatch = {
-    started: 0,
-    turnsWhileRunning: 0,
-    nextStart: () => new Promise<void>((resolve) => (onStart = resolve)),
-  };
-  vi.spyOn(instance, 'run').mockImplementation((request): Promise<EspeakWasmRunResult> => {
-    let running = true;
-    const turn = () => {
-      if (!running) return;
-      watch.turnsWhileRunning += 1;
-      setImmediate(turn);
-    };
-    setImmediate(turn);
-    const result = run(request);
-    watch.started += 1;
-    onStart?.();
-    const stop = () => {
-      running = false;
-    };
-    result.then(stop, stop);
-    return result;
-  });
+/** Watches the shared instance's runs: how many were handed to the worker, and this thread's event-loop turns while one executed there. */
+function watchRuns(instance: EspeakWasm): CallWatch {
+  const { watch, wrapped } = watchCalls(instance.run.bind(instance));
+  vi.spyOn(instance, 'run').mockImplementation(wrapped);
   return watch;
 }
 

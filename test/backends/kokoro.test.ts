@@ -12,47 +12,19 @@ import { describeOnnxBackendContract } from '../helpers/onnx-backend-contract.js
 import { buildKokoroTestModel, buildPiperTestModel, FILL_VALUE, ID_SCALE, ID_SUM_SCALE, KOKORO_HEADER_SAMPLES } from '../helpers/onnx-model.js';
 import { collect, segment } from '../helpers/synthesis.js';
 import { npy, zip } from '../helpers/voice-files.js';
-import { nextTurn, settledFlag } from '../helpers/waiting.js';
+import { nextTurn, settledFlag, watchCalls, type CallWatch } from '../helpers/waiting.js';
 
 const SAMPLES_PER_TOKEN = 10;
 
-/** What a watched backend saw of its ONNX runs: how many started, and the event-loop turns while one was executing. */
-interface InferenceWatch {
-  runs: number;
-  turnsWhileRunning: number;
-  /** Resolves when the next run has been handed to the model's worker. */
-  nextStart(): Promise<void>;
-}
-
-/**
- * Watches a backend's ONNX runs (its protected `runModel`, wrapped on this instance): counts the
- * runs and, while one is executing, the turns of this thread's event loop (a setImmediate chain).
- */
-function watchInference(backend: KokoroBackend): InferenceWatch {
+/** Watches a backend's ONNX runs (its protected `runModel`, wrapped on this instance): how many started, and this thread's event-loop turns while one executed. */
+function watchInference(backend: KokoroBackend): CallWatch {
   type RunModel = (...args: unknown[]) => Promise<Float32Array>;
   const target = backend as unknown as { runModel: RunModel };
-  const runModel = target.runModel.bind(backend);
-  let onStart: (() => void) | undefined;
-  const watch: InferenceWatch = { runs: 0, turnsWhileRunning: 0, nextStart: () => new Promise<void>((resolve) => (onStart = resolve)) };
-  target.runModel = (...args) => {
-    let running = true;
-    const turn = () => {
-      if (!running) return;
-      watch.turnsWhileRunning += 1;
-      setImmediate(turn);
-    };
-    setImmediate(turn);
-    const result = runModel(...args);
-    watch.runs += 1;
-    onStart?.();
-    const stop = () => {
-      running = false;
-    };
-    result.then(stop, stop);
-    return result;
-  };
+  const { watch, wrapped } = watchCalls(target.runModel.bind(backend));
+  target.runModel = wrapped;
   return watch;
 }
+
 const ROWS = 510;
 const STYLE_DIM = 256;
 
@@ -205,7 +177,7 @@ describe('KokoroBackend synthesis', () => {
     const watch = watchInference(backend);
     await collect(backend.synthesize(segment('Busy.')));
     expect(backend.inferenceRuns).toBe(1);
-    expect(watch.runs).toBe(1);
+    expect(watch.started).toBe(1);
     await backend.close();
     // One run of 60 x 800³ multiply-adds: run on the main thread, as onnxruntime-node does, it lets
     // the loop turn a handful of times at most (around the call); in the worker it turns freely.

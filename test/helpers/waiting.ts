@@ -40,3 +40,38 @@ export function settledFlag(promise: Promise<unknown>): { readonly settled: bool
   promise.then(mark, mark);
   return flag;
 }
+
+/** What a watched async function saw: how many calls started, and this thread's event-loop turns while one ran. */
+export interface CallWatch {
+  started: number;
+  turnsWhileRunning: number;
+  /** Resolves when the next call starts. */
+  nextStart(): Promise<void>;
+}
+
+/**
+ * Wraps an async function to count its calls and, while one is running, the turns of this
+ * thread's event loop (a chain of setImmediate callbacks): a call that blocks the thread sees none.
+ */
+export function watchCalls<A extends unknown[], R>(call: (...args: A) => Promise<R>): { watch: CallWatch; wrapped: (...args: A) => Promise<R> } {
+  let onStart: (() => void) | undefined;
+  const watch: CallWatch = { started: 0, turnsWhileRunning: 0, nextStart: () => new Promise<void>((resolve) => (onStart = resolve)) };
+  const wrapped = (...args: A): Promise<R> => {
+    let running = true;
+    const turn = () => {
+      if (!running) return;
+      watch.turnsWhileRunning += 1;
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+    const result = call(...args);
+    watch.started += 1;
+    onStart?.();
+    const stop = () => {
+      running = false;
+    };
+    result.then(stop, stop);
+    return result;
+  };
+  return { watch, wrapped };
+}

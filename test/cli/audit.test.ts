@@ -2,28 +2,15 @@
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { auditCommand } from '../../src/cli/audit.js';
+import { runCommand, type CommandRun } from '../helpers/cli.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function audit(...args: string[]): Promise<Run> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk.toString()));
-  const code = await auditCommand.run(args, { stdout, stderr, stdin: new PassThrough() });
-  return { code, stdout: out.join(''), stderr: err.join('') };
+function audit(...args: string[]): Promise<CommandRun> {
+  return runCommand(auditCommand, args);
 }
 
 let dir: string;

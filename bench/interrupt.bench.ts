@@ -30,11 +30,10 @@
  * Samples are taken in a plain loop rather than tinybench so rows can alternate.
  */
 import { AudioOutput } from '../src/audio/output.js';
-import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../src/backends/backend.js';
+import { ConstantLevelBackend } from '../test/helpers/constant-level-backend.js';
 import { VoiceEngine } from '../src/engine/voice-engine.js';
 import type { SpeakOptions } from '../src/engine/engine-options.js';
 import type { SpeechResult } from '../src/engine/speech-types.js';
-import type { EngineOutput, SynthesisSegment } from '../src/graph/engine-output.js';
 import { AudioRegistrar } from '../src/registrar/registrar.js';
 import type { RegistrarResult } from '../src/registrar/types.js';
 
@@ -54,18 +53,6 @@ const DEADLINE_MS = 5_000;
 
 const periodMs = (PERIOD_FRAMES / SAMPLE_RATE_HZ) * 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A backend that "speaks" a constant level, so the fade is easy to find in the capture. */
-class ConstantLevelBackend extends BaseBackend {
-  readonly name = 'constant-level';
-  readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: false, remote: false };
-  async voices(): Promise<VoiceInfo[]> {
-    return [];
-  }
-  protected async *synthesizeOnce(_segment: SynthesisSegment): AsyncIterable<EngineOutput> {
-    yield { pcm: new Float32Array(SEGMENT_FRAMES).fill(LEVEL), sampleRateHz: SAMPLE_RATE_HZ, channels: 1, metadata: {} };
-  }
-}
 
 /** The device's whole output as captured, indexed from its first rendered frame. */
 class CaptureTape {
@@ -214,7 +201,7 @@ async function main(): Promise<void> {
   const registrar = new AudioRegistrar();
   const agent = registrar.registerActor('agent:assistant');
   const alice = registrar.registerActor('user:alice');
-  const agentEngine = new VoiceEngine({ registrar, actor: agent, output: device, backend: new ConstantLevelBackend() });
+  const agentEngine = new VoiceEngine({ registrar, actor: agent, output: device, backend: new ConstantLevelBackend({ level: LEVEL, sampleRateHz: SAMPLE_RATE_HZ, framesPerSegment: SEGMENT_FRAMES }) });
   const override = registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
   if (!override.allowed) throw new Error(`enable_override denied: ${override.reason}`);
 

@@ -11,9 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { waitUntil } from '../helpers/waiting.js';
 import { AttestationStore } from '../../src/attestation/store.js';
-import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../../src/backends/backend.js';
+import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
+import type { EngineOutput } from '../../src/graph/engine-output.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import type { Permit } from '../../src/registrar/types.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
@@ -28,17 +28,9 @@ const RATE_HZ = 24_000;
 const PERIOD_FRAMES = 240;
 const LEVEL = 0.5;
 
-/** "Speaks" a constant level for 2 s per segment. */
-class ConstantLevelBackend extends BaseBackend {
-  readonly name = 'constant-level';
-  readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: false, remote: false };
-  async voices(): Promise<VoiceInfo[]> {
-    return [];
-  }
-  protected async *synthesizeOnce(_segment: SynthesisSegment): AsyncIterable<EngineOutput> {
-    yield { pcm: new Float32Array(RATE_HZ * 2).fill(LEVEL), sampleRateHz: RATE_HZ, channels: 1, metadata: {} };
-  }
-}
+/** Every segment "spoken" as 2 s of a constant level. */
+const CONSTANT = { level: LEVEL, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ * 2 };
+const constantLevel = () => new ConstantLevelBackend(CONSTANT);
 
 const opened: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -93,7 +85,7 @@ function host(options: { store?: AttestationStore } = {}) {
   const agent = registrar.registerActor('agent:assistant');
   const alice = registrar.registerActor('user:alice');
   const output = device();
-  const engine = new VoiceEngine({ registrar, actor: agent, output, backend: new ConstantLevelBackend() });
+  const engine = new VoiceEngine({ registrar, actor: agent, output, backend: constantLevel() });
   opened.push(engine);
   return { registrar, agent, alice, output, engine };
 }
@@ -207,7 +199,7 @@ describe('decisions are effects at the device', () => {
     const registrar = new AudioRegistrar({ core });
     const agent = registrar.registerActor('agent:assistant');
     const output = device();
-    const engine = new VoiceEngine({ registrar, actor: agent, output, backend: new ConstantLevelBackend() });
+    const engine = new VoiceEngine({ registrar, actor: agent, output, backend: constantLevel() });
     opened.push(engine);
     const { result, streamId } = await playing(engine, output, registrar);
     const at = position(output);
@@ -248,7 +240,7 @@ describe('stream() and speak() obey decisions made elsewhere too', () => {
   it("stream(): the owner's interrupt on the registrar ends the iteration early; someone's fail throws STREAM_FAILED with the attestation id", async () => {
     const registrar = new AudioRegistrar();
     const agent = registrar.registerActor('agent:assistant');
-    const engine = new VoiceEngine({ registrar, actor: agent, backend: new ConstantLevelBackend() });
+    const engine = new VoiceEngine({ registrar, actor: agent, backend: constantLevel() });
     opened.push(engine);
     let chunks = 0;
     for await (const chunk of engine.stream(sentences)) {
@@ -275,7 +267,7 @@ describe('stream() and speak() obey decisions made elsewhere too', () => {
   it("speak(): a stop by the owner while synthesizing resolves with what was made, interrupted, naming the decision", async () => {
     const registrar = new AudioRegistrar();
     const agent = registrar.registerActor('agent:assistant');
-    const engine = new VoiceEngine({ registrar, actor: agent, backend: new ConstantLevelBackend() });
+    const engine = new VoiceEngine({ registrar, actor: agent, backend: constantLevel() });
     opened.push(engine);
     let decision: { attestation: { id: string } } | undefined;
     registrar.onTransition((event) => {
@@ -293,7 +285,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
     const registrar = new AudioRegistrar();
     const agent = registrar.registerActor('agent:assistant');
     const alice = registrar.registerActor('user:alice');
-    const agentEngine = new VoiceEngine({ registrar, actor: agent, backend: new ConstantLevelBackend() });
+    const agentEngine = new VoiceEngine({ registrar, actor: agent, backend: constantLevel() });
     opened.push(agentEngine);
     agentEngine.registrar.onTransition((event) => {
       if (event.action === 'interrupt') throw Object.create(null);
@@ -302,7 +294,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
       throw Object.create(null);
     });
     const output = device();
-    const userEngine = new VoiceEngine({ registrar, actor: alice, output, backend: new ConstantLevelBackend() });
+    const userEngine = new VoiceEngine({ registrar, actor: alice, output, backend: constantLevel() });
     opened.push(userEngine);
     const onWarning = () => undefined;
     process.on('warning', onWarning);
@@ -333,7 +325,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
     const agent = registrar.registerActor('agent:assistant');
     const alice = registrar.registerActor('user:alice');
     registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'kitchen', speechRate: 0.8 } });
-    const engine = new VoiceEngine({ registrar, actor: agent, backend: new ConstantLevelBackend(), sessionId: 'kitchen', userId: 'alice' });
+    const engine = new VoiceEngine({ registrar, actor: agent, backend: constantLevel(), sessionId: 'kitchen', userId: 'alice' });
     opened.push(engine);
     await expect(engine.speak('hi', { sessionId: 'elsewhere' })).rejects.toMatchObject({ name: 'InputError', field: 'options.sessionId' });
     await expect(engine.speak('hi', { userId: 'mallory' })).rejects.toMatchObject({ name: 'InputError', field: 'options.userId' });
@@ -388,7 +380,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
     }
     const registrar = new AudioRegistrar();
     const agent = registrar.registerActor('agent:assistant');
-    const engine = new VoiceEngine({ registrar, actor: agent, backend: new DeafBackend() });
+    const engine = new VoiceEngine({ registrar, actor: agent, backend: new DeafBackend(CONSTANT) });
     opened.push(engine);
     let chunks = 0;
     for await (const chunk of engine.stream('one long sentence')) {
@@ -400,7 +392,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
 
   it('a fake AbortSignal is refused before any stream starts; backends passed in are not closed by the engine', async () => {
     const registrar = new AudioRegistrar();
-    const backend = new ConstantLevelBackend();
+    const backend = constantLevel();
     let closed = 0;
     const originalClose = backend.close.bind(backend);
     backend.close = async () => {
@@ -457,7 +449,7 @@ describe('the sink and the engine hand out no authority', () => {
   it('an agent engine cannot act as anyone else: no actor option, no deciding registrar, no store', () => {
     const registrar = new AudioRegistrar();
     const agent = registrar.registerActor('agent:assistant');
-    const engine = new VoiceEngine({ registrar, actor: agent, backend: new ConstantLevelBackend() });
+    const engine = new VoiceEngine({ registrar, actor: agent, backend: constantLevel() });
     opened.push(engine);
     expect(() => engine.interrupt('stream-x', { actor: 'user:alice' } as never)).toThrow(/options: Unrecognized key/);
     const view = engine.registrar as unknown as Record<string, unknown>;

@@ -200,7 +200,7 @@ async function main(): Promise<void> {
   // device (an engine claims its output), so every engine row uses this one.
   const registrar = new AudioRegistrar();
   const agent = registrar.registerActor('agent:assistant');
-  const alice = registrar.registerActor('user:alice');
+  const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
   const agentEngine = new VoiceEngine({ registrar, actor: agent, output: device, backend: new ConstantLevelBackend({ level: LEVEL, sampleRateHz: SAMPLE_RATE_HZ, framesPerSegment: SEGMENT_FRAMES }) });
   const override = registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
   if (!override.allowed) throw new Error(`enable_override denied: ${override.reason}`);

@@ -11,7 +11,7 @@ const registrar = new AudioRegistrar();
 const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1 });
 // The host holds the registrar and every handle; the agent's engine holds only the agent's handle.
 const agent = registrar.registerActor('agent:assistant');
-const alice = registrar.registerActor('user:alice');
+const alice = registrar.registerActor('user:alice', { sessions: ['kitchen'] }); // she may enable the kitchen's override
 const engine = new VoiceEngine({ registrar, actor: agent, output });
 
 try {

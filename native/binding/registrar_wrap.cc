@@ -31,14 +31,16 @@ using registrar::CoreStatus;
 using registrar::RegistrarCore;
 
 // Layout of the I/O buffer (mirrored in src/native/registrar-binding.ts).
-constexpr size_t kRequestInts = 14;            // Int32 [0, 12): the CoreRequest fields, in order;
-                                               // [12] free epoch of the ids, [13] 1: check it
+constexpr size_t kRequestInts = 15;            // Int32 [0, 12): the CoreRequest fields, in order;
+                                               // [12] free epoch of the ids, [13] 1: check it,
+                                               // [14] actorUser
 constexpr size_t kOutputOffsetBytes = 64;      // Float64 from byte 64: results
 constexpr size_t kIoBytes = 256;
 constexpr size_t kDecisionFields = 14;         // then Float64 [14]: 1 when the request was stale
 constexpr size_t kEpochOutput = 20;            // Float64 [20]: the core's free epoch after the call
 constexpr size_t kStreamFields = 10;
-constexpr size_t kJournalFields = kDecisionFields + 15;
+constexpr size_t kJournalFields = kDecisionFields + 16;
+constexpr size_t kMembershipFields = 3;        // user, session, basis
 
 /** A core's attach secret: 128 random bits. */
 using Secret = std::array<uint8_t, 16>;
@@ -184,6 +186,9 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
             InstanceMethod<&CoreWrap::ReserveSeq>("reserveSeq"),
             InstanceMethod<&CoreWrap::Stream>("stream"),
             InstanceMethod<&CoreWrap::Overrides>("overrides"),
+            InstanceMethod<&CoreWrap::DeclareMember>("declareMember"),
+            InstanceMethod<&CoreWrap::Membership>("membership"),
+            InstanceMethod<&CoreWrap::Memberships>("memberships"),
             InstanceMethod<&CoreWrap::Image>("image"),
             InstanceMethod<&CoreWrap::Load>("load"),
             InstanceMethod<&CoreWrap::ReadJournal>("readJournal"),
@@ -361,6 +366,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     request.pluginAllowed = in[11] != 0;
     request.epoch = static_cast<uint32_t>(in[12]);
     request.checkEpoch = in[13] != 0;
+    request.actorUser = in[14];
     const bool evaluate = info.Length() > 0 && info[0].ToBoolean().Value();
     const registrar::Decision decision = evaluate ? core.Evaluate(request) : core.Decide(request);
     WriteDecision(decision, Out());
@@ -394,6 +400,31 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     }
     return flat;
   }
+  // declareMember(user, session, basis): adds basis bits to a membership (interned scope ids).
+  Napi::Value DeclareMember(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const CoreStatus status =
+        Core(env).DeclareMember(IntArg(info, 0), IntArg(info, 1), static_cast<uint32_t>(IntArg(info, 2)));
+    if (status != CoreStatus::kOk) {
+      throw CodedError(env, "REGISTRAR_UNKNOWN_ID", "declareMember: the user or session id is not interned, or the basis has no known bit");
+    }
+    return env.Undefined();
+  }
+  Napi::Value Membership(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), Core(info.Env()).Membership(IntArg(info, 0), IntArg(info, 1)));
+  }
+  Napi::Value Memberships(const Napi::CallbackInfo& info) {
+    return MembershipArray(info.Env(), Core(info.Env()).Memberships());
+  }
+  static Napi::Int32Array MembershipArray(Napi::Env env, const std::vector<registrar::MembershipView>& list) {
+    Napi::Int32Array flat = Napi::Int32Array::New(env, list.size() * kMembershipFields);
+    for (size_t index = 0; index < list.size(); ++index) {
+      flat[index * kMembershipFields] = list[index].user;
+      flat[index * kMembershipFields + 1] = list[index].session;
+      flat[index * kMembershipFields + 2] = static_cast<int32_t>(list[index].basis);
+    }
+    return flat;
+  }
   Napi::Value Image(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const registrar::Image image = Core(env).TakeImage();
@@ -407,19 +438,23 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
       overrides[index * 3 + 1] = image.overrides[index].scope;
       overrides[index * 3 + 2] = image.overrides[index].scopeId;
     }
+    Napi::Int32Array memberships = MembershipArray(env, image.memberships);
     Napi::Object result = Napi::Object::New(env);
     result.Set("lastSeq", Napi::Number::New(env, static_cast<double>(image.lastSeq)));
     result.Set("halted", Napi::Boolean::New(env, image.halted));
     result.Set("streams", streams);
     result.Set("overrides", overrides);
+    result.Set("memberships", memberships);
     Out()[kEpochOutput] = Core(env).FreeEpoch();
     return result;
   }
-  // load(lastSeq, halted, streams: Float64Array, overrides: Int32Array)
+  // load(lastSeq, halted, streams: Float64Array, overrides: Int32Array, memberships?: Int32Array)
   Napi::Value Load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 4 || !info[0].IsNumber() || !info[2].IsTypedArray() || !info[3].IsTypedArray()) {
-      throw Napi::TypeError::New(env, "load(lastSeq, halted, streams: Float64Array, overrides: Int32Array)");
+    const bool withMemberships = info.Length() >= 5 && info[4].IsTypedArray();
+    if (info.Length() < 4 || !info[0].IsNumber() || !info[2].IsTypedArray() || !info[3].IsTypedArray() ||
+        (info.Length() >= 5 && !info[4].IsUndefined() && !withMemberships)) {
+      throw Napi::TypeError::New(env, "load(lastSeq, halted, streams: Float64Array, overrides: Int32Array, memberships?: Int32Array)");
     }
     Napi::Float64Array streams = info[2].As<Napi::Float64Array>();
     Napi::Int32Array overrides = info[3].As<Napi::Int32Array>();
@@ -443,6 +478,13 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     }
     for (size_t base = 0; base + 3 <= overrides.ElementLength(); base += 3) {
       image.overrides.push_back(registrar::OverrideView{overrides[base], overrides[base + 1], overrides[base + 2]});
+    }
+    if (withMemberships) {
+      Napi::Int32Array memberships = info[4].As<Napi::Int32Array>();
+      for (size_t base = 0; base + kMembershipFields <= memberships.ElementLength(); base += kMembershipFields) {
+        image.memberships.push_back(registrar::MembershipView{memberships[base], memberships[base + 1],
+                                                              static_cast<uint32_t>(memberships[base + 2])});
+      }
     }
     Core(env);
     const LoadResult loaded = Registry::Get().Load(handle_, core_, image);
@@ -490,6 +532,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
       out[kDecisionFields + 12] = r.overrideScope;
       out[kDecisionFields + 13] = r.overrideScopeId;
       out[kDecisionFields + 14] = r.pluginAllowed ? 1 : 0;
+      out[kDecisionFields + 15] = r.actorUser;
     }
     return flat;
   }

@@ -144,16 +144,19 @@ RegistrarCore::OverrideSlot* RegistrarCore::OverrideFor(int32_t space, int32_t s
   return &overrides_[space].At(scopeId);
 }
 
-int32_t RegistrarCore::CoveringOwner(uint64_t meta) const noexcept {
-  // The first covering override in enable order (the override word carries its enable seq).
+void RegistrarCore::CoveringOwners(uint64_t meta, int32_t* sessionOwner, int32_t* userOwner) const noexcept {
+  // §3.1: every covering override counts, its session's and its user's (at most one of each).
   const OverrideSlot* bySession = OverrideFor(0, MetaSession(meta));
   const OverrideSlot* byUser = OverrideFor(1, MetaUser(meta));
-  const uint64_t session = bySession != nullptr ? bySession->word.load(std::memory_order_acquire) : 0;
-  const uint64_t user = byUser != nullptr ? byUser->word.load(std::memory_order_acquire) : 0;
-  const bool sessionActive = OverrideOwner(session) != kNoId;
-  const bool userActive = OverrideOwner(user) != kNoId;
-  if (sessionActive && (!userActive || (session >> 24) <= (user >> 24))) return OverrideOwner(session);
-  return userActive ? OverrideOwner(user) : kNoId;
+  *sessionOwner = bySession != nullptr ? OverrideOwner(bySession->word.load(std::memory_order_acquire)) : kNoId;
+  *userOwner = byUser != nullptr ? OverrideOwner(byUser->word.load(std::memory_order_acquire)) : kNoId;
+}
+
+CoreStatus RegistrarCore::DeclareMember(int32_t user, int32_t session, uint32_t basis) {
+  const bool known = user >= 0 && user < overrides_[1].Size() && session >= 0 && session < overrides_[0].Size();
+  if (!known || (basis & kMemberAll) == 0) return CoreStatus::kUnknownId;
+  memberships_.Add(user, session, basis);
+  return CoreStatus::kOk;
 }
 
 // The rules. Reads the state as of seq - 1 (the caller guarantees no seq >= `seq` is applied, or
@@ -205,8 +208,11 @@ bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
       IsOneOf(action, {Action::kEnableOverride, Action::kUpdateOverride, Action::kDisableOverride});
   const bool creating = !exists && (action == Action::kStart || action == Action::kClaim);
   const bool mint = creating && r.stream == kNoId;
-  const int32_t coveringOwner = exists ? CoveringOwner(meta) : kNoId;
-  const bool covered = coveringOwner != kNoId;
+  int32_t sessionOwner = kNoId, userOwner = kNoId;
+  if (exists) CoveringOwners(meta, &sessionOwner, &userOwner);
+  const bool covered = sessionOwner != kNoId || userOwner != kNoId;
+  // The requester owns one of the overrides covering the target (each owner has the power, §3.1).
+  const bool coveringOwnerActs = r.actor != kNoId && (r.actor == sessionOwner || r.actor == userOwner);
   d->accessibility = overrideAction || covered;
   if (overrideAction) d->stream = kNoId;  // override actions concern no stream
   if (halted_.load(std::memory_order_acquire)) {
@@ -214,7 +220,7 @@ bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
     return mint;
   }
   if (r.stream == kFullId || r.preemptFor == kFullId || r.session == kFullId || r.user == kFullId ||
-      r.overrideScopeId == kFullId) {
+      r.overrideScopeId == kFullId || r.actorUser == kFullId) {
     // The table is full: denied and attested like any decision, never thrown.
     finish(0, static_cast<int32_t>(Reason::kCapacityExhausted));
     return false;
@@ -237,14 +243,21 @@ bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
     const int32_t overrideOwner = OverrideOwner(current);
     bool halt = false;
     if (action == Action::kEnableOverride) {
-      if (overrideOwner != kNoId) {
-        // Enabling over an active override would end it without disable_override: HALT, unless
-        // its own owner asks (then it is only refused: update_override is the way).
-        v |= Bit(Invariant::kAccessibilitySupremacy);
-        halt = r.actor != overrideOwner;
-      } else if (kind != ActorKind::kUser) {
-        v |= Bit(Invariant::kAccessibilitySupremacy);
+      // Only a user enables, only for their own user scope or a session they belong to (§3.1,
+      // required_for_control: not_owner); enabling over an active override is refused.
+      const bool isUser = kind == ActorKind::kUser;
+      bool entitled = false;
+      if (isUser && r.actorUser >= 0) {
+        entitled = r.overrideScope == static_cast<int32_t>(OverrideScope::kUser)
+                       ? r.overrideScopeId == r.actorUser
+                       : (memberships_.Basis(r.actorUser, r.overrideScopeId) & (kMemberDeclared | kMemberStream)) != 0;
       }
+      if (isUser && !entitled) v |= Bit(Invariant::kRequiredForControl);
+      if (!isUser || overrideOwner != kNoId) v |= Bit(Invariant::kAccessibilitySupremacy);
+      // It would replace (end) another user's override without disable_override: HALT, but only
+      // for a registered user who may enable there. Unknown actors, agents, plugins, the system
+      // and users outside the scope are refused and never halt (its own owner: update_override).
+      halt = overrideOwner != kNoId && r.actor != overrideOwner && registered(r.actor) && entitled;
     } else if (overrideOwner == kNoId) {
       v |= Bit(Invariant::kValidTransition);
     } else if (r.actor != overrideOwner) {
@@ -275,8 +288,8 @@ bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
   const bool isAgentOrPlugin = isPlugin || kind == ActorKind::kAgent;
   const bool isOwner = exists && r.actor != kNoId && r.actor == owner;
   const bool committed = exists && WordCommitted(word);
-  const bool guarded =
-      IsOneOf(action, {Action::kInterrupt, Action::kStop, Action::kMutateGraph, Action::kTransfer});
+  const bool guarded = IsOneOf(
+      action, {Action::kInterrupt, Action::kStop, Action::kFail, Action::kMutateGraph, Action::kTransfer});
 
   bool preempting = false;
   if (isSystem && action == Action::kInterrupt && exists && r.preemptFor != kNoId &&
@@ -289,19 +302,19 @@ bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
 
   // audio.ownership.single_owner
   if (action == Action::kClaim && exists && owner != kNoId) v |= Bit(Invariant::kSingleOwner);
-  // audio.ownership.required_for_control (§3.2-3.4; the covering override's owner may act on
-  // the actions the override guards, §3.1)
+  // audio.ownership.required_for_control (§3.2-3.4; the owner of any covering override may act
+  // on the actions the override guards, §3.1)
   if (exists && action != Action::kClaim) {
     const bool authorized =
         isOwner ||
         (isSystem && IsOneOf(action, {Action::kSynthesize, Action::kPlay, Action::kStop, Action::kFail})) ||
         preempting || (isPlugin && action == Action::kMutateGraph && r.pluginAllowed) ||
-        (covered && guarded && r.actor == coveringOwner);
+        (guarded && coveringOwnerActs);
     if (!authorized) v |= Bit(Invariant::kRequiredForControl);
   }
-  // audio.accessibility.supremacy: agents and plugins lose the guarded actions; a system
-  // preemption yields too.
-  if (covered && guarded && r.actor != coveringOwner && (isAgentOrPlugin || (isSystem && preempting))) {
+  // audio.accessibility.supremacy: agents and plugins lose the guarded actions (fail included);
+  // a system preemption yields too. The system may still fail (a runtime error) and stop.
+  if (covered && guarded && !coveringOwnerActs && (isAgentOrPlugin || (isSystem && preempting))) {
     v |= Bit(Invariant::kAccessibilitySupremacy);
   }
   // audio.lifecycle.no_dead_interrupt
@@ -554,6 +567,9 @@ void RegistrarCore::HelpApply(uint64_t seq) const noexcept {
     if (effects.newMeta != 0) {
       uint64_t expected = 0;
       slot.meta.compare_exchange_strong(expected, effects.newMeta, std::memory_order_acq_rel);
+      // A stream created with a userId makes that user a member of its session (§1). Adding
+      // it twice (two helpers) changes nothing.
+      if (MetaUser(effects.newMeta) != kNoId) memberships_.Add(MetaUser(effects.newMeta), MetaSession(effects.newMeta), kMemberStream);
     }
     uint64_t expectedAux = effects.oldAux;
     slot.aux.compare_exchange_strong(expectedAux, effects.newAux, std::memory_order_acq_rel);
@@ -713,6 +729,7 @@ Image RegistrarCore::TakeImage() const {
       if (ReadStream(id, &view)) image.streams.push_back(view);
     }
     image.overrides = Overrides();
+    image.memberships = memberships_.List();
     if (claimed_.load(std::memory_order_acquire) == claimed) return image;
     Backoff(attempt);
   }
@@ -732,6 +749,12 @@ CoreStatus RegistrarCore::Load(const Image& image) {
   }
   for (const OverrideView& view : image.overrides) {
     if (OverrideFor(view.scope, view.scopeId) == nullptr || view.owner < 0 || view.owner >= actors_.Size()) {
+      return CoreStatus::kInvalidImage;
+    }
+  }
+  for (const MembershipView& view : image.memberships) {
+    if (OverrideFor(1, view.user) == nullptr || OverrideFor(0, view.session) == nullptr || (view.basis & kMemberAll) == 0 ||
+        (view.basis & ~kMemberAll) != 0) {
       return CoreStatus::kInvalidImage;
     }
   }
@@ -758,6 +781,8 @@ CoreStatus RegistrarCore::Load(const Image& image) {
   for (const OverrideView& view : image.overrides) {
     OverrideFor(view.scope, view.scopeId)->word.store(MakeOverride(view.owner, ++order), std::memory_order_relaxed);
   }
+  memberships_.Clear();
+  for (const MembershipView& view : image.memberships) memberships_.Add(view.user, view.session, view.basis);
   journal_->Clear();
   for (uint32_t slot = 0; slot < sweepSlots_; ++slot) sweeps_[slot].store(0, std::memory_order_relaxed);
   sweepTaken_.store(image.lastSeq, std::memory_order_relaxed);

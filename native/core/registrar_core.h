@@ -18,7 +18,7 @@
 // (helping), so a decider preempted after step 4's publication stalls no one. Every effect word
 // carries a monotonic field (stream version, last seq), so a late helper's CAS can never succeed
 // twice (no ABA). Racing requests on one stream therefore have exactly one winner: the first claim.
-// The one wait: between the claim CAS and the publication of its entry (a copy of 21 words) the
+// The one wait: between the claim CAS and the publication of its entry (a copy of 22 words) the
 // seq's effects are not yet known, and other deciders spin, then yield, until they are. So the
 // decision path takes no lock, but it is not wait-free: a decider descheduled inside that window
 // delays the others by its time off the CPU (measured by bench/stress-registrar.ts: 8 threads on
@@ -62,6 +62,7 @@
 #include <string>
 #include <vector>
 
+#include "registrar_membership.h"
 #include "registrar_tables.h"
 
 namespace vs::registrar {
@@ -128,6 +129,8 @@ struct Request {
   int32_t overrideScope = 0;
   int32_t overrideScopeId = kNoId;
   bool pluginAllowed = false;
+  /** enable_override by a user: the requester's own user id (scope space 1), else kNoId. */
+  int32_t actorUser = kNoId;
   /** With `checkEpoch`: the free epoch the caller's stream ids are valid for (see the header). */
   bool checkEpoch = false;
   uint32_t epoch = 0;
@@ -193,6 +196,8 @@ struct Image {
   bool halted = false;
   std::vector<StreamView> streams;
   std::vector<OverrideView> overrides;
+  /** Every session membership, sorted by user then session. */
+  std::vector<MembershipView> memberships;
 };
 
 class Journal;
@@ -263,6 +268,16 @@ class RegistrarCore {
   bool Stream(int32_t id, StreamView* view) const noexcept;
   /** Active overrides, in enable order. Thread safety: any thread, no lock (allocates). */
   std::vector<OverrideView> Overrides() const;
+  /** Adds `basis` bits (kMemberDeclared...) to user `user`'s membership of session `session`
+   *  (both interned scope ids); kUnknownId for an id not interned, or no basis bit. Not a
+   *  decision: no seq. Thread safety: any thread, no lock; visible to every decision claimed
+   *  after it returns. Callback safety: no (allocates). */
+  [[nodiscard]] CoreStatus DeclareMember(int32_t user, int32_t session, uint32_t basis);
+  /** Basis bits of `user` in `session`, 0 when not a member. Thread safety: any thread, no lock.
+   *  Callback safety: yes (no allocation, no lock). */
+  uint32_t Membership(int32_t user, int32_t session) const noexcept { return memberships_.Basis(user, session); }
+  /** Every membership, sorted by user then session. Thread safety: any thread, no lock (allocates). */
+  std::vector<MembershipView> Memberships() const { return memberships_.List(); }
   /** A consistent image of all state. Thread safety: any thread, no lock; it retries while
    *  other threads decide, so under sustained decisions from other threads it may take long. */
   Image TakeImage() const;
@@ -330,8 +345,9 @@ class RegistrarCore {
   /** Whether a stream id names a freed slot. */
   bool Freed(int32_t id) const noexcept;
   OverrideSlot* OverrideFor(int32_t space, int32_t scopeId) const noexcept;
-  /** Owner of the first override (in enable order) covering a stream with `meta`, or kNoId. */
-  int32_t CoveringOwner(uint64_t meta) const noexcept;
+  /** Owners of the overrides covering a stream with `meta`: its session's and its user's (kNoId
+   *  where there is none). */
+  void CoveringOwners(uint64_t meta, int32_t* sessionOwner, int32_t* userOwner) const noexcept;
   bool ReadStream(int32_t id, StreamView* view) const noexcept;
 
   CoreOptions options_;
@@ -341,6 +357,8 @@ class RegistrarCore {
   ChunkedTable<ActorSlot> actors_;
   ChunkedTable<StreamSlot> streams_;
   ChunkedTable<OverrideSlot> overrides_[2];
+  // Mutable: helpers (HelpApply, const) add the memberships a creating decision implies.
+  mutable MembershipSet memberships_;
 
   // Mutable: readers (Stream, TakeImage) help apply a pending seq before they read.
   alignas(64) mutable std::atomic<uint64_t> claimed_{0};

@@ -94,7 +94,7 @@ class Journal {
 
   /** Writes seq's entry and effects, then publishes it (release). Thread safety: see the class
    *  (one writer per seq, after seq - Capacity() was published). Callback safety: yes (lock-free,
-   *  no allocation: 22 atomic stores and a release fence). */
+   *  no allocation: 23 atomic stores and a release fence). */
   void Publish(uint64_t seq, const JournalEntry& entry, const Effects& effects) noexcept {
     Slot& slot = slots_[seq & mask_];
     slot.tag.store(kWriting, std::memory_order_relaxed);
@@ -131,6 +131,7 @@ class Journal {
     Store(slot, 17, Pair(r.overrideScopeId, r.priority));
     Store(slot, 18, Pair(r.overrideScope, r.pluginAllowed ? 1 : 0));
     Store(slot, 19, Pair(entry.actorKind, entry.action));
+    Store(slot, 20, Pair(r.actorUser, 0));
     slot.tag.store(seq, std::memory_order_release);
   }
 
@@ -185,6 +186,7 @@ class Journal {
       r.priority = Low(f[17]);
       r.overrideScope = High(f[18]);
       r.pluginAllowed = Low(f[18]) != 0;
+      r.actorUser = High(f[20]);
     }
     if (effects != nullptr) {
       effects->halt = flags & 64u;
@@ -204,7 +206,7 @@ class Journal {
 
  private:
   static constexpr uint64_t kWriting = ~uint64_t{0};
-  static constexpr int kFields = 20;
+  static constexpr int kFields = 21;
   struct Slot {
     std::atomic<uint64_t> tag{0};
     std::atomic<uint64_t> fields[kFields];  // zeroed by make_unique's value-initialisation

@@ -1,5 +1,6 @@
 // Rules of the registrar decision core: the §2 transition table, §3 authority, §4 invariants
-// (all violations reported, reason = first), override supremacy and HALT, journal, image/load.
+// (all violations reported, reason = first), override supremacy and HALT (only a registered user
+// who may enable there), session membership, journal, image/load.
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct Fixture {
   int32_t system = core.RegisterActor("system:runtime", K(ActorKind::kSystem));
   int32_t session = core.InternScope(0, "default");
   int32_t user = core.InternScope(1, "alice");
+  int32_t bobUser = core.InternScope(1, "bob");
 
   Request Make(int32_t actor, ActorKind kind, Action action, int32_t stream) const {
     Request request;
@@ -250,6 +252,7 @@ void TestOverrideSupremacyAndHalt() {
   Request enable = f.Make(f.alice, ActorKind::kUser, Action::kEnableOverride, kNoId);
   enable.overrideScope = 0;
   enable.overrideScopeId = f.session;
+  enable.actorUser = f.user;  // alice is a member of "default": the fixture's streams have her userId
   // Only users enable.
   Request byAgent = enable;
   byAgent.actor = f.agent;
@@ -302,9 +305,37 @@ void TestOverrideSupremacyAndHalt() {
   VS_CHECK(stoppedByUser.allowed);
   VS_CHECK(stoppedByUser.accessibility);
   VS_CHECK_EQ(stoppedByUser.stateAfter, S(StreamState::kStopped));
-  // Bob enabling over Alice's override would end it without disable_override: HALT.
+  // Bob may not enable an override for alice's user scope: not_owner, and no HALT.
   Request takeover = byUser;
   takeover.actor = f.bob;
+  takeover.actorUser = f.bobUser;
+  const Decision notHis = f.core.Decide(takeover);
+  VS_CHECK_EQ(notHis.reason, R(Reason::kNotOwner));
+  VS_CHECK(!notHis.halted);
+  // Over alice's session override: an agent, an unregistered actor and bob (not a member of
+  // "default") are refused; none of them halts.
+  VS_CHECK(f.core.Decide(enable).allowed);
+  takeover = enable;
+  takeover.actor = f.agent;
+  takeover.actorKind = K(ActorKind::kAgent);
+  takeover.actorUser = kNoId;
+  VS_CHECK(!f.core.Decide(takeover).halted);
+  takeover.actor = kNoId;
+  VS_CHECK_EQ(f.core.Decide(takeover).reason, R(Reason::kUnknownActor));
+  takeover.actorKind = K(ActorKind::kUser);
+  takeover.actorUser = f.bobUser;
+  const Decision ghost = f.core.Decide(takeover);
+  VS_CHECK_EQ(ghost.reason, R(Reason::kUnknownActor));
+  VS_CHECK(!ghost.halted);
+  takeover.actor = f.bob;
+  const Decision outsider = f.core.Decide(takeover);
+  VS_CHECK_EQ(outsider.reason, R(Reason::kNotOwner));
+  VS_CHECK(!outsider.halted);
+  VS_CHECK(!f.core.Halted());
+  // Once the host declares bob a member, his enabling over alice's override would end it
+  // without disable_override: HALT.
+  VS_CHECK(f.core.DeclareMember(f.bobUser, f.session, kMemberDeclared) == CoreStatus::kOk);
+  VS_CHECK_EQ(f.core.Membership(f.bobUser, f.session), kMemberDeclared);
   const Decision halt = f.core.Decide(takeover);
   VS_CHECK(!halt.allowed);
   VS_CHECK(halt.halted);
@@ -313,6 +344,59 @@ void TestOverrideSupremacyAndHalt() {
   const Decision after = f.Do(f.alice, ActorKind::kUser, Action::kDisableOverride, kNoId);
   VS_CHECK_EQ(after.reason, R(Reason::kRegistrarHalted));
   VS_CHECK_EQ(f.Do(f.agent, ActorKind::kAgent, Action::kStart, kNoId).reason, R(Reason::kRegistrarHalted));
+}
+
+/** Several overrides covering one stream, fail under an override, membership and its image. */
+void TestCoveringOverridesAndMembership() {
+  Fixture f;
+  VS_CHECK_EQ(f.core.Membership(f.user, f.session), 0u);
+  const int32_t id = f.StreamIn(StreamState::kPlaying, "s");  // claimed with user alice in "default"
+  VS_CHECK_EQ(f.core.Membership(f.user, f.session), kMemberStream);
+  VS_CHECK(f.core.DeclareMember(f.user, 999, kMemberDeclared) == CoreStatus::kUnknownId);
+  VS_CHECK(f.core.DeclareMember(f.bobUser, f.session, 0) == CoreStatus::kUnknownId);
+  VS_CHECK(f.core.DeclareMember(f.bobUser, f.session, kMemberDeclared) == CoreStatus::kOk);
+  // Alice's user override and bob's session override both cover the stream.
+  Request mine = f.Make(f.alice, ActorKind::kUser, Action::kEnableOverride, kNoId);
+  mine.overrideScope = 1;
+  mine.overrideScopeId = f.user;
+  mine.actorUser = f.user;
+  VS_CHECK(f.core.Decide(mine).allowed);
+  Request his = f.Make(f.bob, ActorKind::kUser, Action::kEnableOverride, kNoId);
+  his.overrideScope = 0;
+  his.overrideScopeId = f.session;
+  his.actorUser = f.bobUser;
+  VS_CHECK(f.core.Decide(his).allowed);
+  // Neither agents nor plugins may end it, by fail either; the system may fail it.
+  VS_CHECK_EQ(f.Do(f.agent, ActorKind::kAgent, Action::kFail, id).reason, R(Reason::kAccessibilityOverride));
+  const Decision byPlugin = f.Do(f.plugin, ActorKind::kPlugin, Action::kFail, id);
+  VS_CHECK_EQ(byPlugin.reason, R(Reason::kNotOwner));
+  VS_CHECK((byPlugin.violations & Bit(Invariant::kAccessibilitySupremacy)) != 0);
+  // Each covering override's owner has the owner's power.
+  VS_CHECK(f.Do(f.bob, ActorKind::kUser, Action::kInterrupt, id).allowed);
+  VS_CHECK(f.Do(f.alice, ActorKind::kUser, Action::kStop, id).allowed);
+  const int32_t other = f.StreamIn(StreamState::kPlaying, "t");
+  VS_CHECK(f.Do(f.bob, ActorKind::kUser, Action::kFail, other).allowed);
+  const int32_t third = f.StreamIn(StreamState::kPlaying, "u");
+  const Decision byRuntime = f.Do(f.system, ActorKind::kSystem, Action::kFail, third);
+  VS_CHECK(byRuntime.allowed);
+  VS_CHECK(byRuntime.accessibility);
+  // Memberships travel in the image.
+  const Image image = f.core.TakeImage();
+  VS_CHECK_EQ(image.memberships.size(), 2u);
+  VS_CHECK_EQ(image.memberships[0].user, f.user);
+  VS_CHECK_EQ(image.memberships[0].basis, kMemberStream);
+  VS_CHECK_EQ(image.memberships[1].user, f.bobUser);
+  VS_CHECK_EQ(image.memberships[1].basis, kMemberDeclared);
+  Fixture g;
+  for (const char* key : {"s", "t", "u"}) (void)g.core.InternStream(key);
+  VS_CHECK(g.core.DeclareMember(g.bobUser, g.session, kMemberRecorded) == CoreStatus::kOk);
+  VS_CHECK(g.core.Load(image) == CoreStatus::kOk);
+  VS_CHECK_EQ(g.core.Membership(g.bobUser, g.session), kMemberDeclared);  // replaced, not merged
+  VS_CHECK_EQ(g.core.Membership(g.user, g.session), kMemberStream);
+  Image broken = image;
+  broken.memberships[0].basis = 8;
+  VS_CHECK(g.core.Load(broken) == CoreStatus::kInvalidImage);
+  VS_CHECK_EQ(g.core.Membership(g.user, g.session), kMemberStream);  // nothing changed
 }
 
 void TestEvaluateJournalImage() {
@@ -459,6 +543,7 @@ int main() {
   TestAuthority();
   TestPreemption();
   TestOverrideSupremacyAndHalt();
+  TestCoveringOverridesAndMembership();
   TestEvaluateJournalImage();
   TestCompactionAndCapacity();
   return VS_TEST_RESULT("test_registrar_core");

@@ -72,6 +72,7 @@ JournalEntry EntryFor(uint64_t seq) {
   r.overrideScope = Mix32(seq, 21);
   r.overrideScopeId = Mix32(seq, 22);
   r.pluginAllowed = Mix(seq, 23) & 1;
+  r.actorUser = Mix32(seq, 24);
   return entry;
 }
 
@@ -107,7 +108,7 @@ bool IsEntryOf(uint64_t seq, const JournalEntry& got, const Effects& effects) {
                        p.stream == q.stream && p.newOwner == q.newOwner && p.preemptFor == q.preemptFor &&
                        p.priority == q.priority && p.session == q.session && p.user == q.user &&
                        p.overrideScope == q.overrideScope && p.overrideScopeId == q.overrideScopeId &&
-                       p.pluginAllowed == q.pluginAllowed;
+                       p.pluginAllowed == q.pluginAllowed && p.actorUser == q.actorUser;
   const bool entry = got.kind == want.kind && got.actor == want.actor && got.actorKind == want.actorKind &&
                      got.action == want.action && got.target == want.target && got.monotonicNs == want.monotonicNs;
   const Effects e = EffectsFor(seq);

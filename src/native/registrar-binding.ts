@@ -6,9 +6,12 @@
 
 /** Bytes of the per-object I/O buffer. */
 export const REGISTRAR_IO_BYTES = 256;
-/** Int32 slots of a request at the start of the I/O buffer: the CoreRequest fields in order, then
- *  the free epoch the stream ids are valid for and 1 to have it checked (stale ids are refused). */
-export const REGISTRAR_REQUEST_INTS = 14;
+/** Int32 slots of a request at the start of the I/O buffer: the CoreRequest fields in order up to
+ *  pluginAllowed, then the free epoch the stream ids are valid for and 1 to have it checked (stale
+ *  ids are refused), then actorUser. */
+export const REGISTRAR_REQUEST_INTS = 15;
+/** Int32 index of CoreRequest.actorUser in the request area. */
+export const REGISTRAR_ACTOR_USER_INDEX = 14;
 /** Byte offset of the Float64 result area in the I/O buffer. */
 export const REGISTRAR_OUTPUT_OFFSET_BYTES = 64;
 /** Float64 fields of a decision: allowed, violations, reason, halted, seq, stream, stateBefore,
@@ -23,10 +26,12 @@ export const REGISTRAR_EPOCH_INDEX = 20;
 export const REGISTRAR_STREAM_FIELDS = 10;
 /** Float64 fields of a journal entry: the decision's, then actor, actorKind, action, target,
  *  monotonicNs high 32 bits, low 32 bits, kind, then the rest of the request: newOwner,
- *  preemptFor, priority, session, user, overrideScope, overrideScopeId, pluginAllowed. */
-export const REGISTRAR_JOURNAL_FIELDS = REGISTRAR_DECISION_FIELDS + 15;
+ *  preemptFor, priority, session, user, overrideScope, overrideScopeId, pluginAllowed, actorUser. */
+export const REGISTRAR_JOURNAL_FIELDS = REGISTRAR_DECISION_FIELDS + 16;
 /** Int32 fields of an override: owner, scope, scopeId. */
 export const REGISTRAR_OVERRIDE_FIELDS = 3;
+/** Int32 fields of a membership: user, session, basis. */
+export const REGISTRAR_MEMBERSHIP_FIELDS = 3;
 
 /** A flat image as the addon returns it. */
 export interface NativeRegistrarImage {
@@ -36,6 +41,8 @@ export interface NativeRegistrarImage {
   streams: Float64Array;
   /** REGISTRAR_OVERRIDE_FIELDS per override. */
   overrides: Int32Array;
+  /** REGISTRAR_MEMBERSHIP_FIELDS per membership, sorted by user then session. */
+  memberships: Int32Array;
 }
 
 /** Options of a new native core, after the journal capacity (only when creating one). */
@@ -65,10 +72,16 @@ export interface NativeRegistrarCore {
    *  epoch in the request area is checked and stale. */
   stream(id: number): 0 | 1 | 2;
   overrides(): Int32Array;
+  /** Adds basis bits to a membership; throws REGISTRAR_UNKNOWN_ID for ids not interned. */
+  declareMember(user: number, session: number, basis: number): void;
+  /** The basis bits of a membership, 0 when none. */
+  membership(user: number, session: number): number;
+  /** REGISTRAR_MEMBERSHIP_FIELDS per membership, sorted by user then session. */
+  memberships(): Int32Array;
   image(): NativeRegistrarImage;
   /** Throws REGISTRAR_CORE_IN_USE unless this is the only object on the core and nothing was
    *  decided, evaluated or reserved since it was created or last loaded; REGISTRAR_IMAGE_INVALID. */
-  load(lastSeq: number, halted: boolean, streams: Float64Array, overrides: Int32Array): void;
+  load(lastSeq: number, halted: boolean, streams: Float64Array, overrides: Int32Array, memberships?: Int32Array): void;
   readJournal(fromSeq: number, maxEntries: number): Float64Array;
   lastSeq(): number;
   /** How many compaction sweeps freed ids. */

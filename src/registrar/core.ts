@@ -95,6 +95,21 @@ export const FULL_ID = -2;
 /** Override scopes, in their frozen order. */
 export const OVERRIDE_SCOPES = ['session', 'user'] as const;
 
+/**
+ * Why a user belongs to a session (spec §1 "Session membership"), as bits of a membership's
+ * `basis`. Bits are only ever added (a user never stops being a member), so the check is
+ * monotonic in seq order whichever thread declared.
+ */
+export const MEMBERSHIP_BASIS = {
+  /** The host declared it (`registerActor(user, { sessions })`): host configuration, not a request. */
+  declared: 1,
+  /** A stream of the session was created with that `userId` (an effect of the creating decision). */
+  stream: 2,
+  /** An attestation stated the declaration (`metadata.membership: 'declared'`), so the log proves it:
+   *  from then on it is part of the state hash and of snapshots. */
+  recorded: 4,
+} as const;
+
 /** A request reduced to integers. Ids are interned by the core's `intern*` methods. */
 export interface CoreRequest {
   /** Interned actor id, or NO_ID when the actor is not registered. */
@@ -122,6 +137,9 @@ export interface CoreRequest {
   overrideScopeId: number;
   /** mutate_graph by a plugin: the owner allowed this plugin (resolved by the facade). */
   pluginAllowed: boolean;
+  /** enable_override by a user: the interned user id (scope space 1) of the requester's own id
+   *  (`alice` for `user:alice`), checked against the scope (§3.1); absent or NO_ID otherwise. */
+  actorUser?: number;
 }
 
 /** What the core decided, all integers and flags. */
@@ -195,12 +213,24 @@ export interface CoreOverride {
   scopeId: number;
 }
 
+/** A user's membership of a session as the core holds it. */
+export interface CoreMembership {
+  /** Interned user id (scope space 1). */
+  user: number;
+  /** Interned session id (scope space 0). */
+  session: number;
+  /** Bits of MEMBERSHIP_BASIS (never 0). */
+  basis: number;
+}
+
 /** A full image of the core's state, for snapshot()/restore() and state hashing. */
 export interface CoreImage {
   lastSeq: number;
   halted: boolean;
   streams: CoreStream[];
   overrides: CoreOverride[];
+  /** Every membership, sorted by user then session. */
+  memberships: CoreMembership[];
 }
 
 /**
@@ -233,6 +263,14 @@ export interface DecisionCore {
   stream(id: number): CoreStream | null;
   /** Active overrides. */
   overrides(): CoreOverride[];
+  /** Adds `basis` bits (MEMBERSHIP_BASIS) to the membership of interned user `user` in interned
+   *  session `session`, creating it. Not a request: consumes no seq; visible to every decision
+   *  made after it returns (any thread, on a shared core). */
+  declareMember(user: number, session: number, basis: number): void;
+  /** The MEMBERSHIP_BASIS bits of `user` in `session`; 0 when not a member. */
+  membership(user: number, session: number): number;
+  /** Every membership, sorted by user then session. */
+  memberships(): CoreMembership[];
   /** Everything, for snapshots and state hashes. */
   image(): CoreImage;
   /** Replaces the state with an image (restore). */

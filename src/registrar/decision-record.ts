@@ -31,11 +31,14 @@ export interface DecisionContext {
 const RULE_TEXT: Record<string, (context: DecisionContext, owner: string | null) => string> = {
   'audio.actor.registered': (c) => `actor ${describe(c.actor)} is not registered`,
   'audio.ownership.single_owner': (c, owner) => `stream ${c.target ?? '?'} is already owned by ${owner ?? 'someone'}`,
-  'audio.ownership.required_for_control': (c, owner) => `${describe(c.actor)} does not own stream ${c.target ?? '?'} (owner: ${owner ?? 'none'}) and may not ${c.action ?? '?'} it`,
+  'audio.ownership.required_for_control': (c, owner) =>
+    c.action === 'enable_override'
+      ? notEntitled(c)
+      : `${describe(c.actor)} does not own stream ${c.target ?? '?'} (owner: ${owner ?? 'none'}) and may not ${c.action ?? '?'} it`,
   'audio.accessibility.supremacy': (c) =>
     c.subject !== undefined
       ? `${describe(c.actor)} may not ${c.action ?? '?'} ${c.subject}: only a user enables an override, only its owner changes or ends it`
-      : `an accessibility override forbids ${describe(c.actor)} to ${c.action ?? '?'} ${c.target ?? 'it'}`,
+      : `an accessibility override forbids ${describe(c.actor)} to ${c.action ?? '?'} ${c.target ?? 'it'} (only the owner of an override covering it may)`,
   'audio.accessibility.auditable': () => 'override change not marked accessibility: true',
   'audio.lifecycle.no_dead_interrupt': (c) => `cannot interrupt ${c.target ?? 'a missing stream'}: it is stopped, failed or unknown`,
   'audio.lifecycle.commit_boundary': (c) => `cannot ${c.action ?? '?'} ${c.target ?? '?'}: its graph is committed`,
@@ -47,6 +50,14 @@ const RULE_TEXT: Record<string, (context: DecisionContext, owner: string | null)
       : `${c.action ?? '?'} is not a valid transition for ${c.target ?? 'this target'} in its current state`,
   'audio.plugin.immutability': (c) => `plugin ${describe(c.actor)} may not ${c.action ?? '?'}: plugins never change lifecycle state and touch the graph only before commit`,
 };
+
+/** Why a user may not enable the override a context names (§3.1): not their user scope, or not their session. */
+function notEntitled(c: DecisionContext): string {
+  const [, scope, scopeId] = /^override (session|user):(.*)$/.exec(c.subject ?? '') ?? [];
+  const who = describe(c.actor);
+  if (scope === 'user') return `${who} may enable a user-scoped override only for themselves (scopeId ${c.actor?.id ?? '?'}), not for user ${scopeId ?? '?'}`;
+  return `${who} is not a member of session ${scopeId ?? '?'}: a user enables a session override only in a session the host declared them in or one of whose streams was created with their userId`;
+}
 
 function describe(actor: Actor | null): string {
   return actor ? `${actor.kind}:${actor.id}` : '(unknown actor)';

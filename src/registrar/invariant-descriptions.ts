@@ -6,8 +6,10 @@ import type { InvariantDescription } from './types.js';
 const DOMAIN_RULES: Record<(typeof DOMAIN_INVARIANTS)[number]['id'], string> = {
   'audio.actor.registered': 'the requesting actor is registered',
   'audio.ownership.single_owner': 'claim never takes an owned stream',
-  'audio.ownership.required_for_control': 'actions on a stream need its owner (system: synthesize/play/stop/fail and preemption; a delegated plugin: mutate_graph)',
-  'audio.accessibility.supremacy': 'while an override covers a stream, agents and plugins may not interrupt, stop, mutate or transfer it; only the override owner updates or disables it; ending it any other way halts',
+  'audio.ownership.required_for_control':
+    'actions on a stream need its owner (system: synthesize/play/stop/fail and preemption; a delegated plugin: mutate_graph; the owner of any override covering it: interrupt/stop/fail/mutate_graph/transfer); a user enables a user-scoped override only for themselves and a session-scoped one only for a session they belong to',
+  'audio.accessibility.supremacy':
+    'while overrides cover a stream, agents and plugins may not interrupt, stop, fail, mutate or transfer it (the system may still stop and fail it); only a user enables an override and only its owner updates or disables it; HALT only when a registered user who may enable there would replace another user\'s override (unknown actors, agents, plugins and the system are at most refused)',
   'audio.accessibility.auditable': 'override changes carry accessibility: true in their attestation (checked by verify)',
   'audio.lifecycle.no_dead_interrupt': 'no interrupt of stopped, failed or unknown streams',
   'audio.lifecycle.commit_boundary': 'no compile, mutate_graph or rollback after commit',

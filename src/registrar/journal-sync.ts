@@ -37,7 +37,11 @@ export function foreignDecision(core: DecisionCore, entry: JournalEntry): Foreig
   if (entry.halted && entry.kind === 0) Object.assign(metadata, { halt: true, haltCause: 'accessibility_bypass' });
   const capacity = entry.reason === REASON_CODES.indexOf('capacity_exhausted');
   const parameters = entry.request && action && !capacity ? { metadata: foreignRequestMetadata(core, action, entry.request) } : {};
-  return { context: { actor, action, target }, parameters, metadata, observed: entry.kind === 1 };
+  const context: DecisionContext = { actor, action, target };
+  const requestMetadata = parameters.metadata as { scope?: unknown; scopeId?: unknown } | undefined;
+  // Override actions name their override, as this thread's own attestations do.
+  if (action?.endsWith('_override') && requestMetadata) context.subject = `override ${String(requestMetadata.scope)}:${String(requestMetadata.scopeId)}`;
+  return { context, parameters, metadata, observed: entry.kind === 1 };
 }
 
 /** How to read the journal. */

@@ -19,11 +19,13 @@ import { z } from 'zod';
 import { InputError, NativeError, VoiceSoundboardError } from '../errors.js';
 import { nativeBinding } from '../native/loader.js';
 import {
+  REGISTRAR_ACTOR_USER_INDEX,
   REGISTRAR_DECISION_FIELDS,
   REGISTRAR_EPOCH_INDEX,
   REGISTRAR_IO_BYTES,
   REGISTRAR_STALE_INDEX,
   REGISTRAR_JOURNAL_FIELDS,
+  REGISTRAR_MEMBERSHIP_FIELDS,
   REGISTRAR_OUTPUT_OFFSET_BYTES,
   REGISTRAR_OVERRIDE_FIELDS,
   REGISTRAR_REQUEST_INTS,
@@ -38,6 +40,7 @@ import {
   NO_ID,
   type CoreDecision,
   type CoreImage,
+  type CoreMembership,
   type CoreOverride,
   type CoreRequest,
   type CoreStream,
@@ -172,9 +175,18 @@ function journalEntryAt(flat: Float64Array, base: number): JournalEntry {
       overrideScope: flat[tail + 12]!,
       overrideScopeId: flat[tail + 13]!,
       pluginAllowed: flat[tail + 14] !== 0,
+      actorUser: flat[tail + 15]!,
     };
   }
   return entry;
+}
+
+function membershipsFrom(flat: Int32Array): CoreMembership[] {
+  const result: CoreMembership[] = [];
+  for (let base = 0; base + REGISTRAR_MEMBERSHIP_FIELDS <= flat.length; base += REGISTRAR_MEMBERSHIP_FIELDS) {
+    result.push({ user: flat[base]!, session: flat[base + 1]!, basis: flat[base + 2]! });
+  }
+  return result;
 }
 
 function overridesFrom(flat: Int32Array): CoreOverride[] {
@@ -414,6 +426,7 @@ export class NativeCore implements DecisionCore {
     ints[11] = request.pluginAllowed ? 1 : 0;
     ints[12] = this.#epoch;
     ints[13] = checked ? 1 : 0;
+    ints[REGISTRAR_ACTOR_USER_INDEX] = request.actorUser ?? NO_ID;
   }
 
   reserveSeq(): number {
@@ -446,6 +459,18 @@ export class NativeCore implements DecisionCore {
     return overridesFrom(this.#core().overrides());
   }
 
+  declareMember(user: number, session: number, basis: number): void {
+    this.#call((core) => core.declareMember(user, session, basis));
+  }
+
+  membership(user: number, session: number): number {
+    return this.#core().membership(user, session);
+  }
+
+  memberships(): CoreMembership[] {
+    return membershipsFrom(this.#core().memberships());
+  }
+
   image(): CoreImage {
     const image = this.#core().image();
     this.#syncEpoch();
@@ -453,7 +478,7 @@ export class NativeCore implements DecisionCore {
     for (let base = 0; base < image.streams.length; base += REGISTRAR_STREAM_FIELDS) {
       streams.push(streamAt(image.streams, base));
     }
-    return { lastSeq: image.lastSeq, halted: image.halted, streams, overrides: overridesFrom(image.overrides) };
+    return { lastSeq: image.lastSeq, halted: image.halted, streams, overrides: overridesFrom(image.overrides), memberships: membershipsFrom(image.memberships) };
   }
 
   /** Replaces the state: restore into a fresh core only. Throws NativeError REGISTRAR_CORE_IN_USE
@@ -483,7 +508,11 @@ export class NativeCore implements DecisionCore {
     image.overrides.forEach((override, index) => {
       overrides.set([override.owner, override.scope, override.scopeId], index * REGISTRAR_OVERRIDE_FIELDS);
     });
-    this.#call((core) => core.load(image.lastSeq, image.halted, streams, overrides));
+    const memberships = new Int32Array(image.memberships.length * REGISTRAR_MEMBERSHIP_FIELDS);
+    image.memberships.forEach((membership, index) => {
+      memberships.set([membership.user, membership.session, membership.basis], index * REGISTRAR_MEMBERSHIP_FIELDS);
+    });
+    this.#call((core) => core.load(image.lastSeq, image.halted, streams, overrides, memberships));
   }
 
   readJournal(fromSeq: number, maxEntries: number): JournalEntry[] {

@@ -11,12 +11,14 @@ import {
   ACTOR_KINDS,
   DOMAIN_INVARIANTS,
   FULL_ID,
+  MEMBERSHIP_BASIS,
   NO_ID,
   REASON_CODES,
   STREAM_STATES,
   TRANSITION_ACTIONS,
   type CoreDecision,
   type CoreImage,
+  type CoreMembership,
   type CoreOverride,
   type CoreRequest,
   type CoreStream,
@@ -47,8 +49,13 @@ const A = Object.fromEntries(TRANSITION_ACTIONS.map((name) => [name, action(name
 const OVERRIDE_ACTIONS = new Set([A.enable_override, A.update_override, A.disable_override]);
 /** Actions a system actor may request on a stream it does not own (§3.2). */
 const SYSTEM_ACTIONS = new Set([A.synthesize, A.play, A.stop, A.fail]);
-/** Actions an accessibility override takes away from agents and plugins (§3.1). */
-const GUARDED_BY_OVERRIDE = new Set([A.interrupt, A.stop, A.mutate_graph, A.transfer]);
+/** Actions an accessibility override takes away from agents and plugins, and gives to the owner
+ *  of every override covering the stream (§3.1). */
+const GUARDED_BY_OVERRIDE = new Set([A.interrupt, A.stop, A.fail, A.mutate_graph, A.transfer]);
+/** A user's membership of a session counts when the host declared it or a stream implies it. */
+const MEMBER = MEMBERSHIP_BASIS.declared | MEMBERSHIP_BASIS.stream;
+/** Membership map key of (user, session): both ids are below 2^24. */
+const memberKey = (user: number, session: number): number => user * 2 ** 24 + session;
 /** Actions that change lifecycle state: never allowed to a plugin (audio.plugin.immutability). */
 const LIFECYCLE_ACTIONS = new Set([A.start, A.synthesize, A.play, A.interrupt, A.stop, A.fail, A.restart]);
 const GRAPH_ACTIONS = new Set([A.compile, A.mutate_graph, A.commit, A.rollback]);
@@ -131,6 +138,8 @@ export class ReferenceCore implements DecisionCore {
   private readonly scopeIds: [Map<string, number>, Map<string, number>] = [new Map(), new Map()];
   private streams = new Map<number, CoreStream>();
   private overrideList: CoreOverride[] = [];
+  /** Memberships by memberKey(user, session): MEMBERSHIP_BASIS bits. */
+  private members = new Map<number, number>();
   private lastSeq = 0;
   private halted = false;
   /** Ring of the last `journalCapacity` entries, slot = seq % capacity. */
@@ -264,12 +273,29 @@ export class ReferenceCore implements DecisionCore {
     return this.overrideList.map((entry) => ({ ...entry }));
   }
 
+  declareMember(user: number, session: number, basis: number): void {
+    if (user < 0 || session < 0 || (basis & 7) === 0) return;
+    const key = memberKey(user, session);
+    this.members.set(key, (this.members.get(key) ?? 0) | (basis & 7));
+  }
+
+  membership(user: number, session: number): number {
+    return user < 0 || session < 0 ? 0 : (this.members.get(memberKey(user, session)) ?? 0);
+  }
+
+  memberships(): CoreMembership[] {
+    return [...this.members]
+      .map(([key, basis]) => ({ user: Math.floor(key / 2 ** 24), session: key % 2 ** 24, basis }))
+      .sort((a, b) => a.user - b.user || a.session - b.session);
+  }
+
   image(): CoreImage {
     return {
       lastSeq: this.lastSeq,
       halted: this.halted,
       streams: [...this.streams.values()].map((entry) => ({ ...entry })).sort((a, b) => a.stream - b.stream),
       overrides: this.overrides(),
+      memberships: this.memberships(),
     };
   }
 
@@ -278,6 +304,7 @@ export class ReferenceCore implements DecisionCore {
     this.halted = image.halted;
     this.streams = new Map(image.streams.map((entry) => [entry.stream, { ...entry }]));
     this.overrideList = image.overrides.map((entry) => ({ ...entry }));
+    this.members = new Map(image.memberships.map((entry) => [memberKey(entry.user, entry.session), entry.basis]));
     this.journal.fill(undefined);
     this.sweeps.clear();
   }
@@ -288,7 +315,7 @@ export class ReferenceCore implements DecisionCore {
     for (let seq = Math.max(fromSeq, oldest); seq <= this.lastSeq && entries.length < maxEntries; seq += 1) {
       const entry = this.journal[seq % this.journalCapacity];
       if (!entry || entry.seq !== seq) break;
-      entries.push({ ...entry, ...(entry.request ? { request: { ...entry.request } } : {}) });
+      entries.push({ ...entry, ...(entry.request ? { request: { ...entry.request, actorUser: entry.request.actorUser ?? NO_ID } } : {}) });
     }
     return entries;
   }
@@ -313,14 +340,14 @@ export class ReferenceCore implements DecisionCore {
     const target = request.stream === NO_ID ? undefined : this.streams.get(request.stream);
     const creating = !target && (request.action === A.start || request.action === A.claim);
     const streamId = creating && request.stream === NO_ID ? this.mintStream(seq) : request.stream;
-    const covering = target ? this.coveringOverride(target) : undefined;
+    const covering = target ? this.coveringOverrides(target) : NONE;
     const isOverrideAction = OVERRIDE_ACTIONS.has(request.action);
     const decision: CoreDecision = {
       allowed: false, violations: 0, reason: -1, halted: false, seq, stream: isOverrideAction || streamId === FULL_ID ? NO_ID : streamId,
       stateBefore: target ? target.state : -1, stateAfter: target ? target.state : -1,
       version: target ? target.version : 0, parentSeq: target ? target.lastSeq : 0,
       ownerBefore: target ? target.owner : NO_ID, ownerAfter: target ? target.owner : NO_ID,
-      accessibility: isOverrideAction || covering !== undefined, preemption: false,
+      accessibility: isOverrideAction || covering.length > 0, preemption: false,
     };
     if (request.stream >= 0 && !this.streamTouch.has(request.stream)) {
       // Never interned, or freed by compaction (a stale id): as the native core, invalid.
@@ -356,21 +383,27 @@ export class ReferenceCore implements DecisionCore {
       const owner = request.actor !== NO_ID && target.owner === request.actor;
       const systemRuntime = request.actorKind === SYSTEM && SYSTEM_ACTIONS.has(request.action);
       const delegatedPlugin = request.actorKind === PLUGIN && request.action === A.mutate_graph && request.pluginAllowed;
-      const overrideOwner = covering !== undefined && covering.owner === request.actor && GUARDED_BY_OVERRIDE.has(request.action);
+      const overrideOwner = GUARDED_BY_OVERRIDE.has(request.action) && ownsOneOf(covering, request.actor);
       if (!owner && !systemRuntime && !delegatedPlugin && !overrideOwner && !preempting) violations |= bit('audio.ownership.required_for_control');
     }
 
     // audio.accessibility.supremacy (§3.1): guarded actions, override ownership, and HALT when a
-    // request would end someone else's override without disable_override.
-    if (covering && GUARDED_BY_OVERRIDE.has(request.action) && request.actor !== covering.owner) {
+    // registered user's request would end someone else's override without disable_override.
+    if (covering.length > 0 && GUARDED_BY_OVERRIDE.has(request.action) && !ownsOneOf(covering, request.actor)) {
       const agentOrPlugin = request.actorKind === AGENT || request.actorKind === PLUGIN;
       if (agentOrPlugin || (request.actorKind === SYSTEM && preempting)) violations |= bit('audio.accessibility.supremacy');
     }
     if (request.action === A.enable_override) {
-      // Only a user enables; enabling over an active override is refused, and when that override
-      // is someone else's it would end it without disable_override: HALT.
-      if (request.actorKind !== USER || overrideTarget) violations |= bit('audio.accessibility.supremacy');
-      if (overrideTarget && overrideTarget.owner !== request.actor) halt = true;
+      // Only a user enables, only for their own user scope or a session they belong to
+      // (required_for_control: not_owner); enabling over an active override is refused.
+      const isUser = request.actorKind === USER;
+      const entitled = isUser && this.mayEnable(request);
+      if (isUser && !entitled) violations |= bit('audio.ownership.required_for_control');
+      if (!isUser || overrideTarget) violations |= bit('audio.accessibility.supremacy');
+      // It would replace (end) another user's override without disable_override: HALT, but only
+      // for a registered user who may enable there. Unknown actors, agents, plugins, the system
+      // and users outside the scope are refused, never halt.
+      if (overrideTarget && overrideTarget.owner !== request.actor && request.actor !== NO_ID && entitled) halt = true;
     }
     if ((request.action === A.update_override || request.action === A.disable_override) && overrideTarget && overrideTarget.owner !== request.actor) {
       violations |= bit('audio.accessibility.supremacy');
@@ -416,6 +449,8 @@ export class ReferenceCore implements DecisionCore {
       decision.ownerAfter = after.owner;
       if (creating) decision.ownerBefore = NO_ID;
       if (apply) this.streams.set(after.stream, after);
+      // A stream created with a userId makes that user a member of its session (§1).
+      if (apply && creating && request.user !== NO_ID) this.declareMember(request.user, request.session, MEMBERSHIP_BASIS.stream);
     }
     this.record(decision, request, apply ? 0 : 1);
     return decision;
@@ -492,9 +527,19 @@ export class ReferenceCore implements DecisionCore {
     return this.overrideList.find((entry) => entry.scope === scope && entry.scopeId === scopeId);
   }
 
-  /** The first override (in enable order) covering a stream: its session, or its user. */
-  private coveringOverride(target: CoreStream): CoreOverride | undefined {
-    return this.overrideList.find((entry) => (entry.scope === 0 ? entry.scopeId === target.session : target.user !== NO_ID && entry.scopeId === target.user));
+  /** Every override covering a stream (its session's and its user's; at most one of each). */
+  private coveringOverrides(target: CoreStream): readonly CoreOverride[] {
+    if (this.overrideList.length === 0) return NONE;
+    return this.overrideList.filter((entry) => (entry.scope === 0 ? entry.scopeId === target.session : target.user !== NO_ID && entry.scopeId === target.user));
+  }
+
+  /** §3.1: a user enables a user-scoped override only for themselves, a session-scoped one only
+   *  for a session they belong to (declared, or implied by a stream). */
+  private mayEnable(request: CoreRequest): boolean {
+    const actorUser = request.actorUser ?? NO_ID;
+    if (actorUser < 0) return false;
+    if (request.overrideScope === 1) return request.overrideScopeId === actorUser;
+    return (this.membership(actorUser, request.overrideScopeId) & MEMBER) !== 0;
   }
 
   /** A system interrupt naming, in preemptFor, an existing stream of strictly higher priority. */
@@ -552,9 +597,17 @@ export class ReferenceCore implements DecisionCore {
   }
 }
 
+const NONE: readonly CoreOverride[] = Object.freeze([]);
+
+/** Whether `actor` owns one of `overrides`. */
+function ownsOneOf(overrides: readonly CoreOverride[], actor: number): boolean {
+  for (const entry of overrides) if (entry.owner === actor) return true;
+  return false;
+}
+
 /** Whether a request names a session, user or scope id the core could not intern. */
 function lacksRoom(request: CoreRequest): boolean {
-  return request.preemptFor === FULL_ID || request.session === FULL_ID || request.user === FULL_ID || request.overrideScopeId === FULL_ID;
+  return request.preemptFor === FULL_ID || request.session === FULL_ID || request.user === FULL_ID || request.overrideScopeId === FULL_ID || request.actorUser === FULL_ID;
 }
 
 /** Index into REASON_CODES of the first violated invariant (§4 order). */

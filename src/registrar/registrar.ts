@@ -29,7 +29,9 @@ import { replayLog, restoreFromSnapshot, type ReplayOptions } from './replay.js'
 import { setReplayHooks } from './replay-hooks.js';
 import { callSafely, PhasedListeners, type ListenerOptions } from './listeners.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
-import type { HaltCause, HaltInfo, InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView, TransitionEvent } from './types.js';
+import type { HaltCause, HaltInfo, InvariantDescription, MembershipView, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView, TransitionEvent } from './types.js';
+import { declareForReplay, declareSessions, membershipStatement, membershipViews, provenMemberships, registerActorOptionsSchema, type RegisterActorOptions } from './membership.js';
+import { InputError } from '../errors.js';
 import { ActorHandle, issueActorHandle } from './actor-handle.js';
 import type { StreamState } from './core.js';
 import { overrideKey, overrideView, streamView } from './views.js';
@@ -105,13 +107,23 @@ export class AudioRegistrar {
    * Registers an actor (`"kind:id"` or `{ id, kind }`) and returns its handle: the capability to
    * request as that actor (the same handle each time). Host code only: hand each untrusted face
    * (an agent's engine, an MCP session, a plugin) the handle of its own actor and nothing else.
+   * `options.sessions` declares the sessions a user belongs to (spec §1; users only, adds to earlier
+   * declarations): the sessions whose override that user may enable. Throws InputError naming the field.
    */
-  registerActor(actor: ActorRef | ActorHandle): ActorHandle {
-    if (ActorHandle.issuedBy(actor, this.#issuer)) return actor;
+  registerActor(actor: ActorRef | ActorHandle, options: RegisterActorOptions = {}): ActorHandle {
+    const { sessions = [] } = parseInput(registerActorOptionsSchema, options, 'options');
     const normalised: Actor = ActorHandle.isHandle(actor) ? { id: actor.id, kind: actor.kind } : toActor(parseInput(actorRefSchema, actor, 'actor'));
+    if (sessions.length > 0 && normalised.kind !== 'user') {
+      throw new InputError(`options.sessions: only a user belongs to sessions (received sessions for ${normalised.kind}:${normalised.id})`, { field: 'options.sessions' });
+    }
+    if (ActorHandle.issuedBy(actor, this.#issuer)) {
+      declareSessions(this.#core, normalised.id, sessions);
+      return actor;
+    }
     const key = actorKey(normalised);
     this.#core.registerActor(key, ACTOR_KINDS.indexOf(normalised.kind));
     this.book.addActor(key);
+    declareSessions(this.#core, normalised.id, sessions);
     let handle = this.#handles.get(key);
     if (!handle) {
       handle = issueActorHandle(this.#issuer, normalised.kind, normalised.id);
@@ -161,6 +173,7 @@ export class AudioRegistrar {
       actors: this.book.actors(),
       streams: streams.sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
       overrides: this.listOverrides().map((o) => ({ ...o })).sort((a, b) => (overrideKey(a.scope, a.scopeId) < overrideKey(b.scope, b.scopeId) ? -1 : 1)),
+      memberships: provenMemberships(this.#core),
       stateHash: this.stateHash(),
     });
   }
@@ -233,12 +246,22 @@ export class AudioRegistrar {
     return Object.freeze(this.#core.overrides().map((override) => this.viewOf(override)));
   }
 
-  /** The override covering a stream (its session's, else its user's), or null: the runtime applies its values. */
+  /**
+   * The override whose values the runtime applies to a stream, or null. Several may cover one
+   * stream (its session's and its user's; each owner has the override owner's power, §3.1); the
+   * session's applies its values when both do, else the user's.
+   */
   overrideFor(streamId: string): OverrideView | null {
     const stream = this.getState(streamId);
     if (!stream) return null;
-    const found = this.listOverrides().find((o) => (o.scope === 'session' ? o.scopeId === stream.sessionId : o.scopeId === stream.userId));
-    return found ?? null;
+    const covering = this.listOverrides();
+    const bySession = covering.find((o) => o.scope === 'session' && o.scopeId === stream.sessionId);
+    return bySession ?? covering.find((o) => o.scope === 'user' && o.scopeId === stream.userId) ?? null;
+  }
+
+  /** Every session membership this registrar holds (declared by the host, or implied by a stream), by user then session. */
+  listMemberships(): readonly MembershipView[] {
+    return membershipViews(this.#core);
   }
 
   /** The invariant catalogue (domain and structural). */
@@ -418,6 +441,7 @@ export class AudioRegistrar {
       overrideScope: OVERRIDE_SCOPES.indexOf(metadata.scope ?? 'session'),
       overrideScopeId: metadata.scopeId === undefined ? NO_ID : this.#core.internScope(scopeSpace, metadata.scopeId),
       pluginAllowed: replayed ?? pluginAllowed,
+      actorUser: request.action === 'enable_override' && actor.kind === 'user' ? this.#core.internScope(1, actor.id) : NO_ID,
     };
   }
 
@@ -426,6 +450,8 @@ export class AudioRegistrar {
     const owner = ownerKey(this.#core, decision.ownerBefore);
     const reason = reasonOf(decision);
     if (!observed && (decision.halted || reason === 'registrar_halted')) this.coreHalted = true;
+    const membership = membershipStatement(this.#core, decision, context.actor, context.action, parameters.metadata);
+    if (membership !== undefined) metadata.membership = membership;
     const violations = violationsOf(decision, context, owner);
     const attestedBefore = this.replaying ? this.replaying.seq - 1 : this.attestationStore.lastSeq;
     const parentRecord = decision.parentSeq > 0 ? this.attestationStore.bySeq(decision.parentSeq) : undefined;
@@ -582,6 +608,7 @@ export class AudioRegistrar {
       this.#core.registerActor(key, ACTOR_KINDS.indexOf(actor.kind));
       this.book.addActor(key);
     }
+    declareForReplay(this.#core, record, actor, request.metadata);
     const newOwner = request.metadata?.newOwner;
     if (request.action === 'transfer' && newOwner !== undefined && !violated('audio.lifecycle.valid_transition')) {
       const owner = toActor(newOwner);
@@ -636,6 +663,7 @@ export class AudioRegistrar {
       streams: this.listStates() as unknown as JsonObject[],
       overrides: this.listOverrides().map((o) => ({ ...o })).sort((a, b) => (overrideKey(a.scope, a.scopeId) < overrideKey(b.scope, b.scopeId) ? -1 : 1)) as unknown as JsonObject[],
       grants: this.book.grantsImage() as unknown as JsonObject[],
+      memberships: provenMemberships(this.#core) as unknown as JsonObject[],
     });
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Registrar snapshots (spec §6): a versioned, hashed image of every stream, override, plugin grant
- * and registered actor, plus the chain head (last seq and hash) and the compaction policy the log
+ * Registrar snapshots (spec §6): a versioned, hashed image of every stream, override, plugin grant,
+ * registered actor and session membership the log proves (membership.ts), plus the chain head (last seq and hash) and the compaction policy the log
  * is written under. `restore(snapshot, tail)` equals a full replay of the log.
  */
 import { z } from 'zod';
@@ -8,6 +8,7 @@ import { canonicalJson, frozenJsonCopy, sha256Hex, type JsonObject } from '../at
 import { statedPolicySchema } from './compaction-record.js';
 import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, STREAM_STATES, type CoreImage, type DecisionCore } from './core.js';
 import { RegistrarReplayError } from './errors.js';
+import { coreMemberships } from './membership.js';
 import type { FacadeState } from './registrar-support.js';
 import { REGISTRAR_SCHEMA_VERSION } from './version.js';
 
@@ -50,6 +51,14 @@ export const snapshotSchema = z.strictObject({
       forcedCaptions: z.boolean().optional(),
     }),
   ),
+  /** Session memberships the log proves (membership.ts); absent in older snapshots: none. */
+  memberships: z
+    .array(
+      z
+        .strictObject({ userId: z.string().min(1), sessionId: z.string().min(1), declared: z.boolean(), stream: z.boolean() })
+        .refine((entry) => entry.declared || entry.stream, 'a membership is declared, implied by a stream, or both'),
+    )
+    .optional(),
   stateHash: z.string(),
   hash: z.string(),
 });
@@ -108,6 +117,7 @@ export function loadSnapshot(core: DecisionCore, snapshot: RegistrarSnapshot): F
       scope: OVERRIDE_SCOPES.indexOf(override.scope),
       scopeId: core.internScope(override.scope === 'user' ? 1 : 0, override.scopeId),
     })),
+    memberships: coreMemberships(core, snapshot.memberships ?? []),
   };
   core.load(image);
   return {

@@ -31,6 +31,19 @@ export interface OverrideView {
   readonly forcedCaptions?: boolean;
 }
 
+/** A user's membership of a session (a frozen copy): why the user may enable a session override there. */
+export interface MembershipView {
+  /** The user's id (`alice` for `user:alice`). */
+  readonly userId: string;
+  readonly sessionId: string;
+  /** The host declared it (`registerActor(user, { sessions })`). */
+  readonly declared: boolean;
+  /** A stream of the session was created with this userId. */
+  readonly stream: boolean;
+  /** An attestation stated the declaration (`metadata.membership: 'declared'`): the log proves it. */
+  readonly recorded: boolean;
+}
+
 /** What `request()` and `observe()` return (frozen). */
 export interface RegistrarResult {
   readonly allowed: boolean;

@@ -23,7 +23,8 @@ beforeAll(async () => {
   log = join(dir, 'log.jsonl');
   const { store } = AttestationStore.open(log);
   const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
-  for (const actor of ['agent:claude-1', 'agent:other', 'user:alice']) registrar.registerActor(actor);
+  for (const actor of ['agent:claude-1', 'agent:other']) registrar.registerActor(actor);
+  registrar.registerActor('user:alice', { sessions: ['den'] });
   registrar.requestAsHost({ action: 'start', actor: 'agent:claude-1', target: 's1', metadata: { sessionId: 'den' } });
   registrar.requestAsHost({ action: 'synthesize', actor: 'agent:claude-1', target: 's1' });
   registrar.requestAsHost({ action: 'play', actor: 'agent:claude-1', target: 's1' });

@@ -79,11 +79,11 @@ async function framesUntilSilenced(output: AudioOutput, from: number): Promise<n
   return frames;
 }
 
-/** A host with a registrar, an agent engine on the null device, and a user. */
+/** A host with a registrar, an agent engine on the null device, and a user (a member of session "den"). */
 function host(options: { store?: AttestationStore } = {}) {
   const registrar = new AudioRegistrar(options.store ? { store: options.store } : {});
   const agent = registrar.registerActor('agent:assistant');
-  const alice = registrar.registerActor('user:alice');
+  const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
   const output = device();
   const engine = new VoiceEngine({ registrar, actor: agent, output, backend: constantLevel() });
   opened.push(engine);
@@ -323,7 +323,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
   it("a host can pin an agent engine's session and user: the agent cannot step outside a user's session override", async () => {
     const registrar = new AudioRegistrar();
     const agent = registrar.registerActor('agent:assistant');
-    const alice = registrar.registerActor('user:alice');
+    const alice = registrar.registerActor('user:alice', { sessions: ['kitchen'] });
     registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'kitchen', speechRate: 0.8 } });
     const engine = new VoiceEngine({ registrar, actor: agent, backend: constantLevel(), sessionId: 'kitchen', userId: 'alice' });
     opened.push(engine);

@@ -193,8 +193,8 @@ describe('VoiceEngine under the registrar', () => {
   it('a denial stops the work with no partial effect', async () => {
     const registrar = new AudioRegistrar();
     const engine = new VoiceEngine({ registrar, actor: 'agent:narrator' });
-    registrar.registerActor('user:alice');
-    registrar.registerActor('user:bob');
+    registrar.registerActor('user:alice', { sessions: ['kitchen'] });
+    registrar.registerActor('user:bob', { sessions: ['kitchen'] });
     registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'kitchen' } });
     // bob replacing alice's override would end it without disable_override: HALT, fail-closed.
     const bypass = registrar.requestAsHost({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'kitchen' } });
@@ -213,8 +213,8 @@ describe('VoiceEngine under the registrar', () => {
     const registrar = new AudioRegistrar();
     const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1, capture: true });
     const engine = new VoiceEngine({ registrar, output });
-    registrar.registerActor('user:alice');
-    registrar.registerActor('user:bob');
+    registrar.registerActor('user:alice', { sessions: ['den'] });
+    registrar.registerActor('user:bob', { sessions: ['den'] });
     registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
     const long = Array.from({ length: 12 }, () => 'This stream would go on for quite a while.').join(' ');
     const iterator = engine.stream(long);
@@ -242,7 +242,7 @@ describe('VoiceEngine under the registrar', () => {
     const registrar = new AudioRegistrar();
     const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1, capture: true });
     const engine = new VoiceEngine({ registrar, actor: 'agent:assistant', output });
-    registrar.registerActor('user:alice');
+    registrar.registerActor('user:alice', { sessions: ['living-room'] });
     registrar.registerActor('agent:other');
     const text = 'Accessibility comes first. Users decide how fast they hear speech.';
     const normal = await engine.speak(text, { sessionId: 'living-room' });

@@ -4,6 +4,7 @@ import { InputError, NativeError } from '../../src/errors.js';
 import {
   ACTOR_KINDS,
   DOMAIN_INVARIANTS,
+  MEMBERSHIP_BASIS,
   NO_ID,
   REASON_CODES,
   STREAM_STATES,
@@ -41,6 +42,8 @@ function setup() {
     plugin: core.registerActor('plugin:fx', kind('plugin')),
     system: core.registerActor('system:runtime', kind('system')),
     session: core.internScope(0, 'default'),
+    aliceUser: core.internScope(1, 'alice'),
+    bobUser: core.internScope(1, 'bob'),
   };
   const request = (fields: Partial<CoreRequest> & { action: number }): CoreRequest => ({
     actor: ids.agent,
@@ -54,6 +57,7 @@ function setup() {
     overrideScope: 0,
     overrideScopeId: NO_ID,
     pluginAllowed: false,
+    actorUser: NO_ID,
     ...fields,
   });
   return { core, ids, request };
@@ -106,7 +110,7 @@ describe('NativeCore decisions', () => {
     expect(REASON_CODES[bad.reason]).toBe('invalid_request');
   });
 
-  it('gives accessibility overrides supremacy and HALTs when one would be ended without disable', () => {
+  it('gives accessibility overrides supremacy and HALTs only when a registered member would replace one without disable', () => {
     const { core, ids, request } = setup();
     const id = core.internStream('s');
     for (const step of ['start', 'synthesize', 'play'] as const) core.decide(request({ action: action(step), stream: id }));
@@ -116,7 +120,12 @@ describe('NativeCore decisions', () => {
       actorKind: kind('user'),
       overrideScope: 0,
       overrideScopeId: ids.session,
+      actorUser: ids.aliceUser,
     });
+    // Not a member of "default" yet: not_owner.
+    expect(REASON_CODES[core.decide(enable).reason]).toBe('not_owner');
+    core.declareMember(ids.aliceUser, ids.session, MEMBERSHIP_BASIS.declared);
+    expect(core.membership(ids.aliceUser, ids.session)).toBe(MEMBERSHIP_BASIS.declared);
     expect(core.decide(enable)).toMatchObject({ allowed: true, accessibility: true });
     expect(core.overrides()).toEqual([{ owner: ids.alice, scope: 0, scopeId: ids.session }]);
     const blocked = core.decide(request({ action: action('interrupt'), stream: id }));
@@ -125,7 +134,13 @@ describe('NativeCore decisions', () => {
     expect(core.decide({ ...enable, action: action('disable_override'), actor: ids.bob }).reason).toBe(
       reason('accessibility_override'),
     );
-    const halt = core.decide({ ...enable, actor: ids.bob });
+    // Replacing it: an unregistered actor, an agent and bob outside the session are refused, never halted.
+    expect(core.decide({ ...enable, actor: NO_ID })).toMatchObject({ halted: false, reason: reason('unknown_actor') });
+    expect(core.decide({ ...enable, actor: ids.other, actorKind: kind('agent'), actorUser: NO_ID })).toMatchObject({ halted: false, reason: reason('accessibility_override') });
+    expect(core.decide({ ...enable, actor: ids.bob, actorUser: ids.bobUser })).toMatchObject({ halted: false, reason: reason('not_owner') });
+    expect(core.image().halted).toBe(false);
+    core.declareMember(ids.bobUser, ids.session, MEMBERSHIP_BASIS.declared);
+    const halt = core.decide({ ...enable, actor: ids.bob, actorUser: ids.bobUser });
     expect(halt).toMatchObject({ allowed: false, halted: true, reason: reason('accessibility_override') });
     const after = core.decide({ ...enable, action: action('disable_override') });
     expect(REASON_CODES[after.reason]).toBe('registrar_halted');
@@ -186,11 +201,14 @@ describe('NativeCore journal, shadow mode and images', () => {
     const id = first.core.internStream('s');
     first.core.decide(first.request({ action: action('start'), stream: id, priority: 7 }));
     first.core.decide(first.request({ action: action('compile'), stream: id }));
+    first.core.declareMember(first.ids.aliceUser, first.ids.session, MEMBERSHIP_BASIS.declared | MEMBERSHIP_BASIS.recorded);
     first.core.decide(
-      first.request({ action: action('enable_override'), actor: first.ids.alice, actorKind: kind('user'), overrideScopeId: first.ids.session }),
+      first.request({ action: action('enable_override'), actor: first.ids.alice, actorKind: kind('user'), overrideScopeId: first.ids.session, actorUser: first.ids.aliceUser }),
     );
     const image = first.core.image();
     expect(image.lastSeq).toBe(3);
+    expect(image.overrides).toEqual([{ owner: first.ids.alice, scope: 0, scopeId: first.ids.session }]);
+    expect(image.memberships).toEqual([{ user: first.ids.aliceUser, session: first.ids.session, basis: 5 }]);
     expect(image.streams).toEqual([
       { stream: id, state: state('compiling'), owner: first.ids.agent, session: first.ids.session, user: NO_ID, priority: 7, version: 2, graphRevision: 1, committed: false, lastSeq: 2 },
     ]);
@@ -278,7 +296,11 @@ describe('NativeCore agrees with the reference model (fast-check, raw core reque
       overrideScope: fc.integer({ min: 0, max: 1 }),
       overrideScopeId: fc.integer({ min: 0, max: 1 }),
       pluginAllowed: fc.boolean(),
+      actorUser: fc.integer({ min: -1, max: 1 }),
       shadow: fc.integer({ min: 0, max: 9 }),
+      /** 0: declare a membership (user `user`, session `session`) before the request. */
+      declare: fc.integer({ min: 0, max: 7 }),
+      basis: fc.integer({ min: 1, max: 7 }),
     });
     const setupCore = (core: DecisionCore) => {
       const actorIds = actors.map(([key, name]) => core.registerActor(key, kind(name)));
@@ -309,7 +331,12 @@ describe('NativeCore agrees with the reference model (fast-check, raw core reque
             overrideScope: input.overrideScope,
             overrideScopeId: n.scopes[input.overrideScope]![input.overrideScopeId]!,
             pluginAllowed: input.pluginAllowed,
+            actorUser: input.actorUser < 0 ? NO_ID : n.scopes[1]![input.actorUser]!,
           };
+          if (input.declare === 0 && input.user >= 0) {
+            native.declareMember(n.scopes[1]![input.user]!, n.scopes[0]![input.session]!, input.basis);
+            reference.declareMember(r.scopes[1]![input.user]!, r.scopes[0]![input.session]!, input.basis);
+          }
           if (input.shadow === 0) expect(native.evaluate(request)).toEqual(reference.evaluate(request));
           else if (input.shadow === 1) expect(native.reserveSeq()).toBe(reference.reserveSeq());
           else expect(native.decide(request)).toEqual(reference.decide(request));

@@ -141,6 +141,7 @@ describe.each(CORES)('a log states its compaction ($name core)', (factory) => {
     const empty = live.recover();
     expect(empty.snapshot().compaction).toEqual(CUSTOM); // an empty log states nothing: the live policy is kept
     runAcrossPoints(live, 30);
+    for (const user of ['user:alice', 'user:bob']) live.registerActor(user, { sessions: ['den'] });
     expectAllowed(live.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } }));
     live.requestAsHost({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'den' } });
     expect(live.halted).toBe(true);

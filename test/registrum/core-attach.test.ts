@@ -170,7 +170,7 @@ describe('the A12 attack: an agent holding only public exports probes for the ho
     // Host side: a default registrar (native core), alice's override, the agent's stream started.
     const registrar = new AudioRegistrar();
     const agent = registrar.registerActor('agent:assistant');
-    const alice = registrar.registerActor('user:alice');
+    const alice = registrar.registerActor('user:alice', { sessions: ['default'] });
     expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'default' } }).allowed).toBe(true);
     const started = registrar.request({ action: 'start', actor: agent });
     const streamId = started.streamId!;

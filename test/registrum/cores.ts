@@ -38,12 +38,17 @@ export function coresUnderTest(): CoreUnderTest[] {
   return [{ name: 'reference', create: () => new ReferenceCore() }, native];
 }
 
-/** A registrar on a fresh core with the usual cast registered. */
+/** The sessions the usual cast's users (alice, bob) are declared members of (spec §1): they may
+ *  enable session overrides there. Tests of the membership rule use other sessions. */
+export const USUAL_SESSIONS = ['default', 'den', 'kitchen', 'living-room', 'x'] as const;
+
+/** A registrar on a fresh core with the usual cast registered (users declared in USUAL_SESSIONS). */
 export function registrarWith(core: CoreUnderTest, options: Omit<AudioRegistrarOptions, 'core'> = {}): AudioRegistrar {
   const registrar = new AudioRegistrar({ ...options, core: core.create() });
-  for (const actor of ['agent:claude-1', 'agent:other', 'user:alice', 'user:bob', 'plugin:reverb', 'plugin:rogue', 'system:runtime']) {
+  for (const actor of ['agent:claude-1', 'agent:other', 'plugin:reverb', 'plugin:rogue', 'system:runtime']) {
     registrar.registerActor(actor);
   }
+  for (const user of ['user:alice', 'user:bob']) registrar.registerActor(user, { sessions: [...USUAL_SESSIONS] });
   return registrar;
 }
 

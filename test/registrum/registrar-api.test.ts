@@ -63,15 +63,29 @@ describe.each(coresUnderTest())('catalogue and snapshots ($name core)', (core) =
   it('a snapshot is versioned, hashed, frozen and JSON-serialisable', () => {
     const r = registrarWith(core);
     const target = streamIn(r, 'compiling', 'agent:claude-1', { allowPlugins: ['plugin:reverb'], userId: 'alice' });
-    r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'bob', forcedCaptions: true } });
+    expectAllowed(r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'alice', forcedCaptions: true } }));
+    // bob's override of a session he was declared in: the attestation states the declaration.
+    expect(expectAllowed(r.requestAsHost({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'den' } })).attestation.metadata.membership).toBe('declared');
     const snapshot = r.snapshot();
-    expect(snapshot).toMatchObject({ kind: 'voice-soundboard.registrar-snapshot', v: '2.9.0', lastSeq: 2, lastHash: r.attestationStore.lastHash, halted: false, stateHash: r.stateHash() });
+    expect(snapshot).toMatchObject({ kind: 'voice-soundboard.registrar-snapshot', v: '2.9.0', lastSeq: 3, lastHash: r.attestationStore.lastHash, halted: false, stateHash: r.stateHash() });
     expect(snapshot.streams[0]).toMatchObject({ streamId: target, plugins: ['plugin:reverb'], lastSeq: 1, userId: 'alice' });
-    expect(snapshot.overrides).toEqual([{ owner: 'user:alice', scope: 'user', scopeId: 'bob', forcedCaptions: true }]);
+    expect(snapshot.overrides).toEqual([
+      { owner: 'user:bob', scope: 'session', scopeId: 'den' },
+      { owner: 'user:alice', scope: 'user', scopeId: 'alice', forcedCaptions: true },
+    ]);
+    // Memberships the log proves: alice by her stream in "default", bob by the stated declaration.
+    // The declarations no attestation stated (alice and bob in the other usual sessions) are host configuration, not snapshot state.
+    expect(snapshot.memberships).toEqual([
+      { userId: 'alice', sessionId: 'default', declared: false, stream: true },
+      { userId: 'bob', sessionId: 'den', declared: true, stream: false },
+    ]);
     expect(Object.isFrozen(snapshot.streams[0])).toBe(true);
     const restored = AudioRegistrar.restore(JSON.parse(JSON.stringify(snapshot)), [], { core: core.create() });
     expect(restored.stateHash()).toBe(r.stateHash());
-    // Restored facade state works: the granted plugin may still mutate.
+    expect(restored.listMemberships()).toEqual(snapshot.memberships?.map((m) => ({ ...m, recorded: m.declared })));
+    // Restored state works: alice's override still covers her stream; once she ends it the granted plugin may mutate again.
+    expect(restored.requestAsHost({ action: 'mutate_graph', actor: 'plugin:reverb', target }).reason).toBe('accessibility_override');
+    expectAllowed(restored.requestAsHost({ action: 'disable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'alice' } }));
     expectAllowed(restored.requestAsHost({ action: 'mutate_graph', actor: 'plugin:reverb', target }));
   });
 

@@ -102,6 +102,53 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     expect(r.requestAsHost({ action: 'update_override', actor: 'user:alice', metadata: session }).reason).toBe('invalid_transition');
   });
 
+  it('several overrides cover one stream: each owner has the override owner\'s power; overrideFor applies the session\'s values, then the user\'s', () => {
+    const r = registrarWith(core);
+    const carol = r.registerActor('user:carol');
+    const first = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'living-room', userId: 'carol' });
+    const second = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'living-room', userId: 'carol' });
+    const third = streamIn(r, 'compiling', 'agent:claude-1', { sessionId: 'living-room', userId: 'carol' });
+    expectAllowed(r.request({ action: 'enable_override', actor: carol, metadata: { scope: 'user', scopeId: 'carol', speechRate: 0.5 } }));
+    expectAllowed(r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { ...session, speechRate: 0.8, forcedCaptions: true } }));
+    // Both overrides cover the streams; the session's applies its values.
+    expect(r.overrideFor(first)).toEqual({ owner: 'user:alice', scope: 'session', scopeId: 'living-room', speechRate: 0.8, forcedCaptions: true });
+    // Each owner may act on what the overrides guard, though neither owns the streams.
+    expect(expectAllowed(r.request({ action: 'interrupt', actor: carol, target: first })).accessibilityDriven).toBe(true);
+    expectAllowed(r.requestAsHost({ action: 'stop', actor: 'user:alice', target: first }));
+    expectAllowed(r.request({ action: 'fail', actor: carol, target: second }));
+    expectAllowed(r.requestAsHost({ action: 'mutate_graph', actor: 'user:alice', target: third }));
+    expectAllowed(r.request({ action: 'transfer', actor: carol, target: third, metadata: { newOwner: 'agent:other' } }));
+    // A user owning neither override is still not the owner.
+    expect(r.requestAsHost({ action: 'fail', actor: 'user:bob', target: third }).reason).toBe('not_owner');
+    // With alice's gone, carol's still covers: it applies its values and keeps the agent out.
+    expectAllowed(r.requestAsHost({ action: 'disable_override', actor: 'user:alice', metadata: session }));
+    expect(r.overrideFor(third)).toEqual({ owner: 'user:carol', scope: 'user', scopeId: 'carol', speechRate: 0.5 });
+    expect(r.requestAsHost({ action: 'fail', actor: 'agent:other', target: third }).reason).toBe('accessibility_override');
+    expectAllowed(r.request({ action: 'disable_override', actor: carol, metadata: { scope: 'user', scopeId: 'carol' } }));
+    expect(r.overrideFor(third)).toBeNull();
+    expectAllowed(r.requestAsHost({ action: 'fail', actor: 'agent:other', target: third }));
+  });
+
+  it('under an override no agent or plugin ends a covered stream by fail; the system may fail it (a runtime error) and stop it (natural end)', () => {
+    const r = registrarWith(core);
+    const byAgent = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'living-room' });
+    const byRuntime = streamIn(r, 'synthesizing', 'agent:claude-1', { sessionId: 'living-room' });
+    const ended = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'living-room' });
+    expectAllowed(r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: session }));
+    const agentFail = r.requestAsHost({ action: 'fail', actor: 'agent:claude-1', target: byAgent, reason: 'giving up' });
+    expect(agentFail.reason).toBe('accessibility_override');
+    expect(agentFail.violations).toEqual([expect.objectContaining({ invariant: 'audio.accessibility.supremacy', level: 'REJECT' })]);
+    const pluginFail = r.requestAsHost({ action: 'fail', actor: 'plugin:reverb', target: byAgent });
+    expect(pluginFail.violations.map((v) => v.invariant)).toEqual(['audio.ownership.required_for_control', 'audio.accessibility.supremacy', 'audio.plugin.immutability']);
+    expect(r.getState(byAgent)?.state).toBe('playing');
+    const runtimeFail = expectAllowed(r.requestAsHost({ action: 'fail', actor: 'system:runtime', target: byRuntime, reason: 'backend crashed' }));
+    expect(runtimeFail.attestation).toMatchObject({ accessibility: true, actor: { kind: 'system', id: 'runtime' }, stateAfter: 'failed', parameters: { reason: 'backend crashed' } });
+    expectAllowed(r.requestAsHost({ action: 'stop', actor: 'system:runtime', target: ended }));
+    // Removing the override gives the owner back its fail.
+    expectAllowed(r.requestAsHost({ action: 'disable_override', actor: 'user:alice', metadata: session }));
+    expectAllowed(r.requestAsHost({ action: 'fail', actor: 'agent:claude-1', target: byAgent }));
+  });
+
   it("ending someone else's override without disable_override HALTs the registrar (fail-closed)", () => {
     const r = registrarWith(core);
     const playing = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'living-room' });

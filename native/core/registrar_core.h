@@ -24,6 +24,11 @@
 // delays the others by its time off the CPU (measured by bench/stress-registrar.ts: 8 threads on
 // 2 cores still decide ~400k races/s).
 //
+// Session memberships (registrar_membership.h) are an insert-only lock-free set: Compute reads it
+// (enable_override), HelpApply adds the one a creating decision implies (idempotent, so helping
+// twice is harmless), DeclareMember adds the host's declarations outside the sequence, like
+// RegisterActor. Bits are never removed, so a membership a decision saw holds for every later one.
+//
 // Locks: only interning (Interner's mutex: registerActor, internStream/internScope, key lookups,
 // and a creating start/claim with no target, which interns the generated key "stream-<seq>" right
 // after its claim, inside the publication window) and compaction (below).

@@ -58,7 +58,7 @@ function pairOf(core: DecisionCore, actor: Actor | null, action: string | null, 
  * declaration marks it recorded in the core (it is in the log from now on).
  */
 export function membershipStatement(core: DecisionCore, decision: CoreDecision, actor: Actor | null, action: string | null, requestMetadata: unknown): MembershipStatement | undefined {
-  if ((decision.violations & NOT_OWNER_BIT) !== 0 || UNEVALUATED.has(decision.reason)) return undefined;
+  if (action !== 'enable_override' || (decision.violations & NOT_OWNER_BIT) !== 0 || UNEVALUATED.has(decision.reason)) return undefined;
   const pair = pairOf(core, actor, action, requestMetadata);
   if (pair === null) return undefined;
   const basis = core.membership(pair.user, pair.session);

@@ -55,24 +55,26 @@ function pairOf(core: DecisionCore, actor: Actor | null, action: string | null, 
  * The membership a decided session-scoped `enable_override` by a user relied on, for its
  * attestation's `metadata.membership`; undefined when there is nothing to state (another action
  * or scope, a requester outside the session, a decision that evaluated no rule). Stating a
- * declaration marks it recorded in the core (it is in the log from now on).
+ * declaration marks it recorded in the core (it is in the log from now on), except for an observed
+ * decision, which changes nothing.
  */
-export function membershipStatement(core: DecisionCore, decision: CoreDecision, actor: Actor | null, action: string | null, requestMetadata: unknown): MembershipStatement | undefined {
+export function membershipStatement(core: DecisionCore, decision: CoreDecision, actor: Actor | null, action: string | null, requestMetadata: unknown, observed: boolean): MembershipStatement | undefined {
   if (action !== 'enable_override' || (decision.violations & NOT_OWNER_BIT) !== 0 || UNEVALUATED.has(decision.reason)) return undefined;
   const pair = pairOf(core, actor, action, requestMetadata);
   if (pair === null) return undefined;
   const basis = core.membership(pair.user, pair.session);
   if ((basis & MEMBERSHIP_BASIS.declared) !== 0) {
-    core.declareMember(pair.user, pair.session, STATED);
+    if (!observed) core.declareMember(pair.user, pair.session, STATED);
     return 'declared';
   }
   return (basis & MEMBERSHIP_BASIS.stream) !== 0 ? 'stream' : undefined;
 }
 
 /**
- * Replay: declares the membership a record states before it is re-decided. A record written
- * before memberships existed (no `metadata.membership`) that was not denied `not_owner` is taken
- * to state a declaration too: the rule did not exist, so its user was treated as a member.
+ * Replay: declares the membership a record states before it is re-decided (recorded, unless the
+ * record is an observed one, as live). A record written before memberships existed (no
+ * `metadata.membership`) that was not denied `not_owner` is taken to state a declaration too: the
+ * rule did not exist, so its user was treated as a member.
  */
 export function declareForReplay(core: DecisionCore, record: Attestation, actor: Actor, requestMetadata: unknown): void {
   const stated = record.metadata.membership;
@@ -80,7 +82,7 @@ export function declareForReplay(core: DecisionCore, record: Attestation, actor:
   const legacy = stated === undefined && !unevaluated && !record.violations.some((v) => v.invariant === 'audio.ownership.required_for_control');
   if (stated !== 'declared' && !legacy) return;
   const pair = pairOf(core, actor, record.action, requestMetadata);
-  if (pair !== null) core.declareMember(pair.user, pair.session, STATED);
+  if (pair !== null) core.declareMember(pair.user, pair.session, record.metadata.observed === true ? MEMBERSHIP_BASIS.declared : STATED);
 }
 
 /** Declares a user a member of each session (host code: `registerActor(user, { sessions })`). */

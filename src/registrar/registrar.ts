@@ -450,7 +450,7 @@ export class AudioRegistrar {
     const owner = ownerKey(this.#core, decision.ownerBefore);
     const reason = reasonOf(decision);
     if (!observed && (decision.halted || reason === 'registrar_halted')) this.coreHalted = true;
-    const membership = membershipStatement(this.#core, decision, context.actor, context.action, parameters.metadata);
+    const membership = membershipStatement(this.#core, decision, context.actor, context.action, parameters.metadata, observed);
     if (membership !== undefined) metadata.membership = membership;
     const violations = violationsOf(decision, context, owner);
     const attestedBefore = this.replaying ? this.replaying.seq - 1 : this.attestationStore.lastSeq;

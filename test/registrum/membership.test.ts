@@ -117,6 +117,25 @@ describe.each(coresUnderTest())('session membership ($name core)', (core) => {
     expect(live.listMemberships().some((m) => m.sessionId === 'never-mentioned')).toBe(true);
   });
 
+  it('observing an enable_override states the membership but changes nothing, and replays', () => {
+    const live = registrarWith(core);
+    const carol = live.registerActor('user:carol', { sessions: ['attic'] });
+    const before = live.stateHash();
+    const observed = live.observe({ action: 'enable_override', actor: carol, metadata: attic });
+    expect(observed).toMatchObject({ allowed: true, observed: true });
+    expect(observed.attestation.metadata).toMatchObject({ observed: true, membership: 'declared' });
+    expect(live.listMemberships().find((m) => m.userId === 'carol')).toMatchObject({ declared: true, recorded: false });
+    const afterObserve = live.stateHash();
+    expect(live.listOverrides()).toEqual([]);
+    const replayed = AudioRegistrar.replay(live.attestationStore.all(), { core: core.create() });
+    expect(replayed.stateHash()).toBe(afterObserve);
+    // Only the seq moved: the same state hash as a registrar that consumed one seq without observing.
+    const other = registrarWith(core);
+    other.requestAsHost({ action: 'start', actor: 'agent:ghost' });
+    expect(before).not.toBe(afterObserve);
+    expect(other.stateHash()).toBe(afterObserve);
+  });
+
   it("a forged membership statement does not replay: 'declared' rewritten to 'stream' and re-sealed is a mismatch at that seq", () => {
     const live = registrarWith(core);
     const carol = live.registerActor('user:carol', { sessions: ['attic'] });

@@ -59,6 +59,11 @@ function notEntitled(c: DecisionContext): string {
   return `${who} is not a member of session ${scopeId ?? '?'}: a user enables a session override only in a session the host declared them in or one of whose streams was created with their userId`;
 }
 
+/** The HALT: a registered user who may enable there would replace another user's override. */
+function bypassText(c: DecisionContext): string {
+  return `${describe(c.actor)} may not ${c.action ?? '?'} ${c.subject ?? '?'}: another user's override holds it, and replacing it without disable_override is an accessibility bypass (HALT)`;
+}
+
 function describe(actor: Actor | null): string {
   return actor ? `${actor.kind}:${actor.id}` : '(unknown actor)';
 }
@@ -75,8 +80,9 @@ export function violationsOf(decision: CoreDecision, context: DecisionContext, o
   for (let index = 0; index < DOMAIN_INVARIANTS.length; index += 1) {
     if ((decision.violations & (1 << index)) === 0) continue;
     const entry = DOMAIN_INVARIANTS[index] as (typeof DOMAIN_INVARIANTS)[number];
-    const level = entry.id === 'audio.accessibility.supremacy' && decision.halted ? 'HALT' : entry.level;
-    violations.push({ invariant: entry.id, level, message: RULE_TEXT[entry.id]?.(context, ownerBefore) ?? entry.id });
+    const halting = entry.id === 'audio.accessibility.supremacy' && decision.halted;
+    const message = halting ? bypassText(context) : (RULE_TEXT[entry.id]?.(context, ownerBefore) ?? entry.id);
+    violations.push({ invariant: entry.id, level: halting ? 'HALT' : entry.level, message });
   }
   return violations;
 }

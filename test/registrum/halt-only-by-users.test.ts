@@ -80,6 +80,9 @@ describe.each(coresUnderTest())('no denial-of-service halt ($name core)', (core)
     const replacing = r.request({ action: 'enable_override', actor: carol, metadata: kitchen });
     expect(replacing.violations).toEqual([expect.objectContaining({ invariant: 'audio.accessibility.supremacy', level: 'HALT' })]);
     expect(replacing.attestation.metadata).toMatchObject({ halt: true, haltCause: 'accessibility_bypass', membership: 'declared' });
+    expect(replacing.message).toBe(
+      "user:carol may not enable_override override session:kitchen: another user's override holds it, and replacing it without disable_override is an accessibility bypass (HALT)",
+    );
     expect(halts).toEqual([expect.objectContaining({ cause: 'accessibility_bypass', seq: replacing.attestation.seq })]);
   });
 });

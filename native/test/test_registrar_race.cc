@@ -1,7 +1,9 @@
 // 8 std::threads race start/claim/interrupt/transfer on shared streams of one core. Checks:
 // exactly one winner per racing claim of a new stream, zero double winners overall, a gap-free
 // and complete journal, and linearizability: re-deciding every request single-threaded in seq
-// order on a fresh core gives the very same decisions. Runs under ThreadSanitizer.
+// order on a fresh core gives the very same decisions; the same for session memberships added by
+// creating decisions and read by enable_override while a host thread declares others. Runs under
+// ThreadSanitizer.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -253,6 +255,114 @@ void TestCompactionFreesIdsUnderRace() {
   VS_CHECK(core.StreamTableSize() <= kThreads * 4 + 1024 / 4 + 64);
 }
 
+/**
+ * Memberships under a race: 8 threads create streams with a user (the applying helper adds the
+ * membership) and enable/disable session overrides as users (the decision reads memberships),
+ * while a host thread declares other pairs and reads them back. Re-deciding in seq order agrees on
+ * every decision, and the set holds each pair once with the same bits.
+ */
+void TestMembershipsUnderRace() {
+  const int perThread = std::max(400, static_cast<int>(4000 * vs::test::Scale()));
+  constexpr int kUsers = 4, kSessions = kUsers, kExtraUsers = 256;
+  struct Ids {
+    std::vector<int32_t> agents, users, userScopes, sessions, extra, streams;
+  };
+  const auto populate = [&](RegistrarCore& core) {
+    Ids ids;
+    for (int index = 0; index < kThreads; ++index) ids.agents.push_back(core.RegisterActor("agent:a" + std::to_string(index), 1));
+    for (int index = 0; index < kUsers; ++index) {
+      ids.users.push_back(core.RegisterActor("user:u" + std::to_string(index), 0));
+      ids.userScopes.push_back(core.InternScope(1, "u" + std::to_string(index)));
+    }
+    for (int index = 0; index < kSessions; ++index) ids.sessions.push_back(core.InternScope(0, "s" + std::to_string(index)));
+    for (int index = 0; index < kExtraUsers; ++index) ids.extra.push_back(core.InternScope(1, "x" + std::to_string(index)));
+    for (int index = 0; index < kThreads * perThread; ++index) ids.streams.push_back(core.InternStream("m" + std::to_string(index)));
+    // User 0 is declared in session 0 before anything is decided (a declaration outside the race).
+    VS_CHECK(core.DeclareMember(ids.userScopes[0], ids.sessions[0], kMemberDeclared) == CoreStatus::kOk);
+    return ids;
+  };
+  RegistrarCore core(1u << 20);
+  const Ids ids = populate(core);
+  std::vector<std::vector<Recorded>> logs(kThreads);
+  std::atomic<bool> done{false};
+  std::atomic<int> hostReadsWrong{0};
+  std::thread host([&] {
+    std::mt19937 random(99);
+    for (uint32_t round = 0; !done.load(); ++round) {
+      const int32_t user = ids.extra[random() % kExtraUsers];
+      const int32_t session = ids.sessions[random() % kSessions];
+      const uint32_t bit = random() % 2 == 0 ? kMemberDeclared : kMemberRecorded;
+      if (core.DeclareMember(user, session, bit) != CoreStatus::kOk) hostReadsWrong.fetch_add(1);
+      if ((core.Membership(user, session) & bit) == 0) hostReadsWrong.fetch_add(1);
+      if (round % 64 == 0) (void)core.Memberships();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937 random(static_cast<uint32_t>(777 + t));
+      int created = 0;
+      for (int index = 0; index < perThread; ++index) {
+        Request request;
+        const uint32_t pick = random() % 10;
+        const size_t user = random() % kUsers;
+        request.session = ids.sessions[random() % kSessions];
+        if (pick < 4) {
+          request.actor = ids.agents[static_cast<size_t>(t)];
+          request.actorKind = 1;
+          request.action = A(Action::kStart);
+          request.stream = ids.streams[static_cast<size_t>(t * perThread + created++)];
+          request.user = ids.userScopes[user];
+        } else {
+          request.actor = ids.users[user];
+          request.actorKind = 0;
+          request.action = A(pick < 7 ? Action::kEnableOverride : Action::kDisableOverride);
+          request.actorUser = ids.userScopes[user];
+          request.overrideScope = 0;
+          request.overrideScopeId = ids.sessions[user];  // user i enables only session i: no HALT ends the race early
+        }
+        const Decision decision = core.Decide(request);
+        logs[static_cast<size_t>(t)].push_back(Recorded{decision.seq, request, decision});
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  done.store(true);
+  host.join();
+  VS_CHECK_EQ(hostReadsWrong.load(), 0);
+
+  std::vector<Recorded> all;
+  for (auto& log : logs) all.insert(all.end(), log.begin(), log.end());
+  std::sort(all.begin(), all.end(), [](const Recorded& a, const Recorded& b) { return a.seq < b.seq; });
+  RegistrarCore replay(1u << 20);
+  (void)populate(replay);
+  int mismatches = 0, enabledByStream = 0, halts = 0;
+  for (const Recorded& record : all) {
+    const Decision again = replay.Decide(record.request);
+    mismatches += SameDecision(again, record.decision) ? 0 : 1;
+    if (record.request.action == A(Action::kEnableOverride) && record.decision.allowed && record.request.actorUser != ids.userScopes[0]) ++enabledByStream;
+    halts += record.decision.halted ? 1 : 0;
+  }
+  VS_CHECK_EQ(mismatches, 0);
+  VS_CHECK(enabledByStream > 0);  // memberships implied by racing creations were used
+  VS_CHECK_EQ(halts, 0);
+  // The pairs the decisions made equal the replay's; each pair once, the host's extra ones aside.
+  std::vector<MembershipView> live;
+  for (const MembershipView& view : core.Memberships()) {
+    if (std::find(ids.extra.begin(), ids.extra.end(), view.user) == ids.extra.end()) live.push_back(view);
+  }
+  const std::vector<MembershipView> rebuilt = replay.Memberships();
+  VS_CHECK_EQ(live.size(), rebuilt.size());
+  for (size_t index = 0; index < live.size() && index < rebuilt.size(); ++index) {
+    VS_CHECK(live[index].user == rebuilt[index].user && live[index].session == rebuilt[index].session &&
+             live[index].basis == rebuilt[index].basis);
+  }
+  const std::vector<MembershipView> every = core.Memberships();
+  for (size_t index = 1; index < every.size(); ++index) {
+    VS_CHECK(every[index - 1].user != every[index].user || every[index - 1].session != every[index].session);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -263,5 +373,6 @@ int main() {
   compacting.compactionRetain = 32;
   TestRandomRaceLinearizable(compacting);
   TestCompactionFreesIdsUnderRace();
+  TestMembershipsUnderRace();
   return VS_TEST_RESULT("test_registrar_race");
 }

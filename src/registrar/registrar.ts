@@ -120,13 +120,13 @@ export class AudioRegistrar {
     return handle;
   }
 
-  /** Rebuilds a registrar by re-deciding a whole log (seq 1 on) and checking every decision. */
-  static replay(attestations: readonly unknown[], options: ReplayOptions = {}): AudioRegistrar {
+  /** Rebuilds a registrar by re-deciding a whole log (seq 1 on) and checking every decision; any iterable, read as it goes (e.g. `iterateAttestationLog(path)`). */
+  static replay(attestations: Iterable<unknown>, options: ReplayOptions = {}): AudioRegistrar {
     return replayLog(attestations, options);
   }
 
-  /** Restores a registrar from a snapshot plus the log records after it (equal to a full replay). */
-  static restore(snapshot: unknown, tail: readonly unknown[] = [], options: ReplayOptions = {}): AudioRegistrar {
+  /** Restores a registrar from a snapshot plus the log records after it (equal to a full replay); any iterable, read as it goes. */
+  static restore(snapshot: unknown, tail: Iterable<unknown> = [], options: ReplayOptions = {}): AudioRegistrar {
     return restoreFromSnapshot(snapshot, tail, options);
   }
 

@@ -68,6 +68,11 @@ export class AudioRegistrar {
   private readonly gate = new EffectGate(
     (streamId) => this.#core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
+    {
+      mode: () => this.attestationStore.durability ?? 'memory',
+      durableSeq: () => this.attestationStore.durableSeq,
+      effectsAwait: () => this.config.effectsAwaitDurability,
+    },
   );
   readonly #haltListeners = new PhasedListeners<HaltInfo>();
   readonly #transitionListeners = new PhasedListeners<TransitionEvent>();
@@ -300,6 +305,22 @@ export class AudioRegistrar {
     return this.gate.require(result, expect);
   }
 
+  /**
+   * `require()` that waits until the result's attestation is on disk: checks the result now (the
+   * same errors as `require`), waits for `result.durable` (at once in `fsync` mode or with a memory
+   * store; until its batch commits in `group` mode), then takes the permit, checking again that the
+   * decision is still current and the registrar not halted. Rejects with the log's
+   * AttestationError if the write fails (the registrar then halts).
+   */
+  requireDurable(result: RegistrarResult | null | undefined, expect: PermitExpectation = {}): Promise<Permit> {
+    return this.gate.requireDurable(result, expect);
+  }
+
+  /** Whether audible effects wait for their attestation to be on disk (config `effectsAwaitDurability`; the engine follows it). */
+  get effectsAwaitDurability(): boolean {
+    return this.config.effectsAwaitDurability;
+  }
+
   /** Runs `effect` only with a permit for `result` (see `require`); returns what it returns. */
   runEffect<T>(result: RegistrarResult | null | undefined, expect: PermitExpectation, effect: (permit: Permit) => T): T {
     return effect(this.require(result, expect));
@@ -488,7 +509,7 @@ export class AudioRegistrar {
     if (this.facadeHalt === 'journal_overrun' && seq !== this.attestationStore.lastSeq + 1) {
       // This registrar can no longer attest gap-free: the denial is answered (sealed, unchained) but not logged.
       const record = sealRecord({ ...body, metadata: { ...body.metadata, unrecorded: true } }, '');
-      return this.gate.issue(record, false, SETTLED, observed);
+      return this.gate.issue(record, false, SETTLED, observed, true);
     }
     return this.finish(body, false, observed);
   }

@@ -343,12 +343,13 @@ export const DEFAULT_READ_MAX_BYTES = 64 * 1024 * 1024;
  * Reads a whole log INTO MEMORY (an array of every record): for small logs, tests and tools.
  * Refuses a log larger than `maxBytes` (default 64 MiB) with ATTESTATION_LOG_TOO_LARGE: stream
  * anything larger with `iterateAttestationLog`. Never judges the chain; throws ATTESTATION_IO when
- * there is no log, and returns any other problem in `problem`.
+ * the log cannot be read at all (none there), and returns any other problem in `problem`.
  */
 export function readAttestationLog(path: string, options: { maxBytes?: number } = {}): LogReadout {
   const maxBytes = parseInput(z.strictObject({ maxBytes: z.number().int().min(0).optional() }), options, 'options').maxBytes ?? DEFAULT_READ_MAX_BYTES;
   const empty: LogEnd = { records: 0, lastSeq: 0, tornTail: null, problem: null };
   const layout = inspect(path, empty);
+  if (empty.problem?.code === 'ATTESTATION_IO') throw empty.problem;
   if (empty.problem) return { records: [], tornTail: null, problem: empty.problem };
   if (!layout) throw new AttestationError('ATTESTATION_IO', `cannot read attestation log ${path}: no such file or directory`, { path, seq: 1 });
   const bytes = layout.files.reduce((sum, file) => sum + file.sizeBytes, 0);

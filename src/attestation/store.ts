@@ -21,7 +21,7 @@ import { canonicalJson } from './canonical-json.js';
 import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log.js';
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
-import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, type Attestation, type AttestationBody } from './record.js';
+import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, validRecordHash, type Attestation, type AttestationBody } from './record.js';
 import { RecordWindow } from './record-window.js';
 import { DEFAULT_INDEX_STRIDE_RECORDS, SeqIndex } from './seq-index.js';
 import { parseInput } from '../validation.js';
@@ -149,7 +149,7 @@ export class AttestationStore {
       if (record.prevHash !== previousHash) {
         throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq}: prevHash does not link to the previous record (reordered, removed or inserted records)`, { seq: record.seq, path });
       }
-      if (recordHash(record) !== record.hash) {
+      if (validRecordHash(record) !== record.hash) {
         throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq}: hash does not match the record's content (tampered)`, { seq: record.seq, path });
       }
       expectedSeq += 1;
@@ -427,7 +427,7 @@ export class AttestationStore {
     }
     const parsed = parseOwnedRecord(value);
     if ('problem' in parsed) throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: seq ${seq}: ${parsed.problem}`, { seq, path });
-    if (parsed.record.seq !== seq || recordHash(parsed.record) !== parsed.record.hash) {
+    if (parsed.record.seq !== seq || validRecordHash(parsed.record) !== parsed.record.hash) {
       throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: the line read back for seq ${seq} is not that record (changed under the store)`, { seq, path });
     }
     return parsed.record;

@@ -7,7 +7,7 @@
  * never holds the log.
  */
 import { AttestationStore } from '../attestation/store.js';
-import { parseRecord, recordHash, type Attestation } from '../attestation/record.js';
+import { parseRecord, validRecordHash, type Attestation } from '../attestation/record.js';
 import { coreForPolicy, policyStatedBy } from './compaction-record.js';
 import type { DecisionCore } from './core.js';
 import { createDefaultCore } from './default-core.js';
@@ -107,7 +107,7 @@ export class LogReplayer {
       throw new RegistrarReplayError('REGISTRAR_REPLAY_GAP', `seq ${record.seq} where ${expectedSeq} was expected (gap or reordering)`, Math.min(record.seq, expectedSeq));
     }
     if (record.prevHash !== this.#previousHash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: prevHash does not link to seq ${record.seq - 1}`, record.seq);
-    if (recordHash(record) !== record.hash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: hash does not match the record (tampered)`, record.seq);
+    if (validRecordHash(record) !== record.hash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: hash does not match the record (tampered)`, record.seq);
     try {
       replayHooksOf(registrar).replayRecord(record);
     } catch (error) {

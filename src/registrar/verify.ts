@@ -9,7 +9,8 @@
  * (ordering.deterministic), where the log starts at seq 1 or at the given snapshot.
  */
 import { isAttestationShape } from '../attestation/record-check.js';
-import { GENESIS_HASH, parseRecord, recordHash, type Attestation } from '../attestation/record.js';
+import { AttestationLogReader } from '../attestation/log-reader.js';
+import { GENESIS_HASH, parseRecord, validRecordHash, type Attestation } from '../attestation/record.js';
 import { AttestationStore, type ChainHead } from '../attestation/store.js';
 import { CompactionCheck, type CompactionStart } from './compaction-check.js';
 import { RegistrarReplayError } from './errors.js';
@@ -48,8 +49,8 @@ export interface VerifyOptions {
 
 const OVERRIDE_ACTIONS = new Set(['enable_override', 'update_override', 'disable_override']);
 
-/** How many of the latest accepted transitions verify keeps by id, beyond each stream's latest (see `verify`). */
-export const VERIFY_RECENT_TRANSITIONS = 65_536;
+/** How many of the latest records verify keeps by attestation id, beyond each stream's latest transition (see `verify`). */
+export const VERIFY_RECENT_RECORDS = 65_536;
 
 /** What verify keeps of an accepted transition. */
 interface Transition {
@@ -99,8 +100,8 @@ class SeqRanges {
 /**
  * Verifies a log (see the file comment) in one pass over any iterable of records (an array, a
  * store's `records()`, `iterateAttestationLog(path)`), holding what a registrar would hold rather
- * than the log: each live stream's last accepted transition, the last `VERIFY_RECENT_TRANSITIONS`
- * accepted transitions by id, the seqs as ranges; with `replay`, the rebuilt registrar, fed as the
+ * than the log: each live stream's last accepted transition, the last `VERIFY_RECENT_RECORDS`
+ * records by id, the seqs as ranges; with `replay`, the rebuilt registrar, fed as the
  * records go by. So a parent (or a duplicated attestation id) is looked up among the live streams'
  * latest transitions and the recent ones: a parent older than that which is not its stream's
  * latest is reported as `state.lineage.parent_exists` (it could not be a valid parent anyway), and
@@ -117,10 +118,10 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
   /** Each stream's last accepted transition (compacted streams are dropped), and the same by id. */
   const latestOf = new Map<string, Transition>();
   const latestById = new Map<string, Transition>();
-  /** The last accepted transitions by id, oldest first (bounded). */
-  const recent = new Map<string, Transition>();
-  /** Attestation ids of the last records (bounded), for state.identity.unique. */
-  const recentIds = new Map<string, number>();
+  /** The last records by attestation id (their transition, or null), for parents and state.identity.unique; bounded by a ring. */
+  const recent = new Map<string, Transition | null>();
+  const ring: (string | undefined)[] = new Array<string | undefined>(VERIFY_RECENT_RECORDS);
+  let ringAt = 0;
   let compaction: CompactionCheck | null = null;
   let replayer: LogReplayer | null = null;
   let replayError: unknown = null;
@@ -133,6 +134,14 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
   }
 
   const find = (id: string): Transition | undefined => recent.get(id) ?? latestById.get(id);
+  /** Remembers a record's id (and its transition), forgetting the oldest beyond the ring. */
+  const remember = (id: string, transition: Transition | null): void => {
+    const oldest = ring[ringAt];
+    if (oldest !== undefined) recent.delete(oldest);
+    ring[ringAt] = id;
+    ringAt = (ringAt + 1) % ring.length;
+    recent.set(id, transition);
+  };
 
   /** The structural checks of one accepted transition. */
   function checkTransition(record: Attestation, checks: CompactionCheck): void {
@@ -168,19 +177,19 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
     latestOf.set(record.target, transition);
     latestById.set(record.id, transition);
     recent.set(record.id, transition);
-    if (recent.size > VERIFY_RECENT_TRANSITIONS) recent.delete(recent.keys().next().value as string);
     checks.transition(record.target, record.stateAfter, seq);
   }
 
+  // A log reader hands out records it validated; anything else is checked here.
+  const validated = log instanceof AttestationLogReader;
   let count = 0;
   let previousSeq = start.seq;
   let previousHash = start.hash;
   for (const value of log) {
     count += 1;
     const seqHint = typeof (value as { seq?: unknown } | null)?.seq === 'number' ? (value as { seq: number }).seq : start.seq + count;
-    // Records read by this package (iterateAttestationLog, a store) were validated already.
     let record: Attestation;
-    if (isAttestationShape(value)) {
+    if (validated || isAttestationShape(value)) {
       record = value as Attestation;
     } else {
       const parsed = parseRecord(value);
@@ -196,12 +205,11 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
     if (seq <= previousSeq) fail(seq, 'ordering.monotonic', `seq ${seq} after seq ${previousSeq}`);
     else if (seq !== previousSeq + 1) fail(seq, 'ordering.gap_free', `seq ${seq} after seq ${previousSeq}: ${seq - previousSeq - 1} missing`);
     if (record.prevHash !== previousHash) fail(seq, 'ordering.total', `seq ${seq}: prevHash does not link to the record before it`);
-    if (recordHash(record) !== record.hash) fail(seq, 'attestation.hash', `seq ${seq}: hash does not match the record's content (tampered)`);
+    if (validRecordHash(record) !== record.hash) fail(seq, 'attestation.hash', `seq ${seq}: hash does not match the record's content (tampered)`);
     previousSeq = Math.max(previousSeq, seq);
     previousHash = record.hash;
-    if (recentIds.has(record.id) || latestById.has(record.id)) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
-    recentIds.set(record.id, seq);
-    if (recentIds.size > VERIFY_RECENT_TRANSITIONS) recentIds.delete(recentIds.keys().next().value as string);
+    if (recent.has(record.id) || latestById.has(record.id)) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
+    else remember(record.id, null); // a duplicate keeps the first record's place
     if (record.action !== null && OVERRIDE_ACTIONS.has(record.action) && !record.accessibility) {
       warnings.push(Object.freeze({ seq, invariant: 'audio.accessibility.auditable', message: `seq ${seq}: ${record.action} is not marked accessibility: true` }));
     }

@@ -182,8 +182,10 @@ export class AudioRegistrar {
    */
   recover(options: ReplayOptions = {}): AudioRegistrar {
     const records = this.attestationStore.records();
-    // Rebuilt under this registrar's policy (the one its log states; an empty log states none).
-    const own = { core: createDefaultCore({ compaction: this.#compaction.policy ?? false }) };
+    // Rebuilt under this registrar's policy (the one its log states; an empty log states none),
+    // only for its snapshot: its store keeps a window, not a second copy of the log.
+    const head = this.base ? { head: { seq: this.base.lastSeq, hash: this.base.lastHash } } : {};
+    const own = { core: createDefaultCore({ compaction: this.#compaction.policy ?? false }), store: new AttestationStore({ retain: 'window', ...head }) };
     const rebuilt = this.base ? restoreFromSnapshot(this.base, records, own) : replayLog(records, own);
     const { hash: _hash, kind: _kind, v: _v, ...content } = rebuilt.snapshot();
     void [_hash, _kind, _v];

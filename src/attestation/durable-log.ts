@@ -23,13 +23,13 @@
  * corruption (ATTESTATION_LOG_CORRUPT, naming the seq). `readBytes` reads written parts back (the
  * store's reads beyond its window), addressing the segments end to end as one byte sequence.
  */
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { canonicalJson } from './canonical-json.js';
 import { AttestationError } from './errors.js';
 import { resolveLogOptions, type DurabilityMode, type DurableLogOptions, type ResolvedLogOptions } from './log-options.js';
 import { scanLayout, tornTailError, type LogVisitor, type TornTail } from './log-reader.js';
-import { fsyncDirectory, inspectLog, MANIFEST_FILE, MANIFEST_KIND, segmentIndex, segmentName, writeManifest, type LogFile, type LogLayout, type LogManifest, type SegmentEntry } from './log-segments.js';
+import { createSegmentedLog, fsyncDirectory, inspectLog, MANIFEST_FILE, rotateSegment, segmentName, writeManifest, type LogFile, type LogLayout, type LogManifest, type SegmentEntry } from './log-segments.js';
 import { GENESIS_HASH, type Attestation } from './record.js';
 import { InputError } from '../errors.js';
 
@@ -89,23 +89,6 @@ function ioError(path: string, action: string, cause: unknown, seq?: number): At
   return new AttestationError('ATTESTATION_IO', `cannot ${action} attestation log ${path}: ${(cause as Error).message}`, { cause, path, ...(seq !== undefined ? { seq } : {}) });
 }
 
-/** Creates an empty segmented log: its directory, segment 1 and the manifest, all fsync'ed. */
-function createSegmented(path: string, segmentBytes: number, start: LogStart): void {
-  try {
-    mkdirSync(path);
-    closeSync(openSync(join(path, segmentName(1)), 'a'));
-    writeManifest(path, {
-      kind: MANIFEST_KIND,
-      v: 1,
-      segmentBytes,
-      segments: [{ name: segmentName(1), firstSeq: start.seq + 1, firstPrevHash: start.hash, lastSeq: null, lastHash: null, bytes: null }],
-    });
-    fsyncDirectory(dirname(path));
-  } catch (cause) {
-    throw cause instanceof AttestationError ? cause : ioError(path, 'create', cause, start.seq + 1);
-  }
-}
-
 /** An open append-only log. Not safe from several threads: one writer per log. */
 export class DurableLog {
   /** The log path (a file, or a segmented log's directory). */
@@ -163,7 +146,7 @@ export class DurableLog {
       throw new InputError(`options.segmentBytes: the log ${path} is a single file; a segmented log is a directory (start one at a new path)`, { field: 'options.segmentBytes' });
     }
     if (!layout && resolved.segmentBytes !== undefined) {
-      createSegmented(path, resolved.segmentBytes, start);
+      createSegmentedLog(path, resolved.segmentBytes, start);
       layout = inspectLog(path);
     }
     const end = scanLayout(layout, visit, { afterSeq: layout?.manifest ? (layout.files[0]?.entry?.firstSeq ?? 1) - 1 : start.seq });
@@ -392,25 +375,8 @@ export class DurableLog {
     const manifest = this.manifest;
     const active = this.segments.at(-1) as Segment;
     if (!manifest || !active.entry || active.sizeBytes === 0 || active.sizeBytes + lengthBytes <= manifest.segmentBytes) return;
-    const name = segmentName(segmentIndex(active.entry.name) + 1);
-    const file = join(this.path, name);
-    let fd: number;
-    try {
-      fd = openSync(file, 'a+');
-      fsyncDirectory(this.path);
-    } catch (cause) {
-      throw ioError(this.path, `create segment ${name} of`, cause, next.seq);
-    }
-    const sealed: SegmentEntry = { ...active.entry, lastSeq: next.seq - 1, lastHash: next.prevHash, bytes: active.sizeBytes };
-    const opened: SegmentEntry = { name, firstSeq: next.seq, firstPrevHash: next.prevHash, lastSeq: null, lastHash: null, bytes: null };
-    const segments = [...manifest.segments.slice(0, -1), sealed, opened];
-    try {
-      writeManifest(this.path, { ...manifest, segments });
-    } catch (error) {
-      closeSync(fd);
-      throw error;
-    }
-    this.manifest = { ...manifest, segments };
+    const { fd, file, manifest: rotated, sealed, opened } = rotateSegment(this.path, manifest, active.sizeBytes, next);
+    this.manifest = rotated;
     active.entry = sealed;
     const previous = this.fd;
     this.fd = fd;

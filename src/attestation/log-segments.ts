@@ -19,7 +19,7 @@
  * Record-level checks of a segment against its entry (first and last seq and hash) are made while
  * it is read (log-reader.ts).
  */
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { AttestationError } from './errors.js';
@@ -246,7 +246,59 @@ export function inspectLog(path: string): LogLayout | null {
   return { path, manifest, files, leftover };
 }
 
-/** The directory that holds `path` (a segmented log's directory entry lives there). */
-export function parentDirectory(path: string): string {
-  return dirname(path);
+/** Creates an empty segmented log: its directory, segment 1 (after `start`) and the manifest, all fsync'ed (the directory into its parent too). */
+export function createSegmentedLog(path: string, segmentBytes: number, start: { seq: number; hash: string }): void {
+  try {
+    mkdirSync(path);
+    closeSync(openSync(join(path, segmentName(1)), 'a'));
+    writeManifest(path, {
+      kind: MANIFEST_KIND,
+      v: 1,
+      segmentBytes,
+      segments: [{ name: segmentName(1), firstSeq: start.seq + 1, firstPrevHash: start.hash, lastSeq: null, lastHash: null, bytes: null }],
+    });
+    fsyncDirectory(dirname(path));
+  } catch (cause) {
+    throw cause instanceof AttestationError ? cause : ioError(path, 'create', cause, start.seq + 1);
+  }
+}
+
+/** What a rotation made: the new active segment (open for append and read) and the manifest that lists it. */
+export interface Rotation {
+  fd: number;
+  file: string;
+  manifest: LogManifest;
+  sealed: SegmentEntry;
+  opened: SegmentEntry;
+}
+
+/**
+ * Rotates a segmented log before the record `next`: the active segment (`activeBytes` long, all on
+ * disk already) is sealed and a new one opened. The order is what makes a crash safe: first the
+ * new, empty segment file is created and the directory fsync'ed (a crash here leaves an empty,
+ * unlisted next segment: `inspectLog` calls it a leftover and opening removes it); then the
+ * manifest is replaced atomically, sealing the old segment (last seq and hash = `next`'s
+ * predecessor, its size) and listing the new one. Throws ATTESTATION_IO.
+ */
+export function rotateSegment(directory: string, manifest: LogManifest, activeBytes: number, next: { seq: number; prevHash: string }): Rotation {
+  const active = manifest.segments.at(-1) as SegmentEntry;
+  const name = segmentName(segmentIndex(active.name) + 1);
+  const file = join(directory, name);
+  let fd: number;
+  try {
+    fd = openSync(file, 'a+');
+    fsyncDirectory(directory);
+  } catch (cause) {
+    throw ioError(directory, `create segment ${name} of`, cause, next.seq);
+  }
+  const sealed: SegmentEntry = { ...active, lastSeq: next.seq - 1, lastHash: next.prevHash, bytes: activeBytes };
+  const opened: SegmentEntry = { name, firstSeq: next.seq, firstPrevHash: next.prevHash, lastSeq: null, lastHash: null, bytes: null };
+  const rotated: LogManifest = { ...manifest, segments: [...manifest.segments.slice(0, -1), sealed, opened] };
+  try {
+    writeManifest(directory, rotated);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return { fd, file, manifest: rotated, sealed, opened };
 }

@@ -57,6 +57,9 @@ export interface LogReadOptions {
 /** Bytes read per chunk. */
 const CHUNK_BYTES = 1 << 20;
 
+/** No record's line comes near this (records are a few KiB); a longer one is corruption, not held in memory. */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
 function corrupt(file: string, seq: number, message: string): AttestationError {
   return new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${file}: the record for seq ${seq} ${message}`, { path: file, seq });
 }
@@ -299,6 +302,10 @@ class LineCursor {
       from = newline + 1;
     }
     this.#carry = Buffer.from(data.subarray(from));
+    if (this.#carry.length > MAX_LINE_BYTES) {
+      end.problem = corrupt(file, end.lastSeq + 1, `(at byte ${this.#lineStart}) is a line longer than ${MAX_LINE_BYTES} bytes`);
+      return false;
+    }
     return true;
   }
 

@@ -232,7 +232,12 @@ export function inspectLog(path: string): LogLayout | null {
   const last = manifest.segments.at(-1) as SegmentEntry;
   for (const name of [...present].sort()) {
     const file = join(path, name);
-    const empty = statSync(file, { throwIfNoEntry: false })?.size === 0;
+    let empty: boolean;
+    try {
+      empty = statSync(file).size === 0;
+    } catch (cause) {
+      throw ioError(file, 'read', cause);
+    }
     if (empty && segmentIndex(name) === segmentIndex(last.name) + 1) {
       leftover = file; // created by a rotation that a crash interrupted before the manifest listed it
       continue;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DurableLog } from '../../src/attestation/durable-log.js';
 import { AttestationError } from '../../src/attestation/errors.js';
-import { iterateAttestationLog, readAttestationLog } from '../../src/attestation/log-reader.js';
+import { iterateAttestationLog, MAX_LINE_BYTES, readAttestationLog } from '../../src/attestation/log-reader.js';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { InputError } from '../../src/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
@@ -105,6 +105,12 @@ describe('streaming a log', () => {
     expect(caught(() => [...iterateAttestationLog(missing)])).toMatchObject({ code: 'ATTESTATION_IO', seq: 1, path: missing });
     expect(caught(() => readAttestationLog(missing))).toMatchObject({ code: 'ATTESTATION_IO', seq: 1 });
     expect(caught(() => AttestationStore.open(missing))).toMatchObject({ code: 'ATTESTATION_IO' });
+  });
+
+  it('a line longer than any record (MAX_LINE_BYTES) is corruption, not held in memory waiting for its newline', async () => {
+    const path = await logOf(2);
+    appendFileSync(path, Buffer.alloc(MAX_LINE_BYTES + 1, 0x78));
+    expect(caught(() => [...iterateAttestationLog(path)])).toMatchObject({ code: 'ATTESTATION_LOG_CORRUPT', seq: 3 });
   });
 
   it('readAttestationLog loads the whole log and says so: beyond maxBytes it refuses with ATTESTATION_LOG_TOO_LARGE', async () => {

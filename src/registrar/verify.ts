@@ -50,7 +50,7 @@ export interface VerifyOptions {
 const OVERRIDE_ACTIONS = new Set(['enable_override', 'update_override', 'disable_override']);
 
 /** How many of the latest records verify keeps by attestation id, beyond each stream's latest transition (see `verify`). */
-export const VERIFY_RECENT_RECORDS = 65_536;
+export const VERIFY_RECENT_RECORDS = 16_384;
 
 /** What verify keeps of an accepted transition. */
 interface Transition {

@@ -145,6 +145,20 @@ describe('segmented attestation logs', () => {
     expect(caught(() => AttestationStore.open(path))).toMatchObject({ code: 'ATTESTATION_SEGMENT_MISMATCH', seq: entry.firstSeq });
   });
 
+  it("a sealed segment whose last record is not the manifest's (edited in place, same size) is ATTESTATION_SEGMENT_MISMATCH naming its last seq", async () => {
+    const { path } = await segmentedLog(120);
+    const entry = readManifest(path).segments[0]!;
+    const file = join(path, entry.name);
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const original = lines.at(-1)!;
+    const hashAt = original.indexOf('"hash":"') + 8;
+    const otherHash = `${original.slice(0, hashAt)}${'0'.repeat(64)}${original.slice(hashAt + 64)}`;
+    lines[lines.length - 1] = otherHash; // a valid record, same size, another hash
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    expect(statSync(file).size).toBe(entry.bytes);
+    expect(caught(() => [...iterateAttestationLog(path)])).toMatchObject({ code: 'ATTESTATION_SEGMENT_MISMATCH', seq: entry.lastSeq });
+  });
+
   it('a manifest whose entries do not continue each other, or that is not JSON, is ATTESTATION_MANIFEST_INVALID', async () => {
     const { path } = await segmentedLog(120);
     const manifest = readManifest(path);

@@ -5,15 +5,17 @@
  *      denied, stream read), ratio = reference / native;
  *   2. the AudioRegistrar facade (zod validation, interning, attestation with SHA-256 chain) on the
  *      native core vs on the reference core: request allowed, request denied, getState;
- *   3. the durable attestation write: one record per fdatasync vs group commit (64 or 256
- *      requests acknowledged by one write + fdatasync), per-record latency, and what a request()
- *      call costs its caller in group mode (the write and sync run off the request path).
- * Run: node --import tsx bench/registrar.bench.ts
+ *   3. the durable acknowledgement against the raw `write + fdatasync` of a record-sized line on
+ *      the same file system in the same run (interleaved samples): the ack p99 of `fsync` mode and
+ *      of `group` mode, each as a ratio of the raw p99 (goal <= 1.2x), and what a request() call
+ *      costs its caller in group mode (the write and sync run off the request path).
+ * Run: node --import tsx bench/registrar.bench.ts [durable]   (durable: only the durable rows)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bench, hrtimeNowTimestampProvider } from 'tinybench';
+import { canonicalJson } from '../src/attestation/canonical-json.js';
 import { AttestationStore } from '../src/attestation/store.js';
 import { ACTOR_KINDS, NO_ID, TRANSITION_ACTIONS, type CoreRequest, type DecisionCore } from '../src/registrar/core.js';
 import { NativeCore } from '../src/registrar/native-core.js';
@@ -21,8 +23,6 @@ import { ReferenceCore } from '../src/registrar/reference-core.js';
 import { AudioRegistrar } from '../src/registrar/registrar.js';
 
 const BENCH_TIME_MS = 500;
-const GROUP_BATCH = 64;
-const LARGE_GROUP_BATCH = 256;
 
 interface Stats {
   p50Us: number;
@@ -120,65 +120,91 @@ async function facadeRows(): Promise<string[][]> {
   return [row('facade request by handle (allowed)', 'request by handle'), row('facade requestAsHost (allowed)', 'request allowed'), row('facade requestAsHost (denied)', 'request denied'), row('facade getState', 'getState')];
 }
 
+/** Interleaved durable samples per kind: each round takes one of each, so a slow patch of the disk hits every kind alike. */
+const DURABLE_ROUNDS = 2000;
+
+function percentile(samples: number[], fraction: number): number {
+  const sorted = [...samples].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
+}
+
+/**
+ * The durable acknowledgement against the physical limit, measured on the same file system in the
+ * same run: the raw `write + fdatasync` of one record-sized line to a file in the same directory,
+ * then `request()` acknowledged durable in `fsync` mode (on return) and in `group` mode (its
+ * `durable` resolving, window 0, one request at a time: a lone record's latency). Goal (issue 8):
+ * each ack p99 <= 1.2 x the raw p99.
+ */
 async function durableRows(): Promise<string[][]> {
   const dir = mkdtempSync(join(tmpdir(), 'vs-registrar-bench-'));
   try {
     const perRecord = AttestationStore.open(join(dir, 'fsync.jsonl'), { durability: 'fsync' }).store;
     const grouped = AttestationStore.open(join(dir, 'group.jsonl'), { durability: 'group', groupCommitMs: 0 }).store;
-    const groupedLarge = AttestationStore.open(join(dir, 'group-large.jsonl'), { durability: 'group', groupCommitMs: 0 }).store;
     const queued = AttestationStore.open(join(dir, 'group-queued.jsonl'), { durability: 'group', groupCommitMs: 2 }).store;
     const syncRegistrar = new AudioRegistrar({ core: NativeCore.create(), store: perRecord });
     const groupRegistrar = new AudioRegistrar({ core: NativeCore.create(), store: grouped });
-    const largeGroupRegistrar = new AudioRegistrar({ core: NativeCore.create(), store: groupedLarge });
     const queuedRegistrar = new AudioRegistrar({ core: NativeCore.create(), store: queued });
-    for (const registrar of [syncRegistrar, groupRegistrar, largeGroupRegistrar, queuedRegistrar]) {
+    for (const registrar of [syncRegistrar, groupRegistrar, queuedRegistrar]) {
       registrar.registerActor('agent:owner');
       registrar.requestAsHost({ action: 'start', actor: 'agent:owner', target: 's1' });
     }
     const compile = { action: 'compile', actor: 'agent:owner', target: 's1' };
-    const stats = await measure(
-      {
-        'fsync each': () => syncRegistrar.requestAsHost(compile).durable,
-        'group batch': async () => {
-          const pending: Promise<void>[] = [];
-          for (let index = 0; index < GROUP_BATCH; index += 1) pending.push(groupRegistrar.requestAsHost(compile).durable);
-          await Promise.all(pending);
-        },
-        'group large batch': async () => {
-          const pending: Promise<void>[] = [];
-          for (let index = 0; index < LARGE_GROUP_BATCH; index += 1) pending.push(largeGroupRegistrar.requestAsHost(compile).durable);
-          await Promise.all(pending);
-        },
-        // What the caller's thread pays per request in group mode: seal, queue, return (the write
-        // and fdatasync run every groupCommitMs off the request path).
-        'group request call': () => queuedRegistrar.requestAsHost(compile),
-      },
-      1000,
-    );
-    await Promise.all([syncRegistrar.close(), groupRegistrar.close(), largeGroupRegistrar.close(), queuedRegistrar.close()]);
-    const fsync = stats['fsync each']!;
-    const group = stats['group batch']!;
-    const large = stats['group large batch']!;
+    // The raw baseline writes a real record's line (same size) with one write and one fdatasync.
+    const line = Buffer.from(`${canonicalJson(syncRegistrar.requestAsHost(compile).attestation)}\n`, 'utf8');
+    const raw = openSync(join(dir, 'raw.jsonl'), 'a');
+    const samples = { raw: [] as number[], fsync: [] as number[], group: [] as number[] };
+    const elapsedUs = (from: bigint) => Number(process.hrtime.bigint() - from) / 1000;
+    for (let round = -20; round < DURABLE_ROUNDS; round += 1) {
+      let at = process.hrtime.bigint();
+      writeSync(raw, line);
+      fdatasyncSync(raw);
+      const rawUs = elapsedUs(at);
+      at = process.hrtime.bigint();
+      syncRegistrar.requestAsHost(compile); // acknowledged (on disk) when it returns
+      const fsyncUs = elapsedUs(at);
+      at = process.hrtime.bigint();
+      await groupRegistrar.requestAsHost(compile).durable;
+      const groupUs = elapsedUs(at);
+      if (round < 0) continue; // warm-up
+      samples.raw.push(rawUs);
+      samples.fsync.push(fsyncUs);
+      samples.group.push(groupUs);
+    }
+    closeSync(raw);
+    // What the caller's thread pays per request in group mode: seal, queue, return (the write and
+    // fdatasync run every groupCommitMs off the request path). Not an acknowledgement.
+    const stats = await measure({ 'group request call': () => queuedRegistrar.requestAsHost(compile) }, 1000);
+    await Promise.all([syncRegistrar.close(), groupRegistrar.close(), queuedRegistrar.close()]);
+    const rawP50 = percentile(samples.raw, 0.5);
+    const rawP99 = percentile(samples.raw, 0.99);
+    const row = (label: string, values: number[]): string[] => {
+      const p99 = percentile(values, 0.99);
+      const p50 = percentile(values, 0.5);
+      return [label, us(p50), us(p99), us(rawP50), us(rawP99), `${(p99 / rawP99).toFixed(2)}x (goal <= 1.2x; p50 ${(p50 / rawP50).toFixed(2)}x)`];
+    };
     const call = stats['group request call']!;
     return [
-      ['durable request, fdatasync per record', us(fsync.p50Us), us(fsync.p99Us), '', '', ''],
-      [`durable request, group commit (${GROUP_BATCH}/batch), ack latency`, us(group.p50Us), us(group.p99Us), '', '', ''],
-      [`durable request, group commit, amortised per record`, us(group.p50Us / GROUP_BATCH), us(group.p99Us / GROUP_BATCH), us(fsync.p50Us), us(fsync.p99Us), ratio(fsync.p50Us, group.p50Us / GROUP_BATCH)],
-      [`durable request, group commit (${LARGE_GROUP_BATCH}/batch), amortised per record`, us(large.p50Us / LARGE_GROUP_BATCH), us(large.p99Us / LARGE_GROUP_BATCH), us(fsync.p50Us), us(fsync.p99Us), ratio(fsync.p50Us, large.p50Us / LARGE_GROUP_BATCH)],
-      ['durable request() call, group mode (seal + queue, sync off-path)', us(call.p50Us), us(call.p99Us), us(fsync.p50Us), us(fsync.p99Us), ratio(fsync.p50Us, call.p50Us)],
+      ['raw write + fdatasync of one record line (same file system)', us(rawP50), us(rawP99), '', '', 'the physical limit'],
+      row('durable ack, fsync mode (request() returns on disk)', samples.fsync),
+      row('durable ack, group mode (request() to durable resolved)', samples.group),
+      ['request() call, group mode (seal + queue, sync off the caller)', us(call.p50Us), us(call.p99Us), '', '', 'not an acknowledgement'],
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function print(rows: string[][]): void {
-  const header = ['operation', 'p50', 'p99', 'baseline p50', 'baseline p99', 'speed-up'];
+function print(rows: string[][], header = ['operation', 'p50', 'p99', 'baseline p50', 'baseline p99', 'speed-up']): void {
   const all = [header, ...rows];
   const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
   for (const row of all) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '));
 }
 
-console.log('Registrar hot path. Baselines: the reference core (rows 1-6), fdatasync per record (durable rows).');
-console.log('Goals (spec §8): request p50 2 µs / p99 10 µs; getState p99 1 µs; durable write p99 50 µs (group commit).\n');
-print([...(await coreRows()), ...(await facadeRows()), ...(await durableRows())]);
+console.log('Registrar hot path. Baselines: the reference core (rows 1-7), raw write + fdatasync on the same file system (durable rows).');
+console.log('Goals: request p50 2 µs / p99 10 µs; getState p99 1 µs; durable ack p99 <= 1.2 x raw write + fdatasync p99 (issue 8).\n');
+// `registrar.bench.ts durable` runs only the durable rows.
+if (process.argv[2] !== 'durable') {
+  print([...(await coreRows()), ...(await facadeRows())]);
+  console.log('');
+}
+print(await durableRows(), ['durable', 'p50', 'p99', 'raw p50', 'raw p99', 'ack p99 / raw p99']);

@@ -4,7 +4,7 @@ import * as api from '../src/index.js';
 // The public API, pinned: adding or removing an export is a deliberate change to this list.
 const EXPORTS = [
     'ACTOR_KINDS', 'ATTESTATION_FIELDS', 'ActorHandle', 'ATTESTATION_VERSION', 'AUDIO_FORMATS', 'AbortError',
-    'AccessibilityBypassError', 'AttestationError', 'AttestationStore', 'AudioError', 'AudioFileWriter',
+    'AccessibilityBypassError', 'AttestationError', 'AttestationLogReader', 'AttestationStore', 'AudioError', 'AudioFileWriter',
     'AudioOutput', 'AudioRegistrar', 'AzureBackend', 'BUILTIN_BACKENDS', 'BUILTIN_BACKEND_NAMES',
     'BackendError', 'BackendRegistry', 'BaseBackend', 'COMPILER_ERROR_CODES', 'DEFAULT_BACKEND_POLICY',
     'DEFAULT_VOICE_CACHE_TTL_MS', 'DOMAIN_INVARIANT_IDS', 'EMOTIONS', 'EMOTION_NAMES',
@@ -18,7 +18,7 @@ const EXPORTS = [
     'audioOutputOptionsSchema', 'availableFormats', 'compile', 'compileOptionsSchema', 'concatPcm',
     'convertChannels', 'createBackend', 'createDefaultCore', 'decodeWav', 'encodeAudio', 'encodeAudioStream',
     'encodeWav', 'espeakBackendOptionsSchema', 'f32leToFloat32', 'float32ToF32le', 'float32ToS16le',
-    'formatFromExtension', 'formatInfo', 'kokoroOptionsSchema', 'measureLoudness', 'monoToStereo',
+    'formatFromExtension', 'formatInfo', 'iterateAttestationLog', 'kokoroOptionsSchema', 'measureLoudness', 'monoToStereo',
     'negotiateVersion', 'normalizeLoudness', 'normalizeText', 'parseSpeechGraph', 'phonemize',
     'piperOptionsSchema', 'planSynthesis', 'readAttestationLog', 'resample', 's16leToFloat32',
     'speakOptionsSchema', 'speechGraphSchema', 'splitSentences', 'stereoToMono', 'verify',

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { canonicalJson, deepFreeze, sha256Hex, type JsonObject } from './canonical-json.js';
+import { isAttestationShape } from './record-check.js';
 import { recordText } from './record-text.js';
 
 /** The attestation schema version written into every record. */
@@ -92,6 +93,8 @@ export type AttestationBody = Omit<Attestation, 'prevHash' | 'hash'>;
 const jsonValue: z.ZodType<unknown> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
+/** The schema of `timestamp.wall` (ISO 8601 with ms), shared with record-check.ts. */
+export const wallTimeSchema = z.iso.datetime({ precision: 3 });
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
 
 /** zod schema of a stored record: strict, so unknown fields are rejected. */
@@ -99,7 +102,7 @@ export const attestationSchema = z.strictObject({
   v: z.string(),
   seq: z.number().int().positive(),
   id: z.string().min(1),
-  timestamp: z.strictObject({ wall: z.iso.datetime({ precision: 3 }), monotonicNs: z.string().regex(/^\d+$/) }),
+  timestamp: z.strictObject({ wall: wallTimeSchema, monotonicNs: z.string().regex(/^\d+$/) }),
   actor: z.strictObject({ id: z.string(), kind: z.string() }).nullable(),
   action: z.string().nullable(),
   target: z.string().nullable(),
@@ -119,11 +122,22 @@ export const attestationSchema = z.strictObject({
   hash: hex64,
 });
 
-/** The hash a record must carry: SHA-256 over the canonical JSON of everything but `hash`. */
+/**
+ * The hash a record must carry: SHA-256 over the canonical JSON of everything but `hash`. A value
+ * with exactly the attestation fields is serialised by the record's own writer (record-text.ts,
+ * byte-identical to canonicalJson and several times faster); anything else by canonicalJson.
+ */
 export function recordHash(record: AttestationBody & { readonly prevHash: string }): string {
+  if (isAttestationShape(record)) return validRecordHash(record as Attestation);
   const { hash: _ignored, ...rest } = record as Attestation;
   void _ignored;
   return sha256Hex(canonicalJson(rest));
+}
+
+/** `recordHash` of a value known to pass the record schema (from parseRecord, a log reader or a store): no shape check. */
+export function validRecordHash(record: Attestation): string {
+  const { head, tail } = recordText(record, record.prevHash);
+  return sha256Hex(head + tail);
 }
 
 /** A sealed record and its log line (canonical JSON, no newline). */
@@ -222,11 +236,92 @@ export function findChainBreak(
   return null;
 }
 
-/** Parses one stored record; returns the frozen record or the first schema problem. */
-export function parseRecord(value: unknown): { record: Attestation } | { problem: string } {
-  const result = attestationSchema.safeParse(value);
-  if (result.success) return { record: deepFreeze(result.data as Attestation) };
-  const issue = result.error.issues[0];
+/** Invariant lists read from logs, shared by content, by length (a few dozen distinct lists; capped whatever comes). */
+const internedInvariants = new Map<number, (readonly string[])[]>();
+let internedCount = 0;
+const INTERNED_INVARIANTS_MAX = 256;
+
+/**
+ * The frozen list equal to `list`: a shared one when it was seen before (so records read from a
+ * log share their invariant lists as sealed ones do, and record-text.ts serialises each list once),
+ * else `list` itself, frozen.
+ */
+function internInvariants(list: string[]): readonly string[] {
+  const candidates = internedInvariants.get(list.length);
+  if (candidates) {
+    for (const known of candidates) {
+      let same = true;
+      for (let index = list.length - 1; index >= 0 && same; index -= 1) same = known[index] === list[index];
+      if (same) return known;
+    }
+  }
+  Object.freeze(list);
+  if (internedCount < INTERNED_INVARIANTS_MAX) {
+    if (candidates) candidates.push(list);
+    else internedInvariants.set(list.length, [list]);
+    internedCount += 1;
+  }
+  return list;
+}
+
+/** Freezes a record that passed the schema, in place (its invariant list shared when seen before). */
+function freezeValidated(record: Attestation): Attestation {
+  Object.freeze(record.timestamp);
+  if (record.actor !== null) Object.freeze(record.actor);
+  (record as { invariants: readonly string[] }).invariants = internInvariants(record.invariants as string[]);
+  for (const violation of record.violations) Object.freeze(violation);
+  Object.freeze(record.violations);
+  deepFreeze(record.parameters);
+  deepFreeze(record.metadata);
+  return Object.freeze(record);
+}
+
+/** Whether a value that passed the record check is immutable all the way down (then it needs no copy). */
+function isFrozenRecord(record: Attestation): boolean {
+  return (
+    Object.isFrozen(record) &&
+    Object.isFrozen(record.timestamp) &&
+    (record.actor === null || Object.isFrozen(record.actor)) &&
+    Object.isFrozen(record.invariants) &&
+    Object.isFrozen(record.violations) &&
+    record.violations.every((violation) => Object.isFrozen(violation)) &&
+    isDeepFrozen(record.parameters) &&
+    isDeepFrozen(record.metadata)
+  );
+}
+
+function isDeepFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (!Object.isFrozen(value)) return false;
+  for (const key of Object.keys(value)) if (!isDeepFrozen((value as Record<string, unknown>)[key])) return false;
+  return true;
+}
+
+/** The first schema problem of a value zod rejects, as `path: message`. */
+function schemaProblem(error: z.ZodError): { problem: string } {
+  const issue = error.issues[0];
   const path = issue && issue.path.length > 0 ? issue.path.join('.') : '(record)';
   return { problem: `${path}: ${issue?.message ?? 'invalid record'}` };
+}
+
+/**
+ * Parses one stored record; returns the frozen record (a copy: the value given is left as it is)
+ * or the first schema problem. A valid record that is already frozen all the way down (one read
+ * from a log, or sealed) is returned as it is: nothing could change it.
+ */
+export function parseRecord(value: unknown): { record: Attestation } | { problem: string } {
+  if (isAttestationShape(value) && isFrozenRecord(value as Attestation)) return { record: value as Attestation };
+  const result = attestationSchema.safeParse(value);
+  if (!result.success) return schemaProblem(result.error);
+  return { record: freezeValidated(result.data as Attestation) };
+}
+
+/**
+ * `parseRecord` for a value the caller owns and hands over, such as the fresh result of
+ * JSON.parse of a log line: when the precompiled check (record-check.ts) accepts it, it is frozen
+ * in place instead of copied by zod, which costs several times more.
+ */
+export function parseOwnedRecord(value: unknown): { record: Attestation } | { problem: string } {
+  if (isAttestationShape(value)) return { record: freezeValidated(value as Attestation) };
+  return parseRecord(value);
 }

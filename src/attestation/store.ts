@@ -11,14 +11,17 @@
  *   1,024 lines per read, the last block decoded kept for sequential reads). Opening a log scans
  *   it in chunks and keeps only the window, so a long log is never held whole.
  * - without a log (a memory store): every record, since nothing else holds them; use a durable
- *   store for a long-running process.
+ *   store for a long-running process. `retain: 'window'` makes a memory store keep only its
+ *   window and forget older records (a registrar rebuilt from a long log only to be checked).
+ * A segmented log (`segmentBytes`, durable-log.ts) is addressed as one byte sequence, its
+ * segments end to end, so the index and the reads back work across segments unchanged.
  */
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.js';
 import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log.js';
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
-import { GENESIS_HASH, parseRecord, recordHash, sealRecordWithLine, type Attestation, type AttestationBody } from './record.js';
+import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, validRecordHash, type Attestation, type AttestationBody } from './record.js';
 import { RecordWindow } from './record-window.js';
 import { DEFAULT_INDEX_STRIDE_RECORDS, SeqIndex } from './seq-index.js';
 import { parseInput } from '../validation.js';
@@ -36,8 +39,15 @@ export interface AttestationStoreOptions {
   /** Chain head to continue from (default genesis: seq 0, hash of zeros). */
   head?: ChainHead;
   /** With a log: how many recent records stay in memory (default 10,000); older ones are read
-   *  back from the log. Not allowed without a log (a memory store keeps every record). */
+   *  back from the log. Without a log only with `retain: 'window'`. */
   memoryRecords?: number;
+  /**
+   * A memory store (no log): `'all'` (default) keeps every record, since nothing else holds them;
+   * `'window'` keeps only the last `memoryRecords` (default 10,000) and forgets older ones
+   * (`bySeq` and `records()` no longer reach them), for a registrar rebuilt only to be inspected,
+   * such as replaying a long log to check it. Not allowed with a log (it keeps a window anyway).
+   */
+  retain?: 'all' | 'window';
 }
 
 /** Options of `AttestationStore.open`. */
@@ -61,10 +71,15 @@ const storeOptionsSchema = z
     log: z.custom<DurableLog>((value) => value instanceof DurableLog, 'expected a DurableLog').optional(),
     head: chainHeadSchema.optional(),
     memoryRecords: memoryRecordsSchema,
+    retain: z.enum(['all', 'window']).optional(),
   })
-  .refine((options) => options.memoryRecords === undefined || options.log !== undefined, {
+  .refine((options) => options.memoryRecords === undefined || options.log !== undefined || options.retain === 'window', {
     path: ['memoryRecords'],
-    message: 'memoryRecords needs a durable log (a memory store keeps every record)',
+    message: "memoryRecords needs a durable log, or retain: 'window' (a memory store keeps every record)",
+  })
+  .refine((options) => options.retain === undefined || options.log === undefined, {
+    path: ['retain'],
+    message: 'retain is for memory stores (a durable store keeps a window and reads the rest back from its log)',
   });
 
 const settled = Promise.resolve();
@@ -83,12 +98,16 @@ export class AttestationStore {
   private readonly log: DurableLog | undefined;
   private readonly start: ChainHead;
   private readonly memoryRecords: number;
+  /** A memory store that keeps only its window (`retain: 'window'`). */
+  private readonly forgets: boolean;
   private readonly window: RecordWindow;
   private index: SeqIndex | null;
   /** Byte offset in the log of the window's first record, and of the next record appended. */
   private windowStartBytes = 0;
   private endBytes = 0;
+  /** The last two blocks decoded (a replay reads sequentially and looks parents up a block back). */
   private block: DecodedBlock | null = null;
+  private previousBlock: DecodedBlock | null = null;
   private headSeq: number;
   private headHash: string;
   /** The registrar that took this store: from then on only it appends or adopts records. */
@@ -99,7 +118,8 @@ export class AttestationStore {
     const parsed = parseInput(storeOptionsSchema, options, 'AttestationStoreOptions');
     this.log = parsed.log;
     this.start = parsed.head ?? { seq: 0, hash: GENESIS_HASH };
-    this.memoryRecords = this.log ? (parsed.memoryRecords ?? DEFAULT_MEMORY_RECORDS) : Number.POSITIVE_INFINITY;
+    this.memoryRecords = this.log || parsed.retain === 'window' ? (parsed.memoryRecords ?? DEFAULT_MEMORY_RECORDS) : Number.POSITIVE_INFINITY;
+    this.forgets = !this.log && parsed.retain === 'window';
     this.window = new RecordWindow(this.start.seq + 1);
     this.index = this.log ? new SeqIndex(this.start.seq + 1, DEFAULT_INDEX_STRIDE_RECORDS) : null;
     this.headSeq = this.start.seq;
@@ -129,7 +149,7 @@ export class AttestationStore {
       if (record.prevHash !== previousHash) {
         throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq}: prevHash does not link to the previous record (reordered, removed or inserted records)`, { seq: record.seq, path });
       }
-      if (recordHash(record) !== record.hash) {
+      if (validRecordHash(record) !== record.hash) {
         throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq}: hash does not match the record's content (tampered)`, { seq: record.seq, path });
       }
       expectedSeq += 1;
@@ -137,7 +157,7 @@ export class AttestationStore {
       index.note(record.seq, offsetBytes);
       loaded.push({ record, offsetBytes, lengthBytes });
       if (loaded.length > 2 * keep) loaded.splice(0, loaded.length - keep);
-    });
+    }, start);
     const kept = loaded.slice(Math.max(0, loaded.length - keep));
     const store = new AttestationStore({ log, head: start, ...(memoryRecords !== undefined ? { memoryRecords } : {}) });
     store.loadScanned(index, kept, expectedSeq - 1, previousHash);
@@ -162,6 +182,14 @@ export class AttestationStore {
   /** The durable log's mode, or null for a memory-only store. */
   get durability(): DurableLog['durability'] | null {
     return this.log?.durability ?? null;
+  }
+
+  /**
+   * The last seq known to be on disk (written and fdatasync'ed): the head at once in `fsync` mode,
+   * the last committed batch's in `group` mode; the chain start's for a memory store (nothing is).
+   */
+  get durableSeq(): number {
+    return this.log ? Math.max(this.start.seq, this.log.durableSeq) : this.start.seq;
   }
 
   /**
@@ -199,7 +227,7 @@ export class AttestationStore {
       return { record, durable: settled };
     }
     this.push(record, Buffer.byteLength(line, 'utf8') + 1);
-    return { record, durable: this.log.appendLine(line) };
+    return { record, durable: this.log.appendLine(line, record) };
   }
 
   /** Takes already-sealed records after checking they continue the chain; a durable store appends them to its log. */
@@ -227,7 +255,7 @@ export class AttestationStore {
       }
       const line = canonicalJson(record);
       this.push(record, Buffer.byteLength(line, 'utf8') + 1);
-      void this.log.appendLine(line); // failures reach onFailure listeners
+      void this.log.appendLine(line, record); // failures reach onFailure listeners
     }
   }
 
@@ -251,7 +279,9 @@ export class AttestationStore {
    */
   *records(fromSeq: number = this.start.seq + 1): Generator<Attestation, void, undefined> {
     const last = this.headSeq;
-    for (let seq = Math.max(fromSeq, this.start.seq + 1); seq <= last; seq += 1) {
+    // A store that forgets (retain: 'window') starts at the oldest record it still holds.
+    const first = this.forgets ? this.window.firstSeq : this.start.seq + 1;
+    for (let seq = Math.max(fromSeq, first); seq <= last; seq += 1) {
       const record = this.window.at(seq) ?? this.readBack(seq);
       if (record === undefined) return;
       yield record;
@@ -326,7 +356,10 @@ export class AttestationStore {
   /** Drops the oldest records beyond `memoryRecords` once they are written to the log. */
   private evict(): void {
     const log = this.log;
-    if (!log) return;
+    if (!log) {
+      while (this.forgets && this.window.size > this.memoryRecords) this.window.shift();
+      return;
+    }
     while (this.window.size > this.memoryRecords) {
       const length = this.window.oldestLengthBytes ?? 0;
       if (this.windowStartBytes + length > log.writtenBytes) return; // not written yet: kept
@@ -362,8 +395,9 @@ export class AttestationStore {
 
   /** The decoded block of the log holding `seq` (cached: the last one read). */
   private readBlock(seq: number): DecodedBlock | undefined {
-    const cached = this.block;
-    if (cached && seq >= cached.firstSeq && seq < cached.firstSeq + cached.records.length) return cached;
+    for (const cached of [this.block, this.previousBlock]) {
+      if (cached && seq >= cached.firstSeq && seq < cached.firstSeq + cached.records.length) return cached;
+    }
     const log = this.log;
     const indexed = this.index?.blockOf(seq);
     if (!log || !indexed) return undefined;
@@ -377,6 +411,7 @@ export class AttestationStore {
       throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${log.path}: the block at seq ${indexed.firstSeq} has ${lineStarts.length - 1} lines, not ${lines}`, { seq: indexed.firstSeq, path: log.path });
     }
     const block: DecodedBlock = { firstSeq: indexed.firstSeq, text, lineStarts, records: new Array<Attestation | undefined>(lines) };
+    this.previousBlock = this.block;
     this.block = block;
     return block;
   }
@@ -390,9 +425,9 @@ export class AttestationStore {
     } catch {
       throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: the line of seq ${seq} is not JSON`, { seq, path });
     }
-    const parsed = parseRecord(value);
+    const parsed = parseOwnedRecord(value);
     if ('problem' in parsed) throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: seq ${seq}: ${parsed.problem}`, { seq, path });
-    if (parsed.record.seq !== seq || recordHash(parsed.record) !== parsed.record.hash) {
+    if (parsed.record.seq !== seq || validRecordHash(parsed.record) !== parsed.record.hash) {
       throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: the line read back for seq ${seq} is not that record (changed under the store)`, { seq, path });
     }
     return parsed.record;

@@ -1,16 +1,20 @@
 /**
  * `voice-soundboard audit verify|replay|query <log>`: inspects a durable attestation log (JSON
- * Lines). Exit codes: 0 ok, 1 verification or replay failure, 2 bad usage (unknown subcommand or
- * flag, missing or unreadable log, bad flag value).
+ * Lines: a file, or a segmented log's directory). Every subcommand streams the log (one pass,
+ * line by line), so a log of any length is checked in constant memory apart from the rebuilt
+ * registrar's state. Exit codes: 0 ok, 1 verification or replay failure (a log that cannot be read
+ * past some record is one: its code and seq are printed), 2 bad usage (unknown subcommand or
+ * flag, missing log, bad flag value).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { canonicalJson } from '../attestation/canonical-json.js';
-import { readAttestationLog, type LogReadout } from '../attestation/durable-log.js';
 import { AttestationError } from '../attestation/errors.js';
+import { AttestationLogReader, iterateAttestationLog } from '../attestation/log-reader.js';
 import { attestationQuerySchema, queryPredicate } from '../attestation/query.js';
 import { InputError } from '../errors.js';
 import { RegistrarReplayError } from '../registrar/errors.js';
+import { AttestationStore } from '../attestation/store.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { verify } from '../registrar/verify.js';
 import { parseInput } from '../validation.js';
@@ -18,11 +22,14 @@ import type { CliCommand, CliIo } from './main.js';
 
 const HELP = `Usage: voice-soundboard audit <verify|replay|query> <log.jsonl> [options]
 
-Inspect a registrar attestation log (JSON Lines, one record per line).
+Inspect a registrar attestation log (JSON Lines, one record per line: a file, or
+the directory of a segmented log). The log is streamed, so any length works.
 
 Subcommands:
   verify <log>   check the SHA-256 hash chain and the structural invariants
-                 (state.identity.*, state.lineage.*, ordering.*); reports a torn tail
+                 (state.identity.*, state.lineage.*, ordering.*); reports a torn
+                 tail, a corrupt line or a missing/extra/reordered segment by code
+                 and seq
   replay <log>   rebuild the registrar from the log, re-deciding every request;
                  prints the streams, overrides and the state hash
   query <log>    print the records that match every given filter, as JSON Lines
@@ -65,8 +72,24 @@ function usageError(io: CliIo, message: string): number {
   return 2;
 }
 
-function readLog(path: string): LogReadout {
-  return readAttestationLog(path);
+/** The log as a stream that ends (rather than throws) at a problem; `problem`/`tornTail` say why afterwards. */
+function readLog(path: string): AttestationLogReader {
+  return iterateAttestationLog(path, { strict: false });
+}
+
+/** The problem that ended a read (a torn tail included), as verify reports problems, or null. */
+function readProblem(reader: AttestationLogReader): { seq: number; invariant: string; message: string; code: string } | null {
+  const problem = reader.problem;
+  if (problem) return { seq: problem.seq ?? reader.lastSeq + 1, invariant: problem.code === 'ATTESTATION_LOG_CORRUPT' ? 'attestation.schema' : 'attestation.log', message: `[${problem.code}] ${problem.message}`, code: problem.code };
+  const torn = reader.tornTail;
+  if (torn) return { seq: reader.lastSeq + 1, invariant: 'attestation.torn_tail', message: `torn tail: ${torn.lengthBytes} bytes at offset ${torn.offsetBytes} are a partial record`, code: 'ATTESTATION_TORN_TAIL' };
+  return null;
+}
+
+/** A log that is not there (or not readable at all) is a usage error, not a failed verification. */
+function unreadable(reader: AttestationLogReader): AttestationError | null {
+  const problem = reader.problem;
+  return problem && problem.code === 'ATTESTATION_IO' && reader.records === 0 ? problem : null;
 }
 
 function readSnapshot(path: string | undefined): unknown {
@@ -78,19 +101,19 @@ function readSnapshot(path: string | undefined): unknown {
   }
 }
 
-function runVerify(readout: LogReadout, values: Values, io: CliIo): number {
+function runVerify(reader: AttestationLogReader, values: Values, io: CliIo): number {
   const snapshot = readSnapshot(values.snapshot);
   const head = snapshot as { lastSeq?: number; lastHash?: string } | undefined;
   const start = head && typeof head.lastSeq === 'number' && typeof head.lastHash === 'string' ? { seq: head.lastSeq, hash: head.lastHash } : undefined;
-  const report = verify(readout.records, { ...(start ? { start } : {}), replay: values.replay === true, ...(snapshot !== undefined ? { snapshot } : {}) });
-  const problems = [...report.errors];
-  if (readout.corrupt) problems.push({ seq: readout.corrupt.line, invariant: 'attestation.schema', message: readout.corrupt.message });
-  if (readout.tornTail) {
-    problems.push({ seq: (readout.records.at(-1)?.seq ?? 0) + 1, invariant: 'attestation.torn_tail', message: `torn tail: ${readout.tornTail.lengthBytes} bytes at offset ${readout.tornTail.offsetBytes} are a partial record` });
-  }
+  const report = verify(reader, { ...(start ? { start } : {}), replay: values.replay === true, ...(snapshot !== undefined ? { snapshot } : {}) });
+  const missing = unreadable(reader);
+  if (missing) return usageError(io, missing.message);
+  const problems: { seq: number; invariant: string; message: string }[] = [...report.errors];
+  const ended = readProblem(reader);
+  if (ended) problems.push({ seq: ended.seq, invariant: ended.invariant, message: ended.message });
   const ok = problems.length === 0;
   if (values.json === true) {
-    write(io.stdout, JSON.stringify({ ok, records: report.records, errors: problems, warnings: report.warnings, tornTail: readout.tornTail }));
+    write(io.stdout, JSON.stringify({ ok, records: report.records, errors: problems, warnings: report.warnings, tornTail: reader.tornTail, code: ended?.code ?? null }));
   } else {
     for (const problem of problems) write(io.stderr, `error  seq ${problem.seq}  ${problem.invariant}: ${problem.message}`);
     for (const warning of report.warnings) write(io.stdout, `warn   seq ${warning.seq}  ${warning.invariant}: ${warning.message}`);
@@ -100,21 +123,27 @@ function runVerify(readout: LogReadout, values: Values, io: CliIo): number {
   return ok ? 0 : 1;
 }
 
-function runReplay(readout: LogReadout, values: Values, io: CliIo): number {
-  if (readout.corrupt || readout.tornTail) {
-    write(io.stderr, `cannot replay: ${readout.corrupt ? readout.corrupt.message : `torn tail (${readout.tornTail?.lengthBytes ?? 0} bytes at offset ${readout.tornTail?.offsetBytes ?? 0})`}`);
-    return 1;
-  }
+function runReplay(reader: AttestationLogReader, values: Values, io: CliIo): number {
   const snapshot = readSnapshot(values.snapshot);
   let registrar: AudioRegistrar;
+  // The rebuilt registrar is only inspected: its store keeps a window, not the whole log.
+  const options = { store: inspectionStore(snapshot) };
   try {
-    registrar = snapshot !== undefined ? AudioRegistrar.restore(snapshot, readout.records) : AudioRegistrar.replay(readout.records);
+    registrar = snapshot !== undefined ? AudioRegistrar.restore(snapshot, reader, options) : AudioRegistrar.replay(reader, options);
   } catch (error) {
     if (error instanceof RegistrarReplayError) {
-      write(io.stderr, `replay failed at seq ${error.seq} [${error.code}]: ${error.message}`);
+      const ended = readProblem(reader);
+      write(io.stderr, ended ? `cannot replay: ${ended.message}` : `replay failed at seq ${error.seq} [${error.code}]: ${error.message}`);
       return 1;
     }
     throw error;
+  }
+  const missing = unreadable(reader);
+  if (missing) return usageError(io, missing.message);
+  const ended = readProblem(reader);
+  if (ended) {
+    write(io.stderr, `cannot replay: ${ended.message} (seq ${ended.seq})`);
+    return 1;
   }
   const streams = registrar.listStates();
   const overrides = registrar.listOverrides();
@@ -122,23 +151,40 @@ function runReplay(readout: LogReadout, values: Values, io: CliIo): number {
     write(io.stdout, JSON.stringify({ ok: true, lastSeq: registrar.attestationStore.lastSeq, stateHash: registrar.stateHash(), halted: registrar.halted, streams, overrides }));
     return 0;
   }
-  write(io.stdout, `replayed ${readout.records.length} records to seq ${registrar.attestationStore.lastSeq}: every decision matches`);
+  write(io.stdout, `replayed ${reader.records} records to seq ${registrar.attestationStore.lastSeq}: every decision matches`);
   write(io.stdout, `state hash ${registrar.stateHash()}${registrar.halted ? ' (HALTED)' : ''}`);
   for (const stream of streams) write(io.stdout, `stream ${stream.streamId}  ${stream.state}  owner=${stream.owner ?? '-'}  v${stream.version}`);
   for (const override of overrides) write(io.stdout, `override ${override.scope}:${override.scopeId}  owner=${override.owner}`);
   return 0;
 }
 
-function runQuery(readout: LogReadout, values: Values, io: CliIo): number {
+/** A memory store that keeps a window (the registrar replay rebuilds is only inspected), after the snapshot's head when there is one. */
+function inspectionStore(snapshot: unknown): AttestationStore {
+  const head = snapshot as { lastSeq?: unknown; lastHash?: unknown } | undefined;
+  const start = head && typeof head.lastSeq === 'number' && typeof head.lastHash === 'string' && /^[0-9a-f]{64}$/.test(head.lastHash) ? { head: { seq: head.lastSeq, hash: head.lastHash } } : {};
+  return new AttestationStore({ retain: 'window', memoryRecords: 1024, ...start });
+}
+
+function runQuery(reader: AttestationLogReader, values: Values, io: CliIo): number {
   const query = parseInput(
     attestationQuerySchema,
     Object.fromEntries(Object.entries({ actor: values.actor, action: values.action, target: values.target, decision: values.decision, since: values.since, until: values.until }).filter(([, value]) => value !== undefined)),
     'query',
   );
-  const matches = readout.records.filter(queryPredicate(query));
-  if (values.json === true) write(io.stdout, JSON.stringify(matches));
-  else for (const record of matches) write(io.stdout, canonicalJson(record));
-  if (readout.tornTail || readout.corrupt) write(io.stderr, `note: the log ${readout.tornTail ? 'ends in a torn record' : `is corrupt (${readout.corrupt?.message ?? ''})`}; only complete records before it were searched`);
+  const predicate = queryPredicate(query);
+  // Matches are printed as they are found (--json: one array, written element by element).
+  let matches = 0;
+  for (const record of reader) {
+    if (!predicate(record)) continue;
+    if (values.json === true) io.stdout.write(`${matches === 0 ? '[' : ','}${JSON.stringify(record)}`);
+    else write(io.stdout, canonicalJson(record));
+    matches += 1;
+  }
+  const missing = unreadable(reader);
+  if (missing) return usageError(io, missing.message);
+  if (values.json === true) write(io.stdout, matches === 0 ? '[]' : ']');
+  const ended = readProblem(reader);
+  if (ended) write(io.stderr, `note: the log ${ended.code === 'ATTESTATION_TORN_TAIL' ? 'ends in a torn record' : `cannot be read past seq ${reader.lastSeq} (${ended.message})`}; only complete records before it were searched`);
   return 0;
 }
 
@@ -166,19 +212,13 @@ export const auditCommand: CliCommand = {
     if (subcommand !== 'query' && queryFlags.length > 0) return usageError(io, `${subcommand}: --${queryFlags[0] ?? ''} is a query option`);
     if (subcommand === 'query' && (parsed.values.replay === true || parsed.values.snapshot !== undefined)) return usageError(io, 'query: --replay and --snapshot belong to verify/replay');
     if (subcommand === 'replay' && parsed.values.replay === true) return usageError(io, 'replay: --replay is a verify option');
-    let readout: LogReadout;
+    const reader = readLog(path);
     try {
-      readout = readLog(path);
+      if (subcommand === 'verify') return runVerify(reader, parsed.values, io);
+      if (subcommand === 'replay') return runReplay(reader, parsed.values, io);
+      return runQuery(reader, parsed.values, io);
     } catch (error) {
-      if (error instanceof AttestationError) return usageError(io, error.message);
-      throw error;
-    }
-    try {
-      if (subcommand === 'verify') return runVerify(readout, parsed.values, io);
-      if (subcommand === 'replay') return runReplay(readout, parsed.values, io);
-      return runQuery(readout, parsed.values, io);
-    } catch (error) {
-      if (error instanceof InputError) return usageError(io, error.message);
+      if (error instanceof InputError || error instanceof AttestationError) return usageError(io, error.message);
       throw error;
     }
   },

@@ -74,6 +74,11 @@ export class StreamLifecycle {
     return this.#step('play', this.#runtime, { target: this.streamId });
   }
 
+  /** `play()` whose permit is taken once the play decision is on disk (registrar option `effectsAwaitDurability`). */
+  playWhenDurable(): Promise<Permit> {
+    return this.#registrar.requireDurable(this.#request('play', this.#runtime, { target: this.streamId }), { action: 'play' });
+  }
+
   /** Natural end (or end after a cancellation/interrupt). Idempotent once ended. */
   stop(reason: string): void {
     if (this.#ended || this.#streamId === null) return;
@@ -104,10 +109,14 @@ export class StreamLifecycle {
     this.#attestations.push(result.attestation);
   }
 
-  #step(action: TransitionAction, actor: ActorHandle, fields: { target?: string; reason?: string; metadata?: Record<string, unknown> }): Permit {
+  #request(action: TransitionAction, actor: ActorHandle, fields: { target?: string; reason?: string; metadata?: Record<string, unknown> }): RegistrarResult {
     const result: RegistrarResult = this.#registrar.request({ action, actor, ...fields });
     this.#attestations.push(result.attestation);
-    const permit = this.#registrar.require(result, { action });
+    return result;
+  }
+
+  #step(action: TransitionAction, actor: ActorHandle, fields: { target?: string; reason?: string; metadata?: Record<string, unknown> }): Permit {
+    const permit = this.#registrar.require(this.#request(action, actor, fields), { action });
     if (action !== 'start' && permit.streamId !== this.#streamId) throw new Error(`registrar answered for ${permit.streamId}, expected ${this.#streamId}`);
     return permit;
   }

@@ -474,8 +474,17 @@ export class VoiceEngine {
       let pendingMarks: string[] = [];
       let pendingSilenceMs = 0;
 
-      const emit = (kind: AudioChunk['kind'], pcm: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk => {
+      const emit = (kind: AudioChunk['kind'], pcm: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk | Promise<AudioChunk> => {
         if (!playing) {
+          // effectsAwaitDurability: the first chunk waits until the play decision is on disk (each
+          // `yield` of this async generator awaits the promise before the consumer sees the chunk).
+          if (this.#registrar.effectsAwaitDurability) {
+            playing = true;
+            return lifecycle.playWhenDurable().then((permit) => {
+              mode.onPlay?.(permit);
+              return emit(kind, pcm, nodeId, extra);
+            });
+          }
           const permit = lifecycle.play();
           playing = true;
           mode.onPlay?.(permit);
@@ -486,7 +495,7 @@ export class VoiceEngine {
         pendingMarks = [];
         return chunk;
       };
-      const silence = (nodeId: string): AudioChunk | undefined => {
+      const silence = (nodeId: string): AudioChunk | Promise<AudioChunk> | undefined => {
         if (pendingSilenceMs <= 0 || converter.rateHz === undefined) return undefined;
         const samples = Math.round((pendingSilenceMs / 1000) * converter.rateHz);
         pendingSilenceMs = 0;

@@ -6,7 +6,8 @@
  * the point `compactionPointOf(lastSeq)` unless it moves again first. At a point, the streams
  * due there are the sweep: the point's `metadata.compaction.removed` must be their count. The
  * count can be checked only where every stream is known: a log from seq 1, or one that continues
- * a given snapshot (its streams seed the ledger).
+ * a given snapshot (its streams seed the ledger). Swept streams are forgotten, so what is kept
+ * follows the streams a registrar would hold, not the length of the log.
  */
 import type { Attestation } from '../attestation/record.js';
 import { compactionPointOf, samePolicy, type CompactionPolicy } from './compaction.js';
@@ -77,20 +78,24 @@ export class CompactionCheck {
     return compactionPointOf(last.seq, policy) < seq;
   }
 
-  /** Checks a record's compaction statement (after its transition, if any, was given). */
-  record(record: Attestation, fail: ReportProblem): void {
+  /**
+   * Checks a record's compaction statement (after its transition, if any, was given). Returns the
+   * streams a compaction point's sweep removes (forgotten here, so memory follows the live streams),
+   * or null.
+   */
+  record(record: Attestation, fail: ReportProblem): ReadonlySet<string> | null {
     const { seq } = record;
     let statement: CompactionStatement | undefined;
     if (record.metadata.compaction !== undefined) {
       const parsed = compactionStatementSchema.safeParse(record.metadata.compaction);
       if (!parsed.success) {
         fail(seq, 'attestation.schema', `seq ${seq}: metadata.compaction: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-        return;
+        return null;
       }
       statement = parsed.data;
     }
     if (this.#policy === undefined) {
-      if (!statement) return;
+      if (!statement) return null;
       this.#policy = policyOf(statement); // from another start: the first statement names the policy
     }
     const policy = this.#policy;
@@ -102,13 +107,15 @@ export class CompactionCheck {
     } else if (!isPoint && statement.removed !== undefined) {
       fail(seq, 'ordering.deterministic', `seq ${seq}: states a sweep (removed ${statement.removed ?? 'null'}) but is not a compaction point`);
     }
-    if (!isPoint) return;
+    if (!isPoint) return null;
     const due = this.#dueAt.get(seq);
     this.#dueAt.delete(seq);
     const expected = due?.size ?? 0;
     if (this.#countable && statement && statement.removed !== expected) {
       fail(seq, 'ordering.deterministic', `seq ${seq}: the sweep is recorded as removing ${statement.removed ?? 'an unknown number of'} streams; the log's transitions make it ${expected}`);
     }
+    for (const target of due ?? []) this.#lastOf.delete(target);
+    return due ?? null;
   }
 }
 

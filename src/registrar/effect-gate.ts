@@ -2,11 +2,31 @@
  * The effect gate: the only way from a registrar result to an action on a stream. It issues the
  * result objects of its registrar (branded by a private field, so copies and forgeries are
  * worthless) and turns an allowed, current, unused one into a single-use permit.
+ *
+ * Durability: each result says how its record is kept (`durability`: `fsync`, `group` or
+ * `memory`) and whether it is on disk yet (`isDurable`). With the registrar option
+ * `effectsAwaitDurability`, an audible effect (`play`) is authorised only once its record is on
+ * disk: `require()` refuses a `play` result whose group commit has not happened yet, and
+ * `requireDurable()` waits for it. Ending effects (interrupt, stop, fail) are never held back:
+ * silencing sooner is the safe side, and their records follow in the next commit.
  */
 import { AccessibilityBypassError, RegistrarDeniedError, RegistrarHaltedError, RegistrarRequiredError } from './errors.js';
 import type { Attestation } from '../attestation/record.js';
 import type { TransitionAction } from './core.js';
-import type { PermitExpectation, RegistrarResult } from './types.js';
+import type { PermitExpectation, RegistrarResult, ResultDurability } from './types.js';
+
+/** What the gate knows of its registrar's store, read when asked (the store is the registrar's). */
+export interface GateDurability {
+  /** How records are kept now. */
+  mode(): ResultDurability;
+  /** The last seq on disk (meaningless for `memory`). */
+  durableSeq(): number;
+  /** Whether audible effects wait for their record to be on disk (`effectsAwaitDurability`). */
+  effectsAwait(): boolean;
+}
+
+/** Effects that make sound: held back until their record is durable under `effectsAwaitDurability`. */
+const AUDIBLE_ACTIONS: ReadonlySet<TransitionAction> = new Set<TransitionAction>(['play']);
 
 /**
  * Proof, issued once per allowed result by `registrar.require()`, that an effect may run. A class
@@ -73,11 +93,12 @@ class IssuedResult implements RegistrarResult {
   readonly accessibilityDriven: boolean;
   readonly attestation: Attestation;
   readonly durable: Promise<void>;
+  readonly durability: ResultDurability;
   readonly observed: boolean;
   readonly #gate: EffectGate;
   #consumed = false;
 
-  constructor(gate: EffectGate, record: Attestation, allowed: boolean, durable: Promise<void>, observed: boolean) {
+  constructor(gate: EffectGate, record: Attestation, allowed: boolean, durable: Promise<void>, observed: boolean, durability: ResultDurability) {
     this.allowed = allowed;
     this.decision = record.decision;
     this.reason = record.reason;
@@ -88,9 +109,15 @@ class IssuedResult implements RegistrarResult {
     this.accessibilityDriven = record.accessibility;
     this.attestation = record;
     this.durable = durable;
+    this.durability = durability;
     this.observed = observed;
     this.#gate = gate;
     Object.freeze(this);
+  }
+
+  /** Whether the record is on disk now: at once with `fsync`, once its batch is with `group`, never with `memory`. */
+  get isDurable(): boolean {
+    return this.durability !== 'memory' && this.#gate.onDisk(this.attestation.seq);
   }
 
   /** Whether `value` is a result `gate` issued (not a copy, not another registrar's). */
@@ -127,15 +154,40 @@ export class EffectGate {
   constructor(
     private readonly lastSeqOf: (streamId: string) => number | null,
     private readonly isHalted: () => boolean,
+    private readonly durability: GateDurability,
   ) {}
 
-  /** The frozen result of an attested decision, issued by (and only usable with) this gate. */
-  issue(record: Attestation, allowed: boolean, durable: Promise<void>, observed: boolean): RegistrarResult {
-    return new IssuedResult(this, record, allowed, durable, observed);
+  /** The frozen result of an attested decision, issued by (and only usable with) this gate. `unrecorded`: never written to the log. */
+  issue(record: Attestation, allowed: boolean, durable: Promise<void>, observed: boolean, unrecorded = false): RegistrarResult {
+    return new IssuedResult(this, record, allowed, durable, observed, unrecorded ? 'memory' : this.durability.mode());
+  }
+
+  /** Whether the record with this seq is on disk. */
+  onDisk(seq: number): boolean {
+    return this.durability.durableSeq() >= seq;
   }
 
   /** See AudioRegistrar.require. */
   require(result: RegistrarResult | null | undefined, expect: PermitExpectation): Permit {
+    const issued = this.check(result, expect);
+    if (this.durability.effectsAwait() && AUDIBLE_ACTIONS.has(issued.attestation.action as TransitionAction) && issued.durability !== 'memory' && !issued.isDurable) {
+      throw new RegistrarRequiredError(
+        `decision seq ${issued.attestation.seq} (${issued.attestation.action ?? '?'}) is not on disk yet and effectsAwaitDurability is set: take its permit with await registrar.requireDurable(result)`,
+      );
+    }
+    IssuedResult.consume(issued);
+    return Permit.issue(this, issued.attestation.action as TransitionAction, issued.streamId, issued.attestation.seq, issued.attestation.id);
+  }
+
+  /** See AudioRegistrar.requireDurable: checks now, waits until the record is on disk, then takes the permit (checking again). */
+  async requireDurable(result: RegistrarResult | null | undefined, expect: PermitExpectation): Promise<Permit> {
+    const issued = this.check(result, expect);
+    await issued.durable; // rejects with the log's AttestationError (the registrar halts on it)
+    return this.require(issued, expect);
+  }
+
+  /** Every check of `require` except durability, without taking the permit; returns the issued result. */
+  private check(result: RegistrarResult | null | undefined, expect: PermitExpectation): IssuedResult {
     const issued = IssuedResult.issuedBy(result, this) ? result : undefined;
     if (issued && issued.attestation.metadata.halt === true && issued.attestation.metadata.haltCause === 'accessibility_bypass') {
       throw new AccessibilityBypassError(`request would end an accessibility override without disable_override; registrar halted (seq ${issued.attestation.seq})`, issued.attestation.seq);
@@ -155,8 +207,7 @@ export class EffectGate {
       const lastSeq = this.lastSeqOf(issued.streamId);
       if (lastSeq !== null && lastSeq !== seq) throw new RegistrarRequiredError(`decision seq ${seq} on ${issued.streamId} was superseded by seq ${lastSeq}`);
     }
-    IssuedResult.consume(issued);
-    return Permit.issue(this, action, issued.streamId, seq, issued.attestation.id);
+    return issued;
   }
 
   /** See AudioRegistrar.spend. */

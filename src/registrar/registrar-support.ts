@@ -69,8 +69,42 @@ export function foreignRequestMetadata(core: DecisionCore, action: string, reque
 /** Metadata keys that are part of a decision (compared on replay); provenance keys like origin are not. */
 const DECISION_METADATA_KEYS = ['observed', 'created', 'transferredFrom', 'preemption', 'preemptFor', 'halt', 'haltCause', 'compaction'] as const;
 
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index += 1) if (a[index] !== b[index]) return false;
+  return true;
+}
+
+/**
+ * The comparison of assertSameDecision without serialising both sides (replay runs it for every
+ * record): true only when their canonical projections are equal; false sends it to the full
+ * comparison, which has the final word and the message.
+ */
+function sameDecisionFast(body: AttestationBody, record: Attestation): boolean {
+  const a = body.actor;
+  const b = record.actor;
+  if (body.seq !== record.seq || body.action !== record.action || body.target !== record.target || body.decision !== record.decision || body.reason !== record.reason) return false;
+  if (body.accessibility !== record.accessibility || body.parent !== record.parent || body.stateBefore !== record.stateBefore || body.stateAfter !== record.stateAfter || body.version !== record.version) return false;
+  if (a === null || b === null ? a !== b : a.id !== b.id || a.kind !== b.kind) return false;
+  if (!sameStrings(body.invariants, record.invariants) || body.violations.length !== record.violations.length) return false;
+  for (let index = 0; index < body.violations.length; index += 1) {
+    const x = body.violations[index] as Violation;
+    const y = record.violations[index] as Violation;
+    if (x.invariant !== y.invariant || x.level !== y.level) return false;
+  }
+  for (const key of DECISION_METADATA_KEYS) {
+    const x = body.metadata[key] ?? null;
+    const y = record.metadata[key] ?? null;
+    if (x === y) continue;
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null || canonicalJson(x) !== canonicalJson(y)) return false;
+  }
+  return true;
+}
+
 /** Throws (an Error the replayer turns into REGISTRAR_REPLAY_MISMATCH) when a re-decided body differs from the record. */
 export function assertSameDecision(body: AttestationBody, record: Attestation): void {
+  if (sameDecisionFast(body, record)) return;
   const project = (r: AttestationBody) => ({
     seq: r.seq, actor: r.actor, action: r.action, target: r.target, decision: r.decision, reason: r.reason,
     invariants: r.invariants, violations: r.violations.map((v) => [v.invariant, v.level]), accessibility: r.accessibility,

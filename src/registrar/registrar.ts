@@ -70,6 +70,11 @@ export class AudioRegistrar {
   private readonly gate = new EffectGate(
     (streamId) => this.#core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
+    {
+      mode: () => this.attestationStore.durability ?? 'memory',
+      durableSeq: () => this.attestationStore.durableSeq,
+      effectsAwait: () => this.config.effectsAwaitDurability,
+    },
   );
   readonly #haltListeners = new PhasedListeners<HaltInfo>();
   readonly #transitionListeners = new PhasedListeners<TransitionEvent>();
@@ -132,13 +137,13 @@ export class AudioRegistrar {
     return handle;
   }
 
-  /** Rebuilds a registrar by re-deciding a whole log (seq 1 on) and checking every decision. */
-  static replay(attestations: readonly unknown[], options: ReplayOptions = {}): AudioRegistrar {
+  /** Rebuilds a registrar by re-deciding a whole log (seq 1 on) and checking every decision; any iterable, read as it goes (e.g. `iterateAttestationLog(path)`). */
+  static replay(attestations: Iterable<unknown>, options: ReplayOptions = {}): AudioRegistrar {
     return replayLog(attestations, options);
   }
 
-  /** Restores a registrar from a snapshot plus the log records after it (equal to a full replay). */
-  static restore(snapshot: unknown, tail: readonly unknown[] = [], options: ReplayOptions = {}): AudioRegistrar {
+  /** Restores a registrar from a snapshot plus the log records after it (equal to a full replay); any iterable, read as it goes. */
+  static restore(snapshot: unknown, tail: Iterable<unknown> = [], options: ReplayOptions = {}): AudioRegistrar {
     return restoreFromSnapshot(snapshot, tail, options);
   }
 
@@ -190,8 +195,10 @@ export class AudioRegistrar {
    */
   recover(options: ReplayOptions = {}): AudioRegistrar {
     const records = this.attestationStore.records();
-    // Rebuilt under this registrar's policy (the one its log states; an empty log states none).
-    const own = { core: createDefaultCore({ compaction: this.#compaction.policy ?? false }) };
+    // Rebuilt under this registrar's policy (the one its log states; an empty log states none),
+    // only for its snapshot: its store keeps a window, not a second copy of the log.
+    const head = this.base ? { head: { seq: this.base.lastSeq, hash: this.base.lastHash } } : {};
+    const own = { core: createDefaultCore({ compaction: this.#compaction.policy ?? false }), store: new AttestationStore({ retain: 'window', ...head }) };
     const rebuilt = this.base ? restoreFromSnapshot(this.base, records, own) : replayLog(records, own);
     const { hash: _hash, kind: _kind, v: _v, ...content } = rebuilt.snapshot();
     void [_hash, _kind, _v];
@@ -321,6 +328,22 @@ export class AudioRegistrar {
    */
   require(result: RegistrarResult | null | undefined, expect: PermitExpectation = {}): Permit {
     return this.gate.require(result, expect);
+  }
+
+  /**
+   * `require()` that waits until the result's attestation is on disk: checks the result now (the
+   * same errors as `require`), waits for `result.durable` (at once in `fsync` mode or with a memory
+   * store; until its batch commits in `group` mode), then takes the permit, checking again that the
+   * decision is still current and the registrar not halted. Rejects with the log's
+   * AttestationError if the write fails (the registrar then halts).
+   */
+  requireDurable(result: RegistrarResult | null | undefined, expect: PermitExpectation = {}): Promise<Permit> {
+    return this.gate.requireDurable(result, expect);
+  }
+
+  /** Whether audible effects wait for their attestation to be on disk (config `effectsAwaitDurability`; the engine follows it). */
+  get effectsAwaitDurability(): boolean {
+    return this.config.effectsAwaitDurability;
   }
 
   /** Runs `effect` only with a permit for `result` (see `require`); returns what it returns. */
@@ -514,7 +537,7 @@ export class AudioRegistrar {
     if (this.facadeHalt === 'journal_overrun' && seq !== this.attestationStore.lastSeq + 1) {
       // This registrar can no longer attest gap-free: the denial is answered (sealed, unchained) but not logged.
       const record = sealRecord({ ...body, metadata: { ...body.metadata, unrecorded: true } }, '');
-      return this.gate.issue(record, false, SETTLED, observed);
+      return this.gate.issue(record, false, SETTLED, observed, true);
     }
     return this.finish(body, false, observed);
   }

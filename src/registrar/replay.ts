@@ -3,10 +3,11 @@
  * core and checks each decision equals the recorded one; any gap, broken hash link, unknown field
  * or different decision is a RegistrarReplayError naming the first bad seq. The core follows the
  * compaction policy the log states at seq 1 (or the snapshot records), never a default
- * (compaction-record.ts).
+ * (compaction-record.ts). Records are replayed as they are read (LogReplayer): replaying a log
+ * never holds the log.
  */
 import { AttestationStore } from '../attestation/store.js';
-import { parseRecord, recordHash, type Attestation } from '../attestation/record.js';
+import { parseRecord, validRecordHash, type Attestation } from '../attestation/record.js';
 import { coreForPolicy, policyStatedBy } from './compaction-record.js';
 import type { DecisionCore } from './core.js';
 import { createDefaultCore } from './default-core.js';
@@ -29,75 +30,71 @@ export interface ReplayOptions {
   store?: AttestationStore;
 }
 
-/** Rebuilds a registrar from a whole log (starting at seq 1); any iterable (e.g. a store's `records()`, read lazily). */
-export function replayLog(records: Iterable<unknown>, options: ReplayOptions = {}): AudioRegistrar {
-  const store = options.store ?? new AttestationStore();
-  replayStore(store, 0);
-  // The policy is read from seq 1 before anything is decided; the rest is read lazily after it.
-  const iterator = records[Symbol.iterator]();
-  const first = iterator.next();
-  let core: DecisionCore;
-  try {
-    core = first.done === true ? (options.core ?? createDefaultCore()) : coreForPolicy(options.core, policyStatedBy(first.value), 'the log (seq 1)', 1);
-  } catch (error) {
-    iterator.return?.();
-    throw error;
+/**
+ * Replays records one at a time, as they are read: memory is the rebuilt registrar's (its state and
+ * its store), never the log's. `replayLog` and `restoreFromSnapshot` drive one over an iterable;
+ * `verify` feeds one as it checks a log in a single pass. Each `push` throws a RegistrarReplayError
+ * naming the first bad seq (or REGISTRAR_REPLAY_POLICY before anything is decided).
+ */
+export class LogReplayer {
+  readonly #options: ReplayOptions;
+  readonly #store: AttestationStore;
+  #registrar: AudioRegistrar | null = null;
+  #expectedSeq: number;
+  #previousHash: string;
+  /** From a snapshot: records up to its seq are skipped; the first after it must link to its hash. */
+  readonly #after: { seq: number; hash: string } | null;
+  #linked = false;
+
+  private constructor(options: ReplayOptions, store: AttestationStore, registrar: AudioRegistrar | null, after: { seq: number; hash: string } | null) {
+    this.#options = options;
+    this.#store = store;
+    this.#registrar = registrar;
+    this.#after = after;
+    this.#expectedSeq = store.chainStart.seq + 1;
+    this.#previousHash = store.chainStart.hash;
   }
-  const registrar = new AudioRegistrar({ core, store });
-  replayInto(registrar, first.done === true ? [] : prepended(first.value, iterator), 0, store);
-  return registrar;
-}
 
-/** `first`, then the rest of `rest` (closed when the consumer stops early). */
-function* prepended(first: unknown, rest: Iterator<unknown>): Generator<unknown, void, undefined> {
-  try {
-    yield first;
-    for (let next = rest.next(); next.done !== true; next = rest.next()) yield next.value;
-  } finally {
-    rest.return?.();
+  /** Replays a whole log from seq 1: the core follows the policy the first record states. */
+  static ofLog(options: ReplayOptions = {}): LogReplayer {
+    const store = replayStore(options.store ?? new AttestationStore(), 0);
+    return new LogReplayer(options, store, null, null);
   }
-}
 
-/** Restores a registrar from a snapshot and replays the log records after it. */
-export function restoreFromSnapshot(snapshotValue: unknown, tail: Iterable<unknown> = [], options: ReplayOptions = {}): AudioRegistrar {
-  const snapshot = parseSnapshot(snapshotValue);
-  const core = coreForPolicy(options.core, snapshot.compaction ?? null, 'the snapshot', 0);
-  const facadeState = loadSnapshot(core, snapshot);
-  const head = { seq: snapshot.lastSeq, hash: snapshot.lastHash };
-  const store = options.store ?? new AttestationStore({ head });
-  const registrar = new AudioRegistrar({ core, store: replayStore(store, snapshot.lastSeq) });
-  replayHooksOf(registrar).loadFacadeState(facadeState, snapshot.actors);
-  replayInto(registrar, after(tail, snapshot.lastSeq, snapshot.lastHash), snapshot.lastSeq, store);
-  return registrar;
-}
+  /** Restores a snapshot, then replays the records after it. Throws REGISTRAR_SNAPSHOT_INVALID / REGISTRAR_REPLAY_POLICY. */
+  static ofSnapshot(snapshotValue: unknown, options: ReplayOptions = {}): LogReplayer {
+    const snapshot = parseSnapshot(snapshotValue);
+    const core = coreForPolicy(options.core, snapshot.compaction ?? null, 'the snapshot', 0);
+    const facadeState = loadSnapshot(core, snapshot);
+    const head = { seq: snapshot.lastSeq, hash: snapshot.lastHash };
+    const store = replayStore(options.store ?? new AttestationStore({ head }), snapshot.lastSeq);
+    const registrar = new AudioRegistrar({ core, store });
+    replayHooksOf(registrar).loadFacadeState(facadeState, snapshot.actors);
+    return new LogReplayer(options, store, registrar, head);
+  }
 
-/** The records of `tail` after seq `lastSeq`; the first must link to `lastHash`. */
-function* after(tail: Iterable<unknown>, lastSeq: number, lastHash: string): Generator<unknown, void, undefined> {
-  let first = true;
-  for (const value of tail) {
-    const seq = typeof value === 'object' && value !== null && typeof (value as { seq?: unknown }).seq === 'number' ? (value as { seq: number }).seq : undefined;
-    if (seq !== undefined && seq <= lastSeq) continue;
-    if (first && (value as Attestation | null)?.prevHash !== lastHash && seq !== undefined) {
-      throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${seq}: prevHash does not link to the snapshot's last hash`, seq);
+  /** Replays the next record (any value: it is validated here). */
+  push(value: unknown): void {
+    const seq = seqOf(value);
+    if (this.#after) {
+      if (seq !== undefined && seq <= this.#after.seq) return;
+      if (!this.#linked && seq !== undefined && (value as Attestation | null)?.prevHash !== this.#after.hash) {
+        throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${seq}: prevHash does not link to the snapshot's last hash`, seq);
+      }
+      this.#linked = true;
     }
-    first = false;
-    yield value;
+    // The policy is read from seq 1 before anything is decided.
+    this.#registrar ??= new AudioRegistrar({ core: coreForPolicy(this.#options.core, policyStatedBy(value), 'the log (seq 1)', 1), store: this.#store });
+    this.#replay(this.#registrar, value, seq ?? this.#expectedSeq);
   }
-}
 
-function replayStore(store: AttestationStore, startSeq: number): AttestationStore {
-  if (store.chainStart.seq !== startSeq) {
-    throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `the given store's chain starts after seq ${store.chainStart.seq}, not ${startSeq}`, startSeq + 1);
+  /** The rebuilt registrar (for an empty log, one on the given core or a default one). */
+  finish(): AudioRegistrar {
+    this.#registrar ??= new AudioRegistrar({ core: this.#options.core ?? createDefaultCore(), store: this.#store });
+    return this.#registrar;
   }
-  return store;
-}
 
-function replayInto(registrar: AudioRegistrar, values: Iterable<unknown>, startSeq: number, store: AttestationStore): void {
-  const hooks = replayHooksOf(registrar);
-  let expectedSeq = startSeq + 1;
-  let previousHash = store.chainStart.hash;
-  for (const value of values) {
-    const seqHint = typeof value === 'object' && value !== null && typeof (value as { seq?: unknown }).seq === 'number' ? (value as { seq: number }).seq : expectedSeq;
+  #replay(registrar: AudioRegistrar, value: unknown, seqHint: number): void {
     const parsed = parseRecord(value);
     if ('problem' in parsed) throw new RegistrarReplayError('REGISTRAR_REPLAY_SCHEMA', `seq ${seqHint}: ${parsed.problem}`, seqHint);
     const record = parsed.record;
@@ -105,18 +102,45 @@ function replayInto(registrar: AudioRegistrar, values: Iterable<unknown>, startS
     if (!(SUPPORTED_SCHEMA_VERSIONS as readonly string[]).includes(minor)) {
       throw new RegistrarReplayError('REGISTRAR_REPLAY_SCHEMA', `seq ${record.seq}: unsupported schema version ${record.v}`, record.seq);
     }
+    const expectedSeq = this.#expectedSeq;
     if (record.seq !== expectedSeq) {
       throw new RegistrarReplayError('REGISTRAR_REPLAY_GAP', `seq ${record.seq} where ${expectedSeq} was expected (gap or reordering)`, Math.min(record.seq, expectedSeq));
     }
-    if (record.prevHash !== previousHash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: prevHash does not link to seq ${record.seq - 1}`, record.seq);
-    if (recordHash(record) !== record.hash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: hash does not match the record (tampered)`, record.seq);
+    if (record.prevHash !== this.#previousHash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: prevHash does not link to seq ${record.seq - 1}`, record.seq);
+    if (validRecordHash(record) !== record.hash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: hash does not match the record (tampered)`, record.seq);
     try {
-      hooks.replayRecord(record);
+      replayHooksOf(registrar).replayRecord(record);
     } catch (error) {
       if (error instanceof RegistrarReplayError) throw error;
       throw new RegistrarReplayError('REGISTRAR_REPLAY_MISMATCH', (error as Error).message, record.seq, { cause: error });
     }
-    expectedSeq += 1;
-    previousHash = record.hash;
+    this.#expectedSeq += 1;
+    this.#previousHash = record.hash;
   }
+}
+
+/** A value's `seq` when it has a numeric one. */
+function seqOf(value: unknown): number | undefined {
+  return typeof value === 'object' && value !== null && typeof (value as { seq?: unknown }).seq === 'number' ? (value as { seq: number }).seq : undefined;
+}
+
+/** Rebuilds a registrar from a whole log (starting at seq 1); any iterable, read lazily (a store's `records()`, `iterateAttestationLog`). */
+export function replayLog(records: Iterable<unknown>, options: ReplayOptions = {}): AudioRegistrar {
+  const replayer = LogReplayer.ofLog(options);
+  for (const value of records) replayer.push(value);
+  return replayer.finish();
+}
+
+/** Restores a registrar from a snapshot and replays the log records after it (any iterable, read lazily). */
+export function restoreFromSnapshot(snapshotValue: unknown, tail: Iterable<unknown> = [], options: ReplayOptions = {}): AudioRegistrar {
+  const replayer = LogReplayer.ofSnapshot(snapshotValue, options);
+  for (const value of tail) replayer.push(value);
+  return replayer.finish();
+}
+
+function replayStore(store: AttestationStore, startSeq: number): AttestationStore {
+  if (store.chainStart.seq !== startSeq) {
+    throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `the given store's chain starts after seq ${store.chainStart.seq}, not ${startSeq}`, startSeq + 1);
+  }
+  return store;
 }

@@ -126,6 +126,12 @@ export const registrarConfigSchema = z.strictObject({
   journalBatchEntries: z.number().int().min(1).max(1 << 20).default(1024),
   /** How long to wait for another thread to complete a seq before giving up (ms). */
   journalStallMs: z.number().int().min(1).max(60_000).default(1000),
+  /**
+   * With a `group` log: an audible effect (`play`) gets its permit only once its attestation is on
+   * disk (`require()` refuses it before, `requireDurable()` waits; the engine waits). Default false:
+   * a permit is handed out on return, before the group commit. Ending effects never wait.
+   */
+  effectsAwaitDurability: z.boolean().default(false),
 });
 
 /** Registrar tunables as callers write them. */

@@ -59,11 +59,22 @@ export interface RegistrarResult {
   readonly accessibilityDriven: boolean;
   /** The decision's attestation record. */
   readonly attestation: Attestation;
-  /** Settles when the attestation is durable (immediately without a durable log). */
+  /**
+   * Settles when the attestation is as durable as the store makes it: on disk for a durable log
+   * (already settled on return in `fsync` mode; when its batch is written and synced in `group`
+   * mode), at once for a memory store. Rejects with the log's AttestationError if the write fails.
+   */
   readonly durable: Promise<void>;
+  /** How the attestation is kept: `fsync` (on disk before `request()` returned), `group` (on disk with its batch), `memory` (never on disk). */
+  readonly durability: ResultDurability;
+  /** Whether the attestation is on disk now (read it any time: it turns true when the batch commits; never for `memory`). */
+  readonly isDurable: boolean;
   /** True for `observe()` (shadow mode): nothing changed. */
   readonly observed: boolean;
 }
+
+/** How a result's attestation is kept (see RegistrarResult.durability). */
+export type ResultDurability = 'fsync' | 'group' | 'memory';
 
 export type { Permit } from './effect-gate.js';
 

@@ -8,11 +8,13 @@
  * statement is checked against it and its `removed` count recounted from the log
  * (ordering.deterministic), where the log starts at seq 1 or at the given snapshot.
  */
-import { GENESIS_HASH, parseRecord, recordHash, type Attestation } from '../attestation/record.js';
-import type { ChainHead } from '../attestation/store.js';
+import { isAttestationShape } from '../attestation/record-check.js';
+import { AttestationLogReader } from '../attestation/log-reader.js';
+import { GENESIS_HASH, parseRecord, validRecordHash, type Attestation } from '../attestation/record.js';
+import { AttestationStore, type ChainHead } from '../attestation/store.js';
 import { CompactionCheck, type CompactionStart } from './compaction-check.js';
 import { RegistrarReplayError } from './errors.js';
-import { replayLog, restoreFromSnapshot } from './replay.js';
+import { LogReplayer } from './replay.js';
 import { parseSnapshot } from './snapshot.js';
 
 /** One problem found by verify. */
@@ -47,97 +49,208 @@ export interface VerifyOptions {
 
 const OVERRIDE_ACTIONS = new Set(['enable_override', 'update_override', 'disable_override']);
 
-/** Verifies a log (see the file comment). */
-export function verify(log: readonly unknown[], options: VerifyOptions = {}): VerifyReport {
+/** How many of the latest records verify keeps by attestation id, beyond each stream's latest transition (see `verify`). */
+export const VERIFY_RECENT_RECORDS = 16_384;
+
+/** What verify keeps of an accepted transition. */
+interface Transition {
+  readonly id: string;
+  readonly seq: number;
+  readonly target: string;
+  readonly version: number;
+  readonly stateAfter: string | null;
+  /** Seq of the first transition naming this one as parent, or null. */
+  child: number | null;
+}
+
+/** The seqs seen so far, as sorted disjoint ranges (one for a gap-free log). */
+class SeqRanges {
+  readonly #ranges: [number, number][] = [];
+
+  /** Adds `seq`; returns whether it was seen before. */
+  add(seq: number): boolean {
+    const ranges = this.#ranges;
+    const last = ranges.at(-1);
+    if (last && seq === last[1] + 1) {
+      last[1] = seq; // the common case: the next seq
+      return false;
+    }
+    let low = 0;
+    let high = ranges.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((ranges[middle] as [number, number])[1] < seq) low = middle + 1;
+      else high = middle;
+    }
+    const at = ranges[low];
+    if (at && at[0] <= seq) return true;
+    const before = ranges[low - 1];
+    if (before && before[1] + 1 === seq) {
+      before[1] = seq;
+      if (at && at[0] === seq + 1) ranges.splice(low - 1, 2, [before[0], at[1]]);
+    } else if (at && at[0] === seq + 1) {
+      at[0] = seq;
+    } else {
+      ranges.splice(low, 0, [seq, seq]);
+    }
+    return false;
+  }
+}
+
+/**
+ * Verifies a log (see the file comment) in one pass over any iterable of records (an array, a
+ * store's `records()`, `iterateAttestationLog(path)`), holding what a registrar would hold rather
+ * than the log: each live stream's last accepted transition, the last `VERIFY_RECENT_RECORDS`
+ * records by id, the seqs as ranges; with `replay`, the rebuilt registrar, fed as the
+ * records go by. So a parent (or a duplicated attestation id) is looked up among the live streams'
+ * latest transitions and the recent ones: a parent older than that which is not its stream's
+ * latest is reported as `state.lineage.parent_exists` (it could not be a valid parent anyway), and
+ * an attestation id reused from further back than that is not seen (replay and signed checkpoints
+ * are what catch a re-sealed log).
+ */
+export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): VerifyReport {
   const errors: VerifyProblem[] = [];
   const warnings: VerifyProblem[] = [];
   const fail = (seq: number, invariant: string, message: string) => errors.push(Object.freeze({ seq, invariant, message }));
   const start = options.start ?? { seq: 0, hash: GENESIS_HASH };
-  const records: Attestation[] = [];
-  log.forEach((value, index) => {
-    const parsed = parseRecord(value);
-    const seq = typeof (value as { seq?: unknown } | null)?.seq === 'number' ? (value as { seq: number }).seq : start.seq + index + 1;
-    if ('problem' in parsed) fail(seq, 'attestation.schema', `seq ${seq}: ${parsed.problem}`);
-    else records.push(parsed.record);
-  });
 
-  const seenSeqs = new Set<number>();
-  const seenIds = new Set<string>();
-  const created = new Set<string>();
-  const compaction = new CompactionCheck(compactionStart(records, start.seq, options.snapshot));
-  const accepted = new Map<string, Attestation>();
-  const childOf = new Map<string, number>();
+  const seenSeqs = new SeqRanges();
+  /** Each stream's last accepted transition (compacted streams are dropped), and the same by id. */
+  const latestOf = new Map<string, Transition>();
+  const latestById = new Map<string, Transition>();
+  /** The last records by attestation id (their transition, or null), for parents and state.identity.unique; bounded by a ring. */
+  const recent = new Map<string, Transition | null>();
+  const ring: (string | undefined)[] = new Array<string | undefined>(VERIFY_RECENT_RECORDS);
+  let ringAt = 0;
+  let compaction: CompactionCheck | null = null;
+  let replayer: LogReplayer | null = null;
+  let replayError: unknown = null;
+  if (options.replay === true) {
+    try {
+      replayer = options.snapshot !== undefined ? LogReplayer.ofSnapshot(options.snapshot, { store: checkOnlyStore(options.snapshot) }) : LogReplayer.ofLog({ store: checkOnlyStore() });
+    } catch (error) {
+      replayError = error;
+    }
+  }
+
+  const find = (id: string): Transition | undefined => recent.get(id) ?? latestById.get(id);
+  /** Remembers a record's id (and its transition), forgetting the oldest beyond the ring. */
+  const remember = (id: string, transition: Transition | null): void => {
+    const oldest = ring[ringAt];
+    if (oldest !== undefined) recent.delete(oldest);
+    ring[ringAt] = id;
+    ringAt = (ringAt + 1) % ring.length;
+    recent.set(id, transition);
+  };
+
   /** The structural checks of one accepted transition. */
-  function checkTransition(record: Attestation): void {
+  function checkTransition(record: Attestation, checks: CompactionCheck): void {
     const { seq } = record;
     if (record.target === null) {
       fail(seq, 'state.identity.explicit', `seq ${seq}: accepted transition names no stream`);
       return;
     }
     if (record.stateBefore === null) {
-      if (created.has(record.target) && !compaction.compactedBefore(record.target, seq)) {
+      if (latestOf.has(record.target) && !checks.compactedBefore(record.target, seq)) {
         fail(seq, 'state.identity.unique', `seq ${seq}: stream ${record.target} is created a second time`);
       }
-      created.add(record.target);
       if (record.parent !== null) fail(seq, 'state.lineage.explicit', `seq ${seq}: a creating transition names parent ${record.parent}`);
       if (record.version !== 1) fail(seq, 'state.lineage.continuous', `seq ${seq}: a created stream has version ${record.version}, not 1`);
     } else if (record.parent === null) {
       fail(seq, 'state.lineage.explicit', `seq ${seq}: accepted transition of ${record.target} names no parent`);
     } else {
-      const parent = accepted.get(record.parent);
+      const parent = find(record.parent);
       if (!parent) {
         if (start.seq === 0) fail(seq, 'state.lineage.parent_exists', `seq ${seq}: parent ${record.parent} is not an earlier accepted transition`);
       } else {
-        if (parent.target !== record.target) fail(seq, 'state.identity.immutable', `seq ${seq}: parent belongs to stream ${parent.target ?? '?'}, not ${record.target}`);
+        if (parent.target !== record.target) fail(seq, 'state.identity.immutable', `seq ${seq}: parent belongs to stream ${parent.target}, not ${record.target}`);
         if (record.version !== parent.version + 1 || record.stateBefore !== parent.stateAfter) {
           fail(seq, 'state.lineage.continuous', `seq ${seq}: version ${record.version} / state ${record.stateBefore} does not continue ${parent.version} / ${parent.stateAfter ?? '-'}`);
         }
+        if (parent.child !== null) fail(seq, 'state.lineage.single_parent', `seq ${seq}: parent ${record.parent} already has child seq ${parent.child}`);
+        parent.child ??= seq;
       }
-      const sibling = childOf.get(record.parent);
-      if (sibling !== undefined) fail(seq, 'state.lineage.single_parent', `seq ${seq}: parent ${record.parent} already has child seq ${sibling}`);
-      childOf.set(record.parent, seq);
     }
-    accepted.set(record.id, record);
-    compaction.transition(record.target, record.stateAfter, seq);
+    const transition: Transition = { id: record.id, seq, target: record.target, version: record.version, stateAfter: record.stateAfter, child: null };
+    const replaced = latestOf.get(record.target);
+    if (replaced) latestById.delete(replaced.id);
+    latestOf.set(record.target, transition);
+    latestById.set(record.id, transition);
+    recent.set(record.id, transition);
+    checks.transition(record.target, record.stateAfter, seq);
   }
 
+  // A log reader hands out records it validated; anything else is checked here.
+  const validated = log instanceof AttestationLogReader;
+  let count = 0;
   let previousSeq = start.seq;
   let previousHash = start.hash;
-  for (const record of records) {
+  for (const value of log) {
+    count += 1;
+    const seqHint = typeof (value as { seq?: unknown } | null)?.seq === 'number' ? (value as { seq: number }).seq : start.seq + count;
+    let record: Attestation;
+    if (validated || isAttestationShape(value)) {
+      record = value as Attestation;
+    } else {
+      const parsed = parseRecord(value);
+      if ('problem' in parsed) {
+        fail(seqHint, 'attestation.schema', `seq ${seqHint}: ${parsed.problem}`);
+        continue;
+      }
+      record = parsed.record;
+    }
     const { seq } = record;
-    if (seenSeqs.has(seq)) fail(seq, 'ordering.total', `seq ${seq} appears more than once`);
-    seenSeqs.add(seq);
+    compaction ??= new CompactionCheck(compactionStart(record, start.seq, options.snapshot));
+    if (seenSeqs.add(seq)) fail(seq, 'ordering.total', `seq ${seq} appears more than once`);
     if (seq <= previousSeq) fail(seq, 'ordering.monotonic', `seq ${seq} after seq ${previousSeq}`);
     else if (seq !== previousSeq + 1) fail(seq, 'ordering.gap_free', `seq ${seq} after seq ${previousSeq}: ${seq - previousSeq - 1} missing`);
     if (record.prevHash !== previousHash) fail(seq, 'ordering.total', `seq ${seq}: prevHash does not link to the record before it`);
-    if (recordHash(record) !== record.hash) fail(seq, 'attestation.hash', `seq ${seq}: hash does not match the record's content (tampered)`);
+    if (validRecordHash(record) !== record.hash) fail(seq, 'attestation.hash', `seq ${seq}: hash does not match the record's content (tampered)`);
     previousSeq = Math.max(previousSeq, seq);
     previousHash = record.hash;
-    if (seenIds.has(record.id)) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
-    seenIds.add(record.id);
+    if (recent.has(record.id) || latestById.has(record.id)) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
+    else remember(record.id, null); // a duplicate keeps the first record's place
     if (record.action !== null && OVERRIDE_ACTIONS.has(record.action) && !record.accessibility) {
       warnings.push(Object.freeze({ seq, invariant: 'audio.accessibility.auditable', message: `seq ${seq}: ${record.action} is not marked accessibility: true` }));
     }
     const transition = record.decision === 'allowed' && record.stateAfter !== null && record.metadata.observed !== true;
-    if (transition) checkTransition(record);
-    compaction.record(record, fail);
+    if (transition) checkTransition(record, compaction);
+    const swept = compaction.record(record, fail);
+    for (const target of swept ?? []) {
+      const last = latestOf.get(target);
+      latestOf.delete(target);
+      if (last) latestById.delete(last.id);
+    }
+    // Replay runs alongside while the log is clean (after a problem its verdict would not be reported).
+    if (replayer && replayError === null && errors.length === 0) {
+      try {
+        replayer.push(record);
+      } catch (error) {
+        replayError = error;
+      }
+    }
   }
 
   if (options.replay === true && errors.length === 0) {
     try {
-      // The rebuilt core takes the policy the log (or the snapshot) records.
-      if (options.snapshot !== undefined) restoreFromSnapshot(options.snapshot, records);
-      else replayLog(records);
+      if (replayError !== null) throw replayError;
+      void replayer?.finish().close();
     } catch (error) {
       const seq = error instanceof RegistrarReplayError ? error.seq : 0;
       fail(seq, 'ordering.deterministic', (error as Error).message);
     }
   }
-  return Object.freeze({ ok: errors.length === 0, records: log.length, errors: Object.freeze(errors), warnings: Object.freeze(warnings) });
+  return Object.freeze({ ok: errors.length === 0, records: count, errors: Object.freeze(errors), warnings: Object.freeze(warnings) });
+}
+
+/** The store of the registrar `verify({ replay })` rebuilds only to check it: a window, not the log. */
+function checkOnlyStore(snapshotValue?: unknown): AttestationStore {
+  const snapshot = snapshotValue === undefined ? undefined : parseSnapshot(snapshotValue);
+  return new AttestationStore({ retain: 'window', memoryRecords: 1024, ...(snapshot ? { head: { seq: snapshot.lastSeq, hash: snapshot.lastHash } } : {}) });
 }
 
 /** Where the compaction checks start: a snapshot's policy and streams, seq 1's statement, or (from another start) the log's first statement. */
-function compactionStart(records: readonly Attestation[], startSeq: number, snapshotValue: unknown): CompactionStart {
+function compactionStart(first: Attestation, startSeq: number, snapshotValue: unknown): CompactionStart {
   if (snapshotValue !== undefined) {
     try {
       const snapshot = parseSnapshot(snapshotValue);
@@ -146,6 +259,6 @@ function compactionStart(records: readonly Attestation[], startSeq: number, snap
       return { policy: undefined, countable: false }; // an invalid snapshot is replay's to report
     }
   }
-  if (startSeq === 0 && records[0]?.seq === 1) return { policy: CompactionCheck.policyOfFirst(records[0]), countable: true };
+  if (startSeq === 0 && first.seq === 1) return { policy: CompactionCheck.policyOfFirst(first), countable: true };
   return { policy: undefined, countable: false };
 }

@@ -71,7 +71,7 @@ describe('durable attestation log', () => {
     const cut = whole.length - 40;
     truncateSync(path, cut);
     const lastComplete = whole.subarray(0, cut).lastIndexOf(0x0a) + 1;
-    expect(readAttestationLog(path).tornTail).toEqual({ offsetBytes: lastComplete, lengthBytes: cut - lastComplete });
+    expect(readAttestationLog(path).tornTail).toEqual({ file: path, offsetBytes: lastComplete, lengthBytes: cut - lastComplete });
     let error: AttestationError | undefined;
     try {
       AttestationStore.open(path);
@@ -79,9 +79,10 @@ describe('durable attestation log', () => {
       error = caught as AttestationError;
     }
     expect(error?.code).toBe('ATTESTATION_TORN_TAIL');
+    expect(error?.seq).toBe(3); // the record that was being written
     expect(error?.message).toMatch(/ends in a torn record .* after seq 2; it is not replayed/);
     const repaired = AttestationStore.open(path, { repairTornTail: true });
-    expect(repaired.report).toEqual({ records: 2, tornTail: { offsetBytes: lastComplete, lengthBytes: cut - lastComplete } });
+    expect(repaired.report).toEqual({ records: 2, tornTail: { file: path, offsetBytes: lastComplete, lengthBytes: cut - lastComplete } });
     expect(statSync(path).size).toBe(lastComplete);
     const resumed = AudioRegistrar.replay(repaired.store.all(), { store: repaired.store, core: new ReferenceCore() });
     expect(resumed.requestAsHost({ action: 'start', actor: 'agent:a', target: 's3' }).attestation.seq).toBe(3);
@@ -108,7 +109,7 @@ describe('durable attestation log', () => {
     appendFileSync(path, '{"not":"a record"}\n');
     expect(() => AttestationStore.open(path)).toThrow(expect.objectContaining({ code: 'ATTESTATION_LOG_CORRUPT' }));
     writeFileSync(path, 'garbage\n');
-    expect(readAttestationLog(path).corrupt).toEqual({ line: 1, message: 'line 1 is not JSON' });
+    expect(readAttestationLog(path).problem).toMatchObject({ code: 'ATTESTATION_LOG_CORRUPT', seq: 1, message: expect.stringMatching(/the record for seq 1 \(at byte 0\) is not JSON/) });
   });
 
   it('an unreadable path is an ATTESTATION_IO error naming it', () => {

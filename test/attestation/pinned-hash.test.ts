@@ -66,7 +66,7 @@ describe('pinned canonical form', () => {
   it('every line of the pinned log re-serialises byte for byte and its chain still links', () => {
     const lines = readFileSync(LOG_PATH, 'utf8').trimEnd().split('\n');
     const readout = readAttestationLog(LOG_PATH);
-    expect(readout).toMatchObject({ tornTail: null, corrupt: null });
+    expect(readout).toMatchObject({ tornTail: null, problem: null });
     expect(readout.records).toHaveLength(lines.length);
     readout.records.forEach((record, index) => expect(canonicalJson(record)).toBe(lines[index]));
     expect(readout.records.at(-1)?.hash).toBe(LOG_LAST_HASH);

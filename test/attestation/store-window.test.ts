@@ -111,7 +111,7 @@ describe('durable store window', () => {
     // Same length, different content: the index still points at the line, the hash no longer matches.
     writeFileSync(path, text.replace('"decision":"denied"', '"decision":"DENIED"'));
     expect(store.bySeq(5)?.seq).toBe(5); // an untouched line still reads back
-    const tampered = readAttestationLog(path).corrupt?.line ?? 0;
+    const tampered = readAttestationLog(path).problem?.seq ?? 0; // the seq of the bad line (last good + 1)
     expect(tampered).toBeGreaterThan(0);
     expect(store.bySeq(tampered)).toBeUndefined();
     expect(failures.map((error) => error.code)).toEqual(['ATTESTATION_LOG_CORRUPT']);

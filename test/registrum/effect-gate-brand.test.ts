@@ -5,7 +5,7 @@ import { RegistrarRequiredError } from '../../src/registrar/errors.js';
 import type { RegistrarResult } from '../../src/registrar/types.js';
 import { coresUnderTest, expectAllowed, registrarWith, streamIn } from './cores.js';
 
-const RESULT_KEYS = ['allowed', 'decision', 'reason', 'message', 'streamId', 'violations', 'appliedInvariants', 'accessibilityDriven', 'attestation', 'durable', 'observed'];
+const RESULT_KEYS = ['allowed', 'decision', 'reason', 'message', 'streamId', 'violations', 'appliedInvariants', 'accessibilityDriven', 'attestation', 'durable', 'durability', 'observed'];
 
 describe.each(coresUnderTest())('effect gate brand ($name core)', (core) => {
   it('a result is a frozen object with exactly the public fields, consistent with its attestation', () => {

@@ -1,0 +1,103 @@
+/**
+ * A precompiled check of the attestation record shape that agrees with the zod schema
+ * (`attestationSchema` in record.ts) without building a copy: reading a long log validates every
+ * line, and zod's strict object parse costs several times the JSON.parse of the line. The check is
+ * conservative: when it answers true, zod accepts the value too (a test holds it to that on random
+ * records and mutations); when it answers false, the caller asks zod, which has the final word and
+ * the message naming the field. Values must be plain objects and arrays (as JSON.parse makes them).
+ */
+import { ATTESTATION_FIELDS, wallTimeSchema } from './record.js';
+
+/** The record's field names (built on first use: record.ts imports this module, so nothing of it is read at load time). */
+let fields: ReadonlySet<string> | undefined;
+const HEX64 = /^[0-9a-f]{64}$/;
+const DIGITS = /^\d+$/;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** Exactly `count` own enumerable keys, every one in `allowed` (a strict zod object's key rule). */
+function hasExactKeys(value: Record<string, unknown>, count: number, allowed: (key: string) => boolean): boolean {
+  let seen = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key) || !allowed(key)) return false;
+    seen += 1;
+  }
+  return seen === count;
+}
+
+function isStringOrNull(value: unknown): boolean {
+  return value === null || typeof value === 'string';
+}
+
+function isStringArray(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let index = 0; index < value.length; index += 1) if (typeof value[index] !== 'string') return false;
+  return true;
+}
+
+/** A JSON value as the record schema's `jsonValue` accepts it (finite numbers, plain containers). */
+function isJsonValue(value: unknown, depth: number): boolean {
+  if (depth > 64) return false; // zod decides on pathological nesting
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        for (let index = 0; index < value.length; index += 1) if (!isJsonValue(value[index], depth + 1)) return false;
+        return true;
+      }
+      return isJsonObject(value, depth + 1);
+    default:
+      return false;
+  }
+}
+
+function isJsonObject(value: unknown, depth: number): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key) || !isJsonValue(value[key], depth)) return false;
+  }
+  return true;
+}
+
+function isViolations(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let index = 0; index < value.length; index += 1) {
+    const violation: unknown = value[index];
+    if (!isPlainObject(violation) || !hasExactKeys(violation, 3, (key) => key === 'invariant' || key === 'level' || key === 'message')) return false;
+    const level = violation.level;
+    if (typeof violation.invariant !== 'string' || typeof violation.message !== 'string' || (level !== 'REJECT' && level !== 'HALT' && level !== 'WARN')) return false;
+  }
+  return true;
+}
+
+/** True when `value` certainly passes the attestation schema (see the file comment); false means "ask zod". */
+export function isAttestationShape(value: unknown): boolean {
+  const known = (fields ??= new Set(ATTESTATION_FIELDS));
+  if (!isPlainObject(value) || !hasExactKeys(value, known.size, (key) => known.has(key))) return false;
+  const { seq, version, timestamp, actor, decision } = value;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return false;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return false;
+  if (typeof value.v !== 'string' || typeof value.id !== 'string' || value.id.length === 0 || typeof value.message !== 'string') return false;
+  if (decision !== 'allowed' && decision !== 'denied') return false;
+  if (typeof value.accessibility !== 'boolean') return false;
+  if (!isStringOrNull(value.action) || !isStringOrNull(value.target) || !isStringOrNull(value.reason) || !isStringOrNull(value.parent)) return false;
+  if (!isStringOrNull(value.stateBefore) || !isStringOrNull(value.stateAfter)) return false;
+  if (typeof value.prevHash !== 'string' || !HEX64.test(value.prevHash) || typeof value.hash !== 'string' || !HEX64.test(value.hash)) return false;
+  if (!isPlainObject(timestamp) || !hasExactKeys(timestamp, 2, (key) => key === 'wall' || key === 'monotonicNs')) return false;
+  if (typeof timestamp.monotonicNs !== 'string' || !DIGITS.test(timestamp.monotonicNs) || !wallTimeSchema.safeParse(timestamp.wall).success /* the record schema's own date rule */) return false;
+  if (actor !== null) {
+    if (!isPlainObject(actor) || !hasExactKeys(actor, 2, (key) => key === 'id' || key === 'kind')) return false;
+    if (typeof actor.id !== 'string' || typeof actor.kind !== 'string') return false;
+  }
+  if (!isStringArray(value.invariants) || !isViolations(value.violations)) return false;
+  return isJsonObject(value.parameters, 0) && isJsonObject(value.metadata, 0);
+}

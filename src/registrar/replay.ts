@@ -14,6 +14,8 @@ import { RegistrarReplayError } from './errors.js';
 import { AudioRegistrar } from './registrar.js';
 import { replayHooksOf } from './replay-hooks.js';
 import { loadSnapshot, parseSnapshot } from './snapshot.js';
+import { checkSnapshotSignature } from './snapshot-signature.js';
+import type { PublicKeyInput } from '../attestation/signing.js';
 import { SUPPORTED_SCHEMA_VERSIONS } from './version.js';
 
 /** Options of replay and restore. */
@@ -27,6 +29,12 @@ export interface ReplayOptions {
    * already holding exactly these records (e.g. opened from the same durable log).
    */
   store?: AttestationStore;
+}
+
+/** Options of restore: replay's, and the public key the snapshot must be signed with. */
+export interface RestoreOptions extends ReplayOptions {
+  /** When given, the snapshot must carry a valid Ed25519 signature of this key (REGISTRAR_SNAPSHOT_UNSIGNED / _INVALID otherwise). */
+  publicKey?: PublicKeyInput;
 }
 
 /** Rebuilds a registrar from a whole log (starting at seq 1); any iterable (e.g. a store's `records()`, read lazily). */
@@ -59,8 +67,9 @@ function* prepended(first: unknown, rest: Iterator<unknown>): Generator<unknown,
 }
 
 /** Restores a registrar from a snapshot and replays the log records after it. */
-export function restoreFromSnapshot(snapshotValue: unknown, tail: Iterable<unknown> = [], options: ReplayOptions = {}): AudioRegistrar {
+export function restoreFromSnapshot(snapshotValue: unknown, tail: Iterable<unknown> = [], options: RestoreOptions = {}): AudioRegistrar {
   const snapshot = parseSnapshot(snapshotValue);
+  if (options.publicKey !== undefined) checkSnapshotSignature(snapshot, options.publicKey);
   const core = coreForPolicy(options.core, snapshot.compaction ?? null, 'the snapshot', 0);
   const facadeState = loadSnapshot(core, snapshot);
   const head = { seq: snapshot.lastSeq, hash: snapshot.lastHash };

@@ -115,9 +115,11 @@ export class CheckpointWriter {
   #anchorFd: number | null = null;
   /** Digests of the records after the last checkpoint written (from `#writtenSeq + 1`). */
   #digests: number[] = [];
-  /** The last seq a written checkpoint covers, and the last one a checkpoint was asked for. */
+  /** The last seq a signed checkpoint covers (its digests are taken), the last one a checkpoint was
+   *  asked for, and the last one whose checkpoint is durable in the sidecar. */
   #writtenSeq: number;
   #requestedSeq: number;
+  #durableSeq: number;
   #headSeq: number;
   #headHash: string;
   #timer: NodeJS.Timeout | null = null;
@@ -132,7 +134,7 @@ export class CheckpointWriter {
     this.#log = log;
     this.#path = checkpointPath(log.path);
     this.#fd = fd;
-    this.#writtenSeq = this.#requestedSeq = lastSeq;
+    this.#writtenSeq = this.#requestedSeq = this.#durableSeq = lastSeq;
     this.#headSeq = log.headSeq;
     this.#headHash = log.headHash;
   }
@@ -181,9 +183,9 @@ export class CheckpointWriter {
     return this.#signing.key;
   }
 
-  /** The last seq a checkpoint in the sidecar covers (the chain start when none). */
+  /** The last seq a checkpoint durable in the sidecar covers (the chain start when none). */
   get signedSeq(): number {
-    return this.#writtenSeq;
+    return this.#durableSeq;
   }
 
   /** Notes an appended record; `durable` settles when it is on disk. The hot path: no I/O here. */
@@ -236,6 +238,7 @@ export class CheckpointWriter {
       try {
         checkpoint = this.#signNext(seq, hash);
         await writeLine(this.#fd, `${JSON.stringify(checkpoint)}\n`);
+        this.#durableSeq = checkpoint.seq;
       } catch (cause) {
         this.#log.fail(new AttestationError('ATTESTATION_CHECKPOINT_IO', `cannot write checkpoint file ${this.#path}: ${(cause as Error).message}`, { cause, path: this.#path, seq }));
         this.#closeFiles();
@@ -271,6 +274,7 @@ export class CheckpointWriter {
       const checkpoint = this.#signNext(entry.seq, entry.hash);
       writeSync(this.#fd as number, `${JSON.stringify(checkpoint)}\n`);
       fdatasyncSync(this.#fd as number);
+      this.#durableSeq = checkpoint.seq;
       this.#anchor(checkpoint);
     };
     for (const record of this.#log.records(this.#writtenSeq + 1)) {

@@ -119,7 +119,8 @@ export function verifyLog(path: string, options: VerifyLogOptions = {}): LogVeri
       // The chain: one problem per record at most (the first), so one edit is not reported many times.
       const expected = previousSeq + 1;
       if (record.seq > expected) fail(expected, 'ordering.gap_free', `seq ${expected} is missing: seq ${record.seq} follows seq ${previousSeq}`);
-      else if (record.seq < expected) fail(expected, 'ordering.monotonic', `seq ${record.seq} where seq ${expected} was expected (repeated or reordered)`);
+      else if (record.seq === previousSeq) fail(record.seq, 'ordering.total', `seq ${record.seq} appears again`);
+      else if (record.seq < expected) fail(record.seq, 'ordering.monotonic', `seq ${record.seq} after seq ${previousSeq} (reordered)`);
       else if (record.prevHash !== previousHash) fail(record.seq, 'ordering.total', `seq ${record.seq}: prevHash does not link to seq ${previousSeq} (this record or the one before it was changed, or records were removed, inserted or reordered)`);
       else if (recordHash(record) !== record.hash) fail(record.seq, 'attestation.hash', `seq ${record.seq}: hash does not match the record's content (tampered)`);
       previousSeq = Math.max(previousSeq, record.seq);

@@ -7,19 +7,22 @@
  * callback, `anchorFile`). Signing and writing happen off the request path (after the record's
  * durability promise, on libuv's thread pool); a request only notes its record's hash digest.
  *
- * On open it checks the sidecar against the log: a log that ends before the last checkpoint, or
- * whose record at that seq has another hash, is refused (ATTESTATION_CHECKPOINT_MISMATCH), as is a
- * last checkpoint of this key whose signature fails (ATTESTATION_CHECKPOINT_INVALID) or a complete
- * line that is not a checkpoint (ATTESTATION_CHECKPOINT_CORRUPT); a torn last line (a crash while
- * writing it) is cut off. Records the sidecar does not cover yet (written before a crash, or
- * before signing was turned on) are signed at once, `everyRecords` per checkpoint.
+ * On open it checks the sidecar (and the anchor file, when there is one) against the log: a log
+ * that ends before the last checkpoint, or whose record at that seq has another hash, is refused
+ * (ATTESTATION_CHECKPOINT_MISMATCH), as is a last checkpoint of this key whose signature fails
+ * (ATTESTATION_CHECKPOINT_INVALID) or a complete line that is not a checkpoint
+ * (ATTESTATION_CHECKPOINT_CORRUPT); a torn last line (a crash while writing it) is cut off. Records
+ * after the last checkpoint (written before a crash) are signed at once, `everyRecords` per
+ * checkpoint. A log with records and no checkpoint at all is refused
+ * (ATTESTATION_CHECKPOINT_MISSING) unless `adoptUnsigned` is set, the one-time step that turns
+ * signing on for an existing log: a deleted sidecar is how a forger would get a rewritten log signed.
  *
  * Failures: a sidecar that cannot be written fails the log (the registrar halts `attestation_io`,
  * as for the log itself); an anchor that throws, rejects or cannot be written is reported as a
  * process warning (code VOICE_SOUNDBOARD_ANCHOR) and does not stop the log.
  */
 import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, write, writeSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { checkpointPath, checkpointSignatureValid, digestOf, DIGEST_BYTES, fileLines, parseCheckpoint, signCheckpoint, type Checkpoint } from './checkpoint.js';
@@ -42,8 +45,10 @@ export interface SigningOptions {
   everyMs?: number;
   /** Called with each checkpoint once it is durable in the sidecar (awaited at close). */
   anchor?: CheckpointAnchor;
-  /** A second file each checkpoint is appended to (and fdatasync'ed), e.g. on another disk or a WORM mount. */
+  /** A second file each checkpoint is appended to (and fdatasync'ed), e.g. on another disk or a WORM mount; checked against the log on open. */
   anchorFile?: string;
+  /** Sign an existing log that has no checkpoint yet (turning signing on for it); default false: refused (ATTESTATION_CHECKPOINT_MISSING). */
+  adoptUnsigned?: boolean;
 }
 
 /** Checkpoint every this many records unless told otherwise. */
@@ -59,6 +64,7 @@ export const signingOptionsSchema = z.strictObject({
   everyMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   anchor: z.custom<CheckpointAnchor>((value) => typeof value === 'function', 'expected a function (checkpoint) => void | Promise<void>').optional(),
   anchorFile: z.string().min(1).optional(),
+  adoptUnsigned: z.boolean().optional(),
 });
 
 /** Signing options after validation, with the key loaded. */
@@ -68,6 +74,7 @@ export interface LoadedSigning {
   everyMs: number;
   anchor: CheckpointAnchor | undefined;
   anchorFile: string | undefined;
+  adoptUnsigned: boolean;
 }
 
 /**
@@ -84,6 +91,7 @@ export function loadSigning(options: SigningOptions, field: string): LoadedSigni
     everyMs: parsed.everyMs ?? DEFAULT_CHECKPOINT_MS,
     anchor: parsed.anchor,
     anchorFile: parsed.anchorFile,
+    adoptUnsigned: parsed.adoptUnsigned ?? false,
   };
 }
 
@@ -154,6 +162,18 @@ export class CheckpointWriter {
     }
     const checkpoint = last.checkpoint;
     if (checkpoint) checkAgainstLog(checkpoint, signing, log, path);
+    else if (log.headSeq > log.chainStartSeq && !signing.adoptUnsigned) {
+      throw new AttestationError(
+        'ATTESTATION_CHECKPOINT_MISSING',
+        `attestation log ${log.path} holds records but ${path} holds no checkpoint: if this log was written before signing was on, open it once with signing.adoptUnsigned; otherwise the sidecar was removed, run \`voice-soundboard audit verify --public-key\``,
+        { path: log.path, seq: log.chainStartSeq + 1 },
+      );
+    }
+    // The anchor file may hold checkpoints a forger removed from the sidecar (it is written after it).
+    if (signing.anchorFile !== undefined && isRegularFile(signing.anchorFile)) {
+      const anchored = lastCheckpoint(signing.anchorFile).checkpoint;
+      if (anchored && anchored.keyId === signing.key.keyId) checkAgainstLog(anchored, signing, log, signing.anchorFile);
+    }
     const created = !existsSync(path);
     const fd = openFile(path, 'a');
     if (created) syncDirectory(dirname(path));
@@ -320,9 +340,19 @@ export class CheckpointWriter {
   }
 }
 
+/** Whether `path` is a regular file (an anchor may be a device or a pipe: never read back). */
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** The last complete checkpoint of a sidecar (null when there is none) and where a torn last line starts. */
 function lastCheckpoint(path: string): { checkpoint: Checkpoint | null; tornAtBytes: number | null } {
   if (!existsSync(path)) return { checkpoint: null, tornAtBytes: null };
+  if (!isRegularFile(path)) throw new AttestationError('ATTESTATION_IO', `${path} is not a regular file`, { path });
   let lastLine: string | null = null;
   let lastNumber = 0;
   let tornAtBytes: number | null = null;

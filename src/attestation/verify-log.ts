@@ -15,7 +15,7 @@
  * or one with no valid checkpoint, is an error when the log has records. Structural invariants and
  * replay are `verify()`'s (src/registrar/verify.ts); `audit verify --public-key` runs both.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { checkpointPath, checkpointSignatureValid, digestOf, DIGEST_BYTES, fileLines, parseCheckpoint, type Checkpoint, type FileLine } from './checkpoint.js';
 import { scanAttestationLog, type TornTail } from './durable-log.js';
@@ -106,7 +106,7 @@ export function verifyLog(path: string, options: VerifyLogOptions = {}): LogVeri
   const fail = (seq: number, invariant: string, message: string): void => void errors.push(Object.freeze({ seq, invariant, message }));
   const warn = (seq: number, invariant: string, message: string): void => void warnings.push(Object.freeze({ seq, invariant, message }));
   const sidecarPath = parsed.checkpointFile ?? checkpointPath(path);
-  const cursors = key ? [sidecarPath, ...(parsed.anchorFile !== undefined ? [parsed.anchorFile] : [])].map((file) => openCursor(file, start.seq)) : [];
+  const cursors = key ? [sidecarPath, ...(parsed.anchorFile !== undefined ? [parsed.anchorFile] : [])].map((file) => openCursor(file, start.seq, fail)) : [];
   const next = (cursor: Cursor): void => advance(cursor, key as VerifyingKey, start.seq, fail, warn);
 
   let position = start.seq; // the seq the records read so far stand at
@@ -201,9 +201,13 @@ export function verifyLog(path: string, options: VerifyLogOptions = {}): LogVeri
   });
 }
 
-function openCursor(path: string, startSeq: number): Cursor {
+function openCursor(path: string, startSeq: number, fail: (seq: number, invariant: string, message: string) => void): Cursor {
   let lines: Generator<FileLine, void, undefined> | null = null;
-  if (existsSync(path)) lines = fileLines(path);
+  if (existsSync(path)) {
+    // A device or a pipe is never read (it may never end).
+    if (statSync(path).isFile()) lines = fileLines(path);
+    else fail(startSeq + 1, 'checkpoint.io', `${path} is not a regular file`);
+  }
   return { path, lines, current: null, digests: Buffer.alloc(0), lastSeq: startSeq, valid: 0, matched: 0, signedThroughSeq: null, stopped: false };
 }
 

@@ -314,7 +314,7 @@ describe('the checkpoints themselves', () => {
   it('a forger who re-chains and signs new checkpoints with another key: checkpoint.key, and not signed', async () => {
     const forged = damaged(rechain(intact().filter((record) => record.seq !== 4)), { sidecar: () => [] });
     // The forger writes checkpoints for the forged log with their own key.
-    const { registrar } = AudioRegistrar.openLog(forged, { signing: { privateKey: otherKeys.privateKey, everyRecords: 4, everyMs: 0 } });
+    const { registrar } = AudioRegistrar.openLog(forged, { signing: { privateKey: otherKeys.privateKey, everyRecords: 4, everyMs: 0, adoptUnsigned: true } });
     await registrar.close();
     const report = verifyLog(forged, { publicKey: keys.publicKey });
     expect(report.ok).toBe(false);

@@ -196,13 +196,16 @@ describe('anchors', () => {
 });
 
 describe('reopening a signed log', () => {
-  it('signs at once what no checkpoint covers (a log written before signing was on)', async () => {
+  it('signs a log written before signing was on only with adoptUnsigned', async () => {
     const path = freshLog();
     const { registrar } = AudioRegistrar.openLog(path);
     starts(registrar, 10);
     await registrar.close();
     expect(verifyLog(path, { publicKey: publicPem })).toMatchObject({ ok: false, errors: [{ seq: 1, invariant: 'checkpoint.missing' }] });
-    const reopened = AudioRegistrar.openLog(path, { signing: { privateKey: keys.privateKey, everyRecords: 4, everyMs: 0 } });
+    // Refused unless asked for: a removed sidecar is how a forger would get a rewritten log signed.
+    expect(thrown(() => AudioRegistrar.openLog(path, { signing: { privateKey: keys.privateKey } }))).toMatchObject({ code: 'ATTESTATION_CHECKPOINT_MISSING', seq: 1 });
+    expect(existsSync(checkpointPath(path))).toBe(false);
+    const reopened = AudioRegistrar.openLog(path, { signing: { privateKey: keys.privateKey, everyRecords: 4, everyMs: 0, adoptUnsigned: true } });
     expect(checkpointsOf(checkpointPath(path)).map((checkpoint) => checkpoint.seq)).toEqual([4, 8, 10]);
     expect(reopened.registrar.attestationStore.signedSeq).toBe(10);
     await reopened.registrar.close();
@@ -241,6 +244,21 @@ describe('reopening a signed log', () => {
     writeFileSync(sidecar, intact);
     const again = open();
     await again.registrar.close();
+  });
+
+  it('checks the anchor file too: a sidecar and log cut back together are refused by it', async () => {
+    const path = freshLog();
+    const anchorFile = `${path}.anchor`;
+    const signing = { privateKey: keys.privateKey, everyRecords: 3, everyMs: 0, anchorFile };
+    const { registrar } = AudioRegistrar.openLog(path, { signing });
+    starts(registrar, 9);
+    await registrar.close();
+    // The forger cuts the log back to seq 6 and the sidecar back to the checkpoint of seq 6.
+    writeFileSync(path, `${readFileSync(path, 'utf8').split('\n').slice(0, 6).join('\n')}\n`);
+    writeFileSync(checkpointPath(path), `${readFileSync(checkpointPath(path), 'utf8').split('\n').slice(0, 2).join('\n')}\n`);
+    const withoutAnchor = AudioRegistrar.openLog(path, { signing: { ...signing, anchorFile: undefined } });
+    await withoutAnchor.registrar.close(); // the two files agree: nothing to see without the anchor
+    expect(thrown(() => AudioRegistrar.openLog(path, { signing }))).toMatchObject({ code: 'ATTESTATION_CHECKPOINT_MISMATCH', seq: 7 });
   });
 
   it('a log continuing a snapshot counts from its chain start', async () => {

@@ -7,8 +7,7 @@
 import { loadVerifyingKeyFile, publicKeyPemOf, type VerifyingKey } from '../attestation/signing.js';
 import { verifyLog, type LogProblem, type LogVerifyReport } from '../attestation/verify-log.js';
 import { RegistrarReplayError } from '../registrar/errors.js';
-import { parseSnapshot } from '../registrar/snapshot.js';
-import { checkSnapshotSignature } from '../registrar/snapshot-signature.js';
+import { checkSignedSnapshot } from '../registrar/snapshot-signature.js';
 
 /** The audit flags of the signed checks. */
 export const SIGNED_OPTIONS = {
@@ -54,7 +53,7 @@ export function checkSigned(path: string, flags: SignedFlags, start: { seq: numb
   const problems = report.errors.filter((problem) => problem.invariant.startsWith('checkpoint.'));
   if (snapshot !== undefined) {
     try {
-      checkSnapshotSignature(parseSnapshot(snapshot), key.publicKey, '--public-key');
+      checkSignedSnapshot(snapshot, key.publicKey, '--public-key');
     } catch (error) {
       if (!(error instanceof RegistrarReplayError)) throw error;
       problems.push({ seq: 0, invariant: 'snapshot.signature', message: `${error.code}: ${error.message}` });

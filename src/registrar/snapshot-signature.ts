@@ -36,6 +36,13 @@ export function signedByStore(snapshot: RegistrarSnapshot, store: AttestationSto
   return signature ? withSignature(snapshot, signature) : snapshot;
 }
 
+/** Parses a snapshot (REGISTRAR_SNAPSHOT_INVALID when malformed or tampered) and checks its signature (checkSnapshotSignature). */
+export function checkSignedSnapshot(value: unknown, publicKey: PublicKeyInput, field = 'options.publicKey'): RegistrarSnapshot {
+  const snapshot = parseSnapshot(value);
+  checkSnapshotSignature(snapshot, publicKey, field);
+  return snapshot;
+}
+
 /**
  * Checks a (parsed) snapshot's signature against a public key. Throws RegistrarReplayError
  * REGISTRAR_SNAPSHOT_UNSIGNED when it carries none, REGISTRAR_SNAPSHOT_INVALID when it is signed

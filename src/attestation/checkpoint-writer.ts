@@ -112,6 +112,8 @@ export interface CheckpointedLog {
   flush(): Promise<void>;
   /** Fails the log (the registrar halts). */
   fail(error: AttestationError): void;
+  /** Calls `listener` once if the log fails (from then on nothing more is signed). */
+  onFailure(listener: () => void): void;
 }
 
 /** Writes a store's signed checkpoints (see the file comment). Single-threaded. */
@@ -136,6 +138,8 @@ export class CheckpointWriter {
   #anchorFileChain: Promise<void> = Promise.resolve();
   readonly #anchors = new Set<Promise<void>>();
   #closing: Promise<void> | null = null;
+  /** The log failed: records after its last good write may be missing from the file, so nothing more is signed. */
+  #logFailed = false;
 
   private constructor(signing: LoadedSigning, log: CheckpointedLog, fd: number, lastSeq: number) {
     this.#signing = signing;
@@ -145,6 +149,10 @@ export class CheckpointWriter {
     this.#writtenSeq = this.#requestedSeq = this.#durableSeq = lastSeq;
     this.#headSeq = log.headSeq;
     this.#headHash = log.headHash;
+    log.onFailure(() => {
+      this.#logFailed = true;
+      this.#clearTimer();
+    });
   }
 
   /** Opens (or creates) the sidecar of a store just opened, checks it against the log and signs what it does not cover yet. */
@@ -253,7 +261,7 @@ export class CheckpointWriter {
       } catch {
         return; // not durable: never signed (the log's own failure halts the registrar)
       }
-      if (seq <= this.#writtenSeq || this.#fd === null) return;
+      if (seq <= this.#writtenSeq || this.#fd === null || this.#logFailed) return;
       let checkpoint: Checkpoint;
       try {
         checkpoint = this.#signNext(seq, hash);

@@ -162,6 +162,7 @@ export class AttestationStore {
           records: (fromSeq) => store.records(fromSeq),
           flush: () => log.flush(),
           fail: (error) => log.reportFailure(error),
+          onFailure: (listener) => void log.onFailure(listener),
         });
       } catch (error) {
         void log.close();

@@ -146,6 +146,26 @@ describe('when checkpoints are written', () => {
   });
 });
 
+describe('a failed log', () => {
+  it('signs nothing once the log failed: no checkpoint ever covers a record that is not in the file', async () => {
+    const path = freshLog();
+    const { store } = AttestationStore.open(path, { memoryRecords: 1, signing: { privateKey: keys.privateKey, everyMs: 0 } });
+    const registrar = new AudioRegistrar({ store });
+    const agent = registrar.registerActor('agent:a');
+    registrar.request({ action: 'start', actor: agent, target: 's1' });
+    registrar.request({ action: 'start', actor: agent, target: 's2' });
+    // Seq 1 changes on disk under the store; reading it back (s1's parent) fails the log.
+    writeFileSync(path, readFileSync(path, 'utf8').replace('new -> compiling', 'new -> COMPILING'));
+    const failed = registrar.request({ action: 'synthesize', actor: agent, target: 's1' });
+    await expect(failed.durable).rejects.toMatchObject({ code: 'ATTESTATION_LOG_CORRUPT' });
+    expect(registrar.haltCause?.cause).toBe('attestation_io');
+    await registrar.close();
+    const inFile = readFileSync(path, 'utf8').split('\n').length - 1;
+    expect(inFile).toBe(2);
+    for (const checkpoint of checkpointsOf(checkpointPath(path))) expect(checkpoint.seq).toBeLessThanOrEqual(inFile);
+  });
+});
+
 describe('anchors', () => {
   it('the callback and the anchor file receive every checkpoint, as in the sidecar', async () => {
     const path = freshLog();

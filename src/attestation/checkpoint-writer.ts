@@ -18,7 +18,9 @@
  * signing on for an existing log: a deleted sidecar is how a forger would get a rewritten log signed.
  *
  * Failures: a sidecar that cannot be written fails the log (the registrar halts `attestation_io`,
- * as for the log itself); an anchor that throws, rejects or cannot be written is reported as a
+ * as for the log itself); once the log has failed nothing more is signed (the file may lack
+ * records the store holds); when the sidecar falls behind the traffic by more than 16 checkpoints,
+ * a queued checkpoint is skipped for the next one (which covers the same records); an anchor that throws, rejects or cannot be written is reported as a
  * process warning (code VOICE_SOUNDBOARD_ANCHOR) and does not stop the log.
  */
 import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, write, writeSync } from 'node:fs';
@@ -39,7 +41,7 @@ export interface SigningOptions {
   privateKey?: PrivateKeyInput;
   /** A PEM file holding the private key, readable by its owner only (chmod 600). */
   privateKeyFile?: string;
-  /** A checkpoint every this many records (default 1,000). */
+  /** A checkpoint every this many records (default 1,000; at most 1,000,000: their digests wait in memory until it is signed). */
   everyRecords?: number;
   /** A checkpoint at most this long after the first record not yet covered (default 5,000 ms; 0: only by count and at close). */
   everyMs?: number;
@@ -51,6 +53,9 @@ export interface SigningOptions {
   adoptUnsigned?: boolean;
 }
 
+/** Queued checkpoints beyond which one is skipped for the next (it covers the same records): bounds the backlog of a slow disk. */
+const MAX_QUEUED_CHECKPOINTS = 16;
+
 /** Checkpoint every this many records unless told otherwise. */
 export const DEFAULT_CHECKPOINT_RECORDS = 1_000;
 /** Checkpoint at most this long after the first uncovered record unless told otherwise. */
@@ -60,7 +65,7 @@ export const DEFAULT_CHECKPOINT_MS = 5_000;
 export const signingOptionsSchema = z.strictObject({
   privateKey: z.unknown().optional(),
   privateKeyFile: z.unknown().optional(),
-  everyRecords: z.number().int().min(1).max(1e9).optional(),
+  everyRecords: z.number().int().min(1).max(1_000_000).optional(),
   everyMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   anchor: z.custom<CheckpointAnchor>((value) => typeof value === 'function', 'expected a function (checkpoint) => void | Promise<void>').optional(),
   anchorFile: z.string().min(1).optional(),
@@ -140,6 +145,8 @@ export class CheckpointWriter {
   #closing: Promise<void> | null = null;
   /** The log failed: records after its last good write may be missing from the file, so nothing more is signed. */
   #logFailed = false;
+  /** Checkpoints asked for and not yet started. */
+  #queued = 0;
 
   private constructor(signing: LoadedSigning, log: CheckpointedLog, fd: number, lastSeq: number) {
     this.#signing = signing;
@@ -254,14 +261,18 @@ export class CheckpointWriter {
   /** Queues a checkpoint of `seq` for when `durable` settles; checkpoints are written in seq order. */
   #request(seq: number, hash: string, durable: Promise<void>): void {
     this.#requestedSeq = seq;
+    this.#queued += 1;
     if (seq >= this.#headSeq) this.#clearTimer();
     this.#chain = this.#chain.then(async () => {
+      this.#queued -= 1;
       try {
         await durable;
       } catch {
         return; // not durable: never signed (the log's own failure halts the registrar)
       }
       if (seq <= this.#writtenSeq || this.#fd === null || this.#logFailed) return;
+      // A sidecar slower than the traffic: a later checkpoint is queued and will cover these records too.
+      if (this.#queued >= MAX_QUEUED_CHECKPOINTS && seq < this.#requestedSeq) return;
       let checkpoint: Checkpoint;
       try {
         checkpoint = this.#signNext(seq, hash);

@@ -113,6 +113,18 @@ describe('when checkpoints are written', () => {
     expect(verifyLog(path, { publicKey: publicPem })).toMatchObject({ ok: true, signature: { checkpoints: 3, signedThroughSeq: 12, unsignedTail: null } });
   });
 
+  it('a burst faster than the sidecar: queued checkpoints coalesce, every record is still covered once', async () => {
+    const path = freshLog();
+    const { registrar } = AudioRegistrar.openLog(path, { signing: { privateKey: keys.privateKey, everyRecords: 1, everyMs: 0 } });
+    starts(registrar, 100); // 100 checkpoints asked for before the first can start
+    await registrar.close();
+    const checkpoints = checkpointsOf(checkpointPath(path));
+    expect(checkpoints.length).toBeLessThan(100);
+    expect(checkpoints.at(-1)?.seq).toBe(100);
+    checkpoints.forEach((checkpoint, index) => expect(checkpoint.fromSeq).toBe(index === 0 ? 1 : (checkpoints[index - 1]?.seq ?? 0) + 1));
+    expect(verifyLog(path, { publicKey: publicPem })).toMatchObject({ ok: true, signature: { signedThroughSeq: 100 } });
+  });
+
   it('`everyMs` after the first record not yet covered, however few records came', async () => {
     const path = freshLog();
     const { registrar } = AudioRegistrar.openLog(path, { signing: { privateKey: keys.privateKey, everyRecords: 1_000, everyMs: 20 } });

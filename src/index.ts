@@ -48,7 +48,7 @@ export { verifyLog } from './attestation/verify-log.js';
 export type { LogProblem, LogVerifyReport, SignatureReport, VerifyLogOptions } from './attestation/verify-log.js';
 export { checkpointPath } from './attestation/checkpoint.js';
 export type { Checkpoint } from './attestation/checkpoint.js';
-export type { CheckpointAnchor, SigningOptions } from './attestation/checkpoint-writer.js';
+export type { CheckpointAnchor, SigningOptions } from './attestation/signing-options.js';
 export { publicKeyPemOf } from './attestation/signing.js';
 export type { PrivateKeyInput, PrivateKeySource, PublicKeyInput } from './attestation/signing.js';
 export { signSnapshot } from './registrar/snapshot-signature.js';

@@ -20,85 +20,20 @@
  * Failures: a sidecar that cannot be written fails the log (the registrar halts `attestation_io`,
  * as for the log itself); once the log has failed nothing more is signed (the file may lack
  * records the store holds); when the sidecar falls behind the traffic by more than 16 checkpoints,
- * a queued checkpoint is skipped for the next one (which covers the same records); an anchor that throws, rejects or cannot be written is reported as a
- * process warning (code VOICE_SOUNDBOARD_ANCHOR) and does not stop the log.
+ * a queued checkpoint is skipped for the next one (which covers the same records); an anchor that
+ * throws, rejects or cannot be written is reported as a process warning (code
+ * VOICE_SOUNDBOARD_ANCHOR) and does not stop the log. The options are signing-options.ts's.
  */
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, write, writeSync } from 'node:fs';
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { z } from 'zod';
-import { checkpointPath, checkpointSignatureValid, digestOf, DIGEST_BYTES, fileLines, parseCheckpoint, signCheckpoint, type Checkpoint } from './checkpoint.js';
+import { checkpointPath, checkpointSignatureValid, digestOf, DIGEST_BYTES, signCheckpoint, type Checkpoint } from './checkpoint.js';
+import { isRegularFile, lastCheckpoint, openFile, syncDirectory, writeLine } from './checkpoint-file.js';
 import { AttestationError } from './errors.js';
-import { loadSigningKey, privateKeySourceSchema, type PrivateKeyInput, type SigningKey } from './signing.js';
-import { parseInput } from '../validation.js';
-
-/** Receives each checkpoint once it is in the sidecar (an external anchor: a transparency log, a WORM store...). */
-export type CheckpointAnchor = (checkpoint: Checkpoint) => void | Promise<void>;
-
-/** The `signing` option group of `AttestationStore.open` and `AudioRegistrar.openLog`. */
-export interface SigningOptions {
-  /** The Ed25519 private key (KeyObject or PEM text); or give `privateKeyFile`. */
-  privateKey?: PrivateKeyInput;
-  /** A PEM file holding the private key, readable by its owner only (chmod 600). */
-  privateKeyFile?: string;
-  /** A checkpoint every this many records (default 1,000; at most 1,000,000: their digests wait in memory until it is signed). */
-  everyRecords?: number;
-  /** A checkpoint at most this long after the first record not yet covered (default 5,000 ms; 0: only by count and at close). */
-  everyMs?: number;
-  /** Called with each checkpoint once it is durable in the sidecar (awaited at close). */
-  anchor?: CheckpointAnchor;
-  /** A second file each checkpoint is appended to (and fdatasync'ed), e.g. on another disk or a WORM mount; checked against the log on open. */
-  anchorFile?: string;
-  /** Sign an existing log that has no checkpoint yet (turning signing on for it); default false: refused (ATTESTATION_CHECKPOINT_MISSING). */
-  adoptUnsigned?: boolean;
-}
+import type { SigningKey } from './signing.js';
+import type { LoadedSigning } from './signing-options.js';
 
 /** Queued checkpoints beyond which one is skipped for the next (it covers the same records): bounds the backlog of a slow disk. */
 const MAX_QUEUED_CHECKPOINTS = 16;
-
-/** Checkpoint every this many records unless told otherwise. */
-export const DEFAULT_CHECKPOINT_RECORDS = 1_000;
-/** Checkpoint at most this long after the first uncovered record unless told otherwise. */
-export const DEFAULT_CHECKPOINT_MS = 5_000;
-
-/** zod schema of the signing options (the key source is checked by loadSigningKey). */
-export const signingOptionsSchema = z.strictObject({
-  privateKey: z.unknown().optional(),
-  privateKeyFile: z.unknown().optional(),
-  everyRecords: z.number().int().min(1).max(1_000_000).optional(),
-  everyMs: z.number().int().min(0).max(2 ** 31 - 1).optional(),
-  anchor: z.custom<CheckpointAnchor>((value) => typeof value === 'function', 'expected a function (checkpoint) => void | Promise<void>').optional(),
-  anchorFile: z.string().min(1).optional(),
-  adoptUnsigned: z.boolean().optional(),
-});
-
-/** Signing options after validation, with the key loaded. */
-export interface LoadedSigning {
-  key: SigningKey;
-  everyRecords: number;
-  everyMs: number;
-  anchor: CheckpointAnchor | undefined;
-  anchorFile: string | undefined;
-  adoptUnsigned: boolean;
-}
-
-/**
- * Validates signing options and loads the key (before any file is touched). Throws InputError
- * naming the field (`<field>.everyRecords`...), AttestationError ATTESTATION_KEY_PERMISSIONS.
- */
-export function loadSigning(options: SigningOptions, field: string): LoadedSigning {
-  const parsed = parseInput(signingOptionsSchema, options, field);
-  parseInput(privateKeySourceSchema, { privateKey: parsed.privateKey, privateKeyFile: parsed.privateKeyFile }, field);
-  const source = parsed.privateKeyFile !== undefined ? { privateKeyFile: parsed.privateKeyFile as string } : { privateKey: parsed.privateKey as PrivateKeyInput };
-  return {
-    key: loadSigningKey(source, field),
-    everyRecords: parsed.everyRecords ?? DEFAULT_CHECKPOINT_RECORDS,
-    everyMs: parsed.everyMs ?? DEFAULT_CHECKPOINT_MS,
-    anchor: parsed.anchor,
-    anchorFile: parsed.anchorFile,
-    adoptUnsigned: parsed.adoptUnsigned ?? false,
-  };
-}
 
 /** What the writer needs of its store. */
 export interface CheckpointedLog {
@@ -359,36 +294,6 @@ export class CheckpointWriter {
   }
 }
 
-/** Whether `path` is a regular file (an anchor may be a device or a pipe: never read back). */
-function isRegularFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** The last complete checkpoint of a sidecar (null when there is none) and where a torn last line starts. */
-function lastCheckpoint(path: string): { checkpoint: Checkpoint | null; tornAtBytes: number | null } {
-  if (!existsSync(path)) return { checkpoint: null, tornAtBytes: null };
-  if (!isRegularFile(path)) throw new AttestationError('ATTESTATION_IO', `${path} is not a regular file`, { path });
-  let lastLine: string | null = null;
-  let lastNumber = 0;
-  let tornAtBytes: number | null = null;
-  for (const line of fileLines(path)) {
-    if (line.complete) {
-      lastLine = line.text;
-      lastNumber = line.number;
-    } else {
-      tornAtBytes = line.offsetBytes;
-    }
-  }
-  if (lastLine === null) return { checkpoint: null, tornAtBytes };
-  const parsed = parseCheckpoint(lastLine);
-  if ('problem' in parsed) throw new AttestationError('ATTESTATION_CHECKPOINT_CORRUPT', `checkpoint file ${path}: line ${lastNumber} is not a checkpoint (${parsed.problem})`, { path });
-  return { checkpoint: parsed.checkpoint, tornAtBytes };
-}
-
 /** Refuses a log that does not hold what its last checkpoint signed. */
 function checkAgainstLog(checkpoint: Checkpoint, signing: LoadedSigning, log: CheckpointedLog, path: string): void {
   if (checkpoint.keyId === signing.key.keyId && !checkpointSignatureValid(signing.key, checkpoint)) {
@@ -408,38 +313,6 @@ function checkAgainstLog(checkpoint: Checkpoint, signing: LoadedSigning, log: Ch
       { path: log.path, seq: checkpoint.seq },
     );
   }
-}
-
-function openFile(path: string, flags: string): number {
-  try {
-    return openSync(path, flags, 0o644);
-  } catch (cause) {
-    throw new AttestationError('ATTESTATION_IO', `cannot open ${path}: ${(cause as Error).message}`, { cause, path });
-  }
-}
-
-/** Makes a new file's directory entry durable (best effort: some file systems refuse to sync a directory). */
-function syncDirectory(path: string): void {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // not supported here: the file's own fdatasync still holds its data
-  }
-}
-
-/** Appends a line and fdatasyncs it, off the event loop. */
-async function writeLine(fd: number, text: string): Promise<void> {
-  const buffer = Buffer.from(text, 'utf8');
-  let offset = 0;
-  while (offset < buffer.length) {
-    offset += await new Promise<number>((resolve, reject) => write(fd, buffer, offset, buffer.length - offset, null, (error, written) => (error ? reject(error) : resolve(written))));
-  }
-  await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
 }
 
 function describe(error: unknown): string {

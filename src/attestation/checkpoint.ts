@@ -19,9 +19,7 @@
  * signature base64 Ed25519 signature
  * ```
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { z } from 'zod';
-import { AttestationError } from './errors.js';
 import { signatureValid, signPayload, type SigningKey, type VerifyingKey } from './signing.js';
 
 /** The `kind` of a checkpoint. */
@@ -114,58 +112,4 @@ export function parseCheckpoint(line: string): { checkpoint: Checkpoint } | { pr
   if (parsed.success) return { checkpoint: Object.freeze(parsed.data) };
   const issue = parsed.error.issues[0];
   return { problem: `${issue && issue.path.length > 0 ? issue.path.join('.') : '(checkpoint)'}: ${issue?.message ?? 'invalid'}` };
-}
-
-/** One line of a JSON Lines file: its text, 1-based number, byte offset, and whether a newline ends it. */
-export interface FileLine {
-  text: string;
-  number: number;
-  offsetBytes: number;
-  complete: boolean;
-}
-
-/** Bytes read per chunk. */
-const CHUNK_BYTES = 1 << 16;
-
-/**
- * The lines of a file in order, read in chunks (never more than a chunk and one line in memory);
- * a last line without a newline comes with `complete: false`. Throws ATTESTATION_IO when the file
- * cannot be read.
- */
-export function* fileLines(path: string): Generator<FileLine, void, undefined> {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (cause) {
-    throw new AttestationError('ATTESTATION_IO', `cannot read ${path}: ${(cause as Error).message}`, { cause, path });
-  }
-  try {
-    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-    let carry = Buffer.alloc(0);
-    let position = 0;
-    let lineOffset = 0;
-    let number = 0;
-    for (;;) {
-      let read: number;
-      try {
-        read = readSync(fd, chunk, 0, chunk.length, position);
-      } catch (cause) {
-        throw new AttestationError('ATTESTATION_IO', `cannot read ${path}: ${(cause as Error).message}`, { cause, path });
-      }
-      if (read === 0) break;
-      position += read;
-      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
-      let from = 0;
-      for (let newline = data.indexOf(0x0a, from); newline !== -1; newline = data.indexOf(0x0a, from)) {
-        number += 1;
-        yield { text: data.toString('utf8', from, newline), number, offsetBytes: lineOffset, complete: true };
-        lineOffset += newline + 1 - from;
-        from = newline + 1;
-      }
-      carry = Buffer.from(data.subarray(from));
-    }
-    if (carry.length > 0) yield { text: carry.toString('utf8'), number: number + 1, offsetBytes: lineOffset, complete: false };
-  } finally {
-    closeSync(fd);
-  }
 }

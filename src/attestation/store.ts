@@ -18,7 +18,8 @@
  */
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.js';
-import { CheckpointWriter, loadSigning, type SigningOptions } from './checkpoint-writer.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
+import { loadSigning, type SigningOptions } from './signing-options.js';
 import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log.js';
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';

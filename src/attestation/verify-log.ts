@@ -17,7 +17,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
-import { checkpointPath, checkpointSignatureValid, digestOf, DIGEST_BYTES, fileLines, parseCheckpoint, type Checkpoint, type FileLine } from './checkpoint.js';
+import { checkpointPath, checkpointSignatureValid, digestOf, DIGEST_BYTES, parseCheckpoint, type Checkpoint } from './checkpoint.js';
+import { fileLines, type FileLine } from './checkpoint-file.js';
 import { scanAttestationLog, type TornTail } from './durable-log.js';
 import { GENESIS_HASH, recordHash } from './record.js';
 import { loadVerifyingKey, type PublicKeyInput, type VerifyingKey } from './signing.js';

@@ -30,7 +30,7 @@ import { setReplayHooks } from './replay-hooks.js';
 import { callSafely, PhasedListeners, type ListenerOptions } from './listeners.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
 import { signedByStore } from './snapshot-signature.js';
-import type { SigningOptions } from '../attestation/checkpoint-writer.js';
+import type { SigningOptions } from '../attestation/signing-options.js';
 import type { HaltCause, HaltInfo, InvariantDescription, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView, TransitionEvent } from './types.js';
 import { ActorHandle, issueActorHandle } from './actor-handle.js';
 import type { StreamState } from './core.js';

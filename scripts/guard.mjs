@@ -36,7 +36,7 @@ const LIFECYCLE_FIELDS = new Set(['state', 'owner', 'committed', 'graphRevision'
 const DEVICE_WRITE_METHODS = new Set(['write', 'writeAll', 'interrupt', 'resume', 'start', 'drain']);
 const HOST_ENTRY_METHODS = new Set(['requestAsHost', 'observeAsHost']);
 /** src/registrar/ modules other layers may import values from (request-schema.ts: types only). */
-const PUBLIC_REGISTRAR_MODULES = new Set(['registrar', 'types', 'errors', 'core', 'version', 'invariants', 'actor-handle', 'verify']);
+const PUBLIC_REGISTRAR_MODULES = new Set(['registrar', 'types', 'errors', 'core', 'version', 'invariants', 'actor-handle', 'verify', 'snapshot-signature']);
 /** Layers that act for agents, plugins or sessions: they hold handles, never names. */
 const UNTRUSTED_LAYERS = ['src/engine/', 'src/streaming/', 'src/mcp/', 'src/plugins/', 'src/conversation/'];
 const CORE_TYPES = { DecisionCore: 'src/registrar/core.ts', NativeCore: 'src/registrar/native-core.ts', ReferenceCore: 'src/registrar/reference-core.ts' };

@@ -45,6 +45,16 @@ export { ATTESTATION_FIELDS, ATTESTATION_VERSION } from './attestation/record.js
 export type { Attestation, Violation } from './attestation/record.js';
 export { AttestationError } from './attestation/errors.js';
 export type { AttestationQuery } from './attestation/query.js';
+// Tamper evidence: signed checkpoints and snapshots
+export { verifyLog } from './attestation/verify-log.js';
+export type { LogProblem, LogVerifyReport, SignatureReport, VerifyLogOptions } from './attestation/verify-log.js';
+export { checkpointPath } from './attestation/checkpoint.js';
+export type { Checkpoint } from './attestation/checkpoint.js';
+export type { CheckpointAnchor, SigningOptions } from './attestation/signing-options.js';
+export { publicKeyPemOf } from './attestation/signing.js';
+export type { PrivateKeyInput, PrivateKeySource, PublicKeyInput } from './attestation/signing.js';
+export { signSnapshot } from './registrar/snapshot-signature.js';
+export type { ReplayOptions, RestoreOptions } from './registrar/replay.js';
 
 // Compiler and graph
 export {

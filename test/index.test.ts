@@ -23,7 +23,7 @@ const EXPORTS = [
     'piperOptionsSchema', 'planSynthesis', 'readAttestationLog', 'resample', 's16leToFloat32',
     'speakOptionsSchema', 'speechGraphSchema', 'splitSentences', 'stereoToMono', 'verify',
     'voiceEngineOptionsSchema', 'voiceFilterSchema', 'wavStreamHeader', 'withMeasuredDurations',
-    'writeAudioFile',
+    'writeAudioFile', 'verifyLog', 'checkpointPath', 'publicKeyPemOf', 'signSnapshot',
 ];
 
 describe('package exports', () => {

@@ -9,7 +9,12 @@
  * inconsistent), ATTESTATION_LOG_TOO_LARGE (readAttestationLog on a log larger than it loads),
  * ATTESTATION_IO (the log could not be read, written or synced), ATTESTATION_LOG_CLOSED (append
  * after close), ATTESTATION_STORE_SEALED (a write into a store that belongs to a registrar, from
- * outside it), ATTESTATION_STORE_IN_USE (a second registrar given a store another one owns).
+ * outside it), ATTESTATION_STORE_IN_USE (a second registrar given a store another one owns). Signing
+ * (checkpoint-writer.ts): ATTESTATION_KEY_PERMISSIONS (a private key file its group or others may
+ * read), ATTESTATION_CHECKPOINT_MISMATCH (the log does not hold what a checkpoint signed),
+ * ATTESTATION_CHECKPOINT_INVALID (a checkpoint's signature fails), ATTESTATION_CHECKPOINT_CORRUPT
+ * (a sidecar line that is not a checkpoint), ATTESTATION_CHECKPOINT_MISSING (records, no checkpoint),
+ * ATTESTATION_CHECKPOINT_IO (the sidecar cannot be written).
  */
 import { VoiceSoundboardError, type ErrorOptions } from '../errors.js';
 

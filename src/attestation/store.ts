@@ -15,15 +15,21 @@
  *   window and forget older records (a registrar rebuilt from a long log only to be checked).
  * A segmented log (`segmentBytes`, durable-log.ts) is addressed as one byte sequence, its
  * segments end to end, so the index and the reads back work across segments unchanged.
+ *
+ * With `signing` (open only), a CheckpointWriter signs checkpoints of the chain into the sidecar
+ * `<log>.checkpoints` (checkpoint-writer.ts); the store tells it each record it appends.
  */
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
+import { loadSigning, type SigningOptions } from './signing-options.js';
 import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log.js';
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
 import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, validRecordHash, type Attestation, type AttestationBody } from './record.js';
 import { RecordWindow } from './record-window.js';
 import { DEFAULT_INDEX_STRIDE_RECORDS, SeqIndex } from './seq-index.js';
+import { signPayload, snapshotSignaturePayload } from './signing.js';
 import { parseInput } from '../validation.js';
 
 /** Where a chain starts: after `seq` whose hash is `hash` (a snapshot's head), or at genesis. */
@@ -51,7 +57,7 @@ export interface AttestationStoreOptions {
 }
 
 /** Options of `AttestationStore.open`. */
-export type OpenStoreOptions = DurableLogOptions & { head?: ChainHead; memoryRecords?: number };
+export type OpenStoreOptions = DurableLogOptions & { head?: ChainHead; memoryRecords?: number; signing?: SigningOptions };
 
 /** What `AttestationStore.open` found in an existing log. */
 export interface OpenReport {
@@ -112,6 +118,8 @@ export class AttestationStore {
   private headHash: string;
   /** The registrar that took this store: from then on only it appends or adopts records. */
   #writer: object | null = null;
+  /** Signs checkpoints into the sidecar (open with `signing`), or null. */
+  #checkpoints: CheckpointWriter | null = null;
 
   /** Throws InputError (naming the field) for bad options. */
   constructor(options: AttestationStoreOptions = {}) {
@@ -130,10 +138,13 @@ export class AttestationStore {
   /**
    * Opens a durable store on a JSON Lines log, checking its chain while it scans it and keeping the
    * last `memoryRecords` in memory. Throws ATTESTATION_TORN_TAIL / ATTESTATION_LOG_CORRUPT /
-   * ATTESTATION_CHAIN_BROKEN, InputError for bad options.
+   * ATTESTATION_CHAIN_BROKEN, InputError for bad options. With `signing`, also signs checkpoints
+   * (checkpoint-writer.ts: ATTESTATION_CHECKPOINT_* when the sidecar does not match the log,
+   * ATTESTATION_KEY_PERMISSIONS for a key file others may read).
    */
   static open(path: string, options: OpenStoreOptions = {}): { store: AttestationStore; report: OpenReport } {
-    const { head, memoryRecords, ...logOptions } = options;
+    const { head, memoryRecords, signing: signingOptions, ...logOptions } = options;
+    const signing = signingOptions === undefined ? null : loadSigning(signingOptions, 'options.signing');
     parseInput(memoryRecordsSchema, memoryRecords, 'options.memoryRecords');
     const start = parseInput(chainHeadSchema.optional(), head, 'options.head') ?? { seq: 0, hash: GENESIS_HASH };
     const loaded: { record: Attestation; offsetBytes: number; lengthBytes: number }[] = [];
@@ -161,6 +172,24 @@ export class AttestationStore {
     const kept = loaded.slice(Math.max(0, loaded.length - keep));
     const store = new AttestationStore({ log, head: start, ...(memoryRecords !== undefined ? { memoryRecords } : {}) });
     store.loadScanned(index, kept, expectedSeq - 1, previousHash);
+    if (signing) {
+      try {
+        store.#checkpoints = CheckpointWriter.open(signing, {
+          path,
+          chainStartSeq: start.seq,
+          headSeq: store.headSeq,
+          headHash: store.headHash,
+          hashAt: (seq) => store.bySeq(seq)?.hash,
+          records: (fromSeq) => store.records(fromSeq),
+          flush: () => log.flush(),
+          fail: (error) => log.reportFailure(error),
+          onFailure: (listener) => void log.onFailure(listener),
+        });
+      } catch (error) {
+        void log.close();
+        throw error;
+      }
+    }
     return { store, report: { records, tornTail } };
   }
 
@@ -227,7 +256,9 @@ export class AttestationStore {
       return { record, durable: settled };
     }
     this.push(record, Buffer.byteLength(line, 'utf8') + 1);
-    return { record, durable: this.log.appendLine(line, record) };
+    const durable = this.log.appendLine(line, record);
+    this.#checkpoints?.note(record.seq, record.hash, durable);
+    return { record, durable };
   }
 
   /** Takes already-sealed records after checking they continue the chain; a durable store appends them to its log. */
@@ -255,7 +286,8 @@ export class AttestationStore {
       }
       const line = canonicalJson(record);
       this.push(record, Buffer.byteLength(line, 'utf8') + 1);
-      void this.log.appendLine(line, record); // failures reach onFailure listeners
+      const durable = this.log.appendLine(line, record); // failures reach onFailure listeners
+      this.#checkpoints?.note(record.seq, record.hash, durable);
     }
   }
 
@@ -339,9 +371,38 @@ export class AttestationStore {
     return this.log ? this.log.flush() : settled;
   }
 
-  /** Flushes and closes the durable log; idempotent. */
+  /** Flushes and closes the durable log (signing a last checkpoint of its head first, with `signing`); idempotent. */
   close(): Promise<void> {
-    return this.log ? this.log.close() : settled;
+    if (!this.log) return settled;
+    const log = this.log;
+    const checkpoints = this.#checkpoints;
+    return checkpoints ? log.flush().catch(() => undefined).then(() => checkpoints.close()).then(() => log.close()) : log.close();
+  }
+
+  /** The public key (PEM, SPKI) that verifies this store's checkpoints (`audit verify --public-key`), or null when it does not sign. */
+  get publicKeyPem(): string | null {
+    return this.#checkpoints?.publicKeyPem ?? null;
+  }
+
+  /** The last seq a signed checkpoint in the sidecar covers, or null when the store does not sign. */
+  get signedSeq(): number | null {
+    return this.#checkpoints?.signedSeq ?? null;
+  }
+
+  /**
+   * Signs a snapshot of this store's head (its hash and the head it names) with the store's key, or
+   * null when the store does not sign. Only the store's registrar may ask (ATTESTATION_STORE_SEALED),
+   * and only for the store's current head (ATTESTATION_CHAIN_BROKEN), so the key signs nothing else. @internal
+   */
+  signSnapshot(snapshot: { hash: string; lastSeq: number; lastHash: string }, writer?: object): { keyId: string; value: string } | null {
+    this.#checkWriter(writer, 'signSnapshot');
+    const checkpoints = this.#checkpoints;
+    if (!checkpoints) return null;
+    if (snapshot.lastSeq !== this.headSeq || snapshot.lastHash !== this.headHash) {
+      throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `signSnapshot: the snapshot's head (seq ${snapshot.lastSeq}) is not this store's head (seq ${this.headSeq})`, { seq: snapshot.lastSeq });
+    }
+    const { keyId } = checkpoints;
+    return { keyId, value: signPayload(checkpoints.key, snapshotSignaturePayload({ ...snapshot, keyId })) };
   }
 
   private push(record: Attestation, lengthBytes: number): void {

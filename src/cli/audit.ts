@@ -4,7 +4,9 @@
  * line by line), so a log of any length is checked in constant memory apart from the rebuilt
  * registrar's state. Exit codes: 0 ok, 1 verification or replay failure (a log that cannot be read
  * past some record is one: its code and seq are printed), 2 bad usage (unknown subcommand or
- * flag, missing log, bad flag value).
+ * flag, missing log, bad flag value) With `--public-key` also its
+ * signed checkpoints (audit-signed.ts), a bad or missing checkpoint or signature being a failure (an
+ * unsigned tail is a note); `audit public-key <private-key.pem>` prints a signing key's public key.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,8 +21,10 @@ import { AudioRegistrar } from '../registrar/registrar.js';
 import { verify } from '../registrar/verify.js';
 import { parseInput } from '../validation.js';
 import type { CliCommand, CliIo } from './main.js';
+import { checkSigned, publicKeyOfFile, SIGNED_HELP, SIGNED_OPTIONS, signedSummary, type SignedCheck, type SignedFlags } from './audit-signed.js';
 
 const HELP = `Usage: voice-soundboard audit <verify|replay|query> <log.jsonl> [options]
+       voice-soundboard audit public-key <private-key.pem>
 
 Inspect a registrar attestation log (JSON Lines, one record per line: a file, or
 the directory of a segmented log). The log is streamed, so any length works.
@@ -33,10 +37,12 @@ Subcommands:
   replay <log>   rebuild the registrar from the log, re-deciding every request;
                  prints the streams, overrides and the state hash
   query <log>    print the records that match every given filter, as JSON Lines
+${SIGNED_HELP.subcommand}
 
 Options:
   --replay             verify: also replay (checks ordering.deterministic)
   --snapshot <file>    verify/replay: the registrar snapshot (JSON) the log continues
+${SIGNED_HELP.options}
   --actor <kind:id>    query: by actor ("agent:claude-1" or a bare id)
   --action <action>    query: by action (start, interrupt, ...)
   --target <stream>    query: by stream id
@@ -47,6 +53,8 @@ Options:
   -h, --help           show this help
 
 Exit codes: 0 ok, 1 verification or replay failure, 2 bad usage.
+With --public-key, a bad, missing or unmatched checkpoint or snapshot signature is a
+failure (1); records after the last checkpoint are reported as an unsigned tail (0).
 `;
 
 const OPTIONS = {
@@ -59,6 +67,7 @@ const OPTIONS = {
   since: { type: 'string' },
   until: { type: 'string' },
   json: { type: 'boolean' },
+  ...SIGNED_OPTIONS,
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -101,30 +110,57 @@ function readSnapshot(path: string | undefined): unknown {
   }
 }
 
-function runVerify(reader: AttestationLogReader, values: Values, io: CliIo): number {
-  const snapshot = readSnapshot(values.snapshot);
+function signedFlags(values: Values): SignedFlags | null {
+  const publicKeyFile = values['public-key'];
+  return publicKeyFile === undefined ? null : { publicKeyFile, checkpointFile: values.checkpoints, anchorFile: values.anchor };
+}
+
+function startOf(snapshot: unknown): { seq: number; hash: string } | undefined {
   const head = snapshot as { lastSeq?: number; lastHash?: string } | undefined;
-  const start = head && typeof head.lastSeq === 'number' && typeof head.lastHash === 'string' ? { seq: head.lastSeq, hash: head.lastHash } : undefined;
+  return head && typeof head.lastSeq === 'number' && typeof head.lastHash === 'string' ? { seq: head.lastSeq, hash: head.lastHash } : undefined;
+}
+
+function runVerify(path: string, reader: AttestationLogReader, values: Values, io: CliIo): number {
+  const snapshot = readSnapshot(values.snapshot);
+  const start = startOf(snapshot);
+  const flags = signedFlags(values);
+  const signed: SignedCheck | null = flags ? checkSigned(path, flags, start, snapshot) : null;
   const report = verify(reader, { ...(start ? { start } : {}), replay: values.replay === true, ...(snapshot !== undefined ? { snapshot } : {}) });
   const missing = unreadable(reader);
   if (missing) return usageError(io, missing.message);
-  const problems: { seq: number; invariant: string; message: string }[] = [...report.errors];
+  const problems: { seq: number; invariant: string; message: string }[] = [...report.errors, ...(signed?.problems ?? [])];
   const ended = readProblem(reader);
   if (ended) problems.push({ seq: ended.seq, invariant: ended.invariant, message: ended.message });
   const ok = problems.length === 0;
+  problems.sort((a, b) => a.seq - b.seq);
+  const firstBadSeq = problems[0]?.seq ?? null;
   if (values.json === true) {
-    write(io.stdout, JSON.stringify({ ok, records: report.records, errors: problems, warnings: report.warnings, tornTail: reader.tornTail, code: ended?.code ?? null }));
+    const signature = signed ? { signature: signed.report.signature, signatureWarnings: signed.report.warnings } : {};
+    write(io.stdout, JSON.stringify({ ok, records: report.records, firstBadSeq, errors: problems, warnings: report.warnings, tornTail: reader.tornTail, code: ended?.code ?? null, ...signature }));
   } else {
     for (const problem of problems) write(io.stderr, `error  seq ${problem.seq}  ${problem.invariant}: ${problem.message}`);
     for (const warning of report.warnings) write(io.stdout, `warn   seq ${warning.seq}  ${warning.invariant}: ${warning.message}`);
-    if (ok) write(io.stdout, `ok: ${report.records} records, hash chain intact, structural invariants hold${values.replay === true ? ', replay deterministic' : ''}`);
+    for (const line of signed ? signedSummary(signed) : []) write(io.stdout, line);
+    const vouched = signed?.report.signature?.signedThroughSeq;
+    if (ok) write(io.stdout, `ok: ${report.records} records, hash chain intact, structural invariants hold${values.replay === true ? ', replay deterministic' : ''}${signed ? `, checkpoints signed through seq ${vouched ?? '-'}` : ''}`);
     else write(io.stderr, `FAILED: ${problems.length} problem(s) in ${report.records} records`);
   }
   return ok ? 0 : 1;
 }
 
-function runReplay(reader: AttestationLogReader, values: Values, io: CliIo): number {
+function runReplay(path: string, reader: AttestationLogReader, values: Values, io: CliIo): number {
   const snapshot = readSnapshot(values.snapshot);
+  const flags = signedFlags(values);
+  if (flags) {
+    // Replays only what the key vouches for: the checkpoints must hold, the snapshot must be signed.
+    const signed = checkSigned(path, flags, startOf(snapshot), snapshot);
+    const first = signed.problems.sort((a, b) => a.seq - b.seq)[0];
+    if (first) {
+      write(io.stderr, `cannot replay: seq ${first.seq}  ${first.invariant}: ${first.message}`);
+      return 1;
+    }
+    if (values.json !== true) for (const line of signedSummary(signed)) write(io.stdout, line);
+  }
   let registrar: AudioRegistrar;
   // The rebuilt registrar is only inspected: its store keeps a window, not the whole log.
   const options = { store: inspectionStore(snapshot) };
@@ -188,6 +224,18 @@ function runQuery(reader: AttestationLogReader, values: Values, io: CliIo): numb
   return 0;
 }
 
+function runPublicKey(privateKeyFile: string, values: Values, io: CliIo): number {
+  const extra = (Object.keys(values) as (keyof Values)[]).find((flag) => values[flag] !== undefined);
+  if (extra !== undefined) return usageError(io, `public-key: --${extra} is not an option of public-key`);
+  try {
+    write(io.stdout, publicKeyOfFile(privateKeyFile));
+    return 0;
+  } catch (error) {
+    if (error instanceof InputError || error instanceof AttestationError) return usageError(io, `${error.message}${error instanceof AttestationError ? ` [${error.code}]` : ''}`);
+    throw error;
+  }
+}
+
 /** The `audit` subcommand. */
 export const auditCommand: CliCommand = {
   summary: 'verify, replay or query a registrar attestation log',
@@ -204,18 +252,22 @@ export const auditCommand: CliCommand = {
       return usageError(io, (error as Error).message);
     }
     const [subcommand, path, ...extra] = parsed.positionals;
-    if (subcommand === undefined) return usageError(io, 'missing subcommand (verify, replay or query)');
-    if (!['verify', 'replay', 'query'].includes(subcommand)) return usageError(io, `unknown subcommand "${subcommand}" (expected verify, replay or query)`);
-    if (path === undefined) return usageError(io, `${subcommand}: missing the log file`);
+    if (subcommand === undefined) return usageError(io, 'missing subcommand (verify, replay, query or public-key)');
+    if (!['verify', 'replay', 'query', 'public-key'].includes(subcommand)) return usageError(io, `unknown subcommand "${subcommand}" (expected verify, replay, query or public-key)`);
+    if (path === undefined) return usageError(io, `${subcommand}: missing the ${subcommand === 'public-key' ? 'private key' : 'log'} file`);
     if (extra.length > 0) return usageError(io, `${subcommand}: unexpected argument "${extra[0] ?? ''}"`);
+    if (subcommand === 'public-key') return runPublicKey(path, parsed.values, io);
+    const signedFlag = (['public-key', 'checkpoints', 'anchor'] as const).find((flag) => parsed.values[flag] !== undefined);
+    if (subcommand === 'query' && signedFlag) return usageError(io, `query: --${signedFlag} belongs to verify/replay`);
+    if (parsed.values['public-key'] === undefined && signedFlag) return usageError(io, `${subcommand}: --${signedFlag} needs --public-key`);
     const queryFlags = (['actor', 'action', 'target', 'decision', 'since', 'until'] as const).filter((flag) => parsed.values[flag] !== undefined);
     if (subcommand !== 'query' && queryFlags.length > 0) return usageError(io, `${subcommand}: --${queryFlags[0] ?? ''} is a query option`);
     if (subcommand === 'query' && (parsed.values.replay === true || parsed.values.snapshot !== undefined)) return usageError(io, 'query: --replay and --snapshot belong to verify/replay');
     if (subcommand === 'replay' && parsed.values.replay === true) return usageError(io, 'replay: --replay is a verify option');
     const reader = readLog(path);
     try {
-      if (subcommand === 'verify') return runVerify(reader, parsed.values, io);
-      if (subcommand === 'replay') return runReplay(reader, parsed.values, io);
+      if (subcommand === 'verify') return runVerify(path, reader, parsed.values, io);
+      if (subcommand === 'replay') return runReplay(path, reader, parsed.values, io);
       return runQuery(reader, parsed.values, io);
     } catch (error) {
       if (error instanceof InputError || error instanceof AttestationError) return usageError(io, error.message);

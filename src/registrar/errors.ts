@@ -51,13 +51,15 @@ export class RegistrarHaltedError extends VoiceSoundboardError {
 /**
  * A log cannot be replayed or restored: a gap, a broken hash link, an unknown field, a decision
  * that differs from the recorded one, or a given core whose compaction policy is not the log's
- * (REGISTRAR_REPLAY_POLICY). `seq` names the first bad record (code REGISTRAR_REPLAY_*).
+ * (REGISTRAR_REPLAY_POLICY). `seq` names the first bad record (code REGISTRAR_REPLAY_*). A snapshot
+ * that is malformed, tampered or wrongly signed is REGISTRAR_SNAPSHOT_INVALID, one without the
+ * signature a public key asked for REGISTRAR_SNAPSHOT_UNSIGNED (seq 0).
  */
 export class RegistrarReplayError extends VoiceSoundboardError {
   /** The first bad seq (0 when the problem is with a snapshot). */
   readonly seq: number;
 
-  constructor(code: 'REGISTRAR_REPLAY_GAP' | 'REGISTRAR_REPLAY_CHAIN' | 'REGISTRAR_REPLAY_SCHEMA' | 'REGISTRAR_REPLAY_MISMATCH' | 'REGISTRAR_REPLAY_POLICY' | 'REGISTRAR_SNAPSHOT_INVALID', message: string, seq: number, options: ErrorOptions = {}) {
+  constructor(code: 'REGISTRAR_REPLAY_GAP' | 'REGISTRAR_REPLAY_CHAIN' | 'REGISTRAR_REPLAY_SCHEMA' | 'REGISTRAR_REPLAY_MISMATCH' | 'REGISTRAR_REPLAY_POLICY' | 'REGISTRAR_SNAPSHOT_INVALID' | 'REGISTRAR_SNAPSHOT_UNSIGNED', message: string, seq: number, options: ErrorOptions = {}) {
     super(code, message, options);
     this.seq = seq;
   }

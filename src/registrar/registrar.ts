@@ -25,13 +25,15 @@ import { actorKey, actorRefSchema, jsonProblem, PRIORITY_VALUES, registrarConfig
 import { FacadeBook } from './facade-state.js';
 import { parseCommonRequest } from './request-fast-path.js';
 import { assertSameDecision, checkTransition, type FacadeState, type ReplayHooks } from './registrar-support.js';
-import { replayLog, restoreFromSnapshot, type ReplayOptions } from './replay.js';
+import { replayLog, restoreFromSnapshot, type ReplayOptions, type RestoreOptions } from './replay.js';
 import { setReplayHooks } from './replay-hooks.js';
 import { callSafely, PhasedListeners, type ListenerOptions } from './listeners.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
 import type { HaltCause, HaltInfo, InvariantDescription, MembershipView, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView, TransitionEvent } from './types.js';
 import { declareForReplay, declareSessions, membershipStatement, membershipViews, provenMemberships, registerActorOptionsSchema, type RegisterActorOptions } from './membership.js';
 import { InputError } from '../errors.js';
+import { signedByStore } from './snapshot-signature.js';
+import type { SigningOptions } from '../attestation/signing-options.js';
 import { ActorHandle, issueActorHandle } from './actor-handle.js';
 import type { StreamState } from './core.js';
 import { overrideKey, overrideView, streamView } from './views.js';
@@ -142,8 +144,12 @@ export class AudioRegistrar {
     return replayLog(attestations, options);
   }
 
-  /** Restores a registrar from a snapshot plus the log records after it (equal to a full replay); any iterable, read as it goes. */
-  static restore(snapshot: unknown, tail: Iterable<unknown> = [], options: ReplayOptions = {}): AudioRegistrar {
+  /**
+   * Restores a registrar from a snapshot plus the log records after it (equal to a full replay); any
+   * iterable, read as it goes. With `publicKey`, the snapshot must carry a valid signature of that key
+   * (a forger who edits a snapshot and recomputes its hash is refused: REGISTRAR_SNAPSHOT_UNSIGNED / _INVALID).
+   */
+  static restore(snapshot: unknown, tail: Iterable<unknown> = [], options: RestoreOptions = {}): AudioRegistrar {
     return restoreFromSnapshot(snapshot, tail, options);
   }
 
@@ -151,8 +157,9 @@ export class AudioRegistrar {
    * Opens (or creates) a durable attestation log and rebuilds the registrar it records by replay;
    * the registrar keeps appending to that log. Throws ATTESTATION_TORN_TAIL (unless
    * `repairTornTail`), ATTESTATION_LOG_CORRUPT, ATTESTATION_CHAIN_BROKEN or a RegistrarReplayError.
+   * With `signing`, the store signs checkpoints and the registrar's snapshots (AttestationStore.open).
    */
-  static openLog(path: string, options: DurableLogOptions & { core?: DecisionCore; memoryRecords?: number } = {}): { registrar: AudioRegistrar; report: OpenReport } {
+  static openLog(path: string, options: DurableLogOptions & { core?: DecisionCore; memoryRecords?: number; signing?: SigningOptions } = {}): { registrar: AudioRegistrar; report: OpenReport } {
     const { core, ...logOptions } = options;
     const { store, report } = AttestationStore.open(path, logOptions);
     try {
@@ -163,14 +170,14 @@ export class AudioRegistrar {
     }
   }
 
-  /** A versioned, hashed image of every stream, override, grant and actor, plus the chain head. */
+  /** A versioned, hashed image of every stream, override, grant and actor, plus the chain head; signed when the store signs. */
   snapshot(): RegistrarSnapshot {
     this.syncJournal();
     const streams = this.#core.image().streams.map((stream) => {
       const view = streamView(this.#core, stream, this.book.lastAttestationOf(this.#core.streamKey(stream.stream)));
       return { ...view, lastSeq: stream.lastSeq, plugins: this.book.pluginsOf(view.streamId) };
     });
-    return sealSnapshot({
+    const sealed = sealSnapshot({
       lastSeq: this.attestationStore.lastSeq,
       lastHash: this.attestationStore.lastHash,
       halted: this.halted,
@@ -181,6 +188,7 @@ export class AudioRegistrar {
       memberships: provenMemberships(this.#core),
       stateHash: this.stateHash(),
     });
+    return signedByStore(sealed, this.attestationStore, this.#storeWriter);
   }
 
   /** The snapshot this registrar was restored or recovered from, or null (its log starts at seq 1). */

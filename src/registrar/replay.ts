@@ -15,6 +15,8 @@ import { RegistrarReplayError } from './errors.js';
 import { AudioRegistrar } from './registrar.js';
 import { replayHooksOf } from './replay-hooks.js';
 import { loadSnapshot, parseSnapshot } from './snapshot.js';
+import { checkSnapshotSignature } from './snapshot-signature.js';
+import type { PublicKeyInput } from '../attestation/signing.js';
 import { SUPPORTED_SCHEMA_VERSIONS } from './version.js';
 
 /** Options of replay and restore. */
@@ -28,6 +30,12 @@ export interface ReplayOptions {
    * already holding exactly these records (e.g. opened from the same durable log).
    */
   store?: AttestationStore;
+}
+
+/** Options of restore: replay's, and the public key the snapshot must be signed with. */
+export interface RestoreOptions extends ReplayOptions {
+  /** When given, the snapshot must carry a valid Ed25519 signature of this key (REGISTRAR_SNAPSHOT_UNSIGNED / _INVALID otherwise). */
+  publicKey?: PublicKeyInput;
 }
 
 /**
@@ -62,8 +70,9 @@ export class LogReplayer {
   }
 
   /** Restores a snapshot, then replays the records after it. Throws REGISTRAR_SNAPSHOT_INVALID / REGISTRAR_REPLAY_POLICY. */
-  static ofSnapshot(snapshotValue: unknown, options: ReplayOptions = {}): LogReplayer {
+  static ofSnapshot(snapshotValue: unknown, options: RestoreOptions = {}): LogReplayer {
     const snapshot = parseSnapshot(snapshotValue);
+    if (options.publicKey !== undefined) checkSnapshotSignature(snapshot, options.publicKey);
     const core = coreForPolicy(options.core, snapshot.compaction ?? null, 'the snapshot', 0);
     const facadeState = loadSnapshot(core, snapshot);
     const head = { seq: snapshot.lastSeq, hash: snapshot.lastHash };
@@ -132,7 +141,7 @@ export function replayLog(records: Iterable<unknown>, options: ReplayOptions = {
 }
 
 /** Restores a registrar from a snapshot and replays the log records after it (any iterable, read lazily). */
-export function restoreFromSnapshot(snapshotValue: unknown, tail: Iterable<unknown> = [], options: ReplayOptions = {}): AudioRegistrar {
+export function restoreFromSnapshot(snapshotValue: unknown, tail: Iterable<unknown> = [], options: RestoreOptions = {}): AudioRegistrar {
   const replayer = LogReplayer.ofSnapshot(snapshotValue, options);
   for (const value of tail) replayer.push(value);
   return replayer.finish();

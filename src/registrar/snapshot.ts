@@ -1,7 +1,8 @@
 /**
  * Registrar snapshots (spec §6): a versioned, hashed image of every stream, override, plugin grant,
  * registered actor and session membership the log proves (membership.ts), plus the chain head (last seq and hash) and the compaction policy the log
- * is written under. `restore(snapshot, tail)` equals a full replay of the log.
+ * is written under. `restore(snapshot, tail)` equals a full replay of the log. A snapshot may carry
+ * an Ed25519 `signature` over its hash and head (snapshot-signature.ts); the hash leaves it out.
  */
 import { z } from 'zod';
 import { canonicalJson, frozenJsonCopy, sha256Hex, type JsonObject } from '../attestation/canonical-json.js';
@@ -61,21 +62,25 @@ export const snapshotSchema = z.strictObject({
     .optional(),
   stateHash: z.string(),
   hash: z.string(),
+  /** Ed25519 signature of the hash and head (snapshot-signature.ts); absent when unsigned. */
+  signature: z.strictObject({ keyId: z.string().regex(/^[0-9a-f]{64}$/), value: z.string().min(1) }).optional(),
 });
 
 /** A registrar snapshot (frozen, JSON-serialisable). */
 export type RegistrarSnapshot = z.output<typeof snapshotSchema>;
 
-/** Hash of a snapshot's content (everything but `hash`). */
+/** Hash of a snapshot's content (everything but `hash` and `signature`). */
 export function snapshotHash(snapshot: Omit<RegistrarSnapshot, 'hash'> & { hash?: string }): string {
-  const { hash: _ignored, ...content } = snapshot;
-  void _ignored;
+  const { hash: _ignored, signature: _signature, ...content } = snapshot;
+  void [_ignored, _signature];
   return sha256Hex(canonicalJson(content));
 }
 
-/** Seals snapshot content with its hash and freezes it. */
+/** Seals snapshot content with its hash and freezes it (unsigned: a signature given in `content` is dropped). */
 export function sealSnapshot(content: Omit<RegistrarSnapshot, 'hash' | 'kind' | 'v'>): RegistrarSnapshot {
-  const withKind = { kind: SNAPSHOT_KIND, v: REGISTRAR_SCHEMA_VERSION, ...content } as const;
+  const { signature: _signature, ...unsigned } = content;
+  void _signature;
+  const withKind = { kind: SNAPSHOT_KIND, v: REGISTRAR_SCHEMA_VERSION, ...unsigned } as const;
   return frozenJsonCopy({ ...withKind, hash: snapshotHash(withKind) } as unknown as JsonObject) as unknown as RegistrarSnapshot;
 }
 

@@ -210,7 +210,8 @@ export class AudioRegistrar {
     const rebuilt = this.base ? restoreFromSnapshot(this.base, records, own) : replayLog(records, own);
     const { hash: _hash, kind: _kind, v: _v, ...content } = rebuilt.snapshot();
     void [_hash, _kind, _v];
-    const recovered = sealSnapshot({ ...content, halted: false });
+    // Un-halted: its stateHash is the rebuilt state's with halted false (restore compares them).
+    const recovered = sealSnapshot({ ...content, halted: false, stateHash: sha256Hex(canonicalJson({ ...rebuilt.stateImage(), halted: false })) });
     const registrar = restoreFromSnapshot(recovered, [], options);
     registrar.base = recovered;
     return registrar;

@@ -5,6 +5,9 @@
  * compaction policy the log states at seq 1 (or the snapshot records), never a default
  * (compaction-record.ts). Records are replayed as they are read (LogReplayer): replaying a log
  * never holds the log.
+ *
+ * A restored snapshot must keep the rules (snapshot-rules.ts) and restore to the state its
+ * `stateHash` names.
  */
 import { AttestationStore } from '../attestation/store.js';
 import { parseRecord, validRecordHash, type Attestation } from '../attestation/record.js';
@@ -15,6 +18,7 @@ import { RegistrarReplayError } from './errors.js';
 import { AudioRegistrar } from './registrar.js';
 import { replayHooksOf } from './replay-hooks.js';
 import { loadSnapshot, parseSnapshot } from './snapshot.js';
+import { checkRestoredState } from './snapshot-rules.js';
 import { checkSnapshotSignature } from './snapshot-signature.js';
 import type { PublicKeyInput } from '../attestation/signing.js';
 import { SUPPORTED_SCHEMA_VERSIONS } from './version.js';
@@ -69,7 +73,10 @@ export class LogReplayer {
     return new LogReplayer(options, store, null, null);
   }
 
-  /** Restores a snapshot, then replays the records after it. Throws REGISTRAR_SNAPSHOT_INVALID / REGISTRAR_REPLAY_POLICY. */
+  /**
+   * Restores a snapshot, then replays the records after it. Throws REGISTRAR_SNAPSHOT_INVALID (malformed,
+   * tampered, breaking a rule, or restoring to a state whose hash is not its `stateHash`) / REGISTRAR_REPLAY_POLICY.
+   */
   static ofSnapshot(snapshotValue: unknown, options: RestoreOptions = {}): LogReplayer {
     const snapshot = parseSnapshot(snapshotValue);
     if (options.publicKey !== undefined) checkSnapshotSignature(snapshot, options.publicKey);
@@ -79,6 +86,7 @@ export class LogReplayer {
     const store = replayStore(options.store ?? new AttestationStore({ head }), snapshot.lastSeq);
     const registrar = new AudioRegistrar({ core, store });
     replayHooksOf(registrar).loadFacadeState(facadeState, snapshot.actors);
+    checkRestoredState(snapshot, registrar.stateHash());
     return new LogReplayer(options, store, registrar, head);
   }
 

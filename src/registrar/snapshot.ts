@@ -3,6 +3,7 @@
  * registered actor and session membership the log proves (membership.ts), plus the chain head (last seq and hash) and the compaction policy the log
  * is written under. `restore(snapshot, tail)` equals a full replay of the log. A snapshot may carry
  * an Ed25519 `signature` over its hash and head (snapshot-signature.ts); the hash leaves it out.
+ * Parsing checks the shape, the rules its state must keep (snapshot-rules.ts) and the hash.
  */
 import { z } from 'zod';
 import { canonicalJson, frozenJsonCopy, sha256Hex, type JsonObject } from '../attestation/canonical-json.js';
@@ -10,6 +11,8 @@ import { statedPolicySchema } from './compaction-record.js';
 import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, STREAM_STATES, type CoreImage, type DecisionCore } from './core.js';
 import { RegistrarReplayError } from './errors.js';
 import { coreMemberships } from './membership.js';
+import { requestMetadataSchema } from './request-schema.js';
+import { snapshotRuleIssues } from './snapshot-rules.js';
 import type { FacadeState } from './registrar-support.js';
 import { REGISTRAR_SCHEMA_VERSION } from './version.js';
 
@@ -47,8 +50,8 @@ export const snapshotSchema = z.strictObject({
       owner: z.string(),
       scope: z.enum(OVERRIDE_SCOPES),
       scopeId: z.string(),
-      speechRate: z.number().optional(),
-      pauseAmplification: z.number().optional(),
+      speechRate: requestMetadataSchema.shape.speechRate,
+      pauseAmplification: requestMetadataSchema.shape.pauseAmplification,
       forcedCaptions: z.boolean().optional(),
     }),
   ),
@@ -64,6 +67,9 @@ export const snapshotSchema = z.strictObject({
   hash: z.string(),
   /** Ed25519 signature of the hash and head (snapshot-signature.ts); absent when unsigned. */
   signature: z.strictObject({ keyId: z.string().regex(/^[0-9a-f]{64}$/), value: z.string().min(1) }).optional(),
+}).superRefine((snapshot, context) => {
+  // The rules its state must keep, whatever its hashes say (snapshot-rules.ts).
+  for (const issue of snapshotRuleIssues(snapshot)) context.addIssue({ code: 'custom', path: issue.path, message: issue.message });
 });
 
 /** A registrar snapshot (frozen, JSON-serialisable). */
@@ -84,7 +90,7 @@ export function sealSnapshot(content: Omit<RegistrarSnapshot, 'hash' | 'kind' | 
   return frozenJsonCopy({ ...withKind, hash: snapshotHash(withKind) } as unknown as JsonObject) as unknown as RegistrarSnapshot;
 }
 
-/** Validates a snapshot (shape and hash); throws REGISTRAR_SNAPSHOT_INVALID. */
+/** Validates a snapshot (shape, rules and hash); throws REGISTRAR_SNAPSHOT_INVALID naming the first bad field. */
 export function parseSnapshot(value: unknown): RegistrarSnapshot {
   const parsed = snapshotSchema.safeParse(value);
   if (!parsed.success) {

@@ -9,6 +9,8 @@ import { AudioRegistrar, type AudioRegistrarOptions } from '../../src/registrar/
 import type { RegistrarResult } from '../../src/registrar/types.js';
 import { canonicalJson } from '../../src/attestation/canonical-json.js';
 import { recordHash, GENESIS_HASH, type Attestation } from '../../src/attestation/record.js';
+import { replayHooksOf } from '../../src/registrar/replay-hooks.js';
+import { loadSnapshot, snapshotHash, type RegistrarSnapshot } from '../../src/registrar/snapshot.js';
 
 /** A named factory of fresh decision cores. */
 export interface CoreUnderTest {
@@ -89,6 +91,25 @@ export function reseal(records: readonly Attestation[], startHash = GENESIS_HASH
     previous = sealed.hash;
     return sealed;
   });
+}
+
+/**
+ * The state hash a snapshot's content restores to, computed by loading it the way restore does but
+ * without restore's checks: what a forger with the code computes to make `stateHash` match an edit.
+ */
+export function restoredStateHash(snapshot: RegistrarSnapshot): string {
+  const core = new ReferenceCore();
+  const facade = loadSnapshot(core, snapshot);
+  const registrar = new AudioRegistrar({ core });
+  replayHooksOf(registrar).loadFacadeState(facade, snapshot.actors);
+  return registrar.stateHash();
+}
+
+/** What a forger does to a snapshot: edits a deep copy, then recomputes its `stateHash` and `hash` (any signature is kept as it was). */
+export function forgeSnapshot(snapshot: RegistrarSnapshot, change: (copy: RegistrarSnapshot) => RegistrarSnapshot): RegistrarSnapshot {
+  const edited = change(JSON.parse(JSON.stringify(snapshot)) as RegistrarSnapshot);
+  const restated = { ...edited, stateHash: restoredStateHash(edited) };
+  return { ...restated, hash: snapshotHash(restated) };
 }
 
 /** A deep, mutable copy of a log. */

@@ -9,6 +9,7 @@ import { InputError } from '../../src/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { snapshotHash, type RegistrarSnapshot } from '../../src/registrar/snapshot.js';
 import { signSnapshot } from '../../src/registrar/snapshot-signature.js';
+import { forgeSnapshot } from './cores.js';
 
 const keys = generateKeyPairSync('ed25519');
 const otherKeys = generateKeyPairSync('ed25519');
@@ -24,7 +25,7 @@ function populate(registrar: AudioRegistrar): void {
   registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'alice' } });
 }
 
-/** What a forger does: edit the content, recompute the hash (keeping whatever signature was there). */
+/** Edits the content and recomputes only the hash (keeping whatever signature was there). */
 function reHashed(snapshot: RegistrarSnapshot, change: (copy: RegistrarSnapshot) => RegistrarSnapshot): RegistrarSnapshot {
   const edited = change(JSON.parse(JSON.stringify(snapshot)) as RegistrarSnapshot);
   return { ...edited, hash: snapshotHash(edited) };
@@ -57,10 +58,14 @@ describe('signed snapshots', () => {
   it('a forger who edits a snapshot and recomputes its hash: restores without a key, refused with it', async () => {
     const { registrar } = AudioRegistrar.openLog(join(dir, 'forged.jsonl'), { signing: { privateKey: keys.privateKey, everyMs: 0 } });
     populate(registrar);
-    const forged = reHashed(registrar.snapshot(), withoutOverride);
+    const snapshot = registrar.snapshot();
+    const forged = forgeSnapshot(snapshot, withoutOverride);
     await registrar.close();
-    // Without a key the hash is all there is, and it matches (the finding).
+    // Without a key the hashes are all there is: a forger who recomputes the state hash and the hash of
+    // a state the rules allow (an override removed) is not caught (the finding); with only the
+    // hash recomputed, the state hash gives the edit away.
     expect(AudioRegistrar.restore(forged).listOverrides()).toEqual([]);
+    expect(thrown(() => AudioRegistrar.restore(reHashed(snapshot, withoutOverride)))).toMatchObject({ code: 'REGISTRAR_SNAPSHOT_INVALID', message: expect.stringContaining('stateHash') });
     expect(thrown(() => AudioRegistrar.restore(forged, [], { publicKey: keys.publicKey }))).toMatchObject({ code: 'REGISTRAR_SNAPSHOT_INVALID', seq: 0 });
     const stripped = reHashed(forged, (copy) => {
       const { signature: _dropped, ...rest } = copy;

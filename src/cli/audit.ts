@@ -42,6 +42,9 @@ ${SIGNED_HELP.subcommand}
 Options:
   --replay             verify: also replay (checks ordering.deterministic)
   --snapshot <file>    verify/replay: the registrar snapshot (JSON) the log continues
+  --legacy-rules       replay: the log was written before the issue-8 rules (an
+                       enable_override without metadata.membership is read as a
+                       declared membership; see ReplayOptions.legacyRules)
 ${SIGNED_HELP.options}
   --actor <kind:id>    query: by actor ("agent:claude-1" or a bare id)
   --action <action>    query: by action (start, interrupt, ...)
@@ -60,6 +63,7 @@ failure (1); records after the last checkpoint are reported as an unsigned tail 
 const OPTIONS = {
   replay: { type: 'boolean' },
   snapshot: { type: 'string' },
+  'legacy-rules': { type: 'boolean' },
   actor: { type: 'string' },
   action: { type: 'string' },
   target: { type: 'string' },
@@ -163,7 +167,7 @@ function runReplay(path: string, reader: AttestationLogReader, values: Values, i
   }
   let registrar: AudioRegistrar;
   // The rebuilt registrar is only inspected: its store keeps a window, not the whole log.
-  const options = { store: inspectionStore(snapshot) };
+  const options = { store: inspectionStore(snapshot), ...(values['legacy-rules'] === true ? { legacyRules: true } : {}) };
   try {
     registrar = snapshot !== undefined ? AudioRegistrar.restore(snapshot, reader, options) : AudioRegistrar.replay(reader, options);
   } catch (error) {
@@ -264,6 +268,7 @@ export const auditCommand: CliCommand = {
     if (subcommand !== 'query' && queryFlags.length > 0) return usageError(io, `${subcommand}: --${queryFlags[0] ?? ''} is a query option`);
     if (subcommand === 'query' && (parsed.values.replay === true || parsed.values.snapshot !== undefined)) return usageError(io, 'query: --replay and --snapshot belong to verify/replay');
     if (subcommand === 'replay' && parsed.values.replay === true) return usageError(io, 'replay: --replay is a verify option');
+    if (subcommand !== 'replay' && parsed.values['legacy-rules'] === true) return usageError(io, `${subcommand}: --legacy-rules is a replay option`);
     const reader = readLog(path);
     try {
       if (subcommand === 'verify') return runVerify(path, reader, parsed.values, io);

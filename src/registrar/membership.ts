@@ -8,8 +8,9 @@
  * - the zod schema of `registerActor`'s options;
  * - the statement an `enable_override` attestation makes about the membership it relied on
  *   (`metadata.membership: 'declared' | 'stream'`). A declaration is not a request and writes no
- *   attestation, so this statement is how the log records it: replay declares what a record states
- *   before re-deciding it, and a stated declaration becomes part of the state (state hash, snapshots);
+ *   attestation, so this statement is how the log records it: replay checks what a record states
+ *   (re-deriving a stream-implied basis, trusting only a stated declaration) and declares it before
+ *   re-deciding the record; a stated declaration becomes part of the state (state hash, snapshots);
  * - the image of memberships the log proves (stream-implied, or declared and stated), for the state
  *   hash and snapshots. A declaration no attestation stated yet is host configuration, like a
  *   registered actor: the live registrar holds it, a replay of its log does not need it.
@@ -70,19 +71,68 @@ export function membershipStatement(core: DecisionCore, decision: CoreDecision, 
   return (basis & MEMBERSHIP_BASIS.stream) !== 0 ? 'stream' : undefined;
 }
 
+/** zod schema of the statement an `enable_override` attestation makes (`metadata.membership`). */
+export const membershipStatementSchema = z.enum(['declared', 'stream']);
+
+const NOT_OWNER_INVARIANT = 'audio.ownership.required_for_control';
+/** The schema's values, for the per-record check (no parse on replay's path). */
+const STATEMENTS: readonly unknown[] = membershipStatementSchema.options;
+
 /**
- * Replay: declares the membership a record states before it is re-decided (recorded, unless the
- * record is an observed one, as live). A record written before memberships existed (no
- * `metadata.membership`) that was not denied `not_owner` is taken to state a declaration too: the
- * rule did not exist, so its user was treated as a member.
+ * Replay (replay.ts calls it for every record, before the record is re-decided): checks the
+ * membership statement a record makes against the one the live registrar would have made at this
+ * point of the log, and declares what it states. Returns why the record does not replay (a
+ * REGISTRAR_REPLAY_MISMATCH at its seq), or null.
+ *
+ * - The value is `'declared'` or `'stream'` (membershipStatementSchema), or absent.
+ * - A statement stands only where the registrar makes one: an evaluated, session-scoped
+ *   `enable_override` by a user that was not denied `not_owner` (a user-scoped one needs no membership).
+ * - `'stream'` is re-derived: a stream of that session was created with the user's id earlier in
+ *   the log, and no earlier record stated a declaration (the registrar states `'declared'` then).
+ * - `'declared'` is the one claim replay trusts: a host declaration is not a request and writes no
+ *   record, so nothing earlier in the log can confirm it. Replay declares it (recorded; only declared
+ *   for an observed record, as live), and the re-decision then relies on it.
+ * - No statement where the registrar would have made one is a mismatch, unless `legacyRules` says the
+ *   log was written before memberships existed: then the record is read as stating a declaration
+ *   (the rule did not exist, so its user was treated as a member).
  */
-export function declareForReplay(core: DecisionCore, record: Attestation, actor: Actor, requestMetadata: unknown): void {
-  const stated = record.metadata.membership;
-  const unevaluated = record.reason === 'registrar_halted' || record.reason === 'invalid_request' || record.reason === 'capacity_exhausted';
-  const legacy = stated === undefined && !unevaluated && !record.violations.some((v) => v.invariant === 'audio.ownership.required_for_control');
-  if (stated !== 'declared' && !legacy) return;
-  const pair = pairOf(core, actor, record.action, requestMetadata);
-  if (pair !== null) core.declareMember(pair.user, pair.session, record.metadata.observed === true ? MEMBERSHIP_BASIS.declared : STATED);
+export function replayMembership(core: DecisionCore, record: Attestation, legacyRules: boolean): string | null {
+  const stated: unknown = record.metadata.membership;
+  // The common record (replay's hot path): another action, stating nothing.
+  if (stated === undefined && record.action !== 'enable_override') return null;
+  if (stated !== undefined && !STATEMENTS.includes(stated)) return `seq ${record.seq}: metadata.membership is ${JSON.stringify(stated)}; expected 'declared' or 'stream' (or none)`;
+  const statement = stated as MembershipStatement | undefined;
+  const evaluated = record.reason !== 'registrar_halted' && record.reason !== 'invalid_request' && record.reason !== 'capacity_exhausted';
+  const passed = evaluated && !record.violations.some((v) => v.invariant === NOT_OWNER_INVARIANT);
+  const actor = record.actor;
+  const requestMetadata = (record.parameters as { metadata?: unknown }).metadata;
+  const pair = passed && (actor?.kind === 'user') ? pairOf(core, { id: actor.id, kind: 'user' }, record.action, requestMetadata) : null;
+  if (pair === null) {
+    if (statement === undefined) return null;
+    return `seq ${record.seq}: metadata.membership states '${statement}', but the registrar states a membership only on a session-scoped enable_override by a user that passed the membership check`;
+  }
+  const user = (): string => core.scopeKey(1, pair.user);
+  const session = (): string => core.scopeKey(0, pair.session);
+  const basis = core.membership(pair.user, pair.session);
+  const declare = () => core.declareMember(pair.user, pair.session, record.metadata.observed === true ? MEMBERSHIP_BASIS.declared : STATED);
+  if (statement === 'declared') {
+    declare();
+    return null;
+  }
+  if (statement === 'stream') {
+    if ((basis & MEMBERSHIP_BASIS.declared) !== 0) return `seq ${record.seq}: metadata.membership states 'stream', but user ${user()}'s declaration in session ${session()} was stated earlier in the log, so the registrar states 'declared'`;
+    if ((basis & MEMBERSHIP_BASIS.stream) === 0) return `seq ${record.seq}: metadata.membership states 'stream', but no stream of session ${session()} was created with userId ${user()} before this seq`;
+    return null;
+  }
+  if (legacyRules) {
+    declare();
+    return null;
+  }
+  if ((basis & (MEMBERSHIP_BASIS.declared | MEMBERSHIP_BASIS.stream)) !== 0) {
+    const expected = (basis & MEMBERSHIP_BASIS.declared) !== 0 ? 'declared' : 'stream';
+    return `seq ${record.seq}: metadata.membership is missing, but user ${user()} is a member of session ${session()} here (the registrar states '${expected}')`;
+  }
+  return `seq ${record.seq}: metadata.membership is missing and user ${user()} is not a member of session ${session()} at this seq (a log written before session memberships replays with { legacyRules: true })`;
 }
 
 /** Declares a user a member of each session (host code: `registerActor(user, { sessions })`). */

@@ -30,9 +30,10 @@ import { setReplayHooks } from './replay-hooks.js';
 import { callSafely, PhasedListeners, type ListenerOptions } from './listeners.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
 import type { HaltCause, HaltInfo, InvariantDescription, MembershipView, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView, TransitionEvent } from './types.js';
-import { declareForReplay, declareSessions, membershipStatement, membershipViews, provenMemberships, registerActorOptionsSchema, type RegisterActorOptions } from './membership.js';
+import { declareSessions, membershipStatement, membershipViews, provenMemberships, registerActorOptionsSchema, type RegisterActorOptions } from './membership.js';
 import { InputError } from '../errors.js';
 import { signedByStore } from './snapshot-signature.js';
+import { isRuntimeErrorFail } from './runtime-error.js';
 import type { SigningOptions } from '../attestation/signing-options.js';
 import { ActorHandle, issueActorHandle } from './actor-handle.js';
 import type { StreamState } from './core.js';
@@ -158,12 +159,13 @@ export class AudioRegistrar {
    * the registrar keeps appending to that log. Throws ATTESTATION_TORN_TAIL (unless
    * `repairTornTail`), ATTESTATION_LOG_CORRUPT, ATTESTATION_CHAIN_BROKEN or a RegistrarReplayError.
    * With `signing`, the store signs checkpoints and the registrar's snapshots (AttestationStore.open).
+   * `legacyRules`: the log was written before issue 8's rules (see ReplayOptions.legacyRules).
    */
-  static openLog(path: string, options: DurableLogOptions & { core?: DecisionCore; memoryRecords?: number; signing?: SigningOptions } = {}): { registrar: AudioRegistrar; report: OpenReport } {
-    const { core, ...logOptions } = options;
+  static openLog(path: string, options: DurableLogOptions & { core?: DecisionCore; memoryRecords?: number; signing?: SigningOptions; legacyRules?: boolean } = {}): { registrar: AudioRegistrar; report: OpenReport } {
+    const { core, legacyRules, ...logOptions } = options;
     const { store, report } = AttestationStore.open(path, logOptions);
     try {
-      return { registrar: replayLog(store.records(), { store, ...(core ? { core } : {}) }), report };
+      return { registrar: replayLog(store.records(), { store, ...(core ? { core } : {}), ...(legacyRules !== undefined ? { legacyRules } : {}) }), report };
     } catch (error) {
       void store.close();
       throw error;
@@ -206,7 +208,7 @@ export class AudioRegistrar {
     // Rebuilt under this registrar's policy (the one its log states; an empty log states none),
     // only for its snapshot: its store keeps a window, not a second copy of the log.
     const head = this.base ? { head: { seq: this.base.lastSeq, hash: this.base.lastHash } } : {};
-    const own = { core: createDefaultCore({ compaction: this.#compaction.policy ?? false }), store: new AttestationStore({ retain: 'window', ...head }) };
+    const own = { core: createDefaultCore({ compaction: this.#compaction.policy ?? false }), store: new AttestationStore({ retain: 'window', ...head }), ...(options.legacyRules === true ? { legacyRules: true } : {}) };
     const rebuilt = this.base ? restoreFromSnapshot(this.base, records, own) : replayLog(records, own);
     const { hash: _hash, kind: _kind, v: _v, ...content } = rebuilt.snapshot();
     void [_hash, _kind, _v];
@@ -484,6 +486,7 @@ export class AudioRegistrar {
     if (!observed && (decision.halted || reason === 'registrar_halted')) this.coreHalted = true;
     const membership = membershipStatement(this.#core, decision, context.actor, context.action, parameters.metadata, observed);
     if (membership !== undefined) metadata.membership = membership;
+    if (isRuntimeErrorFail(decision, context.actor, context.action)) metadata.runtimeError = true;
     const violations = violationsOf(decision, context, owner);
     const attestedBefore = this.replaying ? this.replaying.seq - 1 : this.attestationStore.lastSeq;
     const parentRecord = decision.parentSeq > 0 ? this.attestationStore.bySeq(decision.parentSeq) : undefined;
@@ -640,7 +643,6 @@ export class AudioRegistrar {
       this.#core.registerActor(key, ACTOR_KINDS.indexOf(actor.kind));
       this.book.addActor(key);
     }
-    declareForReplay(this.#core, record, actor, request.metadata);
     const newOwner = request.metadata?.newOwner;
     if (request.action === 'transfer' && newOwner !== undefined && !violated('audio.lifecycle.valid_transition')) {
       const owner = toActor(newOwner);

@@ -6,9 +6,12 @@
  * (compaction-record.ts). Records are replayed as they are read (LogReplayer): replaying a log
  * never holds the log.
  *
- * A restored snapshot must keep the rules (snapshot-rules.ts) and restore to the state its
- * `stateHash` names.
+ * Besides the decision, replay checks the statements a record makes about what the decision relied
+ * on (`metadata.membership`, membership.ts; `metadata.runtimeError`, runtime-error.ts) before
+ * re-deciding it. A restored snapshot must keep the rules (snapshot-rules.ts) and restore to the
+ * state its `stateHash` names.
  */
+import { z } from 'zod';
 import { AttestationStore } from '../attestation/store.js';
 import { parseRecord, validRecordHash, type Attestation } from '../attestation/record.js';
 import { coreForPolicy, policyStatedBy } from './compaction-record.js';
@@ -16,7 +19,10 @@ import type { DecisionCore } from './core.js';
 import { createDefaultCore } from './default-core.js';
 import { RegistrarReplayError } from './errors.js';
 import { AudioRegistrar } from './registrar.js';
+import { replayMembership } from './membership.js';
 import { replayHooksOf } from './replay-hooks.js';
+import { replayRuntimeError } from './runtime-error.js';
+import { parseInput } from '../validation.js';
 import { loadSnapshot, parseSnapshot } from './snapshot.js';
 import { checkRestoredState } from './snapshot-rules.js';
 import { checkSnapshotSignature } from './snapshot-signature.js';
@@ -34,7 +40,17 @@ export interface ReplayOptions {
    * already holding exactly these records (e.g. opened from the same durable log).
    */
   store?: AttestationStore;
+  /**
+   * The log was written before issue 8's rules (default false): an `enable_override` record with
+   * no `metadata.membership` is read as stating a declared membership (the rule did not exist, so
+   * its user was treated as a member), and an allowed system `fail` of a covered stream may lack
+   * `metadata.runtimeError`. Without it both are a REGISTRAR_REPLAY_MISMATCH at that seq: a log
+   * cannot show when it was written, so only the operator can say it predates the rules.
+   */
+  legacyRules?: boolean;
 }
+
+const legacyRulesSchema = z.boolean().optional();
 
 /** Options of restore: replay's, and the public key the snapshot must be signed with. */
 export interface RestoreOptions extends ReplayOptions {
@@ -58,8 +74,11 @@ export class LogReplayer {
   readonly #after: { seq: number; hash: string } | null;
   #linked = false;
 
+  readonly #legacyRules: boolean;
+
   private constructor(options: ReplayOptions, store: AttestationStore, registrar: AudioRegistrar | null, after: { seq: number; hash: string } | null) {
     this.#options = options;
+    this.#legacyRules = parseInput(legacyRulesSchema, options.legacyRules, 'options.legacyRules') ?? false;
     this.#store = store;
     this.#registrar = registrar;
     this.#after = after;
@@ -78,6 +97,7 @@ export class LogReplayer {
    * tampered, breaking a rule, or restoring to a state whose hash is not its `stateHash`) / REGISTRAR_REPLAY_POLICY.
    */
   static ofSnapshot(snapshotValue: unknown, options: RestoreOptions = {}): LogReplayer {
+    parseInput(legacyRulesSchema, options.legacyRules, 'options.legacyRules');
     const snapshot = parseSnapshot(snapshotValue);
     if (options.publicKey !== undefined) checkSnapshotSignature(snapshot, options.publicKey);
     const core = coreForPolicy(options.core, snapshot.compaction ?? null, 'the snapshot', 0);
@@ -125,8 +145,11 @@ export class LogReplayer {
     }
     if (record.prevHash !== this.#previousHash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: prevHash does not link to seq ${record.seq - 1}`, record.seq);
     if (validRecordHash(record) !== record.hash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: hash does not match the record (tampered)`, record.seq);
+    const hooks = replayHooksOf(registrar);
+    const statement = replayRuntimeError(record, this.#legacyRules) ?? replayMembership(hooks.core, record, this.#legacyRules);
+    if (statement !== null) throw new RegistrarReplayError('REGISTRAR_REPLAY_MISMATCH', statement, record.seq);
     try {
-      replayHooksOf(registrar).replayRecord(record);
+      hooks.replayRecord(record);
     } catch (error) {
       if (error instanceof RegistrarReplayError) throw error;
       throw new RegistrarReplayError('REGISTRAR_REPLAY_MISMATCH', (error as Error).message, record.seq, { cause: error });

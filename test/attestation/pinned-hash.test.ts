@@ -19,7 +19,8 @@ const LOG_PATH = fileURLToPath(new URL('./fixtures/pinned-log.jsonl', import.met
 const LOG_LAST_HASH = '39b15b9f356530d0b822a30d6877e3f726630331a8a18e2919a0c6b475a3c7a6';
 /** stateHash() of the log's replayed state. The state image gained session memberships (issue 8):
  *  without them it hashes to ee23f06d…cfa1c2, the hash of the registrar that wrote the log. The log
- *  predates memberships, so its enable_override (seq 6) is replayed as a declared one (membership.ts). */
+ *  predates memberships, so it replays with `legacyRules`: its enable_override (seq 6), which states
+ *  no membership, is read as a declared one (membership.ts). */
 const LOG_STATE_HASH = 'e6d0e73a7a0a3ac5f22344d8241f7c86bb63bc2d8280c3209dbfa1064a618130';
 
 /** A body exercising every field type, escapes and non-ASCII text. */
@@ -76,13 +77,16 @@ describe('pinned canonical form', () => {
     expect(store.export()).toBe(`${lines.join('\n')}\n`);
   });
 
-  it('the pinned log verifies and replays on both cores to the same state', async () => {
+  it('the pinned log verifies and replays (as a log older than the rules) on both cores to the same state', async () => {
     const records = readAttestationLog(LOG_PATH).records;
-    expect(verify(records, { replay: true })).toMatchObject({ ok: true, errors: [] });
+    expect(verify(records)).toMatchObject({ ok: true, errors: [] });
+    // Its enable_override states no membership: replayed as a current log, that is a mismatch.
+    expect(verify(records, { replay: true })).toMatchObject({ ok: false, errors: [{ seq: 6, invariant: 'ordering.deterministic', message: expect.stringContaining('metadata.membership is missing') }] });
+    expect(() => AudioRegistrar.replay(records)).toThrow(expect.objectContaining({ code: 'REGISTRAR_REPLAY_MISMATCH', seq: 6 }));
     // Written before compaction existed: seq 1 states no policy, so a core passed in must not compact.
-    const reference = AudioRegistrar.replay(records, { core: new ReferenceCore({ compaction: false }) });
-    const native = AudioRegistrar.replay(records, { core: NativeCore.create({ compaction: false }) });
-    expect(AudioRegistrar.replay(records).stateHash()).toBe(LOG_STATE_HASH); // and by default
+    const reference = AudioRegistrar.replay(records, { core: new ReferenceCore({ compaction: false }), legacyRules: true });
+    const native = AudioRegistrar.replay(records, { core: NativeCore.create({ compaction: false }), legacyRules: true });
+    expect(AudioRegistrar.replay(records, { legacyRules: true }).stateHash()).toBe(LOG_STATE_HASH); // and by default
     expect(reference.stateHash()).toBe(LOG_STATE_HASH);
     expect(native.stateHash()).toBe(LOG_STATE_HASH);
     await native.close();

@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { auditCommand } from '../../src/cli/audit.js';
@@ -91,6 +92,16 @@ describe('voice-soundboard audit', () => {
     const orphan = await audit('replay', tailLog);
     expect(orphan.code).toBe(1);
     expect(orphan.stderr).toMatch(/^replay failed at seq 1 \[REGISTRAR_REPLAY_GAP\]: seq 6 where 1 was expected/);
+  });
+
+  it('replay: a log older than the issue-8 rules needs --legacy-rules (a replay option)', async () => {
+    const legacy = fileURLToPath(new URL('../attestation/fixtures/pinned-log.jsonl', import.meta.url));
+    const strict = await audit('replay', legacy);
+    expect(strict).toMatchObject({ code: 1, stderr: expect.stringContaining('replay failed at seq 6 [REGISTRAR_REPLAY_MISMATCH]: seq 6: metadata.membership is missing') });
+    const lenient = await audit('replay', legacy, '--legacy-rules', '--json');
+    expect(lenient.code).toBe(0);
+    expect(JSON.parse(lenient.stdout)).toMatchObject({ ok: true, lastSeq: 15 });
+    expect(await audit('verify', legacy, '--legacy-rules')).toMatchObject({ code: 2, stderr: expect.stringContaining('verify: --legacy-rules is a replay option') });
   });
 
   it('query: filters and prints JSON Lines', async () => {

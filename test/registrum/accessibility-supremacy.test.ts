@@ -142,11 +142,15 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     expect(pluginFail.violations.map((v) => v.invariant)).toEqual(['audio.ownership.required_for_control', 'audio.accessibility.supremacy', 'audio.plugin.immutability']);
     expect(r.getState(byAgent)?.state).toBe('playing');
     const runtimeFail = expectAllowed(r.requestAsHost({ action: 'fail', actor: 'system:runtime', target: byRuntime, reason: 'backend crashed' }));
-    expect(runtimeFail.attestation).toMatchObject({ accessibility: true, actor: { kind: 'system', id: 'runtime' }, stateAfter: 'failed', parameters: { reason: 'backend crashed' } });
-    expectAllowed(r.requestAsHost({ action: 'stop', actor: 'system:runtime', target: ended }));
-    // Removing the override gives the owner back its fail.
+    // Attested as a runtime error: the statement, and the reason the runtime gave.
+    expect(runtimeFail.attestation).toMatchObject({ accessibility: true, actor: { kind: 'system', id: 'runtime' }, stateAfter: 'failed', parameters: { reason: 'backend crashed' }, metadata: { runtimeError: true } });
+    const stopped = expectAllowed(r.requestAsHost({ action: 'stop', actor: 'system:runtime', target: ended }));
+    expect(stopped.attestation.metadata).not.toHaveProperty('runtimeError'); // a natural end, not an error
+    // Removing the override gives the owner back its fail; a system fail of an uncovered stream states nothing.
     expectAllowed(r.requestAsHost({ action: 'disable_override', actor: 'user:alice', metadata: session }));
-    expectAllowed(r.requestAsHost({ action: 'fail', actor: 'agent:claude-1', target: byAgent }));
+    expect(expectAllowed(r.requestAsHost({ action: 'fail', actor: 'agent:claude-1', target: byAgent })).attestation.metadata).not.toHaveProperty('runtimeError');
+    const uncovered = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'den' });
+    expect(expectAllowed(r.requestAsHost({ action: 'fail', actor: 'system:runtime', target: uncovered, reason: 'device lost' })).attestation.metadata).not.toHaveProperty('runtimeError');
   });
 
   it("ending someone else's override without disable_override HALTs the registrar (fail-closed)", () => {

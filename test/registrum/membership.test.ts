@@ -145,13 +145,17 @@ describe.each(coresUnderTest())('session membership ($name core)', (core) => {
     const seq = enabled.attestation.seq;
     const record = forged[seq - 1] as Attestation;
     forged[seq - 1] = { ...record, metadata: { ...record.metadata, membership: 'stream' } };
-    expect(() => AudioRegistrar.replay(reseal(forged), { core: core.create() })).toThrow(expect.objectContaining({ code: 'REGISTRAR_REPLAY_MISMATCH', seq }));
-    // A record written before memberships existed (no statement) replays as a declared one.
+    expect(() => AudioRegistrar.replay(reseal(forged), { core: core.create() })).toThrow(
+      expect.objectContaining({ code: 'REGISTRAR_REPLAY_MISMATCH', seq, message: `seq ${seq}: metadata.membership states 'stream', but no stream of session attic was created with userId carol before this seq` }),
+    );
+    // A record without a statement is a mismatch, unless the operator says the log predates the rule
+    // (legacyRules): then it replays as a declared one.
     const legacy = mutableCopy(live.attestationStore.all());
     const { membership: _dropped, ...rest } = (legacy[seq - 1] as Attestation).metadata;
     void _dropped;
     legacy[seq - 1] = { ...(legacy[seq - 1] as Attestation), metadata: rest };
-    expect(AudioRegistrar.replay(reseal(legacy), { core: core.create() }).listOverrides()).toEqual(live.listOverrides());
+    expect(() => AudioRegistrar.replay(reseal(legacy), { core: core.create() })).toThrow(expect.objectContaining({ code: 'REGISTRAR_REPLAY_MISMATCH', seq }));
+    expect(AudioRegistrar.replay(reseal(legacy), { core: core.create(), legacyRules: true }).listOverrides()).toEqual(live.listOverrides());
   });
 
   it('snapshots carry the memberships the log proves; restore plus the tail equals a full replay', () => {

@@ -267,14 +267,15 @@ export class AudioRegistrar {
   /**
    * The override whose values the runtime applies to a stream, or null. Several may cover one
    * stream (its session's and its user's; each owner has the override owner's power, §3.1); the
-   * session's applies its values when both do, else the user's.
+   * user's own (user-scoped) override applies its values when both do, else the session's: a user's
+   * own needs are the more specific.
    */
   overrideFor(streamId: string): OverrideView | null {
     const stream = this.getState(streamId);
     if (!stream) return null;
     const covering = this.listOverrides();
-    const bySession = covering.find((o) => o.scope === 'session' && o.scopeId === stream.sessionId);
-    return bySession ?? covering.find((o) => o.scope === 'user' && o.scopeId === stream.userId) ?? null;
+    const byUser = stream.userId === null ? undefined : covering.find((o) => o.scope === 'user' && o.scopeId === stream.userId);
+    return byUser ?? covering.find((o) => o.scope === 'session' && o.scopeId === stream.sessionId) ?? null;
   }
 
   /** Every session membership this registrar holds (declared by the host, or implied by a stream), by user then session. */

@@ -102,7 +102,7 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     expect(r.requestAsHost({ action: 'update_override', actor: 'user:alice', metadata: session }).reason).toBe('invalid_transition');
   });
 
-  it('several overrides cover one stream: each owner has the override owner\'s power; overrideFor applies the session\'s values, then the user\'s', () => {
+  it('several overrides cover one stream: each owner has the override owner\'s power; overrideFor applies the user\'s own values, then the session\'s', () => {
     const r = registrarWith(core);
     const carol = r.registerActor('user:carol');
     const first = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'living-room', userId: 'carol' });
@@ -110,8 +110,11 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     const third = streamIn(r, 'compiling', 'agent:claude-1', { sessionId: 'living-room', userId: 'carol' });
     expectAllowed(r.request({ action: 'enable_override', actor: carol, metadata: { scope: 'user', scopeId: 'carol', speechRate: 0.5 } }));
     expectAllowed(r.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { ...session, speechRate: 0.8, forcedCaptions: true } }));
-    // Both overrides cover the streams; the session's applies its values.
-    expect(r.overrideFor(first)).toEqual({ owner: 'user:alice', scope: 'session', scopeId: 'living-room', speechRate: 0.8, forcedCaptions: true });
+    // Both overrides cover carol's streams; her own (user-scoped) applies its values: it is the more
+    // specific. A stream of the session without a user gets the session's.
+    expect(r.overrideFor(first)).toEqual({ owner: 'user:carol', scope: 'user', scopeId: 'carol', speechRate: 0.5 });
+    const nobodys = streamIn(r, 'compiling', 'agent:claude-1', { sessionId: 'living-room' });
+    expect(r.overrideFor(nobodys)).toEqual({ owner: 'user:alice', scope: 'session', scopeId: 'living-room', speechRate: 0.8, forcedCaptions: true });
     // Each owner may act on what the overrides guard, though neither owns the streams.
     expect(expectAllowed(r.request({ action: 'interrupt', actor: carol, target: first })).accessibilityDriven).toBe(true);
     expectAllowed(r.requestAsHost({ action: 'stop', actor: 'user:alice', target: first }));
@@ -120,11 +123,11 @@ describe.each(coresUnderTest())('accessibility supremacy ($name core)', (core) =
     expectAllowed(r.request({ action: 'transfer', actor: carol, target: third, metadata: { newOwner: 'agent:other' } }));
     // A user owning neither override is still not the owner.
     expect(r.requestAsHost({ action: 'fail', actor: 'user:bob', target: third }).reason).toBe('not_owner');
-    // With alice's gone, carol's still covers: it applies its values and keeps the agent out.
-    expectAllowed(r.requestAsHost({ action: 'disable_override', actor: 'user:alice', metadata: session }));
-    expect(r.overrideFor(third)).toEqual({ owner: 'user:carol', scope: 'user', scopeId: 'carol', speechRate: 0.5 });
-    expect(r.requestAsHost({ action: 'fail', actor: 'agent:other', target: third }).reason).toBe('accessibility_override');
+    // With carol's gone, alice's still covers: it applies its values and keeps the agent out.
     expectAllowed(r.request({ action: 'disable_override', actor: carol, metadata: { scope: 'user', scopeId: 'carol' } }));
+    expect(r.overrideFor(third)).toEqual({ owner: 'user:alice', scope: 'session', scopeId: 'living-room', speechRate: 0.8, forcedCaptions: true });
+    expect(r.requestAsHost({ action: 'fail', actor: 'agent:other', target: third }).reason).toBe('accessibility_override');
+    expectAllowed(r.requestAsHost({ action: 'disable_override', actor: 'user:alice', metadata: session }));
     expect(r.overrideFor(third)).toBeNull();
     expectAllowed(r.requestAsHost({ action: 'fail', actor: 'agent:other', target: third }));
   });

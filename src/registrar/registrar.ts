@@ -558,6 +558,7 @@ export class AudioRegistrar {
     if (!this.#closed) {
       try {
         this.syncJournal(this.#core.lastSeq());
+        this.#shared?.noteWritten(this.attestationStore.lastSeq);
       } catch (error) {
         return Promise.reject(error);
       }

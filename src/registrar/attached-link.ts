@@ -18,14 +18,29 @@ import type { SharedLogCore } from './shared-core.js';
 /** How long a durable wait sleeps before it checks that the writer still exists (ms). */
 const LIVENESS_CHECK_MS = 250;
 
+const NO_VIOLATIONS: Attestation['violations'] = Object.freeze([]);
+
 /** A result's record on an attached registrar: the logged record without its chain fields. */
 export function unsealedRecord(body: AttestationBody): Attestation {
+  // A fixed-shape literal of the body's own (fresh) parts, frozen: what sealRecord does, minus the hash.
   return Object.freeze({
-    ...body,
-    timestamp: Object.freeze({ ...body.timestamp }),
-    actor: body.actor === null ? null : Object.freeze({ ...body.actor }),
+    v: body.v,
+    seq: body.seq,
+    id: body.id,
+    timestamp: Object.freeze(body.timestamp),
+    actor: body.actor === null ? null : Object.freeze(body.actor),
+    action: body.action,
+    target: body.target,
+    decision: body.decision,
+    reason: body.reason,
+    message: body.message,
     invariants: Object.isFrozen(body.invariants) ? body.invariants : Object.freeze([...body.invariants]),
-    violations: Object.freeze(body.violations.map((violation) => Object.freeze({ ...violation }))),
+    violations: body.violations.length === 0 ? NO_VIOLATIONS : Object.freeze(body.violations.map((violation) => Object.freeze(violation))),
+    accessibility: body.accessibility,
+    parent: body.parent,
+    stateBefore: body.stateBefore,
+    stateAfter: body.stateAfter,
+    version: body.version,
     parameters: deepFreeze(body.parameters as JsonObject),
     metadata: deepFreeze(body.metadata as JsonObject),
     prevHash: '',

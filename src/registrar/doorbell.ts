@@ -34,6 +34,11 @@ const KEY_INTS = 4;
 const WRITTEN = 4; // BigInt64 index (byte 32)
 const DURABLE = 5; // BigInt64 index (byte 40)
 
+/** Resolves on the next event-loop turn. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A thread's handle on a doorbell buffer (see the file comment). */
 export class Doorbell {
   /** The shared buffer (what a share carries). */
@@ -76,10 +81,14 @@ export class Doorbell {
     return Atomics.load(this.#ints, RING);
   }
 
-  /** Resolves at the next ring after `seen` (at once when it already moved); never keeps the process alive. */
+  /**
+   * Resolves at the next ring after `seen`; never keeps the process alive. When it already moved,
+   * it resolves on the next event-loop turn (setImmediate), not at once: a thread woken by every
+   * ring must still let its timers and I/O run (the log's group commit among them).
+   */
   nextRing(seen: number): Promise<unknown> {
     const wait = waitAsync(this.#ints, RING, seen);
-    return wait.async ? wait.value : Promise.resolve(wait.value);
+    return wait.async ? wait.value : nextTurn();
   }
 
   /** The progress counter (pass it to `nextProgress` / `waitProgress`). */
@@ -90,7 +99,7 @@ export class Doorbell {
   /** Resolves when progress moves after `seen`, or after `timeoutMs`. */
   nextProgress(seen: number, timeoutMs: number): Promise<'ok' | 'not-equal' | 'timed-out'> {
     const wait = waitAsync(this.#ints, PROGRESS, seen, timeoutMs);
-    return wait.async ? wait.value : Promise.resolve(wait.value);
+    return wait.async ? wait.value : nextTurn().then(() => wait.value);
   }
 
   /** Blocks this thread until progress moves after `seen`, or `timeoutMs` (inside a synchronous call). */

@@ -44,9 +44,18 @@ export interface RegistrarResult {
   readonly appliedInvariants: readonly string[];
   /** An accessibility override covered the stream, or this was an override action. */
   readonly accessibilityDriven: boolean;
-  /** The decision's attestation record. */
+  /**
+   * The decision's attestation record, exactly as the log holds it. On a registrar attached to
+   * another thread's (`AudioRegistrar.attach`), `prevHash` and `hash` are empty strings: only the
+   * registrar that writes the log links the chain; every other field is the logged record's.
+   */
   readonly attestation: Attestation;
-  /** Settles when the attestation is durable (immediately without a durable log). */
+  /**
+   * Settles when the attestation is durable (immediately without a durable log). On an attached
+   * registrar: when the writer has made this seq durable; it rejects if the writer halts or closes
+   * first (RegistrarHaltedError, RegistrarShareError REGISTRAR_WRITER_GONE). A rejection is
+   * handled: ignoring `durable` is safe.
+   */
   readonly durable: Promise<void>;
   /** True for `observe()` (shadow mode): nothing changed. */
   readonly observed: boolean;
@@ -97,6 +106,12 @@ export interface TransitionEvent {
   readonly stateAfter: StreamState;
   readonly seq: number;
   readonly attestationId: string;
-  /** The request's `reason`, or null. */
+  /** The request's `reason`, or null (null too for another thread's decision told to an attached registrar, which reads the journal, not the text). */
   readonly reason: string | null;
+  /**
+   * True when this thread fell more than a journal length behind the other threads' decisions
+   * and reports the stream's current state instead of each transition it missed (`action` is the
+   * one that leads into `stateAfter`, `stateBefore` null).
+   */
+  readonly caughtUp?: boolean;
 }

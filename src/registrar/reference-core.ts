@@ -320,7 +320,7 @@ export class ReferenceCore implements DecisionCore {
     for (let seq = Math.max(fromSeq, oldest); seq <= this.seqCounter && entries.length < maxEntries; seq += 1) {
       const entry = this.journal[seq % this.journalCapacity];
       if (!entry || entry.seq !== seq) break;
-      entries.push({ ...entry, ...(entry.request ? { request: { ...entry.request } } : {}) });
+      entries.push({ ...entry, ...(entry.request ? { request: journaledRequest(entry.request) } : {}) });
     }
     return entries;
   }
@@ -333,8 +333,7 @@ export class ReferenceCore implements DecisionCore {
   private run(request: CoreRequest, apply: boolean): CoreDecision {
     // Facade state the request was computed from changed: nothing decided (never, single-threaded,
     // unless the caller passes stale expectations).
-    const target = request.stream === NO_ID ? undefined : this.streams.get(request.stream);
-    if (request.expectedGrants !== undefined && (target?.grants ?? NO_ID) !== request.expectedGrants) return refusedDecision();
+    if (request.expectedGrants !== undefined && (this.streams.get(request.stream)?.grants ?? NO_ID) !== request.expectedGrants) return refusedDecision();
     if (request.expectedValues !== undefined && (this.findOverride(request.overrideScope, request.overrideScopeId)?.values ?? NO_ID) !== request.expectedValues) {
       return refusedDecision();
     }
@@ -589,8 +588,22 @@ export class ReferenceCore implements DecisionCore {
   }
 
   private record(decision: CoreDecision, request: CoreRequest | null, kind: number, haltCause = -1): void {
+    // One fixed-shape literal (object spreads here cost more than the whole decision).
     const entry: JournalEntry = {
-      ...decision,
+      allowed: decision.allowed,
+      violations: decision.violations,
+      reason: decision.reason,
+      halted: decision.halted,
+      seq: decision.seq,
+      stream: decision.stream,
+      stateBefore: decision.stateBefore,
+      stateAfter: decision.stateAfter,
+      version: decision.version,
+      parentSeq: decision.parentSeq,
+      ownerBefore: decision.ownerBefore,
+      ownerAfter: decision.ownerAfter,
+      accessibility: decision.accessibility,
+      preemption: decision.preemption,
       actor: request ? request.actor : NO_ID,
       actorKind: request ? request.actorKind : -1,
       action: request ? request.action : -1,
@@ -600,14 +613,14 @@ export class ReferenceCore implements DecisionCore {
       decider: 0,
       postsBody: false,
       haltCause,
-      // As the native journal holds it: every field of the request the core decided on.
-      ...(request ? { request: journaledRequest(request) } : {}),
     };
+    // The facade builds a fresh request per call and never changes it; readJournal copies.
+    if (request) entry.request = request;
     this.journal[decision.seq % this.journalCapacity] = entry;
   }
 }
 
-/** The request as a journal entry holds it (the native journal's fields, no expectations). */
+/** A copy of the request as a journal entry holds it (the native journal's fields, no expectations). */
 function journaledRequest(request: CoreRequest): CoreRequest {
   return {
     actor: request.actor, actorKind: request.actorKind, action: request.action, stream: request.stream, newOwner: request.newOwner,

@@ -1071,7 +1071,7 @@ export class AudioRegistrar {
     const events = this.#events;
     if (events === null || this.#closed) return 0;
     if (this.#transitionListeners.empty && this.#haltListeners.empty) {
-      events.skipTo(Math.min(upToSeq, this.#core.lastSeq()));
+      events.skipTo(upToSeq === Number.MAX_SAFE_INTEGER ? this.#core.lastSeq() : upToSeq);
       return 0;
     }
     return events.readUpTo(upToSeq, {

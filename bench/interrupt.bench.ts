@@ -26,7 +26,12 @@
  * - external, owner: the host's registrar, an agent engine, and the interrupt requested on the
  *   registrar by the stream owner's ActorHandle, not through the engine;
  * - external, override user: as above, the stream in session `den` covered by `user:alice`'s
- *   session override, and the interrupt requested by alice's handle.
+ *   session override, and the interrupt requested by alice's handle;
+ * - another thread: the owner's interrupt requested in a worker thread on a registrar attached to
+ *   this one (`registrar.share()`), fired through a shared cell the worker blocks on. The decision
+ *   reaches this thread's sink through the registrar's doorbell (the writer drains it and tells
+ *   the sink), so this row waits by yielding the event loop, not by a busy loop, and its
+ *   "flipped inside the call" column does not apply (the call only fires the worker).
  * Samples are taken in a plain loop rather than tinybench so rows can alternate.
  */
 import { AudioOutput } from '../src/audio/output.js';
@@ -34,8 +39,10 @@ import { ConstantLevelBackend } from '../test/helpers/constant-level-backend.js'
 import { VoiceEngine } from '../src/engine/voice-engine.js';
 import type { SpeakOptions } from '../src/engine/engine-options.js';
 import type { SpeechResult } from '../src/engine/speech-types.js';
+import { Worker } from 'node:worker_threads';
 import { AudioRegistrar } from '../src/registrar/registrar.js';
 import type { RegistrarResult } from '../src/registrar/types.js';
+import type { InterrupterData, InterrupterReport } from './cross-thread-interrupter.js';
 
 const SAMPLE_RATE_HZ = 48_000;
 const PERIOD_FRAMES = 240; // 5 ms
@@ -121,7 +128,50 @@ interface Playing {
 /** One row of the table: how its streams start and who interrupts them. */
 interface Row {
   readonly name: string;
+  /** The decision is made on another thread: wait for it by yielding this thread's event loop. */
+  readonly yields?: boolean;
   start(): Promise<Playing>;
+}
+
+/** The worker of the "another thread" row (bench/cross-thread-interrupter.ts), driven from here. */
+class Interrupter {
+  readonly #worker: Worker;
+  readonly #cell: Int32Array;
+  #next: ((message: unknown) => void) | null = null;
+
+  constructor(data: InterrupterData) {
+    // Workers do not inherit tsx's loader: register it, then import the worker module.
+    const script = new URL('./cross-thread-interrupter.ts', import.meta.url).href;
+    this.#worker = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script)}); })`, { eval: true, workerData: data });
+    this.#worker.on('message', (message: unknown) => this.#next?.(message));
+    this.#worker.on('error', (error) => {
+      throw error;
+    });
+    this.#cell = new Int32Array(data.cell);
+  }
+
+  #reply<T>(): Promise<T> {
+    return new Promise<T>((resolve) => (this.#next = resolve as (message: unknown) => void));
+  }
+
+  /** Gives the worker the stream and waits until it blocks on the cell. */
+  async arm(streamId: string): Promise<void> {
+    const armed = this.#reply<string>();
+    this.#worker.postMessage(streamId);
+    await armed;
+  }
+
+  /** Fires: the worker wakes and requests the interrupt. Returns its report. */
+  fire(): Promise<InterrupterReport> {
+    const report = this.#reply<InterrupterReport>();
+    Atomics.add(this.#cell, 0, 1);
+    Atomics.notify(this.#cell, 0);
+    return report;
+  }
+
+  close(): Promise<number> {
+    return this.#worker.terminate();
+  }
 }
 
 interface Sample {
@@ -204,6 +254,7 @@ async function main(): Promise<void> {
   const agentEngine = new VoiceEngine({ registrar, actor: agent, output: device, backend: new ConstantLevelBackend({ level: LEVEL, sampleRateHz: SAMPLE_RATE_HZ, framesPerSegment: SEGMENT_FRAMES }) });
   const override = registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
   if (!override.allowed) throw new Error(`enable_override denied: ${override.reason}`);
+  const interrupter = new Interrupter({ share: registrar.share(), cell: new SharedArrayBuffer(4), actor: 'agent:assistant' });
 
   const BASELINE = 'AudioOutput.interrupt() (baseline)';
   const rows: Row[] = [
@@ -260,6 +311,27 @@ async function main(): Promise<void> {
         };
       },
     },
+    {
+      name: 'another thread: owner on an attached registrar',
+      yields: true,
+      async start() {
+        const { streamId, done } = await startPlay(agentEngine, {});
+        await interrupter.arm(streamId);
+        let report: Promise<InterrupterReport> | undefined;
+        return {
+          interrupt() {
+            report = interrupter.fire();
+          },
+          settle: async () => {
+            const [result, decided] = await Promise.all([done, report]);
+            if (!decided?.allowed) throw new Error(`${this.name}: interrupt denied: ${decided?.reason ?? 'never made'}`);
+            if (result.interrupted !== true || result.endedBy?.attestationId !== decided.attestationId) {
+              throw new Error(`${this.name}: play() settled ${JSON.stringify({ interrupted: result.interrupted, endedBy: result.endedBy })}, expected interrupted by ${decided.attestationId}`);
+            }
+          },
+        };
+      },
+    },
   ];
 
   const takeSample = async (row: Row): Promise<Sample> => {
@@ -273,8 +345,12 @@ async function main(): Promise<void> {
     const requestMs = performance.now() - startedMs;
     let stats = device.stats();
     const flippedInCall = stats.interruptGeneration >= generation;
-    // Busy wait on purpose: a sleep here would be what gets measured.
-    while (stats.completedInterruptGeneration < generation) stats = device.stats();
+    // Busy wait on purpose: a sleep here would be what gets measured. A decision made on another
+    // thread needs this thread's event loop to arrive: that row yields a turn at a time instead.
+    while (stats.completedInterruptGeneration < generation) {
+      if (row.yields) await new Promise((resolve) => setImmediate(resolve));
+      stats = device.stats();
+    }
     const fadeDoneMs = performance.now() - startedMs;
     await playing.settle();
 
@@ -302,6 +378,7 @@ async function main(): Promise<void> {
   const runMs = performance.now() - startedRunMs;
 
   await agentEngine.close();
+  await interrupter.close();
   device.stop();
   tape.pull();
   const { callbacks } = device.stats();

@@ -5,6 +5,13 @@
  *      denied, stream read), ratio = reference / native;
  *   2. the AudioRegistrar facade (zod validation, interning, attestation with SHA-256 chain) on the
  *      native core vs on the reference core: request allowed, request denied, getState;
+ *   3. the durable attestation write: one record per fdatasync vs group commit (64 or 256
+ *      requests acknowledged by one write + fdatasync), per-record latency, and what a request()
+ *      call costs its caller in group mode (the write and sync run off the request path);
+ *   4. one registrar shared across threads (here both sides in one thread, to time each): a request
+ *      on an attached registrar (decide, post the body, ring the doorbell) vs the writer's own
+ *      request, and what the writer spends per record it drains (mean over a batch).
+ * Run: node --import tsx bench/registrar.bench.ts
  *   3. the durable acknowledgement against the raw `write + fdatasync` of a record-sized line on
  *      the same file system in the same run (interleaved samples): the ack p99 of `fsync` mode and
  *      of `group` mode, each as a ratio of the raw p99 (goal <= 1.2x), and what a request() call
@@ -194,17 +201,45 @@ async function durableRows(): Promise<string[][]> {
   }
 }
 
+async function sharedRows(): Promise<string[][]> {
+  // A journal large enough that the attached side never waits for the writer during a task.
+  const writer = new AudioRegistrar({ core: NativeCore.create({ journalCapacity: 1 << 20 }) });
+  const attached = AudioRegistrar.attach(writer.share());
+  writer.registerActor('agent:owner');
+  if (!writer.requestAsHost({ action: 'start', actor: 'agent:owner', target: 's1' }).allowed) throw new Error('fixture start denied');
+  const own = { action: 'compile', actor: writer.registerActor('agent:owner'), target: 's1' };
+  const other = { action: 'compile', actor: attached.registerActor('agent:owner'), target: 's1' };
+  const stats = await measure({
+    'writer request by handle': () => writer.request(own),
+    'attached request by handle': () => attached.request(other),
+  });
+  writer.syncJournal();
+  const batch = 20_000;
+  for (let index = 0; index < batch; index += 1) attached.request(other);
+  const started = performance.now();
+  const drained = writer.syncJournal();
+  const drainUs = ((performance.now() - started) * 1000) / drained;
+  await attached.close();
+  await writer.close();
+  const a = stats['attached request by handle']!;
+  const w = stats['writer request by handle']!;
+  return [
+    ['shared: attached request by handle (decide, post body, ring)', us(a.p50Us), us(a.p99Us), us(w.p50Us), us(w.p99Us), ratio(w.p50Us, a.p50Us)],
+    [`shared: writer drains one attested body (mean of ${batch})`, us(drainUs), '', '', '', ''],
+  ];
+}
+
 function print(rows: string[][], header = ['operation', 'p50', 'p99', 'baseline p50', 'baseline p99', 'speed-up']): void {
   const all = [header, ...rows];
   const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
   for (const row of all) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  '));
 }
 
-console.log('Registrar hot path. Baselines: the reference core (rows 1-7), raw write + fdatasync on the same file system (durable rows).');
+console.log('Registrar hot path. Baselines: the reference core (rows 1-7), raw write + fdatasync on the same file system (durable rows), the writer\'s own request (shared rows).');
 console.log('Goals: request p50 2 µs / p99 10 µs; getState p99 1 µs; durable ack p99 <= 1.2 x raw write + fdatasync p99 (issue 8).\n');
 // `registrar.bench.ts durable` runs only the durable rows.
 if (process.argv[2] !== 'durable') {
-  print([...(await coreRows()), ...(await facadeRows())]);
+  print([...(await coreRows()), ...(await facadeRows()), ...(await sharedRows())]);
   console.log('');
 }
 print(await durableRows(), ['durable', 'p50', 'p99', 'raw p50', 'raw p99', 'ack p99 / raw p99']);

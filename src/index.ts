@@ -15,14 +15,16 @@ export type { AudioChunk, Degradation, EngineHealth, SpeechResult } from './engi
 
 // Control plane: registrar and attestations
 export { AudioRegistrar } from './registrar/registrar.js';
-export type { AudioRegistrarOptions, RegistrarRequest } from './registrar/registrar.js';
+export type { AttachOptions, AudioRegistrarOptions, RegistrarRequest, RegistrarShare } from './registrar/registrar.js';
 export {
   AccessibilityBypassError,
   RegistrarDeniedError,
   RegistrarHaltedError,
   RegistrarReplayError,
   RegistrarRequiredError,
+  RegistrarShareError,
 } from './registrar/errors.js';
+export type { RegistrarShareErrorCode } from './registrar/errors.js';
 export { verify } from './registrar/verify.js';
 export type { VerifyOptions, VerifyProblem, VerifyReport } from './registrar/verify.js';
 export { negotiateVersion, REGISTRAR_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS } from './registrar/version.js';

@@ -40,6 +40,14 @@ describe('examples that need no model file run', () => {
     expect(stdout).toMatch(/\d+ attestations, hash chain and invariants verified/);
   });
 
+  it('shared-registrar.ts: four worker threads decide on one registrar; one log verifies and replays', async () => {
+    const { stdout } = await example('shared-registrar.ts');
+    expect(stdout).toContain('worker 3 sees the override worker 0 enabled: speechRate 0.8');
+    expect(stdout).toContain('401 attestations from 4 threads, seq 1..401, one writer');
+    expect(stdout).toContain('the workers were told 400 distinct seqs, each one a record of this log');
+    expect(stdout).toContain('hash chain and invariants verified; replayed state matches');
+  });
+
   it('kokoro-from-path.ts speaks with a model and voices from disk (a tiny model of Kokoro\'s signature)', async () => {
     const model = join(dir, 'kokoro.onnx');
     const voice = join(dir, 'af_test.bin');

@@ -12,7 +12,7 @@ const EXPORTS = [
     'EspeakBackend', 'FallbackChain', 'FallbackExhaustedError', 'INVARIANT_IDS', 'InputError',
     'KokoroBackend', 'NEUTRAL_PROSODY', 'NativeError', 'OpenAIBackend', 'PRESETS', 'PRESET_NAMES',
     'PiperBackend', 'REASON_CODES', 'REGISTRAR_SCHEMA_VERSION', 'ReferenceCore', 'RegistrarDeniedError',
-    'RegistrarHaltedError', 'RegistrarReplayError', 'RegistrarRequiredError', 'Resampler',
+    'RegistrarHaltedError', 'RegistrarReplayError', 'RegistrarRequiredError', 'RegistrarShareError', 'Resampler',
     'SPEECH_GRAPH_VERSION', 'STREAM_STATES', 'STRUCTURAL_INVARIANT_IDS', 'SUPPORTED_SCHEMA_VERSIONS',
     'SentenceStream', 'TRANSITION_ACTIONS', 'VoiceCatalogue', 'VoiceEngine', 'VoiceSoundboardError',
     'audioOutputOptionsSchema', 'availableFormats', 'compile', 'compileOptionsSchema', 'concatPcm',

@@ -10,8 +10,16 @@
 // attaching needs the share token "<handle>.<32 hex digits>" that only an object already holding
 // the core can read (`shareToken`). An unknown handle, a wrong or malformed secret all get the
 // same REGISTRAR_CORE_NOT_FOUND, after the same constant-time comparison.
+//
+// Log writer and bodies (registrar_core.h, "One log writer, many deciders"): an object becomes its
+// core's one writer with claimWriter(); releasing that object (close(), GC, its environment's
+// teardown) closes the writer (the close fence), so deciders on other threads are refused rather
+// than decide what nobody can record. Every object has a process-unique decider id, stamped by
+// this binding (not by JS) on each request, so postBody() accepts a body only from the object that
+// decided its seq.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <iterator>
 #include <memory>
@@ -31,16 +39,23 @@ using registrar::CoreStatus;
 using registrar::RegistrarCore;
 
 // Layout of the I/O buffer (mirrored in src/native/registrar-binding.ts).
-constexpr size_t kRequestInts = 15;            // Int32 [0, 12): the CoreRequest fields, in order;
-                                               // [12] free epoch of the ids, [13] 1: check it,
-                                               // [14] actorUser
-constexpr size_t kOutputOffsetBytes = 64;      // Float64 from byte 64: results
-constexpr size_t kIoBytes = 256;
-constexpr size_t kDecisionFields = 14;         // then Float64 [14]: 1 when the request was stale
+constexpr size_t kRequestInts = 20;            // Int32 [0, 12): the CoreRequest fields, in order;
+                                               // [12] free epoch of the ids, [13] 1: check it;
+                                               // [14] grants, [15] values, [16] expected grants,
+                                               // [17] expected values, [18] flags (1 check grants,
+                                               // 2 check values, 4 posts its body), [19] actorUser
+constexpr size_t kWrittenOffsetBytes = 80;     // Float64 at byte 80: the writer's written seq (0: none)
+constexpr size_t kOutputOffsetBytes = 128;     // Float64 from byte 128: results
+constexpr size_t kIoBytes = 320;
+constexpr size_t kDecisionFields = 14;         // then Float64 [14]: 0 decided, 1 stale ids, or a Refusal
 constexpr size_t kEpochOutput = 20;            // Float64 [20]: the core's free epoch after the call
-constexpr size_t kStreamFields = 10;
-constexpr size_t kJournalFields = kDecisionFields + 16;
+constexpr size_t kStreamFields = 11;
+constexpr size_t kOverrideFields = 4;
+constexpr size_t kJournalFields = kDecisionFields + 21;
 constexpr size_t kMembershipFields = 3;        // user, session, basis
+
+/** Process-unique decider ids of the objects (0 is "none"). */
+std::atomic<uint32_t> nextDecider{1};
 
 /** A core's attach secret: 128 random bits. */
 using Secret = std::array<uint8_t, 16>;
@@ -197,6 +212,17 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
             InstanceMethod<&CoreWrap::Compaction>("compaction"),
             InstanceMethod<&CoreWrap::SweptAt>("sweptAt"),
             InstanceMethod<&CoreWrap::Stats>("stats"),
+            InstanceAccessor<&CoreWrap::DeciderId>("decider"),
+            InstanceMethod<&CoreWrap::ClaimWriter>("claimWriter"),
+            InstanceMethod<&CoreWrap::NoteWritten>("noteWritten"),
+            InstanceMethod<&CoreWrap::WriterInfo>("writerInfo"),
+            InstanceMethod<&CoreWrap::CloseWriter>("closeWriter"),
+            InstanceMethod<&CoreWrap::Halt>("halt"),
+            InstanceMethod<&CoreWrap::HaltInfo>("haltInfo"),
+            InstanceMethod<&CoreWrap::PostBody>("postBody"),
+            InstanceMethod<&CoreWrap::TakeBodies>("takeBodies"),
+            InstanceMethod<&CoreWrap::SetShareInfo>("setShareInfo"),
+            InstanceMethod<&CoreWrap::ShareInfo>("shareInfo"),
             InstanceMethod<&CoreWrap::Close>("close"),
         },
         state);
@@ -211,7 +237,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
       throw Napi::TypeError::New(env, "RegistrarCore(shareToken: string | null, journalCapacity, io: ArrayBuffer, ...options)");
     }
     Napi::ArrayBuffer io = info[2].As<Napi::ArrayBuffer>();
-    if (io.ByteLength() < kIoBytes) throw Napi::RangeError::New(env, "io buffer must be at least 256 bytes");
+    if (io.ByteLength() < kIoBytes) throw Napi::RangeError::New(env, "io buffer must be at least 320 bytes");
     if (info[0].IsNull()) {
       registrar::CoreOptions options;
       options.journalCapacity = info[1].As<Napi::Number>().Uint32Value();
@@ -249,10 +275,14 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
 
   ~CoreWrap() override {
     if (!env_->tornDown) env_->wraps.erase(this);
+    Release();
   }
 
-  /** Drops this object's reference to the core (close(), environment teardown). */
+  /** Drops this object's reference to the core (close(), GC, environment teardown); the writer's
+   *  object closes the writer first (the close fence: see the file comment). */
   void Release() {
+    if (core_ && writer_) core_->CloseWriter();
+    writer_ = false;
     core_.reset();
     data_ = nullptr;
   }
@@ -301,7 +331,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
         static_cast<double>(s.stream), static_cast<double>(s.state), static_cast<double>(s.owner),
         static_cast<double>(s.session), static_cast<double>(s.user), static_cast<double>(s.priority),
         static_cast<double>(s.version), static_cast<double>(s.graphRevision), s.committed ? 1.0 : 0.0,
-        static_cast<double>(s.lastSeq)};
+        static_cast<double>(s.lastSeq), static_cast<double>(s.grants)};
     std::memcpy(out, values, sizeof(values));
   }
 
@@ -328,7 +358,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
   }
   Napi::Value InternScope(const Napi::CallbackInfo& info) {
     const int32_t space = IntArg(info, 0);
-    if (space != 0 && space != 1) throw Napi::RangeError::New(info.Env(), "scope space must be 0 or 1");
+    if (space < 0 || space > 3) throw Napi::RangeError::New(info.Env(), "scope space must be 0..3 (session, user, grant set, override values)");
     return Napi::Number::New(info.Env(), Core(info.Env()).InternScope(space, StringArg(info, 1)));  // -2 when full
   }
   Napi::Value ActorKey(const Napi::CallbackInfo& info) {
@@ -347,10 +377,15 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     return Key(info.Env(), found, key);
   }
 
-  // decide(evaluate: boolean): request from io Int32[0..12), decision to io Float64 from byte 64.
+  // decide(evaluate: boolean): request from io Int32[0..20), decision to io Float64 from byte 128.
   Napi::Value Decide(const Napi::CallbackInfo& info) {
     RegistrarCore& core = Core(info.Env());
     const int32_t* in = Ints();
+    if (writer_) {
+      double written = 0;
+      std::memcpy(&written, data_ + kWrittenOffsetBytes, sizeof(written));
+      if (written > 0) core.NoteWritten(static_cast<uint64_t>(written));
+    }
     registrar::Request request;
     request.actor = in[0];
     request.actorKind = in[1];
@@ -366,16 +401,28 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     request.pluginAllowed = in[11] != 0;
     request.epoch = static_cast<uint32_t>(in[12]);
     request.checkEpoch = in[13] != 0;
-    request.actorUser = in[14];
+    request.grants = in[14];
+    request.values = in[15];
+    request.expectedGrants = in[16];
+    request.expectedValues = in[17];
+    request.checkGrants = (in[18] & 1) != 0;
+    request.checkValues = (in[18] & 2) != 0;
+    request.postsBody = (in[18] & 4) != 0;
+    request.decider = decider_;
+    request.actorUser = in[19];
     const bool evaluate = info.Length() > 0 && info[0].ToBoolean().Value();
     const registrar::Decision decision = evaluate ? core.Evaluate(request) : core.Decide(request);
     WriteDecision(decision, Out());
-    Out()[kDecisionFields] = decision.stale ? 1.0 : 0.0;
+    Out()[kDecisionFields] = decision.stale ? 1.0 : static_cast<double>(decision.refused);
     Out()[kEpochOutput] = core.FreeEpoch();
     return info.Env().Undefined();
   }
+  // reserveSeq(postsBody?): the seq, or minus the Refusal (-3 backpressure, -4 writer gone).
   Napi::Value ReserveSeq(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(Core(info.Env()).ReserveSeq()));
+    const bool postsBody = info.Length() > 0 && info[0].ToBoolean().Value();
+    registrar::Refusal refused = registrar::Refusal::kNone;
+    const uint64_t seq = Core(info.Env()).ReserveSeq(&refused, decider_, postsBody);
+    return Napi::Number::New(info.Env(), seq != 0 ? static_cast<double>(seq) : -static_cast<double>(refused));
   }
   // stream(id): 1 and the stream in io Float64, 0 when there is none, 2 when the epoch in io
   // Int32 [12] (checked when [13] is 1) is not the core's (the id may be freed: look it up again).
@@ -390,14 +437,18 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     if (found) WriteStream(view, Out());
     return Napi::Number::New(info.Env(), found ? 1 : 0);
   }
+  static void WriteOverrides(const std::vector<registrar::OverrideView>& overrides, Napi::Int32Array& flat) {
+    for (size_t index = 0; index < overrides.size(); ++index) {
+      flat[index * kOverrideFields] = overrides[index].owner;
+      flat[index * kOverrideFields + 1] = overrides[index].scope;
+      flat[index * kOverrideFields + 2] = overrides[index].scopeId;
+      flat[index * kOverrideFields + 3] = overrides[index].values;
+    }
+  }
   Napi::Value Overrides(const Napi::CallbackInfo& info) {
     const auto overrides = Core(info.Env()).Overrides();
-    Napi::Int32Array flat = Napi::Int32Array::New(info.Env(), overrides.size() * 3);
-    for (size_t index = 0; index < overrides.size(); ++index) {
-      flat[index * 3] = overrides[index].owner;
-      flat[index * 3 + 1] = overrides[index].scope;
-      flat[index * 3 + 2] = overrides[index].scopeId;
-    }
+    Napi::Int32Array flat = Napi::Int32Array::New(info.Env(), overrides.size() * kOverrideFields);
+    WriteOverrides(overrides, flat);
     return flat;
   }
   // declareMember(user, session, basis): adds basis bits to a membership (interned scope ids).
@@ -432,12 +483,8 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     for (size_t index = 0; index < image.streams.size(); ++index) {
       WriteStream(image.streams[index], streams.Data() + index * kStreamFields);
     }
-    Napi::Int32Array overrides = Napi::Int32Array::New(env, image.overrides.size() * 3);
-    for (size_t index = 0; index < image.overrides.size(); ++index) {
-      overrides[index * 3] = image.overrides[index].owner;
-      overrides[index * 3 + 1] = image.overrides[index].scope;
-      overrides[index * 3 + 2] = image.overrides[index].scopeId;
-    }
+    Napi::Int32Array overrides = Napi::Int32Array::New(env, image.overrides.size() * kOverrideFields);
+    WriteOverrides(image.overrides, overrides);
     Napi::Int32Array memberships = MembershipArray(env, image.memberships);
     Napi::Object result = Napi::Object::New(env);
     result.Set("lastSeq", Napi::Number::New(env, static_cast<double>(image.lastSeq)));
@@ -474,10 +521,11 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
       view.graphRevision = static_cast<uint32_t>(s[7]);
       view.committed = s[8] != 0;
       view.lastSeq = static_cast<uint64_t>(s[9]);
+      view.grants = static_cast<int32_t>(s[10]);
       image.streams.push_back(view);
     }
-    for (size_t base = 0; base + 3 <= overrides.ElementLength(); base += 3) {
-      image.overrides.push_back(registrar::OverrideView{overrides[base], overrides[base + 1], overrides[base + 2]});
+    for (size_t base = 0; base + kOverrideFields <= overrides.ElementLength(); base += kOverrideFields) {
+      image.overrides.push_back(registrar::OverrideView{overrides[base], overrides[base + 1], overrides[base + 2], overrides[base + 3]});
     }
     if (withMemberships) {
       Napi::Int32Array memberships = info[4].As<Napi::Int32Array>();
@@ -532,7 +580,12 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
       out[kDecisionFields + 12] = r.overrideScope;
       out[kDecisionFields + 13] = r.overrideScopeId;
       out[kDecisionFields + 14] = r.pluginAllowed ? 1 : 0;
-      out[kDecisionFields + 15] = r.actorUser;
+      out[kDecisionFields + 15] = r.grants;
+      out[kDecisionFields + 16] = r.values;
+      out[kDecisionFields + 17] = r.decider;
+      out[kDecisionFields + 18] = r.postsBody ? 1 : 0;
+      out[kDecisionFields + 19] = r.haltCause;
+      out[kDecisionFields + 20] = r.actorUser;
     }
     return flat;
   }
@@ -572,8 +625,105 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     Release();
     return info.Env().Undefined();
   }
+  Napi::Value DeciderId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), decider_); }
+  // claimWriter(writtenSeq): true when this object is now the core's log writer.
+  Napi::Value ClaimWriter(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "claimWriter(writtenSeq: number)");
+    const bool claimed = Core(env).ClaimWriter(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue())) == CoreStatus::kOk;
+    writer_ = writer_ || claimed;
+    return Napi::Boolean::New(env, claimed);
+  }
+  // noteWritten(seq): the writer drained every seq up to seq (ignored from any other object).
+  Napi::Value NoteWritten(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "noteWritten(seq: number)");
+    RegistrarCore& core = Core(env);
+    if (writer_) core.NoteWritten(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+    return env.Undefined();
+  }
+  // writerInfo(): [writer state (0 none, 1 live, 2 closed), written seq, 1 when this object is the writer]
+  Napi::Value WriterInfo(const Napi::CallbackInfo& info) {
+    RegistrarCore& core = Core(info.Env());
+    Napi::Float64Array values = Napi::Float64Array::New(info.Env(), 3);
+    values[0] = core.Writer();
+    values[1] = static_cast<double>(core.WrittenSeq());
+    values[2] = writer_ ? 1 : 0;
+    return values;
+  }
+  // closeWriter(): the close fence's seq, or 0 (no live writer). Only the writer's object may.
+  Napi::Value CloseWriter(const Napi::CallbackInfo& info) {
+    RegistrarCore& core = Core(info.Env());
+    return Napi::Number::New(info.Env(), writer_ ? static_cast<double>(core.CloseWriter()) : 0.0);
+  }
+  // halt(cause, postsBody?): the halt's seq; 0 when already halted or the cause is bad; minus the
+  // Refusal when refused.
+  Napi::Value Halt(const Napi::CallbackInfo& info) {
+    RegistrarCore& core = Core(info.Env());
+    const int32_t cause = IntArg(info, 0);
+    const bool postsBody = info.Length() > 1 && info[1].ToBoolean().Value();
+    registrar::Refusal refused = registrar::Refusal::kNone;
+    const uint64_t seq = core.Halt(cause, decider_, postsBody, &refused);
+    return Napi::Number::New(info.Env(), refused != registrar::Refusal::kNone ? -static_cast<double>(refused) : static_cast<double>(seq));
+  }
+  // haltInfo(): [halted 0/1, cause (-1 none or unknown), seq]
+  Napi::Value HaltInfo(const Napi::CallbackInfo& info) {
+    RegistrarCore& core = Core(info.Env());
+    Napi::Float64Array values = Napi::Float64Array::New(info.Env(), 3);
+    values[0] = core.Halted() ? 1 : 0;
+    values[1] = core.HaltCauseOf();
+    values[2] = static_cast<double>(core.HaltSeq());
+    return values;
+  }
+  // postBody(seq, text): true when the body is the writer's to take (see RegistrarCore::PostBody).
+  Napi::Value PostBody(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString()) throw Napi::TypeError::New(env, "postBody(seq: number, text: string)");
+    RegistrarCore& core = Core(env);
+    const double seq = info[0].As<Napi::Number>().DoubleValue();
+    if (!(seq >= 1)) return Napi::Boolean::New(env, false);
+    const std::string text = info[1].As<Napi::String>().Utf8Value();
+    return Napi::Boolean::New(env, core.PostBody(static_cast<uint64_t>(seq), decider_, text.data(), text.size()));
+  }
+  // takeBodies(fromSeq, count, abandonUpTo): the bodies of seqs from fromSeq on, in order, as
+  // strings, null for one given up (never posted, or seq <= abandonUpTo and not posted: given up
+  // now); stops at the first not posted yet. Only the writer's object (else an empty array).
+  Napi::Value TakeBodies(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+      throw Napi::TypeError::New(env, "takeBodies(fromSeq, count, abandonUpTo)");
+    }
+    RegistrarCore& core = Core(env);
+    const auto from = static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue());
+    const uint32_t count = info[1].As<Napi::Number>().Uint32Value();
+    const auto abandonUpTo = static_cast<uint64_t>(std::max(0.0, info[2].As<Napi::Number>().DoubleValue()));
+    Napi::Array bodies = Napi::Array::New(env);
+    if (!writer_ || from == 0) return bodies;
+    std::string text;
+    for (uint32_t index = 0; index < count; ++index) {
+      const uint64_t seq = from + index;
+      const registrar::BodyTake taken = core.TakeBody(seq, &text, seq <= abandonUpTo);
+      if (taken == registrar::BodyTake::kNotYet) break;
+      bodies.Set(index, taken == registrar::BodyTake::kOk ? Napi::Value(Napi::String::New(env, text)) : env.Null());
+    }
+    return bodies;
+  }
+  // setShareInfo(text): true when stored (the first time); shareInfo(): the text or undefined.
+  Napi::Value SetShareInfo(const Napi::CallbackInfo& info) {
+    RegistrarCore& core = Core(info.Env());
+    return Napi::Boolean::New(info.Env(), core.SetShareInfo(StringArg(info, 0)));
+  }
+  Napi::Value ShareInfo(const Napi::CallbackInfo& info) {
+    std::string text;
+    const bool found = Core(info.Env()).ShareInfo(&text);
+    return Key(info.Env(), found, text);
+  }
 
   std::shared_ptr<RegistrarCore> core_;
+  /** Whether this object is its core's log writer (claimWriter). */
+  bool writer_ = false;
+  /** This object's decider id (process-unique, nonzero). */
+  uint32_t decider_ = nextDecider.fetch_add(1, std::memory_order_relaxed);
   uint32_t handle_ = 0;
   Secret secret_{};
   Napi::Reference<Napi::ArrayBuffer> io_;

@@ -7,6 +7,7 @@
 #include <utility>
 #include <thread>
 
+#include "registrar_bodies.h"
 #include "registrar_journal.h"
 
 namespace vs::registrar {
@@ -42,6 +43,7 @@ uint64_t MakeMeta(int32_t priority, int32_t session, int32_t user) {
 }
 
 // Override word: owner+1 (24) | seq of the last change (40); owner+1 == 0 means "no override".
+// The facade words (a stream's grants, an override's values) have the same shape: id+1 | seq.
 int32_t OverrideOwner(uint64_t word) { return static_cast<int32_t>(word & 0xFFFFFF) - 1; }
 uint64_t MakeOverride(int32_t owner, uint64_t seq) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(owner + 1)) & 0xFFFFFF) | ((seq & kSeqMask) << 24);
@@ -80,7 +82,9 @@ void Backoff(int attempt) {
 RegistrarCore::RegistrarCore(uint32_t journalCapacity) : RegistrarCore(CoreOptions{journalCapacity}) {}
 
 RegistrarCore::RegistrarCore(const CoreOptions& options)
-    : options_(options), journal_(std::make_unique<Journal>(options.journalCapacity)) {
+    : options_(options),
+      journal_(std::make_unique<Journal>(options.journalCapacity)),
+      bodies_(std::make_unique<BodyChannel>(journal_->Capacity())) {
   constexpr int32_t kMax = ChunkedTable<StreamSlot>::kCapacity;
   options_.streamCapacity = std::clamp(options_.streamCapacity, 1, kMax);
   options_.scopeCapacity = std::clamp(options_.scopeCapacity, 1, kMax);
@@ -128,7 +132,10 @@ bool RegistrarCore::Freed(int32_t id) const noexcept {
 int32_t RegistrarCore::StreamIdOf(const std::string& key) const { return streamIds_.Find(key); }
 
 int32_t RegistrarCore::InternScope(int32_t space, const std::string& key) {
-  if (space != 0 && space != 1) return kNoId;
+  if (space < 0 || space > 3) return kNoId;
+  if (space >= 2) {  // grant sets and override values: text only, no table of their own
+    return scopeIds_[space].Intern(key, [this](int32_t size) { return size <= options_.scopeCapacity; });
+  }
   return scopeIds_[space].Intern(
       key, [this, space](int32_t size) { return size <= options_.scopeCapacity && overrides_[space].Grow(size); });
 }
@@ -136,7 +143,7 @@ int32_t RegistrarCore::InternScope(int32_t space, const std::string& key) {
 bool RegistrarCore::ActorKey(int32_t id, std::string* key) const { return actorIds_.Key(id, key); }
 bool RegistrarCore::StreamKey(int32_t id, std::string* key) const { return streamIds_.Key(id, key); }
 bool RegistrarCore::ScopeKey(int32_t space, int32_t id, std::string* key) const {
-  return (space == 0 || space == 1) && scopeIds_[space].Key(id, key);
+  return space >= 0 && space <= 3 && scopeIds_[space].Key(id, key);
 }
 
 RegistrarCore::OverrideSlot* RegistrarCore::OverrideFor(int32_t space, int32_t scopeId) const noexcept {
@@ -175,12 +182,26 @@ bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
   // kFullId: an id the caller could not intern (denied capacity_exhausted below, after halted).
   const bool streamIdValid = r.stream == kNoId || r.stream == kFullId ||
                              (r.stream >= 0 && r.stream < streams_.Size() && !Freed(r.stream));
-  uint64_t word = 0, aux = 0, meta = 0;
+  uint64_t word = 0, aux = 0, meta = 0, grantsWord = 0;
   if (r.stream >= 0 && streamIdValid) {
     const StreamSlot& slot = streams_.At(r.stream);
     word = slot.word.load(std::memory_order_acquire);
     aux = slot.aux.load(std::memory_order_acquire);
     meta = slot.meta.load(std::memory_order_acquire);
+    grantsWord = slot.grants.load(std::memory_order_acquire);
+  }
+  // Facade state the caller computed the request from (see the header): changed since, ask again.
+  if (r.checkGrants && OverrideOwner(grantsWord) != r.expectedGrants) {
+    d->refused = Refusal::kRetry;
+    return false;
+  }
+  if (r.checkValues) {
+    const OverrideSlot* slot = OverrideFor(r.overrideScope, r.overrideScopeId);
+    const uint64_t values = slot != nullptr ? slot->values.load(std::memory_order_acquire) : 0;
+    if (OverrideOwner(values) != r.expectedValues) {
+      d->refused = Refusal::kRetry;
+      return false;
+    }
   }
   const bool exists = word & kExistsBit;
   const int32_t state = WordState(word);
@@ -265,12 +286,23 @@ bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
     }
     finish(v, FirstReason(v & kRejectMask));
     d->halted = halt;
-    if (apply && halt) e->halt = true;
+    if (apply && halt) {
+      e->halt = true;
+      e->haltCause = static_cast<int32_t>(HaltCause::kAccessibilityBypass);
+    }
     if (apply && d->allowed && action != Action::kUpdateOverride) {
       e->overrideSpace = r.overrideScope;
       e->overrideScopeId = r.overrideScopeId;
       e->oldOverride = current;
       e->newOverride = MakeOverride(action == Action::kEnableOverride ? r.actor : kNoId, seq);
+    }
+    if (apply && d->allowed) {
+      // The override's values: set by enable and update (the caller merged them), gone with disable.
+      e->facadeKind = Effects::kFacadeValues;
+      e->facadeSpace = r.overrideScope;
+      e->facadeSlot = r.overrideScopeId;
+      e->oldFacade = slot->values.load(std::memory_order_acquire);
+      e->newFacade = MakeOverride(action == Action::kDisableOverride ? kNoId : r.values, seq);
     }
     return false;
   }
@@ -443,16 +475,104 @@ bool RegistrarCore::Compute(const Request& r, uint64_t seq, bool apply, Decision
   e->oldAux = exists ? aux : 0;
   e->newAux = MakeAux(seq, nextGraph);
   e->newMeta = creating ? MakeMeta(r.priority, r.session, r.user) : 0;
+  // The stream's plugin grants: none when created, set by a start/claim/compile that carries a
+  // grant set, dropped by transfer and release.
+  const int32_t grantsBefore = exists ? OverrideOwner(grantsWord) : kNoId;
+  int32_t grantsAfter = grantsBefore;
+  if (IsOneOf(action, {Action::kStart, Action::kClaim, Action::kCompile}) && r.grants != kNoId) grantsAfter = r.grants;
+  if (IsOneOf(action, {Action::kTransfer, Action::kRelease})) grantsAfter = kNoId;
+  if (grantsAfter != grantsBefore || (creating && grantsWord != 0)) {
+    e->facadeKind = Effects::kFacadeGrants;
+    e->facadeSlot = r.stream;  // kNoId when minting: set after the claim
+    e->oldFacade = grantsWord;
+    e->newFacade = MakeOverride(grantsAfter, seq);
+  }
   return mint;
 }
 
 Decision RegistrarCore::Decide(const Request& request) noexcept { return Run(request, EntryKind::kDecide); }
 Decision RegistrarCore::Evaluate(const Request& request) noexcept { return Run(request, EntryKind::kEvaluate); }
-uint64_t RegistrarCore::ReserveSeq() noexcept { return Run(Request{}, EntryKind::kReserved).seq; }
+
+uint64_t RegistrarCore::ReserveSeq(Refusal* refused, uint32_t decider, bool postsBody) noexcept {
+  Request request;
+  request.decider = decider;
+  request.postsBody = postsBody;
+  const Decision decision = Run(request, EntryKind::kReserved);
+  if (refused != nullptr) *refused = decision.refused;
+  return decision.seq;
+}
+
+uint64_t RegistrarCore::Halt(int32_t cause, uint32_t decider, bool postsBody, Refusal* refused) noexcept {
+  if (refused != nullptr) *refused = Refusal::kNone;
+  if (cause <= static_cast<int32_t>(HaltCause::kAccessibilityBypass) || cause >= static_cast<int32_t>(HaltCause::kCount)) return 0;
+  Request request;
+  request.decider = decider;
+  request.postsBody = postsBody;
+  request.haltCause = cause;
+  const Decision decision = Run(request, EntryKind::kHalt);
+  if (refused != nullptr) *refused = decision.refused;
+  return decision.seq;
+}
+
+CoreStatus RegistrarCore::ClaimWriter(uint64_t writtenSeq) noexcept {
+  written_.store(writtenSeq, std::memory_order_release);
+  int32_t expected = static_cast<int32_t>(WriterState::kNone);
+  const bool claimed = writerState_.compare_exchange_strong(expected, static_cast<int32_t>(WriterState::kLive), std::memory_order_acq_rel);
+  return claimed ? CoreStatus::kOk : CoreStatus::kWriterTaken;
+}
+
+void RegistrarCore::NoteWritten(uint64_t seq) noexcept {
+  uint64_t current = written_.load(std::memory_order_relaxed);
+  while (current < seq && !written_.compare_exchange_weak(current, seq, std::memory_order_release, std::memory_order_relaxed)) {
+  }
+}
+
+uint64_t RegistrarCore::CloseWriter() noexcept {
+  for (;;) {
+    const Decision fence = Run(Request{}, EntryKind::kWriterClosed);
+    if (fence.refused != Refusal::kBackpressure) return fence.seq;  // 0: no live writer
+    // Even the headroom is used up: only a writer that stops without draining gets here. Its
+    // undrained seqs are given up so the fence can be journaled.
+    NoteWritten(claimed_.load(std::memory_order_acquire));
+  }
+}
+
+bool RegistrarCore::PostBody(uint64_t seq, uint32_t decider, const char* text, size_t length) noexcept {
+  JournalEntry entry;
+  if (decider == 0 || seq == 0 || journal_->Read(seq, &entry, nullptr) != SlotRead::kOk) return false;
+  if (!entry.request.postsBody || entry.request.decider != decider) return false;  // not this caller's seq
+  return bodies_->Post(seq, text, length);
+}
+
+BodyTake RegistrarCore::TakeBody(uint64_t seq, std::string* out, bool abandon) noexcept {
+  JournalEntry entry;
+  const SlotRead read = journal_->Read(seq, &entry, nullptr);
+  if (read == SlotRead::kNotYet) return BodyTake::kNotYet;
+  // Overwritten: the writer fell a journal length behind (only before it claimed the role): no body.
+  if (read == SlotRead::kOverwritten || !entry.request.postsBody) return BodyTake::kNone;
+  return bodies_->Take(seq, out, abandon);
+}
+
+bool RegistrarCore::SetShareInfo(const std::string& info) {
+  std::lock_guard<std::mutex> guard(shareInfoLock_);
+  if (!shareInfo_.empty()) return false;
+  shareInfo_ = info;
+  return true;
+}
+
+bool RegistrarCore::ShareInfo(std::string* info) const {
+  std::lock_guard<std::mutex> guard(shareInfoLock_);
+  if (shareInfo_.empty()) return false;
+  *info = shareInfo_;
+  return true;
+}
 
 Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
   Decision decision;
   Effects effects;
+  const bool special = kind == EntryKind::kReserved || kind == EntryKind::kHalt || kind == EntryKind::kWriterClosed;
+  // Halts and the close fence happen at most once each: they may use the writer's headroom.
+  const bool exempt = kind == EntryKind::kHalt || kind == EntryKind::kWriterClosed;
   for (int attempt = 0;; ++attempt) {
     uint64_t claimed = claimed_.load(std::memory_order_acquire);
     const uint64_t applied = applied_.load(std::memory_order_acquire);
@@ -462,14 +582,37 @@ Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
       continue;
     }
     const uint64_t seq = claimed + 1;
-    if (kind == EntryKind::kReserved) {
-      decision = Decision{};
-      decision.seq = seq;
-      decision.reason = static_cast<int32_t>(Reason::kInvalidRequest);
-      effects = Effects{};
+    decision = Decision{};
+    effects = Effects{};
+    // The log writer (see the header), read as state of seq - 1 like everything Compute reads:
+    // a request that would outrun it, or come after its close fence, is refused before deciding.
+    const int32_t writer = writerState_.load(std::memory_order_acquire);
+    if (writer == static_cast<int32_t>(WriterState::kClosed)) {
+      decision.refused = Refusal::kWriterGone;
+      return decision;
     }
-    const bool mint = kind != EntryKind::kReserved && Compute(request, seq, kind == EntryKind::kDecide, &decision, &effects);
-    if (decision.stale) return decision;  // valid as of `claimed`: no sweep can run before our claim
+    if (writer == static_cast<int32_t>(WriterState::kLive) &&
+        seq > written_.load(std::memory_order_acquire) + journal_->Capacity() - (exempt ? 0 : kWriterHeadroom)) {
+      decision.refused = Refusal::kBackpressure;
+      return decision;
+    }
+    if ((kind == EntryKind::kHalt && halted_.load(std::memory_order_acquire)) ||
+        (kind == EntryKind::kWriterClosed && writer != static_cast<int32_t>(WriterState::kLive))) {
+      return decision;  // seq 0: already halted, or no writer to close
+    }
+    if (special) {
+      decision.seq = seq;
+      if (kind == EntryKind::kReserved) decision.reason = static_cast<int32_t>(Reason::kInvalidRequest);
+      if (kind == EntryKind::kHalt) {
+        decision.reason = static_cast<int32_t>(Reason::kRegistrarHalted);
+        effects.halt = true;
+        effects.haltCause = request.haltCause;
+      }
+      effects.closeWriter = kind == EntryKind::kWriterClosed;
+    }
+    const bool mint = !special && Compute(request, seq, kind == EntryKind::kDecide, &decision, &effects);
+    // Valid as of `claimed` (no sweep can run before our claim); nothing decided, no seq consumed.
+    if (decision.stale || decision.refused != Refusal::kNone) return decision;
     if (!claimed_.compare_exchange_strong(claimed, seq, std::memory_order_acq_rel, std::memory_order_acquire)) {
       Backoff(attempt);
       continue;
@@ -497,12 +640,13 @@ Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
       } else {
         decision.stream = minted;
         if (effects.newMeta != 0) effects.stream = minted;
+        if (effects.facadeKind == Effects::kFacadeGrants) effects.facadeSlot = minted;
       }
     }
     JournalEntry entry;
     entry.decision = decision;
     entry.kind = static_cast<int32_t>(kind);
-    if (kind != EntryKind::kReserved) {
+    if (!special) {
       entry.actor = request.actor;
       entry.actorKind = request.actorKind;
       entry.action = request.action;
@@ -511,9 +655,12 @@ Decision RegistrarCore::Run(const Request& request, EntryKind kind) noexcept {
     } else {
       entry.actorKind = -1;
       entry.action = -1;
+      entry.request.decider = request.decider;
+      entry.request.postsBody = request.postsBody;
+      entry.request.haltCause = request.haltCause;
     }
     entry.monotonicNs = MonotonicNs();
-    if (kind != EntryKind::kReserved) {
+    if (!special) {
       // Before the publication, so a later compaction sweep sees that these ids were just named.
       for (const int32_t id : {request.stream, request.preemptFor}) {
         if (id < 0 || id >= streams_.Size()) continue;
@@ -581,7 +728,22 @@ void RegistrarCore::HelpApply(uint64_t seq) const noexcept {
     uint64_t expected = effects.oldOverride;
     if (slot != nullptr) slot->word.compare_exchange_strong(expected, effects.newOverride, std::memory_order_acq_rel);
   }
-  if (effects.halt) halted_.store(true, std::memory_order_release);
+  if (effects.facadeKind == Effects::kFacadeGrants && effects.facadeSlot >= 0 && effects.facadeSlot < streams_.Size()) {
+    uint64_t expected = effects.oldFacade;
+    streams_.At(effects.facadeSlot).grants.compare_exchange_strong(expected, effects.newFacade, std::memory_order_acq_rel);
+  } else if (effects.facadeKind == Effects::kFacadeValues) {
+    OverrideSlot* slot = OverrideFor(effects.facadeSpace, effects.facadeSlot);
+    uint64_t expected = effects.oldFacade;
+    if (slot != nullptr) slot->values.compare_exchange_strong(expected, effects.newFacade, std::memory_order_acq_rel);
+  }
+  if (effects.halt) {
+    // Cause and seq before the flag: whoever sees halted_ sees why (one halt per core: after it
+    // every request is denied, and Halt refuses).
+    haltCause_.store(effects.haltCause, std::memory_order_relaxed);
+    haltSeq_.store(seq, std::memory_order_relaxed);
+    halted_.store(true, std::memory_order_release);
+  }
+  if (effects.closeWriter) writerState_.store(static_cast<int32_t>(WriterState::kClosed), std::memory_order_release);
   if (compacting) {
     ExitHelp(generation);
     if (seq % options_.compactionPeriod == 0) Compact(seq);
@@ -628,6 +790,7 @@ uint32_t RegistrarCore::SweepLocked(Interner& ids, uint64_t seq) const noexcept 
       slot.word.store(0, std::memory_order_release);
       slot.aux.store(0, std::memory_order_release);
       slot.meta.store(0, std::memory_order_release);
+      slot.grants.store(0, std::memory_order_release);
       ++removed;
     }
     // No stream: free the id once no request named it for `retain` seqs (bookkeeping only).
@@ -675,6 +838,7 @@ bool RegistrarCore::ReadStream(int32_t id, StreamView* view) const noexcept {
   view->priority = MetaPriority(meta);
   view->session = MetaSession(meta);
   view->user = MetaUser(meta);
+  view->grants = OverrideOwner(slot.grants.load(std::memory_order_acquire));
   return true;
 }
 
@@ -700,8 +864,10 @@ std::vector<OverrideView> RegistrarCore::Overrides() const {
   for (int32_t space = 0; space < 2; ++space) {
     const int32_t size = overrides_[space].Size();
     for (int32_t id = 0; id < size; ++id) {
-      const uint64_t word = overrides_[space].At(id).word.load(std::memory_order_acquire);
-      if (OverrideOwner(word) != kNoId) active.push_back({word >> 24, OverrideView{OverrideOwner(word), space, id}});
+      const OverrideSlot& slot = overrides_[space].At(id);
+      const uint64_t word = slot.word.load(std::memory_order_acquire);
+      if (OverrideOwner(word) == kNoId) continue;
+      active.push_back({word >> 24, OverrideView{OverrideOwner(word), space, id, OverrideOwner(slot.values.load(std::memory_order_acquire))}});
     }
   }
   std::stable_sort(active.begin(), active.end(),
@@ -737,6 +903,8 @@ Image RegistrarCore::TakeImage() const {
 
 CoreStatus RegistrarCore::Load(const Image& image) {
   const int32_t streamCount = streams_.Size();
+  const int32_t grantSets = scopeIds_[2].Count();
+  const int32_t valueSets = scopeIds_[3].Count();
   for (const StreamView& view : image.streams) {
     const bool valid =
         view.stream >= 0 && view.stream < streamCount && !Freed(view.stream) && view.state >= 0 &&
@@ -744,11 +912,13 @@ CoreStatus RegistrarCore::Load(const Image& image) {
         (view.owner == kNoId || (view.owner >= 0 && view.owner < actors_.Size())) &&
         (view.session == kNoId || (view.session >= 0 && view.session < overrides_[0].Size())) &&
         (view.user == kNoId || (view.user >= 0 && view.user < overrides_[1].Size())) &&
-        view.priority >= 1 && view.priority <= 10 && view.version >= 1 && view.lastSeq <= image.lastSeq;
+        view.priority >= 1 && view.priority <= 10 && view.version >= 1 && view.lastSeq <= image.lastSeq &&
+        (view.grants == kNoId || (view.grants >= 0 && view.grants < grantSets));
     if (!valid) return CoreStatus::kInvalidImage;
   }
   for (const OverrideView& view : image.overrides) {
-    if (OverrideFor(view.scope, view.scopeId) == nullptr || view.owner < 0 || view.owner >= actors_.Size()) {
+    if (OverrideFor(view.scope, view.scopeId) == nullptr || view.owner < 0 || view.owner >= actors_.Size() ||
+        (view.values != kNoId && (view.values < 0 || view.values >= valueSets))) {
       return CoreStatus::kInvalidImage;
     }
   }
@@ -763,10 +933,12 @@ CoreStatus RegistrarCore::Load(const Image& image) {
     slot.word.store(0, std::memory_order_relaxed);
     slot.aux.store(0, std::memory_order_relaxed);
     slot.meta.store(0, std::memory_order_relaxed);
+    slot.grants.store(0, std::memory_order_relaxed);
   }
   for (int32_t space = 0; space < 2; ++space) {
     for (int32_t id = 0; id < overrides_[space].Size(); ++id) {
       overrides_[space].At(id).word.store(0, std::memory_order_relaxed);
+      overrides_[space].At(id).values.store(0, std::memory_order_relaxed);
     }
   }
   for (const StreamView& view : image.streams) {
@@ -774,12 +946,15 @@ CoreStatus RegistrarCore::Load(const Image& image) {
     slot.word.store(MakeWord(view.state, view.committed, view.owner, view.version), std::memory_order_relaxed);
     slot.aux.store(MakeAux(view.lastSeq, view.graphRevision), std::memory_order_relaxed);
     slot.meta.store(MakeMeta(view.priority, view.session, view.user), std::memory_order_relaxed);
+    if (view.grants != kNoId) slot.grants.store(MakeOverride(view.grants, view.lastSeq), std::memory_order_relaxed);
   }
   // Enable order is kept by giving the loaded overrides increasing seqs (no later seq repeats one:
   // an image never holds more overrides than it has seqs).
   uint64_t order = 0;
   for (const OverrideView& view : image.overrides) {
-    OverrideFor(view.scope, view.scopeId)->word.store(MakeOverride(view.owner, ++order), std::memory_order_relaxed);
+    OverrideSlot* slot = OverrideFor(view.scope, view.scopeId);
+    slot->word.store(MakeOverride(view.owner, ++order), std::memory_order_relaxed);
+    if (view.values != kNoId) slot->values.store(MakeOverride(view.values, order), std::memory_order_relaxed);
   }
   memberships_.Clear();
   for (const MembershipView& view : image.memberships) memberships_.Add(view.user, view.session, view.basis);
@@ -787,6 +962,9 @@ CoreStatus RegistrarCore::Load(const Image& image) {
   for (uint32_t slot = 0; slot < sweepSlots_; ++slot) sweeps_[slot].store(0, std::memory_order_relaxed);
   sweepTaken_.store(image.lastSeq, std::memory_order_relaxed);
   sweepDone_.store(image.lastSeq, std::memory_order_relaxed);
+  // A halted image says nothing of why: the cause is unknown (kNone) and the seq 0.
+  haltCause_.store(-1, std::memory_order_relaxed);
+  haltSeq_.store(0, std::memory_order_relaxed);
   halted_.store(image.halted, std::memory_order_relaxed);
   applied_.store(image.lastSeq, std::memory_order_relaxed);
   claimed_.store(image.lastSeq, std::memory_order_release);

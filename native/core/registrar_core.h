@@ -59,11 +59,38 @@
 // registrar can state the count in the attestation of the point's seq (its metadata.compaction)
 // and a replay can check it; the ring spans two journal lengths of points, so whoever can still
 // read a point's journal entry can read its count (SweptAt).
+//
+// One log writer, many deciders (src/registrar/log-writer.ts, attached-registrar.ts)
+// -----------------------------------------------------------------------------------
+// Registrars on several threads share one core and one attestation log, written by exactly one
+// of them: the writer (ClaimWriter). Every other thread decides on the core and posts the text of
+// its attestation into the body channel (registrar_bodies.h, PostBody) under the decision's seq;
+// the writer drains journal and bodies in seq order and seals the chain. Two rules keep the
+// writer from losing a seq, both checked in Run before the claim (as state of seq - 1):
+// - backpressure: while a writer is live, a seq is claimed only when the writer has drained
+//   (NoteWritten) every seq at least `Capacity() - kWriterHeadroom` older, so no journal slot or
+//   body slot is reused before the writer read it; otherwise the request is refused
+//   (Refusal::kBackpressure, nothing decided, no seq consumed) and the caller waits. Halts and the
+//   writer's close fence may use the headroom (each happens at most once).
+// - the close fence: CloseWriter claims one seq (EntryKind::kWriterClosed) whose effect marks the
+//   writer gone; every later request is refused (Refusal::kWriterGone) before deciding.
+// A halt of any cause (a bypass decision, or Halt(cause): a failed log write, a structural
+// violation, a journal overrun) is state of the core, applied in seq order; HaltCause and
+// HaltSeq say why and where.
+//
+// Facade state (plugin grants per stream, override values per override) is state of the core too:
+// each is an id interned as text (InternScope spaces 2 and 3) held in an atomic word with the seq
+// of its last change, changed by the allowed decision that carries it (Request::grants/values).
+// A request computed from facade state (a plugin's mutate_graph, an update_override merging
+// values) names the ids it read (expectedGrants/expectedValues); when they changed meanwhile it is
+// refused (Refusal::kRetry) and the caller reads again, so grants and values are linearized with
+// the decisions like everything else.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -104,8 +131,23 @@ enum class Reason : int32_t {
 /** Override scopes (OVERRIDE_SCOPES); also the two scope-id name spaces of InternScope. */
 enum class OverrideScope : int32_t { kSession = 0, kUser = 1, kCount };
 
-/** Journal entry kinds. */
-enum class EntryKind : int32_t { kDecide = 0, kEvaluate = 1, kReserved = 2 };
+/** Journal entry kinds: a decision, an evaluation (observe), a seq reserved for a facade denial,
+ *  a halt (Halt), and the writer's close fence (CloseWriter). */
+enum class EntryKind : int32_t { kDecide = 0, kEvaluate = 1, kReserved = 2, kHalt = 3, kWriterClosed = 4 };
+
+/** Why a request was refused before anything was decided (no seq consumed). */
+enum class Refusal : int32_t {
+  kNone = 0,
+  kRetry = 2,         // the grants or override values the request was computed from changed
+  kBackpressure = 3,  // the log writer is too far behind: wait for it, then ask again
+  kWriterGone = 4,    // the log writer closed: nothing can be recorded any more
+};
+
+/** Halt causes (HALT_CAUSES in src/registrar/core.ts). */
+enum class HaltCause : int32_t { kNone = -1, kAccessibilityBypass = 0, kAttestationIo, kStructural, kJournalOverrun, kCount };
+
+/** The log writer of a core (ClaimWriter). */
+enum class WriterState : int32_t { kNone = 0, kLive = 1, kClosed = 2 };
 
 /** Status of a core call that can fail. */
 enum class CoreStatus : int32_t {
@@ -113,6 +155,7 @@ enum class CoreStatus : int32_t {
   kIdSpaceFull,     // no id left in one name space (ChunkedTable::kCapacity or the configured capacity)
   kUnknownId,       // an id that was never interned
   kInvalidImage,    // load() got ids or values out of range
+  kWriterTaken,     // ClaimWriter: the core has (or had) a log writer
 };
 
 /** Bit of `invariant` in a violation mask. */
@@ -139,6 +182,24 @@ struct Request {
   /** With `checkEpoch`: the free epoch the caller's stream ids are valid for (see the header). */
   bool checkEpoch = false;
   uint32_t epoch = 0;
+  /** start/claim/compile: the plugin grant set (scope space 2) an allowed decision gives the
+   *  stream, or kNoId to leave the grants as they are. */
+  int32_t grants = kNoId;
+  /** enable/update_override: the override values (scope space 3) it gets, or kNoId for none. */
+  int32_t values = kNoId;
+  /** With `checkGrants`: the grant set of the target the caller read (pluginAllowed is from it);
+   *  refused with kRetry when the stream's grants differ. */
+  bool checkGrants = false;
+  int32_t expectedGrants = kNoId;
+  /** With `checkValues`: the override's values the caller merged into `values`. */
+  bool checkValues = false;
+  int32_t expectedValues = kNoId;
+  /** The decider will post this seq's attestation body (PostBody). */
+  bool postsBody = false;
+  /** Who decides: an id of the calling object (PostBody checks it); 0 for none. */
+  uint32_t decider = 0;
+  /** Halt only: the cause (HaltCause). */
+  int32_t haltCause = -1;
 };
 
 /** A decision (CoreDecision in core.ts). */
@@ -159,6 +220,8 @@ struct Decision {
   bool preemption = false;
   /** The request's ids are from an older free epoch: nothing was decided, no seq consumed. */
   bool stale = false;
+  /** Refused before deciding (no seq consumed): kRetry, kBackpressure or kWriterGone. */
+  Refusal refused = Refusal::kNone;
 };
 
 /** A journaled decision (JournalEntry in core.ts). */
@@ -170,7 +233,7 @@ struct JournalEntry {
   int32_t target = kNoId;
   uint64_t monotonicNs = 0;
   int32_t kind = 0;
-  /** The request as decided (all fields; default for reserved seqs). */
+  /** The request as decided (all fields; default for reserved seqs; `haltCause` for a halt). */
   Request request;
 };
 
@@ -186,6 +249,8 @@ struct StreamView {
   uint32_t graphRevision = 0;
   bool committed = false;
   uint64_t lastSeq = 0;
+  /** The plugin grant set (scope space 2), or kNoId. */
+  int32_t grants = kNoId;
 };
 
 /** An active override (CoreOverride in core.ts). */
@@ -193,6 +258,8 @@ struct OverrideView {
   int32_t owner = kNoId;
   int32_t scope = 0;
   int32_t scopeId = kNoId;
+  /** Its values (scope space 3), or kNoId. */
+  int32_t values = kNoId;
 };
 
 /** Everything (CoreImage in core.ts). */
@@ -206,7 +273,15 @@ struct Image {
 };
 
 class Journal;
+class BodyChannel;
 struct Effects;
+
+/** Seqs of journal (and body channel) left free for halts and the close fence (see the header). */
+inline constexpr uint64_t kWriterHeadroom = 64;
+
+/** Result of TakeBody: the body; not posted yet; given up (never to come); none expected (the
+ *  decider posts none: write the record from the journal). */
+enum class BodyTake { kOk, kNotYet, kAbandoned, kNone };
 
 /** How a core is made. */
 struct CoreOptions {
@@ -248,8 +323,9 @@ class RegistrarCore {
   int32_t InternStream(const std::string& key);
   /** The interned id of a stream key, or kNoId; interns nothing. */
   int32_t StreamIdOf(const std::string& key) const;
-  /** Interns a session (space 0) or user (space 1) id; kFullId when the space is full, kNoId when
-   *  `space` is bad. */
+  /** Interns a session (space 0) or user (space 1) id, a plugin grant set (space 2) or a set of
+   *  override values (space 3), each as text; kFullId when the space is full, kNoId when `space`
+   *  is bad. */
   int32_t InternScope(int32_t space, const std::string& key);
   /** Reverse lookups; false for an unknown id. Thread safety: any thread (take the lock). */
   bool ActorKey(int32_t id, std::string* key) const;
@@ -264,9 +340,52 @@ class RegistrarCore {
   /** Decides without applying (shadow mode); journals it as kind 1 and consumes one seq.
    *  Thread and callback safety as Decide. */
   Decision Evaluate(const Request& request) noexcept;
-  /** Consumes and journals one seq for a request the facade denied itself (invalid_request).
-   *  Thread and callback safety as Decide. */
-  uint64_t ReserveSeq() noexcept;
+  /** Consumes and journals one seq for a request the facade denied itself (invalid_request);
+   *  0 when refused (`*refused` says why: backpressure or writer gone). `decider` and `postsBody`
+   *  as in Request. Thread and callback safety as Decide. */
+  uint64_t ReserveSeq(Refusal* refused = nullptr, uint32_t decider = 0, bool postsBody = false) noexcept;
+  /** Halts the core for `cause` (HaltCause, not kAccessibilityBypass, which only a decision
+   *  trips): consumes and journals one seq (kind kHalt) after which every request is denied
+   *  registrar_halted. Returns that seq; 0 when the core is already halted, the cause is bad, or
+   *  it was refused (`*refused`: the writer is gone, or even its headroom is used up). Thread and
+   *  callback safety as Decide. */
+  uint64_t Halt(int32_t cause, uint32_t decider = 0, bool postsBody = false, Refusal* refused = nullptr) noexcept;
+  /** Why the core halted (HaltCause), kNone while it runs; and the seq of the halt. Any thread. */
+  int32_t HaltCauseOf() const noexcept { return haltCause_.load(std::memory_order_acquire); }
+  uint64_t HaltSeq() const noexcept { return haltSeq_.load(std::memory_order_acquire); }
+
+  /** Makes the caller the core's one log writer, which has written every seq up to `writtenSeq`
+   *  (see the header). kWriterTaken when the core has or had one. Any thread (one CAS). */
+  [[nodiscard]] CoreStatus ClaimWriter(uint64_t writtenSeq) noexcept;
+  /** The writer has drained (read from the journal and the body channel) every seq up to `seq`:
+   *  those slots may be reused. Monotonic (a lower value is ignored). Writer's thread only. */
+  void NoteWritten(uint64_t seq) noexcept;
+  /** The last seq the writer noted (NoteWritten). Any thread. */
+  uint64_t WrittenSeq() const noexcept { return written_.load(std::memory_order_acquire); }
+  /** The writer's state (WriterState). Any thread. */
+  int32_t Writer() const noexcept { return writerState_.load(std::memory_order_acquire); }
+  /** Closes the writer: claims the close fence (EntryKind::kWriterClosed) and returns its seq;
+   *  every later request is refused kWriterGone. 0 when there is no live writer. When the writer
+   *  is so far behind that even the fence cannot be journaled, its undrained seqs are given up
+   *  (only a writer that dies without draining gets there). Thread and callback safety as Decide. */
+  uint64_t CloseWriter() noexcept;
+
+  /** Posts the attestation body of `seq`, decided by `decider` with postsBody (see Request): true
+   *  when it is now the writer's to take; false when seq was not decided so, by someone else,
+   *  is posted already, or was given up by the writer (TakeBody with abandon). Thread safety: any
+   *  thread, lock-free (one CAS, then a copy into the slot). Callback safety: no (allocates). */
+  bool PostBody(uint64_t seq, uint32_t decider, const char* text, size_t length) noexcept;
+  /** The writer takes seq's body into `out` (kOk); kNone when seq's decider posts none; kNotYet
+   *  while seq is not journaled or its body not posted (with `abandon` an unposted body is given
+   *  up instead: kAbandoned, and a late PostBody fails). Writer's thread only. Callback safety:
+   *  no (allocates). */
+  BodyTake TakeBody(uint64_t seq, std::string* out, bool abandon) noexcept;
+
+  /** Stores text the writer shares with attaching objects (its log identity), once: false when
+   *  already set. ShareInfo reads it (false when unset). Any thread (takes a small lock, never
+   *  while deciding). */
+  bool SetShareInfo(const std::string& info);
+  bool ShareInfo(std::string* info) const;
 
   /** A stream (consistent snapshot of its words); false when it does not exist. Thread safety:
    *  any thread, no lock (retries while a seq is being applied). Callback safety: no. */
@@ -322,6 +441,7 @@ class RegistrarCore {
     std::atomic<uint64_t> aux;    // lastSeq | graphRevision
     std::atomic<uint64_t> meta;   // set | priority | session+1 | user+1 (written once per stream)
     std::atomic<uint64_t> touch;  // kFreeBit while freed, else the last seq that interned or named it
+    std::atomic<uint64_t> grants; // plugin grant set id+1 | seq of the last change (0: none)
   };
   /** Bit of StreamSlot::touch set while the id is freed. */
   static constexpr uint64_t kFreeBit = uint64_t{1} << 63;
@@ -329,9 +449,11 @@ class RegistrarCore {
   struct ActorSlot {
     std::atomic<uint32_t> kindPlusOne;
   };
-  /** Per-scope-id override word: owner+1 | seq of the last change. */
+  /** Per-scope-id override word: owner+1 | seq of the last change; and its values: values id+1 |
+   *  seq of the last change. */
   struct OverrideSlot {
     std::atomic<uint64_t> word;
+    std::atomic<uint64_t> values;
   };
 
  private:
@@ -358,7 +480,7 @@ class RegistrarCore {
   CoreOptions options_;
   Interner actorIds_;
   mutable Interner streamIds_;  // the compaction sweep (in HelpApply, const) frees ids
-  Interner scopeIds_[2];
+  Interner scopeIds_[4];  // sessions, users, plugin grant sets, override values
   ChunkedTable<ActorSlot> actors_;
   ChunkedTable<StreamSlot> streams_;
   ChunkedTable<OverrideSlot> overrides_[2];
@@ -379,7 +501,16 @@ class RegistrarCore {
   // Helpers applying effects, counted per generation (compaction only; see the header).
   alignas(64) mutable std::atomic<uint64_t> helperGeneration_{0};
   mutable std::atomic<int64_t> helpersIn_[2] = {};
+  // The log writer (see the header): its state, and the last seq it drained.
+  alignas(64) mutable std::atomic<int32_t> writerState_{0};
+  alignas(64) std::atomic<uint64_t> written_{0};
+  // The halt's cause and seq, stored before halted_ (release), so whoever sees halted_ sees them.
+  mutable std::atomic<int32_t> haltCause_{-1};
+  mutable std::atomic<uint64_t> haltSeq_{0};
   std::unique_ptr<Journal> journal_;
+  std::unique_ptr<BodyChannel> bodies_;
+  mutable std::mutex shareInfoLock_;
+  std::string shareInfo_;
 };
 
 }  // namespace vs::registrar

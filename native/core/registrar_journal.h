@@ -49,6 +49,18 @@ struct Effects {
   int32_t overrideScopeId = kNoId;  // override slot that changes, or kNoId
   uint64_t oldOverride = 0, newOverride = 0;
   bool halt = false;
+  /** With `halt`: the cause (HaltCause). */
+  int32_t haltCause = -1;
+  /** The writer's close fence (EntryKind::kWriterClosed). */
+  bool closeWriter = false;
+  /** Facade state that changes: kNone, the grants word of stream `facadeSlot`, or the values word
+   *  of override slot (`facadeSpace`, `facadeSlot`); CAS from oldFacade to newFacade. */
+  int32_t facadeKind = kFacadeNone;
+  int32_t facadeSpace = 0;
+  int32_t facadeSlot = kNoId;
+  uint64_t oldFacade = 0, newFacade = 0;
+
+  static constexpr int32_t kFacadeNone = 0, kFacadeGrants = 1, kFacadeValues = 2;
 };
 
 /** Result of reading one journal slot. */
@@ -94,7 +106,7 @@ class Journal {
 
   /** Writes seq's entry and effects, then publishes it (release). Thread safety: see the class
    *  (one writer per seq, after seq - Capacity() was published). Callback safety: yes (lock-free,
-   *  no allocation: 23 atomic stores and a release fence). */
+   *  no allocation: 28 atomic stores and a release fence). */
   void Publish(uint64_t seq, const JournalEntry& entry, const Effects& effects) noexcept {
     Slot& slot = slots_[seq & mask_];
     slot.tag.store(kWriting, std::memory_order_relaxed);
@@ -104,7 +116,7 @@ class Journal {
     const Decision& d = entry.decision;
     const uint64_t flags =
         (d.allowed ? 1u : 0u) | (d.halted ? 2u : 0u) | (d.accessibility ? 4u : 0u) |
-        (d.preemption ? 8u : 0u) | (static_cast<uint64_t>(entry.kind & 3) << 4) |
+        (d.preemption ? 8u : 0u) | (static_cast<uint64_t>(entry.kind & 3) << 4) | (static_cast<uint64_t>((entry.kind >> 2) & 1) << 7) |
         (effects.halt ? 64u : 0u) | (static_cast<uint64_t>(d.violations & 0x1FF) << 8) |
         (static_cast<uint64_t>(d.reason + 1) << 20) |
         (static_cast<uint64_t>(d.stateBefore + 1) << 24) |
@@ -131,7 +143,16 @@ class Journal {
     Store(slot, 17, Pair(r.overrideScopeId, r.priority));
     Store(slot, 18, Pair(r.overrideScope, r.pluginAllowed ? 1 : 0));
     Store(slot, 19, Pair(entry.actorKind, entry.action));
-    Store(slot, 20, Pair(r.actorUser, 0));
+    Store(slot, 20, Pair(r.grants, r.values));
+    const uint64_t misc = (r.postsBody ? 1u : 0u) | (static_cast<uint64_t>((r.haltCause + 1) & 0xF) << 1) |
+                          (static_cast<uint64_t>((effects.haltCause + 1) & 0xF) << 5) |
+                          (static_cast<uint64_t>(effects.facadeKind & 3) << 9) |
+                          (static_cast<uint64_t>(effects.facadeSpace & 1) << 11) | (effects.closeWriter ? 1u << 12 : 0u);
+    Store(slot, 21, (static_cast<uint64_t>(r.decider) << 32) | misc);
+    Store(slot, 22, static_cast<uint64_t>(static_cast<uint32_t>(effects.facadeSlot)));
+    Store(slot, 23, effects.oldFacade);
+    Store(slot, 24, effects.newFacade);
+    Store(slot, 25, Pair(r.actorUser, 0));
     slot.tag.store(seq, std::memory_order_release);
   }
 
@@ -157,7 +178,7 @@ class Journal {
       d.halted = flags & 2u;
       d.accessibility = flags & 4u;
       d.preemption = flags & 8u;
-      entry->kind = static_cast<int32_t>((flags >> 4) & 3);
+      entry->kind = static_cast<int32_t>(((flags >> 4) & 3) | (((flags >> 7) & 1) << 2));
       d.violations = static_cast<uint32_t>((flags >> 8) & 0x1FF);
       d.reason = static_cast<int32_t>((flags >> 20) & 0xF) - 1;
       d.stateBefore = static_cast<int32_t>((flags >> 24) & 0xF) - 1;
@@ -186,7 +207,12 @@ class Journal {
       r.priority = Low(f[17]);
       r.overrideScope = High(f[18]);
       r.pluginAllowed = Low(f[18]) != 0;
-      r.actorUser = High(f[20]);
+      r.grants = High(f[20]);
+      r.values = Low(f[20]);
+      r.decider = static_cast<uint32_t>(f[21] >> 32);
+      r.postsBody = (f[21] & 1u) != 0;
+      r.haltCause = static_cast<int32_t>((f[21] >> 1) & 0xF) - 1;
+      r.actorUser = High(f[25]);
     }
     if (effects != nullptr) {
       effects->halt = flags & 64u;
@@ -200,13 +226,20 @@ class Journal {
       effects->overrideScopeId = static_cast<int32_t>(static_cast<uint32_t>(f[12]));
       effects->oldOverride = f[13];
       effects->newOverride = f[14];
+      effects->haltCause = static_cast<int32_t>((f[21] >> 5) & 0xF) - 1;
+      effects->facadeKind = static_cast<int32_t>((f[21] >> 9) & 3);
+      effects->facadeSpace = static_cast<int32_t>((f[21] >> 11) & 1);
+      effects->closeWriter = ((f[21] >> 12) & 1) != 0;
+      effects->facadeSlot = static_cast<int32_t>(static_cast<uint32_t>(f[22]));
+      effects->oldFacade = f[23];
+      effects->newFacade = f[24];
     }
     return SlotRead::kOk;
   }
 
  private:
   static constexpr uint64_t kWriting = ~uint64_t{0};
-  static constexpr int kFields = 21;
+  static constexpr int kFields = 26;
   struct Slot {
     std::atomic<uint64_t> tag{0};
     std::atomic<uint64_t> fields[kFields];  // zeroed by make_unique's value-initialisation

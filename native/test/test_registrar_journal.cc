@@ -53,7 +53,7 @@ JournalEntry EntryFor(uint64_t seq) {
   d.parentSeq = Mix(seq, 7);
   d.ownerBefore = Mix32(seq, 8);
   d.ownerAfter = Mix32(seq, 9);
-  entry.kind = static_cast<int32_t>(Mix(seq, 10) % 3);
+  entry.kind = static_cast<int32_t>(Mix(seq, 10) % 5);
   entry.actor = Mix32(seq, 11);
   entry.actorKind = Mix32(seq, 12);
   entry.action = Mix32(seq, 13);
@@ -73,6 +73,11 @@ JournalEntry EntryFor(uint64_t seq) {
   r.overrideScopeId = Mix32(seq, 22);
   r.pluginAllowed = Mix(seq, 23) & 1;
   r.actorUser = Mix32(seq, 24);
+  r.grants = Mix32(seq, 24);
+  r.values = Mix32(seq, 25);
+  r.decider = static_cast<uint32_t>(Mix(seq, 26));
+  r.postsBody = Mix(seq, 27) & 1;
+  r.haltCause = static_cast<int32_t>(Mix(seq, 28) % 5) - 1;
   return entry;
 }
 
@@ -89,6 +94,13 @@ Effects EffectsFor(uint64_t seq) {
   effects.oldOverride = Mix(seq, 38);
   effects.newOverride = Mix(seq, 39);
   effects.halt = Mix(seq, 40) & 1;
+  effects.haltCause = static_cast<int32_t>(Mix(seq, 41) % 5) - 1;
+  effects.closeWriter = Mix(seq, 42) & 1;
+  effects.facadeKind = static_cast<int32_t>(Mix(seq, 43) % 3);
+  effects.facadeSpace = static_cast<int32_t>(Mix(seq, 44) & 1);
+  effects.facadeSlot = Mix32(seq, 45);
+  effects.oldFacade = Mix(seq, 46);
+  effects.newFacade = Mix(seq, 47);
   return effects;
 }
 
@@ -108,7 +120,8 @@ bool IsEntryOf(uint64_t seq, const JournalEntry& got, const Effects& effects) {
                        p.stream == q.stream && p.newOwner == q.newOwner && p.preemptFor == q.preemptFor &&
                        p.priority == q.priority && p.session == q.session && p.user == q.user &&
                        p.overrideScope == q.overrideScope && p.overrideScopeId == q.overrideScopeId &&
-                       p.pluginAllowed == q.pluginAllowed && p.actorUser == q.actorUser;
+                       p.pluginAllowed == q.pluginAllowed && p.actorUser == q.actorUser && p.grants == q.grants && p.values == q.values &&
+                       p.decider == q.decider && p.postsBody == q.postsBody && p.haltCause == q.haltCause;
   const bool entry = got.kind == want.kind && got.actor == want.actor && got.actorKind == want.actorKind &&
                      got.action == want.action && got.target == want.target && got.monotonicNs == want.monotonicNs;
   const Effects e = EffectsFor(seq);
@@ -116,7 +129,9 @@ bool IsEntryOf(uint64_t seq, const JournalEntry& got, const Effects& effects) {
                       effects.oldAux == e.oldAux && effects.newAux == e.newAux && effects.newMeta == e.newMeta &&
                       effects.overrideSpace == e.overrideSpace && effects.overrideScopeId == e.overrideScopeId &&
                       effects.oldOverride == e.oldOverride && effects.newOverride == e.newOverride &&
-                      effects.halt == e.halt;
+                      effects.halt == e.halt && effects.haltCause == e.haltCause && effects.closeWriter == e.closeWriter &&
+                      effects.facadeKind == e.facadeKind && effects.facadeSpace == e.facadeSpace &&
+                      effects.facadeSlot == e.facadeSlot && effects.oldFacade == e.oldFacade && effects.newFacade == e.newFacade;
   return decision && request && entry && effect;
 }
 

@@ -5,31 +5,44 @@
  */
 
 /** Bytes of the per-object I/O buffer. */
-export const REGISTRAR_IO_BYTES = 256;
-/** Int32 slots of a request at the start of the I/O buffer: the CoreRequest fields in order up to
- *  pluginAllowed, then the free epoch the stream ids are valid for and 1 to have it checked (stale
- *  ids are refused), then actorUser. */
-export const REGISTRAR_REQUEST_INTS = 15;
+export const REGISTRAR_IO_BYTES = 320;
+/** Int32 slots of a request at the start of the I/O buffer: the CoreRequest fields in order, then
+ *  the free epoch the stream ids are valid for and 1 to have it checked (stale ids are refused),
+ *  then grants, values, expected grants, expected values, flags (REGISTRAR_FLAG_*), actorUser. */
+export const REGISTRAR_REQUEST_INTS = 20;
+/** Int32 index of the request flags. */
+export const REGISTRAR_FLAGS_INDEX = 18;
+/** Request flag: check the expected grants. */
+export const REGISTRAR_FLAG_CHECK_GRANTS = 1;
+/** Request flag: check the expected override values. */
+export const REGISTRAR_FLAG_CHECK_VALUES = 2;
+/** Request flag: the decider posts its attestation body. */
+export const REGISTRAR_FLAG_POSTS_BODY = 4;
+/** Byte offset of the Float64 the log writer's object sets to the last seq it wrote (0: none);
+ *  read by every decide of that object (the core's backpressure rule). */
+export const REGISTRAR_WRITTEN_OFFSET_BYTES = 80;
 /** Int32 index of CoreRequest.actorUser in the request area. */
-export const REGISTRAR_ACTOR_USER_INDEX = 14;
+export const REGISTRAR_ACTOR_USER_INDEX = 19;
 /** Byte offset of the Float64 result area in the I/O buffer. */
-export const REGISTRAR_OUTPUT_OFFSET_BYTES = 64;
+export const REGISTRAR_OUTPUT_OFFSET_BYTES = 128;
 /** Float64 fields of a decision: allowed, violations, reason, halted, seq, stream, stateBefore,
  *  stateAfter, version, parentSeq, ownerBefore, ownerAfter, accessibility, preemption. */
 export const REGISTRAR_DECISION_FIELDS = 14;
-/** Float64 output index after a decision: 1 when its ids were stale (nothing decided). */
+/** Float64 output index after a decision: 0 decided, 1 its ids were stale, 2 retry (facade state
+ *  changed), 3 backpressure, 4 writer gone (2-4: nothing decided). */
 export const REGISTRAR_STALE_INDEX = REGISTRAR_DECISION_FIELDS;
 /** Float64 output index of the core's free epoch, written by decide, stream, image, readJournal. */
 export const REGISTRAR_EPOCH_INDEX = 20;
 /** Float64 fields of a stream: stream, state, owner, session, user, priority, version,
- *  graphRevision, committed, lastSeq. */
-export const REGISTRAR_STREAM_FIELDS = 10;
+ *  graphRevision, committed, lastSeq, grants. */
+export const REGISTRAR_STREAM_FIELDS = 11;
 /** Float64 fields of a journal entry: the decision's, then actor, actorKind, action, target,
  *  monotonicNs high 32 bits, low 32 bits, kind, then the rest of the request: newOwner,
- *  preemptFor, priority, session, user, overrideScope, overrideScopeId, pluginAllowed, actorUser. */
-export const REGISTRAR_JOURNAL_FIELDS = REGISTRAR_DECISION_FIELDS + 16;
-/** Int32 fields of an override: owner, scope, scopeId. */
-export const REGISTRAR_OVERRIDE_FIELDS = 3;
+ *  preemptFor, priority, session, user, overrideScope, overrideScopeId, pluginAllowed, grants,
+ *  values, then decider, postsBody, haltCause, actorUser. */
+export const REGISTRAR_JOURNAL_FIELDS = REGISTRAR_DECISION_FIELDS + 21;
+/** Int32 fields of an override: owner, scope, scopeId, values. */
+export const REGISTRAR_OVERRIDE_FIELDS = 4;
 /** Int32 fields of a membership: user, session, basis. */
 export const REGISTRAR_MEMBERSHIP_FIELDS = 3;
 
@@ -60,14 +73,16 @@ export interface NativeRegistrarCore {
   internStream(key: string): number;
   /** Interned id of a stream key, or -1; interns nothing. */
   streamIdOf(key: string): number;
-  /** The id, or -2 when no id is left in that space. */
+  /** The id (space 0 session, 1 user, 2 plugin grant set, 3 override values), or -2 when no id
+   *  is left in that space. */
   internScope(space: number, key: string): number;
   actorKey(id: number): string | undefined;
   streamKey(id: number): string | undefined;
   scopeKey(space: number, id: number): string | undefined;
   /** Reads the request from the I/O buffer and writes the decision into it. */
   decide(evaluate: boolean): void;
-  reserveSeq(): number;
+  /** The seq, or minus a refusal code (-3 backpressure, -4 writer gone). */
+  reserveSeq(postsBody?: boolean): number;
   /** Writes the stream into the I/O buffer and answers 1; 0 when it does not exist; 2 when the
    *  epoch in the request area is checked and stale. */
   stream(id: number): 0 | 1 | 2;
@@ -93,7 +108,33 @@ export interface NativeRegistrarCore {
   sweptAt(seq: number): number;
   /** [live stream ids, stream table size]. */
   stats(): Float64Array;
-  /** Drops this object's reference; the core is freed when no object in any thread holds it. */
+  /** This object's process-unique decider id (stamped on its requests by the addon). */
+  readonly decider: number;
+  /** Makes this object the core's one log writer, having written up to `writtenSeq`; false when
+   *  the core has (or had) one. */
+  claimWriter(writtenSeq: number): boolean;
+  /** The writer drained every seq up to `seq` (ignored unless this object is the writer). */
+  noteWritten(seq: number): void;
+  /** [writer state (0 none, 1 live, 2 closed), written seq, 1 when this object is the writer]. */
+  writerInfo(): Float64Array;
+  /** The writer's close fence: its seq, or 0 (no live writer, or this object is not it). */
+  closeWriter(): number;
+  /** Halts the core (cause: index into HALT_CAUSES, not 0): the seq, 0 when already halted, or
+   *  minus a refusal code. */
+  halt(cause: number, postsBody?: boolean): number;
+  /** [halted 0/1, cause (-1: none or unknown), seq]. */
+  haltInfo(): Float64Array;
+  /** Posts the attestation body of a seq this object decided with the posts-body flag. */
+  postBody(seq: number, text: string): boolean;
+  /** The writer takes posted bodies from `fromSeq` on (null: given up), stopping at the first not
+   *  yet posted; bodies of seqs up to `abandonUpTo` not yet posted are given up. */
+  takeBodies(fromSeq: number, count: number, abandonUpTo: number): (string | null)[];
+  /** Stores the writer's share info once (false when already set). */
+  setShareInfo(text: string): boolean;
+  /** The share info, or undefined. */
+  shareInfo(): string | undefined;
+  /** Drops this object's reference; the core is freed when no object in any thread holds it. The
+   *  writer's object closes the writer first. */
   close(): void;
 }
 

@@ -109,6 +109,19 @@ export const MEMBERSHIP_BASIS = {
    *  from then on it is part of the state hash and of snapshots. */
   recorded: 4,
 } as const;
+/** Name spaces of `internScope`: sessions, users, plugin grant sets and override values (texts). */
+export const SCOPE_SPACES = { session: 0, user: 1, grants: 2, values: 3 } as const;
+
+/** Halt causes, in their frozen order (the native HaltCause enum mirrors it). */
+export const HALT_CAUSES = ['accessibility_bypass', 'attestation_io', 'structural', 'journal_overrun'] as const;
+
+/** `reserveSeq()` answers: the log writer is too far behind (wait for it and ask again). */
+export const RESERVE_BACKPRESSURE = -3;
+/** `reserveSeq()` answers: the log writer closed (nothing can be recorded any more). */
+export const RESERVE_WRITER_GONE = -4;
+
+/** Why a core refused a request before deciding it (no seq consumed; see `CoreDecision.refused`). */
+export type CoreRefusal = 'retry' | 'backpressure' | 'writer_gone';
 
 /** A request reduced to integers. Ids are interned by the core's `intern*` methods. */
 export interface CoreRequest {
@@ -140,6 +153,17 @@ export interface CoreRequest {
   /** enable_override by a user: the interned user id (scope space 1) of the requester's own id
    *  (`alice` for `user:alice`), checked against the scope (§3.1); absent or NO_ID otherwise. */
   actorUser?: number;
+  /** start/claim/compile: the plugin grant set (`internScope(SCOPE_SPACES.grants, ...)`) an
+   *  allowed decision gives the stream; NO_ID or absent leaves its grants as they are. */
+  grants?: number;
+  /** enable/update_override: the override's values (`internScope(SCOPE_SPACES.values, ...)`),
+   *  for an update already merged with the current ones; NO_ID or absent for none. */
+  values?: number;
+  /** When given: the grant set of the target `pluginAllowed` was computed from. A core refuses
+   *  the request (`refused: 'retry'`) when the stream's grants are no longer these. */
+  expectedGrants?: number;
+  /** When given: the override's values `values` was merged from (refused `'retry'` otherwise). */
+  expectedValues?: number;
 }
 
 /** What the core decided, all integers and flags. */
@@ -169,6 +193,10 @@ export interface CoreDecision {
   accessibility: boolean;
   /** An allowed system interrupt that preempted a lower-priority stream. */
   preemption: boolean;
+  /** Set when nothing was decided and no seq consumed: `'retry'` (the grants or values the
+   *  request was computed from changed: compute it again), `'backpressure'` (the log writer is
+   *  too far behind: wait for it), `'writer_gone'` (the log writer closed). */
+  refused?: CoreRefusal;
 }
 
 /**
@@ -183,8 +211,15 @@ export interface JournalEntry extends CoreDecision {
   target: number;
   /** Monotonic clock of the decision, in ns. */
   monotonicNs: bigint;
-  /** 0 decide, 1 evaluate (observe), 2 reserved seq (facade-level denial). */
+  /** 0 decide, 1 evaluate (observe), 2 reserved seq (facade-level denial), 3 halt (`halt()`),
+   *  4 the log writer's close fence. */
   kind: number;
+  /** Who decided (an id of the deciding core object; 0 when unknown). */
+  decider?: number;
+  /** The decider posts this seq's attestation body for the log writer. */
+  postsBody?: boolean;
+  /** A halt entry's cause: index into HALT_CAUSES, -1 otherwise. */
+  haltCause?: number;
   /** Optional: the full integer request (kind 0/1), so a registrar on another thread can attest
    *  the decision with its parameters and a later replay can re-decide it (registrar.syncJournal). */
   request?: CoreRequest;
@@ -204,6 +239,8 @@ export interface CoreStream {
   committed: boolean;
   /** seq of the last accepted transition. */
   lastSeq: number;
+  /** The plugin grant set (an id in SCOPE_SPACES.grants), or NO_ID. */
+  grants: number;
 }
 
 /** An active accessibility override as the core holds it. */
@@ -211,6 +248,8 @@ export interface CoreOverride {
   owner: number;
   scope: number;
   scopeId: number;
+  /** Its values (an id in SCOPE_SPACES.values), or NO_ID. */
+  values: number;
 }
 
 /** A user's membership of a session as the core holds it. */
@@ -247,7 +286,8 @@ export interface DecisionCore {
   /** Optional: the interned id of a stream key without interning it (NO_ID when unknown), so
    *  reads like getState() of arbitrary ids do not grow the intern table. */
   streamIdOf?(key: string): number;
-  /** Interns a session or user id (separate name spaces by `space`: 0 session, 1 user). */
+  /** Interns a session or user id, a plugin grant set or a set of override values, as text
+   *  (separate name spaces: SCOPE_SPACES). */
   internScope(space: number, key: string): number;
   /** The string behind an interned id. */
   actorKey(id: number): string;
@@ -257,8 +297,19 @@ export interface DecisionCore {
   decide(request: CoreRequest): CoreDecision;
   /** Decides without changing anything (shadow mode); still consumes one seq for its attestation. */
   evaluate(request: CoreRequest): CoreDecision;
-  /** Consumes one seq for a request the facade denies itself (invalid_request). */
+  /** Consumes one seq for a request the facade denies itself (invalid_request). A core with a log
+   *  writer (shared-core.ts) refuses with a negative answer: RESERVE_BACKPRESSURE or
+   *  RESERVE_WRITER_GONE (nothing consumed). */
   reserveSeq(): number;
+  /** Halts the core for a cause other than accessibility_bypass (index into HALT_CAUSES): one
+   *  seq, journaled as kind 3, after which every request is denied registrar_halted. Returns the
+   *  seq; 0 when the core is already halted. */
+  halt(cause: number): number;
+  /** The last seq the core handed out (by any thread). */
+  lastSeq(): number;
+  /** Whether the core is halted, why (index into HALT_CAUSES, -1 when unknown: restored from a
+   *  halted snapshot) and at which seq (0 when unknown). */
+  haltInfo(): { halted: boolean; cause: number; seq: number };
   /** A stream, or null. */
   stream(id: number): CoreStream | null;
   /** Active overrides. */

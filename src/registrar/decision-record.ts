@@ -2,7 +2,6 @@
  * Turns a core decision (integers) into text: violations with messages, the applied-invariant
  * list, the human message and the attestation body. Pure functions over a core's key tables.
  */
-import { randomUUID } from 'node:crypto';
 import type { JsonObject } from '../attestation/canonical-json.js';
 import type { AttestationBody, Violation } from '../attestation/record.js';
 import {
@@ -130,6 +129,8 @@ export function messageOf(decision: CoreDecision, context: DecisionContext, viol
 /** Everything needed to write one attestation body. */
 export interface BodyInput {
   seq: number;
+  /** The record's id (record-ids.ts: derived from the log's prefix and the seq). */
+  id: string;
   actor: Actor | null;
   action: string | null;
   target: string | null;
@@ -169,7 +170,7 @@ export function attestationBody(input: BodyInput): AttestationBody {
   return {
     v: REGISTRAR_SCHEMA_VERSION,
     seq: input.seq,
-    id: randomUUID(),
+    id: input.id,
     timestamp: { wall: wallClockIso(), monotonicNs: (input.monotonicNs ?? process.hrtime.bigint()).toString() },
     actor: input.actor,
     action: input.action,

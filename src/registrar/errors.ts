@@ -64,3 +64,26 @@ export class RegistrarReplayError extends VoiceSoundboardError {
     this.seq = seq;
   }
 }
+
+/** Codes of RegistrarShareError. */
+export type RegistrarShareErrorCode =
+  | 'REGISTRAR_SHARE_INVALID'
+  | 'REGISTRAR_NOT_SHAREABLE'
+  | 'REGISTRAR_WRITER_EXISTS'
+  | 'REGISTRAR_WRITER_STALLED'
+  | 'REGISTRAR_WRITER_GONE'
+  | 'REGISTRAR_ATTACHED';
+
+/**
+ * A registrar shared across threads could not do what was asked, always before anything was
+ * decided: a share that opens nothing (REGISTRAR_SHARE_INVALID), a core that cannot be shared
+ * (REGISTRAR_NOT_SHAREABLE: the reference core), a second log writer on one core
+ * (REGISTRAR_WRITER_EXISTS), a log writer that stayed too far behind past the deadline
+ * (REGISTRAR_WRITER_STALLED, retryable) or closed (REGISTRAR_WRITER_GONE), or what only the writer's
+ * registrar does, asked of an attached one (REGISTRAR_ATTACHED).
+ */
+export class RegistrarShareError extends VoiceSoundboardError {
+  constructor(code: RegistrarShareErrorCode, message: string, options: ErrorOptions = {}) {
+    super(code, message, { retryable: code === 'REGISTRAR_WRITER_STALLED', ...options });
+  }
+}

@@ -1,7 +1,7 @@
 /**
- * Attestation bodies of the denials the facade makes itself, without a core decision: malformed
- * requests (`invalid_request`), requests while the facade is halted (`registrar_halted`), and
- * seqs another thread's registrar reserved for such denials.
+ * Attestation bodies the facade writes without a core decision: malformed requests
+ * (`invalid_request`), requests while the facade is halted (`registrar_halted`), seqs another
+ * thread reserved for such denials, and the record of a core halt (`haltBody`).
  */
 import { z } from 'zod';
 import type { AttestationBody } from '../attestation/record.js';
@@ -25,7 +25,7 @@ function readField(input: unknown, name: string): unknown {
 }
 
 /** The record of a malformed request: whatever could be read, and the first issues. */
-export function invalidRequestBody(seq: number, input: unknown, allIssues: readonly RequestIssue[]): AttestationBody {
+export function invalidRequestBody(seq: number, id: string, input: unknown, allIssues: readonly RequestIssue[]): AttestationBody {
   const actor = actorRefSchema.safeParse(readField(input, 'actor'));
   const action = z.enum(TRANSITION_ACTIONS).safeParse(readField(input, 'action'));
   const target = streamIdSchema.safeParse(readField(input, 'target'));
@@ -33,6 +33,7 @@ export function invalidRequestBody(seq: number, input: unknown, allIssues: reado
   const first = issues[0];
   return attestationBody({
     seq,
+    id,
     actor: actor.success ? toActor(actor.data) : null,
     action: action.success ? action.data : null,
     target: target.success ? target.data : null,
@@ -49,10 +50,11 @@ export function invalidRequestBody(seq: number, input: unknown, allIssues: reado
 }
 
 /** The record of a request refused because the facade halted (log failure, journal overrun, broken core). */
-export function facadeHaltedBody(seq: number, context: DecisionContext, cause: string, observed: boolean): AttestationBody {
+export function facadeHaltedBody(seq: number, id: string, context: DecisionContext, cause: string, observed: boolean): AttestationBody {
   const who = context.actor ? `${context.actor.kind}:${context.actor.id}` : '(unknown actor)';
   return attestationBody({
     seq,
+    id,
     actor: context.actor,
     action: context.action,
     target: context.target,
@@ -69,9 +71,10 @@ export function facadeHaltedBody(seq: number, context: DecisionContext, cause: s
 }
 
 /** The record of a seq another thread's registrar reserved for a denial of its own. */
-export function foreignReservedBody(entry: JournalEntry): AttestationBody {
+export function foreignReservedBody(entry: JournalEntry, id: string): AttestationBody {
   return attestationBody({
     seq: entry.seq,
+    id,
     actor: null,
     action: null,
     target: null,
@@ -85,5 +88,30 @@ export function foreignReservedBody(entry: JournalEntry): AttestationBody {
     parent: null,
     parameters: {},
     metadata: { origin: 'journal' },
+  });
+}
+
+/**
+ * The record of a core halt (a journal entry of kind 3: a failed log write, a structural
+ * violation, a journal overrun): it consumed its seq, and every later request is denied
+ * registrar_halted by the core.
+ */
+export function haltBody(seq: number, id: string, cause: string, detail: string, monotonicNs?: bigint): AttestationBody {
+  return attestationBody({
+    seq,
+    id,
+    actor: null,
+    action: null,
+    target: null,
+    decision: null,
+    reason: 'registrar_halted',
+    message: `registrar halted (fail-closed, ${cause}): ${detail}; recover() rebuilds it from the log`,
+    invariants: [],
+    violations: [],
+    accessibility: false,
+    parent: null,
+    parameters: {},
+    metadata: { halt: true, haltCause: cause },
+    ...(monotonicNs !== undefined ? { monotonicNs } : {}),
   });
 }

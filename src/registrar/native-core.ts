@@ -14,6 +14,10 @@
  * made with ids from an older epoch is answered "stale" (nothing decided) and is retried here
  * after looking its keys up again. Ids handed in from elsewhere (another thread's internStream)
  * are used unchecked and are valid until compacted.
+ *
+ * It is also a SharedLogCore (shared-core.ts): the object of the registrar that writes the log
+ * claims the core's writer role, deciders on other threads post their attestation bodies, and
+ * the core refuses (before deciding) what would outrun or outlive the writer.
  */
 import { z } from 'zod';
 import { InputError, NativeError, VoiceSoundboardError } from '../errors.js';
@@ -22,6 +26,10 @@ import {
   REGISTRAR_ACTOR_USER_INDEX,
   REGISTRAR_DECISION_FIELDS,
   REGISTRAR_EPOCH_INDEX,
+  REGISTRAR_FLAG_CHECK_GRANTS,
+  REGISTRAR_FLAG_CHECK_VALUES,
+  REGISTRAR_FLAG_POSTS_BODY,
+  REGISTRAR_FLAGS_INDEX,
   REGISTRAR_IO_BYTES,
   REGISTRAR_STALE_INDEX,
   REGISTRAR_JOURNAL_FIELDS,
@@ -30,6 +38,7 @@ import {
   REGISTRAR_OVERRIDE_FIELDS,
   REGISTRAR_REQUEST_INTS,
   REGISTRAR_STREAM_FIELDS,
+  REGISTRAR_WRITTEN_OFFSET_BYTES,
   type NativeRegistrarCore,
 } from '../native/registrar-binding.js';
 import { parseInput } from '../validation.js';
@@ -44,9 +53,10 @@ import {
   type CoreOverride,
   type CoreRequest,
   type CoreStream,
-  type DecisionCore,
+  type CoreRefusal,
   type JournalEntry,
 } from './core.js';
+import type { SharedLogCore, WriterInfo } from './shared-core.js';
 
 /** Options of `NativeCore.create`. */
 export interface NativeCoreOptions {
@@ -113,8 +123,13 @@ function streamAt(values: Float64Array, base: number): CoreStream {
     graphRevision: values[base + 7]!,
     committed: values[base + 8] !== 0,
     lastSeq: values[base + 9]!,
+    grants: values[base + 10]!,
   };
 }
+
+/** The refusal of an answer's status code (REGISTRAR_STALE_INDEX), for codes 2-4. */
+const REFUSALS: readonly (CoreRefusal | undefined)[] = [undefined, undefined, 'retry', 'backpressure', 'writer_gone'];
+const WRITER_STATES: readonly WriterInfo['state'][] = ['none', 'live', 'closed'];
 
 function decisionAt(values: Float64Array, base: number): CoreDecision {
   return {
@@ -160,6 +175,9 @@ function journalEntryAt(flat: Float64Array, base: number): JournalEntry {
     target: flat[tail + 3]!,
     monotonicNs: (BigInt(flat[tail + 4]!) << 32n) | BigInt(flat[tail + 5]!),
     kind,
+    decider: flat[tail + 17]!,
+    postsBody: flat[tail + 18] !== 0,
+    haltCause: flat[tail + 19]!,
   };
   if (kind !== 2) {
     entry.request = {
@@ -175,7 +193,9 @@ function journalEntryAt(flat: Float64Array, base: number): JournalEntry {
       overrideScope: flat[tail + 12]!,
       overrideScopeId: flat[tail + 13]!,
       pluginAllowed: flat[tail + 14] !== 0,
-      actorUser: flat[tail + 15]!,
+      grants: flat[tail + 15]!,
+      values: flat[tail + 16]!,
+      actorUser: flat[tail + 20]!,
     };
   }
   return entry;
@@ -192,16 +212,20 @@ function membershipsFrom(flat: Int32Array): CoreMembership[] {
 function overridesFrom(flat: Int32Array): CoreOverride[] {
   const result: CoreOverride[] = [];
   for (let base = 0; base + REGISTRAR_OVERRIDE_FIELDS <= flat.length; base += REGISTRAR_OVERRIDE_FIELDS) {
-    result.push({ owner: flat[base]!, scope: flat[base + 1]!, scopeId: flat[base + 2]! });
+    result.push({ owner: flat[base]!, scope: flat[base + 1]!, scopeId: flat[base + 2]!, values: flat[base + 3]! });
   }
   return result;
 }
 
 /** The lock-free native decision core. Thread safety: share the core, not the object (each
  *  thread makes its own NativeCore with `attach`). */
-export class NativeCore implements DecisionCore {
+export class NativeCore implements SharedLogCore {
   readonly #native: NativeRegistrarCore;
   readonly #requestInts: Int32Array;
+  /** The writer's last written seq, read by the addon on every decide of this object. */
+  readonly #written: Float64Array;
+  /** Set by postBodies(): this object's requests post their attestation bodies. */
+  #postsBody = false;
   readonly #output: Float64Array;
   /** The whole output area (decision, stale flag, epoch). */
   readonly #results: Float64Array;
@@ -215,10 +239,10 @@ export class NativeCore implements DecisionCore {
   readonly #names = {
     actorIds: new Map<string, number>(),
     streamIds: new Map<string, number>(),
-    scopeIds: [new Map<string, number>(), new Map<string, number>()] as const,
+    scopeIds: [new Map<string, number>(), new Map<string, number>(), new Map<string, number>(), new Map<string, number>()] as const,
     actorKeys: [] as string[],
     streamKeys: [] as string[],
-    scopeKeys: [[], []] as [string[], string[]],
+    scopeKeys: [[], [], [], []] as [string[], string[], string[], string[]],
   };
 
   /** Creates a new core. Throws InputError for bad options, NativeError when the addon is missing. */
@@ -238,6 +262,7 @@ export class NativeCore implements DecisionCore {
       rethrow(cause);
     }
     this.#requestInts = new Int32Array(io, 0, REGISTRAR_REQUEST_INTS);
+    this.#written = new Float64Array(io, REGISTRAR_WRITTEN_OFFSET_BYTES, 1);
     this.#output = new Float64Array(io, REGISTRAR_OUTPUT_OFFSET_BYTES, REGISTRAR_DECISION_FIELDS);
     this.#results = new Float64Array(io, REGISTRAR_OUTPUT_OFFSET_BYTES);
     this.#epoch = this.#native.freeEpoch();
@@ -347,11 +372,11 @@ export class NativeCore implements DecisionCore {
     this.#epoch = this.#results[REGISTRAR_EPOCH_INDEX]!;
   }
   internScope(space: number, key: string): number {
-    const ids = this.#names.scopeIds[space === 1 ? 1 : 0];
-    const cached = space === 0 || space === 1 ? ids.get(key) : undefined;
+    const ids = this.#names.scopeIds[space] as Map<string, number> | undefined;
+    const cached = ids?.get(key);
     if (cached !== undefined) return cached;
     const id = this.#call((core) => core.internScope(space, key));
-    ids.set(key, id);
+    if (id >= 0) ids?.set(key, id);
     return id;
   }
 
@@ -365,9 +390,10 @@ export class NativeCore implements DecisionCore {
   }
 
   scopeKey(space: number, id: number): string {
-    const what = space === 0 ? 'session' : 'user';
-    if (space !== 0 && space !== 1) return this.#keyOrThrow(undefined, what, id);
-    return (this.#names.scopeKeys[space][id] ??= this.#keyOrThrow(this.#core().scopeKey(space, id), what, id));
+    const what = (['session', 'user', 'plugin grant set', 'override values'] as const)[space] ?? 'scope';
+    const keys = this.#names.scopeKeys[space] as string[] | undefined;
+    if (keys === undefined) return this.#keyOrThrow(undefined, what, id);
+    return (keys[id] ??= this.#keyOrThrow(this.#core().scopeKey(space, id), what, id));
   }
 
   #keyOrThrow(key: string | undefined, what: string, id: number): string {
@@ -390,7 +416,9 @@ export class NativeCore implements DecisionCore {
     for (;;) {
       this.#fill(asked, checked);
       core.decide(evaluate);
-      if (this.#results[REGISTRAR_STALE_INDEX] === 0) break;
+      const status = this.#results[REGISTRAR_STALE_INDEX]!;
+      if (status === 0) break;
+      if (status !== 1) return this.#refused(REFUSALS[status] ?? 'retry');
       // Compaction freed ids since our caches were filled: intern the request's keys again.
       const streamKey = this.#learntKey(asked.stream);
       const preemptKey = this.#learntKey(asked.preemptFor);
@@ -427,10 +455,86 @@ export class NativeCore implements DecisionCore {
     ints[12] = this.#epoch;
     ints[13] = checked ? 1 : 0;
     ints[REGISTRAR_ACTOR_USER_INDEX] = request.actorUser ?? NO_ID;
+    ints[14] = request.grants ?? NO_ID;
+    ints[15] = request.values ?? NO_ID;
+    const expectedGrants = request.expectedGrants;
+    const expectedValues = request.expectedValues;
+    ints[16] = expectedGrants ?? NO_ID;
+    ints[17] = expectedValues ?? NO_ID;
+    ints[REGISTRAR_FLAGS_INDEX] =
+      (expectedGrants !== undefined ? REGISTRAR_FLAG_CHECK_GRANTS : 0) |
+      (expectedValues !== undefined ? REGISTRAR_FLAG_CHECK_VALUES : 0) |
+      (this.#postsBody ? REGISTRAR_FLAG_POSTS_BODY : 0);
+  }
+
+  /** A decision that decided nothing: refused before deciding (no seq consumed). */
+  #refused(refused: CoreRefusal): CoreDecision {
+    return {
+      allowed: false, violations: 0, reason: -1, halted: false, seq: 0, stream: NO_ID, stateBefore: -1, stateAfter: -1,
+      version: 0, parentSeq: 0, ownerBefore: NO_ID, ownerAfter: NO_ID, accessibility: false, preemption: false, refused,
+    };
   }
 
   reserveSeq(): number {
-    return this.#core().reserveSeq();
+    return this.#core().reserveSeq(this.#postsBody);
+  }
+
+  halt(cause: number): number {
+    const seq = this.#core().halt(cause, this.#postsBody);
+    return seq < 0 ? 0 : seq;
+  }
+
+  haltInfo(): { halted: boolean; cause: number; seq: number } {
+    const [halted = 0, cause = -1, seq = 0] = this.#core().haltInfo();
+    return { halted: halted !== 0, cause, seq };
+  }
+
+  get decider(): number {
+    return this.#core().decider;
+  }
+
+  postBodies(): void {
+    this.#postsBody = true;
+  }
+
+  claimWriter(writtenSeq: number): boolean {
+    const claimed = this.#core().claimWriter(writtenSeq);
+    if (claimed) this.#written[0] = writtenSeq;
+    return claimed;
+  }
+
+  setWritten(seq: number): void {
+    this.#written[0] = seq;
+  }
+
+  noteWritten(seq: number): void {
+    this.#written[0] = seq;
+    this.#core().noteWritten(seq);
+  }
+
+  writerInfo(): WriterInfo {
+    const [state = 0, writtenSeq = 0, isWriter = 0] = this.#core().writerInfo();
+    return { state: WRITER_STATES[state] ?? 'none', writtenSeq, isWriter: isWriter !== 0 };
+  }
+
+  closeWriter(): number {
+    return this.#core().closeWriter();
+  }
+
+  postBody(seq: number, text: string): boolean {
+    return this.#core().postBody(seq, text);
+  }
+
+  takeBodies(fromSeq: number, count: number, abandonUpTo: number): (string | null)[] {
+    return this.#core().takeBodies(fromSeq, count, abandonUpTo);
+  }
+
+  setShareInfo(text: string): boolean {
+    return this.#call((core) => core.setShareInfo(text));
+  }
+
+  shareInfo(): string | undefined {
+    return this.#core().shareInfo();
   }
 
   stream(id: number): CoreStream | null {
@@ -500,13 +604,14 @@ export class NativeCore implements DecisionCore {
           stream.graphRevision,
           stream.committed ? 1 : 0,
           stream.lastSeq,
+          stream.grants,
         ],
         index * REGISTRAR_STREAM_FIELDS,
       );
     });
     const overrides = new Int32Array(image.overrides.length * REGISTRAR_OVERRIDE_FIELDS);
     image.overrides.forEach((override, index) => {
-      overrides.set([override.owner, override.scope, override.scopeId], index * REGISTRAR_OVERRIDE_FIELDS);
+      overrides.set([override.owner, override.scope, override.scopeId, override.values], index * REGISTRAR_OVERRIDE_FIELDS);
     });
     const memberships = new Int32Array(image.memberships.length * REGISTRAR_MEMBERSHIP_FIELDS);
     image.memberships.forEach((membership, index) => {

@@ -12,6 +12,7 @@ import {
   DOMAIN_INVARIANTS,
   FULL_ID,
   MEMBERSHIP_BASIS,
+  HALT_CAUSES,
   NO_ID,
   REASON_CODES,
   STREAM_STATES,
@@ -134,14 +135,18 @@ export class ReferenceCore implements DecisionCore {
   private freed: FreedId[] = [];
   private freeHead = 0;
   private nextStreamId = 0;
-  private readonly scopeKeys: [string[], string[]] = [[], []];
-  private readonly scopeIds: [Map<string, number>, Map<string, number>] = [new Map(), new Map()];
+  /** Sessions, users, plugin grant sets, override values (SCOPE_SPACES). */
+  private readonly scopeKeys: [string[], string[], string[], string[]] = [[], [], [], []];
+  private readonly scopeIds: [Map<string, number>, Map<string, number>, Map<string, number>, Map<string, number>] = [new Map(), new Map(), new Map(), new Map()];
   private streams = new Map<number, CoreStream>();
   private overrideList: CoreOverride[] = [];
   /** Memberships by memberKey(user, session): MEMBERSHIP_BASIS bits. */
   private members = new Map<number, number>();
-  private lastSeq = 0;
+  private seqCounter = 0;
   private halted = false;
+  /** Why and where the core halted (index into HALT_CAUSES, -1 unknown; seq 0 unknown). */
+  private haltCause = -1;
+  private haltSeq = 0;
   /** Ring of the last `journalCapacity` entries, slot = seq % capacity. */
   private readonly journal: (JournalEntry | undefined)[];
   private readonly journalCapacity: number;
@@ -197,7 +202,7 @@ export class ReferenceCore implements DecisionCore {
     let id = this.streamIds.get(key);
     if (id === undefined) {
       const reusable = this.freed[this.freeHead];
-      if (reusable !== undefined && reusable.freedSeq + this.journalCapacity <= this.lastSeq) {
+      if (reusable !== undefined && reusable.freedSeq + this.journalCapacity <= this.seqCounter) {
         id = reusable.id;
         this.freeHead += 1;
         if (this.freeHead * 2 > this.freed.length) {
@@ -212,7 +217,7 @@ export class ReferenceCore implements DecisionCore {
       this.streamKeys.set(id, key);
       this.streamIds.set(key, id);
     }
-    this.streamTouch.set(id, this.lastSeq);
+    this.streamTouch.set(id, this.seqCounter);
     return id;
   }
 
@@ -221,8 +226,9 @@ export class ReferenceCore implements DecisionCore {
   }
 
   internScope(space: number, key: string): number {
-    const ids = this.scopeIds[space === 1 ? 1 : 0];
-    const keys = this.scopeKeys[space === 1 ? 1 : 0];
+    const index = space >= 0 && space <= 3 ? space : 0;
+    const ids = this.scopeIds[index as 0];
+    const keys = this.scopeKeys[index as 0];
     let id = ids.get(key);
     if (id === undefined) {
       if (keys.length >= this.scopeCapacity) return FULL_ID;
@@ -241,7 +247,7 @@ export class ReferenceCore implements DecisionCore {
   }
 
   scopeKey(space: number, id: number): string {
-    return this.scopeKeys[space === 1 ? 1 : 0][id] ?? '';
+    return this.scopeKeys[(space >= 0 && space <= 3 ? space : 0) as 0][id] ?? '';
   }
 
   decide(request: CoreRequest): CoreDecision {
@@ -253,7 +259,7 @@ export class ReferenceCore implements DecisionCore {
   }
 
   reserveSeq(): number {
-    const seq = ++this.lastSeq;
+    const seq = ++this.seqCounter;
     const decision: CoreDecision = {
       allowed: false, violations: 0, reason: REASON_INVALID_REQUEST, halted: false, seq, stream: NO_ID,
       stateBefore: -1, stateAfter: -1, version: 0, parentSeq: 0, ownerBefore: NO_ID, ownerAfter: NO_ID,
@@ -262,6 +268,30 @@ export class ReferenceCore implements DecisionCore {
     this.record(decision, null, 2);
     this.compactAt(seq);
     return seq;
+  }
+
+  halt(cause: number): number {
+    if (this.halted || !Number.isInteger(cause) || cause < 1 || cause >= HALT_CAUSES.length) return 0;
+    const seq = ++this.seqCounter;
+    this.halted = true;
+    this.haltCause = cause;
+    this.haltSeq = seq;
+    const decision: CoreDecision = {
+      allowed: false, violations: 0, reason: REASON_HALTED, halted: false, seq, stream: NO_ID,
+      stateBefore: -1, stateAfter: -1, version: 0, parentSeq: 0, ownerBefore: NO_ID, ownerAfter: NO_ID,
+      accessibility: false, preemption: false,
+    };
+    this.record(decision, null, 3, cause);
+    this.compactAt(seq);
+    return seq;
+  }
+
+  lastSeq(): number {
+    return this.seqCounter;
+  }
+
+  haltInfo(): { halted: boolean; cause: number; seq: number } {
+    return { halted: this.halted, cause: this.haltCause, seq: this.haltSeq };
   }
 
   stream(id: number): CoreStream | null {
@@ -291,7 +321,7 @@ export class ReferenceCore implements DecisionCore {
 
   image(): CoreImage {
     return {
-      lastSeq: this.lastSeq,
+      lastSeq: this.seqCounter,
       halted: this.halted,
       streams: [...this.streams.values()].map((entry) => ({ ...entry })).sort((a, b) => a.stream - b.stream),
       overrides: this.overrides(),
@@ -300,8 +330,10 @@ export class ReferenceCore implements DecisionCore {
   }
 
   load(image: CoreImage): void {
-    this.lastSeq = image.lastSeq;
+    this.seqCounter = image.lastSeq;
     this.halted = image.halted;
+    this.haltCause = -1;
+    this.haltSeq = 0;
     this.streams = new Map(image.streams.map((entry) => [entry.stream, { ...entry }]));
     this.overrideList = image.overrides.map((entry) => ({ ...entry }));
     this.members = new Map(image.memberships.map((entry) => [memberKey(entry.user, entry.session), entry.basis]));
@@ -311,11 +343,11 @@ export class ReferenceCore implements DecisionCore {
 
   readJournal(fromSeq: number, maxEntries: number): JournalEntry[] {
     const entries: JournalEntry[] = [];
-    const oldest = Math.max(1, this.lastSeq - this.journalCapacity + 1);
-    for (let seq = Math.max(fromSeq, oldest); seq <= this.lastSeq && entries.length < maxEntries; seq += 1) {
+    const oldest = Math.max(1, this.seqCounter - this.journalCapacity + 1);
+    for (let seq = Math.max(fromSeq, oldest); seq <= this.seqCounter && entries.length < maxEntries; seq += 1) {
       const entry = this.journal[seq % this.journalCapacity];
       if (!entry || entry.seq !== seq) break;
-      entries.push({ ...entry, ...(entry.request ? { request: { ...entry.request, actorUser: entry.request.actorUser ?? NO_ID } } : {}) });
+      entries.push({ ...entry, ...(entry.request ? { request: journaledRequest(entry.request) } : {}) });
     }
     return entries;
   }
@@ -326,6 +358,12 @@ export class ReferenceCore implements DecisionCore {
 
   /** The whole of §2–§4 for one request; `apply` is false in shadow mode. */
   private run(request: CoreRequest, apply: boolean): CoreDecision {
+    // Facade state the request was computed from changed: nothing decided (never, single-threaded,
+    // unless the caller passes stale expectations).
+    if (request.expectedGrants !== undefined && (this.streams.get(request.stream)?.grants ?? NO_ID) !== request.expectedGrants) return refusedDecision();
+    if (request.expectedValues !== undefined && (this.findOverride(request.overrideScope, request.overrideScopeId)?.values ?? NO_ID) !== request.expectedValues) {
+      return refusedDecision();
+    }
     const decision = this.decideOne(request, apply);
     this.compactAt(decision.seq);
     return decision;
@@ -333,7 +371,7 @@ export class ReferenceCore implements DecisionCore {
 
   /** The whole of §2–§4 for one request (see run). */
   private decideOne(request: CoreRequest, apply: boolean): CoreDecision {
-    const seq = ++this.lastSeq;
+    const seq = ++this.seqCounter;
     // Freed ids (a stale id from a caller) have no touch entry and get none.
     if (this.streamTouch.has(request.stream)) this.streamTouch.set(request.stream, seq);
     if (this.streamTouch.has(request.preemptFor)) this.streamTouch.set(request.preemptFor, seq);
@@ -432,7 +470,11 @@ export class ReferenceCore implements DecisionCore {
     if (rejecting !== 0) {
       decision.reason = firstReason(rejecting);
       decision.halted = halt;
-      if (halt && apply) this.halted = true;
+      if (halt && apply) {
+        this.halted = true;
+        this.haltCause = 0; // accessibility_bypass
+        this.haltSeq = seq;
+      }
       this.record(decision, request, apply ? 0 : 1);
       return decision;
     }
@@ -468,6 +510,12 @@ export class ReferenceCore implements DecisionCore {
 
   private transitioned(before: CoreStream, request: CoreRequest, creating: boolean, seq: number): CoreStream {
     const after: CoreStream = { ...before, version: before.version + 1, lastSeq: seq };
+    // Plugin grants: none when created, set by a start/claim/compile carrying a grant set,
+    // dropped by transfer and release.
+    if (creating) after.grants = NO_ID;
+    const grants = request.grants ?? NO_ID;
+    if ((request.action === A.start || request.action === A.claim || request.action === A.compile) && grants !== NO_ID) after.grants = grants;
+    if (request.action === A.transfer || request.action === A.release) after.grants = NO_ID;
     const to = TO.get(request.action);
     if (creating) {
       after.owner = request.actor;
@@ -511,13 +559,16 @@ export class ReferenceCore implements DecisionCore {
   private newStream(stream: number, request: CoreRequest): CoreStream {
     return {
       stream, state: -1, owner: NO_ID, session: request.session, user: request.user, priority: request.priority,
-      version: 0, graphRevision: 0, committed: false, lastSeq: 0,
+      version: 0, graphRevision: 0, committed: false, lastSeq: 0, grants: NO_ID,
     };
   }
 
   private applyOverride(request: CoreRequest, existing: CoreOverride | undefined): void {
+    const values = request.values ?? NO_ID;
     if (request.action === A.enable_override) {
-      this.overrideList.push({ owner: request.actor, scope: request.overrideScope, scopeId: request.overrideScopeId });
+      this.overrideList.push({ owner: request.actor, scope: request.overrideScope, scopeId: request.overrideScopeId, values });
+    } else if (request.action === A.update_override && existing) {
+      existing.values = values; // the caller merged them with the current ones
     } else if (request.action === A.disable_override && existing) {
       this.overrideList = this.overrideList.filter((entry) => entry !== existing);
     }
@@ -581,18 +632,35 @@ export class ReferenceCore implements DecisionCore {
     }
   }
 
-  private record(decision: CoreDecision, request: CoreRequest | null, kind: number): void {
+  private record(decision: CoreDecision, request: CoreRequest | null, kind: number, haltCause = -1): void {
+    // One fixed-shape literal (object spreads here cost more than the whole decision).
     const entry: JournalEntry = {
-      ...decision,
+      allowed: decision.allowed,
+      violations: decision.violations,
+      reason: decision.reason,
+      halted: decision.halted,
+      seq: decision.seq,
+      stream: decision.stream,
+      stateBefore: decision.stateBefore,
+      stateAfter: decision.stateAfter,
+      version: decision.version,
+      parentSeq: decision.parentSeq,
+      ownerBefore: decision.ownerBefore,
+      ownerAfter: decision.ownerAfter,
+      accessibility: decision.accessibility,
+      preemption: decision.preemption,
       actor: request ? request.actor : NO_ID,
       actorKind: request ? request.actorKind : -1,
       action: request ? request.action : -1,
       target: request ? request.stream : NO_ID,
       monotonicNs: process.hrtime.bigint(),
       kind,
-      // The facade builds a fresh request per call and never changes it; readJournal copies.
-      ...(request ? { request } : {}),
+      decider: 0,
+      postsBody: false,
+      haltCause,
     };
+    // The facade builds a fresh request per call and never changes it; readJournal copies.
+    if (request) entry.request = request;
     this.journal[decision.seq % this.journalCapacity] = entry;
   }
 }
@@ -603,6 +671,24 @@ const NONE: readonly CoreOverride[] = Object.freeze([]);
 function ownsOneOf(overrides: readonly CoreOverride[], actor: number): boolean {
   for (const entry of overrides) if (entry.owner === actor) return true;
   return false;
+}
+
+/** A copy of the request as a journal entry holds it (the native journal's fields, no expectations). */
+function journaledRequest(request: CoreRequest): CoreRequest {
+  return {
+    actor: request.actor, actorKind: request.actorKind, action: request.action, stream: request.stream, newOwner: request.newOwner,
+    preemptFor: request.preemptFor, priority: request.priority, session: request.session, user: request.user,
+    overrideScope: request.overrideScope, overrideScopeId: request.overrideScopeId, pluginAllowed: request.pluginAllowed,
+    grants: request.grants ?? NO_ID, values: request.values ?? NO_ID, actorUser: request.actorUser ?? NO_ID,
+  };
+}
+
+/** A decision that decided nothing: the request was computed from facade state that changed. */
+function refusedDecision(): CoreDecision {
+  return {
+    allowed: false, violations: 0, reason: -1, halted: false, seq: 0, stream: NO_ID, stateBefore: -1, stateAfter: -1,
+    version: 0, parentSeq: 0, ownerBefore: NO_ID, ownerAfter: NO_ID, accessibility: false, preemption: false, refused: 'retry',
+  };
 }
 
 /** Whether a request names a session, user or scope id the core could not intern. */

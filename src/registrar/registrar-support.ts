@@ -1,8 +1,8 @@
 /** Helpers of the registrar facade: per-transition structural checks and journal request text. */
 import { canonicalJson, type JsonObject } from '../attestation/canonical-json.js';
 import type { Attestation, AttestationBody, Violation } from '../attestation/record.js';
+import type { LastTransition } from './facade-state.js';
 import { NO_ID, OVERRIDE_SCOPES, STREAM_STATES, type CoreDecision, type CoreRequest, type DecisionCore } from './core.js';
-import type { OverrideValues } from './views.js';
 
 /** What replay.ts and snapshot code reach inside a registrar for. @internal */
 export interface ReplayHooks {
@@ -12,11 +12,10 @@ export interface ReplayHooks {
   loadFacadeState(state: FacadeState, actors: readonly string[]): void;
 }
 
-/** Registrar state kept beside the core (plugin grants, override values, last attestation ids). */
+/** Registrar state kept beside the core: the last attestation ids of a snapshot's streams (its
+ *  grants and override values are loaded into the core's image). */
 export interface FacadeState {
-  grants: [string, string[]][];
-  overrideValues: [string, OverrideValues][];
-  lastAttestation: [string, string][];
+  lastAttestation: [string, LastTransition][];
 }
 
 /**

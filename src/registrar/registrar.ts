@@ -3,6 +3,13 @@
  * requests with zod, interns ids, asks the decision core, attests every request exactly once
  * (denials and malformed requests included), and hands out single-use permits (`require`) without
  * which the runtime may not act on a stream.
+ *
+ * One registrar, one log, any number of threads: the registrar made with `new AudioRegistrar()`
+ * owns its store and is the log writer of its core; `share()` hands out what another thread needs
+ * to decide on the same registrar, and `AudioRegistrar.attach(share)` there gives a registrar that
+ * decides on the shared core and writes no log: it posts each attestation body for the writer,
+ * which drains them in seq order, seals the one hash chain and appends (log-writer.ts,
+ * attached-link.ts, native/core/registrar_core.h "One log writer, many deciders").
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -12,10 +19,24 @@ import { sealRecord, type Attestation, type AttestationBody } from '../attestati
 import type { DurableLogOptions } from '../attestation/durable-log.js';
 import { AttestationStore, type OpenReport } from '../attestation/store.js';
 import { parseInput } from '../validation.js';
-import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, TRANSITION_ACTIONS, type CoreDecision, type CoreRequest, type DecisionCore, type JournalEntry } from './core.js';
+import {
+  ACTOR_KINDS,
+  FULL_ID,
+  HALT_CAUSES,
+  NO_ID,
+  OVERRIDE_SCOPES,
+  RESERVE_BACKPRESSURE,
+  RESERVE_WRITER_GONE,
+  TRANSITION_ACTIONS,
+  type CoreDecision,
+  type CoreRefusal,
+  type CoreRequest,
+  type DecisionCore,
+  type JournalEntry,
+} from './core.js';
 import { appliedInvariantsOf, attestationBody, messageOf, ownerKey, reasonOf, violationsOf, type DecisionContext } from './decision-record.js';
-import { facadeHaltedBody, foreignReservedBody, invalidRequestBody } from './facade-bodies.js';
-import { foreignDecision, readJournalGapFree } from './journal-sync.js';
+import { facadeHaltedBody, foreignReservedBody, haltBody, invalidRequestBody } from './facade-bodies.js';
+import { drainJournal, foreignDecision, haltCauseOf, type DrainResult } from './journal-sync.js';
 import { createDefaultCore } from './default-core.js';
 import { CompactionStamp } from './compaction-record.js';
 import { EffectGate } from './effect-gate.js';
@@ -37,7 +58,17 @@ import { isRuntimeErrorFail } from './runtime-error.js';
 import type { SigningOptions } from '../attestation/signing-options.js';
 import { ActorHandle, issueActorHandle } from './actor-handle.js';
 import type { StreamState } from './core.js';
-import { overrideKey, overrideView, streamView } from './views.js';
+import { overrideKey, overrideView, streamView, type OverrideValues } from './views.js';
+import { IdRun, RecordIds } from './record-ids.js';
+import { isSharedLogCore, type SharedLogCore } from './shared-core.js';
+import { Doorbell } from './doorbell.js';
+import { LogWriter } from './log-writer.js';
+import { AttachedLink } from './attached-link.js';
+import { JournalEvents, haltCauseName } from './journal-events.js';
+import { postedBody } from './posted-body.js';
+import { parseShareInfo, registrarShareSchema, type RegistrarShare, type ShareInfo } from './registrar-share.js';
+import { RegistrarShareError } from './errors.js';
+import { NativeCore } from './native-core.js';
 
 /** Options of a registrar. */
 export interface AudioRegistrarOptions {
@@ -45,8 +76,16 @@ export interface AudioRegistrarOptions {
   store?: AttestationStore;
   /** Tunables. */
   config?: RegistrarConfig;
-  /** The decision core (default: `createDefaultCore()`: native when available, else reference). */
+  /** The decision core (default: `createDefaultCore()`: native when available, else reference).
+   *  The registrar becomes the core's one log writer: a core another registrar writes for is
+   *  refused (REGISTRAR_WRITER_EXISTS; attach to that one with `AudioRegistrar.attach`). */
   core?: DecisionCore;
+}
+
+/** Options of `AudioRegistrar.attach`. */
+export interface AttachOptions {
+  /** Tunables of the attached registrar. */
+  config?: RegistrarConfig;
 }
 
 const optionsSchema = z.strictObject({
@@ -54,22 +93,46 @@ const optionsSchema = z.strictObject({
   config: z.unknown().optional(),
   core: z.custom<DecisionCore>((value) => typeof value === 'object' && value !== null && typeof (value as DecisionCore).decide === 'function', 'expected a DecisionCore').optional(),
 });
-
+const attachOptionsSchema = z.strictObject({ config: z.unknown().optional() });
 
 const SETTLED: Promise<void> = Promise.resolve();
 const NO_METADATA: NonNullable<ValidRequest['metadata']> = Object.freeze({});
 
+/** Cores a registrar of this realm writes the log of (a ReferenceCore has no writer role of its own). */
+const writtenCores = new WeakSet<DecisionCore>();
 
+/** What `attach` hands the constructor it calls (JS is single-threaded per realm). */
+interface Attachment {
+  core: SharedLogCore;
+  bell: Doorbell;
+  info: ShareInfo;
+  share: RegistrarShare;
+}
+let pendingAttachment: Attachment | null = null;
 
-/** The registrar facade (see the file comment). One per thread; several may share a native core. */
+/** The override values a request gives (only those it names). */
+function valuesIn(metadata: NonNullable<ValidRequest['metadata']>): OverrideValues {
+  return {
+    ...(metadata.speechRate !== undefined ? { speechRate: metadata.speechRate } : {}),
+    ...(metadata.pauseAmplification !== undefined ? { pauseAmplification: metadata.pauseAmplification } : {}),
+    ...(metadata.forcedCaptions !== undefined ? { forcedCaptions: metadata.forcedCaptions } : {}),
+  };
+}
+
+/** The registrar facade (see the file comment). One per thread; every thread of one registrar shares its core. */
 export class AudioRegistrar {
-  /** Every attestation this registrar wrote or adopted. */
+  /**
+   * Every attestation this registrar wrote or adopted. On an attached registrar (`attach`) it is
+   * an empty store nobody writes: the log is the writer's (read it there, or open the file).
+   */
   readonly attestationStore: AttestationStore;
   readonly #core: DecisionCore;
+  /** The core, when it can be shared across threads (native). */
+  readonly #shared: SharedLogCore | null;
   /** States the core's compaction policy (seq 1) and each sweep (points) in the log. */
   readonly #compaction: CompactionStamp;
   private readonly config: z.output<typeof registrarConfigSchema>;
-  private readonly book = new FacadeBook((stream) => this.#core.stream(this.lookupStream(stream)) !== null);
+  private readonly book: FacadeBook;
   private readonly gate = new EffectGate(
     (streamId) => this.#core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
@@ -92,15 +155,55 @@ export class AudioRegistrar {
   private coreHalted: boolean;
   private replaying: Attestation | null = null;
   private base: RegistrarSnapshot | null = null;
+  /** The log's derived ids (record-ids.ts): known after construction or replay, on first use. */
+  #ids: RecordIds | null = null;
+  /** Where the ids of the records this registrar adopts (replay) run. */
+  readonly #idRun: IdRun;
+  /** The messages of halts this registrar made, by the halt's seq (written with its record). */
+  readonly #haltMessages = new Map<number, string>();
+  /** While draining the journal (no nested drain). */
+  #draining = false;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+  // Sharing (see the file comment): the doorbell and the share, once shared or attached.
+  #bell: Doorbell | null = null;
+  #share: RegistrarShare | null = null;
+  /** The writer's side once shared. */
+  #logWriter: LogWriter | null = null;
+  /** An attached registrar's side. */
+  readonly #link: AttachedLink | null = null;
+  /** An attached registrar's reading of other threads' decisions for its listeners. */
+  #events: JournalEvents | null = null;
+  #listening = false;
+  /** An attached registrar's last own seq (what flush() waits for). */
+  #lastOwnSeq = 0;
 
   constructor(options: AudioRegistrarOptions = {}) {
+    const attaching = pendingAttachment;
+    pendingAttachment = null;
     const parsed = parseInput(optionsSchema, options, 'AudioRegistrarOptions');
     this.config = parseInput(registrarConfigSchema, parsed.config ?? {}, 'AudioRegistrarOptions.config');
     this.attestationStore = parsed.store ?? new AttestationStore();
     this.attestationStore.claimWriter(this.#storeWriter);
-    this.#core = parsed.core ?? createDefaultCore();
+    this.#core = attaching?.core ?? parsed.core ?? createDefaultCore();
+    this.#shared = isSharedLogCore(this.#core) ? this.#core : null;
+    this.book = new FacadeBook(this.#core, (stream) => this.#core.stream(this.lookupStream(stream)) !== null);
     this.#compaction = new CompactionStamp(this.#core);
-    this.coreHalted = this.#core.image().halted;
+    this.coreHalted = this.#core.haltInfo().halted;
+    this.#idRun = new IdRun(this.attestationStore.lastSeq);
+    const last = this.attestationStore.bySeq(this.attestationStore.lastSeq);
+    if (last) this.#idRun.note(last.seq, last.id);
+    if (attaching) {
+      this.#ids = new RecordIds(attaching.info.ids.prefix, attaching.info.ids.baseSeq);
+      this.book.ids = this.#ids;
+      this.book.load({ lastAttestation: attaching.info.legacy.map(([stream, id]) => [stream, { seq: 0, id, version: null, stateAfter: null }]) }, []);
+      this.#bell = attaching.bell;
+      this.#share = attaching.share;
+      this.#link = new AttachedLink(attaching.core, attaching.bell, this.config.journalStallMs);
+      this.#events = new JournalEvents(attaching.core, this.#ids, attaching.core.decider, this.config.journalBatchEntries);
+      return; // an attached registrar writes no log: no replay hooks, no store failures
+    }
+    this.#claimWriter();
     this.attestationStore.onFailure((error) => this.haltFromFacade('attestation_io', error));
     const hooks: ReplayHooks = {
       core: this.#core,
@@ -111,12 +214,113 @@ export class AudioRegistrar {
     setReplayHooks(this, hooks);
   }
 
+  /** Makes this registrar its core's one log writer (REGISTRAR_WRITER_EXISTS when it has one). */
+  #claimWriter(): void {
+    const taken = writtenCores.has(this.#core) || (this.#shared !== null && !this.#shared.claimWriter(this.attestationStore.lastSeq));
+    if (taken) {
+      throw new RegistrarShareError(
+        'REGISTRAR_WRITER_EXISTS',
+        'this decision core already has a registrar that writes its log: decide on it from another thread with AudioRegistrar.attach(registrar.share())',
+      );
+    }
+    writtenCores.add(this.#core);
+  }
+
+  /**
+   * A registrar deciding on the registrar that `share` came from (`registrar.share()`, passed
+   * through `workerData` or `postMessage`): one sequence, one log, one state for every thread.
+   * It writes no log: each result's attestation is the record the writer logs, but its `prevHash`
+   * and `hash` are empty (only the writer links the chain), and its `durable` settles when the
+   * writer has made it durable. Throws InputError for a malformed share, NativeError
+   * REGISTRAR_CORE_NOT_FOUND for a forged or closed token, RegistrarShareError
+   * REGISTRAR_SHARE_INVALID (a doorbell of another registrar, a token of a core no registrar
+   * writes for) and REGISTRAR_WRITER_GONE (the writer closed).
+   */
+  static attach(share: RegistrarShare, options: AttachOptions = {}): AudioRegistrar {
+    const parsed = parseInput(registrarShareSchema, share, 'share');
+    const config = parseInput(attachOptionsSchema, options, 'AttachOptions').config;
+    const core = NativeCore.attach(parsed.token);
+    try {
+      const info = parseShareInfo(core.shareInfo());
+      const bell = Doorbell.of(parsed.doorbell);
+      if (bell.key !== info.bell) {
+        throw new RegistrarShareError('REGISTRAR_SHARE_INVALID', 'share.doorbell: not the doorbell of the registrar this token belongs to');
+      }
+      if (core.writerInfo().state !== 'live' || bell.writerClosed) {
+        throw new RegistrarShareError('REGISTRAR_WRITER_GONE', 'the registrar that shared this closed: there is no log writer to attach to');
+      }
+      core.postBodies();
+      pendingAttachment = { core, bell, info, share: Object.freeze({ token: parsed.token, doorbell: parsed.doorbell }) };
+      return new AudioRegistrar({ core, ...(config !== undefined ? { config: config as RegistrarConfig } : {}) });
+    } catch (error) {
+      core.close();
+      throw error;
+    } finally {
+      pendingAttachment = null;
+    }
+  }
+
+  /**
+   * What another thread needs to decide on this registrar: `{ token, doorbell }`, structured-
+   * cloneable (pass it by `workerData` or `postMessage`; `AudioRegistrar.attach(share)` there).
+   * The token is a capability: whoever holds it decides as anyone, so give it only to code
+   * trusted as the host. The same object each time; an attached registrar hands on its own.
+   * Throws RegistrarShareError REGISTRAR_NOT_SHAREABLE on a core that cannot be shared (the
+   * reference core), REGISTRAR_WRITER_GONE once closed.
+   */
+  share(): RegistrarShare {
+    if (this.#share) return this.#share;
+    const core = this.#shared;
+    if (core === null) {
+      throw new RegistrarShareError('REGISTRAR_NOT_SHAREABLE', 'this registrar\'s decision core cannot be shared across threads (the reference core): use the native core (createDefaultCore() with the addon built)');
+    }
+    if (this.#closed) throw new RegistrarShareError('REGISTRAR_WRITER_GONE', 'this registrar is closed');
+    const ids = this.#idsNow();
+    const bell = Doorbell.create();
+    const info: ShareInfo = { ids: { prefix: ids.prefix, baseSeq: ids.baseSeq }, legacy: this.#legacyIds(ids), bell: bell.key };
+    if (!core.setShareInfo(JSON.stringify(info))) throw new RegistrarShareError('REGISTRAR_WRITER_EXISTS', 'this core was already shared by another registrar');
+    bell.publishWritten(this.attestationStore.lastSeq);
+    if (this.halted) bell.raiseHalt();
+    this.#bell = bell;
+    this.#logWriter = new LogWriter(bell, (slice, abandonUpTo) => this.#drainSlice(slice, abandonUpTo), this.config.journalStallMs);
+    this.#logWriter.start();
+    this.#share = Object.freeze({ token: core.shareToken, doorbell: bell.buffer });
+    return this.#share;
+  }
+
+  /** `'writer'`: this registrar writes the log (and may share it); `'attached'`: made by `attach`. */
+  get role(): 'writer' | 'attached' {
+    return this.#link ? 'attached' : 'writer';
+  }
+
+  /** Last attestation ids of live streams older than the log's derived ids (for attaching threads). */
+  #legacyIds(ids: RecordIds): [string, string][] {
+    const legacy: [string, string][] = [];
+    for (const stream of this.#core.image().streams) {
+      if (ids.derives(stream.lastSeq)) continue;
+      const key = this.#core.streamKey(stream.stream);
+      const id = this.book.lastAttestationOf(key, stream.lastSeq);
+      if (id !== null) legacy.push([key, id]);
+    }
+    return legacy;
+  }
+
+  /** The log's ids, settled on first use after construction or replay. */
+  #idsNow(): RecordIds {
+    if (this.#ids === null) {
+      this.#ids = this.#idRun.ids();
+      this.book.ids = this.#ids;
+    }
+    return this.#ids;
+  }
+
   /**
    * Registers an actor (`"kind:id"` or `{ id, kind }`) and returns its handle: the capability to
    * request as that actor (the same handle each time). Host code only: hand each untrusted face
    * (an agent's engine, an MCP session, a plugin) the handle of its own actor and nothing else.
    * `options.sessions` declares the sessions a user belongs to (spec §1; users only, adds to earlier
    * declarations): the sessions whose override that user may enable. Throws InputError naming the field.
+   * Registration is state of the shared core: an actor registered on any thread is known on all.
    */
   registerActor(actor: ActorRef | ActorHandle, options: RegisterActorOptions = {}): ActorHandle {
     const { sessions = [] } = parseInput(registerActorOptionsSchema, options, 'options');
@@ -172,12 +376,13 @@ export class AudioRegistrar {
     }
   }
 
-  /** A versioned, hashed image of every stream, override, grant and actor, plus the chain head; signed when the store signs. */
+  /** A versioned, hashed image of every stream, override, grant and actor, plus the chain head (the writer's registrar only); signed when the store signs. */
   snapshot(): RegistrarSnapshot {
+    this.#writerOnly('snapshot()');
     this.syncJournal();
     const streams = this.#core.image().streams.map((stream) => {
-      const view = streamView(this.#core, stream, this.book.lastAttestationOf(this.#core.streamKey(stream.stream)));
-      return { ...view, lastSeq: stream.lastSeq, plugins: this.book.pluginsOf(view.streamId) };
+      const view = streamView(this.#core, stream, this.book.lastAttestationOf(this.#core.streamKey(stream.stream), stream.lastSeq));
+      return { ...view, lastSeq: stream.lastSeq, plugins: [...this.book.plugins(stream.grants)] };
     });
     const sealed = sealSnapshot({
       lastSeq: this.attestationStore.lastSeq,
@@ -202,8 +407,10 @@ export class AudioRegistrar {
    * After a HALT: rebuilds a fresh, un-halted registrar from this registrar's log. The new one
    * starts from a recovery snapshot (`baseSnapshot`) and appends to `options.store` (default a new
    * memory store) continuing the chain; replay its log with `restore(baseSnapshot, log)`.
+   * The writer's registrar only.
    */
   recover(options: ReplayOptions = {}): AudioRegistrar {
+    this.#writerOnly('recover()');
     const records = this.attestationStore.records();
     // Rebuilt under this registrar's policy (the one its log states; an empty log states none),
     // only for its snapshot: its store keeps a window, not a second copy of the log.
@@ -223,6 +430,9 @@ export class AudioRegistrar {
    * Decides a request, applies it when allowed and attests it. `actor` must be an ActorHandle this
    * registrar issued (a name, a copy or another registrar's handle is denied `invalid_request`; host
    * code that names actors uses `requestAsHost`). Never throws on bad input: it is denied and attested.
+   * On an attached registrar it throws RegistrarShareError, before deciding anything, when the log
+   * writer closed (REGISTRAR_WRITER_GONE) or stayed too far behind past `journalStallMs`
+   * (REGISTRAR_WRITER_STALLED).
    */
   request(input: unknown): RegistrarResult {
     return this.handle(input, false, false);
@@ -250,18 +460,18 @@ export class AudioRegistrar {
   /** A stream's state (frozen), or null. */
   getState(streamId: string): StreamView | null {
     const stream = this.#core.stream(this.lookupStream(streamId));
-    return stream ? streamView(this.#core, stream, this.book.lastAttestationOf(streamId)) : null;
+    return stream ? streamView(this.#core, stream, this.book.lastAttestationOf(streamId, stream.lastSeq)) : null;
   }
 
   /** Every stream (frozen views), by stream id. */
   listStates(): readonly StreamView[] {
-    const views = this.#core.image().streams.map((stream) => streamView(this.#core, stream, this.book.lastAttestationOf(this.#core.streamKey(stream.stream))));
+    const views = this.#core.image().streams.map((stream) => streamView(this.#core, stream, this.book.lastAttestationOf(this.#core.streamKey(stream.stream), stream.lastSeq)));
     return Object.freeze(views.sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0)));
   }
 
-  /** Active accessibility overrides with their values. */
+  /** Active accessibility overrides with their values (state of the shared core: the same on every thread). */
   listOverrides(): readonly OverrideView[] {
-    return Object.freeze(this.#core.overrides().map((override) => this.viewOf(override)));
+    return Object.freeze(this.#core.overrides().map((override) => overrideView(this.#core, override, this.book.values(override.values))));
   }
 
   /**
@@ -288,39 +498,45 @@ export class AudioRegistrar {
     return describeInvariants();
   }
 
-  /** True once a HALT (or an attestation write failure) put the registrar in fail-closed mode. */
+  /** True once a HALT (on any thread of this registrar, or an attestation write failure) put it in fail-closed mode. */
   get halted(): boolean {
-    return this.facadeHalt !== null || this.coreHalted;
+    return this.facadeHalt !== null || this.coreHalted || (this.#bell?.halted ?? false);
   }
 
   /** Why the registrar halted (every cause), or null while it runs. */
   get haltCause(): HaltInfo | null {
+    if (this.#haltInfo === null && this.#link !== null && this.halted) this.#noticeCoreHalt();
     return this.#haltInfo;
   }
 
   /**
    * Calls `listener` once when the registrar halts, whatever the cause (an accessibility bypass, a
-   * failed log write, a structural violation, a journal overrun); the runtime stops every stream.
-   * A listener added after the halt is called at once. Returns the function that removes it.
+   * failed log write, a structural violation, a journal overrun) and on whichever thread of this
+   * registrar it happened (another thread's halt arrives when this thread wakes on the doorbell);
+   * the runtime stops every stream. A listener added after the halt is called at once. Returns
+   * the function that removes it.
    */
   onHalt(listener: (halt: HaltInfo) => void, options: ListenerOptions = {}): () => void {
     const remove = this.#haltListeners.add(listener, options);
-    if (this.#haltInfo) callSafely(listener, this.#haltInfo);
+    this.#listen();
+    if (this.haltCause) callSafely(listener, this.haltCause);
     return remove;
   }
 
   /**
    * Calls `listener` synchronously after every allowed decision on a stream, whoever asked and on
-   * whichever thread it was decided (another thread's decisions arrive when this registrar reads the
-   * shared core's journal: on its next request or `syncJournal()`). The runtime obeys these: an
-   * interrupt, stop or fail closes the stream's sink. `phase: 'effect'` listeners (the runtime's
-   * sinks: they silence the device) are told before every `'observe'` listener (the default), so
-   * no observer can delay or prevent an effect; a throwing listener is reported as a process
-   * warning and the others are still told. A decision made from inside a listener is told after
-   * the current one, in order. Returns the function that removes it.
+   * whichever thread of this registrar it was decided (another thread's decisions arrive within an
+   * event-loop turn of the doorbell that thread rings, and before this thread's next decision).
+   * The runtime obeys these: an interrupt, stop or fail closes the stream's sink. `phase:
+   * 'effect'` listeners (the runtime's sinks: they silence the device) are told before every
+   * `'observe'` listener (the default), so no observer can delay or prevent an effect; a throwing
+   * listener is reported as a process warning and the others are still told. A decision made from
+   * inside a listener is told after the current one, in order. Returns the function that removes it.
    */
   onTransition(listener: (event: TransitionEvent) => void, options: ListenerOptions = {}): () => void {
-    return this.#transitionListeners.add(listener, options);
+    const remove = this.#transitionListeners.add(listener, options);
+    this.#listen();
+    return remove;
   }
 
   /**
@@ -364,23 +580,20 @@ export class AudioRegistrar {
   }
 
   /**
-   * Attests decisions other threads made on a shared core (seqs not yet in this store), in seq
-   * order, from the core's journal; returns how many it wrote. Called by every request first.
+   * Catches up with decisions other threads made on the shared core, in seq order. The writer's
+   * registrar writes them into its log (waiting, bounded by `journalStallMs`, for bodies still
+   * being posted) and returns how many it wrote; an attached registrar tells its listeners and
+   * returns how many journal entries it read. Called by every request first; the writer also
+   * drains on the doorbell, `flush()` and `close()`.
    */
   syncJournal(upToSeq: number = Number.MAX_SAFE_INTEGER): number {
+    if (this.#link !== null) return this.#tellForeign(upToSeq);
     // The hot path: this thread made every decision up to upToSeq, nothing to read.
     if (upToSeq <= this.attestationStore.lastSeq) return 0;
     // Fell behind the journal for good: the halt is recorded; nothing more can be attested gap-free.
-    if (this.facadeHalt === 'journal_overrun') return 0;
+    if (this.facadeHalt === 'journal_overrun' || this.#draining) return 0;
     try {
-      return readJournalGapFree(this.#core, {
-        nextSeq: () => this.attestationStore.lastSeq + 1,
-        upToSeq,
-        batchEntries: this.config.journalBatchEntries,
-        stallMs: this.config.journalStallMs,
-        onEntry: (entry) => this.attestForeign(entry),
-        onOverrun: () => this.haltFromFacade('journal_overrun', new Error('journal overrun')),
-      });
+      return this.#drain({ upToSeq, block: true }).written;
     } catch (error) {
       // The overrun halted the registrar (listeners told, cause kept); the caller gets denials, not a throw.
       if ((this.facadeHalt as HaltCause | null) === 'journal_overrun') return 0;
@@ -393,15 +606,76 @@ export class AudioRegistrar {
     return sha256Hex(canonicalJson(this.stateImage()));
   }
 
-  /** Resolves when every attestation so far is durable. */
+  /**
+   * Resolves when every attestation so far is durable: on the writer's registrar after draining
+   * what other threads decided; on an attached one when the writer has made this thread's last
+   * decision durable.
+   */
   flush(): Promise<void> {
-    return this.attestationStore.flush();
+    if (this.#link !== null) return this.#link.durableAfter(this.#lastOwnSeq);
+    if (!this.#closed) {
+      try {
+        this.syncJournal(this.#core.lastSeq());
+        this.#shared?.noteWritten(this.attestationStore.lastSeq);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.attestationStore.flush().then(() => this.#bell?.publishDurable(this.attestationStore.lastSeq));
   }
 
-  /** Flushes and closes the store and releases the core; idempotent. */
-  async close(): Promise<void> {
-    await this.attestationStore.close();
-    this.#core.close();
+  /**
+   * Closes; idempotent. The writer's registrar first closes the core's log writer (later requests
+   * on any thread are refused REGISTRAR_WRITER_GONE before deciding), writes what other threads
+   * decided before that, then flushes and closes the store and releases the core. An attached
+   * registrar waits (at most `journalStallMs`) for its decisions to be durable and releases its
+   * core object.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#link !== null ? this.#closeAttached() : this.#closeWriter();
+    return this.#closing;
+  }
+
+  async #closeWriter(): Promise<void> {
+    this.#closed = true;
+    let fence = 0;
+    try {
+      fence = this.#shared?.writerInfo().isWriter === true ? this.#shared.closeWriter() : 0;
+      this.syncJournal(fence > 0 ? fence - 1 : this.#core.lastSeq());
+    } catch {
+      // A seq another thread never completed: the log ends before it (the halt says so).
+    }
+    try {
+      await this.attestationStore.close();
+      this.#bell?.publishDurable(this.attestationStore.lastSeq);
+    } finally {
+      this.#logWriter?.stop();
+      this.#core.close();
+    }
+  }
+
+  async #closeAttached(): Promise<void> {
+    this.#closed = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.config.journalStallMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.flush().catch(() => undefined), deadline]);
+    } finally {
+      clearTimeout(timer);
+      this.#link?.close();
+      this.#bell?.ring(); // ends this thread's own pending wait
+      this.#core.close();
+    }
+  }
+
+  /** Throws REGISTRAR_ATTACHED on an attached registrar: what needs the log is the writer's. */
+  #writerOnly(what: string): void {
+    if (this.#link !== null) {
+      throw new RegistrarShareError('REGISTRAR_ATTACHED', `${what} needs the log, which the registrar that shared this one writes: call it there`);
+    }
   }
 
   private handle(given: unknown, observed: boolean, trusted: boolean): RegistrarResult {
@@ -432,8 +706,7 @@ export class AudioRegistrar {
     if (target === null && (request.action === 'start' || request.action === 'claim')) target = `stream-${randomUUID()}`;
     if (this.facadeHalt) return this.attestFacadeHalted(actor, request.action, target, observed);
     if (this.replaying) this.registerForReplay(this.replaying, key, actor, request);
-    const coreRequest = this.toCoreRequest(request, actor, key, target);
-    const decision = observed ? this.#core.evaluate(coreRequest) : this.#core.decide(coreRequest);
+    const decision = this.#decide(request, actor, key, target, observed);
     this.syncJournal(decision.seq - 1);
     // Fell behind the shared journal: this registrar can attest nothing gap-free any more.
     if (this.facadeHalt === 'journal_overrun') return this.attestFacadeHalted(actor, request.action, target, observed);
@@ -451,22 +724,67 @@ export class AudioRegistrar {
       ? { actor, action: request.action, target: streamKey, subject: `override ${request.metadata?.scope ?? '?'}:${request.metadata?.scopeId ?? '?'}` }
       : { actor, action: request.action, target: streamKey };
     const result = this.attestDecision(decision, context, parameters, metadata, observed);
-    if (decision.allowed && !observed) this.book.apply(request, streamKey, result.attestation);
+    if (decision.allowed && !observed && streamKey !== null && result.attestation.stateAfter !== null && this.#link === null) {
+      this.book.setLastAttestation(streamKey, result.attestation);
+    }
     if (decision.allowed && !observed && !this.replaying) this.#notifyTransition(result.attestation);
     if (decision.halted && !observed) this.#enterHalt({ cause: 'accessibility_bypass', message: result.message, seq: result.attestation.seq, attestationId: result.attestation.id });
+    if (!observed && reasonOf(decision) === 'registrar_halted' && this.#link !== null) this.#noticeCoreHalt();
     return result;
+  }
+
+  /**
+   * Decides on the core. A refusal decides nothing: 'retry' (grants or values changed since the
+   * request was computed) computes it again; 'backpressure' drains the journal (writer) or waits
+   * for the writer (attached, bounded); 'writer_gone' throws. So nothing here throws after a
+   * decision was applied.
+   */
+  #decide(request: ValidRequest, actor: Actor, key: string, target: string | null, observed: boolean): CoreDecision {
+    let since = 0;
+    for (;;) {
+      const coreRequest = this.toCoreRequest(request, actor, key, target);
+      const decision = observed ? this.#core.evaluate(coreRequest) : this.#core.decide(coreRequest);
+      const refused = decision.refused;
+      if (refused === undefined) return decision;
+      since ||= Date.now();
+      this.#refused(refused, since);
+    }
+  }
+
+  /** Consumes a seq for a facade denial (see #decide for refusals). */
+  #reserveSeq(): number {
+    let since = 0;
+    for (;;) {
+      const seq = this.#core.reserveSeq();
+      if (seq > 0) return seq;
+      since ||= Date.now();
+      this.#refused(seq === RESERVE_BACKPRESSURE ? 'backpressure' : seq === RESERVE_WRITER_GONE ? 'writer_gone' : 'retry', since);
+    }
+  }
+
+  #refused(refused: CoreRefusal, since: number): void {
+    if (refused === 'retry') return;
+    if (this.#link !== null) {
+      this.#link.waitForWriter(refused, since);
+      return;
+    }
+    if (refused === 'writer_gone') throw new RegistrarShareError('REGISTRAR_WRITER_GONE', 'this registrar is closed: nothing more can be decided');
+    // This registrar is the writer, behind on other threads' decisions: catch up, then ask again.
+    this.syncJournal(this.#core.lastSeq());
+    if (Date.now() - since > this.config.journalStallMs) {
+      throw new RegistrarShareError('REGISTRAR_WRITER_STALLED', `the log cannot catch up with the core for ${this.config.journalStallMs} ms: nothing was decided`);
+    }
   }
 
   private toCoreRequest(request: ValidRequest, actor: Actor, key: string, target: string | null): CoreRequest {
     const metadata = request.metadata ?? NO_METADATA;
+    const action = request.action;
     const scopeSpace = metadata.scope === 'user' ? 1 : 0;
-    const pluginAllowed =
-      actor.kind === 'plugin' && request.action === 'mutate_graph' && target !== null && this.book.pluginAllowed(target, key);
     const replayed = this.replaying?.metadata.origin === 'journal' ? this.replaying.metadata.pluginAllowed === true : undefined;
-    return {
+    const coreRequest: CoreRequest = {
       actor: this.#core.actorId(key),
       actorKind: ACTOR_KINDS.indexOf(actor.kind),
-      action: TRANSITION_ACTIONS.indexOf(request.action),
+      action: TRANSITION_ACTIONS.indexOf(action),
       stream: target === null ? NO_ID : this.#core.internStream(target),
       newOwner: metadata.newOwner === undefined ? NO_ID : this.#core.actorId(actorKey(toActor(metadata.newOwner))),
       preemptFor: metadata.preemptFor === undefined ? NO_ID : this.#core.internStream(metadata.preemptFor),
@@ -475,9 +793,55 @@ export class AudioRegistrar {
       user: metadata.userId ? this.#core.internScope(1, metadata.userId) : NO_ID,
       overrideScope: OVERRIDE_SCOPES.indexOf(metadata.scope ?? 'session'),
       overrideScopeId: metadata.scopeId === undefined ? NO_ID : this.#core.internScope(scopeSpace, metadata.scopeId),
-      pluginAllowed: replayed ?? pluginAllowed,
+      pluginAllowed: replayed ?? false,
       actorUser: request.action === 'enable_override' && actor.kind === 'user' ? this.#core.internScope(1, actor.id) : NO_ID,
     };
+    // Grants and override values are state of the core (facade-state.ts): the request carries the
+    // ids it sets, and names those it was computed from (the core refuses it if they changed).
+    if (metadata.allowPlugins !== undefined && (action === 'start' || action === 'claim' || action === 'compile')) {
+      coreRequest.grants = this.book.grantsId(metadata.allowPlugins);
+    } else if (action === 'enable_override') {
+      coreRequest.values = this.book.valuesId(valuesIn(metadata));
+    } else if (action === 'update_override' && coreRequest.overrideScopeId >= 0) {
+      const current = this.#core.overrides().find((o) => o.scope === coreRequest.overrideScope && o.scopeId === coreRequest.overrideScopeId)?.values ?? NO_ID;
+      coreRequest.values = this.book.valuesId({ ...this.book.values(current), ...valuesIn(metadata) });
+      coreRequest.expectedValues = current;
+    } else if (actor.kind === 'plugin' && action === 'mutate_graph' && target !== null && replayed === undefined) {
+      const stream = this.#core.stream(coreRequest.stream);
+      coreRequest.pluginAllowed = this.book.pluginAllowed(stream, key);
+      coreRequest.expectedGrants = stream?.grants ?? NO_ID;
+    }
+    // No id left for a grant set or values: denied capacity_exhausted by the core, like any full table.
+    if (coreRequest.grants === FULL_ID || coreRequest.values === FULL_ID) {
+      coreRequest.session = FULL_ID;
+      coreRequest.grants = NO_ID;
+      coreRequest.values = NO_ID;
+    }
+    return coreRequest;
+  }
+
+  /** The id of a seq's record (derived; during replay the record's own id replaces it). */
+  #idFor(seq: number): string {
+    return this.replaying ? '' : this.#idsNow().of(seq);
+  }
+
+  /** The id of the record of `parentSeq`, a transition of `stream`. */
+  #parentId(parentSeq: number, stream: string | null): string | null {
+    const remembered = this.book.transitionAt(stream, parentSeq);
+    if (remembered) return remembered.id;
+    const ids = this.replaying ? null : this.#idsNow();
+    if (ids?.derives(parentSeq)) return ids.of(parentSeq);
+    if (this.#link === null) {
+      const held = this.attestationStore.bySeq(parentSeq);
+      if (held) return held.id;
+    }
+    return stream === null ? null : this.book.lastAttestationOf(stream, 0);
+  }
+
+  /** The record of `parentSeq` (a transition of `stream`) as far as it is known: remembered, or read from the log. */
+  #parentRecord(parentSeq: number, stream: string | null): { id: string; version: number | null; stateAfter: string | null } | undefined {
+    if (parentSeq <= 0) return undefined;
+    return this.book.transitionAt(stream, parentSeq) ?? (this.#link === null ? this.attestationStore.bySeq(parentSeq) : undefined);
   }
 
   /** Writes the attestation of a core decision and returns the frozen result. */
@@ -488,18 +852,27 @@ export class AudioRegistrar {
     const membership = membershipStatement(this.#core, decision, context.actor, context.action, parameters.metadata, observed);
     if (membership !== undefined) metadata.membership = membership;
     if (isRuntimeErrorFail(decision, context.actor, context.action)) metadata.runtimeError = true;
+    if (reason === 'registrar_halted' && metadata.haltCause === undefined) {
+      // Why the core is halted, when a halt entry said (a failed log write, a structural
+      // violation, an overrun); a bypass halt's own record says it.
+      const cause = HALT_CAUSES[this.#core.haltInfo().cause];
+      if (cause !== undefined && cause !== 'accessibility_bypass') metadata.haltCause = cause;
+    }
     const violations = violationsOf(decision, context, owner);
+    // Structural checks need the log: the writer makes them (for other threads' decisions too, as it drains).
+    const writer = this.#link === null;
     const attestedBefore = this.replaying ? this.replaying.seq - 1 : this.attestationStore.lastSeq;
-    const parentRecord = decision.parentSeq > 0 ? this.attestationStore.bySeq(decision.parentSeq) : undefined;
-    const structural = !observed && decision.allowed ? checkTransition(decision, attestedBefore, parentRecord ? { version: parentRecord.version, stateAfter: parentRecord.stateAfter } : null) : [];
+    const parentRecord = writer ? this.#parentRecord(decision.parentSeq, context.target) : undefined;
+    const structural = writer && !observed && decision.allowed ? checkTransition(decision, attestedBefore, parentRecord ? { version: parentRecord.version, stateAfter: parentRecord.stateAfter } : null) : [];
     if (structural.length > 0) {
       violations.push(...structural);
       metadata.halt = true;
       metadata.haltCause = 'structural';
     }
-    const parent = decision.parentSeq > 0 ? (parentRecord?.id ?? (context.target ? this.book.lastAttestationOf(context.target) : null)) : null;
+    const parent = decision.parentSeq > 0 ? (parentRecord?.id ?? this.#parentId(decision.parentSeq, context.target)) : null;
     const body = attestationBody({
       seq: decision.seq,
+      id: this.#idFor(decision.seq),
       actor: context.actor,
       action: context.action,
       target: context.target,
@@ -518,35 +891,51 @@ export class AudioRegistrar {
     return result;
   }
 
-  /** Appends (or, in replay, compares and adopts) a body; builds and registers the result. */
+  /** Appends (or, in replay, compares and adopts; or, attached, posts) a body; builds and registers the result. */
   private finish(given: AttestationBody, allowed: boolean, observed: boolean): RegistrarResult {
     const body = this.#compaction.apply(given);
     let record: Attestation;
     let durable: Promise<void>;
-    if (this.replaying) {
+    if (this.#link !== null) {
+      ({ record, durable } = this.#link.post(body));
+      this.#lastOwnSeq = record.seq;
+      this.#events?.skipTo(record.seq);
+    } else if (this.replaying) {
       record = this.replaying;
       const held = this.attestationStore.bySeq(record.seq);
       if (!held) this.attestationStore.adopt([record], this.#storeWriter);
       else if (held.hash !== record.hash) throw new Error(`seq ${record.seq}: the store holds a different record`);
       durable = SETTLED;
       assertSameDecision(body, record);
+      this.#idRun.note(record.seq, record.id);
+      this.#shared?.setWritten(record.seq);
     } else {
-      // A rejection of `durable` is already handled by the store; failures halt the registrar through onFailure.
-      ({ record, durable } = this.attestationStore.append(body, this.#storeWriter));
+      ({ record, durable } = this.#append(body));
+      this.#logWriter?.ring();
     }
     return this.gate.issue(record, allowed, durable, observed);
   }
 
+  /** The writer appends a sealed record and says so (to the core, and to attached threads). */
+  #append(body: AttestationBody): { record: Attestation; durable: Promise<void> } {
+    // A rejection of `durable` is already handled by the store; failures halt the registrar through onFailure.
+    const appended = this.attestationStore.append(body, this.#storeWriter);
+    const seq = appended.record.seq;
+    this.#shared?.setWritten(seq);
+    this.#logWriter?.appended(seq, appended.durable, appended.durable === SETTLED || this.attestationStore.durability === null);
+    return appended;
+  }
+
   private attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {
-    const seq = this.#core.reserveSeq();
+    const seq = this.#reserveSeq();
     this.syncJournal(seq - 1);
-    return this.finish(invalidRequestBody(seq, input, allIssues), false, false);
+    return this.finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues), false, false);
   }
 
   private attestFacadeHalted(actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
-    const seq = this.#core.reserveSeq();
+    const seq = this.#reserveSeq();
     this.syncJournal(seq - 1);
-    const body = facadeHaltedBody(seq, { actor, action, target }, this.facadeHalt ?? 'halt', observed);
+    const body = facadeHaltedBody(seq, this.#idFor(seq), { actor, action, target }, this.facadeHalt ?? 'halt', observed);
     if (this.facadeHalt === 'journal_overrun' && seq !== this.attestationStore.lastSeq + 1) {
       // This registrar can no longer attest gap-free: the denial is answered (sealed, unchained) but not logged.
       const record = sealRecord({ ...body, metadata: { ...body.metadata, unrecorded: true } }, '');
@@ -555,34 +944,162 @@ export class AudioRegistrar {
     return this.finish(body, false, observed);
   }
 
-  private attestForeign(entry: JournalEntry): void {
-    if (entry.kind === 2 || entry.action < 0) {
-      this.finish(foreignReservedBody(entry), false, false);
+  /** Drains the journal into the log (writer), with this registrar's callbacks. */
+  #drain(options: { upToSeq: number; block: boolean; abandonUpTo?: number }): DrainResult {
+    this.#draining = true;
+    try {
+      return drainJournal(this.#core, {
+        nextSeq: () => this.attestationStore.lastSeq + 1,
+        upToSeq: options.upToSeq,
+        batchEntries: this.config.journalBatchEntries,
+        stallMs: this.config.journalStallMs,
+        bodies: this.#shared,
+        block: options.block,
+        ...(options.abandonUpTo !== undefined ? { abandonUpTo: options.abandonUpTo } : {}),
+        pause: (timeoutMs) => (this.#bell ? this.#bell.waitRing(this.#bell.rings, timeoutMs) : Atomics.wait(PAUSE_CELL, 0, 0, timeoutMs)),
+        onEntry: (entry, body) => this.attestForeign(entry, body),
+        afterBatch: () => this.#shared?.noteWritten(this.attestationStore.lastSeq),
+        onOverrun: () => this.haltFromFacade('journal_overrun', new Error('journal overrun')),
+      });
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** One slice of the writer's doorbell-driven drain (log-writer.ts): never blocks. */
+  #drainSlice(sliceSeqs: number, abandonUpTo: number): DrainResult & { more: boolean } {
+    if (this.#closed || this.#draining || this.facadeHalt === 'journal_overrun') return { written: 0, waitingFor: null, more: false };
+    const next = this.attestationStore.lastSeq + 1;
+    const last = this.#core.lastSeq();
+    if (last < next) return { written: 0, waitingFor: null, more: false };
+    const result = this.#drain({ upToSeq: Math.min(last, next + sliceSeqs - 1), block: false, abandonUpTo });
+    return { ...result, more: result.waitingFor === null && this.#core.lastSeq() > this.attestationStore.lastSeq };
+  }
+
+  /** The writer writes a seq another thread decided (or a halt), from its posted body or the journal. */
+  private attestForeign(entry: JournalEntry, posted: string | null): void {
+    if (entry.kind === 3) {
+      this.#attestHalt(entry, posted);
       return;
     }
-    const foreign = foreignDecision(this.#core, entry);
-    this.attestDecision(entry, foreign.context, foreign.parameters, foreign.metadata, foreign.observed);
-    const target = foreign.context.target;
-    const record = this.attestationStore.bySeq(entry.seq);
-    if (entry.allowed && entry.kind === 0 && target !== null && entry.stateAfter >= 0) {
-      if (record) this.book.setLastAttestation(target, record.id);
+    const target = entry.stream !== NO_ID ? entry.stream : entry.target;
+    const streamKey = target >= 0 && entry.kind !== 2 ? this.#core.streamKey(target) : null;
+    const body =
+      posted === null
+        ? null
+        : postedBody(this.#core, entry, posted, { id: this.#idFor(entry.seq), parent: entry.parentSeq > 0 && entry.kind !== 2 ? this.#parentId(entry.parentSeq, streamKey) : null });
+    let record: Attestation;
+    if (body !== null) {
+      record = this.#appendForeign(entry, body);
+    } else if (entry.kind === 2 || entry.action < 0) {
+      record = this.finish(foreignReservedBody(entry, this.#idFor(entry.seq)), false, false).attestation;
+    } else {
+      const foreign = foreignDecision(this.#core, entry);
+      if (posted !== null) foreign.metadata.bodyRejected = true; // the posted text stated another decision
+      record = this.attestDecision(entry, foreign.context, foreign.parameters, foreign.metadata, foreign.observed).attestation;
     }
-    if (record && !this.replaying && entry.allowed && !foreign.observed) this.#notifyTransition(record);
-    if (record && !this.replaying && entry.halted && !foreign.observed) {
+    const observed = entry.kind === 1;
+    if (entry.allowed && entry.kind === 0 && streamKey !== null && entry.stateAfter >= 0) this.book.setLastAttestation(streamKey, record);
+    if (!this.replaying && entry.allowed && !observed) this.#notifyTransition(record);
+    if (!this.replaying && entry.halted && !observed) {
       this.#enterHalt({ cause: 'accessibility_bypass', message: record.message, seq: record.seq, attestationId: record.id });
     }
   }
 
+  /** A posted body, checked: structural checks, sealed and appended. */
+  #appendForeign(entry: JournalEntry, body: AttestationBody): Attestation {
+    let checked = body;
+    let structural: ReturnType<typeof checkTransition> = [];
+    if (entry.kind === 0 && entry.allowed) {
+      const parentRecord = this.#parentRecord(entry.parentSeq, body.target);
+      structural = checkTransition(entry, this.attestationStore.lastSeq, parentRecord ? { version: parentRecord.version, stateAfter: parentRecord.stateAfter } : null);
+      if (structural.length > 0) {
+        checked = { ...body, violations: [...body.violations, ...structural], metadata: { ...body.metadata, halt: true, haltCause: 'structural' } };
+      }
+    }
+    if (entry.halted || reasonOf(entry) === 'registrar_halted') this.coreHalted = true;
+    const { record } = this.#append(this.#compaction.apply(checked));
+    if (structural.length > 0) this.haltFromFacade('structural', new Error(structural.map((v) => v.message).join('; ')), record);
+    return record;
+  }
+
+  /** The record of a core halt (journal kind 3), with the message of whoever halted it. */
+  #attestHalt(entry: JournalEntry, posted: string | null): void {
+    const cause = haltCauseOf(entry);
+    let detail = this.#haltMessages.get(entry.seq);
+    this.#haltMessages.delete(entry.seq);
+    if (detail === undefined && posted !== null) {
+      try {
+        const message = (JSON.parse(posted) as { message?: unknown }).message;
+        if (typeof message === 'string') detail = message;
+      } catch {
+        // not a body: the generic text below
+      }
+    }
+    const record = this.finish(haltBody(entry.seq, this.#idFor(entry.seq), cause, detail ?? 'halted on another thread', entry.monotonicNs), false, false).attestation;
+    this.coreHalted = true;
+    this.#bell?.raiseHalt();
+    const shown = cause === 'attestation_io' ? null : record;
+    this.#enterHalt({ cause: cause as HaltCause, message: record.message, seq: shown?.seq ?? null, attestationId: shown?.id ?? null });
+  }
+
   /**
-   * Halts the facade (fail-closed) for a cause the core does not see, then notifies. `record` is the
-   * attestation that shows the halt (a structural violation), when there is one.
+   * Halts for a cause the core does not decide (a failed log write, a structural violation, a
+   * journal overrun): a halt entry in the core (one seq, after which every thread's requests are
+   * denied registrar_halted), its record in the log when the drain reaches it, and the listeners
+   * told. `record` is the attestation that shows the cause (a structural violation), when there is one.
    */
   private haltFromFacade(cause: HaltCause, error: AttestationError | Error, record?: Attestation): void {
-    if (this.facadeHalt) return;
-    this.facadeHalt = cause;
-    // A structural halt's own record shows it; a failed log or an overrun can record nothing more.
-    const shown = record;
-    this.#enterHalt({ cause, message: error.message, seq: shown?.seq ?? null, attestationId: shown?.id ?? null });
+    if (cause === 'journal_overrun') {
+      if (this.facadeHalt) return;
+      this.facadeHalt = cause; // nothing more can be attested gap-free here
+      try {
+        // The lost seqs are given up, so the core's backpressure rule lets the halt (and the denials after it) through.
+        this.#shared?.noteWritten(this.#core.lastSeq());
+      } catch {
+        // a closed core
+      }
+    }
+    if (this.#haltInfo) return;
+    this.coreHalted = true;
+    let seq = 0;
+    if (!this.replaying) {
+      try {
+        seq = this.#core.halt(HALT_CAUSES.indexOf(cause));
+      } catch {
+        // a closed core: nothing decides on it any more
+      }
+    }
+    if (seq > 0) this.#haltMessages.set(seq, error.message);
+    this.#bell?.raiseHalt();
+    // A failed log or an overrun can record nothing more; a structural halt's violating record shows it.
+    this.#enterHalt({ cause, message: error.message, seq: record?.seq ?? null, attestationId: record?.id ?? null });
+    if (seq > 0 && !this.#draining && cause !== 'journal_overrun') {
+      try {
+        this.syncJournal(seq); // writes the halt's record
+      } catch {
+        // a seq another thread never completed: the halt stands, its record comes with the next drain
+      }
+    }
+  }
+
+  /** An attached registrar learns of a halt made elsewhere (the doorbell, the journal, a denial). */
+  #noticeCoreHalt(): void {
+    if (this.#haltInfo || this.#closed) return;
+    const info = this.#core.haltInfo();
+    if (!info.halted && !this.#bell?.halted) return;
+    this.coreHalted = true;
+    this.#bell?.raiseHalt();
+    const cause = haltCauseName(info.cause);
+    if (cause === null) return; // not halted by a decision or a cause we know (restored halted)
+    const ids = this.#ids;
+    const recorded = cause !== 'attestation_io' && info.seq > 0;
+    this.#enterHalt({
+      cause,
+      message: `the registrar halted (${cause}) at seq ${info.seq}, decided on another thread`,
+      seq: recorded ? info.seq : null,
+      attestationId: recorded && ids?.derives(info.seq) ? ids.of(info.seq) : null,
+    });
   }
 
   /** Records the first halt and tells every halt listener. */
@@ -590,6 +1107,7 @@ export class AudioRegistrar {
     if (this.#haltInfo) return;
     this.#haltInfo = Object.freeze(info);
     this.coreHalted ||= info.cause === 'accessibility_bypass';
+    this.#bell?.raiseHalt();
     this.#haltListeners.tell(this.#haltInfo);
   }
 
@@ -608,6 +1126,49 @@ export class AudioRegistrar {
       reason: typeof reason === 'string' ? reason : null,
     });
     this.#transitionListeners.tell(event);
+  }
+
+  /** An attached registrar tells its listeners other threads' decisions up to `upToSeq`. */
+  #tellForeign(upToSeq: number): number {
+    const events = this.#events;
+    if (events === null || this.#closed) return 0;
+    if (this.#transitionListeners.empty && this.#haltListeners.empty) {
+      events.skipTo(upToSeq === Number.MAX_SAFE_INTEGER ? this.#core.lastSeq() : upToSeq);
+      return 0;
+    }
+    return events.readUpTo(upToSeq, {
+      transition: (event) => this.#transitionListeners.tell(event),
+      halt: () => this.#noticeCoreHalt(),
+    });
+  }
+
+  /**
+   * Once something listens on a registrar others decide on, wake on the doorbell: the writer
+   * drains (log-writer.ts, started by share()); an attached registrar reads what other threads
+   * decided and tells its listeners within an event-loop turn of the ring.
+   */
+  #listen(): void {
+    if (this.#link === null || this.#listening || this.#closed) return;
+    this.#listening = true;
+    void this.#listenLoop();
+  }
+
+  async #listenLoop(): Promise<void> {
+    const bell = this.#bell as Doorbell;
+    try {
+      while (!this.#closed && !(this.#transitionListeners.empty && this.#haltListeners.empty)) {
+        const seen = bell.rings;
+        try {
+          this.#tellForeign(Number.MAX_SAFE_INTEGER);
+          if (bell.halted) this.#noticeCoreHalt();
+        } catch {
+          // a closed core (this registrar closing): the loop ends below
+        }
+        await bell.nextRing(seen);
+      }
+    } finally {
+      this.#listening = false;
+    }
   }
 
   /**
@@ -655,7 +1216,15 @@ export class AudioRegistrar {
   private replayRecord(record: Attestation): void {
     this.replaying = record;
     try {
-      if (record.reason === 'registrar_halted' && typeof record.metadata.haltCause === 'string' && record.metadata.haltCause !== 'accessibility_bypass') {
+      // A core halt's record (a failed log write, a structural violation, an overrun): halt the core there too.
+      if (record.action === null && record.metadata.halt === true && typeof record.metadata.haltCause === 'string' && record.reason === 'registrar_halted') {
+        const seq = this.#core.halt(Math.max(1, HALT_CAUSES.indexOf(record.metadata.haltCause as HaltCause)));
+        this.coreHalted = true;
+        this.finish({ ...record, seq: seq > 0 ? seq : record.seq }, false, false);
+        return;
+      }
+      // A log written before halts were the core's: the facade's own halted denials.
+      if (!this.coreHalted && record.reason === 'registrar_halted' && typeof record.metadata.haltCause === 'string' && record.metadata.haltCause !== 'accessibility_bypass') {
         this.facadeHalt ??= record.metadata.haltCause as HaltCause;
       }
       // capacity_exhausted is about the writer's tables, not the log: adopted, not re-decided.
@@ -684,12 +1253,6 @@ export class AudioRegistrar {
     return this.#core.streamIdOf ? this.#core.streamIdOf(streamId) : this.#core.internStream(streamId);
   }
 
-  private viewOf(override: ReturnType<DecisionCore['overrides']>[number]): OverrideView {
-    const scope = OVERRIDE_SCOPES[override.scope] ?? 'session';
-    const scopeId = this.#core.scopeKey(scope === 'user' ? 1 : 0, override.scopeId);
-    return overrideView(this.#core, override, this.book.valuesOf(scope, scopeId));
-  }
-
   private stateImage(): JsonObject {
     const image = this.#core.image();
     return frozenJsonCopy({
@@ -697,14 +1260,17 @@ export class AudioRegistrar {
       halted: image.halted || this.facadeHalt !== null,
       streams: this.listStates() as unknown as JsonObject[],
       overrides: this.listOverrides().map((o) => ({ ...o })).sort((a, b) => (overrideKey(a.scope, a.scopeId) < overrideKey(b.scope, b.scopeId) ? -1 : 1)) as unknown as JsonObject[],
-      grants: this.book.grantsImage() as unknown as JsonObject[],
+      grants: this.book.grantsImage(image.streams) as unknown as JsonObject[],
       memberships: provenMemberships(this.#core) as unknown as JsonObject[],
     });
   }
 }
 
-export type { RegistrarRequest } from './request-schema.js';
+/** What the writer's drain waits on when it has no doorbell (nothing shared: only a claim in flight). */
+const PAUSE_CELL = new Int32Array(new SharedArrayBuffer(4));
 
+export type { RegistrarRequest } from './request-schema.js';
+export type { RegistrarShare } from './registrar-share.js';
 
 // Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).
 Object.freeze(AudioRegistrar.prototype);

@@ -124,7 +124,9 @@ export function jsonProblem(value: unknown, path = 'metadata', ancestors: object
 export const registrarConfigSchema = z.strictObject({
   /** Journal entries read per batch by syncJournal. */
   journalBatchEntries: z.number().int().min(1).max(1 << 20).default(1024),
-  /** How long to wait for another thread to complete a seq before giving up (ms). */
+  /** How long to wait (ms) for another thread to complete a seq or post its attestation body (the
+   *  log writer then writes it from the journal), and, on an attached registrar, for a log writer
+   *  a journal length behind (then REGISTRAR_WRITER_STALLED, before deciding). */
   journalStallMs: z.number().int().min(1).max(60_000).default(1000),
   /**
    * With a `group` log: an audible effect (`play`) gets its permit only once its attestation is on

@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { canonicalJson, frozenJsonCopy, sha256Hex, type JsonObject } from '../attestation/canonical-json.js';
 import { statedPolicySchema } from './compaction-record.js';
-import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, STREAM_STATES, type CoreImage, type DecisionCore } from './core.js';
+import { ACTOR_KINDS, NO_ID, OVERRIDE_SCOPES, SCOPE_SPACES, STREAM_STATES, type CoreImage, type DecisionCore } from './core.js';
+import { grantsText, valuesText } from './facade-state.js';
 import { RegistrarReplayError } from './errors.js';
 import { coreMemberships } from './membership.js';
 import { requestMetadataSchema } from './request-schema.js';
@@ -122,25 +123,21 @@ export function loadSnapshot(core: DecisionCore, snapshot: RegistrarSnapshot): F
       graphRevision: stream.graphRevision,
       committed: stream.committed,
       lastSeq: stream.lastSeq,
+      // A snapshot lists no plugins both for "no grants" and for an empty grant set: both allow none.
+      grants: stream.plugins.length > 0 ? core.internScope(SCOPE_SPACES.grants, grantsText(stream.plugins)) : NO_ID,
     })),
     overrides: snapshot.overrides.map((override) => ({
       owner: core.registerActor(override.owner, kindOf(override.owner)),
       scope: OVERRIDE_SCOPES.indexOf(override.scope),
       scopeId: core.internScope(override.scope === 'user' ? 1 : 0, override.scopeId),
+      values: core.internScope(SCOPE_SPACES.values, valuesText(override)),
     })),
     memberships: coreMemberships(core, snapshot.memberships ?? []),
   };
   core.load(image);
   return {
-    grants: snapshot.streams.filter((stream) => stream.plugins.length > 0).map((stream) => [stream.streamId, [...stream.plugins]]),
-    overrideValues: snapshot.overrides.map((o) => [
-      `${o.scope}:${o.scopeId}`,
-      {
-        ...(o.speechRate !== undefined ? { speechRate: o.speechRate } : {}),
-        ...(o.pauseAmplification !== undefined ? { pauseAmplification: o.pauseAmplification } : {}),
-        ...(o.forcedCaptions !== undefined ? { forcedCaptions: o.forcedCaptions } : {}),
-      },
-    ]),
-    lastAttestation: snapshot.streams.filter((stream) => stream.lastAttestation !== null).map((stream) => [stream.streamId, stream.lastAttestation ?? '']),
+    lastAttestation: snapshot.streams
+      .filter((stream) => stream.lastAttestation !== null)
+      .map((stream) => [stream.streamId, { seq: stream.lastSeq, id: stream.lastAttestation ?? '', version: stream.version, stateAfter: stream.state }]),
   };
 }

@@ -57,12 +57,19 @@ export interface RegistrarResult {
   readonly appliedInvariants: readonly string[];
   /** An accessibility override covered the stream, or this was an override action. */
   readonly accessibilityDriven: boolean;
-  /** The decision's attestation record. */
+  /**
+   * The decision's attestation record, exactly as the log holds it. On a registrar attached to
+   * another thread's (`AudioRegistrar.attach`), `prevHash` and `hash` are empty strings: only the
+   * registrar that writes the log links the chain; every other field is the logged record's.
+   */
   readonly attestation: Attestation;
   /**
    * Settles when the attestation is as durable as the store makes it: on disk for a durable log
    * (already settled on return in `fsync` mode; when its batch is written and synced in `group`
-   * mode), at once for a memory store. Rejects with the log's AttestationError if the write fails.
+   * mode), at once for a memory store. Rejects with the log's AttestationError if the write fails. On an attached
+   * registrar: when the writer has made this seq durable; it rejects if the writer halts or closes
+   * first (RegistrarHaltedError, RegistrarShareError REGISTRAR_WRITER_GONE). A rejection is
+   * handled: ignoring `durable` is safe.
    */
   readonly durable: Promise<void>;
   /** How the attestation is kept: `fsync` (on disk before `request()` returned), `group` (on disk with its batch), `memory` (never on disk). */
@@ -121,6 +128,12 @@ export interface TransitionEvent {
   readonly stateAfter: StreamState;
   readonly seq: number;
   readonly attestationId: string;
-  /** The request's `reason`, or null. */
+  /** The request's `reason`, or null (null too for another thread's decision told to an attached registrar, which reads the journal, not the text). */
   readonly reason: string | null;
+  /**
+   * True when this thread fell more than a journal length behind the other threads' decisions
+   * and reports the stream's current state instead of each transition it missed (`action` is the
+   * one that leads into `stateAfter`, `stateBefore` null).
+   */
+  readonly caughtUp?: boolean;
 }

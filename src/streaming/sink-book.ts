@@ -2,8 +2,10 @@
  * SinkBook: the open device sinks of one registrar's streams, obeying the registrar. It subscribes
  * to transitions and halts, so whoever makes an allowed interrupt, stop or fail (the owner, a
  * user's override, a system preemption, another thread), the stream's sink closes in the same
- * call that decided it; a halt of any cause closes every sink. While a sink is open it also reads
- * the shared core's journal every device period, so decisions made on other threads arrive too.
+ * call that decided it; a halt of any cause closes every sink. Decisions and halts made on other
+ * threads of a shared registrar arrive through the same listeners: the registrar wakes on its
+ * doorbell when another thread decides (Atomics.waitAsync, no polling) and tells them within that
+ * event-loop turn (registrar.ts, log-writer.ts).
  */
 import type { AudioOutput } from '../audio/output.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
@@ -15,13 +17,10 @@ export class SinkBook {
   readonly #registrar: AudioRegistrar;
   readonly #sinks = new Map<string, StreamSink>();
   readonly #unsubscribe: (() => void)[];
-  readonly #pollMs: number;
-  #poll: ReturnType<typeof setInterval> | undefined;
 
-  /** Subscribes to `registrar`; `pollMs` is how often other threads' decisions are read while a sink is open. */
-  constructor(registrar: AudioRegistrar, pollMs = 5) {
+  /** Subscribes to `registrar` (its transitions and halts, on every thread of it). */
+  constructor(registrar: AudioRegistrar) {
     this.#registrar = registrar;
-    this.#pollMs = pollMs;
     this.#unsubscribe = [
       registrar.onTransition((event) => {
         const sink = this.#sinks.get(event.streamId);
@@ -42,9 +41,7 @@ export class SinkBook {
     this.#sinks.set(sink.streamId, sink);
     sink.onClose(() => {
       if (this.#sinks.get(sink.streamId) === sink) this.#sinks.delete(sink.streamId);
-      if (this.#sinks.size === 0) this.#stopPolling();
     });
-    this.#startPolling();
     return sink;
   }
 
@@ -56,24 +53,6 @@ export class SinkBook {
   /** Stops listening (the open sinks stay as they are). */
   dispose(): void {
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
-    this.#stopPolling();
-  }
-
-  #startPolling(): void {
-    if (this.#poll) return;
-    this.#poll = setInterval(() => {
-      try {
-        this.#registrar.syncJournal();
-      } catch {
-        // A journal overrun halts the registrar, and the halt closes every sink.
-      }
-    }, this.#pollMs);
-    this.#poll.unref();
-  }
-
-  #stopPolling(): void {
-    if (this.#poll) clearInterval(this.#poll);
-    this.#poll = undefined;
   }
 }
 

@@ -203,15 +203,15 @@ describe('decisions are effects at the device', () => {
     opened.push(engine);
     const { result, streamId } = await playing(engine, output, registrar);
     const at = position(output);
-    const report = await new Promise<{ allowed: boolean; reason: string | null; seq: number }>((resolve, reject) => {
-      const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { shareToken: core.shareToken, streamId, actor: 'agent:assistant' } });
+    const report = await new Promise<{ allowed: boolean; reason: string | null; seq: number; attestationId: string }>((resolve, reject) => {
+      const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { share: registrar.share(), streamId, actor: 'agent:assistant' } });
       worker.once('message', resolve);
       worker.once('error', reject);
     });
     expect(report).toMatchObject({ allowed: true, reason: null });
     const played = await result;
-    // The journal carries the decision, not the request's free-text reason (that lives in the deciding thread's log).
-    expect(played.endedBy).toMatchObject({ action: 'interrupt', actor: 'agent:assistant', seq: report.seq });
+    // One log: this thread's registrar wrote the worker's record, with the worker's text and id.
+    expect(played.endedBy).toMatchObject({ action: 'interrupt', actor: 'agent:assistant', seq: report.seq, attestationId: report.attestationId, reason: 'from a worker' });
     expect(registrar.getState(streamId)?.state).toBe('stopped');
     await waitUntil(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to be rendered');
     const captured = capturedSoFar(output);

@@ -127,7 +127,7 @@ describe('NativeCore decisions', () => {
     core.declareMember(ids.aliceUser, ids.session, MEMBERSHIP_BASIS.declared);
     expect(core.membership(ids.aliceUser, ids.session)).toBe(MEMBERSHIP_BASIS.declared);
     expect(core.decide(enable)).toMatchObject({ allowed: true, accessibility: true });
-    expect(core.overrides()).toEqual([{ owner: ids.alice, scope: 0, scopeId: ids.session }]);
+    expect(core.overrides()).toEqual([{ owner: ids.alice, scope: 0, scopeId: ids.session, values: NO_ID }]);
     const blocked = core.decide(request({ action: action('interrupt'), stream: id }));
     expect(REASON_CODES[blocked.reason]).toBe('accessibility_override');
     expect(blocked.accessibility).toBe(true);
@@ -176,7 +176,7 @@ describe('NativeCore journal, shadow mode and images', () => {
       [3, 2],
     ]);
     expect(journal[0]).toMatchObject({ actor: ids.agent, action: action('start'), target: NO_ID, stream: start.stream });
-    expect(journal[0]!.request).toEqual(request({ action: action('start') }));
+    expect(journal[0]!.request).toEqual({ ...request({ action: action('start') }), grants: NO_ID, values: NO_ID });
     expect(journal[2]).toMatchObject({ actor: NO_ID, actorKind: -1, action: -1, reason: reason('invalid_request') });
     expect(journal[2]!.request).toBeUndefined();
     expect(core.streamIdOf('stream-1')).toBe(start.stream);
@@ -207,10 +207,10 @@ describe('NativeCore journal, shadow mode and images', () => {
     );
     const image = first.core.image();
     expect(image.lastSeq).toBe(3);
-    expect(image.overrides).toEqual([{ owner: first.ids.alice, scope: 0, scopeId: first.ids.session }]);
+    expect(image.overrides).toEqual([{ owner: first.ids.alice, scope: 0, scopeId: first.ids.session, values: NO_ID }]);
     expect(image.memberships).toEqual([{ user: first.ids.aliceUser, session: first.ids.session, basis: 5 }]);
     expect(image.streams).toEqual([
-      { stream: id, state: state('compiling'), owner: first.ids.agent, session: first.ids.session, user: NO_ID, priority: 7, version: 2, graphRevision: 1, committed: false, lastSeq: 2 },
+      { stream: id, state: state('compiling'), owner: first.ids.agent, session: first.ids.session, user: NO_ID, priority: 7, version: 2, graphRevision: 1, committed: false, lastSeq: 2, grants: NO_ID },
     ]);
     const second = setup();
     expect(second.core.internStream('s')).toBe(id);
@@ -301,12 +301,19 @@ describe('NativeCore agrees with the reference model (fast-check, raw core reque
       /** 0: declare a membership (user `user`, session `session`) before the request. */
       declare: fc.integer({ min: 0, max: 7 }),
       basis: fc.integer({ min: 1, max: 7 }),
+      // Facade state in the core: the grant set / values a request sets, and the ones it expects (-2: none).
+      grants: fc.integer({ min: -1, max: 1 }),
+      values: fc.integer({ min: -1, max: 1 }),
+      expectedGrants: fc.integer({ min: -2, max: 1 }),
+      expectedValues: fc.integer({ min: -2, max: 1 }),
     });
     const setupCore = (core: DecisionCore) => {
       const actorIds = actors.map(([key, name]) => core.registerActor(key, kind(name)));
       const streams = ['s0', 's1', 's2', 's3'].map((key) => core.internStream(key));
       const scopes = [0, 1].map((space) => ['x', 'y'].map((key) => core.internScope(space, key)));
-      return { actorIds, streams, scopes };
+      const grantSets = ['["plugin:p"]', '[]'].map((text) => core.internScope(2, text));
+      const valueSets = ['{"speechRate":0.7}', '{}'].map((text) => core.internScope(3, text));
+      return { actorIds, streams, scopes, grantSets, valueSets };
     };
     fc.assert(
       fc.property(fc.array(requestArbitrary, { minLength: 20, maxLength: 120 }), (inputs) => {
@@ -332,6 +339,10 @@ describe('NativeCore agrees with the reference model (fast-check, raw core reque
             overrideScopeId: n.scopes[input.overrideScope]![input.overrideScopeId]!,
             pluginAllowed: input.pluginAllowed,
             actorUser: input.actorUser < 0 ? NO_ID : n.scopes[1]![input.actorUser]!,
+            grants: pick(input.grants, n.grantSets),
+            values: pick(input.values, n.valueSets),
+            ...(input.expectedGrants > -2 ? { expectedGrants: pick(input.expectedGrants, n.grantSets) } : {}),
+            ...(input.expectedValues > -2 ? { expectedValues: pick(input.expectedValues, n.valueSets) } : {}),
           };
           if (input.declare === 0 && input.user >= 0) {
             native.declareMember(n.scopes[1]![input.user]!, n.scopes[0]![input.session]!, input.basis);
@@ -341,7 +352,8 @@ describe('NativeCore agrees with the reference model (fast-check, raw core reque
           else if (input.shadow === 1) expect(native.reserveSeq()).toBe(reference.reserveSeq());
           else expect(native.decide(request)).toEqual(reference.decide(request));
         }
-        const withoutClock = ({ monotonicNs: _clock, ...rest }: JournalEntry) => rest;
+        // The decider is the id of the deciding native object (the reference core has none).
+        const withoutClock = ({ monotonicNs: _clock, decider: _decider, ...rest }: JournalEntry) => rest;
         expect(native.readJournal(1, 200).map(withoutClock)).toEqual(reference.readJournal(1, 200).map(withoutClock));
         expect(native.image()).toEqual(reference.image());
         native.close();

@@ -91,17 +91,20 @@ describe.each(CORES)('capacity ($name core)', (factory) => {
     expect([...reasons]).toEqual([null, 'capacity_exhausted']);
   });
 
-  it('a registrar sharing the core attests another one\'s capacity denial from the journal without throwing', () => {
-    const core = factory.create({ streamCapacity: 1, scopeCapacity: 1, compaction: false });
-    const deciding = registrarOn(core);
-    const attesting = new AudioRegistrar({ core });
+  it('capacity denials decided through an attached registrar are logged by the writer, nothing thrown', () => {
+    const writer = registrarOn(factory.create({ streamCapacity: 1, scopeCapacity: 1, compaction: false }));
+    if (factory.name === 'reference') {
+      expect(() => writer.share()).toThrow(expect.objectContaining({ code: 'REGISTRAR_NOT_SHAREABLE' }));
+      return;
+    }
+    const deciding = AudioRegistrar.attach(writer.share());
     expectAllowed(deciding.requestAsHost({ action: 'start', actor: 'agent:claude-1' }));
     expect(deciding.requestAsHost({ action: 'start', actor: 'agent:claude-1' }).reason).toBe('capacity_exhausted');
     expect(deciding.requestAsHost({ action: 'start', actor: 'agent:claude-1', target: 'x', metadata: { sessionId: 'other' } }).reason).toBe('capacity_exhausted');
-    expect(attesting.syncJournal()).toBe(deciding.attestationStore.lastSeq);
-    const attested = attesting.attestationStore.all().filter((record) => record.reason === 'capacity_exhausted');
+    expect(writer.syncJournal()).toBe(3);
+    const attested = writer.attestationStore.all().filter((record) => record.reason === 'capacity_exhausted');
     expect(attested).toHaveLength(2);
-    expect(verify(attesting.attestationStore.all(), { replay: true }).ok).toBe(true);
+    expect(verify(writer.attestationStore.all(), { replay: true }).ok).toBe(true);
   });
 
   it('rejects a bad capacity naming the field', () => {

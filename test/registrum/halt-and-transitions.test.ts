@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { RegistrarHaltedError } from '../../src/registrar/errors.js';
+import { ACTOR_KINDS } from '../../src/registrar/core.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import type { HaltInfo, TransitionEvent } from '../../src/registrar/types.js';
@@ -139,13 +140,13 @@ describe('structural halt', () => {
 
 describe('journal overrun halt', () => {
   it('a registrar that fell behind the shared journal halts with cause journal_overrun and tells its listeners', () => {
+    // Seqs decided on the core before any registrar wrote its log, more than the journal holds.
     const core = new ReferenceCore({ journalCapacity: 4 });
-    const a = new AudioRegistrar({ core });
+    core.registerActor('agent:one', ACTOR_KINDS.indexOf('agent'));
+    for (let index = 0; index < 6; index += 1) core.reserveSeq();
     const b = new AudioRegistrar({ core });
     const halts: HaltInfo[] = [];
     b.onHalt((halt) => halts.push(halt));
-    a.registerActor('agent:one');
-    for (let index = 0; index < 6; index += 1) a.requestAsHost({ action: 'start', actor: 'agent:one' });
     // request() never throws: the overrun is a halt, and the request that found it is denied.
     expect(b.requestAsHost({ action: 'start', actor: 'agent:one' }).reason).toBe('registrar_halted');
     expect(halts.map((halt) => halt.cause)).toEqual(['journal_overrun']);

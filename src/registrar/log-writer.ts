@@ -1,0 +1,115 @@
+/**
+ * The log writer's side of a shared registrar (registrar.ts `share()`): the registrar that owns
+ * the store drains other threads' decisions (with the bodies they posted) into its log promptly,
+ * waking on the doorbell (`Atomics.waitAsync`: no polling, and a pending wait never keeps the
+ * process alive), and publishes on the doorbell how far its log is written and durable, which
+ * attached registrars settle their results' `durable` with.
+ *
+ * Draining also happens synchronously on the writer's own requests, `syncJournal()`, `flush()` and
+ * `close()` (registrar.ts); here it runs in slices between other work of the writer's thread.
+ */
+import type { Doorbell } from './doorbell.js';
+import type { DrainResult } from './journal-sync.js';
+
+/** Seqs drained per slice before the writer's thread gets a turn for other work. */
+const SLICE_SEQS = 4096;
+
+/** What the writer drains with: its registrar's non-blocking drain (see registrar.ts). */
+export type SliceDrain = (sliceSeqs: number, abandonUpTo: number) => DrainResult & { more: boolean };
+
+/** The writer's doorbell loop and progress publishing (see the file comment). One per registrar. */
+export class LogWriter {
+  readonly #bell: Doorbell;
+  readonly #drain: SliceDrain;
+  readonly #stallMs: number;
+  #running = false;
+  #stopped = false;
+  /** The seq the last drain stopped at, waiting for its body, and since when (ms). */
+  #waitingFor: number | null = null;
+  #waitingSince = 0;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  /** The highest seq whose durability is being watched. */
+  #watchedDurable = 0;
+
+  /** @param stallMs how long a missing body is waited for before it is given up */
+  constructor(bell: Doorbell, drain: SliceDrain, stallMs: number) {
+    this.#bell = bell;
+    this.#drain = drain;
+    this.#stallMs = stallMs;
+  }
+
+  /** Starts waking on the doorbell (idempotent). */
+  start(): void {
+    if (this.#running || this.#stopped) return;
+    this.#running = true;
+    void this.#loop();
+  }
+
+  /** A record the writer appended: published as written now, as durable when `durable` settles. */
+  appended(seq: number, durable: Promise<void>, settled: boolean): void {
+    this.#bell.publishWritten(seq);
+    if (settled) {
+      this.#bell.publishDurable(seq);
+      return;
+    }
+    if (seq <= this.#watchedDurable) return;
+    this.#watchedDurable = seq;
+    // Durability comes in seq order, so the latest record's covers every earlier one.
+    durable.then(
+      () => this.#bell.publishDurable(seq),
+      () => undefined, // a failed log halts the registrar (onFailure), which the bell says
+    );
+  }
+
+  /** Rings the bell for the writer's own decisions (attached threads' listeners read them). */
+  ring(): void {
+    this.#bell.ring();
+  }
+
+  /** Stops the loop (close); the doorbell says the writer closed. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#bell.closeWriter(); // also wakes this thread's own pending wait, which then ends
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopped) {
+      const seen = this.#bell.rings;
+      this.#drainSlices();
+      if (this.#stopped) break;
+      await this.#bell.nextRing(seen);
+    }
+    this.#running = false;
+  }
+
+  /** Drains what is ready now, slice by slice, yielding the thread between slices. */
+  #drainSlices(): void {
+    if (this.#stopped) return;
+    const abandonUpTo = this.#waitingFor !== null && Date.now() - this.#waitingSince > this.#stallMs ? this.#waitingFor : 0;
+    let result: ReturnType<SliceDrain>;
+    try {
+      result = this.#drain(SLICE_SEQS, abandonUpTo);
+    } catch {
+      return; // the registrar halted (journal overrun, a seq never completed): its listeners were told
+    }
+    if (result.waitingFor !== null && result.waitingFor !== this.#waitingFor) {
+      this.#waitingFor = result.waitingFor;
+      this.#waitingSince = Date.now();
+    } else if (result.waitingFor === null) {
+      this.#waitingFor = null;
+    }
+    if (result.more) {
+      setImmediate(() => this.#drainSlices());
+    } else if (this.#waitingFor !== null && this.#retry === undefined) {
+      // A body not posted yet: its poster rings when it posts; this timer only gives it up if the
+      // poster never comes (a thread that died between deciding and posting).
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined;
+        this.#drainSlices();
+      }, this.#stallMs + 1);
+      this.#retry.unref();
+    }
+  }
+}

@@ -144,6 +144,10 @@ void TestFacadeState() {
   enable.overrideScope = 0;
   enable.overrideScopeId = f.session;
   enable.values = slow;
+  // The session rule (spec 3.1): user:u enables a session override only in a session it belongs to.
+  const int32_t userScope = core.InternScope(1, "u");
+  enable.actorUser = userScope;
+  VS_CHECK(core.DeclareMember(userScope, f.session, kMemberDeclared) == CoreStatus::kOk);
   VS_CHECK(core.Decide(enable).allowed);
   VS_CHECK(core.Overrides().size() == 1 && core.Overrides()[0].values == slow);
   Request update = enable;
@@ -164,6 +168,7 @@ void TestFacadeState() {
   // A fresh core loads what the image says (ids interned alike).
   RegistrarCore copy(CoreOptions{kCapacity});
   Populate(copy);
+  copy.InternScope(1, "u");  // the image's membership names user u
   copy.InternScope(2, "[\"plugin:p\"]");
   copy.InternScope(3, "{\"speechRate\":0.7}");
   copy.InternScope(3, "{\"forcedCaptions\":true,\"speechRate\":0.7}");

@@ -7,7 +7,8 @@
  * ATTESTATION_SEGMENT_MISMATCH (a segmented log's files are not the ones its manifest lists, or
  * not in its order), ATTESTATION_MANIFEST_INVALID (a segmented log's manifest cannot be read or is
  * inconsistent), ATTESTATION_LOG_TOO_LARGE (readAttestationLog on a log larger than it loads),
- * ATTESTATION_IO (the log could not be read, written or synced), ATTESTATION_LOG_CLOSED (append
+ * ATTESTATION_IO (the log could not be read, written or synced), ATTESTATION_NOT_A_FILE (the
+ * log path is a device, FIFO or socket: nothing appended there could be read back), ATTESTATION_LOG_CLOSED (append
  * after close), ATTESTATION_STORE_SEALED (a write into a store that belongs to a registrar, from
  * outside it), ATTESTATION_STORE_IN_USE (a second registrar given a store another one owns). Signing
  * (checkpoint-writer.ts): ATTESTATION_KEY_PERMISSIONS (a private key file its group or others may

@@ -188,14 +188,18 @@ function firstSeqIn(file: string): number | undefined {
 export function inspectLog(path: string): LogLayout | null {
   let isDirectory: boolean;
   let sizeBytes: number;
+  let kind: string | null;
   try {
     const stats = statSync(path, { throwIfNoEntry: false });
     if (stats === undefined) return null;
     isDirectory = stats.isDirectory();
     sizeBytes = stats.size;
+    kind = isDirectory || stats.isFile() ? null : stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : 'not a regular file';
   } catch (cause) {
     throw ioError(path, 'read', cause, 1);
   }
+  // A log must be a file that reads back what was appended: /dev/null would swallow every record.
+  if (kind !== null) throw new AttestationError('ATTESTATION_NOT_A_FILE', `attestation log ${path} is ${kind}: a log must be a regular file (or a segmented log's directory)`, { path, seq: 1 });
   if (!isDirectory) return { path, manifest: null, files: [{ file: path, entry: null, baseOffsetBytes: 0, sizeBytes }], leftover: null };
   const manifest = readManifest(path);
   let names: string[];

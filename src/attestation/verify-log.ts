@@ -20,7 +20,8 @@ import { z } from 'zod';
 import { checkpointPath, checkpointSignatureValid, digestOf, DIGEST_BYTES, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 import { fileLines, type FileLine } from './checkpoint-file.js';
 import { scanAttestationLog, type TornTail } from './durable-log.js';
-import { GENESIS_HASH, recordHash } from './record.js';
+import { recordHashHolds } from './line-hash.js';
+import { GENESIS_HASH } from './record.js';
 import { loadVerifyingKey, type PublicKeyInput, type VerifyingKey } from './signing.js';
 import { parseInput } from '../validation.js';
 
@@ -123,7 +124,7 @@ export function verifyLog(path: string, options: VerifyLogOptions = {}): LogVeri
       else if (record.seq === previousSeq) fail(record.seq, 'ordering.total', `seq ${record.seq} appears again`);
       else if (record.seq < expected) fail(record.seq, 'ordering.monotonic', `seq ${record.seq} after seq ${previousSeq} (reordered)`);
       else if (record.prevHash !== previousHash) fail(record.seq, 'ordering.total', `seq ${record.seq}: prevHash does not link to seq ${previousSeq} (this record or the one before it was changed, or records were removed, inserted or reordered)`);
-      else if (recordHash(record) !== record.hash) fail(record.seq, 'attestation.hash', `seq ${record.seq}: hash does not match the record's content (tampered)`);
+      else if (!recordHashHolds(record)) fail(record.seq, 'attestation.hash', `seq ${record.seq}: hash does not match the record's content (tampered)`);
       previousSeq = Math.max(previousSeq, record.seq);
       previousHash = record.hash;
       // The checkpoints: the record at this position must be the one signed there.

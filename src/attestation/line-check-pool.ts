@@ -1,0 +1,208 @@
+/**
+ * Worker threads that check a log's lines (line-check.ts) while the reading thread follows the
+ * log in order: the reader copies a chunk's whole lines into a free shared slot of a ready worker
+ * (`dispatch`), reads on, and takes the answers back in the order it handed the chunks out
+ * (`result`), waiting for them synchronously (Atomics.wait on a word the worker bumps after each
+ * answer), so reads stay synchronous. Each worker has SLOTS_PER_WORKER slots of SLOT_BYTES: what is
+ * in flight is bounded, whatever the log's length.
+ *
+ * The workers are shared by the reads of a process: started on first use, unref'd (they never keep
+ * a process alive), reused by later reads, one read at a time (a read that finds them in use checks
+ * on its own thread). A worker still loading is not given work: the reader checks those chunks
+ * itself meanwhile. A worker that fails a job, or does not answer within WORKER_ANSWER_MS, is
+ * dropped and its jobs are checked on the reading thread from the slot (nothing is lost); one that
+ * cannot be started leaves the read on its own thread.
+ *
+ * From the built package the worker is `line-check-worker.js`; when this module runs from its
+ * TypeScript source (tests, benchmarks under tsx), the worker registers tsx to load the `.ts` one.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { checkLines, type LinesChecked, type RecordView } from './line-check.js';
+import type { LineHashing } from './line-hash.js';
+import type { LineCheckAnswer, LineCheckJob, LineCheckWorkerData } from './line-check-worker.js';
+
+/** Bytes of one slot: a chunk (1 MiB) plus a partial line carried over; a larger region is checked by the reader. */
+const SLOT_BYTES = 2 * 1024 * 1024;
+/** Slots per worker: one being checked, one waiting. */
+const SLOTS_PER_WORKER = 2;
+/** How long the reader waits for one answer before it drops the worker and checks the region itself. */
+const WORKER_ANSWER_MS = 30_000;
+/** Most workers a read uses. */
+export const MAX_CHECK_WORKERS = 8;
+
+interface PoolWorker {
+  readonly worker: Worker;
+  readonly port: MessagePort;
+  readonly signal: Int32Array;
+  readonly slots: SharedArrayBuffer[];
+  /** Slots not holding a region in flight. */
+  readonly free: number[];
+  ready: boolean;
+  dead: boolean;
+}
+
+/** A region handed to a worker, to be taken back with `result`. */
+export interface CheckTicket {
+  readonly owner: PoolWorker;
+  readonly slot: number;
+  readonly lengthBytes: number;
+}
+
+const workers: PoolWorker[] = [];
+/** Set while a read uses the workers. */
+let inUse = false;
+/** Set once a worker could not be started: reads check on their own thread. */
+let cannotStart = false;
+
+/** The worker's entry point, or null when it cannot be loaded (running from sources without tsx). */
+function workerUrl(): URL | null {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new URL('./line-check-worker.js', here);
+  try {
+    const tsx = pathToFileURL(join(dirname(createRequire(here).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+    const entry = new URL('./line-check-worker.ts', here).href;
+    const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
+    return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
+  } catch {
+    return null;
+  }
+}
+
+function startWorker(): PoolWorker | null {
+  const url = cannotStart ? null : workerUrl();
+  if (url === null) {
+    cannotStart = true;
+    return null;
+  }
+  const { port1, port2 } = new MessageChannel();
+  const signal = new Int32Array(new SharedArrayBuffer(4));
+  const slots = Array.from({ length: SLOTS_PER_WORKER }, () => new SharedArrayBuffer(SLOT_BYTES));
+  const workerData: LineCheckWorkerData = { port: port2, signal, slots };
+  let worker: Worker;
+  try {
+    worker = new Worker(url, { workerData, transferList: [port2], execArgv: [], name: 'attestation-line-check' });
+  } catch {
+    cannotStart = true;
+    return null;
+  }
+  worker.unref();
+  port1.unref();
+  const entry: PoolWorker = { worker, port: port1, signal, slots, free: slots.map((_, index) => index), ready: false, dead: false };
+  // Seen only when the event loop turns between reads; a read notices a dead worker by its silence.
+  worker.on('error', () => drop(entry));
+  worker.once('exit', () => drop(entry));
+  return entry;
+}
+
+function drop(entry: PoolWorker): void {
+  if (entry.dead) return;
+  entry.dead = true;
+  const index = workers.indexOf(entry);
+  if (index !== -1) workers.splice(index, 1);
+  entry.port.close();
+  void entry.worker.terminate();
+}
+
+/** The number of workers a read uses by default: up to 2, none on a single core. */
+export function defaultCheckWorkers(): number {
+  return availableParallelism() > 1 ? 2 : 0;
+}
+
+/** The workers of one read (none when `count` is 0, or when another read has them). */
+export class CheckPipeline {
+  readonly #workers: PoolWorker[];
+  readonly #hashing: LineHashing;
+  #closed = false;
+
+  constructor(count: number, hashing: LineHashing) {
+    this.#hashing = hashing;
+    if (count <= 0 || inUse) {
+      this.#workers = [];
+      return;
+    }
+    inUse = true;
+    while (workers.length < Math.min(count, MAX_CHECK_WORKERS)) {
+      const started = startWorker();
+      if (!started) break;
+      workers.push(started);
+    }
+    this.#workers = workers.slice(0, count);
+  }
+
+  /** A ready worker with a free slot for `lengthBytes`, or null. */
+  #taker(lengthBytes: number): PoolWorker | null {
+    if (lengthBytes > SLOT_BYTES) return null;
+    let best: PoolWorker | null = null;
+    for (const entry of this.#workers) {
+      if (entry.dead) continue;
+      if (!entry.ready) {
+        const message = receiveMessageOnPort(entry.port);
+        if (message?.message !== 'ready') continue;
+        entry.ready = true;
+      }
+      if (entry.free.length > 0 && (best === null || entry.free.length > best.free.length)) best = entry;
+    }
+    return best;
+  }
+
+  /** Whether a region of up to a chunk can be handed out now. */
+  canTake(): boolean {
+    return this.#taker(0) !== null;
+  }
+
+  /** Hands `region` (whole lines) to a worker: a copy goes into its slot. Null when none can take it. */
+  dispatch(region: Buffer): CheckTicket | null {
+    const owner = this.#taker(region.length);
+    if (owner === null) return null;
+    const slot = owner.free.pop() as number;
+    region.copy(Buffer.from(owner.slots[slot] as SharedArrayBuffer));
+    const job: LineCheckJob = { slot, lengthBytes: region.length, hashing: this.#hashing };
+    owner.port.postMessage(job);
+    return { owner, slot, lengthBytes: region.length };
+  }
+
+  /** The views of a handed-out region (tickets are taken back in the order they were handed out). */
+  result(ticket: CheckTicket): LinesChecked {
+    const { owner, slot, lengthBytes } = ticket;
+    const answer = owner.dead ? null : this.#await(owner);
+    try {
+      if (answer !== null && 'views' in answer) return { views: JSON.parse(answer.views) as RecordView[], failure: answer.failure };
+      // No answer (or an error): drop the worker; its region is still in the slot.
+      drop(owner);
+      return checkLines(Buffer.from(owner.slots[slot] as SharedArrayBuffer, 0, lengthBytes), this.#hashing);
+    } finally {
+      owner.free.push(slot);
+    }
+  }
+
+  #await(owner: PoolWorker): LineCheckAnswer | null {
+    const deadline = Date.now() + WORKER_ANSWER_MS;
+    for (;;) {
+      const seen = Atomics.load(owner.signal, 0);
+      const received = receiveMessageOnPort(owner.port);
+      if (received) return received.message as LineCheckAnswer;
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      Atomics.wait(owner.signal, 0, seen, left);
+    }
+  }
+
+  /** Takes back (and drops) the answers of tickets no longer wanted, so the workers are clean for the next read. */
+  discard(tickets: CheckTicket[]): void {
+    for (const ticket of tickets.splice(0)) {
+      if (!ticket.owner.dead && this.#await(ticket.owner) === null) drop(ticket.owner);
+      ticket.owner.free.push(ticket.slot);
+    }
+  }
+
+  /** Ends the read's use of the workers (idempotent; every ticket must have been taken back or discarded). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#workers.length > 0) inUse = false;
+  }
+}

@@ -21,7 +21,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { checkLines, type LinesChecked, type RecordView } from './line-check.js';
+import { checkLines, type LinesChecked } from './line-check.js';
 import type { LineHashing } from './line-hash.js';
 import type { LineCheckAnswer, LineCheckJob, LineCheckWorkerData } from './line-check-worker.js';
 
@@ -53,6 +53,8 @@ export interface CheckTicket {
 }
 
 const workers: PoolWorker[] = [];
+/** Regions checked by workers and by reading threads since the process started (see `lineCheckCounts`). */
+const counts = { byWorkers: 0, onReadingThread: 0 };
 /** Set while a read uses the workers. */
 let inUse = false;
 /** Set once a worker could not be started: reads check on their own thread. */
@@ -170,10 +172,13 @@ export class CheckPipeline {
     const { owner, slot, lengthBytes } = ticket;
     const answer = owner.dead ? null : this.#await(owner);
     try {
-      if (answer !== null && 'views' in answer) return { views: JSON.parse(answer.views) as RecordView[], failure: answer.failure };
+      if (answer !== null && 'checked' in answer) {
+        counts.byWorkers += 1;
+        return JSON.parse(answer.checked) as LinesChecked;
+      }
       // No answer (or an error): drop the worker; its region is still in the slot.
       drop(owner);
-      return checkLines(Buffer.from(owner.slots[slot] as SharedArrayBuffer, 0, lengthBytes), this.#hashing);
+      return this.checkHere(Buffer.from(owner.slots[slot] as SharedArrayBuffer, 0, lengthBytes));
     } finally {
       owner.free.push(slot);
     }
@@ -199,10 +204,52 @@ export class CheckPipeline {
     }
   }
 
+  /** `checkLines` on the reading thread (counted). */
+  checkHere(region: Buffer): LinesChecked {
+    counts.onReadingThread += 1;
+    return checkLines(region, this.#hashing);
+  }
+
   /** Ends the read's use of the workers (idempotent; every ticket must have been taken back or discarded). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#workers.length > 0) inUse = false;
   }
+}
+
+/** How many chunks of lines workers and reading threads have checked in this process (for tests and benchmarks). */
+export function lineCheckCounts(): { byWorkers: number; onReadingThread: number } {
+  return { ...counts };
+}
+
+/**
+ * Starts up to `count` line-check workers ahead of a read and resolves once they are loaded (or
+ * `deadlineMs` passed), with how many are ready; a read started later uses them from its first chunk.
+ */
+export async function startCheckWorkers(count: number, deadlineMs = 30_000): Promise<number> {
+  while (workers.length < Math.min(count, MAX_CHECK_WORKERS)) {
+    const started = startWorker();
+    if (!started) break;
+    workers.push(started);
+  }
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    for (const entry of workers) if (!entry.ready && !entry.dead && receiveMessageOnPort(entry.port)?.message === 'ready') entry.ready = true;
+    const ready = workers.filter((entry) => entry.ready && !entry.dead).length;
+    if (ready >= Math.min(count, workers.length) || Date.now() > deadline) return ready;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Stops the line-check workers (a later read starts new ones); resolves once they have exited. */
+export async function stopCheckWorkers(): Promise<void> {
+  const stopping = workers.splice(0);
+  await Promise.all(
+    stopping.map(async (entry) => {
+      entry.dead = true;
+      entry.port.close();
+      await entry.worker.terminate();
+    }),
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * A line-check worker (line-check-pool.ts): checks each region the reading thread put in one of
- * its shared slots (line-check.ts) and answers with the views as JSON text, or with the error that
+ * its shared slots (line-check.ts) and answers with what it found as JSON text, or with the error that
  * stopped it (the reading thread then checks that region itself). Posts `ready` once loaded.
  * Each answer is followed by a bump of the shared `signal` word, which the reading thread waits on.
  */
@@ -23,7 +23,7 @@ export interface LineCheckJob {
 }
 
 /** The answer to a job. */
-export type LineCheckAnswer = { views: string; failure: string | null } | { error: string };
+export type LineCheckAnswer = { checked: string } | { error: string };
 
 const { port, signal, slots } = workerData as LineCheckWorkerData;
 
@@ -35,8 +35,7 @@ function answer(message: LineCheckAnswer | 'ready'): void {
 
 port.on('message', (job: LineCheckJob) => {
   try {
-    const checked = checkLines(Buffer.from(slots[job.slot] as SharedArrayBuffer, 0, job.lengthBytes), job.hashing);
-    answer({ views: JSON.stringify(checked.views), failure: checked.failure });
+    answer({ checked: JSON.stringify(checkLines(Buffer.from(slots[job.slot] as SharedArrayBuffer, 0, job.lengthBytes), job.hashing)) });
   } catch (error) {
     answer({ error: error instanceof Error ? error.message : String(error) });
   }

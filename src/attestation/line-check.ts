@@ -1,12 +1,15 @@
 /**
  * Checking the lines of a log for verification, without keeping records: each line is parsed,
  * checked against the record schema (record-check.ts, zod for the message) and its hash checked
- * (line-hash.ts), and what `verify` and `verifyLog` read of it is kept as a small `RecordView`.
- * This is the work a verification can do on many threads at once (line-check-pool.ts); the
- * checks that follow the log in order (the chain, seqs, lineage) stay with the reader's caller.
+ * (line-hash.ts), and what `verify` and `verifyLog` read of it is kept, column by column, in a
+ * `LinesChecked` (plain JSON, so a worker thread can hand it over as one string:
+ * line-check-pool.ts). The checks that follow the log in order (the chain, seqs, lineage) stay with
+ * the reader's caller, which reads each record as a `RecordView`.
  *
  * A view says the same as the record it was read from: a line is checked exactly as the log
- * reader checks it (same verdicts, same messages), and the view's fields are the record's.
+ * reader checks it (same verdicts, same messages), and the view's fields are the record's. Only
+ * what varies is sent: flags for the booleans, a record's `prevHash` only where it is not the
+ * previous line's hash, `metadata.compaction` only where there is one.
  */
 import type { JsonValue } from './canonical-json.js';
 import { lineDigest, type LineHashing } from './line-hash.js';
@@ -25,8 +28,8 @@ export interface RecordView {
   readonly stateBefore: string | null;
   readonly stateAfter: string | null;
   readonly version: number;
-  /** Only the metadata verify reads (absent keys stay absent). */
-  readonly metadata: { readonly observed?: JsonValue; readonly compaction?: JsonValue };
+  /** Only the metadata verify reads: `observed` (when it is true) and `compaction`. */
+  readonly metadata: { readonly observed?: true; readonly compaction?: JsonValue };
   readonly prevHash: string;
   readonly hash: string;
   /** The record's hash holds: over its line's bytes, or else over its canonical JSON. */
@@ -35,58 +38,157 @@ export interface RecordView {
   readonly lengthBytes: number;
 }
 
-/** The views of a run of lines, up to the first line that is not a record. */
+const ALLOWED = 1;
+const ACCESSIBILITY = 2;
+const OBSERVED = 4;
+const HASH_HOLDS = 8;
+
+/** The views of a run of lines (up to the first line that is not a record), column by column. */
 export interface LinesChecked {
-  readonly views: RecordView[];
+  readonly seq: number[];
+  readonly id: string[];
+  readonly target: (string | null)[];
+  readonly action: (string | null)[];
+  readonly parent: (string | null)[];
+  readonly stateBefore: (string | null)[];
+  readonly stateAfter: (string | null)[];
+  readonly version: number[];
+  /** ALLOWED | ACCESSIBILITY | OBSERVED | HASH_HOLDS. */
+  readonly flags: number[];
+  readonly lengthBytes: number[];
+  /** Each record's hash, 64 characters each. */
+  readonly hashes: string;
+  /** `prevHash` by index, where it is not the previous line's hash (always for the first). */
+  readonly prevHash: Record<string, string>;
+  /** `metadata.compaction` by index, where there is one. */
+  readonly compaction: Record<string, JsonValue>;
   /** What is wrong with the line after the last view (as the log reader words it), or null. */
   readonly failure: string | null;
 }
 
-/** The view of a record read from a line. */
-export function viewOf(record: Attestation, hashHolds: boolean, lengthBytes: number): RecordView {
-  const { observed, compaction } = record.metadata;
-  return {
-    seq: record.seq,
-    id: record.id,
-    target: record.target,
-    action: record.action,
-    decision: record.decision,
-    accessibility: record.accessibility,
-    parent: record.parent,
-    stateBefore: record.stateBefore,
-    stateAfter: record.stateAfter,
-    version: record.version,
-    metadata: observed === undefined && compaction === undefined ? {} : { observed, compaction },
-    prevHash: record.prevHash,
-    hash: record.hash,
-    hashHolds,
-    lengthBytes,
-  };
-}
-
 /**
- * Checks the whole lines of `region` (each ending in a newline) and returns their views, stopping
- * at the first line that is not a valid record (its problem is `failure`).
+ * Checks the whole lines of `region` (each ending in a newline), stopping at the first line that
+ * is not a valid record (its problem is `failure`).
  */
 export function checkLines(region: Buffer, hashing: LineHashing): LinesChecked {
-  const views: RecordView[] = [];
+  const checked = {
+    seq: [] as number[],
+    id: [] as string[],
+    target: [] as (string | null)[],
+    action: [] as (string | null)[],
+    parent: [] as (string | null)[],
+    stateBefore: [] as (string | null)[],
+    stateAfter: [] as (string | null)[],
+    version: [] as number[],
+    flags: [] as number[],
+    lengthBytes: [] as number[],
+    hashes: '',
+    prevHash: {} as Record<string, string>,
+    compaction: {} as Record<string, JsonValue>,
+    failure: null as string | null,
+  };
+  let previousHash: string | null = null;
   for (let from = 0, newline = region.indexOf(0x0a); newline !== -1; from = newline + 1, newline = region.indexOf(0x0a, from)) {
     let value: unknown;
     try {
       value = JSON.parse(region.toString('utf8', from, newline));
     } catch {
-      return { views, failure: 'is not JSON' };
+      checked.failure = 'is not JSON';
+      break;
     }
     let record: Attestation;
     if (isAttestationShape(value)) {
       record = value as Attestation; // only read here, never handed out: no need to freeze it
     } else {
       const parsed = parseRecord(value);
-      if ('problem' in parsed) return { views, failure: `is not a valid record: ${parsed.problem}` };
+      if ('problem' in parsed) {
+        checked.failure = `is not a valid record: ${parsed.problem}`;
+        break;
+      }
       record = parsed.record;
     }
     const holds = (hashing === 'line' && lineDigest(region, from, newline) === record.hash) || validRecordHash(record) === record.hash;
-    views.push(viewOf(record, holds, newline + 1 - from));
+    const index = checked.seq.length;
+    const { observed, compaction } = record.metadata;
+    checked.seq.push(record.seq);
+    checked.id.push(record.id);
+    checked.target.push(record.target);
+    checked.action.push(record.action);
+    checked.parent.push(record.parent);
+    checked.stateBefore.push(record.stateBefore);
+    checked.stateAfter.push(record.stateAfter);
+    checked.version.push(record.version);
+    checked.flags.push((record.decision === 'allowed' ? ALLOWED : 0) | (record.accessibility ? ACCESSIBILITY : 0) | (observed === true ? OBSERVED : 0) | (holds ? HASH_HOLDS : 0));
+    checked.lengthBytes.push(newline + 1 - from);
+    checked.hashes += record.hash;
+    if (record.prevHash !== previousHash) checked.prevHash[index] = record.prevHash;
+    if (compaction !== undefined) checked.compaction[index] = compaction;
+    previousHash = record.hash;
   }
-  return { views, failure: null };
+  return checked;
+}
+
+/** A view whose fields are written for each record in turn. */
+type MutableView = { -readonly [Key in keyof RecordView]: RecordView[Key] };
+
+const NO_METADATA: RecordView['metadata'] = Object.freeze({});
+const OBSERVED_METADATA: RecordView['metadata'] = Object.freeze({ observed: true });
+
+/**
+ * Reads the records of a `LinesChecked` as views, in order. The view is one object rewritten for
+ * each record: a caller reads its fields while it is visited and keeps none of it.
+ */
+export class RecordViews {
+  readonly #checked: LinesChecked;
+  readonly #view: MutableView = {
+    seq: 0,
+    id: '',
+    target: null,
+    action: null,
+    decision: 'denied',
+    accessibility: false,
+    parent: null,
+    stateBefore: null,
+    stateAfter: null,
+    version: 0,
+    metadata: NO_METADATA,
+    prevHash: '',
+    hash: '',
+    hashHolds: false,
+    lengthBytes: 0,
+  };
+
+  constructor(checked: LinesChecked) {
+    this.#checked = checked;
+  }
+
+  /** How many records there are. */
+  get count(): number {
+    return this.#checked.seq.length;
+  }
+
+  /** The view of the record at `index` (the same object for every index: valid until the next call). */
+  at(index: number): RecordView {
+    const checked = this.#checked;
+    const view = this.#view;
+    const flags = checked.flags[index] as number;
+    const compaction = checked.compaction[index];
+    const hash = checked.hashes.slice(64 * index, 64 * index + 64);
+    view.prevHash = checked.prevHash[index] ?? checked.hashes.slice(64 * index - 64, 64 * index); // the previous line's hash
+    view.hash = hash;
+    view.seq = checked.seq[index] as number;
+    view.id = checked.id[index] as string;
+    view.target = checked.target[index] ?? null;
+    view.action = checked.action[index] ?? null;
+    view.parent = checked.parent[index] ?? null;
+    view.stateBefore = checked.stateBefore[index] ?? null;
+    view.stateAfter = checked.stateAfter[index] ?? null;
+    view.version = checked.version[index] as number;
+    view.decision = (flags & ALLOWED) !== 0 ? 'allowed' : 'denied';
+    view.accessibility = (flags & ACCESSIBILITY) !== 0;
+    view.hashHolds = (flags & HASH_HOLDS) !== 0;
+    view.metadata = compaction !== undefined ? { ...((flags & OBSERVED) !== 0 ? { observed: true } : {}), compaction } : (flags & OBSERVED) !== 0 ? OBSERVED_METADATA : NO_METADATA;
+    view.lengthBytes = checked.lengthBytes[index] as number;
+    return view;
+  }
 }

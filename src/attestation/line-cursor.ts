@@ -10,7 +10,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { AttestationError } from './errors.js';
-import type { LinesChecked, RecordView } from './line-check.js';
+import { RecordViews, type LinesChecked, type RecordView } from './line-check.js';
 import { lineDigest, markHashedFromLine, type LineHashing } from './line-hash.js';
 import type { LogFile, LogLayout } from './log-segments.js';
 import { parseOwnedRecord, type Attestation } from './record.js';
@@ -40,7 +40,7 @@ export interface LogEnd {
 /** Called for each record read, with where its line starts in the log's byte sequence and how long it is (newline included). */
 export type LogVisitor = (record: Attestation, offsetBytes: number, lengthBytes: number) => void;
 
-/** Called for each record's view (line-check.ts), with where its line starts in the log's byte sequence. */
+/** Called for each record's view (line-check.ts), with where its line starts in the log's byte sequence; the view is only valid during the call. */
 export type LogViewVisitor = (view: RecordView, offsetBytes: number) => void;
 
 /** Bytes read per chunk. */
@@ -193,7 +193,9 @@ export class LineCursor {
 
   /** Visits the views a line check made of a region's lines, in order; false when a problem ended the read. */
   takeViews(checked: LinesChecked, visit: LogViewVisitor): boolean {
-    for (const view of checked.views) {
+    const views = new RecordViews(checked);
+    for (let index = 0; index < views.count; index += 1) {
+      const view = views.at(index);
       if (!this.#first(view)) return false;
       visit(view, this.#logFile.baseOffsetBytes + this.#lineStart);
       this.#took(view.seq, view.hash, view.lengthBytes);

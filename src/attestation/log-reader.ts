@@ -23,7 +23,6 @@
  */
 import { z } from 'zod';
 import { AttestationError } from './errors.js';
-import { checkLines } from './line-check.js';
 import { CheckPipeline, defaultCheckWorkers, MAX_CHECK_WORKERS, type CheckTicket } from './line-check-pool.js';
 import { LineCursor, lastHashProblem, type CursorChunk, type LogEnd, type LogViewVisitor, type LogVisitor, type TornTail } from './line-cursor.js';
 import type { LineHashing } from './line-hash.js';
@@ -95,7 +94,7 @@ export function scanLayoutViews(layout: LogLayout | null, visit: LogViewVisitor,
     for (const logFile of layout.files) {
       const cursor = new LineCursor(layout, logFile, end);
       try {
-        takeFile(cursor, pipeline, visit, hashing);
+        takeFile(cursor, pipeline, visit);
       } finally {
         cursor.close();
       }
@@ -109,7 +108,7 @@ export function scanLayoutViews(layout: LogLayout | null, visit: LogViewVisitor,
 }
 
 /** Takes one file's views in order: chunks go to free workers as they are read; this thread checks a chunk when none is free and none is in flight. */
-function takeFile(cursor: LineCursor, pipeline: CheckPipeline, visit: LogViewVisitor, hashing: LineHashing): void {
+function takeFile(cursor: LineCursor, pipeline: CheckPipeline, visit: LogViewVisitor): void {
   const inFlight: CheckTicket[] = [];
   let ended: CursorChunk | null = null; // how the file ended, read ahead of the chunks in flight
   try {
@@ -127,7 +126,7 @@ function takeFile(cursor: LineCursor, pipeline: CheckPipeline, visit: LogViewVis
         }
         // Too large for a slot (a line longer than a chunk): checked here, after the chunks in flight.
         for (let taken = inFlight.shift(); taken; taken = inFlight.shift()) if (!cursor.takeViews(pipeline.result(taken), visit)) return;
-        if (!cursor.takeViews(checkLines(chunk.lines, hashing), visit)) return;
+        if (!cursor.takeViews(pipeline.checkHere(chunk.lines), visit)) return;
       }
       const ticket = inFlight.shift();
       if (ticket) {
@@ -139,7 +138,7 @@ function takeFile(cursor: LineCursor, pipeline: CheckPipeline, visit: LogViewVis
         cursor.settle(chunk);
         return;
       }
-      if (!cursor.takeViews(checkLines(chunk.lines, hashing), visit)) return;
+      if (!cursor.takeViews(pipeline.checkHere(chunk.lines), visit)) return;
     }
   } finally {
     pipeline.discard(inFlight);

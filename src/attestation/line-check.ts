@@ -128,35 +128,12 @@ export function checkLines(region: Buffer, hashing: LineHashing): LinesChecked {
   return checked;
 }
 
-/** A view whose fields are written for each record in turn. */
-type MutableView = { -readonly [Key in keyof RecordView]: RecordView[Key] };
-
 const NO_METADATA: RecordView['metadata'] = Object.freeze({});
 const OBSERVED_METADATA: RecordView['metadata'] = Object.freeze({ observed: true });
 
-/**
- * Reads the records of a `LinesChecked` as views, in order. The view is one object rewritten for
- * each record: a caller reads its fields while it is visited and keeps none of it.
- */
+/** Reads the records of a `LinesChecked` as views, in order. */
 export class RecordViews {
   readonly #checked: LinesChecked;
-  readonly #view: MutableView = {
-    seq: 0,
-    id: '',
-    target: null,
-    action: null,
-    decision: 'denied',
-    accessibility: false,
-    parent: null,
-    stateBefore: null,
-    stateAfter: null,
-    version: 0,
-    metadata: NO_METADATA,
-    prevHash: '',
-    hash: '',
-    hashHolds: false,
-    lengthBytes: 0,
-  };
 
   constructor(checked: LinesChecked) {
     this.#checked = checked;
@@ -167,28 +144,27 @@ export class RecordViews {
     return this.#checked.seq.length;
   }
 
-  /** The view of the record at `index` (the same object for every index: valid until the next call). */
+  /** The view of the record at `index`. */
   at(index: number): RecordView {
     const checked = this.#checked;
-    const view = this.#view;
     const flags = checked.flags[index] as number;
     const compaction = checked.compaction[index];
-    const hash = checked.hashes.slice(64 * index, 64 * index + 64);
-    view.prevHash = checked.prevHash[index] ?? checked.hashes.slice(64 * index - 64, 64 * index); // the previous line's hash
-    view.hash = hash;
-    view.seq = checked.seq[index] as number;
-    view.id = checked.id[index] as string;
-    view.target = checked.target[index] ?? null;
-    view.action = checked.action[index] ?? null;
-    view.parent = checked.parent[index] ?? null;
-    view.stateBefore = checked.stateBefore[index] ?? null;
-    view.stateAfter = checked.stateAfter[index] ?? null;
-    view.version = checked.version[index] as number;
-    view.decision = (flags & ALLOWED) !== 0 ? 'allowed' : 'denied';
-    view.accessibility = (flags & ACCESSIBILITY) !== 0;
-    view.hashHolds = (flags & HASH_HOLDS) !== 0;
-    view.metadata = compaction !== undefined ? { ...((flags & OBSERVED) !== 0 ? { observed: true } : {}), compaction } : (flags & OBSERVED) !== 0 ? OBSERVED_METADATA : NO_METADATA;
-    view.lengthBytes = checked.lengthBytes[index] as number;
-    return view;
+    return {
+      seq: checked.seq[index] as number,
+      id: checked.id[index] as string,
+      target: checked.target[index] ?? null,
+      action: checked.action[index] ?? null,
+      decision: (flags & ALLOWED) !== 0 ? 'allowed' : 'denied',
+      accessibility: (flags & ACCESSIBILITY) !== 0,
+      parent: checked.parent[index] ?? null,
+      stateBefore: checked.stateBefore[index] ?? null,
+      stateAfter: checked.stateAfter[index] ?? null,
+      version: checked.version[index] as number,
+      metadata: compaction !== undefined ? { ...((flags & OBSERVED) !== 0 ? { observed: true } : {}), compaction } : (flags & OBSERVED) !== 0 ? OBSERVED_METADATA : NO_METADATA,
+      prevHash: checked.prevHash[index] ?? checked.hashes.slice(64 * index - 64, 64 * index), // the previous line's hash
+      hash: checked.hashes.slice(64 * index, 64 * index + 64),
+      hashHolds: (flags & HASH_HOLDS) !== 0,
+      lengthBytes: checked.lengthBytes[index] as number,
+    };
   }
 }

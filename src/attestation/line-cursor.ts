@@ -101,20 +101,22 @@ export class LineCursor {
   }
 
   /**
-   * Reads the next chunk: its whole lines (a view of this cursor's buffer, valid until the next
-   * read), or how the file ended. After an end, every read returns it again.
+   * Reads the next chunk: its whole lines, or how the file ended. The chunk is read into `into`
+   * (at least CHUNK_BYTES; default this cursor's own buffer) after the partial line carried over,
+   * so the lines are a view of it, valid until it is read into again (a carried line longer than
+   * half a chunk makes a new buffer instead). After an end, every read returns it again.
    */
-  read(): CursorChunk {
+  read(into: Buffer = this.#chunk): CursorChunk {
     const fd = this.#fd;
     if (fd === null) return { ended: 'unreadable', cause: this.#openFailure };
     const carry = this.#carry;
     if (carry.length > MAX_LINE_BYTES) return { ended: 'long-line' };
-    // A short partial line goes in front of the chunk, so the chunk is not copied again.
     const inPlace = carry.length <= CHUNK_BYTES / 2;
-    if (inPlace) carry.copy(this.#chunk, 0);
+    const target = inPlace ? into : this.#chunk;
+    if (inPlace) carry.copy(target, 0);
     let read: number;
     try {
-      read = inPlace ? readSync(fd, this.#chunk, carry.length, CHUNK_BYTES - carry.length, this.#position) : readSync(fd, this.#chunk, 0, CHUNK_BYTES, this.#position);
+      read = inPlace ? readSync(fd, target, carry.length, CHUNK_BYTES - carry.length, this.#position) : readSync(fd, target, 0, CHUNK_BYTES, this.#position);
     } catch (cause) {
       this.close();
       this.#openFailure = cause;
@@ -122,7 +124,7 @@ export class LineCursor {
     }
     if (read === 0) return { ended: 'file' };
     this.#position += read;
-    const data = inPlace ? this.#chunk.subarray(0, carry.length + read) : Buffer.concat([carry, this.#chunk.subarray(0, read)]);
+    const data = inPlace ? target.subarray(0, carry.length + read) : Buffer.concat([carry, target.subarray(0, read)]);
     const lastNewline = data.lastIndexOf(0x0a);
     this.#carry = Buffer.from(data.subarray(lastNewline + 1));
     return { lines: data.subarray(0, lastNewline + 1) };

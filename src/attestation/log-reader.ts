@@ -113,13 +113,14 @@ function takeFile(cursor: LineCursor, pipeline: CheckPipeline, visit: LogViewVis
   let ended: CursorChunk | null = null; // how the file ended, read ahead of the chunks in flight
   try {
     for (;;) {
-      while (ended === null && pipeline.canTake()) {
-        const chunk = cursor.read();
+      for (let claim = ended === null ? pipeline.claim() : null; claim !== null; claim = ended === null ? pipeline.claim() : null) {
+        const chunk = cursor.read(claim.buffer);
         if (!('lines' in chunk)) {
+          pipeline.release(claim);
           ended = chunk;
           break;
         }
-        const ticket = pipeline.dispatch(chunk.lines);
+        const ticket = pipeline.dispatch(claim, chunk.lines);
         if (ticket) {
           inFlight.push(ticket);
           continue;

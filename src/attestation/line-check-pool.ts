@@ -4,8 +4,8 @@
  * (`claim`, `dispatch`), reads on, and takes the answers back in the order it handed the chunks out
  * (`result`), waiting for them synchronously (Atomics.wait on a word the worker bumps after each
  * answer), so reads stay synchronous. The reader reads each chunk straight into the slot it then
- * hands out (`claim`), so the lines are not copied. Each worker has SLOTS_PER_WORKER slots of SLOT_BYTES: what is
- * in flight is bounded, whatever the log's length.
+ * hands out, so the lines are not copied. Each worker has SLOTS_PER_WORKER slots of SLOT_BYTES:
+ * what is in flight is bounded, whatever the log's length.
  *
  * The workers are shared by the reads of a process: started on first use, unref'd (they never keep
  * a process alive), reused by later reads, one read at a time (a read that finds them in use checks
@@ -133,7 +133,8 @@ export function defaultCheckWorkers(): number {
 export class CheckPipeline {
   readonly #workers: PoolWorker[];
   readonly #hashing: LineHashing;
-  #closed = false;
+  /** This read holds the workers (until `close`). */
+  #holds = false;
 
   constructor(count: number, hashing: LineHashing) {
     this.#hashing = hashing;
@@ -142,6 +143,7 @@ export class CheckPipeline {
       return;
     }
     inUse = true;
+    this.#holds = true;
     while (workers.length < Math.min(count, MAX_CHECK_WORKERS)) {
       const started = startWorker();
       if (!started) break;
@@ -242,9 +244,9 @@ export class CheckPipeline {
 
   /** Ends the read's use of the workers (idempotent; every ticket must have been taken back or discarded). */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#workers.length > 0) inUse = false;
+    if (!this.#holds) return;
+    this.#holds = false;
+    inUse = false;
   }
 }
 

@@ -10,7 +10,7 @@
  *   - chain:            verifyLog(path)                                           the hash chain, hashes checked on the lines' bytes, lines checked on workers (64 MiB and up)
  *   - verify (before):  verify(records of iterateAttestationLog(path, { hashing: 'canonical' }))  chain + structural invariants over parsed, frozen records, canonical hashes, one thread: the path before line hashing and workers
  *   - verify 1 thread:  verify(iterateAttestationLog(path, { checkWorkers: 0 }))   chain + structural, line hashes, one thread
- *   - verify:           verify(iterateAttestationLog(path))                       chain + structural, line hashes, lines checked on 2 workers (the default for 64 MiB and up)
+ *   - verify:           verify(iterateAttestationLog(path))         chain + structural, line hashes, lines checked on workers and this thread (default for 64 MiB and up: cores - 1 workers)
  *   - verify+replay:    verify(iterateAttestationLog(path), { replay })           (`audit verify --replay`)
  *   - replay:           AudioRegistrar.replay(iterateAttestationLog(path)) into a windowed store (`audit replay`)
  *   - open:             AudioRegistrar.openLog(path)                              (restart: scan + replay, ready to append)

@@ -124,9 +124,12 @@ function drop(entry: PoolWorker): void {
   void entry.worker.terminate();
 }
 
-/** The number of workers a read uses by default: up to 2, none on a single core. */
+/**
+ * The number of workers a read uses by default: one less than the cores (the reading thread checks
+ * chunks too while it waits), none on a single core, at most MAX_CHECK_WORKERS.
+ */
 export function defaultCheckWorkers(): number {
-  return availableParallelism() > 1 ? 2 : 0;
+  return Math.max(0, Math.min(MAX_CHECK_WORKERS, availableParallelism() - 1));
 }
 
 /** The workers of one read (none when `count` is 0, or when another read has them). */
@@ -199,10 +202,19 @@ export class CheckPipeline {
     return { owner, slot, lengthBytes: region.length };
   }
 
-  /** The views of a handed-out region (tickets are taken back in the order they were handed out). */
-  result(ticket: CheckTicket): LinesChecked {
+  /**
+   * What the worker found in a handed-out region (tickets are taken back in the order they were
+   * handed out). With `wait: false`, null when the worker has not answered yet (ask again later).
+   */
+  result(ticket: CheckTicket, wait: true): LinesChecked;
+  result(ticket: CheckTicket, wait: boolean): LinesChecked | null;
+  result(ticket: CheckTicket, wait: boolean): LinesChecked | null {
     const { owner, slot, lengthBytes } = ticket;
-    const answer = owner.dead ? null : this.#await(owner);
+    let answer: LineCheckAnswer | null = null;
+    if (!owner.dead) {
+      answer = wait ? this.#await(owner) : ((receiveMessageOnPort(owner.port)?.message as LineCheckAnswer | undefined) ?? null);
+      if (answer === null && !wait) return null;
+    }
     try {
       if (answer !== null && 'checked' in answer) {
         counts.byWorkers += 1;

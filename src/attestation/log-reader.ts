@@ -24,6 +24,7 @@
 import { z } from 'zod';
 import { AttestationError } from './errors.js';
 import { CheckPipeline, defaultCheckWorkers, MAX_CHECK_WORKERS, type CheckTicket } from './line-check-pool.js';
+import type { LinesChecked } from './line-check.js';
 import { LineCursor, lastHashProblem, type CursorChunk, type LogEnd, type LogViewVisitor, type LogVisitor, type TornTail } from './line-cursor.js';
 import type { LineHashing } from './line-hash.js';
 import { inspectLog, type LogLayout } from './log-segments.js';
@@ -45,7 +46,8 @@ export interface LogReadOptions {
   hashing?: LineHashing;
   /**
    * Worker threads that check lines in a scan for verification (`scanAttestationLogViews`):
-   * 0 checks on this thread; default 2 (0 on a single core) for logs of PARALLEL_CHECK_MIN_BYTES
+   * 0 checks on this thread; default one less than the cores (so 1 on 2 cores, 0 on one; the
+   * reading thread checks chunks too while it waits) for logs of PARALLEL_CHECK_MIN_BYTES
    * (64 MiB, some 55,000 records) or more, 0 below: starting a worker costs some 0.1 s of CPU
    * (0.35 s from TypeScript sources under tsx), more than it saves on a shorter log.
    */
@@ -108,10 +110,31 @@ export function scanLayoutViews(layout: LogLayout | null, visit: LogViewVisitor,
   return end;
 }
 
-/** Takes one file's views in order: chunks go to free workers as they are read; this thread checks a chunk when none is free and none is in flight. */
+/** Chunks checked ahead of the one being waited for, on this thread: bounded, so memory stays constant. */
+const CHECKED_AHEAD_MAX = 2;
+
+/** A chunk of a file in flight: with a worker, or already checked on this thread. */
+type InFlight = { readonly ticket: CheckTicket } | { readonly checked: LinesChecked };
+
+/**
+ * Takes one file's views in order. Every free worker slot gets the next chunk as it is read;
+ * while the oldest chunk is still with its worker, this thread checks the next chunk itself
+ * (at most CHECKED_AHEAD_MAX ahead), so it neither idles nor leaves a core to a third thread; with
+ * no worker it checks every chunk.
+ */
 function takeFile(cursor: LineCursor, pipeline: CheckPipeline, visit: LogViewVisitor): void {
-  const inFlight: CheckTicket[] = [];
+  const inFlight: InFlight[] = [];
   let ended: CursorChunk | null = null; // how the file ended, read ahead of the chunks in flight
+  /** Reads the next chunk into this cursor's buffer and checks it here (false at the file's end). */
+  const checkNextHere = (): boolean => {
+    const chunk = cursor.read();
+    if (!('lines' in chunk)) {
+      ended = chunk;
+      return false;
+    }
+    inFlight.push({ checked: pipeline.checkHere(chunk.lines) });
+    return true;
+  };
   try {
     for (;;) {
       for (let claim = ended === null ? pipeline.claim() : null; claim !== null; claim = ended === null ? pipeline.claim() : null) {
@@ -122,28 +145,30 @@ function takeFile(cursor: LineCursor, pipeline: CheckPipeline, visit: LogViewVis
           break;
         }
         const ticket = pipeline.dispatch(claim, chunk.lines);
-        if (ticket) {
-          inFlight.push(ticket);
-          continue;
-        }
-        // Too large for a slot (a line longer than a chunk): checked here, after the chunks in flight.
-        for (let taken = inFlight.shift(); taken; taken = inFlight.shift()) if (!cursor.takeViews(pipeline.result(taken), visit)) return;
-        if (!cursor.takeViews(pipeline.checkHere(chunk.lines), visit)) return;
+        // A region too large for a slot (a line longer than a chunk) is checked here, in its place.
+        inFlight.push(ticket ? { ticket } : { checked: pipeline.checkHere(chunk.lines) });
       }
-      const ticket = inFlight.shift();
-      if (ticket) {
-        if (!cursor.takeViews(pipeline.result(ticket), visit)) return;
+      const head = inFlight[0];
+      if (head === undefined) {
+        if (ended !== null) {
+          cursor.settle(ended);
+          return;
+        }
+        checkNextHere();
         continue;
       }
-      const chunk = ended ?? cursor.read();
-      if (!('lines' in chunk)) {
-        cursor.settle(chunk);
-        return;
+      let checked = 'checked' in head ? head.checked : pipeline.result(head.ticket, false);
+      if (checked === null) {
+        // The oldest chunk is still with its worker: check the next one here meanwhile.
+        const checkedAhead = inFlight.reduce((count, entry) => count + ('checked' in entry ? 1 : 0), 0);
+        if (ended === null && checkedAhead < CHECKED_AHEAD_MAX && checkNextHere()) continue;
+        checked = pipeline.result((head as { ticket: CheckTicket }).ticket, true);
       }
-      if (!cursor.takeViews(pipeline.checkHere(chunk.lines), visit)) return;
+      inFlight.shift();
+      if (!cursor.takeViews(checked, visit)) return;
     }
   } finally {
-    pipeline.discard(inFlight);
+    pipeline.discard(inFlight.flatMap((entry) => ('ticket' in entry ? [entry.ticket] : [])));
   }
 }
 

@@ -75,7 +75,7 @@ export interface VerifyLogOptions {
   anchorFile?: string;
   /** How record hashes are checked (LogReadOptions.hashing): `line` (default) or `canonical` (the slower baseline). */
   hashing?: 'line' | 'canonical';
-  /** Worker threads that check lines (LogReadOptions.checkWorkers); default 2 for logs of 64 MiB or more, else 0. */
+  /** Worker threads that check lines (LogReadOptions.checkWorkers); default one less than the cores for logs of 64 MiB or more, else 0. */
   checkWorkers?: number;
 }
 

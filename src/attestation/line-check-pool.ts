@@ -218,7 +218,7 @@ export class CheckPipeline {
     try {
       if (answer !== null && 'checked' in answer) {
         counts.byWorkers += 1;
-        return JSON.parse(answer.checked) as LinesChecked;
+        return answer.checked;
       }
       // No answer (or an error): drop the worker; its region is still in the slot.
       drop(owner);

@@ -197,7 +197,7 @@ export class LineCursor {
   takeViews(checked: LinesChecked, visit: LogViewVisitor): boolean {
     const views = new RecordViews(checked);
     for (let index = 0; index < views.count; index += 1) {
-      const view = views.at(index);
+      const view = views.next();
       if (!this.#first(view)) return false;
       visit(view, this.#logFile.baseOffsetBytes + this.#lineStart);
       this.#took(view.seq, view.hash, view.lengthBytes);

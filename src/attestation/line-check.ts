@@ -2,7 +2,7 @@
  * Checking the lines of a log for verification, without keeping records: each line is parsed,
  * checked against the record schema (record-check.ts, zod for the message) and its hash checked
  * (line-hash.ts), and what `verify` and `verifyLog` read of it is kept, packed in a `LinesChecked`
- * (one typed array of numbers and one string, so a worker thread hands it over cheaply:
+ * (one typed array of numbers and a string per record, so a worker thread hands it over cheaply:
  * line-check-pool.ts). The checks that follow the log in order (the chain, seqs, lineage) stay with
  * the reader's caller, which reads each record as a `RecordView`.
  *
@@ -55,15 +55,19 @@ const NUMBERS_PER_RECORD = 10;
 /**
  * The views of a run of lines (up to the first line that is not a record), packed so a worker can
  * hand them over cheaply: numbers in one typed array (its buffer transferred), the text fields of
- * every record in one string, and the rare fields by index.
+ * each record in one string, and the rare fields by index.
  */
 export interface LinesChecked {
   /** How many records. */
   readonly count: number;
   /** NUMBERS_PER_RECORD numbers per record (see there). */
   readonly numbers: Float64Array;
-  /** Per record: its hash (64 characters), then id, target, action, parent, stateBefore, stateAfter (lengths in `numbers`). */
-  readonly text: string;
+  /**
+   * Per record, one string: its hash (64 characters), then id, target, action, parent,
+   * stateBefore, stateAfter (lengths in `numbers`). One per record, not one per region: a field
+   * sliced out of it and kept (verify keeps ids and stream ids) keeps only its record's string alive.
+   */
+  readonly texts: string[];
   /** `prevHash` by index, where it is not the previous line's hash (always for the first). */
   readonly prevHash: Record<string, string>;
   /** `metadata.compaction` by index, where there is one. */
@@ -79,7 +83,7 @@ export interface LinesChecked {
 export function checkLines(region: Buffer, hashing: LineHashing): LinesChecked {
   let numbers = new Float64Array(NUMBERS_PER_RECORD * 1024);
   let count = 0;
-  let text = '';
+  const texts: string[] = [];
   const prevHash: Record<string, string> = {};
   const compactions: Record<string, JsonValue> = {};
   let failure: string | null = null;
@@ -131,13 +135,13 @@ export function checkLines(region: Buffer, hashing: LineHashing): LinesChecked {
     numbers[at + 7] = parent?.length ?? 0;
     numbers[at + 8] = stateBefore?.length ?? 0;
     numbers[at + 9] = stateAfter?.length ?? 0;
-    text += record.hash + id + (target ?? '') + (action ?? '') + (parent ?? '') + (stateBefore ?? '') + (stateAfter ?? '');
+    texts.push(record.hash + id + (target ?? '') + (action ?? '') + (parent ?? '') + (stateBefore ?? '') + (stateAfter ?? ''));
     if (record.prevHash !== previousHash) prevHash[count] = record.prevHash;
     if (compaction !== undefined) compactions[count] = compaction;
     previousHash = record.hash;
     count += 1;
   }
-  return { count, numbers: numbers.subarray(0, NUMBERS_PER_RECORD * count), text, prevHash, compaction: compactions, failure };
+  return { count, numbers: numbers.subarray(0, NUMBERS_PER_RECORD * count), texts, prevHash, compaction: compactions, failure };
 }
 
 const NO_METADATA: RecordView['metadata'] = Object.freeze({});
@@ -146,9 +150,8 @@ const OBSERVED_METADATA: RecordView['metadata'] = Object.freeze({ observed: true
 /** Reads the records of a `LinesChecked` as views, in order (`next`). */
 export class RecordViews {
   readonly #checked: LinesChecked;
-  /** The next record's index, and where its text starts. */
+  /** The next record's index. */
   #index = 0;
-  #textAt = 0;
   #previousHash = '';
 
   constructor(checked: LinesChecked) {
@@ -162,11 +165,12 @@ export class RecordViews {
 
   /** The view of the next record (call at most `count` times). */
   next(): RecordView {
-    const { numbers, text, prevHash, compaction: compactions } = this.#checked;
+    const { numbers, texts, prevHash, compaction: compactions } = this.#checked;
     const index = this.#index;
     const at = NUMBERS_PER_RECORD * index;
     const flags = numbers[at + 2] as number;
-    let start = this.#textAt;
+    const text = texts[index] as string;
+    let start = 0;
     const hash = text.slice(start, (start += 64));
     const id = text.slice(start, (start += numbers[at + 4] as number));
     const target = (flags & NULL_TARGET) !== 0 ? null : text.slice(start, (start += numbers[at + 5] as number));
@@ -193,7 +197,6 @@ export class RecordViews {
       lengthBytes: numbers[at + 3] as number,
     };
     this.#index = index + 1;
-    this.#textAt = start;
     this.#previousHash = hash;
     return view;
   }

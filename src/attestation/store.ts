@@ -26,6 +26,7 @@ import { loadSigning, type SigningOptions } from './signing-options.js';
 import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log.js';
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
+import { recordHashHolds } from './line-hash.js';
 import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, validRecordHash, type Attestation, type AttestationBody } from './record.js';
 import { RecordWindow } from './record-window.js';
 import { DEFAULT_INDEX_STRIDE_RECORDS, SeqIndex } from './seq-index.js';
@@ -160,7 +161,7 @@ export class AttestationStore {
       if (record.prevHash !== previousHash) {
         throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq}: prevHash does not link to the previous record (reordered, removed or inserted records)`, { seq: record.seq, path });
       }
-      if (validRecordHash(record) !== record.hash) {
+      if (!recordHashHolds(record)) {
         throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq}: hash does not match the record's content (tampered)`, { seq: record.seq, path });
       }
       expectedSeq += 1;

@@ -19,9 +19,11 @@ import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { checkpointPath, checkpointSignatureValid, digestOf, DIGEST_BYTES, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 import { fileLines, type FileLine } from './checkpoint-file.js';
-import { scanAttestationLog, type TornTail } from './durable-log.js';
-import { GENESIS_HASH, recordHash } from './record.js';
+import type { TornTail } from './durable-log.js';
+import { scanAttestationLogViews } from './log-reader.js';
+import { GENESIS_HASH } from './record.js';
 import { loadVerifyingKey, type PublicKeyInput, type VerifyingKey } from './signing.js';
+import { MAX_CHECK_WORKERS } from './line-check-pool.js';
 import { parseInput } from '../validation.js';
 
 /** One problem verifyLog found: the seq it concerns, the check it breaks, and what was seen. */
@@ -71,6 +73,10 @@ export interface VerifyLogOptions {
   checkpointFile?: string;
   /** An anchor file (the signer's `anchorFile`) whose checkpoints are checked too: it holds checkpoints a forger dropped from the sidecar. */
   anchorFile?: string;
+  /** How record hashes are checked (LogReadOptions.hashing): `line` (default) or `canonical` (the slower baseline). */
+  hashing?: 'line' | 'canonical';
+  /** Worker threads that check lines (LogReadOptions.checkWorkers); default one less than the cores for logs of 64 MiB or more, else 0. */
+  checkWorkers?: number;
 }
 
 const optionsSchema = z.strictObject({
@@ -78,6 +84,8 @@ const optionsSchema = z.strictObject({
   start: z.strictObject({ seq: z.number().int().nonnegative(), hash: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   checkpointFile: z.string().min(1).optional(),
   anchorFile: z.string().min(1).optional(),
+  hashing: z.enum(['line', 'canonical']).optional(),
+  checkWorkers: z.number().int().min(0).max(MAX_CHECK_WORKERS).optional(),
 });
 
 /** A checkpoint file read alongside the log. */
@@ -113,41 +121,46 @@ export function verifyLog(path: string, options: VerifyLogOptions = {}): LogVeri
   let position = start.seq; // the seq the records read so far stand at
   let previousSeq = start.seq;
   let previousHash = start.hash;
-  let scan: ReturnType<typeof scanAttestationLog> | null = null;
+  let scan: ReturnType<typeof scanAttestationLogViews> | null = null;
   try {
-    scan = scanAttestationLog(path, (record) => {
-      position += 1;
-      // The chain: one problem per record at most (the first), so one edit is not reported many times.
-      const expected = previousSeq + 1;
-      if (record.seq > expected) fail(expected, 'ordering.gap_free', `seq ${expected} is missing: seq ${record.seq} follows seq ${previousSeq}`);
-      else if (record.seq === previousSeq) fail(record.seq, 'ordering.total', `seq ${record.seq} appears again`);
-      else if (record.seq < expected) fail(record.seq, 'ordering.monotonic', `seq ${record.seq} after seq ${previousSeq} (reordered)`);
-      else if (record.prevHash !== previousHash) fail(record.seq, 'ordering.total', `seq ${record.seq}: prevHash does not link to seq ${previousSeq} (this record or the one before it was changed, or records were removed, inserted or reordered)`);
-      else if (recordHash(record) !== record.hash) fail(record.seq, 'attestation.hash', `seq ${record.seq}: hash does not match the record's content (tampered)`);
-      previousSeq = Math.max(previousSeq, record.seq);
-      previousHash = record.hash;
-      // The checkpoints: the record at this position must be the one signed there.
-      for (const cursor of cursors) {
-        if (cursor.stopped) continue;
-        if (cursor.current === null) next(cursor);
-        while (cursor.current !== null && position > cursor.current.seq) next(cursor); // only a signer's overlapping checkpoints
-        const checkpoint = cursor.current;
-        if (checkpoint === null || position < checkpoint.fromSeq) continue;
-        if (cursor.digests.readUInt32BE(DIGEST_BYTES * (position - checkpoint.fromSeq)) !== digestOf(record.hash)) {
-          fail(position, 'checkpoint.mismatch', `seq ${position} is not the record that was signed (checkpoint of seq ${checkpoint.seq} in ${cursor.path}): changed, removed, inserted or re-chained`);
-          cursor.stopped = true;
-        } else if (position === checkpoint.seq) {
-          if (record.hash !== checkpoint.headHash) {
-            fail(position, 'checkpoint.mismatch', `seq ${position}: the signed head hash differs (checkpoint in ${cursor.path})`);
+    // Only seq and hashes are read: views of the records (line-check.ts), checked on worker threads for a long log.
+    scan = scanAttestationLogViews(
+      path,
+      (record) => {
+        position += 1;
+        // The chain: one problem per record at most (the first), so one edit is not reported many times.
+        const expected = previousSeq + 1;
+        if (record.seq > expected) fail(expected, 'ordering.gap_free', `seq ${expected} is missing: seq ${record.seq} follows seq ${previousSeq}`);
+        else if (record.seq === previousSeq) fail(record.seq, 'ordering.total', `seq ${record.seq} appears again`);
+        else if (record.seq < expected) fail(record.seq, 'ordering.monotonic', `seq ${record.seq} after seq ${previousSeq} (reordered)`);
+        else if (record.prevHash !== previousHash) fail(record.seq, 'ordering.total', `seq ${record.seq}: prevHash does not link to seq ${previousSeq} (this record or the one before it was changed, or records were removed, inserted or reordered)`);
+        else if (!record.hashHolds) fail(record.seq, 'attestation.hash', `seq ${record.seq}: hash does not match the record's content (tampered)`);
+        previousSeq = Math.max(previousSeq, record.seq);
+        previousHash = record.hash;
+        // The checkpoints: the record at this position must be the one signed there.
+        for (const cursor of cursors) {
+          if (cursor.stopped) continue;
+          if (cursor.current === null) next(cursor);
+          while (cursor.current !== null && position > cursor.current.seq) next(cursor); // only a signer's overlapping checkpoints
+          const checkpoint = cursor.current;
+          if (checkpoint === null || position < checkpoint.fromSeq) continue;
+          if (cursor.digests.readUInt32BE(DIGEST_BYTES * (position - checkpoint.fromSeq)) !== digestOf(record.hash)) {
+            fail(position, 'checkpoint.mismatch', `seq ${position} is not the record that was signed (checkpoint of seq ${checkpoint.seq} in ${cursor.path}): changed, removed, inserted or re-chained`);
             cursor.stopped = true;
-          } else {
-            cursor.matched += 1;
-            cursor.signedThroughSeq = checkpoint.seq;
-            cursor.current = null;
+          } else if (position === checkpoint.seq) {
+            if (record.hash !== checkpoint.headHash) {
+              fail(position, 'checkpoint.mismatch', `seq ${position}: the signed head hash differs (checkpoint in ${cursor.path})`);
+              cursor.stopped = true;
+            } else {
+              cursor.matched += 1;
+              cursor.signedThroughSeq = checkpoint.seq;
+              cursor.current = null;
+            }
           }
         }
-      }
-    });
+      },
+      { ...(parsed.hashing !== undefined ? { hashing: parsed.hashing } : {}), ...(parsed.checkWorkers !== undefined ? { checkWorkers: parsed.checkWorkers } : {}) },
+    );
   } catch (error) {
     fail(position + 1, 'attestation.io', (error as Error).message);
   } finally {

@@ -13,6 +13,9 @@ import type { Attestation } from '../attestation/record.js';
 import { compactionPointOf, samePolicy, type CompactionPolicy } from './compaction.js';
 import { compactionStatementSchema, describePolicy, statesCompaction, type CompactionStatement } from './compaction-record.js';
 
+/** What the checks read of a record (a record, or verify's view of one). */
+export type CompactionFields = Pick<Attestation, 'seq'> & { readonly metadata: { readonly compaction?: unknown } };
+
 /** Reports one problem (verify's `fail`). */
 export type ReportProblem = (seq: number, invariant: string, message: string) => void;
 
@@ -49,7 +52,7 @@ export class CompactionCheck {
   }
 
   /** The policy a log from seq 1 states in its first record (null: none, or not seq 1). */
-  static policyOfFirst(first: Attestation | undefined): CompactionPolicy | null {
+  static policyOfFirst(first: CompactionFields | undefined): CompactionPolicy | null {
     const parsed = first?.seq === 1 ? compactionStatementSchema.safeParse(first.metadata.compaction) : undefined;
     return parsed?.success === true ? policyOf(parsed.data) : null;
   }
@@ -83,7 +86,7 @@ export class CompactionCheck {
    * streams a compaction point's sweep removes (forgotten here, so memory follows the live streams),
    * or null.
    */
-  record(record: Attestation, fail: ReportProblem): ReadonlySet<string> | null {
+  record(record: CompactionFields, fail: ReportProblem): ReadonlySet<string> | null {
     const { seq } = record;
     let statement: CompactionStatement | undefined;
     if (record.metadata.compaction !== undefined) {

@@ -9,13 +9,18 @@
  * (ordering.deterministic), where the log starts at seq 1 or at the given snapshot.
  */
 import { isAttestationShape } from '../attestation/record-check.js';
+import type { RecordView } from '../attestation/line-check.js';
 import { AttestationLogReader } from '../attestation/log-reader.js';
-import { GENESIS_HASH, parseRecord, validRecordHash, type Attestation } from '../attestation/record.js';
+import { recordHashHolds } from '../attestation/line-hash.js';
+import { GENESIS_HASH, parseRecord, type Attestation } from '../attestation/record.js';
 import { AttestationStore, type ChainHead } from '../attestation/store.js';
 import { CompactionCheck, type CompactionStart } from './compaction-check.js';
 import { RegistrarReplayError } from './errors.js';
 import { LogReplayer } from './replay.js';
 import { parseSnapshot } from './snapshot.js';
+
+/** What verify's checks read of a record: the record itself, or its view (line-check.ts). */
+type StructuralRecord = Omit<RecordView, 'hashHolds' | 'lengthBytes'>;
 
 /** One problem found by verify. */
 export interface VerifyProblem {
@@ -144,7 +149,7 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
   };
 
   /** The structural checks of one accepted transition. */
-  function checkTransition(record: Attestation, checks: CompactionCheck): void {
+  function checkTransition(record: StructuralRecord, checks: CompactionCheck): void {
     const { seq } = record;
     if (record.target === null) {
       fail(seq, 'state.identity.explicit', `seq ${seq}: accepted transition names no stream`);
@@ -180,32 +185,18 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
     checks.transition(record.target, record.stateAfter, seq);
   }
 
-  // A log reader hands out records it validated; anything else is checked here.
-  const validated = log instanceof AttestationLogReader;
   let count = 0;
   let previousSeq = start.seq;
   let previousHash = start.hash;
-  for (const value of log) {
-    count += 1;
-    const seqHint = typeof (value as { seq?: unknown } | null)?.seq === 'number' ? (value as { seq: number }).seq : start.seq + count;
-    let record: Attestation;
-    if (validated || isAttestationShape(value)) {
-      record = value as Attestation;
-    } else {
-      const parsed = parseRecord(value);
-      if ('problem' in parsed) {
-        fail(seqHint, 'attestation.schema', `seq ${seqHint}: ${parsed.problem}`);
-        continue;
-      }
-      record = parsed.record;
-    }
+  /** The checks of one valid record (or view of one), in log order. */
+  const check = (record: StructuralRecord, hashHolds: boolean): void => {
     const { seq } = record;
     compaction ??= new CompactionCheck(compactionStart(record, start.seq, options.snapshot));
     if (seenSeqs.add(seq)) fail(seq, 'ordering.total', `seq ${seq} appears more than once`);
     if (seq <= previousSeq) fail(seq, 'ordering.monotonic', `seq ${seq} after seq ${previousSeq}`);
     else if (seq !== previousSeq + 1) fail(seq, 'ordering.gap_free', `seq ${seq} after seq ${previousSeq}: ${seq - previousSeq - 1} missing`);
     if (record.prevHash !== previousHash) fail(seq, 'ordering.total', `seq ${seq}: prevHash does not link to the record before it`);
-    if (validRecordHash(record) !== record.hash) fail(seq, 'attestation.hash', `seq ${seq}: hash does not match the record's content (tampered)`);
+    if (!hashHolds) fail(seq, 'attestation.hash', `seq ${seq}: hash does not match the record's content (tampered)`);
     previousSeq = Math.max(previousSeq, seq);
     previousHash = record.hash;
     if (recent.has(record.id) || latestById.has(record.id)) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
@@ -221,12 +212,39 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
       latestOf.delete(target);
       if (last) latestById.delete(last.id);
     }
-    // Replay runs alongside while the log is clean (after a problem its verdict would not be reported).
-    if (replayer && replayError === null && errors.length === 0) {
-      try {
-        replayer.push(record);
-      } catch (error) {
-        replayError = error;
+  };
+
+  if (log instanceof AttestationLogReader && options.replay !== true) {
+    // Nothing needs the records themselves: the reader checks lines (on worker threads for a long log) and hands out views.
+    log.scanViews((view) => {
+      count += 1;
+      check(view, view.hashHolds);
+    });
+  } else {
+    // A log reader hands out records it validated; anything else is checked here.
+    const validated = log instanceof AttestationLogReader;
+    for (const value of log) {
+      count += 1;
+      const seqHint = typeof (value as { seq?: unknown } | null)?.seq === 'number' ? (value as { seq: number }).seq : start.seq + count;
+      let record: Attestation;
+      if (validated || isAttestationShape(value)) {
+        record = value as Attestation;
+      } else {
+        const parsed = parseRecord(value);
+        if ('problem' in parsed) {
+          fail(seqHint, 'attestation.schema', `seq ${seqHint}: ${parsed.problem}`);
+          continue;
+        }
+        record = parsed.record;
+      }
+      check(record, recordHashHolds(record));
+      // Replay runs alongside while the log is clean (after a problem its verdict would not be reported).
+      if (replayer && replayError === null && errors.length === 0) {
+        try {
+          replayer.push(record);
+        } catch (error) {
+          replayError = error;
+        }
       }
     }
   }
@@ -250,7 +268,7 @@ function checkOnlyStore(snapshotValue?: unknown): AttestationStore {
 }
 
 /** Where the compaction checks start: a snapshot's policy and streams, seq 1's statement, or (from another start) the log's first statement. */
-function compactionStart(first: Attestation, startSeq: number, snapshotValue: unknown): CompactionStart {
+function compactionStart(first: StructuralRecord, startSeq: number, snapshotValue: unknown): CompactionStart {
   if (snapshotValue !== undefined) {
     try {
       const snapshot = parseSnapshot(snapshotValue);

@@ -4,7 +4,7 @@
 // real `voice-soundboard audit verify --public-key` command. Each is detected naming the first bad
 // seq, or shown to be undetectable (and docs/FAILURE_MODES.md says why). Reopening the log (the
 // writer, with its key) is checked too.
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/attestation/canonical-json.js';
 import { checkpointPath } from '../../src/attestation/checkpoint.js';
 import { AttestationError } from '../../src/attestation/errors.js';
-import { recordHash, type Attestation } from '../../src/attestation/record.js';
+import { ATTESTATION_FIELDS, recordHash, type Attestation } from '../../src/attestation/record.js';
 import { verifyLog } from '../../src/attestation/verify-log.js';
 import { auditCommand } from '../../src/cli/audit.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
@@ -250,7 +250,21 @@ const CASES: Case[] = [
     signed: 14,
     invariant: 'checkpoint.mismatch',
   },
+  {
+    // The reader checks a hash on the line's bytes first (line-hash.ts): this one holds there, so only the broken link shows.
+    name: 'a line rewritten in another form (seq 6) with its hash recomputed over that form, the chain after it not',
+    tamper: () => damaged(intact().map((record) => `${record.seq === 6 ? hashedAsWritten(record) : canonicalJson(record)}\n`).join('')),
+    chain: 7,
+    signed: 6,
+    invariant: 'checkpoint.mismatch',
+  },
 ];
+
+/** The record in its declared field order (not canonical), `hash` last and recomputed over the line without it. */
+function hashedAsWritten(record: Attestation): string {
+  const body = JSON.stringify(Object.fromEntries(ATTESTATION_FIELDS.filter((field) => field !== 'hash').map((field) => [field, record[field]])));
+  return `${body.slice(0, -1)},"hash":"${createHash('sha256').update(body).digest('hex')}"}`;
+}
 
 describe('each damage is detected, naming the first bad seq', () => {
   for (const damage of CASES) {
@@ -270,6 +284,16 @@ describe('each damage is detected, naming the first bad seq', () => {
       expect(await reopenError(path)).toBeInstanceOf(AttestationError);
     });
   }
+});
+
+describe('a line in another but equivalent form', () => {
+  it('verifies, with and without the key, and reopens: its hash is checked over its canonical JSON', async () => {
+    const path = damaged(intact().map((record) => `${record.seq === 6 ? JSON.stringify(record, null, 1).replace(/\n/g, '') : canonicalJson(record)}\n`).join(''));
+    expect(readFileSync(path, 'utf8')).not.toBe(readFileSync(log, 'utf8'));
+    expect(verifyLog(path)).toMatchObject({ ok: true, firstBadSeq: null });
+    expect(verifyLog(path, { publicKey: keys.publicKey })).toMatchObject({ ok: true, signature: { signedThroughSeq: 14 } });
+    expect(await reopenError(path)).toBeNull();
+  });
 });
 
 describe('reopening a damaged log: codes and seqs', () => {

@@ -1,0 +1,203 @@
+/**
+ * Checking the lines of a log for verification, without keeping records: each line is parsed,
+ * checked against the record schema (record-check.ts, zod for the message) and its hash checked
+ * (line-hash.ts), and what `verify` and `verifyLog` read of it is kept, packed in a `LinesChecked`
+ * (one typed array of numbers and a string per record, so a worker thread hands it over cheaply:
+ * line-check-pool.ts). The checks that follow the log in order (the chain, seqs, lineage) stay with
+ * the reader's caller, which reads each record as a `RecordView`.
+ *
+ * A view says the same as the record it was read from: a line is checked exactly as the log
+ * reader checks it (same verdicts, same messages), and the view's fields are the record's. Only
+ * what varies is kept: flags for the booleans and nulls, a record's `prevHash` only where it is not
+ * the previous line's hash, `metadata.compaction` only where there is one.
+ */
+import type { JsonValue } from './canonical-json.js';
+import { lineDigest, type LineHashing } from './line-hash.js';
+import { isAttestationShape } from './record-check.js';
+import { parseRecord, validRecordHash, type Attestation } from './record.js';
+
+/** What verify's checks read of a record: the record's own fields, its hash verdict and its line's length. */
+export interface RecordView {
+  readonly seq: number;
+  readonly id: string;
+  readonly target: string | null;
+  readonly action: string | null;
+  readonly decision: 'allowed' | 'denied';
+  readonly accessibility: boolean;
+  readonly parent: string | null;
+  readonly stateBefore: string | null;
+  readonly stateAfter: string | null;
+  readonly version: number;
+  /** Only the metadata verify reads: `observed` (when it is true) and `compaction`. */
+  readonly metadata: { readonly observed?: true; readonly compaction?: JsonValue };
+  readonly prevHash: string;
+  readonly hash: string;
+  /** The record's hash holds: over its line's bytes, or else over its canonical JSON. */
+  readonly hashHolds: boolean;
+  /** Bytes of its line, newline included. */
+  readonly lengthBytes: number;
+}
+
+const ALLOWED = 1;
+const ACCESSIBILITY = 2;
+const OBSERVED = 4;
+const HASH_HOLDS = 8;
+/** Set when the field is null (its text is then empty). */
+const NULL_TARGET = 16;
+const NULL_ACTION = 32;
+const NULL_PARENT = 64;
+const NULL_STATE_BEFORE = 128;
+const NULL_STATE_AFTER = 256;
+
+/** Numbers kept per record: seq, version, flags, line length, and the lengths of id, target, action, parent, stateBefore, stateAfter. */
+const NUMBERS_PER_RECORD = 10;
+
+/**
+ * The views of a run of lines (up to the first line that is not a record), packed so a worker can
+ * hand them over cheaply: numbers in one typed array (its buffer transferred), the text fields of
+ * each record in one string, and the rare fields by index.
+ */
+export interface LinesChecked {
+  /** How many records. */
+  readonly count: number;
+  /** NUMBERS_PER_RECORD numbers per record (see there). */
+  readonly numbers: Float64Array;
+  /**
+   * Per record, one string: its hash (64 characters), then id, target, action, parent,
+   * stateBefore, stateAfter (lengths in `numbers`). One per record, not one per region: a field
+   * sliced out of it and kept (verify keeps ids and stream ids) keeps only its record's string alive.
+   */
+  readonly texts: string[];
+  /** `prevHash` by index, where it is not the previous line's hash (always for the first). */
+  readonly prevHash: Record<string, string>;
+  /** `metadata.compaction` by index, where there is one. */
+  readonly compaction: Record<string, JsonValue>;
+  /** What is wrong with the line after the last view (as the log reader words it), or null. */
+  readonly failure: string | null;
+}
+
+/**
+ * Checks the whole lines of `region` (each ending in a newline), stopping at the first line that
+ * is not a valid record (its problem is `failure`).
+ */
+export function checkLines(region: Buffer, hashing: LineHashing): LinesChecked {
+  let numbers = new Float64Array(NUMBERS_PER_RECORD * 1024);
+  let count = 0;
+  const texts: string[] = [];
+  const prevHash: Record<string, string> = {};
+  const compactions: Record<string, JsonValue> = {};
+  let failure: string | null = null;
+  let previousHash: string | null = null;
+  for (let from = 0, newline = region.indexOf(0x0a); newline !== -1; from = newline + 1, newline = region.indexOf(0x0a, from)) {
+    let value: unknown;
+    try {
+      value = JSON.parse(region.toString('utf8', from, newline));
+    } catch {
+      failure = 'is not JSON';
+      break;
+    }
+    let record: Attestation;
+    if (isAttestationShape(value)) {
+      record = value as Attestation; // only read here, never handed out: no need to freeze it
+    } else {
+      const parsed = parseRecord(value);
+      if ('problem' in parsed) {
+        failure = `is not a valid record: ${parsed.problem}`;
+        break;
+      }
+      record = parsed.record;
+    }
+    const holds = (hashing === 'line' && lineDigest(region, from, newline) === record.hash) || validRecordHash(record) === record.hash;
+    const { observed, compaction } = record.metadata;
+    const { id, target, action, parent, stateBefore, stateAfter } = record;
+    if (numbers.length < NUMBERS_PER_RECORD * (count + 1)) {
+      const grown = new Float64Array(numbers.length * 2);
+      grown.set(numbers);
+      numbers = grown;
+    }
+    const at = NUMBERS_PER_RECORD * count;
+    numbers[at] = record.seq;
+    numbers[at + 1] = record.version;
+    numbers[at + 2] =
+      (record.decision === 'allowed' ? ALLOWED : 0) |
+      (record.accessibility ? ACCESSIBILITY : 0) |
+      (observed === true ? OBSERVED : 0) |
+      (holds ? HASH_HOLDS : 0) |
+      (target === null ? NULL_TARGET : 0) |
+      (action === null ? NULL_ACTION : 0) |
+      (parent === null ? NULL_PARENT : 0) |
+      (stateBefore === null ? NULL_STATE_BEFORE : 0) |
+      (stateAfter === null ? NULL_STATE_AFTER : 0);
+    numbers[at + 3] = newline + 1 - from;
+    numbers[at + 4] = id.length;
+    numbers[at + 5] = target?.length ?? 0;
+    numbers[at + 6] = action?.length ?? 0;
+    numbers[at + 7] = parent?.length ?? 0;
+    numbers[at + 8] = stateBefore?.length ?? 0;
+    numbers[at + 9] = stateAfter?.length ?? 0;
+    texts.push(record.hash + id + (target ?? '') + (action ?? '') + (parent ?? '') + (stateBefore ?? '') + (stateAfter ?? ''));
+    if (record.prevHash !== previousHash) prevHash[count] = record.prevHash;
+    if (compaction !== undefined) compactions[count] = compaction;
+    previousHash = record.hash;
+    count += 1;
+  }
+  return { count, numbers: numbers.subarray(0, NUMBERS_PER_RECORD * count), texts, prevHash, compaction: compactions, failure };
+}
+
+const NO_METADATA: RecordView['metadata'] = Object.freeze({});
+const OBSERVED_METADATA: RecordView['metadata'] = Object.freeze({ observed: true });
+
+/** Reads the records of a `LinesChecked` as views, in order (`next`). */
+export class RecordViews {
+  readonly #checked: LinesChecked;
+  /** The next record's index. */
+  #index = 0;
+  #previousHash = '';
+
+  constructor(checked: LinesChecked) {
+    this.#checked = checked;
+  }
+
+  /** How many records there are. */
+  get count(): number {
+    return this.#checked.count;
+  }
+
+  /** The view of the next record (call at most `count` times). */
+  next(): RecordView {
+    const { numbers, texts, prevHash, compaction: compactions } = this.#checked;
+    const index = this.#index;
+    const at = NUMBERS_PER_RECORD * index;
+    const flags = numbers[at + 2] as number;
+    const text = texts[index] as string;
+    let start = 0;
+    const hash = text.slice(start, (start += 64));
+    const id = text.slice(start, (start += numbers[at + 4] as number));
+    const target = (flags & NULL_TARGET) !== 0 ? null : text.slice(start, (start += numbers[at + 5] as number));
+    const action = (flags & NULL_ACTION) !== 0 ? null : text.slice(start, (start += numbers[at + 6] as number));
+    const parent = (flags & NULL_PARENT) !== 0 ? null : text.slice(start, (start += numbers[at + 7] as number));
+    const stateBefore = (flags & NULL_STATE_BEFORE) !== 0 ? null : text.slice(start, (start += numbers[at + 8] as number));
+    const stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : text.slice(start, (start += numbers[at + 9] as number));
+    const compaction = compactions[index];
+    const view: RecordView = {
+      seq: numbers[at] as number,
+      id,
+      target,
+      action,
+      decision: (flags & ALLOWED) !== 0 ? 'allowed' : 'denied',
+      accessibility: (flags & ACCESSIBILITY) !== 0,
+      parent,
+      stateBefore,
+      stateAfter,
+      version: numbers[at + 1] as number,
+      metadata: compaction !== undefined ? { ...((flags & OBSERVED) !== 0 ? { observed: true } : {}), compaction } : (flags & OBSERVED) !== 0 ? OBSERVED_METADATA : NO_METADATA,
+      prevHash: prevHash[index] ?? this.#previousHash, // else the previous line's hash
+      hash,
+      hashHolds: (flags & HASH_HOLDS) !== 0,
+      lengthBytes: numbers[at + 3] as number,
+    };
+    this.#index = index + 1;
+    this.#previousHash = hash;
+    return view;
+  }
+}

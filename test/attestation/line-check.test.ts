@@ -239,6 +239,24 @@ describe('lines checked on worker threads', () => {
     expect(lineCheckCounts().byWorkers).toBeGreaterThan(byWorkers);
   });
 
+  it('text fields in any characters cross to the reading thread exactly (non-ASCII, astral, lone surrogates)', async () => {
+    const path = join(dir, 'wide.jsonl');
+    const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 0 });
+    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    // Two streams whose ids differ only in a lone surrogate: decoded lossily (both U+FFFD), they would be one stream created twice.
+    for (const target of ['strøm-é', 'stream-😀', 'lone-\ud800', 'lone-\udbff', 'plain']) {
+      for (const action of ['start', 'synthesize', 'play']) registrar.requestAsHost({ action, actor: 'agent:a', target });
+    }
+    await registrar.close();
+    const records = readAttestationLog(path).records;
+    expect(records.filter((record) => record.decision === 'allowed')).toHaveLength(15);
+    expect(new Set(records.map((record) => record.target))).toEqual(new Set(['strøm-é', 'stream-😀', 'lone-\ud800', 'lone-\udbff', 'plain']));
+    const expected = verify(records);
+    expect(expected).toMatchObject({ ok: true, errors: [] });
+    for (const checkWorkers of [0, 2]) expect(verify(iterateAttestationLog(path, { checkWorkers }))).toEqual(expected);
+  });
+
   it('options are validated: checkWorkers must be a small non-negative integer, hashing line or canonical', () => {
     expect(() => iterateAttestationLog(clean, { checkWorkers: -1 })).toThrow(/options/);
     expect(() => iterateAttestationLog(clean, { checkWorkers: 1.5 })).toThrow(/options/);

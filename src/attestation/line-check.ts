@@ -2,7 +2,7 @@
  * Checking the lines of a log for verification, without keeping records: each line is parsed,
  * checked against the record schema (record-check.ts, zod for the message) and its hash checked
  * (line-hash.ts), and what `verify` and `verifyLog` read of it is kept, packed in a `LinesChecked`
- * (one typed array of numbers and a string per record, so a worker thread hands it over cheaply:
+ * (a typed array of numbers and a buffer of text, so a worker thread hands it over cheaply:
  * line-check-pool.ts). The checks that follow the log in order (the chain, seqs, lineage) stay with
  * the reader's caller, which reads each record as a `RecordView`.
  *
@@ -56,8 +56,8 @@ const NUMBERS_PER_RECORD = 10;
 
 /**
  * The views of a run of lines (up to the first line that is not a record), packed so a worker can
- * hand them over cheaply: numbers in one typed array (its buffer transferred), the text fields of
- * each record in one string, and the rare fields by index.
+ * hand them over cheaply: numbers in one typed array and the text fields in one buffer (both
+ * transferred, not copied), and the rare fields by index.
  */
 export interface LinesChecked {
   /** How many records. */

@@ -37,7 +37,7 @@ function answer(message: LineCheckAnswer | 'ready', transfer: ArrayBuffer[] = []
 port.on('message', (job: LineCheckJob) => {
   try {
     const checked = checkLines(Buffer.from(slots[job.slot] as SharedArrayBuffer, 0, job.lengthBytes), job.hashing);
-    answer({ checked }, [checked.numbers.buffer as ArrayBuffer]);
+    answer({ checked }, [checked.numbers.buffer as ArrayBuffer, checked.text.buffer as ArrayBuffer]);
   } catch (error) {
     answer({ error: error instanceof Error ? error.message : String(error) });
   }

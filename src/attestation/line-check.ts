@@ -2,7 +2,7 @@
  * Checking the lines of a log for verification, without keeping records: each line is parsed,
  * checked against the record schema (record-check.ts, zod for the message) and its hash checked
  * (line-hash.ts), and what `verify` and `verifyLog` read of it is kept, packed in a `LinesChecked`
- * (one typed array of numbers and a string per record, so a worker thread hands it over cheaply:
+ * (a typed array of numbers and a buffer of text, so a worker thread hands it over cheaply:
  * line-check-pool.ts). The checks that follow the log in order (the chain, seqs, lineage) stay with
  * the reader's caller, which reads each record as a `RecordView`.
  *
@@ -48,14 +48,16 @@ const NULL_ACTION = 32;
 const NULL_PARENT = 64;
 const NULL_STATE_BEFORE = 128;
 const NULL_STATE_AFTER = 256;
+/** The record's text fields are in UTF-16 (one of them is not ASCII). */
+const WIDE = 512;
 
 /** Numbers kept per record: seq, version, flags, line length, and the lengths of id, target, action, parent, stateBefore, stateAfter. */
 const NUMBERS_PER_RECORD = 10;
 
 /**
  * The views of a run of lines (up to the first line that is not a record), packed so a worker can
- * hand them over cheaply: numbers in one typed array (its buffer transferred), the text fields of
- * each record in one string, and the rare fields by index.
+ * hand them over cheaply: numbers in one typed array and the text fields in one buffer (both
+ * transferred, not copied), and the rare fields by index.
  */
 export interface LinesChecked {
   /** How many records. */
@@ -63,11 +65,13 @@ export interface LinesChecked {
   /** NUMBERS_PER_RECORD numbers per record (see there). */
   readonly numbers: Float64Array;
   /**
-   * Per record, one string: its hash (64 characters), then id, target, action, parent,
-   * stateBefore, stateAfter (lengths in `numbers`). One per record, not one per region: a field
-   * sliced out of it and kept (verify keeps ids and stream ids) keeps only its record's string alive.
+   * The text fields, encoded, record after record: the hash (64 bytes), then id, target, action,
+   * parent, stateBefore, stateAfter (byte lengths in `numbers`): in latin1 when every character of
+   * the record's fields is ASCII, else (flag WIDE) in UTF-16, which carries any string exactly. A
+   * field decoded from bytes is a string of its own: keeping it (verify keeps ids and stream ids)
+   * keeps nothing else alive, and the worker builds no strings at all.
    */
-  readonly texts: string[];
+  readonly text: Uint8Array;
   /** `prevHash` by index, where it is not the previous line's hash (always for the first). */
   readonly prevHash: Record<string, string>;
   /** `metadata.compaction` by index, where there is one. */
@@ -83,7 +87,8 @@ export interface LinesChecked {
 export function checkLines(region: Buffer, hashing: LineHashing): LinesChecked {
   let numbers = new Float64Array(NUMBERS_PER_RECORD * 1024);
   let count = 0;
-  const texts: string[] = [];
+  let text = Buffer.allocUnsafeSlow(Math.max(4096, region.length >> 2)); // its own ArrayBuffer (not the pool): the worker transfers it
+  let used = 0;
   const prevHash: Record<string, string> = {};
   const compactions: Record<string, JsonValue> = {};
   let failure: string | null = null;
@@ -129,19 +134,41 @@ export function checkLines(region: Buffer, hashing: LineHashing): LinesChecked {
       (stateBefore === null ? NULL_STATE_BEFORE : 0) |
       (stateAfter === null ? NULL_STATE_AFTER : 0);
     numbers[at + 3] = newline + 1 - from;
-    numbers[at + 4] = id.length;
-    numbers[at + 5] = target?.length ?? 0;
-    numbers[at + 6] = action?.length ?? 0;
-    numbers[at + 7] = parent?.length ?? 0;
-    numbers[at + 8] = stateBefore?.length ?? 0;
-    numbers[at + 9] = stateAfter?.length ?? 0;
-    texts.push(record.hash + id + (target ?? '') + (action ?? '') + (parent ?? '') + (stateBefore ?? '') + (stateAfter ?? ''));
+    const fields = [id, target ?? '', action ?? '', parent ?? '', stateBefore ?? '', stateAfter ?? ''];
+    let characters = 64;
+    for (const field of fields) characters += field.length;
+    // Room for the fields in UTF-8 (at most 3 bytes a character), so a write is never cut short.
+    if (text.length < used + 3 * characters) {
+      const grown = Buffer.allocUnsafeSlow(2 * (used + 3 * characters));
+      text.copy(grown, 0, 0, used);
+      text = grown;
+    }
+    // ASCII fields take a byte a character; a record with any other character is written in UTF-16.
+    const start = used;
+    let ascii = true;
+    used += text.write(record.hash, used, 'latin1');
+    for (let index = 0; index < fields.length && ascii; index += 1) {
+      const field = fields[index] as string;
+      const written = text.write(field, used, 'utf8');
+      ascii = written === field.length;
+      numbers[at + 4 + index] = written;
+      used += written;
+    }
+    if (!ascii) {
+      used = start + 64;
+      for (let index = 0; index < fields.length; index += 1) {
+        const written = text.write(fields[index] as string, used, 'utf16le');
+        numbers[at + 4 + index] = written;
+        used += written;
+      }
+      numbers[at + 2] = (numbers[at + 2] as number) | WIDE;
+    }
     if (record.prevHash !== previousHash) prevHash[count] = record.prevHash;
     if (compaction !== undefined) compactions[count] = compaction;
     previousHash = record.hash;
     count += 1;
   }
-  return { count, numbers: numbers.subarray(0, NUMBERS_PER_RECORD * count), texts, prevHash, compaction: compactions, failure };
+  return { count, numbers: numbers.subarray(0, NUMBERS_PER_RECORD * count), text: text.subarray(0, used), prevHash, compaction: compactions, failure };
 }
 
 const NO_METADATA: RecordView['metadata'] = Object.freeze({});
@@ -150,12 +177,15 @@ const OBSERVED_METADATA: RecordView['metadata'] = Object.freeze({ observed: true
 /** Reads the records of a `LinesChecked` as views, in order (`next`). */
 export class RecordViews {
   readonly #checked: LinesChecked;
-  /** The next record's index. */
+  /** The next record's index, and where its text starts. */
   #index = 0;
+  #textAt = 0;
   #previousHash = '';
+  readonly #text: Buffer;
 
   constructor(checked: LinesChecked) {
     this.#checked = checked;
+    this.#text = Buffer.from(checked.text.buffer, checked.text.byteOffset, checked.text.byteLength);
   }
 
   /** How many records there are. */
@@ -165,19 +195,20 @@ export class RecordViews {
 
   /** The view of the next record (call at most `count` times). */
   next(): RecordView {
-    const { numbers, texts, prevHash, compaction: compactions } = this.#checked;
+    const { numbers, prevHash, compaction: compactions } = this.#checked;
+    const text = this.#text;
     const index = this.#index;
     const at = NUMBERS_PER_RECORD * index;
     const flags = numbers[at + 2] as number;
-    const text = texts[index] as string;
-    let start = 0;
-    const hash = text.slice(start, (start += 64));
-    const id = text.slice(start, (start += numbers[at + 4] as number));
-    const target = (flags & NULL_TARGET) !== 0 ? null : text.slice(start, (start += numbers[at + 5] as number));
-    const action = (flags & NULL_ACTION) !== 0 ? null : text.slice(start, (start += numbers[at + 6] as number));
-    const parent = (flags & NULL_PARENT) !== 0 ? null : text.slice(start, (start += numbers[at + 7] as number));
-    const stateBefore = (flags & NULL_STATE_BEFORE) !== 0 ? null : text.slice(start, (start += numbers[at + 8] as number));
-    const stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : text.slice(start, (start += numbers[at + 9] as number));
+    const encoding = (flags & WIDE) !== 0 ? 'utf16le' : 'latin1';
+    let start = this.#textAt;
+    const hash = text.toString('latin1', start, (start += 64));
+    const id = text.toString(encoding, start, (start += numbers[at + 4] as number));
+    const target = (flags & NULL_TARGET) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 5] as number));
+    const action = (flags & NULL_ACTION) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 6] as number));
+    const parent = (flags & NULL_PARENT) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 7] as number));
+    const stateBefore = (flags & NULL_STATE_BEFORE) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 8] as number));
+    const stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 9] as number));
     const compaction = compactions[index];
     const view: RecordView = {
       seq: numbers[at] as number,
@@ -197,6 +228,7 @@ export class RecordViews {
       lengthBytes: numbers[at + 3] as number,
     };
     this.#index = index + 1;
+    this.#textAt = start;
     this.#previousHash = hash;
     return view;
   }

@@ -14,6 +14,8 @@
  * tail) cannot be vouched for: they are reported as such, not as errors. A missing checkpoint file,
  * or one with no valid checkpoint, is an error when the log has records. Structural invariants and
  * replay are `verify()`'s (src/registrar/verify.ts); `audit verify --public-key` runs both.
+ * The log is read as views of its records (line-check.ts: seq and hashes are all this needs), the
+ * lines checked on worker threads for a long log (`checkWorkers`).
  */
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';

@@ -2,6 +2,10 @@
  * `verify(log)` (spec §6): checks a log's hash chain and the structural invariants without
  * rebuilding state; with `{ replay: true }` it also re-decides the log (ordering.deterministic).
  * It never throws on a bad log: it reports every problem, each naming a seq and an invariant.
+ * A log reader (`iterateAttestationLog`) without `replay` is read as views of its records
+ * (line-check.ts): its lines are parsed and hash-checked on worker threads for a long log, and the
+ * checks here follow the views in order; any other iterable, or with `replay`, is read record by
+ * record. Both ways report the same problems.
  *
  * Compaction follows the log (compaction-record.ts): the policy is the one seq 1 states (or the
  * snapshot records; from another start, the first point's statement), and every point's

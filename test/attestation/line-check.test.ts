@@ -15,7 +15,7 @@ import { AttestationError } from '../../src/attestation/errors.js';
 import { lineCheckCounts, startCheckWorkers, stopCheckWorkers } from '../../src/attestation/line-check-pool.js';
 import { isHashedFromLine, lineDigest } from '../../src/attestation/line-hash.js';
 import { ATTESTATION_FIELDS, type Attestation } from '../../src/attestation/record.js';
-import { iterateAttestationLog, readAttestationLog } from '../../src/attestation/log-reader.js';
+import { iterateAttestationLog, readAttestationLog, scanAttestationLogViews } from '../../src/attestation/log-reader.js';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { verifyLog } from '../../src/attestation/verify-log.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
@@ -214,6 +214,47 @@ describe('lines checked on worker threads', () => {
     expect(verify(parallel)).toEqual(verify(single));
     expect(parallel.problem).toMatchObject({ code: single.problem?.code, seq: single.problem?.seq });
     expect(single.problem?.code).toBe('ATTESTATION_SEGMENT_MISMATCH');
+  });
+
+  it('a read inside another read (the workers are taken) checks on its own thread, and stopped workers are started again', async () => {
+    const inner: number[] = [];
+    let outer = 0;
+    const before = lineCheckCounts().onReadingThread;
+    scanAttestationLogViews(
+      clean,
+      (view) => {
+        outer += 1;
+        if (view.seq === 1500) scanAttestationLogViews(clean, (innerView) => void inner.push(innerView.seq), { checkWorkers: 2 });
+      },
+      { checkWorkers: 2 },
+    );
+    expect(outer).toBe(3000);
+    expect(inner).toEqual(Array.from({ length: 3000 }, (_, index) => index + 1));
+    expect(lineCheckCounts().onReadingThread).toBeGreaterThanOrEqual(before + 3); // the inner read's chunks
+    await stopCheckWorkers();
+    expect(verify(iterateAttestationLog(clean, { checkWorkers: 2 }))).toMatchObject({ ok: true, records: 3000 });
+    expect(await startCheckWorkers(2)).toBe(2);
+    const byWorkers = lineCheckCounts().byWorkers;
+    expect(verify(iterateAttestationLog(clean, { checkWorkers: 2 }))).toMatchObject({ ok: true, records: 3000 });
+    expect(lineCheckCounts().byWorkers).toBeGreaterThan(byWorkers);
+  });
+
+  it('text fields in any characters cross to the reading thread exactly (non-ASCII, astral, lone surrogates)', async () => {
+    const path = join(dir, 'wide.jsonl');
+    const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 0 });
+    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    // Two streams whose ids differ only in a lone surrogate: decoded lossily (both U+FFFD), they would be one stream created twice.
+    for (const target of ['strøm-é', 'stream-😀', 'lone-\ud800', 'lone-\udbff', 'plain']) {
+      for (const action of ['start', 'synthesize', 'play']) registrar.requestAsHost({ action, actor: 'agent:a', target });
+    }
+    await registrar.close();
+    const records = readAttestationLog(path).records;
+    expect(records.filter((record) => record.decision === 'allowed')).toHaveLength(15);
+    expect(new Set(records.map((record) => record.target))).toEqual(new Set(['strøm-é', 'stream-😀', 'lone-\ud800', 'lone-\udbff', 'plain']));
+    const expected = verify(records);
+    expect(expected).toMatchObject({ ok: true, errors: [] });
+    for (const checkWorkers of [0, 2]) expect(verify(iterateAttestationLog(path, { checkWorkers }))).toEqual(expected);
   });
 
   it('options are validated: checkWorkers must be a small non-negative integer, hashing line or canonical', () => {

@@ -11,7 +11,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Bench, hrtimeNowTimestampProvider } from 'tinybench';
+import { measure as measureLatency, us, type Stats } from './latency.js';
 import { checkpointSignatureValid, signCheckpoint } from '../src/attestation/checkpoint.js';
 import { loadSigningKey, loadVerifyingKey } from '../src/attestation/signing.js';
 import { AttestationStore } from '../src/attestation/store.js';
@@ -23,25 +23,7 @@ const BENCH_TIME_MS = 500;
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const dir = mkdtempSync(join(tmpdir(), 'checkpoint-bench-'));
 
-interface Stats {
-  p50Us: number;
-  p99Us: number;
-}
-
-async function measure(tasks: Record<string, () => unknown>): Promise<Record<string, Stats>> {
-  const bench = new Bench({ time: BENCH_TIME_MS, warmupTime: 100, timestampProvider: hrtimeNowTimestampProvider });
-  for (const [name, task] of Object.entries(tasks)) bench.add(name, task);
-  await bench.run();
-  const stats: Record<string, Stats> = {};
-  for (const name of Object.keys(tasks)) {
-    const result = bench.getTask(name)?.result;
-    if (result === undefined || !('latency' in result)) throw new Error(`bench task ${name} did not complete`);
-    stats[name] = { p50Us: result.latency.p50 * 1000, p99Us: result.latency.p99 * 1000 };
-  }
-  return stats;
-}
-
-const us = (value: number): string => `${value.toFixed(2)} µs`;
+const measure = (tasks: Record<string, () => unknown>, timeMs = BENCH_TIME_MS) => measureLatency(tasks, timeMs);
 
 /** A registrar on a group-commit log; each request compiles one stream again (allowed, no growth). */
 function registrarOn(path: string, signed: boolean): { registrar: AudioRegistrar; request: () => void } {

@@ -21,7 +21,7 @@
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Bench, hrtimeNowTimestampProvider } from 'tinybench';
+import { measure as measureLatency, us } from './latency.js';
 import { canonicalJson } from '../src/attestation/canonical-json.js';
 import { AttestationStore } from '../src/attestation/store.js';
 import { ACTOR_KINDS, NO_ID, TRANSITION_ACTIONS, type CoreRequest, type DecisionCore } from '../src/registrar/core.js';
@@ -31,25 +31,7 @@ import { AudioRegistrar } from '../src/registrar/registrar.js';
 
 const BENCH_TIME_MS = 500;
 
-interface Stats {
-  p50Us: number;
-  p99Us: number;
-}
-
-async function measure(tasks: Record<string, () => unknown>, timeMs = BENCH_TIME_MS): Promise<Record<string, Stats>> {
-  const bench = new Bench({ time: timeMs, warmupTime: 100, timestampProvider: hrtimeNowTimestampProvider });
-  for (const [name, task] of Object.entries(tasks)) bench.add(name, task);
-  await bench.run();
-  const stats: Record<string, Stats> = {};
-  for (const name of Object.keys(tasks)) {
-    const result = bench.getTask(name)?.result;
-    if (result === undefined || !('latency' in result)) throw new Error(`bench task ${name} did not complete`);
-    stats[name] = { p50Us: result.latency.p50 * 1000, p99Us: result.latency.p99 * 1000 };
-  }
-  return stats;
-}
-
-const us = (value: number): string => `${value.toFixed(2)} µs`;
+const measure = (tasks: Record<string, () => unknown>, timeMs = BENCH_TIME_MS) => measureLatency(tasks, timeMs);
 const ratio = (baseline: number, value: number): string => `${(baseline / value).toFixed(1)}x`;
 
 /** A core with two agents and one stream in `compiling` owned by the first (compile stays allowed). */

@@ -88,7 +88,7 @@ export type { Annotations, AudioNode, EventNode, NodeTiming, SilenceNode, Speech
 export { parseSpeechGraph, speechGraphSchema } from './graph/speech-graph-schema.js';
 export { withMeasuredDurations } from './graph/graph-timing.js';
 export { ENGINE_OUTPUT_VERSION, NEUTRAL_PROSODY } from './graph/engine-output.js';
-export type { EngineOutput, EngineOutputMetadata, Prosody, SynthesisOptions, SynthesisSegment, VisemeEvent, WordTiming } from './graph/engine-output.js';
+export type { EngineOutput, EngineOutputMetadata, Prosody, SynthesisOptions, SynthesisSegment, VisemeEvent, WordTiming, WordTimingSource } from './graph/engine-output.js';
 
 // Backends
 export { BaseBackend, DEFAULT_BACKEND_POLICY } from './backends/backend.js';

@@ -1,0 +1,133 @@
+/**
+ * What the listener heard: pure computation from where each chunk started on the stream's frame
+ * clock, the word timings each chunk carries (relative to the chunk start), and the frames of the
+ * stream that reached the device at the end or at the cut. A word is `full` when its end was
+ * played, `partial` when the cut fell inside it, `none` when it started after the cut. Chunks
+ * without word timings get their words spread by letter count over the chunk (`estimated`).
+ */
+import type { WordTiming, WordTimingSource } from '../graph/engine-output.js';
+
+/** How much of a word reached the listener. */
+export type HeardLevel = 'full' | 'partial' | 'none';
+
+/** One word of a played stream, on the stream's clock (ms from its first frame). */
+export interface HeardWord {
+  word: string;
+  startMs: number;
+  endMs: number;
+  heard: HeardLevel;
+  /** Where the timing came from (see WordTiming.source). */
+  source: WordTimingSource;
+}
+
+/** What reached the device of one played stream. */
+export interface Heard {
+  /** The text heard: whole sentences when fully played, else the words heard (full or partial). */
+  text: string;
+  /** Every word synthesized for the stream, with how much of it was heard. */
+  words: HeardWord[];
+  /** Audio of the stream that reached the device, in ms (the fade of a cut included). */
+  playedMs: number;
+  /** Where the stream was cut (interrupt, stop, fail, abort) on its clock, or null when it played to its end. */
+  cutAtMs: number | null;
+}
+
+/** One chunk as it went to the device: where it starts on the stream's frame clock. */
+export interface PlayedChunk {
+  startFrame: number;
+  frames: number;
+  /** The sentence text (speech chunks only). */
+  text?: string | undefined;
+  /** Word timings relative to the chunk start. */
+  wordTimings?: readonly WordTiming[] | undefined;
+}
+
+/** The frames of the stream that reached the device. */
+export interface PlayedPosition {
+  playedFrames: number;
+  /** The played frames when the cut was decided, or null for a natural end. */
+  cutAtFrames: number | null;
+  sampleRateHz: number;
+}
+
+/** Computes what was heard of `chunks` given the played position. */
+export function heardOf(chunks: readonly PlayedChunk[], position: PlayedPosition): Heard {
+  const msPerFrame = 1000 / position.sampleRateHz;
+  const playedMs = position.playedFrames * msPerFrame;
+  const words: HeardWord[] = [];
+  const texts: string[] = [];
+  for (const chunk of chunks) {
+    if (chunk.text === undefined) continue;
+    const chunkStartMs = chunk.startFrame * msPerFrame;
+    const timings = chunk.wordTimings && chunk.wordTimings.length > 0 ? chunk.wordTimings : spreadWords(chunk.text, chunk.frames * msPerFrame);
+    const chunkWords = timings.map((timing): HeardWord => {
+      const startMs = chunkStartMs + timing.startMs;
+      const endMs = chunkStartMs + timing.endMs;
+      return { word: timing.word, startMs, endMs, heard: levelOf(startMs, endMs, playedMs), source: timing.source };
+    });
+    words.push(...chunkWords);
+    const chunkPlayed = chunk.startFrame + chunk.frames <= position.playedFrames;
+    if (chunkPlayed && chunkWords.every((word) => word.heard === 'full')) texts.push(chunk.text);
+    else {
+      const heardWords = chunkWords.filter((word) => word.heard !== 'none').map((word) => word.word);
+      if (heardWords.length > 0) texts.push(heardWords.join(' '));
+    }
+  }
+  return {
+    text: texts.join(' '),
+    words,
+    playedMs,
+    cutAtMs: position.cutAtFrames === null ? null : position.cutAtFrames * msPerFrame,
+  };
+}
+
+function levelOf(startMs: number, endMs: number, playedMs: number): HeardLevel {
+  if (endMs <= playedMs) return 'full';
+  return startMs < playedMs ? 'partial' : 'none';
+}
+
+/** Words of `text` spread over `durationMs` in proportion to their letters (no timing was reported). */
+export function spreadWords(text: string, durationMs: number): WordTiming[] {
+  const words = text
+    .split(/\s+/u)
+    .map((word) => word.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ''))
+    .filter((word) => word !== '');
+  const total = words.reduce((sum, word) => sum + [...word].length, 0);
+  let cursor = 0;
+  return words.map((word) => {
+    const startMs = (cursor / total) * durationMs;
+    cursor += [...word].length;
+    return { word, startMs, endMs: (cursor / total) * durationMs, source: 'estimated' };
+  });
+}
+
+/** Word timings of several outputs joined into one chunk: each part's times shifted by where it starts. */
+export function joinWordTimings(parts: ReadonlyArray<{ wordTimings?: readonly WordTiming[] | undefined; offsetMs: number }>): WordTiming[] | undefined {
+  const joined = parts.flatMap((part) => (part.wordTimings ?? []).map((timing) => ({ ...timing, startMs: timing.startMs + part.offsetMs, endMs: timing.endMs + part.offsetMs })));
+  return joined.length > 0 ? joined : undefined;
+}
+
+/** Records where each chunk of a played stream starts on its frame clock, for `heardOf`. */
+export class HeardLedger {
+  readonly #chunks: PlayedChunk[] = [];
+  #nextFrame = 0;
+
+  /** Adds the next chunk written to the device (`frames` long); returns the frame it starts at. */
+  add(frames: number, text: string | undefined, wordTimings: readonly WordTiming[] | undefined): number {
+    const startFrame = this.#nextFrame;
+    this.#chunks.push({ startFrame, frames, text, wordTimings });
+    this.#nextFrame += frames;
+    return startFrame;
+  }
+
+  /** Frames of every chunk added so far. */
+  get totalFrames(): number {
+    return this.#nextFrame;
+  }
+
+  /** What was heard at `position` (see `heardOf`); played frames beyond the chunks added count as none. */
+  heard(position: PlayedPosition): Heard {
+    const clamp = (frames: number): number => Math.min(Math.max(0, frames), this.#nextFrame);
+    return heardOf(this.#chunks, { ...position, playedFrames: clamp(position.playedFrames), cutAtFrames: position.cutAtFrames === null ? null : clamp(position.cutAtFrames) });
+  }
+}

@@ -18,8 +18,8 @@ import type { SpeechGraph } from '../graph/speech-graph.js';
 /** Schema of the `textStream` option of `stream()`/`play()` with a live text source. */
 export const textStreamOptionsSchema = z.strictObject({
   /**
-   * The first piece may be cut before its sentence ends, at the last clause boundary (`,` `;` `:`
-   * or a dash followed by a space), once this many characters are waiting (default 60).
+   * The first piece may be cut before its sentence ends, at a clause boundary (`,` `;` `:` or a
+   * dash followed by a space) with at least this many characters before it (default 60).
    */
   minChars: z.number().int().min(1).max(100_000).default(60),
   /**
@@ -92,7 +92,7 @@ export class TextCutter {
     const pieces = complete.map((span) => this.#pending.slice(span.start, span.end));
     const last = complete.at(-1);
     if (last) this.#consume(last.end, nowMs);
-    const early = pieces.length === 0 && this.#piecesCut === 0 && this.#pending.length >= this.#options.minChars ? this.clauseCut(nowMs) : undefined;
+    const early = pieces.length === 0 && this.#piecesCut === 0 && this.#pending.length >= this.#options.minChars ? this.clauseCut(nowMs, this.#options.minChars) : undefined;
     if (early !== undefined) pieces.push(early);
     this.#piecesCut += pieces.length;
     return pieces;
@@ -111,11 +111,14 @@ export class TextCutter {
     return piece;
   }
 
-  /** Cuts the pending text at its last clause boundary or probable sentence end, if it has one. */
-  clauseCut(nowMs: number): string | undefined {
+  /**
+   * Cuts the pending text at its last clause boundary or probable sentence end with at least
+   * `minPieceChars` before it, if it has one.
+   */
+  clauseCut(nowMs: number, minPieceChars = 1): string | undefined {
     let boundary = this.#probableSentenceEnd();
     for (const match of this.#pending.matchAll(CLAUSE_BOUNDARY)) boundary = Math.max(boundary, match.index + match[0].length);
-    return this.#cutAt(boundary, nowMs);
+    return boundary >= minPieceChars ? this.#cutAt(boundary, nowMs) : undefined;
   }
 
   /** Returns every piece still pending (the source ended) and empties the cutter. */

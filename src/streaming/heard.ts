@@ -2,8 +2,10 @@
  * What the listener heard: pure computation from where each chunk started on the stream's frame
  * clock, the word timings each chunk carries (relative to the chunk start), and the frames of the
  * stream that reached the device at the end or at the cut. A word is `full` when its end was
- * played, `partial` when the cut fell inside it, `none` when it started after the cut. Chunks
- * without word timings get their words spread by letter count over the chunk (`estimated`).
+ * played, `partial` when the cut fell inside it, `none` when it started after the cut. A sentence
+ * may come in several chunks (a backend's pieces, a resampler's tail), each carrying the whole
+ * sentence text: consecutive chunks of one sentence are read as one, its words taken from their
+ * timings, or spread by letter count over the sentence (`estimated`) when none has any.
  */
 import type { WordTiming, WordTimingSource } from '../graph/engine-output.js';
 
@@ -36,8 +38,10 @@ export interface Heard {
 export interface PlayedChunk {
   startFrame: number;
   frames: number;
-  /** The sentence text (speech chunks only). */
+  /** The sentence text (speech chunks only; every chunk of a sentence carries all of it). */
   text?: string | undefined;
+  /** Tells consecutive chunks of one sentence from a next sentence with the same text (e.g. the graph node id). */
+  sentenceKey?: string | undefined;
   /** Word timings relative to the chunk start. */
   wordTimings?: readonly WordTiming[] | undefined;
 }
@@ -56,20 +60,13 @@ export function heardOf(chunks: readonly PlayedChunk[], position: PlayedPosition
   const playedMs = position.playedFrames * msPerFrame;
   const words: HeardWord[] = [];
   const texts: string[] = [];
-  for (const chunk of chunks) {
-    if (chunk.text === undefined) continue;
-    const chunkStartMs = chunk.startFrame * msPerFrame;
-    const timings = chunk.wordTimings && chunk.wordTimings.length > 0 ? chunk.wordTimings : spreadWords(chunk.text, chunk.frames * msPerFrame);
-    const chunkWords = timings.map((timing): HeardWord => {
-      const startMs = chunkStartMs + timing.startMs;
-      const endMs = chunkStartMs + timing.endMs;
-      return { word: timing.word, startMs, endMs, heard: levelOf(startMs, endMs, playedMs), source: timing.source };
-    });
-    words.push(...chunkWords);
-    const chunkPlayed = chunk.startFrame + chunk.frames <= position.playedFrames;
-    if (chunkPlayed && chunkWords.every((word) => word.heard === 'full')) texts.push(chunk.text);
+  for (const sentence of sentencesOf(chunks, msPerFrame)) {
+    const timings = sentence.timings.length > 0 ? sentence.timings : joinWordTimings([{ wordTimings: spreadWords(sentence.text, (sentence.endFrame - sentence.startFrame) * msPerFrame), offsetMs: sentence.startFrame * msPerFrame }]) ?? [];
+    const sentenceWords = timings.map((timing): HeardWord => ({ word: timing.word, startMs: timing.startMs, endMs: timing.endMs, heard: levelOf(timing.startMs, timing.endMs, playedMs), source: timing.source }));
+    words.push(...sentenceWords);
+    if (sentence.endFrame <= position.playedFrames && sentenceWords.every((word) => word.heard === 'full')) texts.push(sentence.text);
     else {
-      const heardWords = chunkWords.filter((word) => word.heard !== 'none').map((word) => word.word);
+      const heardWords = sentenceWords.filter((word) => word.heard !== 'none').map((word) => word.word);
       if (heardWords.length > 0) texts.push(heardWords.join(' '));
     }
   }
@@ -79,6 +76,31 @@ export function heardOf(chunks: readonly PlayedChunk[], position: PlayedPosition
     playedMs,
     cutAtMs: position.cutAtFrames === null ? null : position.cutAtFrames * msPerFrame,
   };
+}
+
+/** One sentence as played: the span of its chunks, and their word timings on the stream clock (ms). */
+interface PlayedSentence {
+  text: string;
+  key: string | undefined;
+  startFrame: number;
+  endFrame: number;
+  timings: WordTiming[];
+}
+
+/** Groups consecutive chunks of one sentence (same key and text; chunks without text between them do not part them). */
+function sentencesOf(chunks: readonly PlayedChunk[], msPerFrame: number): PlayedSentence[] {
+  const sentences: PlayedSentence[] = [];
+  for (const chunk of chunks) {
+    if (chunk.text === undefined) continue;
+    let sentence = sentences.at(-1);
+    if (!sentence || sentence.key !== chunk.sentenceKey || sentence.text !== chunk.text) {
+      sentence = { text: chunk.text, key: chunk.sentenceKey, startFrame: chunk.startFrame, endFrame: chunk.startFrame, timings: [] };
+      sentences.push(sentence);
+    }
+    sentence.endFrame = chunk.startFrame + chunk.frames;
+    sentence.timings.push(...(joinWordTimings([{ wordTimings: chunk.wordTimings, offsetMs: chunk.startFrame * msPerFrame }]) ?? []));
+  }
+  return sentences;
 }
 
 function levelOf(startMs: number, endMs: number, playedMs: number): HeardLevel {
@@ -113,9 +135,9 @@ export class HeardLedger {
   #nextFrame = 0;
 
   /** Adds the next chunk written to the device (`frames` long); returns the frame it starts at. */
-  add(frames: number, text: string | undefined, wordTimings: readonly WordTiming[] | undefined): number {
+  add(frames: number, text: string | undefined, wordTimings: readonly WordTiming[] | undefined, sentenceKey?: string): number {
     const startFrame = this.#nextFrame;
-    this.#chunks.push({ startFrame, frames, text, wordTimings });
+    this.#chunks.push({ startFrame, frames, text, wordTimings, sentenceKey });
     this.#nextFrame += frames;
     return startFrame;
   }

@@ -146,6 +146,26 @@ describe('heard: what reached the device', () => {
     }
   });
 
+  it('espeak on a device at another rate: each word once, estimated, on the stream clock', async () => {
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: 48_000, channels: 2, periodFrames: 480 });
+    const engine = new VoiceEngine({ output });
+    try {
+      const text = 'The quick brown fox jumps. Over the lazy dog.';
+      const result = await engine.play(text);
+      const words = result.heard?.words ?? [];
+      expect(words.map((word) => word.word)).toEqual(['The', 'quick', 'brown', 'fox', 'jumps', 'Over', 'the', 'lazy', 'dog']);
+      expect(words.every((word) => word.source === 'estimated' && word.heard === 'full')).toBe(true);
+      for (let index = 1; index < words.length; index++) expect(words[index]?.startMs).toBeGreaterThanOrEqual(words[index - 1]?.endMs ?? Infinity);
+      // The second sentence's words sit after the first sentence, not at its start (the chunk clock).
+      expect(words[5]?.startMs).toBeGreaterThan(words[4]?.endMs ?? Infinity);
+      expect(words.at(-1)?.endMs).toBeLessThanOrEqual(result.heard?.playedMs ?? 0);
+      expect(result.heard?.text).toBe(text);
+    } finally {
+      await engine.close();
+      output.close();
+    }
+  });
+
   it('a natural end: every word heard in full, playedMs the whole stream, no cut', async () => {
     const backend = new ToneWordsBackend({ sampleRateHz: RATE_HZ, toneFrames: 320, gapFrames: 160, level: 0.5 });
     const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES });

@@ -62,6 +62,31 @@ describe('heardOf', () => {
   });
 });
 
+describe('heardOf: sentences in several chunks', () => {
+  it('a sentence in two chunks (a backend piece, then a resampler tail without timings) counts each word once', () => {
+    const chunks: PlayedChunk[] = [
+      { startFrame: 0, frames: 300, text: 'One two.', sentenceKey: 'n1', wordTimings: reported([['One', 0, 100], ['two', 150, 250]]) },
+      { startFrame: 300, frames: 10, text: 'One two.', sentenceKey: 'n1' },
+      { startFrame: 310, frames: 300, text: 'One two.', sentenceKey: 'n2', wordTimings: reported([['One', 0, 100], ['two', 150, 250]]) },
+    ];
+    const heard = heardOf(chunks, { playedFrames: 610, cutAtFrames: null, sampleRateHz: RATE_HZ });
+    expect(heard.words.map((word) => `${word.word}@${word.startMs}`)).toEqual(['One@0', 'two@150', 'One@310', 'two@460']);
+    expect(heard.text).toBe('One two. One two.');
+  });
+
+  it('a sentence without timings in two chunks is spread over both', () => {
+    const chunks: PlayedChunk[] = [
+      { startFrame: 0, frames: 500, text: 'abcd efgh', sentenceKey: 'n1' },
+      { startFrame: 500, frames: 500, text: 'abcd efgh', sentenceKey: 'n1' },
+    ];
+    const heard = heardOf(chunks, { playedFrames: 400, cutAtFrames: 400, sampleRateHz: RATE_HZ });
+    expect(heard.words.map((word) => [word.word, word.startMs, word.endMs, word.heard])).toEqual([
+      ['abcd', 0, 500, 'partial'],
+      ['efgh', 500, 1000, 'none'],
+    ]);
+  });
+});
+
 describe('word timing helpers', () => {
   it('spreadWords ignores punctuation and empty text', () => {
     expect(spreadWords(' … ', 100)).toEqual([]);

@@ -28,7 +28,7 @@ import { AudioRegistrar } from '../registrar/registrar.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
 import { HeardLedger, joinWordTimings, type Heard } from '../streaming/heard.js';
-import { cutTextSource, isAsyncIterable, stepsOfPieces, textStreamOptionsSchema } from '../streaming/text-source.js';
+import { isAsyncIterable, liveSynthesisSteps } from '../streaming/text-source.js';
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
 import type { SinkClosure, StreamSink } from '../streaming/stream-sink.js';
 import { parseInput } from '../validation.js';
@@ -195,7 +195,7 @@ export class VoiceEngine {
     const ledger = new HeardLedger();
     let heard: Heard | undefined;
     const recordHeard = async (cut: boolean): Promise<void> => {
-      heard = await heardAtEnd(ledger, sink, cut, sampleRateHz);
+      heard = await ledger.atEnd(sink, cut, sampleRateHz);
       if (cut) callQuietly(parsed.onInterrupted, heard);
     };
     const callerSignal = parsed.signal;
@@ -498,8 +498,7 @@ export class VoiceEngine {
         // One stream for the whole source: each piece compiles as it is cut (never as SSML: `auto` reads markup).
         lifecycle.compileLive();
         const pieceOptions = { ...parsed, format: parsed.format === 'auto' ? ('markup' as const) : parsed.format };
-        const pieces = cutTextSource(text, textStreamOptionsSchema.parse(parsed.textStream ?? {}), signal);
-        steps = stepsOfPieces(pieces, (piece) => compile(piece, this.#compileOptions(piece, pieceOptions, rateScale)));
+        steps = liveSynthesisSteps(text, parsed.textStream, signal, (piece) => compile(piece, this.#compileOptions(piece, pieceOptions, rateScale)));
       }
       lifecycle.synthesize();
       const backend = await this.#backendFor(parsed.backend);
@@ -681,17 +680,6 @@ interface RunHooks {
   onPlay?: (permit: Permit) => void;
   /** Awaited after the last chunk, before the natural-end stop (play() drains the device here). */
   beforeEnd?: () => Promise<void>;
-}
-
-/**
- * What reached the device of a play() stream: once the device rendered a cut (fade and drop), the
- * sink's played frames against the chunks' places on the stream's clock.
- */
-async function heardAtEnd(ledger: HeardLedger, sink: StreamSink | undefined, cut: boolean, sampleRateHz: number): Promise<Heard> {
-  if (!sink) return ledger.heard({ playedFrames: 0, cutAtFrames: cut ? 0 : null, sampleRateHz });
-  await sink.settle().catch(() => undefined);
-  const playedFrames = sink.playedFrames();
-  return ledger.heard({ playedFrames, cutAtFrames: cut ? (sink.cutAtFrames ?? playedFrames) : null, sampleRateHz });
 }
 
 /** Calls a caller's listener; its failure must not change how the stream ended (it is ignored). */

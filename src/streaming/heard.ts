@@ -129,6 +129,16 @@ export function joinWordTimings(parts: ReadonlyArray<{ wordTimings?: readonly Wo
   return joined.length > 0 ? joined : undefined;
 }
 
+/** What `HeardLedger.atEnd` reads from a stream's sink (StreamSink has it). */
+export interface PlayedFramesSource {
+  /** Resolves once the device rendered the stream's cut, if any. */
+  settle(): Promise<void>;
+  /** Frames of the stream the device played so far. */
+  playedFrames(): number;
+  /** Played frames when the closing decision arrived, or null. */
+  readonly cutAtFrames: number | null;
+}
+
 /** Records where each chunk of a played stream starts on its frame clock, for `heardOf`. */
 export class HeardLedger {
   readonly #chunks: PlayedChunk[] = [];
@@ -145,6 +155,17 @@ export class HeardLedger {
   /** Frames of every chunk added so far. */
   get totalFrames(): number {
     return this.#nextFrame;
+  }
+
+  /**
+   * What was heard at the end of the stream: once the device rendered a cut (fade and drop), the
+   * sink's played frames against the chunks' places (no sink: nothing played).
+   */
+  async atEnd(sink: PlayedFramesSource | undefined, cut: boolean, sampleRateHz: number): Promise<Heard> {
+    if (!sink) return this.heard({ playedFrames: 0, cutAtFrames: cut ? 0 : null, sampleRateHz });
+    await sink.settle().catch(() => undefined);
+    const playedFrames = sink.playedFrames();
+    return this.heard({ playedFrames, cutAtFrames: cut ? (sink.cutAtFrames ?? playedFrames) : null, sampleRateHz });
   }
 
   /** What was heard at `position` (see `heardOf`); played frames beyond the chunks added count as none. */

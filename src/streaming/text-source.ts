@@ -242,7 +242,10 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason instanceof Error ? signal.reason : new AbortError('the text stream was aborted', { cause: signal.reason });
 }
 
-/** The synthesis steps of each piece as it is cut: `compilePiece` turns one piece into its graph. */
-export async function* stepsOfPieces(pieces: AsyncIterable<string>, compilePiece: (piece: string) => SpeechGraph): AsyncGenerator<SynthesisStep, void, undefined> {
-  for await (const piece of pieces) yield* planSynthesis(compilePiece(piece));
+/**
+ * The synthesis steps of a live text source, piece by piece as it is cut (`textStream`: the
+ * caller's option, defaults applied here); `compilePiece` turns one piece into its graph.
+ */
+export async function* liveSynthesisSteps(source: AsyncIterable<unknown>, textStream: TextStreamOptions | undefined, signal: AbortSignal, compilePiece: (piece: string) => SpeechGraph): AsyncGenerator<SynthesisStep, void, undefined> {
+  for await (const piece of cutTextSource(source, textStreamOptionsSchema.parse(textStream ?? {}), signal)) yield* planSynthesis(compilePiece(piece));
 }

@@ -178,6 +178,15 @@ describe('heard: what reached the device', () => {
       expect(result.heard?.playedMs).toBeCloseTo(result.durationMs, 6);
       expect(result.heard?.text).toBe('One two three. Four five.');
       expect(result.heard?.words.map((word) => `${word.word}:${word.heard}`)).toEqual(['One:full', 'two:full', 'three:full', 'Four:full', 'five:full']);
+      // A second stream on the same device, cut short, counts only its own frames (its clock starts at its sink's open).
+      const second = await engine.play('Six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty and some more words here. Thirteen fourteen.', {
+        onProgress: ({ done }) => {
+          if (done === 1) engine.interrupt(engine.activeStreams()[0] ?? '');
+        },
+      });
+      expect(second.interrupted).toBe(true);
+      expect(second.heard?.playedMs).toBeLessThan(second.durationMs);
+      expect(second.heard?.words.at(-1)?.heard).toBe('none');
     } finally {
       await engine.close();
       output.close();

@@ -98,8 +98,9 @@ describe('AudioFileWriter', () => {
   it('cleans up its temp file when the final rename fails', async () => {
     const dir = freshDir();
     const target = join(dir, 'taken.wav');
-    mkdirSync(join(target, 'inside'), { recursive: true }); // a non-empty directory cannot be renamed over
     const writer = await AudioFileWriter.open(target, { sampleRateHz: 8000, channels: 1 });
+    // Planted after open (a directory at open is refused up front): a non-empty directory cannot be renamed over.
+    mkdirSync(join(target, 'inside'), { recursive: true });
     await writer.write(new Float32Array(50));
     const error = await rejection(writer.close());
     expect(error.code).toBe('FILE_WRITE_FAILED');

@@ -12,6 +12,8 @@ export type { RegistrarReader } from './engine/registrar-reader.js';
 export { speakOptionsSchema, voiceEngineOptionsSchema } from './engine/engine-options.js';
 export type { SpeakOptions, SpeechProgress, VoiceEngineOptions } from './engine/engine-options.js';
 export type { AudioChunk, Degradation, EngineHealth, SpeechResult } from './engine/speech-types.js';
+export type { SpeakToFileOptions, SpeechFileResult } from './engine/voice-engine.js';
+export type { LoudnessMode } from './engine/speech-file.js';
 
 // Control plane: registrar and attestations
 export { AudioRegistrar } from './registrar/registrar.js';

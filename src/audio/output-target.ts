@@ -170,11 +170,31 @@ async function openThrough(path: string, kind: 'fifo' | 'character-device'): Pro
   };
 }
 
-/** A write-through target over a writable stream (e.g. stdout for `-o -`); it is flushed, not ended. */
+/**
+ * A write-through target over a writable stream (e.g. stdout for `-o -`); it is flushed, not
+ * ended. A stream that fails or whose reader went away (EPIPE) rejects the pending and every later
+ * write with `OUTPUT_CLOSED` instead of an unhandled 'error' event.
+ */
 export function streamOutputTarget(stream: NodeJS.WritableStream, name = '-'): OutputTarget {
+  let failure: VoiceSoundboardError | undefined;
+  const pending = new Set<(error: VoiceSoundboardError) => void>();
+  const onError = (error: Error) => {
+    failure ??= new AudioError('OUTPUT_CLOSED', `could not write ${name === '-' ? 'standard output' : name}: ${error.message}`, { cause: error });
+    for (const reject of pending) reject(failure);
+    pending.clear();
+  };
+  stream.on('error', onError);
+  const release = () => void stream.removeListener('error', onError);
   const write = (bytes: Uint8Array) =>
     new Promise<void>((resolve, reject) => {
-      stream.write(bytes, (error) => (error ? reject(writeFailed(name, error)) : resolve()));
+      if (failure) return reject(failure);
+      pending.add(reject);
+      stream.write(bytes, (error) => {
+        pending.delete(reject);
+        if (error) onError(error);
+        if (failure) reject(failure);
+        else resolve();
+      });
     });
   return {
     path: name,
@@ -182,7 +202,14 @@ export function streamOutputTarget(stream: NodeJS.WritableStream, name = '-'): O
     atomic: false,
     write,
     writeAt: () => Promise.reject(new AudioError('OUTPUT_NOT_SEEKABLE', `${name} is a stream: it is written in order, never patched`)),
-    commit: () => Promise.resolve(),
-    discard: () => Promise.resolve(),
+    commit: () => {
+      release();
+      return failure ? Promise.reject(failure) : Promise.resolve();
+    },
+    discard: () => {
+      // Keep swallowing a late EPIPE of this stream: it has been reported once already.
+      if (!failure) release();
+      return Promise.resolve();
+    },
   };
 }

@@ -44,6 +44,12 @@ export const speechFileOptionsSchema = z.strictObject({
   audioFormat: z.enum(['wav', 'wav-f32', 'pcm', 'pcm-f32', 'mp3', 'opus', 'ogg', 'flac', 'aac']).optional(),
   /** How `targetLufs` is applied (default `integrated`). */
   loudnessMode: z.enum(LOUDNESS_MODES).default('integrated'),
+  /**
+   * Also play on the engine's device while writing (the same chunks, through the stream's sink;
+   * the file is then at the device's rate). With integrated loudness the device hears the
+   * chunks before the whole-text gain; use `per-sentence` to hear the normalised level.
+   */
+  play: z.boolean().default(false),
 });
 
 /** What the writer needs to know up front. */

@@ -174,26 +174,51 @@ export class VoiceEngine {
    * or per sentence (`'per-sentence'`). The result holds no audio: it is in the file.
    */
   async speakToFile(text: string, path: string | NodeJS.WritableStream, options: SpeakToFileOptions = {}): Promise<SpeechFileResult> {
-    const { audioFormat, loudnessMode, ...speakOptions } = options;
-    const fileOptions = parseInput(speechFileOptionsSchema, { audioFormat, loudnessMode }, 'options');
+    const { audioFormat, loudnessMode, play, ...speakOptions } = options;
+    const fileOptions = parseInput(speechFileOptionsSchema, { audioFormat, loudnessMode, play }, 'options');
     const parsed = parseInput(speakOptionsSchema, speakOptions, 'options');
     const started = performance.now();
     const graph = await this.#validate(text, parsed);
     const integrated = fileOptions.loudnessMode === 'integrated';
     const format = fileOptions.audioFormat ?? (typeof path === 'string' ? formatFromExtension(path) : 'wav');
+    const output = fileOptions.play ? this.#outputDevice() : undefined;
+    if (output && parsed.sampleRateHz !== undefined && parsed.sampleRateHz !== output.config.sampleRateHz) {
+      throw new InputError(`options.sampleRateHz: with play the file is written at the device's rate (${output.config.sampleRateHz} Hz) (received ${parsed.sampleRateHz})`, { field: 'options.sampleRateHz' });
+    }
     // The destination is opened (and a directory or socket refused) before the stream starts.
     const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let utterance: Utterance;
     let written: WrittenSpeech;
+    let release: () => void = () => undefined;
     try {
+      if (output) release = await this.#takeDevice(parsed.signal);
       this.#throwIfClosed();
       utterance = this.#begin(parsed, graph);
-      const runOptions = integrated ? { ...parsed, targetLufs: undefined } : parsed;
-      for await (const chunk of this.#run(utterance, text, runOptions, { perSentenceLoudness: !integrated })) await writer.write(chunk);
+      // Playing too: the device is fed as play() feeds it, through the sink the play permit opens.
+      let sink: StreamSink | undefined;
+      const hooks: RunHooks = {
+        perSentenceLoudness: !integrated,
+        ...(output ? { onPlay: (permit: Permit) => void (sink = this.#sinks.open(permit, output)), beforeEnd: async () => void (await sink?.drain()) } : {}),
+      };
+      const runOptions = { ...parsed, ...(integrated ? { targetLufs: undefined } : {}), ...(output ? { sampleRateHz: output.config.sampleRateHz } : {}) };
+      for await (const chunk of this.#run(utterance, text, runOptions, hooks)) {
+        await writer.write(chunk);
+        if (!output) continue;
+        if (!sink || sink.closure) break;
+        const channels = output.config.channels;
+        try {
+          await sink.write(channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels }));
+        } catch (error) {
+          if (sink.closure) break;
+          throw error;
+        }
+      }
       written = await writer.close();
     } catch (error) {
       await writer.abort();
       throw error;
+    } finally {
+      release();
     }
     const { audio: _audio, ...result } = resultOf(utterance, [], new Float32Array(0), written.sampleRateHz, started);
     void _audio;

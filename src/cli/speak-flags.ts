@@ -6,7 +6,7 @@
  */
 import { extname } from 'node:path';
 import { AUDIO_FORMATS, formatFromExtension, type AudioFormat } from '../audio/encode.js';
-import { BackendError, InputError, VoiceSoundboardError } from '../errors.js';
+import { AudioError, BackendError, InputError, VoiceSoundboardError } from '../errors.js';
 
 function usage(message: string, field: string, cause?: unknown): InputError {
   return new InputError(message, { code: 'CLI_USAGE', field, ...(cause === undefined ? {} : { cause }) });
@@ -69,6 +69,9 @@ export function cliError(error: unknown): unknown {
   const strip = (message: string, field: string) => message.replace(new RegExp(`^${field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), '');
   if (error instanceof BackendError && error.code === 'VOICE_UNKNOWN') return new InputError(`-v/--voice: ${error.message}`, { code: error.code, field: '-v/--voice', cause: error });
   if (error instanceof BackendError && error.code === 'LANGUAGE_UNSUPPORTED') return new InputError(`-l/--language: ${error.message}`, { code: error.code, field: '-l/--language', cause: error });
+  if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_INIT_FAILED') {
+    return new AudioError(error.code, `no audio device could be opened here (${error.message}); write a file instead: voice-soundboard speak <text> -o out.wav`, { cause: error });
+  }
   if (!(error instanceof InputError)) return error;
   if (error.code === 'INPUT_TOO_LARGE') {
     return new InputError(`${strip(error.message, 'input').replace('maxInputChars', '--max-input-chars')}; raise it with --max-input-chars`, { code: error.code, field: '--max-input-chars', cause: error });

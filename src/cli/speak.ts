@@ -10,7 +10,7 @@ import { AudioOutput } from '../audio/output.js';
 import { EMOTION_NAMES, PRESET_NAMES } from '../compiler/index.js';
 import { LOUDNESS_MODES } from '../engine/speech-file.js';
 import { VoiceEngine } from '../engine/voice-engine.js';
-import { AudioError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { parseCliArgs, readAllText, type FlagSpec } from './args.js';
 import type { CliCommand, CliIo } from './main.js';
@@ -171,10 +171,7 @@ function openOutput(device: string | undefined): AudioOutput {
     if (device !== undefined && error instanceof InputError && /device/.test(error.message)) {
       throw new InputError(`--device: choosing a device is not supported by this build's audio output (${error.message})`, { code: 'CLI_USAGE', field: '--device', cause: error });
     }
-    if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_INIT_FAILED') {
-      throw new AudioError(error.code, `no audio device could be opened here (${error.message}); write a file instead: voice-soundboard speak <text> -o out.wav`, { cause: error });
-    }
-    throw error;
+    throw cliError(error);
   }
 }
 
@@ -184,7 +181,9 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const text = await readText(positionals, io);
   const options = backendOptions(values);
   requireBackendFiles(values.backend, options);
-  const output = values.play || !values.output ? openOutput(values.device) : undefined;
+  // Without the env var or --device the engine opens the default device itself, on first use (after validation).
+  const wantsDevice = values.play === true || !values.output;
+  const output = wantsDevice && (process.env['VOICE_SOUNDBOARD_AUDIO_BACKEND'] !== undefined || values.device !== undefined) ? openOutput(values.device) : undefined;
   const log = values.attestations ? AudioRegistrar.openLog(values.attestations) : undefined;
   const engine = new VoiceEngine({
     ...(values.backend ? { backend: values.backend } : {}),

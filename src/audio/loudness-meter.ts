@@ -7,16 +7,9 @@
  * is a whole number of steps it matches `measureLoudness` to float rounding.
  */
 import { kWeightingCoefficients, type BiquadCoefficients } from './k-weighting.js';
-import type { LoudnessAnalysis } from './loudness.js';
+import { channelWeights, type LoudnessAnalysis } from './loudness.js';
 import { Resampler } from './resampler.js';
 import { samplePeak, truePeakOversampling } from './true-peak.js';
-
-/** Channel weights of BS.1770-4 (as in loudness.ts): surrounds 1.41, LFE 0 for 5.1, else 1. */
-function channelWeights(channels: number): number[] {
-  if (channels === 6) return [1, 1, 1, 0, 1.41, 1.41];
-  if (channels === 5) return [1, 1, 1, 1.41, 1.41];
-  return new Array<number>(channels).fill(1);
-}
 
 /** Incremental loudness and true-peak measurement of interleaved float32 PCM. Not thread-safe. */
 export class LoudnessMeter {

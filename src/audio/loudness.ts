@@ -77,7 +77,7 @@ const LOUDNESS_OFFSET_DB = -0.691;
  * Channel weights G_i of BS.1770-4 for the usual layouts: 1 for left, right and centre, 1.41 for
  * the surrounds, 0 for LFE (5.1 order L R C LFE Ls Rs). Other layouts weigh every channel 1.
  */
-function channelWeights(channels: number): number[] {
+export function channelWeights(channels: number): number[] {
   if (channels === 6) return [1, 1, 1, 0, 1.41, 1.41];
   if (channels === 5) return [1, 1, 1, 1.41, 1.41];
   return new Array<number>(channels).fill(1);

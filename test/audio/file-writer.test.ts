@@ -4,20 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioFileWriter, writeAudioFile } from '../../src/audio/file-writer.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { AudioError, InputError } from '../../src/errors.js';
-import { makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
+import { freshDirs, makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
 import { rejection } from '../helpers/errors.js';
 
 const temp = makeTempDir('vs-writer-');
 beforeAll(() => requireFfmpeg());
 afterAll(() => temp.cleanup());
 
-let counter = 0;
 /** A fresh empty directory per test, so leftovers can be checked by listing it. */
-function freshDir(): string {
-  const dir = join(temp.dir, `case-${counter++}`);
-  mkdirSync(dir);
-  return dir;
-}
+const freshDir = freshDirs(temp.dir);
 
 
 describe('AudioFileWriter', () => {

@@ -7,17 +7,13 @@ import { AudioFileWriter, writeAudioFile } from '../../src/audio/file-writer.js'
 import { openOutputTarget } from '../../src/audio/output-target.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { rejection } from '../helpers/errors.js';
-import { makeTempDir } from './tools.js';
+import { freshDirs, makeTempDir } from './tools.js';
 
 const temp = makeTempDir('vs-target-');
 afterAll(() => temp.cleanup());
 
-let counter = 0;
-function freshDir(): string {
-  const dir = join(temp.dir, `case-${counter++}`);
-  mkdirSync(dir);
-  return dir;
-}
+/** A fresh empty directory per test, so leftovers can be checked by listing it. */
+const freshDir = freshDirs(temp.dir);
 
 const pcm = new Float32Array(800).map((_, i) => Math.sin(i / 10) / 2);
 

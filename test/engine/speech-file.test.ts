@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { AudioOutput } from '../../src/audio/output.js';
 import { LoudnessMeter } from '../../src/audio/loudness-meter.js';
 import { measureLoudness, normalizationGain } from '../../src/audio/loudness.js';
 import { decodeWav } from '../../src/audio/wav.js';
@@ -129,6 +130,33 @@ describe('speakToFile streams sentence by sentence', () => {
       expect(backend.producedSamples).toBeGreaterThan(30 * worstHeldSamples);
     } finally {
       await bounded.close();
+    }
+  });
+
+  it('play: true writes the file and plays the same samples on the device, through the play permit', async () => {
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1, capture: true });
+    const playing = new VoiceEngine({ output });
+    try {
+      const path = join(dir, 'played.wav');
+      const result = await playing.speakToFile('Heard and written at once.', path, { play: true, audioFormat: 'wav-f32' });
+      const file = decodeWav(readFileSync(path)).pcm;
+      const captured = output.readCapture();
+      const first = captured.findIndex((sample) => sample !== 0);
+      expect(first).toBeGreaterThanOrEqual(0);
+      const firstInFile = file.findIndex((sample) => sample !== 0);
+      const heard = captured.subarray(first, first + file.length - firstInFile);
+      expect(heard.length).toBe(file.length - firstInFile);
+      let worst = 0;
+      for (let i = 0; i < heard.length; i++) worst = Math.max(worst, Math.abs(heard[i]! - file[firstInFile + i]!));
+      expect(worst).toBe(0);
+      expect(result.attestations.map((attestation) => attestation.action)).toEqual(['start', 'compile', 'synthesize', 'play', 'stop']);
+      // Negative control: without play nothing reaches the device.
+      await playing.speakToFile('Only written.', path);
+      expect(output.readCapture().some((sample) => sample !== 0)).toBe(false);
+      rmSync(path);
+    } finally {
+      await playing.close();
+      output.close();
     }
   });
 

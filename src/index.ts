@@ -14,6 +14,8 @@ export type { SpeakOptions, SpeechProgress, VoiceEngineOptions } from './engine/
 export type { AudioChunk, Degradation, EngineHealth, SpeechResult } from './engine/speech-types.js';
 export type { Heard, HeardLevel, HeardWord } from './streaming/heard.js';
 export type { TextStreamOptions } from './streaming/text-source.js';
+export type { SpeakToFileOptions, SpeechFileResult } from './engine/voice-engine.js';
+export type { LoudnessMode } from './engine/speech-file.js';
 
 // Control plane: registrar and attestations
 export { AudioRegistrar } from './registrar/registrar.js';

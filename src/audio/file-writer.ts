@@ -1,18 +1,18 @@
 /**
- * Writing audio files safely: `AudioFileWriter` streams PCM chunks into a temp file next to the
- * target and, on `close()`, patches the WAV header with the final sizes, syncs and renames it
- * into place. On any failure or `abort()` the temp file is removed: the target path either gets
- * a complete file or is left as it was. `writeAudioFile` does the same for a whole buffer in any
- * `encodeAudio` format.
+ * Writing audio files safely: `AudioFileWriter` streams PCM chunks into an output target
+ * (output-target.ts). For a new path or a regular file that is a temp file next to it which, on
+ * `close()`, gets the WAV header patched with the final sizes, is synced and renamed into place;
+ * on any failure or `abort()` the temp file is removed: the path either gets a complete file or is
+ * left as it was. A FIFO or character device (or a symlink to one) is written through with a
+ * streaming WAV header; nothing at the path is ever replaced by a file of another kind.
+ * `writeAudioFile` does the same for a whole buffer in any `encodeAudio` format.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { AudioError, InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { audioFormatSchema, encodeAudio, formatFromExtension, type AudioFormat } from './encode.js';
-import { BYTES_PER_SAMPLE, wavHeader, writeSamples, type WavSampleFormat } from './wav.js';
+import { openOutputTarget, writeFailed, type OutputTarget } from './output-target.js';
+import { BYTES_PER_SAMPLE, wavHeader, wavStreamHeader, writeSamples, type WavSampleFormat } from './wav.js';
 
 /** Formats `AudioFileWriter` can stream (the uncompressed ones). */
 export type StreamableFormat = 'wav' | 'wav-f32' | 'pcm' | 'pcm-f32';
@@ -44,15 +44,6 @@ const writerOptionsSchema = z.object({
 /** Largest data size a RIFF header can describe, minus room for the header itself. */
 const MAX_WAV_DATA_BYTES = 0xffffffff - 64;
 
-function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
-function writeFailed(path: string, error: unknown): AudioError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new AudioError('FILE_WRITE_FAILED', `could not write ${path}: ${message}`, { cause: error });
-}
-
 /**
  * Streams interleaved float32 PCM to a WAV or raw PCM file, atomically. Calls are serialised in
  * the order made; `close()` and `abort()` are idempotent. Not for the audio callback (async I/O).
@@ -64,7 +55,8 @@ export class AudioFileWriter {
   readonly format: StreamableFormat;
   readonly sampleRateHz: number;
   readonly channels: number;
-  private readonly sampleFormat: WavSampleFormat;
+  /** Sample encoding of the data (s16 or f32). */
+  readonly sampleFormat: WavSampleFormat;
   private readonly isWav: boolean;
   private readonly headerBytes: number;
   private dataBytes = 0;
@@ -74,8 +66,7 @@ export class AudioFileWriter {
 
   private constructor(
     path: string,
-    private readonly tempPath: string,
-    private readonly handle: FileHandle,
+    private readonly target: OutputTarget,
     options: Required<AudioFileWriterOptions>,
   ) {
     this.path = path;
@@ -87,7 +78,7 @@ export class AudioFileWriter {
     this.headerBytes = this.isWav ? this.header().length : 0;
   }
 
-  /** Opens a temp file next to `path` (the directory must exist) and writes a provisional header. */
+  /** Opens `path` as an output target (the directory must exist) and writes a provisional header. */
   static async open(path: string, options: AudioFileWriterOptions): Promise<AudioFileWriter> {
     parseInput(z.string().min(1), path, 'path');
     const parsed = parseInput(writerOptionsSchema, options, 'options');
@@ -105,17 +96,12 @@ export class AudioFileWriter {
       }
       format = streamable.data;
     }
-    const tempPath = tempPathFor(path);
-    let handle: FileHandle;
-    try {
-      handle = await open(tempPath, 'wx');
-    } catch (error) {
-      throw writeFailed(path, error);
-    }
-    const writer = new AudioFileWriter(path, tempPath, handle, { ...parsed, format });
+    const target = await openOutputTarget(path);
+    const writer = new AudioFileWriter(path, target, { ...parsed, format });
     if (writer.isWav) {
       try {
-        await handle.write(writer.header(), 0, undefined, 0);
+        // A write-through target cannot be patched at the end: it gets the streaming header.
+        await target.write(target.atomic ? writer.header() : wavStreamHeader({ sampleRateHz: writer.sampleRateHz, channels: writer.channels, format: writer.sampleFormat }));
       } catch (error) {
         await writer.discard();
         throw writeFailed(path, error);
@@ -145,13 +131,12 @@ export class AudioFileWriter {
     if (this.isWav && this.dataBytes + bytes.length > MAX_WAV_DATA_BYTES) {
       return Promise.reject(new AudioError('WAV_TOO_LARGE', `${this.path}: a WAV file cannot hold more than 4 GiB of samples`));
     }
-    const position = this.headerBytes + this.dataBytes;
     this.dataBytes += bytes.length;
     return this.enqueue(async () => {
       // An earlier queued write may have failed (and removed the temp file) since this call.
       if (this.state !== 'open') throw new AudioError('WRITER_CLOSED', `cannot write to ${this.path}: the writer is ${this.state}`);
       try {
-        await this.handle.write(bytes, 0, bytes.length, position);
+        await this.target.write(bytes);
       } catch (error) {
         this.state = 'failed';
         await this.discard();
@@ -160,16 +145,14 @@ export class AudioFileWriter {
     });
   }
 
-  /** Finishes the file: final header, sync, rename into place. Returns what was written. */
+  /** Finishes the file: final header, sync, rename into place (write-through: close). Returns what was written. */
   close(): Promise<WrittenAudioFile> {
     return this.enqueue(async () => {
       if (this.result !== undefined) return this.result;
       if (this.state !== 'open') throw new AudioError('WRITER_CLOSED', `cannot close ${this.path}: the writer is ${this.state}`);
       try {
-        if (this.isWav) await this.handle.write(this.header(), 0, undefined, 0);
-        await this.handle.sync();
-        await this.handle.close();
-        await rename(this.tempPath, this.path);
+        if (this.isWav && this.target.atomic) await this.target.writeAt(this.header(), 0);
+        await this.target.commit();
       } catch (error) {
         this.state = 'failed';
         await this.discard();
@@ -195,8 +178,7 @@ export class AudioFileWriter {
   }
 
   private async discard(): Promise<void> {
-    await this.handle.close().catch(() => undefined);
-    await rm(this.tempPath, { force: true }).catch(() => undefined);
+    await this.target.discard();
   }
 
   private enqueue<T>(step: () => Promise<T>): Promise<T> {
@@ -226,7 +208,7 @@ const writeAudioFileOptionsSchema = z.object({
   bitrateKbps: z.number().int().min(6).max(640).optional(),
 });
 
-/** Encodes a whole buffer and writes it atomically (temp file + rename) in any supported format. */
+/** Encodes a whole buffer and writes it to an output target (atomic for files) in any supported format. */
 export async function writeAudioFile(path: string, pcm: Float32Array, options: WriteAudioFileOptions): Promise<WrittenAudioFile> {
   parseInput(z.string().min(1), path, 'path');
   const { format = formatFromExtension(path), sampleRateHz, channels, ...encodeOptions } = parseInput(
@@ -235,18 +217,12 @@ export async function writeAudioFile(path: string, pcm: Float32Array, options: W
     'options',
   );
   const bytes = await encodeAudio(pcm, { sampleRateHz, channels }, format, encodeOptions);
-  const tempPath = tempPathFor(path);
+  const target = await openOutputTarget(path);
   try {
-    const handle = await open(tempPath, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tempPath, path);
+    await target.write(bytes);
+    await target.commit();
   } catch (error) {
-    await rm(tempPath, { force: true }).catch(() => undefined);
+    await target.discard();
     throw writeFailed(path, error);
   }
   return { path, format, frames: pcm.length / channels, bytes: bytes.length };

@@ -77,7 +77,7 @@ const LOUDNESS_OFFSET_DB = -0.691;
  * Channel weights G_i of BS.1770-4 for the usual layouts: 1 for left, right and centre, 1.41 for
  * the surrounds, 0 for LFE (5.1 order L R C LFE Ls Rs). Other layouts weigh every channel 1.
  */
-function channelWeights(channels: number): number[] {
+export function channelWeights(channels: number): number[] {
   if (channels === 6) return [1, 1, 1, 0, 1.41, 1.41];
   if (channels === 5) return [1, 1, 1, 1.41, 1.41];
   return new Array<number>(channels).fill(1);
@@ -148,14 +148,14 @@ export function measureLoudness(pcm: Float32Array, options: LoudnessOptions): Lo
   return summarize(analyse(pcm, sampleRateHz, channels), 1);
 }
 
-/** The gain-independent part of a measurement: block energies and linear peaks. */
-interface Analysis {
+/** The gain-independent part of a measurement: block energies and linear peaks (LoudnessMeter builds one incrementally). */
+export interface LoudnessAnalysis {
   blocks: Float64Array;
   truePeak: number;
   samplePeak: number;
 }
 
-function analyse(pcm: Float32Array, sampleRateHz: number, channels: number): Analysis {
+function analyse(pcm: Float32Array, sampleRateHz: number, channels: number): LoudnessAnalysis {
   return {
     blocks: blockMeanSquares(pcm, sampleRateHz, channels),
     truePeak: truePeak(pcm, sampleRateHz, channels),
@@ -167,7 +167,7 @@ function analyse(pcm: Float32Array, sampleRateHz: number, channels: number): Ana
  * The measurement of the analysed signal scaled by `gain`: every stage before the gates is linear,
  * so block energies scale by gain² and peaks by |gain|; only the gating is recomputed.
  */
-function summarize(analysis: Analysis, gain: number): LoudnessMeasurement {
+function summarize(analysis: LoudnessAnalysis, gain: number): LoudnessMeasurement {
   const energyGain = gain * gain;
   const blocks = energyGain === 1 ? analysis.blocks : analysis.blocks.map((meanSquare) => meanSquare * energyGain);
   const absolute = gatedMean(blocks, ABSOLUTE_GATE_LUFS);
@@ -203,11 +203,22 @@ export function normalizeLoudness(pcm: Float32Array, options: NormalizeLoudnessO
     'options',
   );
   validatePcm(pcm, channels);
-  const analysis = analyse(pcm, sampleRateHz, channels);
+  const plan = normalizationGain(analyse(pcm, sampleRateHz, channels), targetLufs, truePeakLimitDb);
+  if (plan.before.integratedLufs === -Infinity) return { pcm: pcm.slice(), ...plan };
+  const gain = 10 ** (plan.gainDb / 20);
+  const out = new Float32Array(pcm.length);
+  for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! * gain;
+  return { pcm: out, ...plan };
+}
+
+/**
+ * The gain that brings an analysed programme to `targetLufs`, lowered so its true peak stays at
+ * or below `truePeakLimitDb` (0 dB for silence), with the measurements before and after. Shared by
+ * `normalizeLoudness` and the two-pass file writer (which applies it while streaming).
+ */
+export function normalizationGain(analysis: LoudnessAnalysis, targetLufs: number, truePeakLimitDb: number | undefined): Omit<NormalizedLoudness, 'pcm'> {
   const before = summarize(analysis, 1);
-  if (before.integratedLufs === -Infinity) {
-    return { pcm: pcm.slice(), gainDb: 0, limitedByTruePeak: false, before, after: before };
-  }
+  if (before.integratedLufs === -Infinity) return { gainDb: 0, limitedByTruePeak: false, before, after: before };
   let gainDb = targetLufs - before.integratedLufs;
   // A gain can lift quiet blocks over the -70 LUFS gate (or drop them under it), which moves the
   // integrated value; a few cheap re-gatings of the cached blocks settle it.
@@ -221,8 +232,5 @@ export function normalizeLoudness(pcm: Float32Array, options: NormalizeLoudnessO
     gainDb = truePeakLimitDb - before.truePeakDb;
     limitedByTruePeak = true;
   }
-  const gain = 10 ** (gainDb / 20);
-  const out = new Float32Array(pcm.length);
-  for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! * gain;
-  return { pcm: out, gainDb, limitedByTruePeak, before, after: summarize(analysis, gain) };
+  return { gainDb, limitedByTruePeak, before, after: summarize(analysis, 10 ** (gainDb / 20)) };
 }

@@ -1,22 +1,36 @@
 /**
- * `voice-soundboard speak <text|->`: speaks text to a file (`-o`) or to the audio device.
+ * `voice-soundboard speak <text|->`: speaks text to a file (`-o`), to standard output (`-o -`),
+ * to the audio device, or to a file and the device at once (`-o` with `--play`). Files are
+ * written sentence by sentence in constant memory (VoiceEngine.speakToFile); `--attestations`
+ * appends the utterance's attestations to a durable log that `audit verify` checks.
  */
 import { z } from 'zod';
-import { AUDIO_FORMATS, formatFromExtension } from '../audio/encode.js';
+import { AUDIO_FORMATS } from '../audio/encode.js';
+import { AudioOutput } from '../audio/output.js';
 import { EMOTION_NAMES, PRESET_NAMES } from '../compiler/index.js';
+import { LOUDNESS_MODES } from '../engine/speech-file.js';
 import { VoiceEngine } from '../engine/voice-engine.js';
-import { AudioError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
+import { AudioRegistrar } from '../registrar/registrar.js';
 import { parseCliArgs, readAllText, type FlagSpec } from './args.js';
 import type { CliCommand, CliIo } from './main.js';
+import { progressReporter } from './progress.js';
+import { cliError, outputFormat, requireBackendFiles } from './speak-flags.js';
 
 const HELP = `Usage: voice-soundboard speak <text|-> [options]
 
 Speaks text with the embedded espeak-ng voice (or another backend). Reads standard input for "-".
-Writes a file with -o; plays on the default audio device otherwise.
+Writes a file with -o (sentence by sentence: any length in constant memory); plays on the default
+audio device otherwise, or as well with --play.
 
 Options:
-  -o, --output <file>        write audio here (format from the extension unless --format)
-  -f, --format <format>      ${AUDIO_FORMATS.join(' | ')}
+  -o, --output <file|->      write audio here (format from the extension unless --format); "-" is
+                             standard output (WAV with a streaming header, or -f pcm for raw s16le).
+                             A FIFO, a device such as /dev/null or a symlink's target is written
+                             through, never replaced; a regular file is replaced atomically
+  -f, --format <format>      ${AUDIO_FORMATS.join(' | ')} (must agree with the extension of -o)
+      --play                 with -o: also play on the audio device while writing
+      --device <id|name>     the audio device to play on (forwarded to the audio output)
   -v, --voice <id>           voice id (see \`voice-soundboard voices\`)
   -b, --backend <name>       espeak (default) | kokoro | piper | openai | elevenlabs | azure
       --model <path>         model file for kokoro/piper (backend option modelPath)
@@ -32,14 +46,24 @@ Options:
       --preset <name>        ${PRESET_NAMES.join(' | ')}
   -l, --language <tag>       BCP-47 language of the text (default en-US)
       --lufs <target>        normalise loudness to this integrated level, e.g. -16
+      --loudness-mode <m>    integrated (default: over the whole text, two passes through a temp
+                             file) | per-sentence (each sentence on its own, written as it comes)
       --sample-rate <hz>     output sample rate (default: the backend's)
-  -q, --quiet                no progress output
+      --max-input-chars <n>  longest text accepted (default 100000)
+      --attestations <file>  append this utterance's attestations to a durable log (JSON Lines;
+                             check it with \`voice-soundboard audit verify <file>\`)
+  -q, --quiet                no progress output (else: a progress line on a terminal, sparse
+                             lines elsewhere)
   -h, --help                 show this help
 
 Examples:
   voice-soundboard speak "Hello there" -o hello.wav
   echo "Read from stdin" | voice-soundboard speak - -o out.mp3 --lufs -16
   voice-soundboard speak "<speak>Wait<break time='500ms'/>now</speak>" --ssml -o wait.wav
+  voice-soundboard speak "Piped" -o - -f pcm | aplay -f S16_LE -r 22050
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage (a bad flag, an unknown voice or language,
+an output path that is a directory or socket, a text longer than --max-input-chars).
 `;
 
 const FLAGS: FlagSpec = {
@@ -62,6 +86,11 @@ const FLAGS: FlagSpec = {
   lufs: { type: 'string' },
   'sample-rate': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
+  play: { type: 'boolean' },
+  device: { type: 'string' },
+  'loudness-mode': { type: 'string' },
+  'max-input-chars': { type: 'string' },
+  attestations: { type: 'string' },
 };
 
 const numberFlag = (min: number, max: number) =>
@@ -92,7 +121,14 @@ const valuesSchema = z
     lufs: numberFlag(-70, 0).optional(),
     'sample-rate': numberFlag(8000, 192_000).pipe(z.number().int()).optional(),
     quiet: z.boolean().optional(),
+    play: z.boolean().optional(),
+    device: z.string().min(1).max(500).optional(),
+    'loudness-mode': z.enum(LOUDNESS_MODES).optional(),
+    'max-input-chars': numberFlag(1, 10_000_000).pipe(z.number().int()).optional(),
+    attestations: z.string().min(1).optional(),
   })
+  .refine((values) => !(values.play && !values.output), { message: 'needs -o/--output (without -o, speak plays anyway)', path: ['play'] })
+  .refine((values) => !(values.device && values.output && !values.play), { message: 'plays nothing with -o unless --play is given', path: ['device'] })
   .refine((values) => !(values.ssml && values.plain), { message: '--ssml and --plain exclude each other', path: ['plain'] })
   .refine((values) => !(values.lenient && values.strict), { message: '--lenient and --strict exclude each other', path: ['strict'] });
 
@@ -122,17 +158,44 @@ async function readText(positionals: string[], io: CliIo): Promise<string> {
   return text;
 }
 
+/** The device to play on: `VOICE_SOUNDBOARD_AUDIO_BACKEND=null` for headless runs (tests, CI); `--device` is forwarded when the output supports it. */
+function openOutput(device: string | undefined): AudioOutput {
+  const backend = process.env['VOICE_SOUNDBOARD_AUDIO_BACKEND'];
+  if (backend !== undefined && backend !== 'null' && backend !== 'default') {
+    throw new InputError(`VOICE_SOUNDBOARD_AUDIO_BACKEND: expected "null" or "default" (received ${JSON.stringify(backend)})`, { code: 'CLI_USAGE', field: 'VOICE_SOUNDBOARD_AUDIO_BACKEND' });
+  }
+  const options: Record<string, unknown> = { ...(backend === 'null' ? { backend: 'null' } : {}), ...(device !== undefined ? { device } : {}) };
+  try {
+    return new AudioOutput(options as ConstructorParameters<typeof AudioOutput>[0]);
+  } catch (error) {
+    if (device !== undefined && error instanceof InputError && /device/.test(error.message)) {
+      throw new InputError(`--device: choosing a device is not supported by this build's audio output (${error.message})`, { code: 'CLI_USAGE', field: '--device', cause: error });
+    }
+    throw cliError(error);
+  }
+}
+
 async function run(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCliArgs(args, FLAGS, valuesSchema);
-  const format = values.format ?? (values.output ? formatFromExtension(values.output) : undefined);
+  const format = values.output ? outputFormat(values.output, values.format) : undefined;
   const text = await readText(positionals, io);
   const options = backendOptions(values);
+  requireBackendFiles(values.backend, options);
+  // Without the env var or --device the engine opens the default device itself, on first use (after validation).
+  const wantsDevice = values.play === true || !values.output;
+  const output = wantsDevice && (process.env['VOICE_SOUNDBOARD_AUDIO_BACKEND'] !== undefined || values.device !== undefined) ? openOutput(values.device) : undefined;
+  const log = values.attestations ? AudioRegistrar.openLog(values.attestations) : undefined;
   const engine = new VoiceEngine({
     ...(values.backend ? { backend: values.backend } : {}),
     ...(options ? { backendOptions: options } : {}),
     ...(values['sample-rate'] ? { sampleRateHz: values['sample-rate'] } : {}),
+    ...(output ? { output } : {}),
+    ...(log ? { registrar: log.registrar } : {}),
   });
-  const showProgress = !values.quiet;
+  const progress = progressReporter(io.stderr, { quiet: values.quiet === true });
+  const say = (line: string) => {
+    if (!values.quiet) io.stderr.write(`voice-soundboard speak: ${line}\n`);
+  };
   try {
     const speakOptions = {
       format: values.ssml ? ('ssml' as const) : values.plain ? ('text' as const) : ('auto' as const),
@@ -143,30 +206,41 @@ async function run(args: string[], io: CliIo): Promise<number> {
       ...(values.preset ? { preset: values.preset } : {}),
       ...(values.language ? { language: values.language } : {}),
       ...(values.lufs !== undefined ? { targetLufs: values.lufs } : {}),
-      onProgress: ({ done, total, audioMs }: { done: number; total: number; audioMs: number }) => {
-        if (showProgress && total > 3) io.stderr.write(`voice-soundboard speak: sentence ${done}/${total} (${(audioMs / 1000).toFixed(1)} s of audio)\n`);
-      },
+      ...(values['max-input-chars'] !== undefined ? { maxInputChars: values['max-input-chars'] } : {}),
+      onProgress: progress.onProgress,
     };
+    let attestations: number;
     if (values.output) {
-      const result = await engine.speakToFile(text, values.output, { ...speakOptions, ...(format ? { audioFormat: format } : {}) });
-      if (showProgress) {
-        const degraded = result.degraded ? ` (degraded: ${result.degraded.failures.map((failure) => failure.backend).join(', ')} failed)` : '';
-        io.stderr.write(
-          `voice-soundboard speak: wrote ${result.file.path} (${result.file.format}, ${(result.durationMs / 1000).toFixed(2)} s, ${result.sampleRateHz} Hz, ${result.backend}${degraded})\n`,
-        );
-      }
-    } else {
-      const result = await engine.play(text, speakOptions).catch((error: unknown) => {
-        if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_INIT_FAILED') {
-          throw new AudioError(error.code, `no audio device could be opened here (${error.message}); write a file instead: voice-soundboard speak <text> -o out.wav`, { cause: error });
-        }
-        throw error;
+      const destination = values.output === '-' ? io.stdout : values.output;
+      const result = await engine.speakToFile(text, destination, {
+        ...speakOptions,
+        ...(format ? { audioFormat: format } : {}),
+        ...(values['loudness-mode'] ? { loudnessMode: values['loudness-mode'] } : {}),
+        ...(values.play ? { play: true } : {}),
       });
-      if (showProgress) io.stderr.write(`voice-soundboard speak: played ${(result.durationMs / 1000).toFixed(2)} s with ${result.backend}\n`);
+      progress.finish();
+      attestations = result.attestations.length;
+      const degraded = result.degraded ? ` (degraded: ${result.degraded.failures.map((failure) => failure.backend).join(', ')} failed)` : '';
+      const where = values.output === '-' ? 'standard output' : result.file.path;
+      say(`wrote ${where} (${result.file.format}, ${(result.durationMs / 1000).toFixed(2)} s, ${result.sampleRateHz} Hz, ${result.backend}${degraded}${values.play ? ', played' : ''})`);
+    } else {
+      const result = await engine.play(text, speakOptions);
+      progress.finish();
+      attestations = result.attestations.length;
+      say(`played ${(result.durationMs / 1000).toFixed(2)} s with ${result.backend}`);
+    }
+    if (log) {
+      await log.registrar.flush();
+      say(`appended ${attestations} attestation(s) to ${values.attestations ?? ''}`);
     }
     return 0;
+  } catch (error) {
+    progress.finish();
+    throw cliError(error);
   } finally {
     await engine.close();
+    await log?.registrar.close();
+    output?.close();
   }
 }
 

@@ -1,21 +1,29 @@
 /**
- * `voice-soundboard voices`: lists the voices of every usable backend, filtered.
+ * `voice-soundboard voices`: lists the voices of every usable backend, filtered. `--language`
+ * matches exactly (case-insensitive, `_` = `-`): `en-GB` lists en-GB voices only, a bare `en`
+ * lists every en-*. Model flags (`--model`, `--voices-file`, `--config`) list a local model's voices.
  */
 import { z } from 'zod';
 import { VoiceCatalogue } from '../backends/catalogue.js';
 import { BackendRegistry } from '../backends/registry.js';
+import type { VoiceInfo } from '../backends/backend.js';
 import { parseCliArgs, type FlagSpec } from './args.js';
 import type { CliCommand, CliIo } from './main.js';
+import { requireBackendFiles } from './speak-flags.js';
 
 const HELP = `Usage: voice-soundboard voices [options]
 
 Lists the voices of the backends that can be used here (espeak-ng always; others when configured).
 
 Options:
-  -l, --language <tag>   only voices speaking this language (en matches en-US, en-GB, ...)
+  -l, --language <tag>   only voices speaking exactly this language (en-GB: only en-GB;
+                         a bare en matches en, en-US, en-GB, ...)
   -g, --gender <g>       female | male | neutral
   -s, --style <style>    only voices offering this style
   -b, --backend <name>   only this backend's voices
+      --model <path>     -b kokoro|piper: list this model's voices
+      --voices-file <p>  -b kokoro: the voices file (or directory) of the model
+      --config <path>    -b piper: the voice config (default <model>.json)
       --json             print JSON instead of a table
   -h, --help             show this help
 `;
@@ -25,6 +33,9 @@ const FLAGS: FlagSpec = {
   gender: { type: 'string', short: 'g' },
   style: { type: 'string', short: 's' },
   backend: { type: 'string', short: 'b' },
+  model: { type: 'string' },
+  'voices-file': { type: 'string' },
+  config: { type: 'string' },
   json: { type: 'boolean' },
 };
 
@@ -33,8 +44,21 @@ const valuesSchema = z.object({
   gender: z.enum(['female', 'male', 'neutral']).optional(),
   style: z.string().min(1).optional(),
   backend: z.string().min(1).optional(),
+  model: z.string().min(1).optional(),
+  'voices-file': z.string().min(1).optional(),
+  config: z.string().min(1).optional(),
   json: z.boolean().optional(),
+}).refine((values) => !((values.model ?? values['voices-file'] ?? values.config) !== undefined && values.backend === undefined), {
+  message: 'model flags need -b/--backend (kokoro or piper)',
+  path: ['backend'],
 });
+
+const normalise = (language: string) => language.toLowerCase().replaceAll('_', '-');
+
+/** Exact language match: the tag itself or a more specific one (`en` → `en-GB`), never a broader or sibling one. */
+function speaks(voice: VoiceInfo, wanted: string): boolean {
+  return voice.languages.some((language) => normalise(language) === wanted || normalise(language).startsWith(`${wanted}-`));
+}
 
 async function run(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCliArgs(args, FLAGS, valuesSchema);
@@ -42,10 +66,20 @@ async function run(args: string[], io: CliIo): Promise<number> {
     io.stderr.write(`voice-soundboard voices: unexpected argument ${JSON.stringify(positionals[0])}\n`);
     return 2;
   }
-  const catalogue = await VoiceCatalogue.fromRegistry(new BackendRegistry());
+  const { json, model, 'voices-file': voicesFile, config, ...filter } = values;
+  const modelOptions = { ...(model ? { modelPath: model } : {}), ...(voicesFile ? { voicesPath: voicesFile } : {}), ...(config ? { configPath: config } : {}) };
+  const hasModel = Object.keys(modelOptions).length > 0;
+  if (hasModel) requireBackendFiles(filter.backend, modelOptions);
+  const catalogue = await VoiceCatalogue.fromRegistry(new BackendRegistry(), hasModel && filter.backend ? { [filter.backend]: modelOptions } : {});
   try {
-    const { json, ...filter } = values;
-    const { voices, failures } = await catalogue.search(filter);
+    const found = await catalogue.search(filter);
+    const wanted = filter.language === undefined ? undefined : normalise(filter.language);
+    const voices = wanted === undefined ? found.voices : found.voices.filter((voice) => speaks(voice, wanted));
+    const failures = found.failures;
+    if (hasModel && filter.backend && voices.length === 0 && failures.length > 0) {
+      io.stderr.write(`voice-soundboard voices: ${failures.map((failure) => `${failure.backend}: ${failure.message}`).join('; ')}\n`);
+      return 1;
+    }
     if (json) {
       io.stdout.write(`${JSON.stringify({ voices, failures }, null, 2)}\n`);
       return 0;

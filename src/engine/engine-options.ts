@@ -85,6 +85,8 @@ export const speakOptionsSchema = z.strictObject({
   priority: z.union([z.enum(['system', 'assistant', 'background']), z.number().int().min(1).max(10)]).optional(),
   /** Cancels the call; the stream is stopped (not failed) in the registrar. */
   signal: z.custom<AbortSignal>(isAbortSignal, 'expected an AbortSignal').optional(),
+  /** Longest text accepted, in characters (default 100,000; the compiler's `maxInputChars`): longer is INPUT_TOO_LARGE. */
+  maxInputChars: z.number().int().min(1).max(10_000_000).optional(),
   /** Called after each sentence with progress (for long texts). */
   onProgress: z.custom<(progress: SpeechProgress) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
   /** How a live text source (an AsyncIterable of deltas) is cut into pieces to speak (stream/play). */

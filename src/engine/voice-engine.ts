@@ -13,8 +13,8 @@ import { normalizeLoudness } from '../audio/loudness.js';
 import { AudioOutput } from '../audio/output.js';
 import { concatPcm } from '../audio/pcm.js';
 import { decodeWav } from '../audio/wav.js';
-import { writeAudioFile, type WrittenAudioFile } from '../audio/file-writer.js';
-import { formatFromExtension, type AudioFormat } from '../audio/encode.js';
+import type { WrittenAudioFile } from '../audio/file-writer.js';
+import { formatFromExtension } from '../audio/encode.js';
 import type { SpeechBackend } from '../backends/backend.js';
 import { FallbackChain, type FallbackFailure } from '../backends/fallback.js';
 import { BackendRegistry } from '../backends/registry.js';
@@ -36,6 +36,13 @@ import { speakOptionsSchema, voiceEngineOptionsSchema, type SpeakOptions, type V
 import type { AudioChunk, EngineHealth, SpeechResult } from './speech-types.js';
 import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
+import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
+
+/** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
+export type SpeakToFileOptions = SpeakOptions & z.input<typeof speechFileOptionsSchema>;
+
+/** The result of `speakToFile`: a SpeechResult without the audio (it is in the file), with the file. */
+export type SpeechFileResult = Omit<SpeechResult, 'audio'> & { file: WrittenAudioFile };
 
 type ParsedSpeakOptions = ReturnType<typeof speakOptionsSchema.parse>;
 type ParsedEngineOptions = ReturnType<typeof voiceEngineOptionsSchema.parse>;
@@ -162,14 +169,65 @@ export class VoiceEngine {
     yield* this.#run(utterance, text, parsed, { perSentenceLoudness: true });
   }
 
-  /** Synthesizes to a file (format from `audioFormat` or the extension); nothing is left behind on failure. */
-  async speakToFile(text: string, path: string, options: SpeakOptions & { audioFormat?: AudioFormat } = {}): Promise<SpeechResult & { file: WrittenAudioFile }> {
-    const { audioFormat, ...speakOptions } = options;
-    const chosen = audioFormat ?? formatFromExtension(path);
-    const result = await this.speak(text, speakOptions);
-    if (result.audio.length === 0) throw new AudioError('AUDIO_EMPTY', 'the text produced no audio; no file was written');
-    const file = await writeAudioFile(path, result.audio, { sampleRateHz: result.sampleRateHz, channels: result.channels, format: chosen });
-    return { ...result, file };
+  /**
+   * Synthesizes to a file, or to a writable stream such as stdout, sentence by sentence in
+   * constant memory (speech-file.ts). Format from `audioFormat`, else the extension (`wav` for a
+   * stream). A new path or regular file is written atomically (nothing is left behind on
+   * failure); a FIFO, a character device or a symlink's target is written through, never
+   * replaced. `targetLufs` applies over the whole text (`loudnessMode: 'integrated'`, two passes)
+   * or per sentence (`'per-sentence'`). The result holds no audio: it is in the file.
+   */
+  async speakToFile(text: string, path: string | NodeJS.WritableStream, options: SpeakToFileOptions = {}): Promise<SpeechFileResult> {
+    const { audioFormat, loudnessMode, play, ...speakOptions } = options;
+    const fileOptions = parseInput(speechFileOptionsSchema, { audioFormat, loudnessMode, play }, 'options');
+    const parsed = parseInput(speakOptionsSchema, speakOptions, 'options');
+    const started = performance.now();
+    const graph = await this.#validate(text, parsed);
+    const integrated = fileOptions.loudnessMode === 'integrated';
+    const format = fileOptions.audioFormat ?? (typeof path === 'string' ? formatFromExtension(path) : 'wav');
+    const output = fileOptions.play ? this.#outputDevice() : undefined;
+    if (output && parsed.sampleRateHz !== undefined && parsed.sampleRateHz !== output.config.sampleRateHz) {
+      throw new InputError(`options.sampleRateHz: with play the file is written at the device's rate (${output.config.sampleRateHz} Hz) (received ${parsed.sampleRateHz})`, { field: 'options.sampleRateHz' });
+    }
+    // The destination is opened (and a directory or socket refused) before the stream starts.
+    const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
+    let utterance: Utterance;
+    let written: WrittenSpeech;
+    let release: () => void = () => undefined;
+    try {
+      if (output) release = await this.#takeDevice(parsed.signal);
+      this.#throwIfClosed();
+      utterance = this.#begin(parsed, graph);
+      // Playing too: the device is fed as play() feeds it, through the sink the play permit opens.
+      let sink: StreamSink | undefined;
+      const hooks: RunHooks = {
+        perSentenceLoudness: !integrated,
+        ...(output ? { onPlay: (permit: Permit) => void (sink = this.#sinks.open(permit, output)), beforeEnd: async () => void (await sink?.drain()) } : {}),
+      };
+      const runOptions = { ...parsed, ...(integrated ? { targetLufs: undefined } : {}), ...(output ? { sampleRateHz: output.config.sampleRateHz } : {}) };
+      for await (const chunk of this.#run(utterance, text, runOptions, hooks)) {
+        await writer.write(chunk);
+        if (!output) continue;
+        if (!sink || sink.closure) break;
+        const channels = output.config.channels;
+        try {
+          await sink.write(channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels }));
+        } catch (error) {
+          if (sink.closure) break;
+          throw error;
+        }
+      }
+      written = await writer.close();
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    } finally {
+      release();
+    }
+    const { audio: _audio, ...result } = resultOf(utterance, [], new Float32Array(0), written.sampleRateHz, started);
+    void _audio;
+    const total = durationMs(written.frames, 1, written.sampleRateHz);
+    return { ...result, durationMs: total, realtimeFactor: total > 0 ? (performance.now() - started) / total : 0, marks: written.marks, file: written.file, ...(written.loudness ? { loudness: written.loudness } : {}) };
   }
 
   /**
@@ -426,6 +484,7 @@ export class VoiceEngine {
       ...(parsed.emotion !== undefined ? { emotion: parsed.emotion as CompileOptions['emotion'] } : {}),
       ...(parsed.preset !== undefined ? { preset: parsed.preset as CompileOptions['preset'] } : {}),
       ...(rate !== 1 ? { rate } : {}),
+      ...(parsed.maxInputChars !== undefined ? { maxInputChars: parsed.maxInputChars } : {}),
     };
   }
 

@@ -4,20 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioFileWriter, writeAudioFile } from '../../src/audio/file-writer.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { AudioError, InputError } from '../../src/errors.js';
-import { makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
+import { freshDirs, makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
 import { rejection } from '../helpers/errors.js';
 
 const temp = makeTempDir('vs-writer-');
 beforeAll(() => requireFfmpeg());
 afterAll(() => temp.cleanup());
 
-let counter = 0;
 /** A fresh empty directory per test, so leftovers can be checked by listing it. */
-function freshDir(): string {
-  const dir = join(temp.dir, `case-${counter++}`);
-  mkdirSync(dir);
-  return dir;
-}
+const freshDir = freshDirs(temp.dir);
 
 
 describe('AudioFileWriter', () => {
@@ -98,8 +93,9 @@ describe('AudioFileWriter', () => {
   it('cleans up its temp file when the final rename fails', async () => {
     const dir = freshDir();
     const target = join(dir, 'taken.wav');
-    mkdirSync(join(target, 'inside'), { recursive: true }); // a non-empty directory cannot be renamed over
     const writer = await AudioFileWriter.open(target, { sampleRateHz: 8000, channels: 1 });
+    // Planted after open (a directory at open is refused up front): a non-empty directory cannot be renamed over.
+    mkdirSync(join(target, 'inside'), { recursive: true });
     await writer.write(new Float32Array(50));
     const error = await rejection(writer.close());
     expect(error.code).toBe('FILE_WRITE_FAILED');

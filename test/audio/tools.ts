@@ -1,6 +1,6 @@
 /** Test helpers: run the real ffmpeg and espeak-ng binaries (installed here and in CI). */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -39,6 +39,16 @@ export function espeakWav(text: string): Uint8Array {
 export function makeTempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A factory of fresh empty directories under `root` (one per test, so leftovers can be checked by listing it). */
+export function freshDirs(root: string): () => string {
+  let counter = 0;
+  return () => {
+    const dir = join(root, `case-${counter++}`);
+    mkdirSync(dir);
+    return dir;
+  };
 }
 
 /** Interleaved sine of `frequencyHz` at `amplitude` (linear), `seconds` long, same on each channel. */

@@ -145,7 +145,8 @@ describe('VoiceEngine', () => {
     const result = await engine.speakToFile('Hello file.', path);
     const decoded = decodeWav(readFileSync(path));
     expect(decoded.sampleRateHz).toBe(result.sampleRateHz);
-    expect(decoded.pcm.length).toBe(result.audio.length);
+    expect(decoded.pcm.length).toBe(result.file.frames);
+    expect(result.durationMs).toBeCloseTo((result.file.frames / result.sampleRateHz) * 1000, 6);
     const missingDir = join(dir, 'no-such-dir', 'out.wav');
     await expect(engine.speakToFile('Hello file.', missingDir)).rejects.toThrow();
     expect(readdirSync(dir)).toEqual(['hello.wav']);

@@ -1,0 +1,262 @@
+/**
+ * SpeechFileWriter: the engine's chunks, sentence by sentence, into an encoder and an output
+ * target (output-target.ts: atomic for files, write-through for FIFOs, devices and streams) in
+ * constant memory: at most one chunk waits between the engine and the encoder, whatever the
+ * length of the text.
+ *
+ * Loudness (`targetLufs`) has two modes, option `loudnessMode`:
+ * - `integrated` (default): two passes. The first spools the raw float32 PCM to a temp file
+ *   (next to a file target, else in the OS temp dir) while a LoudnessMeter measures it; the
+ *   second streams the spool through the gain that brings the whole text to the target (true
+ *   peak capped) into the encoder. Same result as `speak()`; nothing reaches the output before
+ *   the whole text is synthesized.
+ * - `per-sentence`: each sentence normalised on its own (as `stream()`/`play()` do), written as it
+ *   comes: progressive, but the level of the whole text may differ slightly from the target.
+ *
+ * A WAV to a regular file gets its real sizes patched in at the end; to a write-through target it
+ * keeps the streaming header (sizes 0xFFFFFFFF, read to the end of the stream). On any failure
+ * `abort()` removes the temp files; a file target is left as it was.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { encodeAudioStream } from '../audio/encode-stream.js';
+import type { AudioFormat } from '../audio/encode.js';
+import type { WrittenAudioFile } from '../audio/file-writer.js';
+import { LoudnessMeter } from '../audio/loudness-meter.js';
+import { normalizationGain } from '../audio/loudness.js';
+import { openOutputTarget, streamOutputTarget, writeFailed, type OutputTarget } from '../audio/output-target.js';
+import { wavHeader, wavStreamHeader } from '../audio/wav.js';
+import { AudioError } from '../errors.js';
+import type { AudioChunk } from './speech-types.js';
+
+/** How `targetLufs` is applied to a file: over the whole text (two passes) or per sentence. */
+export const LOUDNESS_MODES = ['integrated', 'per-sentence'] as const;
+
+/** See LOUDNESS_MODES. */
+export type LoudnessMode = (typeof LOUDNESS_MODES)[number];
+
+/** Schema of the file options `speakToFile` takes besides the speak options. */
+export const speechFileOptionsSchema = z.strictObject({
+  /** Output format (default: from the extension; `wav` for a stream). */
+  audioFormat: z.enum(['wav', 'wav-f32', 'pcm', 'pcm-f32', 'mp3', 'opus', 'ogg', 'flac', 'aac']).optional(),
+  /** How `targetLufs` is applied (default `integrated`). */
+  loudnessMode: z.enum(LOUDNESS_MODES).default('integrated'),
+  /**
+   * Also play on the engine's device while writing (the same chunks, through the stream's sink;
+   * the file is then at the device's rate). With integrated loudness the device hears the
+   * chunks before the whole-text gain; use `per-sentence` to hear the normalised level.
+   */
+  play: z.boolean().default(false),
+});
+
+/** What the writer needs to know up front. */
+export interface SpeechFileWriterOptions {
+  format: AudioFormat;
+  /** Set only in `integrated` mode: the writer applies it over the whole text. */
+  targetLufs?: number | undefined;
+  truePeakLimitDb: number;
+}
+
+/** What a finished speech file holds. */
+export interface WrittenSpeech {
+  file: WrittenAudioFile;
+  sampleRateHz: number;
+  frames: number;
+  marks: Array<{ name: string; timeMs: number }>;
+  loudness?: { integratedLufs: number; truePeakDb: number; gainDb: number };
+}
+
+/** Samples read back from the spool per step of the second pass (bounds its memory). */
+const SPOOL_READ_SAMPLES = 65_536;
+/** Largest data size a RIFF header can describe (larger files keep the streaming header). */
+const MAX_WAV_DATA_BYTES = 0xffffffff - 64;
+
+/** A one-slot hand-over from `write()` (push) to the encoder (pull): the producer waits for the consumer. */
+class ChunkChannel implements AsyncIterable<Float32Array> {
+  #slot: Float32Array | null = null;
+  #ended = false;
+  #failure: unknown = undefined;
+  #wakeConsumer: (() => void) | null = null;
+  #wakeProducer: (() => void) | null = null;
+
+  async push(pcm: Float32Array): Promise<void> {
+    while (this.#slot !== null && this.#failure === undefined) await new Promise<void>((resolve) => (this.#wakeProducer = resolve));
+    if (this.#failure !== undefined) throw this.#failure;
+    this.#slot = pcm;
+    this.#wakeConsumer?.();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wakeConsumer?.();
+  }
+
+  fail(error: unknown): void {
+    this.#failure ??= error;
+    this.#wakeConsumer?.();
+    this.#wakeProducer?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Float32Array> {
+    for (;;) {
+      while (this.#slot === null && !this.#ended && this.#failure === undefined) await new Promise<void>((resolve) => (this.#wakeConsumer = resolve));
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.#slot === null) return;
+      const pcm = this.#slot;
+      this.#slot = null;
+      this.#wakeProducer?.();
+      yield pcm;
+    }
+  }
+}
+
+/** The raw float32 spool of the first pass, with its meter. */
+interface Spool {
+  path: string;
+  handle: FileHandle;
+  meter: LoudnessMeter;
+  bytes: number;
+}
+
+/** Streams AudioChunks into a file or stream. `write` calls are awaited one at a time; `abort()` is idempotent. */
+export class SpeechFileWriter {
+  readonly #target: OutputTarget;
+  readonly #options: SpeechFileWriterOptions;
+  #sampleRateHz: number | undefined;
+  #frames = 0;
+  #marks: Array<{ name: string; timeMs: number }> = [];
+  #channel: ChunkChannel | undefined;
+  #pump: Promise<number> | undefined;
+  #spool: Spool | undefined;
+  #state: 'open' | 'closed' | 'aborted' = 'open';
+
+  private constructor(target: OutputTarget, options: SpeechFileWriterOptions) {
+    this.#target = target;
+    this.#options = options;
+  }
+
+  /** Opens the destination (a path by kind, or a writable stream) before any synthesis, so a bad path fails first. */
+  static async open(destination: string | NodeJS.WritableStream, options: SpeechFileWriterOptions): Promise<SpeechFileWriter> {
+    const target = typeof destination === 'string' ? await openOutputTarget(destination) : streamOutputTarget(destination);
+    return new SpeechFileWriter(target, options);
+  }
+
+  /** Where the bytes go (`-` for a stream). */
+  get path(): string {
+    return this.#target.path;
+  }
+
+  /** Takes the next chunk (mono, at one rate: the engine's output). */
+  async write(chunk: AudioChunk): Promise<void> {
+    if (this.#state !== 'open') throw new AudioError('WRITER_CLOSED', `cannot write to ${this.path}: the writer is ${this.#state}`);
+    this.#sampleRateHz ??= chunk.sampleRateHz;
+    for (const name of chunk.marks) this.#marks.push({ name, timeMs: chunk.startMs });
+    if (chunk.pcm.length === 0) return;
+    this.#frames += chunk.pcm.length;
+    if (this.#options.targetLufs !== undefined) {
+      await this.#spoolWrite(chunk.pcm);
+      return;
+    }
+    await this.#encode(chunk.pcm);
+  }
+
+  /** Finishes: second pass (integrated loudness), encoder end, header patch, commit. */
+  async close(): Promise<WrittenSpeech> {
+    if (this.#state !== 'open') throw new AudioError('WRITER_CLOSED', `cannot close ${this.path}: the writer is ${this.#state}`);
+    try {
+      if (this.#frames === 0) throw new AudioError('AUDIO_EMPTY', 'the text produced no audio; no file was written');
+      let loudness: WrittenSpeech['loudness'];
+      if (this.#spool) loudness = await this.#secondPass(this.#spool);
+      this.#channel?.end();
+      const bytes = (await this.#pump) ?? 0;
+      await this.#target.commit();
+      this.#state = 'closed';
+      const file: WrittenAudioFile = { path: this.path, format: this.#options.format, frames: this.#frames, bytes };
+      return { file, sampleRateHz: this.#sampleRateHz ?? 0, frames: this.#frames, marks: this.#marks, ...(loudness ? { loudness } : {}) };
+    } catch (error) {
+      await this.abort();
+      throw writeFailed(this.path, error);
+    }
+  }
+
+  /** Gives up: stops the encoder, removes temp files; a file target is left as it was. */
+  async abort(): Promise<void> {
+    if (this.#state !== 'open') return;
+    this.#state = 'aborted';
+    this.#channel?.fail(new AudioError('WRITER_CLOSED', `the writer of ${this.path} was aborted`));
+    await this.#pump?.catch(() => undefined);
+    await this.#dropSpool();
+    await this.#target.discard();
+  }
+
+  /** Hands PCM to the encoder, starting it on the first chunk (the rate is known then). */
+  async #encode(pcm: Float32Array): Promise<void> {
+    if (!this.#channel) {
+      const channel = new ChunkChannel();
+      this.#channel = channel;
+      this.#pump = this.#runEncoder(channel, this.#sampleRateHz ?? 0);
+      // A failed encoder fails the producer's next push instead of leaving it waiting.
+      this.#pump.catch((error: unknown) => channel.fail(error));
+    }
+    await this.#channel.push(pcm);
+  }
+
+  /** Encoder output → target; returns the bytes written. A WAV in a regular file gets its real sizes at the end. */
+  async #runEncoder(channel: ChunkChannel, sampleRateHz: number): Promise<number> {
+    const format = this.#options.format;
+    let bytes = 0;
+    for await (const encoded of encodeAudioStream(channel, { sampleRateHz, channels: 1 }, format)) {
+      await this.#target.write(encoded);
+      bytes += encoded.length;
+    }
+    if ((format === 'wav' || format === 'wav-f32') && this.#target.atomic) {
+      const sampleFormat = format === 'wav' ? 's16' : 'f32';
+      const headerBytes = wavStreamHeader({ sampleRateHz, channels: 1, format: sampleFormat }).length;
+      const dataBytes = bytes - headerBytes;
+      if (dataBytes <= MAX_WAV_DATA_BYTES) await this.#target.writeAt(wavHeader({ sampleRateHz, channels: 1, format: sampleFormat }, dataBytes), 0);
+    }
+    return bytes;
+  }
+
+  async #spoolWrite(pcm: Float32Array): Promise<void> {
+    if (!this.#spool) {
+      const directory = this.#target.atomic ? dirname(this.#target.path) : tmpdir();
+      const path = join(directory, `.voice-soundboard-spool.${process.pid}.${randomBytes(6).toString('hex')}.f32`);
+      this.#spool = { path, handle: await open(path, 'wx+'), meter: new LoudnessMeter({ sampleRateHz: this.#sampleRateHz ?? 0, channels: 1 }), bytes: 0 };
+    }
+    const spool = this.#spool;
+    spool.meter.push(pcm);
+    await spool.handle.write(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength), 0, pcm.byteLength, spool.bytes);
+    spool.bytes += pcm.byteLength;
+  }
+
+  /** Second pass: the whole text's gain, applied while streaming the spool into the encoder. */
+  async #secondPass(spool: Spool): Promise<WrittenSpeech['loudness']> {
+    const plan = normalizationGain(spool.meter.finish(), this.#options.targetLufs ?? 0, this.#options.truePeakLimitDb);
+    const gain = 10 ** (plan.gainDb / 20);
+    const buffer = new Float32Array(SPOOL_READ_SAMPLES);
+    const view = new Uint8Array(buffer.buffer);
+    for (let position = 0; position < spool.bytes; ) {
+      const { bytesRead } = await spool.handle.read(view, 0, Math.min(view.length, spool.bytes - position), position);
+      if (bytesRead === 0) throw new AudioError('FILE_WRITE_FAILED', `the spool file ${spool.path} ended early`);
+      position += bytesRead;
+      // A fresh array per step: the encoder may still hold the previous one.
+      const scaled = new Float32Array(bytesRead / 4);
+      for (let i = 0; i < scaled.length; i++) scaled[i] = buffer[i]! * gain;
+      await this.#encode(scaled);
+    }
+    await this.#dropSpool();
+    return { integratedLufs: plan.after.integratedLufs, truePeakDb: plan.after.truePeakDb, gainDb: plan.gainDb };
+  }
+
+  async #dropSpool(): Promise<void> {
+    const spool = this.#spool;
+    if (!spool) return;
+    this.#spool = undefined;
+    await spool.handle.close().catch(() => undefined);
+    await rm(spool.path, { force: true }).catch(() => undefined);
+  }
+}

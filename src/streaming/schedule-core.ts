@@ -108,7 +108,8 @@ export class ScheduleCore {
     const actions: ScheduleAction[] = [];
     const head = this.#queue[0];
     const first = head === undefined || (head.state === 'queued' && head.priority < entry.priority);
-    const goesNow = (spec.policy === 'mix' && this.concurrent) || (first && this.#decide(entry).kind !== 'wait');
+    // Only a play admitted at once passes a full queue (a preemption may be denied and leave it waiting).
+    const goesNow = (spec.policy === 'mix' && this.concurrent) || (first && this.#decide(entry).kind === 'admit');
     if (!goesNow && this.#queuedOf(entry.owner) >= entry.maxQueue) {
       if (!this.#overflow(entry, actions)) return actions;
     } else if (spec.policy === 'mix' && this.concurrent) {

@@ -12,6 +12,10 @@ export type { RegistrarReader } from './engine/registrar-reader.js';
 export { speakOptionsSchema, voiceEngineOptionsSchema } from './engine/engine-options.js';
 export type { SpeakOptions, SpeechProgress, VoiceEngineOptions } from './engine/engine-options.js';
 export type { AudioChunk, Degradation, EngineHealth, SpeechResult } from './engine/speech-types.js';
+export { DROP_POLICIES, SCHEDULE_DEFAULTS, SCHEDULE_POLICIES } from './streaming/schedule-policy.js';
+export type { DropPolicy, PriorityInput, SchedulePolicy } from './streaming/schedule-policy.js';
+export type { GainTarget, ScheduleEntryView, ScheduleView } from './streaming/scheduler.js';
+export type { TicketState } from './streaming/schedule-core.js';
 
 // Control plane: registrar and attestations
 export { AudioRegistrar } from './registrar/registrar.js';

@@ -5,7 +5,12 @@
  * in a preemption (spec §3: `system` may preempt a strictly lower priority).
  */
 import { z } from 'zod';
-import { PRIORITY_VALUES } from '../registrar/request-schema.js';
+
+/**
+ * Priority names and their 1–10 values: the registrar's (src/registrar/request-schema.ts, which
+ * other layers may import for types only); test/streaming/schedule-core.test.ts pins them equal.
+ */
+export const PRIORITY_VALUES = Object.freeze({ system: 10, assistant: 5, background: 1 } as const);
 
 /** How a play meets the plays already on the device. */
 export const SCHEDULE_POLICIES = ['preempt', 'queue', 'duck', 'mix'] as const;

@@ -3,7 +3,8 @@
 // on the real device), and a seeded random load shows the decisions are deterministic.
 import { describe, expect, it } from 'vitest';
 import { ScheduleCore, type ArrivalSpec, type ScheduleAction } from '../../src/streaming/schedule-core.js';
-import { effectivePolicy, priorityValue, SCHEDULE_DEFAULTS } from '../../src/streaming/schedule-policy.js';
+import { PRIORITY_VALUES as REGISTRAR_PRIORITIES } from '../../src/registrar/request-schema.js';
+import { effectivePolicy, PRIORITY_VALUES, priorityValue, SCHEDULE_DEFAULTS } from '../../src/streaming/schedule-policy.js';
 
 const DUCK = { gainDb: SCHEDULE_DEFAULTS.duckDb, attackMs: SCHEDULE_DEFAULTS.duckAttackMs, releaseMs: SCHEDULE_DEFAULTS.duckReleaseMs };
 
@@ -15,6 +16,7 @@ const admitted = (actions: ScheduleAction[]) => actions.filter((action) => actio
 
 describe('priorities and defaults', () => {
   it('maps names to the registrar values and picks duck only when the arrival outranks everything', () => {
+    expect(PRIORITY_VALUES).toEqual(REGISTRAR_PRIORITIES);
     expect([priorityValue('system'), priorityValue('assistant'), priorityValue('background'), priorityValue(7), priorityValue(undefined)]).toEqual([10, 5, 1, 7, 5]);
     expect(effectivePolicy(undefined, true)).toBe('duck');
     expect(effectivePolicy(undefined, false)).toBe('queue');

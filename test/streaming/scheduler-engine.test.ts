@@ -16,6 +16,8 @@ const PERIOD_FRAMES = 240;
 /** Level of a stream whose text says "urgent"; every other stream is at LOW. */
 const HIGH = 0.5;
 const LOW = 0.25;
+/** Length of each utterance in the preemption tests: room for the higher play to arrive while the lower one plays. */
+const SECONDS = 3;
 
 const opened: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -84,7 +86,7 @@ describe('scheduling on one device', () => {
   });
 
   it('preempt: an attested system interrupt with metadata.preemptFor; the lower stream is silent within one period + fade, then the higher one plays', async () => {
-    const { registrar, output, engine } = host();
+    const { registrar, output, engine } = host({ seconds: SECONDS });
     const low = engine.play('background music', { priority: 'background' });
     const lowId = await nextPlaying(engine);
     await waitUntil(() => position(output) > PERIOD_FRAMES * 4, 'a few periods of the low stream');
@@ -114,11 +116,11 @@ describe('scheduling on one device', () => {
     const after = captured.subarray(at + PERIOD_FRAMES + output.fadeFrames);
     expect(after.some((sample) => Math.abs(sample - LOW) < 1e-6)).toBe(false);
     // Every frame of the higher stream was heard (it may begin within the fade's period).
-    expect(captured.subarray(at).filter((sample) => sample === HIGH).length).toBe(RATE_HZ * 2);
+    expect(captured.subarray(at).filter((sample) => sample === HIGH).length).toBe(RATE_HZ * SECONDS);
   });
 
   it("preempt blocked by a user's accessibility override: the attempt is attested as denied, the lower stream plays to its end, then the higher one", async () => {
-    const { registrar, output, engine } = host();
+    const { registrar, output, engine } = host({ seconds: SECONDS });
     const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
     registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
     const low = engine.play('background music', { priority: 'background', sessionId: 'den' });
@@ -140,8 +142,8 @@ describe('scheduling on one device', () => {
     // Nothing was interrupted at the device; every frame of both streams was heard.
     expect(output.stats().interruptGeneration).toBe(0);
     const captured = capturedSoFar(output);
-    expect(captured.filter((sample) => sample === LOW).length).toBe(RATE_HZ * 2);
-    expect(captured.filter((sample) => sample === HIGH).length).toBe(RATE_HZ * 2);
+    expect(captured.filter((sample) => sample === LOW).length).toBe(RATE_HZ * SECONDS);
+    expect(captured.filter((sample) => sample === HIGH).length).toBe(RATE_HZ * SECONDS);
     expect(registrar.attestationStore.query({ action: 'interrupt' })).toHaveLength(1);
   });
 });

@@ -27,7 +27,7 @@ import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.
 import { AudioRegistrar } from '../registrar/registrar.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
-import { realtimeLimitFrames, writePaced } from '../streaming/paced-write.js';
+import { queuedAheadOf, realtimeLimitFrames, writePaced } from '../streaming/paced-write.js';
 import { priorityValue } from '../streaming/schedule-policy.js';
 import { schedulerFor, type Admission, type GainTarget, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
@@ -229,7 +229,7 @@ export class VoiceEngine {
         if (!sink || sink.closure) break;
         const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
         try {
-          if (paceFrames > 0) await writePaced(sink, frames, { ...output.config, bufferedFrames: () => output.stats().bufferedFrames }, paceFrames);
+          if (paceFrames > 0) await writePaced(sink, frames, { ...output.config, bufferedFrames: queuedAheadOf(sink, output) }, paceFrames);
           else await sink.write(frames);
         } catch (error) {
           if (sink.closure) break;

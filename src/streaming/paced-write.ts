@@ -62,3 +62,14 @@ export async function writePaced(sink: PacedSink, pcm: Float32Array, device: Pac
   }
   return writtenFrames;
 }
+
+/**
+ * How many frames `sink` has queued ahead of the device: its own voice's (written − played) when
+ * the sink plays on a per-stream voice (it has `playedFrames()`), else the device ring's.
+ */
+export function queuedAheadOf(sink: { readonly framesWritten: number }, device: { stats(): { bufferedFrames: number } }): () => number {
+  const voiced = sink as { readonly framesWritten: number; playedFrames?: () => number };
+  const playedFrames = voiced.playedFrames;
+  if (typeof playedFrames === 'function') return () => voiced.framesWritten - playedFrames.call(voiced);
+  return () => device.stats().bufferedFrames;
+}

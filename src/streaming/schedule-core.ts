@@ -280,11 +280,13 @@ export class ScheduleCore {
     const admitted = this.#admitted();
     const outranksAll = admitted.every((other) => other.priority < entry.priority);
     let policy = effectivePolicy(entry.policy, outranksAll);
+    // A denied preemption falls back to duck for good (it is not asked again).
+    if (entry.preemptDenied) policy = 'duck';
     if (admitted.length === 0) return { kind: 'admit', policy };
     if (policy === 'preempt') {
       if (!outranksAll) return { kind: 'wait' };
       // The registrar attests a preemption only between streams it knows: same group, else duck.
-      if (entry.preemptDenied || admitted.some((other) => other.group !== entry.group)) policy = 'duck';
+      if (admitted.some((other) => other.group !== entry.group)) policy = 'duck';
       else if (admitted.some((other) => !other.playing)) return { kind: 'wait' };
       else return { kind: 'preempt', victims: admitted };
     }

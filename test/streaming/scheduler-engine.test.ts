@@ -58,7 +58,8 @@ const seqOf = (result: SpeechResult, action: string) => result.attestations.find
 
 describe('scheduling on one device', () => {
   it('one stream at a time: equal priorities in call order, a higher priority first; schedule() and queueDepth show the queue', async () => {
-    const { engine } = host({ seconds: 0.2 });
+    // policy 'queue': one at a time with or without per-stream voices (by default a higher priority ducks).
+    const { engine } = host({ seconds: 0.2, engine: { policy: 'queue' } });
     const first = engine.play('first in line');
     await nextPlaying(engine);
     const low = engine.play('background chatter', { priority: 'background' });
@@ -115,8 +116,11 @@ describe('scheduling on one device', () => {
     expect(framesAtLevel(captured, at, LOW)).toBeLessThanOrEqual(PERIOD_FRAMES);
     const after = captured.subarray(at + PERIOD_FRAMES + output.fadeFrames);
     expect(after.some((sample) => Math.abs(sample - LOW) < 1e-6)).toBe(false);
-    // Every frame of the higher stream was heard (it may begin within the fade's period).
-    expect(captured.subarray(at).filter((sample) => sample === HIGH).length).toBe(RATE_HZ * SECONDS);
+    // Every frame of the higher stream was heard (it may begin within the fade's period; on
+    // per-stream voices the frames that overlap the fade are summed with it).
+    const heardHigh = captured.subarray(at).filter((sample) => sample === HIGH).length;
+    expect(heardHigh).toBeLessThanOrEqual(RATE_HZ * SECONDS);
+    expect(heardHigh).toBeGreaterThanOrEqual(RATE_HZ * SECONDS - (engine.schedule().concurrent ? output.fadeFrames : 0));
   });
 
   it("preempt blocked by a user's accessibility override: the attempt is attested as denied, the lower stream plays to its end, then the higher one", async () => {
@@ -130,20 +134,28 @@ describe('scheduling on one device', () => {
     const [attempt] = registrar.attestationStore.query({ action: 'interrupt', target: lowId });
     expect(attempt).toMatchObject({ decision: 'denied', reason: 'accessibility_override', actor: { kind: 'system', id: 'voice-engine' } });
     expect(JSON.stringify(attempt?.parameters)).toContain('preemptFor');
-    // The higher play waits, its stream started (the attempt named it) but not playing.
-    const waiting = engine.schedule().queued;
-    expect(waiting).toHaveLength(1);
-    expect(waiting[0]?.streamId).not.toBeNull();
-    expect(registrar.getState(waiting[0]?.streamId ?? '')?.state).toBe('compiling');
-    const [lowResult, highResult] = await Promise.all([low, high]);
-    expect(lowResult.interrupted).toBeUndefined();
-    expect(seqOf(highResult, 'play')).toBeGreaterThan(seqOf(lowResult, 'stop'));
-    expect(highResult.streamId).toBe(waiting[0]?.streamId);
-    // Nothing was interrupted at the device; every frame of both streams was heard.
-    expect(output.stats().interruptGeneration).toBe(0);
-    const captured = capturedSoFar(output);
-    expect(captured.filter((sample) => sample === LOW).length).toBe(RATE_HZ * SECONDS);
-    expect(captured.filter((sample) => sample === HIGH).length).toBe(RATE_HZ * SECONDS);
+    // The fallback is `duck`. On one ring (no per-stream voices) that means waiting for the lower
+    // stream to end, ahead of lower priorities; with voices (the mixer) it plays at once, the lower
+    // stream ducked: both observed in the capture.
+    if (engine.schedule().concurrent) {
+      await waitUntil(() => engine.schedule().active.length === 2, 'both streams admitted');
+      expect(engine.schedule().active.map((entry) => [entry.priority, entry.gainDb])).toEqual([[1, -12], [10, 0]]);
+      const [lowResult] = await Promise.all([low, high]);
+      expect(lowResult.interrupted).toBeUndefined();
+    } else {
+      const waiting = engine.schedule().queued;
+      expect(waiting).toHaveLength(1);
+      expect(waiting[0]?.streamId).not.toBeNull();
+      expect(registrar.getState(waiting[0]?.streamId ?? '')?.state).toBe('compiling');
+      const [lowResult, highResult] = await Promise.all([low, high]);
+      expect(lowResult.interrupted).toBeUndefined();
+      expect(seqOf(highResult, 'play')).toBeGreaterThan(seqOf(lowResult, 'stop'));
+      expect(highResult.streamId).toBe(waiting[0]?.streamId);
+      // Every frame of both streams was heard at its level: nothing faded or cut.
+      const captured = capturedSoFar(output);
+      expect(captured.filter((sample) => sample === LOW).length).toBe(RATE_HZ * SECONDS);
+      expect(captured.filter((sample) => sample === HIGH).length).toBe(RATE_HZ * SECONDS);
+    }
     expect(registrar.attestationStore.query({ action: 'interrupt' })).toHaveLength(1);
   });
 });
@@ -203,7 +215,11 @@ describe('queue bounds', () => {
 });
 
 describe('real-time mode and backpressure', () => {
-  /** Plays `text` on `engine` and samples the device's queued frames until it settles; returns the largest seen. */
+  /**
+   * Plays on `engine` and samples the frames queued ahead of the device until it ends; returns the
+   * largest seen. One ring today: the device's; with per-stream voices (the mixer) sample the
+   * stream's voice instead (the negative half below fails loudly if this reads an unused ring).
+   */
   async function largestQueued(engine: VoiceEngine, output: AudioOutput): Promise<number> {
     let largest = 0;
     let done = false;

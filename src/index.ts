@@ -16,6 +16,8 @@ export { DROP_POLICIES, SCHEDULE_DEFAULTS, SCHEDULE_POLICIES } from './streaming
 export type { DropPolicy, PriorityInput, SchedulePolicy } from './streaming/schedule-policy.js';
 export type { GainTarget, ScheduleEntryView, ScheduleView } from './streaming/scheduler.js';
 export type { TicketState } from './streaming/schedule-core.js';
+export type { Heard, HeardLevel, HeardWord } from './streaming/heard.js';
+export type { TextStreamOptions } from './streaming/text-source.js';
 
 // Control plane: registrar and attestations
 export { AudioRegistrar } from './registrar/registrar.js';
@@ -92,7 +94,7 @@ export type { Annotations, AudioNode, EventNode, NodeTiming, SilenceNode, Speech
 export { parseSpeechGraph, speechGraphSchema } from './graph/speech-graph-schema.js';
 export { withMeasuredDurations } from './graph/graph-timing.js';
 export { ENGINE_OUTPUT_VERSION, NEUTRAL_PROSODY } from './graph/engine-output.js';
-export type { EngineOutput, EngineOutputMetadata, Prosody, SynthesisOptions, SynthesisSegment, VisemeEvent, WordTiming } from './graph/engine-output.js';
+export type { EngineOutput, EngineOutputMetadata, Prosody, SynthesisOptions, SynthesisSegment, VisemeEvent, WordTiming, WordTimingSource } from './graph/engine-output.js';
 
 // Backends
 export { BaseBackend, DEFAULT_BACKEND_POLICY } from './backends/backend.js';

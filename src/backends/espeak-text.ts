@@ -88,7 +88,7 @@ const NON_PHONEME_MARKS = /[ˈˌːˑ.\u200d\u0300-\u036f]/gu;
  * voices: `--pho` is only filled for MBROLA voices). The span from the first to the last sample
  * above 1 % of full scale is shared among the words in proportion to their phoneme count (from
  * the IPA of the same run, when it has one word per text word) or else their letter count.
- * Pauses between words are not modelled. Times are offset by `offsetMs`.
+ * Pauses between words are not modelled. Times are offset by `offsetMs`; each is marked `estimated`.
  */
 export function estimateWordTimings(text: string, ipa: string, pcm: Float32Array, sampleRateHz: number, offsetMs: number): WordTiming[] {
   const words = text
@@ -114,7 +114,7 @@ export function estimateWordTimings(text: string, ipa: string, pcm: Float32Array
   let cursor = 0;
   words.forEach((word, index) => {
     const weight = weights[index] ?? 1;
-    timings.push({ word, startMs: startMs + (cursor / totalWeight) * spanMs, endMs: startMs + ((cursor + weight) / totalWeight) * spanMs });
+    timings.push({ word, startMs: startMs + (cursor / totalWeight) * spanMs, endMs: startMs + ((cursor + weight) / totalWeight) * spanMs, source: 'estimated' });
     cursor += weight;
   });
   return timings;

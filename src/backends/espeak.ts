@@ -123,7 +123,6 @@ export class EspeakBackend extends BaseBackend {
     const voice = this.resolveVoice(await engine.voiceList(), options.voice ?? segment.voice, segment.language);
     const prosody = espeakProsody(segment.prosody);
     const args = ['--ipa=3', '-v', voice.argument, '-s', String(prosody.wordsPerMinute), '-p', String(prosody.pitch)];
-    let offsetMs = 0;
     for (const chunk of splitIntoChunks(segment.text, this.options.maxChunkChars)) {
       const result = await engine.invoke({ args, text: chunk, wav: true, signal });
       if (!result.wav) throw new BackendError(this.name, 'ESPEAK_FAILED', 'espeak-ng produced no WAV', { retryable: true });
@@ -131,8 +130,8 @@ export class EspeakBackend extends BaseBackend {
       const pcm = decoded.pcm;
       if (prosody.gain !== 1) applyGainInPlace(pcm, prosody.gain);
       const phonemes = cleanEspeakIpa(result.stdout);
-      const wordTimings = estimateWordTimings(chunk, phonemes, pcm, decoded.sampleRateHz, offsetMs);
-      offsetMs += (pcm.length / decoded.channels / decoded.sampleRateHz) * 1000;
+      // Word times are relative to the start of the chunk that carries them (EngineOutputMetadata).
+      const wordTimings = estimateWordTimings(chunk, phonemes, pcm, decoded.sampleRateHz, 0);
       yield { pcm, sampleRateHz: decoded.sampleRateHz, channels: decoded.channels, metadata: { phonemes, wordTimings } };
     }
   }

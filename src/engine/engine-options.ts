@@ -6,6 +6,8 @@ import type { SpeechBackend } from '../backends/backend.js';
 import { EMOTION_NAMES, INPUT_FORMATS, PRESET_NAMES, PROSODY_LIMITS } from '../compiler/index.js';
 import { AudioOutput } from '../audio/output.js';
 import { ActorHandle } from '../registrar/actor-handle.js';
+import type { Heard } from '../streaming/heard.js';
+import { textStreamOptionsSchema } from '../streaming/text-source.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { dropPolicySchema, SCHEDULE_DEFAULTS, schedulePolicySchema } from '../streaming/schedule-policy.js';
 
@@ -108,6 +110,13 @@ export const speakOptionsSchema = z.strictObject({
   signal: z.custom<AbortSignal>(isAbortSignal, 'expected an AbortSignal').optional(),
   /** Called after each sentence with progress (for long texts). */
   onProgress: z.custom<(progress: SpeechProgress) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
+  /** How a live text source (an AsyncIterable of deltas) is cut into pieces to speak (stream/play). */
+  textStream: textStreamOptionsSchema.optional(),
+  /**
+   * play() only: called once when the stream is cut before its end (an interrupt, stop or fail by
+   * anyone, or the caller's abort), with what the listener heard, before play() settles.
+   */
+  onInterrupted: z.custom<(heard: Heard) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
 });
 
 /** What callers may pass to `speak`, `stream` and `play`. */
@@ -115,7 +124,7 @@ export type SpeakOptions = z.input<typeof speakOptionsSchema>;
 
 /** Progress of a long synthesis. */
 export interface SpeechProgress {
-  /** Speech steps done and in all. */
+  /** Speech steps done and in all (for a live text source: in all so far). */
   done: number;
   total: number;
   /** Audio produced so far, in ms. */

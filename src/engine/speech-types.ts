@@ -4,6 +4,7 @@
 import type { Attestation } from '../attestation/record.js';
 import type { FallbackFailure } from '../backends/fallback.js';
 import type { EngineOutputMetadata } from '../graph/engine-output.js';
+import type { Heard } from '../streaming/heard.js';
 
 /** One chunk of audio from `VoiceEngine.stream()`. */
 export interface AudioChunk {
@@ -62,6 +63,8 @@ export interface SpeechResult {
   endedBy?: { readonly action: string; readonly actor: string | null; readonly attestationId: string | null; readonly seq: number | null; readonly reason: string | null };
   /** Marks reached, with their position. */
   marks: Array<{ name: string; timeMs: number }>;
+  /** play() only: what reached the device (words heard, where it was cut). */
+  heard?: Heard;
   /** Loudness after normalisation, when `targetLufs` was asked. */
   loudness?: { integratedLufs: number; truePeakDb: number; gainDb: number };
 }

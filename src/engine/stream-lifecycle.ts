@@ -64,6 +64,11 @@ export class StreamLifecycle {
     return this.#step('compile', this.#owner, { target: this.streamId, metadata: { graphHash } });
   }
 
+  /** Registers a graph that grows as a live text source arrives (no hash can exist yet). */
+  compileLive(): Permit {
+    return this.#step('compile', this.#owner, { target: this.streamId, metadata: { textSource: 'live' } });
+  }
+
   /** Commits the graph; synthesis may begin. */
   synthesize(): Permit {
     return this.#step('synthesize', this.#runtime, { target: this.streamId });

@@ -30,6 +30,8 @@ import { SinkBook } from '../streaming/sink-book.js';
 import { queuedAheadOf, realtimeLimitFrames, writePaced } from '../streaming/paced-write.js';
 import { priorityValue } from '../streaming/schedule-policy.js';
 import { schedulerFor, type Admission, type GainTarget, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
+import { HeardLedger, joinWordTimings, type Heard } from '../streaming/heard.js';
+import { isAsyncIterable, liveSynthesisSteps } from '../streaming/text-source.js';
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
 import type { SinkClosure, StreamSink } from '../streaming/stream-sink.js';
 import { parseInput } from '../validation.js';
@@ -50,8 +52,8 @@ const FALLBACK_RATE_HZ = 24_000;
 /** State of one utterance while it runs; `speak()` reads it afterwards. */
 interface Utterance {
   lifecycle: StreamLifecycle;
-  /** The graph compiled while validating (recompiled only when an override changes the rate). */
-  graph: SpeechGraph;
+  /** The graph compiled while validating (recompiled only when an override changes the rate); null for a live text source. */
+  graph: SpeechGraph | null;
   backend: string;
   failures: FallbackFailure[];
   interrupted: boolean;
@@ -152,10 +154,12 @@ export class VoiceEngine {
    * Yields the speech sentence by sentence, each chunk as soon as it is synthesized. Breaking out
    * of the loop stops the stream; an aborted `signal` rejects with AbortError; an allowed
    * `interrupt()` ends it early. With `targetLufs`, each sentence is normalised on its own.
+   * `text` may be a live source (an AsyncIterable of text deltas, e.g. an LLM's tokens): one stream
+   * speaks it sentence by sentence as it arrives (option `textStream`) and ends when it ends.
    */
-  async *stream(text: string, options: SpeakOptions = {}): AsyncGenerator<AudioChunk, void, undefined> {
+  async *stream(text: string | AsyncIterable<string>, options: SpeakOptions = {}): AsyncGenerator<AudioChunk, void, undefined> {
     const parsed = parseInput(speakOptionsSchema, options, 'options');
-    const utterance = await this.#prepare(text, parsed);
+    const utterance = await this.#prepare(text, parsed, true);
     yield* this.#run(utterance, text, parsed, { perSentenceLoudness: true });
   }
 
@@ -172,11 +176,13 @@ export class VoiceEngine {
   /**
    * Plays the speech on the engine's audio device as it is synthesized and resolves when it has
    * been heard (or was interrupted). The device is opened on first use unless one was given.
+   * `text` may be a live source like in `stream()`. The result's `heard` (and `onInterrupted`
+   * when the stream was cut) says what reached the device.
    */
-  async play(text: string, options: SpeakOptions = {}): Promise<SpeechResult> {
+  async play(text: string | AsyncIterable<string>, options: SpeakOptions = {}): Promise<SpeechResult> {
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const started = performance.now();
-    const graph = await this.#validate(text, parsed);
+    const graph = await this.#validate(text, parsed, true);
     this.#throwIfClosed();
     const output = this.#outputDevice();
     const { sampleRateHz, channels } = output.config;
@@ -189,6 +195,13 @@ export class VoiceEngine {
     const release = () => admission.release();
     const chunks: AudioChunk[] = [];
     let sink: StreamSink | undefined;
+    // Where each chunk starts on the stream's frame clock: with the sink's played frames, what was heard.
+    const ledger = new HeardLedger();
+    let heard: Heard | undefined;
+    const recordHeard = async (cut: boolean): Promise<void> => {
+      heard = await ledger.atEnd(sink, cut, sampleRateHz);
+      if (cut) callQuietly(parsed.onInterrupted, heard);
+    };
     const callerSignal = parsed.signal;
     // Once the stream exists, the caller's abort is the owner's request to end it: the registrar
     // decides (a user's accessibility override may refuse it; the speech then plays to its end).
@@ -228,6 +241,7 @@ export class VoiceEngine {
         chunks.push(chunk);
         if (!sink || sink.closure) break;
         const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
+        ledger.add(chunk.pcm.length, chunk.kind === 'speech' ? chunk.text : undefined, chunk.metadata.wordTimings, chunk.nodeId);
         try {
           if (paceFrames > 0) await writePaced(sink, frames, { ...output.config, bufferedFrames: queuedAheadOf(sink, output) }, paceFrames);
           else await sink.write(frames);
@@ -236,7 +250,9 @@ export class VoiceEngine {
           throw error;
         }
       }
+      await recordHeard(utterance.interrupted || utterance.halted || utterance.endedBy !== null || abort.requested);
     } catch (error) {
+      await recordHeard(true);
       if (abort.requested && !abort.denial && !utterance?.halted) throw new AbortError('play() was aborted by its signal', { cause: callerSignal?.reason });
       throw error;
     } finally {
@@ -250,7 +266,7 @@ export class VoiceEngine {
       throw new RegistrarDeniedError(`play() was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); it played to its end`, { reason, seq: attestation.seq });
     }
     if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
-    return resultOf(utterance, chunks, concatPcm(chunks.map((chunk) => chunk.pcm)), sampleRateHz, started);
+    return { ...resultOf(utterance, chunks, concatPcm(chunks.map((chunk) => chunk.pcm)), sampleRateHz, started), ...(heard ? { heard } : {}) };
   }
 
   /**
@@ -327,7 +343,7 @@ export class VoiceEngine {
    * stream before its turn, the scheduler starts it (`started` keeps it); a play that gives up
    * while waiting ends a stream started that way, and a dropped play's end is attested.
    */
-  async #admit(parsed: ParsedSpeakOptions, graph: SpeechGraph, started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission> {
+  async #admit(parsed: ParsedSpeakOptions, graph: SpeechGraph | null, started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission> {
     const scheduler = this.#schedulerOf(this.#outputDevice());
     try {
       return await scheduler.admit({
@@ -453,14 +469,17 @@ export class VoiceEngine {
   }
 
   /** Validates the text (compiling it) and the backend, then creates the stream; throws before any effect on bad input or a denial. */
-  async #prepare(text: string, parsed: ParsedSpeakOptions): Promise<Utterance> {
-    const graph = await this.#validate(text, parsed);
+  async #prepare(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<Utterance> {
+    const graph = await this.#validate(text, parsed, allowLive);
     this.#throwIfClosed();
     return this.#begin(parsed, graph);
   }
 
-  /** Compiles the text once to validate it and resolves the backend: no registrar request yet. */
-  async #validate(text: string, parsed: ParsedSpeakOptions): Promise<SpeechGraph> {
+  /**
+   * Compiles the text once to validate it and resolves the backend: no registrar request yet. A
+   * live text source (when allowed) is only checked to be one; its pieces compile as they arrive.
+   */
+  async #validate(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
     this.#throwIfClosed();
     for (const field of ['sessionId', 'userId'] as const) {
       const pinned = this.#options[field];
@@ -468,20 +487,28 @@ export class VoiceEngine {
         throw new InputError(`options.${field}: this engine's streams belong to ${field} "${pinned}", pinned by its host (received "${parsed[field]}")`, { field: `options.${field}` });
       }
     }
-    if (typeof text !== 'string') throw new InputError(`text: expected a string (received ${typeof text})`, { field: 'text' });
+    if (typeof text !== 'string') {
+      if (allowLive && isAsyncIterable(text)) {
+        if (parsed.format === 'ssml') throw new InputError('options.format: a live text source cannot be SSML (a document needs its whole text); use "text", "markup" or "auto"', { field: 'options.format' });
+        await this.#backendFor(parsed.backend);
+        return null;
+      }
+      const expected = allowLive ? 'a string or an AsyncIterable of strings' : 'a string';
+      throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
+    }
     const graph = compile(text, this.#compileOptions(text, parsed, 1));
     await this.#backendFor(parsed.backend);
     return graph;
   }
 
   /** Asks the registrar for the stream. */
-  #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph): Utterance {
+  #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph | null): Utterance {
     const lifecycle = new StreamLifecycle(this.#registrar, this.actor, this.#runtime);
     lifecycle.start({ sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId, priority: parsed.priority });
     return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, endedBy: null, finishing: false };
   }
 
-  async *#run(utterance: Utterance, text: string, parsed: ParsedSpeakOptions, mode: RunHooks): AsyncGenerator<AudioChunk, void, undefined> {
+  async *#run(utterance: Utterance, text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, mode: RunHooks): AsyncGenerator<AudioChunk, void, undefined> {
     const { lifecycle } = utterance;
     const controller = new AbortController();
     const signal = parsed.signal ? AbortSignal.any([parsed.signal, controller.signal]) : controller.signal;
@@ -493,14 +520,24 @@ export class VoiceEngine {
       // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
       const override = lifecycle.override();
       const rateScale = override?.speechRate ?? 1;
-      const graph = rateScale === 1 ? utterance.graph : compile(text, this.#compileOptions(text, parsed, rateScale));
-      lifecycle.compile(graphHash(graph));
+      let steps: Iterable<SynthesisStep> | AsyncIterable<SynthesisStep>;
+      let speechTotal: number | null = null;
+      if (typeof text === 'string') {
+        const graph = rateScale === 1 && utterance.graph ? utterance.graph : compile(text, this.#compileOptions(text, parsed, rateScale));
+        lifecycle.compile(graphHash(graph));
+        const planned = planSynthesis(graph);
+        speechTotal = planned.filter((step) => step.kind === 'speech').length;
+        steps = planned;
+      } else {
+        // One stream for the whole source: each piece compiles as it is cut (never as SSML: `auto` reads markup).
+        lifecycle.compileLive();
+        const pieceOptions = { ...parsed, format: parsed.format === 'auto' ? ('markup' as const) : parsed.format };
+        steps = liveSynthesisSteps(text, parsed.textStream, signal, (piece) => compile(piece, this.#compileOptions(piece, pieceOptions, rateScale)));
+      }
       lifecycle.synthesize();
       const backend = await this.#backendFor(parsed.backend);
       utterance.backend = backend.name;
-      const steps = planSynthesis(graph);
       const converter = new RateConverter(parsed.sampleRateHz ?? this.#options.sampleRateHz);
-      const speechTotal = steps.filter((step) => step.kind === 'speech').length;
       let speechDone = 0;
       let index = 0;
       let positionMs = 0;
@@ -536,7 +573,7 @@ export class VoiceEngine {
         return emit('silence', new Float32Array(samples), nodeId, {});
       };
 
-      for (const step of steps) {
+      for await (const step of steps) {
         if (signal.aborted) break;
         if (step.kind === 'mark') {
           pendingMarks.push(step.name);
@@ -556,6 +593,9 @@ export class VoiceEngine {
           const gather = mode.perSentenceLoudness && parsed.targetLufs !== undefined;
           const gathered: Float32Array[] = [];
           let gatheredMetadata: AudioChunk['metadata'] | undefined;
+          // Word times are relative to each output: shifted by where it starts in the gathered sentence.
+          const gatheredTimings: Array<{ wordTimings: AudioChunk['metadata']['wordTimings']; offsetMs: number }> = [];
+          let gatheredMs = 0;
           for await (const output of produced) {
             // A backend that ignores its signal must not keep the stream speaking after an allowed end.
             if (signal.aborted) break;
@@ -565,6 +605,8 @@ export class VoiceEngine {
             if (gather) {
               gathered.push(pcm);
               gatheredMetadata ??= output.metadata;
+              gatheredTimings.push({ wordTimings: output.metadata.wordTimings, offsetMs: gatheredMs });
+              gatheredMs += durationMs(pcm.length, 1, converter.rateHz ?? FALLBACK_RATE_HZ);
             } else if (pcm.length > 0) {
               yield emit('speech', pcm, step.nodeId, { text: step.segment.text, metadata: output.metadata, backend: utterance.backend });
             }
@@ -573,12 +615,14 @@ export class VoiceEngine {
           if (gather) {
             const sentence = concatPcm([...gathered, tail]);
             const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
-            if (sentence.length > 0) yield emit('speech', sentenceLoudness(sentence, rate, parsed), step.nodeId, { text: step.segment.text, metadata: gatheredMetadata ?? {}, backend: utterance.backend });
+            const wordTimings = joinWordTimings(gatheredTimings);
+            const metadata = { ...(gatheredMetadata ?? {}), ...(wordTimings ? { wordTimings } : {}) };
+            if (sentence.length > 0) yield emit('speech', sentenceLoudness(sentence, rate, parsed), step.nodeId, { text: step.segment.text, metadata, backend: utterance.backend });
           } else if (tail.length > 0) {
             yield emit('speech', tail, step.nodeId, { text: step.segment.text, backend: utterance.backend });
           }
           speechDone += 1;
-          parsed.onProgress?.({ done: speechDone, total: speechTotal, audioMs: positionMs });
+          parsed.onProgress?.({ done: speechDone, total: speechTotal ?? speechDone, audioMs: positionMs });
         }
       }
       if (!signal.aborted) {
@@ -676,6 +720,15 @@ interface RunHooks {
 function gainTargetOf(sink: object): GainTarget | null {
   const candidate = sink as Partial<GainTarget>;
   return typeof candidate.setGain === 'function' ? (candidate as GainTarget) : null;
+}
+
+/** Calls a caller's listener; its failure must not change how the stream ended (it is ignored). */
+function callQuietly<T>(listener: ((value: T) => void) | undefined, value: T): void {
+  try {
+    listener?.(value);
+  } catch {
+    // The listener's own error is the caller's business; the stream's outcome stands.
+  }
 }
 
 /** The error a stream ends with when someone else's allowed `fail` ended it. */

@@ -35,11 +35,19 @@ export interface SynthesisSegment {
   ssml?: string;
 }
 
-/** A word's position in the audio. */
+/** Where a word timing comes from: measured by the backend, or estimated from the audio and text. */
+export type WordTimingSource = 'reported' | 'estimated';
+
+/** A word's position in the audio, in ms from the start of the chunk that carries it. */
 export interface WordTiming {
   word: string;
   startMs: number;
   endMs: number;
+  /**
+   * `reported`: the backend measured it (word boundaries, alignment, model durations);
+   * `estimated`: derived afterwards from the text and the audio (espeak-ng today).
+   */
+  source: WordTimingSource;
 }
 
 /** A viseme event for lip sync. */

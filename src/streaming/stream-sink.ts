@@ -5,6 +5,7 @@
  * interrupt atomic at once (≤ 5 ms fade on the next period, then silence, the queue dropped) unless
  * everything written had already played, and makes every later write fail: no frame after a stop.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, AudioError } from '../errors.js';
 import type { AudioOutput } from '../audio/output.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
@@ -33,6 +34,12 @@ export class StreamSink {
   #closure: SinkClosure | null = null;
   #framesWritten = 0;
   #drained = false;
+  /** The device's framesPlayed when this sink opened (its stream's frame clock starts there). */
+  #framesPlayedAtOpen = 0;
+  /** This stream's played frames when its closing decision arrived, or null. */
+  #cutAtFrames: number | null = null;
+  /** The device interrupt generation of this sink's cut, or null when nothing was cut. */
+  #cutGeneration: number | null = null;
   readonly #onClose = new Set<(closure: SinkClosure) => void>();
 
   private constructor(streamId: string, openedBySeq: number, output: AudioOutput) {
@@ -49,6 +56,7 @@ export class StreamSink {
     const spent = registrar.spend(permit, { action: 'play' });
     const sink = new StreamSink(spent.streamId ?? '', spent.seq, output);
     output.resume();
+    sink.#framesPlayedAtOpen = output.stats().framesPlayed;
     output.start();
     return sink;
   }
@@ -61,6 +69,35 @@ export class StreamSink {
   /** Frames this sink queued on the device. */
   get framesWritten(): number {
     return this.#framesWritten;
+  }
+
+  /**
+   * Frames of this stream the device has played so far (faded frames of a cut included): the
+   * device's framesPlayed since this sink opened.
+   */
+  playedFrames(): number {
+    return this.#output.stats().framesPlayed - this.#framesPlayedAtOpen;
+  }
+
+  /** `playedFrames()` at the moment the closing decision arrived, or null (open, or closed with nothing left to cut). */
+  get cutAtFrames(): number | null {
+    return this.#cutAtFrames;
+  }
+
+  /**
+   * Resolves once the device has rendered this sink's cut (fade and drop), so `playedFrames()` is
+   * final; at once when nothing was cut. Waits with timers of one period, never spinning.
+   */
+  async settle(signal?: AbortSignal): Promise<void> {
+    const generation = this.#cutGeneration;
+    if (generation === null) return;
+    const { periodFrames, sampleRateHz } = this.#output.config;
+    const periodMs = (1000 * periodFrames) / sampleRateHz;
+    while (!this.#output.closed) {
+      const stats = this.#output.stats();
+      if (stats.completedInterruptGeneration >= generation || !stats.started) return;
+      await sleep(periodMs, undefined, signal ? { signal } : undefined);
+    }
   }
 
   /** Calls `listener` when the sink closes (at once when it already has). */
@@ -108,7 +145,10 @@ export class StreamSink {
     if (this.#closure) return;
     this.#closure = Object.freeze({ ...closure });
     // Silence first (one atomic store in the addon), then wake the waiting writer.
-    if (!this.#drained && !this.#output.closed) this.#output.interrupt();
+    if (!this.#drained && !this.#output.closed) {
+      this.#cutAtFrames = this.playedFrames();
+      this.#cutGeneration = this.#output.interrupt();
+    }
     this.#controller.abort(new AbortError(`stream ${this.streamId} ${closure.action}`));
     for (const listener of this.#onClose) listener(this.#closure);
     this.#onClose.clear();

@@ -98,8 +98,8 @@ describe('estimateWordTimings', () => {
     // h a ɪ = 3 phonemes, ð ɛ ɹ z = 4 (stress marks do not count); letters would give 2 : 5
     const timings = estimateWordTimings('Hi, there!', 'hˈaɪ ðˈɛɹz', pcm, sampleRateHz, 50);
     expect(timings).toEqual([
-      { word: 'Hi', startMs: 150, endMs: 150 + 600 * (3 / 7) },
-      { word: 'there', startMs: 150 + 600 * (3 / 7), endMs: 750 },
+      { word: 'Hi', startMs: 150, endMs: 150 + 600 * (3 / 7), source: 'estimated' },
+      { word: 'there', startMs: 150 + 600 * (3 / 7), endMs: 750, source: 'estimated' },
     ]);
   });
 

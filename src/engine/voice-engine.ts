@@ -27,7 +27,7 @@ import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.
 import { AudioRegistrar } from '../registrar/registrar.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
-import { queuedAheadOf, realtimeLimitFrames, writePaced } from '../streaming/paced-write.js';
+import { realtimeLimitFrames, writePaced } from '../streaming/paced-write.js';
 import { priorityValue } from '../streaming/schedule-policy.js';
 import { schedulerFor, type Admission, type GainTarget, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
 import { HeardLedger, joinWordTimings, type Heard } from '../streaming/heard.js';
@@ -243,7 +243,7 @@ export class VoiceEngine {
         const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
         ledger.add(chunk.pcm.length, chunk.kind === 'speech' ? chunk.text : undefined, chunk.metadata.wordTimings, chunk.nodeId);
         try {
-          if (paceFrames > 0) await writePaced(sink, frames, { ...output.config, bufferedFrames: queuedAheadOf(sink, output) }, paceFrames);
+          if (paceFrames > 0) await writePaced(sink, frames, output.config, paceFrames);
           else await sink.write(frames);
         } catch (error) {
           if (sink.closure) break;

@@ -9,10 +9,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError } from '../errors.js';
 import { SCHEDULE_DEFAULTS } from './schedule-policy.js';
 
-/** Where a paced write goes: a stream's sink. */
+/** Where a paced write goes: a stream's sink (StreamSink). */
 export interface PacedSink {
   /** Queues all of `pcm`; rejects when the sink closes. */
   write(pcm: Float32Array): Promise<number>;
+  /** Frames queued so far. */
+  readonly framesWritten: number;
+  /** Frames of this stream the device has played so far. */
+  playedFrames(): number;
 }
 
 /** The device facts a paced write needs. */
@@ -20,8 +24,6 @@ export interface PacedDevice {
   sampleRateHz: number;
   channels: number;
   periodFrames: number;
-  /** Frames queued ahead of the device now (the stream's ring or voice). */
-  bufferedFrames(): number;
 }
 
 /**
@@ -40,8 +42,8 @@ export function realtimeLimitFrames(device: Pick<PacedDevice, 'sampleRateHz' | '
 }
 
 /**
- * Writes `pcm` to `sink` without letting the device's queue pass `limitFrames`; rejects like the
- * sink's own write when the sink closes meanwhile.
+ * Writes `pcm` to `sink` without letting what the sink has queued ahead of the device (written −
+ * played) pass `limitFrames`; rejects like the sink's own write when the sink closes meanwhile.
  */
 export async function writePaced(sink: PacedSink, pcm: Float32Array, device: PacedDevice, limitFrames: number): Promise<number> {
   const { channels, sampleRateHz, periodFrames } = device;
@@ -49,7 +51,7 @@ export async function writePaced(sink: PacedSink, pcm: Float32Array, device: Pac
   const periodMs = (1000 * periodFrames) / sampleRateHz;
   let writtenFrames = 0;
   while (writtenFrames < totalFrames) {
-    const roomFrames = limitFrames - device.bufferedFrames();
+    const roomFrames = limitFrames - (sink.framesWritten - sink.playedFrames());
     if (roomFrames <= 0) {
       // About a period: the device takes a period at a time, so room comes back in period steps.
       await sleep(Math.max(1, periodMs));
@@ -63,13 +65,3 @@ export async function writePaced(sink: PacedSink, pcm: Float32Array, device: Pac
   return writtenFrames;
 }
 
-/**
- * How many frames `sink` has queued ahead of the device: its own voice's (written − played) when
- * the sink plays on a per-stream voice (it has `playedFrames()`), else the device ring's.
- */
-export function queuedAheadOf(sink: { readonly framesWritten: number }, device: { stats(): { bufferedFrames: number } }): () => number {
-  const voiced = sink as { readonly framesWritten: number; playedFrames?: () => number };
-  const playedFrames = voiced.playedFrames;
-  if (typeof playedFrames === 'function') return () => voiced.framesWritten - playedFrames.call(voiced);
-  return () => device.stats().bufferedFrames;
-}

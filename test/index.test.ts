@@ -24,6 +24,7 @@ const EXPORTS = [
     'speakOptionsSchema', 'speechGraphSchema', 'splitSentences', 'stereoToMono', 'verify',
     'voiceEngineOptionsSchema', 'voiceFilterSchema', 'wavStreamHeader', 'withMeasuredDurations',
     'writeAudioFile', 'verifyLog', 'checkpointPath', 'publicKeyPemOf', 'signSnapshot',
+    'DROP_POLICIES', 'SCHEDULE_DEFAULTS', 'SCHEDULE_POLICIES',
 ];
 
 describe('package exports', () => {

@@ -9,6 +9,7 @@ import { ActorHandle } from '../registrar/actor-handle.js';
 import type { Heard } from '../streaming/heard.js';
 import { textStreamOptionsSchema } from '../streaming/text-source.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
+import { dropPolicySchema, SCHEDULE_DEFAULTS, schedulePolicySchema } from '../streaming/schedule-policy.js';
 
 const backendObjectSchema = z.custom<SpeechBackend>(
   (value) =>
@@ -47,6 +48,25 @@ export const voiceEngineOptionsSchema = z.strictObject({
   sessionId: z.string().min(1).max(200).optional(),
   /** Pins the user of every stream of this engine, likewise. */
   userId: z.string().min(1).max(200).optional(),
+  /**
+   * How this engine's plays meet the plays already on the device (docs/ENGINE.md, "Scheduling");
+   * default: `queue` at equal or lower priority, `duck` when the play outranks every playing one.
+   */
+  policy: schedulePolicySchema.optional(),
+  /** Gain of the streams a `duck` play ducks, in dB (default -12). */
+  duckDb: z.number().min(-60).max(0).default(SCHEDULE_DEFAULTS.duckDb),
+  /** Ramp down when ducking, in ms (default 30). */
+  duckAttackMs: z.number().min(0).max(10_000).default(SCHEDULE_DEFAULTS.duckAttackMs),
+  /** Ramp back up after the ducking play ends, in ms (default 250). */
+  duckReleaseMs: z.number().min(0).max(10_000).default(SCHEDULE_DEFAULTS.duckReleaseMs),
+  /** Plays of this engine waiting for the device at most (default 64); what a full queue does is `dropPolicy`. */
+  maxQueue: z.number().int().min(1).max(10_000).default(SCHEDULE_DEFAULTS.maxQueue),
+  /** A full queue: `graceful` refuses the new play, `drop-oldest` drops the oldest waiting one, `block` makes the caller wait (default `graceful`). */
+  dropPolicy: dropPolicySchema.default(SCHEDULE_DEFAULTS.dropPolicy),
+  /** Real-time mode: play() keeps at most one device period + 20 ms (and `maxLatencyMs`) queued ahead of the device. */
+  realtime: z.boolean().default(false),
+  /** Real-time mode: the most audio queued ahead of the device, in ms (default 50; at least one device period). */
+  maxLatencyMs: z.number().min(1).max(10_000).default(SCHEDULE_DEFAULTS.maxLatencyMs),
 });
 
 /** What callers may pass to `new VoiceEngine(...)`. */
@@ -82,7 +102,10 @@ export const speakOptionsSchema = z.strictObject({
   /** Registrar metadata of the stream. */
   sessionId: z.string().min(1).max(200).optional(),
   userId: z.string().min(1).max(200).optional(),
+  /** Registrar and scheduling priority: `system` (10) > `assistant` (5, default) > `background` (1), or 1–10. */
   priority: z.union([z.enum(['system', 'assistant', 'background']), z.number().int().min(1).max(10)]).optional(),
+  /** play(): how this play meets the plays already on the device (overrides the engine's `policy`). */
+  policy: schedulePolicySchema.optional(),
   /** Cancels the call; the stream is stopped (not failed) in the registrar. */
   signal: z.custom<AbortSignal>(isAbortSignal, 'expected an AbortSignal').optional(),
   /** Longest text accepted, in characters (default 100,000; the compiler's `maxInputChars`): longer is INPUT_TOO_LARGE. */

@@ -27,6 +27,9 @@ import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.
 import { AudioRegistrar } from '../registrar/registrar.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
+import { realtimeLimitFrames, writePaced } from '../streaming/paced-write.js';
+import { priorityValue } from '../streaming/schedule-policy.js';
+import { schedulerFor, type Admission, type GainTarget, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
 import { HeardLedger, joinWordTimings, type Heard } from '../streaming/heard.js';
 import { isAsyncIterable, liveSynthesisSteps } from '../streaming/text-source.js';
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
@@ -109,10 +112,8 @@ export class VoiceEngine {
   #ownsOutput = false;
   #closed = false;
   readonly #stopListening: (() => void)[];
-  /** Settles when the play() holding the device is done. */
-  #deviceTurn: Promise<void> = Promise.resolve();
-  /** play() calls waiting for their turn on the device. */
-  #waitingForDevice = 0;
+  /** The scheduler of the engine's device (shared with every engine on it), once the device is known. */
+  #scheduler: Scheduler | undefined;
 
   /** Validates options (InputError naming the field); backends are created on first use. */
   constructor(options: VoiceEngineOptions = {}) {
@@ -191,18 +192,26 @@ export class VoiceEngine {
     }
     // The destination is opened (and a directory or socket refused) before the stream starts.
     const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
-    let utterance: Utterance;
+    let utterance: Utterance | undefined;
     let written: WrittenSpeech;
-    let release: () => void = () => undefined;
+    let admission: Admission | undefined;
     try {
-      if (output) release = await this.#takeDevice(parsed.signal);
+      // Playing too: the device's scheduler admits it like a play() (docs/ENGINE.md, "Scheduling").
+      if (output) admission = await this.#admit(parsed, graph, (started) => (utterance = started), () => utterance);
+      if (this.#closed && utterance) utterance.lifecycle.stop('engine_closed');
       this.#throwIfClosed();
-      utterance = this.#begin(parsed, graph);
-      // Playing too: the device is fed as play() feeds it, through the sink the play permit opens.
+      utterance ??= this.#begin(parsed, graph);
+      // The device is fed as play() feeds it, through the sink the play permit opens.
       let sink: StreamSink | undefined;
+      const onPlay = (permit: Permit): void => {
+        if (!output) return;
+        sink = this.#sinks.open(permit, output);
+        admission?.playing(permit.streamId ?? '');
+        admission?.attachGain(gainTargetOf(sink));
+      };
       const hooks: RunHooks = {
         perSentenceLoudness: !integrated,
-        ...(output ? { onPlay: (permit: Permit) => void (sink = this.#sinks.open(permit, output)), beforeEnd: async () => void (await sink?.drain()) } : {}),
+        ...(output ? { onPlay, beforeEnd: async () => void (await sink?.drain()) } : {}),
       };
       const runOptions = { ...parsed, ...(integrated ? { targetLufs: undefined } : {}), ...(output ? { sampleRateHz: output.config.sampleRateHz } : {}) };
       for await (const chunk of this.#run(utterance, text, runOptions, hooks)) {
@@ -222,7 +231,7 @@ export class VoiceEngine {
       await writer.abort();
       throw error;
     } finally {
-      release();
+      admission?.release();
     }
     const { audio: _audio, ...result } = resultOf(utterance, [], new Float32Array(0), written.sampleRateHz, started);
     void _audio;
@@ -243,11 +252,14 @@ export class VoiceEngine {
     this.#throwIfClosed();
     const output = this.#outputDevice();
     const { sampleRateHz, channels } = output.config;
-    // One device, one utterance at a time: a later play() waits its turn (its stream is only
-    // started when it plays); priorities and preemption belong to the scheduler above the engine.
-    const release = await this.#takeDevice(parsed.signal);
-    const chunks: AudioChunk[] = [];
+    const paceFrames = this.#options.realtime ? realtimeLimitFrames(output.config, this.#options.maxLatencyMs) : 0;
+    // The device's scheduler decides when this play starts (docs/ENGINE.md, "Scheduling"): its
+    // stream is started when its turn comes, or earlier when it preempts (the registrar attests a
+    // preemption between two existing streams).
     let utterance: Utterance | undefined;
+    const admission = await this.#admit(parsed, graph, (started) => (utterance = started), () => utterance);
+    const release = () => admission.release();
+    const chunks: AudioChunk[] = [];
     let sink: StreamSink | undefined;
     // Where each chunk starts on the stream's frame clock: with the sink's played frames, what was heard.
     const ledger = new HeardLedger();
@@ -271,8 +283,9 @@ export class VoiceEngine {
       if (!result.allowed) abort.denial = result;
     };
     try {
+      if (this.#closed && utterance) utterance.lifecycle.stop('engine_closed');
       this.#throwIfClosed();
-      utterance = this.#begin(parsed, graph);
+      utterance ??= this.#begin(parsed, graph);
       callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
       if (callerSignal?.aborted) onCallerAbort();
       // The sink opens with the permit of the allowed play, in the same call that took it; every
@@ -281,6 +294,8 @@ export class VoiceEngine {
         perSentenceLoudness: true,
         onPlay: (permit) => {
           sink = this.#sinks.open(permit, output);
+          admission.playing(permit.streamId ?? '');
+          admission.attachGain(gainTargetOf(sink));
         },
         beforeEnd: async () => {
           await sink?.drain();
@@ -294,7 +309,8 @@ export class VoiceEngine {
         const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
         ledger.add(chunk.pcm.length, chunk.kind === 'speech' ? chunk.text : undefined, chunk.metadata.wordTimings, chunk.nodeId);
         try {
-          await sink.write(frames);
+          if (paceFrames > 0) await writePaced(sink, frames, output.config, paceFrames);
+          else await sink.write(frames);
         } catch (error) {
           if (sink.closure) break;
           throw error;
@@ -335,6 +351,11 @@ export class VoiceEngine {
     return [...this.#active.keys()];
   }
 
+  /** This engine's plays as its device's scheduler sees them: admitted, then waiting in queue order. */
+  schedule(): ScheduleView {
+    return this.#scheduler?.view(this) ?? { concurrent: false, active: [], queued: [] };
+  }
+
   /** The default backend's health, memory use and queue depth. */
   async health(): Promise<EngineHealth> {
     const memoryMb = Math.round((process.memoryUsage().rss / (1024 * 1024)) * 10) / 10;
@@ -345,13 +366,13 @@ export class VoiceEngine {
         backend: health.backend,
         modelLoaded: health.modelLoaded,
         memoryMb,
-        queueDepth: this.#active.size + this.#waitingForDevice,
+        queueDepth: this.#active.size + (this.#scheduler?.queuedCount(this) ?? 0),
         status: this.#closed ? 'unavailable' : health.status,
         ...(health.detail ? { detail: health.detail } : {}),
       };
     } catch (error) {
       const name = typeof this.#options.backend === 'string' ? this.#options.backend : this.#options.backend.name;
-      return { backend: name, modelLoaded: false, memoryMb, queueDepth: this.#active.size + this.#waitingForDevice, status: 'unavailable', detail: describe(error) };
+      return { backend: name, modelLoaded: false, memoryMb, queueDepth: this.#active.size + (this.#scheduler?.queuedCount(this) ?? 0), status: 'unavailable', detail: describe(error) };
     }
   }
 
@@ -363,6 +384,7 @@ export class VoiceEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#scheduler?.withdraw(this, new AudioError('ENGINE_CLOSED', 'the engine was closed'));
     const running = [...this.#active.entries()];
     for (const [streamId] of running) {
       const state = this.#registrar.getState(streamId)?.state;
@@ -382,34 +404,54 @@ export class VoiceEngine {
 
   // --- internals -------------------------------------------------------------------------------
 
-  /** Waits until no other play() uses the device; resolves with the function that hands it on. */
-  async #takeDevice(signal: AbortSignal | undefined): Promise<() => void> {
-    const previous = this.#deviceTurn;
-    let release!: () => void;
-    this.#deviceTurn = new Promise<void>((resolve) => (release = resolve));
-    this.#waitingForDevice += 1;
+  /**
+   * Waits for this play's turn from the device's scheduler. When a preemption needs this play's
+   * stream before its turn, the scheduler starts it (`started` keeps it); a play that gives up
+   * while waiting ends a stream started that way, and a dropped play's end is attested.
+   */
+  async #admit(parsed: ParsedSpeakOptions, graph: SpeechGraph | null, started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission> {
+    const scheduler = this.#schedulerOf(this.#outputDevice());
     try {
-      if (signal) {
-        signal.throwIfAborted();
-        await new Promise<void>((resolve, reject) => {
-          const onAbort = () => reject(new AbortError('play() was aborted while waiting for the device', { cause: signal.reason }));
-          signal.addEventListener('abort', onAbort, { once: true });
-          void previous.then(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-          });
-        });
-      } else {
-        await previous;
-      }
+      return await scheduler.admit({
+        owner: this,
+        group: this.#registrar,
+        priority: priorityValue(parsed.priority),
+        policy: parsed.policy ?? this.#options.policy,
+        maxQueue: this.#options.maxQueue,
+        dropPolicy: this.#options.dropPolicy,
+        duck: { gainDb: this.#options.duckDb, attackMs: this.#options.duckAttackMs, releaseMs: this.#options.duckReleaseMs },
+        signal: parsed.signal,
+        startStream: () => {
+          this.#throwIfClosed();
+          const utterance = this.#begin(parsed, graph);
+          started(utterance);
+          return utterance.lifecycle.streamId;
+        },
+        preempt: (forStreamId) => {
+          const target = current()?.lifecycle.streamId;
+          if (target === undefined) return false;
+          const result = this.#registrar.request({ action: 'interrupt', actor: this.#runtime, target, reason: 'preempted by a higher-priority stream', metadata: { preemptFor: forStreamId } });
+          return result.allowed;
+        },
+      });
     } catch (error) {
-      // Hand the turn on only after the previous holder is done, so the order is kept.
-      void previous.then(release);
-      throw error instanceof AbortError ? error : new AbortError('play() was aborted while waiting for the device', { cause: error });
-    } finally {
-      this.#waitingForDevice -= 1;
+      if (error instanceof AudioError && error.code === 'SCHEDULER_DROPPED' && !current() && !this.#closed && !this.#registrar.halted) {
+        // Attested: the dropped play's stream is created and failed with the reason.
+        const utterance = this.#begin(parsed, graph);
+        started(utterance);
+        utterance.lifecycle.fail(`dropped from the queue (dropPolicy drop-oldest, maxQueue ${this.#options.maxQueue})`);
+        const attestation = utterance.lifecycle.attestations.at(-1);
+        throw Object.assign(error, { streamId: utterance.lifecycle.streamId, attestationId: attestation?.id ?? null });
+      }
+      // A stream the scheduler started for a preemption that never came to be: it ends here.
+      current()?.lifecycle.stop(error instanceof AbortError ? 'aborted by the caller' : describe(error));
+      throw error;
     }
-    return release;
+  }
+
+  #schedulerOf(output: AudioOutput): Scheduler {
+    this.#scheduler ??= schedulerFor(output);
+    return this.#scheduler;
   }
 
   #stopAllForHalt(halt: HaltInfo): void {
@@ -739,6 +781,12 @@ interface RunHooks {
   onPlay?: (permit: Permit) => void;
   /** Awaited after the last chunk, before the natural-end stop (play() drains the device here). */
   beforeEnd?: () => Promise<void>;
+}
+
+/** The sink as a gain target when it has per-stream gain (a mixer voice), else null. */
+function gainTargetOf(sink: object): GainTarget | null {
+  const candidate = sink as Partial<GainTarget>;
+  return typeof candidate.setGain === 'function' ? (candidate as GainTarget) : null;
 }
 
 /** Calls a caller's listener; its failure must not change how the stream ended (it is ignored). */

@@ -12,6 +12,7 @@ import { AudioOutput } from '../../src/audio/output.js';
 import { waitUntil } from '../helpers/waiting.js';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
+import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import type { EngineOutput } from '../../src/graph/engine-output.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
@@ -43,28 +44,9 @@ function device(): AudioOutput {
   return output;
 }
 
-function position(output: AudioOutput): number {
-  const stats = output.stats();
-  return stats.framesPlayed + stats.starvedFrames;
-}
-
-/** Everything the device captured since it opened (readCapture() hands each frame out once). */
-const captures = new WeakMap<AudioOutput, Float32Array>();
-function capturedSoFar(output: AudioOutput): Float32Array {
-  const before = captures.get(output) ?? new Float32Array(0);
-  const fresh = output.readCapture();
-  const all = new Float32Array(before.length + fresh.length);
-  all.set(before);
-  all.set(fresh, before.length);
-  captures.set(output, all);
-  return all;
-}
-
 /** Frames from `from` to the first captured frame that is no longer at the constant level (the fade). */
 function framesUntilFade(output: AudioOutput, from: number, captured: Float32Array = capturedSoFar(output)): number {
-  let index = from;
-  while (index < captured.length && Math.abs((captured[index] ?? 0) - LEVEL) < 1e-6) index += 1;
-  return index - from;
+  return framesAtLevel(captured, from, LEVEL);
 }
 
 /**

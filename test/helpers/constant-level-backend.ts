@@ -7,6 +7,10 @@ export interface ConstantLevelOptions {
   level: number;
   sampleRateHz: number;
   framesPerSegment: number;
+  /** Yields each segment in this many equal chunks (default 1). */
+  chunksPerSegment?: number;
+  /** The level of a segment by its text (default: `level` for every segment). */
+  levelFor?: (text: string) => number;
 }
 
 /** Yields `framesPerSegment` mono frames at `level` for every segment. */
@@ -14,6 +18,8 @@ export class ConstantLevelBackend extends BaseBackend {
   readonly name = 'constant-level';
   readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: false, remote: false };
   readonly options: ConstantLevelOptions;
+  /** Chunks yielded so far (what synthesis produced, for backpressure checks). */
+  yieldedChunks = 0;
 
   constructor(options: ConstantLevelOptions) {
     super();
@@ -24,8 +30,13 @@ export class ConstantLevelBackend extends BaseBackend {
     return [];
   }
 
-  protected async *synthesizeOnce(_segment: SynthesisSegment): AsyncIterable<EngineOutput> {
-    const { level, sampleRateHz, framesPerSegment } = this.options;
-    yield { pcm: new Float32Array(framesPerSegment).fill(level), sampleRateHz, channels: 1, metadata: {} };
+  protected async *synthesizeOnce(segment: SynthesisSegment): AsyncIterable<EngineOutput> {
+    const { sampleRateHz, framesPerSegment, chunksPerSegment = 1 } = this.options;
+    const level = this.options.levelFor?.(segment.text) ?? this.options.level;
+    const frames = Math.floor(framesPerSegment / chunksPerSegment);
+    for (let chunk = 0; chunk < chunksPerSegment; chunk++) {
+      this.yieldedChunks += 1;
+      yield { pcm: new Float32Array(frames).fill(level), sampleRateHz, channels: 1, metadata: {} };
+    }
   }
 }

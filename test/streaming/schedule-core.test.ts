@@ -1,0 +1,340 @@
+// The scheduler's decision core, event by event: arrivals, plays and ends in, actions out. Pure and
+// synchronous, so every policy path is checked exactly (the engine tests check the same decisions
+// on the real device), and a seeded random load shows the decisions are deterministic.
+import { describe, expect, it } from 'vitest';
+import { ScheduleCore, type ArrivalSpec, type ScheduleAction } from '../../src/streaming/schedule-core.js';
+import { PRIORITY_VALUES as REGISTRAR_PRIORITIES } from '../../src/registrar/request-schema.js';
+import { effectivePolicy, PRIORITY_VALUES, priorityValue, SCHEDULE_DEFAULTS } from '../../src/streaming/schedule-policy.js';
+
+const DUCK = { gainDb: SCHEDULE_DEFAULTS.duckDb, attackMs: SCHEDULE_DEFAULTS.duckAttackMs, releaseMs: SCHEDULE_DEFAULTS.duckReleaseMs };
+
+function arrival(id: string, fields: Partial<ArrivalSpec> = {}): ArrivalSpec {
+  return { id, owner: 'engine', group: 'registrar', priority: 5, policy: undefined, maxQueue: 8, dropPolicy: 'graceful', duck: DUCK, ...fields };
+}
+
+const admitted = (actions: ScheduleAction[]) => actions.filter((action) => action.kind === 'admit').map((action) => action.id);
+
+describe('priorities and defaults', () => {
+  it('maps names to the registrar values and picks duck only when the arrival outranks everything', () => {
+    expect(PRIORITY_VALUES).toEqual(REGISTRAR_PRIORITIES);
+    expect([priorityValue('system'), priorityValue('assistant'), priorityValue('background'), priorityValue(7), priorityValue(undefined)]).toEqual([10, 5, 1, 7, 5]);
+    expect(effectivePolicy(undefined, true)).toBe('duck');
+    expect(effectivePolicy(undefined, false)).toBe('queue');
+    expect(effectivePolicy('mix', false)).toBe('mix');
+  });
+});
+
+describe('queue', () => {
+  it('equal priorities play one at a time in arrival order', () => {
+    const core = new ScheduleCore({ concurrent: false });
+    expect(admitted(core.arrive(arrival('a')))).toEqual(['a']);
+    expect(core.arrive(arrival('b'))).toEqual([]);
+    expect(core.arrive(arrival('c'))).toEqual([]);
+    expect(core.queuedCount('engine')).toBe(2);
+    expect(admitted(core.end('a'))).toEqual(['b']);
+    expect(admitted(core.end('b'))).toEqual(['c']);
+    expect(core.end('c')).toEqual([]);
+    expect(core.view()).toEqual([]);
+  });
+
+  it('higher priority first, FIFO within a priority; a waiting play that gives up leaves the queue', () => {
+    const core = new ScheduleCore({ concurrent: false });
+    core.arrive(arrival('a'));
+    core.arrive(arrival('low1', { priority: 1 }));
+    core.arrive(arrival('mid', { priority: 5 }));
+    core.arrive(arrival('high', { priority: 10 }));
+    core.arrive(arrival('low2', { priority: 1 }));
+    core.arrive(arrival('gone', { priority: 10 }));
+    expect(core.view().map((ticket) => ticket.id)).toEqual(['a', 'high', 'gone', 'mid', 'low1', 'low2']);
+    expect(core.end('gone')).toEqual([]);
+    const order: string[] = [];
+    for (let next = 'a'; next; ) {
+      const [admit] = admitted(core.end(next));
+      order.push(...(admit ? [admit] : []));
+      next = admit ?? '';
+    }
+    expect(order).toEqual(['high', 'mid', 'low1', 'low2']);
+  });
+
+  it('without concurrent voices duck and mix wait like queue (one stream at a time)', () => {
+    const core = new ScheduleCore({ concurrent: false });
+    core.arrive(arrival('low', { priority: 1 }));
+    expect(core.arrive(arrival('ducker', { priority: 10, policy: 'duck' }))).toEqual([]);
+    expect(core.arrive(arrival('mixer', { priority: 1, policy: 'mix' }))).toEqual([]);
+    expect(admitted(core.end('low'))).toEqual(['ducker']);
+    expect(admitted(core.end('ducker'))).toEqual(['mixer']);
+  });
+});
+
+describe('preempt', () => {
+  it('a higher arrival preempts every lower playing stream, then is admitted', () => {
+    const core = new ScheduleCore({ concurrent: false });
+    core.arrive(arrival('low', { priority: 1 }));
+    core.playing('low');
+    expect(core.arrive(arrival('urgent', { priority: 10, policy: 'preempt' }))).toEqual([{ kind: 'preempt', id: 'low', forId: 'urgent' }]);
+    expect(core.view().find((ticket) => ticket.id === 'urgent')?.state).toBe('preempting');
+    expect(core.preemptOutcome('low', 'urgent', true)).toEqual([{ kind: 'admit', id: 'urgent', policy: 'preempt' }]);
+    // The preempted play ending later changes nothing.
+    expect(core.end('low')).toEqual([]);
+  });
+
+  it('waits until the lower stream plays (only a playing stream can be interrupted)', () => {
+    const core = new ScheduleCore({ concurrent: false });
+    core.arrive(arrival('low', { priority: 1 }));
+    expect(core.arrive(arrival('urgent', { priority: 10, policy: 'preempt' }))).toEqual([]);
+    expect(core.playing('low')).toEqual([{ kind: 'preempt', id: 'low', forId: 'urgent' }]);
+  });
+
+  it('does not preempt an equal or higher priority: it queues', () => {
+    const core = new ScheduleCore({ concurrent: false });
+    core.arrive(arrival('a', { priority: 5 }));
+    core.playing('a');
+    expect(core.arrive(arrival('b', { priority: 5, policy: 'preempt' }))).toEqual([]);
+    expect(admitted(core.end('a'))).toEqual(['b']);
+  });
+
+  it('denied (an accessibility override): falls back to duck; on one ring it waits for the lower stream to end', () => {
+    const core = new ScheduleCore({ concurrent: false });
+    core.arrive(arrival('low', { priority: 1 }));
+    core.playing('low');
+    core.arrive(arrival('urgent', { priority: 10, policy: 'preempt' }));
+    expect(core.preemptOutcome('low', 'urgent', false)).toEqual([]);
+    expect(core.view().map((ticket) => [ticket.id, ticket.state])).toEqual([['low', 'admitted'], ['urgent', 'queued']]);
+    // It is not asked again while it waits.
+    expect(core.playing('low')).toEqual([]);
+    expect(admitted(core.end('low'))).toEqual(['urgent']);
+  });
+
+  it('denied with concurrent voices: plays at once, the lower stream ducked', () => {
+    const core = new ScheduleCore({ concurrent: true });
+    core.arrive(arrival('low', { priority: 1 }));
+    core.playing('low');
+    core.arrive(arrival('urgent', { priority: 10, policy: 'preempt' }));
+    expect(core.preemptOutcome('low', 'urgent', false)).toEqual([
+      { kind: 'admit', id: 'urgent', policy: 'duck' },
+      { kind: 'gain', id: 'low', gainDb: -12, rampMs: 30 },
+    ]);
+  });
+
+  it("never across registrars (the registrar could not attest it): falls back to duck", () => {
+    const core = new ScheduleCore({ concurrent: false });
+    core.arrive(arrival('other', { priority: 1, group: 'another registrar' }));
+    core.playing('other');
+    expect(core.arrive(arrival('urgent', { priority: 10, policy: 'preempt' }))).toEqual([]);
+    expect(admitted(core.end('other'))).toEqual(['urgent']);
+  });
+});
+
+describe('duck and mix (concurrent voices)', () => {
+  it('a higher arrival ducks the lower streams by default and releases them when it ends', () => {
+    const core = new ScheduleCore({ concurrent: true });
+    core.arrive(arrival('music', { priority: 1 }));
+    expect(core.arrive(arrival('answer', { priority: 5, duck: { gainDb: -12, attackMs: 40, releaseMs: 400 } }))).toEqual([
+      { kind: 'admit', id: 'answer', policy: 'duck' },
+      { kind: 'gain', id: 'music', gainDb: -12, rampMs: 40 },
+    ]);
+    expect(core.end('answer')).toEqual([{ kind: 'gain', id: 'music', gainDb: 0, rampMs: 400 }]);
+  });
+
+  it('the highest ducker sets the envelope; equal priority still queues', () => {
+    const core = new ScheduleCore({ concurrent: true });
+    core.arrive(arrival('music', { priority: 1 }));
+    core.arrive(arrival('answer', { priority: 5 }));
+    expect(core.arrive(arrival('alarm', { priority: 10, duck: { gainDb: -24, attackMs: 5, releaseMs: 100 } }))).toEqual([
+      { kind: 'admit', id: 'alarm', policy: 'duck' },
+      { kind: 'gain', id: 'music', gainDb: -24, rampMs: 5 },
+      { kind: 'gain', id: 'answer', gainDb: -24, rampMs: 5 },
+    ]);
+    expect(core.arrive(arrival('alarm2', { priority: 10 }))).toEqual([]);
+    // Admitted over music and answer, alarm2 ducks them by default, with its own envelope.
+    expect(core.end('alarm')).toEqual([
+      { kind: 'admit', id: 'alarm2', policy: 'duck' },
+      { kind: 'gain', id: 'music', gainDb: -12, rampMs: 100 },
+      { kind: 'gain', id: 'answer', gainDb: -12, rampMs: 100 },
+    ]);
+    // Then answer still ducks music; answer comes back up.
+    expect(core.end('alarm2')).toEqual([{ kind: 'gain', id: 'answer', gainDb: 0, rampMs: 250 }]);
+  });
+
+  it('mix plays together at once, ducking nothing', () => {
+    const core = new ScheduleCore({ concurrent: true });
+    core.arrive(arrival('a', { priority: 5 }));
+    core.arrive(arrival('b', { priority: 5 }));
+    expect(core.arrive(arrival('c', { priority: 10, policy: 'mix' }))).toEqual([{ kind: 'admit', id: 'c', policy: 'mix' }]);
+    expect(core.view().filter((ticket) => ticket.state === 'admitted').map((ticket) => [ticket.id, ticket.gainDb])).toEqual([['a', 0], ['c', 0]]);
+  });
+});
+
+describe('queue bounds (maxQueue per owner)', () => {
+  const full = (core: ScheduleCore, fields: Partial<ArrivalSpec>) => {
+    core.arrive(arrival('a', fields));
+    core.arrive(arrival('b', fields));
+    core.arrive(arrival('c', fields));
+  };
+
+  it('graceful refuses the arrival, naming maxQueue', () => {
+    const core = new ScheduleCore({ concurrent: false });
+    full(core, { maxQueue: 2 });
+    expect(core.arrive(arrival('d', { maxQueue: 2 }))).toEqual([{ kind: 'refuse', id: 'd', maxQueue: 2, dropPolicy: 'graceful' }]);
+    expect(core.queuedCount('engine')).toBe(2);
+    // Another owner has its own bound.
+    expect(core.arrive(arrival('e', { maxQueue: 2, owner: 'other engine' }))).toEqual([]);
+  });
+
+  it('drop-oldest drops the oldest waiting play of no higher priority, else refuses', () => {
+    const core = new ScheduleCore({ concurrent: false });
+    full(core, { maxQueue: 2, dropPolicy: 'drop-oldest' });
+    expect(core.arrive(arrival('d', { maxQueue: 2, dropPolicy: 'drop-oldest' }))).toEqual([{ kind: 'drop', id: 'b', forId: 'd' }]);
+    expect(core.view().map((ticket) => ticket.id)).toEqual(['a', 'c', 'd']);
+    expect(core.arrive(arrival('e', { maxQueue: 2, dropPolicy: 'drop-oldest', priority: 1 }))).toEqual([{ kind: 'refuse', id: 'e', maxQueue: 2, dropPolicy: 'drop-oldest' }]);
+  });
+
+  it('block parks the arrival until the queue has room (parking bounded too)', () => {
+    const core = new ScheduleCore({ concurrent: false });
+    full(core, { maxQueue: 2, dropPolicy: 'block' });
+    expect(core.arrive(arrival('d', { maxQueue: 2, dropPolicy: 'block' }))).toEqual([{ kind: 'block', id: 'd' }]);
+    expect(core.arrive(arrival('e', { maxQueue: 2, dropPolicy: 'block' }))).toEqual([{ kind: 'block', id: 'e' }]);
+    expect(core.arrive(arrival('f', { maxQueue: 2, dropPolicy: 'block' }))).toEqual([{ kind: 'refuse', id: 'f', maxQueue: 2, dropPolicy: 'block' }]);
+    expect(core.queuedCount('engine')).toBe(4);
+    // Alone on the device, a default play is admitted as `duck` (it outranks nothing: nothing to duck).
+    expect(core.end('a')).toEqual([{ kind: 'admit', id: 'b', policy: 'duck' }, { kind: 'unblock', id: 'd' }]);
+    expect(core.end('b')).toEqual([{ kind: 'admit', id: 'c', policy: 'duck' }, { kind: 'unblock', id: 'e' }]);
+  });
+
+  it('a play that can start at once is never refused by a full queue; a preemption follows the drop policy', () => {
+    const core = new ScheduleCore({ concurrent: true });
+    core.arrive(arrival('low', { priority: 1, maxQueue: 1 }));
+    core.playing('low');
+    core.arrive(arrival('waiting', { priority: 1, maxQueue: 1 }));
+    expect(admitted(core.arrive(arrival('urgent', { priority: 10, maxQueue: 1 })))).toEqual(['urgent']);
+    // A preemption may be denied and leave it waiting: a full queue refuses it (graceful).
+    expect(core.arrive(arrival('preempting', { priority: 10, policy: 'preempt', maxQueue: 1 }))).toEqual([{ kind: 'refuse', id: 'preempting', maxQueue: 1, dropPolicy: 'graceful' }]);
+  });
+});
+
+// --- determinism under load ------------------------------------------------------------------
+
+/** mulberry32: a tiny seeded PRNG, so the "random" load is the same on every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const POLICIES = [undefined, 'queue', 'preempt', 'duck', 'mix'] as const;
+const DROPS = ['graceful', 'drop-oldest', 'block'] as const;
+
+/** Runs `events` random events on a fresh core; returns every action in order (and checks invariants on the way). */
+function load(seed: number, events: number, concurrent: boolean): { log: string[]; problems: string[] } {
+  const random = seeded(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const core = new ScheduleCore({ concurrent });
+  const log: string[] = [];
+  const preempting = new Map<string, string>();
+  let next = 0;
+  const apply = (actions: ScheduleAction[]) => {
+    for (const action of actions) {
+      log.push(JSON.stringify(action));
+      if (action.kind === 'preempt') preempting.set(`${action.id}>${action.forId}`, action.forId);
+    }
+  };
+  for (let step = 0; step < events; step++) {
+    const view = core.view();
+    const roll = random();
+    if (preempting.size > 0) {
+      const [key] = preempting.keys();
+      const [victim, forId] = (key ?? '').split('>') as [string, string];
+      preempting.delete(key ?? '');
+      const allowed = random() < 0.7;
+      log.push(JSON.stringify({ event: 'preempted', id: victim, allowed }));
+      apply(core.preemptOutcome(victim, forId, allowed));
+    } else if (roll < 0.45 || view.length === 0) {
+      const owner = pick(['e1', 'e2', 'e3']);
+      apply(core.arrive(arrival(`t${++next}`, { owner, group: owner === 'e3' ? 'r2' : 'r1', priority: 1 + Math.floor(random() * 10), policy: pick(POLICIES), maxQueue: 4, dropPolicy: pick(DROPS) })));
+    } else if (roll < 0.7) {
+      const candidates = view.filter((ticket) => ticket.state === 'admitted' && !ticket.playing);
+      if (candidates.length > 0) apply(core.playing(pick(candidates).id));
+    } else {
+      const id = pick(view).id;
+      log.push(JSON.stringify({ event: 'end', id }));
+      apply(core.end(id));
+    }
+  }
+  return { log, problems: checkLog(log, concurrent) };
+}
+
+/** Invariants of a log of events and actions: each ticket admitted once; without voices, no admission while another holds the device. */
+function checkLog(log: readonly string[], concurrent: boolean): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const admittedNow = new Set<string>();
+  for (const line of log) {
+    const entry = JSON.parse(line) as ScheduleAction | { event: 'end' | 'preempted'; id: string; allowed?: boolean };
+    if ('event' in entry) {
+      if (entry.event === 'end' || entry.allowed) admittedNow.delete(entry.id);
+      continue;
+    }
+    if (entry.kind !== 'admit') continue;
+    if (seen.has(entry.id)) problems.push(`${entry.id} admitted twice`);
+    if (!concurrent && admittedNow.size > 0) problems.push(`${entry.id} admitted while ${[...admittedNow].join(', ')} held the device`);
+    seen.add(entry.id);
+    admittedNow.add(entry.id);
+  }
+  return problems;
+}
+
+describe('determinism under load', () => {
+  it('the same seeded sequence of 20 000 events gives the same actions, twice, with or without voices', () => {
+    for (const concurrent of [false, true]) {
+      const first = load(9, 20_000, concurrent);
+      const second = load(9, 20_000, concurrent);
+      expect(first.log.length).toBeGreaterThan(5_000);
+      expect(second.log).toEqual(first.log);
+      expect(first.problems).toEqual([]);
+      // A different seed is a different load (the comparison can fail).
+      expect(load(10, 20_000, concurrent).log).not.toEqual(first.log);
+    }
+  });
+
+  it('the log check catches a planted violation', () => {
+    const planted = [{ kind: 'admit', id: 't1', policy: 'queue' }, { kind: 'admit', id: 't2', policy: 'mix' }, { event: 'end', id: 't1' }, { kind: 'admit', id: 't1', policy: 'queue' }].map((entry) => JSON.stringify(entry));
+    expect(checkLog(planted, false)).toEqual(['t2 admitted while t1 held the device', 't1 admitted twice', 't1 admitted while t2 held the device']);
+    expect(checkLog(planted.slice(0, 2), true)).toEqual([]);
+  });
+
+  it('under load: one stream at a time without voices, queues within maxQueue, every admission the best waiting priority', () => {
+    const random = seeded(42);
+    const core = new ScheduleCore({ concurrent: false });
+    let next = 0;
+    const outcomes: [string, string][] = [];
+    for (let step = 0; step < 20_000; step++) {
+      const before = core.view();
+      let actions: ScheduleAction[];
+      const roll = random();
+      const pending = outcomes.shift();
+      if (pending) actions = core.preemptOutcome(pending[0], pending[1], random() < 0.5);
+      else if (roll < 0.5 || before.length === 0) actions = core.arrive(arrival(`t${++next}`, { owner: random() < 0.5 ? 'a' : 'b', priority: 1 + Math.floor(random() * 10), policy: POLICIES[Math.floor(random() * POLICIES.length)], maxQueue: 3, dropPolicy: DROPS[Math.floor(random() * DROPS.length)] }));
+      else if (roll < 0.75) actions = core.playing(before[Math.floor(random() * before.length)]?.id ?? '');
+      else actions = core.end(before[Math.floor(random() * before.length)]?.id ?? '');
+      for (const action of actions) if (action.kind === 'preempt') outcomes.push([action.id, action.forId]);
+      const after = core.view();
+      expect(after.filter((ticket) => ticket.state === 'admitted').length).toBeLessThanOrEqual(1);
+      for (const owner of ['a', 'b']) {
+        expect(after.filter((ticket) => ticket.owner === owner && (ticket.state === 'queued' || ticket.state === 'preempting')).length).toBeLessThanOrEqual(3);
+      }
+      // Parked (blocked) plays are not in the queue yet: only those queued before this step count.
+      const queuedBefore = new Set(before.filter((ticket) => ticket.state === 'queued' || ticket.state === 'preempting').map((ticket) => ticket.id));
+      const waiting = after.filter((ticket) => (ticket.state === 'queued' || ticket.state === 'preempting') && queuedBefore.has(ticket.id));
+      for (const admit of actions.filter((action) => action.kind === 'admit')) {
+        const priority = before.find((ticket) => ticket.id === admit.id)?.priority ?? after.find((ticket) => ticket.id === admit.id)?.priority ?? 0;
+        for (const other of waiting) expect(other.priority, `${admit.id} admitted past ${other.id}`).toBeLessThanOrEqual(priority);
+      }
+    }
+    expect(next).toBeGreaterThan(5_000);
+  });
+});

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "alsa_quiet.h"
+#include "device_catalog.h"
 #include "ma_setup.h"
 
 namespace vs {
@@ -79,6 +80,12 @@ const char* AudioStatusName(AudioStatus status) noexcept {
     case AudioStatus::kClosed: return "AUDIO_DEVICE_CLOSED";
     case AudioStatus::kRunning: return "AUDIO_DEVICE_RUNNING";
     case AudioStatus::kCaptureDisabled: return "AUDIO_CAPTURE_DISABLED";
+    case AudioStatus::kNoFreeVoice: return "AUDIO_NO_FREE_VOICE";
+    case AudioStatus::kNoSuchVoice: return "AUDIO_VOICE_CLOSED";
+    case AudioStatus::kVoiceEnded: return "AUDIO_VOICE_ENDED";
+    case AudioStatus::kVoiceInterrupted: return "AUDIO_VOICE_INTERRUPTED";
+    case AudioStatus::kInvalidGain: return "AUDIO_INVALID_GAIN";
+    case AudioStatus::kDeviceNotFound: return "AUDIO_DEVICE_NOT_FOUND";
   }
   return "AUDIO_UNKNOWN_STATUS";
 }
@@ -105,7 +112,11 @@ AudioStatus AudioDevice::Open(const AudioDeviceConfig& config, std::unique_ptr<A
       PcmRingBuffer::Create(config.captureFrames, config.channels, &capture) != RingStatus::kOk) {
     return AudioStatus::kOutOfMemory;
   }
-  std::unique_ptr<AudioDevice> device(new (std::nothrow) AudioDevice(config, std::move(ring), std::move(capture)));
+  std::unique_ptr<float[]> scratch(new (std::nothrow) float[size_t{kMixChunkFrames} * config.channels]);
+  std::unique_ptr<VoiceEventRing> events(new (std::nothrow) VoiceEventRing());
+  if (!scratch || !events) return AudioStatus::kOutOfMemory;
+  std::unique_ptr<AudioDevice> device(new (std::nothrow) AudioDevice(config, std::move(ring), std::move(capture),
+                                                                     std::move(scratch), std::move(events)));
   std::unique_ptr<Backend> backend(new (std::nothrow) Backend());
   if (!device || !backend) return AudioStatus::kOutOfMemory;
 
@@ -120,9 +131,21 @@ AudioStatus AudioDevice::Open(const AudioDeviceConfig& config, std::unique_ptr<A
   }
   backend->contextReady = true;
 
+  ma_device_id chosen;
+  bool haveChosen = false;
+  if (!config.device.empty()) {
+    haveChosen = FindPlaybackDevice(&backend->context, config.device, &chosen);
+    if (!haveChosen) {
+      if (detail != nullptr) *detail = "no playback device has that id or name (see listOutputDevices())";
+      ma_context_uninit(&backend->context);
+      return AudioStatus::kDeviceNotFound;
+    }
+  }
+
   ma_device_config deviceConfig = ma_device_config_init(ma_device_type_playback);
   deviceConfig.playback.format = ma_format_f32;
   deviceConfig.playback.channels = config.channels;
+  deviceConfig.playback.pDeviceID = haveChosen ? &chosen : nullptr;
   deviceConfig.sampleRate = config.sampleRateHz;
   deviceConfig.periodSizeInFrames = config.periodFrames;
   deviceConfig.performanceProfile = ma_performance_profile_low_latency;
@@ -136,17 +159,31 @@ AudioStatus AudioDevice::Open(const AudioDeviceConfig& config, std::unique_ptr<A
     return AudioStatus::kDeviceInitFailed;
   }
   backend->deviceReady = true;
+  try {
+    device->backendName_ = ma_get_backend_name(backend->context.backend);
+    char name[MA_MAX_DEVICE_NAME_LENGTH + 1] = {};
+    if (ma_device_get_name(&backend->device, ma_device_type_playback, name, sizeof name, nullptr) == MA_SUCCESS) {
+      device->deviceName_ = name;
+    }
+  } catch (...) {
+    ma_device_uninit(&backend->device);
+    ma_context_uninit(&backend->context);
+    return AudioStatus::kOutOfMemory;
+  }
   device->backend_ = std::move(backend);
   *out = std::move(device);
   return AudioStatus::kOk;
 }
 
 AudioDevice::AudioDevice(const AudioDeviceConfig& config, std::unique_ptr<PcmRingBuffer> ring,
-                         std::unique_ptr<PcmRingBuffer> capture) noexcept
+                         std::unique_ptr<PcmRingBuffer> capture, std::unique_ptr<float[]> mixScratch,
+                         std::unique_ptr<VoiceEventRing> events) noexcept
     : config_(config),
       fadeFrames_(std::max<uint32_t>(1, static_cast<uint32_t>(uint64_t{config.sampleRateHz} * kFadeMs / 1000))),
       ring_(std::move(ring)),
-      capture_(std::move(capture)) {}
+      capture_(std::move(capture)),
+      mixScratch_(std::move(mixScratch)),
+      events_(std::move(events)) {}
 
 AudioDevice::~AudioDevice() { Close(); }
 
@@ -170,6 +207,7 @@ AudioStatus AudioDevice::Stop() noexcept {
   if (!started_.load(std::memory_order_relaxed)) return AudioStatus::kOk;
   if (ma_device_stop(&backend_->device) != MA_SUCCESS) return AudioStatus::kStopFailed;
   started_.store(false, std::memory_order_release);
+  ReclaimVoices();  // no callback runs now: retiring voices can go
   return AudioStatus::kOk;
 }
 
@@ -222,7 +260,167 @@ AudioDeviceStats AudioDevice::Stats() const noexcept {
   stats.completedInterruptGeneration = completedInterruptGeneration_.load(std::memory_order_acquire);
   stats.interrupted = stats.interruptGeneration != resumeGeneration_.load(std::memory_order_acquire);
   stats.started = started_.load(std::memory_order_acquire);
+  stats.deviceFrames = deviceFrames_.load(std::memory_order_relaxed);
+  const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_acquire);
+  for (uint32_t slot = 0; slot < slots; ++slot) {
+    if (voices_[slot].lifecycle.load(std::memory_order_acquire) != static_cast<uint32_t>(VoiceLifecycle::kFree)) {
+      ++stats.liveVoices;
+    }
+  }
+  stats.droppedEvents = events_->Dropped();
   return stats;
+}
+
+AudioStatus AudioDevice::ListOutputDevices(AudioBackendChoice backend, std::vector<OutputDeviceInfo>* out,
+                                           const char** detail) noexcept {
+  ma_context context;
+  ma_context_config contextConfig = ma_context_config_init();
+  ma_backend nullBackend[] = {ma_backend_null};
+  const bool useNull = backend == AudioBackendChoice::kNull;
+  if (!useNull) QuietAlsaErrors();
+  ma_result result = ma_context_init(useNull ? nullBackend : nullptr, useNull ? 1 : 0, &contextConfig, &context);
+  if (result != MA_SUCCESS) {
+    if (detail != nullptr) *detail = ma_result_description(result);
+    return AudioStatus::kContextInitFailed;
+  }
+  bool listed = false;
+  try {
+    listed = ListPlaybackDevices(&context, out, &result);
+  } catch (...) {
+    ma_context_uninit(&context);
+    return AudioStatus::kOutOfMemory;
+  }
+  ma_context_uninit(&context);
+  if (!listed) {
+    if (detail != nullptr) *detail = ma_result_description(result);
+    return AudioStatus::kDeviceInitFailed;
+  }
+  return AudioStatus::kOk;
+}
+
+MixerVoice* AudioDevice::FindVoice(uint32_t id) noexcept {
+  const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_relaxed);
+  for (uint32_t slot = 0; slot < slots; ++slot) {
+    MixerVoice& voice = voices_[slot];
+    if (voice.id == id && !voice.closing && voice.lifecycle.load(std::memory_order_acquire) != static_cast<uint32_t>(VoiceLifecycle::kFree)) {
+      return &voice;
+    }
+  }
+  return nullptr;
+}
+
+const MixerVoice* AudioDevice::FindVoice(uint32_t id) const noexcept {
+  return const_cast<AudioDevice*>(this)->FindVoice(id);
+}
+
+void AudioDevice::FreeSlot(MixerVoice& voice) noexcept {
+  // The renderer has let go (kRetired), or no renderer runs: the ring can go.
+  voice.ring.reset();
+  voice.id = 0;
+  voice.lifecycle.store(static_cast<uint32_t>(VoiceLifecycle::kFree), std::memory_order_release);
+}
+
+void AudioDevice::ReclaimVoices() noexcept {
+  const bool rendering = started_.load(std::memory_order_relaxed) && !closed_;
+  const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_relaxed);
+  for (uint32_t slot = 0; slot < slots; ++slot) {
+    MixerVoice& voice = voices_[slot];
+    const auto lifecycle = static_cast<VoiceLifecycle>(voice.lifecycle.load(std::memory_order_acquire));
+    if (lifecycle == VoiceLifecycle::kRetired || (lifecycle == VoiceLifecycle::kRetiring && !rendering)) FreeSlot(voice);
+  }
+}
+
+AudioStatus AudioDevice::OpenVoice(uint32_t bufferFrames, float gain, uint32_t* id) noexcept {
+  *id = 0;
+  if (closed_) return AudioStatus::kClosed;
+  if (!(gain >= 0.0f && gain <= kMaxGain)) return AudioStatus::kInvalidGain;
+  if (bufferFrames == 0 || bufferFrames > PcmRingBuffer::kMaxCapacityFrames) return AudioStatus::kInvalidBufferSize;
+  ReclaimVoices();
+  uint32_t slot = 0;
+  while (slot < kMaxVoices &&
+         voices_[slot].lifecycle.load(std::memory_order_acquire) != static_cast<uint32_t>(VoiceLifecycle::kFree)) {
+    ++slot;
+  }
+  if (slot == kMaxVoices) return AudioStatus::kNoFreeVoice;
+  std::unique_ptr<PcmRingBuffer> ring;
+  if (PcmRingBuffer::Create(bufferFrames, config_.channels, &ring) != RingStatus::kOk) return AudioStatus::kOutOfMemory;
+  MixerVoice& voice = voices_[slot];
+  voice.Reset(nextVoiceId_++, std::move(ring), gain);
+  if (nextVoiceId_ == 0) nextVoiceId_ = 1;  // 0 is never an id
+  // Publish: the slot's fields first, then its lifecycle, then the slot range (all release).
+  voice.lifecycle.store(static_cast<uint32_t>(VoiceLifecycle::kLive), std::memory_order_release);
+  if (slot >= voiceSlotsUsed_.load(std::memory_order_relaxed)) voiceSlotsUsed_.store(slot + 1, std::memory_order_release);
+  *id = voice.id;
+  return AudioStatus::kOk;
+}
+
+AudioStatus AudioDevice::WriteVoice(uint32_t id, const float* samples, size_t frames, size_t* accepted) noexcept {
+  *accepted = 0;
+  if (closed_) return AudioStatus::kClosed;
+  MixerVoice* voice = FindVoice(id);
+  if (voice == nullptr || voice->lifecycle.load(std::memory_order_relaxed) != static_cast<uint32_t>(VoiceLifecycle::kLive)) {
+    return AudioStatus::kNoSuchVoice;
+  }
+  if (voice->interruptRequested.load(std::memory_order_relaxed)) return AudioStatus::kVoiceInterrupted;
+  if (voice->ended.load(std::memory_order_relaxed)) return AudioStatus::kVoiceEnded;
+  *accepted = voice->ring->Write(samples, frames);
+  return AudioStatus::kOk;
+}
+
+AudioStatus AudioDevice::EndVoice(uint32_t id) noexcept {
+  if (closed_) return AudioStatus::kClosed;
+  MixerVoice* voice = FindVoice(id);
+  if (voice == nullptr) return AudioStatus::kNoSuchVoice;
+  voice->ended.store(true, std::memory_order_release);
+  return AudioStatus::kOk;
+}
+
+AudioStatus AudioDevice::InterruptVoice(uint32_t id) noexcept {
+  if (closed_) return AudioStatus::kClosed;
+  MixerVoice* voice = FindVoice(id);
+  if (voice == nullptr) return AudioStatus::kNoSuchVoice;
+  voice->interruptRequested.store(true, std::memory_order_release);
+  return AudioStatus::kOk;
+}
+
+AudioStatus AudioDevice::SetVoiceGain(uint32_t id, float gain, uint32_t rampFrames) noexcept {
+  if (closed_) return AudioStatus::kClosed;
+  if (!(gain >= 0.0f && gain <= kMaxGain)) return AudioStatus::kInvalidGain;
+  MixerVoice* voice = FindVoice(id);
+  if (voice == nullptr) return AudioStatus::kNoSuchVoice;
+  voice->gainRequest.store(PackGainRequest(gain, rampFrames), std::memory_order_release);
+  return AudioStatus::kOk;
+}
+
+AudioStatus AudioDevice::VoiceStatsOf(uint32_t id, VoiceStats* stats) const noexcept {
+  const MixerVoice* voice = FindVoice(id);
+  if (voice == nullptr) return AudioStatus::kNoSuchVoice;
+  stats->framesPlayed = voice->framesPlayed.load(std::memory_order_relaxed);
+  stats->underruns = voice->underruns.load(std::memory_order_relaxed);
+  stats->droppedFrames = voice->droppedFrames.load(std::memory_order_relaxed);
+  stats->bufferedFrames = voice->ring->AvailableToRead();
+  stats->phase = static_cast<VoicePhase>(voice->phase.load(std::memory_order_relaxed));
+  stats->ended = voice->ended.load(std::memory_order_relaxed);
+  stats->interruptRequested = voice->interruptRequested.load(std::memory_order_relaxed);
+  return AudioStatus::kOk;
+}
+
+AudioStatus AudioDevice::CloseVoice(uint32_t id) noexcept {
+  MixerVoice* voice = FindVoice(id);
+  if (voice == nullptr) return AudioStatus::kNoSuchVoice;
+  if (voice->lifecycle.load(std::memory_order_relaxed) == static_cast<uint32_t>(VoiceLifecycle::kLive)) {
+    voice->lifecycle.store(static_cast<uint32_t>(VoiceLifecycle::kRetiring), std::memory_order_release);
+  }
+  // Hidden from FindVoice from now on; freed at once when no callback can be running.
+  voice->closing = true;
+  ReclaimVoices();
+  return AudioStatus::kOk;
+}
+
+size_t AudioDevice::PollEvents(VoiceEvent* out, size_t capacity) noexcept {
+  const size_t count = events_->Pop(out, capacity);
+  ReclaimVoices();
+  return count;
 }
 
 AudioStatus AudioDevice::ReadCapture(float* out, size_t frames, size_t* copied) noexcept {
@@ -240,9 +438,27 @@ AudioStatus AudioDevice::RenderWhileStopped(float* out, uint32_t frames) noexcep
 }
 
 void AudioDevice::Render(float* out, uint32_t frames) noexcept {
-  const uint32_t channels = config_.channels;
   lastCallbackNanos_.store(MonotonicNanos(), std::memory_order_relaxed);
   Add(callbacks_, 1);
+  RenderDefaultRing(out, frames);
+  // Every live voice on top: sum × gain.
+  const uint64_t deviceFrame = deviceFrames_.load(std::memory_order_relaxed);
+  const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_acquire);
+  if (slots > 0) {
+    const MixPeriod period{out, frames, config_.channels, mixScratch_.get(), kMixChunkFrames, deviceFrame, fadeFrames_, events_.get()};
+    uint64_t mixed = 0;
+    for (uint32_t slot = 0; slot < slots; ++slot) mixed += MixVoice(voices_[slot], period);
+    Add(framesPlayed_, mixed);
+  }
+  deviceFrames_.store(deviceFrame + frames, std::memory_order_relaxed);
+  if (capture_) {
+    const size_t captured = capture_->Write(out, frames);
+    if (captured < frames) Add(captureOverflowFrames_, frames - captured);
+  }
+}
+
+void AudioDevice::RenderDefaultRing(float* out, uint32_t frames) noexcept {
+  const uint32_t channels = config_.channels;
 
   const uint32_t generation = interruptGeneration_.load(std::memory_order_acquire);
   if (generation != seenInterruptGeneration_) {
@@ -309,10 +525,6 @@ void AudioDevice::Render(float* out, uint32_t frames) noexcept {
   if (done < frames) {
     std::memset(out + static_cast<size_t>(done) * channels, 0,
                 static_cast<size_t>(frames - done) * channels * sizeof(float));
-  }
-  if (capture_) {
-    const size_t captured = capture_->Write(out, frames);
-    if (captured < frames) Add(captureOverflowFrames_, frames - captured);
   }
 }
 

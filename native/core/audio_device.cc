@@ -256,9 +256,12 @@ AudioDeviceStats AudioDevice::Stats() const noexcept {
   const int64_t last = lastCallbackNanos_.load(std::memory_order_relaxed);
   stats.nanosSinceLastCallback = last < 0 ? -1 : std::max<int64_t>(0, MonotonicNanos() - last);
   stats.bufferedFrames = ring_->AvailableToRead();
-  stats.interruptGeneration = interruptGeneration_.load(std::memory_order_acquire);
-  stats.completedInterruptGeneration = completedInterruptGeneration_.load(std::memory_order_acquire);
-  stats.interrupted = stats.interruptGeneration != resumeGeneration_.load(std::memory_order_acquire);
+  const uint32_t generation = interruptGeneration_.load(std::memory_order_acquire);
+  stats.interrupted = generation != resumeGeneration_.load(std::memory_order_acquire);
+  // Voice interrupts count too, so "completed >= requested" means every fade asked for is done.
+  stats.interruptGeneration = generation + static_cast<uint32_t>(voiceInterruptsRequested_.load(std::memory_order_acquire));
+  stats.completedInterruptGeneration = completedInterruptGeneration_.load(std::memory_order_acquire) +
+                                       static_cast<uint32_t>(voiceInterruptsCompleted_.load(std::memory_order_acquire));
   stats.started = started_.load(std::memory_order_acquire);
   stats.deviceFrames = deviceFrames_.load(std::memory_order_relaxed);
   const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_acquire);
@@ -298,23 +301,34 @@ AudioStatus AudioDevice::ListOutputDevices(AudioBackendChoice backend, std::vect
   return AudioStatus::kOk;
 }
 
-MixerVoice* AudioDevice::FindVoice(uint32_t id) noexcept {
+MixerVoice* AudioDevice::FindVoice(uint32_t id, bool includeClosing) noexcept {
   const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_relaxed);
   for (uint32_t slot = 0; slot < slots; ++slot) {
     MixerVoice& voice = voices_[slot];
-    if (voice.id == id && !voice.closing && voice.lifecycle.load(std::memory_order_acquire) != static_cast<uint32_t>(VoiceLifecycle::kFree)) {
+    if (voice.id == id && (includeClosing || !voice.closing) && voice.lifecycle.load(std::memory_order_acquire) != static_cast<uint32_t>(VoiceLifecycle::kFree)) {
       return &voice;
     }
   }
   return nullptr;
 }
 
-const MixerVoice* AudioDevice::FindVoice(uint32_t id) const noexcept {
-  return const_cast<AudioDevice*>(this)->FindVoice(id);
+const MixerVoice* AudioDevice::FindVoice(uint32_t id, bool includeClosing) const noexcept {
+  return const_cast<AudioDevice*>(this)->FindVoice(id, includeClosing);
+}
+
+void AudioDevice::CountVoiceInterrupt(MixerVoice& voice) noexcept {
+  if (voice.interruptCounted) return;
+  voice.interruptCounted = true;
+  voiceInterruptsRequested_.store(voiceInterruptsRequested_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
 void AudioDevice::FreeSlot(MixerVoice& voice) noexcept {
-  // The renderer has let go (kRetired), or no renderer runs: the ring can go.
+  // The renderer has let go (kRetired), or no renderer runs: the ring can go. An interrupt the
+  // renderer never got to (a stopped device) is complete now: the voice will never sound again.
+  if (voice.interruptCounted && !voice.interruptCompleted.load(std::memory_order_acquire)) {
+    voice.interruptCompleted.store(true, std::memory_order_relaxed);
+    voiceInterruptsCompleted_.store(voiceInterruptsCompleted_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
   voice.ring.reset();
   voice.id = 0;
   voice.lifecycle.store(static_cast<uint32_t>(VoiceLifecycle::kFree), std::memory_order_release);
@@ -379,6 +393,7 @@ AudioStatus AudioDevice::InterruptVoice(uint32_t id) noexcept {
   if (closed_) return AudioStatus::kClosed;
   MixerVoice* voice = FindVoice(id);
   if (voice == nullptr) return AudioStatus::kNoSuchVoice;
+  CountVoiceInterrupt(*voice);
   voice->interruptRequested.store(true, std::memory_order_release);
   return AudioStatus::kOk;
 }
@@ -393,7 +408,7 @@ AudioStatus AudioDevice::SetVoiceGain(uint32_t id, float gain, uint32_t rampFram
 }
 
 AudioStatus AudioDevice::VoiceStatsOf(uint32_t id, VoiceStats* stats) const noexcept {
-  const MixerVoice* voice = FindVoice(id);
+  const MixerVoice* voice = FindVoice(id, /*includeClosing=*/true);
   if (voice == nullptr) return AudioStatus::kNoSuchVoice;
   stats->framesPlayed = voice->framesPlayed.load(std::memory_order_relaxed);
   stats->underruns = voice->underruns.load(std::memory_order_relaxed);
@@ -409,6 +424,12 @@ AudioStatus AudioDevice::CloseVoice(uint32_t id) noexcept {
   MixerVoice* voice = FindVoice(id);
   if (voice == nullptr) return AudioStatus::kNoSuchVoice;
   if (voice->lifecycle.load(std::memory_order_relaxed) == static_cast<uint32_t>(VoiceLifecycle::kLive)) {
+    // Retiring a voice that still holds sound is an interrupt (it fades out): count it as one.
+    const bool finished = voice->ended.load(std::memory_order_relaxed) && voice->ring->AvailableToRead() == 0;
+    if (!finished) {
+      CountVoiceInterrupt(*voice);
+      voice->interruptRequested.store(true, std::memory_order_release);
+    }
     voice->lifecycle.store(static_cast<uint32_t>(VoiceLifecycle::kRetiring), std::memory_order_release);
   }
   // Hidden from FindVoice from now on; freed at once when no callback can be running.
@@ -440,12 +461,18 @@ AudioStatus AudioDevice::RenderWhileStopped(float* out, uint32_t frames) noexcep
 void AudioDevice::Render(float* out, uint32_t frames) noexcept {
   lastCallbackNanos_.store(MonotonicNanos(), std::memory_order_relaxed);
   Add(callbacks_, 1);
-  RenderDefaultRing(out, frames);
+  const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_acquire);
+  bool anyVoice = false;
+  for (uint32_t slot = 0; slot < slots && !anyVoice; ++slot) {
+    anyVoice = voices_[slot].lifecycle.load(std::memory_order_relaxed) != static_cast<uint32_t>(VoiceLifecycle::kFree);
+  }
+  // The default ring running dry is an underrun only when it is the only source.
+  RenderDefaultRing(out, frames, !anyVoice);
   // Every live voice on top: sum × gain.
   const uint64_t deviceFrame = deviceFrames_.load(std::memory_order_relaxed);
-  const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_acquire);
-  if (slots > 0) {
-    const MixPeriod period{out, frames, config_.channels, mixScratch_.get(), kMixChunkFrames, deviceFrame, fadeFrames_, events_.get()};
+  if (anyVoice) {
+    const MixPeriod period{out, frames, config_.channels, mixScratch_.get(), kMixChunkFrames, deviceFrame, fadeFrames_,
+                           events_.get(), &voiceInterruptsCompleted_, &underruns_, &starvedFrames_};
     uint64_t mixed = 0;
     for (uint32_t slot = 0; slot < slots; ++slot) mixed += MixVoice(voices_[slot], period);
     Add(framesPlayed_, mixed);
@@ -457,7 +484,7 @@ void AudioDevice::Render(float* out, uint32_t frames) noexcept {
   }
 }
 
-void AudioDevice::RenderDefaultRing(float* out, uint32_t frames) noexcept {
+void AudioDevice::RenderDefaultRing(float* out, uint32_t frames, bool countUnderruns) noexcept {
   const uint32_t channels = config_.channels;
 
   const uint32_t generation = interruptGeneration_.load(std::memory_order_acquire);
@@ -517,7 +544,7 @@ void AudioDevice::RenderDefaultRing(float* out, uint32_t frames) noexcept {
     const uint32_t got = static_cast<uint32_t>(ring_->Read(out + static_cast<size_t>(done) * channels, frames - done));
     Add(framesPlayed_, got);
     done += got;
-    if (done < frames) {
+    if (done < frames && countUnderruns) {
       Add(underruns_, 1);
       Add(starvedFrames_, frames - done);
     }

@@ -110,16 +110,16 @@ struct VoiceStats {
 /** A snapshot of the device's counters. */
 struct AudioDeviceStats {
   uint64_t framesPlayed = 0;          // frames taken from the default ring and every voice (faded ones included)
-  uint64_t underruns = 0;             // periods padded with silence because the ring ran dry
+  uint64_t underruns = 0;             // periods the default ring ran dry while no voice was open, plus voice underruns
   uint64_t starvedFrames = 0;         // silent frames written because of underruns
   uint64_t droppedFrames = 0;         // frames dropped from the ring by interrupts
   uint64_t captureOverflowFrames = 0; // output frames the full capture ring could not take
   uint64_t callbacks = 0;             // periods rendered
   int64_t nanosSinceLastCallback = -1; // -1 before the first callback
   uint64_t bufferedFrames = 0;        // frames waiting in the ring
-  uint32_t interruptGeneration = 0;   // interrupts requested so far
-  uint32_t completedInterruptGeneration = 0; // last interrupt whose fade and drop are done
-  bool interrupted = false;           // an interrupt is in force (no Resume() since)
+  uint32_t interruptGeneration = 0;   // interrupts requested so far (default ring and voices)
+  uint32_t completedInterruptGeneration = 0; // interrupts whose fade and drop are done (default ring and voices)
+  bool interrupted = false;           // an interrupt of the default ring is in force (no Resume() since)
   bool started = false;
   uint64_t deviceFrames = 0;          // frames the device has output (periods × frames)
   uint32_t liveVoices = 0;            // voices opened and not yet freed
@@ -254,7 +254,10 @@ class AudioDevice {
    */
   [[nodiscard]] AudioStatus SetVoiceGain(uint32_t id, float gain, uint32_t rampFrames) noexcept;
 
-  /** A snapshot of voice `id`'s counters. Thread safety: control thread. Callback safety: yes. */
+  /**
+   * A snapshot of voice `id`'s counters, also after CloseVoice() until the slot is freed.
+   * Thread safety: control thread. Callback safety: yes.
+   */
   [[nodiscard]] AudioStatus VoiceStatsOf(uint32_t id, VoiceStats* stats) const noexcept;
 
   /**
@@ -294,9 +297,12 @@ class AudioDevice {
   // The callback body: bounded work, no allocation, no locks.
   void Render(float* out, uint32_t frames) noexcept;
   // The legacy default ring's part of a period (writes every frame of out).
-  void RenderDefaultRing(float* out, uint32_t frames) noexcept;
-  MixerVoice* FindVoice(uint32_t id) noexcept;
-  const MixerVoice* FindVoice(uint32_t id) const noexcept;
+  void RenderDefaultRing(float* out, uint32_t frames, bool countUnderruns) noexcept;
+  // Counts a voice's interrupt in the device's interrupt generation (once per voice).
+  void CountVoiceInterrupt(MixerVoice& voice) noexcept;
+  // The voice with `id` that is open (or, with includeClosing, closed but not yet freed).
+  MixerVoice* FindVoice(uint32_t id, bool includeClosing = false) noexcept;
+  const MixerVoice* FindVoice(uint32_t id, bool includeClosing = false) const noexcept;
   // Frees the rings of retired voices (and, on a stopped device, of retiring ones).
   void ReclaimVoices() noexcept;
   void FreeSlot(MixerVoice& voice) noexcept;
@@ -320,6 +326,8 @@ class AudioDevice {
   std::unique_ptr<float[]> mixScratch_;  // kMixChunkFrames × channels, the renderer's
   std::unique_ptr<VoiceEventRing> events_;
   std::atomic<uint64_t> deviceFrames_{0};
+  std::atomic<uint64_t> voiceInterruptsRequested_{0};  // control thread writes
+  std::atomic<uint64_t> voiceInterruptsCompleted_{0};  // the renderer writes (the control thread when none runs)
 
   // Written by the callback, read anywhere (single writer: plain load + store, no RMW).
   std::atomic<uint64_t> framesPlayed_{0};

@@ -73,6 +73,9 @@ void MixerVoice::Reset(uint32_t voiceId, std::unique_ptr<PcmRingBuffer> voiceRin
   id = voiceId;
   ring = std::move(voiceRing);
   closing = false;
+  interruptCounted = false;
+  interruptCompleted.store(false, std::memory_order_relaxed);
+  interruptSeen = false;
   interruptRequested.store(false, std::memory_order_relaxed);
   ended.store(false, std::memory_order_relaxed);
   seenGainRequest = PackGainRequest(initialGain, 0);
@@ -96,7 +99,9 @@ uint64_t MixVoice(MixerVoice& voice, const MixPeriod& period) noexcept {
   auto phase = static_cast<VoicePhase>(voice.phase.load(std::memory_order_relaxed));
 
   // An interrupt (or a retirement, which never cuts a sound short) starts the fade on this period.
-  if ((retiring || voice.interruptRequested.load(std::memory_order_acquire)) &&
+  const bool interruptRequested = voice.interruptRequested.load(std::memory_order_acquire);
+  if (interruptRequested) voice.interruptSeen = true;
+  if ((retiring || interruptRequested) &&
       (phase == VoicePhase::kPending || phase == VoicePhase::kPlaying)) {
     if (phase == VoicePhase::kPending) {
       // Nothing of it was ever heard: no fade needed.
@@ -148,6 +153,8 @@ uint64_t MixVoice(MixerVoice& voice, const MixPeriod& period) noexcept {
       } else if (phase == VoicePhase::kPlaying) {
         if (dry && !ended) {
           Add(voice.underruns, 1);
+          Add(*period.underruns, 1);
+          Add(*period.starvedFrames, period.frames - done);
           Report(period, voice, VoiceEventKind::kUnderrun, period.deviceFrame + done);
         }
         if (done > 0) Report(period, voice, VoiceEventKind::kPosition, period.deviceFrame + done);
@@ -157,6 +164,11 @@ uint64_t MixVoice(MixerVoice& voice, const MixPeriod& period) noexcept {
     Add(voice.droppedFrames, ring.DiscardAll());
   }
   voice.phase.store(static_cast<uint32_t>(phase), std::memory_order_relaxed);
+  const bool silent = phase == VoicePhase::kInterrupted || phase == VoicePhase::kDrained;
+  if (voice.interruptSeen && silent && !voice.interruptCompleted.load(std::memory_order_relaxed)) {
+    voice.interruptCompleted.store(true, std::memory_order_release);
+    Add(*period.interruptsCompleted, 1);
+  }
   if (retiring && (phase == VoicePhase::kInterrupted || phase == VoicePhase::kDrained)) {
     voice.lifecycle.store(static_cast<uint32_t>(VoiceLifecycle::kRetired), std::memory_order_release);
   }

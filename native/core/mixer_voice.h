@@ -50,6 +50,8 @@ struct MixerVoice {
   std::unique_ptr<PcmRingBuffer> ring;
   /** Control thread only: CloseVoice() was called (the id is no longer found). */
   bool closing = false;
+  /** Control thread only: this voice's interrupt was counted in the device's interrupt generation. */
+  bool interruptCounted = false;
 
   // Requests, control thread → renderer.
   std::atomic<bool> interruptRequested{false};
@@ -61,6 +63,8 @@ struct MixerVoice {
   std::atomic<uint64_t> underruns{0};
   std::atomic<uint64_t> droppedFrames{0};
   std::atomic<uint32_t> phase{static_cast<uint32_t>(VoicePhase::kPending)};
+  /** The renderer saw the interrupt request and the voice is silent (counted once in the device's). */
+  std::atomic<bool> interruptCompleted{false};
 
   // Renderer-owned state (reset by the control thread while the slot is kFree).
   uint64_t seenGainRequest = 0;
@@ -69,6 +73,7 @@ struct MixerVoice {
   float gainStep = 0.0f;
   uint32_t gainRampFramesLeft = 0;
   uint32_t fadeFramesDone = 0;
+  bool interruptSeen = false;
 
   /**
    * Prepares a free slot for a new voice (the slot must be kFree; publish with lifecycle after).
@@ -87,6 +92,10 @@ struct MixPeriod {
   uint64_t deviceFrame;     // device output frame of out[0]
   uint32_t fadeFrames;      // length of an interrupt fade
   VoiceEventRing* events;
+  // Device-wide counters the voices add to (single writer: the renderer).
+  std::atomic<uint64_t>* interruptsCompleted;
+  std::atomic<uint64_t>* underruns;
+  std::atomic<uint64_t>* starvedFrames;
 };
 
 /**

@@ -150,6 +150,10 @@ void TestInterruptLeavesOthersSampleExact() {
   VS_CHECK_EQ(stats.framesPlayed, uint64_t{kPeriod} + fade);
   VS_CHECK_EQ(stats.bufferedFrames, 0u);
   VS_CHECK_EQ(stats.droppedFrames, 2000u - kPeriod - fade);
+  // A voice interrupt counts in the device's interrupt generation, and its completion once faded.
+  VS_CHECK_EQ(device->Stats().interruptGeneration, 1u);
+  VS_CHECK_EQ(device->Stats().completedInterruptGeneration, 1u);
+  VS_CHECK(!device->Stats().interrupted);  // the default ring is not interrupted
 }
 
 void TestGainRampIsLinear() {
@@ -248,6 +252,9 @@ void TestRetireAndReuseWhileRunning() {
   for (uint32_t id : open) VS_CHECK(device->CloseVoice(id) == AudioStatus::kOk);
   VS_CHECK(device->Stop() == AudioStatus::kOk);
   VS_CHECK_EQ(device->Stats().liveVoices, 0u);  // a stopped device frees retiring voices
+  // Every interrupt asked for (explicit, or a retirement that cut sound) is complete.
+  VS_CHECK(device->Stats().interruptGeneration > 0u);
+  VS_CHECK_EQ(device->Stats().completedInterruptGeneration, device->Stats().interruptGeneration);
   VS_CHECK(seen.size() > 100u);
 }
 

@@ -1,12 +1,15 @@
 /**
  * StreamSink: the only way a stream's PCM reaches the device. An allowed `play` opens it (its
- * permit is spent here, checked to be the stream's latest decision); the stream's next state change
- * (interrupt, stop, fail — whoever asked) or a registrar halt closes it. Closing flips the device's
- * interrupt atomic at once (≤ 5 ms fade on the next period, then silence, the queue dropped) unless
- * everything written had already played, and makes every later write fail: no frame after a stop.
+ * permit is spent here, checked to be the stream's latest decision) together with the stream's own
+ * voice of the device mixer; the stream's next state change (interrupt, stop, fail — whoever asked)
+ * or a registrar halt closes it. Closing flips that voice's interrupt atomic at once (≤ 5 ms fade on
+ * the next period, then that voice is dropped; other streams play on sample-exact) unless everything
+ * written had already played, retires the voice, and makes every later write fail: no frame after a
+ * stop. The voice itself never leaves the sink: gain and events are reachable, writes only here.
  */
 import { AbortError, AudioError } from '../errors.js';
 import type { AudioOutput } from '../audio/output.js';
+import type { AudioVoice, AudioVoiceEvent, AudioVoiceEventKind } from '../audio/voice.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { Permit, TransitionEvent } from '../registrar/types.js';
 
@@ -29,28 +32,34 @@ export class StreamSink {
   /** The seq of the `play` decision that opened it. */
   readonly openedBySeq: number;
   readonly #output: AudioOutput;
+  readonly #voice: AudioVoice;
   readonly #controller = new AbortController();
   #closure: SinkClosure | null = null;
   #framesWritten = 0;
   #drained = false;
   readonly #onClose = new Set<(closure: SinkClosure) => void>();
 
-  private constructor(streamId: string, openedBySeq: number, output: AudioOutput) {
+  private constructor(streamId: string, openedBySeq: number, output: AudioOutput, voice: AudioVoice) {
     this.streamId = streamId;
     this.openedBySeq = openedBySeq;
     this.#output = output;
+    this.#voice = voice;
   }
 
   /**
    * Opens the sink with the permit of an allowed `play` (spent here: single use, and refused when a
-   * later decision superseded it). Ends any interrupt left in force and starts the device.
+   * later decision superseded it): opens the stream's own voice on `output` and starts the device.
    */
   static open(registrar: AudioRegistrar, permit: Permit, output: AudioOutput): StreamSink {
     const spent = registrar.spend(permit, { action: 'play' });
-    const sink = new StreamSink(spent.streamId ?? '', spent.seq, output);
-    output.resume();
-    output.start();
-    return sink;
+    const voice = output.openVoice();
+    try {
+      output.start();
+    } catch (error) {
+      voice.close();
+      throw error;
+    }
+    return new StreamSink(spent.streamId ?? '', spent.seq, output, voice);
   }
 
   /** The closing decision, or null while open. */
@@ -61,6 +70,30 @@ export class StreamSink {
   /** Frames this sink queued on the device. */
   get framesWritten(): number {
     return this.#framesWritten;
+  }
+
+  /** Frames of this stream mixed into the device output so far (interrupt-faded ones included). */
+  playedFrames(): number {
+    return this.#voice.stats().framesPlayed;
+  }
+
+  /** The id of this stream's voice on the device (events and stats of the mixer name it). */
+  get voiceId(): number {
+    return this.#voice.id;
+  }
+
+  /**
+   * Ramps this stream's gain to `gainDb` over `rampMs` (ducking); no effect once closed. Never
+   * makes sound by itself: only written frames play.
+   */
+  setGain(gainDb: number, options: { rampMs?: number } = {}): void {
+    if (this.#closure) return;
+    this.#voice.setGain(gainDb, options);
+  }
+
+  /** Calls `listener` on this stream's voice events (`started`, `position`, ...); returns the unsubscribe. */
+  onVoiceEvent(kind: AudioVoiceEventKind, listener: (event: AudioVoiceEvent) => void): () => void {
+    return this.#voice.on(kind, listener);
   }
 
   /** Calls `listener` when the sink closes (at once when it already has). */
@@ -78,7 +111,7 @@ export class StreamSink {
     this.#drained = false;
     const wait = signal ? AbortSignal.any([signal, this.#controller.signal]) : this.#controller.signal;
     try {
-      const frames = await this.#output.writeAll(pcm, { signal: wait });
+      const frames = await this.#voice.writeAll(pcm, { signal: wait });
       this.#framesWritten += frames;
       return frames;
     } catch (error) {
@@ -87,12 +120,16 @@ export class StreamSink {
     }
   }
 
-  /** Resolves when everything written has been played; rejects like `write` when closed first. */
+  /**
+   * Ends the stream's input and resolves when everything written has been played; rejects like
+   * `write` when closed first. The last call before the stream ends: later writes fail.
+   */
   async drain(signal?: AbortSignal): Promise<void> {
     this.#throwIfClosed();
+    this.#voice.end();
     const wait = signal ? AbortSignal.any([signal, this.#controller.signal]) : this.#controller.signal;
     try {
-      await this.#output.drain({ signal: wait });
+      await this.#voice.drain({ signal: wait });
       this.#drained = true;
     } catch (error) {
       this.#throwIfClosed();
@@ -101,14 +138,15 @@ export class StreamSink {
   }
 
   /**
-   * Closes the sink for `closure` (idempotent): the device fades this stream out on its next
-   * period and drops what is queued, pending writes reject, later writes fail.
+   * Closes the sink for `closure` (idempotent): the device fades this stream's voice (only it) out
+   * on its next period and drops what it holds, pending writes reject, later writes fail.
    */
   close(closure: SinkClosure): void {
     if (this.#closure) return;
     this.#closure = Object.freeze({ ...closure });
     // Silence first (one atomic store in the addon), then wake the waiting writer.
-    if (!this.#drained && !this.#output.closed) this.#output.interrupt();
+    if (!this.#drained && !this.#output.closed) this.#voice.interrupt();
+    this.#voice.close();
     this.#controller.abort(new AbortError(`stream ${this.streamId} ${closure.action}`));
     for (const listener of this.#onClose) listener(this.#closure);
     this.#onClose.clear();

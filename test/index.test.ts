@@ -24,6 +24,7 @@ const EXPORTS = [
     'speakOptionsSchema', 'speechGraphSchema', 'splitSentences', 'stereoToMono', 'verify',
     'voiceEngineOptionsSchema', 'voiceFilterSchema', 'wavStreamHeader', 'withMeasuredDurations',
     'writeAudioFile', 'verifyLog', 'checkpointPath', 'publicKeyPemOf', 'signSnapshot',
+    'AudioVoice', 'AUDIO_BACKEND_ENV', 'listOutputDevices',
 ];
 
 describe('package exports', () => {

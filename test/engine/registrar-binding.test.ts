@@ -453,15 +453,23 @@ describe('the sink and the engine hand out no authority', () => {
     expect(() => new SinkBook(other).open(permit, output)).toThrow(/not a permit of this registrar/);
     const sink = book.open(permit, output);
     expect(() => book.open(permit, output)).toThrow(/already spent/);
-    await sink.write(new Float32Array(PERIOD_FRAMES).fill(LEVEL));
+    expect(output.stats().liveVoices).toBe(1);
+    await sink.write(new Float32Array(PERIOD_FRAMES * 8).fill(LEVEL));
+    await waitUntil(() => sink.playedFrames() >= PERIOD_FRAMES, 'a period of the stream played');
     registrar.request({ action: 'stop', actor: owner, target });
     expect(sink.closure).toMatchObject({ action: 'stop', actor: 'agent:x' });
-    await waitUntil(() => output.stats().bufferedFrames === 0, 'the interrupt to drop what was queued');
+    // The stream's voice fades out and is freed once the callback lets go of it.
+    await waitUntil(() => (output.pollEvents(), output.stats().liveVoices === 0), "the stream's voice to be freed");
+    const played = sink.playedFrames();
+    expect(played).toBeLessThan(PERIOD_FRAMES * 8);
     const before = output.stats();
     await expect(sink.write(new Float32Array(PERIOD_FRAMES).fill(LEVEL))).rejects.toMatchObject({ code: 'STREAM_SINK_CLOSED' });
+    sink.setGain(0); // no effect once closed, and no throw
     await waitUntil(() => output.stats().callbacks > before.callbacks + 2, 'callbacks after the refused write');
-    // Not one frame of the refused write entered the ring (neither queued nor dropped by the interrupt).
-    expect(output.stats().bufferedFrames + output.stats().droppedFrames).toBe(before.droppedFrames);
+    // Not one frame of the refused write reached the device: no voice took it, nothing more played.
+    expect(output.stats().liveVoices).toBe(0);
+    expect(output.stats().framesPlayed).toBe(before.framesPlayed);
+    expect(sink.playedFrames()).toBe(played);
 
     // A permit that a later decision superseded opens nothing.
     const next = registrar.request({ action: 'start', actor: owner });

@@ -190,8 +190,9 @@ describe('AudioVoice', () => {
 
   it('a closed playing voice fades out (never cut short) and is freed once the callback lets go', async () => {
     const output = nullOutput();
-    const voice = output.openVoice();
-    voice.write(new Float32Array(RATE_HZ).fill(0.5));
+    // Four seconds queued: the voice is still playing when it is closed, however slow this machine is.
+    const voice = output.openVoice({ bufferFrames: RATE_HZ * 4 });
+    voice.write(new Float32Array(RATE_HZ * 4).fill(0.5));
     const seen = record(voice);
     output.start();
     await waitUntil(() => voice.stats().framesPlayed > PERIOD_FRAMES * 2, 'the voice playing');

@@ -315,7 +315,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
     const agent = registrar.registerActor('agent:a');
     const alice = registrar.registerActor('user:alice');
     const agentEngine = new VoiceEngine({ registrar, actor: agent, output, backend: new ConstantLevelBackend({ ...CONSTANT, level: 0.25 }) });
-    const userEngine = new VoiceEngine({ registrar, actor: alice, output, backend: new ConstantLevelBackend({ ...CONSTANT, level: 0.125 }) });
+    const userEngine = new VoiceEngine({ registrar, actor: alice, output, backend: new ConstantLevelBackend({ ...CONSTANT, level: 0.125, framesPerSegment: RATE_HZ * 8 }) });
     opened.push(agentEngine, userEngine);
     const agentPlay = agentEngine.play('constant level for a while');
     const userPlay = userEngine.play('constant level for a while');

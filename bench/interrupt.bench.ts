@@ -22,7 +22,7 @@
  *
  * Rows (same run, same device, interleaved sample by sample so machine load hits all alike):
  * - baseline: `AudioOutput.interrupt()` on raw writes;
- * - `VoiceEngine.interrupt()`: the agent engine's own call (one engine per device: every engine row uses it);
+ * - `VoiceEngine.interrupt()`: the agent engine's own call (every engine row uses that one engine; each stream plays on its own voice, and the device's interrupt generation counts voice interrupts too);
  * - external, owner: the host's registrar, an agent engine, and the interrupt requested on the
  *   registrar by the stream owner's ActorHandle, not through the engine;
  * - external, override user: as above, the stream in session `den` covered by `user:alice`'s
@@ -246,8 +246,8 @@ async function main(): Promise<void> {
     }
   };
 
-  // The host owns the registrar; the agent's engine holds only the agent's handle. One engine per
-  // device (an engine claims its output), so every engine row uses this one.
+  // The host owns the registrar; the agent's engine holds only the agent's handle. Every engine row
+  // uses this one engine (engines may share an output now; one keeps the rows comparable).
   const registrar = new AudioRegistrar();
   const agent = registrar.registerActor('agent:assistant');
   const alice = registrar.registerActor('user:alice', { sessions: ['den'] });

@@ -23,7 +23,7 @@ export const GUARD_RULES = {
   'lifecycle-state-write':
     'writing a lifecycle field (state, owner, version, ...) of a registrar view or record outside src/registrar/ and src/native/',
   'decision-core-access': 'touching a decision core (any member, construction, createDefaultCore) outside src/registrar/',
-  'device-write': 'writing to / starting / interrupting the audio device outside src/audio/output.ts and src/streaming/',
+  'device-write': 'writing to / starting / interrupting the audio device or a voice of it outside src/audio/output.ts, src/audio/voice.ts and src/streaming/',
   'registrar-internal-import':
     'importing a registrar internal module, REPLAY_HOOKS, or the registrar addon binding from another layer',
   'host-entry-point': 'calling requestAsHost/observeAsHost (trusted by-name entry) from an untrusted layer',
@@ -33,14 +33,14 @@ export const GUARD_RULES = {
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const LIFECYCLE_FIELDS = new Set(['state', 'owner', 'committed', 'graphRevision', 'version', 'lastAttestation', 'stateBefore', 'stateAfter']);
-const DEVICE_WRITE_METHODS = new Set(['write', 'writeAll', 'interrupt', 'resume', 'start', 'drain']);
+const DEVICE_WRITE_METHODS = new Set(['write', 'writeAll', 'interrupt', 'resume', 'start', 'drain', 'openVoice', 'end', 'setGain', 'voiceWrite', 'voiceEnd', 'voiceInterrupt', 'voiceSetGain']);
 const HOST_ENTRY_METHODS = new Set(['requestAsHost', 'observeAsHost']);
 /** src/registrar/ modules other layers may import values from (request-schema.ts: types only). */
 const PUBLIC_REGISTRAR_MODULES = new Set(['registrar', 'types', 'errors', 'core', 'version', 'invariants', 'actor-handle', 'verify', 'snapshot-signature']);
 /** Layers that act for agents, plugins or sessions: they hold handles, never names. */
 const UNTRUSTED_LAYERS = ['src/engine/', 'src/streaming/', 'src/mcp/', 'src/plugins/', 'src/conversation/'];
 const CORE_TYPES = { DecisionCore: 'src/registrar/core.ts', NativeCore: 'src/registrar/native-core.ts', ReferenceCore: 'src/registrar/reference-core.ts' };
-const DEVICE_TYPES = { AudioOutput: 'src/audio/output.ts', NativeAudioDevice: 'src/native/audio-binding.ts' };
+const DEVICE_TYPES = { AudioOutput: 'src/audio/output.ts', AudioVoice: 'src/audio/voice.ts', NativeAudioDevice: 'src/native/audio-binding.ts' };
 const REGISTRAR_BINDING_FILE = 'src/native/registrar-binding.ts';
 const GUARD_AS = /^\s*\/\/\s*guard-as:\s*(\S+)/m;
 
@@ -134,7 +134,7 @@ function checkSourceFile({ root, sourceFile, checker, memberNames, report }) {
   const inRegistrar = asPath.startsWith('src/registrar/');
   const inNative = asPath.startsWith('src/native/');
   const isIndex = asPath === 'src/index.ts';
-  const mayWriteDevice = asPath === 'src/audio/output.ts' || asPath.startsWith('src/streaming/');
+  const mayWriteDevice = asPath === 'src/audio/output.ts' || asPath === 'src/audio/voice.ts' || asPath.startsWith('src/streaming/');
   const untrusted = UNTRUSTED_LAYERS.some((layer) => asPath.startsWith(layer));
 
   // Local names of renamed imports (`import { createDefaultCore as make }`): calls by these are resolved too.

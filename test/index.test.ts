@@ -25,6 +25,7 @@ const EXPORTS = [
     'voiceEngineOptionsSchema', 'voiceFilterSchema', 'wavStreamHeader', 'withMeasuredDurations',
     'writeAudioFile', 'verifyLog', 'checkpointPath', 'publicKeyPemOf', 'signSnapshot',
     'DROP_POLICIES', 'SCHEDULE_DEFAULTS', 'SCHEDULE_POLICIES',
+    'AudioVoice', 'AUDIO_BACKEND_ENV', 'listOutputDevices',
 ];
 
 describe('package exports', () => {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "alsa_quiet.h"
+#include "device_catalog.h"
 #include "ma_setup.h"
 
 namespace vs {
@@ -79,6 +80,12 @@ const char* AudioStatusName(AudioStatus status) noexcept {
     case AudioStatus::kClosed: return "AUDIO_DEVICE_CLOSED";
     case AudioStatus::kRunning: return "AUDIO_DEVICE_RUNNING";
     case AudioStatus::kCaptureDisabled: return "AUDIO_CAPTURE_DISABLED";
+    case AudioStatus::kNoFreeVoice: return "AUDIO_NO_FREE_VOICE";
+    case AudioStatus::kNoSuchVoice: return "AUDIO_VOICE_CLOSED";
+    case AudioStatus::kVoiceEnded: return "AUDIO_VOICE_ENDED";
+    case AudioStatus::kVoiceInterrupted: return "AUDIO_VOICE_INTERRUPTED";
+    case AudioStatus::kInvalidGain: return "AUDIO_INVALID_GAIN";
+    case AudioStatus::kDeviceNotFound: return "AUDIO_DEVICE_NOT_FOUND";
   }
   return "AUDIO_UNKNOWN_STATUS";
 }
@@ -105,7 +112,11 @@ AudioStatus AudioDevice::Open(const AudioDeviceConfig& config, std::unique_ptr<A
       PcmRingBuffer::Create(config.captureFrames, config.channels, &capture) != RingStatus::kOk) {
     return AudioStatus::kOutOfMemory;
   }
-  std::unique_ptr<AudioDevice> device(new (std::nothrow) AudioDevice(config, std::move(ring), std::move(capture)));
+  std::unique_ptr<float[]> scratch(new (std::nothrow) float[size_t{kMixChunkFrames} * config.channels]);
+  std::unique_ptr<VoiceEventRing> events(new (std::nothrow) VoiceEventRing());
+  if (!scratch || !events) return AudioStatus::kOutOfMemory;
+  std::unique_ptr<AudioDevice> device(new (std::nothrow) AudioDevice(config, std::move(ring), std::move(capture),
+                                                                     std::move(scratch), std::move(events)));
   std::unique_ptr<Backend> backend(new (std::nothrow) Backend());
   if (!device || !backend) return AudioStatus::kOutOfMemory;
 
@@ -120,9 +131,21 @@ AudioStatus AudioDevice::Open(const AudioDeviceConfig& config, std::unique_ptr<A
   }
   backend->contextReady = true;
 
+  ma_device_id chosen;
+  bool haveChosen = false;
+  if (!config.device.empty()) {
+    haveChosen = FindPlaybackDevice(&backend->context, config.device, &chosen);
+    if (!haveChosen) {
+      if (detail != nullptr) *detail = "no playback device has that id or name (see listOutputDevices())";
+      ma_context_uninit(&backend->context);
+      return AudioStatus::kDeviceNotFound;
+    }
+  }
+
   ma_device_config deviceConfig = ma_device_config_init(ma_device_type_playback);
   deviceConfig.playback.format = ma_format_f32;
   deviceConfig.playback.channels = config.channels;
+  deviceConfig.playback.pDeviceID = haveChosen ? &chosen : nullptr;
   deviceConfig.sampleRate = config.sampleRateHz;
   deviceConfig.periodSizeInFrames = config.periodFrames;
   deviceConfig.performanceProfile = ma_performance_profile_low_latency;
@@ -136,17 +159,31 @@ AudioStatus AudioDevice::Open(const AudioDeviceConfig& config, std::unique_ptr<A
     return AudioStatus::kDeviceInitFailed;
   }
   backend->deviceReady = true;
+  try {
+    device->backendName_ = ma_get_backend_name(backend->context.backend);
+    char name[MA_MAX_DEVICE_NAME_LENGTH + 1] = {};
+    if (ma_device_get_name(&backend->device, ma_device_type_playback, name, sizeof name, nullptr) == MA_SUCCESS) {
+      device->deviceName_ = name;
+    }
+  } catch (...) {
+    ma_device_uninit(&backend->device);
+    ma_context_uninit(&backend->context);
+    return AudioStatus::kOutOfMemory;
+  }
   device->backend_ = std::move(backend);
   *out = std::move(device);
   return AudioStatus::kOk;
 }
 
 AudioDevice::AudioDevice(const AudioDeviceConfig& config, std::unique_ptr<PcmRingBuffer> ring,
-                         std::unique_ptr<PcmRingBuffer> capture) noexcept
+                         std::unique_ptr<PcmRingBuffer> capture, std::unique_ptr<float[]> mixScratch,
+                         std::unique_ptr<VoiceEventRing> events) noexcept
     : config_(config),
       fadeFrames_(std::max<uint32_t>(1, static_cast<uint32_t>(uint64_t{config.sampleRateHz} * kFadeMs / 1000))),
       ring_(std::move(ring)),
-      capture_(std::move(capture)) {}
+      capture_(std::move(capture)),
+      mixScratch_(std::move(mixScratch)),
+      events_(std::move(events)) {}
 
 AudioDevice::~AudioDevice() { Close(); }
 
@@ -170,6 +207,7 @@ AudioStatus AudioDevice::Stop() noexcept {
   if (!started_.load(std::memory_order_relaxed)) return AudioStatus::kOk;
   if (ma_device_stop(&backend_->device) != MA_SUCCESS) return AudioStatus::kStopFailed;
   started_.store(false, std::memory_order_release);
+  ReclaimVoices();  // no callback runs now: retiring voices can go
   return AudioStatus::kOk;
 }
 
@@ -218,10 +256,21 @@ AudioDeviceStats AudioDevice::Stats() const noexcept {
   const int64_t last = lastCallbackNanos_.load(std::memory_order_relaxed);
   stats.nanosSinceLastCallback = last < 0 ? -1 : std::max<int64_t>(0, MonotonicNanos() - last);
   stats.bufferedFrames = ring_->AvailableToRead();
-  stats.interruptGeneration = interruptGeneration_.load(std::memory_order_acquire);
-  stats.completedInterruptGeneration = completedInterruptGeneration_.load(std::memory_order_acquire);
-  stats.interrupted = stats.interruptGeneration != resumeGeneration_.load(std::memory_order_acquire);
+  const uint32_t generation = interruptGeneration_.load(std::memory_order_acquire);
+  stats.interrupted = generation != resumeGeneration_.load(std::memory_order_acquire);
+  // Voice interrupts count too, so "completed >= requested" means every fade asked for is done.
+  stats.interruptGeneration = generation + static_cast<uint32_t>(voiceInterruptsRequested_.load(std::memory_order_acquire));
+  stats.completedInterruptGeneration = completedInterruptGeneration_.load(std::memory_order_acquire) +
+                                       static_cast<uint32_t>(voiceInterruptsCompleted_.load(std::memory_order_acquire));
   stats.started = started_.load(std::memory_order_acquire);
+  stats.deviceFrames = deviceFrames_.load(std::memory_order_relaxed);
+  const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_acquire);
+  for (uint32_t slot = 0; slot < slots; ++slot) {
+    if (voices_[slot].lifecycle.load(std::memory_order_acquire) != static_cast<uint32_t>(VoiceLifecycle::kFree)) {
+      ++stats.liveVoices;
+    }
+  }
+  stats.droppedEvents = events_->Dropped();
   return stats;
 }
 
@@ -240,9 +289,33 @@ AudioStatus AudioDevice::RenderWhileStopped(float* out, uint32_t frames) noexcep
 }
 
 void AudioDevice::Render(float* out, uint32_t frames) noexcept {
-  const uint32_t channels = config_.channels;
   lastCallbackNanos_.store(MonotonicNanos(), std::memory_order_relaxed);
   Add(callbacks_, 1);
+  const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_acquire);
+  bool anyVoice = false;
+  for (uint32_t slot = 0; slot < slots && !anyVoice; ++slot) {
+    anyVoice = voices_[slot].lifecycle.load(std::memory_order_relaxed) != static_cast<uint32_t>(VoiceLifecycle::kFree);
+  }
+  // The default ring running dry is an underrun only when it is the only source.
+  RenderDefaultRing(out, frames, !anyVoice);
+  // Every live voice on top: sum × gain.
+  const uint64_t deviceFrame = deviceFrames_.load(std::memory_order_relaxed);
+  if (anyVoice) {
+    const MixPeriod period{out, frames, config_.channels, mixScratch_.get(), kMixChunkFrames, deviceFrame, fadeFrames_,
+                           events_.get(), &voiceInterruptsCompleted_, &underruns_, &starvedFrames_};
+    uint64_t mixed = 0;
+    for (uint32_t slot = 0; slot < slots; ++slot) mixed += MixVoice(voices_[slot], period);
+    Add(framesPlayed_, mixed);
+  }
+  deviceFrames_.store(deviceFrame + frames, std::memory_order_relaxed);
+  if (capture_) {
+    const size_t captured = capture_->Write(out, frames);
+    if (captured < frames) Add(captureOverflowFrames_, frames - captured);
+  }
+}
+
+void AudioDevice::RenderDefaultRing(float* out, uint32_t frames, bool countUnderruns) noexcept {
+  const uint32_t channels = config_.channels;
 
   const uint32_t generation = interruptGeneration_.load(std::memory_order_acquire);
   if (generation != seenInterruptGeneration_) {
@@ -301,7 +374,7 @@ void AudioDevice::Render(float* out, uint32_t frames) noexcept {
     const uint32_t got = static_cast<uint32_t>(ring_->Read(out + static_cast<size_t>(done) * channels, frames - done));
     Add(framesPlayed_, got);
     done += got;
-    if (done < frames) {
+    if (done < frames && countUnderruns) {
       Add(underruns_, 1);
       Add(starvedFrames_, frames - done);
     }
@@ -309,10 +382,6 @@ void AudioDevice::Render(float* out, uint32_t frames) noexcept {
   if (done < frames) {
     std::memset(out + static_cast<size_t>(done) * channels, 0,
                 static_cast<size_t>(frames - done) * channels * sizeof(float));
-  }
-  if (capture_) {
-    const size_t captured = capture_->Write(out, frames);
-    if (captured < frames) Add(captureOverflowFrames_, frames - captured);
   }
 }
 

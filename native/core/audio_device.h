@@ -17,14 +17,27 @@
 // the start of the next utterance: the callback drops everything before that mark and plays what
 // comes after it. So `Interrupt(); Resume(); Write(next)` plays `next` in full, with no tail of the
 // interrupted utterance, however the three calls interleave with the callback.
+//
+// Voices. Besides that default ring (the "legacy" voice), the device mixes up to kMaxVoices voices,
+// each with its own ring, gain ramp, interrupt fade and counters (mixer_voice.h): the output is the
+// default ring plus the sum of every live voice × its gain, O(voices × frames) per period.
+// Interrupting a voice fades only that voice. The callback reports what happens to voices through
+// an SPSC event ring (voice_event_ring.h) that the control thread drains with PollEvents().
+// OpenVoice allocates a voice's ring on the control thread and publishes it; CloseVoice retires it,
+// and the ring is freed only once the callback has acknowledged the retirement.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "mixer_voice.h"
 #include "pcm_ring_buffer.h"
+#include "voice_event_ring.h"
 
 namespace vs {
 
@@ -44,6 +57,12 @@ enum class AudioStatus : int {
   kClosed,              // the device was closed
   kRunning,             // the operation needs a stopped device
   kCaptureDisabled,     // ReadCapture() on a device opened without capture
+  kNoFreeVoice,         // every voice slot is in use
+  kNoSuchVoice,         // no open voice has that id (never opened, or closed)
+  kVoiceEnded,          // a write after EndVoice()
+  kVoiceInterrupted,    // a write after InterruptVoice()
+  kInvalidGain,         // a gain that is negative, not finite, or above kMaxGain
+  kDeviceNotFound,      // no playback device has the id or name asked for
 };
 
 /**
@@ -66,22 +85,45 @@ struct AudioDeviceConfig {
   uint32_t periodFrames = 480;   // frames per callback
   uint32_t bufferFrames = 48000; // capacity of the playback ring
   uint32_t captureFrames = 0;    // capacity of the capture ring; 0 = capture off
+  std::string device;            // a playback device's id or name (DeviceCatalog); empty = the default
+};
+
+/** One playback device a backend offers (ListOutputDevices). */
+struct OutputDeviceInfo {
+  std::string id;       // the backend's own device id as text (stable for a backend and device)
+  std::string name;     // the backend's human-readable name
+  bool isDefault = false;
+  std::string backend;  // miniaudio's backend name ("ALSA", "PulseAudio", "Null", ...)
+};
+
+/** A snapshot of one voice's counters. */
+struct VoiceStats {
+  uint64_t framesPlayed = 0;   // frames of this voice mixed (faded ones included)
+  uint64_t underruns = 0;      // periods where the started, not ended voice had too few frames
+  uint64_t droppedFrames = 0;  // frames dropped by its interrupt
+  uint64_t bufferedFrames = 0; // frames waiting in its ring
+  VoicePhase phase = VoicePhase::kPending;
+  bool ended = false;
+  bool interruptRequested = false;
 };
 
 /** A snapshot of the device's counters. */
 struct AudioDeviceStats {
-  uint64_t framesPlayed = 0;          // frames taken from the ring and output (faded ones included)
-  uint64_t underruns = 0;             // periods padded with silence because the ring ran dry
+  uint64_t framesPlayed = 0;          // frames taken from the default ring and every voice (faded ones included)
+  uint64_t underruns = 0;             // periods the default ring ran dry while no voice was open, plus voice underruns
   uint64_t starvedFrames = 0;         // silent frames written because of underruns
   uint64_t droppedFrames = 0;         // frames dropped from the ring by interrupts
   uint64_t captureOverflowFrames = 0; // output frames the full capture ring could not take
   uint64_t callbacks = 0;             // periods rendered
   int64_t nanosSinceLastCallback = -1; // -1 before the first callback
   uint64_t bufferedFrames = 0;        // frames waiting in the ring
-  uint32_t interruptGeneration = 0;   // interrupts requested so far
-  uint32_t completedInterruptGeneration = 0; // last interrupt whose fade and drop are done
-  bool interrupted = false;           // an interrupt is in force (no Resume() since)
+  uint32_t interruptGeneration = 0;   // interrupts requested so far (default ring and voices)
+  uint32_t completedInterruptGeneration = 0; // interrupts whose fade and drop are done (default ring and voices)
+  bool interrupted = false;           // an interrupt of the default ring is in force (no Resume() since)
   bool started = false;
+  uint64_t deviceFrames = 0;          // frames the device has output (periods × frames)
+  uint32_t liveVoices = 0;            // voices opened and not yet freed
+  uint64_t droppedEvents = 0;         // voice events the full event ring could not take
 };
 
 class AudioDevice {
@@ -91,6 +133,10 @@ class AudioDevice {
   static constexpr uint32_t kMinSampleRateHz = 8000;
   static constexpr uint32_t kMaxSampleRateHz = 384000;
   static constexpr uint32_t kMinPeriodFrames = 16;
+  /** Voices the mixer holds at once (the default ring not counted). */
+  static constexpr uint32_t kMaxVoices = 64;
+  /** Largest linear gain of a voice (+24 dB). */
+  static constexpr float kMaxGain = 15.85f;
 
   /**
    * Validates `config`, allocates the rings and opens (but does not start) the device. On failure
@@ -106,6 +152,14 @@ class AudioDevice {
    * Thread safety: any thread. Callback safety: yes.
    */
   static size_t EnabledBackendNames(const char** names, size_t capacity) noexcept;
+
+  /**
+   * The playback devices of `backend` (opens and closes a miniaudio context). On failure `*detail`
+   * (when not null) gets miniaudio's static description.
+   * Thread safety: any thread. Callback safety: no (allocates, queries the backend).
+   */
+  [[nodiscard]] static AudioStatus ListOutputDevices(AudioBackendChoice backend, std::vector<OutputDeviceInfo>* out,
+                                                     const char** detail) noexcept;
 
   /** Stops and closes the device. Thread safety: control thread. Callback safety: no. */
   ~AudioDevice();
@@ -168,6 +222,64 @@ class AudioDevice {
    */
   [[nodiscard]] AudioStatus RenderWhileStopped(float* out, uint32_t frames) noexcept;
 
+  /**
+   * Opens a voice with its own ring of `bufferFrames` frames (allocated here) at linear `gain`, and
+   * publishes it to the callback; `*id` gets its id (never reused by this device).
+   * Thread safety: control thread. Callback safety: no (allocates).
+   */
+  [[nodiscard]] AudioStatus OpenVoice(uint32_t bufferFrames, float gain, uint32_t* id) noexcept;
+
+  /**
+   * Queues up to `frames` interleaved frames on voice `id`; `*accepted` gets how many fitted.
+   * Refused after EndVoice (kVoiceEnded) or InterruptVoice (kVoiceInterrupted). Never blocks.
+   * Thread safety: control thread (the voice's producer). Callback safety: yes (wait-free).
+   */
+  [[nodiscard]] AudioStatus WriteVoice(uint32_t id, const float* samples, size_t frames, size_t* accepted) noexcept;
+
+  /**
+   * No more input for voice `id`: once its ring is empty the callback marks it drained.
+   * Thread safety: control thread. Callback safety: yes.
+   */
+  [[nodiscard]] AudioStatus EndVoice(uint32_t id) noexcept;
+
+  /**
+   * Fades voice `id` (only it) to zero within kFadeMs from the next period, then drops what it
+   * holds. Idempotent. Thread safety: control thread. Callback safety: yes (one atomic store).
+   */
+  [[nodiscard]] AudioStatus InterruptVoice(uint32_t id) noexcept;
+
+  /**
+   * Ramps voice `id`'s gain linearly to `gain` over `rampFrames` frames (0: at once) from the next
+   * period. Thread safety: control thread. Callback safety: yes (one atomic store).
+   */
+  [[nodiscard]] AudioStatus SetVoiceGain(uint32_t id, float gain, uint32_t rampFrames) noexcept;
+
+  /**
+   * A snapshot of voice `id`'s counters, also after CloseVoice() until the slot is freed.
+   * Thread safety: control thread. Callback safety: yes.
+   */
+  [[nodiscard]] AudioStatus VoiceStatsOf(uint32_t id, VoiceStats* stats) const noexcept;
+
+  /**
+   * Retires voice `id`: a playing voice fades out first (never cut short); its ring is freed once
+   * the callback acknowledges (at once on a stopped device). Later calls with `id` get kNoSuchVoice.
+   * Thread safety: control thread. Callback safety: no (may free).
+   */
+  [[nodiscard]] AudioStatus CloseVoice(uint32_t id) noexcept;
+
+  /**
+   * Copies up to `capacity` voice events (oldest first) into `out` and returns how many; frees the
+   * rings of voices whose retirement the callback has acknowledged.
+   * Thread safety: control thread (the event ring's consumer). Callback safety: no (may free).
+   */
+  size_t PollEvents(VoiceEvent* out, size_t capacity) noexcept;
+
+  /** The backend actually opened ("Null", "ALSA", ...). Thread safety: control thread. Callback safety: yes. */
+  const std::string& BackendName() const noexcept { return backendName_; }
+
+  /** The playback device actually opened. Thread safety: control thread. Callback safety: yes. */
+  const std::string& DeviceName() const noexcept { return deviceName_; }
+
   /** The configuration the device was opened with. Thread safety: any thread. Callback safety: yes. */
   const AudioDeviceConfig& Config() const noexcept { return config_; }
 
@@ -179,10 +291,23 @@ class AudioDevice {
   enum class Phase : uint8_t { kPlaying, kFading, kSilenced };
 
   AudioDevice(const AudioDeviceConfig& config, std::unique_ptr<PcmRingBuffer> ring,
-              std::unique_ptr<PcmRingBuffer> capture) noexcept;
+              std::unique_ptr<PcmRingBuffer> capture, std::unique_ptr<float[]> mixScratch,
+              std::unique_ptr<VoiceEventRing> events) noexcept;
 
   // The callback body: bounded work, no allocation, no locks.
   void Render(float* out, uint32_t frames) noexcept;
+  // The legacy default ring's part of a period (writes every frame of out).
+  void RenderDefaultRing(float* out, uint32_t frames, bool countUnderruns) noexcept;
+  // Counts a voice's interrupt in the device's interrupt generation (once per voice).
+  void CountVoiceInterrupt(MixerVoice& voice) noexcept;
+  // The voice with `id` that is open (or, with includeClosing, closed but not yet freed).
+  MixerVoice* FindVoice(uint32_t id, bool includeClosing = false) noexcept;
+  const MixerVoice* FindVoice(uint32_t id, bool includeClosing = false) const noexcept;
+  // Frees the rings of retired voices (and, on a stopped device, of retiring ones).
+  void ReclaimVoices() noexcept;
+  void FreeSlot(MixerVoice& voice) noexcept;
+
+  static constexpr uint32_t kMixChunkFrames = 1024;
   friend struct AudioDeviceCallbackAccess;  // lets the miniaudio data callback reach Render()
 
   const AudioDeviceConfig config_;
@@ -191,6 +316,18 @@ class AudioDevice {
   std::unique_ptr<PcmRingBuffer> capture_;
   std::unique_ptr<Backend> backend_;
   bool closed_ = false;  // control thread only
+  std::string backendName_;
+  std::string deviceName_;
+
+  // Voices (mixer_voice.h). voiceSlotsUsed_: slots [0, n) may be live (published with release).
+  std::array<MixerVoice, kMaxVoices> voices_;
+  std::atomic<uint32_t> voiceSlotsUsed_{0};
+  uint32_t nextVoiceId_ = 1;  // control thread only
+  std::unique_ptr<float[]> mixScratch_;  // kMixChunkFrames × channels, the renderer's
+  std::unique_ptr<VoiceEventRing> events_;
+  std::atomic<uint64_t> deviceFrames_{0};
+  std::atomic<uint64_t> voiceInterruptsRequested_{0};  // control thread writes
+  std::atomic<uint64_t> voiceInterruptsCompleted_{0};  // the renderer writes (the control thread when none runs)
 
   // Written by the callback, read anywhere (single writer: plain load + store, no RMW).
   std::atomic<uint64_t> framesPlayed_{0};

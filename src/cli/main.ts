@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { InputError, VoiceSoundboardError } from '../errors.js';
 import { auditCommand } from './audit.js';
 import { backendsCommand } from './backends.js';
+import { devicesCommand } from './devices.js';
 import { speakCommand } from './speak.js';
 import { voicesCommand } from './voices.js';
 
@@ -30,6 +31,7 @@ export interface CliIo {
 export const COMMANDS: Record<string, CliCommand> = {
   audit: auditCommand,
   backends: backendsCommand,
+  devices: devicesCommand,
   speak: speakCommand,
   voices: voicesCommand,
 };

@@ -42,6 +42,13 @@ export const voiceEngineOptionsSchema = z.strictObject({
   /** Device for `play()` (default: one opened on first use with the platform's audio system). */
   output: z.instanceof(AudioOutput).optional(),
   /**
+   * Backend of the device the engine opens itself (ignored with `output`): `'null'` runs headless.
+   * Default: `VOICE_SOUNDBOARD_AUDIO_BACKEND`, else `'default'` (falling back to null with one warning).
+   */
+  audioBackend: z.enum(['default', 'null']).optional(),
+  /** Playback device (id or name from `listOutputDevices()`) the engine opens itself (ignored with `output`). */
+  audioDevice: z.string().min(1).max(1024).optional(),
+  /**
    * Pins the session of every stream of this engine (host's choice): a call that names another
    * session is an InputError, so an agent's engine cannot step outside a user's session override.
    */

@@ -79,4 +79,6 @@ export interface EngineHealth {
   queueDepth: number;
   status: 'ok' | 'degraded' | 'unavailable';
   detail?: string;
+  /** The audio device play() uses: backend and device opened, and why it fell back to null (or null); null before it opens. */
+  audio: { backend: string; device: string; fallback: string | null } | null;
 }

@@ -104,8 +104,6 @@ export class VoiceEngine {
   readonly #named = new Map<string, Promise<SpeechBackend>>();
   /** Backends this engine created (by name): the only ones close() closes; instances passed in stay the caller's. */
   readonly #created = new Set<Promise<SpeechBackend>>();
-  /** Hands the output back when the engine closes (an engine holds its device exclusively). */
-  #releaseOutput: (() => void) | undefined;
   readonly #active = new Map<string, { controller: AbortController; utterance: Utterance; done: Promise<void> }>();
   #main: Promise<SpeechBackend> | undefined;
   #output: AudioOutput | undefined;
@@ -126,9 +124,8 @@ export class VoiceEngine {
     }
     this.#runtime = this.#registrar.registerActor(this.runtimeActor);
     this.registrar = readerOf(this.#registrar);
+    // Several engines may share one output: each stream plays on its own voice of the mixer.
     this.#output = this.#options.output;
-    // One engine per device: a decision on one engine's stream must not silence another's.
-    this.#releaseOutput = this.#output?.claim(this);
     // Decisions are effects: the sinks obey every transition and halt first (silence), then the
     // engine aborts synthesis of the streams they concern.
     this.#sinks = new SinkBook(this.#registrar);
@@ -369,11 +366,17 @@ export class VoiceEngine {
         queueDepth: this.#active.size + (this.#scheduler?.queuedCount(this) ?? 0),
         status: this.#closed ? 'unavailable' : health.status,
         ...(health.detail ? { detail: health.detail } : {}),
+        audio: this.#audioHealth(),
       };
     } catch (error) {
       const name = typeof this.#options.backend === 'string' ? this.#options.backend : this.#options.backend.name;
-      return { backend: name, modelLoaded: false, memoryMb, queueDepth: this.#active.size + (this.#scheduler?.queuedCount(this) ?? 0), status: 'unavailable', detail: describe(error) };
+      return { backend: name, modelLoaded: false, memoryMb, queueDepth: this.#active.size + (this.#scheduler?.queuedCount(this) ?? 0), status: 'unavailable', detail: describe(error), audio: this.#audioHealth() };
     }
+  }
+
+  #audioHealth(): EngineHealth['audio'] {
+    const info = this.#output?.info;
+    return info ? { backend: info.backend, device: info.device, fallback: info.fallback } : null;
   }
 
   /**
@@ -398,7 +401,6 @@ export class VoiceEngine {
     this.#sinks.dispose();
     const backends = await Promise.allSettled([...this.#created]);
     await Promise.allSettled(backends.flatMap((entry) => (entry.status === 'fulfilled' ? [entry.value.close()] : [])));
-    this.#releaseOutput?.();
     if (this.#ownsOutput) this.#output?.close();
   }
 
@@ -474,9 +476,9 @@ export class VoiceEngine {
 
   #outputDevice(): AudioOutput {
     if (!this.#output) {
-      this.#output = new AudioOutput();
+      const { audioBackend, audioDevice } = this.#options;
+      this.#output = new AudioOutput({ ...(audioBackend ? { backend: audioBackend } : {}), ...(audioDevice ? { device: audioDevice } : {}) });
       this.#ownsOutput = true;
-      this.#releaseOutput = this.#output.claim(this);
     }
     return this.#output;
   }

@@ -16,11 +16,35 @@ export interface NativeAudioDeviceOptions {
   bufferFrames: number;
   /** Capacity of the capture ring; 0 turns capture off. */
   captureFrames: number;
+  /** A playback device's id or name (see `listOutputDevices`); absent: the backend's default device. */
+  device?: string;
+}
+
+/** One playback device a backend offers. */
+export interface NativeOutputDevice {
+  /** The backend's own device id as text (stable for a backend and device). */
+  id: string;
+  /** The backend's human-readable name. */
+  name: string;
+  isDefault: boolean;
+  /** miniaudio's backend name (`'ALSA'`, `'PulseAudio'`, `'Null'`, ...). */
+  backend: string;
+}
+
+/** Counters of one voice; `phase`: 0 pending, 1 playing, 2 fading, 3 interrupted, 4 drained. */
+export interface NativeVoiceStats {
+  framesPlayed: number;
+  underruns: number;
+  droppedFrames: number;
+  bufferedFrames: number;
+  phase: number;
+  ended: boolean;
+  interruptRequested: boolean;
 }
 
 /** Counters of a device, read from atomics the callback keeps. */
 export interface NativeAudioDeviceStats {
-  /** Frames taken from the ring and output (faded ones included). */
+  /** Frames taken from the default ring and from every voice and output (faded ones included). */
   framesPlayed: number;
   /**
    * Periods padded with silence because the ring ran dry (silence after an interrupt excluded).
@@ -36,6 +60,12 @@ export interface NativeAudioDeviceStats {
   captureOverflowFrames: number;
   /** Periods rendered so far. */
   callbacks: number;
+  /** Frames the device has output (every period's frames). */
+  deviceFrames: number;
+  /** Voices opened and not yet freed (closed voices count until the callback lets go of them). */
+  liveVoices: number;
+  /** Voice events dropped because the event ring was full. */
+  droppedEvents: number;
   /** Frames waiting in the ring. */
   bufferedFrames: number;
   /** Interrupts requested so far. */
@@ -72,6 +102,26 @@ export interface NativeAudioDevice {
   renderForBenchmark(frames: number): number;
   /** Frames one interrupt fade lasts (5 ms at the device rate). */
   readonly fadeFrames: number;
+  /** The backend actually opened (`'Null'`, `'ALSA'`, ...). */
+  readonly backendName: string;
+  /** The playback device actually opened. */
+  readonly deviceName: string;
+  /** Opens a voice with its own ring of `bufferFrames` at linear `gain`; returns its id (AUDIO_NO_FREE_VOICE when all 64 are in use). */
+  openVoice(bufferFrames: number, gain: number): number;
+  /** Queues PCM on a voice; returns the frames accepted (AUDIO_VOICE_ENDED / AUDIO_VOICE_INTERRUPTED / AUDIO_VOICE_CLOSED). */
+  voiceWrite(id: number, pcm: Float32Array): number;
+  /** No more input: the voice drains. */
+  voiceEnd(id: number): void;
+  /** Fades this voice only to zero within 5 ms from the next period, then drops what it holds. */
+  voiceInterrupt(id: number): void;
+  /** Ramps the voice's linear gain to `gain` over `rampFrames` frames. */
+  voiceSetGain(id: number, gain: number, rampFrames: number): void;
+  /** The voice's counters (also while a closed voice fades out, until it is freed). */
+  voiceStats(id: number): NativeVoiceStats;
+  /** Retires the voice (a playing one fades out first); false when no voice has that id. */
+  voiceClose(id: number): boolean;
+  /** Drains voice events into `out`, 4 numbers each (voice id, kind, device frame, voice frame); returns how many. */
+  pollEvents(out: Float64Array): number;
 }
 
 /** The native SPSC ring of interleaved float32 frames, both ends on the calling thread. */
@@ -94,4 +144,6 @@ export interface AudioBinding {
   PcmRingBuffer: new (capacityFrames: number, channels: number) => NativePcmRingBuffer;
   /** Names of the backends compiled into miniaudio, in its priority order (e.g. `['PulseAudio', 'ALSA', 'Null']`). */
   listBackends(): string[];
+  /** The playback devices of a backend. */
+  listOutputDevices(backend: 'default' | 'null'): NativeOutputDevice[];
 }

@@ -1,13 +1,16 @@
 /**
  * StreamSink: the only way a stream's PCM reaches the device. An allowed `play` opens it (its
- * permit is spent here, checked to be the stream's latest decision); the stream's next state change
- * (interrupt, stop, fail — whoever asked) or a registrar halt closes it. Closing flips the device's
- * interrupt atomic at once (≤ 5 ms fade on the next period, then silence, the queue dropped) unless
- * everything written had already played, and makes every later write fail: no frame after a stop.
+ * permit is spent here, checked to be the stream's latest decision) together with the stream's own
+ * voice of the device mixer; the stream's next state change (interrupt, stop, fail — whoever asked)
+ * or a registrar halt closes it. Closing flips that voice's interrupt atomic at once (≤ 5 ms fade on
+ * the next period, then that voice is dropped; other streams play on sample-exact) unless everything
+ * written had already played, retires the voice, and makes every later write fail: no frame after a
+ * stop. The voice itself never leaves the sink: gain and events are reachable, writes only here.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, AudioError } from '../errors.js';
 import type { AudioOutput } from '../audio/output.js';
+import type { AudioVoice, AudioVoiceEvent, AudioVoiceEventKind } from '../audio/voice.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { Permit, TransitionEvent } from '../registrar/types.js';
 
@@ -30,35 +33,41 @@ export class StreamSink {
   /** The seq of the `play` decision that opened it. */
   readonly openedBySeq: number;
   readonly #output: AudioOutput;
+  readonly #voice: AudioVoice;
   readonly #controller = new AbortController();
   #closure: SinkClosure | null = null;
   #framesWritten = 0;
   #drained = false;
-  /** The device's framesPlayed when this sink opened (its stream's frame clock starts there). */
-  #framesPlayedAtOpen = 0;
   /** This stream's played frames when its closing decision arrived, or null. */
   #cutAtFrames: number | null = null;
-  /** The device interrupt generation of this sink's cut, or null when nothing was cut. */
-  #cutGeneration: number | null = null;
+  /** The cut's fade has been rendered and the voice retired (its last events arrived). */
+  #settled = false;
   readonly #onClose = new Set<(closure: SinkClosure) => void>();
 
-  private constructor(streamId: string, openedBySeq: number, output: AudioOutput) {
+  private constructor(streamId: string, openedBySeq: number, output: AudioOutput, voice: AudioVoice) {
     this.streamId = streamId;
     this.openedBySeq = openedBySeq;
     this.#output = output;
+    this.#voice = voice;
+    const settled = () => void (this.#settled = true);
+    voice.on('interrupted', settled);
+    voice.on('drained', settled);
   }
 
   /**
    * Opens the sink with the permit of an allowed `play` (spent here: single use, and refused when a
-   * later decision superseded it). Ends any interrupt left in force and starts the device.
+   * later decision superseded it): opens the stream's own voice on `output` and starts the device.
    */
   static open(registrar: AudioRegistrar, permit: Permit, output: AudioOutput): StreamSink {
     const spent = registrar.spend(permit, { action: 'play' });
-    const sink = new StreamSink(spent.streamId ?? '', spent.seq, output);
-    output.resume();
-    sink.#framesPlayedAtOpen = output.stats().framesPlayed;
-    output.start();
-    return sink;
+    const voice = output.openVoice();
+    try {
+      output.start();
+    } catch (error) {
+      voice.close();
+      throw error;
+    }
+    return new StreamSink(spent.streamId ?? '', spent.seq, output, voice);
   }
 
   /** The closing decision, or null while open. */
@@ -71,12 +80,9 @@ export class StreamSink {
     return this.#framesWritten;
   }
 
-  /**
-   * Frames of this stream the device has played so far (faded frames of a cut included): the
-   * device's framesPlayed since this sink opened.
-   */
+  /** Frames of this stream mixed into the device output so far (interrupt-faded ones included). */
   playedFrames(): number {
-    return this.#output.stats().framesPlayed - this.#framesPlayedAtOpen;
+    return this.#voice.stats().framesPlayed;
   }
 
   /** `playedFrames()` at the moment the closing decision arrived, or null (open, or closed with nothing left to cut). */
@@ -89,15 +95,36 @@ export class StreamSink {
    * final; at once when nothing was cut. Waits with timers of one period, never spinning.
    */
   async settle(signal?: AbortSignal): Promise<void> {
-    const generation = this.#cutGeneration;
-    if (generation === null) return;
+    if (this.#cutAtFrames === null) return;
     const { periodFrames, sampleRateHz } = this.#output.config;
     const periodMs = (1000 * periodFrames) / sampleRateHz;
-    while (!this.#output.closed) {
-      const stats = this.#output.stats();
-      if (stats.completedInterruptGeneration >= generation || !stats.started) return;
+    // When the voice's last event was lost (a full event ring), its slot going away ends the wait
+    // a couple of periods later.
+    let lingering = 3;
+    while (!this.#settled && !this.#output.closed) {
+      if (!this.#output.stats().started) return;
+      if (!this.#voice.isAllocated() && --lingering <= 0) return;
       await sleep(periodMs, undefined, signal ? { signal } : undefined);
     }
+  }
+
+  /** The id of this stream's voice on the device (events and stats of the mixer name it). */
+  get voiceId(): number {
+    return this.#voice.id;
+  }
+
+  /**
+   * Ramps this stream's gain to `gainDb` over `rampMs` (ducking); no effect once closed. Never
+   * makes sound by itself: only written frames play.
+   */
+  setGain(gainDb: number, options: { rampMs?: number } = {}): void {
+    if (this.#closure) return;
+    this.#voice.setGain(gainDb, options);
+  }
+
+  /** Calls `listener` on this stream's voice events (`started`, `position`, ...); returns the unsubscribe. */
+  onVoiceEvent(kind: AudioVoiceEventKind, listener: (event: AudioVoiceEvent) => void): () => void {
+    return this.#voice.on(kind, listener);
   }
 
   /** Calls `listener` when the sink closes (at once when it already has). */
@@ -115,7 +142,7 @@ export class StreamSink {
     this.#drained = false;
     const wait = signal ? AbortSignal.any([signal, this.#controller.signal]) : this.#controller.signal;
     try {
-      const frames = await this.#output.writeAll(pcm, { signal: wait });
+      const frames = await this.#voice.writeAll(pcm, { signal: wait });
       this.#framesWritten += frames;
       return frames;
     } catch (error) {
@@ -124,12 +151,16 @@ export class StreamSink {
     }
   }
 
-  /** Resolves when everything written has been played; rejects like `write` when closed first. */
+  /**
+   * Ends the stream's input and resolves when everything written has been played; rejects like
+   * `write` when closed first. The last call before the stream ends: later writes fail.
+   */
   async drain(signal?: AbortSignal): Promise<void> {
     this.#throwIfClosed();
+    this.#voice.end();
     const wait = signal ? AbortSignal.any([signal, this.#controller.signal]) : this.#controller.signal;
     try {
-      await this.#output.drain({ signal: wait });
+      await this.#voice.drain({ signal: wait });
       this.#drained = true;
     } catch (error) {
       this.#throwIfClosed();
@@ -138,8 +169,8 @@ export class StreamSink {
   }
 
   /**
-   * Closes the sink for `closure` (idempotent): the device fades this stream out on its next
-   * period and drops what is queued, pending writes reject, later writes fail.
+   * Closes the sink for `closure` (idempotent): the device fades this stream's voice (only it) out
+   * on its next period and drops what it holds, pending writes reject, later writes fail.
    */
   close(closure: SinkClosure): void {
     if (this.#closure) return;
@@ -147,8 +178,9 @@ export class StreamSink {
     // Silence first (one atomic store in the addon), then wake the waiting writer.
     if (!this.#drained && !this.#output.closed) {
       this.#cutAtFrames = this.playedFrames();
-      this.#cutGeneration = this.#output.interrupt();
+      this.#voice.interrupt();
     }
+    this.#voice.close();
     this.#controller.abort(new AbortError(`stream ${this.streamId} ${closure.action}`));
     for (const listener of this.#onClose) listener(this.#closure);
     this.#onClose.clear();

@@ -75,6 +75,36 @@ function countingBinding(): { binding: AudioBinding; writes: () => number } {
     renderForBenchmark(frames: number): number {
       return this.#device.renderForBenchmark(frames);
     }
+    get backendName(): string {
+      return this.#device.backendName;
+    }
+    get deviceName(): string {
+      return this.#device.deviceName;
+    }
+    openVoice(bufferFrames: number, gain: number): number {
+      return this.#device.openVoice(bufferFrames, gain);
+    }
+    voiceWrite(id: number, pcm: Float32Array): number {
+      return this.#device.voiceWrite(id, pcm);
+    }
+    voiceEnd(id: number): void {
+      this.#device.voiceEnd(id);
+    }
+    voiceInterrupt(id: number): void {
+      this.#device.voiceInterrupt(id);
+    }
+    voiceSetGain(id: number, gain: number, rampFrames: number): void {
+      this.#device.voiceSetGain(id, gain, rampFrames);
+    }
+    voiceStats(id: number): ReturnType<NativeAudioDevice['voiceStats']> {
+      return this.#device.voiceStats(id);
+    }
+    voiceClose(id: number): boolean {
+      return this.#device.voiceClose(id);
+    }
+    pollEvents(out: Float64Array): number {
+      return this.#device.pollEvents(out);
+    }
   }
   return { binding: { ...real, AudioDevice: CountingDevice }, writes: () => writes };
 }

@@ -4,10 +4,10 @@
  */
 import type { AudioOutput } from '../../src/audio/output.js';
 
-/** The capture index of the next frame the device renders (played + starved frames). */
+/** The capture index of the next frame the device renders (frames rendered since it opened). */
 export function position(output: AudioOutput): number {
   const stats = output.stats();
-  return stats.framesPlayed + stats.starvedFrames;
+  return stats.deviceFrames;
 }
 
 /** Everything the device captured since it opened (readCapture() hands each frame out once). */

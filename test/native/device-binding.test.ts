@@ -13,6 +13,30 @@ const NULL_DEVICE: NativeAudioDeviceOptions = {
 };
 
 describe('AudioDevice binding', () => {
+  it('voice calls turn core statuses into coded Errors; closed devices refuse them', () => {
+    const device = new AudioDevice(NULL_DEVICE);
+    try {
+      expect(() => device.openVoice(480, 100)).toThrow(expect.objectContaining({ code: 'AUDIO_INVALID_GAIN' }));
+      expect(() => device.openVoice(0, 1)).toThrow(expect.objectContaining({ code: 'AUDIO_INVALID_BUFFER_SIZE' }));
+      expect(() => device.voiceWrite(12345, new Float32Array(2))).toThrow(expect.objectContaining({ code: 'AUDIO_VOICE_CLOSED' }));
+      const id = device.openVoice(480, 1);
+      expect(() => device.voiceWrite(id, new Float32Array(3))).toThrow(expect.objectContaining({ code: 'AUDIO_PCM_MISALIGNED' }));
+      expect(() => device.voiceSetGain(id, Number.NaN, 0)).toThrow(expect.objectContaining({ code: 'AUDIO_INVALID_ARGUMENT' }));
+      expect(() => device.pollEvents(new Float32Array(8) as unknown as Float64Array)).toThrow(expect.objectContaining({ code: 'AUDIO_INVALID_ARGUMENT' }));
+      expect(device.voiceWrite(id, new Float32Array(2 * 100))).toBe(100);
+      device.voiceEnd(id);
+      expect(() => device.voiceWrite(id, new Float32Array(2))).toThrow(expect.objectContaining({ code: 'AUDIO_VOICE_ENDED' }));
+      expect(device.voiceStats(id)).toMatchObject({ bufferedFrames: 100, phase: 0, ended: true });
+      expect(device.voiceClose(id)).toBe(true);
+      expect(device.voiceClose(id)).toBe(false);
+      expect(device.stats()).toMatchObject({ liveVoices: 0, droppedEvents: 0 });
+    } finally {
+      device.close();
+    }
+    expect(() => device.openVoice(480, 1)).toThrow(expect.objectContaining({ code: 'AUDIO_DEVICE_CLOSED' }));
+    expect(device.pollEvents(new Float64Array(8))).toBe(0);
+  });
+
   it('turns core statuses into Errors with string codes (C++ validation, not only zod)', () => {
     expect(() => new AudioDevice({ ...NULL_DEVICE, sampleRateHz: 100 })).toThrow(
       expect.objectContaining({ code: 'AUDIO_INVALID_SAMPLE_RATE', message: expect.stringContaining('sampleRateHz') }),

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/attestation/canonical-json.js';
-import { checkLines, type LinesChecked } from '../../src/attestation/line-check.js';
+import { checkLines, RecordViews, type LinesChecked } from '../../src/attestation/line-check.js';
 import { lineDigest } from '../../src/attestation/line-hash.js';
 import { scanCanonicalLine } from '../../src/attestation/line-scan.js';
 import { isAttestationShape } from '../../src/attestation/record-check.js';
@@ -56,6 +56,24 @@ describe('canonical line scanner', () => {
     const [withScanner, without] = both(region(lines));
     expect(withScanner).toEqual(without);
     expect(withScanner?.failure).toBeNull();
+  });
+
+  it('hands out views whose fields are the records\' own, ASCII or not (each field a substring of its record\'s decoded fields)', () => {
+    const registrar = new AudioRegistrar({ core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 'plain' });
+    registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 'flux-é-😀' });
+    registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 'flux-é-😀' });
+    registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 'plain' });
+    const records = registrar.attestationStore.all();
+    for (const scan of [true, false]) {
+      const views = new RecordViews(checkLines(region(records.map((record) => canonicalJson(record))), 'line', { scan }));
+      expect(views.count).toBe(records.length);
+      for (const record of records) {
+        const { seq, id, target, action, parent, stateBefore, stateAfter, version, hash } = record;
+        expect(views.next()).toMatchObject({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash, hashHolds: true });
+      }
+    }
   });
 
   it('never changes what checkLines answers: random mutations of real lines (fast-check)', () => {

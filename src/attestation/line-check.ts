@@ -257,13 +257,12 @@ export class RecordViews {
     const fieldsText = text.toString(wide ? 'utf16le' : 'latin1', textStart, textStart + fieldBytes);
     const unit = wide ? 2 : 1; // bytes a character
     let start = 0;
-    const field = (lengthBytes: number): string => fieldsText.slice(start, (start += lengthBytes / unit));
-    const id = field(numbers[at + 4] as number);
-    const target = (flags & NULL_TARGET) !== 0 ? null : field(numbers[at + 5] as number);
-    const action = (flags & NULL_ACTION) !== 0 ? null : field(numbers[at + 6] as number);
-    const parent = (flags & NULL_PARENT) !== 0 ? null : field(numbers[at + 7] as number);
-    const stateBefore = (flags & NULL_STATE_BEFORE) !== 0 ? null : field(numbers[at + 8] as number);
-    const stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : field(numbers[at + 9] as number);
+    const id = fieldsText.slice(start, (start += (numbers[at + 4] as number) / unit));
+    const target = (flags & NULL_TARGET) !== 0 ? null : fieldsText.slice(start, (start += (numbers[at + 5] as number) / unit));
+    const action = (flags & NULL_ACTION) !== 0 ? null : fieldsText.slice(start, (start += (numbers[at + 6] as number) / unit));
+    const parent = (flags & NULL_PARENT) !== 0 ? null : fieldsText.slice(start, (start += (numbers[at + 7] as number) / unit));
+    const stateBefore = (flags & NULL_STATE_BEFORE) !== 0 ? null : fieldsText.slice(start, (start += (numbers[at + 8] as number) / unit));
+    const stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : fieldsText.slice(start, (start += (numbers[at + 9] as number) / unit));
     const compaction = compactions[index];
     const view: RecordView = {
       seq: numbers[at] as number,

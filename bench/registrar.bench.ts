@@ -16,13 +16,17 @@
  *      the same file system in the same run (interleaved samples): the ack p99 of `fsync` mode and
  *      of `group` mode, each as a ratio of the raw p99 (goal <= 1.2x), and what a request() call
  *      costs its caller in group mode (the write and sync run off the request path).
- * Run: node --import tsx bench/registrar.bench.ts [durable]   (durable: only the durable rows)
+ * The facade rows also time, on the same record, what sealing costs inside a request (its canonical
+ * text and SHA-256) and the SHA-256 alone, each as a share of the request's p50.
+ * Run: node --import tsx bench/registrar.bench.ts [durable|facade]   (only the durable rows / only the core and facade rows)
  */
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { measure as measureLatency, us } from './latency.js';
-import { canonicalJson } from '../src/attestation/canonical-json.js';
+import { canonicalJson, sha256Hex } from '../src/attestation/canonical-json.js';
+import { sealRecordWithLine } from '../src/attestation/record.js';
+import { recordText } from '../src/attestation/record-text.js';
 import { AttestationStore } from '../src/attestation/store.js';
 import { ACTOR_KINDS, NO_ID, TRANSITION_ACTIONS, type CoreRequest, type DecisionCore } from '../src/registrar/core.js';
 import { NativeCore } from '../src/registrar/native-core.js';
@@ -90,6 +94,11 @@ async function facadeRows(): Promise<string[][]> {
   // request() takes the actor's handle (what an agent's face holds); requestAsHost() names it.
   const byHandle = (registrar: AudioRegistrar) => ({ action: 'compile', actor: registrar.registerActor('agent:owner'), target: 's1' });
   const nativeHandle = byHandle(native);
+  const sealed = native.request(nativeHandle).attestation;
+  const { hash: _hash, prevHash: sealPrev, ...sealBody } = sealed;
+  void _hash;
+  const { head, tail } = recordText(sealBody, sealPrev);
+  const sealText = head + tail;
   const referenceHandle = byHandle(reference);
   const stats = await measure({
     'native request by handle': () => native.request(nativeHandle),
@@ -100,13 +109,28 @@ async function facadeRows(): Promise<string[][]> {
     'reference request denied': () => reference.requestAsHost(denied),
     'native getState': () => native.getState('s1'),
     'reference getState': () => reference.getState('s1'),
+    // What sealing costs inside the native request above: the record's canonical text and its SHA-256 (record.ts), on the same record.
+    seal: () => sealRecordWithLine(sealBody, sealPrev),
+    sha256: () => sha256Hex(sealText),
   });
   const row = (label: string, what: string): string[] => {
     const a = stats[`native ${what}`]!;
     const b = stats[`reference ${what}`]!;
     return [label, us(a.p50Us), us(a.p99Us), us(b.p50Us), us(b.p99Us), ratio(b.p50Us, a.p50Us)];
   };
-  return [row('facade request by handle (allowed)', 'request by handle'), row('facade requestAsHost (allowed)', 'request allowed'), row('facade requestAsHost (denied)', 'request denied'), row('facade getState', 'getState')];
+  const request = stats['native request by handle']!;
+  const part = (label: string, what: string): string[] => {
+    const a = stats[what]!;
+    return [label, us(a.p50Us), us(a.p99Us), us(request.p50Us), us(request.p99Us), `${((100 * a.p50Us) / request.p50Us).toFixed(0)}% of p50`];
+  };
+  return [
+    row('facade request by handle (allowed)', 'request by handle'),
+    part(`  of it: seal (text + SHA-256, ${Buffer.byteLength(sealText)} B)`, 'seal'),
+    part('  of it: SHA-256 of the text alone', 'sha256'),
+    row('facade requestAsHost (allowed)', 'request allowed'),
+    row('facade requestAsHost (denied)', 'request denied'),
+    row('facade getState', 'getState'),
+  ];
 }
 
 /** Interleaved durable samples per kind: each round takes one of each, so a slow patch of the disk hits every kind alike. */
@@ -219,9 +243,13 @@ function print(rows: string[][], header = ['operation', 'p50', 'p99', 'baseline 
 
 console.log('Registrar hot path. Baselines: the reference core (rows 1-7), raw write + fdatasync on the same file system (durable rows), the writer\'s own request (shared rows).');
 console.log('Goals: request p50 2 µs / p99 10 µs; getState p99 1 µs; durable ack p99 <= 1.2 x raw write + fdatasync p99 (issue 8).\n');
-// `registrar.bench.ts durable` runs only the durable rows.
-if (process.argv[2] !== 'durable') {
-  print([...(await coreRows()), ...(await facadeRows()), ...(await sharedRows())]);
-  console.log('');
+// `registrar.bench.ts durable` runs only the durable rows, `registrar.bench.ts facade` only the core and facade rows.
+if (process.argv[2] === 'facade') {
+  print([...(await coreRows()), ...(await facadeRows())]);
+} else {
+  if (process.argv[2] !== 'durable') {
+    print([...(await coreRows()), ...(await facadeRows()), ...(await sharedRows())]);
+    console.log('');
+  }
+  print(await durableRows(), ['durable', 'p50', 'p99', 'raw p50', 'raw p99', 'ack p99 / raw p99']);
 }
-print(await durableRows(), ['durable', 'p50', 'p99', 'raw p50', 'raw p99', 'ack p99 / raw p99']);

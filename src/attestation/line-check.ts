@@ -13,6 +13,7 @@
  */
 import type { JsonValue } from './canonical-json.js';
 import { lineDigest, type LineHashing } from './line-hash.js';
+import { scanCanonicalLine } from './line-scan.js';
 import { isAttestationShape } from './record-check.js';
 import { parseRecord, validRecordHash, type Attestation } from './record.js';
 
@@ -68,8 +69,9 @@ export interface LinesChecked {
    * The text fields, encoded, record after record: the hash (64 bytes), then id, target, action,
    * parent, stateBefore, stateAfter (byte lengths in `numbers`): in latin1 when every character of
    * the record's fields is ASCII, else (flag WIDE) in UTF-16, which carries any string exactly. A
-   * field decoded from bytes is a string of its own: keeping it (verify keeps ids and stream ids)
-   * keeps nothing else alive, and the worker builds no strings at all.
+   * record's fields are decoded together and each field is a substring of that: keeping one
+   * (verify keeps ids and stream ids) keeps at most that record's few fields alive, never the
+   * batch, and the worker builds no strings for them.
    */
   readonly text: Uint8Array;
   /** `prevHash` by index, where it is not the previous line's hash (always for the first). */
@@ -82,9 +84,13 @@ export interface LinesChecked {
 
 /**
  * Checks the whole lines of `region` (each ending in a newline), stopping at the first line that
- * is not a valid record (its problem is `failure`).
+ * is not a valid record (its problem is `failure`). A line in the writer's own form whose hash
+ * covers its bytes is read by the scanner (line-scan.ts: one regular expression, no JSON.parse,
+ * no record object); any other line the general way, with the same verdicts.
+ * `options.scan: false` reads every line the general way (tests compare the two).
  */
-export function checkLines(region: Buffer, hashing: LineHashing): LinesChecked {
+export function checkLines(region: Buffer, hashing: LineHashing, options: { scan?: boolean } = {}): LinesChecked {
+  const scan = hashing === 'line' && options.scan !== false;
   let numbers = new Float64Array(NUMBERS_PER_RECORD * 1024);
   let count = 0;
   let text = Buffer.allocUnsafeSlow(Math.max(4096, region.length >> 2)); // its own ArrayBuffer (not the pool): the worker transfers it
@@ -94,6 +100,53 @@ export function checkLines(region: Buffer, hashing: LineHashing): LinesChecked {
   let failure: string | null = null;
   let previousHash: string | null = null;
   for (let from = 0, newline = region.indexOf(0x0a); newline !== -1; from = newline + 1, newline = region.indexOf(0x0a, from)) {
+    if (numbers.length < NUMBERS_PER_RECORD * (count + 1)) {
+      const grown = new Float64Array(numbers.length * 2);
+      grown.set(numbers);
+      numbers = grown;
+    }
+    if (scan) {
+      const line = scanCanonicalLine(region.toString('latin1', from, newline));
+      // Null (not the writer's form) or a hash that does not cover the line's bytes: the general path decides.
+      if (line !== null && lineDigest(region, from, newline) === line.hash) {
+        const { id, target, action, parent, stateBefore, stateAfter } = line;
+        const at = NUMBERS_PER_RECORD * count;
+        const observed = line.metadata?.observed;
+        const compaction = line.metadata?.compaction as JsonValue | undefined;
+        numbers[at] = line.seq;
+        numbers[at + 1] = line.version;
+        numbers[at + 2] =
+          (line.allowed ? ALLOWED : 0) |
+          (line.accessibility ? ACCESSIBILITY : 0) |
+          (observed === true ? OBSERVED : 0) |
+          HASH_HOLDS |
+          (target === null ? NULL_TARGET : 0) |
+          (action === null ? NULL_ACTION : 0) |
+          (parent === null ? NULL_PARENT : 0) |
+          (stateBefore === null ? NULL_STATE_BEFORE : 0) |
+          (stateAfter === null ? NULL_STATE_AFTER : 0);
+        numbers[at + 3] = newline + 1 - from;
+        // Printable ASCII only (the scanner vouches for it): a byte a character, written in one go.
+        const packed = line.hash + id + (target ?? '') + (action ?? '') + (parent ?? '') + (stateBefore ?? '') + (stateAfter ?? '');
+        if (text.length < used + packed.length) {
+          const grown = Buffer.allocUnsafeSlow(2 * (used + packed.length));
+          text.copy(grown, 0, 0, used);
+          text = grown;
+        }
+        used += text.write(packed, used, 'latin1');
+        numbers[at + 4] = id.length;
+        numbers[at + 5] = target?.length ?? 0;
+        numbers[at + 6] = action?.length ?? 0;
+        numbers[at + 7] = parent?.length ?? 0;
+        numbers[at + 8] = stateBefore?.length ?? 0;
+        numbers[at + 9] = stateAfter?.length ?? 0;
+        if (line.prevHash !== previousHash) prevHash[count] = line.prevHash;
+        if (compaction !== undefined) compactions[count] = compaction;
+        previousHash = line.hash;
+        count += 1;
+        continue;
+      }
+    }
     let value: unknown;
     try {
       value = JSON.parse(region.toString('utf8', from, newline));
@@ -115,11 +168,6 @@ export function checkLines(region: Buffer, hashing: LineHashing): LinesChecked {
     const holds = (hashing === 'line' && lineDigest(region, from, newline) === record.hash) || validRecordHash(record) === record.hash;
     const { observed, compaction } = record.metadata;
     const { id, target, action, parent, stateBefore, stateAfter } = record;
-    if (numbers.length < NUMBERS_PER_RECORD * (count + 1)) {
-      const grown = new Float64Array(numbers.length * 2);
-      grown.set(numbers);
-      numbers = grown;
-    }
     const at = NUMBERS_PER_RECORD * count;
     numbers[at] = record.seq;
     numbers[at + 1] = record.version;
@@ -200,15 +248,21 @@ export class RecordViews {
     const index = this.#index;
     const at = NUMBERS_PER_RECORD * index;
     const flags = numbers[at + 2] as number;
-    const encoding = (flags & WIDE) !== 0 ? 'utf16le' : 'latin1';
-    let start = this.#textAt;
-    const hash = text.toString('latin1', start, (start += 64));
-    const id = text.toString(encoding, start, (start += numbers[at + 4] as number));
-    const target = (flags & NULL_TARGET) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 5] as number));
-    const action = (flags & NULL_ACTION) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 6] as number));
-    const parent = (flags & NULL_PARENT) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 7] as number));
-    const stateBefore = (flags & NULL_STATE_BEFORE) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 8] as number));
-    const stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 9] as number));
+    // One decode per record, then each field a substring of it (a field kept keeps at most its own record's few fields alive).
+    const wide = (flags & WIDE) !== 0;
+    const textStart = this.#textAt + 64;
+    const hash = text.toString('latin1', this.#textAt, textStart);
+    let fieldBytes = 0;
+    for (let index = 4; index < NUMBERS_PER_RECORD; index += 1) fieldBytes += numbers[at + index] as number;
+    const fieldsText = text.toString(wide ? 'utf16le' : 'latin1', textStart, textStart + fieldBytes);
+    const unit = wide ? 2 : 1; // bytes a character
+    let start = 0;
+    const id = fieldsText.slice(start, (start += (numbers[at + 4] as number) / unit));
+    const target = (flags & NULL_TARGET) !== 0 ? null : fieldsText.slice(start, (start += (numbers[at + 5] as number) / unit));
+    const action = (flags & NULL_ACTION) !== 0 ? null : fieldsText.slice(start, (start += (numbers[at + 6] as number) / unit));
+    const parent = (flags & NULL_PARENT) !== 0 ? null : fieldsText.slice(start, (start += (numbers[at + 7] as number) / unit));
+    const stateBefore = (flags & NULL_STATE_BEFORE) !== 0 ? null : fieldsText.slice(start, (start += (numbers[at + 8] as number) / unit));
+    const stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : fieldsText.slice(start, (start += (numbers[at + 9] as number) / unit));
     const compaction = compactions[index];
     const view: RecordView = {
       seq: numbers[at] as number,
@@ -228,7 +282,7 @@ export class RecordViews {
       lengthBytes: numbers[at + 3] as number,
     };
     this.#index = index + 1;
-    this.#textAt = start;
+    this.#textAt = textStart + fieldBytes;
     this.#previousHash = hash;
     return view;
   }

@@ -111,6 +111,11 @@ function hasRecordFields(value: Record<string, unknown>): boolean {
   return hasExactKeys(value, known.size, (key) => known.has(key));
 }
 
+/** Whether `value` is a JSON object as the record schema's `parameters` and `metadata` accept it (plain, finite numbers). */
+export function isJsonObjectValue(value: unknown): boolean {
+  return isJsonObject(value, 0);
+}
+
 /** True when `value` certainly passes the attestation schema (see the file comment); false means "ask zod". */
 export function isAttestationShape(value: unknown): boolean {
   if (!isPlainObject(value) || !hasRecordFields(value)) return false;

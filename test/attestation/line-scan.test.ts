@@ -1,0 +1,135 @@
+// The canonical-line scanner (line-scan.ts) lets verification skip JSON.parse and the record check
+// for lines in the writer's own form. Its guarantee: whatever it accepts, the general path
+// (JSON.parse, record check, zod) accepts too, with the same field values; so checkLines gives the
+// same answer with and without it. Held on real lines a registrar writes, on random mutations of
+// them (fast-check), and on planted lines each of which the scanner must refuse (a raw control
+// character, an escape, a number JSON.parse makes infinite, an impossible date, upper-case hex, a
+// trailing byte, an extension object nested too deep) while the general path gives its usual verdict.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/attestation/canonical-json.js';
+import { checkLines, RecordViews, type LinesChecked } from '../../src/attestation/line-check.js';
+import { lineDigest } from '../../src/attestation/line-hash.js';
+import { scanCanonicalLine } from '../../src/attestation/line-scan.js';
+import { isAttestationShape } from '../../src/attestation/record-check.js';
+import type { Attestation } from '../../src/attestation/record.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { ReferenceCore } from '../../src/registrar/reference-core.js';
+
+/** Lines a registrar really writes: lifecycles, denials, overrides, escapes and non-ASCII, a malformed request. */
+function realLines(): string[] {
+  const registrar = new AudioRegistrar({ core: new ReferenceCore() });
+  for (const actor of ['agent:a', 'agent:b', 'user:alice', 'system:runtime']) registrar.registerActor(actor);
+  const stream = registrar.requestAsHost({ action: 'start', actor: 'agent:a', metadata: { sessionId: 'den', priority: 'background' } }).streamId;
+  registrar.requestAsHost({ action: 'synthesize', actor: 'system:runtime', target: stream });
+  registrar.requestAsHost({ action: 'play', actor: 'system:runtime', target: stream });
+  registrar.requestAsHost({ action: 'interrupt', actor: 'agent:b', target: stream });
+  registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'user', scopeId: 'alice', speechRate: 0.8 } });
+  registrar.requestAsHost({ action: 'interrupt', actor: 'agent:a', target: stream, reason: 'because "quoted" \n héllo 😀' });
+  registrar.requestAsHost({ action: 'start', actor: 'agent:a', metadata: { note: 'plain', n: 1.5e3, ok: true, nothing: null } });
+  registrar.requestAsHost({ action: 'explode', actor: 'agent:a' });
+  registrar.requestAsHost({ action: 'stop', actor: 'agent:a', target: 'no-such-stream' });
+  return registrar.attestationStore.all().map((record) => canonicalJson(record));
+}
+
+const lines = realLines();
+const region = (text: string[]): Buffer => Buffer.from(text.map((line) => `${line}\n`).join(''), 'utf8');
+const plain = (checked: LinesChecked) => ({ ...checked, numbers: Array.from(checked.numbers), text: Buffer.from(checked.text).toString('latin1') });
+/** checkLines with the scanner and without it, side by side. */
+const both = (bytes: Buffer) => [plain(checkLines(bytes, 'line')), plain(checkLines(bytes, 'line', { scan: false }))];
+
+describe('canonical line scanner', () => {
+  it('reads the lines the writer writes with the values JSON.parse gives, and takes most of them', () => {
+    let accepted = 0;
+    for (const line of lines) {
+      const scanned = scanCanonicalLine(line);
+      if (scanned === null) continue;
+      accepted += 1;
+      const record = JSON.parse(line) as Attestation;
+      expect(isAttestationShape(record)).toBe(true);
+      const { seq, id, target, action, parent, stateBefore, stateAfter, version, hash, prevHash, accessibility } = record;
+      expect(scanned).toMatchObject({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash, prevHash, accessibility, allowed: record.decision === 'allowed' });
+      expect(scanned.metadata).toEqual(Object.keys(record.metadata).length === 0 ? null : record.metadata);
+    }
+    // All but the two with escapes (the quoted reason, the invalid request's message).
+    expect(accepted).toBe(lines.length - 2);
+    const [withScanner, without] = both(region(lines));
+    expect(withScanner).toEqual(without);
+    expect(withScanner?.failure).toBeNull();
+  });
+
+  it('hands out views whose fields are the records\' own, ASCII or not (each field a substring of its record\'s decoded fields)', () => {
+    const registrar = new AudioRegistrar({ core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 'plain' });
+    registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 'flux-é-😀' });
+    registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 'flux-é-😀' });
+    registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 'plain' });
+    const records = registrar.attestationStore.all();
+    for (const scan of [true, false]) {
+      const views = new RecordViews(checkLines(region(records.map((record) => canonicalJson(record))), 'line', { scan }));
+      expect(views.count).toBe(records.length);
+      for (const record of records) {
+        const { seq, id, target, action, parent, stateBefore, stateAfter, version, hash } = record;
+        expect(views.next()).toMatchObject({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash, hashHolds: true });
+      }
+    }
+  });
+
+  it('never changes what checkLines answers: random mutations of real lines (fast-check)', () => {
+    let scanned = 0;
+    const alphabet = fc.constantFrom('"', '\\', '{', '}', '[', ']', ',', ':', '0', '9', 'a', 'F', 'e', '-', '.', ' ', '\t', '\u0001', 'é', '😀', 'null', 'true', '1e999', '"x"');
+    fc.assert(
+      fc.property(fc.nat(lines.length - 1), fc.nat(4000), fc.nat(40), alphabet, fc.constantFrom('replace', 'insert', 'delete'), (lineIndex, position, span, piece, how) => {
+        const line = lines[lineIndex] as string;
+        const at = position % line.length;
+        const mutated = how === 'insert' ? line.slice(0, at) + piece + line.slice(at) : how === 'delete' ? line.slice(0, at) + line.slice(at + 1 + span) : line.slice(0, at) + piece + line.slice(at + piece.length);
+        // Re-hashed as a forger would, so the scanner's path (taken only when the hash covers the bytes) is what is compared.
+        const forged = rehashed(mutated);
+        if (scanCanonicalLine(forged) !== null) scanned += 1;
+        const [withScanner, without] = both(region([...lines.slice(0, lineIndex), forged, ...lines.slice(lineIndex + 1)]));
+        expect(withScanner).toEqual(without);
+      }),
+      { numRuns: 1500 },
+    );
+    // The comparison is not vacuous: many mutated lines are still in the writer's form and take the scanner's path.
+    expect(scanned).toBeGreaterThan(100);
+  });
+
+  it('refuses each planted line that the general path must judge, and the verdict is the general one', () => {
+    const line = lines[1] as string; // a synthesize record: metadata {}, parameters {}
+    const record = JSON.parse(line) as Attestation;
+    const planted: Record<string, string> = {
+      'raw control character in a string': line.replace(`"message":"`, `"message":"\u0001`),
+      'escape in a string': line.replace(`"message":"`, `"message":"\\u0041`),
+      'number JSON.parse makes infinite': line.replace(`"parameters":{}`, `"parameters":{"x":1e999}`),
+      'impossible date': line.replace(record.timestamp.wall, '2026-02-30T00:00:00.000Z'),
+      'upper-case hex in prevHash': line.replace(record.prevHash, record.prevHash.toUpperCase()),
+      'trailing byte': `${line} `,
+      'extension object nested four deep': line.replace(`"parameters":{}`, `"parameters":{"a":{"b":{"c":{"d":1}}}}`),
+      'seq with a leading zero': line.replace(`"seq":${record.seq}`, `"seq":0${record.seq}`),
+      'empty id': line.replace(`"id":"${record.id}"`, `"id":""`),
+      'unknown field': line.replace(`"v":`, `"w":1,"v":`),
+    };
+    for (const [what, plantedLine] of Object.entries(planted)) {
+      const text = rehashed(plantedLine);
+      expect(scanCanonicalLine(text), what).toBeNull();
+      const [withScanner, without] = both(region([lines[0] as string, text]));
+      expect(withScanner, what).toEqual(without);
+    }
+    // The general path still tells them apart: invalid ones fail the read, the rest fail the hash.
+    expect(plain(checkLines(region([text(planted, 'raw control character in a string')]), 'line')).failure).toMatch(/not JSON/);
+    expect(plain(checkLines(region([text(planted, 'unknown field')]), 'line')).failure).toMatch(/not a valid record/);
+  });
+});
+
+/** `line` with its hash member set to the digest of its other bytes (unchanged when it has no hash member). */
+function rehashed(line: string): string {
+  const bytes = Buffer.from(line, 'utf8');
+  const digest = lineDigest(bytes, 0, bytes.length);
+  return digest === null ? line : line.replace(/,"hash":"[0-9a-f]{64}"/, `,"hash":"${digest}"`);
+}
+
+function text(planted: Record<string, string>, key: string): string {
+  return planted[key] as string;
+}

@@ -62,7 +62,7 @@ export interface DuckExpectation {
   to: number;
 }
 
-/** Where the duck's ramps were found, and what is wrong with its shape. */
+/** Where the duck's ramps were found (the first changed frame of each ramp and its first frame at the target), and what is wrong with its shape. */
 export interface DuckShape {
   problems: string[];
   downAt: number;
@@ -89,7 +89,8 @@ export function duckShape(lower: ArrayLike<number>, expect: DuckExpectation): Du
   while (index < expect.to && near(index, expect.full)) index++;
   const downAt = index;
   if (downAt >= expect.to) return { problems: [`never ducked in frames ${expect.from}–${expect.to}`], downAt, downEnd: -1, upAt: -1, upEnd: -1 };
-  if (downAt > expect.higherStart) problems.push(`ducked at frame ${downAt}, after the higher stream started at ${expect.higherStart}`);
+  // A ramp's first frame still carries the old gain: the ramp began one frame before the first changed one.
+  if (downAt - 1 > expect.higherStart) problems.push(`ducked at frame ${downAt}, after the higher stream started at ${expect.higherStart}`);
   while (index < expect.to && !near(index, expect.ducked)) {
     if (at(index) > at(index - 1) + GAIN_TOLERANCE) problems.push(`the attack ramp rises at frame ${index}`);
     if (at(index) < expect.ducked - GAIN_TOLERANCE) problems.push(`below the ducked level at frame ${index} (${at(index)})`);
@@ -97,10 +98,10 @@ export function duckShape(lower: ArrayLike<number>, expect: DuckExpectation): Du
     index++;
   }
   const downEnd = index;
-  if (Math.abs(downEnd - downAt - expect.attackFrames) > RAMP_SLACK_FRAMES) problems.push(`attack ramp of ${downEnd - downAt} frames, expected ${expect.attackFrames}`);
+  if (Math.abs(downEnd - (downAt - 1) - expect.attackFrames) > RAMP_SLACK_FRAMES) problems.push(`attack ramp of ${downEnd - (downAt - 1)} frames, expected ${expect.attackFrames}`);
   while (index < expect.to && near(index, expect.ducked)) index++;
   const upAt = index;
-  if (upAt < expect.higherEnd) problems.push(`left the ducked level at frame ${upAt}, before the higher stream ended at ${expect.higherEnd}`);
+  if (upAt - 1 < expect.higherEnd) problems.push(`left the ducked level at frame ${upAt}, before the higher stream ended at ${expect.higherEnd}`);
   if (upAt >= expect.to) return { problems: [...problems, `never restored by frame ${expect.to}`], downAt, downEnd, upAt, upEnd: -1 };
   while (index < expect.to && !near(index, expect.full)) {
     if (at(index) < at(index - 1) - GAIN_TOLERANCE) problems.push(`the release ramp falls at frame ${index}`);
@@ -108,7 +109,7 @@ export function duckShape(lower: ArrayLike<number>, expect: DuckExpectation): Du
     index++;
   }
   const upEnd = index;
-  if (Math.abs(upEnd - upAt - expect.releaseFrames) > RAMP_SLACK_FRAMES) problems.push(`release ramp of ${upEnd - upAt} frames, expected ${expect.releaseFrames}`);
+  if (Math.abs(upEnd - (upAt - 1) - expect.releaseFrames) > RAMP_SLACK_FRAMES) problems.push(`release ramp of ${upEnd - (upAt - 1)} frames, expected ${expect.releaseFrames}`);
   for (; index < expect.to; index++) {
     if (!near(index, expect.full)) {
       problems.push(`not back at the full level at frame ${index} (${at(index)})`);

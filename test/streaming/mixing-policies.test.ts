@@ -145,7 +145,7 @@ describe('duck', () => {
     expect(shape.problems).toEqual([]);
     const duckedLevel = lower[Math.floor((shape.downEnd + shape.upAt) / 2)] ?? 0;
     expect(20 * Math.log10(duckedLevel / LOW)).toBeCloseTo(SCHEDULE_DEFAULTS.duckDb, 4);
-    console.log(`duck: lower stream ${LOW} → ${duckedLevel.toFixed(6)} (${(20 * Math.log10(duckedLevel / LOW)).toFixed(3)} dB), attack ${shape.downEnd - shape.downAt} frames, release ${shape.upEnd - shape.upAt} frames, restored ${shape.upAt - expectation.higherEnd} frames after the higher stream ended`);
+    console.log(`duck: lower stream ${LOW} → ${duckedLevel.toFixed(6)} (${(20 * Math.log10(duckedLevel / LOW)).toFixed(3)} dB), attack ${shape.downEnd - shape.downAt + 1} frames from frame ${shape.downAt - 1} (higher stream from ${expectation.higherStart}), release ${shape.upEnd - shape.upAt + 1} frames from ${shape.upAt - 1 - expectation.higherEnd} frames after the higher stream ended`);
 
     // Planted: the gain command not applied (the lower stream at full level under the higher one), or never released.
     const notApplied = Float64Array.from(lower, (sample, index) => (index >= expectation.from && index < until ? LOW : sample));

@@ -7,6 +7,7 @@
 // `system` interrupt; `queue` never overlaps; a denied preemption ducks; an interrupt of one of two
 // mixed streams leaves the other sample-exact. Planted violations show that the checks catch them.
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Attestation } from '../../src/attestation/record.js';
 import { dbToGain } from '../../src/audio/voice.js';
 import type { AudioVoice } from '../../src/audio/voice.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
@@ -66,6 +67,43 @@ function defaultDuck(full: number): Pick<DuckExpectation, 'full' | 'ducked' | 'a
   return { full, ducked: full * dbToGain(SCHEDULE_DEFAULTS.duckDb), attackFrames: msFrames(SCHEDULE_DEFAULTS.duckAttackMs), releaseFrames: msFrames(SCHEDULE_DEFAULTS.duckReleaseMs) };
 }
 
+/**
+ * What is wrong with the attested cause of `victim` going silent for `arrival`: exactly one allowed
+ * `interrupt` of it, by a `system` actor, with `metadata.preemptFor` naming the arrival, attested
+ * before the arrival's `play`.
+ */
+function preemptionCauseProblems(records: readonly Attestation[], victim: string, arrival: string): string[] {
+  const interrupts = records.filter((record) => record.action === 'interrupt' && record.target === victim && record.decision === 'allowed');
+  const [interrupt] = interrupts;
+  if (interrupts.length !== 1 || !interrupt) return [`${interrupts.length} allowed interrupts of ${victim}, expected 1`];
+  const problems: string[] = [];
+  if (interrupt.actor?.kind !== 'system') problems.push(`interrupted by ${interrupt.actor?.kind ?? 'nobody'}, not a system actor`);
+  if (interrupt.metadata.preemptFor !== arrival) problems.push(`metadata.preemptFor is ${JSON.stringify(interrupt.metadata.preemptFor)}, not ${arrival}`);
+  const play = records.find((record) => record.action === 'play' && record.target === arrival && record.decision === 'allowed');
+  if (!play || play.seq < interrupt.seq) problems.push(`${arrival} played before its preemption was attested`);
+  return problems;
+}
+
+/** Levels of the lower (8 s, background) and higher (1 s) streams of the duck and preempt tests. */
+const LOW = 0.25;
+const HIGH = 0.5;
+
+/**
+ * A lower stream (`LOW`, background priority) playing for a few periods on a fresh device, and an
+ * engine ready to play a higher one (`HIGH`); `before` runs on the registrar first (e.g. an override).
+ */
+async function lowerPlaying(options: { sessionId?: string; before?: (registrar: AudioRegistrar) => void } = {}) {
+  const registrar = new AudioRegistrar();
+  options.before?.(registrar);
+  const output = device();
+  const lowEngine = speaker(registrar, output, 'music', LOW, 8);
+  const highEngine = speaker(registrar, output, 'alarm', HIGH, 1);
+  const low = lowEngine.play('music', { priority: 'background', ...(options.sessionId ? { sessionId: options.sessionId } : {}) });
+  const lowVoice = await voiceStarted(output, 1);
+  await renderedPast(output, (output.startedAt.get(lowVoice.id) ?? 0) + PERIOD_FRAMES * 4);
+  return { registrar, output, lowEngine, highEngine, low, lowVoice, lowId: lowEngine.activeStreams()[0] ?? '' };
+}
+
 describe('mix', () => {
   it('three streams mixed: the capture is the exact sum of their inputs; a planted gain or a lost stream is caught', async () => {
     const registrar = new AudioRegistrar();
@@ -108,15 +146,7 @@ describe('mix', () => {
 
 describe('duck', () => {
   it('a higher priority arrives: the lower stream drops by duckDb with the attack ramp and is restored with the release ramp after the higher ends', async () => {
-    const registrar = new AudioRegistrar();
-    const output = device();
-    const LOW = 0.25;
-    const HIGH = 0.5;
-    const lowEngine = speaker(registrar, output, 'music', LOW, 8);
-    const highEngine = speaker(registrar, output, 'answer', HIGH, 1);
-    const low = lowEngine.play('music', { priority: 'background' });
-    const lowVoice = await voiceStarted(output, 1);
-    await renderedPast(output, (output.startedAt.get(lowVoice.id) ?? 0) + PERIOD_FRAMES * 4);
+    const { registrar, output, lowEngine, highEngine, low, lowVoice } = await lowerPlaying();
     // Default policy: the arrival outranks the lower stream, so it ducks it.
     const high = highEngine.play('the answer');
     const highVoice = await voiceStarted(output, 2);
@@ -157,16 +187,7 @@ describe('duck', () => {
 
 describe('preempt', () => {
   it('an attested system interrupt with metadata.preemptFor: the lower stream silent within one period + fade, the higher one heard whole', async () => {
-    const registrar = new AudioRegistrar();
-    const output = device();
-    const LOW = 0.25;
-    const HIGH = 0.5;
-    const lowEngine = speaker(registrar, output, 'music', LOW, 8);
-    const highEngine = speaker(registrar, output, 'alarm', HIGH, 1);
-    const low = lowEngine.play('music', { priority: 'background' });
-    const lowVoice = await voiceStarted(output, 1);
-    await renderedPast(output, (output.startedAt.get(lowVoice.id) ?? 0) + PERIOD_FRAMES * 4);
-    const lowId = lowEngine.activeStreams()[0] ?? '';
+    const { registrar, output, highEngine, low, lowVoice, lowId } = await lowerPlaying();
     let decidedAt = -1;
     const stopWatching = registrar.onTransition((event) => {
       if (event.streamId === lowId && event.action === 'interrupt') decidedAt = position(output);
@@ -199,23 +220,25 @@ describe('preempt', () => {
     // Planted: the lower stream still heard after the decision (a preemption that did nothing) is caught.
     const planted = Float64Array.from(lower, (sample, index) => (index >= silentFrom && index < silentFrom + PERIOD_FRAMES ? LOW : sample));
     expect(mismatches(planted, new Float64Array(captured.length), silentFrom).count).toBe(PERIOD_FRAMES);
-    // And a preemption without its attestation: the query by target finds exactly the one allowed record.
-    expect(registrar.attestationStore.query({ action: 'interrupt' }).map((record) => [record.target, record.decision])).toEqual([[lowId, 'allowed']]);
+    // The cause in the log; planted: a silence without its attestation, or one not naming the arrival, is caught.
+    const records = registrar.attestationStore.query({});
+    expect(preemptionCauseProblems(records, lowId, highResult.streamId)).toEqual([]);
+    expect(preemptionCauseProblems(records.filter((record) => record.action !== 'interrupt'), lowId, highResult.streamId)).toEqual([`0 allowed interrupts of ${lowId}, expected 1`]);
+    const unnamed = records.map((record) => (record.action === 'interrupt' ? { ...record, metadata: {} } : record));
+    expect(preemptionCauseProblems(unnamed, lowId, highResult.streamId)).toEqual([`metadata.preemptFor is undefined, not ${highResult.streamId}`]);
   });
 
   it("denied by a user's accessibility override: attested as denied, the lower stream keeps playing at -12 dB under the higher one", async () => {
-    const registrar = new AudioRegistrar();
-    const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
-    registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
-    const output = device();
-    const LOW = 0.25;
-    const HIGH = 0.5;
-    const lowEngine = speaker(registrar, output, 'music', LOW, 8);
-    const highEngine = speaker(registrar, output, 'alarm', HIGH, 1);
-    const low = lowEngine.play('music', { priority: 'background', sessionId: 'den' });
-    const lowVoice = await voiceStarted(output, 1);
-    await renderedPast(output, (output.startedAt.get(lowVoice.id) ?? 0) + PERIOD_FRAMES * 4);
-    const lowId = lowEngine.activeStreams()[0] ?? '';
+    const actors: { alice?: ReturnType<AudioRegistrar['registerActor']> } = {};
+    const { registrar, output, lowEngine, highEngine, low, lowVoice, lowId } = await lowerPlaying({
+      sessionId: 'den',
+      before: (registrar) => {
+        actors.alice = registrar.registerActor('user:alice', { sessions: ['den'] });
+        registrar.request({ action: 'enable_override', actor: actors.alice, metadata: { scope: 'session', scopeId: 'den' } });
+      },
+    });
+    const alice = actors.alice;
+    if (!alice) throw new Error('no user');
     const highResult = await highEngine.play('alarm', { priority: 'system', policy: 'preempt' });
     const [attempt] = registrar.attestationStore.query({ action: 'interrupt', target: lowId });
     expect(attempt).toMatchObject({ decision: 'denied', reason: 'accessibility_override', actor: { kind: 'system', id: 'voice-engine' } });

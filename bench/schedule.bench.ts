@@ -17,16 +17,16 @@ const spec = (fields: Partial<ArrivalSpec> = {}): ArrivalSpec => ({ id: `t${++ne
 
 /** A core with one play admitted and `waiting` plays queued behind it. */
 function busy(waiting: number): ScheduleCore {
-  const core = new ScheduleCore({ concurrent: false });
+  const core = new ScheduleCore();
   core.arrive(spec({ priority: 1 }));
-  for (let index = 0; index < waiting; index++) core.arrive(spec({ priority: 1 + (index % 5) }));
+  for (let index = 0; index < waiting; index++) core.arrive(spec({ priority: 1 + (index % 5), policy: 'queue' }));
   return core;
 }
 
-const empty = new ScheduleCore({ concurrent: false });
+const empty = new ScheduleCore();
 const depth8 = busy(8);
 const depth64 = busy(64);
-const preempting = new ScheduleCore({ concurrent: false });
+const preempting = new ScheduleCore();
 
 const stats = await measure({
   'arrive + end, empty device': () => {

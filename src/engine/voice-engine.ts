@@ -350,7 +350,7 @@ export class VoiceEngine {
 
   /** This engine's plays as its device's scheduler sees them: admitted, then waiting in queue order. */
   schedule(): ScheduleView {
-    return this.#scheduler?.view(this) ?? { concurrent: false, active: [], queued: [] };
+    return this.#scheduler?.view(this) ?? { active: [], queued: [] };
   }
 
   /** The default backend's health, memory use and queue depth. */

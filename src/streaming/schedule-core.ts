@@ -14,8 +14,8 @@
  *   outranks every admitted stream (all playing, all of its group), asks for each of them to be
  *   preempted and is admitted once the outcomes are in. A denied preemption (an accessibility
  *   override) falls back to `duck`.
- * - Without concurrent voices (`concurrent: false`: one ring per device), `mix` and `duck` wait as
- *   `queue` does (higher priority still first): one stream at a time.
+ * - Every admitted stream has its own voice of the device mixer (StreamSink opens one per play),
+ *   so admitted streams sound together; `queue` is what keeps them one at a time.
  * - Bounds per owner: at most `maxQueue` queued; when full, `graceful` refuses the arrival,
  *   `drop-oldest` drops the owner's oldest queued play of no higher priority (else refuses), and
  *   `block` parks the arrival (at most `maxQueue` parked, then refuses) until the queue has room.
@@ -86,19 +86,12 @@ type Decision = { kind: 'admit'; policy: SchedulePolicy } | { kind: 'preempt'; v
 
 /** The deterministic decision core of one device's scheduler. Owned by one JS thread. */
 export class ScheduleCore {
-  /** Whether the device plays several streams at once (per-stream voices). */
-  readonly concurrent: boolean;
   #seq = 0;
   readonly #entries = new Map<string, Entry>();
   /** Queued and preempting entries, by priority (high first) then seq. */
   readonly #queue: Entry[] = [];
   /** Blocked arrivals (dropPolicy `block`), FIFO. */
   readonly #blocked: Entry[] = [];
-
-  /** `concurrent`: several admitted streams play at once (else one at a time). */
-  constructor(options: { concurrent: boolean }) {
-    this.concurrent = options.concurrent;
-  }
 
   /** A play asks for the device. */
   arrive(spec: ArrivalSpec): ScheduleAction[] {
@@ -109,10 +102,10 @@ export class ScheduleCore {
     const head = this.#queue[0];
     const first = head === undefined || (head.state === 'queued' && head.priority < entry.priority);
     // Only a play admitted at once passes a full queue (a preemption may be denied and leave it waiting).
-    const goesNow = (spec.policy === 'mix' && this.concurrent) || (first && this.#decide(entry).kind === 'admit');
+    const goesNow = spec.policy === 'mix' || (first && this.#decide(entry).kind === 'admit');
     if (!goesNow && this.#queuedOf(entry.owner) >= entry.maxQueue) {
       if (!this.#overflow(entry, actions)) return actions;
-    } else if (spec.policy === 'mix' && this.concurrent) {
+    } else if (spec.policy === 'mix') {
       this.#admit(entry, 'mix', actions);
       this.#settle(actions);
       return actions;
@@ -290,8 +283,8 @@ export class ScheduleCore {
       else if (admitted.some((other) => !other.playing)) return { kind: 'wait' };
       else return { kind: 'preempt', victims: admitted };
     }
-    if (policy === 'mix') return this.concurrent ? { kind: 'admit', policy } : { kind: 'wait' };
-    if (policy === 'duck') return this.concurrent && outranksAll ? { kind: 'admit', policy } : { kind: 'wait' };
+    if (policy === 'mix') return { kind: 'admit', policy };
+    if (policy === 'duck') return outranksAll ? { kind: 'admit', policy } : { kind: 'wait' };
     return { kind: 'wait' };
   }
 

@@ -6,7 +6,7 @@
  *   the victim's own engine asks, as its `system` runtime actor, for an `interrupt` with
  *   `metadata.preemptFor` naming the arrival (spec §3). Allowed: the victim's sink closes (decisions
  *   are effects). Denied (a user's accessibility override): attested as denied, and the arrival
- *   falls back to `duck` (one ring: it waits for the victim to end, ahead of lower priorities).
+ *   falls back to `duck`: it plays at once and the victim keeps playing under it, ducked.
  * - `gain`: ducking reaches the admitted play's gain target (`{ setGain(gainDb, { rampMs }) }`).
  * - `drop` / `refuse`: the waiting play rejects with AudioError `SCHEDULER_DROPPED` /
  *   `SCHEDULER_QUEUE_FULL` (the engine attests a dropped play's end).
@@ -73,8 +73,6 @@ export interface ScheduleEntryView {
 
 /** The scheduler's state for diagnostics: admitted plays, then waiting ones in queue order. */
 export interface ScheduleView {
-  /** Whether the device plays several streams at once (per-stream voices). */
-  concurrent: boolean;
   active: ScheduleEntryView[];
   queued: ScheduleEntryView[];
 }
@@ -101,14 +99,9 @@ export class Scheduler {
   readonly #events: (() => ScheduleAction[])[] = [];
   #dispatching = false;
 
-  /** `concurrent`: the device mixes several streams (per-stream voices); else one at a time. */
-  constructor(options: { concurrent: boolean }) {
-    this.#core = new ScheduleCore(options);
-  }
-
-  /** Whether admitted plays may sound together. */
-  get concurrent(): boolean {
-    return this.#core.concurrent;
+  /** A scheduler for one device whose mixer plays every admitted stream on its own voice. */
+  constructor() {
+    this.#core = new ScheduleCore();
   }
 
   /**
@@ -152,7 +145,7 @@ export class Scheduler {
     const shown = entries.map((entry): ScheduleEntryView => ({
       ticket: entry.id, streamId: this.#tickets.get(entry.id)?.streamId ?? null, priority: entry.priority, policy: entry.policy, state: entry.state, playing: entry.playing, gainDb: entry.gainDb,
     }));
-    return { concurrent: this.concurrent, active: shown.filter((entry) => entry.state === 'admitted'), queued: shown.filter((entry) => entry.state !== 'admitted') };
+    return { active: shown.filter((entry) => entry.state === 'admitted'), queued: shown.filter((entry) => entry.state !== 'admitted') };
   }
 
   // --- internals -------------------------------------------------------------------------------
@@ -282,14 +275,11 @@ export class Scheduler {
 /** The scheduler of each device, shared by every engine that plays on it. */
 const schedulers = new WeakMap<object, Scheduler>();
 
-/**
- * The scheduler of `output` (created on first use). Concurrent when the output plays several
- * streams at once (it opens per-stream voices), else one stream at a time.
- */
+/** The scheduler of `output` (created on first use). */
 export function schedulerFor(output: object): Scheduler {
   let scheduler = schedulers.get(output);
   if (!scheduler) {
-    scheduler = new Scheduler({ concurrent: typeof (output as { openVoice?: unknown }).openVoice === 'function' });
+    scheduler = new Scheduler();
     schedulers.set(output, scheduler);
   }
   return scheduler;

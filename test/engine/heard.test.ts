@@ -8,8 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { heardOf, type HeardLevel, type PlayedChunk } from '../../src/streaming/heard.js';
+import type { AudioVoice } from '../../src/audio/voice.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
+import { capturedSoFar, position } from '../helpers/device-capture.js';
+import { contribution } from '../helpers/mix-checks.js';
 import { ToneWordsBackend } from '../helpers/tone-words-backend.js';
 import { waitUntil } from '../helpers/waiting.js';
+import { WatchedOutput } from '../helpers/watched-output.js';
 
 const RATE_HZ = 16_000;
 const PERIOD_FRAMES = 256;
@@ -189,6 +195,63 @@ describe('heard: what reached the device', () => {
       expect(second.heard?.words.at(-1)?.heard).toBe('none');
     } finally {
       await engine.close();
+      output.close();
+    }
+  });
+
+  it('two streams mixed, one cut: its heard boundary is within one period + the fade of its own cut (the other level subtracted)', async () => {
+    const registrar = new AudioRegistrar();
+    // Voices hold 10 s: each utterance is queued whole, so neither voice underruns (its clock is the capture's).
+    const output = new WatchedOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, bufferFrames: RATE_HZ * 10, capture: true, captureFrames: RATE_HZ * 30 });
+    const BED = 0.125;
+    const bed = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:bed'), output, backend: new ConstantLevelBackend({ level: BED, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ * 6 }) });
+    // Gaps of 1 ms between words: wherever the cut falls, the capture shows it (a cut in a gap is off by at most 1 ms).
+    const speaker = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:speaker'), output, backend: new ToneWordsBackend({ sampleRateHz: RATE_HZ, toneFrames: TONE_FRAMES, gapFrames: RATE_HZ / 1000, level: 0.5 }) });
+    try {
+      // Aim 20 ms into the second word of the second sentence (its layout from stream(): deterministic).
+      const layout: PlayedChunk[] = [];
+      for await (const chunk of speaker.stream(TEXT)) layout.push({ startFrame: Math.round((chunk.startMs * RATE_HZ) / 1000), frames: chunk.pcm.length, text: chunk.kind === 'speech' ? chunk.text : undefined, wordTimings: chunk.metadata.wordTimings });
+      const target = layout.filter((chunk) => chunk.text !== undefined)[1] as PlayedChunk;
+      const aimFrames = target.startFrame + Math.round((((target.wordTimings?.[1]?.startMs ?? 0) + 20) * RATE_HZ) / 1000);
+      const bedPlay = bed.play('a constant bed', { policy: 'mix' });
+      await waitUntil(() => output.voices[0] !== undefined && output.startedAt.has(output.voices[0].id), 'the bed to start');
+      const playing = speaker.play(TEXT, { policy: 'mix' });
+      await waitUntil(() => output.voices[1] !== undefined && output.startedAt.has(output.voices[1].id), 'the speech to start');
+      const [bedVoice, speechVoice] = output.voices as [AudioVoice, AudioVoice];
+      // Counted on the speech's own voice (the bed plays on other frames of the same periods).
+      await waitUntil(() => speechVoice.stats().framesPlayed >= aimFrames, 'the aimed frame to be played');
+      expect(speaker.interrupt(speaker.activeStreams()[0] ?? '').allowed).toBe(true);
+      const result = await playing;
+      expect(result.interrupted).toBe(true);
+      await waitUntil(() => speechVoice.stats().state === 'closed' || speechVoice.stats().state === 'interrupted', 'the speech voice to fade out');
+      const afterFade = position(output) + PERIOD_FRAMES * 3;
+      await waitUntil(() => position(output) > afterFade, 'periods after the fade');
+      const bedTrack = { start: output.startedAt.get(bedVoice.id) ?? -1, frames: bedVoice.framesWritten, level: BED };
+      // Still playing under the speech's cut: the bed is known exactly over the whole window.
+      expect(bedTrack.start + bedTrack.frames).toBeGreaterThan(afterFade);
+      const captured = capturedSoFar(output).subarray(0, afterFade);
+      const speech = Float32Array.from(contribution(captured, [bedTrack]));
+      const { first, last } = soundSpan(speech);
+      expect(first).toBe(output.startedAt.get(speechVoice.id));
+      expect(speechVoice.stats().underruns).toBe(0);
+      const trueCutMs = ((last + 1 - first) / RATE_HZ) * 1000;
+      const toleranceMs = ((PERIOD_FRAMES + output.fadeFrames) / RATE_HZ) * 1000;
+      const truth = toneRunsMs(speech, first);
+      expect(truth.length).toBeGreaterThanOrEqual(5);
+      const heard = result.heard;
+      expect(heard?.cutAtMs).not.toBeNull();
+      if (!heard) return;
+      expect(misplacedWords(heard.words.map((word) => word.heard), truth, trueCutMs, toleranceMs)).toEqual([]);
+      expect(Math.abs(heard.playedMs - trueCutMs)).toBeLessThanOrEqual(toleranceMs);
+      console.log(`heard with a mixed bed: playedMs ${heard.playedMs.toFixed(2)}, true cut ${trueCutMs.toFixed(2)} ms (tolerance ${toleranceMs.toFixed(2)} ms)`);
+      // The bed is not part of the speech's record and played on: its level is subtracted above;
+      // planted, without the subtraction the "cut" is where the bed is (the check would fail).
+      const unsubtracted = soundSpan(captured);
+      expect(Math.abs(heard.playedMs - ((unsubtracted.last + 1 - first) / RATE_HZ) * 1000)).toBeGreaterThan(toleranceMs);
+      expect(bed.interrupt(bed.activeStreams()[0] ?? '').allowed).toBe(true);
+      expect((await bedPlay).interrupted).toBe(true);
+    } finally {
+      await Promise.all([speaker.close(), bed.close()]);
       output.close();
     }
   });

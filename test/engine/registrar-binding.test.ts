@@ -299,8 +299,9 @@ describe('hostile callers around the engine (adversarial review findings)', () =
     const agentEngine = new VoiceEngine({ registrar, actor: agent, output, backend: new ConstantLevelBackend({ ...CONSTANT, level: 0.25 }) });
     const userEngine = new VoiceEngine({ registrar, actor: alice, output, backend: new ConstantLevelBackend({ ...CONSTANT, level: 0.125, framesPerSegment: RATE_HZ * 8 }) });
     opened.push(agentEngine, userEngine);
-    const agentPlay = agentEngine.play('constant level for a while');
-    const userPlay = userEngine.play('constant level for a while');
+    // Equal priorities queue by default (docs/ENGINE.md, "Scheduling"): these two ask to be mixed.
+    const agentPlay = agentEngine.play('constant level for a while', { policy: 'mix' });
+    const userPlay = userEngine.play('constant level for a while', { policy: 'mix' });
     agentPlay.catch(() => undefined);
     let agentStream = '';
     let userStream = '';

@@ -305,7 +305,7 @@ describe('VoiceEngine under the registrar', () => {
     output.close();
   });
 
-  it('concurrent play() calls take turns on the device instead of mixing into one ring', async () => {
+  it('concurrent play() calls of equal priority take turns on the device (the default policy: queue)', async () => {
     const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1 });
     const engine = new VoiceEngine({ output });
     const both = Promise.all([engine.play('First in line.'), engine.play('Second in line.')]);

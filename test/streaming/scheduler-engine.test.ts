@@ -3,13 +3,13 @@
 // an attested preemption heard in the capture, a preemption refused by a user's accessibility
 // override, queue bounds, real-time write-ahead and backpressure, all counted in frames.
 import { afterEach, describe, expect, it } from 'vitest';
-import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import type { SpeechResult } from '../../src/engine/speech-types.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
 import { waitUntil } from '../helpers/waiting.js';
+import { WatchedOutput } from '../helpers/watched-output.js';
 
 const RATE_HZ = 24_000;
 const PERIOD_FRAMES = 240;
@@ -24,8 +24,8 @@ afterEach(async () => {
   for (const item of opened.splice(0).reverse()) await item.close();
 });
 
-function device(options: { bufferFrames?: number } = {}): AudioOutput {
-  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, capture: true, captureFrames: RATE_HZ * 30, ...options });
+function device(options: { bufferFrames?: number } = {}): WatchedOutput {
+  const output = new WatchedOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, capture: true, captureFrames: RATE_HZ * 30, ...options });
   opened.push(output);
   return output;
 }
@@ -58,7 +58,7 @@ const seqOf = (result: SpeechResult, action: string) => result.attestations.find
 
 describe('scheduling on one device', () => {
   it('one stream at a time: equal priorities in call order, a higher priority first; schedule() and queueDepth show the queue', async () => {
-    // policy 'queue': one at a time with or without per-stream voices (by default a higher priority ducks).
+    // policy 'queue': one at a time although every stream has its own voice (by default a higher priority ducks).
     const { engine } = host({ seconds: 0.2, engine: { policy: 'queue' } });
     const first = engine.play('first in line');
     await nextPlaying(engine);
@@ -78,11 +78,11 @@ describe('scheduling on one device', () => {
     const results = await Promise.all([first, high, second, third, low]);
     const starts = results.map((result) => seqOf(result, 'start'));
     expect([...starts].sort((a, b) => a - b)).toEqual(starts);
-    // Each starts only after the one before it stopped: never two on the one ring.
+    // Each starts only after the one before it stopped: never two at once.
     for (let index = 1; index < results.length; index++) {
       expect(seqOf(results[index] as SpeechResult, 'start')).toBeGreaterThan(seqOf(results[index - 1] as SpeechResult, 'stop'));
     }
-    expect(engine.schedule()).toEqual({ concurrent: false, active: [], queued: [] });
+    expect(engine.schedule()).toEqual({ active: [], queued: [] });
     expect((await engine.health()).queueDepth).toBe(0);
   });
 
@@ -116,14 +116,14 @@ describe('scheduling on one device', () => {
     expect(framesAtLevel(captured, at, LOW)).toBeLessThanOrEqual(PERIOD_FRAMES);
     const after = captured.subarray(at + PERIOD_FRAMES + output.fadeFrames);
     expect(after.some((sample) => Math.abs(sample - LOW) < 1e-6)).toBe(false);
-    // Every frame of the higher stream was heard (it may begin within the fade's period; on
-    // per-stream voices the frames that overlap the fade are summed with it).
+    // Every frame of the higher stream was heard (it may begin within the fade's period: its own
+    // voice, so the frames that overlap the low stream's fade are summed with it).
     const heardHigh = captured.subarray(at).filter((sample) => sample === HIGH).length;
     expect(heardHigh).toBeLessThanOrEqual(RATE_HZ * SECONDS);
-    expect(heardHigh).toBeGreaterThanOrEqual(RATE_HZ * SECONDS - (engine.schedule().concurrent ? output.fadeFrames : 0));
+    expect(heardHigh).toBeGreaterThanOrEqual(RATE_HZ * SECONDS - output.fadeFrames);
   });
 
-  it("preempt blocked by a user's accessibility override: the attempt is attested as denied, the lower stream plays to its end, then the higher one", async () => {
+  it("preempt blocked by a user's accessibility override: the attempt is attested as denied, the lower stream plays to its end, ducked under the higher one", async () => {
     const { registrar, output, engine } = host({ seconds: SECONDS });
     const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
     registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
@@ -134,28 +134,13 @@ describe('scheduling on one device', () => {
     const [attempt] = registrar.attestationStore.query({ action: 'interrupt', target: lowId });
     expect(attempt).toMatchObject({ decision: 'denied', reason: 'accessibility_override', actor: { kind: 'system', id: 'voice-engine' } });
     expect(JSON.stringify(attempt?.parameters)).toContain('preemptFor');
-    // The fallback is `duck`. On one ring (no per-stream voices) that means waiting for the lower
-    // stream to end, ahead of lower priorities; with voices (the mixer) it plays at once, the lower
-    // stream ducked: both observed in the capture.
-    if (engine.schedule().concurrent) {
-      await waitUntil(() => engine.schedule().active.length === 2, 'both streams admitted');
-      expect(engine.schedule().active.map((entry) => [entry.priority, entry.gainDb])).toEqual([[1, -12], [10, 0]]);
-      const [lowResult] = await Promise.all([low, high]);
-      expect(lowResult.interrupted).toBeUndefined();
-    } else {
-      const waiting = engine.schedule().queued;
-      expect(waiting).toHaveLength(1);
-      expect(waiting[0]?.streamId).not.toBeNull();
-      expect(registrar.getState(waiting[0]?.streamId ?? '')?.state).toBe('compiling');
-      const [lowResult, highResult] = await Promise.all([low, high]);
-      expect(lowResult.interrupted).toBeUndefined();
-      expect(seqOf(highResult, 'play')).toBeGreaterThan(seqOf(lowResult, 'stop'));
-      expect(highResult.streamId).toBe(waiting[0]?.streamId);
-      // Every frame of both streams was heard at its level: nothing faded or cut.
-      const captured = capturedSoFar(output);
-      expect(captured.filter((sample) => sample === LOW).length).toBe(RATE_HZ * SECONDS);
-      expect(captured.filter((sample) => sample === HIGH).length).toBe(RATE_HZ * SECONDS);
-    }
+    // The fallback is `duck`: the higher stream plays at once on its own voice, the lower one keeps
+    // playing under it at -12 dB (test/streaming/mixing-policies.test.ts checks the levels in the capture).
+    await waitUntil(() => engine.schedule().active.length === 2, 'both streams admitted');
+    expect(engine.schedule().active.map((entry) => [entry.priority, entry.policy, entry.gainDb])).toEqual([[1, 'duck', -12], [10, 'duck', 0]]);
+    const [lowResult] = await Promise.all([low, high]);
+    expect(lowResult.interrupted).toBeUndefined();
+    expect(capturedSoFar(output).filter((sample) => sample === LOW).length).toBeLessThan(RATE_HZ * SECONDS);
     expect(registrar.attestationStore.query({ action: 'interrupt' })).toHaveLength(1);
   });
 });
@@ -216,19 +201,23 @@ describe('queue bounds', () => {
 
 describe('real-time mode and backpressure', () => {
   /**
-   * Plays on `engine` and samples the frames queued ahead of the device until it ends; returns the
-   * largest seen. One ring today: the device's; with per-stream voices (the mixer) sample the
-   * stream's voice instead (the negative half below fails loudly if this reads an unused ring).
+   * Plays on `engine` and samples the frames queued ahead of the device in the stream's own voice
+   * until it ends; returns the largest seen (the negative half below fails loudly if this reads a
+   * ring the stream does not use: the device's legacy ring stays empty).
    */
-  async function largestQueued(engine: VoiceEngine, output: AudioOutput): Promise<number> {
+  async function largestQueued(engine: VoiceEngine, output: WatchedOutput): Promise<number> {
     let largest = 0;
     let done = false;
+    const opened = output.voices.length;
     const playing = engine.play('a long sentence').finally(() => (done = true));
     await waitUntil(() => {
-      largest = Math.max(largest, output.stats().bufferedFrames);
+      const voice = output.voices[opened];
+      if (voice) largest = Math.max(largest, voice.stats().bufferedFrames);
       return done;
     }, 'the play to end');
     await playing;
+    expect(output.voices).toHaveLength(opened + 1);
+    expect(output.stats().bufferedFrames).toBe(0);
     return largest;
   }
 

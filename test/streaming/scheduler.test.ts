@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { AbortError, AudioError } from '../../src/errors.js';
 import { SCHEDULE_DEFAULTS } from '../../src/streaming/schedule-policy.js';
 import { schedulerFor, Scheduler, type AdmissionRequest, type GainTarget } from '../../src/streaming/scheduler.js';
-import { nextTurn } from '../helpers/waiting.js';
 
 const DUCK = { gainDb: SCHEDULE_DEFAULTS.duckDb, attackMs: SCHEDULE_DEFAULTS.duckAttackMs, releaseMs: SCHEDULE_DEFAULTS.duckReleaseMs };
 const owner = {};
@@ -36,7 +35,7 @@ function recorder(): GainTarget & { gains: string[] } {
 
 describe('Scheduler', () => {
   it('ducking reaches each play’s gain target: down on attack, back up on release; a gain decided before attach applies at once', async () => {
-    const scheduler = new Scheduler({ concurrent: true });
+    const scheduler = new Scheduler();
     const music = await scheduler.admit(play('music', { priority: 1 }).request);
     const target = recorder();
     music.attachGain(target);
@@ -55,7 +54,7 @@ describe('Scheduler', () => {
   });
 
   it('preempt: starts the arrival’s stream once, asks the victim for the attested interrupt, then admits', async () => {
-    const scheduler = new Scheduler({ concurrent: false });
+    const scheduler = new Scheduler();
     const low = play('low', { priority: 1 });
     const admitted = await scheduler.admit(low.request);
     admitted.playing('stream-low');
@@ -67,24 +66,22 @@ describe('Scheduler', () => {
     expect(scheduler.view(owner).active.map((entry) => entry.ticket)).toEqual([turn.ticket]);
   });
 
-  it('a denied preemption leaves the arrival waiting (one ring) until the victim releases', async () => {
-    const scheduler = new Scheduler({ concurrent: false });
+  it('a denied preemption admits the arrival at once as duck, with the victim ducked under it', async () => {
+    const scheduler = new Scheduler();
     const low = play('low', { priority: 1, allowPreempt: false });
     const admitted = await scheduler.admit(low.request);
     admitted.playing('stream-low');
-    let turn: string | undefined;
-    const waiting = scheduler.admit(play('high', { priority: 10, policy: 'preempt' }).request).then((admission) => (turn = admission.policy));
-    await nextTurn();
+    const target = recorder();
+    admitted.attachGain(target);
+    const turn = await scheduler.admit(play('high', { priority: 10, policy: 'preempt' }).request);
     expect(low.calls).toEqual(['preempted for stream-high']);
-    expect(turn).toBeUndefined();
-    expect(scheduler.view(owner).queued.map((entry) => [entry.streamId, entry.state])).toEqual([['stream-high', 'queued']]);
-    admitted.release();
-    await waiting;
-    expect(turn).toBe('duck');
+    expect(turn).toMatchObject({ policy: 'duck', streamId: 'stream-high' });
+    expect(target.gains).toEqual(['-12 dB over 30 ms']);
+    expect(scheduler.view(owner).active.map((entry) => [entry.streamId, entry.gainDb])).toEqual([['stream-low', -12], ['stream-high', 0]]);
   });
 
   it('refuses past maxQueue naming it, rejects an aborted wait with AbortError, and withdraw() rejects what waits', async () => {
-    const scheduler = new Scheduler({ concurrent: false });
+    const scheduler = new Scheduler();
     await scheduler.admit(play('first', { maxQueue: 1 }).request);
     const controller = new AbortController();
     const aborted = scheduler.admit(play('second', { maxQueue: 1, signal: controller.signal }).request);
@@ -98,12 +95,10 @@ describe('Scheduler', () => {
     await expect(scheduler.admit(play('late', { signal: AbortSignal.abort() }).request)).rejects.toBeInstanceOf(AbortError);
   });
 
-  it('one scheduler per device, concurrent when the device opens per-stream voices', () => {
-    const ring = {};
-    const mixer = { openVoice: () => undefined };
-    expect(schedulerFor(ring)).toBe(schedulerFor(ring));
-    expect(schedulerFor(ring).concurrent).toBe(false);
-    expect(schedulerFor(mixer).concurrent).toBe(true);
-    expect(schedulerFor(mixer)).not.toBe(schedulerFor(ring));
+  it('one scheduler per device', () => {
+    const first = {};
+    const second = {};
+    expect(schedulerFor(first)).toBe(schedulerFor(first));
+    expect(schedulerFor(second)).not.toBe(schedulerFor(first));
   });
 });

@@ -1,8 +1,11 @@
 /**
  * The `kokoro` backend: Kokoro-82M on onnxruntime-node, from a model file and a voices file the
  * user points at (nothing is downloaded). Text -> sentences -> IPA through espeak-ng (punctuation
- * kept) -> Kokoro token ids -> one ONNX run per sentence, or per piece of at most 510 tokens when a
- * sentence is longer (cut at clause, then word boundaries; nothing is dropped) -> 24 kHz mono PCM.
+ * kept, ties kept) -> the symbols Kokoro v1.0 was trained on (misaki's for English, misaki's folded
+ * espeak IPA elsewhere: see kokoro-g2p.ts) -> Kokoro token ids -> one ONNX run per sentence, or per
+ * piece of at most 510 tokens when a sentence is longer (cut at clause, then word boundaries;
+ * nothing is dropped) -> 24 kHz mono PCM. The language is the caller's, else the voice's own
+ * (its name's first letter), else en-US.
  *
  * Model signature (onnx-community and kokoro-onnx exports): `input_ids` (or `tokens`) int64
  * [1, n + 2] with pad 0 at both ends, `style` float32 [1, 256] = row n - 1 of the voice pack,
@@ -13,12 +16,14 @@ import { BackendError } from '../errors.js';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
 import type { VoiceInfo } from './backend.js';
+import { espeakToKokoro, kokoroEspeakLanguage, kokoroTextPunctuation } from './kokoro-g2p.js';
 import { KOKORO_MAX_TOKENS, KOKORO_PAD_TOKEN_ID, tokenizeKokoroPhonemes } from './kokoro-vocab.js';
 import { loadKokoroVoices, selectStyle, type KokoroVoicePack } from './kokoro-voices.js';
 import { LazyLoad } from './lazy-load.js';
 import { OnnxBackend, onnxBackendCommonOptions } from './onnx-backend.js';
 import { assertInputs, type FeedTensor, type OnnxModel } from './onnx-session.js';
-import { phonemizeKeepingPunctuation, prepareSentencesAhead, rankSymbolBoundary, splitAtBoundaries } from './phoneme-text.js';
+import { phonemizeKeepingPunctuation, prepareSentencesAhead, rankSymbolBoundary, splitAtBoundaries, type Phonemizer } from './phoneme-text.js';
+import { phonemize } from './phonemize.js';
 
 /** Kokoro's output rate. */
 export const KOKORO_SAMPLE_RATE_HZ = 24_000;
@@ -48,7 +53,11 @@ export const kokoroOptionsSchema = z
 export type KokoroOptions = z.input<typeof kokoroOptionsSchema>;
 type ParsedKokoroOptions = z.output<typeof kokoroOptionsSchema>;
 
-/** Kokoro's voice-name convention: first letter = language, second = gender (`af_heart`). */
+/**
+ * Kokoro's voice-name convention: first letter = language, second = gender (`af_heart`). Letters as
+ * in hexgrad/Kokoro-82M VOICES.md and kokoro's KPipeline `LANG_CODES` (a en-us, b en-gb, e es,
+ * f fr-fr, h hi, i it, j ja, p pt-br, z zh).
+ */
 const LANGUAGE_BY_PREFIX: Readonly<Record<string, string>> = {
   a: 'en-US',
   b: 'en-GB',
@@ -66,6 +75,15 @@ export function describeKokoroVoice(name: string): { language: string | undefine
   const [languageLetter, genderLetter] = name;
   const gender = genderLetter === 'f' ? 'female' : genderLetter === 'm' ? 'male' : undefined;
   return { language: languageLetter === undefined ? undefined : LANGUAGE_BY_PREFIX[languageLetter], gender };
+}
+
+/**
+ * The language a segment is phonemized in: the caller's (a `language` option or an SSML
+ * `xml:lang`), else the voice's own from its name, else the segment's default (en-US).
+ */
+export function kokoroSegmentLanguage(segment: Pick<SynthesisSegment, 'language' | 'languageIsDefault'>, voiceName: string): string {
+  if (segment.language !== undefined && segment.languageIsDefault !== true) return segment.language;
+  return describeKokoroVoice(voiceName).language ?? segment.language ?? 'en-US';
 }
 
 /** One ONNX run's worth of tokens. */
@@ -86,10 +104,13 @@ interface LoadedKokoroModel {
 export class KokoroBackend extends OnnxBackend<ParsedKokoroOptions, LoadedKokoroModel> {
   readonly name = 'kokoro';
   private readonly voicePacks = new LazyLoad(() => loadKokoroVoices(this.options.voicesPath, KOKORO_STYLE_DIM));
+  /** Text -> IPA with ties (`a^ɪ`), which the symbol mapping needs: the `phonemizer` option, else espeak-ng with ties. */
+  private readonly tiedPhonemizer: Phonemizer;
 
   /** Validates the options (InputError naming the field); files are opened on first use or `load()`. */
   constructor(options: KokoroOptions) {
     super(parseInput(kokoroOptionsSchema, options, 'kokoro'));
+    this.tiedPhonemizer = this.options.phonemizer ?? ((text, language, signal) => phonemize(text, language, signal, { ties: true }));
   }
 
   /** Opens the model and the voices now instead of on first use; rejects with the load error. */
@@ -149,10 +170,10 @@ export class KokoroBackend extends OnnxBackend<ParsedKokoroOptions, LoadedKokoro
     return pack;
   }
 
-  /** Phonemizes one sentence and cuts its tokens into pieces of at most `maxTokensPerRun`. */
+  /** Phonemizes one sentence into Kokoro's symbols and cuts its tokens into pieces of at most `maxTokensPerRun`. */
   private async sentencePieces(sentence: string, language: string, signal: AbortSignal): Promise<TokenPiece[]> {
-    const phonemes = await phonemizeKeepingPunctuation(sentence, language, this.phonemizer, signal);
-    const { ids, symbols } = tokenizeKokoroPhonemes(phonemes);
+    const ipa = await phonemizeKeepingPunctuation(kokoroTextPunctuation(sentence), kokoroEspeakLanguage(language), this.tiedPhonemizer, signal);
+    const { ids, symbols } = tokenizeKokoroPhonemes(espeakToKokoro(ipa, language));
     let start = 0;
     return splitAtBoundaries(ids.length, this.options.maxTokensPerRun, (index) => rankSymbolBoundary(symbols[index] ?? '')).map((end) => {
       const piece = { ids: ids.slice(start, end), phonemes: symbols.slice(start, end).join('') };
@@ -164,7 +185,7 @@ export class KokoroBackend extends OnnxBackend<ParsedKokoroOptions, LoadedKokoro
   protected override async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
     const [model, packs] = await this.loaded();
     const pack = this.pickVoice(packs, options.voice ?? segment.voice);
-    const language = segment.language ?? describeKokoroVoice(pack.name).language ?? 'en-US';
+    const language = kokoroSegmentLanguage(segment, pack.name);
     const speed = Math.min(2, Math.max(0.5, this.options.speed * segment.prosody.rate));
     for await (const pieces of prepareSentencesAhead(segment.text, (sentence) => this.sentencePieces(sentence, language, signal))) {
       for (const piece of pieces) {

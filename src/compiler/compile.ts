@@ -69,6 +69,8 @@ export function compile(input: string, options: CompileOptions = {}): SpeechGrap
   const { nodes, durationMs } = layOutTimeline(untimed, (node) => ({ durationMs: estimateNodeMs(node), source: 'estimated' }));
   const annotations: Annotations = {
     format,
+    // The caller gave no language: `graph.language` is the default, which a backend may replace by its voice's own.
+    ...(options.language === undefined ? { languageSource: 'default' } : {}),
     ...(resolved.preset ? { preset: resolved.preset } : {}),
     ...(resolved.emotion ? { emotion: resolved.emotion } : {}),
   };

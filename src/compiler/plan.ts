@@ -46,13 +46,14 @@ export interface PlanOptions {
   track?: string;
 }
 
-function stepOf(node: SpeechNode): SynthesisStep {
+function stepOf(node: SpeechNode, defaultLanguage: string | undefined): SynthesisStep {
   switch (node.type) {
     case 'text':
     case 'ssml': {
       const segment: SynthesisSegment = {
         text: node.text,
         language: node.language,
+        ...(node.language === defaultLanguage ? { languageIsDefault: true } : {}),
         prosody: { ...node.prosody },
         nodeId: node.id,
         ...(node.voice !== undefined ? { voice: node.voice } : {}),
@@ -75,5 +76,7 @@ function stepOf(node: SpeechNode): SynthesisStep {
  */
 export function planSynthesis(graph: SpeechGraph, options: PlanOptions = {}): SynthesisStep[] {
   const track = options.track ?? 'main';
-  return graph.nodes.filter((node) => node.track === track).map((node) => deepFreeze(stepOf(node)));
+  // A node in the graph's language, when that language was the compiler's default (no option, no xml:lang that changed it).
+  const defaultLanguage = graph.annotations.languageSource === 'default' ? graph.language : undefined;
+  return graph.nodes.filter((node) => node.track === track).map((node) => deepFreeze(stepOf(node, defaultLanguage)));
 }

@@ -25,6 +25,8 @@ export interface SynthesisSegment {
   voice?: string;
   /** BCP-47 language, e.g. `en-US`. */
   language?: string;
+  /** True when `language` is the compiler's default, not asked for: a backend may prefer its voice's own language. */
+  languageIsDefault?: boolean;
   prosody: Prosody;
   /** Id of the graph node this segment came from (for timings and marks). */
   nodeId?: string;

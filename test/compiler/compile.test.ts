@@ -34,13 +34,13 @@ describe('compile', () => {
     expect(looksLikeSsml('<?xml version="1.0"?><speak/>')).toBe(true);
     expect(looksLikeSsml('<speaker> is a word')).toBe(false);
     expect(looksLikeSsml('say <speak>')).toBe(false);
-    expect(compile('<speak>a<break time="1s"/>b</speak>').annotations).toEqual({ format: 'ssml' });
+    expect(compile('<speak>a<break time="1s"/>b</speak>').annotations).toEqual({ format: 'ssml', languageSource: 'default' });
     expect(compile('a [pause 1s] b').nodes.map((node) => node.type)).toEqual(['text', 'silence', 'text']);
-    expect(compile('a [pause 1s] b').annotations).toEqual({ format: 'markup' });
+    expect(compile('a [pause 1s] b', { language: 'en-US' }).annotations).toEqual({ format: 'markup' });
   });
 
   it('records preset and emotion on the graph', () => {
-    expect(compile('x', { preset: 'narrator', emotion: 'calm' }).annotations).toEqual({ format: 'markup', preset: 'narrator', emotion: 'calm' });
+    expect(compile('x', { preset: 'narrator', emotion: 'calm' }).annotations).toEqual({ format: 'markup', languageSource: 'default', preset: 'narrator', emotion: 'calm' });
   });
 
   it('emits ssml nodes with a canonical document when asked', () => {
@@ -113,15 +113,29 @@ describe('planSynthesis', () => {
     const graph = compile('<speak><voice name="v1">Hello.</voice> <mark name="m"/><break time="250ms"/><audio src="/tmp/x.wav">clip</audio> Bye 2 you.</speak>', { allowAudio: true, preset: 'whisper' });
     const steps = planSynthesis(graph);
     expect(steps).toEqual([
-      { kind: 'speech', nodeId: 'n0', sentenceIndex: 0, segment: { text: 'Hello.', voice: 'v1', language: 'en-US', prosody: { rate: 0.9, pitchSemitones: -2, volumeDb: -12 }, nodeId: 'n0' } },
+      { kind: 'speech', nodeId: 'n0', sentenceIndex: 0, segment: { text: 'Hello.', voice: 'v1', language: 'en-US', languageIsDefault: true, prosody: { rate: 0.9, pitchSemitones: -2, volumeDb: -12 }, nodeId: 'n0' } },
       { kind: 'mark', nodeId: 'n1', name: 'm' },
       { kind: 'silence', nodeId: 'n2', durationMs: 250 },
       { kind: 'audio', nodeId: 'n3', path: '/tmp/x.wav', fallbackText: 'clip' },
-      { kind: 'speech', nodeId: 'n4', sentenceIndex: 1, segment: { text: 'Bye two you.', language: 'en-US', prosody: { rate: 0.9, pitchSemitones: -2, volumeDb: -12 }, nodeId: 'n4' } },
+      { kind: 'speech', nodeId: 'n4', sentenceIndex: 1, segment: { text: 'Bye two you.', language: 'en-US', languageIsDefault: true, prosody: { rate: 0.9, pitchSemitones: -2, volumeDb: -12 }, nodeId: 'n4' } },
     ]);
     const first = steps[0] as SpeechStep;
     expect(Object.isFrozen(first)).toBe(true);
     expect(Object.isFrozen(first.segment.prosody)).toBe(true);
+  });
+
+  it('marks a segment whose language is the default nobody asked for (a backend may use its voice\'s own)', () => {
+    const languages = (graph: ReturnType<typeof compile>) =>
+      planSynthesis(graph).flatMap((step) => (step.kind === 'speech' ? [[step.segment.language, step.segment.languageIsDefault ?? false]] : []));
+    expect(languages(compile('Hello.'))).toEqual([['en-US', true]]);
+    // Asked for, even when equal to the default: not marked.
+    expect(languages(compile('Hello.', { language: 'en-US' }))).toEqual([['en-US', false]]);
+    expect(languages(compile('Bonjour.', { language: 'fr-FR' }))).toEqual([['fr-FR', false]]);
+    // An xml:lang that changes the language is asked for; the text around it keeps the default mark.
+    expect(languages(compile('<speak>Hi. <s xml:lang="fr-FR">Salut.</s></speak>'))).toEqual([
+      ['en-US', true],
+      ['fr-FR', false],
+    ]);
   });
 
   it('plays only the requested track', () => {

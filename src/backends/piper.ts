@@ -1,9 +1,13 @@
 /**
  * The `piper` backend: one Piper (VITS) voice on onnxruntime-node, from the voice's `.onnx` and its
  * `.onnx.json` config the user points at (nothing is downloaded). Text -> sentences -> IPA through
- * espeak-ng with the config's espeak voice (punctuation kept) -> phoneme ids from the config's
+ * espeak-ng with the config's espeak voice (punctuation kept, language flags removed) -> phonemes
+ * decomposed to NFD code points (`ç` -> `c` + U+0327) and passed through the config's
+ * `phoneme_map` (else piper-phonemize's default map for the voice) -> phoneme ids from the config's
  * `phoneme_id_map`, laid out as Piper does (BOS `^`, then each phoneme's ids followed by PAD `_`,
- * then EOS `$`) -> one ONNX run per sentence -> PCM at the voice's own sample rate.
+ * then EOS `$`) -> one ONNX run per sentence -> PCM at the voice's own sample rate. The steps follow
+ * piper-phonemize (rhasspy/piper-phonemize src/phonemize.cpp `phonemize_eSpeak`, src/phoneme_ids.cpp
+ * `phonemes_to_ids`).
  *
  * Model signature: `input` int64 [1, n], `input_lengths` int64 [1], `scales` float32 [3]
  * (noise_scale, length_scale, noise_w), `sid` int64 [1] for multi-speaker voices; output `output`
@@ -102,14 +106,36 @@ export async function loadPiperConfig(path: string): Promise<PiperConfig> {
   }
 }
 
-/** Maps phonemes to Piper ids: BOS, PAD, then each known phoneme's ids and a PAD, then EOS. */
-export function piperPhonemeIds(phonemes: string, config: Pick<PiperConfig, 'phoneme_id_map' | 'phoneme_map'>): { ids: number[]; skippedSymbols: number } {
+/**
+ * piper-phonemize's `DEFAULT_PHONEME_MAP` (espeak voice -> phoneme -> phonemes), used for an espeak
+ * voice whose config has no `phoneme_map` of its own.
+ */
+export const PIPER_DEFAULT_PHONEME_MAPS: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
+  'pt-br': { c: ['k'] },
+};
+
+/** The phoneme map a voice uses: its config's `phoneme_map`, else piper-phonemize's default for its espeak voice (espeak phonemes only). */
+export function piperPhonemeMap(config: Pick<PiperConfig, 'phoneme_map' | 'phoneme_type' | 'espeak'>): Readonly<Record<string, readonly string[]>> | undefined {
+  if (config.phoneme_map) return config.phoneme_map;
+  return config.phoneme_type === 'espeak' && config.espeak ? PIPER_DEFAULT_PHONEME_MAPS[config.espeak.voice] : undefined;
+}
+
+/**
+ * Maps phonemes to Piper ids as piper-phonemize does: the phonemes decomposed to NFD code points,
+ * each passed through `phonemeMap`, then BOS, PAD, each known phoneme's ids and a PAD, then EOS.
+ * Phonemes missing from `phoneme_id_map` are skipped (and counted).
+ */
+export function piperPhonemeIds(
+  phonemes: string,
+  config: Pick<PiperConfig, 'phoneme_id_map'>,
+  phonemeMap?: Readonly<Record<string, readonly string[]>>,
+): { ids: number[]; skippedSymbols: number } {
   const map = config.phoneme_id_map;
   const pad = map[PIPER_PAD] as number[];
   const ids: number[] = [...(map[PIPER_BOS] as number[]), ...pad];
   let skippedSymbols = 0;
-  for (const symbol of phonemes) {
-    for (const mapped of config.phoneme_map?.[symbol] ?? [symbol]) {
+  for (const symbol of phonemes.normalize('NFD')) {
+    for (const mapped of phonemeMap?.[symbol] ?? [symbol]) {
       const symbolIds = map[mapped];
       if (symbolIds === undefined) skippedSymbols += 1;
       else ids.push(...symbolIds, ...pad);
@@ -191,7 +217,7 @@ export class PiperBackend extends OnnxBackend<ParsedPiperOptions, LoadedPiperVoi
   }
 
   private sentencePhonemes(sentence: string, config: PiperConfig, signal: AbortSignal): Promise<string> {
-    if (config.phoneme_type === 'text') return Promise.resolve(sentence.normalize('NFD'));
+    if (config.phoneme_type === 'text') return Promise.resolve(sentence);
     return phonemizeKeepingPunctuation(sentence, config.espeak?.voice ?? 'en-us', this.phonemizer, signal);
   }
 
@@ -207,7 +233,7 @@ export class PiperBackend extends OnnxBackend<ParsedPiperOptions, LoadedPiperVoi
     ]);
     for await (const phonemes of prepareSentencesAhead(segment.text, (sentence) => this.sentencePhonemes(sentence, config, signal))) {
       if (phonemes.length === 0) continue;
-      const { ids } = piperPhonemeIds(phonemes, config);
+      const { ids } = piperPhonemeIds(phonemes, config, piperPhonemeMap(config));
       const feeds: Record<string, FeedTensor> = {
         input: { type: 'int64', data: BigInt64Array.from(ids, (id) => BigInt(id)), dims: [1, ids.length] },
         input_lengths: { type: 'int64', data: BigInt64Array.from([BigInt(ids.length)]), dims: [1] },

@@ -18,6 +18,13 @@ describe('phonemize', () => {
         expect(await phonemize('water', 'en-US', undefined, { mode })).toBe('wˈɔːɾɚ');
       });
 
+      it('keeps ties as ^ when asked (misaki reads them) and removes language-switch flags, keeping their words', async () => {
+        expect(await phonemize('Hello, how are you today?', 'en-US', undefined, { mode, ties: true })).toBe('həlˈo^ʊ hˌa^ʊ ɑː^ɹ juː tədˈe^ɪ');
+        // espeak-ng reads "weekend" with English rules and prints (en)…(fr) around it.
+        expect(await phonemize('le weekend', 'fr-FR', undefined, { mode })).toBe('lə- wiːkˈɛnd');
+        expect(await phonemize('le weekend', 'fr-FR', undefined, { mode, ties: true })).toBe('lə- wiːkˈɛnd');
+      });
+
       it('treats text that looks like an option as text', async () => {
         expect(await phonemize('-v hello', 'en-US', undefined, { mode })).toContain('həlˈoʊ');
       });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KOKORO_VOCAB } from '../../src/backends/kokoro-vocab.js';
 import { phonemizeKeepingPunctuation } from '../../src/backends/phoneme-text.js';
 import { phonemize } from '../../src/backends/phonemize.js';
-import { PiperBackend, piperPhonemeIds } from '../../src/backends/piper.js';
+import { PiperBackend, piperPhonemeIds, piperPhonemeMap } from '../../src/backends/piper.js';
 import { BackendError, InputError } from '../../src/errors.js';
 import type { EngineOutput } from '../../src/graph/engine-output.js';
 import { describeOnnxBackendContract } from '../helpers/onnx-backend-contract.js';
@@ -87,7 +87,26 @@ describe('piper phoneme ids', () => {
     const map = { _: [0], '^': [1], $: [2], a: [5], b: [6, 7], c: [8] };
     expect(piperPhonemeIds('ab', { phoneme_id_map: map })).toEqual({ ids: [1, 0, 5, 0, 6, 7, 0, 2], skippedSymbols: 0 });
     expect(piperPhonemeIds('aZ', { phoneme_id_map: map })).toEqual({ ids: [1, 0, 5, 0, 2], skippedSymbols: 1 });
-    expect(piperPhonemeIds('x', { phoneme_id_map: map, phoneme_map: { x: ['a', 'c'] } }).ids).toEqual([1, 0, 5, 0, 8, 0, 2]);
+    expect(piperPhonemeIds('x', { phoneme_id_map: map }, { x: ['a', 'c'] }).ids).toEqual([1, 0, 5, 0, 8, 0, 2]);
+  });
+
+  it('decomposes phonemes to NFD code points before mapping them, as piper-phonemize does', () => {
+    const map = { _: [0], '^': [1], $: [2], c: [5], '\u0327': [6], '\u00E7': [9], o: [7], '\u0303': [8] };
+    // Precomposed ç (U+00E7) and õ (U+00F5) reach the map as base letter + combining mark.
+    expect(piperPhonemeIds('\u00E7', { phoneme_id_map: map }).ids).toEqual([1, 0, 5, 0, 6, 0, 2]);
+    expect(piperPhonemeIds('\u00F5', { phoneme_id_map: map }).ids).toEqual([1, 0, 7, 0, 8, 0, 2]);
+    // Planted violation: without NFD the precomposed symbol would have hit its own id 9.
+    expect(piperPhonemeIds('\u00E7', { phoneme_id_map: map }).ids).not.toContain(9);
+  });
+
+  it("uses the config's phoneme_map, else piper-phonemize's default map for the espeak voice (pt-br: c -> k)", () => {
+    const base = { phoneme_type: 'espeak' as const };
+    expect(piperPhonemeMap({ ...base, espeak: { voice: 'pt-br' } })).toEqual({ c: ['k'] });
+    expect(piperPhonemeMap({ ...base, espeak: { voice: 'pt-br' }, phoneme_map: { x: ['y'] } })).toEqual({ x: ['y'] });
+    expect(piperPhonemeMap({ ...base, espeak: { voice: 'en-us' } })).toBeUndefined();
+    expect(piperPhonemeMap({ phoneme_type: 'text', espeak: { voice: 'pt-br' } })).toBeUndefined();
+    const map = { _: [0], '^': [1], $: [2], c: [5], k: [6] };
+    expect(piperPhonemeIds('c', { phoneme_id_map: map }, piperPhonemeMap({ ...base, espeak: { voice: 'pt-br' } })).ids).toEqual([1, 0, 6, 0, 2]);
   });
 });
 

@@ -322,3 +322,47 @@ export function buildPiperTestModel(options: PiperTestModelOptions): Uint8Array 
     ],
   });
 }
+
+/**
+ * A Kokoro-shaped model that echoes its input: `waveform` float32 [n] = input_ids * 1e-3 (style and
+ * speed declared, unused), so a test reads back every id the backend fed.
+ */
+export function buildKokoroEchoModel(): Uint8Array {
+  return encodeModel({
+    inputs: [
+      { name: 'input_ids', elemType: OnnxType.INT64, dims: [1, 'tokens'] },
+      { name: 'style', elemType: OnnxType.FLOAT, dims: [1, 256] },
+      { name: 'speed', elemType: OnnxType.FLOAT, dims: [1] },
+    ],
+    outputs: [{ name: 'waveform', elemType: OnnxType.FLOAT, dims: ['samples'] }],
+    initializers: [scalar('id_scale', OnnxType.FLOAT, ID_SCALE), vector('flat_shape', OnnxType.INT64, [-1])],
+    nodes: [
+      { op: 'Cast', inputs: ['input_ids'], outputs: ['ids_float'], attributes: { to: OnnxType.FLOAT } },
+      { op: 'Mul', inputs: ['ids_float', 'id_scale'], outputs: ['ids_scaled'] },
+      { op: 'Reshape', inputs: ['ids_scaled', 'flat_shape'], outputs: ['waveform'] },
+    ],
+  });
+}
+
+/** A Piper-shaped model that echoes its input: `output` float32 [1, 1, n] = input * 1e-3. */
+export function buildPiperEchoModel(): Uint8Array {
+  return encodeModel({
+    inputs: [
+      { name: 'input', elemType: OnnxType.INT64, dims: [1, 'phonemes'] },
+      { name: 'input_lengths', elemType: OnnxType.INT64, dims: [1] },
+      { name: 'scales', elemType: OnnxType.FLOAT, dims: [3] },
+    ],
+    outputs: [{ name: 'output', elemType: OnnxType.FLOAT, dims: [1, 1, 'samples'] }],
+    initializers: [scalar('id_scale', OnnxType.FLOAT, ID_SCALE), vector('output_shape', OnnxType.INT64, [1, 1, -1])],
+    nodes: [
+      { op: 'Cast', inputs: ['input'], outputs: ['ids_float'], attributes: { to: OnnxType.FLOAT } },
+      { op: 'Mul', inputs: ['ids_float', 'id_scale'], outputs: ['ids_scaled'] },
+      { op: 'Reshape', inputs: ['ids_scaled', 'output_shape'], outputs: ['output'] },
+    ],
+  });
+}
+
+/** The ids an echo model's output carries (the inverse of its 1e-3 scale). */
+export function echoedIds(pcm: Float32Array): number[] {
+  return Array.from(pcm, (sample) => Math.round(sample / ID_SCALE));
+}

@@ -12,6 +12,7 @@ import { describeKokoroVoice, KokoroBackend, kokoroSegmentLanguage } from '../..
 import { espeakToKokoro, espeakToMisakiEnglish, kokoroEspeakLanguage, kokoroPhonemeSet } from '../../src/backends/kokoro-g2p.js';
 import { KOKORO_VOCAB } from '../../src/backends/kokoro-vocab.js';
 import { removeLanguageFlags } from '../../src/backends/phonemize.js';
+import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { buildKokoroEchoModel, echoedIds } from '../helpers/onnx-model.js';
 import { collect, segment } from '../helpers/synthesis.js';
 import { PHONEME_GOLDENS } from './phoneme-goldens.js';
@@ -70,6 +71,28 @@ describe('Kokoro golden phoneme ids', () => {
     expect(await fedIds(english?.text ?? '', 'ff_golden', 'en-US')).toEqual(referenceIds(english?.kokoro ?? ''));
     // Planted: the same French voice with the default language reads it with French rules.
     expect(await fedIds(english?.text ?? '', 'ff_golden')).not.toEqual(referenceIds(english?.kokoro ?? ''));
+  });
+});
+
+describe('Kokoro language through the engine', () => {
+  it("reads plain text in a French voice's own language, and in the caller's when one is passed", async () => {
+    const french = PHONEME_GOLDENS.find((golden) => golden.kokoroVoice === 'ff_golden') as (typeof PHONEME_GOLDENS)[number];
+    const english = PHONEME_GOLDENS[0] as (typeof PHONEME_GOLDENS)[number];
+    const engine = new VoiceEngine({ backend });
+    const phonemesOf = async (text: string, options: { voice: string; language?: string }) => {
+      const seen: string[] = [];
+      for await (const chunk of engine.stream(text, options)) if (chunk.kind === 'speech') seen.push(chunk.metadata.phonemes ?? '');
+      return seen.join(' ');
+    };
+    try {
+      expect(await phonemesOf(french.text, { voice: 'ff_golden' })).toBe(french.kokoro);
+      expect(await phonemesOf(english.text, { voice: 'ff_golden', language: 'en-US' })).toBe(english.kokoro);
+      // Planted: the default language is not the caller's; an American voice keeps American English.
+      expect(await phonemesOf(english.text, { voice: 'af_golden' })).toBe(english.kokoro);
+      expect(await phonemesOf(english.text, { voice: 'ff_golden' })).not.toBe(english.kokoro);
+    } finally {
+      await engine.close();
+    }
   });
 });
 

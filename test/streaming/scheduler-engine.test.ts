@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import type { SpeechResult } from '../../src/engine/speech-types.js';
+import type { PlayResult } from '../../src/engine/speech-types.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
@@ -54,7 +54,7 @@ async function nextPlaying(engine: VoiceEngine, known: readonly string[] = []): 
   return found;
 }
 
-const seqOf = (result: SpeechResult, action: string) => result.attestations.find((attestation) => attestation.action === action)?.seq ?? -1;
+const seqOf = (result: PlayResult, action: string) => result.attestations.find((attestation) => attestation.action === action)?.seq ?? -1;
 
 describe('scheduling on one device', () => {
   it('one stream at a time: equal priorities in call order, a higher priority first; schedule() and queueDepth show the queue', async () => {
@@ -80,7 +80,7 @@ describe('scheduling on one device', () => {
     expect([...starts].sort((a, b) => a - b)).toEqual(starts);
     // Each starts only after the one before it stopped: never two on the one ring.
     for (let index = 1; index < results.length; index++) {
-      expect(seqOf(results[index] as SpeechResult, 'start')).toBeGreaterThan(seqOf(results[index - 1] as SpeechResult, 'stop'));
+      expect(seqOf(results[index] as PlayResult, 'start')).toBeGreaterThan(seqOf(results[index - 1] as PlayResult, 'stop'));
     }
     expect(engine.schedule()).toEqual({ concurrent: false, active: [], queued: [] });
     expect((await engine.health()).queueDepth).toBe(0);

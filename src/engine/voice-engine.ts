@@ -27,7 +27,7 @@ import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.
 import { AudioRegistrar } from '../registrar/registrar.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
-import { realtimeLimitFrames, writePaced } from '../streaming/paced-write.js';
+import { realtimeLimitFrames, writeAheadFrames, writePaced } from '../streaming/paced-write.js';
 import { priorityValue } from '../streaming/schedule-policy.js';
 import { schedulerFor, type Admission, type GainTarget, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
 import { HeardLedger, joinWordTimings, type Heard } from '../streaming/heard.js';
@@ -202,7 +202,7 @@ export class VoiceEngine {
       let sink: StreamSink | undefined;
       const onPlay = (permit: Permit): void => {
         if (!output) return;
-        sink = this.#sinks.open(permit, output);
+        sink = this.#sinks.open(permit, output, this.#voiceOptions(output));
         admission?.playing(permit.streamId ?? '');
         admission?.attachGain(gainTargetOf(sink));
       };
@@ -241,9 +241,9 @@ export class VoiceEngine {
    * `text` may be a live source like in `stream()`. The result's `heard` (and `onInterrupted`
    * when the stream was cut) says what reached the device. It runs in bounded memory whatever the
    * length: chunks go to the device and are let go; only `retainAudio: true` keeps them, joined in
-   * `result.audio`.
+   * `result.audio`. `result.underruns` counts the periods the stream ran dry on the device.
    */
-  play(text: string | AsyncIterable<string>, options: PlayOptions & { retainAudio: true }): Promise<SpeechResult>;
+  play(text: string | AsyncIterable<string>, options: PlayOptions & { retainAudio: true }): Promise<PlayResult & { audio: Float32Array }>;
   play(text: string | AsyncIterable<string>, options?: PlayOptions): Promise<PlayResult>;
   async play(text: string | AsyncIterable<string>, options: PlayOptions = {}): Promise<PlayResult> {
     const { retainAudio, ...speakParsed } = parseInput(playOptionsSchema, options, 'options');
@@ -298,7 +298,7 @@ export class VoiceEngine {
       const hooks: RunHooks = {
         perSentenceLoudness: true,
         onPlay: (permit) => {
-          sink = this.#sinks.open(permit, output);
+          sink = this.#sinks.open(permit, output, this.#voiceOptions(output));
           admission.playing(permit.streamId ?? '');
           admission.attachGain(gainTargetOf(sink));
         },
@@ -339,7 +339,7 @@ export class VoiceEngine {
       throw new RegistrarDeniedError(`play() was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); it played to its end`, { reason, seq: attestation.seq });
     }
     if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
-    return { ...(retainAudio ? { audio: concatPcm(retained) } : {}), ...resultOf(utterance, marks, samples, sampleRateHz, started), ...(heard ? { heard } : {}) };
+    return { ...(retainAudio ? { audio: concatPcm(retained) } : {}), ...resultOf(utterance, marks, samples, sampleRateHz, started), underruns: sink?.underruns() ?? 0, ...(heard ? { heard } : {}) };
   }
 
   /**
@@ -415,6 +415,11 @@ export class VoiceEngine {
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  /** The voice a play opens on `output`: its ring is the write-ahead (docs/ENGINE.md, "Bounded memory and write-ahead"). */
+  #voiceOptions(output: AudioOutput): { bufferFrames: number } {
+    return { bufferFrames: writeAheadFrames(output.config, this.#options.realtime) };
+  }
 
   /**
    * Waits for this play's turn from the device's scheduler. When a preemption needs this play's

@@ -38,7 +38,7 @@ import { AudioOutput } from '../src/audio/output.js';
 import { ConstantLevelBackend } from '../test/helpers/constant-level-backend.js';
 import { VoiceEngine } from '../src/engine/voice-engine.js';
 import type { SpeakOptions } from '../src/engine/engine-options.js';
-import type { SpeechResult } from '../src/engine/speech-types.js';
+import type { PlayResult } from '../src/engine/speech-types.js';
 import { Worker } from 'node:worker_threads';
 import { AudioRegistrar } from '../src/registrar/registrar.js';
 import type { RegistrarResult } from '../src/registrar/types.js';
@@ -239,7 +239,7 @@ async function main(): Promise<void> {
   };
 
   /** Checks that a play() ended as interrupted by exactly the given decision. */
-  const checkEnded = (result: SpeechResult, decision: RegistrarResult | undefined, row: string) => {
+  const checkEnded = (result: PlayResult, decision: RegistrarResult | undefined, row: string) => {
     if (!decision) throw new Error(`${row}: no decision`);
     if (result.interrupted !== true || result.endedBy?.attestationId !== decision.attestation.id) {
       throw new Error(`${row}: play() settled ${JSON.stringify({ interrupted: result.interrupted, endedBy: result.endedBy })}, expected interrupted by ${decision.attestation.id}`);

@@ -21,10 +21,20 @@
  *    while their gains ramp, timed in C++ around the render function on a stopped device
  *    (`renderForBenchmark`). Baseline: the default single ring rendering one period, interleaved
  *    in the same run. Also as a share of the period's real-time budget.
+ * 3. Time to first audio from a token stream: `engine.stream(tokens)` from the delta that ends the
+ *    first sentence to the first audio chunk, against `stream()` of that sentence alone in the same
+ *    run (the rows of bench/text-stream.bench.ts, imported; tone fixture backend, no synthesis cost).
+ * 4. Underruns of a play under registrar load (bench/registrar-load.ts): 4 worker threads making
+ *    REALTIME_BENCH_LOAD_REQUESTS (default 10^5) registrar requests during a play, in the default
+ *    mode and in real-time mode.
  */
 import { AudioOutput } from '../src/audio/output.js';
 import type { NativeAudioDevice } from '../src/native/audio-binding.js';
 import { nativeBinding } from '../src/native/loader.js';
+import { VoiceEngine } from '../src/engine/voice-engine.js';
+import { ToneWordsBackend } from '../test/helpers/tone-words-backend.js';
+import { loadedPlay, printLoadedPlays } from './registrar-load.js';
+import { alone, live } from './text-stream.bench.js';
 
 const SAMPLE_RATE_HZ = 48_000;
 const LEVEL = 0.5;
@@ -33,6 +43,10 @@ const INTERRUPTS = Number(process.env.REALTIME_BENCH_INTERRUPTS ?? 1000);
 /** Render samples per row. */
 const RENDERS = 3000;
 const DEADLINE_MS = 5_000;
+/** First-audio samples per row. */
+const FIRST_AUDIO_SAMPLES = Number(process.env.REALTIME_BENCH_FIRST_AUDIO ?? 30);
+/** Registrar requests of the load rows (the issue asks for at least 10^5). */
+const LOAD_REQUESTS = Number(process.env.REALTIME_BENCH_LOAD_REQUESTS ?? 100_000);
 
 function percentile(sorted: readonly number[], fraction: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -189,9 +203,39 @@ function printRenders(rows: RenderRow[]): void {
   }
 }
 
+/** Time to first audio from a token stream against the sentence alone, interleaved sample by sample. */
+async function printFirstAudio(): Promise<void> {
+  const engine = new VoiceEngine({ backend: new ToneWordsBackend({ sampleRateHz: 24_000, toneFrames: 2400, gapFrames: 480, level: LEVEL }) });
+  const rows: Array<[string, () => Promise<number>]> = [
+    ['sentence alone (baseline)', () => alone(engine)],
+    ['tokens back to back', () => live(engine, 0)],
+    ['a token every 20 ms', () => live(engine, 20)],
+    ['a token every 20 ms, maxWaitMs 0', () => live(engine, 20, 0)],
+  ];
+  const samples = rows.map((): number[] => []);
+  for (let round = 0; round < FIRST_AUDIO_SAMPLES + 3; round++) {
+    for (const [index, [, run]] of rows.entries()) {
+      const ms = await run();
+      if (round >= 3) samples[index]?.push(ms);
+    }
+  }
+  await engine.close();
+  const sorted = samples.map((values) => [...values].sort((a, b) => a - b));
+  const baselineP50 = percentile(sorted[0] ?? [], 0.5);
+  process.stdout.write(`\nTime to first audio from a token stream (first sentence boundary → first chunk; tone fixture; ${FIRST_AUDIO_SAMPLES} samples per row)\n`);
+  for (const [index, [name]] of rows.entries()) {
+    const values = sorted[index] ?? [];
+    const p50 = percentile(values, 0.5);
+    process.stdout.write(`  ${name.padEnd(34)} p50 ${p50.toFixed(2).padStart(7)} ms  p99 ${percentile(values, 0.99).toFixed(2).padStart(7)} ms  × ${(p50 / baselineP50).toFixed(2)} baseline (p50)\n`);
+  }
+}
+
 async function main(): Promise<void> {
   for (const periodFrames of [480, 64]) printRenders(measureRenders(periodFrames));
   for (const periodFrames of [480, 64]) printInterrupts(await measureInterrupts(periodFrames));
+  await printFirstAudio();
+  const loaded = [await loadedPlay({ realtime: false, requests: LOAD_REQUESTS }), await loadedPlay({ realtime: true, requests: LOAD_REQUESTS })];
+  printLoadedPlays(loaded, (1000 * 256) / 16_000);
 }
 
 await main();

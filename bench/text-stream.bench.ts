@@ -10,9 +10,11 @@
  * (one token interval) unless `maxWaitMs: 0` lets the cutter take a probable sentence end at
  * once, the back-to-back rows only the engine's own overhead. Baseline: from the
  * `stream()` call to its first chunk. Backends: espeak-ng (the default voice) and the tone
- * fixture of the tests (no synthesis cost: the engine's overhead alone).
+ * fixture of the tests (no synthesis cost: the engine's overhead alone). `live` and `alone` are
+ * also rows of bench/realtime.bench.ts.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import type { SpeechBackend } from '../src/backends/backend.js';
 import { VoiceEngine } from '../src/engine/voice-engine.js';
 import { ToneWordsBackend } from '../test/helpers/tone-words-backend.js';
@@ -38,7 +40,7 @@ async function* llm(intervalMs: number, boundary: { atMs: number }): AsyncGenera
 }
 
 /** ms from the first sentence boundary in the input to the first chunk (the stream stops there). */
-async function live(engine: VoiceEngine, intervalMs: number, maxWaitMs?: number): Promise<number> {
+export async function live(engine: VoiceEngine, intervalMs: number, maxWaitMs?: number): Promise<number> {
   const boundary = { atMs: -1 };
   for await (const chunk of engine.stream(llm(intervalMs, boundary), maxWaitMs === undefined ? {} : { textStream: { maxWaitMs } })) {
     void chunk;
@@ -48,7 +50,7 @@ async function live(engine: VoiceEngine, intervalMs: number, maxWaitMs?: number)
 }
 
 /** ms from `stream(sentence)` to its first chunk. */
-async function alone(engine: VoiceEngine): Promise<number> {
+export async function alone(engine: VoiceEngine): Promise<number> {
   const started = performance.now();
   for await (const chunk of engine.stream(FIRST_SENTENCE)) {
     void chunk;
@@ -99,4 +101,4 @@ async function main(): Promise<void> {
   for (const [, engine] of engines) await engine.close();
 }
 
-await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

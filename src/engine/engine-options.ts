@@ -131,6 +131,18 @@ export const speakOptionsSchema = z.strictObject({
 /** What callers may pass to `speak`, `stream` and `play`. */
 export type SpeakOptions = z.input<typeof speakOptionsSchema>;
 
+/** Schema of the options of `play`: the speak options and what the result keeps. */
+export const playOptionsSchema = speakOptionsSchema.extend({
+  /**
+   * Keep every chunk played and return them joined in `result.audio` (default false: play() runs
+   * in bounded memory whatever the length, and its result carries no audio).
+   */
+  retainAudio: z.boolean().default(false),
+});
+
+/** What callers may pass to `play`. */
+export type PlayOptions = z.input<typeof playOptionsSchema>;
+
 /** Progress of a long synthesis. */
 export interface SpeechProgress {
   /** Speech steps done and in all (for a live text source: in all so far). */

@@ -69,6 +69,16 @@ export interface SpeechResult {
   loudness?: { integratedLufs: number; truePeakDb: number; gainDb: number };
 }
 
+/**
+ * The result of `VoiceEngine.play()`: a SpeechResult whose `audio` is there only when the call
+ * asked `retainAudio: true` (by default play() keeps no audio, so its memory stays bounded).
+ */
+export type PlayResult = Omit<SpeechResult, 'audio'> & {
+  audio?: Float32Array;
+  /** Periods in which this stream ran dry on the device while playing (silence instead of speech): 0 for a clean play. */
+  underruns: number;
+};
+
 /** The result of `VoiceEngine.health()`. */
 export interface EngineHealth {
   backend: string;

@@ -27,7 +27,7 @@ import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.
 import { AudioRegistrar } from '../registrar/registrar.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
-import { realtimeLimitFrames, writePaced } from '../streaming/paced-write.js';
+import { realtimeLimitFrames, writeAheadFrames, writePaced } from '../streaming/paced-write.js';
 import { priorityValue } from '../streaming/schedule-policy.js';
 import { schedulerFor, type Admission, type GainTarget, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
 import { HeardLedger, joinWordTimings, type Heard } from '../streaming/heard.js';
@@ -35,8 +35,8 @@ import { isAsyncIterable, liveSynthesisSteps } from '../streaming/text-source.js
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
 import type { SinkClosure, StreamSink } from '../streaming/stream-sink.js';
 import { parseInput } from '../validation.js';
-import { speakOptionsSchema, voiceEngineOptionsSchema, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
-import type { AudioChunk, EngineHealth, SpeechResult } from './speech-types.js';
+import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type PlayOptions, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
+import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speech-types.js';
 import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
@@ -151,7 +151,7 @@ export class VoiceEngine {
       audio = normalised.pcm;
       loudness = { integratedLufs: normalised.after.integratedLufs, truePeakDb: normalised.after.truePeakDb, gainDb: normalised.gainDb };
     }
-    return { ...resultOf(utterance, chunks, audio, sampleRateHz, started), ...(loudness ? { loudness } : {}) };
+    return { audio, ...resultOf(utterance, marksOf(chunks), audio.length, sampleRateHz, started), ...(loudness ? { loudness } : {}) };
   }
 
   /**
@@ -202,7 +202,7 @@ export class VoiceEngine {
       let sink: StreamSink | undefined;
       const onPlay = (permit: Permit): void => {
         if (!output) return;
-        sink = this.#sinks.open(permit, output);
+        sink = this.#sinks.open(permit, output, this.#voiceOptions(output));
         admission?.playing(permit.streamId ?? '');
         admission?.attachGain(gainTargetOf(sink));
       };
@@ -230,8 +230,7 @@ export class VoiceEngine {
     } finally {
       admission?.release();
     }
-    const { audio: _audio, ...result } = resultOf(utterance, [], new Float32Array(0), written.sampleRateHz, started);
-    void _audio;
+    const result = resultOf(utterance, [], 0, written.sampleRateHz, started);
     const total = durationMs(written.frames, 1, written.sampleRateHz);
     return { ...result, durationMs: total, realtimeFactor: total > 0 ? (performance.now() - started) / total : 0, marks: written.marks, file: written.file, ...(written.loudness ? { loudness: written.loudness } : {}) };
   }
@@ -240,10 +239,15 @@ export class VoiceEngine {
    * Plays the speech on the engine's audio device as it is synthesized and resolves when it has
    * been heard (or was interrupted). The device is opened on first use unless one was given.
    * `text` may be a live source like in `stream()`. The result's `heard` (and `onInterrupted`
-   * when the stream was cut) says what reached the device.
+   * when the stream was cut) says what reached the device. It runs in bounded memory whatever the
+   * length: chunks go to the device and are let go; only `retainAudio: true` keeps them, joined in
+   * `result.audio`. `result.underruns` counts the periods the stream ran dry on the device.
    */
-  async play(text: string | AsyncIterable<string>, options: SpeakOptions = {}): Promise<SpeechResult> {
-    const parsed = parseInput(speakOptionsSchema, options, 'options');
+  play(text: string | AsyncIterable<string>, options: PlayOptions & { retainAudio: true }): Promise<PlayResult & { audio: Float32Array }>;
+  play(text: string | AsyncIterable<string>, options?: PlayOptions): Promise<PlayResult>;
+  async play(text: string | AsyncIterable<string>, options: PlayOptions = {}): Promise<PlayResult> {
+    const { retainAudio, ...speakParsed } = parseInput(playOptionsSchema, options, 'options');
+    const parsed: ParsedSpeakOptions = speakParsed;
     const started = performance.now();
     const graph = await this.#validate(text, parsed, true);
     this.#throwIfClosed();
@@ -256,7 +260,11 @@ export class VoiceEngine {
     let utterance: Utterance | undefined;
     const admission = await this.#admit(parsed, graph, (started) => (utterance = started), () => utterance);
     const release = () => admission.release();
-    const chunks: AudioChunk[] = [];
+    // Bounded memory: what the result needs is counted as chunks pass (marks are names and times);
+    // the PCM itself is kept only with `retainAudio`.
+    const retained: Float32Array[] = [];
+    const marks: SpeechResult['marks'] = [];
+    let samples = 0;
     let sink: StreamSink | undefined;
     // Where each chunk starts on the stream's frame clock: with the sink's played frames, what was heard.
     const ledger = new HeardLedger();
@@ -290,7 +298,7 @@ export class VoiceEngine {
       const hooks: RunHooks = {
         perSentenceLoudness: true,
         onPlay: (permit) => {
-          sink = this.#sinks.open(permit, output);
+          sink = this.#sinks.open(permit, output, this.#voiceOptions(output));
           admission.playing(permit.streamId ?? '');
           admission.attachGain(gainTargetOf(sink));
         },
@@ -301,7 +309,9 @@ export class VoiceEngine {
       const { signal: _callerSignal, ...runOptions } = parsed;
       void _callerSignal;
       for await (const chunk of this.#run(utterance, text, { ...runOptions, sampleRateHz }, hooks)) {
-        chunks.push(chunk);
+        if (retainAudio) retained.push(chunk.pcm);
+        samples += chunk.pcm.length;
+        marks.push(...marksOf([chunk]));
         if (!sink || sink.closure) break;
         const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
         ledger.add(chunk.pcm.length, chunk.kind === 'speech' ? chunk.text : undefined, chunk.metadata.wordTimings, chunk.nodeId);
@@ -329,7 +339,7 @@ export class VoiceEngine {
       throw new RegistrarDeniedError(`play() was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); it played to its end`, { reason, seq: attestation.seq });
     }
     if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
-    return { ...resultOf(utterance, chunks, concatPcm(chunks.map((chunk) => chunk.pcm)), sampleRateHz, started), ...(heard ? { heard } : {}) };
+    return { ...(retainAudio ? { audio: concatPcm(retained) } : {}), ...resultOf(utterance, marks, samples, sampleRateHz, started), underruns: sink?.underruns() ?? 0, ...(heard ? { heard } : {}) };
   }
 
   /**
@@ -405,6 +415,11 @@ export class VoiceEngine {
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  /** The voice a play opens on `output`: its ring is the write-ahead (docs/ENGINE.md, "Bounded memory and write-ahead"). */
+  #voiceOptions(output: AudioOutput): { bufferFrames: number } {
+    return { bufferFrames: writeAheadFrames(output.config, this.#options.realtime) };
+  }
 
   /**
    * Waits for this play's turn from the device's scheduler. When a preemption needs this play's
@@ -807,11 +822,15 @@ function streamFailed(utterance: Utterance): AudioError {
   return Object.assign(error, { attestationId: by?.attestationId ?? null });
 }
 
-/** The SpeechResult of an utterance whose chunks (and final audio) are known. */
-function resultOf(utterance: Utterance, chunks: readonly AudioChunk[], audio: Float32Array, sampleRateHz: number, startedMs: number): SpeechResult {
-  const total = durationMs(audio.length, 1, sampleRateHz);
+/** The marks reached before each of `chunks`, at the chunk's start. */
+function marksOf(chunks: readonly AudioChunk[]): SpeechResult['marks'] {
+  return chunks.flatMap((chunk) => chunk.marks.map((name) => ({ name, timeMs: chunk.startMs })));
+}
+
+/** The SpeechResult (but its audio) of an utterance of `samples` mono samples that reached `marks`. */
+function resultOf(utterance: Utterance, marks: SpeechResult['marks'], samples: number, sampleRateHz: number, startedMs: number): Omit<SpeechResult, 'audio'> {
+  const total = durationMs(samples, 1, sampleRateHz);
   return {
-    audio,
     sampleRateHz,
     channels: 1,
     durationMs: total,
@@ -822,7 +841,7 @@ function resultOf(utterance: Utterance, chunks: readonly AudioChunk[], audio: Fl
     ...(utterance.failures.length > 0 ? { degraded: { servedBy: utterance.backend, failures: utterance.failures } } : {}),
     ...(utterance.interrupted ? { interrupted: true } : {}),
     ...(utterance.endedBy ? { endedBy: utterance.endedBy } : {}),
-    marks: chunks.flatMap((chunk) => chunk.marks.map((name) => ({ name, timeMs: chunk.startMs }))),
+    marks,
   };
 }
 

@@ -11,8 +11,15 @@
 import type { Doorbell } from './doorbell.js';
 import type { DrainResult } from './journal-sync.js';
 
-/** Seqs drained per slice before the writer's thread gets a turn for other work. */
+/** Seqs drained per slice at most before the writer's thread gets a turn for other work. */
 const SLICE_SEQS = 4096;
+/**
+ * A slice also ends once it has run this long: a loaded writer thread (say, the thread that feeds
+ * an audio device while other threads decide as fast as they can) keeps turns of a few ms, never a
+ * slice of seconds. Seqs are drained in batches of BATCH_SEQS between two looks at the clock.
+ */
+const SLICE_BUDGET_MS = 4;
+const BATCH_SEQS = 32;
 
 /** What the writer drains with: its registrar's non-blocking drain (see registrar.ts). */
 export type SliceDrain = (sliceSeqs: number, abandonUpTo: number) => DrainResult & { more: boolean };
@@ -90,7 +97,12 @@ export class LogWriter {
     const abandonUpTo = this.#waitingFor !== null && Date.now() - this.#waitingSince > this.#stallMs ? this.#waitingFor : 0;
     let result: ReturnType<SliceDrain>;
     try {
-      result = this.#drain(SLICE_SEQS, abandonUpTo);
+      const deadline = performance.now() + SLICE_BUDGET_MS;
+      let drained = 0;
+      do {
+        result = this.#drain(BATCH_SEQS, abandonUpTo);
+        drained += BATCH_SEQS;
+      } while (result.more && drained < SLICE_SEQS && performance.now() < deadline);
     } catch {
       return; // the registrar halted (journal overrun, a seq never completed): its listeners were told
     }

@@ -42,6 +42,16 @@ export function realtimeLimitFrames(device: Pick<PacedDevice, 'sampleRateHz' | '
 }
 
 /**
+ * The ring of a play's voice, in frames: outside real-time mode `SCHEDULE_DEFAULTS.writeAheadMs`
+ * (or the output's own ring when larger), so short stalls of the JS thread never underrun; in
+ * real-time mode the output's ring (the paced writes keep what is queued far below it anyway).
+ */
+export function writeAheadFrames(device: Pick<PacedDevice, 'sampleRateHz'> & { bufferFrames: number }, realtime: boolean): number {
+  if (realtime) return device.bufferFrames;
+  return Math.max(device.bufferFrames, Math.round((SCHEDULE_DEFAULTS.writeAheadMs * device.sampleRateHz) / 1000));
+}
+
+/**
  * Writes `pcm` to `sink` without letting what the sink has queued ahead of the device (written −
  * played) pass `limitFrames`; rejects like the sink's own write when the sink closes meanwhile.
  */

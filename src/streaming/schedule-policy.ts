@@ -45,6 +45,13 @@ export const SCHEDULE_DEFAULTS = Object.freeze({
   maxLatencyMs: 50,
   /** Real-time mode: the write-ahead beyond one device period, in ms (kept under this). */
   realtimeHeadroomMs: 20,
+  /**
+   * Otherwise: each stream's voice ring on the device, in ms (at least the output's own ring). A
+   * play refills it when about half has played, so the JS thread may stall for about half of this
+   * (a loaded machine, a busy registrar writer, GC) before the stream underruns. Interrupts,
+   * ducking and preemption act in the audio callback, so a long write-ahead never delays them.
+   */
+  writeAheadMs: 2_000,
 });
 
 /** The 1–10 value of a priority (default: assistant, as in the registrar). */

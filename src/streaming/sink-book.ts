@@ -8,6 +8,7 @@
  * event-loop turn (registrar.ts, log-writer.ts).
  */
 import type { AudioOutput } from '../audio/output.js';
+import type { AudioVoiceOptions } from '../audio/voice.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { Permit } from '../registrar/types.js';
 import { closureOf, StreamSink } from './stream-sink.js';
@@ -36,8 +37,8 @@ export class SinkBook {
   }
 
   /** Opens the sink of an allowed `play` (see StreamSink.open) and tracks it until it closes. */
-  open(permit: Permit, output: AudioOutput): StreamSink {
-    const sink = StreamSink.open(this.#registrar, permit, output);
+  open(permit: Permit, output: AudioOutput, voice: AudioVoiceOptions = {}): StreamSink {
+    const sink = StreamSink.open(this.#registrar, permit, output, voice);
     this.#sinks.set(sink.streamId, sink);
     sink.onClose(() => {
       if (this.#sinks.get(sink.streamId) === sink) this.#sinks.delete(sink.streamId);

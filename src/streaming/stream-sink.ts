@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, AudioError } from '../errors.js';
 import type { AudioOutput } from '../audio/output.js';
-import type { AudioVoice, AudioVoiceEvent, AudioVoiceEventKind } from '../audio/voice.js';
+import type { AudioVoice, AudioVoiceEvent, AudioVoiceEventKind, AudioVoiceOptions } from '../audio/voice.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { Permit, TransitionEvent } from '../registrar/types.js';
 
@@ -56,11 +56,12 @@ export class StreamSink {
 
   /**
    * Opens the sink with the permit of an allowed `play` (spent here: single use, and refused when a
-   * later decision superseded it): opens the stream's own voice on `output` and starts the device.
+   * later decision superseded it): opens the stream's own voice on `output` (with `voiceOptions`,
+   * e.g. its ring) and starts the device.
    */
-  static open(registrar: AudioRegistrar, permit: Permit, output: AudioOutput): StreamSink {
+  static open(registrar: AudioRegistrar, permit: Permit, output: AudioOutput, voiceOptions: AudioVoiceOptions = {}): StreamSink {
     const spent = registrar.spend(permit, { action: 'play' });
-    const voice = output.openVoice();
+    const voice = output.openVoice(voiceOptions);
     try {
       output.start();
     } catch (error) {
@@ -83,6 +84,11 @@ export class StreamSink {
   /** Frames of this stream mixed into the device output so far (interrupt-faded ones included). */
   playedFrames(): number {
     return this.#voice.stats().framesPlayed;
+  }
+
+  /** Periods in which this stream's voice, playing and not ended, ran dry (the device played silence instead). */
+  underruns(): number {
+    return this.#voice.stats().underruns;
   }
 
   /** `playedFrames()` at the moment the closing decision arrived, or null (open, or closed with nothing left to cut). */

@@ -11,7 +11,7 @@ import type { Attestation } from '../../src/attestation/record.js';
 import { dbToGain } from '../../src/audio/voice.js';
 import type { AudioVoice } from '../../src/audio/voice.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import type { SpeechResult } from '../../src/engine/speech-types.js';
+import type { PlayResult } from '../../src/engine/speech-types.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { SCHEDULE_DEFAULTS } from '../../src/streaming/schedule-policy.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
@@ -60,7 +60,7 @@ async function renderedPast(output: WatchedOutput, frame: number): Promise<void>
   await waitUntil(() => position(output) > frame, `the device to render past frame ${frame}`);
 }
 
-const seqOf = (result: SpeechResult, action: string) => result.attestations.find((attestation) => attestation.action === action)?.seq ?? -1;
+const seqOf = (result: PlayResult, action: string) => result.attestations.find((attestation) => attestation.action === action)?.seq ?? -1;
 
 /** The default duck envelope in frames, for a stream at `full`. */
 function defaultDuck(full: number): Pick<DuckExpectation, 'full' | 'ducked' | 'attackFrames' | 'releaseFrames'> {

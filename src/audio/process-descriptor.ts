@@ -33,10 +33,11 @@ function descriptorOfName(full: string): number | null {
 }
 
 /**
- * The descriptor number `path` names in this process (following symlinks hop by hop, with each
- * hop's directory resolved), or null for any other path.
+ * Follows `path`'s symlinks hop by hop, each hop's directory resolved. `visit` sees every hop's
+ * full path and may stop the walk with an answer. Returns that answer, or the last hop (not a link,
+ * or nothing there yet), or null when a directory is missing or the chain is longer than 40 hops.
  */
-export async function processDescriptorOf(path: string): Promise<number | null> {
+export async function walkLinks<T>(path: string, visit: (full: string) => T | null): Promise<{ found: T } | { last: string } | null> {
   let current = resolve(path);
   for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
     let full: string;
@@ -45,15 +46,10 @@ export async function processDescriptorOf(path: string): Promise<number | null> 
     } catch {
       return null;
     }
-    const fd = descriptorOfName(full);
-    if (fd !== null) return fd;
-    let stats: Stats;
-    try {
-      stats = await lstat(full);
-    } catch {
-      return null;
-    }
-    if (!stats.isSymbolicLink()) return null;
+    const found = visit(full);
+    if (found !== null) return { found };
+    const stats = await lstat(full).catch(() => null);
+    if (stats === null || !stats.isSymbolicLink()) return { last: full };
     try {
       current = resolve(dirname(full), await readlink(full));
     } catch {
@@ -61,6 +57,12 @@ export async function processDescriptorOf(path: string): Promise<number | null> 
     }
   }
   return null;
+}
+
+/** The descriptor number `path` names in this process (symlinks followed), or null for any other path. */
+export async function processDescriptorOf(path: string): Promise<number | null> {
+  const walk = await walkLinks(path, descriptorOfName);
+  return walk !== null && 'found' in walk ? walk.found : null;
 }
 
 /**

@@ -8,34 +8,10 @@
  *   ends attested as aborted by the caller, the temp file is removed) and the exit code 130/143;
  *   a second signal exits at once.
  */
-import { lstat, readlink, realpath, stat } from 'node:fs/promises';
 import { fstatSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { reopenedOnDevNull } from '../audio/process-descriptor.js';
+import { stat } from 'node:fs/promises';
+import { reopenedOnDevNull, walkLinks } from '../audio/process-descriptor.js';
 import { AudioError, InputError } from '../errors.js';
-
-const MAX_LINK_HOPS = 40;
-
-/** Where a path that does not exist yet would be created (symlinks followed), or null when its directory is missing. */
-async function wouldBePath(path: string): Promise<string | null> {
-  let current = resolve(path);
-  for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
-    let full: string;
-    try {
-      full = join(await realpath(dirname(current)), basename(current));
-    } catch {
-      return null;
-    }
-    const stats = await lstat(full).catch(() => null);
-    if (stats === null || !stats.isSymbolicLink()) return full;
-    try {
-      current = resolve(dirname(full), await readlink(full));
-    } catch {
-      return null;
-    }
-  }
-  return null;
-}
 
 /** What a path (or `-`, standard output) is: `node:<dev>:<ino>` when it exists, `path:<resolved>` when not yet. */
 async function identity(path: string): Promise<string | null> {
@@ -44,8 +20,9 @@ async function identity(path: string): Promise<string | null> {
     return `node:${stats.dev}:${stats.ino}`;
   } catch {
     if (path === '-') return null;
-    const full = await wouldBePath(path);
-    return full === null ? null : `path:${full}`;
+    // Not there yet: where it would be created, symlinks followed.
+    const walk = await walkLinks(path, () => null);
+    return walk !== null && 'last' in walk ? `path:${walk.last}` : null;
   }
 }
 

@@ -43,3 +43,16 @@ it.each([
   const verify = await promisify(execFile)(process.execPath, [bin, 'audit', 'verify', join(work, 'log.jsonl')]);
   expect(verify.stdout).toMatch(/^ok:/);
 }, 60_000);
+
+it('negative control: SIGKILL (no handler can run) leaves exactly the debris the checks above look for', async () => {
+  const work = mkdtempSync(join(dir, 'SIGKILL-'));
+  const child = spawn(process.execPath, [bin, 'speak', TEXT, '-o', 'out.wav', '--attestations', 'log.jsonl', '-q'], { cwd: work, env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' } });
+  const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
+  await waitUntil(() => readdirSync(work).some((name) => name.endsWith('.tmp')), 'the temp file to appear');
+  await waitUntil(() => existsSync(join(work, 'log.jsonl')) && readFileSync(join(work, 'log.jsonl'), 'utf8').includes('"synthesize"'), 'synthesis to be attested');
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+  expect(readdirSync(work).filter((name) => name.endsWith('.tmp'))).toHaveLength(1);
+  const last = JSON.parse(readFileSync(join(work, 'log.jsonl'), 'utf8').trim().split('\n').at(-1) ?? '{}') as LogRecord;
+  expect(['stop', 'fail']).not.toContain(last.action);
+}, 60_000);

@@ -3,14 +3,15 @@
  * - `-o` and `--attestations` naming one file (by path, symlink or hard link: device + inode, or
  *   the resolved path of a file not there yet) is a usage error: the audio would replace the log;
  * - `-o -` when standard output was closed at startup (Node put /dev/null there) fails
- *   `OUTPUT_CLOSED` instead of "writing" the speech nowhere;
+ *   `OUTPUT_CLOSED` instead of "writing" the speech nowhere; `-o /dev/stderr` silences progress
+ *   (it would be mixed into the audio);
  * - `watchInterrupts()` turns SIGINT/SIGTERM into an AbortSignal the engine call takes (the stream
  *   ends attested as aborted by the caller, the temp file is removed) and the exit code 130/143;
  *   a second signal exits at once.
  */
 import { fstatSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { reopenedOnDevNull, walkLinks } from '../audio/process-descriptor.js';
+import { processDescriptorOf, reopenedOnDevNull, walkLinks } from '../audio/process-descriptor.js';
 import { AudioError, InputError } from '../errors.js';
 
 /** What a path (or `-`, standard output) is: `node:<dev>:<ino>` when it exists, `path:<resolved>` when not yet. */
@@ -41,6 +42,12 @@ export async function refuseOutputOverLog(output: string | undefined, attestatio
 export function refuseClosedStdout(output: string | undefined, stdout: NodeJS.WritableStream): void {
   if (output !== '-' || stdout !== process.stdout || !reopenedOnDevNull(1)) return;
   throw new AudioError('OUTPUT_CLOSED', '-o -: standard output was closed when voice-soundboard started (Node put /dev/null there); redirect it, e.g. -o - > out.wav, or write a file with -o out.wav');
+}
+
+/** True when `-o` names this process's standard error (`/dev/stderr`, `/dev/fd/2`, ...) and `stderr` is that descriptor: progress must stay out of the audio. */
+export async function audioGoesToStderr(output: string | undefined, stderr: NodeJS.WritableStream): Promise<boolean> {
+  if (output === undefined || output === '-' || stderr !== process.stderr) return false;
+  return (await processDescriptorOf(output)) === 2;
 }
 
 /** SIGINT/SIGTERM as an abort of the running command. */

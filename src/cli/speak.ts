@@ -16,7 +16,7 @@ import { parseCliArgs, readAllText, type FlagSpec } from './args.js';
 import type { CliCommand, CliIo } from './main.js';
 import { progressReporter } from './progress.js';
 import { cliError, outputFormat, requireBackendFiles } from './speak-flags.js';
-import { refuseClosedStdout, refuseOutputOverLog } from './speak-guards.js';
+import { audioGoesToStderr, refuseClosedStdout, refuseOutputOverLog } from './speak-guards.js';
 
 const HELP = `Usage: voice-soundboard speak <text|-> [options]
 
@@ -202,9 +202,11 @@ async function run(args: string[], io: CliIo): Promise<number> {
     ...(output ? { output } : {}),
     ...(log ? { registrar: log.registrar } : {}),
   });
-  const progress = progressReporter(io.stderr, { quiet: values.quiet === true });
+  // Audio written to standard error gets no progress lines mixed into it.
+  const quiet = values.quiet === true || (await audioGoesToStderr(values.output, io.stderr));
+  const progress = progressReporter(io.stderr, { quiet });
   const say = (line: string) => {
-    if (!values.quiet) io.stderr.write(`voice-soundboard speak: ${line}\n`);
+    if (!quiet) io.stderr.write(`voice-soundboard speak: ${line}\n`);
   };
   try {
     const speakOptions = {

@@ -78,6 +78,15 @@ describe('-o naming one of the process\'s own descriptors writes through on it',
     expect(readdirSync(work).sort()).toEqual(['fd3.pcm', 'link.pcm', 'via-link.pcm']);
   });
 
+  it('-o /dev/stderr gets the audio alone: no progress or summary lines mixed in (negative control: the same run to stdout prints them)', () => {
+    const text = 'One sentence here. Another one there. And a third to report progress on.';
+    const toStdout = spawnSync(process.execPath, [bin, 'speak', text, '-o', '-', '-f', 'pcm'], { env });
+    expect(toStdout.stderr.toString()).toMatch(/voice-soundboard speak: wrote standard output/);
+    const toStderr = spawnSync(process.execPath, [bin, 'speak', text, '-o', '/dev/stderr', '-f', 'pcm'], { env });
+    expect(toStderr.status).toBe(0);
+    expect(toStderr.stderr.equals(toStdout.stdout)).toBe(true);
+  });
+
   it('-o - or -o /dev/stdout with stdout closed fails OUTPUT_CLOSED (negative control: > /dev/null is fine)', () => {
     for (const output of ['-', '/dev/stdout']) {
       const closed = shell(`"${process.execPath}" "${bin}" speak "Hi." -o ${output} -f pcm -q >&-`);

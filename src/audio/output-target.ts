@@ -2,30 +2,46 @@
  * Where encoded audio bytes go, without ever destroying what is already there. `openOutputTarget`
  * looks at what a path names and opens it by kind:
  *
- * - nothing yet, or a regular file: a temp file next to it, synced and renamed into place on
- *   `commit()` (atomic: a failure or `discard()` leaves the old file, or no file, as it was; an
- *   existing file's permission bits are kept);
+ * - one of this process's own descriptors (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`,
+ *   `/proc/self/fd/N`, or a symlink chain reaching one): written through on that descriptor, as
+ *   `-o -` writes standard output (a shell's `>>` keeps appending; nothing is opened, replaced or
+ *   closed); see process-descriptor.ts;
+ * - nothing yet: a temp file next to it, synced and hard-linked into place on `commit()` (link(2):
+ *   if anything appeared at the path meanwhile, it is left alone and the commit fails
+ *   `OUTPUT_CHANGED`);
+ * - a regular file with one link: a temp file next to it, synced and renamed over it on
+ *   `commit()` (atomic: a failure or `discard()` leaves the old file as it was; its permission
+ *   bits are kept). Right before the rename the path must still be the same file (device and
+ *   inode), else `OUTPUT_CHANGED` and the temp file is removed;
+ * - a regular file with more hard links: the same temp file, then copied into the file in place
+ *   on `commit()` (truncate + write + sync of the same inode), so every link sees the new audio and
+ *   no link is split off; a failure before `commit()` leaves it as it was, a failure during that
+ *   last copy may leave it partial;
  * - a symlink: the same rules applied to what it points at (a regular file behind it is replaced
- *   atomically *at the link's target*; a FIFO or device behind it is written through); the link
- *   itself is never replaced. A dangling link is refused (`OUTPUT_DANGLING_SYMLINK`);
- * - a FIFO or a character device (`/dev/null`, `/dev/stdout`, a terminal): written through,
- *   opened write-only without create or truncate, bytes in order; nothing can be renamed or
+ *   *at the link's target*, or updated in place when it has more links; a FIFO or device behind it
+ *   is written through); the link itself is never replaced. A dangling link is refused
+ *   (`OUTPUT_DANGLING_SYMLINK`);
+ * - a FIFO or a character device (`/dev/null`, a terminal): written through, opened write-only
+ *   without create or truncate (and without following a link where the path was none), then
+ *   checked (fstat) to be the node that was looked at; bytes in order; nothing can be renamed or
  *   unwritten there, so a failure may leave the bytes already written, and a WAV keeps its
  *   streaming header (sizes 0xFFFFFFFF);
  * - a directory, a socket or a block device: refused before anything is written
  *   (`OUTPUT_IS_DIRECTORY`, `OUTPUT_UNSUPPORTED_TYPE`).
  *
- * Refusals are InputErrors with field `path`. `streamOutputTarget` wraps a writable stream (the
- * CLI's `-o -`) the same way as a write-through target.
+ * Refusals are InputErrors with field `path`; errors name the path as given, never a temp path.
+ * `streamOutputTarget` wraps a writable stream (the CLI's `-o -`) the same way as a write-through
+ * target.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { lstat, open, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { link, lstat, open, realpath, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AudioError, InputError, VoiceSoundboardError } from '../errors.js';
+import { descriptorOutputTarget, processDescriptorOf } from './process-descriptor.js';
 
 /** What a target path named when it was opened. */
-export type OutputTargetKind = 'new' | 'file' | 'fifo' | 'character-device' | 'stream';
+export type OutputTargetKind = 'new' | 'file' | 'fifo' | 'character-device' | 'descriptor' | 'stream';
 
 /** An opened destination for bytes. Calls are made one at a time (the writers above serialise them). */
 export interface OutputTarget {
@@ -48,9 +64,23 @@ export interface OutputTarget {
 /** The error of a failed write, naming the path. */
 export function writeFailed(path: string, error: unknown): VoiceSoundboardError {
   if (error instanceof VoiceSoundboardError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new AudioError('FILE_WRITE_FAILED', `could not write ${path}: ${message}`, { cause: error });
+  return new AudioError('FILE_WRITE_FAILED', `could not write ${path}: ${describeFailure(path, error)}`, { cause: error });
 }
+
+/** An fs error without the path of the call (which may be a temp file the user never named). */
+function describeFailure(path: string, error: unknown): string {
+  const errno = error as NodeJS.ErrnoException;
+  if (errno.code === 'ENOENT' && errno.syscall === 'open') return `the directory ${dirname(path)} does not exist (ENOENT)`;
+  const message = error instanceof Error ? error.message : String(error);
+  return errno.code !== undefined && errno.syscall !== undefined ? message.replace(/, \w+ '.*'( -> '.*')?$/, '') : message;
+}
+
+/** The error of a target that changed between the look and the commit; the new thing is left alone. */
+function changed(path: string, what: string): AudioError {
+  return new AudioError('OUTPUT_CHANGED', `did not write ${path}: ${what} while the audio was being made; it was left alone and the audio discarded`);
+}
+
+const sameNode = (a: Stats, b: Stats) => a.dev === b.dev && a.ino === b.ino;
 
 function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
@@ -72,30 +102,89 @@ function refused(path: string, code: string, what: string): InputError {
 /**
  * Opens `path` for writing by what it is (see the module comment). Throws InputError
  * (`OUTPUT_IS_DIRECTORY`, `OUTPUT_UNSUPPORTED_TYPE`, `OUTPUT_DANGLING_SYMLINK`) or AudioError
- * `FILE_WRITE_FAILED` (e.g. the directory does not exist).
+ * `FILE_WRITE_FAILED` (e.g. the directory does not exist), `OUTPUT_CLOSED` (a descriptor that is
+ * not open) or `OUTPUT_CHANGED` (the node changed between the look and the open).
  */
 export async function openOutputTarget(path: string): Promise<OutputTarget> {
+  const fd = await processDescriptorOf(path);
+  if (fd !== null) return descriptorOutputTarget(fd, path);
   const link = await statOrNull(path, false);
-  const target = link?.isSymbolicLink() ? await statOrNull(path, true) : link;
-  if (link?.isSymbolicLink() && target === null) throw refused(path, 'OUTPUT_DANGLING_SYMLINK', 'a symlink to nothing');
-  if (target === null) return openAtomic(path, path, 'new', null);
+  const isLink = link?.isSymbolicLink() === true;
+  const target = isLink ? await statOrNull(path, true) : link;
+  if (isLink && target === null) throw refused(path, 'OUTPUT_DANGLING_SYMLINK', 'a symlink to nothing');
+  if (target === null) return openAtomic(path, path, null);
   if (target.isDirectory()) throw refused(path, 'OUTPUT_IS_DIRECTORY', 'a directory');
-  if (target.isFIFO()) return openThrough(path, 'fifo');
-  if (target.isCharacterDevice()) return openThrough(path, 'character-device');
+  if (target.isFIFO()) return openThrough(path, 'fifo', target, isLink);
+  if (target.isCharacterDevice()) return openThrough(path, 'character-device', target, isLink);
   if (target.isFile()) {
     // Behind a link the file is replaced where it lives, so the link keeps pointing at it.
-    const where = link?.isSymbolicLink() ? await realpath(path).catch((error: unknown) => Promise.reject(writeFailed(path, error))) : path;
-    return openAtomic(path, where, 'file', target.mode & 0o7777);
+    const where = isLink ? await realpath(path).catch((error: unknown) => Promise.reject(writeFailed(path, error))) : path;
+    return openAtomic(path, where, target);
   }
   throw refused(path, 'OUTPUT_UNSUPPORTED_TYPE', target.isSocket() ? 'a socket' : target.isBlockDevice() ? 'a block device' : 'not a file');
 }
 
-async function openAtomic(path: string, finalPath: string, kind: 'new' | 'file', mode: number | null): Promise<OutputTarget> {
+/** Puts the finished temp file at a path that had nothing: link(2) never replaces what appeared meanwhile. */
+async function placeNew(path: string, tempPath: string, finalPath: string): Promise<void> {
+  try {
+    await link(tempPath, finalPath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw changed(path, 'something appeared at the path');
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
+    // A file system without hard links: check, then rename (a window of one system call).
+    if ((await statOrNull(finalPath, false)) !== null) throw changed(path, 'something appeared at the path');
+    await rename(tempPath, finalPath);
+    return;
+  }
+  await rm(tempPath, { force: true });
+}
+
+/** Renames the finished temp file over the file that was looked at, if the path still is that file. */
+async function replaceFile(path: string, tempPath: string, finalPath: string, was: Stats): Promise<void> {
+  const now = await statOrNull(finalPath, false);
+  if (now === null || !now.isFile() || !sameNode(now, was)) throw changed(path, `${finalPath === path ? 'the file' : `the file it points at (${finalPath})`} was replaced or removed`);
+  await rename(tempPath, finalPath);
+}
+
+/** Copies the finished temp file into the file that was looked at, in place (it has other hard links). */
+async function copyInPlace(path: string, tempPath: string, finalPath: string, was: Stats): Promise<void> {
+  let out: FileHandle;
+  try {
+    out = await open(finalPath, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NOCTTY);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ELOOP') throw changed(path, 'the file was replaced or removed');
+    throw error;
+  }
+  try {
+    const now = await out.stat();
+    if (!now.isFile() || !sameNode(now, was)) throw changed(path, 'the file was replaced');
+    await out.truncate(0);
+    const input = await open(tempPath, 'r');
+    try {
+      const buffer = new Uint8Array(1 << 16);
+      for (let position = 0; ; ) {
+        const { bytesRead } = await input.read(buffer, 0, buffer.length, position);
+        if (bytesRead === 0) break;
+        for (let done = 0; done < bytesRead; ) done += (await out.write(buffer, done, bytesRead - done, position + done)).bytesWritten;
+        position += bytesRead;
+      }
+    } finally {
+      await input.close();
+    }
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+  await rm(tempPath, { force: true });
+}
+
+async function openAtomic(path: string, finalPath: string, was: Stats | null): Promise<OutputTarget> {
   const tempPath = tempPathFor(finalPath);
   let handle: FileHandle;
   try {
     handle = await open(tempPath, 'wx');
-    if (mode !== null) await handle.chmod(mode);
+    if (was !== null) await handle.chmod(was.mode & 0o7777);
   } catch (error) {
     await rm(tempPath, { force: true }).catch(() => undefined);
     throw writeFailed(path, error);
@@ -109,7 +198,7 @@ async function openAtomic(path: string, finalPath: string, kind: 'new' | 'file',
   };
   return {
     path,
-    kind,
+    kind: was === null ? 'new' : 'file',
     atomic: true,
     async write(bytes) {
       await handle.write(bytes, 0, bytes.length, position);
@@ -123,7 +212,9 @@ async function openAtomic(path: string, finalPath: string, kind: 'new' | 'file',
         await handle.sync();
         await handle.close();
         open_ = false;
-        await rename(tempPath, finalPath);
+        if (was === null) await placeNew(path, tempPath, finalPath);
+        else if (was.nlink > 1) await copyInPlace(path, tempPath, finalPath, was);
+        else await replaceFile(path, tempPath, finalPath, was);
       } catch (error) {
         await discard();
         throw writeFailed(path, error);
@@ -133,13 +224,24 @@ async function openAtomic(path: string, finalPath: string, kind: 'new' | 'file',
   };
 }
 
-async function openThrough(path: string, kind: 'fifo' | 'character-device'): Promise<OutputTarget> {
+/** Opens a FIFO or device without create or truncate and checks (fstat) it is the node `was` describes; exported for the tests that plant a stale look. */
+export async function openThrough(path: string, kind: 'fifo' | 'character-device', was: Stats, followLink: boolean): Promise<OutputTarget> {
   let handle: FileHandle;
   try {
     // No O_CREAT, no O_TRUNC: the node stays what it is. A FIFO's open waits for a reader.
-    handle = await open(path, fsConstants.O_WRONLY | fsConstants.O_NOCTTY);
+    handle = await open(path, fsConstants.O_WRONLY | fsConstants.O_NOCTTY | (followLink ? 0 : fsConstants.O_NOFOLLOW));
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw changed(path, 'a symlink was put at the path');
     throw writeFailed(path, error);
+  }
+  // What was opened must be what was looked at: a swap in between is refused before any byte.
+  const opened = await handle.stat().catch(async (error: unknown) => {
+    await handle.close().catch(() => undefined);
+    throw writeFailed(path, error);
+  });
+  if (!sameNode(opened, was)) {
+    await handle.close().catch(() => undefined);
+    throw changed(path, `the ${kind === 'fifo' ? 'FIFO' : 'device'} was replaced`);
   }
   let open_ = true;
   const close = async () => {

@@ -7,6 +7,7 @@ import { InputError, VoiceSoundboardError } from '../errors.js';
 import { auditCommand } from './audit.js';
 import { backendsCommand } from './backends.js';
 import { devicesCommand } from './devices.js';
+import { watchInterrupts } from './speak-guards.js';
 import { speakCommand } from './speak.js';
 import { voicesCommand } from './voices.js';
 
@@ -18,6 +19,8 @@ export interface CliCommand {
   help: string;
   /** Runs the command; returns the exit code. */
   run(args: string[], io: CliIo): Promise<number>;
+  /** True when the command stops cleanly on `io.signal` (SIGINT/SIGTERM); others keep the default (the process dies). */
+  interruptible?: boolean;
 }
 
 /** Where the CLI reads and writes; injected so tests run the real code on buffers. */
@@ -25,6 +28,8 @@ export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   stdin: NodeJS.ReadableStream;
+  /** Aborted when the user interrupts (SIGINT/SIGTERM), for the binary's own process. */
+  signal?: AbortSignal;
 }
 
 /** Subcommands by name. */
@@ -59,8 +64,25 @@ function usage(): string {
   ].join('\n');
 }
 
-/** Runs the CLI with `argv` (without node and script); returns the exit code. */
-export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }): Promise<number> {
+/**
+ * Runs the CLI with `argv` (without node and script); returns the exit code. Without `io` it is
+ * the process's own: an interruptible command (speak) then turns SIGINT/SIGTERM into an abort and
+ * exits 130/143.
+ */
+export async function main(argv: string[], io?: CliIo): Promise<number> {
+  if (io !== undefined) return runCli(argv, io);
+  const own = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
+  if (COMMANDS[argv[0] ?? '']?.interruptible !== true) return runCli(argv, own);
+  const interrupts = watchInterrupts();
+  try {
+    const code = await runCli(argv, { ...own, signal: interrupts.signal });
+    return interrupts.exitCode() ?? code;
+  } finally {
+    interrupts.dispose();
+  }
+}
+
+async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     io.stdout.write(usage());
@@ -82,7 +104,8 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
   try {
     return await command.run(rest, io);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const interrupted = io.signal?.aborted === true ? ` (interrupted by ${String(io.signal.reason)})` : '';
+    const message = `${error instanceof Error ? error.message : String(error)}${interrupted}`;
     const code = error instanceof VoiceSoundboardError ? ` [${error.code}]` : '';
     io.stderr.write(`voice-soundboard ${first}: ${message}${code}\n`);
     return error instanceof InputError ? 2 : 1;

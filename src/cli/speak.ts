@@ -10,12 +10,13 @@ import { AudioOutput } from '../audio/output.js';
 import { EMOTION_NAMES, PRESET_NAMES } from '../compiler/index.js';
 import { LOUDNESS_MODES } from '../engine/speech-file.js';
 import { VoiceEngine } from '../engine/voice-engine.js';
-import { InputError } from '../errors.js';
+import { AudioError, InputError } from '../errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { parseCliArgs, readAllText, type FlagSpec } from './args.js';
 import type { CliCommand, CliIo } from './main.js';
 import { progressReporter } from './progress.js';
 import { cliError, outputFormat, requireBackendFiles } from './speak-flags.js';
+import { audioGoesToStderr, refuseClosedStdout, refuseOutputOverLog } from './speak-guards.js';
 
 const HELP = `Usage: voice-soundboard speak <text|-> [options]
 
@@ -26,8 +27,10 @@ audio device otherwise, or as well with --play.
 Options:
   -o, --output <file|->      write audio here (format from the extension unless --format); "-" is
                              standard output (WAV with a streaming header, or -f pcm for raw s16le).
-                             A FIFO, a device such as /dev/null or a symlink's target is written
-                             through, never replaced; a regular file is replaced atomically
+                             A FIFO, a device such as /dev/null, /dev/stdout or /dev/fd/N (the
+                             descriptor itself: a shell's >> keeps appending) or a symlink's target
+                             is written through, never replaced; a regular file is replaced
+                             atomically (updated in place when it has other hard links)
   -f, --format <format>      ${AUDIO_FORMATS.join(' | ')} (must agree with the extension of -o)
       --play                 with -o: also play on the audio device while writing
       --device <id|name>     the audio device to play on (forwarded to the audio output)
@@ -62,8 +65,10 @@ Examples:
   voice-soundboard speak "<speak>Wait<break time='500ms'/>now</speak>" --ssml -o wait.wav
   voice-soundboard speak "Piped" -o - -f pcm | aplay -f S16_LE -r 22050
 
-Exit codes: 0 ok, 1 runtime failure, 2 bad usage (a bad flag, an unknown voice or language,
-an output path that is a directory or socket, a text longer than --max-input-chars).
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage (a bad flag, an unknown voice, language or
+--device, an output path that is a directory or socket, -o and --attestations naming one file, a
+text longer than --max-input-chars), 130/143 interrupted by SIGINT/SIGTERM (the speech is stopped,
+attested, and no temp file is left).
 `;
 
 const FLAGS: FlagSpec = {
@@ -171,6 +176,9 @@ function openOutput(device: string | undefined): AudioOutput {
     if (device !== undefined && error instanceof InputError && /device/.test(error.message)) {
       throw new InputError(`--device: choosing a device is not supported by this build's audio output (${error.message})`, { code: 'CLI_USAGE', field: '--device', cause: error });
     }
+    if (device !== undefined && error instanceof AudioError && error.code === 'AUDIO_DEVICE_NOT_FOUND') {
+      throw new InputError(`--device: no playback device has the id or name ${JSON.stringify(device)}; list them with \`voice-soundboard devices\``, { code: error.code, field: '--device', cause: error });
+    }
     throw cliError(error);
   }
 }
@@ -178,6 +186,8 @@ function openOutput(device: string | undefined): AudioOutput {
 async function run(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCliArgs(args, FLAGS, valuesSchema);
   const format = values.output ? outputFormat(values.output, values.format) : undefined;
+  await refuseOutputOverLog(values.output, values.attestations);
+  refuseClosedStdout(values.output, io.stdout);
   const text = await readText(positionals, io);
   const options = backendOptions(values);
   requireBackendFiles(values.backend, options);
@@ -192,9 +202,11 @@ async function run(args: string[], io: CliIo): Promise<number> {
     ...(output ? { output } : {}),
     ...(log ? { registrar: log.registrar } : {}),
   });
-  const progress = progressReporter(io.stderr, { quiet: values.quiet === true });
+  // Audio written to standard error gets no progress lines mixed into it.
+  const quiet = values.quiet === true || (await audioGoesToStderr(values.output, io.stderr));
+  const progress = progressReporter(io.stderr, { quiet });
   const say = (line: string) => {
-    if (!values.quiet) io.stderr.write(`voice-soundboard speak: ${line}\n`);
+    if (!quiet) io.stderr.write(`voice-soundboard speak: ${line}\n`);
   };
   try {
     const speakOptions = {
@@ -208,6 +220,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
       ...(values.lufs !== undefined ? { targetLufs: values.lufs } : {}),
       ...(values['max-input-chars'] !== undefined ? { maxInputChars: values['max-input-chars'] } : {}),
       onProgress: progress.onProgress,
+      ...(io.signal ? { signal: io.signal } : {}),
     };
     let attestations: number;
     if (values.output) {
@@ -249,4 +262,5 @@ export const speakCommand: CliCommand = {
   summary: 'speak text to a file or the audio device',
   help: HELP,
   run,
+  interruptible: true,
 };

@@ -69,7 +69,8 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const { json, model, 'voices-file': voicesFile, config, ...filter } = values;
   const modelOptions = { ...(model ? { modelPath: model } : {}), ...(voicesFile ? { voicesPath: voicesFile } : {}), ...(config ? { configPath: config } : {}) };
   const hasModel = Object.keys(modelOptions).length > 0;
-  if (hasModel) requireBackendFiles(filter.backend, modelOptions);
+  // -b kokoro/piper lists a model's voices: without its files there is nothing to list (exit 2, as speak).
+  requireBackendFiles(filter.backend, modelOptions);
   const catalogue = await VoiceCatalogue.fromRegistry(new BackendRegistry(), hasModel && filter.backend ? { [filter.backend]: modelOptions } : {});
   try {
     const found = await catalogue.search(filter);

@@ -90,16 +90,16 @@ describe('AudioFileWriter', () => {
     expect((await rejection(closed.write(new Float32Array(1)))).code).toBe('WRITER_CLOSED');
   });
 
-  it('cleans up its temp file when the final rename fails', async () => {
+  it('cleans up its temp file when the final placing fails', async () => {
     const dir = freshDir();
     const target = join(dir, 'taken.wav');
     const writer = await AudioFileWriter.open(target, { sampleRateHz: 8000, channels: 1 });
-    // Planted after open (a directory at open is refused up front): a non-empty directory cannot be renamed over.
+    // Planted after open (a directory at open is refused up front): the new path is taken meanwhile.
     mkdirSync(join(target, 'inside'), { recursive: true });
     await writer.write(new Float32Array(50));
     const error = await rejection(writer.close());
-    expect(error.code).toBe('FILE_WRITE_FAILED');
-    expect(error.message).toMatch(/could not write .*taken\.wav/);
+    expect(error.code).toBe('OUTPUT_CHANGED');
+    expect(error.message).toMatch(/did not write .*taken\.wav/);
     expect(readdirSync(dir)).toEqual(['taken.wav']);
     expect(readdirSync(target)).toEqual(['inside']);
   });
@@ -108,6 +108,9 @@ describe('AudioFileWriter', () => {
     const error = await rejection(AudioFileWriter.open(join(temp.dir, 'missing-dir', 'x.wav'), { sampleRateHz: 8000, channels: 1 }));
     expect(error.code).toBe('FILE_WRITE_FAILED');
     expect(error.message).toMatch(/ENOENT/);
+    // The user's path and its directory, never the temp file's name.
+    expect(error.message).toContain(join(temp.dir, 'missing-dir', 'x.wav'));
+    expect(error.message).not.toMatch(/\.tmp/);
   });
 
   it('validates options, formats and chunks', async () => {

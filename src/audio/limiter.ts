@@ -34,7 +34,7 @@ export interface TruePeakLimiterOptions {
 
 /** Zod schema of `TruePeakLimiterOptions`. */
 export const truePeakLimiterOptionsSchema = z.object({
-  sampleRateHz: z.number().int().min(8000).max(768000),
+  sampleRateHz: z.number().int().min(1000).max(768000),
   channels: z.number().int().min(1).max(64),
   ceilingDb: z.number().min(-60).max(6).default(-1),
   gainDb: z.number().min(-120).max(120).default(0),

@@ -1,11 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kWeightingCoefficients } from '../../src/audio/k-weighting.js';
 import { measureLoudness, normalizeLoudness } from '../../src/audio/loudness.js';
-import { encodeWav } from '../../src/audio/wav.js';
 import { InputError } from '../../src/errors.js';
-import { makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
+import { ffmpegLoudness, makeTempDir, requireFfmpeg, sine } from './tools.js';
 
 const temp = makeTempDir('vs-loudness-');
 beforeAll(() => requireFfmpeg());
@@ -51,17 +49,9 @@ function interleave(...channels: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Runs ffmpeg's ebur128 on a float WAV of `pcm` and parses its summary. */
+/** ffmpeg's ebur128 summary of `pcm` (a float WAV in this file's temp dir). */
 function ffmpegEbur128(name: string, pcm: Float32Array, sampleRateHz: number, channels: number): { integratedLufs: number; truePeakDb: number } {
-  const path = join(temp.dir, `${name}.wav`);
-  writeFileSync(path, encodeWav(pcm, { sampleRateHz, channels, format: 'f32' }));
-  const { stderr } = runFfmpeg(['-nostats', '-i', path, '-filter_complex', 'ebur128=peak=true', '-f', 'null', '-']);
-  const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
-  const integrated = /I:\s+(-?[\d.]+|-inf) LUFS/.exec(summary);
-  const peak = /Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary);
-  if (!integrated || !peak) throw new Error(`could not parse ffmpeg's ebur128 summary:\n${summary}`);
-  const parse = (text: string): number => (text === '-inf' ? -Infinity : Number(text));
-  return { integratedLufs: parse(integrated[1]!), truePeakDb: parse(peak[1]!) };
+  return ffmpegLoudness(join(temp.dir, `${name}.wav`), pcm, sampleRateHz, channels);
 }
 
 const SIGNALS: Array<{ name: string; sampleRateHz: number; channels: number; pcm: () => Float32Array }> = [

@@ -65,6 +65,8 @@ export class LimiterGain {
   /** The last L env values (ring) and their sum. */
   readonly #ring: Float64Array;
   #ringSum: number;
+  /** Ring slot of the next env value (frame mod L). */
+  #slot = 0;
   #frame = 0;
   #env = 1;
   #minGain = 1;
@@ -86,32 +88,45 @@ export class LimiterGain {
     return this.#minGain;
   }
 
-  /** Adds need[k] for the next frame k; returns G[k - L + 1] (frames before 0 get 1 and are not returned: NaN). */
+  /** Adds need[k] for the next frame k; returns G[k - L + 1] (NaN while k < L - 1: no frame is due yet). */
   push(need: number): number {
     const L = this.lookaheadFrames;
-    const capacity = L + 1;
     const frame = this.#frame++;
     // Idle fast path: every need, env and ring value of the last L frames is 1 (the deque holds only 1s).
     if (need === 1 && this.#quietFrames >= L) return 1;
-    // Sliding minimum of need over [frame - L + 1, frame].
-    while (this.#dequeSize > 0 && this.#dequeValues[(this.#dequeHead + this.#dequeSize - 1) % capacity]! >= need) this.#dequeSize--;
-    const tail = (this.#dequeHead + this.#dequeSize) % capacity;
-    this.#dequeFrames[tail] = frame;
-    this.#dequeValues[tail] = need;
-    this.#dequeSize++;
-    if (this.#dequeFrames[this.#dequeHead]! <= frame - L) {
-      this.#dequeHead = (this.#dequeHead + 1) % capacity;
-      this.#dequeSize--;
+    // Sliding minimum of need over [frame - L + 1, frame]: a ring of capacity L + 1 used as a deque.
+    const capacity = L + 1;
+    const frames = this.#dequeFrames;
+    const values = this.#dequeValues;
+    let size = this.#dequeSize;
+    let head = this.#dequeHead;
+    let tail = head + size - 1;
+    if (tail >= capacity) tail -= capacity;
+    while (size > 0 && values[tail]! >= need) {
+      size--;
+      tail = tail === 0 ? capacity - 1 : tail - 1;
     }
-    const hold = this.#dequeValues[this.#dequeHead]!;
+    tail = tail + 1 === capacity ? 0 : tail + 1;
+    frames[tail] = frame;
+    values[tail] = need;
+    size++;
+    if (frames[head]! <= frame - L) {
+      head = head + 1 === capacity ? 0 : head + 1;
+      size--;
+    }
+    this.#dequeHead = head;
+    this.#dequeSize = size;
+    const hold = values[head]!;
     // Down at once (the box filter smooths the attack), up with the release.
-    this.#env = hold <= this.#env ? hold : hold - (hold - this.#env) * this.#release;
+    let env = hold <= this.#env ? hold : hold - (hold - this.#env) * this.#release;
     // A release within 1e-9 of unity is unity (1e-8 dB): lets the idle fast path begin.
-    if (hold === 1 && this.#env > 1 - 1e-9) this.#env = 1;
-    this.#quietFrames = this.#env === 1 ? this.#quietFrames + 1 : 0;
-    const slot = frame % L;
-    this.#ringSum += this.#env - this.#ring[slot]!;
-    this.#ring[slot] = this.#env;
+    if (hold === 1 && env > 1 - 1e-9) env = 1;
+    this.#env = env;
+    this.#quietFrames = env === 1 ? this.#quietFrames + 1 : 0;
+    const slot = this.#slot;
+    this.#slot = slot + 1 === L ? 0 : slot + 1;
+    this.#ringSum += env - this.#ring[slot]!;
+    this.#ring[slot] = env;
     // Entering idle: the ring is all ones; its sum is L exactly (no accumulated rounding).
     if (this.#quietFrames >= L) this.#ringSum = L;
     if (frame < L - 1) return Number.NaN;

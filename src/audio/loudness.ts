@@ -213,7 +213,7 @@ const MAX_GAIN_REFINEMENTS = 4;
 /** Steps of the gain search under the limiter (secant; usually 2 to 4). */
 const MAX_LIMITER_STEPS = 12;
 /** The limiter's search stops within this many LU of the target. */
-const TARGET_TOLERANCE_LU = 0.02;
+const TARGET_TOLERANCE_LU = 0.05;
 /** The search never goes beyond this much gain over the plain gain (a target out of reach under the ceiling). */
 const MAX_LIMITER_GAIN_DB = 20;
 /** The detector interpolates exactly above the ceiling at this much more gain than the plain gain. */

@@ -255,15 +255,20 @@ export class SpeechFileWriter {
     }
     // Search passes: the limited output measured at each gain tried.
     const search = limitedGainSearch(targetLufs, plan.gainDb);
+    const peaks = new Map<number, number>();
     let step = search.next();
-    while (!step.done) step = search.next((await this.#limitedPass(spool, step.value, limitDb, false)).integratedLufs);
+    while (!step.done) {
+      const trial = await this.#limitedPass(spool, step.value, limitDb, false);
+      peaks.set(step.value, trial.truePeakDb);
+      step = search.next(trial.integratedLufs);
+    }
     const gainDb = step.value;
     // As in memory: a residual inter-sample overshoot lowers the limiter's ceiling by its size.
     let ceilingDb = limitDb;
-    for (let check = 0; check < 2; check++) {
-      const trial = await this.#limitedPass(spool, gainDb, ceilingDb, false);
-      if (trial.truePeakDb <= limitDb) break;
-      ceilingDb += limitDb - trial.truePeakDb - 0.01;
+    let peakDb = peaks.get(gainDb) ?? Infinity;
+    for (let check = 0; check < 2 && peakDb > limitDb; check++) {
+      ceilingDb += limitDb - peakDb - 0.01;
+      peakDb = (await this.#limitedPass(spool, gainDb, ceilingDb, false)).truePeakDb;
     }
     const result = await this.#limitedPass(spool, gainDb, ceilingDb, true);
     await this.#dropSpool();

@@ -218,6 +218,8 @@ const TARGET_TOLERANCE_LU = 0.05;
 const MAX_LIMITER_GAIN_DB = 20;
 /** The detector interpolates exactly above the ceiling at this much more gain than the plain gain. */
 const ENVELOPE_HEADROOM_DB = 6;
+/** The limited output's true peak is interpolated exactly from this fraction of the ceiling up (-1 dB). */
+const OUTPUT_PEAK_FLOOR = 10 ** (-1 / 20);
 /** Final checks of the output's true peak (each lowers the limiter's ceiling by the overshoot). */
 const MAX_CEILING_CORRECTIONS = 2;
 
@@ -296,15 +298,18 @@ export function normalizeLoudness(pcm: Float32Array, options: NormalizeLoudnessO
   const gain = 10 ** (gainDb / 20);
   let { curve, minGain } = { curve: curves.get(gainDb)!, minGain: 1 };
   for (const value of curve) minGain = Math.min(minGain, value);
+  // The output of a limiter that acted peaks at about its ceiling: the meter interpolates from 1 dB below.
+  const measureOutput = (pcmOut: Float32Array): LoudnessMeasurement =>
+    summarize({ blocks: blocksOf(weightedSquares(pcmOut, sampleRateHz, channels), sampleRateHz), truePeak: truePeak(pcmOut, sampleRateHz, channels, ceiling * OUTPUT_PEAK_FLOOR), samplePeak: samplePeak(pcmOut) }, 1);
   let out = applyGainCurve(pcm, channels, gain, curve);
-  let after = measureLoudness(out, { sampleRateHz, channels });
+  let after = measureOutput(out);
   // Heavy, fast gain changes can leave a residual inter-sample overshoot: lower the ceiling by it.
   let limiterCeiling = ceiling;
   for (let check = 0; check < MAX_CEILING_CORRECTIONS && after.truePeakDb > truePeakLimitDb; check++) {
     limiterCeiling *= 10 ** ((truePeakLimitDb - after.truePeakDb) / 20) * 0.999;
     ({ curve, minGain } = limiterGainCurve(envelope, gain, limiterCeiling, lookaheadFrames, releaseFrames));
     out = applyGainCurve(pcm, channels, gain, curve);
-    after = measureLoudness(out, { sampleRateHz, channels });
+    after = measureOutput(out);
   }
   return { pcm: out, gainDb, ...limiterReport(minGain), before: plain.before, after };
 }

@@ -250,12 +250,17 @@ export function truePeakEnvelope(pcm: Float32Array, sampleRateHz: number, channe
   return out;
 }
 
-/** True peak (linear) over all channels of interleaved `pcm`; never below the sample peak. */
-export function truePeak(pcm: Float32Array, sampleRateHz: number, channels: number): number {
+/**
+ * True peak (linear) over all channels of interleaved `pcm`; never below the sample peak. With
+ * `floorLinear` (a level the caller expects the peak to pass, e.g. a limiter's ceiling less a
+ * margin), interpolation starts above it: when the peak turns out to be lower, it is measured again
+ * without.
+ */
+export function truePeak(pcm: Float32Array, sampleRateHz: number, channels: number, floorLinear = 0): number {
   if (pcm.length === 0) return 0;
   const detector = new TruePeakDetector({ sampleRateHz, channels });
   const step = PEAK_STEP_FRAMES * channels;
-  for (let start = 0; start < pcm.length; start += step) detector.process(pcm.subarray(start, Math.min(pcm.length, start + step)), detector.peak);
-  detector.flush(detector.peak);
-  return detector.peak;
+  for (let start = 0; start < pcm.length; start += step) detector.process(pcm.subarray(start, Math.min(pcm.length, start + step)), Math.max(floorLinear, detector.peak));
+  detector.flush(Math.max(floorLinear, detector.peak));
+  return detector.peak > floorLinear || floorLinear === 0 ? detector.peak : truePeak(pcm, sampleRateHz, channels);
 }

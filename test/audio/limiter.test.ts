@@ -36,6 +36,13 @@ describe('true-peak reading', () => {
     });
   }
 
+  it('a floor above the peak falls back to a full reading (same value as without a floor)', () => {
+    const pcm = tone(9000, 0.3, 22050, 22050, 0.7);
+    const exact = truePeak(pcm, 22050, 1);
+    expect(truePeak(pcm, 22050, 1, 0.9)).toBe(exact);
+    expect(truePeak(pcm, 22050, 1, 0.25)).toBe(exact);
+  });
+
   it('the envelope is exact above its floor and never above the true value below it', () => {
     const pcm = tone(3000, 0.6, 22050, 22050);
     const exact = truePeakEnvelope(pcm, 22050, 1);

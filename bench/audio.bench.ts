@@ -6,12 +6,23 @@
  *    Kaiser polyphase resampler, one-shot and in 20 ms streaming chunks, against a linear
  *    interpolator (the cheapest, aliasing baseline); reported as a real-time factor too;
  * 2. measure BS.1770 loudness + true peak of 10 s of 48 kHz stereo, against a plain RMS pass;
- * 3. encode 1 s to WAV in-process and to mp3 through ffmpeg (spawn included).
+ * 3. encode 1 s to WAV in-process and to mp3 through ffmpeg (spawn included);
+ * 4. loudness targets on espeak-ng speech (`loudnessRows`): per case the target, the measured
+ *    integrated loudness and true peak (ours and ffmpeg's ebur128), whether the limiter acted,
+ *    then the limiter's cost per second of audio against a plain gain (the baseline), and
+ *    normalizeLoudness with the ceiling (limiter and gain search) against without it.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Bench, hrtimeNowTimestampProvider } from 'tinybench';
 import { encodeAudio } from '../src/audio/encode.js';
-import { measureLoudness } from '../src/audio/loudness.js';
+import { limitTruePeak } from '../src/audio/limiter.js';
+import { measureLoudness, normalizeLoudness } from '../src/audio/loudness.js';
 import { Resampler, resample } from '../src/audio/resampler.js';
+import { VoiceEngine } from '../src/engine/voice-engine.js';
+import { ffmpegLoudness } from '../test/audio/tools.js';
+import { measure } from './latency.js';
 
 function tone(seconds: number, rateHz: number, channels = 1): Float32Array {
   const out = new Float32Array(Math.round(seconds * rateHz) * channels);
@@ -79,4 +90,77 @@ async function main(): Promise<void> {
   console.log(`mp3 through ffmpeg costs ${ratio('encode 1 s mp3 (ffmpeg child)', 'encode 1 s wav (in-process)')}x an in-process WAV`);
 }
 
+/** Espeak-ng speech cases: voice, text, target. */
+const LOUDNESS_CASES: Array<{ voice: string; targetLufs: number; text: string }> = [
+  { voice: 'en-us', targetLufs: -23, text: 'Broadcast programmes are normalised to minus twenty three LUFS.' },
+  { voice: 'en-us', targetLufs: -16, text: 'Loudness targets are met by a true peak limiter, and nothing clips.' },
+  { voice: 'en-gb', targetLufs: -14, text: 'Streaming services play speech at about minus fourteen LUFS.' },
+  { voice: 'de', targetLufs: -16, text: 'Die Lautheit wird gemessen und der Spitzenpegel bleibt unter der Grenze.' },
+  { voice: 'fr-fr', targetLufs: -14, text: 'Le niveau sonore est mesuré, puis le limiteur garde la crête sous le plafond.' },
+  { voice: 'en-us', targetLufs: -14, text: '<speak><prosody volume="x-loud">Attention! Leave the platform now.</prosody> <prosody volume="x-soft">thank you</prosody></speak>' },
+];
+
+/** Loudness rows: targets met (ours and ffmpeg's reading) and the limiter's cost against a plain gain. */
+async function loudnessRows(): Promise<void> {
+  const engine = new VoiceEngine();
+  const dir = mkdtempSync(join(tmpdir(), 'vs-audio-bench-'));
+  try {
+    const rows = [];
+    for (const [index, testCase] of LOUDNESS_CASES.entries()) {
+      const result = await engine.speak(testCase.text, { voice: testCase.voice, targetLufs: testCase.targetLufs });
+      const reference = ffmpegLoudness(join(dir, `case${index}.wav`), result.audio, result.sampleRateHz, 1);
+      rows.push({
+        case: `${testCase.voice} ${testCase.text.slice(0, 28)}…`,
+        'target LUFS': testCase.targetLufs,
+        'ours LUFS': result.loudness?.integratedLufs.toFixed(2),
+        'ffmpeg LUFS': reference.integratedLufs.toFixed(1),
+        'ours dBTP': result.loudness?.truePeakDb.toFixed(2),
+        'ffmpeg dBTP': reference.truePeakDb.toFixed(1),
+        limited: result.loudness?.limited,
+        'reduction dB': result.loudness?.peakReductionDb.toFixed(1),
+        'gain dB': result.loudness?.gainDb.toFixed(2),
+      });
+    }
+    console.table(rows);
+
+    // Cost on about 10 s of speech (the cases' raw audio, joined).
+    const raw = [];
+    for (const testCase of LOUDNESS_CASES) raw.push((await engine.speak(testCase.text, { voice: testCase.voice })).audio);
+    const sampleRateHz = (await engine.speak('x')).sampleRateHz;
+    const speech = new Float32Array(raw.reduce((total, pcm) => total + pcm.length, 0));
+    raw.reduce((offset, pcm) => (speech.set(pcm, offset), offset + pcm.length), 0);
+    const seconds = speech.length / sampleRateHz;
+    const gain = 10 ** (12 / 20);
+    const tasks: Record<string, () => unknown> = {
+      'limiter +12 dB, -1 dBTP (limitTruePeak)': () => limitTruePeak(speech, { sampleRateHz, channels: 1, gainDb: 12, ceilingDb: -1 }),
+      'baseline: plain gain +12 dB': () => speech.map((sample) => sample * gain),
+      'normalizeLoudness -16 LUFS, -1 dBTP (limiter + search)': () => normalizeLoudness(speech, { sampleRateHz, channels: 1, targetLufs: -16, truePeakLimitDb: -1 }),
+      'baseline: normalizeLoudness -16 LUFS, no ceiling (gain only)': () => normalizeLoudness(speech, { sampleRateHz, channels: 1, targetLufs: -16 }),
+    };
+    const stats = await measure(tasks, 3000);
+    // CPU time per run as well: on a shared, busy machine the wall clock also counts waiting for a core.
+    const cpuMsPerRun = (task: () => unknown): number => {
+      const runs = 10;
+      const start = process.cpuUsage();
+      for (let run = 0; run < runs; run++) task();
+      const used = process.cpuUsage(start);
+      return (used.user + used.system) / 1000 / runs;
+    };
+    console.log(`cost per second of audio (${seconds.toFixed(1)} s of espeak speech at ${sampleRateHz} Hz; goal for the limiter: <= 1 % of real time = 10 ms/s):`);
+    console.table(
+      Object.entries(stats).map(([task, { p50Us, p99Us }]) => ({
+        task,
+        'p50 ms per s': (p50Us / 1000 / seconds).toFixed(3),
+        'p99 ms per s': (p99Us / 1000 / seconds).toFixed(3),
+        'p50 % of real time': (p50Us / 10 / seconds / 1000).toFixed(3),
+        'CPU ms per s': (cpuMsPerRun(tasks[task]!) / seconds).toFixed(3),
+      })),
+    );
+  } finally {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 await main();
+await loudnessRows();

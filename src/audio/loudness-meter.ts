@@ -8,8 +8,7 @@
  */
 import { kWeightingCoefficients, type BiquadCoefficients } from './k-weighting.js';
 import { channelWeights, type LoudnessAnalysis } from './loudness.js';
-import { Resampler } from './resampler.js';
-import { samplePeak, truePeakOversampling } from './true-peak.js';
+import { samplePeak, TruePeakDetector } from './true-peak.js';
 
 /** Incremental loudness and true-peak measurement of interleaved float32 PCM. Not thread-safe. */
 export class LoudnessMeter {
@@ -22,7 +21,7 @@ export class LoudnessMeter {
   readonly #state: Float64Array;
   readonly #stepFrames: number;
   readonly #blockFrames: number;
-  readonly #oversampler: Resampler | undefined;
+  readonly #detector: TruePeakDetector;
   #steps: number[] = [];
   #stepEnergy = 0;
   #framesSeen = 0;
@@ -38,11 +37,7 @@ export class LoudnessMeter {
     this.#state = new Float64Array(4 * options.channels);
     this.#stepFrames = 0.1 * options.sampleRateHz;
     this.#blockFrames = Math.round(0.4 * options.sampleRateHz);
-    const factor = truePeakOversampling(options.sampleRateHz);
-    this.#oversampler =
-      factor === 1
-        ? undefined
-        : new Resampler({ inputRateHz: options.sampleRateHz, outputRateHz: options.sampleRateHz * factor, channels: options.channels, stopbandAttenuationDb: 70, passbandFraction: 0.9 });
+    this.#detector = new TruePeakDetector(options);
   }
 
   /** Adds the next chunk (a whole number of frames). */
@@ -76,7 +71,8 @@ export class LoudnessMeter {
       }
     }
     this.#samplePeak = Math.max(this.#samplePeak, samplePeak(pcm));
-    if (this.#oversampler) this.#truePeak = Math.max(this.#truePeak, samplePeak(this.#oversampler.process(pcm)));
+    // Only a new maximum matters: the detector may skip what cannot exceed the peak so far.
+    this.#detector.process(pcm, this.#detector.peak);
   }
 
   /** Frames measured so far. */
@@ -86,7 +82,8 @@ export class LoudnessMeter {
 
   /** The analysis so far (flushes the true-peak oversampler: call once, at the end). */
   finish(): LoudnessAnalysis {
-    if (this.#oversampler) this.#truePeak = Math.max(this.#truePeak, samplePeak(this.#oversampler.flush()));
+    this.#detector.flush(this.#detector.peak);
+    this.#truePeak = this.#detector.peak;
     const blockCount = Math.max(0, this.#steps.length - 3);
     const blocks = new Float64Array(blockCount);
     for (let j = 0; j < blockCount; j++) {

@@ -1,13 +1,15 @@
 /**
  * Programme loudness per ITU-R BS.1770-4 / EBU R128: K-weighting, mean square over 400 ms blocks
  * with 75 % overlap, an absolute gate at -70 LUFS and a relative gate 10 LU below the
- * absolute-gated loudness; plus true peak and gain normalisation to a target loudness.
+ * absolute-gated loudness; plus true peak and normalisation to a target loudness through a gain
+ * and, under a true-peak ceiling, the look-ahead true-peak limiter (limiter.ts).
  */
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { kWeightedSquares } from './k-weighting.js';
-import { samplePeak, truePeak } from './true-peak.js';
+import { applyGainCurve, limiterGainCurve, limiterReport } from './limiter.js';
+import { samplePeak, truePeak, truePeakEnvelope } from './true-peak.js';
 
 /** Options of `measureLoudness`. */
 export interface LoudnessOptions {
@@ -19,7 +21,7 @@ export interface LoudnessOptions {
 export interface LoudnessMeasurement {
   /** Gated programme loudness in LUFS. */
   integratedLufs: number;
-  /** True peak in dBTP (4x oversampled below 96 kHz). */
+  /** True peak in dBTP (8x oversampled below 96 kHz, 4x below 192 kHz). */
   truePeakDb: number;
   /** Largest sample magnitude in dBFS. */
   samplePeakDb: number;
@@ -34,18 +36,27 @@ export interface LoudnessMeasurement {
 export interface NormalizeLoudnessOptions extends LoudnessOptions {
   /** Loudness to reach in LUFS (EBU R128 broadcast: -23; streaming platforms: about -14 to -16). */
   targetLufs: number;
-  /** Optional ceiling for the true peak in dBTP (e.g. -1): the gain is lowered to respect it. */
+  /**
+   * Optional ceiling for the true peak in dBTP (e.g. -1): the look-ahead true-peak limiter keeps
+   * the output under it while the gain still reaches the target. Without it: a plain gain.
+   */
   truePeakLimitDb?: number;
+  /** Limiter look-ahead (= attack) in ms (default 5). */
+  lookaheadMs?: number;
+  /** Limiter release time constant in ms (default 60). */
+  releaseMs?: number;
 }
 
 /** What `normalizeLoudness` did. */
 export interface NormalizedLoudness {
   /** The scaled copy of the input. */
   pcm: Float32Array;
-  /** Gain applied in dB (0 for silence). */
+  /** Gain applied before the limiter in dB (0 for silence). */
   gainDb: number;
-  /** True when the true-peak limit, not the target, decided the gain. */
-  limitedByTruePeak: boolean;
+  /** True when the limiter reduced the gain anywhere to keep the true peak under the ceiling. */
+  limited: boolean;
+  /** The limiter's largest gain reduction in dB (0 when not limited). */
+  peakReductionDb: number;
   /** Measurement of the input. */
   before: LoudnessMeasurement;
   /** Measurement of the output. */
@@ -62,6 +73,8 @@ export const loudnessOptionsSchema = z.object({
 export const normalizeLoudnessOptionsSchema = loudnessOptionsSchema.extend({
   targetLufs: z.number().min(-70).max(0),
   truePeakLimitDb: z.number().min(-60).max(6).optional(),
+  lookaheadMs: z.number().min(0.5).max(50).default(5),
+  releaseMs: z.number().min(1).max(2000).default(60),
 });
 
 const pcmSchema = z.instanceof(Float32Array, { message: 'expected a Float32Array' });
@@ -100,25 +113,34 @@ function validatePcm(pcm: Float32Array, channels: number): void {
   }
 }
 
-/** Channel-weighted mean squares of every complete 400 ms block (hop 100 ms). */
-function blockMeanSquares(pcm: Float32Array, sampleRateHz: number, channels: number): Float64Array {
+/** Channel-weighted squares of the K-weighted signal, one per frame. */
+function weightedSquares(pcm: Float32Array, sampleRateHz: number, channels: number): Float64Array {
   const frames = pcm.length / channels;
-  const blockFrames = Math.round(BLOCK_SECONDS * sampleRateHz);
-  const stepFrames = STEP_SECONDS * sampleRateHz;
-  const blockCount = frames < blockFrames ? 0 : Math.floor((frames - blockFrames) / stepFrames + 1e-9) + 1;
-  // Prefix sums of the weighted energy make every block an O(1) difference.
-  const energyPrefix = new Float64Array(frames + 1);
-  const squares = new Float64Array(frames);
+  const total = new Float64Array(frames);
+  const squares = channels === 1 ? total : new Float64Array(frames);
   const weights = channelWeights(channels);
   for (let c = 0; c < channels; c++) {
     const weight = weights[c]!;
     if (weight === 0) continue;
     kWeightedSquares(pcm, channels, c, sampleRateHz, squares);
-    let running = 0;
-    for (let i = 0; i < frames; i++) {
-      running += weight * squares[i]!;
-      energyPrefix[i + 1]! += running;
-    }
+    if (channels === 1) break;
+    for (let i = 0; i < frames; i++) total[i]! += weight * squares[i]!;
+  }
+  return total;
+}
+
+/** Mean squares of every complete 400 ms block (hop 100 ms) of per-frame `squares`. */
+function blocksOf(squares: Float64Array, sampleRateHz: number): Float64Array {
+  const frames = squares.length;
+  const blockFrames = Math.round(BLOCK_SECONDS * sampleRateHz);
+  const stepFrames = STEP_SECONDS * sampleRateHz;
+  const blockCount = frames < blockFrames ? 0 : Math.floor((frames - blockFrames) / stepFrames + 1e-9) + 1;
+  // Prefix sums of the energy make every block an O(1) difference.
+  const energyPrefix = new Float64Array(frames + 1);
+  let running = 0;
+  for (let i = 0; i < frames; i++) {
+    running += squares[i]!;
+    energyPrefix[i + 1] = running;
   }
   const blocks = new Float64Array(blockCount);
   for (let j = 0; j < blockCount; j++) {
@@ -157,7 +179,7 @@ export interface LoudnessAnalysis {
 
 function analyse(pcm: Float32Array, sampleRateHz: number, channels: number): LoudnessAnalysis {
   return {
-    blocks: blockMeanSquares(pcm, sampleRateHz, channels),
+    blocks: blocksOf(weightedSquares(pcm, sampleRateHz, channels), sampleRateHz),
     truePeak: truePeak(pcm, sampleRateHz, channels),
     samplePeak: samplePeak(pcm),
   };
@@ -188,37 +210,125 @@ function summarize(analysis: LoudnessAnalysis, gain: number): LoudnessMeasuremen
 
 /** Refinements of the gain when it moves blocks across the absolute gate (usually none needed). */
 const MAX_GAIN_REFINEMENTS = 4;
+/** Steps of the gain search under the limiter (secant; usually 2 to 4). */
+const MAX_LIMITER_STEPS = 12;
+/** The limiter's search stops within this many LU of the target. */
+const TARGET_TOLERANCE_LU = 0.05;
+/** The search never goes beyond this much gain over the plain gain (a target out of reach under the ceiling). */
+const MAX_LIMITER_GAIN_DB = 20;
+/** The detector interpolates exactly above the ceiling at this much more gain than the plain gain. */
+const ENVELOPE_HEADROOM_DB = 6;
+/** The limited output's true peak is interpolated exactly from this fraction of the ceiling up (-1 dB). */
+const OUTPUT_PEAK_FLOOR = 10 ** (-1 / 20);
+/** Final checks of the output's true peak (each lowers the limiter's ceiling by the overshoot). */
+const MAX_CEILING_CORRECTIONS = 2;
 
 /**
- * Scales PCM so its integrated loudness reaches `targetLufs`, lowering the gain if needed so the
- * true peak stays at or below `truePeakLimitDb` (a plain gain: no limiter, no clipping added).
- * The input is analysed once; `after` is derived from that analysis (exact up to float32
- * rounding of the output). Silence (no block above the absolute gate) is returned unchanged with
- * `gainDb` 0.
+ * The search for the pre-limiter gain that brings the limited output to `targetLufs`: yields the
+ * gain (dB) to try next, takes the output's integrated loudness at that gain, returns the best
+ * gain tried. Loudness rises monotonically with the gain, more slowly as the limiter works
+ * harder: secant steps from the plain gain, at most MAX_LIMITER_GAIN_DB above it.
  */
-export function normalizeLoudness(pcm: Float32Array, options: NormalizeLoudnessOptions): NormalizedLoudness {
-  const { sampleRateHz, channels, targetLufs, truePeakLimitDb } = parseInput(
-    normalizeLoudnessOptionsSchema,
-    options,
-    'options',
-  );
-  validatePcm(pcm, channels);
-  const plan = normalizationGain(analyse(pcm, sampleRateHz, channels), targetLufs, truePeakLimitDb);
-  if (plan.before.integratedLufs === -Infinity) return { pcm: pcm.slice(), ...plan };
-  const gain = 10 ** (plan.gainDb / 20);
-  const out = new Float32Array(pcm.length);
-  for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! * gain;
-  return { pcm: out, ...plan };
+export function* limitedGainSearch(targetLufs: number, plainGainDb: number): Generator<number, number, number> {
+  let previous = { gainDb: plainGainDb, lufs: yield plainGainDb };
+  let best = previous;
+  const clamp = (gainDb: number): number => Math.min(plainGainDb + MAX_LIMITER_GAIN_DB, Math.max(plainGainDb, gainDb));
+  let nextDb = clamp(plainGainDb + (targetLufs - previous.lufs));
+  for (let step = 0; step < MAX_LIMITER_STEPS && nextDb !== previous.gainDb; step++) {
+    const current = { gainDb: nextDb, lufs: yield nextDb };
+    if (Math.abs(targetLufs - current.lufs) < Math.abs(targetLufs - best.lufs)) best = current;
+    if (Math.abs(targetLufs - best.lufs) < TARGET_TOLERANCE_LU) break;
+    const slope = (current.lufs - previous.lufs) / (current.gainDb - previous.gainDb);
+    nextDb = clamp(current.gainDb + (targetLufs - current.lufs) / (Number.isFinite(slope) && slope > 0.05 ? slope : 0.05));
+    previous = current;
+  }
+  return best.gainDb;
 }
 
 /**
- * The gain that brings an analysed programme to `targetLufs`, lowered so its true peak stays at
- * or below `truePeakLimitDb` (0 dB for silence), with the measurements before and after. Shared by
- * `normalizeLoudness` and the two-pass file writer (which applies it while streaming).
+ * Scales PCM so its integrated loudness reaches `targetLufs`. With `truePeakLimitDb`, the gain is
+ * followed by the look-ahead true-peak limiter (limiter.ts) and the gain is searched so that the
+ * limited output, not the input, reaches the target: the output meets both the target and the
+ * ceiling, and `limited` says whether the limiter acted. `after` is a measurement of the output.
+ * Silence (no block above the absolute gate) is returned unchanged with `gainDb` 0.
  */
-export function normalizationGain(analysis: LoudnessAnalysis, targetLufs: number, truePeakLimitDb: number | undefined): Omit<NormalizedLoudness, 'pcm'> {
+export function normalizeLoudness(pcm: Float32Array, options: NormalizeLoudnessOptions): NormalizedLoudness {
+  const parsed = parseInput(normalizeLoudnessOptionsSchema, options, 'options');
+  const { sampleRateHz, channels, targetLufs, truePeakLimitDb } = parsed;
+  validatePcm(pcm, channels);
+  const squares = weightedSquares(pcm, sampleRateHz, channels);
+  const blocks = blocksOf(squares, sampleRateHz);
+  const unlimited = { limited: false, peakReductionDb: 0 };
+  if (truePeakLimitDb === undefined) {
+    const plain = normalizationGain({ blocks, truePeak: truePeak(pcm, sampleRateHz, channels), samplePeak: samplePeak(pcm) }, targetLufs);
+    return { pcm: scaled(pcm, plain.gainDb), ...plain, ...unlimited };
+  }
+  const ceiling = 10 ** (truePeakLimitDb / 20);
+  // The envelope the limiter needs doubles as the true-peak meter: exact above its floor.
+  const loudness = normalizationGain({ blocks, truePeak: 0, samplePeak: 0 }, targetLufs);
+  let floorGain = 10 ** ((loudness.gainDb + ENVELOPE_HEADROOM_DB) / 20);
+  let envelope = truePeakEnvelope(pcm, sampleRateHz, channels, ceiling / floorGain);
+  let peak = samplePeak(envelope);
+  if (peak <= ceiling / floorGain) peak = truePeak(pcm, sampleRateHz, channels);
+  const plain = normalizationGain({ blocks, truePeak: peak, samplePeak: samplePeak(pcm) }, targetLufs);
+  if (plain.before.integratedLufs === -Infinity) return { pcm: pcm.slice(), ...plain, ...unlimited };
+  if (plain.after.truePeakDb <= truePeakLimitDb) return { pcm: scaled(pcm, plain.gainDb), ...plain, ...unlimited };
+
+  const lookaheadFrames = (parsed.lookaheadMs * sampleRateHz) / 1000;
+  const releaseFrames = (parsed.releaseMs * sampleRateHz) / 1000;
+  const curves = new Map<number, Float64Array>();
+  const blocksScaled = new Float64Array(squares.length);
+  const search = limitedGainSearch(targetLufs, plain.gainDb);
+  let step = search.next();
+  while (!step.done) {
+    const gain = 10 ** (step.value / 20);
+    if (gain > floorGain) {
+      // Beyond the headroom: the envelope must be exact lower down.
+      floorGain = gain * 10 ** (ENVELOPE_HEADROOM_DB / 20);
+      envelope = truePeakEnvelope(pcm, sampleRateHz, channels, ceiling / floorGain);
+    }
+    const { curve } = limiterGainCurve(envelope, gain, ceiling, lookaheadFrames, releaseFrames);
+    curves.set(step.value, curve);
+    // The search weighs the K-weighted input by the gain curve: the curve varies slowly against
+    // the K-weighting, so this matches weighting the limited output to well under 0.01 LU.
+    for (let i = 0; i < squares.length; i++) blocksScaled[i] = squares[i]! * curve[i]! * curve[i]!;
+    step = search.next(summarize({ blocks: blocksOf(blocksScaled, sampleRateHz), truePeak: 0, samplePeak: 0 }, gain).integratedLufs);
+  }
+  const gainDb = step.value;
+  const gain = 10 ** (gainDb / 20);
+  let { curve, minGain } = { curve: curves.get(gainDb)!, minGain: 1 };
+  for (const value of curve) minGain = Math.min(minGain, value);
+  // The output of a limiter that acted peaks at about its ceiling: the meter interpolates from 1 dB below.
+  const measureOutput = (pcmOut: Float32Array): LoudnessMeasurement =>
+    summarize({ blocks: blocksOf(weightedSquares(pcmOut, sampleRateHz, channels), sampleRateHz), truePeak: truePeak(pcmOut, sampleRateHz, channels, ceiling * OUTPUT_PEAK_FLOOR), samplePeak: samplePeak(pcmOut) }, 1);
+  let out = applyGainCurve(pcm, channels, gain, curve);
+  let after = measureOutput(out);
+  // Heavy, fast gain changes can leave a residual inter-sample overshoot: lower the ceiling by it.
+  let limiterCeiling = ceiling;
+  for (let check = 0; check < MAX_CEILING_CORRECTIONS && after.truePeakDb > truePeakLimitDb; check++) {
+    limiterCeiling *= 10 ** ((truePeakLimitDb - after.truePeakDb) / 20) * 0.999;
+    ({ curve, minGain } = limiterGainCurve(envelope, gain, limiterCeiling, lookaheadFrames, releaseFrames));
+    out = applyGainCurve(pcm, channels, gain, curve);
+    after = measureOutput(out);
+  }
+  return { pcm: out, gainDb, ...limiterReport(minGain), before: plain.before, after };
+}
+
+/** A copy of `pcm` scaled by `gainDb`. */
+function scaled(pcm: Float32Array, gainDb: number): Float32Array {
+  const gain = 10 ** (gainDb / 20);
+  const out = new Float32Array(pcm.length);
+  for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! * gain;
+  return out;
+}
+
+/**
+ * The plain gain that brings an analysed programme to `targetLufs` (0 dB for silence), with the
+ * measurements before and after; blocks the gain moves across the absolute gate are re-gated.
+ */
+export function normalizationGain(analysis: LoudnessAnalysis, targetLufs: number): { gainDb: number; before: LoudnessMeasurement; after: LoudnessMeasurement } {
   const before = summarize(analysis, 1);
-  if (before.integratedLufs === -Infinity) return { gainDb: 0, limitedByTruePeak: false, before, after: before };
+  if (before.integratedLufs === -Infinity) return { gainDb: 0, before, after: before };
   let gainDb = targetLufs - before.integratedLufs;
   // A gain can lift quiet blocks over the -70 LUFS gate (or drop them under it), which moves the
   // integrated value; a few cheap re-gatings of the cached blocks settle it.
@@ -227,10 +337,5 @@ export function normalizationGain(analysis: LoudnessAnalysis, targetLufs: number
     if (Math.abs(errorLu) < 0.001) break;
     gainDb += errorLu;
   }
-  let limitedByTruePeak = false;
-  if (truePeakLimitDb !== undefined && before.truePeakDb + gainDb > truePeakLimitDb) {
-    gainDb = truePeakLimitDb - before.truePeakDb;
-    limitedByTruePeak = true;
-  }
-  return { gainDb, limitedByTruePeak, before, after: summarize(analysis, 10 ** (gainDb / 20)) };
+  return { gainDb, before, after: summarize(analysis, 10 ** (gainDb / 20)) };
 }

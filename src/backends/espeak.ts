@@ -128,7 +128,7 @@ export class EspeakBackend extends BaseBackend {
       if (!result.wav) throw new BackendError(this.name, 'ESPEAK_FAILED', 'espeak-ng produced no WAV', { retryable: true });
       const decoded = decodeWav(result.wav);
       const pcm = decoded.pcm;
-      if (prosody.gain !== 1) applyGainInPlace(pcm, prosody.gain);
+      if (prosody.gain !== 1) applyGainInPlace(pcm, prosody.gain, decoded.sampleRateHz, decoded.channels);
       const phonemes = cleanEspeakIpa(result.stdout);
       // Word times are relative to the start of the chunk that carries them (EngineOutputMetadata).
       const wordTimings = estimateWordTimings(chunk, phonemes, pcm, decoded.sampleRateHz, 0);

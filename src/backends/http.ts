@@ -177,7 +177,7 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
 
 function toOutput(bytes: Uint8Array, format: PcmStreamFormat): EngineOutput {
   const pcm = s16leToFloat32(bytes);
-  if (format.gain !== 1) applyGainInPlace(pcm, format.gain);
+  if (format.gain !== 1) applyGainInPlace(pcm, format.gain, format.sampleRateHz);
   return { pcm, sampleRateHz: format.sampleRateHz, channels: 1, metadata: {} };
 }
 

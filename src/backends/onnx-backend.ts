@@ -104,10 +104,10 @@ export abstract class OnnxBackend<Options extends OnnxBackendOptions, Model exte
   }
 
   /**
-   * A mono chunk of model output with the segment's volume applied. Always clamped: neural vocoders
-   * overshoot full scale now and then.
+   * A mono chunk of model output with the segment's volume applied. Always limited to the
+   * true-peak ceiling (never clipped): neural vocoders overshoot full scale now and then.
    */
   protected outputChunk(samples: Float32Array, volumeDb: number, sampleRateHz: number, phonemes: string): EngineOutput {
-    return { pcm: applyGainInPlace(samples, dbToGain(volumeDb)), sampleRateHz, channels: 1, metadata: { phonemes } };
+    return { pcm: applyGainInPlace(samples, dbToGain(volumeDb), sampleRateHz), sampleRateHz, channels: 1, metadata: { phonemes } };
   }
 }

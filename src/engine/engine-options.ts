@@ -104,7 +104,7 @@ export const speakOptionsSchema = z.strictObject({
   sampleRateHz: z.number().int().min(8000).max(192_000).optional(),
   /** Loudness target in LUFS (speak: integrated over the whole text; stream/play: per sentence). */
   targetLufs: z.number().min(-70).max(0).optional(),
-  /** True-peak ceiling in dBTP applied with `targetLufs` (default -1). */
+  /** True-peak ceiling in dBTP with `targetLufs` (default -1): the true-peak limiter keeps the output under it while the target is met. */
   truePeakLimitDb: z.number().min(-20).max(0).default(-1),
   /** Registrar metadata of the stream. */
   sessionId: z.string().min(1).max(200).optional(),

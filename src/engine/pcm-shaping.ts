@@ -3,6 +3,7 @@
  * (streaming resampler per segment), mono working layout, per-sentence loudness for streams.
  */
 import { convertChannels } from '../audio/channels.js';
+import { limitTruePeak } from '../audio/limiter.js';
 import { normalizeLoudness } from '../audio/loudness.js';
 import { Resampler } from '../audio/resampler.js';
 
@@ -11,11 +12,26 @@ export function toMono(pcm: Float32Array, channels: number): Float32Array {
   return channels === 1 ? pcm : convertChannels(pcm, { inputChannels: channels, outputChannels: 1 });
 }
 
-/** Per-sentence loudness normalisation for streaming (integrated loudness needs the whole text). */
+/** A sentence shorter than one 400 ms BS.1770 block is measured repeated to this length. */
+const SHORT_SENTENCE_LOOP_SECONDS = 2;
+
+/**
+ * Per-sentence loudness normalisation for streaming (integrated loudness needs the whole text):
+ * each sentence reaches `targetLufs` on its own, under the true-peak ceiling through the limiter,
+ * so sentences of any length land within the search's tolerance of the target and of each other.
+ * A sentence shorter than one 400 ms block (no gated block) is measured as if repeated to 2 s:
+ * its mean loudness over its own length. Silence is returned unchanged.
+ */
 export function sentenceLoudness(pcm: Float32Array, sampleRateHz: number, target: { targetLufs?: number | undefined; truePeakLimitDb: number }): Float32Array {
-  if (target.targetLufs === undefined) return pcm;
-  const result = normalizeLoudness(pcm, { sampleRateHz, channels: 1, targetLufs: target.targetLufs, truePeakLimitDb: target.truePeakLimitDb });
-  return Number.isFinite(result.before.integratedLufs) ? result.pcm : pcm;
+  if (target.targetLufs === undefined || pcm.length === 0) return pcm;
+  const options = { sampleRateHz, channels: 1, targetLufs: target.targetLufs, truePeakLimitDb: target.truePeakLimitDb };
+  const result = normalizeLoudness(pcm, options);
+  if (Number.isFinite(result.before.integratedLufs) || pcm.length >= 0.4 * sampleRateHz) return result.pcm;
+  const looped = new Float32Array(Math.ceil((SHORT_SENTENCE_LOOP_SECONDS * sampleRateHz) / pcm.length) * pcm.length);
+  for (let offset = 0; offset < looped.length; offset += pcm.length) looped.set(pcm, offset);
+  const { gainDb, before } = normalizeLoudness(looped, options);
+  if (!Number.isFinite(before.integratedLufs)) return pcm;
+  return limitTruePeak(pcm, { sampleRateHz, channels: 1, gainDb, ceilingDb: target.truePeakLimitDb }).pcm;
 }
 
 /**

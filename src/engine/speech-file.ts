@@ -7,9 +7,12 @@
  * Loudness (`targetLufs`) has two modes, option `loudnessMode`:
  * - `integrated` (default): two passes. The first spools the raw float32 PCM to a temp file
  *   (next to a file target, else in the OS temp dir) while a LoudnessMeter measures it; the
- *   second streams the spool through the gain that brings the whole text to the target (true
- *   peak capped) into the encoder. Same result as `speak()`; nothing reaches the output before
- *   the whole text is synthesized.
+ *   second streams the spool through the gain that brings the whole text to the target into the
+ *   encoder. When that gain would put the true peak over `truePeakLimitDb`, the spool is read a
+ *   few more times through the true-peak limiter to find the gain whose limited output meets the
+ *   target (measured, as `speak()` searches in memory), then once more into the encoder. The
+ *   result matches `speak()` within the search's tolerance; nothing reaches the output before the
+ *   whole text is synthesized.
  * - `per-sentence`: each sentence normalised on its own (as `stream()`/`play()` do), written as it
  *   comes: progressive, but the level of the whole text may differ slightly from the target.
  *
@@ -26,11 +29,12 @@ import { encodeAudioStream } from '../audio/encode-stream.js';
 import type { AudioFormat } from '../audio/encode.js';
 import type { WrittenAudioFile } from '../audio/file-writer.js';
 import { LoudnessMeter } from '../audio/loudness-meter.js';
-import { normalizationGain } from '../audio/loudness.js';
+import { limitedGainSearch, normalizationGain } from '../audio/loudness.js';
+import { TruePeakLimiter, type LimiterReport } from '../audio/limiter.js';
 import { openOutputTarget, streamOutputTarget, writeFailed, type OutputTarget } from '../audio/output-target.js';
 import { wavHeader, wavStreamHeader } from '../audio/wav.js';
 import { AudioError } from '../errors.js';
-import type { AudioChunk } from './speech-types.js';
+import type { AudioChunk, SpeechLoudness } from './speech-types.js';
 
 /** How `targetLufs` is applied to a file: over the whole text (two passes) or per sentence. */
 export const LOUDNESS_MODES = ['integrated', 'per-sentence'] as const;
@@ -66,7 +70,7 @@ export interface WrittenSpeech {
   sampleRateHz: number;
   frames: number;
   marks: Array<{ name: string; timeMs: number }>;
-  loudness?: { integratedLufs: number; truePeakDb: number; gainDb: number };
+  loudness?: SpeechLoudness;
 }
 
 /** Samples read back from the spool per step of the second pass (bounds its memory). */
@@ -233,23 +237,70 @@ export class SpeechFileWriter {
     spool.bytes += pcm.byteLength;
   }
 
-  /** Second pass: the whole text's gain, applied while streaming the spool into the encoder. */
+  /** Second pass: the whole text's gain (and the limiter when needed), applied while streaming the spool into the encoder. */
   async #secondPass(spool: Spool): Promise<WrittenSpeech['loudness']> {
-    const plan = normalizationGain(spool.meter.finish(), this.#options.targetLufs ?? 0, this.#options.truePeakLimitDb);
-    const gain = 10 ** (plan.gainDb / 20);
+    const targetLufs = this.#options.targetLufs ?? 0;
+    const limitDb = this.#options.truePeakLimitDb;
+    const plan = normalizationGain(spool.meter.finish(), targetLufs);
+    if (plan.after.truePeakDb <= limitDb || plan.before.integratedLufs === -Infinity) {
+      const gain = 10 ** (plan.gainDb / 20);
+      await this.#readSpool(spool, async (chunk) => {
+        // A fresh array per step: the encoder may still hold the previous one.
+        const scaled = new Float32Array(chunk.length);
+        for (let i = 0; i < scaled.length; i++) scaled[i] = chunk[i]! * gain;
+        await this.#encode(scaled);
+      });
+      await this.#dropSpool();
+      return { integratedLufs: plan.after.integratedLufs, truePeakDb: plan.after.truePeakDb, gainDb: plan.gainDb, limited: false, peakReductionDb: 0 };
+    }
+    // Search passes: the limited output measured at each gain tried.
+    const search = limitedGainSearch(targetLufs, plan.gainDb);
+    const peaks = new Map<number, number>();
+    let step = search.next();
+    while (!step.done) {
+      const trial = await this.#limitedPass(spool, step.value, limitDb, false);
+      peaks.set(step.value, trial.truePeakDb);
+      step = search.next(trial.integratedLufs);
+    }
+    const gainDb = step.value;
+    // As in memory: a residual inter-sample overshoot lowers the limiter's ceiling by its size.
+    let ceilingDb = limitDb;
+    let peakDb = peaks.get(gainDb) ?? Infinity;
+    for (let check = 0; check < 2 && peakDb > limitDb; check++) {
+      ceilingDb += limitDb - peakDb - 0.01;
+      peakDb = (await this.#limitedPass(spool, gainDb, ceilingDb, false)).truePeakDb;
+    }
+    const result = await this.#limitedPass(spool, gainDb, ceilingDb, true);
+    await this.#dropSpool();
+    return { integratedLufs: result.integratedLufs, truePeakDb: result.truePeakDb, gainDb, limited: result.limited, peakReductionDb: result.peakReductionDb };
+  }
+
+  /** One pass over the spool through the gain and the true-peak limiter, measured; into the encoder when `encode`. */
+  async #limitedPass(spool: Spool, gainDb: number, ceilingDb: number, encode: boolean): Promise<LimiterReport & { integratedLufs: number; truePeakDb: number }> {
+    const sampleRateHz = this.#sampleRateHz ?? 0;
+    const limiter = new TruePeakLimiter({ sampleRateHz, channels: 1, gainDb, ceilingDb });
+    const meter = new LoudnessMeter({ sampleRateHz, channels: 1 });
+    const take = async (pcm: Float32Array): Promise<void> => {
+      if (pcm.length === 0) return;
+      meter.push(pcm);
+      if (encode) await this.#encode(pcm);
+    };
+    await this.#readSpool(spool, (chunk) => take(limiter.process(chunk)));
+    await take(limiter.flush());
+    const measured = normalizationGain(meter.finish(), 0).before;
+    return { ...limiter.report, integratedLufs: measured.integratedLufs, truePeakDb: measured.truePeakDb };
+  }
+
+  /** Reads the spool in steps of SPOOL_READ_SAMPLES; each step's array is only valid during `onChunk`. */
+  async #readSpool(spool: Spool, onChunk: (chunk: Float32Array) => Promise<void>): Promise<void> {
     const buffer = new Float32Array(SPOOL_READ_SAMPLES);
     const view = new Uint8Array(buffer.buffer);
     for (let position = 0; position < spool.bytes; ) {
       const { bytesRead } = await spool.handle.read(view, 0, Math.min(view.length, spool.bytes - position), position);
       if (bytesRead === 0) throw new AudioError('FILE_WRITE_FAILED', `the spool file ${spool.path} ended early`);
       position += bytesRead;
-      // A fresh array per step: the encoder may still hold the previous one.
-      const scaled = new Float32Array(bytesRead / 4);
-      for (let i = 0; i < scaled.length; i++) scaled[i] = buffer[i]! * gain;
-      await this.#encode(scaled);
+      await onChunk(buffer.subarray(0, bytesRead / 4));
     }
-    await this.#dropSpool();
-    return { integratedLufs: plan.after.integratedLufs, truePeakDb: plan.after.truePeakDb, gainDb: plan.gainDb };
   }
 
   async #dropSpool(): Promise<void> {

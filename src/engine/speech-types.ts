@@ -66,7 +66,21 @@ export interface SpeechResult {
   /** play() only: what reached the device (words heard, where it was cut). */
   heard?: Heard;
   /** Loudness after normalisation, when `targetLufs` was asked. */
-  loudness?: { integratedLufs: number; truePeakDb: number; gainDb: number };
+  loudness?: SpeechLoudness;
+}
+
+/** What loudness normalisation did to a whole result (`SpeechResult.loudness`). */
+export interface SpeechLoudness {
+  /** Integrated loudness of the output in LUFS. */
+  integratedLufs: number;
+  /** True peak of the output in dBTP. */
+  truePeakDb: number;
+  /** Gain applied before the limiter in dB. */
+  gainDb: number;
+  /** True when the true-peak limiter reduced the gain anywhere (to keep `truePeakLimitDb`). */
+  limited: boolean;
+  /** The limiter's largest gain reduction in dB (0 when not limited). */
+  peakReductionDb: number;
 }
 
 /**

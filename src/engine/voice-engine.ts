@@ -149,7 +149,7 @@ export class VoiceEngine {
     if (parsed.targetLufs !== undefined && audio.length > 0) {
       const normalised = normalizeLoudness(audio, { sampleRateHz, channels: 1, targetLufs: parsed.targetLufs, truePeakLimitDb: parsed.truePeakLimitDb });
       audio = normalised.pcm;
-      loudness = { integratedLufs: normalised.after.integratedLufs, truePeakDb: normalised.after.truePeakDb, gainDb: normalised.gainDb };
+      loudness = { integratedLufs: normalised.after.integratedLufs, truePeakDb: normalised.after.truePeakDb, gainDb: normalised.gainDb, limited: normalised.limited, peakReductionDb: normalised.peakReductionDb };
     }
     return { audio, ...resultOf(utterance, marksOf(chunks), audio.length, sampleRateHz, started), ...(loudness ? { loudness } : {}) };
   }

@@ -1,11 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kWeightingCoefficients } from '../../src/audio/k-weighting.js';
 import { measureLoudness, normalizeLoudness } from '../../src/audio/loudness.js';
-import { encodeWav } from '../../src/audio/wav.js';
 import { InputError } from '../../src/errors.js';
-import { makeTempDir, requireFfmpeg, runFfmpeg, sine } from './tools.js';
+import { ffmpegLoudness, makeTempDir, requireFfmpeg, sine } from './tools.js';
 
 const temp = makeTempDir('vs-loudness-');
 beforeAll(() => requireFfmpeg());
@@ -51,17 +49,9 @@ function interleave(...channels: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Runs ffmpeg's ebur128 on a float WAV of `pcm` and parses its summary. */
+/** ffmpeg's ebur128 summary of `pcm` (a float WAV in this file's temp dir). */
 function ffmpegEbur128(name: string, pcm: Float32Array, sampleRateHz: number, channels: number): { integratedLufs: number; truePeakDb: number } {
-  const path = join(temp.dir, `${name}.wav`);
-  writeFileSync(path, encodeWav(pcm, { sampleRateHz, channels, format: 'f32' }));
-  const { stderr } = runFfmpeg(['-nostats', '-i', path, '-filter_complex', 'ebur128=peak=true', '-f', 'null', '-']);
-  const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
-  const integrated = /I:\s+(-?[\d.]+|-inf) LUFS/.exec(summary);
-  const peak = /Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary);
-  if (!integrated || !peak) throw new Error(`could not parse ffmpeg's ebur128 summary:\n${summary}`);
-  const parse = (text: string): number => (text === '-inf' ? -Infinity : Number(text));
-  return { integratedLufs: parse(integrated[1]!), truePeakDb: parse(peak[1]!) };
+  return ffmpegLoudness(join(temp.dir, `${name}.wav`), pcm, sampleRateHz, channels);
 }
 
 const SIGNALS: Array<{ name: string; sampleRateHz: number; channels: number; pcm: () => Float32Array }> = [
@@ -195,7 +185,7 @@ describe('normalizeLoudness', () => {
   it('reaches the target, confirmed by ffmpeg', () => {
     const pcm = join2(noise(0.05, 2, 44100, 2), new Float32Array(44100 * 2), sine(300, 0.02, 2, 44100, 2));
     const result = normalizeLoudness(pcm, { sampleRateHz: 44100, channels: 2, targetLufs: -16 });
-    expect(result.limitedByTruePeak).toBe(false);
+    expect(result.limited).toBe(false);
     expect(result.after.integratedLufs).toBeCloseTo(-16, 2);
     expect(result.gainDb).toBeCloseTo(-16 - result.before.integratedLufs, 6);
     // `after` is derived from the input's analysis: a fresh measurement of the output agrees.
@@ -205,12 +195,17 @@ describe('normalizeLoudness', () => {
     expect(Math.abs(ffmpegEbur128('normalized', result.pcm, 44100, 2).integratedLufs - -16)).toBeLessThanOrEqual(0.1);
   });
 
-  it('lowers the gain to respect the true-peak limit and says so', () => {
+  it('meets the target under the true-peak ceiling through the limiter, and says so', () => {
+    // A 5 ms burst 25 dB over the programme: a plain gain to -10 LUFS would put it at about +10 dBTP.
     const pcm = join2(sine(1000, 0.05, 1.5, 48000), sine(1000, 0.9, 0.005, 48000), sine(1000, 0.05, 1.5, 48000));
     const result = normalizeLoudness(pcm, { sampleRateHz: 48000, channels: 1, targetLufs: -10, truePeakLimitDb: -1 });
-    expect(result.limitedByTruePeak).toBe(true);
-    expect(result.after.truePeakDb).toBeCloseTo(-1, 2);
-    expect(result.after.integratedLufs).toBeLessThan(-10);
+    expect(result.limited).toBe(true);
+    expect(result.peakReductionDb).toBeGreaterThan(5);
+    expect(result.after.truePeakDb).toBeLessThanOrEqual(-1);
+    expect(Math.abs(result.after.integratedLufs - -10)).toBeLessThan(0.05);
+    const reference = ffmpegEbur128('limited-burst', result.pcm, 48000, 1);
+    expect(Math.abs(reference.integratedLufs - -10)).toBeLessThanOrEqual(0.1);
+    expect(reference.truePeakDb).toBeLessThanOrEqual(-0.9);
   });
 
   it('settles the gain when it lifts quiet blocks over the absolute gate', () => {

@@ -1,8 +1,9 @@
 /** Test helpers: run the real ffmpeg and espeak-ng binaries (installed here and in CI). */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeWav } from '../../src/audio/wav.js';
 
 /** Path of the ffmpeg binary the tests use (FFMPEG_PATH overrides). */
 export const FFMPEG = process.env['FFMPEG_PATH'] ?? 'ffmpeg';
@@ -60,4 +61,19 @@ export function sine(frequencyHz: number, amplitude: number, seconds: number, sa
     for (let c = 0; c < channels; c++) out[i * channels + c] = value;
   }
   return out;
+}
+
+/**
+ * Writes `pcm` as a float WAV to `path` and returns ffmpeg's ebur128 summary (`-af
+ * ebur128=peak=true`): integrated loudness (LUFS) and true peak (dBTP), printed to 0.1.
+ */
+export function ffmpegLoudness(path: string, pcm: Float32Array, sampleRateHz: number, channels: number): { integratedLufs: number; truePeakDb: number } {
+  writeFileSync(path, encodeWav(pcm, { sampleRateHz, channels, format: 'f32' }));
+  const { stderr } = runFfmpeg(['-nostats', '-i', path, '-filter_complex', 'ebur128=peak=true', '-f', 'null', '-']);
+  const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
+  const integrated = /I:\s+(-?[\d.]+|-inf) LUFS/.exec(summary);
+  const peak = /Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary);
+  if (!integrated || !peak) throw new Error(`could not parse ffmpeg's ebur128 summary:\n${summary}`);
+  const parse = (text: string): number => (text === '-inf' ? -Infinity : Number(text));
+  return { integratedLufs: parse(integrated[1]!), truePeakDb: parse(peak[1]!) };
 }

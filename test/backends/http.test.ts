@@ -54,8 +54,13 @@ describe('streamS16lePcm (the shared PCM chunker)', () => {
     expect(error).toMatchObject({ code: 'BACKEND_BAD_RESPONSE', message: expect.stringContaining('returned no audio') });
   });
 
-  it('clamps samples after gain', async () => {
+  it('limits samples after gain instead of clipping them', async () => {
     const chunks = await collect(streamS16lePcm(call, bodyOf([s16leBytes([24576, -24576, 8192])]), { sampleRateHz: 1000, chunkMs: 100, gain: 2, idleTimeoutMs: 1000 }));
-    expect(Array.from(chunks[0]!.pcm)).toEqual([1, -1, 0.5]);
+    const pcm = Array.from(chunks[0]!.pcm);
+    // 0.75 x 2 would be 1.5: the limiter keeps every sample under the -1 dBTP ceiling, none clamped to 1.
+    expect(pcm).toHaveLength(3);
+    for (const sample of pcm) expect(Math.abs(sample)).toBeLessThan(10 ** (-1 / 20));
+    expect(pcm[0]).toBeGreaterThan(0);
+    expect(pcm[1]).toBeLessThan(0);
   });
 });

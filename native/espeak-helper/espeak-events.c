@@ -122,7 +122,13 @@ int main(int argc, char **argv) {
 
   int sample_rate = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, NULL, espeakINITIALIZE_PHONEME_EVENTS | espeakINITIALIZE_PHONEME_IPA | espeakINITIALIZE_DONT_EXIT);
   if (sample_rate <= 0) die("libespeak-ng could not be initialised (espeak-ng-data missing?)");
-  if (espeak_SetVoiceByName(voice) != EE_OK) die("unknown voice");
+  if (espeak_SetVoiceByName(voice) != EE_OK) {
+    /* As the espeak-ng program does: a name that is no voice file is tried as a language. */
+    espeak_VOICE properties;
+    memset(&properties, 0, sizeof properties);
+    properties.languages = voice;
+    if (espeak_SetVoiceByProperties(&properties) != EE_OK) die("unknown voice");
+  }
   if (rate > 0) espeak_SetParameter(espeakRATE, rate, 0);
   if (pitch >= 0) espeak_SetParameter(espeakPITCH, pitch, 0);
   if (gap >= 0) espeak_SetParameter(espeakWORDGAP, gap, 0);

@@ -123,15 +123,49 @@ function phonemesByWord(events: readonly EspeakEvent[]): PhonemeTiming[][] {
 }
 
 /**
- * Word timings from the engine's events (`source: 'reported'`), one per whitespace-separated word
- * of the text that espeak-ng spoke: an event belongs to the word at (or next after) its character
- * position, and consecutive events of one word (a number read as several words) are merged. A word
+ * Word timings from the engine's events, one per whitespace-separated word of the text that
+ * espeak-ng spoke (words are stripped of surrounding punctuation, as `estimateWordTimings` does;
+ * SSML tags are not words). An event belongs to the word at (or next after) its character
+ * position; consecutive events of one word (a number read as several words) are merged. A word
  * starts at its first phoneme (else its word event) and ends where its last phoneme ends (the next
- * phoneme, pause or clause end). Words are stripped of surrounding punctuation, as
- * `estimateWordTimings` does; SSML tags are not words. Times are in ms from the start of the run.
+ * phoneme, pause or clause end): `source: 'reported'`. espeak-ng speaks some short words together
+ * with the word before (`of the` is one word event, `ʌvðə`): such a group's measured phonemes are
+ * shared among its words in proportion to their letters, boundaries on phoneme boundaries, and
+ * those words are `estimated`. Times are in ms from the start of the run.
  */
 export function measuredWordTimings(text: string, events: readonly EspeakEvent[]): WordTiming[] {
-  // Tags blanked out, positions kept (espeak-ng counts characters of the text as given).
+  const tokens = wordTokens(text);
+  const groups = phonemesByWord(events);
+  // Each word event's token and measured phonemes; consecutive events of one token merged.
+  const entries: Array<{ token: number; startMs: number; phonemes: PhonemeTiming[] }> = [];
+  let wordIndex = -1;
+  for (const event of events) {
+    if (event.t !== 'word') continue;
+    wordIndex += 1;
+    const token = tokens.findIndex((candidate) => candidate.end > event.pos - 1);
+    if (token < 0) continue;
+    const own = groups[wordIndex] ?? [];
+    const last = entries.at(-1);
+    if (last && last.token === token) last.phonemes.push(...own);
+    else if (!last || token > last.token) entries.push({ token, startMs: own[0]?.startMs ?? event.ms, phonemes: [...own] });
+  }
+  const timings: WordTiming[] = [];
+  entries.forEach((entry, index) => {
+    const until = entries[index + 1]?.token ?? tokens.length;
+    const words = tokens.slice(entry.token, until).map((token) => token.word).filter((word) => word !== '');
+    if (words.length === 0) return;
+    const endMs = Math.max(entry.startMs, entry.phonemes.at(-1)?.endMs ?? entry.startMs);
+    if (words.length === 1) {
+      timings.push({ word: words[0] as string, startMs: entry.startMs, endMs, source: 'reported' });
+      return;
+    }
+    timings.push(...shareGroup(words, entry.startMs, endMs, entry.phonemes));
+  });
+  return timings;
+}
+
+/** Whitespace-separated words with their character spans (tags blanked out, positions kept). */
+function wordTokens(text: string): Array<{ start: number; end: number; word: string }> {
   const characters = [...text.replace(/<[^>]*>/gu, (tag) => ' '.repeat([...tag].length))];
   const tokens: Array<{ start: number; end: number; word: string }> = [];
   for (let index = 0; index < characters.length; ) {
@@ -143,20 +177,25 @@ export function measuredWordTimings(text: string, events: readonly EspeakEvent[]
     while (index < characters.length && !/\s/u.test(characters[index] ?? ' ')) index += 1;
     tokens.push({ start, end: index, word: characters.slice(start, index).join('').replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '') });
   }
-  const groups = phonemesByWord(events);
-  const words = events.filter((event): event is Extract<EspeakEvent, { t: 'word' }> => event.t === 'word');
+  return tokens;
+}
+
+/** Several words spoken as one: the group's phonemes shared by letter count, each word `estimated`. */
+function shareGroup(words: readonly string[], startMs: number, endMs: number, phonemes: readonly PhonemeTiming[]): WordTiming[] {
+  const letters = words.map((word) => Math.max(1, [...word].length));
+  const total = letters.reduce((sum, count) => sum + count, 0);
   const timings: WordTiming[] = [];
-  let lastToken = -1;
-  words.forEach((event, index) => {
-    const token = tokens.findIndex((candidate) => candidate.end > event.pos - 1);
-    const word = tokens[token]?.word ?? '';
-    const own = groups[index] ?? [];
-    const startMs = own[0]?.startMs ?? event.ms;
-    const endMs = own.at(-1)?.endMs ?? startMs;
-    const previous = timings.at(-1);
-    if (token === lastToken && previous) previous.endMs = Math.max(previous.endMs, endMs);
-    else if (token >= 0 && word !== '') timings.push({ word, startMs, endMs, source: 'reported' });
-    if (token >= 0) lastToken = token;
+  let cursor = startMs;
+  let lettersSoFar = 0;
+  words.forEach((word, index) => {
+    lettersSoFar += letters[index] ?? 1;
+    const last = index === words.length - 1;
+    // The boundary: the phoneme edge nearest to the letter-proportional point.
+    const target = startMs + (lettersSoFar / total) * (endMs - startMs);
+    const edges = phonemes.map((phoneme) => phoneme.endMs).filter((edge) => edge > cursor && edge < endMs);
+    const boundary = last ? endMs : edges.reduce((best, edge) => (Math.abs(edge - target) < Math.abs(best - target) ? edge : best), edges[0] ?? target);
+    timings.push({ word, startMs: cursor, endMs: boundary, source: 'estimated' });
+    cursor = boundary;
   });
   return timings;
 }

@@ -71,6 +71,26 @@ describe.skipIf(!built)('espeak-ng events helper', () => {
     for (let index = 1; index < words.length; index++) expect(words[index]?.startMs).toBeGreaterThanOrEqual(words[index - 1]?.endMs ?? Infinity);
   });
 
+  it('keeps every word when espeak-ng speaks two as one (of the): shared on phoneme boundaries, marked estimated', async () => {
+    const text = 'A test of the measured path.';
+    const run = await runEspeakEventsHelper({ helperPath: DEFAULT_ESPEAK_EVENTS_HELPER, args: ['-v', 'en-us'], text });
+    expect(run.events.filter((event) => event.t === 'word').length).toBe(5); // "of the" is one word event
+    const words = measuredWordTimings(text, run.events);
+    expect(words.map((timing) => [timing.word, timing.source])).toEqual([
+      ['A', 'reported'],
+      ['test', 'reported'],
+      ['of', 'estimated'],
+      ['the', 'estimated'],
+      ['measured', 'reported'],
+      ['path', 'reported'],
+    ]);
+    const phonemeEdges = new Set(run.events.filter((event) => event.t !== 'word').map((event) => event.ms));
+    expect(phonemeEdges.has(words[2]?.endMs ?? NaN)).toBe(true);
+    expect(words[2]?.endMs).toBe(words[3]?.startMs);
+    expect(words[2]?.startMs).toBeLessThan(words[2]?.endMs ?? 0);
+    expect(words[3]?.startMs).toBeLessThan(words[3]?.endMs ?? 0);
+  });
+
   it('the backend prefers the helper: reported word timings and visemes from measured phonemes, chunk-relative', async () => {
     const backend = new EspeakBackend();
     try {

@@ -11,6 +11,8 @@ import { decodeWav } from '../../src/audio/wav.js';
 import { DEFAULT_ESPEAK_EVENTS_HELPER, espeakEventsArgs, isEspeakEventsHelperBuilt, measuredWordTimings, runEspeakEventsHelper } from '../../src/backends/espeak-events.js';
 import { runEspeakProcess } from '../../src/backends/espeak-process.js';
 import { EspeakBackend } from '../../src/backends/espeak.js';
+import { espeakTimings } from '../../src/backends/espeak-timings.js';
+import type { EspeakEvent } from '../../src/backends/espeak-events.js';
 import { OVR_VISEMES } from '../../src/backends/visemes.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import type { AudioChunk } from '../../src/engine/speech-types.js';
@@ -178,5 +180,25 @@ describe('espeak backend without the events helper', () => {
   it('runs the program for options the helper does not know', () => {
     expect(espeakEventsArgs(['--ipa=3', '-v', 'de', '-s', '200', '-p', '50', '-m'])).toEqual(['-v', 'de', '-s', '200', '-p', '50', '--ssml']);
     expect(espeakEventsArgs(['--ipa=3', '-a', '100'])).toBeUndefined();
+  });
+
+  it('measured times follow a trimmed start of the audio (trimmedLeadMs), never below 0', () => {
+    const events: EspeakEvent[] = [
+      { t: 'word', ms: 0, pos: 1, len: 3 },
+      { t: 'phoneme', ms: 120, ph: 'b' },
+      { t: 'phoneme', ms: 180, ph: 'ɑː' },
+      { t: 'phoneme', ms: 300, ph: 'b' },
+      { t: 'phoneme', ms: 360, ph: '' },
+    ];
+    const untrimmed = espeakTimings('Bob', 'bˈɑːb', new Float32Array(0), 22050, events);
+    const trimmed = espeakTimings('Bob', 'bˈɑːb', new Float32Array(0), 22050, events, 100);
+    expect(untrimmed.wordTimings).toEqual([{ word: 'Bob', startMs: 120, endMs: 360, source: 'reported' }]);
+    expect(trimmed.wordTimings).toEqual([{ word: 'Bob', startMs: 20, endMs: 260, source: 'reported' }]);
+    expect(trimmed.visemes?.map((viseme) => [viseme.viseme, viseme.startMs, viseme.endMs])).toEqual([
+      ['PP', 20, 80],
+      ['aa', 80, 200],
+      ['PP', 200, 260],
+    ]);
+    expect(espeakTimings('Bob', 'bˈɑːb', new Float32Array(0), 22050, events, 500).wordTimings?.[0]).toMatchObject({ startMs: 0, endMs: 0 });
   });
 });

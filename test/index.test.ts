@@ -26,6 +26,7 @@ const EXPORTS = [
     'writeAudioFile', 'verifyLog', 'checkpointPath', 'publicKeyPemOf', 'signSnapshot',
     'DROP_POLICIES', 'SCHEDULE_DEFAULTS', 'SCHEDULE_POLICIES',
     'AudioVoice', 'AUDIO_BACKEND_ENV', 'listOutputDevices',
+    'OVR_VISEMES', 'OVR_VISEME_TABLE', 'visemeOf',
 ];
 
 describe('package exports', () => {

@@ -25,6 +25,11 @@ if (!built) {
   process.stderr.write(`[espeak-events.test] SKIPPED: ${DEFAULT_ESPEAK_EVENTS_HELPER} is not built (apt-get install libespeak-ng-dev, then node scripts/build.mjs --helper)\n`);
 }
 
+// .ci/run installs libespeak-ng-dev and sets this: there, a missing helper fails instead of skipping.
+it.runIf(process.env.VOICE_SOUNDBOARD_REQUIRE_ESPEAK_EVENTS === '1')('the events helper is built where libespeak-ng-dev is installed (CI)', () => {
+  expect(built, `${DEFAULT_ESPEAK_EVENTS_HELPER} was not built`).toBe(true);
+});
+
 /** Words that start with a strong sound, separated by commas (espeak-ng pauses at each). */
 const LIST = 'Red, green, blue, yellow, orange, purple, black, white, Bob, Mary, Kevin, Dennis.';
 const ONSETS = { toleranceMs: 15, minPauseMs: 40, threshold: 0.01 };

@@ -19,7 +19,7 @@ function prebuildLoads() {
 
 if (prebuildLoads()) {
   step('using the prebuilt addon in prebuilds/');
-  runOrExit(process.execPath, [join(root, 'scripts', 'build.mjs'), '--ts']);
+  runOrExit(process.execPath, [join(root, 'scripts', 'build.mjs'), '--ts', '--helper']);
 } else {
   const status = run(process.execPath, [join(root, 'scripts', 'build.mjs')]);
   if (status !== 0) process.exit(status);

@@ -110,6 +110,8 @@ export type { FallbackChainOptions, FallbackEntry, FallbackFailure, FallbackResu
 export { ESPEAK_DEFAULT_VOICE, ESPEAK_SAMPLE_RATE_HZ, EspeakBackend, espeakBackendOptionsSchema } from './backends/espeak.js';
 export type { EspeakBackendOptions } from './backends/espeak.js';
 export { phonemize } from './backends/phonemize.js';
+export { OVR_VISEMES, OVR_VISEME_TABLE, visemeOf } from './backends/visemes.js';
+export type { OvrViseme } from './backends/visemes.js';
 export type { PhonemizeOptions } from './backends/phonemize.js';
 export { KokoroBackend, kokoroOptionsSchema } from './backends/kokoro.js';
 export type { KokoroOptions } from './backends/kokoro.js';

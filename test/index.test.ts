@@ -27,6 +27,7 @@ const EXPORTS = [
     'DROP_POLICIES', 'SCHEDULE_DEFAULTS', 'SCHEDULE_POLICIES',
     'AudioVoice', 'AUDIO_BACKEND_ENV', 'listOutputDevices',
     'TruePeakLimiter', 'limitTruePeak',
+    'OVR_VISEMES', 'OVR_VISEME_TABLE', 'visemeOf',
 ];
 
 describe('package exports', () => {

@@ -1,12 +1,17 @@
 /**
  * ElevenLabs text-to-speech over HTTP: `POST {baseUrl}/v1/text-to-speech/{voice_id}/stream` with
  * `output_format=pcm_<rate>` (raw mono s16le), streamed as it arrives; voices from `GET /v1/voices`.
+ * With `timestamps: true` it asks `/with-timestamps` instead: one JSON answer per segment (base64
+ * PCM + the service's character alignment), so no streaming within a segment, but word timings
+ * measured by the service (`source: 'reported'`, see alignment.ts).
  */
 import { z } from 'zod';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
 import type { VoiceInfo } from './backend.js';
-import { dbToGain } from './gain.js';
+import { characterAlignmentSchema, wordsFromCharacterAlignment } from './alignment.js';
+import { applyGainInPlace, dbToGain } from './gain.js';
+import { readJson, sendHttp } from './http.js';
 import { HttpBackend, httpBackendOptionsShape, trimTrailingSlashes } from './http-backend.js';
 
 /** Environment variable read when no `apiKey` option is given. */
@@ -44,9 +49,17 @@ export const elevenLabsBackendOptionsSchema = z
       })
       .strict()
       .optional(),
+    /** Ask for the character alignment (`/with-timestamps`): reported word timings, one chunk per segment. */
+    timestamps: z.boolean().default(false),
     ...httpBackendOptionsShape,
   })
   .strict();
+
+/** The part of a `/with-timestamps` answer the backend reads. */
+const timestampsResponseSchema = z.object({
+  audio_base64: z.string(),
+  alignment: characterAlignmentSchema.nullish(),
+});
 
 /** What a caller passes to `new ElevenLabsBackend(...)`. */
 export type ElevenLabsBackendOptions = z.input<typeof elevenLabsBackendOptionsSchema>;
@@ -105,14 +118,27 @@ export class ElevenLabsBackend extends HttpBackend<ParsedOptions> {
     const voice = options.voice ?? segment.voice ?? this.options.voice;
     const preferred = ELEVENLABS_PCM_RATES_HZ.find((rate) => rate === options.sampleRateHz);
     const sampleRateHz = preferred ?? this.options.sampleRateHz;
-    const url = new URL(`${this.root()}/v1/text-to-speech/${encodeURIComponent(voice)}/stream`);
+    const endpoint = this.options.timestamps ? 'with-timestamps' : 'stream';
+    const url = new URL(`${this.root()}/v1/text-to-speech/${encodeURIComponent(voice)}/${endpoint}`);
     url.searchParams.set('output_format', `pcm_${sampleRateHz}`);
     const voiceSettings = this.voiceSettings(segment.prosody.rate);
     const call = this.httpCall(apiKey, 'POST', url, signal, {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ text, model_id: this.options.model, ...(voiceSettings ? { voice_settings: voiceSettings } : {}) }),
     });
-    yield* this.streamPcm(call, sampleRateHz, dbToGain(segment.prosody.volumeDb));
+    if (!this.options.timestamps) {
+      yield* this.streamPcm(call, sampleRateHz, dbToGain(segment.prosody.volumeDb));
+      return;
+    }
+    const body = await readJson(call, await sendHttp(call), timestampsResponseSchema);
+    const bytes = Buffer.from(body.audio_base64, 'base64');
+    const pcm = new Float32Array(bytes.byteLength >> 1);
+    for (let index = 0; index < pcm.length; index++) pcm[index] = bytes.readInt16LE(index * 2) / 32768;
+    const gain = dbToGain(segment.prosody.volumeDb);
+    if (gain !== 1) applyGainInPlace(pcm, gain);
+    // The alignment's times are from the start of this answer's audio: chunk-relative.
+    const wordTimings = body.alignment ? wordsFromCharacterAlignment(body.alignment) : undefined;
+    if (pcm.length > 0) yield { pcm, sampleRateHz, channels: 1, metadata: wordTimings ? { wordTimings } : {} };
   }
 
   /** The request's `voice_settings`, or undefined to keep the voice's stored settings. */

@@ -1,8 +1,10 @@
 /**
- * One way of running espeak-ng (the system program or the warm WASM build) behind one interface:
- * speak text to a WAV and/or IPA, and list voices. `openEspeakEngine` picks the path: `process`
- * and `wasm` force one, `auto` tries the system program first and falls back to the WASM build
- * when the program is not installed.
+ * One way of running espeak-ng (the events helper, the system program or the warm WASM build)
+ * behind one interface: speak text to a WAV and/or IPA, and list voices. `openEspeakEngine` picks
+ * the path: `helper`, `process` and `wasm` force one; `auto` prefers the events helper
+ * (build/espeak-events, built when libespeak-ng's headers are installed: measured word and
+ * phoneme events, see espeak-events.ts) next to the system program, then the program alone
+ * (estimated timings), then the WASM build when the program is not installed.
  *
  * Measured per sentence in one run of bench/espeak.bench.ts (2 cores shared with other work):
  * the system program 13.1 ms p50 / 23.8 ms p99 (mostly process start-up); the warm WASM build in
@@ -20,12 +22,13 @@ import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackendError } from '../errors.js';
+import { DEFAULT_ESPEAK_EVENTS_HELPER, espeakEventsArgs, isEspeakEventsHelperBuilt, runEspeakEventsHelper, type EspeakEvent } from './espeak-events.js';
 import { DEFAULT_ESPEAK_BINARY, isEspeakProcessAvailable, runEspeakProcess } from './espeak-process.js';
 import { parseEspeakVariants, parseEspeakVoices, type EspeakVoiceList } from './espeak-voices.js';
 import { leaseEspeakWasm, type EspeakWasmLease } from './espeak-wasm.js';
 
 /** Which espeak-ng to use: the system program, the WASM build, or the first available. */
-export type EspeakMode = 'auto' | 'process' | 'wasm';
+export type EspeakMode = 'auto' | 'helper' | 'process' | 'wasm';
 
 /** One espeak-ng call. */
 export interface EspeakInvocation {
@@ -43,11 +46,13 @@ export interface EspeakInvocationResult {
   stdout: string;
   /** The WAV file bytes when `wav` was asked for. */
   wav?: Uint8Array;
+  /** The engine's word and phoneme events with audio positions (the events helper only). */
+  events?: EspeakEvent[];
 }
 
 /** A way of running espeak-ng. */
 export interface EspeakEngine {
-  readonly kind: 'process' | 'wasm';
+  readonly kind: 'helper' | 'process' | 'wasm';
   invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult>;
   /** Voices and variants, read once from the program and cached. */
   voiceList(): Promise<EspeakVoiceList>;
@@ -105,6 +110,34 @@ class ProcessEngine implements EspeakEngine {
     const path = await dir;
     await rm(path, { recursive: true, force: true });
     liveTempDirs.delete(path);
+  }
+}
+
+/**
+ * The events helper for speech (measured events), the program for voice lists and for any call
+ * the helper does not take (no WAV asked, an option it does not know).
+ */
+class HelperEngine implements EspeakEngine {
+  readonly kind = 'helper';
+
+  constructor(
+    private readonly helperPath: string,
+    private readonly program: ProcessEngine,
+  ) {}
+
+  async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
+    const args = invocation.wav ? espeakEventsArgs(invocation.args) : undefined;
+    if (!args) return this.program.invoke(invocation);
+    const run = await runEspeakEventsHelper({ helperPath: this.helperPath, args, text: invocation.text, signal: invocation.signal });
+    return { stdout: run.ipa, wav: run.wav, events: run.events };
+  }
+
+  voiceList(): Promise<EspeakVoiceList> {
+    return this.program.voiceList();
+  }
+
+  close(): Promise<void> {
+    return this.program.close();
   }
 }
 
@@ -171,6 +204,8 @@ export interface EspeakEngineOptions {
   binaryPath?: string;
   /** npm package name or `espeak-ng.js` path of the WASM build (default `espeak-ng`). */
   wasmPackage?: string;
+  /** Path of the events helper (default: the package's build/espeak-events). */
+  helperPath?: string;
 }
 
 /**
@@ -179,8 +214,18 @@ export interface EspeakEngineOptions {
  */
 export async function openEspeakEngine(options: EspeakEngineOptions): Promise<EspeakEngine> {
   const binaryPath = options.binaryPath ?? DEFAULT_ESPEAK_BINARY;
+  const helperPath = options.helperPath ?? DEFAULT_ESPEAK_EVENTS_HELPER;
+  if (options.mode === 'helper' && !isEspeakEventsHelperBuilt(helperPath)) {
+    throw new BackendError('espeak', 'ESPEAK_NOT_FOUND', `the espeak-events helper ${JSON.stringify(helperPath)} is not built; install libespeak-ng-dev and run \`node scripts/build.mjs\`, or choose mode 'auto'`);
+  }
   if (options.mode !== 'wasm') {
-    if (await isEspeakProcessAvailable(binaryPath)) return new ProcessEngine(binaryPath);
+    if (await isEspeakProcessAvailable(binaryPath)) {
+      const program = new ProcessEngine(binaryPath);
+      return options.mode !== 'process' && isEspeakEventsHelperBuilt(helperPath) ? new HelperEngine(helperPath, program) : program;
+    }
+    if (options.mode === 'helper') {
+      throw new BackendError('espeak', 'ESPEAK_NOT_FOUND', `the espeak-ng program ${JSON.stringify(binaryPath)} cannot be run (the helper path needs it for voice lists); install espeak-ng (apt-get install espeak-ng)`);
+    }
     if (options.mode === 'process') {
       throw new BackendError('espeak', 'ESPEAK_NOT_FOUND', `the espeak-ng program ${JSON.stringify(binaryPath)} cannot be run; install espeak-ng (apt-get install espeak-ng) or choose mode 'wasm'`);
     }

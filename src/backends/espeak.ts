@@ -9,7 +9,8 @@
  *
  * Long text is synthesized sentence by sentence and each sentence is yielded as its own chunk, so
  * the first audio arrives after one sentence. Each chunk carries its IPA (`--ipa=3` of the same
- * run) and word timings *estimated* from the phoneme counts (see `estimateWordTimings`).
+ * run), word timings and visemes: *measured* from espeak-ng's own events when the events helper is
+ * built (`reported`), else *estimated* from the phoneme counts (see espeak-timings.ts).
  */
 import { z } from 'zod';
 import { decodeWav } from '../audio/wav.js';
@@ -18,7 +19,8 @@ import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/
 import { parseInput } from '../validation.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
 import { openEspeakEngine } from './espeak-engine.js';
-import { cleanEspeakIpa, espeakProsody, estimateWordTimings, splitIntoChunks } from './espeak-text.js';
+import { cleanEspeakIpa, espeakProsody, splitIntoChunks } from './espeak-text.js';
+import { espeakTimings } from './espeak-timings.js';
 import { applyGainInPlace } from './gain.js';
 import { LazyLoad } from './lazy-load.js';
 import { findEspeakVoice, findEspeakVoiceForLanguage, type EspeakVoiceEntry, type EspeakVoiceList, type ResolvedEspeakVoice } from './espeak-voices.js';
@@ -33,8 +35,13 @@ const FEMALE_VARIANT = 'f3';
 /** Zod schema of the espeak backend's options. */
 export const espeakBackendOptionsSchema = z
   .object({
-    /** `process` = the system program, `wasm` = the npm package, `auto` = the program if it runs, else WASM. */
-    mode: z.enum(['auto', 'process', 'wasm']).default('auto'),
+    /**
+     * `helper` = the events helper (measured word timings), `process` = the system program,
+     * `wasm` = the npm package, `auto` = the helper when built, else the program if it runs, else WASM.
+     */
+    mode: z.enum(['auto', 'helper', 'process', 'wasm']).default('auto'),
+    /** Path of the events helper program (default: the package's build/espeak-events). */
+    helperPath: z.string().min(1).optional(),
     /** Path or PATH name of the system program. */
     binaryPath: z.string().min(1).optional(),
     /** npm package name, or path of a vendored `espeak-ng.js`, of the WASM build (default `espeak-ng`). */
@@ -58,6 +65,13 @@ export type EspeakBackendOptions = z.input<typeof espeakBackendOptionsSchema>;
 /** Capabilities of the espeak backend. */
 export const ESPEAK_CAPABILITIES: Readonly<BackendCapabilities> = Object.freeze({ streaming: true, wordTimings: true, phonemes: true, remote: false });
 
+/** What `health().detail` says of each path (the helper measures word timings; the others estimate them). */
+const ESPEAK_PATH_DETAIL = Object.freeze({
+  helper: 'espeak-ng events helper (measured word timings)',
+  process: 'system espeak-ng program',
+  wasm: 'espeak-ng WASM build',
+});
+
 /** espeak-ng's lowercase language names as BCP-47 (`en-us` -> `en-US`, `es-419` stays). */
 function toBcp47(language: string): string {
   return language
@@ -76,8 +90,8 @@ export class EspeakBackend extends BaseBackend {
   readonly capabilities = ESPEAK_CAPABILITIES;
   private readonly options: z.output<typeof espeakBackendOptionsSchema>;
   private readonly engine = new LazyLoad(() => {
-    const { mode, binaryPath, wasmPackage } = this.options;
-    return openEspeakEngine({ mode, ...(binaryPath ? { binaryPath } : {}), ...(wasmPackage ? { wasmPackage } : {}) });
+    const { mode, binaryPath, wasmPackage, helperPath } = this.options;
+    return openEspeakEngine({ mode, ...(binaryPath ? { binaryPath } : {}), ...(wasmPackage ? { wasmPackage } : {}), ...(helperPath ? { helperPath } : {}) });
   });
 
   /** Validates `options` (throws `InputError` naming the field). The engine is opened on first use. */
@@ -87,8 +101,8 @@ export class EspeakBackend extends BaseBackend {
     this.options = parsed;
   }
 
-  /** Which espeak-ng runs: `process` or `wasm`. Rejects with `ESPEAK_NOT_FOUND` when none is available. */
-  async path(): Promise<'process' | 'wasm'> {
+  /** Which espeak-ng runs: `helper`, `process` or `wasm`. Rejects with `ESPEAK_NOT_FOUND` when none is available. */
+  async path(): Promise<'helper' | 'process' | 'wasm'> {
     return (await this.engine.get()).kind;
   }
 
@@ -106,7 +120,7 @@ export class EspeakBackend extends BaseBackend {
     if (base.status !== 'ok') return base;
     try {
       const kind = await this.path();
-      return { backend: this.name, status: 'ok', modelLoaded: true, detail: kind === 'process' ? 'system espeak-ng program' : 'espeak-ng WASM build' };
+      return { backend: this.name, status: 'ok', modelLoaded: true, detail: ESPEAK_PATH_DETAIL[kind] };
     } catch (error) {
       return { backend: this.name, status: 'unavailable', modelLoaded: false, detail: error instanceof Error ? error.message : String(error) };
     }
@@ -130,9 +144,9 @@ export class EspeakBackend extends BaseBackend {
       const pcm = decoded.pcm;
       if (prosody.gain !== 1) applyGainInPlace(pcm, prosody.gain, decoded.sampleRateHz, decoded.channels);
       const phonemes = cleanEspeakIpa(result.stdout);
-      // Word times are relative to the start of the chunk that carries them (EngineOutputMetadata).
-      const wordTimings = estimateWordTimings(chunk, phonemes, pcm, decoded.sampleRateHz, 0);
-      yield { pcm, sampleRateHz: decoded.sampleRateHz, channels: decoded.channels, metadata: { phonemes, wordTimings } };
+      // Word times and visemes are relative to the start of the chunk that carries them.
+      const timings = espeakTimings(chunk, phonemes, pcm, decoded.sampleRateHz, result.events);
+      yield { pcm, sampleRateHz: decoded.sampleRateHz, channels: decoded.channels, metadata: { phonemes, ...timings } };
     }
   }
 

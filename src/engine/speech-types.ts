@@ -27,7 +27,12 @@ export interface AudioChunk {
   nodeId: string;
   /** SSML marks reached just before this chunk. */
   marks: string[];
-  /** Phonemes and word timings (word times relative to the chunk start). */
+  /**
+   * Phonemes, word timings and visemes. Each timing has two clocks, in ms of audio: `startMs`/`endMs`
+   * from this chunk's first sample, `streamStartMs`/`streamEndMs` from the stream's first sample
+   * (= this chunk's `startMs` + the chunk-relative time). `source` says whether the backend measured
+   * them (`reported`) or they were estimated (`estimated`).
+   */
   metadata: EngineOutputMetadata;
   /** Backend that produced it (speech chunks). */
   backend?: string;

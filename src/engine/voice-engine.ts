@@ -31,6 +31,7 @@ import { realtimeLimitFrames, writeAheadFrames, writePaced } from '../streaming/
 import { priorityValue } from '../streaming/schedule-policy.js';
 import { schedulerFor, type Admission, type GainTarget, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
 import { HeardLedger, joinWordTimings, type Heard } from '../streaming/heard.js';
+import { joinVisemes, withStreamClock } from '../streaming/stream-clock.js';
 import { isAsyncIterable, liveSynthesisSteps } from '../streaming/text-source.js';
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
 import type { SinkClosure, StreamSink } from '../streaming/stream-sink.js';
@@ -646,6 +647,7 @@ export class VoiceEngine {
         }
         const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
         const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
+        chunk.metadata = withStreamClock(chunk.metadata, chunk.startMs);
         positionMs += chunk.durationMs;
         pendingMarks = [];
         return chunk;
@@ -678,7 +680,7 @@ export class VoiceEngine {
           const gathered: Float32Array[] = [];
           let gatheredMetadata: AudioChunk['metadata'] | undefined;
           // Word times are relative to each output: shifted by where it starts in the gathered sentence.
-          const gatheredTimings: Array<{ wordTimings: AudioChunk['metadata']['wordTimings']; offsetMs: number }> = [];
+          const gatheredTimings: Array<{ wordTimings: AudioChunk['metadata']['wordTimings']; visemes: AudioChunk['metadata']['visemes']; offsetMs: number }> = [];
           let gatheredMs = 0;
           for await (const output of produced) {
             // A backend that ignores its signal must not keep the stream speaking after an allowed end.
@@ -689,7 +691,7 @@ export class VoiceEngine {
             if (gather) {
               gathered.push(pcm);
               gatheredMetadata ??= output.metadata;
-              gatheredTimings.push({ wordTimings: output.metadata.wordTimings, offsetMs: gatheredMs });
+              gatheredTimings.push({ wordTimings: output.metadata.wordTimings, visemes: output.metadata.visemes, offsetMs: gatheredMs });
               gatheredMs += durationMs(pcm.length, 1, converter.rateHz ?? FALLBACK_RATE_HZ);
             } else if (pcm.length > 0) {
               yield emit('speech', pcm, step.nodeId, { text: step.segment.text, metadata: output.metadata, backend: utterance.backend });
@@ -700,7 +702,8 @@ export class VoiceEngine {
             const sentence = concatPcm([...gathered, tail]);
             const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
             const wordTimings = joinWordTimings(gatheredTimings);
-            const metadata = { ...(gatheredMetadata ?? {}), ...(wordTimings ? { wordTimings } : {}) };
+            const visemes = joinVisemes(gatheredTimings);
+            const metadata = { ...(gatheredMetadata ?? {}), ...(wordTimings ? { wordTimings } : {}), ...(visemes ? { visemes } : {}) };
             if (sentence.length > 0) yield emit('speech', sentenceLoudness(sentence, rate, parsed), step.nodeId, { text: step.segment.text, metadata, backend: utterance.backend });
           } else if (tail.length > 0) {
             yield emit('speech', tail, step.nodeId, { text: step.segment.text, backend: utterance.backend });

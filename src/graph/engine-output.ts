@@ -40,29 +40,50 @@ export interface SynthesisSegment {
 /** Where a word timing comes from: measured by the backend, or estimated from the audio and text. */
 export type WordTimingSource = 'reported' | 'estimated';
 
-/** A word's position in the audio, in ms from the start of the chunk that carries it. */
+/**
+ * A word's position in the audio. Two clocks, both in ms: `startMs`/`endMs` from the first sample
+ * of the chunk that carries it (what backends produce); `streamStartMs`/`streamEndMs` from the first
+ * sample of the stream (`VoiceEngine.stream()`/`speak()` fill them: chunk's `startMs` + chunk-relative
+ * time, so they can be compared with the stream's position and across chunks).
+ */
 export interface WordTiming {
   word: string;
   startMs: number;
   endMs: number;
   /**
-   * `reported`: the backend measured it (word boundaries, alignment, model durations);
-   * `estimated`: derived afterwards from the text and the audio (espeak-ng today).
+   * `reported`: the backend measured it (the engine's own word events, alignment, model durations);
+   * `estimated`: derived afterwards from the text and the audio.
    */
   source: WordTimingSource;
+  /** Start in ms from the start of the stream (set by the engine, absent from a backend's output). */
+  streamStartMs?: number;
+  /** End in ms from the start of the stream (set by the engine). */
+  streamEndMs?: number;
 }
 
-/** A viseme event for lip sync. */
+/**
+ * A viseme for lip sync: one of the 15 Oculus Lipsync visemes (`sil PP FF TH DD kk CH SS nn RR aa E
+ * ih oh ou`, see src/backends/visemes.ts), on the same two clocks as `WordTiming`.
+ */
 export interface VisemeEvent {
   viseme: string;
   startMs: number;
+  endMs: number;
+  /** `reported` when derived from measured phoneme times, `estimated` when spread over a word's span. */
+  source: WordTimingSource;
+  /** Start in ms from the start of the stream (set by the engine). */
+  streamStartMs?: number;
+  /** End in ms from the start of the stream (set by the engine). */
+  streamEndMs?: number;
 }
 
 /** Metadata a backend may attach to a chunk. */
 export interface EngineOutputMetadata {
   /** IPA or backend-specific phoneme string of the chunk. */
   phonemes?: string;
+  /** Words in order, chunk-relative (and stream-relative once the engine emitted the chunk). */
   wordTimings?: WordTiming[];
+  /** Visemes in order, on the same clocks as `wordTimings`. */
   visemes?: VisemeEvent[];
 }
 

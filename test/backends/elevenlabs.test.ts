@@ -164,6 +164,43 @@ describe('ElevenLabsBackend', () => {
     expect(error).toMatchObject({ code: 'BACKEND_AUTH_MISSING', message: expect.stringContaining('ELEVENLABS_API_KEY') });
   });
 
+  /** A `/with-timestamps` answer for `text`: each character 50 ms, spaces included (as the service times them). */
+  function timestampsAnswer(text: string, samples: readonly number[], alignment?: object): object {
+    const characters = [...text];
+    return {
+      audio_base64: s16leBytes(samples).toString('base64'),
+      alignment: alignment ?? {
+        characters,
+        character_start_times_seconds: characters.map((_, index) => index * 0.05),
+        character_end_times_seconds: characters.map((_, index) => (index + 1) * 0.05),
+      },
+      normalized_alignment: null,
+    };
+  }
+
+  it('timestamps: posts to /with-timestamps and turns the character alignment into reported word timings', async () => {
+    const samples = testSamples(2400);
+    server.respond(jsonResponder(200, timestampsAnswer('"Hello," she said.', samples)));
+    const chunks = await collect(backend({ timestamps: true }).synthesize(segment('"Hello," she said.', { voice: 'v1' })));
+    const request = server.requests[0]!;
+    expect(request.path).toBe('/v1/text-to-speech/v1/with-timestamps');
+    expect(request.query.get('output_format')).toBe('pcm_24000');
+    expect(samplesOf(chunks)).toEqual(samples);
+    // Words from their first to their last letter: punctuation neither names nor times them.
+    const words = chunks[0]?.metadata.wordTimings?.map((timing) => ({ ...timing, startMs: Math.round(timing.startMs), endMs: Math.round(timing.endMs) }));
+    expect(words).toEqual([
+      { word: 'Hello', startMs: 50, endMs: 300, source: 'reported' },
+      { word: 'she', startMs: 450, endMs: 600, source: 'reported' },
+      { word: 'said', startMs: 650, endMs: 850, source: 'reported' },
+    ]);
+  });
+
+  it('timestamps: an alignment whose arrays differ in length is BACKEND_BAD_RESPONSE naming the field', async () => {
+    server.respond(jsonResponder(200, timestampsAnswer('ab', [1, 2], { characters: ['a', 'b'], character_start_times_seconds: [0], character_end_times_seconds: [0.1, 0.2] })));
+    const error = await rejection(collect(backend({ timestamps: true, maxRetries: 0 }).synthesize(segment('ab'))));
+    expect(error).toMatchObject({ code: 'BACKEND_BAD_RESPONSE', message: expect.stringContaining('alignment') });
+  });
+
   it('validates its options with InputError naming the field', () => {
     expect(() => new ElevenLabsBackend({ sampleRateHz: 12_000 } as unknown as ElevenLabsBackendOptions)).toThrow(InputError);
     expect(() => new ElevenLabsBackend({ sampleRateHz: 12_000 } as unknown as ElevenLabsBackendOptions)).toThrow(/elevenlabs\.sampleRateHz/);

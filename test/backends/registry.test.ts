@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BackendRegistry, BUILTIN_BACKEND_NAMES, createBackend, type BackendDescriptor } from '../../src/backends/registry.js';
 import { EspeakBackend } from '../../src/backends/espeak.js';
+import { isEspeakEventsHelperBuilt } from '../../src/backends/espeak-events.js';
 import { BackendError, InputError } from '../../src/errors.js';
 import { NEUTRAL_PROSODY } from '../../src/graph/engine-output.js';
 import { collect, rms } from './espeak-signal.js';
@@ -70,7 +71,9 @@ describe('BackendRegistry', () => {
     const rows = await registry.list();
     expect(rows.map((row) => row.name)).toEqual(['espeak', 'kokoro', 'piper', 'openai', 'elevenlabs', 'azure', 'ghost']);
     const byName = new Map(rows.map((row) => [row.name, row]));
-    expect(byName.get('espeak')).toMatchObject({ status: 'ready', remote: false, detail: 'system espeak-ng program' });
+    // auto mode: the events helper when it is built (measured word timings), else the program.
+    const espeakDetail = isEspeakEventsHelperBuilt() ? 'espeak-ng events helper (measured word timings)' : 'system espeak-ng program';
+    expect(byName.get('espeak')).toMatchObject({ status: 'ready', remote: false, detail: espeakDetail });
     expect(byName.get('kokoro')).toMatchObject({ status: 'needs-options', detail: 'needs modelPath and voicesPath' });
     expect(byName.get('ghost')).toMatchObject({ status: 'unavailable', detail: expect.stringMatching(/^not available: /) });
     for (const cloud of ['openai', 'elevenlabs', 'azure']) {

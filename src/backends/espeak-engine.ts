@@ -20,6 +20,7 @@ import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackendError } from '../errors.js';
+import { shapeEspeakInput } from './espeak-input.js';
 import { DEFAULT_ESPEAK_BINARY, isEspeakProcessAvailable, runEspeakProcess } from './espeak-process.js';
 import { parseEspeakVariants, parseEspeakVoices, type EspeakVoiceList } from './espeak-voices.js';
 import { leaseEspeakWasm, type EspeakWasmLease } from './espeak-wasm.js';
@@ -31,6 +32,7 @@ export type EspeakMode = 'auto' | 'process' | 'wasm';
 export interface EspeakInvocation {
   /** Options before the text (`-v`, `-s`, `-p`, `--ipa=3`...), without output options. */
   args: readonly string[];
+  /** Any text: it is shaped by `shapeEspeakInput` (espeak-input.ts) before espeak-ng sees it. */
   text: string;
   /** Write a WAV of the speech (`-w`) and return it. */
   wav: boolean;
@@ -67,8 +69,9 @@ class ProcessEngine implements EspeakEngine {
   constructor(private readonly binaryPath: string) {}
 
   async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
+    const text = shapeEspeakInput(invocation.text);
     if (!invocation.wav) {
-      const { stdout } = await runEspeakProcess({ binaryPath: this.binaryPath, args: [...invocation.args, '--stdin'], stdinText: invocation.text, signal: invocation.signal });
+      const { stdout } = await runEspeakProcess({ binaryPath: this.binaryPath, args: [...invocation.args, '--stdin'], stdinText: text, signal: invocation.signal });
       return { stdout: stdout.toString('utf8') };
     }
     // `-w` rather than `--stdout`, so stdout stays free for the IPA of the same run.
@@ -78,7 +81,7 @@ class ProcessEngine implements EspeakEngine {
       const { stdout } = await runEspeakProcess({
         binaryPath: this.binaryPath,
         args: [...invocation.args, '-w', wavPath, '--stdin'],
-        stdinText: invocation.text,
+        stdinText: text,
         signal: invocation.signal,
       });
       return { stdout: stdout.toString('utf8'), wav: new Uint8Array(await readFile(wavPath)) };
@@ -135,7 +138,7 @@ class WasmEngine implements EspeakEngine {
   async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
     const args = invocation.wav ? [...invocation.args, '-w', WASM_WAV_PATH] : [...invocation.args];
     const instance = await this.wasm.get();
-    const result = await instance.run({ args, inputText: invocation.text, outputFiles: invocation.wav ? [WASM_WAV_PATH] : [], signal: invocation.signal });
+    const result = await instance.run({ args, inputText: shapeEspeakInput(invocation.text), outputFiles: invocation.wav ? [WASM_WAV_PATH] : [], signal: invocation.signal });
     if (result.exitCode !== 0) {
       const detail = result.stderrLines.join(' ').trim();
       throw new BackendError('espeak', 'ESPEAK_FAILED', `espeak-ng (wasm) exited with code ${result.exitCode}${detail ? `: ${detail}` : ''}`);

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { AbortError, AudioError, BackendError, InputError } from '../errors.js';
 import { convertChannels } from '../audio/channels.js';
 import { normalizeLoudness } from '../audio/loudness.js';
+import { checkVoices } from './voice-check.js';
 import { AudioOutput } from '../audio/output.js';
 import { concatPcm } from '../audio/pcm.js';
 import { decodeWav } from '../audio/wav.js';
@@ -559,14 +560,15 @@ export class VoiceEngine {
     if (typeof text !== 'string') {
       if (allowLive && isAsyncIterable(text)) {
         if (parsed.format === 'ssml') throw new InputError('options.format: a live text source cannot be SSML (a document needs its whole text); use "text", "markup" or "auto"', { field: 'options.format' });
-        await this.#backendFor(parsed.backend);
+        await checkVoices(await this.#backendFor(parsed.backend), null, parsed, undefined);
         return null;
       }
       const expected = allowLive ? 'a string or an AsyncIterable of strings' : 'a string';
       throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
     }
     const graph = compile(text, this.#compileOptions(text, parsed, 1));
-    await this.#backendFor(parsed.backend);
+    // Unknown voices and languages are InputErrors here, before any registrar request.
+    await checkVoices(await this.#backendFor(parsed.backend), graph, parsed, text);
     return graph;
   }
 

@@ -6,6 +6,9 @@
  * Why (each found by experiment with the system espeak-ng 1.51, see docs/COMPILER.md "Input shaping"):
  * - a word made of one letter, a full stop and ≥ 167 more bytes (`x.111…`, `x.aaa…`, `a.a.a.…`)
  *   aborts it with "stack smashing detected" in 127 of its 131 voices;
+ *   (in Hakka, `hak`, 19 Hangul letters after `a.` suffice, cut into words or not);
+ * - single letters with full stops in a row, even split into words (`a.a. a.a. …`, 86 letters),
+ *   do the same: espeak-ng joins them into one abbreviation across spaces and commas;
  * - a word stacking ≥ 67 `'s` suffixes (`s's's'…`, 135 bytes) does the same in 49 voices (en, ru, hi…);
  * - a control character U+0001 starts an embedded command: `\u0001` + `20S` halves the speaking
  *   rate of the rest of the text; `[[…]]` is read as espeak phoneme mnemonics, not as text.
@@ -26,6 +29,10 @@
  *   `MAX_WORD_BYTES` UTF-8 bytes is cut into equal pieces, each cut moved to just after a
  *   punctuation character when one is near (URLs break after `/` or `.`), never before a
  *   combining mark or inside a surrogate pair;
+ * - a single letter with a full stop followed by more than `MAX_INITIAL_TAIL_CHARS` characters
+ *   without a space gets a space after the stop (`x.1111111` -> `x. 1111111`; `z.B.` is kept);
+ * - a chain of more than `MAX_DOTTED_LETTERS` single letters with full stops (`a.a. a.a. …`,
+ *   spaces and commas between allowed) gets a line break after every that many;
  * - runs of spaces and tabs become one space; the result is trimmed.
  */
 
@@ -44,6 +51,18 @@ export const MAX_WORD_CHARS = 48;
  * found (`s'`×68 in English), so CJK, Thai or Devanagari runs without spaces are cut too.
  */
 export const MAX_WORD_BYTES = 96;
+/**
+ * Longest word that may follow a single letter and a full stop with no space between (`z.B.`,
+ * `U.S.A.`, `e.g.` keep their readings): espeak-ng reads `x.<tail>` as one abbreviation, and in
+ * Hakka (`hak`) 19 Hangul letters after `a.` already abort it.
+ */
+export const MAX_INITIAL_TAIL_CHARS = 6;
+/**
+ * Most single letters with a full stop (`a.`, `U.`) in a row, spaces and commas between them
+ * allowed: espeak-ng joins them into one abbreviation, and `a.a. ` repeated 43 times (86 letters)
+ * aborts it. Longer chains are broken by a line break every this many letters.
+ */
+export const MAX_DOTTED_LETTERS = 8;
 /** How far (in characters) a cut may move from the even split to land after punctuation. */
 const CUT_SLACK_CHARS = 8;
 
@@ -56,6 +75,9 @@ const EXCESS_MARKS = new RegExp(`(\\p{M}{${MAX_COMBINING_MARKS}})\\p{M}+`, 'gu')
 const REPEATED = new RegExp(`([^\\p{Nd}\\s])\\1{${MAX_REPEATED_CHARACTERS},}`, 'gu');
 const DIGIT_RUN = new RegExp(`\\p{Nd}{${MAX_DIGIT_RUN + 1},}`, 'gu');
 const WORD = /\S+/gu;
+const DOTTED_LETTER = /(?<![\p{L}\p{M}])\p{L}\p{M}*\.[^\S\n]*,?[^\S\n]*/gu;
+const INITIAL_WITH_LONG_TAIL = new RegExp(`(?<![\\p{L}\\p{M}])(\\p{L}\\p{M}*\\.)(?=\\S{${MAX_INITIAL_TAIL_CHARS + 1}})`, 'gu');
+const DOTTED_CHAIN = new RegExp(`(?:${DOTTED_LETTER.source}){${MAX_DOTTED_LETTERS + 1},}`, 'gu');
 const CUT_AFTER = /[\p{P}\p{S}]/u;
 const NO_CUT_BEFORE = /[\p{M}\u200C\u200D\uFE00-\uFE0F]/u;
 const JOINER = /[\u200C\u200D]/u;
@@ -67,6 +89,14 @@ function groupDigits(run: string): string {
   const groups: string[] = [];
   for (let start = 0; start < digits.length; start += DIGIT_GROUP_SIZE) groups.push(digits.slice(start, start + DIGIT_GROUP_SIZE).join(''));
   return groups.join(', ');
+}
+
+/** Breaks a chain of dotted letters with a line break after every `MAX_DOTTED_LETTERS` of them. */
+function breakChain(chain: string): string {
+  const units = chain.match(DOTTED_LETTER) ?? [chain];
+  const lines: string[] = [];
+  for (let start = 0; start < units.length; start += MAX_DOTTED_LETTERS) lines.push(units.slice(start, start + MAX_DOTTED_LETTERS).join('').trimEnd());
+  return `${lines.join('\n')} `;
 }
 
 /** Cuts one word that is too long into even pieces joined by spaces. */
@@ -122,6 +152,8 @@ export function shapeEspeakInput(text: string): string {
     .replace(REPEATED, (_run, character: string) => character.repeat(MAX_REPEATED_CHARACTERS))
     .replace(DIGIT_RUN, groupDigits)
     .replace(WORD, cutWord)
+    .replace(INITIAL_WITH_LONG_TAIL, '$1 ')
+    .replace(DOTTED_CHAIN, breakChain)
     .replace(/[^\S\n]+/g, ' ')
     .replace(/ ?\n ?/g, '\n')
     .trim();

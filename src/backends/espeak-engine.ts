@@ -57,6 +57,12 @@ export interface EspeakEngine {
   close(): Promise<void>;
 }
 
+/** The `-v` argument of a call, if any (input shaping has per-voice rules). */
+function voiceArgument(args: readonly string[]): string | undefined {
+  const index = args.indexOf('-v');
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
 /** Message shared by every "no espeak-ng at all" error. */
 export const ESPEAK_INSTALL_HINT = 'install espeak-ng (apt-get install espeak-ng) or the espeak-ng npm package';
 
@@ -69,7 +75,7 @@ class ProcessEngine implements EspeakEngine {
   constructor(private readonly binaryPath: string) {}
 
   async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
-    const text = shapeEspeakInput(invocation.text);
+    const text = shapeEspeakInput(invocation.text, voiceArgument(invocation.args));
     if (!invocation.wav) {
       const { stdout } = await runEspeakProcess({ binaryPath: this.binaryPath, args: [...invocation.args, '--stdin'], stdinText: text, signal: invocation.signal });
       return { stdout: stdout.toString('utf8') };
@@ -138,7 +144,7 @@ class WasmEngine implements EspeakEngine {
   async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
     const args = invocation.wav ? [...invocation.args, '-w', WASM_WAV_PATH] : [...invocation.args];
     const instance = await this.wasm.get();
-    const result = await instance.run({ args, inputText: shapeEspeakInput(invocation.text), outputFiles: invocation.wav ? [WASM_WAV_PATH] : [], signal: invocation.signal });
+    const result = await instance.run({ args, inputText: shapeEspeakInput(invocation.text, voiceArgument(invocation.args)), outputFiles: invocation.wav ? [WASM_WAV_PATH] : [], signal: invocation.signal });
     if (result.exitCode !== 0) {
       const detail = result.stderrLines.join(' ').trim();
       throw new BackendError('espeak', 'ESPEAK_FAILED', `espeak-ng (wasm) exited with code ${result.exitCode}${detail ? `: ${detail}` : ''}`);

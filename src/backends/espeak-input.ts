@@ -33,7 +33,8 @@
  *   without a space gets a space after the stop (`x.1111111` -> `x. 1111111`; `z.B.` is kept);
  * - a chain of more than `MAX_DOTTED_LETTERS` single letters with full stops (`a.a. a.a. …`,
  *   spaces and commas between allowed) gets a line break after every that many;
- * - runs of spaces and tabs become one space; the result is trimmed.
+ * - runs of spaces and tabs become one space; the result is trimmed;
+ * - per voice: Kyrgyz (`ky`) gets no apostrophes (`b'b'b'` kills it with SIGSEGV).
  */
 
 /** Most combining marks kept after one base character (Vietnamese and Indic scripts need ≤ 3). */
@@ -133,12 +134,26 @@ function cutWord(word: string): string {
   return pieces.join(' ');
 }
 
+/** Apostrophes (ASCII, right single quotation mark, modifier letter). */
+const APOSTROPHE = /['\u2019\u02BC]/gu;
+
 /**
- * Shapes `text` for espeak-ng (see the module comment for every rule and why). Idempotent:
- * shaping shaped text changes nothing. Never throws.
+ * The voice a `-v` argument names, without its variant and language family (`trk/ky+f3` -> `ky`).
  */
-export function shapeEspeakInput(text: string): string {
-  return text
+export function espeakVoiceBase(voiceArgument: string): string {
+  return (voiceArgument.split('+')[0] ?? '').split('/').pop()?.toLowerCase() ?? '';
+}
+
+/**
+ * Shapes `text` for espeak-ng (see the module comment for every rule and why); `voice` (the `-v`
+ * argument) adds that voice's own rules. Idempotent: shaping shaped text changes nothing. Never throws.
+ */
+export function shapeEspeakInput(text: string, voice?: string): string {
+  // Kyrgyz (`ky`) dies with SIGSEGV on three Latin letters each followed by an apostrophe anywhere
+  // in one run (`b'b'b'`, `b'x b' b'`, even across lines); no other voice does. Kyrgyz is written
+  // without apostrophes, so that voice gets none.
+  const voiced = voice !== undefined && espeakVoiceBase(voice) === 'ky' ? text.replace(APOSTROPHE, '') : text;
+  return voiced
     .replace(LONE_SURROGATE, '')
     .replace(NONCHARACTER, '')
     .normalize('NFC')

@@ -137,7 +137,7 @@ export function resolveEspeakRequest(list: EspeakVoiceList, request: VoiceReques
   if (request.voice !== undefined) {
     const found = findEspeakVoice(list, request.voice);
     if (found) return { voice: found };
-    const message = `unknown espeak-ng voice ${JSON.stringify(request.voice)}: expected one such as "en-us", "de", "fr-fr", optionally with a variant such as "en-us+f3" (see voices())`;
+    const message = `unknown voice ${JSON.stringify(request.voice)}: expected an espeak-ng voice such as "en-us", "de", "fr-fr" or one with a variant such as "en-us+f3" (see voices())`;
     return { problem: { part: 'voice', code: 'VOICE_UNKNOWN', message } };
   }
   if (request.language !== undefined) {

@@ -47,6 +47,8 @@ describe('shapeEspeakInput', () => {
     expect(suffixes.replace(/ /g, '')).toBe("s'".repeat(220));
     expect(shapeEspeakInput('a.'.repeat(20)).split('\n')).toEqual(['a. a. a. a. a. a. a. a.', 'a. a. a. a. a. a. a. a.', 'a.a.a.a.']);
     expect(shapeEspeakInput(`어.${'국어'.repeat(20)}`)).toMatch(/^어\. 국어/u);
+    expect(shapeEspeakInput("xl'l'l' rock'n'roll", 'trk/ky+f3')).toBe('xlll rocknroll');
+    expect(shapeEspeakInput("xl'l'l'", 'gmw/en-US')).toBe("xl'l'l'");
   });
 
   it('groups long digit runs in threes, in any script, so each group is read as a number', () => {

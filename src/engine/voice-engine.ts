@@ -113,6 +113,8 @@ export class VoiceEngine {
   readonly #stopListening: (() => void)[];
   /** The scheduler of the engine's device (shared with every engine on it), once the device is known. */
   #scheduler: Scheduler | undefined;
+  /** Settles after the latest validation: validations settle in call order (see `#validate`). */
+  #validationTail: Promise<unknown> = Promise.resolve();
 
   /** Validates options (InputError naming the field); backends are created on first use. */
   constructor(options: VoiceEngineOptions = {}) {
@@ -546,10 +548,24 @@ export class VoiceEngine {
   }
 
   /**
-   * Compiles the text once to validate it and resolves the backend: no registrar request yet. A
-   * live text source (when allowed) is only checked to be one; its pieces compile as they arrive.
+   * Validates (see `#validateNow`) and settles in call order: checking voices awaits the backend's
+   * voice list, and the scheduler admits plays in the order their validation settles.
    */
-  async #validate(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
+  #validate(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
+    const result = this.#validateNow(text, parsed, allowLive);
+    // Handled here so a refusal while an earlier validation still runs is never "unhandled".
+    result.catch(() => undefined);
+    const turn = this.#validationTail.then(() => result);
+    this.#validationTail = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /**
+   * Compiles the text once to validate it, resolves the backend and checks its voices and
+   * languages: no registrar request yet. A live text source (when allowed) is only checked to be
+   * one; its pieces compile as they arrive.
+   */
+  async #validateNow(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
     this.#throwIfClosed();
     for (const field of ['sessionId', 'userId'] as const) {
       const pinned = this.#options[field];

@@ -5,8 +5,8 @@
  *
  * Why (each found by experiment with the system espeak-ng 1.51, see docs/COMPILER.md "Input shaping"):
  * - a word made of one letter, a full stop and ≥ 167 more bytes (`x.111…`, `x.aaa…`, `a.a.a.…`)
- *   aborts it with "stack smashing detected" in 127 of its 131 voices;
- *   (in Hakka, `hak`, 19 Hangul letters after `a.` suffice, cut into words or not);
+ *   aborts it with "stack smashing detected" in 127 of its 131 voices (in Hakka, `hak`,
+ *   19 Hangul letters after `a.` suffice, cut into words or not);
  * - single letters with full stops in a row, even split into words (`a.a. a.a. …`, 86 letters),
  *   do the same: espeak-ng joins them into one abbreviation across spaces and commas;
  * - a word stacking ≥ 67 `'s` suffixes (`s's's'…`, 135 bytes) does the same in 49 voices (en, ru, hi…);

@@ -18,6 +18,22 @@ export interface VoiceInfo {
   sampleRateHz?: number;
 }
 
+/** A voice and language one segment asks a backend for (what `checkVoice` is asked about). */
+export interface VoiceRequest {
+  /** Voice id (a call's `voice` or an SSML `<voice name>`). */
+  voice?: string;
+  /** BCP-47 language of the segment. */
+  language?: string;
+}
+
+/** Why a backend cannot take a `VoiceRequest`: the part at fault, a code and what was expected. */
+export interface VoiceRequestProblem {
+  part: 'voice' | 'language';
+  code: 'VOICE_UNKNOWN' | 'LANGUAGE_UNSUPPORTED';
+  /** Says what was received and what is expected, without a field name (the caller adds it). */
+  message: string;
+}
+
 /** What a backend can do. */
 export interface BackendCapabilities {
   /** Yields audio before the whole segment is synthesized. */
@@ -54,6 +70,12 @@ export interface SpeechBackend {
   readonly capabilities: BackendCapabilities;
   /** The voices this backend offers right now. */
   voices(): Promise<VoiceInfo[]>;
+  /**
+   * Optional check before any synthesis: resolves with the problem when the backend cannot speak
+   * `request` (an unknown voice, a language it has no voice for), undefined when it can. The engine
+   * turns a problem into an `InputError` naming the field, before any registrar request.
+   */
+  checkVoice?(request: VoiceRequest): Promise<VoiceRequestProblem | undefined>;
   /** Synthesizes one segment into PCM chunks; honours `signal`. */
   synthesize(segment: SynthesisSegment, options?: SynthesisOptions, signal?: AbortSignal): AsyncIterable<EngineOutput>;
   health(): Promise<BackendHealth>;

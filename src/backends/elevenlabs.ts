@@ -135,7 +135,7 @@ export class ElevenLabsBackend extends HttpBackend<ParsedOptions> {
     const pcm = new Float32Array(bytes.byteLength >> 1);
     for (let index = 0; index < pcm.length; index++) pcm[index] = bytes.readInt16LE(index * 2) / 32768;
     const gain = dbToGain(segment.prosody.volumeDb);
-    if (gain !== 1) applyGainInPlace(pcm, gain);
+    if (gain !== 1) applyGainInPlace(pcm, gain, sampleRateHz);
     // The alignment's times are from the start of this answer's audio: chunk-relative.
     const wordTimings = body.alignment ? wordsFromCharacterAlignment(body.alignment) : undefined;
     if (pcm.length > 0) yield { pcm, sampleRateHz, channels: 1, metadata: wordTimings ? { wordTimings } : {} };

@@ -5,6 +5,8 @@
  * (build/espeak-events, built when libespeak-ng's headers are installed: measured word and
  * phoneme events, see espeak-events.ts) next to the system program, then the program alone
  * (estimated timings), then the WASM build when the program is not installed.
+ * Every call's text passes through `shapeEspeakInput` (espeak-input.ts) first, with the rules of
+ * the voice named by `-v`: input espeak-ng 1.51 crashes on or reads as commands never reaches it.
  *
  * Measured per sentence in one run of bench/espeak.bench.ts (2 cores shared with other work):
  * the system program 13.1 ms p50 / 23.8 ms p99 (mostly process start-up); the warm WASM build in
@@ -23,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackendError } from '../errors.js';
 import { DEFAULT_ESPEAK_EVENTS_HELPER, espeakEventsArgs, isEspeakEventsHelperBuilt, runEspeakEventsHelper, type EspeakEvent } from './espeak-events.js';
+import { shapeEspeakInput } from './espeak-input.js';
 import { DEFAULT_ESPEAK_BINARY, isEspeakProcessAvailable, runEspeakProcess } from './espeak-process.js';
 import { parseEspeakVariants, parseEspeakVoices, type EspeakVoiceList } from './espeak-voices.js';
 import { leaseEspeakWasm, type EspeakWasmLease } from './espeak-wasm.js';
@@ -34,6 +37,7 @@ export type EspeakMode = 'auto' | 'helper' | 'process' | 'wasm';
 export interface EspeakInvocation {
   /** Options before the text (`-v`, `-s`, `-p`, `--ipa=3`...), without output options. */
   args: readonly string[];
+  /** Any text: it is shaped by `shapeEspeakInput` (espeak-input.ts) before espeak-ng sees it. */
   text: string;
   /** Write a WAV of the speech (`-w`) and return it. */
   wav: boolean;
@@ -60,6 +64,12 @@ export interface EspeakEngine {
   close(): Promise<void>;
 }
 
+/** The `-v` argument of a call, if any (input shaping has per-voice rules). */
+function voiceArgument(args: readonly string[]): string | undefined {
+  const index = args.indexOf('-v');
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
 /** Message shared by every "no espeak-ng at all" error. */
 export const ESPEAK_INSTALL_HINT = 'install espeak-ng (apt-get install espeak-ng) or the espeak-ng npm package';
 
@@ -72,8 +82,9 @@ class ProcessEngine implements EspeakEngine {
   constructor(private readonly binaryPath: string) {}
 
   async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
+    const text = shapeEspeakInput(invocation.text, voiceArgument(invocation.args));
     if (!invocation.wav) {
-      const { stdout } = await runEspeakProcess({ binaryPath: this.binaryPath, args: [...invocation.args, '--stdin'], stdinText: invocation.text, signal: invocation.signal });
+      const { stdout } = await runEspeakProcess({ binaryPath: this.binaryPath, args: [...invocation.args, '--stdin'], stdinText: text, signal: invocation.signal });
       return { stdout: stdout.toString('utf8') };
     }
     // `-w` rather than `--stdout`, so stdout stays free for the IPA of the same run.
@@ -83,7 +94,7 @@ class ProcessEngine implements EspeakEngine {
       const { stdout } = await runEspeakProcess({
         binaryPath: this.binaryPath,
         args: [...invocation.args, '-w', wavPath, '--stdin'],
-        stdinText: invocation.text,
+        stdinText: text,
         signal: invocation.signal,
       });
       return { stdout: stdout.toString('utf8'), wav: new Uint8Array(await readFile(wavPath)) };
@@ -168,7 +179,7 @@ class WasmEngine implements EspeakEngine {
   async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
     const args = invocation.wav ? [...invocation.args, '-w', WASM_WAV_PATH] : [...invocation.args];
     const instance = await this.wasm.get();
-    const result = await instance.run({ args, inputText: invocation.text, outputFiles: invocation.wav ? [WASM_WAV_PATH] : [], signal: invocation.signal });
+    const result = await instance.run({ args, inputText: shapeEspeakInput(invocation.text, voiceArgument(invocation.args)), outputFiles: invocation.wav ? [WASM_WAV_PATH] : [], signal: invocation.signal });
     if (result.exitCode !== 0) {
       const detail = result.stderrLines.join(' ').trim();
       throw new BackendError('espeak', 'ESPEAK_FAILED', `espeak-ng (wasm) exited with code ${result.exitCode}${detail ? `: ${detail}` : ''}`);

@@ -6,7 +6,10 @@
  * Voice ids are espeak-ng's language names (`en-us`, `de`, `fr-fr`); when two voices share one
  * (e.g. `yue`), the later ones are named by their file (`sit/yue-Latn-jyutping`). A variant may
  * be appended after `+` (`en-us+f3`, `de+klatt`): it changes timbre and, for f1–f5, gender.
+ * espeak-ng is always given the voice's file (`-v gmw/en-US+f3`): 1.51 cannot select
+ * `chr-US-Qaaa-x-west` by its name ("voice does not exist"), while every file selects its voice.
  */
+import type { VoiceRequest, VoiceRequestProblem } from './backend.js';
 
 /** One voice from espeak-ng's list. */
 export interface EspeakVoiceEntry {
@@ -14,6 +17,8 @@ export interface EspeakVoiceEntry {
   id: string;
   /** Display name (`English (America)`). */
   name: string;
+  /** The voice file, relative to espeak-ng's voice directory (`gmw/en-US`): what `-v` gets. */
+  file: string;
   /** Lowercase BCP-47 languages, the voice's own first, then its other languages by priority. */
   languages: string[];
   gender: 'female' | 'male' | 'neutral';
@@ -64,7 +69,7 @@ export function parseEspeakVoices(text: string): EspeakVoiceEntry[] {
       .sort((a, b) => (priorityByLanguage[a] ?? 99) - (priorityByLanguage[b] ?? 99));
     const id = taken.has(language) ? file : language;
     taken.add(id);
-    entries.push({ id, name: name.replaceAll('_', ' '), languages: [language, ...others], gender: parseGender(ageGender), priorityByLanguage });
+    entries.push({ id, file, name: name.replaceAll('_', ' '), languages: [language, ...others], gender: parseGender(ageGender), priorityByLanguage });
   }
   return entries;
 }
@@ -78,7 +83,7 @@ export function parseEspeakVariants(text: string): EspeakVariantEntry[] {
 
 /** A voice id resolved against the list: the `-v` argument and what it stands for. */
 export interface ResolvedEspeakVoice {
-  /** Argument for `-v` (`en-us`, `en-us+f3`). */
+  /** Argument for `-v`: the voice's file and the variant (`gmw/en-US`, `gmw/en-US+f3`). */
   argument: string;
   voice: EspeakVoiceEntry;
   variant?: EspeakVariantEntry;
@@ -93,10 +98,10 @@ export function findEspeakVoice(list: EspeakVoiceList, voiceId: string): Resolve
   if (extra.length > 0) return undefined;
   const voice = list.voices.find((entry) => entry.id.toLowerCase() === base.toLowerCase());
   if (!voice) return undefined;
-  if (variantName === undefined) return { argument: voice.id, voice };
+  if (variantName === undefined) return { argument: voice.file, voice };
   const variant = list.variants.find((entry) => entry.id.toLowerCase() === variantName.toLowerCase());
   if (!variant) return undefined;
-  return { argument: `${voice.id}+${variant.id}`, voice, variant };
+  return { argument: `${voice.file}+${variant.id}`, voice, variant };
 }
 
 /**
@@ -118,4 +123,30 @@ export function findEspeakVoiceForLanguage(list: EspeakVoiceList, language: stri
     if (best) return best.entry;
   }
   return undefined;
+}
+
+/** An espeak-ng voice a request resolves to, or why it resolves to none. */
+export type EspeakVoiceResolution = { voice: ResolvedEspeakVoice; problem?: undefined } | { voice?: undefined; problem: VoiceRequestProblem };
+
+/**
+ * Resolves what one segment asks for: its voice when it names one (`findEspeakVoice`), else a voice
+ * for its language (`findEspeakVoiceForLanguage`), else `defaultVoice`. The same answer is used to
+ * refuse a request before synthesis (`checkVoice`) and to pick the `-v` argument during it.
+ */
+export function resolveEspeakRequest(list: EspeakVoiceList, request: VoiceRequest, defaultVoice: string): EspeakVoiceResolution {
+  if (request.voice !== undefined) {
+    const found = findEspeakVoice(list, request.voice);
+    if (found) return { voice: found };
+    const message = `unknown voice ${JSON.stringify(request.voice)}: expected an espeak-ng voice such as "en-us", "de", "fr-fr" or one with a variant such as "en-us+f3" (see voices())`;
+    return { problem: { part: 'voice', code: 'VOICE_UNKNOWN', message } };
+  }
+  if (request.language !== undefined) {
+    const entry = findEspeakVoiceForLanguage(list, request.language);
+    if (entry) return { voice: { argument: entry.file, voice: entry } };
+    const message = `espeak-ng has no voice for language ${JSON.stringify(request.language)}: expected a BCP-47 tag of one of its ${list.voices.length} voices, such as "en-US", "de", "fr-FR" (see voices())`;
+    return { problem: { part: 'language', code: 'LANGUAGE_UNSUPPORTED', message } };
+  }
+  const found = findEspeakVoice(list, defaultVoice);
+  if (found) return { voice: found };
+  return { problem: { part: 'voice', code: 'VOICE_UNKNOWN', message: `unknown default voice ${JSON.stringify(defaultVoice)} (option defaultVoice)` } };
 }

@@ -17,13 +17,13 @@ import { decodeWav } from '../audio/wav.js';
 import { BackendError } from '../errors.js';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
-import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
+import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo, type VoiceRequest, type VoiceRequestProblem } from './backend.js';
 import { openEspeakEngine } from './espeak-engine.js';
 import { cleanEspeakIpa, espeakProsody, splitIntoChunks } from './espeak-text.js';
 import { espeakTimings } from './espeak-timings.js';
 import { applyGainInPlace } from './gain.js';
 import { LazyLoad } from './lazy-load.js';
-import { findEspeakVoice, findEspeakVoiceForLanguage, type EspeakVoiceEntry, type EspeakVoiceList, type ResolvedEspeakVoice } from './espeak-voices.js';
+import { resolveEspeakRequest, type EspeakVoiceEntry, type EspeakVoiceList, type ResolvedEspeakVoice } from './espeak-voices.js';
 
 /** Rate of espeak-ng's output. */
 export const ESPEAK_SAMPLE_RATE_HZ = 22050;
@@ -115,6 +115,11 @@ export class EspeakBackend extends BaseBackend {
     );
   }
 
+  /** Refuses an unknown voice or a language espeak-ng has no voice for (see `resolveEspeakRequest`). */
+  async checkVoice(request: VoiceRequest): Promise<VoiceRequestProblem | undefined> {
+    return resolveEspeakRequest(await (await this.engine.get()).voiceList(), request, this.options.defaultVoice ?? ESPEAK_DEFAULT_VOICE).problem;
+  }
+
   override async health(): Promise<BackendHealth> {
     const base = await super.health();
     if (base.status !== 'ok') return base;
@@ -152,25 +157,8 @@ export class EspeakBackend extends BaseBackend {
 
   /** The call's voice, else the segment's language, else the default voice. */
   private resolveVoice(list: EspeakVoiceList, voiceId: string | undefined, language: string | undefined): ResolvedEspeakVoice {
-    if (voiceId !== undefined) {
-      const found = findEspeakVoice(list, voiceId);
-      if (!found) {
-        throw new BackendError(
-          this.name,
-          'VOICE_UNKNOWN',
-          `unknown voice ${JSON.stringify(voiceId)}: expected an espeak-ng voice such as "en-us", "de", "fr-fr" or one with a variant such as "en-us+f3" (see voices())`,
-        );
-      }
-      return found;
-    }
-    if (language !== undefined) {
-      const entry = findEspeakVoiceForLanguage(list, language);
-      if (!entry) throw new BackendError(this.name, 'LANGUAGE_UNSUPPORTED', `espeak-ng has no voice for language ${JSON.stringify(language)}`);
-      return { argument: entry.id, voice: entry };
-    }
-    const fallbackId = this.options.defaultVoice ?? ESPEAK_DEFAULT_VOICE;
-    const found = findEspeakVoice(list, fallbackId);
-    if (!found) throw new BackendError(this.name, 'VOICE_UNKNOWN', `unknown default voice ${JSON.stringify(fallbackId)} (option defaultVoice)`);
-    return found;
+    const resolved = resolveEspeakRequest(list, { ...(voiceId !== undefined ? { voice: voiceId } : {}), ...(language !== undefined ? { language } : {}) }, this.options.defaultVoice ?? ESPEAK_DEFAULT_VOICE);
+    if (resolved.problem) throw new BackendError(this.name, resolved.problem.code, resolved.problem.message);
+    return resolved.voice;
   }
 }

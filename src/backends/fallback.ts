@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { AbortError, BackendError, VoiceSoundboardError } from '../errors.js';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
 import { parseInput } from '../validation.js';
-import type { BackendCapabilities, BackendHealth, BackendMetrics, SpeechBackend, VoiceInfo } from './backend.js';
+import type { BackendCapabilities, BackendHealth, BackendMetrics, SpeechBackend, VoiceInfo, VoiceRequest, VoiceRequestProblem } from './backend.js';
 
 /** One backend of a chain, with the voice to use on it (voice ids differ between backends). */
 export interface FallbackEntry {
@@ -156,6 +156,15 @@ export class FallbackChain implements SpeechBackend {
   async voices(): Promise<VoiceInfo[]> {
     const lists = await Promise.allSettled(this.entries.map((entry) => entry.backend.voices()));
     return lists.flatMap((list) => (list.status === 'fulfilled' ? list.value : []));
+  }
+
+  /**
+   * A request is refused only when every member refuses it (a member without `checkVoice` takes
+   * anything, and so does one whose check fails, e.g. not installed); the first member's problem is reported.
+   */
+  async checkVoice(request: VoiceRequest): Promise<VoiceRequestProblem | undefined> {
+    const problems = await Promise.all(this.entries.map((entry) => entry.backend.checkVoice?.(request).catch(() => undefined)));
+    return problems.every((problem) => problem !== undefined) ? problems[0] : undefined;
   }
 
   /** `ok` when the first member is ok, `degraded` when only later ones are, else `unavailable`. */

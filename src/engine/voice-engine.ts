@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { AbortError, AudioError, BackendError, InputError } from '../errors.js';
 import { convertChannels } from '../audio/channels.js';
 import { normalizeLoudness } from '../audio/loudness.js';
+import { checkVoices } from './voice-check.js';
 import { AudioOutput } from '../audio/output.js';
 import { concatPcm } from '../audio/pcm.js';
 import { decodeWav } from '../audio/wav.js';
@@ -113,6 +114,8 @@ export class VoiceEngine {
   readonly #stopListening: (() => void)[];
   /** The scheduler of the engine's device (shared with every engine on it), once the device is known. */
   #scheduler: Scheduler | undefined;
+  /** Settles after the latest validation: validations settle in call order (see `#validate`). */
+  #validationTail: Promise<unknown> = Promise.resolve();
 
   /** Validates options (InputError naming the field); backends are created on first use. */
   constructor(options: VoiceEngineOptions = {}) {
@@ -561,10 +564,24 @@ export class VoiceEngine {
   }
 
   /**
-   * Compiles the text once to validate it and resolves the backend: no registrar request yet. A
-   * live text source (when allowed) is only checked to be one; its pieces compile as they arrive.
+   * Validates (see `#validateNow`) and settles in call order: checking voices awaits the backend's
+   * voice list, and the scheduler admits plays in the order their validation settles.
    */
-  async #validate(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
+  #validate(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
+    const result = this.#validateNow(text, parsed, allowLive);
+    // Handled here so a refusal while an earlier validation still runs is never "unhandled".
+    result.catch(() => undefined);
+    const turn = this.#validationTail.then(() => result);
+    this.#validationTail = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /**
+   * Compiles the text once to validate it, resolves the backend and checks its voices and
+   * languages: no registrar request yet. A live text source (when allowed) is only checked to be
+   * one; its pieces compile as they arrive.
+   */
+  async #validateNow(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
     this.#throwIfClosed();
     for (const field of ['sessionId', 'userId'] as const) {
       const pinned = this.#options[field];
@@ -575,14 +592,15 @@ export class VoiceEngine {
     if (typeof text !== 'string') {
       if (allowLive && isAsyncIterable(text)) {
         if (parsed.format === 'ssml') throw new InputError('options.format: a live text source cannot be SSML (a document needs its whole text); use "text", "markup" or "auto"', { field: 'options.format' });
-        await this.#backendFor(parsed.backend);
+        await checkVoices(await this.#backendFor(parsed.backend), null, parsed, undefined);
         return null;
       }
       const expected = allowLive ? 'a string or an AsyncIterable of strings' : 'a string';
       throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
     }
     const graph = compile(text, this.#compileOptions(text, parsed, 1));
-    await this.#backendFor(parsed.backend);
+    // Unknown voices and languages are InputErrors here, before any registrar request.
+    await checkVoices(await this.#backendFor(parsed.backend), graph, parsed, text);
     return graph;
   }
 

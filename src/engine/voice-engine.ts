@@ -28,7 +28,7 @@ import { AudioRegistrar } from '../registrar/registrar.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
 import { realtimeLimitFrames, writePaced } from '../streaming/paced-write.js';
-import { priorityValue } from '../streaming/schedule-policy.js';
+import { PRIORITY_VALUES, priorityValue } from '../streaming/schedule-policy.js';
 import { schedulerFor, type Admission, type GainTarget, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
 import { HeardLedger, joinWordTimings, type Heard } from '../streaming/heard.js';
 import { isAsyncIterable, liveSynthesisSteps } from '../streaming/text-source.js';
@@ -256,6 +256,7 @@ export class VoiceEngine {
     let utterance: Utterance | undefined;
     const admission = await this.#admit(parsed, graph, (started) => (utterance = started), () => utterance);
     const release = () => admission.release();
+    const idle = this.#idleWatch(() => utterance);
     const chunks: AudioChunk[] = [];
     let sink: StreamSink | undefined;
     // Where each chunk starts on the stream's frame clock: with the sink's played frames, what was heard.
@@ -300,7 +301,10 @@ export class VoiceEngine {
       };
       const { signal: _callerSignal, ...runOptions } = parsed;
       void _callerSignal;
+      // The turn is held only while there is audio to play: no chunk for admissionTimeoutMs fails the stream.
+      idle.arm();
       for await (const chunk of this.#run(utterance, text, { ...runOptions, sampleRateHz }, hooks)) {
+        idle.disarm();
         chunks.push(chunk);
         if (!sink || sink.closure) break;
         const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
@@ -312,13 +316,16 @@ export class VoiceEngine {
           if (sink.closure) break;
           throw error;
         }
+        idle.arm();
       }
+      idle.disarm();
       await recordHeard(utterance.interrupted || utterance.halted || utterance.endedBy !== null || abort.requested);
     } catch (error) {
       await recordHeard(true);
       if (abort.requested && !abort.denial && !utterance?.halted) throw new AbortError('play() was aborted by its signal', { cause: callerSignal?.reason });
       throw error;
     } finally {
+      idle.disarm();
       callerSignal?.removeEventListener('abort', onCallerAbort);
       release();
     }
@@ -417,9 +424,12 @@ export class VoiceEngine {
       return await scheduler.admit({
         owner: this,
         group: this.#registrar,
+        actor: this.actor.key,
+        coveredBy: () => this.#coveringOwners(parsed, current()),
         priority: priorityValue(parsed.priority),
         policy: parsed.policy ?? this.#options.policy,
         maxQueue: this.#options.maxQueue,
+        maxConcurrent: this.#options.maxConcurrent,
         dropPolicy: this.#options.dropPolicy,
         duck: { gainDb: this.#options.duckDb, attackMs: this.#options.duckAttackMs, releaseMs: this.#options.duckReleaseMs },
         signal: parsed.signal,
@@ -429,10 +439,11 @@ export class VoiceEngine {
           started(utterance);
           return utterance.lifecycle.streamId;
         },
-        preempt: (forStreamId) => {
+        preempt: (forStreamId, requestedBy) => {
           const target = current()?.lifecycle.streamId;
           if (target === undefined) return false;
-          const result = this.#registrar.request({ action: 'interrupt', actor: this.#runtime, target, reason: 'preempted by a higher-priority stream', metadata: { preemptFor: forStreamId } });
+          // The runtime asks (spec §3), and the log names whose stream caused it.
+          const result = this.#registrar.request({ action: 'interrupt', actor: this.#runtime, target, reason: 'preempted by a higher-priority stream', metadata: { preemptFor: forStreamId, requestedBy } });
           return result.allowed;
         },
       });
@@ -449,6 +460,42 @@ export class VoiceEngine {
       current()?.lifecycle.stop(error instanceof AbortError ? 'aborted by the caller' : describe(error));
       throw error;
     }
+  }
+
+  /**
+   * The admission timeout of one play: armed while the play waits for its next chunk, it fails the
+   * stream as the runtime (attested, reason naming `admissionTimeoutMs`) when it fires, which
+   * ends the play and releases its turn on the device.
+   */
+  #idleWatch(current: () => Utterance | undefined): { arm(): void; disarm(): void } {
+    const timeoutMs = this.#options.admissionTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const fire = (): void => {
+      const streamId = current()?.lifecycle.streamId;
+      if (streamId === undefined || this.#registrar.halted) return;
+      const state = this.#registrar.getState(streamId)?.state;
+      if (state !== 'idle' && state !== 'compiling' && state !== 'synthesizing' && state !== 'playing') return;
+      this.#registrar.request({ action: 'fail', actor: this.#runtime, target: streamId, reason: `no audio to play for ${timeoutMs} ms (admissionTimeoutMs): the stream gives up its turn on the device` });
+    };
+    return {
+      arm: () => {
+        clearTimeout(timer);
+        timer = setTimeout(fire, timeoutMs);
+        timer.unref();
+      },
+      disarm: () => clearTimeout(timer),
+    };
+  }
+
+  /** Owners of the accessibility overrides covering a play: its stream's session and user (or the ones it will start with). */
+  #coveringOwners(parsed: ParsedSpeakOptions, utterance: Utterance | undefined): string[] {
+    const stream = utterance ? this.#registrar.getState(utterance.lifecycle.streamId) : null;
+    const sessionId = stream ? stream.sessionId : (parsed.sessionId ?? this.#options.sessionId ?? null);
+    const userId = stream ? stream.userId : (parsed.userId ?? this.#options.userId ?? null);
+    return this.#registrar
+      .listOverrides()
+      .filter((override) => (override.scope === 'session' && override.scopeId === sessionId) || (override.scope === 'user' && override.scopeId === userId))
+      .map((override) => override.owner);
   }
 
   #schedulerOf(output: AudioOutput): Scheduler {
@@ -550,6 +597,10 @@ export class VoiceEngine {
    */
   async #validate(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
     this.#throwIfClosed();
+    // The top priority is the runtime's and users' (spec §3): an agent or plugin cannot claim it.
+    if (priorityValue(parsed.priority) >= PRIORITY_VALUES.system && this.actor.kind !== 'system' && this.actor.kind !== 'user') {
+      throw new InputError(`options.priority: priority ${String(parsed.priority)} (system) may be claimed only by a system or user actor; this engine's actor (VoiceEngineOptions.actor) is ${this.actor.key}`, { field: 'options.priority' });
+    }
     for (const field of ['sessionId', 'userId'] as const) {
       const pinned = this.#options[field];
       if (pinned !== undefined && parsed[field] !== undefined && parsed[field] !== pinned) {

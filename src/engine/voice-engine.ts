@@ -314,6 +314,8 @@ export class VoiceEngine {
           else await sink.write(frames);
         } catch (error) {
           if (sink.closure) break;
+          // The device stopped under the play: the runtime fails the stream (attested) with why.
+          if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_STOPPED') utterance.lifecycle.fail(error.message);
           throw error;
         }
         idle.arm();
@@ -327,6 +329,8 @@ export class VoiceEngine {
     } finally {
       idle.disarm();
       callerSignal?.removeEventListener('abort', onCallerAbort);
+      // The turn is released once the stream's voice is free: the next play finds a slot.
+      if (sink?.closure) await sink.voiceFreed().catch(() => undefined);
       release();
     }
     if (utterance.halted) throw new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);

@@ -39,6 +39,7 @@ import { speakOptionsSchema, voiceEngineOptionsSchema, type SpeakOptions, type V
 import type { AudioChunk, EngineHealth, SpeechResult } from './speech-types.js';
 import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
+import { coveringOwners, idleWatch } from './play-guards.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
@@ -220,6 +221,7 @@ export class VoiceEngine {
           await sink.write(channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels }));
         } catch (error) {
           if (sink.closure) break;
+          if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_STOPPED') utterance.lifecycle.fail(error.message);
           throw error;
         }
       }
@@ -256,7 +258,7 @@ export class VoiceEngine {
     let utterance: Utterance | undefined;
     const admission = await this.#admit(parsed, graph, (started) => (utterance = started), () => utterance);
     const release = () => admission.release();
-    const idle = this.#idleWatch(() => utterance);
+    const idle = idleWatch(this.#registrar, this.#runtime, this.#options.admissionTimeoutMs, () => utterance?.lifecycle.streamId);
     const chunks: AudioChunk[] = [];
     let sink: StreamSink | undefined;
     // Where each chunk starts on the stream's frame clock: with the sink's played frames, what was heard.
@@ -466,40 +468,12 @@ export class VoiceEngine {
     }
   }
 
-  /**
-   * The admission timeout of one play: armed while the play waits for its next chunk, it fails the
-   * stream as the runtime (attested, reason naming `admissionTimeoutMs`) when it fires, which
-   * ends the play and releases its turn on the device.
-   */
-  #idleWatch(current: () => Utterance | undefined): { arm(): void; disarm(): void } {
-    const timeoutMs = this.#options.admissionTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const fire = (): void => {
-      const streamId = current()?.lifecycle.streamId;
-      if (streamId === undefined || this.#registrar.halted) return;
-      const state = this.#registrar.getState(streamId)?.state;
-      if (state !== 'idle' && state !== 'compiling' && state !== 'synthesizing' && state !== 'playing') return;
-      this.#registrar.request({ action: 'fail', actor: this.#runtime, target: streamId, reason: `no audio to play for ${timeoutMs} ms (admissionTimeoutMs): the stream gives up its turn on the device` });
-    };
-    return {
-      arm: () => {
-        clearTimeout(timer);
-        timer = setTimeout(fire, timeoutMs);
-        timer.unref();
-      },
-      disarm: () => clearTimeout(timer),
-    };
-  }
-
   /** Owners of the accessibility overrides covering a play: its stream's session and user (or the ones it will start with). */
   #coveringOwners(parsed: ParsedSpeakOptions, utterance: Utterance | undefined): string[] {
     const stream = utterance ? this.#registrar.getState(utterance.lifecycle.streamId) : null;
-    const sessionId = stream ? stream.sessionId : (parsed.sessionId ?? this.#options.sessionId ?? null);
-    const userId = stream ? stream.userId : (parsed.userId ?? this.#options.userId ?? null);
-    return this.#registrar
-      .listOverrides()
-      .filter((override) => (override.scope === 'session' && override.scopeId === sessionId) || (override.scope === 'user' && override.scopeId === userId))
-      .map((override) => override.owner);
+    if (stream) return coveringOwners(this.#registrar, stream.sessionId, stream.userId);
+    // Not started yet: the session and user it will start with (the registrar's default session is "default").
+    return coveringOwners(this.#registrar, parsed.sessionId ?? this.#options.sessionId ?? 'default', parsed.userId ?? this.#options.userId ?? null);
   }
 
   #schedulerOf(output: AudioOutput): Scheduler {

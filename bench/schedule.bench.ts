@@ -13,7 +13,7 @@ import { SCHEDULE_DEFAULTS } from '../src/streaming/schedule-policy.js';
 const BENCH_TIME_MS = 400;
 const DUCK = { gainDb: SCHEDULE_DEFAULTS.duckDb, attackMs: SCHEDULE_DEFAULTS.duckAttackMs, releaseMs: SCHEDULE_DEFAULTS.duckReleaseMs };
 let next = 0;
-const spec = (fields: Partial<ArrivalSpec> = {}): ArrivalSpec => ({ id: `t${++next}`, owner: 'engine', group: 'registrar', priority: 5, policy: undefined, maxQueue: 1000, dropPolicy: 'graceful', duck: DUCK, ...fields });
+const spec = (fields: Partial<ArrivalSpec> = {}): ArrivalSpec => ({ id: `t${++next}`, owner: 'engine', group: 'registrar', actor: 'system:engine', priority: 5, policy: undefined, maxQueue: 1000, maxConcurrent: 64, dropPolicy: 'graceful', duck: DUCK, ...fields });
 
 /** A core with one play admitted and `waiting` plays queued behind it. */
 function busy(waiting: number): ScheduleCore {

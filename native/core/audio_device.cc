@@ -189,7 +189,11 @@ AudioDevice::~AudioDevice() { Close(); }
 
 AudioStatus AudioDevice::Start() noexcept {
   if (closed_) return AudioStatus::kClosed;
-  if (started_.load(std::memory_order_relaxed)) return AudioStatus::kOk;
+  if (started_.load(std::memory_order_relaxed)) {
+    if (ma_device_get_state(&backend_->device) != ma_device_state_stopped) return AudioStatus::kOk;
+    // miniaudio stopped it on its own (a lost device): start it again below.
+    started_.store(false, std::memory_order_release);
+  }
   // The callback is not running, so this thread may touch its state. An interrupt that came in
   // while stopped needs no fade: go straight to silence (the callback then drops and resumes).
   const uint32_t generation = interruptGeneration_.load(std::memory_order_acquire);
@@ -262,7 +266,10 @@ AudioDeviceStats AudioDevice::Stats() const noexcept {
   stats.interruptGeneration = generation + static_cast<uint32_t>(voiceInterruptsRequested_.load(std::memory_order_acquire));
   stats.completedInterruptGeneration = completedInterruptGeneration_.load(std::memory_order_acquire) +
                                        static_cast<uint32_t>(voiceInterruptsCompleted_.load(std::memory_order_acquire));
-  stats.started = started_.load(std::memory_order_acquire);
+  // Started by us and still running: miniaudio stops a device on its own when it is lost (its
+  // state is an atomic the control thread may read; no notification callback touches N-API).
+  stats.started = started_.load(std::memory_order_acquire) && backend_ &&
+                  ma_device_get_state(&backend_->device) == ma_device_state_started;
   stats.deviceFrames = deviceFrames_.load(std::memory_order_relaxed);
   const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_acquire);
   for (uint32_t slot = 0; slot < slots; ++slot) {

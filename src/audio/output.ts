@@ -284,8 +284,11 @@ export class AudioOutput {
   }
 
   /**
-   * Fades out within 5 ms on the next period, then plays silence and drops everything queued
-   * until `resume()`. Returns the interrupt generation.
+   * Interrupts the default ring only (`write()`): fades it out within 5 ms on the next period,
+   * then drops what it queued and plays nothing of it until `resume()`. Voices (`openVoice()`,
+   * every engine stream) are untouched and keep playing: interrupt a voice with
+   * `voice.interrupt()` (an engine stream: `engine.interrupt(streamId)`). Returns the interrupt
+   * generation.
    */
   interrupt(): number {
     this.#checkOpen('interrupt');

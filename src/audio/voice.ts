@@ -126,7 +126,8 @@ export class AudioVoice {
 
   /**
    * Queues all of `pcm`, waiting for room with timers sized from the period (never spinning).
-   * Resolves with the frames written; rejects with AbortError when `signal` fires.
+   * Resolves with the frames written; rejects with AbortError when `signal` fires, AudioError
+   * `AUDIO_DEVICE_STOPPED` when the ring is full and the device does not render (stopped, or lost).
    */
   async writeAll(pcm: Float32Array, options: AudioVoiceWaitOptions = {}): Promise<number> {
     this.#checkPcm(pcm);
@@ -137,6 +138,10 @@ export class AudioVoice {
       throwIfAborted(options.signal, writtenFrames, totalFrames);
       writtenFrames += this.write(pcm.subarray(writtenFrames * channels));
       if (writtenFrames >= totalFrames) return writtenFrames;
+      // The ring is full and only the device empties it: a stopped (or lost) device never will.
+      if (!this.#host.call(() => this.#host.device.stats()).started) {
+        throw new AudioError('AUDIO_DEVICE_STOPPED', `writeAll: voice ${this.id} has ${totalFrames - writtenFrames} frames left to write but the device is stopped`);
+      }
       // The ring is full: sleep until about half of it (or what is left) has played.
       const wantedFrames = Math.min(totalFrames - writtenFrames, Math.floor(this.bufferFrames / 2));
       await wait(Math.max(periodMs, (1000 * wantedFrames) / sampleRateHz), options.signal, writtenFrames, totalFrames);

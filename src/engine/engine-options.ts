@@ -60,14 +60,21 @@ export const voiceEngineOptionsSchema = z.strictObject({
    * default: `queue` at equal or lower priority, `duck` when the play outranks every playing one.
    */
   policy: schedulePolicySchema.optional(),
-  /** Gain of the streams a `duck` play ducks, in dB (default -12). */
-  duckDb: z.number().min(-60).max(0).default(SCHEDULE_DEFAULTS.duckDb),
+  /** Gain of the streams a `duck` play ducks, in dB (default -12; -40 to 0: a duck never silences). */
+  duckDb: z.number().min(-40).max(0).default(SCHEDULE_DEFAULTS.duckDb),
   /** Ramp down when ducking, in ms (default 30). */
   duckAttackMs: z.number().min(0).max(10_000).default(SCHEDULE_DEFAULTS.duckAttackMs),
   /** Ramp back up after the ducking play ends, in ms (default 250). */
   duckReleaseMs: z.number().min(0).max(10_000).default(SCHEDULE_DEFAULTS.duckReleaseMs),
   /** Plays of this engine waiting for the device at most (default 64); what a full queue does is `dropPolicy`. */
   maxQueue: z.number().int().min(1).max(10_000).default(SCHEDULE_DEFAULTS.maxQueue),
+  /** Plays of this engine admitted on the device at once, whatever their policy (default 8, leaving voices to other engines). */
+  maxConcurrent: z.number().int().min(1).max(64).default(SCHEDULE_DEFAULTS.maxConcurrent),
+  /**
+   * A play that has no audio to play for this long (from its admission to its first audio, or
+   * between two chunks) is failed by the runtime (attested) and releases its turn (default 10 000 ms).
+   */
+  admissionTimeoutMs: z.number().int().min(1).max(600_000).default(SCHEDULE_DEFAULTS.admissionTimeoutMs),
   /** A full queue: `graceful` refuses the new play, `drop-oldest` drops the oldest waiting one, `block` makes the caller wait (default `graceful`). */
   dropPolicy: dropPolicySchema.default(SCHEDULE_DEFAULTS.dropPolicy),
   /** Real-time mode: play() keeps at most one device period + 20 ms (and `maxLatencyMs`) queued ahead of the device. */

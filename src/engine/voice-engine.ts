@@ -29,7 +29,7 @@ import { AudioRegistrar } from '../registrar/registrar.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
 import { realtimeLimitFrames, writeAheadFrames, writePaced } from '../streaming/paced-write.js';
-import { priorityValue } from '../streaming/schedule-policy.js';
+import { PRIORITY_VALUES, priorityValue } from '../streaming/schedule-policy.js';
 import { schedulerFor, type Admission, type GainTarget, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
 import { HeardLedger, joinWordTimings, type Heard } from '../streaming/heard.js';
 import { joinVisemes, withStreamClock } from '../streaming/stream-clock.js';
@@ -41,6 +41,7 @@ import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type P
 import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speech-types.js';
 import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
+import { coveringOwners, idleWatch } from './play-guards.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
@@ -224,6 +225,7 @@ export class VoiceEngine {
           await sink.write(channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels }));
         } catch (error) {
           if (sink.closure) break;
+          if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_STOPPED') utterance.lifecycle.fail(error.message);
           throw error;
         }
       }
@@ -264,6 +266,7 @@ export class VoiceEngine {
     let utterance: Utterance | undefined;
     const admission = await this.#admit(parsed, graph, (started) => (utterance = started), () => utterance);
     const release = () => admission.release();
+    const idle = idleWatch(this.#registrar, this.#runtime, this.#options.admissionTimeoutMs, () => utterance?.lifecycle.streamId);
     // Bounded memory: what the result needs is counted as chunks pass (marks are names and times);
     // the PCM itself is kept only with `retainAudio`.
     const retained: Float32Array[] = [];
@@ -312,7 +315,10 @@ export class VoiceEngine {
       };
       const { signal: _callerSignal, ...runOptions } = parsed;
       void _callerSignal;
+      // The turn is held only while there is audio to play: no chunk for admissionTimeoutMs fails the stream.
+      idle.arm();
       for await (const chunk of this.#run(utterance, text, { ...runOptions, sampleRateHz }, hooks)) {
+        idle.disarm();
         if (retainAudio) retained.push(chunk.pcm);
         samples += chunk.pcm.length;
         marks.push(...marksOf([chunk]));
@@ -324,16 +330,23 @@ export class VoiceEngine {
           else await sink.write(frames);
         } catch (error) {
           if (sink.closure) break;
+          // The device stopped under the play: the runtime fails the stream (attested) with why.
+          if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_STOPPED') utterance.lifecycle.fail(error.message);
           throw error;
         }
+        idle.arm();
       }
+      idle.disarm();
       await recordHeard(utterance.interrupted || utterance.halted || utterance.endedBy !== null || abort.requested);
     } catch (error) {
       await recordHeard(true);
       if (abort.requested && !abort.denial && !utterance?.halted) throw new AbortError('play() was aborted by its signal', { cause: callerSignal?.reason });
       throw error;
     } finally {
+      idle.disarm();
       callerSignal?.removeEventListener('abort', onCallerAbort);
+      // The turn is released once the stream's voice is free: the next play finds a slot.
+      if (sink?.closure) await sink.voiceFreed().catch(() => undefined);
       release();
     }
     if (utterance.halted) throw new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
@@ -436,9 +449,12 @@ export class VoiceEngine {
       return await scheduler.admit({
         owner: this,
         group: this.#registrar,
+        actor: this.actor.key,
+        coveredBy: () => this.#coveringOwners(parsed, current()),
         priority: priorityValue(parsed.priority),
         policy: parsed.policy ?? this.#options.policy,
         maxQueue: this.#options.maxQueue,
+        maxConcurrent: this.#options.maxConcurrent,
         dropPolicy: this.#options.dropPolicy,
         duck: { gainDb: this.#options.duckDb, attackMs: this.#options.duckAttackMs, releaseMs: this.#options.duckReleaseMs },
         signal: parsed.signal,
@@ -448,10 +464,11 @@ export class VoiceEngine {
           started(utterance);
           return utterance.lifecycle.streamId;
         },
-        preempt: (forStreamId) => {
+        preempt: (forStreamId, requestedBy) => {
           const target = current()?.lifecycle.streamId;
           if (target === undefined) return false;
-          const result = this.#registrar.request({ action: 'interrupt', actor: this.#runtime, target, reason: 'preempted by a higher-priority stream', metadata: { preemptFor: forStreamId } });
+          // The runtime asks (spec §3), and the log names whose stream caused it.
+          const result = this.#registrar.request({ action: 'interrupt', actor: this.#runtime, target, reason: 'preempted by a higher-priority stream', metadata: { preemptFor: forStreamId, requestedBy } });
           return result.allowed;
         },
       });
@@ -468,6 +485,14 @@ export class VoiceEngine {
       current()?.lifecycle.stop(error instanceof AbortError ? 'aborted by the caller' : describe(error));
       throw error;
     }
+  }
+
+  /** Owners of the accessibility overrides covering a play: its stream's session and user (or the ones it will start with). */
+  #coveringOwners(parsed: ParsedSpeakOptions, utterance: Utterance | undefined): string[] {
+    const stream = utterance ? this.#registrar.getState(utterance.lifecycle.streamId) : null;
+    if (stream) return coveringOwners(this.#registrar, stream.sessionId, stream.userId);
+    // Not started yet: the session and user it will start with (the registrar's default session is "default").
+    return coveringOwners(this.#registrar, parsed.sessionId ?? this.#options.sessionId ?? 'default', parsed.userId ?? this.#options.userId ?? null);
   }
 
   #schedulerOf(output: AudioOutput): Scheduler {
@@ -583,6 +608,10 @@ export class VoiceEngine {
    */
   async #validateNow(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
     this.#throwIfClosed();
+    // The top priority is the runtime's and users' (spec §3): an agent or plugin cannot claim it.
+    if (priorityValue(parsed.priority) >= PRIORITY_VALUES.system && this.actor.kind !== 'system' && this.actor.kind !== 'user') {
+      throw new InputError(`options.priority: priority ${String(parsed.priority)} (system) may be claimed only by a system or user actor; this engine's actor (VoiceEngineOptions.actor) is ${this.actor.key}`, { field: 'options.priority' });
+    }
     for (const field of ['sessionId', 'userId'] as const) {
       const pinned = this.#options[field];
       if (pinned !== undefined && parsed[field] !== undefined && parsed[field] !== pinned) {

@@ -6,6 +6,9 @@
  * may come in several chunks (a backend's pieces, a resampler's tail), each carrying the whole
  * sentence text: consecutive chunks of one sentence are read as one, its words taken from their
  * timings, or spread by letter count over the sentence (`estimated`) when none has any.
+ * `text` is the text as spoken: the compiler's normalised sentence text (`42` is heard as "forty-two").
+ * Bounds: at most MAX_WORD_TIMINGS_PER_CHUNK word timings of one chunk are read (the rest are
+ * dropped and `wordsTruncated` says so); every append is a loop (no spread of a huge array).
  */
 import type { WordTiming, WordTimingSource } from '../graph/engine-output.js';
 
@@ -24,7 +27,10 @@ export interface HeardWord {
 
 /** What reached the device of one played stream. */
 export interface Heard {
-  /** The text heard: whole sentences when fully played, else the words heard (full or partial). */
+  /**
+   * The text heard, as spoken: whole sentences (the compiler's normalised text, e.g. "forty-two"
+   * for "42") when fully played, else the words heard (full or partial).
+   */
   text: string;
   /** Every word synthesized for the stream, with how much of it was heard. */
   words: HeardWord[];
@@ -32,6 +38,16 @@ export interface Heard {
   playedMs: number;
   /** Where the stream was cut (interrupt, stop, fail, abort) on its clock, or null when it played to its end. */
   cutAtMs: number | null;
+  /** Present (true) when a chunk carried more than MAX_WORD_TIMINGS_PER_CHUNK word timings: `words` lacks the rest. */
+  wordsTruncated?: true;
+}
+
+/** Most word timings read from one chunk (a backend's alignment of one sentence); more are dropped and flagged. */
+export const MAX_WORD_TIMINGS_PER_CHUNK = 65_536;
+
+/** Appends `items` to `target` one by one (a spread of a huge array overflows the call stack). */
+function append<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
 }
 
 /** One chunk as it went to the device: where it starts on the stream's frame clock. */
@@ -60,10 +76,11 @@ export function heardOf(chunks: readonly PlayedChunk[], position: PlayedPosition
   const playedMs = position.playedFrames * msPerFrame;
   const words: HeardWord[] = [];
   const texts: string[] = [];
+  const truncated = chunks.some((chunk) => (chunk.wordTimings?.length ?? 0) > MAX_WORD_TIMINGS_PER_CHUNK);
   for (const sentence of sentencesOf(chunks, msPerFrame)) {
     const timings = sentence.timings.length > 0 ? sentence.timings : joinWordTimings([{ wordTimings: spreadWords(sentence.text, (sentence.endFrame - sentence.startFrame) * msPerFrame), offsetMs: sentence.startFrame * msPerFrame }]) ?? [];
     const sentenceWords = timings.map((timing): HeardWord => ({ word: timing.word, startMs: timing.startMs, endMs: timing.endMs, heard: levelOf(timing.startMs, timing.endMs, playedMs), source: timing.source }));
-    words.push(...sentenceWords);
+    append(words, sentenceWords);
     if (sentence.endFrame <= position.playedFrames && sentenceWords.every((word) => word.heard === 'full')) texts.push(sentence.text);
     else {
       const heardWords = sentenceWords.filter((word) => word.heard !== 'none').map((word) => word.word);
@@ -75,6 +92,7 @@ export function heardOf(chunks: readonly PlayedChunk[], position: PlayedPosition
     words,
     playedMs,
     cutAtMs: position.cutAtFrames === null ? null : position.cutAtFrames * msPerFrame,
+    ...(truncated ? { wordsTruncated: true as const } : {}),
   };
 }
 
@@ -98,7 +116,8 @@ function sentencesOf(chunks: readonly PlayedChunk[], msPerFrame: number): Played
       sentences.push(sentence);
     }
     sentence.endFrame = chunk.startFrame + chunk.frames;
-    sentence.timings.push(...(joinWordTimings([{ wordTimings: chunk.wordTimings, offsetMs: chunk.startFrame * msPerFrame }]) ?? []));
+    const bounded = chunk.wordTimings && chunk.wordTimings.length > MAX_WORD_TIMINGS_PER_CHUNK ? chunk.wordTimings.slice(0, MAX_WORD_TIMINGS_PER_CHUNK) : chunk.wordTimings;
+    append(sentence.timings, joinWordTimings([{ wordTimings: bounded, offsetMs: chunk.startFrame * msPerFrame }]) ?? []);
   }
   return sentences;
 }
@@ -125,7 +144,8 @@ export function spreadWords(text: string, durationMs: number): WordTiming[] {
 
 /** Word timings of several outputs joined into one chunk: each part's times shifted by where it starts. */
 export function joinWordTimings(parts: ReadonlyArray<{ wordTimings?: readonly WordTiming[] | undefined; offsetMs: number }>): WordTiming[] | undefined {
-  const joined = parts.flatMap((part) => (part.wordTimings ?? []).map((timing) => ({ ...timing, startMs: timing.startMs + part.offsetMs, endMs: timing.endMs + part.offsetMs })));
+  const joined: WordTiming[] = [];
+  for (const part of parts) for (const timing of part.wordTimings ?? []) joined.push({ ...timing, startMs: timing.startMs + part.offsetMs, endMs: timing.endMs + part.offsetMs });
   return joined.length > 0 ? joined : undefined;
 }
 

@@ -4,9 +4,11 @@
  * stream never waits behind a long write-ahead. The writer queues only the room left under the
  * limit and sleeps about a period while there is none; the synthesis generator upstream is pulled
  * only when a chunk is fully written, so synthesis pauses too (backpressure, no queue of chunks).
+ * A device that stops rendering while the writer waits (stopped, or lost) rejects the write with
+ * AudioError `AUDIO_DEVICE_STOPPED`: a paced write never waits forever.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InputError } from '../errors.js';
+import { AudioError, InputError } from '../errors.js';
 import { SCHEDULE_DEFAULTS } from './schedule-policy.js';
 
 /** Where a paced write goes: a stream's sink (StreamSink). */
@@ -17,6 +19,8 @@ export interface PacedSink {
   readonly framesWritten: number;
   /** Frames of this stream the device has played so far. */
   playedFrames(): number;
+  /** Whether the device renders (false: stopped by its host, or lost). */
+  deviceStarted(): boolean;
 }
 
 /** The device facts a paced write needs. */
@@ -67,6 +71,7 @@ export async function writePaced(sink: PacedSink, pcm: Float32Array, device: Pac
       await sleep(Math.max(1, periodMs));
       // A sink closed meanwhile rejects here, with the decision that closed it.
       await sink.write(new Float32Array(0));
+      if (!sink.deviceStarted()) throw new AudioError('AUDIO_DEVICE_STOPPED', `paced write: the device stopped rendering with ${totalFrames - writtenFrames} frames left to write`);
       continue;
     }
     const frames = Math.min(roomFrames, totalFrames - writtenFrames);

@@ -12,10 +12,18 @@
  *   `queue` waits until nothing is admitted; `mix` is admitted at once; `duck` is admitted when it
  *   outranks every admitted stream and the others are ducked to its `gainDb`; `preempt`, when it
  *   outranks every admitted stream (all playing, all of its group), asks for each of them to be
- *   preempted and is admitted once the outcomes are in. A denied preemption (an accessibility
- *   override) falls back to `duck`.
+ *   preempted and is admitted once the outcomes are in. A denied preemption waits (`queue`).
+ * - Protection (spec §3.1): a stream covered by an accessibility override (`coveredBy`, the owners
+ *   of the overrides covering it) is never ducked nor preempted for an arrival whose actor owns
+ *   none of them; a stream of another group (registrar) is never ducked nor preempted at all; a
+ *   stream of another actor is preempted only for a `system:` or `user:` arrival. An arrival that
+ *   may not alter a stream it would duck or preempt waits (`queue`) until that stream ends; a
+ *   ducking stream never ducks a stream it may not alter (its gain stays 0 dB).
  * - Every admitted stream has its own voice of the device mixer (StreamSink opens one per play),
- *   so admitted streams sound together; `queue` is what keeps them one at a time.
+ *   so admitted streams sound together; `queue` is what keeps them one at a time. At most `voices`
+ *   streams are admitted on the device, at most `maxConcurrent` of one owner (every policy, `mix`
+ *   too): past that a play waits (queued, so under `maxQueue`) for a free voice. A queued play
+ *   whose owner is at `maxConcurrent` does not hold the queue for other owners.
  * - Bounds per owner: at most `maxQueue` queued; when full, `graceful` refuses the arrival,
  *   `drop-oldest` drops the owner's oldest queued play of no higher priority (else refuses), and
  *   `block` parks the arrival (at most `maxQueue` parked, then refuses) until the queue has room.
@@ -37,13 +45,28 @@ export interface ArrivalSpec {
   owner: string;
   /** Registrar identity: a preemption is attested by one registrar, so only within one group. */
   group: string;
+  /** The actor key (`kind:id`) of the play's stream (its registrar's actor). */
+  actor: string;
   /** 1–10. */
   priority: number;
   policy: SchedulePolicy | undefined;
   maxQueue: number;
+  /** Most admitted plays of this owner at once. */
+  maxConcurrent: number;
   dropPolicy: DropPolicy;
   duck: DuckEnvelope;
 }
+
+/** What the core asks its shell about the world (the registrar's overrides). */
+export interface ScheduleCoreOptions {
+  /** Voices of the device: the most streams admitted at once (default 64). */
+  voices?: number;
+  /** The owners (actor keys) of the accessibility overrides covering ticket `id` now; empty when none. */
+  coveredBy?: (id: string) => readonly string[];
+}
+
+/** Actor kinds that may preempt another actor's stream (spec §3: the runtime, and users). */
+const PREEMPTING_KINDS = ['system', 'user'];
 
 /** What the scheduler shell must do. */
 export type ScheduleAction =
@@ -87,11 +110,19 @@ type Decision = { kind: 'admit'; policy: SchedulePolicy } | { kind: 'preempt'; v
 /** The deterministic decision core of one device's scheduler. Owned by one JS thread. */
 export class ScheduleCore {
   #seq = 0;
+  readonly #voices: number;
+  readonly #coveredBy: (id: string) => readonly string[];
   readonly #entries = new Map<string, Entry>();
   /** Queued and preempting entries, by priority (high first) then seq. */
   readonly #queue: Entry[] = [];
   /** Blocked arrivals (dropPolicy `block`), FIFO. */
   readonly #blocked: Entry[] = [];
+
+  /** A core for a device of `voices` voices, asking `coveredBy` which overrides cover a ticket. */
+  constructor(options: ScheduleCoreOptions = {}) {
+    this.#voices = options.voices ?? 64;
+    this.#coveredBy = options.coveredBy ?? (() => []);
+  }
 
   /** A play asks for the device. */
   arrive(spec: ArrivalSpec): ScheduleAction[] {
@@ -99,13 +130,13 @@ export class ScheduleCore {
     const entry: Entry = { ...spec, duck: { ...spec.duck }, seq: ++this.#seq, state: 'queued', admittedAs: undefined, playing: false, gainDb: 0, releaseMs: 0, preemptDenied: false, pendingVictims: new Set() };
     this.#entries.set(entry.id, entry);
     const actions: ScheduleAction[] = [];
-    const head = this.#queue[0];
+    const head = this.#head();
     const first = head === undefined || (head.state === 'queued' && head.priority < entry.priority);
     // Only a play admitted at once passes a full queue (a preemption may be denied and leave it waiting).
-    const goesNow = spec.policy === 'mix' || (first && this.#decide(entry).kind === 'admit');
+    const goesNow = (spec.policy === 'mix' || first) && this.#decide(entry).kind === 'admit';
     if (!goesNow && this.#queuedOf(entry.owner) >= entry.maxQueue) {
       if (!this.#overflow(entry, actions)) return actions;
-    } else if (spec.policy === 'mix') {
+    } else if (goesNow && spec.policy === 'mix') {
       this.#admit(entry, 'mix', actions);
       this.#settle(actions);
       return actions;
@@ -234,7 +265,7 @@ export class ScheduleCore {
   #settle(actions: ScheduleAction[]): void {
     for (;;) {
       let changed = this.#unblock(actions);
-      const head = this.#queue[0];
+      const head = this.#head();
       if (head && head.state === 'queued') {
         const decision = this.#decide(head);
         if (decision.kind === 'admit') {
@@ -269,22 +300,51 @@ export class ScheduleCore {
     return [...this.#entries.values()].filter((entry) => entry.state === 'admitted');
   }
 
+  /** The queued play considered next: a preempting head, else the first whose owner has room. */
+  #head(): Entry | undefined {
+    const first = this.#queue[0];
+    if (!first || first.state === 'preempting') return first;
+    return this.#queue.find((entry) => entry.state === 'queued' && this.#admittedOf(entry.owner) < entry.maxConcurrent);
+  }
+
+  #admittedOf(owner: string): number {
+    let count = 0;
+    for (const entry of this.#entries.values()) if (entry.state === 'admitted' && entry.owner === owner) count++;
+    return count;
+  }
+
+  /**
+   * Whether `arrival` may duck (or preempt) `victim`: same group, not covered by an override of
+   * another actor than the arrival's, and for a preemption of another actor's stream, an arrival
+   * of the runtime or a user.
+   */
+  #mayAlter(victim: Entry, arrival: Entry, how: 'duck' | 'preempt'): boolean {
+    if (victim.group !== arrival.group) return false;
+    const owners = this.#coveredBy(victim.id);
+    if (owners.length > 0 && !owners.includes(arrival.actor)) return false;
+    if (how === 'preempt' && victim.actor !== arrival.actor) return PREEMPTING_KINDS.includes(arrival.actor.slice(0, arrival.actor.indexOf(':')));
+    return true;
+  }
+
   #decide(entry: Entry): Decision {
     const admitted = this.#admitted();
+    // A voice for it: the device's, and within its owner's share.
+    if (admitted.length >= this.#voices || this.#admittedOf(entry.owner) >= entry.maxConcurrent) return { kind: 'wait' };
     const outranksAll = admitted.every((other) => other.priority < entry.priority);
     let policy = effectivePolicy(entry.policy, outranksAll);
-    // A denied preemption falls back to duck for good (it is not asked again).
-    if (entry.preemptDenied) policy = 'duck';
+    // A denied preemption waits its turn for good (it is not asked again).
+    if (entry.preemptDenied) policy = 'queue';
     if (admitted.length === 0) return { kind: 'admit', policy };
     if (policy === 'preempt') {
       if (!outranksAll) return { kind: 'wait' };
-      // The registrar attests a preemption only between streams it knows: same group, else duck.
-      if (admitted.some((other) => other.group !== entry.group)) policy = 'duck';
-      else if (admitted.some((other) => !other.playing)) return { kind: 'wait' };
-      else return { kind: 'preempt', victims: admitted };
+      // Another group's stream (the registrar could not attest it), a covered one, or another
+      // actor's for an agent: the arrival waits its turn.
+      if (admitted.some((other) => !this.#mayAlter(other, entry, 'preempt'))) return { kind: 'wait' };
+      if (admitted.some((other) => !other.playing)) return { kind: 'wait' };
+      return { kind: 'preempt', victims: admitted };
     }
     if (policy === 'mix') return { kind: 'admit', policy };
-    if (policy === 'duck') return outranksAll ? { kind: 'admit', policy } : { kind: 'wait' };
+    if (policy === 'duck') return outranksAll && admitted.every((other) => this.#mayAlter(other, entry, 'duck')) ? { kind: 'admit', policy } : { kind: 'wait' };
     return { kind: 'wait' };
   }
 
@@ -294,7 +354,7 @@ export class ScheduleCore {
     for (const entry of admitted) {
       let ducker: Entry | undefined;
       for (const other of admitted) {
-        if (other.admittedAs !== 'duck' || other.priority <= entry.priority) continue;
+        if (other.admittedAs !== 'duck' || other.priority <= entry.priority || !this.#mayAlter(entry, other, 'duck')) continue;
         if (!ducker || other.priority > ducker.priority) ducker = other;
       }
       const target = ducker ? ducker.duck.gainDb : 0;

@@ -40,6 +40,10 @@ export const SCHEDULE_DEFAULTS = Object.freeze({
   duckReleaseMs: 250,
   /** Waiting plays per engine. */
   maxQueue: 64,
+  /** Admitted plays per engine at once (of the device's 64 voices). */
+  maxConcurrent: 8,
+  /** Longest a play may hold its turn without audio to play, in ms. */
+  admissionTimeoutMs: 10_000,
   dropPolicy: 'graceful' as DropPolicy,
   /** Real-time mode: the most audio an engine keeps queued ahead of the device, in ms. */
   maxLatencyMs: 50,

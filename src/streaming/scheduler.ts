@@ -4,9 +4,10 @@
  * resolves when the play may start, and carries out ScheduleCore's actions:
  * - `preempt`: the arrival's stream is started (the registrar needs both streams to attest), then
  *   the victim's own engine asks, as its `system` runtime actor, for an `interrupt` with
- *   `metadata.preemptFor` naming the arrival (spec §3). Allowed: the victim's sink closes (decisions
- *   are effects). Denied (a user's accessibility override): attested as denied, and the arrival
- *   falls back to `duck`: it plays at once and the victim keeps playing under it, ducked.
+ *   `metadata.preemptFor` naming the arrival and `metadata.requestedBy` its actor (spec §3).
+ *   Allowed: the victim's sink closes (decisions are effects). Denied: attested as denied, and the
+ *   arrival waits its turn (`queue`). The core asks for a preemption only when the arrival may
+ *   alter every victim (schedule-core.ts: overrides, groups, actor kinds).
  * - `gain`: ducking reaches the admitted play's gain target (`{ setGain(gainDb, { rampMs }) }`).
  * - `drop` / `refuse`: the waiting play rejects with AudioError `SCHEDULER_DROPPED` /
  *   `SCHEDULER_QUEUE_FULL` (the engine attests a dropped play's end).
@@ -29,10 +30,16 @@ export interface AdmissionRequest {
   owner: object;
   /** Its registrar: a preemption is attested only between streams of one registrar. */
   group: object;
+  /** The actor key (`kind:id`) its stream belongs to. */
+  actor: string;
+  /** Owners (actor keys) of the accessibility overrides covering this play now (asked at each decision). */
+  coveredBy(): readonly string[];
   /** 1–10 (schedule-policy.ts `priorityValue`). */
   priority: number;
   policy: SchedulePolicy | undefined;
   maxQueue: number;
+  /** Most admitted plays of this owner at once (every policy). */
+  maxConcurrent: number;
   dropPolicy: DropPolicy;
   /** The envelope this play imposes on the plays it ducks. */
   duck: DuckEnvelope;
@@ -40,8 +47,8 @@ export interface AdmissionRequest {
   signal?: AbortSignal | undefined;
   /** Starts the play's stream now (synchronously) and returns its id; called at most once. */
   startStream(): string;
-  /** Victim side: requests the attested preemption of this play's stream; returns whether it was allowed. */
-  preempt(forStreamId: string): boolean;
+  /** Victim side: requests the attested preemption of this play's stream for `requestedBy`'s stream; returns whether it was allowed. */
+  preempt(forStreamId: string, requestedBy: string): boolean;
 }
 
 /** A play's turn on the device, from admission until `release()`. */
@@ -99,9 +106,9 @@ export class Scheduler {
   readonly #events: (() => ScheduleAction[])[] = [];
   #dispatching = false;
 
-  /** A scheduler for one device whose mixer plays every admitted stream on its own voice. */
-  constructor() {
-    this.#core = new ScheduleCore();
+  /** A scheduler for one device whose mixer plays every admitted stream on its own voice (`voices` of them). */
+  constructor(voices = 64) {
+    this.#core = new ScheduleCore({ voices, coveredBy: (id) => this.#coveredBy(id) });
   }
 
   /**
@@ -120,7 +127,7 @@ export class Scheduler {
         detachAbort: () => request.signal?.removeEventListener('abort', onAbort),
       };
       this.#tickets.set(id, ticket);
-      const spec = { id, owner: this.#name(request.owner), group: this.#name(request.group), priority: request.priority, policy: request.policy, maxQueue: request.maxQueue, dropPolicy: request.dropPolicy, duck: request.duck };
+      const spec = { id, owner: this.#name(request.owner), group: this.#name(request.group), actor: request.actor, priority: request.priority, policy: request.policy, maxQueue: request.maxQueue, maxConcurrent: request.maxConcurrent, dropPolicy: request.dropPolicy, duck: request.duck };
       this.#dispatch(() => this.#core.arrive(spec));
     });
   }
@@ -157,6 +164,17 @@ export class Scheduler {
       this.#names.set(object, name);
     }
     return name;
+  }
+
+  /** Who may alter ticket `id`: the owners of the overrides covering it (fail-closed: a throwing query covers it for everyone). */
+  #coveredBy(id: string): readonly string[] {
+    const ticket = this.#tickets.get(id);
+    if (!ticket) return [];
+    try {
+      return ticket.request.coveredBy();
+    } catch {
+      return ['(unknown)'];
+    }
   }
 
   #isAdmitted(id: string): boolean {
@@ -264,7 +282,7 @@ export class Scheduler {
     }
     let allowed = false;
     try {
-      allowed = victim !== undefined && victim.request.preempt(arrival.streamId);
+      allowed = victim !== undefined && victim.request.preempt(arrival.streamId, arrival.request.actor);
     } catch {
       allowed = false;
     }

@@ -81,6 +81,11 @@ export class StreamSink {
     return this.#framesWritten;
   }
 
+  /** Whether the device renders (false: stopped by its host, or lost: miniaudio stopped it). */
+  deviceStarted(): boolean {
+    return !this.#output.closed && this.#output.stats().started;
+  }
+
   /** Frames of this stream mixed into the device output so far (interrupt-faded ones included). */
   playedFrames(): number {
     return this.#voice.stats().framesPlayed;
@@ -111,6 +116,20 @@ export class StreamSink {
       if (!this.#output.stats().started) return;
       if (!this.#voice.isAllocated() && --lingering <= 0) return;
       await sleep(periodMs, undefined, signal ? { signal } : undefined);
+    }
+  }
+
+  /**
+   * Resolves once this sink's voice no longer holds a slot of the device's mixer (a closed voice
+   * keeps it while it fades or drains), so the scheduler's count of free voices is true when the
+   * play releases its turn. Waits with timers of one period, at most `maxPeriods` of them.
+   */
+  async voiceFreed(maxPeriods = 50): Promise<void> {
+    const { periodFrames, sampleRateHz } = this.#output.config;
+    const periodMs = (1000 * periodFrames) / sampleRateHz;
+    for (let period = 0; period < maxPeriods && this.#voice.isAllocated(); period++) {
+      if (!this.#output.stats().started) return;
+      await sleep(periodMs);
     }
   }
 

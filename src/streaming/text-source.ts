@@ -7,7 +7,10 @@
  * Contract of `cutTextSource`: pulls the source only when its consumer asks for the next piece;
  * when the consumer stops early, its signal aborts, or the source fails, the source's iterator is
  * closed (`return()`) unless it ended on its own; a source error becomes AudioError
- * `TEXT_SOURCE_FAILED`, a delta that is not a string an InputError naming `text[index]`.
+ * `TEXT_SOURCE_FAILED`, a delta that is not a string an InputError naming `text[index]`. A source
+ * that answers at once forever (e.g. `for (;;) yield ''`) cannot starve the event loop: the cutter
+ * waits a macrotask turn (`setImmediate`) every 64 deltas or 5 ms, so timers, aborts and
+ * interrupts still run; more than `maxEmptyDeltas` empty deltas in a row fail the stream.
  */
 import { z } from 'zod';
 import { AbortError, AudioError, InputError } from '../errors.js';
@@ -30,7 +33,14 @@ export const textStreamOptionsSchema = z.strictObject({
   maxWaitMs: z.number().int().min(0).max(60_000).default(250),
   /** Most characters waiting to be cut; a delta that would exceed it fails the stream (default 16384). */
   maxPendingChars: z.number().int().min(64).max(10_000_000).default(16_384),
+  /** Most empty deltas in a row; one more fails the stream with InputError `TEXT_STREAM_LIMIT` (default 1 000 000). */
+  maxEmptyDeltas: z.number().int().min(1).max(1_000_000_000).default(1_000_000),
 });
+
+/** The cutter lets timers and I/O run (a macrotask turn) at least every this many deltas... */
+const YIELD_EVERY_DELTAS = 64;
+/** ...or this many ms of pulling deltas, whichever comes first. */
+const YIELD_EVERY_MS = 5;
 
 /** What callers may pass as `textStream`. */
 export type TextStreamOptions = z.input<typeof textStreamOptionsSchema>;
@@ -167,8 +177,18 @@ export async function* cutTextSource(source: AsyncIterable<unknown>, options: Re
   let sourceEnded = false;
   let index = 0;
   let pendingNext: Promise<IteratorResult<unknown>> | undefined;
+  let emptyInARow = 0;
+  let sinceYield = 0;
+  let lastYieldMs = now();
   try {
     for (;;) {
+      // A macrotask turn now and then: a source resolving in microtasks only must not starve timers.
+      if (++sinceYield >= YIELD_EVERY_DELTAS || now() - lastYieldMs >= YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sinceYield = 0;
+        lastYieldMs = now();
+        if (signal.aborted) throw abortReason(signal);
+      }
       if (!pendingNext) {
         pendingNext = nextOf(iterator, index);
         // Abandoned when the stream stops: a later rejection must not go unhandled.
@@ -191,6 +211,10 @@ export async function* cutTextSource(source: AsyncIterable<unknown>, options: Re
         throw new InputError(`text[${index}]: expected each delta of the text source to be a string (received ${delta === null ? 'null' : typeof delta})`, { field: `text[${index}]` });
       }
       index += 1;
+      emptyInARow = delta === '' ? emptyInARow + 1 : 0;
+      if (emptyInARow > options.maxEmptyDeltas) {
+        throw new InputError(`textStream.maxEmptyDeltas: the text source sent more than ${options.maxEmptyDeltas} empty deltas in a row`, { field: 'textStream.maxEmptyDeltas', code: 'TEXT_STREAM_LIMIT' });
+      }
       for (const piece of cutter.push(delta, now())) yield piece;
     }
     for (const piece of cutter.end()) yield piece;

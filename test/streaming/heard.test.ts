@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WordTiming } from '../../src/graph/engine-output.js';
-import { HeardLedger, heardOf, joinWordTimings, spreadWords, type Heard, type PlayedChunk } from '../../src/streaming/heard.js';
+import { HeardLedger, heardOf, MAX_WORD_TIMINGS_PER_CHUNK, joinWordTimings, spreadWords, type Heard, type PlayedChunk } from '../../src/streaming/heard.js';
 
 const RATE_HZ = 1000; // one frame per ms keeps the arithmetic readable
 
@@ -113,5 +113,22 @@ describe('HeardLedger', () => {
     expect(heard.playedMs).toBe(650);
     expect(heard.cutAtMs).toBe(650);
     expect(heard.text).toBe('Alpha bravo charlie.');
+  });
+});
+
+describe('bounds (review finding 12)', () => {
+  it('survives a chunk with 300k word timings: appends loop, the words past the bound are dropped and flagged', () => {
+    const wordTimings = Array.from({ length: 300_000 }, (_, index) => ({ word: 'w', startMs: index, endMs: index + 1, source: 'reported' as const }));
+    const heard = heardOf([{ startFrame: 0, frames: 300_000 * 24, text: 'w', sentenceKey: 'n1', wordTimings }], { playedFrames: 1000, cutAtFrames: 1000, sampleRateHz: 24_000 });
+    expect(heard.words).toHaveLength(MAX_WORD_TIMINGS_PER_CHUNK);
+    expect(heard.wordsTruncated).toBe(true);
+  });
+
+  it('a chunk within the bound is read whole and not flagged (planted: one timing more is)', () => {
+    const timings = (count: number) => Array.from({ length: count }, (_, index) => ({ word: 'w', startMs: index, endMs: index + 1, source: 'reported' as const }));
+    const at = (count: number) => heardOf([{ startFrame: 0, frames: count * 24, text: 'w', sentenceKey: 'n1', wordTimings: timings(count) }], { playedFrames: 0, cutAtFrames: null, sampleRateHz: 24_000 });
+    const within = at(MAX_WORD_TIMINGS_PER_CHUNK);
+    expect([within.words.length, within.wordsTruncated]).toEqual([MAX_WORD_TIMINGS_PER_CHUNK, undefined]);
+    expect(at(MAX_WORD_TIMINGS_PER_CHUNK + 1).wordsTruncated).toBe(true);
   });
 });

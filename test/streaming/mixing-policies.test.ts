@@ -38,8 +38,8 @@ function device(): WatchedOutput {
 }
 
 /** An engine on `output` whose every utterance is `seconds` of `level`. */
-function speaker(registrar: AudioRegistrar, output: WatchedOutput, name: string, level: number, seconds: number): VoiceEngine {
-  const engine = new VoiceEngine({ registrar, actor: registrar.registerActor(`agent:${name}`), output, backend: new ConstantLevelBackend({ level, sampleRateHz: RATE_HZ, framesPerSegment: framesOf(seconds) }) });
+function speaker(registrar: AudioRegistrar, output: WatchedOutput, name: string, level: number, seconds: number, kind: 'agent' | 'system' = 'agent'): VoiceEngine {
+  const engine = new VoiceEngine({ registrar, actor: registrar.registerActor(`${kind}:${name}`), output, backend: new ConstantLevelBackend({ level, sampleRateHz: RATE_HZ, framesPerSegment: framesOf(seconds) }) });
   opened.push(engine);
   return engine;
 }
@@ -97,7 +97,8 @@ async function lowerPlaying(options: { sessionId?: string; before?: (registrar: 
   options.before?.(registrar);
   const output = device();
   const lowEngine = speaker(registrar, output, 'music', LOW, 8);
-  const highEngine = speaker(registrar, output, 'alarm', HIGH, 1);
+  // The alarm is the runtime's (a system actor): only a system or user play may preempt another actor's stream.
+  const highEngine = speaker(registrar, output, 'alarm', HIGH, 1, 'system');
   const low = lowEngine.play('music', { priority: 'background', ...(options.sessionId ? { sessionId: options.sessionId } : {}) });
   const lowVoice = await voiceStarted(output, 1);
   await renderedPast(output, (output.startedAt.get(lowVoice.id) ?? 0) + PERIOD_FRAMES * 4);
@@ -228,7 +229,7 @@ describe('preempt', () => {
     expect(preemptionCauseProblems(unnamed, lowId, highResult.streamId)).toEqual([`metadata.preemptFor is undefined, not ${highResult.streamId}`]);
   });
 
-  it("denied by a user's accessibility override: attested as denied, the lower stream keeps playing at -12 dB under the higher one", async () => {
+  it("a stream covered by a user's accessibility override is not preempted nor ducked: the alarm waits, no interrupt asked, the lower stream at 0 dB until she stops it", async () => {
     const actors: { alice?: ReturnType<AudioRegistrar['registerActor']> } = {};
     const { registrar, output, lowEngine, highEngine, low, lowVoice, lowId } = await lowerPlaying({
       sessionId: 'den',
@@ -239,22 +240,31 @@ describe('preempt', () => {
     });
     const alice = actors.alice;
     if (!alice) throw new Error('no user');
-    const highResult = await highEngine.play('alarm', { priority: 'system', policy: 'preempt' });
-    const [attempt] = registrar.attestationStore.query({ action: 'interrupt', target: lowId });
-    expect(attempt).toMatchObject({ decision: 'denied', reason: 'accessibility_override', actor: { kind: 'system', id: 'voice-engine' } });
-    expect(JSON.stringify(attempt?.parameters)).toContain(highResult.streamId);
-    expect(highResult.interrupted).toBeUndefined();
-    await waitUntil(() => lowEngine.schedule().active[0]?.gainDb === 0, 'the lower stream restored');
-    const higher = trackOf(output, output.voices[1] as AudioVoice, HIGH);
-    const until = higher.start + higher.frames + msFrames(SCHEDULE_DEFAULTS.duckReleaseMs) + PERIOD_FRAMES * 30;
-    await renderedPast(output, until);
+    const high = highEngine.play('alarm', { priority: 'system', policy: 'preempt' });
+    await waitUntil(() => highEngine.schedule().queued.length === 1, 'the alarm waiting');
+    expect(registrar.attestationStore.query({ action: 'interrupt' })).toEqual([]);
+    expect(lowEngine.schedule().active.map((entry) => entry.gainDb)).toEqual([0]);
+    await renderedPast(output, position(output) + PERIOD_FRAMES * 4);
     // The lower stream is the user's to stop (the override covers it).
+    let stoppedAt = -1;
+    const stopWatching = registrar.onTransition((event) => {
+      if (event.streamId === lowId && event.action === 'stop') stoppedAt = position(output);
+    });
     expect(registrar.request({ action: 'stop', actor: alice, target: lowId }).allowed).toBe(true);
+    stopWatching();
     expect((await low).endedBy).toMatchObject({ action: 'stop', actor: 'user:alice' });
-    const lower = contribution(capturedSoFar(output), [higher]);
-    const shape = duckShape(lower, { ...defaultDuck(LOW), higherStart: higher.start, higherEnd: higher.start + higher.frames, from: output.startedAt.get(lowVoice.id) ?? 0, to: until });
-    expect(shape.problems).toEqual([]);
-    console.log(`denied preemption → duck: lower stream at ${(lower[Math.floor((shape.downEnd + shape.upAt) / 2)] ?? 0).toFixed(6)} under the higher one`);
+    const highResult = await high;
+    expect(highResult.interrupted).toBeUndefined();
+    const higher = trackOf(output, output.voices[1] as AudioVoice, HIGH);
+    await renderedPast(output, higher.start + higher.frames);
+    const captured = capturedSoFar(output);
+    const lowStart = output.startedAt.get(lowVoice.id) ?? 0;
+    // Every frame of the lower stream until her stop at its full level (never ducked), the alarm only after it.
+    expect(mismatches(captured, expectedMix([{ start: lowStart, frames: stoppedAt - lowStart, level: LOW }], stoppedAt), lowStart, stoppedAt)).toEqual({ count: 0, first: -1 });
+    expect(higher.start).toBeGreaterThanOrEqual(stoppedAt);
+    // Planted: a duck of the lower stream in that span is caught.
+    const ducked = Float64Array.from(captured, (sample, index) => (index >= lowStart + PERIOD_FRAMES && index < lowStart + 2 * PERIOD_FRAMES ? sample / 4 : sample));
+    expect(mismatches(ducked, expectedMix([{ start: lowStart, frames: stoppedAt - lowStart, level: LOW }], stoppedAt), lowStart, stoppedAt).count).toBe(PERIOD_FRAMES);
   });
 });
 

@@ -9,7 +9,7 @@ import { effectivePolicy, PRIORITY_VALUES, priorityValue, SCHEDULE_DEFAULTS } fr
 const DUCK = { gainDb: SCHEDULE_DEFAULTS.duckDb, attackMs: SCHEDULE_DEFAULTS.duckAttackMs, releaseMs: SCHEDULE_DEFAULTS.duckReleaseMs };
 
 function arrival(id: string, fields: Partial<ArrivalSpec> = {}): ArrivalSpec {
-  return { id, owner: 'engine', group: 'registrar', priority: 5, policy: undefined, maxQueue: 8, dropPolicy: 'graceful', duck: DUCK, ...fields };
+  return { id, owner: 'engine', group: 'registrar', actor: 'system:engine', priority: 5, policy: undefined, maxQueue: 8, maxConcurrent: 64, dropPolicy: 'graceful', duck: DUCK, ...fields };
 }
 
 const admitted = (actions: ScheduleAction[]) => actions.filter((action) => action.kind === 'admit').map((action) => action.id);
@@ -93,27 +93,99 @@ describe('preempt', () => {
     expect(admitted(core.end('a'))).toEqual(['b']);
   });
 
-  it('denied (an accessibility override): falls back to duck; plays at once, the lower stream ducked, not asked again', () => {
+  it('denied (e.g. an accessibility override the core did not see): waits its turn, not asked again', () => {
     const core = new ScheduleCore();
     core.arrive(arrival('low', { priority: 1 }));
     core.playing('low');
     core.arrive(arrival('urgent', { priority: 10, policy: 'preempt' }));
-    expect(core.preemptOutcome('low', 'urgent', false)).toEqual([
-      { kind: 'admit', id: 'urgent', policy: 'duck' },
-      { kind: 'gain', id: 'low', gainDb: -12, rampMs: 30 },
-    ]);
+    expect(core.preemptOutcome('low', 'urgent', false)).toEqual([]);
     expect(core.playing('low')).toEqual([]);
-    expect(core.end('urgent')).toEqual([{ kind: 'gain', id: 'low', gainDb: 0, rampMs: 250 }]);
+    expect(core.end('low')).toEqual([{ kind: 'admit', id: 'urgent', policy: 'queue' }]);
   });
 
-  it("never across registrars (the registrar could not attest it): falls back to duck", () => {
+  it('never across registrars (the registrar could not attest it): waits, never ducks the other group', () => {
     const core = new ScheduleCore();
     core.arrive(arrival('other', { priority: 1, group: 'another registrar' }));
     core.playing('other');
-    expect(core.arrive(arrival('urgent', { priority: 10, policy: 'preempt' }))).toEqual([
-      { kind: 'admit', id: 'urgent', policy: 'duck' },
-      { kind: 'gain', id: 'other', gainDb: -12, rampMs: 30 },
-    ]);
+    expect(core.arrive(arrival('urgent', { priority: 10, policy: 'preempt' }))).toEqual([]);
+    expect(core.arrive(arrival('ducker', { priority: 10, policy: 'duck' }))).toEqual([]);
+    expect(admitted(core.end('other'))).toEqual(['urgent']);
+  });
+});
+
+describe('protection (review findings 1 and 2)', () => {
+  const covering = (covered: Record<string, string[]>) => new ScheduleCore({ coveredBy: (id) => covered[id] ?? [] });
+
+  it("a covered stream is neither ducked nor preempted for another actor: the arrival waits (planted: uncovered, the same arrivals duck and preempt)", () => {
+    for (const covered of [{ low: ['user:alice'] }, {}] as Record<string, string[]>[]) {
+      const core = covering(covered);
+      core.arrive(arrival('low', { priority: 1, actor: 'system:reader' }));
+      core.playing('low');
+      const duck = core.arrive(arrival('ducker', { priority: 9, policy: 'duck', actor: 'user:bob' }));
+      const isCovered = 'low' in covered;
+      expect(duck).toEqual(isCovered ? [] : [{ kind: 'admit', id: 'ducker', policy: 'duck' }, { kind: 'gain', id: 'low', gainDb: -12, rampMs: 30 }]);
+      if (isCovered) {
+        expect(core.arrive(arrival('preempter', { priority: 10, policy: 'preempt', actor: 'user:bob' }))).toEqual([]);
+        expect(admitted(core.end('low'))).toEqual(['preempter']);
+      }
+    }
+  });
+
+  it("the override's owner may duck and preempt her covered stream", () => {
+    const core = covering({ low: ['user:carol', 'user:alice'] });
+    core.arrive(arrival('low', { priority: 1, actor: 'system:reader' }));
+    core.playing('low');
+    expect(core.arrive(arrival('hers', { priority: 10, policy: 'preempt', actor: 'user:alice' }))).toEqual([{ kind: 'preempt', id: 'low', forId: 'hers' }]);
+  });
+
+  it('a ducking stream never ducks a covered stream admitted later (mix), nor one covered after it was admitted', () => {
+    const covered: Record<string, string[]> = {};
+    const core = covering(covered);
+    core.arrive(arrival('ad', { priority: 9, actor: 'agent:pushy' }));
+    covered.reader = ['user:alice'];
+    expect(core.arrive(arrival('reader', { priority: 1, policy: 'mix', actor: 'system:reader' }))).toEqual([{ kind: 'admit', id: 'reader', policy: 'mix' }]);
+    // Planted: an uncovered mix arrival under the same ducker is ducked.
+    expect(core.arrive(arrival('music', { priority: 1, policy: 'mix', actor: 'system:reader' }))).toEqual([{ kind: 'admit', id: 'music', policy: 'mix' }, { kind: 'gain', id: 'music', gainDb: -12, rampMs: 30 }]);
+    covered.music = ['user:alice'];
+    expect(core.end('nothing')).toEqual([]);
+    expect(core.playing('music')).toEqual([{ kind: 'gain', id: 'music', gainDb: 0, rampMs: 250 }]);
+  });
+
+  it("an agent's preempt of another actor's stream waits; of its own stream it preempts (planted)", () => {
+    for (const victimActor of ['user:alice', 'agent:pushy']) {
+      const core = new ScheduleCore();
+      core.arrive(arrival('low', { priority: 1, actor: victimActor }));
+      core.playing('low');
+      const actions = core.arrive(arrival('push', { priority: 9, policy: 'preempt', actor: 'agent:pushy' }));
+      expect(actions).toEqual(victimActor === 'agent:pushy' ? [{ kind: 'preempt', id: 'low', forId: 'push' }] : []);
+    }
+  });
+});
+
+describe('voices and maxConcurrent (review findings 6 and 7)', () => {
+  it("an owner's mix plays past maxConcurrent wait in the queue under maxQueue (planted: another owner is admitted at once)", () => {
+    const core = new ScheduleCore();
+    const mix = (id: string, owner = 'agent') => arrival(id, { owner, policy: 'mix', maxConcurrent: 2, maxQueue: 1 });
+    expect(admitted([...core.arrive(mix('a')), ...core.arrive(mix('b'))])).toEqual(['a', 'b']);
+    expect(core.arrive(mix('c'))).toEqual([]);
+    expect(core.arrive(mix('d'))).toEqual([{ kind: 'refuse', id: 'd', maxQueue: 1, dropPolicy: 'graceful' }]);
+    expect(admitted(core.arrive(mix('other', 'user')))).toEqual(['other']);
+    expect(admitted(core.end('a'))).toEqual(['c']);
+  });
+
+  it('no more streams than voices are admitted; the next waits for a free voice', () => {
+    const core = new ScheduleCore({ voices: 2 });
+    const mix = (id: string, owner: string) => arrival(id, { owner, policy: 'mix' });
+    expect(admitted([...core.arrive(mix('a', 'one')), ...core.arrive(mix('b', 'two'))])).toEqual(['a', 'b']);
+    expect(core.arrive(mix('c', 'three'))).toEqual([]);
+    expect(admitted(core.end('b'))).toEqual(['c']);
+  });
+
+  it("a queued play held by its owner's cap does not hold the queue for other owners", () => {
+    const core = new ScheduleCore();
+    core.arrive(arrival('a', { owner: 'agent', maxConcurrent: 1, policy: 'mix' }));
+    expect(core.arrive(arrival('b', { owner: 'agent', maxConcurrent: 1, policy: 'mix' }))).toEqual([]);
+    expect(admitted(core.arrive(arrival('c', { owner: 'user', policy: 'mix' })))).toEqual(['c']);
   });
 });
 

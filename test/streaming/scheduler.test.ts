@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AbortError, AudioError } from '../../src/errors.js';
 import { SCHEDULE_DEFAULTS } from '../../src/streaming/schedule-policy.js';
 import { schedulerFor, Scheduler, type AdmissionRequest, type GainTarget } from '../../src/streaming/scheduler.js';
+import { nextTurn } from '../helpers/waiting.js';
 
 const DUCK = { gainDb: SCHEDULE_DEFAULTS.duckDb, attackMs: SCHEDULE_DEFAULTS.duckAttackMs, releaseMs: SCHEDULE_DEFAULTS.duckReleaseMs };
 const owner = {};
@@ -14,13 +15,13 @@ const group = {};
 function play(name: string, fields: Partial<AdmissionRequest> & { allowPreempt?: boolean } = {}) {
   const calls: string[] = [];
   const request: AdmissionRequest = {
-    owner, group, priority: 5, policy: undefined, maxQueue: 8, dropPolicy: 'graceful', duck: DUCK,
+    owner, group, actor: 'system:engine', coveredBy: () => [], priority: 5, policy: undefined, maxQueue: 8, maxConcurrent: 64, dropPolicy: 'graceful', duck: DUCK,
     startStream: () => {
       calls.push('start');
       return `stream-${name}`;
     },
-    preempt: (forStreamId) => {
-      calls.push(`preempted for ${forStreamId}`);
+    preempt: (forStreamId, requestedBy) => {
+      calls.push(`preempted for ${forStreamId} by ${requestedBy}`);
       return fields.allowPreempt ?? true;
     },
     ...fields,
@@ -61,23 +62,37 @@ describe('Scheduler', () => {
     const high = play('high', { priority: 10, policy: 'preempt' });
     const turn = await scheduler.admit(high.request);
     expect(high.calls).toEqual(['start']);
-    expect(low.calls).toEqual(['preempted for stream-high']);
+    expect(low.calls).toEqual(['preempted for stream-high by system:engine']);
     expect(turn).toMatchObject({ policy: 'preempt', streamId: 'stream-high' });
     expect(scheduler.view(owner).active.map((entry) => entry.ticket)).toEqual([turn.ticket]);
   });
 
-  it('a denied preemption admits the arrival at once as duck, with the victim ducked under it', async () => {
+  it('a denied preemption makes the arrival wait its turn; the victim plays on at 0 dB', async () => {
     const scheduler = new Scheduler();
     const low = play('low', { priority: 1, allowPreempt: false });
     const admitted = await scheduler.admit(low.request);
     admitted.playing('stream-low');
     const target = recorder();
     admitted.attachGain(target);
-    const turn = await scheduler.admit(play('high', { priority: 10, policy: 'preempt' }).request);
-    expect(low.calls).toEqual(['preempted for stream-high']);
-    expect(turn).toMatchObject({ policy: 'duck', streamId: 'stream-high' });
-    expect(target.gains).toEqual(['-12 dB over 30 ms']);
-    expect(scheduler.view(owner).active.map((entry) => [entry.streamId, entry.gainDb])).toEqual([['stream-low', -12], ['stream-high', 0]]);
+    const high = play('high', { priority: 10, policy: 'preempt' });
+    const turn = scheduler.admit(high.request);
+    await nextTurn();
+    expect(low.calls).toEqual(['preempted for stream-high by system:engine']);
+    expect(target.gains).toEqual([]);
+    admitted.release();
+    await expect(turn).resolves.toMatchObject({ policy: 'queue', streamId: 'stream-high' });
+  });
+
+  it('asks the covered state at each decision: a throwing coveredBy covers the stream for everyone (fail-closed)', async () => {
+    const scheduler = new Scheduler();
+    const low = play('low', { priority: 1, coveredBy: () => { throw new Error('registrar gone'); } });
+    const admitted = await scheduler.admit(low.request);
+    admitted.playing('stream-low');
+    const turn = scheduler.admit(play('high', { priority: 10, policy: 'preempt', actor: 'user:alice' }).request);
+    await nextTurn();
+    expect(low.calls).toEqual([]);
+    admitted.release();
+    await expect(turn).resolves.toMatchObject({ policy: 'preempt' });
   });
 
   it('refuses past maxQueue naming it, rejects an aborted wait with AbortError, and withdraw() rejects what waits', async () => {

@@ -1,0 +1,132 @@
+// Regression tests of the adversarial review (findings 5, 6, 7): a play holds its turn on a shared
+// device only while it has audio to play (`admissionTimeoutMs`), one engine's plays are bounded on
+// the device (`maxConcurrent` admitted, `maxQueue` waiting, `mix` included), and a play waits for a
+// free voice instead of failing after its synthesis. Real addon (miniaudio's null device); outcomes
+// read from results, the registrar and the device's stats; deadlines only bound a hang.
+import { afterEach, describe, expect, it } from 'vitest';
+import { AudioOutput } from '../../src/audio/output.js';
+import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
+import { waitUntil } from '../helpers/waiting.js';
+
+const RATE_HZ = 24_000;
+const opened: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const item of opened.splice(0).reverse()) await item.close();
+});
+
+function device(): AudioOutput {
+  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: 240, bufferFrames: 1024 });
+  opened.push(output);
+  return output;
+}
+
+/** A registrar where alice holds an accessibility override of session `den`. */
+function withOverride() {
+  const registrar = new AudioRegistrar();
+  const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
+  registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
+  return { registrar, alice };
+}
+
+/** A text source that waits for `stall` (first yielding `first`, if any). */
+function stalling(stall: AbortSignal, first?: string): AsyncIterable<string> {
+  return (async function* () {
+    if (first !== undefined) yield first;
+    await new Promise((resolve) => stall.addEventListener('abort', resolve));
+    yield '';
+  })();
+}
+
+describe('admissionTimeoutMs (finding 5)', () => {
+  it("a silent agent stream is failed by the runtime (attested) and releases the device: the user's covered play goes ahead", async () => {
+    const output = device();
+    const { registrar, alice } = withOverride();
+    const backend = () => new ConstantLevelBackend({ level: 0.25, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ / 10 });
+    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:hog'), output, backend: backend(), admissionTimeoutMs: 300 });
+    const user = new VoiceEngine({ registrar, actor: alice, output, backend: backend() });
+    opened.push(agent, user);
+    const stall = new AbortController();
+    try {
+      const hog = agent.play(stalling(stall.signal)).then(() => 'resolved', (error: { code?: string }) => error.code ?? 'error');
+      await waitUntil(() => agent.schedule().active.length === 1, 'the agent admitted');
+      const result = await user.play('Hello from the user.', { sessionId: 'den' });
+      expect(result.interrupted).toBeUndefined();
+      expect(await hog).toBe('STREAM_FAILED');
+      const [failed] = registrar.attestationStore.query({ action: 'fail' });
+      expect(failed).toMatchObject({ decision: 'allowed', actor: { kind: 'system', id: 'voice-engine' } });
+      expect(JSON.stringify(failed)).toMatch(/no audio to play for 300 ms \(admissionTimeoutMs\)/);
+    } finally {
+      stall.abort();
+    }
+  }, 60_000);
+
+  it('a source that stalls between chunks is failed too, after its first audio played (planted: a source that keeps talking is not)', async () => {
+    const output = device();
+    const engine = new VoiceEngine({ output, backend: new ConstantLevelBackend({ level: 0.01, sampleRateHz: RATE_HZ, framesPerSegment: 240 }), admissionTimeoutMs: 300 });
+    opened.push(engine);
+    const stall = new AbortController();
+    try {
+      await expect(engine.play(stalling(stall.signal, 'Hi. There'))).rejects.toMatchObject({ code: 'STREAM_FAILED' });
+      const talking = (async function* () {
+        for (let index = 0; index < 5; index++) yield `Sentence ${index}. `;
+      })();
+      await expect(engine.play(talking)).resolves.toMatchObject({ streamId: expect.any(String) });
+    } finally {
+      stall.abort();
+    }
+  }, 60_000);
+});
+
+describe('maxConcurrent and voices (findings 6, 7)', () => {
+  it("an agent's stalled mix plays cannot take every voice of a shared device from a user", async () => {
+    const output = device();
+    const { registrar, alice } = withOverride();
+    const backend = () => new ConstantLevelBackend({ level: 0.001, sampleRateHz: RATE_HZ, framesPerSegment: 240 });
+    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:hog'), output, backend: backend(), policy: 'mix', admissionTimeoutMs: 200 });
+    const user = new VoiceEngine({ registrar, actor: alice, output, backend: backend() });
+    opened.push(agent, user);
+    const stall = new AbortController();
+    // The attack: 64 plays, each speaking one short sentence then stalling.
+    const hogs = Array.from({ length: 64 }, () => agent.play(stalling(stall.signal, 'Hi. There')).then(() => 'ok', (error: { code?: string }) => error.code ?? 'error'));
+    try {
+      await waitUntil(() => output.stats().liveVoices > 0, 'the agent playing');
+      expect(agent.schedule().active.length).toBeLessThanOrEqual(8);
+      const result = await user.play('Hello from the user.', { sessionId: 'den' });
+      expect(result.interrupted).toBeUndefined();
+    } finally {
+      stall.abort();
+    }
+    const outcomes = await Promise.all(hogs);
+    expect(outcomes.filter((outcome) => outcome === 'AUDIO_NO_FREE_VOICE')).toEqual([]);
+  }, 120_000);
+
+  it('mix plays past the device capacity are queued or refused under maxQueue, never all synthesized at once', async () => {
+    const output = device();
+    const engine = new VoiceEngine({ output, policy: 'mix', maxQueue: 4, backend: new ConstantLevelBackend({ level: 0.001, sampleRateHz: RATE_HZ, framesPerSegment: 480 }) });
+    opened.push(engine);
+    const plays = Array.from({ length: 200 }, (_, index) => engine.play(`line ${index}`).then(() => 'ok', (error: { code?: string }) => error.code ?? 'error'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const runningAtOnce = engine.activeStreams().length;
+    const outcomes = await Promise.all(plays);
+    expect(runningAtOnce).toBeLessThanOrEqual(8);
+    const counts = Object.fromEntries(['ok', 'SCHEDULER_QUEUE_FULL'].map((code) => [code, outcomes.filter((outcome) => outcome === code).length]));
+    expect(counts.ok! + counts.SCHEDULER_QUEUE_FULL!).toBe(200);
+    expect(counts.ok).toBeGreaterThanOrEqual(8 + 4);
+  }, 120_000);
+
+  it('65 concurrent mix plays (more than the 64 voices) all play: no AUDIO_NO_FREE_VOICE, nothing left running', async () => {
+    const output = device();
+    const registrar = new AudioRegistrar();
+    const engine = new VoiceEngine({ registrar, output, policy: 'mix', maxConcurrent: 64, backend: new ConstantLevelBackend({ level: 0.001, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ * 2 }) });
+    opened.push(engine);
+    const plays = Array.from({ length: 65 }, (_, index) => engine.play(`line ${index}`).then(() => 'ok', (error: { code?: string }) => error.code ?? String(error)));
+    await waitUntil(() => engine.schedule().active.length === 64, '64 plays admitted');
+    expect(engine.schedule().queued).toHaveLength(1);
+    const outcomes = await Promise.all(plays);
+    expect(outcomes.filter((outcome) => outcome !== 'ok')).toEqual([]);
+    const states = registrar.listStates().map((state) => state.state);
+    expect(states.filter((state) => state === 'playing' || state === 'synthesizing' || state === 'compiling')).toEqual([]);
+  }, 120_000);
+});

@@ -39,6 +39,7 @@ import { speakOptionsSchema, voiceEngineOptionsSchema, type SpeakOptions, type V
 import type { AudioChunk, EngineHealth, SpeechResult } from './speech-types.js';
 import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
+import { EdgeTrimmer, shiftMetadata } from './speech-edges.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
@@ -613,6 +614,10 @@ export class VoiceEngine {
       let playing = false;
       let pendingMarks: string[] = [];
       let pendingSilenceMs = 0;
+      let pendingSilenceNode: string | undefined;
+      // Pauses as asked (speech-edges.ts): each segment ends with a margin of its own decay, which
+      // counts towards the next pause, as does the next segment's opening margin.
+      let tailMarginFrames = 0;
 
       const emit = (kind: AudioChunk['kind'], pcm: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk | Promise<AudioChunk> => {
         if (!playing) {
@@ -635,11 +640,15 @@ export class VoiceEngine {
         pendingMarks = [];
         return chunk;
       };
-      const silence = (nodeId: string): AudioChunk | Promise<AudioChunk> | undefined => {
+      // A pause goes out just before what follows it, once that one's opening margin is known.
+      const silence = (nodeId: string, headMarginFrames = 0): AudioChunk | Promise<AudioChunk> | undefined => {
         if (pendingSilenceMs <= 0 || converter.rateHz === undefined) return undefined;
-        const samples = Math.round((pendingSilenceMs / 1000) * converter.rateHz);
+        const samples = Math.max(0, Math.round((pendingSilenceMs / 1000) * converter.rateHz) - tailMarginFrames - headMarginFrames);
+        const silenceNode = pendingSilenceNode ?? nodeId;
         pendingSilenceMs = 0;
-        return emit('silence', new Float32Array(samples), nodeId, {});
+        pendingSilenceNode = undefined;
+        tailMarginFrames = 0;
+        return emit('silence', new Float32Array(samples), silenceNode, {});
       };
 
       for await (const step of steps) {
@@ -648,12 +657,12 @@ export class VoiceEngine {
           pendingMarks.push(step.name);
         } else if (step.kind === 'silence') {
           pendingSilenceMs += step.durationMs * (override?.pauseAmplification ?? 1);
-          const chunk = silence(step.nodeId);
-          if (chunk) yield chunk;
+          pendingSilenceNode ??= step.nodeId;
         } else if (step.kind === 'audio') {
           const pcm = await this.#readClip(step, converter, signal);
           const pause = silence(step.nodeId);
           if (pause) yield pause;
+          tailMarginFrames = 0;
           yield emit('audio', pcm, step.nodeId, {});
         } else {
           const produced = await this.#synthesizeStep(backend, step.segment, parsed, signal, utterance);
@@ -665,22 +674,34 @@ export class VoiceEngine {
           // Word times are relative to each output: shifted by where it starts in the gathered sentence.
           const gatheredTimings: Array<{ wordTimings: AudioChunk['metadata']['wordTimings']; offsetMs: number }> = [];
           let gatheredMs = 0;
+          let trimmer: EdgeTrimmer | undefined;
           for await (const output of produced) {
             // A backend that ignores its signal must not keep the stream speaking after an allowed end.
             if (signal.aborted) break;
-            const pcm = converter.convert(toMono(output.pcm, output.channels), output.sampleRateHz, false);
-            const pause = silence(step.nodeId);
-            if (pause) yield pause;
+            const converted = converter.convert(toMono(output.pcm, output.channels), output.sampleRateHz, false);
+            trimmer ??= new EdgeTrimmer(converter.rateHz ?? FALLBACK_RATE_HZ);
+            const opening = !trimmer.hasSound;
+            const trimmed = trimmer.push(converted);
+            const pcm = trimmed.pcm;
+            if (pcm.length === 0) continue;
+            const metadata = shiftMetadata(output.metadata, trimmed.shiftMs);
+            if (opening) {
+              const pause = silence(step.nodeId, trimmer.marginFrames);
+              tailMarginFrames = 0;
+              if (pause) yield pause;
+            }
             if (gather) {
               gathered.push(pcm);
-              gatheredMetadata ??= output.metadata;
-              gatheredTimings.push({ wordTimings: output.metadata.wordTimings, offsetMs: gatheredMs });
+              gatheredMetadata ??= metadata;
+              gatheredTimings.push({ wordTimings: metadata.wordTimings, offsetMs: gatheredMs });
               gatheredMs += durationMs(pcm.length, 1, converter.rateHz ?? FALLBACK_RATE_HZ);
-            } else if (pcm.length > 0) {
-              yield emit('speech', pcm, step.nodeId, { text: step.segment.text, metadata: output.metadata, backend: utterance.backend });
+            } else {
+              yield emit('speech', pcm, step.nodeId, { text: step.segment.text, metadata, backend: utterance.backend });
             }
           }
-          const tail = converter.convert(new Float32Array(0), converter.rateHz ?? FALLBACK_RATE_HZ, true);
+          const flushed = converter.convert(new Float32Array(0), converter.rateHz ?? FALLBACK_RATE_HZ, true);
+          const tail = trimmer ? concatPcm([trimmer.push(flushed).pcm, trimmer.end()]) : flushed;
+          if (trimmer?.hasSound) tailMarginFrames = trimmer.marginFrames;
           if (gather) {
             const sentence = concatPcm([...gathered, tail]);
             const rate = converter.rateHz ?? FALLBACK_RATE_HZ;

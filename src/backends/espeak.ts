@@ -19,6 +19,7 @@ import { parseInput } from '../validation.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceInfo } from './backend.js';
 import { openEspeakEngine } from './espeak-engine.js';
 import { cleanEspeakIpa, espeakProsody, estimateWordTimings, splitIntoChunks } from './espeak-text.js';
+import { espeakPartsSsml } from './espeak-ssml.js';
 import { applyGainInPlace } from './gain.js';
 import { LazyLoad } from './lazy-load.js';
 import { findEspeakVoice, findEspeakVoiceForLanguage, type EspeakVoiceEntry, type EspeakVoiceList, type ResolvedEspeakVoice } from './espeak-voices.js';
@@ -56,7 +57,7 @@ export const espeakBackendOptionsSchema = z
 export type EspeakBackendOptions = z.input<typeof espeakBackendOptionsSchema>;
 
 /** Capabilities of the espeak backend. */
-export const ESPEAK_CAPABILITIES: Readonly<BackendCapabilities> = Object.freeze({ streaming: true, wordTimings: true, phonemes: true, remote: false });
+export const ESPEAK_CAPABILITIES: Readonly<BackendCapabilities> = Object.freeze({ streaming: true, wordTimings: true, phonemes: true, remote: false, inlineProsody: true });
 
 /** espeak-ng's lowercase language names as BCP-47 (`en-us` -> `en-US`, `es-419` stays). */
 function toBcp47(language: string): string {
@@ -123,8 +124,12 @@ export class EspeakBackend extends BaseBackend {
     const voice = this.resolveVoice(await engine.voiceList(), options.voice ?? segment.voice, segment.language);
     const prosody = espeakProsody(segment.prosody);
     const args = ['--ipa=3', '-v', voice.argument, '-s', String(prosody.wordsPerMinute), '-p', String(prosody.pitch)];
-    for (const chunk of splitIntoChunks(segment.text, this.options.maxChunkChars)) {
-      const result = await engine.invoke({ args, text: chunk, wav: true, signal });
+    // A sentence with emphasis or a prosody span inside is one SSML call (`-m`): one intonation, no hole.
+    const parts = segment.parts && segment.parts.length > 1 ? segment.parts : undefined;
+    const chunks = parts ? [segment.text] : splitIntoChunks(segment.text, this.options.maxChunkChars);
+    for (const chunk of chunks) {
+      const input = parts ? { args: [...args, '-m'], text: espeakPartsSsml(parts, segment.prosody) } : { args, text: chunk };
+      const result = await engine.invoke({ ...input, wav: true, signal });
       if (!result.wav) throw new BackendError(this.name, 'ESPEAK_FAILED', 'espeak-ng produced no WAV', { retryable: true });
       const decoded = decodeWav(result.wav);
       const pcm = decoded.pcm;

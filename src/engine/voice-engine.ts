@@ -18,7 +18,7 @@ import { formatFromExtension } from '../audio/encode.js';
 import type { SpeechBackend } from '../backends/backend.js';
 import { FallbackChain, type FallbackFailure } from '../backends/fallback.js';
 import { BackendRegistry } from '../backends/registry.js';
-import { compile, looksLikeSsml, planSynthesis, type CompileOptions, type SynthesisStep } from '../compiler/index.js';
+import { compile, joinSentenceSteps, looksLikeSsml, planSynthesis, type CompileOptions, type SynthesisStep } from '../compiler/index.js';
 import type { EngineOutput, SynthesisSegment } from '../graph/engine-output.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import { z } from 'zod';
@@ -607,6 +607,11 @@ export class VoiceEngine {
       lifecycle.synthesize();
       const backend = await this.#backendFor(parsed.backend);
       utterance.backend = backend.name;
+      // A backend that varies delivery inside one call speaks each sentence whole (no hole at an emphasis).
+      if (Array.isArray(steps) && backend.capabilities.inlineProsody === true) {
+        steps = joinSentenceSteps(steps as SynthesisStep[]);
+        speechTotal = (steps as SynthesisStep[]).filter((step) => step.kind === 'speech').length;
+      }
       const converter = new RateConverter(parsed.sampleRateHz ?? this.#options.sampleRateHz);
       let speechDone = 0;
       let index = 0;

@@ -6,15 +6,16 @@
  * The rule (docs/ENGINE.md, "Pauses"): a sample is *sound* when its magnitude exceeds
  * `EDGE_THRESHOLD_DB` (−40 dB) relative to the peak of the backend chunk it is in, and at least
  * `EDGE_FLOOR` (−60 dBFS, so a quiet chunk's noise floor is not taken for speech). A segment keeps
- * exactly `EDGE_MARGIN_MS` (5 ms) before its first sound and after its last: the backend's own
- * sub-threshold onset and decay where it has them (a consonant's start is never clipped), zeros
- * where it has less. Everything beyond that margin is the backend's silence and is dropped. Quiet
- * stretches *inside* a segment (between its chunks, or inside one) are the backend's phrasing and stay.
- * The engine then sizes each requested pause so that margin + silence + margin = the request.
+ * up to `EDGE_MARGIN_MS` (5 ms) of what comes before its first sound and after its last: the
+ * backend's own sub-threshold onset and decay (a consonant's start is never clipped); a backend
+ * with less keeps what it has, nothing is added. Everything beyond that margin is the backend's
+ * silence and is dropped. Quiet stretches *inside* a segment (between its chunks, or inside one)
+ * are the backend's phrasing and stay. The engine then sizes each requested pause so that the
+ * kept tail + silence + the kept head of what follows = the request.
  *
- * Streaming-friendly: a chunk's sound goes out at once; only its quiet tail is held back until the
- * next chunk of the segment shows it was inner phrasing (then it goes out first) or the segment
- * ends (then all but the margin is dropped).
+ * Streaming-friendly: a chunk's sound and the margin after it go out at once; only the rest of its
+ * quiet tail is held back until the next chunk of the segment shows it was inner phrasing (then it
+ * goes out first) or the segment ends (then it is dropped).
  */
 import type { EngineOutputMetadata, WordTiming } from '../graph/engine-output.js';
 
@@ -68,10 +69,10 @@ export class EdgeTrimmer {
     this.#marginFrames = edgeMarginFrames(sampleRateHz);
   }
 
-  /** Frames of margin the segment starts and ends with once it had sound. */
-  get marginFrames(): number {
-    return this.#marginFrames;
-  }
+  /** Frames kept before the segment's first sound (known once it had sound). */
+  headFrames = 0;
+  /** Frames kept after the segment's last sound so far (final once it ended). */
+  tailFrames = 0;
 
   /** Whether the segment has had sound yet. */
   get hasSound(): boolean {
@@ -87,43 +88,34 @@ export class EdgeTrimmer {
     }
     let out: Float32Array;
     let shiftFrames: number;
+    const end = Math.min(pcm.length, span.last + 1 + this.#marginFrames);
+    this.tailFrames = end - (span.last + 1);
     if (this.#leading) {
       this.#leading = false;
       const kept = Math.min(span.first, this.#marginFrames);
-      const pad = this.#marginFrames - kept;
-      out = new Float32Array(pad + span.last + 1 - (span.first - kept));
-      out.set(pcm.subarray(span.first - kept, span.last + 1), pad);
-      shiftFrames = pad - (span.first - kept);
+      this.headFrames = kept;
+      out = pcm.slice(span.first - kept, end);
+      shiftFrames = kept - span.first;
     } else {
-      out = new Float32Array(this.#heldFrames + span.last + 1);
+      out = new Float32Array(this.#heldFrames + end);
       let offset = 0;
       for (const part of this.#held) {
         out.set(part, offset);
         offset += part.length;
       }
-      out.set(pcm.subarray(0, span.last + 1), offset);
+      out.set(pcm.subarray(0, end), offset);
       shiftFrames = this.#heldFrames;
       this.#held = [];
       this.#heldFrames = 0;
     }
-    this.#hold(pcm.subarray(span.last + 1));
+    this.#hold(pcm.subarray(end));
     return { pcm: out, shiftMs: (shiftFrames / this.#sampleRateHz) * 1000 };
   }
 
-  /** Ends the segment: its closing margin (empty when it never had sound); the rest of the tail is dropped. */
-  end(): Float32Array {
-    if (this.#leading) return new Float32Array(0);
-    const out = new Float32Array(this.#marginFrames);
-    let offset = 0;
-    for (const part of this.#held) {
-      if (offset >= out.length) break;
-      const take = part.subarray(0, out.length - offset);
-      out.set(take, offset);
-      offset += take.length;
-    }
+  /** Ends the segment: the held quiet tail (beyond the margin already out) is dropped. */
+  end(): void {
     this.#held = [];
     this.#heldFrames = 0;
-    return out;
   }
 
   #hold(pcm: Float32Array): void {

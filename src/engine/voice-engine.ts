@@ -691,7 +691,7 @@ export class VoiceEngine {
             if (pcm.length === 0) continue;
             const metadata = shiftMetadata(output.metadata, trimmed.shiftMs);
             if (opening) {
-              const pause = silence(step.nodeId, trimmer.marginFrames);
+              const pause = silence(step.nodeId, trimmer.headFrames);
               tailMarginFrames = 0;
               if (pause) yield pause;
             }
@@ -705,8 +705,9 @@ export class VoiceEngine {
             }
           }
           const flushed = converter.convert(new Float32Array(0), converter.rateHz ?? FALLBACK_RATE_HZ, true);
-          const tail = trimmer ? concatPcm([trimmer.push(flushed).pcm, trimmer.end()]) : flushed;
-          if (trimmer?.hasSound) tailMarginFrames = trimmer.marginFrames;
+          const tail = trimmer ? trimmer.push(flushed).pcm : flushed;
+          trimmer?.end();
+          if (trimmer?.hasSound) tailMarginFrames = trimmer.tailFrames;
           if (gather) {
             const sentence = concatPcm([...gathered, tail]);
             const rate = converter.rateHz ?? FALLBACK_RATE_HZ;

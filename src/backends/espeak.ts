@@ -10,6 +10,9 @@
  * Long text is synthesized sentence by sentence and each sentence is yielded as its own chunk, so
  * the first audio arrives after one sentence. Each chunk carries its IPA (`--ipa=3` of the same
  * run) and word timings *estimated* from the phoneme counts (see `estimateWordTimings`).
+ * A segment with `parts` (a sentence with emphasis or a prosody span inside; capability
+ * `inlineProsody`) is one SSML call (`-m`, espeak-ssml.ts): one intonation, no hole at the change.
+ * The silence espeak-ng puts around each piece is left in; the engine trims it (speech-edges.ts).
  */
 import { z } from 'zod';
 import { decodeWav } from '../audio/wav.js';

@@ -4,8 +4,8 @@
  * and metadata. Backends never see registrar state.
  */
 
-/** Version of the segment/output contract. */
-export const ENGINE_OUTPUT_VERSION = '1.0.0';
+/** Version of the segment/output contract (1.1.0: optional `SynthesisSegment.parts`, additive). */
+export const ENGINE_OUTPUT_VERSION = '1.1.0';
 
 /** Prosody of a segment, as multipliers and offsets from the voice's neutral delivery. */
 export interface Prosody {

@@ -8,10 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
-import type { BackendCapabilities, BackendHealth, BackendMetrics, SpeechBackend, VoiceInfo } from '../../src/backends/backend.js';
 import { EspeakBackend } from '../../src/backends/espeak.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../../src/graph/engine-output.js';
+import { CountingBackend } from '../helpers/counting-backend.js';
 import { collect, segment } from '../helpers/synthesis.js';
 import { waitUntil } from '../helpers/waiting.js';
 
@@ -33,41 +32,13 @@ function settleViolation(framesAfterCut: number): string | null {
   return framesAfterCut <= GOAL_FRAMES + SLACK_FRAMES ? null : `settled ${framesAfterCut} device frames after the cut (goal ${GOAL_FRAMES} + slack ${SLACK_FRAMES})`;
 }
 
-/** A real espeak backend that counts the chunks it yields (a test instrument, not a mock). */
-class ChunkCountingBackend implements SpeechBackend {
-  readonly name = 'espeak';
-  yielded = 0;
-  constructor(private readonly inner: SpeechBackend) {}
-  get capabilities(): BackendCapabilities {
-    return this.inner.capabilities;
-  }
-  voices(): Promise<VoiceInfo[]> {
-    return this.inner.voices();
-  }
-  async *synthesize(toSpeak: SynthesisSegment, options?: SynthesisOptions, signal?: AbortSignal): AsyncIterable<EngineOutput> {
-    for await (const output of this.inner.synthesize(toSpeak, options, signal)) {
-      this.yielded += 1;
-      yield output;
-    }
-  }
-  health(): Promise<BackendHealth> {
-    return this.inner.health();
-  }
-  metrics(): BackendMetrics {
-    return this.inner.metrics();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
 describe('play() after an allowed interrupt', () => {
   let output: AudioOutput;
-  let backend: ChunkCountingBackend;
+  let backend: CountingBackend;
   let engine: VoiceEngine;
   beforeAll(() => {
     output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, periodFrames: PERIOD_FRAMES, channels: 1 });
-    backend = new ChunkCountingBackend(new EspeakBackend({ maxChunkChars: 120 }));
+    backend = new CountingBackend(new EspeakBackend({ maxChunkChars: 120 }));
     engine = new VoiceEngine({ backend, output });
   });
   afterAll(async () => {

@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concatPcm } from '../../src/audio/pcm.js';
-import type { BackendCapabilities, BackendHealth, BackendMetrics, SpeechBackend, VoiceInfo } from '../../src/backends/backend.js';
 import { EspeakBackend } from '../../src/backends/espeak.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../../src/graph/engine-output.js';
 import { measureGaps, type MeasuredGap } from '../helpers/pause-gaps.js';
+import { CountingBackend } from '../helpers/counting-backend.js';
 import { collect, segment } from '../helpers/synthesis.js';
+import { recordingSource, tokenize } from '../helpers/text-source.js';
 
 /** ±10 ms: the goal of issue 10. */
 const TOLERANCE_MS = 10;
@@ -23,32 +23,6 @@ function pauseError(gaps: readonly MeasuredGap[], requestedMs: number): number {
   const error = (gaps[0] as MeasuredGap).lengthMs - requestedMs;
   expect(Math.abs(error), `pause of ${requestedMs} ms measured ${(gaps[0] as MeasuredGap).lengthMs} ms`).toBeLessThanOrEqual(TOLERANCE_MS);
   return error;
-}
-
-/** A real espeak backend that counts its synthesis calls (a test instrument, not a mock). */
-class CountingBackend implements SpeechBackend {
-  readonly name = 'espeak';
-  calls: string[] = [];
-  constructor(private readonly inner: SpeechBackend) {}
-  get capabilities(): BackendCapabilities {
-    return this.inner.capabilities;
-  }
-  voices(): Promise<VoiceInfo[]> {
-    return this.inner.voices();
-  }
-  synthesize(segmentToSpeak: SynthesisSegment, options?: SynthesisOptions, signal?: AbortSignal): AsyncIterable<EngineOutput> {
-    this.calls.push(segmentToSpeak.text);
-    return this.inner.synthesize(segmentToSpeak, options, signal);
-  }
-  health(): Promise<BackendHealth> {
-    return this.inner.health();
-  }
-  metrics(): BackendMetrics {
-    return this.inner.metrics();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
 }
 
 describe('pauses as asked (espeak-ng, measured in the output)', () => {
@@ -84,6 +58,25 @@ describe('pauses as asked (espeak-ng, measured in the output)', () => {
     for await (const chunk of engine.stream('Hello there. Again and again.', { targetLufs: -20 })) chunks.push(chunk);
     const first = chunks[0];
     pauseError(measureGaps(concatPcm(chunks.map((chunk) => chunk.pcm)), first?.sampleRateHz ?? 0), 200);
+  });
+
+  for (const [name, text, requestedMs, options] of [
+    ['sentence', 'Hello there. Again and again.', 200, {}],
+    ['narrator sentence', 'Hello there. Again and again.', 350, { preset: 'narrator' }],
+  ] as const) {
+    it(`a live text source (token by token) gets the same ${name} pause (${requestedMs} ms)`, async () => {
+      const { source } = recordingSource(tokenize(text));
+      const chunks = [];
+      for await (const chunk of engine.stream(source, options)) chunks.push(chunk);
+      pauseError(measureGaps(concatPcm(chunks.map((chunk) => chunk.pcm)), chunks[0]?.sampleRateHz ?? 0), requestedMs);
+    });
+  }
+
+  it('a live piece cut inside a sentence (at a clause, to start early) gets no pause', async () => {
+    const { source } = recordingSource(tokenize('This first clause is long enough to be cut early, and the sentence then goes on to its end.'));
+    const chunks = [];
+    for await (const chunk of engine.stream(source, { textStream: { minChars: 20 } })) chunks.push(chunk);
+    expect(chunks.filter((chunk) => chunk.kind === 'silence' && chunk.pcm.length > 0)).toEqual([]);
   });
 
   const emphasis: Array<[string, string]> = [

@@ -659,6 +659,10 @@ export class VoiceEngine {
       for await (const step of steps) {
         if (signal.aborted) break;
         if (step.kind === 'mark') {
+          // A mark after a pause is reached when the pause is over: the pause goes out now (its
+          // follower's opening margin unknown yet: up to 5 ms longer than asked in this case).
+          const pause = silence(step.nodeId);
+          if (pause) yield pause;
           pendingMarks.push(step.name);
         } else if (step.kind === 'silence') {
           pendingSilenceMs += step.durationMs * (override?.pauseAmplification ?? 1);

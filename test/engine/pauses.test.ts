@@ -53,6 +53,20 @@ describe('pauses as asked (espeak-ng, measured in the output)', () => {
     });
   }
 
+  it('a mark after a break is reached when the pause is over; one before it when the speech ends', async () => {
+    for (const [text, at] of [
+      ['<speak>Hello there <break time="300ms"/><mark name="m"/> again and again.</speak>', 'end'],
+      ['<speak>Hello there <mark name="m"/><break time="300ms"/> again and again.</speak>', 'start'],
+    ] as const) {
+      const result = await engine.speak(text);
+      const gaps = measureGaps(result.audio, result.sampleRateHz);
+      pauseError(gaps, 300);
+      const gap = gaps[0] as MeasuredGap;
+      const expectedMs = at === 'end' ? gap.startMs + gap.lengthMs : gap.startMs;
+      expect(Math.abs((result.marks[0]?.timeMs ?? -1) - expectedMs)).toBeLessThanOrEqual(TOLERANCE_MS);
+    }
+  });
+
   it('a stream yields the same pause as speak(), with per-sentence loudness', async () => {
     const chunks = [];
     for await (const chunk of engine.stream('Hello there. Again and again.', { targetLufs: -20 })) chunks.push(chunk);

@@ -3,6 +3,7 @@
  * last sound, chunk by chunk; quiet stretches inside a segment kept; times shifted with the audio;
  * a noise floor under −60 dBFS is silence. Planted: without the trim the edges stay.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concatPcm } from '../../src/audio/pcm.js';
 import { EDGE_MARGIN_MS, EdgeTrimmer, edgeMarginFrames, shiftMetadata, soundSpan } from '../../src/engine/speech-edges.js';
@@ -103,5 +104,30 @@ describe('joinSentenceSteps', () => {
     expect(broken.filter((step) => step.kind === 'speech').length).toBe(2);
     const languages = joinSentenceSteps(planSynthesis(compile('<speak>Say <voice xml:lang="fr-FR">bonjour</voice> now.</speak>')));
     expect(languages.filter((step) => step.kind === 'speech').length).toBe(3);
+  });
+});
+
+describe('joinSentenceSteps properties', () => {
+  const markup = fc
+    .array(fc.constantFrom('*very*', '**much**', '[pause 200ms]', '{joy}', '{/joy}', 'word', 'other', ' ', '. ', '! ', '\n\n', ','), { maxLength: 30 })
+    .map((pieces) => pieces.join(' '));
+  it('keeps every non-speech step in order, one speech step per run of same-sentence pieces, their texts and deliveries', () => {
+    fc.assert(
+      fc.property(markup, (text) => {
+        const steps = planSynthesis(compile(text, { lenient: true }));
+        const joined = joinSentenceSteps(steps);
+        expect(joined.filter((step) => step.kind !== 'speech')).toEqual(steps.filter((step) => step.kind !== 'speech'));
+        const speech = joined.filter((step) => step.kind === 'speech');
+        // No two adjacent speech steps of one sentence remain.
+        joined.forEach((step, index) => {
+          const next = joined[index + 1];
+          if (step.kind === 'speech' && next?.kind === 'speech') expect(next.sentenceIndex).not.toBe(step.sentenceIndex);
+        });
+        // The pieces, with their own prosody, are all there in order.
+        const pieces = speech.flatMap((step) => step.segment.parts?.map((part) => [part.text, part.prosody]) ?? [[step.segment.text, step.segment.prosody]]);
+        expect(pieces).toEqual(steps.flatMap((step) => (step.kind === 'speech' ? [[step.segment.text, step.segment.prosody]] : [])));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -11,6 +11,9 @@
  *    integrated loudness and true peak (ours and ffmpeg's ebur128), whether the limiter acted,
  *    then the limiter's cost per second of audio against a plain gain (the baseline), and
  *    normalizeLoudness with the ceiling (limiter and gain search) against without it.
+ * 5. pause error (`pauseErrors`): requested vs measured pause in the engine's espeak-ng output
+ *    (test/helpers/pause-gaps.ts), against the pre-trim layout built in the same run (each piece
+ *    synthesized alone with its own edges, the request added on top).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +26,10 @@ import { Resampler, resample } from '../src/audio/resampler.js';
 import { VoiceEngine } from '../src/engine/voice-engine.js';
 import { ffmpegLoudness } from '../test/audio/tools.js';
 import { measure } from './latency.js';
+import { concatPcm } from '../src/audio/pcm.js';
+import { EspeakBackend } from '../src/backends/espeak.js';
+import { NEUTRAL_PROSODY } from '../src/graph/engine-output.js';
+import { measureGaps } from '../test/helpers/pause-gaps.js';
 
 function tone(seconds: number, rateHz: number, channels = 1): Float32Array {
   const out = new Float32Array(Math.round(seconds * rateHz) * channels);
@@ -162,5 +169,43 @@ async function loudnessRows(): Promise<void> {
   }
 }
 
+
+/** Issue 10 item 1: each pause as asked vs as measured in the output, now and pre-trim. */
+async function pauseErrors(): Promise<void> {
+  const cases: Array<{ name: string; text: string; requestedMs: number; pieces: [string, string] }> = [
+    { name: '<break time="100ms"/>', text: '<speak>Hello there <break time="100ms"/> again and again.</speak>', requestedMs: 100, pieces: ['Hello there', 'again and again.'] },
+    { name: '<break time="250ms"/>', text: '<speak>Hello there <break time="250ms"/> again and again.</speak>', requestedMs: 250, pieces: ['Hello there', 'again and again.'] },
+    { name: '<break time="500ms"/>', text: '<speak>Hello there <break time="500ms"/> again and again.</speak>', requestedMs: 500, pieces: ['Hello there', 'again and again.'] },
+    { name: 'sentence pause', text: 'Hello there. Again and again.', requestedMs: 200, pieces: ['Hello there.', 'Again and again.'] },
+    { name: 'paragraph pause', text: 'Hello there.\n\nAgain and again.', requestedMs: 500, pieces: ['Hello there.', 'Again and again.'] },
+    { name: '*emphasis* (no pause asked)', text: 'This is *very* important.', requestedMs: 0, pieces: ['This is', 'very'] },
+  ];
+  const engine = new VoiceEngine();
+  const backend = new EspeakBackend();
+  const speak = async (text: string) => {
+    const chunks: Float32Array[] = [];
+    for await (const chunk of backend.synthesize({ text, prosody: { ...NEUTRAL_PROSODY } })) chunks.push(chunk.pcm);
+    return concatPcm(chunks);
+  };
+  // The longest pause ≥ 20 ms (emphasis: a hole; breaks: the pause itself).
+  const longest = (pcm: Float32Array, rateHz: number) => Math.max(0, ...measureGaps(pcm, rateHz, 20).map((gap) => gap.lengthMs));
+  const rows = [];
+  for (const { name, text, requestedMs, pieces } of cases) {
+    const result = await engine.speak(text);
+    const measuredMs = longest(result.audio, result.sampleRateHz);
+    const [first, second] = await Promise.all(pieces.map(speak));
+    const rateHz = 22_050;
+    const before = longest(concatPcm([first as Float32Array, new Float32Array(Math.round((requestedMs / 1000) * rateHz)), second as Float32Array]), rateHz);
+    // Emphasis asks for no pause: what counts is the longest gap against the plain sentence's own (stop closures).
+    const plainMs = requestedMs === 0 ? longest((await engine.speak('This is very important.')).audio, result.sampleRateHz) : requestedMs;
+    rows.push({ case: name, 'requested (ms)': requestedMs === 0 ? `none (plain sentence: ${plainMs})` : requestedMs, 'measured (ms)': measuredMs, 'error (ms)': measuredMs - plainMs, 'pre-trim measured (ms)': before, 'pre-trim error (ms)': before - plainMs });
+  }
+  await engine.close();
+  await backend.close();
+  console.log('pause error: requested vs measured in the output (1 ms RMS frames, speech within 40 dB of the loudest); goal ±10 ms');
+  console.table(rows);
+}
+
 await main();
 await loudnessRows();
+await pauseErrors();

@@ -179,6 +179,10 @@ interface Sample {
   silentFrames: number;
   requestMs: number;
   fadeDoneMs: number;
+  /** Request → the row's stream ended (for engine rows: play() settled), wall clock. */
+  settledMs: number;
+  /** Device frames rendered from the request to that settlement (goal: ≤ one period + 10 ms). */
+  settledFrames: number;
   flippedInCall: boolean;
   anomaly: string | null;
 }
@@ -353,6 +357,8 @@ async function main(): Promise<void> {
     }
     const fadeDoneMs = performance.now() - startedMs;
     await playing.settle();
+    const settledMs = performance.now() - startedMs;
+    const settledFrames = device.stats().callbacks * PERIOD_FRAMES - requestedAtFrame;
 
     const fadeStart = await tape.find(requestedAtFrame, (value) => Math.abs(value - LEVEL) > 1e-6);
     const silent = await tape.find(fadeStart, (value) => value === 0);
@@ -362,7 +368,7 @@ async function main(): Promise<void> {
     if (tape.frameAt(requestedAtFrame - 1) !== LEVEL) anomaly = 'level not playing at the request';
     else if (Math.abs((tape.frameAt(fadeStart) ?? 0) - firstFadeValue) > 1e-5) anomaly = `first non-level frame ${tape.frameAt(fadeStart)} is not the fade`;
     tape.dropBefore(silent);
-    return { fadeStartFrames: fadeStart - requestedAtFrame, silentFrames: silent - requestedAtFrame, requestMs, fadeDoneMs, flippedInCall, anomaly };
+    return { fadeStartFrames: fadeStart - requestedAtFrame, silentFrames: silent - requestedAtFrame, requestMs, fadeDoneMs, settledMs, settledFrames, flippedInCall, anomaly };
   };
 
   const samples = new Map<string, Sample[]>(rows.map((row) => [row.name, []]));
@@ -390,7 +396,7 @@ async function main(): Promise<void> {
 
   const summary = rows.map((row) => {
     const list = samples.get(row.name) ?? [];
-    const pick = (key: 'fadeStartFrames' | 'silentFrames' | 'requestMs' | 'fadeDoneMs') => list.map((sample) => sample[key]);
+    const pick = (key: 'fadeStartFrames' | 'silentFrames' | 'requestMs' | 'fadeDoneMs' | 'settledMs' | 'settledFrames') => list.map((sample) => sample[key]);
     return {
       name: row.name,
       count: list.length,
@@ -398,6 +404,9 @@ async function main(): Promise<void> {
       silent: [percentile(pick('silentFrames'), 0.5), percentile(pick('silentFrames'), 0.99)] as const,
       request: [percentile(pick('requestMs'), 0.5), percentile(pick('requestMs'), 0.99)] as const,
       fadeDone: [percentile(pick('fadeDoneMs'), 0.5), percentile(pick('fadeDoneMs'), 0.99)] as const,
+      settled: [percentile(pick('settledMs'), 0.5), percentile(pick('settledMs'), 0.99)] as const,
+      settledFrames: [percentile(pick('settledFrames'), 0.5), percentile(pick('settledFrames'), 0.99)] as const,
+      afterFade: [percentile(list.map((sample) => sample.settledMs - sample.fadeDoneMs), 0.5), percentile(list.map((sample) => sample.settledMs - sample.fadeDoneMs), 0.99)] as const,
       flipped: list.filter((sample) => sample.flippedInCall).length,
       anomalies: list.filter((sample) => sample.anomaly !== null).map((sample) => sample.anomaly),
     };
@@ -433,6 +442,7 @@ async function main(): Promise<void> {
       'flag flipped inside the call': `${row.flipped}/${row.count}`,
     })),
   );
+  printSettled(summary, periodMs);
   for (const row of summary) {
     for (const [index, anomaly] of row.anomalies.entries()) if (index < 3) console.log(`${row.name}: ${anomaly}`);
   }
@@ -442,4 +452,24 @@ async function main(): Promise<void> {
   );
 }
 
+
+
+/**
+ * Issue 10 item 3: interrupt → play() settled (the engine rows; the baseline has no play()), p50 /
+ * p99 in ms and in device frames rendered meanwhile. Goal: one period + 10 ms. Before the sink
+ * aborted its writes, play() waited out the rest of the segment (here up to 1 s).
+ */
+function printSettled(rows: ReadonlyArray<{ name: string; settled: readonly [number, number]; settledFrames: readonly [number, number]; afterFade: readonly [number, number] }>, periodMs: number): void {
+  console.log(`interrupt → play() settled (p50 / p99); goal one period + 10 ms = ${(periodMs + 10).toFixed(2)} ms`);
+  console.table(
+    rows.slice(1).map((row) => ({
+      task: row.name,
+      'settled (ms)': `${row.settled[0].toFixed(2)} / ${row.settled[1].toFixed(2)}`,
+      'device frames meanwhile': `${row.settledFrames[0]} / ${row.settledFrames[1]}`,
+      '÷ goal': `${(row.settled[0] / (periodMs + 10)).toFixed(2)} / ${(row.settled[1] / (periodMs + 10)).toFixed(2)}`,
+      // play()'s own share: from the device's fade done (previous table) to play() settled.
+      'after fade done (ms)': `${row.afterFade[0].toFixed(2)} / ${row.afterFade[1].toFixed(2)}`,
+    })),
+  );
+}
 await main();

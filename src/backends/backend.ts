@@ -42,6 +42,8 @@ export interface BackendCapabilities {
   phonemes: boolean;
   /** Needs network access (a cloud API). */
   remote: boolean;
+  /** Speaks a sentence's `parts` (emphasis, prosody spans) in one call; absent = false. */
+  inlineProsody?: boolean;
 }
 
 /** A backend's health. */

@@ -139,7 +139,7 @@ class HelperEngine implements EspeakEngine {
   async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
     const args = invocation.wav ? espeakEventsArgs(invocation.args) : undefined;
     if (!args) return this.program.invoke(invocation);
-    const run = await runEspeakEventsHelper({ helperPath: this.helperPath, args, text: invocation.text, signal: invocation.signal });
+    const run = await runEspeakEventsHelper({ helperPath: this.helperPath, args, text: shapeEspeakInput(invocation.text, voiceArgument(invocation.args)), signal: invocation.signal });
     return { stdout: run.ipa, wav: run.wav, events: run.events };
   }
 

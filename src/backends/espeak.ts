@@ -11,6 +11,9 @@
  * the first audio arrives after one sentence. Each chunk carries its IPA (`--ipa=3` of the same
  * run), word timings and visemes: *measured* from espeak-ng's own events when the events helper is
  * built (`reported`), else *estimated* from the phoneme counts (see espeak-timings.ts).
+ * A segment with `parts` (a sentence with emphasis or a prosody span inside; capability
+ * `inlineProsody`) is one SSML call (`-m`, espeak-ssml.ts): one intonation, no hole at the change.
+ * The silence espeak-ng puts around each piece is left in; the engine trims it (speech-edges.ts).
  */
 import { z } from 'zod';
 import { decodeWav } from '../audio/wav.js';
@@ -21,6 +24,8 @@ import { BaseBackend, type BackendCapabilities, type BackendHealth, type VoiceIn
 import { openEspeakEngine } from './espeak-engine.js';
 import { cleanEspeakIpa, espeakProsody, splitIntoChunks } from './espeak-text.js';
 import { espeakTimings } from './espeak-timings.js';
+import { espeakPartsSsml } from './espeak-ssml.js';
+import { shapeEspeakInput } from './espeak-input.js';
 import { applyGainInPlace } from './gain.js';
 import { LazyLoad } from './lazy-load.js';
 import { resolveEspeakRequest, type EspeakVoiceEntry, type EspeakVoiceList, type ResolvedEspeakVoice } from './espeak-voices.js';
@@ -63,7 +68,7 @@ export const espeakBackendOptionsSchema = z
 export type EspeakBackendOptions = z.input<typeof espeakBackendOptionsSchema>;
 
 /** Capabilities of the espeak backend. */
-export const ESPEAK_CAPABILITIES: Readonly<BackendCapabilities> = Object.freeze({ streaming: true, wordTimings: true, phonemes: true, remote: false });
+export const ESPEAK_CAPABILITIES: Readonly<BackendCapabilities> = Object.freeze({ streaming: true, wordTimings: true, phonemes: true, remote: false, inlineProsody: true });
 
 /** What `health().detail` says of each path (the helper measures word timings; the others estimate them). */
 const ESPEAK_PATH_DETAIL = Object.freeze({
@@ -142,15 +147,22 @@ export class EspeakBackend extends BaseBackend {
     const voice = this.resolveVoice(await engine.voiceList(), options.voice ?? segment.voice, segment.language);
     const prosody = espeakProsody(segment.prosody);
     const args = ['--ipa=3', '-v', voice.argument, '-s', String(prosody.wordsPerMinute), '-p', String(prosody.pitch)];
-    for (const chunk of splitIntoChunks(segment.text, this.options.maxChunkChars)) {
-      const result = await engine.invoke({ args, text: chunk, wav: true, signal });
+    // A sentence with emphasis or a prosody span inside is one SSML call (`-m`): one intonation, no hole.
+    const parts = segment.parts && segment.parts.length > 1 ? segment.parts : undefined;
+    const chunks = parts ? [segment.text] : splitIntoChunks(segment.text, this.options.maxChunkChars);
+    for (const chunk of chunks) {
+      // Shaped here as the engine would shape it (idempotent), so measured word positions refer to
+      // exactly the text espeak-ng read (SSML tags are blanked out when words are matched).
+      const input = parts ? { args: [...args, '-m'], text: espeakPartsSsml(parts, segment.prosody) } : { args, text: chunk };
+      input.text = shapeEspeakInput(input.text, voice.argument);
+      const result = await engine.invoke({ ...input, wav: true, signal });
       if (!result.wav) throw new BackendError(this.name, 'ESPEAK_FAILED', 'espeak-ng produced no WAV', { retryable: true });
       const decoded = decodeWav(result.wav);
       const pcm = decoded.pcm;
       if (prosody.gain !== 1) applyGainInPlace(pcm, prosody.gain, decoded.sampleRateHz, decoded.channels);
       const phonemes = cleanEspeakIpa(result.stdout);
       // Word times and visemes are relative to the start of the chunk that carries them.
-      const timings = espeakTimings(chunk, phonemes, pcm, decoded.sampleRateHz, result.events);
+      const timings = espeakTimings(input.text, phonemes, pcm, decoded.sampleRateHz, result.events);
       yield { pcm, sampleRateHz: decoded.sampleRateHz, channels: decoded.channels, metadata: { phonemes, ...timings } };
     }
   }

@@ -5,7 +5,7 @@
 export { compile, looksLikeSsml } from './compile.js';
 export { compileOptionsSchema, DEFAULT_MAX_DEPTH, DEFAULT_MAX_INPUT_CHARS, INPUT_FORMATS } from './options.js';
 export type { CompileOptions, ResolvedCompileOptions } from './options.js';
-export { planSynthesis } from './plan.js';
+export { joinSentenceSteps, planSynthesis } from './plan.js';
 export type { AudioStep, MarkStep, PlanOptions, SilenceStep, SpeechStep, SynthesisStep } from './plan.js';
 export { DEFAULT_MAX_SENTENCE_CHARS, SentenceStream, sentenceSpans, splitSentences } from './sentences.js';
 export type { SentenceSpan, SplitOptions } from './sentences.js';

@@ -19,7 +19,7 @@ import { formatFromExtension } from '../audio/encode.js';
 import type { SpeechBackend } from '../backends/backend.js';
 import { FallbackChain, type FallbackFailure } from '../backends/fallback.js';
 import { BackendRegistry } from '../backends/registry.js';
-import { compile, looksLikeSsml, planSynthesis, type CompileOptions, type SynthesisStep } from '../compiler/index.js';
+import { compile, joinSentenceSteps, looksLikeSsml, planSynthesis, type CompileOptions, type SynthesisStep } from '../compiler/index.js';
 import type { EngineOutput, SynthesisSegment } from '../graph/engine-output.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import { z } from 'zod';
@@ -42,6 +42,7 @@ import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speec
 import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
 import { coveringOwners, idleWatch } from './play-guards.js';
+import { EdgeTrimmer, shiftMetadata } from './speech-edges.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
@@ -669,6 +670,11 @@ export class VoiceEngine {
       lifecycle.synthesize();
       const backend = await this.#backendFor(parsed.backend);
       utterance.backend = backend.name;
+      // A backend that varies delivery inside one call speaks each sentence whole (no hole at an emphasis).
+      if (Array.isArray(steps) && backend.capabilities.inlineProsody === true) {
+        steps = joinSentenceSteps(steps as SynthesisStep[]);
+        speechTotal = (steps as SynthesisStep[]).filter((step) => step.kind === 'speech').length;
+      }
       const converter = new RateConverter(parsed.sampleRateHz ?? this.#options.sampleRateHz);
       let speechDone = 0;
       let index = 0;
@@ -676,6 +682,10 @@ export class VoiceEngine {
       let playing = false;
       let pendingMarks: string[] = [];
       let pendingSilenceMs = 0;
+      let pendingSilenceNode: string | undefined;
+      // Pauses as asked (speech-edges.ts): each segment ends with a margin of its own decay, which
+      // counts towards the next pause, as does the next segment's opening margin.
+      let tailMarginFrames = 0;
 
       const emit = (kind: AudioChunk['kind'], pcm: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk | Promise<AudioChunk> => {
         if (!playing) {
@@ -699,25 +709,33 @@ export class VoiceEngine {
         pendingMarks = [];
         return chunk;
       };
-      const silence = (nodeId: string): AudioChunk | Promise<AudioChunk> | undefined => {
+      // A pause goes out just before what follows it, once that one's opening margin is known.
+      const silence = (nodeId: string, headMarginFrames = 0): AudioChunk | Promise<AudioChunk> | undefined => {
         if (pendingSilenceMs <= 0 || converter.rateHz === undefined) return undefined;
-        const samples = Math.round((pendingSilenceMs / 1000) * converter.rateHz);
+        const samples = Math.max(0, Math.round((pendingSilenceMs / 1000) * converter.rateHz) - tailMarginFrames - headMarginFrames);
+        const silenceNode = pendingSilenceNode ?? nodeId;
         pendingSilenceMs = 0;
-        return emit('silence', new Float32Array(samples), nodeId, {});
+        pendingSilenceNode = undefined;
+        tailMarginFrames = 0;
+        return emit('silence', new Float32Array(samples), silenceNode, {});
       };
 
       for await (const step of steps) {
         if (signal.aborted) break;
         if (step.kind === 'mark') {
+          // A mark after a pause is reached when the pause is over: the pause goes out now (its
+          // follower's opening margin unknown yet: up to 5 ms longer than asked in this case).
+          const pause = silence(step.nodeId);
+          if (pause) yield pause;
           pendingMarks.push(step.name);
         } else if (step.kind === 'silence') {
           pendingSilenceMs += step.durationMs * (override?.pauseAmplification ?? 1);
-          const chunk = silence(step.nodeId);
-          if (chunk) yield chunk;
+          pendingSilenceNode ??= step.nodeId;
         } else if (step.kind === 'audio') {
           const pcm = await this.#readClip(step, converter, signal);
           const pause = silence(step.nodeId);
           if (pause) yield pause;
+          tailMarginFrames = 0;
           yield emit('audio', pcm, step.nodeId, {});
         } else {
           const produced = await this.#synthesizeStep(backend, step.segment, parsed, signal, utterance);
@@ -729,22 +747,35 @@ export class VoiceEngine {
           // Word times are relative to each output: shifted by where it starts in the gathered sentence.
           const gatheredTimings: Array<{ wordTimings: AudioChunk['metadata']['wordTimings']; visemes: AudioChunk['metadata']['visemes']; offsetMs: number }> = [];
           let gatheredMs = 0;
+          let trimmer: EdgeTrimmer | undefined;
           for await (const output of produced) {
             // A backend that ignores its signal must not keep the stream speaking after an allowed end.
             if (signal.aborted) break;
-            const pcm = converter.convert(toMono(output.pcm, output.channels), output.sampleRateHz, false);
-            const pause = silence(step.nodeId);
-            if (pause) yield pause;
+            const converted = converter.convert(toMono(output.pcm, output.channels), output.sampleRateHz, false);
+            trimmer ??= new EdgeTrimmer(converter.rateHz ?? FALLBACK_RATE_HZ);
+            const opening = !trimmer.hasSound;
+            const trimmed = trimmer.push(converted);
+            const pcm = trimmed.pcm;
+            if (pcm.length === 0) continue;
+            const metadata = shiftMetadata(output.metadata, trimmed.shiftMs);
+            if (opening) {
+              const pause = silence(step.nodeId, trimmer.headFrames);
+              tailMarginFrames = 0;
+              if (pause) yield pause;
+            }
             if (gather) {
               gathered.push(pcm);
-              gatheredMetadata ??= output.metadata;
-              gatheredTimings.push({ wordTimings: output.metadata.wordTimings, visemes: output.metadata.visemes, offsetMs: gatheredMs });
+              gatheredMetadata ??= metadata;
+              gatheredTimings.push({ wordTimings: metadata.wordTimings, visemes: metadata.visemes, offsetMs: gatheredMs });
               gatheredMs += durationMs(pcm.length, 1, converter.rateHz ?? FALLBACK_RATE_HZ);
-            } else if (pcm.length > 0) {
-              yield emit('speech', pcm, step.nodeId, { text: step.segment.text, metadata: output.metadata, backend: utterance.backend });
+            } else {
+              yield emit('speech', pcm, step.nodeId, { text: step.segment.text, metadata, backend: utterance.backend });
             }
           }
-          const tail = converter.convert(new Float32Array(0), converter.rateHz ?? FALLBACK_RATE_HZ, true);
+          const flushed = converter.convert(new Float32Array(0), converter.rateHz ?? FALLBACK_RATE_HZ, true);
+          const tail = trimmer ? trimmer.push(flushed).pcm : flushed;
+          trimmer?.end();
+          if (trimmer?.hasSound) tailMarginFrames = trimmer.tailFrames;
           if (gather) {
             const sentence = concatPcm([...gathered, tail]);
             const rate = converter.rateHz ?? FALLBACK_RATE_HZ;

@@ -4,8 +4,8 @@
  * and metadata. Backends never see registrar state.
  */
 
-/** Version of the segment/output contract. */
-export const ENGINE_OUTPUT_VERSION = '1.0.0';
+/** Version of the segment/output contract (1.1.0: optional `SynthesisSegment.parts`, additive). */
+export const ENGINE_OUTPUT_VERSION = '1.1.0';
 
 /** Prosody of a segment, as multipliers and offsets from the voice's neutral delivery. */
 export interface Prosody {
@@ -35,6 +35,21 @@ export interface SynthesisSegment {
    * accept SSML natively may send it instead of `text` + `prosody`; all others ignore it.
    */
   ssml?: string;
+  /**
+   * The sentence's pieces in order when it changes delivery inside (emphasis, a prosody span):
+   * `text` is their concatenation and `prosody` the delivery of most of it. Only backends with
+   * `inlineProsody` get segments with parts (one call per sentence, no hole at each change);
+   * any other backend may ignore them and speak `text` with `prosody`.
+   */
+  parts?: readonly SegmentPart[];
+}
+
+/** One piece of a sentence with its own delivery (see `SynthesisSegment.parts`). */
+export interface SegmentPart {
+  text: string;
+  prosody: Prosody;
+  /** SSML emphasis level of the piece (`strong`, `moderate`, `none`, `reduced`), when emphasised. */
+  emphasis?: string;
 }
 
 /** Where a word timing comes from: measured by the backend, or estimated from the audio and text. */

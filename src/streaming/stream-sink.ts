@@ -42,6 +42,8 @@ export class StreamSink {
   #cutAtFrames: number | null = null;
   /** The cut's fade has been rendered and the voice retired (its last events arrived). */
   #settled = false;
+  /** Resolves when `#settled` turns true: settle() wakes on the voice's event, not on its next poll. */
+  readonly #whenSettled: Promise<void>;
   readonly #onClose = new Set<(closure: SinkClosure) => void>();
 
   private constructor(streamId: string, openedBySeq: number, output: AudioOutput, voice: AudioVoice) {
@@ -49,7 +51,12 @@ export class StreamSink {
     this.openedBySeq = openedBySeq;
     this.#output = output;
     this.#voice = voice;
-    const settled = () => void (this.#settled = true);
+    let markSettled!: () => void;
+    this.#whenSettled = new Promise((resolve) => (markSettled = resolve));
+    const settled = () => {
+      this.#settled = true;
+      markSettled();
+    };
     voice.on('interrupted', settled);
     voice.on('drained', settled);
   }
@@ -115,7 +122,16 @@ export class StreamSink {
     while (!this.#settled && !this.#output.closed) {
       if (!this.#output.stats().started) return;
       if (!this.#voice.isAllocated() && --lingering <= 0) return;
-      await sleep(periodMs, undefined, signal ? { signal } : undefined);
+      const poll = new AbortController();
+      const stopPoll = () => poll.abort();
+      signal?.addEventListener('abort', stopPoll, { once: true });
+      try {
+        await Promise.race([this.#whenSettled, sleep(periodMs, undefined, { signal: poll.signal }).catch(() => undefined)]);
+      } finally {
+        poll.abort();
+        signal?.removeEventListener('abort', stopPoll);
+      }
+      signal?.throwIfAborted();
     }
   }
 

@@ -271,5 +271,31 @@ function abortReason(signal: AbortSignal): unknown {
  * caller's option, defaults applied here); `compilePiece` turns one piece into its graph.
  */
 export async function* liveSynthesisSteps(source: AsyncIterable<unknown>, textStream: TextStreamOptions | undefined, signal: AbortSignal, compilePiece: (piece: string) => SpeechGraph): AsyncGenerator<SynthesisStep, void, undefined> {
-  for await (const piece of cutTextSource(source, textStreamOptionsSchema.parse(textStream ?? {}), signal)) yield* planSynthesis(compilePiece(piece));
+  let sentencePauseMs: number | undefined;
+  let previous: string | undefined;
+  for await (const piece of cutTextSource(source, textStreamOptionsSchema.parse(textStream ?? {}), signal)) {
+    const steps = planSynthesis(compilePiece(piece));
+    const speaks = steps.some((step) => step.kind === 'speech');
+    // Each piece compiles alone, so the pause between two of them is placed here: the one the
+    // compiler puts between two sentences with the same options, unless the piece was cut inside
+    // a sentence or starts with a pause of its own. (Pieces are cut trimmed: a blank line between
+    // them is not seen, so it gets the sentence pause too.)
+    if (speaks && previous !== undefined && endsSentence(previous) && steps[0]?.kind !== 'silence') {
+      sentencePauseMs ??= firstPauseMs(compilePiece('One. Two.'));
+      if (sentencePauseMs > 0) yield { kind: 'silence', nodeId: 'live-pause', durationMs: sentencePauseMs };
+    }
+    yield* steps;
+    if (speaks) previous = piece;
+  }
+}
+
+/** Whether a live piece ends a sentence (not a cut inside one, at a clause or by time). */
+function endsSentence(piece: string): boolean {
+  return /[.!?…。！？]["'”’)\]]*\s*$/u.test(piece);
+}
+
+/** The first pause of a compiled probe, in ms (0 when it has none). */
+function firstPauseMs(graph: SpeechGraph): number {
+  const pause = planSynthesis(graph).find((step) => step.kind === 'silence');
+  return pause?.kind === 'silence' ? pause.durationMs : 0;
 }

@@ -5,7 +5,7 @@
  * until the load is done (its live text source adds sentences until then), so all of it falls
  * inside the play. Reports the play's underruns, the load's duration and throughput, and the
  * main thread's event-loop delay meanwhile (what the write-ahead has to cover). The same scenario
- * is asserted (default mode, underruns 0) by test/engine/under-load.test.ts.
+ * is asserted (default mode, underruns 0) by test/engine/under-load.alone.test.ts.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';

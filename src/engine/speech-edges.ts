@@ -96,6 +96,10 @@ export class EdgeTrimmer {
       this.headFrames = kept;
       out = pcm.slice(span.first - kept, end);
       shiftFrames = kept - span.first;
+    } else if (this.#heldFrames === 0 && end === pcm.length) {
+      // Sound to the last frame and nothing held back (mid-segment): the chunk goes out as it came, uncopied.
+      out = pcm;
+      shiftFrames = 0;
     } else {
       out = new Float32Array(this.#heldFrames + end);
       let offset = 0;

@@ -27,11 +27,19 @@ export interface IdleWatch {
 /**
  * The admission timeout of one play: when it fires, `runtime` fails the stream `current()` names
  * (attested, reason naming `admissionTimeoutMs`), which ends the play and releases its turn. A
- * stream already ended, or a halted registrar, is left alone. The timer never keeps the process alive.
+ * stream already ended, or a halted registrar, is left alone. While `playing()` says the device still
+ * holds audio the stream wrote, the timeout starts over instead. The timer never keeps the process alive.
  */
-export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeoutMs: number, current: () => string | undefined): IdleWatch {
+export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeoutMs: number, current: () => string | undefined, playing: () => boolean = () => false): IdleWatch {
   let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(fire, timeoutMs);
+    timer.unref();
+  };
   const fire = (): void => {
+    // The device still plays what the stream wrote (a long sentence, the tail being drained): not idle.
+    if (playing()) return arm();
     const streamId = current();
     if (streamId === undefined || registrar.halted) return;
     const state = registrar.getState(streamId)?.state;
@@ -39,11 +47,7 @@ export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeo
     registrar.request({ action: 'fail', actor: runtime, target: streamId, reason: `no audio to play for ${timeoutMs} ms (admissionTimeoutMs): the stream gives up its turn on the device` });
   };
   return {
-    arm: () => {
-      clearTimeout(timer);
-      timer = setTimeout(fire, timeoutMs);
-      timer.unref();
-    },
+    arm,
     disarm: () => clearTimeout(timer),
   };
 }

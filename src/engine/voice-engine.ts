@@ -267,7 +267,7 @@ export class VoiceEngine {
     let utterance: Utterance | undefined;
     const admission = await this.#admit(parsed, graph, (started) => (utterance = started), () => utterance);
     const release = () => admission.release();
-    const idle = idleWatch(this.#registrar, this.#runtime, this.#options.admissionTimeoutMs, () => utterance?.lifecycle.streamId);
+    const idle = idleWatch(this.#registrar, this.#runtime, this.#options.admissionTimeoutMs, () => utterance?.lifecycle.streamId, () => sink !== undefined && sink.closure === null && sink.framesWritten > sink.playedFrames());
     // Bounded memory: what the result needs is counted as chunks pass (marks are names and times);
     // the PCM itself is kept only with `retainAudio`.
     const retained: Float32Array[] = [];

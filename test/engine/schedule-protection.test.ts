@@ -44,7 +44,7 @@ describe('a covered stream is never ducked for another actor (finding 1)', () =>
     const { registrar, alice } = withOverride();
     const aliceEngine = new VoiceEngine({ registrar, actor: alice, output, backend: backend(0.5) });
     // The attack: the agent's envelope as deep as the schema allows, no ramp.
-    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:pushy'), output, backend: backend(0), duckDb: -40, duckAttackMs: 0 });
+    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:pushy'), output, backend: backend(0.45), duckDb: -40, duckAttackMs: 0 });
     opened.push(aliceEngine, agent);
     const protectedPlay = aliceEngine.play('screen reader line', { sessionId: 'den', priority: 'background' });
     await waitUntil(() => aliceEngine.schedule().active.some((entry) => entry.playing), 'alice plays');

@@ -29,6 +29,14 @@
  * - a directory, a socket or a block device: refused before anything is written
  *   (`OUTPUT_IS_DIRECTORY`, `OUTPUT_UNSUPPORTED_TYPE`).
  *
+ * An existing regular file must be writable by this process: before any temp file is made it is
+ * opened write-only (no create, no truncate, no link followed) and closed at once, so a file its user
+ * write-protected fails `OUTPUT_NOT_WRITABLE` (EACCES/EPERM) and stays as it was, as the shell's
+ * `>` would refuse it, although a rename needs only the directory's write bit.
+ *
+ * `commitsSettled()` resolves when no `commit()` is in progress: the CLI's second Ctrl-C waits for
+ * it, so an in-place copy into a hard-linked file is never cut off half-way.
+ *
  * Refusals are InputErrors with field `path`; errors name the path as given, never a temp path.
  * `streamOutputTarget` wraps a writable stream (the CLI's `-o -`) the same way as a write-through
  * target.
@@ -119,9 +127,38 @@ export async function openOutputTarget(path: string): Promise<OutputTarget> {
   if (target.isFile()) {
     // Behind a link the file is replaced where it lives, so the link keeps pointing at it.
     const where = isLink ? await realpath(path).catch((error: unknown) => Promise.reject(writeFailed(path, error))) : path;
+    await probeWritable(path, where, target);
     return openAtomic(path, where, target);
   }
   throw refused(path, 'OUTPUT_UNSUPPORTED_TYPE', target.isSocket() ? 'a socket' : target.isBlockDevice() ? 'a block device' : 'not a file');
+}
+
+/** Opens the existing file write-only (no create, no truncate) and closes it: a write-protected file is refused before anything is made. */
+async function probeWritable(path: string, finalPath: string, was: Stats): Promise<void> {
+  let probe: FileHandle;
+  try {
+    probe = await open(finalPath, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NOCTTY | fsConstants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new AudioError('OUTPUT_NOT_WRITABLE', `did not write ${path}: ${finalPath === path ? 'the file' : `the file it points at (${finalPath})`} is not writable (${code}); it was left as it was`, { cause: error });
+    }
+    if (code === 'ENOENT' || code === 'ELOOP') throw changed(path, 'the file was replaced or removed');
+    throw writeFailed(path, error);
+  }
+  try {
+    const opened = await probe.stat();
+    if (!opened.isFile() || !sameNode(opened, was)) throw changed(path, 'the file was replaced');
+  } finally {
+    await probe.close().catch(() => undefined);
+  }
+}
+
+const commits = new Set<Promise<unknown>>();
+
+/** Resolves when no `commit()` of an atomic target is in progress (one started meanwhile is waited for too). */
+export async function commitsSettled(): Promise<void> {
+  while (commits.size > 0) await Promise.allSettled([...commits]);
 }
 
 /** Puts the finished temp file at a path that had nothing: link(2) never replaces what appeared meanwhile. */
@@ -207,21 +244,30 @@ async function openAtomic(path: string, finalPath: string, was: Stats | null): P
     async writeAt(bytes, positionBytes) {
       await handle.write(bytes, 0, bytes.length, positionBytes);
     },
-    async commit() {
-      try {
-        await handle.sync();
-        await handle.close();
-        open_ = false;
-        if (was === null) await placeNew(path, tempPath, finalPath);
-        else if (was.nlink > 1) await copyInPlace(path, tempPath, finalPath, was);
-        else await replaceFile(path, tempPath, finalPath, was);
-      } catch (error) {
-        await discard();
-        throw writeFailed(path, error);
-      }
+    commit() {
+      const done = commitAtomic();
+      commits.add(done);
+      void done.then(
+        () => commits.delete(done),
+        () => commits.delete(done),
+      );
+      return done;
     },
     discard,
   };
+  async function commitAtomic(): Promise<void> {
+    try {
+      await handle.sync();
+      await handle.close();
+      open_ = false;
+      if (was === null) await placeNew(path, tempPath, finalPath);
+      else if (was.nlink > 1) await copyInPlace(path, tempPath, finalPath, was);
+      else await replaceFile(path, tempPath, finalPath, was);
+    } catch (error) {
+      await discard();
+      throw writeFailed(path, error);
+    }
+  }
 }
 
 /** Opens a FIFO or device without create or truncate and checks (fstat) it is the node `was` describes; exported for the tests that plant a stale look. */

@@ -19,7 +19,7 @@ export interface CliCommand {
   help: string;
   /** Runs the command; returns the exit code. */
   run(args: string[], io: CliIo): Promise<number>;
-  /** True when the command stops cleanly on `io.signal` (SIGINT/SIGTERM); others keep the default (the process dies). */
+  /** True when the command stops cleanly on `io.signal` (SIGINT/SIGTERM/SIGHUP); others keep the default (the process dies). */
   interruptible?: boolean;
 }
 
@@ -28,7 +28,7 @@ export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   stdin: NodeJS.ReadableStream;
-  /** Aborted when the user interrupts (SIGINT/SIGTERM), for the binary's own process. */
+  /** Aborted when the user interrupts (SIGINT/SIGTERM/SIGHUP), for the binary's own process. */
   signal?: AbortSignal;
 }
 
@@ -66,7 +66,7 @@ function usage(): string {
 
 /**
  * Runs the CLI with `argv` (without node and script); returns the exit code. Without `io` it is
- * the process's own: an interruptible command (speak) then turns SIGINT/SIGTERM into an abort and
+ * the process's own: an interruptible command (speak) then turns SIGINT/SIGTERM/SIGHUP into an abort and
  * exits 130/143.
  */
 export async function main(argv: string[], io?: CliIo): Promise<number> {

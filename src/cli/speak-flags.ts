@@ -72,6 +72,7 @@ export function cliError(error: unknown): unknown {
   if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_INIT_FAILED') {
     return new AudioError(error.code, `no audio device could be opened here (${error.message}); write a file instead: voice-soundboard speak <text> -o out.wav`, { cause: error });
   }
+  if (error instanceof AudioError && error.code === 'OUTPUT_NOT_WRITABLE') return new AudioError(error.code, `-o/--output: ${error.message}`, { cause: error });
   if (!(error instanceof InputError)) return error;
   if (error.code === 'INPUT_TOO_LARGE') {
     return new InputError(`${strip(error.message, 'input').replace('maxInputChars', '--max-input-chars')}; raise it with --max-input-chars`, { code: error.code, field: '--max-input-chars', cause: error });

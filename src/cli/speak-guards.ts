@@ -5,12 +5,14 @@
  * - `-o -` when standard output was closed at startup (Node put /dev/null there) fails
  *   `OUTPUT_CLOSED` instead of "writing" the speech nowhere; `-o /dev/stderr` silences progress
  *   (it would be mixed into the audio);
- * - `watchInterrupts()` turns SIGINT/SIGTERM into an AbortSignal the engine call takes (the stream
- *   ends attested as aborted by the caller, the temp file is removed) and the exit code 130/143;
- *   a second signal exits at once.
+ * - `watchInterrupts()` turns SIGINT/SIGTERM/SIGHUP into an AbortSignal the engine call takes (the
+ *   stream ends attested as aborted by the caller, the temp file is removed) and the exit code
+ *   130/143/129; a second signal exits without waiting for the engine, but only once no output
+ *   commit is in progress (an in-place copy into a hard-linked file is never cut off half-way).
  */
 import { fstatSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { commitsSettled } from '../audio/output-target.js';
 import { processDescriptorOf, reopenedOnDevNull, walkLinks } from '../audio/process-descriptor.js';
 import { AudioError, InputError } from '../errors.js';
 
@@ -50,25 +52,26 @@ export async function audioGoesToStderr(output: string | undefined, stderr: Node
   return (await processDescriptorOf(output)) === 2;
 }
 
-/** SIGINT/SIGTERM as an abort of the running command. */
+/** SIGINT/SIGTERM/SIGHUP as an abort of the running command. */
 export interface Interrupts {
-  /** Aborted on the first SIGINT or SIGTERM (reason: the signal's name). */
+  /** Aborted on the first SIGINT, SIGTERM or SIGHUP (reason: the signal's name). */
   readonly signal: AbortSignal;
-  /** 130 after SIGINT, 143 after SIGTERM, undefined before any. */
+  /** 130 after SIGINT, 143 after SIGTERM, 129 after SIGHUP, undefined before any. */
   exitCode(): number | undefined;
   /** Removes the handlers (the default behaviour comes back). */
   dispose(): void;
 }
 
-const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
+const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 
-/** Installs SIGINT/SIGTERM handlers that abort `signal`; a second signal exits at once with the first one's code. */
+/** Installs SIGINT/SIGTERM/SIGHUP handlers that abort `signal`; a second signal exits with the first one's code as soon as no output commit is in progress. */
 export function watchInterrupts(): Interrupts {
   const controller = new AbortController();
   let code: number | undefined;
   const handlers = Object.entries(SIGNAL_NUMBERS).map(([name, number]) => {
     const handler = () => {
-      if (code !== undefined) process.exit(code);
+      const first = code;
+      if (first !== undefined) return void commitsSettled().then(() => process.exit(first));
       code = 128 + number;
       controller.abort(name);
     };

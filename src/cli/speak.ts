@@ -67,8 +67,9 @@ Examples:
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage (a bad flag, an unknown voice, language or
 --device, an output path that is a directory or socket, -o and --attestations naming one file, a
-text longer than --max-input-chars), 130/143 interrupted by SIGINT/SIGTERM (the speech is stopped,
-attested, and no temp file is left).
+text longer than --max-input-chars), 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (the speech
+is stopped, attested, and no temp file is left). A write-protected -o file is refused (exit 1) and
+left as it was.
 `;
 
 const FLAGS: FlagSpec = {

@@ -13,9 +13,15 @@
  * Every env in that window is at most need[m], so G[m] ≤ need[m]: a peak is never passed, and
  * the output is x[m]·g·G[m], delayed by the look-ahead when streaming. Nothing clips: no sample
  * is forced to a value, the gain only scales.
+ *
+ * Broken input (a failing model, a custom backend) cannot switch it off: the entry points read
+ * their input through `sanitizePcm` (NaN/±Infinity → 0, magnitudes clamped to ±32; a copy, the
+ * caller's array is never changed), a NaN envelope needs gain 0, and the box filter's running sum
+ * is recomputed from its ring every L frames so a deep reduction leaves no rounding behind.
  */
 import { z } from 'zod';
 import { parseInput } from '../validation.js';
+import { sanitizePcm } from './pcm.js';
 import { TruePeakDetector, truePeakEnvelope } from './true-peak.js';
 
 /** Options of `TruePeakLimiter` / `limitTruePeak`. */
@@ -129,6 +135,8 @@ export class LimiterGain {
     this.#ring[slot] = env;
     // Entering idle: the ring is all ones; its sum is L exactly (no accumulated rounding).
     if (this.#quietFrames >= L) this.#ringSum = L;
+    // Once per L frames the sum is recomputed (O(1) per frame): rounding never accumulates.
+    else if (slot === L - 1) this.#ringSum = sumOf(this.#ring);
     if (frame < L - 1) return Number.NaN;
     const gain = Math.min(1, this.#ringSum / L);
     if (gain < this.#minGain) this.#minGain = gain;
@@ -136,9 +144,17 @@ export class LimiterGain {
   }
 }
 
-/** need(e) for one interval: the gain that brings a gained envelope value to the ceiling. */
+/** The sum of `values` (the ring's exact sum, without the running one's rounding). */
+function sumOf(values: Float64Array): number {
+  let sum = 0;
+  for (const value of values) sum += value;
+  return sum;
+}
+
+/** need(e) for one interval: the gain that brings a gained envelope value to the ceiling (0 for NaN). */
 function required(envelope: number, ceiling: number): number {
-  return envelope > ceiling ? ceiling / envelope : 1;
+  if (envelope <= ceiling) return 1;
+  return Number.isNaN(envelope) ? 0 : ceiling / envelope;
 }
 
 /**
@@ -207,8 +223,9 @@ export class TruePeakLimiter {
     return limiterReport(this.#computer.minGain);
   }
 
-  /** Takes the next chunk (whole frames) and returns the limited frames it completes. */
-  process(chunk: Float32Array): Float32Array {
+  /** Takes the next chunk (whole frames; read through `sanitizePcm`) and returns the limited frames it completes. */
+  process(input: Float32Array): Float32Array {
+    const chunk = sanitizePcm(input);
     this.#append(chunk);
     // Below this input level the gained signal cannot reach the ceiling: no interpolation needed.
     return this.#apply(this.#detector.process(chunk, this.#ceiling / this.#gain), false);
@@ -257,8 +274,9 @@ export class TruePeakLimiter {
 }
 
 /** Limits a whole interleaved buffer (same output as one `TruePeakLimiter` fed once, then flushed). */
-export function limitTruePeak(pcm: Float32Array, options: TruePeakLimiterOptions): LimiterReport & { pcm: Float32Array } {
+export function limitTruePeak(input: Float32Array, options: TruePeakLimiterOptions): LimiterReport & { pcm: Float32Array } {
   const parsed = parseInput(truePeakLimiterOptionsSchema, options, 'options');
+  const pcm = sanitizePcm(input);
   const { lookaheadFrames, releaseFrames } = framesOf(parsed);
   const gain = 10 ** (parsed.gainDb / 20);
   const ceiling = 10 ** (parsed.ceilingDb / 20);

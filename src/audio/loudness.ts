@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { kWeightedSquares } from './k-weighting.js';
 import { applyGainCurve, limiterGainCurve, limiterReport } from './limiter.js';
+import { sanitizePcm } from './pcm.js';
 import { samplePeak, truePeak, truePeakEnvelope } from './true-peak.js';
 
 /** Options of `measureLoudness`. */
@@ -250,12 +251,15 @@ export function* limitedGainSearch(targetLufs: number, plainGainDb: number): Gen
  * followed by the look-ahead true-peak limiter (limiter.ts) and the gain is searched so that the
  * limited output, not the input, reaches the target: the output meets both the target and the
  * ceiling, and `limited` says whether the limiter acted. `after` is a measurement of the output.
- * Silence (no block above the absolute gate) is returned unchanged with `gainDb` 0.
+ * Silence (no block above the absolute gate) is returned unchanged with `gainDb` 0. The input is
+ * read through `sanitizePcm` (NaN/±Infinity → 0, clamped to ±32); the caller's array is not changed.
  */
-export function normalizeLoudness(pcm: Float32Array, options: NormalizeLoudnessOptions): NormalizedLoudness {
+export function normalizeLoudness(input: Float32Array, options: NormalizeLoudnessOptions): NormalizedLoudness {
   const parsed = parseInput(normalizeLoudnessOptionsSchema, options, 'options');
   const { sampleRateHz, channels, targetLufs, truePeakLimitDb } = parsed;
-  validatePcm(pcm, channels);
+  validatePcm(input, channels);
+  // NaN/±Infinity → 0, magnitudes clamped to ±32 (a copy): broken samples cannot defeat the ceiling.
+  const pcm = sanitizePcm(input);
   const squares = weightedSquares(pcm, sampleRateHz, channels);
   const blocks = blocksOf(squares, sampleRateHz);
   const unlimited = { limited: false, peakReductionDb: 0 };

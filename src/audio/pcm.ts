@@ -112,3 +112,24 @@ export function floatToInt(sample: number, scale: number): number {
   if (scaled < -scale) return -scale;
   return scaled;
 }
+
+/** The largest sample magnitude the engine passes on (+30 dBFS): anything beyond is a broken source. */
+export const SANE_SAMPLE_LIMIT = 32;
+
+/**
+ * `pcm` with NaN and ±Infinity replaced by 0 and magnitudes clamped to ±`SANE_SAMPLE_LIMIT`: a
+ * copy when anything changed, the same array when it was already sane (never mutates its input).
+ */
+export function sanitizePcm(pcm: Float32Array): Float32Array {
+  let index = 0;
+  while (index < pcm.length && Math.abs(pcm[index]!) <= SANE_SAMPLE_LIMIT) index++;
+  if (index === pcm.length) return pcm;
+  const out = pcm.slice();
+  for (; index < out.length; index++) {
+    const sample = out[index]!;
+    if (Number.isNaN(sample)) out[index] = 0;
+    else if (sample > SANE_SAMPLE_LIMIT) out[index] = sample === Infinity ? 0 : SANE_SAMPLE_LIMIT;
+    else if (sample < -SANE_SAMPLE_LIMIT) out[index] = sample === -Infinity ? 0 : -SANE_SAMPLE_LIMIT;
+  }
+  return out;
+}

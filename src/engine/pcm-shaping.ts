@@ -5,11 +5,16 @@
 import { convertChannels } from '../audio/channels.js';
 import { limitTruePeak } from '../audio/limiter.js';
 import { normalizeLoudness } from '../audio/loudness.js';
+import { sanitizePcm } from '../audio/pcm.js';
 import { Resampler } from '../audio/resampler.js';
 
-/** Mixes interleaved PCM down to mono (the engine's working layout). */
+/**
+ * Mixes interleaved PCM down to mono (the engine's working layout). Every backend output enters
+ * the engine here, so it is also where broken samples stop: NaN/±Infinity → 0, magnitudes clamped
+ * to ±32 (`sanitizePcm`; a copy, the backend's array is not changed).
+ */
 export function toMono(pcm: Float32Array, channels: number): Float32Array {
-  return channels === 1 ? pcm : convertChannels(pcm, { inputChannels: channels, outputChannels: 1 });
+  return sanitizePcm(channels === 1 ? pcm : convertChannels(pcm, { inputChannels: channels, outputChannels: 1 }));
 }
 
 /** A sentence shorter than one 400 ms BS.1770 block is measured repeated to this length. */

@@ -4,8 +4,10 @@
  * and starts it with ~12 ms; left in place, a 100 ms `<break>` became 413 ms.
  *
  * The rule (docs/ENGINE.md, "Pauses"): a sample is *sound* when its magnitude exceeds
- * `EDGE_THRESHOLD_DB` (−40 dB) relative to the peak of the backend chunk it is in, and at least
- * `EDGE_FLOOR` (−60 dBFS, so a quiet chunk's noise floor is not taken for speech). A segment keeps
+ * `EDGE_THRESHOLD_DB` (−40 dB) relative to the peak of the backend chunk it is in: relative only,
+ * since the audio already carries the requested volume (`<prosody volume="-60dB">` is speech, not
+ * silence). `EDGE_FLOOR` (−140 dBFS) only makes digital near-zero silence. A chunk with word
+ * timings but no sound by that rule is kept whole, untrimmed: speech is never dropped. A segment keeps
  * up to `EDGE_MARGIN_MS` (5 ms) of what comes before its first sound and after its last: the
  * backend's own sub-threshold onset and decay (a consonant's start is never clipped); a backend
  * with less keeps what it has, nothing is added. Everything beyond that margin is the backend's
@@ -21,8 +23,8 @@ import type { EngineOutputMetadata, WordTiming } from '../graph/engine-output.js
 
 /** Threshold of sound, relative to the peak of the chunk: −40 dB. */
 export const EDGE_THRESHOLD_DB = -40;
-/** Absolute floor of the threshold: −60 dBFS. */
-export const EDGE_FLOOR = 0.001;
+/** Absolute floor of the threshold: −140 dBFS (digital near-zero, never quiet speech). */
+export const EDGE_FLOOR = 1e-7;
 /** Sub-threshold audio kept before the first and after the last sound of a segment, in ms. */
 export const EDGE_MARGIN_MS = 5;
 
@@ -79,9 +81,9 @@ export class EdgeTrimmer {
     return !this.#leading;
   }
 
-  /** Takes the next chunk of the segment; returns what can be emitted now. */
-  push(pcm: Float32Array): TrimmedChunk {
-    const span = soundSpan(pcm);
+  /** Takes the next chunk of the segment; returns what can be emitted now. `speech`: it has word timings (kept whole if it has no sound). */
+  push(pcm: Float32Array, speech = false): TrimmedChunk {
+    const span = soundSpan(pcm) ?? (speech && pcm.length > 0 ? { first: 0, last: pcm.length - 1 } : null);
     if (!span) {
       if (!this.#leading) this.#hold(pcm);
       return { pcm: new Float32Array(0), shiftMs: 0 };

@@ -754,7 +754,7 @@ export class VoiceEngine {
             const converted = converter.convert(toMono(output.pcm, output.channels), output.sampleRateHz, false);
             trimmer ??= new EdgeTrimmer(converter.rateHz ?? FALLBACK_RATE_HZ);
             const opening = !trimmer.hasSound;
-            const trimmed = trimmer.push(converted);
+            const trimmed = trimmer.push(converted, (output.metadata.wordTimings?.length ?? 0) > 0);
             const pcm = trimmed.pcm;
             if (pcm.length === 0) continue;
             const metadata = shiftMetadata(output.metadata, trimmed.shiftMs);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { limiterGainCurve, limitTruePeak, TruePeakLimiter } from '../../src/audio/limiter.js';
-import { measureLoudness } from '../../src/audio/loudness.js';
+import { measureLoudness, normalizeLoudness } from '../../src/audio/loudness.js';
+import { SANE_SAMPLE_LIMIT, sanitizePcm } from '../../src/audio/pcm.js';
 import { resample } from '../../src/audio/resampler.js';
 import { samplePeak, truePeak, truePeakEnvelope } from '../../src/audio/true-peak.js';
 import { InputError } from '../../src/errors.js';
@@ -147,5 +148,64 @@ describe('TruePeakLimiter', () => {
     expect(() => new TruePeakLimiter({ sampleRateHz: rate, channels: 1, lookaheadMs: 0 })).toThrow(InputError);
     expect(() => new TruePeakLimiter({ sampleRateHz: rate, channels: 1, lookaheadMs: 0 })).toThrow(/options\.lookaheadMs/);
     expect(() => limitTruePeak(new Float32Array(4), { sampleRateHz: rate, channels: 1, ceilingDb: 10 })).toThrow(/options\.ceilingDb/);
+  });
+});
+
+// Review 2: one NaN, ±Infinity or a huge finite sample (a broken neural model, a custom backend)
+// used to switch the limiter off around it (`NaN > ceiling` is false; the oversampling filter
+// spreads the NaN; 1e30 broke the running sum): +12 dBFS passed a -1 dBTP ceiling.
+describe('broken samples', () => {
+  const RATE_HZ = 24_000;
+  const CEILING = 10 ** (-1 / 20);
+  function attack(frames: number, level: number, bad: number, burst: number): Float32Array {
+    const pcm = new Float32Array(frames);
+    for (let i = 0; i < frames; i++) pcm[i] = level * Math.sin(i / 5);
+    pcm[2000] = bad;
+    for (let i = 2001; i < 2010; i++) pcm[i] = burst;
+    return pcm;
+  }
+  const peakOf = (pcm: Float32Array): number => pcm.reduce((peak, sample) => (Number.isNaN(sample) ? Infinity : Math.max(peak, Math.abs(sample))), 0);
+
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e30])('limitTruePeak keeps the ceiling and outputs finite samples with %s in the input', (bad) => {
+    const input = attack(4800, 0.5, bad, 4);
+    const { pcm } = limitTruePeak(input, { sampleRateHz: RATE_HZ, channels: 1, gainDb: 0, ceilingDb: -1 });
+    expect(peakOf(pcm)).toBeLessThanOrEqual(CEILING * 1.02);
+    expect(Object.is(input[2000], Math.fround(bad))).toBe(true); // the caller's array is not changed
+  });
+
+  it('the streaming limiter keeps the ceiling with a NaN in a chunk', () => {
+    const input = attack(4800, 0.5, Number.NaN, 4);
+    const limiter = new TruePeakLimiter({ sampleRateHz: RATE_HZ, channels: 1, ceilingDb: -1 });
+    const out = [limiter.process(input.subarray(0, 1999)), limiter.process(input.subarray(1999)), limiter.flush()];
+    expect(Math.max(...out.map(peakOf))).toBeLessThanOrEqual(CEILING * 1.02);
+  });
+
+  it('normalizeLoudness with a ceiling keeps it with a NaN in the input, and reports a true peak >= the sample peak', () => {
+    const result = normalizeLoudness(attack(48_000, 0.1, Number.NaN, 0.9), { sampleRateHz: RATE_HZ, channels: 1, targetLufs: -16, truePeakLimitDb: -1 });
+    expect(result.after.truePeakDb).toBeGreaterThanOrEqual(result.after.samplePeakDb);
+    expect(peakOf(result.pcm)).toBeLessThanOrEqual(CEILING * 1.02);
+  });
+
+  it('a NaN in the envelope needs gain 0 (planted: the gain computer alone, without sanitizing)', () => {
+    const envelope = new Float32Array(200).fill(0.5);
+    envelope[100] = Number.NaN;
+    const { curve, minGain } = limiterGainCurve(envelope, 1, CEILING, 8, 50);
+    expect(curve[100]).toBe(0);
+    expect(minGain).toBe(0);
+  });
+
+  it('sanitizePcm: NaN/±Infinity → 0, clamps to ±32, returns the same array when already sane', () => {
+    const sane = new Float32Array([0.5, -32, 32]);
+    expect(sanitizePcm(sane)).toBe(sane);
+    expect([...sanitizePcm(new Float32Array([Number.NaN, Infinity, -Infinity, 1e30, -1e30, 0.25]))]).toEqual([0, 0, 0, SANE_SAMPLE_LIMIT, -SANE_SAMPLE_LIMIT, 0.25]);
+  });
+
+  it.each([1e6, 1e30, Infinity])('the gain computer alone (no sanitizer) keeps G ≤ need after an envelope of %s', (big) => {
+    const envelope = new Float32Array(4000).fill(0.5);
+    envelope[1000] = big;
+    for (let i = 1001; i < 1010; i++) envelope[i] = 4;
+    const { curve } = limiterGainCurve(envelope, 1, CEILING, 120, 1440);
+    expect(curve[1000]! * Math.min(envelope[1000]!, 1e30)).toBeLessThanOrEqual(CEILING * (1 + 1e-9));
+    for (let k = 1001; k < 1010; k++) expect(curve[k]! * envelope[k]!).toBeLessThanOrEqual(CEILING * (1 + 1e-9));
   });
 });

@@ -117,6 +117,28 @@ describe('pauses as asked (espeak-ng, measured in the output)', () => {
     pauseError(measureGaps(result.audio, result.sampleRateHz), 200);
   });
 
+  // Review 2: a fixed −60 dBFS floor took quiet speech (already at its requested volume) for the
+  // backend's silence: a `volume="-60dB"` sentence vanished, a whole text at −70 dB gave 0 samples.
+  it('a quiet prosody span keeps its length (only the backend silence is trimmed)', async () => {
+    const seconds = async (volume: string): Promise<number> => {
+      const result = await engine.speak(`<speak>Loud start. <prosody volume="${volume}">Several soft words follow here.</prosody> Loud end.</speak>`);
+      return result.audio.length / result.sampleRateHz;
+    };
+    const loud = await seconds('+0dB');
+    // Planted: -40 dB was within the old rule and kept its length then too.
+    expect(await seconds('-40dB')).toBeGreaterThan(loud * 0.98);
+    expect(await seconds('-55dB')).toBeGreaterThan(loud * 0.98); // was 2.96 s of 3.63 s
+    expect(await seconds('-60dB')).toBeGreaterThan(loud * 0.98); // was 1.78 s (the sentence gone)
+  }, 60_000);
+
+  it('a whole text at −70 dB is spoken as long as at 0 dB (was: 0 samples)', async () => {
+    const text = (volume: string): string => `<speak><prosody volume="${volume}">Hello there <break time="250ms"/> again and again.</prosody></speak>`;
+    const loud = await engine.speak(text('+0dB'));
+    const quiet = await engine.speak(text('-70dB'));
+    expect(quiet.audio.length).toBeGreaterThan(loud.audio.length * 0.98);
+    expect(quiet.audio.length).toBeLessThan(loud.audio.length * 1.02);
+  }, 60_000);
+
   it('planted violation: the pre-trim output (own tails kept, request added) fails the check by ~300 ms', async () => {
     const backend = new EspeakBackend();
     try {

@@ -64,10 +64,27 @@ describe('EdgeTrimmer', () => {
     expect(shifts[3]).toBeGreaterThanOrEqual(80);
   });
 
-  it('a −66 dBFS noise floor is silence; a segment with no sound at all yields nothing', () => {
-    const noise = new Float32Array(RATE).map((_, index) => (index % 2 === 0 ? 0.0005 : -0.0005));
-    expect(soundSpan(noise)).toBeNull();
-    expect(trimAll([noise]).pcm.length).toBe(0);
+  it('digital near-zero (below −140 dBFS) is silence; a segment with no sound at all yields nothing', () => {
+    const nearZero = new Float32Array(RATE).map((_, index) => (index % 2 === 0 ? 5e-8 : -5e-8));
+    expect(soundSpan(nearZero)).toBeNull();
+    expect(trimAll([nearZero]).pcm.length).toBe(0);
+  });
+
+  it('quiet speech is sound relative to its own peak: a −70 dBFS chunk is trimmed like a loud one, not dropped', () => {
+    const scale = 10 ** (-70 / 20) / 0.5;
+    const loud = concatPcm([zeros(12), tone(200), zeros(300)]);
+    const quiet = loud.map((sample) => sample * scale);
+    expect(soundSpan(quiet)).toEqual(soundSpan(loud));
+    expect(trimAll([quiet]).pcm.length).toBe(trimAll([loud]).pcm.length);
+    // Planted: the old absolute −60 dBFS floor took it all for silence.
+    expect(quiet.every((sample) => Math.abs(sample) <= 0.001)).toBe(true);
+  });
+
+  it('a chunk with word timings but no sound is kept whole, untrimmed (speech is never dropped)', () => {
+    const nearZero = new Float32Array(Math.round(0.1 * RATE)).fill(1e-8);
+    expect(new EdgeTrimmer(RATE).push(nearZero, true).pcm.length).toBe(nearZero.length);
+    // Planted: without the word timings it is silence and dropped.
+    expect(new EdgeTrimmer(RATE).push(nearZero, false).pcm.length).toBe(0);
   });
 
   it('shifts word timings and visemes with the audio, clamped at 0', () => {

@@ -41,7 +41,7 @@ export { ACTOR_KINDS, REASON_CODES, STREAM_STATES, TRANSITION_ACTIONS } from './
 export type { ActorKind, DecisionCore, ReasonCode, StreamState, TransitionAction } from './registrar/core.js';
 export { ReferenceCore } from './registrar/reference-core.js';
 export { createDefaultCore } from './registrar/default-core.js';
-export type { HaltCause, HaltInfo, InvariantDescription, MembershipView, OverrideView, Permit, PermitExpectation, RegistrarResult, ResultDurability, StreamView, TransitionEvent } from './registrar/types.js';
+export type { HaltCause, HaltInfo, InvariantDescription, MembershipView, OverrideView, Permit, PermitExpectation, RegistrarResult, ResultDurability, StreamView, TransitionEvent, OverrideEvent } from './registrar/types.js';
 export type { RegisterActorOptions } from './registrar/membership.js';
 export { ActorHandle } from './registrar/actor-handle.js';
 export type { RegistrarSnapshot } from './registrar/snapshot.js';

@@ -139,6 +139,8 @@ export class VoiceEngine {
       this.#registrar.onTransition((event) => this.#onTransition(event), { phase: 'effect' }),
       // Fail-closed: when the registrar halts, for any cause, every stream stops.
       this.#registrar.onHalt((halt) => this.#stopAllForHalt(halt), { phase: 'effect' }),
+      // An override decided after a duck began lifts it (the scheduler re-checks its gains).
+      this.#registrar.onOverride(() => this.#scheduler?.recheck(), { phase: 'effect' }),
     ];
   }
 

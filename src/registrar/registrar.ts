@@ -50,7 +50,7 @@ import { replayLog, restoreFromSnapshot, type ReplayOptions, type RestoreOptions
 import { setReplayHooks } from './replay-hooks.js';
 import { callSafely, PhasedListeners, type ListenerOptions } from './listeners.js';
 import { sealSnapshot, type RegistrarSnapshot } from './snapshot.js';
-import type { HaltCause, HaltInfo, InvariantDescription, MembershipView, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView, TransitionEvent } from './types.js';
+import type { HaltCause, HaltInfo, InvariantDescription, MembershipView, OverrideView, Permit, PermitExpectation, RegistrarResult, StreamView, TransitionEvent, OverrideEvent } from './types.js';
 import { declareSessions, membershipStatement, membershipViews, provenMemberships, registerActorOptionsSchema, type RegisterActorOptions } from './membership.js';
 import { InputError } from '../errors.js';
 import { signedByStore } from './snapshot-signature.js';
@@ -144,6 +144,7 @@ export class AudioRegistrar {
   );
   readonly #haltListeners = new PhasedListeners<HaltInfo>();
   readonly #transitionListeners = new PhasedListeners<TransitionEvent>();
+  readonly #overrideListeners = new PhasedListeners<OverrideEvent>();
   /** The private token this registrar's actor handles are issued under. */
   readonly #issuer: object = Object.freeze({});
   readonly #handles = new Map<string, ActorHandle>();
@@ -524,6 +525,15 @@ export class AudioRegistrar {
   }
 
   /**
+   * Calls `listener` synchronously after every allowed override decision (`enable_override`,
+   * `update_override`, `disable_override`) asked on this thread; the runtime's scheduler re-checks
+   * its gains then (an override lifts a duck at once). Returns the function that removes it.
+   */
+  onOverride(listener: (event: OverrideEvent) => void, options: ListenerOptions = {}): () => void {
+    return this.#overrideListeners.add(listener, options);
+  }
+
+  /**
    * Calls `listener` synchronously after every allowed decision on a stream, whoever asked and on
    * whichever thread of this registrar it was decided (another thread's decisions arrive within an
    * event-loop turn of the doorbell that thread rings, and before this thread's next decision).
@@ -728,6 +738,7 @@ export class AudioRegistrar {
       this.book.setLastAttestation(streamKey, result.attestation);
     }
     if (decision.allowed && !observed && !this.replaying) this.#notifyTransition(result.attestation);
+    if (decision.allowed && !observed && !this.replaying && overrideAction) this.#notifyOverride(result.attestation);
     if (decision.halted && !observed) this.#enterHalt({ cause: 'accessibility_bypass', message: result.message, seq: result.attestation.seq, attestationId: result.attestation.id });
     if (!observed && reasonOf(decision) === 'registrar_halted' && this.#link !== null) this.#noticeCoreHalt();
     return result;
@@ -1109,6 +1120,18 @@ export class AudioRegistrar {
     this.coreHalted ||= info.cause === 'accessibility_bypass';
     this.#bell?.raiseHalt();
     this.#haltListeners.tell(this.#haltInfo);
+  }
+
+  /** Tells override listeners about an allowed override decision of this thread. */
+  #notifyOverride(record: Attestation): void {
+    if (this.#overrideListeners.empty || record.action === null) return;
+    const event: OverrideEvent = Object.freeze({
+      action: record.action as OverrideEvent['action'],
+      actor: record.actor ? `${record.actor.kind}:${record.actor.id}` : '',
+      seq: record.seq,
+      attestationId: record.id,
+    });
+    this.#overrideListeners.tell(event);
   }
 
   /** Tells transition listeners about an allowed decision on a stream. */

@@ -116,6 +116,19 @@ export interface HaltInfo {
 }
 
 /**
+ * An allowed accessibility-override decision (`enable_override`, `update_override`,
+ * `disable_override`) taken on this thread, as override listeners see it.
+ */
+export interface OverrideEvent {
+  readonly action: 'enable_override' | 'update_override' | 'disable_override';
+  /** Who asked, `"kind:id"`. */
+  readonly actor: string;
+  readonly seq: number;
+  readonly attestationId: string;
+}
+
+/**
+
  * An allowed decision on a stream, as transition listeners see it: one per allowed request that
  * touched a stream (this thread's, or another thread's read from the shared core's journal).
  */

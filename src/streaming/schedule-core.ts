@@ -1,6 +1,6 @@
 /**
  * ScheduleCore: the scheduler's decisions as a pure, synchronous state machine. Events go in
- * (`arrive`, `playing`, `end`, `preemptOutcome`), actions come out (`admit`, `preempt`, `gain`,
+ * (`arrive`, `playing`, `end`, `preemptOutcome`, `recheck`), actions come out (`admit`, `preempt`, `gain`,
  * `block`, `drop`, `refuse`); nothing here waits, reads a clock or draws a random number, so the
  * same events in the same order always give the same actions (deterministic under load).
  *
@@ -178,6 +178,17 @@ export class ScheduleCore {
       if (!allowed) arrival.preemptDenied = true;
       if (arrival.pendingVictims.size === 0) arrival.state = 'queued';
     }
+    this.#settle(actions);
+    return actions;
+  }
+
+  /**
+   * The world changed outside the core (an accessibility override was enabled, updated or
+   * disabled): decides again and brings the gains up to date (a duck an override now forbids is
+   * released with its release ramp; a play waiting on a lifted override may go).
+   */
+  recheck(): ScheduleAction[] {
+    const actions: ScheduleAction[] = [];
     this.#settle(actions);
     return actions;
   }

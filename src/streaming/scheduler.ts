@@ -139,6 +139,11 @@ export class Scheduler {
     }
   }
 
+  /** An accessibility override changed: the core decides again (gains, waiting plays). */
+  recheck(): void {
+    this.#dispatch(() => this.#core.recheck());
+  }
+
   /** Plays of `owner` waiting for the device (queued or blocked). */
   queuedCount(owner: object): number {
     const name = this.#names.get(owner);

@@ -60,6 +60,33 @@ describe('a covered stream is never ducked for another actor (finding 1)', () =>
     expect(quiet).toBe(0);
   }, 60_000);
 
+  it('an override enabled while an agent ducks her stream restores her gain before the agent ends (review 2)', async () => {
+    const output = device();
+    const registrar = new AudioRegistrar();
+    const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
+    const overrides: string[] = [];
+    registrar.onOverride((event) => overrides.push(`${event.action} ${event.actor}`));
+    const long = (level: number, seconds: number) => new ConstantLevelBackend({ level, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ * seconds });
+    const aliceEngine = new VoiceEngine({ registrar, actor: alice, output, backend: long(0.5, 4) });
+    // The attack: the deepest envelope, no ramp, a play longer than hers.
+    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:pushy'), output, backend: long(0.1, 6), duckDb: -40, duckAttackMs: 0 });
+    opened.push(aliceEngine, agent);
+    const hers = aliceEngine.play('screen reader line', { sessionId: 'den', priority: 'background' });
+    await waitUntil(() => aliceEngine.schedule().active.some((entry) => entry.playing), 'alice plays');
+    const agentPlay = agent.play('ad', { priority: 9, policy: 'duck' });
+    await waitUntil(() => aliceEngine.schedule().active.some((entry) => entry.gainDb === -40), 'alice ducked (no override yet: allowed)');
+    // A denied override decision is not told (an agent owns no session).
+    registrar.request({ action: 'enable_override', actor: registrar.registerActor('agent:other'), metadata: { scope: 'session', scopeId: 'den' } });
+    expect(aliceEngine.schedule().active.map((entry) => entry.gainDb)).toEqual([-40]);
+    registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
+    expect(overrides).toEqual(['enable_override user:alice']);
+    // The override now covers her stream: no agent may alter it (spec §3.1). The scheduler re-checked
+    // within the decision, while the agent's 6 s play still runs.
+    expect(aliceEngine.schedule().active.map((entry) => entry.gainDb)).toEqual([0]);
+    expect(agent.schedule().active.map((entry) => entry.playing)).toEqual([true]);
+    await Promise.all([hers, agentPlay]);
+  }, 60_000);
+
   it('the override owner may duck her own covered stream (planted: the same arrival of hers is admitted at once)', async () => {
     const output = device();
     const { registrar, alice } = withOverride();

@@ -131,6 +131,24 @@ describe('protection (review findings 1 and 2)', () => {
     }
   });
 
+  it('an override covering a ducked stream lifts the duck at recheck() with the release ramp (planted: no recheck, it stays ducked)', () => {
+    const covered: Record<string, string[]> = {};
+    const core = covering(covered);
+    core.arrive(arrival('reader', { priority: 1, actor: 'user:alice' }));
+    core.playing('reader');
+    const deep = { gainDb: -40, attackMs: 0, releaseMs: 90 };
+    expect(core.arrive(arrival('ad', { priority: 9, policy: 'duck', actor: 'agent:pushy', duck: deep }))).toEqual([{ kind: 'admit', id: 'ad', policy: 'duck' }, { kind: 'gain', id: 'reader', gainDb: -40, rampMs: 0 }]);
+    covered.reader = ['user:alice'];
+    // Planted: the core does not watch overrides; without the recheck an unrelated event changes nothing.
+    expect(core.end('nothing')).toEqual([]);
+    expect(core.view().find((ticket) => ticket.id === 'reader')?.gainDb).toBe(-40);
+    expect(core.recheck()).toEqual([{ kind: 'gain', id: 'reader', gainDb: 0, rampMs: 90 }]);
+    expect(core.recheck()).toEqual([]);
+    // The override disabled: the agent's admitted duck applies again, with its attack.
+    delete covered.reader;
+    expect(core.recheck()).toEqual([{ kind: 'gain', id: 'reader', gainDb: -40, rampMs: 0 }]);
+  });
+
   it("the override's owner may duck and preempt her covered stream", () => {
     const core = covering({ low: ['user:carol', 'user:alice'] });
     core.arrive(arrival('low', { priority: 1, actor: 'system:reader' }));

@@ -14,7 +14,7 @@ const dist = resolve(import.meta.dirname, '..', '..', 'dist', 'index.js');
 /** Runs `body` (ESM, with VoiceEngine imported from dist/) in a child; its stdout, or the signal that ended it. */
 function runChild(body: string): { signal: NodeJS.Signals | null; out: string } {
   const script = `import { VoiceEngine } from ${JSON.stringify(dist)};\n${body}`;
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' } });
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 50_000, env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' } });
   return { signal: child.signal, out: child.stdout.trim() };
 }
 

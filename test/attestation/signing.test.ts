@@ -14,6 +14,7 @@ import { verifyLog } from '../../src/attestation/verify-log.js';
 import { InputError } from '../../src/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { nextTurn, waitUntil } from '../helpers/waiting.js';
+import { thrown } from '../helpers/errors.js';
 
 const keys = generateKeyPairSync('ed25519');
 const publicPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -43,14 +44,6 @@ function starts(registrar: AudioRegistrar, count: number): void {
   for (let index = 0; index < count; index += 1) registrar.requestAsHost({ action: 'start', actor: 'agent:a' });
 }
 
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('signing options', () => {
   it('bad options are InputErrors naming the field, and touch no file', () => {

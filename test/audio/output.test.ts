@@ -5,6 +5,7 @@ import { AbortError, AudioError, InputError } from '../../src/errors.js';
 import type { AudioBinding, NativeAudioDevice, NativeAudioDeviceOptions } from '../../src/native/audio-binding.js';
 import { nativeBinding } from '../../src/native/loader.js';
 import { waitUntil } from '../helpers/waiting.js';
+import { thrown } from '../helpers/errors.js';
 
 /** Every delay asked of `node:timers/promises` setTimeout in this file, in order (the timers still run). */
 const timers = vi.hoisted(() => ({ delaysMs: [] as number[] }));
@@ -109,14 +110,6 @@ function countingBinding(): { binding: AudioBinding; writes: () => number } {
   return { binding: { ...real, AudioDevice: CountingDevice }, writes: () => writes };
 }
 
-function thrown(call: () => unknown): unknown {
-  try {
-    call();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('AudioOutput options', () => {
   it.each([

@@ -8,18 +8,11 @@ import { signSnapshot } from '../../src/registrar/snapshot-signature.js';
 import { snapshotHash } from '../../src/registrar/snapshot.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { coresUnderTest, expectAllowed, forgeSnapshot, registrarWith, restoredStateHash, streamIn, type CoreUnderTest } from './cores.js';
+import { thrown } from '../helpers/errors.js';
 
 type Snapshot = RegistrarSnapshot;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? { -readonly [P in keyof U]: U[P] }[] : T[K] };
 
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 /**
  * A registrar with alice's user-scoped override over her playing stream, her session override in the

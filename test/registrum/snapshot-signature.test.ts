@@ -10,6 +10,7 @@ import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { snapshotHash, type RegistrarSnapshot } from '../../src/registrar/snapshot.js';
 import { signSnapshot } from '../../src/registrar/snapshot-signature.js';
 import { forgeSnapshot } from './cores.js';
+import { thrown } from '../helpers/errors.js';
 
 const keys = generateKeyPairSync('ed25519');
 const otherKeys = generateKeyPairSync('ed25519');
@@ -34,14 +35,6 @@ function reHashed(snapshot: RegistrarSnapshot, change: (copy: RegistrarSnapshot)
 /** The forgery: alice's override removed, so the agent controls its stream again. */
 const withoutOverride = (copy: RegistrarSnapshot): RegistrarSnapshot => ({ ...copy, overrides: [] });
 
-function thrown(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('signed snapshots', () => {
   it('a signing registrar signs its snapshots; restore with the public key equals the live registrar', async () => {

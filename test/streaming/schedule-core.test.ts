@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ScheduleCore, type ArrivalSpec, type ScheduleAction } from '../../src/streaming/schedule-core.js';
 import { PRIORITY_VALUES as REGISTRAR_PRIORITIES } from '../../src/registrar/request-schema.js';
 import { effectivePolicy, PRIORITY_VALUES, priorityValue, SCHEDULE_DEFAULTS } from '../../src/streaming/schedule-policy.js';
+import { seededRandom } from '../helpers/hostile-text.js';
 
 const DUCK = { gainDb: SCHEDULE_DEFAULTS.duckDb, attackMs: SCHEDULE_DEFAULTS.duckAttackMs, releaseMs: SCHEDULE_DEFAULTS.duckReleaseMs };
 
@@ -296,17 +297,6 @@ describe('queue bounds (maxQueue per owner)', () => {
 
 // --- determinism under load ------------------------------------------------------------------
 
-/** mulberry32: a tiny seeded PRNG, so the "random" load is the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POLICIES = [undefined, 'queue', 'preempt', 'duck', 'mix'] as const;
 const DROPS = ['graceful', 'drop-oldest', 'block'] as const;
@@ -315,7 +305,7 @@ const WAITING_POLICIES = [undefined, 'queue', 'preempt', 'duck'] as const;
 
 /** Runs `events` random events on a fresh core; returns every action in order (and checks invariants on the way). */
 function load(seed: number, events: number): { log: string[]; problems: string[] } {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const core = new ScheduleCore();
   const log: string[] = [];
@@ -391,7 +381,7 @@ describe('determinism under load', () => {
   });
 
   it('under load (no mix): queues within maxQueue, every admission the best waiting priority', () => {
-    const random = seeded(42);
+    const random = seededRandom(42);
     const core = new ScheduleCore();
     let next = 0;
     const outcomes: [string, string][] = [];

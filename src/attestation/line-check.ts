@@ -115,16 +115,7 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
         const compaction = line.metadata?.compaction as JsonValue | undefined;
         numbers[at] = line.seq;
         numbers[at + 1] = line.version;
-        numbers[at + 2] =
-          (line.allowed ? ALLOWED : 0) |
-          (line.accessibility ? ACCESSIBILITY : 0) |
-          (observed === true ? OBSERVED : 0) |
-          HASH_HOLDS |
-          (target === null ? NULL_TARGET : 0) |
-          (action === null ? NULL_ACTION : 0) |
-          (parent === null ? NULL_PARENT : 0) |
-          (stateBefore === null ? NULL_STATE_BEFORE : 0) |
-          (stateAfter === null ? NULL_STATE_AFTER : 0);
+        numbers[at + 2] = flagsOf(line.allowed, line.accessibility, observed === true, true, line);
         numbers[at + 3] = newline + 1 - from;
         // Printable ASCII only (the scanner vouches for it): a byte a character, written in one go.
         const packed = line.hash + id + (target ?? '') + (action ?? '') + (parent ?? '') + (stateBefore ?? '') + (stateAfter ?? '');
@@ -171,16 +162,7 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
     const at = NUMBERS_PER_RECORD * count;
     numbers[at] = record.seq;
     numbers[at + 1] = record.version;
-    numbers[at + 2] =
-      (record.decision === 'allowed' ? ALLOWED : 0) |
-      (record.accessibility ? ACCESSIBILITY : 0) |
-      (observed === true ? OBSERVED : 0) |
-      (holds ? HASH_HOLDS : 0) |
-      (target === null ? NULL_TARGET : 0) |
-      (action === null ? NULL_ACTION : 0) |
-      (parent === null ? NULL_PARENT : 0) |
-      (stateBefore === null ? NULL_STATE_BEFORE : 0) |
-      (stateAfter === null ? NULL_STATE_AFTER : 0);
+    numbers[at + 2] = flagsOf(record.decision === 'allowed', record.accessibility, observed === true, holds, record);
     numbers[at + 3] = newline + 1 - from;
     const fields = [id, target ?? '', action ?? '', parent ?? '', stateBefore ?? '', stateAfter ?? ''];
     let characters = 64;
@@ -286,4 +268,28 @@ export class RecordViews {
     this.#previousHash = hash;
     return view;
   }
+}
+
+/** The nullable fields of a record or a scanned line, whose nulls the flags word records. */
+interface NullableFields {
+  readonly target: string | null;
+  readonly action: string | null;
+  readonly parent: string | null;
+  readonly stateBefore: string | null;
+  readonly stateAfter: string | null;
+}
+
+/** The flags word of one record (numbers[at + 2]): one definition for the scanned and the parsed path. */
+function flagsOf(allowed: boolean, accessibility: boolean, observed: boolean, holds: boolean, fields: NullableFields): number {
+  return (
+    (allowed ? ALLOWED : 0) |
+    (accessibility ? ACCESSIBILITY : 0) |
+    (observed ? OBSERVED : 0) |
+    (holds ? HASH_HOLDS : 0) |
+    (fields.target === null ? NULL_TARGET : 0) |
+    (fields.action === null ? NULL_ACTION : 0) |
+    (fields.parent === null ? NULL_PARENT : 0) |
+    (fields.stateBefore === null ? NULL_STATE_BEFORE : 0) |
+    (fields.stateAfter === null ? NULL_STATE_AFTER : 0)
+  );
 }

@@ -269,16 +269,10 @@ export class AttestationLogReader implements Iterable<Attestation> {
 
   /** The records in log order, read line by line. */
   *[Symbol.iterator](): Generator<Attestation, void, undefined> {
-    const end: LogEnd = { records: 0, lastSeq: this.#options.afterSeq ?? 0, tornTail: null, problem: null };
-    const layout = inspect(this.path, end);
-    if (end.problem === null) {
-      if (layout === null) {
-        end.problem = new AttestationError('ATTESTATION_IO', `cannot read attestation log ${this.path}: no such file or directory`, { path: this.path, seq: end.lastSeq + 1 });
-      } else {
-        // Records are handed out as they are read: the visitor parks each one for the generator to yield.
-        yield* this.#stream(layout, end);
-      }
-    }
+    const end = this.#start();
+    const layout = this.#layout(end);
+    // Records are handed out as they are read: the visitor parks each one for the generator to yield.
+    if (layout !== null) yield* this.#stream(layout, end);
     this.#settle(end);
   }
 
@@ -289,16 +283,24 @@ export class AttestationLogReader implements Iterable<Attestation> {
    * iteration, and sets `records`, `lastSeq`, `tornTail` and `problem` the same way.
    */
   scanViews(visit: LogViewVisitor): void {
-    const end: LogEnd = { records: 0, lastSeq: this.#options.afterSeq ?? 0, tornTail: null, problem: null };
-    const layout = inspect(this.path, end);
-    if (end.problem === null) {
-      if (layout === null) {
-        end.problem = new AttestationError('ATTESTATION_IO', `cannot read attestation log ${this.path}: no such file or directory`, { path: this.path, seq: end.lastSeq + 1 });
-      } else {
-        Object.assign(end, scanLayoutViews(layout, visit, this.#options));
-      }
-    }
+    const end = this.#start();
+    const layout = this.#layout(end);
+    if (layout !== null) Object.assign(end, scanLayoutViews(layout, visit, this.#options));
     this.#settle(end);
+  }
+
+  /** The end state of a read that has not read anything yet. */
+  #start(): LogEnd {
+    return { records: 0, lastSeq: this.#options.afterSeq ?? 0, tornTail: null, problem: null };
+  }
+
+  /** The log's layout, or null with `end.problem` set (a missing log is ATTESTATION_IO). */
+  #layout(end: LogEnd): ReturnType<typeof inspect> {
+    const layout = inspect(this.path, end);
+    if (end.problem === null && layout === null) {
+      end.problem = new AttestationError('ATTESTATION_IO', `cannot read attestation log ${this.path}: no such file or directory`, { path: this.path, seq: end.lastSeq + 1 });
+    }
+    return end.problem === null ? layout : null;
   }
 
   /** Records how a read ended; throws its problem (or torn tail) when strict. */

@@ -52,6 +52,8 @@ export interface EspeakInvocationResult {
   wav?: Uint8Array;
   /** The engine's word and phoneme events with audio positions (the events helper only). */
   events?: EspeakEvent[];
+  /** The text espeak-ng read after input shaping: what the events' character positions refer to. */
+  spokenText?: string;
 }
 
 /** A way of running espeak-ng. */
@@ -139,8 +141,9 @@ class HelperEngine implements EspeakEngine {
   async invoke(invocation: EspeakInvocation): Promise<EspeakInvocationResult> {
     const args = invocation.wav ? espeakEventsArgs(invocation.args) : undefined;
     if (!args) return this.program.invoke(invocation);
-    const run = await runEspeakEventsHelper({ helperPath: this.helperPath, args, text: shapeEspeakInput(invocation.text, voiceArgument(invocation.args)), signal: invocation.signal });
-    return { stdout: run.ipa, wav: run.wav, events: run.events };
+    const spokenText = shapeEspeakInput(invocation.text, voiceArgument(invocation.args));
+    const run = await runEspeakEventsHelper({ helperPath: this.helperPath, args, text: spokenText, signal: invocation.signal });
+    return { stdout: run.ipa, wav: run.wav, events: run.events, spokenText };
   }
 
   voiceList(): Promise<EspeakVoiceList> {

@@ -25,7 +25,6 @@ import { openEspeakEngine } from './espeak-engine.js';
 import { cleanEspeakIpa, espeakProsody, splitIntoChunks } from './espeak-text.js';
 import { espeakTimings } from './espeak-timings.js';
 import { espeakPartsSsml } from './espeak-ssml.js';
-import { shapeEspeakInput } from './espeak-input.js';
 import { applyGainInPlace } from './gain.js';
 import { LazyLoad } from './lazy-load.js';
 import { resolveEspeakRequest, type EspeakVoiceEntry, type EspeakVoiceList, type ResolvedEspeakVoice } from './espeak-voices.js';
@@ -151,10 +150,7 @@ export class EspeakBackend extends BaseBackend {
     const parts = segment.parts && segment.parts.length > 1 ? segment.parts : undefined;
     const chunks = parts ? [segment.text] : splitIntoChunks(segment.text, this.options.maxChunkChars);
     for (const chunk of chunks) {
-      // Shaped here as the engine would shape it (idempotent), so measured word positions refer to
-      // exactly the text espeak-ng read (SSML tags are blanked out when words are matched).
       const input = parts ? { args: [...args, '-m'], text: espeakPartsSsml(parts, segment.prosody) } : { args, text: chunk };
-      input.text = shapeEspeakInput(input.text, voice.argument);
       const result = await engine.invoke({ ...input, wav: true, signal });
       if (!result.wav) throw new BackendError(this.name, 'ESPEAK_FAILED', 'espeak-ng produced no WAV', { retryable: true });
       const decoded = decodeWav(result.wav);
@@ -162,7 +158,8 @@ export class EspeakBackend extends BaseBackend {
       if (prosody.gain !== 1) applyGainInPlace(pcm, prosody.gain, decoded.sampleRateHz, decoded.channels);
       const phonemes = cleanEspeakIpa(result.stdout);
       // Word times and visemes are relative to the start of the chunk that carries them.
-      const timings = espeakTimings(input.text, phonemes, pcm, decoded.sampleRateHz, result.events);
+      // Measured word positions refer to the text espeak-ng read (shaped; SSML tags are blanked when matched).
+      const timings = espeakTimings(result.spokenText ?? input.text, phonemes, pcm, decoded.sampleRateHz, result.events);
       yield { pcm, sampleRateHz: decoded.sampleRateHz, channels: decoded.channels, metadata: { phonemes, ...timings } };
     }
   }

@@ -15,8 +15,8 @@
  * so the decisions are those of the core: deterministic.
  */
 import { AbortError, AudioError } from '../errors.js';
-import { ScheduleCore, type DuckEnvelope, type ScheduleAction, type TicketState } from './schedule-core.js';
-import type { DropPolicy, SchedulePolicy } from './schedule-policy.js';
+import { ScheduleCore, type ArrivalSpec, type ScheduleAction, type TicketState } from './schedule-core.js';
+import type { SchedulePolicy } from './schedule-policy.js';
 
 /** Where the scheduler's gain commands go for one admitted play (a per-stream voice or sink). */
 export interface GainTarget {
@@ -25,24 +25,13 @@ export interface GainTarget {
 }
 
 /** What a play tells the scheduler when it asks for the device. */
-export interface AdmissionRequest {
+export interface AdmissionRequest extends Pick<ArrivalSpec, 'actor' | 'priority' | 'policy' | 'maxQueue' | 'maxConcurrent' | 'dropPolicy' | 'duck'> {
   /** The engine asking: queue bounds and views are per owner. */
   owner: object;
   /** Its registrar: a preemption is attested only between streams of one registrar. */
   group: object;
-  /** The actor key (`kind:id`) its stream belongs to. */
-  actor: string;
   /** Owners (actor keys) of the accessibility overrides covering this play now (asked at each decision). */
   coveredBy(): readonly string[];
-  /** 1–10 (schedule-policy.ts `priorityValue`). */
-  priority: number;
-  policy: SchedulePolicy | undefined;
-  maxQueue: number;
-  /** Most admitted plays of this owner at once (every policy). */
-  maxConcurrent: number;
-  dropPolicy: DropPolicy;
-  /** The envelope this play imposes on the plays it ducks. */
-  duck: DuckEnvelope;
   /** Gives up waiting: rejects with AbortError. */
   signal?: AbortSignal | undefined;
   /** Starts the play's stream now (synchronously) and returns its id; called at most once. */

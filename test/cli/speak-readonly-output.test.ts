@@ -1,10 +1,12 @@
 // Regression test (review 2): `speak -o F` used to replace a file its user write-protected
 // (chmod 444): the temp file + rename(2) needs only the directory's write bit, so a file the shell
 // (`> F`: Permission denied) and cp refuse to overwrite was destroyed. Now the file is probed
-// write-only first: OUTPUT_NOT_WRITABLE, exit 1, the file and its directory as they were. Runs the
-// real CLI as `nobody` (setpriv) when the tests run as root, since root ignores permission bits.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// write-only first: OUTPUT_NOT_WRITABLE, exit 1, the file and its directory as they were. Root
+// ignores permission bits through CAP_DAC_OVERRIDE, so as root the real CLI runs without that
+// capability (setpriv drops it from the bounding set): same uid, so it still reaches a checkout
+// in a private (0700) directory, but the file's mode is in force as for any user.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -23,9 +25,7 @@ it('speak -o on a read-only file refuses (like the shell) and leaves it as it wa
   writeFileSync(file, 'precious');
   chmodSync(file, 0o444);
   const root = process.getuid?.() === 0;
-  const nobody = root ? Number(execFileSync('id', ['-u', 'nobody']).toString()) : undefined;
-  if (nobody !== undefined) chownSync(file, nobody, 0);
-  const asUser = (cmd: string, args: string[]) => (root ? spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', cmd, ...args]) : spawnSync(cmd, args));
+  const asUser = (cmd: string, args: string[]) => (root ? spawnSync('setpriv', ['--bounding-set=-dac_override,-dac_read_search', cmd, ...args]) : spawnSync(cmd, args));
   // Planted: the shell refuses to write it (the permission bits are in force for this user).
   expect(asUser('sh', ['-c', `echo x > ${file}`]).status).not.toBe(0);
   const run = asUser(process.execPath, [BIN, 'speak', 'hello', '-o', file]);

@@ -10,6 +10,7 @@ import type { Heard } from '../streaming/heard.js';
 import { textStreamOptionsSchema } from '../streaming/text-source.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { dropPolicySchema, SCHEDULE_DEFAULTS, schedulePolicySchema } from '../streaming/schedule-policy.js';
+import { pluginEntrySchema } from '../plugins/manifest.js';
 
 const backendObjectSchema = z.custom<SpeechBackend>(
   (value) =>
@@ -81,6 +82,8 @@ export const voiceEngineOptionsSchema = z.strictObject({
   realtime: z.boolean().default(false),
   /** Real-time mode: the most audio queued ahead of the device, in ms (default 50; at least one device period). */
   maxLatencyMs: z.number().min(1).max(10_000).default(SCHEDULE_DEFAULTS.maxLatencyMs),
+  /** Plugins to load before the first call: paths or package specifiers, or `{ source, grant, trusted, limits, policy }` (docs/PLUGINS.md). */
+  plugins: z.array(pluginEntrySchema).max(64).optional(),
 });
 
 /** What callers may pass to `new VoiceEngine(...)`. */

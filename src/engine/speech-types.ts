@@ -5,6 +5,7 @@ import type { Attestation } from '../attestation/record.js';
 import type { FallbackFailure } from '../backends/fallback.js';
 import type { EngineOutputMetadata } from '../graph/engine-output.js';
 import type { Heard } from '../streaming/heard.js';
+import type { PluginInfo } from '../plugins/plugin.js';
 
 /** One chunk of audio from `VoiceEngine.stream()`. */
 export interface AudioChunk {
@@ -110,4 +111,6 @@ export interface EngineHealth {
   detail?: string;
   /** The audio device play() uses: backend and device opened, and why it fell back to null (or null); null before it opens. */
   audio: { backend: string; device: string; fallback: string | null } | null;
+  /** Loaded plugins, each labelled `isolate` or `trusted`, with its faults and whether it was disabled. */
+  plugins?: PluginInfo[];
 }

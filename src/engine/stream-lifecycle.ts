@@ -17,6 +17,8 @@ export interface StreamMetadata {
   sessionId?: string | undefined;
   userId?: string | undefined;
   priority?: 'system' | 'assistant' | 'background' | number | undefined;
+  /** Plugin actors the owner lets mutate this stream's graph (`plugin:<name>`). */
+  allowPlugins?: string[] | undefined;
 }
 
 /** Drives start → compile → synthesize → play → stop (or fail) for one stream. */

@@ -44,6 +44,9 @@ import { StreamLifecycle } from './stream-lifecycle.js';
 import { coveringOwners, idleWatch } from './play-guards.js';
 import { EdgeTrimmer, shiftMetadata } from './speech-edges.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
+import { EnginePlugins } from '../plugins/plugin-set.js';
+import type { LoadPluginOptions } from '../plugins/manifest.js';
+import type { PluginFault, PluginInfo } from '../plugins/plugin.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
 export type SpeakToFileOptions = SpeakOptions & z.input<typeof speechFileOptionsSchema>;
@@ -118,6 +121,8 @@ export class VoiceEngine {
   #scheduler: Scheduler | undefined;
   /** Settles after the latest validation: validations settle in call order (see `#validate`). */
   #validationTail: Promise<unknown> = Promise.resolve();
+  /** The engine's plugins and their hook points (src/plugins/). */
+  readonly #plugins: EnginePlugins;
 
   /** Validates options (InputError naming the field); backends are created on first use. */
   constructor(options: VoiceEngineOptions = {}) {
@@ -130,6 +135,7 @@ export class VoiceEngine {
     }
     this.#runtime = this.#registrar.registerActor(this.runtimeActor);
     this.registrar = readerOf(this.#registrar);
+    this.#plugins = new EnginePlugins(this.#registrar, this.#registry, this.#options.plugins);
     // Several engines may share one output: each stream plays on its own voice of the mixer.
     this.#output = this.#options.output;
     // Decisions are effects: the sinks obey every transition and halt first (silence), then the
@@ -373,6 +379,21 @@ export class VoiceEngine {
     return this.#registrar.request({ action: 'interrupt', actor: this.actor, target: streamId, ...(parsed.reason ? { reason: parsed.reason } : {}) });
   }
 
+  /**
+   * Loads a plugin (a path or a package specifier) into this engine: sandboxed in an isolate unless
+   * `trusted: true`, acting as its own `plugin:<name>` actor; `grant: ['mutate_graph']` lets its
+   * `onGraph` proposals through the registrar on this engine's streams (docs/PLUGINS.md).
+   */
+  loadPlugin(source: string, options: LoadPluginOptions = {}): Promise<PluginInfo> {
+    this.#throwIfClosed();
+    return this.#plugins.ready().then(() => this.#plugins.load(source, options));
+  }
+
+  /** The loaded plugins, and the audited hook faults and registrar denials of their proposals. */
+  plugins(): { plugins: PluginInfo[]; faults: PluginFault[] } {
+    return { plugins: this.#plugins.list(), faults: this.#plugins.faults() };
+  }
+
   /** Streams being synthesized right now. */
   activeStreams(): string[] {
     return [...this.#active.keys()];
@@ -397,10 +418,11 @@ export class VoiceEngine {
         status: this.#closed ? 'unavailable' : health.status,
         ...(health.detail ? { detail: health.detail } : {}),
         audio: this.#audioHealth(),
+        plugins: this.#plugins.list(),
       };
     } catch (error) {
       const name = typeof this.#options.backend === 'string' ? this.#options.backend : this.#options.backend.name;
-      return { backend: name, modelLoaded: false, memoryMb, queueDepth: this.#active.size + (this.#scheduler?.queuedCount(this) ?? 0), status: 'unavailable', detail: describe(error), audio: this.#audioHealth() };
+      return { backend: name, modelLoaded: false, memoryMb, queueDepth: this.#active.size + (this.#scheduler?.queuedCount(this) ?? 0), status: 'unavailable', detail: describe(error), audio: this.#audioHealth(), plugins: this.#plugins.list() };
     }
   }
 
@@ -432,6 +454,7 @@ export class VoiceEngine {
     const backends = await Promise.allSettled([...this.#created]);
     await Promise.allSettled(backends.flatMap((entry) => (entry.status === 'fulfilled' ? [entry.value.close()] : [])));
     if (this.#ownsOutput) this.#output?.close();
+    this.#plugins.dispose();
   }
 
   // --- internals -------------------------------------------------------------------------------
@@ -455,7 +478,7 @@ export class VoiceEngine {
         actor: this.actor.key,
         coveredBy: () => this.#coveringOwners(parsed, current()),
         priority: priorityValue(parsed.priority),
-        policy: parsed.policy ?? this.#options.policy,
+        policy: parsed.policy ?? (this.#plugins.has('onSchedule') ? this.#plugins.onSchedule({ priority: priorityValue(parsed.priority), requestedPolicy: null, schedule: this.schedule() }) : undefined) ?? this.#options.policy,
         maxQueue: this.#options.maxQueue,
         maxConcurrent: this.#options.maxConcurrent,
         dropPolicy: this.#options.dropPolicy,
@@ -611,6 +634,7 @@ export class VoiceEngine {
    */
   async #validateNow(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
     this.#throwIfClosed();
+    await this.#plugins.ready();
     // The top priority is the runtime's and users' (spec §3): an agent or plugin cannot claim it.
     if (priorityValue(parsed.priority) >= PRIORITY_VALUES.system && this.actor.kind !== 'system' && this.actor.kind !== 'user') {
       throw new InputError(`options.priority: priority ${String(parsed.priority)} (system) may be claimed only by a system or user actor; this engine's actor (VoiceEngineOptions.actor) is ${this.actor.key}`, { field: 'options.priority' });
@@ -630,7 +654,7 @@ export class VoiceEngine {
       const expected = allowLive ? 'a string or an AsyncIterable of strings' : 'a string';
       throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
     }
-    const graph = compile(text, this.#compileOptions(text, parsed, 1));
+    const graph = compile(this.#plugins.transformText(text), this.#compileOptions(text, parsed, 1));
     // Unknown voices and languages are InputErrors here, before any registrar request.
     await checkVoices(await this.#backendFor(parsed.backend), graph, parsed, text);
     return graph;
@@ -639,7 +663,7 @@ export class VoiceEngine {
   /** Asks the registrar for the stream. */
   #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph | null): Utterance {
     const lifecycle = new StreamLifecycle(this.#registrar, this.actor, this.#runtime);
-    lifecycle.start({ sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId, priority: parsed.priority });
+    lifecycle.start({ sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId, priority: parsed.priority, allowPlugins: this.#plugins.allowPlugins() });
     return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, endedBy: null, finishing: false };
   }
 
@@ -658,8 +682,10 @@ export class VoiceEngine {
       let steps: Iterable<SynthesisStep> | AsyncIterable<SynthesisStep>;
       let speechTotal: number | null = null;
       if (typeof text === 'string') {
-        const graph = rateScale === 1 && utterance.graph ? utterance.graph : compile(text, this.#compileOptions(text, parsed, rateScale));
-        lifecycle.compile(graphHash(graph));
+        const compiled = rateScale === 1 && utterance.graph ? utterance.graph : compile(this.#plugins.transformText(text), this.#compileOptions(text, parsed, rateScale));
+        lifecycle.compile(graphHash(compiled));
+        // Plugins' proposals go through the registrar (mutate_graph as each plugin) before the commit.
+        const graph = this.#plugins.onGraph(compiled, lifecycle.streamId);
         const planned = planSynthesis(graph);
         speechTotal = planned.filter((step) => step.kind === 'speech').length;
         steps = planned;
@@ -667,7 +693,7 @@ export class VoiceEngine {
         // One stream for the whole source: each piece compiles as it is cut (never as SSML: `auto` reads markup).
         lifecycle.compileLive();
         const pieceOptions = { ...parsed, format: parsed.format === 'auto' ? ('markup' as const) : parsed.format };
-        steps = liveSynthesisSteps(text, parsed.textStream, signal, (piece) => compile(piece, this.#compileOptions(piece, pieceOptions, rateScale)));
+        steps = liveSynthesisSteps(text, parsed.textStream, signal, (piece) => compile(this.#plugins.transformText(piece), this.#compileOptions(piece, pieceOptions, rateScale)));
       }
       lifecycle.synthesize();
       const backend = await this.#backendFor(parsed.backend);
@@ -705,6 +731,7 @@ export class VoiceEngine {
           mode.onPlay?.(permit);
         }
         const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
+        if (pcm.length > 0 && this.#plugins.has('onAudio')) pcm = this.#plugins.onAudio(pcm, { streamId: lifecycle.streamId, index, kind, sampleRateHz: rate });
         const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
         chunk.metadata = withStreamClock(chunk.metadata, chunk.startMs);
         positionMs += chunk.durationMs;

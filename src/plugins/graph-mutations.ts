@@ -1,0 +1,50 @@
+/**
+ * Applies validated `onGraph` mutations to a SpeechGraph, producing a new frozen graph (the old one
+ * is untouched). The result passes `parseSpeechGraph` like any graph from outside. A mutation that
+ * names no node of the graph, or a node of the wrong type, is an error naming it.
+ */
+import { parseSpeechGraph } from '../graph/speech-graph-schema.js';
+import type { SpeechGraph } from '../graph/speech-graph.js';
+import type { GraphMutation } from './hook-io.js';
+
+type MutableNode = Record<string, unknown> & { id: string; type: string; track: string; timing: { startMs: number; durationMs: number; source: string }; annotations: Record<string, unknown> };
+
+/** The graph with `mutations` applied, or throws Error naming the mutation at fault. */
+export function applyGraphMutations(graph: SpeechGraph, mutations: readonly GraphMutation[], tag: string): SpeechGraph {
+  const copy = structuredClone(graph) as unknown as { nodes: MutableNode[]; annotations: Record<string, unknown>; durationMs: number };
+  let added = 0;
+  mutations.forEach((mutation, index) => {
+    const where = `mutations.${index} (${mutation.op})`;
+    const find = (id: string): number => {
+      const at = copy.nodes.findIndex((node) => node.id === id);
+      if (at < 0) throw new Error(`${where}: no node ${JSON.stringify(id)} in the graph`);
+      return at;
+    };
+    if (mutation.op === 'add_pause') {
+      const at = find(mutation.afterNodeId);
+      const after = copy.nodes[at] as MutableNode;
+      const startMs = after.timing.startMs + after.timing.durationMs;
+      const pause: MutableNode = {
+        id: `${tag}-${added++}`.slice(0, 64),
+        type: 'silence',
+        track: after.track,
+        timing: { startMs, durationMs: mutation.durationMs, source: 'estimated' },
+        annotations: { addedBy: tag },
+        durationMs: mutation.durationMs,
+        reason: 'break',
+      };
+      copy.nodes.splice(at + 1, 0, pause);
+      copy.durationMs += mutation.durationMs;
+    } else if (mutation.op === 'set_prosody') {
+      const node = copy.nodes[find(mutation.nodeId)] as MutableNode;
+      if (node.type !== 'text') throw new Error(`${where}: node ${mutation.nodeId} is ${node.type}, not a text node`);
+      const prosody = node.prosody as Record<string, number>;
+      for (const key of ['rate', 'pitchSemitones', 'volumeDb'] as const) if (mutation[key] !== undefined) prosody[key] = mutation[key];
+    } else if (mutation.nodeId === undefined) {
+      copy.annotations[mutation.key] = mutation.value;
+    } else {
+      (copy.nodes[find(mutation.nodeId)] as MutableNode).annotations[mutation.key] = mutation.value;
+    }
+  });
+  return parseSpeechGraph(copy);
+}

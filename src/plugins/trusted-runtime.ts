@@ -1,0 +1,72 @@
+/**
+ * The trusted in-process runtime: the plugin module is imported into the host process with full
+ * Node access. Only by explicit opt-in (`trusted: true`), labelled `trusted` in health and in the
+ * metadata of every request it makes. Arguments and results are still copies (structuredClone) and
+ * still validated; the CPU budget is checked after each call (an in-process call cannot be killed).
+ */
+import { pathToFileURL } from 'node:url';
+import { PluginError } from './errors.js';
+import { isThenable, messageOf, type PluginExports, type PluginRuntime, type RequestBridge } from './runtime.js';
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/** A plugin imported into the host process. */
+export class TrustedRuntime implements PluginRuntime {
+  readonly mode = 'trusted' as const;
+  readonly exports: PluginExports;
+  readonly #label: string;
+  readonly #module: Record<string, unknown>;
+  readonly #maxCpuMs: number;
+  readonly #api: { request: (input: unknown) => unknown };
+
+  private constructor(label: string, module: Record<string, unknown>, maxCpuMs: number, bridge: RequestBridge) {
+    this.#label = label;
+    this.#module = module;
+    this.#maxCpuMs = maxCpuMs;
+    this.#api = Object.freeze({ request: (input: unknown) => structuredClone(bridge(structuredClone(input))) });
+    const functions = Object.keys(module).filter((key) => typeof module[key] === 'function');
+    this.exports = { manifest: module.manifest, functions };
+  }
+
+  /** Imports the module at `path`. */
+  static async load(label: string, path: string, maxCpuMs: number, bridge: RequestBridge): Promise<TrustedRuntime> {
+    let module: Record<string, unknown>;
+    try {
+      module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    } catch (error) {
+      throw new PluginError('PLUGIN_LOAD_FAILED', label, `cannot load: ${messageOf(error)}`, { cause: error });
+    }
+    return new TrustedRuntime(label, module, maxCpuMs, bridge);
+  }
+
+  call(name: string, args: readonly unknown[]): unknown {
+    const hook = this.#module[name];
+    if (typeof hook !== 'function') throw new PluginError('PLUGIN_HOOK_THREW', this.#label, `the module exports no function ${name}`, { hook: name });
+    const started = performance.now();
+    let result: unknown;
+    try {
+      result = (hook as (arg: unknown, api: unknown) => unknown)(deepFreeze(structuredClone(args[0])), this.#api);
+    } catch (error) {
+      if (error instanceof PluginError) throw error;
+      throw new PluginError('PLUGIN_HOOK_THREW', this.#label, `threw ${messageOf(error)}`, { hook: name, cause: error });
+    }
+    if (isThenable(result)) throw new PluginError('PLUGIN_HOOK_ASYNC', this.#label, `${name} returned a Promise: hooks are synchronous`, { hook: name });
+    const elapsedMs = performance.now() - started;
+    if (elapsedMs > this.#maxCpuMs) throw new PluginError('PLUGIN_CPU_LIMIT', this.#label, `took ${elapsedMs.toFixed(1)} ms, over maxCpuMs ${this.#maxCpuMs} (result discarded)`, { hook: name });
+    try {
+      return structuredClone(result);
+    } catch (error) {
+      throw new PluginError('PLUGIN_OUTPUT_INVALID', this.#label, `returned a value that cannot be copied (${messageOf(error)}): return plain data`, { hook: name, cause: error });
+    }
+  }
+
+  dispose(): void {
+    // Nothing to free: an imported module stays in the module cache.
+  }
+}

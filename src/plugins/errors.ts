@@ -28,10 +28,18 @@ export class PluginError extends VoiceSoundboardError {
   readonly plugin: string;
   /** The hook that faulted, when a hook did. */
   readonly hook: string | null;
+  /** The message without the plugin and hook prefix. */
+  readonly detail: string;
 
   constructor(code: PluginErrorCode, plugin: string, message: string, options: ErrorOptions & { hook?: string } = {}) {
     super(code, `plugin ${plugin}${options.hook ? ` (${options.hook})` : ''}: ${message}`, options);
     this.plugin = plugin;
     this.hook = options.hook ?? null;
+    this.detail = message;
+  }
+
+  /** The same error, said of `hook` (an error thrown by the host inside a hook call). */
+  inHook(hook: string): PluginError {
+    return this.hook === hook ? this : new PluginError(this.code as PluginErrorCode, this.plugin, this.detail, { hook, cause: this });
   }
 }

@@ -53,7 +53,7 @@ const TIMED_OUT = 'Script execution timed out.';
 export class IsolateRuntime implements PluginRuntime {
   readonly mode = 'isolate' as const;
   readonly exports: PluginExports;
-  readonly #label: string;
+  readonly #name: () => string;
   readonly #source: string;
   readonly #filename: string;
   readonly #limits: Required<SandboxLimits>;
@@ -65,8 +65,8 @@ export class IsolateRuntime implements PluginRuntime {
   #disposed = false;
 
   /** Compiles and evaluates the module in a fresh isolate; throws PluginError when it cannot load. */
-  constructor(label: string, source: string, filename: string, limits: Required<SandboxLimits>, bridge: RequestBridge) {
-    this.#label = label;
+  constructor(name: () => string, source: string, filename: string, limits: Required<SandboxLimits>, bridge: RequestBridge) {
+    this.#name = name;
     this.#source = source;
     this.#filename = filename;
     this.#limits = limits;
@@ -76,7 +76,7 @@ export class IsolateRuntime implements PluginRuntime {
   }
 
   call(name: string, args: readonly unknown[]): unknown {
-    if (this.#disposed) throw new PluginError('PLUGIN_DISABLED', this.#label, 'the plugin was unloaded', { hook: name });
+    if (this.#disposed) throw new PluginError('PLUGIN_DISABLED', this.#name(), 'the plugin was unloaded', { hook: name });
     // A plugin killed at its memory limit gets a fresh isolate (its state is gone, its code is not).
     if (!this.#isolate || this.#isolate.isDisposed) this.#boot();
     return this.#call(name, args);
@@ -90,7 +90,7 @@ export class IsolateRuntime implements PluginRuntime {
 
   #call(name: string, args: readonly unknown[]): unknown {
     const invoke = this.#invoke;
-    if (!invoke) throw new PluginError('PLUGIN_LOAD_FAILED', this.#label, 'the isolate is not running');
+    if (!invoke) throw new PluginError('PLUGIN_LOAD_FAILED', this.#name(), 'the isolate is not running');
     this.#bridgeError = undefined;
     const hook = name === '' ? 'load' : name;
     try {
@@ -104,16 +104,16 @@ export class IsolateRuntime implements PluginRuntime {
     const bridged = this.#bridgeError;
     this.#bridgeError = undefined;
     const message = messageOf(error);
-    if (bridged && message.includes(bridged.message)) return bridged;
+    if (bridged && message.includes(bridged.message)) return bridged.inHook(hook);
     if (this.#isolate?.isDisposed) {
-      return new PluginError('PLUGIN_MEMORY_LIMIT', this.#label, `killed at the memory limit (maxMemoryMb ${this.#limits.maxMemoryMb}); the isolate is replaced`, { hook, cause: error });
+      return new PluginError('PLUGIN_MEMORY_LIMIT', this.#name(), `killed at the memory limit (maxMemoryMb ${this.#limits.maxMemoryMb}); the isolate is replaced`, { hook, cause: error });
     }
-    if (message === TIMED_OUT) return new PluginError('PLUGIN_CPU_LIMIT', this.#label, `killed at the CPU limit (maxCpuMs ${this.#limits.maxCpuMs})`, { hook, cause: error });
-    if (message.includes('returned a Promise')) return new PluginError('PLUGIN_HOOK_ASYNC', this.#label, message, { hook, cause: error });
+    if (message === TIMED_OUT) return new PluginError('PLUGIN_CPU_LIMIT', this.#name(), `killed at the CPU limit (maxCpuMs ${this.#limits.maxCpuMs})`, { hook, cause: error });
+    if (message.includes('returned a Promise')) return new PluginError('PLUGIN_HOOK_ASYNC', this.#name(), message, { hook, cause: error });
     if (message.includes('could not be cloned')) {
-      return new PluginError('PLUGIN_OUTPUT_INVALID', this.#label, `returned a value that cannot be copied out of the isolate (${message}): return plain data`, { hook, cause: error });
+      return new PluginError('PLUGIN_OUTPUT_INVALID', this.#name(), `returned a value that cannot be copied out of the isolate (${message}): return plain data`, { hook, cause: error });
     }
-    return new PluginError('PLUGIN_HOOK_THREW', this.#label, `threw ${message}`, { hook, cause: error });
+    return new PluginError('PLUGIN_HOOK_THREW', this.#name(), `threw ${message}`, { hook, cause: error });
   }
 
   #boot(): void {
@@ -137,7 +137,7 @@ export class IsolateRuntime implements PluginRuntime {
       module.instantiateSync(context, (specifier) => {
         blocked = new PluginError(
           'PLUGIN_IMPORT_BLOCKED',
-          this.#label,
+          this.#name(),
           `imports ${JSON.stringify(specifier)}: a sandboxed plugin can import nothing (no node:* modules, no packages); bundle it into one file and get data from the host through hook arguments`,
         );
         throw blocked;
@@ -148,7 +148,7 @@ export class IsolateRuntime implements PluginRuntime {
       if (!isolate.isDisposed) isolate.dispose();
       if (blocked) throw blocked;
       const fault = this.#fault(error, 'load');
-      throw new PluginError(fault.code === 'PLUGIN_HOOK_THREW' ? 'PLUGIN_LOAD_FAILED' : (fault.code as 'PLUGIN_CPU_LIMIT'), this.#label, `cannot load: ${fault.message}`, { cause: error });
+      throw new PluginError(fault.code === 'PLUGIN_HOOK_THREW' ? 'PLUGIN_LOAD_FAILED' : (fault.code as 'PLUGIN_CPU_LIMIT'), this.#name(), `cannot load: ${fault.message}`, { cause: error });
     }
   }
 }

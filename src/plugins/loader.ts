@@ -103,7 +103,7 @@ export async function startPlugin(source: string, options: ParsedLoadPluginOptio
   const bridge = requestBridge(registrar, () => label, () => handle, mode);
   let runtime: PluginRuntime;
   if (options.trusted) {
-    runtime = await TrustedRuntime.load(label, path, options.limits.maxCpuMs, bridge);
+    runtime = await TrustedRuntime.load(() => label, path, options.limits.maxCpuMs, bridge);
   } else {
     let code: string;
     try {
@@ -111,7 +111,7 @@ export async function startPlugin(source: string, options: ParsedLoadPluginOptio
     } catch (error) {
       throw new PluginError('PLUGIN_NOT_FOUND', source, `cannot read ${path}: ${messageOf(error)}`, { cause: error });
     }
-    runtime = new IsolateRuntime(label, code, path, options.limits, bridge);
+    runtime = new IsolateRuntime(() => label, code, path, options.limits, bridge);
   }
   try {
     const manifest = validateManifest(runtime.exports.manifest, source, runtime.exports.functions);

@@ -20,13 +20,13 @@ function deepFreeze<T>(value: T): T {
 export class TrustedRuntime implements PluginRuntime {
   readonly mode = 'trusted' as const;
   readonly exports: PluginExports;
-  readonly #label: string;
+  readonly #name: () => string;
   readonly #module: Record<string, unknown>;
   readonly #maxCpuMs: number;
   readonly #api: { request: (input: unknown) => unknown };
 
-  private constructor(label: string, module: Record<string, unknown>, maxCpuMs: number, bridge: RequestBridge) {
-    this.#label = label;
+  private constructor(name: () => string, module: Record<string, unknown>, maxCpuMs: number, bridge: RequestBridge) {
+    this.#name = name;
     this.#module = module;
     this.#maxCpuMs = maxCpuMs;
     this.#api = Object.freeze({ request: (input: unknown) => structuredClone(bridge(structuredClone(input))) });
@@ -35,34 +35,34 @@ export class TrustedRuntime implements PluginRuntime {
   }
 
   /** Imports the module at `path`. */
-  static async load(label: string, path: string, maxCpuMs: number, bridge: RequestBridge): Promise<TrustedRuntime> {
+  static async load(name: () => string, path: string, maxCpuMs: number, bridge: RequestBridge): Promise<TrustedRuntime> {
     let module: Record<string, unknown>;
     try {
       module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
     } catch (error) {
-      throw new PluginError('PLUGIN_LOAD_FAILED', label, `cannot load: ${messageOf(error)}`, { cause: error });
+      throw new PluginError('PLUGIN_LOAD_FAILED', name(), `cannot load: ${messageOf(error)}`, { cause: error });
     }
-    return new TrustedRuntime(label, module, maxCpuMs, bridge);
+    return new TrustedRuntime(name, module, maxCpuMs, bridge);
   }
 
   call(name: string, args: readonly unknown[]): unknown {
     const hook = this.#module[name];
-    if (typeof hook !== 'function') throw new PluginError('PLUGIN_HOOK_THREW', this.#label, `the module exports no function ${name}`, { hook: name });
+    if (typeof hook !== 'function') throw new PluginError('PLUGIN_HOOK_THREW', this.#name(), `the module exports no function ${name}`, { hook: name });
     const started = performance.now();
     let result: unknown;
     try {
       result = (hook as (arg: unknown, api: unknown) => unknown)(deepFreeze(structuredClone(args[0])), this.#api);
     } catch (error) {
-      if (error instanceof PluginError) throw error;
-      throw new PluginError('PLUGIN_HOOK_THREW', this.#label, `threw ${messageOf(error)}`, { hook: name, cause: error });
+      if (error instanceof PluginError) throw error.inHook(name);
+      throw new PluginError('PLUGIN_HOOK_THREW', this.#name(), `threw ${messageOf(error)}`, { hook: name, cause: error });
     }
-    if (isThenable(result)) throw new PluginError('PLUGIN_HOOK_ASYNC', this.#label, `${name} returned a Promise: hooks are synchronous`, { hook: name });
+    if (isThenable(result)) throw new PluginError('PLUGIN_HOOK_ASYNC', this.#name(), `${name} returned a Promise: hooks are synchronous`, { hook: name });
     const elapsedMs = performance.now() - started;
-    if (elapsedMs > this.#maxCpuMs) throw new PluginError('PLUGIN_CPU_LIMIT', this.#label, `took ${elapsedMs.toFixed(1)} ms, over maxCpuMs ${this.#maxCpuMs} (result discarded)`, { hook: name });
+    if (elapsedMs > this.#maxCpuMs) throw new PluginError('PLUGIN_CPU_LIMIT', this.#name(), `took ${elapsedMs.toFixed(1)} ms, over maxCpuMs ${this.#maxCpuMs} (result discarded)`, { hook: name });
     try {
       return structuredClone(result);
     } catch (error) {
-      throw new PluginError('PLUGIN_OUTPUT_INVALID', this.#label, `returned a value that cannot be copied (${messageOf(error)}): return plain data`, { hook: name, cause: error });
+      throw new PluginError('PLUGIN_OUTPUT_INVALID', this.#name(), `returned a value that cannot be copied (${messageOf(error)}): return plain data`, { hook: name, cause: error });
     }
   }
 

@@ -146,3 +146,14 @@ export type { AudioFormat, EncodeAudioOptions, FormatAvailability, PcmFormat } f
 export { encodeAudioStream } from './audio/encode-stream.js';
 export { AudioFileWriter, writeAudioFile } from './audio/file-writer.js';
 export type { AudioFileWriterOptions, WriteAudioFileOptions, WrittenAudioFile } from './audio/file-writer.js';
+
+// Plugins (issue 12): API, loader, sandbox
+export { PLUGIN_API_VERSION, PLUGIN_HOOKS, PLUGIN_PERMISSIONS, loadPluginOptionsSchema, pluginManifestSchema, sandboxLimitsSchema } from './plugins/manifest.js';
+export type { HookPolicy, LoadPluginOptions, PluginEntry, PluginHookName, PluginManifest, PluginPermission, SandboxLimits } from './plugins/manifest.js';
+export { PluginError } from './plugins/errors.js';
+export type { PluginErrorCode } from './plugins/errors.js';
+export type { PluginFault, PluginInfo } from './plugins/plugin.js';
+export type { ChunkView, GraphMutation, GraphView, ScheduleProposal } from './plugins/hook-io.js';
+export type { QueueView } from './plugins/plugin-set.js';
+export { inspectPlugin, pluginsFromPackageJson } from './plugins/loader.js';
+export type { PluginInspection } from './plugins/loader.js';

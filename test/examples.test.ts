@@ -27,6 +27,15 @@ describe('examples that need no model file run', () => {
     expect(decodeWav(readFileSync(path)).pcm.length).toBeGreaterThan(10_000);
   });
 
+  it('plugins/run.ts: one plugin per hook kind changes what it should', async () => {
+    const { stdout } = await example('plugins/run.ts');
+    expect(stdout).toContain('transformText: a beat adds about a second');
+    expect(stdout).toContain('onGraph: mutate_graph by plugin:breathe allowed');
+    expect(stdout).toContain('onAudio: peak 0.50 of the plain one');
+    expect(stdout).toContain('synthesize: plugin-sine-voice at 16000 Hz');
+    expect(stdout).toContain('onSchedule: the second play mixed with the first');
+  });
+
   it('stream.ts prints sentence chunks as they arrive', async () => {
     const { stdout } = await example('stream.ts', ['First sentence. Second sentence.']);
     expect(stdout).toMatch(/#0 +\d+ ms of audio {2}"First sentence\."/);

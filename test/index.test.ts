@@ -28,6 +28,8 @@ const EXPORTS = [
     'AudioVoice', 'AUDIO_BACKEND_ENV', 'listOutputDevices',
     'TruePeakLimiter', 'limitTruePeak',
     'OVR_VISEMES', 'OVR_VISEME_TABLE', 'visemeOf',
+    // plugins (issue 12)
+    'PLUGIN_API_VERSION', 'PLUGIN_HOOKS', 'PLUGIN_PERMISSIONS', 'loadPluginOptionsSchema', 'pluginManifestSchema', 'sandboxLimitsSchema', 'PluginError', 'inspectPlugin', 'pluginsFromPackageJson',
 ];
 
 describe('package exports', () => {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { InputError, VoiceSoundboardError } from '../errors.js';
 import { auditCommand } from './audit.js';
 import { backendsCommand } from './backends.js';
+import { pluginsCommand } from './plugins.js';
 import { devicesCommand } from './devices.js';
 import { watchInterrupts } from './speak-guards.js';
 import { speakCommand } from './speak.js';
@@ -37,6 +38,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   audit: auditCommand,
   backends: backendsCommand,
   devices: devicesCommand,
+  plugins: pluginsCommand,
   speak: speakCommand,
   voices: voicesCommand,
 };

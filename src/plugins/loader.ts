@@ -141,3 +141,20 @@ export async function pluginsFromPackageJson(dir: string = process.cwd()): Promi
   }
   return parsed.data;
 }
+
+/** What `inspectPlugin` reports: the validated manifest and where it came from, or why it cannot load. */
+export type PluginInspection =
+  | { source: string; ok: true; path: string; mode: 'isolate' | 'trusted'; manifest: PluginManifest }
+  | { source: string; ok: false; code: string; error: string };
+
+/** Loads a plugin in a throwaway sandbox (never trusted) to read and validate its manifest, then unloads it. */
+export async function inspectPlugin(source: string, registrar: AudioRegistrar, fromDir?: string): Promise<PluginInspection> {
+  try {
+    const started = await startPlugin(source, { grant: [], trusted: false, limits: { maxMemoryMb: 32, maxCpuMs: 50, networkAccess: false }, policy: {}, maxFaults: 3 }, registrar, fromDir);
+    started.runtime.dispose();
+    return { source, ok: true, path: started.path, mode: started.runtime.mode, manifest: started.manifest };
+  } catch (error) {
+    const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'PLUGIN_LOAD_FAILED';
+    return { source, ok: false, code, error: messageOf(error) };
+  }
+}

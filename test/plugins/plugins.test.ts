@@ -6,7 +6,9 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { waitUntil } from '../helpers/waiting.js';
 import { PluginError } from '../../src/plugins/errors.js';
 import { RegistrarRequiredError } from '../../src/registrar/errors.js';
 
@@ -203,6 +205,24 @@ describe('well-behaved plugins change the audio or graph as intended', () => {
     expect(result.audio.length).toBeGreaterThan(2000);
     expect(result.audio.length).toBeLessThanOrEqual(2400);
     expect(peak(result.audio)).toBeCloseTo(0.3, 2);
+  });
+
+  it('onSchedule: a second play mixes with the first instead of queueing (and queues without the plugin)', async () => {
+    for (const withPlugin of [true, false]) {
+      const output = new AudioOutput({ backend: 'null', capture: true });
+      const subject = new VoiceEngine({ output });
+      engines.push(subject);
+      if (withPlugin) await subject.loadPlugin(example('always-mix'));
+      const first = subject.play('The first play is a long sentence that keeps going for a while.');
+      await waitUntil(() => subject.schedule().active.some((entry) => entry.playing), 'the first play plays');
+      const second = subject.play('Second.');
+      await waitUntil(() => subject.schedule().active.length === 2 || subject.schedule().queued.length === 1, 'the second play is admitted or queued');
+      expect(subject.schedule().active.length).toBe(withPlugin ? 2 : 1);
+      const results = await Promise.all([first, second]);
+      expect(results.every((result) => result.durationMs > 0)).toBe(true);
+      await subject.close();
+      output.close();
+    }
   });
 
   it('trusted mode is labelled in attestations', async () => {

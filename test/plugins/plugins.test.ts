@@ -9,7 +9,12 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { waitUntil } from '../helpers/waiting.js';
+import { BackendRegistry } from '../../src/backends/registry.js';
+import { compile } from '../../src/compiler/index.js';
+import type { SpeechGraph } from '../../src/graph/speech-graph.js';
 import { PluginError } from '../../src/plugins/errors.js';
+import { EnginePlugins } from '../../src/plugins/plugin-set.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { RegistrarRequiredError } from '../../src/registrar/errors.js';
 
 const fixtures = resolve(import.meta.dirname, '../fixtures/plugins');
@@ -91,6 +96,7 @@ describe('malicious hooks are contained (skipped, audited) and the engine still 
     ['returns-nan', 'onAudio', 'PLUGIN_OUTPUT_INVALID', /sample 0 is NaN, not a finite number/],
     ['returns-oversized', 'onAudio', 'PLUGIN_OUTPUT_INVALID', /expected \d+ samples, as many as the input \(received \d+\)/],
     ['never-resolves', 'onAudio', 'PLUGIN_HOOK_ASYNC', /returned a Promise/],
+    ['huge-text', 'transformText', 'PLUGIN_OUTPUT_INVALID', /expected a string of at most 1,000,000 characters/],
     ['proxy-result', 'onGraph', 'PLUGIN_HOOK_THREW', /trap/],
   ])('%s (%s) → %s', async (name, hook, code, message) => {
     const subject = engine();
@@ -152,6 +158,27 @@ describe('malicious hooks are contained (skipped, audited) and the engine still 
     await stillSpeaks(subject);
     const stop = subject.registrar.attestations().find((record) => record.action === 'stop' && record.actor?.kind === 'plugin');
     expect(stop).toMatchObject({ decision: 'denied' });
+  });
+
+  it('reentrancy: a hook whose request() leads the host back into the same plugin gets PLUGIN_REENTRANT', async () => {
+    const registrar = new AudioRegistrar();
+    const plugins = new EnginePlugins(registrar, new BackendRegistry());
+    await plugins.load(fixture('reenters'), { grant: ['mutate_graph'] });
+    const owner = registrar.registerActor('agent:owner');
+    const started = registrar.request({ action: 'start', actor: owner, metadata: { allowPlugins: plugins.allowPlugins() } });
+    const streamId = started.streamId ?? '';
+    const graph = compile('Hello.');
+    registrar.request({ action: 'compile', actor: owner, target: streamId, metadata: { graphHash: 'sha256:first' } });
+    const nested: SpeechGraph[] = [];
+    const stop = registrar.onTransition((event) => {
+      if (event.action === 'mutate_graph') nested.push(plugins.onGraph(graph, streamId));
+    });
+    expect(plugins.onGraph(graph, streamId)).toBe(graph);
+    stop();
+    expect(nested).toEqual([graph]);
+    expect(plugins.faults()[0]).toMatchObject({ plugin: 'reenters', code: 'PLUGIN_REENTRANT', outcome: 'skipped' });
+    plugins.dispose();
+    await registrar.close();
   });
 
   it('prototype pollution inside the isolate does not reach the host', async () => {

@@ -8,7 +8,7 @@
  * next call, from the same source.
  */
 import ivm from 'isolated-vm';
-import { PluginError } from './errors.js';
+import { PluginError, type PluginErrorCode } from './errors.js';
 import type { SandboxLimits } from './manifest.js';
 import { messageOf, type PluginExports, type PluginRuntime, type RequestBridge } from './runtime.js';
 
@@ -72,7 +72,12 @@ export class IsolateRuntime implements PluginRuntime {
     this.#limits = limits;
     this.#bridge = bridge;
     this.#boot();
-    this.exports = this.#call('', []) as PluginExports;
+    try {
+      this.exports = this.#call('', []) as PluginExports;
+    } catch (error) {
+      this.dispose();
+      throw error;
+    }
   }
 
   call(name: string, args: readonly unknown[]): unknown {
@@ -145,10 +150,12 @@ export class IsolateRuntime implements PluginRuntime {
       module.evaluateSync({ timeout });
       this.#invoke = makeInvoker.applySync(undefined, [module.namespace.derefInto()], { result: { reference: true } }) as ivm.Reference<(name: string, args: unknown[]) => unknown>;
     } catch (error) {
+      // Classified before disposing: a disposed isolate reads as one killed at its memory limit.
+      const fault = blocked ?? this.#fault(error, 'load');
       if (!isolate.isDisposed) isolate.dispose();
       if (blocked) throw blocked;
-      const fault = this.#fault(error, 'load');
-      throw new PluginError(fault.code === 'PLUGIN_HOOK_THREW' ? 'PLUGIN_LOAD_FAILED' : (fault.code as 'PLUGIN_CPU_LIMIT'), this.#name(), `cannot load: ${fault.message}`, { cause: error });
+      const code = fault.code === 'PLUGIN_HOOK_THREW' ? 'PLUGIN_LOAD_FAILED' : (fault.code as PluginErrorCode);
+      throw new PluginError(code, this.#name(), `cannot load: ${fault.detail.replace(/^threw /, '')}`, { cause: error });
     }
   }
 }

@@ -57,6 +57,7 @@ describe('malicious plugins are blocked at load, and the engine still speaks', (
     ['reads-file', 'PLUGIN_IMPORT_BLOCKED', /imports "node:fs": a sandboxed plugin can import nothing/],
     ['spawns-process', 'PLUGIN_IMPORT_BLOCKED', /imports "node:child_process"/],
     ['future-api', 'PLUGIN_API_VERSION', /manifest.apiVersion is "2", but this engine speaks plugin API 1/],
+    ['load-loop', 'PLUGIN_CPU_LIMIT', /cannot load: killed at the CPU limit/],
   ])('%s → %s', async (name, code, message) => {
     const subject = engine();
     const error = await subject.loadPlugin(fixture(name)).catch((caught: unknown) => caught);
@@ -96,6 +97,7 @@ describe('malicious hooks are contained (skipped, audited) and the engine still 
     ['returns-nan', 'onAudio', 'PLUGIN_OUTPUT_INVALID', /sample 0 is NaN, not a finite number/],
     ['returns-oversized', 'onAudio', 'PLUGIN_OUTPUT_INVALID', /expected \d+ samples, as many as the input \(received \d+\)/],
     ['never-resolves', 'onAudio', 'PLUGIN_HOOK_ASYNC', /returned a Promise/],
+    ['huge-buffer', 'onAudio', 'PLUGIN_HOOK_THREW', /Array buffer allocation failed/],
     ['huge-text', 'transformText', 'PLUGIN_OUTPUT_INVALID', /expected a string of at most 1,000,000 characters/],
     ['proxy-result', 'onGraph', 'PLUGIN_HOOK_THREW', /trap/],
   ])('%s (%s) → %s', async (name, hook, code, message) => {

@@ -242,13 +242,15 @@ describe('well-behaved plugins change the audio or graph as intended', () => {
       const subject = new VoiceEngine({ output });
       engines.push(subject);
       if (withPlugin) await subject.loadPlugin(example('always-mix'));
-      const first = subject.play('The first play is a long sentence that keeps going for a while.');
+      const first = subject.play('The first play is a long text. It keeps going for a good while, sentence after sentence. It will be cut short when the test has seen what it came for, long before its end.');
       await waitUntil(() => subject.schedule().active.some((entry) => entry.playing), 'the first play plays');
       const second = subject.play('Second.');
       await waitUntil(() => subject.schedule().active.length === 2 || subject.schedule().queued.length === 1, 'the second play is admitted or queued');
       expect(subject.schedule().active.length).toBe(withPlugin ? 2 : 1);
+      // Done: the plays are cut short (the first one is long so the second always finds it playing).
+      for (const entry of subject.schedule().active) if (entry.streamId) subject.interrupt(entry.streamId);
       const results = await Promise.all([first, second]);
-      expect(results.every((result) => result.durationMs > 0)).toBe(true);
+      expect(results[0].durationMs).toBeGreaterThan(0);
       await subject.close();
       output.close();
     }

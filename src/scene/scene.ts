@@ -82,6 +82,14 @@ export class Scene implements PlayableMix {
     return this;
   }
 
+  /** A copy of this scene with another seed (same layers and effects). */
+  withSeed(seed: number): Scene {
+    const copy = new Scene({ seed, sampleRate: this.sampleRate, ...(this.durationMs !== undefined ? { durationMs: this.durationMs } : {}) }).withBaseDir(this.#baseDir);
+    copy.#layers.push(...this.#layers);
+    copy.#effects.push(...this.#effects);
+    return copy;
+  }
+
   /** Adds any layer (`kind` dialogue, music, ambiance or custom); see docs/SCENES.md for the fields. */
   addLayer(layer: SceneLayerInput): this {
     const parsed = parseInput(layerSchema, layer, 'layer');

@@ -28,6 +28,8 @@ const EXPORTS = [
     'AudioVoice', 'AUDIO_BACKEND_ENV', 'listOutputDevices',
     'TruePeakLimiter', 'limitTruePeak',
     'OVR_VISEMES', 'OVR_VISEME_TABLE', 'visemeOf',
+    // scenes (issue 14)
+    'Scene', 'loadSceneFile', 'sceneFromJson', 'AMBIANCE_GENERATORS', 'EFFECT_GENERATORS', 'LAYER_KINDS', 'sceneFileSchema',
 ];
 
 describe('package exports', () => {

@@ -68,12 +68,15 @@ describe('engine.play(scene)', () => {
     const { engine, output } = setup();
     const mix = (await gameScene(4000).render(engine, { sampleRate: RATE })).pcm;
     const playing = engine.play(gameScene(4000));
+    // The scene's play is the one the device's scheduler admitted (the dialogue's speak streams never are).
     let streamId = '';
+    let playingSince = 0;
     await waitUntil(() => {
-      const state = engine.activeStreams().map((id) => engine.registrar.getState(id)).find((stream) => stream?.state === 'playing');
-      streamId = state?.streamId ?? '';
-      return streamId !== '' && output.stats().deviceFrames > RATE / 2;
+      streamId = engine.schedule().active.find((entry) => entry.playing)?.streamId ?? '';
+      playingSince = output.stats().deviceFrames;
+      return streamId !== '';
     }, 'the scene playing');
+    await waitUntil(() => output.stats().deviceFrames > playingSince + RATE / 2, 'half a second of the scene played');
     expect(engine.interrupt(streamId, { reason: 'player skipped the cutscene' }).allowed).toBe(true);
     const result = await playing;
     expect(result.interrupted).toBe(true);

@@ -108,6 +108,14 @@ describe('voice-soundboard scene', () => {
     expect(wav.pcm.length / 2 / wav.sampleRateHz).toBeCloseTo(2, 2);
   });
 
+  it('renders the example scene file (examples/scenes/night-watch.json) to MP3 through ffmpeg', async () => {
+    const out = join(dir, 'night-watch.mp3');
+    const run = await runCommand(sceneCommand, [join(import.meta.dirname, '../../examples/scenes/night-watch.json'), '-o', out]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\(mp3, 8\.00 s, 4 layers, 2 effects, 3 turns\)/);
+    expect(readFileSync(out).subarray(0, 3).toString('latin1')).toMatch(/^(ID3|\xff)/);
+  });
+
   it('exits 2 naming the field of an invalid scene, and 2 without -o or --play', async () => {
     const path = join(dir, 'bad.json');
     writeFileSync(path, JSON.stringify({ ...sceneJson, effects: [{ atMs: 'soon', generator: 'knock' }] }));

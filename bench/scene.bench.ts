@@ -43,7 +43,7 @@ function buildScene(music: string, dialogue: { conversation: RenderedConversatio
   scene.addAmbiance('rain', { volume: 0.4 });
   scene.addAmbiance('wind', { volume: 0.3, position: { x: -0.5, y: 0, z: 1 } });
   scene.addLayer({ kind: 'dialogue', ...dialogue, positions: { a: { x: -0.5, y: 0, z: 0 }, b: { x: 0.5, y: 0, z: 0 } } });
-  for (let effect = 0; effect < 10; effect++) scene.addEffect(1500 + effect * 5800, (['beep', 'chime', 'click', 'whoosh', 'knock'] as const)[effect % 5]);
+  for (let effect = 0; effect < 10; effect++) scene.addEffect(1500 + effect * 5800, (['beep', 'chime', 'click', 'whoosh', 'knock'] as const)[effect % 5]!);
   return scene;
 }
 

@@ -13,11 +13,11 @@ import { decodeWav } from '../../src/audio/wav.js';
 import { main } from '../../src/cli/main.js';
 import { sceneCommand } from '../../src/cli/scene.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import { InputError } from '../../src/errors.js';
 import { loadSceneFile, sceneFromJson } from '../../src/scene/scene-file.js';
 import { Scene } from '../../src/scene/scene.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { runCommand } from '../helpers/cli.js';
+import { inputFailure } from '../helpers/errors.js';
 import { channelOf, toneAmplitude } from './scene-checks.js';
 
 const RATE = 48_000;
@@ -34,19 +34,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function thrown(action: () => unknown): InputError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('expected an InputError');
-}
-
 describe('JSON scene validation', () => {
   it('names the path of the bad field', () => {
-    const bad = (scene: unknown) => thrown(() => sceneFromJson(scene)).message;
+    const bad = (scene: unknown) => inputFailure(() => sceneFromJson(scene)).message;
     expect(bad({ layers: [{ kind: 'music', file: 'a.wav' }, { kind: 'music', file: 'b.wav', duckAmount: 'loud' }] })).toMatch(/^scene\.layers\.1\.duckAmount: expected a ratio/);
     expect(bad({ effects: [{ atMs: 10, generator: 'explosion' }] })).toMatch(/^scene\.effects\.0\.generator: /);
     expect(bad({ layers: [{ kind: 'dialog', text: 'Hi' }] })).toMatch(/^scene\.layers\.0\.kind: /);

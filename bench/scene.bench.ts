@@ -20,7 +20,7 @@ import { Scene } from '../src/scene/scene.js';
 const RUNS = Number(process.argv[2] ?? 3);
 const RATE = 48_000;
 const SCENE_MS = 60_000;
-const LINES = Array.from({ length: 20 }, (_, index) => `Line ${index + 1}: the caravan reaches the river crossing before nightfall.`);
+const LINES = Array.from({ length: 20 }, (_, index) => `Line ${index + 1}: we cross the river at dawn.`);
 
 function percentile(values: number[], fraction: number): number {
   const sorted = [...values].sort((a, b) => a - b);

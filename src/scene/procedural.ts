@@ -51,8 +51,15 @@ class BandPass {
   #low = 0;
   #band = 0;
   constructor(readonly sampleRate: number, readonly q: number) {}
+  /** The coefficient of a centre frequency (for `step`). */
+  centre(centreHz: number): number {
+    return 2 * Math.sin((Math.PI * Math.min(centreHz, this.sampleRate / 6)) / this.sampleRate);
+  }
   process(input: number, centreHz: number): number {
-    const f = 2 * Math.sin((Math.PI * Math.min(centreHz, this.sampleRate / 6)) / this.sampleRate);
+    return this.step(input, this.centre(centreHz));
+  }
+  /** One sample with the coefficient `f` of `centre()`. */
+  step(input: number, f: number): number {
     const high = input - this.#low - this.#band / this.q;
     this.#band += f * high;
     this.#low += f * this.#band;
@@ -63,15 +70,18 @@ class BandPass {
 /** Slowly varying smooth noise in [−1, 1] (random points every `periodFrames`, cosine-interpolated). */
 function slowNoise(frames: number, periodFrames: number, random: SeededRandom): Float32Array {
   const out = new Float32Array(frames);
+  // The interpolation curve of one period, computed once (not a cosine per sample).
+  const curve = new Float32Array(periodFrames);
+  for (let index = 0; index < periodFrames; index++) curve[index] = (1 - Math.cos((Math.PI * index) / periodFrames)) / 2;
   let from = random.between(-1, 1);
   let to = random.between(-1, 1);
-  for (let index = 0; index < frames; index++) {
-    const phase = (index % periodFrames) / periodFrames;
-    if (phase === 0 && index > 0) {
+  for (let start = 0; start < frames; start += periodFrames) {
+    if (start > 0) {
       from = to;
       to = random.between(-1, 1);
     }
-    out[index] = from + ((to - from) * (1 - Math.cos(Math.PI * phase))) / 2;
+    const end = Math.min(frames, start + periodFrames);
+    for (let index = start; index < end; index++) out[index] = from + (to - from) * curve[index - start]!;
   }
   return out;
 }
@@ -108,8 +118,18 @@ export function rain(frames: number, sampleRate: number, random: SeededRandom): 
       const level = random.between(0.01, 0.05);
       const decayFrames = random.between(0.003, 0.015) * sampleRate;
       const length = Math.min(frames - at, Math.round(decayFrames * 5));
-      for (let offset = 0; offset < length; offset++) {
-        out[at + offset]! += level * Math.exp(-offset / decayFrames) * Math.sin((2 * Math.PI * frequency * offset) / sampleRate);
+      // A damped sine by recurrence (a two-pole resonator): r^n·sin(ωn) without a sin or exp per sample.
+      const omega = (2 * Math.PI * frequency) / sampleRate;
+      const decay = Math.exp(-1 / decayFrames);
+      const feedback = 2 * decay * Math.cos(omega);
+      const damping = decay * decay;
+      let previous = 0;
+      let current = decay * Math.sin(omega);
+      for (let offset = 1; offset < length; offset++) {
+        out[at + offset]! += level * current;
+        const next = feedback * current - damping * previous;
+        previous = current;
+        current = next;
       }
     }
     return out;
@@ -123,10 +143,12 @@ export function wind(frames: number, sampleRate: number, random: SeededRandom): 
     const whistle = slowNoise(frames, Math.round(sampleRate * 1.1), random);
     const filter = new BandPass(sampleRate, 4);
     const out = new Float32Array(frames);
+    let centre = 0;
     for (let index = 0; index < frames; index++) {
       const strength = 0.55 + 0.45 * gust[index]!;
-      const centre = 350 + 250 * strength + 120 * whistle[index]!;
-      out[index] = 0.08 * strength * filter.process(random.between(-1, 1), centre);
+      // The centre drifts over seconds: moving it every 32 frames is inaudible and spares a sin per sample.
+      if ((index & 31) === 0) centre = filter.centre(350 + 250 * strength + 120 * whistle[index]!);
+      out[index] = 0.08 * strength * filter.step(random.between(-1, 1), centre);
     }
     return out;
   });

@@ -161,7 +161,11 @@ export async function renderScene(input: RenderInput, engine: SceneEngine): Prom
     const key = new Float32Array(frames);
     for (const [name, bus] of buses) {
       if (name === layer.name || !(layer.duckFor.includes(name) || layer.duckFor.includes(bus.kind))) continue;
-      for (let index = 0; index < frames; index++) key[index] = Math.max(key[index]!, Math.abs(bus.audio[0]![index]!), Math.abs(bus.audio[1]![index]!));
+      const [left, right] = bus.audio as [Float32Array, Float32Array];
+      for (let index = 0; index < frames; index++) {
+        const level = Math.max(Math.abs(left[index]!), Math.abs(right[index]!));
+        if (level > key[index]!) key[index] = level;
+      }
     }
     const shape = { depthDb: 20 * Math.log10(Math.max(1e-6, levelToRatio(layer.duckAmount))), attackMs: layer.duckAttackMs, releaseMs: layer.duckReleaseMs, holdMs: layer.duckHoldMs, thresholdDb: layer.duckThresholdDb };
     curves.set(layer.name, duckGainCurve(speakingFrames(key, sampleRate, shape), sampleRate, shape));
@@ -171,10 +175,16 @@ export async function renderScene(input: RenderInput, engine: SceneEngine): Prom
   for (const [name, bus] of buses) {
     const curve = curves.get(name);
     const [left, right] = bus.audio as [Float32Array, Float32Array];
-    for (let index = 0; index < frames; index++) {
-      const gain = curve ? curve[index]! : 1;
-      pcm[2 * index]! += left[index]! * gain;
-      pcm[2 * index + 1]! += right[index]! * gain;
+    if (curve) {
+      for (let index = 0; index < frames; index++) {
+        pcm[2 * index]! += left[index]! * curve[index]!;
+        pcm[2 * index + 1]! += right[index]! * curve[index]!;
+      }
+    } else {
+      for (let index = 0; index < frames; index++) {
+        pcm[2 * index]! += left[index]!;
+        pcm[2 * index + 1]! += right[index]!;
+      }
     }
   }
   return {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { Scene } from '../../src/scene/scene.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar } from '../helpers/device-capture.js';
@@ -62,6 +63,26 @@ describe('engine.play(scene)', () => {
     const start = onsetAfter(captured, 0, 1e-4) / 2 - onsetAfter(mix, 0, 1e-4) / 2;
     expect(Number.isInteger(start)).toBe(true);
     expect(differingFrames(captured, start, mix)).toBe(0);
+  });
+
+  it('negative: with no allowed play (the registrar halted) nothing of the scene reaches the device', async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null', capture: true, sampleRateHz: RATE, channels: 2 });
+    const engine = new VoiceEngine({ registrar, output });
+    opened.push({ engine, output });
+    registrar.registerActor('user:alice', { sessions: ['den'] });
+    registrar.registerActor('user:bob', { sessions: ['den'] });
+    registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
+    registrar.requestAsHost({ action: 'enable_override', actor: 'user:bob', metadata: { scope: 'session', scopeId: 'den' } });
+    expect(registrar.halted).toBe(true);
+    // No dialogue: the render needs no synthesis, so the play itself is what is refused.
+    const scene = new Scene({ durationMs: 1000 }).addAmbiance('rain').addEffect(100, 'beep');
+    await expect(engine.play(scene)).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
+    const last = registrar.attestationStore.all().at(-1);
+    expect(last).toMatchObject({ action: 'start', decision: 'denied', reason: 'registrar_halted' });
+    // No voice was opened and no frame taken from anywhere: the mix never reached the device.
+    expect(output.stats()).toMatchObject({ framesPlayed: 0, liveVoices: 0, bufferedFrames: 0 });
+    expect(capturedSoFar(output).every((sample) => sample === 0)).toBe(true);
   });
 
   it('negative: an allowed interrupt of the scene\'s stream cuts it; the capture is no longer the whole mix', async () => {

@@ -78,4 +78,4 @@ async function run(args: string[], io: CliIo): Promise<number> {
 }
 
 /** The `scene` subcommand. */
-export const sceneCommand: CliCommand = { summary: 'render a JSON scene (dialogue, music, ambiance, effects) to a file', help: HELP, run };
+export const sceneCommand: CliCommand = { summary: 'render a JSON scene (dialogue, music, ambiance, effects) to a file, or play it', help: HELP, run };

@@ -13,7 +13,7 @@ import type { RenderedConversation } from '../../src/conversation/types.js';
 import { Scene } from '../../src/scene/scene.js';
 import { panGains } from '../../src/scene/levels.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
-import { channelOf, duckingProblems, largestJump, leftRightDb, onsetAfter } from './scene-checks.js';
+import { channelOf, duckingProblems, largestJump, leftRightDb, onsetAfter, toneAmplitude } from './scene-checks.js';
 
 const RATE = 48_000;
 const dir = mkdtempSync(join(tmpdir(), 'vs-scene-'));
@@ -136,6 +136,20 @@ describe('effects', () => {
     }
   });
 
+  it('a dialogue turn lands at its startMs ± 1 ms, from a conversation at another rate or one that renders itself', async () => {
+    const turnAt24k = { index: 0, speaker: 'alice', voice: 'x', startMs: 500, endMs: 1000, pcm: new Float32Array(12_000).fill(0.3), words: [] };
+    const conversation: RenderedConversation = { sampleRate: 24_000, durationMs: 1000, turns: [turnAt24k] };
+    let renderedWith: unknown;
+    const renderable = { render: async (by: unknown) => ((renderedWith = by), conversation) };
+    for (const source of [conversation, renderable]) {
+      const rendered = await new Scene({ durationMs: 2000 }).addDialogue(source, { startMs: 250 }).render(engine);
+      const onset = onsetAfter(channelOf(rendered.pcm, 0), 0);
+      expect(Math.abs(onset - frameOf(750))).toBeLessThanOrEqual(48);
+      expect(rendered.turns).toEqual([{ layer: 'dialogue-0', speaker: 'alice', startMs: 750, endMs: 1250 }]);
+    }
+    expect(renderedWith).toBe(engine);
+  });
+
   it('negative: effects 2 ms late are caught', async () => {
     const { mono, rate } = await effectsScene(2);
     expect(offsetProblems(mono, rate)).toHaveLength(placements.length);
@@ -209,6 +223,24 @@ describe('loops', () => {
   it('negative: a loop without crossfade clicks at its loop points, and the check catches it', async () => {
     const { left, source } = await loopedTone(0);
     expect(discontinuityProblems(left, source)).toHaveLength(1);
+  });
+});
+
+describe('fades and custom layers', () => {
+  it('fadeInMs / fadeOutMs shape a layer\'s start and end (raised cosine); a custom layer plays its function\'s sound', async () => {
+    const scene = new Scene({ durationMs: 3000 });
+    scene.addMusic(sineFile('fade.wav', 250, 3, 0.2), { fadeInMs: 1000, fadeOutMs: 1000 });
+    scene.addLayer({ kind: 'custom', name: 'hum', startMs: 1000, endMs: 2000, source: ({ frames, sampleRate }) => Float32Array.from({ length: frames }, (_, index) => 0.1 * Math.sin((2 * Math.PI * 1000 * index) / sampleRate)) });
+    const left = channelOf((await scene.render(engine)).pcm, 0);
+    const level = (ms: number, hz = 250): number => toneAmplitude(left, RATE, hz, frameOf(ms), 1920);
+    const full = 0.2 * Math.SQRT1_2;
+    // Raised cosine: (1 − cos(π·t/T))/2 of full level at t (averaged over the 40 ms window).
+    expect(level(480) / full).toBeCloseTo(0.5, 1);
+    expect(level(1200) / full).toBeCloseTo(1, 2);
+    expect(level(2480) / full).toBeCloseTo(0.5 * (1 - Math.cos(Math.PI * 0.5)), 1);
+    expect(level(2900) / full).toBeLessThan(0.05);
+    expect(level(1500, 1000)).toBeCloseTo(0.1 * Math.SQRT1_2, 3);
+    expect(level(2100, 1000)).toBeLessThan(1e-3);
   });
 });
 

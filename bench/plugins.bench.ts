@@ -36,7 +36,7 @@ await isolate.load(source);
 await trusted.load(source, { trusted: true });
 
 const pcm = new Float32Array(CHUNK_SAMPLES).map((_, index) => Math.sin(index / 10) * 0.5);
-const view = { streamId: 'bench', index: 0, kind: 'speech' as const, sampleRateHz: SAMPLE_RATE_HZ };
+const view = { streamId: 'bench', index: 0, kind: 'speech' as const, sampleRateHz: SAMPLE_RATE_HZ, channels: 1 };
 const graph = compile('The quick brown fox jumps over the lazy dog. It was not amused, and said so at length. Then it left.');
 const graphSeconds = graph.durationMs / 1000;
 

@@ -157,3 +157,15 @@ export type { ChunkView, GraphMutation, GraphView, ScheduleProposal } from './pl
 export type { QueueView } from './plugins/plugin-set.js';
 export { inspectPlugin, pluginsFromPackageJson } from './plugins/loader.js';
 export type { PluginInspection } from './plugins/loader.js';
+// Scenes (issue 14, scene part): layers, procedural library, ducking, panning, JSON scene files
+export { Scene } from './scene/scene.js';
+export type { BedOptions, DialogueOptions, DialogueSource, EffectOptions, SceneFileOptions, SceneRenderOptions } from './scene/scene.js';
+export { loadSceneFile, sceneFromJson } from './scene/scene-file.js';
+export { AMBIANCE_GENERATORS, EFFECT_GENERATORS } from './scene/procedural.js';
+export type { AmbianceGenerator, EffectGenerator, EffectParams, PlanarAudio } from './scene/procedural.js';
+export { LAYER_KINDS, sceneFileSchema } from './scene/scene-schema.js';
+export type { GeneratorContext, LayerKind, SceneEffectInput, SceneFile, SceneLayerInput, SceneOptions, SoundGenerator } from './scene/scene-schema.js';
+export type { RenderedLayerInfo, RenderedScene } from './scene/render.js';
+export type { SceneEngine } from './scene/scene-engine.js';
+export type { Level } from './scene/levels.js';
+export type { PlayableMix, RenderedMix } from './scene/playable.js';

@@ -100,4 +100,21 @@ describe('examples that need no model file run', () => {
       expect(failure?.stderr, name).toMatch(/usage: npx tsx examples\//);
     }
   });
+
+  it('scene-to-file.ts renders music, ambiance, two placed speakers and timed effects to a stereo file', async () => {
+    const path = join(dir, 'scene.wav');
+    const { stdout } = await example('scene-to-file.ts', [path]);
+    expect(stdout).toContain(`wrote ${path}: 9.0 s stereo at 48000 Hz`);
+    expect(stdout).toMatch(/alice speaks 1500–\d+ ms/);
+    expect(stdout).toContain('effect at 4200 ms = frame 201600');
+    const wav = decodeWav(readFileSync(path));
+    expect(wav.channels).toBe(2);
+    expect(wav.pcm.length).toBe(9 * 48_000 * 2);
+  });
+
+  it('game-scene.ts plays a scene live on the null backend as one stream, then skips one with an interrupt', async () => {
+    const { stdout } = await example('game-scene.ts');
+    expect(stdout).toMatch(/played 4\.0 s as stream \S+: start\(allowed\) → compile\(allowed\) → synthesize\(allowed\) → play\(allowed\) → stop\(allowed\)/);
+    expect(stdout).toMatch(/skip: interrupt allowed; interrupted true; heard [1-3]\.\d s of 4\.0 s/);
+  });
 });

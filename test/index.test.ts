@@ -30,6 +30,8 @@ const EXPORTS = [
     'OVR_VISEMES', 'OVR_VISEME_TABLE', 'visemeOf',
     // plugins (issue 12)
     'PLUGIN_API_VERSION', 'PLUGIN_HOOKS', 'PLUGIN_PERMISSIONS', 'loadPluginOptionsSchema', 'pluginManifestSchema', 'sandboxLimitsSchema', 'PluginError', 'inspectPlugin', 'pluginsFromPackageJson',
+    // scenes (issue 14)
+    'Scene', 'loadSceneFile', 'sceneFromJson', 'AMBIANCE_GENERATORS', 'EFFECT_GENERATORS', 'LAYER_KINDS', 'sceneFileSchema',
 ];
 
 describe('package exports', () => {

@@ -8,6 +8,7 @@ import { auditCommand } from './audit.js';
 import { backendsCommand } from './backends.js';
 import { pluginsCommand } from './plugins.js';
 import { devicesCommand } from './devices.js';
+import { sceneCommand } from './scene.js';
 import { watchInterrupts } from './speak-guards.js';
 import { speakCommand } from './speak.js';
 import { voicesCommand } from './voices.js';
@@ -39,6 +40,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   backends: backendsCommand,
   devices: devicesCommand,
   plugins: pluginsCommand,
+  scene: sceneCommand,
   speak: speakCommand,
   voices: voicesCommand,
 };

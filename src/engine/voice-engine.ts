@@ -47,6 +47,8 @@ import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from '.
 import { EnginePlugins } from '../plugins/plugin-set.js';
 import type { LoadPluginOptions } from '../plugins/manifest.js';
 import type { PluginFault, PluginInfo } from '../plugins/plugin.js';
+// scene (issue 14): engine.play(scene) plays its rendered mix as one stream (src/scene/playable.ts).
+import { isPlayableMix, isRenderedMix, mixChunks, type PlayableMix, type RenderedMix } from '../scene/playable.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
 export type SpeakToFileOptions = SpeakOptions & z.input<typeof speechFileOptionsSchema>;
@@ -56,6 +58,9 @@ export type SpeechFileResult = Omit<SpeechResult, 'audio'> & { file: WrittenAudi
 
 type ParsedSpeakOptions = ReturnType<typeof speakOptionsSchema.parse>;
 type ParsedEngineOptions = ReturnType<typeof voiceEngineOptionsSchema.parse>;
+
+/** What the engine speaks: text, a live text source, or a rendered mix (play() only). */
+type SpeechInput = string | AsyncIterable<string> | RenderedMix;
 
 /** The runtime's own actor. */
 const RUNTIME_ACTOR = 'system:voice-engine';
@@ -257,13 +262,15 @@ export class VoiceEngine {
    * when the stream was cut) says what reached the device. It runs in bounded memory whatever the
    * length: chunks go to the device and are let go; only `retainAudio: true` keeps them, joined in
    * `result.audio`. `result.underruns` counts the periods the stream ran dry on the device.
+   * A Scene is rendered at the device's rate first, then its mix plays as one stream (docs/SCENES.md).
    */
-  play(text: string | AsyncIterable<string>, options: PlayOptions & { retainAudio: true }): Promise<PlayResult & { audio: Float32Array }>;
-  play(text: string | AsyncIterable<string>, options?: PlayOptions): Promise<PlayResult>;
-  async play(text: string | AsyncIterable<string>, options: PlayOptions = {}): Promise<PlayResult> {
+  play(text: string | AsyncIterable<string> | PlayableMix, options: PlayOptions & { retainAudio: true }): Promise<PlayResult & { audio: Float32Array }>;
+  play(text: string | AsyncIterable<string> | PlayableMix, options?: PlayOptions): Promise<PlayResult>;
+  async play(input: string | AsyncIterable<string> | PlayableMix, options: PlayOptions = {}): Promise<PlayResult> {
     const { retainAudio, ...speakParsed } = parseInput(playOptionsSchema, options, 'options');
     const parsed: ParsedSpeakOptions = speakParsed;
     const started = performance.now();
+    const text = isPlayableMix(input) ? await input.renderMix(this, this.#outputDevice().config.sampleRateHz) : input;
     const graph = await this.#validate(text, parsed, true);
     this.#throwIfClosed();
     const output = this.#outputDevice();
@@ -329,11 +336,11 @@ export class VoiceEngine {
       for await (const chunk of this.#run(utterance, text, { ...runOptions, sampleRateHz }, hooks)) {
         idle.disarm();
         if (retainAudio) retained.push(chunk.pcm);
-        samples += chunk.pcm.length;
+        samples += chunk.pcm.length / chunk.channels;
         marks.push(...marksOf([chunk]));
         if (!sink || sink.closure) break;
-        const frames = channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels });
-        ledger.add(chunk.pcm.length, chunk.kind === 'speech' ? chunk.text : undefined, chunk.metadata.wordTimings, chunk.nodeId);
+        const frames = chunk.channels === channels ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: chunk.channels, outputChannels: channels });
+        ledger.add(chunk.pcm.length / chunk.channels, chunk.kind === 'speech' ? chunk.text : undefined, chunk.metadata.wordTimings, chunk.nodeId);
         try {
           if (paceFrames > 0) await writePaced(sink, frames, output.config, paceFrames);
           else await sink.write(frames);
@@ -608,7 +615,7 @@ export class VoiceEngine {
   }
 
   /** Validates the text (compiling it) and the backend, then creates the stream; throws before any effect on bad input or a denial. */
-  async #prepare(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<Utterance> {
+  async #prepare(text: SpeechInput, parsed: ParsedSpeakOptions, allowLive = false): Promise<Utterance> {
     const graph = await this.#validate(text, parsed, allowLive);
     this.#throwIfClosed();
     return this.#begin(parsed, graph);
@@ -618,7 +625,7 @@ export class VoiceEngine {
    * Validates (see `#validateNow`) and settles in call order: checking voices awaits the backend's
    * voice list, and the scheduler admits plays in the order their validation settles.
    */
-  #validate(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
+  #validate(text: SpeechInput, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
     const result = this.#validateNow(text, parsed, allowLive);
     // Handled here so a refusal while an earlier validation still runs is never "unhandled".
     result.catch(() => undefined);
@@ -632,7 +639,7 @@ export class VoiceEngine {
    * languages: no registrar request yet. A live text source (when allowed) is only checked to be
    * one; its pieces compile as they arrive.
    */
-  async #validateNow(text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
+  async #validateNow(text: SpeechInput, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
     this.#throwIfClosed();
     await this.#plugins.ready();
     // The top priority is the runtime's and users' (spec §3): an agent or plugin cannot claim it.
@@ -645,6 +652,7 @@ export class VoiceEngine {
         throw new InputError(`options.${field}: this engine's streams belong to ${field} "${pinned}", pinned by its host (received "${parsed[field]}")`, { field: `options.${field}` });
       }
     }
+    if (isRenderedMix(text)) return null;
     if (typeof text !== 'string') {
       if (allowLive && isAsyncIterable(text)) {
         if (parsed.format === 'ssml') throw new InputError('options.format: a live text source cannot be SSML (a document needs its whole text); use "text", "markup" or "auto"', { field: 'options.format' });
@@ -667,7 +675,7 @@ export class VoiceEngine {
     return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, endedBy: null, finishing: false };
   }
 
-  async *#run(utterance: Utterance, text: string | AsyncIterable<string>, parsed: ParsedSpeakOptions, mode: RunHooks): AsyncGenerator<AudioChunk, void, undefined> {
+  async *#run(utterance: Utterance, text: SpeechInput, parsed: ParsedSpeakOptions, mode: RunHooks): AsyncGenerator<AudioChunk, void, undefined> {
     const { lifecycle } = utterance;
     const controller = new AbortController();
     const signal = parsed.signal ? AbortSignal.any([parsed.signal, controller.signal]) : controller.signal;
@@ -689,6 +697,9 @@ export class VoiceEngine {
         const planned = planSynthesis(graph);
         speechTotal = planned.filter((step) => step.kind === 'speech').length;
         steps = planned;
+      } else if (isRenderedMix(text)) {
+        lifecycle.compile(text.contentHash);
+        steps = [];
       } else {
         // One stream for the whole source: each piece compiles as it is cut (never as SSML: `auto` reads markup).
         lifecycle.compileLive();
@@ -731,8 +742,8 @@ export class VoiceEngine {
           mode.onPlay?.(permit);
         }
         const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
-        if (pcm.length > 0 && this.#plugins.has('onAudio')) pcm = this.#plugins.onAudio(pcm, { streamId: lifecycle.streamId, index, kind, sampleRateHz: rate });
-        const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
+        if (pcm.length > 0 && this.#plugins.has('onAudio')) pcm = this.#plugins.onAudio(pcm, { streamId: lifecycle.streamId, index, kind, sampleRateHz: rate, channels: extra.channels ?? 1 });
+        const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, extra.channels ?? 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
         chunk.metadata = withStreamClock(chunk.metadata, chunk.startMs);
         positionMs += chunk.durationMs;
         pendingMarks = [];
@@ -749,6 +760,12 @@ export class VoiceEngine {
         return emit('silence', new Float32Array(samples), silenceNode, {});
       };
 
+      if (isRenderedMix(text)) {
+        for (const pcm of mixChunks(text)) {
+          if (signal.aborted) break;
+          yield emit('audio', pcm, text.label, { channels: text.channels });
+        }
+      }
       for await (const step of steps) {
         if (signal.aborted) break;
         if (step.kind === 'mark') {

@@ -88,6 +88,8 @@ export interface ChunkView {
   index: number;
   kind: 'speech' | 'silence' | 'audio';
   sampleRateHz: number;
+  /** 1 (mono) or 2 (interleaved stereo, e.g. a scene's mix). */
+  channels: number;
   pcm: Float32Array;
 }
 

@@ -1,0 +1,200 @@
+/**
+ * Rendering a scene: each layer to a stereo bus of the scene's length (sources decoded or
+ * generated, looped, faded, levelled and placed), ducking from the buses they duck for, then the
+ * sum, interleaved. Pure arithmetic on seeded sources: the same scene, seed and engine synthesis
+ * give the same bytes.
+ */
+import { resolve } from 'node:path';
+import { InputError } from '../errors.js';
+import { cafe, crowd } from './babble.js';
+import { balanceGains, levelToRatio, positionGains } from './levels.js';
+import { applyFades, fitTo, loopTo } from './loop.js';
+import { ambianceOf, effectOf, type PlanarAudio } from './procedural.js';
+import { forkRandom } from './random.js';
+import { duckGainCurve, speakingFrames } from './ducking.js';
+import { conversationEndMs, dialogueConversation, placeConversation } from './dialogue.js';
+import type { BedLayer, DialogueLayer, GeneratorContext, LayerKind, SceneEffect } from './scene-schema.js';
+import type { SceneEngine } from './scene-engine.js';
+import { loadAudioFile } from './sources.js';
+
+/** A layer as the scene holds it: validated, named. */
+export type HeldLayer = (DialogueLayer | BedLayer) & { name: string };
+
+/** Where a layer sits in the rendered mix. */
+export interface RenderedLayerInfo {
+  name: string;
+  kind: LayerKind;
+  startMs: number;
+  endMs: number;
+}
+
+/** A rendered scene: interleaved stereo float32 and where everything landed. */
+export interface RenderedScene {
+  /** Interleaved stereo PCM (L, R, L, R...). */
+  pcm: Float32Array;
+  sampleRate: number;
+  channels: 2;
+  frames: number;
+  durationMs: number;
+  layers: RenderedLayerInfo[];
+  /** Each effect's start, ms and frame (frame = round(atMs · sampleRate / 1000)). */
+  effects: Array<{ atMs: number; frame: number }>;
+  /** Every dialogue turn, ms from the start of the scene. */
+  turns: Array<{ layer: string; speaker: string; startMs: number; endMs: number }>;
+}
+
+/** What `renderScene` needs besides the engine. */
+export interface RenderInput {
+  durationMs: number | undefined;
+  seed: number;
+  sampleRate: number;
+  layers: readonly HeldLayer[];
+  effects: readonly SceneEffect[];
+  /** Relative file paths resolve against it. */
+  baseDir: string;
+}
+
+const msToFrames = (ms: number, sampleRate: number): number => Math.round((ms / 1000) * sampleRate);
+
+/** A generator's output as planar audio. */
+function planar(audio: PlanarAudio | Float32Array): PlanarAudio {
+  return audio instanceof Float32Array ? [audio] : audio.slice(0, 2);
+}
+
+/** The raw sound of a bed layer, `frames` long when generated (files keep their own length). */
+async function bedSound(layer: BedLayer & { name: string }, frames: number, input: RenderInput, engine: SceneEngine): Promise<PlanarAudio> {
+  const field = `layers.${layer.name}`;
+  const random = forkRandom(input.seed, `layer:${layer.name}`);
+  if (layer.file !== undefined) return loadAudioFile(resolve(input.baseDir, layer.file), input.sampleRate, field);
+  if (layer.source !== undefined) return planar(await layer.source({ sampleRate: input.sampleRate, frames, random, engine }));
+  switch (layer.generator) {
+    case 'crowd':
+      return crowd(frames, input.sampleRate, random, engine);
+    case 'cafe':
+      return cafe(frames, input.sampleRate, random, engine);
+    case undefined:
+      throw new InputError(`${field}: expected exactly one of file, generator or source`, { field });
+    default:
+      return ambianceOf(layer.generator, frames, input.sampleRate, random);
+  }
+}
+
+/** The sound of one effect. */
+async function effectSound(effect: SceneEffect, index: number, input: RenderInput, engine: SceneEngine): Promise<PlanarAudio> {
+  const random = forkRandom(input.seed, `effect:${index}`);
+  if (effect.file !== undefined) return loadAudioFile(resolve(input.baseDir, effect.file), input.sampleRate, `effects.${index}`);
+  if (effect.source !== undefined) return planar(await effect.source({ sampleRate: input.sampleRate, frames: 0, random, engine } satisfies GeneratorContext));
+  return effectOf(effect.generator ?? 'beep', input.sampleRate, random, effect);
+}
+
+/** Adds `sound` (mono panned, stereo balanced) × `gain` into `bus` from frame `at`. */
+function place(bus: PlanarAudio, sound: PlanarAudio, at: number, gain: number, position: Parameters<typeof positionGains>[0]): void {
+  const gains = sound.length === 1 ? positionGains(position) : balanceGains(position);
+  const left = sound[0]!;
+  const right = sound[1] ?? left;
+  const frames = bus[0]!.length;
+  for (let offset = Math.max(0, -at); offset < left.length && at + offset < frames; offset++) {
+    bus[0]![at + offset]! += left[offset]! * gain * gains.left;
+    bus[1]![at + offset]! += right[offset]! * gain * gains.right;
+  }
+}
+
+/** Whether a bed layer loops (ambiances and generated beds loop by default, files do not). */
+function loops(layer: BedLayer): boolean {
+  return layer.loop ?? (layer.kind === 'ambiance' || layer.file === undefined);
+}
+
+/** Renders the scene (see the module comment). */
+export async function renderScene(input: RenderInput, engine: SceneEngine): Promise<RenderedScene> {
+  const { sampleRate } = input;
+  // Sources whose length decides the scene's length come first: dialogue, effects, files.
+  const dialogues = await Promise.all(input.layers.filter((layer): layer is DialogueLayer & { name: string } => layer.kind === 'dialogue').map(async (layer) => ({ layer, conversation: await dialogueConversation(layer, engine, sampleRate) })));
+  const effectSounds = await Promise.all(input.effects.map((effect, index) => effectSound(effect, index, input, engine)));
+  const beds = input.layers.filter((layer): layer is BedLayer & { name: string } => layer.kind !== 'dialogue');
+  const files = new Map<string, PlanarAudio>();
+  for (const layer of beds) if (layer.file !== undefined) files.set(layer.name, await bedSound(layer, 0, input, engine));
+
+  let naturalMs = 0;
+  for (const { layer, conversation } of dialogues) naturalMs = Math.max(naturalMs, conversationEndMs(conversation, layer));
+  input.effects.forEach((effect, index) => (naturalMs = Math.max(naturalMs, effect.atMs + ((effectSounds[index]![0]?.length ?? 0) / sampleRate) * 1000)));
+  for (const layer of beds) {
+    if (layer.endMs !== undefined) naturalMs = Math.max(naturalMs, layer.endMs);
+    else if (!loops(layer) && files.has(layer.name)) naturalMs = Math.max(naturalMs, layer.startMs + ((files.get(layer.name)![0]?.length ?? 0) / sampleRate) * 1000);
+  }
+  const durationMs = input.durationMs ?? naturalMs;
+  if (!(durationMs > 0)) {
+    throw new InputError('scene.durationMs: the scene has no length (no dialogue, effect, file or endMs ends anywhere); give durationMs', { code: 'SCENE_EMPTY', field: 'scene.durationMs' });
+  }
+  const frames = msToFrames(durationMs, sampleRate);
+  const buses = new Map<string, { kind: LayerKind; audio: PlanarAudio }>();
+  const layerInfo: RenderedLayerInfo[] = [];
+  const turns: RenderedScene['turns'] = [];
+
+  for (const { layer, conversation } of dialogues) {
+    buses.set(layer.name, { kind: 'dialogue', audio: placeConversation(conversation, layer, sampleRate, frames, levelToRatio(layer.volume)) });
+    layerInfo.push({ name: layer.name, kind: 'dialogue', startMs: layer.startMs, endMs: Math.min(durationMs, conversationEndMs(conversation, layer)) });
+    for (const turn of conversation.turns) turns.push({ layer: layer.name, speaker: turn.speaker, startMs: layer.startMs + turn.startMs, endMs: layer.startMs + turn.endMs });
+  }
+  for (const layer of beds) {
+    const start = Math.min(frames, msToFrames(layer.startMs, sampleRate));
+    const end = Math.min(frames, layer.endMs !== undefined ? msToFrames(layer.endMs, sampleRate) : frames);
+    const span = Math.max(0, end - start);
+    const raw = files.get(layer.name) ?? (await bedSound(layer, span, input, engine));
+    const shaped = loops(layer) ? loopTo(raw, span, msToFrames(layer.loopCrossfadeMs, sampleRate)) : fitTo(raw, Math.min(span, raw[0]?.length ?? 0));
+    applyFades(shaped, msToFrames(layer.fadeInMs, sampleRate), msToFrames(layer.fadeOutMs, sampleRate));
+    const bus: PlanarAudio = [new Float32Array(frames), new Float32Array(frames)];
+    place(bus, shaped, start, levelToRatio(layer.volume), layer.position);
+    buses.set(layer.name, { kind: layer.kind, audio: bus });
+    layerInfo.push({ name: layer.name, kind: layer.kind, startMs: layer.startMs, endMs: ((start + (shaped[0]?.length ?? 0)) / sampleRate) * 1000 });
+  }
+  if (input.effects.length > 0) {
+    const bus: PlanarAudio = [new Float32Array(frames), new Float32Array(frames)];
+    input.effects.forEach((effect, index) => place(bus, effectSounds[index]!, msToFrames(effect.atMs, sampleRate), levelToRatio(effect.volume), effect.position));
+    buses.set('effects', { kind: 'effects', audio: bus });
+    layerInfo.push({ name: 'effects', kind: 'effects', startMs: 0, endMs: durationMs });
+  }
+
+  // Ducking: every gain curve comes from the buses as they were before any ducking (no feedback).
+  const curves = new Map<string, Float32Array>();
+  for (const layer of beds) {
+    if (!layer.duckFor || layer.duckFor.length === 0) continue;
+    const key = new Float32Array(frames);
+    for (const [name, bus] of buses) {
+      if (name === layer.name || !(layer.duckFor.includes(name) || layer.duckFor.includes(bus.kind))) continue;
+      const [left, right] = bus.audio as [Float32Array, Float32Array];
+      for (let index = 0; index < frames; index++) {
+        const level = Math.max(Math.abs(left[index]!), Math.abs(right[index]!));
+        if (level > key[index]!) key[index] = level;
+      }
+    }
+    const shape = { depthDb: 20 * Math.log10(Math.max(1e-6, levelToRatio(layer.duckAmount))), attackMs: layer.duckAttackMs, releaseMs: layer.duckReleaseMs, holdMs: layer.duckHoldMs, thresholdDb: layer.duckThresholdDb };
+    curves.set(layer.name, duckGainCurve(speakingFrames(key, sampleRate, shape), sampleRate, shape));
+  }
+
+  const pcm = new Float32Array(frames * 2);
+  for (const [name, bus] of buses) {
+    const curve = curves.get(name);
+    const [left, right] = bus.audio as [Float32Array, Float32Array];
+    if (curve) {
+      for (let index = 0; index < frames; index++) {
+        pcm[2 * index]! += left[index]! * curve[index]!;
+        pcm[2 * index + 1]! += right[index]! * curve[index]!;
+      }
+    } else {
+      for (let index = 0; index < frames; index++) {
+        pcm[2 * index]! += left[index]!;
+        pcm[2 * index + 1]! += right[index]!;
+      }
+    }
+  }
+  return {
+    pcm,
+    sampleRate,
+    channels: 2,
+    frames,
+    durationMs: (frames / sampleRate) * 1000,
+    layers: layerInfo,
+    effects: input.effects.map((effect) => ({ atMs: effect.atMs, frame: msToFrames(effect.atMs, sampleRate) })),
+    turns,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The JSON scene format (docs/SCENES.md): `{ durationMs?, seed?, sampleRate?, layers: [...],
+ * effects: [...] }`, validated with the same zod schemas as the API; an error names the path of
+ * the bad field (`scene.layers.1.duckAmount: ...`). Relative file paths resolve against the
+ * scene file's directory. YAML is not read: it would need a new package.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { InputError } from '../errors.js';
+import { parseInput } from '../validation.js';
+import { Scene } from './scene.js';
+import { sceneFileSchema } from './scene-schema.js';
+
+/** A Scene from parsed JSON (`value`), resolving relative paths against `baseDir`. */
+export function sceneFromJson(value: unknown, baseDir: string = process.cwd()): Scene {
+  const parsed = parseInput(sceneFileSchema, value, 'scene');
+  const scene = new Scene({ seed: parsed.seed, sampleRate: parsed.sampleRate, ...(parsed.durationMs !== undefined ? { durationMs: parsed.durationMs } : {}) }).withBaseDir(baseDir);
+  parsed.layers.forEach((layer) => scene.addLayer(layer));
+  for (const { atMs, file, generator, source, ...options } of parsed.effects) scene.addEffect(atMs, (file ?? generator ?? source)!, options);
+  return scene;
+}
+
+/** Reads and validates a JSON scene file. InputError `SCENE_FILE_INVALID` when it is not JSON or cannot be read. */
+export async function loadSceneFile(path: string): Promise<Scene> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InputError(`scene: cannot read ${JSON.stringify(path)}: ${error instanceof Error ? error.message : String(error)}`, { code: 'SCENE_FILE_INVALID', field: 'scene', cause: error });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`scene: ${JSON.stringify(path)} is not JSON: ${error instanceof Error ? error.message : String(error)}`, { code: 'SCENE_FILE_INVALID', field: 'scene', cause: error });
+  }
+  return sceneFromJson(value, dirname(resolve(path)));
+}

@@ -17,6 +17,8 @@ export interface StreamMetadata {
   sessionId?: string | undefined;
   userId?: string | undefined;
   priority?: 'system' | 'assistant' | 'background' | number | undefined;
+  /** Extension fields (speak option `streamMetadata`), recorded with the start. */
+  [extra: string]: string | number | boolean | undefined;
 }
 
 /** Drives start → compile → synthesize → play → stop (or fail) for one stream. */

@@ -44,6 +44,8 @@ import { StreamLifecycle } from './stream-lifecycle.js';
 import { coveringOwners, idleWatch } from './play-guards.js';
 import { EdgeTrimmer, shiftMetadata } from './speech-edges.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
+import { Conversation, type ConversationRenderOptions, type ConversationSpeechResult } from '../conversation/conversation.js';
+import type { ConversationPlayOptions, ConversationPlayResult } from '../conversation/live.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
 export type SpeakToFileOptions = SpeakOptions & z.input<typeof speechFileOptionsSchema>;
@@ -145,7 +147,11 @@ export class VoiceEngine {
   }
 
   /** Synthesizes the whole text and returns it as one buffer with its lifecycle's attestations. */
-  async speak(text: string, options: SpeakOptions = {}): Promise<SpeechResult> {
+  speak(text: string, options?: SpeakOptions): Promise<SpeechResult>;
+  /** A Conversation: every turn synthesized (one stream each), mixed down to mono at its place (docs/CONVERSATIONS.md). */
+  speak(conversation: Conversation, options?: ConversationRenderOptions): Promise<ConversationSpeechResult>;
+  async speak(text: string | Conversation, options: SpeakOptions | ConversationRenderOptions = {}): Promise<SpeechResult | ConversationSpeechResult> {
+    if (text instanceof Conversation) return text.speak(this, options as ConversationRenderOptions);
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const started = performance.now();
     const chunks: AudioChunk[] = [];
@@ -254,7 +260,10 @@ export class VoiceEngine {
    */
   play(text: string | AsyncIterable<string>, options: PlayOptions & { retainAudio: true }): Promise<PlayResult & { audio: Float32Array }>;
   play(text: string | AsyncIterable<string>, options?: PlayOptions): Promise<PlayResult>;
-  async play(text: string | AsyncIterable<string>, options: PlayOptions = {}): Promise<PlayResult> {
+  /** A Conversation, live: each turn its own play and stream; an allowed interrupt of a turn ends it (docs/CONVERSATIONS.md). */
+  play(conversation: Conversation, options?: ConversationPlayOptions): Promise<ConversationPlayResult>;
+  async play(text: string | AsyncIterable<string> | Conversation, options: PlayOptions | ConversationPlayOptions = {}): Promise<PlayResult | ConversationPlayResult> {
+    if (text instanceof Conversation) return text.play(this, options as ConversationPlayOptions);
     const { retainAudio, ...speakParsed } = parseInput(playOptionsSchema, options, 'options');
     const parsed: ParsedSpeakOptions = speakParsed;
     const started = performance.now();
@@ -639,7 +648,8 @@ export class VoiceEngine {
   /** Asks the registrar for the stream. */
   #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph | null): Utterance {
     const lifecycle = new StreamLifecycle(this.#registrar, this.actor, this.#runtime);
-    lifecycle.start({ sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId, priority: parsed.priority });
+    lifecycle.start({ ...parsed.streamMetadata, sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId, priority: parsed.priority });
+    callQuietly(parsed.onStreamStart, lifecycle.streamId);
     return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, endedBy: null, finishing: false };
   }
 

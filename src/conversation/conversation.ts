@@ -17,7 +17,7 @@ import type { ConversationEngine, TurnOptions } from './engine-face.js';
 import { interruptPlaying, playTurns, type ConversationPlayOptions, type ConversationPlayResult, type TurnPlan } from './live.js';
 import { parseScript } from './script.js';
 import { toSrt, toVtt } from './subtitles.js';
-import { mixdown, placeTurns, timelineOf, type TimelineEntry, type TurnClip } from './timeline.js';
+import { mixdown, placeTurns, timelineOf, trimEdges, type TimelineEntry, type TurnClip } from './timeline.js';
 import { castFor, conversationOptionsSchema, conversationTurnSchema, DEFAULT_BARGE_IN_OVERLAP_MS, positionOf, speakerKey, type CastEntry, type ConversationOptions, type ConversationTurn, type ConversationTurnInput, type ResolvedConversationOptions } from './turns.js';
 import { TurnWatch, type ConversationEnd } from './turn-watch.js';
 import type { RenderedConversation } from './types.js';
@@ -189,12 +189,13 @@ export class Conversation {
         // An accessibility override's pause amplification stretches the gap before the turn as it does pauses inside it.
         const amplification = streamId === undefined ? 1 : (engine.registrar.overrideFor(streamId)?.pauseAmplification ?? 1);
         const position = positionOf(cast);
+        const trimmed = trimEdges(concatPcm(pcm), rateHz ?? FALLBACK_RATE_HZ);
         clips.push({
           index: plan.index,
           speaker: turn.speaker,
           voice: cast.voice ?? 'default',
-          pcm: concatPcm(pcm),
-          words,
+          pcm: trimmed.pcm,
+          words: words.map((word) => ({ ...word, startMs: Math.max(0, word.startMs - trimmed.headMs), endMs: Math.max(0, word.endMs - trimmed.headMs) })),
           gapMs: plan.gapMs * amplification,
           overlapMs: plan.overlapMs,
           bargeIn: plan.bargeIn,

@@ -37,6 +37,26 @@ export interface TimelineEntry {
   words: Array<{ word: string; startMs: number; endMs: number }>;
 }
 
+/** Level under a clip's peak below which its first and last samples count as silence (dB). */
+export const EDGE_SILENCE_DB = -50;
+
+/**
+ * A clip without the near-silent margins a backend leaves at its edges (below `EDGE_SILENCE_DB`
+ * of its peak), so a turn starts and ends where it is heard: gaps are silences between speakers.
+ * Returns the trimmed clip and how much was cut from its start (ms), to shift its word times.
+ */
+export function trimEdges(pcm: Float32Array, sampleRateHz: number): { pcm: Float32Array; headMs: number } {
+  let peak = 0;
+  for (const value of pcm) peak = Math.max(peak, Math.abs(value));
+  if (peak === 0) return { pcm, headMs: 0 };
+  const floor = peak * 10 ** (EDGE_SILENCE_DB / 20);
+  let first = 0;
+  while (first < pcm.length && Math.abs(pcm[first] as number) < floor) first += 1;
+  let last = pcm.length - 1;
+  while (last > first && Math.abs(pcm[last] as number) < floor) last -= 1;
+  return { pcm: pcm.subarray(first, last + 1), headMs: msOf(first, sampleRateHz) };
+}
+
 function framesOf(ms: number, sampleRateHz: number): number {
   return Math.round((ms / 1000) * sampleRateHz);
 }

@@ -11,7 +11,7 @@ import { writeAudioFile } from '../audio/file-writer.js';
 import { AudioOutput } from '../audio/output.js';
 import { Conversation } from '../conversation/conversation.js';
 import { VoiceEngine } from '../engine/voice-engine.js';
-import { BackendError, InputError } from '../errors.js';
+import { InputError, VoiceSoundboardError } from '../errors.js';
 import { parseCliArgs, readAllText, type FlagSpec } from './args.js';
 import type { CliCommand, CliIo } from './main.js';
 import { cliError, outputFormat } from './speak-flags.js';
@@ -132,7 +132,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
     return 0;
   } catch (error) {
     // Voices come from --cast (or the defaults): name that flag, not speak's -v.
-    if (error instanceof BackendError && error.code === 'VOICE_UNKNOWN') throw new InputError(`--cast: ${error.message}`, { code: error.code, field: '--cast', cause: error });
+    if (error instanceof VoiceSoundboardError && error.code === 'VOICE_UNKNOWN') throw new InputError(`--cast: ${error.message.replace(/^options\.voice: /, '')}`, { code: error.code, field: '--cast', cause: error });
     throw cliError(error);
   } finally {
     await engine.close();

@@ -28,6 +28,7 @@ const EXPORTS = [
     'AudioVoice', 'AUDIO_BACKEND_ENV', 'listOutputDevices',
     'TruePeakLimiter', 'limitTruePeak',
     'OVR_VISEMES', 'OVR_VISEME_TABLE', 'visemeOf',
+    'Conversation', 'DEFAULT_GAP_MS', 'DEFAULT_VOICES',
 ];
 
 describe('package exports', () => {

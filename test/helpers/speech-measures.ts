@@ -4,18 +4,7 @@
  * a threshold under the loudest frame), and where a known clip sits in a mix
  * (cross-correlation around an expected offset).
  */
-
-/** RMS of each 1 ms frame of mono `pcm`. */
-function frameRms(pcm: Float32Array, sampleRateHz: number): Float64Array {
-  const size = Math.max(1, Math.round(sampleRateHz / 1000));
-  const frames = new Float64Array(Math.floor(pcm.length / size));
-  for (let frame = 0; frame < frames.length; frame++) {
-    let sum = 0;
-    for (let i = frame * size; i < (frame + 1) * size; i++) sum += (pcm[i] as number) ** 2;
-    frames[frame] = Math.sqrt(sum / size);
-  }
-  return frames;
-}
+import { frameRms } from './pause-gaps.js';
 
 /** Median fundamental frequency (Hz) of the voiced parts of `pcm` (60–500 Hz), or 0 when none is voiced. */
 export function medianPitchHz(pcm: Float32Array, sampleRateHz: number): number {

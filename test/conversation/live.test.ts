@@ -121,6 +121,29 @@ describe('engine.play(conversation)', () => {
     expect(turnStarts(engine.registrar.attestations(1000), conversation.id)).toHaveLength(1);
   });
 
+  it("the caller's abort ends the conversation: the playing turn is stopped (attested), play rejects with AbortError, no later turn starts", async () => {
+    const conversation = new Conversation([
+      { speaker: 'Alice', text: 'A first turn long enough for the caller to abort it while it plays.' },
+      { speaker: 'Bob', text: 'Never started.' },
+    ]);
+    const controller = new AbortController();
+    const playing = engine.play(conversation, { signal: controller.signal });
+    const streamId = await playingStream(engine);
+    controller.abort(new Error('caller gave up'));
+    await expect(playing).rejects.toMatchObject({ name: 'AbortError' });
+    const records = engine.registrar.attestations(1000);
+    expect(records.find((record) => record.target === streamId && record.action === 'stop')?.decision).toBe('allowed');
+    expect(turnStarts(records, conversation.id)).toHaveLength(1);
+  });
+
+  it('a turn that cannot be spoken (unknown voice) fails the play with the engine error; no stream is left playing', async () => {
+    const conversation = new Conversation([{ speaker: 'Alice', text: 'Hi.' }], { cast: { alice: { voice: 'no-such-voice' } } });
+    await expect(engine.play(conversation)).rejects.toMatchObject({ code: 'VOICE_UNKNOWN' });
+    expect(engine.activeStreams()).toEqual([]);
+    // The conversation is free to play again (its live state was released).
+    await expect(engine.play(conversation)).rejects.toMatchObject({ code: 'VOICE_UNKNOWN' });
+  });
+
   it('negative: without the interrupt every turn starts (the count above is the interrupt at work)', async () => {
     const conversation = new Conversation([{ speaker: 'Alice', text: 'One.' }, { speaker: 'Bob', text: 'Two.', gapMs: 10 }]);
     const result = await engine.play(conversation);

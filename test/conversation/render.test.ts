@@ -140,6 +140,25 @@ describe('engine.speak(conversation)', () => {
     expect(timeline[2]!.words.every((word) => word.startMs < timeline[2]!.endMs)).toBe(true);
   });
 
+  it('an allowed interrupt of a turn while it renders ends the render there: later turns are not synthesized', async () => {
+    const conversation = dialogue();
+    // The second turn's stream, once it plays, is interrupted (after the listener returns, as any caller would).
+    const playing: string[] = [];
+    const stopWatching = engine.registrar.onTransition((event) => {
+      if (event.stateAfter !== 'playing') return;
+      playing.push(event.streamId);
+      if (playing.length === 2) queueMicrotask(() => engine.interrupt(event.streamId, { reason: 'test' }));
+    });
+    try {
+      const result = await engine.speak(conversation);
+      expect(result.endedBy).toMatchObject({ turn: 1, streamId: playing[1], action: 'interrupt' });
+      expect(result.timeline.map((turn) => turn.index)).toEqual([0, 1]);
+      expect(result.streamIds).toHaveLength(2);
+    } finally {
+      stopWatching();
+    }
+  });
+
   it("an accessibility override's pause amplification stretches the gaps between turns (and its rate slows every turn)", async () => {
     const registrar = new AudioRegistrar();
     const user = registrar.registerActor('user:alice', { sessions: ['den'] });

@@ -60,9 +60,13 @@ export interface ConversationPlayResult {
 interface Running {
   plan: TurnPlan;
   streamId: Promise<string>;
+  /** The turn's stream id once its start was allowed. */
+  knownStreamId: string | undefined;
   /** Audio length of the turn once fully synthesized (ms). */
   synthesizedMs: Promise<number>;
   done: Promise<TurnPlayResult>;
+  /** Ends a turn that is not playing yet (compiling, synthesizing, waiting for the device): the engine stops it, attested. */
+  cancel: AbortController;
 }
 
 /** Waits for `promise` unless the conversation ends first (then resolves undefined). */
@@ -93,13 +97,31 @@ export function interruptPlaying(engine: ConversationEngine, watch: TurnWatch, r
   return results;
 }
 
+/**
+ * The conversation ended: each of its turns still running ends too. A playing one is interrupted
+ * (it fades); one not playing yet is cancelled (the engine stops or fails its stream, attested).
+ */
+function endRunning(engine: ConversationEngine, running: readonly Running[]): void {
+  for (const turn of running) {
+    const state = turn.knownStreamId === undefined ? undefined : engine.registrar.getState(turn.knownStreamId)?.state;
+    if (state === 'stopped' || state === 'failed' || state === 'interrupting') continue;
+    if (state === 'playing') engine.interrupt(turn.knownStreamId as string, { reason: 'the conversation ended' });
+    else turn.cancel.abort(new AbortError('the conversation ended'));
+  }
+}
+
 /** Plays the planned turns live; see the module comment. */
 export async function playTurns(engine: ConversationEngine, conversationId: string, plans: readonly TurnPlan[], watch: TurnWatch, options: ConversationPlayOptions): Promise<ConversationPlayResult> {
   const running: Running[] = [];
-  const results: Array<LiveTurnResult | undefined> = [];
+  const results: LiveTurnResult[] = [];
   let failure: unknown;
   const onCallerAbort = () => watch.end({ turn: -1, streamId: null, action: 'abort', actor: null, reason: 'aborted by the caller' });
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  // The caller's abort reaches each turn through its own signal (the engine stops it); any other end is ours to carry out.
+  const onEnd = () => {
+    if (!options.signal?.aborted) endRunning(engine, running);
+  };
+  watch.signal.addEventListener('abort', onEnd, { once: true });
   try {
     for (const plan of plans) {
       if (watch.ended || options.signal?.aborted) break;
@@ -125,31 +147,43 @@ export async function playTurns(engine: ConversationEngine, conversationId: stri
     const settled = await Promise.allSettled(running.map((turn) => turn.done));
     for (const [position, outcome] of settled.entries()) {
       const plan = (running[position] as Running).plan;
-      if (outcome.status === 'rejected') {
+      const turn = running[position] as Running;
+      if (outcome.status === 'fulfilled') {
+        results.push({ index: plan.index, speaker: plan.speaker, streamId: outcome.value.streamId, durationMs: outcome.value.durationMs, interrupted: outcome.value.interrupted === true });
+      } else if (turn.cancel.signal.aborted && outcome.reason instanceof AbortError) {
+        // Cancelled because the conversation ended: an interrupted turn when its stream existed.
+        if (turn.knownStreamId !== undefined) results.push({ index: plan.index, speaker: plan.speaker, streamId: turn.knownStreamId, durationMs: 0, interrupted: true });
+      } else {
         failure ??= outcome.reason;
-        continue;
       }
-      results.push({ index: plan.index, speaker: plan.speaker, streamId: outcome.value.streamId, durationMs: outcome.value.durationMs, interrupted: outcome.value.interrupted === true });
     }
   } finally {
     options.signal?.removeEventListener('abort', onCallerAbort);
+    watch.signal.removeEventListener('abort', onEnd);
   }
   if (options.signal?.aborted) throw new AbortError('the conversation was aborted', { cause: options.signal.reason });
-  if (failure !== undefined && !(failure instanceof AbortError && watch.ended)) throw failure;
-  const turns = results.filter((turn): turn is LiveTurnResult => turn !== undefined);
-  return { conversationId, turns, skippedTurns: plans.length - running.length, endedBy: watch.ended };
+  if (failure !== undefined) throw failure;
+  return { conversationId, turns: results, skippedTurns: plans.length - results.length, endedBy: watch.ended };
 }
 
 function startTurn(engine: ConversationEngine, plan: TurnPlan, previous: Running | undefined, overlapping: boolean, watch: TurnWatch, options: ConversationPlayOptions): Running {
   let resolveStream!: (streamId: string) => void;
   let resolveSynthesized!: (ms: number) => void;
-  const streamId = new Promise<string>((resolve) => (resolveStream = resolve));
-  const synthesizedMs = new Promise<number>((resolve) => (resolveSynthesized = resolve));
+  const cancel = new AbortController();
+  const turn: Running = {
+    plan,
+    streamId: new Promise<string>((resolve) => (resolveStream = resolve)),
+    knownStreamId: undefined,
+    synthesizedMs: new Promise<number>((resolve) => (resolveSynthesized = resolve)),
+    done: Promise.resolve({ streamId: '', durationMs: 0 }),
+    cancel,
+  };
   const turnOptions: LiveTurnOptions = {
     ...plan.options,
     ...(overlapping ? { policy: 'mix' as const } : options.policy ? { policy: options.policy } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    signal: options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal,
     onStreamStart: (id) => {
+      turn.knownStreamId = id;
       watch.add(id, plan.index);
       resolveStream(id);
       if (previous && plan.bargeIn) void bargeIn(engine, watch, id, previous);
@@ -158,17 +192,10 @@ function startTurn(engine: ConversationEngine, plan: TurnPlan, previous: Running
       if (progress.done >= progress.total) resolveSynthesized(progress.audioMs);
     },
   };
-  const done = engine.play(plan.request, turnOptions).then((result) => {
-    // Someone else's interrupt ended this turn: the conversation ends, the turns still playing go too.
-    if (watch.ended) interruptPlaying(engine, watch, 'the conversation ended');
-    return result;
-  });
-  done.catch(() => {
-    if (!watch.ended) watch.end({ turn: plan.index, streamId: null, action: 'fail', actor: null, reason: 'the turn failed' });
-    interruptPlaying(engine, watch, 'the conversation ended');
-  });
-  watch.signal.addEventListener('abort', () => interruptPlaying(engine, watch, 'the conversation ended'), { once: true });
-  return { plan, streamId, synthesizedMs, done };
+  turn.done = engine.play(plan.request, turnOptions);
+  // A turn that fails ends the conversation (the others stop); play() rethrows its error.
+  turn.done.catch(() => watch.end({ turn: plan.index, streamId: turn.knownStreamId ?? null, action: 'fail', actor: null, reason: 'the turn failed' }));
+  return turn;
 }
 
 /** Once the barge-in turn is audible, the turn before is interrupted (its own cut, not the conversation's end). */

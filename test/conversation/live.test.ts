@@ -107,6 +107,24 @@ describe('engine.play(conversation)', () => {
     expect(Math.max(...after.map(Math.abs))).toBe(0);
   });
 
+  it('conversation.interrupt() between turns (nothing playing) ends it before the next turn', async () => {
+    const conversation = new Conversation([
+      { speaker: 'Alice', text: 'Short.' },
+      { speaker: 'Bob', text: 'After a long gap.', gapMs: 5000 },
+    ]);
+    const playing = engine.play(conversation);
+    await waitUntil(() => {
+      const [first] = turnStarts(engine.registrar.attestations(1000), conversation.id);
+      return first !== undefined && engine.registrar.getState(first.target ?? '')?.state === 'stopped';
+    }, 'the first turn to end');
+    expect(conversation.interrupt({ reason: 'enough' })).toEqual([]);
+    const result = await playing;
+    expect(result.endedBy).toMatchObject({ turn: -1, streamId: null, action: 'interrupt', reason: 'enough' });
+    expect(result.turns.map((turn) => turn.interrupted)).toEqual([false]);
+    expect(result.skippedTurns).toBe(1);
+    expect(turnStarts(engine.registrar.attestations(1000), conversation.id)).toHaveLength(1);
+  });
+
   it("anyone's allowed interrupt of the playing turn (here the engine's own, by stream id) ends the conversation", async () => {
     const conversation = new Conversation([
       { speaker: 'Alice', text: 'Another long first turn that someone will cut while it is being played.' },

@@ -91,6 +91,19 @@ describe('engine.speak(conversation)', () => {
     expect(ratios.some((ratio) => ratio <= PITCH_MARGIN)).toBe(true);
   });
 
+  it('per-speaker prosody and stage-direction emotions reach the audio; the cast backend and the asked rate are used', async () => {
+    const text = 'Well, that went rather nicely for everyone.';
+    const conversation = Conversation.fromScript(`Alice: ${text}\nAlice: (laughs) ${text}\nBob: ${text}`, { cast: { bob: { backend: 'espeak', voice: 'en-us', rate: 0.7 } } });
+    const result = await engine.speak(conversation, { sampleRateHz: 16_000 });
+    expect(result.sampleRateHz).toBe(16_000);
+    const [plain, laughing, slow] = result.rendered.turns.map((turn) => turn.pcm.length) as [number, number, number];
+    // joy speaks 10 % faster; Bob's cast rate 0.7 is slower still than Alice's plain turn.
+    expect(laughing).toBeLessThan(plain * 0.97);
+    expect(slow).toBeGreaterThan(plain * 1.2);
+    const starts = engine.registrar.attestations(200).filter((record) => record.action === 'start' && result.streamIds.includes(record.target ?? ''));
+    expect(starts).toHaveLength(3);
+  });
+
   it('gaps: turn onsets and the silences between turns match the timeline within ±10 ms', async () => {
     const conversation = dialogue();
     const { audio, sampleRateHz } = await engine.speak(conversation);

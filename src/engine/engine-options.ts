@@ -145,7 +145,6 @@ export const speakOptionsSchema = z.strictObject({
   onStreamStart: z.custom<(streamId: string) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
 });
 
-
 /** What callers may pass to `speak`, `stream` and `play`. */
 export type SpeakOptions = z.input<typeof speakOptionsSchema>;
 

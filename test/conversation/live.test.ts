@@ -194,4 +194,27 @@ describe('engine.play(conversation) under an accessibility override', () => {
       output.close();
     }
   });
+
+  it("the user's own interrupt of the agent's playing turn is allowed and ends the agent's conversation", async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1 });
+    const user = registrar.registerActor('user:alice', { sessions: ['den'] });
+    const engine = new VoiceEngine({ registrar, actor: 'agent:narrator', sessionId: 'den', output });
+    try {
+      registrar.request({ action: 'enable_override', actor: user, metadata: { scope: 'session', scopeId: 'den', speechRate: 1.5 } });
+      const conversation = new Conversation([
+        { speaker: 'Alice', text: 'This turn is cut by the user herself, which her override allows.' },
+        { speaker: 'Bob', text: 'Never heard.' },
+      ]);
+      const playing = engine.play(conversation);
+      const streamId = await playingStream(engine);
+      expect(registrar.request({ action: 'interrupt', actor: user, target: streamId, reason: 'too much talk' }).allowed).toBe(true);
+      const result = await playing;
+      expect(result.endedBy).toMatchObject({ turn: 0, streamId, action: 'interrupt', actor: 'user:alice', reason: 'too much talk' });
+      expect(result.skippedTurns).toBe(1);
+    } finally {
+      await engine.close();
+      output.close();
+    }
+  });
 });

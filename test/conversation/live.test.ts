@@ -170,14 +170,24 @@ describe('engine.play(conversation)', () => {
   });
 });
 
+/** An agent's engine in session "den", where user alice's override (rate 1.5) holds; closed afterwards. */
+async function withAgentInDen(body: (engine: VoiceEngine, registrar: AudioRegistrar, user: ReturnType<AudioRegistrar['registerActor']>) => Promise<void>): Promise<void> {
+  const registrar = new AudioRegistrar();
+  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1 });
+  const user = registrar.registerActor('user:alice', { sessions: ['den'] });
+  const engine = new VoiceEngine({ registrar, actor: 'agent:narrator', sessionId: 'den', output });
+  try {
+    registrar.request({ action: 'enable_override', actor: user, metadata: { scope: 'session', scopeId: 'den', speechRate: 1.5 } });
+    await body(engine, registrar, user);
+  } finally {
+    await engine.close();
+    output.close();
+  }
+}
+
 describe('engine.play(conversation) under an accessibility override', () => {
-  it("an agent's interrupt refused by a user's override leaves the conversation playing to its end", async () => {
-    const registrar = new AudioRegistrar();
-    const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1 });
-    const user = registrar.registerActor('user:alice', { sessions: ['den'] });
-    const engine = new VoiceEngine({ registrar, actor: 'agent:narrator', sessionId: 'den', output });
-    try {
-      registrar.request({ action: 'enable_override', actor: user, metadata: { scope: 'session', scopeId: 'den', speechRate: 1.5 } });
+  it("an agent's interrupt refused by a user's override leaves the conversation playing to its end", () =>
+    withAgentInDen(async (engine) => {
       const conversation = new Conversation([
         { speaker: 'Alice', text: 'The agent will try to cut this turn and fail.' },
         { speaker: 'Bob', text: 'And I still speak.', gapMs: 10 },
@@ -189,19 +199,10 @@ describe('engine.play(conversation) under an accessibility override', () => {
       const result = await playing;
       expect(result.endedBy).toBeNull();
       expect(result.turns.map((turn) => turn.interrupted)).toEqual([false, false]);
-    } finally {
-      await engine.close();
-      output.close();
-    }
-  });
+    }));
 
-  it("the user's own interrupt of the agent's playing turn is allowed and ends the agent's conversation", async () => {
-    const registrar = new AudioRegistrar();
-    const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1 });
-    const user = registrar.registerActor('user:alice', { sessions: ['den'] });
-    const engine = new VoiceEngine({ registrar, actor: 'agent:narrator', sessionId: 'den', output });
-    try {
-      registrar.request({ action: 'enable_override', actor: user, metadata: { scope: 'session', scopeId: 'den', speechRate: 1.5 } });
+  it("the user's own interrupt of the agent's playing turn is allowed and ends the agent's conversation", () =>
+    withAgentInDen(async (engine, registrar, user) => {
       const conversation = new Conversation([
         { speaker: 'Alice', text: 'This turn is cut by the user herself, which her override allows.' },
         { speaker: 'Bob', text: 'Never heard.' },
@@ -212,9 +213,5 @@ describe('engine.play(conversation) under an accessibility override', () => {
       const result = await playing;
       expect(result.endedBy).toMatchObject({ turn: 0, streamId, action: 'interrupt', actor: 'user:alice', reason: 'too much talk' });
       expect(result.skippedTurns).toBe(1);
-    } finally {
-      await engine.close();
-      output.close();
-    }
-  });
+    }));
 });

@@ -240,3 +240,7 @@ export class Conversation {
     });
   }
 }
+
+// Hardening, as VoiceEngine: the engine hands itself to these methods, so no caller may swap them on every instance.
+Object.freeze(Conversation.prototype);
+Object.freeze(Conversation);

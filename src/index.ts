@@ -21,6 +21,16 @@ export type { TextStreamOptions } from './streaming/text-source.js';
 export type { SpeakToFileOptions, SpeechFileResult } from './engine/voice-engine.js';
 export type { LoudnessMode } from './engine/speech-file.js';
 
+// Conversations (issue 14, conversation part): multi-speaker dialogue, turn-taking, timelines, subtitles
+export { Conversation } from './conversation/conversation.js';
+export type { ConversationRenderOptions, ConversationSpeechResult } from './conversation/conversation.js';
+export type { ConversationPlayOptions, ConversationPlayResult, LiveTurnResult } from './conversation/live.js';
+export type { ConversationEnd } from './conversation/turn-watch.js';
+export type { TimelineEntry } from './conversation/timeline.js';
+export { DEFAULT_GAP_MS, DEFAULT_VOICES } from './conversation/turns.js';
+export type { CastEntry, CastEntryInput, ConversationOptions, ConversationTurn, ConversationTurnInput } from './conversation/turns.js';
+export type { RenderedConversation, RenderedTurn, SpatialPosition } from './conversation/types.js';
+
 // Control plane: registrar and attestations
 export { AudioRegistrar } from './registrar/registrar.js';
 export type { AttachOptions, AudioRegistrarOptions, RegistrarRequest, RegistrarShare } from './registrar/registrar.js';

@@ -57,6 +57,17 @@ describe('examples that need no model file run', () => {
     expect(stdout).toContain('hash chain and invariants verified; replayed state matches');
   });
 
+  it('two-voice-dialogue.ts writes a two-voice mix and subtitles from its timeline', async () => {
+    const path = join(dir, 'dialogue.wav');
+    const { stdout } = await example('two-voice-dialogue.ts', [path]);
+    expect(stdout).toMatch(/ Alice \(en-us\) +5 words {2}"Did you hear that noise\?"/);
+    expect(stdout).toMatch(/ Bob {3}\(en-gb\+m3\) +5 words {2}"It was only the wind\."/);
+    expect(stdout).toContain(`wrote ${path}`);
+    expect(stdout).toContain('4 turn streams');
+    expect(decodeWav(readFileSync(path)).pcm.length).toBeGreaterThan(22_050 * 3);
+    expect(readFileSync(join(dir, 'dialogue.srt'), 'utf8')).toMatch(/^1\n00:00:00,000 --> 00:00:0\d,\d{3}\nAlice: Did you hear that noise\?\n/);
+  });
+
   it('kokoro-from-path.ts speaks with a model and voices from disk (a tiny model of Kokoro\'s signature)', async () => {
     const model = join(dir, 'kokoro.onnx');
     const voice = join(dir, 'af_test.bin');

@@ -32,6 +32,7 @@ const EXPORTS = [
     'PLUGIN_API_VERSION', 'PLUGIN_HOOKS', 'PLUGIN_PERMISSIONS', 'loadPluginOptionsSchema', 'pluginManifestSchema', 'sandboxLimitsSchema', 'PluginError', 'inspectPlugin', 'pluginsFromPackageJson',
     // scenes (issue 14)
     'Scene', 'loadSceneFile', 'sceneFromJson', 'AMBIANCE_GENERATORS', 'EFFECT_GENERATORS', 'LAYER_KINDS', 'sceneFileSchema',
+    'Conversation', 'DEFAULT_GAP_MS', 'DEFAULT_VOICES',
 ];
 
 describe('package exports', () => {

@@ -9,6 +9,7 @@ import { backendsCommand } from './backends.js';
 import { pluginsCommand } from './plugins.js';
 import { devicesCommand } from './devices.js';
 import { sceneCommand } from './scene.js';
+import { dialogueCommand } from './dialogue.js';
 import { watchInterrupts } from './speak-guards.js';
 import { speakCommand } from './speak.js';
 import { voicesCommand } from './voices.js';
@@ -41,6 +42,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   devices: devicesCommand,
   plugins: pluginsCommand,
   scene: sceneCommand,
+  dialogue: dialogueCommand,
   speak: speakCommand,
   voices: voicesCommand,
 };

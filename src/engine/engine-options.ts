@@ -89,6 +89,9 @@ export const voiceEngineOptionsSchema = z.strictObject({
 /** What callers may pass to `new VoiceEngine(...)`. */
 export type VoiceEngineOptions = z.input<typeof voiceEngineOptionsSchema>;
 
+/** Start-metadata fields the registrar reads itself: `streamMetadata` cannot set them. */
+const RESERVED_STREAM_METADATA: ReadonlySet<string> = new Set(['sessionId', 'userId', 'priority', 'newOwner', 'preemptFor', 'scope', 'scopeId', 'speechRate', 'pauseAmplification', 'forcedCaptions', 'graphHash', 'allowPlugins']);
+
 /** Schema of the options of `speak`, `stream` and `play`. */
 export const speakOptionsSchema = z.strictObject({
   /** Voice id within the backend. */
@@ -136,6 +139,13 @@ export const speakOptionsSchema = z.strictObject({
    * anyone, or the caller's abort), with what the listener heard, before play() settles.
    */
   onInterrupted: z.custom<(heard: Heard) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
+  /** Extra fields of the stream's `start` metadata in the registrar (e.g. a conversation's id); not the fields the registrar reads. */
+  streamMetadata: z
+    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'expected a name of letters, digits and _'), z.union([z.string().max(200), z.number().finite(), z.boolean()]))
+    .refine((fields) => Object.keys(fields).length <= 16 && !Object.keys(fields).some((key) => RESERVED_STREAM_METADATA.has(key)), { message: `at most 16 fields, none of ${[...RESERVED_STREAM_METADATA].join(', ')}` })
+    .optional(),
+  /** Called with the stream id as soon as the registrar allowed the stream's start. */
+  onStreamStart: z.custom<(streamId: string) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
 });
 
 /** What callers may pass to `speak`, `stream` and `play`. */

@@ -19,6 +19,8 @@ export interface StreamMetadata {
   priority?: 'system' | 'assistant' | 'background' | number | undefined;
   /** Plugin actors the owner lets mutate this stream's graph (`plugin:<name>`). */
   allowPlugins?: string[] | undefined;
+  /** Extension fields (speak option `streamMetadata`), recorded with the start. */
+  [extra: string]: string | number | boolean | string[] | undefined;
 }
 
 /** Drives start → compile → synthesize → play → stop (or fail) for one stream. */

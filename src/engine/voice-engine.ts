@@ -49,6 +49,8 @@ import type { LoadPluginOptions } from '../plugins/manifest.js';
 import type { PluginFault, PluginInfo } from '../plugins/plugin.js';
 // scene (issue 14): engine.play(scene) plays its rendered mix as one stream (src/scene/playable.ts).
 import { isPlayableMix, isRenderedMix, mixChunks, type PlayableMix, type RenderedMix } from '../scene/playable.js';
+import { Conversation, type ConversationRenderOptions, type ConversationSpeechResult } from '../conversation/conversation.js';
+import type { ConversationPlayOptions, ConversationPlayResult } from '../conversation/live.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
 export type SpeakToFileOptions = SpeakOptions & z.input<typeof speechFileOptionsSchema>;
@@ -156,7 +158,11 @@ export class VoiceEngine {
   }
 
   /** Synthesizes the whole text and returns it as one buffer with its lifecycle's attestations. */
-  async speak(text: string, options: SpeakOptions = {}): Promise<SpeechResult> {
+  speak(text: string, options?: SpeakOptions): Promise<SpeechResult>;
+  /** A Conversation: every turn synthesized (one stream each), mixed down to mono at its place (docs/CONVERSATIONS.md). */
+  speak(conversation: Conversation, options?: ConversationRenderOptions): Promise<ConversationSpeechResult>;
+  async speak(text: string | Conversation, options: SpeakOptions | ConversationRenderOptions = {}): Promise<SpeechResult | ConversationSpeechResult> {
+    if (text instanceof Conversation) return text.speak(this, options as ConversationRenderOptions);
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const started = performance.now();
     const chunks: AudioChunk[] = [];
@@ -266,7 +272,10 @@ export class VoiceEngine {
    */
   play(text: string | AsyncIterable<string> | PlayableMix, options: PlayOptions & { retainAudio: true }): Promise<PlayResult & { audio: Float32Array }>;
   play(text: string | AsyncIterable<string> | PlayableMix, options?: PlayOptions): Promise<PlayResult>;
-  async play(input: string | AsyncIterable<string> | PlayableMix, options: PlayOptions = {}): Promise<PlayResult> {
+  /** A Conversation, live: each turn its own play and stream; an allowed interrupt of a turn ends it (docs/CONVERSATIONS.md). */
+  play(conversation: Conversation, options?: ConversationPlayOptions): Promise<ConversationPlayResult>;
+  async play(input: string | AsyncIterable<string> | PlayableMix | Conversation, options: PlayOptions | ConversationPlayOptions = {}): Promise<PlayResult | ConversationPlayResult> {
+    if (input instanceof Conversation) return input.play(this, options as ConversationPlayOptions);
     const { retainAudio, ...speakParsed } = parseInput(playOptionsSchema, options, 'options');
     const parsed: ParsedSpeakOptions = speakParsed;
     const started = performance.now();
@@ -671,7 +680,8 @@ export class VoiceEngine {
   /** Asks the registrar for the stream. */
   #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph | null): Utterance {
     const lifecycle = new StreamLifecycle(this.#registrar, this.actor, this.#runtime);
-    lifecycle.start({ sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId, priority: parsed.priority, allowPlugins: this.#plugins.allowPlugins() });
+    lifecycle.start({ ...parsed.streamMetadata, sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId, priority: parsed.priority, allowPlugins: this.#plugins.allowPlugins() });
+    callQuietly(parsed.onStreamStart, lifecycle.streamId);
     return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, endedBy: null, finishing: false };
   }
 

@@ -16,8 +16,8 @@ export interface MeasuredGap {
 /** Speech threshold: 40 dB under the loudest 1 ms frame. */
 const SPEECH_BELOW_PEAK_DB = -40;
 
-/** RMS of each 1 ms frame of mono `pcm`. */
-function frameRms(pcm: Float32Array, sampleRateHz: number): Float64Array {
+/** RMS of each 1 ms frame of mono `pcm` (a frame is round(rate / 1000) samples). */
+export function frameRms(pcm: Float32Array, sampleRateHz: number): Float64Array {
   const frameSamples = Math.max(1, Math.round(sampleRateHz / 1000));
   const frames = new Float64Array(Math.floor(pcm.length / frameSamples));
   for (let frame = 0; frame < frames.length; frame++) {

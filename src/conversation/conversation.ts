@@ -1,0 +1,246 @@
+/**
+ * Conversation: several speakers taking turns. Built from turns (`new Conversation(turns,
+ * options)`) or a script (`Conversation.fromScript(text)`), each speaker cast to a voice (distinct
+ * defaults when the cast says nothing). `render(engine)` synthesizes every turn through the engine
+ * (one registrar stream per turn, the conversation id in its metadata) and places the turns on a
+ * sample clock (gaps, overlaps, barge-ins); `timeline()`, `toSrt()` and `toVtt()` read the last
+ * render. `engine.speak(conversation)` is the mono mixdown; `engine.play(conversation)` plays it
+ * live (live.ts), and `interrupt()` ends a live play: the playing turn fades, later turns never start.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { concatPcm } from '../audio/pcm.js';
+import { InputError } from '../errors.js';
+import type { RegistrarResult } from '../registrar/types.js';
+import { parseInput } from '../validation.js';
+import type { ConversationEngine, TurnOptions } from './engine-face.js';
+import { interruptPlaying, playTurns, type ConversationPlayOptions, type ConversationPlayResult, type TurnPlan } from './live.js';
+import { parseScript } from './script.js';
+import { toSrt, toVtt } from './subtitles.js';
+import { mixdown, placeTurns, timelineOf, trimEdges, type TimelineEntry, type TurnClip } from './timeline.js';
+import { castFor, conversationOptionsSchema, conversationTurnSchema, DEFAULT_BARGE_IN_OVERLAP_MS, positionOf, speakerKey, type CastEntry, type ConversationOptions, type ConversationTurn, type ConversationTurnInput, type ResolvedConversationOptions } from './turns.js';
+import { TurnWatch, type ConversationEnd } from './turn-watch.js';
+import type { RenderedConversation } from './types.js';
+
+/** Options of `conversation.render(engine)` and `engine.speak(conversation)`. */
+export interface ConversationRenderOptions {
+  /** Output rate (default: the first turn's, i.e. the engine's or its backend's). */
+  sampleRateHz?: number;
+  /** Cancels the render: the turn being synthesized is stopped, the render rejects with AbortError. */
+  signal?: AbortSignal;
+}
+
+const renderOptionsSchema = z.strictObject({
+  sampleRateHz: z.number().int().min(8000).max(192_000).optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
+const livePlayOptionsSchema = z.strictObject({
+  policy: z.enum(['preempt', 'queue', 'duck']).optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
+/** The result of `engine.speak(conversation)`: the mono mixdown, its timeline and the turns' streams. */
+export interface ConversationSpeechResult {
+  conversationId: string;
+  /** Mono float32 PCM: every turn mixed in at its start. */
+  audio: Float32Array;
+  sampleRateHz: number;
+  channels: 1;
+  durationMs: number;
+  /** Registrar stream of each turn rendered, in turn order. */
+  streamIds: string[];
+  timeline: TimelineEntry[];
+  /** Every turn's own clip and place (what a Scene mixes). */
+  rendered: RenderedConversation;
+  /** The decision that ended the conversation early (an interrupt of one of its turns), or null. */
+  endedBy: ConversationEnd | null;
+}
+
+const FALLBACK_RATE_HZ = 24_000;
+
+function xmlEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** Several speakers taking turns; see the module comment. */
+export class Conversation {
+  /** The id each turn's stream carries in its start metadata (`conversationId`). */
+  readonly id: string;
+  /** The validated turns, in order. */
+  readonly turns: readonly ConversationTurn[];
+  readonly #options: ResolvedConversationOptions;
+  readonly #cast: Map<string, CastEntry>;
+  #rendered: { conversation: RenderedConversation; timeline: TimelineEntry[] } | null = null;
+  #live: { engine: ConversationEngine; watch: TurnWatch } | null = null;
+
+  /** Validates the turns and options (InputError naming the field). */
+  constructor(turns: readonly ConversationTurnInput[], options: ConversationOptions = {}) {
+    this.turns = Object.freeze(parseInput(z.array(conversationTurnSchema).min(1).max(10_000), turns, 'turns'));
+    this.#options = parseInput(conversationOptionsSchema, options, 'options');
+    this.id = this.#options.id ?? `conv-${randomUUID()}`;
+    this.#cast = castFor(this.turns, this.#options);
+    const first = this.turns[0] as ConversationTurn;
+    if (first.overlapMs !== undefined || first.bargeIn === true) throw new InputError('turns.0: the first turn has no turn before it to overlap or barge in on', { field: 'turns.0' });
+  }
+
+  /** A conversation from the script form (`Alice: Hello!`, `[pause 500ms]`, `(laughs)`, `#` comments); InputError naming the line. */
+  static fromScript(script: string, options: ConversationOptions = {}): Conversation {
+    return new Conversation(parseScript(script), options);
+  }
+
+  /** Each speaker (as first written) and the cast entry they speak with, defaults filled in. */
+  cast(): Map<string, CastEntry> {
+    const bySpeaker = new Map<string, CastEntry>();
+    for (const turn of this.turns) {
+      if (![...bySpeaker.keys()].some((name) => speakerKey(name) === speakerKey(turn.speaker))) bySpeaker.set(turn.speaker, { ...(this.#cast.get(speakerKey(turn.speaker)) as CastEntry) });
+    }
+    return bySpeaker;
+  }
+
+  /**
+   * Synthesizes every turn through `engine` (one stream per turn) and places them on the timeline.
+   * An allowed interrupt of a turn's stream ends the render there: later turns are not rendered.
+   */
+  async render(engine: ConversationEngine, options: ConversationRenderOptions = {}): Promise<RenderedConversation> {
+    return (await this.#render(engine, options)).conversation;
+  }
+
+  /** The mono mixdown of a fresh render (what `engine.speak(conversation)` returns). */
+  async speak(engine: ConversationEngine, options: ConversationRenderOptions = {}): Promise<ConversationSpeechResult> {
+    const { conversation, timeline, streamIds, endedBy } = await this.#render(engine, options);
+    const audio = mixdown(conversation);
+    return { conversationId: this.id, audio, sampleRateHz: conversation.sampleRate, channels: 1, durationMs: conversation.durationMs, streamIds, timeline, rendered: conversation, endedBy };
+  }
+
+  /** Plays the conversation live on the engine's device (what `engine.play(conversation)` does); see live.ts. */
+  async play(engine: ConversationEngine, options: ConversationPlayOptions = {}): Promise<ConversationPlayResult> {
+    const parsed = parseInput(livePlayOptionsSchema, options, 'options');
+    if (this.#live) throw new InputError(`conversation ${this.id} is already playing`, { code: 'CONVERSATION_PLAYING', field: 'conversation' });
+    const watch = new TurnWatch(engine);
+    this.#live = { engine, watch };
+    try {
+      return await playTurns(engine, this.id, this.#plans(undefined), watch, { ...(parsed.policy ? { policy: parsed.policy } : {}), ...(parsed.signal ? { signal: parsed.signal } : {}) });
+    } finally {
+      watch.dispose();
+      this.#live = null;
+    }
+  }
+
+  /**
+   * Ends a live play: asks the registrar (as the engine's actor) to interrupt each turn playing
+   * now; an allowed interrupt fades it and no later turn starts. Between turns, the conversation
+   * ends before the next one. Returns the registrar's answers ([] when nothing was playing); a
+   * denied interrupt (e.g. `accessibility_override`) leaves the conversation running.
+   */
+  interrupt(options: { reason?: string } = {}): RegistrarResult[] {
+    const live = this.#live;
+    if (!live) return [];
+    const results = interruptPlaying(live.engine, live.watch, options.reason ?? 'conversation interrupted');
+    if (results.length === 0) live.watch.end({ turn: -1, streamId: null, action: 'interrupt', actor: null, reason: options.reason ?? 'conversation interrupted' });
+    return results;
+  }
+
+  /** Per turn of the last render: speaker, start and end (ms), words with their times. Throws before any render. */
+  timeline(): TimelineEntry[] {
+    if (!this.#rendered) throw new InputError('conversation.timeline(): render the conversation first (conversation.render(engine) or engine.speak(conversation))', { code: 'CONVERSATION_NOT_RENDERED', field: 'conversation' });
+    return this.#rendered.timeline.map((entry) => ({ ...entry, words: entry.words.map((word) => ({ ...word })) }));
+  }
+
+  /** The last render's timeline as SubRip subtitles. */
+  toSrt(): string {
+    return toSrt(this.timeline());
+  }
+
+  /** The last render's timeline as WebVTT subtitles. */
+  toVtt(): string {
+    return toVtt(this.timeline());
+  }
+
+  async #render(engine: ConversationEngine, options: ConversationRenderOptions): Promise<{ conversation: RenderedConversation; timeline: TimelineEntry[]; streamIds: string[]; endedBy: ConversationEnd | null }> {
+    const parsed = parseInput(renderOptionsSchema, options, 'options');
+    const watch = new TurnWatch(engine);
+    const clips: TurnClip[] = [];
+    let rateHz = parsed.sampleRateHz;
+    try {
+      for (const plan of this.#plans(rateHz)) {
+        if (watch.ended) break;
+        const pcm: Float32Array[] = [];
+        const words: TurnClip['words'] = [];
+        let streamId: string | undefined;
+        const turnOptions: TurnOptions = {
+          ...plan.options,
+          ...(rateHz !== undefined ? { sampleRateHz: rateHz } : {}),
+          ...(parsed.signal ? { signal: parsed.signal } : {}),
+          onStreamStart: (id) => {
+            streamId = id;
+            watch.add(id, plan.index);
+          },
+        };
+        for await (const chunk of engine.stream(plan.request, turnOptions)) {
+          rateHz ??= chunk.sampleRateHz;
+          for (const word of chunk.metadata.wordTimings ?? []) {
+            words.push({ ...word, startMs: word.streamStartMs ?? word.startMs, endMs: word.streamEndMs ?? word.endMs });
+          }
+          pcm.push(chunk.pcm);
+        }
+        const turn = this.turns[plan.index] as ConversationTurn;
+        const cast = this.#cast.get(speakerKey(turn.speaker)) as CastEntry;
+        // An accessibility override's pause amplification stretches the gap before the turn as it does pauses inside it.
+        const amplification = streamId === undefined ? 1 : (engine.registrar.overrideFor(streamId)?.pauseAmplification ?? 1);
+        const position = positionOf(cast);
+        const trimmed = trimEdges(concatPcm(pcm), rateHz ?? FALLBACK_RATE_HZ);
+        clips.push({
+          index: plan.index,
+          speaker: turn.speaker,
+          voice: cast.voice ?? 'default',
+          pcm: trimmed.pcm,
+          words: words.map((word) => ({ ...word, startMs: Math.max(0, word.startMs - trimmed.headMs), endMs: Math.max(0, word.endMs - trimmed.headMs) })),
+          gapMs: plan.gapMs * amplification,
+          overlapMs: plan.overlapMs,
+          bargeIn: plan.bargeIn,
+          ...(position ? { position } : {}),
+        });
+      }
+    } finally {
+      watch.dispose();
+    }
+    const conversation = placeTurns(clips, rateHz ?? FALLBACK_RATE_HZ);
+    const timeline = timelineOf(conversation, this.turns.map((turn) => turn.text));
+    this.#rendered = { conversation, timeline };
+    const streams = watch.streams();
+    return { conversation, timeline, streamIds: clips.map((clip) => streams.get(clip.index) ?? ''), endedBy: watch.ended };
+  }
+
+  /** What each turn asks the engine: text (SSML around it for a cast pitch), voice, prosody and stream metadata. */
+  #plans(sampleRateHz: number | undefined): TurnPlan[] {
+    return this.turns.map((turn, index) => {
+      const cast = this.#cast.get(speakerKey(turn.speaker)) as CastEntry;
+      const pitch = cast.pitchSemitones ?? 0;
+      const request = pitch !== 0 ? `<speak><prosody pitch="${pitch > 0 ? '+' : ''}${pitch}st">${xmlEscape(turn.text)}</prosody></speak>` : turn.text;
+      const emotion = turn.emotion ?? cast.emotion;
+      const options: TurnOptions = {
+        ...(cast.voice !== undefined ? { voice: cast.voice } : {}),
+        ...(cast.backend !== undefined ? { backend: cast.backend } : {}),
+        ...(cast.rate !== undefined ? { rate: cast.rate } : {}),
+        ...(emotion !== undefined ? { emotion } : {}),
+        ...(pitch !== 0 ? { format: 'ssml' as const } : {}),
+        ...(sampleRateHz !== undefined ? { sampleRateHz } : {}),
+        streamMetadata: { conversationId: this.id, conversationTurn: index, speaker: turn.speaker },
+      };
+      return {
+        index,
+        speaker: turn.speaker,
+        request,
+        options,
+        gapMs: turn.gapMs ?? (index === 0 ? 0 : this.#options.gapMs),
+        overlapMs: turn.bargeIn === true ? (turn.overlapMs ?? DEFAULT_BARGE_IN_OVERLAP_MS) : turn.overlapMs,
+        bargeIn: turn.bargeIn === true,
+      };
+    });
+  }
+}
+
+// Hardening, as VoiceEngine: the engine hands itself to these methods, so no caller may swap them on every instance.
+Object.freeze(Conversation.prototype);
+Object.freeze(Conversation);

@@ -1,0 +1,57 @@
+/**
+ * What a conversation needs of an engine, as a structural type: `VoiceEngine` has it, and the
+ * conversation layer (below engine/ in the dependency direction) never imports the engine. Each
+ * turn is one `stream()` (render) or one `play()` (live) call: one registrar stream per turn.
+ */
+import type { WordTiming } from '../graph/engine-output.js';
+import type { OverrideView, RegistrarResult, StreamView, TransitionEvent } from '../registrar/types.js';
+
+/** Options a conversation passes for one turn (a subset of the engine's speak/play options). */
+export interface TurnOptions {
+  voice?: string;
+  backend?: string;
+  format?: 'text' | 'ssml' | 'markup' | 'auto';
+  rate?: number;
+  emotion?: string;
+  sampleRateHz?: number;
+  /** Extra fields of the turn stream's `start` metadata (the conversation id, turn, speaker). */
+  streamMetadata?: Record<string, string | number | boolean>;
+  /** Told the turn's stream id as soon as the registrar allowed its start. */
+  onStreamStart?: (streamId: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Options of one live turn. */
+export interface LiveTurnOptions extends TurnOptions {
+  policy?: 'preempt' | 'queue' | 'duck' | 'mix';
+  onProgress?: (progress: { done: number; total: number; audioMs: number }) => void;
+}
+
+/** A chunk of one turn's audio (what `stream()` yields). */
+export interface TurnChunk {
+  streamId: string;
+  pcm: Float32Array;
+  sampleRateHz: number;
+  metadata: { wordTimings?: WordTiming[] | undefined };
+}
+
+/** What a live turn's play resolves with. */
+export interface TurnPlayResult {
+  streamId: string;
+  durationMs: number;
+  interrupted?: boolean;
+  endedBy?: { readonly action: string; readonly actor: string | null; readonly reason: string | null };
+}
+
+/** The engine as a conversation uses it. */
+export interface ConversationEngine {
+  stream(text: string, options?: TurnOptions): AsyncIterable<TurnChunk>;
+  play(text: string, options?: LiveTurnOptions): Promise<TurnPlayResult>;
+  interrupt(streamId: string, options?: { reason?: string }): RegistrarResult;
+  readonly runtimeActor: string;
+  readonly registrar: {
+    onTransition(listener: (event: TransitionEvent) => void): () => void;
+    overrideFor(streamId: string): OverrideView | null;
+    getState(streamId: string): StreamView | null;
+  };
+}

@@ -11,6 +11,7 @@ import type { TransitionEvent } from '../registrar/types.js';
 import type { VoiceEngine } from '../engine/voice-engine.js';
 import type { PlayResult } from '../engine/speech-types.js';
 import type { Heard } from '../streaming/heard.js';
+import type { SchedulePolicy } from '../streaming/schedule-policy.js';
 
 /** A stream event told to the client (as an MCP logging message). */
 export interface StreamNotice {
@@ -52,6 +53,7 @@ export class AgentSession {
   readonly #hostEngine: VoiceEngine;
   readonly #notify: (notice: StreamNotice) => void;
   readonly #clientName: () => unknown;
+  readonly #policy: SchedulePolicy;
   #actor: ActorHandle | null = null;
   #engine: Promise<VoiceEngine> | null = null;
   readonly #plays = new Map<string, TrackedPlay>();
@@ -64,7 +66,8 @@ export class AgentSession {
   readonly #stopListening: () => void;
 
   /** A session whose actor is named from `clientName()` (read on first use, after the MCP handshake). */
-  constructor(options: { sessionId: string; registrar: AudioRegistrar; engine: VoiceEngine; clientName: () => unknown; notify: (notice: StreamNotice) => void }) {
+  constructor(options: { sessionId: string; registrar: AudioRegistrar; engine: VoiceEngine; clientName: () => unknown; notify: (notice: StreamNotice) => void; policy: SchedulePolicy }) {
+    this.#policy = options.policy;
     this.sessionId = options.sessionId;
     this.#registrar = options.registrar;
     this.#hostEngine = options.engine;
@@ -86,7 +89,7 @@ export class AgentSession {
 
   /** The engine acting as this session's agent. */
   engine(): Promise<VoiceEngine> {
-    this.#engine ??= this.#hostEngine.forActor(this.actor);
+    this.#engine ??= this.#hostEngine.forActor(this.actor, { policy: this.#policy });
     return this.#engine;
   }
 
@@ -131,9 +134,10 @@ export class AgentSession {
     return new Promise<TrackedPlay>((resolve, reject) => {
       let tracked: TrackedPlay | null = null;
       const running = play(engine);
+      let onPlaying: ((streamId: string) => void) | null = null;
       const settle = (): void => {
-        this.#onStart = null;
-        this.#onPlaying = null;
+        // Only this launch's handler: a later launch may be waiting by now.
+        if (onPlaying !== null && this.#onPlaying === onPlaying) this.#onPlaying = null;
         if (tracked) resolve(tracked);
       };
       this.#onStart = (streamId, attestationId) => {
@@ -152,9 +156,10 @@ export class AgentSession {
         });
         this.#plays.set(streamId, entry);
         // Resolved when the audio starts (the stream can then be interrupted), or when it ends first.
-        this.#onPlaying = (playingId) => {
+        onPlaying = (playingId) => {
           if (playingId === streamId) settle();
         };
+        this.#onPlaying = onPlaying;
       };
       running.catch((error: unknown) => {
         if (tracked) return;

@@ -19,6 +19,7 @@ import { VoiceEngine } from '../engine/voice-engine.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { negotiateVersion, REGISTRAR_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS } from '../registrar/version.js';
 import { RateLimiter, rateLimiterOptionsSchema } from '../security/rate-limiter.js';
+import { schedulePolicySchema } from '../streaming/schedule-policy.js';
 import { parseInput } from '../validation.js';
 import { AgentSession, type StreamNotice } from './agent-session.js';
 import * as schemas from './schemas.js';
@@ -41,6 +42,12 @@ export const mcpServerOptionsSchema = z.strictObject({
   registrar: z.instanceof(AudioRegistrar),
   /** Per-agent rate limits (a RateLimiter, or its options; default 60 calls and 100,000 characters per minute). */
   rateLimit: z.union([z.instanceof(RateLimiter), rateLimiterOptionsSchema.partial()]).optional(),
+  /**
+   * How an agent's speech meets the speech already playing (docs/ENGINE.md, "Scheduling"). Default
+   * `mix`: `speak` starts at once. With `queue` a `speak` returns when its turn comes (the client's
+   * request timeout may end the wait first).
+   */
+  policy: schedulePolicySchema.default('mix'),
   /** Server name told to clients. */
   name: z.string().min(1).max(100).default('voice-soundboard'),
   /** How long `interrupt` waits for the cut stream's `heard`, in ms (default 10,000). */
@@ -97,7 +104,7 @@ export class VoiceMcpServer {
    */
   async connect(transport: Transport, sessionId: string = transport.sessionId ?? randomUUID().slice(0, 8)): Promise<McpSessionInfo> {
     if (this.#closed) throw new InputError('the MCP server is closed', { code: 'MCP_CLOSED' });
-    const { engine, registrar, name, heardWaitMs, logger } = this.#options;
+    const { engine, registrar, name, heardWaitMs, logger, policy } = this.#options;
     const mcp = new McpServer(
       { name, version: REGISTRAR_SCHEMA_VERSION },
       { capabilities: { logging: {}, experimental: { [MCP_EXTENSION]: { schemaVersion: REGISTRAR_SCHEMA_VERSION, supported: [...SUPPORTED_SCHEMA_VERSIONS] } } }, instructions: INSTRUCTIONS, maxToolInputElements: 10_000 },
@@ -105,7 +112,7 @@ export class VoiceMcpServer {
     const notify = (notice: StreamNotice) => {
       mcp.server.sendLoggingMessage({ level: 'info', logger: 'voice-soundboard', data: notice }).catch(() => undefined);
     };
-    const session = new AgentSession({ sessionId, registrar, engine, clientName: () => mcp.server.getClientVersion()?.name, notify });
+    const session = new AgentSession({ sessionId, registrar, engine, clientName: () => mcp.server.getClientVersion()?.name, notify, policy });
     const schemaVersion = (): string => {
       const asked: unknown = mcp.server.getClientCapabilities()?.experimental?.[MCP_EXTENSION];
       return negotiateVersion(typeof asked === 'object' && asked !== null ? (asked as { schemaVersion?: unknown }).schemaVersion : undefined);

@@ -146,3 +146,14 @@ export type { AudioFormat, EncodeAudioOptions, FormatAvailability, PcmFormat } f
 export { encodeAudioStream } from './audio/encode-stream.js';
 export { AudioFileWriter, writeAudioFile } from './audio/file-writer.js';
 export type { AudioFileWriterOptions, WriteAudioFileOptions, WrittenAudioFile } from './audio/file-writer.js';
+
+// MCP server (issue 11) and the per-client RateLimiter it uses
+export { createMcpServer, MCP_EXTENSION, mcpServerOptionsSchema, VoiceMcpServer } from './mcp/server.js';
+export type { McpLogger, McpServerOptions, McpSessionInfo } from './mcp/server.js';
+export { MCP_HTTP_PATH, mcpHttpOptionsSchema, serveMcpHttp } from './mcp/http.js';
+export type { McpHttpOptions, McpHttpServer } from './mcp/http.js';
+export { LineStdioTransport } from './mcp/stdio-transport.js';
+export { MCP_LIMITS } from './mcp/schemas.js';
+export type { StreamNotice } from './mcp/agent-session.js';
+export { RateLimiter, rateLimiterOptionsSchema } from './security/rate-limiter.js';
+export type { RateDecision, RateLimiterOptions } from './security/rate-limiter.js';

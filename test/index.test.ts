@@ -28,6 +28,9 @@ const EXPORTS = [
     'AudioVoice', 'AUDIO_BACKEND_ENV', 'listOutputDevices',
     'TruePeakLimiter', 'limitTruePeak',
     'OVR_VISEMES', 'OVR_VISEME_TABLE', 'visemeOf',
+    // MCP (issue 11)
+    'createMcpServer', 'MCP_EXTENSION', 'mcpServerOptionsSchema', 'VoiceMcpServer', 'MCP_HTTP_PATH', 'mcpHttpOptionsSchema',
+    'serveMcpHttp', 'LineStdioTransport', 'MCP_LIMITS', 'RateLimiter', 'rateLimiterOptionsSchema',
 ];
 
 describe('package exports', () => {

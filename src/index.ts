@@ -151,7 +151,7 @@ export type { AudioFileWriterOptions, WriteAudioFileOptions, WrittenAudioFile } 
 export { createMcpServer, MCP_EXTENSION, mcpServerOptionsSchema, VoiceMcpServer } from './mcp/server.js';
 export type { McpLogger, McpServerOptions, McpSessionInfo } from './mcp/server.js';
 export { MCP_HTTP_PATH, mcpHttpOptionsSchema, serveMcpHttp } from './mcp/http.js';
-export type { McpHttpOptions, McpHttpServer } from './mcp/http.js';
+export type { McpHttpOptions, McpHttpServer, McpSessionHost } from './mcp/http.js';
 export { LineStdioTransport } from './mcp/stdio-transport.js';
 export { MCP_LIMITS } from './mcp/schemas.js';
 export type { StreamNotice } from './mcp/agent-session.js';

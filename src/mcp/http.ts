@@ -11,7 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { parseInput } from '../validation.js';
-import type { McpLogger, VoiceMcpServer } from './server.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { McpLogger } from './server.js';
+
+/** What the HTTP face serves: anything that runs one MCP session per transport (a VoiceMcpServer). */
+export interface McpSessionHost {
+  connect(transport: Transport, sessionId: string): Promise<unknown>;
+}
 
 /** Schema of `serveMcpHttp` options. */
 export const mcpHttpOptionsSchema = z.strictObject({
@@ -48,7 +54,7 @@ function sendJsonError(res: ServerResponse, status: number, code: number, messag
 }
 
 /** Serves `server` over Streamable HTTP; resolves once listening. */
-export async function serveMcpHttp(server: VoiceMcpServer, options: McpHttpOptions = {}): Promise<McpHttpServer> {
+export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptions = {}): Promise<McpHttpServer> {
   const { host, port, token, maxSessions, logger } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
   const transports = new Map<string, StreamableHTTPServerTransport>();

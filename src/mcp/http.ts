@@ -86,7 +86,7 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
       allowedHosts,
     });
     transport.onclose = () => void transports.delete(id);
-    await server.connect(transport, id.slice(0, 8));
+    await server.connect(transport, id.replaceAll('-', '').slice(0, 12));
     await transport.handleRequest(req, res);
     // Not an initialize (the transport refused it): the session never opened; its server goes.
     if (!transports.has(id)) await transport.close();

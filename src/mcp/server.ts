@@ -102,8 +102,10 @@ export class VoiceMcpServer {
    * Serves one MCP session over `transport` (stdio, Streamable HTTP, in-memory). `sessionId` names
    * it in the agent's actor id (default: the transport's, else a fresh one). Resolves once connected.
    */
-  async connect(transport: Transport, sessionId: string = transport.sessionId ?? randomUUID().slice(0, 8)): Promise<McpSessionInfo> {
+  async connect(transport: Transport, sessionId: string = transport.sessionId ?? randomUUID().replaceAll('-', '').slice(0, 12)): Promise<McpSessionInfo> {
     if (this.#closed) throw new InputError('the MCP server is closed', { code: 'MCP_CLOSED' });
+    // Two live sessions under one id would be one agent: each session must be its own actor.
+    if (this.#sessions.has(sessionId)) throw new InputError(`sessionId: a session "${sessionId}" is already connected`, { field: 'sessionId' });
     const { engine, registrar, name, heardWaitMs, logger, policy } = this.#options;
     const mcp = new McpServer(
       { name, version: REGISTRAR_SCHEMA_VERSION },

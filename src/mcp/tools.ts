@@ -118,6 +118,11 @@ export async function speakTool(context: ToolContext, input: { text: string; voi
   } catch (error) {
     return failed(context, error);
   }
+  // It ended before its audio started (a backend failure, say): the result says why.
+  if (play.settled) {
+    const ended = await play.done;
+    if (ended.error) return failed(context, ended.error, play.streamId);
+  }
   const base = { success: true, stream_id: play.streamId, attestation_id: play.startAttestationId, interrupted_stream_id: interrupted };
   if (input.wait !== true) return reply(context, base, `speaking: stream ${play.streamId}`);
   const ended = await play.done;

@@ -10,6 +10,8 @@ import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
 import { InputError } from '../../src/errors.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { connectInMemory, LONG_TEXT, type TestClient } from '../helpers/mcp.js';
 import { waitUntil } from '../helpers/waiting.js';
 
@@ -63,6 +65,11 @@ describe('MCP agents under the registrar', () => {
     // Beta cannot read it either, nor list it.
     expect(await beta.call('query_state', { stream_id: alphaStream })).toMatchObject({ success: false, reason: 'not_owner' });
     expect((await beta.call('list_streams')).streams).toEqual([]);
+    expect(await beta.call('get_attestations', { stream_id: alphaStream })).toMatchObject({ success: false, reason: 'not_owner' });
+    // Beta's records are its own requests only (here its refused interrupt), none of alpha's stream's life.
+    const betaRecords = (await beta.call('get_attestations')).attestations as Array<{ actor: string; action: string; decision: string }>;
+    expect(betaRecords.map((record) => [record.action, record.decision])).toEqual([['interrupt', 'denied']]);
+    expect(betaRecords[0]?.actor).toMatch(/^agent:beta#/);
 
     const own = await alpha.call('interrupt', { stream_id: alphaStream });
     expect(own).toMatchObject({ success: true, decision: 'allowed', stream_id: alphaStream });
@@ -173,6 +180,26 @@ describe('MCP agents under the registrar', () => {
     expect((await plain.call('list_streams')).schema_version).toBe('2.9');
     expect(plain.client.getInstructions()).toContain('2.9.0');
   }, 60_000);
+
+  it('refuses a second live session under one session id (it would be the same agent)', async () => {
+    const [, first] = InMemoryTransport.createLinkedPair();
+    const [, second] = InMemoryTransport.createLinkedPair();
+    await server.connect(first, 'same-id');
+    await expect(server.connect(second, 'same-id')).rejects.toThrow(/sessionId/);
+  });
+
+  it('answers a speak whose stream fails before its audio with the failure, not success', async () => {
+    await server.close();
+    await engine.close();
+    const failing = new ConstantLevelBackend({ level: 0.5, sampleRateHz: output.config.sampleRateHz, framesPerSegment: 480, levelFor: () => { throw new Error('backend exploded'); } });
+    engine = new VoiceEngine({ registrar, output, backend: failing });
+    server = createMcpServer({ engine, registrar });
+    const alpha = await connect('alpha');
+    const spoke = await alpha.call('speak', { text: 'This will fail.' });
+    expect(spoke).toMatchObject({ success: false, decision: 'denied', stream_id: expect.any(String) });
+    expect(spoke.message).toContain('backend exploded');
+    expect(registrar.getState(spoke.stream_id as string)?.state).toBe('failed');
+  });
 
   it('refuses an engine of another registrar', () => {
     expect(() => createMcpServer({ engine, registrar: new AudioRegistrar() })).toThrow(InputError);

@@ -2,8 +2,8 @@
  * `serveMcpHttp(server, options)`: the MCP server over Streamable HTTP on one path (`/mcp`), one
  * SDK transport per MCP session (routed by the `mcp-session-id` header), loopback by default.
  * With a token every request must carry `Authorization: Bearer <token>` (else 401, compared in
- * constant time). Host headers are checked against the listening address (DNS rebinding), and the
- * number of open sessions is bounded (503 beyond).
+ * constant time). Host headers are checked against the listening address (DNS rebinding), the
+ * number of open sessions is bounded (503 beyond) and an idle session is closed after `sessionIdleMs`.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -29,6 +29,8 @@ export const mcpHttpOptionsSchema = z.strictObject({
   token: z.string().min(8, 'expected a token of at least 8 characters').max(4096).optional(),
   /** Open sessions at most (default 100). */
   maxSessions: z.number().int().min(1).max(10_000).default(100),
+  /** A session without a request for this long is closed, its streams stopped (default 30 minutes): clients that vanish do not hold slots. */
+  sessionIdleMs: z.number().int().min(1).max(86_400_000).default(30 * 60_000),
   logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null, 'expected a logger').optional(),
 });
 
@@ -55,9 +57,21 @@ function sendJsonError(res: ServerResponse, status: number, code: number, messag
 
 /** Serves `server` over Streamable HTTP; resolves once listening. */
 export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptions = {}): Promise<McpHttpServer> {
-  const { host, port, token, maxSessions, logger } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
+  const { host, port, token, maxSessions, sessionIdleMs, logger } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
   const transports = new Map<string, StreamableHTTPServerTransport>();
+  /** When each session last had a request (ms, monotonic). */
+  const lastSeenMs = new Map<string, number>();
+  const sweep = setInterval(() => {
+    const nowMs = performance.now();
+    for (const [id, seenMs] of lastSeenMs) {
+      if (nowMs - seenMs < sessionIdleMs) continue;
+      lastSeenMs.delete(id);
+      logger?.info({ sessionId: id }, 'mcp http: idle session closed');
+      void transports.get(id)?.close();
+    }
+  }, Math.max(10, Math.min(60_000, Math.floor(sessionIdleMs / 2))));
+  sweep.unref();
   let allowedHosts: string[] = [];
 
   const authorised = (req: IncomingMessage): boolean => expected === null || timingSafeEqual(digest(req.headers.authorization ?? ''), expected);
@@ -74,6 +88,7 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
     if (sessionId !== undefined) {
       const known = transports.get(sessionId);
       if (!known) return sendJsonError(res, 404, -32001, 'unknown or closed MCP session');
+      lastSeenMs.set(sessionId, performance.now());
       return known.handleRequest(req, res);
     }
     if (req.method !== 'POST') return sendJsonError(res, 400, -32000, 'a request without mcp-session-id must be an initialize POST');
@@ -81,11 +96,17 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
     const id = randomUUID();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
-      onsessioninitialized: () => void transports.set(id, transport),
+      onsessioninitialized: () => {
+        transports.set(id, transport);
+        lastSeenMs.set(id, performance.now());
+      },
       enableDnsRebindingProtection: true,
       allowedHosts,
     });
-    transport.onclose = () => void transports.delete(id);
+    transport.onclose = () => {
+      transports.delete(id);
+      lastSeenMs.delete(id);
+    };
     await server.connect(transport, id.replaceAll('-', '').slice(0, 12));
     await transport.handleRequest(req, res);
     // Not an initialize (the transport refused it): the session never opened; its server goes.
@@ -115,6 +136,7 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
     port: bound,
     close: () => {
       closed ??= (async () => {
+        clearInterval(sweep);
         await Promise.allSettled([...transports.values()].map((transport) => transport.close()));
         http.closeAllConnections();
         await new Promise<void>((resolve) => http.close(() => resolve()));

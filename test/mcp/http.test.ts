@@ -101,6 +101,30 @@ describe('MCP over Streamable HTTP', () => {
     }
   });
 
+  it('bounds open sessions (503 beyond)', async () => {
+    const small = await serveMcpHttp(server, { maxSessions: 1 });
+    try {
+      const agent = await httpClient('first', small.url, 'unused-token');
+      expect((await fetch(small.url, { method: 'POST', headers: mcpHeaders, body: initialize })).status).toBe(503);
+      await agent.client.close();
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('closes idle sessions: their speech stops and a later request finds no session', async () => {
+    const idle = await serveMcpHttp(server, { sessionIdleMs: 200 });
+    try {
+      const agent = await httpClient('idle', idle.url, 'unused-token');
+      const spoke = await agent.call('speak', { text: LONG_TEXT });
+      await waitUntil(() => registrar.getState(spoke.stream_id as string)?.state === 'stopped', 'the idle session to be closed');
+      await expect(agent.call('list_streams')).rejects.toThrow();
+      await agent.client.close().catch(() => undefined);
+    } finally {
+      await idle.close();
+    }
+  });
+
   it('runs as voice-soundboard mcp --http with a token from the environment', async () => {
     const child = spawn(process.execPath, [BIN, 'mcp', '--http', '--port', '0'], { env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null', VOICE_SOUNDBOARD_MCP_TOKEN: TOKEN } });
     let stderr = '';

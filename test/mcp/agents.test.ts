@@ -156,6 +156,12 @@ describe('MCP agents under the registrar', () => {
     const sneaky = await connect('user:alice evil');
     const sneakyStream = (await sneaky.call('speak', { text: 'Hello.' })).stream_id as string;
     expect(registrar.getState(sneakyStream)?.owner).toMatch(/^agent:user_alice_evil#\S+$/);
+    // Nor can it pose as another session's agent by naming itself after one: its '#' is replaced.
+    const alphaSession = alphaOwner?.split('#')[1] ?? '';
+    const poser = await connect(`alpha#${alphaSession}`);
+    const posed = (await poser.call('speak', { text: 'Hello.' })).stream_id as string;
+    expect(registrar.getState(posed)?.owner).toMatch(new RegExp(`^agent:alpha_${alphaSession}#[0-9a-f]+$`));
+    expect(await poser.call('interrupt', { stream_id: alphaStream })).toMatchObject({ success: false, reason: 'not_owner' });
   }, 60_000);
 
   it('answers rate_limited with retry_after once an agent spends its budget; other agents are not affected', async () => {

@@ -28,6 +28,8 @@ export interface TrackedPlay {
   streamId: string;
   /** The attestation of the stream's start. */
   startAttestationId: string;
+  /** Aborts the play as its caller: the engine asks the registrar, as the owner, to end the stream. */
+  abort: () => void;
   /** Settles when playback ends (never rejects): the play's result, or its error. */
   done: Promise<{ result: PlayResult | null; error: unknown }>;
   settled: boolean;
@@ -113,7 +115,7 @@ export class AgentSession {
    * audio started (the registrar allowed its play) or it ended, or rejects with why it could not start. Launches are one at a time
    * so each start is matched with its own call; the speech itself goes on after this resolves.
    */
-  launch(play: (engine: VoiceEngine) => Promise<PlayResult>, conversationId?: string): Promise<TrackedPlay> {
+  launch(play: (engine: VoiceEngine, signal: AbortSignal) => Promise<PlayResult>, conversationId?: string): Promise<TrackedPlay> {
     const launched = this.#launchTail.then(() => this.#launchNow(play, conversationId));
     this.#launchTail = launched.catch(() => undefined);
     return launched;
@@ -128,12 +130,13 @@ export class AgentSession {
     this.#stopListening();
   }
 
-  async #launchNow(play: (engine: VoiceEngine) => Promise<PlayResult>, conversationId: string | undefined): Promise<TrackedPlay> {
+  async #launchNow(play: (engine: VoiceEngine, signal: AbortSignal) => Promise<PlayResult>, conversationId: string | undefined): Promise<TrackedPlay> {
     if (this.#closed) throw new Error('the MCP session is closed');
     const engine = await this.engine();
     return new Promise<TrackedPlay>((resolve, reject) => {
       let tracked: TrackedPlay | null = null;
-      const running = play(engine);
+      const controller = new AbortController();
+      const running = play(engine, controller.signal);
       let onPlaying: ((streamId: string) => void) | null = null;
       const settle = (): void => {
         // Only this launch's handler: a later launch may be waiting by now.
@@ -142,7 +145,7 @@ export class AgentSession {
       };
       this.#onStart = (streamId, attestationId) => {
         this.#onStart = null;
-        const entry: TrackedPlay = { streamId, startAttestationId: attestationId, done: Promise.resolve({ result: null, error: null }), settled: false, heard: null, ...(conversationId ? { conversationId } : {}) };
+        const entry: TrackedPlay = { streamId, startAttestationId: attestationId, abort: () => controller.abort(), done: Promise.resolve({ result: null, error: null }), settled: false, heard: null, ...(conversationId ? { conversationId } : {}) };
         tracked = entry;
         entry.done = running.then(
           (result) => ({ result, error: null }),

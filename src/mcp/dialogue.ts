@@ -18,7 +18,7 @@ export interface DialogueLine {
 /** Starts the dialogue; resolves once its first line's stream started (the rest follows in order). */
 export async function playDialogue(session: AgentSession, lines: readonly DialogueLine[]): Promise<{ conversationId: string; first: TrackedPlay; done: Promise<void> }> {
   const conversationId = `conv-${randomUUID()}`;
-  const playLine = (line: DialogueLine) => session.launch((engine) => engine.play(line.text, line.voice !== undefined ? { voice: line.voice } : {}), conversationId);
+  const playLine = (line: DialogueLine) => session.launch((engine, signal) => engine.play(line.text, { signal, ...(line.voice !== undefined ? { voice: line.voice } : {}) }), conversationId);
   const [head, ...rest] = lines;
   if (!head) throw new Error('dialogue: no lines');
   const first = await playLine(head);

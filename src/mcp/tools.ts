@@ -114,7 +114,7 @@ export async function speakTool(context: ToolContext, input: { text: string; voi
   }
   let play: TrackedPlay;
   try {
-    play = await context.session.launch((engine) => engine.play(input.text, { ...(input.voice !== undefined ? { voice: input.voice } : {}) }));
+    play = await context.session.launch((engine, signal) => engine.play(input.text, { signal, ...(input.voice !== undefined ? { voice: input.voice } : {}) }));
   } catch (error) {
     return failed(context, error);
   }
@@ -137,12 +137,30 @@ export async function interruptTool(context: ToolContext, input: { stream_id?: s
   if (refused) return refused;
   const target = input.stream_id ?? context.session.current()?.streamId;
   if (target === undefined) return refuse(context, 'no_active_stream', 'this agent has no stream playing (pass stream_id to name one)');
+  const play = context.session.play(target);
+  const state = context.registrar.getState(target)?.state;
+  // Not playing yet (a dialogue's next line being synthesized): the play is aborted, which asks the
+  // registrar as the owner to end the stream; the decision is the record that request wrote.
+  if (play && !play.settled && (state === 'compiling' || state === 'synthesizing')) return abortBeforeAudio(context, play);
   const engine = await context.session.engine();
   const result = engine.interrupt(target, { reason: 'interrupt tool' });
   if (!result.allowed) return decided(context, result, {}, '');
-  const play = context.session.play(target);
   const heard = play ? heardOf(await endOf(play, context.heardWaitMs)) : null;
   return decided(context, result, { heard }, `interrupted stream ${target}${heard ? `: heard "${heard.text.slice(0, 80)}"` : ''}`);
+}
+
+/** Ends one of the session's streams before its audio by aborting its play; the result is the registrar's decision. */
+async function abortBeforeAudio(context: ToolContext, play: TrackedPlay): Promise<CallToolResult> {
+  const store = context.registrar.attestationStore;
+  const before = store.lastSeq;
+  play.abort();
+  const record = store.lastSeq > before ? store.bySeq(store.lastSeq) : undefined;
+  const mine = record !== undefined && record.target === play.streamId && record.actor !== null && `${record.actor.kind}:${record.actor.id}` === context.session.actor.key;
+  if (!mine) return refuse(context, 'invalid_transition', `stream ${play.streamId} could not be ended before its audio`, { stream_id: play.streamId });
+  const fields = { success: record.decision === 'allowed', decision: record.decision, reason: record.reason, attestation_id: record.id, stream_id: play.streamId };
+  if (record.decision !== 'allowed') return reply(context, { ...fields, message: record.message }, `denied (${record.reason ?? 'denied'}): ${record.message}`);
+  await endOf(play, context.heardWaitMs);
+  return reply(context, { ...fields, heard: null }, `ended stream ${play.streamId} before its audio`);
 }
 
 /** A stream as the tools show it. */

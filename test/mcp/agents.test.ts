@@ -11,9 +11,27 @@ import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
 import { InputError } from '../../src/errors.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../../src/backends/backend.js';
+import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { connectInMemory, LONG_TEXT, type TestClient } from '../helpers/mcp.js';
 import { waitUntil } from '../helpers/waiting.js';
+
+/** Speaks a constant level; a text containing "Gate" waits for `gate` (or its abort) before any audio. */
+class GatedBackend extends BaseBackend {
+  readonly name = 'gated';
+  readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: false, remote: false };
+  constructor(readonly sampleRateHz: number, readonly gate: Promise<void>) {
+    super();
+  }
+  async voices(): Promise<VoiceInfo[]> {
+    return [];
+  }
+  protected async *synthesizeOnce(segment: SynthesisSegment, _options: unknown, signal: AbortSignal): AsyncIterable<EngineOutput> {
+    if (segment.text.includes('Gate')) await Promise.race([this.gate, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+    yield { pcm: new Float32Array(this.sampleRateHz / 10).fill(0.2), sampleRateHz: this.sampleRateHz, channels: 1, metadata: {} };
+  }
+}
 
 let registrar: AudioRegistrar;
 let output: AudioOutput;
@@ -205,6 +223,28 @@ describe('MCP agents under the registrar', () => {
     expect(spoke).toMatchObject({ success: false, decision: 'denied', stream_id: expect.any(String) });
     expect(spoke.message).toContain('backend exploded');
     expect(registrar.getState(spoke.stream_id as string)?.state).toBe('failed');
+  });
+
+  it("ends a dialogue line still being synthesized when the agent interrupts it, and the dialogue's rest is dropped", async () => {
+    await server.close();
+    await engine.close();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    engine = new VoiceEngine({ registrar, output, backend: new GatedBackend(output.config.sampleRateHz, gate) });
+    server = createMcpServer({ engine, registrar });
+    const alpha = await connect('alpha');
+    const dialogue = await alpha.call('dialogue', { lines: [{ speaker: 'a', text: 'One.' }, { speaker: 'b', text: 'Gate two.' }, { speaker: 'a', text: 'Three.' }] });
+    const started = () => alpha.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'started');
+    await waitUntil(() => started().length === 2 && registrar.getState(started()[1]?.stream_id ?? '')?.state === 'synthesizing', 'the second line to wait in synthesis');
+    const second = started()[1]?.stream_id ?? '';
+    const cut = await alpha.call('interrupt', {});
+    expect(cut).toMatchObject({ success: true, decision: 'allowed', stream_id: second, heard: null });
+    expect(registrar.getState(second)?.state).toBe('failed');
+    expect(registrar.attestationStore.query({ target: second }).at(-1)?.id).toBe(cut.attestation_id);
+    release();
+    await waitUntil(() => alpha.notices.some((notice) => notice.stream_id === second && notice.event === 'failed'), 'the failed notice');
+    // The third line never starts.
+    expect((await alpha.call('list_streams')).streams).toHaveLength(2);
   });
 
   it('refuses an engine of another registrar', () => {

@@ -112,7 +112,10 @@ describe('voice-soundboard mcp (stdio)', () => {
       expect(refused).toMatchObject({ success: false, decision: 'denied', reason: 'rate_limited', attestation_id: null });
       expect(refused.retry_after).toBeGreaterThanOrEqual(1);
       expect(refused.retry_after).toBeLessThanOrEqual(60);
-      expect(limited.stderr()).toContain('mcp call denied');
+      // The refusal is logged on stderr (stdout is the protocol), with the reason and not the text.
+      await waitUntil(() => limited.stderr().includes('mcp call denied'), 'the refusal in the log');
+      expect(limited.stderr()).toContain('"reason":"rate_limited"');
+      expect(limited.stderr()).not.toContain('Please?');
     } finally {
       await limited.close();
     }

@@ -112,8 +112,9 @@ export class AgentSession {
 
   /**
    * Starts `play` (a call of the session engine's play()) and resolves with its stream once its
-   * audio started (the registrar allowed its play) or it ended, or rejects with why it could not start. Launches are one at a time
-   * so each start is matched with its own call; the speech itself goes on after this resolves.
+   * audio started (the registrar allowed its play) or it ended, or rejects with why it could not
+   * start. Launches are one at a time so each start is matched with its own call; the speech
+   * itself goes on after this resolves.
    */
   launch(play: (engine: VoiceEngine, signal: AbortSignal) => Promise<PlayResult>, conversationId?: string): Promise<TrackedPlay> {
     const launched = this.#launchTail.then(() => this.#launchNow(play, conversationId));

@@ -106,9 +106,8 @@ export async function speakTool(context: ToolContext, input: { text: string; voi
   if (input.interrupt === true) {
     const current = context.session.current();
     if (current) {
-      const engine = await context.session.engine();
-      const result = engine.interrupt(current.streamId, { reason: 'speak with interrupt' });
-      if (!result.allowed) return decided(context, result, { interrupted_stream_id: current.streamId }, '');
+      const cut = await cutOwnStream(context, current.streamId, 'speak with interrupt', false);
+      if (!cut.allowed) return withFields(cut.result, { interrupted_stream_id: current.streamId });
       interrupted = current.streamId;
     }
   }
@@ -137,30 +136,43 @@ export async function interruptTool(context: ToolContext, input: { stream_id?: s
   if (refused) return refused;
   const target = input.stream_id ?? context.session.current()?.streamId;
   if (target === undefined) return refuse(context, 'no_active_stream', 'this agent has no stream playing (pass stream_id to name one)');
+  return (await cutOwnStream(context, target, 'interrupt tool', true)).result;
+}
+
+/**
+ * Asks the registrar, as the session's agent, to interrupt `target`; with `waitHeard`, waits for
+ * the cut play to say what was heard. A stream of the session that has not reached its audio yet
+ * (a dialogue's next line being synthesized) is ended by aborting its play instead: the engine
+ * then asks as the owner, and the decision is the record that request wrote.
+ */
+async function cutOwnStream(context: ToolContext, target: string, reason: string, waitHeard: boolean): Promise<{ allowed: boolean; result: CallToolResult }> {
   const play = context.session.play(target);
   const state = context.registrar.getState(target)?.state;
-  // Not playing yet (a dialogue's next line being synthesized): the play is aborted, which asks the
-  // registrar as the owner to end the stream; the decision is the record that request wrote.
-  if (play && !play.settled && (state === 'compiling' || state === 'synthesizing')) return abortBeforeAudio(context, play);
+  if (play && !play.settled && (state === 'compiling' || state === 'synthesizing')) return abortBeforeAudio(context, play, waitHeard);
   const engine = await context.session.engine();
-  const result = engine.interrupt(target, { reason: 'interrupt tool' });
-  if (!result.allowed) return decided(context, result, {}, '');
-  const heard = play ? heardOf(await endOf(play, context.heardWaitMs)) : null;
-  return decided(context, result, { heard }, `interrupted stream ${target}${heard ? `: heard "${heard.text.slice(0, 80)}"` : ''}`);
+  const result = engine.interrupt(target, { reason });
+  if (!result.allowed) return { allowed: false, result: decided(context, result, {}, '') };
+  const heard = play && waitHeard ? heardOf(await endOf(play, context.heardWaitMs)) : null;
+  return { allowed: true, result: decided(context, result, { heard }, `interrupted stream ${target}${heard ? `: heard "${heard.text.slice(0, 80)}"` : ''}`) };
+}
+
+/** `result` with more structured fields. */
+function withFields(result: CallToolResult, fields: Record<string, unknown>): CallToolResult {
+  return { ...result, structuredContent: { ...result.structuredContent, ...fields } };
 }
 
 /** Ends one of the session's streams before its audio by aborting its play; the result is the registrar's decision. */
-async function abortBeforeAudio(context: ToolContext, play: TrackedPlay): Promise<CallToolResult> {
+async function abortBeforeAudio(context: ToolContext, play: TrackedPlay, waitEnd: boolean): Promise<{ allowed: boolean; result: CallToolResult }> {
   const store = context.registrar.attestationStore;
   const before = store.lastSeq;
   play.abort();
   const record = store.lastSeq > before ? store.bySeq(store.lastSeq) : undefined;
   const mine = record !== undefined && record.target === play.streamId && record.actor !== null && `${record.actor.kind}:${record.actor.id}` === context.session.actor.key;
-  if (!mine) return refuse(context, 'invalid_transition', `stream ${play.streamId} could not be ended before its audio`, { stream_id: play.streamId });
+  if (!mine) return { allowed: false, result: refuse(context, 'invalid_transition', `stream ${play.streamId} could not be ended before its audio`, { stream_id: play.streamId }) };
   const fields = { success: record.decision === 'allowed', decision: record.decision, reason: record.reason, attestation_id: record.id, stream_id: play.streamId };
-  if (record.decision !== 'allowed') return reply(context, { ...fields, message: record.message }, `denied (${record.reason ?? 'denied'}): ${record.message}`);
-  await endOf(play, context.heardWaitMs);
-  return reply(context, { ...fields, heard: null }, `ended stream ${play.streamId} before its audio`);
+  if (record.decision !== 'allowed') return { allowed: false, result: reply(context, { ...fields, message: record.message }, `denied (${record.reason ?? 'denied'}): ${record.message}`) };
+  if (waitEnd) await endOf(play, context.heardWaitMs);
+  return { allowed: true, result: reply(context, { ...fields, heard: null }, `ended stream ${play.streamId} before its audio`) };
 }
 
 /** A stream as the tools show it. */

@@ -8,6 +8,7 @@
  * .schemaVersion` with the registrar's `negotiateVersion` (in every result's `schema_version`).
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -66,6 +67,9 @@ export interface McpSessionInfo {
   actor: string | null;
 }
 
+/** The package version, told to clients as the server's version. */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 /** The instructions every client reads at initialization. */
 const INSTRUCTIONS = [
   `Voice Soundboard speaks text aloud under a registrar (state schema ${REGISTRAR_SCHEMA_VERSION}).`,
@@ -108,7 +112,7 @@ export class VoiceMcpServer {
     if (this.#sessions.has(sessionId)) throw new InputError(`sessionId: a session "${sessionId}" is already connected`, { field: 'sessionId' });
     const { engine, registrar, name, heardWaitMs, logger, policy } = this.#options;
     const mcp = new McpServer(
-      { name, version: REGISTRAR_SCHEMA_VERSION },
+      { name, version: PACKAGE_VERSION },
       { capabilities: { logging: {}, experimental: { [MCP_EXTENSION]: { schemaVersion: REGISTRAR_SCHEMA_VERSION, supported: [...SUPPORTED_SCHEMA_VERSIONS] } } }, instructions: INSTRUCTIONS, maxToolInputElements: 10_000 },
     );
     const notify = (notice: StreamNotice) => {

@@ -179,3 +179,13 @@ export type { RenderedLayerInfo, RenderedScene } from './scene/render.js';
 export type { SceneEngine } from './scene/scene-engine.js';
 export type { Level } from './scene/levels.js';
 export type { PlayableMix, RenderedMix } from './scene/playable.js';
+// MCP server (issue 11) and the per-client RateLimiter it uses
+export { createMcpServer, MCP_EXTENSION, mcpServerOptionsSchema, VoiceMcpServer } from './mcp/server.js';
+export type { McpLogger, McpServerOptions, McpSessionInfo } from './mcp/server.js';
+export { MCP_HTTP_PATH, mcpHttpOptionsSchema, serveMcpHttp } from './mcp/http.js';
+export type { McpHttpOptions, McpHttpServer, McpSessionHost } from './mcp/http.js';
+export { LineStdioTransport } from './mcp/stdio-transport.js';
+export { MCP_LIMITS } from './mcp/schemas.js';
+export type { StreamNotice } from './mcp/agent-session.js';
+export { RateLimiter, rateLimiterOptionsSchema } from './security/rate-limiter.js';
+export type { RateDecision, RateLimiterOptions } from './security/rate-limiter.js';

@@ -33,6 +33,9 @@ const EXPORTS = [
     // scenes (issue 14)
     'Scene', 'loadSceneFile', 'sceneFromJson', 'AMBIANCE_GENERATORS', 'EFFECT_GENERATORS', 'LAYER_KINDS', 'sceneFileSchema',
     'Conversation', 'DEFAULT_GAP_MS', 'DEFAULT_VOICES',
+    // MCP (issue 11)
+    'createMcpServer', 'MCP_EXTENSION', 'mcpServerOptionsSchema', 'VoiceMcpServer', 'MCP_HTTP_PATH', 'mcpHttpOptionsSchema',
+    'serveMcpHttp', 'LineStdioTransport', 'MCP_LIMITS', 'RateLimiter', 'rateLimiterOptionsSchema',
 ];
 
 describe('package exports', () => {

@@ -10,6 +10,7 @@ import { pluginsCommand } from './plugins.js';
 import { devicesCommand } from './devices.js';
 import { sceneCommand } from './scene.js';
 import { dialogueCommand } from './dialogue.js';
+import { mcpCommand } from './mcp.js';
 import { watchInterrupts } from './speak-guards.js';
 import { speakCommand } from './speak.js';
 import { voicesCommand } from './voices.js';
@@ -43,6 +44,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   plugins: pluginsCommand,
   scene: sceneCommand,
   dialogue: dialogueCommand,
+  mcp: mcpCommand,
   speak: speakCommand,
   voices: voicesCommand,
 };

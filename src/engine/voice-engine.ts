@@ -410,6 +410,19 @@ export class VoiceEngine {
     return { plugins: this.#plugins.list(), faults: this.#plugins.faults() };
   }
 
+  /**
+   * An engine whose streams belong to `actor` (a handle of this engine's registrar, e.g. one MCP
+   * session's agent), sharing this engine's registrar, main backend and device. Its close() ends
+   * only its own streams: the backend and device stay this engine's. `options.policy` replaces the
+   * scheduling policy for its plays (default: this engine's).
+   */
+  async forActor(actor: ActorHandle, options: Pick<VoiceEngineOptions, 'policy'> = {}): Promise<VoiceEngine> {
+    this.#throwIfClosed();
+    const backend = await this.#mainBackend();
+    const { backend: _backend, backendOptions: _backendOptions, fallback: _fallback, registrar: _registrar, output: _output, actor: _actor, audioBackend: _audioBackend, audioDevice: _audioDevice, ...shared } = this.#options;
+    return new VoiceEngine({ ...shared, ...options, backend, registrar: this.#registrar, output: this.#outputDevice(), actor });
+  }
+
   /** Streams being synthesized right now. */
   activeStreams(): string[] {
     return [...this.#active.keys()];

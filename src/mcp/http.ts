@@ -1,0 +1,147 @@
+/**
+ * `serveMcpHttp(server, options)`: the MCP server over Streamable HTTP on one path (`/mcp`), one
+ * SDK transport per MCP session (routed by the `mcp-session-id` header), loopback by default.
+ * With a token every request must carry `Authorization: Bearer <token>` (else 401, compared in
+ * constant time). Host headers are checked against the listening address (DNS rebinding), the
+ * number of open sessions is bounded (503 beyond) and an idle session is closed after `sessionIdleMs`.
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { z } from 'zod';
+import { parseInput } from '../validation.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { McpLogger } from './server.js';
+
+/** What the HTTP face serves: anything that runs one MCP session per transport (a VoiceMcpServer). */
+export interface McpSessionHost {
+  connect(transport: Transport, sessionId: string): Promise<unknown>;
+}
+
+/** Schema of `serveMcpHttp` options. */
+export const mcpHttpOptionsSchema = z.strictObject({
+  /** Address to listen on (default 127.0.0.1: loopback only). */
+  host: z.string().min(1).max(255).default('127.0.0.1'),
+  /** Port (default 0: any free port; the result says which). */
+  port: z.number().int().min(0).max(65_535).default(0),
+  /** Bearer token every request must carry (default: none, loopback trust). */
+  token: z.string().min(8, 'expected a token of at least 8 characters').max(4096).optional(),
+  /** Open sessions at most (default 100). */
+  maxSessions: z.number().int().min(1).max(10_000).default(100),
+  /** A session without a request for this long is closed, its streams stopped (default 30 minutes): clients that vanish do not hold slots. */
+  sessionIdleMs: z.number().int().min(1).max(86_400_000).default(30 * 60_000),
+  logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null, 'expected a logger').optional(),
+});
+
+/** What callers may pass to `serveMcpHttp`. */
+export type McpHttpOptions = z.input<typeof mcpHttpOptionsSchema>;
+
+/** A running HTTP face. */
+export interface McpHttpServer {
+  /** `http://host:port/mcp`. */
+  url: string;
+  port: number;
+  /** Stops listening and closes every session's transport; idempotent. */
+  close(): Promise<void>;
+}
+
+/** The path the MCP endpoint answers on. */
+export const MCP_HTTP_PATH = '/mcp';
+
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+function sendJsonError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message } }));
+}
+
+/** Serves `server` over Streamable HTTP; resolves once listening. */
+export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptions = {}): Promise<McpHttpServer> {
+  const { host, port, token, maxSessions, sessionIdleMs, logger } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
+  const expected = token === undefined ? null : digest(`Bearer ${token}`);
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  /** When each session last had a request (ms, monotonic). */
+  const lastSeenMs = new Map<string, number>();
+  const sweep = setInterval(() => {
+    const nowMs = performance.now();
+    for (const [id, seenMs] of lastSeenMs) {
+      if (nowMs - seenMs < sessionIdleMs) continue;
+      lastSeenMs.delete(id);
+      logger?.info({ sessionId: id }, 'mcp http: idle session closed');
+      void transports.get(id)?.close();
+    }
+  }, Math.max(10, Math.min(60_000, Math.floor(sessionIdleMs / 2))));
+  sweep.unref();
+  let allowedHosts: string[] = [];
+
+  const authorised = (req: IncomingMessage): boolean => expected === null || timingSafeEqual(digest(req.headers.authorization ?? ''), expected);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== MCP_HTTP_PATH) return sendJsonError(res, 404, -32000, `not found: the MCP endpoint is ${MCP_HTTP_PATH}`);
+    if (!authorised(req)) {
+      logger?.warn({ remote: req.socket.remoteAddress }, 'mcp http: missing or wrong bearer token');
+      return sendJsonError(res, 401, -32001, 'unauthorised: a bearer token is required', { 'www-authenticate': 'Bearer' });
+    }
+    const sessionHeader = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
+    if (sessionId !== undefined) {
+      const known = transports.get(sessionId);
+      if (!known) return sendJsonError(res, 404, -32001, 'unknown or closed MCP session');
+      lastSeenMs.set(sessionId, performance.now());
+      return known.handleRequest(req, res);
+    }
+    if (req.method !== 'POST') return sendJsonError(res, 400, -32000, 'a request without mcp-session-id must be an initialize POST');
+    if (transports.size >= maxSessions) return sendJsonError(res, 503, -32000, `too many MCP sessions (at most ${maxSessions})`);
+    const id = randomUUID();
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      onsessioninitialized: () => {
+        transports.set(id, transport);
+        lastSeenMs.set(id, performance.now());
+      },
+      enableDnsRebindingProtection: true,
+      allowedHosts,
+    });
+    transport.onclose = () => {
+      transports.delete(id);
+      lastSeenMs.delete(id);
+    };
+    await server.connect(transport, id.replaceAll('-', '').slice(0, 12));
+    await transport.handleRequest(req, res);
+    // Not an initialize (the transport refused it): the session never opened; its server goes.
+    if (!transports.has(id)) await transport.close();
+  };
+
+  const http = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger?.warn({ error: error instanceof Error ? error.message : String(error) }, 'mcp http: request failed');
+      if (!res.headersSent) sendJsonError(res, 500, -32603, 'internal error');
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (http.address() as AddressInfo).port;
+  const hostForUrl = host.includes(':') ? `[${host}]` : host;
+  allowedHosts = [`${hostForUrl}:${bound}`, `localhost:${bound}`, `127.0.0.1:${bound}`, `[::1]:${bound}`];
+  let closed: Promise<void> | null = null;
+  return {
+    url: `http://${hostForUrl}:${bound}${MCP_HTTP_PATH}`,
+    port: bound,
+    close: () => {
+      closed ??= (async () => {
+        clearInterval(sweep);
+        await Promise.allSettled([...transports.values()].map((transport) => transport.close()));
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * `createMcpServer({ engine, registrar })`: the MCP face of a host's engine. Each connected
+ * transport is one MCP session, its own `McpServer` and its own registered agent actor
+ * (agent-session.ts); the tools (tools.ts) act only as that agent. The host keeps its own actors
+ * (users with accessibility overrides, the system) and the registrar decides between them all.
+ * Version: the server states registrar schema 2.9.0 in its instructions and capabilities, and
+ * answers the version a client asks for in `capabilities.experimental['voice-soundboard']
+ * .schemaVersion` with the registrar's `negotiateVersion` (in every result's `schema_version`).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+import { VoiceCatalogue } from '../backends/catalogue.js';
+import { BackendRegistry } from '../backends/registry.js';
+import { VoiceEngine } from '../engine/voice-engine.js';
+import { AudioRegistrar } from '../registrar/registrar.js';
+import { negotiateVersion, REGISTRAR_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS } from '../registrar/version.js';
+import { RateLimiter, rateLimiterOptionsSchema } from '../security/rate-limiter.js';
+import { schedulePolicySchema } from '../streaming/schedule-policy.js';
+import { parseInput } from '../validation.js';
+import { AgentSession, type StreamNotice } from './agent-session.js';
+import * as schemas from './schemas.js';
+import * as tools from './tools.js';
+
+/** The name under which a client asks for a schema version (client capabilities, `experimental`). */
+export const MCP_EXTENSION = 'voice-soundboard';
+
+/** The logger the server reports to (pino-compatible; never stdout, which is the stdio protocol). */
+export interface McpLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Schema of `createMcpServer(options)`. */
+export const mcpServerOptionsSchema = z.strictObject({
+  /** The host's engine: sessions speak with its backend on its device (`engine.forActor`). */
+  engine: z.instanceof(VoiceEngine),
+  /** The registrar deciding the engine's streams (the same one the engine was given). */
+  registrar: z.instanceof(AudioRegistrar),
+  /** Per-agent rate limits (a RateLimiter, or its options; default 60 calls and 100,000 characters per minute). */
+  rateLimit: z.union([z.instanceof(RateLimiter), rateLimiterOptionsSchema.partial()]).optional(),
+  /**
+   * How an agent's speech meets the speech already playing (docs/ENGINE.md, "Scheduling"). Default
+   * `mix`: `speak` starts at once. With `queue` a `speak` returns when its turn comes (the client's
+   * request timeout may end the wait first).
+   */
+  policy: schedulePolicySchema.default('mix'),
+  /** Server name told to clients. */
+  name: z.string().min(1).max(100).default('voice-soundboard'),
+  /** How long `interrupt` waits for the cut stream's `heard`, in ms (default 10,000). */
+  heardWaitMs: z.number().int().min(0).max(600_000).default(10_000),
+  /** Where the server logs sessions and refusals (default: nowhere). */
+  logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null && typeof (value as McpLogger).info === 'function' && typeof (value as McpLogger).warn === 'function', 'expected a logger with info() and warn()').optional(),
+});
+
+/** What callers may pass to `createMcpServer`. */
+export type McpServerOptions = z.input<typeof mcpServerOptionsSchema>;
+
+/** A connected session as the host sees it. */
+export interface McpSessionInfo {
+  sessionId: string;
+  /** The session's agent actor, `"agent:<client>#<session>"` (known once the client called a tool). */
+  actor: string | null;
+}
+
+/** The package version, told to clients as the server's version. */
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The instructions every client reads at initialization. */
+const INSTRUCTIONS = [
+  `Voice Soundboard speaks text aloud under a registrar (state schema ${REGISTRAR_SCHEMA_VERSION}).`,
+  'You are one agent: you can interrupt only your own streams; a user accessibility override may refuse you.',
+  'Every result has { success, decision, reason, attestation_id, retry_after, stream_id }; a denial is a normal result with success false.',
+  `Ask for a schema version with capabilities.experimental["${MCP_EXTENSION}"].schemaVersion (supported: ${SUPPORTED_SCHEMA_VERSIONS.join(', ')}).`,
+].join(' ');
+
+/** The MCP server of one host: one MCP session per connected transport. */
+export class VoiceMcpServer {
+  readonly #options: z.output<typeof mcpServerOptionsSchema>;
+  readonly #limiter: RateLimiter;
+  readonly #sessions = new Map<string, { session: AgentSession; mcp: McpServer }>();
+  #catalogue: Promise<VoiceCatalogue> | null = null;
+  #closed = false;
+
+  /** Validates options (InputError naming the field); see `createMcpServer`. */
+  constructor(options: McpServerOptions) {
+    this.#options = parseInput(mcpServerOptionsSchema, options, 'McpServerOptions');
+    const { engine, registrar, rateLimit } = this.#options;
+    // The engine's actor must be this registrar's: otherwise sessions would speak under another authority.
+    if (registrar.registerActor(engine.actor) !== engine.actor) {
+      throw new InputError('McpServerOptions.registrar: not the registrar of McpServerOptions.engine (pass the one given to new VoiceEngine({ registrar }))', { field: 'registrar' });
+    }
+    this.#limiter = rateLimit instanceof RateLimiter ? rateLimit : new RateLimiter(rateLimit ?? {});
+  }
+
+  /** Sessions connected now. */
+  sessions(): McpSessionInfo[] {
+    return [...this.#sessions.values()].map(({ session }) => ({ sessionId: session.sessionId, actor: session.registered ? session.actor.key : null }));
+  }
+
+  /**
+   * Serves one MCP session over `transport` (stdio, Streamable HTTP, in-memory). `sessionId` names
+   * it in the agent's actor id (default: the transport's, else a fresh one). Resolves once connected.
+   */
+  async connect(transport: Transport, sessionId: string = transport.sessionId ?? randomUUID().replaceAll('-', '').slice(0, 12)): Promise<McpSessionInfo> {
+    if (this.#closed) throw new InputError('the MCP server is closed', { code: 'MCP_CLOSED' });
+    // Two live sessions under one id would be one agent: each session must be its own actor.
+    if (this.#sessions.has(sessionId)) throw new InputError(`sessionId: a session "${sessionId}" is already connected`, { field: 'sessionId' });
+    const { engine, registrar, name, heardWaitMs, logger, policy } = this.#options;
+    const mcp = new McpServer(
+      { name, version: PACKAGE_VERSION },
+      { capabilities: { logging: {}, experimental: { [MCP_EXTENSION]: { schemaVersion: REGISTRAR_SCHEMA_VERSION, supported: [...SUPPORTED_SCHEMA_VERSIONS] } } }, instructions: INSTRUCTIONS, maxToolInputElements: 10_000 },
+    );
+    const notify = (notice: StreamNotice) => {
+      mcp.server.sendLoggingMessage({ level: 'info', logger: 'voice-soundboard', data: notice }).catch(() => undefined);
+    };
+    const session = new AgentSession({ sessionId, registrar, engine, clientName: () => mcp.server.getClientVersion()?.name, notify, policy });
+    const schemaVersion = (): string => {
+      const asked: unknown = mcp.server.getClientCapabilities()?.experimental?.[MCP_EXTENSION];
+      return negotiateVersion(typeof asked === 'object' && asked !== null ? (asked as { schemaVersion?: unknown }).schemaVersion : undefined);
+    };
+    const context: tools.ToolContext = { session, registrar, limiter: this.#limiter, schemaVersion, catalogue: () => this.#voiceCatalogue(), heardWaitMs };
+    registerTools(mcp, context, logger);
+    this.#sessions.set(sessionId, { session, mcp });
+    mcp.server.onclose = () => {
+      this.#sessions.delete(sessionId);
+      void session.close().catch(() => undefined);
+      logger?.info({ sessionId, actor: session.registered ? session.actor.key : null }, 'mcp session closed');
+    };
+    await mcp.connect(transport);
+    logger?.info({ sessionId }, 'mcp session opened');
+    return { sessionId, actor: null };
+  }
+
+  /** Closes every session (their streams stop) and the voice catalogue; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const open = [...this.#sessions.values()];
+    await Promise.allSettled(open.map(async ({ session, mcp }) => {
+      await mcp.close();
+      await session.close();
+    }));
+    this.#sessions.clear();
+    const catalogue = await this.#catalogue?.catch(() => null);
+    await Promise.allSettled((catalogue?.backends() ?? []).map((backend) => backend.close()));
+  }
+
+  #voiceCatalogue(): Promise<VoiceCatalogue> {
+    this.#catalogue ??= VoiceCatalogue.fromRegistry(new BackendRegistry());
+    return this.#catalogue;
+  }
+}
+
+/** Registers the seven tools on one session's McpServer; a handler's unexpected throw becomes a result too. */
+function registerTools(mcp: McpServer, context: tools.ToolContext, logger: McpLogger | undefined): void {
+  const guarded = <A>(name: string, handler: (input: A) => CallToolResult | Promise<CallToolResult>) => async (input: A): Promise<CallToolResult> => {
+    let result: CallToolResult;
+    try {
+      result = await handler(input);
+    } catch (error) {
+      logger?.warn({ tool: name, error: error instanceof Error ? error.message : String(error) }, 'mcp tool failed');
+      result = tools.unexpected(context, error);
+    }
+    const structured = result.structuredContent as { success?: boolean; reason?: string | null } | undefined;
+    if (structured?.success === false) logger?.info({ tool: name, actor: context.session.registered ? context.session.actor.key : null, reason: structured.reason }, 'mcp call denied');
+    return result;
+  };
+  mcp.registerTool('speak', { title: 'Speak', description: 'Speak text aloud as this agent. Returns at once with stream_id (speech goes on); wait: true returns when playback ends, with heard.', inputSchema: schemas.speakInput, outputSchema: schemas.speakOutput }, guarded('speak', (input) => tools.speakTool(context, input)));
+  mcp.registerTool('interrupt', { title: 'Interrupt', description: "Interrupt one of this agent's own streams (default: its current one); the result says what was heard.", inputSchema: schemas.interruptInput, outputSchema: schemas.interruptOutput }, guarded('interrupt', (input) => tools.interruptTool(context, input)));
+  mcp.registerTool('query_state', { title: 'Query state', description: "The registrar state of one of this agent's streams.", inputSchema: schemas.queryStateInput, outputSchema: schemas.queryStateOutput }, guarded('query_state', (input) => tools.queryStateTool(context, input)));
+  mcp.registerTool('list_voices', { title: 'List voices', description: 'Voices available, filtered by language or backend.', inputSchema: schemas.listVoicesInput, outputSchema: schemas.listVoicesOutput }, guarded('list_voices', (input) => tools.listVoicesTool(context, input)));
+  mcp.registerTool('dialogue', { title: 'Dialogue', description: 'Speak lines in order, one stream each; returns once the first line started.', inputSchema: schemas.dialogueInput, outputSchema: schemas.dialogueOutput }, guarded('dialogue', (input) => tools.dialogueTool(context, input)));
+  mcp.registerTool('list_streams', { title: 'List streams', description: "This agent's streams and their states.", inputSchema: schemas.listStreamsInput, outputSchema: schemas.listStreamsOutput }, guarded('list_streams', () => tools.listStreamsTool(context)));
+  mcp.registerTool('get_attestations', { title: 'Get attestations', description: "The registrar's records of this agent's requests and streams, most recent last.", inputSchema: schemas.getAttestationsInput, outputSchema: schemas.getAttestationsOutput }, guarded('get_attestations', (input) => tools.getAttestationsTool(context, input)));
+}
+
+/** The MCP server of a host's engine and registrar (see VoiceMcpServer). */
+export function createMcpServer(options: McpServerOptions): VoiceMcpServer {
+  return new VoiceMcpServer(options);
+}

@@ -1,0 +1,254 @@
+/**
+ * The MCP gate with an embedded server (createMcpServer + in-memory transports) in a host that
+ * holds its own user and system actors: each agent acts only on its own streams, a host user's
+ * accessibility override beats every agent, racing interrupts have one winner, and the log names
+ * each session's agent.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AudioOutput } from '../../src/audio/output.js';
+import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
+import { InputError } from '../../src/errors.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../../src/backends/backend.js';
+import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
+import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
+import { connectInMemory, LONG_TEXT, type TestClient } from '../helpers/mcp.js';
+import { waitUntil } from '../helpers/waiting.js';
+
+/** Speaks a constant level; a text containing "Gate" waits for `gate` (or its abort) before any audio. */
+class GatedBackend extends BaseBackend {
+  readonly name = 'gated';
+  readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: false, remote: false };
+  constructor(readonly sampleRateHz: number, readonly gate: Promise<void>) {
+    super();
+  }
+  async voices(): Promise<VoiceInfo[]> {
+    return [];
+  }
+  protected async *synthesizeOnce(segment: SynthesisSegment, _options: unknown, signal: AbortSignal): AsyncIterable<EngineOutput> {
+    if (segment.text.includes('Gate')) await Promise.race([this.gate, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+    yield { pcm: new Float32Array(this.sampleRateHz / 10).fill(0.2), sampleRateHz: this.sampleRateHz, channels: 1, metadata: {} };
+  }
+}
+
+let registrar: AudioRegistrar;
+let output: AudioOutput;
+let engine: VoiceEngine;
+let server: VoiceMcpServer;
+const clients: TestClient[] = [];
+
+beforeEach(() => {
+  registrar = new AudioRegistrar();
+  output = new AudioOutput({ backend: 'null', capture: true });
+  engine = new VoiceEngine({ registrar, output });
+  server = createMcpServer({ engine, registrar });
+});
+
+afterEach(async () => {
+  await Promise.allSettled(clients.splice(0).map((client) => client.close()));
+  await server.close();
+  await engine.close();
+  output.close();
+});
+
+async function connect(name: string, capabilities: Record<string, unknown> = {}): Promise<TestClient> {
+  const client = await connectInMemory(server, name, capabilities);
+  clients.push(client);
+  return client;
+}
+
+/** A stream of the agent, playing. */
+async function speaking(client: TestClient): Promise<string> {
+  const spoke = await client.call('speak', { text: LONG_TEXT });
+  expect(spoke).toMatchObject({ success: true, decision: 'allowed', reason: null });
+  const streamId = spoke.stream_id as string;
+  expect(registrar.getState(streamId)?.state).toBe('playing');
+  return streamId;
+}
+
+describe('MCP agents under the registrar', () => {
+  it('gives each session its own agent actor, which can interrupt only its own streams (not_owner)', async () => {
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    const alphaStream = await speaking(alpha);
+    const owner = registrar.getState(alphaStream)?.owner ?? '';
+    expect(owner).toMatch(/^agent:alpha#\S+$/);
+
+    const stolen = await beta.call('interrupt', { stream_id: alphaStream });
+    expect(stolen).toMatchObject({ success: false, decision: 'denied', reason: 'not_owner', stream_id: alphaStream });
+    expect(registrar.attestationStore.query({ decision: 'denied', target: alphaStream }).map((record) => record.id)).toContain(stolen.attestation_id);
+    expect(registrar.getState(alphaStream)?.state).toBe('playing');
+    // Beta cannot read it either, nor list it.
+    expect(await beta.call('query_state', { stream_id: alphaStream })).toMatchObject({ success: false, reason: 'not_owner' });
+    expect((await beta.call('list_streams')).streams).toEqual([]);
+    expect(await beta.call('get_attestations', { stream_id: alphaStream })).toMatchObject({ success: false, reason: 'not_owner' });
+    // Beta's records are its own requests only (here its refused interrupt), none of alpha's stream's life.
+    const betaRecords = (await beta.call('get_attestations')).attestations as Array<{ actor: string; action: string; decision: string }>;
+    expect(betaRecords.map((record) => [record.action, record.decision])).toEqual([['interrupt', 'denied']]);
+    expect(betaRecords[0]?.actor).toMatch(/^agent:beta#/);
+
+    const own = await alpha.call('interrupt', { stream_id: alphaStream });
+    expect(own).toMatchObject({ success: true, decision: 'allowed', stream_id: alphaStream });
+    expect(own.heard).toMatchObject({ cut_at_ms: expect.any(Number) });
+    await waitUntil(() => registrar.getState(alphaStream)?.state === 'stopped', 'the interrupted stream to stop');
+
+    // The log shows both agents under their session-derived ids.
+    const betaSpoke = await beta.call('speak', { text: 'Beta speaks briefly.', wait: true });
+    const actors = new Set(registrar.attestationStore.all().map((record) => (record.actor ? `${record.actor.kind}:${record.actor.id}` : '')));
+    const betaOwner = registrar.getState(betaSpoke.stream_id as string)?.owner ?? '';
+    expect(betaOwner).toMatch(/^agent:beta#\S+$/);
+    expect(actors).toContain(owner);
+    expect(actors).toContain(betaOwner);
+    expect(server.sessions().map((session) => session.actor).sort()).toEqual([owner, betaOwner].sort());
+  }, 60_000);
+
+  it('tells the client started / interrupted / stopped with attestation ids', async () => {
+    const alpha = await connect('alpha');
+    const streamId = await speaking(alpha);
+    const cut = await alpha.call('interrupt', {});
+    expect(cut).toMatchObject({ success: true, stream_id: streamId });
+    await waitUntil(() => alpha.notices.some((notice) => notice.event === 'stopped' && notice.stream_id === streamId), 'the stopped notice');
+    const events = alpha.notices.filter((notice) => notice.stream_id === streamId).map((notice) => notice.event);
+    expect(events).toEqual(['started', 'interrupted', 'stopped']);
+    const interrupted = alpha.notices.find((notice) => notice.event === 'interrupted');
+    expect(interrupted?.attestation_id).toBe(cut.attestation_id);
+  }, 60_000);
+
+  it('lets exactly one of a racing owner interrupt and a host system preemption win', async () => {
+    const alpha = await connect('alpha');
+    const streamId = await speaking(alpha);
+    const system = registrar.registerActor('system:host');
+    const urgent = registrar.request({ action: 'start', actor: system, metadata: { priority: 'system' } });
+    expect(urgent.allowed).toBe(true);
+    const [agent, host] = await Promise.all([
+      alpha.call('interrupt', { stream_id: streamId }),
+      Promise.resolve().then(() => registrar.request({ action: 'interrupt', actor: system, target: streamId, metadata: { preemptFor: urgent.streamId ?? '' } })),
+    ]);
+    expect([agent.success, host.allowed].filter(Boolean)).toHaveLength(1);
+    const interrupts = registrar.attestationStore.query({ action: 'interrupt', target: streamId });
+    expect(interrupts.filter((record) => record.decision === 'allowed')).toHaveLength(1);
+    expect(interrupts).toHaveLength(2);
+  }, 60_000);
+
+  it("denies every agent's interrupt under a host user's override (accessibility_override); the user still can; removal restores the agent", async () => {
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    const alice = registrar.registerActor('user:alice', { sessions: ['default'] });
+    const override = { scope: 'session' as const, scopeId: 'default' };
+    expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { ...override, speechRate: 1 } }).allowed).toBe(true);
+
+    const alphaStream = await speaking(alpha);
+    const betaStream = await speaking(beta);
+    for (const [client, streamId] of [[alpha, alphaStream], [beta, betaStream]] as const) {
+      const denied = await client.call('interrupt', { stream_id: streamId });
+      expect(denied).toMatchObject({ success: false, decision: 'denied', reason: 'accessibility_override' });
+      expect(registrar.getState(streamId)?.state).toBe('playing');
+    }
+    // speak with interrupt: true is refused the same way (its own stream is covered).
+    expect(await alpha.call('speak', { text: 'Again.', interrupt: true })).toMatchObject({ success: false, reason: 'accessibility_override' });
+    for (const streamId of [alphaStream, betaStream]) expect(registrar.request({ action: 'interrupt', actor: alice, target: streamId }).allowed).toBe(true);
+
+    // The agent's earlier streams have ended meanwhile (a late end must not confuse the next speak).
+    await waitUntil(() => [alphaStream, betaStream].every((streamId) => registrar.getState(streamId)?.state === 'stopped'), 'the cut streams to stop');
+    expect(registrar.request({ action: 'disable_override', actor: alice, metadata: override }).allowed).toBe(true);
+    const restored = await speaking(alpha);
+    expect(await alpha.call('interrupt', { stream_id: restored })).toMatchObject({ success: true, decision: 'allowed' });
+  }, 90_000);
+
+  it('ignores forged actor arguments: a tool acts as the session agent whatever it is sent', async () => {
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    const alphaStream = await speaking(alpha);
+    const alphaOwner = registrar.getState(alphaStream)?.owner;
+    // Unknown fields are dropped by the input schemas: no argument names an actor.
+    const forged = await beta.call('interrupt', { stream_id: alphaStream, actor: alphaOwner, owner: alphaOwner, as: 'user:alice' });
+    expect(forged).toMatchObject({ success: false, reason: 'not_owner' });
+    const record = registrar.attestationStore.query({ target: alphaStream, decision: 'denied' }).at(-1);
+    expect(`${record?.actor?.kind}:${record?.actor?.id}`).toMatch(/^agent:beta#/);
+    const spoke = await beta.call('speak', { text: 'Mine.', actor: 'system:voice-engine', priority: 'system' });
+    expect(registrar.getState(spoke.stream_id as string)?.owner).toMatch(/^agent:beta#/);
+    expect(registrar.getState(spoke.stream_id as string)?.priority).toBe(5);
+    // A client name cannot smuggle in another kind or a space: it is sanitised into the agent id.
+    const sneaky = await connect('user:alice evil');
+    const sneakyStream = (await sneaky.call('speak', { text: 'Hello.' })).stream_id as string;
+    expect(registrar.getState(sneakyStream)?.owner).toMatch(/^agent:user_alice_evil#\S+$/);
+    // Nor can it pose as another session's agent by naming itself after one: its '#' is replaced.
+    const alphaSession = alphaOwner?.split('#')[1] ?? '';
+    const poser = await connect(`alpha#${alphaSession}`);
+    const posed = (await poser.call('speak', { text: 'Hello.' })).stream_id as string;
+    expect(registrar.getState(posed)?.owner).toMatch(new RegExp(`^agent:alpha_${alphaSession}#[0-9a-f]+$`));
+    expect(await poser.call('interrupt', { stream_id: alphaStream })).toMatchObject({ success: false, reason: 'not_owner' });
+  }, 60_000);
+
+  it('answers rate_limited with retry_after once an agent spends its budget; other agents are not affected', async () => {
+    await server.close();
+    server = createMcpServer({ engine, registrar, rateLimit: { requestsPerWindow: 3, windowMs: 600_000 } });
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    for (let call = 0; call < 3; call += 1) expect((await alpha.call('list_streams')).success).toBe(true);
+    const limited = await alpha.call('speak', { text: 'One more.' });
+    expect(limited).toMatchObject({ success: false, decision: 'denied', reason: 'rate_limited', stream_id: null });
+    expect(limited.retry_after).toBeGreaterThanOrEqual(1);
+    expect(limited.retry_after).toBeLessThanOrEqual(200);
+    expect((await beta.call('list_streams')).success).toBe(true);
+  }, 60_000);
+
+  it('answers the schema version a client asks for with negotiateVersion', async () => {
+    const old = await connect('old', { experimental: { 'voice-soundboard': { schemaVersion: '2.7.3' } } });
+    expect((await old.call('list_streams')).schema_version).toBe('2.7');
+    const odd = await connect('odd', { experimental: { 'voice-soundboard': { schemaVersion: 'banana' } } });
+    expect((await odd.call('list_streams')).schema_version).toBe('2.9');
+    const plain = await connect('plain');
+    expect((await plain.call('list_streams')).schema_version).toBe('2.9');
+    expect(plain.client.getInstructions()).toContain('2.9.0');
+  }, 60_000);
+
+  it('refuses a second live session under one session id (it would be the same agent)', async () => {
+    const [, first] = InMemoryTransport.createLinkedPair();
+    const [, second] = InMemoryTransport.createLinkedPair();
+    await server.connect(first, 'same-id');
+    await expect(server.connect(second, 'same-id')).rejects.toThrow(/sessionId/);
+  });
+
+  it('answers a speak whose stream fails before its audio with the failure, not success', async () => {
+    await server.close();
+    await engine.close();
+    const failing = new ConstantLevelBackend({ level: 0.5, sampleRateHz: output.config.sampleRateHz, framesPerSegment: 480, levelFor: () => { throw new Error('backend exploded'); } });
+    engine = new VoiceEngine({ registrar, output, backend: failing });
+    server = createMcpServer({ engine, registrar });
+    const alpha = await connect('alpha');
+    const spoke = await alpha.call('speak', { text: 'This will fail.' });
+    expect(spoke).toMatchObject({ success: false, decision: 'denied', stream_id: expect.any(String) });
+    expect(spoke.message).toContain('backend exploded');
+    expect(registrar.getState(spoke.stream_id as string)?.state).toBe('failed');
+  });
+
+  it("ends a dialogue line still being synthesized when the agent interrupts it, and the dialogue's rest is dropped", async () => {
+    await server.close();
+    await engine.close();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    engine = new VoiceEngine({ registrar, output, backend: new GatedBackend(output.config.sampleRateHz, gate) });
+    server = createMcpServer({ engine, registrar });
+    const alpha = await connect('alpha');
+    const dialogue = await alpha.call('dialogue', { lines: [{ speaker: 'a', text: 'One.' }, { speaker: 'b', text: 'Gate two.' }, { speaker: 'a', text: 'Three.' }] });
+    const started = () => alpha.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'started');
+    await waitUntil(() => started().length === 2 && registrar.getState(started()[1]?.stream_id ?? '')?.state === 'synthesizing', 'the second line to wait in synthesis');
+    const second = started()[1]?.stream_id ?? '';
+    const cut = await alpha.call('interrupt', {});
+    expect(cut).toMatchObject({ success: true, decision: 'allowed', stream_id: second, heard: null });
+    expect(registrar.getState(second)?.state).toBe('failed');
+    expect(registrar.attestationStore.query({ target: second }).at(-1)?.id).toBe(cut.attestation_id);
+    release();
+    await waitUntil(() => alpha.notices.some((notice) => notice.stream_id === second && notice.event === 'failed'), 'the failed notice');
+    // The third line never starts.
+    expect((await alpha.call('list_streams')).streams).toHaveLength(2);
+  });
+
+  it('refuses an engine of another registrar', () => {
+    expect(() => createMcpServer({ engine, registrar: new AudioRegistrar() })).toThrow(InputError);
+    expect(() => createMcpServer({ engine, registrar: new AudioRegistrar() })).toThrow(/McpServerOptions\.registrar/);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * The MCP server over Streamable HTTP on 127.0.0.1: bearer token (401 without or with a wrong
+ * one), two concurrent sessions as two agents, unknown sessions and foreign Host headers refused,
+ * and `voice-soundboard mcp --http` as a child process.
+ */
+import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AudioOutput } from '../../src/audio/output.js';
+import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { serveMcpHttp, type McpHttpServer } from '../../src/mcp/http.js';
+import { createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { BIN, LONG_TEXT, OUTPUT_SCHEMAS, type Structured } from '../helpers/mcp.js';
+import { waitUntil } from '../helpers/waiting.js';
+
+const TOKEN = 'test-token-0123456789';
+
+let registrar: AudioRegistrar;
+let output: AudioOutput;
+let engine: VoiceEngine;
+let server: VoiceMcpServer;
+let http: McpHttpServer;
+
+beforeAll(async () => {
+  registrar = new AudioRegistrar();
+  output = new AudioOutput({ backend: 'null', capture: true });
+  engine = new VoiceEngine({ registrar, output });
+  server = createMcpServer({ engine, registrar });
+  http = await serveMcpHttp(server, { token: TOKEN });
+});
+
+afterAll(async () => {
+  await http?.close();
+  await server?.close();
+  await engine?.close();
+  output?.close();
+});
+
+async function httpClient(name: string, url: string, token: string): Promise<{ client: Client; call: (tool: string, args?: Record<string, unknown>) => Promise<Structured> }> {
+  const client = new Client({ name, version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  await client.listTools();
+  return {
+    client,
+    call: async (tool, args = {}) => {
+      const result = (await client.callTool({ name: tool, arguments: args })) as CallToolResult;
+      return OUTPUT_SCHEMAS[tool]?.parse(result.structuredContent) as Structured;
+    },
+  };
+}
+
+const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+const mcpHeaders = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+describe('MCP over Streamable HTTP', () => {
+  it('listens on loopback and refuses a request without the bearer token, or with a wrong one (401)', async () => {
+    expect(http.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const none = await fetch(http.url, { method: 'POST', headers: mcpHeaders, body: initialize });
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer');
+    const wrong = await fetch(http.url, { method: 'POST', headers: { ...mcpHeaders, authorization: 'Bearer not-the-token' }, body: initialize });
+    expect(wrong.status).toBe(401);
+    const right = await fetch(http.url, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${TOKEN}` }, body: initialize });
+    expect(right.status).toBe(200);
+    await right.body?.cancel();
+    expect(await (await fetch(http.url, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${TOKEN}`, 'mcp-session-id': 'forged-session' }, body: initialize })).json()).toMatchObject({ error: { message: expect.stringContaining('unknown') } });
+  });
+
+  it('refuses a foreign Host header (DNS rebinding)', async () => {
+    const { port } = new URL(http.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { ...mcpHeaders, host: `evil.example:${port}`, authorization: `Bearer ${TOKEN}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(initialize);
+    });
+    expect(status).toBe(403);
+  });
+
+  it('serves two concurrent sessions as two agents that cannot touch each other\'s streams', async () => {
+    const [alpha, beta] = await Promise.all([httpClient('alpha', http.url, TOKEN), httpClient('beta', http.url, TOKEN)]);
+    try {
+      const [alphaSpoke, betaSpoke] = await Promise.all([alpha.call('speak', { text: LONG_TEXT }), beta.call('speak', { text: LONG_TEXT })]);
+      const alphaOwner = registrar.getState(alphaSpoke.stream_id as string)?.owner;
+      const betaOwner = registrar.getState(betaSpoke.stream_id as string)?.owner;
+      expect(alphaOwner).toMatch(/^agent:alpha#\S+$/);
+      expect(betaOwner).toMatch(/^agent:beta#\S+$/);
+      expect(await beta.call('interrupt', { stream_id: alphaSpoke.stream_id as string })).toMatchObject({ success: false, reason: 'not_owner' });
+      const [alphaCut, betaCut] = await Promise.all([alpha.call('interrupt', {}), beta.call('interrupt', {})]);
+      expect(alphaCut).toMatchObject({ success: true, stream_id: alphaSpoke.stream_id });
+      expect(betaCut).toMatchObject({ success: true, stream_id: betaSpoke.stream_id });
+      expect(server.sessions().map((session) => session.actor)).toEqual(expect.arrayContaining([alphaOwner, betaOwner]));
+    } finally {
+      await Promise.allSettled([alpha.client.close(), beta.client.close()]);
+    }
+  });
+
+  it('bounds open sessions (503 beyond)', async () => {
+    const small = await serveMcpHttp(server, { maxSessions: 1 });
+    try {
+      const agent = await httpClient('first', small.url, 'unused-token');
+      expect((await fetch(small.url, { method: 'POST', headers: mcpHeaders, body: initialize })).status).toBe(503);
+      await agent.client.close();
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('closes idle sessions: their speech stops and a later request finds no session', async () => {
+    const idle = await serveMcpHttp(server, { sessionIdleMs: 200 });
+    try {
+      const agent = await httpClient('idle', idle.url, 'unused-token');
+      const spoke = await agent.call('speak', { text: LONG_TEXT });
+      await waitUntil(() => registrar.getState(spoke.stream_id as string)?.state === 'stopped', 'the idle session to be closed');
+      await expect(agent.call('list_streams')).rejects.toThrow();
+      await agent.client.close().catch(() => undefined);
+    } finally {
+      await idle.close();
+    }
+  });
+
+  it('runs as voice-soundboard mcp --http with a token from the environment', async () => {
+    const child = spawn(process.execPath, [BIN, 'mcp', '--http', '--port', '0'], { env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null', VOICE_SOUNDBOARD_MCP_TOKEN: TOKEN } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitUntil(() => /"url":"http:\/\/127\.0\.0\.1:\d+\/mcp"/.test(stderr), 'the listening log line');
+      const url = /"url":"([^"]+)"/.exec(stderr)?.[1] ?? '';
+      expect((await fetch(url, { method: 'POST', headers: mcpHeaders, body: initialize })).status).toBe(401);
+      const agent = await httpClient('cli-agent', url, TOKEN);
+      expect(await agent.call('list_streams')).toMatchObject({ success: true, streams: [] });
+      await agent.client.close();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(143);
+    expect(stdout).toBe('');
+    expect(stderr).not.toContain(TOKEN);
+  });
+});

@@ -22,6 +22,10 @@ export interface SsmlReadOptions {
   audioRoot?: string;
 }
 
+/** Longest `<mark>` name, in code points. */
+export const MAX_MARK_NAME_CHARS = 128;
+/** A mark name: no control, format (bidi, zero-width), surrogate, line or paragraph separator characters. */
+const MARK_NAME = new RegExp(`^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}]{1,${MAX_MARK_NAME_CHARS}}$`, 'u');
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$/;
 
 /** Text content of an element, depth-first. */
@@ -109,7 +113,13 @@ class SsmlReader {
         return this.readAudio(node, style);
       case 'mark': {
         const name = this.required(node, 'name');
-        if (name !== undefined) this.runs.push({ kind: 'mark', name });
+        if (name === undefined) return;
+        // Mark names reach events and host UIs: no hidden or reordering characters, bounded length.
+        if (!MARK_NAME.test(name)) {
+          if (!this.options.lenient) throw this.invalid(node, `<mark> name ${JSON.stringify(name.slice(0, 40))} is not valid: expected 1 to ${MAX_MARK_NAME_CHARS} visible characters (no controls, bidi overrides or lone surrogates)`);
+          return;
+        }
+        this.runs.push({ kind: 'mark', name });
         return;
       }
       default:

@@ -24,8 +24,11 @@ export interface SsmlReadOptions {
 
 /** Longest `<mark>` name, in code points. */
 export const MAX_MARK_NAME_CHARS = 128;
-/** A mark name: no control, format (bidi, zero-width), surrogate, line or paragraph separator characters. */
-const MARK_NAME = new RegExp(`^[^\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}]{1,${MAX_MARK_NAME_CHARS}}$`, 'u');
+/**
+ * A mark name is a token safe to show, log or put in HTML/JSON as is: letters, marks, digits and
+ * `_ . : -` only (no space, markup character, control, bidi override or lone surrogate).
+ */
+export const MARK_NAME_PATTERN = new RegExp(`^[\\p{L}\\p{M}\\p{N}_.:-]{1,${MAX_MARK_NAME_CHARS}}$`, 'u');
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$/;
 
 /** Text content of an element, depth-first. */
@@ -114,9 +117,9 @@ class SsmlReader {
       case 'mark': {
         const name = this.required(node, 'name');
         if (name === undefined) return;
-        // Mark names reach events and host UIs: no hidden or reordering characters, bounded length.
-        if (!MARK_NAME.test(name)) {
-          if (!this.options.lenient) throw this.invalid(node, `<mark> name ${JSON.stringify(name.slice(0, 40))} is not valid: expected 1 to ${MAX_MARK_NAME_CHARS} visible characters (no controls, bidi overrides or lone surrogates)`);
+        // Mark names reach events, logs and host UIs as they are: a bounded token, nothing hidden or markup.
+        if (!MARK_NAME_PATTERN.test(name)) {
+          if (!this.options.lenient) throw this.invalid(node, `<mark> name ${JSON.stringify(name.slice(0, 40))} is not valid: expected 1 to ${MAX_MARK_NAME_CHARS} letters, digits or _ . : - (no spaces, markup, controls or bidi overrides)`);
           return;
         }
         this.runs.push({ kind: 'mark', name });

@@ -166,3 +166,39 @@ export function runCompileFace(face: CompileFace, payload: InjectionPayload): Ve
   }
   return { face: face.name, id: payload.id, outcome: 'spoken', success };
 }
+
+/** What the engine streamed, for the judge: marks, silence runs, and the text the backend was asked to speak. */
+export function chunksOutput(chunks: ReadonlyArray<{ kind: string; durationMs: number; marks: readonly string[] }>, spokenText: string): FaceOutput {
+  const silenceRunsMs: number[] = [];
+  let run = 0;
+  const marks: string[] = [];
+  const clips: string[] = [];
+  for (const chunk of chunks) {
+    marks.push(...chunk.marks);
+    if (chunk.kind === 'silence') {
+      run += chunk.durationMs;
+      continue;
+    }
+    if (run > 0) silenceRunsMs.push(run);
+    run = 0;
+    if (chunk.kind === 'audio') clips.push('(a clip)');
+  }
+  if (run > 0) silenceRunsMs.push(run);
+  return { marks, silenceRunsMs, breaks: 0, clips, prosody: [], voices: [], emphasis: 0, spokenText };
+}
+
+/** One engine face: how it turns a payload into a `stream` call. */
+export interface EngineFace {
+  name: string;
+  mode: FaceMode;
+  input: (text: string) => string;
+  options: { format?: 'text' | 'ssml' | 'markup' | 'auto'; lenient?: boolean };
+}
+
+/** The engine's faces (`engine.stream`, which `speak` and `play` share). */
+export const ENGINE_FACES: readonly EngineFace[] = [
+  { name: 'engine:text', mode: 'literal', input: (text) => text, options: { format: 'text' } },
+  { name: 'engine:ssml-template', mode: 'literal', input: (text) => ssml`<speak>${text}</speak>`, options: { format: 'ssml' } },
+  { name: 'engine:auto', mode: 'bounded', input: (text) => text, options: {} },
+  { name: 'engine:ssml-lenient', mode: 'bounded', input: (text) => text, options: { format: 'ssml', lenient: true } },
+];

@@ -46,7 +46,7 @@ describe('injection corpus through compile (API)', () => {
   });
 
   it('mark names are safe tokens: hidden, markup or over-long names are refused (fixed by the corpus)', () => {
-    expect(() => compile('<speak><mark name="a&#x202E;b"/></speak>')).toThrow(/<mark> name "a\u202Eb" is not valid/);
+    expect(() => compile('<speak><mark name="a&#x202E;b"/></speak>')).toThrow('<mark> name "a\\u202Eb" is not valid');
     expect(() => compile('<speak><mark name="&lt;b&gt;"/></speak>')).toThrow(/is not valid/);
     expect(() => compile(`<speak><mark name="${'m'.repeat(129)}"/></speak>`)).toThrow(/is not valid/);
     expect(graphOutput(compile('<speak><mark name="a&#x202E;b"/>x</speak>', { lenient: true })).marks).toEqual([]);

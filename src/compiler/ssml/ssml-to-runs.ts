@@ -8,6 +8,7 @@ import { combineProsody } from '../emotion.js';
 import { COMPILER_ERROR_CODES, errorAt } from '../input-errors.js';
 import { SAY_AS_KINDS, type SayAsKind } from '../normalize/language-normalizer.js';
 import { normalizerFor } from '../normalize/normalizer.js';
+import { visibleText } from '../../security/visible-text.js';
 import type { Run, RunStyle } from '../runs.js';
 import type { SsmlContent, SsmlElement } from './ssml-parser.js';
 import { EMPHASIS_PROSODY, MAX_BREAK_MS, readBreakStrengthMs, readDurationMs, readPitchSemitones, readRate, readVolumeDb } from './ssml-values.js';
@@ -119,7 +120,7 @@ class SsmlReader {
         if (name === undefined) return;
         // Mark names reach events, logs and host UIs as they are: a bounded token, nothing hidden or markup.
         if (!MARK_NAME_PATTERN.test(name)) {
-          if (!this.options.lenient) throw this.invalid(node, `<mark> name ${JSON.stringify(name.slice(0, 40))} is not valid: expected 1 to ${MAX_MARK_NAME_CHARS} letters, digits or _ . : - (no spaces, markup, controls or bidi overrides)`);
+          if (!this.options.lenient) throw this.invalid(node, `<mark> name ${visibleText(JSON.stringify(name.slice(0, 40)))} is not valid: expected 1 to ${MAX_MARK_NAME_CHARS} letters, digits or _ . : - (no spaces, markup, controls or bidi overrides)`);
           return;
         }
         this.runs.push({ kind: 'mark', name });

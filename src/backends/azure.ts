@@ -77,6 +77,7 @@ export class AzureBackend extends HttpBackend<ParsedOptions> {
 
   constructor(options: AzureBackendOptions = {}) {
     super(parseInput(azureBackendOptionsSchema, options, 'azure'), {
+      backend: 'azure',
       envName: AZURE_SPEECH_KEY_ENV,
       hint: `the apiKey option or ${AZURE_SPEECH_KEY_ENV}, and that the key belongs to the region`,
     });
@@ -84,7 +85,7 @@ export class AzureBackend extends HttpBackend<ParsedOptions> {
 
   /** The voices of the region (`GET /cognitiveservices/voices/list`). */
   async voices(): Promise<VoiceInfo[]> {
-    const apiKey = this.apiKey();
+    const apiKey = await this.apiKey();
     const voices = await this.getVoiceList(apiKey, new URL(`${this.host()}/cognitiveservices/voices/list`), voicesResponseSchema);
     return voices.map((voice) => {
       const gender = voice.Gender?.toLowerCase();
@@ -113,7 +114,7 @@ export class AzureBackend extends HttpBackend<ParsedOptions> {
   }
 
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const apiKey = this.apiKey();
+    const apiKey = await this.apiKey();
     const url = new URL(`${this.host()}/cognitiveservices/v1`);
     if (segment.text.trim() === '') return;
     const voice = options.voice ?? segment.voice ?? this.options.voice;

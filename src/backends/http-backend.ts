@@ -31,6 +31,8 @@ export const httpBackendOptionsShape = {
   apiKeyCommand: secretOptionsShape.apiKeyCommand,
   apiKeyCommandTimeoutMs: secretOptionsShape.apiKeyCommandTimeoutMs,
   apiKeyRefreshMs: secretOptionsShape.apiKeyRefreshMs,
+  /** Told about each read or refusal of the key, never the key itself (e.g. an AuditLogger's `secretAccess`). */
+  onKeyAccess: z.custom<SecretAccessListener>((value) => typeof value === 'function', 'expected a function').optional(),
 };
 
 /** The parsed options an `HttpBackend` reads (each backend's parsed options extend these). */
@@ -40,8 +42,6 @@ export type HttpBackendOptions = z.output<z.ZodObject<typeof httpBackendOptionsS
 export interface HttpCredential {
   /** The backend's name (in messages and audit events). */
   backend: string;
-  /** Told about each read of the key (e.g. an AuditLogger's `secretAccess`). */
-  onAccess?: SecretAccessListener;
   /** Environment variable read when no `apiKey` option is given. */
   envName: string;
   /** What an auth failure tells the user to check, e.g. "the apiKey option or OPENAI_API_KEY". */
@@ -92,7 +92,7 @@ export abstract class HttpBackend<Options extends HttpBackendOptions> extends Ba
     private readonly credential: HttpCredential,
   ) {
     super(policyFromOptions(options));
-    const { apiKey, apiKeyFile, apiKeyCommand, apiKeyCommandTimeoutMs, apiKeyRefreshMs, ...rest } = options;
+    const { apiKey, apiKeyFile, apiKeyCommand, apiKeyCommandTimeoutMs, apiKeyRefreshMs, onKeyAccess, ...rest } = options;
     this.secrets = new SecretManager({
       name: credential.backend,
       envName: credential.envName,
@@ -101,7 +101,7 @@ export abstract class HttpBackend<Options extends HttpBackendOptions> extends Ba
       ...(apiKeyCommand !== undefined ? { apiKeyCommand } : {}),
       ...(apiKeyCommandTimeoutMs !== undefined ? { apiKeyCommandTimeoutMs } : {}),
       ...(apiKeyRefreshMs !== undefined ? { apiKeyRefreshMs } : {}),
-      ...(credential.onAccess ? { onAccess: credential.onAccess } : {}),
+      ...(onKeyAccess !== undefined ? { onAccess: onKeyAccess } : {}),
     });
     // The key is not kept in `options`, so inspecting or logging the backend cannot show it.
     this.options = rest as Options;

@@ -18,6 +18,7 @@ import { OpenAIBackend } from '../../src/backends/openai.js';
 import { main } from '../../src/cli/main.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { AuditLogger } from '../../src/security/audit-log.js';
 import { rejection } from '../helpers/errors.js';
 import { useTestHttpServer, type RecordedRequest } from '../helpers/http-server.js';
 import { collect, segment } from '../helpers/synthesis.js';
@@ -78,11 +79,14 @@ describe('planted API key never leaks', () => {
   const server = useTestHttpServer();
 
   for (const [sourceName, source] of Object.entries(SOURCES)) {
-    it(`key from ${sourceName}: errors of every echo, the backend object and health stay clean (openai, elevenlabs, azure)`, async () => {
+    it(`key from ${sourceName}: errors of every echo, the backend object, health and the audit log stay clean (openai, elevenlabs, azure)`, async () => {
+      const auditPath = join(directory, `audit-${sourceName}.jsonl`);
+      const audit = new AuditLogger({ destination: auditPath });
+      const common = { ...source(), maxRetries: 0, onKeyAccess: audit.secretAccess };
       const backends = [
-        new OpenAIBackend({ ...source(), baseUrl: `${server.baseUrl}/v1`, maxRetries: 0 }),
-        new ElevenLabsBackend({ ...source(), baseUrl: server.baseUrl, maxRetries: 0 }),
-        new AzureBackend({ ...source(), baseUrl: server.baseUrl, maxRetries: 0 }),
+        new OpenAIBackend({ ...common, baseUrl: `${server.baseUrl}/v1` }),
+        new ElevenLabsBackend({ ...common, baseUrl: server.baseUrl }),
+        new AzureBackend({ ...common, baseUrl: server.baseUrl }),
       ];
       for (const backend of backends) {
         for (const [echo, responder] of Object.entries(ECHOES)) {
@@ -98,6 +102,9 @@ describe('planted API key never leaks', () => {
         expectNoKey(`${backend.name} health`, everything(await backend.health()));
         await backend.close();
       }
+      const auditLines = readFileSync(auditPath, 'utf8');
+      expect(auditLines).toContain('"event":"secret_access"');
+      expectNoKey('audit log', auditLines);
       // The server did receive the key: the echo is real.
       expect(server.requests.some((request) => authOf(request).includes(KEY))).toBe(true);
     }, 60_000);

@@ -146,3 +146,17 @@ export type { AudioFormat, EncodeAudioOptions, FormatAvailability, PcmFormat } f
 export { encodeAudioStream } from './audio/encode-stream.js';
 export { AudioFileWriter, writeAudioFile } from './audio/file-writer.js';
 export type { AudioFileWriterOptions, WriteAudioFileOptions, WrittenAudioFile } from './audio/file-writer.js';
+
+// Security (issue 13): input validation, safe SSML, secrets, audit log, content filter, model pins
+export { InputValidator, inputValidatorOptionsSchema } from './security/input-validator.js';
+export type { InputValidatorOptions, ValidatedText } from './security/input-validator.js';
+export { escapeXml, ssml } from './security/ssml-template.js';
+export { visibleText } from './security/visible-text.js';
+export { SecretError, SecretManager } from './security/secrets.js';
+export type { SecretAccessListener, SecretManagerOptions, SecretSource } from './security/secrets.js';
+export { AUDIT_EVENTS, AuditLogger } from './security/audit-log.js';
+export type { AuditContext, AuditEvent, AuditLoggerOptions } from './security/audit-log.js';
+export { allow, auditedContentFilter, ContentFilterDeniedError, deny, replace } from './security/content-filter.js';
+export type { ContentFilter, ContentFilterContext, ContentFilterDecision } from './security/content-filter.js';
+export { verifyModelFile } from './security/model-verify.js';
+export type { ModelPins } from './security/model-verify.js';

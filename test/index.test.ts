@@ -28,6 +28,9 @@ const EXPORTS = [
     'AudioVoice', 'AUDIO_BACKEND_ENV', 'listOutputDevices',
     'TruePeakLimiter', 'limitTruePeak',
     'OVR_VISEMES', 'OVR_VISEME_TABLE', 'visemeOf',
+    // Security (issue 13)
+    'InputValidator', 'inputValidatorOptionsSchema', 'escapeXml', 'ssml', 'visibleText', 'SecretError', 'SecretManager',
+    'AUDIT_EVENTS', 'AuditLogger', 'allow', 'auditedContentFilter', 'ContentFilterDeniedError', 'deny', 'replace', 'verifyModelFile',
 ];
 
 describe('package exports', () => {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { BackendError } from '../errors.js';
 import type { EngineOutput, Prosody, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
+import { escapeXml } from '../security/ssml-template.js';
 import { parseInput } from '../validation.js';
 import type { VoiceInfo } from './backend.js';
 import { dbToGain } from './gain.js';
@@ -157,14 +158,8 @@ export function buildSsml(text: string, voice: string, language: string, prosody
   );
 }
 
-/** Escapes the five XML special characters and drops characters XML 1.0 cannot represent. */
-export function escapeXml(text: string): string {
-  return text
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
-    .replace(/[&<>"']/g, (character) => XML_ENTITIES[character]!);
-}
-
-const XML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+/** Escapes the five XML special characters and drops characters XML 1.0 cannot represent (the `ssml` template's escaping). */
+export { escapeXml };
 
 /** `en-US` from `en-US-AvaMultilingualNeural`; undefined for names without a locale prefix. */
 function localeOfVoice(voice: string): string | undefined {

@@ -655,7 +655,7 @@ export class VoiceEngine {
     try {
       // Content filter (security/content-filter.ts): a denial fails the stream below (attested); a replacement is compiled.
       const context = { streamId: lifecycle.streamId, actor: String(this.actor), format: parsed.format, ...pickDefined({ voice: parsed.voice, sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId }) };
-      const filtered = await filterSpeechInput(this.#options.contentFilter, text, context, parsed.textStream, signal);
+      const filtered = await filterSpeechInput(this.#options.contentFilter, text, context, parsed.textStream, signal, utterance.graph);
       if (filtered !== text) [text, utterance.graph] = [filtered, null];
       // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
       const override = lifecycle.override();

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { VoiceSoundboardError } from '../errors.js';
+import type { SpeechGraph } from '../graph/speech-graph.js';
 import { cutTextSource, textStreamOptionsSchema, type TextStreamOptions } from '../streaming/text-source.js';
 import type { AuditLogger } from './audit-log.js';
 
@@ -25,6 +26,12 @@ export interface ContentFilterContext {
   readonly format: string;
   /** True for a piece of a live text source (the stream goes on after it). */
   readonly live: boolean;
+  /**
+   * The words that will be spoken, as the compiler reads `text` (entities decoded, `<sub>` aliases,
+   * `<say-as>` and numbers read out), space-joined: judge this too, since markup can spell a word
+   * the raw text does not contain (`&#112;assword`). For a live piece it is the piece itself.
+   */
+  readonly spokenText: string;
   readonly voice?: string;
   readonly sessionId?: string;
   readonly userId?: string;
@@ -82,19 +89,28 @@ export async function applyContentFilter(filter: ContentFilter, text: string, co
 export async function filterSpeechInput(
   filter: ContentFilter | undefined,
   input: string | AsyncIterable<string>,
-  context: Omit<ContentFilterContext, 'live'>,
+  context: Omit<ContentFilterContext, 'live' | 'spokenText'>,
   textStream: TextStreamOptions | undefined,
   signal: AbortSignal,
+  compiled: SpeechGraph | null,
 ): Promise<string | AsyncIterable<string>> {
   if (filter === undefined) return input;
-  if (typeof input === 'string') return applyContentFilter(filter, input, { ...context, live: false });
+  if (typeof input === 'string') return applyContentFilter(filter, input, { ...context, live: false, spokenText: compiled ? spokenTextOf(compiled) : input });
   const options = textStreamOptionsSchema.parse(textStream ?? {});
   return (async function* filtered() {
     for await (const piece of cutTextSource(input, options, signal)) {
       // Pieces come cut and trimmed: a space keeps words of two pieces apart when they are cut again.
-      yield `${await applyContentFilter(filter, piece, { ...context, live: true })} `;
+      yield `${await applyContentFilter(filter, piece, { ...context, live: true, spokenText: piece })} `;
     }
   })();
+}
+
+/** The words a graph speaks, space-joined (speech nodes' spoken text, clips' fallback text). */
+export function spokenTextOf(graph: SpeechGraph): string {
+  return graph.nodes
+    .map((node) => (node.type === 'text' || node.type === 'ssml' ? node.text : node.type === 'audio' ? node.fallbackText : ''))
+    .filter((text) => text !== '')
+    .join(' ');
 }
 
 /** `record` without its undefined fields (for optional context fields under exactOptionalPropertyTypes). */

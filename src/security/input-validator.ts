@@ -68,7 +68,13 @@ export class InputValidator {
     if (looksLikeSsml(text)) {
       if (allowSsml) {
         // The strict parser is the judge: any malformed or unsupported markup is its InputError.
-        compile(text, { format: 'ssml', maxInputChars: maxLength });
+        const graph = compile(text, { format: 'ssml', maxInputChars: maxLength });
+        // Character references decode to what the raw check saw as harmless (&#x202E;): check what will be spoken.
+        for (const node of graph.nodes) {
+          const decoded = 'sourceText' in node ? `${node.sourceText}${node.voice ?? ''}` : '';
+          const reference = new RegExp(HIDDEN.source).exec(decoded);
+          if (reference) throw this.#refused(field, text, 0, `character ${describeCharacter(reference[0])} (a control, bidi override or lone surrogate, written as a reference) is not allowed`);
+        }
         return { text, format: 'ssml' };
       }
       if (!sanitizeMarkup) throw this.#refused(field, text, text.indexOf('<'), 'SSML is not allowed here (allowSsml is false)');

@@ -40,7 +40,7 @@ describe('content filter', () => {
     });
     const result = await engine.speak('Hello there.', { sessionId: 'den' });
     expect(backend.segments.join(' ')).toContain('Hello there');
-    expect(seen).toEqual([['Hello there.', { streamId: result.streamId, actor: 'agent:writer', format: 'auto', live: false, sessionId: 'den' }]]);
+    expect(seen).toEqual([['Hello there.', { streamId: result.streamId, actor: 'agent:writer', format: 'auto', live: false, sessionId: 'den', spokenText: 'Hello there.' }]]);
   });
 
   it('deny: no audio, the stream fails with the reason through the registrar (attested)', async () => {
@@ -81,6 +81,14 @@ describe('content filter', () => {
     const failed = store.all().filter((record) => record.action === 'fail');
     expect(failed).toHaveLength(1);
     expect(JSON.stringify(failed[0])).toContain('content filter denied the text: leaks a secret');
+  });
+
+  it('the filter also gets the words as spoken, so markup cannot spell a word past it', async () => {
+    const { backend, engine } = setup((text, context) => (/password/i.test(`${text} ${context.spokenText}`) ? deny('mentions a password') : allow()));
+    for (const spelled of ['<speak>the &#112;assword is</speak>', '<speak>the <sub alias="password">key</sub> is</speak>']) {
+      expect((await rejection(engine.speak(spelled))).code).toBe('CONTENT_FILTER_DENIED');
+    }
+    expect(backend.segments).toEqual([]);
   });
 
   it('a filter that throws or answers nonsense fails closed', async () => {

@@ -42,6 +42,8 @@ describe('InputValidator', () => {
     const allowing = new InputValidator({ allowSsml: true });
     expect(allowing.validate('<speak>hi <break time="1s"/></speak>')).toEqual({ text: '<speak>hi <break time="1s"/></speak>', format: 'ssml' });
     expect(refusal(allowing, '<speak><break time="999999s"/></speak>').code).toBe('SSML_INVALID');
+    expect(refusal(allowing, '<speak>pay &#x202E;0001$</speak>').message).toContain('U+202E (a control, bidi override or lone surrogate, written as a reference)');
+    expect(refusal(allowing, '<speak><voice name="&#x202E;en">x</voice></speak>').code).toBe('INPUT_REFUSED');
     expect(refusal(allowing, '<!DOCTYPE x [<!ENTITY a "b">]><speak>&a;</speak>').code).toBe('INPUT_REFUSED');
     expect(refusal(allowing, `<speak>${'<p>'.repeat(1)}${'<prosody>'.repeat(40)}x${'</prosody>'.repeat(40)}</p></speak>`).code).toBe('SSML_TOO_DEEP');
   });

@@ -26,6 +26,7 @@ import { z } from 'zod';
 import { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
+import { realClipPath } from '../security/clip-path.js';
 import { filterSpeechInput, pickDefined } from '../security/content-filter.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
@@ -739,7 +740,7 @@ export class VoiceEngine {
           pendingSilenceMs += step.durationMs * (override?.pauseAmplification ?? 1);
           pendingSilenceNode ??= step.nodeId;
         } else if (step.kind === 'audio') {
-          const pcm = await this.#readClip(step, converter, signal);
+          const pcm = await this.#readClip({ ...step, path: await realClipPath(step.path, parsed.audioRoot) }, converter, signal);
           const pause = silence(step.nodeId);
           if (pause) yield pause;
           tailMarginFrames = 0;

@@ -189,3 +189,16 @@ export { MCP_LIMITS } from './mcp/schemas.js';
 export type { StreamNotice } from './mcp/agent-session.js';
 export { RateLimiter, rateLimiterOptionsSchema } from './security/rate-limiter.js';
 export type { RateDecision, RateLimiterOptions } from './security/rate-limiter.js';
+// Security (issue 13): input validation, safe SSML, secrets, audit log, content filter, model pins
+export { InputValidator, inputValidatorOptionsSchema } from './security/input-validator.js';
+export type { InputValidatorOptions, ValidatedText } from './security/input-validator.js';
+export { escapeXml, ssml } from './security/ssml-template.js';
+export { visibleText } from './security/visible-text.js';
+export { SecretError, SecretManager } from './security/secrets.js';
+export type { SecretAccessListener, SecretManagerOptions, SecretSource } from './security/secrets.js';
+export { AUDIT_EVENTS, AuditLogger } from './security/audit-log.js';
+export type { AuditContext, AuditEvent, AuditLoggerOptions } from './security/audit-log.js';
+export { allow, auditedContentFilter, ContentFilterDeniedError, deny, replace } from './security/content-filter.js';
+export type { ContentFilter, ContentFilterContext, ContentFilterDecision } from './security/content-filter.js';
+export { verifyModelFile } from './security/model-verify.js';
+export type { ModelPins } from './security/model-verify.js';

@@ -36,6 +36,9 @@ const EXPORTS = [
     // MCP (issue 11)
     'createMcpServer', 'MCP_EXTENSION', 'mcpServerOptionsSchema', 'VoiceMcpServer', 'MCP_HTTP_PATH', 'mcpHttpOptionsSchema',
     'serveMcpHttp', 'LineStdioTransport', 'MCP_LIMITS', 'RateLimiter', 'rateLimiterOptionsSchema',
+    // Security (issue 13)
+    'InputValidator', 'inputValidatorOptionsSchema', 'escapeXml', 'ssml', 'visibleText', 'SecretError', 'SecretManager',
+    'AUDIT_EVENTS', 'AuditLogger', 'allow', 'auditedContentFilter', 'ContentFilterDeniedError', 'deny', 'replace', 'verifyModelFile',
 ];
 
 describe('package exports', () => {

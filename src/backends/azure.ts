@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { BackendError } from '../errors.js';
 import type { EngineOutput, Prosody, SynthesisOptions, SynthesisSegment } from '../graph/engine-output.js';
+import { escapeXml } from '../security/ssml-template.js';
 import { parseInput } from '../validation.js';
 import type { VoiceInfo } from './backend.js';
 import { dbToGain } from './gain.js';
@@ -77,6 +78,7 @@ export class AzureBackend extends HttpBackend<ParsedOptions> {
 
   constructor(options: AzureBackendOptions = {}) {
     super(parseInput(azureBackendOptionsSchema, options, 'azure'), {
+      backend: 'azure',
       envName: AZURE_SPEECH_KEY_ENV,
       hint: `the apiKey option or ${AZURE_SPEECH_KEY_ENV}, and that the key belongs to the region`,
     });
@@ -84,7 +86,7 @@ export class AzureBackend extends HttpBackend<ParsedOptions> {
 
   /** The voices of the region (`GET /cognitiveservices/voices/list`). */
   async voices(): Promise<VoiceInfo[]> {
-    const apiKey = this.apiKey();
+    const apiKey = await this.apiKey();
     const voices = await this.getVoiceList(apiKey, new URL(`${this.host()}/cognitiveservices/voices/list`), voicesResponseSchema);
     return voices.map((voice) => {
       const gender = voice.Gender?.toLowerCase();
@@ -113,7 +115,7 @@ export class AzureBackend extends HttpBackend<ParsedOptions> {
   }
 
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const apiKey = this.apiKey();
+    const apiKey = await this.apiKey();
     const url = new URL(`${this.host()}/cognitiveservices/v1`);
     if (segment.text.trim() === '') return;
     const voice = options.voice ?? segment.voice ?? this.options.voice;
@@ -156,14 +158,8 @@ export function buildSsml(text: string, voice: string, language: string, prosody
   );
 }
 
-/** Escapes the five XML special characters and drops characters XML 1.0 cannot represent. */
-export function escapeXml(text: string): string {
-  return text
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
-    .replace(/[&<>"']/g, (character) => XML_ENTITIES[character]!);
-}
-
-const XML_ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+/** Escapes the five XML special characters and drops characters XML 1.0 cannot represent (the `ssml` template's escaping). */
+export { escapeXml };
 
 /** `en-US` from `en-US-AvaMultilingualNeural`; undefined for names without a locale prefix. */
 function localeOfVoice(voice: string): string | undefined {

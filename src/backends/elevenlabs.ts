@@ -82,12 +82,12 @@ export class ElevenLabsBackend extends HttpBackend<ParsedOptions> {
   readonly name = 'elevenlabs';
 
   constructor(options: ElevenLabsBackendOptions = {}) {
-    super(parseInput(elevenLabsBackendOptionsSchema, options, 'elevenlabs'), { envName: ELEVENLABS_API_KEY_ENV, hint: `the apiKey option or ${ELEVENLABS_API_KEY_ENV}` });
+    super(parseInput(elevenLabsBackendOptionsSchema, options, 'elevenlabs'), { backend: 'elevenlabs', envName: ELEVENLABS_API_KEY_ENV, hint: `the apiKey option or ${ELEVENLABS_API_KEY_ENV}` });
   }
 
   /** The voices of the account (`GET /v1/voices`). */
   async voices(): Promise<VoiceInfo[]> {
-    const body = await this.getVoiceList(this.apiKey(), new URL(`${this.root()}/v1/voices`), voicesResponseSchema);
+    const body = await this.getVoiceList(await this.apiKey(), new URL(`${this.root()}/v1/voices`), voicesResponseSchema);
     return body.voices.map((voice) => {
       const gender = voice.labels?.gender?.toLowerCase();
       const languages = new Set<string>();
@@ -112,7 +112,7 @@ export class ElevenLabsBackend extends HttpBackend<ParsedOptions> {
   }
 
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const apiKey = this.apiKey();
+    const apiKey = await this.apiKey();
     const text = segment.text.trim();
     if (text === '') return;
     const voice = options.voice ?? segment.voice ?? this.options.voice;

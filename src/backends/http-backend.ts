@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { BackendError } from '../errors.js';
 import type { EngineOutput } from '../graph/engine-output.js';
+import { SecretError, SecretManager, secretOptionsShape, type SecretAccessListener } from '../security/secrets.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth, type BackendPolicy } from './backend.js';
 import { readJson, sendHttp, startDeadline, streamS16lePcm, type HttpCall } from './http.js';
 
@@ -25,6 +26,13 @@ export const httpBackendOptionsShape = {
   idleTimeoutMs: z.number().int().min(1).max(600_000).default(15_000),
   /** Audio per yielded chunk (the last chunk of a segment may be shorter). */
   chunkMs: z.number().int().min(10).max(1000).default(80),
+  /** Other key sources (a 0600 file, a command) and their refresh: see SecretManager. `apiKey` is each backend's own field. */
+  apiKeyFile: secretOptionsShape.apiKeyFile,
+  apiKeyCommand: secretOptionsShape.apiKeyCommand,
+  apiKeyCommandTimeoutMs: secretOptionsShape.apiKeyCommandTimeoutMs,
+  apiKeyRefreshMs: secretOptionsShape.apiKeyRefreshMs,
+  /** Told about each read or refusal of the key, never the key itself (e.g. an AuditLogger's `secretAccess`). */
+  onKeyAccess: z.custom<SecretAccessListener>((value) => typeof value === 'function', 'expected a function').optional(),
 };
 
 /** The parsed options an `HttpBackend` reads (each backend's parsed options extend these). */
@@ -32,6 +40,8 @@ export type HttpBackendOptions = z.output<z.ZodObject<typeof httpBackendOptionsS
 
 /** How a cloud backend finds and names its API key. */
 export interface HttpCredential {
+  /** The backend's name (in messages and audit events). */
+  backend: string;
   /** Environment variable read when no `apiKey` option is given. */
   envName: string;
   /** What an auth failure tells the user to check, e.g. "the apiKey option or OPENAI_API_KEY". */
@@ -56,18 +66,6 @@ function policyFromOptions(options: Pick<HttpBackendOptions, 'maxRetries' | 'ret
   return policy;
 }
 
-/** The message of a missing option/environment setting: "no apiKey: pass the `apiKey` option or set OPENAI_API_KEY". */
-function missingSettingMessage(optionName: string, envName: string): string {
-  return `no ${optionName}: pass the \`${optionName}\` option or set ${envName}`;
-}
-
-/** Reads a credential from an option or an environment variable; a missing one is BACKEND_AUTH_MISSING. */
-function requireCredential(backend: string, value: string | undefined, optionName: string, envName: string): string {
-  const resolved = value ?? process.env[envName];
-  if (resolved !== undefined && resolved.trim() !== '') return resolved.trim();
-  throw new BackendError(backend, 'BACKEND_AUTH_MISSING', missingSettingMessage(optionName, envName));
-}
-
 /** Whether a setting is available from the option or the environment (no network call). */
 export function hasCredential(value: string | undefined, envName: string): boolean {
   return (value ?? process.env[envName] ?? '').trim() !== '';
@@ -85,14 +83,28 @@ export abstract class HttpBackend<Options extends HttpBackendOptions> extends Ba
   protected readonly options: Options;
   /** Aborted (with BACKEND_CLOSED) by `close()`; every call's signal follows it. */
   private readonly closing = new AbortController();
+  /** Where the API key comes from; `rotate()` it after rotating the key at its source. */
+  readonly secrets: SecretManager;
 
-  /** Takes options already validated by the subclass's schema. */
+  /** Takes options already validated by the subclass's schema; the key options go to `secrets` only. */
   protected constructor(
     options: Options,
     private readonly credential: HttpCredential,
   ) {
     super(policyFromOptions(options));
-    this.options = options;
+    const { apiKey, apiKeyFile, apiKeyCommand, apiKeyCommandTimeoutMs, apiKeyRefreshMs, onKeyAccess, ...rest } = options;
+    this.secrets = new SecretManager({
+      name: credential.backend,
+      envName: credential.envName,
+      ...(apiKey !== undefined ? { apiKey } : {}),
+      ...(apiKeyFile !== undefined ? { apiKeyFile } : {}),
+      ...(apiKeyCommand !== undefined ? { apiKeyCommand } : {}),
+      ...(apiKeyCommandTimeoutMs !== undefined ? { apiKeyCommandTimeoutMs } : {}),
+      ...(apiKeyRefreshMs !== undefined ? { apiKeyRefreshMs } : {}),
+      ...(onKeyAccess !== undefined ? { onAccess: onKeyAccess } : {}),
+    });
+    // The key is not kept in `options`, so inspecting or logging the backend cannot show it.
+    this.options = rest as Options;
   }
 
   /** The service's authentication headers for `apiKey`. */
@@ -114,12 +126,17 @@ export abstract class HttpBackend<Options extends HttpBackendOptions> extends Ba
 
   /** Why calls cannot work without more configuration (no API key), or undefined. Subclasses add their own settings. */
   protected missingSetting(): string | undefined {
-    return hasCredential(this.options.apiKey, this.credential.envName) ? undefined : missingSettingMessage('apiKey', this.credential.envName);
+    return this.secrets.missing();
   }
 
-  /** The API key from the `apiKey` option or the environment; BACKEND_AUTH_MISSING when there is none. */
-  protected apiKey(): string {
-    return requireCredential(this.name, this.options.apiKey, 'apiKey', this.credential.envName);
+  /** The API key from its source (SecretManager); BACKEND_AUTH_MISSING when there is none, the SECRET_* code when its file or command failed. */
+  protected async apiKey(): Promise<string> {
+    try {
+      return await this.secrets.get();
+    } catch (error) {
+      if (!(error instanceof SecretError)) throw error;
+      throw new BackendError(this.name, error.code === 'SECRET_MISSING' && this.secrets.source === 'env' ? 'BACKEND_AUTH_MISSING' : error.code, error.message, { cause: error });
+    }
   }
 
   /** An authenticated call whose signal also aborts when the backend closes; `request.headers` are added to the auth headers. */

@@ -205,8 +205,10 @@ function networkError(call: HttpCall, error: unknown): BackendError {
 
 async function statusError(call: HttpCall, response: Response): Promise<BackendError> {
   const status = response.status;
-  const serviceText = redact(await readErrorText(response), call.secrets);
-  const head = `${describeCall(call)} answered ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  const serviceText = await readErrorText(response, call.secrets);
+  // The reason phrase is the server's text too: it may echo the key.
+  const statusText = redact(response.statusText, call.secrets);
+  const head = `${describeCall(call)} answered ${status}${statusText ? ` ${statusText}` : ''}`;
   const quoted = serviceText ? `: ${serviceText}` : '';
   const retryable = status === 408 || status === 429 || status >= 500;
   if (!retryable) {
@@ -238,21 +240,28 @@ function parseRetryAfterMs(headers: Headers): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** The service's own error text: a known JSON message field, else the raw body, shortened. */
-async function readErrorText(response: Response): Promise<string> {
+/**
+ * The service's own error text: a known JSON message field, else the raw body, shortened. Secrets
+ * are redacted from the raw body before anything else, so neither the cut at the read limit nor
+ * the shortening can leave part of a key behind.
+ */
+async function readErrorText(response: Response, secrets: readonly string[]): Promise<string> {
   let raw = '';
   try {
     raw = await readLimitedText(response, MAX_ERROR_BODY_BYTES);
   } catch {
     return '';
   }
+  const cut = new TextEncoder().encode(raw).byteLength >= MAX_ERROR_BODY_BYTES;
+  raw = redact(raw, secrets, cut);
   let text = raw;
   try {
     text = pickMessage(JSON.parse(raw) as unknown) ?? raw;
   } catch {
     // Not JSON: quote the text as it is.
   }
-  const flat = text.replace(/\s+/g, ' ').trim();
+  // JSON decoding can turn an escaped key (\u0041...) back into the key: redact again.
+  const flat = redact(text, secrets).replace(/\s+/g, ' ').trim();
   return flat.length > MAX_QUOTED_ERROR_CHARS ? `${flat.slice(0, MAX_QUOTED_ERROR_CHARS)}…` : flat;
 }
 
@@ -297,10 +306,19 @@ function describeCall(call: HttpCall): string {
   return `${call.method} ${call.url.origin}${call.url.pathname}`;
 }
 
-function redact(text: string, secrets: readonly string[]): string {
+/** `text` with every secret replaced; with `truncated`, also a trailing start of a secret cut off at the end. */
+function redact(text: string, secrets: readonly string[], truncated = false): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret.length > 0) out = out.split(secret).join('[redacted]');
+    if (secret.length === 0) continue;
+    out = out.split(secret).join('[redacted]');
+    if (!truncated) continue;
+    for (let length = secret.length - 1; length > 0; length--) {
+      if (out.endsWith(secret.slice(0, length))) {
+        out = `${out.slice(0, -length)}[redacted]`;
+        break;
+      }
+    }
   }
   return out;
 }

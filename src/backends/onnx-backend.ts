@@ -10,7 +10,8 @@ import type { EngineOutput } from '../graph/engine-output.js';
 import { BaseBackend, type BackendCapabilities, type BackendHealth } from './backend.js';
 import { applyGainInPlace, dbToGain } from './gain.js';
 import { LazyLoad } from './lazy-load.js';
-import { loadOnnxModel, type FeedTensor, type OnnxModel } from './onnx-session.js';
+import { checkModelPins, modelVerifyOptions, verifyModelFile } from '../security/model-verify.js';
+import { assertModelFile, loadOnnxModel, type FeedTensor, type OnnxModel } from './onnx-session.js';
 import type { Phonemizer } from './phoneme-text.js';
 import { phonemize } from './phonemize.js';
 
@@ -31,6 +32,8 @@ export const onnxBackendCommonOptions = {
     })
     .strict()
     .optional(),
+  /** Pins of the model file (SHA-256, Ed25519 signature), checked before every load: see security/model-verify.ts. */
+  ...modelVerifyOptions,
 };
 
 /** The parsed options an `OnnxBackend` reads (each backend's parsed options extend these). */
@@ -50,6 +53,7 @@ export abstract class OnnxBackend<Options extends OnnxBackendOptions, Model exte
   /** Takes options already validated by the subclass's schema; files are opened on first use or `load()`. */
   protected constructor(options: Options) {
     super(options.policy ?? {});
+    checkModelPins(options, 'options');
     this.options = options;
     this.phonemizer = options.phonemizer ?? ((text, language, signal) => phonemize(text, language, signal));
   }
@@ -88,6 +92,8 @@ export abstract class OnnxBackend<Options extends OnnxBackendOptions, Model exte
 
   /** Loads `modelPath` into a worker and checks it with `inspect`; the worker is released when the check throws. */
   protected async loadCheckedModel(inspect: (onnx: OnnxModel) => Model): Promise<Model> {
+    await assertModelFile(this.name, this.options.modelPath, 'model file');
+    await verifyModelFile(this.name, this.options.modelPath, this.options);
     const onnx = await loadOnnxModel(this.name, this.options.modelPath, { intraOpNumThreads: this.options.intraOpNumThreads });
     try {
       return inspect(onnx);

@@ -56,7 +56,7 @@ export class OpenAIBackend extends HttpBackend<ParsedOptions> {
   readonly name = 'openai';
 
   constructor(options: OpenAIBackendOptions = {}) {
-    super(parseInput(openAIBackendOptionsSchema, options, 'openai'), { envName: OPENAI_API_KEY_ENV, hint: `the apiKey option or ${OPENAI_API_KEY_ENV}` });
+    super(parseInput(openAIBackendOptionsSchema, options, 'openai'), { backend: 'openai', envName: OPENAI_API_KEY_ENV, hint: `the apiKey option or ${OPENAI_API_KEY_ENV}` });
   }
 
   /** The built-in voices; custom voice ids are passed through as given. */
@@ -69,7 +69,7 @@ export class OpenAIBackend extends HttpBackend<ParsedOptions> {
   }
 
   protected async *synthesizeOnce(segment: SynthesisSegment, options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
-    const apiKey = this.apiKey();
+    const apiKey = await this.apiKey();
     const voice = options.voice ?? segment.voice ?? this.options.voice;
     const speed = Math.min(MAX_SPEED, Math.max(MIN_SPEED, segment.prosody.rate));
     const gain = dbToGain(segment.prosody.volumeDb);

@@ -13,6 +13,7 @@ import { dialogueCommand } from './dialogue.js';
 import { mcpCommand } from './mcp.js';
 import { watchInterrupts } from './speak-guards.js';
 import { speakCommand } from './speak.js';
+import { visibleText } from '../security/visible-text.js';
 import { voicesCommand } from './voices.js';
 
 /** A CLI subcommand. */
@@ -115,7 +116,8 @@ async function runCli(argv: string[], io: CliIo): Promise<number> {
     const interrupted = io.signal?.aborted === true ? ` (interrupted by ${String(io.signal.reason)})` : '';
     const message = `${error instanceof Error ? error.message : String(error)}${interrupted}`;
     const code = error instanceof VoiceSoundboardError ? ` [${error.code}]` : '';
-    io.stderr.write(`voice-soundboard ${first}: ${message}${code}\n`);
+    // Messages may quote the user's input: print it so it cannot reorder or hide what the terminal shows.
+    io.stderr.write(`voice-soundboard ${first}: ${visibleText(message)}${code}\n`);
     return error instanceof InputError ? 2 : 1;
   }
 }

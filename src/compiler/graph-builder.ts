@@ -10,6 +10,7 @@ import { EMOTIONS, clampProsody, combineProsody, type EmotionName } from './emot
 import { normalizerFor } from './normalize/normalizer.js';
 import type { Run, RunStyle, TextRun } from './runs.js';
 import { sentenceSpans, type SentenceSpan } from './sentences.js';
+import { MAX_BREAK_MS } from './ssml/ssml-values.js';
 
 /** Settings of one build. */
 export interface BuildSettings {
@@ -178,14 +179,19 @@ export function buildNodes(runs: readonly Run[], settings: BuildSettings): Untim
   const nextId = () => `n${nodes.length}`;
   let lastSpoken: { sentenceIndex: number; paragraphIndex: number; emotion?: EmotionName; nodeIndex: number } | undefined;
   let silenceSinceSpoken = false;
+  /** Break time since the last speech or clip: consecutive breaks together stay within MAX_BREAK_MS. */
+  let breakRunMs = 0;
   for (const item of mergePieces(toItems(runs, settings.maxSentenceChars))) {
     if (item.kind === 'run') {
       const run = item.run;
       if (run.kind === 'break') {
-        nodes.push({ id: nextId(), track: 'main', annotations: {}, type: 'silence', durationMs: run.durationMs, reason: 'break' });
+        const durationMs = Math.min(run.durationMs, MAX_BREAK_MS - breakRunMs);
+        breakRunMs += durationMs;
+        if (durationMs > 0) nodes.push({ id: nextId(), track: 'main', annotations: {}, type: 'silence', durationMs, reason: 'break' });
         silenceSinceSpoken = true;
       } else if (run.kind === 'audio') {
         nodes.push({ id: nextId(), track: 'main', annotations: {}, type: 'audio', path: run.path, fallbackText: run.fallbackText });
+        breakRunMs = 0;
       } else if (run.kind === 'mark') {
         nodes.push({ id: nextId(), track: 'main', annotations: {}, type: 'event', name: run.name });
       }
@@ -203,6 +209,7 @@ export function buildNodes(runs: readonly Run[], settings: BuildSettings): Untim
     const node = pieceNode(piece, settings, nextId());
     if (!node) continue;
     nodes.push(node);
+    breakRunMs = 0;
     lastSpoken = { sentenceIndex: piece.sentenceIndex, paragraphIndex: piece.paragraphIndex, nodeIndex: nodes.length - 1, ...(piece.style.emotion ? { emotion: piece.style.emotion } : {}) };
     silenceSinceSpoken = false;
   }

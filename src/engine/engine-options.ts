@@ -6,6 +6,7 @@ import type { SpeechBackend } from '../backends/backend.js';
 import { EMOTION_NAMES, INPUT_FORMATS, PRESET_NAMES, PROSODY_LIMITS } from '../compiler/index.js';
 import { AudioOutput } from '../audio/output.js';
 import { ActorHandle } from '../registrar/actor-handle.js';
+import type { ContentFilter } from '../security/content-filter.js';
 import type { Heard } from '../streaming/heard.js';
 import { textStreamOptionsSchema } from '../streaming/text-source.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
@@ -84,6 +85,8 @@ export const voiceEngineOptionsSchema = z.strictObject({
   maxLatencyMs: z.number().min(1).max(10_000).default(SCHEDULE_DEFAULTS.maxLatencyMs),
   /** Plugins to load before the first call: paths or package specifiers, or `{ source, grant, trusted, limits, policy }` (docs/PLUGINS.md). */
   plugins: z.array(pluginEntrySchema).max(64).optional(),
+  /** Judges every text before synthesis: allow, deny (the stream fails, attested) or replace (docs/SECURITY.md). */
+  contentFilter: z.custom<ContentFilter>((value) => typeof value === 'function', { message: 'expected a function (text, context) => allow() | deny(reason) | replace(text)' }).optional(),
 });
 
 /** What callers may pass to `new VoiceEngine(...)`. */

@@ -26,6 +26,8 @@ import { z } from 'zod';
 import { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
+import { realClipPath } from '../security/clip-path.js';
+import { filterSpeechInput, pickDefined } from '../security/content-filter.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
 import { realtimeLimitFrames, writeAheadFrames, writePaced } from '../streaming/paced-write.js';
@@ -707,6 +709,11 @@ export class VoiceEngine {
     this.#active.set(lifecycle.streamId, { controller, utterance, done });
     let finished = false;
     try {
+      // Content filter (security/content-filter.ts): a denial fails the stream below (attested); a replacement is compiled.
+      const context = { streamId: lifecycle.streamId, actor: String(this.actor), format: parsed.format, ...pickDefined({ voice: parsed.voice, sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId }) };
+      // A scene's mix needs none: its dialogue was spoken (and filtered) by its own speak() streams.
+      const filtered = isRenderedMix(text) ? text : await filterSpeechInput(this.#options.contentFilter, text, context, parsed.textStream, signal, utterance.graph);
+      if (filtered !== text) [text, utterance.graph] = [filtered, null];
       // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
       const override = lifecycle.override();
       const rateScale = override?.speechRate ?? 1;
@@ -801,7 +808,7 @@ export class VoiceEngine {
           pendingSilenceMs += step.durationMs * (override?.pauseAmplification ?? 1);
           pendingSilenceNode ??= step.nodeId;
         } else if (step.kind === 'audio') {
-          const pcm = await this.#readClip(step, converter, signal);
+          const pcm = await this.#readClip({ ...step, path: await realClipPath(step.path, parsed.audioRoot) }, converter, signal);
           const pause = silence(step.nodeId);
           if (pause) yield pause;
           tailMarginFrames = 0;

@@ -8,6 +8,7 @@ import { combineProsody } from '../emotion.js';
 import { COMPILER_ERROR_CODES, errorAt } from '../input-errors.js';
 import { SAY_AS_KINDS, type SayAsKind } from '../normalize/language-normalizer.js';
 import { normalizerFor } from '../normalize/normalizer.js';
+import { visibleText } from '../../security/visible-text.js';
 import type { Run, RunStyle } from '../runs.js';
 import type { SsmlContent, SsmlElement } from './ssml-parser.js';
 import { EMPHASIS_PROSODY, MAX_BREAK_MS, readBreakStrengthMs, readDurationMs, readPitchSemitones, readRate, readVolumeDb } from './ssml-values.js';
@@ -22,6 +23,13 @@ export interface SsmlReadOptions {
   audioRoot?: string;
 }
 
+/** Longest `<mark>` name, in code points. */
+export const MAX_MARK_NAME_CHARS = 128;
+/**
+ * A mark name is a token safe to show, log or put in HTML/JSON as is: letters, marks, digits and
+ * `_ . : -` only (no space, markup character, control, bidi override or lone surrogate).
+ */
+export const MARK_NAME_PATTERN = new RegExp(`^[\\p{L}\\p{M}\\p{N}_.:-]{1,${MAX_MARK_NAME_CHARS}}$`, 'u');
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$/;
 
 /** Text content of an element, depth-first. */
@@ -109,7 +117,13 @@ class SsmlReader {
         return this.readAudio(node, style);
       case 'mark': {
         const name = this.required(node, 'name');
-        if (name !== undefined) this.runs.push({ kind: 'mark', name });
+        if (name === undefined) return;
+        // Mark names reach events, logs and host UIs as they are: a bounded token, nothing hidden or markup.
+        if (!MARK_NAME_PATTERN.test(name)) {
+          if (!this.options.lenient) throw this.invalid(node, `<mark> name ${visibleText(JSON.stringify(name.slice(0, 40)))} is not valid: expected 1 to ${MAX_MARK_NAME_CHARS} letters, digits or _ . : - (no spaces, markup, controls or bidi overrides)`);
+          return;
+        }
+        this.runs.push({ kind: 'mark', name });
         return;
       }
       default:

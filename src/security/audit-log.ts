@@ -1,0 +1,152 @@
+/**
+ * AuditLogger: security events as structured JSON lines (pino) to a destination (a file path,
+ * written synchronously so an event is on disk before the call returns, or any writable stream).
+ * Events: registrar denials (`registrarDecision`, for hosts that make requests) and halts, failed
+ * streams and accessibility-override changes (`watchRegistrar`), rate-limit refusals, auth
+ * failures, plugin violations, secret access, content-filter blocks. Every line has `time` (ISO),
+ * `event`, `client`, `actor` and `reason`; free text is written with invisible characters as
+ * `\uXXXX`. The text a user asked to speak is never logged unless `logSpokenText` is set.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { z } from 'zod';
+import type { AudioRegistrar } from '../registrar/registrar.js';
+import type { RegistrarResult } from '../registrar/types.js';
+import { parseInput } from '../validation.js';
+import type { SecretSource } from './secrets.js';
+import { visibleText } from './visible-text.js';
+
+/** The kinds of event an AuditLogger writes (the `event` field). */
+export const AUDIT_EVENTS = [
+  'registrar_denied',
+  'registrar_halted',
+  'stream_failed',
+  'override_changed',
+  'rate_limited',
+  'auth_failed',
+  'plugin_violation',
+  'secret_access',
+  'content_filtered',
+] as const;
+
+/** One kind of audit event. */
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+/** Who and what an event concerns; every field optional (absent ones are written as null). */
+export interface AuditContext {
+  /** The client (MCP session, API key id, remote address...) the event concerns. */
+  client?: string;
+  /** The registrar actor, `"kind:id"`. */
+  actor?: string;
+  streamId?: string;
+}
+
+const destinationSchema = z.union([
+  z.string().min(1),
+  z.custom<DestinationStream>((value) => typeof value === 'object' && value !== null && typeof (value as DestinationStream).write === 'function', 'expected a file path or a writable stream'),
+]);
+
+/** Schema of `new AuditLogger(options)`. */
+export const auditLoggerOptionsSchema = z.strictObject({
+  /** Where the JSON lines go: a file path (appended, written synchronously) or a writable stream. */
+  destination: destinationSchema,
+  /** Also log the text a user asked to speak where an event concerns it (default false). */
+  logSpokenText: z.boolean().default(false),
+});
+
+/** What callers pass to `new AuditLogger(...)`. */
+export type AuditLoggerOptions = z.input<typeof auditLoggerOptionsSchema>;
+
+function text(value: string | null | undefined): string | null {
+  return value === undefined || value === null ? null : visibleText(value);
+}
+
+/** Writes security events as JSON lines (see the module comment). */
+export class AuditLogger {
+  readonly #logger: Logger;
+  readonly #logSpokenText: boolean;
+
+  constructor(options: AuditLoggerOptions) {
+    const parsed = parseInput(auditLoggerOptionsSchema, options, 'auditLog');
+    const destination = typeof parsed.destination === 'string' ? pino.destination({ dest: parsed.destination, sync: true, append: true, mkdir: false }) : parsed.destination;
+    this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'message', formatters: { level: (label) => ({ level: label }) } }, destination);
+    this.#logSpokenText = parsed.logSpokenText;
+  }
+
+  /** Writes one event; `details` fields are free text or numbers. */
+  #write(event: AuditEvent, context: AuditContext, reason: string | null, details: Record<string, string | number | boolean | null> = {}, spokenText?: string): void {
+    const line: Record<string, unknown> = {
+      event,
+      client: text(context.client),
+      actor: text(context.actor),
+      ...(context.streamId !== undefined ? { streamId: text(context.streamId) } : {}),
+      reason: text(reason),
+    };
+    for (const [key, value] of Object.entries(details)) line[key] = typeof value === 'string' ? visibleText(value) : value;
+    if (this.#logSpokenText && spokenText !== undefined) line.spokenText = spokenText;
+    this.#logger.warn(line, 'security event');
+  }
+
+  /**
+   * Logs every failed stream, halt and accessibility-override change of `registrar` until the
+   * returned function is called. Denials are not announced by the registrar: pass each result of
+   * a request to `registrarDecision`.
+   */
+  watchRegistrar(registrar: AudioRegistrar, context: Pick<AuditContext, 'client'> = {}): () => void {
+    const stops = [
+      registrar.onTransition((event) => {
+        if (event.action !== 'fail') return;
+        this.#write('stream_failed', { ...context, actor: event.actor, streamId: event.streamId }, event.reason, { attestationId: event.attestationId });
+      }),
+      registrar.onHalt((halt) => this.#write('registrar_halted', context, halt.cause, { message: halt.message, attestationId: halt.attestationId })),
+      registrar.onOverride((event) => this.#write('override_changed', { ...context, actor: event.actor }, event.action, { attestationId: event.attestationId })),
+    ];
+    return () => {
+      for (const stop of stops) stop();
+    };
+  }
+
+  /** Logs a registrar request's result when it was denied (allowed ones are the attestation log's business); returns the result. */
+  registrarDecision(result: RegistrarResult, context: AuditContext = {}): RegistrarResult {
+    if (!result.allowed) {
+      const streamId = context.streamId ?? result.streamId ?? undefined;
+      const recorded = result.attestation.actor;
+      const actor = context.actor ?? (recorded ? `${recorded.kind}:${recorded.id}` : undefined);
+      this.#write('registrar_denied', { ...context, ...(streamId !== undefined ? { streamId } : {}), ...(actor !== undefined ? { actor } : {}) }, result.reason, {
+        action: result.attestation.action,
+        message: result.message,
+        attestationId: result.attestation.id,
+      });
+    }
+    return result;
+  }
+
+  /** A rate limiter refused a client (the MCP server and the CLI server mode call this). */
+  rateLimited(context: AuditContext & { limit: string; retryAfterMs: number }): void {
+    this.#write('rate_limited', context, `${context.limit} limit reached`, { limit: context.limit, retryAfterMs: context.retryAfterMs });
+  }
+
+  /** A client failed to authenticate. */
+  authFailed(context: AuditContext & { reason: string }): void {
+    this.#write('auth_failed', context, context.reason);
+  }
+
+  /** A plugin did something its sandbox or permissions forbid. */
+  pluginViolation(context: AuditContext & { plugin: string; reason: string }): void {
+    this.#write('plugin_violation', context, context.reason, { plugin: context.plugin });
+  }
+
+  /** A secret was read or refused (pass as SecretManager's `onAccess`; the key is never given to it). */
+  readonly secretAccess = (event: { name: string; source: SecretSource; outcome: 'read' | 'refused'; reason?: string }): void => {
+    this.#write('secret_access', {}, event.reason ?? null, { secret: event.name, source: event.source, outcome: event.outcome });
+  };
+
+  /** A content filter denied or replaced a text; `spokenText` is logged only with `logSpokenText`. */
+  contentFiltered(context: AuditContext & { decision: 'deny' | 'replace'; reason: string; spokenText?: string }): void {
+    this.#write('content_filtered', context, context.reason, { decision: context.decision }, context.spokenText);
+  }
+
+  /** Writes what is buffered (stream destinations); file destinations are already synchronous. */
+  flush(): Promise<void> {
+    return new Promise((resolve, reject) => this.#logger.flush((error) => (error ? reject(error) : resolve())));
+  }
+}

@@ -1,0 +1,100 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { AuditLogger } from '../../src/security/audit-log.js';
+import { SecretManager } from '../../src/security/secrets.js';
+import { rejection } from '../helpers/errors.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'vs-audit-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+let counter = 0;
+
+function logger(options: { logSpokenText?: boolean } = {}): { audit: AuditLogger; lines: () => Array<Record<string, unknown>> } {
+  const path = join(directory, `audit-${counter++}.jsonl`);
+  const audit = new AuditLogger({ destination: path, ...options });
+  return {
+    audit,
+    lines: () =>
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+describe('AuditLogger', () => {
+  it('writes each event as one JSON line with time, event, client, actor and reason (synchronously to a file)', () => {
+    const { audit, lines } = logger();
+    audit.rateLimited({ client: 'mcp:session-1', actor: 'agent:claude', limit: 'characters', retryAfterMs: 1200 });
+    audit.authFailed({ client: '127.0.0.1:5000', reason: 'bad token' });
+    audit.pluginViolation({ plugin: 'echo', actor: 'plugin:echo', reason: 'tried to read /etc/passwd' });
+    const written = lines();
+    expect(written.map((line) => line.event)).toEqual(['rate_limited', 'auth_failed', 'plugin_violation']);
+    expect(written[0]).toMatchObject({ level: 'warn', message: 'security event', client: 'mcp:session-1', actor: 'agent:claude', reason: 'characters limit reached', limit: 'characters', retryAfterMs: 1200 });
+    expect(written[1]).toMatchObject({ client: '127.0.0.1:5000', actor: null, reason: 'bad token' });
+    for (const line of written) expect(new Date(line.time as string).toISOString()).toBe(line.time);
+  });
+
+  it('logs registrar denials, failed streams and override changes of a watched registrar', () => {
+    const { audit, lines } = logger();
+    const registrar = new AudioRegistrar();
+    const stop = audit.watchRegistrar(registrar, { client: 'host' });
+    const agent = registrar.registerActor('agent:claude-1');
+    registrar.registerActor('user:alice');
+    const started = registrar.request({ action: 'start', actor: agent, metadata: { sessionId: 'den', userId: 'alice' } });
+    const denied = audit.registrarDecision(registrar.requestAsHost({ action: 'stop', actor: 'agent:someone-else', target: started.streamId }), { client: 'mcp:s1' });
+    expect(denied.allowed).toBe(false);
+    audit.registrarDecision(registrar.request({ action: 'start', actor: agent }));
+    registrar.request({ action: 'fail', actor: agent, target: started.streamId, reason: 'content filter: denied' });
+    registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den', speechRate: 0.5 } });
+    stop();
+    registrar.requestAsHost({ action: 'disable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
+    const written = lines();
+    expect(written.map((line) => line.event)).toEqual(['registrar_denied', 'stream_failed', 'override_changed']);
+    expect(written[0]).toMatchObject({ client: 'mcp:s1', actor: 'agent:someone-else', reason: denied.reason, streamId: started.streamId, action: 'stop', attestationId: denied.attestation.id });
+    expect(written[1]).toMatchObject({ client: 'host', actor: 'agent:claude-1', streamId: started.streamId, reason: 'content filter: denied' });
+    expect(written[2]).toMatchObject({ actor: 'user:alice', reason: 'enable_override' });
+  });
+
+  it('logs secret access as SecretManager reports it, without the key', async () => {
+    const { audit, lines } = logger();
+    process.env.VS_AUDIT_KEY = 'sk-audit-planted';
+    try {
+      await new SecretManager({ name: 'openai', envName: 'VS_AUDIT_KEY', onAccess: audit.secretAccess }).get();
+    } finally {
+      delete process.env.VS_AUDIT_KEY;
+    }
+    await rejection(new SecretManager({ name: 'openai', envName: 'VS_AUDIT_KEY', onAccess: audit.secretAccess }).get());
+    expect(lines().map(({ time: _time, ...line }) => line)).toEqual([
+      { level: 'warn', message: 'security event', event: 'secret_access', client: null, actor: null, reason: null, secret: 'openai', source: 'env', outcome: 'read' },
+      { level: 'warn', message: 'security event', event: 'secret_access', client: null, actor: null, reason: 'SECRET_MISSING', secret: 'openai', source: 'env', outcome: 'refused' },
+    ]);
+    expect(JSON.stringify(lines())).not.toContain('sk-audit-planted');
+  });
+
+  it('logs the spoken text of a content-filter block only when enabled', () => {
+    const quiet = logger();
+    quiet.audit.contentFiltered({ actor: 'agent:a', streamId: 's1', decision: 'deny', reason: 'profanity', spokenText: 'the secret words' });
+    expect(quiet.lines()[0]).toMatchObject({ event: 'content_filtered', decision: 'deny', reason: 'profanity', streamId: 's1' });
+    expect(JSON.stringify(quiet.lines())).not.toContain('the secret words');
+    const loud = logger({ logSpokenText: true });
+    loud.audit.contentFiltered({ decision: 'deny', reason: 'profanity', spokenText: 'the secret words' });
+    expect(loud.lines()[0]?.spokenText).toBe('the secret words');
+  });
+
+  it('writes attacker-chosen text with invisible characters escaped, one line per event', () => {
+    const { audit, lines } = logger();
+    audit.authFailed({ client: 'evil\u202E\n{"event":"forged"}', reason: 'x\u0000y' });
+    const written = lines();
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({ client: 'evil\\u202E\\u000A{"event":"forged"}', reason: 'x\\u0000y' });
+  });
+
+  it('refuses a destination that is neither a path nor a stream, naming the field', () => {
+    expect(() => new AuditLogger({ destination: 42 as never })).toThrow(InputError);
+    expect(() => new AuditLogger({ destination: 42 as never })).toThrow(/auditLog\.destination/);
+  });
+});

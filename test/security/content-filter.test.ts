@@ -1,0 +1,122 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { AttestationStore } from '../../src/attestation/store.js';
+import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { InputError } from '../../src/errors.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { AuditLogger } from '../../src/security/audit-log.js';
+import { allow, auditedContentFilter, deny, replace, type ContentFilter, type ContentFilterContext } from '../../src/security/content-filter.js';
+import { rejection } from '../helpers/errors.js';
+import { ToneWordsBackend } from '../helpers/tone-words-backend.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'vs-filter-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+const engines: VoiceEngine[] = [];
+afterEach(async () => {
+  for (const engine of engines.splice(0)) await engine.close();
+});
+
+function setup(contentFilter: ContentFilter) {
+  const backend = new ToneWordsBackend({ sampleRateHz: 8000, toneFrames: 80, gapFrames: 40, level: 0.3 });
+  const store = new AttestationStore();
+  const registrar = new AudioRegistrar({ store });
+  const engine = new VoiceEngine({ backend, registrar, contentFilter, actor: 'agent:writer' });
+  engines.push(engine);
+  return { backend, store, engine };
+}
+
+async function* source(parts: string[]): AsyncGenerator<string> {
+  for (const part of parts) yield part;
+}
+
+describe('content filter', () => {
+  it('allow: speaks the text as it is, and the filter sees the stream, actor and format', async () => {
+    const seen: Array<[string, ContentFilterContext]> = [];
+    const { backend, engine } = setup((text, context) => {
+      seen.push([text, context]);
+      return allow();
+    });
+    const result = await engine.speak('Hello there.', { sessionId: 'den' });
+    expect(backend.segments.join(' ')).toContain('Hello there');
+    expect(seen).toEqual([['Hello there.', { streamId: result.streamId, actor: 'agent:writer', format: 'auto', live: false, sessionId: 'den', spokenText: 'Hello there.' }]]);
+  });
+
+  it('deny: no audio, the stream fails with the reason through the registrar (attested)', async () => {
+    const { backend, store, engine } = setup(async (text) => (text.includes('forbidden') ? deny('policy 7: forbidden word') : allow()));
+    const error = await rejection(engine.speak('Say the forbidden word.'));
+    expect(error.code).toBe('CONTENT_FILTER_DENIED');
+    expect(error.message).toBe('content filter denied the text: policy 7: forbidden word');
+    expect(backend.segments).toEqual([]);
+    const failed = store.all().filter((record) => record.action === 'fail');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.decision).toBe('allowed');
+    expect(JSON.stringify(failed[0])).toContain('content filter denied the text: policy 7: forbidden word');
+    expect(store.all().some((record) => record.action === 'play')).toBe(false);
+  });
+
+  it('replace: the replacement is compiled and spoken, never the original', async () => {
+    const { backend, engine } = setup((text) => replace(text.replace(/darn/g, 'bleep')));
+    await engine.speak('Oh darn it. <speak> stays text');
+    expect(backend.segments.join(' ')).toContain('bleep');
+    expect(backend.segments.join(' ')).not.toContain('darn');
+  });
+
+  it('a live text source is judged piece by piece; a denied piece fails the stream before it is spoken', async () => {
+    const judged: string[] = [];
+    const { backend, store, engine } = setup((text) => {
+      judged.push(text);
+      return text.includes('secret') ? deny('leaks a secret') : allow();
+    });
+    const error = await rejection((async () => {
+      for await (const _chunk of engine.stream(source(['First sentence here. ', 'The secret ', 'is out. ', 'Never said.'])));
+    })());
+    // The live source's failure wraps the filter's denial.
+    expect(error.code).toBe('TEXT_SOURCE_FAILED');
+    expect((error.cause as { code?: string }).code).toBe('CONTENT_FILTER_DENIED');
+    expect(judged[0]).toBe('First sentence here.');
+    expect(backend.segments.join(' ')).not.toContain('secret');
+    expect(backend.segments.join(' ')).not.toContain('Never');
+    const failed = store.all().filter((record) => record.action === 'fail');
+    expect(failed).toHaveLength(1);
+    expect(JSON.stringify(failed[0])).toContain('content filter denied the text: leaks a secret');
+  });
+
+  it('the filter also gets the words as spoken, so markup cannot spell a word past it', async () => {
+    const { backend, engine } = setup((text, context) => (/password/i.test(`${text} ${context.spokenText}`) ? deny('mentions a password') : allow()));
+    for (const spelled of ['<speak>the &#112;assword is</speak>', '<speak>the <sub alias="password">key</sub> is</speak>']) {
+      expect((await rejection(engine.speak(spelled))).code).toBe('CONTENT_FILTER_DENIED');
+    }
+    expect(backend.segments).toEqual([]);
+  });
+
+  it('a filter that throws or answers nonsense fails closed', async () => {
+    const throwing = setup(() => {
+      throw new Error('classifier down');
+    });
+    expect((await rejection(throwing.engine.speak('Hello.'))).code).toBe('CONTENT_FILTER_FAILED');
+    expect(throwing.backend.segments).toEqual([]);
+    const nonsense = setup(() => ({ action: 'maybe' }) as never);
+    expect((await rejection(nonsense.engine.speak('Hello.'))).message).toBe('the content filter answered neither allow(), deny(reason) nor replace(text)');
+    expect(nonsense.backend.segments).toEqual([]);
+  });
+
+  it('auditedContentFilter logs denials and replacements, the text only when enabled', async () => {
+    const path = join(directory, 'audit.jsonl');
+    const audit = new AuditLogger({ destination: path });
+    const { engine } = setup(auditedContentFilter((text) => (text.startsWith('No') ? deny('blocked') : replace('fine')), audit));
+    await rejection(engine.speak('No way.'));
+    await engine.speak('Anything.');
+    const lines = readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => [line.event, line.decision, line.reason, line.actor])).toEqual([
+      ['content_filtered', 'deny', 'blocked', 'agent:writer'],
+      ['content_filtered', 'replace', 'replaced by the content filter', 'agent:writer'],
+    ]);
+    expect(readFileSync(path, 'utf8')).not.toContain('No way');
+  });
+
+  it('the option must be a function', () => {
+    expect(() => new VoiceEngine({ contentFilter: 'strict' as never })).toThrow(InputError);
+  });
+});

@@ -5,10 +5,11 @@
  * then placed in stereo: every turn at its speaker's position (constant-power pan and distance).
  */
 import type { RenderedConversation, RenderedTurn, SpatialPosition } from '../conversation/types.js';
+import { InputError } from '../errors.js';
 import { positionGains } from './levels.js';
 import type { PlanarAudio } from './procedural.js';
 import type { DialogueLayer } from './scene-schema.js';
-import { toMonoPlanar, type SceneEngine } from './scene-engine.js';
+import { isDialogueEngine, toMonoPlanar, type SceneEngine } from './scene-engine.js';
 import { resamplePlanar } from './sources.js';
 
 /** Speaks the layer's turns (or its one utterance) one after the other, `gapMs` apart. */
@@ -33,7 +34,9 @@ async function speakTurns(layer: DialogueLayer, engine: SceneEngine, sampleRate:
 export async function dialogueConversation(layer: DialogueLayer, engine: SceneEngine, sampleRate: number): Promise<RenderedConversation> {
   const source = layer.conversation;
   if (source === undefined) return speakTurns(layer, engine, sampleRate);
-  return 'render' in source && typeof source.render === 'function' ? source.render(engine) : (source as RenderedConversation);
+  if (!('render' in source && typeof source.render === 'function')) return source as RenderedConversation;
+  if (!isDialogueEngine(engine)) throw new InputError(`layers.${layer.name ?? 'dialogue'}.conversation: rendering a conversation needs an engine that streams turns (a VoiceEngine); render it first and pass the RenderedConversation`, { field: 'conversation' });
+  return source.render(engine);
 }
 
 /** The placed dialogue: stereo, `frames` long, each turn at `layer.startMs` + its own start. */

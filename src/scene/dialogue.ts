@@ -19,7 +19,9 @@ async function speakTurns(layer: DialogueLayer, engine: SceneEngine, sampleRate:
   let cursorMs = 0;
   for (const [index, turn] of turns.entries()) {
     const voice = turn.voice ?? layer.cast?.[turn.speaker];
-    const result = await engine.speak(turn.text, { ...(voice !== undefined ? { voice } : {}), sampleRateHz: sampleRate });
+    // Each turn's stream says in its start metadata who spoke it, with which voice, in which layer.
+    const streamMetadata = { sceneLayer: layer.name ?? 'dialogue', sceneTurn: index, speaker: turn.speaker, voice: voice ?? 'default' };
+    const result = await engine.speak(turn.text, { ...(voice !== undefined ? { voice } : {}), sampleRateHz: sampleRate, streamMetadata });
     const [mono] = resamplePlanar([toMonoPlanar(result.audio, result.channels)], result.sampleRateHz, sampleRate);
     const pcm = mono ?? new Float32Array(0);
     const startMs = turn.atMs ?? (index === 0 ? 0 : cursorMs + layer.gapMs);

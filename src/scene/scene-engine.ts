@@ -8,7 +8,7 @@ import type { ConversationEngine } from '../conversation/engine-face.js';
 /** The part of VoiceEngine a scene uses. */
 export interface SceneEngine {
   /** Synthesizes `text` whole (one registrar stream per call). */
-  speak(text: string, options?: { voice?: string; rate?: number; sampleRateHz?: number }): Promise<{ audio: Float32Array; sampleRateHz: number; channels: number }>;
+  speak(text: string, options?: { voice?: string; rate?: number; sampleRateHz?: number; streamMetadata?: Record<string, string | number | boolean> }): Promise<{ audio: Float32Array; sampleRateHz: number; channels: number }>;
 }
 
 /** Interleaved PCM of `channels` channels averaged to mono. */

@@ -2,7 +2,8 @@
  * Scene limits: a render whose buses would not fit the mix budget is refused (SCENE_TOO_LARGE)
  * before anything is allocated, with or without durationMs, while a scene within it renders;
  * a one-sample looped source and an empty one render without breaking the mix; a Conversation
- * as dialogue needs an engine that streams turns (clear InputError otherwise).
+ * as dialogue needs an engine that streams turns (clear InputError otherwise); each scripted turn's
+ * stream names its layer, turn, speaker and voice in the registrar log.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation } from '../../src/conversation/conversation.js';
@@ -63,5 +64,30 @@ describe('scene limits', () => {
     const speakOnly = { speak: (text: string, options?: { sampleRateHz?: number }) => engine.speak(text, options) };
     const error = await failure(new Scene({ durationMs: 500 }).addDialogue(conversation).render(speakOnly));
     expect(error.message).toMatch(/conversation: rendering a conversation needs an engine that streams turns/);
+  });
+});
+
+describe('scene dialogue in the registrar log', () => {
+  it("each scripted turn's stream names its layer, turn, speaker and voice in its start metadata", async () => {
+    const scene = new Scene({ durationMs: 3000 }).addLayer({
+      kind: 'dialogue',
+      name: 'gate',
+      cast: { guard: 'en-gb' },
+      turns: [
+        { speaker: 'guard', text: 'Halt!' },
+        { speaker: 'stranger', text: 'A friend.', voice: 'en-us' },
+      ],
+    });
+    const before = engine.registrar.attestations(100_000).length;
+    await scene.render(engine);
+    const starts = engine.registrar
+      .attestations(100_000)
+      .slice(before)
+      .filter((record) => record.action === 'start')
+      .map((record) => record.parameters.metadata as Record<string, unknown>);
+    expect(starts.map(({ sceneLayer, sceneTurn, speaker, voice }) => ({ sceneLayer, sceneTurn, speaker, voice }))).toEqual([
+      { sceneLayer: 'gate', sceneTurn: 0, speaker: 'guard', voice: 'en-gb' },
+      { sceneLayer: 'gate', sceneTurn: 1, speaker: 'stranger', voice: 'en-us' },
+    ]);
   });
 });

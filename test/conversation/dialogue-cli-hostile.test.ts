@@ -9,21 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dialogueCommand } from '../../src/cli/dialogue.js';
-import { VoiceSoundboardError } from '../../src/errors.js';
+import { rejection } from '../helpers/errors.js';
 import { runCommand } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vs-dialogue-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function failure(args: string[]): Promise<VoiceSoundboardError> {
-  try {
-    await runCommand(dialogueCommand, args);
-  } catch (error) {
-    if (error instanceof VoiceSoundboardError) return error;
-    throw error;
-  }
-  throw new Error('the command did not fail');
-}
+const failure = (args: string[]) => rejection(runCommand(dialogueCommand, args));
 
 describe('voice-soundboard dialogue with hostile paths', () => {
   it('refuses a dangling symlink as --srt/--vtt (nothing created where it points) and a directory', async () => {

@@ -8,10 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation } from '../../src/conversation/conversation.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import { InputError } from '../../src/errors.js';
 import { MAX_SCENE_MIX_BYTES } from '../../src/scene/render.js';
 import { Scene } from '../../src/scene/scene.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
+import { inputRejection } from '../helpers/errors.js';
 
 const RATE = 48_000;
 let engine: VoiceEngine;
@@ -20,21 +20,12 @@ beforeAll(() => {
 });
 afterAll(async () => engine.close());
 
-async function failure(promise: Promise<unknown>): Promise<InputError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('it did not fail');
-}
 
 describe('scene limits', () => {
   it('refuses a one-hour 192 kHz scene of many layers before allocating its buses', async () => {
     const scene = new Scene({ durationMs: 3_600_000, sampleRate: 192_000 });
     for (let index = 0; index < 8; index++) scene.addAmbiance('rain', { name: `rain${index}`, duckFor: ['dialogue'] });
-    const error = await failure(scene.render(engine));
+    const error = await inputRejection(scene.render(engine));
     expect(error.code).toBe('SCENE_TOO_LARGE');
     expect(error.message).toMatch(/^scene: rendering 3600\.0 s at 192000 Hz with 8 layers needs \d+\.\d GiB/);
   });
@@ -42,7 +33,7 @@ describe('scene limits', () => {
   it('refuses it too when the length comes from the layers (endMs), not durationMs', async () => {
     const scene = new Scene({ sampleRate: 192_000 });
     for (let index = 0; index < 8; index++) scene.addAmbiance('wind', { name: `wind${index}`, endMs: 3_600_000 });
-    expect((await failure(scene.render(engine))).code).toBe('SCENE_TOO_LARGE');
+    expect((await inputRejection(scene.render(engine))).code).toBe('SCENE_TOO_LARGE');
   });
 
   it('the budget holds a one-hour 48 kHz scene of four layers and effects, not a 192 kHz one of eight', () => {
@@ -62,7 +53,7 @@ describe('scene limits', () => {
   it('a Conversation as dialogue with an engine that cannot stream turns is an InputError naming the layer', async () => {
     const conversation = new Conversation([{ speaker: 'Alice', text: 'Hi.' }]);
     const speakOnly = { speak: (text: string, options?: { sampleRateHz?: number }) => engine.speak(text, options) };
-    const error = await failure(new Scene({ durationMs: 500 }).addDialogue(conversation).render(speakOnly));
+    const error = await inputRejection(new Scene({ durationMs: 500 }).addDialogue(conversation).render(speakOnly));
     expect(error.message).toMatch(/conversation: rendering a conversation needs an engine that streams turns/);
   });
 });

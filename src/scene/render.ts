@@ -64,6 +64,27 @@ const msToFrames = (ms: number, sampleRate: number): number => Math.round((ms / 
  */
 export const MAX_SCENE_MIX_BYTES = 8 * 1024 ** 3;
 
+/** Most memory the effects' sounds may take together before they are placed (bytes). */
+export const MAX_EFFECT_SOUND_BYTES = 1024 ** 3;
+
+/**
+ * Every effect's sound, one after the other (never thousands of ffmpeg children at once), refused
+ * with `SCENE_TOO_LARGE` as soon as they pass MAX_EFFECT_SOUND_BYTES together.
+ */
+async function loadEffects(input: RenderInput, engine: SceneEngine): Promise<PlanarAudio[]> {
+  const sounds: PlanarAudio[] = [];
+  let bytes = 0;
+  for (const [index, effect] of input.effects.entries()) {
+    const sound = await effectSound(effect, index, input, engine);
+    bytes += sound.reduce((total, channel) => total + channel.byteLength, 0);
+    if (bytes > MAX_EFFECT_SOUND_BYTES) {
+      throw new InputError(`scene.effects.${index}: the effects' sounds up to this one take more than the ${MAX_EFFECT_SOUND_BYTES / 1024 ** 3} GiB a scene may hold; use fewer or shorter effects`, { code: 'SCENE_TOO_LARGE', field: `scene.effects.${index}` });
+    }
+    sounds.push(sound);
+  }
+  return sounds;
+}
+
 /** Refuses a render whose buses would pass MAX_SCENE_MIX_BYTES. */
 function checkMixBudget(input: RenderInput, durationMs: number): void {
   const frames = msToFrames(durationMs, input.sampleRate);
@@ -132,7 +153,7 @@ export async function renderScene(input: RenderInput, engine: SceneEngine): Prom
   if (input.durationMs !== undefined) checkMixBudget(input, input.durationMs);
   // Sources whose length decides the scene's length come first: dialogue, effects, files.
   const dialogues = await Promise.all(input.layers.filter((layer): layer is DialogueLayer & { name: string } => layer.kind === 'dialogue').map(async (layer) => ({ layer, conversation: await dialogueConversation(layer, engine, sampleRate) })));
-  const effectSounds = await Promise.all(input.effects.map((effect, index) => effectSound(effect, index, input, engine)));
+  const effectSounds = await loadEffects(input, engine);
   const beds = input.layers.filter((layer): layer is BedLayer & { name: string } => layer.kind !== 'dialogue');
   const files = new Map<string, PlanarAudio>();
   for (const layer of beds) if (layer.file !== undefined) files.set(layer.name, await bedSound(layer, 0, input, engine));

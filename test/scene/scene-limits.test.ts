@@ -82,3 +82,20 @@ describe('scene dialogue in the registrar log', () => {
     ]);
   });
 });
+
+describe('scene effects limits', () => {
+  it('thousands of long effects are refused (SCENE_TOO_LARGE naming the effect) once their sounds pass the budget', async () => {
+    const scene = new Scene({ durationMs: 1000 });
+    // 60 s beeps at 48 kHz: 11.5 MB each; 1,000 of them asked 11 GB before the budget.
+    for (let index = 0; index < 1000; index++) scene.addEffect(index, 'beep', { durationMs: 60_000 });
+    const error = await inputRejection(scene.render(engine));
+    expect(error.code).toBe('SCENE_TOO_LARGE');
+    expect(error.message).toMatch(/^scene\.effects\.(9\d|1\d\d): /);
+  }, 120_000);
+
+  it('negative: a thousand short effects render', async () => {
+    const scene = new Scene({ durationMs: 2000 });
+    for (let index = 0; index < 1000; index++) scene.addEffect(index, 'click');
+    expect((await scene.render(engine)).effects).toHaveLength(1000);
+  }, 120_000);
+});

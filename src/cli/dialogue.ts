@@ -4,15 +4,17 @@
  * per turn and writes the mono mixdown in any supported format, plus subtitles. Without `-o` it
  * plays the conversation live on the audio device.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { z } from 'zod';
 import { AUDIO_FORMATS } from '../audio/encode.js';
 import { writeAudioFile } from '../audio/file-writer.js';
+import { openOutputTarget, writeFailed, type OutputTarget } from '../audio/output-target.js';
 import { AudioOutput } from '../audio/output.js';
 import { Conversation } from '../conversation/conversation.js';
+import { MAX_SCRIPT_CHARS } from '../conversation/script.js';
 import { VoiceEngine } from '../engine/voice-engine.js';
 import { InputError, VoiceSoundboardError } from '../errors.js';
-import { parseCliArgs, readAllText, type FlagSpec } from './args.js';
+import { parseCliArgs, type FlagSpec } from './args.js';
 import type { CliCommand, CliIo } from './main.js';
 import { cliError, outputFormat } from './speak-flags.js';
 
@@ -87,15 +89,68 @@ function castOf(list: string | undefined): Record<string, { voice: string }> {
   return cast;
 }
 
+/** Most bytes of a script read (UTF-8 of MAX_SCRIPT_CHARS, and a BOM): past that the read stops and the script is refused. */
+const MAX_SCRIPT_BYTES = 4 * MAX_SCRIPT_CHARS + 3;
+
+/** Reads a script from a stream, stopping (and refusing) past MAX_SCRIPT_BYTES: `/dev/zero` is never read whole. */
+async function readBounded(stream: NodeJS.ReadableStream & { destroy?: () => void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of stream) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+      total += bytes.length;
+      if (total > MAX_SCRIPT_BYTES) throw new InputError(`script: longer than ${MAX_SCRIPT_CHARS} characters (read more than ${MAX_SCRIPT_BYTES} bytes)`, { code: 'SCRIPT_INVALID', field: 'script' });
+      chunks.push(bytes);
+    }
+  } finally {
+    stream.destroy?.();
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 async function readScript(positionals: string[], io: CliIo): Promise<string> {
   if (positionals.length !== 1) throw new InputError(`expected one <script> file argument, or - for standard input (received ${positionals.length})`, { code: 'CLI_USAGE', field: 'script' });
   const source = positionals[0] as string;
-  if (source === '-') return readAllText(io.stdin);
+  if (source === '-') return readBounded(io.stdin);
   try {
-    return await readFile(source, 'utf8');
+    return await readBounded(createReadStream(source));
   } catch (cause) {
+    if (cause instanceof InputError) throw cause;
     throw new InputError(`<script>: cannot read ${JSON.stringify(source)} (${cause instanceof Error ? cause.message : String(cause)})`, { code: 'CLI_USAGE', field: 'script', cause });
   }
+}
+
+/**
+ * Opens the subtitle outputs like audio ones (src/audio/output-target.ts: atomic for files, a
+ * link, FIFO or device never replaced, a dangling link refused) before anything is written, so a
+ * bad subtitle path leaves no audio file behind; `write` then writes and commits each.
+ */
+async function openSubtitles(outputs: Array<[path: string | undefined, text: () => string]>): Promise<{ write(): Promise<void>; discard(): Promise<void> }> {
+  const targets: Array<{ target: OutputTarget; text: () => string }> = [];
+  const discard = async () => {
+    for (const { target } of targets) await target.discard();
+  };
+  try {
+    for (const [path, text] of outputs) if (path !== undefined) targets.push({ target: await openOutputTarget(path), text });
+  } catch (error) {
+    await discard();
+    throw error;
+  }
+  return {
+    async write() {
+      for (const { target, text } of targets) {
+        try {
+          await target.write(new TextEncoder().encode(text()));
+          await target.commit();
+        } catch (error) {
+          await discard();
+          throw writeFailed(target.path, error);
+        }
+      }
+    },
+    discard,
+  };
 }
 
 async function run(args: string[], io: CliIo): Promise<number> {
@@ -124,9 +179,18 @@ async function run(args: string[], io: CliIo): Promise<number> {
       return 0;
     }
     const result = await engine.speak(conversation, io.signal ? { signal: io.signal } : {});
-    const file = await writeAudioFile(values.output, result.audio, { sampleRateHz: result.sampleRateHz, channels: 1, ...(format ? { format } : {}) });
-    if (values.srt) await writeFile(values.srt, conversation.toSrt());
-    if (values.vtt) await writeFile(values.vtt, conversation.toVtt());
+    const subtitles = await openSubtitles([
+      [values.srt, () => conversation.toSrt()],
+      [values.vtt, () => conversation.toVtt()],
+    ]);
+    let file: Awaited<ReturnType<typeof writeAudioFile>>;
+    try {
+      file = await writeAudioFile(values.output, result.audio, { sampleRateHz: result.sampleRateHz, channels: 1, ...(format ? { format } : {}) });
+    } catch (error) {
+      await subtitles.discard();
+      throw error;
+    }
+    await subtitles.write();
     const speakers = [...conversation.cast()].map(([speaker, entry]) => `${speaker}=${entry.voice ?? `pitch ${entry.pitchSemitones ?? 0} st`}`).join(', ');
     say(`wrote ${file.path} (${file.format}, ${(result.durationMs / 1000).toFixed(2)} s, ${result.timeline.length} turns: ${speakers})`);
     return 0;

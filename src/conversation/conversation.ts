@@ -17,7 +17,7 @@ import type { ConversationEngine, TurnOptions } from './engine-face.js';
 import { interruptPlaying, playTurns, type ConversationPlayOptions, type ConversationPlayResult, type TurnPlan } from './live.js';
 import { parseScript } from './script.js';
 import { toSrt, toVtt } from './subtitles.js';
-import { mixdown, placeTurns, timelineOf, trimEdges, type TimelineEntry, type TurnClip } from './timeline.js';
+import { MAX_CONVERSATION_RENDER_MS, mixdown, placeTurns, timelineOf, trimEdges, type TimelineEntry, type TurnClip } from './timeline.js';
 import { castFor, conversationOptionsSchema, conversationTurnSchema, DEFAULT_BARGE_IN_OVERLAP_MS, positionOf, speakerKey, type CastEntry, type ConversationOptions, type ConversationTurn, type ConversationTurnInput, type ResolvedConversationOptions } from './turns.js';
 import { TurnWatch, type ConversationEnd } from './turn-watch.js';
 import type { RenderedConversation } from './types.js';
@@ -61,6 +61,10 @@ const FALLBACK_RATE_HZ = 24_000;
 
 function xmlEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function tooLong(ms: number, what: string): InputError {
+  return new InputError(`conversation: ${what} last ${(ms / 1000).toFixed(1)} s, more than the ${MAX_CONVERSATION_RENDER_MS / 1000} s a render may hold in memory; play it live, or split it`, { code: 'CONVERSATION_TOO_LONG', field: 'conversation' });
 }
 
 /** Several speakers taking turns; see the module comment. */
@@ -159,6 +163,9 @@ export class Conversation {
 
   async #render(engine: ConversationEngine, options: ConversationRenderOptions): Promise<{ conversation: RenderedConversation; timeline: TimelineEntry[]; streamIds: string[]; endedBy: ConversationEnd | null }> {
     const parsed = parseInput(renderOptionsSchema, options, 'options');
+    // The pauses alone already say when a render would be too long: refuse before any synthesis.
+    const pausesMs = this.#plans(undefined).reduce((total, plan) => total + (plan.overlapMs === undefined ? plan.gapMs : 0), 0);
+    if (pausesMs > MAX_CONVERSATION_RENDER_MS) throw tooLong(pausesMs, 'its pauses alone');
     const watch = new TurnWatch(engine);
     const clips: TurnClip[] = [];
     let rateHz = parsed.sampleRateHz;
@@ -206,6 +213,7 @@ export class Conversation {
       watch.dispose();
     }
     const conversation = placeTurns(clips, rateHz ?? FALLBACK_RATE_HZ);
+    if (conversation.durationMs > MAX_CONVERSATION_RENDER_MS) throw tooLong(conversation.durationMs, 'its turns and pauses');
     const timeline = timelineOf(conversation, this.turns.map((turn) => turn.text));
     this.#rendered = { conversation, timeline };
     const streams = watch.streams();

@@ -204,5 +204,6 @@ async function bargeIn(engine: ConversationEngine, watch: TurnWatch, streamId: s
   const target = await previous.streamId;
   if (watch.ended || engine.registrar.getState(target)?.state !== 'playing') return;
   watch.bargeInto(target);
-  engine.interrupt(target, { reason: 'barge-in: the next turn cut in' });
+  // Refused (e.g. a user's override): the turn plays on, and a later interrupt of it is someone else's decision.
+  if (!engine.interrupt(target, { reason: 'barge-in: the next turn cut in' }).allowed) watch.forgetBargeIn(target);
 }

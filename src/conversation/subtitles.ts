@@ -16,15 +16,22 @@ export function formatTimestamp(ms: number, separator: ',' | '.'): string {
   return `${two(hours)}:${two(minutes)}:${two(seconds)}${separator}${String(millis).padStart(3, '0')}`;
 }
 
-/** A cue's text on one line (a blank line would end the cue early). */
+/**
+ * A cue's text on one line: every line break or control character (a blank line would end the
+ * cue early, a bare CR or U+2028 breaks the line in lenient players) becomes a space, and `-->`
+ * (a timing line's arrow) becomes `->`, so no text can add, end or retime a cue.
+ */
 function cueText(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  return text
+    .replace(/[\s\p{Cc}\p{Zl}\p{Zp}]+/gu, ' ')
+    .replace(/-->/g, '->')
+    .trim();
 }
 
 /** The timeline as SubRip text (cues numbered from 1). */
 export function toSrt(timeline: readonly TimelineEntry[]): string {
   return timeline
-    .map((entry, position) => `${position + 1}\n${formatTimestamp(entry.startMs, ',')} --> ${formatTimestamp(entry.endMs, ',')}\n${entry.speaker}: ${cueText(entry.text)}\n`)
+    .map((entry, position) => `${position + 1}\n${formatTimestamp(entry.startMs, ',')} --> ${formatTimestamp(entry.endMs, ',')}\n${cueText(entry.speaker)}: ${cueText(entry.text)}\n`)
     .join('\n');
 }
 
@@ -36,7 +43,7 @@ function vttEscape(text: string): string {
 /** The timeline as WebVTT text (each cue a `<v Speaker>` span). */
 export function toVtt(timeline: readonly TimelineEntry[]): string {
   const cues = timeline.map(
-    (entry, position) => `${position + 1}\n${formatTimestamp(entry.startMs, '.')} --> ${formatTimestamp(entry.endMs, '.')}\n<v ${vttEscape(entry.speaker)}>${vttEscape(cueText(entry.text))}\n`,
+    (entry, position) => `${position + 1}\n${formatTimestamp(entry.startMs, '.')} --> ${formatTimestamp(entry.endMs, '.')}\n<v ${vttEscape(cueText(entry.speaker))}>${vttEscape(cueText(entry.text))}\n`,
   );
   return ['WEBVTT\n', ...cues].join('\n');
 }

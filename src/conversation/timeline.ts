@@ -7,6 +7,13 @@
 import type { WordTiming } from '../graph/engine-output.js';
 import type { RenderedConversation, RenderedTurn } from './types.js';
 
+/**
+ * Longest conversation rendered offline (ms, one hour, as a scene): the render holds every turn
+ * and the mixdown in memory, so a script of long pauses is refused (`CONVERSATION_TOO_LONG`) rather
+ * than allocating gigabytes. Live play holds no mix and has no such bound.
+ */
+export const MAX_CONVERSATION_RENDER_MS = 3_600_000;
+
 /** Fade-out of a turn cut by a barge-in (ms): short enough to sound like a cut, long enough not to click. */
 export const BARGE_IN_FADE_MS = 10;
 

@@ -60,6 +60,11 @@ export class TurnWatch {
     this.#bargedInto.add(streamId);
   }
 
+  /** Unmarks it (the barge-in was refused): anyone's later interrupt of that stream ends the conversation again. */
+  forgetBargeIn(streamId: string): void {
+    this.#bargedInto.delete(streamId);
+  }
+
   /** Ends the conversation between turns (no stream to decide on). */
   end(end: ConversationEnd): void {
     if (this.#ended) return;

@@ -28,7 +28,13 @@ export const DEFAULT_PROSODY_STEPS = Object.freeze([
   { pitchSemitones: 3, rate: 1.15 },
 ]);
 
-const speakerSchema = z.string().trim().min(1).max(64);
+/** A speaker's name: one line of printable text (it is written into subtitles and stream metadata). */
+const speakerSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .refine((name) => !/[\p{Cc}\p{Zl}\p{Zp}]/u.test(name), 'expected a name without control characters or line breaks');
 const emotionSchema = z.enum(EMOTION_NAMES as [string, ...string[]]);
 const unit = z.number().finite().min(-1).max(1);
 

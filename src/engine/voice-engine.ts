@@ -50,7 +50,7 @@ import { EnginePlugins } from '../plugins/plugin-set.js';
 import type { LoadPluginOptions } from '../plugins/manifest.js';
 import type { PluginFault, PluginInfo } from '../plugins/plugin.js';
 // scene (issue 14): engine.play(scene) plays its rendered mix as one stream (src/scene/playable.ts).
-import { isPlayableMix, isRenderedMix, mixChunks, type PlayableMix, type RenderedMix } from '../scene/playable.js';
+import { isPlayableMix, isRenderedMix, mixChunks, sealMix, type PlayableMix, type RenderedMix } from '../scene/playable.js';
 import { Conversation, type ConversationRenderOptions, type ConversationSpeechResult } from '../conversation/conversation.js';
 import type { ConversationPlayOptions, ConversationPlayResult } from '../conversation/live.js';
 
@@ -281,7 +281,8 @@ export class VoiceEngine {
     const { retainAudio, ...speakParsed } = parseInput(playOptionsSchema, options, 'options');
     const parsed: ParsedSpeakOptions = speakParsed;
     const started = performance.now();
-    const text = isPlayableMix(input) ? await input.renderMix(this, this.#outputDevice().config.sampleRateHz) : input;
+    const mixRateHz = this.#outputDevice().config.sampleRateHz;
+    const text = isPlayableMix(input) ? sealMix(await input.renderMix(this, mixRateHz), mixRateHz) : input;
     const graph = await this.#validate(text, parsed, true);
     this.#throwIfClosed();
     const output = this.#outputDevice();

@@ -5,10 +5,11 @@
  * then placed in stereo: every turn at its speaker's position (constant-power pan and distance).
  */
 import type { RenderedConversation, RenderedTurn, SpatialPosition } from '../conversation/types.js';
+import { InputError } from '../errors.js';
 import { positionGains } from './levels.js';
 import type { PlanarAudio } from './procedural.js';
 import type { DialogueLayer } from './scene-schema.js';
-import { toMonoPlanar, type SceneEngine } from './scene-engine.js';
+import { isDialogueEngine, toMonoPlanar, type SceneEngine } from './scene-engine.js';
 import { resamplePlanar } from './sources.js';
 
 /** Speaks the layer's turns (or its one utterance) one after the other, `gapMs` apart. */
@@ -18,7 +19,9 @@ async function speakTurns(layer: DialogueLayer, engine: SceneEngine, sampleRate:
   let cursorMs = 0;
   for (const [index, turn] of turns.entries()) {
     const voice = turn.voice ?? layer.cast?.[turn.speaker];
-    const result = await engine.speak(turn.text, { ...(voice !== undefined ? { voice } : {}), sampleRateHz: sampleRate });
+    // Each turn's stream says in its start metadata who spoke it, with which voice, in which layer.
+    const streamMetadata = { sceneLayer: layer.name ?? 'dialogue', sceneTurn: index, speaker: turn.speaker, voice: voice ?? 'default' };
+    const result = await engine.speak(turn.text, { ...(voice !== undefined ? { voice } : {}), sampleRateHz: sampleRate, streamMetadata });
     const [mono] = resamplePlanar([toMonoPlanar(result.audio, result.channels)], result.sampleRateHz, sampleRate);
     const pcm = mono ?? new Float32Array(0);
     const startMs = turn.atMs ?? (index === 0 ? 0 : cursorMs + layer.gapMs);
@@ -33,7 +36,9 @@ async function speakTurns(layer: DialogueLayer, engine: SceneEngine, sampleRate:
 export async function dialogueConversation(layer: DialogueLayer, engine: SceneEngine, sampleRate: number): Promise<RenderedConversation> {
   const source = layer.conversation;
   if (source === undefined) return speakTurns(layer, engine, sampleRate);
-  return 'render' in source && typeof source.render === 'function' ? source.render(engine) : (source as RenderedConversation);
+  if (!('render' in source && typeof source.render === 'function')) return source as RenderedConversation;
+  if (!isDialogueEngine(engine)) throw new InputError(`layers.${layer.name ?? 'dialogue'}.conversation: rendering a conversation needs an engine that streams turns (a VoiceEngine); render it first and pass the RenderedConversation`, { field: 'conversation' });
+  return source.render(engine);
 }
 
 /** The placed dialogue: stereo, `frames` long, each turn at `layer.startMs` + its own start. */

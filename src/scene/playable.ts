@@ -4,8 +4,14 @@
  * hash → synthesize → play → stop). The dialogue inside was synthesized first by `engine.speak`,
  * one (device-less) stream per utterance; the device hears only the mix, through the play
  * stream's sink, in chunks of `MIX_CHUNK_MS` so an allowed interrupt cuts it within a chunk.
+ * `PlayableMix` is public, so the engine trusts no mix it did not seal: `sealMix` checks the rate
+ * and layout, copies the PCM (nothing can change it after its hash is taken), turns broken
+ * samples (NaN, ±Infinity, beyond ±32) into sane ones and computes the hash itself; only a sealed
+ * mix is audio to the engine (`isRenderedMix`), so what the compile registers is what is heard.
  */
 import { createHash } from 'node:crypto';
+import { sanitizePcm } from '../audio/pcm.js';
+import { InputError } from '../errors.js';
 
 /** Length of each chunk of a mix written to the device, ms. */
 export const MIX_CHUNK_MS = 100;
@@ -34,9 +40,35 @@ export function renderedMix(label: string, pcm: Float32Array, channels: number, 
   return Object.freeze({ kind: 'rendered-mix', label, pcm, channels, sampleRateHz, contentHash });
 }
 
-/** Whether `value` is a RenderedMix. */
+const sealed = new WeakSet<object>();
+
+/**
+ * The engine's own copy of a mix a PlayableMix rendered (see the module comment): InputError
+ * (field `mix`) when it is not a mix of 1 or 2 channels at `sampleRateHz`, whole frames only.
+ */
+export function sealMix(value: unknown, sampleRateHz: number): RenderedMix {
+  const mix = value as Partial<RenderedMix> | null;
+  const problem =
+    typeof mix !== 'object' || mix === null || mix.kind !== 'rendered-mix' || !(mix.pcm instanceof Float32Array)
+      ? 'expected what renderMix returns ({ kind: "rendered-mix", pcm: Float32Array, channels, sampleRateHz })'
+      : mix.sampleRateHz !== sampleRateHz
+        ? `rendered at ${String(mix.sampleRateHz)} Hz, not the ${sampleRateHz} Hz asked for`
+        : mix.channels !== 1 && mix.channels !== 2
+          ? `expected 1 or 2 channels (received ${String(mix.channels)})`
+          : mix.pcm.length % mix.channels !== 0
+            ? `${mix.pcm.length} samples are not whole frames of ${mix.channels} channels`
+            : null;
+  if (problem !== null) throw new InputError(`mix: ${problem}`, { code: 'MIX_INVALID', field: 'mix' });
+  const valid = mix as RenderedMix;
+  const pcm = sanitizePcm(valid.pcm);
+  const result = renderedMix(typeof valid.label === 'string' ? valid.label.slice(0, 100) : 'mix', pcm === valid.pcm ? pcm.slice() : pcm, valid.channels, sampleRateHz);
+  sealed.add(result);
+  return result;
+}
+
+/** Whether `value` is a mix the engine sealed (`sealMix`): only those are played as audio. */
 export function isRenderedMix(value: unknown): value is RenderedMix {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'rendered-mix' && (value as { pcm?: unknown }).pcm instanceof Float32Array;
+  return typeof value === 'object' && value !== null && sealed.has(value);
 }
 
 /** Whether `value` renders to a mix (has `renderMix`). */

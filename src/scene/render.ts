@@ -56,6 +56,49 @@ export interface RenderInput {
 
 const msToFrames = (ms: number, sampleRate: number): number => Math.round((ms / 1000) * sampleRate);
 
+/**
+ * Most memory a render's mix may take (bytes): one stereo float32 bus per layer, one for the
+ * effects, the mix itself and a gain curve per ducking layer. A one-hour scene at 48 kHz with four
+ * layers and effects fits; more layers, a higher rate or a longer scene is `SCENE_TOO_LARGE`
+ * before anything is allocated (rather than the process running out of memory).
+ */
+export const MAX_SCENE_MIX_BYTES = 8 * 1024 ** 3;
+
+/** Most memory the effects' sounds may take together before they are placed (bytes). */
+export const MAX_EFFECT_SOUND_BYTES = 1024 ** 3;
+
+/**
+ * Every effect's sound, one after the other (never thousands of ffmpeg children at once), refused
+ * with `SCENE_TOO_LARGE` as soon as they pass MAX_EFFECT_SOUND_BYTES together.
+ */
+async function loadEffects(input: RenderInput, engine: SceneEngine): Promise<PlanarAudio[]> {
+  const sounds: PlanarAudio[] = [];
+  let bytes = 0;
+  for (const [index, effect] of input.effects.entries()) {
+    const sound = await effectSound(effect, index, input, engine);
+    bytes += sound.reduce((total, channel) => total + channel.byteLength, 0);
+    if (bytes > MAX_EFFECT_SOUND_BYTES) {
+      throw new InputError(`scene.effects.${index}: the effects' sounds up to this one take more than the ${MAX_EFFECT_SOUND_BYTES / 1024 ** 3} GiB a scene may hold; use fewer or shorter effects`, { code: 'SCENE_TOO_LARGE', field: `scene.effects.${index}` });
+    }
+    sounds.push(sound);
+  }
+  return sounds;
+}
+
+/** Refuses a render whose buses would pass MAX_SCENE_MIX_BYTES. */
+function checkMixBudget(input: RenderInput, durationMs: number): void {
+  const frames = msToFrames(durationMs, input.sampleRate);
+  const buses = input.layers.length + (input.effects.length > 0 ? 1 : 0) + 1;
+  const curves = input.layers.filter((layer) => layer.kind !== 'dialogue' && (layer.duckFor?.length ?? 0) > 0).length;
+  const bytes = frames * (8 * buses + 4 * curves);
+  if (bytes > MAX_SCENE_MIX_BYTES) {
+    throw new InputError(
+      `scene: rendering ${(durationMs / 1000).toFixed(1)} s at ${input.sampleRate} Hz with ${input.layers.length} layers needs ${(bytes / 1024 ** 3).toFixed(1)} GiB, more than the ${MAX_SCENE_MIX_BYTES / 1024 ** 3} GiB a scene may take; shorten it, lower sampleRate or use fewer layers`,
+      { code: 'SCENE_TOO_LARGE', field: 'scene.durationMs' },
+    );
+  }
+}
+
 /** A generator's output as planar audio. */
 function planar(audio: PlanarAudio | Float32Array): PlanarAudio {
   return audio instanceof Float32Array ? [audio] : audio.slice(0, 2);
@@ -107,9 +150,10 @@ function loops(layer: BedLayer): boolean {
 /** Renders the scene (see the module comment). */
 export async function renderScene(input: RenderInput, engine: SceneEngine): Promise<RenderedScene> {
   const { sampleRate } = input;
+  if (input.durationMs !== undefined) checkMixBudget(input, input.durationMs);
   // Sources whose length decides the scene's length come first: dialogue, effects, files.
   const dialogues = await Promise.all(input.layers.filter((layer): layer is DialogueLayer & { name: string } => layer.kind === 'dialogue').map(async (layer) => ({ layer, conversation: await dialogueConversation(layer, engine, sampleRate) })));
-  const effectSounds = await Promise.all(input.effects.map((effect, index) => effectSound(effect, index, input, engine)));
+  const effectSounds = await loadEffects(input, engine);
   const beds = input.layers.filter((layer): layer is BedLayer & { name: string } => layer.kind !== 'dialogue');
   const files = new Map<string, PlanarAudio>();
   for (const layer of beds) if (layer.file !== undefined) files.set(layer.name, await bedSound(layer, 0, input, engine));
@@ -125,6 +169,7 @@ export async function renderScene(input: RenderInput, engine: SceneEngine): Prom
   if (!(durationMs > 0)) {
     throw new InputError('scene.durationMs: the scene has no length (no dialogue, effect, file or endMs ends anywhere); give durationMs', { code: 'SCENE_EMPTY', field: 'scene.durationMs' });
   }
+  checkMixBudget(input, durationMs);
   const frames = msToFrames(durationMs, sampleRate);
   const buses = new Map<string, { kind: LayerKind; audio: PlanarAudio }>();
   const layerInfo: RenderedLayerInfo[] = [];

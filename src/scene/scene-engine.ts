@@ -12,10 +12,19 @@ import type { ConversationEngine } from '../conversation/engine-face.js';
  */
 export interface SceneEngine extends ConversationEngine {
   /** Synthesizes `text` whole (one registrar stream per call). */
-  speak(text: string, options?: { voice?: string; rate?: number; sampleRateHz?: number }): Promise<{ audio: Float32Array; sampleRateHz: number; channels: number }>;
+  speak(text: string, options?: { voice?: string; rate?: number; sampleRateHz?: number; streamMetadata?: Record<string, string | number | boolean> }): Promise<{ audio: Float32Array; sampleRateHz: number; channels: number }>;
 }
 
 /** Interleaved PCM of `channels` channels averaged to mono. */
 export function toMonoPlanar(pcm: Float32Array, channels: number): Float32Array {
   return channels === 1 ? pcm : convertChannels(pcm, { inputChannels: channels, outputChannels: 1 });
+}
+
+/** The engine a renderable dialogue source (a Conversation) is rendered with: the scene's engine, which must also stream turns (a VoiceEngine does). */
+export type DialogueEngine = SceneEngine & ConversationEngine;
+
+/** Whether the scene's engine can render a Conversation (has `stream` and a registrar). */
+export function isDialogueEngine(engine: SceneEngine): engine is DialogueEngine {
+  const candidate = engine as Partial<ConversationEngine>;
+  return typeof candidate.stream === 'function' && typeof candidate.play === 'function' && typeof candidate.registrar === 'object' && candidate.registrar !== null;
 }

@@ -4,8 +4,8 @@
  * the bad field (`scene.layers.1.duckAmount: ...`). Relative file paths resolve against the
  * scene file's directory. YAML is not read: it would need a new package.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { readRegularFile } from '../audio/input-file.js';
 import { InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { Scene } from './scene.js';
@@ -20,11 +20,17 @@ export function sceneFromJson(value: unknown, baseDir: string = process.cwd()): 
   return scene;
 }
 
-/** Reads and validates a JSON scene file. InputError `SCENE_FILE_INVALID` when it is not JSON or cannot be read. */
+/** Largest scene file read (bytes). */
+export const MAX_SCENE_FILE_BYTES = 32 * 1024 ** 2;
+
+/**
+ * Reads and validates a JSON scene file. InputError `SCENE_FILE_INVALID` when it is not JSON, cannot
+ * be read, is not a regular file (a FIFO or device fails at once) or is over MAX_SCENE_FILE_BYTES.
+ */
 export async function loadSceneFile(path: string): Promise<Scene> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = new TextDecoder().decode(await readRegularFile(path, MAX_SCENE_FILE_BYTES));
   } catch (error) {
     throw new InputError(`scene: cannot read ${JSON.stringify(path)}: ${error instanceof Error ? error.message : String(error)}`, { code: 'SCENE_FILE_INVALID', field: 'scene', cause: error });
   }

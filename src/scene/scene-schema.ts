@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { AMBIANCE_GENERATORS, EFFECT_GENERATORS, type PlanarAudio } from './procedural.js';
 import { levelSchema, spatialPositionSchema } from './levels.js';
 import type { SeededRandom } from './random.js';
-import type { SceneEngine } from './scene-engine.js';
+import type { DialogueEngine, SceneEngine } from './scene-engine.js';
 
 /** Kinds of layer a scene mixes. */
 export const LAYER_KINDS = ['dialogue', 'music', 'ambiance', 'effects', 'custom'] as const;
@@ -108,7 +108,7 @@ const renderedConversationSchema = z.custom<import('../conversation/types.js').R
   (value) => typeof value === 'object' && value !== null && Array.isArray((value as { turns?: unknown }).turns) && typeof (value as { sampleRate?: unknown }).sampleRate === 'number',
   'expected a RenderedConversation ({ sampleRate, durationMs, turns })',
 );
-const renderableSchema = z.custom<{ render(engine: SceneEngine): Promise<import('../conversation/types.js').RenderedConversation> }>(
+const renderableSchema = z.custom<{ render(engine: DialogueEngine): Promise<import('../conversation/types.js').RenderedConversation> }>(
   (value) => typeof value === 'object' && value !== null && typeof (value as { render?: unknown }).render === 'function',
   'expected an object with render(engine)',
 );

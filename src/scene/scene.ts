@@ -26,10 +26,10 @@ import {
   type SceneOptions,
   type SoundGenerator,
 } from './scene-schema.js';
-import type { SceneEngine } from './scene-engine.js';
+import type { DialogueEngine, SceneEngine } from './scene-engine.js';
 
 /** What a dialogue layer speaks: one utterance, a rendered conversation, or one that renders itself. */
-export type DialogueSource = string | RenderedConversation | { render(engine: SceneEngine): Promise<RenderedConversation> };
+export type DialogueSource = string | RenderedConversation | { render(engine: DialogueEngine): Promise<RenderedConversation> };
 
 /** Options of `addDialogue` (the dialogue layer's fields but its source). */
 export type DialogueOptions = Omit<Extract<SceneLayerInput, { kind: 'dialogue' }>, 'kind' | 'turns' | 'text' | 'conversation'>;

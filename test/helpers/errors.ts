@@ -32,3 +32,10 @@ export async function rejection(promise: Promise<unknown>): Promise<Error & { co
   }
   throw new Error('expected a rejection');
 }
+
+/** The InputError `promise` rejects with; fails the test when it resolves or rejects with something else. */
+export async function inputRejection(promise: Promise<unknown>): Promise<InputError> {
+  const error = await rejection(promise);
+  expect(error).toBeInstanceOf(InputError);
+  return error as InputError;
+}

@@ -1,16 +1,12 @@
 /**
- * What a scene needs from an engine: `speak` (dialogue utterances, crowd voices) and a Conversation's
- * needs. A structural
+ * What a scene needs from an engine: `speak` (dialogue utterances, crowd voices). A structural
  * type, so scene/ does not import engine/ (imports point down); a VoiceEngine fits it.
  */
 import { convertChannels } from '../audio/channels.js';
 import type { ConversationEngine } from '../conversation/engine-face.js';
 
-/**
- * The part of VoiceEngine a scene uses: `speak`, and what a `Conversation` dialogue layer needs to
- * render itself (a VoiceEngine fits both).
- */
-export interface SceneEngine extends ConversationEngine {
+/** The part of VoiceEngine a scene uses. */
+export interface SceneEngine {
   /** Synthesizes `text` whole (one registrar stream per call). */
   speak(text: string, options?: { voice?: string; rate?: number; sampleRateHz?: number; streamMetadata?: Record<string, string | number | boolean> }): Promise<{ audio: Float32Array; sampleRateHz: number; channels: number }>;
 }

@@ -18,6 +18,9 @@ export const MAX_SYNTH_SAMPLES = 48_000 * 600;
 /** `transformText` returns text. */
 export const transformTextOutputSchema = z.string().max(MAX_TRANSFORMED_CHARS);
 
+/** Keys an annotation may not have: assigning them would change an object's prototype, not add a key. */
+const PROTOTYPE_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
 /** One proposed graph mutation (`onGraph`). */
 export const graphMutationSchema = z.discriminatedUnion('op', [
   /** A pause of `durationMs` after the node `afterNodeId`. */
@@ -31,7 +34,12 @@ export const graphMutationSchema = z.discriminatedUnion('op', [
     volumeDb: z.number().finite().min(-96).max(20).optional(),
   }),
   /** An annotation (e.g. a DSP hint) on a node, or on the graph without `nodeId`. */
-  z.strictObject({ op: z.literal('annotate'), nodeId: z.string().min(1).max(64).optional(), key: z.string().min(1).max(64), value: z.json() }),
+  z.strictObject({
+    op: z.literal('annotate'),
+    nodeId: z.string().min(1).max(64).optional(),
+    key: z.string().min(1).max(64).refine((key) => !PROTOTYPE_KEYS.includes(key), 'expected a key that names no prototype slot (__proto__, constructor, prototype)'),
+    value: z.json(),
+  }),
 ]);
 /** A proposed graph mutation. */
 export type GraphMutation = z.output<typeof graphMutationSchema>;

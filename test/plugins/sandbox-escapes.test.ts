@@ -67,6 +67,12 @@ describe('no plugin code runs outside the CPU limit (hangs and crashes of the ho
     expect(report.faults[0]?.message).toMatch(message);
   }, 120_000);
 
+  // Known limit (docs/PLUGINS.md): isolated-vm copies these values outside the CPU limit's watch;
+  // they hang the child until the deadline. Unskip when the isolate runs behind a host watchdog.
+  it.skip.each(['load-throws-getter', 'unhandled-getter'])('%s: contained (known limit, open)', (name) => {
+    expectContained(inChild(name));
+  }, 120_000);
+
   it('getter-manifest: a manifest getter is refused at load, not run by the host', () => {
     const report = expectContained(inChild('getter-manifest'));
     expect(report.load).toBe('PLUGIN_MANIFEST_INVALID');

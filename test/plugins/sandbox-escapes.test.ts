@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BackendRegistry } from '../../src/backends/registry.js';
+import { compile } from '../../src/compiler/index.js';
 import { EnginePlugins } from '../../src/plugins/plugin-set.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 
@@ -106,6 +107,18 @@ describe('host memory is not the plugin’s to spend', () => {
     plugins.onAudio(new Float32Array([0.4, 0.5, 0.6]), { ...view, index: 1 });
     expect([...first].every(Number.isFinite)).toBe(true);
     expect(plugins.faults()).toEqual([]);
+    plugins.dispose();
+  });
+});
+
+describe('results are bounded in both runtimes', () => {
+  it.each([false, true])('deep-annotation (trusted %s): a result nested past 64 levels is a contained fault, not a raw RangeError', async (trusted) => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    await plugins.load(fixture('deep-annotation'), { trusted, grant: ['mutate_graph'], limits: { maxCpuMs: 5000 } });
+    const graph = compile('Hello there.');
+    expect(plugins.onGraph(graph, 'stream-1')).toBe(graph);
+    expect(plugins.faults()[0]).toMatchObject({ plugin: 'deep-annotation', hook: 'onGraph', code: 'PLUGIN_OUTPUT_INVALID', outcome: 'skipped' });
+    expect(plugins.faults()[0]?.message).toMatch(/nested deeper than 64 levels/);
     plugins.dispose();
   });
 });

@@ -123,6 +123,18 @@ describe('results are bounded in both runtimes', () => {
   });
 });
 
+describe('PCM a plugin returns is sane', () => {
+  it('returns-loud: finite samples past ±32 (+30 dBFS) are rejected, the chunk plays unchanged', async () => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    await plugins.load(fixture('returns-loud'));
+    const input = new Float32Array([0.1, -0.2, 0.3]);
+    expect(plugins.onAudio(input, { streamId: 'stream-1', index: 0, kind: 'speech', sampleRateHz: 22_050 })).toBe(input);
+    expect(plugins.faults()[0]).toMatchObject({ plugin: 'returns-loud', hook: 'onAudio', code: 'PLUGIN_OUTPUT_INVALID' });
+    expect(plugins.faults()[0]?.message).toMatch(/sample 0 is 1\.0\d*e\+30, beyond ±32/);
+    plugins.dispose();
+  });
+});
+
 describe('request() is bounded', () => {
   it('request-flood: one hook call gets at most 16 requests, none with more than 4 kB of metadata', async () => {
     const registrar = new AudioRegistrar();

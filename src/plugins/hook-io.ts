@@ -5,6 +5,7 @@
  * graph mutations and schedule proposals are closed vocabularies.
  */
 import { z } from 'zod';
+import { SANE_SAMPLE_LIMIT } from '../audio/pcm.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import { SCHEDULE_POLICIES } from '../streaming/schedule-policy.js';
 
@@ -99,13 +100,14 @@ export interface ChunkView {
   pcm: Float32Array;
 }
 
-/** Why `pcm` is not a valid `onAudio` result for an input of `length` samples, or null. */
+/** Why `pcm` is not a valid `onAudio` result for an input of `length` samples (finite, within ±SANE_SAMPLE_LIMIT), or null. */
 export function pcmProblem(pcm: unknown, length: number): string | null {
   if (!(pcm instanceof Float32Array)) return `expected a Float32Array (received ${pcm === null ? 'null' : typeof pcm === 'object' ? (pcm as object).constructor?.name ?? 'object' : typeof pcm})`;
   if (pcm.length !== length) return `expected ${length} samples, as many as the input (received ${pcm.length})`;
   for (let index = 0; index < pcm.length; index++) {
     const sample = pcm[index] as number;
     if (!Number.isFinite(sample)) return `sample ${index} is ${sample}, not a finite number`;
+    if (Math.abs(sample) > SANE_SAMPLE_LIMIT) return `sample ${index} is ${sample}, beyond ±${SANE_SAMPLE_LIMIT} (+30 dBFS), the most the engine passes on`;
   }
   return null;
 }

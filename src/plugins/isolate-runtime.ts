@@ -3,9 +3,11 @@
  * `fetch`, timers or modules), a heap limit (`maxMemoryMb`) and a CPU limit per call (`maxCpuMs`).
  * The plugin file is read on the host and compiled as a module in the isolate; it may import
  * nothing (any `import` fails to load with PLUGIN_IMPORT_BLOCKED). Only copies cross: arguments are
- * structured-cloned in and deep-frozen there, results are cloned out (getters run in the isolate,
- * Proxies and functions cannot be cloned). An isolate killed at its memory limit is replaced on the
- * next call, from the same source.
+ * structured-cloned in and deep-frozen there; results are rebuilt as bounded plain data inside the
+ * call (see BOOTSTRAP) so copying them out runs no plugin code. `request()` works only during a
+ * call, MAX_REQUESTS_PER_CALL times. An isolate killed at its memory limit is replaced on the next
+ * call, from the same source. Known limit: a value thrown at load or a rejection left unhandled is
+ * copied by isolated-vm itself, outside the CPU limit's watch (docs/PLUGINS.md).
  */
 import ivm from 'isolated-vm';
 import { PluginError, type PluginErrorCode } from './errors.js';
@@ -197,7 +199,7 @@ export class IsolateRuntime implements PluginRuntime {
     this.#bridgeError = undefined;
     if (bridged && outcome.kind === 'threw' && outcome.message.includes(bridged.message)) throw bridged.inHook(hook);
     if (outcome.kind === 'async') throw new PluginError('PLUGIN_HOOK_ASYNC', this.#name(), outcome.message, { hook });
-    if (outcome.kind === 'invalid') throw new PluginError('PLUGIN_OUTPUT_INVALID', this.#name(), `returned a value that cannot be copied out of the isolate (${outcome.message})`, { hook });
+    if (outcome.kind === 'invalid') throw new PluginError('PLUGIN_OUTPUT_INVALID', this.#name(), `cannot copy out of the isolate: ${outcome.message}`, { hook });
     throw new PluginError('PLUGIN_HOOK_THREW', this.#name(), `threw ${outcome.message}`, { hook });
   }
 

@@ -24,13 +24,13 @@ interface ChildRun {
   stderr: string;
 }
 
-/** Loads `name` into a fresh engine in a child process (heap capped at `heapMb`), speaks once, reports. */
+/** Loads `name` into a fresh engine in a child process (heap capped at `heapMb`, 2 s per call), speaks once, reports. */
 function inChild(name: string, heapMb = 256): ChildRun {
   const script = `
     import { VoiceEngine } from ${JSON.stringify(join(ROOT, 'src/engine/voice-engine.ts'))};
     const engine = new VoiceEngine();
     let load = null, loadMessage = null;
-    try { await engine.loadPlugin(${JSON.stringify(fixture(name))}); } catch (error) { load = error.code ?? 'raw'; loadMessage = String(error.message).slice(0, 500); }
+    try { await engine.loadPlugin(${JSON.stringify(fixture(name))}, { limits: { maxCpuMs: 2000 } }); } catch (error) { load = error.code ?? 'raw'; loadMessage = String(error.message).slice(0, 500); }
     const { audio } = await engine.speak('Plugins stay in their box.');
     const faults = engine.plugins().faults.map(({ hook, code, message }) => ({ hook, code, message: message.slice(0, 500) }));
     await engine.close();
@@ -100,7 +100,7 @@ describe('host memory is not the plugin’s to spend', () => {
 
   it('shared-pcm: returned PCM is the host’s own copy; the plugin cannot write NaN into it after validation', async () => {
     const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
-    await plugins.load(fixture('shared-pcm'));
+    await plugins.load(fixture('shared-pcm'), { limits: { maxCpuMs: 2000 } });
     const view = { streamId: 'stream-1', index: 0, kind: 'speech' as const, sampleRateHz: 22_050 };
     const first = plugins.onAudio(new Float32Array([0.1, 0.2, 0.3]), view);
     expect(first.buffer).toBeInstanceOf(ArrayBuffer);
@@ -126,7 +126,7 @@ describe('results are bounded in both runtimes', () => {
 describe('PCM a plugin returns is sane', () => {
   it('returns-loud: finite samples past ±32 (+30 dBFS) are rejected, the chunk plays unchanged', async () => {
     const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
-    await plugins.load(fixture('returns-loud'));
+    await plugins.load(fixture('returns-loud'), { limits: { maxCpuMs: 2000 } });
     const input = new Float32Array([0.1, -0.2, 0.3]);
     expect(plugins.onAudio(input, { streamId: 'stream-1', index: 0, kind: 'speech', sampleRateHz: 22_050 })).toBe(input);
     expect(plugins.faults()[0]).toMatchObject({ plugin: 'returns-loud', hook: 'onAudio', code: 'PLUGIN_OUTPUT_INVALID' });

@@ -5,6 +5,7 @@
  * graph mutations and schedule proposals are closed vocabularies.
  */
 import { z } from 'zod';
+import { SANE_SAMPLE_LIMIT } from '../audio/pcm.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import { SCHEDULE_POLICIES } from '../streaming/schedule-policy.js';
 
@@ -17,6 +18,9 @@ export const MAX_SYNTH_SAMPLES = 48_000 * 600;
 
 /** `transformText` returns text. */
 export const transformTextOutputSchema = z.string().max(MAX_TRANSFORMED_CHARS);
+
+/** Keys an annotation may not have: assigning them would change an object's prototype, not add a key. */
+const PROTOTYPE_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
 /** One proposed graph mutation (`onGraph`). */
 export const graphMutationSchema = z.discriminatedUnion('op', [
@@ -31,7 +35,12 @@ export const graphMutationSchema = z.discriminatedUnion('op', [
     volumeDb: z.number().finite().min(-96).max(20).optional(),
   }),
   /** An annotation (e.g. a DSP hint) on a node, or on the graph without `nodeId`. */
-  z.strictObject({ op: z.literal('annotate'), nodeId: z.string().min(1).max(64).optional(), key: z.string().min(1).max(64), value: z.json() }),
+  z.strictObject({
+    op: z.literal('annotate'),
+    nodeId: z.string().min(1).max(64).optional(),
+    key: z.string().min(1).max(64).refine((key) => !PROTOTYPE_KEYS.includes(key), 'expected a key that names no prototype slot (__proto__, constructor, prototype)'),
+    value: z.json(),
+  }),
 ]);
 /** A proposed graph mutation. */
 export type GraphMutation = z.output<typeof graphMutationSchema>;
@@ -93,13 +102,14 @@ export interface ChunkView {
   pcm: Float32Array;
 }
 
-/** Why `pcm` is not a valid `onAudio` result for an input of `length` samples, or null. */
+/** Why `pcm` is not a valid `onAudio` result for an input of `length` samples (finite, within ±SANE_SAMPLE_LIMIT), or null. */
 export function pcmProblem(pcm: unknown, length: number): string | null {
   if (!(pcm instanceof Float32Array)) return `expected a Float32Array (received ${pcm === null ? 'null' : typeof pcm === 'object' ? (pcm as object).constructor?.name ?? 'object' : typeof pcm})`;
   if (pcm.length !== length) return `expected ${length} samples, as many as the input (received ${pcm.length})`;
   for (let index = 0; index < pcm.length; index++) {
     const sample = pcm[index] as number;
     if (!Number.isFinite(sample)) return `sample ${index} is ${sample}, not a finite number`;
+    if (Math.abs(sample) > SANE_SAMPLE_LIMIT) return `sample ${index} is ${sample}, beyond ±${SANE_SAMPLE_LIMIT} (+30 dBFS), the most the engine passes on`;
   }
   return null;
 }

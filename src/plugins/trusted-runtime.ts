@@ -16,6 +16,23 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** Deepest nesting of a result, as in the isolate (deeper would overflow the host's validators). */
+const MAX_RESULT_DEPTH = 64;
+
+/** Whether `value` (a structured-clone copy: no getters, no cycles we cannot see) nests deeper than `max`. Iterative. */
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  const seen = new Set<object>();
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object' || ArrayBuffer.isView(current) || seen.has(current)) continue;
+    if (depth > max) return true;
+    seen.add(current);
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** A plugin imported into the host process. */
 export class TrustedRuntime implements PluginRuntime {
   readonly mode = 'trusted' as const;
@@ -59,11 +76,14 @@ export class TrustedRuntime implements PluginRuntime {
     if (isThenable(result)) throw new PluginError('PLUGIN_HOOK_ASYNC', this.#name(), `${name} returned a Promise: hooks are synchronous`, { hook: name });
     const elapsedMs = performance.now() - started;
     if (elapsedMs > this.#maxCpuMs) throw new PluginError('PLUGIN_CPU_LIMIT', this.#name(), `took ${elapsedMs.toFixed(1)} ms, over maxCpuMs ${this.#maxCpuMs} (result discarded)`, { hook: name });
+    let copy: unknown;
     try {
-      return structuredClone(result);
+      copy = structuredClone(result);
     } catch (error) {
       throw new PluginError('PLUGIN_OUTPUT_INVALID', this.#name(), `returned a value that cannot be copied (${messageOf(error)}): return plain data`, { hook: name, cause: error });
     }
+    if (deeperThan(copy, MAX_RESULT_DEPTH)) throw new PluginError('PLUGIN_OUTPUT_INVALID', this.#name(), `returned a value nested deeper than ${MAX_RESULT_DEPTH} levels: return plain data`, { hook: name });
+    return copy;
   }
 
   dispose(): void {

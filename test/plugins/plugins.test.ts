@@ -98,12 +98,13 @@ describe('malicious hooks are contained (skipped, audited) and the engine still 
     ['returns-oversized', 'onAudio', 'PLUGIN_OUTPUT_INVALID', /expected \d+ samples, as many as the input \(received \d+\)/],
     ['never-resolves', 'onAudio', 'PLUGIN_HOOK_ASYNC', /returned a Promise/],
     ['huge-buffer', 'onAudio', 'PLUGIN_HOOK_THREW', /Array buffer allocation failed/],
-    ['huge-text', 'transformText', 'PLUGIN_OUTPUT_INVALID', /expected a string of at most 1,000,000 characters/],
+    ['huge-text', 'transformText', 'PLUGIN_OUTPUT_INVALID', /the result holds more than 1000000 characters of text/],
     ['proxy-result', 'onGraph', 'PLUGIN_HOOK_THREW', /trap/],
   ])('%s (%s) → %s', async (name, hook, code, message) => {
     const subject = engine();
-    // The memory bomb gets CPU enough to reach its memory limit first.
-    await subject.loadPlugin(fixture(name), { grant: ['mutate_graph'], ...(name === 'memory-bomb' ? { limits: { maxCpuMs: 10_000 } } : {}) });
+    // Only the infinite loop meets the 50 ms limit: the others get time enough, on a busy machine, to show
+    // their own fault (the memory bomb reaches its memory limit first).
+    await subject.loadPlugin(fixture(name), { grant: ['mutate_graph'], ...(name === 'infinite-loop' ? {} : { limits: { maxCpuMs: 10_000 } }) });
     await stillSpeaks(subject);
     const fault = subject.plugins().faults.find((candidate) => candidate.hook === hook);
     expect(fault).toMatchObject({ plugin: name, hook, code, outcome: 'skipped' });

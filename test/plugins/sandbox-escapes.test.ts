@@ -1,0 +1,149 @@
+/**
+ * The sandbox's edges, attacked (review of issue 12): what a hostile plugin could do with the
+ * moments where the host, not the isolate's CPU limit, is in charge (copying results and errors
+ * out, the manifest at load, tasks posted after a call), with host memory (huge strings, huge
+ * error messages, shared memory) and with `request()` (floods). The hangs and crashes run in a
+ * child process with a generous deadline, so a regression fails instead of hanging the suite.
+ */
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BackendRegistry } from '../../src/backends/registry.js';
+import { compile } from '../../src/compiler/index.js';
+import { EnginePlugins } from '../../src/plugins/plugin-set.js';
+import { AudioRegistrar } from '../../src/registrar/registrar.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const fixture = (name: string) => join(ROOT, 'test/fixtures/plugins', `${name}.mjs`);
+
+/** What a child engine saw: the load error code (or null), the length of the speech after, and the faults. */
+interface ChildRun {
+  status: number | null;
+  signal: string | null;
+  report: { load: string | null; loadMessage: string | null; audio: number; faults: Array<{ hook: string; code: string; message: string }> } | null;
+  stderr: string;
+}
+
+/** Loads `name` into a fresh engine in a child process (heap capped at `heapMb`, 2 s per call), speaks once, reports. */
+function inChild(name: string, heapMb = 256): ChildRun {
+  const script = `
+    import { VoiceEngine } from ${JSON.stringify(join(ROOT, 'src/engine/voice-engine.ts'))};
+    const engine = new VoiceEngine();
+    let load = null, loadMessage = null;
+    try { await engine.loadPlugin(${JSON.stringify(fixture(name))}, { limits: { maxCpuMs: 2000 } }); } catch (error) { load = error.code ?? 'raw'; loadMessage = String(error.message).slice(0, 500); }
+    const { audio } = await engine.speak('Plugins stay in their box.');
+    const faults = engine.plugins().faults.map(({ hook, code, message }) => ({ hook, code, message: message.slice(0, 500) }));
+    await engine.close();
+    console.log(JSON.stringify({ load, loadMessage, audio: audio.length, faults }));
+  `;
+  const child = spawnSync(process.execPath, [`--max-old-space-size=${heapMb}`, '--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 90_000 });
+  const line = child.stdout.trim().split('\n').at(-1) ?? '';
+  let report: ChildRun['report'] = null;
+  try {
+    report = JSON.parse(line) as ChildRun['report'];
+  } catch {
+    report = null;
+  }
+  return { status: child.status, signal: child.signal, report, stderr: child.stderr.slice(-2000) };
+}
+
+function expectContained(run: ChildRun): NonNullable<ChildRun['report']> {
+  expect({ status: run.status, signal: run.signal, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+  expect(run.report).not.toBeNull();
+  const report = run.report as NonNullable<ChildRun['report']>;
+  expect(report.audio).toBeGreaterThan(10_000);
+  return report;
+}
+
+describe('no plugin code runs outside the CPU limit (hangs and crashes of the host)', () => {
+  it.each([
+    ['getter-result', 'PLUGIN_OUTPUT_INVALID', /getter/],
+    ['getter-throw', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit/],
+    ['stack-trap', 'PLUGIN_HOOK_THREW', /Cannot assign to read only property 'prepareStackTrace'/],
+    ['wait-async', 'PLUGIN_HOOK_THREW', /waitAsync is not a function/],
+  ])('%s: the hook is contained as %s and the engine still speaks', (name, code, message) => {
+    const report = expectContained(inChild(name));
+    expect(report.load).toBeNull();
+    expect(report.faults[0]).toMatchObject({ hook: 'transformText', code });
+    expect(report.faults[0]?.message).toMatch(message);
+  }, 120_000);
+
+  // Known limit (docs/PLUGINS.md): isolated-vm copies these values outside the CPU limit's watch;
+  // they hang the child until the deadline. Unskip when the isolate runs behind a host watchdog.
+  it.skip.each(['load-throws-getter', 'unhandled-getter'])('%s: contained (known limit, open)', (name) => {
+    expectContained(inChild(name));
+  }, 120_000);
+
+  it('getter-manifest: a manifest getter is refused at load, not run by the host', () => {
+    const report = expectContained(inChild('getter-manifest'));
+    expect(report.load).toBe('PLUGIN_MANIFEST_INVALID');
+    expect(report.loadMessage).toMatch(/cannot load: .*the manifest has a getter \(name\): return plain data/);
+  }, 120_000);
+});
+
+describe('host memory is not the plugin’s to spend', () => {
+  it('huge-string: a 512 MB string is refused inside the isolate, before the host would copy it', () => {
+    const report = expectContained(inChild('huge-string'));
+    expect(report.faults[0]).toMatchObject({ hook: 'transformText', code: 'PLUGIN_OUTPUT_INVALID' });
+    expect(report.faults[0]?.message).toMatch(/the result holds more than 1000000 characters of text/);
+  }, 120_000);
+
+  it('huge-error: a 100 MB error message is cut before it reaches the audit', async () => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    await plugins.load(fixture('huge-error'), { limits: { maxMemoryMb: 512, maxCpuMs: 5000 } });
+    expect(plugins.transformText('hello')).toBe('hello');
+    const fault = plugins.faults()[0];
+    expect(fault).toMatchObject({ plugin: 'huge-error', code: 'PLUGIN_HOOK_THREW' });
+    expect(fault?.message.length).toBeLessThan(2000);
+    plugins.dispose();
+  });
+
+  it('shared-pcm: returned PCM is the host’s own copy; the plugin cannot write NaN into it after validation', async () => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    await plugins.load(fixture('shared-pcm'), { limits: { maxCpuMs: 2000 } });
+    const view = { streamId: 'stream-1', index: 0, kind: 'speech' as const, sampleRateHz: 22_050, channels: 1 };
+    const first = plugins.onAudio(new Float32Array([0.1, 0.2, 0.3]), view);
+    expect(first.buffer).toBeInstanceOf(ArrayBuffer);
+    plugins.onAudio(new Float32Array([0.4, 0.5, 0.6]), { ...view, index: 1 });
+    expect([...first].every(Number.isFinite)).toBe(true);
+    expect(plugins.faults()).toEqual([]);
+    plugins.dispose();
+  });
+});
+
+describe('results are bounded in both runtimes', () => {
+  it.each([false, true])('deep-annotation (trusted %s): a result nested past 64 levels is a contained fault, not a raw RangeError', async (trusted) => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    await plugins.load(fixture('deep-annotation'), { trusted, grant: ['mutate_graph'], limits: { maxCpuMs: 5000 } });
+    const graph = compile('Hello there.');
+    expect(plugins.onGraph(graph, 'stream-1')).toBe(graph);
+    expect(plugins.faults()[0]).toMatchObject({ plugin: 'deep-annotation', hook: 'onGraph', code: 'PLUGIN_OUTPUT_INVALID', outcome: 'skipped' });
+    expect(plugins.faults()[0]?.message).toMatch(/nested deeper than 64 levels/);
+    plugins.dispose();
+  });
+});
+
+describe('PCM a plugin returns is sane', () => {
+  it('returns-loud: finite samples past ±32 (+30 dBFS) are rejected, the chunk plays unchanged', async () => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    await plugins.load(fixture('returns-loud'), { limits: { maxCpuMs: 2000 } });
+    const input = new Float32Array([0.1, -0.2, 0.3]);
+    expect(plugins.onAudio(input, { streamId: 'stream-1', index: 0, kind: 'speech', sampleRateHz: 22_050, channels: 1 })).toBe(input);
+    expect(plugins.faults()[0]).toMatchObject({ plugin: 'returns-loud', hook: 'onAudio', code: 'PLUGIN_OUTPUT_INVALID' });
+    expect(plugins.faults()[0]?.message).toMatch(/sample 0 is 1\.0\d*e\+30, beyond ±32/);
+    plugins.dispose();
+  });
+});
+
+describe('request() is bounded', () => {
+  it('request-flood: one hook call gets at most 16 requests, none with more than 4 kB of metadata', async () => {
+    const registrar = new AudioRegistrar();
+    const plugins = new EnginePlugins(registrar, new BackendRegistry());
+    await plugins.load(fixture('request-flood'), { limits: { maxCpuMs: 5000 } });
+    expect(plugins.transformText('hello')).toBe('hello 0 16');
+    // The budget is per call: the next call gets its own.
+    expect(plugins.transformText('again')).toBe('again 0 16');
+    plugins.dispose();
+    await registrar.close();
+  });
+});

@@ -10,6 +10,7 @@ import type { Heard } from '../streaming/heard.js';
 import { textStreamOptionsSchema } from '../streaming/text-source.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { dropPolicySchema, SCHEDULE_DEFAULTS, schedulePolicySchema } from '../streaming/schedule-policy.js';
+import { watermarkOptionsSchema } from '../security/watermark.js';
 
 const backendObjectSchema = z.custom<SpeechBackend>(
   (value) =>
@@ -81,6 +82,8 @@ export const voiceEngineOptionsSchema = z.strictObject({
   realtime: z.boolean().default(false),
   /** Real-time mode: the most audio queued ahead of the device, in ms (default 50; at least one device period). */
   maxLatencyMs: z.number().min(1).max(10_000).default(SCHEDULE_DEFAULTS.maxLatencyMs),
+  /** Marks every stream's audio with a keyed inaudible watermark carrying `payload` (docs/WATERMARK.md). */
+  watermark: watermarkOptionsSchema.optional(),
 });
 
 /** What callers may pass to `new VoiceEngine(...)`. */
@@ -133,6 +136,8 @@ export const speakOptionsSchema = z.strictObject({
    * anyone, or the caller's abort), with what the listener heard, before play() settles.
    */
   onInterrupted: z.custom<(heard: Heard) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
+  /** This call's watermark (overrides the engine's `watermark`), e.g. a payload per stream. */
+  watermark: watermarkOptionsSchema.optional(),
 });
 
 /** What callers may pass to `speak`, `stream` and `play`. */

@@ -44,6 +44,8 @@ import { StreamLifecycle } from './stream-lifecycle.js';
 import { coveringOwners, idleWatch } from './play-guards.js';
 import { EdgeTrimmer, shiftMetadata } from './speech-edges.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
+import { complianceTags, type ComplianceTags } from '../security/compliance-tags.js';
+import { createWatermarkEmbedder } from '../security/watermark.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
 export type SpeakToFileOptions = SpeakOptions & z.input<typeof speechFileOptionsSchema>;
@@ -196,8 +198,10 @@ export class VoiceEngine {
       throw new InputError(`options.sampleRateHz: with play the file is written at the device's rate (${output.config.sampleRateHz} Hz) (received ${parsed.sampleRateHz})`, { field: 'options.sampleRateHz' });
     }
     // The destination is opened (and a directory or socket refused) before the stream starts.
-    const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let utterance: Utterance | undefined;
+    const tags = (): ComplianceTags =>
+      complianceTags({ backend: utterance?.backend, voice: parsed.voice, streamId: utterance?.lifecycle.streamId, attestationId: utterance?.lifecycle.attestations[0]?.id, watermark: parsed.watermark ?? this.#options.watermark });
+    const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, tags, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let written: WrittenSpeech;
     let admission: Admission | undefined;
     try {
@@ -689,7 +693,9 @@ export class VoiceEngine {
       // counts towards the next pause, as does the next segment's opening margin.
       let tailMarginFrames = 0;
 
-      const emit = (kind: AudioChunk['kind'], pcm: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk | Promise<AudioChunk> => {
+      const watermark = parsed.watermark ?? this.#options.watermark;
+      const marker = watermark ? createWatermarkEmbedder(watermark) : undefined;
+      const emit = (kind: AudioChunk['kind'], unmarked: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk | Promise<AudioChunk> => {
         if (!playing) {
           // effectsAwaitDurability: the first chunk waits until the play decision is on disk (each
           // `yield` of this async generator awaits the promise before the consumer sees the chunk).
@@ -697,7 +703,7 @@ export class VoiceEngine {
             playing = true;
             return lifecycle.playWhenDurable().then((permit) => {
               mode.onPlay?.(permit);
-              return emit(kind, pcm, nodeId, extra);
+              return emit(kind, unmarked, nodeId, extra);
             });
           }
           const permit = lifecycle.play();
@@ -705,6 +711,7 @@ export class VoiceEngine {
           mode.onPlay?.(permit);
         }
         const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
+        const pcm = marker ? marker.process(unmarked, rate) : unmarked;
         const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
         chunk.metadata = withStreamClock(chunk.metadata, chunk.startMs);
         positionMs += chunk.durationMs;

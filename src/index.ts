@@ -146,3 +146,12 @@ export type { AudioFormat, EncodeAudioOptions, FormatAvailability, PcmFormat } f
 export { encodeAudioStream } from './audio/encode-stream.js';
 export { AudioFileWriter, writeAudioFile } from './audio/file-writer.js';
 export type { AudioFileWriterOptions, WriteAudioFileOptions, WrittenAudioFile } from './audio/file-writer.js';
+
+// Watermark and compliance metadata (issue 13, docs/WATERMARK.md)
+export { applyWatermark, createWatermarkEmbedder, detectWatermark, watermarkId, watermarkOptionsSchema, WatermarkEmbedder } from './security/watermark.js';
+export type { WatermarkAudio, WatermarkDetection, WatermarkOptions } from './security/watermark.js';
+export { complianceTags } from './security/compliance-tags.js';
+export type { ComplianceSource, ComplianceTags } from './security/compliance-tags.js';
+export { inspectAudioFile } from './security/inspect-file.js';
+export type { AudioFileInspection, InspectOptions } from './security/inspect-file.js';
+export { readWavInfo } from './audio/wav-info.js';

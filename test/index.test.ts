@@ -28,6 +28,9 @@ const EXPORTS = [
     'AudioVoice', 'AUDIO_BACKEND_ENV', 'listOutputDevices',
     'TruePeakLimiter', 'limitTruePeak',
     'OVR_VISEMES', 'OVR_VISEME_TABLE', 'visemeOf',
+    // watermark and compliance metadata
+    'applyWatermark', 'createWatermarkEmbedder', 'detectWatermark', 'watermarkId', 'watermarkOptionsSchema', 'WatermarkEmbedder',
+    'complianceTags', 'inspectAudioFile', 'readWavInfo',
 ];
 
 describe('package exports', () => {

@@ -7,6 +7,7 @@ import { InputError, VoiceSoundboardError } from '../errors.js';
 import { auditCommand } from './audit.js';
 import { backendsCommand } from './backends.js';
 import { devicesCommand } from './devices.js';
+import { inspectCommand } from './inspect.js';
 import { watchInterrupts } from './speak-guards.js';
 import { speakCommand } from './speak.js';
 import { voicesCommand } from './voices.js';
@@ -37,6 +38,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   audit: auditCommand,
   backends: backendsCommand,
   devices: devicesCommand,
+  inspect: inspectCommand,
   speak: speakCommand,
   voices: voicesCommand,
 };

@@ -81,10 +81,17 @@ export function frameSamplesAt(sampleRateHz: number): number {
   return Math.round(sampleRateHz * FRAME_SECONDS);
 }
 
-/** How much more a weak tile may move than an average one (the mark's power goes where the host is weak, up to this). */
-const WEAK_TILE_BOOST = Number(process.env['WM_BOOST'] ?? 3);
-const DISTORTION_COMPENSATION = Number(process.env['WM_DC'] ?? 1);
-const WEIGHT_EXPONENT = Number(process.env['WM_W'] ?? 0.5);
+/**
+ * How much more (or less) a tile may move than an average one. Each tile moves in inverse
+ * proportion to its energy (equal mark power per tile: power is cheap where the host is weak),
+ * within this factor either way. Measured: 10 keeps the SNR >= 35 dB at the same robustness as
+ * uniform moves at 33 dB.
+ */
+const WEAK_TILE_BOOST = 10;
+/** The mark's power budget relative to the host's: -35 dB, so every stream's mark SNR is at least 35 dB. */
+export const MAX_MARK_TO_HOST = 10 ** (-35 / 10);
+/** The most one block's mark may have relative to the block's own power: -28 dB. */
+export const MAX_BLOCK_MARK_TO_HOST = 10 ** (-28 / 10);
 
 /** Marks one block (FRAMES_PER_BLOCK frames) in place; `bit` is the message bit it carries at `bitIndex`. */
 export function embedBlock(block: Float32Array, bit: number, bitIndex: number, material: WatermarkKeyMaterial, table: DftTable, scratch: EmbedScratch): void {
@@ -117,14 +124,14 @@ export function embedBlock(block: Float32Array, bit: number, bitIndex: number, m
   let weightSum = 0;
   for (let tile = 0; tile < TILES; tile++) {
     const relative = Math.max(1e-12, (tileEnergy[tile] ?? 0) / meanEnergy);
-    weights[tile] = Math.min(WEAK_TILE_BOOST, Math.max(1 / WEAK_TILE_BOOST, relative ** -WEIGHT_EXPONENT));
+    weights[tile] = Math.min(WEAK_TILE_BOOST, Math.max(1 / WEAK_TILE_BOOST, 1 / relative));
     weightSum += weights[tile] ?? 0;
   }
   logTileEnergies(tileEnergy, logs);
   const start = projection(logs, bitIndex, material);
   const centre = (material.dither[bitIndex] ?? 0) + (bit * STEP_DB) / 2;
-  // Distortion compensation: go DISTORTION_COMPENSATION of the way to the lattice point (a larger step for the same power).
-  const target = start + DISTORTION_COMPENSATION * (centre + STEP_DB * Math.round((start - centre) / STEP_DB) - start);
+  // The nearest point of the bit's lattice (distortion compensation, going part of the way, measured worse).
+  const target = centre + STEP_DB * Math.round((start - centre) / STEP_DB);
   // Move along the keyed vector; a few refinements absorb the window's and the floor's effects.
   delta.fill(0);
   for (let round = 0; round < 5; round++) {
@@ -140,6 +147,28 @@ export function embedBlock(block: Float32Array, bit: number, bitIndex: number, m
     for (let tile = 0; tile < TILES; tile++) delta[tile]! += (material.spreading[bitIndex * TILES + tile] ?? 0) * (weights[tile] ?? 0) * step;
   }
   for (let tile = 0; tile < TILES; tile++) gains[tile] = 10 ** ((delta[tile] ?? 0) / 20) - 1;
+  // The SNR guarantee: a power budget earns MAX_MARK_TO_HOST of every block's power and pays for
+  // each block's mark, so at every point the mark so far is at least 35 dB under the host so far;
+  // a block may spend credit earned before it, never more than MAX_BLOCK_MARK_TO_HOST of its own
+  // power (the perceptual ceiling). A block over either limit moves only part of the way.
+  let markEnergy = 0;
+  for (let frame = 0; frame < FRAMES_PER_BLOCK; frame++) {
+    for (let k = 0; k < END_BIN - FIRST_BIN; k++) {
+      const t = frame * TABLE_BINS + k + 1;
+      markEnergy += ((gains[frame * BAND_COUNT + (BAND_OF_BIN[k] ?? 0)] ?? 0) ** 2) * ((re[t] ?? 0) ** 2 + (im[t] ?? 0) ** 2);
+    }
+  }
+  markEnergy *= 2 / samples;
+  let hostEnergy = 0;
+  for (let n = 0; n < block.length; n++) hostEnergy += (block[n] ?? 0) ** 2;
+  scratch.credit += MAX_MARK_TO_HOST * hostEnergy;
+  const allowed = Math.min(scratch.credit, MAX_BLOCK_MARK_TO_HOST * hostEnergy);
+  if (markEnergy > allowed) {
+    const scale = Math.sqrt(allowed / markEnergy);
+    for (let tile = 0; tile < TILES; tile++) gains[tile]! *= scale;
+    markEnergy = allowed;
+  }
+  scratch.credit -= markEnergy;
   // Add back (g - 1) times each marked bin's own component: the frame's DFT there becomes g times the host's.
   const norm = 2 / samples;
   for (let frame = 0; frame < FRAMES_PER_BLOCK; frame++) {
@@ -166,6 +195,8 @@ export interface EmbedScratch {
   gains: Float64Array;
   weights: Float64Array;
   delta: Float64Array;
+  /** The stream's unspent mark energy budget (see MAX_MARK_TO_HOST). */
+  credit: number;
 }
 
 /** Allocates the scratch arrays of `embedBlock`. */
@@ -180,6 +211,7 @@ export function embedScratch(): EmbedScratch {
     gains: new Float64Array(TILES),
     weights: new Float64Array(TILES),
     delta: new Float64Array(TILES),
+    credit: 0,
   };
 }
 

@@ -16,11 +16,14 @@ export const FRAME_SECONDS = 0.04;
 /** DFT bin spacing in Hz (1 / FRAME_SECONDS). */
 export const BIN_HZ = 25;
 /** Band edges in Hz; band j covers [edge j, edge j+1). */
-export const BAND_EDGES_HZ: readonly number[] = process.env['WM_BANDS'] ? process.env['WM_BANDS'].split(',').map(Number) : [300, 450, 600, 750, 900, 1050, 1200, 1400, 1600, 1800, 2000, 2250, 2500, 2800, 3200, 3600, 4000, 4400, 4800, 5200, 5600];
+export const BAND_EDGES_HZ: readonly number[] = [300, 450, 600, 750, 900, 1050, 1200, 1400, 1600, 1800, 2000, 2250, 2500, 2800, 3200, 3600, 4000, 4400, 4800, 5200, 5600];
 /** Number of bands per frame. */
 export const BAND_COUNT = BAND_EDGES_HZ.length - 1;
-/** Frames per block: one block carries one message bit. */
-export const FRAMES_PER_BLOCK = Number(process.env['WM_F'] ?? 2);
+/**
+ * Frames per block: one block carries one message bit. One frame measured best (longer blocks
+ * gave no less codec error per tile and lose more at chunk edges); the code handles more.
+ */
+export const FRAMES_PER_BLOCK = 1;
 /** Tiles (frame, band) per block: the length of a spreading vector. */
 export const TILES = BAND_COUNT * FRAMES_PER_BLOCK;
 /** First and last-plus-one DFT bin touched. */
@@ -28,13 +31,16 @@ export const FIRST_BIN = (BAND_EDGES_HZ[0] ?? 0) / BIN_HZ;
 export const END_BIN = (BAND_EDGES_HZ[BAND_COUNT] ?? 0) / BIN_HZ;
 /** Lowest output rate the mark supports (its top band must sit under Nyquist). */
 export const MIN_RATE_HZ = 16_000;
-/** Message: 16 sync bits, 32 payload bits, 16 CRC bits; one bit per frame, repeated (2.56 s per round). */
-export const SYNC_BITS = Number(process.env['WM_SYNC'] ?? 16);
+/** Message: 16 sync bits, 32 payload bits, 16 CRC bits; one bit per block, repeated (2.56 s per round). */
+export const SYNC_BITS = 16;
 export const PAYLOAD_BITS = 32;
 export const CRC_BITS = 16;
 export const MESSAGE_BITS = SYNC_BITS + PAYLOAD_BITS + CRC_BITS;
-/** Quantiser step of the projection, in dB (the robustness/strength trade-off). */
-export const STEP_DB = Number(process.env['WM_STEP'] ?? 3);
+/**
+ * Quantiser step of the projection, in dB: the robustness/strength trade-off. With the power
+ * budget (watermark-embed.ts) 5.5 dB survives MP3 64 kbps (bench/watermark-robustness.ts).
+ */
+export const STEP_DB = 5.5;
 /** Log-energy floor relative to the frame's mean band energy (keeps near-empty bands stable). */
 export const RELATIVE_FLOOR = 1e-3;
 /** Absolute energy floor (digital silence). */

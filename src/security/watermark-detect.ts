@@ -163,10 +163,10 @@ interface OffsetReading {
   found: WatermarkSearch | null;
 }
 
-/** Reads every message phase at one grid offset. */
-function readOffset(analysis: Float32Array, offset: number, material: WatermarkKeyMaterial): OffsetReading {
+/** Reads every message phase at one grid offset from its features. */
+function readOffset(features: ReturnType<typeof blockFeatures>, offset: number, material: WatermarkKeyMaterial): OffsetReading {
   const reading: OffsetReading = { offset, syncScore: -Infinity, found: null };
-  const { logs, energyDb } = blockFeatures(analysis, offset);
+  const { logs, energyDb } = features;
   const blocks = logs.length;
   if (blocks < MESSAGE_BITS / 2) return reading;
   const loud = [...energyDb].sort((a, b) => a - b)[Math.floor(blocks * 0.9)] ?? 0;
@@ -219,26 +219,53 @@ function readOffset(analysis: Float32Array, offset: number, material: WatermarkK
 }
 
 /**
- * Searches mono PCM for the mark of `material`: a coarse pass over the grid offsets (every
- * COARSE_STEP samples), then a fine pass (every FINE_STEP) around the REFINED best coarse ones, as
- * a misaligned frame blurs its band energies (a 1.25 ms shift costs about 0.5 dB of projection).
+ * One clip ready to be searched with any number of keys: its 12.8 kHz resampling and the band
+ * features of each grid offset are computed once (they do not depend on the key).
  */
-export function searchWatermark(pcm: Float32Array, sampleRateHz: number, material: WatermarkKeyMaterial): WatermarkSearch {
-  const analysis = sampleRateHz === ANALYSIS_RATE_HZ ? pcm : resample(pcm, { inputRateHz: sampleRateHz, outputRateHz: ANALYSIS_RATE_HZ, stopbandAttenuationDb: 60 });
-  const span = FRAME * FRAMES_PER_BLOCK;
-  const coarse: OffsetReading[] = [];
-  for (let offset = 0; offset < span; offset += COARSE_STEP) coarse.push(readOffset(analysis, offset, material));
-  const readings = [...coarse];
-  const best = [...coarse].sort((a, b) => b.syncScore - a.syncScore).slice(0, REFINED);
-  for (const reading of best) {
-    for (let delta = -COARSE_STEP + FINE_STEP; delta < COARSE_STEP; delta += FINE_STEP) {
-      if (delta % COARSE_STEP === 0) continue;
-      readings.push(readOffset(analysis, (reading.offset + delta + span) % span, material));
-    }
+export class WatermarkScanner {
+  readonly #analysis: Float32Array;
+  readonly #features = new Map<number, ReturnType<typeof blockFeatures>>();
+
+  constructor(pcm: Float32Array, sampleRateHz: number) {
+    this.#analysis = sampleRateHz === ANALYSIS_RATE_HZ ? pcm : resample(pcm, { inputRateHz: sampleRateHz, outputRateHz: ANALYSIS_RATE_HZ, stopbandAttenuationDb: 60 });
   }
-  let found: WatermarkSearch | null = null;
-  for (const reading of readings) if (reading.found && (!found || reading.found.confidence > found.confidence)) found = reading.found;
-  if (found) return found;
-  const syncScore = Math.max(...readings.map((reading) => reading.syncScore));
-  return { present: false, payload: null, confidence: Math.max(0, Math.min(1, syncScore)) };
+
+  /**
+   * Searches for the mark of `material`: a coarse pass over the grid offsets (every COARSE_STEP
+   * samples), then a fine pass (every FINE_STEP) around the REFINED best coarse ones, as a
+   * misaligned frame blurs its band energies (a 1.25 ms shift costs about 0.5 dB of projection).
+   */
+  search(material: WatermarkKeyMaterial): WatermarkSearch {
+    const span = FRAME * FRAMES_PER_BLOCK;
+    const coarse: OffsetReading[] = [];
+    for (let offset = 0; offset < span; offset += COARSE_STEP) coarse.push(readOffset(this.#featuresAt(offset), offset, material));
+    const readings = [...coarse];
+    const best = [...coarse].sort((a, b) => b.syncScore - a.syncScore).slice(0, REFINED);
+    for (const reading of best) {
+      for (let delta = -COARSE_STEP + FINE_STEP; delta < COARSE_STEP; delta += FINE_STEP) {
+        if (delta % COARSE_STEP === 0) continue;
+        const offset = (reading.offset + delta + span) % span;
+        readings.push(readOffset(this.#featuresAt(offset), offset, material));
+      }
+    }
+    let found: WatermarkSearch | null = null;
+    for (const reading of readings) if (reading.found && (!found || reading.found.confidence > found.confidence)) found = reading.found;
+    if (found) return found;
+    const syncScore = Math.max(...readings.map((reading) => reading.syncScore));
+    return { present: false, payload: null, confidence: Math.max(0, Math.min(1, syncScore)) };
+  }
+
+  #featuresAt(offset: number): ReturnType<typeof blockFeatures> {
+    let features = this.#features.get(offset);
+    if (!features) {
+      features = blockFeatures(this.#analysis, offset);
+      this.#features.set(offset, features);
+    }
+    return features;
+  }
+}
+
+/** Searches mono PCM for the mark of `material` (one key; see WatermarkScanner for many). */
+export function searchWatermark(pcm: Float32Array, sampleRateHz: number, material: WatermarkKeyMaterial): WatermarkSearch {
+  return new WatermarkScanner(pcm, sampleRateHz).search(material);
 }

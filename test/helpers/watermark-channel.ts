@@ -9,23 +9,14 @@ import { runFfmpeg } from '../../src/audio/ffmpeg.js';
 import { decodeF32le, encodeF32le } from '../../src/audio/pcm.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { resample } from '../../src/audio/resampler.js';
+import { seededRandom } from './hostile-text.js';
+
+export { seededRandom };
 
 /** Mono PCM at a rate. */
 export interface Clip {
   pcm: Float32Array;
   sampleRateHz: number;
-}
-
-/** A seeded uniform generator in [0, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 /** A seeded standard normal generator (Box-Muller). */

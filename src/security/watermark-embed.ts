@@ -1,13 +1,15 @@
 /**
  * WatermarkEmbedder: marks a mono float32 PCM stream, chunk by chunk, with a keyed 32-bit payload
  * (layout in watermark-layout.ts). Streaming-safe and bounded: no latency, no buffering, output
- * length = input length; memory is one frame plus a cached DFT table per sample rate.
+ * length = input length; memory is one frame of scratch plus a DFT table per sample rate (cached
+ * for the process: about 3.6 MB at 48 kHz).
  *
  * Each 40 ms frame of the grid that starts at the stream's first sample is marked in place when a
  * chunk holds it whole: its band energies (an exact in-frame DFT over 300 Hz–5.6 kHz) are scaled
  * so the keyed projection lands on the lattice of the frame's message bit. The change is
  * multiplicative per band, so the mark follows the host's spectrum and level frame by frame (it is
- * silent in silence and loudest where the speech masks it). A frame that straddles two chunks is
+ * silent in silence and loudest where the speech masks it), and a power budget keeps it at least
+ * 35 dB under the host over the stream (MAX_MARK_TO_HOST). A frame that straddles two chunks is
  * left as it is (the detector tolerates unmarked frames); engine chunks are sentences or backend
  * blocks of hundreds of ms, so that costs a few percent of frames.
  */

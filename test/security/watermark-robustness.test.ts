@@ -47,13 +47,13 @@ describe('watermark robustness (fixed seeds, small set)', () => {
   // beyond this mark at 35 dB SNR (docs/WATERMARK.md); there only "never a wrong payload" holds.
   const FOUND_AT_LEAST: Readonly<Record<string, number>> = {
     none: 10,
-    'mp3 64k': 9,
+    'mp3 64k': 8,
     'opus 24k': 0,
     'resample 16k': 10,
     'gain +6 dB': 10,
     'gain -6 dB': 10,
     'noise 20 dB': 0,
-    'crop 1.23 s': 9,
+    'crop 1.23 s': 10,
   };
   for (const attack of ATTACKS) {
     const floor = FOUND_AT_LEAST[attack.name] ?? 0;

@@ -202,3 +202,11 @@ export { allow, auditedContentFilter, ContentFilterDeniedError, deny, replace } 
 export type { ContentFilter, ContentFilterContext, ContentFilterDecision } from './security/content-filter.js';
 export { verifyModelFile } from './security/model-verify.js';
 export type { ModelPins } from './security/model-verify.js';
+// Watermark and compliance metadata (issue 13, docs/WATERMARK.md)
+export { applyWatermark, createWatermarkEmbedder, detectWatermark, watermarkId, watermarkOptionsSchema, WatermarkEmbedder } from './security/watermark.js';
+export type { WatermarkAudio, WatermarkDetection, WatermarkOptions } from './security/watermark.js';
+export { complianceTags } from './security/compliance-tags.js';
+export type { ComplianceSource, ComplianceTags } from './security/compliance-tags.js';
+export { inspectAudioFile } from './security/inspect-file.js';
+export type { AudioFileInspection, InspectOptions } from './security/inspect-file.js';
+export { readWavInfo } from './audio/wav-info.js';

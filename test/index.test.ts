@@ -39,6 +39,9 @@ const EXPORTS = [
     // Security (issue 13)
     'InputValidator', 'inputValidatorOptionsSchema', 'escapeXml', 'ssml', 'visibleText', 'SecretError', 'SecretManager',
     'AUDIT_EVENTS', 'AuditLogger', 'allow', 'auditedContentFilter', 'ContentFilterDeniedError', 'deny', 'replace', 'verifyModelFile',
+    // watermark and compliance metadata
+    'applyWatermark', 'createWatermarkEmbedder', 'detectWatermark', 'watermarkId', 'watermarkOptionsSchema', 'WatermarkEmbedder',
+    'complianceTags', 'inspectAudioFile', 'readWavInfo',
 ];
 
 describe('package exports', () => {

@@ -33,7 +33,7 @@ export async function* encodeAudioStream(
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const { sampleRateHz, channels } = parseInput(pcmFormatSchema, pcmFormat, 'pcmFormat');
   const checkedFormat = parseInput(audioFormatSchema, format, 'format');
-  const { ffmpegPath = DEFAULT_FFMPEG_PATH, bitrateKbps, signal } = parseInput(encodeAudioOptionsSchema, options, 'options');
+  const { ffmpegPath = DEFAULT_FFMPEG_PATH, bitrateKbps, signal, metadata } = parseInput(encodeAudioOptionsSchema, options, 'options');
   let index = 0;
   const checked = async function* (): AsyncGenerator<Float32Array> {
     for await (const chunk of chunks) {
@@ -67,7 +67,7 @@ export async function* encodeAudioStream(
   }
   const reason = missingEncoderReason(checkedFormat, ffmpegPath, await probeFfmpeg(ffmpegPath));
   if (reason !== undefined) throw new AudioError('ENCODER_UNAVAILABLE', reason);
-  const args = ffmpegArgumentsFor(checkedFormat, { sampleRateHz, channels }, bitrateKbps);
+  const args = ffmpegArgumentsFor(checkedFormat, { sampleRateHz, channels }, bitrateKbps, metadata);
   const input = (async function* (): AsyncGenerator<Uint8Array> {
     for await (const chunk of checked()) yield encodeF32le(chunk);
   })();

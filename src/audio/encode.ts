@@ -80,6 +80,8 @@ export interface EncodeAudioOptions {
   bitrateKbps?: number;
   /** Cancels a running ffmpeg encode. */
   signal?: AbortSignal;
+  /** Container tags for ffmpeg formats (`-metadata key=value`: ID3v2 for mp3, Vorbis comments for ogg/opus/flac; aac (ADTS) has none). */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 /** Whether a format can be produced here, and if not, why and what to install. */
@@ -104,6 +106,7 @@ export const encodeAudioOptionsSchema = z
     ffmpegPath: z.string().min(1).optional(),
     bitrateKbps: z.number().int().min(6).max(640).optional(),
     signal: z.instanceof(AbortSignal).optional(),
+    metadata: z.record(z.string().regex(/^[A-Za-z0-9_]{1,64}$/), z.string().max(4096)).optional(),
   })
   .default({});
 
@@ -170,14 +173,15 @@ export function missingEncoderReason(format: AudioFormat, ffmpegPath: string, pr
   return undefined;
 }
 
-/** The ffmpeg arguments that read f32le PCM from stdin and write `format` to stdout. */
-export function ffmpegArgumentsFor(format: AudioFormat, pcmFormat: PcmFormat, bitrateKbps: number | undefined): string[] {
+/** The ffmpeg arguments that read f32le PCM from stdin and write `format` (with `metadata` tags) to stdout. */
+export function ffmpegArgumentsFor(format: AudioFormat, pcmFormat: PcmFormat, bitrateKbps: number | undefined, metadata: Readonly<Record<string, string>> = {}): string[] {
   const spec = FORMATS[format].ffmpeg;
   if (spec === undefined) throw new InputError(`format: ${format} is encoded in-process, not by ffmpeg`, { field: 'format' });
   const args = ['-hide_banner', '-loglevel', 'error', '-f', 'f32le', '-ar', String(pcmFormat.sampleRateHz)];
   args.push('-ac', String(pcmFormat.channels), '-i', 'pipe:0', '-c:a', spec.encoder);
   const kbps = bitrateKbps ?? spec.defaultBitrateKbps;
   if (kbps !== undefined && spec.lossy) args.push('-b:a', `${kbps}k`);
+  for (const [key, value] of Object.entries(metadata)) args.push('-metadata', `${key}=${value}`);
   args.push('-f', spec.muxer, 'pipe:1');
   return args;
 }
@@ -196,7 +200,7 @@ export async function encodeAudio(
   parseInput(z.instanceof(Float32Array, { message: 'expected a Float32Array' }), pcm, 'pcm');
   const { sampleRateHz, channels } = parseInput(pcmFormatSchema, pcmFormat, 'pcmFormat');
   const checkedFormat = parseInput(audioFormatSchema, format, 'format');
-  const { ffmpegPath = DEFAULT_FFMPEG_PATH, bitrateKbps, signal } = parseInput(encodeAudioOptionsSchema, options, 'options');
+  const { ffmpegPath = DEFAULT_FFMPEG_PATH, bitrateKbps, signal, metadata } = parseInput(encodeAudioOptionsSchema, options, 'options');
   if (pcm.length % channels !== 0) {
     throw new InputError(`pcm: expected a sample count divisible by channels (${channels}) (received ${pcm.length})`, { field: 'pcm' });
   }
@@ -214,7 +218,7 @@ export async function encodeAudio(
   }
   const reason = missingEncoderReason(checkedFormat, ffmpegPath, await probeFfmpeg(ffmpegPath));
   if (reason !== undefined) throw new AudioError('ENCODER_UNAVAILABLE', reason);
-  const args = ffmpegArgumentsFor(checkedFormat, { sampleRateHz, channels }, bitrateKbps);
+  const args = ffmpegArgumentsFor(checkedFormat, { sampleRateHz, channels }, bitrateKbps, metadata);
   const { stdout } = await runFfmpeg(ffmpegPath, args, { input: encodeF32le(pcm), ...(signal === undefined ? {} : { signal }) });
   return stdout;
 }

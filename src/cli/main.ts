@@ -11,6 +11,7 @@ import { devicesCommand } from './devices.js';
 import { sceneCommand } from './scene.js';
 import { dialogueCommand } from './dialogue.js';
 import { mcpCommand } from './mcp.js';
+import { inspectCommand } from './inspect.js';
 import { watchInterrupts } from './speak-guards.js';
 import { speakCommand } from './speak.js';
 import { visibleText } from '../security/visible-text.js';
@@ -46,6 +47,7 @@ export const COMMANDS: Record<string, CliCommand> = {
   scene: sceneCommand,
   dialogue: dialogueCommand,
   mcp: mcpCommand,
+  inspect: inspectCommand,
   speak: speakCommand,
   voices: voicesCommand,
 };

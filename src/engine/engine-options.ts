@@ -12,6 +12,7 @@ import { textStreamOptionsSchema } from '../streaming/text-source.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { dropPolicySchema, SCHEDULE_DEFAULTS, schedulePolicySchema } from '../streaming/schedule-policy.js';
 import { pluginEntrySchema } from '../plugins/manifest.js';
+import { watermarkOptionsSchema } from '../security/watermark.js';
 
 const backendObjectSchema = z.custom<SpeechBackend>(
   (value) =>
@@ -87,6 +88,8 @@ export const voiceEngineOptionsSchema = z.strictObject({
   plugins: z.array(pluginEntrySchema).max(64).optional(),
   /** Judges every text before synthesis: allow, deny (the stream fails, attested) or replace (docs/SECURITY.md). */
   contentFilter: z.custom<ContentFilter>((value) => typeof value === 'function', { message: 'expected a function (text, context) => allow() | deny(reason) | replace(text)' }).optional(),
+  /** Marks every stream's audio with a keyed inaudible watermark carrying `payload` (docs/WATERMARK.md). */
+  watermark: watermarkOptionsSchema.optional(),
 });
 
 /** What callers may pass to `new VoiceEngine(...)`. */
@@ -149,6 +152,8 @@ export const speakOptionsSchema = z.strictObject({
     .optional(),
   /** Called with the stream id as soon as the registrar allowed the stream's start. */
   onStreamStart: z.custom<(streamId: string) => void>((value) => typeof value === 'function', { message: 'expected a function' }).optional(),
+  /** This call's watermark (overrides the engine's `watermark`), e.g. a payload per stream. */
+  watermark: watermarkOptionsSchema.optional(),
 });
 
 /** What callers may pass to `speak`, `stream` and `play`. */

@@ -33,6 +33,8 @@ import { limitedGainSearch, normalizationGain } from '../audio/loudness.js';
 import { TruePeakLimiter, type LimiterReport } from '../audio/limiter.js';
 import { openOutputTarget, streamOutputTarget, writeFailed, type OutputTarget } from '../audio/output-target.js';
 import { wavHeader, wavStreamHeader } from '../audio/wav.js';
+import { withWavInfo } from '../audio/wav-info.js';
+import { complianceWavInfo, type ComplianceTags } from '../security/compliance-tags.js';
 import { AudioError } from '../errors.js';
 import type { AudioChunk, SpeechLoudness } from './speech-types.js';
 
@@ -62,6 +64,8 @@ export interface SpeechFileWriterOptions {
   /** Set only in `integrated` mode: the writer applies it over the whole text. */
   targetLufs?: number | undefined;
   truePeakLimitDb: number;
+  /** Compliance tags, asked for when the encoder starts (the stream, backend and attestation are known by then). */
+  tags?: (() => ComplianceTags) | undefined;
 }
 
 /** What a finished speech file holds. */
@@ -211,16 +215,21 @@ export class SpeechFileWriter {
   /** Encoder output → target; returns the bytes written. A WAV in a regular file gets its real sizes at the end. */
   async #runEncoder(channel: ChunkChannel, sampleRateHz: number): Promise<number> {
     const format = this.#options.format;
+    const isWav = format === 'wav' || format === 'wav-f32';
+    // Tags: a LIST/INFO chunk before the WAV data (a streamed WAV stays valid), container tags through ffmpeg otherwise.
+    const tags = this.#options.tags?.();
+    const info = tags && isWav ? complianceWavInfo(tags) : new Uint8Array(0);
     let bytes = 0;
-    for await (const encoded of encodeAudioStream(channel, { sampleRateHz, channels: 1 }, format)) {
-      await this.#target.write(encoded);
-      bytes += encoded.length;
+    for await (const encoded of encodeAudioStream(channel, { sampleRateHz, channels: 1 }, format, tags && !isWav ? { metadata: { ...tags } } : {})) {
+      const out = bytes === 0 && isWav ? withWavInfo(encoded, info) : encoded;
+      await this.#target.write(out);
+      bytes += out.length;
     }
-    if ((format === 'wav' || format === 'wav-f32') && this.#target.atomic) {
+    if (isWav && this.#target.atomic) {
       const sampleFormat = format === 'wav' ? 's16' : 'f32';
-      const headerBytes = wavStreamHeader({ sampleRateHz, channels: 1, format: sampleFormat }).length;
+      const headerBytes = wavStreamHeader({ sampleRateHz, channels: 1, format: sampleFormat }).length + info.length;
       const dataBytes = bytes - headerBytes;
-      if (dataBytes <= MAX_WAV_DATA_BYTES) await this.#target.writeAt(wavHeader({ sampleRateHz, channels: 1, format: sampleFormat }, dataBytes), 0);
+      if (dataBytes <= MAX_WAV_DATA_BYTES) await this.#target.writeAt(withWavInfo(wavHeader({ sampleRateHz, channels: 1, format: sampleFormat }, dataBytes), info), 0);
     }
     return bytes;
   }

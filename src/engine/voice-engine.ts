@@ -53,6 +53,8 @@ import type { PluginFault, PluginInfo } from '../plugins/plugin.js';
 import { isPlayableMix, isRenderedMix, mixChunks, sealMix, type PlayableMix, type RenderedMix } from '../scene/playable.js';
 import { Conversation, type ConversationRenderOptions, type ConversationSpeechResult } from '../conversation/conversation.js';
 import type { ConversationPlayOptions, ConversationPlayResult } from '../conversation/live.js';
+import { complianceTags, type ComplianceTags } from '../security/compliance-tags.js';
+import { createWatermarkEmbedder } from '../security/watermark.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
 export type SpeakToFileOptions = SpeakOptions & z.input<typeof speechFileOptionsSchema>;
@@ -215,8 +217,10 @@ export class VoiceEngine {
       throw new InputError(`options.sampleRateHz: with play the file is written at the device's rate (${output.config.sampleRateHz} Hz) (received ${parsed.sampleRateHz})`, { field: 'options.sampleRateHz' });
     }
     // The destination is opened (and a directory or socket refused) before the stream starts.
-    const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let utterance: Utterance | undefined;
+    const tags = (): ComplianceTags =>
+      complianceTags({ backend: utterance?.backend, voice: parsed.voice, streamId: utterance?.lifecycle.streamId, attestationId: utterance?.lifecycle.attestations[0]?.id, watermark: parsed.watermark ?? this.#options.watermark });
+    const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, tags, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let written: WrittenSpeech;
     let admission: Admission | undefined;
     try {
@@ -757,7 +761,9 @@ export class VoiceEngine {
       // counts towards the next pause, as does the next segment's opening margin.
       let tailMarginFrames = 0;
 
-      const emit = (kind: AudioChunk['kind'], pcm: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk | Promise<AudioChunk> => {
+      const watermark = parsed.watermark ?? this.#options.watermark;
+      const marker = watermark ? createWatermarkEmbedder(watermark) : undefined;
+      const emit = (kind: AudioChunk['kind'], unmarked: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk | Promise<AudioChunk> => {
         if (!playing) {
           // effectsAwaitDurability: the first chunk waits until the play decision is on disk (each
           // `yield` of this async generator awaits the promise before the consumer sees the chunk).
@@ -765,7 +771,7 @@ export class VoiceEngine {
             playing = true;
             return lifecycle.playWhenDurable().then((permit) => {
               mode.onPlay?.(permit);
-              return emit(kind, pcm, nodeId, extra);
+              return emit(kind, unmarked, nodeId, extra);
             });
           }
           const permit = lifecycle.play();
@@ -773,7 +779,11 @@ export class VoiceEngine {
           mode.onPlay?.(permit);
         }
         const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
-        if (pcm.length > 0 && this.#plugins.has('onAudio')) pcm = this.#plugins.onAudio(pcm, { streamId: lifecycle.streamId, index, kind, sampleRateHz: rate, channels: extra.channels ?? 1 });
+        let processed = unmarked;
+        if (processed.length > 0 && this.#plugins.has('onAudio')) processed = this.#plugins.onAudio(processed, { streamId: lifecycle.streamId, index, kind, sampleRateHz: rate, channels: extra.channels ?? 1 });
+        // The watermark goes last, so no later step removes it; a scene's stereo mix is not marked again
+        // (its dialogue was marked when spoken).
+        const pcm = marker && (extra.channels ?? 1) === 1 ? marker.process(processed, rate) : processed;
         const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, extra.channels ?? 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
         chunk.metadata = withStreamClock(chunk.metadata, chunk.startMs);
         positionMs += chunk.durationMs;

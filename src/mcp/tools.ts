@@ -113,7 +113,7 @@ export async function speakTool(context: ToolContext, input: { text: string; voi
   }
   let play: TrackedPlay;
   try {
-    play = await context.session.launch((engine, signal) => engine.play(input.text, { signal, ...(input.voice !== undefined ? { voice: input.voice } : {}) }));
+    play = await context.session.launch((engine, hooks) => engine.play(input.text, { ...hooks, ...(input.voice !== undefined ? { voice: input.voice } : {}) }));
   } catch (error) {
     return failed(context, error);
   }
@@ -135,6 +135,14 @@ export async function interruptTool(context: ToolContext, input: { stream_id?: s
   const refused = limited(context);
   if (refused) return refused;
   const target = input.stream_id ?? context.session.current()?.streamId;
+  // Between two turns of a dialogue no stream plays: the dialogue itself is ended (no later turn starts).
+  const between = input.stream_id === undefined && target === undefined ? context.session.dialogues().at(-1) : undefined;
+  if (between) {
+    const results = between.interrupt({ reason: 'interrupt tool' });
+    const result = results.find((candidate) => candidate.allowed) ?? results[0];
+    if (result) return decided(context, result, { heard: null }, `interrupted dialogue ${between.id}`);
+    return reply(context, { success: true, conversation_id: between.id, heard: null }, `ended dialogue ${between.id} between two lines`);
+  }
   if (target === undefined) return refuse(context, 'no_active_stream', 'this agent has no stream playing (pass stream_id to name one)');
   return (await cutOwnStream(context, target, 'interrupt tool', true)).result;
 }
@@ -207,6 +215,21 @@ export function listStreamsTool(context: ToolContext): CallToolResult {
 /** Records scanned at most by one `get_attestations` (the latest ones). */
 const ATTESTATION_SCAN = 10_000;
 
+/** Start-metadata fields an agent reads back of its own streams (nothing a host or registrar put there). */
+const OWN_START_FIELDS = ['conversationId', 'conversationTurn', 'speaker', 'voice'] as const;
+
+/** The conversation fields of one of the agent's own start records. */
+function conversationFields(record: Attestation): Record<string, string | number> {
+  const fields: Record<string, string | number> = {};
+  const given = record.parameters.metadata;
+  const metadata: Readonly<Record<string, unknown>> = typeof given === 'object' && given !== null && !Array.isArray(given) ? (given as Readonly<Record<string, unknown>>) : {};
+  for (const name of OWN_START_FIELDS) {
+    const value = Object.hasOwn(metadata, name) ? metadata[name] : undefined;
+    if (typeof value === 'string' || typeof value === 'number') fields[name] = value;
+  }
+  return fields;
+}
+
 /** `get_attestations { stream_id?, limit? }`: records of the agent's own requests and streams. */
 export function getAttestationsTool(context: ToolContext, input: { stream_id?: string | undefined; limit?: number | undefined }): CallToolResult {
   const refused = limited(context);
@@ -238,6 +261,7 @@ export function getAttestationsTool(context: ToolContext, input: { stream_id?: s
     decision: record.decision,
     reason: record.reason,
     timestamp: record.timestamp.wall,
+    ...(record.action === 'start' && record.actor !== null && `${record.actor.kind}:${record.actor.id}` === key ? { metadata: conversationFields(record) } : {}),
   }));
   return reply(context, { success: true, stream_id: input.stream_id ?? null, attestations }, `${attestations.length} attestation(s)`);
 }
@@ -262,6 +286,7 @@ export async function dialogueTool(context: ToolContext, input: { lines: Dialogu
   if (refused) return refused;
   try {
     const started = await playDialogue(context.session, input.lines);
+    context.session.dialogueStarted(started.conversation, started.done);
     return reply(
       context,
       { success: true, stream_id: started.first.streamId, attestation_id: started.first.startAttestationId, conversation_id: started.conversationId, stream_ids: [started.first.streamId] },

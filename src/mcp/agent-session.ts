@@ -116,9 +116,15 @@ export class AgentSession {
     return [...this.#plays.values()];
   }
 
-  /** The session's latest stream that has not ended, or undefined. */
+  /** The session's latest stream that has not ended (its play goes on, its stream is not stopped or failed), or undefined. */
   current(): TrackedPlay | undefined {
-    return this.plays().reverse().find((play) => !play.settled);
+    return this.plays()
+      .reverse()
+      .find((play) => {
+        if (play.settled) return false;
+        const state = this.#registrar.getState(play.streamId)?.state;
+        return state !== 'stopped' && state !== 'failed';
+      });
   }
 
   /**

@@ -247,6 +247,19 @@ describe('MCP agents under the registrar', () => {
     expect((await alpha.call('list_streams')).streams).toHaveLength(2);
   });
 
+  it('ends a dialogue with interrupt {} also between two of its lines (no stream playing then)', async () => {
+    const alpha = await connect('alpha');
+    const dialogue = await alpha.call('dialogue', { lines: [{ speaker: 'a', text: 'One.' }, { speaker: 'b', text: 'Two.' }, { speaker: 'a', text: 'Three.' }] });
+    const first = dialogue.stream_id as string;
+    await waitUntil(() => alpha.notices.some((notice) => notice.stream_id === first && notice.event === 'stopped'), 'the first line to end');
+    // Usually in the gap before line two (then the dialogue itself is ended); should line two have started already, it is the one cut.
+    const cut = await alpha.call('interrupt', {});
+    expect(cut, JSON.stringify(cut)).toMatchObject({ success: true, decision: 'allowed' });
+    await waitUntil(() => alpha.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'started').every((started) => alpha.notices.some((notice) => notice.stream_id === started.stream_id && (notice.event === 'stopped' || notice.event === 'failed'))), 'every started line to end');
+    await alpha.call('speak', { text: 'After.', wait: true });
+    expect(alpha.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'started').length).toBeLessThan(3);
+  });
+
   it('refuses an engine of another registrar', () => {
     expect(() => createMcpServer({ engine, registrar: new AudioRegistrar() })).toThrow(InputError);
     expect(() => createMcpServer({ engine, registrar: new AudioRegistrar() })).toThrow(/McpServerOptions\.registrar/);

@@ -120,11 +120,14 @@ export class AgentSession {
   current(): TrackedPlay | undefined {
     return this.plays()
       .reverse()
-      .find((play) => {
-        if (play.settled) return false;
-        const state = this.#registrar.getState(play.streamId)?.state;
-        return state !== 'stopped' && state !== 'failed';
-      });
+      .find((play) => this.#live(play));
+  }
+
+  /** Whether a play goes on: not settled, its stream not stopped or failed. */
+  #live(play: TrackedPlay): boolean {
+    if (play.settled) return false;
+    const state = this.#registrar.getState(play.streamId)?.state;
+    return state !== 'stopped' && state !== 'failed';
   }
 
   /**
@@ -185,6 +188,16 @@ export class AgentSession {
       if (entry === null) rejectTracked(error);
     });
     return { running, tracked };
+  }
+
+  /**
+   * Streams of this session that take (or will take) a voice of the device: each dialogue playing
+   * counts once (its turns play one after another), and each other stream not yet stopped or failed.
+   */
+  activeCount(): number {
+    const inDialogue = new Set(this.dialogues().map((dialogue) => dialogue.id));
+    const others = this.plays().filter((play) => (play.conversationId === undefined || !inDialogue.has(play.conversationId)) && this.#live(play)).length;
+    return inDialogue.size + others;
   }
 
   /** Tracks a dialogue of this session until `done` settles. */

@@ -35,6 +35,9 @@ export interface McpLogger {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
+/** Default caps of concurrent agent streams (see `maxStreamsPerSession`, `maxAgentStreams`). */
+export const MCP_STREAM_CAPS = Object.freeze({ perSession: 4, allAgents: 32 });
+
 /** Schema of `createMcpServer(options)`. */
 export const mcpServerOptionsSchema = z.strictObject({
   /** The host's engine: sessions speak with its backend on its device (`engine.forActor`). */
@@ -49,6 +52,13 @@ export const mcpServerOptionsSchema = z.strictObject({
    * request timeout may end the wait first).
    */
   policy: schedulePolicySchema.default('mix'),
+  /**
+   * Streams one session may have at once (a dialogue counts once; default 4): beyond, `speak` and
+   * `dialogue` are refused with `too_many_streams`. The device mixes at most 64 voices for everyone.
+   */
+  maxStreamsPerSession: z.number().int().min(1).max(64).default(MCP_STREAM_CAPS.perSession),
+  /** Streams of all sessions together at most (default 32): the rest of the device's 64 voices stay the host's (its users). */
+  maxAgentStreams: z.number().int().min(1).max(64).default(MCP_STREAM_CAPS.allAgents),
   /** Server name told to clients. */
   name: z.string().min(1).max(100).default('voice-soundboard'),
   /** How long `interrupt` waits for the cut stream's `heard`, in ms (default 10,000). */
@@ -123,7 +133,8 @@ export class VoiceMcpServer {
       const asked: unknown = mcp.server.getClientCapabilities()?.experimental?.[MCP_EXTENSION];
       return negotiateVersion(typeof asked === 'object' && asked !== null ? (asked as { schemaVersion?: unknown }).schemaVersion : undefined);
     };
-    const context: tools.ToolContext = { session, registrar, limiter: this.#limiter, schemaVersion, catalogue: () => this.#voiceCatalogue(), heardWaitMs };
+    const streamCaps = { perSession: this.#options.maxStreamsPerSession, allAgents: this.#options.maxAgentStreams, allActive: () => [...this.#sessions.values()].reduce((sum, open) => sum + open.session.activeCount(), 0) };
+    const context: tools.ToolContext = { session, registrar, limiter: this.#limiter, schemaVersion, catalogue: () => this.#voiceCatalogue(), heardWaitMs, streamCaps };
     registerTools(mcp, context, logger);
     this.#sessions.set(sessionId, { session, mcp });
     mcp.server.onclose = () => {

@@ -28,6 +28,8 @@ export interface ToolContext {
   catalogue: () => Promise<VoiceCatalogue>;
   /** How long `interrupt` waits for the cut stream to report what was heard, in ms. */
   heardWaitMs: number;
+  /** Concurrent streams at most: of this session, and of all sessions (counted by `allActive`). */
+  streamCaps: { perSession: number; allAgents: number; allActive: () => number };
 }
 
 /** A result as the client gets it: structured content and one short readable line. */
@@ -81,6 +83,16 @@ function limited(context: ToolContext, chars = 0): CallToolResult | null {
   return refuse(context, 'rate_limited', message, { retry_after: seconds });
 }
 
+/** A refusal when one more stream (`freed` of the session's about to end) would pass a stream cap, or null. */
+function crowded(context: ToolContext, freed = 0): CallToolResult | null {
+  const { perSession, allAgents, allActive } = context.streamCaps;
+  const mine = context.session.activeCount() - freed;
+  if (mine >= perSession) return refuse(context, 'too_many_streams', `this agent has ${mine} stream(s) playing, at most ${perSession} at once: interrupt one or wait for one to end`);
+  const all = allActive() - freed;
+  if (all >= allAgents) return refuse(context, 'too_many_streams', `agents have ${all} streams playing, at most ${allAgents} at once: wait for one to end`);
+  return null;
+}
+
 /** `heard` as the tools report it. */
 function heardOf(heard: Heard | null): { text: string; played_ms: number; cut_at_ms: number | null } | null {
   return heard ? { text: heard.text, played_ms: Math.round(heard.playedMs), cut_at_ms: heard.cutAtMs === null ? null : Math.round(heard.cutAtMs) } : null;
@@ -100,7 +112,7 @@ async function endOf(play: TrackedPlay, ms: number): Promise<Heard | null> {
 
 /** `speak { text, voice?, interrupt?, wait? }`. */
 export async function speakTool(context: ToolContext, input: { text: string; voice?: string | undefined; interrupt?: boolean | undefined; wait?: boolean | undefined }): Promise<CallToolResult> {
-  const refused = limited(context, input.text.length);
+  const refused = limited(context, input.text.length) ?? crowded(context, input.interrupt === true && context.session.current() ? 1 : 0);
   if (refused) return refused;
   let interrupted: string | null = null;
   if (input.interrupt === true) {
@@ -282,7 +294,7 @@ export async function listVoicesTool(context: ToolContext, input: { language?: s
 
 /** `dialogue { lines }`: the lines play in order as the agent's streams; returns once the first started. */
 export async function dialogueTool(context: ToolContext, input: { lines: DialogueLine[] }): Promise<CallToolResult> {
-  const refused = limited(context, input.lines.reduce((sum, line) => sum + line.text.length, 0));
+  const refused = limited(context, input.lines.reduce((sum, line) => sum + line.text.length, 0)) ?? crowded(context);
   if (refused) return refused;
   try {
     const started = await playDialogue(context.session, input.lines);

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
-import { createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
+import { MCP_STREAM_CAPS, createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
 import { InputError } from '../../src/errors.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../../src/backends/backend.js';
@@ -259,6 +259,36 @@ describe('MCP agents under the registrar', () => {
     await alpha.call('speak', { text: 'After.', wait: true });
     expect(alpha.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'started').length).toBeLessThan(3);
   });
+
+  it("caps an agent's concurrent streams (too_many_streams) so one agent cannot fill the device's voices; the cap frees as streams end", async () => {
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    const mine: string[] = [];
+    for (let index = 0; index < MCP_STREAM_CAPS.perSession; index += 1) mine.push(await speaking(alpha));
+    const refused = await alpha.call('speak', { text: LONG_TEXT });
+    expect(refused).toMatchObject({ success: false, decision: 'denied', reason: 'too_many_streams', stream_id: null, attestation_id: null });
+    const refusedDialogue = await alpha.call('dialogue', { lines: [{ speaker: 'a', text: 'No room.' }] });
+    expect(refusedDialogue).toMatchObject({ success: false, reason: 'too_many_streams' });
+    // No stream was started for the refusals; another agent has its own room.
+    expect(registrar.attestationStore.query({ action: 'start' }).length).toBe(MCP_STREAM_CAPS.perSession);
+    await speaking(beta);
+    // Once one of alpha's streams ends, alpha may speak again.
+    expect(await alpha.call('interrupt', { stream_id: mine[0] })).toMatchObject({ success: true });
+    await waitUntil(() => registrar.getState(mine[0] ?? '')?.state === 'stopped', 'the cut stream to stop');
+    await speaking(alpha);
+  }, 60_000);
+
+  it('caps the streams of all agents together below the mixer, so the host keeps voices for its users', async () => {
+    await server.close();
+    server = createMcpServer({ engine, registrar, maxStreamsPerSession: 2, maxAgentStreams: 3 });
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    await speaking(alpha);
+    await speaking(alpha);
+    await speaking(beta);
+    expect(await beta.call('speak', { text: LONG_TEXT })).toMatchObject({ success: false, reason: 'too_many_streams' });
+    expect(() => createMcpServer({ engine, registrar, maxAgentStreams: 65 })).toThrow(/maxAgentStreams/);
+  }, 60_000);
 
   it('refuses an engine of another registrar', () => {
     expect(() => createMcpServer({ engine, registrar: new AudioRegistrar() })).toThrow(InputError);

@@ -15,6 +15,7 @@ import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../../src
 import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { connectInMemory, LONG_TEXT, type TestClient } from '../helpers/mcp.js';
+import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
 import { waitUntil } from '../helpers/waiting.js';
 
 /** Speaks a constant level; a text containing "Gate" waits for `gate` (or its abort) before any audio. */
@@ -156,6 +157,35 @@ describe('MCP agents under the registrar', () => {
     const restored = await speaking(alpha);
     expect(await alpha.call('interrupt', { stream_id: restored })).toMatchObject({ success: true, decision: 'allowed' });
   }, 90_000);
+
+  it('leaves the sound playing after a denied interrupt (frames keep flowing at the level); the planted cut shows as a fade', async () => {
+    await server.close();
+    await engine.close();
+    output.close();
+    const rate = 16_000;
+    output = new AudioOutput({ backend: 'null', sampleRateHz: rate, channels: 1, periodFrames: 256, capture: true, captureFrames: rate * 30 });
+    const level = 0.5;
+    engine = new VoiceEngine({ registrar, output, backend: new ConstantLevelBackend({ level, sampleRateHz: rate, framesPerSegment: rate * 20, chunksPerSegment: 40 }) });
+    server = createMcpServer({ engine, registrar });
+    const alpha = await connect('alpha');
+    const alice = registrar.registerActor('user:alice', { sessions: ['default'] });
+    expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'default' } }).allowed).toBe(true);
+    const streamId = await speaking(alpha);
+    await waitUntil(() => capturedSoFar(output).includes(level), 'the level on the device');
+    const window = Math.floor(rate / 4);
+    // Each way an agent could try to end its covered speech is denied, and the audio goes on.
+    for (const attempt of [() => alpha.call('interrupt', {}), () => alpha.call('interrupt', { stream_id: streamId }), () => alpha.call('speak', { text: 'Over it.', interrupt: true })]) {
+      const deniedAt = position(output);
+      expect(await attempt()).toMatchObject({ success: false, reason: 'accessibility_override' });
+      await waitUntil(() => position(output) > deniedAt + window, 'a quarter second after the denial');
+      expect(framesAtLevel(capturedSoFar(output), deniedAt, level)).toBeGreaterThanOrEqual(window);
+    }
+    // The planted violation: an allowed cut (the user's) is what the check catches.
+    const cutAt = position(output);
+    expect(registrar.request({ action: 'interrupt', actor: alice, target: streamId }).allowed).toBe(true);
+    await waitUntil(() => registrar.getState(streamId)?.state === 'stopped' && position(output) > cutAt + window, 'the cut and a quarter second');
+    expect(framesAtLevel(capturedSoFar(output), cutAt, level)).toBeLessThan(window);
+  }, 60_000);
 
   it('ignores forged actor arguments: a tool acts as the session agent whatever it is sent', async () => {
     const alpha = await connect('alpha');

@@ -2,7 +2,8 @@
  * `serveMcpHttp(server, options)`: the MCP server over Streamable HTTP on one path (`/mcp`), one
  * SDK transport per MCP session (routed by the `mcp-session-id` header), loopback by default.
  * With a token every request must carry `Authorization: Bearer <token>` (else 401, compared in
- * constant time). Host headers are checked against the listening address (DNS rebinding), the
+ * constant time). Host headers are checked against the listening address (DNS rebinding), so is
+ * a browser's Origin (a web page of another origin is refused with 403, preflight or not), the
  * number of open sessions is bounded (503 beyond) and an idle session is closed after `sessionIdleMs`.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -74,11 +75,28 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
   sweep.unref();
   let allowedHosts: string[] = [];
 
+  // A browser names the page's origin on every cross-origin POST (also a CORS-simple one, sent
+  // without a preflight): only pages served from the endpoint's own loopback address may call it.
+  const sameOrigin = (req: IncomingMessage): boolean => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    try {
+      const url = new URL(origin);
+      return url.protocol === 'http:' && allowedHosts.includes(url.host);
+    } catch {
+      return false;
+    }
+  };
+
   const authorised = (req: IncomingMessage): boolean => expected === null || timingSafeEqual(digest(req.headers.authorization ?? ''), expected);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== MCP_HTTP_PATH) return sendJsonError(res, 404, -32000, `not found: the MCP endpoint is ${MCP_HTTP_PATH}`);
+    if (!sameOrigin(req)) {
+      logger?.warn({ origin: req.headers.origin }, 'mcp http: request of another origin refused');
+      return sendJsonError(res, 403, -32000, 'forbidden: a request of another origin (a web page) may not use the MCP endpoint');
+    }
     if (!authorised(req)) {
       logger?.warn({ remote: req.socket.remoteAddress }, 'mcp http: missing or wrong bearer token');
       return sendJsonError(res, 401, -32001, 'unauthorised: a bearer token is required', { 'www-authenticate': 'Bearer' });

@@ -83,6 +83,49 @@ describe('MCP over Streamable HTTP', () => {
     expect(status).toBe(403);
   });
 
+  it('refuses a browser page of another origin, even one sending a CORS-simple content type (no session slot taken)', async () => {
+    const before = server.sessions().length;
+    for (const contentType of ['application/json', 'text/plain; application/json']) {
+      const page = await fetch(http.url, { method: 'POST', headers: { ...mcpHeaders, 'content-type': contentType, origin: 'http://evil.example', authorization: `Bearer ${TOKEN}` }, body: initialize });
+      expect(page.status, contentType).toBe(403);
+      await page.body?.cancel();
+    }
+    expect(server.sessions().length).toBe(before);
+    // A page served from the loopback origin itself (or a client sending no Origin) is let through.
+    const local = await fetch(http.url, { method: 'POST', headers: { ...mcpHeaders, origin: new URL(http.url).origin, authorization: `Bearer ${TOKEN}` }, body: initialize });
+    expect(local.status).toBe(200);
+    await local.body?.cancel();
+  });
+
+  it('answers a 100 MB request body with 413 without reading it all, and the session goes on', async () => {
+    const agent = await httpClient('bulky', http.url, TOKEN);
+    try {
+      const sessionId = (agent.client.transport as StreamableHTTPClientTransport).sessionId ?? '';
+      const status = await new Promise<number>((resolve, reject) => {
+        const { port } = new URL(http.url);
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${TOKEN}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18', 'content-length': String(100 * 1024 * 1024) } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < 100 && !req.destroyed) {
+            sent += 1;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          req.end();
+        };
+        pump();
+      });
+      expect(status).toBe(413);
+      expect(await agent.call('list_streams')).toMatchObject({ success: true });
+    } finally {
+      await agent.client.close();
+    }
+  }, 60_000);
+
   it('serves two concurrent sessions as two agents that cannot touch each other\'s streams', async () => {
     const [alpha, beta] = await Promise.all([httpClient('alpha', http.url, TOKEN), httpClient('beta', http.url, TOKEN)]);
     try {

@@ -125,7 +125,9 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
       transports.delete(id);
       lastSeenMs.delete(id);
     };
-    await server.connect(transport, id.replaceAll('-', '').slice(0, 12));
+    // The agent's actor id (in every attestation) gets a digest of the session id, never part of
+    // it: the session id is what lets a client act as that session.
+    await server.connect(transport, digest(`mcp-session:${id}`).toString('hex').slice(0, 12));
     await transport.handleRequest(req, res);
     // Not an initialize (the transport refused it): the session never opened; its server goes.
     if (!transports.has(id)) await transport.close();

@@ -51,10 +51,20 @@ function refuse(context: ToolContext, reason: string, message: string, extra: Pa
   return reply(context, { success: false, reason, message, ...extra }, `denied (${reason}): ${message}`);
 }
 
+/**
+ * A denial's message as an agent may read it: the registrar's names the stream's owner on
+ * `not_owner`, another agent the caller has no business knowing (its id also names its session).
+ */
+function denialMessage(context: ToolContext, reason: string | null, message: string, target: string | null): string {
+  if (reason !== 'not_owner') return message;
+  return `stream ${target ?? ''} belongs to another actor: ${context.session.actor.key} may act only on its own streams`;
+}
+
 /** A registrar decision as a result. */
 function decided(context: ToolContext, result: RegistrarResult, extra: Partial<ToolResult>, what: string): CallToolResult {
-  const fields = { success: result.allowed, decision: result.decision, reason: result.reason, attestation_id: result.attestation.id, stream_id: result.streamId, ...(result.allowed ? {} : { message: result.message }), ...extra };
-  return reply(context, fields, result.allowed ? what : `denied (${result.reason ?? 'denied'}): ${result.message}`);
+  const message = denialMessage(context, result.reason, result.message, result.streamId);
+  const fields = { success: result.allowed, decision: result.decision, reason: result.reason, attestation_id: result.attestation.id, stream_id: result.streamId, ...(result.allowed ? {} : { message }), ...extra };
+  return reply(context, fields, result.allowed ? what : `denied (${result.reason ?? 'denied'}): ${message}`);
 }
 
 /** An error thrown by the engine as a result: input errors name their field; denials keep their reason. */
@@ -62,7 +72,7 @@ function failed(context: ToolContext, error: unknown, streamId: string | null = 
   if (error instanceof InputError) return refuse(context, 'invalid_input', error.message, { ...(error.field ? { field: error.field } : {}), stream_id: streamId });
   if (error instanceof RegistrarDeniedError) {
     const record = context.registrar.attestationStore.bySeq(error.seq);
-    return refuse(context, error.reason ?? 'denied', error.message, { attestation_id: record?.id ?? null, stream_id: streamId });
+    return refuse(context, error.reason ?? 'denied', denialMessage(context, error.reason ?? null, error.message, streamId), { attestation_id: record?.id ?? null, stream_id: streamId });
   }
   if (error instanceof RegistrarHaltedError) return refuse(context, 'registrar_halted', error.message, { stream_id: streamId });
   const code = error instanceof VoiceSoundboardError ? error.code.toLowerCase() : 'internal_error';
@@ -190,7 +200,8 @@ async function abortBeforeAudio(context: ToolContext, play: TrackedPlay, waitEnd
   const mine = record !== undefined && record.target === play.streamId && record.actor !== null && `${record.actor.kind}:${record.actor.id}` === context.session.actor.key;
   if (!mine) return { allowed: false, result: refuse(context, 'invalid_transition', `stream ${play.streamId} could not be ended before its audio`, { stream_id: play.streamId }) };
   const fields = { success: record.decision === 'allowed', decision: record.decision, reason: record.reason, attestation_id: record.id, stream_id: play.streamId };
-  if (record.decision !== 'allowed') return { allowed: false, result: reply(context, { ...fields, message: record.message }, `denied (${record.reason ?? 'denied'}): ${record.message}`) };
+  const message = denialMessage(context, record.reason, record.message, play.streamId);
+  if (record.decision !== 'allowed') return { allowed: false, result: reply(context, { ...fields, message }, `denied (${record.reason ?? 'denied'}): ${message}`) };
   if (waitEnd) await endOf(play, context.heardWaitMs);
   return { allowed: true, result: reply(context, { ...fields, heard: null }, `ended stream ${play.streamId} before its audio`) };
 }

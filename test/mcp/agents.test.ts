@@ -105,6 +105,22 @@ describe('MCP agents under the registrar', () => {
     expect(server.sessions().map((session) => session.actor).sort()).toEqual([owner, betaOwner].sort());
   }, 60_000);
 
+  it("does not tell an agent who owns another agent's stream (the denial names no actor)", async () => {
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    const alphaStream = await speaking(alpha);
+    const alphaOwner = registrar.getState(alphaStream)?.owner ?? '';
+    const alphaSession = alphaOwner.split('#')[1] ?? '';
+    expect(alphaSession.length).toBeGreaterThan(0);
+    const denials = [await beta.call('interrupt', { stream_id: alphaStream }), await beta.call('query_state', { stream_id: alphaStream }), await beta.call('get_attestations', { stream_id: alphaStream })];
+    for (const denied of denials) {
+      expect(denied).toMatchObject({ success: false, reason: 'not_owner' });
+      expect(JSON.stringify(denied)).not.toContain(alphaSession);
+    }
+    // The planted leak: the registrar's own message does name the owner (what the tool must not pass on).
+    expect(registrar.attestationStore.query({ target: alphaStream, decision: 'denied' }).at(-1)?.message).toContain(alphaSession);
+  }, 60_000);
+
   it('tells the client started / interrupted / stopped with attestation ids', async () => {
     const alpha = await connect('alpha');
     const streamId = await speaking(alpha);

@@ -134,6 +134,11 @@ describe('MCP over Streamable HTTP', () => {
       const betaOwner = registrar.getState(betaSpoke.stream_id as string)?.owner;
       expect(alphaOwner).toMatch(/^agent:alpha#\S+$/);
       expect(betaOwner).toMatch(/^agent:beta#\S+$/);
+      // The actor id (written in every attestation) carries no part of the session id, the session's credential.
+      const alphaSessionId = ((alpha.client.transport as StreamableHTTPClientTransport).sessionId ?? '').replaceAll('-', '');
+      expect(alphaSessionId.length).toBeGreaterThan(0);
+      const alphaPart = alphaOwner?.split('#')[1] ?? '';
+      for (let from = 0; from + 6 <= alphaPart.length; from += 1) expect(alphaSessionId).not.toContain(alphaPart.slice(from, from + 6));
       expect(await beta.call('interrupt', { stream_id: alphaSpoke.stream_id as string })).toMatchObject({ success: false, reason: 'not_owner' });
       const [alphaCut, betaCut] = await Promise.all([alpha.call('interrupt', {}), beta.call('interrupt', {})]);
       expect(alphaCut).toMatchObject({ success: true, stream_id: alphaSpoke.stream_id });

@@ -76,6 +76,9 @@ export class AgentSession {
   /** Streams waiting for their first audio, and what to do then. */
   readonly #playing = new Map<string, () => void>();
   #closed = false;
+  /** Settles once the streams going at close have ended (stopped by the agent, or played out). */
+  #leaving: Promise<void> = Promise.resolve();
+  #engineClosing: Promise<void> | null = null;
   readonly #stopListening: () => void;
 
   /** A session whose actor is named from `clientName()` (read on first use, after the MCP handshake). */
@@ -211,13 +214,28 @@ export class AgentSession {
     return [...this.#dialogues];
   }
 
-  /** Ends the session: its streams are stopped (its engine closes); nothing is told any more. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const engine = this.#engine;
-    if (engine) await (await engine.catch(() => null))?.close();
-    this.#stopListening();
+  /**
+   * Ends the session. Its client leaving is the agent's own act: each of its streams still going
+   * is ended by the agent's request (`stop`, or `fail` before its audio), which the registrar may
+   * deny (a user's accessibility override): such speech plays on to its end before the session's
+   * engine closes. `force` (the host closing the server) closes the engine at once: the engine's
+   * runtime stops what still plays. No dialogue starts another turn once closing began; nothing
+   * is told to the client any more. Idempotent.
+   */
+  async close(options: { force?: boolean } = {}): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      const going = this.plays().filter((play) => this.#live(play));
+      for (const play of going) play.abort();
+      this.#leaving = Promise.all(going.map((play) => play.done)).then(() => undefined);
+    }
+    if (options.force !== true) await this.#leaving;
+    this.#engineClosing ??= (async () => {
+      const engine = this.#engine;
+      if (engine) await (await engine.catch(() => null))?.close();
+      this.#stopListening();
+    })();
+    await this.#engineClosing;
   }
 
   #onTransition(event: TransitionEvent): void {

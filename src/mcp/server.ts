@@ -154,7 +154,8 @@ export class VoiceMcpServer {
     const open = [...this.#sessions.values()];
     await Promise.allSettled(open.map(async ({ session, mcp }) => {
       await mcp.close();
-      await session.close();
+      // The host closing the server: the sessions' speech stops now (the engines' runtime ends it).
+      await session.close({ force: true });
     }));
     this.#sessions.clear();
     const catalogue = await this.#catalogue?.catch(() => null);

@@ -203,6 +203,43 @@ describe('MCP agents under the registrar', () => {
     expect(framesAtLevel(capturedSoFar(output), cutAt, level)).toBeLessThan(window);
   }, 60_000);
 
+  it("stops a session's speech when its client goes away (attested, as its agent)", async () => {
+    const alpha = await connect('alpha');
+    const streamId = await speaking(alpha);
+    const owner = registrar.getState(streamId)?.owner;
+    await alpha.close();
+    await waitUntil(() => registrar.getState(streamId)?.state === 'stopped', 'the stream to stop');
+    const ended = registrar.attestationStore.query({ target: streamId }).filter((record) => record.decision === 'allowed' && (record.action === 'stop' || record.action === 'interrupt'));
+    expect(ended.length, JSON.stringify(registrar.attestationStore.query({ target: streamId }).map((r) => [r.action, r.actor?.id, r.decision, r.reason, r.stateAfter]))).toBeGreaterThan(0);
+    expect(ended.map((record) => `${record.actor?.kind}:${record.actor?.id}`), JSON.stringify(ended.map((r) => [r.action, r.actor?.id, r.reason]))).toContain(owner);
+    await waitUntil(() => server.sessions().length === 0, 'the session to be gone');
+  }, 60_000);
+
+  it('keeps the speech of a session closing under a user override playing (the override beats the agent leaving), until it ends', async () => {
+    await server.close();
+    await engine.close();
+    output.close();
+    const rate = 16_000;
+    output = new AudioOutput({ backend: 'null', sampleRateHz: rate, channels: 1, periodFrames: 256, capture: true, captureFrames: rate * 30 });
+    const level = 0.5;
+    engine = new VoiceEngine({ registrar, output, backend: new ConstantLevelBackend({ level, sampleRateHz: rate, framesPerSegment: rate * 2, chunksPerSegment: 8 }) });
+    server = createMcpServer({ engine, registrar });
+    const alpha = await connect('alpha');
+    const alice = registrar.registerActor('user:alice', { sessions: ['default'] });
+    expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'default' } }).allowed).toBe(true);
+    const streamId = (await alpha.call('speak', { text: 'One. Two.' })).stream_id as string;
+    await waitUntil(() => capturedSoFar(output).includes(level), 'the level on the device');
+    const closedAt = position(output);
+    await alpha.close();
+    await waitUntil(() => server.sessions().length === 0, 'the session to be gone');
+    const window = Math.floor(rate / 4);
+    await waitUntil(() => position(output) > closedAt + window, 'a quarter second after the close');
+    // The agent's stop was denied (accessibility_override): its speech goes on, at its level.
+    expect(registrar.attestationStore.query({ target: streamId, decision: 'denied' }).some((record) => record.reason === 'accessibility_override')).toBe(true);
+    expect(framesAtLevel(capturedSoFar(output), closedAt, level)).toBeGreaterThanOrEqual(window);
+    await waitUntil(() => registrar.getState(streamId)?.state === 'stopped', 'the speech to end by itself');
+  }, 60_000);
+
   it('ignores forged actor arguments: a tool acts as the session agent whatever it is sent', async () => {
     const alpha = await connect('alpha');
     const beta = await connect('beta');

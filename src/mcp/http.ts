@@ -4,7 +4,8 @@
  * With a token every request must carry `Authorization: Bearer <token>` (else 401, compared in
  * constant time). Host headers are checked against the listening address (DNS rebinding), so is
  * a browser's Origin (a web page of another origin is refused with 403, preflight or not), the
- * number of open sessions is bounded (503 beyond) and an idle session is closed after `sessionIdleMs`.
+ * number of open sessions is bounded (503 beyond), so are open connections (`maxConnections`) and
+ * the time a request may take to arrive, and an idle session is closed after `sessionIdleMs`.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -32,6 +33,8 @@ export const mcpHttpOptionsSchema = z.strictObject({
   maxSessions: z.number().int().min(1).max(10_000).default(100),
   /** A session without a request for this long is closed, its streams stopped (default 30 minutes): clients that vanish do not hold slots. */
   sessionIdleMs: z.number().int().min(1).max(86_400_000).default(30 * 60_000),
+  /** Open TCP connections at most (default 256): more are closed at once, so idle sockets cannot exhaust the host's file descriptors. */
+  maxConnections: z.number().int().min(1).max(65_536).default(256),
   logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null, 'expected a logger').optional(),
 });
 
@@ -58,7 +61,7 @@ function sendJsonError(res: ServerResponse, status: number, code: number, messag
 
 /** Serves `server` over Streamable HTTP; resolves once listening. */
 export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptions = {}): Promise<McpHttpServer> {
-  const { host, port, token, maxSessions, sessionIdleMs, logger } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
+  const { host, port, token, maxSessions, sessionIdleMs, maxConnections, logger } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
   const transports = new Map<string, StreamableHTTPServerTransport>();
   /** When each session last had a request (ms, monotonic). */
@@ -140,6 +143,10 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
       else res.end();
     });
   });
+  http.maxConnections = maxConnections;
+  // A client trickling its headers or body (slowloris) holds its socket for seconds, not minutes.
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(port, host, () => {

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { createConnection, type Socket } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -156,6 +157,31 @@ describe('MCP over Streamable HTTP', () => {
       expect((await fetch(small.url, { method: 'POST', headers: mcpHeaders, body: initialize })).status).toBe(503);
       await agent.client.close();
     } finally {
+      await small.close();
+    }
+  });
+
+  it('bounds open connections: idle sockets beyond maxConnections are closed, and a freed slot serves again', async () => {
+    const small = await serveMcpHttp(server, { maxConnections: 3 });
+    const { port } = new URL(small.url);
+    const sockets: Socket[] = [];
+    try {
+      const open = async (): Promise<{ socket: Socket; closed: Promise<void> }> => {
+        const socket = createConnection({ host: '127.0.0.1', port: Number(port) });
+        sockets.push(socket);
+        const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+        await new Promise<void>((resolve, reject) => socket.once('connect', () => resolve()).once('error', reject));
+        return { socket, closed };
+      };
+      const idle = [await open(), await open(), await open()];
+      // The server accepts in arrival order, so the fourth finds the three counted.
+      const extra = await open();
+      await extra.closed;
+      idle[0]?.socket.destroy();
+      await idle[0]?.closed;
+      await waitUntil(async () => (await fetch(small.url, { method: 'POST', headers: mcpHeaders, body: initialize }).then((res) => res.status, () => 0)) === 200, 'a request once a slot is free');
+    } finally {
+      for (const socket of sockets) socket.destroy();
       await small.close();
     }
   });

@@ -69,6 +69,25 @@ async function speaking(client: TestClient): Promise<string> {
   return streamId;
 }
 
+/**
+ * A host on a mono 16 kHz null device speaking a constant level (`segmentSeconds` per sentence),
+ * with agent alpha connected and user alice's override covering session "default".
+ */
+async function coveredAgent(segmentSeconds: number): Promise<{ rate: number; level: number; alpha: TestClient; alice: ReturnType<AudioRegistrar['registerActor']> }> {
+  await server.close();
+  await engine.close();
+  output.close();
+  const rate = 16_000;
+  const level = 0.5;
+  output = new AudioOutput({ backend: 'null', sampleRateHz: rate, channels: 1, periodFrames: 256, capture: true, captureFrames: rate * 30 });
+  engine = new VoiceEngine({ registrar, output, backend: new ConstantLevelBackend({ level, sampleRateHz: rate, framesPerSegment: rate * segmentSeconds, chunksPerSegment: 4 * segmentSeconds }) });
+  server = createMcpServer({ engine, registrar });
+  const alpha = await connect('alpha');
+  const alice = registrar.registerActor('user:alice', { sessions: ['default'] });
+  expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'default' } }).allowed).toBe(true);
+  return { rate, level, alpha, alice };
+}
+
 describe('MCP agents under the registrar', () => {
   it('gives each session its own agent actor, which can interrupt only its own streams (not_owner)', async () => {
     const alpha = await connect('alpha');
@@ -175,17 +194,7 @@ describe('MCP agents under the registrar', () => {
   }, 90_000);
 
   it('leaves the sound playing after a denied interrupt (frames keep flowing at the level); the planted cut shows as a fade', async () => {
-    await server.close();
-    await engine.close();
-    output.close();
-    const rate = 16_000;
-    output = new AudioOutput({ backend: 'null', sampleRateHz: rate, channels: 1, periodFrames: 256, capture: true, captureFrames: rate * 30 });
-    const level = 0.5;
-    engine = new VoiceEngine({ registrar, output, backend: new ConstantLevelBackend({ level, sampleRateHz: rate, framesPerSegment: rate * 20, chunksPerSegment: 40 }) });
-    server = createMcpServer({ engine, registrar });
-    const alpha = await connect('alpha');
-    const alice = registrar.registerActor('user:alice', { sessions: ['default'] });
-    expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'default' } }).allowed).toBe(true);
+    const { rate, level, alpha, alice } = await coveredAgent(20);
     const streamId = await speaking(alpha);
     await waitUntil(() => capturedSoFar(output).includes(level), 'the level on the device');
     const window = Math.floor(rate / 4);
@@ -210,23 +219,12 @@ describe('MCP agents under the registrar', () => {
     await alpha.close();
     await waitUntil(() => registrar.getState(streamId)?.state === 'stopped', 'the stream to stop');
     const ended = registrar.attestationStore.query({ target: streamId }).filter((record) => record.decision === 'allowed' && (record.action === 'stop' || record.action === 'interrupt'));
-    expect(ended.length, JSON.stringify(registrar.attestationStore.query({ target: streamId }).map((r) => [r.action, r.actor?.id, r.decision, r.reason, r.stateAfter]))).toBeGreaterThan(0);
-    expect(ended.map((record) => `${record.actor?.kind}:${record.actor?.id}`), JSON.stringify(ended.map((r) => [r.action, r.actor?.id, r.reason]))).toContain(owner);
+    expect(ended.map((record) => `${record.actor?.kind}:${record.actor?.id}`)).toContain(owner);
     await waitUntil(() => server.sessions().length === 0, 'the session to be gone');
   }, 60_000);
 
   it('keeps the speech of a session closing under a user override playing (the override beats the agent leaving), until it ends', async () => {
-    await server.close();
-    await engine.close();
-    output.close();
-    const rate = 16_000;
-    output = new AudioOutput({ backend: 'null', sampleRateHz: rate, channels: 1, periodFrames: 256, capture: true, captureFrames: rate * 30 });
-    const level = 0.5;
-    engine = new VoiceEngine({ registrar, output, backend: new ConstantLevelBackend({ level, sampleRateHz: rate, framesPerSegment: rate * 2, chunksPerSegment: 8 }) });
-    server = createMcpServer({ engine, registrar });
-    const alpha = await connect('alpha');
-    const alice = registrar.registerActor('user:alice', { sessions: ['default'] });
-    expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'default' } }).allowed).toBe(true);
+    const { rate, level, alpha } = await coveredAgent(2);
     const streamId = (await alpha.call('speak', { text: 'One. Two.' })).stream_id as string;
     await waitUntil(() => capturedSoFar(output).includes(level), 'the level on the device');
     const closedAt = position(output);

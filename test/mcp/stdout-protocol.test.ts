@@ -6,10 +6,9 @@
  * endless line must not grow the server's memory by its size.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, LONG_TEXT } from '../helpers/mcp.js';
+import { rssBytesOf, BIN, LONG_TEXT } from '../helpers/mcp.js';
 import { waitUntil } from '../helpers/waiting.js';
 
 interface Answer {
@@ -60,11 +59,8 @@ async function call(method: string, params: unknown): Promise<Answer> {
 
 const tool = async (name: string, args: unknown): Promise<Record<string, unknown>> => (await call('tools/call', { name, arguments: args })).result?.structuredContent ?? {};
 
-/** Resident set size of the server process, in bytes (Linux /proc). */
-function rssBytes(): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-  return Number(match?.[1] ?? 0) * 1024;
-}
+/** Resident set size of the server process, in bytes. */
+const rssBytes = (): number => rssBytesOf(child.pid);
 
 beforeAll(async () => {
   child = spawn(process.execPath, [BIN, 'mcp'], { env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' } });

@@ -32,18 +32,30 @@ export interface StartedDialogue {
 
 /** The conversation of `lines`: each speaker cast to the first voice a line of theirs names. */
 export function conversationOf(lines: readonly DialogueLine[]): Conversation {
-  const cast: Record<string, { voice: string }> = {};
-  const named = new Set<string>();
+  const named = new Map<string, [string, { voice: string }]>();
   for (const line of lines) {
     const key = line.speaker.trim().toLowerCase();
-    if (line.voice === undefined || named.has(key)) continue;
-    named.add(key);
-    cast[line.speaker.trim()] = { voice: line.voice };
+    if (line.voice !== undefined && !named.has(key)) named.set(key, [line.speaker.trim(), { voice: line.voice }]);
   }
+  // Own properties only: a speaker may be called "__proto__" (an assignment would set the prototype).
+  const cast = Object.fromEntries(named.values());
   return new Conversation(
     lines.map((line) => ({ speaker: line.speaker, text: line.text })),
     { cast },
   );
+}
+
+/**
+ * The voice a line names, else the first one a line of the same speaker names, else undefined
+ * (the conversation's cast decides). Also what the cast says: decided here too, since a cast keyed
+ * by a speaker such as "__proto__" does not survive the cast's parsing as a record.
+ */
+function voiceOfLine(lines: readonly DialogueLine[], index: number): string | undefined {
+  const line = lines[index];
+  if (line === undefined) return undefined;
+  if (line.voice !== undefined) return line.voice;
+  const key = line.speaker.trim().toLowerCase();
+  return lines.find((other) => other.voice !== undefined && other.speaker.trim().toLowerCase() === key)?.voice;
 }
 
 /** The session engine as the conversation drives it: each turn's play is tracked by the session. */
@@ -52,8 +64,7 @@ function trackedEngine(session: AgentSession, engine: VoiceEngine, conversation:
     stream: (text, options) => engine.stream(text, options),
     play: (text, options: LiveTurnOptions = {}) => {
       const turn = options.streamMetadata?.conversationTurn;
-      const lineVoice = typeof turn === 'number' ? lines[turn]?.voice : undefined;
-      const voice = lineVoice ?? options.voice;
+      const voice = (typeof turn === 'number' ? voiceOfLine(lines, turn) : undefined) ?? options.voice;
       const started = session.start(
         (sessionEngine, hooks) =>
           sessionEngine.play(text, {

@@ -371,6 +371,20 @@ describe('MCP agents under the registrar', () => {
     expect(() => createMcpServer({ engine, registrar, maxAgentStreams: 65 })).toThrow(/maxAgentStreams/);
   }, 60_000);
 
+  it('casts dialogue speakers named like Object members (__proto__, constructor) as any other', async () => {
+    const alpha = await connect('alpha');
+    const dialogue = await alpha.call('dialogue', { lines: [{ speaker: '__proto__', text: 'One.', voice: 'en-gb' }, { speaker: 'constructor', text: 'Two.' }, { speaker: 'toString', text: 'Three.', voice: 'en-us' }, { speaker: '__proto__', text: 'Four.' }] });
+    expect(dialogue).toMatchObject({ success: true });
+    await waitUntil(() => alpha.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'stopped').length === 4, 'the four lines to end');
+    const starts = ((await alpha.call('get_attestations', { limit: 200 })).attestations as Array<{ action: string; metadata?: Record<string, unknown> }>).filter((record) => record.action === 'start');
+    expect(starts.map((start) => [start.metadata?.speaker, start.metadata?.voice])).toEqual([
+      ['__proto__', 'en-gb'],
+      ['constructor', expect.any(String)],
+      ['toString', 'en-us'],
+      ['__proto__', 'en-gb'],
+    ]);
+  }, 60_000);
+
   it('refuses an engine of another registrar', () => {
     expect(() => createMcpServer({ engine, registrar: new AudioRegistrar() })).toThrow(InputError);
     expect(() => createMcpServer({ engine, registrar: new AudioRegistrar() })).toThrow(/McpServerOptions\.registrar/);

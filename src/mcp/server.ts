@@ -22,7 +22,7 @@ import { negotiateVersion, REGISTRAR_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS }
 import { RateLimiter, rateLimiterOptionsSchema } from '../security/rate-limiter.js';
 import { schedulePolicySchema } from '../streaming/schedule-policy.js';
 import { parseInput } from '../validation.js';
-import { AgentSession, type StreamNotice } from './agent-session.js';
+import { AgentSession, sanitiseClientName, type StreamNotice } from './agent-session.js';
 import * as schemas from './schemas.js';
 import * as tools from './tools.js';
 
@@ -93,6 +93,8 @@ export class VoiceMcpServer {
   readonly #options: z.output<typeof mcpServerOptionsSchema>;
   readonly #limiter: RateLimiter;
   readonly #sessions = new Map<string, { session: AgentSession; mcp: McpServer }>();
+  /** The session part of every agent actor id served (sanitised): never given out twice. */
+  readonly #servedIds = new Set<string>();
   #catalogue: Promise<VoiceCatalogue> | null = null;
   #closed = false;
 
@@ -118,8 +120,13 @@ export class VoiceMcpServer {
    */
   async connect(transport: Transport, sessionId: string = transport.sessionId ?? randomUUID().replaceAll('-', '').slice(0, 12)): Promise<McpSessionInfo> {
     if (this.#closed) throw new InputError('the MCP server is closed', { code: 'MCP_CLOSED' });
-    // Two live sessions under one id would be one agent: each session must be its own actor.
+    // Two sessions under one id (as the agent's actor id writes it) would be one agent: each
+    // session must be its own actor, also after a close (the new one would inherit the old one's
+    // streams and records).
     if (this.#sessions.has(sessionId)) throw new InputError(`sessionId: a session "${sessionId}" is already connected`, { field: 'sessionId' });
+    const actorPart = sanitiseClientName(sessionId);
+    if (this.#servedIds.has(actorPart)) throw new InputError(`sessionId: "${sessionId}" names the agent of a session served before ("${actorPart}"); give each session a new id`, { field: 'sessionId' });
+    this.#servedIds.add(actorPart);
     const { engine, registrar, name, heardWaitMs, logger, policy } = this.#options;
     const mcp = new McpServer(
       { name, version: PACKAGE_VERSION },

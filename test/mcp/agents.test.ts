@@ -293,6 +293,19 @@ describe('MCP agents under the registrar', () => {
     await expect(server.connect(second, 'same-id')).rejects.toThrow(/sessionId/);
   });
 
+  it('refuses session ids that would name an agent already served: equal once sanitised, or reused after a close', async () => {
+    const pair = () => InMemoryTransport.createLinkedPair();
+    const [clientSide, serverSide] = pair();
+    await server.connect(serverSide, 'desk 1');
+    // "desk 1" and "desk_1" would both be agent:<name>#desk_1: one agent acting on the other's streams.
+    await expect(server.connect(pair()[1], 'desk_1')).rejects.toThrow(/sessionId/);
+    await clientSide.close();
+    await waitUntil(() => server.sessions().length === 0, 'the first session to close');
+    // Served once, never again: a new session under it would inherit the old agent's streams and records.
+    await expect(server.connect(pair()[1], 'desk 1')).rejects.toThrow(/sessionId/);
+    await server.connect(pair()[1], 'desk 2');
+  });
+
   it('answers a speak whose stream fails before its audio with the failure, not success', async () => {
     await server.close();
     await engine.close();

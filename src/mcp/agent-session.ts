@@ -71,6 +71,8 @@ export class AgentSession {
   #actor: ActorHandle | null = null;
   #engine: Promise<VoiceEngine> | null = null;
   readonly #plays = new Map<string, TrackedPlay>();
+  /** Places reserved by tools whose streams are starting (see `reserve`). */
+  #reserved = 0;
   /** Dialogues of this session still playing. */
   readonly #dialogues = new Set<LiveDialogue>();
   /** Streams waiting for their first audio, and what to do then. */
@@ -200,7 +202,22 @@ export class AgentSession {
   activeCount(): number {
     const inDialogue = new Set(this.dialogues().map((dialogue) => dialogue.id));
     const others = this.plays().filter((play) => (play.conversationId === undefined || !inDialogue.has(play.conversationId)) && this.#live(play)).length;
-    return inDialogue.size + others;
+    return this.#reserved + inDialogue.size + others;
+  }
+
+  /**
+   * Counts one more stream (in `activeCount`) until the returned release is called: a tool
+   * reserves its place in the same tick it checked the cap, and releases it once its stream (or
+   * dialogue) is tracked or failed, so concurrent calls cannot all pass the check.
+   */
+  reserve(): () => void {
+    this.#reserved += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#reserved -= 1;
+    };
   }
 
   /** Tracks a dialogue of this session until `done` settles. */

@@ -124,6 +124,16 @@ async function endOf(play: TrackedPlay, ms: number): Promise<Heard | null> {
 export async function speakTool(context: ToolContext, input: { text: string; voice?: string | undefined; interrupt?: boolean | undefined; wait?: boolean | undefined }): Promise<CallToolResult> {
   const refused = limited(context, input.text.length) ?? crowded(context, input.interrupt === true && context.session.current() ? 1 : 0);
   if (refused) return refused;
+  const release = context.session.reserve();
+  try {
+    return await speakReserved(context, input, release);
+  } finally {
+    release();
+  }
+}
+
+/** `speak` once its place under the stream caps is reserved (`release`d once its stream is tracked). */
+async function speakReserved(context: ToolContext, input: { text: string; voice?: string | undefined; interrupt?: boolean | undefined; wait?: boolean | undefined }, release: () => void): Promise<CallToolResult> {
   let interrupted: string | null = null;
   if (input.interrupt === true) {
     const current = context.session.current();
@@ -138,6 +148,8 @@ export async function speakTool(context: ToolContext, input: { text: string; voi
     play = await context.session.launch((engine, hooks) => engine.play(input.text, { ...hooks, ...(input.voice !== undefined ? { voice: input.voice } : {}) }));
   } catch (error) {
     return failed(context, error);
+  } finally {
+    release();
   }
   // It ended before its audio started (a backend failure, say): the result says why.
   if (play.settled) {
@@ -307,9 +319,11 @@ export async function listVoicesTool(context: ToolContext, input: { language?: s
 export async function dialogueTool(context: ToolContext, input: { lines: DialogueLine[] }): Promise<CallToolResult> {
   const refused = limited(context, input.lines.reduce((sum, line) => sum + line.text.length, 0)) ?? crowded(context);
   if (refused) return refused;
+  const release = context.session.reserve();
   try {
     const started = await playDialogue(context.session, input.lines);
     context.session.dialogueStarted(started.conversation, started.done);
+    release();
     return reply(
       context,
       { success: true, stream_id: started.first.streamId, attestation_id: started.first.startAttestationId, conversation_id: started.conversationId, stream_ids: [started.first.streamId] },
@@ -317,5 +331,7 @@ export async function dialogueTool(context: ToolContext, input: { lines: Dialogu
     );
   } catch (error) {
     return failed(context, error);
+  } finally {
+    release();
   }
 }

@@ -372,6 +372,20 @@ describe('MCP agents under the registrar', () => {
     await speaking(alpha);
   }, 60_000);
 
+  it('counts concurrent speak and dialogue calls against the stream cap (no race past it while their streams start)', async () => {
+    const alpha = await connect('alpha');
+    const calls = [
+      ...Array.from({ length: 6 }, () => alpha.call('speak', { text: LONG_TEXT })),
+      alpha.call('dialogue', { lines: [{ speaker: 'a', text: LONG_TEXT }] }),
+      alpha.call('dialogue', { lines: [{ speaker: 'b', text: LONG_TEXT }] }),
+    ];
+    const results = await Promise.all(calls);
+    expect(results.filter((result) => result.success)).toHaveLength(MCP_STREAM_CAPS.perSession);
+    expect(results.filter((result) => !result.success).every((result) => result.reason === 'too_many_streams')).toBe(true);
+    const live = registrar.attestationStore.query({ action: 'start' }).filter((record) => registrar.getState(record.target ?? '')?.state === 'playing');
+    expect(live.length).toBe(MCP_STREAM_CAPS.perSession);
+  }, 60_000);
+
   it('caps the streams of all agents together below the mixer, so the host keeps voices for its users', async () => {
     await server.close();
     server = createMcpServer({ engine, registrar, maxStreamsPerSession: 2, maxAgentStreams: 3 });

@@ -93,7 +93,7 @@ export class VoiceMcpServer {
   readonly #options: z.output<typeof mcpServerOptionsSchema>;
   readonly #limiter: RateLimiter;
   readonly #sessions = new Map<string, { session: AgentSession; mcp: McpServer }>();
-  /** The session part of every agent actor id served (sanitised): never given out twice. */
+  /** The session part of every agent actor id registered by a closed session (sanitised): never given out again. */
   readonly #servedIds = new Set<string>();
   #catalogue: Promise<VoiceCatalogue> | null = null;
   #closed = false;
@@ -125,8 +125,9 @@ export class VoiceMcpServer {
     // streams and records).
     if (this.#sessions.has(sessionId)) throw new InputError(`sessionId: a session "${sessionId}" is already connected`, { field: 'sessionId' });
     const actorPart = sanitiseClientName(sessionId);
-    if (this.#servedIds.has(actorPart)) throw new InputError(`sessionId: "${sessionId}" names the agent of a session served before ("${actorPart}"); give each session a new id`, { field: 'sessionId' });
-    this.#servedIds.add(actorPart);
+    if (this.#servedIds.has(actorPart) || [...this.#sessions.keys()].some((open) => sanitiseClientName(open) === actorPart)) {
+      throw new InputError(`sessionId: "${sessionId}" names the agent of another session, open or served before ("${actorPart}"); give each session a new id`, { field: 'sessionId' });
+    }
     const { engine, registrar, name, heardWaitMs, logger, policy } = this.#options;
     const mcp = new McpServer(
       { name, version: PACKAGE_VERSION },
@@ -146,6 +147,9 @@ export class VoiceMcpServer {
     this.#sessions.set(sessionId, { session, mcp });
     mcp.server.onclose = () => {
       this.#sessions.delete(sessionId);
+      // Remembered only once its agent exists (a tool call registered it): a request that never
+      // became a session (an HTTP POST that was no initialize) leaves nothing behind.
+      if (session.registered) this.#servedIds.add(actorPart);
       void session.close().catch(() => undefined);
       logger?.info({ sessionId, actor: session.registered ? session.actor.key : null }, 'mcp session closed');
     };

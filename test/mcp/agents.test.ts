@@ -10,6 +10,7 @@ import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { MCP_STREAM_CAPS, createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
 import { InputError } from '../../src/errors.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../../src/backends/backend.js';
 import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
@@ -297,13 +298,22 @@ describe('MCP agents under the registrar', () => {
     const pair = () => InMemoryTransport.createLinkedPair();
     const [clientSide, serverSide] = pair();
     await server.connect(serverSide, 'desk 1');
+    const desk = new Client({ name: 'desk', version: '1.0.0' });
+    await desk.connect(clientSide);
+    await desk.callTool({ name: 'list_streams', arguments: {} });
     // "desk 1" and "desk_1" would both be agent:<name>#desk_1: one agent acting on the other's streams.
     await expect(server.connect(pair()[1], 'desk_1')).rejects.toThrow(/sessionId/);
-    await clientSide.close();
+    await desk.close();
     await waitUntil(() => server.sessions().length === 0, 'the first session to close');
     // Served once, never again: a new session under it would inherit the old agent's streams and records.
     await expect(server.connect(pair()[1], 'desk 1')).rejects.toThrow(/sessionId/);
     await server.connect(pair()[1], 'desk 2');
+    // A session that never called a tool had no agent: its id is not remembered (nothing to inherit).
+    const [idleClient, idleServer] = pair();
+    await server.connect(idleServer, 'desk 3');
+    await idleClient.close();
+    await waitUntil(() => !server.sessions().some((session) => session.sessionId === 'desk 3'), 'the idle session to close');
+    await server.connect(pair()[1], 'desk 3');
   });
 
   it('answers a speak whose stream fails before its audio with the failure, not success', async () => {

@@ -7,7 +7,7 @@
  */
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
-import type { TransitionEvent } from '../registrar/types.js';
+import type { RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import type { VoiceEngine } from '../engine/voice-engine.js';
 import type { PlayResult } from '../engine/speech-types.js';
 import type { Heard } from '../streaming/heard.js';
@@ -38,6 +38,18 @@ export interface TrackedPlay {
   conversationId?: string;
 }
 
+/** What a session play is given: its abort signal and the callback telling the session its stream. */
+export interface PlayHooks {
+  signal: AbortSignal;
+  onStreamStart: (streamId: string) => void;
+}
+
+/** A dialogue playing (a Conversation): `interrupt()` ends it, also between two turns. */
+export interface LiveDialogue {
+  readonly id: string;
+  interrupt(options?: { reason?: string }): RegistrarResult[];
+}
+
 /** Streams remembered per session once ended (running ones are always kept). */
 const ENDED_STREAMS_KEPT = 100;
 
@@ -59,12 +71,16 @@ export class AgentSession {
   #actor: ActorHandle | null = null;
   #engine: Promise<VoiceEngine> | null = null;
   readonly #plays = new Map<string, TrackedPlay>();
-  /** Waiting for the start of the play being launched (one launch at a time, see `launch`). */
-  #onStart: ((streamId: string, attestationId: string) => void) | null = null;
-  /** Waiting for the launched stream's first audio. */
-  #onPlaying: ((streamId: string) => void) | null = null;
-  #launchTail: Promise<unknown> = Promise.resolve();
+  /** Places reserved by tools whose streams are starting (see `reserve`). */
+  #reserved = 0;
+  /** Dialogues of this session still playing. */
+  readonly #dialogues = new Set<LiveDialogue>();
+  /** Streams waiting for their first audio, and what to do then. */
+  readonly #playing = new Map<string, () => void>();
   #closed = false;
+  /** Settles once the streams going at close have ended (stopped by the agent, or played out). */
+  #leaving: Promise<void> = Promise.resolve();
+  #engineClosing: Promise<void> | null = null;
   readonly #stopListening: () => void;
 
   /** A session whose actor is named from `clientName()` (read on first use, after the MCP handshake). */
@@ -105,83 +121,153 @@ export class AgentSession {
     return [...this.#plays.values()];
   }
 
-  /** The session's latest stream that has not ended, or undefined. */
+  /** The session's latest stream that has not ended (its play goes on, its stream is not stopped or failed), or undefined. */
   current(): TrackedPlay | undefined {
-    return this.plays().reverse().find((play) => !play.settled);
+    return this.plays()
+      .reverse()
+      .find((play) => this.#live(play));
+  }
+
+  /** Whether a play goes on: not settled, its stream not stopped or failed. */
+  #live(play: TrackedPlay): boolean {
+    if (play.settled) return false;
+    const state = this.#registrar.getState(play.streamId)?.state;
+    return state !== 'stopped' && state !== 'failed';
   }
 
   /**
-   * Starts `play` (a call of the session engine's play()) and resolves with its stream once its
-   * audio started (the registrar allowed its play) or it ended, or rejects with why it could not
-   * start. Launches are one at a time so each start is matched with its own call; the speech
-   * itself goes on after this resolves.
+   * Starts `play` (a call of the session engine's play() given `hooks`) and resolves with its
+   * stream once its audio started (the registrar allowed its play) or it ended, or rejects with
+   * why it could not start. The speech itself goes on after this resolves.
    */
-  launch(play: (engine: VoiceEngine, signal: AbortSignal) => Promise<PlayResult>, conversationId?: string): Promise<TrackedPlay> {
-    const launched = this.#launchTail.then(() => this.#launchNow(play, conversationId));
-    this.#launchTail = launched.catch(() => undefined);
-    return launched;
+  launch(play: (engine: VoiceEngine, hooks: PlayHooks) => Promise<PlayResult>, conversationId?: string): Promise<TrackedPlay> {
+    return this.start(play, conversationId).tracked;
   }
 
-  /** Ends the session: its streams are stopped (its engine closes); nothing is told any more. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const engine = this.#engine;
-    if (engine) await (await engine.catch(() => null))?.close();
-    this.#stopListening();
-  }
-
-  async #launchNow(play: (engine: VoiceEngine, signal: AbortSignal) => Promise<PlayResult>, conversationId: string | undefined): Promise<TrackedPlay> {
-    if (this.#closed) throw new Error('the MCP session is closed');
-    const engine = await this.engine();
-    return new Promise<TrackedPlay>((resolve, reject) => {
-      let tracked: TrackedPlay | null = null;
-      const controller = new AbortController();
-      const running = play(engine, controller.signal);
-      let onPlaying: ((streamId: string) => void) | null = null;
-      const settle = (): void => {
-        // Only this launch's handler: a later launch may be waiting by now.
-        if (onPlaying !== null && this.#onPlaying === onPlaying) this.#onPlaying = null;
-        if (tracked) resolve(tracked);
-      };
-      this.#onStart = (streamId, attestationId) => {
-        this.#onStart = null;
-        const entry: TrackedPlay = { streamId, startAttestationId: attestationId, abort: () => controller.abort(), done: Promise.resolve({ result: null, error: null }), settled: false, heard: null, ...(conversationId ? { conversationId } : {}) };
-        tracked = entry;
-        entry.done = running.then(
-          (result) => ({ result, error: null }),
-          (error: unknown) => ({ result: null, error }),
-        );
-        void entry.done.then(({ result }) => {
-          entry.settled = true;
-          entry.heard = result?.heard ?? null;
-          settle();
-          this.#forgetEnded();
-        });
-        this.#plays.set(streamId, entry);
-        // Resolved when the audio starts (the stream can then be interrupted), or when it ends first.
-        onPlaying = (playingId) => {
-          if (playingId === streamId) settle();
-        };
-        this.#onPlaying = onPlaying;
-      };
-      running.catch((error: unknown) => {
-        if (tracked) return;
-        this.#onStart = null;
-        reject(error);
+  /**
+   * Starts `play` as `launch` does, and also gives the play's own promise (`running`, what the
+   * engine's play() returns): a conversation turn is such a play. Each play is matched with its
+   * stream by its own `onStreamStart`, so plays may start concurrently.
+   */
+  start(play: (engine: VoiceEngine, hooks: PlayHooks) => Promise<PlayResult>, conversationId?: string): { running: Promise<PlayResult>; tracked: Promise<TrackedPlay> } {
+    if (this.#closed) {
+      const closed = Promise.reject(new Error('the MCP session is closed'));
+      closed.catch(() => undefined);
+      return { running: closed, tracked: closed as Promise<never> };
+    }
+    let resolveTracked!: (play: TrackedPlay) => void;
+    let rejectTracked!: (error: unknown) => void;
+    const tracked = new Promise<TrackedPlay>((resolve, reject) => ((resolveTracked = resolve), (rejectTracked = reject)));
+    // A caller may not wait for it (a conversation's later turns): its failure is the play's own.
+    tracked.catch(() => undefined);
+    // The play's promise, boxed (a promise resolved with a rejected one would reject unhandled).
+    let resolveRunning!: (box: { running: Promise<PlayResult> }) => void;
+    const runningLater = new Promise<{ running: Promise<PlayResult> }>((resolve) => (resolveRunning = resolve));
+    const controller = new AbortController();
+    let entry: TrackedPlay | null = null;
+    const onStreamStart = (streamId: string): void => {
+      const created: TrackedPlay = { streamId, startAttestationId: this.#registrar.getState(streamId)?.lastAttestation ?? '', abort: () => controller.abort(), done: Promise.resolve({ result: null, error: null }), settled: false, heard: null, ...(conversationId ? { conversationId } : {}) };
+      entry = created;
+      created.done = runningLater.then((box) => box.running).then(
+        (result) => ({ result, error: null }),
+        (error: unknown) => ({ result: null, error }),
+      );
+      void created.done.then(({ result }) => {
+        created.settled = true;
+        created.heard = result?.heard ?? null;
+        this.#playing.delete(streamId);
+        resolveTracked(created);
+        this.#forgetEnded();
       });
+      this.#plays.set(streamId, created);
+      // Resolved when the audio starts (the stream can then be interrupted), or when it ends first.
+      this.#playing.set(streamId, () => resolveTracked(created));
+      this.#tell(created, 'started', created.startAttestationId, this.actor.key);
+    };
+    const running = this.engine().then((engine) => {
+      if (this.#closed) throw new Error('the MCP session is closed');
+      return play(engine, { signal: controller.signal, onStreamStart });
     });
+    resolveRunning({ running });
+    running.catch((error: unknown) => {
+      if (entry === null) rejectTracked(error);
+    });
+    return { running, tracked };
+  }
+
+  /**
+   * Streams of this session that take (or will take) a voice of the device: each dialogue playing
+   * counts once (its turns play one after another), and each other stream not yet stopped or failed.
+   */
+  activeCount(): number {
+    const inDialogue = new Set(this.dialogues().map((dialogue) => dialogue.id));
+    const others = this.plays().filter((play) => (play.conversationId === undefined || !inDialogue.has(play.conversationId)) && this.#live(play)).length;
+    return this.#reserved + inDialogue.size + others;
+  }
+
+  /**
+   * Counts one more stream (in `activeCount`) until the returned release is called: a tool
+   * reserves its place in the same tick it checked the cap, and releases it once its stream (or
+   * dialogue) is tracked or failed, so concurrent calls cannot all pass the check.
+   */
+  reserve(): () => void {
+    this.#reserved += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#reserved -= 1;
+    };
+  }
+
+  /** Tracks a dialogue of this session until `done` settles. */
+  dialogueStarted(dialogue: LiveDialogue, done: Promise<unknown>): void {
+    this.#dialogues.add(dialogue);
+    void done.finally(() => this.#dialogues.delete(dialogue));
+  }
+
+  /** The session's dialogues still playing, oldest first. */
+  dialogues(): LiveDialogue[] {
+    return [...this.#dialogues];
+  }
+
+  /**
+   * Ends the session. Its client leaving is the agent's own act: each of its streams still going
+   * is ended by the agent's request (`stop`, or `fail` before its audio), which the registrar may
+   * deny (a user's accessibility override): such speech plays on to its end before the session's
+   * engine closes. `force` (the host closing the server) closes the engine at once: the engine's
+   * runtime stops what still plays. No dialogue starts another turn once closing began; nothing
+   * is told to the client any more. Idempotent.
+   */
+  async close(options: { force?: boolean } = {}): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      const going = this.plays().filter((play) => this.#live(play));
+      for (const play of going) play.abort();
+      this.#leaving = Promise.all(going.map((play) => play.done)).then(() => undefined);
+    }
+    if (options.force !== true) await this.#leaving;
+    this.#engineClosing ??= (async () => {
+      const engine = this.#engine;
+      if (engine) await (await engine.catch(() => null))?.close();
+      this.#stopListening();
+    })();
+    await this.#engineClosing;
   }
 
   #onTransition(event: TransitionEvent): void {
     if (this.#closed) return;
-    if (event.action === 'start' && this.#actor !== null && event.actor === this.#actor.key && this.#onStart) this.#onStart(event.streamId, event.attestationId);
-    if (event.stateAfter === 'playing' && this.#onPlaying) this.#onPlaying(event.streamId);
+    if (event.stateAfter === 'playing') this.#playing.get(event.streamId)?.();
     const tracked = this.#plays.get(event.streamId);
-    if (!tracked) return;
-    const kind = event.action === 'start' ? 'started' : event.stateAfter === 'interrupting' ? 'interrupted' : event.stateAfter === 'stopped' ? 'stopped' : event.stateAfter === 'failed' ? 'failed' : null;
-    if (kind === null) return;
-    this.#notify({ event: kind, stream_id: event.streamId, attestation_id: event.attestationId, actor: event.actor, ...(tracked.conversationId ? { conversation_id: tracked.conversationId } : {}) });
+    // The start is told by the play's onStreamStart (it comes right after this transition).
+    if (!tracked || event.action === 'start') return;
+    const kind = event.stateAfter === 'interrupting' ? 'interrupted' : event.stateAfter === 'stopped' ? 'stopped' : event.stateAfter === 'failed' ? 'failed' : null;
+    if (kind !== null) this.#tell(tracked, kind, event.attestationId, event.actor);
+  }
+
+  #tell(play: TrackedPlay, event: StreamNotice['event'], attestationId: string, actor: string): void {
+    if (this.#closed) return;
+    this.#notify({ event, stream_id: play.streamId, attestation_id: attestationId, actor, ...(play.conversationId ? { conversation_id: play.conversationId } : {}) });
   }
 
   /** Keeps running streams and the latest ended ones. */

@@ -1,11 +1,16 @@
 /**
- * The MCP `dialogue` tool's player until the conversation module (src/conversation/) is merged:
- * it plays the lines in order as the session agent's streams, each line one stream tagged with the
- * dialogue's conversation id (in the session's tracking and its notifications). A line cut short
- * (interrupted, stopped, failed) ends the dialogue: the remaining lines are not played. The lead
- * can swap the body for `engine.play(new Conversation(lines))` without touching the tool.
+ * The MCP `dialogue` tool's player: the lines become a `Conversation` (src/conversation/) played
+ * live by the session's agent. Each turn is its own registrar stream owned by the agent, with the
+ * conversation id, turn, speaker and voice in its start metadata, and it is tracked by the session
+ * like any `speak` (notifications, `interrupt`, `query_state`). Speakers get distinct voices from
+ * the conversation's default cast; a line's `voice` casts its speaker (the first one given) and
+ * is used for that line. One allowed interrupt of a turn ends the conversation: later turns never
+ * start.
  */
-import { randomUUID } from 'node:crypto';
+import { Conversation } from '../conversation/conversation.js';
+import type { ConversationEngine, LiveTurnOptions } from '../conversation/engine-face.js';
+import type { ConversationPlayResult } from '../conversation/live.js';
+import type { VoiceEngine } from '../engine/voice-engine.js';
 import type { AgentSession, TrackedPlay } from './agent-session.js';
 
 /** One line of a dialogue. */
@@ -15,21 +20,101 @@ export interface DialogueLine {
   voice?: string | undefined;
 }
 
-/** Starts the dialogue; resolves once its first line's stream started (the rest follows in order). */
-export async function playDialogue(session: AgentSession, lines: readonly DialogueLine[]): Promise<{ conversationId: string; first: TrackedPlay; done: Promise<void> }> {
-  const conversationId = `conv-${randomUUID()}`;
-  const playLine = (line: DialogueLine) => session.launch((engine, signal) => engine.play(line.text, { signal, ...(line.voice !== undefined ? { voice: line.voice } : {}) }), conversationId);
-  const [head, ...rest] = lines;
-  if (!head) throw new Error('dialogue: no lines');
-  const first = await playLine(head);
-  const done = (async () => {
-    let previous = first;
-    for (const line of rest) {
-      const ended = await previous.done;
-      if (ended.error || ended.result?.interrupted || ended.result?.endedBy) return;
-      previous = await playLine(line);
-    }
-    await previous.done;
-  })().catch(() => undefined);
-  return { conversationId, first, done };
+/** A dialogue once its first turn is audible (or ended). */
+export interface StartedDialogue {
+  conversationId: string;
+  first: TrackedPlay;
+  /** Settles when the conversation ends (never rejects). */
+  done: Promise<ConversationPlayResult | null>;
+  /** Ends the conversation between turns or during one (see `Conversation.interrupt`). */
+  conversation: Conversation;
+}
+
+/** The conversation of `lines`: each speaker cast to the first voice a line of theirs names. */
+export function conversationOf(lines: readonly DialogueLine[]): Conversation {
+  const named = new Map<string, [string, { voice: string }]>();
+  for (const line of lines) {
+    const key = line.speaker.trim().toLowerCase();
+    if (line.voice !== undefined && !named.has(key)) named.set(key, [line.speaker.trim(), { voice: line.voice }]);
+  }
+  // Own properties only: a speaker may be called "__proto__" (an assignment would set the prototype).
+  const cast = Object.fromEntries(named.values());
+  return new Conversation(
+    lines.map((line) => ({ speaker: line.speaker, text: line.text })),
+    { cast },
+  );
+}
+
+/**
+ * The voice a line names, else the first one a line of the same speaker names, else undefined
+ * (the conversation's cast decides). Also what the cast says: decided here too, since a cast keyed
+ * by a speaker such as "__proto__" does not survive the cast's parsing as a record.
+ */
+function voiceOfLine(lines: readonly DialogueLine[], index: number): string | undefined {
+  const line = lines[index];
+  if (line === undefined) return undefined;
+  if (line.voice !== undefined) return line.voice;
+  const key = line.speaker.trim().toLowerCase();
+  return lines.find((other) => other.voice !== undefined && other.speaker.trim().toLowerCase() === key)?.voice;
+}
+
+/** The session engine as the conversation drives it: each turn's play is tracked by the session. */
+function trackedEngine(session: AgentSession, engine: VoiceEngine, conversation: Conversation, lines: readonly DialogueLine[], onTurn: (play: Promise<TrackedPlay>) => void): ConversationEngine {
+  return {
+    stream: (text, options) => engine.stream(text, options),
+    play: (text, options: LiveTurnOptions = {}) => {
+      const turn = options.streamMetadata?.conversationTurn;
+      const voice = (typeof turn === 'number' ? voiceOfLine(lines, turn) : undefined) ?? options.voice;
+      const started = session.start(
+        (sessionEngine, hooks) =>
+          sessionEngine.play(text, {
+            ...options,
+            ...(voice !== undefined ? { voice } : {}),
+            streamMetadata: { ...options.streamMetadata, ...(voice !== undefined ? { voice } : {}) },
+            signal: options.signal ? AbortSignal.any([options.signal, hooks.signal]) : hooks.signal,
+            onStreamStart: (streamId) => {
+              hooks.onStreamStart(streamId);
+              options.onStreamStart?.(streamId);
+            },
+          }),
+        conversation.id,
+      );
+      onTurn(started.tracked);
+      return started.running;
+    },
+    interrupt: (streamId, options) => engine.interrupt(streamId, options),
+    runtimeActor: engine.runtimeActor,
+    registrar: engine.registrar,
+  };
+}
+
+/** Starts the dialogue; resolves once its first turn is audible (or ended), or rejects with why it could not start. */
+export async function playDialogue(session: AgentSession, lines: readonly DialogueLine[]): Promise<StartedDialogue> {
+  const conversation = conversationOf(lines);
+  const engine = await session.engine();
+  let firstTurn: Promise<TrackedPlay> | null = null;
+  let onFirst!: (play: Promise<TrackedPlay>) => void;
+  const first = new Promise<Promise<TrackedPlay>>((resolve) => (onFirst = resolve));
+  const face = trackedEngine(session, engine, conversation, lines, (play) => {
+    if (firstTurn !== null) return;
+    firstTurn = play;
+    onFirst(play);
+  });
+  const playing = conversation.play(face);
+  const done = playing.then(
+    (result) => result,
+    () => null,
+  );
+  // The conversation may fail before its first turn started (then there is none to wait for).
+  const ended = playing.then(
+    () => {
+      throw new Error('the dialogue ended before its first line started');
+    },
+    (error: unknown) => {
+      throw error;
+    },
+  );
+  ended.catch(() => undefined);
+  const head = await Promise.race([first.then((play) => play), ended]);
+  return { conversationId: conversation.id, first: head, done, conversation };
 }

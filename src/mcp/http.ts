@@ -2,8 +2,10 @@
  * `serveMcpHttp(server, options)`: the MCP server over Streamable HTTP on one path (`/mcp`), one
  * SDK transport per MCP session (routed by the `mcp-session-id` header), loopback by default.
  * With a token every request must carry `Authorization: Bearer <token>` (else 401, compared in
- * constant time). Host headers are checked against the listening address (DNS rebinding), the
- * number of open sessions is bounded (503 beyond) and an idle session is closed after `sessionIdleMs`.
+ * constant time). Host headers are checked against the listening address (DNS rebinding), so is
+ * a browser's Origin (a web page of another origin is refused with 403, preflight or not), the
+ * number of open sessions is bounded (503 beyond), so are open connections (`maxConnections`) and
+ * the time a request may take to arrive, and an idle session is closed after `sessionIdleMs`.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -31,6 +33,8 @@ export const mcpHttpOptionsSchema = z.strictObject({
   maxSessions: z.number().int().min(1).max(10_000).default(100),
   /** A session without a request for this long is closed, its streams stopped (default 30 minutes): clients that vanish do not hold slots. */
   sessionIdleMs: z.number().int().min(1).max(86_400_000).default(30 * 60_000),
+  /** Open TCP connections at most (default 256): more are closed at once, so idle sockets cannot exhaust the host's file descriptors. */
+  maxConnections: z.number().int().min(1).max(65_536).default(256),
   logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null, 'expected a logger').optional(),
 });
 
@@ -57,7 +61,7 @@ function sendJsonError(res: ServerResponse, status: number, code: number, messag
 
 /** Serves `server` over Streamable HTTP; resolves once listening. */
 export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptions = {}): Promise<McpHttpServer> {
-  const { host, port, token, maxSessions, sessionIdleMs, logger } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
+  const { host, port, token, maxSessions, sessionIdleMs, maxConnections, logger } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
   const transports = new Map<string, StreamableHTTPServerTransport>();
   /** When each session last had a request (ms, monotonic). */
@@ -74,11 +78,28 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
   sweep.unref();
   let allowedHosts: string[] = [];
 
+  // A browser names the page's origin on every cross-origin POST (also a CORS-simple one, sent
+  // without a preflight): only pages served from the endpoint's own loopback address may call it.
+  const sameOrigin = (req: IncomingMessage): boolean => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    try {
+      const url = new URL(origin);
+      return url.protocol === 'http:' && allowedHosts.includes(url.host);
+    } catch {
+      return false;
+    }
+  };
+
   const authorised = (req: IncomingMessage): boolean => expected === null || timingSafeEqual(digest(req.headers.authorization ?? ''), expected);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== MCP_HTTP_PATH) return sendJsonError(res, 404, -32000, `not found: the MCP endpoint is ${MCP_HTTP_PATH}`);
+    if (!sameOrigin(req)) {
+      logger?.warn({ origin: req.headers.origin }, 'mcp http: request of another origin refused');
+      return sendJsonError(res, 403, -32000, 'forbidden: a request of another origin (a web page) may not use the MCP endpoint');
+    }
     if (!authorised(req)) {
       logger?.warn({ remote: req.socket.remoteAddress }, 'mcp http: missing or wrong bearer token');
       return sendJsonError(res, 401, -32001, 'unauthorised: a bearer token is required', { 'www-authenticate': 'Bearer' });
@@ -107,7 +128,9 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
       transports.delete(id);
       lastSeenMs.delete(id);
     };
-    await server.connect(transport, id.replaceAll('-', '').slice(0, 12));
+    // The agent's actor id (in every attestation) gets a digest of the session id, never part of
+    // it: the session id is what lets a client act as that session.
+    await server.connect(transport, digest(`mcp-session:${id}`).toString('hex').slice(0, 12));
     await transport.handleRequest(req, res);
     // Not an initialize (the transport refused it): the session never opened; its server goes.
     if (!transports.has(id)) await transport.close();
@@ -120,6 +143,10 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
       else res.end();
     });
   });
+  http.maxConnections = maxConnections;
+  // A client trickling its headers or body (slowloris) holds its socket for seconds, not minutes.
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(port, host, () => {

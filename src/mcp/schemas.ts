@@ -51,7 +51,7 @@ export const listVoicesInput = {
 
 /** One line of a `dialogue`. */
 export const dialogueLineSchema = z.strictObject({
-  speaker: z.string().min(1).max(100),
+  speaker: z.string().trim().min(1).max(64),
   text: z.string().min(1).max(MCP_LIMITS.maxTextChars),
   voice: voiceId.optional(),
 });
@@ -108,7 +108,7 @@ const streamView = z.object({
 /** Output of `speak`. */
 export const speakOutput = { ...baseResultShape, heard: heardSchema.nullable().optional(), interrupted_stream_id: z.string().nullable().optional() };
 /** Output of `interrupt`. */
-export const interruptOutput = { ...baseResultShape, heard: heardSchema.nullable().optional() };
+export const interruptOutput = { ...baseResultShape, heard: heardSchema.nullable().optional(), conversation_id: z.string().optional() };
 /** Output of `query_state`. */
 export const queryStateOutput = { ...baseResultShape, state: streamView.nullable().optional() };
 /** Output of `list_voices`. */
@@ -124,7 +124,7 @@ export const listStreamsOutput = { ...baseResultShape, streams: z.array(streamVi
 export const getAttestationsOutput = {
   ...baseResultShape,
   attestations: z
-    .array(z.object({ id: z.string(), seq: z.number(), actor: z.string().nullable(), action: z.string().nullable(), target: z.string().nullable(), decision: z.string(), reason: z.string().nullable(), timestamp: z.string() }))
+    .array(z.object({ id: z.string(), seq: z.number(), actor: z.string().nullable(), action: z.string().nullable(), target: z.string().nullable(), decision: z.string(), reason: z.string().nullable(), timestamp: z.string(), metadata: z.record(z.string(), z.union([z.string(), z.number()])).optional() }))
     .optional(),
 };
 

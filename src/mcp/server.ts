@@ -22,7 +22,7 @@ import { negotiateVersion, REGISTRAR_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS }
 import { RateLimiter, rateLimiterOptionsSchema } from '../security/rate-limiter.js';
 import { schedulePolicySchema } from '../streaming/schedule-policy.js';
 import { parseInput } from '../validation.js';
-import { AgentSession, type StreamNotice } from './agent-session.js';
+import { AgentSession, sanitiseClientName, type StreamNotice } from './agent-session.js';
 import * as schemas from './schemas.js';
 import * as tools from './tools.js';
 
@@ -34,6 +34,9 @@ export interface McpLogger {
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
 }
+
+/** Default caps of concurrent agent streams (see `maxStreamsPerSession`, `maxAgentStreams`). */
+export const MCP_STREAM_CAPS = Object.freeze({ perSession: 4, allAgents: 32 });
 
 /** Schema of `createMcpServer(options)`. */
 export const mcpServerOptionsSchema = z.strictObject({
@@ -49,6 +52,13 @@ export const mcpServerOptionsSchema = z.strictObject({
    * request timeout may end the wait first).
    */
   policy: schedulePolicySchema.default('mix'),
+  /**
+   * Streams one session may have at once (a dialogue counts once; default 4): beyond, `speak` and
+   * `dialogue` are refused with `too_many_streams`. The device mixes at most 64 voices for everyone.
+   */
+  maxStreamsPerSession: z.number().int().min(1).max(64).default(MCP_STREAM_CAPS.perSession),
+  /** Streams of all sessions together at most (default 32): the rest of the device's 64 voices stay the host's (its users). */
+  maxAgentStreams: z.number().int().min(1).max(64).default(MCP_STREAM_CAPS.allAgents),
   /** Server name told to clients. */
   name: z.string().min(1).max(100).default('voice-soundboard'),
   /** How long `interrupt` waits for the cut stream's `heard`, in ms (default 10,000). */
@@ -83,6 +93,8 @@ export class VoiceMcpServer {
   readonly #options: z.output<typeof mcpServerOptionsSchema>;
   readonly #limiter: RateLimiter;
   readonly #sessions = new Map<string, { session: AgentSession; mcp: McpServer }>();
+  /** The session part of every agent actor id registered by a closed session (sanitised): never given out again. */
+  readonly #servedIds = new Set<string>();
   #catalogue: Promise<VoiceCatalogue> | null = null;
   #closed = false;
 
@@ -108,8 +120,14 @@ export class VoiceMcpServer {
    */
   async connect(transport: Transport, sessionId: string = transport.sessionId ?? randomUUID().replaceAll('-', '').slice(0, 12)): Promise<McpSessionInfo> {
     if (this.#closed) throw new InputError('the MCP server is closed', { code: 'MCP_CLOSED' });
-    // Two live sessions under one id would be one agent: each session must be its own actor.
+    // Two sessions under one id (as the agent's actor id writes it) would be one agent: each
+    // session must be its own actor, also after a close (the new one would inherit the old one's
+    // streams and records).
     if (this.#sessions.has(sessionId)) throw new InputError(`sessionId: a session "${sessionId}" is already connected`, { field: 'sessionId' });
+    const actorPart = sanitiseClientName(sessionId);
+    if (this.#servedIds.has(actorPart) || [...this.#sessions.keys()].some((open) => sanitiseClientName(open) === actorPart)) {
+      throw new InputError(`sessionId: "${sessionId}" names the agent of another session, open or served before ("${actorPart}"); give each session a new id`, { field: 'sessionId' });
+    }
     const { engine, registrar, name, heardWaitMs, logger, policy } = this.#options;
     const mcp = new McpServer(
       { name, version: PACKAGE_VERSION },
@@ -123,11 +141,15 @@ export class VoiceMcpServer {
       const asked: unknown = mcp.server.getClientCapabilities()?.experimental?.[MCP_EXTENSION];
       return negotiateVersion(typeof asked === 'object' && asked !== null ? (asked as { schemaVersion?: unknown }).schemaVersion : undefined);
     };
-    const context: tools.ToolContext = { session, registrar, limiter: this.#limiter, schemaVersion, catalogue: () => this.#voiceCatalogue(), heardWaitMs };
+    const streamCaps = { perSession: this.#options.maxStreamsPerSession, allAgents: this.#options.maxAgentStreams, allActive: () => [...this.#sessions.values()].reduce((sum, open) => sum + open.session.activeCount(), 0) };
+    const context: tools.ToolContext = { session, registrar, limiter: this.#limiter, schemaVersion, catalogue: () => this.#voiceCatalogue(), heardWaitMs, streamCaps };
     registerTools(mcp, context, logger);
     this.#sessions.set(sessionId, { session, mcp });
     mcp.server.onclose = () => {
       this.#sessions.delete(sessionId);
+      // Remembered only once its agent exists (a tool call registered it): a request that never
+      // became a session (an HTTP POST that was no initialize) leaves nothing behind.
+      if (session.registered) this.#servedIds.add(actorPart);
       void session.close().catch(() => undefined);
       logger?.info({ sessionId, actor: session.registered ? session.actor.key : null }, 'mcp session closed');
     };
@@ -143,7 +165,8 @@ export class VoiceMcpServer {
     const open = [...this.#sessions.values()];
     await Promise.allSettled(open.map(async ({ session, mcp }) => {
       await mcp.close();
-      await session.close();
+      // The host closing the server: the sessions' speech stops now (the engines' runtime ends it).
+      await session.close({ force: true });
     }));
     this.#sessions.clear();
     const catalogue = await this.#catalogue?.catch(() => null);

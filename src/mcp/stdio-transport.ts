@@ -4,6 +4,7 @@
  * that is not JSON gets a JSON-RPC parse error (-32700), a JSON value that is not a JSON-RPC
  * message an invalid-request error (-32600, with its id when it has one), and a line longer than
  * `maxLineBytes` is discarded up to its newline and refused (-32600), without closing the session.
+ * A client that does not read its answers is met with backpressure: reading stops until they drain.
  */
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -31,6 +32,7 @@ export class LineStdioTransport implements Transport {
   /** Inside an over-long line: everything up to its newline is dropped. */
   #skipping = false;
   #closed = false;
+  #drain: Promise<void> | null = null;
   readonly #onData = (chunk: Buffer | string) => this.#read(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   readonly #onEnd = () => void this.close();
 
@@ -47,14 +49,28 @@ export class LineStdioTransport implements Transport {
     this.#input.on('end', this.#onEnd);
   }
 
-  /** Writes one message as a line. */
+  /**
+   * Writes one message as a line. When the output is backed up (the client does not read), the
+   * transport stops reading requests until it drains: the client's own writes then wait in the
+   * pipe, and the answers buffered here stay bounded.
+   */
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return;
-    const line = `${JSON.stringify(message)}\n`;
-    await new Promise<void>((resolve) => {
-      if (this.#output.write(line)) resolve();
-      else this.#output.once('drain', resolve);
+    if (this.#output.write(`${JSON.stringify(message)}\n`)) return;
+    this.#input.pause();
+    await this.#drained();
+  }
+
+  /** Settles when the output drained (one listener however many sends wait); reading resumes then. */
+  #drained(): Promise<void> {
+    this.#drain ??= new Promise<void>((resolve) => {
+      this.#output.once('drain', () => {
+        this.#drain = null;
+        if (!this.#closed) this.#input.resume();
+        resolve();
+      });
     });
+    return this.#drain;
   }
 
   /** Stops reading; idempotent. */

@@ -28,6 +28,8 @@ export interface ToolContext {
   catalogue: () => Promise<VoiceCatalogue>;
   /** How long `interrupt` waits for the cut stream to report what was heard, in ms. */
   heardWaitMs: number;
+  /** Concurrent streams at most: of this session, and of all sessions (counted by `allActive`). */
+  streamCaps: { perSession: number; allAgents: number; allActive: () => number };
 }
 
 /** A result as the client gets it: structured content and one short readable line. */
@@ -49,10 +51,20 @@ function refuse(context: ToolContext, reason: string, message: string, extra: Pa
   return reply(context, { success: false, reason, message, ...extra }, `denied (${reason}): ${message}`);
 }
 
+/**
+ * A denial's message as an agent may read it: the registrar's names the stream's owner on
+ * `not_owner`, another agent the caller has no business knowing (its id also names its session).
+ */
+function denialMessage(context: ToolContext, reason: string | null, message: string, target: string | null): string {
+  if (reason !== 'not_owner') return message;
+  return `stream ${target ?? ''} belongs to another actor: ${context.session.actor.key} may act only on its own streams`;
+}
+
 /** A registrar decision as a result. */
 function decided(context: ToolContext, result: RegistrarResult, extra: Partial<ToolResult>, what: string): CallToolResult {
-  const fields = { success: result.allowed, decision: result.decision, reason: result.reason, attestation_id: result.attestation.id, stream_id: result.streamId, ...(result.allowed ? {} : { message: result.message }), ...extra };
-  return reply(context, fields, result.allowed ? what : `denied (${result.reason ?? 'denied'}): ${result.message}`);
+  const message = denialMessage(context, result.reason, result.message, result.streamId);
+  const fields = { success: result.allowed, decision: result.decision, reason: result.reason, attestation_id: result.attestation.id, stream_id: result.streamId, ...(result.allowed ? {} : { message }), ...extra };
+  return reply(context, fields, result.allowed ? what : `denied (${result.reason ?? 'denied'}): ${message}`);
 }
 
 /** An error thrown by the engine as a result: input errors name their field; denials keep their reason. */
@@ -60,7 +72,7 @@ function failed(context: ToolContext, error: unknown, streamId: string | null = 
   if (error instanceof InputError) return refuse(context, 'invalid_input', error.message, { ...(error.field ? { field: error.field } : {}), stream_id: streamId });
   if (error instanceof RegistrarDeniedError) {
     const record = context.registrar.attestationStore.bySeq(error.seq);
-    return refuse(context, error.reason ?? 'denied', error.message, { attestation_id: record?.id ?? null, stream_id: streamId });
+    return refuse(context, error.reason ?? 'denied', denialMessage(context, error.reason ?? null, error.message, streamId), { attestation_id: record?.id ?? null, stream_id: streamId });
   }
   if (error instanceof RegistrarHaltedError) return refuse(context, 'registrar_halted', error.message, { stream_id: streamId });
   const code = error instanceof VoiceSoundboardError ? error.code.toLowerCase() : 'internal_error';
@@ -79,6 +91,16 @@ function limited(context: ToolContext, chars = 0): CallToolResult | null {
   const seconds = Number.isFinite(decision.retryAfterMs) ? Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) : null;
   const message = seconds === null ? `the ${decision.limit ?? 'request'} budget of one window is smaller than this call` : `too many ${decision.limit ?? 'requests'}; retry after ${seconds} s`;
   return refuse(context, 'rate_limited', message, { retry_after: seconds });
+}
+
+/** A refusal when one more stream (`freed` of the session's about to end) would pass a stream cap, or null. */
+function crowded(context: ToolContext, freed = 0): CallToolResult | null {
+  const { perSession, allAgents, allActive } = context.streamCaps;
+  const mine = context.session.activeCount() - freed;
+  if (mine >= perSession) return refuse(context, 'too_many_streams', `this agent has ${mine} stream(s) playing, at most ${perSession} at once: interrupt one or wait for one to end`);
+  const all = allActive() - freed;
+  if (all >= allAgents) return refuse(context, 'too_many_streams', `agents have ${all} streams playing, at most ${allAgents} at once: wait for one to end`);
+  return null;
 }
 
 /** `heard` as the tools report it. */
@@ -100,8 +122,18 @@ async function endOf(play: TrackedPlay, ms: number): Promise<Heard | null> {
 
 /** `speak { text, voice?, interrupt?, wait? }`. */
 export async function speakTool(context: ToolContext, input: { text: string; voice?: string | undefined; interrupt?: boolean | undefined; wait?: boolean | undefined }): Promise<CallToolResult> {
-  const refused = limited(context, input.text.length);
+  const refused = limited(context, input.text.length) ?? crowded(context, input.interrupt === true && context.session.current() ? 1 : 0);
   if (refused) return refused;
+  const release = context.session.reserve();
+  try {
+    return await speakReserved(context, input, release);
+  } finally {
+    release();
+  }
+}
+
+/** `speak` once its place under the stream caps is reserved (`release`d once its stream is tracked). */
+async function speakReserved(context: ToolContext, input: { text: string; voice?: string | undefined; interrupt?: boolean | undefined; wait?: boolean | undefined }, release: () => void): Promise<CallToolResult> {
   let interrupted: string | null = null;
   if (input.interrupt === true) {
     const current = context.session.current();
@@ -113,9 +145,11 @@ export async function speakTool(context: ToolContext, input: { text: string; voi
   }
   let play: TrackedPlay;
   try {
-    play = await context.session.launch((engine, signal) => engine.play(input.text, { signal, ...(input.voice !== undefined ? { voice: input.voice } : {}) }));
+    play = await context.session.launch((engine, hooks) => engine.play(input.text, { ...hooks, ...(input.voice !== undefined ? { voice: input.voice } : {}) }));
   } catch (error) {
     return failed(context, error);
+  } finally {
+    release();
   }
   // It ended before its audio started (a backend failure, say): the result says why.
   if (play.settled) {
@@ -135,6 +169,14 @@ export async function interruptTool(context: ToolContext, input: { stream_id?: s
   const refused = limited(context);
   if (refused) return refused;
   const target = input.stream_id ?? context.session.current()?.streamId;
+  // Between two turns of a dialogue no stream plays: the dialogue itself is ended (no later turn starts).
+  const between = input.stream_id === undefined && target === undefined ? context.session.dialogues().at(-1) : undefined;
+  if (between) {
+    const results = between.interrupt({ reason: 'interrupt tool' });
+    const result = results.find((candidate) => candidate.allowed) ?? results[0];
+    if (result) return decided(context, result, { heard: null }, `interrupted dialogue ${between.id}`);
+    return reply(context, { success: true, conversation_id: between.id, heard: null }, `ended dialogue ${between.id} between two lines`);
+  }
   if (target === undefined) return refuse(context, 'no_active_stream', 'this agent has no stream playing (pass stream_id to name one)');
   return (await cutOwnStream(context, target, 'interrupt tool', true)).result;
 }
@@ -170,7 +212,8 @@ async function abortBeforeAudio(context: ToolContext, play: TrackedPlay, waitEnd
   const mine = record !== undefined && record.target === play.streamId && record.actor !== null && `${record.actor.kind}:${record.actor.id}` === context.session.actor.key;
   if (!mine) return { allowed: false, result: refuse(context, 'invalid_transition', `stream ${play.streamId} could not be ended before its audio`, { stream_id: play.streamId }) };
   const fields = { success: record.decision === 'allowed', decision: record.decision, reason: record.reason, attestation_id: record.id, stream_id: play.streamId };
-  if (record.decision !== 'allowed') return { allowed: false, result: reply(context, { ...fields, message: record.message }, `denied (${record.reason ?? 'denied'}): ${record.message}`) };
+  const message = denialMessage(context, record.reason, record.message, play.streamId);
+  if (record.decision !== 'allowed') return { allowed: false, result: reply(context, { ...fields, message }, `denied (${record.reason ?? 'denied'}): ${message}`) };
   if (waitEnd) await endOf(play, context.heardWaitMs);
   return { allowed: true, result: reply(context, { ...fields, heard: null }, `ended stream ${play.streamId} before its audio`) };
 }
@@ -207,6 +250,21 @@ export function listStreamsTool(context: ToolContext): CallToolResult {
 /** Records scanned at most by one `get_attestations` (the latest ones). */
 const ATTESTATION_SCAN = 10_000;
 
+/** Start-metadata fields an agent reads back of its own streams (nothing a host or registrar put there). */
+const OWN_START_FIELDS = ['conversationId', 'conversationTurn', 'speaker', 'voice'] as const;
+
+/** The conversation fields of one of the agent's own start records. */
+function conversationFields(record: Attestation): Record<string, string | number> {
+  const fields: Record<string, string | number> = {};
+  const given = record.parameters.metadata;
+  const metadata: Readonly<Record<string, unknown>> = typeof given === 'object' && given !== null && !Array.isArray(given) ? (given as Readonly<Record<string, unknown>>) : {};
+  for (const name of OWN_START_FIELDS) {
+    const value = Object.hasOwn(metadata, name) ? metadata[name] : undefined;
+    if (typeof value === 'string' || typeof value === 'number') fields[name] = value;
+  }
+  return fields;
+}
+
 /** `get_attestations { stream_id?, limit? }`: records of the agent's own requests and streams. */
 export function getAttestationsTool(context: ToolContext, input: { stream_id?: string | undefined; limit?: number | undefined }): CallToolResult {
   const refused = limited(context);
@@ -238,6 +296,7 @@ export function getAttestationsTool(context: ToolContext, input: { stream_id?: s
     decision: record.decision,
     reason: record.reason,
     timestamp: record.timestamp.wall,
+    ...(record.action === 'start' && record.actor !== null && `${record.actor.kind}:${record.actor.id}` === key ? { metadata: conversationFields(record) } : {}),
   }));
   return reply(context, { success: true, stream_id: input.stream_id ?? null, attestations }, `${attestations.length} attestation(s)`);
 }
@@ -258,10 +317,13 @@ export async function listVoicesTool(context: ToolContext, input: { language?: s
 
 /** `dialogue { lines }`: the lines play in order as the agent's streams; returns once the first started. */
 export async function dialogueTool(context: ToolContext, input: { lines: DialogueLine[] }): Promise<CallToolResult> {
-  const refused = limited(context, input.lines.reduce((sum, line) => sum + line.text.length, 0));
+  const refused = limited(context, input.lines.reduce((sum, line) => sum + line.text.length, 0)) ?? crowded(context);
   if (refused) return refused;
+  const release = context.session.reserve();
   try {
     const started = await playDialogue(context.session, input.lines);
+    context.session.dialogueStarted(started.conversation, started.done);
+    release();
     return reply(
       context,
       { success: true, stream_id: started.first.streamId, attestation_id: started.first.startAttestationId, conversation_id: started.conversationId, stream_ids: [started.first.streamId] },
@@ -269,5 +331,7 @@ export async function dialogueTool(context: ToolContext, input: { lines: Dialogu
     );
   } catch (error) {
     return failed(context, error);
+  } finally {
+    release();
   }
 }

@@ -3,6 +3,7 @@
  * bin/voice-soundboard.js mcp`, headless) or on an embedded server (in-memory transport), and
  * result checks against the tools' declared output schemas.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -88,3 +89,9 @@ export async function connectInMemory(server: VoiceMcpServer, name: string, capa
 
 /** A text that takes seconds to speak (so it can be cut while playing). */
 export const LONG_TEXT = Array.from({ length: 40 }, (_, index) => `This is sentence number ${index + 1} of a long announcement.`).join(' ');
+
+/** Resident set size of a process, in bytes (Linux /proc). */
+export function rssBytesOf(pid: number | undefined): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid ?? 'self'}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) * 1024;
+}

@@ -8,13 +8,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
-import { createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
+import { MCP_STREAM_CAPS, createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
 import { InputError } from '../../src/errors.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../../src/backends/backend.js';
 import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { connectInMemory, LONG_TEXT, type TestClient } from '../helpers/mcp.js';
+import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
 import { waitUntil } from '../helpers/waiting.js';
 
 /** Speaks a constant level; a text containing "Gate" waits for `gate` (or its abort) before any audio. */
@@ -68,6 +70,25 @@ async function speaking(client: TestClient): Promise<string> {
   return streamId;
 }
 
+/**
+ * A host on a mono 16 kHz null device speaking a constant level (`segmentSeconds` per sentence),
+ * with agent alpha connected and user alice's override covering session "default".
+ */
+async function coveredAgent(segmentSeconds: number): Promise<{ rate: number; level: number; alpha: TestClient; alice: ReturnType<AudioRegistrar['registerActor']> }> {
+  await server.close();
+  await engine.close();
+  output.close();
+  const rate = 16_000;
+  const level = 0.5;
+  output = new AudioOutput({ backend: 'null', sampleRateHz: rate, channels: 1, periodFrames: 256, capture: true, captureFrames: rate * 30 });
+  engine = new VoiceEngine({ registrar, output, backend: new ConstantLevelBackend({ level, sampleRateHz: rate, framesPerSegment: rate * segmentSeconds, chunksPerSegment: 4 * segmentSeconds }) });
+  server = createMcpServer({ engine, registrar });
+  const alpha = await connect('alpha');
+  const alice = registrar.registerActor('user:alice', { sessions: ['default'] });
+  expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'default' } }).allowed).toBe(true);
+  return { rate, level, alpha, alice };
+}
+
 describe('MCP agents under the registrar', () => {
   it('gives each session its own agent actor, which can interrupt only its own streams (not_owner)', async () => {
     const alpha = await connect('alpha');
@@ -102,6 +123,22 @@ describe('MCP agents under the registrar', () => {
     expect(actors).toContain(owner);
     expect(actors).toContain(betaOwner);
     expect(server.sessions().map((session) => session.actor).sort()).toEqual([owner, betaOwner].sort());
+  }, 60_000);
+
+  it("does not tell an agent who owns another agent's stream (the denial names no actor)", async () => {
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    const alphaStream = await speaking(alpha);
+    const alphaOwner = registrar.getState(alphaStream)?.owner ?? '';
+    const alphaSession = alphaOwner.split('#')[1] ?? '';
+    expect(alphaSession.length).toBeGreaterThan(0);
+    const denials = [await beta.call('interrupt', { stream_id: alphaStream }), await beta.call('query_state', { stream_id: alphaStream }), await beta.call('get_attestations', { stream_id: alphaStream })];
+    for (const denied of denials) {
+      expect(denied).toMatchObject({ success: false, reason: 'not_owner' });
+      expect(JSON.stringify(denied)).not.toContain(alphaSession);
+    }
+    // The planted leak: the registrar's own message does name the owner (what the tool must not pass on).
+    expect(registrar.attestationStore.query({ target: alphaStream, decision: 'denied' }).at(-1)?.message).toContain(alphaSession);
   }, 60_000);
 
   it('tells the client started / interrupted / stopped with attestation ids', async () => {
@@ -156,6 +193,51 @@ describe('MCP agents under the registrar', () => {
     const restored = await speaking(alpha);
     expect(await alpha.call('interrupt', { stream_id: restored })).toMatchObject({ success: true, decision: 'allowed' });
   }, 90_000);
+
+  it('leaves the sound playing after a denied interrupt (frames keep flowing at the level); the planted cut shows as a fade', async () => {
+    const { rate, level, alpha, alice } = await coveredAgent(20);
+    const streamId = await speaking(alpha);
+    await waitUntil(() => capturedSoFar(output).includes(level), 'the level on the device');
+    const window = Math.floor(rate / 4);
+    // Each way an agent could try to end its covered speech is denied, and the audio goes on.
+    for (const attempt of [() => alpha.call('interrupt', {}), () => alpha.call('interrupt', { stream_id: streamId }), () => alpha.call('speak', { text: 'Over it.', interrupt: true })]) {
+      const deniedAt = position(output);
+      expect(await attempt()).toMatchObject({ success: false, reason: 'accessibility_override' });
+      await waitUntil(() => position(output) > deniedAt + window, 'a quarter second after the denial');
+      expect(framesAtLevel(capturedSoFar(output), deniedAt, level)).toBeGreaterThanOrEqual(window);
+    }
+    // The planted violation: an allowed cut (the user's) is what the check catches.
+    const cutAt = position(output);
+    expect(registrar.request({ action: 'interrupt', actor: alice, target: streamId }).allowed).toBe(true);
+    await waitUntil(() => registrar.getState(streamId)?.state === 'stopped' && position(output) > cutAt + window, 'the cut and a quarter second');
+    expect(framesAtLevel(capturedSoFar(output), cutAt, level)).toBeLessThan(window);
+  }, 60_000);
+
+  it("stops a session's speech when its client goes away (attested, as its agent)", async () => {
+    const alpha = await connect('alpha');
+    const streamId = await speaking(alpha);
+    const owner = registrar.getState(streamId)?.owner;
+    await alpha.close();
+    await waitUntil(() => registrar.getState(streamId)?.state === 'stopped', 'the stream to stop');
+    const ended = registrar.attestationStore.query({ target: streamId }).filter((record) => record.decision === 'allowed' && (record.action === 'stop' || record.action === 'interrupt'));
+    expect(ended.map((record) => `${record.actor?.kind}:${record.actor?.id}`)).toContain(owner);
+    await waitUntil(() => server.sessions().length === 0, 'the session to be gone');
+  }, 60_000);
+
+  it('keeps the speech of a session closing under a user override playing (the override beats the agent leaving), until it ends', async () => {
+    const { rate, level, alpha } = await coveredAgent(2);
+    const streamId = (await alpha.call('speak', { text: 'One. Two.' })).stream_id as string;
+    await waitUntil(() => capturedSoFar(output).includes(level), 'the level on the device');
+    const closedAt = position(output);
+    await alpha.close();
+    await waitUntil(() => server.sessions().length === 0, 'the session to be gone');
+    const window = Math.floor(rate / 4);
+    await waitUntil(() => position(output) > closedAt + window, 'a quarter second after the close');
+    // The agent's stop was denied (accessibility_override): its speech goes on, at its level.
+    expect(registrar.attestationStore.query({ target: streamId, decision: 'denied' }).some((record) => record.reason === 'accessibility_override')).toBe(true);
+    expect(framesAtLevel(capturedSoFar(output), closedAt, level)).toBeGreaterThanOrEqual(window);
+    await waitUntil(() => registrar.getState(streamId)?.state === 'stopped', 'the speech to end by itself');
+  }, 60_000);
 
   it('ignores forged actor arguments: a tool acts as the session agent whatever it is sent', async () => {
     const alpha = await connect('alpha');
@@ -212,6 +294,28 @@ describe('MCP agents under the registrar', () => {
     await expect(server.connect(second, 'same-id')).rejects.toThrow(/sessionId/);
   });
 
+  it('refuses session ids that would name an agent already served: equal once sanitised, or reused after a close', async () => {
+    const pair = () => InMemoryTransport.createLinkedPair();
+    const [clientSide, serverSide] = pair();
+    await server.connect(serverSide, 'desk 1');
+    const desk = new Client({ name: 'desk', version: '1.0.0' });
+    await desk.connect(clientSide);
+    await desk.callTool({ name: 'list_streams', arguments: {} });
+    // "desk 1" and "desk_1" would both be agent:<name>#desk_1: one agent acting on the other's streams.
+    await expect(server.connect(pair()[1], 'desk_1')).rejects.toThrow(/sessionId/);
+    await desk.close();
+    await waitUntil(() => server.sessions().length === 0, 'the first session to close');
+    // Served once, never again: a new session under it would inherit the old agent's streams and records.
+    await expect(server.connect(pair()[1], 'desk 1')).rejects.toThrow(/sessionId/);
+    await server.connect(pair()[1], 'desk 2');
+    // A session that never called a tool had no agent: its id is not remembered (nothing to inherit).
+    const [idleClient, idleServer] = pair();
+    await server.connect(idleServer, 'desk 3');
+    await idleClient.close();
+    await waitUntil(() => !server.sessions().some((session) => session.sessionId === 'desk 3'), 'the idle session to close');
+    await server.connect(pair()[1], 'desk 3');
+  });
+
   it('answers a speak whose stream fails before its audio with the failure, not success', async () => {
     await server.close();
     await engine.close();
@@ -246,6 +350,77 @@ describe('MCP agents under the registrar', () => {
     // The third line never starts.
     expect((await alpha.call('list_streams')).streams).toHaveLength(2);
   });
+
+  it('ends a dialogue with interrupt {} also between two of its lines (no stream playing then)', async () => {
+    const alpha = await connect('alpha');
+    const dialogue = await alpha.call('dialogue', { lines: [{ speaker: 'a', text: 'One.' }, { speaker: 'b', text: 'Two.' }, { speaker: 'a', text: 'Three.' }] });
+    const first = dialogue.stream_id as string;
+    await waitUntil(() => alpha.notices.some((notice) => notice.stream_id === first && notice.event === 'stopped'), 'the first line to end');
+    // Usually in the gap before line two (then the dialogue itself is ended); should line two have started already, it is the one cut.
+    const cut = await alpha.call('interrupt', {});
+    expect(cut, JSON.stringify(cut)).toMatchObject({ success: true, decision: 'allowed' });
+    await waitUntil(() => alpha.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'started').every((started) => alpha.notices.some((notice) => notice.stream_id === started.stream_id && (notice.event === 'stopped' || notice.event === 'failed'))), 'every started line to end');
+    await alpha.call('speak', { text: 'After.', wait: true });
+    expect(alpha.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'started').length).toBeLessThan(3);
+  });
+
+  it("caps an agent's concurrent streams (too_many_streams) so one agent cannot fill the device's voices; the cap frees as streams end", async () => {
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    const mine: string[] = [];
+    for (let index = 0; index < MCP_STREAM_CAPS.perSession; index += 1) mine.push(await speaking(alpha));
+    const refused = await alpha.call('speak', { text: LONG_TEXT });
+    expect(refused).toMatchObject({ success: false, decision: 'denied', reason: 'too_many_streams', stream_id: null, attestation_id: null });
+    const refusedDialogue = await alpha.call('dialogue', { lines: [{ speaker: 'a', text: 'No room.' }] });
+    expect(refusedDialogue).toMatchObject({ success: false, reason: 'too_many_streams' });
+    // No stream was started for the refusals; another agent has its own room.
+    expect(registrar.attestationStore.query({ action: 'start' }).length).toBe(MCP_STREAM_CAPS.perSession);
+    await speaking(beta);
+    // Once one of alpha's streams ends, alpha may speak again.
+    expect(await alpha.call('interrupt', { stream_id: mine[0] })).toMatchObject({ success: true });
+    await waitUntil(() => registrar.getState(mine[0] ?? '')?.state === 'stopped', 'the cut stream to stop');
+    await speaking(alpha);
+  }, 60_000);
+
+  it('counts concurrent speak and dialogue calls against the stream cap (no race past it while their streams start)', async () => {
+    const alpha = await connect('alpha');
+    const calls = [
+      ...Array.from({ length: 6 }, () => alpha.call('speak', { text: LONG_TEXT })),
+      alpha.call('dialogue', { lines: [{ speaker: 'a', text: LONG_TEXT }] }),
+      alpha.call('dialogue', { lines: [{ speaker: 'b', text: LONG_TEXT }] }),
+    ];
+    const results = await Promise.all(calls);
+    expect(results.filter((result) => result.success)).toHaveLength(MCP_STREAM_CAPS.perSession);
+    expect(results.filter((result) => !result.success).every((result) => result.reason === 'too_many_streams')).toBe(true);
+    const live = registrar.attestationStore.query({ action: 'start' }).filter((record) => registrar.getState(record.target ?? '')?.state === 'playing');
+    expect(live.length).toBe(MCP_STREAM_CAPS.perSession);
+  }, 60_000);
+
+  it('caps the streams of all agents together below the mixer, so the host keeps voices for its users', async () => {
+    await server.close();
+    server = createMcpServer({ engine, registrar, maxStreamsPerSession: 2, maxAgentStreams: 3 });
+    const alpha = await connect('alpha');
+    const beta = await connect('beta');
+    await speaking(alpha);
+    await speaking(alpha);
+    await speaking(beta);
+    expect(await beta.call('speak', { text: LONG_TEXT })).toMatchObject({ success: false, reason: 'too_many_streams' });
+    expect(() => createMcpServer({ engine, registrar, maxAgentStreams: 65 })).toThrow(/maxAgentStreams/);
+  }, 60_000);
+
+  it('casts dialogue speakers named like Object members (__proto__, constructor) as any other', async () => {
+    const alpha = await connect('alpha');
+    const dialogue = await alpha.call('dialogue', { lines: [{ speaker: '__proto__', text: 'One.', voice: 'en-gb' }, { speaker: 'constructor', text: 'Two.' }, { speaker: 'toString', text: 'Three.', voice: 'en-us' }, { speaker: '__proto__', text: 'Four.' }] });
+    expect(dialogue).toMatchObject({ success: true });
+    await waitUntil(() => alpha.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'stopped').length === 4, 'the four lines to end');
+    const starts = ((await alpha.call('get_attestations', { limit: 200 })).attestations as Array<{ action: string; metadata?: Record<string, unknown> }>).filter((record) => record.action === 'start');
+    expect(starts.map((start) => [start.metadata?.speaker, start.metadata?.voice])).toEqual([
+      ['__proto__', 'en-gb'],
+      ['constructor', expect.any(String)],
+      ['toString', 'en-us'],
+      ['__proto__', 'en-gb'],
+    ]);
+  }, 60_000);
 
   it('refuses an engine of another registrar', () => {
     expect(() => createMcpServer({ engine, registrar: new AudioRegistrar() })).toThrow(InputError);

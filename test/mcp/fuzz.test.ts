@@ -5,10 +5,9 @@
  * good call afterwards, and its resident memory stays flat.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { BIN } from '../helpers/mcp.js';
+import { rssBytesOf, BIN } from '../helpers/mcp.js';
 import { waitUntil } from '../helpers/waiting.js';
 
 interface Answer {
@@ -33,11 +32,8 @@ function request(method: string, params: unknown): number {
 
 const byId = (id: number) => answers.find((answer) => answer.id === id);
 
-/** Resident set size of the server process, in bytes (Linux /proc). */
-function rssBytes(): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-  return Number(match?.[1] ?? 0) * 1024;
-}
+/** Resident set size of the server process, in bytes. */
+const rssBytes = (): number => rssBytesOf(child.pid);
 
 beforeAll(async () => {
   child = spawn(process.execPath, [BIN, 'mcp'], { env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' } });

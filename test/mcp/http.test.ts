@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { createConnection, type Socket } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -83,6 +84,49 @@ describe('MCP over Streamable HTTP', () => {
     expect(status).toBe(403);
   });
 
+  it('refuses a browser page of another origin, even one sending a CORS-simple content type (no session slot taken)', async () => {
+    const before = server.sessions().length;
+    for (const contentType of ['application/json', 'text/plain; application/json']) {
+      const page = await fetch(http.url, { method: 'POST', headers: { ...mcpHeaders, 'content-type': contentType, origin: 'http://evil.example', authorization: `Bearer ${TOKEN}` }, body: initialize });
+      expect(page.status, contentType).toBe(403);
+      await page.body?.cancel();
+    }
+    expect(server.sessions().length).toBe(before);
+    // A page served from the loopback origin itself (or a client sending no Origin) is let through.
+    const local = await fetch(http.url, { method: 'POST', headers: { ...mcpHeaders, origin: new URL(http.url).origin, authorization: `Bearer ${TOKEN}` }, body: initialize });
+    expect(local.status).toBe(200);
+    await local.body?.cancel();
+  });
+
+  it('answers a 100 MB request body with 413 without reading it all, and the session goes on', async () => {
+    const agent = await httpClient('bulky', http.url, TOKEN);
+    try {
+      const sessionId = (agent.client.transport as StreamableHTTPClientTransport).sessionId ?? '';
+      const status = await new Promise<number>((resolve, reject) => {
+        const { port } = new URL(http.url);
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${TOKEN}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18', 'content-length': String(100 * 1024 * 1024) } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < 100 && !req.destroyed) {
+            sent += 1;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          req.end();
+        };
+        pump();
+      });
+      expect(status).toBe(413);
+      expect(await agent.call('list_streams')).toMatchObject({ success: true });
+    } finally {
+      await agent.client.close();
+    }
+  }, 60_000);
+
   it('serves two concurrent sessions as two agents that cannot touch each other\'s streams', async () => {
     const [alpha, beta] = await Promise.all([httpClient('alpha', http.url, TOKEN), httpClient('beta', http.url, TOKEN)]);
     try {
@@ -91,6 +135,11 @@ describe('MCP over Streamable HTTP', () => {
       const betaOwner = registrar.getState(betaSpoke.stream_id as string)?.owner;
       expect(alphaOwner).toMatch(/^agent:alpha#\S+$/);
       expect(betaOwner).toMatch(/^agent:beta#\S+$/);
+      // The actor id (written in every attestation) carries no part of the session id, the session's credential.
+      const alphaSessionId = ((alpha.client.transport as StreamableHTTPClientTransport).sessionId ?? '').replaceAll('-', '');
+      expect(alphaSessionId.length).toBeGreaterThan(0);
+      const alphaPart = alphaOwner?.split('#')[1] ?? '';
+      for (let from = 0; from + 6 <= alphaPart.length; from += 1) expect(alphaSessionId).not.toContain(alphaPart.slice(from, from + 6));
       expect(await beta.call('interrupt', { stream_id: alphaSpoke.stream_id as string })).toMatchObject({ success: false, reason: 'not_owner' });
       const [alphaCut, betaCut] = await Promise.all([alpha.call('interrupt', {}), beta.call('interrupt', {})]);
       expect(alphaCut).toMatchObject({ success: true, stream_id: alphaSpoke.stream_id });
@@ -108,6 +157,31 @@ describe('MCP over Streamable HTTP', () => {
       expect((await fetch(small.url, { method: 'POST', headers: mcpHeaders, body: initialize })).status).toBe(503);
       await agent.client.close();
     } finally {
+      await small.close();
+    }
+  });
+
+  it('bounds open connections: idle sockets beyond maxConnections are closed, and a freed slot serves again', async () => {
+    const small = await serveMcpHttp(server, { maxConnections: 3 });
+    const { port } = new URL(small.url);
+    const sockets: Socket[] = [];
+    try {
+      const open = async (): Promise<{ socket: Socket; closed: Promise<void> }> => {
+        const socket = createConnection({ host: '127.0.0.1', port: Number(port) });
+        sockets.push(socket);
+        const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+        await new Promise<void>((resolve, reject) => socket.once('connect', () => resolve()).once('error', reject));
+        return { socket, closed };
+      };
+      const idle = [await open(), await open(), await open()];
+      // The server accepts in arrival order, so the fourth finds the three counted.
+      const extra = await open();
+      await extra.closed;
+      idle[0]?.socket.destroy();
+      await idle[0]?.closed;
+      await waitUntil(async () => (await fetch(small.url, { method: 'POST', headers: mcpHeaders, body: initialize }).then((res) => res.status, () => 0)) === 200, 'a request once a slot is free');
+    } finally {
+      for (const socket of sockets) socket.destroy();
       await small.close();
     }
   });

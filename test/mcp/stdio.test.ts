@@ -80,16 +80,52 @@ describe('voice-soundboard mcp (stdio)', () => {
     expect(agent.notices.filter((notice) => notice.stream_id === first.stream_id).map((notice) => notice.event)).toEqual(['started', 'interrupted', 'stopped']);
   });
 
-  it('lists voices and plays a dialogue line by line as its own streams', async () => {
+  it('lists voices and plays a dialogue as a Conversation: one stream per turn, distinct voices per speaker, the conversation id in the metadata', async () => {
     const voices = (await agent.call('list_voices', { language: 'en' })).voices as Array<{ id: string; languages: string[] }>;
     expect(voices.length).toBeGreaterThan(0);
     expect(voices.every((voice) => voice.languages.some((language) => language.toLowerCase().startsWith('en')))).toBe(true);
-    const dialogue = await agent.call('dialogue', { lines: [{ speaker: 'Ann', text: 'Hello Bob.' }, { speaker: 'Bob', text: 'Hello Ann.', voice: voices[0]?.id }] });
+    const dialogue = await agent.call('dialogue', { lines: [{ speaker: 'Ann', text: 'Hello Bob.' }, { speaker: 'Bob', text: 'Hello Ann.' }, { speaker: 'ann', text: 'Bye.' }] });
     expect(dialogue).toMatchObject({ success: true, conversation_id: expect.stringMatching(/^conv-/), stream_ids: [dialogue.stream_id] });
-    await waitUntil(() => agent.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'stopped').length === 2, 'both dialogue lines to end');
-    const lines = agent.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'started');
-    expect(lines).toHaveLength(2);
-    expect(lines[0]?.stream_id).toBe(dialogue.stream_id);
+    const ofDialogue = (event: string) => agent.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === event);
+    await waitUntil(() => ofDialogue('stopped').length === 3, 'the three turns to end');
+    const turns = ofDialogue('started');
+    expect(turns).toHaveLength(3);
+    expect(turns[0]?.stream_id).toBe(dialogue.stream_id);
+    // Each turn's start record carries the conversation id, turn, speaker and voice.
+    const starts = await Promise.all(turns.map(async (turn) => ((await agent.call('get_attestations', { stream_id: turn.stream_id })).attestations as Array<{ action: string; actor: string; metadata?: Record<string, unknown> }>)[0]));
+    expect(starts.map((start) => start?.action)).toEqual(['start', 'start', 'start']);
+    expect(starts.every((start) => /^agent:stdio-tester#/.test(start?.actor ?? ''))).toBe(true);
+    const metadata = starts.map((start) => start?.metadata ?? {});
+    expect(metadata.map((fields) => [fields.conversationId, fields.conversationTurn, fields.speaker])).toEqual([
+      [dialogue.conversation_id, 0, 'Ann'],
+      [dialogue.conversation_id, 1, 'Bob'],
+      [dialogue.conversation_id, 2, 'ann'],
+    ]);
+    // Two speakers, two voices (the conversation's default cast); a speaker keeps theirs.
+    expect(typeof metadata[0]?.voice).toBe('string');
+    expect(metadata[1]?.voice).not.toBe(metadata[0]?.voice);
+    expect(metadata[2]?.voice).toBe(metadata[0]?.voice);
+  });
+
+  it("casts a dialogue speaker to the line's voice", async () => {
+    const dialogue = await agent.call('dialogue', { lines: [{ speaker: 'Cy', text: 'One.', voice: 'en-gb' }, { speaker: 'Di', text: 'Two.', voice: 'en-us' }, { speaker: 'Cy', text: 'Three.' }] });
+    await waitUntil(() => agent.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'stopped').length === 3, 'the three turns to end');
+    const records = (await agent.call('get_attestations', { limit: 200 })).attestations as Array<{ action: string; metadata?: Record<string, unknown> }>;
+    const starts = records.filter((record) => record.action === 'start' && record.metadata?.conversationId === dialogue.conversation_id);
+    expect(starts.map((start) => start.metadata?.voice)).toEqual(['en-gb', 'en-us', 'en-gb']);
+  });
+
+  it('ends the rest of a dialogue with one allowed interrupt of the turn playing', async () => {
+    const dialogue = await agent.call('dialogue', { lines: [{ speaker: 'Ann', text: LONG_TEXT }, { speaker: 'Bob', text: 'Never heard.' }, { speaker: 'Ann', text: 'Nor this.' }] });
+    const first = dialogue.stream_id as string;
+    expect(await agent.call('query_state', { stream_id: first })).toMatchObject({ success: true, state: { state: 'playing' } });
+    const cut = await agent.call('interrupt', {});
+    expect(cut).toMatchObject({ success: true, decision: 'allowed', stream_id: first });
+    await waitUntil(() => agent.notices.some((notice) => notice.stream_id === first && notice.event === 'stopped'), 'the first turn to stop');
+    // Later turns never start: give the dialogue the time a next turn would take to start, then look.
+    const later = await agent.call('speak', { text: 'After the dialogue.', wait: true });
+    expect(later.success).toBe(true);
+    expect(agent.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'started').map((notice) => notice.stream_id)).toEqual([first]);
   });
 
   it('answers bad input found past the schema as a denial naming the field, and unknown streams', async () => {

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { AuditLogger } from '../security/audit-log.js';
 import { parseInput } from '../validation.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpLogger } from './server.js';
@@ -32,6 +33,8 @@ export const mcpHttpOptionsSchema = z.strictObject({
   /** A session without a request for this long is closed, its streams stopped (default 30 minutes): clients that vanish do not hold slots. */
   sessionIdleMs: z.number().int().min(1).max(86_400_000).default(30 * 60_000),
   logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null, 'expected a logger').optional(),
+  /** Security audit log: every refused bearer token is an `auth_failed` event. */
+  audit: z.instanceof(AuditLogger).optional(),
 });
 
 /** What callers may pass to `serveMcpHttp`. */
@@ -57,7 +60,7 @@ function sendJsonError(res: ServerResponse, status: number, code: number, messag
 
 /** Serves `server` over Streamable HTTP; resolves once listening. */
 export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptions = {}): Promise<McpHttpServer> {
-  const { host, port, token, maxSessions, sessionIdleMs, logger } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
+  const { host, port, token, maxSessions, sessionIdleMs, logger, audit } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
   const transports = new Map<string, StreamableHTTPServerTransport>();
   /** When each session last had a request (ms, monotonic). */
@@ -81,6 +84,7 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
     if (path !== MCP_HTTP_PATH) return sendJsonError(res, 404, -32000, `not found: the MCP endpoint is ${MCP_HTTP_PATH}`);
     if (!authorised(req)) {
       logger?.warn({ remote: req.socket.remoteAddress }, 'mcp http: missing or wrong bearer token');
+      audit?.authFailed({ client: req.socket.remoteAddress ?? 'unknown', reason: req.headers.authorization === undefined ? 'missing bearer token' : 'wrong bearer token' });
       return sendJsonError(res, 401, -32001, 'unauthorised: a bearer token is required', { 'www-authenticate': 'Bearer' });
     }
     const sessionHeader = req.headers['mcp-session-id'];

@@ -19,6 +19,7 @@ import { BackendRegistry } from '../backends/registry.js';
 import { VoiceEngine } from '../engine/voice-engine.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { negotiateVersion, REGISTRAR_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS } from '../registrar/version.js';
+import { AuditLogger } from '../security/audit-log.js';
 import { RateLimiter, rateLimiterOptionsSchema } from '../security/rate-limiter.js';
 import { schedulePolicySchema } from '../streaming/schedule-policy.js';
 import { parseInput } from '../validation.js';
@@ -55,6 +56,8 @@ export const mcpServerOptionsSchema = z.strictObject({
   heardWaitMs: z.number().int().min(0).max(600_000).default(10_000),
   /** Where the server logs sessions and refusals (default: nowhere). */
   logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null && typeof (value as McpLogger).info === 'function' && typeof (value as McpLogger).warn === 'function', 'expected a logger with info() and warn()').optional(),
+  /** Security audit log (docs/SECURITY.md): every rate-limit refusal and every registrar denial a tool gets. */
+  audit: z.instanceof(AuditLogger).optional(),
 });
 
 /** What callers may pass to `createMcpServer`. */
@@ -110,7 +113,7 @@ export class VoiceMcpServer {
     if (this.#closed) throw new InputError('the MCP server is closed', { code: 'MCP_CLOSED' });
     // Two live sessions under one id would be one agent: each session must be its own actor.
     if (this.#sessions.has(sessionId)) throw new InputError(`sessionId: a session "${sessionId}" is already connected`, { field: 'sessionId' });
-    const { engine, registrar, name, heardWaitMs, logger, policy } = this.#options;
+    const { engine, registrar, name, heardWaitMs, logger, policy, audit } = this.#options;
     const mcp = new McpServer(
       { name, version: PACKAGE_VERSION },
       { capabilities: { logging: {}, experimental: { [MCP_EXTENSION]: { schemaVersion: REGISTRAR_SCHEMA_VERSION, supported: [...SUPPORTED_SCHEMA_VERSIONS] } } }, instructions: INSTRUCTIONS, maxToolInputElements: 10_000 },
@@ -123,7 +126,7 @@ export class VoiceMcpServer {
       const asked: unknown = mcp.server.getClientCapabilities()?.experimental?.[MCP_EXTENSION];
       return negotiateVersion(typeof asked === 'object' && asked !== null ? (asked as { schemaVersion?: unknown }).schemaVersion : undefined);
     };
-    const context: tools.ToolContext = { session, registrar, limiter: this.#limiter, schemaVersion, catalogue: () => this.#voiceCatalogue(), heardWaitMs };
+    const context: tools.ToolContext = { session, registrar, limiter: this.#limiter, schemaVersion, catalogue: () => this.#voiceCatalogue(), heardWaitMs, ...(audit ? { audit } : {}) };
     registerTools(mcp, context, logger);
     this.#sessions.set(sessionId, { session, mcp });
     mcp.server.onclose = () => {

@@ -12,6 +12,7 @@ import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { RegistrarResult, StreamView } from '../registrar/types.js';
 import type { Attestation } from '../attestation/record.js';
 import type { VoiceCatalogue } from '../backends/catalogue.js';
+import type { AuditContext, AuditLogger } from '../security/audit-log.js';
 import type { RateLimiter } from '../security/rate-limiter.js';
 import type { Heard } from '../streaming/heard.js';
 import type { AgentSession, TrackedPlay } from './agent-session.js';
@@ -28,6 +29,13 @@ export interface ToolContext {
   catalogue: () => Promise<VoiceCatalogue>;
   /** How long `interrupt` waits for the cut stream to report what was heard, in ms. */
   heardWaitMs: number;
+  /** Where rate-limit refusals and registrar denials are logged (the server's `audit` option). */
+  audit?: AuditLogger;
+}
+
+/** Who a tool call is, for the audit log: the MCP session and its agent. */
+function auditContext(context: ToolContext): AuditContext {
+  return { client: context.session.sessionId, actor: context.session.actor.key };
 }
 
 /** A result as the client gets it: structured content and one short readable line. */
@@ -51,6 +59,7 @@ function refuse(context: ToolContext, reason: string, message: string, extra: Pa
 
 /** A registrar decision as a result. */
 function decided(context: ToolContext, result: RegistrarResult, extra: Partial<ToolResult>, what: string): CallToolResult {
+  context.audit?.registrarDecision(result, auditContext(context));
   const fields = { success: result.allowed, decision: result.decision, reason: result.reason, attestation_id: result.attestation.id, stream_id: result.streamId, ...(result.allowed ? {} : { message: result.message }), ...extra };
   return reply(context, fields, result.allowed ? what : `denied (${result.reason ?? 'denied'}): ${result.message}`);
 }
@@ -60,6 +69,7 @@ function failed(context: ToolContext, error: unknown, streamId: string | null = 
   if (error instanceof InputError) return refuse(context, 'invalid_input', error.message, { ...(error.field ? { field: error.field } : {}), stream_id: streamId });
   if (error instanceof RegistrarDeniedError) {
     const record = context.registrar.attestationStore.bySeq(error.seq);
+    context.audit?.registrarDenial(record ?? null, { ...auditContext(context), reason: error.reason ?? 'denied', message: error.message, ...(streamId !== null ? { streamId } : {}) });
     return refuse(context, error.reason ?? 'denied', error.message, { attestation_id: record?.id ?? null, stream_id: streamId });
   }
   if (error instanceof RegistrarHaltedError) return refuse(context, 'registrar_halted', error.message, { stream_id: streamId });
@@ -76,6 +86,7 @@ export function unexpected(context: ToolContext, error: unknown): CallToolResult
 function limited(context: ToolContext, chars = 0): CallToolResult | null {
   const decision = context.limiter.check(context.session.actor.key, { chars });
   if (decision.allowed) return null;
+  context.audit?.rateLimited({ ...auditContext(context), limit: decision.limit ?? 'requests', retryAfterMs: decision.retryAfterMs });
   const seconds = Number.isFinite(decision.retryAfterMs) ? Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) : null;
   const message = seconds === null ? `the ${decision.limit ?? 'request'} budget of one window is smaller than this call` : `too many ${decision.limit ?? 'requests'}; retry after ${seconds} s`;
   return refuse(context, 'rate_limited', message, { retry_after: seconds });

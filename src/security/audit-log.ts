@@ -10,6 +10,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { z } from 'zod';
 import type { AudioRegistrar } from '../registrar/registrar.js';
+import type { Attestation } from '../attestation/record.js';
 import type { RegistrarResult } from '../registrar/types.js';
 import { parseInput } from '../validation.js';
 import type { SecretSource } from './secrets.js';
@@ -107,17 +108,25 @@ export class AuditLogger {
 
   /** Logs a registrar request's result when it was denied (allowed ones are the attestation log's business); returns the result. */
   registrarDecision(result: RegistrarResult, context: AuditContext = {}): RegistrarResult {
-    if (!result.allowed) {
-      const streamId = context.streamId ?? result.streamId ?? undefined;
-      const recorded = result.attestation.actor;
-      const actor = context.actor ?? (recorded ? `${recorded.kind}:${recorded.id}` : undefined);
-      this.#write('registrar_denied', { ...context, ...(streamId !== undefined ? { streamId } : {}), ...(actor !== undefined ? { actor } : {}) }, result.reason, {
-        action: result.attestation.action,
-        message: result.message,
-        attestationId: result.attestation.id,
-      });
-    }
+    if (!result.allowed) this.registrarDenial(result.attestation, { ...context, ...(result.streamId !== null && context.streamId === undefined ? { streamId: result.streamId } : {}) });
     return result;
+  }
+
+  /**
+   * Logs a denial from its attestation record: for a denial the caller only saw as a thrown
+   * `RegistrarDeniedError` (look the record up by its `seq`). Without the record, `context.reason`
+   * and `context.message` say what is known.
+   */
+  registrarDenial(record: Attestation | null, context: AuditContext & { reason?: string; message?: string } = {}): void {
+    const { reason, message, ...who } = context;
+    const recorded = record?.actor;
+    const actor = who.actor ?? (recorded ? `${recorded.kind}:${recorded.id}` : undefined);
+    const streamId = who.streamId ?? record?.target ?? undefined;
+    this.#write('registrar_denied', { ...who, ...(streamId !== undefined ? { streamId } : {}), ...(actor !== undefined ? { actor } : {}) }, record?.reason ?? reason ?? 'denied', {
+      action: record?.action ?? null,
+      message: record?.message ?? message ?? null,
+      attestationId: record?.id ?? null,
+    });
   }
 
   /** A rate limiter refused a client (the MCP server and the CLI server mode call this). */

@@ -6,12 +6,16 @@
  * failures, plugin violations, secret access, content-filter blocks. Every line has `time` (ISO),
  * `event`, `client`, `actor` and `reason`; free text is written with invisible characters as
  * `\uXXXX`. The text a user asked to speak is never logged unless `logSpokenText` is set.
+ * Logging never throws into its caller (a registrar listener, a plugin hook, an MCP tool): a line
+ * that cannot be written (full disk, broken stream) is dropped, counted in `droppedEvents` and
+ * reported to `onError`; a path that cannot be opened is an `InputError` at construction.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { z } from 'zod';
 import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { Attestation } from '../attestation/record.js';
 import type { RegistrarResult } from '../registrar/types.js';
+import { InputError, VoiceSoundboardError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import type { SecretSource } from './secrets.js';
 import { visibleText } from './visible-text.js';
@@ -52,6 +56,8 @@ export const auditLoggerOptionsSchema = z.strictObject({
   destination: destinationSchema,
   /** Also log the text a user asked to speak where an event concerns it (default false). */
   logSpokenText: z.boolean().default(false),
+  /** Told about each event that could not be written (`AUDIT_LOG_WRITE_FAILED`); the event is dropped, never thrown. */
+  onError: z.custom<(error: VoiceSoundboardError) => void>((value) => typeof value === 'function', 'expected a function').optional(),
 });
 
 /** What callers pass to `new AuditLogger(...)`. */
@@ -61,14 +67,29 @@ function text(value: string | null | undefined): string | null {
   return value === undefined || value === null ? null : visibleText(value);
 }
 
+/** Opens `path` for appending (synchronous writes); an `InputError` naming the field when it cannot be opened. */
+function openFile(path: string): DestinationStream {
+  try {
+    return pino.destination({ dest: path, sync: true, append: true, mkdir: false });
+  } catch (error) {
+    throw new InputError(`auditLog.destination: cannot open ${JSON.stringify(visibleText(path))} for appending (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { code: 'AUDIT_LOG_UNWRITABLE', field: 'auditLog.destination', cause: error });
+  }
+}
+
 /** Writes security events as JSON lines (see the module comment). */
 export class AuditLogger {
   readonly #logger: Logger;
   readonly #logSpokenText: boolean;
+  readonly #onError: ((error: VoiceSoundboardError) => void) | undefined;
+  #dropped = 0;
+  #lastError: unknown;
 
   constructor(options: AuditLoggerOptions) {
     const parsed = parseInput(auditLoggerOptionsSchema, options, 'auditLog');
-    const destination = typeof parsed.destination === 'string' ? pino.destination({ dest: parsed.destination, sync: true, append: true, mkdir: false }) : parsed.destination;
+    this.#onError = parsed.onError;
+    const destination = typeof parsed.destination === 'string' ? openFile(parsed.destination) : parsed.destination;
+    // A stream that reports a failed write as an event must not crash the process for want of a listener.
+    (destination as Partial<NodeJS.EventEmitter>).on?.('error', (error: unknown) => this.#drop(error));
     this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'message', formatters: { level: (label) => ({ level: label }) } }, destination);
     this.#logSpokenText = parsed.logSpokenText;
   }
@@ -84,7 +105,29 @@ export class AuditLogger {
     };
     for (const [key, value] of Object.entries(details)) line[key] = typeof value === 'string' ? visibleText(value) : value;
     if (this.#logSpokenText && spokenText !== undefined) line.spokenText = spokenText;
-    this.#logger.warn(line, 'security event');
+    try {
+      this.#logger.warn(line, 'security event');
+    } catch (error) {
+      this.#drop(error);
+    }
+  }
+
+  /** Events that could not be written (full disk, broken stream) and were dropped. */
+  get droppedEvents(): number {
+    return this.#dropped;
+  }
+
+  #drop(error: unknown): void {
+    // A file stream both throws a failed write and emits it: one failure, one drop.
+    if (error === this.#lastError) return;
+    this.#lastError = error;
+    this.#dropped += 1;
+    const code = (error as NodeJS.ErrnoException | undefined)?.code ?? (error instanceof Error ? error.message : 'error');
+    try {
+      this.#onError?.(new VoiceSoundboardError('AUDIT_LOG_WRITE_FAILED', `audit log: an event could not be written (${visibleText(String(code)).slice(0, 100)}); it was dropped`, { cause: error }));
+    } catch {
+      // The host's handler failing is no reason to fail the caller either.
+    }
   }
 
   /**

@@ -97,4 +97,32 @@ describe('AuditLogger', () => {
     expect(() => new AuditLogger({ destination: 42 as never })).toThrow(InputError);
     expect(() => new AuditLogger({ destination: 42 as never })).toThrow(/auditLog\.destination/);
   });
+
+  it('refuses a path it cannot open with a coded error naming the field, not a raw ENOENT', () => {
+    const make = () => new AuditLogger({ destination: join(directory, 'no-such-dir', 'audit.jsonl') });
+    expect(make).toThrow(InputError);
+    expect(make).toThrow(/auditLog\.destination: cannot open .*no-such-dir.* \(ENOENT\)/);
+  });
+
+  it('a full disk or a failing stream never throws into the caller: the event is dropped, counted and reported', () => {
+    const errors: string[] = [];
+    const full = new AuditLogger({ destination: '/dev/full', onError: (error) => errors.push(error.code) });
+    const registrar = new AudioRegistrar();
+    full.watchRegistrar(registrar);
+    const agent = registrar.registerActor('agent:disk-full');
+    const started = registrar.request({ action: 'start', actor: agent });
+    // The registrar's listener writes to the full disk: the request still answers.
+    expect(registrar.request({ action: 'fail', actor: agent, target: started.streamId, reason: 'boom' }).allowed).toBe(true);
+    expect(() => full.rateLimited({ client: 'c', limit: 'requests', retryAfterMs: 1 })).not.toThrow();
+    expect(full.droppedEvents).toBe(2);
+    expect(errors).toEqual(['AUDIT_LOG_WRITE_FAILED', 'AUDIT_LOG_WRITE_FAILED']);
+    // A stream that throws on write: the same.
+    const broken = new AuditLogger({ destination: { write: () => { throw new Error('EPIPE'); } } });
+    expect(() => broken.authFailed({ client: 'x', reason: 'wrong token' })).not.toThrow();
+    expect(broken.droppedEvents).toBe(1);
+    // The control: a writable file drops nothing.
+    const { audit } = logger();
+    audit.authFailed({ client: 'x', reason: 'wrong token' });
+    expect(audit.droppedEvents).toBe(0);
+  });
 });

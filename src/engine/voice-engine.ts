@@ -712,7 +712,9 @@ export class VoiceEngine {
       // Content filter (security/content-filter.ts): a denial fails the stream below (attested); a replacement is compiled.
       const context = { streamId: lifecycle.streamId, actor: String(this.actor), format: parsed.format, ...pickDefined({ voice: parsed.voice, sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId }) };
       // A scene's mix needs none: its dialogue was spoken (and filtered) by its own speak() streams.
-      const filtered = isRenderedMix(text) ? text : await filterSpeechInput(this.#options.contentFilter && this.#options.audit ? auditedContentFilter(this.#options.contentFilter, this.#options.audit) : this.#options.contentFilter, text, context, parsed.textStream, signal, utterance.graph);
+      const pieceFormat = { ...parsed, format: parsed.format === 'auto' ? ('markup' as const) : parsed.format };
+      const filter = this.#options.contentFilter && this.#options.audit ? auditedContentFilter(this.#options.contentFilter, this.#options.audit) : this.#options.contentFilter;
+      const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, context, parsed.textStream, signal, utterance.graph, (piece) => compile(this.#plugins.transformText(piece), this.#compileOptions(piece, pieceFormat, 1)));
       if (filtered !== text) [text, utterance.graph] = [filtered, null];
       // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
       const override = lifecycle.override();

@@ -29,7 +29,8 @@ export interface ContentFilterContext {
   /**
    * The words that will be spoken, as the compiler reads `text` (entities decoded, `<sub>` aliases,
    * `<say-as>` and numbers read out), space-joined: judge this too, since markup can spell a word
-   * the raw text does not contain (`&#112;assword`). For a live piece it is the piece itself.
+   * the raw text does not contain (`&#112;assword`). For a live piece it is the piece as the
+   * engine compiles it (plugins' `transformText` included).
    */
   readonly spokenText: string;
   readonly voice?: string;
@@ -84,7 +85,8 @@ export async function applyContentFilter(filter: ContentFilter, text: string, co
 
 /**
  * The engine's hook: `input` filtered by `filter` (unchanged without one). A string is judged
- * whole; a live source is cut as the engine cuts it and each piece judged before it passes on.
+ * whole; a live source is cut as the engine cuts it and each piece judged before it passes on,
+ * its `spokenText` from `compilePiece` (the engine's own compile of a piece).
  */
 export async function filterSpeechInput(
   filter: ContentFilter | undefined,
@@ -93,14 +95,23 @@ export async function filterSpeechInput(
   textStream: TextStreamOptions | undefined,
   signal: AbortSignal,
   compiled: SpeechGraph | null,
+  compilePiece?: (piece: string) => SpeechGraph,
 ): Promise<string | AsyncIterable<string>> {
   if (filter === undefined) return input;
   if (typeof input === 'string') return applyContentFilter(filter, input, { ...context, live: false, spokenText: compiled ? spokenTextOf(compiled) : input });
   const options = textStreamOptionsSchema.parse(textStream ?? {});
+  // A piece's spoken words as the engine will compile it (plugins' transformText included); a piece that does not compile fails there anyway.
+  const spokenOf = (piece: string): string => {
+    try {
+      return compilePiece ? spokenTextOf(compilePiece(piece)) : piece;
+    } catch {
+      return piece;
+    }
+  };
   return (async function* filtered() {
     for await (const piece of cutTextSource(input, options, signal)) {
       // Pieces come cut and trimmed: a space keeps words of two pieces apart when they are cut again.
-      yield `${await applyContentFilter(filter, piece, { ...context, live: true, spokenText: piece })} `;
+      yield `${await applyContentFilter(filter, piece, { ...context, live: true, spokenText: spokenOf(piece) })} `;
     }
   })();
 }

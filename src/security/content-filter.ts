@@ -28,8 +28,9 @@ export interface ContentFilterContext {
   readonly live: boolean;
   /**
    * The words that will be spoken, as the compiler reads `text` (entities decoded, `<sub>` aliases,
-   * `<say-as>` and numbers read out), space-joined: judge this too, since markup can spell a word
-   * the raw text does not contain (`&#112;assword`). For a live piece it is the piece as the
+   * `<say-as>` and numbers read out), space-joined, NFKC-folded and without invisible characters
+   * (`judgeableText`): judge this too, since markup or a soft hyphen can spell a word the raw text
+   * does not contain (`&#112;assword`, `pass\u00ADword`). For a live piece it is the piece as the
    * engine compiles it (plugins' `transformText` included).
    */
   readonly spokenText: string;
@@ -98,14 +99,14 @@ export async function filterSpeechInput(
   compilePiece?: (piece: string) => SpeechGraph,
 ): Promise<string | AsyncIterable<string>> {
   if (filter === undefined) return input;
-  if (typeof input === 'string') return applyContentFilter(filter, input, { ...context, live: false, spokenText: compiled ? spokenTextOf(compiled) : input });
+  if (typeof input === 'string') return applyContentFilter(filter, input, { ...context, live: false, spokenText: compiled ? spokenTextOf(compiled) : judgeableText(input) });
   const options = textStreamOptionsSchema.parse(textStream ?? {});
   // A piece's spoken words as the engine will compile it (plugins' transformText included); a piece that does not compile fails there anyway.
   const spokenOf = (piece: string): string => {
     try {
-      return compilePiece ? spokenTextOf(compilePiece(piece)) : piece;
+      return compilePiece ? spokenTextOf(compilePiece(piece)) : judgeableText(piece);
     } catch {
-      return piece;
+      return judgeableText(piece);
     }
   };
   return (async function* filtered() {
@@ -116,12 +117,26 @@ export async function filterSpeechInput(
   })();
 }
 
-/** The words a graph speaks, space-joined (speech nodes' spoken text, clips' fallback text). */
+/** Characters a reader and a synthesizer skip (soft hyphen, zero-width, joiners, BOM, variation selectors, tags). */
+const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
+
+/**
+ * Text as a filter should judge it: NFKC-folded (fullwidth and compatibility letters become their
+ * plain forms) with default-ignorable characters removed, since a backend reads "pass\u00ADword"
+ * as "password".
+ */
+export function judgeableText(text: string): string {
+  return text.normalize('NFKC').replace(IGNORABLE, '');
+}
+
+/** The words a graph speaks, space-joined (speech nodes' spoken text, clips' fallback text), as `judgeableText`. */
 export function spokenTextOf(graph: SpeechGraph): string {
-  return graph.nodes
-    .map((node) => (node.type === 'text' || node.type === 'ssml' ? node.text : node.type === 'audio' ? node.fallbackText : ''))
-    .filter((text) => text !== '')
-    .join(' ');
+  return judgeableText(
+    graph.nodes
+      .map((node) => (node.type === 'text' || node.type === 'ssml' ? node.text : node.type === 'audio' ? node.fallbackText : ''))
+      .filter((text) => text !== '')
+      .join(' '),
+  );
 }
 
 /** `record` without its undefined fields (for optional context fields under exactOptionalPropertyTypes). */

@@ -136,4 +136,20 @@ describe('content filter', () => {
     expect(judged.at(-1)).toEqual(['The kitten is out.', 'The password is out.']);
     expect(backend.segments.join(' ')).not.toContain('password');
   });
+
+  it('spokenText is what a backend reads: invisible characters (soft hyphen, zero-width) removed and NFKC-folded, so "pass\u00ADword" cannot slip past', async () => {
+    const { backend, engine } = setup((_text, context) => (/password/i.test(context.spokenText) ? deny('mentions a password') : allow()));
+    // espeak-ng reads "pass\u00ADword" as "password"; a fullwidth word folds to its letters.
+    for (const hidden of ['the pass\u00ADword is', 'the pass\u200Bword is', 'the pass\u2060word is', 'the \uFF50\uFF41\uFF53\uFF53\uFF57\uFF4F\uFF52\uFF44 is']) {
+      expect((await rejection(engine.speak(hidden))).code, JSON.stringify(hidden)).toBe('CONTENT_FILTER_DENIED');
+    }
+    const error = await rejection((async () => {
+      for await (const _chunk of engine.stream(source(['Fine here. ', 'The pass\u00ADword ', 'is out.'])));
+    })());
+    expect((error.cause as { code?: string } | undefined)?.code).toBe('CONTENT_FILTER_DENIED');
+    expect(backend.segments.join(' ')).not.toMatch(/pass.?word/);
+    // The control: an ordinary word is allowed.
+    await engine.speak('the passport is here');
+    expect(backend.segments.join(' ')).toContain('passport');
+  });
 });

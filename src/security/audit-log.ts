@@ -104,7 +104,7 @@ export class AuditLogger {
       reason: text(reason),
     };
     for (const [key, value] of Object.entries(details)) line[key] = typeof value === 'string' ? visibleText(value) : value;
-    if (this.#logSpokenText && spokenText !== undefined) line.spokenText = spokenText;
+    if (this.#logSpokenText && spokenText !== undefined) line.spokenText = visibleText(spokenText);
     try {
       this.#logger.warn(line, 'security event');
     } catch (error) {

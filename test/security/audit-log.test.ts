@@ -125,4 +125,14 @@ describe('AuditLogger', () => {
     audit.authFailed({ client: 'x', reason: 'wrong token' });
     expect(audit.droppedEvents).toBe(0);
   });
+
+  it('logged spoken text is escaped like every free-text field: no line separator or bidi override reaches the file raw', () => {
+    const path = join(directory, `audit-${counter++}.jsonl`);
+    const audit = new AuditLogger({ destination: path, logSpokenText: true });
+    audit.contentFiltered({ decision: 'deny', reason: 'r', spokenText: 'said\u2028{"event":"forged"}\u2029\u202Eevil\u001b[31m' });
+    const raw = readFileSync(path, 'utf8');
+    expect(raw).not.toMatch(/[\u2028\u2029\u202E\u001b]/);
+    expect(raw.trim().split(/\r?\n|\u2028|\u2029/)).toHaveLength(1);
+    expect((JSON.parse(raw) as { spokenText: string }).spokenText).toBe('said\\u2028{"event":"forged"}\\u2029\\u202Eevil\\u001B[31m');
+  });
 });

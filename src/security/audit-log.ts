@@ -4,7 +4,8 @@
  * Events: registrar denials (`registrarDecision`, for hosts that make requests) and halts, failed
  * streams and accessibility-override changes (`watchRegistrar`), rate-limit refusals, auth
  * failures, plugin violations, secret access, content-filter blocks. Every line has `time` (ISO),
- * `event`, `client`, `actor` and `reason`; free text is written with invisible characters as
+ * `event`, `client`, `actor` and `reason` (a denial's or halt's own text in `detail`: `message`
+ * is pino's); free text is written with invisible characters as
  * `\uXXXX`. The text a user asked to speak is never logged unless `logSpokenText` is set.
  * Logging never throws into its caller (a registrar listener, a plugin hook, an MCP tool): a line
  * that cannot be written (full disk, broken stream) is dropped, counted in `droppedEvents` and
@@ -141,7 +142,7 @@ export class AuditLogger {
         if (event.action !== 'fail') return;
         this.#write('stream_failed', { ...context, actor: event.actor, streamId: event.streamId }, event.reason, { attestationId: event.attestationId });
       }),
-      registrar.onHalt((halt) => this.#write('registrar_halted', context, halt.cause, { message: halt.message, attestationId: halt.attestationId })),
+      registrar.onHalt((halt) => this.#write('registrar_halted', context, halt.cause, { detail: halt.message, attestationId: halt.attestationId })),
       registrar.onOverride((event) => this.#write('override_changed', { ...context, actor: event.actor }, event.action, { attestationId: event.attestationId })),
     ];
     return () => {
@@ -167,7 +168,7 @@ export class AuditLogger {
     const streamId = who.streamId ?? record?.target ?? undefined;
     this.#write('registrar_denied', { ...who, ...(streamId !== undefined ? { streamId } : {}), ...(actor !== undefined ? { actor } : {}) }, record?.reason ?? reason ?? 'denied', {
       action: record?.action ?? null,
-      message: record?.message ?? message ?? null,
+      detail: record?.message ?? message ?? null,
       attestationId: record?.id ?? null,
     });
   }

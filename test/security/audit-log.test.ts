@@ -135,4 +135,18 @@ describe('AuditLogger', () => {
     expect(raw.trim().split(/\r?\n|\u2028|\u2029/)).toHaveLength(1);
     expect((JSON.parse(raw) as { spokenText: string }).spokenText).toBe('said\\u2028{"event":"forged"}\\u2029\\u202Eevil\\u001B[31m');
   });
+
+  it('registrarDenial logs a denial known only from its attestation record (a thrown RegistrarDeniedError), or from its reason', () => {
+    const { audit, lines } = logger();
+    const registrar = new AudioRegistrar();
+    const agent = registrar.registerActor('agent:thrown');
+    const denied = registrar.request({ action: 'stop', actor: agent, target: 'stream-unknown' });
+    expect(denied.allowed).toBe(false);
+    audit.registrarDenial(registrar.attestationStore.bySeq(denied.attestation.seq) ?? null, { client: 'mcp:s9' });
+    audit.registrarDenial(null, { client: 'mcp:s9', actor: 'agent:thrown', reason: 'accessibility_override', message: 'a user override covers the stream', streamId: 'stream-x' });
+    expect(lines()).toEqual([
+      expect.objectContaining({ event: 'registrar_denied', client: 'mcp:s9', actor: 'agent:thrown', reason: denied.reason, action: 'stop', attestationId: denied.attestation.id, detail: denied.message }),
+      expect.objectContaining({ event: 'registrar_denied', client: 'mcp:s9', actor: 'agent:thrown', reason: 'accessibility_override', streamId: 'stream-x', action: null, attestationId: null, detail: 'a user override covers the stream' }),
+    ]);
+  });
 });

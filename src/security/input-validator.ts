@@ -76,7 +76,8 @@ export class InputValidator {
         const graph = compile(text, { format: 'ssml', maxInputChars: maxLength });
         // Character references decode to what the raw check saw as harmless (&#x202E;): check what will be spoken.
         for (const node of graph.nodes) {
-          const decoded = 'sourceText' in node ? `${node.sourceText}${node.voice ?? ''}` : '';
+          // The source, the words spoken (a <sub alias> is spoken, not its content) and the voice.
+          const decoded = 'sourceText' in node ? `${node.sourceText}${node.text}${node.voice ?? ''}` : '';
           const reference = new RegExp(HIDDEN.source).exec(decoded);
           if (reference) throw this.#refused(field, text, 0, `character ${describeCharacter(reference[0])} (a control, bidi control, invisible character or lone surrogate, written as a reference) is not allowed`);
         }

@@ -72,4 +72,11 @@ describe('InputValidator', () => {
     // Joiners that scripts and emoji need stay: ZWNJ (Persian), ZWJ (emoji sequences).
     expect(validator.validate('\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645 \u{1F469}\u200D\u{1F4BB}').text).toContain('\u200D');
   });
+
+  it('with allowSsml, checks what is spoken too: a <sub alias> written with a bidi override reference is refused', () => {
+    const allowing = new InputValidator({ allowSsml: true });
+    expect(refusal(allowing, '<speak><sub alias="&#x202E;evil">w</sub></speak>').message).toContain('U+202E');
+    expect(refusal(allowing, '<speak><sub alias="pay&#x200B;ee">w</sub></speak>').message).toContain('U+200B');
+    expect(allowing.validate('<speak><sub alias="World Wide Web">WWW</sub></speak>').format).toBe('ssml');
+  });
 });

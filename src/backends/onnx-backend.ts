@@ -93,8 +93,9 @@ export abstract class OnnxBackend<Options extends OnnxBackendOptions, Model exte
   /** Loads `modelPath` into a worker and checks it with `inspect`; the worker is released when the check throws. */
   protected async loadCheckedModel(inspect: (onnx: OnnxModel) => Model): Promise<Model> {
     await assertModelFile(this.name, this.options.modelPath, 'model file');
-    await verifyModelFile(this.name, this.options.modelPath, this.options);
-    const onnx = await loadOnnxModel(this.name, this.options.modelPath, { intraOpNumThreads: this.options.intraOpNumThreads });
+    // With pins, the bytes checked are the bytes loaded: a file swapped after the check never runs.
+    const verified = await verifyModelFile(this.name, this.options.modelPath, this.options);
+    const onnx = await loadOnnxModel(this.name, this.options.modelPath, { intraOpNumThreads: this.options.intraOpNumThreads }, verified);
     try {
       return inspect(onnx);
     } catch (error) {

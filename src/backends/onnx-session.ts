@@ -56,6 +56,8 @@ export interface OnnxModel {
 interface WorkerInit {
   ortUrl: string;
   modelPath: string;
+  /** The model's verified bytes (security/model-verify.ts), loaded instead of the path when given. */
+  modelBytes: Uint8Array | null;
   sessionOptions: Ort.InferenceSession.SessionOptions;
 }
 
@@ -83,7 +85,7 @@ const describe = (error) => (error instanceof Error ? error.message : String(err
   try {
     const module = await import(init.ortUrl);
     ort = typeof module.InferenceSession === 'function' ? module : module.default;
-    session = await ort.InferenceSession.create(init.modelPath, init.sessionOptions);
+    session = await ort.InferenceSession.create(init.modelBytes ?? init.modelPath, init.sessionOptions);
   } catch (error) {
     port.postMessage({ kind: 'load-failed', message: describe(error) });
     return;
@@ -149,11 +151,14 @@ interface PendingRun {
  * `BACKEND_MODEL_NOT_FOUND`, `BACKEND_MODEL_INVALID` (not an ONNX model ONNX Runtime accepts),
  * `BACKEND_UNAVAILABLE` (onnxruntime-node missing).
  */
-export async function loadOnnxModel(backend: string, path: string, options: OnnxSessionOptions = {}): Promise<OnnxModel> {
-  await assertModelFile(backend, path, 'model file');
+export async function loadOnnxModel(backend: string, path: string, options: OnnxSessionOptions = {}, verifiedBytes: Uint8Array | null = null): Promise<OnnxModel> {
+  if (verifiedBytes === null) await assertModelFile(backend, path, 'model file');
+  // An exact, unshared buffer, so it can move to the worker without a copy.
+  const bytes = verifiedBytes === null ? null : verifiedBytes.byteOffset === 0 && verifiedBytes.byteLength === verifiedBytes.buffer.byteLength ? verifiedBytes : verifiedBytes.slice();
   const init: WorkerInit = {
     ortUrl: resolveOnnxRuntime(backend),
     modelPath: path,
+    modelBytes: bytes,
     sessionOptions: {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
@@ -162,7 +167,7 @@ export async function loadOnnxModel(backend: string, path: string, options: Onnx
       ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
     },
   };
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: init, execArgv: [], name: `${backend}-onnx` });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: init, execArgv: [], name: `${backend}-onnx`, ...(bytes && bytes.buffer instanceof ArrayBuffer ? { transferList: [bytes.buffer] } : {}) });
   const pending = new Map<number, PendingRun>();
   let nextId = 0;
   let alive = true;

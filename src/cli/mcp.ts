@@ -11,6 +11,7 @@ import { serveMcpHttp } from '../mcp/http.js';
 import { createMcpServer } from '../mcp/server.js';
 import { LineStdioTransport } from '../mcp/stdio-transport.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
+import { AuditLogger } from '../security/audit-log.js';
 import { parseCliArgs, type FlagSpec } from './args.js';
 import type { CliCommand, CliIo } from './main.js';
 
@@ -27,6 +28,8 @@ Options:
                                 (default: VOICE_SOUNDBOARD_MCP_TOKEN when set)
       --requests-per-minute <n> calls per agent per minute (default 60)
       --chars-per-minute <n>    characters of text per agent per minute (default 100000)
+      --audit-log <file>        append security events (rate limits, denials, auth
+                                failures, failed streams) as JSON lines to <file>
   -h, --help                    show this help
 
 Environment: VOICE_SOUNDBOARD_AUDIO_BACKEND=null runs without a sound card.
@@ -39,6 +42,7 @@ const FLAGS: FlagSpec = {
   token: { type: 'string' },
   'requests-per-minute': { type: 'string' },
   'chars-per-minute': { type: 'string' },
+  'audit-log': { type: 'string' },
 };
 
 const count = (max: number) => z.coerce.number().int().min(1).max(max);
@@ -50,6 +54,7 @@ const valuesSchema = z.object({
   token: z.string().min(8, 'expected a token of at least 8 characters').max(4096).optional(),
   'requests-per-minute': count(1_000_000).optional(),
   'chars-per-minute': count(1_000_000_000).optional(),
+  'audit-log': z.string().min(1).max(4096).optional(),
 });
 
 async function run(args: string[], io: CliIo): Promise<number> {
@@ -63,12 +68,15 @@ async function run(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const logger = pino({ base: null, name: 'voice-soundboard-mcp' }, io.stderr as unknown as pino.DestinationStream);
+  const audit = values['audit-log'] ? new AuditLogger({ destination: values['audit-log'] }) : undefined;
   const registrar = new AudioRegistrar();
-  const engine = new VoiceEngine({ registrar });
+  const unwatch = audit?.watchRegistrar(registrar);
+  const engine = new VoiceEngine({ registrar, ...(audit ? { audit } : {}) });
   const server = createMcpServer({
     engine,
     registrar,
     logger,
+    ...(audit ? { audit } : {}),
     rateLimit: { windowMs: 60_000, ...(values['requests-per-minute'] ? { requestsPerWindow: values['requests-per-minute'] } : {}), ...(values['chars-per-minute'] ? { charsPerWindow: values['chars-per-minute'] } : {}) },
   });
   const stopped = new Promise<void>((resolve) => {
@@ -78,7 +86,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   try {
     if (values.http) {
       const token = values.token ?? process.env.VOICE_SOUNDBOARD_MCP_TOKEN;
-      const http = await serveMcpHttp(server, { ...(values.host ? { host: values.host } : {}), ...(values.port !== undefined ? { port: values.port } : {}), ...(token ? { token } : {}), logger });
+      const http = await serveMcpHttp(server, { ...(values.host ? { host: values.host } : {}), ...(values.port !== undefined ? { port: values.port } : {}), ...(token ? { token } : {}), logger, ...(audit ? { audit } : {}) });
       logger.info({ url: http.url, auth: token ? 'bearer' : 'none' }, 'mcp http listening');
       await stopped;
       await http.close();
@@ -93,6 +101,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
     await server.close();
     await engine.close();
     await registrar.close();
+    unwatch?.();
   }
   return 0;
 }

@@ -6,6 +6,7 @@ import type { SpeechBackend } from '../backends/backend.js';
 import { EMOTION_NAMES, INPUT_FORMATS, PRESET_NAMES, PROSODY_LIMITS } from '../compiler/index.js';
 import { AudioOutput } from '../audio/output.js';
 import { ActorHandle } from '../registrar/actor-handle.js';
+import { AuditLogger } from '../security/audit-log.js';
 import type { ContentFilter } from '../security/content-filter.js';
 import type { Heard } from '../streaming/heard.js';
 import { textStreamOptionsSchema } from '../streaming/text-source.js';
@@ -90,6 +91,8 @@ export const voiceEngineOptionsSchema = z.strictObject({
   contentFilter: z.custom<ContentFilter>((value) => typeof value === 'function', { message: 'expected a function (text, context) => allow() | deny(reason) | replace(text)' }).optional(),
   /** Marks every stream's audio with a keyed inaudible watermark carrying `payload` (docs/WATERMARK.md). */
   watermark: watermarkOptionsSchema.optional(),
+  /** Security audit log (docs/SECURITY.md): plugin violations and content-filter denials and replacements. */
+  audit: z.instanceof(AuditLogger).optional(),
 });
 
 /** What callers may pass to `new VoiceEngine(...)`. */

@@ -27,7 +27,7 @@ import { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { realClipPath } from '../security/clip-path.js';
-import { filterSpeechInput, pickDefined } from '../security/content-filter.js';
+import { auditedContentFilter, filterSpeechInput, pickDefined } from '../security/content-filter.js';
 import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
 import { realtimeLimitFrames, writeAheadFrames, writePaced } from '../streaming/paced-write.js';
@@ -146,7 +146,7 @@ export class VoiceEngine {
     }
     this.#runtime = this.#registrar.registerActor(this.runtimeActor);
     this.registrar = readerOf(this.#registrar);
-    this.#plugins = new EnginePlugins(this.#registrar, this.#registry, this.#options.plugins);
+    this.#plugins = new EnginePlugins(this.#registrar, this.#registry, this.#options.plugins, this.#options.audit);
     // Several engines may share one output: each stream plays on its own voice of the mixer.
     this.#output = this.#options.output;
     // Decisions are effects: the sinks obey every transition and halt first (silence), then the
@@ -717,7 +717,9 @@ export class VoiceEngine {
       // Content filter (security/content-filter.ts): a denial fails the stream below (attested); a replacement is compiled.
       const context = { streamId: lifecycle.streamId, actor: String(this.actor), format: parsed.format, ...pickDefined({ voice: parsed.voice, sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId }) };
       // A scene's mix needs none: its dialogue was spoken (and filtered) by its own speak() streams.
-      const filtered = isRenderedMix(text) ? text : await filterSpeechInput(this.#options.contentFilter, text, context, parsed.textStream, signal, utterance.graph);
+      const pieceFormat = { ...parsed, format: parsed.format === 'auto' ? ('markup' as const) : parsed.format };
+      const filter = this.#options.contentFilter && this.#options.audit ? auditedContentFilter(this.#options.contentFilter, this.#options.audit) : this.#options.contentFilter;
+      const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, context, parsed.textStream, signal, utterance.graph, (piece) => compile(this.#plugins.transformText(piece), this.#compileOptions(piece, pieceFormat, 1)));
       if (filtered !== text) [text, utterance.graph] = [filtered, null];
       // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
       const override = lifecycle.override();

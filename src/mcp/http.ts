@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { AuditLogger } from '../security/audit-log.js';
 import { parseInput } from '../validation.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpLogger } from './server.js';
@@ -36,6 +37,8 @@ export const mcpHttpOptionsSchema = z.strictObject({
   /** Open TCP connections at most (default 256): more are closed at once, so idle sockets cannot exhaust the host's file descriptors. */
   maxConnections: z.number().int().min(1).max(65_536).default(256),
   logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null, 'expected a logger').optional(),
+  /** Security audit log: every refused bearer token is an `auth_failed` event. */
+  audit: z.instanceof(AuditLogger).optional(),
 });
 
 /** What callers may pass to `serveMcpHttp`. */
@@ -61,7 +64,7 @@ function sendJsonError(res: ServerResponse, status: number, code: number, messag
 
 /** Serves `server` over Streamable HTTP; resolves once listening. */
 export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptions = {}): Promise<McpHttpServer> {
-  const { host, port, token, maxSessions, sessionIdleMs, maxConnections, logger } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
+  const { host, port, token, maxSessions, sessionIdleMs, maxConnections, logger, audit } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
   const transports = new Map<string, StreamableHTTPServerTransport>();
   /** When each session last had a request (ms, monotonic). */
@@ -102,6 +105,7 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
     }
     if (!authorised(req)) {
       logger?.warn({ remote: req.socket.remoteAddress }, 'mcp http: missing or wrong bearer token');
+      audit?.authFailed({ client: req.socket.remoteAddress ?? 'unknown', reason: req.headers.authorization === undefined ? 'missing bearer token' : 'wrong bearer token' });
       return sendJsonError(res, 401, -32001, 'unauthorised: a bearer token is required', { 'www-authenticate': 'Bearer' });
     }
     const sessionHeader = req.headers['mcp-session-id'];

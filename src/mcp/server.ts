@@ -19,6 +19,7 @@ import { BackendRegistry } from '../backends/registry.js';
 import { VoiceEngine } from '../engine/voice-engine.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import { negotiateVersion, REGISTRAR_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS } from '../registrar/version.js';
+import { AuditLogger } from '../security/audit-log.js';
 import { RateLimiter, rateLimiterOptionsSchema } from '../security/rate-limiter.js';
 import { schedulePolicySchema } from '../streaming/schedule-policy.js';
 import { parseInput } from '../validation.js';
@@ -65,6 +66,8 @@ export const mcpServerOptionsSchema = z.strictObject({
   heardWaitMs: z.number().int().min(0).max(600_000).default(10_000),
   /** Where the server logs sessions and refusals (default: nowhere). */
   logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null && typeof (value as McpLogger).info === 'function' && typeof (value as McpLogger).warn === 'function', 'expected a logger with info() and warn()').optional(),
+  /** Security audit log (docs/SECURITY.md): every rate-limit refusal and every registrar denial a tool gets. */
+  audit: z.instanceof(AuditLogger).optional(),
 });
 
 /** What callers may pass to `createMcpServer`. */
@@ -128,7 +131,7 @@ export class VoiceMcpServer {
     if (this.#servedIds.has(actorPart) || [...this.#sessions.keys()].some((open) => sanitiseClientName(open) === actorPart)) {
       throw new InputError(`sessionId: "${sessionId}" names the agent of another session, open or served before ("${actorPart}"); give each session a new id`, { field: 'sessionId' });
     }
-    const { engine, registrar, name, heardWaitMs, logger, policy } = this.#options;
+    const { engine, registrar, name, heardWaitMs, logger, policy, audit } = this.#options;
     const mcp = new McpServer(
       { name, version: PACKAGE_VERSION },
       { capabilities: { logging: {}, experimental: { [MCP_EXTENSION]: { schemaVersion: REGISTRAR_SCHEMA_VERSION, supported: [...SUPPORTED_SCHEMA_VERSIONS] } } }, instructions: INSTRUCTIONS, maxToolInputElements: 10_000 },
@@ -142,7 +145,7 @@ export class VoiceMcpServer {
       return negotiateVersion(typeof asked === 'object' && asked !== null ? (asked as { schemaVersion?: unknown }).schemaVersion : undefined);
     };
     const streamCaps = { perSession: this.#options.maxStreamsPerSession, allAgents: this.#options.maxAgentStreams, allActive: () => [...this.#sessions.values()].reduce((sum, open) => sum + open.session.activeCount(), 0) };
-    const context: tools.ToolContext = { session, registrar, limiter: this.#limiter, schemaVersion, catalogue: () => this.#voiceCatalogue(), heardWaitMs, streamCaps };
+    const context: tools.ToolContext = { session, registrar, limiter: this.#limiter, schemaVersion, catalogue: () => this.#voiceCatalogue(), heardWaitMs, streamCaps, ...(audit ? { audit } : {}) };
     registerTools(mcp, context, logger);
     this.#sessions.set(sessionId, { session, mcp });
     mcp.server.onclose = () => {

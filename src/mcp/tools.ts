@@ -12,6 +12,7 @@ import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { RegistrarResult, StreamView } from '../registrar/types.js';
 import type { Attestation } from '../attestation/record.js';
 import type { VoiceCatalogue } from '../backends/catalogue.js';
+import type { AuditContext, AuditLogger } from '../security/audit-log.js';
 import type { RateLimiter } from '../security/rate-limiter.js';
 import type { Heard } from '../streaming/heard.js';
 import type { AgentSession, TrackedPlay } from './agent-session.js';
@@ -30,6 +31,13 @@ export interface ToolContext {
   heardWaitMs: number;
   /** Concurrent streams at most: of this session, and of all sessions (counted by `allActive`). */
   streamCaps: { perSession: number; allAgents: number; allActive: () => number };
+  /** Where rate-limit refusals and registrar denials are logged (the server's `audit` option). */
+  audit?: AuditLogger;
+}
+
+/** Who a tool call is, for the audit log: the MCP session and its agent. */
+function auditContext(context: ToolContext): AuditContext {
+  return { client: context.session.sessionId, actor: context.session.actor.key };
 }
 
 /** A result as the client gets it: structured content and one short readable line. */
@@ -62,6 +70,7 @@ function denialMessage(context: ToolContext, reason: string | null, message: str
 
 /** A registrar decision as a result. */
 function decided(context: ToolContext, result: RegistrarResult, extra: Partial<ToolResult>, what: string): CallToolResult {
+  context.audit?.registrarDecision(result, auditContext(context));
   const message = denialMessage(context, result.reason, result.message, result.streamId);
   const fields = { success: result.allowed, decision: result.decision, reason: result.reason, attestation_id: result.attestation.id, stream_id: result.streamId, ...(result.allowed ? {} : { message }), ...extra };
   return reply(context, fields, result.allowed ? what : `denied (${result.reason ?? 'denied'}): ${message}`);
@@ -72,6 +81,7 @@ function failed(context: ToolContext, error: unknown, streamId: string | null = 
   if (error instanceof InputError) return refuse(context, 'invalid_input', error.message, { ...(error.field ? { field: error.field } : {}), stream_id: streamId });
   if (error instanceof RegistrarDeniedError) {
     const record = context.registrar.attestationStore.bySeq(error.seq);
+    context.audit?.registrarDenial(record ?? null, { ...auditContext(context), reason: error.reason ?? 'denied', message: error.message, ...(streamId !== null ? { streamId } : {}) });
     return refuse(context, error.reason ?? 'denied', denialMessage(context, error.reason ?? null, error.message, streamId), { attestation_id: record?.id ?? null, stream_id: streamId });
   }
   if (error instanceof RegistrarHaltedError) return refuse(context, 'registrar_halted', error.message, { stream_id: streamId });
@@ -88,6 +98,7 @@ export function unexpected(context: ToolContext, error: unknown): CallToolResult
 function limited(context: ToolContext, chars = 0): CallToolResult | null {
   const decision = context.limiter.check(context.session.actor.key, { chars });
   if (decision.allowed) return null;
+  context.audit?.rateLimited({ ...auditContext(context), limit: decision.limit ?? 'requests', retryAfterMs: decision.retryAfterMs });
   const seconds = Number.isFinite(decision.retryAfterMs) ? Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) : null;
   const message = seconds === null ? `the ${decision.limit ?? 'request'} budget of one window is smaller than this call` : `too many ${decision.limit ?? 'requests'}; retry after ${seconds} s`;
   return refuse(context, 'rate_limited', message, { retry_after: seconds });

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { BackendConstructor, BackendRegistry } from '../backends/registry.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
+import type { AuditLogger } from '../security/audit-log.js';
 import type { ScheduleView } from '../streaming/scheduler.js';
 import type { SchedulePolicy } from '../streaming/schedule-policy.js';
 import { parseInput } from '../validation.js';
@@ -40,11 +41,13 @@ export class EnginePlugins {
   readonly #plugins: LoadedPlugin[] = [];
   readonly #faults: PluginFault[] = [];
   readonly #configured: PluginEntry[];
+  readonly #auditLog: AuditLogger | undefined;
   #ready: Promise<void> | undefined;
 
-  /** `entries` (the engine's `plugins` option) load on the first `ready()`. */
-  constructor(registrar: AudioRegistrar, registry: BackendRegistry, entries: readonly PluginEntry[] = []) {
+  /** `entries` (the engine's `plugins` option) load on the first `ready()`; every fault also goes to `audit` (the engine's security audit log). */
+  constructor(registrar: AudioRegistrar, registry: BackendRegistry, entries: readonly PluginEntry[] = [], audit?: AuditLogger) {
     this.#registrar = registrar;
+    this.#auditLog = audit;
     this.#registry = registry;
     this.#configured = entries.map((entry) => parseInput(pluginEntrySchema, entry, 'VoiceEngineOptions.plugins'));
   }
@@ -201,6 +204,7 @@ export class EnginePlugins {
   }
 
   #audit(fault: PluginFault): void {
+    this.#auditLog?.pluginViolation({ plugin: fault.plugin, actor: `plugin:${fault.plugin}`, ...(fault.streamId !== null ? { streamId: fault.streamId } : {}), reason: `${fault.code} in ${fault.hook} (${fault.outcome}): ${fault.message}` });
     this.#faults.push(fault);
     if (this.#faults.length > MAX_AUDITED_FAULTS) this.#faults.shift();
   }

@@ -4,13 +4,19 @@
  * Events: registrar denials (`registrarDecision`, for hosts that make requests) and halts, failed
  * streams and accessibility-override changes (`watchRegistrar`), rate-limit refusals, auth
  * failures, plugin violations, secret access, content-filter blocks. Every line has `time` (ISO),
- * `event`, `client`, `actor` and `reason`; free text is written with invisible characters as
+ * `event`, `client`, `actor` and `reason` (a denial's or halt's own text in `detail`: `message`
+ * is pino's); free text is written with invisible characters as
  * `\uXXXX`. The text a user asked to speak is never logged unless `logSpokenText` is set.
+ * Logging never throws into its caller (a registrar listener, a plugin hook, an MCP tool): a line
+ * that cannot be written (full disk, broken stream) is dropped, counted in `droppedEvents` and
+ * reported to `onError`; a path that cannot be opened is an `InputError` at construction.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { z } from 'zod';
 import type { AudioRegistrar } from '../registrar/registrar.js';
+import type { Attestation } from '../attestation/record.js';
 import type { RegistrarResult } from '../registrar/types.js';
+import { InputError, VoiceSoundboardError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import type { SecretSource } from './secrets.js';
 import { visibleText } from './visible-text.js';
@@ -51,6 +57,8 @@ export const auditLoggerOptionsSchema = z.strictObject({
   destination: destinationSchema,
   /** Also log the text a user asked to speak where an event concerns it (default false). */
   logSpokenText: z.boolean().default(false),
+  /** Told about each event that could not be written (`AUDIT_LOG_WRITE_FAILED`); the event is dropped, never thrown. */
+  onError: z.custom<(error: VoiceSoundboardError) => void>((value) => typeof value === 'function', 'expected a function').optional(),
 });
 
 /** What callers pass to `new AuditLogger(...)`. */
@@ -60,14 +68,29 @@ function text(value: string | null | undefined): string | null {
   return value === undefined || value === null ? null : visibleText(value);
 }
 
+/** Opens `path` for appending (synchronous writes); an `InputError` naming the field when it cannot be opened. */
+function openFile(path: string): DestinationStream {
+  try {
+    return pino.destination({ dest: path, sync: true, append: true, mkdir: false });
+  } catch (error) {
+    throw new InputError(`auditLog.destination: cannot open ${JSON.stringify(visibleText(path))} for appending (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { code: 'AUDIT_LOG_UNWRITABLE', field: 'auditLog.destination', cause: error });
+  }
+}
+
 /** Writes security events as JSON lines (see the module comment). */
 export class AuditLogger {
   readonly #logger: Logger;
   readonly #logSpokenText: boolean;
+  readonly #onError: ((error: VoiceSoundboardError) => void) | undefined;
+  #dropped = 0;
+  #lastError: unknown;
 
   constructor(options: AuditLoggerOptions) {
     const parsed = parseInput(auditLoggerOptionsSchema, options, 'auditLog');
-    const destination = typeof parsed.destination === 'string' ? pino.destination({ dest: parsed.destination, sync: true, append: true, mkdir: false }) : parsed.destination;
+    this.#onError = parsed.onError;
+    const destination = typeof parsed.destination === 'string' ? openFile(parsed.destination) : parsed.destination;
+    // A stream that reports a failed write as an event must not crash the process for want of a listener.
+    (destination as Partial<NodeJS.EventEmitter>).on?.('error', (error: unknown) => this.#drop(error));
     this.#logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'message', formatters: { level: (label) => ({ level: label }) } }, destination);
     this.#logSpokenText = parsed.logSpokenText;
   }
@@ -82,8 +105,30 @@ export class AuditLogger {
       reason: text(reason),
     };
     for (const [key, value] of Object.entries(details)) line[key] = typeof value === 'string' ? visibleText(value) : value;
-    if (this.#logSpokenText && spokenText !== undefined) line.spokenText = spokenText;
-    this.#logger.warn(line, 'security event');
+    if (this.#logSpokenText && spokenText !== undefined) line.spokenText = visibleText(spokenText);
+    try {
+      this.#logger.warn(line, 'security event');
+    } catch (error) {
+      this.#drop(error);
+    }
+  }
+
+  /** Events that could not be written (full disk, broken stream) and were dropped. */
+  get droppedEvents(): number {
+    return this.#dropped;
+  }
+
+  #drop(error: unknown): void {
+    // A file stream both throws a failed write and emits it: one failure, one drop.
+    if (error === this.#lastError) return;
+    this.#lastError = error;
+    this.#dropped += 1;
+    const code = (error as NodeJS.ErrnoException | undefined)?.code ?? (error instanceof Error ? error.message : 'error');
+    try {
+      this.#onError?.(new VoiceSoundboardError('AUDIT_LOG_WRITE_FAILED', `audit log: an event could not be written (${visibleText(String(code)).slice(0, 100)}); it was dropped`, { cause: error }));
+    } catch {
+      // The host's handler failing is no reason to fail the caller either.
+    }
   }
 
   /**
@@ -97,7 +142,7 @@ export class AuditLogger {
         if (event.action !== 'fail') return;
         this.#write('stream_failed', { ...context, actor: event.actor, streamId: event.streamId }, event.reason, { attestationId: event.attestationId });
       }),
-      registrar.onHalt((halt) => this.#write('registrar_halted', context, halt.cause, { message: halt.message, attestationId: halt.attestationId })),
+      registrar.onHalt((halt) => this.#write('registrar_halted', context, halt.cause, { detail: halt.message, attestationId: halt.attestationId })),
       registrar.onOverride((event) => this.#write('override_changed', { ...context, actor: event.actor }, event.action, { attestationId: event.attestationId })),
     ];
     return () => {
@@ -107,17 +152,25 @@ export class AuditLogger {
 
   /** Logs a registrar request's result when it was denied (allowed ones are the attestation log's business); returns the result. */
   registrarDecision(result: RegistrarResult, context: AuditContext = {}): RegistrarResult {
-    if (!result.allowed) {
-      const streamId = context.streamId ?? result.streamId ?? undefined;
-      const recorded = result.attestation.actor;
-      const actor = context.actor ?? (recorded ? `${recorded.kind}:${recorded.id}` : undefined);
-      this.#write('registrar_denied', { ...context, ...(streamId !== undefined ? { streamId } : {}), ...(actor !== undefined ? { actor } : {}) }, result.reason, {
-        action: result.attestation.action,
-        message: result.message,
-        attestationId: result.attestation.id,
-      });
-    }
+    if (!result.allowed) this.registrarDenial(result.attestation, { ...context, ...(result.streamId !== null && context.streamId === undefined ? { streamId: result.streamId } : {}) });
     return result;
+  }
+
+  /**
+   * Logs a denial from its attestation record: for a denial the caller only saw as a thrown
+   * `RegistrarDeniedError` (look the record up by its `seq`). Without the record, `context.reason`
+   * and `context.message` say what is known.
+   */
+  registrarDenial(record: Attestation | null, context: AuditContext & { reason?: string; message?: string } = {}): void {
+    const { reason, message, ...who } = context;
+    const recorded = record?.actor;
+    const actor = who.actor ?? (recorded ? `${recorded.kind}:${recorded.id}` : undefined);
+    const streamId = who.streamId ?? record?.target ?? undefined;
+    this.#write('registrar_denied', { ...who, ...(streamId !== undefined ? { streamId } : {}), ...(actor !== undefined ? { actor } : {}) }, record?.reason ?? reason ?? 'denied', {
+      action: record?.action ?? null,
+      detail: record?.message ?? message ?? null,
+      attestationId: record?.id ?? null,
+    });
   }
 
   /** A rate limiter refused a client (the MCP server and the CLI server mode call this). */

@@ -28,8 +28,10 @@ export interface ContentFilterContext {
   readonly live: boolean;
   /**
    * The words that will be spoken, as the compiler reads `text` (entities decoded, `<sub>` aliases,
-   * `<say-as>` and numbers read out), space-joined: judge this too, since markup can spell a word
-   * the raw text does not contain (`&#112;assword`). For a live piece it is the piece itself.
+   * `<say-as>` and numbers read out), space-joined, NFKC-folded and without invisible characters
+   * (`judgeableText`): judge this too, since markup or a soft hyphen can spell a word the raw text
+   * does not contain (`&#112;assword`, `pass\u00ADword`). For a live piece it is the piece as the
+   * engine compiles it (plugins' `transformText` included).
    */
   readonly spokenText: string;
   readonly voice?: string;
@@ -84,7 +86,8 @@ export async function applyContentFilter(filter: ContentFilter, text: string, co
 
 /**
  * The engine's hook: `input` filtered by `filter` (unchanged without one). A string is judged
- * whole; a live source is cut as the engine cuts it and each piece judged before it passes on.
+ * whole; a live source is cut as the engine cuts it and each piece judged before it passes on,
+ * its `spokenText` from `compilePiece` (the engine's own compile of a piece).
  */
 export async function filterSpeechInput(
   filter: ContentFilter | undefined,
@@ -93,24 +96,47 @@ export async function filterSpeechInput(
   textStream: TextStreamOptions | undefined,
   signal: AbortSignal,
   compiled: SpeechGraph | null,
+  compilePiece?: (piece: string) => SpeechGraph,
 ): Promise<string | AsyncIterable<string>> {
   if (filter === undefined) return input;
-  if (typeof input === 'string') return applyContentFilter(filter, input, { ...context, live: false, spokenText: compiled ? spokenTextOf(compiled) : input });
+  if (typeof input === 'string') return applyContentFilter(filter, input, { ...context, live: false, spokenText: compiled ? spokenTextOf(compiled) : judgeableText(input) });
   const options = textStreamOptionsSchema.parse(textStream ?? {});
+  // A piece's spoken words as the engine will compile it (plugins' transformText included); a piece that does not compile fails there anyway.
+  const spokenOf = (piece: string): string => {
+    try {
+      return compilePiece ? spokenTextOf(compilePiece(piece)) : judgeableText(piece);
+    } catch {
+      return judgeableText(piece);
+    }
+  };
   return (async function* filtered() {
     for await (const piece of cutTextSource(input, options, signal)) {
       // Pieces come cut and trimmed: a space keeps words of two pieces apart when they are cut again.
-      yield `${await applyContentFilter(filter, piece, { ...context, live: true, spokenText: piece })} `;
+      yield `${await applyContentFilter(filter, piece, { ...context, live: true, spokenText: spokenOf(piece) })} `;
     }
   })();
 }
 
-/** The words a graph speaks, space-joined (speech nodes' spoken text, clips' fallback text). */
+/** Characters a reader and a synthesizer skip (soft hyphen, zero-width, joiners, BOM, variation selectors, tags). */
+const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
+
+/**
+ * Text as a filter should judge it: NFKC-folded (fullwidth and compatibility letters become their
+ * plain forms) with default-ignorable characters removed, since a backend reads "pass\u00ADword"
+ * as "password".
+ */
+export function judgeableText(text: string): string {
+  return text.normalize('NFKC').replace(IGNORABLE, '');
+}
+
+/** The words a graph speaks, space-joined (speech nodes' spoken text, clips' fallback text), as `judgeableText`. */
 export function spokenTextOf(graph: SpeechGraph): string {
-  return graph.nodes
-    .map((node) => (node.type === 'text' || node.type === 'ssml' ? node.text : node.type === 'audio' ? node.fallbackText : ''))
-    .filter((text) => text !== '')
-    .join(' ');
+  return judgeableText(
+    graph.nodes
+      .map((node) => (node.type === 'text' || node.type === 'ssml' ? node.text : node.type === 'audio' ? node.fallbackText : ''))
+      .filter((text) => text !== '')
+      .join(' '),
+  );
 }
 
 /** `record` without its undefined fields (for optional context fields under exactOptionalPropertyTypes). */

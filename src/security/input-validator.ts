@@ -35,8 +35,13 @@ export interface ValidatedText {
   readonly format: 'text' | 'ssml';
 }
 
-/** C0/C1 controls (not tab, newline, CR), bidi embeddings/overrides/isolates, lone surrogates, noncharacters. */
-const HIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/**
+ * C0/C1 controls (not tab, newline, CR), bidi marks, embeddings, overrides and isolates (U+061C,
+ * U+200E/F, U+202A-E, U+2066-9), zero-width space, word joiner and invisible operators
+ * (U+200B, U+2060-4), BOM (U+FEFF), tag characters (U+E0000-7F: text a reader cannot see), lone
+ * surrogates, noncharacters. ZWNJ and ZWJ (U+200C/D) stay: scripts and emoji sequences need them.
+ */
+const HIDDEN = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\uFFFE\uFFFF]|\uDB40[\uDC00-\uDC7F]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 /** Something a reader could take for markup: a tag, an entity or character reference, light markup. */
 const MARKUP = /<\/?[A-Za-z_!?][^<>]*>?|&(?:#x?[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);|\[pause\b[^\]\n]*\]?|\{\/?[A-Za-z]+\}/gi;
 
@@ -62,7 +67,7 @@ export class InputValidator {
     let text = input;
     const hidden = new RegExp(HIDDEN.source, 'g').exec(text);
     if (hidden) {
-      if (!sanitizeMarkup) throw this.#refused(field, text, hidden.index, `character ${describeCharacter(hidden[0])} (a control, bidi override or lone surrogate) is not allowed`);
+      if (!sanitizeMarkup) throw this.#refused(field, text, hidden.index, `character ${describeCharacter(hidden[0])} (a control, bidi control, invisible character or lone surrogate) is not allowed`);
       text = text.replace(HIDDEN, '');
     }
     if (looksLikeSsml(text)) {
@@ -71,9 +76,10 @@ export class InputValidator {
         const graph = compile(text, { format: 'ssml', maxInputChars: maxLength });
         // Character references decode to what the raw check saw as harmless (&#x202E;): check what will be spoken.
         for (const node of graph.nodes) {
-          const decoded = 'sourceText' in node ? `${node.sourceText}${node.voice ?? ''}` : '';
+          // The source, the words spoken (a <sub alias> is spoken, not its content) and the voice.
+          const decoded = 'sourceText' in node ? `${node.sourceText}${node.text}${node.voice ?? ''}` : '';
           const reference = new RegExp(HIDDEN.source).exec(decoded);
-          if (reference) throw this.#refused(field, text, 0, `character ${describeCharacter(reference[0])} (a control, bidi override or lone surrogate, written as a reference) is not allowed`);
+          if (reference) throw this.#refused(field, text, 0, `character ${describeCharacter(reference[0])} (a control, bidi control, invisible character or lone surrogate, written as a reference) is not allowed`);
         }
         return { text, format: 'ssml' };
       }

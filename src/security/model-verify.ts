@@ -3,12 +3,11 @@
  * file's SHA-256 must equal `modelSha256`, and with `modelSignature` (base64) and
  * `modelPublicKey` (PEM, or base64 of the raw 32-byte key) the file must carry a valid detached
  * Ed25519 signature over its bytes (as `openssl pkeyutl -sign -rawin` makes). A mismatch refuses
- * to load with `BACKEND_MODEL_UNVERIFIED`, naming what differed. Contract: the check reads the
- * file as it is when the model is (re)loaded; a file swapped after the check and before the
- * runtime opens it is not caught (docs/SECURITY.md: keep model directories unwritable).
+ * to load with `BACKEND_MODEL_UNVERIFIED`, naming what differed. Contract: with a pin the file is
+ * read once, the checks run on those bytes and those bytes are what the runtime loads
+ * (`verifyModelFile` returns them), so a file swapped after the check is never the model that runs.
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { BackendError, InputError } from '../errors.js';
@@ -59,24 +58,24 @@ export function checkModelPins(pins: ModelPins, what: string): void {
   if (pins.modelPublicKey !== undefined) readEd25519PublicKey(pins.modelPublicKey, `${what}.modelPublicKey`);
 }
 
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** Refuses (BackendError `BACKEND_MODEL_UNVERIFIED`) a model file that does not match its pins; nothing to do without pins. */
-export async function verifyModelFile(backend: string, path: string, pins: ModelPins): Promise<void> {
+/**
+ * Refuses (BackendError `BACKEND_MODEL_UNVERIFIED`) a model file that does not match its pins.
+ * Returns the verified bytes (load these, not the path: the file may change after the check), or
+ * null without pins (nothing read).
+ */
+export async function verifyModelFile(backend: string, path: string, pins: ModelPins): Promise<Uint8Array | null> {
+  if (pins.modelSha256 === undefined && (pins.modelSignature === undefined || pins.modelPublicKey === undefined)) return null;
+  const bytes = await readFile(path);
   if (pins.modelSha256 !== undefined) {
-    const actual = await sha256Of(path);
+    const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== pins.modelSha256.toLowerCase()) {
       throw new BackendError(backend, 'BACKEND_MODEL_UNVERIFIED', `model file ${path} has SHA-256 ${actual}, expected ${pins.modelSha256.toLowerCase()} (modelSha256): refusing to load it`);
     }
   }
   if (pins.modelSignature !== undefined && pins.modelPublicKey !== undefined) {
     const key = readEd25519PublicKey(pins.modelPublicKey, 'modelPublicKey');
-    // Ed25519 signs the whole message: the file is read into memory once, for this check only.
-    const valid = verify(null, await readFile(path), key, Buffer.from(pins.modelSignature, 'base64'));
+    const valid = verify(null, bytes, key, Buffer.from(pins.modelSignature, 'base64'));
     if (!valid) throw new BackendError(backend, 'BACKEND_MODEL_UNVERIFIED', `model file ${path} does not carry a valid Ed25519 signature by modelPublicKey (modelSignature): refusing to load it`);
   }
+  return bytes;
 }

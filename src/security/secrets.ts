@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { VoiceSoundboardError } from '../errors.js';
 import { parseInput } from '../validation.js';
 
-/** A secret could not be read: `SECRET_MISSING`, `SECRET_FILE_UNSAFE`, `SECRET_FILE_UNREADABLE`, `SECRET_COMMAND_FAILED`, `SECRET_COMMAND_TIMEOUT`. */
+/** A secret could not be read: `SECRET_MISSING`, `SECRET_TOO_LARGE`, `SECRET_FILE_UNSAFE`, `SECRET_FILE_UNREADABLE`, `SECRET_COMMAND_FAILED`, `SECRET_COMMAND_TIMEOUT`. */
 export class SecretError extends VoiceSoundboardError {}
 
 /** Longest key file or command output read, in bytes. */
@@ -108,6 +108,7 @@ export class SecretManager {
     if (source === 'env') {
       const value = process.env[this.#options.envName ?? '']?.trim();
       if (!value) throw this.#refuse(source, 'SECRET_MISSING', this.missing() ?? 'no key');
+      if (Buffer.byteLength(value) > MAX_SECRET_BYTES) throw this.#refuse(source, 'SECRET_TOO_LARGE', `${this.#options.envName ?? 'the variable'} is larger than ${MAX_SECRET_BYTES} bytes`);
       return this.#report(source, value);
     }
     const refreshMs = this.#options.apiKeyRefreshMs ?? DEFAULT_REFRESH_MS;
@@ -115,10 +116,16 @@ export class SecretManager {
     return this.#readOnce();
   }
 
-  /** Forgets the cached key and reads it again now (after the key was rotated at its source). */
+  /**
+   * Forgets the cached key and reads it again now (after the key was rotated at its source). A
+   * read already in flight may have seen the old key: it is let finish, then the key is read anew.
+   */
   async rotate(): Promise<void> {
     this.#cached = undefined;
-    if (this.source === 'file' || this.source === 'command') await this.#readOnce();
+    if (this.source !== 'file' && this.source !== 'command') return;
+    await this.#reading?.catch(() => undefined);
+    this.#cached = undefined;
+    await this.#readOnce();
   }
 
   #readOnce(): Promise<string> {
@@ -192,10 +199,12 @@ export class SecretManager {
     const timeoutMs = this.#options.apiKeyCommandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const what = `apiKeyCommand ${JSON.stringify(file)}`;
     const output = await new Promise<string>((resolvePromise, reject) => {
-      execFile(file as string, args, { shell: false, timeout: timeoutMs, maxBuffer: MAX_SECRET_BYTES, encoding: 'utf8', windowsHide: true }, (error, stdout) => {
+      // SIGKILL: a command that ignores SIGTERM must not hold the read (and every request waiting on it) forever.
+      execFile(file as string, args, { shell: false, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_SECRET_BYTES, encoding: 'utf8', windowsHide: true }, (error, stdout) => {
         if (!error) return resolvePromise(stdout);
         // Neither stdout nor stderr is quoted: either may hold the key.
         const failure = error as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: string | number | null };
+        if (failure.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return reject(this.#refuse('command', 'SECRET_COMMAND_FAILED', `${what} printed more than ${MAX_SECRET_BYTES} bytes`));
         if (failure.killed && failure.signal) return reject(this.#refuse('command', 'SECRET_COMMAND_TIMEOUT', `${what} did not finish within ${timeoutMs} ms`));
         if (typeof failure.code === 'string') return reject(this.#refuse('command', 'SECRET_COMMAND_FAILED', `${what} could not be run (${failure.code})`));
         reject(this.#refuse('command', 'SECRET_COMMAND_FAILED', `${what} exited with ${failure.code ?? failure.signal ?? 'an error'}`));

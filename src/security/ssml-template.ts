@@ -3,8 +3,9 @@
  * interpolation, so `ssml\`<speak>${userText}</speak>\`` can never open a tag, close one, start an
  * entity or leave an attribute's quotes. Characters XML cannot carry (controls, lone surrogates,
  * U+FFFE/U+FFFF) are dropped. An interpolation where escaping cannot make it safe (a tag or
- * attribute name, an unquoted attribute value, a comment, CDATA, a processing instruction) is an
- * `InputError` when the template runs, whatever the value.
+ * attribute name, an unquoted attribute value, a comment, CDATA, a processing instruction, the
+ * rest of a reference the template opened as in `&${x};`) is an `InputError` when the template
+ * runs, whatever the value.
  */
 import { InputError } from '../errors.js';
 
@@ -21,6 +22,9 @@ export function xmlCharactersOf(text: string): string {
 export function escapeXml(text: string): string {
   return xmlCharactersOf(text).replace(/[&<>"']/g, (character) => XML_ESCAPES[character] as string);
 }
+
+/** A static part ending inside a reference it opened (`&`, `&#`, `&#x20`, `&l`): the next value would complete it. */
+const OPEN_REFERENCE = /&#?[0-9A-Za-z_.-]*$/;
 
 /** Where an interpolation sits in the template's markup. */
 type Context = 'text' | 'tag' | 'quoted' | 'closed';
@@ -61,7 +65,14 @@ function scan(part: string, start: { context: Context; quote: string }): { conte
 export function ssml(strings: TemplateStringsArray, ...values: readonly unknown[]): string {
   let out = strings[0] ?? '';
   let state = scan(out, { context: 'text', quote: '' });
+  let before = out;
   for (let index = 0; index < values.length; index++) {
+    if (OPEN_REFERENCE.test(before) && (state.context === 'text' || state.context === 'quoted')) {
+      throw new InputError(`ssml template: interpolation ${index + 1} is inside a character or entity reference the template opened (&...;); put it after the reference's ";"`, {
+        code: 'SSML_TEMPLATE_UNSAFE',
+        field: `ssml.values.${index}`,
+      });
+    }
     if (state.context === 'tag' || state.context === 'closed') {
       const where = state.context === 'tag' ? 'inside a tag but outside a quoted attribute value' : 'inside a comment, CDATA section or processing instruction';
       throw new InputError(`ssml template: interpolation ${index + 1} is ${where}; put it in element text or in a quoted attribute value`, {
@@ -72,6 +83,7 @@ export function ssml(strings: TemplateStringsArray, ...values: readonly unknown[
     const next = strings[index + 1] ?? '';
     out += escapeXml(String(values[index])) + next;
     state = scan(next, state);
+    before = next;
   }
   return out;
 }

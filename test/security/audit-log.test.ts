@@ -97,4 +97,56 @@ describe('AuditLogger', () => {
     expect(() => new AuditLogger({ destination: 42 as never })).toThrow(InputError);
     expect(() => new AuditLogger({ destination: 42 as never })).toThrow(/auditLog\.destination/);
   });
+
+  it('refuses a path it cannot open with a coded error naming the field, not a raw ENOENT', () => {
+    const make = () => new AuditLogger({ destination: join(directory, 'no-such-dir', 'audit.jsonl') });
+    expect(make).toThrow(InputError);
+    expect(make).toThrow(/auditLog\.destination: cannot open .*no-such-dir.* \(ENOENT\)/);
+  });
+
+  it('a full disk or a failing stream never throws into the caller: the event is dropped, counted and reported', () => {
+    const errors: string[] = [];
+    const full = new AuditLogger({ destination: '/dev/full', onError: (error) => errors.push(error.code) });
+    const registrar = new AudioRegistrar();
+    full.watchRegistrar(registrar);
+    const agent = registrar.registerActor('agent:disk-full');
+    const started = registrar.request({ action: 'start', actor: agent });
+    // The registrar's listener writes to the full disk: the request still answers.
+    expect(registrar.request({ action: 'fail', actor: agent, target: started.streamId, reason: 'boom' }).allowed).toBe(true);
+    expect(() => full.rateLimited({ client: 'c', limit: 'requests', retryAfterMs: 1 })).not.toThrow();
+    expect(full.droppedEvents).toBe(2);
+    expect(errors).toEqual(['AUDIT_LOG_WRITE_FAILED', 'AUDIT_LOG_WRITE_FAILED']);
+    // A stream that throws on write: the same.
+    const broken = new AuditLogger({ destination: { write: () => { throw new Error('EPIPE'); } } });
+    expect(() => broken.authFailed({ client: 'x', reason: 'wrong token' })).not.toThrow();
+    expect(broken.droppedEvents).toBe(1);
+    // The control: a writable file drops nothing.
+    const { audit } = logger();
+    audit.authFailed({ client: 'x', reason: 'wrong token' });
+    expect(audit.droppedEvents).toBe(0);
+  });
+
+  it('logged spoken text is escaped like every free-text field: no line separator or bidi override reaches the file raw', () => {
+    const path = join(directory, `audit-${counter++}.jsonl`);
+    const audit = new AuditLogger({ destination: path, logSpokenText: true });
+    audit.contentFiltered({ decision: 'deny', reason: 'r', spokenText: 'said\u2028{"event":"forged"}\u2029\u202Eevil\u001b[31m' });
+    const raw = readFileSync(path, 'utf8');
+    expect(raw).not.toMatch(/[\u2028\u2029\u202E\u001b]/);
+    expect(raw.trim().split(/\r?\n|\u2028|\u2029/)).toHaveLength(1);
+    expect((JSON.parse(raw) as { spokenText: string }).spokenText).toBe('said\\u2028{"event":"forged"}\\u2029\\u202Eevil\\u001B[31m');
+  });
+
+  it('registrarDenial logs a denial known only from its attestation record (a thrown RegistrarDeniedError), or from its reason', () => {
+    const { audit, lines } = logger();
+    const registrar = new AudioRegistrar();
+    const agent = registrar.registerActor('agent:thrown');
+    const denied = registrar.request({ action: 'stop', actor: agent, target: 'stream-unknown' });
+    expect(denied.allowed).toBe(false);
+    audit.registrarDenial(registrar.attestationStore.bySeq(denied.attestation.seq) ?? null, { client: 'mcp:s9' });
+    audit.registrarDenial(null, { client: 'mcp:s9', actor: 'agent:thrown', reason: 'accessibility_override', message: 'a user override covers the stream', streamId: 'stream-x' });
+    expect(lines()).toEqual([
+      expect.objectContaining({ event: 'registrar_denied', client: 'mcp:s9', actor: 'agent:thrown', reason: denied.reason, action: 'stop', attestationId: denied.attestation.id, detail: denied.message }),
+      expect.objectContaining({ event: 'registrar_denied', client: 'mcp:s9', actor: 'agent:thrown', reason: 'accessibility_override', streamId: 'stream-x', action: null, attestationId: null, detail: 'a user override covers the stream' }),
+    ]);
+  });
 });

@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
@@ -118,5 +118,38 @@ describe('content filter', () => {
 
   it('the option must be a function', () => {
     expect(() => new VoiceEngine({ contentFilter: 'strict' as never })).toThrow(InputError);
+  });
+
+  it('a live piece is judged on the words as spoken too: a transformText plugin cannot turn an allowed piece into a denied word', async () => {
+    const judged: Array<[string, string]> = [];
+    const { backend, engine } = setup((text, context) => {
+      judged.push([text, context.spokenText]);
+      return /password/i.test(`${text} ${context.spokenText}`) ? deny('mentions a password') : allow();
+    });
+    await engine.loadPlugin(resolve(import.meta.dirname, '../fixtures/security/codeword-plugin.mjs'));
+    // The plugin works: a whole string is judged (and denied) on what it becomes.
+    expect((await rejection(engine.speak('The kitten is here.'))).code).toBe('CONTENT_FILTER_DENIED');
+    const error = await rejection((async () => {
+      for await (const _chunk of engine.stream(source(['First sentence here. ', 'The kitten ', 'is out. ', 'Never said.'])));
+    })());
+    expect((error.cause as { code?: string } | undefined)?.code).toBe('CONTENT_FILTER_DENIED');
+    expect(judged.at(-1)).toEqual(['The kitten is out.', 'The password is out.']);
+    expect(backend.segments.join(' ')).not.toContain('password');
+  });
+
+  it('spokenText is what a backend reads: invisible characters (soft hyphen, zero-width) removed and NFKC-folded, so "pass\u00ADword" cannot slip past', async () => {
+    const { backend, engine } = setup((_text, context) => (/password/i.test(context.spokenText) ? deny('mentions a password') : allow()));
+    // espeak-ng reads "pass\u00ADword" as "password"; a fullwidth word folds to its letters.
+    for (const hidden of ['the pass\u00ADword is', 'the pass\u200Bword is', 'the pass\u2060word is', 'the \uFF50\uFF41\uFF53\uFF53\uFF57\uFF4F\uFF52\uFF44 is']) {
+      expect((await rejection(engine.speak(hidden))).code, JSON.stringify(hidden)).toBe('CONTENT_FILTER_DENIED');
+    }
+    const error = await rejection((async () => {
+      for await (const _chunk of engine.stream(source(['Fine here. ', 'The pass\u00ADword ', 'is out.'])));
+    })());
+    expect((error.cause as { code?: string } | undefined)?.code).toBe('CONTENT_FILTER_DENIED');
+    expect(backend.segments.join(' ')).not.toMatch(/pass.?word/);
+    // The control: an ordinary word is allowed.
+    await engine.speak('the passport is here');
+    expect(backend.segments.join(' ')).toContain('passport');
   });
 });

@@ -31,7 +31,7 @@ describe('InputValidator', () => {
 
   it('refuses hidden characters with their code point and position', () => {
     const validator = new InputValidator();
-    expect(refusal(validator, 'pay \u202Eevil').message).toBe('text 1:5: character U+202E (a control, bidi override or lone surrogate) is not allowed');
+    expect(refusal(validator, 'pay \u202Eevil').message).toBe('text 1:5: character U+202E (a control, bidi control, invisible character or lone surrogate) is not allowed');
     expect(refusal(validator, 'a\uD800b').message).toContain('U+D800');
     expect(refusal(validator, 'x\u0007').message).toContain('U+0007');
     expect(validator.validate('emoji \u{1F600} ok').text).toBe('emoji \u{1F600} ok');
@@ -42,7 +42,7 @@ describe('InputValidator', () => {
     const allowing = new InputValidator({ allowSsml: true });
     expect(allowing.validate('<speak>hi <break time="1s"/></speak>')).toEqual({ text: '<speak>hi <break time="1s"/></speak>', format: 'ssml' });
     expect(refusal(allowing, '<speak><break time="999999s"/></speak>').code).toBe('SSML_INVALID');
-    expect(refusal(allowing, '<speak>pay &#x202E;0001$</speak>').message).toContain('U+202E (a control, bidi override or lone surrogate, written as a reference)');
+    expect(refusal(allowing, '<speak>pay &#x202E;0001$</speak>').message).toContain('U+202E (a control, bidi control, invisible character or lone surrogate, written as a reference)');
     expect(refusal(allowing, '<speak><voice name="&#x202E;en">x</voice></speak>').code).toBe('INPUT_REFUSED');
     expect(refusal(allowing, '<!DOCTYPE x [<!ENTITY a "b">]><speak>&a;</speak>').code).toBe('INPUT_REFUSED');
     expect(refusal(allowing, `<speak>${'<p>'.repeat(1)}${'<prosody>'.repeat(40)}x${'</prosody>'.repeat(40)}</p></speak>`).code).toBe('SSML_TOO_DEEP');
@@ -61,5 +61,22 @@ describe('InputValidator', () => {
     expect(validator.validate('<speak>hi</speak>')).toEqual({ text: 'hi', format: 'text' });
     expect(validator.validate('a<<b>break/>b \u202Ec')).toEqual({ text: 'a<break/>b c'.replace('<break/>', ''), format: 'text' });
     expect(validator.validate('<sc<x>ript>').text).not.toMatch(/<[a-z]/i);
+  });
+
+  it('refuses invisible characters that hide or reorder text: bidi marks, zero-width space, word joiners, BOM, tag characters', () => {
+    const validator = new InputValidator();
+    for (const [hidden, code] of [['\u200E', 'U+200E'], ['\u200F', 'U+200F'], ['\u061C', 'U+061C'], ['\u200B', 'U+200B'], ['\u2060', 'U+2060'], ['\uFEFF', 'U+FEFF'], ['\u{E0041}', 'U+E0041']] as const) {
+      expect(refusal(validator, `pay${hidden}load`).message, code).toContain(code);
+      expect(new InputValidator({ sanitizeMarkup: true }).validate(`pay${hidden}load`).text, code).toBe('payload');
+    }
+    // Joiners that scripts and emoji need stay: ZWNJ (Persian), ZWJ (emoji sequences).
+    expect(validator.validate('\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645 \u{1F469}\u200D\u{1F4BB}').text).toContain('\u200D');
+  });
+
+  it('with allowSsml, checks what is spoken too: a <sub alias> written with a bidi override reference is refused', () => {
+    const allowing = new InputValidator({ allowSsml: true });
+    expect(refusal(allowing, '<speak><sub alias="&#x202E;evil">w</sub></speak>').message).toContain('U+202E');
+    expect(refusal(allowing, '<speak><sub alias="pay&#x200B;ee">w</sub></speak>').message).toContain('U+200B');
+    expect(allowing.validate('<speak><sub alias="World Wide Web">WWW</sub></speak>').format).toBe('ssml');
   });
 });

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KokoroBackend } from '../../src/backends/kokoro.js';
 import { PiperBackend } from '../../src/backends/piper.js';
 import { InputError } from '../../src/errors.js';
+import { loadOnnxModel } from '../../src/backends/onnx-session.js';
+import { verifyModelFile } from '../../src/security/model-verify.js';
 import { rejection } from '../helpers/errors.js';
 import { buildKokoroTestModel, buildPiperTestModel } from '../helpers/onnx-model.js';
 
@@ -86,5 +88,23 @@ describe('model files verified (modelSha256, Ed25519 modelSignature)', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
     expect(() => new KokoroBackend({ ...base, modelSignature: signature(kokoroBytes), modelPublicKey: rsa })).toThrow('options.modelPublicKey: expected an Ed25519 public key (received rsa)');
     expect(() => new KokoroBackend({ ...base, modelSignature: signature(kokoroBytes), modelPublicKey: 'AAAA' })).toThrow(/expected an Ed25519 public key/);
+  });
+
+  it('loads the bytes it verified: a model file swapped after the check is not what runs', async () => {
+    const path = join(dir, 'swapped.onnx');
+    await writeFile(path, kokoroBytes);
+    const verified = await verifyModelFile('kokoro', path, { modelSha256: sha256(kokoroBytes), modelSignature: signature(kokoroBytes), modelPublicKey: publicPem });
+    // The swap, between the check and the load: what is on disk now is no model at all.
+    await writeFile(path, 'poisoned, not the verified model');
+    const model = await loadOnnxModel('kokoro', path, {}, verified);
+    try {
+      expect(model.outputNames.length).toBeGreaterThan(0);
+    } finally {
+      await model.release();
+    }
+    // The control: loading the path itself gets the swapped file, which is refused.
+    expect((await rejection(loadOnnxModel('kokoro', path))).code).toBe('BACKEND_MODEL_INVALID');
+    // Without pins nothing is read ahead: the runtime opens the file.
+    expect(await verifyModelFile('kokoro', path, {})).toBeNull();
   });
 });

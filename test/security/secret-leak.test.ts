@@ -2,7 +2,8 @@
  * Plants a key through every source and greps every output channel for it: errors from a real
  * loopback server that echoes the auth header (401, 500, reason phrase, JSON-escaped, cut at the
  * error-body limit), inspected errors and their causes, the backend object, health, attestations,
- * the audit log, and the CLI's stdout, stderr and attestation file.
+ * the audit log, MCP tool results (a cloud backend failing under an MCP `speak`), and the CLI's
+ * stdout, stderr and attestation file.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
@@ -19,6 +20,9 @@ import { main } from '../../src/cli/main.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { AuditLogger } from '../../src/security/audit-log.js';
+import { AudioOutput } from '../../src/audio/output.js';
+import { createMcpServer } from '../../src/mcp/server.js';
+import { connectInMemory } from '../helpers/mcp.js';
 import { rejection } from '../helpers/errors.js';
 import { useTestHttpServer, type RecordedRequest } from '../helpers/http-server.js';
 import { collect, segment } from '../helpers/synthesis.js';
@@ -154,6 +158,39 @@ describe('planted API key never leaks', () => {
       expectNoKey(`CLI stdout (${name})`, out.join(''));
       expectNoKey(`CLI attestations (${name})`, readFileSync(log, 'utf8'));
       expect(authOf(server.requests.at(-1)!)).toBe(`Bearer ${KEY}`);
+    }
+  });
+
+  it('MCP: a speak that fails on the echoing server, its attestations, streams and the audit log stay clean', async () => {
+    server.respond(ECHOES['401 body']!);
+    const auditPath = join(directory, 'audit-mcp.jsonl');
+    const audit = new AuditLogger({ destination: auditPath });
+    const registrar = new AudioRegistrar();
+    const unwatch = audit.watchRegistrar(registrar);
+    const output = new AudioOutput({ backend: 'null', capture: true });
+    const engine = new VoiceEngine({ backend: 'openai', backendOptions: { apiKeyCommand: SOURCES.command!().apiKeyCommand as string[], baseUrl: `${server.baseUrl}/v1`, maxRetries: 0, onKeyAccess: audit.secretAccess }, registrar, output, audit });
+    const mcp = createMcpServer({ engine, registrar, audit, rateLimit: { requestsPerWindow: 1 } });
+    const agent = await connectInMemory(mcp, 'leak-probe');
+    try {
+      const results = [await agent.raw('speak', { text: 'Hello there.', wait: true }), await agent.raw('speak', { text: 'Hi again.' })];
+      expect(results[0]?.structuredContent).toMatchObject({ success: false, reason: 'backend_auth_failed' });
+      // The second call is rate limited (requestsPerWindow 1): a refusal goes to the audit log too.
+      expect(results[1]?.structuredContent).toMatchObject({ success: false, reason: 'rate_limited' });
+      for (const [index, result] of results.entries()) expectNoKey(`MCP result ${index}`, JSON.stringify(result));
+      expectNoKey('MCP attestations', JSON.stringify(registrar.attestationStore.all()));
+      expectNoKey('engine health (MCP host)', everything(await engine.health()));
+      const lines = readFileSync(auditPath, 'utf8');
+      expect(lines).toContain('"event":"stream_failed"');
+      expect(lines).toContain('"event":"rate_limited"');
+      expect(lines).toContain('"event":"secret_access"');
+      expectNoKey('audit log (MCP host)', lines);
+      expect(server.requests.some((request) => authOf(request).includes(KEY))).toBe(true);
+    } finally {
+      unwatch();
+      await agent.close();
+      await mcp.close();
+      await engine.close();
+      output.close();
     }
   });
 

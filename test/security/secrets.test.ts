@@ -1,10 +1,11 @@
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { SecretError, SecretManager } from '../../src/security/secrets.js';
 import { rejection } from '../helpers/errors.js';
+import { waitUntil } from '../helpers/waiting.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'vs-secrets-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -105,4 +106,45 @@ describe('SecretManager', () => {
     expect(() => new SecretManager({ name: 't', apiKeyFile: 'relative' })).toThrow(/t\.apiKeyFile: expected an absolute path/);
     expect(() => new SecretManager({ name: 't', apiKeyCommand: 'pass show x' as never })).toThrow(InputError);
   });
+
+  it('a command that ignores SIGTERM, or prints megabytes while ignoring it, is killed at the timeout or the output limit (no hang)', async () => {
+    const stubborn = "process.on('SIGTERM', () => {}); setTimeout(() => process.exit(0), 60000);";
+    const hanging = new SecretManager({ name: 't', apiKeyCommand: [process.execPath, '-e', `${stubborn} process.stdout.write('sk-')`], apiKeyCommandTimeoutMs: 300 });
+    expect((await rejection(hanging.get())).code).toBe('SECRET_COMMAND_TIMEOUT');
+    const flooding = new SecretManager({ name: 't', apiKeyCommand: [process.execPath, '-e', `${stubborn} process.stdout.write('k'.repeat(10 * 1024 * 1024))`] });
+    const flooded = await rejection(flooding.get());
+    expect(flooded.code).toBe('SECRET_COMMAND_FAILED');
+    expect(flooded.message).toBe(`apiKeyCommand ${JSON.stringify(process.execPath)} printed more than 65536 bytes`);
+  }, 20_000);
+
+  it('refuses an environment variable larger than the key limit (10 MB), as it refuses such a file', async () => {
+    process.env.VS_TEST_HUGE_KEY = 'k'.repeat(10 * 1024 * 1024);
+    try {
+      const huge = await rejection(new SecretManager({ name: 't', envName: 'VS_TEST_HUGE_KEY' }).get());
+      expect(huge.code).toBe('SECRET_TOO_LARGE');
+      expect(huge.message).toBe('VS_TEST_HUGE_KEY is larger than 65536 bytes');
+      process.env.VS_TEST_HUGE_KEY = 'sk-small';
+      expect(await new SecretManager({ name: 't', envName: 'VS_TEST_HUGE_KEY' }).get()).toBe('sk-small');
+    } finally {
+      delete process.env.VS_TEST_HUGE_KEY;
+    }
+  });
+
+  it('rotate() while a read is in flight reads again: the rotated key wins, not the one the old read saw', async () => {
+    const key = keyFile('sk-old');
+    const seen = join(directory, `seen-${counter++}`);
+    const go = join(directory, `go-${counter++}`);
+    // Reads the key, says so, then waits for "go" before printing what it read.
+    const script = `const fs = require('node:fs'); const k = fs.readFileSync(${JSON.stringify(key)}, 'utf8'); fs.writeFileSync(${JSON.stringify(seen)}, ''); const t = setInterval(() => { if (fs.existsSync(${JSON.stringify(go)})) { clearInterval(t); process.stdout.write(k); } }, 10);`;
+    const manager = new SecretManager({ name: 't', apiKeyCommand: [process.execPath, '-e', script] });
+    const inFlight = manager.get();
+    await waitUntil(() => existsSync(seen), 'the first read to see the old key');
+    rmSync(seen);
+    writeFileSync(key, 'sk-new');
+    const rotated = manager.rotate();
+    writeFileSync(go, '');
+    expect(await inFlight).toBe('sk-old');
+    await rotated;
+    expect(await manager.get()).toBe('sk-new');
+  }, 30_000);
 });

@@ -66,4 +66,18 @@ describe('ssml tagged template', () => {
   it('escapes the five specials and drops characters XML cannot carry', () => {
     expect(escapeXml(`<a href="x" b='y'>&amp;\u0000\uD800`)).toBe('&lt;a href=&quot;x&quot; b=&apos;y&apos;&gt;&amp;amp;');
   });
+
+  it('refuses an interpolation that would complete a reference the template opened (&${x}; could spell U+202E)', () => {
+    for (const make of [
+      () => ssml`<speak>&${'#x202E'};evil</speak>`,
+      () => ssml`<speak>&#${'x202E'};evil</speak>`,
+      () => ssml`<speak><sub alias="&${'lt'};b">w</sub></speak>`,
+      () => ssml`<speak><sub alias='&amp;&${'#60'};'>w</sub></speak>`,
+    ]) {
+      expect(make).toThrow(InputError);
+      expect(make).toThrow(/interpolation 1 is inside a character or entity reference/);
+    }
+    // A finished reference before the interpolation is fine; so is a lone & with a space.
+    expect(ssml`<speak>&amp;${'x'} & ${'y'}</speak>`).toBe('<speak>&amp;x & y</speak>');
+  });
 });

@@ -5,28 +5,15 @@
  * and a bare object shaped like a rendered mix is not audio at all.
  */
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AudioOutput } from '../../src/audio/output.js';
-import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import type { PlayableMix, RenderedMix } from '../../src/scene/playable.js';
 import { capturedSoFar } from '../helpers/device-capture.js';
+import { stereoPlayRig } from './play-rig.js';
 
 const RATE = 48_000;
-const opened: Array<{ engine: VoiceEngine; output: AudioOutput }> = [];
-afterEach(async () => {
-  for (const { engine, output } of opened.splice(0)) {
-    await engine.close();
-    output.close();
-  }
-});
-
-function setup(): { engine: VoiceEngine; output: AudioOutput } {
-  const output = new AudioOutput({ backend: 'null', capture: true, sampleRateHz: RATE, channels: 2 });
-  const engine = new VoiceEngine({ output });
-  opened.push({ engine, output });
-  return { engine, output };
-}
+const setup = (): ReturnType<ReturnType<typeof stereoPlayRig>> => rig();
+const rig = stereoPlayRig(RATE);
 
 /** A PlayableMix that renders `pcm` and claims whatever `claims` says. */
 function forged(pcm: Float32Array, claims: Partial<RenderedMix> = {}): PlayableMix {

@@ -5,31 +5,18 @@
  * the whole mix).
  */
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AudioOutput } from '../../src/audio/output.js';
-import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { describe, expect, it } from 'vitest';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { Scene } from '../../src/scene/scene.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar } from '../helpers/device-capture.js';
+import { stereoPlayRig } from './play-rig.js';
 import { waitUntil } from '../helpers/waiting.js';
 import { onsetAfter } from './scene-checks.js';
 
 const RATE = 48_000;
-const opened: Array<{ engine: VoiceEngine; output: AudioOutput }> = [];
-afterEach(async () => {
-  for (const { engine, output } of opened.splice(0)) {
-    await engine.close();
-    output.close();
-  }
-});
-
-function setup(): { engine: VoiceEngine; output: AudioOutput } {
-  const output = new AudioOutput({ backend: 'null', capture: true, sampleRateHz: RATE, channels: 2 });
-  const engine = new VoiceEngine({ output, backend: new ConstantLevelBackend({ level: 0.25, sampleRateHz: 24_000, framesPerSegment: 12_000 }) });
-  opened.push({ engine, output });
-  return { engine, output };
-}
+const setup = (): ReturnType<ReturnType<typeof stereoPlayRig>> => rig({ backend: new ConstantLevelBackend({ level: 0.25, sampleRateHz: 24_000, framesPerSegment: 12_000 }) });
+const rig = stereoPlayRig(RATE);
 
 function gameScene(durationMs: number): Scene {
   const scene = new Scene({ seed: 11, durationMs });
@@ -67,9 +54,7 @@ describe('engine.play(scene)', () => {
 
   it('negative: with no allowed play (the registrar halted) nothing of the scene reaches the device', async () => {
     const registrar = new AudioRegistrar();
-    const output = new AudioOutput({ backend: 'null', capture: true, sampleRateHz: RATE, channels: 2 });
-    const engine = new VoiceEngine({ registrar, output });
-    opened.push({ engine, output });
+    const { engine, output } = rig({ registrar });
     registrar.registerActor('user:alice', { sessions: ['den'] });
     registrar.registerActor('user:bob', { sessions: ['den'] });
     registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });

@@ -1,5 +1,5 @@
 /**
- * `voice-soundboard scene <scene.json> -o <file>`: renders a JSON scene (docs/SCENES.md) to an
+ * `voice-soundboard scene <scene.json> -o <file>`: renders a JSON or YAML scene (docs/SCENES.md) to an
  * audio file in any supported format, or plays it on the audio device (`--play`, as one
  * registrar stream). Dialogue is spoken with the embedded espeak-ng voice unless `--backend`.
  */
@@ -10,7 +10,7 @@ import { loadSceneFile } from '../scene/scene-file.js';
 import { parseCliArgs, type FlagSpec } from './args.js';
 import type { CliCommand, CliIo } from './main.js';
 
-const HELP = `Usage: voice-soundboard scene <scene.json> (-o <file> | --play) [options]
+const HELP = `Usage: voice-soundboard scene <scene.json|scene.yaml> (-o <file> | --play) [options]
 
 Renders a scene (dialogue, music, ambiance and effects; JSON, see docs/SCENES.md) to a stereo
 audio file, or plays it live. The same scene and seed give the same bytes.
@@ -78,4 +78,4 @@ async function run(args: string[], io: CliIo): Promise<number> {
 }
 
 /** The `scene` subcommand. */
-export const sceneCommand: CliCommand = { summary: 'render a JSON scene (dialogue, music, ambiance, effects) to a file, or play it', help: HELP, run };
+export const sceneCommand: CliCommand = { summary: 'render a JSON or YAML scene (dialogue, music, ambiance, effects) to a file, or play it', help: HELP, run };

@@ -10,6 +10,7 @@ import { InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { Scene } from './scene.js';
 import { sceneFileSchema } from './scene-schema.js';
+import { parse as parseYaml } from 'yaml';
 
 /** A Scene from parsed JSON (`value`), resolving relative paths against `baseDir`. */
 export function sceneFromJson(value: unknown, baseDir: string = process.cwd()): Scene {
@@ -24,7 +25,8 @@ export function sceneFromJson(value: unknown, baseDir: string = process.cwd()): 
 export const MAX_SCENE_FILE_BYTES = 32 * 1024 ** 2;
 
 /**
- * Reads and validates a JSON scene file. InputError `SCENE_FILE_INVALID` when it is not JSON, cannot
+ * Reads and validates a scene file: JSON, or YAML when it ends in `.yaml`/`.yml` (the same schema;
+ * aliases capped, one document). InputError `SCENE_FILE_INVALID` when it does not parse, cannot
  * be read, is not a regular file (a FIFO or device fails at once) or is over MAX_SCENE_FILE_BYTES.
  */
 export async function loadSceneFile(path: string): Promise<Scene> {
@@ -34,11 +36,12 @@ export async function loadSceneFile(path: string): Promise<Scene> {
   } catch (error) {
     throw new InputError(`scene: cannot read ${JSON.stringify(path)}: ${error instanceof Error ? error.message : String(error)}`, { code: 'SCENE_FILE_INVALID', field: 'scene', cause: error });
   }
+  const yaml = /\.ya?ml$/i.test(path);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = yaml ? parseYaml(text, { maxAliasCount: 100, uniqueKeys: true }) : JSON.parse(text);
   } catch (error) {
-    throw new InputError(`scene: ${JSON.stringify(path)} is not JSON: ${error instanceof Error ? error.message : String(error)}`, { code: 'SCENE_FILE_INVALID', field: 'scene', cause: error });
+    throw new InputError(`scene: ${JSON.stringify(path)} is not ${yaml ? 'YAML' : 'JSON'}: ${error instanceof Error ? error.message : String(error)}`, { code: 'SCENE_FILE_INVALID', field: 'scene', cause: error });
   }
   return sceneFromJson(value, dirname(resolve(path)));
 }

@@ -54,6 +54,24 @@ describe('JSON scene validation', () => {
     await expect(scene.render(engine)).rejects.toMatchObject({ code: 'SCENE_SOURCE_UNREADABLE', field: 'layers.theme' });
   });
 
+  it('a YAML scene file renders the same bytes as its JSON twin; YAML errors and alias bombs are SCENE_FILE_INVALID', async () => {
+    const scene = { seed: 3, durationMs: 600, layers: [{ kind: 'ambiance', generator: 'rain', volume: 0.5 }], effects: [{ atMs: 100, generator: 'beep' }] };
+    writeFileSync(join(dir, 'twin.json'), JSON.stringify(scene));
+    writeFileSync(join(dir, 'twin.yaml'), 'seed: 3\ndurationMs: 600\nlayers:\n  - kind: ambiance\n    generator: rain\n    volume: 0.5\neffects:\n  - { atMs: 100, generator: beep }\n');
+    const fromJson = await (await loadSceneFile(join(dir, 'twin.json'))).render(engine);
+    const fromYaml = await (await loadSceneFile(join(dir, 'twin.yaml'))).render(engine);
+    expect(Buffer.from(fromYaml.pcm.buffer).equals(Buffer.from(fromJson.pcm.buffer))).toBe(true);
+    writeFileSync(join(dir, 'bad.yml'), 'layers:\n  - kind: [unclosed\n');
+    await expect(loadSceneFile(join(dir, 'bad.yml'))).rejects.toMatchObject({ code: 'SCENE_FILE_INVALID', message: expect.stringMatching(/is not YAML/) });
+    // Billion laughs: each level doubles through aliases; the alias cap refuses it before it grows.
+    const levels = ['a: &a [x, x]', ...Array.from({ length: 20 }, (_, index) => `${String.fromCharCode(98 + index)}: &${String.fromCharCode(98 + index)} [*${String.fromCharCode(97 + index)}, *${String.fromCharCode(97 + index)}]`)];
+    writeFileSync(join(dir, 'bomb.yaml'), `${levels.join('\n')}\nlayers: []\n`);
+    await expect(loadSceneFile(join(dir, 'bomb.yaml'))).rejects.toMatchObject({ code: 'SCENE_FILE_INVALID' });
+    // The schema still names the field in YAML.
+    writeFileSync(join(dir, 'field.yaml'), 'durationMs: -5\n');
+    await expect(loadSceneFile(join(dir, 'field.yaml'))).rejects.toMatchObject({ message: expect.stringMatching(/^scene\.durationMs: /) });
+  });
+
   it('a scene without any length asks for durationMs', async () => {
     await expect(new Scene().addAmbiance('rain').render(engine)).rejects.toMatchObject({ code: 'SCENE_EMPTY' });
   });

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // `*.alone.test.ts` measure real-time behaviour (underruns under load) and need the machine to
@@ -11,6 +12,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most tests wait on paced devices, child processes and sockets, so two forks overlap well even on
+    // a 2-core machine (vitest's default there is one); the alone step keeps the machine to one file.
+    maxWorkers: alone ? 1 : Math.max(2, availableParallelism() - 1),
     reporters: ['default'],
   },
 });

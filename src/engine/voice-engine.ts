@@ -716,10 +716,11 @@ export class VoiceEngine {
     try {
       // Content filter (security/content-filter.ts): a denial fails the stream below (attested); a replacement is compiled.
       const context = { streamId: lifecycle.streamId, actor: String(this.actor), format: parsed.format, ...pickDefined({ voice: parsed.voice, sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId }) };
-      // A scene's mix needs none: its dialogue was spoken (and filtered) by its own speak() streams.
-      const pieceFormat = { ...parsed, format: parsed.format === 'auto' ? ('markup' as const) : parsed.format };
+      // Live pieces compile as they are cut, never as SSML (`auto` reads markup).
+      const pieceOptions = { ...parsed, format: parsed.format === 'auto' ? ('markup' as const) : parsed.format };
       const filter = this.#options.contentFilter && this.#options.audit ? auditedContentFilter(this.#options.contentFilter, this.#options.audit) : this.#options.contentFilter;
-      const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, context, parsed.textStream, signal, utterance.graph, (piece) => compile(this.#plugins.transformText(piece), this.#compileOptions(piece, pieceFormat, 1)));
+      // A scene's mix needs none: its dialogue was spoken (and filtered) by its own speak() streams.
+      const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, context, parsed.textStream, signal, utterance.graph, (piece) => compile(this.#plugins.transformText(piece), this.#compileOptions(piece, pieceOptions, 1)));
       if (filtered !== text) [text, utterance.graph] = [filtered, null];
       // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
       const override = lifecycle.override();
@@ -738,9 +739,8 @@ export class VoiceEngine {
         lifecycle.compile(text.contentHash);
         steps = [];
       } else {
-        // One stream for the whole source: each piece compiles as it is cut (never as SSML: `auto` reads markup).
+        // One stream for the whole source: each piece compiles as it is cut (with `pieceOptions`).
         lifecycle.compileLive();
-        const pieceOptions = { ...parsed, format: parsed.format === 'auto' ? ('markup' as const) : parsed.format };
         steps = liveSynthesisSteps(text, parsed.textStream, signal, (piece) => compile(this.#plugins.transformText(piece), this.#compileOptions(piece, pieceOptions, rateScale)));
       }
       lifecycle.synthesize();
@@ -781,12 +781,13 @@ export class VoiceEngine {
           mode.onPlay?.(permit);
         }
         const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
+        const channels = extra.channels ?? 1;
         let processed = unmarked;
-        if (processed.length > 0 && this.#plugins.has('onAudio')) processed = this.#plugins.onAudio(processed, { streamId: lifecycle.streamId, index, kind, sampleRateHz: rate, channels: extra.channels ?? 1 });
+        if (processed.length > 0 && this.#plugins.has('onAudio')) processed = this.#plugins.onAudio(processed, { streamId: lifecycle.streamId, index, kind, sampleRateHz: rate, channels });
         // The watermark goes last, so no later step removes it; a scene's stereo mix is not marked again
         // (its dialogue was marked when spoken).
-        const pcm = marker && (extra.channels ?? 1) === 1 ? marker.process(processed, rate) : processed;
-        const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels: 1, startMs: positionMs, durationMs: durationMs(pcm.length, extra.channels ?? 1, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
+        const pcm = marker && channels === 1 ? marker.process(processed, rate) : processed;
+        const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels, startMs: positionMs, durationMs: durationMs(pcm.length, channels, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
         chunk.metadata = withStreamClock(chunk.metadata, chunk.startMs);
         positionMs += chunk.durationMs;
         pendingMarks = [];

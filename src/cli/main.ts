@@ -2,7 +2,7 @@
  * The `voice-soundboard` command. Each subcommand lives in its own file under src/cli/ and
  * registers in COMMANDS; `main` returns the exit code (0 ok, 1 runtime failure, 2 bad usage).
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../package-version.js';
 import { InputError, VoiceSoundboardError } from '../errors.js';
 import { auditCommand } from './audit.js';
 import { backendsCommand } from './backends.js';
@@ -52,10 +52,6 @@ export const COMMANDS: Record<string, CliCommand> = {
   voices: voicesCommand,
 };
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function usage(): string {
   const names = Object.keys(COMMANDS).sort();

@@ -8,7 +8,7 @@
  * .schemaVersion` with the registrar's `negotiateVersion` (in every result's `schema_version`).
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../package-version.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -81,7 +81,6 @@ export interface McpSessionInfo {
 }
 
 /** The package version, told to clients as the server's version. */
-const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The instructions every client reads at initialization. */
 const INSTRUCTIONS = [
@@ -133,7 +132,7 @@ export class VoiceMcpServer {
     }
     const { engine, registrar, name, heardWaitMs, logger, policy, audit } = this.#options;
     const mcp = new McpServer(
-      { name, version: PACKAGE_VERSION },
+      { name, version: packageVersion() },
       { capabilities: { logging: {}, experimental: { [MCP_EXTENSION]: { schemaVersion: REGISTRAR_SCHEMA_VERSION, supported: [...SUPPORTED_SCHEMA_VERSIONS] } } }, instructions: INSTRUCTIONS, maxToolInputElements: 10_000 },
     );
     const notify = (notice: StreamNotice) => {

@@ -5,7 +5,7 @@
  * (src/audio/wav-info.ts), ID3v2 frames for MP3 and Vorbis comments for Ogg/Opus/FLAC (written by
  * ffmpeg from `-metadata key=value`). Raw PCM and ADTS AAC cannot hold tags.
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../package-version.js';
 import { wavInfoChunk } from '../audio/wav-info.js';
 import { watermarkId, type WatermarkOptions } from './watermark.js';
 
@@ -39,12 +39,9 @@ export const COMPLIANCE_INFO_IDS: Readonly<Record<keyof ComplianceTags, string>>
 /** What the file says it is. */
 export const SYNTHETIC_SPEECH = 'synthetic speech';
 
-let version: string | undefined;
-
 /** `voice-soundboard <version>` from the package's own package.json. */
 export function generatorName(): string {
-  version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  return `voice-soundboard ${version}`;
+  return `voice-soundboard ${packageVersion()}`;
 }
 
 /** What a stream knows when its file starts. */

@@ -6,7 +6,6 @@
  * `speak()` returns the whole utterance; `play()` sends it to an audio device.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { AbortError, AudioError, BackendError, InputError } from '../errors.js';
 import { convertChannels } from '../audio/channels.js';
 import { normalizeLoudness } from '../audio/loudness.js';
@@ -47,6 +46,8 @@ import { coveringOwners, idleWatch } from './play-guards.js';
 import { EdgeTrimmer, shiftMetadata } from './speech-edges.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 import { EnginePlugins } from '../plugins/plugin-set.js';
+import { PluginError } from '../plugins/errors.js';
+import { readRegularFile } from '../audio/input-file.js';
 import type { LoadPluginOptions } from '../plugins/manifest.js';
 import type { PluginFault, PluginInfo } from '../plugins/plugin.js';
 // scene (issue 14): engine.play(scene) plays its rendered mix as one stream (src/scene/playable.ts).
@@ -73,6 +74,12 @@ const RUNTIME_ACTOR = 'system:voice-engine';
 
 /** Rate used for silence when a text produces no speech at all to take the rate from. */
 const FALLBACK_RATE_HZ = 24_000;
+
+/** Largest SSML `<audio>` clip read (a WAV file; 256 MiB is ~25 min of 44.1 kHz stereo 16-bit). */
+const MAX_CLIP_BYTES = 256 * 1024 * 1024;
+
+/** What forActor hands the engine it makes: its host's plugins and backend registry (module-private, keyed by the options object). */
+const fromHost = new WeakMap<object, { plugins: EnginePlugins; registry: BackendRegistry }>();
 
 /** State of one utterance while it runs; `speak()` reads it afterwards. */
 interface Utterance {
@@ -118,7 +125,7 @@ export class VoiceEngine {
   readonly #runtime: ActorHandle;
   readonly #sinks: SinkBook;
   readonly #options: ParsedEngineOptions;
-  readonly #registry = new BackendRegistry();
+  readonly #registry: BackendRegistry;
   readonly #named = new Map<string, Promise<SpeechBackend>>();
   /** Backends this engine created (by name): the only ones close() closes; instances passed in stay the caller's. */
   readonly #created = new Set<Promise<SpeechBackend>>();
@@ -134,9 +141,12 @@ export class VoiceEngine {
   #validationTail: Promise<unknown> = Promise.resolve();
   /** The engine's plugins and their hook points (src/plugins/). */
   readonly #plugins: EnginePlugins;
+  /** False for an engine made by forActor: it uses its host's plugins (and their backends) and never disposes them. */
+  readonly #ownsPlugins: boolean;
 
   /** Validates options (InputError naming the field); backends are created on first use. */
   constructor(options: VoiceEngineOptions = {}) {
+    const inherited = fromHost.get(options);
     this.#options = parseInput(voiceEngineOptionsSchema, options, 'VoiceEngineOptions');
     this.#registrar = this.#options.registrar ?? new AudioRegistrar();
     const actor = this.#options.actor;
@@ -146,7 +156,9 @@ export class VoiceEngine {
     }
     this.#runtime = this.#registrar.registerActor(this.runtimeActor);
     this.registrar = readerOf(this.#registrar);
-    this.#plugins = new EnginePlugins(this.#registrar, this.#registry, this.#options.plugins, this.#options.audit);
+    this.#registry = inherited?.registry ?? new BackendRegistry();
+    this.#plugins = inherited?.plugins ?? new EnginePlugins(this.#registrar, this.#registry, this.#options.plugins, this.#options.audit);
+    this.#ownsPlugins = inherited === undefined;
     // Several engines may share one output: each stream plays on its own voice of the mixer.
     this.#output = this.#options.output;
     // Decisions are effects: the sinks obey every transition and halt first (silence), then the
@@ -409,6 +421,9 @@ export class VoiceEngine {
    */
   loadPlugin(source: string, options: LoadPluginOptions = {}): Promise<PluginInfo> {
     this.#throwIfClosed();
+    if (!this.#ownsPlugins) {
+      return Promise.reject(new PluginError('PLUGIN_LOAD_FAILED', source, 'this engine (made by forActor) shares its host engine\'s plugins: load plugins on the host engine'));
+    }
     return this.#plugins.ready().then(() => this.#plugins.load(source, options));
   }
 
@@ -426,8 +441,11 @@ export class VoiceEngine {
   async forActor(actor: ActorHandle, options: Pick<VoiceEngineOptions, 'policy'> = {}): Promise<VoiceEngine> {
     this.#throwIfClosed();
     const backend = await this.#mainBackend();
-    const { backend: _backend, backendOptions: _backendOptions, fallback: _fallback, registrar: _registrar, output: _output, actor: _actor, audioBackend: _audioBackend, audioDevice: _audioDevice, ...shared } = this.#options;
-    return new VoiceEngine({ ...shared, ...options, backend, registrar: this.#registrar, output: this.#outputDevice(), actor });
+    const { backend: _backend, backendOptions: _backendOptions, fallback: _fallback, registrar: _registrar, output: _output, actor: _actor, audioBackend: _audioBackend, audioDevice: _audioDevice, plugins: _plugins, ...shared } = this.#options;
+    const engineOptions: VoiceEngineOptions = { ...shared, ...options, backend, registrar: this.#registrar, output: this.#outputDevice(), actor };
+    // The session engine uses this engine's plugins (loaded once, one isolate each) and their backends.
+    fromHost.set(engineOptions, { plugins: this.#plugins, registry: this.#registry });
+    return new VoiceEngine(engineOptions);
   }
 
   /** Streams being synthesized right now. */
@@ -490,7 +508,7 @@ export class VoiceEngine {
     const backends = await Promise.allSettled([...this.#created]);
     await Promise.allSettled(backends.flatMap((entry) => (entry.status === 'fulfilled' ? [entry.value.close()] : [])));
     if (this.#ownsOutput) this.#output?.close();
-    this.#plugins.dispose();
+    if (this.#ownsPlugins) this.#plugins.dispose();
   }
 
   // --- internals -------------------------------------------------------------------------------
@@ -950,7 +968,8 @@ export class VoiceEngine {
   async #readClip(step: Extract<SynthesisStep, { kind: 'audio' }>, converter: RateConverter, signal: AbortSignal): Promise<Float32Array> {
     let bytes: Uint8Array;
     try {
-      bytes = await readFile(step.path, { signal });
+      signal.throwIfAborted();
+      bytes = await readRegularFile(step.path, MAX_CLIP_BYTES);
     } catch (error) {
       throw new BackendError('engine', 'AUDIO_CLIP_UNREADABLE', `cannot read audio clip ${step.path}: ${describe(error)}`, { cause: error });
     }

@@ -2,12 +2,14 @@
  * `engine.forActor(handle)`: an engine for another actor of the same registrar that shares the
  * host engine's backend and device, and whose close() ends only its own streams.
  */
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { InputError } from '../../src/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
+import { rejection } from '../helpers/errors.js';
 
 describe('VoiceEngine.forActor', () => {
   it("speaks as the given actor on the host's device and backend; closing it leaves both open", async () => {
@@ -41,6 +43,33 @@ describe('VoiceEngine.forActor', () => {
       const foreign = new AudioRegistrar().registerActor('agent:intruder');
       await expect(host.forActor(foreign)).rejects.toThrow(InputError);
       await expect(host.forActor(foreign)).rejects.toThrow(/another registrar/);
+    } finally {
+      await host.close();
+      output.close();
+    }
+  });
+
+  it("uses the host's plugins (loaded once), cannot load its own, and leaves them to the host when closed", async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null' });
+    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: output.config.sampleRateHz, framesPerSegment: 480 });
+    const beat = fileURLToPath(new URL('../../examples/plugins/beat-markup.mjs', import.meta.url));
+    const host = new VoiceEngine({ registrar, backend, output, plugins: [{ source: beat }] });
+    try {
+      const plain = await host.speak('One.');
+      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+      // The host's plugin runs for the guest's streams: the <beat> becomes a one-second pause.
+      const beaten = await guest.speak('One. <beat>');
+      expect(beaten.durationMs - plain.durationMs).toBeGreaterThanOrEqual(1000);
+      expect(guest.plugins().plugins).toEqual(host.plugins().plugins);
+      const error = await rejection(guest.loadPlugin(beat));
+      expect(error.code).toBe('PLUGIN_LOAD_FAILED');
+      expect(error.message).toMatch(/shares its host engine's plugins: load plugins on the host engine/);
+      await guest.close();
+      // Closing the guest did not dispose the host's plugins.
+      const again = await host.speak('One. <beat>');
+      expect(again.durationMs - plain.durationMs).toBeGreaterThanOrEqual(1000);
+      expect(host.plugins().faults).toEqual([]);
     } finally {
       await host.close();
       output.close();

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,5 +34,12 @@ describe('<audio> clips stay inside audioRoot at read time', () => {
     const error = await rejection(engine.speak('<speak>a<audio src="escape.wav"/>b</speak>', { allowAudio: true, audioRoot: root }));
     expect(error.code).toBe('AUDIO_CLIP_OUTSIDE_ROOT');
     expect(error.message).toBe(`engine: audio clip ${join(root, 'escape.wav')} resolves outside audioRoot (a symlink leads out of it)`);
+  });
+
+  it('refuses a FIFO inside audioRoot without waiting for a writer (read as a regular file only)', async () => {
+    execFileSync('mkfifo', [join(root, 'pipe.wav')]);
+    const error = await rejection(engine.speak('<speak>a<audio src="pipe.wav"/>b</speak>', { allowAudio: true, audioRoot: root }));
+    expect(error.code).toBe('AUDIO_CLIP_UNREADABLE');
+    expect(error.message).toMatch(/it is a FIFO, not a regular file/);
   });
 });

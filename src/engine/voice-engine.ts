@@ -78,6 +78,19 @@ const FALLBACK_RATE_HZ = 24_000;
 /** Largest SSML `<audio>` clip read (a WAV file; 256 MiB is ~25 min of 44.1 kHz stereo 16-bit). */
 const MAX_CLIP_BYTES = 256 * 1024 * 1024;
 
+/** `fn` called at most once per distinct input among the last 64 (one utterance's texts or live pieces). */
+function transformOnce(fn: (text: string) => string): (text: string) => string {
+  const seen = new Map<string, string>();
+  return (text) => {
+    const known = seen.get(text);
+    if (known !== undefined) return known;
+    const result = fn(text);
+    seen.set(text, result);
+    if (seen.size > 64) seen.delete(seen.keys().next().value as string);
+    return result;
+  };
+}
+
 /** What forActor hands the engine it makes: its host's plugins and backend registry (module-private, keyed by the options object). */
 const fromHost = new WeakMap<object, { plugins: EnginePlugins; registry: BackendRegistry }>();
 
@@ -141,6 +154,8 @@ export class VoiceEngine {
   #validationTail: Promise<unknown> = Promise.resolve();
   /** The engine's plugins and their hook points (src/plugins/). */
   readonly #plugins: EnginePlugins;
+  /** The plugins' transformText output each validated graph was compiled from (a recompile at another rate reuses it). */
+  readonly #transformedOf = new WeakMap<SpeechGraph, string>();
   /** False for an engine made by forActor: it uses its host's plugins (and their backends) and never disposes them. */
   readonly #ownsPlugins: boolean;
 
@@ -709,7 +724,9 @@ export class VoiceEngine {
       const expected = allowLive ? 'a string or an AsyncIterable of strings' : 'a string';
       throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
     }
-    const graph = compile(this.#plugins.transformText(text), this.#compileOptions(text, parsed, 1));
+    const transformed = this.#plugins.transformText(text);
+    const graph = compile(transformed, this.#compileOptions(text, parsed, 1));
+    this.#transformedOf.set(graph, transformed);
     // Unknown voices and languages are InputErrors here, before any registrar request.
     await checkVoices(await this.#backendFor(parsed.backend), graph, parsed, text);
     return graph;
@@ -738,7 +755,10 @@ export class VoiceEngine {
       const pieceOptions = { ...parsed, format: parsed.format === 'auto' ? ('markup' as const) : parsed.format };
       const filter = this.#options.contentFilter && this.#options.audit ? auditedContentFilter(this.#options.contentFilter, this.#options.audit) : this.#options.contentFilter;
       // A scene's mix needs none: its dialogue was spoken (and filtered) by its own speak() streams.
-      const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, context, parsed.textStream, signal, utterance.graph, (piece) => compile(this.#plugins.transformText(piece), this.#compileOptions(piece, pieceOptions, 1)));
+      // Each text passes the plugins' transformText once: what the content filter judged is what is
+      // compiled and spoken (a plugin answering differently on a second call cannot slip past it).
+      const transform = transformOnce((piece) => this.#plugins.transformText(piece));
+      const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, context, parsed.textStream, signal, utterance.graph, (piece) => compile(transform(piece), this.#compileOptions(piece, pieceOptions, 1)));
       if (filtered !== text) [text, utterance.graph] = [filtered, null];
       // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
       const override = lifecycle.override();
@@ -746,7 +766,8 @@ export class VoiceEngine {
       let steps: Iterable<SynthesisStep> | AsyncIterable<SynthesisStep>;
       let speechTotal: number | null = null;
       if (typeof text === 'string') {
-        const compiled = rateScale === 1 && utterance.graph ? utterance.graph : compile(this.#plugins.transformText(text), this.#compileOptions(text, parsed, rateScale));
+        const source = (utterance.graph ? this.#transformedOf.get(utterance.graph) : undefined) ?? transform(text);
+        const compiled = rateScale === 1 && utterance.graph ? utterance.graph : compile(source, this.#compileOptions(text, parsed, rateScale));
         lifecycle.compile(graphHash(compiled));
         // Plugins' proposals go through the registrar (mutate_graph as each plugin) before the commit.
         const graph = this.#plugins.onGraph(compiled, lifecycle.streamId);
@@ -759,7 +780,8 @@ export class VoiceEngine {
       } else {
         // One stream for the whole source: each piece compiles as it is cut (with `pieceOptions`).
         lifecycle.compileLive();
-        steps = liveSynthesisSteps(text, parsed.textStream, signal, (piece) => compile(this.#plugins.transformText(piece), this.#compileOptions(piece, pieceOptions, rateScale)));
+        // Filtered pieces are spoken as judged: not cut again.
+        steps = liveSynthesisSteps(text, parsed.textStream, signal, (piece) => compile(transform(piece), this.#compileOptions(piece, pieceOptions, rateScale)), { cut: filter === undefined });
       }
       lifecycle.synthesize();
       const backend = await this.#backendFor(parsed.backend);

@@ -111,8 +111,8 @@ export async function filterSpeechInput(
   };
   return (async function* filtered() {
     for await (const piece of cutTextSource(input, options, signal)) {
-      // Pieces come cut and trimmed: a space keeps words of two pieces apart when they are cut again.
-      yield `${await applyContentFilter(filter, piece, { ...context, live: true, spokenText: spokenOf(piece) })} `;
+      // The engine speaks each judged piece as it is (it does not cut them again).
+      yield await applyContentFilter(filter, piece, { ...context, live: true, spokenText: spokenOf(piece) });
     }
   })();
 }

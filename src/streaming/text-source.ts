@@ -269,11 +269,13 @@ function abortReason(signal: AbortSignal): unknown {
 /**
  * The synthesis steps of a live text source, piece by piece as it is cut (`textStream`: the
  * caller's option, defaults applied here); `compilePiece` turns one piece into its graph.
+ * `cut: false` takes the source's strings as the pieces (already cut and judged by a content filter).
  */
-export async function* liveSynthesisSteps(source: AsyncIterable<unknown>, textStream: TextStreamOptions | undefined, signal: AbortSignal, compilePiece: (piece: string) => SpeechGraph): AsyncGenerator<SynthesisStep, void, undefined> {
+export async function* liveSynthesisSteps(source: AsyncIterable<unknown>, textStream: TextStreamOptions | undefined, signal: AbortSignal, compilePiece: (piece: string) => SpeechGraph, options: { cut?: boolean } = {}): AsyncGenerator<SynthesisStep, void, undefined> {
   let sentencePauseMs: number | undefined;
   let previous: string | undefined;
-  for await (const piece of cutTextSource(source, textStreamOptionsSchema.parse(textStream ?? {}), signal)) {
+  const pieces = options.cut === false ? (source as AsyncIterable<string>) : cutTextSource(source, textStreamOptionsSchema.parse(textStream ?? {}), signal);
+  for await (const piece of pieces) {
     const steps = planSynthesis(compilePiece(piece));
     const speaks = steps.some((step) => step.kind === 'speech');
     // Each piece compiles alone, so the pause between two of them is placed here: the one the

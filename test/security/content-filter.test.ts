@@ -72,9 +72,7 @@ describe('content filter', () => {
     const error = await rejection((async () => {
       for await (const _chunk of engine.stream(source(['First sentence here. ', 'The secret ', 'is out. ', 'Never said.'])));
     })());
-    // The live source's failure wraps the filter's denial.
-    expect(error.code).toBe('TEXT_SOURCE_FAILED');
-    expect((error.cause as { code?: string }).code).toBe('CONTENT_FILTER_DENIED');
+    expect(error.code).toBe('CONTENT_FILTER_DENIED');
     expect(judged[0]).toBe('First sentence here.');
     expect(backend.segments.join(' ')).not.toContain('secret');
     expect(backend.segments.join(' ')).not.toContain('Never');
@@ -132,9 +130,20 @@ describe('content filter', () => {
     const error = await rejection((async () => {
       for await (const _chunk of engine.stream(source(['First sentence here. ', 'The kitten ', 'is out. ', 'Never said.'])));
     })());
-    expect((error.cause as { code?: string } | undefined)?.code).toBe('CONTENT_FILTER_DENIED');
+    expect(error.code).toBe('CONTENT_FILTER_DENIED');
     expect(judged.at(-1)).toEqual(['The kitten is out.', 'The password is out.']);
     expect(backend.segments.join(' ')).not.toContain('password');
+  });
+
+  it('each text passes transformText once: a plugin answering differently the second time cannot slip past the filter', async () => {
+    const { backend, engine } = setup((text, context) => (/password/i.test(`${text} ${context.spokenText}`) ? deny('mentions a password') : allow()));
+    await engine.loadPlugin(resolve(import.meta.dirname, '../fixtures/security/two-faced-plugin.mjs'));
+    await engine.speak('The kitten is here.');
+    for await (const _chunk of engine.stream(source(['First sentence here. ', 'The kitten ', 'is out. ', 'Last one.'])));
+    const spoken = backend.segments.join(' ');
+    expect(spoken).toContain('kitten is here');
+    expect(spoken).toContain('kitten is out');
+    expect(spoken).not.toContain('password');
   });
 
   it('spokenText is what a backend reads: invisible characters (soft hyphen, zero-width) removed and NFKC-folded, so "pass\u00ADword" cannot slip past', async () => {
@@ -146,7 +155,7 @@ describe('content filter', () => {
     const error = await rejection((async () => {
       for await (const _chunk of engine.stream(source(['Fine here. ', 'The pass\u00ADword ', 'is out.'])));
     })());
-    expect((error.cause as { code?: string } | undefined)?.code).toBe('CONTENT_FILTER_DENIED');
+    expect(error.code).toBe('CONTENT_FILTER_DENIED');
     expect(backend.segments.join(' ')).not.toMatch(/pass.?word/);
     // The control: an ordinary word is allowed.
     await engine.speak('the passport is here');

@@ -98,7 +98,8 @@ export class LoadedPlugin {
   fault(fault: PluginError, streamId: string | null): HookResult {
     const hook = (fault.hook ?? 'load') as PluginHookName;
     const policy = this.#options.policy[hook] ?? 'skip';
-    this.#faults += 1;
+    // A call skipped while the sandbox restarts after a counted fault is audited, not counted again.
+    if (fault.code !== 'PLUGIN_RESTARTING') this.#faults += 1;
     if (this.#faults >= this.#options.maxFaults) this.#disabled = true;
     this.#audit({ at: new Date().toISOString(), plugin: this.manifest.name, hook, code: fault.code, message: fault.message, streamId, outcome: policy === 'fail' ? 'failed' : 'skipped' });
     if (policy === 'fail') throw fault;

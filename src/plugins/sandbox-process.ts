@@ -134,6 +134,16 @@ export class SandboxProcess {
     this.#pid = undefined;
     this.#exited = undefined;
     this.#port.postMessage({ t: 'spawn', gen: this.#gen });
+    // Atomics.waitAsync does not keep the event loop alive: the relay does, while a start waits.
+    this.#worker.ref();
+    try {
+      return await this.#started(boot, bootDeadlineMs);
+    } finally {
+      this.#worker.unref();
+    }
+  }
+
+  async #started(boot: Extract<HostFrame, { t: 'boot' }>, bootDeadlineMs: number): Promise<SandboxExchange> {
     let deadline = performance.now() + START_DEADLINE_MS;
     for (;;) {
       const seen = Atomics.load(this.#signal, 0);

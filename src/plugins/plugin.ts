@@ -42,6 +42,8 @@ export interface PluginInfo {
   faults: number;
   /** Where the plugin was loaded from. */
   path: string;
+  /** The id of the plugin's sandbox process (isolate mode; it changes when the watchdog restarts it). */
+  sandboxPid?: number;
 }
 
 /** The result of one hook call: its value, or the contained fault (policy `skip`). */
@@ -114,7 +116,8 @@ export class LoadedPlugin {
   /** The plugin as health and `engine.plugins()` show it. */
   info(): PluginInfo {
     const { name, version, apiVersion, hooks, permissions } = this.manifest;
-    return { name, version, apiVersion, hooks: [...hooks], permissions: [...permissions], granted: [...this.granted], mode: this.mode, actor: this.handle.key, disabled: this.#disabled, faults: this.#faults, path: this.path };
+    const pid = this.#runtime.pid;
+    return { name, version, apiVersion, hooks: [...hooks], permissions: [...permissions], granted: [...this.granted], mode: this.mode, actor: this.handle.key, disabled: this.#disabled, faults: this.#faults, path: this.path, ...(pid === undefined ? {} : { sandboxPid: pid }) };
   }
 
   /** Frees the runtime. */

@@ -88,7 +88,14 @@ function start(gen) {
   process.on('exit', (code, signal) => deliver({ gen, t: 'exit', code, signal }));
 }
 port.on('message', (message) => {
-  if (message.t === 'spawn') start(message.gen);
+  if (message.t === 'close') {
+    // Ends the process and waits for it (so it is reaped, not left a zombie), then ends this thread.
+    port.close();
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+    child.removeAllListeners('exit');
+    child.on('exit', () => undefined);
+    child.kill('SIGKILL');
+  } else if (message.t === 'spawn') start(message.gen);
   else if (message.t === 'kill') { if (child !== null && message.gen === current) child.kill('SIGKILL'); }
   else if (message.t === 'frame' && child !== null && message.gen === current) child.stdin.write(message.frame);
 });
@@ -202,8 +209,8 @@ export class SandboxProcess {
     // Wakes a `start` still waiting, which then sees the exit.
     Atomics.add(this.#signal, 0, 1);
     Atomics.notify(this.#signal, 0);
-    this.#port.close();
-    void this.#worker.terminate();
+    // The relay reaps the process, then closes the channel and ends.
+    this.#port.postMessage({ t: 'close' });
   }
 
   /** The next frame (or exchange end) of the current process, or undefined when none is waiting. */

@@ -152,16 +152,13 @@ export class SandboxProcess {
 
   async #started(boot: Extract<HostFrame, { t: 'boot' }>, bootDeadlineMs: number): Promise<SandboxExchange> {
     let deadline = performance.now() + START_DEADLINE_MS;
+    let started = false;
     for (;;) {
-      const seen = Atomics.load(this.#signal, 0);
-      const got = this.#take();
-      if (got === undefined) {
-        const remaining = deadline - performance.now();
-        if (remaining <= 0) return this.#killed();
-        await waitAsync(this.#signal, 0, seen, remaining).value;
-        continue;
-      }
-      if (got.t === 'hello') {
+      const got = this.#next(deadline);
+      if (got.t === 'wait') await waitAsync(this.#signal, 0, got.seen, got.remainingMs).value;
+      else if (got.t === 'killed' && !started) return { t: 'exited', detail: `did not start within ${START_DEADLINE_MS} ms` };
+      else if (got.t === 'hello') {
+        started = true;
         this.#post(boot);
         deadline = performance.now() + bootDeadlineMs;
       } else if (got.t === 'request') {
@@ -182,15 +179,9 @@ export class SandboxProcess {
     this.#post(frame);
     let deadline = performance.now() + deadlineMs;
     for (;;) {
-      const seen = Atomics.load(this.#signal, 0);
-      const got = this.#take();
-      if (got === undefined) {
-        const remaining = deadline - performance.now();
-        if (remaining <= 0) return this.#killed();
-        Atomics.wait(this.#signal, 0, seen, remaining);
-        continue;
-      }
-      if (got.t === 'request') {
+      const got = this.#next(deadline);
+      if (got.t === 'wait') Atomics.wait(this.#signal, 0, got.seen, got.remainingMs);
+      else if (got.t === 'request') {
         const started = performance.now();
         this.#post(answer(got.input));
         deadline += performance.now() - started;
@@ -211,6 +202,18 @@ export class SandboxProcess {
     Atomics.notify(this.#signal, 0);
     // The relay reaps the process, then closes the channel and ends.
     this.#port.postMessage({ t: 'close' });
+  }
+
+  /**
+   * The next frame of the current process, or the end of the exchange (`exited`; `killed` once
+   * `deadline` passed), or what to wait on for more (the shared word's value seen before looking).
+   */
+  #next(deadline: number): SandboxFrame | SandboxExchange | { t: 'wait'; seen: number; remainingMs: number } {
+    const seen = Atomics.load(this.#signal, 0);
+    const got = this.#take();
+    if (got !== undefined) return got;
+    const remainingMs = deadline - performance.now();
+    return remainingMs <= 0 ? this.#killed() : { t: 'wait', seen, remainingMs };
   }
 
   /** The next frame (or exchange end) of the current process, or undefined when none is waiting. */

@@ -127,6 +127,33 @@ describe('the watchdog ends the process and the plugin comes back', () => {
     await waitUntil(() => !processExists(pid), 'the planted loop to be gone');
   }, 60_000);
 
+  it('a sandbox process stuck in plugin code ends itself when its host dies (no orphan keeps spinning)', async () => {
+    const script = `
+      import { BackendRegistry } from ${JSON.stringify(join(ROOT, 'src/backends/registry.ts'))};
+      import { EnginePlugins } from ${JSON.stringify(join(ROOT, 'src/plugins/plugin-set.ts'))};
+      import { AudioRegistrar } from ${JSON.stringify(join(ROOT, 'src/registrar/registrar.ts'))};
+      const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+      await plugins.load(${JSON.stringify(pluginFixture('hangs-on-demand'))}, { limits: { maxCpuMs: 10000 } });
+      console.log(plugins.list()[0].sandboxPid);
+      plugins.transformText('hang');
+    `;
+    const host = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+    let printed = '';
+    host.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    try {
+      await waitUntil(() => /^\d+\n/.test(printed), 'the host to print its sandbox pid');
+      const pid = Number(printed.trim());
+      // Spinning in the looping getter, outside the isolate's CPU limit (the host's watchdog would wait 10.2 s).
+      const before = cpuTicks(pid);
+      await waitUntil(() => cpuTicks(pid) > before + 5, 'the sandbox process to spin');
+      expect(running(pid)).toBe(true);
+      host.kill('SIGKILL');
+      await waitUntil(() => !running(pid), 'the orphaned sandbox process to end itself');
+    } finally {
+      host.kill('SIGKILL');
+    }
+  }, 120_000);
+
   it('disposing the plugins ends their sandbox processes', async () => {
     const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
     await plugins.load(pluginFixture('hangs-on-demand'));
@@ -159,6 +186,16 @@ describe('the loader reads regular files only', () => {
     }
   }, 60_000);
 });
+
+/** Whether `pid` is a live process (not gone, not a zombie nobody reaped yet: this machine's init may not reap). */
+function running(pid: number): boolean {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
 
 /** User plus system CPU ticks a process has used (Linux /proc), 0 when it is gone. */
 function cpuTicks(pid: number): number {

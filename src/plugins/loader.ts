@@ -1,6 +1,8 @@
 /**
  * Loading a plugin: resolves a specifier (a package name, resolved from the host's directory) or a
- * path to one file, reads it on the host, runs it in its runtime (an isolate unless `trusted`),
+ * path to one file, reads it on the host (a regular file of at most MAX_PLUGIN_SOURCE_BYTES: a FIFO
+ * or a device in its place is refused, never waited on), runs it in its runtime (an isolate in a
+ * sandbox process of its own unless `trusted`),
  * validates its manifest (apiVersion, hooks it exports, permissions) and registers its own actor
  * `plugin:<name>` whose handle its `request()` is bound to. Also reads the host package.json's
  * `voice-soundboard.plugins` field.

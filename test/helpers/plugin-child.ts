@@ -41,13 +41,13 @@ export interface ContainedReport {
   faults: Array<{ hook: string; code: string; message: string }>;
 }
 
-/** Loads fixture `name` into a fresh engine in a child process (heap capped at `heapMb`, 2 s per call), speaks `speaks` times, reports. */
-export function inChild(name: string, heapMb = 256, speaks = 1): ScriptRun<ContainedReport> {
+/** Loads fixture `name` into a fresh engine in a child process (heap capped at `heapMb`, `maxCpuMs` per call), speaks `speaks` times, reports. */
+export function inChild(name: string, heapMb = 256, speaks = 1, maxCpuMs = 2000): ScriptRun<ContainedReport> {
   const script = `
     import { VoiceEngine } from ${JSON.stringify(join(ROOT, 'src/engine/voice-engine.ts'))};
     const engine = new VoiceEngine();
     let load = null, loadMessage = null;
-    try { await engine.loadPlugin(${JSON.stringify(pluginFixture(name))}, { limits: { maxCpuMs: 2000 }, maxFaults: 100 }); } catch (error) { load = error.code ?? 'raw'; loadMessage = String(error.message).slice(0, 500); }
+    try { await engine.loadPlugin(${JSON.stringify(pluginFixture(name))}, { limits: { maxCpuMs: ${maxCpuMs} }, maxFaults: 100 }); } catch (error) { load = error.code ?? 'raw'; loadMessage = String(error.message).slice(0, 500); }
     let audio = 0;
     for (let round = 0; round < ${speaks}; round++) audio = (await engine.speak('Plugins stay in their box.')).audio.length;
     const faults = engine.plugins().faults.map(({ hook, code, message }) => ({ hook, code, message: message.slice(0, 500) }));

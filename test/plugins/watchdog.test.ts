@@ -19,33 +19,33 @@ import { processExists, waitUntil } from '../helpers/waiting.js';
 
 describe('plugin code the isolate runs anywhere is contained', () => {
   it.each([
-    ['throws-toprimitive', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 2000\)/],
-    ['throws-tostring', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 2000\)/],
-    ['thenable-getter', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 2000\)/],
-    ['thenable-loop', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 2000\)/],
-    ['proxy-trap-loop', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 2000\)/],
-    ['microtask-loop', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 2000\)/],
+    ['throws-toprimitive', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 500\)/],
+    ['throws-tostring', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 500\)/],
+    ['thenable-getter', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 500\)/],
+    ['thenable-loop', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 500\)/],
+    ['proxy-trap-loop', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 500\)/],
+    ['microtask-loop', 'PLUGIN_CPU_LIMIT', /killed at the CPU limit \(maxCpuMs 500\)/],
     // Outside the isolate's own CPU limit: only the watchdog ends these.
-    ['unhandled-proxy', 'PLUGIN_CPU_LIMIT', /no answer within 2200 ms, its sandbox process was ended and is restarted/],
-    ['unhandled-getter', 'PLUGIN_CPU_LIMIT', /no answer within 2200 ms, its sandbox process was ended and is restarted/],
+    ['unhandled-proxy', 'PLUGIN_CPU_LIMIT', /no answer within 700 ms, its sandbox process was ended and is restarted/],
+    ['unhandled-getter', 'PLUGIN_CPU_LIMIT', /no answer within 700 ms, its sandbox process was ended and is restarted/],
     // The host never converts a result: a value with looping conversions is refused as data.
     ['returns-valueof', 'PLUGIN_OUTPUT_INVALID', /the result holds a function, which is not plain data/],
   ])('%s: faulted as %s, the engine still speaks', (name, code, message) => {
-    const report = expectContained(inChild(name));
+    const report = expectContained(inChild(name, 256, 1, 500));
     expect(report.load).toBeNull();
     expect(report.faults[0]).toMatchObject({ hook: 'transformText', code });
     expect(report.faults[0]?.message).toMatch(message);
   }, 120_000);
 
   it.each(['load-unhandled', 'load-throws-getter'])('%s: looping while its load is copied out, the load fails PLUGIN_CPU_LIMIT and the engine speaks', (name) => {
-    const report = expectContained(inChild(name));
+    const report = expectContained(inChild(name, 256, 1, 500));
     expect(report.load).toBe('PLUGIN_CPU_LIMIT');
-    expect(report.loadMessage).toMatch(/cannot load: killed at the CPU limit \(no answer within 6200 ms; its sandbox process was ended\)/);
+    expect(report.loadMessage).toMatch(/cannot load: killed at the CPU limit \(no answer within 1700 ms; its sandbox process was ended\)/);
     expect(report.faults).toEqual([]);
   }, 120_000);
 
   it('finalizer-loop: a finalizer that never returns cannot stall the engine (each call answers or is killed)', () => {
-    const report = expectContained(inChild('finalizer-loop', 256, 3));
+    const report = expectContained(inChild('finalizer-loop', 256, 3, 500));
     expect(report.load).toBeNull();
     // isolated-vm 5 did not run the cleanup in our runs; if it does, the watchdog ends it.
     for (const fault of report.faults) expect(fault).toMatchObject({ hook: 'transformText', code: 'PLUGIN_CPU_LIMIT' });

@@ -20,6 +20,8 @@ export type PluginErrorCode =
   | 'PLUGIN_OUTPUT_INVALID'
   | 'PLUGIN_FORGED_ACTOR'
   | 'PLUGIN_REENTRANT'
+  | 'PLUGIN_RESTARTING'
+  | 'PLUGIN_SANDBOX_EXITED'
   | 'PLUGIN_DISABLED';
 
 /** A plugin failed to load, or one of its hooks faulted (threw, ran out of CPU or memory, returned bad data). */

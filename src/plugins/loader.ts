@@ -1,6 +1,8 @@
 /**
  * Loading a plugin: resolves a specifier (a package name, resolved from the host's directory) or a
- * path to one file, reads it on the host, runs it in its runtime (an isolate unless `trusted`),
+ * path to one file, reads it on the host (a regular file of at most MAX_PLUGIN_SOURCE_BYTES: a FIFO
+ * or a device in its place is refused, never waited on), runs it in its runtime (an isolate in a
+ * sandbox process of its own unless `trusted`),
  * validates its manifest (apiVersion, hooks it exports, permissions) and registers its own actor
  * `plugin:<name>` whose handle its `request()` is bound to. Also reads the host package.json's
  * `voice-soundboard.plugins` field.
@@ -9,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { checkRegularFile, readRegularFile } from '../audio/input-file.js';
 import { TRANSITION_ACTIONS } from '../registrar/core.js';
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarRequiredError } from '../registrar/errors.js';
@@ -18,6 +21,9 @@ import { IsolateRuntime } from './isolate-runtime.js';
 import { PLUGIN_API_VERSION, PLUGIN_PERMISSIONS, REGISTRAR_BYPASS_PERMISSIONS, pluginEntrySchema, pluginManifestSchema, type ParsedLoadPluginOptions, type PluginEntry, type PluginManifest, type PluginPermission } from './manifest.js';
 import { messageOf, type PluginRuntime, type RequestBridge } from './runtime.js';
 import { TrustedRuntime } from './trusted-runtime.js';
+
+/** Largest plugin file the loader reads (one bundled module). */
+export const MAX_PLUGIN_SOURCE_BYTES = 16 * 1024 * 1024;
 
 /** What a plugin's `request()` may carry: never an actor (it always acts as its own). */
 const pluginRequestSchema = z.strictObject({
@@ -103,15 +109,21 @@ export async function startPlugin(source: string, options: ParsedLoadPluginOptio
   const bridge = requestBridge(registrar, () => label, () => handle, mode);
   let runtime: PluginRuntime;
   if (options.trusted) {
+    try {
+      await checkRegularFile(path, MAX_PLUGIN_SOURCE_BYTES);
+    } catch (error) {
+      throw new PluginError('PLUGIN_NOT_FOUND', source, `cannot read ${path}: ${messageOf(error)}`, { cause: error });
+    }
     runtime = await TrustedRuntime.load(() => label, path, options.limits.maxCpuMs, bridge);
   } else {
     let code: string;
     try {
-      code = await readFile(path, 'utf8');
+      // A regular file only, read to a bound: a FIFO or a device would hang or flood the loader.
+      code = new TextDecoder().decode(await readRegularFile(path, MAX_PLUGIN_SOURCE_BYTES));
     } catch (error) {
       throw new PluginError('PLUGIN_NOT_FOUND', source, `cannot read ${path}: ${messageOf(error)}`, { cause: error });
     }
-    runtime = new IsolateRuntime(() => label, code, path, options.limits, bridge);
+    runtime = await IsolateRuntime.start(() => label, code, path, options.limits, bridge);
   }
   try {
     const manifest = validateManifest(runtime.exports.manifest, source, runtime.exports.functions);

@@ -42,6 +42,8 @@ export interface PluginInfo {
   faults: number;
   /** Where the plugin was loaded from. */
   path: string;
+  /** The id of the plugin's sandbox process (isolate mode; it changes when the watchdog restarts it). */
+  sandboxPid?: number;
 }
 
 /** The result of one hook call: its value, or the contained fault (policy `skip`). */
@@ -98,7 +100,8 @@ export class LoadedPlugin {
   fault(fault: PluginError, streamId: string | null): HookResult {
     const hook = (fault.hook ?? 'load') as PluginHookName;
     const policy = this.#options.policy[hook] ?? 'skip';
-    this.#faults += 1;
+    // A call skipped while the sandbox restarts after a counted fault is audited, not counted again.
+    if (fault.code !== 'PLUGIN_RESTARTING') this.#faults += 1;
     if (this.#faults >= this.#options.maxFaults) this.#disabled = true;
     this.#audit({ at: new Date().toISOString(), plugin: this.manifest.name, hook, code: fault.code, message: fault.message, streamId, outcome: policy === 'fail' ? 'failed' : 'skipped' });
     if (policy === 'fail') throw fault;
@@ -113,7 +116,8 @@ export class LoadedPlugin {
   /** The plugin as health and `engine.plugins()` show it. */
   info(): PluginInfo {
     const { name, version, apiVersion, hooks, permissions } = this.manifest;
-    return { name, version, apiVersion, hooks: [...hooks], permissions: [...permissions], granted: [...this.granted], mode: this.mode, actor: this.handle.key, disabled: this.#disabled, faults: this.#faults, path: this.path };
+    const pid = this.#runtime.pid;
+    return { name, version, apiVersion, hooks: [...hooks], permissions: [...permissions], granted: [...this.granted], mode: this.mode, actor: this.handle.key, disabled: this.#disabled, faults: this.#faults, path: this.path, ...(pid === undefined ? {} : { sandboxPid: pid }) };
   }
 
   /** Frees the runtime. */

@@ -22,6 +22,8 @@ export interface PluginRuntime {
   readonly mode: 'isolate' | 'trusted';
   /** The module's manifest and exported function names. */
   readonly exports: PluginExports;
+  /** The id of the process running the plugin's code, when it has one of its own (isolate mode). */
+  readonly pid?: number | undefined;
   /** Calls an exported function with copies of `args`; returns a copy of its result. Throws PluginError. */
   call(name: string, args: readonly unknown[]): unknown;
   /** Frees the runtime (idempotent). */

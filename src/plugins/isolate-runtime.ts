@@ -87,7 +87,7 @@ export class IsolateRuntime implements PluginRuntime {
     this.#bridgeError = undefined;
     this.#requests = 0;
     const deadlineMs = this.#limits.maxCpuMs + WATCHDOG_GRACE_MS;
-    const exchange = this.#sandbox.call({ t: 'call', name, args: [...args] }, deadlineMs, (input) => this.#answer(input));
+    const exchange = this.#sandbox.call({ t: 'call', name, args: [...args] }, { deadlineMs, cpuBudgetMs: this.#limits.maxCpuMs + WATCHDOG_GRACE_MS / 2 }, (input) => this.#answer(input));
     const bridged = this.#bridgeError as PluginError | undefined;
     this.#bridgeError = undefined;
     if (exchange.t === 'killed') {

@@ -74,6 +74,9 @@ function receive() {
   return v8.deserialize(body);
 }
 function send(message) {
+  // The process's CPU time so far, on every frame: the host's watchdog counts a call's CPU from it.
+  const usage = process.cpuUsage();
+  message.cpuUs = usage.user + usage.system;
   const body = v8.serialize(message);
   const frame = Buffer.allocUnsafe(4 + body.length);
   frame.writeUInt32LE(body.length, 0);

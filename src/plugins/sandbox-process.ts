@@ -7,11 +7,16 @@
  * frame, then waits on a shared word the relay bumps after each frame (Atomics.wait) and takes the
  * frames with receiveMessageOnPort. The wait has a deadline; when it passes, this thread itself
  * ends the process with SIGKILL (a syscall: it needs no other thread's help) and the call returns
- * `killed`. Time this thread spends answering the plugin's `request()` is not counted against it.
+ * `killed` — unless the process is starved rather than spinning: where /proc tells the process's
+ * CPU time (Linux), a process that used less than the call's CPU budget since its last frame (each
+ * frame carries its CPU time) is waited for a little longer, up to a hard cap of wall time, so a
+ * busy machine does not get a well-behaved plugin killed. Time this thread spends answering the
+ * plugin's `request()` is not counted against it.
  * Starting (and restarting) a process is asynchronous and never holds the event loop.
  *
  * Every process has a generation: frames and exits of an earlier one (killed) are dropped.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { deserialize, serialize } from 'node:v8';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
@@ -19,6 +24,35 @@ import { SANDBOX_CHILD_SOURCE, type HostFrame, type SandboxFrame, type SandboxOu
 
 /** Most time a sandbox process may take to start (Node and isolated-vm loading) before it says hello. */
 const START_DEADLINE_MS = 30_000;
+
+/** How often a starved call's CPU is looked at again after its deadline passed. */
+const RECHECK_MS = 50;
+/** The hard cap of a call's wall time, however starved: at least this, and at least HARD_CAP_FACTOR deadlines. */
+const HARD_CAP_MIN_MS = 1500;
+const HARD_CAP_FACTOR = 6;
+/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux's architectures). */
+const USER_HZ = 100;
+
+/** The CPU time (µs) /proc says process `pid` has used, or undefined where it cannot tell (not Linux, gone). */
+export function procCpuUs(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // Fields after the command name (which may hold spaces and parentheses): state is the first, utime the 12th, stime the 13th.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1_000_000) / USER_HZ : undefined;
+}
+
+/** A call's limits: the wall deadline after which the watchdog looks, and the CPU the call may use. */
+export interface CallLimits {
+  deadlineMs: number;
+  cpuBudgetMs: number;
+}
 
 /** Atomics.waitAsync (Node 16+; not yet in TypeScript's ES2022 library). */
 const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number, timeoutMs: number): { value: Promise<string> | string } }).waitAsync;
@@ -108,6 +142,8 @@ export class SandboxProcess {
   readonly #signal: Int32Array;
   #gen = 0;
   #pid: number | undefined;
+  /** The process's CPU time (µs) as its latest frame reported it. */
+  #reportedCpuUs = 0;
   #exited: string | undefined;
   #closed = false;
 
@@ -139,6 +175,7 @@ export class SandboxProcess {
     if (this.#closed) return { t: 'exited', detail: 'the sandbox was closed' };
     this.#gen += 1;
     this.#pid = undefined;
+    this.#reportedCpuUs = 0;
     this.#exited = undefined;
     this.#port.postMessage({ t: 'spawn', gen: this.#gen });
     // Atomics.waitAsync does not keep the event loop alive: the relay does, while a start waits.
@@ -156,7 +193,10 @@ export class SandboxProcess {
     for (;;) {
       const got = this.#next(deadline);
       if (got.t === 'wait') await waitAsync(this.#signal, 0, got.seen, got.remainingMs).value;
-      else if (got.t === 'killed' && !started) return { t: 'exited', detail: `did not start within ${START_DEADLINE_MS} ms` };
+      else if (got.t === 'due' && !started) {
+        this.#killed();
+        return { t: 'exited', detail: `did not start within ${START_DEADLINE_MS} ms` };
+      } else if (got.t === 'due') return this.#killed();
       else if (got.t === 'hello') {
         started = true;
         this.#post(boot);
@@ -171,20 +211,27 @@ export class SandboxProcess {
 
   /**
    * Sends `frame` and waits (blocking this thread) for its result, answering the plugin's requests
-   * with `answer` meanwhile. After `deadlineMs` of waiting (time spent in `answer` excluded) the
-   * process is ended with SIGKILL and the result is `killed`.
+   * with `answer` meanwhile. After `limits.deadlineMs` of waiting (time spent in `answer` excluded)
+   * the process is ended with SIGKILL and the result is `killed`, unless it is starved (see the
+   * module comment): then it is looked at again every RECHECK_MS until the hard cap.
    */
-  call(frame: HostFrame, deadlineMs: number, answer: (input: unknown) => HostFrame): SandboxExchange {
+  call(frame: HostFrame, limits: CallLimits, answer: (input: unknown) => HostFrame): SandboxExchange {
     if (this.#exited !== undefined) return { t: 'exited', detail: this.#exited };
     this.#post(frame);
-    let deadline = performance.now() + deadlineMs;
+    let deadline = performance.now() + limits.deadlineMs;
+    let cap = performance.now() + Math.max(HARD_CAP_MIN_MS, HARD_CAP_FACTOR * limits.deadlineMs);
     for (;;) {
       const got = this.#next(deadline);
       if (got.t === 'wait') Atomics.wait(this.#signal, 0, got.seen, got.remainingMs);
-      else if (got.t === 'request') {
+      else if (got.t === 'due') {
+        if (performance.now() >= cap || !this.#starved(limits.cpuBudgetMs)) return this.#killed();
+        deadline = Math.min(cap, performance.now() + RECHECK_MS);
+      } else if (got.t === 'request') {
         const started = performance.now();
         this.#post(answer(got.input));
-        deadline += performance.now() - started;
+        const answering = performance.now() - started;
+        deadline += answering;
+        cap += answering;
       } else if (got.t !== 'hello') {
         return got;
       }
@@ -205,15 +252,21 @@ export class SandboxProcess {
   }
 
   /**
-   * The next frame of the current process, or the end of the exchange (`exited`; `killed` once
-   * `deadline` passed), or what to wait on for more (the shared word's value seen before looking).
+   * The next frame of the current process, or the end of the exchange (`exited`), `due` once
+   * `deadline` passed, or what to wait on for more (the shared word's value seen before looking).
    */
-  #next(deadline: number): SandboxFrame | SandboxExchange | { t: 'wait'; seen: number; remainingMs: number } {
+  #next(deadline: number): SandboxFrame | SandboxExchange | { t: 'due' } | { t: 'wait'; seen: number; remainingMs: number } {
     const seen = Atomics.load(this.#signal, 0);
     const got = this.#take();
     if (got !== undefined) return got;
     const remainingMs = deadline - performance.now();
-    return remainingMs <= 0 ? this.#killed() : { t: 'wait', seen, remainingMs };
+    return remainingMs <= 0 ? { t: 'due' } : { t: 'wait', seen, remainingMs };
+  }
+
+  /** Whether the process used less than `budgetMs` of CPU since its latest frame (false where /proc cannot tell). */
+  #starved(budgetMs: number): boolean {
+    const now = this.#pid === undefined ? undefined : procCpuUs(this.#pid);
+    return now !== undefined && now - this.#reportedCpuUs < budgetMs * 1000;
   }
 
   /** The next frame (or exchange end) of the current process, or undefined when none is waiting. */
@@ -225,7 +278,11 @@ export class SandboxProcess {
       const delivery = received.message as Delivery;
       if (delivery.gen !== this.#gen) continue;
       if (delivery.t === 'spawned') this.#pid = delivery.pid;
-      else if (delivery.t === 'frame') return deserialize(delivery.frame) as SandboxFrame;
+      else if (delivery.t === 'frame') {
+        const frame = deserialize(delivery.frame) as SandboxFrame & { cpuUs?: unknown };
+        if (typeof frame.cpuUs === 'number') this.#reportedCpuUs = frame.cpuUs;
+        return frame;
+      }
       else if (delivery.t === 'error') this.#markExited(`could not start: ${delivery.message}`);
       else this.#markExited(`exited (${delivery.signal ?? `code ${delivery.code}`})`);
     }

@@ -118,6 +118,24 @@ describe('the watchdog ends the process and the plugin comes back', () => {
     }
   }, 60_000);
 
+  it('a starved sandbox (its process stopped past the deadline, using no CPU) is waited for, not killed; it answers when it runs again', async () => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    try {
+      await plugins.load(pluginFixture('hangs-on-demand'), { limits: { maxCpuMs: 50 } });
+      const pid = plugins.list()[0]?.sandboxPid as number;
+      expect(plugins.transformText('one')).toBe('one!');
+      // Another process stops the sandbox for 600 ms (its deadline is 250 ms; the hard cap 1,500 ms).
+      const stopper = spawn('sh', ['-c', `kill -STOP ${pid}; sleep 0.6; kill -CONT ${pid}`], { stdio: 'ignore' });
+      await waitUntil(() => processState(pid) === 'T', 'the sandbox process to be stopped');
+      expect(plugins.transformText('two')).toBe('two!');
+      expect(plugins.faults()).toEqual([]);
+      expect(plugins.list()[0]?.sandboxPid).toBe(pid);
+      await new Promise((resolve) => stopper.once('exit', resolve));
+    } finally {
+      plugins.dispose();
+    }
+  }, 60_000);
+
   it('the checks see a spinning process: a planted busy loop is alive and gains CPU time, until it is killed', async () => {
     const spinner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
     const pid = spinner.pid as number;
@@ -197,6 +215,15 @@ function running(pid: number): boolean {
     return state !== 'Z' && state !== 'X';
   } catch {
     return false;
+  }
+}
+
+/** The state letter /proc gives a process (R running, S sleeping, T stopped, Z zombie), '' when it is gone. */
+function processState(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? '';
+  } catch {
+    return '';
   }
 }
 

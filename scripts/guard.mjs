@@ -23,7 +23,7 @@ export const GUARD_RULES = {
   'lifecycle-state-write':
     'writing a lifecycle field (state, owner, version, ...) of a registrar view or record outside src/registrar/ and src/native/',
   'decision-core-access': 'touching a decision core (any member, construction, createDefaultCore) outside src/registrar/',
-  'device-write': 'writing to / starting / interrupting the audio device or a voice of it outside src/audio/output.ts, src/audio/voice.ts and src/streaming/',
+  'device-write': 'writing to / starting / interrupting the audio device or a voice of it outside src/audio/output.ts, src/audio/voice.ts and the gated sink src/streaming/stream-sink.ts',
   'registrar-internal-import':
     'importing a registrar internal module, REPLAY_HOOKS, or the registrar addon binding from another layer',
   'host-entry-point': 'calling requestAsHost/observeAsHost (trusted by-name entry) from an untrusted layer',
@@ -134,7 +134,7 @@ function checkSourceFile({ root, sourceFile, checker, memberNames, report }) {
   const inRegistrar = asPath.startsWith('src/registrar/');
   const inNative = asPath.startsWith('src/native/');
   const isIndex = asPath === 'src/index.ts';
-  const mayWriteDevice = asPath === 'src/audio/output.ts' || asPath === 'src/audio/voice.ts' || asPath.startsWith('src/streaming/');
+  const mayWriteDevice = asPath === 'src/audio/output.ts' || asPath === 'src/audio/voice.ts' || asPath === 'src/streaming/stream-sink.ts';
   const untrusted = UNTRUSTED_LAYERS.some((layer) => asPath.startsWith(layer));
 
   // Local names of renamed imports (`import { createDefaultCore as make }`): calls by these are resolved too.

@@ -927,7 +927,7 @@ export class VoiceEngine {
         if (pendingMarks.length > 0) yield emit('silence', new Float32Array(0), 'end', {});
       }
       if (!signal.aborted && mode.beforeEnd) await mode.beforeEnd();
-      if (utterance.halted) throw new RegistrarHaltedError('the registrar halted: the stream was stopped (fail-closed)');
+      if (utterance.halted) throw new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
       if (parsed.signal?.aborted) throw new AbortError('speech was aborted', { cause: parsed.signal.reason });
       if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
       finished = true;
@@ -938,7 +938,7 @@ export class VoiceEngine {
         // Nothing may be requested any more; the log already says why (the HALT record).
         finished = true;
         lifecycle.abandon();
-        throw error instanceof RegistrarHaltedError ? error : new RegistrarHaltedError('the registrar halted: the stream was stopped (fail-closed)', { cause: error });
+        throw error instanceof RegistrarHaltedError ? error : new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`, { cause: error });
       }
       if (utterance.endedBy?.action === 'fail') {
         finished = true;

@@ -131,15 +131,15 @@ export class AudioRegistrar {
   readonly #shared: SharedLogCore | null;
   /** States the core's compaction policy (seq 1) and each sweep (points) in the log. */
   readonly #compaction: CompactionStamp;
-  private readonly config: z.output<typeof registrarConfigSchema>;
-  private readonly book: FacadeBook;
-  private readonly gate = new EffectGate(
-    (streamId) => this.#core.stream(this.lookupStream(streamId))?.lastSeq ?? null,
+  readonly #config: z.output<typeof registrarConfigSchema>;
+  readonly #book: FacadeBook;
+  readonly #gate = new EffectGate(
+    (streamId) => this.#core.stream(this.#lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
     {
       mode: () => this.attestationStore.durability ?? 'memory',
       durableSeq: () => this.attestationStore.durableSeq,
-      effectsAwait: () => this.config.effectsAwaitDurability,
+      effectsAwait: () => this.#config.effectsAwaitDurability,
     },
   );
   readonly #haltListeners = new PhasedListeners<HaltInfo>();
@@ -151,11 +151,11 @@ export class AudioRegistrar {
   /** The private token that makes this registrar its store's only writer. */
   readonly #storeWriter: object = Object.freeze({});
   #haltInfo: HaltInfo | null = null;
-  private facadeHalt: HaltCause | null = null;
+  #facadeHalt: HaltCause | null = null;
   /** Mirrors the core's halted flag (from decisions and the journal) so `halted` costs nothing. */
-  private coreHalted: boolean;
-  private replaying: Attestation | null = null;
-  private base: RegistrarSnapshot | null = null;
+  #coreHalted: boolean;
+  #replaying: Attestation | null = null;
+  #base: RegistrarSnapshot | null = null;
   /** The log's derived ids (record-ids.ts): known after construction or replay, on first use. */
   #ids: RecordIds | null = null;
   /** Where the ids of the records this registrar adopts (replay) run. */
@@ -183,34 +183,34 @@ export class AudioRegistrar {
     const attaching = pendingAttachment;
     pendingAttachment = null;
     const parsed = parseInput(optionsSchema, options, 'AudioRegistrarOptions');
-    this.config = parseInput(registrarConfigSchema, parsed.config ?? {}, 'AudioRegistrarOptions.config');
+    this.#config = parseInput(registrarConfigSchema, parsed.config ?? {}, 'AudioRegistrarOptions.config');
     this.attestationStore = parsed.store ?? new AttestationStore();
     this.attestationStore.claimWriter(this.#storeWriter);
     this.#core = attaching?.core ?? parsed.core ?? createDefaultCore();
     this.#shared = isSharedLogCore(this.#core) ? this.#core : null;
-    this.book = new FacadeBook(this.#core, (stream) => this.#core.stream(this.lookupStream(stream)) !== null);
+    this.#book = new FacadeBook(this.#core, (stream) => this.#core.stream(this.#lookupStream(stream)) !== null);
     this.#compaction = new CompactionStamp(this.#core);
-    this.coreHalted = this.#core.haltInfo().halted;
+    this.#coreHalted = this.#core.haltInfo().halted;
     this.#idRun = new IdRun(this.attestationStore.lastSeq);
     const last = this.attestationStore.bySeq(this.attestationStore.lastSeq);
     if (last) this.#idRun.note(last.seq, last.id);
     if (attaching) {
       this.#ids = new RecordIds(attaching.info.ids.prefix, attaching.info.ids.baseSeq);
-      this.book.ids = this.#ids;
-      this.book.load({ lastAttestation: attaching.info.legacy.map(([stream, id]) => [stream, { seq: 0, id, version: null, stateAfter: null }]) }, []);
+      this.#book.ids = this.#ids;
+      this.#book.load({ lastAttestation: attaching.info.legacy.map(([stream, id]) => [stream, { seq: 0, id, version: null, stateAfter: null }]) }, []);
       this.#bell = attaching.bell;
       this.#share = attaching.share;
-      this.#link = new AttachedLink(attaching.core, attaching.bell, this.config.journalStallMs);
-      this.#events = new JournalEvents(attaching.core, this.#ids, attaching.core.decider, this.config.journalBatchEntries);
+      this.#link = new AttachedLink(attaching.core, attaching.bell, this.#config.journalStallMs);
+      this.#events = new JournalEvents(attaching.core, this.#ids, attaching.core.decider, this.#config.journalBatchEntries);
       return; // an attached registrar writes no log: no replay hooks, no store failures
     }
     this.#claimWriter();
-    this.attestationStore.onFailure((error) => this.haltFromFacade('attestation_io', error));
+    this.attestationStore.onFailure((error) => this.#haltFromFacade('attestation_io', error));
     const hooks: ReplayHooks = {
       core: this.#core,
-      replayRecord: (record) => this.replayRecord(record),
-      stateImage: () => this.stateImage(),
-      loadFacadeState: (state: FacadeState, actors: readonly string[]) => this.book.load(state, actors),
+      replayRecord: (record) => this.#replayRecord(record),
+      stateImage: () => this.#stateImage(),
+      loadFacadeState: (state: FacadeState, actors: readonly string[]) => this.#book.load(state, actors),
     };
     setReplayHooks(this, hooks);
   }
@@ -283,7 +283,7 @@ export class AudioRegistrar {
     bell.publishWritten(this.attestationStore.lastSeq);
     if (this.halted) bell.raiseHalt();
     this.#bell = bell;
-    this.#logWriter = new LogWriter(bell, (slice, abandonUpTo) => this.#drainSlice(slice, abandonUpTo), this.config.journalStallMs);
+    this.#logWriter = new LogWriter(bell, (slice, abandonUpTo) => this.#drainSlice(slice, abandonUpTo), this.#config.journalStallMs);
     this.#logWriter.start();
     this.#share = Object.freeze({ token: core.shareToken, doorbell: bell.buffer });
     return this.#share;
@@ -300,7 +300,7 @@ export class AudioRegistrar {
     for (const stream of this.#core.image().streams) {
       if (ids.derives(stream.lastSeq)) continue;
       const key = this.#core.streamKey(stream.stream);
-      const id = this.book.lastAttestationOf(key, stream.lastSeq);
+      const id = this.#book.lastAttestationOf(key, stream.lastSeq);
       if (id !== null) legacy.push([key, id]);
     }
     return legacy;
@@ -310,7 +310,7 @@ export class AudioRegistrar {
   #idsNow(): RecordIds {
     if (this.#ids === null) {
       this.#ids = this.#idRun.ids();
-      this.book.ids = this.#ids;
+      this.#book.ids = this.#ids;
     }
     return this.#ids;
   }
@@ -335,7 +335,7 @@ export class AudioRegistrar {
     }
     const key = actorKey(normalised);
     this.#core.registerActor(key, ACTOR_KINDS.indexOf(normalised.kind));
-    this.book.addActor(key);
+    this.#book.addActor(key);
     declareSessions(this.#core, normalised.id, sessions);
     let handle = this.#handles.get(key);
     if (!handle) {
@@ -382,15 +382,15 @@ export class AudioRegistrar {
     this.#writerOnly('snapshot()');
     this.syncJournal();
     const streams = this.#core.image().streams.map((stream) => {
-      const view = streamView(this.#core, stream, this.book.lastAttestationOf(this.#core.streamKey(stream.stream), stream.lastSeq));
-      return { ...view, lastSeq: stream.lastSeq, plugins: [...this.book.plugins(stream.grants)] };
+      const view = streamView(this.#core, stream, this.#book.lastAttestationOf(this.#core.streamKey(stream.stream), stream.lastSeq));
+      return { ...view, lastSeq: stream.lastSeq, plugins: [...this.#book.plugins(stream.grants)] };
     });
     const sealed = sealSnapshot({
       lastSeq: this.attestationStore.lastSeq,
       lastHash: this.attestationStore.lastHash,
       halted: this.halted,
       compaction: this.#compaction.policy,
-      actors: this.book.actors(),
+      actors: this.#book.actors(),
       streams: streams.sort((a, b) => (a.streamId < b.streamId ? -1 : 1)),
       overrides: this.listOverrides().map((o) => ({ ...o })).sort((a, b) => (overrideKey(a.scope, a.scopeId) < overrideKey(b.scope, b.scopeId) ? -1 : 1)),
       memberships: provenMemberships(this.#core),
@@ -401,7 +401,7 @@ export class AudioRegistrar {
 
   /** The snapshot this registrar was restored or recovered from, or null (its log starts at seq 1). */
   get baseSnapshot(): RegistrarSnapshot | null {
-    return this.base;
+    return this.#base;
   }
 
   /**
@@ -415,15 +415,15 @@ export class AudioRegistrar {
     const records = this.attestationStore.records();
     // Rebuilt under this registrar's policy (the one its log states; an empty log states none),
     // only for its snapshot: its store keeps a window, not a second copy of the log.
-    const head = this.base ? { head: { seq: this.base.lastSeq, hash: this.base.lastHash } } : {};
+    const head = this.#base ? { head: { seq: this.#base.lastSeq, hash: this.#base.lastHash } } : {};
     const own = { core: createDefaultCore({ compaction: this.#compaction.policy ?? false }), store: new AttestationStore({ retain: 'window', ...head }), ...(options.legacyRules === true ? { legacyRules: true } : {}) };
-    const rebuilt = this.base ? restoreFromSnapshot(this.base, records, own) : replayLog(records, own);
+    const rebuilt = this.#base ? restoreFromSnapshot(this.#base, records, own) : replayLog(records, own);
     const { hash: _hash, kind: _kind, v: _v, ...content } = rebuilt.snapshot();
     void [_hash, _kind, _v];
     // Un-halted: its stateHash is the rebuilt state's with halted false (restore compares them).
-    const recovered = sealSnapshot({ ...content, halted: false, stateHash: sha256Hex(canonicalJson({ ...rebuilt.stateImage(), halted: false })) });
+    const recovered = sealSnapshot({ ...content, halted: false, stateHash: sha256Hex(canonicalJson({ ...rebuilt.#stateImage(), halted: false })) });
     const registrar = restoreFromSnapshot(recovered, [], options);
-    registrar.base = recovered;
+    registrar.#base = recovered;
     return registrar;
   }
 
@@ -436,12 +436,12 @@ export class AudioRegistrar {
    * (REGISTRAR_WRITER_STALLED).
    */
   request(input: unknown): RegistrarResult {
-    return this.handle(input, false, false);
+    return this.#handle(input, false, false);
   }
 
   /** Shadow mode: the decision the registrar would make, attested as observed, changing nothing (actor as a handle). */
   observe(input: unknown): RegistrarResult {
-    return this.handle(input, true, false);
+    return this.#handle(input, true, false);
   }
 
   /**
@@ -450,29 +450,29 @@ export class AudioRegistrar {
    * the host; never hand it to untrusted code (agents, plugins, MCP sessions get handles).
    */
   requestAsHost(input: unknown): RegistrarResult {
-    return this.handle(input, false, true);
+    return this.#handle(input, false, true);
   }
 
   /** `observe()` for host code, with the actor named (see `requestAsHost`). */
   observeAsHost(input: unknown): RegistrarResult {
-    return this.handle(input, true, true);
+    return this.#handle(input, true, true);
   }
 
   /** A stream's state (frozen), or null. */
   getState(streamId: string): StreamView | null {
-    const stream = this.#core.stream(this.lookupStream(streamId));
-    return stream ? streamView(this.#core, stream, this.book.lastAttestationOf(streamId, stream.lastSeq)) : null;
+    const stream = this.#core.stream(this.#lookupStream(streamId));
+    return stream ? streamView(this.#core, stream, this.#book.lastAttestationOf(streamId, stream.lastSeq)) : null;
   }
 
   /** Every stream (frozen views), by stream id. */
   listStates(): readonly StreamView[] {
-    const views = this.#core.image().streams.map((stream) => streamView(this.#core, stream, this.book.lastAttestationOf(this.#core.streamKey(stream.stream), stream.lastSeq)));
+    const views = this.#core.image().streams.map((stream) => streamView(this.#core, stream, this.#book.lastAttestationOf(this.#core.streamKey(stream.stream), stream.lastSeq)));
     return Object.freeze(views.sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0)));
   }
 
   /** Active accessibility overrides with their values (state of the shared core: the same on every thread). */
   listOverrides(): readonly OverrideView[] {
-    return Object.freeze(this.#core.overrides().map((override) => overrideView(this.#core, override, this.book.values(override.values))));
+    return Object.freeze(this.#core.overrides().map((override) => overrideView(this.#core, override, this.#book.values(override.values))));
   }
 
   /**
@@ -501,7 +501,7 @@ export class AudioRegistrar {
 
   /** True once a HALT (on any thread of this registrar, or an attestation write failure) put it in fail-closed mode. */
   get halted(): boolean {
-    return this.facadeHalt !== null || this.coreHalted || (this.#bell?.halted ?? false);
+    return this.#facadeHalt !== null || this.#coreHalted || (this.#bell?.halted ?? false);
   }
 
   /** Why the registrar halted (every cause), or null while it runs. */
@@ -555,7 +555,7 @@ export class AudioRegistrar {
    * stream's latest decision. Throws RegistrarRequiredError otherwise, RegistrarHaltedError while halted.
    */
   spend(permit: unknown, expect: PermitExpectation = {}): Permit {
-    return this.gate.spend(permit, expect);
+    return this.#gate.spend(permit, expect);
   }
 
   /**
@@ -565,7 +565,7 @@ export class AudioRegistrar {
    * AccessibilityBypassError for the halting result and RegistrarHaltedError while halted.
    */
   require(result: RegistrarResult | null | undefined, expect: PermitExpectation = {}): Permit {
-    return this.gate.require(result, expect);
+    return this.#gate.require(result, expect);
   }
 
   /**
@@ -576,12 +576,12 @@ export class AudioRegistrar {
    * AttestationError if the write fails (the registrar then halts).
    */
   requireDurable(result: RegistrarResult | null | undefined, expect: PermitExpectation = {}): Promise<Permit> {
-    return this.gate.requireDurable(result, expect);
+    return this.#gate.requireDurable(result, expect);
   }
 
   /** Whether audible effects wait for their attestation to be on disk (config `effectsAwaitDurability`; the engine follows it). */
   get effectsAwaitDurability(): boolean {
-    return this.config.effectsAwaitDurability;
+    return this.#config.effectsAwaitDurability;
   }
 
   /** Runs `effect` only with a permit for `result` (see `require`); returns what it returns. */
@@ -601,19 +601,19 @@ export class AudioRegistrar {
     // The hot path: this thread made every decision up to upToSeq, nothing to read.
     if (upToSeq <= this.attestationStore.lastSeq) return 0;
     // Fell behind the journal for good: the halt is recorded; nothing more can be attested gap-free.
-    if (this.facadeHalt === 'journal_overrun' || this.#draining) return 0;
+    if (this.#facadeHalt === 'journal_overrun' || this.#draining) return 0;
     try {
       return this.#drain({ upToSeq, block: true }).written;
     } catch (error) {
       // The overrun halted the registrar (listeners told, cause kept); the caller gets denials, not a throw.
-      if ((this.facadeHalt as HaltCause | null) === 'journal_overrun') return 0;
+      if ((this.#facadeHalt as HaltCause | null) === 'journal_overrun') return 0;
       throw error;
     }
   }
 
   /** SHA-256 of the canonical registrar state (streams, overrides, grants, halted, last seq). */
   stateHash(): string {
-    return sha256Hex(canonicalJson(this.stateImage()));
+    return sha256Hex(canonicalJson(this.#stateImage()));
   }
 
   /**
@@ -668,7 +668,7 @@ export class AudioRegistrar {
     this.#closed = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.config.journalStallMs);
+      timer = setTimeout(resolve, this.#config.journalStallMs);
       timer.unref();
     });
     try {
@@ -688,38 +688,38 @@ export class AudioRegistrar {
     }
   }
 
-  private handle(given: unknown, observed: boolean, trusted: boolean): RegistrarResult {
+  #handle(given: unknown, observed: boolean, trusted: boolean): RegistrarResult {
     let parsed: ReturnType<typeof requestSchema.safeParse> | undefined;
     let common: ValidRequest | undefined;
     let input: unknown = given;
     try {
       const named = this.#nameActors(given, trusted);
-      if (typeof named === 'string') return this.attestInvalid(given, [{ path: 'actor', message: named }]);
+      if (typeof named === 'string') return this.#attestInvalid(given, [{ path: 'actor', message: named }]);
       input = named;
       // The common shape is accepted by a precompiled check that agrees with zod; all else is zod's.
       common = parseCommonRequest(input);
       if (common === undefined) parsed = requestSchema.safeParse(input);
     } catch (error) {
       // A throwing getter or proxy: still one denial, still attested.
-      return this.attestInvalid(input, [{ path: '(request)', message: `unreadable: ${(error as Error).message}` }]);
+      return this.#attestInvalid(input, [{ path: '(request)', message: `unreadable: ${(error as Error).message}` }]);
     }
     if (parsed !== undefined && !parsed.success) {
-      return this.attestInvalid(input, parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(request)', message: issue.message })));
+      return this.#attestInvalid(input, parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(request)', message: issue.message })));
     }
     const request: ValidRequest = common ?? (parsed as { data: ValidRequest }).data; // one of the two succeeded
     const notJson = jsonProblem(request.metadata);
-    if (notJson) return this.attestInvalid(input, [{ path: notJson.slice(0, notJson.indexOf(':')), message: notJson.slice(notJson.indexOf(':') + 2) }]);
+    if (notJson) return this.#attestInvalid(input, [{ path: notJson.slice(0, notJson.indexOf(':')), message: notJson.slice(notJson.indexOf(':') + 2) }]);
     const actor = toActor(request.actor);
     const key = actorKey(actor);
     const overrideAction = request.action.endsWith('_override');
     let target = overrideAction ? null : (request.target ?? null);
     if (target === null && (request.action === 'start' || request.action === 'claim')) target = `stream-${randomUUID()}`;
-    if (this.facadeHalt) return this.attestFacadeHalted(actor, request.action, target, observed);
-    if (this.replaying) this.registerForReplay(this.replaying, key, actor, request);
+    if (this.#facadeHalt) return this.#attestFacadeHalted(actor, request.action, target, observed);
+    if (this.#replaying) this.#registerForReplay(this.#replaying, key, actor, request);
     const decision = this.#decide(request, actor, key, target, observed);
     this.syncJournal(decision.seq - 1);
     // Fell behind the shared journal: this registrar can attest nothing gap-free any more.
-    if (this.facadeHalt === 'journal_overrun') return this.attestFacadeHalted(actor, request.action, target, observed);
+    if (this.#facadeHalt === 'journal_overrun') return this.#attestFacadeHalted(actor, request.action, target, observed);
     const streamKey = decision.stream === NO_ID ? target : this.#core.streamKey(decision.stream);
     const metadata: Record<string, unknown> = {};
     if (observed) metadata.observed = true;
@@ -733,12 +733,12 @@ export class AudioRegistrar {
     const context: DecisionContext = overrideAction
       ? { actor, action: request.action, target: streamKey, subject: `override ${request.metadata?.scope ?? '?'}:${request.metadata?.scopeId ?? '?'}` }
       : { actor, action: request.action, target: streamKey };
-    const result = this.attestDecision(decision, context, parameters, metadata, observed);
+    const result = this.#attestDecision(decision, context, parameters, metadata, observed);
     if (decision.allowed && !observed && streamKey !== null && result.attestation.stateAfter !== null && this.#link === null) {
-      this.book.setLastAttestation(streamKey, result.attestation);
+      this.#book.setLastAttestation(streamKey, result.attestation);
     }
-    if (decision.allowed && !observed && !this.replaying) this.#notifyTransition(result.attestation);
-    if (decision.allowed && !observed && !this.replaying && overrideAction) this.#notifyOverride(result.attestation);
+    if (decision.allowed && !observed && !this.#replaying) this.#notifyTransition(result.attestation);
+    if (decision.allowed && !observed && !this.#replaying && overrideAction) this.#notifyOverride(result.attestation);
     if (decision.halted && !observed) this.#enterHalt({ cause: 'accessibility_bypass', message: result.message, seq: result.attestation.seq, attestationId: result.attestation.id });
     if (!observed && reasonOf(decision) === 'registrar_halted' && this.#link !== null) this.#noticeCoreHalt();
     return result;
@@ -753,7 +753,7 @@ export class AudioRegistrar {
   #decide(request: ValidRequest, actor: Actor, key: string, target: string | null, observed: boolean): CoreDecision {
     let since = 0;
     for (;;) {
-      const coreRequest = this.toCoreRequest(request, actor, key, target);
+      const coreRequest = this.#toCoreRequest(request, actor, key, target);
       const decision = observed ? this.#core.evaluate(coreRequest) : this.#core.decide(coreRequest);
       const refused = decision.refused;
       if (refused === undefined) return decision;
@@ -782,16 +782,16 @@ export class AudioRegistrar {
     if (refused === 'writer_gone') throw new RegistrarShareError('REGISTRAR_WRITER_GONE', 'this registrar is closed: nothing more can be decided');
     // This registrar is the writer, behind on other threads' decisions: catch up, then ask again.
     this.syncJournal(this.#core.lastSeq());
-    if (Date.now() - since > this.config.journalStallMs) {
-      throw new RegistrarShareError('REGISTRAR_WRITER_STALLED', `the log cannot catch up with the core for ${this.config.journalStallMs} ms: nothing was decided`);
+    if (Date.now() - since > this.#config.journalStallMs) {
+      throw new RegistrarShareError('REGISTRAR_WRITER_STALLED', `the log cannot catch up with the core for ${this.#config.journalStallMs} ms: nothing was decided`);
     }
   }
 
-  private toCoreRequest(request: ValidRequest, actor: Actor, key: string, target: string | null): CoreRequest {
+  #toCoreRequest(request: ValidRequest, actor: Actor, key: string, target: string | null): CoreRequest {
     const metadata = request.metadata ?? NO_METADATA;
     const action = request.action;
     const scopeSpace = metadata.scope === 'user' ? 1 : 0;
-    const replayed = this.replaying?.metadata.origin === 'journal' ? this.replaying.metadata.pluginAllowed === true : undefined;
+    const replayed = this.#replaying?.metadata.origin === 'journal' ? this.#replaying.metadata.pluginAllowed === true : undefined;
     const coreRequest: CoreRequest = {
       actor: this.#core.actorId(key),
       actorKind: ACTOR_KINDS.indexOf(actor.kind),
@@ -810,16 +810,16 @@ export class AudioRegistrar {
     // Grants and override values are state of the core (facade-state.ts): the request carries the
     // ids it sets, and names those it was computed from (the core refuses it if they changed).
     if (metadata.allowPlugins !== undefined && (action === 'start' || action === 'claim' || action === 'compile')) {
-      coreRequest.grants = this.book.grantsId(metadata.allowPlugins);
+      coreRequest.grants = this.#book.grantsId(metadata.allowPlugins);
     } else if (action === 'enable_override') {
-      coreRequest.values = this.book.valuesId(valuesIn(metadata));
+      coreRequest.values = this.#book.valuesId(valuesIn(metadata));
     } else if (action === 'update_override' && coreRequest.overrideScopeId >= 0) {
       const current = this.#core.overrides().find((o) => o.scope === coreRequest.overrideScope && o.scopeId === coreRequest.overrideScopeId)?.values ?? NO_ID;
-      coreRequest.values = this.book.valuesId({ ...this.book.values(current), ...valuesIn(metadata) });
+      coreRequest.values = this.#book.valuesId({ ...this.#book.values(current), ...valuesIn(metadata) });
       coreRequest.expectedValues = current;
     } else if (actor.kind === 'plugin' && action === 'mutate_graph' && target !== null && replayed === undefined) {
       const stream = this.#core.stream(coreRequest.stream);
-      coreRequest.pluginAllowed = this.book.pluginAllowed(stream, key);
+      coreRequest.pluginAllowed = this.#book.pluginAllowed(stream, key);
       coreRequest.expectedGrants = stream?.grants ?? NO_ID;
     }
     // No id left for a grant set or values: denied capacity_exhausted by the core, like any full table.
@@ -833,33 +833,33 @@ export class AudioRegistrar {
 
   /** The id of a seq's record (derived; during replay the record's own id replaces it). */
   #idFor(seq: number): string {
-    return this.replaying ? '' : this.#idsNow().of(seq);
+    return this.#replaying ? '' : this.#idsNow().of(seq);
   }
 
   /** The id of the record of `parentSeq`, a transition of `stream`. */
   #parentId(parentSeq: number, stream: string | null): string | null {
-    const remembered = this.book.transitionAt(stream, parentSeq);
+    const remembered = this.#book.transitionAt(stream, parentSeq);
     if (remembered) return remembered.id;
-    const ids = this.replaying ? null : this.#idsNow();
+    const ids = this.#replaying ? null : this.#idsNow();
     if (ids?.derives(parentSeq)) return ids.of(parentSeq);
     if (this.#link === null) {
       const held = this.attestationStore.bySeq(parentSeq);
       if (held) return held.id;
     }
-    return stream === null ? null : this.book.lastAttestationOf(stream, 0);
+    return stream === null ? null : this.#book.lastAttestationOf(stream, 0);
   }
 
   /** The record of `parentSeq` (a transition of `stream`) as far as it is known: remembered, or read from the log. */
   #parentRecord(parentSeq: number, stream: string | null): { id: string; version: number | null; stateAfter: string | null } | undefined {
     if (parentSeq <= 0) return undefined;
-    return this.book.transitionAt(stream, parentSeq) ?? (this.#link === null ? this.attestationStore.bySeq(parentSeq) : undefined);
+    return this.#book.transitionAt(stream, parentSeq) ?? (this.#link === null ? this.attestationStore.bySeq(parentSeq) : undefined);
   }
 
   /** Writes the attestation of a core decision and returns the frozen result. */
-  private attestDecision(decision: CoreDecision, context: DecisionContext, parameters: Record<string, unknown>, metadata: Record<string, unknown>, observed: boolean): RegistrarResult {
+  #attestDecision(decision: CoreDecision, context: DecisionContext, parameters: Record<string, unknown>, metadata: Record<string, unknown>, observed: boolean): RegistrarResult {
     const owner = ownerKey(this.#core, decision.ownerBefore);
     const reason = reasonOf(decision);
-    if (!observed && (decision.halted || reason === 'registrar_halted')) this.coreHalted = true;
+    if (!observed && (decision.halted || reason === 'registrar_halted')) this.#coreHalted = true;
     const membership = membershipStatement(this.#core, decision, context.actor, context.action, parameters.metadata, observed);
     if (membership !== undefined) metadata.membership = membership;
     if (isRuntimeErrorFail(decision, context.actor, context.action)) metadata.runtimeError = true;
@@ -872,7 +872,7 @@ export class AudioRegistrar {
     const violations = violationsOf(decision, context, owner);
     // Structural checks need the log: the writer makes them (for other threads' decisions too, as it drains).
     const writer = this.#link === null;
-    const attestedBefore = this.replaying ? this.replaying.seq - 1 : this.attestationStore.lastSeq;
+    const attestedBefore = this.#replaying ? this.#replaying.seq - 1 : this.attestationStore.lastSeq;
     const parentRecord = writer ? this.#parentRecord(decision.parentSeq, context.target) : undefined;
     const structural = writer && !observed && decision.allowed ? checkTransition(decision, attestedBefore, parentRecord ? { version: parentRecord.version, stateAfter: parentRecord.stateAfter } : null) : [];
     if (structural.length > 0) {
@@ -897,13 +897,13 @@ export class AudioRegistrar {
       parameters: parameters as JsonObject,
       metadata: metadata as JsonObject,
     });
-    const result = this.finish(body, decision.allowed, observed);
-    if (structural.length > 0) this.haltFromFacade('structural', new Error(structural.map((v) => v.message).join('; ')), result.attestation);
+    const result = this.#finish(body, decision.allowed, observed);
+    if (structural.length > 0) this.#haltFromFacade('structural', new Error(structural.map((v) => v.message).join('; ')), result.attestation);
     return result;
   }
 
   /** Appends (or, in replay, compares and adopts; or, attached, posts) a body; builds and registers the result. */
-  private finish(given: AttestationBody, allowed: boolean, observed: boolean): RegistrarResult {
+  #finish(given: AttestationBody, allowed: boolean, observed: boolean): RegistrarResult {
     const body = this.#compaction.apply(given);
     let record: Attestation;
     let durable: Promise<void>;
@@ -911,8 +911,8 @@ export class AudioRegistrar {
       ({ record, durable } = this.#link.post(body));
       this.#lastOwnSeq = record.seq;
       this.#events?.skipTo(record.seq);
-    } else if (this.replaying) {
-      record = this.replaying;
+    } else if (this.#replaying) {
+      record = this.#replaying;
       const held = this.attestationStore.bySeq(record.seq);
       if (!held) this.attestationStore.adopt([record], this.#storeWriter);
       else if (held.hash !== record.hash) throw new Error(`seq ${record.seq}: the store holds a different record`);
@@ -924,7 +924,7 @@ export class AudioRegistrar {
       ({ record, durable } = this.#append(body));
       this.#logWriter?.ring();
     }
-    return this.gate.issue(record, allowed, durable, observed);
+    return this.#gate.issue(record, allowed, durable, observed);
   }
 
   /** The writer appends a sealed record and says so (to the core, and to attached threads). */
@@ -937,22 +937,22 @@ export class AudioRegistrar {
     return appended;
   }
 
-  private attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {
+  #attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {
     const seq = this.#reserveSeq();
     this.syncJournal(seq - 1);
-    return this.finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues), false, false);
+    return this.#finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues), false, false);
   }
 
-  private attestFacadeHalted(actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
+  #attestFacadeHalted(actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
     const seq = this.#reserveSeq();
     this.syncJournal(seq - 1);
-    const body = facadeHaltedBody(seq, this.#idFor(seq), { actor, action, target }, this.facadeHalt ?? 'halt', observed);
-    if (this.facadeHalt === 'journal_overrun' && seq !== this.attestationStore.lastSeq + 1) {
+    const body = facadeHaltedBody(seq, this.#idFor(seq), { actor, action, target }, this.#facadeHalt ?? 'halt', observed);
+    if (this.#facadeHalt === 'journal_overrun' && seq !== this.attestationStore.lastSeq + 1) {
       // This registrar can no longer attest gap-free: the denial is answered (sealed, unchained) but not logged.
       const record = sealRecord({ ...body, metadata: { ...body.metadata, unrecorded: true } }, '');
-      return this.gate.issue(record, false, SETTLED, observed, true);
+      return this.#gate.issue(record, false, SETTLED, observed, true);
     }
-    return this.finish(body, false, observed);
+    return this.#finish(body, false, observed);
   }
 
   /** Drains the journal into the log (writer), with this registrar's callbacks. */
@@ -962,15 +962,15 @@ export class AudioRegistrar {
       return drainJournal(this.#core, {
         nextSeq: () => this.attestationStore.lastSeq + 1,
         upToSeq: options.upToSeq,
-        batchEntries: this.config.journalBatchEntries,
-        stallMs: this.config.journalStallMs,
+        batchEntries: this.#config.journalBatchEntries,
+        stallMs: this.#config.journalStallMs,
         bodies: this.#shared,
         block: options.block,
         ...(options.abandonUpTo !== undefined ? { abandonUpTo: options.abandonUpTo } : {}),
         pause: (timeoutMs) => (this.#bell ? this.#bell.waitRing(this.#bell.rings, timeoutMs) : Atomics.wait(PAUSE_CELL, 0, 0, timeoutMs)),
-        onEntry: (entry, body) => this.attestForeign(entry, body),
+        onEntry: (entry, body) => this.#attestForeign(entry, body),
         afterBatch: () => this.#shared?.noteWritten(this.attestationStore.lastSeq),
-        onOverrun: () => this.haltFromFacade('journal_overrun', new Error('journal overrun')),
+        onOverrun: () => this.#haltFromFacade('journal_overrun', new Error('journal overrun')),
       });
     } finally {
       this.#draining = false;
@@ -979,7 +979,7 @@ export class AudioRegistrar {
 
   /** One slice of the writer's doorbell-driven drain (log-writer.ts): never blocks. */
   #drainSlice(sliceSeqs: number, abandonUpTo: number): DrainResult & { more: boolean } {
-    if (this.#closed || this.#draining || this.facadeHalt === 'journal_overrun') return { written: 0, waitingFor: null, more: false };
+    if (this.#closed || this.#draining || this.#facadeHalt === 'journal_overrun') return { written: 0, waitingFor: null, more: false };
     const next = this.attestationStore.lastSeq + 1;
     const last = this.#core.lastSeq();
     if (last < next) return { written: 0, waitingFor: null, more: false };
@@ -988,7 +988,7 @@ export class AudioRegistrar {
   }
 
   /** The writer writes a seq another thread decided (or a halt), from its posted body or the journal. */
-  private attestForeign(entry: JournalEntry, posted: string | null): void {
+  #attestForeign(entry: JournalEntry, posted: string | null): void {
     if (entry.kind === 3) {
       this.#attestHalt(entry, posted);
       return;
@@ -1003,16 +1003,16 @@ export class AudioRegistrar {
     if (body !== null) {
       record = this.#appendForeign(entry, body);
     } else if (entry.kind === 2 || entry.action < 0) {
-      record = this.finish(foreignReservedBody(entry, this.#idFor(entry.seq)), false, false).attestation;
+      record = this.#finish(foreignReservedBody(entry, this.#idFor(entry.seq)), false, false).attestation;
     } else {
       const foreign = foreignDecision(this.#core, entry);
       if (posted !== null) foreign.metadata.bodyRejected = true; // the posted text stated another decision
-      record = this.attestDecision(entry, foreign.context, foreign.parameters, foreign.metadata, foreign.observed).attestation;
+      record = this.#attestDecision(entry, foreign.context, foreign.parameters, foreign.metadata, foreign.observed).attestation;
     }
     const observed = entry.kind === 1;
-    if (entry.allowed && entry.kind === 0 && streamKey !== null && entry.stateAfter >= 0) this.book.setLastAttestation(streamKey, record);
-    if (!this.replaying && entry.allowed && !observed) this.#notifyTransition(record);
-    if (!this.replaying && entry.halted && !observed) {
+    if (entry.allowed && entry.kind === 0 && streamKey !== null && entry.stateAfter >= 0) this.#book.setLastAttestation(streamKey, record);
+    if (!this.#replaying && entry.allowed && !observed) this.#notifyTransition(record);
+    if (!this.#replaying && entry.halted && !observed) {
       this.#enterHalt({ cause: 'accessibility_bypass', message: record.message, seq: record.seq, attestationId: record.id });
     }
   }
@@ -1028,9 +1028,9 @@ export class AudioRegistrar {
         checked = { ...body, violations: [...body.violations, ...structural], metadata: { ...body.metadata, halt: true, haltCause: 'structural' } };
       }
     }
-    if (entry.halted || reasonOf(entry) === 'registrar_halted') this.coreHalted = true;
+    if (entry.halted || reasonOf(entry) === 'registrar_halted') this.#coreHalted = true;
     const { record } = this.#append(this.#compaction.apply(checked));
-    if (structural.length > 0) this.haltFromFacade('structural', new Error(structural.map((v) => v.message).join('; ')), record);
+    if (structural.length > 0) this.#haltFromFacade('structural', new Error(structural.map((v) => v.message).join('; ')), record);
     return record;
   }
 
@@ -1047,8 +1047,8 @@ export class AudioRegistrar {
         // not a body: the generic text below
       }
     }
-    const record = this.finish(haltBody(entry.seq, this.#idFor(entry.seq), cause, detail ?? 'halted on another thread', entry.monotonicNs), false, false).attestation;
-    this.coreHalted = true;
+    const record = this.#finish(haltBody(entry.seq, this.#idFor(entry.seq), cause, detail ?? 'halted on another thread', entry.monotonicNs), false, false).attestation;
+    this.#coreHalted = true;
     this.#bell?.raiseHalt();
     const shown = cause === 'attestation_io' ? null : record;
     this.#enterHalt({ cause: cause as HaltCause, message: record.message, seq: shown?.seq ?? null, attestationId: shown?.id ?? null });
@@ -1060,10 +1060,10 @@ export class AudioRegistrar {
    * denied registrar_halted), its record in the log when the drain reaches it, and the listeners
    * told. `record` is the attestation that shows the cause (a structural violation), when there is one.
    */
-  private haltFromFacade(cause: HaltCause, error: AttestationError | Error, record?: Attestation): void {
+  #haltFromFacade(cause: HaltCause, error: AttestationError | Error, record?: Attestation): void {
     if (cause === 'journal_overrun') {
-      if (this.facadeHalt) return;
-      this.facadeHalt = cause; // nothing more can be attested gap-free here
+      if (this.#facadeHalt) return;
+      this.#facadeHalt = cause; // nothing more can be attested gap-free here
       try {
         // The lost seqs are given up, so the core's backpressure rule lets the halt (and the denials after it) through.
         this.#shared?.noteWritten(this.#core.lastSeq());
@@ -1072,9 +1072,9 @@ export class AudioRegistrar {
       }
     }
     if (this.#haltInfo) return;
-    this.coreHalted = true;
+    this.#coreHalted = true;
     let seq = 0;
-    if (!this.replaying) {
+    if (!this.#replaying) {
       try {
         seq = this.#core.halt(HALT_CAUSES.indexOf(cause));
       } catch {
@@ -1099,7 +1099,7 @@ export class AudioRegistrar {
     if (this.#haltInfo || this.#closed) return;
     const info = this.#core.haltInfo();
     if (!info.halted && !this.#bell?.halted) return;
-    this.coreHalted = true;
+    this.#coreHalted = true;
     this.#bell?.raiseHalt();
     const cause = haltCauseName(info.cause);
     if (cause === null) return; // not halted by a decision or a cause we know (restored halted)
@@ -1117,7 +1117,7 @@ export class AudioRegistrar {
   #enterHalt(info: HaltInfo): void {
     if (this.#haltInfo) return;
     this.#haltInfo = Object.freeze(info);
-    this.coreHalted ||= info.cause === 'accessibility_bypass';
+    this.#coreHalted ||= info.cause === 'accessibility_bypass';
     this.#bell?.raiseHalt();
     this.#haltListeners.tell(this.#haltInfo);
   }
@@ -1222,39 +1222,39 @@ export class AudioRegistrar {
    * `registerActor` is not a request, so replay registers what each record proves was registered:
    * its actor unless it was denied unknown_actor, a transfer's new owner unless invalid_transition.
    */
-  private registerForReplay(record: Attestation, key: string, actor: Actor, request: ValidRequest): void {
+  #registerForReplay(record: Attestation, key: string, actor: Actor, request: ValidRequest): void {
     const violated = (id: string) => record.violations.some((v) => v.invariant === id);
     if (!violated('audio.actor.registered')) {
       this.#core.registerActor(key, ACTOR_KINDS.indexOf(actor.kind));
-      this.book.addActor(key);
+      this.#book.addActor(key);
     }
     const newOwner = request.metadata?.newOwner;
     if (request.action === 'transfer' && newOwner !== undefined && !violated('audio.lifecycle.valid_transition')) {
       const owner = toActor(newOwner);
       this.#core.registerActor(actorKey(owner), ACTOR_KINDS.indexOf(owner.kind));
-      this.book.addActor(actorKey(owner));
+      this.#book.addActor(actorKey(owner));
     }
   }
 
-  private replayRecord(record: Attestation): void {
-    this.replaying = record;
+  #replayRecord(record: Attestation): void {
+    this.#replaying = record;
     try {
       // A core halt's record (a failed log write, a structural violation, an overrun): halt the core there too.
       if (record.action === null && record.metadata.halt === true && typeof record.metadata.haltCause === 'string' && record.reason === 'registrar_halted') {
         const seq = this.#core.halt(Math.max(1, HALT_CAUSES.indexOf(record.metadata.haltCause as HaltCause)));
-        this.coreHalted = true;
-        this.finish({ ...record, seq: seq > 0 ? seq : record.seq }, false, false);
+        this.#coreHalted = true;
+        this.#finish({ ...record, seq: seq > 0 ? seq : record.seq }, false, false);
         return;
       }
       // A log written before halts were the core's: the facade's own halted denials.
-      if (!this.coreHalted && record.reason === 'registrar_halted' && typeof record.metadata.haltCause === 'string' && record.metadata.haltCause !== 'accessibility_bypass') {
-        this.facadeHalt ??= record.metadata.haltCause as HaltCause;
+      if (!this.#coreHalted && record.reason === 'registrar_halted' && typeof record.metadata.haltCause === 'string' && record.metadata.haltCause !== 'accessibility_bypass') {
+        this.#facadeHalt ??= record.metadata.haltCause as HaltCause;
       }
       // capacity_exhausted is about the writer's tables, not the log: adopted, not re-decided.
       if (record.reason === 'invalid_request' || record.reason === 'capacity_exhausted' || (record.action === null && (record.metadata.origin === 'journal' || record.metadata.halt === true))) {
         const seq = this.#core.reserveSeq();
         const body = { ...record, seq, decision: 'denied' as const, reason: record.metadata.origin === 'journal' || record.reason === 'capacity_exhausted' ? record.reason : 'invalid_request' };
-        this.finish(body, false, false);
+        this.#finish(body, false, false);
         return;
       }
       const parameters = record.parameters as { reason?: string; metadata?: JsonObject };
@@ -1265,25 +1265,25 @@ export class AudioRegistrar {
         ...(parameters.reason !== undefined ? { reason: parameters.reason } : {}),
         ...(parameters.metadata !== undefined ? { metadata: parameters.metadata } : {}),
       };
-      this.handle(request, record.metadata.observed === true, true);
+      this.#handle(request, record.metadata.observed === true, true);
     } finally {
-      this.replaying = null;
+      this.#replaying = null;
     }
   }
 
   /** A stream's interned id without growing the intern table when the core can look it up. */
-  private lookupStream(streamId: string): number {
+  #lookupStream(streamId: string): number {
     return this.#core.streamIdOf ? this.#core.streamIdOf(streamId) : this.#core.internStream(streamId);
   }
 
-  private stateImage(): JsonObject {
+  #stateImage(): JsonObject {
     const image = this.#core.image();
     return frozenJsonCopy({
       lastSeq: image.lastSeq,
-      halted: image.halted || this.facadeHalt !== null,
+      halted: image.halted || this.#facadeHalt !== null,
       streams: this.listStates() as unknown as JsonObject[],
       overrides: this.listOverrides().map((o) => ({ ...o })).sort((a, b) => (overrideKey(a.scope, a.scopeId) < overrideKey(b.scope, b.scopeId) ? -1 : 1)) as unknown as JsonObject[],
-      grants: this.book.grantsImage(image.streams) as unknown as JsonObject[],
+      grants: this.#book.grantsImage(image.streams) as unknown as JsonObject[],
       memberships: provenMemberships(this.#core) as unknown as JsonObject[],
     });
   }

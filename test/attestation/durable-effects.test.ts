@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AttestationStore } from '../../src/attestation/store.js';
+import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { InputError } from '../../src/errors.js';
 import { RegistrarDeniedError, RegistrarRequiredError } from '../../src/registrar/errors.js';
@@ -166,6 +167,25 @@ describe('the engine honours effectsAwaitDurability', () => {
     const { playOnDisk, play } = await firstChunk({}, NEVER_MS);
     expect(play).toMatchObject({ decision: 'allowed' });
     expect(playOnDisk).toBe(false);
+  });
+
+  it('an interrupt made while the play record is being written (between decision and sink) wins: play() settles interrupted by it, no frame reaches the device', async () => {
+    const { registrar, agent } = await groupHost({ effectsAwaitDurability: true }, 20);
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: 24_000, channels: 1 });
+    open.push(output);
+    const engine = new VoiceEngine({ registrar, actor: agent, output, backend: backend() });
+    open.push(engine);
+    let interrupt: RegistrarResult | undefined;
+    registrar.onTransition((event) => {
+      // The play decision is made; its permit waits for the group commit. The owner interrupts in that gap.
+      if (event.action === 'play') queueMicrotask(() => (interrupt = registrar.request({ action: 'interrupt', actor: agent, target: event.streamId, reason: 'in the gap' })));
+    });
+    const played = await engine.play('One sentence.');
+    expect(interrupt?.allowed).toBe(true);
+    expect(played.interrupted).toBe(true);
+    expect(played.endedBy).toMatchObject({ action: 'interrupt', attestationId: interrupt?.attestation.id });
+    expect(output.stats().framesPlayed + output.stats().bufferedFrames).toBe(0);
+    expect(output.stats().liveVoices).toBe(0);
   });
 });
 

@@ -129,6 +129,15 @@ describe('durable store window', () => {
     expect(() => AttestationStore.open(tempLog(), { memoryRecords: 0 })).toThrow(/options\.memoryRecords/);
   });
 
+  it("a memory store with retain: 'window' (what recover() rebuilds into) keeps only the last memoryRecords", () => {
+    const store = new AttestationStore({ retain: 'window', memoryRecords: 40 });
+    run(registrarOn(store), 1500);
+    expect(store.memorySize).toBe(40);
+    expect(store.lastSeq).toBe(1500);
+    expect(store.bySeq(1461)?.seq).toBe(1461);
+    expect(store.bySeq(1460)).toBeUndefined(); // forgotten: no log to read it back from
+  });
+
   it('reads beyond the window really come from the log file: with the file emptied they go unanswered', async () => {
     // Had the store kept everything in memory, the first test would pass without its index; here it cannot.
     const path = tempLog();

@@ -94,6 +94,29 @@ describe.each(coresUnderTest())('actor handles ($name core)', (core) => {
       expect(typeof value === 'object' && value !== null && typeof (value as { decide?: unknown }).decide === 'function', name).toBe(false);
     }
   });
+
+  it('no internal member is reachable at run time: the core, the effect gate, the config and the attesting methods are #private', () => {
+    const r = registrarWith(core);
+    const agent = r.registerActor('agent:claude-1');
+    const target = r.request({ action: 'start', actor: agent }).streamId ?? '';
+    r.request({ action: 'synthesize', actor: agent, target });
+    // TypeScript `private` is a compile-time word: these were plain properties, and through them a
+    // caller reached the core (`book.core`) or forged an allowed play (`gate.issue(...)`) whose
+    // permit require() and spend() accepted with no play decision in the log.
+    const loose = r as unknown as Record<string, unknown>;
+    for (const name of ['book', 'gate', 'config', 'facadeHalt', 'coreHalted', 'replaying', 'base', 'handle', 'finish', 'attestDecision', 'attestInvalid', 'attestForeign', 'haltFromFacade', 'replayRecord', 'registerForReplay', 'toCoreRequest', 'lookupStream', 'stateImage']) {
+      expect(loose[name], name).toBeUndefined();
+    }
+    expect(Object.getOwnPropertyNames(r)).toEqual(['attestationStore']);
+    expect(Object.getOwnPropertyNames(AudioRegistrar.prototype).sort()).toEqual(
+      [
+        'constructor', 'share', 'role', 'registerActor', 'snapshot', 'baseSnapshot', 'recover', 'request', 'observe', 'requestAsHost', 'observeAsHost',
+        'getState', 'listStates', 'listOverrides', 'overrideFor', 'listMemberships', 'listInvariants', 'halted', 'haltCause', 'onHalt', 'onOverride',
+        'onTransition', 'spend', 'require', 'requireDurable', 'effectsAwaitDurability', 'runEffect', 'syncJournal', 'stateHash', 'flush', 'close',
+      ].sort(),
+    );
+    expect(r.getState(target)?.state).toBe('synthesizing');
+  });
 });
 
 describe('exported classes cannot be patched', () => {

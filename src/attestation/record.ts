@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { canonicalJson, deepFreeze, sha256Hex, type JsonObject } from './canonical-json.js';
 import { isAttestationShape } from './record-check.js';
-import { recordText } from './record-text.js';
+import { extensionTexts, recordText, type ExtensionTexts } from './record-text.js';
 
 /** The attestation schema version written into every record. */
 export const ATTESTATION_VERSION = '2.9.0';
@@ -188,7 +188,13 @@ function frozenJson(value: JsonObject): JsonObject {
 export function sealRecordWithLine(body: AttestationBody, prevHash: string): SealedRecord {
   const { head, tail } = recordText(body, prevHash);
   const hash = sha256Hex(head + tail);
-  const record: Attestation = Object.freeze({
+  const record = Object.freeze(recordObject(body, prevHash, hash));
+  return { record, line: `${head},"hash":"${hash}"${tail}` }; // hash is 64 hex digits: nothing to escape
+}
+
+/** The record object of `body` (see sealRecordWithLine), every part frozen but the object itself. */
+function recordObject(body: AttestationBody, prevHash: string, hash: string): Attestation {
+  return {
     v: body.v,
     seq: body.seq,
     id: body.id,
@@ -213,8 +219,29 @@ export function sealRecordWithLine(body: AttestationBody, prevHash: string): Sea
     metadata: frozenJson(body.metadata),
     prevHash,
     hash,
-  });
-  return { record, line: `${head},"hash":"${hash}"${tail}` }; // hash is 64 hex digits: nothing to escape
+  };
+}
+
+/**
+ * A record staged to be sealed later (a memory store seals off the request path, store.ts): the
+ * object the sealed record will be, its parts already frozen, with `prevHash` and `hash` empty and
+ * the object itself not frozen yet. Only its store may hand it out, after `sealStaged`. Throws a
+ * TypeError where sealing would (a value canonicalJson refuses), so sealing it later cannot throw.
+ */
+export function stageRecord(body: AttestationBody): { record: Attestation; extension: ExtensionTexts } {
+  const extension = extensionTexts(body);
+  return { record: recordObject(body, '', ''), extension };
+}
+
+/** Seals a staged record after `prevHash` in place (fills `prevHash` and `hash`, freezes it); returns its log line. */
+export function sealStaged(staged: Attestation, prevHash: string, extension: ExtensionTexts): string {
+  const { head, tail } = recordText(staged, prevHash, extension);
+  const hash = sha256Hex(head + tail);
+  const writable = staged as { prevHash: string; hash: string };
+  writable.prevHash = prevHash;
+  writable.hash = hash;
+  Object.freeze(staged);
+  return `${head},"hash":"${hash}"${tail}`;
 }
 
 /** Links a body after `prevHash` and returns the deep-frozen record. */

@@ -225,12 +225,38 @@ function recordObject(body: AttestationBody, prevHash: string, hash: string): At
 /**
  * A record staged to be sealed later (a memory store seals off the request path, store.ts): the
  * object the sealed record will be, its parts already frozen, with `prevHash` and `hash` empty and
- * the object itself not frozen yet. Only its store may hand it out, after `sealStaged`. Throws a
- * TypeError where sealing would (a value canonicalJson refuses), so sealing it later cannot throw.
+ * the object itself not frozen yet. Only its store may hand it out, after `sealStaged`. The texts
+ * of `metadata` and `parameters` are written now, so a value there that canonicalJson refuses
+ * throws a TypeError here; a record with any other field that would not serialise (not a string,
+ * null, boolean or finite number where the record type has one) is not staged: null, and the
+ * caller seals the body at once (throwing as sealing does). So sealing a staged record cannot throw.
  */
-export function stageRecord(body: AttestationBody): { record: Attestation; extension: ExtensionTexts } {
+export function stageRecord(body: AttestationBody): { record: Attestation; extension: ExtensionTexts } | null {
   const extension = extensionTexts(body);
-  return { record: recordObject(body, '', ''), extension };
+  const record = recordObject(body, '', '');
+  return serialisable(record) ? { record, extension } : null;
+}
+
+/** A field canonicalJson writes without recursing and without throwing. */
+function plain(value: unknown): boolean {
+  return typeof value === 'string' || value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/** Whether every field of a record object but its extension points is `plain` (see stageRecord). */
+function serialisable(record: Attestation): boolean {
+  const { actor, timestamp } = record;
+  if (
+    !(plain(record.v) && plain(record.seq) && plain(record.id) && plain(record.action) && plain(record.target) && plain(record.decision) && plain(record.reason)) ||
+    !(plain(record.message) && plain(record.accessibility) && plain(record.parent) && plain(record.stateBefore) && plain(record.stateAfter) && plain(record.version)) ||
+    !(plain(timestamp.wall) && plain(timestamp.monotonicNs) && (actor === null || (plain(actor.id) && plain(actor.kind))))
+  ) {
+    return false;
+  }
+  const { invariants, violations } = record;
+  if (!Array.isArray(invariants) || !Array.isArray(violations)) return false;
+  for (let index = 0; index < invariants.length; index += 1) if (!plain(invariants[index])) return false;
+  for (const violation of violations) if (!(plain(violation.invariant) && plain(violation.level) && plain(violation.message))) return false;
+  return true;
 }
 
 /** Seals a staged record after `prevHash` in place (fills `prevHash` and `hash`, freezes it); returns its log line. */

@@ -295,7 +295,9 @@ export class AttestationStore {
     if (body.seq !== this.headSeq + 1) {
       throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.headSeq}`, { seq: body.seq });
     }
-    const { record, extension } = stageRecord(body);
+    const staged = stageRecord(body);
+    if (staged === null) return this.append(body, writer); // a field that would not serialise: sealed (or refused) at once
+    const { record, extension } = staged;
     this.#staged.push(record);
     this.#stagedTexts.push(extension);
     this.window.push(record, 0);

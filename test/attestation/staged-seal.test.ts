@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../../src/attestation/canonical-json.js';
 import { GENESIS_HASH, sealRecordWithLine, type Attestation, type AttestationBody } from '../../src/attestation/record.js';
 import { AttestationStore, STAGE_BATCH } from '../../src/attestation/store.js';
+import { readerOf } from '../../src/engine/registrar-reader.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { verify } from '../../src/registrar/verify.js';
 
@@ -43,7 +44,7 @@ describe('sealing off the request path (memory store)', () => {
     const second = play();
     const store = registrar.attestationStore;
     // Nothing awaited: the records were staged, each read below must seal them first.
-    const viaBySeq = store.bySeq(second.attestation.seq - 1) as Attestation;
+    const viaBySeq = store.bySeq(store.lastSeq - 1) as Attestation; // lastSeq is known without sealing
     expect(sealedProblem(viaBySeq, store.bySeq(viaBySeq.seq - 1)?.hash ?? GENESIS_HASH)).toBeNull();
     expect(sealedProblem(second.attestation, first.attestation.hash)).toBeNull();
     expect(first.attestation).toBe(store.bySeq(first.attestation.seq)); // one record object, sealed in place
@@ -58,6 +59,10 @@ describe('sealing off the request path (memory store)', () => {
     expect(sealedProblem(store.query({ target: 's1' }).at(-1) as Attestation, third.attestation.prevHash)).toBeNull();
     play();
     expect(verify(store.export().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as unknown), { replay: true }).errors).toEqual([]);
+    const fifth = play();
+    const [fromReader] = readerOf(registrar).attestations(1); // an engine's read-only face
+    expect(fromReader).toBe(fifth.attestation);
+    expect(sealedProblem(fromReader as Attestation, store.bySeq(fifth.attestation.seq - 1)?.hash ?? '')).toBeNull();
     const fourth = play();
     expect(registrar.snapshot().lastHash).toBe(fourth.attestation.hash);
     expect(sealedProblem(fourth.attestation, store.bySeq(fourth.attestation.seq - 1)?.hash ?? '')).toBeNull();
@@ -102,6 +107,10 @@ describe('sealing off the request path (memory store)', () => {
     const store = new AttestationStore();
     store.stage(body(1));
     expect(() => store.stage(body(2, { metadata: { bad: Number.NaN } }))).toThrowError(/non-finite number NaN/);
+    // Any other field that would not serialise is sealed at once, so it throws here, not in a later batch.
+    expect(() => store.stage(body(2, { version: Number.POSITIVE_INFINITY }))).toThrowError(/non-finite number Infinity/);
+    expect(() => store.stage(body(2, { id: undefined as unknown as string }))).toThrowError(/cannot serialise a undefined/);
+    expect(() => store.stage(body(2, { invariants: [1n as unknown as string] }))).toThrowError(/cannot serialise a bigint/);
     expect(store.lastSeq).toBe(1);
     expect(() => store.stage(body(3))).toThrowError(/does not follow 1/);
     expect(sealedProblem(store.stage(body(2)).record, store.bySeq(1)?.hash ?? '')).toBeNull();

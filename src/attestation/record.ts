@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { canonicalJson, deepFreeze, sha256Hex, type JsonObject } from './canonical-json.js';
 import { isAttestationShape } from './record-check.js';
-import { extensionTexts, recordText, type ExtensionTexts } from './record-text.js';
+import { recordText, type ExtensionTexts } from './record-text.js';
 
 /** The attestation schema version written into every record. */
 export const ATTESTATION_VERSION = '2.9.0';
@@ -225,16 +225,16 @@ function recordObject(body: AttestationBody, prevHash: string, hash: string): At
 /**
  * A record staged to be sealed later (a memory store seals off the request path, store.ts): the
  * object the sealed record will be, its parts already frozen, with `prevHash` and `hash` empty and
- * the object itself not frozen yet. Only its store may hand it out, after `sealStaged`. The texts
- * of `metadata` and `parameters` are written now, so a value there that canonicalJson refuses
- * throws a TypeError here; a record with any other field that would not serialise (not a string,
- * null, boolean or finite number where the record type has one) is not staged: null, and the
- * caller seals the body at once (throwing as sealing does). So sealing a staged record cannot throw.
+ * the object itself not frozen yet. Only its store may hand it out, after `sealStaged`. The
+ * caller writes the texts of `metadata` and `parameters` first (`extensionTexts`, which throws a
+ * TypeError for a value canonicalJson refuses); a record with any other field that would not
+ * serialise (not a string, null, boolean or finite number where the record type has one) is not
+ * staged: null, and the caller seals the body at once (throwing as sealing does). So sealing a
+ * staged record cannot throw.
  */
-export function stageRecord(body: AttestationBody): { record: Attestation; extension: ExtensionTexts } | null {
-  const extension = extensionTexts(body);
+export function stageRecord(body: AttestationBody): Attestation | null {
   const record = recordObject(body, '', '');
-  return serialisable(record) ? { record, extension } : null;
+  return serialisable(record) ? record : null;
 }
 
 /** A field canonicalJson writes without recursing and without throwing. */

@@ -35,7 +35,7 @@ import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
 import { recordHashHolds } from './line-hash.js';
 import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, sealStaged, stageRecord, validRecordHash, type Attestation, type AttestationBody } from './record.js';
-import type { ExtensionTexts } from './record-text.js';
+import { extensionTexts, type ExtensionTexts } from './record-text.js';
 import { RecordWindow } from './record-window.js';
 import { DEFAULT_INDEX_STRIDE_RECORDS, SeqIndex } from './seq-index.js';
 import { signPayload, snapshotSignaturePayload } from './signing.js';
@@ -132,9 +132,10 @@ export class AttestationStore {
   #writer: object | null = null;
   /** Signs checkpoints into the sidecar (open with `signing`), or null. */
   #checkpoints: CheckpointWriter | null = null;
-  /** Records staged but not sealed yet (memory store, `stage()`), oldest first, and their extension texts. */
-  #staged: Attestation[] = [];
-  #stagedTexts: ExtensionTexts[] = [];
+  /** Records staged but not sealed yet (memory store, `stage()`): the first `#stagedCount`, oldest first, and their extension texts (slots reused batch after batch). */
+  readonly #staged: Attestation[] = [];
+  readonly #stagedTexts: ExtensionTexts[] = [];
+  #stagedCount = 0;
   /** A microtask that seals the staged records is queued. */
   #sealQueued = false;
   readonly #sealLater = (): void => {
@@ -221,7 +222,7 @@ export class AttestationStore {
 
   /** The hash of the last record (or the start hash when empty). */
   get lastHash(): string {
-    if (this.#staged.length > 0) this.seal();
+    if (this.#stagedCount > 0) this.seal();
     return this.headHash;
   }
 
@@ -269,7 +270,7 @@ export class AttestationStore {
    */
   append(body: AttestationBody, writer?: object): { record: Attestation; durable: Promise<void> } {
     this.#checkWriter(writer, 'append');
-    if (this.#staged.length > 0) this.seal();
+    if (this.#stagedCount > 0) this.seal();
     if (body.seq !== this.headSeq + 1) {
       throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.headSeq}`, { seq: body.seq });
     }
@@ -295,15 +296,17 @@ export class AttestationStore {
     if (body.seq !== this.headSeq + 1) {
       throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.headSeq}`, { seq: body.seq });
     }
-    const staged = stageRecord(body);
-    if (staged === null) return this.append(body, writer); // a field that would not serialise: sealed (or refused) at once
-    const { record, extension } = staged;
-    this.#staged.push(record);
-    this.#stagedTexts.push(extension);
+    const extension = extensionTexts(body);
+    const record = stageRecord(body);
+    if (record === null) return this.append(body, writer); // a field that would not serialise: sealed (or refused) at once
+    const at = this.#stagedCount;
+    this.#staged[at] = record;
+    this.#stagedTexts[at] = extension;
+    this.#stagedCount = at + 1;
     this.window.push(record, 0);
     this.headSeq = record.seq;
     this.evict();
-    if (this.#staged.length >= STAGE_BATCH) this.seal();
+    if (at + 1 >= STAGE_BATCH) this.seal();
     else if (!this.#sealQueued) {
       this.#sealQueued = true;
       queueMicrotask(this.#sealLater);
@@ -313,13 +316,13 @@ export class AttestationStore {
 
   /** Seals every staged record now, in seq order (see `stage`); cheap when none waits. */
   seal(): void {
+    const count = this.#stagedCount;
+    if (count === 0) return;
     const staged = this.#staged;
-    if (staged.length === 0) return;
     const texts = this.#stagedTexts;
-    this.#staged = [];
-    this.#stagedTexts = [];
+    this.#stagedCount = 0;
     let prevHash = this.headHash;
-    for (let index = 0; index < staged.length; index += 1) {
+    for (let index = 0; index < count; index += 1) {
       const record = staged[index] as Attestation;
       sealStaged(record, prevHash, texts[index] as ExtensionTexts);
       prevHash = record.hash;
@@ -330,7 +333,7 @@ export class AttestationStore {
   /** Takes already-sealed records after checking they continue the chain; a durable store appends them to its log. */
   adopt(records: readonly Attestation[], writer?: object): void {
     this.#checkWriter(writer, 'adopt');
-    if (this.#staged.length > 0) this.seal();
+    if (this.#stagedCount > 0) this.seal();
     let expectedSeq = this.headSeq + 1;
     let expectedHash = this.headHash;
     for (const record of records) {
@@ -377,7 +380,7 @@ export class AttestationStore {
    * ATTESTATION_IO / ATTESTATION_LOG_CORRUPT when the log cannot be read back.
    */
   *records(fromSeq: number = this.start.seq + 1): Generator<Attestation, void, undefined> {
-    if (this.#staged.length > 0) this.seal();
+    if (this.#stagedCount > 0) this.seal();
     const last = this.headSeq;
     // A store that forgets (retain: 'window') starts at the oldest record it still holds.
     const first = this.forgets ? this.window.firstSeq : this.start.seq + 1;
@@ -409,7 +412,7 @@ export class AttestationStore {
    */
   bySeq(seq: number): Attestation | undefined {
     if (!Number.isInteger(seq) || seq <= this.start.seq || seq > this.headSeq) return undefined;
-    if (this.#staged.length > 0) this.seal();
+    if (this.#stagedCount > 0) this.seal();
     const held = this.window.at(seq);
     if (held !== undefined || !this.log) return held;
     try {
@@ -437,13 +440,13 @@ export class AttestationStore {
 
   /** Resolves when every record appended so far is durable. */
   flush(): Promise<void> {
-    if (this.#staged.length > 0) this.seal();
+    if (this.#stagedCount > 0) this.seal();
     return this.log ? this.log.flush() : settled;
   }
 
   /** Flushes and closes the durable log (signing a last checkpoint of its head first, with `signing`); idempotent. */
   close(): Promise<void> {
-    if (this.#staged.length > 0) this.seal();
+    if (this.#stagedCount > 0) this.seal();
     if (!this.log) return settled;
     const log = this.log;
     const checkpoints = this.#checkpoints;
@@ -467,7 +470,7 @@ export class AttestationStore {
    */
   signSnapshot(snapshot: { hash: string; lastSeq: number; lastHash: string }, writer?: object): { keyId: string; value: string } | null {
     this.#checkWriter(writer, 'signSnapshot');
-    if (this.#staged.length > 0) this.seal();
+    if (this.#stagedCount > 0) this.seal();
     const checkpoints = this.#checkpoints;
     if (!checkpoints) return null;
     if (snapshot.lastSeq !== this.headSeq || snapshot.lastHash !== this.headHash) {

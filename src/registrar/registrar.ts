@@ -930,7 +930,7 @@ export class AudioRegistrar {
     return this.gate.issue(record, allowed, durable, observed);
   }
 
-  /** The writer appends a sealed record and says so (to the core, and to attached threads). */
+  /** The writer appends a record (a memory store stages it, sealed off this path: store.ts) and says so (to the core, and to attached threads). */
   #append(body: AttestationBody): { record: Attestation; durable: Promise<void> } {
     // A rejection of `durable` is already handled by the store; failures halt the registrar through onFailure.
     const appended = this.attestationStore.stage(body, this.#storeWriter);

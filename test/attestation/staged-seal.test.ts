@@ -68,6 +68,19 @@ describe('sealing off the request path (memory store)', () => {
     expect(sealedProblem(fourth.attestation, store.bySeq(fourth.attestation.seq - 1)?.hash ?? '')).toBeNull();
   });
 
+  it('a transition listener, told inside request(), reads the sealed record of the decision it hears about', () => {
+    const { registrar, play } = fixture();
+    const heard: (string | null)[] = [];
+    registrar.onTransition((event) => {
+      const record = registrar.attestationStore.bySeq(event.seq) as Attestation;
+      heard.push(sealedProblem(record, registrar.attestationStore.bySeq(event.seq - 1)?.hash ?? ''));
+    });
+    const result = play();
+    play();
+    expect(heard).toEqual([null, null]);
+    expect(sealedProblem(result.attestation, registrar.attestationStore.bySeq(result.attestation.seq - 1)?.hash ?? '')).toBeNull();
+  });
+
   it('the check above catches a record handed out unsealed (planted: a staged record read before sealing)', () => {
     const store = new AttestationStore();
     const { record } = store.stage(body(1));

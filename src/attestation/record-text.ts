@@ -91,10 +91,31 @@ function violationsText(violations: readonly Violation[]): string {
 }
 
 /**
- * The canonical JSON of `body` linked after `prevHash`, split around `hash` (see the file
- * comment). Throws a TypeError where canonicalJson would (a non-finite number).
+ * The canonical texts of a record's extension points (`metadata`, `parameters`), written ahead of
+ * the rest by a store that seals later (so a value canonicalJson refuses throws when the record is
+ * staged, not when it is sealed).
  */
-export function recordText(body: AttestationBody, prevHash: string): RecordText {
+export interface ExtensionTexts {
+  readonly metadata: string;
+  readonly parameters: string;
+}
+
+/** Both extension points empty (most records): no text to keep per record. */
+const NO_EXTENSIONS: ExtensionTexts = Object.freeze({ metadata: '{}', parameters: '{}' });
+
+/** The extension texts of a body; throws a TypeError where canonicalJson would. */
+export function extensionTexts(body: Pick<AttestationBody, 'metadata' | 'parameters'>): ExtensionTexts {
+  const metadata = jsonObjectText(body.metadata);
+  const parameters = jsonObjectText(body.parameters);
+  return metadata === '{}' && parameters === '{}' ? NO_EXTENSIONS : { metadata, parameters };
+}
+
+/**
+ * The canonical JSON of `body` linked after `prevHash`, split around `hash` (see the file
+ * comment). `extension`: the texts of `metadata` and `parameters` written ahead (ExtensionTexts).
+ * Throws a TypeError where canonicalJson would (a non-finite number).
+ */
+export function recordText(body: AttestationBody, prevHash: string, extension?: ExtensionTexts): RecordText {
   const actor = body.actor;
   const head =
     `{"accessibility":${body.accessibility === true ? 'true' : body.accessibility === false ? 'false' : scalar(body.accessibility)}` +
@@ -105,8 +126,8 @@ export function recordText(body: AttestationBody, prevHash: string): RecordText 
     `,"id":${scalar(body.id)}` +
     `,"invariants":${stringArrayText(body.invariants)}` +
     `,"message":${scalar(body.message)}` +
-    `,"metadata":${jsonObjectText(body.metadata)}` +
-    `,"parameters":${jsonObjectText(body.parameters)}` +
+    `,"metadata":${extension === undefined ? jsonObjectText(body.metadata) : extension.metadata}` +
+    `,"parameters":${extension === undefined ? jsonObjectText(body.parameters) : extension.parameters}` +
     `,"parent":${scalar(body.parent)}` +
     `,"prevHash":${scalar(prevHash)}` +
     `,"reason":${word(body.reason)}` +

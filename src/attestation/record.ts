@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { canonicalJson, deepFreeze, sha256Hex, type JsonObject } from './canonical-json.js';
 import { isAttestationShape } from './record-check.js';
-import { recordText } from './record-text.js';
+import { recordText, type ExtensionTexts } from './record-text.js';
 
 /** The attestation schema version written into every record. */
 export const ATTESTATION_VERSION = '2.9.0';
@@ -188,7 +188,13 @@ function frozenJson(value: JsonObject): JsonObject {
 export function sealRecordWithLine(body: AttestationBody, prevHash: string): SealedRecord {
   const { head, tail } = recordText(body, prevHash);
   const hash = sha256Hex(head + tail);
-  const record: Attestation = Object.freeze({
+  const record = Object.freeze(recordObject(body, prevHash, hash));
+  return { record, line: `${head},"hash":"${hash}"${tail}` }; // hash is 64 hex digits: nothing to escape
+}
+
+/** The record object of `body` (see sealRecordWithLine), every part frozen but the object itself. */
+function recordObject(body: AttestationBody, prevHash: string, hash: string): Attestation {
+  return {
     v: body.v,
     seq: body.seq,
     id: body.id,
@@ -213,8 +219,55 @@ export function sealRecordWithLine(body: AttestationBody, prevHash: string): Sea
     metadata: frozenJson(body.metadata),
     prevHash,
     hash,
-  });
-  return { record, line: `${head},"hash":"${hash}"${tail}` }; // hash is 64 hex digits: nothing to escape
+  };
+}
+
+/**
+ * A record staged to be sealed later (a memory store seals off the request path, store.ts): the
+ * object the sealed record will be, its parts already frozen, with `prevHash` and `hash` empty and
+ * the object itself not frozen yet. Only its store may hand it out, after `sealStaged`. The
+ * caller writes the texts of `metadata` and `parameters` first (`extensionTexts`, which throws a
+ * TypeError for a value canonicalJson refuses); a record with any other field that would not
+ * serialise (not a string, null, boolean or finite number where the record type has one) is not
+ * staged: null, and the caller seals the body at once (throwing as sealing does). So sealing a
+ * staged record cannot throw.
+ */
+export function stageRecord(body: AttestationBody): Attestation | null {
+  const record = recordObject(body, '', '');
+  return serialisable(record) ? record : null;
+}
+
+/** A field canonicalJson writes without recursing and without throwing. */
+function plain(value: unknown): boolean {
+  return typeof value === 'string' || value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/** Whether every field of a record object but its extension points is `plain` (see stageRecord). */
+function serialisable(record: Attestation): boolean {
+  const { actor, timestamp } = record;
+  if (
+    !(plain(record.v) && plain(record.seq) && plain(record.id) && plain(record.action) && plain(record.target) && plain(record.decision) && plain(record.reason)) ||
+    !(plain(record.message) && plain(record.accessibility) && plain(record.parent) && plain(record.stateBefore) && plain(record.stateAfter) && plain(record.version)) ||
+    !(plain(timestamp.wall) && plain(timestamp.monotonicNs) && (actor === null || (plain(actor.id) && plain(actor.kind))))
+  ) {
+    return false;
+  }
+  const { invariants, violations } = record;
+  if (!Array.isArray(invariants) || !Array.isArray(violations)) return false;
+  for (let index = 0; index < invariants.length; index += 1) if (!plain(invariants[index])) return false;
+  for (const violation of violations) if (!(plain(violation.invariant) && plain(violation.level) && plain(violation.message))) return false;
+  return true;
+}
+
+/** Seals a staged record after `prevHash` in place (fills `prevHash` and `hash`, freezes it); returns its log line. */
+export function sealStaged(staged: Attestation, prevHash: string, extension: ExtensionTexts): string {
+  const { head, tail } = recordText(staged, prevHash, extension);
+  const hash = sha256Hex(head + tail);
+  const writable = staged as { prevHash: string; hash: string };
+  writable.prevHash = prevHash;
+  writable.hash = hash;
+  Object.freeze(staged);
+  return `${head},"hash":"${hash}"${tail}`;
 }
 
 /** Links a body after `prevHash` and returns the deep-frozen record. */

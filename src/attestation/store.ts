@@ -16,6 +16,13 @@
  * A segmented log (`segmentBytes`, durable-log.ts) is addressed as one byte sequence, its
  * segments end to end, so the index and the reads back work across segments unchanged.
  *
+ * Sealing off the caller's path (memory stores): `stage()` (the registrar's append) keeps a record
+ * unsealed (no `prevHash`/`hash` yet, not frozen) and seals the staged records in one batch, in seq
+ * order: when the current synchronous run ends (a microtask), when STAGE_BATCH records wait, or
+ * before anything reads the store (every read, `lastHash`, `append`, `adopt`, `seal()`), so no
+ * caller ever sees an unsealed record. A durable store seals in `stage()` at once (its line goes
+ * to the log).
+ *
  * With `signing` (open only), a CheckpointWriter signs checkpoints of the chain into the sidecar
  * `<log>.checkpoints` (checkpoint-writer.ts); the store tells it each record it appends.
  */
@@ -27,7 +34,8 @@ import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
 import { recordHashHolds } from './line-hash.js';
-import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, validRecordHash, type Attestation, type AttestationBody } from './record.js';
+import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, sealStaged, stageRecord, validRecordHash, type Attestation, type AttestationBody } from './record.js';
+import { extensionTexts, type ExtensionTexts } from './record-text.js';
 import { RecordWindow } from './record-window.js';
 import { DEFAULT_INDEX_STRIDE_RECORDS, SeqIndex } from './seq-index.js';
 import { signPayload, snapshotSignaturePayload } from './signing.js';
@@ -91,6 +99,9 @@ const storeOptionsSchema = z
 
 const settled = Promise.resolve();
 
+/** Staged records sealed at once when this many wait (a long synchronous run seals in batches). */
+export const STAGE_BATCH = 1024;
+
 /** A block of the log decoded from the file (see readBlock). */
 interface DecodedBlock {
   firstSeq: number;
@@ -121,6 +132,16 @@ export class AttestationStore {
   #writer: object | null = null;
   /** Signs checkpoints into the sidecar (open with `signing`), or null. */
   #checkpoints: CheckpointWriter | null = null;
+  /** Records staged but not sealed yet (memory store, `stage()`): the first `#stagedCount`, oldest first, and their extension texts (slots reused batch after batch). */
+  readonly #staged: Attestation[] = [];
+  readonly #stagedTexts: ExtensionTexts[] = [];
+  #stagedCount = 0;
+  /** A microtask that seals the staged records is queued. */
+  #sealQueued = false;
+  readonly #sealLater = (): void => {
+    this.#sealQueued = false;
+    this.seal();
+  };
 
   /** Throws InputError (naming the field) for bad options. */
   constructor(options: AttestationStoreOptions = {}) {
@@ -201,6 +222,7 @@ export class AttestationStore {
 
   /** The hash of the last record (or the start hash when empty). */
   get lastHash(): string {
+    if (this.#stagedCount > 0) this.seal();
     return this.headHash;
   }
 
@@ -248,6 +270,7 @@ export class AttestationStore {
    */
   append(body: AttestationBody, writer?: object): { record: Attestation; durable: Promise<void> } {
     this.#checkWriter(writer, 'append');
+    if (this.#stagedCount > 0) this.seal();
     if (body.seq !== this.headSeq + 1) {
       throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.headSeq}`, { seq: body.seq });
     }
@@ -262,9 +285,55 @@ export class AttestationStore {
     return { record, durable };
   }
 
+  /**
+   * `append` for the store's registrar, sealing off its caller's path: a memory store returns the
+   * record staged (its `prevHash` and `hash` empty, not frozen: hand it to nobody before `seal()`),
+   * sealed in a batch later (see the file comment); a durable store seals it at once. @internal
+   */
+  stage(body: AttestationBody, writer?: object): { record: Attestation; durable: Promise<void> } {
+    if (this.log) return this.append(body, writer);
+    this.#checkWriter(writer, 'append');
+    if (body.seq !== this.headSeq + 1) {
+      throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.headSeq}`, { seq: body.seq });
+    }
+    const extension = extensionTexts(body);
+    const record = stageRecord(body);
+    if (record === null) return this.append(body, writer); // a field that would not serialise: sealed (or refused) at once
+    const at = this.#stagedCount;
+    this.#staged[at] = record;
+    this.#stagedTexts[at] = extension;
+    this.#stagedCount = at + 1;
+    this.window.push(record, 0);
+    this.headSeq = record.seq;
+    this.evict();
+    if (at + 1 >= STAGE_BATCH) this.seal();
+    else if (!this.#sealQueued) {
+      this.#sealQueued = true;
+      queueMicrotask(this.#sealLater);
+    }
+    return { record, durable: settled };
+  }
+
+  /** Seals every staged record now, in seq order (see `stage`); cheap when none waits. */
+  seal(): void {
+    const count = this.#stagedCount;
+    if (count === 0) return;
+    const staged = this.#staged;
+    const texts = this.#stagedTexts;
+    this.#stagedCount = 0;
+    let prevHash = this.headHash;
+    for (let index = 0; index < count; index += 1) {
+      const record = staged[index] as Attestation;
+      sealStaged(record, prevHash, texts[index] as ExtensionTexts);
+      prevHash = record.hash;
+    }
+    this.headHash = prevHash;
+  }
+
   /** Takes already-sealed records after checking they continue the chain; a durable store appends them to its log. */
   adopt(records: readonly Attestation[], writer?: object): void {
     this.#checkWriter(writer, 'adopt');
+    if (this.#stagedCount > 0) this.seal();
     let expectedSeq = this.headSeq + 1;
     let expectedHash = this.headHash;
     for (const record of records) {
@@ -311,6 +380,7 @@ export class AttestationStore {
    * ATTESTATION_IO / ATTESTATION_LOG_CORRUPT when the log cannot be read back.
    */
   *records(fromSeq: number = this.start.seq + 1): Generator<Attestation, void, undefined> {
+    if (this.#stagedCount > 0) this.seal();
     const last = this.headSeq;
     // A store that forgets (retain: 'window') starts at the oldest record it still holds.
     const first = this.forgets ? this.window.firstSeq : this.start.seq + 1;
@@ -342,6 +412,7 @@ export class AttestationStore {
    */
   bySeq(seq: number): Attestation | undefined {
     if (!Number.isInteger(seq) || seq <= this.start.seq || seq > this.headSeq) return undefined;
+    if (this.#stagedCount > 0) this.seal();
     const held = this.window.at(seq);
     if (held !== undefined || !this.log) return held;
     try {
@@ -369,11 +440,13 @@ export class AttestationStore {
 
   /** Resolves when every record appended so far is durable. */
   flush(): Promise<void> {
+    if (this.#stagedCount > 0) this.seal();
     return this.log ? this.log.flush() : settled;
   }
 
   /** Flushes and closes the durable log (signing a last checkpoint of its head first, with `signing`); idempotent. */
   close(): Promise<void> {
+    if (this.#stagedCount > 0) this.seal();
     if (!this.log) return settled;
     const log = this.log;
     const checkpoints = this.#checkpoints;
@@ -397,6 +470,7 @@ export class AttestationStore {
    */
   signSnapshot(snapshot: { hash: string; lastSeq: number; lastHash: string }, writer?: object): { keyId: string; value: string } | null {
     this.#checkWriter(writer, 'signSnapshot');
+    if (this.#stagedCount > 0) this.seal();
     const checkpoints = this.#checkpoints;
     if (!checkpoints) return null;
     if (snapshot.lastSeq !== this.headSeq || snapshot.lastHash !== this.headHash) {

@@ -9,6 +9,10 @@
  * disk: `require()` refuses a `play` result whose group commit has not happened yet, and
  * `requireDurable()` waits for it. Ending effects (interrupt, stop, fail) are never held back:
  * silencing sooner is the safe side, and their records follow in the next commit.
+ *
+ * Sealing: a memory store seals records off the request path (store.ts `stage`), so a result may
+ * be issued for a record not sealed yet. Its `attestation` is an accessor that seals the store's
+ * staged records first: whoever reads it gets the sealed, frozen record, as the log holds it.
  */
 import { AccessibilityBypassError, RegistrarDeniedError, RegistrarHaltedError, RegistrarRequiredError } from './errors.js';
 import type { Attestation } from '../attestation/record.js';
@@ -23,6 +27,8 @@ export interface GateDurability {
   durableSeq(): number;
   /** Whether audible effects wait for their record to be on disk (`effectsAwaitDurability`). */
   effectsAwait(): boolean;
+  /** Seals the records the store staged (see the file comment). */
+  seal(): void;
 }
 
 /** Effects that make sound: held back until their record is durable under `effectsAwaitDurability`. */
@@ -91,11 +97,16 @@ class IssuedResult implements RegistrarResult {
   readonly violations: RegistrarResult['violations'];
   readonly appliedInvariants: readonly string[];
   readonly accessibilityDriven: boolean;
-  readonly attestation: Attestation;
-  readonly durable: Promise<void>;
-  readonly durability: ResultDurability;
-  readonly observed: boolean;
+  // `attestation` is an own enumerable accessor (ATTESTATION_PROPERTY): the record, sealed first
+  // when it was staged. It and the fields after it are defined in the constructor (not as class
+  // fields), so the keys keep their order and redefining a field costs nothing.
+  declare readonly attestation: Attestation;
+  declare readonly durable: Promise<void>;
+  declare readonly durability: ResultDurability;
+  declare readonly observed: boolean;
   readonly #gate: EffectGate;
+  /** The record, possibly still staged (empty `hash`, not frozen): never handed out as it is. */
+  readonly #record: Attestation;
   #consumed = false;
 
   constructor(gate: EffectGate, record: Attestation, allowed: boolean, durable: Promise<void>, observed: boolean, durability: ResultDurability) {
@@ -107,17 +118,30 @@ class IssuedResult implements RegistrarResult {
     this.violations = record.violations;
     this.appliedInvariants = record.invariants;
     this.accessibilityDriven = record.accessibility;
-    this.attestation = record;
+    Object.defineProperty(this, 'attestation', ATTESTATION_PROPERTY);
     this.durable = durable;
     this.durability = durability;
     this.observed = observed;
     this.#gate = gate;
+    this.#record = record;
     Object.freeze(this);
+  }
+
+  /** The record as the log holds it: sealed first when the store staged it. */
+  static sealedRecord(result: IssuedResult): Attestation {
+    const record = result.#record;
+    if (!Object.isFrozen(record)) result.#gate.sealStaged();
+    return record;
+  }
+
+  /** The record, sealed or not, for the gate's and the registrar's own reads of fields other than the hashes. */
+  static recordOf(result: IssuedResult): Attestation {
+    return result.#record;
   }
 
   /** Whether the record is on disk now: at once with `fsync`, once its batch is with `group`, never with `memory`. */
   get isDurable(): boolean {
-    return this.durability !== 'memory' && this.#gate.onDisk(this.attestation.seq);
+    return this.durability !== 'memory' && this.#gate.onDisk(this.#record.seq);
   }
 
   /** Whether `value` is a result `gate` issued (not a copy, not another registrar's). */
@@ -135,6 +159,15 @@ class IssuedResult implements RegistrarResult {
     result.#consumed = true;
   }
 }
+
+/** `attestation` of every result: one shared descriptor, so defining it allocates nothing per result. */
+const ATTESTATION_PROPERTY: PropertyDescriptor = Object.freeze({
+  enumerable: true,
+  configurable: false,
+  get(this: IssuedResult): Attestation {
+    return IssuedResult.sealedRecord(this);
+  },
+});
 
 /** Throws RegistrarRequiredError when a decision's action or stream is not what the effect expects. */
 function checkExpected(what: string, verb: string, action: TransitionAction, streamId: string | null, expect: PermitExpectation): void {
@@ -162,6 +195,19 @@ export class EffectGate {
     return new IssuedResult(this, record, allowed, durable, observed, unrecorded ? 'memory' : this.durability.mode());
   }
 
+  /** Seals the records the store staged. */
+  sealStaged(): void {
+    this.durability.seal();
+  }
+
+  /**
+   * The record of a result this gate issued, sealed or not (its `hash` may still be empty): for the
+   * registrar's own reads of its other fields. Undefined for anything else. @internal
+   */
+  recordOf(result: RegistrarResult): Attestation | undefined {
+    return IssuedResult.issuedBy(result, this) ? IssuedResult.recordOf(result) : undefined;
+  }
+
   /** Whether the record with this seq is on disk. */
   onDisk(seq: number): boolean {
     return this.durability.durableSeq() >= seq;
@@ -170,13 +216,13 @@ export class EffectGate {
   /** See AudioRegistrar.require. */
   require(result: RegistrarResult | null | undefined, expect: PermitExpectation): Permit {
     const issued = this.check(result, expect);
-    if (this.durability.effectsAwait() && AUDIBLE_ACTIONS.has(issued.attestation.action as TransitionAction) && issued.durability !== 'memory' && !issued.isDurable) {
+    if (this.durability.effectsAwait() && AUDIBLE_ACTIONS.has(IssuedResult.recordOf(issued).action as TransitionAction) && issued.durability !== 'memory' && !issued.isDurable) {
       throw new RegistrarRequiredError(
-        `decision seq ${issued.attestation.seq} (${issued.attestation.action ?? '?'}) is not on disk yet and effectsAwaitDurability is set: take its permit with await registrar.requireDurable(result)`,
+        `decision seq ${IssuedResult.recordOf(issued).seq} (${IssuedResult.recordOf(issued).action ?? '?'}) is not on disk yet and effectsAwaitDurability is set: take its permit with await registrar.requireDurable(result)`,
       );
     }
     IssuedResult.consume(issued);
-    return Permit.issue(this, issued.attestation.action as TransitionAction, issued.streamId, issued.attestation.seq, issued.attestation.id);
+    return Permit.issue(this, IssuedResult.recordOf(issued).action as TransitionAction, issued.streamId, IssuedResult.recordOf(issued).seq, IssuedResult.recordOf(issued).id);
   }
 
   /** See AudioRegistrar.requireDurable: checks now, waits until the record is on disk, then takes the permit (checking again). */
@@ -189,21 +235,21 @@ export class EffectGate {
   /** Every check of `require` except durability, without taking the permit; returns the issued result. */
   private check(result: RegistrarResult | null | undefined, expect: PermitExpectation): IssuedResult {
     const issued = IssuedResult.issuedBy(result, this) ? result : undefined;
-    if (issued && issued.attestation.metadata.halt === true && issued.attestation.metadata.haltCause === 'accessibility_bypass') {
-      throw new AccessibilityBypassError(`request would end an accessibility override without disable_override; registrar halted (seq ${issued.attestation.seq})`, issued.attestation.seq);
+    if (issued && IssuedResult.recordOf(issued).metadata.halt === true && IssuedResult.recordOf(issued).metadata.haltCause === 'accessibility_bypass') {
+      throw new AccessibilityBypassError(`request would end an accessibility override without disable_override; registrar halted (seq ${IssuedResult.recordOf(issued).seq})`, IssuedResult.recordOf(issued).seq);
     }
     if (this.isHalted()) throw new RegistrarHaltedError('registrar is halted (fail-closed): no effect may run; recover() rebuilds it from the log');
     const wanted = `${typeof expect.action === 'string' ? expect.action : (expect.action ?? ['any action']).join('|')} on ${expect.streamId ?? 'any stream'}`;
     if (!issued) throw new RegistrarRequiredError(`no decision of this registrar authorises ${wanted}: request() it first`);
-    const seq = issued.attestation.seq;
+    const seq = IssuedResult.recordOf(issued).seq;
     if (issued.observed) throw new RegistrarRequiredError(`an observed (shadow) decision authorises nothing (seq ${seq})`);
     if (!issued.allowed) {
       throw new RegistrarDeniedError(`request was denied (${issued.reason ?? 'unknown'}): ${issued.message}`, { reason: issued.reason, seq });
     }
-    const action = issued.attestation.action as TransitionAction;
+    const action = IssuedResult.recordOf(issued).action as TransitionAction;
     checkExpected(`decision seq ${seq}`, 'allowed', action, issued.streamId, expect);
     if (IssuedResult.consumed(issued)) throw new RegistrarRequiredError(`decision seq ${seq} was already used for an effect`);
-    if (issued.streamId !== null && issued.attestation.stateAfter !== null) {
+    if (issued.streamId !== null && IssuedResult.recordOf(issued).stateAfter !== null) {
       const lastSeq = this.lastSeqOf(issued.streamId);
       if (lastSeq !== null && lastSeq !== seq) throw new RegistrarRequiredError(`decision seq ${seq} on ${issued.streamId} was superseded by seq ${lastSeq}`);
     }

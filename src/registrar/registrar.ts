@@ -140,6 +140,7 @@ export class AudioRegistrar {
       mode: () => this.attestationStore.durability ?? 'memory',
       durableSeq: () => this.attestationStore.durableSeq,
       effectsAwait: () => this.#config.effectsAwaitDurability,
+      seal: () => this.attestationStore.seal(),
     },
   );
   readonly #haltListeners = new PhasedListeners<HaltInfo>();
@@ -734,12 +735,14 @@ export class AudioRegistrar {
       ? { actor, action: request.action, target: streamKey, subject: `override ${request.metadata?.scope ?? '?'}:${request.metadata?.scopeId ?? '?'}` }
       : { actor, action: request.action, target: streamKey };
     const result = this.#attestDecision(decision, context, parameters, metadata, observed);
-    if (decision.allowed && !observed && streamKey !== null && result.attestation.stateAfter !== null && this.#link === null) {
-      this.#book.setLastAttestation(streamKey, result.attestation);
+    // The record may still be staged (sealed off this path, store.ts): these read no hash.
+    const record = this.#recordOf(result);
+    if (decision.allowed && !observed && streamKey !== null && record.stateAfter !== null && this.#link === null) {
+      this.#book.setLastAttestation(streamKey, record);
     }
-    if (decision.allowed && !observed && !this.#replaying) this.#notifyTransition(result.attestation);
-    if (decision.allowed && !observed && !this.#replaying && overrideAction) this.#notifyOverride(result.attestation);
-    if (decision.halted && !observed) this.#enterHalt({ cause: 'accessibility_bypass', message: result.message, seq: result.attestation.seq, attestationId: result.attestation.id });
+    if (decision.allowed && !observed && !this.#replaying) this.#notifyTransition(record);
+    if (decision.allowed && !observed && !this.#replaying && overrideAction) this.#notifyOverride(record);
+    if (decision.halted && !observed) this.#enterHalt({ cause: 'accessibility_bypass', message: result.message, seq: record.seq, attestationId: record.id });
     if (!observed && reasonOf(decision) === 'registrar_halted' && this.#link !== null) this.#noticeCoreHalt();
     return result;
   }
@@ -927,14 +930,19 @@ export class AudioRegistrar {
     return this.#gate.issue(record, allowed, durable, observed);
   }
 
-  /** The writer appends a sealed record and says so (to the core, and to attached threads). */
+  /** The writer appends a record (a memory store stages it, sealed off this path: store.ts) and says so (to the core, and to attached threads). */
   #append(body: AttestationBody): { record: Attestation; durable: Promise<void> } {
     // A rejection of `durable` is already handled by the store; failures halt the registrar through onFailure.
-    const appended = this.attestationStore.append(body, this.#storeWriter);
+    const appended = this.attestationStore.stage(body, this.#storeWriter);
     const seq = appended.record.seq;
     this.#shared?.setWritten(seq);
     this.#logWriter?.appended(seq, appended.durable, appended.durable === SETTLED || this.attestationStore.durability === null);
     return appended;
+  }
+
+  /** A result's record as this registrar issued it, possibly still staged (its hashes empty): for reads of other fields only. */
+  #recordOf(result: RegistrarResult): Attestation {
+    return this.#gate.recordOf(result) ?? result.attestation;
   }
 
   #attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {
@@ -1003,11 +1011,11 @@ export class AudioRegistrar {
     if (body !== null) {
       record = this.#appendForeign(entry, body);
     } else if (entry.kind === 2 || entry.action < 0) {
-      record = this.#finish(foreignReservedBody(entry, this.#idFor(entry.seq)), false, false).attestation;
+      record = this.#recordOf(this.#finish(foreignReservedBody(entry, this.#idFor(entry.seq)), false, false));
     } else {
       const foreign = foreignDecision(this.#core, entry);
       if (posted !== null) foreign.metadata.bodyRejected = true; // the posted text stated another decision
-      record = this.#attestDecision(entry, foreign.context, foreign.parameters, foreign.metadata, foreign.observed).attestation;
+      record = this.#recordOf(this.#attestDecision(entry, foreign.context, foreign.parameters, foreign.metadata, foreign.observed));
     }
     const observed = entry.kind === 1;
     if (entry.allowed && entry.kind === 0 && streamKey !== null && entry.stateAfter >= 0) this.#book.setLastAttestation(streamKey, record);

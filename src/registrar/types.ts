@@ -61,6 +61,9 @@ export interface RegistrarResult {
    * The decision's attestation record, exactly as the log holds it. On a registrar attached to
    * another thread's (`AudioRegistrar.attach`), `prevHash` and `hash` are empty strings: only the
    * registrar that writes the log links the chain; every other field is the logged record's.
+   * With a memory store the record is sealed off the request path (`prevHash`/`hash` computed in
+   * a batch when the synchronous run ends): reading this property seals it first if it is not
+   * yet, so it always has its hash (docs/REGISTRAR_ARCHITECTURE.md, Request pipeline).
    */
   readonly attestation: Attestation;
   /**

@@ -39,6 +39,8 @@ export interface WatermarkDetection {
   payload: number | null;
   /** How clearly the repetitions agree, in [0, 1] (above about 0.6 for a clean mark). */
   confidence: number;
+  /** Set when the clip itself ruled detection out (too short, or silent in the marked band). */
+  reason?: string;
 }
 
 /** Audio to inspect: PCM (interleaved when `channels` > 1) and its rate. */

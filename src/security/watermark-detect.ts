@@ -22,17 +22,14 @@
  */
 import { resample } from '../audio/resampler.js';
 import { fft, ifft, nextPowerOfTwo } from './watermark-fft.js';
+import { checkedPayload, encode, viterbi, type ViterbiResult } from './watermark-code.js';
 import {
-  CRC_BITS,
-  crc24,
   END_BIN,
   FIRST_BIN,
   MARKED_BINS,
   MESSAGE_BITS,
   normalisedProjection,
-  PAYLOAD_BITS,
   STEP,
-  SYNC_BITS,
   type WatermarkKeyMaterial,
 } from './watermark-layout.js';
 
@@ -41,16 +38,14 @@ export const ANALYSIS_RATE_HZ = 12_800;
 const FRAME = 512;
 /** Sub-sample grid offsets scanned per sample (a quarter sample is 20 µs at 12.8 kHz). */
 const FRACTIONS = 4;
-/** (Offset, phase) candidates decoded per clip and key: the false-positive budget's first factor. */
+/** Grid offsets decoded exactly per clip and key (every message phase at each). */
+const OFFSETS = 3;
+/** Codewords (best Viterbi metrics) whose CRC is checked per clip and key: the false-positive budget. */
 export const CANDIDATES = 4;
 /** Frames quieter than this under the clip's loud frames carry no weight (pauses, noise floor). */
 const RELIABLE_BELOW_LOUD_DB = 25;
-/** Sync bits that may be wrong in an accepted candidate. */
-const MAX_SYNC_ERRORS = 1;
-/** Least reliable (or erased) data bits list decoding may flip (only with a perfect sync word). */
-export const LIST_DECODING_BITS = 5;
-/** The shortest clip searched: one whole message (2.88 s); shorter gives `present: false` with a reason. */
-export const MIN_FRAMES = MESSAGE_BITS;
+/** The shortest clip searched: 3 s (75 frames; the code corrects the missing rest of a message only when the audio is clean). */
+export const MIN_FRAMES = 75;
 
 /** What the search found. */
 export interface WatermarkSearch {
@@ -59,14 +54,6 @@ export interface WatermarkSearch {
   confidence: number;
   /** Why nothing could be found, when the clip itself is the reason (too short, silent). */
   reason?: string;
-}
-
-/** One scored (grid offset, message phase) pair. */
-interface Candidate {
-  /** Grid offset in analysis samples, with a fractional part (a multiple of 1/FRACTIONS). */
-  offset: number;
-  phase: number;
-  score: number;
 }
 
 /** Per-bit soft values of one candidate: sum of cos(2π(p - dither)/STEP) over its frames, and how many frames carried each bit. */
@@ -120,19 +107,33 @@ export class WatermarkScanner {
   /** Searches for the mark of `material`: the scan, then the exact decoding of the best candidates. */
   search(material: WatermarkKeyMaterial): WatermarkSearch {
     if (Math.floor(this.#length / FRAME) - 1 < MIN_FRAMES) {
-      return { present: false, payload: null, confidence: 0, reason: `too short: the mark needs at least ${(MIN_FRAMES + 1) * 0.04} s of audio (one whole message), and reliable detection after codecs and noise about 10 s of speech` };
+      return { present: false, payload: null, confidence: 0, reason: `too short: the mark needs at least ${MIN_FRAMES * 0.04} s of audio, and reliable detection after codecs and noise about 10 s of speech` };
     }
-    const candidates = this.#scan(material);
-    if (candidates.length === 0) return { present: false, payload: null, confidence: 0, reason: 'no audible frames in the marked band' };
-    let best: WatermarkSearch | null = null;
-    let bestScore = -Infinity;
-    for (const candidate of candidates) {
-      const bits = this.#exactSoftBits(material, candidate);
-      const found = decodeCandidate(bits, material);
-      if (found && (!best || found.confidence > best.confidence)) best = found;
-      bestScore = Math.max(bestScore, agreement(bits));
+    const offsets = this.#scan(material);
+    if (offsets.length === 0) return { present: false, payload: null, confidence: 0, reason: 'no audible frames in the marked band' };
+    // Every message phase at each offset, ranked by its Viterbi path metric; only the best CANDIDATES meet the CRC.
+    const ranked: Array<{ bits: SoftBits; decoded: ViterbiResult }> = [];
+    for (const offset of offsets) {
+      const projections = this.#exactProjections(material, offset);
+      for (let phase = 0; phase < MESSAGE_BITS; phase++) {
+        const bits = softBits(projections, phase, material);
+        const decoded = viterbi(bits.soft);
+        if (ranked.length < CANDIDATES || decoded.metric > ranked[ranked.length - 1]!.decoded.metric) {
+          ranked.push({ bits, decoded });
+          ranked.sort((x, y) => y.decoded.metric - x.decoded.metric);
+          if (ranked.length > CANDIDATES) ranked.pop();
+        }
+      }
     }
-    return best ?? { present: false, payload: null, confidence: Math.max(0, Math.min(1, bestScore)) };
+    let confidence = 0;
+    for (const { bits, decoded } of ranked) {
+      const agreementWithCode = codewordAgreement(bits, decoded.info);
+      const payload = checkedPayload(decoded.info, material);
+      if (process.env['WM_DEBUG']) console.error(`cand metric ${decoded.metric.toFixed(1)} agree ${agreementWithCode.toFixed(2)} payload ${payload}`);
+      if (payload !== null) return { present: true, payload, confidence: agreementWithCode };
+      confidence = Math.max(confidence, agreementWithCode);
+    }
+    return { present: false, payload: null, confidence };
   }
 
   /** Band energy of the frame starting at analysis sample `start` (whole samples), in DFT units (Σ|X_k|² over the band). */
@@ -140,15 +141,14 @@ export class WatermarkScanner {
     return (FRAME / 2) * (this.#bandEnergySum[start + FRAME]! - this.#bandEnergySum[start]!);
   }
 
-  /** Step 1: scores every (offset, phase) and keeps the CANDIDATES best. */
-  #scan(material: WatermarkKeyMaterial): Candidate[] {
+  /** Step 1: scores every grid offset (its best message phase) and keeps the OFFSETS best. */
+  #scan(material: WatermarkKeyMaterial): number[] {
     const frames = Math.floor((this.#length - FRAME) / FRAME);
     const ditherCos = Float64Array.from(material.dither, (d) => Math.cos((2 * Math.PI * d) / STEP));
     const ditherSin = Float64Array.from(material.dither, (d) => Math.sin((2 * Math.PI * d) / STEP));
-    const expected = Float64Array.from(material.sync, (bit) => (bit ? -1 : 1));
     const sumCos = new Float64Array(MESSAGE_BITS);
     const sumSin = new Float64Array(MESSAGE_BITS);
-    const top: Candidate[] = [];
+    const top: Array<{ offset: number; score: number }> = [];
     const correlationRe = new Float64Array(this.#size);
     const correlationIm = new Float64Array(this.#size);
     const template = new Float64Array(FRAME);
@@ -195,111 +195,79 @@ export class WatermarkScanner {
           used++;
         }
         if (used === 0) continue;
+        let best = -Infinity;
         for (let phase = 0; phase < MESSAGE_BITS; phase++) {
           let score = 0;
           for (let residue = 0; residue < MESSAGE_BITS; residue++) {
             const bit = (residue + phase) % MESSAGE_BITS;
-            const soft = sumCos[residue]! * ditherCos[bit]! + sumSin[residue]! * ditherSin[bit]!;
-            score += bit < SYNC_BITS ? soft * expected[bit]! : Math.abs(soft);
+            score += Math.abs(sumCos[residue]! * ditherCos[bit]! + sumSin[residue]! * ditherSin[bit]!);
           }
-          if (top.length < CANDIDATES || score > top[top.length - 1]!.score) {
-            top.push({ offset: offset + shift, phase, score });
-            top.sort((a, b) => b.score - a.score);
-            if (top.length > CANDIDATES) top.pop();
-          }
+          best = Math.max(best, score);
+        }
+        if (top.length < OFFSETS || best > top[top.length - 1]!.score) {
+          top.push({ offset: offset + shift, score: best });
+          top.sort((a, b) => b.score - a.score);
+          if (top.length > OFFSETS) top.pop();
         }
       }
     }
-    return top;
+    return top.map((entry) => entry.offset);
   }
 
-  /** Step 2: the candidate's soft bits from exact per-frame DFTs of the clip shifted by its (fractional) offset. */
-  #exactSoftBits(material: WatermarkKeyMaterial, candidate: Candidate): SoftBits {
+  /** Step 2: every frame's exact normalised projection at a (fractional) grid offset, NaN for frames too quiet to count. */
+  #exactProjections(material: WatermarkKeyMaterial, offset: number): Float64Array {
     const re = new Float64Array(this.#size);
     const im = new Float64Array(this.#size);
     // y'[n] = y[n + offset]: multiply the spectrum by e^{+2πi·bin·offset/size} (negative bins with their signed index).
     for (let bin = 0; bin < this.#size; bin++) {
       const signed = bin < this.#size / 2 ? bin : bin - this.#size;
-      const angle = (2 * Math.PI * signed * candidate.offset) / this.#size;
+      const angle = (2 * Math.PI * signed * offset) / this.#size;
       const c = Math.cos(angle);
       const s = Math.sin(angle);
       re[bin] = this.#spectrumRe[bin]! * c - this.#spectrumIm[bin]! * s;
       im[bin] = this.#spectrumRe[bin]! * s + this.#spectrumIm[bin]! * c;
     }
     ifft(re, im);
-    const soft = new Float64Array(MESSAGE_BITS);
-    const weight = new Float64Array(MESSAGE_BITS);
+    const frames = Math.floor((this.#length - FRAME) / FRAME);
+    const projections = new Float64Array(frames).fill(Number.NaN);
     const frameRe = new Float64Array(FRAME);
     const frameIm = new Float64Array(FRAME);
-    const binsRe = new Float64Array(MARKED_BINS);
-    const binsIm = new Float64Array(MARKED_BINS);
-    const frames = Math.floor((this.#length - FRAME) / FRAME);
     for (let frame = 0; frame < frames; frame++) {
       const start = frame * FRAME;
-      if (this.#frameBandEnergy(Math.min(this.#length - FRAME, start + Math.floor(candidate.offset))) < this.#reliableEnergy) continue;
+      if (this.#frameBandEnergy(start + Math.floor(offset)) < this.#reliableEnergy) continue;
       frameRe.set(re.subarray(start, start + FRAME));
       frameIm.fill(0);
       fft(frameRe, frameIm);
-      binsRe.set(frameRe.subarray(FIRST_BIN, END_BIN));
-      binsIm.set(frameIm.subarray(FIRST_BIN, END_BIN));
-      const projection = normalisedProjection(binsRe, binsIm, material);
-      const bit = (frame + candidate.phase) % MESSAGE_BITS;
-      soft[bit] = soft[bit]! + Math.cos((2 * Math.PI * (projection - material.dither[bit]!)) / STEP);
-      weight[bit] = weight[bit]! + 1;
+      projections[frame] = normalisedProjection(frameRe.subarray(FIRST_BIN, END_BIN), frameIm.subarray(FIRST_BIN, END_BIN), material);
     }
-    return { soft, weight };
+    return projections;
   }
 }
 
-/** Mean agreement of every bit's repetitions with its decision, in [0, 1]. */
-function agreement({ soft, weight }: SoftBits): number {
+/** The soft coded bits of one message phase: each frame's cos(2π(p − dither)/STEP) summed into the bit it carries. */
+function softBits(projections: Float64Array, phase: number, material: WatermarkKeyMaterial): SoftBits {
+  const soft = new Float64Array(MESSAGE_BITS);
+  const weight = new Float64Array(MESSAGE_BITS);
+  for (let frame = 0; frame < projections.length; frame++) {
+    const projection = projections[frame]!;
+    if (Number.isNaN(projection)) continue;
+    const bit = (frame + phase) % MESSAGE_BITS;
+    soft[bit] = soft[bit]! + Math.cos((2 * Math.PI * (projection - material.dither[bit]!)) / STEP);
+    weight[bit] = weight[bit]! + 1;
+  }
+  return { soft, weight };
+}
+
+/** How well the soft bits agree with the codeword of `info`, in [-1, 1] (1: every frame exactly on its lattice). */
+function codewordAgreement({ soft, weight }: SoftBits, info: Uint8Array): number {
+  const codeword = encode(info);
   let sum = 0;
-  for (let bit = 0; bit < MESSAGE_BITS; bit++) sum += Math.abs(soft[bit]!) / Math.max(1, weight[bit]!);
-  return sum / MESSAGE_BITS;
-}
-
-/** The keyed sync check and the keyed CRC-24 (with list decoding) of one candidate's soft bits. */
-function decodeCandidate(bits: SoftBits, material: WatermarkKeyMaterial): WatermarkSearch | null {
-  const { soft, weight } = bits;
-  let syncErrors = 0;
-  for (let bit = 0; bit < SYNC_BITS; bit++) if (soft[bit]! * (material.sync[bit] ? -1 : 1) <= 0) syncErrors++;
-  if (syncErrors > MAX_SYNC_ERRORS) return null;
-  // A data bit no reliable frame carried (a pause) is an erasure: list decoding tries both values.
-  let erasures = 0;
-  for (let bit = SYNC_BITS; bit < MESSAGE_BITS; bit++) if (weight[bit] === 0) erasures++;
-  const flips = syncErrors === 0 ? LIST_DECODING_BITS : 0;
-  if (erasures > flips) return null;
-  const payload = decodeChecked(soft, weight, material, flips, CRC_BITS);
-  return payload === null ? null : { present: true, payload, confidence: agreement(bits) };
-}
-
-/**
- * The payload whose keyed CRC checks, from hard decisions, or (with `flips` > 0) from the hard
- * decisions with any subset of the `flips` least reliable data bits flipped: 2^flips tries, which
- * the false-positive budget accounts for. `checkBits` < CRC_BITS checks only the CRC's first bits
- * (the bench uses it to confirm the false-positive model with a weaker check).
- */
-export function decodeChecked(soft: Float64Array, weight: Float64Array, material: WatermarkKeyMaterial, flips: number, checkBits: number): number | null {
-  const dataBits = PAYLOAD_BITS + CRC_BITS;
-  const hard = new Uint8Array(dataBits);
-  for (let i = 0; i < dataBits; i++) hard[i] = soft[SYNC_BITS + i]! < 0 ? 1 : 0;
-  const reliability = (i: number): number => Math.abs(soft[SYNC_BITS + i]!) / Math.max(1, weight[SYNC_BITS + i]!);
-  const weakest = Array.from({ length: dataBits }, (_, i) => i)
-    .sort((a, b) => reliability(a) - reliability(b))
-    .slice(0, flips);
-  const shift = CRC_BITS - checkBits;
-  for (let pattern = 0; pattern < 1 << flips; pattern++) {
-    const candidate = Uint8Array.from(hard);
-    weakest.forEach((index, i) => {
-      if ((pattern >> i) & 1) candidate[index] = 1 - candidate[index]!;
-    });
-    let payload = 0;
-    for (let i = 0; i < PAYLOAD_BITS; i++) payload = ((payload << 1) | candidate[i]!) >>> 0;
-    let crc = 0;
-    for (let i = 0; i < CRC_BITS; i++) crc = (crc << 1) | candidate[PAYLOAD_BITS + i]!;
-    if ((crc ^ material.crcMask) >>> shift === crc24(payload) >>> shift) return payload;
+  let frames = 0;
+  for (let bit = 0; bit < MESSAGE_BITS; bit++) {
+    sum += codeword[bit] ? -soft[bit]! : soft[bit]!;
+    frames += weight[bit]!;
   }
-  return null;
+  return frames > 0 ? Math.max(0, sum / frames) : 0;
 }
 
 /** Searches mono PCM for the mark of `material` (one key; see WatermarkScanner for many). */

@@ -14,13 +14,13 @@
  * frames); engine chunks are sentences or backend blocks of hundreds of ms, so that costs a few
  * percent of frames.
  */
+import { codedMessage } from './watermark-code.js';
 import {
   BIN_HZ,
   FIRST_BIN,
   FRAME_SECONDS,
   keyMaterial,
   MARKED_BINS,
-  messageBits,
   MESSAGE_BITS,
   MIN_RATE_HZ,
   SHAPE_HALF_WIDTH,
@@ -174,7 +174,7 @@ export class WatermarkEmbedder {
   /** `key` and `payload` are trusted here (validated by `watermarkOptionsSchema` at the edge). */
   constructor(key: string, payload: number) {
     this.#material = keyMaterial(key);
-    this.#bits = messageBits(payload >>> 0, this.#material);
+    this.#bits = codedMessage(payload >>> 0, this.#material);
   }
 
   /** Marks `pcm` (mono, at `sampleRateHz`, the same rate for the whole stream) and returns a new array of the same length. */

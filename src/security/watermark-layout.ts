@@ -12,8 +12,8 @@
  * interfere with the decision (the embedder knows it), and the projection sums about 150 real
  * degrees of freedom per frame, so codec and channel noise average out.
  *
- * Message: a keyed 16-bit sync word, the 32-bit payload and a keyed CRC-24 (72 bits, repeated
- * every 2.88 s).
+ * Message: the 32-bit payload and a keyed CRC-24, convolutionally coded into 124 bits (one per
+ * frame, repeated every 4.96 s; watermark-code.ts).
  */
 import { createHmac } from 'node:crypto';
 
@@ -22,28 +22,30 @@ export const FRAME_SECONDS = 0.04;
 /** DFT bin spacing in Hz (1 / FRAME_SECONDS). */
 export const BIN_HZ = 25;
 /** First and last-plus-one DFT bin carrying the mark: 125 Hz to 2 kHz. */
-export const FIRST_BIN = 5;
-export const END_BIN = 80;
+export const FIRST_BIN = Number(process.env['WM_FIRST'] ?? 5);
+export const END_BIN = Number(process.env['WM_END'] ?? 80);
 /** Bins per frame carrying the mark (the spreading length, in complex bins). */
 export const MARKED_BINS = END_BIN - FIRST_BIN;
 /** Lowest output rate the mark supports (16 kHz and up: the detector's analysis band is far under Nyquist). */
 export const MIN_RATE_HZ = 16_000;
-/** Message: 16 sync bits, 32 payload bits, 24 CRC bits; one bit per frame, repeated (2.88 s per round). */
-export const SYNC_BITS = 16;
+/** Message: 32 payload bits and a keyed CRC-24, convolutionally coded (watermark-code.ts). */
 export const PAYLOAD_BITS = 32;
 export const CRC_BITS = 24;
-export const MESSAGE_BITS = SYNC_BITS + PAYLOAD_BITS + CRC_BITS;
+/** Memory of the convolutional code (constraint length 7): its zero tail. */
+export const CODE_MEMORY = 6;
+/** Coded bits per message, one per frame, repeated (124 frames: 4.96 s per round). */
+export const MESSAGE_BITS = 2 * (PAYLOAD_BITS + CRC_BITS + CODE_MEMORY);
 /**
  * Quantiser step of the normalised projection (which is about N(0, 1/2) for a random host): the
  * robustness/strength trade-off, with the power budget in watermark-embed.ts. Measured in
  * bench/watermark-robustness.ts.
  */
-export const STEP = 0.5;
+export const STEP = Number(process.env['WM_STEP'] ?? 0.5);
 /**
  * Perceptual shaping of the mark inside the band: its spectrum follows the host's (smoothed over
  * ±SHAPE_HALF_WIDTH bins) to this power; 0 would be flat, 1 exactly the host's shape.
  */
-export const SHAPE_POWER = 0.5;
+export const SHAPE_POWER = Number(process.env['WM_BETA'] ?? 0.5);
 /** Half-width, in bins, of the host spectrum smoothing that shapes the mark. */
 export const SHAPE_HALF_WIDTH = 3;
 
@@ -54,8 +56,6 @@ export interface WatermarkKeyMaterial {
   spreadIm: Float64Array;
   /** Per message position, a dither in [0, STEP). */
   dither: Float64Array;
-  /** The 16 sync bits. */
-  sync: Uint8Array;
   /** XOR mask of the 24 CRC bits (a wrong key fails the check). */
   crcMask: number;
 }
@@ -72,7 +72,7 @@ function keyedWords(key: string, label: string, count: number): Uint32Array {
 
 const keyCache = new Map<string, WatermarkKeyMaterial>();
 
-/** Derives the key's spreading vector, dithers, sync word and CRC mask (cached for the last few keys). */
+/** Derives the key's spreading vector, dithers and CRC mask (cached for the last few keys). */
 export function keyMaterial(key: string): WatermarkKeyMaterial {
   const cached = keyCache.get(key);
   if (cached) return cached;
@@ -80,10 +80,8 @@ export function keyMaterial(key: string): WatermarkKeyMaterial {
   const spreadRe = Float64Array.from(words, (word) => ((word & 1) === 0 ? Math.SQRT1_2 : -Math.SQRT1_2));
   const spreadIm = Float64Array.from(words, (word) => ((word & 2) === 0 ? Math.SQRT1_2 : -Math.SQRT1_2));
   const dither = Float64Array.from(keyedWords(key, 'dither-v2', MESSAGE_BITS), (word) => (word / 2 ** 32) * STEP);
-  const syncWord = keyedWords(key, 'sync-v2', 1)[0] ?? 0;
-  const sync = Uint8Array.from({ length: SYNC_BITS }, (_, i) => (syncWord >>> i) & 1);
   const crcMask = (keyedWords(key, 'crc-v2', 1)[0] ?? 0) & 0xff_ffff;
-  const material = { spreadRe, spreadIm, dither, sync, crcMask };
+  const material = { spreadRe, spreadIm, dither, crcMask };
   if (keyCache.size >= 8) keyCache.delete(keyCache.keys().next().value ?? '');
   keyCache.set(key, material);
   return material;
@@ -100,16 +98,6 @@ export function crc24(payload: number): number {
     }
   }
   return crc & 0xff_ffff;
-}
-
-/** The message bits for a payload under a key: sync, payload (MSB first), masked CRC. */
-export function messageBits(payload: number, material: WatermarkKeyMaterial): Uint8Array {
-  const bits = new Uint8Array(MESSAGE_BITS);
-  bits.set(material.sync, 0);
-  for (let i = 0; i < PAYLOAD_BITS; i++) bits[SYNC_BITS + i] = (payload >>> (PAYLOAD_BITS - 1 - i)) & 1;
-  const crc = crc24(payload) ^ material.crcMask;
-  for (let i = 0; i < CRC_BITS; i++) bits[SYNC_BITS + PAYLOAD_BITS + i] = (crc >>> (CRC_BITS - 1 - i)) & 1;
-  return bits;
 }
 
 /**

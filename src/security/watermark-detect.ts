@@ -6,19 +6,16 @@
  * 1. **Scan** every grid offset at quarter-sample steps at once: the projection of every frame at
  *    every offset is one FFT cross-correlation of the clip with the key's spreading vector (one
  *    per quarter-sample shift), normalised by the band energy of the same frame (a sliding sum of
- *    the band-passed clip). Each offset × message phase is scored by how closely its frames sit
- *    on their lattices (soft values combined over every repetition of each bit, the sync bits
- *    with their expected signs).
- * 2. **Decode** only the CANDIDATES best-scored (offset, phase) pairs, recomputed exactly (the
- *    clip shifted by the fractional offset in the frequency domain, then an FFT per frame): the
- *    keyed sync word must match (at most one bit off) and the keyed CRC-24 must check, on the hard
- *    decisions or, with a perfect sync word, after flipping any of the LIST_DECODING_BITS least
- *    reliable data bits (list decoding).
+ *    the band-passed clip). An offset scores by how closely its frames sit on their lattices under
+ *    its best message phase; the OFFSETS best are kept.
+ * 2. **Decode** those offsets exactly (the clip shifted by the fractional offset in the frequency
+ *    domain, then an FFT per frame): every message phase's soft coded bits go through the Viterbi
+ *    decoder, and only the CANDIDATES codewords with the best path metrics meet the keyed CRC-24.
  *
- * False positives: only CANDIDATES × 2^LIST_DECODING_BITS codewords per clip and key are tested,
- * each passing a keyed CRC-24 with probability 2^-24, so at most 4 · 32 · 2^-24 ≈ 7.6·10^-6 per
- * clip and key (whatever the sync word does); bench/watermark-robustness.ts confirms the model
- * with shortened CRCs. Cost: linear-log in the length; about 4 FFTs of the whole clip per key.
+ * False positives: at most CANDIDATES codewords per clip and key are checked, each passing the
+ * keyed CRC-24 with probability 2^-24, so at most 4 · 2^-24 ≈ 2.4·10^-7 per clip and key;
+ * bench/watermark-robustness.ts confirms the per-codeword model with shortened CRCs. Cost:
+ * linear-log in the length, about 8 FFTs of the whole clip per key.
  */
 import { resample } from '../audio/resampler.js';
 import { fft, ifft, nextPowerOfTwo } from './watermark-fft.js';
@@ -44,8 +41,19 @@ const OFFSETS = 3;
 export const CANDIDATES = 4;
 /** Frames quieter than this under the clip's loud frames carry no weight (pauses, noise floor). */
 const RELIABLE_BELOW_LOUD_DB = 25;
+/** A frame's weight ramps from 0 at RAMP_LOW_DB to 1 at RAMP_HIGH_DB relative to the loud frames (quiet frames are noisier after noise and codecs). */
+const RAMP_LOW_DB = -RELIABLE_BELOW_LOUD_DB;
+const RAMP_HIGH_DB = -10;
 /** The shortest clip searched: 3 s (75 frames; the code corrects the missing rest of a message only when the audio is clean). */
 export const MIN_FRAMES = 75;
+/** Speech the detector needs to find the mark reliably after codecs and noise (measured: docs/WATERMARK.md). */
+export const RELIABLE_SPEECH_SECONDS = 12;
+
+/** Every frame's normalised projection at one grid offset (NaN: too quiet) and how much it counts, in [0, 1]. */
+interface FrameProjections {
+  projections: Float64Array;
+  reliability: Float64Array;
+}
 
 /** What the search found. */
 export interface WatermarkSearch {
@@ -75,6 +83,8 @@ export class WatermarkScanner {
   readonly #bandEnergySum: Float64Array;
   /** Band energy a frame needs to count (RELIABLE_BELOW_LOUD_DB under the loud frames). */
   readonly #reliableEnergy: number;
+  /** Band energy of the clip's loud frames (the 90th percentile). */
+  readonly #loudEnergy: number;
 
   constructor(pcm: Float32Array, sampleRateHz: number) {
     const analysis = sampleRateHz === ANALYSIS_RATE_HZ ? pcm : resample(pcm, { inputRateHz: sampleRateHz, outputRateHz: ANALYSIS_RATE_HZ, stopbandAttenuationDb: 60 });
@@ -101,13 +111,14 @@ export class WatermarkScanner {
     const frames = Math.floor(this.#length / FRAME);
     const energies = Array.from({ length: frames }, (_, f) => this.#frameBandEnergy(f * FRAME)).sort((a, b) => a - b);
     const loud = energies[Math.floor(frames * 0.9)] ?? 0;
+    this.#loudEnergy = Math.max(loud, 1e-12);
     this.#reliableEnergy = Math.max(loud * 10 ** (-RELIABLE_BELOW_LOUD_DB / 10), 1e-12);
   }
 
   /** Searches for the mark of `material`: the scan, then the exact decoding of the best candidates. */
   search(material: WatermarkKeyMaterial): WatermarkSearch {
     if (Math.floor(this.#length / FRAME) - 1 < MIN_FRAMES) {
-      return { present: false, payload: null, confidence: 0, reason: `too short: the mark needs at least ${MIN_FRAMES * 0.04} s of audio, and reliable detection after codecs and noise about 10 s of speech` };
+      return { present: false, payload: null, confidence: 0, reason: `too short: the detector needs at least ${MIN_FRAMES * 0.04} s of audio (${RELIABLE_SPEECH_SECONDS} s of speech to find the mark reliably after codecs and noise)` };
     }
     const offsets = this.#scan(material);
     if (offsets.length === 0) return { present: false, payload: null, confidence: 0, reason: 'no audible frames in the marked band' };
@@ -129,7 +140,6 @@ export class WatermarkScanner {
     for (const { bits, decoded } of ranked) {
       const agreementWithCode = codewordAgreement(bits, decoded.info);
       const payload = checkedPayload(decoded.info, material);
-      if (process.env['WM_DEBUG']) console.error(`cand metric ${decoded.metric.toFixed(1)} agree ${agreementWithCode.toFixed(2)} payload ${payload}`);
       if (payload !== null) return { present: true, payload, confidence: agreementWithCode };
       confidence = Math.max(confidence, agreementWithCode);
     }
@@ -144,42 +154,51 @@ export class WatermarkScanner {
   /** Step 1: scores every grid offset (its best message phase) and keeps the OFFSETS best. */
   #scan(material: WatermarkKeyMaterial): number[] {
     const frames = Math.floor((this.#length - FRAME) / FRAME);
-    const ditherCos = Float64Array.from(material.dither, (d) => Math.cos((2 * Math.PI * d) / STEP));
-    const ditherSin = Float64Array.from(material.dither, (d) => Math.sin((2 * Math.PI * d) / STEP));
+    // Twice over, so bit = residue + phase needs no modulo.
+    const ditherCos = Float64Array.from({ length: 2 * MESSAGE_BITS }, (_, j) => Math.cos((2 * Math.PI * material.dither[j % MESSAGE_BITS]!) / STEP));
+    const ditherSin = Float64Array.from({ length: 2 * MESSAGE_BITS }, (_, j) => Math.sin((2 * Math.PI * material.dither[j % MESSAGE_BITS]!) / STEP));
     const sumCos = new Float64Array(MESSAGE_BITS);
     const sumSin = new Float64Array(MESSAGE_BITS);
     const top: Array<{ offset: number; score: number }> = [];
     const correlationRe = new Float64Array(this.#size);
     const correlationIm = new Float64Array(this.#size);
-    const template = new Float64Array(FRAME);
-    for (let fraction = 0; fraction < FRACTIONS; fraction++) {
-      const shift = fraction / FRACTIONS;
-      // The time-domain template of the projection at this sub-sample shift: p = Σ_n y[n]·t[n].
-      template.fill(0);
-      for (let i = 0; i < MARKED_BINS; i++) {
-        const k = FIRST_BIN + i;
-        const angle = (-2 * Math.PI * k * shift) / FRAME;
-        const ur = material.spreadRe[i]! * Math.cos(angle) - material.spreadIm[i]! * Math.sin(angle);
-        const ui = material.spreadRe[i]! * Math.sin(angle) + material.spreadIm[i]! * Math.cos(angle);
-        for (let n = 0; n < FRAME; n++) {
-          const phase = (2 * Math.PI * ((k * n) % FRAME)) / FRAME;
-          template[n] = template[n]! + ur * Math.cos(phase) - ui * Math.sin(phase);
-        }
-      }
-      // Cross-correlation of the clip with the template, every lag at once: IFFT(Y · conj(T)).
+    const correlations = Array.from({ length: FRACTIONS }, () => new Float64Array(0));
+    for (let pair = 0; pair < FRACTIONS; pair += 2) {
+      // Two real templates in one complex FFT, and both correlations from one complex IFFT (each is real).
       correlationRe.fill(0);
       correlationIm.fill(0);
-      correlationRe.set(template);
+      correlationRe.set(projectionTemplate(material, pair / FRACTIONS));
+      correlationIm.set(projectionTemplate(material, (pair + 1) / FRACTIONS));
       fft(correlationRe, correlationIm);
+      const productRe = new Float64Array(this.#size);
+      const productIm = new Float64Array(this.#size);
       for (let bin = 0; bin < this.#size; bin++) {
-        const tr = correlationRe[bin]!;
-        const ti = -correlationIm[bin]!;
+        const mirror = (this.#size - bin) % this.#size;
+        const zr = correlationRe[bin]!;
+        const zi = correlationIm[bin]!;
+        const wr = correlationRe[mirror]!;
+        const wi = correlationIm[mirror]!;
+        const aRe = (zr + wr) / 2;
+        const aIm = (zi - wi) / 2;
+        const bRe = (zi + wi) / 2;
+        const bIm = (wr - zr) / 2;
         const yr = this.#spectrumRe[bin]!;
         const yi = this.#spectrumIm[bin]!;
-        correlationRe[bin] = yr * tr - yi * ti;
-        correlationIm[bin] = yr * ti + yi * tr;
+        // Y·conj(Ta) + i·Y·conj(Tb)
+        const pRe = yr * aRe + yi * aIm;
+        const pIm = yi * aRe - yr * aIm;
+        const qRe = yr * bRe + yi * bIm;
+        const qIm = yi * bRe - yr * bIm;
+        productRe[bin] = pRe - qIm;
+        productIm[bin] = pIm + qRe;
       }
-      ifft(correlationRe, correlationIm);
+      ifft(productRe, productIm);
+      correlations[pair] = productRe;
+      correlations[pair + 1] = productIm;
+    }
+    for (let fraction = 0; fraction < FRACTIONS; fraction++) {
+      const shift = fraction / FRACTIONS;
+      const correlation = correlations[fraction]!;
       for (let offset = 0; offset < FRAME; offset++) {
         sumCos.fill(0);
         sumSin.fill(0);
@@ -188,7 +207,7 @@ export class WatermarkScanner {
           const start = offset + frame * FRAME;
           const energy = this.#frameBandEnergy(start);
           if (energy < this.#reliableEnergy) continue;
-          const theta = (2 * Math.PI * correlationRe[start]!) / Math.sqrt(energy) / STEP;
+          const theta = (2 * Math.PI * correlation[start]!) / Math.sqrt(energy) / STEP;
           const residue = frame % MESSAGE_BITS;
           sumCos[residue] = sumCos[residue]! + Math.cos(theta);
           sumSin[residue] = sumSin[residue]! + Math.sin(theta);
@@ -199,8 +218,7 @@ export class WatermarkScanner {
         for (let phase = 0; phase < MESSAGE_BITS; phase++) {
           let score = 0;
           for (let residue = 0; residue < MESSAGE_BITS; residue++) {
-            const bit = (residue + phase) % MESSAGE_BITS;
-            score += Math.abs(sumCos[residue]! * ditherCos[bit]! + sumSin[residue]! * ditherSin[bit]!);
+            score += Math.abs(sumCos[residue]! * ditherCos[residue + phase]! + sumSin[residue]! * ditherSin[residue + phase]!);
           }
           best = Math.max(best, score);
         }
@@ -215,7 +233,7 @@ export class WatermarkScanner {
   }
 
   /** Step 2: every frame's exact normalised projection at a (fractional) grid offset, NaN for frames too quiet to count. */
-  #exactProjections(material: WatermarkKeyMaterial, offset: number): Float64Array {
+  #exactProjections(material: WatermarkKeyMaterial, offset: number): FrameProjections {
     const re = new Float64Array(this.#size);
     const im = new Float64Array(this.#size);
     // y'[n] = y[n + offset]: multiply the spectrum by e^{+2πi·bin·offset/size} (negative bins with their signed index).
@@ -230,6 +248,7 @@ export class WatermarkScanner {
     ifft(re, im);
     const frames = Math.floor((this.#length - FRAME) / FRAME);
     const projections = new Float64Array(frames).fill(Number.NaN);
+    const reliability = new Float64Array(frames);
     const frameRe = new Float64Array(FRAME);
     const frameIm = new Float64Array(FRAME);
     for (let frame = 0; frame < frames; frame++) {
@@ -238,22 +257,49 @@ export class WatermarkScanner {
       frameRe.set(re.subarray(start, start + FRAME));
       frameIm.fill(0);
       fft(frameRe, frameIm);
+      reliability[frame] = frameReliability(this.#frameBandEnergy(start + Math.floor(offset)) / this.#loudEnergy);
       projections[frame] = normalisedProjection(frameRe.subarray(FIRST_BIN, END_BIN), frameIm.subarray(FIRST_BIN, END_BIN), material);
     }
-    return projections;
+    return { projections, reliability };
   }
 }
 
+/** How much a frame's soft value counts, from its band energy relative to the clip's loud frames: a ramp from RAMP_LOW_DB to RAMP_HIGH_DB. */
+function frameReliability(relativeEnergy: number): number {
+  const db = 10 * Math.log10(relativeEnergy + 1e-30);
+  return Math.min(1, Math.max(0, (db - RAMP_LOW_DB) / (RAMP_HIGH_DB - RAMP_LOW_DB)));
+}
+
+
+/**
+ * The time-domain template of a frame's projection at a sub-sample shift: p = Σ_n y[n]·t[n] for
+ * the frame starting `shift` samples later (the spreading vector rotated by the shift's phase).
+ */
+function projectionTemplate(material: WatermarkKeyMaterial, shift: number): Float64Array {
+  const template = new Float64Array(FRAME);
+  for (let i = 0; i < MARKED_BINS; i++) {
+    const k = FIRST_BIN + i;
+    const angle = (-2 * Math.PI * k * shift) / FRAME;
+    const ur = material.spreadRe[i]! * Math.cos(angle) - material.spreadIm[i]! * Math.sin(angle);
+    const ui = material.spreadRe[i]! * Math.sin(angle) + material.spreadIm[i]! * Math.cos(angle);
+    for (let n = 0; n < FRAME; n++) {
+      const phase = (2 * Math.PI * ((k * n) % FRAME)) / FRAME;
+      template[n] = template[n]! + ur * Math.cos(phase) - ui * Math.sin(phase);
+    }
+  }
+  return template;
+}
+
 /** The soft coded bits of one message phase: each frame's cos(2π(p − dither)/STEP) summed into the bit it carries. */
-function softBits(projections: Float64Array, phase: number, material: WatermarkKeyMaterial): SoftBits {
+function softBits({ projections, reliability }: FrameProjections, phase: number, material: WatermarkKeyMaterial): SoftBits {
   const soft = new Float64Array(MESSAGE_BITS);
   const weight = new Float64Array(MESSAGE_BITS);
   for (let frame = 0; frame < projections.length; frame++) {
     const projection = projections[frame]!;
     if (Number.isNaN(projection)) continue;
     const bit = (frame + phase) % MESSAGE_BITS;
-    soft[bit] = soft[bit]! + Math.cos((2 * Math.PI * (projection - material.dither[bit]!)) / STEP);
-    weight[bit] = weight[bit]! + 1;
+    soft[bit] = soft[bit]! + reliability[frame]! * Math.cos((2 * Math.PI * (projection - material.dither[bit]!)) / STEP);
+    weight[bit] = weight[bit]! + reliability[frame]!;
   }
   return { soft, weight };
 }

@@ -22,8 +22,8 @@ export const FRAME_SECONDS = 0.04;
 /** DFT bin spacing in Hz (1 / FRAME_SECONDS). */
 export const BIN_HZ = 25;
 /** First and last-plus-one DFT bin carrying the mark: 125 Hz to 2 kHz. */
-export const FIRST_BIN = Number(process.env['WM_FIRST'] ?? 5);
-export const END_BIN = Number(process.env['WM_END'] ?? 80);
+export const FIRST_BIN = 5;
+export const END_BIN = 80;
 /** Bins per frame carrying the mark (the spreading length, in complex bins). */
 export const MARKED_BINS = END_BIN - FIRST_BIN;
 /** Lowest output rate the mark supports (16 kHz and up: the detector's analysis band is far under Nyquist). */
@@ -40,12 +40,12 @@ export const MESSAGE_BITS = 2 * (PAYLOAD_BITS + CRC_BITS + CODE_MEMORY);
  * robustness/strength trade-off, with the power budget in watermark-embed.ts. Measured in
  * bench/watermark-robustness.ts.
  */
-export const STEP = Number(process.env['WM_STEP'] ?? 0.5);
+export const STEP = 0.5;
 /**
  * Perceptual shaping of the mark inside the band: its spectrum follows the host's (smoothed over
  * ±SHAPE_HALF_WIDTH bins) to this power; 0 would be flat, 1 exactly the host's shape.
  */
-export const SHAPE_POWER = Number(process.env['WM_BETA'] ?? 0.5);
+export const SHAPE_POWER = 0.5;
 /** Half-width, in bins, of the host spectrum smoothing that shapes the mark. */
 export const SHAPE_HALF_WIDTH = 3;
 

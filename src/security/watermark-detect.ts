@@ -120,11 +120,24 @@ export class WatermarkScanner {
     if (Math.floor(this.#length / FRAME) - 1 < MIN_FRAMES) {
       return { present: false, payload: null, confidence: 0, reason: `too short: the detector needs at least ${MIN_FRAMES * 0.04} s of audio (${RELIABLE_SPEECH_SECONDS} s of speech to find the mark reliably after codecs and noise)` };
     }
-    const offsets = this.#scan(material);
-    if (offsets.length === 0) return { present: false, payload: null, confidence: 0, reason: 'no audible frames in the marked band' };
-    // Every message phase at each offset, ranked by its Viterbi path metric; only the best CANDIDATES meet the CRC.
+    const candidates = this.candidates(material);
+    if (candidates.length === 0) return { present: false, payload: null, confidence: 0, reason: 'no audible frames in the marked band' };
+    let confidence = 0;
+    for (const candidate of candidates) {
+      const payload = checkedPayload(candidate.info, material);
+      if (payload !== null) return { present: true, payload, confidence: candidate.agreement };
+      confidence = Math.max(confidence, candidate.agreement);
+    }
+    return { present: false, payload: null, confidence };
+  }
+
+  /**
+   * The CANDIDATES decoded information words with the best Viterbi metrics (best first) and how
+   * well each agrees with the audio, before the CRC check (the bench counts CRC passes on them).
+   */
+  candidates(material: WatermarkKeyMaterial): Array<{ info: Uint8Array; agreement: number }> {
     const ranked: Array<{ bits: SoftBits; decoded: ViterbiResult }> = [];
-    for (const offset of offsets) {
+    for (const offset of this.#scan(material)) {
       const projections = this.#exactProjections(material, offset);
       for (let phase = 0; phase < MESSAGE_BITS; phase++) {
         const bits = softBits(projections, phase, material);
@@ -136,14 +149,7 @@ export class WatermarkScanner {
         }
       }
     }
-    let confidence = 0;
-    for (const { bits, decoded } of ranked) {
-      const agreementWithCode = codewordAgreement(bits, decoded.info);
-      const payload = checkedPayload(decoded.info, material);
-      if (payload !== null) return { present: true, payload, confidence: agreementWithCode };
-      confidence = Math.max(confidence, agreementWithCode);
-    }
-    return { present: false, payload: null, confidence };
+    return ranked.map(({ bits, decoded }) => ({ info: decoded.info, agreement: codewordAgreement(bits, decoded.info) }));
   }
 
   /** Band energy of the frame starting at analysis sample `start` (whole samples), in DFT units (Σ|X_k|² over the band). */

@@ -7,6 +7,7 @@
  * payload, then put through every attack of test/helpers/watermark-channel.ts (real ffmpeg
  * codecs). Prints per attack: clips whose payload was found, wrong payloads, mean confidence; the
  * clips' lengths, the mark's SNR (min/median) and the detector's time per second of audio.
+ * `WATERMARK_ATTACKS='opus 24k,mp3 64k'` runs only the attacks named.
  *
  * `node --import tsx bench/watermark-robustness.ts --false-positives [speech=50] [music=10]
  * [wrongKeys=3]`: every unmarked clip with the right key and `wrongKeys` wrong keys, every marked
@@ -27,6 +28,7 @@ const [speechCount = 50, musicCount = 10, third] = numbers;
 const sentencesPerClip = falsePositiveMode ? 4 : (third ?? 4);
 const wrongKeys = falsePositiveMode ? (third ?? 3) : 0;
 const KEY = 'bench-watermark-key';
+const onlyAttacks = process.env['WATERMARK_ATTACKS']?.split(',');
 
 /** Sentences per espeak-ng language, and the voices (with variants) that read them. */
 const LANGUAGES: ReadonlyArray<{ voices: readonly string[]; sentences: readonly string[] }> = [
@@ -151,7 +153,7 @@ if (!falsePositiveMode) {
   let detectSeconds = 0;
   let detectAudioSeconds = 0;
   const percent = (count: number, of: number): string => `${count}/${of} (${((100 * count) / Math.max(1, of)).toFixed(1)} %)`;
-  for (const attack of ATTACKS) {
+  for (const attack of ATTACKS.filter((attack) => !onlyAttacks || onlyAttacks.includes(attack.name))) {
     let speechFound = 0;
     let otherFound = 0;
     let wrong = 0;

@@ -46,8 +46,10 @@ const RAMP_LOW_DB = -RELIABLE_BELOW_LOUD_DB;
 const RAMP_HIGH_DB = -10;
 /** The shortest clip searched: 3 s (75 frames; the code corrects the missing rest of a message only when the audio is clean). */
 export const MIN_FRAMES = 75;
-/** Speech the detector needs to find the mark reliably after codecs and noise (measured: docs/WATERMARK.md). */
+/** Speech the detector needs to find the mark reliably after MP3 64 kbps, resampling and noise at 20 dB SNR (measured: docs/WATERMARK.md). */
 export const RELIABLE_SPEECH_SECONDS = 12;
+/** Speech it needs after Opus at 24 kbps (measured: docs/WATERMARK.md). */
+export const RELIABLE_SPEECH_SECONDS_OPUS = 17;
 
 /** Every frame's normalised projection at one grid offset (NaN: too quiet) and how much it counts, in [0, 1]. */
 interface FrameProjections {
@@ -85,6 +87,8 @@ export class WatermarkScanner {
   readonly #reliableEnergy: number;
   /** Band energy of the clip's loud frames (the 90th percentile). */
   readonly #loudEnergy: number;
+  /** Frames loud enough to count (the clip's speech, roughly), on the grid from its first sample. */
+  readonly #speechFrames: number;
 
   constructor(pcm: Float32Array, sampleRateHz: number) {
     const analysis = sampleRateHz === ANALYSIS_RATE_HZ ? pcm : resample(pcm, { inputRateHz: sampleRateHz, outputRateHz: ANALYSIS_RATE_HZ, stopbandAttenuationDb: 60 });
@@ -113,6 +117,7 @@ export class WatermarkScanner {
     const loud = energies[Math.floor(frames * 0.9)] ?? 0;
     this.#loudEnergy = Math.max(loud, 1e-12);
     this.#reliableEnergy = Math.max(loud * 10 ** (-RELIABLE_BELOW_LOUD_DB / 10), 1e-12);
+    this.#speechFrames = energies.filter((energy) => energy >= this.#reliableEnergy).length;
   }
 
   /** Searches for the mark of `material`: the scan, then the exact decoding of the best candidates. */
@@ -127,6 +132,11 @@ export class WatermarkScanner {
       const payload = checkedPayload(candidate.info, material);
       if (payload !== null) return { present: true, payload, confidence: candidate.agreement };
       confidence = Math.max(confidence, candidate.agreement);
+    }
+    const speechSeconds = this.#speechFrames * 0.04;
+    if (speechSeconds < RELIABLE_SPEECH_SECONDS_OPUS) {
+      const reason = `not found in ${speechSeconds.toFixed(1)} s of speech: after codecs and noise the detector needs about ${RELIABLE_SPEECH_SECONDS} s (${RELIABLE_SPEECH_SECONDS_OPUS} s after Opus at 24 kbps)`;
+      return { present: false, payload: null, confidence, reason };
     }
     return { present: false, payload: null, confidence };
   }

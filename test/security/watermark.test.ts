@@ -42,7 +42,11 @@ describe('watermark API', () => {
     expect(short).toMatchObject({ present: false, payload: null });
     expect(short.reason).toMatch(/^too short: the detector needs at least 3 s of audio/);
     // Silence is long enough but carries nothing: a reason too, never a payload.
-    expect(detectWatermark({ pcm: new Float32Array(clip.sampleRateHz * 5), sampleRateHz: clip.sampleRateHz }, KEY)).toMatchObject({ present: false, payload: null });
+    expect(detectWatermark({ pcm: new Float32Array(clip.sampleRateHz * 5), sampleRateHz: clip.sampleRateHz }, KEY)).toMatchObject({ present: false, payload: null, reason: 'no audible frames in the marked band' });
+    // Not found in less sound than the detector needs after codecs: the reason says how much it had.
+    expect(detectWatermark(clip, KEY).reason).toMatch(/^not found in 8\.\d s of speech: after codecs and noise the detector needs about 12 s \(17 s after Opus/);
+    const long = synthClip(8, 'noise', 20);
+    expect(detectWatermark(long, KEY)).toEqual({ present: false, payload: null, confidence: expect.any(Number) });
   });
 
   it('names a watermark by key fingerprint and payload, not by the key', () => {

@@ -15,7 +15,7 @@
  * False positives: at most CANDIDATES codewords per clip and key are checked, each passing the
  * keyed CRC-24 with probability 2^-24, so at most 4 · 2^-24 ≈ 2.4·10^-7 per clip and key;
  * bench/watermark-robustness.ts confirms the per-codeword model with shortened CRCs. Cost:
- * linear-log in the length, about 8 FFTs of the whole clip per key.
+ * linear-log in the length: per key, 7 FFTs of the whole clip and one per frame at 3 offsets.
  */
 import { resample } from '../audio/resampler.js';
 import { fft, ifft, nextPowerOfTwo } from './watermark-fft.js';

@@ -52,7 +52,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const mark = result.watermark;
   if (mark === null) lines.push(`watermark: not checked (pass --key or set ${WATERMARK_KEY_ENV})`);
   else if (mark.present) lines.push(`watermark: present, payload ${mark.payload ?? 0} (0x${(mark.payload ?? 0).toString(16).padStart(8, '0')}), confidence ${mark.confidence.toFixed(2)}`);
-  else lines.push(`watermark: not found for this key (confidence ${mark.confidence.toFixed(2)})`);
+  else lines.push(`watermark: not found for this key (confidence ${mark.confidence.toFixed(2)})${mark.reason === undefined ? '' : `; ${mark.reason}`}`);
   io.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

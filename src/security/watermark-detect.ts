@@ -1,268 +1,335 @@
 /**
- * The watermark detector's search: resample to 12.8 kHz (40 ms frames are 512 samples there),
- * measure Hann-windowed band energies, try 16 frame-grid offsets 2.5 ms apart and refine the 3
- * best to 0.6 ms (a misaligned frame blurs its energies), try the 64 message phases at each, so a
- * cropped, shifted or re-encoded clip is found; soft-combine every repetition of each bit; accept
- * a candidate only when its keyed sync word matches (at most one bit off) and its keyed CRC-16
- * checks, either on the hard decisions or, with a perfect sync word, after flipping any of the 5
- * least reliable data bits, erased ones (never carried by a reliable block) first: list decoding.
+ * The watermark detector's search. The mark lives in the linear (complex) spectrum, so the frame
+ * grid must be found to a fraction of a sample: resample to 12.8 kHz (40 ms frames are 512
+ * samples there), then
  *
- * False positives: a random candidate passes with probability 17/2^16 · 2^-16 + 2^-16 · 32 · 2^-16
- * ≈ 1.1·10^-8; 34 offsets × 64 phases make about 2.4·10^-5 per clip and key (measured in
- * bench/watermark-robustness.ts). Cost: linear in the length, about 50 FFTs of 512 per frame.
+ * 1. **Scan** every grid offset at quarter-sample steps at once: the projection of every frame at
+ *    every offset is one FFT cross-correlation of the clip with the key's spreading vector (one
+ *    per quarter-sample shift), normalised by the band energy of the same frame (a sliding sum of
+ *    the band-passed clip). An offset scores by how closely its frames sit on their lattices under
+ *    its best message phase; the OFFSETS best are kept.
+ * 2. **Decode** those offsets exactly (the clip shifted by the fractional offset in the frequency
+ *    domain, then an FFT per frame): every message phase's soft coded bits go through the Viterbi
+ *    decoder, and only the CANDIDATES codewords with the best path metrics meet the keyed CRC-24.
+ *
+ * False positives: at most CANDIDATES codewords per clip and key are checked, each passing the
+ * keyed CRC-24 with probability 2^-24, so at most 4 · 2^-24 ≈ 2.4·10^-7 per clip and key;
+ * bench/watermark-robustness.ts confirms the per-codeword model with shortened CRCs. Cost:
+ * linear-log in the length: per key, 7 FFTs of the whole clip and one per frame at 3 offsets.
  */
 import { resample } from '../audio/resampler.js';
+import { fft, ifft, nextPowerOfTwo } from './watermark-fft.js';
+import { checkedPayload, encode, viterbi, type ViterbiResult } from './watermark-code.js';
 import {
-  BAND_COUNT,
-  bandEnergies,
-  CRC_BITS,
-  crc16,
   END_BIN,
   FIRST_BIN,
-  FRAMES_PER_BLOCK,
-  logTileEnergies,
-  TILES,
+  MARKED_BINS,
   MESSAGE_BITS,
-  PAYLOAD_BITS,
-  projection,
-  STEP_DB,
-  SYNC_BITS,
+  normalisedProjection,
+  STEP,
   type WatermarkKeyMaterial,
 } from './watermark-layout.js';
 
 /** The detector's analysis rate: 40 ms = 512 samples. */
 export const ANALYSIS_RATE_HZ = 12_800;
 const FRAME = 512;
-/** The periodic Hann window the features are measured through (the embedder's 3-tap equivalent). */
-const HANN = Float64Array.from({ length: FRAME }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / FRAME));
-/** Coarse grid-offset step, fine step, and how many coarse offsets are refined. */
-const COARSE_STEP = 32;
-const FINE_STEP = 8;
-const REFINED = 3;
-/** Frames quieter than this under the clip's loud frames carry no weight (silence, noise floor). */
-const RELIABLE_BELOW_LOUD_DB = 30;
-/** Sync bits that may be wrong in an accepted candidate. */
-const MAX_SYNC_ERRORS = 1;
-/** Least reliable (or erased) data bits list decoding may flip (only with a perfect sync word). */
-const LIST_DECODING_BITS = 5;
+/** Sub-sample grid offsets scanned per sample (a quarter sample is 20 µs at 12.8 kHz). */
+const FRACTIONS = 4;
+/** Grid offsets decoded exactly per clip and key (every message phase at each). */
+const OFFSETS = 3;
+/** Codewords (best Viterbi metrics) whose CRC is checked per clip and key: the false-positive budget. */
+export const CANDIDATES = 4;
+/** Frames quieter than this under the clip's loud frames carry no weight (pauses, noise floor). */
+const RELIABLE_BELOW_LOUD_DB = 25;
+/** A frame's weight ramps from 0 at RAMP_LOW_DB to 1 at RAMP_HIGH_DB relative to the loud frames (quiet frames are noisier after noise and codecs). */
+const RAMP_LOW_DB = -RELIABLE_BELOW_LOUD_DB;
+const RAMP_HIGH_DB = -10;
+/** The shortest clip searched: 3 s (75 frames; the code corrects the missing rest of a message only when the audio is clean). */
+export const MIN_FRAMES = 75;
+/** Speech the detector needs to find the mark reliably after MP3 64 kbps, resampling and noise at 20 dB SNR (measured: docs/WATERMARK.md). */
+export const RELIABLE_SPEECH_SECONDS = 12;
+/** Speech it needs after Opus at 24 kbps (measured: docs/WATERMARK.md). */
+export const RELIABLE_SPEECH_SECONDS_OPUS = 17;
+
+/** Every frame's normalised projection at one grid offset (NaN: too quiet) and how much it counts, in [0, 1]. */
+interface FrameProjections {
+  projections: Float64Array;
+  reliability: Float64Array;
+}
 
 /** What the search found. */
 export interface WatermarkSearch {
   present: boolean;
   payload: number | null;
   confidence: number;
+  /** Why nothing could be found, when the clip itself is the reason (too short, silent). */
+  reason?: string;
 }
 
-/** Bit-reversal permutation and twiddles of the 512-point FFT, computed once. */
-const BIT_REVERSED = Uint16Array.from({ length: FRAME }, (_, i) => {
-  let reversed = 0;
-  for (let bit = 0; bit < 9; bit++) reversed |= ((i >> bit) & 1) << (8 - bit);
-  return reversed;
-});
-const TWIDDLE_RE = Float64Array.from({ length: FRAME / 2 }, (_, k) => Math.cos((-2 * Math.PI * k) / FRAME));
-const TWIDDLE_IM = Float64Array.from({ length: FRAME / 2 }, (_, k) => Math.sin((-2 * Math.PI * k) / FRAME));
-
-/** In-place radix-2 complex FFT of length 512. */
-function fft512(re: Float64Array, im: Float64Array): void {
-  for (let i = 0; i < FRAME; i++) {
-    const j = BIT_REVERSED[i] ?? 0;
-    if (i < j) {
-      const r = re[i] ?? 0;
-      re[i] = re[j] ?? 0;
-      re[j] = r;
-      const m = im[i] ?? 0;
-      im[i] = im[j] ?? 0;
-      im[j] = m;
-    }
-  }
-  for (let size = 2; size <= FRAME; size <<= 1) {
-    const half = size >> 1;
-    const stride = FRAME / size;
-    for (let start = 0; start < FRAME; start += size) {
-      for (let k = 0; k < half; k++) {
-        const wr = TWIDDLE_RE[k * stride] ?? 0;
-        const wi = TWIDDLE_IM[k * stride] ?? 0;
-        const a = start + k;
-        const b = a + half;
-        const br = re[b] ?? 0;
-        const bi = im[b] ?? 0;
-        const tr = br * wr - bi * wi;
-        const ti = br * wi + bi * wr;
-        const ar = re[a] ?? 0;
-        const ai = im[a] ?? 0;
-        re[b] = ar - tr;
-        im[b] = ai - ti;
-        re[a] = ar + tr;
-        im[a] = ai + ti;
-      }
-    }
-  }
-}
-
-/** Log tile energies (dB) and total energy of every block of one grid offset (of 12.8 kHz PCM). */
-export function blockFeatures(pcm: Float32Array, offset: number): { logs: Float64Array[]; energyDb: Float64Array } {
-  const blocks = Math.max(0, Math.floor((pcm.length - offset) / (FRAME * FRAMES_PER_BLOCK)));
-  const re = new Float64Array(FRAME);
-  const im = new Float64Array(FRAME);
-  const energies = new Float64Array(END_BIN - FIRST_BIN);
-  const logs: Float64Array[] = [];
-  const energyDb = new Float64Array(blocks);
-  const tiles = new Float64Array(TILES);
-  for (let block = 0; block < blocks; block++) {
-    let total = 0;
-    for (let frame = 0; frame < FRAMES_PER_BLOCK; frame++) {
-      const start = offset + (block * FRAMES_PER_BLOCK + frame) * FRAME;
-      for (let n = 0; n < FRAME; n++) re[n] = (pcm[start + n] ?? 0) * (HANN[n] ?? 0);
-      im.fill(0);
-      fft512(re, im);
-      for (let k = FIRST_BIN; k < END_BIN; k++) {
-        const energy = (re[k] ?? 0) ** 2 + (im[k] ?? 0) ** 2;
-        energies[k - FIRST_BIN] = energy;
-        total += energy;
-      }
-      bandEnergies(energies, tiles, frame * BAND_COUNT);
-    }
-    const out = new Float64Array(TILES);
-    logTileEnergies(tiles, out);
-    logs.push(out);
-    energyDb[block] = 10 * Math.log10(total + 1e-20);
-  }
-  return { logs, energyDb };
+/** Per-bit soft values of one candidate: sum of cos(2π(p - dither)/STEP) over its frames, and how many frames carried each bit. */
+interface SoftBits {
+  soft: Float64Array;
+  weight: Float64Array;
 }
 
 /**
- * The payload whose keyed CRC checks, from hard decisions, or (with `flips` > 0, allowed only when
- * every sync bit agreed) from the hard decisions with any subset of the `flips` least reliable
- * data bits flipped: list decoding, 2^flips tries, which the false-positive budget accounts for.
- */
-function decodeChecked(soft: Float64Array, weight: Float64Array, material: WatermarkKeyMaterial, flips: number): number | null {
-  const dataBits = PAYLOAD_BITS + CRC_BITS;
-  const hard = new Uint8Array(dataBits);
-  for (let i = 0; i < dataBits; i++) hard[i] = (soft[SYNC_BITS + i] ?? 0) < 0 ? 1 : 0;
-  const weakest = Array.from({ length: dataBits }, (_, i) => i)
-    .sort((a, b) => Math.abs(soft[SYNC_BITS + a] ?? 0) / Math.max(1, weight[SYNC_BITS + a] ?? 0) - Math.abs(soft[SYNC_BITS + b] ?? 0) / Math.max(1, weight[SYNC_BITS + b] ?? 0))
-    .slice(0, flips);
-  for (let pattern = 0; pattern < 1 << flips; pattern++) {
-    const bits = Uint8Array.from(hard);
-    weakest.forEach((index, i) => {
-      if ((pattern >> i) & 1) bits[index] = 1 - (bits[index] ?? 0);
-    });
-    let payload = 0;
-    for (let i = 0; i < PAYLOAD_BITS; i++) payload = ((payload << 1) | (bits[i] ?? 0)) >>> 0;
-    let crc = 0;
-    for (let i = 0; i < CRC_BITS; i++) crc = (crc << 1) | (bits[PAYLOAD_BITS + i] ?? 0);
-    if ((crc ^ material.crcMask) === crc16(payload)) return payload;
-  }
-  return null;
-}
-
-/** The best reading of one grid offset: its best phase's sync score, and a decoded payload when one checks. */
-interface OffsetReading {
-  offset: number;
-  syncScore: number;
-  found: WatermarkSearch | null;
-}
-
-/** Reads every message phase at one grid offset from its features. */
-function readOffset(features: ReturnType<typeof blockFeatures>, offset: number, material: WatermarkKeyMaterial): OffsetReading {
-  const reading: OffsetReading = { offset, syncScore: -Infinity, found: null };
-  const { logs, energyDb } = features;
-  const blocks = logs.length;
-  if (blocks < MESSAGE_BITS / 2) return reading;
-  const loud = [...energyDb].sort((a, b) => a - b)[Math.floor(blocks * 0.9)] ?? 0;
-  // softByBit[block * 64 + bit]: how strongly block `block` says 0 (+1) or 1 (-1) if it carries `bit`.
-  const softByBit = new Float64Array(blocks * MESSAGE_BITS);
-  for (let block = 0; block < blocks; block++) {
-    if ((energyDb[block] ?? -Infinity) < loud - RELIABLE_BELOW_LOUD_DB) continue;
-    const blockLogs = logs[block] ?? new Float64Array(TILES);
-    for (let bit = 0; bit < MESSAGE_BITS; bit++) {
-      const phase = (2 * Math.PI * (projection(blockLogs, bit, material) - (material.dither[bit] ?? 0))) / STEP_DB;
-      softByBit[block * MESSAGE_BITS + bit] = Math.cos(phase);
-    }
-  }
-  const soft = new Float64Array(MESSAGE_BITS);
-  const weight = new Float64Array(MESSAGE_BITS);
-  for (let phase = 0; phase < MESSAGE_BITS; phase++) {
-    soft.fill(0);
-    weight.fill(0);
-    for (let block = 0; block < blocks; block++) {
-      const bit = (block + phase) % MESSAGE_BITS;
-      const value = softByBit[block * MESSAGE_BITS + bit] ?? 0;
-      soft[bit]! += value;
-      if (value !== 0) weight[bit]! += 1;
-    }
-    let syncErrors = 0;
-    let syncScore = 0;
-    for (let bit = 0; bit < SYNC_BITS; bit++) {
-      const value = soft[bit] ?? 0;
-      const expected = material.sync[bit] ? -1 : 1;
-      if (value * expected <= 0) syncErrors++;
-      syncScore += (value * expected) / Math.max(1, weight[bit] ?? 0);
-    }
-    syncScore /= SYNC_BITS;
-    reading.syncScore = Math.max(reading.syncScore, syncScore);
-    if (syncErrors > MAX_SYNC_ERRORS) continue;
-    // A data bit no reliable block carried (a pause) is an erasure: list decoding tries both values.
-    let erasures = 0;
-    for (let bit = SYNC_BITS; bit < MESSAGE_BITS; bit++) if ((weight[bit] ?? 0) === 0) erasures++;
-    const flips = syncErrors === 0 ? LIST_DECODING_BITS : 0;
-    if (erasures > flips) continue;
-    const payload = decodeChecked(soft, weight, material, flips);
-    if (payload === null) continue;
-    // Confidence: the mean agreement of every bit's repetitions with its decision, in [0, 1].
-    let agreement = 0;
-    for (let bit = 0; bit < MESSAGE_BITS; bit++) agreement += Math.abs(soft[bit] ?? 0) / Math.max(1, weight[bit] ?? 0);
-    const confidence = agreement / MESSAGE_BITS;
-    if (!reading.found || confidence > reading.found.confidence) reading.found = { present: true, payload, confidence };
-  }
-  return reading;
-}
-
-/**
- * One clip ready to be searched with any number of keys: its 12.8 kHz resampling and the band
- * features of each grid offset are computed once (they do not depend on the key).
+ * One clip ready to be searched with any number of keys: its 12.8 kHz resampling, spectrum and
+ * band-energy sums are computed once (they do not depend on the key).
  */
 export class WatermarkScanner {
-  readonly #analysis: Float32Array;
-  readonly #features = new Map<number, ReturnType<typeof blockFeatures>>();
+  readonly #length: number;
+  readonly #size: number;
+  readonly #spectrumRe: Float64Array;
+  readonly #spectrumIm: Float64Array;
+  /** Prefix sums of the band-passed clip's squared samples (the band energy of any frame). */
+  readonly #bandEnergySum: Float64Array;
+  /** Band energy a frame needs to count (RELIABLE_BELOW_LOUD_DB under the loud frames). */
+  readonly #reliableEnergy: number;
+  /** Band energy of the clip's loud frames (the 90th percentile). */
+  readonly #loudEnergy: number;
+  /** Frames loud enough to count (the clip's speech, roughly), on the grid from its first sample. */
+  readonly #speechFrames: number;
 
   constructor(pcm: Float32Array, sampleRateHz: number) {
-    this.#analysis = sampleRateHz === ANALYSIS_RATE_HZ ? pcm : resample(pcm, { inputRateHz: sampleRateHz, outputRateHz: ANALYSIS_RATE_HZ, stopbandAttenuationDb: 60 });
+    const analysis = sampleRateHz === ANALYSIS_RATE_HZ ? pcm : resample(pcm, { inputRateHz: sampleRateHz, outputRateHz: ANALYSIS_RATE_HZ, stopbandAttenuationDb: 60 });
+    this.#length = analysis.length;
+    this.#size = nextPowerOfTwo(analysis.length + 2 * FRAME);
+    this.#spectrumRe = new Float64Array(this.#size);
+    this.#spectrumIm = new Float64Array(this.#size);
+    this.#spectrumRe.set(analysis);
+    fft(this.#spectrumRe, this.#spectrumIm);
+    // The band-passed clip (an ideal filter over the marked bins' band) gives every frame's band energy by a sliding sum.
+    const bandRe = new Float64Array(this.#size);
+    const bandIm = new Float64Array(this.#size);
+    const low = Math.ceil(((FIRST_BIN - 0.5) * this.#size) / FRAME);
+    const high = Math.floor(((END_BIN - 0.5) * this.#size) / FRAME);
+    for (let bin = low; bin <= high; bin++) {
+      bandRe[bin] = this.#spectrumRe[bin]!;
+      bandIm[bin] = this.#spectrumIm[bin]!;
+      bandRe[this.#size - bin] = this.#spectrumRe[this.#size - bin]!;
+      bandIm[this.#size - bin] = this.#spectrumIm[this.#size - bin]!;
+    }
+    ifft(bandRe, bandIm);
+    this.#bandEnergySum = new Float64Array(this.#length + 1);
+    for (let n = 0; n < this.#length; n++) this.#bandEnergySum[n + 1] = this.#bandEnergySum[n]! + bandRe[n]! * bandRe[n]!;
+    const frames = Math.floor(this.#length / FRAME);
+    const energies = Array.from({ length: frames }, (_, f) => this.#frameBandEnergy(f * FRAME)).sort((a, b) => a - b);
+    const loud = energies[Math.floor(frames * 0.9)] ?? 0;
+    this.#loudEnergy = Math.max(loud, 1e-12);
+    this.#reliableEnergy = Math.max(loud * 10 ** (-RELIABLE_BELOW_LOUD_DB / 10), 1e-12);
+    this.#speechFrames = energies.filter((energy) => energy >= this.#reliableEnergy).length;
+  }
+
+  /** Searches for the mark of `material`: the scan, then the exact decoding of the best candidates. */
+  search(material: WatermarkKeyMaterial): WatermarkSearch {
+    if (Math.floor(this.#length / FRAME) - 1 < MIN_FRAMES) {
+      return { present: false, payload: null, confidence: 0, reason: `too short: the detector needs at least ${MIN_FRAMES * 0.04} s of audio (${RELIABLE_SPEECH_SECONDS} s of speech to find the mark reliably after codecs and noise)` };
+    }
+    const candidates = this.candidates(material);
+    if (candidates.length === 0) return { present: false, payload: null, confidence: 0, reason: 'no audible frames in the marked band' };
+    let confidence = 0;
+    for (const candidate of candidates) {
+      const payload = checkedPayload(candidate.info, material);
+      if (payload !== null) return { present: true, payload, confidence: candidate.agreement };
+      confidence = Math.max(confidence, candidate.agreement);
+    }
+    const speechSeconds = this.#speechFrames * 0.04;
+    if (speechSeconds < RELIABLE_SPEECH_SECONDS_OPUS) {
+      const reason = `not found in ${speechSeconds.toFixed(1)} s of speech: after codecs and noise the detector needs about ${RELIABLE_SPEECH_SECONDS} s (${RELIABLE_SPEECH_SECONDS_OPUS} s after Opus at 24 kbps)`;
+      return { present: false, payload: null, confidence, reason };
+    }
+    return { present: false, payload: null, confidence };
   }
 
   /**
-   * Searches for the mark of `material`: a coarse pass over the grid offsets (every COARSE_STEP
-   * samples), then a fine pass (every FINE_STEP) around the REFINED best coarse ones, as a
-   * misaligned frame blurs its band energies (a 1.25 ms shift costs about 0.5 dB of projection).
+   * The CANDIDATES decoded information words with the best Viterbi metrics (best first) and how
+   * well each agrees with the audio, before the CRC check (the bench counts CRC passes on them).
    */
-  search(material: WatermarkKeyMaterial): WatermarkSearch {
-    const span = FRAME * FRAMES_PER_BLOCK;
-    const coarse: OffsetReading[] = [];
-    for (let offset = 0; offset < span; offset += COARSE_STEP) coarse.push(readOffset(this.#featuresAt(offset), offset, material));
-    const readings = [...coarse];
-    const best = [...coarse].sort((a, b) => b.syncScore - a.syncScore).slice(0, REFINED);
-    for (const reading of best) {
-      for (let delta = -COARSE_STEP + FINE_STEP; delta < COARSE_STEP; delta += FINE_STEP) {
-        if (delta % COARSE_STEP === 0) continue;
-        const offset = (reading.offset + delta + span) % span;
-        readings.push(readOffset(this.#featuresAt(offset), offset, material));
+  candidates(material: WatermarkKeyMaterial): Array<{ info: Uint8Array; agreement: number }> {
+    const ranked: Array<{ bits: SoftBits; decoded: ViterbiResult }> = [];
+    for (const offset of this.#scan(material)) {
+      const projections = this.#exactProjections(material, offset);
+      for (let phase = 0; phase < MESSAGE_BITS; phase++) {
+        const bits = softBits(projections, phase, material);
+        const decoded = viterbi(bits.soft);
+        if (ranked.length < CANDIDATES || decoded.metric > ranked[ranked.length - 1]!.decoded.metric) {
+          ranked.push({ bits, decoded });
+          ranked.sort((x, y) => y.decoded.metric - x.decoded.metric);
+          if (ranked.length > CANDIDATES) ranked.pop();
+        }
       }
     }
-    let found: WatermarkSearch | null = null;
-    for (const reading of readings) if (reading.found && (!found || reading.found.confidence > found.confidence)) found = reading.found;
-    if (found) return found;
-    const syncScore = Math.max(...readings.map((reading) => reading.syncScore));
-    return { present: false, payload: null, confidence: Math.max(0, Math.min(1, syncScore)) };
+    return ranked.map(({ bits, decoded }) => ({ info: decoded.info, agreement: codewordAgreement(bits, decoded.info) }));
   }
 
-  #featuresAt(offset: number): ReturnType<typeof blockFeatures> {
-    let features = this.#features.get(offset);
-    if (!features) {
-      features = blockFeatures(this.#analysis, offset);
-      this.#features.set(offset, features);
-    }
-    return features;
+  /** Band energy of the frame starting at analysis sample `start` (whole samples), in DFT units (Σ|X_k|² over the band). */
+  #frameBandEnergy(start: number): number {
+    return (FRAME / 2) * (this.#bandEnergySum[start + FRAME]! - this.#bandEnergySum[start]!);
   }
+
+  /** Step 1: scores every grid offset (its best message phase) and keeps the OFFSETS best. */
+  #scan(material: WatermarkKeyMaterial): number[] {
+    const frames = Math.floor((this.#length - FRAME) / FRAME);
+    // Twice over, so bit = residue + phase needs no modulo.
+    const ditherCos = Float64Array.from({ length: 2 * MESSAGE_BITS }, (_, j) => Math.cos((2 * Math.PI * material.dither[j % MESSAGE_BITS]!) / STEP));
+    const ditherSin = Float64Array.from({ length: 2 * MESSAGE_BITS }, (_, j) => Math.sin((2 * Math.PI * material.dither[j % MESSAGE_BITS]!) / STEP));
+    const sumCos = new Float64Array(MESSAGE_BITS);
+    const sumSin = new Float64Array(MESSAGE_BITS);
+    const top: Array<{ offset: number; score: number }> = [];
+    const correlationRe = new Float64Array(this.#size);
+    const correlationIm = new Float64Array(this.#size);
+    const correlations = Array.from({ length: FRACTIONS }, () => new Float64Array(0));
+    for (let pair = 0; pair < FRACTIONS; pair += 2) {
+      // Two real templates in one complex FFT, and both correlations from one complex IFFT (each is real).
+      correlationRe.fill(0);
+      correlationIm.fill(0);
+      correlationRe.set(projectionTemplate(material, pair / FRACTIONS));
+      correlationIm.set(projectionTemplate(material, (pair + 1) / FRACTIONS));
+      fft(correlationRe, correlationIm);
+      const productRe = new Float64Array(this.#size);
+      const productIm = new Float64Array(this.#size);
+      for (let bin = 0; bin < this.#size; bin++) {
+        const mirror = (this.#size - bin) % this.#size;
+        const zr = correlationRe[bin]!;
+        const zi = correlationIm[bin]!;
+        const wr = correlationRe[mirror]!;
+        const wi = correlationIm[mirror]!;
+        const aRe = (zr + wr) / 2;
+        const aIm = (zi - wi) / 2;
+        const bRe = (zi + wi) / 2;
+        const bIm = (wr - zr) / 2;
+        const yr = this.#spectrumRe[bin]!;
+        const yi = this.#spectrumIm[bin]!;
+        // Y·conj(Ta) + i·Y·conj(Tb)
+        const pRe = yr * aRe + yi * aIm;
+        const pIm = yi * aRe - yr * aIm;
+        const qRe = yr * bRe + yi * bIm;
+        const qIm = yi * bRe - yr * bIm;
+        productRe[bin] = pRe - qIm;
+        productIm[bin] = pIm + qRe;
+      }
+      ifft(productRe, productIm);
+      correlations[pair] = productRe;
+      correlations[pair + 1] = productIm;
+    }
+    for (let fraction = 0; fraction < FRACTIONS; fraction++) {
+      const shift = fraction / FRACTIONS;
+      const correlation = correlations[fraction]!;
+      for (let offset = 0; offset < FRAME; offset++) {
+        sumCos.fill(0);
+        sumSin.fill(0);
+        let used = 0;
+        for (let frame = 0; frame < frames; frame++) {
+          const start = offset + frame * FRAME;
+          const energy = this.#frameBandEnergy(start);
+          if (energy < this.#reliableEnergy) continue;
+          const theta = (2 * Math.PI * correlation[start]!) / Math.sqrt(energy) / STEP;
+          const residue = frame % MESSAGE_BITS;
+          sumCos[residue] = sumCos[residue]! + Math.cos(theta);
+          sumSin[residue] = sumSin[residue]! + Math.sin(theta);
+          used++;
+        }
+        if (used === 0) continue;
+        let best = -Infinity;
+        for (let phase = 0; phase < MESSAGE_BITS; phase++) {
+          let score = 0;
+          for (let residue = 0; residue < MESSAGE_BITS; residue++) {
+            score += Math.abs(sumCos[residue]! * ditherCos[residue + phase]! + sumSin[residue]! * ditherSin[residue + phase]!);
+          }
+          best = Math.max(best, score);
+        }
+        if (top.length < OFFSETS || best > top[top.length - 1]!.score) {
+          top.push({ offset: offset + shift, score: best });
+          top.sort((a, b) => b.score - a.score);
+          if (top.length > OFFSETS) top.pop();
+        }
+      }
+    }
+    return top.map((entry) => entry.offset);
+  }
+
+  /** Step 2: every frame's exact normalised projection at a (fractional) grid offset, NaN for frames too quiet to count. */
+  #exactProjections(material: WatermarkKeyMaterial, offset: number): FrameProjections {
+    const re = new Float64Array(this.#size);
+    const im = new Float64Array(this.#size);
+    // y'[n] = y[n + offset]: multiply the spectrum by e^{+2πi·bin·offset/size} (negative bins with their signed index).
+    for (let bin = 0; bin < this.#size; bin++) {
+      const signed = bin < this.#size / 2 ? bin : bin - this.#size;
+      const angle = (2 * Math.PI * signed * offset) / this.#size;
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      re[bin] = this.#spectrumRe[bin]! * c - this.#spectrumIm[bin]! * s;
+      im[bin] = this.#spectrumRe[bin]! * s + this.#spectrumIm[bin]! * c;
+    }
+    ifft(re, im);
+    const frames = Math.floor((this.#length - FRAME) / FRAME);
+    const projections = new Float64Array(frames).fill(Number.NaN);
+    const reliability = new Float64Array(frames);
+    const frameRe = new Float64Array(FRAME);
+    const frameIm = new Float64Array(FRAME);
+    for (let frame = 0; frame < frames; frame++) {
+      const start = frame * FRAME;
+      if (this.#frameBandEnergy(start + Math.floor(offset)) < this.#reliableEnergy) continue;
+      frameRe.set(re.subarray(start, start + FRAME));
+      frameIm.fill(0);
+      fft(frameRe, frameIm);
+      reliability[frame] = frameReliability(this.#frameBandEnergy(start + Math.floor(offset)) / this.#loudEnergy);
+      projections[frame] = normalisedProjection(frameRe.subarray(FIRST_BIN, END_BIN), frameIm.subarray(FIRST_BIN, END_BIN), material);
+    }
+    return { projections, reliability };
+  }
+}
+
+/** How much a frame's soft value counts, from its band energy relative to the clip's loud frames: a ramp from RAMP_LOW_DB to RAMP_HIGH_DB. */
+function frameReliability(relativeEnergy: number): number {
+  const db = 10 * Math.log10(relativeEnergy + 1e-30);
+  return Math.min(1, Math.max(0, (db - RAMP_LOW_DB) / (RAMP_HIGH_DB - RAMP_LOW_DB)));
+}
+
+
+/**
+ * The time-domain template of a frame's projection at a sub-sample shift: p = Σ_n y[n]·t[n] for
+ * the frame starting `shift` samples later (the spreading vector rotated by the shift's phase).
+ */
+function projectionTemplate(material: WatermarkKeyMaterial, shift: number): Float64Array {
+  const template = new Float64Array(FRAME);
+  for (let i = 0; i < MARKED_BINS; i++) {
+    const k = FIRST_BIN + i;
+    const angle = (-2 * Math.PI * k * shift) / FRAME;
+    const ur = material.spreadRe[i]! * Math.cos(angle) - material.spreadIm[i]! * Math.sin(angle);
+    const ui = material.spreadRe[i]! * Math.sin(angle) + material.spreadIm[i]! * Math.cos(angle);
+    for (let n = 0; n < FRAME; n++) {
+      const phase = (2 * Math.PI * ((k * n) % FRAME)) / FRAME;
+      template[n] = template[n]! + ur * Math.cos(phase) - ui * Math.sin(phase);
+    }
+  }
+  return template;
+}
+
+/** The soft coded bits of one message phase: each frame's cos(2π(p − dither)/STEP) summed into the bit it carries. */
+function softBits({ projections, reliability }: FrameProjections, phase: number, material: WatermarkKeyMaterial): SoftBits {
+  const soft = new Float64Array(MESSAGE_BITS);
+  const weight = new Float64Array(MESSAGE_BITS);
+  for (let frame = 0; frame < projections.length; frame++) {
+    const projection = projections[frame]!;
+    if (Number.isNaN(projection)) continue;
+    const bit = (frame + phase) % MESSAGE_BITS;
+    soft[bit] = soft[bit]! + reliability[frame]! * Math.cos((2 * Math.PI * (projection - material.dither[bit]!)) / STEP);
+    weight[bit] = weight[bit]! + reliability[frame]!;
+  }
+  return { soft, weight };
+}
+
+/** How well the soft bits agree with the codeword of `info`, in [-1, 1] (1: every frame exactly on its lattice). */
+function codewordAgreement({ soft, weight }: SoftBits, info: Uint8Array): number {
+  const codeword = encode(info);
+  let sum = 0;
+  let frames = 0;
+  for (let bit = 0; bit < MESSAGE_BITS; bit++) {
+    sum += codeword[bit] ? -soft[bit]! : soft[bit]!;
+    frames += weight[bit]!;
+  }
+  return frames > 0 ? Math.max(0, sum / frames) : 0;
 }
 
 /** Searches mono PCM for the mark of `material` (one key; see WatermarkScanner for many). */

@@ -1,35 +1,31 @@
 /**
  * WatermarkEmbedder: marks a mono float32 PCM stream, chunk by chunk, with a keyed 32-bit payload
  * (layout in watermark-layout.ts). Streaming-safe and bounded: no latency, no buffering, output
- * length = input length; memory is one frame of scratch plus a DFT table per sample rate (cached
- * for the process: about 3.6 MB at 48 kHz).
+ * length = input length; memory is a few arrays of scratch plus a DFT table per sample rate
+ * (cached for the process: about 1.2 MB at 48 kHz).
  *
  * Each 40 ms frame of the grid that starts at the stream's first sample is marked in place when a
- * chunk holds it whole: its band energies (an exact in-frame DFT over 300 Hz–5.6 kHz) are scaled
- * so the keyed projection lands on the lattice of the frame's message bit. The change is
- * multiplicative per band, so the mark follows the host's spectrum and level frame by frame (it is
- * silent in silence and loudest where the speech masks it), and a power budget keeps it at least
- * 35 dB under the host over the stream (MAX_MARK_TO_HOST). A frame that straddles two chunks is
- * left as it is (the detector tolerates unmarked frames); engine chunks are sentences or backend
- * blocks of hundreds of ms, so that costs a few percent of frames.
+ * chunk holds it whole: its complex bins between 125 Hz and 2 kHz (an exact in-frame DFT) get
+ * c·w_k·s_k added, where s is the key's spreading vector and w_k follows the host's smoothed
+ * spectrum (so the mark sits under the speech, loudest where the speech is), with c solved so the
+ * normalised projection lands on the lattice of the frame's message bit. A power budget keeps the
+ * mark at least 35 dB under the host over the stream (MAX_MARK_TO_HOST) and under −28 dB in any
+ * frame. A frame that straddles two chunks is left as it is (the detector tolerates unmarked
+ * frames); engine chunks are sentences or backend blocks of hundreds of ms, so that costs a few
+ * percent of frames.
  */
+import { codedMessage } from './watermark-code.js';
 import {
-  BAND_COUNT,
   BIN_HZ,
-  END_BIN,
   FIRST_BIN,
   FRAME_SECONDS,
-  STEP_DB,
-  BAND_OF_BIN,
-  bandEnergies,
-  FRAMES_PER_BLOCK,
   keyMaterial,
-  logTileEnergies,
-  TILES,
-  messageBits,
+  MARKED_BINS,
   MESSAGE_BITS,
   MIN_RATE_HZ,
-  projection,
+  SHAPE_HALF_WIDTH,
+  SHAPE_POWER,
+  STEP,
   type WatermarkKeyMaterial,
 } from './watermark-layout.js';
 
@@ -41,35 +37,20 @@ interface DftTable {
 }
 
 const tables = new Map<number, DftTable>();
-/** The table covers one bin more on each side of the marked ones (the Hann window's neighbours). */
-const TABLE_BINS = END_BIN - FIRST_BIN + 2;
 
-/** Hann-windowed band energies of one frame from its rectangular DFT (table bins), with per-bin gains (g on marked bins). */
-function windowedBandEnergies(re: Float64Array, im: Float64Array, base: number, gains: Float64Array, gainBase: number, binEnergies: Float64Array): void {
-  // The periodic Hann window is 3 taps in frequency: Y[k] = X[k]/2 - (X[k-1] + X[k+1])/4.
-  for (let k = 0; k < END_BIN - FIRST_BIN; k++) {
-    const t = base + k + 1;
-    const gain = 1 + (gains[gainBase + (BAND_OF_BIN[k] ?? 0)] ?? 0);
-    const gainBefore = k === 0 ? 1 : 1 + (gains[gainBase + (BAND_OF_BIN[k - 1] ?? 0)] ?? 0);
-    const gainAfter = k === END_BIN - FIRST_BIN - 1 ? 1 : 1 + (gains[gainBase + (BAND_OF_BIN[k + 1] ?? 0)] ?? 0);
-    const yRe = 0.5 * gain * (re[t] ?? 0) - 0.25 * (gainBefore * (re[t - 1] ?? 0) + gainAfter * (re[t + 1] ?? 0));
-    const yIm = 0.5 * gain * (im[t] ?? 0) - 0.25 * (gainBefore * (im[t - 1] ?? 0) + gainAfter * (im[t + 1] ?? 0));
-    binEnergies[k] = yRe * yRe + yIm * yIm;
-  }
-}
-
-/** The DFT table for frames of `frameSamples` (cached: a few MB at 48 kHz). */
+/** The DFT table for frames of `frameSamples` (cached: about 1.2 MB at 48 kHz). */
 export function dftTable(frameSamples: number): DftTable {
   let table = tables.get(frameSamples);
   if (!table) {
-    const bins = TABLE_BINS;
-    const cos = new Float32Array(bins * frameSamples);
-    const sin = new Float32Array(bins * frameSamples);
-    for (let k = 0; k < bins; k++) {
-      const omega = (2 * Math.PI * (k + FIRST_BIN - 1)) / frameSamples;
+    const cos = new Float32Array(MARKED_BINS * frameSamples);
+    const sin = new Float32Array(MARKED_BINS * frameSamples);
+    for (let i = 0; i < MARKED_BINS; i++) {
+      const omega = (2 * Math.PI * (FIRST_BIN + i)) / frameSamples;
       for (let n = 0; n < frameSamples; n++) {
-        cos[k * frameSamples + n] = Math.cos(omega * n);
-        sin[k * frameSamples + n] = Math.sin(omega * n);
+        // The phase reduced modulo the frame keeps float32 tables accurate at any length.
+        const phase = (omega * ((n * (FIRST_BIN + i)) % frameSamples)) / (FIRST_BIN + i);
+        cos[i * frameSamples + n] = Math.cos(phase);
+        sin[i * frameSamples + n] = Math.sin(phase);
       }
     }
     table = { frameSamples, cos, sin };
@@ -83,138 +64,101 @@ export function frameSamplesAt(sampleRateHz: number): number {
   return Math.round(sampleRateHz * FRAME_SECONDS);
 }
 
-/**
- * How much more (or less) a tile may move than an average one. Each tile moves in inverse
- * proportion to its energy (equal mark power per tile: power is cheap where the host is weak),
- * within this factor either way. Measured: 10 keeps the SNR >= 35 dB at the same robustness as
- * uniform moves at 33 dB.
- */
-const WEAK_TILE_BOOST = 10;
 /** The mark's power budget relative to the host's: -35 dB, so every stream's mark SNR is at least 35 dB. */
 export const MAX_MARK_TO_HOST = 10 ** (-35 / 10);
-/** The most one block's mark may have relative to the block's own power: -28 dB. */
+/** The most one frame's mark may have relative to the frame's own power: -28 dB. */
 export const MAX_BLOCK_MARK_TO_HOST = 10 ** (-28 / 10);
 
-/** Marks one block (FRAMES_PER_BLOCK frames) in place; `bit` is the message bit it carries at `bitIndex`. */
-export function embedBlock(block: Float32Array, bit: number, bitIndex: number, material: WatermarkKeyMaterial, table: DftTable, scratch: EmbedScratch): void {
-  const samples = table.frameSamples;
-  const { re, im, energies, tileEnergy, logs, gains, weights, delta } = scratch;
-  gains.fill(0);
-  for (let frame = 0; frame < FRAMES_PER_BLOCK; frame++) {
-    const x = block.subarray(frame * samples, (frame + 1) * samples);
-    for (let k = 0; k < TABLE_BINS; k++) {
-      let sumRe = 0;
-      let sumIm = 0;
-      const row = k * samples;
-      for (let n = 0; n < samples; n++) {
-        const value = x[n] ?? 0;
-        sumRe += value * (table.cos[row + n] ?? 0);
-        sumIm -= value * (table.sin[row + n] ?? 0);
-      }
-      re[frame * TABLE_BINS + k] = sumRe;
-      im[frame * TABLE_BINS + k] = sumIm;
-    }
-    windowedBandEnergies(re, im, frame * TABLE_BINS, gains, frame * BAND_COUNT, energies);
-    bandEnergies(energies, tileEnergy, frame * BAND_COUNT);
-  }
-  let total = 0;
-  for (let tile = 0; tile < TILES; tile++) total += tileEnergy[tile] ?? 0;
-  // Digital silence (or next to it) carries nothing: a multiplicative mark would be inaudible and useless.
-  if (total < 1e-9 * samples * FRAMES_PER_BLOCK) return;
-  // Weak tiles move more (power is cheap there), strong ones less, within WEAK_TILE_BOOST.
-  const meanEnergy = total / TILES;
-  let weightSum = 0;
-  for (let tile = 0; tile < TILES; tile++) {
-    const relative = Math.max(1e-12, (tileEnergy[tile] ?? 0) / meanEnergy);
-    weights[tile] = Math.min(WEAK_TILE_BOOST, Math.max(1 / WEAK_TILE_BOOST, 1 / relative));
-    weightSum += weights[tile] ?? 0;
-  }
-  logTileEnergies(tileEnergy, logs);
-  const start = projection(logs, bitIndex, material);
-  const centre = (material.dither[bitIndex] ?? 0) + (bit * STEP_DB) / 2;
-  // The nearest point of the bit's lattice (distortion compensation, going part of the way, measured worse).
-  const target = centre + STEP_DB * Math.round((start - centre) / STEP_DB);
-  // Move along the keyed vector; a few refinements absorb the window's and the floor's effects.
-  delta.fill(0);
-  for (let round = 0; round < 5; round++) {
-    for (let tile = 0; tile < TILES; tile++) gains[tile] = 10 ** ((delta[tile] ?? 0) / 20) - 1;
-    for (let frame = 0; frame < FRAMES_PER_BLOCK; frame++) {
-      windowedBandEnergies(re, im, frame * TABLE_BINS, gains, frame * BAND_COUNT, energies);
-      bandEnergies(energies, tileEnergy, frame * BAND_COUNT);
-    }
-    logTileEnergies(tileEnergy, logs);
-    const error = target - projection(logs, bitIndex, material);
-    if (Math.abs(error) < 1e-3) break;
-    const step = (error * Math.sqrt(TILES)) / weightSum;
-    for (let tile = 0; tile < TILES; tile++) delta[tile]! += (material.spreading[bitIndex * TILES + tile] ?? 0) * (weights[tile] ?? 0) * step;
-  }
-  for (let tile = 0; tile < TILES; tile++) gains[tile] = 10 ** ((delta[tile] ?? 0) / 20) - 1;
-  // The SNR guarantee: a power budget earns MAX_MARK_TO_HOST of every block's power and pays for
-  // each block's mark, so at every point the mark so far is at least 35 dB under the host so far;
-  // a block may spend credit earned before it, never more than MAX_BLOCK_MARK_TO_HOST of its own
-  // power (the perceptual ceiling). A block over either limit moves only part of the way.
-  let markEnergy = 0;
-  for (let frame = 0; frame < FRAMES_PER_BLOCK; frame++) {
-    for (let k = 0; k < END_BIN - FIRST_BIN; k++) {
-      const t = frame * TABLE_BINS + k + 1;
-      markEnergy += ((gains[frame * BAND_COUNT + (BAND_OF_BIN[k] ?? 0)] ?? 0) ** 2) * ((re[t] ?? 0) ** 2 + (im[t] ?? 0) ** 2);
-    }
-  }
-  markEnergy *= 2 / samples;
-  let hostEnergy = 0;
-  for (let n = 0; n < block.length; n++) hostEnergy += (block[n] ?? 0) ** 2;
-  scratch.credit += MAX_MARK_TO_HOST * hostEnergy;
-  const allowed = Math.min(scratch.credit, MAX_BLOCK_MARK_TO_HOST * hostEnergy);
-  if (markEnergy > allowed) {
-    const scale = Math.sqrt(allowed / markEnergy);
-    for (let tile = 0; tile < TILES; tile++) gains[tile]! *= scale;
-    markEnergy = allowed;
-  }
-  scratch.credit -= markEnergy;
-  // Add back (g - 1) times each marked bin's own component: the frame's DFT there becomes g times the host's.
-  const norm = 2 / samples;
-  for (let frame = 0; frame < FRAMES_PER_BLOCK; frame++) {
-    const x = block.subarray(frame * samples, (frame + 1) * samples);
-    for (let k = 0; k < END_BIN - FIRST_BIN; k++) {
-      const gain = (gains[frame * BAND_COUNT + (BAND_OF_BIN[k] ?? 0)] ?? 0) * norm;
-      if (gain === 0) continue;
-      const t = frame * TABLE_BINS + k + 1;
-      const a = (re[t] ?? 0) * gain;
-      const b = (im[t] ?? 0) * gain;
-      const row = (k + 1) * samples;
-      for (let n = 0; n < samples; n++) x[n]! += a * (table.cos[row + n] ?? 0) - b * (table.sin[row + n] ?? 0);
-    }
-  }
-}
-
-/** Work arrays of `embedBlock`, allocated once per embedder. */
+/** Work arrays of `embedFrame`, allocated once per embedder. */
 export interface EmbedScratch {
   re: Float64Array;
   im: Float64Array;
-  energies: Float64Array;
-  tileEnergy: Float64Array;
-  logs: Float64Array;
-  gains: Float64Array;
-  weights: Float64Array;
-  delta: Float64Array;
+  shape: Float64Array;
   /** The stream's unspent mark energy budget (see MAX_MARK_TO_HOST). */
   credit: number;
 }
 
-/** Allocates the scratch arrays of `embedBlock`. */
+/** Allocates the scratch arrays of `embedFrame`. */
 export function embedScratch(): EmbedScratch {
-  const bins = END_BIN - FIRST_BIN;
-  return {
-    re: new Float64Array(TABLE_BINS * FRAMES_PER_BLOCK),
-    im: new Float64Array(TABLE_BINS * FRAMES_PER_BLOCK),
-    energies: new Float64Array(bins),
-    tileEnergy: new Float64Array(TILES),
-    logs: new Float64Array(TILES),
-    gains: new Float64Array(TILES),
-    weights: new Float64Array(TILES),
-    delta: new Float64Array(TILES),
-    credit: 0,
-  };
+  return { re: new Float64Array(MARKED_BINS), im: new Float64Array(MARKED_BINS), shape: new Float64Array(MARKED_BINS), credit: 0 };
+}
+
+/** The projection after adding c·w·s: (P + c·W) / sqrt(E + 2c·Q + c²·W2). */
+function projectionAfter(c: number, sums: { dot: number; energy: number; weight: number; cross: number; weight2: number }): number {
+  const energy = sums.energy + 2 * c * sums.cross + c * c * sums.weight2;
+  return energy > 0 ? (sums.dot + c * sums.weight) / Math.sqrt(energy) : 0;
+}
+
+/** Marks one frame in place; `bit` is the message bit it carries at message position `bitIndex`. */
+export function embedFrame(frame: Float32Array, bit: number, bitIndex: number, material: WatermarkKeyMaterial, table: DftTable, scratch: EmbedScratch): void {
+  const samples = table.frameSamples;
+  const { re, im, shape } = scratch;
+  let hostEnergy = 0;
+  for (let n = 0; n < samples; n++) hostEnergy += frame[n]! * frame[n]!;
+  scratch.credit += MAX_MARK_TO_HOST * hostEnergy;
+  // Digital silence (or next to it) carries nothing.
+  if (hostEnergy < 1e-9 * samples) return;
+  for (let i = 0; i < MARKED_BINS; i++) {
+    let sumRe = 0;
+    let sumIm = 0;
+    const row = i * samples;
+    for (let n = 0; n < samples; n++) {
+      sumRe += frame[n]! * table.cos[row + n]!;
+      sumIm -= frame[n]! * table.sin[row + n]!;
+    }
+    re[i] = sumRe;
+    im[i] = sumIm;
+  }
+  // The mark's shape: the host's power smoothed over neighbouring bins, to SHAPE_POWER / 2 in amplitude.
+  const sums = { dot: 0, energy: 0, weight: 0, cross: 0, weight2: 0 };
+  for (let i = 0; i < MARKED_BINS; i++) {
+    let power = 0;
+    let count = 0;
+    for (let j = Math.max(0, i - SHAPE_HALF_WIDTH); j <= Math.min(MARKED_BINS - 1, i + SHAPE_HALF_WIDTH); j++) {
+      power += re[j]! * re[j]! + im[j]! * im[j]!;
+      count++;
+    }
+    shape[i] = (power / count + 1e-30) ** (SHAPE_POWER / 2);
+    const along = material.spreadRe[i]! * re[i]! + material.spreadIm[i]! * im[i]!;
+    sums.dot += along;
+    sums.energy += re[i]! * re[i]! + im[i]! * im[i]!;
+    sums.weight += shape[i]!;
+    sums.cross += shape[i]! * along;
+    sums.weight2 += shape[i]! * shape[i]!;
+  }
+  if (sums.energy <= 0) return;
+  const start = sums.dot / Math.sqrt(sums.energy);
+  const centre = material.dither[bitIndex]! + (bit * STEP) / 2;
+  // The nearest point of the bit's lattice, reached by Newton steps on c (the projection is smooth and nearly linear in c).
+  const target = centre + STEP * Math.round((start - centre) / STEP);
+  let c = ((target - start) * Math.sqrt(sums.energy)) / sums.weight;
+  for (let round = 0; round < 4; round++) {
+    const error = target - projectionAfter(c, sums);
+    if (Math.abs(error) < 1e-9) break;
+    const h = 1e-6 * Math.max(1e-12, Math.abs(c)) + 1e-12;
+    const slope = (projectionAfter(c + h, sums) - projectionAfter(c - h, sums)) / (2 * h);
+    if (!(slope > 0)) break;
+    c += error / slope;
+  }
+  // The SNR guarantee: a power budget earns MAX_MARK_TO_HOST of every frame's power and pays for
+  // each frame's mark, so at every point the mark so far is at least 35 dB under the host so far;
+  // a frame may spend credit earned before it, never more than MAX_BLOCK_MARK_TO_HOST of its own
+  // power (the perceptual ceiling). A frame over either limit moves only part of the way.
+  let markEnergy = (2 / samples) * c * c * sums.weight2;
+  const allowed = Math.min(scratch.credit, MAX_BLOCK_MARK_TO_HOST * hostEnergy);
+  if (markEnergy > allowed) {
+    c *= Math.sqrt(allowed / markEnergy);
+    markEnergy = allowed;
+  }
+  scratch.credit -= markEnergy;
+  // Add c·w_k·s_k to bin k (and its mirror): (2/N)·Re(c·w_k·s_k·e^{2πikn/N}) in time.
+  const norm = (2 / samples) * c;
+  for (let i = 0; i < MARKED_BINS; i++) {
+    const a = norm * shape[i]! * material.spreadRe[i]!;
+    const b = norm * shape[i]! * material.spreadIm[i]!;
+    const row = i * samples;
+    for (let n = 0; n < samples; n++) frame[n] = frame[n]! + a * table.cos[row + n]! - b * table.sin[row + n]!;
+  }
 }
 
 /** Marks one stream: create one per stream, feed its chunks in order. Not thread-safe. */
@@ -230,7 +174,7 @@ export class WatermarkEmbedder {
   /** `key` and `payload` are trusted here (validated by `watermarkOptionsSchema` at the edge). */
   constructor(key: string, payload: number) {
     this.#material = keyMaterial(key);
-    this.#bits = messageBits(payload >>> 0, this.#material);
+    this.#bits = codedMessage(payload >>> 0, this.#material);
   }
 
   /** Marks `pcm` (mono, at `sampleRateHz`, the same rate for the whole stream) and returns a new array of the same length. */
@@ -244,12 +188,12 @@ export class WatermarkEmbedder {
     const out = Float32Array.from(pcm);
     const table = this.#table;
     if (table) {
-      const samples = table.frameSamples * FRAMES_PER_BLOCK;
+      const samples = table.frameSamples;
       const start = this.#position;
-      for (let block = Math.ceil(start / samples); (block + 1) * samples <= start + pcm.length; block++) {
-        const offset = block * samples - start;
-        const bitIndex = block % MESSAGE_BITS;
-        embedBlock(out.subarray(offset, offset + samples), this.#bits[bitIndex] ?? 0, bitIndex, this.#material, table, this.#scratch);
+      for (let frame = Math.ceil(start / samples); (frame + 1) * samples <= start + pcm.length; frame++) {
+        const offset = frame * samples - start;
+        const bitIndex = frame % MESSAGE_BITS;
+        embedFrame(out.subarray(offset, offset + samples), this.#bits[bitIndex] ?? 0, bitIndex, this.#material, table, this.#scratch);
       }
     }
     this.#position += pcm.length;

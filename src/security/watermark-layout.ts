@@ -1,59 +1,62 @@
 /**
  * The watermark's shared layout (embedder and detector must agree on every number here) and its
- * keyed material: the time-frequency tiles, the message (sync + payload + CRC), and the per-bit
- * spreading vector and dither derived from the key with HMAC-SHA-256.
+ * keyed material, derived from the key with HMAC-SHA-256.
  *
- * Layout: frames of 40 ms on a grid from the stream's first sample; in each frame, the energies of
- * BAND_EDGES_HZ's bands (300 Hz to 5.6 kHz, under the detector's 12.8 kHz analysis rate's passband, about critical-band wide, so codecs that code band
- * energies keep them). Frame f carries message bit f mod MESSAGE_BITS by quantising the projection
- * of its bands' log energies on a keyed ±1 vector (spread-transform dither modulation): gain- and
- * resampling-invariant, and the host does not interfere with the decision (the embedder knows it).
+ * Layout: frames of 40 ms on a grid from the stream's first sample (a whole number of samples at
+ * every rate that is a multiple of 25 Hz, so DFT bin k is k·25 Hz at any rate). Frame f carries
+ * message bit f mod MESSAGE_BITS by spread-transform dither modulation in the *linear* spectrum:
+ * the frame's complex DFT bins between FIRST_BIN and END_BIN (125 Hz–2 kHz, where speech has its
+ * energy and codecs keep the waveform) are projected on one keyed unit-modulus vector, the
+ * projection is divided by the bins' RMS (so a gain changes nothing), and the embedder moves it
+ * onto the bit's lattice (step STEP, a keyed dither per message position). The host does not
+ * interfere with the decision (the embedder knows it), and the projection sums about 150 real
+ * degrees of freedom per frame, so codec and channel noise average out.
+ *
+ * Message: the 32-bit payload and a keyed CRC-24, convolutionally coded into 124 bits (one per
+ * frame, repeated every 4.96 s; watermark-code.ts).
  */
 import { createHmac } from 'node:crypto';
 
-/** Frame length in seconds: 40 ms is a whole number of samples at 8/11.025/16/22.05/24/32/44.1/48 kHz. */
+/** Frame length in seconds: 40 ms is a whole number of samples at every multiple of 25 Hz. */
 export const FRAME_SECONDS = 0.04;
 /** DFT bin spacing in Hz (1 / FRAME_SECONDS). */
 export const BIN_HZ = 25;
-/** Band edges in Hz; band j covers [edge j, edge j+1). */
-export const BAND_EDGES_HZ: readonly number[] = [300, 450, 600, 750, 900, 1050, 1200, 1400, 1600, 1800, 2000, 2250, 2500, 2800, 3200, 3600, 4000, 4400, 4800, 5200, 5600];
-/** Number of bands per frame. */
-export const BAND_COUNT = BAND_EDGES_HZ.length - 1;
-/**
- * Frames per block: one block carries one message bit. One frame measured best (longer blocks
- * gave no less codec error per tile and lose more at chunk edges); the code handles more.
- */
-export const FRAMES_PER_BLOCK = 1;
-/** Tiles (frame, band) per block: the length of a spreading vector. */
-export const TILES = BAND_COUNT * FRAMES_PER_BLOCK;
-/** First and last-plus-one DFT bin touched. */
-export const FIRST_BIN = (BAND_EDGES_HZ[0] ?? 0) / BIN_HZ;
-export const END_BIN = (BAND_EDGES_HZ[BAND_COUNT] ?? 0) / BIN_HZ;
-/** Lowest output rate the mark supports (its top band must sit under Nyquist). */
+/** First and last-plus-one DFT bin carrying the mark: 125 Hz to 2 kHz. */
+export const FIRST_BIN = 5;
+export const END_BIN = 80;
+/** Bins per frame carrying the mark (the spreading length, in complex bins). */
+export const MARKED_BINS = END_BIN - FIRST_BIN;
+/** Lowest output rate the mark supports (16 kHz and up: the detector's analysis band is far under Nyquist). */
 export const MIN_RATE_HZ = 16_000;
-/** Message: 16 sync bits, 32 payload bits, 16 CRC bits; one bit per block, repeated (2.56 s per round). */
-export const SYNC_BITS = 16;
+/** Message: 32 payload bits and a keyed CRC-24, convolutionally coded (watermark-code.ts). */
 export const PAYLOAD_BITS = 32;
-export const CRC_BITS = 16;
-export const MESSAGE_BITS = SYNC_BITS + PAYLOAD_BITS + CRC_BITS;
+export const CRC_BITS = 24;
+/** Memory of the convolutional code (constraint length 7): its zero tail. */
+export const CODE_MEMORY = 6;
+/** Coded bits per message, one per frame, repeated (124 frames: 4.96 s per round). */
+export const MESSAGE_BITS = 2 * (PAYLOAD_BITS + CRC_BITS + CODE_MEMORY);
 /**
- * Quantiser step of the projection, in dB: the robustness/strength trade-off. With the power
- * budget (watermark-embed.ts) 5.5 dB survives MP3 64 kbps (bench/watermark-robustness.ts).
+ * Quantiser step of the normalised projection (which is about N(0, 1/2) for a random host): the
+ * robustness/strength trade-off, with the power budget in watermark-embed.ts. Measured in
+ * bench/watermark-robustness.ts.
  */
-export const STEP_DB = 5.5;
-/** Log-energy floor relative to the frame's mean band energy (keeps near-empty bands stable). */
-export const RELATIVE_FLOOR = 1e-3;
-/** Absolute energy floor (digital silence). */
-export const ABSOLUTE_FLOOR = 1e-12;
+export const STEP = 0.5;
+/**
+ * Perceptual shaping of the mark inside the band: its spectrum follows the host's (smoothed over
+ * ±SHAPE_HALF_WIDTH bins) to this power; 0 would be flat, 1 exactly the host's shape.
+ */
+export const SHAPE_POWER = 0.5;
+/** Half-width, in bins, of the host spectrum smoothing that shapes the mark. */
+export const SHAPE_HALF_WIDTH = 3;
 
-/** The key's material: per message bit, a ±1 spreading vector over the bands and a dither in [0, STEP_DB). */
+/** The key's material. */
 export interface WatermarkKeyMaterial {
-  /** spreading[bit * BAND_COUNT + band] ∈ {-1, +1}, each row balanced (sum 0). */
-  spreading: Float64Array;
+  /** The keyed unit-modulus spreading vector: bin FIRST_BIN + i has (spreadRe[i] + i·spreadIm[i]), each ±1/√2. */
+  spreadRe: Float64Array;
+  spreadIm: Float64Array;
+  /** Per message position, a dither in [0, STEP). */
   dither: Float64Array;
-  /** The 16 sync bits. */
-  sync: Uint8Array;
-  /** XOR mask of the 16 CRC bits (a wrong key fails the check). */
+  /** XOR mask of the 24 CRC bits (a wrong key fails the check). */
   crcMask: number;
 }
 
@@ -67,80 +70,46 @@ function keyedWords(key: string, label: string, count: number): Uint32Array {
   return words;
 }
 
-/** Derives the key's spreading vectors, dithers, sync word and CRC mask. */
+const keyCache = new Map<string, WatermarkKeyMaterial>();
+
+/** Derives the key's spreading vector, dithers and CRC mask (cached for the last few keys). */
 export function keyMaterial(key: string): WatermarkKeyMaterial {
-  const spreading = new Float64Array(MESSAGE_BITS * TILES);
-  const words = keyedWords(key, 'spread', MESSAGE_BITS * TILES);
-  for (let bit = 0; bit < MESSAGE_BITS; bit++) {
-    // Each frame's row is balanced (half +1, half -1, in a keyed order), so a gain change cancels.
-    for (let frame = 0; frame < FRAMES_PER_BLOCK; frame++) {
-      const row: number[] = Array.from({ length: BAND_COUNT }, (_, band) => (band < BAND_COUNT / 2 ? 1 : -1));
-      const base = bit * TILES + frame * BAND_COUNT;
-      for (let i = BAND_COUNT - 1; i > 0; i--) {
-        const j = (words[base + i] ?? 0) % (i + 1);
-        [row[i], row[j]] = [row[j] ?? 0, row[i] ?? 0];
-      }
-      spreading.set(row, base);
+  const cached = keyCache.get(key);
+  if (cached) return cached;
+  const words = keyedWords(key, 'spread-v2', MARKED_BINS);
+  const spreadRe = Float64Array.from(words, (word) => ((word & 1) === 0 ? Math.SQRT1_2 : -Math.SQRT1_2));
+  const spreadIm = Float64Array.from(words, (word) => ((word & 2) === 0 ? Math.SQRT1_2 : -Math.SQRT1_2));
+  const dither = Float64Array.from(keyedWords(key, 'dither-v2', MESSAGE_BITS), (word) => (word / 2 ** 32) * STEP);
+  const crcMask = (keyedWords(key, 'crc-v2', 1)[0] ?? 0) & 0xff_ffff;
+  const material = { spreadRe, spreadIm, dither, crcMask };
+  if (keyCache.size >= 8) keyCache.delete(keyCache.keys().next().value ?? '');
+  keyCache.set(key, material);
+  return material;
+}
+
+/** CRC-24 (the OpenPGP polynomial 0x864CFB, initial value 0xB704CE) of a 32-bit payload (big-endian bytes). */
+export function crc24(payload: number): number {
+  let crc = 0xb704ce;
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    crc ^= ((payload >>> shift) & 0xff) << 16;
+    for (let i = 0; i < 8; i++) {
+      crc <<= 1;
+      if (crc & 0x100_0000) crc ^= 0x186_4cfb;
     }
   }
-  const ditherWords = keyedWords(key, 'dither', MESSAGE_BITS);
-  const dither = Float64Array.from(ditherWords, (word) => (word / 2 ** 32) * STEP_DB);
-  const syncWord = keyedWords(key, 'sync', 1)[0] ?? 0;
-  const sync = Uint8Array.from({ length: SYNC_BITS }, (_, i) => (syncWord >>> i) & 1);
-  const crcMask = (keyedWords(key, 'crc', 1)[0] ?? 0) & 0xffff;
-  return { spreading, dither, sync, crcMask };
+  return crc & 0xff_ffff;
 }
 
-/** CRC-16/CCITT-FALSE of a 32-bit payload (big-endian bytes). */
-export function crc16(payload: number): number {
-  let crc = 0xffff;
-  for (let shift = 24; shift >= 0; shift -= 8) {
-    crc ^= ((payload >>> shift) & 0xff) << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+/**
+ * The normalised projection of a frame's bins (re/im of bins FIRST_BIN..END_BIN, in that order) on
+ * the key's spreading vector: Σ Re(conj(s_k)·X_k) / sqrt(Σ |X_k|²), 0 for a silent frame.
+ */
+export function normalisedProjection(re: Float64Array, im: Float64Array, material: WatermarkKeyMaterial): number {
+  let dot = 0;
+  let energy = 0;
+  for (let i = 0; i < MARKED_BINS; i++) {
+    dot += material.spreadRe[i]! * re[i]! + material.spreadIm[i]! * im[i]!;
+    energy += re[i]! * re[i]! + im[i]! * im[i]!;
   }
-  return crc;
-}
-
-/** The message bits for a payload under a key: sync, payload (MSB first), masked CRC. */
-export function messageBits(payload: number, material: WatermarkKeyMaterial): Uint8Array {
-  const bits = new Uint8Array(MESSAGE_BITS);
-  bits.set(material.sync, 0);
-  for (let i = 0; i < PAYLOAD_BITS; i++) bits[SYNC_BITS + i] = (payload >>> (PAYLOAD_BITS - 1 - i)) & 1;
-  const crc = crc16(payload) ^ material.crcMask;
-  for (let i = 0; i < CRC_BITS; i++) bits[SYNC_BITS + PAYLOAD_BITS + i] = (crc >>> (CRC_BITS - 1 - i)) & 1;
-  return bits;
-}
-
-/** Band index of each DFT bin in [FIRST_BIN, END_BIN). */
-export const BAND_OF_BIN: Uint8Array = (() => {
-  const bands = new Uint8Array(END_BIN - FIRST_BIN);
-  for (let band = 0; band < BAND_COUNT; band++) {
-    for (let bin = (BAND_EDGES_HZ[band] ?? 0) / BIN_HZ; bin < (BAND_EDGES_HZ[band + 1] ?? 0) / BIN_HZ; bin++) bands[bin - FIRST_BIN] = band;
-  }
-  return bands;
-})();
-
-/** Band energies of one frame from its per-bin energies (bins FIRST_BIN..END_BIN), into `out` at `offset`. */
-export function bandEnergies(binEnergies: Float64Array, out: Float64Array, offset: number): void {
-  for (let band = 0; band < BAND_COUNT; band++) out[offset + band] = 0;
-  for (let i = 0; i < binEnergies.length; i++) out[offset + (BAND_OF_BIN[i] ?? 0)]! += binEnergies[i] ?? 0;
-}
-
-/** Log tile energies (dB) of a block, with a floor relative to each frame's mean band energy. */
-export function logTileEnergies(tileEnergies: Float64Array, out: Float64Array): void {
-  for (let frame = 0; frame < FRAMES_PER_BLOCK; frame++) {
-    const base = frame * BAND_COUNT;
-    let mean = 0;
-    for (let band = 0; band < BAND_COUNT; band++) mean += tileEnergies[base + band] ?? 0;
-    const floor = (mean / BAND_COUNT) * RELATIVE_FLOOR + ABSOLUTE_FLOOR;
-    for (let band = 0; band < BAND_COUNT; band++) out[base + band] = 10 * Math.log10((tileEnergies[base + band] ?? 0) + floor);
-  }
-}
-
-/** Projection of a block's log tile energies (frame-major) on bit `bit`'s spreading vector (normalised). */
-export function projection(logEnergies: Float64Array, bit: number, material: WatermarkKeyMaterial): number {
-  let sum = 0;
-  const row = bit * TILES;
-  for (let tile = 0; tile < TILES; tile++) sum += (material.spreading[row + tile] ?? 0) * (logEnergies[tile] ?? 0);
-  return sum / Math.sqrt(TILES);
+  return energy > 0 ? dot / Math.sqrt(energy) : 0;
 }

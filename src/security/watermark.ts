@@ -4,10 +4,11 @@
  * `applyWatermark` (a whole buffer), `detectWatermark(audio, key)` → `{ present, payload,
  * confidence }`, and `watermarkId` (the non-secret id written into file tags).
  *
- * The mark is keyed and inaudible by construction: per 40 ms frame it nudges the log energies of
- * 20 bands (300 Hz–5.6 kHz) by fractions of a dB, along a keyed direction, so their projection
- * encodes one bit of a 64-bit message (keyed sync word, 32-bit payload, keyed CRC-16), repeated
- * every 2.56 s. Layout and numbers: watermark-layout.ts; embedding: watermark-embed.ts; search:
+ * The mark is keyed and 35 dB under the host by construction: per 40 ms frame it adds a small,
+ * host-shaped vector to the complex spectrum between 125 Hz and 2 kHz so that the spectrum's
+ * normalised projection on a keyed direction encodes one bit of a convolutionally coded message
+ * (32-bit payload and keyed CRC-24, 124 coded bits repeated every 4.96 s). Layout and numbers:
+ * watermark-layout.ts; embedding: watermark-embed.ts; code: watermark-code.ts; search:
  * watermark-detect.ts; measured robustness: docs/WATERMARK.md.
  */
 import { createHash } from 'node:crypto';
@@ -39,6 +40,11 @@ export interface WatermarkDetection {
   payload: number | null;
   /** How clearly the repetitions agree, in [0, 1] (above about 0.6 for a clean mark). */
   confidence: number;
+  /**
+   * Why nothing was found when the clip itself may be the cause: shorter than 3 s, silent in the
+   * marked band, or with less speech than the detector needs after codecs and noise.
+   */
+  reason?: string;
 }
 
 /** Audio to inspect: PCM (interleaved when `channels` > 1) and its rate. */
@@ -70,8 +76,9 @@ export function applyWatermark(pcm: Float32Array, sampleRateHz: number, options:
 
 /**
  * Looks for the mark of `key` in `audio` (any rate ≥ 8 kHz, any offset: it may be cut from a longer
- * clip, re-encoded, resampled or re-levelled). Needs about 3 s of speech; shorter audio gives
- * `present: false`. Cost: linear in the length (about 30 ms per second of audio here).
+ * clip, re-encoded, resampled or re-levelled). Needs at least 3 s of audio (shorter gives
+ * `present: false` with a reason); after codecs and noise about 12 s of speech, 17 s after Opus at
+ * 24 kbps (docs/WATERMARK.md). Cost: linear-log in the length (about 70 ms per second of audio here).
  */
 export function detectWatermark(audio: WatermarkAudio, key: string): WatermarkDetection {
   const { pcm, sampleRateHz, channels } = parseInput(audioSchema, audio, 'audio');

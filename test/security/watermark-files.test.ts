@@ -123,7 +123,7 @@ describe('compliance tags', () => {
     const untagged = await runCommand(inspectCommand, [bare, '--key', KEY]);
     expect(untagged.stdout).toContain('tags: none');
     expect(untagged.stdout).toContain('synthetic speech: not declared');
-    expect(untagged.stdout).toContain('watermark: not found for this key');
+    expect(untagged.stdout).toContain('watermark: not found for this key (confidence 0.00); too short: the detector needs at least 3 s of audio');
   });
 
   it('inspect refuses a missing file with a clear error', async () => {

@@ -29,7 +29,7 @@ describe('watermark API', () => {
     expect(chunked).not.toEqual(clip.pcm);
   });
 
-  it('finds the payload in a stereo mix and nothing in too short a clip', () => {
+  it('finds the payload in a stereo mix, and says why when a clip is too short', () => {
     const clip = synthClip(5, 'music', 8);
     const marked = applyWatermark(clip.pcm, clip.sampleRateHz, { key: KEY, payload: 77 });
     const stereo = new Float32Array(marked.length * 2);
@@ -38,7 +38,15 @@ describe('watermark API', () => {
       stereo[2 * i + 1] = sample;
     });
     expect(detectWatermark({ pcm: stereo, sampleRateHz: clip.sampleRateHz, channels: 2 }, KEY)).toMatchObject({ present: true, payload: 77 });
-    expect(detectWatermark({ pcm: marked.subarray(0, clip.sampleRateHz), sampleRateHz: clip.sampleRateHz }, KEY)).toMatchObject({ present: false, payload: null });
+    const short = detectWatermark({ pcm: marked.subarray(0, clip.sampleRateHz), sampleRateHz: clip.sampleRateHz }, KEY);
+    expect(short).toMatchObject({ present: false, payload: null });
+    expect(short.reason).toMatch(/^too short: the detector needs at least 3 s of audio/);
+    // Silence is long enough but carries nothing: a reason too, never a payload.
+    expect(detectWatermark({ pcm: new Float32Array(clip.sampleRateHz * 5), sampleRateHz: clip.sampleRateHz }, KEY)).toMatchObject({ present: false, payload: null, reason: 'no audible frames in the marked band' });
+    // Not found in less sound than the detector needs after codecs: the reason says how much it had.
+    expect(detectWatermark(clip, KEY).reason).toMatch(/^not found in 8\.\d s of speech: after codecs and noise the detector needs about 12 s \(17 s after Opus/);
+    const long = synthClip(8, 'noise', 20);
+    expect(detectWatermark(long, KEY)).toEqual({ present: false, payload: null, confidence: expect.any(Number) });
   });
 
   it('names a watermark by key fingerprint and payload, not by the key', () => {

@@ -113,21 +113,22 @@ interface DecodedBlock {
 
 /** Append-only attestation storage (see the file comment). Single-threaded. */
 export class AttestationStore {
+  /** TypeScript-private, not #private: fault-injection tests close its descriptor to plant a write failure. */
   private readonly log: DurableLog | undefined;
-  private readonly start: ChainHead;
-  private readonly memoryRecords: number;
+  readonly #start: ChainHead;
+  readonly #memoryRecords: number;
   /** A memory store that keeps only its window (`retain: 'window'`). */
-  private readonly forgets: boolean;
-  private readonly window: RecordWindow;
-  private index: SeqIndex | null;
+  readonly #forgets: boolean;
+  readonly #window: RecordWindow;
+  #index: SeqIndex | null;
   /** Byte offset in the log of the window's first record, and of the next record appended. */
-  private windowStartBytes = 0;
-  private endBytes = 0;
+  #windowStartBytes = 0;
+  #endBytes = 0;
   /** The last two blocks decoded (a replay reads sequentially and looks parents up a block back). */
-  private block: DecodedBlock | null = null;
-  private previousBlock: DecodedBlock | null = null;
-  private headSeq: number;
-  private headHash: string;
+  #block: DecodedBlock | null = null;
+  #previousBlock: DecodedBlock | null = null;
+  #headSeq: number;
+  #headHash: string;
   /** The registrar that took this store: from then on only it appends or adopts records. */
   #writer: object | null = null;
   /** Signs checkpoints into the sidecar (open with `signing`), or null. */
@@ -147,14 +148,14 @@ export class AttestationStore {
   constructor(options: AttestationStoreOptions = {}) {
     const parsed = parseInput(storeOptionsSchema, options, 'AttestationStoreOptions');
     this.log = parsed.log;
-    this.start = parsed.head ?? { seq: 0, hash: GENESIS_HASH };
-    this.memoryRecords = this.log || parsed.retain === 'window' ? (parsed.memoryRecords ?? DEFAULT_MEMORY_RECORDS) : Number.POSITIVE_INFINITY;
-    this.forgets = !this.log && parsed.retain === 'window';
-    this.window = new RecordWindow(this.start.seq + 1);
-    this.index = this.log ? new SeqIndex(this.start.seq + 1, DEFAULT_INDEX_STRIDE_RECORDS) : null;
-    this.headSeq = this.start.seq;
-    this.headHash = this.start.hash;
-    if (this.log) this.endBytes = this.windowStartBytes = this.log.writtenBytes;
+    this.#start = parsed.head ?? { seq: 0, hash: GENESIS_HASH };
+    this.#memoryRecords = this.log || parsed.retain === 'window' ? (parsed.memoryRecords ?? DEFAULT_MEMORY_RECORDS) : Number.POSITIVE_INFINITY;
+    this.#forgets = !this.log && parsed.retain === 'window';
+    this.#window = new RecordWindow(this.#start.seq + 1);
+    this.#index = this.log ? new SeqIndex(this.#start.seq + 1, DEFAULT_INDEX_STRIDE_RECORDS) : null;
+    this.#headSeq = this.#start.seq;
+    this.#headHash = this.#start.hash;
+    if (this.log) this.#endBytes = this.#windowStartBytes = this.log.writtenBytes;
   }
 
   /**
@@ -193,14 +194,14 @@ export class AttestationStore {
     }, start);
     const kept = loaded.slice(Math.max(0, loaded.length - keep));
     const store = new AttestationStore({ log, head: start, ...(memoryRecords !== undefined ? { memoryRecords } : {}) });
-    store.loadScanned(index, kept, expectedSeq - 1, previousHash);
+    store.#loadScanned(index, kept, expectedSeq - 1, previousHash);
     if (signing) {
       try {
         store.#checkpoints = CheckpointWriter.open(signing, {
           path,
           chainStartSeq: start.seq,
-          headSeq: store.headSeq,
-          headHash: store.headHash,
+          headSeq: store.#headSeq,
+          headHash: store.#headHash,
           hashAt: (seq) => store.bySeq(seq)?.hash,
           records: (fromSeq) => store.records(fromSeq),
           flush: () => log.flush(),
@@ -217,18 +218,18 @@ export class AttestationStore {
 
   /** The last seq in the store (the chain head's seq). */
   get lastSeq(): number {
-    return this.headSeq;
+    return this.#headSeq;
   }
 
   /** The hash of the last record (or the start hash when empty). */
   get lastHash(): string {
     if (this.#stagedCount > 0) this.seal();
-    return this.headHash;
+    return this.#headHash;
   }
 
   /** Where this store's chain starts. */
   get chainStart(): ChainHead {
-    return { ...this.start };
+    return { ...this.#start };
   }
 
   /** The durable log's mode, or null for a memory-only store. */
@@ -241,7 +242,7 @@ export class AttestationStore {
    * the last committed batch's in `group` mode; the chain start's for a memory store (nothing is).
    */
   get durableSeq(): number {
-    return this.log ? Math.max(this.start.seq, this.log.durableSeq) : this.start.seq;
+    return this.log ? Math.max(this.#start.seq, this.log.durableSeq) : this.#start.seq;
   }
 
   /**
@@ -271,15 +272,15 @@ export class AttestationStore {
   append(body: AttestationBody, writer?: object): { record: Attestation; durable: Promise<void> } {
     this.#checkWriter(writer, 'append');
     if (this.#stagedCount > 0) this.seal();
-    if (body.seq !== this.headSeq + 1) {
-      throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.headSeq}`, { seq: body.seq });
+    if (body.seq !== this.#headSeq + 1) {
+      throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.#headSeq}`, { seq: body.seq });
     }
-    const { record, line } = sealRecordWithLine(body, this.headHash);
+    const { record, line } = sealRecordWithLine(body, this.#headHash);
     if (!this.log) {
-      this.push(record, 0);
+      this.#push(record, 0);
       return { record, durable: settled };
     }
-    this.push(record, Buffer.byteLength(line, 'utf8') + 1);
+    this.#push(record, Buffer.byteLength(line, 'utf8') + 1);
     const durable = this.log.appendLine(line, record);
     this.#checkpoints?.note(record.seq, record.hash, durable);
     return { record, durable };
@@ -293,8 +294,8 @@ export class AttestationStore {
   stage(body: AttestationBody, writer?: object): { record: Attestation; durable: Promise<void> } {
     if (this.log) return this.append(body, writer);
     this.#checkWriter(writer, 'append');
-    if (body.seq !== this.headSeq + 1) {
-      throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.headSeq}`, { seq: body.seq });
+    if (body.seq !== this.#headSeq + 1) {
+      throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.#headSeq}`, { seq: body.seq });
     }
     const extension = extensionTexts(body);
     const record = stageRecord(body);
@@ -303,9 +304,9 @@ export class AttestationStore {
     this.#staged[at] = record;
     this.#stagedTexts[at] = extension;
     this.#stagedCount = at + 1;
-    this.window.push(record, 0);
-    this.headSeq = record.seq;
-    this.evict();
+    this.#window.push(record, 0);
+    this.#headSeq = record.seq;
+    this.#evict();
     if (at + 1 >= STAGE_BATCH) this.seal();
     else if (!this.#sealQueued) {
       this.#sealQueued = true;
@@ -321,21 +322,21 @@ export class AttestationStore {
     const staged = this.#staged;
     const texts = this.#stagedTexts;
     this.#stagedCount = 0;
-    let prevHash = this.headHash;
+    let prevHash = this.#headHash;
     for (let index = 0; index < count; index += 1) {
       const record = staged[index] as Attestation;
       sealStaged(record, prevHash, texts[index] as ExtensionTexts);
       prevHash = record.hash;
     }
-    this.headHash = prevHash;
+    this.#headHash = prevHash;
   }
 
   /** Takes already-sealed records after checking they continue the chain; a durable store appends them to its log. */
   adopt(records: readonly Attestation[], writer?: object): void {
     this.#checkWriter(writer, 'adopt');
     if (this.#stagedCount > 0) this.seal();
-    let expectedSeq = this.headSeq + 1;
-    let expectedHash = this.headHash;
+    let expectedSeq = this.#headSeq + 1;
+    let expectedHash = this.#headHash;
     for (const record of records) {
       if (record.seq !== expectedSeq) {
         throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `seq ${record.seq} where ${expectedSeq} was expected (gap or reordering)`, { seq: record.seq });
@@ -351,11 +352,11 @@ export class AttestationStore {
     }
     for (const record of records) {
       if (!this.log) {
-        this.push(record, 0);
+        this.#push(record, 0);
         continue;
       }
       const line = canonicalJson(record);
-      this.push(record, Buffer.byteLength(line, 'utf8') + 1);
+      this.#push(record, Buffer.byteLength(line, 'utf8') + 1);
       const durable = this.log.appendLine(line, record); // failures reach onFailure listeners
       this.#checkpoints?.note(record.seq, record.hash, durable);
     }
@@ -379,13 +380,13 @@ export class AttestationStore {
    * back from the log where they are no longer in memory (one block at a time). Throws
    * ATTESTATION_IO / ATTESTATION_LOG_CORRUPT when the log cannot be read back.
    */
-  *records(fromSeq: number = this.start.seq + 1): Generator<Attestation, void, undefined> {
+  *records(fromSeq: number = this.#start.seq + 1): Generator<Attestation, void, undefined> {
     if (this.#stagedCount > 0) this.seal();
-    const last = this.headSeq;
+    const last = this.#headSeq;
     // A store that forgets (retain: 'window') starts at the oldest record it still holds.
-    const first = this.forgets ? this.window.firstSeq : this.start.seq + 1;
+    const first = this.#forgets ? this.#window.firstSeq : this.#start.seq + 1;
     for (let seq = Math.max(fromSeq, first); seq <= last; seq += 1) {
-      const record = this.window.at(seq) ?? this.readBack(seq);
+      const record = this.#window.at(seq) ?? this.#readBack(seq);
       if (record === undefined) return;
       yield record;
     }
@@ -393,17 +394,17 @@ export class AttestationStore {
 
   /** How many records the store holds (in memory and in its log). */
   get size(): number {
-    return this.headSeq - this.start.seq;
+    return this.#headSeq - this.#start.seq;
   }
 
   /** How many records are in memory (the window; all of them for a memory store). */
   get memorySize(): number {
-    return this.window.size;
+    return this.#window.size;
   }
 
   /** Entries of the seq -> offset index (0 for a memory store). */
   get indexEntries(): number {
-    return this.index?.entries ?? 0;
+    return this.#index?.entries ?? 0;
   }
 
   /**
@@ -411,12 +412,12 @@ export class AttestationStore {
    * cannot be read back; the failure then reaches `onFailure` listeners, which halt a registrar).
    */
   bySeq(seq: number): Attestation | undefined {
-    if (!Number.isInteger(seq) || seq <= this.start.seq || seq > this.headSeq) return undefined;
+    if (!Number.isInteger(seq) || seq <= this.#start.seq || seq > this.#headSeq) return undefined;
     if (this.#stagedCount > 0) this.seal();
-    const held = this.window.at(seq);
+    const held = this.#window.at(seq);
     if (held !== undefined || !this.log) return held;
     try {
-      return this.readBack(seq);
+      return this.#readBack(seq);
     } catch (error) {
       this.log.reportFailure(error);
       return undefined;
@@ -473,87 +474,87 @@ export class AttestationStore {
     if (this.#stagedCount > 0) this.seal();
     const checkpoints = this.#checkpoints;
     if (!checkpoints) return null;
-    if (snapshot.lastSeq !== this.headSeq || snapshot.lastHash !== this.headHash) {
-      throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `signSnapshot: the snapshot's head (seq ${snapshot.lastSeq}) is not this store's head (seq ${this.headSeq})`, { seq: snapshot.lastSeq });
+    if (snapshot.lastSeq !== this.#headSeq || snapshot.lastHash !== this.#headHash) {
+      throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `signSnapshot: the snapshot's head (seq ${snapshot.lastSeq}) is not this store's head (seq ${this.#headSeq})`, { seq: snapshot.lastSeq });
     }
     const { keyId } = checkpoints;
     return { keyId, value: signPayload(checkpoints.key, snapshotSignaturePayload({ ...snapshot, keyId })) };
   }
 
-  private push(record: Attestation, lengthBytes: number): void {
-    this.index?.note(record.seq, this.endBytes);
-    this.endBytes += lengthBytes;
-    this.window.push(record, lengthBytes);
-    this.headSeq = record.seq;
-    this.headHash = record.hash;
-    this.evict();
+  #push(record: Attestation, lengthBytes: number): void {
+    this.#index?.note(record.seq, this.#endBytes);
+    this.#endBytes += lengthBytes;
+    this.#window.push(record, lengthBytes);
+    this.#headSeq = record.seq;
+    this.#headHash = record.hash;
+    this.#evict();
   }
 
   /** Drops the oldest records beyond `memoryRecords` once they are written to the log. */
-  private evict(): void {
+  #evict(): void {
     const log = this.log;
     if (!log) {
-      while (this.forgets && this.window.size > this.memoryRecords) this.window.shift();
+      while (this.#forgets && this.#window.size > this.#memoryRecords) this.#window.shift();
       return;
     }
-    while (this.window.size > this.memoryRecords) {
-      const length = this.window.oldestLengthBytes ?? 0;
-      if (this.windowStartBytes + length > log.writtenBytes) return; // not written yet: kept
-      this.window.shift();
-      this.windowStartBytes += length;
+    while (this.#window.size > this.#memoryRecords) {
+      const length = this.#window.oldestLengthBytes ?? 0;
+      if (this.#windowStartBytes + length > log.writtenBytes) return; // not written yet: kept
+      this.#window.shift();
+      this.#windowStartBytes += length;
     }
   }
 
   /** The state of a store just opened: the index and the records it keeps, read by `open`. */
-  private loadScanned(index: SeqIndex, kept: readonly { record: Attestation; offsetBytes: number; lengthBytes: number }[], lastSeq: number, lastHash: string): void {
-    this.index = index;
+  #loadScanned(index: SeqIndex, kept: readonly { record: Attestation; offsetBytes: number; lengthBytes: number }[], lastSeq: number, lastHash: string): void {
+    this.#index = index;
     const first = kept[0];
-    this.window.firstSeq = first ? first.record.seq : lastSeq + 1;
-    this.windowStartBytes = first ? first.offsetBytes : this.endBytes;
-    for (const entry of kept) this.window.push(entry.record, entry.lengthBytes);
-    this.headSeq = lastSeq;
-    this.headHash = lastHash;
+    this.#window.firstSeq = first ? first.record.seq : lastSeq + 1;
+    this.#windowStartBytes = first ? first.offsetBytes : this.#endBytes;
+    for (const entry of kept) this.#window.push(entry.record, entry.lengthBytes);
+    this.#headSeq = lastSeq;
+    this.#headHash = lastHash;
   }
 
   /** A record no longer in memory, from its block of the log. */
-  private readBack(seq: number): Attestation | undefined {
-    const block = this.readBlock(seq);
+  #readBack(seq: number): Attestation | undefined {
+    const block = this.#readBlock(seq);
     if (!block) return undefined;
     const line = seq - block.firstSeq;
     let record = block.records[line];
     if (record === undefined) {
       const text = block.text.slice(block.lineStarts[line], (block.lineStarts[line + 1] ?? 1) - 1);
-      record = this.decode(text, seq);
+      record = this.#decode(text, seq);
       block.records[line] = record;
     }
     return record;
   }
 
   /** The decoded block of the log holding `seq` (cached: the last one read). */
-  private readBlock(seq: number): DecodedBlock | undefined {
-    for (const cached of [this.block, this.previousBlock]) {
+  #readBlock(seq: number): DecodedBlock | undefined {
+    for (const cached of [this.#block, this.#previousBlock]) {
       if (cached && seq >= cached.firstSeq && seq < cached.firstSeq + cached.records.length) return cached;
     }
     const log = this.log;
-    const indexed = this.index?.blockOf(seq);
+    const indexed = this.#index?.blockOf(seq);
     if (!log || !indexed) return undefined;
     // The block ends at the next indexed record, or where the window starts.
-    const endBytes = this.index?.nextBlockOffset(indexed.firstSeq) ?? this.windowStartBytes;
-    const lines = Math.min(this.index?.strideRecords ?? 0, this.window.firstSeq - indexed.firstSeq);
-    const text = log.readBytes(indexed.offsetBytes, Math.min(endBytes, this.windowStartBytes) - indexed.offsetBytes).toString('utf8');
+    const endBytes = this.#index?.nextBlockOffset(indexed.firstSeq) ?? this.#windowStartBytes;
+    const lines = Math.min(this.#index?.strideRecords ?? 0, this.#window.firstSeq - indexed.firstSeq);
+    const text = log.readBytes(indexed.offsetBytes, Math.min(endBytes, this.#windowStartBytes) - indexed.offsetBytes).toString('utf8');
     const lineStarts = [0];
     for (let at = text.indexOf('\n'); at !== -1 && lineStarts.length <= lines; at = text.indexOf('\n', at + 1)) lineStarts.push(at + 1);
     if (lineStarts.length !== lines + 1) {
       throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${log.path}: the block at seq ${indexed.firstSeq} has ${lineStarts.length - 1} lines, not ${lines}`, { seq: indexed.firstSeq, path: log.path });
     }
     const block: DecodedBlock = { firstSeq: indexed.firstSeq, text, lineStarts, records: new Array<Attestation | undefined>(lines) };
-    this.previousBlock = this.block;
-    this.block = block;
+    this.#previousBlock = this.#block;
+    this.#block = block;
     return block;
   }
 
   /** Parses a line read back from the log and checks it is the record expected there. */
-  private decode(line: string, seq: number): Attestation {
+  #decode(line: string, seq: number): Attestation {
     const path = this.log?.path ?? '';
     let value: unknown;
     try {

@@ -67,6 +67,7 @@ void AudioDevice::FreeSlot(MixerVoice& voice) noexcept {
     voiceInterruptsCompleted_.store(voiceInterruptsCompleted_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
   voice.ring.reset();
+  voice.DropWatch();  // may release the last reference to a registrar core: here, never in the callback
   voice.id = 0;
   voice.lifecycle.store(static_cast<uint32_t>(VoiceLifecycle::kFree), std::memory_order_release);
 }
@@ -132,6 +133,14 @@ AudioStatus AudioDevice::InterruptVoice(uint32_t id) noexcept {
   if (voice == nullptr) return AudioStatus::kNoSuchVoice;
   CountVoiceInterrupt(*voice);
   voice->interruptRequested.store(true, std::memory_order_release);
+  return AudioStatus::kOk;
+}
+
+AudioStatus AudioDevice::WatchVoice(uint32_t id, const StreamWatchTarget& target, std::shared_ptr<const void> owner) noexcept {
+  if (closed_) return AudioStatus::kClosed;
+  MixerVoice* voice = FindVoice(id);
+  if (voice == nullptr) return AudioStatus::kNoSuchVoice;
+  if (!voice->ArmWatch(target, std::move(owner))) return AudioStatus::kVoiceWatched;
   return AudioStatus::kOk;
 }
 

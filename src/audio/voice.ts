@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { AudioError, InputError } from '../errors.js';
 import type { NativeAudioDevice, NativeVoiceStats } from '../native/audio-binding.js';
+import type { NativeStreamWatch } from '../native/registrar-binding.js';
 import { parseInput } from '../validation.js';
 import { throwIfAborted, waitOrAbort as wait } from './wait.js';
 
@@ -180,6 +181,18 @@ export class AudioVoice {
   interrupt(): void {
     if (this.#closed || this.#host.closed) return;
     this.#host.call(() => this.#host.device.voiceInterrupt(this.id));
+  }
+
+  /**
+   * Makes this voice follow a registrar stream (a watch from `registrar.streamWatch(permit)`): from
+   * the first device period in which that stream no longer plays (interrupting, stopped, failed,
+   * or its core halted), the audio callback fades this voice out exactly as `interrupt()` does,
+   * whichever thread decided it. Returns false when the watch's core is gone. Once per voice
+   * (AudioError `AUDIO_VOICE_WATCHED` after); AUDIO_VOICE_CLOSED after close().
+   */
+  watch(watch: NativeStreamWatch): boolean {
+    this.#checkOpen('watch');
+    return this.#host.call(() => this.#host.device.voiceWatch(this.id, watch));
   }
 
   /** Ramps the gain linearly to `gainDb` (≤ +24 dB; -120 is inaudible) over `rampMs`, from the next period. */

@@ -28,10 +28,15 @@
  * - external, override user: as above, the stream in session `den` covered by `user:alice`'s
  *   session override, and the interrupt requested by alice's handle;
  * - another thread: the owner's interrupt requested in a worker thread on a registrar attached to
- *   this one (`registrar.share()`), fired through a shared cell the worker blocks on. The decision
- *   reaches this thread's sink through the registrar's doorbell (the writer drains it and tells
- *   the sink), so this row waits by yielding the event loop, not by a busy loop, and its
- *   "flipped inside the call" column does not apply (the call only fires the worker).
+ *   this one (`registrar.share()`), fired through a shared cell the worker blocks on. The device
+ *   obeys the decision itself: the stream's voice watches its state word in the native core
+ *   (native/core/stream_watch.h), so the audio callback starts the fade without this thread; the
+ *   sink still closes when the registrar's doorbell tells this thread. This row waits by yielding
+ *   the event loop, not by a busy loop, and its "flipped inside the call" column does not apply
+ *   (the call only fires the worker);
+ * - another thread, no native watch (before): the same on a second registrar whose core has its
+ *   watch taken away (test/helpers/unwatched-core.ts): the fade waits for this thread's event loop
+ *   to hear the doorbell, as before the watch existed. Same run, so the two compare directly.
  * Samples are taken in a plain loop rather than tinybench so rows can alternate.
  */
 import { AudioOutput } from '../src/audio/output.js';
@@ -43,6 +48,7 @@ import { Worker } from 'node:worker_threads';
 import { AudioRegistrar } from '../src/registrar/registrar.js';
 import type { RegistrarResult } from '../src/registrar/types.js';
 import type { InterrupterData, InterrupterReport } from './cross-thread-interrupter.js';
+import { unwatchedCore } from '../test/helpers/unwatched-core.js';
 
 const SAMPLE_RATE_HZ = 48_000;
 const PERIOD_FRAMES = 240; // 5 ms
@@ -259,6 +265,32 @@ async function main(): Promise<void> {
   const override = registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
   if (!override.allowed) throw new Error(`enable_override denied: ${override.reason}`);
   const interrupter = new Interrupter({ share: registrar.share(), cell: new SharedArrayBuffer(4), actor: 'agent:assistant' });
+  // The "before" row: the same, on a core whose device watch is taken away.
+  const unwatched = new AudioRegistrar({ core: unwatchedCore() });
+  const unwatchedEngine = new VoiceEngine({ registrar: unwatched, actor: unwatched.registerActor('agent:assistant'), output: device, backend: new ConstantLevelBackend({ level: LEVEL, sampleRateHz: SAMPLE_RATE_HZ, framesPerSegment: SEGMENT_FRAMES }) });
+  const unwatchedInterrupter = new Interrupter({ share: unwatched.share(), cell: new SharedArrayBuffer(4), actor: 'agent:assistant' });
+  /** The "another thread" rows: `engine`'s stream interrupted by its owner on a worker attached to its registrar. */
+  const crossThreadRow = (name: string, engine: VoiceEngine, worker: Interrupter): Row => ({
+    name,
+    yields: true,
+    async start() {
+      const { streamId, done } = await startPlay(engine, {});
+      await worker.arm(streamId);
+      let report: Promise<InterrupterReport> | undefined;
+      return {
+        interrupt() {
+          report = worker.fire();
+        },
+        settle: async () => {
+          const [result, decided] = await Promise.all([done, report]);
+          if (!decided?.allowed) throw new Error(`${name}: interrupt denied: ${decided?.reason ?? 'never made'}`);
+          if (result.interrupted !== true || result.endedBy?.attestationId !== decided.attestationId) {
+            throw new Error(`${name}: play() settled ${JSON.stringify({ interrupted: result.interrupted, endedBy: result.endedBy })}, expected interrupted by ${decided.attestationId}`);
+          }
+        },
+      };
+    },
+  });
 
   const BASELINE = 'AudioOutput.interrupt() (baseline)';
   const rows: Row[] = [
@@ -315,27 +347,8 @@ async function main(): Promise<void> {
         };
       },
     },
-    {
-      name: 'another thread: owner on an attached registrar',
-      yields: true,
-      async start() {
-        const { streamId, done } = await startPlay(agentEngine, {});
-        await interrupter.arm(streamId);
-        let report: Promise<InterrupterReport> | undefined;
-        return {
-          interrupt() {
-            report = interrupter.fire();
-          },
-          settle: async () => {
-            const [result, decided] = await Promise.all([done, report]);
-            if (!decided?.allowed) throw new Error(`${this.name}: interrupt denied: ${decided?.reason ?? 'never made'}`);
-            if (result.interrupted !== true || result.endedBy?.attestationId !== decided.attestationId) {
-              throw new Error(`${this.name}: play() settled ${JSON.stringify({ interrupted: result.interrupted, endedBy: result.endedBy })}, expected interrupted by ${decided.attestationId}`);
-            }
-          },
-        };
-      },
-    },
+    crossThreadRow('another thread: owner on an attached registrar', agentEngine, interrupter),
+    crossThreadRow('another thread, no native watch (before)', unwatchedEngine, unwatchedInterrupter),
   ];
 
   const takeSample = async (row: Row): Promise<Sample> => {
@@ -384,12 +397,15 @@ async function main(): Promise<void> {
   const runMs = performance.now() - startedRunMs;
 
   await agentEngine.close();
+  await unwatchedEngine.close();
   await interrupter.close();
+  await unwatchedInterrupter.close();
   device.stop();
   tape.pull();
   const { callbacks } = device.stats();
   device.close();
   await registrar.close();
+  await unwatched.close();
   if (tape.endFrame !== callbacks * PERIOD_FRAMES) {
     throw new Error(`capture holds ${tape.endFrame} frames but the device rendered ${callbacks} periods of ${PERIOD_FRAMES}: request positions would be off`);
   }

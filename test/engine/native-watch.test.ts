@@ -11,12 +11,12 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import type { DecisionCore } from '../../src/registrar/core.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar, position } from '../helpers/device-capture.js';
+import { unwatchedCore } from '../helpers/unwatched-core.js';
 import { waitUntil } from '../helpers/waiting.js';
 import type { WatchJob } from './fixtures/watch-worker.js';
 
@@ -42,18 +42,6 @@ function device(): AudioOutput {
   const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, bufferFrames: RATE_HZ, capture: true, captureFrames: RATE_HZ * 60 });
   opened.push(output);
   return output;
-}
-
-/** A native core with its watch taken away (the planted violation): everything else is the real core. */
-function unwatchedCore(): DecisionCore {
-  const core = new NativeCore();
-  return new Proxy(core, {
-    get(target, property) {
-      if (property === 'watchStream') return undefined;
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
 }
 
 interface Played {

@@ -129,6 +129,8 @@ interface Playing {
   interrupt(): void;
   /** After the fade: waits for the stream to end and checks it ended because of the request. */
   settle(): Promise<void>;
+  /** Rows deciding on another thread: whether the decision has been made (the worker's request returned). */
+  decided?(): boolean;
 }
 
 /** One row of the table: how its streams start and who interrupts them. */
@@ -167,6 +169,11 @@ class Interrupter {
     await armed;
   }
 
+  /** The worker's count of requests made (cell [1]). */
+  decisions(): number {
+    return Atomics.load(this.#cell, 1);
+  }
+
   /** Fires: the worker wakes and requests the interrupt. Returns its report. */
   fire(): Promise<InterrupterReport> {
     const report = this.#reply<InterrupterReport>();
@@ -183,6 +190,8 @@ class Interrupter {
 interface Sample {
   fadeStartFrames: number;
   silentFrames: number;
+  /** Decision → first silent frame: from the device position read once the decision was made (same-thread rows: the request's). */
+  decidedSilentFrames: number;
   requestMs: number;
   fadeDoneMs: number;
   /** Request → the row's stream ended (for engine rows: play() settled), wall clock. */
@@ -277,10 +286,12 @@ async function main(): Promise<void> {
       const { streamId, done } = await startPlay(engine, {});
       await worker.arm(streamId);
       let report: Promise<InterrupterReport> | undefined;
+      const decisionsBefore = worker.decisions();
       return {
         interrupt() {
           report = worker.fire();
         },
+        decided: () => worker.decisions() > decisionsBefore,
         settle: async () => {
           const [result, decided] = await Promise.all([done, report]);
           if (!decided?.allowed) throw new Error(`${name}: interrupt denied: ${decided?.reason ?? 'never made'}`);
@@ -362,6 +373,14 @@ async function main(): Promise<void> {
     const requestMs = performance.now() - startedMs;
     let stats = device.stats();
     const flippedInCall = stats.interruptGeneration >= generation;
+    // Another thread's decision: busy-wait (no event-loop turn) until the worker's request returned,
+    // then read the device position: the decision was made at or before it.
+    let decidedAtFrame = requestedAtFrame;
+    if (playing.decided) {
+      const deadline = performance.now() + DEADLINE_MS;
+      while (!playing.decided()) if (performance.now() > deadline) throw new Error(`${row.name}: the worker never decided`);
+      decidedAtFrame = device.stats().callbacks * PERIOD_FRAMES;
+    }
     // Busy wait on purpose: a sleep here would be what gets measured. A decision made on another
     // thread needs this thread's event loop to arrive: that row yields a turn at a time instead.
     while (stats.completedInterruptGeneration < generation) {
@@ -381,7 +400,7 @@ async function main(): Promise<void> {
     if (tape.frameAt(requestedAtFrame - 1) !== LEVEL) anomaly = 'level not playing at the request';
     else if (Math.abs((tape.frameAt(fadeStart) ?? 0) - firstFadeValue) > 1e-5) anomaly = `first non-level frame ${tape.frameAt(fadeStart)} is not the fade`;
     tape.dropBefore(silent);
-    return { fadeStartFrames: fadeStart - requestedAtFrame, silentFrames: silent - requestedAtFrame, requestMs, fadeDoneMs, settledMs, settledFrames, flippedInCall, anomaly };
+    return { fadeStartFrames: fadeStart - requestedAtFrame, silentFrames: silent - requestedAtFrame, decidedSilentFrames: silent - decidedAtFrame, requestMs, fadeDoneMs, settledMs, settledFrames, flippedInCall, anomaly };
   };
 
   const samples = new Map<string, Sample[]>(rows.map((row) => [row.name, []]));
@@ -412,12 +431,13 @@ async function main(): Promise<void> {
 
   const summary = rows.map((row) => {
     const list = samples.get(row.name) ?? [];
-    const pick = (key: 'fadeStartFrames' | 'silentFrames' | 'requestMs' | 'fadeDoneMs' | 'settledMs' | 'settledFrames') => list.map((sample) => sample[key]);
+    const pick = (key: 'fadeStartFrames' | 'silentFrames' | 'decidedSilentFrames' | 'requestMs' | 'fadeDoneMs' | 'settledMs' | 'settledFrames') => list.map((sample) => sample[key]);
     return {
       name: row.name,
       count: list.length,
       fade: [percentile(pick('fadeStartFrames'), 0.5), percentile(pick('fadeStartFrames'), 0.99)] as const,
       silent: [percentile(pick('silentFrames'), 0.5), percentile(pick('silentFrames'), 0.99)] as const,
+      decidedSilent: [percentile(pick('decidedSilentFrames'), 0.5), percentile(pick('decidedSilentFrames'), 0.99), Math.max(...pick('decidedSilentFrames'))] as const,
       request: [percentile(pick('requestMs'), 0.5), percentile(pick('requestMs'), 0.99)] as const,
       fadeDone: [percentile(pick('fadeDoneMs'), 0.5), percentile(pick('fadeDoneMs'), 0.99)] as const,
       settled: [percentile(pick('settledMs'), 0.5), percentile(pick('settledMs'), 0.99)] as const,
@@ -445,6 +465,16 @@ async function main(): Promise<void> {
       'silent ÷ period': pair(row.silent, (value) => (value / PERIOD_FRAMES).toFixed(2)),
       'silent ÷ baseline': `${ratio(row.silent[0], base.silent[0])} / ${ratio(row.silent[1], base.silent[1])}`,
       anomalies: row.anomalies.length,
+    })),
+  );
+  console.log('decision → first silent frame (p50 / p99 / max): from the device position once the decision was made; goal ≤ one period + the fade');
+  console.table(
+    summary.map((row) => ({
+      task: row.name,
+      'frames': `${row.decidedSilent[0]} / ${row.decidedSilent[1]} / ${row.decidedSilent[2]}`,
+      'ms': `${ms(row.decidedSilent[0])} / ${ms(row.decidedSilent[1])} / ${ms(row.decidedSilent[2])}`,
+      '÷ period': `${(row.decidedSilent[0] / PERIOD_FRAMES).toFixed(2)} / ${(row.decidedSilent[1] / PERIOD_FRAMES).toFixed(2)} / ${(row.decidedSilent[2] / PERIOD_FRAMES).toFixed(2)}`,
+      'within period + fade': `${(samples.get(row.name) ?? []).filter((sample) => sample.decidedSilentFrames <= PERIOD_FRAMES + fadeFrames).length}/${row.count}`,
     })),
   );
   console.log('wall-clock (p50 / p99, ms)');

@@ -233,6 +233,7 @@ class AudioDevice {
   /**
    * Queues up to `frames` interleaved frames on voice `id`; `*accepted` gets how many fitted.
    * Refused after EndVoice (kVoiceEnded) or InterruptVoice (kVoiceInterrupted). Never blocks.
+   * A voice whose watched stream no longer plays (WatchVoice) accepts 0 frames.
    * Thread safety: control thread (the voice's producer). Callback safety: yes (wait-free).
    */
   [[nodiscard]] AudioStatus WriteVoice(uint32_t id, const float* samples, size_t frames, size_t* accepted) noexcept;

@@ -115,6 +115,9 @@ AudioStatus AudioDevice::WriteVoice(uint32_t id, const float* samples, size_t fr
   }
   if (voice->interruptRequested.load(std::memory_order_relaxed)) return AudioStatus::kVoiceInterrupted;
   if (voice->ended.load(std::memory_order_relaxed)) return AudioStatus::kVoiceEnded;
+  // A watched stream that no longer plays takes nothing more (the ring is dropped anyway): the
+  // writer waits as on a full ring until the stream's sink closes on the transition.
+  if (voice->watchArmed.load(std::memory_order_relaxed) && !StreamStillPlays(voice->watch)) return AudioStatus::kOk;
   *accepted = voice->ring->Write(samples, frames);
   return AudioStatus::kOk;
 }

@@ -140,6 +140,11 @@ void TestEndingDecisionFadesNextPeriod() {
     VS_CHECK(core.Do(Action::kTransfer, stream, core.agent, core.other).allowed);
     VS_CHECK(AllAt(Render(*device), kLevel));
     VS_CHECK(core.Do(ending, stream, core.other).allowed);
+    // From the decision on, the voice takes nothing more (its writer waits for the sink to close).
+    size_t accepted = 7;
+    const std::vector<float> more(480, kLevel);
+    VS_CHECK(device->WriteVoice(id, more.data(), more.size(), &accepted) == AudioStatus::kOk);
+    VS_CHECK_EQ(accepted, 0u);
     VS_CHECK(FadesFromFirstFrame(Render(*device), fade));
     VS_CHECK(AllAt(Render(*device), 0.0f));
     uint64_t at = 0;

@@ -9,6 +9,7 @@
  * the audio callback starts that fade itself in the first period after a decision made on another
  * thread, without waiting for this thread's event loop to deliver the transition. The voice itself never leaves the sink: gain and events are reachable, writes only here.
  */
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, AudioError } from '../errors.js';
 import type { AudioOutput } from '../audio/output.js';
@@ -209,6 +210,12 @@ export class StreamSink {
     const wait = signal ? AbortSignal.any([signal, this.#controller.signal]) : this.#controller.signal;
     try {
       await this.#voice.drain({ signal: wait });
+      // Cut by the device itself (the voice's watch saw the stream end before this thread heard of
+      // it): nothing was drained; the closing transition is on its way, and ends this wait.
+      if (this.#voice.stats().state === 'interrupted') {
+        if (!wait.aborted) await once(wait, 'abort');
+        wait.throwIfAborted();
+      }
       this.#drained = true;
     } catch (error) {
       this.#throwIfClosed();

@@ -273,11 +273,11 @@ async function main(): Promise<void> {
   const agentEngine = new VoiceEngine({ registrar, actor: agent, output: device, backend: new ConstantLevelBackend({ level: LEVEL, sampleRateHz: SAMPLE_RATE_HZ, framesPerSegment: SEGMENT_FRAMES }) });
   const override = registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
   if (!override.allowed) throw new Error(`enable_override denied: ${override.reason}`);
-  const interrupter = new Interrupter({ share: registrar.share(), cell: new SharedArrayBuffer(4), actor: 'agent:assistant' });
+  const interrupter = new Interrupter({ share: registrar.share(), cell: new SharedArrayBuffer(8), actor: 'agent:assistant' });
   // The "before" row: the same, on a core whose device watch is taken away.
   const unwatched = new AudioRegistrar({ core: unwatchedCore() });
   const unwatchedEngine = new VoiceEngine({ registrar: unwatched, actor: unwatched.registerActor('agent:assistant'), output: device, backend: new ConstantLevelBackend({ level: LEVEL, sampleRateHz: SAMPLE_RATE_HZ, framesPerSegment: SEGMENT_FRAMES }) });
-  const unwatchedInterrupter = new Interrupter({ share: unwatched.share(), cell: new SharedArrayBuffer(4), actor: 'agent:assistant' });
+  const unwatchedInterrupter = new Interrupter({ share: unwatched.share(), cell: new SharedArrayBuffer(8), actor: 'agent:assistant' });
   /** The "another thread" rows: `engine`'s stream interrupted by its owner on a worker attached to its registrar. */
   const crossThreadRow = (name: string, engine: VoiceEngine, worker: Interrupter): Row => ({
     name,

@@ -255,7 +255,9 @@ export class AudioVoice {
     if (this.#closed) {
       this.#last = { ...this.#last, framesPlayed: Math.max(this.#last.framesPlayed, event.voiceFrames), underruns: this.#last.underruns + (kind === 'underrun' ? 1 : 0) };
     }
-    if (this.#closed && (kind === 'interrupted' || kind === 'drained')) this.#host.forget(this);
+    // Forgotten once its native slot is gone: a voice cut by its watch reports `interrupted` before
+    // it is retired, and the output's pump must run on until the slot is reclaimed.
+    if (this.#closed && (kind === 'interrupted' || kind === 'drained') && !this.isAllocated()) this.#host.forget(this);
     const listeners = this.#listeners.get(kind);
     if (!listeners) return;
     for (const listener of [...listeners]) listener(Object.freeze({ ...event }));

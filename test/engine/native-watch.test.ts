@@ -229,4 +229,26 @@ describe('the audio callback obeys the registrar core directly (decisions on ano
     }
     voice.close();
   });
+
+  it('a voice cut by its watch and closed before its `interrupted` event is pumped is still reclaimed (the pump runs on until its slot is free)', async () => {
+    const output = device();
+    const registrar = new AudioRegistrar({ core: new NativeCore() });
+    opened.push(registrar);
+    const agent = registrar.registerActor('agent:assistant');
+    const streamId = registrar.request({ action: 'start', actor: agent }).streamId ?? '';
+    for (const action of ['compile', 'synthesize'] as const) registrar.request({ action, actor: agent, target: streamId });
+    const permit = registrar.spend(registrar.require(registrar.request({ action: 'play', actor: agent, target: streamId }), { action: 'play' }), { action: 'play' });
+    const voice = output.openVoice();
+    voice.watch(registrar.streamWatch(permit) as NonNullable<ReturnType<AudioRegistrar['streamWatch']>>);
+    voice.write(new Float32Array(RATE_HZ / 2).fill(LEVEL));
+    output.start();
+    await waitUntil(() => voice.stats().state === 'playing', 'the voice to play');
+    // From the decision to the close nothing yields, so the cut's event is still in the ring.
+    expect(registrar.request({ action: 'interrupt', actor: agent, target: streamId }).allowed).toBe(true);
+    const deadline = Date.now() + HANG_MS;
+    while (voice.stats().state !== 'interrupted') if (Date.now() > deadline) throw new Error('the watch never cut the voice');
+    voice.close();
+    output.pollEvents(); // dispatches `interrupted` to the closed voice, most likely before the callback acknowledged the retirement
+    await waitUntil(() => output.stats().liveVoices === 0, 'the slot to be reclaimed by the pump');
+  });
 });

@@ -10,7 +10,7 @@ import { AudioRegistrar, type RegistrarShare } from '../src/registrar/registrar.
 /** What the bench hands the worker. */
 export interface InterrupterData {
   share: RegistrarShare;
-  /** Int32 [0]: bumped by the bench to fire. */
+  /** Int32 [0]: bumped by the bench to fire; [1]: bumped by the worker once its request returned. */
   cell: SharedArrayBuffer;
   actor: string;
 }
@@ -32,5 +32,6 @@ parentPort?.on('message', (streamId: string) => {
   parentPort?.postMessage('armed');
   Atomics.wait(cell, 0, armedAt); // until the bench fires
   const result = registrar.request({ action: 'interrupt', actor: owner, target: streamId, reason: 'from another thread' });
+  Atomics.add(cell, 1, 1);
   parentPort?.postMessage({ allowed: result.allowed, reason: result.reason, attestationId: result.attestation.id } satisfies InterrupterReport);
 });

@@ -28,10 +28,15 @@
  * - external, override user: as above, the stream in session `den` covered by `user:alice`'s
  *   session override, and the interrupt requested by alice's handle;
  * - another thread: the owner's interrupt requested in a worker thread on a registrar attached to
- *   this one (`registrar.share()`), fired through a shared cell the worker blocks on. The decision
- *   reaches this thread's sink through the registrar's doorbell (the writer drains it and tells
- *   the sink), so this row waits by yielding the event loop, not by a busy loop, and its
- *   "flipped inside the call" column does not apply (the call only fires the worker).
+ *   this one (`registrar.share()`), fired through a shared cell the worker blocks on. The device
+ *   obeys the decision itself: the stream's voice watches its state word in the native core
+ *   (native/core/stream_watch.h), so the audio callback starts the fade without this thread; the
+ *   sink still closes when the registrar's doorbell tells this thread. This row waits by yielding
+ *   the event loop, not by a busy loop, and its "flipped inside the call" column does not apply
+ *   (the call only fires the worker);
+ * - another thread, no native watch (before): the same on a second registrar whose core has its
+ *   watch taken away (test/helpers/unwatched-core.ts): the fade waits for this thread's event loop
+ *   to hear the doorbell, as before the watch existed. Same run, so the two compare directly.
  * Samples are taken in a plain loop rather than tinybench so rows can alternate.
  */
 import { AudioOutput } from '../src/audio/output.js';
@@ -43,6 +48,7 @@ import { Worker } from 'node:worker_threads';
 import { AudioRegistrar } from '../src/registrar/registrar.js';
 import type { RegistrarResult } from '../src/registrar/types.js';
 import type { InterrupterData, InterrupterReport } from './cross-thread-interrupter.js';
+import { unwatchedCore } from '../test/helpers/unwatched-core.js';
 
 const SAMPLE_RATE_HZ = 48_000;
 const PERIOD_FRAMES = 240; // 5 ms
@@ -123,6 +129,8 @@ interface Playing {
   interrupt(): void;
   /** After the fade: waits for the stream to end and checks it ended because of the request. */
   settle(): Promise<void>;
+  /** Rows deciding on another thread: whether the decision has been made (the worker's request returned). */
+  decided?(): boolean;
 }
 
 /** One row of the table: how its streams start and who interrupts them. */
@@ -161,6 +169,11 @@ class Interrupter {
     await armed;
   }
 
+  /** The worker's count of requests made (cell [1]). */
+  decisions(): number {
+    return Atomics.load(this.#cell, 1);
+  }
+
   /** Fires: the worker wakes and requests the interrupt. Returns its report. */
   fire(): Promise<InterrupterReport> {
     const report = this.#reply<InterrupterReport>();
@@ -177,6 +190,8 @@ class Interrupter {
 interface Sample {
   fadeStartFrames: number;
   silentFrames: number;
+  /** Decision → first silent frame: from the device position read once the decision was made (same-thread rows: the request's). */
+  decidedSilentFrames: number;
   requestMs: number;
   fadeDoneMs: number;
   /** Request → the row's stream ended (for engine rows: play() settled), wall clock. */
@@ -258,7 +273,35 @@ async function main(): Promise<void> {
   const agentEngine = new VoiceEngine({ registrar, actor: agent, output: device, backend: new ConstantLevelBackend({ level: LEVEL, sampleRateHz: SAMPLE_RATE_HZ, framesPerSegment: SEGMENT_FRAMES }) });
   const override = registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
   if (!override.allowed) throw new Error(`enable_override denied: ${override.reason}`);
-  const interrupter = new Interrupter({ share: registrar.share(), cell: new SharedArrayBuffer(4), actor: 'agent:assistant' });
+  const interrupter = new Interrupter({ share: registrar.share(), cell: new SharedArrayBuffer(8), actor: 'agent:assistant' });
+  // The "before" row: the same, on a core whose device watch is taken away.
+  const unwatched = new AudioRegistrar({ core: unwatchedCore() });
+  const unwatchedEngine = new VoiceEngine({ registrar: unwatched, actor: unwatched.registerActor('agent:assistant'), output: device, backend: new ConstantLevelBackend({ level: LEVEL, sampleRateHz: SAMPLE_RATE_HZ, framesPerSegment: SEGMENT_FRAMES }) });
+  const unwatchedInterrupter = new Interrupter({ share: unwatched.share(), cell: new SharedArrayBuffer(8), actor: 'agent:assistant' });
+  /** The "another thread" rows: `engine`'s stream interrupted by its owner on a worker attached to its registrar. */
+  const crossThreadRow = (name: string, engine: VoiceEngine, worker: Interrupter): Row => ({
+    name,
+    yields: true,
+    async start() {
+      const { streamId, done } = await startPlay(engine, {});
+      await worker.arm(streamId);
+      let report: Promise<InterrupterReport> | undefined;
+      const decisionsBefore = worker.decisions();
+      return {
+        interrupt() {
+          report = worker.fire();
+        },
+        decided: () => worker.decisions() > decisionsBefore,
+        settle: async () => {
+          const [result, decided] = await Promise.all([done, report]);
+          if (!decided?.allowed) throw new Error(`${name}: interrupt denied: ${decided?.reason ?? 'never made'}`);
+          if (result.interrupted !== true || result.endedBy?.attestationId !== decided.attestationId) {
+            throw new Error(`${name}: play() settled ${JSON.stringify({ interrupted: result.interrupted, endedBy: result.endedBy })}, expected interrupted by ${decided.attestationId}`);
+          }
+        },
+      };
+    },
+  });
 
   const BASELINE = 'AudioOutput.interrupt() (baseline)';
   const rows: Row[] = [
@@ -315,27 +358,8 @@ async function main(): Promise<void> {
         };
       },
     },
-    {
-      name: 'another thread: owner on an attached registrar',
-      yields: true,
-      async start() {
-        const { streamId, done } = await startPlay(agentEngine, {});
-        await interrupter.arm(streamId);
-        let report: Promise<InterrupterReport> | undefined;
-        return {
-          interrupt() {
-            report = interrupter.fire();
-          },
-          settle: async () => {
-            const [result, decided] = await Promise.all([done, report]);
-            if (!decided?.allowed) throw new Error(`${this.name}: interrupt denied: ${decided?.reason ?? 'never made'}`);
-            if (result.interrupted !== true || result.endedBy?.attestationId !== decided.attestationId) {
-              throw new Error(`${this.name}: play() settled ${JSON.stringify({ interrupted: result.interrupted, endedBy: result.endedBy })}, expected interrupted by ${decided.attestationId}`);
-            }
-          },
-        };
-      },
-    },
+    crossThreadRow('another thread: owner on an attached registrar', agentEngine, interrupter),
+    crossThreadRow('another thread, no native watch (before)', unwatchedEngine, unwatchedInterrupter),
   ];
 
   const takeSample = async (row: Row): Promise<Sample> => {
@@ -349,6 +373,14 @@ async function main(): Promise<void> {
     const requestMs = performance.now() - startedMs;
     let stats = device.stats();
     const flippedInCall = stats.interruptGeneration >= generation;
+    // Another thread's decision: busy-wait (no event-loop turn) until the worker's request returned,
+    // then read the device position: the decision was made at or before it.
+    let decidedAtFrame = requestedAtFrame;
+    if (playing.decided) {
+      const deadline = performance.now() + DEADLINE_MS;
+      while (!playing.decided()) if (performance.now() > deadline) throw new Error(`${row.name}: the worker never decided`);
+      decidedAtFrame = device.stats().callbacks * PERIOD_FRAMES;
+    }
     // Busy wait on purpose: a sleep here would be what gets measured. A decision made on another
     // thread needs this thread's event loop to arrive: that row yields a turn at a time instead.
     while (stats.completedInterruptGeneration < generation) {
@@ -368,7 +400,7 @@ async function main(): Promise<void> {
     if (tape.frameAt(requestedAtFrame - 1) !== LEVEL) anomaly = 'level not playing at the request';
     else if (Math.abs((tape.frameAt(fadeStart) ?? 0) - firstFadeValue) > 1e-5) anomaly = `first non-level frame ${tape.frameAt(fadeStart)} is not the fade`;
     tape.dropBefore(silent);
-    return { fadeStartFrames: fadeStart - requestedAtFrame, silentFrames: silent - requestedAtFrame, requestMs, fadeDoneMs, settledMs, settledFrames, flippedInCall, anomaly };
+    return { fadeStartFrames: fadeStart - requestedAtFrame, silentFrames: silent - requestedAtFrame, decidedSilentFrames: silent - decidedAtFrame, requestMs, fadeDoneMs, settledMs, settledFrames, flippedInCall, anomaly };
   };
 
   const samples = new Map<string, Sample[]>(rows.map((row) => [row.name, []]));
@@ -384,24 +416,28 @@ async function main(): Promise<void> {
   const runMs = performance.now() - startedRunMs;
 
   await agentEngine.close();
+  await unwatchedEngine.close();
   await interrupter.close();
+  await unwatchedInterrupter.close();
   device.stop();
   tape.pull();
   const { callbacks } = device.stats();
   device.close();
   await registrar.close();
+  await unwatched.close();
   if (tape.endFrame !== callbacks * PERIOD_FRAMES) {
     throw new Error(`capture holds ${tape.endFrame} frames but the device rendered ${callbacks} periods of ${PERIOD_FRAMES}: request positions would be off`);
   }
 
   const summary = rows.map((row) => {
     const list = samples.get(row.name) ?? [];
-    const pick = (key: 'fadeStartFrames' | 'silentFrames' | 'requestMs' | 'fadeDoneMs' | 'settledMs' | 'settledFrames') => list.map((sample) => sample[key]);
+    const pick = (key: 'fadeStartFrames' | 'silentFrames' | 'decidedSilentFrames' | 'requestMs' | 'fadeDoneMs' | 'settledMs' | 'settledFrames') => list.map((sample) => sample[key]);
     return {
       name: row.name,
       count: list.length,
       fade: [percentile(pick('fadeStartFrames'), 0.5), percentile(pick('fadeStartFrames'), 0.99)] as const,
       silent: [percentile(pick('silentFrames'), 0.5), percentile(pick('silentFrames'), 0.99)] as const,
+      decidedSilent: [percentile(pick('decidedSilentFrames'), 0.5), percentile(pick('decidedSilentFrames'), 0.99), Math.max(...pick('decidedSilentFrames'))] as const,
       request: [percentile(pick('requestMs'), 0.5), percentile(pick('requestMs'), 0.99)] as const,
       fadeDone: [percentile(pick('fadeDoneMs'), 0.5), percentile(pick('fadeDoneMs'), 0.99)] as const,
       settled: [percentile(pick('settledMs'), 0.5), percentile(pick('settledMs'), 0.99)] as const,
@@ -429,6 +465,16 @@ async function main(): Promise<void> {
       'silent ÷ period': pair(row.silent, (value) => (value / PERIOD_FRAMES).toFixed(2)),
       'silent ÷ baseline': `${ratio(row.silent[0], base.silent[0])} / ${ratio(row.silent[1], base.silent[1])}`,
       anomalies: row.anomalies.length,
+    })),
+  );
+  console.log('decision → first silent frame (p50 / p99 / max): from the device position once the decision was made; goal ≤ one period + the fade');
+  console.table(
+    summary.map((row) => ({
+      task: row.name,
+      'frames': `${row.decidedSilent[0]} / ${row.decidedSilent[1]} / ${row.decidedSilent[2]}`,
+      'ms': `${ms(row.decidedSilent[0])} / ${ms(row.decidedSilent[1])} / ${ms(row.decidedSilent[2])}`,
+      '÷ period': `${(row.decidedSilent[0] / PERIOD_FRAMES).toFixed(2)} / ${(row.decidedSilent[1] / PERIOD_FRAMES).toFixed(2)} / ${(row.decidedSilent[2] / PERIOD_FRAMES).toFixed(2)}`,
+      'within period + fade': `${(samples.get(row.name) ?? []).filter((sample) => sample.decidedSilentFrames <= PERIOD_FRAMES + fadeFrames).length}/${row.count}`,
     })),
   );
   console.log('wall-clock (p50 / p99, ms)');

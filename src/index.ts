@@ -139,6 +139,7 @@ export { AudioOutput, audioOutputOptionsSchema } from './audio/output.js';
 export type { AudioOutputConfig, AudioOutputInfo, AudioOutputOptions, AudioOutputStats, AudioWaitOptions } from './audio/output.js';
 export { AudioVoice } from './audio/voice.js';
 export type { AudioVoiceEvent, AudioVoiceEventKind, AudioVoiceOptions, AudioVoiceState, AudioVoiceStats, AudioVoiceWaitOptions } from './audio/voice.js';
+export type { NativeStreamWatch } from './native/registrar-binding.js';
 export { AUDIO_BACKEND_ENV, listOutputDevices } from './audio/devices.js';
 export type { AudioBackendName, OutputDevice } from './audio/devices.js';
 export { concatPcm, f32leToFloat32, float32ToF32le, float32ToS16le, s16leToFloat32 } from './audio/pcm.js';

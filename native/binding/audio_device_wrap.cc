@@ -13,6 +13,7 @@
 
 #include "audio_device.h"
 #include "audio_wrap.h"
+#include "stream_watch_wrap.h"
 
 namespace vs::binding {
 namespace {
@@ -44,6 +45,7 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
                            InstanceMethod<&DeviceWrap::VoiceWrite>("voiceWrite"),
                            InstanceMethod<&DeviceWrap::VoiceEnd>("voiceEnd"),
                            InstanceMethod<&DeviceWrap::VoiceInterrupt>("voiceInterrupt"),
+                           InstanceMethod<&DeviceWrap::VoiceWatch>("voiceWatch"),
                            InstanceMethod<&DeviceWrap::VoiceSetGain>("voiceSetGain"),
                            InstanceMethod<&DeviceWrap::VoiceStats>("voiceStats"),
                            InstanceMethod<&DeviceWrap::VoiceClose>("voiceClose"),
@@ -284,6 +286,17 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
     RequireOpen(info.Env(), "voiceInterrupt");
     Check(info.Env(), device_->InterruptVoice(VoiceId(info)), "voiceInterrupt");
     return info.Env().Undefined();
+  }
+
+  // voiceWatch(id, watch): true when the voice now follows the stream; false when its core is gone.
+  Napi::Value VoiceWatch(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env(), "voiceWatch");
+    const uint32_t id = VoiceId(info);
+    StreamWatchTarget target;
+    std::shared_ptr<const void> owner;
+    if (!LockStreamWatch(info.Env(), info[1], &target, &owner)) return Napi::Boolean::New(info.Env(), false);
+    Check(info.Env(), device_->WatchVoice(id, target, std::move(owner)), "voiceWatch");
+    return Napi::Boolean::New(info.Env(), true);
   }
 
   // voiceSetGain(id, gain, rampFrames)

@@ -31,6 +31,7 @@
 
 #include "exports.h"
 #include "registrar_core.h"
+#include "stream_watch_wrap.h"
 
 namespace vs::binding {
 namespace {
@@ -200,6 +201,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
             InstanceMethod<&CoreWrap::Decide>("decide"),
             InstanceMethod<&CoreWrap::ReserveSeq>("reserveSeq"),
             InstanceMethod<&CoreWrap::Stream>("stream"),
+            InstanceMethod<&CoreWrap::WatchStream>("watchStream"),
             InstanceMethod<&CoreWrap::Overrides>("overrides"),
             InstanceMethod<&CoreWrap::DeclareMember>("declareMember"),
             InstanceMethod<&CoreWrap::Membership>("membership"),
@@ -335,6 +337,14 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     std::memcpy(out, values, sizeof(values));
   }
 
+  // watchStream(id): an opaque watch of stream `id` for AudioDevice#voiceWatch (stream_watch_wrap.h),
+  // or null when the id has no slot. Holds the core weakly: the voice that arms it keeps it alive.
+  Napi::Value WatchStream(const Napi::CallbackInfo& info) {
+    RegistrarCore& core = Core(info.Env());
+    StreamWatchTarget target;
+    if (!core.WatchTarget(IntArg(info, 0), &target)) return info.Env().Null();
+    return NewStreamWatch(info.Env(), std::shared_ptr<const void>(core_), target);
+  }
   Napi::Value ShareToken(const Napi::CallbackInfo& info) {
     Core(info.Env());  // a closed object shares nothing
     return Napi::String::New(info.Env(), FormatToken(handle_, secret_));

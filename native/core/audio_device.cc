@@ -84,6 +84,7 @@ const char* AudioStatusName(AudioStatus status) noexcept {
     case AudioStatus::kNoSuchVoice: return "AUDIO_VOICE_CLOSED";
     case AudioStatus::kVoiceEnded: return "AUDIO_VOICE_ENDED";
     case AudioStatus::kVoiceInterrupted: return "AUDIO_VOICE_INTERRUPTED";
+    case AudioStatus::kVoiceWatched: return "AUDIO_VOICE_WATCHED";
     case AudioStatus::kInvalidGain: return "AUDIO_INVALID_GAIN";
     case AudioStatus::kDeviceNotFound: return "AUDIO_DEVICE_NOT_FOUND";
   }

@@ -63,6 +63,7 @@ enum class AudioStatus : int {
   kVoiceInterrupted,    // a write after InterruptVoice()
   kInvalidGain,         // a gain that is negative, not finite, or above kMaxGain
   kDeviceNotFound,      // no playback device has the id or name asked for
+  kVoiceWatched,        // WatchVoice() on a voice that already watches a stream
 };
 
 /**
@@ -232,6 +233,7 @@ class AudioDevice {
   /**
    * Queues up to `frames` interleaved frames on voice `id`; `*accepted` gets how many fitted.
    * Refused after EndVoice (kVoiceEnded) or InterruptVoice (kVoiceInterrupted). Never blocks.
+   * A voice whose watched stream no longer plays (WatchVoice) accepts 0 frames.
    * Thread safety: control thread (the voice's producer). Callback safety: yes (wait-free).
    */
   [[nodiscard]] AudioStatus WriteVoice(uint32_t id, const float* samples, size_t frames, size_t* accepted) noexcept;
@@ -247,6 +249,15 @@ class AudioDevice {
    * holds. Idempotent. Thread safety: control thread. Callback safety: yes (one atomic store).
    */
   [[nodiscard]] AudioStatus InterruptVoice(uint32_t id) noexcept;
+
+  /**
+   * Makes voice `id` follow a registrar stream (stream_watch.h): from the first period in which
+   * the stream no longer plays (or its core halted) the callback fades the voice out as for
+   * InterruptVoice. `owner` keeps the core `target` points into alive; it is released on this
+   * thread when the slot is freed. Once per voice (kVoiceWatched after).
+   * Thread safety: control thread. Callback safety: no (copies a shared reference).
+   */
+  [[nodiscard]] AudioStatus WatchVoice(uint32_t id, const StreamWatchTarget& target, std::shared_ptr<const void> owner) noexcept;
 
   /**
    * Ramps voice `id`'s gain linearly to `gain` over `rampFrames` frames (0: at once) from the next

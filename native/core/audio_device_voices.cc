@@ -67,6 +67,7 @@ void AudioDevice::FreeSlot(MixerVoice& voice) noexcept {
     voiceInterruptsCompleted_.store(voiceInterruptsCompleted_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
   voice.ring.reset();
+  voice.DropWatch();  // may release the last reference to a registrar core: here, never in the callback
   voice.id = 0;
   voice.lifecycle.store(static_cast<uint32_t>(VoiceLifecycle::kFree), std::memory_order_release);
 }
@@ -114,6 +115,9 @@ AudioStatus AudioDevice::WriteVoice(uint32_t id, const float* samples, size_t fr
   }
   if (voice->interruptRequested.load(std::memory_order_relaxed)) return AudioStatus::kVoiceInterrupted;
   if (voice->ended.load(std::memory_order_relaxed)) return AudioStatus::kVoiceEnded;
+  // A watched stream that no longer plays takes nothing more (the ring is dropped anyway): the
+  // writer waits as on a full ring until the stream's sink closes on the transition.
+  if (voice->watchArmed.load(std::memory_order_relaxed) && !StreamStillPlays(voice->watch)) return AudioStatus::kOk;
   *accepted = voice->ring->Write(samples, frames);
   return AudioStatus::kOk;
 }
@@ -132,6 +136,14 @@ AudioStatus AudioDevice::InterruptVoice(uint32_t id) noexcept {
   if (voice == nullptr) return AudioStatus::kNoSuchVoice;
   CountVoiceInterrupt(*voice);
   voice->interruptRequested.store(true, std::memory_order_release);
+  return AudioStatus::kOk;
+}
+
+AudioStatus AudioDevice::WatchVoice(uint32_t id, const StreamWatchTarget& target, std::shared_ptr<const void> owner) noexcept {
+  if (closed_) return AudioStatus::kClosed;
+  MixerVoice* voice = FindVoice(id);
+  if (voice == nullptr) return AudioStatus::kNoSuchVoice;
+  if (!voice->ArmWatch(target, std::move(owner))) return AudioStatus::kVoiceWatched;
   return AudioStatus::kOk;
 }
 

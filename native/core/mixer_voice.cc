@@ -76,6 +76,8 @@ void MixerVoice::Reset(uint32_t voiceId, std::unique_ptr<PcmRingBuffer> voiceRin
   interruptCounted = false;
   interruptCompleted.store(false, std::memory_order_relaxed);
   interruptSeen = false;
+  watchCut = false;
+  DropWatch();
   interruptRequested.store(false, std::memory_order_relaxed);
   ended.store(false, std::memory_order_relaxed);
   seenGainRequest = PackGainRequest(initialGain, 0);
@@ -91,6 +93,20 @@ void MixerVoice::Reset(uint32_t voiceId, std::unique_ptr<PcmRingBuffer> voiceRin
   fadeFramesDone = 0;
 }
 
+bool MixerVoice::ArmWatch(const StreamWatchTarget& target, std::shared_ptr<const void> owner) noexcept {
+  if (watchArmed.load(std::memory_order_relaxed) || target.word == nullptr || target.halted == nullptr) return false;
+  watch = target;
+  watchOwner = std::move(owner);
+  watchArmed.store(true, std::memory_order_release);
+  return true;
+}
+
+void MixerVoice::DropWatch() noexcept {
+  watchArmed.store(false, std::memory_order_relaxed);
+  watch = StreamWatchTarget{};
+  watchOwner.reset();
+}
+
 uint64_t MixVoice(MixerVoice& voice, const MixPeriod& period) noexcept {
   const auto lifecycle = static_cast<VoiceLifecycle>(voice.lifecycle.load(std::memory_order_acquire));
   if (lifecycle != VoiceLifecycle::kLive && lifecycle != VoiceLifecycle::kRetiring) return 0;
@@ -98,10 +114,16 @@ uint64_t MixVoice(MixerVoice& voice, const MixPeriod& period) noexcept {
   PcmRingBuffer& ring = *voice.ring;
   auto phase = static_cast<VoicePhase>(voice.phase.load(std::memory_order_relaxed));
 
-  // An interrupt (or a retirement, which never cuts a sound short) starts the fade on this period.
+  // An interrupt (or a retirement, which never cuts a sound short) starts the fade on this period,
+  // and so does the watched stream no longer playing (stream_watch.h). A watch cut is not a
+  // requested interrupt: it is counted complete when the control thread's request (the sink
+  // closing on the transition) arrives, so the device's requested/completed counts stay paired.
   const bool interruptRequested = voice.interruptRequested.load(std::memory_order_acquire);
   if (interruptRequested) voice.interruptSeen = true;
-  if ((retiring || interruptRequested) &&
+  if (!voice.watchCut && voice.watchArmed.load(std::memory_order_acquire) && !StreamStillPlays(voice.watch)) {
+    voice.watchCut = true;
+  }
+  if ((retiring || interruptRequested || voice.watchCut) &&
       (phase == VoicePhase::kPending || phase == VoicePhase::kPlaying)) {
     if (phase == VoicePhase::kPending) {
       // Nothing of it was ever heard: no fade needed.

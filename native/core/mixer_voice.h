@@ -11,6 +11,9 @@
 //             and mark the slot kFree again.
 // So a ring is freed only after the renderer has acknowledged it will never touch it again.
 // Requests (interrupt, end, gain) and counters are single-writer atomics: no lock, no RMW.
+// A voice may also watch a registrar stream (stream_watch.h, ArmWatch): from then on the renderer
+// fades it out, exactly as a requested interrupt does, in the first period in which the stream no
+// longer plays, whoever decided that and on whichever thread.
 #pragma once
 
 #include <atomic>
@@ -19,6 +22,7 @@
 #include <memory>
 
 #include "pcm_ring_buffer.h"
+#include "stream_watch.h"
 #include "voice_event_ring.h"
 
 namespace vs {
@@ -66,6 +70,14 @@ struct MixerVoice {
   /** The renderer saw the interrupt request and the voice is silent (counted once in the device's). */
   std::atomic<bool> interruptCompleted{false};
 
+  // The watch (ArmWatch): `watch` and `watchOwner` are written once, before `watchArmed` (release);
+  // the renderer reads `watch` only after loading `watchArmed` (acquire). `watchOwner` keeps the
+  // watched core alive and is touched by the control thread only (released in Reset / FreeSlot,
+  // after the renderer let go), so the callback never drops the last reference.
+  std::atomic<bool> watchArmed{false};
+  StreamWatchTarget watch;
+  std::shared_ptr<const void> watchOwner;
+
   // Renderer-owned state (reset by the control thread while the slot is kFree).
   uint64_t seenGainRequest = 0;
   float gain = 1.0f;
@@ -74,12 +86,23 @@ struct MixerVoice {
   uint32_t gainRampFramesLeft = 0;
   uint32_t fadeFramesDone = 0;
   bool interruptSeen = false;
+  /** The watch found the stream no longer playing: the voice fades (and stays silent) for good. */
+  bool watchCut = false;
 
   /**
    * Prepares a free slot for a new voice (the slot must be kFree; publish with lifecycle after).
    * Thread safety: control thread. Callback safety: no (takes ownership of an allocated ring).
    */
   void Reset(uint32_t voiceId, std::unique_ptr<PcmRingBuffer> voiceRing, float initialGain) noexcept;
+
+  /**
+   * Makes the renderer follow a registrar stream (stream_watch.h): `owner` keeps what `target`
+   * points into alive. Once per voice: false when already armed. The voice may be live.
+   * Thread safety: control thread. Callback safety: no (copies a shared reference).
+   */
+  bool ArmWatch(const StreamWatchTarget& target, std::shared_ptr<const void> owner) noexcept;
+  /** Drops the watch and its reference (slot kFree or kRetired only). Control thread. */
+  void DropWatch() noexcept;
 };
 
 /** What one period of mixing needs: the output, a scratch buffer, and where to report events. */

@@ -19,10 +19,17 @@ int32_t WordState(uint64_t word) { return static_cast<int32_t>((word >> 1) & 7);
 bool WordCommitted(uint64_t word) { return (word >> 4) & 1; }
 int32_t WordOwner(uint64_t word) { return static_cast<int32_t>((word >> 5) & 0xFFFFFF) - 1; }
 uint64_t WordVersion(uint64_t word) { return word >> 29; }
-uint64_t MakeWord(int32_t state, bool committed, int32_t owner, uint64_t version) {
+constexpr uint64_t MakeWord(int32_t state, bool committed, int32_t owner, uint64_t version) {
   return kExistsBit | (static_cast<uint64_t>(state & 7) << 1) | (committed ? 1u << 4 : 0u) |
          (static_cast<uint64_t>(static_cast<uint32_t>(owner + 1) & 0xFFFFFF) << 5) | (version << 29);
 }
+
+// The audio callback's watch (stream_watch.h) reads this layout: keep the two equal.
+static_assert(WordPlays(MakeWord(static_cast<int32_t>(StreamState::kPlaying), true, 7, 9), 9), "watch: playing word");
+static_assert(!WordPlays(MakeWord(static_cast<int32_t>(StreamState::kPlaying), false, 7, 9), 10), "watch: version floor");
+static_assert(!WordPlays(MakeWord(static_cast<int32_t>(StreamState::kInterrupting), false, 7, 9), 1), "watch: state field");
+static_assert(!WordPlays(MakeWord(static_cast<int32_t>(StreamState::kPlaying), false, 7, 9) & ~kExistsBit, 1), "watch: exists bit");
+static_assert(stream_word::kExistsBit == kExistsBit, "watch: exists bit");
 
 // Aux word: lastSeq (40) | graphRevision (24).
 constexpr uint64_t kSeqMask = (uint64_t{1} << 40) - 1;
@@ -819,6 +826,15 @@ bool RegistrarCore::SweptAt(uint64_t seq, uint32_t* removed) const noexcept {
   const uint64_t word = sweeps_[(seq / period) % sweepSlots_].load(std::memory_order_acquire);
   if ((word >> 24) != seq) return false;  // overwritten by a later point, or from before a Load
   *removed = static_cast<uint32_t>(word & 0xFFFFFF);
+  return true;
+}
+
+bool RegistrarCore::WatchTarget(int32_t id, StreamWatchTarget* target) const noexcept {
+  if (id < 0 || id >= streams_.Size()) return false;
+  const StreamSlot& slot = streams_.At(id);
+  target->word = &slot.word;
+  target->halted = &halted_;
+  target->version = WordVersion(slot.word.load(std::memory_order_acquire));
   return true;
 }
 

@@ -96,6 +96,7 @@
 
 #include "registrar_membership.h"
 #include "registrar_tables.h"
+#include "stream_watch.h"
 
 namespace vs::registrar {
 
@@ -418,6 +419,12 @@ class RegistrarCore {
   uint64_t LastSeq() const noexcept { return claimed_.load(std::memory_order_acquire); }
   /** Whether a HALT was applied. */
   bool Halted() const noexcept { return halted_.load(std::memory_order_acquire); }
+  /** Fills `target` with what a mixer voice needs to watch stream `id` from the audio callback
+   *  (stream_watch.h): the address of its state word and of the halted flag, and its current
+   *  version as the floor. False when `id` has no slot. The addresses stay valid while the core
+   *  lives (chunks never move); the caller keeps the core alive. Thread safety: any thread, no
+   *  lock. Callback safety: yes, but it is meant for the control thread (arming a watch). */
+  bool WatchTarget(int32_t id, StreamWatchTarget* target) const noexcept;
   /** Journal capacity in entries. */
   uint32_t JournalCapacity() const noexcept;
   /** The free epoch: how many compaction sweeps freed ids (see the header). Any thread. */

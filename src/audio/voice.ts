@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { AudioError, InputError } from '../errors.js';
 import type { NativeAudioDevice, NativeVoiceStats } from '../native/audio-binding.js';
+import type { NativeStreamWatch } from '../native/registrar-binding.js';
 import { parseInput } from '../validation.js';
 import { throwIfAborted, waitOrAbort as wait } from './wait.js';
 
@@ -182,6 +183,18 @@ export class AudioVoice {
     this.#host.call(() => this.#host.device.voiceInterrupt(this.id));
   }
 
+  /**
+   * Makes this voice follow a registrar stream (a watch from `registrar.streamWatch(permit)`): from
+   * the first device period in which that stream no longer plays (interrupting, stopped, failed,
+   * or its core halted), the audio callback fades this voice out exactly as `interrupt()` does,
+   * whichever thread decided it. Returns false when the watch's core is gone. Once per voice
+   * (AudioError `AUDIO_VOICE_WATCHED` after); AUDIO_VOICE_CLOSED after close().
+   */
+  watch(watch: NativeStreamWatch): boolean {
+    this.#checkOpen('watch');
+    return this.#host.call(() => this.#host.device.voiceWatch(this.id, watch));
+  }
+
   /** Ramps the gain linearly to `gainDb` (≤ +24 dB; -120 is inaudible) over `rampMs`, from the next period. */
   setGain(gainDb: number, options: { rampMs?: number } = {}): void {
     const level = parseInput(z.number().min(-120).max(24), gainDb, 'gainDb');
@@ -242,7 +255,9 @@ export class AudioVoice {
     if (this.#closed) {
       this.#last = { ...this.#last, framesPlayed: Math.max(this.#last.framesPlayed, event.voiceFrames), underruns: this.#last.underruns + (kind === 'underrun' ? 1 : 0) };
     }
-    if (this.#closed && (kind === 'interrupted' || kind === 'drained')) this.#host.forget(this);
+    // Forgotten once its native slot is gone: a voice cut by its watch reports `interrupted` before
+    // it is retired, and the output's pump must run on until the slot is reclaimed.
+    if (this.#closed && (kind === 'interrupted' || kind === 'drained') && !this.isAllocated()) this.#host.forget(this);
     const listeners = this.#listeners.get(kind);
     if (!listeners) return;
     for (const listener of [...listeners]) listener(Object.freeze({ ...event }));

@@ -3,6 +3,7 @@
  * audio_device_wrap.cc). Every method is synchronous. Failures throw an `Error` with a string
  * `code` (e.g. `AUDIO_DEVICE_CLOSED`, `AUDIO_DEVICE_INIT_FAILED`, `AUDIO_PCM_MISALIGNED`).
  */
+import type { NativeStreamWatch } from './registrar-binding.js';
 
 /** Options of `new AudioDevice(...)`; already validated by the caller (src/audio/output.ts). */
 export interface NativeAudioDeviceOptions {
@@ -114,6 +115,9 @@ export interface NativeAudioDevice {
   voiceEnd(id: number): void;
   /** Fades this voice only to zero within 5 ms from the next period, then drops what it holds. */
   voiceInterrupt(id: number): void;
+  /** Makes the voice fade out (as voiceInterrupt) from the first period its stream no longer plays
+   *  or its core halted; false when the watch's core is gone. Throws AUDIO_VOICE_WATCHED the second time. */
+  voiceWatch(id: number, watch: NativeStreamWatch): boolean;
   /** Ramps the voice's linear gain to `gain` over `rampFrames` frames. */
   voiceSetGain(id: number, gain: number, rampFrames: number): void;
   /** The voice's counters (also while a closed voice fades out, until it is freed). */

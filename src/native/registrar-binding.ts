@@ -61,6 +61,13 @@ export interface NativeRegistrarImage {
 /** Options of a new native core, after the journal capacity (only when creating one). */
 export type NativeRegistrarCoreOptions = [compactionPeriodSeqs: number, compactionRetainSeqs: number, streamCapacity: number, scopeCapacity: number];
 
+/** An opaque watch of one stream of a native core (native/core/stream_watch.h): made by
+ *  `watchStream`, handed to `AudioDevice#voiceWatch`. A frozen empty object that no JS code can
+ *  forge or read; it holds its core only weakly. */
+export interface NativeStreamWatch {
+  readonly __nativeStreamWatch: never;
+}
+
 /** One object on a native registrar core. Several objects (in several threads) may share a core. */
 export interface NativeRegistrarCore {
   /** The capability to attach to this core: `"<handle>.<32 hex digits>"`, the handle and the core's
@@ -86,6 +93,8 @@ export interface NativeRegistrarCore {
   /** Writes the stream into the I/O buffer and answers 1; 0 when it does not exist; 2 when the
    *  epoch in the request area is checked and stale. */
   stream(id: number): 0 | 1 | 2;
+  /** A watch of stream `id` for a device voice, or null when the id has no slot. */
+  watchStream(id: number): NativeStreamWatch | null;
   overrides(): Int32Array;
   /** Adds basis bits to a membership; throws REGISTRAR_UNKNOWN_ID for ids not interned. */
   declareMember(user: number, session: number, basis: number): void;

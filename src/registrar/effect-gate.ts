@@ -256,6 +256,14 @@ export class EffectGate {
     return issued;
   }
 
+  /** The stream of a spent `play` permit of this gate (AudioRegistrar.streamWatch); throws RegistrarRequiredError otherwise. */
+  playedStream(permit: unknown): string {
+    if (!Permit.issuedBy(permit, this) || !Permit.spent(permit) || permit.action !== 'play' || permit.streamId === null) {
+      throw new RegistrarRequiredError('streamWatch needs a spent play permit of this registrar (StreamSink.open spends it)');
+    }
+    return permit.streamId;
+  }
+
   /** See AudioRegistrar.spend. */
   spend(permit: unknown, expect: PermitExpectation): Permit {
     if (!Permit.issuedBy(permit, this)) throw new RegistrarRequiredError('not a permit of this registrar: take one with require() from an allowed result');

@@ -40,6 +40,7 @@ import {
   REGISTRAR_STREAM_FIELDS,
   REGISTRAR_WRITTEN_OFFSET_BYTES,
   type NativeRegistrarCore,
+  type NativeStreamWatch,
 } from '../native/registrar-binding.js';
 import { parseInput } from '../validation.js';
 import { compactionOptionSchema, policyOf, type CompactionOption, type CompactionPolicy } from './compaction.js';
@@ -535,6 +536,12 @@ export class NativeCore implements SharedLogCore {
 
   shareInfo(): string | undefined {
     return this.#core().shareInfo();
+  }
+
+  /** A watch of stream `id`'s state word for a device voice (DecisionCore.watchStream), or null
+   *  when the id has no slot. Held weakly: the voice that arms it keeps the core alive. */
+  watchStream(id: number): NativeStreamWatch | null {
+    return id < 0 ? null : this.#core().watchStream(id);
   }
 
   stream(id: number): CoreStream | null {

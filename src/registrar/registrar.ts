@@ -58,6 +58,7 @@ import { isRuntimeErrorFail } from './runtime-error.js';
 import type { SigningOptions } from '../attestation/signing-options.js';
 import { ActorHandle, issueActorHandle } from './actor-handle.js';
 import type { StreamState } from './core.js';
+import type { NativeStreamWatch } from '../native/registrar-binding.js';
 import { overrideKey, overrideView, streamView, type OverrideValues } from './views.js';
 import { IdRun, RecordIds } from './record-ids.js';
 import { isSharedLogCore, type SharedLogCore } from './shared-core.js';
@@ -557,6 +558,18 @@ export class AudioRegistrar {
    */
   spend(permit: unknown, expect: PermitExpectation = {}): Permit {
     return this.#gate.spend(permit, expect);
+  }
+
+  /**
+   * The native watch of the stream a spent `play` permit opened, for that stream's device voice
+   * (AudioVoice.watch; StreamSink.open arms it): the audio callback then fades the voice out in the
+   * first period in which the stream no longer plays or the core halted, whoever decided it on
+   * whichever thread, without waiting for this thread's event loop. Null on a core without native
+   * words (the reference core). Throws RegistrarRequiredError for anything but a spent play permit.
+   */
+  streamWatch(permit: Permit): NativeStreamWatch | null {
+    const streamId = this.#gate.playedStream(permit);
+    return this.#core.watchStream?.(this.#lookupStream(streamId)) ?? null;
   }
 
   /**

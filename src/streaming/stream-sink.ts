@@ -5,8 +5,11 @@
  * or a registrar halt closes it. Closing flips that voice's interrupt atomic at once (≤ 5 ms fade on
  * the next period, then that voice is dropped; other streams play on sample-exact) unless everything
  * written had already played, retires the voice, and makes every later write fail: no frame after a
- * stop. The voice itself never leaves the sink: gain and events are reachable, writes only here.
+ * stop. On a native core the voice also watches the stream's state word (registrar.streamWatch), so
+ * the audio callback starts that fade itself in the first period after a decision made on another
+ * thread, without waiting for this thread's event loop to deliver the transition. The voice itself never leaves the sink: gain and events are reachable, writes only here.
  */
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortError, AudioError } from '../errors.js';
 import type { AudioOutput } from '../audio/output.js';
@@ -70,6 +73,11 @@ export class StreamSink {
     const spent = registrar.spend(permit, { action: 'play' });
     const voice = output.openVoice(voiceOptions);
     try {
+      // A native core's stream word is watched by the audio callback itself: a decision that ends
+      // the stream (made on any thread) fades this voice the next period, before this thread's
+      // event loop hears of it; close() below still follows on the transition, as without a watch.
+      const watch = registrar.streamWatch(spent);
+      if (watch !== null) voice.watch(watch);
       output.start();
     } catch (error) {
       voice.close();
@@ -202,6 +210,12 @@ export class StreamSink {
     const wait = signal ? AbortSignal.any([signal, this.#controller.signal]) : this.#controller.signal;
     try {
       await this.#voice.drain({ signal: wait });
+      // Cut by the device itself (the voice's watch saw the stream end before this thread heard of
+      // it): nothing was drained; the closing transition is on its way, and ends this wait.
+      if (this.#voice.stats().state === 'interrupted') {
+        if (!wait.aborted) await once(wait, 'abort');
+        wait.throwIfAborted();
+      }
       this.#drained = true;
     } catch (error) {
       this.#throwIfClosed();

@@ -94,6 +94,9 @@ function countingBinding(): { binding: AudioBinding; writes: () => number } {
     voiceInterrupt(id: number): void {
       this.#device.voiceInterrupt(id);
     }
+    voiceWatch(id: number, watch: Parameters<NativeAudioDevice['voiceWatch']>[1]): boolean {
+      return this.#device.voiceWatch(id, watch);
+    }
     voiceSetGain(id: number, gain: number, rampFrames: number): void {
       this.#device.voiceSetGain(id, gain, rampFrames);
     }

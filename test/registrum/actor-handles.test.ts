@@ -112,7 +112,7 @@ describe.each(coresUnderTest())('actor handles ($name core)', (core) => {
       [
         'constructor', 'share', 'role', 'registerActor', 'snapshot', 'baseSnapshot', 'recover', 'request', 'observe', 'requestAsHost', 'observeAsHost',
         'getState', 'listStates', 'listOverrides', 'overrideFor', 'listMemberships', 'listInvariants', 'halted', 'haltCause', 'onHalt', 'onOverride',
-        'onTransition', 'spend', 'require', 'requireDurable', 'effectsAwaitDurability', 'runEffect', 'syncJournal', 'stateHash', 'flush', 'close',
+        'onTransition', 'spend', 'streamWatch', 'require', 'requireDurable', 'effectsAwaitDurability', 'runEffect', 'syncJournal', 'stateHash', 'flush', 'close',
       ].sort(),
     );
     expect(r.getState(target)?.state).toBe('synthesizing');

@@ -90,12 +90,14 @@ describe('decisions are effects at the device', () => {
     const { result, streamId } = await playing(engine, output, registrar);
     const at = position(output);
     const decision = registrar.request({ action: 'interrupt', actor: agent, target: streamId, reason: 'barge-in' });
+    // The decision fell between `at` and here: a thread pre-empted meanwhile widens the bound by that much only.
+    const slack = position(output) - at;
     expect(decision.allowed).toBe(true);
     const played = await result;
     const callbacks = output.stats().callbacks;
     await waitUntil(() => output.stats().callbacks > callbacks + 4, 'periods after the interrupt');
     const captured = capturedSoFar(output);
-    expect(framesUntilFade(output, at, captured)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(framesUntilFade(output, at, captured)).toBeLessThanOrEqual(PERIOD_FRAMES + slack);
     expect(played.interrupted).toBe(true);
     expect(played.endedBy).toMatchObject({ action: 'interrupt', actor: 'agent:assistant', attestationId: decision.attestation.id });
     expect(registrar.getState(streamId)?.state).toBe('stopped');
@@ -116,9 +118,10 @@ describe('decisions are effects at the device', () => {
     expect(framesUntilFade(output, deniedAt)).toBeGreaterThanOrEqual(PERIOD_FRAMES * 8);
     const at = position(output);
     const allowed = registrar.request({ action: 'interrupt', actor: alice, target: streamId });
+    const slack = position(output) - at;
     expect(allowed.allowed).toBe(true);
     const played = await result;
-    expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES + slack);
     expect(played.endedBy).toMatchObject({ actor: 'user:alice', attestationId: allowed.attestation.id });
   });
 
@@ -167,10 +170,13 @@ describe('decisions are effects at the device', () => {
     const { registrar, output, engine } = host();
     const { result, streamId } = await playing(engine, output, registrar);
     const at = position(output);
-    await engine.close();
+    // close() requests its stops synchronously, before its first await.
+    const closing = engine.close();
+    const slack = position(output) - at;
+    await closing;
     const played = await result;
     expect(played.endedBy).toMatchObject({ action: 'stop', reason: 'engine_closed' });
-    expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES + slack);
     expect(registrar.getState(streamId)?.state).toBe('stopped');
     expect(registrar.listStates().filter((stream) => stream.state === 'playing' || stream.state === 'interrupting')).toEqual([]);
     const stop = registrar.attestationStore.all().find((record) => record.action === 'stop' && record.target === streamId);
@@ -211,9 +217,10 @@ describe('decisions are effects at the device', () => {
     await store.close();
     const at = position(output);
     registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'user', scopeId: 'alice' } });
+    const slack = position(output) - at;
     expect(registrar.haltCause?.cause).toBe('attestation_io');
     await expect(result).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
-    expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+    expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES + slack);
   });
 });
 
@@ -285,8 +292,9 @@ describe('hostile callers around the engine (adversarial review findings)', () =
       const { result, streamId } = await playing(userEngine, output, registrar);
       const at = position(output);
       expect(registrar.request({ action: 'interrupt', actor: alice, target: streamId }).allowed).toBe(true);
+      const slack = position(output) - at;
       expect((await result).interrupted).toBe(true);
-      expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
+      expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES + slack);
     } finally {
       process.off('warning', onWarning);
     }
@@ -317,11 +325,12 @@ describe('hostile callers around the engine (adversarial review findings)', () =
     expect(registrar.request({ action: 'interrupt', actor: agent, target: userStream }).allowed).toBe(false);
     const at = position(output);
     expect(registrar.request({ action: 'interrupt', actor: agent, target: agentStream }).allowed).toBe(true);
+    const slack = position(output) - at;
     expect((await agentPlay).interrupted).toBe(true);
     await waitUntil(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration && position(output) > at + PERIOD_FRAMES * 4, 'the fade and a few periods after it');
     const captured = capturedSoFar(output);
     // From one period after the request on, only alice's level plays (or silence between her segments).
-    const after = captured.subarray(at + PERIOD_FRAMES + output.fadeFrames, position(output));
+    const after = captured.subarray(at + slack + PERIOD_FRAMES + output.fadeFrames, position(output));
     expect(after.length).toBeGreaterThan(PERIOD_FRAMES * 2);
     expect(after.every((sample) => sample === 0.125 || sample === 0)).toBe(true);
     expect(after.some((sample) => sample === 0.125)).toBe(true);

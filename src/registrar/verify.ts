@@ -56,7 +56,10 @@ export interface VerifyOptions {
   snapshot?: unknown;
 }
 
-const OVERRIDE_ACTIONS = new Set(['enable_override', 'update_override', 'disable_override']);
+/** Whether `action` changes an override (compared directly: a Set lookup would hash each record's fresh action string). */
+function isOverrideAction(action: string): boolean {
+  return action === 'enable_override' || action === 'update_override' || action === 'disable_override';
+}
 
 /** How many of the latest records verify keeps by attestation id, beyond each stream's latest transition (see `verify`). */
 export const VERIFY_RECENT_RECORDS = 16_384;
@@ -143,21 +146,23 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
   }
 
   const find = (id: string): Transition | undefined => recent.get(id) ?? latestById.get(id);
-  /** Remembers a record's id (and its transition), forgetting the oldest beyond the ring. */
-  const remember = (id: string, transition: Transition | null): void => {
+  /**
+   * Gives a record's id its place in the ring, forgetting the oldest beyond it; the caller then
+   * enters the id in `recent` (once, with its transition or null, after the transition's checks).
+   */
+  const makeRoom = (id: string): void => {
     const oldest = ring[ringAt];
     if (oldest !== undefined) recent.delete(oldest);
     ring[ringAt] = id;
     ringAt = (ringAt + 1) % ring.length;
-    recent.set(id, transition);
   };
 
-  /** The structural checks of one accepted transition. */
-  function checkTransition(record: StructuralRecord, checks: CompactionCheck): void {
+  /** The structural checks of one accepted transition; its entry (for `recent`), or null when it names no stream. */
+  function checkTransition(record: StructuralRecord, checks: CompactionCheck): Transition | null {
     const { seq } = record;
     if (record.target === null) {
       fail(seq, 'state.identity.explicit', `seq ${seq}: accepted transition names no stream`);
-      return;
+      return null;
     }
     if (record.stateBefore === null) {
       if (latestOf.has(record.target) && !checks.compactedBefore(record.target, seq)) {
@@ -185,8 +190,8 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
     if (replaced) latestById.delete(replaced.id);
     latestOf.set(record.target, transition);
     latestById.set(record.id, transition);
-    recent.set(record.id, transition);
     checks.transition(record.target, record.stateAfter, seq);
+    return transition;
   }
 
   let count = 0;
@@ -203,18 +208,23 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
     if (!hashHolds) fail(seq, 'attestation.hash', `seq ${seq}: hash does not match the record's content (tampered)`);
     previousSeq = Math.max(previousSeq, seq);
     previousHash = record.hash;
-    if (recent.has(record.id) || latestById.has(record.id)) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
-    else remember(record.id, null); // a duplicate keeps the first record's place
-    if (record.action !== null && OVERRIDE_ACTIONS.has(record.action) && !record.accessibility) {
+    const duplicate = recent.has(record.id) || latestById.has(record.id);
+    if (duplicate) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
+    else makeRoom(record.id); // a duplicate keeps the first record's place
+    if (record.action !== null && isOverrideAction(record.action) && !record.accessibility) {
       warnings.push(Object.freeze({ seq, invariant: 'audio.accessibility.auditable', message: `seq ${seq}: ${record.action} is not marked accessibility: true` }));
     }
-    const transition = record.decision === 'allowed' && record.stateAfter !== null && record.metadata.observed !== true;
-    if (transition) checkTransition(record, compaction);
+    const isTransition = record.decision === 'allowed' && record.stateAfter !== null && record.metadata.observed !== true;
+    const transition = isTransition ? checkTransition(record, compaction) : null;
+    // One entry per id: a new id with its transition (or null); a duplicate's transition replaces the first record's entry.
+    if (!duplicate || transition !== null) recent.set(record.id, transition);
     const swept = compaction.record(record, fail);
-    for (const target of swept ?? []) {
-      const last = latestOf.get(target);
-      latestOf.delete(target);
-      if (last) latestById.delete(last.id);
+    if (swept !== null) {
+      for (const target of swept) {
+        const last = latestOf.get(target);
+        latestOf.delete(target);
+        if (last) latestById.delete(last.id);
+      }
     }
   };
 

@@ -75,6 +75,11 @@ interface Transition {
   child: number | null;
 }
 
+/** A stream's entry in `latestOf`: its last accepted transition, replaced in place (one map lookup a transition, no insertion). */
+interface StreamSlot {
+  latest: Transition;
+}
+
 /** The seqs seen so far, as sorted disjoint ranges (one for a gap-free log). */
 class SeqRanges {
   readonly #ranges: [number, number][] = [];
@@ -128,7 +133,7 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
 
   const seenSeqs = new SeqRanges();
   /** Each stream's last accepted transition (compacted streams are dropped), and the same by id. */
-  const latestOf = new Map<string, Transition>();
+  const latestOf = new Map<string, StreamSlot>();
   const latestById = new Map<string, Transition>();
   /** The last records by attestation id (their transition, or null), for parents and state.identity.unique; bounded by a ring. */
   const recent = new Map<string, Transition | null>();
@@ -164,8 +169,9 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
       fail(seq, 'state.identity.explicit', `seq ${seq}: accepted transition names no stream`);
       return null;
     }
+    const slot = latestOf.get(record.target); // nothing below changes latestOf before the slot is updated
     if (record.stateBefore === null) {
-      if (latestOf.has(record.target) && !checks.compactedBefore(record.target, seq)) {
+      if (slot !== undefined && !checks.compactedBefore(record.target, seq)) {
         fail(seq, 'state.identity.unique', `seq ${seq}: stream ${record.target} is created a second time`);
       }
       if (record.parent !== null) fail(seq, 'state.lineage.explicit', `seq ${seq}: a creating transition names parent ${record.parent}`);
@@ -186,9 +192,12 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
       }
     }
     const transition: Transition = { id: record.id, seq, target: record.target, version: record.version, stateAfter: record.stateAfter, child: null };
-    const replaced = latestOf.get(record.target);
-    if (replaced) latestById.delete(replaced.id);
-    latestOf.set(record.target, transition);
+    if (slot !== undefined) {
+      latestById.delete(slot.latest.id);
+      slot.latest = transition;
+    } else {
+      latestOf.set(record.target, { latest: transition });
+    }
     latestById.set(record.id, transition);
     checks.transition(record.target, record.stateAfter, seq);
     return transition;
@@ -223,7 +232,7 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
       for (const target of swept) {
         const last = latestOf.get(target);
         latestOf.delete(target);
-        if (last) latestById.delete(last.id);
+        if (last) latestById.delete(last.latest.id);
       }
     }
   };

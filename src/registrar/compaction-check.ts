@@ -34,7 +34,10 @@ interface LastTransition {
   seq: number;
 }
 
-const TERMINAL = new Set(['stopped', 'failed']);
+/** Whether a state ends a stream (compared directly: a Set lookup would hash each record's fresh state string). */
+function isTerminal(state: string | null): state is string {
+  return state === 'stopped' || state === 'failed';
+}
 
 /** Follows one log's compaction (see the file comment). */
 export class CompactionCheck {
@@ -61,11 +64,16 @@ export class CompactionCheck {
   transition(target: string, state: string | null, seq: number): void {
     const policy = this.#policy;
     const previous = this.#lastOf.get(target);
-    if (policy && previous && previous.state !== null && TERMINAL.has(previous.state)) {
+    if (policy && previous && isTerminal(previous.state)) {
       this.#dueAt.get(compactionPointOf(previous.seq, policy))?.delete(target);
     }
-    this.#lastOf.set(target, { state, seq });
-    if (policy && state !== null && TERMINAL.has(state)) {
+    if (previous) {
+      previous.state = state; // the entry is this check's own: updated in place, no new object per transition
+      previous.seq = seq;
+    } else {
+      this.#lastOf.set(target, { state, seq });
+    }
+    if (policy && isTerminal(state)) {
       const point = compactionPointOf(seq, policy);
       let due = this.#dueAt.get(point);
       if (!due) this.#dueAt.set(point, (due = new Set()));
@@ -77,7 +85,7 @@ export class CompactionCheck {
   compactedBefore(target: string, seq: number): boolean {
     const last = this.#lastOf.get(target);
     const policy = this.#policy;
-    if (!last || !policy || last.state === null || !TERMINAL.has(last.state)) return false;
+    if (!last || !policy || !isTerminal(last.state)) return false;
     return compactionPointOf(last.seq, policy) < seq;
   }
 

@@ -56,7 +56,10 @@ export interface VerifyOptions {
   snapshot?: unknown;
 }
 
-const OVERRIDE_ACTIONS = new Set(['enable_override', 'update_override', 'disable_override']);
+/** Whether `action` changes an override (compared directly: a Set lookup would hash each record's fresh action string). */
+function isOverrideAction(action: string): boolean {
+  return action === 'enable_override' || action === 'update_override' || action === 'disable_override';
+}
 
 /** How many of the latest records verify keeps by attestation id, beyond each stream's latest transition (see `verify`). */
 export const VERIFY_RECENT_RECORDS = 16_384;
@@ -68,8 +71,31 @@ interface Transition {
   readonly target: string;
   readonly version: number;
   readonly stateAfter: string | null;
+  /** The id's entry when the transition was made (see IdEntry). */
+  readonly entry: IdEntry;
   /** Seq of the first transition naming this one as parent, or null. */
   child: number | null;
+}
+
+/**
+ * What verify keeps of an attestation id, in one map (one lookup where two maps took two): its
+ * place among the recent records (with its transition, or null) and/or as the id of its stream's
+ * latest transition. An entry with neither role leaves the map (`live` false); a holder of a dead
+ * entry looks the id up again.
+ */
+interface IdEntry {
+  readonly id: string;
+  /** Among the last VERIFY_RECENT_RECORDS records (or a duplicate's transition), with this value. */
+  recent: boolean;
+  recentValue: Transition | null;
+  /** The latest transition of a live stream, under this id, or null. */
+  latest: Transition | null;
+  live: boolean;
+}
+
+/** A stream's entry in `latestOf`: its last accepted transition, replaced in place (one map lookup a transition, no insertion). */
+interface StreamSlot {
+  latest: Transition;
 }
 
 /** The seqs seen so far, as sorted disjoint ranges (one for a gap-free log). */
@@ -125,12 +151,17 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
 
   const seenSeqs = new SeqRanges();
   /** Each stream's last accepted transition (compacted streams are dropped), and the same by id. */
-  const latestOf = new Map<string, Transition>();
-  const latestById = new Map<string, Transition>();
-  /** The last records by attestation id (their transition, or null), for parents and state.identity.unique; bounded by a ring. */
-  const recent = new Map<string, Transition | null>();
-  const ring: (string | undefined)[] = new Array<string | undefined>(VERIFY_RECENT_RECORDS);
+  const latestOf = new Map<string, StreamSlot>();
+  /**
+   * By attestation id: the last records (their transition, or null), bounded by a ring, and each
+   * live stream's latest transition; for parents and state.identity.unique.
+   */
+  const byId = new Map<string, IdEntry>();
+  const ring: (IdEntry | undefined)[] = new Array<IdEntry | undefined>(VERIFY_RECENT_RECORDS);
   let ringAt = 0;
+  /** The entry of the record being checked's id (when it had one before it), and its ring slot (-1: a duplicate takes none). */
+  let own: IdEntry | undefined;
+  let ownSlot = -1;
   let compaction: CompactionCheck | null = null;
   let replayer: LogReplayer | null = null;
   let replayError: unknown = null;
@@ -142,25 +173,60 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
     }
   }
 
-  const find = (id: string): Transition | undefined => recent.get(id) ?? latestById.get(id);
-  /** Remembers a record's id (and its transition), forgetting the oldest beyond the ring. */
-  const remember = (id: string, transition: Transition | null): void => {
+  /** A recent record's transition under `id`, else the live stream's latest transition under it. */
+  const find = (id: string): Transition | null => {
+    const entry = byId.get(id);
+    return entry === undefined ? null : ((entry.recent ? entry.recentValue : null) ?? entry.latest);
+  };
+  /** The map's entry for `entry`'s id now: `entry` while live, else a lookup. */
+  const current = (entry: IdEntry): IdEntry | undefined => (entry.live ? entry : byId.get(entry.id));
+  /** Removes an entry that has no role left. */
+  const dropIfIdle = (entry: IdEntry): void => {
+    if (entry.recent || entry.latest !== null) return;
+    entry.live = false;
+    byId.delete(entry.id);
+  };
+  /** The record being checked's entry, made (and entered) when there is none. */
+  const ownEntry = (id: string): IdEntry => {
+    let entry = own === undefined ? byId.get(id) : current(own);
+    if (entry === undefined) {
+      entry = { id, recent: false, recentValue: null, latest: null, live: true };
+      byId.set(id, entry);
+    }
+    own = entry;
+    return entry;
+  };
+  /** Takes the ring's next slot for a new id, forgetting the oldest record beyond it. */
+  const makeRoom = (): void => {
     const oldest = ring[ringAt];
-    if (oldest !== undefined) recent.delete(oldest);
-    ring[ringAt] = id;
+    const entry = oldest === undefined ? undefined : current(oldest);
+    if (entry !== undefined) {
+      entry.recent = false;
+      entry.recentValue = null;
+      dropIfIdle(entry);
+    }
+    ring[ringAt] = undefined;
+    ownSlot = ringAt;
     ringAt = (ringAt + 1) % ring.length;
-    recent.set(id, transition);
+  };
+  /** A transition is no longer its stream's latest. */
+  const retire = (transition: Transition): void => {
+    const entry = current(transition.entry);
+    if (entry === undefined) return;
+    entry.latest = null;
+    dropIfIdle(entry);
   };
 
-  /** The structural checks of one accepted transition. */
-  function checkTransition(record: StructuralRecord, checks: CompactionCheck): void {
+  /** The structural checks of one accepted transition; its entry (for `recent`), or null when it names no stream. */
+  function checkTransition(record: StructuralRecord, checks: CompactionCheck): Transition | null {
     const { seq } = record;
     if (record.target === null) {
       fail(seq, 'state.identity.explicit', `seq ${seq}: accepted transition names no stream`);
-      return;
+      return null;
     }
+    const slot = latestOf.get(record.target); // nothing below changes latestOf before the slot is updated
     if (record.stateBefore === null) {
-      if (latestOf.has(record.target) && !checks.compactedBefore(record.target, seq)) {
+      if (slot !== undefined && !checks.compactedBefore(record.target, seq)) {
         fail(seq, 'state.identity.unique', `seq ${seq}: stream ${record.target} is created a second time`);
       }
       if (record.parent !== null) fail(seq, 'state.lineage.explicit', `seq ${seq}: a creating transition names parent ${record.parent}`);
@@ -180,13 +246,14 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
         parent.child ??= seq;
       }
     }
-    const transition: Transition = { id: record.id, seq, target: record.target, version: record.version, stateAfter: record.stateAfter, child: null };
-    const replaced = latestOf.get(record.target);
-    if (replaced) latestById.delete(replaced.id);
-    latestOf.set(record.target, transition);
-    latestById.set(record.id, transition);
-    recent.set(record.id, transition);
+    if (slot !== undefined) retire(slot.latest);
+    const entry = ownEntry(record.id);
+    const transition: Transition = { id: record.id, seq, target: record.target, version: record.version, stateAfter: record.stateAfter, entry, child: null };
+    if (slot !== undefined) slot.latest = transition;
+    else latestOf.set(record.target, { latest: transition });
+    entry.latest = transition;
     checks.transition(record.target, record.stateAfter, seq);
+    return transition;
   }
 
   let count = 0;
@@ -203,18 +270,30 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
     if (!hashHolds) fail(seq, 'attestation.hash', `seq ${seq}: hash does not match the record's content (tampered)`);
     previousSeq = Math.max(previousSeq, seq);
     previousHash = record.hash;
-    if (recent.has(record.id) || latestById.has(record.id)) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
-    else remember(record.id, null); // a duplicate keeps the first record's place
-    if (record.action !== null && OVERRIDE_ACTIONS.has(record.action) && !record.accessibility) {
+    own = byId.get(record.id);
+    ownSlot = -1;
+    const duplicate = own !== undefined;
+    if (duplicate) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
+    else makeRoom(); // a duplicate keeps the first record's place
+    if (record.action !== null && isOverrideAction(record.action) && !record.accessibility) {
       warnings.push(Object.freeze({ seq, invariant: 'audio.accessibility.auditable', message: `seq ${seq}: ${record.action} is not marked accessibility: true` }));
     }
-    const transition = record.decision === 'allowed' && record.stateAfter !== null && record.metadata.observed !== true;
-    if (transition) checkTransition(record, compaction);
+    const isTransition = record.decision === 'allowed' && record.stateAfter !== null && record.metadata.observed !== true;
+    const transition = isTransition ? checkTransition(record, compaction) : null;
+    // One entry per id: a new id with its transition (or null); a duplicate's transition replaces the first record's entry.
+    if (!duplicate || transition !== null) {
+      const entry = ownEntry(record.id);
+      entry.recent = true;
+      entry.recentValue = transition;
+      if (ownSlot !== -1) ring[ownSlot] = entry;
+    }
     const swept = compaction.record(record, fail);
-    for (const target of swept ?? []) {
-      const last = latestOf.get(target);
-      latestOf.delete(target);
-      if (last) latestById.delete(last.id);
+    if (swept !== null) {
+      for (const target of swept) {
+        const last = latestOf.get(target);
+        latestOf.delete(target);
+        if (last) retire(last.latest);
+      }
     }
   };
 

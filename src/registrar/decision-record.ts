@@ -2,6 +2,7 @@
  * Turns a core decision (integers) into text: violations with messages, the applied-invariant
  * list, the human message and the attestation body. Pure functions over a core's key tables.
  */
+import { wallClockIso } from './wall-clock.js';
 import type { JsonObject } from '../attestation/canonical-json.js';
 import type { AttestationBody, Violation } from '../attestation/record.js';
 import {
@@ -146,17 +147,6 @@ export interface BodyInput {
   monotonicNs?: bigint;
 }
 
-/** Wall clock as ISO 8601 with ms; the text is formatted once per millisecond. */
-function wallClockIso(): string {
-  const nowMs = Date.now();
-  if (nowMs !== lastWallMs) {
-    lastWallMs = nowMs;
-    lastWallIso = new Date(nowMs).toISOString();
-  }
-  return lastWallIso;
-}
-let lastWallMs = Number.NaN;
-let lastWallIso = '';
 
 /**
  * A fresh attestation body (not yet sealed into the chain). The store's sealRecord makes the

@@ -33,8 +33,9 @@ import type { ParsedEngineOptions, ParsedSpeakOptions } from './engine-options.j
 import { compileOptions } from './input-validation.js';
 import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { EdgeTrimmer, shiftMetadata } from './speech-edges.js';
+import type { RunningStreams } from './running-streams.js';
 import type { AudioChunk } from './speech-types.js';
-import { describe, durationMs, FALLBACK_RATE_HZ, streamFailed, type ActiveUtterance, type RunHooks, type SpeechInput, type Utterance } from './utterance.js';
+import { describe, durationMs, FALLBACK_RATE_HZ, streamFailed, type RunHooks, type SpeechInput, type Utterance } from './utterance.js';
 
 /** Largest SSML `<audio>` clip read (a WAV file; 256 MiB is ~25 min of 44.1 kHz stereo 16-bit). */
 const MAX_CLIP_BYTES = 256 * 1024 * 1024;
@@ -48,8 +49,8 @@ export interface RunContext {
   plugins: EnginePlugins;
   /** The backend a call names. */
   backendFor(name: string | undefined): Promise<SpeechBackend>;
-  /** The engine's running utterances by stream id: the run is in it from its start to its end. */
-  active: Map<string, ActiveUtterance>;
+  /** The engine's running utterances: the run is in it from its start to its end. */
+  active: Pick<RunningStreams, 'add' | 'delete'>;
 }
 
 function graphHash(graph: SpeechGraph): string {
@@ -68,7 +69,7 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
   const signal = parsed.signal ? AbortSignal.any([parsed.signal, controller.signal]) : controller.signal;
   let markDone!: () => void;
   const done = new Promise<void>((resolve) => (markDone = resolve));
-  context.active.set(lifecycle.streamId, { controller, utterance, done });
+  context.active.add(lifecycle.streamId, { controller, utterance, done });
   let finished = false;
   try {
     // Content filter (security/content-filter.ts): a denial fails the stream below (attested); a replacement is compiled.

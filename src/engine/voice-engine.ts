@@ -6,7 +6,6 @@
  * `speak()` returns the whole utterance; `play()` sends it to an audio device.
  */
 import { AbortError, AudioError, InputError } from '../errors.js';
-import { convertChannels } from '../audio/channels.js';
 import { normalizeLoudness } from '../audio/loudness.js';
 import { AudioOutput } from '../audio/output.js';
 import { concatPcm } from '../audio/pcm.js';
@@ -18,24 +17,25 @@ import { z } from 'zod';
 import { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
-import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
+import type { RegistrarResult } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
-import { realtimeLimitFrames, writeAheadFrames, writePaced } from '../streaming/paced-write.js';
-import { priorityValue } from '../streaming/schedule-policy.js';
+import { realtimeLimitFrames } from '../streaming/paced-write.js';
 import { schedulerFor, type Admission, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
 import { HeardLedger, type Heard } from '../streaming/heard.js';
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
-import type { StreamSink } from '../streaming/stream-sink.js';
 import { parseInput } from '../validation.js';
 import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type ParsedEngineOptions, type ParsedSpeakOptions, type PlayOptions, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
 import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speech-types.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
-import { coveringOwners, idleWatch } from './play-guards.js';
+import { callerAbort, idleWatch } from './play-guards.js';
+import { admitPlay, type AdmissionContext } from './play-admission.js';
+import { DevicePlayback } from './device-playback.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 import { EngineBackends } from './engine-backends.js';
 import { InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
 import { runUtterance, type RunContext } from './utterance-run.js';
-import { callQuietly, describe, durationMs, FALLBACK_RATE_HZ, gainTargetOf, marksOf, resultOf, streamFailed, type ActiveUtterance, type RunHooks, type SpeechInput, type Utterance } from './utterance.js';
+import { RunningStreams } from './running-streams.js';
+import { callQuietly, describe, durationMs, FALLBACK_RATE_HZ, marksOf, resultOf, streamFailed, type RunHooks, type SpeechInput, type Utterance } from './utterance.js';
 import { EnginePlugins } from '../plugins/plugin-set.js';
 import { PluginError } from '../plugins/errors.js';
 import type { LoadPluginOptions } from '../plugins/manifest.js';
@@ -76,7 +76,8 @@ export class VoiceEngine {
   readonly #registry: BackendRegistry;
   /** The main and named backends: created on first use; close() closes only the ones created here. */
   readonly #backends: EngineBackends;
-  readonly #active = new Map<string, ActiveUtterance>();
+  /** The utterances being run, and how they obey decisions (running-streams.ts). */
+  readonly #active: RunningStreams;
   #output: AudioOutput | undefined;
   #ownsOutput = false;
   #closed = false;
@@ -109,6 +110,7 @@ export class VoiceEngine {
     this.#plugins = inherited?.plugins ?? new EnginePlugins(this.#registrar, this.#registry, this.#options.plugins, this.#options.audit);
     this.#ownsPlugins = inherited === undefined;
     this.#backends = new EngineBackends(this.#registry, this.#options);
+    this.#active = new RunningStreams(this.#registrar, this.#runtime);
     const backendFor = (name: string | undefined): Promise<SpeechBackend> => this.#backends.forName(name);
     this.#validationContext = { plugins: this.#plugins, actor: this.actor, pinned: this.#options, backendFor, throwIfClosed: () => this.#throwIfClosed() };
     this.#runContext = { registrar: this.#registrar, actor: this.actor, options: this.#options, plugins: this.#plugins, backendFor, active: this.#active };
@@ -118,9 +120,9 @@ export class VoiceEngine {
     // engine aborts synthesis of the streams they concern.
     this.#sinks = new SinkBook(this.#registrar);
     this.#stopListening = [
-      this.#registrar.onTransition((event) => this.#onTransition(event), { phase: 'effect' }),
+      this.#registrar.onTransition((event) => this.#active.obey(event), { phase: 'effect' }),
       // Fail-closed: when the registrar halts, for any cause, every stream stops.
-      this.#registrar.onHalt((halt) => this.#stopAllForHalt(halt), { phase: 'effect' }),
+      this.#registrar.onHalt((halt) => this.#active.haltAll(halt), { phase: 'effect' }),
       // An override decided after a duck began lifts it (the scheduler re-checks its gains).
       this.#registrar.onOverride(() => this.#scheduler?.recheck(), { phase: 'effect' }),
     ];
@@ -195,30 +197,13 @@ export class VoiceEngine {
       this.#throwIfClosed();
       utterance ??= this.#begin(parsed, validated);
       // The device is fed as play() feeds it, through the sink the play permit opens.
-      let sink: StreamSink | undefined;
-      const onPlay = (permit: Permit): void => {
-        if (!output) return;
-        sink = this.#sinks.open(permit, output, this.#voiceOptions(output));
-        admission?.playing(permit.streamId ?? '');
-        admission?.attachGain(gainTargetOf(sink));
-      };
-      const hooks: RunHooks = {
-        perSentenceLoudness: !integrated,
-        ...(output ? { onPlay, beforeEnd: async () => void (await sink?.drain()) } : {}),
-      };
+      const playback = output && admission ? new DevicePlayback(this.#sinks, output, admission, this.#options.realtime) : undefined;
+      const hooks: RunHooks = playback ? playback.hooks(!integrated) : { perSentenceLoudness: !integrated };
       const runOptions = { ...parsed, ...(integrated ? { targetLufs: undefined } : {}), ...(output ? { sampleRateHz: output.config.sampleRateHz } : {}) };
       for await (const chunk of this.#run(utterance, text, runOptions, hooks)) {
         await writer.write(chunk);
-        if (!output) continue;
-        if (!sink || sink.closure) break;
-        const channels = output.config.channels;
-        try {
-          await sink.write(channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels }));
-        } catch (error) {
-          if (sink.closure) break;
-          if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_STOPPED') utterance.lifecycle.fail(error.message);
-          throw error;
-        }
+        if (!playback) continue;
+        if (!playback.open || !(await playback.write(chunk, utterance.lifecycle))) break;
       }
       written = await writer.close();
     } catch (error) {
@@ -255,7 +240,7 @@ export class VoiceEngine {
     const validated = await this.#validate(text, parsed, true);
     this.#throwIfClosed();
     const output = this.#outputDevice();
-    const { sampleRateHz, channels } = output.config;
+    const { sampleRateHz } = output.config;
     const paceFrames = this.#options.realtime ? realtimeLimitFrames(output.config, this.#options.maxLatencyMs) : 0;
     // The device's scheduler decides when this play starts (docs/ENGINE.md, "Scheduling"): its
     // stream is started when its turn comes, or earlier when it preempts (the registrar attests a
@@ -263,74 +248,45 @@ export class VoiceEngine {
     let utterance: Utterance | undefined;
     const admission = await this.#admit(parsed, validated, (started) => (utterance = started), () => utterance);
     const release = () => admission.release();
-    const idle = idleWatch(this.#registrar, this.#runtime, this.#options.admissionTimeoutMs, () => utterance?.lifecycle.streamId, () => sink !== undefined && sink.closure === null && sink.framesWritten > sink.playedFrames());
+    // The sink opens with the permit of the allowed play, in the same call that took it; every
+    // frame goes through it, and the next transition of the stream (or a halt) closes it.
+    const playback = new DevicePlayback(this.#sinks, output, admission, this.#options.realtime, paceFrames);
+    const idle = idleWatch(this.#registrar, this.#runtime, this.#options.admissionTimeoutMs, () => utterance?.lifecycle.streamId, () => playback.holdsAudio());
     // Bounded memory: what the result needs is counted as chunks pass (marks are names and times);
     // the PCM itself is kept only with `retainAudio`.
     const retained: Float32Array[] = [];
     const marks: SpeechResult['marks'] = [];
     let samples = 0;
-    let sink: StreamSink | undefined;
     // Where each chunk starts on the stream's frame clock: with the sink's played frames, what was heard.
     const ledger = new HeardLedger();
     let heard: Heard | undefined;
     const recordHeard = async (cut: boolean): Promise<void> => {
-      heard = await ledger.atEnd(sink, cut, sampleRateHz);
+      heard = await ledger.atEnd(playback.sink, cut, sampleRateHz);
       if (cut) callQuietly(parsed.onInterrupted, heard);
     };
     const callerSignal = parsed.signal;
     // Once the stream exists, the caller's abort is the owner's request to end it: the registrar
     // decides (a user's accessibility override may refuse it; the speech then plays to its end).
-    const abort: { requested: boolean; denial: RegistrarResult | null } = { requested: false, denial: null };
-    const onCallerAbort = () => {
-      if (abort.requested || !utterance) return;
-      abort.requested = true;
-      const streamId = utterance.lifecycle.streamId;
-      const state = this.#registrar.getState(streamId)?.state;
-      if (state !== 'playing' && state !== 'interrupting' && state !== 'compiling' && state !== 'synthesizing') return;
-      const action = state === 'playing' || state === 'interrupting' ? 'stop' : 'fail';
-      const result = this.#registrar.request({ action, actor: this.actor, target: streamId, reason: 'aborted by the caller' });
-      if (!result.allowed) abort.denial = result;
-    };
+    const abort = callerAbort(this.#registrar, this.actor, () => utterance?.lifecycle.streamId);
+    const onCallerAbort = abort.onAbort;
     try {
       if (this.#closed && utterance) utterance.lifecycle.stop('engine_closed');
       this.#throwIfClosed();
       utterance ??= this.#begin(parsed, validated);
       callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
       if (callerSignal?.aborted) onCallerAbort();
-      // The sink opens with the permit of the allowed play, in the same call that took it; every
-      // frame goes through it, and the next transition of the stream (or a halt) closes it.
-      const hooks: RunHooks = {
-        perSentenceLoudness: true,
-        onPlay: (permit) => {
-          sink = this.#sinks.open(permit, output, this.#voiceOptions(output));
-          admission.playing(permit.streamId ?? '');
-          admission.attachGain(gainTargetOf(sink));
-        },
-        beforeEnd: async () => {
-          await sink?.drain();
-        },
-      };
       const { signal: _callerSignal, ...runOptions } = parsed;
       void _callerSignal;
       // The turn is held only while there is audio to play: no chunk for admissionTimeoutMs fails the stream.
       idle.arm();
-      for await (const chunk of this.#run(utterance, text, { ...runOptions, sampleRateHz }, hooks)) {
+      for await (const chunk of this.#run(utterance, text, { ...runOptions, sampleRateHz }, playback.hooks(true))) {
         idle.disarm();
         if (retainAudio) retained.push(chunk.pcm);
         samples += chunk.pcm.length / chunk.channels;
         marks.push(...marksOf([chunk]));
-        if (!sink || sink.closure) break;
-        const frames = chunk.channels === channels ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: chunk.channels, outputChannels: channels });
+        if (!playback.open) break;
         ledger.add(chunk.pcm.length / chunk.channels, chunk.kind === 'speech' ? chunk.text : undefined, chunk.metadata.wordTimings, chunk.nodeId);
-        try {
-          if (paceFrames > 0) await writePaced(sink, frames, output.config, paceFrames);
-          else await sink.write(frames);
-        } catch (error) {
-          if (sink.closure) break;
-          // The device stopped under the play: the runtime fails the stream (attested) with why.
-          if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_STOPPED') utterance.lifecycle.fail(error.message);
-          throw error;
-        }
+        if (!(await playback.write(chunk, utterance.lifecycle))) break;
         idle.arm();
       }
       idle.disarm();
@@ -343,7 +299,7 @@ export class VoiceEngine {
       idle.disarm();
       callerSignal?.removeEventListener('abort', onCallerAbort);
       // The turn is released once the stream's voice is free: the next play finds a slot.
-      if (sink?.closure) await sink.voiceFreed().catch(() => undefined);
+      if (playback.sink?.closure) await playback.sink.voiceFreed().catch(() => undefined);
       release();
     }
     if (utterance.halted) throw new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
@@ -353,7 +309,7 @@ export class VoiceEngine {
       throw new RegistrarDeniedError(`play() was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); it played to its end`, { reason, seq: attestation.seq });
     }
     if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
-    return { ...(retainAudio ? { audio: concatPcm(retained) } : {}), ...resultOf(utterance, marks, samples, sampleRateHz, started), underruns: sink?.underruns() ?? 0, ...(heard ? { heard } : {}) };
+    return { ...(retainAudio ? { audio: concatPcm(retained) } : {}), ...resultOf(utterance, marks, samples, sampleRateHz, started), underruns: playback.underruns(), ...(heard ? { heard } : {}) };
   }
 
   /**
@@ -403,7 +359,7 @@ export class VoiceEngine {
 
   /** Streams being synthesized right now. */
   activeStreams(): string[] {
-    return [...this.#active.keys()];
+    return this.#active.ids();
   }
 
   /** This engine's plays as its device's scheduler sees them: admitted, then waiting in queue order. */
@@ -447,15 +403,7 @@ export class VoiceEngine {
     if (this.#closed) return;
     this.#closed = true;
     this.#scheduler?.withdraw(this, new AudioError('ENGINE_CLOSED', 'the engine was closed'));
-    const running = [...this.#active.entries()];
-    for (const [streamId] of running) {
-      const state = this.#registrar.getState(streamId)?.state;
-      if (state === 'playing' || state === 'interrupting') this.#registrar.request({ action: 'stop', actor: this.#runtime, target: streamId, reason: 'engine_closed' });
-      else if (state === 'compiling' || state === 'synthesizing' || state === 'idle') this.#registrar.request({ action: 'fail', actor: this.#runtime, target: streamId, reason: 'engine_closed' });
-    }
-    // A stream the registrar could not end (it halted) is stopped here without a request.
-    for (const [, { controller }] of running) controller.abort(new AudioError('ENGINE_CLOSED', 'the engine was closed'));
-    await Promise.allSettled(running.map(([, entry]) => entry.done));
+    await this.#active.endAll();
     for (const stop of this.#stopListening) stop();
     this.#sinks.dispose();
     await this.#backends.closeCreated();
@@ -465,89 +413,27 @@ export class VoiceEngine {
 
   // --- internals -------------------------------------------------------------------------------
 
-  /** The voice a play opens on `output`: its ring is the write-ahead (docs/ENGINE.md, "Bounded memory and write-ahead"). */
-  #voiceOptions(output: AudioOutput): { bufferFrames: number } {
-    return { bufferFrames: writeAheadFrames(output.config, this.#options.realtime) };
-  }
-
-  /**
-   * Waits for this play's turn from the device's scheduler. When a preemption needs this play's
-   * stream before its turn, the scheduler starts it (`started` keeps it); a play that gives up
-   * while waiting ends a stream started that way, and a dropped play's end is attested.
-   */
-  async #admit(parsed: ParsedSpeakOptions, validated: ValidatedInput, started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission> {
-    const scheduler = this.#schedulerOf(this.#outputDevice());
-    try {
-      return await scheduler.admit({
-        owner: this,
-        group: this.#registrar,
-        actor: this.actor.key,
-        coveredBy: () => this.#coveringOwners(parsed, current()),
-        priority: priorityValue(parsed.priority),
-        policy: parsed.policy ?? (this.#plugins.has('onSchedule') ? this.#plugins.onSchedule({ priority: priorityValue(parsed.priority), requestedPolicy: null, schedule: this.schedule() }) : undefined) ?? this.#options.policy,
-        maxQueue: this.#options.maxQueue,
-        maxConcurrent: this.#options.maxConcurrent,
-        dropPolicy: this.#options.dropPolicy,
-        duck: { gainDb: this.#options.duckDb, attackMs: this.#options.duckAttackMs, releaseMs: this.#options.duckReleaseMs },
-        signal: parsed.signal,
-        startStream: () => {
-          this.#throwIfClosed();
-          const utterance = this.#begin(parsed, validated);
-          started(utterance);
-          return utterance.lifecycle.streamId;
-        },
-        preempt: (forStreamId, requestedBy) => {
-          const target = current()?.lifecycle.streamId;
-          if (target === undefined) return false;
-          // The runtime asks (spec §3), and the log names whose stream caused it.
-          const result = this.#registrar.request({ action: 'interrupt', actor: this.#runtime, target, reason: 'preempted by a higher-priority stream', metadata: { preemptFor: forStreamId, requestedBy } });
-          return result.allowed;
-        },
-      });
-    } catch (error) {
-      if (error instanceof AudioError && error.code === 'SCHEDULER_DROPPED' && !current() && !this.#closed && !this.#registrar.halted) {
-        // Attested: the dropped play's stream is created and failed with the reason.
-        const utterance = this.#begin(parsed, validated);
-        started(utterance);
-        utterance.lifecycle.fail(`dropped from the queue (dropPolicy drop-oldest, maxQueue ${this.#options.maxQueue})`);
-        const attestation = utterance.lifecycle.attestations.at(-1);
-        throw Object.assign(error, { streamId: utterance.lifecycle.streamId, attestationId: attestation?.id ?? null });
-      }
-      // A stream the scheduler started for a preemption that never came to be: it ends here.
-      current()?.lifecycle.stop(error instanceof AbortError ? 'aborted by the caller' : describe(error));
-      throw error;
-    }
-  }
-
-  /** Owners of the accessibility overrides covering a play: its stream's session and user (or the ones it will start with). */
-  #coveringOwners(parsed: ParsedSpeakOptions, utterance: Utterance | undefined): string[] {
-    const stream = utterance ? this.#registrar.getState(utterance.lifecycle.streamId) : null;
-    if (stream) return coveringOwners(this.#registrar, stream.sessionId, stream.userId);
-    // Not started yet: the session and user it will start with (the registrar's default session is "default").
-    return coveringOwners(this.#registrar, parsed.sessionId ?? this.#options.sessionId ?? 'default', parsed.userId ?? this.#options.userId ?? null);
+  /** Waits for this play's turn from the device's scheduler (play-admission.ts). */
+  #admit(parsed: ParsedSpeakOptions, validated: ValidatedInput, started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission> {
+    const context: AdmissionContext = {
+      scheduler: this.#schedulerOf(this.#outputDevice()),
+      owner: this,
+      registrar: this.#registrar,
+      actor: this.actor,
+      runtime: this.#runtime,
+      options: this.#options,
+      plugins: this.#plugins,
+      schedule: () => this.schedule(),
+      begin: () => this.#begin(parsed, validated),
+      closed: () => this.#closed,
+      throwIfClosed: () => this.#throwIfClosed(),
+    };
+    return admitPlay(context, parsed, started, current);
   }
 
   #schedulerOf(output: AudioOutput): Scheduler {
     this.#scheduler ??= schedulerFor(output);
     return this.#scheduler;
-  }
-
-  #stopAllForHalt(halt: HaltInfo): void {
-    for (const { controller, utterance } of this.#active.values()) {
-      utterance.halted = true;
-      controller.abort(new RegistrarHaltedError(`the registrar halted (${halt.cause}): every stream was stopped (fail-closed)`));
-    }
-  }
-
-  /** Obeys a decision on one of this engine's running streams, whoever made it. */
-  #onTransition(event: TransitionEvent): void {
-    const active = this.#active.get(event.streamId);
-    if (!active || (event.stateAfter !== 'interrupting' && event.stateAfter !== 'stopped' && event.stateAfter !== 'failed')) return;
-    const { utterance, controller } = active;
-    if (utterance.finishing && event.actor === this.#runtime.key) return;
-    utterance.endedBy ??= { action: event.action, actor: event.actor, attestationId: event.attestationId, seq: event.seq, reason: event.reason };
-    if (event.action !== 'fail') utterance.interrupted = true;
-    controller.abort(new AbortError(`stream ${event.streamId}: ${event.action} by ${event.actor}`));
   }
 
   #outputDevice(): AudioOutput {

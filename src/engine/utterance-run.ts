@@ -53,6 +53,7 @@ export interface RunContext {
   active: Pick<RunningStreams, 'add' | 'delete'>;
 }
 
+/** The hash the compile request records: sha256 of the graph's JSON. */
 function graphHash(graph: SpeechGraph): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(graph)).digest('hex')}`;
 }
@@ -311,6 +312,7 @@ async function synthesizeStep(backend: SpeechBackend, segment: SynthesisSegment,
   return backend.synthesize(segment, options, signal);
 }
 
+/** An SSML `<audio>` clip (a WAV file, at most MAX_CLIP_BYTES) as mono PCM at the stream's rate. */
 async function readClip(step: Extract<SynthesisStep, { kind: 'audio' }>, converter: RateConverter, signal: AbortSignal): Promise<Float32Array> {
   let bytes: Uint8Array;
   try {

@@ -4,6 +4,12 @@
  * synthesizes sentence by sentence with a backend (espeak-ng by default), converting rate and
  * channels and normalising loudness on the way. `stream()` yields chunks as soon as each is ready;
  * `speak()` returns the whole utterance; `play()` sends it to an audio device.
+ *
+ * This class is the public face and owns the engine's state; the work is in focused modules it
+ * hands what they need: input-validation.ts (checks before any request, the per-utterance
+ * transformText), utterance-run.ts (one stream from start to end), play-admission.ts and
+ * device-playback.ts (a play's turn and its device feed), running-streams.ts (obeying decisions,
+ * halts and close), engine-backends.ts and utterance.ts (results and bookkeeping).
  */
 import { AbortError, AudioError, InputError } from '../errors.js';
 import { normalizeLoudness } from '../audio/loudness.js';
@@ -414,7 +420,7 @@ export class VoiceEngine {
   // --- internals -------------------------------------------------------------------------------
 
   /** Waits for this play's turn from the device's scheduler (play-admission.ts). */
-  #admit(parsed: ParsedSpeakOptions, validated: ValidatedInput, started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission> {
+  async #admit(parsed: ParsedSpeakOptions, validated: ValidatedInput, started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission> {
     const context: AdmissionContext = {
       scheduler: this.#schedulerOf(this.#outputDevice()),
       owner: this,
@@ -428,7 +434,7 @@ export class VoiceEngine {
       closed: () => this.#closed,
       throwIfClosed: () => this.#throwIfClosed(),
     };
-    return admitPlay(context, parsed, started, current);
+    return await admitPlay(context, parsed, started, current);
   }
 
   #schedulerOf(output: AudioOutput): Scheduler {

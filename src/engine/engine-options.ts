@@ -98,6 +98,9 @@ export const voiceEngineOptionsSchema = z.strictObject({
 /** What callers may pass to `new VoiceEngine(...)`. */
 export type VoiceEngineOptions = z.input<typeof voiceEngineOptionsSchema>;
 
+/** The engine's options as validated (defaults filled in). */
+export type ParsedEngineOptions = ReturnType<typeof voiceEngineOptionsSchema.parse>;
+
 /** Start-metadata fields the registrar reads itself: `streamMetadata` cannot set them. */
 const RESERVED_STREAM_METADATA: ReadonlySet<string> = new Set(['sessionId', 'userId', 'priority', 'newOwner', 'preemptFor', 'scope', 'scopeId', 'speechRate', 'pauseAmplification', 'forcedCaptions', 'graphHash', 'allowPlugins']);
 
@@ -161,6 +164,9 @@ export const speakOptionsSchema = z.strictObject({
 
 /** What callers may pass to `speak`, `stream` and `play`. */
 export type SpeakOptions = z.input<typeof speakOptionsSchema>;
+
+/** A call's speak options as validated (defaults filled in). */
+export type ParsedSpeakOptions = ReturnType<typeof speakOptionsSchema.parse>;
 
 /** Schema of the options of `play`: the speak options and what the result keeps. */
 export const playOptionsSchema = speakOptionsSchema.extend({

@@ -1,12 +1,14 @@
 /**
  * Guards of a play's turn on a shared device (docs/ENGINE.md, "Scheduling"): who covers a play
  * (the owners of the accessibility overrides over its session or user, which the scheduler asks
- * before it ducks or preempts it), and the admission timeout that fails a play holding its turn
- * with no audio to play. Both only read the registrar or ask it as the runtime; nothing here
+ * before it ducks or preempts it), the admission timeout that fails a play holding its turn
+ * with no audio to play, and the caller's abort as the owner's request to end the stream. They
+ * only read the registrar or ask it (as the runtime, or as the owner for an abort); nothing here
  * touches the device.
  */
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
+import type { RegistrarResult } from '../registrar/types.js';
 
 /** Owners (actor keys) of the accessibility overrides covering a stream of `sessionId` / `userId`. */
 export function coveringOwners(registrar: AudioRegistrar, sessionId: string | null, userId: string | null): string[] {
@@ -50,4 +52,37 @@ export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeo
     arm,
     disarm: () => clearTimeout(timer),
   };
+}
+
+/** The caller's abort of a play once its stream exists: the owner's request to end it, which the registrar decides. */
+export interface CallerAbort {
+  /** The caller aborted while the stream existed (set once). */
+  requested: boolean;
+  /** The registrar's refusal to end the stream (e.g. a user's accessibility override), or null. */
+  denial: RegistrarResult | null;
+  /** The signal's abort listener: `owner` asks to stop a playing stream, or to fail one not playing yet. */
+  onAbort(): void;
+}
+
+/**
+ * The caller's abort of the play whose stream `current()` names (nothing before it exists). A
+ * stream already ending or ended is left alone; a denied request is kept in `denial` (the speech
+ * then plays to its end).
+ */
+export function callerAbort(registrar: AudioRegistrar, owner: ActorHandle, current: () => string | undefined): CallerAbort {
+  const abort: CallerAbort = {
+    requested: false,
+    denial: null,
+    onAbort: () => {
+      const streamId = current();
+      if (abort.requested || streamId === undefined) return;
+      abort.requested = true;
+      const state = registrar.getState(streamId)?.state;
+      if (state !== 'playing' && state !== 'interrupting' && state !== 'compiling' && state !== 'synthesizing') return;
+      const action = state === 'playing' || state === 'interrupting' ? 'stop' : 'fail';
+      const result = registrar.request({ action, actor: owner, target: streamId, reason: 'aborted by the caller' });
+      if (!result.allowed) abort.denial = result;
+    },
+  };
+  return abort;
 }

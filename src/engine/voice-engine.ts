@@ -4,58 +4,53 @@
  * synthesizes sentence by sentence with a backend (espeak-ng by default), converting rate and
  * channels and normalising loudness on the way. `stream()` yields chunks as soon as each is ready;
  * `speak()` returns the whole utterance; `play()` sends it to an audio device.
+ *
+ * This class is the public face and owns the engine's state; the work is in focused modules it
+ * hands what they need: input-validation.ts (checks before any request, the per-utterance
+ * transformText), utterance-run.ts (one stream from start to end), play-admission.ts and
+ * device-playback.ts (a play's turn and its device feed), running-streams.ts (obeying decisions,
+ * halts and close), engine-backends.ts and utterance.ts (results and bookkeeping).
  */
-import { createHash } from 'node:crypto';
-import { AbortError, AudioError, BackendError, InputError } from '../errors.js';
-import { convertChannels } from '../audio/channels.js';
+import { AbortError, AudioError, InputError } from '../errors.js';
 import { normalizeLoudness } from '../audio/loudness.js';
-import { checkVoices } from './voice-check.js';
 import { AudioOutput } from '../audio/output.js';
 import { concatPcm } from '../audio/pcm.js';
-import { decodeWav } from '../audio/wav.js';
 import type { WrittenAudioFile } from '../audio/file-writer.js';
 import { formatFromExtension } from '../audio/encode.js';
 import type { SpeechBackend } from '../backends/backend.js';
-import { FallbackChain, type FallbackFailure } from '../backends/fallback.js';
 import { BackendRegistry } from '../backends/registry.js';
-import { compile, joinSentenceSteps, looksLikeSsml, planSynthesis, type CompileOptions, type SynthesisStep } from '../compiler/index.js';
-import type { EngineOutput, SynthesisSegment } from '../graph/engine-output.js';
-import type { SpeechGraph } from '../graph/speech-graph.js';
 import { z } from 'zod';
 import { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
-import { realClipPath } from '../security/clip-path.js';
-import { auditedContentFilter, filterSpeechInput, pickDefined } from '../security/content-filter.js';
-import type { HaltInfo, Permit, RegistrarResult, TransitionEvent } from '../registrar/types.js';
+import type { RegistrarResult } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
-import { realtimeLimitFrames, writeAheadFrames, writePaced } from '../streaming/paced-write.js';
-import { PRIORITY_VALUES, priorityValue } from '../streaming/schedule-policy.js';
-import { schedulerFor, type Admission, type GainTarget, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
-import { HeardLedger, joinWordTimings, type Heard } from '../streaming/heard.js';
-import { joinVisemes, withStreamClock } from '../streaming/stream-clock.js';
-import { isAsyncIterable, liveSynthesisSteps } from '../streaming/text-source.js';
+import { realtimeLimitFrames } from '../streaming/paced-write.js';
+import { schedulerFor, type Admission, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
+import { HeardLedger, type Heard } from '../streaming/heard.js';
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
-import type { SinkClosure, StreamSink } from '../streaming/stream-sink.js';
 import { parseInput } from '../validation.js';
-import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type PlayOptions, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
+import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type ParsedEngineOptions, type ParsedSpeakOptions, type PlayOptions, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
 import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speech-types.js';
-import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
-import { coveringOwners, idleWatch } from './play-guards.js';
-import { EdgeTrimmer, shiftMetadata } from './speech-edges.js';
+import { callerAbort, idleWatch } from './play-guards.js';
+import { admitPlay, type AdmissionContext } from './play-admission.js';
+import { DevicePlayback } from './device-playback.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
+import { EngineBackends } from './engine-backends.js';
+import { InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
+import { runUtterance, type RunContext } from './utterance-run.js';
+import { RunningStreams } from './running-streams.js';
+import { callQuietly, describe, durationMs, FALLBACK_RATE_HZ, marksOf, resultOf, streamFailed, type RunHooks, type SpeechInput, type Utterance } from './utterance.js';
 import { EnginePlugins } from '../plugins/plugin-set.js';
 import { PluginError } from '../plugins/errors.js';
-import { readRegularFile } from '../audio/input-file.js';
 import type { LoadPluginOptions } from '../plugins/manifest.js';
 import type { PluginFault, PluginInfo } from '../plugins/plugin.js';
 // scene (issue 14): engine.play(scene) plays its rendered mix as one stream (src/scene/playable.ts).
-import { isPlayableMix, isRenderedMix, mixChunks, sealMix, type PlayableMix, type RenderedMix } from '../scene/playable.js';
+import { isPlayableMix, sealMix, type PlayableMix } from '../scene/playable.js';
 import { Conversation, type ConversationRenderOptions, type ConversationSpeechResult } from '../conversation/conversation.js';
 import type { ConversationPlayOptions, ConversationPlayResult } from '../conversation/live.js';
 import { complianceTags, type ComplianceTags } from '../security/compliance-tags.js';
-import { createWatermarkEmbedder } from '../security/watermark.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
 export type SpeakToFileOptions = SpeakOptions & z.input<typeof speechFileOptionsSchema>;
@@ -63,68 +58,14 @@ export type SpeakToFileOptions = SpeakOptions & z.input<typeof speechFileOptions
 /** The result of `speakToFile`: a SpeechResult without the audio (it is in the file), with the file. */
 export type SpeechFileResult = Omit<SpeechResult, 'audio'> & { file: WrittenAudioFile };
 
-type ParsedSpeakOptions = ReturnType<typeof speakOptionsSchema.parse>;
-type ParsedEngineOptions = ReturnType<typeof voiceEngineOptionsSchema.parse>;
-
-/** What the engine speaks: text, a live text source, or a rendered mix (play() only). */
-type SpeechInput = string | AsyncIterable<string> | RenderedMix;
-
 /** The runtime's own actor. */
 const RUNTIME_ACTOR = 'system:voice-engine';
-
-/** Rate used for silence when a text produces no speech at all to take the rate from. */
-const FALLBACK_RATE_HZ = 24_000;
-
-/** Largest SSML `<audio>` clip read (a WAV file; 256 MiB is ~25 min of 44.1 kHz stereo 16-bit). */
-const MAX_CLIP_BYTES = 256 * 1024 * 1024;
-
-/** `fn` called at most once per distinct input among the last 64 (one utterance's texts or live pieces). */
-function transformOnce(fn: (text: string) => string): (text: string) => string {
-  const seen = new Map<string, string>();
-  return (text) => {
-    const known = seen.get(text);
-    if (known !== undefined) return known;
-    const result = fn(text);
-    seen.set(text, result);
-    if (seen.size > 64) seen.delete(seen.keys().next().value as string);
-    return result;
-  };
-}
 
 /** What forActor hands the engine it makes: its host's plugins and backend registry (module-private, keyed by the options object). */
 const fromHost = new WeakMap<object, { plugins: EnginePlugins; registry: BackendRegistry }>();
 
-/** State of one utterance while it runs; `speak()` reads it afterwards. */
-interface Utterance {
-  lifecycle: StreamLifecycle;
-  /** The graph compiled while validating (recompiled only when an override changes the rate); null for a live text source. */
-  graph: SpeechGraph | null;
-  backend: string;
-  failures: FallbackFailure[];
-  interrupted: boolean;
-  /** The registrar halted while this utterance ran: it ends with RegistrarHaltedError. */
-  halted: boolean;
-  /** The decision of someone else (or of close()) that ended this stream early, if any. */
-  endedBy: SinkClosure | null;
-  /** The runtime is ending the stream itself (natural end): its own stop is not an interruption. */
-  finishing: boolean;
-}
-
 /** Options of `engine.interrupt()`: only why. The actor is always the engine's own. */
 const interruptOptionsSchema = z.strictObject({ reason: z.string().max(1000).optional() });
-
-function graphHash(graph: SpeechGraph): string {
-  return `sha256:${createHash('sha256').update(JSON.stringify(graph)).digest('hex')}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function durationMs(samples: number, channels: number, sampleRateHz: number): number {
-  return (samples / channels / sampleRateHz) * 1000;
-}
-
 
 /** Speaks text through a backend under the registrar's authority. */
 export class VoiceEngine {
@@ -139,25 +80,25 @@ export class VoiceEngine {
   readonly #sinks: SinkBook;
   readonly #options: ParsedEngineOptions;
   readonly #registry: BackendRegistry;
-  readonly #named = new Map<string, Promise<SpeechBackend>>();
-  /** Backends this engine created (by name): the only ones close() closes; instances passed in stay the caller's. */
-  readonly #created = new Set<Promise<SpeechBackend>>();
-  readonly #active = new Map<string, { controller: AbortController; utterance: Utterance; done: Promise<void> }>();
-  #main: Promise<SpeechBackend> | undefined;
+  /** The main and named backends: created on first use; close() closes only the ones created here. */
+  readonly #backends: EngineBackends;
+  /** The utterances being run, and how they obey decisions (running-streams.ts). */
+  readonly #active: RunningStreams;
   #output: AudioOutput | undefined;
   #ownsOutput = false;
   #closed = false;
   readonly #stopListening: (() => void)[];
   /** The scheduler of the engine's device (shared with every engine on it), once the device is known. */
   #scheduler: Scheduler | undefined;
-  /** Settles after the latest validation: validations settle in call order (see `#validate`). */
-  #validationTail: Promise<unknown> = Promise.resolve();
+  /** Validations settle in call order (see `#validate`). */
+  readonly #validations = new InCallOrder();
   /** The engine's plugins and their hook points (src/plugins/). */
   readonly #plugins: EnginePlugins;
-  /** The plugins' transformText output each validated graph was compiled from (a recompile at another rate reuses it). */
-  readonly #transformedOf = new WeakMap<SpeechGraph, string>();
   /** False for an engine made by forActor: it uses its host's plugins (and their backends) and never disposes them. */
   readonly #ownsPlugins: boolean;
+  /** What validation and runs need of this engine (src/engine/input-validation.ts, utterance-run.ts). */
+  readonly #validationContext: ValidationContext;
+  readonly #runContext: RunContext;
 
   /** Validates options (InputError naming the field); backends are created on first use. */
   constructor(options: VoiceEngineOptions = {}) {
@@ -174,15 +115,20 @@ export class VoiceEngine {
     this.#registry = inherited?.registry ?? new BackendRegistry();
     this.#plugins = inherited?.plugins ?? new EnginePlugins(this.#registrar, this.#registry, this.#options.plugins, this.#options.audit);
     this.#ownsPlugins = inherited === undefined;
+    this.#backends = new EngineBackends(this.#registry, this.#options);
+    this.#active = new RunningStreams(this.#registrar, this.#runtime);
+    const backendFor = (name: string | undefined): Promise<SpeechBackend> => this.#backends.forName(name);
+    this.#validationContext = { plugins: this.#plugins, actor: this.actor, pinned: this.#options, backendFor, throwIfClosed: () => this.#throwIfClosed() };
+    this.#runContext = { registrar: this.#registrar, actor: this.actor, options: this.#options, plugins: this.#plugins, backendFor, active: this.#active };
     // Several engines may share one output: each stream plays on its own voice of the mixer.
     this.#output = this.#options.output;
     // Decisions are effects: the sinks obey every transition and halt first (silence), then the
     // engine aborts synthesis of the streams they concern.
     this.#sinks = new SinkBook(this.#registrar);
     this.#stopListening = [
-      this.#registrar.onTransition((event) => this.#onTransition(event), { phase: 'effect' }),
+      this.#registrar.onTransition((event) => this.#active.obey(event), { phase: 'effect' }),
       // Fail-closed: when the registrar halts, for any cause, every stream stops.
-      this.#registrar.onHalt((halt) => this.#stopAllForHalt(halt), { phase: 'effect' }),
+      this.#registrar.onHalt((halt) => this.#active.haltAll(halt), { phase: 'effect' }),
       // An override decided after a duck began lifts it (the scheduler re-checks its gains).
       this.#registrar.onOverride(() => this.#scheduler?.recheck(), { phase: 'effect' }),
     ];
@@ -236,7 +182,7 @@ export class VoiceEngine {
     const fileOptions = parseInput(speechFileOptionsSchema, { audioFormat, loudnessMode, play }, 'options');
     const parsed = parseInput(speakOptionsSchema, speakOptions, 'options');
     const started = performance.now();
-    const graph = await this.#validate(text, parsed);
+    const validated = await this.#validate(text, parsed);
     const integrated = fileOptions.loudnessMode === 'integrated';
     const format = fileOptions.audioFormat ?? (typeof path === 'string' ? formatFromExtension(path) : 'wav');
     const output = fileOptions.play ? this.#outputDevice() : undefined;
@@ -252,35 +198,18 @@ export class VoiceEngine {
     let admission: Admission | undefined;
     try {
       // Playing too: the device's scheduler admits it like a play() (docs/ENGINE.md, "Scheduling").
-      if (output) admission = await this.#admit(parsed, graph, (started) => (utterance = started), () => utterance);
+      if (output) admission = await this.#admit(parsed, validated, (started) => (utterance = started), () => utterance);
       if (this.#closed && utterance) utterance.lifecycle.stop('engine_closed');
       this.#throwIfClosed();
-      utterance ??= this.#begin(parsed, graph);
+      utterance ??= this.#begin(parsed, validated);
       // The device is fed as play() feeds it, through the sink the play permit opens.
-      let sink: StreamSink | undefined;
-      const onPlay = (permit: Permit): void => {
-        if (!output) return;
-        sink = this.#sinks.open(permit, output, this.#voiceOptions(output));
-        admission?.playing(permit.streamId ?? '');
-        admission?.attachGain(gainTargetOf(sink));
-      };
-      const hooks: RunHooks = {
-        perSentenceLoudness: !integrated,
-        ...(output ? { onPlay, beforeEnd: async () => void (await sink?.drain()) } : {}),
-      };
+      const playback = output && admission ? new DevicePlayback(this.#sinks, output, admission, this.#options.realtime) : undefined;
+      const hooks: RunHooks = playback ? playback.hooks(!integrated) : { perSentenceLoudness: !integrated };
       const runOptions = { ...parsed, ...(integrated ? { targetLufs: undefined } : {}), ...(output ? { sampleRateHz: output.config.sampleRateHz } : {}) };
       for await (const chunk of this.#run(utterance, text, runOptions, hooks)) {
         await writer.write(chunk);
-        if (!output) continue;
-        if (!sink || sink.closure) break;
-        const channels = output.config.channels;
-        try {
-          await sink.write(channels === 1 ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: 1, outputChannels: channels }));
-        } catch (error) {
-          if (sink.closure) break;
-          if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_STOPPED') utterance.lifecycle.fail(error.message);
-          throw error;
-        }
+        if (!playback) continue;
+        if (!playback.open || !(await playback.write(chunk, utterance.lifecycle))) break;
       }
       written = await writer.close();
     } catch (error) {
@@ -314,85 +243,56 @@ export class VoiceEngine {
     const started = performance.now();
     const mixRateHz = this.#outputDevice().config.sampleRateHz;
     const text = isPlayableMix(input) ? sealMix(await input.renderMix(this, mixRateHz), mixRateHz) : input;
-    const graph = await this.#validate(text, parsed, true);
+    const validated = await this.#validate(text, parsed, true);
     this.#throwIfClosed();
     const output = this.#outputDevice();
-    const { sampleRateHz, channels } = output.config;
+    const { sampleRateHz } = output.config;
     const paceFrames = this.#options.realtime ? realtimeLimitFrames(output.config, this.#options.maxLatencyMs) : 0;
     // The device's scheduler decides when this play starts (docs/ENGINE.md, "Scheduling"): its
     // stream is started when its turn comes, or earlier when it preempts (the registrar attests a
     // preemption between two existing streams).
     let utterance: Utterance | undefined;
-    const admission = await this.#admit(parsed, graph, (started) => (utterance = started), () => utterance);
+    const admission = await this.#admit(parsed, validated, (started) => (utterance = started), () => utterance);
     const release = () => admission.release();
-    const idle = idleWatch(this.#registrar, this.#runtime, this.#options.admissionTimeoutMs, () => utterance?.lifecycle.streamId, () => sink !== undefined && sink.closure === null && sink.framesWritten > sink.playedFrames());
+    // The sink opens with the permit of the allowed play, in the same call that took it; every
+    // frame goes through it, and the next transition of the stream (or a halt) closes it.
+    const playback = new DevicePlayback(this.#sinks, output, admission, this.#options.realtime, paceFrames);
+    const idle = idleWatch(this.#registrar, this.#runtime, this.#options.admissionTimeoutMs, () => utterance?.lifecycle.streamId, () => playback.holdsAudio());
     // Bounded memory: what the result needs is counted as chunks pass (marks are names and times);
     // the PCM itself is kept only with `retainAudio`.
     const retained: Float32Array[] = [];
     const marks: SpeechResult['marks'] = [];
     let samples = 0;
-    let sink: StreamSink | undefined;
     // Where each chunk starts on the stream's frame clock: with the sink's played frames, what was heard.
     const ledger = new HeardLedger();
     let heard: Heard | undefined;
     const recordHeard = async (cut: boolean): Promise<void> => {
-      heard = await ledger.atEnd(sink, cut, sampleRateHz);
+      heard = await ledger.atEnd(playback.sink, cut, sampleRateHz);
       if (cut) callQuietly(parsed.onInterrupted, heard);
     };
     const callerSignal = parsed.signal;
     // Once the stream exists, the caller's abort is the owner's request to end it: the registrar
     // decides (a user's accessibility override may refuse it; the speech then plays to its end).
-    const abort: { requested: boolean; denial: RegistrarResult | null } = { requested: false, denial: null };
-    const onCallerAbort = () => {
-      if (abort.requested || !utterance) return;
-      abort.requested = true;
-      const streamId = utterance.lifecycle.streamId;
-      const state = this.#registrar.getState(streamId)?.state;
-      if (state !== 'playing' && state !== 'interrupting' && state !== 'compiling' && state !== 'synthesizing') return;
-      const action = state === 'playing' || state === 'interrupting' ? 'stop' : 'fail';
-      const result = this.#registrar.request({ action, actor: this.actor, target: streamId, reason: 'aborted by the caller' });
-      if (!result.allowed) abort.denial = result;
-    };
+    const abort = callerAbort(this.#registrar, this.actor, () => utterance?.lifecycle.streamId);
+    const onCallerAbort = abort.onAbort;
     try {
       if (this.#closed && utterance) utterance.lifecycle.stop('engine_closed');
       this.#throwIfClosed();
-      utterance ??= this.#begin(parsed, graph);
+      utterance ??= this.#begin(parsed, validated);
       callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
       if (callerSignal?.aborted) onCallerAbort();
-      // The sink opens with the permit of the allowed play, in the same call that took it; every
-      // frame goes through it, and the next transition of the stream (or a halt) closes it.
-      const hooks: RunHooks = {
-        perSentenceLoudness: true,
-        onPlay: (permit) => {
-          sink = this.#sinks.open(permit, output, this.#voiceOptions(output));
-          admission.playing(permit.streamId ?? '');
-          admission.attachGain(gainTargetOf(sink));
-        },
-        beforeEnd: async () => {
-          await sink?.drain();
-        },
-      };
       const { signal: _callerSignal, ...runOptions } = parsed;
       void _callerSignal;
       // The turn is held only while there is audio to play: no chunk for admissionTimeoutMs fails the stream.
       idle.arm();
-      for await (const chunk of this.#run(utterance, text, { ...runOptions, sampleRateHz }, hooks)) {
+      for await (const chunk of this.#run(utterance, text, { ...runOptions, sampleRateHz }, playback.hooks(true))) {
         idle.disarm();
         if (retainAudio) retained.push(chunk.pcm);
         samples += chunk.pcm.length / chunk.channels;
         marks.push(...marksOf([chunk]));
-        if (!sink || sink.closure) break;
-        const frames = chunk.channels === channels ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: chunk.channels, outputChannels: channels });
+        if (!playback.open) break;
         ledger.add(chunk.pcm.length / chunk.channels, chunk.kind === 'speech' ? chunk.text : undefined, chunk.metadata.wordTimings, chunk.nodeId);
-        try {
-          if (paceFrames > 0) await writePaced(sink, frames, output.config, paceFrames);
-          else await sink.write(frames);
-        } catch (error) {
-          if (sink.closure) break;
-          // The device stopped under the play: the runtime fails the stream (attested) with why.
-          if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_STOPPED') utterance.lifecycle.fail(error.message);
-          throw error;
-        }
+        if (!(await playback.write(chunk, utterance.lifecycle))) break;
         idle.arm();
       }
       idle.disarm();
@@ -405,7 +305,7 @@ export class VoiceEngine {
       idle.disarm();
       callerSignal?.removeEventListener('abort', onCallerAbort);
       // The turn is released once the stream's voice is free: the next play finds a slot.
-      if (sink?.closure) await sink.voiceFreed().catch(() => undefined);
+      if (playback.sink?.closure) await playback.sink.voiceFreed().catch(() => undefined);
       release();
     }
     if (utterance.halted) throw new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
@@ -415,7 +315,7 @@ export class VoiceEngine {
       throw new RegistrarDeniedError(`play() was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); it played to its end`, { reason, seq: attestation.seq });
     }
     if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
-    return { ...(retainAudio ? { audio: concatPcm(retained) } : {}), ...resultOf(utterance, marks, samples, sampleRateHz, started), underruns: sink?.underruns() ?? 0, ...(heard ? { heard } : {}) };
+    return { ...(retainAudio ? { audio: concatPcm(retained) } : {}), ...resultOf(utterance, marks, samples, sampleRateHz, started), underruns: playback.underruns(), ...(heard ? { heard } : {}) };
   }
 
   /**
@@ -455,7 +355,7 @@ export class VoiceEngine {
    */
   async forActor(actor: ActorHandle, options: Pick<VoiceEngineOptions, 'policy'> = {}): Promise<VoiceEngine> {
     this.#throwIfClosed();
-    const backend = await this.#mainBackend();
+    const backend = await this.#backends.main();
     const { backend: _backend, backendOptions: _backendOptions, fallback: _fallback, registrar: _registrar, output: _output, actor: _actor, audioBackend: _audioBackend, audioDevice: _audioDevice, plugins: _plugins, ...shared } = this.#options;
     const engineOptions: VoiceEngineOptions = { ...shared, ...options, backend, registrar: this.#registrar, output: this.#outputDevice(), actor };
     // The session engine uses this engine's plugins (loaded once, one isolate each) and their backends.
@@ -465,7 +365,7 @@ export class VoiceEngine {
 
   /** Streams being synthesized right now. */
   activeStreams(): string[] {
-    return [...this.#active.keys()];
+    return this.#active.ids();
   }
 
   /** This engine's plays as its device's scheduler sees them: admitted, then waiting in queue order. */
@@ -477,7 +377,7 @@ export class VoiceEngine {
   async health(): Promise<EngineHealth> {
     const memoryMb = Math.round((process.memoryUsage().rss / (1024 * 1024)) * 10) / 10;
     try {
-      const backend = await this.#mainBackend();
+      const backend = await this.#backends.main();
       const health = await backend.health();
       return {
         backend: health.backend,
@@ -509,108 +409,37 @@ export class VoiceEngine {
     if (this.#closed) return;
     this.#closed = true;
     this.#scheduler?.withdraw(this, new AudioError('ENGINE_CLOSED', 'the engine was closed'));
-    const running = [...this.#active.entries()];
-    for (const [streamId] of running) {
-      const state = this.#registrar.getState(streamId)?.state;
-      if (state === 'playing' || state === 'interrupting') this.#registrar.request({ action: 'stop', actor: this.#runtime, target: streamId, reason: 'engine_closed' });
-      else if (state === 'compiling' || state === 'synthesizing' || state === 'idle') this.#registrar.request({ action: 'fail', actor: this.#runtime, target: streamId, reason: 'engine_closed' });
-    }
-    // A stream the registrar could not end (it halted) is stopped here without a request.
-    for (const [, { controller }] of running) controller.abort(new AudioError('ENGINE_CLOSED', 'the engine was closed'));
-    await Promise.allSettled(running.map(([, entry]) => entry.done));
+    await this.#active.endAll();
     for (const stop of this.#stopListening) stop();
     this.#sinks.dispose();
-    const backends = await Promise.allSettled([...this.#created]);
-    await Promise.allSettled(backends.flatMap((entry) => (entry.status === 'fulfilled' ? [entry.value.close()] : [])));
+    await this.#backends.closeCreated();
     if (this.#ownsOutput) this.#output?.close();
     if (this.#ownsPlugins) this.#plugins.dispose();
   }
 
   // --- internals -------------------------------------------------------------------------------
 
-  /** The voice a play opens on `output`: its ring is the write-ahead (docs/ENGINE.md, "Bounded memory and write-ahead"). */
-  #voiceOptions(output: AudioOutput): { bufferFrames: number } {
-    return { bufferFrames: writeAheadFrames(output.config, this.#options.realtime) };
-  }
-
-  /**
-   * Waits for this play's turn from the device's scheduler. When a preemption needs this play's
-   * stream before its turn, the scheduler starts it (`started` keeps it); a play that gives up
-   * while waiting ends a stream started that way, and a dropped play's end is attested.
-   */
-  async #admit(parsed: ParsedSpeakOptions, graph: SpeechGraph | null, started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission> {
-    const scheduler = this.#schedulerOf(this.#outputDevice());
-    try {
-      return await scheduler.admit({
-        owner: this,
-        group: this.#registrar,
-        actor: this.actor.key,
-        coveredBy: () => this.#coveringOwners(parsed, current()),
-        priority: priorityValue(parsed.priority),
-        policy: parsed.policy ?? (this.#plugins.has('onSchedule') ? this.#plugins.onSchedule({ priority: priorityValue(parsed.priority), requestedPolicy: null, schedule: this.schedule() }) : undefined) ?? this.#options.policy,
-        maxQueue: this.#options.maxQueue,
-        maxConcurrent: this.#options.maxConcurrent,
-        dropPolicy: this.#options.dropPolicy,
-        duck: { gainDb: this.#options.duckDb, attackMs: this.#options.duckAttackMs, releaseMs: this.#options.duckReleaseMs },
-        signal: parsed.signal,
-        startStream: () => {
-          this.#throwIfClosed();
-          const utterance = this.#begin(parsed, graph);
-          started(utterance);
-          return utterance.lifecycle.streamId;
-        },
-        preempt: (forStreamId, requestedBy) => {
-          const target = current()?.lifecycle.streamId;
-          if (target === undefined) return false;
-          // The runtime asks (spec §3), and the log names whose stream caused it.
-          const result = this.#registrar.request({ action: 'interrupt', actor: this.#runtime, target, reason: 'preempted by a higher-priority stream', metadata: { preemptFor: forStreamId, requestedBy } });
-          return result.allowed;
-        },
-      });
-    } catch (error) {
-      if (error instanceof AudioError && error.code === 'SCHEDULER_DROPPED' && !current() && !this.#closed && !this.#registrar.halted) {
-        // Attested: the dropped play's stream is created and failed with the reason.
-        const utterance = this.#begin(parsed, graph);
-        started(utterance);
-        utterance.lifecycle.fail(`dropped from the queue (dropPolicy drop-oldest, maxQueue ${this.#options.maxQueue})`);
-        const attestation = utterance.lifecycle.attestations.at(-1);
-        throw Object.assign(error, { streamId: utterance.lifecycle.streamId, attestationId: attestation?.id ?? null });
-      }
-      // A stream the scheduler started for a preemption that never came to be: it ends here.
-      current()?.lifecycle.stop(error instanceof AbortError ? 'aborted by the caller' : describe(error));
-      throw error;
-    }
-  }
-
-  /** Owners of the accessibility overrides covering a play: its stream's session and user (or the ones it will start with). */
-  #coveringOwners(parsed: ParsedSpeakOptions, utterance: Utterance | undefined): string[] {
-    const stream = utterance ? this.#registrar.getState(utterance.lifecycle.streamId) : null;
-    if (stream) return coveringOwners(this.#registrar, stream.sessionId, stream.userId);
-    // Not started yet: the session and user it will start with (the registrar's default session is "default").
-    return coveringOwners(this.#registrar, parsed.sessionId ?? this.#options.sessionId ?? 'default', parsed.userId ?? this.#options.userId ?? null);
+  /** Waits for this play's turn from the device's scheduler (play-admission.ts). */
+  async #admit(parsed: ParsedSpeakOptions, validated: ValidatedInput, started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission> {
+    const context: AdmissionContext = {
+      scheduler: this.#schedulerOf(this.#outputDevice()),
+      owner: this,
+      registrar: this.#registrar,
+      actor: this.actor,
+      runtime: this.#runtime,
+      options: this.#options,
+      plugins: this.#plugins,
+      schedule: () => this.schedule(),
+      begin: () => this.#begin(parsed, validated),
+      closed: () => this.#closed,
+      throwIfClosed: () => this.#throwIfClosed(),
+    };
+    return await admitPlay(context, parsed, started, current);
   }
 
   #schedulerOf(output: AudioOutput): Scheduler {
     this.#scheduler ??= schedulerFor(output);
     return this.#scheduler;
-  }
-
-  #stopAllForHalt(halt: HaltInfo): void {
-    for (const { controller, utterance } of this.#active.values()) {
-      utterance.halted = true;
-      controller.abort(new RegistrarHaltedError(`the registrar halted (${halt.cause}): every stream was stopped (fail-closed)`));
-    }
-  }
-
-  /** Obeys a decision on one of this engine's running streams, whoever made it. */
-  #onTransition(event: TransitionEvent): void {
-    const active = this.#active.get(event.streamId);
-    if (!active || (event.stateAfter !== 'interrupting' && event.stateAfter !== 'stopped' && event.stateAfter !== 'failed')) return;
-    const { utterance, controller } = active;
-    if (utterance.finishing && event.actor === this.#runtime.key) return;
-    utterance.endedBy ??= { action: event.action, actor: event.actor, attestationId: event.attestationId, seq: event.seq, reason: event.reason };
-    if (event.action !== 'fail') utterance.interrupted = true;
-    controller.abort(new AbortError(`stream ${event.streamId}: ${event.action} by ${event.actor}`));
   }
 
   #outputDevice(): AudioOutput {
@@ -622,55 +451,6 @@ export class VoiceEngine {
     return this.#output;
   }
 
-  async #mainBackend(): Promise<SpeechBackend> {
-    this.#main ??= (async () => {
-      const refs = [this.#options.backend, ...(this.#options.fallback ?? [])];
-      const backends = await Promise.all(refs.map((ref, index) => this.#resolve(ref, index === 0 ? this.#options.backendOptions : undefined)));
-      const [first] = backends;
-      if (backends.length === 1 && first) return first;
-      return new FallbackChain(backends);
-    })();
-    return this.#main;
-  }
-
-  async #backendFor(name: string | undefined): Promise<SpeechBackend> {
-    if (name === undefined) return this.#mainBackend();
-    const main = typeof this.#options.backend === 'string' ? this.#options.backend : undefined;
-    if (name === main) return this.#mainBackend();
-    let created = this.#named.get(name);
-    if (!created) {
-      created = this.#registry.create(name);
-      this.#created.add(created);
-      this.#named.set(name, created);
-      created.catch(() => this.#named.delete(name));
-    }
-    return created;
-  }
-
-  #resolve(ref: string | SpeechBackend, options: Record<string, unknown> | undefined): Promise<SpeechBackend> {
-    if (typeof ref !== 'string') return Promise.resolve(ref);
-    const created = this.#registry.create(ref, options ?? {});
-    this.#created.add(created);
-    return created;
-  }
-
-  #compileOptions(text: string, parsed: ParsedSpeakOptions, rateScale: number): CompileOptions {
-    const rate = (parsed.rate ?? 1) * rateScale;
-    const ssml = parsed.format === 'ssml' || (parsed.format === 'auto' && looksLikeSsml(text));
-    return {
-      format: parsed.format,
-      lenient: parsed.lenient ?? !ssml,
-      allowAudio: parsed.allowAudio,
-      ...(parsed.audioRoot !== undefined ? { audioRoot: parsed.audioRoot } : {}),
-      ...(parsed.language !== undefined ? { language: parsed.language } : {}),
-      ...(parsed.voice !== undefined ? { voice: parsed.voice } : {}),
-      ...(parsed.emotion !== undefined ? { emotion: parsed.emotion as CompileOptions['emotion'] } : {}),
-      ...(parsed.preset !== undefined ? { preset: parsed.preset as CompileOptions['preset'] } : {}),
-      ...(rate !== 1 ? { rate } : {}),
-      ...(parsed.maxInputChars !== undefined ? { maxInputChars: parsed.maxInputChars } : {}),
-    };
-  }
-
   /** No stream starts once close() began, whatever a call was awaiting when it did. */
   #throwIfClosed(): void {
     if (this.#closed) throw new AudioError('ENGINE_CLOSED', 'the engine was closed');
@@ -678,383 +458,29 @@ export class VoiceEngine {
 
   /** Validates the text (compiling it) and the backend, then creates the stream; throws before any effect on bad input or a denial. */
   async #prepare(text: SpeechInput, parsed: ParsedSpeakOptions, allowLive = false): Promise<Utterance> {
-    const graph = await this.#validate(text, parsed, allowLive);
+    const validated = await this.#validate(text, parsed, allowLive);
     this.#throwIfClosed();
-    return this.#begin(parsed, graph);
+    return this.#begin(parsed, validated);
   }
 
-  /**
-   * Validates (see `#validateNow`) and settles in call order: checking voices awaits the backend's
-   * voice list, and the scheduler admits plays in the order their validation settles.
-   */
-  #validate(text: SpeechInput, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
-    const result = this.#validateNow(text, parsed, allowLive);
-    // Handled here so a refusal while an earlier validation still runs is never "unhandled".
-    result.catch(() => undefined);
-    const turn = this.#validationTail.then(() => result);
-    this.#validationTail = turn.catch(() => undefined);
-    return turn;
-  }
-
-  /**
-   * Compiles the text once to validate it, resolves the backend and checks its voices and
-   * languages: no registrar request yet. A live text source (when allowed) is only checked to be
-   * one; its pieces compile as they arrive.
-   */
-  async #validateNow(text: SpeechInput, parsed: ParsedSpeakOptions, allowLive = false): Promise<SpeechGraph | null> {
-    this.#throwIfClosed();
-    await this.#plugins.ready();
-    // The top priority is the runtime's and users' (spec §3): an agent or plugin cannot claim it.
-    if (priorityValue(parsed.priority) >= PRIORITY_VALUES.system && this.actor.kind !== 'system' && this.actor.kind !== 'user') {
-      throw new InputError(`options.priority: priority ${String(parsed.priority)} (system) may be claimed only by a system or user actor; this engine's actor (VoiceEngineOptions.actor) is ${this.actor.key}`, { field: 'options.priority' });
-    }
-    for (const field of ['sessionId', 'userId'] as const) {
-      const pinned = this.#options[field];
-      if (pinned !== undefined && parsed[field] !== undefined && parsed[field] !== pinned) {
-        throw new InputError(`options.${field}: this engine's streams belong to ${field} "${pinned}", pinned by its host (received "${parsed[field]}")`, { field: `options.${field}` });
-      }
-    }
-    if (isRenderedMix(text)) return null;
-    if (typeof text !== 'string') {
-      if (allowLive && isAsyncIterable(text)) {
-        if (parsed.format === 'ssml') throw new InputError('options.format: a live text source cannot be SSML (a document needs its whole text); use "text", "markup" or "auto"', { field: 'options.format' });
-        await checkVoices(await this.#backendFor(parsed.backend), null, parsed, undefined);
-        return null;
-      }
-      const expected = allowLive ? 'a string or an AsyncIterable of strings' : 'a string';
-      throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
-    }
-    const transformed = this.#plugins.transformText(text);
-    const graph = compile(transformed, this.#compileOptions(text, parsed, 1));
-    this.#transformedOf.set(graph, transformed);
-    // Unknown voices and languages are InputErrors here, before any registrar request.
-    await checkVoices(await this.#backendFor(parsed.backend), graph, parsed, text);
-    return graph;
+  /** Validates (input-validation.ts), settling in call order: the scheduler admits plays in the order their validation settles. */
+  #validate(text: SpeechInput, parsed: ParsedSpeakOptions, allowLive = false): Promise<ValidatedInput> {
+    return this.#validations.settle(validateInput(this.#validationContext, text, parsed, allowLive));
   }
 
   /** Asks the registrar for the stream. */
-  #begin(parsed: ParsedSpeakOptions, graph: SpeechGraph | null): Utterance {
+  #begin(parsed: ParsedSpeakOptions, { graph, transform }: ValidatedInput): Utterance {
     const lifecycle = new StreamLifecycle(this.#registrar, this.actor, this.#runtime);
     lifecycle.start({ ...parsed.streamMetadata, sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId, priority: parsed.priority, allowPlugins: this.#plugins.allowPlugins() });
     callQuietly(parsed.onStreamStart, lifecycle.streamId);
-    return { lifecycle, graph, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, endedBy: null, finishing: false };
+    return { lifecycle, graph, transform, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, endedBy: null, finishing: false };
   }
 
-  async *#run(utterance: Utterance, text: SpeechInput, parsed: ParsedSpeakOptions, mode: RunHooks): AsyncGenerator<AudioChunk, void, undefined> {
-    const { lifecycle } = utterance;
-    const controller = new AbortController();
-    const signal = parsed.signal ? AbortSignal.any([parsed.signal, controller.signal]) : controller.signal;
-    let markDone!: () => void;
-    const done = new Promise<void>((resolve) => (markDone = resolve));
-    this.#active.set(lifecycle.streamId, { controller, utterance, done });
-    let finished = false;
-    try {
-      // Content filter (security/content-filter.ts): a denial fails the stream below (attested); a replacement is compiled.
-      const context = { streamId: lifecycle.streamId, actor: String(this.actor), format: parsed.format, ...pickDefined({ voice: parsed.voice, sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId }) };
-      // Live pieces compile as they are cut, never as SSML (`auto` reads markup).
-      const pieceOptions = { ...parsed, format: parsed.format === 'auto' ? ('markup' as const) : parsed.format };
-      const filter = this.#options.contentFilter && this.#options.audit ? auditedContentFilter(this.#options.contentFilter, this.#options.audit) : this.#options.contentFilter;
-      // A scene's mix needs none: its dialogue was spoken (and filtered) by its own speak() streams.
-      // Each text passes the plugins' transformText once: what the content filter judged is what is
-      // compiled and spoken (a plugin answering differently on a second call cannot slip past it).
-      const transform = transformOnce((piece) => this.#plugins.transformText(piece));
-      const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, context, parsed.textStream, signal, utterance.graph, (piece) => compile(transform(piece), this.#compileOptions(piece, pieceOptions, 1)));
-      if (filtered !== text) [text, utterance.graph] = [filtered, null];
-      // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
-      const override = lifecycle.override();
-      const rateScale = override?.speechRate ?? 1;
-      let steps: Iterable<SynthesisStep> | AsyncIterable<SynthesisStep>;
-      let speechTotal: number | null = null;
-      if (typeof text === 'string') {
-        const source = (utterance.graph ? this.#transformedOf.get(utterance.graph) : undefined) ?? transform(text);
-        const compiled = rateScale === 1 && utterance.graph ? utterance.graph : compile(source, this.#compileOptions(text, parsed, rateScale));
-        lifecycle.compile(graphHash(compiled));
-        // Plugins' proposals go through the registrar (mutate_graph as each plugin) before the commit.
-        const graph = this.#plugins.onGraph(compiled, lifecycle.streamId);
-        const planned = planSynthesis(graph);
-        speechTotal = planned.filter((step) => step.kind === 'speech').length;
-        steps = planned;
-      } else if (isRenderedMix(text)) {
-        lifecycle.compile(text.contentHash);
-        steps = [];
-      } else {
-        // One stream for the whole source: each piece compiles as it is cut (with `pieceOptions`).
-        lifecycle.compileLive();
-        // Filtered pieces are spoken as judged: not cut again.
-        steps = liveSynthesisSteps(text, parsed.textStream, signal, (piece) => compile(transform(piece), this.#compileOptions(piece, pieceOptions, rateScale)), { cut: filter === undefined });
-      }
-      lifecycle.synthesize();
-      const backend = await this.#backendFor(parsed.backend);
-      utterance.backend = backend.name;
-      // A backend that varies delivery inside one call speaks each sentence whole (no hole at an emphasis).
-      if (Array.isArray(steps) && backend.capabilities.inlineProsody === true) {
-        steps = joinSentenceSteps(steps as SynthesisStep[]);
-        speechTotal = (steps as SynthesisStep[]).filter((step) => step.kind === 'speech').length;
-      }
-      const converter = new RateConverter(parsed.sampleRateHz ?? this.#options.sampleRateHz);
-      let speechDone = 0;
-      let index = 0;
-      let positionMs = 0;
-      let playing = false;
-      let pendingMarks: string[] = [];
-      let pendingSilenceMs = 0;
-      let pendingSilenceNode: string | undefined;
-      // Pauses as asked (speech-edges.ts): each segment ends with a margin of its own decay, which
-      // counts towards the next pause, as does the next segment's opening margin.
-      let tailMarginFrames = 0;
-
-      const watermark = parsed.watermark ?? this.#options.watermark;
-      const marker = watermark ? createWatermarkEmbedder(watermark) : undefined;
-      const emit = (kind: AudioChunk['kind'], unmarked: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk | Promise<AudioChunk> => {
-        if (!playing) {
-          // effectsAwaitDurability: the first chunk waits until the play decision is on disk (each
-          // `yield` of this async generator awaits the promise before the consumer sees the chunk).
-          if (this.#registrar.effectsAwaitDurability) {
-            playing = true;
-            return lifecycle.playWhenDurable().then((permit) => {
-              mode.onPlay?.(permit);
-              return emit(kind, unmarked, nodeId, extra);
-            });
-          }
-          const permit = lifecycle.play();
-          playing = true;
-          mode.onPlay?.(permit);
-        }
-        const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
-        const channels = extra.channels ?? 1;
-        let processed = unmarked;
-        if (processed.length > 0 && this.#plugins.has('onAudio')) processed = this.#plugins.onAudio(processed, { streamId: lifecycle.streamId, index, kind, sampleRateHz: rate, channels });
-        // The watermark goes last, so no later step removes it; a scene's stereo mix is not marked again
-        // (its dialogue was marked when spoken).
-        const pcm = marker && channels === 1 ? marker.process(processed, rate) : processed;
-        const chunk: AudioChunk = { streamId: lifecycle.streamId, index: index++, kind, pcm, sampleRateHz: rate, channels, startMs: positionMs, durationMs: durationMs(pcm.length, channels, rate), nodeId, marks: pendingMarks, metadata: {}, ...extra };
-        chunk.metadata = withStreamClock(chunk.metadata, chunk.startMs);
-        positionMs += chunk.durationMs;
-        pendingMarks = [];
-        return chunk;
-      };
-      // A pause goes out just before what follows it, once that one's opening margin is known.
-      const silence = (nodeId: string, headMarginFrames = 0): AudioChunk | Promise<AudioChunk> | undefined => {
-        if (pendingSilenceMs <= 0 || converter.rateHz === undefined) return undefined;
-        const samples = Math.max(0, Math.round((pendingSilenceMs / 1000) * converter.rateHz) - tailMarginFrames - headMarginFrames);
-        const silenceNode = pendingSilenceNode ?? nodeId;
-        pendingSilenceMs = 0;
-        pendingSilenceNode = undefined;
-        tailMarginFrames = 0;
-        return emit('silence', new Float32Array(samples), silenceNode, {});
-      };
-
-      if (isRenderedMix(text)) {
-        for (const pcm of mixChunks(text)) {
-          if (signal.aborted) break;
-          yield emit('audio', pcm, text.label, { channels: text.channels });
-        }
-      }
-      for await (const step of steps) {
-        if (signal.aborted) break;
-        if (step.kind === 'mark') {
-          // A mark after a pause is reached when the pause is over: the pause goes out now (its
-          // follower's opening margin unknown yet: up to 5 ms longer than asked in this case).
-          const pause = silence(step.nodeId);
-          if (pause) yield pause;
-          pendingMarks.push(step.name);
-        } else if (step.kind === 'silence') {
-          pendingSilenceMs += step.durationMs * (override?.pauseAmplification ?? 1);
-          pendingSilenceNode ??= step.nodeId;
-        } else if (step.kind === 'audio') {
-          const pcm = await this.#readClip({ ...step, path: await realClipPath(step.path, parsed.audioRoot) }, converter, signal);
-          const pause = silence(step.nodeId);
-          if (pause) yield pause;
-          tailMarginFrames = 0;
-          yield emit('audio', pcm, step.nodeId, {});
-        } else {
-          const produced = await this.#synthesizeStep(backend, step.segment, parsed, signal, utterance);
-          // Per-sentence loudness needs the whole sentence (BS.1770 gates 400 ms blocks), so the
-          // sentence is gathered first; otherwise every backend chunk goes out as it arrives.
-          const gather = mode.perSentenceLoudness && parsed.targetLufs !== undefined;
-          const gathered: Float32Array[] = [];
-          let gatheredMetadata: AudioChunk['metadata'] | undefined;
-          // Word times are relative to each output: shifted by where it starts in the gathered sentence.
-          const gatheredTimings: Array<{ wordTimings: AudioChunk['metadata']['wordTimings']; visemes: AudioChunk['metadata']['visemes']; offsetMs: number }> = [];
-          let gatheredMs = 0;
-          let trimmer: EdgeTrimmer | undefined;
-          for await (const output of produced) {
-            // A backend that ignores its signal must not keep the stream speaking after an allowed end.
-            if (signal.aborted) break;
-            const converted = converter.convert(toMono(output.pcm, output.channels), output.sampleRateHz, false);
-            trimmer ??= new EdgeTrimmer(converter.rateHz ?? FALLBACK_RATE_HZ);
-            const opening = !trimmer.hasSound;
-            const trimmed = trimmer.push(converted, (output.metadata.wordTimings?.length ?? 0) > 0);
-            const pcm = trimmed.pcm;
-            if (pcm.length === 0) continue;
-            const metadata = shiftMetadata(output.metadata, trimmed.shiftMs);
-            if (opening) {
-              const pause = silence(step.nodeId, trimmer.headFrames);
-              tailMarginFrames = 0;
-              if (pause) yield pause;
-            }
-            if (gather) {
-              gathered.push(pcm);
-              gatheredMetadata ??= metadata;
-              gatheredTimings.push({ wordTimings: metadata.wordTimings, visemes: metadata.visemes, offsetMs: gatheredMs });
-              gatheredMs += durationMs(pcm.length, 1, converter.rateHz ?? FALLBACK_RATE_HZ);
-            } else {
-              yield emit('speech', pcm, step.nodeId, { text: step.segment.text, metadata, backend: utterance.backend });
-            }
-          }
-          const flushed = converter.convert(new Float32Array(0), converter.rateHz ?? FALLBACK_RATE_HZ, true);
-          const tail = trimmer ? trimmer.push(flushed).pcm : flushed;
-          trimmer?.end();
-          if (trimmer?.hasSound) tailMarginFrames = trimmer.tailFrames;
-          if (gather) {
-            const sentence = concatPcm([...gathered, tail]);
-            const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
-            const wordTimings = joinWordTimings(gatheredTimings);
-            const visemes = joinVisemes(gatheredTimings);
-            const metadata = { ...(gatheredMetadata ?? {}), ...(wordTimings ? { wordTimings } : {}), ...(visemes ? { visemes } : {}) };
-            if (sentence.length > 0) yield emit('speech', sentenceLoudness(sentence, rate, parsed), step.nodeId, { text: step.segment.text, metadata, backend: utterance.backend });
-          } else if (tail.length > 0) {
-            yield emit('speech', tail, step.nodeId, { text: step.segment.text, backend: utterance.backend });
-          }
-          speechDone += 1;
-          parsed.onProgress?.({ done: speechDone, total: speechTotal ?? speechDone, audioMs: positionMs });
-        }
-      }
-      if (!signal.aborted) {
-        if (pendingSilenceMs > 0 && converter.rateHz === undefined) converter.rateHz = FALLBACK_RATE_HZ;
-        const pause = silence('end');
-        if (pause) yield pause;
-        if (pendingMarks.length > 0) yield emit('silence', new Float32Array(0), 'end', {});
-      }
-      if (!signal.aborted && mode.beforeEnd) await mode.beforeEnd();
-      if (utterance.halted) throw new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
-      if (parsed.signal?.aborted) throw new AbortError('speech was aborted', { cause: parsed.signal.reason });
-      if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
-      finished = true;
-      utterance.finishing = true;
-      lifecycle.stop(utterance.interrupted ? 'interrupted' : 'end of speech');
-    } catch (error) {
-      if (utterance.halted || this.#registrar.halted) {
-        // Nothing may be requested any more; the log already says why (the HALT record).
-        finished = true;
-        lifecycle.abandon();
-        throw error instanceof RegistrarHaltedError ? error : new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`, { cause: error });
-      }
-      if (utterance.endedBy?.action === 'fail') {
-        finished = true;
-        lifecycle.stop('failed');
-        throw error instanceof AudioError && error.code === 'STREAM_FAILED' ? error : streamFailed(utterance);
-      }
-      if (utterance.interrupted && !(parsed.signal?.aborted ?? false)) {
-        finished = true;
-        utterance.finishing = true;
-        lifecycle.stop('interrupted');
-        return;
-      }
-      if (error instanceof AbortError || parsed.signal?.aborted) {
-        finished = true;
-        lifecycle.stop('aborted by the caller');
-        throw error instanceof AbortError ? error : new AbortError('speech was aborted', { cause: error });
-      }
-      finished = true;
-      lifecycle.fail(describe(error));
-      throw error;
-    } finally {
-      // The consumer stopped iterating early (break/return): the stream ends where it is.
-      if (!finished) {
-        if (this.#registrar.halted) lifecycle.abandon();
-        else if (utterance.endedBy) {
-          utterance.finishing = true;
-          lifecycle.stop(utterance.endedBy.action === 'interrupt' ? 'interrupted' : `${utterance.endedBy.action} by ${utterance.endedBy.actor ?? 'the registrar'}`);
-        } else lifecycle.stop('consumer stopped reading');
-      }
-      this.#active.delete(lifecycle.streamId);
-      markDone();
-    }
+  /** Runs a started utterance (utterance-run.ts). */
+  #run(utterance: Utterance, text: SpeechInput, parsed: ParsedSpeakOptions, hooks: RunHooks): AsyncGenerator<AudioChunk, void, undefined> {
+    return runUtterance(this.#runContext, utterance, text, parsed, hooks);
   }
 
-  /** Starts a segment on the backend; a fallback chain reports which backend served and why. */
-  async #synthesizeStep(backend: SpeechBackend, segment: SynthesisSegment, parsed: ParsedSpeakOptions, signal: AbortSignal, utterance: Utterance): Promise<AsyncIterable<EngineOutput>> {
-    const options = parsed.voice !== undefined ? { voice: parsed.voice } : {};
-    if (backend instanceof FallbackChain) {
-      const result = await backend.open(segment, options, signal);
-      utterance.backend = result.backend;
-      for (const failure of result.failures) {
-        if (!utterance.failures.some((known) => known.backend === failure.backend && known.code === failure.code)) utterance.failures.push(failure);
-      }
-      return result.chunks;
-    }
-    return backend.synthesize(segment, options, signal);
-  }
-
-  async #readClip(step: Extract<SynthesisStep, { kind: 'audio' }>, converter: RateConverter, signal: AbortSignal): Promise<Float32Array> {
-    let bytes: Uint8Array;
-    try {
-      signal.throwIfAborted();
-      bytes = await readRegularFile(step.path, MAX_CLIP_BYTES);
-    } catch (error) {
-      throw new BackendError('engine', 'AUDIO_CLIP_UNREADABLE', `cannot read audio clip ${step.path}: ${describe(error)}`, { cause: error });
-    }
-    const clip = decodeWav(bytes);
-    const mono = toMono(clip.pcm, clip.channels);
-    const head = converter.convert(mono, clip.sampleRateHz, false);
-    const tail = converter.convert(new Float32Array(0), clip.sampleRateHz, true);
-    return tail.length > 0 ? concatPcm([head, tail]) : head;
-  }
-}
-
-/** How `#run` is driven: loudness per sentence, and the device hooks of play(). */
-interface RunHooks {
-  perSentenceLoudness: boolean;
-  /** Called with the permit of the allowed play, before the first chunk is yielded. */
-  onPlay?: (permit: Permit) => void;
-  /** Awaited after the last chunk, before the natural-end stop (play() drains the device here). */
-  beforeEnd?: () => Promise<void>;
-}
-
-/** The sink as a gain target when it has per-stream gain (a mixer voice), else null. */
-function gainTargetOf(sink: object): GainTarget | null {
-  const candidate = sink as Partial<GainTarget>;
-  return typeof candidate.setGain === 'function' ? (candidate as GainTarget) : null;
-}
-
-/** Calls a caller's listener; its failure must not change how the stream ended (it is ignored). */
-function callQuietly<T>(listener: ((value: T) => void) | undefined, value: T): void {
-  try {
-    listener?.(value);
-  } catch {
-    // The listener's own error is the caller's business; the stream's outcome stands.
-  }
-}
-
-/** The error a stream ends with when someone else's allowed `fail` ended it. */
-function streamFailed(utterance: Utterance): AudioError {
-  const by = utterance.endedBy;
-  const error = new AudioError('STREAM_FAILED', `stream ${utterance.lifecycle.streamId} was failed by ${by?.actor ?? 'the registrar'}${by?.reason ? ` (${by.reason})` : ''}; attestation ${by?.attestationId ?? 'unknown'}`);
-  return Object.assign(error, { attestationId: by?.attestationId ?? null });
-}
-
-/** The marks reached before each of `chunks`, at the chunk's start. */
-function marksOf(chunks: readonly AudioChunk[]): SpeechResult['marks'] {
-  return chunks.flatMap((chunk) => chunk.marks.map((name) => ({ name, timeMs: chunk.startMs })));
-}
-
-/** The SpeechResult (but its audio) of an utterance of `samples` mono samples that reached `marks`. */
-function resultOf(utterance: Utterance, marks: SpeechResult['marks'], samples: number, sampleRateHz: number, startedMs: number): Omit<SpeechResult, 'audio'> {
-  const total = durationMs(samples, 1, sampleRateHz);
-  return {
-    sampleRateHz,
-    channels: 1,
-    durationMs: total,
-    streamId: utterance.lifecycle.streamId,
-    attestations: [...utterance.lifecycle.attestations],
-    realtimeFactor: total > 0 ? (performance.now() - startedMs) / total : 0,
-    backend: utterance.backend,
-    ...(utterance.failures.length > 0 ? { degraded: { servedBy: utterance.backend, failures: utterance.failures } } : {}),
-    ...(utterance.interrupted ? { interrupted: true } : {}),
-    ...(utterance.endedBy ? { endedBy: utterance.endedBy } : {}),
-    marks,
-  };
 }
 
 // Hardening: no caller can swap a method of this class for its own (a monkey-patched prototype would see every instance).

@@ -1,19 +1,17 @@
 // Devices: listing, choosing by id or name, VOICE_SOUNDBOARD_AUDIO_BACKEND, and the fallback to the
 // null backend (one warning, said in `fellBackToNull` / `info` / engine health()). The fallback is
 // driven by planting an open failure of the default backend in front of the real addon.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AUDIO_BACKEND_ENV, audioBackendFromEnv, listOutputDevices } from '../../src/audio/devices.js';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { InputError } from '../../src/errors.js';
 import type { AudioBinding, NativeAudioDeviceOptions } from '../../src/native/audio-binding.js';
 import { nativeBinding } from '../../src/native/loader.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 
-const opened: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
+const opened = closedAfterEach();
 
 /** The real addon, except that opening the platform's default backend fails as on a machine without sound. */
 function bindingWithoutSound(): { binding: AudioBinding; asked: NativeAudioDeviceOptions[] } {

@@ -3,24 +3,18 @@
 // miniaudio's device state), AudioVoice.writeAll and the paced writer reject with AudioError
 // `AUDIO_DEVICE_STOPPED` instead of sleeping forever, and play() fails the stream, attested.
 // Real addon on miniaudio's null backend; deadlines only bound a hang.
-import { afterEach, describe, expect, it } from 'vitest';
-import { AudioOutput } from '../../src/audio/output.js';
+import { describe, expect, it } from 'vitest';
+import type { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
+import { nullDevice, RATE_HZ } from '../helpers/null-device-host.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { waitUntil } from '../helpers/waiting.js';
 
-const RATE_HZ = 24_000;
-const opened: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
+const opened = closedAfterEach();
 
-function device(): AudioOutput {
-  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: 240, bufferFrames: 2048 });
-  opened.push(output);
-  return output;
-}
+const device = (): AudioOutput => nullDevice(opened, { captureSeconds: 0, bufferFrames: 2048 });
 
 describe('a device that stops under a play (finding 9)', () => {
   it.each([false, true])('play() settles with AUDIO_DEVICE_STOPPED and the stream is failed, attested (realtime %s)', async (realtime) => {

@@ -7,68 +7,31 @@
 // nothing reach the device. Real addon, miniaudio's null device with capture, frames counted.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AudioOutput } from '../../src/audio/output.js';
+import { describe, expect, it } from 'vitest';
+import type { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { ACTOR_KINDS } from '../../src/registrar/core.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import type { HaltInfo } from '../../src/registrar/types.js';
-import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
-import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
+import { position } from '../helpers/device-capture.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
+import { constantLevel, framesUntilSilenced, LEVEL, nullDevice, PERIOD_FRAMES, playing, SEGMENT_FRAMES } from '../helpers/null-device-host.js';
 import { waitUntil } from '../helpers/waiting.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/halt-worker.ts', import.meta.url));
 // Workers do not inherit the test runner's TypeScript loader: register tsx, then import the fixture.
 const WORKER_BOOTSTRAP = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_SCRIPT)}); })`;
 
-const RATE_HZ = 24_000;
-const PERIOD_FRAMES = 240;
-const LEVEL = 0.5;
-const SEGMENT_FRAMES = RATE_HZ * 2;
-
-const opened: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
-
-function device(): AudioOutput {
-  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, capture: true, captureFrames: RATE_HZ * 30 });
-  opened.push(output);
-  return output;
-}
+const opened = closedAfterEach();
 
 /** An engine of `agent:assistant` on `registrar`, every segment `framesPerSegment` (2 s) of a constant level. */
 function engineOn(registrar: AudioRegistrar, output: AudioOutput, framesPerSegment = SEGMENT_FRAMES): VoiceEngine {
   const agent = registrar.registerActor('agent:assistant');
-  const backend = new ConstantLevelBackend({ level: LEVEL, sampleRateHz: RATE_HZ, framesPerSegment });
-  const engine = new VoiceEngine({ registrar, actor: agent, output, backend });
+  const engine = new VoiceEngine({ registrar, actor: agent, output, backend: constantLevel(LEVEL, framesPerSegment) });
   opened.push(engine);
   return engine;
-}
-
-/** Starts play() and waits until its stream is playing with a few periods heard. */
-async function playing(engine: VoiceEngine, output: AudioOutput, registrar: AudioRegistrar, sessionId?: string) {
-  const result = engine.play('constant level for a while', sessionId ? { sessionId } : {});
-  result.catch(() => undefined);
-  await waitUntil(() => {
-    const streamId = engine.activeStreams()[0];
-    return streamId !== undefined && registrar.getState(streamId)?.state === 'playing' && position(output) > PERIOD_FRAMES * 4;
-  }, 'the stream to play');
-  return { result };
-}
-
-/** Frames the device rendered at the constant level from `from` until the fade began, once rendered; then only silence. */
-async function framesUntilSilenced(output: AudioOutput, from: number): Promise<number> {
-  await waitUntil(() => output.stats().interruptGeneration > 0 && output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to be rendered');
-  const callbacks = output.stats().callbacks;
-  await waitUntil(() => output.stats().callbacks > callbacks + 4, 'periods after the fade');
-  const captured = capturedSoFar(output);
-  const frames = framesAtLevel(captured, from, LEVEL);
-  if (from + frames >= captured.length) throw new Error(`no fade in the ${captured.length} captured frames after frame ${from}`);
-  expect(captured.subarray(from + frames + output.fadeFrames).every((sample) => sample === 0)).toBe(true);
-  return frames;
 }
 
 /** A reference core whose allowed decisions report a state their parent did not leave once `on` is set. */
@@ -93,7 +56,7 @@ describe('a halt of each cause silences the device and ends play()', () => {
   it('structural: a transition that breaks the lineage, on another stream, fades this one out within one period', async () => {
     const { core, lie } = lyingCore();
     const registrar = new AudioRegistrar({ core });
-    const output = device();
+    const output = nullDevice(opened, { captureSeconds: 30 });
     const engine = engineOn(registrar, output);
     const halts: HaltInfo[] = [];
     registrar.onHalt((halt) => halts.push(halt));
@@ -106,16 +69,16 @@ describe('a halt of each cause silences the device and ends play()', () => {
     const slack = position(output) - at;
     expect(halts).toEqual([expect.objectContaining({ cause: 'structural', attestationId: violating.attestation.id })]);
     await expect(result).rejects.toMatchObject({ name: 'RegistrarHaltedError', message: expect.stringContaining('structural') });
-    expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES + slack);
+    expect(await framesUntilSilenced(output, at, { thenSilent: true })).toBeLessThanOrEqual(PERIOD_FRAMES + slack);
   });
 
   it('accessibility bypass decided on another thread: the writer hears it on its doorbell and fades its stream out', async () => {
     const registrar = new AudioRegistrar({ core: new NativeCore() });
-    const output = device();
+    const output = nullDevice(opened, { captureSeconds: 30 });
     const engine = engineOn(registrar, output, SEGMENT_FRAMES * 5);
     const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
     registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
-    const { result } = await playing(engine, output, registrar, 'den');
+    const { result } = await playing(engine, output, registrar, { sessionId: 'den' });
     const cell = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(WORKER_BOOTSTRAP, { eval: true, workerData: { share: registrar.share(), user: 'user:bob', sessionId: 'den', cell: cell.buffer } });
     const messages: unknown[] = [];
@@ -135,7 +98,7 @@ describe('a halt of each cause silences the device and ends play()', () => {
     // The halting call ran on the worker; this thread's sink closed when its doorbell rang, an
     // event-loop turn later (no bound in periods on a busy machine: bench/interrupt.bench.ts
     // measures it). What must hold: the stream was cut by the halt, long before its natural end.
-    expect(await framesUntilSilenced(output, at)).toBeLessThan(SEGMENT_FRAMES * 5 - PERIOD_FRAMES * 8);
+    expect(await framesUntilSilenced(output, at, { thenSilent: true })).toBeLessThan(SEGMENT_FRAMES * 5 - PERIOD_FRAMES * 8);
   });
 
   it('journal overrun: a registrar on a core that lost seqs halts at its first request, and no frame reaches the device', async () => {
@@ -143,7 +106,7 @@ describe('a halt of each cause silences the device and ends play()', () => {
     core.registerActor('agent:assistant', ACTOR_KINDS.indexOf('agent'));
     for (let index = 0; index < 6; index += 1) core.reserveSeq();
     const registrar = new AudioRegistrar({ core });
-    const output = device();
+    const output = nullDevice(opened, { captureSeconds: 30 });
     const engine = engineOn(registrar, output);
     await expect(engine.play('nothing may play')).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
     expect(registrar.haltCause?.cause).toBe('journal_overrun');

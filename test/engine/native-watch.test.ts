@@ -8,12 +8,14 @@
 // Planted violation: the same scenario on a core whose watch is removed must fail the same check.
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AudioOutput } from '../../src/audio/output.js';
+import { describe, expect, it } from 'vitest';
+import type { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
+import { nullDevice, PERIOD_FRAMES, RATE_HZ } from '../helpers/null-device-host.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar, position } from '../helpers/device-capture.js';
 import { unwatchedCore } from '../helpers/unwatched-core.js';
@@ -24,25 +26,16 @@ const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/watch-worker.ts', import
 // Workers do not inherit the test runner's TypeScript loader: register tsx, then import the fixture.
 const WORKER_BOOTSTRAP = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_SCRIPT)}); })`;
 
-const RATE_HZ = 24_000;
-const PERIOD_FRAMES = 240;
 const LEVEL = 0.25;
 /** Periods the blocked thread lets the device render after the decision before it reads the capture. */
 const BLOCKED_PERIODS = 12;
 /** A hang guard for the blocked thread's waits (never an assertion on speed). */
 const HANG_MS = 60_000;
 
-const opened: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
+const opened = closedAfterEach();
 
-function device(): AudioOutput {
-  // A one-second voice ring: while this thread is blocked the device has plenty queued to play on.
-  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, bufferFrames: RATE_HZ, capture: true, captureFrames: RATE_HZ * 60 });
-  opened.push(output);
-  return output;
-}
+/** A one-second voice ring: while this thread is blocked the device has plenty queued to play on. */
+const device = (): AudioOutput => nullDevice(opened, { bufferFrames: RATE_HZ, captureSeconds: 60 });
 
 interface Played {
   readonly streamId: string;

@@ -3,42 +3,21 @@
 // must fail): frames reaching the device before the allowed play, frames after the stream's stop,
 // and a denied interrupt that silences. A check that cannot see its violation fails here.
 // Real addon, miniaudio's null device with capture; frames counted, deadlines only.
-import { afterEach, describe, expect, it } from 'vitest';
-import { AudioOutput } from '../../src/audio/output.js';
-import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import { AudioRegistrar } from '../../src/registrar/registrar.js';
-import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
-import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
+import { describe, expect, it } from 'vitest';
+import type { AudioOutput } from '../../src/audio/output.js';
+import { position } from '../helpers/device-capture.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
+import { framesUntilFade, LEVEL, nullDeviceHost, PERIOD_FRAMES, playing } from '../helpers/null-device-host.js';
 import { waitUntil } from '../helpers/waiting.js';
 
-const RATE_HZ = 24_000;
-const PERIOD_FRAMES = 240;
-const LEVEL = 0.5;
-
-const opened: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
-
-/** A registrar, an agent engine on a null device with capture (2 s segments at a constant level), and a user of session "den". */
-function host() {
-  const registrar = new AudioRegistrar();
-  const agent = registrar.registerActor('agent:assistant');
-  const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
-  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, capture: true, captureFrames: RATE_HZ * 20 });
-  opened.push(output);
-  const backend = new ConstantLevelBackend({ level: LEVEL, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ * 2 });
-  const engine = new VoiceEngine({ registrar, actor: agent, output, backend });
-  opened.push(engine);
-  return { registrar, agent, alice, output, engine };
-}
+const opened = closedAfterEach();
 
 /**
  * Check: frames queued or played on the device, and voices able to play any, when the play
  * decision was made (must be 0: a voice's own ring is not in the device's bufferedFrames).
  */
 async function framesBeforePlay(planted: ((output: AudioOutput) => void) | null): Promise<number> {
-  const { registrar, output, engine } = host();
+  const { registrar, output, engine } = nullDeviceHost(opened);
   let atPlay = -1;
   registrar.onTransition((event) => {
     if (event.action === 'synthesize' && planted) planted(output);
@@ -53,11 +32,9 @@ async function framesBeforePlay(planted: ((output: AudioOutput) => void) | null)
 
 /** Check: frames the device played from a few periods after the stream ended until 8 periods later (must be 0). */
 async function framesAfterStop(planted: ((output: AudioOutput) => void) | null): Promise<number> {
-  const { registrar, agent, output, engine } = host();
-  const result = engine.play('constant level');
-  result.catch(() => undefined);
-  await waitUntil(() => registrar.listStates()[0]?.state === 'playing' && position(output) > PERIOD_FRAMES * 4, 'the stream to play');
-  registrar.request({ action: 'stop', actor: agent, target: engine.activeStreams()[0] ?? '' });
+  const { registrar, agent, output, engine } = nullDeviceHost(opened);
+  const { result, streamId } = await playing(engine, output, registrar);
+  registrar.request({ action: 'stop', actor: agent, target: streamId });
   if (planted) planted(output);
   await result;
   await waitUntil(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration, 'the fade to be rendered');
@@ -72,19 +49,16 @@ async function framesAfterStop(planted: ((output: AudioOutput) => void) | null):
  * its sink but an allowed decision, so the plant is the user's interrupt): the check must see it.
  */
 async function framesAtLevelAfterDenial(planted: ((silence: () => void) => void) | null): Promise<number> {
-  const { registrar, alice, output, engine } = host();
+  const { registrar, alice, output, engine } = nullDeviceHost(opened);
   registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
-  const result = engine.play('constant level', { sessionId: 'den' });
-  result.catch(() => undefined);
-  await waitUntil(() => registrar.listStates()[0]?.state === 'playing' && position(output) > PERIOD_FRAMES * 4, 'the stream to play');
-  const streamId = engine.activeStreams()[0] ?? '';
+  const { result, streamId } = await playing(engine, output, registrar, { sessionId: 'den' });
   const silence = () => void registrar.request({ action: 'interrupt', actor: alice, target: streamId });
   const denial = engine.interrupt(streamId);
   const deniedAt = position(output);
   if (planted) planted(silence);
   expect(denial.reason).toBe('accessibility_override');
   await waitUntil(() => position(output) > deniedAt + PERIOD_FRAMES * 40, 'periods after the denial');
-  const frames = framesAtLevel(capturedSoFar(output), deniedAt, LEVEL);
+  const frames = framesUntilFade(output, deniedAt);
   silence();
   await result;
   return frames;

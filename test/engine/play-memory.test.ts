@@ -8,9 +8,10 @@
 import { setImmediate as nextTask } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
 import { SignalBackend } from '../helpers/signal-backend.js';
 import { waitUntil } from '../helpers/waiting.js';
 
@@ -28,10 +29,7 @@ const COUNT_AFTER = 30;
 /** The most chunks play() may hold at once: the one being written and the one being produced. */
 const BOUND = 3;
 
-const opened: Array<{ close(): unknown }> = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
+const opened = closedAfterEach();
 
 function setup(chunksPerSegment = CHUNKS): { engine: VoiceEngine; backend: SignalBackend; output: AudioOutput } {
   const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: 256 });

@@ -7,12 +7,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AudioOutput } from '../../src/audio/output.js';
+import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../helpers/waiting.js';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
-import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
+import { capturedSoFar, position } from '../helpers/device-capture.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
+import { constantLevel, framesUntilFade, framesUntilSilenced, LEVEL, nullDevice, nullDeviceHost, PERIOD_FRAMES, playing, RATE_HZ, SEGMENT_FRAMES } from '../helpers/null-device-host.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import type { EngineOutput } from '../../src/graph/engine-output.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
@@ -25,68 +26,14 @@ const WORKER_SCRIPT = fileURLToPath(new URL('./fixtures/interrupt-worker.ts', im
 // Workers do not inherit the test runner's TypeScript loader: register tsx, then import the fixture.
 const WORKER_BOOTSTRAP = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_SCRIPT)}); })`;
 
-const RATE_HZ = 24_000;
-const PERIOD_FRAMES = 240;
-const LEVEL = 0.5;
-
 /** Every segment "spoken" as 2 s of a constant level. */
-const CONSTANT = { level: LEVEL, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ * 2 };
-const constantLevel = () => new ConstantLevelBackend(CONSTANT);
+const CONSTANT = { level: LEVEL, sampleRateHz: RATE_HZ, framesPerSegment: SEGMENT_FRAMES };
 
-const opened: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
-
-function device(): AudioOutput {
-  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, capture: true, captureFrames: RATE_HZ * 20 });
-  opened.push(output);
-  return output;
-}
-
-/** Frames from `from` to the first captured frame that is no longer at the constant level (the fade). */
-function framesUntilFade(output: AudioOutput, from: number, captured: Float32Array = capturedSoFar(output)): number {
-  return framesAtLevel(captured, from, LEVEL);
-}
-
-/**
- * Frames the device rendered at the constant level from `from` until the fade began, once the fade
- * was rendered (waits for it, deadline only). Throws when no fade is in the capture at all.
- */
-async function framesUntilSilenced(output: AudioOutput, from: number): Promise<number> {
-  await waitUntil(() => output.stats().completedInterruptGeneration >= output.stats().interruptGeneration && output.stats().interruptGeneration > 0, 'the fade to be rendered');
-  const captured = capturedSoFar(output);
-  const frames = framesUntilFade(output, from, captured);
-  if (from + frames >= captured.length) throw new Error(`no fade in the ${captured.length} captured frames after frame ${from}`);
-  return frames;
-}
-
-/** A host with a registrar, an agent engine on the null device, and a user (a member of session "den"). */
-function host(options: { store?: AttestationStore } = {}) {
-  const registrar = new AudioRegistrar(options.store ? { store: options.store } : {});
-  const agent = registrar.registerActor('agent:assistant');
-  const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
-  const output = device();
-  const engine = new VoiceEngine({ registrar, actor: agent, output, backend: constantLevel() });
-  opened.push(engine);
-  return { registrar, agent, alice, output, engine };
-}
-
-/** Starts play() and waits until its stream is playing with a few periods heard. */
-async function playing(engine: VoiceEngine, output: AudioOutput, registrar: AudioRegistrar, options: { sessionId?: string } = {}) {
-  const result = engine.play('constant level for a while', options);
-  result.catch(() => undefined);
-  let streamId = '';
-  await waitUntil(() => {
-    streamId = engine.activeStreams()[0] ?? '';
-    return streamId !== '' && registrar.getState(streamId)?.state === 'playing' && position(output) > PERIOD_FRAMES * 4;
-  }, 'the stream to play');
-  return { result, streamId };
-}
+const opened = closedAfterEach();
 
 describe('decisions are effects at the device', () => {
   it("the owner's interrupt requested directly on the registrar silences the device within one period; play() settles as interrupted with the attestation id", async () => {
-    const { registrar, agent, output, engine } = host();
+    const { registrar, agent, output, engine } = nullDeviceHost(opened);
     const { result, streamId } = await playing(engine, output, registrar);
     const at = position(output);
     const decision = registrar.request({ action: 'interrupt', actor: agent, target: streamId, reason: 'barge-in' });
@@ -107,7 +54,7 @@ describe('decisions are effects at the device', () => {
   });
 
   it("a user's override beats the agent: the agent's interrupt is denied and the audio goes on; the user's interrupt silences it", async () => {
-    const { registrar, agent, alice, output, engine } = host();
+    const { registrar, agent, alice, output, engine } = nullDeviceHost(opened);
     registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
     const { result, streamId } = await playing(engine, output, registrar, { sessionId: 'den' });
     const deniedAt = position(output);
@@ -126,7 +73,7 @@ describe('decisions are effects at the device', () => {
   });
 
   it("an owner's stop silences like an interrupt; an owner's fail rejects play() with STREAM_FAILED and the attestation id", async () => {
-    const first = host();
+    const first = nullDeviceHost(opened);
     const stopped = await playing(first.engine, first.output, first.registrar);
     let at = position(first.output);
     const stop = first.registrar.request({ action: 'stop', actor: first.agent, target: stopped.streamId });
@@ -134,7 +81,7 @@ describe('decisions are effects at the device', () => {
     expect(await framesUntilSilenced(first.output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
     expect(played.endedBy).toMatchObject({ action: 'stop', attestationId: stop.attestation.id });
 
-    const second = host();
+    const second = nullDeviceHost(opened);
     const failed = await playing(second.engine, second.output, second.registrar);
     at = position(second.output);
     const fail = second.registrar.request({ action: 'fail', actor: second.agent, target: failed.streamId, reason: 'agent gave up' });
@@ -144,7 +91,7 @@ describe('decisions are effects at the device', () => {
   });
 
   it('no frame reaches the device before the allowed play, and none after the stream ended', async () => {
-    const { registrar, output, engine } = host();
+    const { registrar, output, engine } = nullDeviceHost(opened);
     const seen: { action: string; queuedOrPlayed: number }[] = [];
     registrar.onTransition((event) => {
       const stats = output.stats();
@@ -167,7 +114,7 @@ describe('decisions are effects at the device', () => {
   });
 
   it('closing is a decision: close() stops every running stream with reason engine_closed and nothing stays playing', async () => {
-    const { registrar, output, engine } = host();
+    const { registrar, output, engine } = nullDeviceHost(opened);
     const { result, streamId } = await playing(engine, output, registrar);
     const at = position(output);
     // close() requests its stops synchronously, before its first await.
@@ -187,7 +134,7 @@ describe('decisions are effects at the device', () => {
     const core = new NativeCore();
     const registrar = new AudioRegistrar({ core });
     const agent = registrar.registerActor('agent:assistant');
-    const output = device();
+    const output = nullDevice(opened);
     const engine = new VoiceEngine({ registrar, actor: agent, output, backend: constantLevel() });
     opened.push(engine);
     const { result, streamId } = await playing(engine, output, registrar);
@@ -212,7 +159,7 @@ describe('decisions are effects at the device', () => {
   it('a halt caused by a failed log write silences the device and rejects play() (fail-closed)', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'vs-binding-')), 'log.jsonl');
     const { store } = AttestationStore.open(path, { durability: 'fsync' });
-    const { registrar, alice, output, engine } = host({ store });
+    const { registrar, alice, output, engine } = nullDeviceHost(opened, { store });
     const { result } = await playing(engine, output, registrar);
     await store.close();
     const at = position(output);
@@ -283,7 +230,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
     agentEngine.registrar.onHalt(() => {
       throw Object.create(null);
     });
-    const output = device();
+    const output = nullDevice(opened);
     const userEngine = new VoiceEngine({ registrar, actor: alice, output, backend: constantLevel() });
     opened.push(userEngine);
     const onWarning = () => undefined;
@@ -302,7 +249,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
 
   it("two engines share one device: one engine's interrupt fades only its own voice, the other's plays on", async () => {
     const registrar = new AudioRegistrar();
-    const output = device();
+    const output = nullDevice(opened);
     const agent = registrar.registerActor('agent:a');
     const alice = registrar.registerActor('user:alice');
     const agentEngine = new VoiceEngine({ registrar, actor: agent, output, backend: new ConstantLevelBackend({ ...CONSTANT, level: 0.25 }) });
@@ -354,7 +301,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
   });
 
   it('play() racing close() starts no stream after close', async () => {
-    const { registrar, engine } = host();
+    const { registrar, engine } = nullDeviceHost(opened);
     const late = engine.play('started in the same tick as close');
     await engine.close();
     await expect(late).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
@@ -362,7 +309,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
   });
 
   it("aborting play() is the owner's request: allowed, it stops the stream as the agent; under a user's override it is denied and the speech plays to its end", async () => {
-    const free = host();
+    const free = nullDeviceHost(opened);
     const controller = new AbortController();
     const freePlay = free.engine.play('constant level for a while', { signal: controller.signal });
     freePlay.catch(() => undefined);
@@ -374,7 +321,7 @@ describe('hostile callers around the engine (adversarial review findings)', () =
     const stop = free.registrar.attestationStore.all().find((record) => record.action === 'stop');
     expect(stop).toMatchObject({ decision: 'allowed', actor: { kind: 'agent', id: 'assistant' }, parameters: { reason: 'aborted by the caller' } });
 
-    const guarded = host();
+    const guarded = nullDeviceHost(opened);
     guarded.registrar.request({ action: 'enable_override', actor: guarded.alice, metadata: { scope: 'session', scopeId: 'den' } });
     const guardedController = new AbortController();
     const guardedPlay = guarded.engine.play('constant level for a while', { signal: guardedController.signal, sessionId: 'den' });
@@ -431,7 +378,7 @@ describe('the sink and the engine hand out no authority', () => {
   it('a sink opens only with a genuine, current, unspent play permit, and refuses writes once closed', async () => {
     const registrar = new AudioRegistrar();
     const owner = registrar.registerActor('agent:x');
-    const output = device();
+    const output = nullDevice(opened);
     const book = new SinkBook(registrar);
     opened.push({ close: () => book.dispose() });
     const start = registrar.request({ action: 'start', actor: owner });

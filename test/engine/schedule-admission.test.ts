@@ -3,24 +3,18 @@
 // the device (`maxConcurrent` admitted, `maxQueue` waiting, `mix` included), and a play waits for a
 // free voice instead of failing after its synthesis. Real addon (miniaudio's null device); outcomes
 // read from results, the registrar and the device's stats; deadlines only bound a hang.
-import { afterEach, describe, expect, it } from 'vitest';
-import { AudioOutput } from '../../src/audio/output.js';
+import { describe, expect, it } from 'vitest';
+import type { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
+import { nullDevice, RATE_HZ } from '../helpers/null-device-host.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { waitUntil } from '../helpers/waiting.js';
 
-const RATE_HZ = 24_000;
-const opened: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
+const opened = closedAfterEach();
 
-function device(): AudioOutput {
-  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: 240, bufferFrames: 1024 });
-  opened.push(output);
-  return output;
-}
+const device = (): AudioOutput => nullDevice(opened, { captureSeconds: 0, bufferFrames: 1024 });
 
 /** A registrar where alice holds an accessibility override of session `den`. */
 function withOverride() {

@@ -3,27 +3,21 @@
 // claim the `system` priority, and an agent's `preempt` of another actor's stream waits its turn.
 // On the real addon (miniaudio's null device with capture); outcomes read from the registrar's
 // attestations and the captured frames, never from wall-clock times.
-import { afterEach, describe, expect, it } from 'vitest';
-import { AudioOutput } from '../../src/audio/output.js';
+import { describe, expect, it } from 'vitest';
+import type { AudioOutput } from '../../src/audio/output.js';
 import type { PlayResult } from '../../src/engine/speech-types.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { InputError } from '../../src/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
+import { nullDevice, RATE_HZ } from '../helpers/null-device-host.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar } from '../helpers/device-capture.js';
 import { waitUntil } from '../helpers/waiting.js';
 
-const RATE_HZ = 24_000;
-const opened: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
+const opened = closedAfterEach();
 
-function device(capture = false): AudioOutput {
-  const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: 240, ...(capture ? { capture: true, captureFrames: RATE_HZ * 10 } : {}) });
-  opened.push(output);
-  return output;
-}
+const device = (capture = false): AudioOutput => nullDevice(opened, { captureSeconds: capture ? 10 : 0 });
 
 const backend = (level: number) => new ConstantLevelBackend({ level, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ * 2 });
 

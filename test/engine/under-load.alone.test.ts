@@ -11,10 +11,11 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
 import { capturedSoFar } from '../helpers/device-capture.js';
 import { SignalBackend, signal } from '../helpers/signal-backend.js';
 import { waitUntil } from '../helpers/waiting.js';
@@ -33,10 +34,7 @@ const CHUNKS_PER_SENTENCE = 5;
 /** The capture holds two minutes; it is also read out every second. */
 const CAPTURE_FRAMES = RATE_HZ * 120;
 
-const opened: Array<{ close(): unknown }> = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
+const opened = closedAfterEach();
 
 function setup(): { engine: VoiceEngine; output: AudioOutput; backend: SignalBackend; registrar: AudioRegistrar } {
   const registrar = new AudioRegistrar();

@@ -12,6 +12,17 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 /** The path of the plugin fixture `name` (test/fixtures/plugins). */
 export const pluginFixture = (name: string): string => join(ROOT, 'test/fixtures/plugins', `${name}.mjs`);
 
+/**
+ * The opening of a child script that hosts plugins itself: the imports, then
+ * `const plugins = new EnginePlugins(...)` on a fresh registrar and backend registry.
+ */
+export const PLUGIN_HOST_PRELUDE = `
+  import { BackendRegistry } from ${JSON.stringify(join(ROOT, 'src/backends/registry.ts'))};
+  import { EnginePlugins } from ${JSON.stringify(join(ROOT, 'src/plugins/plugin-set.ts'))};
+  import { AudioRegistrar } from ${JSON.stringify(join(ROOT, 'src/registrar/registrar.ts'))};
+  const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+`;
+
 /** How a child script ended, and the JSON of its last stdout line (null when there was none). */
 export interface ScriptRun<T> {
   status: number | null;

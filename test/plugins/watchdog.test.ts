@@ -7,14 +7,15 @@
  * Every hostile case runs in a child process with a generous deadline (plugin-child.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BackendRegistry } from '../../src/backends/registry.js';
 import { EnginePlugins } from '../../src/plugins/plugin-set.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
-import { expectContained, inChild, pluginFixture, ROOT, runChildScript } from '../helpers/plugin-child.js';
+import { expectContained, inChild, PLUGIN_HOST_PRELUDE, pluginFixture, ROOT, runChildScript } from '../helpers/plugin-child.js';
+import { cpuTicks, processState, running } from '../helpers/proc-stat.js';
 import { processExists, waitUntil } from '../helpers/waiting.js';
 
 describe('plugin code the isolate runs anywhere is contained', () => {
@@ -66,14 +67,24 @@ interface RestartReport {
   disabled: boolean;
 }
 
+/** Runs `body` with fresh plugins holding hangs-on-demand (`maxCpuMs` per call) after one answered call, and its sandbox's pid; disposes them after. */
+async function withHangsOnDemand(maxCpuMs: number, body: (plugins: EnginePlugins, pid: number) => Promise<void>): Promise<void> {
+  const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+  try {
+    await plugins.load(pluginFixture('hangs-on-demand'), { limits: { maxCpuMs } });
+    const pid = plugins.list()[0]?.sandboxPid as number;
+    expect(plugins.transformText('one')).toBe('one!');
+    await body(plugins, pid);
+  } finally {
+    plugins.dispose();
+  }
+}
+
 describe('the watchdog ends the process and the plugin comes back', () => {
   it('hangs-on-demand: killed on "hang", its process is gone, the next calls run in a fresh process (skips while it starts are not counted)', () => {
     const script = `
-      import { BackendRegistry } from ${JSON.stringify(join(ROOT, 'src/backends/registry.ts'))};
-      import { EnginePlugins } from ${JSON.stringify(join(ROOT, 'src/plugins/plugin-set.ts'))};
-      import { AudioRegistrar } from ${JSON.stringify(join(ROOT, 'src/registrar/registrar.ts'))};
       import { processExists, waitUntil } from ${JSON.stringify(join(ROOT, 'test/helpers/waiting.ts'))};
-      const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+      ${PLUGIN_HOST_PRELUDE}
       await plugins.load(${JSON.stringify(pluginFixture('hangs-on-demand'))}, { limits: { maxCpuMs: 1000 }, maxFaults: 2 });
       const pidNow = () => plugins.list()[0].sandboxPid;
       const firstPid = pidNow();
@@ -102,28 +113,18 @@ describe('the watchdog ends the process and the plugin comes back', () => {
   }, 120_000);
 
   it('a sandbox process that dies (here: killed from outside) is a PLUGIN_SANDBOX_EXITED fault, then restarted', async () => {
-    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
-    try {
-      await plugins.load(pluginFixture('hangs-on-demand'), { limits: { maxCpuMs: 2000 } });
-      const pid = plugins.list()[0]?.sandboxPid as number;
-      expect(plugins.transformText('one')).toBe('one!');
+    await withHangsOnDemand(2000, async (plugins, pid) => {
       process.kill(pid, 'SIGKILL');
       await waitUntil(() => !processExists(pid), 'the sandbox process to be gone');
       expect(plugins.transformText('two')).toBe('two');
       expect(plugins.faults()[0]).toMatchObject({ plugin: 'hangs-on-demand', hook: 'transformText', code: 'PLUGIN_SANDBOX_EXITED', outcome: 'skipped' });
       expect(plugins.faults()[0]?.message).toMatch(/its sandbox process exited \(SIGKILL\); it is restarted/);
       await waitUntil(() => plugins.transformText('three') === 'three!', 'the plugin to answer from a fresh process');
-    } finally {
-      plugins.dispose();
-    }
+    });
   }, 60_000);
 
   it('a starved sandbox (its process stopped past the deadline, using no CPU) is waited for, not killed; it answers when it runs again', async () => {
-    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
-    try {
-      await plugins.load(pluginFixture('hangs-on-demand'), { limits: { maxCpuMs: 50 } });
-      const pid = plugins.list()[0]?.sandboxPid as number;
-      expect(plugins.transformText('one')).toBe('one!');
+    await withHangsOnDemand(50, async (plugins, pid) => {
       // Another process stops the sandbox for 600 ms (its deadline is 250 ms; the hard cap 1,500 ms).
       const stopper = spawn('sh', ['-c', `kill -STOP ${pid}; sleep 0.6; kill -CONT ${pid}`], { stdio: 'ignore' });
       await waitUntil(() => processState(pid) === 'T', 'the sandbox process to be stopped');
@@ -131,9 +132,7 @@ describe('the watchdog ends the process and the plugin comes back', () => {
       expect(plugins.faults()).toEqual([]);
       expect(plugins.list()[0]?.sandboxPid).toBe(pid);
       await new Promise((resolve) => stopper.once('exit', resolve));
-    } finally {
-      plugins.dispose();
-    }
+    });
   }, 60_000);
 
   it('the checks see a spinning process: a planted busy loop is alive and gains CPU time, until it is killed', async () => {
@@ -142,18 +141,19 @@ describe('the watchdog ends the process and the plugin comes back', () => {
     try {
       expect(processExists(pid)).toBe(true);
       await waitUntil(() => cpuTicks(pid) > 5, 'the planted loop to use CPU');
+      expect(running(pid)).toBe(true);
+      expect(processState(pid)).toMatch(/^[RS]$/);
     } finally {
       spinner.kill('SIGKILL');
     }
     await waitUntil(() => !processExists(pid), 'the planted loop to be gone');
+    // Gone: the /proc readings say so (no state, not running, no CPU time).
+    expect({ state: processState(pid), running: running(pid), ticks: cpuTicks(pid) }).toEqual({ state: '', running: false, ticks: 0 });
   }, 60_000);
 
   it('a sandbox process stuck in plugin code ends itself when its host dies (no orphan keeps spinning)', async () => {
     const script = `
-      import { BackendRegistry } from ${JSON.stringify(join(ROOT, 'src/backends/registry.ts'))};
-      import { EnginePlugins } from ${JSON.stringify(join(ROOT, 'src/plugins/plugin-set.ts'))};
-      import { AudioRegistrar } from ${JSON.stringify(join(ROOT, 'src/registrar/registrar.ts'))};
-      const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+      ${PLUGIN_HOST_PRELUDE}
       await plugins.load(${JSON.stringify(pluginFixture('hangs-on-demand'))}, { limits: { maxCpuMs: 10000 } });
       console.log(plugins.list()[0].sandboxPid);
       plugins.transformText('hang');
@@ -207,32 +207,3 @@ describe('the loader reads regular files only', () => {
     }
   }, 60_000);
 });
-
-/** Whether `pid` is a live process (not gone, not a zombie nobody reaped yet: this machine's init may not reap). */
-function running(pid: number): boolean {
-  try {
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
-/** The state letter /proc gives a process (R running, S sleeping, T stopped, Z zombie), '' when it is gone. */
-function processState(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? '';
-  } catch {
-    return '';
-  }
-}
-
-/** User plus system CPU ticks a process has used (Linux /proc), 0 when it is gone. */
-function cpuTicks(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}

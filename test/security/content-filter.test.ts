@@ -24,7 +24,7 @@ function setup(contentFilter: ContentFilter) {
   const registrar = new AudioRegistrar({ store });
   const engine = new VoiceEngine({ backend, registrar, contentFilter, actor: 'agent:writer' });
   engines.push(engine);
-  return { backend, store, engine };
+  return { backend, store, registrar, engine };
 }
 
 async function* source(parts: string[]): AsyncGenerator<string> {
@@ -144,6 +144,18 @@ describe('content filter', () => {
     expect(spoken).toContain('kitten is here');
     expect(spoken).toContain('kitten is out');
     expect(spoken).not.toContain('password');
+  });
+
+  it("a recompile at an accessibility override's rate reuses the text the filter judged: transformText is not asked again", async () => {
+    const { backend, registrar, engine } = setup((text, context) => (/password/i.test(`${text} ${context.spokenText}`) ? deny('mentions a password') : allow()));
+    await engine.loadPlugin(resolve(import.meta.dirname, '../fixtures/security/two-faced-plugin.mjs'));
+    registrar.registerActor('user:alice', { sessions: ['den'] });
+    expect(registrar.requestAsHost({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den', speechRate: 0.8 } }).allowed).toBe(true);
+    const result = await engine.speak('The kitten is here.', { sessionId: 'den' });
+    // The override applied (the graph was recompiled at its rate), and what was spoken is what was judged.
+    expect(registrar.overrideFor(result.streamId)).toMatchObject({ speechRate: 0.8 });
+    expect(backend.segments.join(' ')).toContain('kitten is here');
+    expect(backend.segments.join(' ')).not.toContain('password');
   });
 
   it('spokenText is what a backend reads: invisible characters (soft hyphen, zero-width) removed and NFKC-folded, so "pass\u00ADword" cannot slip past', async () => {

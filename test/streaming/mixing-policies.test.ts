@@ -6,7 +6,7 @@
 // the release ramp; `preempt` silences the lower stream within one period + fade under an attested
 // `system` interrupt; `queue` never overlaps; a denied preemption ducks; an interrupt of one of two
 // mixed streams leaves the other sample-exact. Planted violations show that the checks catch them.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Attestation } from '../../src/attestation/record.js';
 import { dbToGain } from '../../src/audio/voice.js';
 import type { AudioVoice } from '../../src/audio/voice.js';
@@ -14,6 +14,7 @@ import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import type { PlayResult } from '../../src/engine/speech-types.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { SCHEDULE_DEFAULTS } from '../../src/streaming/schedule-policy.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar, position } from '../helpers/device-capture.js';
 import { contribution, duckShape, expectedMix, mismatches, type DuckExpectation, type Track } from '../helpers/mix-checks.js';
@@ -25,10 +26,7 @@ const PERIOD_FRAMES = 240;
 const framesOf = (seconds: number) => Math.round(RATE_HZ * seconds);
 const msFrames = (ms: number) => Math.round((ms * RATE_HZ) / 1000);
 
-const opened: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
+const opened = closedAfterEach();
 
 /** A null device with capture whose voices hold 10 s: every utterance here is queued whole, so no voice ever underruns. */
 function device(): WatchedOutput {

@@ -2,11 +2,12 @@
 // with capture) and a constant-level backend whose level says which stream is heard: queue order,
 // an attested preemption heard in the capture, a preemption refused by a user's accessibility
 // override, queue bounds, real-time write-ahead and backpressure, all counted in frames.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import type { PlayResult } from '../../src/engine/speech-types.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { writeAheadFrames } from '../../src/streaming/paced-write.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
 import { waitUntil } from '../helpers/waiting.js';
@@ -20,10 +21,7 @@ const LOW = 0.25;
 /** Length of each utterance in the preemption tests: room for the higher play to arrive while the lower one plays. */
 const SECONDS = 3;
 
-const opened: { close(): unknown }[] = [];
-afterEach(async () => {
-  for (const item of opened.splice(0).reverse()) await item.close();
-});
+const opened = closedAfterEach();
 
 function device(options: { bufferFrames?: number } = {}): WatchedOutput {
   const output = new WatchedOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, capture: true, captureFrames: RATE_HZ * 30, ...options });

@@ -1,0 +1,99 @@
+/**
+ * DevicePlayback: one stream's audio on the engine's device, as `play()` and
+ * `speakToFile({ play: true })` feed it. The stream's sink opens with the permit of the allowed
+ * play, in the same call that took it (`hooks().onPlay`), and the device's scheduler learns the
+ * stream plays and gets its per-stream gain; every frame goes through the sink in the device's
+ * channel layout (paced to the real-time limit when asked), and the next transition of the
+ * stream (or a halt) closes it. A write cut short by such a decision just ends the feeding; a
+ * device that stopped under the play fails the stream (attested) and the error goes on.
+ */
+import { convertChannels } from '../audio/channels.js';
+import { AudioError } from '../errors.js';
+import type { AudioOutput } from '../audio/output.js';
+import { writeAheadFrames, writePaced } from '../streaming/paced-write.js';
+import type { Admission } from '../streaming/scheduler.js';
+import type { SinkBook } from '../streaming/sink-book.js';
+import type { StreamSink } from '../streaming/stream-sink.js';
+import type { AudioChunk } from './speech-types.js';
+import type { StreamLifecycle } from './stream-lifecycle.js';
+import { gainTargetOf, type RunHooks } from './utterance.js';
+
+/** One stream's feeding of the device (see the module comment). */
+export class DevicePlayback {
+  readonly #sinks: SinkBook;
+  readonly #output: AudioOutput;
+  readonly #admission: Admission;
+  readonly #realtime: boolean;
+  readonly #paceFrames: number;
+  #sink: StreamSink | undefined;
+
+  /**
+   * Playback on `output` through `sinks`, for the play `admission` admitted. `realtime` sizes the
+   * voice's ring as the write-ahead (docs/ENGINE.md, "Bounded memory and write-ahead");
+   * `paceFrames` > 0 paces each write to that many frames ahead of the device (0: no pacing).
+   */
+  constructor(sinks: SinkBook, output: AudioOutput, admission: Admission, realtime: boolean, paceFrames = 0) {
+    this.#sinks = sinks;
+    this.#output = output;
+    this.#admission = admission;
+    this.#realtime = realtime;
+    this.#paceFrames = paceFrames;
+  }
+
+  /** The run hooks: open the sink with the play permit, drain it before the natural-end stop. */
+  hooks(perSentenceLoudness: boolean): RunHooks {
+    return {
+      perSentenceLoudness,
+      onPlay: (permit) => {
+        this.#sink = this.#sinks.open(permit, this.#output, { bufferFrames: writeAheadFrames(this.#output.config, this.#realtime) });
+        this.#admission.playing(permit.streamId ?? '');
+        this.#admission.attachGain(gainTargetOf(this.#sink));
+      },
+      beforeEnd: async () => {
+        await this.#sink?.drain();
+      },
+    };
+  }
+
+  /** The stream's sink, once the play permit opened it. */
+  get sink(): StreamSink | undefined {
+    return this.#sink;
+  }
+
+  /** Whether audio may be written: the sink is open and no decision has closed it. */
+  get open(): boolean {
+    return this.#sink !== undefined && this.#sink.closure === null;
+  }
+
+  /** Whether the device still holds audio the stream wrote (open, and not all of it played yet). */
+  holdsAudio(): boolean {
+    return this.open && (this.#sink?.framesWritten ?? 0) > (this.#sink?.playedFrames() ?? 0);
+  }
+
+  /**
+   * Writes `chunk` in the device's layout (call only while `open`). Resolves false when a decision
+   * closed the sink during the write (the feeding ends there); when the device stopped under the
+   * play, `lifecycle` fails the stream (attested) before the error is rethrown.
+   */
+  async write(chunk: AudioChunk, lifecycle: StreamLifecycle): Promise<boolean> {
+    const sink = this.#sink;
+    if (!sink) return false;
+    const { config } = this.#output;
+    const frames = chunk.channels === config.channels ? chunk.pcm : convertChannels(chunk.pcm, { inputChannels: chunk.channels, outputChannels: config.channels });
+    try {
+      if (this.#paceFrames > 0) await writePaced(sink, frames, config, this.#paceFrames);
+      else await sink.write(frames);
+      return true;
+    } catch (error) {
+      if (sink.closure) return false;
+      // The device stopped under the play: the runtime fails the stream (attested) with why.
+      if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_STOPPED') lifecycle.fail(error.message);
+      throw error;
+    }
+  }
+
+  /** Periods the stream ran dry on the device (0 before the sink opened). */
+  underruns(): number {
+    return this.#sink?.underruns() ?? 0;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * What a speak/stream/play call is checked against before its stream starts: the priority the
+ * engine's actor may claim, the session and user its host pinned, the text (compiled once, through
+ * the plugins' transformText) and the voices and languages the backend can speak. Validation makes
+ * no registrar request: bad input is an InputError before any effect.
+ *
+ * Each utterance has one `TextTransform`: the plugins' transformText called at most once per
+ * distinct text. Validation seeds it with the text it compiled; the run reuses it (a recompile at
+ * an override's rate, the content filter's view of a live piece and the piece's compile), so what
+ * the content filter judged is what is compiled and spoken, even for a plugin that would answer
+ * differently on a second call.
+ */
+import { InputError } from '../errors.js';
+import type { SpeechBackend } from '../backends/backend.js';
+import { compile, looksLikeSsml, type CompileOptions } from '../compiler/index.js';
+import type { SpeechGraph } from '../graph/speech-graph.js';
+import type { ActorHandle } from '../registrar/actor-handle.js';
+import { isRenderedMix } from '../scene/playable.js';
+import { PRIORITY_VALUES, priorityValue } from '../streaming/schedule-policy.js';
+import { isAsyncIterable } from '../streaming/text-source.js';
+import type { EnginePlugins } from '../plugins/plugin-set.js';
+import type { ParsedEngineOptions, ParsedSpeakOptions } from './engine-options.js';
+import type { SpeechInput } from './utterance.js';
+import { checkVoices } from './voice-check.js';
+
+/** The plugins' transformText of one utterance (see `transformOnce`). */
+export type TextTransform = (text: string) => string;
+
+/** Largest number of distinct texts one transform remembers (one utterance's text, or its live pieces). */
+const TRANSFORM_MEMORY = 64;
+
+/** `fn` called at most once per distinct input among the last 64 (one utterance's texts or live pieces). */
+export function transformOnce(fn: (text: string) => string): TextTransform {
+  const seen = new Map<string, string>();
+  return (text) => {
+    const known = seen.get(text);
+    if (known !== undefined) return known;
+    const result = fn(text);
+    seen.set(text, result);
+    if (seen.size > TRANSFORM_MEMORY) seen.delete(seen.keys().next().value as string);
+    return result;
+  };
+}
+
+/** A validated input: its graph (null for a live source or a mix) and the utterance's transform, which already holds the text the graph came from. */
+export interface ValidatedInput {
+  graph: SpeechGraph | null;
+  transform: TextTransform;
+}
+
+/** The compiler options of a call's text at `rateScale` times its rate (an override's speech rate). */
+export function compileOptions(text: string, parsed: ParsedSpeakOptions, rateScale: number): CompileOptions {
+  const rate = (parsed.rate ?? 1) * rateScale;
+  const ssml = parsed.format === 'ssml' || (parsed.format === 'auto' && looksLikeSsml(text));
+  return {
+    format: parsed.format,
+    lenient: parsed.lenient ?? !ssml,
+    allowAudio: parsed.allowAudio,
+    ...(parsed.audioRoot !== undefined ? { audioRoot: parsed.audioRoot } : {}),
+    ...(parsed.language !== undefined ? { language: parsed.language } : {}),
+    ...(parsed.voice !== undefined ? { voice: parsed.voice } : {}),
+    ...(parsed.emotion !== undefined ? { emotion: parsed.emotion as CompileOptions['emotion'] } : {}),
+    ...(parsed.preset !== undefined ? { preset: parsed.preset as CompileOptions['preset'] } : {}),
+    ...(rate !== 1 ? { rate } : {}),
+    ...(parsed.maxInputChars !== undefined ? { maxInputChars: parsed.maxInputChars } : {}),
+  };
+}
+
+/** What validation needs of its engine. */
+export interface ValidationContext {
+  plugins: EnginePlugins;
+  /** The engine's actor (whether it may claim the system priority). */
+  actor: ActorHandle;
+  /** The session and user the engine's host pinned, if any. */
+  pinned: Pick<ParsedEngineOptions, 'sessionId' | 'userId'>;
+  /** The backend a call names. */
+  backendFor(name: string | undefined): Promise<SpeechBackend>;
+  /** Throws once the engine began closing. */
+  throwIfClosed(): void;
+}
+
+/**
+ * Compiles the text once to validate it, resolves the backend and checks its voices and
+ * languages: no registrar request yet. A live text source (when allowed) is only checked to be
+ * one; its pieces compile as they arrive.
+ */
+export async function validateInput(context: ValidationContext, text: SpeechInput, parsed: ParsedSpeakOptions, allowLive: boolean): Promise<ValidatedInput> {
+  context.throwIfClosed();
+  const { plugins, actor } = context;
+  await plugins.ready();
+  // The top priority is the runtime's and users' (spec §3): an agent or plugin cannot claim it.
+  if (priorityValue(parsed.priority) >= PRIORITY_VALUES.system && actor.kind !== 'system' && actor.kind !== 'user') {
+    throw new InputError(`options.priority: priority ${String(parsed.priority)} (system) may be claimed only by a system or user actor; this engine's actor (VoiceEngineOptions.actor) is ${actor.key}`, { field: 'options.priority' });
+  }
+  for (const field of ['sessionId', 'userId'] as const) {
+    const pinned = context.pinned[field];
+    if (pinned !== undefined && parsed[field] !== undefined && parsed[field] !== pinned) {
+      throw new InputError(`options.${field}: this engine's streams belong to ${field} "${pinned}", pinned by its host (received "${parsed[field]}")`, { field: `options.${field}` });
+    }
+  }
+  const transform = transformOnce((piece) => plugins.transformText(piece));
+  if (isRenderedMix(text)) return { graph: null, transform };
+  if (typeof text !== 'string') {
+    if (allowLive && isAsyncIterable(text)) {
+      if (parsed.format === 'ssml') throw new InputError('options.format: a live text source cannot be SSML (a document needs its whole text); use "text", "markup" or "auto"', { field: 'options.format' });
+      await checkVoices(await context.backendFor(parsed.backend), null, parsed, undefined);
+      return { graph: null, transform };
+    }
+    const expected = allowLive ? 'a string or an AsyncIterable of strings' : 'a string';
+    throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
+  }
+  const graph = compile(transform(text), compileOptions(text, parsed, 1));
+  // Unknown voices and languages are InputErrors here, before any registrar request.
+  await checkVoices(await context.backendFor(parsed.backend), graph, parsed, text);
+  return { graph, transform };
+}
+
+/**
+ * Settles validations in call order: checking voices awaits the backend's voice list, and the
+ * scheduler admits plays in the order their validation settles.
+ */
+export class InCallOrder {
+  /** Settles after the latest call's work. */
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /** `work` (already running), settling no earlier than every call before it. */
+  settle<T>(work: Promise<T>): Promise<T> {
+    // Handled here so a refusal while an earlier validation still runs is never "unhandled".
+    work.catch(() => undefined);
+    const turn = this.#tail.then(() => work);
+    this.#tail = turn.catch(() => undefined);
+    return turn;
+  }
+}

@@ -238,8 +238,12 @@ export class DurableLog {
     return this.appendLine(canonicalJson(record), record);
   }
 
-  /** Appends a record given as its canonical JSON line (no newline), e.g. from sealRecordWithLine, with its chain link. */
-  appendLine(line: string, link: ChainLink): Promise<void> {
+  /**
+   * Appends a record given as its canonical JSON line (no newline), e.g. from sealRecordWithLine,
+   * with its chain link; `lengthBytes`, when the caller has it, is the line's UTF-8 length plus
+   * the newline (not counted again).
+   */
+  appendLine(line: string, link: ChainLink, lengthBytes?: number): Promise<void> {
     if (this.failure) return handledRejection(this.failure);
     if (this.fd === null) return handledRejection(this.fail(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path, seq: link.seq })));
     if (this.durability === 'fsync') {
@@ -247,7 +251,7 @@ export class DurableLog {
         // One write syscall straight from the string (no Buffer copy in JS), then one fdatasync; a
         // short write, rare on a regular file, is continued from the bytes not written.
         const text = `${line}\n`;
-        const length = Buffer.byteLength(text, 'utf8');
+        const length = lengthBytes ?? Buffer.byteLength(text, 'utf8');
         this.rotateBefore(length, link);
         const fd = this.fd;
         const wrote = writeSync(fd, text);

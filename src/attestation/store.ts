@@ -280,8 +280,9 @@ export class AttestationStore {
       this.#push(record, 0);
       return { record, durable: settled };
     }
-    this.#push(record, Buffer.byteLength(line, 'utf8') + 1);
-    const durable = this.log.appendLine(line, record);
+    const lengthBytes = Buffer.byteLength(line, 'utf8') + 1;
+    this.#push(record, lengthBytes);
+    const durable = this.log.appendLine(line, record, lengthBytes);
     this.#checkpoints?.note(record.seq, record.hash, durable);
     return { record, durable };
   }
@@ -356,8 +357,9 @@ export class AttestationStore {
         continue;
       }
       const line = canonicalJson(record);
-      this.#push(record, Buffer.byteLength(line, 'utf8') + 1);
-      const durable = this.log.appendLine(line, record); // failures reach onFailure listeners
+      const lengthBytes = Buffer.byteLength(line, 'utf8') + 1;
+      this.#push(record, lengthBytes);
+      const durable = this.log.appendLine(line, record, lengthBytes); // failures reach onFailure listeners
       this.#checkpoints?.note(record.seq, record.hash, durable);
     }
   }

@@ -10,9 +10,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AudioOutput } from '../../src/audio/output.js';
 import type { SpeakToFileOptions, SpeechFileResult, VoiceEngine } from '../../src/engine/voice-engine.js';
 import type { AudioRegistrar } from '../../src/registrar/registrar.js';
-import { position } from '../helpers/device-capture.js';
+import { capturedSoFar, position } from '../helpers/device-capture.js';
 import { closedAfterEach } from '../helpers/closed-after-each.js';
-import { framesUntilFade, framesUntilSilenced, nullDeviceHost, PERIOD_FRAMES, SEGMENT_FRAMES } from '../helpers/null-device-host.js';
+import { framesUntilSilenced, LEVEL, nullDeviceHost, PERIOD_FRAMES, SEGMENT_FRAMES } from '../helpers/null-device-host.js';
 import { waitUntil } from '../helpers/waiting.js';
 
 const opened = closedAfterEach();
@@ -88,12 +88,13 @@ describe('speakToFile({ play: true }) ends as play() ends', () => {
     const guarded = nullDeviceHost(opened);
     guarded.registrar.request({ action: 'enable_override', actor: guarded.alice, metadata: { scope: 'session', scopeId: 'den' } });
     const guardedController = new AbortController();
-    const guardedFile = await writingAndPlaying(guarded.engine, guarded.output, guarded.registrar, join(dir, 'guarded.wav'), { signal: guardedController.signal, sessionId: 'den' });
+    const guardedFile = await writingAndPlaying(guarded.engine, guarded.output, guarded.registrar, join(dir, 'guarded.wav'), { signal: guardedController.signal, sessionId: 'den' }, LONG);
     const abortedAt = position(guarded.output);
     guardedController.abort();
     await expect(guardedFile.result).rejects.toMatchObject({ code: 'REGISTRAR_DENIED', reason: 'accessibility_override' });
-    // Played to its natural end: the whole 2 s segment went out at the level, no fade in between.
-    expect(framesUntilFade(guarded.output, abortedAt)).toBeGreaterThanOrEqual(SEGMENT_FRAMES - abortedAt - PERIOD_FRAMES);
+    // Played to its natural end: all three 2 s segments were heard at the level after the abort.
+    const heard = capturedSoFar(guarded.output).subarray(abortedAt);
+    expect(heard.filter((sample) => sample === LEVEL).length).toBeGreaterThanOrEqual(SEGMENT_FRAMES * 3 - abortedAt - PERIOD_FRAMES);
     const records = guarded.registrar.attestationStore.all().filter((record) => record.target === guardedFile.streamId && record.action === 'stop');
     expect(records.map((record) => `${record.actor?.kind}:${record.decision}:${record.reason}`)).toEqual(['agent:denied:accessibility_override', 'system:allowed:null']);
     expect(readdirSync(dir)).toEqual([]);

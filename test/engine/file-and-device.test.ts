@@ -54,6 +54,9 @@ describe('speakToFile({ play: true }) ends as play() ends', () => {
     const fail = registrar.request({ action: 'fail', actor: agent, target: streamId, reason: 'agent gave up' });
     expect(fail.allowed).toBe(true);
     await expect(result).rejects.toMatchObject({ code: 'STREAM_FAILED', attestationId: fail.attestation.id });
+    // Ended once: the owner's fail, and no stop or fail of the runtime after it.
+    const ends = registrar.attestationStore.all().filter((record) => record.target === streamId && (record.action === 'stop' || record.action === 'fail'));
+    expect(ends.map((record) => `${record.actor?.kind}:${record.action}:${record.decision}`)).toEqual(['agent:fail:allowed']);
     expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -68,7 +71,10 @@ describe('speakToFile({ play: true }) ends as play() ends', () => {
     // bob replacing alice's override would end it without disable_override: HALT.
     registrar.request({ action: 'enable_override', actor: bob, metadata: { scope: 'session', scopeId: 'den' } });
     expect(registrar.halted).toBe(true);
+    const records = registrar.attestationStore.all().length;
     await expect(result).rejects.toMatchObject({ name: 'RegistrarHaltedError' });
+    // The HALT record is the last word: nothing was asked after it.
+    expect(registrar.attestationStore.all().length).toBe(records);
     expect(await framesUntilSilenced(output, at)).toBeLessThanOrEqual(PERIOD_FRAMES);
     expect(readdirSync(dir)).toEqual([]);
   });

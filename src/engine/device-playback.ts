@@ -97,3 +97,7 @@ export class DevicePlayback {
     return this.#sink?.underruns() ?? 0;
   }
 }
+
+// Hardening, as VoiceEngine: no caller can swap a method of this class for its own (a patched prototype would reach every engine).
+Object.freeze(DevicePlayback.prototype);
+Object.freeze(DevicePlayback);

@@ -67,3 +67,7 @@ export class EngineBackends {
     return created;
   }
 }
+
+// Hardening, as VoiceEngine: no caller can swap a method of this class for its own (a patched prototype would reach every engine).
+Object.freeze(EngineBackends.prototype);
+Object.freeze(EngineBackends);

@@ -132,3 +132,7 @@ export class InCallOrder {
     return turn;
   }
 }
+
+// Hardening, as VoiceEngine: no caller can swap a method of this class for its own (a patched prototype would reach every engine).
+Object.freeze(InCallOrder.prototype);
+Object.freeze(InCallOrder);

@@ -2,13 +2,17 @@
  * Guards of a play's turn on a shared device (docs/ENGINE.md, "Scheduling"): who covers a play
  * (the owners of the accessibility overrides over its session or user, which the scheduler asks
  * before it ducks or preempts it), the admission timeout that fails a play holding its turn
- * with no audio to play, and the caller's abort as the owner's request to end the stream. They
- * only read the registrar or ask it (as the runtime, or as the owner for an abort); nothing here
- * touches the device.
+ * with no audio to play, the caller's abort as the owner's request to end the stream, and the
+ * error a play ends with (shared by play() and speakToFile({ play: true })). They only read the
+ * registrar or ask it (as the runtime, or as the owner for an abort); nothing here touches the
+ * device.
  */
+import { AbortError } from '../errors.js';
 import type { ActorHandle } from '../registrar/actor-handle.js';
+import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { RegistrarResult } from '../registrar/types.js';
+import { streamFailed, type Utterance } from './utterance.js';
 
 /** Owners (actor keys) of the accessibility overrides covering a stream of `sessionId` / `userId`. */
 export function coveringOwners(registrar: AudioRegistrar, sessionId: string | null, userId: string | null): string[] {
@@ -85,4 +89,30 @@ export function callerAbort(registrar: AudioRegistrar, owner: ActorHandle, curre
     },
   };
   return abort;
+}
+
+/**
+ * The AbortError a play ends with when the caller aborted it and the registrar ended the stream
+ * (`face` names the call, e.g. `play()`); null when there was no such abort, or the registrar
+ * halted meanwhile (the halt is the error then).
+ */
+export function callerAbortError(abort: CallerAbort, halted: boolean, signal: AbortSignal | undefined, face: string): AbortError | null {
+  return abort.requested && abort.denial === null && !halted ? new AbortError(`${face} was aborted by its signal`, { cause: signal?.reason }) : null;
+}
+
+/**
+ * The error a play on the device ends with once its feed stopped, or null when it ended well (its
+ * end, or an interrupt): a halt, the caller's allowed abort, the registrar's refusal of that abort
+ * (the speech played to its end), someone else's fail, in that order.
+ */
+export function playEndError(utterance: Utterance, abort: CallerAbort, registrar: AudioRegistrar, signal: AbortSignal | undefined, face: string): Error | null {
+  if (utterance.halted) return new RegistrarHaltedError(`the registrar halted (${registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
+  const aborted = callerAbortError(abort, false, signal, face);
+  if (aborted) return aborted;
+  if (abort.denial) {
+    const { reason, message, attestation } = abort.denial;
+    return new RegistrarDeniedError(`${face} was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); it played to its end`, { reason, seq: attestation.seq });
+  }
+  if (utterance.endedBy?.action === 'fail') return streamFailed(utterance);
+  return null;
 }

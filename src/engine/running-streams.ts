@@ -78,3 +78,7 @@ export class RunningStreams {
     await Promise.allSettled(running.map(([, entry]) => entry.done));
   }
 }
+
+// Hardening, as VoiceEngine: no caller can swap a method of this class for its own (a patched prototype would reach every engine).
+Object.freeze(RunningStreams.prototype);
+Object.freeze(RunningStreams);

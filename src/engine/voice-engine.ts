@@ -11,7 +11,7 @@
  * device-playback.ts (a play's turn and its device feed), running-streams.ts (obeying decisions,
  * halts and close), engine-backends.ts and utterance.ts (results and bookkeeping).
  */
-import { AbortError, AudioError, InputError } from '../errors.js';
+import { AudioError, InputError } from '../errors.js';
 import { normalizeLoudness } from '../audio/loudness.js';
 import { AudioOutput } from '../audio/output.js';
 import { concatPcm } from '../audio/pcm.js';
@@ -21,7 +21,6 @@ import type { SpeechBackend } from '../backends/backend.js';
 import { BackendRegistry } from '../backends/registry.js';
 import { z } from 'zod';
 import { ActorHandle } from '../registrar/actor-handle.js';
-import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import type { RegistrarResult } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
@@ -33,7 +32,7 @@ import { parseInput } from '../validation.js';
 import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type ParsedEngineOptions, type ParsedSpeakOptions, type PlayOptions, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
 import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speech-types.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
-import { callerAbort, idleWatch } from './play-guards.js';
+import { callerAbort, callerAbortError, idleWatch, playEndError } from './play-guards.js';
 import { admitPlay, type AdmissionContext } from './play-admission.js';
 import { DevicePlayback } from './device-playback.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
@@ -41,7 +40,7 @@ import { EngineBackends } from './engine-backends.js';
 import { InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
 import { runUtterance, type RunContext } from './utterance-run.js';
 import { RunningStreams } from './running-streams.js';
-import { callQuietly, describe, durationMs, FALLBACK_RATE_HZ, marksOf, resultOf, streamFailed, type RunHooks, type SpeechInput, type Utterance } from './utterance.js';
+import { callQuietly, describe, durationMs, FALLBACK_RATE_HZ, marksOf, resultOf, type RunHooks, type SpeechInput, type Utterance } from './utterance.js';
 import { EnginePlugins } from '../plugins/plugin-set.js';
 import { PluginError } from '../plugins/errors.js';
 import type { LoadPluginOptions } from '../plugins/manifest.js';
@@ -196,26 +195,38 @@ export class VoiceEngine {
     const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, tags, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let written: WrittenSpeech;
     let admission: Admission | undefined;
+    // Playing, the caller's abort is the owner's request to end the stream, as in play(): the
+    // registrar decides (a user's accessibility override may refuse it; the speech then plays to its end).
+    const callerSignal = output ? parsed.signal : undefined;
+    const abort = callerAbort(this.#registrar, this.actor, () => utterance?.lifecycle.streamId);
     try {
       // Playing too: the device's scheduler admits it like a play() (docs/ENGINE.md, "Scheduling").
       if (output) admission = await this.#admit(parsed, validated, (started) => (utterance = started), () => utterance);
       if (this.#closed && utterance) utterance.lifecycle.stop('engine_closed');
       this.#throwIfClosed();
       utterance ??= this.#begin(parsed, validated);
+      callerSignal?.addEventListener('abort', abort.onAbort, { once: true });
+      if (callerSignal?.aborted) abort.onAbort();
       // The device is fed as play() feeds it, through the sink the play permit opens.
       const playback = output && admission ? new DevicePlayback(this.#sinks, output, admission, this.#options.realtime) : undefined;
       const hooks: RunHooks = playback ? playback.hooks(!integrated) : { perSentenceLoudness: !integrated };
-      const runOptions = { ...parsed, ...(integrated ? { targetLufs: undefined } : {}), ...(output ? { sampleRateHz: output.config.sampleRateHz } : {}) };
+      const { signal: _callerSignal, ...unsignalled } = parsed;
+      void _callerSignal;
+      const runOptions = { ...(output ? unsignalled : parsed), ...(integrated ? { targetLufs: undefined } : {}), ...(output ? { sampleRateHz: output.config.sampleRateHz } : {}) };
       for await (const chunk of this.#run(utterance, text, runOptions, hooks)) {
         await writer.write(chunk);
         if (!playback) continue;
         if (!playback.open || !(await playback.write(chunk, utterance.lifecycle))) break;
       }
+      // Ended by a halt, the caller's abort (allowed or refused) or someone else's fail: play()'s error, and no file.
+      const ended = playback ? playEndError(utterance, abort, this.#registrar, callerSignal, 'speakToFile()') : null;
+      if (ended) throw ended;
       written = await writer.close();
     } catch (error) {
       await writer.abort();
-      throw error;
+      throw callerAbortError(abort, utterance?.halted ?? false, callerSignal, 'speakToFile()') ?? error;
     } finally {
+      callerSignal?.removeEventListener('abort', abort.onAbort);
       admission?.release();
     }
     const result = resultOf(utterance, [], 0, written.sampleRateHz, started);
@@ -299,8 +310,7 @@ export class VoiceEngine {
       await recordHeard(utterance.interrupted || utterance.halted || utterance.endedBy !== null || abort.requested);
     } catch (error) {
       await recordHeard(true);
-      if (abort.requested && !abort.denial && !utterance?.halted) throw new AbortError('play() was aborted by its signal', { cause: callerSignal?.reason });
-      throw error;
+      throw callerAbortError(abort, utterance?.halted ?? false, callerSignal, 'play()') ?? error;
     } finally {
       idle.disarm();
       callerSignal?.removeEventListener('abort', onCallerAbort);
@@ -308,13 +318,8 @@ export class VoiceEngine {
       if (playback.sink?.closure) await playback.sink.voiceFreed().catch(() => undefined);
       release();
     }
-    if (utterance.halted) throw new RegistrarHaltedError(`the registrar halted (${this.#registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
-    if (abort.requested && !abort.denial) throw new AbortError('play() was aborted by its signal', { cause: callerSignal?.reason });
-    if (abort.denial) {
-      const { reason, message, attestation } = abort.denial;
-      throw new RegistrarDeniedError(`play() was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); it played to its end`, { reason, seq: attestation.seq });
-    }
-    if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
+    const ended = playEndError(utterance, abort, this.#registrar, callerSignal, 'play()');
+    if (ended) throw ended;
     return { ...(retainAudio ? { audio: concatPcm(retained) } : {}), ...resultOf(utterance, marks, samples, sampleRateHz, started), underruns: playback.underruns(), ...(heard ? { heard } : {}) };
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -8,11 +8,14 @@ import { InputError } from '../../src/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { AuditLogger } from '../../src/security/audit-log.js';
 import { allow, auditedContentFilter, deny, replace, type ContentFilter, type ContentFilterContext } from '../../src/security/content-filter.js';
+import { closedAfterEach } from '../helpers/closed-after-each.js';
 import { rejection } from '../helpers/errors.js';
+import { nullDevice } from '../helpers/null-device-host.js';
 import { ToneWordsBackend } from '../helpers/tone-words-backend.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'vs-filter-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
+const opened = closedAfterEach();
 const engines: VoiceEngine[] = [];
 afterEach(async () => {
   for (const engine of engines.splice(0)) await engine.close();
@@ -54,6 +57,32 @@ describe('content filter', () => {
     expect(failed[0]?.decision).toBe('allowed');
     expect(JSON.stringify(failed[0])).toContain('content filter denied the text: policy 7: forbidden word');
     expect(store.all().some((record) => record.action === 'play')).toBe(false);
+  });
+
+  it('deny on every face (play, a live play, speakToFile with and without play, stream): CONTENT_FILTER_DENIED, one fail attested per stream, no play, nothing on the device, no file', async () => {
+    const backend = new ToneWordsBackend({ sampleRateHz: 8000, toneFrames: 80, gapFrames: 40, level: 0.3 });
+    const registrar = new AudioRegistrar();
+    const output = nullDevice(opened, { captureSeconds: 5 });
+    const engine = new VoiceEngine({ backend, registrar, output, actor: 'agent:writer', contentFilter: (text) => (text.includes('forbidden') ? deny('policy 7') : allow()) });
+    opened.push(engine);
+    const path = join(directory, 'denied.wav');
+    const faces: Array<[string, () => Promise<unknown>]> = [
+      ['play', () => engine.play('Say the forbidden word.')],
+      ['live play', () => engine.play(source(['The forbidden piece first. ', 'Then more.']))],
+      ['speakToFile', () => engine.speakToFile('Say the forbidden word.', path)],
+      ['speakToFile play', () => engine.speakToFile('Say the forbidden word.', path, { play: true })],
+      ['stream', async () => { for await (const chunk of engine.stream('Say the forbidden word.')) void chunk; }],
+    ];
+    for (const [face, call] of faces) expect((await rejection(call())).code, face).toBe('CONTENT_FILTER_DENIED');
+    const streams = new Set(registrar.attestationStore.all().filter((record) => record.action === 'start').map((record) => JSON.stringify(record.target)));
+    expect(streams.size).toBe(faces.length);
+    const fails = registrar.attestationStore.all().filter((record) => record.action === 'fail');
+    expect(fails.map((record) => record.decision)).toEqual(faces.map(() => 'allowed'));
+    expect(fails.every((record) => JSON.stringify(record).includes('content filter denied the text: policy 7'))).toBe(true);
+    expect(registrar.attestationStore.all().some((record) => record.action === 'play')).toBe(false);
+    expect(backend.segments).toEqual([]);
+    expect(output.readCapture().some((sample) => sample !== 0)).toBe(false);
+    expect(existsSync(path)).toBe(false);
   });
 
   it('replace: the replacement is compiled and spoken, never the original', async () => {

@@ -44,6 +44,8 @@ const RELIABLE_BELOW_LOUD_DB = 25;
 /** A frame's weight ramps from 0 at RAMP_LOW_DB to 1 at RAMP_HIGH_DB relative to the loud frames (quiet frames are noisier after noise and codecs). */
 const RAMP_LOW_DB = -RELIABLE_BELOW_LOUD_DB;
 const RAMP_HIGH_DB = -10;
+/** Spectral flatness at which a frame counts half (tonalWeight): about that of unvoiced speech. */
+const FLATNESS_KNEE = 0.05;
 /** The shortest clip searched: 3 s (75 frames; the code corrects the missing rest of a message only when the audio is clean). */
 export const MIN_FRAMES = 75;
 /** Speech the detector needs to find the mark reliably after MP3 64 kbps, resampling and noise at 20 dB SNR (measured: docs/WATERMARK.md). */
@@ -273,8 +275,10 @@ export class WatermarkScanner {
       frameRe.set(re.subarray(start, start + FRAME));
       frameIm.fill(0);
       fft(frameRe, frameIm);
-      reliability[frame] = frameReliability(this.#frameBandEnergy(start + Math.floor(offset)) / this.#loudEnergy);
-      projections[frame] = normalisedProjection(frameRe.subarray(FIRST_BIN, END_BIN), frameIm.subarray(FIRST_BIN, END_BIN), material);
+      const bandRe = frameRe.subarray(FIRST_BIN, END_BIN);
+      const bandIm = frameIm.subarray(FIRST_BIN, END_BIN);
+      reliability[frame] = frameReliability(this.#frameBandEnergy(start + Math.floor(offset)) / this.#loudEnergy) * tonalWeight(bandRe, bandIm);
+      projections[frame] = normalisedProjection(bandRe, bandIm, material);
     }
     return { projections, reliability };
   }
@@ -286,6 +290,23 @@ function frameReliability(relativeEnergy: number): number {
   return Math.min(1, Math.max(0, (db - RAMP_LOW_DB) / (RAMP_HIGH_DB - RAMP_LOW_DB)));
 }
 
+/**
+ * How much a frame's soft value counts for its spectral shape: 1 / (1 + flatness / FLATNESS_KNEE),
+ * the flatness being the geometric over the arithmetic mean of the band's bin powers (near 0 for
+ * voiced speech and notes, near 0.56 for noise). Codecs at low rates keep tonal frames' waveform
+ * and replace noise-like frames' fine structure (measured in bench/watermark-robustness.ts).
+ */
+export function tonalWeight(re: Float64Array, im: Float64Array): number {
+  let sum = 0;
+  let logSum = 0;
+  for (let i = 0; i < re.length; i++) {
+    const power = re[i]! * re[i]! + im[i]! * im[i]! + 1e-30;
+    sum += power;
+    logSum += Math.log(power);
+  }
+  const flatness = Math.exp(logSum / re.length) / (sum / re.length);
+  return 1 / (1 + flatness / FLATNESS_KNEE);
+}
 
 /**
  * The time-domain template of a frame's projection at a sub-sample shift: p = Σ_n y[n]·t[n] for

@@ -5,7 +5,9 @@
  * encoder and back, on 40 ms frames at 16 kHz (25 Hz bins, the clip's own grid): the waveform SNR
  * per band (clip power over the power of decoded minus clip), the spread (standard deviation, dB)
  * of each band's energy change per frame through the codec (what an energy-domain mark would
- * have to beat), and the share of the frames whose STDM bit is read wrong (known grid).
+ * have to beat), the share of the frames whose STDM bit is read wrong (known grid), and how well
+ * frames agree with their bit (mean of cos(2π·error/STEP): 1 perfect, 0 chance) by the spectral
+ * flatness of their marked band (the detector's tonal weighting).
  */
 import { resample } from '../src/audio/resampler.js';
 import { codedMessage } from '../src/security/watermark-code.js';
@@ -59,6 +61,8 @@ async function measure(name: string, host: Clip): Promise<void> {
   const loud = [...bandEnergies].sort((x, y) => x - y)[Math.floor(frames * 0.9)]!;
   let used = 0;
   let wrong = 0;
+  const FLATNESS_CLASSES = [0, 0.03, 0.1, 0.2, 1];
+  const agreement = FLATNESS_CLASSES.slice(1).map(() => ({ sum: 0, count: 0 }));
   for (let f = 0; f < frames; f++) {
     const [a, b] = spectra[f]!;
     for (let band = 0; band + 1 < EDGES.length; band++) {
@@ -76,11 +80,25 @@ async function measure(name: string, host: Clip): Promise<void> {
     const bit = f % MESSAGE_BITS;
     const projection = normalisedProjection(b.re.subarray(FIRST_BIN, END_BIN), b.im.subarray(FIRST_BIN, END_BIN), material);
     used++;
-    if (Math.cos((2 * Math.PI * (projection - material.dither[bit]! - (bits[bit]! * STEP) / 2)) / STEP) < 0) wrong++;
+    const agrees = Math.cos((2 * Math.PI * (projection - material.dither[bit]! - (bits[bit]! * STEP) / 2)) / STEP);
+    if (agrees < 0) wrong++;
+    let sum = 0;
+    let logSum = 0;
+    for (let k = FIRST_BIN; k < END_BIN; k++) {
+      const power = b.re[k]! ** 2 + b.im[k]! ** 2 + 1e-30;
+      sum += power;
+      logSum += Math.log(power);
+    }
+    const flatness = Math.exp(logSum / (END_BIN - FIRST_BIN)) / (sum / (END_BIN - FIRST_BIN));
+    const flatnessClass = agreement[FLATNESS_CLASSES.findIndex((edge, i) => flatness >= edge && flatness < FLATNESS_CLASSES[i + 1]!)]!;
+    flatnessClass.sum += agrees;
+    flatnessClass.count++;
   }
   const bands = EDGES.slice(0, -1).map((edge, band) => `${edge}:${(10 * Math.log10(signal[band]! / error[band]!)).toFixed(1)}/${standardDeviation(energyChanges[band]!).toFixed(1)}`);
   console.log(`${name}: STDM frames read wrong ${((100 * wrong) / used).toFixed(1)} % of ${used}; per band from Hz: waveform SNR dB / energy change sd dB`);
   console.log(`  ${bands.join('  ')}`);
+  const classes = agreement.map(({ sum, count }, i) => `${FLATNESS_CLASSES[i]}–${FLATNESS_CLASSES[i + 1]}: ${count > 0 ? (sum / count).toFixed(2) : '-'} (${count})`);
+  console.log(`  agreement by flatness (frames): ${classes.join(', ')}`);
 }
 
 await measure('speech', espeakClip('The committee met on Tuesday to review the plans for the new library. Several members asked whether the budget would cover the extra reading rooms. Nobody expected the weather to change so quickly that afternoon.', 'en-us', 170));

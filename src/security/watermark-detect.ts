@@ -48,10 +48,8 @@ const RAMP_HIGH_DB = -10;
 const FLATNESS_KNEE = 0.05;
 /** The shortest clip searched: 3 s (75 frames; the code corrects the missing rest of a message only when the audio is clean). */
 export const MIN_FRAMES = 75;
-/** Speech the detector needs to find the mark reliably after MP3 64 kbps, resampling and noise at 20 dB SNR (measured: docs/WATERMARK.md). */
+/** Speech the detector needs to find the mark reliably after MP3 64 kbps, Opus 24 kbps, resampling and noise at 20 dB SNR (measured: docs/WATERMARK.md). */
 export const RELIABLE_SPEECH_SECONDS = 12;
-/** Speech it needs after Opus at 24 kbps (measured: docs/WATERMARK.md). */
-export const RELIABLE_SPEECH_SECONDS_OPUS = 17;
 
 /** Every frame's normalised projection at one grid offset (NaN: too quiet) and how much it counts, in [0, 1]. */
 interface FrameProjections {
@@ -136,8 +134,8 @@ export class WatermarkScanner {
       confidence = Math.max(confidence, candidate.agreement);
     }
     const speechSeconds = this.#speechFrames * 0.04;
-    if (speechSeconds < RELIABLE_SPEECH_SECONDS_OPUS) {
-      const reason = `not found in ${speechSeconds.toFixed(1)} s of speech: after codecs and noise the detector needs about ${RELIABLE_SPEECH_SECONDS} s (${RELIABLE_SPEECH_SECONDS_OPUS} s after Opus at 24 kbps)`;
+    if (speechSeconds < RELIABLE_SPEECH_SECONDS) {
+      const reason = `not found in ${speechSeconds.toFixed(1)} s of speech: after codecs and noise the detector needs about ${RELIABLE_SPEECH_SECONDS} s`;
       return { present: false, payload: null, confidence, reason };
     }
     return { present: false, payload: null, confidence };

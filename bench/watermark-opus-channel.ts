@@ -11,6 +11,7 @@
  */
 import { resample } from '../src/audio/resampler.js';
 import { codedMessage } from '../src/security/watermark-code.js';
+import { spectralFlatness } from '../src/security/watermark-detect.js';
 import { END_BIN, FIRST_BIN, keyMaterial, MESSAGE_BITS, normalisedProjection, STEP } from '../src/security/watermark-layout.js';
 import { applyWatermark } from '../src/security/watermark.js';
 import { codecRoundTrip, espeakClip, synthClip, type Clip } from '../test/helpers/watermark-channel.js';
@@ -82,14 +83,7 @@ async function measure(name: string, host: Clip): Promise<void> {
     used++;
     const agrees = Math.cos((2 * Math.PI * (projection - material.dither[bit]! - (bits[bit]! * STEP) / 2)) / STEP);
     if (agrees < 0) wrong++;
-    let sum = 0;
-    let logSum = 0;
-    for (let k = FIRST_BIN; k < END_BIN; k++) {
-      const power = b.re[k]! ** 2 + b.im[k]! ** 2 + 1e-30;
-      sum += power;
-      logSum += Math.log(power);
-    }
-    const flatness = Math.exp(logSum / (END_BIN - FIRST_BIN)) / (sum / (END_BIN - FIRST_BIN));
+    const flatness = spectralFlatness(b.re.subarray(FIRST_BIN, END_BIN), b.im.subarray(FIRST_BIN, END_BIN));
     const flatnessClass = agreement[FLATNESS_CLASSES.findIndex((edge, i) => flatness >= edge && flatness < FLATNESS_CLASSES[i + 1]!)]!;
     flatnessClass.sum += agrees;
     flatnessClass.count++;

@@ -289,12 +289,16 @@ function frameReliability(relativeEnergy: number): number {
 }
 
 /**
- * How much a frame's soft value counts for its spectral shape: 1 / (1 + flatness / FLATNESS_KNEE),
- * the flatness being the geometric over the arithmetic mean of the band's bin powers (near 0 for
- * voiced speech and notes, near 0.56 for noise). Codecs at low rates keep tonal frames' waveform
- * and replace noise-like frames' fine structure (measured in bench/watermark-robustness.ts).
+ * How much a frame's soft value counts for its spectral shape: 1 / (1 + flatness / FLATNESS_KNEE).
+ * Codecs at low rates keep tonal frames' waveform and replace noise-like frames' fine structure
+ * (measured in bench/watermark-opus-channel.ts).
  */
 export function tonalWeight(re: Float64Array, im: Float64Array): number {
+  return 1 / (1 + spectralFlatness(re, im) / FLATNESS_KNEE);
+}
+
+/** The geometric over the arithmetic mean of the bins' powers: near 0 for voiced speech and notes, about 0.56 for noise. */
+export function spectralFlatness(re: Float64Array, im: Float64Array): number {
   let sum = 0;
   let logSum = 0;
   for (let i = 0; i < re.length; i++) {
@@ -302,8 +306,7 @@ export function tonalWeight(re: Float64Array, im: Float64Array): number {
     sum += power;
     logSum += Math.log(power);
   }
-  const flatness = Math.exp(logSum / re.length) / (sum / re.length);
-  return 1 / (1 + flatness / FLATNESS_KNEE);
+  return Math.exp(logSum / re.length) / (sum / re.length);
 }
 
 /**

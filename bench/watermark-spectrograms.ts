@@ -3,6 +3,9 @@
  * docs/WATERMARK.md (docs/images/watermark-*.png) with ffmpeg's showspectrumpic: an espeak-ng
  * sentence before and after marking, and the mark alone (marked minus original) at the same
  * scale, so its level under the speech is visible. Fixed text, key and payload: reproducible.
+ * Also prints how far under the speech the mark sits *locally*: per 40 ms frame and DFT bin of
+ * the marked band (frames within 30 dB of the loudest), the mark's power over the speech's power
+ * around that bin (±75 Hz), as percentiles: a crude masking proxy, not a listening test.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeWav } from '../src/audio/wav.js';
 import { applyWatermark } from '../src/security/watermark.js';
-import { espeakClip, markSnrDb } from '../test/helpers/watermark-channel.js';
+import { espeakClip, localMarkToHostDb, markSnrDb } from '../test/helpers/watermark-channel.js';
 
 const images = fileURLToPath(new URL('../docs/images/', import.meta.url));
 mkdirSync(images, { recursive: true });
@@ -33,6 +36,10 @@ try {
     execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', wav, '-lavfi', filter, join(images, `watermark-${name}.png`)]);
   }
   console.log(`wrote docs/images/watermark-{original,marked,mark-only}.png (mark SNR ${markSnrDb(clip.pcm, marked).toFixed(1)} dB)`);
+  const ratios = localMarkToHostDb(clip.pcm, difference, clip.sampleRateHz);
+  const at = (q: number): string => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]!.toFixed(1);
+  console.log(`mark under the local speech level, per frame and bin (${ratios.length} of them): median ${at(0.5)} dB, 90th percentile ${at(0.9)} dB, 99th ${at(0.99)} dB`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+

@@ -44,12 +44,12 @@ const RELIABLE_BELOW_LOUD_DB = 25;
 /** A frame's weight ramps from 0 at RAMP_LOW_DB to 1 at RAMP_HIGH_DB relative to the loud frames (quiet frames are noisier after noise and codecs). */
 const RAMP_LOW_DB = -RELIABLE_BELOW_LOUD_DB;
 const RAMP_HIGH_DB = -10;
+/** Spectral flatness at which a frame counts half (tonalWeight): about that of unvoiced speech. */
+const FLATNESS_KNEE = 0.05;
 /** The shortest clip searched: 3 s (75 frames; the code corrects the missing rest of a message only when the audio is clean). */
 export const MIN_FRAMES = 75;
-/** Speech the detector needs to find the mark reliably after MP3 64 kbps, resampling and noise at 20 dB SNR (measured: docs/WATERMARK.md). */
+/** Speech the detector needs to find the mark reliably after MP3 64 kbps, Opus 24 kbps, resampling and noise at 20 dB SNR (measured: docs/WATERMARK.md). */
 export const RELIABLE_SPEECH_SECONDS = 12;
-/** Speech it needs after Opus at 24 kbps (measured: docs/WATERMARK.md). */
-export const RELIABLE_SPEECH_SECONDS_OPUS = 17;
 
 /** Every frame's normalised projection at one grid offset (NaN: too quiet) and how much it counts, in [0, 1]. */
 interface FrameProjections {
@@ -134,8 +134,8 @@ export class WatermarkScanner {
       confidence = Math.max(confidence, candidate.agreement);
     }
     const speechSeconds = this.#speechFrames * 0.04;
-    if (speechSeconds < RELIABLE_SPEECH_SECONDS_OPUS) {
-      const reason = `not found in ${speechSeconds.toFixed(1)} s of speech: after codecs and noise the detector needs about ${RELIABLE_SPEECH_SECONDS} s (${RELIABLE_SPEECH_SECONDS_OPUS} s after Opus at 24 kbps)`;
+    if (speechSeconds < RELIABLE_SPEECH_SECONDS) {
+      const reason = `not found in ${speechSeconds.toFixed(1)} s of speech: after codecs and noise the detector needs about ${RELIABLE_SPEECH_SECONDS} s`;
       return { present: false, payload: null, confidence, reason };
     }
     return { present: false, payload: null, confidence };
@@ -273,8 +273,10 @@ export class WatermarkScanner {
       frameRe.set(re.subarray(start, start + FRAME));
       frameIm.fill(0);
       fft(frameRe, frameIm);
-      reliability[frame] = frameReliability(this.#frameBandEnergy(start + Math.floor(offset)) / this.#loudEnergy);
-      projections[frame] = normalisedProjection(frameRe.subarray(FIRST_BIN, END_BIN), frameIm.subarray(FIRST_BIN, END_BIN), material);
+      const bandRe = frameRe.subarray(FIRST_BIN, END_BIN);
+      const bandIm = frameIm.subarray(FIRST_BIN, END_BIN);
+      reliability[frame] = frameReliability(this.#frameBandEnergy(start + Math.floor(offset)) / this.#loudEnergy) * tonalWeight(bandRe, bandIm);
+      projections[frame] = normalisedProjection(bandRe, bandIm, material);
     }
     return { projections, reliability };
   }
@@ -286,6 +288,26 @@ function frameReliability(relativeEnergy: number): number {
   return Math.min(1, Math.max(0, (db - RAMP_LOW_DB) / (RAMP_HIGH_DB - RAMP_LOW_DB)));
 }
 
+/**
+ * How much a frame's soft value counts for its spectral shape: 1 / (1 + flatness / FLATNESS_KNEE).
+ * Codecs at low rates keep tonal frames' waveform and replace noise-like frames' fine structure
+ * (measured in bench/watermark-opus-channel.ts).
+ */
+export function tonalWeight(re: Float64Array, im: Float64Array): number {
+  return 1 / (1 + spectralFlatness(re, im) / FLATNESS_KNEE);
+}
+
+/** The geometric over the arithmetic mean of the bins' powers: near 0 for voiced speech and notes, about 0.56 for noise. */
+export function spectralFlatness(re: Float64Array, im: Float64Array): number {
+  let sum = 0;
+  let logSum = 0;
+  for (let i = 0; i < re.length; i++) {
+    const power = re[i]! * re[i]! + im[i]! * im[i]! + 1e-30;
+    sum += power;
+    logSum += Math.log(power);
+  }
+  return Math.exp(logSum / re.length) / (sum / re.length);
+}
 
 /**
  * The time-domain template of a frame's projection at a sub-sample shift: p = Σ_n y[n]·t[n] for

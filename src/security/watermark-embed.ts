@@ -24,6 +24,7 @@ import {
   MESSAGE_BITS,
   MIN_RATE_HZ,
   SHAPE_HALF_WIDTH,
+  SHAPE_KNEE,
   SHAPE_POWER,
   STEP,
   type WatermarkKeyMaterial,
@@ -111,6 +112,7 @@ export function embedFrame(frame: Float32Array, bit: number, bitIndex: number, m
   }
   // The mark's shape: the host's power smoothed over neighbouring bins, to SHAPE_POWER / 2 in amplitude.
   const sums = { dot: 0, energy: 0, weight: 0, cross: 0, weight2: 0 };
+  let strongest = 0;
   for (let i = 0; i < MARKED_BINS; i++) {
     let power = 0;
     let count = 0;
@@ -118,7 +120,16 @@ export function embedFrame(frame: Float32Array, bit: number, bitIndex: number, m
       power += re[j]! * re[j]! + im[j]! * im[j]!;
       count++;
     }
-    shape[i] = (power / count + 1e-30) ** (SHAPE_POWER / 2);
+    shape[i] = power / count + 1e-30;
+    strongest = Math.max(strongest, shape[i]!);
+  }
+  // Above SHAPE_KNEE under the frame's strongest bin the mark follows the host's power to SHAPE_POWER / 2 in
+  // amplitude (nearly flat: the most projection per unit of mark energy); below it, exactly the host's shape,
+  // so in the band's weak regions the mark stays as far under the host as it is at the knee.
+  const knee = strongest * SHAPE_KNEE;
+  for (let i = 0; i < MARKED_BINS; i++) {
+    const power = shape[i]!;
+    shape[i] = power >= knee ? power ** (SHAPE_POWER / 2) : knee ** (SHAPE_POWER / 2) * Math.sqrt(power / knee);
     const along = material.spreadRe[i]! * re[i]! + material.spreadIm[i]! * im[i]!;
     sums.dot += along;
     sums.energy += re[i]! * re[i]! + im[i]! * im[i]!;

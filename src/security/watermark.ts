@@ -7,7 +7,7 @@
  * The mark is keyed and 35 dB under the host by construction: per 40 ms frame it adds a small,
  * host-shaped vector to the complex spectrum between 125 Hz and 2 kHz so that the spectrum's
  * normalised projection on a keyed direction encodes one bit of a convolutionally coded message
- * (32-bit payload and keyed CRC-24, 124 coded bits repeated every 4.96 s). Layout and numbers:
+ * (32-bit payload and keyed CRC-24, 112 coded bits repeated every 4.48 s). Layout and numbers:
  * watermark-layout.ts; embedding: watermark-embed.ts; code: watermark-code.ts; search:
  * watermark-detect.ts; measured robustness: docs/WATERMARK.md.
  */
@@ -77,8 +77,8 @@ export function applyWatermark(pcm: Float32Array, sampleRateHz: number, options:
 /**
  * Looks for the mark of `key` in `audio` (any rate ≥ 8 kHz, any offset: it may be cut from a longer
  * clip, re-encoded, resampled or re-levelled). Needs at least 3 s of audio (shorter gives
- * `present: false` with a reason); after codecs and noise about 12 s of speech, 17 s after Opus at
- * 24 kbps (docs/WATERMARK.md). Cost: linear-log in the length (about 70 ms per second of audio here).
+ * `present: false` with a reason); after codecs (Opus at 24 kbps included) and noise about 12 s of
+ * speech (docs/WATERMARK.md). Cost: linear-log in the length (about 40 ms per second of audio here).
  */
 export function detectWatermark(audio: WatermarkAudio, key: string): WatermarkDetection {
   const { pcm, sampleRateHz, channels } = parseInput(audioSchema, audio, 'audio');

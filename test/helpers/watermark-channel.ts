@@ -2,13 +2,15 @@
  * The attacks of the watermark robustness test and bench: real codecs through ffmpeg (MP3 64 kbps,
  * Opus 24 kbps), resampling to 16 kHz (ffmpeg's resampler, not ours), ±6 dB gain, white noise at
  * 20 dB SNR from a seeded generator, and a crop; plus the clip sources (espeak-ng speech, seeded
- * music-like and noise clips) and the mark's SNR.
+ * music-like and noise clips), the mark's SNR and how far under the local speech level it sits.
  */
 import { execFileSync } from 'node:child_process';
 import { runFfmpeg } from '../../src/audio/ffmpeg.js';
 import { decodeF32le, encodeF32le } from '../../src/audio/pcm.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { resample } from '../../src/audio/resampler.js';
+import { dftTable, frameSamplesAt } from '../../src/security/watermark-embed.js';
+import { MARKED_BINS } from '../../src/security/watermark-layout.js';
 import { seededRandom } from './hostile-text.js';
 
 export { seededRandom };
@@ -124,3 +126,39 @@ export const ATTACKS: ReadonlyArray<{ name: string; apply: (clip: Clip, seed: nu
   { name: 'noise 20 dB', apply: (clip, seed) => withNoise(clip, 20, seed) },
   { name: 'crop 1.23 s', apply: (clip) => cropped(clip, 1.234) },
 ];
+
+/** Per 40 ms frame and marked bin: 10·log10(mark power / speech power within ±3 bins), sorted; frames 30 dB under the loudest skipped. */
+export function localMarkToHostDb(host: Float32Array, mark: Float32Array, sampleRateHz: number): number[] {
+  const table = dftTable(frameSamplesAt(sampleRateHz));
+  const samples = table.frameSamples;
+  const power = (pcm: Float32Array, start: number): Float64Array => {
+    const out = new Float64Array(MARKED_BINS);
+    for (let i = 0; i < MARKED_BINS; i++) {
+      let re = 0;
+      let im = 0;
+      for (let n = 0; n < samples; n++) {
+        re += pcm[start + n]! * table.cos[i * samples + n]!;
+        im += pcm[start + n]! * table.sin[i * samples + n]!;
+      }
+      out[i] = re * re + im * im;
+    }
+    return out;
+  };
+  const frames: Array<{ host: Float64Array; mark: Float64Array; energy: number }> = [];
+  for (let start = 0; start + samples <= host.length; start += samples) {
+    const hostPower = power(host, start);
+    frames.push({ host: hostPower, mark: power(mark, start), energy: hostPower.reduce((sum, value) => sum + value, 0) });
+  }
+  const loudest = Math.max(...frames.map((frame) => frame.energy));
+  const ratios: number[] = [];
+  for (const frame of frames) {
+    if (frame.energy < loudest / 1000) continue;
+    for (let i = 0; i < MARKED_BINS; i++) {
+      let local = 0;
+      let count = 0;
+      for (let j = Math.max(0, i - 3); j <= Math.min(MARKED_BINS - 1, i + 3); j++, count++) local += frame.host[j]!;
+      ratios.push(10 * Math.log10(frame.mark[i]! / (local / count) + 1e-30));
+    }
+  }
+  return ratios.sort((a, b) => a - b);
+}

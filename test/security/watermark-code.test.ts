@@ -14,10 +14,10 @@ function noisySoft(codeword: Uint8Array, sigma: number, seed: number): Float64Ar
 }
 
 describe('watermark code', () => {
-  it('codes 56 information bits into one 124-frame message', () => {
+  it('codes 56 information bits into one 112-frame message', () => {
     expect(INFO_BITS).toBe(56);
     expect(CODED_BITS).toBe(MESSAGE_BITS);
-    expect(codedMessage(0xdeadbeef, material)).toHaveLength(124);
+    expect(codedMessage(0xdeadbeef, material)).toHaveLength(112);
   });
 
   it('decodes clean and noisy codewords (raw bit errors well above 10 %) and checks the keyed CRC', () => {
@@ -47,10 +47,19 @@ describe('watermark code', () => {
     expect(checkedPayload(viterbi(new Float64Array(CODED_BITS)).info, material)).toBeNull();
   });
 
-  it('encodes zero-terminated (the last 6 inputs are the tail)', () => {
-    const coded = encode(new Uint8Array([1, 0, 1, 1]));
-    expect(coded).toHaveLength(2 * (4 + 6));
-    expect(Array.from(encode(new Uint8Array(3)))).toEqual(new Array(18).fill(0));
+  it('encodes tail-biting (the encoder ends in the state it started in) and decodes any rotation of the circle', () => {
+    const coded = encode(new Uint8Array([1, 0, 1, 1, 0, 0, 1, 0]));
+    expect(coded).toHaveLength(16);
+    expect(Array.from(encode(new Uint8Array(8)))).toEqual(new Array(16).fill(0));
+    // A time-invariant code: rotating the information bits by one step rotates the codeword by two bits.
+    const info = infoBits(0x5a5a1234, material);
+    const rotated = Uint8Array.from({ length: INFO_BITS }, (_, t) => info[(t + 1) % INFO_BITS]!);
+    const codeword = encode(info);
+    expect(Array.from(encode(rotated))).toEqual(Array.from({ length: CODED_BITS }, (_, i) => codeword[(i + 2) % CODED_BITS]!));
+    // Errors at the circle's seam (the first and last steps) are corrected like any others.
+    const soft = noisySoft(codeword, 0, 3);
+    for (const i of [0, 1, 3, CODED_BITS - 1, CODED_BITS - 4]) soft[i] = -0.8 * soft[i]!;
+    expect(Array.from(viterbi(soft).info)).toEqual(Array.from(info));
   });
 });
 

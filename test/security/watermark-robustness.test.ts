@@ -12,8 +12,8 @@ import { keyMaterial } from '../../src/security/watermark-layout.js';
 import { ATTACKS, espeakClip, markSnrDb, synthClip, withGain, type Clip } from '../helpers/watermark-channel.js';
 
 const KEY = 'robustness-test-key';
-// Paragraphs of six or seven sentences read at 150 words a minute (16–20 s): the speech the detector
-// needs after Opus at 24 kbps (docs/WATERMARK.md).
+// Paragraphs of six or seven sentences read at 150 words a minute (16–20 s): more than the 12 s of
+// speech the detector needs after every attack (docs/WATERMARK.md), so a regression shows as a loss.
 const TEXTS: ReadonlyArray<readonly [string, string]> = [
   ['en-us', 'The committee reviews the quarterly budget on Monday. Nobody expects the meeting to end before noon. Lunch will be served in the hall. Please bring the printed reports with you. The chair will read the minutes of the last meeting first. Questions from the public are taken at the end.'],
   ['en+m3', 'Seven hundred passengers boarded the night train to Vienna. Most were asleep before it left the station. The dining car stayed open. Breakfast was served an hour before arrival. The conductor walked through every carriage twice. Nobody missed the connection in the morning.'],

@@ -90,11 +90,11 @@ export function detectWatermark(audio: WatermarkAudio, key: string): WatermarkDe
   return searchWatermark(mono, sampleRateHz, keyMaterial(key));
 }
 
-/** A non-secret id of a watermark for file tags: `wm1-` + 8 hex of the key's fingerprint + `-` + the payload in hex. */
+/** A non-secret id of a watermark for file tags: `wm2-` (the mark of this scheme: 112-bit tail-biting message; `wm1-` files were marked with the 124-bit one this detector does not read) + 8 hex of the key's fingerprint + `-` + the payload in hex. */
 export function watermarkId(options: WatermarkOptions): string {
   const { key, payload } = parseInput(watermarkOptionsSchema, options, 'watermark');
   const fingerprint = createHash('sha256').update('voice-soundboard watermark key id\0').update(key).digest('hex').slice(0, 8);
-  return `wm1-${fingerprint}-${payload.toString(16).padStart(8, '0')}`;
+  return `wm2-${fingerprint}-${payload.toString(16).padStart(8, '0')}`;
 }
 
 function mixToMono(pcm: Float32Array, channels: number): Float32Array {

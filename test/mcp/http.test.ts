@@ -187,7 +187,9 @@ describe('MCP over Streamable HTTP', () => {
   });
 
   it('closes idle sessions: their speech stops and a later request finds no session', async () => {
-    const idle = await serveMcpHttp(server, { sessionIdleMs: 200 });
+    // Idle long enough that a loaded machine cannot let it lapse between the handshake and the
+    // first call (200 ms did once under a full parallel run), short enough to wait for.
+    const idle = await serveMcpHttp(server, { sessionIdleMs: 2000 });
     try {
       const agent = await httpClient('idle', idle.url, 'unused-token');
       const spoke = await agent.call('speak', { text: LONG_TEXT });

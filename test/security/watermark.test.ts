@@ -83,7 +83,7 @@ describe('watermark API', () => {
 
   it('names a watermark by key fingerprint and payload, not by the key', () => {
     const id = watermarkId({ key: KEY, payload: 0xabc });
-    expect(id).toMatch(/^wm1-[0-9a-f]{8}-00000abc$/);
+    expect(id).toMatch(/^wm2-[0-9a-f]{8}-00000abc$/);
     expect(id).not.toContain(KEY);
     expect(watermarkId({ key: `${KEY}x`, payload: 0xabc })).not.toBe(id);
   });

@@ -1,22 +1,50 @@
 /**
- * DevicePlayback: one stream's audio on the engine's device, as `play()` and
- * `speakToFile({ play: true })` feed it. The stream's sink opens with the permit of the allowed
+ * DevicePlayback: one stream's turn and audio on the engine's device, the one code `play()` and
+ * `speakToFile({ play: true })` share. The stream's sink opens with the permit of the allowed
  * play, in the same call that took it (`hooks().onPlay`), and the device's scheduler learns the
  * stream plays and gets its per-stream gain; every frame goes through the sink in the device's
- * channel layout (paced to the real-time limit when asked), and the next transition of the
+ * channel layout (paced to the real-time limit in real-time mode), and the next transition of the
  * stream (or a halt) closes it. A write cut short by such a decision just ends the feeding; a
- * device that stopped under the play fails the stream (attested) and the error goes on.
+ * device that stopped under the play fails the stream (attested) and the error goes on. While the
+ * feed waits for its next chunk the admission timeout runs (`watched()`, play-guards.ts), and the
+ * turn is released once the stream's voice is free (`release()`).
  */
 import { convertChannels } from '../audio/channels.js';
 import { AudioError } from '../errors.js';
 import type { AudioOutput } from '../audio/output.js';
-import { writeAheadFrames, writePaced } from '../streaming/paced-write.js';
+import type { ActorHandle } from '../registrar/actor-handle.js';
+import type { AudioRegistrar } from '../registrar/registrar.js';
+import { realtimeLimitFrames, writeAheadFrames, writePaced } from '../streaming/paced-write.js';
 import type { Admission } from '../streaming/scheduler.js';
 import type { SinkBook } from '../streaming/sink-book.js';
 import type { StreamSink } from '../streaming/stream-sink.js';
 import type { AudioChunk } from './speech-types.js';
+import { idleWatch, type IdleWatch } from './play-guards.js';
 import type { StreamLifecycle } from './stream-lifecycle.js';
 import { gainTargetOf, type RunHooks } from './utterance.js';
+
+/** What the plays of one engine on one device share (made before a play asks for its turn: see `devicePlaybackContext`). */
+export interface PlaybackContext {
+  sinks: SinkBook;
+  output: AudioOutput;
+  registrar: AudioRegistrar;
+  /** The runtime actor: it fails a stream that holds its turn with no audio to play. */
+  runtime: ActorHandle;
+  /** Sizes the voice's ring as the write-ahead (docs/ENGINE.md, "Bounded memory and write-ahead"). */
+  realtime: boolean;
+  /** Each write is paced to this many frames ahead of the device (0: no pacing). */
+  paceFrames: number;
+  admissionTimeoutMs: number;
+}
+
+/**
+ * The playback context of an engine's plays on `output`: in real-time mode writes are paced to
+ * the limit `maxLatencyMs` sets. Throws InputError naming `maxLatencyMs` when it is below one
+ * device period, so call it before the play asks for its turn.
+ */
+export function devicePlaybackContext(base: Omit<PlaybackContext, 'paceFrames'>, maxLatencyMs: number): PlaybackContext {
+  return { ...base, paceFrames: base.realtime ? realtimeLimitFrames(base.output.config, maxLatencyMs) : 0 };
+}
 
 /** One stream's feeding of the device (see the module comment). */
 export class DevicePlayback {
@@ -25,19 +53,42 @@ export class DevicePlayback {
   readonly #admission: Admission;
   readonly #realtime: boolean;
   readonly #paceFrames: number;
+  readonly #idle: IdleWatch;
   #sink: StreamSink | undefined;
 
-  /**
-   * Playback on `output` through `sinks`, for the play `admission` admitted. `realtime` sizes the
-   * voice's ring as the write-ahead (docs/ENGINE.md, "Bounded memory and write-ahead");
-   * `paceFrames` > 0 paces each write to that many frames ahead of the device (0: no pacing).
-   */
-  constructor(sinks: SinkBook, output: AudioOutput, admission: Admission, realtime: boolean, paceFrames = 0) {
-    this.#sinks = sinks;
-    this.#output = output;
+  /** Playback in `context` for the play `admission` admitted, whose stream `current()` names once it exists. */
+  constructor(context: PlaybackContext, admission: Admission, current: () => string | undefined) {
+    this.#sinks = context.sinks;
+    this.#output = context.output;
     this.#admission = admission;
-    this.#realtime = realtime;
-    this.#paceFrames = paceFrames;
+    this.#realtime = context.realtime;
+    this.#paceFrames = context.paceFrames;
+    this.#idle = idleWatch(context.registrar, context.runtime, context.admissionTimeoutMs, current, () => this.holdsAudio());
+  }
+
+  /**
+   * The stream's chunks with the admission timeout armed while the feed waits for the next one
+   * (from its admission to its first audio, and between chunks): the turn is held only while
+   * there is audio to play. Ending the loop early closes `chunks`.
+   */
+  async *watched<T>(chunks: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+    this.#idle.arm();
+    try {
+      for await (const chunk of chunks) {
+        this.#idle.disarm();
+        yield chunk;
+        this.#idle.arm();
+      }
+    } finally {
+      this.#idle.disarm();
+    }
+  }
+
+  /** Gives the turn back once the stream's voice is free (faded or drained), so the next play finds a slot. Call once, at the end. */
+  async release(): Promise<void> {
+    this.#idle.disarm();
+    if (this.#sink?.closure) await this.#sink.voiceFreed().catch(() => undefined);
+    this.#admission.release();
   }
 
   /** The run hooks: open the sink with the play permit, drain it before the natural-end stop. */

@@ -24,7 +24,6 @@ import { ActorHandle } from '../registrar/actor-handle.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
 import type { RegistrarResult } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
-import { realtimeLimitFrames } from '../streaming/paced-write.js';
 import { schedulerFor, type Admission, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
 import { HeardLedger, type Heard } from '../streaming/heard.js';
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
@@ -32,9 +31,9 @@ import { parseInput } from '../validation.js';
 import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type ParsedEngineOptions, type ParsedSpeakOptions, type PlayOptions, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
 import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speech-types.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
-import { callerAbort, callerAbortError, idleWatch, playEndError } from './play-guards.js';
+import { callerAbort, callerAbortError, playEndError } from './play-guards.js';
 import { admitPlay, type AdmissionContext } from './play-admission.js';
-import { DevicePlayback } from './device-playback.js';
+import { DevicePlayback, devicePlaybackContext, type PlaybackContext } from './device-playback.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 import { EngineBackends } from './engine-backends.js';
 import { InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
@@ -188,32 +187,37 @@ export class VoiceEngine {
     if (output && parsed.sampleRateHz !== undefined && parsed.sampleRateHz !== output.config.sampleRateHz) {
       throw new InputError(`options.sampleRateHz: with play the file is written at the device's rate (${output.config.sampleRateHz} Hz) (received ${parsed.sampleRateHz})`, { field: 'options.sampleRateHz' });
     }
+    // Playing, the turn on the device is held by play()'s rules (device-playback.ts).
+    const playbackContext = output ? this.#playbackContext(output) : undefined;
     // The destination is opened (and a directory or socket refused) before the stream starts.
     let utterance: Utterance | undefined;
     const tags = (): ComplianceTags =>
       complianceTags({ backend: utterance?.backend, voice: parsed.voice, streamId: utterance?.lifecycle.streamId, attestationId: utterance?.lifecycle.attestations[0]?.id, watermark: parsed.watermark ?? this.#options.watermark });
     const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, tags, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let written: WrittenSpeech;
-    let admission: Admission | undefined;
+    let playback: DevicePlayback | undefined;
     // Playing, the caller's abort is the owner's request to end the stream, as in play(): the
     // registrar decides (a user's accessibility override may refuse it; the speech then plays to its end).
     const callerSignal = output ? parsed.signal : undefined;
     const abort = callerAbort(this.#registrar, this.actor, () => utterance?.lifecycle.streamId);
     try {
       // Playing too: the device's scheduler admits it like a play() (docs/ENGINE.md, "Scheduling").
-      if (output) admission = await this.#admit(parsed, validated, (started) => (utterance = started), () => utterance);
+      if (playbackContext) {
+        const admission = await this.#admit(parsed, validated, (started) => (utterance = started), () => utterance);
+        playback = new DevicePlayback(playbackContext, admission, () => utterance?.lifecycle.streamId);
+      }
       if (this.#closed && utterance) utterance.lifecycle.stop('engine_closed');
       this.#throwIfClosed();
       utterance ??= this.#begin(parsed, validated);
       callerSignal?.addEventListener('abort', abort.onAbort, { once: true });
       if (callerSignal?.aborted) abort.onAbort();
       // The device is fed as play() feeds it, through the sink the play permit opens.
-      const playback = output && admission ? new DevicePlayback(this.#sinks, output, admission, this.#options.realtime) : undefined;
       const hooks: RunHooks = playback ? playback.hooks(!integrated) : { perSentenceLoudness: !integrated };
       const { signal: _callerSignal, ...unsignalled } = parsed;
       void _callerSignal;
       const runOptions = { ...(output ? unsignalled : parsed), ...(integrated ? { targetLufs: undefined } : {}), ...(output ? { sampleRateHz: output.config.sampleRateHz } : {}) };
-      for await (const chunk of this.#run(utterance, text, runOptions, hooks)) {
+      const chunks = this.#run(utterance, text, runOptions, hooks);
+      for await (const chunk of playback ? playback.watched(chunks) : chunks) {
         await writer.write(chunk);
         if (!playback) continue;
         if (!playback.open || !(await playback.write(chunk, utterance.lifecycle))) break;
@@ -227,7 +231,7 @@ export class VoiceEngine {
       throw callerAbortError(abort, utterance?.halted ?? false, callerSignal, 'speakToFile()') ?? error;
     } finally {
       callerSignal?.removeEventListener('abort', abort.onAbort);
-      admission?.release();
+      await playback?.release();
     }
     const result = resultOf(utterance, [], 0, written.sampleRateHz, started);
     const total = durationMs(written.frames, 1, written.sampleRateHz);
@@ -258,17 +262,15 @@ export class VoiceEngine {
     this.#throwIfClosed();
     const output = this.#outputDevice();
     const { sampleRateHz } = output.config;
-    const paceFrames = this.#options.realtime ? realtimeLimitFrames(output.config, this.#options.maxLatencyMs) : 0;
+    const playbackContext = this.#playbackContext(output);
     // The device's scheduler decides when this play starts (docs/ENGINE.md, "Scheduling"): its
     // stream is started when its turn comes, or earlier when it preempts (the registrar attests a
     // preemption between two existing streams).
     let utterance: Utterance | undefined;
     const admission = await this.#admit(parsed, validated, (started) => (utterance = started), () => utterance);
-    const release = () => admission.release();
     // The sink opens with the permit of the allowed play, in the same call that took it; every
     // frame goes through it, and the next transition of the stream (or a halt) closes it.
-    const playback = new DevicePlayback(this.#sinks, output, admission, this.#options.realtime, paceFrames);
-    const idle = idleWatch(this.#registrar, this.#runtime, this.#options.admissionTimeoutMs, () => utterance?.lifecycle.streamId, () => playback.holdsAudio());
+    const playback = new DevicePlayback(playbackContext, admission, () => utterance?.lifecycle.streamId);
     // Bounded memory: what the result needs is counted as chunks pass (marks are names and times);
     // the PCM itself is kept only with `retainAudio`.
     const retained: Float32Array[] = [];
@@ -295,28 +297,22 @@ export class VoiceEngine {
       const { signal: _callerSignal, ...runOptions } = parsed;
       void _callerSignal;
       // The turn is held only while there is audio to play: no chunk for admissionTimeoutMs fails the stream.
-      idle.arm();
-      for await (const chunk of this.#run(utterance, text, { ...runOptions, sampleRateHz }, playback.hooks(true))) {
-        idle.disarm();
+      for await (const chunk of playback.watched(this.#run(utterance, text, { ...runOptions, sampleRateHz }, playback.hooks(true)))) {
         if (retainAudio) retained.push(chunk.pcm);
         samples += chunk.pcm.length / chunk.channels;
         marks.push(...marksOf([chunk]));
         if (!playback.open) break;
         ledger.add(chunk.pcm.length / chunk.channels, chunk.kind === 'speech' ? chunk.text : undefined, chunk.metadata.wordTimings, chunk.nodeId);
         if (!(await playback.write(chunk, utterance.lifecycle))) break;
-        idle.arm();
       }
-      idle.disarm();
       await recordHeard(utterance.interrupted || utterance.halted || utterance.endedBy !== null || abort.requested);
     } catch (error) {
       await recordHeard(true);
       throw callerAbortError(abort, utterance?.halted ?? false, callerSignal, 'play()') ?? error;
     } finally {
-      idle.disarm();
       callerSignal?.removeEventListener('abort', onCallerAbort);
       // The turn is released once the stream's voice is free: the next play finds a slot.
-      if (playback.sink?.closure) await playback.sink.voiceFreed().catch(() => undefined);
-      release();
+      await playback.release();
     }
     const ended = playEndError(utterance, abort, this.#registrar, callerSignal, 'play()');
     if (ended) throw ended;
@@ -440,6 +436,12 @@ export class VoiceEngine {
       throwIfClosed: () => this.#throwIfClosed(),
     };
     return await admitPlay(context, parsed, started, current);
+  }
+
+  /** What this engine's plays on `output` share (device-playback.ts); InputError when `maxLatencyMs` is below one device period. */
+  #playbackContext(output: AudioOutput): PlaybackContext {
+    const { realtime, admissionTimeoutMs, maxLatencyMs } = this.#options;
+    return devicePlaybackContext({ sinks: this.#sinks, output, registrar: this.#registrar, runtime: this.#runtime, realtime, admissionTimeoutMs }, maxLatencyMs);
   }
 
   #schedulerOf(output: AudioOutput): Scheduler {

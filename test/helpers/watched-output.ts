@@ -3,8 +3,10 @@
  * where the callback started each one (`started` event: the capture index of its first frame), so a
  * test can read one stream's own voice (its stats, its gain's effect) and rebuild the expected mix.
  */
+import { expect } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import type { AudioVoice, AudioVoiceOptions } from '../../src/audio/voice.js';
+import { waitUntil } from './waiting.js';
 
 /** An AudioOutput that records the voices it opened, in order. */
 export class WatchedOutput extends AudioOutput {
@@ -20,4 +22,24 @@ export class WatchedOutput extends AudioOutput {
     voice.on('started', (event) => this.startedAt.set(voice.id, event.deviceFrames));
     return voice;
   }
+}
+
+/**
+ * The most frames the one voice `run` opens on `output` held queued ahead of the device while it
+ * ran (polled); checks that `run` opened exactly one voice and left nothing queued.
+ */
+export async function largestBuffered(output: WatchedOutput, run: () => Promise<unknown>): Promise<number> {
+  let largest = 0;
+  let done = false;
+  const opened = output.voices.length;
+  const running = run().finally(() => (done = true));
+  await waitUntil(() => {
+    const voice = output.voices[opened];
+    if (voice) largest = Math.max(largest, voice.stats().bufferedFrames);
+    return done;
+  }, 'the play to end');
+  await running;
+  expect(output.voices).toHaveLength(opened + 1);
+  expect(output.stats().bufferedFrames).toBe(0);
+  return largest;
 }

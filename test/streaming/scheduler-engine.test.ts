@@ -11,7 +11,7 @@ import { closedAfterEach } from '../helpers/closed-after-each.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
 import { waitUntil } from '../helpers/waiting.js';
-import { WatchedOutput } from '../helpers/watched-output.js';
+import { largestBuffered, WatchedOutput } from '../helpers/watched-output.js';
 
 const RATE_HZ = 24_000;
 const PERIOD_FRAMES = 240;
@@ -202,21 +202,7 @@ describe('real-time mode and backpressure', () => {
    * until it ends; returns the largest seen (the negative half below fails loudly if this reads a
    * ring the stream does not use: the device's legacy ring stays empty).
    */
-  async function largestQueued(engine: VoiceEngine, output: WatchedOutput): Promise<number> {
-    let largest = 0;
-    let done = false;
-    const opened = output.voices.length;
-    const playing = engine.play('a long sentence').finally(() => (done = true));
-    await waitUntil(() => {
-      const voice = output.voices[opened];
-      if (voice) largest = Math.max(largest, voice.stats().bufferedFrames);
-      return done;
-    }, 'the play to end');
-    await playing;
-    expect(output.voices).toHaveLength(opened + 1);
-    expect(output.stats().bufferedFrames).toBe(0);
-    return largest;
-  }
+  const largestQueued = (engine: VoiceEngine, output: WatchedOutput): Promise<number> => largestBuffered(output, () => engine.play('a long sentence'));
 
   it('keeps what play() queues ahead of the device under one period + 20 ms (and maxLatencyMs); without real-time mode it runs ahead', async () => {
     const limitFrames = PERIOD_FRAMES + (RATE_HZ * 20) / 1000;

@@ -13,7 +13,7 @@ import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { closedAfterEach } from '../helpers/closed-after-each.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { capturedSoFar, position } from '../helpers/device-capture.js';
-import { constantLevel, LEVEL, nullDevice, nullDeviceHost, PERIOD_FRAMES, RATE_HZ } from '../helpers/null-device-host.js';
+import { constantLevel, expectUserPlaysPastStalledAgent, LEVEL, nullDevice, nullDeviceHost, PERIOD_FRAMES, RATE_HZ } from '../helpers/null-device-host.js';
 import { waitUntil } from '../helpers/waiting.js';
 import { largestBuffered, WatchedOutput } from '../helpers/watched-output.js';
 
@@ -27,9 +27,6 @@ function stallingBackend(stall: AbortSignal, framesPerSegment: number): Constant
   return new ConstantLevelBackend({ level: LEVEL, sampleRateHz: RATE_HZ, framesPerSegment, stallFor: (text) => (text.includes('Stall') ? stalled : undefined) });
 }
 
-/** The rejection code of `call` (or 'resolved'). */
-const outcome = (call: Promise<unknown>): Promise<string> => call.then(() => 'resolved', (error: { code?: string }) => error.code ?? String(error));
-
 describe('speakToFile({ play: true }) holds its device turn by play() rules', () => {
   it("an agent's file whose backend stalls before any audio is failed by the runtime (attested) and releases the device: the user's covered play goes ahead, no file is left", async () => {
     const { registrar, alice, output } = nullDeviceHost(opened, { captureSeconds: 0 });
@@ -40,14 +37,7 @@ describe('speakToFile({ play: true }) holds its device turn by play() rules', ()
     opened.push(agent, user);
     const path = join(dir, 'silent.wav');
     try {
-      const hog = outcome(agent.speakToFile('Stall here.', path, { play: true }));
-      await waitUntil(() => agent.schedule().active.length === 1, 'the agent admitted');
-      const result = await user.play('Hello from the user.', { sessionId: 'den' });
-      expect(result.interrupted).toBeUndefined();
-      expect(await hog).toBe('STREAM_FAILED');
-      const [failed] = registrar.attestationStore.query({ action: 'fail' });
-      expect(failed).toMatchObject({ decision: 'allowed', actor: { kind: 'system', id: 'voice-engine' } });
-      expect(JSON.stringify(failed)).toMatch(/no audio to play for 300 ms \(admissionTimeoutMs\)/);
+      await expectUserPlaysPastStalledAgent(registrar, agent, user, agent.speakToFile('Stall here.', path, { play: true }), 300);
       expect(existsSync(path)).toBe(false);
       expect(readdirSync(dir)).toEqual([]);
     } finally {

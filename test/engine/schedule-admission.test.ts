@@ -8,7 +8,7 @@ import type { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { closedAfterEach } from '../helpers/closed-after-each.js';
-import { nullDevice, RATE_HZ } from '../helpers/null-device-host.js';
+import { expectUserPlaysPastStalledAgent, nullDevice, RATE_HZ } from '../helpers/null-device-host.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { waitUntil } from '../helpers/waiting.js';
 
@@ -43,14 +43,7 @@ describe('admissionTimeoutMs (finding 5)', () => {
     opened.push(agent, user);
     const stall = new AbortController();
     try {
-      const hog = agent.play(stalling(stall.signal)).then(() => 'resolved', (error: { code?: string }) => error.code ?? 'error');
-      await waitUntil(() => agent.schedule().active.length === 1, 'the agent admitted');
-      const result = await user.play('Hello from the user.', { sessionId: 'den' });
-      expect(result.interrupted).toBeUndefined();
-      expect(await hog).toBe('STREAM_FAILED');
-      const [failed] = registrar.attestationStore.query({ action: 'fail' });
-      expect(failed).toMatchObject({ decision: 'allowed', actor: { kind: 'system', id: 'voice-engine' } });
-      expect(JSON.stringify(failed)).toMatch(/no audio to play for 300 ms \(admissionTimeoutMs\)/);
+      await expectUserPlaysPastStalledAgent(registrar, agent, user, agent.play(stalling(stall.signal)), 300);
     } finally {
       stall.abort();
     }

@@ -118,3 +118,19 @@ export async function framesUntilSilenced(output: AudioOutput, from: number, opt
   if (options.thenSilent) expect(captured.subarray(from + frames + output.fadeFrames).every((sample) => sample === 0)).toBe(true);
   return frames;
 }
+
+/**
+ * The admission timeout's promise to a user: while `agent` holds the device with `hog` (a call
+ * whose source or backend stalled), `user`'s covered play in session "den" goes ahead; `hog`
+ * rejects STREAM_FAILED and the runtime's attested fail names `admissionTimeoutMs` (`timeoutMs`).
+ */
+export async function expectUserPlaysPastStalledAgent(registrar: AudioRegistrar, agent: VoiceEngine, user: VoiceEngine, hog: Promise<unknown>, timeoutMs: number): Promise<void> {
+  const outcome = hog.then(() => 'resolved', (error: { code?: string }) => error.code ?? 'error');
+  await waitUntil(() => agent.schedule().active.length === 1, 'the agent admitted');
+  const result = await user.play('Hello from the user.', { sessionId: 'den' });
+  expect(result.interrupted).toBeUndefined();
+  expect(await outcome).toBe('STREAM_FAILED');
+  const [failed] = registrar.attestationStore.query({ action: 'fail' });
+  expect(failed).toMatchObject({ decision: 'allowed', actor: { kind: 'system', id: 'voice-engine' } });
+  expect(JSON.stringify(failed)).toContain(`no audio to play for ${timeoutMs} ms (admissionTimeoutMs)`);
+}

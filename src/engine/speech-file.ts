@@ -52,7 +52,8 @@ export const speechFileOptionsSchema = z.strictObject({
   loudnessMode: z.enum(LOUDNESS_MODES).default('integrated'),
   /**
    * Also play on the engine's device while writing (the same chunks, through the stream's sink;
-   * the file is then at the device's rate). With integrated loudness the device hears the
+   * the file is then at the device's rate), holding the device turn by play()'s rules (admission
+   * timeout, real-time pacing, turn released once the voice is free). With integrated loudness the device hears the
    * chunks before the whole-text gain; use `per-sentence` to hear the normalised level.
    */
   play: z.boolean().default(false),

@@ -2,7 +2,6 @@
  * Turns a core decision (integers) into text: violations with messages, the applied-invariant
  * list, the human message and the attestation body. Pure functions over a core's key tables.
  */
-import { wallClockIso } from './wall-clock.js';
 import type { JsonObject } from '../attestation/canonical-json.js';
 import type { AttestationBody, Violation } from '../attestation/record.js';
 import {
@@ -17,6 +16,7 @@ import {
 import { DOMAIN_INVARIANT_IDS, PREEMPTION_RULE_ID, TRANSITION_CHECKED_INVARIANTS } from './invariants.js';
 import type { Actor } from './request-schema.js';
 import { REGISTRAR_SCHEMA_VERSION } from './version.js';
+import { wallClockIso } from './wall-clock.js';
 
 /** Context the messages of a decision are written with. */
 export interface DecisionContext {
@@ -146,7 +146,6 @@ export interface BodyInput {
   metadata: JsonObject;
   monotonicNs?: bigint;
 }
-
 
 /**
  * A fresh attestation body (not yet sealed into the chain). The store's sealRecord makes the

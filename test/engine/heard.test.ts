@@ -29,14 +29,23 @@ interface SpanMs {
   endMs: number;
 }
 
+/** Silences padded into a capture (capture index = device frame), as underrun events report them. */
+type Silences = readonly { atFrame: number; frames: number }[];
+
+/** A capture index on the stream's clock: frames since its first, minus the padded silence before it. */
+function streamFrame(index: number, firstFrame: number, silences: Silences): number {
+  return index - firstFrame - silences.reduce((sum, gap) => sum + (gap.atFrame < index ? gap.frames : 0), 0);
+}
+
 /** Where each word truly sounded, on the stream clock: the tone runs of the capture (one per word). */
-function toneRunsMs(pcm: Float32Array, firstFrame: number): SpanMs[] {
+function toneRunsMs(pcm: Float32Array, firstFrame: number, silences: Silences): SpanMs[] {
   const runs: SpanMs[] = [];
   for (let index = firstFrame; index < pcm.length; index++) {
     const sounding = Math.abs(pcm[index] ?? 0) >= 1e-6;
     const before = index > firstFrame && Math.abs(pcm[index - 1] ?? 0) >= 1e-6;
     // The word's full length is the fixture's tone: a run cut short still says where the word was.
-    if (sounding && !before) runs.push({ startMs: ((index - firstFrame) / RATE_HZ) * 1000, endMs: ((index - firstFrame + TONE_FRAMES) / RATE_HZ) * 1000 });
+    const at = streamFrame(index, firstFrame, silences);
+    if (sounding && !before) runs.push({ startMs: (at / RATE_HZ) * 1000, endMs: ((at + TONE_FRAMES) / RATE_HZ) * 1000 });
   }
   return runs;
 }
@@ -68,16 +77,24 @@ function soundSpan(pcm: Float32Array): { first: number; last: number } {
 }
 
 describe('heard: what reached the device', () => {
-  it('an interrupt mid-word: the heard/unheard boundary is within one period + the fade of the captured cut', async () => {
-    const backend = new ToneWordsBackend({ sampleRateHz: RATE_HZ, toneFrames: TONE_FRAMES, gapFrames: GAP_FRAMES, level: 0.5 });
-    const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, capture: true });
+  // Stalls before the first sentence (the voice waits, opened, for its first frame) and before the
+  // second (the device underruns mid-stream): neither may move the boundary.
+  it.each([
+    { name: 'no stall', stallMs: {} },
+    { name: 'a stall before the stream and one mid-stream', stallMs: { 0: 150, 1: 1000 } },
+  ])('an interrupt mid-word ($name): the heard/unheard boundary is within one period + the fade of the captured cut', async ({ stallMs }) => {
+    const layoutBackend = new ToneWordsBackend({ sampleRateHz: RATE_HZ, toneFrames: TONE_FRAMES, gapFrames: GAP_FRAMES, level: 0.5 });
+    const backend = new ToneWordsBackend({ sampleRateHz: RATE_HZ, toneFrames: TONE_FRAMES, gapFrames: GAP_FRAMES, level: 0.5, stallMs });
+    const output = new WatchedOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1, periodFrames: PERIOD_FRAMES, capture: true, captureFrames: RATE_HZ * 30 });
     const engine = new VoiceEngine({ backend, output });
     try {
       // The layout (chunk places and word timings) of this text, from stream(): deterministic.
       const layout: PlayedChunk[] = [];
-      for await (const chunk of engine.stream(TEXT)) {
+      const layoutEngine = new VoiceEngine({ backend: layoutBackend, output });
+      for await (const chunk of layoutEngine.stream(TEXT)) {
         layout.push({ startFrame: Math.round((chunk.startMs * RATE_HZ) / 1000), frames: chunk.pcm.length, text: chunk.kind === 'speech' ? chunk.text : undefined, wordTimings: chunk.metadata.wordTimings });
       }
+      await layoutEngine.close();
       const speech = layout.filter((chunk) => chunk.text !== undefined);
       expect(speech).toHaveLength(4);
       expect(layout[0]?.text).toBeDefined(); // the first frame of the stream is the first word's tone
@@ -98,7 +115,8 @@ describe('heard: what reached the device', () => {
         }
         captured.push(piece.slice());
         capturedFrames += piece.length;
-        return firstSound >= 0 && capturedFrames - firstSound >= aimFrames;
+        // Aimed on the stream's clock: the frames of the voice mixed, not the silence its underruns padded.
+        return firstSound >= 0 && (output.voices[0]?.stats().framesPlayed ?? 0) >= aimFrames;
       }, 'the aimed frame to be played');
       const streamId = engine.activeStreams()[0] ?? '';
       expect(engine.interrupt(streamId).allowed).toBe(true);
@@ -111,14 +129,22 @@ describe('heard: what reached the device', () => {
       const all = new Float32Array(captured.reduce((sum, piece) => sum + piece.length, 0));
       captured.reduce((offset, piece) => (all.set(piece, offset), offset + piece.length), 0);
 
-      // The true cut on the stream's clock: last sound minus first sound, minus silence padded mid-stream by underruns.
+      // The true cut on the stream's clock: last sound minus first sound, minus silence padded mid-stream
+      // by underruns (the stream's own voice's: its first sound is its start, it underruns only after).
       const { first, last } = soundSpan(all);
-      const starvedMidStream = output.stats().starvedFrames - first;
-      expect(starvedMidStream).toBeGreaterThanOrEqual(0);
-      const trueCutMs = ((last + 1 - first - starvedMidStream) / RATE_HZ) * 1000;
+      const voice = output.voices[0] as AudioVoice;
+      expect(output.voices).toHaveLength(1);
+      expect(first).toBe(output.startedAt.get(voice.id));
+      const silences = output.starved.get(voice.id) ?? [];
+      const starvedMidStream = silences.reduce((sum, gap) => sum + gap.frames, 0);
+      expect(starvedMidStream > 0).toBe(voice.stats().underruns > 0);
+      expect(starvedMidStream).toBeLessThanOrEqual(output.stats().starvedFrames);
+      if (stallMs[1] !== undefined) expect(starvedMidStream).toBeGreaterThan(0);
+      expect(output.stats().captureOverflowFrames).toBe(0);
+      const trueCutMs = ((streamFrame(last, first, silences) + 1) / RATE_HZ) * 1000;
       const toleranceMs = ((PERIOD_FRAMES + output.fadeFrames) / RATE_HZ) * 1000;
 
-      const truth = toneRunsMs(all, first);
+      const truth = toneRunsMs(all, first, silences);
       expect(truth.length).toBeGreaterThanOrEqual(5);
       expect(truth.length).toBeLessThan(16);
       const heard = result.heard;
@@ -238,7 +264,7 @@ describe('heard: what reached the device', () => {
       expect(speechVoice.stats().underruns).toBe(0);
       const trueCutMs = ((last + 1 - first) / RATE_HZ) * 1000;
       const toleranceMs = ((PERIOD_FRAMES + output.fadeFrames) / RATE_HZ) * 1000;
-      const truth = toneRunsMs(speech, first);
+      const truth = toneRunsMs(speech, first, []);
       expect(truth.length).toBeGreaterThanOrEqual(5);
       const heard = result.heard;
       expect(heard?.cutAtMs).not.toBeNull();

@@ -13,6 +13,8 @@ export interface ToneWordsOptions {
   toneFrames: number;
   gapFrames: number;
   level: number;
+  /** Milliseconds to wait before yielding the segment of each index (0-based), to make the device underrun. */
+  stallMs?: Readonly<Record<number, number>>;
 }
 
 /** The words a ToneWordsBackend speaks for `text` (letters and digits only). */
@@ -43,6 +45,8 @@ export class ToneWordsBackend extends BaseBackend {
   protected async *synthesizeOnce(segment: SynthesisSegment): AsyncIterable<EngineOutput> {
     const { sampleRateHz, toneFrames, gapFrames, level } = this.options;
     this.segments.push(segment.text);
+    const stall = this.options.stallMs?.[this.segments.length - 1] ?? 0;
+    if (stall > 0) await new Promise((resolve) => setTimeout(resolve, stall));
     const words = toneWords(segment.text);
     if (words.length === 0) return;
     const pcm = new Float32Array(words.length * (toneFrames + gapFrames));

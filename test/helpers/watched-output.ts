@@ -14,12 +14,22 @@ export class WatchedOutput extends AudioOutput {
   readonly voices: AudioVoice[] = [];
   /** Capture index of each voice's first mixed frame, by voice id (from its `started` event). */
   readonly startedAt = new Map<number, number>();
+  /**
+   * The silences each voice's underruns padded into the output, by voice id, in order: an underrun
+   * event at device frame f leaves the rest of its period silent (the null device renders fixed
+   * periods from frame 0, so `periodFrames - f % periodFrames` frames from f). Only a started voice underruns.
+   */
+  readonly starved = new Map<number, { atFrame: number; frames: number }[]>();
 
   /** Opens a real voice and records it. */
   override openVoice(options: AudioVoiceOptions = {}): AudioVoice {
     const voice = super.openVoice(options);
     this.voices.push(voice);
     voice.on('started', (event) => this.startedAt.set(voice.id, event.deviceFrames));
+    const period = this.config.periodFrames;
+    const starved: { atFrame: number; frames: number }[] = [];
+    this.starved.set(voice.id, starved);
+    voice.on('underrun', (event) => starved.push({ atFrame: event.deviceFrames, frames: period - (event.deviceFrames % period) }));
     return voice;
   }
 }

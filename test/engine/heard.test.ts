@@ -79,7 +79,7 @@ function soundSpan(pcm: Float32Array): { first: number; last: number } {
 describe('heard: what reached the device', () => {
   // Stalls before the first sentence (the voice waits, opened, for its first frame) and before the
   // second (the device underruns mid-stream): neither may move the boundary.
-  it.each([
+  it.each<{ name: string; stallMs: Record<number, number> }>([
     { name: 'no stall', stallMs: {} },
     { name: 'a stall before the stream and one mid-stream', stallMs: { 0: 150, 1: 1000 } },
   ])('an interrupt mid-word ($name): the heard/unheard boundary is within one period + the fade of the captured cut', async ({ stallMs }) => {

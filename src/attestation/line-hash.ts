@@ -59,10 +59,19 @@ export function isHashedFromLine(record: Attestation): boolean {
   return hashedFromLine.has(record);
 }
 
+/** Frozen records whose hash was recomputed over their canonical JSON and held (a store reading a line back). */
+const hashRecomputed = new WeakSet<Attestation>();
+
+/** Notes that a frozen record's hash was recomputed and holds, so that no later check of it repeats the SHA-256. */
+export function noteHashHolds(record: Attestation): void {
+  hashRecomputed.add(record);
+}
+
 /**
  * Whether a valid record's hash holds: it covers the bytes of the log line the record was read
- * from (noted by the reader), or else the record's canonical JSON (recomputed here).
+ * from (noted by the reader), it was recomputed and held before (noted), or else the record's
+ * canonical JSON (recomputed here). Records are frozen: a hash that held once holds.
  */
 export function recordHashHolds(record: Attestation): boolean {
-  return hashedFromLine.has(record) || validRecordHash(record) === record.hash;
+  return hashedFromLine.has(record) || hashRecomputed.has(record) || validRecordHash(record) === record.hash;
 }

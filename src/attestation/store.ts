@@ -33,7 +33,7 @@ import { loadSigning, type SigningOptions } from './signing-options.js';
 import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log.js';
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
-import { recordHashHolds } from './line-hash.js';
+import { noteHashHolds, recordHashHolds } from './line-hash.js';
 import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, sealStaged, stageRecord, validRecordHash, type Attestation, type AttestationBody } from './record.js';
 import { extensionTexts, type ExtensionTexts } from './record-text.js';
 import { RecordWindow } from './record-window.js';
@@ -569,6 +569,7 @@ export class AttestationStore {
     if (parsed.record.seq !== seq || validRecordHash(parsed.record) !== parsed.record.hash) {
       throw new AttestationError('ATTESTATION_LOG_CORRUPT', `attestation log ${path}: the line read back for seq ${seq} is not that record (changed under the store)`, { seq, path });
     }
+    noteHashHolds(parsed.record); // a replay of store.records() need not hash it again
     return parsed.record;
   }
 }

@@ -13,7 +13,8 @@
  */
 import { z } from 'zod';
 import { AttestationStore } from '../attestation/store.js';
-import { parseRecord, validRecordHash, type Attestation } from '../attestation/record.js';
+import { recordHashHolds } from '../attestation/line-hash.js';
+import { parseRecord, type Attestation } from '../attestation/record.js';
 import { coreForPolicy, policyStatedBy } from './compaction-record.js';
 import type { DecisionCore } from './core.js';
 import { createDefaultCore } from './default-core.js';
@@ -144,7 +145,8 @@ export class LogReplayer {
       throw new RegistrarReplayError('REGISTRAR_REPLAY_GAP', `seq ${record.seq} where ${expectedSeq} was expected (gap or reordering)`, Math.min(record.seq, expectedSeq));
     }
     if (record.prevHash !== this.#previousHash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: prevHash does not link to seq ${record.seq - 1}`, record.seq);
-    if (validRecordHash(record) !== record.hash) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: hash does not match the record (tampered)`, record.seq);
+    // (A record the log reader or the store already found its hash to hold is not hashed again.)
+    if (!recordHashHolds(record)) throw new RegistrarReplayError('REGISTRAR_REPLAY_CHAIN', `seq ${record.seq}: hash does not match the record (tampered)`, record.seq);
     const hooks = replayHooksOf(registrar);
     const statement = replayRuntimeError(record, this.#legacyRules) ?? replayMembership(hooks.core, record, this.#legacyRules);
     if (statement !== null) throw new RegistrarReplayError('REGISTRAR_REPLAY_MISMATCH', statement, record.seq);

@@ -14,10 +14,10 @@ import { dialogueCommand } from '../../src/cli/dialogue.js';
 import { main } from '../../src/cli/main.js';
 import { Conversation } from '../../src/conversation/conversation.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import { InputError } from '../../src/errors.js';
 import { Scene } from '../../src/scene/scene.js';
 import { loadSceneFile } from '../../src/scene/scene-file.js';
 import { runCommand } from '../helpers/cli.js';
+import { inputFailure } from '../helpers/errors.js';
 import { FIXTURE_VOICES, VoiceListBackend } from '../helpers/voice-list-backend.js';
 
 const RATE = 16_000;
@@ -38,16 +38,6 @@ function listEngine(): { engine: VoiceEngine; backend: VoiceListBackend } {
 
 const MEMBER_NAMES = ['__proto__', 'constructor', 'toString'] as const;
 const turns = MEMBER_NAMES.map((speaker) => ({ speaker, text: `I am ${speaker.replace(/_/g, '')}.` }));
-
-function inputError(run: () => unknown): InputError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InputError) return error;
-    throw error;
-  }
-  throw new Error('no InputError');
-}
 
 describe('a conversation cast keyed by Object member names', () => {
   it('casts __proto__, constructor and toString as written (a JSON cast), and renders with those voices', async () => {
@@ -72,13 +62,13 @@ describe('a conversation cast keyed by Object member names', () => {
   });
 
   it('negative: a bad entry under __proto__ is refused naming its field (zod would skip it unread)', () => {
-    const error = inputError(() => new Conversation(turns, { cast: JSON.parse('{"__proto__": {"voice": "us_bea", "rate": 99}}') as Record<string, { rate: number }> }));
+    const error = inputFailure(() => new Conversation(turns, { cast: JSON.parse('{"__proto__": {"voice": "us_bea", "rate": 99}}') as Record<string, { rate: number }> }));
     expect(error.field).toBe('options.cast.__proto__.rate');
     expect(error.message).toMatch(/^options\.cast\.__proto__\.rate: .* \(received 99\)$/);
   });
 
   it('negative: a cast whose prototype was set (an unquoted __proto__ key in a literal) is refused, not read as empty', () => {
-    const error = inputError(() => new Conversation(turns, { cast: Object.setPrototypeOf({}, { voice: 'us_bea' }) as Record<string, never> }));
+    const error = inputFailure(() => new Conversation(turns, { cast: Object.setPrototypeOf({}, { voice: 'us_bea' }) as Record<string, never> }));
     expect(error.field).toBe('options.cast');
     expect(error.message).toMatch(/^options\.cast: expected a plain object .*\["__proto__"\]/);
   });
@@ -89,7 +79,7 @@ describe('a conversation cast keyed by Object member names', () => {
       ['constructor', 'us_cal'],
       ['toString', undefined],
     ]);
-    const error = inputError(() => Conversation.fromScript('Alice: Hi.\n__proto__: hello'));
+    const error = inputFailure(() => Conversation.fromScript('Alice: Hi.\n__proto__: hello'));
     expect(error).toMatchObject({ code: 'SCRIPT_INVALID', field: 'script:2' });
     expect(error.message).toBe(`script line 2: a speaker's name is a letter, then up to 63 letters, digits, spaces or _ . ' - (received "__proto__")`);
   });

@@ -107,6 +107,18 @@ describe('default voices from the engine backend', () => {
   });
 });
 
+describe('engine.voices()', () => {
+  it("lists the engine backend's voices, or a named backend's; bad options and a closed engine are refused", async () => {
+    const { engine } = listEngine();
+    expect((await engine.voices()).map((listed) => listed.id)).toEqual(FIXTURE_VOICES.map((listed) => listed.id));
+    expect((await engine.voices({ backend: 'espeak' })).map((listed) => listed.id)).toContain('en-us');
+    expect(await inputRejection(engine.voices({ backend: '' }))).toMatchObject({ field: 'options.backend' });
+    expect(await inputRejection(engine.voices({ backend: 'nope' }))).toMatchObject({ code: 'BACKEND_UNKNOWN' });
+    await engine.close();
+    await expect(engine.voices()).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
+  });
+});
+
 describe('defaultsFromVoices', () => {
   const voice = (id: string, languages: string[], gender?: 'female' | 'male', backend = 'other'): VoiceInfo => ({ id, backend, name: id, languages, ...(gender ? { gender } : {}) });
 

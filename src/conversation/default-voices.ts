@@ -1,7 +1,9 @@
 /**
  * Where the default voices of a conversation's speakers come from: the backend that speaks them.
  * Speakers the cast leaves without a voice get distinct voices from that backend's own list
- * (`voices()`), never names of another backend. The rule, for one backend's list:
+ * (`voices()`), never names of another backend. A fallback chain lists every member's voices,
+ * first member first: only the voices of the first backend listed count (its first member's,
+ * which speaks unless it fails). The rule, for one backend's list:
  *
  * - espeak-ng listing the base voices of `DEFAULT_VOICES` (`en-us`, `en-gb`): `DEFAULT_VOICES`,
  *   in that order (its variants, `+f3`, apply to any voice it lists, listed or not);
@@ -47,7 +49,8 @@ function alternatingGenders(voices: readonly VoiceInfo[]): VoiceInfo[] {
 
 /** The defaults a backend offering `voices` gives speakers the cast leaves without one (see the module comment). */
 export function defaultsFromVoices(voices: readonly VoiceInfo[]): SpeakerDefaults {
-  const unique = [...new Map(voices.map((voice) => [voice.id, voice])).values()];
+  const primary = voices[0]?.backend;
+  const unique = [...new Map(voices.filter((voice) => voice.backend === primary).map((voice) => [voice.id, voice])).values()];
   if (unique.length === 0) return 'none';
   if (unique.length === 1) return 'prosody';
   const espeak = new Set(unique.filter((voice) => voice.backend === ESPEAK_BACKEND).map((voice) => voice.id));

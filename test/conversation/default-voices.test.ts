@@ -66,6 +66,15 @@ describe('default voices from the engine backend', () => {
     expect(backend.voicesAsked).toEqual(['us_ava', 'gb_dan', 'us_bea']);
   });
 
+  it("a fallback chain (this backend, then espeak-ng): defaults from its first member's voices", async () => {
+    const backend = new VoiceListBackend(FIXTURE_VOICES, { sampleRateHz: RATE, framesPerSegment: RATE / 20 });
+    const engine = new VoiceEngine({ backend, fallback: ['espeak'], sampleRateHz: RATE });
+    closers.push(() => engine.close());
+    expect((await engine.voices()).some((listed) => listed.id === 'en-us')).toBe(true);
+    await engine.speak(speakers(['Alice', 'Bob']));
+    expect(backend.voicesAsked).toEqual(['us_ava', 'us_cal']);
+  });
+
   it('a one-voice backend: no voice handed out, speakers differ in pitch and rate', async () => {
     const { engine, backend } = listEngine([{ id: 'solo', language: 'en-US' }]);
     const conversation = speakers(['Alice', 'Bob']);
@@ -136,5 +145,7 @@ describe('defaultsFromVoices', () => {
     const lookalike = espeak.map((listed) => ({ ...listed, backend: 'cloud' }));
     expect(defaultsFromVoices(lookalike)).toEqual(['en-us', 'en-us+f3', 'en-gb']);
     expect(defaultsFromVoices(espeak.slice(0, 2))).toEqual(['en-us', 'en-us+f3']);
+    // A chain's list, first member first: only the first backend's voices count.
+    expect(defaultsFromVoices([voice('a1', ['en'], 'female'), voice('a2', ['en'], 'male'), ...espeak])).toEqual(['a1', 'a2']);
   });
 });

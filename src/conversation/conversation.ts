@@ -88,7 +88,7 @@ export class Conversation {
     this.turns = Object.freeze(parseInput(z.array(conversationTurnSchema).min(1).max(10_000), turns, 'turns'));
     this.#options = parseInput(conversationOptionsSchema, options, 'options');
     this.id = this.#options.id ?? `conv-${randomUUID()}`;
-    this.#givenCast = castFor(this.turns, this.#options.cast, () => this.#givenDefaults() ?? 'none');
+    this.#givenCast = castFor(this.turns, this.#options.cast, (backend) => (backend === undefined ? (this.#givenDefaults() ?? 'none') : 'none'));
     this.#cast = this.#givenCast;
     const first = this.turns[0] as ConversationTurn;
     if (first.overlapMs !== undefined || first.bargeIn === true) throw new InputError('turns.0: the first turn has no turn before it to overlap or barge in on', { field: 'turns.0' });
@@ -233,21 +233,23 @@ export class Conversation {
     return { conversation, timeline, streamIds: clips.map((clip) => streams.get(clip.index) ?? ''), endedBy: watch.ended };
   }
 
-  /** The defaults `defaultVoices` gives (its voices; `[]`: pitch and rate), or undefined when the engine's backends decide. */
+  /** The defaults `defaultVoices` gives the engine's backend's speakers (its voices; `[]`: pitch and rate), or undefined when the backend's voices decide. */
   #givenDefaults(): SpeakerDefaults | undefined {
     const given = this.#options.defaultVoices;
     if (given === undefined) return undefined;
     return given.length > 0 ? given : 'prosody';
   }
 
-  /** The cast on `engine`: defaults from the voices of each speaker's backend (unless `defaultVoices` says), kept as the last cast. */
+  /**
+   * The cast on `engine`, kept as the last cast: defaults from the voices of each speaker's backend
+   * (the engine's own: `defaultVoices` when given). Only backends with a speaker left without a voice are asked.
+   */
   async #castOn(engine: Pick<ConversationEngine, 'voices'>): Promise<Map<string, CastEntry>> {
     const given = this.#givenDefaults();
-    if (given !== undefined) return this.#givenCast;
-    // Only the backends of speakers the cast leaves without a voice are asked.
-    const backends = new Set([...this.#givenCast.values()].filter((entry) => entry.voice === undefined).map((entry) => entry.backend));
+    const backends = new Set([...this.#givenCast.values()].filter((entry) => entry.voice === undefined && !(entry.backend === undefined && given !== undefined)).map((entry) => entry.backend));
+    if (backends.size === 0) return (this.#cast = this.#givenCast);
     const defaults = await defaultsOfBackends(engine, backends);
-    this.#cast = castFor(this.turns, this.#options.cast, (backend) => defaults.get(backend) ?? 'none');
+    this.#cast = castFor(this.turns, this.#options.cast, (backend) => (backend === undefined && given !== undefined ? given : (defaults.get(backend) ?? 'none')));
     return this.#cast;
   }
 

@@ -93,10 +93,13 @@ describe('default voices from the engine backend', () => {
     expect([...conversation.cast().values()]).toEqual([{}, {}]);
   });
 
-  it('defaultVoices, when given, are used as written', async () => {
+  it("defaultVoices, when given, are used as written for the engine's backend; a speaker cast to another keeps its defaults", async () => {
     const { engine, backend } = listEngine();
-    await engine.speak(new Conversation(['A', 'B', 'C'].map((speaker) => ({ speaker, text: 'Hi.' })), { defaultVoices: ['gb_dan', 'de_anna'] }));
+    const conversation = new Conversation(['A', 'B', 'C', 'D'].map((speaker) => ({ speaker, text: 'Hi.' })), { defaultVoices: ['gb_dan', 'de_anna'], cast: { d: { backend: 'espeak' } } });
+    expect([...conversation.cast().values()].map((entry) => entry.voice)).toEqual(['gb_dan', 'de_anna', 'gb_dan', undefined]);
+    await engine.speak(conversation);
     expect(backend.voicesAsked).toEqual(['gb_dan', 'de_anna', 'gb_dan']);
+    expect([...conversation.cast().values()].map((entry) => entry.voice)).toEqual(['gb_dan', 'de_anna', 'gb_dan', 'en-us']);
   });
 
   it('negative: an espeak-ng name given to this backend is refused (the check the defaults pass)', async () => {

@@ -80,13 +80,13 @@ const valuesSchema = z
   .refine((values) => values.output !== undefined || (values.srt === undefined && values.vtt === undefined), { message: 'subtitles need -o/--output (the timeline of a written render)', path: ['srt'] })
   .refine((values) => values.output !== '-', { message: 'write the dialogue to a file (standard output is not supported)', path: ['output'] });
 
+/** The cast of `--cast`; built from entries, so a speaker named like an Object member (even `__proto__`) is an own key. */
 function castOf(list: string | undefined): Record<string, { voice: string }> {
-  const cast: Record<string, { voice: string }> = {};
-  for (const pair of list?.split(',') ?? []) {
+  const pairs = (list?.split(',') ?? []).flatMap((pair) => {
     const match = castPair.exec(pair);
-    if (match) cast[(match[1] ?? '').trim()] = { voice: match[2] ?? '' };
-  }
-  return cast;
+    return match ? [[(match[1] ?? '').trim(), { voice: match[2] ?? '' }] as const] : [];
+  });
+  return Object.fromEntries(pairs);
 }
 
 /** Most bytes of a script read (UTF-8 of MAX_SCRIPT_CHARS, and a BOM): past that the read stops and the script is refused. */

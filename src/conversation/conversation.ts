@@ -1,7 +1,8 @@
 /**
  * Conversation: several speakers taking turns. Built from turns (`new Conversation(turns,
  * options)`) or a script (`Conversation.fromScript(text)`), each speaker cast to a voice (distinct
- * defaults when the cast says nothing). `render(engine)` synthesizes every turn through the engine
+ * defaults from the voices of the engine's backend when the cast says nothing; default-voices.ts).
+ * `render(engine)` synthesizes every turn through the engine
  * (one registrar stream per turn, the conversation id in its metadata) and places the turns on a
  * sample clock (gaps, overlaps, barge-ins); `timeline()`, `toSrt()` and `toVtt()` read the last
  * render. `engine.speak(conversation)` is the mono mixdown; `engine.play(conversation)` plays it
@@ -18,7 +19,8 @@ import { interruptPlaying, playTurns, type ConversationPlayOptions, type Convers
 import { parseScript } from './script.js';
 import { toSrt, toVtt } from './subtitles.js';
 import { MAX_CONVERSATION_RENDER_MS, mixdown, placeTurns, timelineOf, trimEdges, type TimelineEntry, type TurnClip } from './timeline.js';
-import { castFor, conversationOptionsSchema, conversationTurnSchema, DEFAULT_BARGE_IN_OVERLAP_MS, positionOf, speakerKey, type CastEntry, type ConversationOptions, type ConversationTurn, type ConversationTurnInput, type ResolvedConversationOptions } from './turns.js';
+import { defaultsOfBackends } from './default-voices.js';
+import { castFor, conversationOptionsSchema, conversationTurnSchema, DEFAULT_BARGE_IN_OVERLAP_MS, positionOf, speakerKey, type CastEntry, type ConversationOptions, type ConversationTurn, type ConversationTurnInput, type ResolvedConversationOptions, type SpeakerDefaults } from './turns.js';
 import { TurnWatch, type ConversationEnd } from './turn-watch.js';
 import type { RenderedConversation } from './types.js';
 
@@ -74,7 +76,10 @@ export class Conversation {
   /** The validated turns, in order. */
   readonly turns: readonly ConversationTurn[];
   readonly #options: ResolvedConversationOptions;
-  readonly #cast: Map<string, CastEntry>;
+  /** The cast with only the defaults that need no engine (`defaultVoices` given). */
+  readonly #givenCast: Map<string, CastEntry>;
+  /** The cast of the last render or play (the given one before any). */
+  #cast: Map<string, CastEntry>;
   #rendered: { conversation: RenderedConversation; timeline: TimelineEntry[] } | null = null;
   #live: { engine: ConversationEngine; watch: TurnWatch } | null = null;
 
@@ -83,7 +88,8 @@ export class Conversation {
     this.turns = Object.freeze(parseInput(z.array(conversationTurnSchema).min(1).max(10_000), turns, 'turns'));
     this.#options = parseInput(conversationOptionsSchema, options, 'options');
     this.id = this.#options.id ?? `conv-${randomUUID()}`;
-    this.#cast = castFor(this.turns, this.#options);
+    this.#givenCast = castFor(this.turns, this.#options.cast, (backend) => (backend === undefined ? (this.#givenDefaults() ?? 'none') : 'none'));
+    this.#cast = this.#givenCast;
     const first = this.turns[0] as ConversationTurn;
     if (first.overlapMs !== undefined || first.bargeIn === true) throw new InputError('turns.0: the first turn has no turn before it to overlap or barge in on', { field: 'turns.0' });
   }
@@ -93,13 +99,18 @@ export class Conversation {
     return new Conversation(parseScript(script), options);
   }
 
-  /** Each speaker (as first written) and the cast entry they speak with, defaults filled in. */
+  /**
+   * Each speaker (as first written) and the cast entry they speak with: as the last render or play
+   * cast them; before one, the cast with only the defaults that need no engine (`defaultVoices`
+   * given): default voices come from the engine's backend (`castOn(engine)`).
+   */
   cast(): Map<string, CastEntry> {
-    const bySpeaker = new Map<string, CastEntry>();
-    for (const turn of this.turns) {
-      if (![...bySpeaker.keys()].some((name) => speakerKey(name) === speakerKey(turn.speaker))) bySpeaker.set(turn.speaker, { ...(this.#cast.get(speakerKey(turn.speaker)) as CastEntry) });
-    }
-    return bySpeaker;
+    return this.#bySpeaker(this.#cast);
+  }
+
+  /** Each speaker (as first written) and the cast entry they would speak with on `engine`, defaults from its backends' voices. */
+  async castOn(engine: Pick<ConversationEngine, 'voices'>): Promise<Map<string, CastEntry>> {
+    return this.#bySpeaker(await this.#castOn(engine));
   }
 
   /**
@@ -124,7 +135,8 @@ export class Conversation {
     const watch = new TurnWatch(engine);
     this.#live = { engine, watch };
     try {
-      return await playTurns(engine, this.id, this.#plans(undefined), watch, { ...(parsed.policy ? { policy: parsed.policy } : {}), ...(parsed.signal ? { signal: parsed.signal } : {}) });
+      const cast = await this.#castOn(engine);
+      return await playTurns(engine, this.id, this.#plans(cast, undefined), watch, { ...(parsed.policy ? { policy: parsed.policy } : {}), ...(parsed.signal ? { signal: parsed.signal } : {}) });
     } finally {
       watch.dispose();
       this.#live = null;
@@ -164,13 +176,14 @@ export class Conversation {
   async #render(engine: ConversationEngine, options: ConversationRenderOptions): Promise<{ conversation: RenderedConversation; timeline: TimelineEntry[]; streamIds: string[]; endedBy: ConversationEnd | null }> {
     const parsed = parseInput(renderOptionsSchema, options, 'options');
     // The pauses alone already say when a render would be too long: refuse before any synthesis.
-    const pausesMs = this.#plans(undefined).reduce((total, plan) => total + (plan.overlapMs === undefined ? plan.gapMs : 0), 0);
+    const pausesMs = this.#plans(this.#givenCast, undefined).reduce((total, plan) => total + (plan.overlapMs === undefined ? plan.gapMs : 0), 0);
     if (pausesMs > MAX_CONVERSATION_RENDER_MS) throw tooLong(pausesMs, 'its pauses alone');
+    const cast = await this.#castOn(engine);
     const watch = new TurnWatch(engine);
     const clips: TurnClip[] = [];
     let rateHz = parsed.sampleRateHz;
     try {
-      for (const plan of this.#plans(rateHz)) {
+      for (const plan of this.#plans(cast, rateHz)) {
         if (watch.ended) break;
         const pcm: Float32Array[] = [];
         const words: TurnClip['words'] = [];
@@ -192,15 +205,15 @@ export class Conversation {
           pcm.push(chunk.pcm);
         }
         const turn = this.turns[plan.index] as ConversationTurn;
-        const cast = this.#cast.get(speakerKey(turn.speaker)) as CastEntry;
+        const entry = cast.get(speakerKey(turn.speaker)) as CastEntry;
         // An accessibility override's pause amplification stretches the gap before the turn as it does pauses inside it.
         const amplification = streamId === undefined ? 1 : (engine.registrar.overrideFor(streamId)?.pauseAmplification ?? 1);
-        const position = positionOf(cast);
+        const position = positionOf(entry);
         const trimmed = trimEdges(concatPcm(pcm), rateHz ?? FALLBACK_RATE_HZ);
         clips.push({
           index: plan.index,
           speaker: turn.speaker,
-          voice: cast.voice ?? 'default',
+          voice: entry.voice ?? 'default',
           pcm: trimmed.pcm,
           words: words.map((word) => ({ ...word, startMs: Math.max(0, word.startMs - trimmed.headMs), endMs: Math.max(0, word.endMs - trimmed.headMs) })),
           gapMs: plan.gapMs * amplification,
@@ -220,10 +233,39 @@ export class Conversation {
     return { conversation, timeline, streamIds: clips.map((clip) => streams.get(clip.index) ?? ''), endedBy: watch.ended };
   }
 
+  /** The defaults `defaultVoices` gives the engine's backend's speakers (its voices; `[]`: pitch and rate), or undefined when the backend's voices decide. */
+  #givenDefaults(): SpeakerDefaults | undefined {
+    const given = this.#options.defaultVoices;
+    if (given === undefined) return undefined;
+    return given.length > 0 ? given : 'prosody';
+  }
+
+  /**
+   * The cast on `engine`, kept as the last cast: defaults from the voices of each speaker's backend
+   * (the engine's own: `defaultVoices` when given). Only backends with a speaker left without a voice are asked.
+   */
+  async #castOn(engine: Pick<ConversationEngine, 'voices'>): Promise<Map<string, CastEntry>> {
+    const given = this.#givenDefaults();
+    const backends = new Set([...this.#givenCast.values()].filter((entry) => entry.voice === undefined && !(entry.backend === undefined && given !== undefined)).map((entry) => entry.backend));
+    if (backends.size === 0) return (this.#cast = this.#givenCast);
+    const defaults = await defaultsOfBackends(engine, backends);
+    this.#cast = castFor(this.turns, this.#options.cast, (backend) => (backend === undefined && given !== undefined ? given : (defaults.get(backend) ?? 'none')));
+    return this.#cast;
+  }
+
+  /** `cast` keyed by each speaker as first written (copies). */
+  #bySpeaker(cast: Map<string, CastEntry>): Map<string, CastEntry> {
+    const bySpeaker = new Map<string, CastEntry>();
+    for (const turn of this.turns) {
+      if (![...bySpeaker.keys()].some((name) => speakerKey(name) === speakerKey(turn.speaker))) bySpeaker.set(turn.speaker, { ...(cast.get(speakerKey(turn.speaker)) as CastEntry) });
+    }
+    return bySpeaker;
+  }
+
   /** What each turn asks the engine: text (SSML around it for a cast pitch), voice, prosody and stream metadata. */
-  #plans(sampleRateHz: number | undefined): TurnPlan[] {
+  #plans(castOf: Map<string, CastEntry>, sampleRateHz: number | undefined): TurnPlan[] {
     return this.turns.map((turn, index) => {
-      const cast = this.#cast.get(speakerKey(turn.speaker)) as CastEntry;
+      const cast = castOf.get(speakerKey(turn.speaker)) as CastEntry;
       const pitch = cast.pitchSemitones ?? 0;
       const request = pitch !== 0 ? `<speak><prosody pitch="${pitch > 0 ? '+' : ''}${pitch}st">${xmlEscape(turn.text)}</prosody></speak>` : turn.text;
       const emotion = turn.emotion ?? cast.emotion;

@@ -1,8 +1,10 @@
 /**
  * What a conversation needs of an engine, as a structural type: `VoiceEngine` has it, and the
  * conversation layer (below engine/ in the dependency direction) never imports the engine. Each
- * turn is one `stream()` (render) or one `play()` (live) call: one registrar stream per turn.
+ * turn is one `stream()` (render) or one `play()` (live) call: one registrar stream per turn;
+ * `voices()` says which voices speakers the cast leaves out may be given.
  */
+import type { VoiceInfo } from '../backends/backend.js';
 import type { WordTiming } from '../graph/engine-output.js';
 import type { OverrideView, RegistrarResult, StreamView, TransitionEvent } from '../registrar/types.js';
 
@@ -48,6 +50,8 @@ export interface ConversationEngine {
   stream(text: string, options?: TurnOptions): AsyncIterable<TurnChunk>;
   play(text: string, options?: LiveTurnOptions): Promise<TurnPlayResult>;
   interrupt(streamId: string, options?: { reason?: string }): RegistrarResult;
+  /** The voices of the engine's backend, or of the one `backend` names (where speakers' default voices come from). */
+  voices(options?: { backend?: string }): Promise<VoiceInfo[]>;
   readonly runtimeActor: string;
   readonly registrar: {
     onTransition(listener: (event: TransitionEvent) => void): () => void;

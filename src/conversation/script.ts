@@ -2,7 +2,9 @@
  * The conversation script form: one turn per line (`Alice: Hello!`), directions on their own line
  * in brackets (`[pause 500ms]`, `[overlap 300ms]`, `[barge-in]`), stage directions in parentheses
  * (`(laughs)`: taken out of the spoken text, and mapped to an emotion when one fits), `#` comments
- * and blank lines. An indented line continues the turn above. Anything else is an InputError
+ * and blank lines. An indented line continues the turn above. A speaker's name is a letter, then
+ * up to 63 letters, digits, spaces or `_ . ' -` (`constructor` is one; `__proto__` is not, and
+ * is refused as such). Anything else is an InputError
  * (code `SCRIPT_INVALID`) whose message starts with `script line N:` and whose field is
  * `script:N`. Pure: no I/O, no engine.
  */
@@ -37,6 +39,8 @@ export const STAGE_DIRECTION_EMOTIONS: Readonly<Record<string, string>> = Object
 export const MAX_SCRIPT_CHARS = 1_000_000;
 
 const TURN_LINE = /^([\p{L}][\p{L}\p{N} _.'-]{0,63}?)\s*:\s*(.*)$/u;
+/** A line shaped like a turn (`something: text`) whose speaker TURN_LINE did not accept. */
+const NAMED_LINE = /^([^\s:][^:]{0,99}?)\s*:\s*\S/u;
 const DIRECTION_LINE = /^\[\s*([a-z-]+)(?:\s+([^\]]*?))?\s*\]$/i;
 const STAGE_DIRECTION = /\(([^()]{1,80})\)/g;
 
@@ -115,6 +119,9 @@ export function parseScript(script: string): ConversationTurnInput[] {
     if (!turn) {
       // A line that is only a stage direction, e.g. "(Bob leaves)", is not spoken.
       if (stripStageDirections(trimmed).text === '') return;
+      // A turn whose speaker is no name of the form (e.g. "__proto__: hi"): say what a name is.
+      const named = NAMED_LINE.exec(trimmed);
+      if (named) throw lineError(line, `a speaker's name is a letter, then up to 63 letters, digits, spaces or _ . ' - (received ${JSON.stringify((named[1] ?? '').slice(0, 40))})`);
       throw lineError(line, `expected "Speaker: text", a [direction], a (stage direction) or a # comment (received ${JSON.stringify(trimmed.slice(0, 40))})`);
     }
     const speaker = (turn[1] ?? '').trim();

@@ -1,12 +1,15 @@
 /**
  * What a conversation is made of, validated with zod at the edge: turns (speaker, text and
  * turn-taking), the cast (speaker → voice, backend, prosody, emotion, position) and the options of
- * `new Conversation`. `castFor` gives every speaker distinct defaults when the cast names none:
- * a different voice from `defaultVoices`, or, when that list is empty (a one-voice backend), a
+ * `new Conversation`. A cast is keyed by speaker names as written (`namedRecord`: `__proto__` and
+ * `constructor` are names like any other). `castFor` completes the cast with distinct defaults for
+ * what it leaves out: a different voice for each speaker of a backend from that backend's default
+ * list (default-voices.ts picks it from the backend's own voices), or, for a one-voice backend, a
  * different pitch and rate.
  */
 import { z } from 'zod';
 import { EMOTION_NAMES } from '../compiler/index.js';
+import { namedRecord } from '../validation.js';
 import type { SpatialPosition } from './types.js';
 
 /** Gap between two turns when neither the turn nor the options say (ms). */
@@ -14,11 +17,12 @@ export const DEFAULT_GAP_MS = 250;
 /** Overlap of a barge-in turn that gives none (ms). */
 export const DEFAULT_BARGE_IN_OVERLAP_MS = 300;
 /**
- * Voices given to speakers the cast leaves out, in order of first appearance (espeak-ng: two
- * genders and two accents, so neighbours always differ in pitch or timbre).
+ * Voices preferred for speakers the cast leaves out, in order of first appearance, when the
+ * backend offers them (espeak-ng: two genders and two accents, so neighbours always differ in
+ * pitch or timbre). Another backend's speakers get voices from its own list (default-voices.ts).
  */
 export const DEFAULT_VOICES = Object.freeze(['en-us', 'en-us+f3', 'en-gb+m3', 'en-us+f5', 'en-gb', 'en-gb+f4']);
-/** For a one-voice backend (`defaultVoices: []`): pitch (semitones) and rate by speaker order. */
+/** For a one-voice backend (one voice listed, or `defaultVoices: []`): pitch (semitones) and rate by speaker order. */
 export const DEFAULT_PROSODY_STEPS = Object.freeze([
   { pitchSemitones: 0, rate: 1 },
   { pitchSemitones: 6, rate: 1.1 },
@@ -86,12 +90,15 @@ export type CastEntry = z.output<typeof castEntrySchema>;
 export const conversationOptionsSchema = z.strictObject({
   /** The conversation's id: the `conversationId` in each turn stream's metadata (default: a fresh one). */
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'expected 1–128 letters, digits, . _ : -').optional(),
-  /** Speaker (case-insensitive) → voice, backend, prosody, emotion and position. */
-  cast: z.record(speakerSchema, castEntrySchema).default({}),
+  /** Speaker (case-insensitive; any name, `__proto__` included) → voice, backend, prosody, emotion and position. */
+  cast: namedRecord(speakerSchema, castEntrySchema).optional(),
   /** Silence between turns by default (ms). */
   gapMs: z.number().finite().min(0).max(60_000).default(DEFAULT_GAP_MS),
-  /** Voices for speakers the cast gives none, in order; `[]` for a one-voice backend (pitch and rate differ instead). */
-  defaultVoices: z.array(z.string().min(1).max(200)).max(64).default([...DEFAULT_VOICES]),
+  /**
+   * Voices for speakers the cast gives none, in order; `[]` for a one-voice backend (pitch and
+   * rate differ instead). Default: picked from each speaker's backend's own voices on render/play.
+   */
+  defaultVoices: z.array(z.string().min(1).max(200)).max(64).optional(),
 });
 
 /** Options of `new Conversation` as callers write them. */
@@ -105,27 +112,34 @@ export function speakerKey(speaker: string): string {
 }
 
 /**
- * Every speaker's cast entry, in order of first appearance: the cast's own, completed with distinct
- * defaults (a voice from `defaultVoices`, else a pitch and rate step) for what it leaves out.
+ * What speakers of one backend the cast leaves without a voice get: voices handed out in turn,
+ * `'prosody'` (a one-voice backend: pitch and rate steps) or `'none'` (the backend's own default).
  */
-export function castFor(turns: readonly ConversationTurn[], options: ResolvedConversationOptions): Map<string, CastEntry> {
-  const given = new Map(Object.entries(options.cast).map(([speaker, entry]) => [speakerKey(speaker), entry]));
+export type SpeakerDefaults = readonly string[] | 'prosody' | 'none';
+
+/**
+ * Every speaker's cast entry, in order of first appearance: the cast's own, completed for what it
+ * leaves out with the defaults of the speaker's backend (`defaultsFor(entry.backend)`; undefined =
+ * the engine's): the next voice of its list (counted per backend), else a pitch and rate step.
+ */
+export function castFor(turns: readonly ConversationTurn[], cast: Readonly<Record<string, CastEntry>> | undefined, defaultsFor: (backend: string | undefined) => SpeakerDefaults): Map<string, CastEntry> {
+  const given = new Map(Object.entries(cast ?? {}).map(([speaker, entry]) => [speakerKey(speaker), entry]));
   const resolved = new Map<string, CastEntry>();
-  let order = 0;
+  const speakersOf = new Map<string | undefined, number>();
   for (const turn of turns) {
     const key = speakerKey(turn.speaker);
     if (resolved.has(key)) continue;
     const entry: CastEntry = { ...(given.get(key) ?? {}) };
-    if (entry.voice === undefined && entry.backend === undefined) {
-      if (options.defaultVoices.length > 0) entry.voice = options.defaultVoices[order % options.defaultVoices.length];
-      else {
-        const step = DEFAULT_PROSODY_STEPS[order % DEFAULT_PROSODY_STEPS.length] as { pitchSemitones: number; rate: number };
-        entry.pitchSemitones ??= step.pitchSemitones;
-        entry.rate ??= step.rate;
-      }
+    const order = speakersOf.get(entry.backend) ?? 0;
+    speakersOf.set(entry.backend, order + 1);
+    const defaults = entry.voice === undefined ? defaultsFor(entry.backend) : 'none';
+    if (typeof defaults !== 'string' && defaults.length > 0) entry.voice = defaults[order % defaults.length];
+    else if (defaults !== 'none') {
+      const step = DEFAULT_PROSODY_STEPS[order % DEFAULT_PROSODY_STEPS.length] as { pitchSemitones: number; rate: number };
+      entry.pitchSemitones ??= step.pitchSemitones;
+      entry.rate ??= step.rate;
     }
     resolved.set(key, entry);
-    order += 1;
   }
   return resolved;
 }

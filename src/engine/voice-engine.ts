@@ -17,7 +17,7 @@ import { AudioOutput } from '../audio/output.js';
 import { concatPcm } from '../audio/pcm.js';
 import type { WrittenAudioFile } from '../audio/file-writer.js';
 import { formatFromExtension } from '../audio/encode.js';
-import type { SpeechBackend } from '../backends/backend.js';
+import type { SpeechBackend, VoiceInfo } from '../backends/backend.js';
 import { BackendRegistry } from '../backends/registry.js';
 import { z } from 'zod';
 import { ActorHandle } from '../registrar/actor-handle.js';
@@ -64,6 +64,7 @@ const fromHost = new WeakMap<object, { plugins: EnginePlugins; registry: Backend
 
 /** Options of `engine.interrupt()`: only why. The actor is always the engine's own. */
 const interruptOptionsSchema = z.strictObject({ reason: z.string().max(1000).optional() });
+const voicesOptionsSchema = z.strictObject({ backend: z.string().min(1).max(100).optional() });
 
 /** Speaks text through a backend under the registrar's authority. */
 export class VoiceEngine {
@@ -372,6 +373,16 @@ export class VoiceEngine {
   /** This engine's plays as its device's scheduler sees them: admitted, then waiting in queue order. */
   schedule(): ScheduleView {
     return this.#scheduler?.view(this) ?? { active: [], queued: [] };
+  }
+
+  /**
+   * The voices the engine's backend offers (what `voice` may name), or those of the backend
+   * `options.backend` names (created once and kept, as a call's `backend` option does).
+   */
+  async voices(options: { backend?: string } = {}): Promise<VoiceInfo[]> {
+    this.#throwIfClosed();
+    const parsed = parseInput(voicesOptionsSchema, options, 'options');
+    return (await this.#backends.forName(parsed.backend)).voices();
   }
 
   /** The default backend's health, memory use and queue depth. */

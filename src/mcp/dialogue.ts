@@ -37,7 +37,7 @@ export function conversationOf(lines: readonly DialogueLine[]): Conversation {
     const key = line.speaker.trim().toLowerCase();
     if (line.voice !== undefined && !named.has(key)) named.set(key, [line.speaker.trim(), { voice: line.voice }]);
   }
-  // Own properties only: a speaker may be called "__proto__" (an assignment would set the prototype).
+  // Own properties only: a speaker may be called "__proto__" (an assignment would set the prototype; the cast's parsing keeps it).
   const cast = Object.fromEntries(named.values());
   return new Conversation(
     lines.map((line) => ({ speaker: line.speaker, text: line.text })),
@@ -47,8 +47,7 @@ export function conversationOf(lines: readonly DialogueLine[]): Conversation {
 
 /**
  * The voice a line names, else the first one a line of the same speaker names, else undefined
- * (the conversation's cast decides). Also what the cast says: decided here too, since a cast keyed
- * by a speaker such as "__proto__" does not survive the cast's parsing as a record.
+ * (the conversation's cast decides: the same first voice, or a default of the engine's backend).
  */
 function voiceOfLine(lines: readonly DialogueLine[], index: number): string | undefined {
   const line = lines[index];
@@ -83,6 +82,7 @@ function trackedEngine(session: AgentSession, engine: VoiceEngine, conversation:
       return started.running;
     },
     interrupt: (streamId, options) => engine.interrupt(streamId, options),
+    voices: (options) => engine.voices(options),
     runtimeActor: engine.runtimeActor,
     registrar: engine.registrar,
   };

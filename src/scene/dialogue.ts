@@ -12,13 +12,18 @@ import type { DialogueLayer } from './scene-schema.js';
 import { isDialogueEngine, toMonoPlanar, type SceneEngine } from './scene-engine.js';
 import { resamplePlanar } from './sources.js';
 
+/** What `record` holds for `speaker` itself: never a member of Object.prototype (a speaker may be named `constructor`). */
+function ownEntry<Value>(record: Readonly<Record<string, Value>> | undefined, speaker: string): Value | undefined {
+  return record !== undefined && Object.hasOwn(record, speaker) ? record[speaker] : undefined;
+}
+
 /** Speaks the layer's turns (or its one utterance) one after the other, `gapMs` apart. */
 async function speakTurns(layer: DialogueLayer, engine: SceneEngine, sampleRate: number): Promise<RenderedConversation> {
   const turns = layer.turns ?? [{ speaker: 'narrator', text: layer.text ?? '', voice: layer.voice, atMs: undefined }];
   const rendered: RenderedTurn[] = [];
   let cursorMs = 0;
   for (const [index, turn] of turns.entries()) {
-    const voice = turn.voice ?? layer.cast?.[turn.speaker];
+    const voice = turn.voice ?? ownEntry(layer.cast, turn.speaker);
     // Each turn's stream says in its start metadata who spoke it, with which voice, in which layer.
     const streamMetadata = { sceneLayer: layer.name ?? 'dialogue', sceneTurn: index, speaker: turn.speaker, voice: voice ?? 'default' };
     const result = await engine.speak(turn.text, { ...(voice !== undefined ? { voice } : {}), sampleRateHz: sampleRate, streamMetadata });
@@ -46,7 +51,7 @@ export function placeConversation(conversation: RenderedConversation, layer: Dia
   const out: PlanarAudio = [new Float32Array(frames), new Float32Array(frames)];
   for (const turn of conversation.turns) {
     const [pcm] = resamplePlanar([turn.pcm], conversation.sampleRate, sampleRate);
-    const position: SpatialPosition | undefined = layer.positions?.[turn.speaker] ?? turn.position ?? layer.position;
+    const position: SpatialPosition | undefined = ownEntry(layer.positions, turn.speaker) ?? turn.position ?? layer.position;
     const gains = positionGains(position);
     const at = Math.round(((layer.startMs + turn.startMs) / 1000) * sampleRate);
     const left = out[0]!;

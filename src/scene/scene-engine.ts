@@ -19,8 +19,8 @@ export function toMonoPlanar(pcm: Float32Array, channels: number): Float32Array 
 /** The engine a renderable dialogue source (a Conversation) is rendered with: the scene's engine, which must also stream turns (a VoiceEngine does). */
 export type DialogueEngine = SceneEngine & ConversationEngine;
 
-/** Whether the scene's engine can render a Conversation (has `stream` and a registrar). */
+/** Whether the scene's engine can render a Conversation (has `stream`, `play`, `voices` and a registrar). */
 export function isDialogueEngine(engine: SceneEngine): engine is DialogueEngine {
   const candidate = engine as Partial<ConversationEngine>;
-  return typeof candidate.stream === 'function' && typeof candidate.play === 'function' && typeof candidate.registrar === 'object' && candidate.registrar !== null;
+  return typeof candidate.stream === 'function' && typeof candidate.play === 'function' && typeof candidate.voices === 'function' && typeof candidate.registrar === 'object' && candidate.registrar !== null;
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AMBIANCE_GENERATORS, EFFECT_GENERATORS, type PlanarAudio } from './procedural.js';
 import { levelSchema, spatialPositionSchema } from './levels.js';
 import type { SeededRandom } from './random.js';
+import { namedRecord } from '../validation.js';
 import type { DialogueEngine, SceneEngine } from './scene-engine.js';
 
 /** Kinds of layer a scene mixes. */
@@ -124,12 +125,12 @@ export const dialogueLayerSchema = z
     text: z.string().min(1).max(100_000).optional(),
     /** A rendered conversation, or anything with `render(engine)` returning one (API only). */
     conversation: z.union([renderedConversationSchema, renderableSchema]).optional(),
-    /** Voice by speaker for scripted turns. */
-    cast: z.record(z.string(), z.string().min(1).max(200)).optional(),
+    /** Voice by speaker for scripted turns (any name, `__proto__` and `constructor` included). */
+    cast: namedRecord(z.string(), z.string().min(1).max(200)).optional(),
     /** Voice of `text`. */
     voice: z.string().min(1).max(200).optional(),
     /** Where each speaker stands (else the turn's own position, else the layer's). */
-    positions: z.record(z.string(), spatialPositionSchema).optional(),
+    positions: namedRecord(z.string(), spatialPositionSchema).optional(),
     /** Gap between scripted turns, ms (default 300). */
     gapMs: z.number().finite().min(0).max(60_000).default(300),
     /** Where the dialogue starts in the scene, ms. */

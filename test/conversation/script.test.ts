@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { Conversation } from '../../src/conversation/conversation.js';
+import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { parseScript } from '../../src/conversation/script.js';
 
 function parseError(script: string): InputError {
@@ -29,10 +30,18 @@ describe('Conversation.fromScript', () => {
     expect([...conversation.cast().keys()]).toEqual(['Alice', 'Bob']);
   });
 
-  it('gives each speaker a distinct default voice, and the cast wins (case-insensitive)', () => {
+  it('gives each speaker a distinct default voice of the engine (espeak-ng), and the cast wins (case-insensitive)', async () => {
     const conversation = Conversation.fromScript('Alice: Hi.\nBob: Hello.\nCarol: Hey.', { cast: { BOB: { voice: 'en-gb' } } });
-    const voices = [...conversation.cast().values()].map((entry) => entry.voice);
-    expect(voices).toEqual(['en-us', 'en-gb', 'en-gb+m3']);
+    // Before an engine is known, only the cast's own voices are set.
+    expect([...conversation.cast().values()].map((entry) => entry.voice)).toEqual([undefined, 'en-gb', undefined]);
+    const engine = new VoiceEngine();
+    try {
+      const voices = [...(await conversation.castOn(engine)).values()].map((entry) => entry.voice);
+      expect(voices).toEqual(['en-us', 'en-gb', 'en-gb+m3']);
+      expect([...conversation.cast().values()].map((entry) => entry.voice)).toEqual(voices);
+    } finally {
+      await engine.close();
+    }
     const oneVoice = Conversation.fromScript('Alice: Hi.\nBob: Hello.', { defaultVoices: [] });
     const prosody = [...oneVoice.cast().values()];
     expect(prosody[0]?.pitchSemitones).not.toBe(prosody[1]?.pitchSemitones);

@@ -15,6 +15,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { BaseBackend, type BackendCapabilities, type VoiceInfo } from '../../src/backends/backend.js';
 import type { EngineOutput, SynthesisSegment } from '../../src/graph/engine-output.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
+import { FIXTURE_VOICES, VoiceListBackend } from '../helpers/voice-list-backend.js';
 import { connectInMemory, LONG_TEXT, type TestClient } from '../helpers/mcp.js';
 import { capturedSoFar, framesAtLevel, position } from '../helpers/device-capture.js';
 import { waitUntil } from '../helpers/waiting.js';
@@ -420,6 +421,26 @@ describe('MCP agents under the registrar', () => {
       ['toString', 'en-us'],
       ['__proto__', 'en-gb'],
     ]);
+  }, 60_000);
+
+  it("gives dialogue speakers without a voice distinct voices of the engine's own backend (not espeak-ng names)", async () => {
+    await server.close();
+    await engine.close();
+    const backend = new VoiceListBackend(FIXTURE_VOICES, { sampleRateHz: output.config.sampleRateHz, framesPerSegment: 480 });
+    engine = new VoiceEngine({ registrar, output, backend });
+    server = createMcpServer({ engine, registrar });
+    const alpha = await connect('alpha');
+    const dialogue = await alpha.call('dialogue', { lines: [{ speaker: 'a', text: 'One.' }, { speaker: 'b', text: 'Two.' }, { speaker: 'c', text: 'Three.', voice: 'gb_dan' }, { speaker: 'a', text: 'Four.' }] });
+    expect(dialogue).toMatchObject({ success: true });
+    await waitUntil(() => alpha.notices.filter((notice) => notice.conversation_id === dialogue.conversation_id && notice.event === 'stopped').length === 4, 'the four lines to end');
+    const starts = ((await alpha.call('get_attestations', { limit: 200 })).attestations as Array<{ action: string; metadata?: Record<string, unknown> }>).filter((record) => record.action === 'start');
+    expect(starts.map((start) => [start.metadata?.speaker, start.metadata?.voice])).toEqual([
+      ['a', 'us_ava'],
+      ['b', 'us_cal'],
+      ['c', 'gb_dan'],
+      ['a', 'us_ava'],
+    ]);
+    expect(backend.voicesAsked).toEqual(['us_ava', 'us_cal', 'gb_dan', 'us_ava']);
   }, 60_000);
 
   it('refuses an engine of another registrar', () => {

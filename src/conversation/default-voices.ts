@@ -1,0 +1,77 @@
+/**
+ * Where the default voices of a conversation's speakers come from: the backend that speaks them.
+ * Speakers the cast leaves without a voice get distinct voices from that backend's own list
+ * (`voices()`), never names of another backend. A fallback chain lists every member's voices,
+ * first member first: only the voices of the first backend listed count (its first member's,
+ * which speaks unless it fails). The rule, for one backend's list:
+ *
+ * - espeak-ng listing the base voices of `DEFAULT_VOICES` (`en-us`, `en-gb`): `DEFAULT_VOICES`,
+ *   in that order (its variants, `+f3`, apply to any voice it lists, listed or not);
+ * - else two or more voices: its English ones when it has two or more (the compiler reads text
+ *   as en-US unless told), else all; genders alternating (female, male, …) where known, so
+ *   neighbours differ; otherwise in the backend's order;
+ * - one voice: `'prosody'`, speakers differ in pitch and rate instead (the documented one-voice case);
+ * - no voice listed, or the listing failed: `'none'`, the backend's own default for every speaker
+ *   (a failure that matters, e.g. an unknown backend, is reported by the synthesis itself).
+ */
+import type { VoiceInfo } from '../backends/backend.js';
+import type { ConversationEngine } from './engine-face.js';
+import { DEFAULT_VOICES, type SpeakerDefaults } from './turns.js';
+
+/** The name EspeakBackend lists its voices under (`VoiceInfo.backend`): the backend DEFAULT_VOICES are voices of. */
+const ESPEAK_BACKEND = 'espeak';
+
+/** Most voices handed out in turn (the `defaultVoices` option's bound). */
+const MAX_DEFAULT_VOICES = 64;
+
+function speaksEnglish(voice: VoiceInfo): boolean {
+  return voice.languages.some((language) => /^en(?:[-_]|$)/i.test(language));
+}
+
+/** `voices` reordered so genders alternate (round robin over the genders, in order of first appearance). */
+function alternatingGenders(voices: readonly VoiceInfo[]): VoiceInfo[] {
+  const groups = new Map<string, VoiceInfo[]>();
+  for (const voice of voices) {
+    const gender = voice.gender ?? 'unknown';
+    const group = groups.get(gender) ?? [];
+    group.push(voice);
+    groups.set(gender, group);
+  }
+  const ordered: VoiceInfo[] = [];
+  for (let round = 0; ordered.length < voices.length; round++) {
+    for (const group of groups.values()) {
+      const voice = group[round];
+      if (voice) ordered.push(voice);
+    }
+  }
+  return ordered;
+}
+
+/** The defaults a backend offering `voices` gives speakers the cast leaves without one (see the module comment). */
+export function defaultsFromVoices(voices: readonly VoiceInfo[]): SpeakerDefaults {
+  const primary = voices[0]?.backend;
+  const unique = [...new Map(voices.filter((voice) => voice.backend === primary).map((voice) => [voice.id, voice])).values()];
+  if (unique.length === 0) return 'none';
+  if (unique.length === 1) return 'prosody';
+  const espeak = new Set(unique.filter((voice) => voice.backend === ESPEAK_BACKEND).map((voice) => voice.id));
+  if (DEFAULT_VOICES.every((id) => espeak.has(id.split('+')[0] as string))) return DEFAULT_VOICES;
+  const english = unique.filter(speaksEnglish);
+  const pool = english.length >= 2 ? english : unique;
+  return alternatingGenders(pool)
+    .slice(0, MAX_DEFAULT_VOICES)
+    .map((voice) => voice.id);
+}
+
+/** The defaults of each backend in `backends` (undefined = the engine's own), asked of `engine` once each. */
+export async function defaultsOfBackends(engine: Pick<ConversationEngine, 'voices'>, backends: ReadonlySet<string | undefined>): Promise<Map<string | undefined, SpeakerDefaults>> {
+  const entries = await Promise.all(
+    [...backends].map(async (backend): Promise<[string | undefined, SpeakerDefaults]> => {
+      try {
+        return [backend, defaultsFromVoices(await engine.voices(backend === undefined ? {} : { backend }))];
+      } catch {
+        return [backend, 'none'];
+      }
+    }),
+  );
+  return new Map(entries);
+}

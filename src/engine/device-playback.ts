@@ -91,8 +91,11 @@ export class DevicePlayback {
     this.#admission.release();
   }
 
-  /** The run hooks: open the sink with the play permit, drain it before the natural-end stop. */
-  hooks(perSentenceLoudness: boolean): RunHooks {
+  /**
+   * The run hooks: open the sink with the play permit, drain it before the natural-end stop, then
+   * `finish` (a file's end of encoding), with the admission timeout off as while a chunk is handled.
+   */
+  hooks(perSentenceLoudness: boolean, finish?: () => Promise<void>): RunHooks {
     return {
       perSentenceLoudness,
       onPlay: (permit) => {
@@ -102,6 +105,9 @@ export class DevicePlayback {
       },
       beforeEnd: async () => {
         await this.#sink?.drain();
+        if (!finish) return;
+        this.#idle.disarm();
+        await finish();
       },
     };
   }

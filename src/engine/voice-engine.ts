@@ -31,7 +31,7 @@ import { parseInput } from '../validation.js';
 import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type ParsedEngineOptions, type ParsedSpeakOptions, type PlayOptions, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
 import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speech-types.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
-import { callerAbort, callerAbortError, playEndError } from './play-guards.js';
+import { callerAbort, callerAbortError, encoderStalled, playEndError } from './play-guards.js';
 import { admitPlay, type AdmissionContext } from './play-admission.js';
 import { DevicePlayback, devicePlaybackContext, type PlaybackContext } from './device-playback.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
@@ -193,7 +193,10 @@ export class VoiceEngine {
     let utterance: Utterance | undefined;
     const tags = (): ComplianceTags =>
       complianceTags({ backend: utterance?.backend, voice: parsed.voice, streamId: utterance?.lifecycle.streamId, attestationId: utterance?.lifecycle.attestations[0]?.id, watermark: parsed.watermark ?? this.#options.watermark });
-    const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, tags, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
+    // An encoder that stalls is caught as a stalled backend is: the runtime fails the stream (attested), the call rejects STREAM_FAILED.
+    const stallTimeoutMs = this.#options.admissionTimeoutMs;
+    const onStall = (): Error => encoderStalled(utterance, this.#registrar, stallTimeoutMs);
+    const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, tags, stallTimeoutMs, onStall, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let written: WrittenSpeech;
     let playback: DevicePlayback | undefined;
     // Playing, the caller's abort is the owner's request to end the stream, as in play(): the
@@ -212,7 +215,9 @@ export class VoiceEngine {
       callerSignal?.addEventListener('abort', abort.onAbort, { once: true });
       if (callerSignal?.aborted) abort.onAbort();
       // The device is fed as play() feeds it, through the sink the play permit opens.
-      const hooks: RunHooks = playback ? playback.hooks(!integrated) : { perSentenceLoudness: !integrated };
+      // The file is encoded to its end before the stream's natural end, so an encoder's failure fails the stream.
+      const finish = (): Promise<void> => writer.finish();
+      const hooks: RunHooks = playback ? playback.hooks(!integrated, finish) : { perSentenceLoudness: !integrated, beforeEnd: finish };
       const { signal: _callerSignal, ...unsignalled } = parsed;
       void _callerSignal;
       const runOptions = { ...(output ? unsignalled : parsed), ...(integrated ? { targetLufs: undefined } : {}), ...(output ? { sampleRateHz: output.config.sampleRateHz } : {}) };

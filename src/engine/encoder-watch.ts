@@ -1,0 +1,72 @@
+/**
+ * EncoderWatch: the progress timeout of one file's encoder (an ffmpeg child for mp3, ogg, opus,
+ * flac...). It runs only while the writer waits on the encoder (a chunk not taken yet, or the
+ * end of the encoding) and starts over at every sign of progress (a chunk taken, bytes out); it
+ * pauses while the output target takes the encoder's bytes (a FIFO's reader sets that pace: it is
+ * the caller's, not the encoder's). When the encoder makes no progress for `timeoutMs` it calls
+ * `onStall` once and stays quiet afterwards. The timer never keeps the process alive.
+ */
+
+/** See the module comment. */
+export class EncoderWatch {
+  readonly #timeoutMs: number;
+  readonly #onStall: () => void;
+  #timer: NodeJS.Timeout | undefined;
+  /** Waits on the encoder in progress (a push and the end may overlap). */
+  #waiting = 0;
+  /** Writes to the output target in progress. */
+  #outside = 0;
+  #stopped = false;
+
+  /** A watch that calls `onStall` after `timeoutMs` without progress while the writer waits on the encoder. */
+  constructor(timeoutMs: number, onStall: () => void) {
+    this.#timeoutMs = timeoutMs;
+    this.#onStall = onStall;
+  }
+
+  /** Awaits `work`, which only the encoder can complete: the timeout runs until it settles. */
+  async waitFor<T>(work: Promise<T>): Promise<T> {
+    this.#waiting++;
+    this.#restart();
+    try {
+      return await work;
+    } finally {
+      this.#waiting--;
+      this.#restart();
+    }
+  }
+
+  /** Awaits `work` of the output target (not the encoder's): the timeout pauses meanwhile. */
+  async outside<T>(work: Promise<T>): Promise<T> {
+    this.#outside++;
+    this.#restart();
+    try {
+      return await work;
+    } finally {
+      this.#outside--;
+      this.#restart();
+    }
+  }
+
+  /** The encoder made progress: the timeout starts over. */
+  progress(): void {
+    this.#restart();
+  }
+
+  /** Ends the watch (the encoder finished or was given up); idempotent. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  #restart(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#stopped || this.#waiting === 0 || this.#outside > 0) return;
+    this.#timer = setTimeout(() => {
+      this.#stopped = true;
+      this.#onStall();
+    }, this.#timeoutMs);
+    this.#timer.unref();
+  }
+}

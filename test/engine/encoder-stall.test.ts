@@ -38,6 +38,8 @@ function fakeFfmpeg(name: string, body: string): string {
 const DEAF = fakeFfmpeg('deaf', 'exec sleep 90');
 /** Reads all of stdin, then never exits (nor writes a byte). */
 const MUTE = fakeFfmpeg('mute', 'cat > /dev/null\nexec sleep 90');
+/** Reads all of stdin, then fails (exit status 2). */
+const FAILING = fakeFfmpeg('failing', 'cat > /dev/null\necho "planted encoder failure" >&2\nexit 2');
 
 const originalPath = process.env['PATH'] ?? '';
 /** Puts the fake ffmpeg in `dir` first on PATH (the engine's ffmpeg is `ffmpeg` from PATH). */
@@ -101,6 +103,19 @@ describe('speakToFile: a hung encoder ends the call like a stalled backend', () 
     expect(next.interrupted).toBeUndefined();
   }, 60_000);
 
+  it('an encoder that fails at the end of the file fails the stream (attested), not a natural stop, and leaves no file', async () => {
+    useFfmpeg(FAILING);
+    const registrar = new AudioRegistrar();
+    const engine = new VoiceEngine({ registrar, backend: constantLevel(LEVEL, RATE_HZ / 10), admissionTimeoutMs: TIMEOUT_MS });
+    opened.push(engine);
+    await expect(engine.speakToFile('One sentence. And another one.', join(out, 'failing.mp3'))).rejects.toMatchObject({ code: 'FFMPEG_FAILED' });
+    const ends = registrar.attestationStore.query({}).filter((record) => record.action === 'stop' || record.action === 'fail');
+    expect(ends).toHaveLength(1);
+    expect(ends[0]).toMatchObject({ action: 'fail', decision: 'allowed', actor: { kind: 'system', id: 'voice-engine' } });
+    expect(JSON.stringify(ends[0])).toContain('planted encoder failure');
+    expect(readdirSync(out)).toEqual([]);
+  }, 60_000);
+
   it('a slow output target does not count as a stalled encoder: a stream that takes each write after three timeouts still gets every byte', async () => {
     let bytes = 0;
     const slow = new Writable({
@@ -112,10 +127,10 @@ describe('speakToFile: a hung encoder ends the call like a stalled backend', () 
     let stalls = 0;
     const writer = await SpeechFileWriter.open(slow, { format: 'wav', truePeakLimitDb: -1, stallTimeoutMs: TIMEOUT_MS, onStall: () => ((stalls += 1), new Error('stalled')) });
     const chunk = { streamId: 's', index: 0, kind: 'speech' as const, pcm: new Float32Array(RATE_HZ / 10).fill(LEVEL), sampleRateHz: RATE_HZ, channels: 1, startMs: 0, durationMs: 100, nodeId: 'n', marks: [], metadata: {} };
-    for (let index = 0; index < 4; index++) await writer.write({ ...chunk, index });
+    for (let index = 0; index < 2; index++) await writer.write({ ...chunk, index });
     const written = await writer.close();
     expect(stalls).toBe(0);
-    expect(written.frames).toBe((RATE_HZ / 10) * 4);
+    expect(written.frames).toBe((RATE_HZ / 10) * 2);
     await waitUntil(() => bytes === written.file.bytes, 'every byte to reach the stream');
   }, 60_000);
 });

@@ -12,10 +12,8 @@ export class EncoderWatch {
   readonly #timeoutMs: number;
   readonly #onStall: () => void;
   #timer: NodeJS.Timeout | undefined;
-  /** Waits on the encoder in progress (a push and the end may overlap). */
-  #waiting = 0;
-  /** Writes to the output target in progress. */
-  #outside = 0;
+  /** Waits on the encoder in progress (a push and the end may overlap), and writes to the output target in progress. */
+  readonly #pending = { waiting: 0, outside: 0 };
   #stopped = false;
 
   /** A watch that calls `onStall` after `timeoutMs` without progress while the writer waits on the encoder. */
@@ -25,27 +23,13 @@ export class EncoderWatch {
   }
 
   /** Awaits `work`, which only the encoder can complete: the timeout runs until it settles. */
-  async waitFor<T>(work: Promise<T>): Promise<T> {
-    this.#waiting++;
-    this.#restart();
-    try {
-      return await work;
-    } finally {
-      this.#waiting--;
-      this.#restart();
-    }
+  waitFor<T>(work: Promise<T>): Promise<T> {
+    return this.#during('waiting', work);
   }
 
   /** Awaits `work` of the output target (not the encoder's): the timeout pauses meanwhile. */
-  async outside<T>(work: Promise<T>): Promise<T> {
-    this.#outside++;
-    this.#restart();
-    try {
-      return await work;
-    } finally {
-      this.#outside--;
-      this.#restart();
-    }
+  outside<T>(work: Promise<T>): Promise<T> {
+    return this.#during('outside', work);
   }
 
   /** The encoder made progress: the timeout starts over. */
@@ -59,10 +43,21 @@ export class EncoderWatch {
     clearTimeout(this.#timer);
   }
 
+  async #during<T>(kind: 'waiting' | 'outside', work: Promise<T>): Promise<T> {
+    this.#pending[kind]++;
+    this.#restart();
+    try {
+      return await work;
+    } finally {
+      this.#pending[kind]--;
+      this.#restart();
+    }
+  }
+
   #restart(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#stopped || this.#waiting === 0 || this.#outside > 0) return;
+    if (this.#stopped || this.#pending.waiting === 0 || this.#pending.outside > 0) return;
     this.#timer = setTimeout(() => {
       this.#stopped = true;
       this.#onStall();

@@ -173,7 +173,10 @@ export class DevicePlayback {
 
   /**
    * The run hooks: open the sink with the play permit, drain it before the natural-end stop, then
-   * `finish` (a file's end of encoding), with the admission timeout off as while a chunk is handled.
+   * `finish` (a file's end of encoding). The admission timeout is off from there on, as while a
+   * chunk is handled: every chunk has come, the drain is bounded by the audio left (a stopped
+   * device fails it) and an encoder has its own timeout (speech-file.ts). Left armed, it could
+   * fire in the moment between the device playing the last frame and the drain seeing it.
    */
   hooks(perSentenceLoudness: boolean, finish?: () => Promise<void>): RunHooks {
     return {
@@ -184,10 +187,9 @@ export class DevicePlayback {
         this.#admission.attachGain(gainTargetOf(this.#sink));
       },
       beforeEnd: async () => {
-        await this.#sink?.drain();
-        if (!finish) return;
         this.#idle.disarm();
-        await finish();
+        await this.#sink?.drain();
+        await finish?.();
       },
     };
   }

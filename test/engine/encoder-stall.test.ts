@@ -90,14 +90,17 @@ describe('speakToFile: a hung encoder ends the call like a stalled backend', () 
     await expectStalledEncoderEnded(registrar, engine.speakToFile('One sentence. And another one.', join(out, 'mute.mp3'), { loudnessMode: 'per-sentence' }), MUTE);
   }, 60_000);
 
-  it('play: true: an encoder that stops reading mid-stream fails the playing stream, which releases the device for the next play', async () => {
+  it.each([
+    ['per-sentence', 'mid-stream'],
+    ['integrated', 'in the second pass, after the device drained'],
+  ] as const)('play: true, %s: an encoder that stops reading (%s) fails the playing stream, which releases the device for the next play', async (loudnessMode, _where) => {
     useFfmpeg(DEAF);
     const output = nullDevice(opened, { captureSeconds: 0 });
     const registrar = new AudioRegistrar();
     const engine = new VoiceEngine({ registrar, output, backend: constantLevel(LEVEL, RATE_HZ), admissionTimeoutMs: TIMEOUT_MS });
     opened.push(engine);
     const text = 'One. Two. Three. Four. Five. Six.';
-    await expectStalledEncoderEnded(registrar, engine.speakToFile(text, join(out, 'played.mp3'), { play: true, loudnessMode: 'per-sentence' }), DEAF);
+    await expectStalledEncoderEnded(registrar, engine.speakToFile(text, join(out, 'played.mp3'), { play: true, loudnessMode, targetLufs: -20 }), DEAF);
     expect(engine.schedule().active).toEqual([]);
     const next = await engine.play('The next one.');
     expect(next.interrupted).toBeUndefined();

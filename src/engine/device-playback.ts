@@ -1,6 +1,9 @@
 /**
  * DevicePlayback: one stream's turn and audio on the engine's device, the one code `play()` and
- * `speakToFile({ play: true })` share. The stream's sink opens with the permit of the allowed
+ * `speakToFile({ play: true })` share. A play starts in one sequence (`admit()` then `start()`):
+ * the device's scheduler admits it, its stream begins (unless the admission began it), the
+ * caller's abort becomes the owner's request to end the stream (the registrar decides, so the
+ * run itself gets no signal), and the run goes through `watched()`. The stream's sink opens with the permit of the allowed
  * play, in the same call that took it (`hooks().onPlay`), and the device's scheduler learns the
  * stream plays and gets its per-stream gain; every frame goes through the sink in the device's
  * channel layout (paced to the real-time limit in real-time mode), and the next transition of the
@@ -10,7 +13,7 @@
  * turn is released once the stream's voice is free (`release()`).
  */
 import { convertChannels } from '../audio/channels.js';
-import { AudioError } from '../errors.js';
+import { AudioError, type AbortError } from '../errors.js';
 import type { AudioOutput } from '../audio/output.js';
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
@@ -18,10 +21,11 @@ import { realtimeLimitFrames, writeAheadFrames, writePaced } from '../streaming/
 import type { Admission } from '../streaming/scheduler.js';
 import type { SinkBook } from '../streaming/sink-book.js';
 import type { StreamSink } from '../streaming/stream-sink.js';
+import type { ParsedSpeakOptions } from './engine-options.js';
 import type { AudioChunk } from './speech-types.js';
-import { idleWatch, type IdleWatch } from './play-guards.js';
+import { callerAbort, callerAbortError, idleWatch, playEndError, type CallerAbort, type IdleWatch } from './play-guards.js';
 import type { StreamLifecycle } from './stream-lifecycle.js';
-import { gainTargetOf, type RunHooks } from './utterance.js';
+import { gainTargetOf, type RunHooks, type Utterance } from './utterance.js';
 
 /** What the plays of one engine on one device share (made before a play asks for its turn: see `devicePlaybackContext`). */
 export interface PlaybackContext {
@@ -37,6 +41,27 @@ export interface PlaybackContext {
   admissionTimeoutMs: number;
 }
 
+/** What a play asks of its engine to start (its internals, as closures over the call). */
+export interface PlayStart {
+  /** Waits for the play's turn (play-admission.ts); `started` keeps a stream the scheduler began for it meanwhile. */
+  admit(started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission>;
+  /** Starts the play's stream (asks the registrar). */
+  begin(): Utterance;
+  /** Whether the engine began closing, and the check that throws once it did. */
+  closed(): boolean;
+  throwIfClosed(): void;
+  /** Runs a started utterance of the call's input with `options` and `hooks` (utterance-run.ts). */
+  run(utterance: Utterance, options: ParsedSpeakOptions, hooks: RunHooks): AsyncGenerator<AudioChunk, void, undefined>;
+  /** The engine's actor, the stream's owner: the caller's abort is its request. */
+  actor: ActorHandle;
+}
+
+/** A started play: its stream and its chunks (watched by the admission timeout). */
+export interface StartedPlay {
+  utterance: Utterance;
+  chunks: AsyncGenerator<AudioChunk, void, undefined>;
+}
+
 /**
  * The playback context of an engine's plays on `output`: in real-time mode writes are paced to
  * the limit `maxLatencyMs` sets. Throws InputError naming `maxLatencyMs` when it is below one
@@ -50,20 +75,74 @@ export function devicePlaybackContext(base: Omit<PlaybackContext, 'paceFrames'>,
 export class DevicePlayback {
   readonly #sinks: SinkBook;
   readonly #output: AudioOutput;
+  readonly #registrar: AudioRegistrar;
   readonly #admission: Admission;
   readonly #realtime: boolean;
   readonly #paceFrames: number;
   readonly #idle: IdleWatch;
+  readonly #play: PlayStart;
+  /** The play's stream, once begun (by its admission or by `start()`): shared with the scheduler's view of the play. */
+  readonly #current: { utterance?: Utterance };
+  readonly #signal: AbortSignal | undefined;
+  /** The caller's abort once the stream exists: the owner's request to end it, which the registrar decides. */
+  readonly abort: CallerAbort;
   #sink: StreamSink | undefined;
 
-  /** Playback in `context` for the play `admission` admitted, whose stream `current()` names once it exists. */
-  constructor(context: PlaybackContext, admission: Admission, current: () => string | undefined) {
+  private constructor(context: PlaybackContext, play: PlayStart, admission: Admission, current: { utterance?: Utterance }, signal: AbortSignal | undefined) {
     this.#sinks = context.sinks;
     this.#output = context.output;
+    this.#registrar = context.registrar;
     this.#admission = admission;
     this.#realtime = context.realtime;
     this.#paceFrames = context.paceFrames;
-    this.#idle = idleWatch(context.registrar, context.runtime, context.admissionTimeoutMs, current, () => this.holdsAudio());
+    this.#play = play;
+    this.#current = current;
+    this.#signal = signal;
+    const streamId = (): string | undefined => current.utterance?.lifecycle.streamId;
+    this.#idle = idleWatch(context.registrar, context.runtime, context.admissionTimeoutMs, streamId, () => this.holdsAudio());
+    this.abort = callerAbort(context.registrar, play.actor, streamId);
+  }
+
+  /**
+   * Waits for the play's turn from the device's scheduler (docs/ENGINE.md, "Scheduling"): its
+   * stream is begun when its turn comes, or earlier when it preempts. `signal` is the caller's
+   * (it withdraws a waiting play). Then call `start()`, and `release()` at the end whatever happens.
+   */
+  static async admit(context: PlaybackContext, play: PlayStart, signal: AbortSignal | undefined): Promise<DevicePlayback> {
+    const current: { utterance?: Utterance } = {};
+    const admission = await play.admit(
+      (started) => (current.utterance = started),
+      () => current.utterance,
+    );
+    return new DevicePlayback(context, play, admission, current, signal);
+  }
+
+  /**
+   * Starts the admitted play: its stream (the one its admission began, else a new one; none once
+   * the engine began closing), the caller's abort as the owner's request to end it, and its run at
+   * the device's rate with `options` (their signal left to that abort) and `hooks`, watched by the
+   * admission timeout.
+   */
+  start(options: ParsedSpeakOptions, hooks: RunHooks): StartedPlay {
+    const play = this.#play;
+    if (play.closed() && this.#current.utterance) this.#current.utterance.lifecycle.stop('engine_closed');
+    play.throwIfClosed();
+    const utterance = (this.#current.utterance ??= play.begin());
+    this.#signal?.addEventListener('abort', this.abort.onAbort, { once: true });
+    if (this.#signal?.aborted) this.abort.onAbort();
+    const { signal: _callerSignal, ...unsignalled } = options;
+    void _callerSignal;
+    return { utterance, chunks: this.watched(play.run(utterance, { ...unsignalled, sampleRateHz: this.#output.config.sampleRateHz }, hooks)) };
+  }
+
+  /** The AbortError the play ends with when the caller's abort ended its stream (`face` names the call), else null. */
+  abortError(face: string): AbortError | null {
+    return callerAbortError(this.abort, this.#current.utterance?.halted ?? false, this.#signal, face);
+  }
+
+  /** The error the play ends with once its feed stopped (play-guards.ts, `playEndError`), or null when it ended well. */
+  endError(utterance: Utterance, face: string): Error | null {
+    return playEndError(utterance, this.abort, this.#registrar, this.#signal, face);
   }
 
   /**
@@ -84,15 +163,22 @@ export class DevicePlayback {
     }
   }
 
-  /** Gives the turn back once the stream's voice is free (faded or drained), so the next play finds a slot. Call once, at the end. */
+  /** Stops listening to the caller's abort and gives the turn back once the stream's voice is free (faded or drained), so the next play finds a slot. Call once, at the end. */
   async release(): Promise<void> {
+    this.#signal?.removeEventListener('abort', this.abort.onAbort);
     this.#idle.disarm();
     if (this.#sink?.closure) await this.#sink.voiceFreed().catch(() => undefined);
     this.#admission.release();
   }
 
-  /** The run hooks: open the sink with the play permit, drain it before the natural-end stop. */
-  hooks(perSentenceLoudness: boolean): RunHooks {
+  /**
+   * The run hooks: open the sink with the play permit, drain it before the natural-end stop, then
+   * `finish` (a file's end of encoding). The admission timeout is off from there on, as while a
+   * chunk is handled: every chunk has come, the drain is bounded by the audio left (a stopped
+   * device fails it) and an encoder has its own timeout (speech-file.ts). Left armed, it could
+   * fire in the moment between the device playing the last frame and the drain seeing it.
+   */
+  hooks(perSentenceLoudness: boolean, finish?: () => Promise<void>): RunHooks {
     return {
       perSentenceLoudness,
       onPlay: (permit) => {
@@ -101,7 +187,9 @@ export class DevicePlayback {
         this.#admission.attachGain(gainTargetOf(this.#sink));
       },
       beforeEnd: async () => {
+        this.#idle.disarm();
         await this.#sink?.drain();
+        await finish?.();
       },
     };
   }

@@ -3,11 +3,11 @@
  * (the owners of the accessibility overrides over its session or user, which the scheduler asks
  * before it ducks or preempts it), the admission timeout that fails a play holding its turn
  * with no audio to play, the caller's abort as the owner's request to end the stream, and the
- * error a play ends with (shared by play() and speakToFile({ play: true })). They only read the
- * registrar or ask it (as the runtime, or as the owner for an abort); nothing here touches the
- * device.
+ * error a play ends with (shared by play() and speakToFile({ play: true })); and, by the same
+ * timeout, the end of a `speakToFile()` whose encoder stalls. They only read the registrar or ask
+ * it (as the runtime, or as the owner for an abort); nothing here touches the device.
  */
-import { AbortError } from '../errors.js';
+import { AbortError, AudioError } from '../errors.js';
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
@@ -56,6 +56,25 @@ export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeo
     arm,
     disarm: () => clearTimeout(timer),
   };
+}
+
+/** States of a stream the runtime may still fail (it has not ended and is not being interrupted). */
+const FAILABLE_STATES: ReadonlySet<string> = new Set(['idle', 'compiling', 'synthesizing', 'playing']);
+
+/**
+ * The error a `speakToFile()` whose encoder stalled for `timeoutMs` ends with (its writer killed
+ * the encoder: speech-file.ts). As the admission timeout fails a stalled play, the runtime fails
+ * the stream (attested, reason naming `admissionTimeoutMs`) and the call rejects `STREAM_FAILED`;
+ * a stream not started or already ended, or a halted registrar, gets AudioError `ENCODER_STALLED`.
+ */
+export function encoderStalled(utterance: Utterance | undefined, registrar: AudioRegistrar, timeoutMs: number): Error {
+  const reason = `the encoder took no audio and put out nothing for ${timeoutMs} ms (admissionTimeoutMs): it was stopped`;
+  const state = utterance && !registrar.halted ? registrar.getState(utterance.lifecycle.streamId)?.state : undefined;
+  if (utterance && state !== undefined && FAILABLE_STATES.has(state)) {
+    utterance.lifecycle.fail(reason);
+    if (utterance.endedBy?.action === 'fail') return streamFailed(utterance);
+  }
+  return new AudioError('ENCODER_STALLED', reason);
 }
 
 /** The caller's abort of a play once its stream exists: the owner's request to end it, which the registrar decides. */

@@ -18,7 +18,9 @@
  *
  * A WAV to a regular file gets its real sizes patched in at the end; to a write-through target it
  * keeps the streaming header (sizes 0xFFFFFFFF, read to the end of the stream). On any failure
- * `abort()` removes the temp files; a file target is left as it was.
+ * `abort()` removes the temp files; a file target is left as it was. An encoder that makes no
+ * progress for `stallTimeoutMs` while the writer waits on it (encoder-watch.ts) is killed and
+ * fails the writer. `finish()` encodes everything without committing; `close()` then commits.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
@@ -36,6 +38,7 @@ import { wavHeader, wavStreamHeader } from '../audio/wav.js';
 import { withWavInfo } from '../audio/wav-info.js';
 import { complianceWavInfo, type ComplianceTags } from '../security/compliance-tags.js';
 import { AudioError } from '../errors.js';
+import { EncoderWatch } from './encoder-watch.js';
 import type { AudioChunk, SpeechLoudness } from './speech-types.js';
 
 /** How `targetLufs` is applied to a file: over the whole text (two passes) or per sentence. */
@@ -67,6 +70,14 @@ export interface SpeechFileWriterOptions {
   truePeakLimitDb: number;
   /** Compliance tags, asked for when the encoder starts (the stream, backend and attestation are known by then). */
   tags?: (() => ComplianceTags) | undefined;
+  /**
+   * Longest wait on an encoder that makes no progress (takes no audio, puts out no bytes) while
+   * the writer waits on it (encoder-watch.ts); past it the encoder (an ffmpeg child) is killed
+   * and the waiting call rejects with `onStall()`'s error (default: none, no timeout).
+   */
+  stallTimeoutMs?: number | undefined;
+  /** The error a stalled encoder fails the writer with (default AudioError `ENCODER_STALLED`); the caller may record the failure first. */
+  onStall?: ((timeoutMs: number) => Error) | undefined;
 }
 
 /** What a finished speech file holds. */
@@ -85,11 +96,17 @@ const MAX_WAV_DATA_BYTES = 0xffffffff - 64;
 
 /** A one-slot hand-over from `write()` (push) to the encoder (pull): the producer waits for the consumer. */
 class ChunkChannel implements AsyncIterable<Float32Array> {
+  readonly #onTake: () => void;
   #slot: Float32Array | null = null;
   #ended = false;
   #failure: unknown = undefined;
   #wakeConsumer: (() => void) | null = null;
   #wakeProducer: (() => void) | null = null;
+
+  /** `onTake` is told each time the consumer takes a chunk. */
+  constructor(onTake: () => void) {
+    this.#onTake = onTake;
+  }
 
   async push(pcm: Float32Array): Promise<void> {
     while (this.#slot !== null && this.#failure === undefined) await new Promise<void>((resolve) => (this.#wakeProducer = resolve));
@@ -116,6 +133,7 @@ class ChunkChannel implements AsyncIterable<Float32Array> {
       if (this.#slot === null) return;
       const pcm = this.#slot;
       this.#slot = null;
+      this.#onTake();
       this.#wakeProducer?.();
       yield pcm;
     }
@@ -141,10 +159,19 @@ export class SpeechFileWriter {
   #pump: Promise<number> | undefined;
   #spool: Spool | undefined;
   #state: 'open' | 'closed' | 'aborted' = 'open';
+  /** Set once `finish()` has encoded everything: what `close()` reports. */
+  #finished: { bytes: number; loudness: WrittenSpeech['loudness'] } | undefined;
+  /** Kills the encoder (the ffmpeg child) when it stalls. */
+  readonly #encoderAbort = new AbortController();
+  /** The encoder's progress timeout (none without `stallTimeoutMs`), and the error it failed the writer with. */
+  readonly #watch: EncoderWatch | undefined;
+  #stall: Error | undefined;
 
   private constructor(target: OutputTarget, options: SpeechFileWriterOptions) {
     this.#target = target;
     this.#options = options;
+    const timeoutMs = options.stallTimeoutMs;
+    this.#watch = timeoutMs === undefined ? undefined : new EncoderWatch(timeoutMs, () => this.#stalled(timeoutMs));
   }
 
   /** Opens the destination (a path by kind, or a writable stream) before any synthesis, so a bad path fails first. */
@@ -172,15 +199,34 @@ export class SpeechFileWriter {
     await this.#encode(chunk.pcm);
   }
 
-  /** Finishes: second pass (integrated loudness), encoder end, header patch, commit. */
+  /**
+   * Encodes everything taken so far and ends the encoder (second pass with integrated loudness,
+   * header patch), without committing: the stream can still fail before `close()` commits.
+   * Idempotent; on failure the writer is aborted (as by `abort()`).
+   */
+  async finish(): Promise<void> {
+    if (this.#state !== 'open') throw new AudioError('WRITER_CLOSED', `cannot finish ${this.path}: the writer is ${this.#state}`);
+    if (this.#finished) return;
+    try {
+      let loudness: WrittenSpeech['loudness'];
+      if (this.#spool) loudness = await this.#secondPass(this.#spool);
+      this.#channel?.end();
+      const bytes = (await (this.#pump && this.#waitOnEncoder(this.#pump))) ?? 0;
+      this.#watch?.stop();
+      this.#finished = { bytes, loudness };
+    } catch (error) {
+      await this.abort();
+      throw writeFailed(this.path, this.#stall ?? error);
+    }
+  }
+
+  /** Finishes (`finish()`, when not done yet), then commits the output. */
   async close(): Promise<WrittenSpeech> {
     if (this.#state !== 'open') throw new AudioError('WRITER_CLOSED', `cannot close ${this.path}: the writer is ${this.#state}`);
     try {
       if (this.#frames === 0) throw new AudioError('AUDIO_EMPTY', 'the text produced no audio; no file was written');
-      let loudness: WrittenSpeech['loudness'];
-      if (this.#spool) loudness = await this.#secondPass(this.#spool);
-      this.#channel?.end();
-      const bytes = (await this.#pump) ?? 0;
+      await this.finish();
+      const { bytes, loudness } = this.#finished ?? { bytes: 0, loudness: undefined };
       await this.#target.commit();
       this.#state = 'closed';
       const file: WrittenAudioFile = { path: this.path, format: this.#options.format, frames: this.#frames, bytes };
@@ -195,6 +241,7 @@ export class SpeechFileWriter {
   async abort(): Promise<void> {
     if (this.#state !== 'open') return;
     this.#state = 'aborted';
+    this.#watch?.stop();
     this.#channel?.fail(new AudioError('WRITER_CLOSED', `the writer of ${this.path} was aborted`));
     await this.#pump?.catch(() => undefined);
     await this.#dropSpool();
@@ -204,13 +251,31 @@ export class SpeechFileWriter {
   /** Hands PCM to the encoder, starting it on the first chunk (the rate is known then). */
   async #encode(pcm: Float32Array): Promise<void> {
     if (!this.#channel) {
-      const channel = new ChunkChannel();
+      const channel = new ChunkChannel(() => this.#watch?.progress());
       this.#channel = channel;
       this.#pump = this.#runEncoder(channel, this.#sampleRateHz ?? 0);
       // A failed encoder fails the producer's next push instead of leaving it waiting.
       this.#pump.catch((error: unknown) => channel.fail(error));
     }
-    await this.#channel.push(pcm);
+    await this.#waitOnEncoder(this.#channel.push(pcm));
+  }
+
+  /** Awaits what only the encoder can complete, under its progress timeout; a stall rejects with the stall's error. */
+  async #waitOnEncoder<T>(work: Promise<T>): Promise<T> {
+    if (!this.#watch) return work;
+    try {
+      return await this.#watch.waitFor(work);
+    } catch (error) {
+      throw this.#stall ?? error;
+    }
+  }
+
+  /** The encoder made no progress for `timeoutMs`: it is killed, and the writer fails with the caller's error. */
+  #stalled(timeoutMs: number): void {
+    const stall = this.#options.onStall?.(timeoutMs) ?? new AudioError('ENCODER_STALLED', `the encoder of ${this.path} took no audio and put out nothing for ${timeoutMs} ms; it was stopped`);
+    this.#stall = stall;
+    this.#channel?.fail(stall);
+    this.#encoderAbort.abort(stall);
   }
 
   /** Encoder output → target; returns the bytes written. A WAV in a regular file gets its real sizes at the end. */
@@ -221,18 +286,25 @@ export class SpeechFileWriter {
     const tags = this.#options.tags?.();
     const info = tags && isWav ? complianceWavInfo(tags) : new Uint8Array(0);
     let bytes = 0;
-    for await (const encoded of encodeAudioStream(channel, { sampleRateHz, channels: 1 }, format, tags && !isWav ? { metadata: { ...tags } } : {})) {
+    const encoderOptions = { signal: this.#encoderAbort.signal, ...(tags && !isWav ? { metadata: { ...tags } } : {}) };
+    for await (const encoded of encodeAudioStream(channel, { sampleRateHz, channels: 1 }, format, encoderOptions)) {
+      this.#watch?.progress();
       const out = bytes === 0 && isWav ? withWavInfo(encoded, info) : encoded;
-      await this.#target.write(out);
+      await this.#outsideEncoder(this.#target.write(out));
       bytes += out.length;
     }
     if (isWav && this.#target.atomic) {
       const sampleFormat = format === 'wav' ? 's16' : 'f32';
       const headerBytes = wavStreamHeader({ sampleRateHz, channels: 1, format: sampleFormat }).length + info.length;
       const dataBytes = bytes - headerBytes;
-      if (dataBytes <= MAX_WAV_DATA_BYTES) await this.#target.writeAt(withWavInfo(wavHeader({ sampleRateHz, channels: 1, format: sampleFormat }, dataBytes), info), 0);
+      if (dataBytes <= MAX_WAV_DATA_BYTES) await this.#outsideEncoder(this.#target.writeAt(withWavInfo(wavHeader({ sampleRateHz, channels: 1, format: sampleFormat }, dataBytes), info), 0));
     }
     return bytes;
+  }
+
+  /** Awaits a write of the output target: the encoder's timeout pauses meanwhile. */
+  #outsideEncoder(work: Promise<void>): Promise<void> {
+    return this.#watch ? this.#watch.outside(work) : work;
   }
 
   async #spoolWrite(pcm: Float32Array): Promise<void> {

@@ -31,9 +31,9 @@ import { parseInput } from '../validation.js';
 import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type ParsedEngineOptions, type ParsedSpeakOptions, type PlayOptions, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
 import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speech-types.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
-import { callerAbort, callerAbortError, playEndError } from './play-guards.js';
+import { encoderStalled } from './play-guards.js';
 import { admitPlay, type AdmissionContext } from './play-admission.js';
-import { DevicePlayback, devicePlaybackContext, type PlaybackContext } from './device-playback.js';
+import { DevicePlayback, devicePlaybackContext, type PlaybackContext, type PlayStart } from './device-playback.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 import { EngineBackends } from './engine-backends.js';
 import { InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
@@ -194,44 +194,41 @@ export class VoiceEngine {
     let utterance: Utterance | undefined;
     const tags = (): ComplianceTags =>
       complianceTags({ backend: utterance?.backend, voice: parsed.voice, streamId: utterance?.lifecycle.streamId, attestationId: utterance?.lifecycle.attestations[0]?.id, watermark: parsed.watermark ?? this.#options.watermark });
-    const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, tags, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
+    // An encoder that stalls is caught as a stalled backend is: the runtime fails the stream (attested), the call rejects STREAM_FAILED.
+    const stallTimeoutMs = this.#options.admissionTimeoutMs;
+    const onStall = (): Error => encoderStalled(utterance, this.#registrar, stallTimeoutMs);
+    const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, tags, stallTimeoutMs, onStall, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let written: WrittenSpeech;
     let playback: DevicePlayback | undefined;
-    // Playing, the caller's abort is the owner's request to end the stream, as in play(): the
-    // registrar decides (a user's accessibility override may refuse it; the speech then plays to its end).
-    const callerSignal = output ? parsed.signal : undefined;
-    const abort = callerAbort(this.#registrar, this.actor, () => utterance?.lifecycle.streamId);
     try {
-      // Playing too: the device's scheduler admits it like a play() (docs/ENGINE.md, "Scheduling").
+      // The file is encoded to its end before the stream's natural end, so an encoder's failure fails the stream.
+      const finish = (): Promise<void> => writer.finish();
+      const runOptions = { ...parsed, ...(integrated ? { targetLufs: undefined } : {}) };
+      let chunks: AsyncIterable<AudioChunk>;
       if (playbackContext) {
-        const admission = await this.#admit(parsed, validated, (started) => (utterance = started), () => utterance);
-        playback = new DevicePlayback(playbackContext, admission, () => utterance?.lifecycle.streamId);
+        // Playing too: the play starts as a play() does (device-playback.ts): admitted by the
+        // device's scheduler (docs/ENGINE.md, "Scheduling"), the caller's abort the owner's request
+        // to end the stream (the registrar decides), the device fed through the sink the play permit opens.
+        playback = await DevicePlayback.admit(playbackContext, this.#playStart(text, parsed, validated), parsed.signal);
+        ({ utterance, chunks } = playback.start(runOptions, playback.hooks(!integrated, finish)));
+      } else {
+        this.#throwIfClosed();
+        utterance = this.#begin(parsed, validated);
+        chunks = this.#run(utterance, text, runOptions, { perSentenceLoudness: !integrated, beforeEnd: finish });
       }
-      if (this.#closed && utterance) utterance.lifecycle.stop('engine_closed');
-      this.#throwIfClosed();
-      utterance ??= this.#begin(parsed, validated);
-      callerSignal?.addEventListener('abort', abort.onAbort, { once: true });
-      if (callerSignal?.aborted) abort.onAbort();
-      // The device is fed as play() feeds it, through the sink the play permit opens.
-      const hooks: RunHooks = playback ? playback.hooks(!integrated) : { perSentenceLoudness: !integrated };
-      const { signal: _callerSignal, ...unsignalled } = parsed;
-      void _callerSignal;
-      const runOptions = { ...(output ? unsignalled : parsed), ...(integrated ? { targetLufs: undefined } : {}), ...(output ? { sampleRateHz: output.config.sampleRateHz } : {}) };
-      const chunks = this.#run(utterance, text, runOptions, hooks);
-      for await (const chunk of playback ? playback.watched(chunks) : chunks) {
+      for await (const chunk of chunks) {
         await writer.write(chunk);
         if (!playback) continue;
         if (!playback.open || !(await playback.write(chunk, utterance.lifecycle))) break;
       }
       // Ended by a halt, the caller's abort (allowed or refused) or someone else's fail: play()'s error, and no file.
-      const ended = playback ? playEndError(utterance, abort, this.#registrar, callerSignal, 'speakToFile()') : null;
+      const ended = playback?.endError(utterance, 'speakToFile()');
       if (ended) throw ended;
       written = await writer.close();
     } catch (error) {
       await writer.abort();
-      throw callerAbortError(abort, utterance?.halted ?? false, callerSignal, 'speakToFile()') ?? error;
+      throw playback?.abortError('speakToFile()') ?? error;
     } finally {
-      callerSignal?.removeEventListener('abort', abort.onAbort);
       await playback?.release();
     }
     const result = resultOf(utterance, [], 0, written.sampleRateHz, started);
@@ -266,12 +263,10 @@ export class VoiceEngine {
     const playbackContext = this.#playbackContext(output);
     // The device's scheduler decides when this play starts (docs/ENGINE.md, "Scheduling"): its
     // stream is started when its turn comes, or earlier when it preempts (the registrar attests a
-    // preemption between two existing streams).
-    let utterance: Utterance | undefined;
-    const admission = await this.#admit(parsed, validated, (started) => (utterance = started), () => utterance);
-    // The sink opens with the permit of the allowed play, in the same call that took it; every
-    // frame goes through it, and the next transition of the stream (or a halt) closes it.
-    const playback = new DevicePlayback(playbackContext, admission, () => utterance?.lifecycle.streamId);
+    // preemption between two existing streams). The sink opens with the permit of the allowed
+    // play, in the same call that took it; every frame goes through it, and the next transition
+    // of the stream (or a halt) closes it (device-playback.ts).
+    const playback = await DevicePlayback.admit(playbackContext, this.#playStart(text, parsed, validated), parsed.signal);
     // Bounded memory: what the result needs is counted as chunks pass (marks are names and times);
     // the PCM itself is kept only with `retainAudio`.
     const retained: Float32Array[] = [];
@@ -284,21 +279,14 @@ export class VoiceEngine {
       heard = await ledger.atEnd(playback.sink, cut, sampleRateHz);
       if (cut) callQuietly(parsed.onInterrupted, heard);
     };
-    const callerSignal = parsed.signal;
-    // Once the stream exists, the caller's abort is the owner's request to end it: the registrar
-    // decides (a user's accessibility override may refuse it; the speech then plays to its end).
-    const abort = callerAbort(this.#registrar, this.actor, () => utterance?.lifecycle.streamId);
-    const onCallerAbort = abort.onAbort;
+    let utterance: Utterance;
     try {
-      if (this.#closed && utterance) utterance.lifecycle.stop('engine_closed');
-      this.#throwIfClosed();
-      utterance ??= this.#begin(parsed, validated);
-      callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-      if (callerSignal?.aborted) onCallerAbort();
-      const { signal: _callerSignal, ...runOptions } = parsed;
-      void _callerSignal;
+      // Once the stream exists, the caller's abort is the owner's request to end it: the registrar
+      // decides (a user's accessibility override may refuse it; the speech then plays to its end).
       // The turn is held only while there is audio to play: no chunk for admissionTimeoutMs fails the stream.
-      for await (const chunk of playback.watched(this.#run(utterance, text, { ...runOptions, sampleRateHz }, playback.hooks(true)))) {
+      const run = playback.start(parsed, playback.hooks(true));
+      utterance = run.utterance;
+      for await (const chunk of run.chunks) {
         if (retainAudio) retained.push(chunk.pcm);
         samples += chunk.pcm.length / chunk.channels;
         marks.push(...marksOf([chunk]));
@@ -306,16 +294,15 @@ export class VoiceEngine {
         ledger.add(chunk.pcm.length / chunk.channels, chunk.kind === 'speech' ? chunk.text : undefined, chunk.metadata.wordTimings, chunk.nodeId);
         if (!(await playback.write(chunk, utterance.lifecycle))) break;
       }
-      await recordHeard(utterance.interrupted || utterance.halted || utterance.endedBy !== null || abort.requested);
+      await recordHeard(utterance.interrupted || utterance.halted || utterance.endedBy !== null || playback.abort.requested);
     } catch (error) {
       await recordHeard(true);
-      throw callerAbortError(abort, utterance?.halted ?? false, callerSignal, 'play()') ?? error;
+      throw playback.abortError('play()') ?? error;
     } finally {
-      callerSignal?.removeEventListener('abort', onCallerAbort);
       // The turn is released once the stream's voice is free: the next play finds a slot.
       await playback.release();
     }
-    const ended = playEndError(utterance, abort, this.#registrar, callerSignal, 'play()');
+    const ended = playback.endError(utterance, 'play()');
     if (ended) throw ended;
     return { ...(retainAudio ? { audio: concatPcm(retained) } : {}), ...resultOf(utterance, marks, samples, sampleRateHz, started), underruns: playback.underruns(), ...(heard ? { heard } : {}) };
   }
@@ -430,6 +417,18 @@ export class VoiceEngine {
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  /** What a play of `text` asks of this engine to start (device-playback.ts). */
+  #playStart(text: SpeechInput, parsed: ParsedSpeakOptions, validated: ValidatedInput): PlayStart {
+    return {
+      admit: (started, current) => this.#admit(parsed, validated, started, current),
+      begin: () => this.#begin(parsed, validated),
+      closed: () => this.#closed,
+      throwIfClosed: () => this.#throwIfClosed(),
+      run: (utterance, options, hooks) => this.#run(utterance, text, options, hooks),
+      actor: this.actor,
+    };
+  }
 
   /** Waits for this play's turn from the device's scheduler (play-admission.ts). */
   async #admit(parsed: ParsedSpeakOptions, validated: ValidatedInput, started: (utterance: Utterance) => void, current: () => Utterance | undefined): Promise<Admission> {

@@ -135,7 +135,7 @@ export class Conversation {
     const watch = new TurnWatch(engine);
     this.#live = { engine, watch };
     try {
-      const cast = await this.#castOn(engine);
+      const cast = await this.#castOn(engine, parsed.signal);
       return await playTurns(engine, this.id, this.#plans(cast, undefined), watch, { ...(parsed.policy ? { policy: parsed.policy } : {}), ...(parsed.signal ? { signal: parsed.signal } : {}) });
     } finally {
       watch.dispose();
@@ -178,7 +178,7 @@ export class Conversation {
     // The pauses alone already say when a render would be too long: refuse before any synthesis.
     const pausesMs = this.#plans(this.#givenCast, undefined).reduce((total, plan) => total + (plan.overlapMs === undefined ? plan.gapMs : 0), 0);
     if (pausesMs > MAX_CONVERSATION_RENDER_MS) throw tooLong(pausesMs, 'its pauses alone');
-    const cast = await this.#castOn(engine);
+    const cast = await this.#castOn(engine, parsed.signal);
     const watch = new TurnWatch(engine);
     const clips: TurnClip[] = [];
     let rateHz = parsed.sampleRateHz;
@@ -242,13 +242,14 @@ export class Conversation {
 
   /**
    * The cast on `engine`, kept as the last cast: defaults from the voices of each speaker's backend
-   * (the engine's own: `defaultVoices` when given). Only backends with a speaker left without a voice are asked.
+   * (the engine's own: `defaultVoices` when given). Only backends with a speaker left without a voice are asked;
+   * `signal` ends the wait for their lists (AbortError).
    */
-  async #castOn(engine: Pick<ConversationEngine, 'voices'>): Promise<Map<string, CastEntry>> {
+  async #castOn(engine: Pick<ConversationEngine, 'voices'>, signal?: AbortSignal): Promise<Map<string, CastEntry>> {
     const given = this.#givenDefaults();
     const backends = new Set([...this.#givenCast.values()].filter((entry) => entry.voice === undefined && !(entry.backend === undefined && given !== undefined)).map((entry) => entry.backend));
     if (backends.size === 0) return (this.#cast = this.#givenCast);
-    const defaults = await defaultsOfBackends(engine, backends);
+    const defaults = await defaultsOfBackends(engine, backends, signal);
     this.#cast = castFor(this.turns, this.#options.cast, (backend) => (backend === undefined && given !== undefined ? given : (defaults.get(backend) ?? 'none')));
     return this.#cast;
   }

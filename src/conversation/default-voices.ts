@@ -15,6 +15,7 @@
  *   (a failure that matters, e.g. an unknown backend, is reported by the synthesis itself).
  */
 import type { VoiceInfo } from '../backends/backend.js';
+import { AbortError } from '../errors.js';
 import type { ConversationEngine } from './engine-face.js';
 import { DEFAULT_VOICES, type SpeakerDefaults } from './turns.js';
 
@@ -62,9 +63,21 @@ export function defaultsFromVoices(voices: readonly VoiceInfo[]): SpeakerDefault
     .map((voice) => voice.id);
 }
 
-/** The defaults of each backend in `backends` (undefined = the engine's own), asked of `engine` once each. */
-export async function defaultsOfBackends(engine: Pick<ConversationEngine, 'voices'>, backends: ReadonlySet<string | undefined>): Promise<Map<string | undefined, SpeakerDefaults>> {
-  const entries = await Promise.all(
+/** `work`, or AbortError as soon as `signal` fires (`work` is left to settle on its own). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  const aborted = () => new AbortError('the conversation was aborted while its default voices were listed', { cause: signal.reason });
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** The defaults of each backend in `backends` (undefined = the engine's own), asked of `engine` once each; `signal` ends the wait (AbortError). */
+export async function defaultsOfBackends(engine: Pick<ConversationEngine, 'voices'>, backends: ReadonlySet<string | undefined>, signal?: AbortSignal): Promise<Map<string | undefined, SpeakerDefaults>> {
+  const entries = await untilAborted(Promise.all(
     [...backends].map(async (backend): Promise<[string | undefined, SpeakerDefaults]> => {
       try {
         return [backend, defaultsFromVoices(await engine.voices(backend === undefined ? {} : { backend }))];
@@ -72,6 +85,6 @@ export async function defaultsOfBackends(engine: Pick<ConversationEngine, 'voice
         return [backend, 'none'];
       }
     }),
-  );
+  ), signal);
   return new Map(entries);
 }

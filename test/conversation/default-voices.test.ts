@@ -119,6 +119,34 @@ describe('default voices from the engine backend', () => {
   });
 });
 
+/** A VoiceListBackend whose voices() never answers (a plugin backend stuck listing). */
+class HangingListBackend extends VoiceListBackend {
+  override voices(): Promise<VoiceInfo[]> {
+    return new Promise<VoiceInfo[]>(() => undefined);
+  }
+}
+
+describe('a backend whose voices() never answers', () => {
+  it("the caller's signal still ends a render and a live play waiting on the listing (AbortError; before: hung forever)", async () => {
+    const backend = new HangingListBackend(FIXTURE_VOICES, { sampleRateHz: RATE, framesPerSegment: RATE / 20 });
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE, channels: 1 });
+    const engine = new VoiceEngine({ backend, sampleRateHz: RATE, output });
+    closers.push(() => output.close(), () => engine.close());
+    const render = new AbortController();
+    const rendering = engine.speak(speakers(['Alice', 'Bob']), { signal: render.signal });
+    setTimeout(() => render.abort(), 20);
+    await expect(rendering).rejects.toMatchObject({ code: 'ABORTED' });
+    const live = new AbortController();
+    const conversation = speakers(['Alice', 'Bob']);
+    const playing = engine.play(conversation, { signal: live.signal });
+    setTimeout(() => live.abort(), 20);
+    await expect(playing).rejects.toMatchObject({ code: 'ABORTED' });
+    // The conversation is not left "playing": it can be played again (aborted at once).
+    await expect(engine.play(conversation, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(backend.voicesAsked).toEqual([]);
+  });
+});
+
 describe('engine.voices()', () => {
   it("lists the engine backend's voices, or a named backend's; bad options and a closed engine are refused", async () => {
     const { engine } = listEngine();

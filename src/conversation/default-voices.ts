@@ -3,7 +3,9 @@
  * Speakers the cast leaves without a voice get distinct voices from that backend's own list
  * (`voices()`), never names of another backend. A fallback chain lists every member's voices,
  * first member first: only the voices of the first backend listed count (its first member's,
- * which speaks unless it fails). The rule, for one backend's list:
+ * which speaks unless it fails). Only ids a cast's `voice` takes count (an empty or over-long id
+ * is left out: handed out, it would fail the render on a voice the caller never named). The
+ * rule, for one backend's list:
  *
  * - espeak-ng listing the base voices of `DEFAULT_VOICES` (`en-us`, `en-gb`): `DEFAULT_VOICES`,
  *   in that order (its variants, `+f3`, apply to any voice it lists, listed or not);
@@ -17,7 +19,7 @@
 import type { VoiceInfo } from '../backends/backend.js';
 import { AbortError } from '../errors.js';
 import type { ConversationEngine } from './engine-face.js';
-import { DEFAULT_VOICES, type SpeakerDefaults } from './turns.js';
+import { castEntrySchema, DEFAULT_VOICES, type SpeakerDefaults } from './turns.js';
 
 /** The name EspeakBackend lists its voices under (`VoiceInfo.backend`): the backend DEFAULT_VOICES are voices of. */
 const ESPEAK_BACKEND = 'espeak';
@@ -51,7 +53,8 @@ function alternatingGenders(voices: readonly VoiceInfo[]): VoiceInfo[] {
 /** The defaults a backend offering `voices` gives speakers the cast leaves without one (see the module comment). */
 export function defaultsFromVoices(voices: readonly VoiceInfo[]): SpeakerDefaults {
   const primary = voices[0]?.backend;
-  const unique = [...new Map(voices.filter((voice) => voice.backend === primary).map((voice) => [voice.id, voice])).values()];
+  const usable = voices.filter((voice) => voice.backend === primary && castEntrySchema.shape.voice.safeParse(voice.id).success);
+  const unique = [...new Map(usable.map((voice) => [voice.id, voice])).values()];
   if (unique.length === 0) return 'none';
   if (unique.length === 1) return 'prosody';
   const espeak = new Set(unique.filter((voice) => voice.backend === ESPEAK_BACKEND).map((voice) => voice.id));

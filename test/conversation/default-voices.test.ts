@@ -147,6 +147,19 @@ describe('a backend whose voices() never answers', () => {
   });
 });
 
+describe('a backend listing ids no voice option takes', () => {
+  it('an empty or over-long id is never handed out as a default (before: the render failed on a voice the caller never named)', async () => {
+    const long = 'v'.repeat(201);
+    const { engine, backend } = listEngine([{ id: '', language: 'en-US', gender: 'female' }, { id: long, language: 'en-US', gender: 'male' }, ...FIXTURE_VOICES]);
+    await engine.speak(speakers(['Alice', 'Bob']));
+    expect(backend.voicesAsked).toEqual(['us_ava', 'us_cal']);
+    // Planted: with only such ids, nothing usable is listed: the backend's own default.
+    const only = listEngine([{ id: '', language: 'en-US' }, { id: long, language: 'en-US' }]);
+    await only.engine.speak(speakers(['Alice', 'Bob']));
+    expect(only.backend.voicesAsked).toEqual([undefined, undefined]);
+  });
+});
+
 describe('engine.voices()', () => {
   it("lists the engine backend's voices, or a named backend's; bad options and a closed engine are refused", async () => {
     const { engine } = listEngine();

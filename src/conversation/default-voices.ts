@@ -78,12 +78,33 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
-/** The defaults of each backend in `backends` (undefined = the engine's own), asked of `engine` once each; `signal` ends the wait (AbortError). */
+/**
+ * How long a backend's listing is waited for before its speakers get its own default voice
+ * (`'none'`): a listing that never answers (a stuck plugin backend, or a fallback chain whose later
+ * member hangs: the chain lists every member) must not hang a render or a play.
+ */
+export const LISTING_DEADLINE_MS = 3000;
+
+/** `work`'s value, or `fallback` once `ms` passed first (the timer never keeps the process alive). */
+function withinMs<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The defaults of each backend in `backends` (undefined = the engine's own), asked of `engine` once
+ * each; a listing that fails or takes over LISTING_DEADLINE_MS gives `'none'`; `signal` ends the wait (AbortError).
+ */
 export async function defaultsOfBackends(engine: Pick<ConversationEngine, 'voices'>, backends: ReadonlySet<string | undefined>, signal?: AbortSignal): Promise<Map<string | undefined, SpeakerDefaults>> {
   const entries = await untilAborted(Promise.all(
     [...backends].map(async (backend): Promise<[string | undefined, SpeakerDefaults]> => {
       try {
-        return [backend, defaultsFromVoices(await engine.voices(backend === undefined ? {} : { backend }))];
+        const listed = await withinMs(engine.voices(backend === undefined ? {} : { backend }), LISTING_DEADLINE_MS, null);
+        return [backend, listed === null ? 'none' : defaultsFromVoices(listed)];
       } catch {
         return [backend, 'none'];
       }

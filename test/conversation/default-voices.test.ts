@@ -147,6 +147,21 @@ describe('a backend whose voices() never answers', () => {
   });
 });
 
+describe('a listing that never answers, without a signal', () => {
+  it('a fallback chain whose later member hangs listing: the render ends, its speakers on the backend default (before: hung forever)', async () => {
+    const first = new VoiceListBackend(FIXTURE_VOICES, { sampleRateHz: RATE, framesPerSegment: RATE / 20 });
+    const hanging = new HangingListBackend(FIXTURE_VOICES, { sampleRateHz: RATE, framesPerSegment: RATE / 20 });
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE, channels: 1 });
+    const engine = new VoiceEngine({ backend: first, fallback: [hanging], sampleRateHz: RATE, output });
+    closers.push(() => output.close(), () => engine.close());
+    const rendered = await engine.speak(speakers(['Alice', 'Bob']));
+    expect(rendered.audio.length).toBeGreaterThan(0);
+    // No listing within LISTING_DEADLINE_MS: no voice handed out, the first member speaks with its own default.
+    expect(first.voicesAsked).toEqual([undefined, undefined]);
+    expect(hanging.voicesAsked).toEqual([]);
+  }, 30_000);
+});
+
 describe('a backend listing ids no voice option takes', () => {
   it('an empty or over-long id is never handed out as a default (before: the render failed on a voice the caller never named)', async () => {
     const long = 'v'.repeat(201);

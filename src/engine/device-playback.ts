@@ -3,13 +3,13 @@
  * `speakToFile({ play: true })` share. A play starts in one sequence (`admit()` then `start()`):
  * the device's scheduler admits it, its stream begins (unless the admission began it), the
  * caller's abort becomes the owner's request to end the stream (the registrar decides, so the
- * run itself gets no signal), and the run goes through `watched()`. The stream's sink opens with the permit of the allowed
+ * run itself gets no signal), and the run is watched by the admission timeout. The stream's sink opens with the permit of the allowed
  * play, in the same call that took it (`hooks().onPlay`), and the device's scheduler learns the
  * stream plays and gets its per-stream gain; every frame goes through the sink in the device's
  * channel layout (paced to the real-time limit in real-time mode), and the next transition of the
  * stream (or a halt) closes it. A write cut short by such a decision just ends the feeding; a
  * device that stopped under the play fails the stream (attested) and the error goes on. While the
- * feed waits for its next chunk the admission timeout runs (`watched()`, play-guards.ts), and the
+ * feed waits for its next chunk the admission timeout runs (play-guards.ts), and the
  * turn is released once the stream's voice is free (`release()`).
  */
 import { convertChannels } from '../audio/channels.js';
@@ -120,10 +120,10 @@ export class DevicePlayback {
   /**
    * Starts the admitted play: its stream (the one its admission began, else a new one; none once
    * the engine began closing), the caller's abort as the owner's request to end it, and its run at
-   * the device's rate with `options` (their signal left to that abort) and `hooks`, watched by the
-   * admission timeout.
+   * the device's rate with `options` (their signal left to that abort) and this playback's hooks
+   * (`hooks(perSentenceLoudness, finish)`), watched by the admission timeout.
    */
-  start(options: ParsedSpeakOptions, hooks: RunHooks): StartedPlay {
+  start(options: ParsedSpeakOptions, perSentenceLoudness: boolean, finish?: () => Promise<unknown>): StartedPlay {
     const play = this.#play;
     if (play.closed() && this.#current.utterance) this.#current.utterance.lifecycle.stop('engine_closed');
     play.throwIfClosed();
@@ -132,7 +132,8 @@ export class DevicePlayback {
     if (this.#signal?.aborted) this.abort.onAbort();
     const { signal: _callerSignal, ...unsignalled } = options;
     void _callerSignal;
-    return { utterance, chunks: this.watched(play.run(utterance, { ...unsignalled, sampleRateHz: this.#output.config.sampleRateHz }, hooks)) };
+    const hooks = this.hooks(perSentenceLoudness, finish);
+    return { utterance, chunks: this.#watched(play.run(utterance, { ...unsignalled, sampleRateHz: this.#output.config.sampleRateHz }, hooks)) };
   }
 
   /** The AbortError the play ends with when the caller's abort ended its stream (`face` names the call), else null. */
@@ -150,7 +151,7 @@ export class DevicePlayback {
    * (from its admission to its first audio, and between chunks): the turn is held only while
    * there is audio to play. Ending the loop early closes `chunks`.
    */
-  async *watched<T>(chunks: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+  async *#watched<T>(chunks: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
     this.#idle.arm();
     try {
       for await (const chunk of chunks) {
@@ -178,7 +179,7 @@ export class DevicePlayback {
    * device fails it) and an encoder has its own timeout (speech-file.ts). Left armed, it could
    * fire in the moment between the device playing the last frame and the drain seeing it.
    */
-  hooks(perSentenceLoudness: boolean, finish?: () => Promise<void>): RunHooks {
+  hooks(perSentenceLoudness: boolean, finish?: () => Promise<unknown>): RunHooks {
     return {
       perSentenceLoudness,
       onPlay: (permit) => {

@@ -30,6 +30,16 @@ export interface IdleWatch {
   disarm(): void;
 }
 
+/** States of a stream the runtime may still fail (it has not ended and is not being interrupted). */
+const FAILABLE_STATES: ReadonlySet<string> = new Set(['idle', 'compiling', 'synthesizing', 'playing']);
+
+/** Whether the runtime may still fail `streamId`: it exists in a failable state and the registrar is not halted. */
+function runtimeMayFail(registrar: AudioRegistrar, streamId: string | undefined): streamId is string {
+  if (streamId === undefined || registrar.halted) return false;
+  const state = registrar.getState(streamId)?.state;
+  return state !== undefined && FAILABLE_STATES.has(state);
+}
+
 /**
  * The admission timeout of one play: when it fires, `runtime` fails the stream `current()` names
  * (attested, reason naming `admissionTimeoutMs`), which ends the play and releases its turn. A
@@ -47,9 +57,7 @@ export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeo
     // The device still plays what the stream wrote (a long sentence, the tail being drained): not idle.
     if (playing()) return arm();
     const streamId = current();
-    if (streamId === undefined || registrar.halted) return;
-    const state = registrar.getState(streamId)?.state;
-    if (state !== 'idle' && state !== 'compiling' && state !== 'synthesizing' && state !== 'playing') return;
+    if (!runtimeMayFail(registrar, streamId)) return;
     registrar.request({ action: 'fail', actor: runtime, target: streamId, reason: `no audio to play for ${timeoutMs} ms (admissionTimeoutMs): the stream gives up its turn on the device` });
   };
   return {
@@ -57,9 +65,6 @@ export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeo
     disarm: () => clearTimeout(timer),
   };
 }
-
-/** States of a stream the runtime may still fail (it has not ended and is not being interrupted). */
-const FAILABLE_STATES: ReadonlySet<string> = new Set(['idle', 'compiling', 'synthesizing', 'playing']);
 
 /**
  * The error a `speakToFile()` whose encoder stalled for `timeoutMs` ends with (its writer killed
@@ -69,8 +74,7 @@ const FAILABLE_STATES: ReadonlySet<string> = new Set(['idle', 'compiling', 'synt
  */
 export function encoderStalled(utterance: Utterance | undefined, registrar: AudioRegistrar, timeoutMs: number): Error {
   const reason = `the encoder took no audio and put out nothing for ${timeoutMs} ms (admissionTimeoutMs): it was stopped`;
-  const state = utterance && !registrar.halted ? registrar.getState(utterance.lifecycle.streamId)?.state : undefined;
-  if (utterance && state !== undefined && FAILABLE_STATES.has(state)) {
+  if (utterance && runtimeMayFail(registrar, utterance.lifecycle.streamId)) {
     utterance.lifecycle.fail(reason);
     if (utterance.endedBy?.action === 'fail') return streamFailed(utterance);
   }

@@ -202,11 +202,11 @@ export class SpeechFileWriter {
   /**
    * Encodes everything taken so far and ends the encoder (second pass with integrated loudness,
    * header patch), without committing: the stream can still fail before `close()` commits.
-   * Idempotent; on failure the writer is aborted (as by `abort()`).
+   * Idempotent (returns the bytes written and the loudness); on failure the writer is aborted (as by `abort()`).
    */
-  async finish(): Promise<void> {
+  async finish(): Promise<{ bytes: number; loudness: WrittenSpeech['loudness'] }> {
     if (this.#state !== 'open') throw new AudioError('WRITER_CLOSED', `cannot finish ${this.path}: the writer is ${this.#state}`);
-    if (this.#finished) return;
+    if (this.#finished) return this.#finished;
     try {
       let loudness: WrittenSpeech['loudness'];
       if (this.#spool) loudness = await this.#secondPass(this.#spool);
@@ -214,6 +214,7 @@ export class SpeechFileWriter {
       const bytes = (await (this.#pump && this.#waitOnEncoder(this.#pump))) ?? 0;
       this.#watch?.stop();
       this.#finished = { bytes, loudness };
+      return this.#finished;
     } catch (error) {
       await this.abort();
       throw writeFailed(this.path, this.#stall ?? error);
@@ -225,8 +226,7 @@ export class SpeechFileWriter {
     if (this.#state !== 'open') throw new AudioError('WRITER_CLOSED', `cannot close ${this.path}: the writer is ${this.#state}`);
     try {
       if (this.#frames === 0) throw new AudioError('AUDIO_EMPTY', 'the text produced no audio; no file was written');
-      await this.finish();
-      const { bytes, loudness } = this.#finished ?? { bytes: 0, loudness: undefined };
+      const { bytes, loudness } = await this.finish();
       await this.#target.commit();
       this.#state = 'closed';
       const file: WrittenAudioFile = { path: this.path, format: this.#options.format, frames: this.#frames, bytes };

@@ -52,7 +52,7 @@ export interface RunHooks {
   /** Called with the permit of the allowed play, before the first chunk is yielded. */
   onPlay?: (permit: Permit) => void;
   /** Awaited after the last chunk, before the natural-end stop (play() drains the device here). */
-  beforeEnd?: () => Promise<void>;
+  beforeEnd?: () => Promise<unknown>;
 }
 
 /** An error's message (or the value as text). */

@@ -202,7 +202,7 @@ export class VoiceEngine {
     let playback: DevicePlayback | undefined;
     try {
       // The file is encoded to its end before the stream's natural end, so an encoder's failure fails the stream.
-      const finish = (): Promise<void> => writer.finish();
+      const finish = () => writer.finish();
       const runOptions = { ...parsed, ...(integrated ? { targetLufs: undefined } : {}) };
       let chunks: AsyncIterable<AudioChunk>;
       if (playbackContext) {
@@ -210,7 +210,7 @@ export class VoiceEngine {
         // device's scheduler (docs/ENGINE.md, "Scheduling"), the caller's abort the owner's request
         // to end the stream (the registrar decides), the device fed through the sink the play permit opens.
         playback = await DevicePlayback.admit(playbackContext, this.#playStart(text, parsed, validated), parsed.signal);
-        ({ utterance, chunks } = playback.start(runOptions, playback.hooks(!integrated, finish)));
+        ({ utterance, chunks } = playback.start(runOptions, !integrated, finish));
       } else {
         this.#throwIfClosed();
         utterance = this.#begin(parsed, validated);
@@ -284,7 +284,7 @@ export class VoiceEngine {
       // Once the stream exists, the caller's abort is the owner's request to end it: the registrar
       // decides (a user's accessibility override may refuse it; the speech then plays to its end).
       // The turn is held only while there is audio to play: no chunk for admissionTimeoutMs fails the stream.
-      const run = playback.start(parsed, playback.hooks(true));
+      const run = playback.start(parsed, true);
       utterance = run.utterance;
       for await (const chunk of run.chunks) {
         if (retainAudio) retained.push(chunk.pcm);

@@ -73,20 +73,23 @@ async function expectStalledEncoderEnded(registrar: AudioRegistrar, call: Promis
   expect(readdirSync(out)).toEqual([]);
 }
 
+/** A file engine (no device) whose encoder is the fake ffmpeg `fake`, on its own registrar; its backend yields `framesPerSegment` a segment. */
+function fileEngine(fake: string, framesPerSegment: number): { registrar: AudioRegistrar; engine: VoiceEngine } {
+  useFfmpeg(fake);
+  const registrar = new AudioRegistrar();
+  const engine = new VoiceEngine({ registrar, backend: constantLevel(LEVEL, framesPerSegment), admissionTimeoutMs: TIMEOUT_MS });
+  opened.push(engine);
+  return { registrar, engine };
+}
+
 describe('speakToFile: a hung encoder ends the call like a stalled backend', () => {
   it('integrated loudness (the default): an ffmpeg that reads nothing during the second pass fails the stream, is killed, leaves no file or spool', async () => {
-    useFfmpeg(DEAF);
-    const registrar = new AudioRegistrar();
-    const engine = new VoiceEngine({ registrar, backend: constantLevel(LEVEL, RATE_HZ), admissionTimeoutMs: TIMEOUT_MS });
-    opened.push(engine);
+    const { registrar, engine } = fileEngine(DEAF, RATE_HZ);
     await expectStalledEncoderEnded(registrar, engine.speakToFile('One sentence. And another one.', join(out, 'deaf.mp3'), { targetLufs: -20 }), DEAF);
   }, 60_000);
 
   it('per sentence: an ffmpeg that reads everything but never exits fails the stream at its end, is killed, leaves no file', async () => {
-    useFfmpeg(MUTE);
-    const registrar = new AudioRegistrar();
-    const engine = new VoiceEngine({ registrar, backend: constantLevel(LEVEL, RATE_HZ / 10), admissionTimeoutMs: TIMEOUT_MS });
-    opened.push(engine);
+    const { registrar, engine } = fileEngine(MUTE, RATE_HZ / 10);
     await expectStalledEncoderEnded(registrar, engine.speakToFile('One sentence. And another one.', join(out, 'mute.mp3'), { loudnessMode: 'per-sentence' }), MUTE);
   }, 60_000);
 
@@ -107,10 +110,7 @@ describe('speakToFile: a hung encoder ends the call like a stalled backend', () 
   }, 60_000);
 
   it('an encoder that fails at the end of the file fails the stream (attested), not a natural stop, and leaves no file', async () => {
-    useFfmpeg(FAILING);
-    const registrar = new AudioRegistrar();
-    const engine = new VoiceEngine({ registrar, backend: constantLevel(LEVEL, RATE_HZ / 10), admissionTimeoutMs: TIMEOUT_MS });
-    opened.push(engine);
+    const { registrar, engine } = fileEngine(FAILING, RATE_HZ / 10);
     await expect(engine.speakToFile('One sentence. And another one.', join(out, 'failing.mp3'))).rejects.toMatchObject({ code: 'FFMPEG_FAILED' });
     const ends = registrar.attestationStore.query({}).filter((record) => record.action === 'stop' || record.action === 'fail');
     expect(ends).toHaveLength(1);

@@ -32,7 +32,7 @@ function describeReceived(value: unknown, path: readonly PropertyKey[]): string 
 }
 
 /** Whether `value` is an object literal's kind: its prototype is Object.prototype or null. */
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
+export function isPlainRecord(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;

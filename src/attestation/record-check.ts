@@ -6,6 +6,7 @@
  * records and mutations); when it answers false, the caller asks zod, which has the final word and
  * the message naming the field. Values must be plain objects and arrays (as JSON.parse makes them).
  */
+import { isPlainRecord } from '../validation.js';
 import { ATTESTATION_FIELDS, wallTimeSchema } from './record.js';
 
 /** The record's field names (built on first use: record.ts imports this module, so nothing of it is read at load time). */
@@ -16,12 +17,6 @@ let fieldOrders: readonly (readonly string[])[] | undefined;
 const HEX_DIGIT = new Uint8Array(128);
 for (const digit of '0123456789abcdef') HEX_DIGIT[digit.charCodeAt(0)] = 1;
 const DIGITS = /^\d+$/;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
 
 /** Exactly `count` own enumerable keys, every one in `allowed` (a strict zod object's key rule). */
 function hasExactKeys(value: Record<string, unknown>, count: number, allowed: (key: string) => boolean): boolean {
@@ -75,7 +70,7 @@ function isJsonValue(value: unknown, depth: number): boolean {
 }
 
 function isJsonObject(value: unknown, depth: number): boolean {
-  if (!isPlainObject(value)) return false;
+  if (!isPlainRecord(value)) return false;
   for (const key in value) {
     if (!Object.hasOwn(value, key) || !isJsonValue(value[key], depth)) return false;
   }
@@ -86,7 +81,7 @@ function isViolations(value: unknown): boolean {
   if (!Array.isArray(value)) return false;
   for (let index = 0; index < value.length; index += 1) {
     const violation: unknown = value[index];
-    if (!isPlainObject(violation) || !hasExactKeys(violation, 3, (key) => key === 'invariant' || key === 'level' || key === 'message')) return false;
+    if (!isPlainRecord(violation) || !hasExactKeys(violation, 3, (key) => key === 'invariant' || key === 'level' || key === 'message')) return false;
     const level = violation.level;
     if (typeof violation.invariant !== 'string' || typeof violation.message !== 'string' || (level !== 'REJECT' && level !== 'HALT' && level !== 'WARN')) return false;
   }
@@ -118,7 +113,7 @@ export function isJsonObjectValue(value: unknown): boolean {
 
 /** True when `value` certainly passes the attestation schema (see the file comment); false means "ask zod". */
 export function isAttestationShape(value: unknown): boolean {
-  if (!isPlainObject(value) || !hasRecordFields(value)) return false;
+  if (!isPlainRecord(value) || !hasRecordFields(value)) return false;
   const { seq, version, timestamp, actor, decision } = value;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return false;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return false;
@@ -128,10 +123,10 @@ export function isAttestationShape(value: unknown): boolean {
   if (!isStringOrNull(value.action) || !isStringOrNull(value.target) || !isStringOrNull(value.reason) || !isStringOrNull(value.parent)) return false;
   if (!isStringOrNull(value.stateBefore) || !isStringOrNull(value.stateAfter)) return false;
   if (!isHex64(value.prevHash) || !isHex64(value.hash)) return false;
-  if (!isPlainObject(timestamp) || !hasExactKeys(timestamp, 2, (key) => key === 'wall' || key === 'monotonicNs')) return false;
+  if (!isPlainRecord(timestamp) || !hasExactKeys(timestamp, 2, (key) => key === 'wall' || key === 'monotonicNs')) return false;
   if (typeof timestamp.monotonicNs !== 'string' || !DIGITS.test(timestamp.monotonicNs) || !wallTimeSchema.safeParse(timestamp.wall).success /* the record schema's own date rule */) return false;
   if (actor !== null) {
-    if (!isPlainObject(actor) || !hasExactKeys(actor, 2, (key) => key === 'id' || key === 'kind')) return false;
+    if (!isPlainRecord(actor) || !hasExactKeys(actor, 2, (key) => key === 'id' || key === 'kind')) return false;
     if (typeof actor.id !== 'string' || typeof actor.kind !== 'string') return false;
   }
   if (!isStringArray(value.invariants) || !isViolations(value.violations)) return false;

@@ -42,8 +42,7 @@ export class LogWriter {
    * records appended meanwhile are published when the slice ends, one wake of the waiting threads
    * per slice, not one per record: with eight threads held back by a full journal, waking them all
    * for each record cost the writer a fifth of its time and every thread a context switch per
-   * record (8 workers x 20,000 requests: 20 s and 37 s of CPU before, 15.8 s and 28 s with a wake
-   * per 32 records).
+   * record (8 workers x 20,000 requests: 20 s and 37 s of CPU before, 14.2 s and 25 s now).
    */
   #batching = false;
   #pendingWritten = 0;

@@ -97,7 +97,7 @@ export class AzureBackend extends HttpBackend<ParsedOptions> {
         name: voice.DisplayName ?? voice.ShortName,
         languages: [...new Set([voice.Locale, ...(voice.SecondaryLocaleList ?? [])])],
         ...(gender === 'female' || gender === 'male' || gender === 'neutral' ? { gender } : {}),
-        ...(voice.StyleList && voice.StyleList.length > 0 ? { styles: voice.StyleList } : {}),
+        ...(voice.StyleList && voice.StyleList.length > 0 ? { styles: [...voice.StyleList] } : {}),
         ...(Number.isFinite(sampleRateHz) && sampleRateHz > 0 ? { sampleRateHz } : {}),
       } satisfies VoiceInfo;
     });

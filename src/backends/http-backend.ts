@@ -2,9 +2,11 @@
  * The base class of the cloud backends (OpenAI, ElevenLabs, Azure). It owns what they do the same
  * way: the options every HTTP backend accepts and their mapping onto the retry policy, the API-key
  * lookup (option, else environment variable), health without a network call, aborting requests in
- * flight on `close()`, building an authenticated `HttpCall`, a bounded JSON GET (voice lists) and
- * streaming a PCM answer. Subclasses build their request and map the service's answer.
+ * flight on `close()`, building an authenticated `HttpCall`, a bounded JSON GET (voice lists, kept
+ * for `voicesCacheMs` and shared by concurrent callers) and streaming a PCM answer. Subclasses
+ * build their request and map the service's answer.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BackendError } from '../errors.js';
 import type { EngineOutput } from '../graph/engine-output.js';
@@ -31,6 +33,8 @@ export const httpBackendOptionsShape = {
   apiKeyCommand: secretOptionsShape.apiKeyCommand,
   apiKeyCommandTimeoutMs: secretOptionsShape.apiKeyCommandTimeoutMs,
   apiKeyRefreshMs: secretOptionsShape.apiKeyRefreshMs,
+  /** How long a voice list (`voices()`) is reused before it is asked again (default 10 minutes; 0: every call asks). A failed listing is never kept; another API key asks again. */
+  voicesCacheMs: z.number().int().min(0).max(86_400_000).default(600_000),
   /** Told about each read or refusal of the key, never the key itself (e.g. an AuditLogger's `secretAccess`). */
   onKeyAccess: z.custom<SecretAccessListener>((value) => typeof value === 'function', 'expected a function').optional(),
 };
@@ -85,6 +89,8 @@ export abstract class HttpBackend<Options extends HttpBackendOptions> extends Ba
   private readonly closing = new AbortController();
   /** Where the API key comes from; `rotate()` it after rotating the key at its source. */
   readonly secrets: SecretManager;
+  /** Voice lists asked or answered, by URL and key digest (never the key), with when they may no longer be reused. */
+  private readonly voiceLists = new Map<string, { answer: Promise<unknown>; expiresAtMs: number }>();
 
   /** Takes options already validated by the subclass's schema; the key options go to `secrets` only. */
   protected constructor(
@@ -121,6 +127,7 @@ export abstract class HttpBackend<Options extends HttpBackendOptions> extends Ba
   /** Aborts requests in flight (they fail with BACKEND_CLOSED) and refuses new ones; idempotent. */
   override async close(): Promise<void> {
     if (!this.closing.signal.aborted) this.closing.abort(new BackendError(this.name, 'BACKEND_CLOSED', 'the backend was closed'));
+    this.voiceLists.clear();
     await super.close();
   }
 
@@ -154,8 +161,36 @@ export abstract class HttpBackend<Options extends HttpBackendOptions> extends Ba
     };
   }
 
-  /** GETs a voice list from `url` and validates its JSON with `schema`, within `firstChunkTimeoutMs` ("no voice list within … ms"). */
+  /**
+   * GETs a voice list from `url` and validates its JSON with `schema`, within `firstChunkTimeoutMs`
+   * ("no voice list within … ms"). An answer is reused for `voicesCacheMs` (conversations and voice
+   * checks list voices often; the list changes rarely) and callers asking while it is on its way share
+   * it; a failure is dropped at once, so the next call asks again. Keyed by the URL and a digest of
+   * the key: a rotated key (another account) asks again.
+   */
   protected async getVoiceList<Schema extends z.ZodType>(apiKey: string, url: URL, schema: Schema): Promise<z.output<Schema>> {
+    const ttlMs = this.options.voicesCacheMs;
+    if (ttlMs === 0 || this.closing.signal.aborted) return this.fetchVoiceList(apiKey, url, schema);
+    const key = `${url.href} ${createHash('sha256').update(apiKey).digest('hex')}`;
+    const nowMs = performance.now();
+    const kept = this.voiceLists.get(key);
+    if (kept && kept.expiresAtMs > nowMs) return kept.answer as Promise<z.output<Schema>>;
+    for (const [other, entry] of this.voiceLists) if (entry.expiresAtMs <= nowMs) this.voiceLists.delete(other);
+    const entry = { answer: this.fetchVoiceList(apiKey, url, schema), expiresAtMs: Number.POSITIVE_INFINITY };
+    this.voiceLists.set(key, entry);
+    entry.answer.then(
+      () => {
+        entry.expiresAtMs = performance.now() + ttlMs;
+      },
+      () => {
+        if (this.voiceLists.get(key) === entry) this.voiceLists.delete(key);
+      },
+    );
+    return entry.answer as Promise<z.output<Schema>>;
+  }
+
+  /** One voice-list GET, validated with `schema`, within `firstChunkTimeoutMs`. */
+  private async fetchVoiceList<Schema extends z.ZodType>(apiKey: string, url: URL, schema: Schema): Promise<z.output<Schema>> {
     const deadline = startDeadline(this.name, this.policy.firstChunkTimeoutMs, 'no voice list');
     try {
       const call = this.httpCall(apiKey, 'GET', url, deadline.signal);

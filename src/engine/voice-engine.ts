@@ -408,7 +408,7 @@ export class VoiceEngine {
     if (this.#closed) return;
     this.#closed = true;
     this.#scheduler?.withdraw(this, new AudioError('ENGINE_CLOSED', 'the engine was closed'));
-    await this.#active.endAll();
+    await this.#active.endAll(this.actor);
     for (const stop of this.#stopListening) stop();
     this.#sinks.dispose();
     await this.#backends.closeCreated();

@@ -23,7 +23,7 @@ import type { SinkBook } from '../streaming/sink-book.js';
 import type { StreamSink } from '../streaming/stream-sink.js';
 import type { ParsedSpeakOptions } from './engine-options.js';
 import type { AudioChunk } from './speech-types.js';
-import { callerAbort, callerAbortError, idleWatch, playEndError, type CallerAbort, type IdleWatch } from './play-guards.js';
+import { callerAbort, callerAbortError, idleWatch, ownerEnds, playEndError, type CallerAbort, type IdleWatch } from './play-guards.js';
 import type { StreamLifecycle } from './stream-lifecycle.js';
 import { gainTargetOf, type RunHooks, type Utterance } from './utterance.js';
 
@@ -134,6 +134,16 @@ export class DevicePlayback {
     void _callerSignal;
     const hooks = this.hooks(perSentenceLoudness, finish);
     return { utterance, chunks: this.#watched(play.run(utterance, { ...unsignalled, sampleRateHz: this.#output.config.sampleRateHz }, hooks)) };
+  }
+
+  /**
+   * The file a `speakToFile({ play: true })` also writes failed (`why`): the owner's request to end
+   * the stream, as the caller's abort is, never the runtime's; refused (a user's accessibility
+   * override over an agent's stream), the speech plays on to its end.
+   */
+  fileFailed(why: string): void {
+    const streamId = this.#current.utterance?.lifecycle.streamId;
+    if (streamId !== undefined && !this.#registrar.halted) ownerEnds(this.#registrar, this.#play.actor, streamId, `the file could not be written: ${why}`.slice(0, 1000));
   }
 
   /** The AbortError the play ends with when the caller's abort ended its stream (`face` names the call), else null. */

@@ -200,9 +200,22 @@ export class VoiceEngine {
     const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, tags, stallTimeoutMs, onStall, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let written: WrittenSpeech;
     let playback: DevicePlayback | undefined;
+    // Playing too, a file that fails is the owner's request to end the stream (device-playback.ts,
+    // fileFailed): a user's override keeps covered speech playing; the call rejects with the error at the end.
+    let fileError: { error: unknown } | undefined;
+    const intoFile = async (work: () => Promise<unknown>): Promise<void> => {
+      if (fileError) return;
+      try {
+        await work();
+      } catch (error) {
+        if (!playback) throw error;
+        fileError = { error };
+        playback.fileFailed(describe(error));
+      }
+    };
     try {
-      // The file is encoded to its end before the stream's natural end, so an encoder's failure fails the stream.
-      const finish = () => writer.finish();
+      // The file is encoded to its end before the stream's natural end, so an encoder's failure fails the stream (the owner's end when playing).
+      const finish = () => intoFile(() => writer.finish());
       const runOptions = { ...parsed, ...(integrated ? { targetLufs: undefined } : {}) };
       let chunks: AsyncIterable<AudioChunk>;
       if (playbackContext) {
@@ -217,13 +230,14 @@ export class VoiceEngine {
         chunks = this.#run(utterance, text, runOptions, { perSentenceLoudness: !integrated, beforeEnd: finish });
       }
       for await (const chunk of chunks) {
-        await writer.write(chunk);
+        await intoFile(() => writer.write(chunk));
         if (!playback) continue;
         if (!playback.open || !(await playback.write(chunk, utterance.lifecycle))) break;
       }
       // Ended by a halt, the caller's abort (allowed or refused) or someone else's fail: play()'s error, and no file.
       const ended = playback?.endError(utterance, 'speakToFile()');
       if (ended) throw ended;
+      if (fileError) throw fileError.error;
       written = await writer.close();
     } catch (error) {
       await writer.abort();

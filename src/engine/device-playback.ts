@@ -202,6 +202,14 @@ export class DevicePlayback {
         await this.#sink?.drain();
         await finish?.();
       },
+      // An error of the run (a caller's text source or callback that throws, a backend) fails the
+      // stream as the runtime; under a user's accessibility override only once the device has played
+      // what the stream wrote, so no agent cuts covered speech with an error of its own making.
+      beforeFail: async () => {
+        this.#idle.disarm();
+        const streamId = this.#current.utterance?.lifecycle.streamId;
+        if (streamId !== undefined && this.#registrar.overrideFor(streamId) !== null) await this.#sink?.drain().catch(() => undefined);
+      },
     };
   }
 

@@ -282,6 +282,12 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
       throw error instanceof AbortError ? error : new AbortError('speech was aborted', { cause: error });
     }
     finished = true;
+    // Play: a stream a user's override covers keeps what the device holds (no error the caller caused cuts it).
+    if (mode.beforeFail) await mode.beforeFail();
+    if (registrar.halted) {
+      lifecycle.abandon();
+      throw new RegistrarHaltedError(`the registrar halted (${registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`, { cause: error });
+    }
     lifecycle.fail(describe(error));
     throw error;
   } finally {

@@ -87,6 +87,8 @@ export class DevicePlayback {
   /** The caller's abort once the stream exists: the owner's request to end it, which the registrar decides. */
   readonly abort: CallerAbort;
   #sink: StreamSink | undefined;
+  /** Resolves false once the sink closed (made on first use by `whileWriting`). */
+  #sinkClosed: Promise<false> | undefined;
 
   private constructor(context: PlaybackContext, play: PlayStart, admission: Admission, current: { utterance?: Utterance }, signal: AbortSignal | undefined) {
     this.#sinks = context.sinks;
@@ -144,6 +146,29 @@ export class DevicePlayback {
   fileFailed(why: string): void {
     const streamId = this.#current.utterance?.lifecycle.streamId;
     if (streamId !== undefined && !this.#registrar.halted) ownerEnds(this.#registrar, this.#play.actor, streamId, `the file could not be written: ${why}`.slice(0, 1000));
+  }
+
+  /**
+   * Awaits `work`, a write of the file a `speakToFile({ play: true })` also writes, under the
+   * admission timeout: a file target that takes nothing (a peer that stopped reading) while the
+   * device has none of the stream's audio left holds the turn with nothing to play, and the
+   * runtime fails the stream (play-guards.ts). Resolves true when `work` did, false (leaving
+   * `work` to settle on its own) once the stream's sink closed first, by that fail or any decision.
+   */
+  async whileWriting(work: Promise<unknown>): Promise<boolean> {
+    const sink = this.#sink;
+    if (!sink) return work.then(() => true);
+    if (sink.closure) {
+      work.catch(() => undefined);
+      return false;
+    }
+    this.#sinkClosed ??= new Promise<false>((resolve) => sink.onClose(() => resolve(false)));
+    this.#idle.arm();
+    try {
+      return await Promise.race([work.then(() => true), this.#sinkClosed]);
+    } finally {
+      this.#idle.disarm();
+    }
   }
 
   /** The AbortError the play ends with when the caller's abort ended its stream (`face` names the call), else null. */

@@ -230,7 +230,8 @@ export class VoiceEngine {
         chunks = this.#run(utterance, text, runOptions, { perSentenceLoudness: !integrated, beforeEnd: finish });
       }
       for await (const chunk of chunks) {
-        await intoFile(() => writer.write(chunk));
+        // Playing, a target that takes nothing holds the turn by play()'s rule: the admission timeout ends it (device-playback.ts).
+        await intoFile(() => (playback ? playback.whileWriting(writer.write(chunk)) : writer.write(chunk)));
         if (!playback) continue;
         if (!playback.open || !(await playback.write(chunk, utterance.lifecycle))) break;
       }

@@ -7,6 +7,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
@@ -43,6 +44,19 @@ describe('speakToFile({ play: true }) holds its device turn by play() rules', ()
     } finally {
       stall.abort();
     }
+  }, 60_000);
+
+  it("an agent's file target that never takes its bytes (a writable that never calls back) is failed by the runtime once the device has none of its audio: the user's covered play goes ahead, and the agent's engine still closes", async () => {
+    const { registrar, alice, output } = nullDeviceHost(opened, { captureSeconds: 0 });
+    registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
+    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:hog'), output, backend: constantLevel(LEVEL, RATE_HZ / 10), admissionTimeoutMs: 300 });
+    const user = new VoiceEngine({ registrar, actor: alice, output, backend: constantLevel(LEVEL, RATE_HZ / 10) });
+    opened.push(agent, user);
+    // Takes nothing: its buffer fills and it never drains (a peer that stopped reading).
+    const deaf = new Writable({ highWaterMark: 16, write: () => undefined });
+    const text = Array.from({ length: 40 }, (_, index) => `Sentence ${index}.`).join(' ');
+    await expectUserPlaysPastStalledAgent(registrar, agent, user, agent.speakToFile(text, deaf, { play: true }), 300);
+    await agent.close();
   }, 60_000);
 
   it('a backend that stalls between chunks is failed too, after its first audio played (planted: one that keeps talking is not), no file left', async () => {

@@ -241,6 +241,8 @@ export class VoiceEngine {
       if (fileError) throw fileError.error;
       written = await writer.close();
     } catch (error) {
+      // The device turn goes back first: giving up the file may wait on its target (a FIFO write the kernel holds).
+      await playback?.release();
       await writer.abort();
       throw playback?.abortError('speakToFile()') ?? error;
     } finally {

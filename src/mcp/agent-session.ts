@@ -257,15 +257,15 @@ export class AgentSession {
   }
 
   /**
-   * The host closing the server ends what the session still runs, as the runtime (by name: the
-   * host holds the registrar), covered by an override or not: the engine's own close() would leave
+   * The host closing the server ends what the session still runs, as the runtime (the host holds
+   * the registrar, which hands it the runtime's handle), covered by an override or not: the engine's own close() would leave
    * covered speech playing (closing is the owner's act there, and the owner is the agent).
    */
   #hostEnds(): void {
     for (const play of this.plays().filter((tracked) => this.#live(tracked))) {
       const state = this.#registrar.getState(play.streamId)?.state;
       const action = state === 'playing' || state === 'interrupting' ? 'stop' : state === 'compiling' || state === 'synthesizing' || state === 'idle' ? 'fail' : null;
-      if (action !== null && !this.#registrar.halted) this.#registrar.requestAsHost({ action, actor: this.#hostEngine.runtimeActor, target: play.streamId, reason: 'engine_closed' });
+      if (action !== null && !this.#registrar.halted) this.#registrar.request({ action, actor: this.#registrar.registerActor(this.#hostEngine.runtimeActor), target: play.streamId, reason: 'engine_closed' });
     }
   }
 

@@ -29,6 +29,16 @@ function stallingBackend(stall: AbortSignal, framesPerSegment: number): Constant
   return new ConstantLevelBackend({ level: LEVEL, sampleRateHz: RATE_HZ, framesPerSegment, stallFor: (text) => (text.includes('Stall') ? stalled : undefined) });
 }
 
+/** A user's covered session "den" on a null device, an agent `hog` (admission timeout 300 ms) and the user's engine on it. */
+function hogAndUser(): { registrar: AudioRegistrar; agent: VoiceEngine; user: VoiceEngine } {
+  const { registrar, alice, output } = nullDeviceHost(opened, { captureSeconds: 0 });
+  registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
+  const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:hog'), output, backend: constantLevel(LEVEL, RATE_HZ / 10), admissionTimeoutMs: 300 });
+  const user = new VoiceEngine({ registrar, actor: alice, output, backend: constantLevel(LEVEL, RATE_HZ / 10) });
+  opened.push(agent, user);
+  return { registrar, agent, user };
+}
+
 describe('speakToFile({ play: true }) holds its device turn by play() rules', () => {
   it("an agent's file whose backend stalls before any audio is failed by the runtime (attested) and releases the device: the user's covered play goes ahead, no file is left", async () => {
     const { registrar, alice, output } = nullDeviceHost(opened, { captureSeconds: 0 });
@@ -48,11 +58,7 @@ describe('speakToFile({ play: true }) holds its device turn by play() rules', ()
   }, 60_000);
 
   it("an agent's file target that never takes its bytes (a writable that never calls back) is failed by the runtime once the device has none of its audio: the user's covered play goes ahead, and the agent's engine still closes", async () => {
-    const { registrar, alice, output } = nullDeviceHost(opened, { captureSeconds: 0 });
-    registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
-    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:hog'), output, backend: constantLevel(LEVEL, RATE_HZ / 10), admissionTimeoutMs: 300 });
-    const user = new VoiceEngine({ registrar, actor: alice, output, backend: constantLevel(LEVEL, RATE_HZ / 10) });
-    opened.push(agent, user);
+    const { registrar, agent, user } = hogAndUser();
     // Takes nothing: its buffer fills and it never drains (a peer that stopped reading).
     const deaf = new Writable({ highWaterMark: 16, write: () => undefined });
     const text = Array.from({ length: 40 }, (_, index) => `Sentence ${index}.`).join(' ');
@@ -61,11 +67,7 @@ describe('speakToFile({ play: true }) holds its device turn by play() rules', ()
   }, 60_000);
 
   it("a FIFO whose reader never reads: the runtime fails the agent's stream once the device has none of its audio, and the user's covered play goes ahead", async () => {
-    const { registrar, alice, output } = nullDeviceHost(opened, { captureSeconds: 0 });
-    registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
-    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:hog'), output, backend: constantLevel(LEVEL, RATE_HZ / 10), admissionTimeoutMs: 300 });
-    const user = new VoiceEngine({ registrar, actor: alice, output, backend: constantLevel(LEVEL, RATE_HZ / 10) });
-    opened.push(agent, user);
+    const { registrar, agent, user } = hogAndUser();
     const fifo = join(dir, 'deaf.wav');
     execFileSync('mkfifo', [fifo]);
     // A reader that holds the FIFO open (read-write: its open does not wait) and never reads: the pipe's buffer fills and the writes block.

@@ -28,6 +28,7 @@ import { schedulerFor, type Admission, type Scheduler, type ScheduleView } from 
 import { HeardLedger, type Heard } from '../streaming/heard.js';
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
 import { parseInput } from '../validation.js';
+import { schedulePolicySchema } from '../streaming/schedule-policy.js';
 import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type ParsedEngineOptions, type ParsedSpeakOptions, type PlayOptions, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
 import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speech-types.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
@@ -65,6 +66,8 @@ const fromHost = new WeakMap<object, { plugins: EnginePlugins; registry: Backend
 /** Options of `engine.interrupt()`: only why. The actor is always the engine's own. */
 const interruptOptionsSchema = z.strictObject({ reason: z.string().max(1000).optional() });
 const voicesOptionsSchema = z.strictObject({ backend: z.string().min(1).max(100).optional() });
+/** Options of `engine.forActor()`: only the scheduling policy of the engine it makes. */
+const forActorOptionsSchema = z.strictObject({ policy: schedulePolicySchema.optional() });
 
 /** Speaks text through a backend under the registrar's authority. */
 export class VoiceEngine {
@@ -361,9 +364,12 @@ export class VoiceEngine {
    */
   async forActor(actor: ActorHandle, options: Pick<VoiceEngineOptions, 'policy'> = {}): Promise<VoiceEngine> {
     this.#throwIfClosed();
+    // Only `policy`: anything else (a session, a user, a content filter, a timeout) would let the
+    // engine it makes escape what the host pinned on this one (a guest may call forActor too).
+    const parsed = parseInput(forActorOptionsSchema, options, 'forActor options');
     const backend = await this.#backends.main();
     const { backend: _backend, backendOptions: _backendOptions, fallback: _fallback, registrar: _registrar, output: _output, actor: _actor, audioBackend: _audioBackend, audioDevice: _audioDevice, plugins: _plugins, ...shared } = this.#options;
-    const engineOptions: VoiceEngineOptions = { ...shared, ...options, backend, registrar: this.#registrar, output: this.#outputDevice(), actor };
+    const engineOptions: VoiceEngineOptions = { ...shared, ...parsed, backend, registrar: this.#registrar, output: this.#outputDevice(), actor };
     // The session engine uses this engine's plugins (loaded once, one isolate each) and their backends.
     fromHost.set(engineOptions, { plugins: this.#plugins, registry: this.#registry });
     return new VoiceEngine(engineOptions);

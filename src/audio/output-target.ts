@@ -355,6 +355,10 @@ export function streamOutputTarget(stream: NodeJS.WritableStream, name = '-'): O
       return failure ? Promise.reject(failure) : Promise.resolve();
     },
     discard: () => {
+      // Writes the stream never took are given up (their callbacks may never come).
+      const abandoned = new AudioError('OUTPUT_CLOSED', `the writes to ${name === '-' ? 'standard output' : name} were given up`);
+      for (const reject of pending) reject(abandoned);
+      pending.clear();
       // Keep swallowing a late EPIPE of this stream: it has been reported once already.
       if (!failure) release();
       return Promise.resolve();

@@ -23,7 +23,7 @@ import type { SinkBook } from '../streaming/sink-book.js';
 import type { StreamSink } from '../streaming/stream-sink.js';
 import type { ParsedSpeakOptions } from './engine-options.js';
 import type { AudioChunk } from './speech-types.js';
-import { callerAbort, callerAbortError, idleWatch, playEndError, type CallerAbort, type IdleWatch } from './play-guards.js';
+import { callerAbort, callerAbortError, idleWatch, ownerEnds, playEndError, type CallerAbort, type IdleWatch } from './play-guards.js';
 import type { StreamLifecycle } from './stream-lifecycle.js';
 import { gainTargetOf, type RunHooks, type Utterance } from './utterance.js';
 
@@ -87,6 +87,8 @@ export class DevicePlayback {
   /** The caller's abort once the stream exists: the owner's request to end it, which the registrar decides. */
   readonly abort: CallerAbort;
   #sink: StreamSink | undefined;
+  /** Resolves false once the sink closed (made on first use by `whileWriting`). */
+  #sinkClosed: Promise<false> | undefined;
 
   private constructor(context: PlaybackContext, play: PlayStart, admission: Admission, current: { utterance?: Utterance }, signal: AbortSignal | undefined) {
     this.#sinks = context.sinks;
@@ -134,6 +136,39 @@ export class DevicePlayback {
     void _callerSignal;
     const hooks = this.hooks(perSentenceLoudness, finish);
     return { utterance, chunks: this.#watched(play.run(utterance, { ...unsignalled, sampleRateHz: this.#output.config.sampleRateHz }, hooks)) };
+  }
+
+  /**
+   * The file a `speakToFile({ play: true })` also writes failed (`why`): the owner's request to end
+   * the stream, as the caller's abort is, never the runtime's; refused (a user's accessibility
+   * override over an agent's stream), the speech plays on to its end.
+   */
+  fileFailed(why: string): void {
+    const streamId = this.#current.utterance?.lifecycle.streamId;
+    if (streamId !== undefined && !this.#registrar.halted) ownerEnds(this.#registrar, this.#play.actor, streamId, `the file could not be written: ${why}`.slice(0, 1000));
+  }
+
+  /**
+   * Awaits `work`, a write of the file a `speakToFile({ play: true })` also writes, under the
+   * admission timeout: a file target that takes nothing (a peer that stopped reading) while the
+   * device has none of the stream's audio left holds the turn with nothing to play, and the
+   * runtime fails the stream (play-guards.ts). Resolves true when `work` did, false (leaving
+   * `work` to settle on its own) once the stream's sink closed first, by that fail or any decision.
+   */
+  async whileWriting(work: Promise<unknown>): Promise<boolean> {
+    const sink = this.#sink;
+    if (!sink) return work.then(() => true);
+    if (sink.closure) {
+      work.catch(() => undefined);
+      return false;
+    }
+    this.#sinkClosed ??= new Promise<false>((resolve) => sink.onClose(() => resolve(false)));
+    this.#idle.arm();
+    try {
+      return await Promise.race([work.then(() => true), this.#sinkClosed]);
+    } finally {
+      this.#idle.disarm();
+    }
   }
 
   /** The AbortError the play ends with when the caller's abort ended its stream (`face` names the call), else null. */
@@ -191,6 +226,14 @@ export class DevicePlayback {
         this.#idle.disarm();
         await this.#sink?.drain();
         await finish?.();
+      },
+      // An error of the run (a caller's text source or callback that throws, a backend) fails the
+      // stream as the runtime; under a user's accessibility override only once the device has played
+      // what the stream wrote, so no agent cuts covered speech with an error of its own making.
+      beforeFail: async () => {
+        this.#idle.disarm();
+        const streamId = this.#current.utterance?.lifecycle.streamId;
+        if (streamId !== undefined && this.#registrar.overrideFor(streamId) !== null) await this.#sink?.drain().catch(() => undefined);
       },
     };
   }

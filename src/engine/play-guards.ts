@@ -104,14 +104,23 @@ export function callerAbort(registrar: AudioRegistrar, owner: ActorHandle, curre
       const streamId = current();
       if (abort.requested || streamId === undefined) return;
       abort.requested = true;
-      const state = registrar.getState(streamId)?.state;
-      if (state !== 'playing' && state !== 'interrupting' && state !== 'compiling' && state !== 'synthesizing') return;
-      const action = state === 'playing' || state === 'interrupting' ? 'stop' : 'fail';
-      const result = registrar.request({ action, actor: owner, target: streamId, reason: 'aborted by the caller' });
-      if (!result.allowed) abort.denial = result;
+      const result = ownerEnds(registrar, owner, streamId, 'aborted by the caller');
+      if (result && !result.allowed) abort.denial = result;
     },
   };
   return abort;
+}
+
+/**
+ * The owner's request to end `streamId` (stop while it plays, fail before), which the registrar
+ * decides (a user's accessibility override refuses an agent); null when the stream already ended
+ * or is ending. What a caller's abort, or the failure of a file a play also writes, asks.
+ */
+export function ownerEnds(registrar: AudioRegistrar, owner: ActorHandle, streamId: string, reason: string): RegistrarResult | null {
+  const state = registrar.getState(streamId)?.state;
+  if (state !== 'playing' && state !== 'interrupting' && state !== 'compiling' && state !== 'synthesizing') return null;
+  const action = state === 'playing' || state === 'interrupting' ? 'stop' : 'fail';
+  return registrar.request({ action, actor: owner, target: streamId, reason });
 }
 
 /**

@@ -3,7 +3,8 @@
  * whoever makes them. An interrupt, stop or fail of one of them (other than the runtime's own
  * natural-end stop) records who ended it and aborts its synthesis; a registrar halt aborts every
  * one (fail-closed); closing the engine asks the registrar, as the runtime, to end each with reason
- * `engine_closed` (stop when it plays, fail before), aborts them all (a halted registrar decides
+ * `engine_closed` (stop when it plays, fail before), or as the owner when an accessibility override
+ * covers it (a refused one plays on to its end), aborts the others (a halted registrar decides
  * nothing) and waits until every run has ended. A run is in here from its start to its end
  * (utterance-run.ts adds and deletes it).
  */
@@ -65,16 +66,27 @@ export class RunningStreams {
     }
   }
 
-  /** Ends every running stream for a closing engine (`engine_closed`) and resolves once each run has ended. */
-  async endAll(): Promise<void> {
+  /**
+   * Ends every running stream for a closing engine (`engine_closed`) and resolves once each run has
+   * ended. Closing is the owner's act: a stream an accessibility override covers is asked to end by
+   * `owner` (allowed for a user owning a covering override, refused for an agent), never by the
+   * runtime for it; one the registrar refuses to end plays on to its natural end, and this waits for it.
+   */
+  async endAll(owner: ActorHandle): Promise<void> {
     const running = [...this.#entries.entries()];
+    const playingOn = new Set<string>();
     for (const [streamId] of running) {
       const state = this.#registrar.getState(streamId)?.state;
-      if (state === 'playing' || state === 'interrupting') this.#registrar.request({ action: 'stop', actor: this.#runtime, target: streamId, reason: 'engine_closed' });
-      else if (state === 'compiling' || state === 'synthesizing' || state === 'idle') this.#registrar.request({ action: 'fail', actor: this.#runtime, target: streamId, reason: 'engine_closed' });
+      const action = state === 'playing' || state === 'interrupting' ? 'stop' : state === 'compiling' || state === 'synthesizing' || state === 'idle' ? 'fail' : null;
+      if (action === null) continue;
+      const covered = this.#registrar.overrideFor(streamId) !== null;
+      const result = this.#registrar.request({ action, actor: covered ? owner : this.#runtime, target: streamId, reason: 'engine_closed' });
+      if (covered && !result.allowed && !this.#registrar.halted) playingOn.add(streamId);
     }
     // A stream the registrar could not end (it halted) is stopped here without a request.
-    for (const [, { controller }] of running) controller.abort(new AudioError('ENGINE_CLOSED', 'the engine was closed'));
+    for (const [streamId, { controller }] of running) {
+      if (!playingOn.has(streamId)) controller.abort(new AudioError('ENGINE_CLOSED', 'the engine was closed'));
+    }
     await Promise.allSettled(running.map(([, entry]) => entry.done));
   }
 }

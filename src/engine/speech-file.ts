@@ -243,6 +243,9 @@ export class SpeechFileWriter {
     this.#state = 'aborted';
     this.#watch?.stop();
     this.#channel?.fail(new AudioError('WRITER_CLOSED', `the writer of ${this.path} was aborted`));
+    // A stream that takes nothing more (a peer that stopped reading) would hold the encoder's
+    // output, and this wait, forever: its pending writes are given up first.
+    if (this.#target.kind === 'stream') await this.#target.discard();
     await this.#pump?.catch(() => undefined);
     await this.#dropSpool();
     await this.#target.discard();

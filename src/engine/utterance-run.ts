@@ -148,7 +148,8 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
       const rate = converter.rateHz ?? FALLBACK_RATE_HZ;
       const channels = extra.channels ?? 1;
       let processed = unmarked;
-      if (processed.length > 0 && plugins.has('onAudio')) processed = plugins.onAudio(processed, { streamId: lifecycle.streamId, index, kind, sampleRateHz: rate, channels });
+      // No plugin alters a stream a user's accessibility override covers (spec §3.1), its audio included: the user hears it as synthesized.
+      if (processed.length > 0 && plugins.has('onAudio') && lifecycle.override() === null) processed = plugins.onAudio(processed, { streamId: lifecycle.streamId, index, kind, sampleRateHz: rate, channels });
       // The watermark goes last, so no later step removes it; a scene's stereo mix is not marked again
       // (its dialogue was marked when spoken).
       const pcm = marker && channels === 1 ? marker.process(processed, rate) : processed;
@@ -282,6 +283,12 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
       throw error instanceof AbortError ? error : new AbortError('speech was aborted', { cause: error });
     }
     finished = true;
+    // Play: a stream a user's override covers keeps what the device holds (no error the caller caused cuts it).
+    if (mode.beforeFail) await mode.beforeFail();
+    if (registrar.halted) {
+      lifecycle.abandon();
+      throw new RegistrarHaltedError(`the registrar halted (${registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`, { cause: error });
+    }
     lifecycle.fail(describe(error));
     throw error;
   } finally {

@@ -53,6 +53,8 @@ export interface RunHooks {
   onPlay?: (permit: Permit) => void;
   /** Awaited after the last chunk, before the natural-end stop (play() drains the device here). */
   beforeEnd?: () => Promise<unknown>;
+  /** Awaited before the runtime fails the stream for an error of the run (play() lets a covered stream's device play what it holds). */
+  beforeFail?: () => Promise<void>;
 }
 
 /** An error's message (or the value as text). */

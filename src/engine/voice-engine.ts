@@ -28,6 +28,7 @@ import { schedulerFor, type Admission, type Scheduler, type ScheduleView } from 
 import { HeardLedger, type Heard } from '../streaming/heard.js';
 import { readerOf, type RegistrarReader } from './registrar-reader.js';
 import { parseInput } from '../validation.js';
+import { schedulePolicySchema } from '../streaming/schedule-policy.js';
 import { playOptionsSchema, speakOptionsSchema, voiceEngineOptionsSchema, type ParsedEngineOptions, type ParsedSpeakOptions, type PlayOptions, type SpeakOptions, type VoiceEngineOptions } from './engine-options.js';
 import type { AudioChunk, EngineHealth, PlayResult, SpeechResult } from './speech-types.js';
 import { StreamLifecycle } from './stream-lifecycle.js';
@@ -65,6 +66,8 @@ const fromHost = new WeakMap<object, { plugins: EnginePlugins; registry: Backend
 /** Options of `engine.interrupt()`: only why. The actor is always the engine's own. */
 const interruptOptionsSchema = z.strictObject({ reason: z.string().max(1000).optional() });
 const voicesOptionsSchema = z.strictObject({ backend: z.string().min(1).max(100).optional() });
+/** Options of `engine.forActor()`: only the scheduling policy of the engine it makes. */
+const forActorOptionsSchema = z.strictObject({ policy: schedulePolicySchema.optional() });
 
 /** Speaks text through a backend under the registrar's authority. */
 export class VoiceEngine {
@@ -200,9 +203,22 @@ export class VoiceEngine {
     const writer = await SpeechFileWriter.open(path, { format, truePeakLimitDb: parsed.truePeakLimitDb, tags, stallTimeoutMs, onStall, ...(integrated ? { targetLufs: parsed.targetLufs } : {}) });
     let written: WrittenSpeech;
     let playback: DevicePlayback | undefined;
+    // Playing too, a file that fails is the owner's request to end the stream (device-playback.ts,
+    // fileFailed): a user's override keeps covered speech playing; the call rejects with the error at the end.
+    let fileError: { error: unknown } | undefined;
+    const intoFile = async (work: () => Promise<unknown>): Promise<void> => {
+      if (fileError) return;
+      try {
+        await work();
+      } catch (error) {
+        if (!playback) throw error;
+        fileError = { error };
+        playback.fileFailed(describe(error));
+      }
+    };
     try {
-      // The file is encoded to its end before the stream's natural end, so an encoder's failure fails the stream.
-      const finish = () => writer.finish();
+      // The file is encoded to its end before the stream's natural end, so an encoder's failure fails the stream (the owner's end when playing).
+      const finish = () => intoFile(() => writer.finish());
       const runOptions = { ...parsed, ...(integrated ? { targetLufs: undefined } : {}) };
       let chunks: AsyncIterable<AudioChunk>;
       if (playbackContext) {
@@ -217,15 +233,19 @@ export class VoiceEngine {
         chunks = this.#run(utterance, text, runOptions, { perSentenceLoudness: !integrated, beforeEnd: finish });
       }
       for await (const chunk of chunks) {
-        await writer.write(chunk);
+        // Playing, a target that takes nothing holds the turn by play()'s rule: the admission timeout ends it (device-playback.ts).
+        await intoFile(() => (playback ? playback.whileWriting(writer.write(chunk)) : writer.write(chunk)));
         if (!playback) continue;
         if (!playback.open || !(await playback.write(chunk, utterance.lifecycle))) break;
       }
       // Ended by a halt, the caller's abort (allowed or refused) or someone else's fail: play()'s error, and no file.
       const ended = playback?.endError(utterance, 'speakToFile()');
       if (ended) throw ended;
+      if (fileError) throw fileError.error;
       written = await writer.close();
     } catch (error) {
+      // The device turn goes back first: giving up the file may wait on its target (a FIFO write the kernel holds).
+      await playback?.release();
       await writer.abort();
       throw playback?.abortError('speakToFile()') ?? error;
     } finally {
@@ -344,9 +364,12 @@ export class VoiceEngine {
    */
   async forActor(actor: ActorHandle, options: Pick<VoiceEngineOptions, 'policy'> = {}): Promise<VoiceEngine> {
     this.#throwIfClosed();
+    // Only `policy`: anything else (a session, a user, a content filter, a timeout) would let the
+    // engine it makes escape what the host pinned on this one (a guest may call forActor too).
+    const parsed = parseInput(forActorOptionsSchema, options, 'forActor options');
     const backend = await this.#backends.main();
     const { backend: _backend, backendOptions: _backendOptions, fallback: _fallback, registrar: _registrar, output: _output, actor: _actor, audioBackend: _audioBackend, audioDevice: _audioDevice, plugins: _plugins, ...shared } = this.#options;
-    const engineOptions: VoiceEngineOptions = { ...shared, ...options, backend, registrar: this.#registrar, output: this.#outputDevice(), actor };
+    const engineOptions: VoiceEngineOptions = { ...shared, ...parsed, backend, registrar: this.#registrar, output: this.#outputDevice(), actor };
     // The session engine uses this engine's plugins (loaded once, one isolate each) and their backends.
     fromHost.set(engineOptions, { plugins: this.#plugins, registry: this.#registry });
     return new VoiceEngine(engineOptions);
@@ -408,7 +431,7 @@ export class VoiceEngine {
     if (this.#closed) return;
     this.#closed = true;
     this.#scheduler?.withdraw(this, new AudioError('ENGINE_CLOSED', 'the engine was closed'));
-    await this.#active.endAll();
+    await this.#active.endAll(this.actor);
     for (const stop of this.#stopListening) stop();
     this.#sinks.dispose();
     await this.#backends.closeCreated();

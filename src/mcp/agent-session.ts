@@ -235,8 +235,8 @@ export class AgentSession {
    * Ends the session. Its client leaving is the agent's own act: each of its streams still going
    * is ended by the agent's request (`stop`, or `fail` before its audio), which the registrar may
    * deny (a user's accessibility override): such speech plays on to its end before the session's
-   * engine closes. `force` (the host closing the server) closes the engine at once: the engine's
-   * runtime stops what still plays. No dialogue starts another turn once closing began; nothing
+   * engine closes. `force` (the host closing the server) ends what still plays at once, as the
+   * runtime and by the host's authority (covered speech too), then closes the engine. No dialogue starts another turn once closing began; nothing
    * is told to the client any more. Idempotent.
    */
   async close(options: { force?: boolean } = {}): Promise<void> {
@@ -247,12 +247,26 @@ export class AgentSession {
       this.#leaving = Promise.all(going.map((play) => play.done)).then(() => undefined);
     }
     if (options.force !== true) await this.#leaving;
+    else this.#hostEnds();
     this.#engineClosing ??= (async () => {
       const engine = this.#engine;
       if (engine) await (await engine.catch(() => null))?.close();
       this.#stopListening();
     })();
     await this.#engineClosing;
+  }
+
+  /**
+   * The host closing the server ends what the session still runs, as the runtime (the host holds
+   * the registrar, which hands it the runtime's handle), covered by an override or not: the engine's own close() would leave
+   * covered speech playing (closing is the owner's act there, and the owner is the agent).
+   */
+  #hostEnds(): void {
+    for (const play of this.plays().filter((tracked) => this.#live(tracked))) {
+      const state = this.#registrar.getState(play.streamId)?.state;
+      const action = state === 'playing' || state === 'interrupting' ? 'stop' : state === 'compiling' || state === 'synthesizing' || state === 'idle' ? 'fail' : null;
+      if (action !== null && !this.#registrar.halted) this.#registrar.request({ action, actor: this.#registrar.registerActor(this.#hostEngine.runtimeActor), target: play.streamId, reason: 'engine_closed' });
+    }
   }
 
   #onTransition(event: TransitionEvent): void {

@@ -4,9 +4,11 @@
 // no file is left; real-time mode paces its writes; its turn is released once its voice is free.
 // Real addon (miniaudio's null device), real registrar, real files in a temp dir; frames and
 // events counted, deadlines only.
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
@@ -27,6 +29,16 @@ function stallingBackend(stall: AbortSignal, framesPerSegment: number): Constant
   return new ConstantLevelBackend({ level: LEVEL, sampleRateHz: RATE_HZ, framesPerSegment, stallFor: (text) => (text.includes('Stall') ? stalled : undefined) });
 }
 
+/** A user's covered session "den" on a null device, an agent `hog` (admission timeout 300 ms) and the user's engine on it. */
+function hogAndUser(): { registrar: AudioRegistrar; agent: VoiceEngine; user: VoiceEngine } {
+  const { registrar, alice, output } = nullDeviceHost(opened, { captureSeconds: 0 });
+  registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } });
+  const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:hog'), output, backend: constantLevel(LEVEL, RATE_HZ / 10), admissionTimeoutMs: 300 });
+  const user = new VoiceEngine({ registrar, actor: alice, output, backend: constantLevel(LEVEL, RATE_HZ / 10) });
+  opened.push(agent, user);
+  return { registrar, agent, user };
+}
+
 describe('speakToFile({ play: true }) holds its device turn by play() rules', () => {
   it("an agent's file whose backend stalls before any audio is failed by the runtime (attested) and releases the device: the user's covered play goes ahead, no file is left", async () => {
     const { registrar, alice, output } = nullDeviceHost(opened, { captureSeconds: 0 });
@@ -42,6 +54,41 @@ describe('speakToFile({ play: true }) holds its device turn by play() rules', ()
       expect(readdirSync(dir)).toEqual([]);
     } finally {
       stall.abort();
+    }
+  }, 60_000);
+
+  it("an agent's file target that never takes its bytes (a writable that never calls back) is failed by the runtime once the device has none of its audio: the user's covered play goes ahead, and the agent's engine still closes", async () => {
+    const { registrar, agent, user } = hogAndUser();
+    // Takes nothing: its buffer fills and it never drains (a peer that stopped reading).
+    const deaf = new Writable({ highWaterMark: 16, write: () => undefined });
+    const text = Array.from({ length: 40 }, (_, index) => `Sentence ${index}.`).join(' ');
+    await expectUserPlaysPastStalledAgent(registrar, agent, user, agent.speakToFile(text, deaf, { play: true }), 300);
+    await agent.close();
+  }, 60_000);
+
+  it("a FIFO whose reader never reads: the runtime fails the agent's stream once the device has none of its audio, and the user's covered play goes ahead", async () => {
+    const { registrar, agent, user } = hogAndUser();
+    const fifo = join(dir, 'deaf.wav');
+    execFileSync('mkfifo', [fifo]);
+    // A reader that holds the FIFO open (read-write: its open does not wait) and never reads: the pipe's buffer fills and the writes block.
+    const reader = spawn('sh', ['-c', `exec 3<>"${fifo}"; echo ready; exec sleep 60`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise((resolve) => reader.stdout.once('data', resolve));
+      const text = Array.from({ length: 60 }, (_, index) => `Sentence ${index}.`).join(' ');
+      const hog = agent.speakToFile(text, fifo, { play: true }).then(() => 'resolved', (error: { code?: string }) => error.code ?? 'error');
+      await waitUntil(() => agent.schedule().active.length === 1, 'the agent admitted');
+      // The turn is released though the write stays blocked in the kernel: the user's play goes ahead.
+      const result = await user.play('Hello from the user.', { sessionId: 'den' });
+      expect(result.interrupted).toBeUndefined();
+      const [failed] = registrar.attestationStore.query({ action: 'fail' });
+      expect(failed).toMatchObject({ decision: 'allowed', actor: { kind: 'system', id: 'voice-engine' } });
+      expect(JSON.stringify(failed)).toContain('no audio to play for 300 ms (admissionTimeoutMs)');
+      // The agent's call settles once the FIFO's reader goes (its blocked write fails then).
+      reader.kill();
+      expect(await hog).toBe('STREAM_FAILED');
+    } finally {
+      reader.kill();
+      rmSync(fifo, { force: true });
     }
   }, 60_000);
 

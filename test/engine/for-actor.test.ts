@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { InputError } from '../../src/errors.js';
+import { allow, deny } from '../../src/security/content-filter.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { rejection } from '../helpers/errors.js';
@@ -29,6 +30,31 @@ describe('VoiceEngine.forActor', () => {
       const after = await host.play('Three.');
       expect(after.durationMs).toBeGreaterThan(0);
       expect(backend.yieldedChunks).toBe(3);
+    } finally {
+      await host.close();
+      output.close();
+    }
+  });
+
+  it("lets no engine escape what its host pinned: forActor takes only `policy` (planted: a guest's own forActor(guest.actor, { sessionId }) left the session the host pinned, outside the user's override, and dropped the host's content filter)", async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null' });
+    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: output.config.sampleRateHz, framesPerSegment: 480 });
+    const host = new VoiceEngine({ registrar, backend, output, sessionId: 'den', contentFilter: (text) => (text.includes('forbidden') ? deny('planted') : allow()) });
+    try {
+      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+      for (const escape of [{ sessionId: 'elsewhere' }, { userId: 'nobody' }, { contentFilter: undefined }, { admissionTimeoutMs: 600_000 }, { policy: 'mix', watermark: undefined }]) {
+        const error = await rejection(guest.forActor(guest.actor, escape as never));
+        expect(error).toBeInstanceOf(InputError);
+        expect(error.message).toMatch(/forActor options/);
+      }
+      // What it may pass still works, and the pins hold on the engine it makes.
+      const mixing = await guest.forActor(guest.actor, { policy: 'mix' });
+      const played = await mixing.play('Allowed.');
+      expect(registrar.getState(played.streamId)?.sessionId).toBe('den');
+      await expect(mixing.play('forbidden words')).rejects.toThrow();
+      await mixing.close();
+      await guest.close();
     } finally {
       await host.close();
       output.close();

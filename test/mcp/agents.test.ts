@@ -240,6 +240,17 @@ describe('MCP agents under the registrar', () => {
     await waitUntil(() => registrar.getState(streamId)?.state === 'stopped', 'the speech to end by itself');
   }, 60_000);
 
+  it("stops covered speech at once when the host closes the server (the host's stop as the runtime), though the session's own engine would let it play on", async () => {
+    const { alpha } = await coveredAgent(20);
+    const streamId = (await alpha.call('speak', { text: 'One.' })).stream_id as string;
+    await waitUntil(() => registrar.getState(streamId)?.state === 'playing', 'the speech to play');
+    await server.close();
+    expect(registrar.getState(streamId)?.state).toBe('stopped');
+    const stop = registrar.attestationStore.query({ target: streamId, action: 'stop', decision: 'allowed' });
+    expect(stop).toHaveLength(1);
+    expect(stop[0]).toMatchObject({ actor: { kind: 'system', id: 'voice-engine' }, parameters: { reason: 'engine_closed' } });
+  }, 60_000);
+
   it('ignores forged actor arguments: a tool acts as the session agent whatever it is sent', async () => {
     const alpha = await connect('alpha');
     const beta = await connect('beta');

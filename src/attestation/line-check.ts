@@ -12,8 +12,8 @@
  * the previous line's hash, `metadata.compaction` only where there is one.
  */
 import type { JsonValue } from './canonical-json.js';
-import { lineDigest, type LineHashing } from './line-hash.js';
-import { scanCanonicalLine } from './line-scan.js';
+import { lineDigest, lineDigestAt, type LineHashing } from './line-hash.js';
+import { SCANNED_FIELDS, scanLine } from './line-scan.js';
 import { isAttestationShape } from './record-check.js';
 import { parseRecord, validRecordHash, type Attestation } from './record.js';
 
@@ -97,7 +97,9 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
   const prevHash: Record<string, string> = {};
   const compactions: Record<string, JsonValue> = {};
   let failure: string | null = null;
+  /** The previous record's hash: as text, or (-1 when not) where its 64 bytes lie in `region` (a scanned line: no string made). */
   let previousHash: string | null = null;
+  let previousHashAt = -1;
   for (let from = 0, newline = region.indexOf(0x0a); newline !== -1; from = newline + 1, newline = region.indexOf(0x0a, from)) {
     if (numbers.length < NUMBERS_PER_RECORD * (count + 1)) {
       const grown = new Float64Array(numbers.length * 2);
@@ -105,37 +107,36 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
       numbers = grown;
     }
     if (scan) {
-      const line = scanCanonicalLine(region.toString('latin1', from, newline));
+      const line = scanLine(region, from, newline);
       // Null (not the writer's form) or a hash that does not cover the line's bytes: the general path decides.
-      if (line !== null && lineDigest(region, from, newline) === line.hash) {
-        const { id, target, action, parent, stateBefore, stateAfter } = line;
+      if (line !== null && isHexOf(lineDigestAt(region, from, line.hashMemberAt, newline), region, line.hashAt)) {
+        const { fields, prevHashAt } = line;
         const at = NUMBERS_PER_RECORD * count;
-        const observed = line.metadata?.observed;
-        const compaction = line.metadata?.compaction as JsonValue | undefined;
         numbers[at] = line.seq;
         numbers[at + 1] = line.version;
-        numbers[at + 2] = flagsOf(line.allowed, line.accessibility, observed === true, true, line);
+        numbers[at + 2] = flagsOf(line.allowed, line.accessibility, line.observed, true) | scannedNullFlags(fields);
         numbers[at + 3] = newline + 1 - from;
-        // Printable ASCII only (the scanner vouches for it): a byte a character, written in one go.
-        const packed = line.hash + id + (target ?? '') + (action ?? '') + (parent ?? '') + (stateBefore ?? '') + (stateAfter ?? '');
-        if (text.length < used + packed.length) {
-          const grown = Buffer.allocUnsafeSlow(2 * (used + packed.length));
-          text.copy(grown, 0, 0, used);
-          text = grown;
+        // The hash and the fields' bytes, copied as they are (the scanner vouches they are printable ASCII): no string made.
+        if (text.length < used + (newline - from)) text = grownText(text, used, newline - from);
+        used = copyBytes(region, line.hashAt, line.hashAt + 64, text, used);
+        for (let field = 0; field < SCANNED_FIELDS.length; field += 1) {
+          const fieldStart = fields[2 * field] as number;
+          const fieldEnd = fields[2 * field + 1] as number;
+          numbers[at + 4 + field] = fieldStart < 0 ? 0 : fieldEnd - fieldStart;
+          if (fieldStart >= 0) used = copyBytes(region, fieldStart, fieldEnd, text, used);
         }
-        used += text.write(packed, used, 'latin1');
-        numbers[at + 4] = id.length;
-        numbers[at + 5] = target?.length ?? 0;
-        numbers[at + 6] = action?.length ?? 0;
-        numbers[at + 7] = parent?.length ?? 0;
-        numbers[at + 8] = stateBefore?.length ?? 0;
-        numbers[at + 9] = stateAfter?.length ?? 0;
-        if (line.prevHash !== previousHash) prevHash[count] = line.prevHash;
-        if (compaction !== undefined) compactions[count] = compaction;
-        previousHash = line.hash;
+        const links = previousHashAt >= 0 ? sameBytes(region, previousHashAt, prevHashAt, 64) : previousHash !== null && isHexOf(previousHash, region, prevHashAt);
+        if (!links) prevHash[count] = region.toString('latin1', prevHashAt, prevHashAt + 64);
+        if (line.compaction !== undefined) compactions[count] = line.compaction;
+        previousHash = null;
+        previousHashAt = line.hashAt;
         count += 1;
         continue;
       }
+    }
+    if (previousHashAt >= 0) {
+      previousHash = region.toString('latin1', previousHashAt, previousHashAt + 64);
+      previousHashAt = -1;
     }
     let value: unknown;
     try {
@@ -161,17 +162,13 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
     const at = NUMBERS_PER_RECORD * count;
     numbers[at] = record.seq;
     numbers[at + 1] = record.version;
-    numbers[at + 2] = flagsOf(record.decision === 'allowed', record.accessibility, observed === true, holds, record);
+    numbers[at + 2] = flagsOf(record.decision === 'allowed', record.accessibility, observed === true, holds) | nullFlags(record);
     numbers[at + 3] = newline + 1 - from;
     const fields = [id, target ?? '', action ?? '', parent ?? '', stateBefore ?? '', stateAfter ?? ''];
     let characters = 64;
     for (const field of fields) characters += field.length;
     // Room for the fields in UTF-8 (at most 3 bytes a character), so a write is never cut short.
-    if (text.length < used + 3 * characters) {
-      const grown = Buffer.allocUnsafeSlow(2 * (used + 3 * characters));
-      text.copy(grown, 0, 0, used);
-      text = grown;
-    }
+    if (text.length < used + 3 * characters) text = grownText(text, used, 3 * characters);
     // ASCII fields take a byte a character; a record with any other character is written in UTF-16.
     const start = used;
     let ascii = true;
@@ -266,7 +263,7 @@ export class RecordViews {
   }
 }
 
-/** The nullable fields of a record or a scanned line, whose nulls the flags word records. */
+/** The nullable fields of a record, whose nulls the flags word records. */
 interface NullableFields {
   readonly target: string | null;
   readonly action: string | null;
@@ -275,17 +272,52 @@ interface NullableFields {
   readonly stateAfter: string | null;
 }
 
-/** The flags word of one record (numbers[at + 2]): one definition for the scanned and the parsed path. */
-function flagsOf(allowed: boolean, accessibility: boolean, observed: boolean, holds: boolean, fields: NullableFields): number {
+/** The flags word of one record (numbers[at + 2]) less its null flags: one definition for the scanned and the parsed path. */
+function flagsOf(allowed: boolean, accessibility: boolean, observed: boolean, holds: boolean): number {
+  return (allowed ? ALLOWED : 0) | (accessibility ? ACCESSIBILITY : 0) | (observed ? OBSERVED : 0) | (holds ? HASH_HOLDS : 0);
+}
+
+/** The null flags of a parsed record. */
+function nullFlags(fields: NullableFields): number {
   return (
-    (allowed ? ALLOWED : 0) |
-    (accessibility ? ACCESSIBILITY : 0) |
-    (observed ? OBSERVED : 0) |
-    (holds ? HASH_HOLDS : 0) |
     (fields.target === null ? NULL_TARGET : 0) |
     (fields.action === null ? NULL_ACTION : 0) |
     (fields.parent === null ? NULL_PARENT : 0) |
     (fields.stateBefore === null ? NULL_STATE_BEFORE : 0) |
     (fields.stateAfter === null ? NULL_STATE_AFTER : 0)
   );
+}
+
+/** The null flags of a scanned line (its `fields`: target, action, parent, stateBefore, stateAfter after id, in the flags' order). */
+function scannedNullFlags(fields: Int32Array): number {
+  let flags = 0;
+  for (let field = 1; field < SCANNED_FIELDS.length; field += 1) if ((fields[2 * field] as number) < 0) flags |= NULL_TARGET << (field - 1);
+  return flags;
+}
+
+/** Whether the 64 bytes at `at` of `bytes` are the text `hex` (64 ASCII characters). */
+function isHexOf(hex: string, bytes: Buffer, at: number): boolean {
+  if (hex.length !== 64) return false;
+  for (let index = 0; index < 64; index += 1) if (hex.charCodeAt(index) !== bytes[at + index]) return false;
+  return true;
+}
+
+/** Whether `bytes` holds the same `length` bytes at `first` and at `second`. */
+function sameBytes(bytes: Buffer, first: number, second: number, length: number): boolean {
+  for (let index = 0; index < length; index += 1) if (bytes[first + index] !== bytes[second + index]) return false;
+  return true;
+}
+
+/** Copies `source[start, end)` into `target` at `at` (room checked by the caller); returns the end. A loop: fields are short, and a Buffer copy call costs more than it moves. */
+function copyBytes(source: Buffer, start: number, end: number, target: Buffer, at: number): number {
+  let to = at;
+  for (let index = start; index < end; index += 1) target[to++] = source[index] as number;
+  return to;
+}
+
+/** `text` grown to hold `more` bytes after its first `used` (its own ArrayBuffer, as the worker transfers it). */
+function grownText(text: Buffer, used: number, more: number): Buffer<ArrayBuffer> {
+  const grown = Buffer.allocUnsafeSlow(2 * (used + more));
+  text.copy(grown, 0, 0, used);
+  return grown;
 }

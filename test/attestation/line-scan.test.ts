@@ -99,29 +99,32 @@ describe('canonical line scanner', () => {
   });
 
   it('never changes what checkLines answers: every byte of a few lines replaced, every truncation, escapes and non-ASCII at every place', () => {
-    // A start with compaction metadata, a synthesize, a denial with violations, an override with a float in its metadata.
-    const chosen = [0, 1, 3, 4].map((index) => lines[index] as string);
-    const mutations: string[] = [];
+    // A start with compaction metadata, a denial with violations, an override with a float in its metadata.
+    const chosen = [0, 3, 4].map((index) => lines[index] as string);
+    const mutations: [original: string, mutated: string][] = [];
     for (const line of chosen) {
+      const add = (mutated: string) => mutations.push([line, mutated]);
       const bytes = Buffer.from(line, 'latin1'); // these lines are ASCII
       for (let at = 0; at < bytes.length; at += 1) {
-        for (const replacement of [0x22, 0x5c, 0x01, 0xc3, 0x30, 0x61, 0x7d, 0x5d]) {
+        for (const replacement of [0x22, 0x5c, 0x01, 0x30, 0x61, 0x7d]) {
           if (bytes[at] === replacement) continue;
           const mutated = Buffer.from(bytes);
           mutated[at] = replacement;
-          mutations.push(mutated.toString('latin1'));
+          add(mutated.toString('latin1'));
         }
-        mutations.push(line.slice(0, at), `${line.slice(0, at)}é${line.slice(at)}`, `${line.slice(0, at)}😀${line.slice(at + 1)}`);
+        add(line.slice(0, at));
+        add(`${line.slice(0, at)}é${line.slice(at)}`);
+        add(`${line.slice(0, at)}😀${line.slice(at + 1)}`);
         // The same character as an escape: JSON.parse reads the same value, the scanner must decline it.
-        if (/[A-Za-z0-9 :.-]/.test(line[at] as string)) mutations.push(`${line.slice(0, at)}\\u00${line.charCodeAt(at).toString(16)}${line.slice(at + 1)}`);
+        if (/[A-Za-z0-9 :.-]/.test(line[at] as string)) add(`${line.slice(0, at)}\\u00${line.charCodeAt(at).toString(16)}${line.slice(at + 1)}`);
       }
     }
     const differing: string[] = [];
     let scanned = 0;
-    for (const mutation of mutations) {
+    for (const [original, mutation] of mutations) {
       const forged = rehashed(mutation);
+      scanCanonicalLine(original); // as in a log, where the line's unmutated kind came before: its invariants array is one the scanner knows
       if (scanCanonicalLine(forged) !== null) scanned += 1;
-      // On its own: the scanner's invariants cache has seen the real lines' arrays (scanned above), so a mutated array is compared with them.
       const [withScanner, without] = both(region([forged]));
       if (JSON.stringify(withScanner) !== JSON.stringify(without)) differing.push(forged);
     }

@@ -78,6 +78,29 @@ describe('canonical line scanner', () => {
     }
   });
 
+  it("hands out the records' fields where neighbours differ in one character (a string is handed out again only for the same characters)", () => {
+    const registrar = new AudioRegistrar({ core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    registrar.registerActor('agent:b');
+    registrar.registerActor('system:runtime');
+    // Streams whose ids differ in their last character, moved in turn: targets, parents (ids .1, .2 ...), actions and states of equal lengths side by side.
+    for (const target of ['stream-a', 'stream-b', 'stream-c']) registrar.requestAsHost({ action: 'start', actor: 'agent:a', target });
+    for (const action of ['synthesize', 'play', 'stop'] as const) {
+      for (const target of ['stream-a', 'stream-b', 'stream-c']) {
+        registrar.requestAsHost({ action, actor: 'system:runtime', target });
+        registrar.requestAsHost({ action: 'interrupt', actor: 'agent:b', target }); // denied: another actor's stream
+      }
+    }
+    const records = registrar.attestationStore.all();
+    for (const scan of [true, false]) {
+      const views = new RecordViews(checkLines(region(records.map((record) => canonicalJson(record))), 'line', { scan }));
+      const seen = records.map(() => views.next());
+      expect(seen.map(({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash }) => ({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash }))).toEqual(
+        records.map(({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash }) => ({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash })),
+      );
+    }
+  });
+
   it('never changes what checkLines answers: random mutations of real lines (fast-check)', () => {
     let scanned = 0;
     const alphabet = fc.constantFrom('"', '\\', '{', '}', '[', ']', ',', ':', '0', '9', 'a', 'F', 'e', '-', '.', ' ', '\t', '\u0001', 'é', '😀', 'null', 'true', '1e999', '"x"');

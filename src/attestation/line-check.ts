@@ -17,11 +17,7 @@ import { SCANNED_FIELDS, scanLine } from './line-scan.js';
 import { isAttestationShape } from './record-check.js';
 import { parseRecord, validRecordHash, type Attestation } from './record.js';
 
-/**
- * What verify's checks read of a record: the record's own fields, its hash verdict and its line's
- * length. `RecordViews` refills one view for each record (no object per record): read it before
- * asking for the next, and keep its fields, not it.
- */
+/** What verify's checks read of a record: the record's own fields, its hash verdict and its line's length. */
 export interface RecordView {
   readonly seq: number;
   readonly id: string;
@@ -232,26 +228,8 @@ export class RecordViews {
   #previousId: string | null = null;
   #olderId: string | null = null;
   #previousTarget: string | null = null;
-  /** Actions and states seen (see `#string`). */
+  /** Actions and states seen (see `#known`). */
   readonly #knownValues: string[] = [];
-  /** The one view, refilled by each `next`. */
-  readonly #view: { -readonly [Field in keyof RecordView]: RecordView[Field] } = {
-    seq: 0,
-    id: '',
-    target: null,
-    action: null,
-    decision: 'denied',
-    accessibility: false,
-    parent: null,
-    stateBefore: null,
-    stateAfter: null,
-    version: 0,
-    metadata: NO_METADATA,
-    prevHash: '',
-    hash: '',
-    hashHolds: false,
-    lengthBytes: 0,
-  };
 
   constructor(checked: LinesChecked) {
     this.#checked = checked;
@@ -282,7 +260,7 @@ export class RecordViews {
     return latin1(text, start, end);
   }
 
-  /** The view of the next record (call at most `count` times): the same object each time, refilled (see `RecordView`). */
+  /** The view of the next record (call at most `count` times). */
   next(): RecordView {
     const { numbers, prevHash, compaction: compactions } = this.#checked;
     const text = this.#text;
@@ -317,22 +295,23 @@ export class RecordViews {
       stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : this.#string(start, (start += numbers[at + 9] as number), null, null, true);
     }
     const compaction = compactions[index];
-    const view = this.#view;
-    view.seq = numbers[at] as number;
-    view.id = id;
-    view.target = target;
-    view.action = action;
-    view.decision = (flags & ALLOWED) !== 0 ? 'allowed' : 'denied';
-    view.accessibility = (flags & ACCESSIBILITY) !== 0;
-    view.parent = parent;
-    view.stateBefore = stateBefore;
-    view.stateAfter = stateAfter;
-    view.version = numbers[at + 1] as number;
-    view.metadata = compaction !== undefined ? { ...((flags & OBSERVED) !== 0 ? { observed: true } : {}), compaction } : (flags & OBSERVED) !== 0 ? OBSERVED_METADATA : NO_METADATA;
-    view.prevHash = prevHash[index] ?? this.#previousHash; // else the previous line's hash
-    view.hash = hash;
-    view.hashHolds = (flags & HASH_HOLDS) !== 0;
-    view.lengthBytes = numbers[at + 3] as number;
+    const view: RecordView = {
+      seq: numbers[at] as number,
+      id,
+      target,
+      action,
+      decision: (flags & ALLOWED) !== 0 ? 'allowed' : 'denied',
+      accessibility: (flags & ACCESSIBILITY) !== 0,
+      parent,
+      stateBefore,
+      stateAfter,
+      version: numbers[at + 1] as number,
+      metadata: compaction !== undefined ? { ...((flags & OBSERVED) !== 0 ? { observed: true } : {}), compaction } : (flags & OBSERVED) !== 0 ? OBSERVED_METADATA : NO_METADATA,
+      prevHash: prevHash[index] ?? this.#previousHash, // else the previous line's hash
+      hash,
+      hashHolds: (flags & HASH_HOLDS) !== 0,
+      lengthBytes: numbers[at + 3] as number,
+    };
     this.#index = index + 1;
     this.#textAt = start;
     this.#previousHash = hash;

@@ -40,7 +40,7 @@ export interface LogEnd {
 /** Called for each record read, with where its line starts in the log's byte sequence and how long it is (newline included). */
 export type LogVisitor = (record: Attestation, offsetBytes: number, lengthBytes: number) => void;
 
-/** Called for each record's view (line-check.ts; refilled for the next record: keep its fields, not it), with where its line starts in the log's byte sequence. */
+/** Called for each record's view (line-check.ts), with where its line starts in the log's byte sequence. */
 export type LogViewVisitor = (view: RecordView, offsetBytes: number) => void;
 
 /** Bytes read per chunk. */

@@ -94,7 +94,7 @@ describe('canonical line scanner', () => {
     const records = registrar.attestationStore.all();
     for (const scan of [true, false]) {
       const views = new RecordViews(checkLines(region(records.map((record) => canonicalJson(record))), 'line', { scan }));
-      const seen = records.map(() => ({ ...views.next() })); // a view is refilled by the next: copied
+      const seen = records.map(() => views.next());
       expect(seen.map(({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash }) => ({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash }))).toEqual(
         records.map(({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash }) => ({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash })),
       );

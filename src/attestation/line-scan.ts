@@ -17,32 +17,33 @@
  * line the general way (JSON.parse, the record check, zod), which has the final word and the
  * message. A test holds the two paths to the same answers on real lines and on mutations of them.
  *
- * The scanner keeps its state in this module (one line at a time, synchronous): the answer is one
- * object refilled by each scan, valid until the next.
+ * The scanner keeps its state in this module (one line at a time, synchronous): the field offsets
+ * of an answer are one array, refilled by each scan.
  */
 import type { JsonValue } from './canonical-json.js';
 import { wallTimeSchema } from './record.js';
 
-/** Where the fields verify reads lie in the line the scanner accepted last, and the values it read. */
+/** Where the fields verify reads lie in a line the scanner accepted, and the values it read. */
 export interface ScannedLine {
-  accessibility: boolean;
-  allowed: boolean;
-  seq: number;
-  version: number;
+  readonly accessibility: boolean;
+  readonly allowed: boolean;
+  readonly seq: number;
+  readonly version: number;
   /** Offset of the record's hash (64 hex digits) in the buffer, and of its `prevHash`. */
-  hashAt: number;
-  prevHashAt: number;
+  readonly hashAt: number;
+  readonly prevHashAt: number;
   /** Offset of the `,"hash":"` member (line-hash.ts cuts it out). */
-  hashMemberAt: number;
+  readonly hashMemberAt: number;
   /**
    * Start and end offsets of the contents of id, target, action, parent, stateBefore and
-   * stateAfter, in that order (SCANNED_FIELDS); a start of -1 for null.
+   * stateAfter, in that order (SCANNED_FIELDS); a start of -1 for null. One array, refilled by
+   * the next scan: read it before scanning again.
    */
   readonly fields: Int32Array;
   /** `metadata.observed === true`. */
-  observed: boolean;
+  readonly observed: boolean;
   /** `metadata.compaction` as JSON.parse reads it, or undefined when there is none. */
-  compaction: JsonValue | undefined;
+  readonly compaction: JsonValue | undefined;
 }
 
 /** The text fields of `ScannedLine.fields`, in order. */
@@ -120,18 +121,10 @@ let stringStart = 0;
 /** The last wall time the record schema's rule accepted (consecutive records often share one), as bytes. */
 const lastWall = Buffer.alloc(WALL_BYTES);
 let lastWallValid = false;
-const scanned: ScannedLine = {
-  accessibility: false,
-  allowed: false,
-  seq: 0,
-  version: 0,
-  hashAt: 0,
-  prevHashAt: 0,
-  hashMemberAt: 0,
-  fields: new Int32Array(2 * SCANNED_FIELDS.length),
-  observed: false,
-  compaction: undefined,
-};
+/** The field offsets of the line being scanned (`ScannedLine.fields`), and what its metadata says. */
+const fields = new Int32Array(2 * SCANNED_FIELDS.length);
+let observed = false;
+let compaction: JsonValue | undefined;
 
 /** Past `literal` at `at`, or -1. */
 function literal(at: number, expected: Uint8Array): number {
@@ -159,7 +152,6 @@ function string(at: number): number {
 
 /** Past `null` or a string at `at` (or -1); notes the string's content in `fields` at `slot` (start -1 for null). */
 function stringOrNull(at: number, slot: number): number {
-  const fields = scanned.fields;
   if (at >= 0 && bytes[at] === NULL[0]) {
     fields[slot] = -1;
     fields[slot + 1] = -1;
@@ -261,7 +253,7 @@ function isKey(start: number, end: number, key: Uint8Array): boolean {
 
 /**
  * Past an object at `at` whose values nest at most `depth` deep, or -1. With `readMetadata`, its
- * `observed` and `compaction` members are read into `scanned` (the last of duplicates, as JSON.parse).
+ * `observed` and `compaction` members are read (the last of duplicates, as JSON.parse).
  */
 function object(at: number, depth: number, readMetadata: boolean): number {
   if (at < 0 || bytes[at] !== OPEN_BRACE) return -1;
@@ -278,7 +270,7 @@ function object(at: number, depth: number, readMetadata: boolean): number {
     index = value(valueStart, depth);
     if (index < 0) return -1;
     if (readMetadata) {
-      if (isKey(keyStart, keyEnd, OBSERVED_KEY)) scanned.observed = index - valueStart === 4 && bytes[valueStart] === TRUE[0];
+      if (isKey(keyStart, keyEnd, OBSERVED_KEY)) observed = index - valueStart === 4 && bytes[valueStart] === TRUE[0];
       else if (isKey(keyStart, keyEnd, COMPACTION_KEY)) {
         compactionStart = valueStart;
         compactionEnd = index;
@@ -289,7 +281,7 @@ function object(at: number, depth: number, readMetadata: boolean): number {
     if (next !== COMMA) return -1;
     index += 1;
   }
-  if (compactionStart !== -1) scanned.compaction = JSON.parse(bytes.toString('latin1', compactionStart, compactionEnd)) as JsonValue; // cannot throw: scanned as JSON
+  if (compactionStart !== -1) compaction = JSON.parse(bytes.toString('latin1', compactionStart, compactionEnd)) as JsonValue; // cannot throw: scanned as JSON
   return index + 1;
 }
 
@@ -358,19 +350,19 @@ function validWall(at: number): boolean {
 }
 
 /**
- * Scans the line `bytes[start, end)` (no newline): the line's fields (see `ScannedLine`, refilled
- * by the next scan) when it is a record in the writer's form (see the file comment), else null.
+ * Scans the line `bytes[start, end)` (no newline): the line's fields (see `ScannedLine`: its
+ * `fields` are refilled by the next scan) when it is a record in the writer's form (see the file
+ * comment), else null.
  */
 export function scanLine(lineBytes: Buffer, start: number, end: number): ScannedLine | null {
   bytes = lineBytes;
   limit = end;
-  const line = scanned;
-  line.observed = false;
-  line.compaction = undefined;
+  observed = false;
+  compaction = undefined;
   let at = literal(start, ACCESSIBILITY);
   if (at < 0) return null;
-  line.accessibility = bytes[at] === TRUE[0];
-  at = literal(at, line.accessibility ? TRUE : FALSE);
+  const accessibility = bytes[at] === TRUE[0];
+  at = literal(at, accessibility ? TRUE : FALSE);
   at = stringOrNull(literal(at, ACTION), 4);
   at = literal(at, ACTOR);
   if (at >= 0 && bytes[at] === NULL[0]) at = literal(at, NULL);
@@ -380,27 +372,27 @@ export function scanLine(lineBytes: Buffer, start: number, end: number): Scanned
   }
   at = literal(at, DECISION);
   if (at < 0) return null;
-  line.allowed = bytes[at + 1] === ALLOWED[1];
-  at = literal(at, line.allowed ? ALLOWED : DENIED);
-  line.hashMemberAt = at;
+  const allowed = bytes[at + 1] === ALLOWED[1];
+  at = literal(at, allowed ? ALLOWED : DENIED);
+  const hashMemberAt = at;
   at = literal(at, HASH);
-  line.hashAt = at;
+  const hashAt = at;
   at = hex64(at);
   at = stringOrNull(literal(at, ID), 0);
-  if (at < 0 || line.fields[0] === -1 || line.fields[0] === line.fields[1]) return null; // a non-empty string
+  if (at < 0 || fields[0] === -1 || fields[0] === fields[1]) return null; // a non-empty string
   at = invariants(literal(at, INVARIANTS));
   at = string(literal(at, MESSAGE));
   at = object(literal(at, METADATA), EXTENSION_DEPTH, true);
   at = object(literal(at, PARAMETERS), EXTENSION_DEPTH, false);
   at = stringOrNull(literal(at, PARENT), 6);
   at = literal(at, PREV_HASH);
-  line.prevHashAt = at;
+  const prevHashAt = at;
   at = hex64(at);
   at = literal(at, REASON);
   if (at >= 0 && bytes[at] === NULL[0]) at = literal(at, NULL);
   else at = string(at);
   at = integer(literal(at, SEQ), false);
-  line.seq = integerValue;
+  const seq = integerValue;
   at = stringOrNull(literal(at, STATE_AFTER), 10);
   at = stringOrNull(literal(at, STATE_BEFORE), 8);
   at = stringOrNull(literal(at, TARGET), 2);
@@ -411,7 +403,7 @@ export function scanLine(lineBytes: Buffer, start: number, end: number): Scanned
   if (at < 0 || at + WALL_BYTES > limit || !validWall(at)) return null;
   at = string(literal(at + WALL_BYTES, V));
   at = integer(literal(at, VERSION), true);
-  line.version = integerValue;
+  const version = integerValue;
   at = literal(at, VIOLATIONS);
   if (at < 0) return null;
   if (bytes[at] !== CLOSE_BRACKET) {
@@ -424,7 +416,8 @@ export function scanLine(lineBytes: Buffer, start: number, end: number): Scanned
     }
   }
   // The array's bracket, then the record's closing brace, and nothing after it.
-  return at >= 0 && at + 2 === end && bytes[at] === CLOSE_BRACKET && bytes[at + 1] === CLOSE_BRACE ? line : null;
+  if (at < 0 || at + 2 !== end || bytes[at] !== CLOSE_BRACKET || bytes[at + 1] !== CLOSE_BRACE) return null;
+  return { accessibility, allowed, seq, version, hashAt, prevHashAt, hashMemberAt, fields, observed, compaction };
 }
 
 /** The fields of a scanned line as values (for tests and tools): what `scanLine` accepted in `line` (a log line without its newline), or null. */

@@ -84,8 +84,9 @@ export interface LinesChecked {
 /**
  * Checks the whole lines of `region` (each ending in a newline), stopping at the first line that
  * is not a valid record (its problem is `failure`). A line in the writer's own form whose hash
- * covers its bytes is read by the scanner (line-scan.ts: one regular expression, no JSON.parse,
- * no record object); any other line the general way, with the same verdicts.
+ * covers its bytes is read by the scanner (line-scan.ts: one pass over its bytes, no JSON.parse,
+ * no record object, no string: the fields' bytes are copied); any other line the general way, with
+ * the same verdicts.
  * `options.scan: false` reads every line the general way (tests compare the two).
  */
 export function checkLines(region: Buffer, hashing: LineHashing, options: { scan?: boolean } = {}): LinesChecked {

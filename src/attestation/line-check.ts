@@ -205,7 +205,7 @@ const OBSERVED_METADATA: RecordView['metadata'] = Object.freeze({ observed: true
 type Latin1Slicing = Buffer & { latin1Slice?: (start: number, end: number) => string };
 const latin1 = (text: Latin1Slicing, start: number, end: number): string => (text.latin1Slice !== undefined ? text.latin1Slice(start, end) : text.toString('latin1', start, end));
 
-/** Whether `text[start, end)` holds the characters of `known` (a string of at most 255 code units). */
+/** Whether the latin1 text `text[start, end)` holds the characters of `known` (a string of UTF-16 code units: one above 255 matches no byte). */
 function holds(text: Buffer, start: number, end: number, known: string | null): known is string {
   if (known === null || known.length !== end - start) return false;
   for (let index = 0; index < known.length; index += 1) if (known.charCodeAt(index) !== text[start + index]) return false;

@@ -8,7 +8,7 @@
  * in its own child process so that its peak RSS is its own:
  *   - chain (before):   verifyLog(path, { hashing: 'canonical', checkWorkers: 0 })  the hash chain, each hash recomputed over the record's canonical JSON, one thread
  *   - chain:            verifyLog(path)                                           the hash chain, hashes checked on the lines' bytes, lines checked on workers (64 MiB and up)
- *                       (every default row reads lines in the writer's canonical form with one regular expression, line-scan.ts, and any other line with JSON.parse)
+ *                       (every default row reads lines in the writer's canonical form with a hand-written scanner, line-scan.ts, and any other line with JSON.parse)
  *   - verify (before):  verify(records of iterateAttestationLog(path, { hashing: 'canonical' }))  chain + structural invariants over parsed, frozen records, canonical hashes, one thread: the path before line hashing and workers
  *   - verify 1 thread:  verify(iterateAttestationLog(path, { checkWorkers: 0 }))   chain + structural, line hashes, one thread
  *   - verify:           verify(iterateAttestationLog(path))         chain + structural, line hashes, lines checked on workers and this thread (default for 64 MiB and up: cores - 1 workers)

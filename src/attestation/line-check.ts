@@ -12,8 +12,8 @@
  * the previous line's hash, `metadata.compaction` only where there is one.
  */
 import type { JsonValue } from './canonical-json.js';
-import { lineDigest, type LineHashing } from './line-hash.js';
-import { scanCanonicalLine } from './line-scan.js';
+import { lineDigest, lineDigestAt, type LineHashing } from './line-hash.js';
+import { SCANNED_FIELDS, scanLine } from './line-scan.js';
 import { isAttestationShape } from './record-check.js';
 import { parseRecord, validRecordHash, type Attestation } from './record.js';
 
@@ -84,8 +84,9 @@ export interface LinesChecked {
 /**
  * Checks the whole lines of `region` (each ending in a newline), stopping at the first line that
  * is not a valid record (its problem is `failure`). A line in the writer's own form whose hash
- * covers its bytes is read by the scanner (line-scan.ts: one regular expression, no JSON.parse,
- * no record object); any other line the general way, with the same verdicts.
+ * covers its bytes is read by the scanner (line-scan.ts: one pass over its bytes, no JSON.parse,
+ * no record object, no string: the fields' bytes are copied); any other line the general way, with
+ * the same verdicts.
  * `options.scan: false` reads every line the general way (tests compare the two).
  */
 export function checkLines(region: Buffer, hashing: LineHashing, options: { scan?: boolean } = {}): LinesChecked {
@@ -97,7 +98,9 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
   const prevHash: Record<string, string> = {};
   const compactions: Record<string, JsonValue> = {};
   let failure: string | null = null;
+  /** The previous record's hash: as text, or (-1 when not) where its 64 bytes lie in `region` (a scanned line: no string made). */
   let previousHash: string | null = null;
+  let previousHashAt = -1;
   for (let from = 0, newline = region.indexOf(0x0a); newline !== -1; from = newline + 1, newline = region.indexOf(0x0a, from)) {
     if (numbers.length < NUMBERS_PER_RECORD * (count + 1)) {
       const grown = new Float64Array(numbers.length * 2);
@@ -105,37 +108,36 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
       numbers = grown;
     }
     if (scan) {
-      const line = scanCanonicalLine(region.toString('latin1', from, newline));
+      const line = scanLine(region, from, newline);
       // Null (not the writer's form) or a hash that does not cover the line's bytes: the general path decides.
-      if (line !== null && lineDigest(region, from, newline) === line.hash) {
-        const { id, target, action, parent, stateBefore, stateAfter } = line;
+      if (line !== null && isHexOf(lineDigestAt(region, from, line.hashMemberAt, newline), region, line.hashAt)) {
+        const { fields, prevHashAt } = line;
         const at = NUMBERS_PER_RECORD * count;
-        const observed = line.metadata?.observed;
-        const compaction = line.metadata?.compaction as JsonValue | undefined;
         numbers[at] = line.seq;
         numbers[at + 1] = line.version;
-        numbers[at + 2] = flagsOf(line.allowed, line.accessibility, observed === true, true, line);
+        numbers[at + 2] = flagsOf(line.allowed, line.accessibility, line.observed, true) | scannedNullFlags(fields);
         numbers[at + 3] = newline + 1 - from;
-        // Printable ASCII only (the scanner vouches for it): a byte a character, written in one go.
-        const packed = line.hash + id + (target ?? '') + (action ?? '') + (parent ?? '') + (stateBefore ?? '') + (stateAfter ?? '');
-        if (text.length < used + packed.length) {
-          const grown = Buffer.allocUnsafeSlow(2 * (used + packed.length));
-          text.copy(grown, 0, 0, used);
-          text = grown;
+        // The hash and the fields' bytes, copied as they are (the scanner vouches they are printable ASCII): no string made.
+        if (text.length < used + (newline - from)) text = grownText(text, used, newline - from);
+        used = copyBytes(region, line.hashAt, line.hashAt + 64, text, used);
+        for (let field = 0; field < SCANNED_FIELDS.length; field += 1) {
+          const fieldStart = fields[2 * field] as number;
+          const fieldEnd = fields[2 * field + 1] as number;
+          numbers[at + 4 + field] = fieldStart < 0 ? 0 : fieldEnd - fieldStart;
+          if (fieldStart >= 0) used = copyBytes(region, fieldStart, fieldEnd, text, used);
         }
-        used += text.write(packed, used, 'latin1');
-        numbers[at + 4] = id.length;
-        numbers[at + 5] = target?.length ?? 0;
-        numbers[at + 6] = action?.length ?? 0;
-        numbers[at + 7] = parent?.length ?? 0;
-        numbers[at + 8] = stateBefore?.length ?? 0;
-        numbers[at + 9] = stateAfter?.length ?? 0;
-        if (line.prevHash !== previousHash) prevHash[count] = line.prevHash;
-        if (compaction !== undefined) compactions[count] = compaction;
-        previousHash = line.hash;
+        const links = previousHashAt >= 0 ? sameBytes(region, previousHashAt, prevHashAt, 64) : previousHash !== null && isHexOf(previousHash, region, prevHashAt);
+        if (!links) prevHash[count] = region.toString('latin1', prevHashAt, prevHashAt + 64);
+        if (line.compaction !== undefined) compactions[count] = line.compaction;
+        previousHash = null;
+        previousHashAt = line.hashAt;
         count += 1;
         continue;
       }
+    }
+    if (previousHashAt >= 0) {
+      previousHash = region.toString('latin1', previousHashAt, previousHashAt + 64);
+      previousHashAt = -1;
     }
     let value: unknown;
     try {
@@ -161,17 +163,13 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
     const at = NUMBERS_PER_RECORD * count;
     numbers[at] = record.seq;
     numbers[at + 1] = record.version;
-    numbers[at + 2] = flagsOf(record.decision === 'allowed', record.accessibility, observed === true, holds, record);
+    numbers[at + 2] = flagsOf(record.decision === 'allowed', record.accessibility, observed === true, holds) | nullFlags(record);
     numbers[at + 3] = newline + 1 - from;
     const fields = [id, target ?? '', action ?? '', parent ?? '', stateBefore ?? '', stateAfter ?? ''];
     let characters = 64;
     for (const field of fields) characters += field.length;
     // Room for the fields in UTF-8 (at most 3 bytes a character), so a write is never cut short.
-    if (text.length < used + 3 * characters) {
-      const grown = Buffer.allocUnsafeSlow(2 * (used + 3 * characters));
-      text.copy(grown, 0, 0, used);
-      text = grown;
-    }
+    if (text.length < used + 3 * characters) text = grownText(text, used, 3 * characters);
     // ASCII fields take a byte a character; a record with any other character is written in UTF-16.
     const start = used;
     let ascii = true;
@@ -203,6 +201,22 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
 const NO_METADATA: RecordView['metadata'] = Object.freeze({});
 const OBSERVED_METADATA: RecordView['metadata'] = Object.freeze({ observed: true });
 
+/** `Buffer#latin1Slice`: what `toString('latin1', start, end)` calls, without its encoding dispatch (a tenth of a view's cost); toString where it is missing. */
+type Latin1Slicing = Buffer & { latin1Slice?: (start: number, end: number) => string };
+const latin1 = (text: Latin1Slicing, start: number, end: number): string => (text.latin1Slice !== undefined ? text.latin1Slice(start, end) : text.toString('latin1', start, end));
+
+/** Whether the latin1 text `text[start, end)` holds the characters of `known` (a string of UTF-16 code units: one above 255 matches no byte). */
+function holds(text: Buffer, start: number, end: number, known: string | null): known is string {
+  if (known === null || known.length !== end - start) return false;
+  for (let index = 0; index < known.length; index += 1) if (known.charCodeAt(index) !== text[start + index]) return false;
+  return true;
+}
+
+/** Distinct short values (actions, states) kept to be handed out again: a handful in any log, and a bound for any other. */
+const KNOWN_VALUES_MAX = 32;
+/** Only values this short are looked up among the known ones (actions and state names are). */
+const KNOWN_VALUE_BYTES_MAX = 24;
+
 /** Reads the records of a `LinesChecked` as views, in order (`next`). */
 export class RecordViews {
   readonly #checked: LinesChecked;
@@ -211,6 +225,12 @@ export class RecordViews {
   #textAt = 0;
   #previousHash = '';
   readonly #text: Buffer;
+  /** The previous two records' ids and the previous target (a parent or target is usually one of them). */
+  #previousId: string | null = null;
+  #olderId: string | null = null;
+  #previousTarget: string | null = null;
+  /** Actions and states seen (see `#known`). */
+  readonly #knownValues: string[] = [];
 
   constructor(checked: LinesChecked) {
     this.#checked = checked;
@@ -222,6 +242,25 @@ export class RecordViews {
     return this.#checked.count;
   }
 
+  /**
+   * The latin1 text `[start, end)`: a string already made when one holds the same characters
+   * (`first`, `second`, or a known short value), else a new one. Handing out the same string
+   * again saves making it and lets verify's map lookups find the key by identity, its hash already computed.
+   */
+  #string(start: number, end: number, first: string | null, second: string | null, known: boolean): string {
+    const text = this.#text;
+    if (holds(text, start, end, first)) return first;
+    if (holds(text, start, end, second)) return second;
+    if (known && end - start <= KNOWN_VALUE_BYTES_MAX) {
+      const values = this.#knownValues;
+      for (const value of values) if (holds(text, start, end, value)) return value;
+      const value = latin1(text, start, end);
+      if (values.length < KNOWN_VALUES_MAX) values.push(value);
+      return value;
+    }
+    return latin1(text, start, end);
+  }
+
   /** The view of the next record (call at most `count` times). */
   next(): RecordView {
     const { numbers, prevHash, compaction: compactions } = this.#checked;
@@ -229,18 +268,33 @@ export class RecordViews {
     const index = this.#index;
     const at = NUMBERS_PER_RECORD * index;
     const flags = numbers[at + 2] as number;
-    // Each field decoded on its own, as a flat string: verify keeps ids and stream ids as map keys,
-    // where a slice of a larger string costs about twice as much a lookup and keeps that string alive.
-    const encoding = (flags & WIDE) !== 0 ? 'utf16le' : 'latin1';
+    // Each field is a flat string of its own: verify keeps ids and stream ids as map keys, where a
+    // slice of a larger string costs about twice as much a lookup and keeps that string alive.
     const textStart = this.#textAt + 64;
-    const hash = text.toString('latin1', this.#textAt, textStart);
+    const hash = latin1(text, this.#textAt, textStart);
     let start = textStart;
-    const id = text.toString(encoding, start, (start += numbers[at + 4] as number));
-    const target = (flags & NULL_TARGET) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 5] as number));
-    const action = (flags & NULL_ACTION) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 6] as number));
-    const parent = (flags & NULL_PARENT) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 7] as number));
-    const stateBefore = (flags & NULL_STATE_BEFORE) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 8] as number));
-    const stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : text.toString(encoding, start, (start += numbers[at + 9] as number));
+    let id: string;
+    let target: string | null;
+    let action: string | null;
+    let parent: string | null;
+    let stateBefore: string | null;
+    let stateAfter: string | null;
+    if ((flags & WIDE) !== 0) {
+      id = text.toString('utf16le', start, (start += numbers[at + 4] as number));
+      target = (flags & NULL_TARGET) !== 0 ? null : text.toString('utf16le', start, (start += numbers[at + 5] as number));
+      action = (flags & NULL_ACTION) !== 0 ? null : text.toString('utf16le', start, (start += numbers[at + 6] as number));
+      parent = (flags & NULL_PARENT) !== 0 ? null : text.toString('utf16le', start, (start += numbers[at + 7] as number));
+      stateBefore = (flags & NULL_STATE_BEFORE) !== 0 ? null : text.toString('utf16le', start, (start += numbers[at + 8] as number));
+      stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : text.toString('utf16le', start, (start += numbers[at + 9] as number));
+    } else {
+      // A parent is mostly the previous (or the one before) record's id, a target the previous target, actions and states a handful of words.
+      id = latin1(text, start, (start += numbers[at + 4] as number));
+      target = (flags & NULL_TARGET) !== 0 ? null : this.#string(start, (start += numbers[at + 5] as number), this.#previousTarget, null, false);
+      action = (flags & NULL_ACTION) !== 0 ? null : this.#string(start, (start += numbers[at + 6] as number), null, null, true);
+      parent = (flags & NULL_PARENT) !== 0 ? null : this.#string(start, (start += numbers[at + 7] as number), this.#previousId, this.#olderId, false);
+      stateBefore = (flags & NULL_STATE_BEFORE) !== 0 ? null : this.#string(start, (start += numbers[at + 8] as number), null, null, true);
+      stateAfter = (flags & NULL_STATE_AFTER) !== 0 ? null : this.#string(start, (start += numbers[at + 9] as number), null, null, true);
+    }
     const compaction = compactions[index];
     const view: RecordView = {
       seq: numbers[at] as number,
@@ -262,11 +316,14 @@ export class RecordViews {
     this.#index = index + 1;
     this.#textAt = start;
     this.#previousHash = hash;
+    this.#olderId = this.#previousId;
+    this.#previousId = id;
+    if (target !== null) this.#previousTarget = target;
     return view;
   }
 }
 
-/** The nullable fields of a record or a scanned line, whose nulls the flags word records. */
+/** The nullable fields of a record, whose nulls the flags word records. */
 interface NullableFields {
   readonly target: string | null;
   readonly action: string | null;
@@ -275,17 +332,56 @@ interface NullableFields {
   readonly stateAfter: string | null;
 }
 
-/** The flags word of one record (numbers[at + 2]): one definition for the scanned and the parsed path. */
-function flagsOf(allowed: boolean, accessibility: boolean, observed: boolean, holds: boolean, fields: NullableFields): number {
+/** The flags word of one record (numbers[at + 2]) less its null flags: one definition for the scanned and the parsed path. */
+function flagsOf(allowed: boolean, accessibility: boolean, observed: boolean, holds: boolean): number {
+  return (allowed ? ALLOWED : 0) | (accessibility ? ACCESSIBILITY : 0) | (observed ? OBSERVED : 0) | (holds ? HASH_HOLDS : 0);
+}
+
+/** The null flags of a parsed record. */
+function nullFlags(fields: NullableFields): number {
   return (
-    (allowed ? ALLOWED : 0) |
-    (accessibility ? ACCESSIBILITY : 0) |
-    (observed ? OBSERVED : 0) |
-    (holds ? HASH_HOLDS : 0) |
     (fields.target === null ? NULL_TARGET : 0) |
     (fields.action === null ? NULL_ACTION : 0) |
     (fields.parent === null ? NULL_PARENT : 0) |
     (fields.stateBefore === null ? NULL_STATE_BEFORE : 0) |
     (fields.stateAfter === null ? NULL_STATE_AFTER : 0)
   );
+}
+
+/** The null flags of a scanned line (its `fields`: target, action, parent, stateBefore, stateAfter after id, in the flags' order). */
+function scannedNullFlags(fields: Int32Array): number {
+  let flags = 0;
+  for (let field = 1; field < SCANNED_FIELDS.length; field += 1) if ((fields[2 * field] as number) < 0) flags |= NULL_TARGET << (field - 1);
+  return flags;
+}
+
+/** Whether the 64 bytes at `at` of `bytes` are the text `hex` (64 ASCII characters). */
+function isHexOf(hex: string, bytes: Buffer, at: number): boolean {
+  if (hex.length !== 64) return false;
+  for (let index = 0; index < 64; index += 1) if (hex.charCodeAt(index) !== bytes[at + index]) return false;
+  return true;
+}
+
+/** Whether `bytes` holds the same `length` bytes at `first` and at `second`. */
+function sameBytes(bytes: Buffer, first: number, second: number, length: number): boolean {
+  for (let index = 0; index < length; index += 1) if (bytes[first + index] !== bytes[second + index]) return false;
+  return true;
+}
+
+/** Longest run `copyBytes` moves byte by byte (a longer one: Buffer#copy). */
+const COPY_LOOP_MAX = 16;
+
+/** Copies `source[start, end)` into `target` at `at` (room checked by the caller); returns the end. A loop: fields are short, and a Buffer copy call costs more than it moves. */
+function copyBytes(source: Buffer, start: number, end: number, target: Buffer, at: number): number {
+  if (end - start > COPY_LOOP_MAX) return at + source.copy(target, at, start, end);
+  let to = at;
+  for (let index = start; index < end; index += 1) target[to++] = source[index] as number;
+  return to;
+}
+
+/** `text` grown to hold `more` bytes after its first `used` (its own ArrayBuffer, as the worker transfers it). */
+function grownText(text: Buffer, used: number, more: number): Buffer<ArrayBuffer> {
+  const grown = Buffer.allocUnsafeSlow(2 * (used + more));
+  text.copy(grown, 0, 0, used);
+  return grown;
 }

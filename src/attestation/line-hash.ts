@@ -39,6 +39,14 @@ let scratch = Buffer.allocUnsafe(1 << 16);
 export function lineDigest(bytes: Buffer, start: number, end: number): string | null {
   const cut = bytes.indexOf(HASH_MEMBER, start);
   if (cut === -1 || cut + HASH_MEMBER_BYTES > end || bytes[cut + HASH_MEMBER_BYTES - 1] !== QUOTE) return null;
+  return lineDigestAt(bytes, start, cut, end);
+}
+
+/**
+ * `lineDigest` of a line whose first `,"hash":"…"` member is known to start at `cut` (the
+ * canonical-line scanner found it): the hex SHA-256 of the line less that member.
+ */
+export function lineDigestAt(bytes: Buffer, start: number, cut: number, end: number): string {
   const length = end - start - HASH_MEMBER_BYTES;
   if (scratch.length < length) scratch = Buffer.allocUnsafe(2 * length);
   bytes.copy(scratch, 0, start, cut);

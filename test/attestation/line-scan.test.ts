@@ -4,7 +4,8 @@
 // same answer with and without it. Held on real lines a registrar writes, on random mutations of
 // them (fast-check), and on planted lines each of which the scanner must refuse (a raw control
 // character, an escape, a number JSON.parse makes infinite, an impossible date, upper-case hex, a
-// trailing byte, an extension object nested too deep) while the general path gives its usual verdict.
+// trailing byte, an extension object nested too deep...) while the general path gives its usual verdict;
+// and on every single-byte replacement, truncation, escape and non-ASCII insertion of a few lines.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/attestation/canonical-json.js';
@@ -49,7 +50,8 @@ describe('canonical line scanner', () => {
       expect(isAttestationShape(record)).toBe(true);
       const { seq, id, target, action, parent, stateBefore, stateAfter, version, hash, prevHash, accessibility } = record;
       expect(scanned).toMatchObject({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash, prevHash, accessibility, allowed: record.decision === 'allowed' });
-      expect(scanned.metadata).toEqual(Object.keys(record.metadata).length === 0 ? null : record.metadata);
+      expect(scanned.observed).toBe(record.metadata.observed === true);
+      expect(scanned.compaction).toEqual(record.metadata.compaction);
     }
     // All but the two with escapes (the quoted reason, the invalid request's message).
     expect(accepted).toBe(lines.length - 2);
@@ -76,6 +78,29 @@ describe('canonical line scanner', () => {
     }
   });
 
+  it("hands out the records' fields where neighbours differ in one character (a string is handed out again only for the same characters)", () => {
+    const registrar = new AudioRegistrar({ core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    registrar.registerActor('agent:b');
+    registrar.registerActor('system:runtime');
+    // Streams whose ids differ in their last character, moved in turn: targets, parents (ids .1, .2 ...), actions and states of equal lengths side by side.
+    for (const target of ['stream-a', 'stream-b', 'stream-c']) registrar.requestAsHost({ action: 'start', actor: 'agent:a', target });
+    for (const action of ['synthesize', 'play', 'stop'] as const) {
+      for (const target of ['stream-a', 'stream-b', 'stream-c']) {
+        registrar.requestAsHost({ action, actor: 'system:runtime', target });
+        registrar.requestAsHost({ action: 'interrupt', actor: 'agent:b', target }); // denied: another actor's stream
+      }
+    }
+    const records = registrar.attestationStore.all();
+    for (const scan of [true, false]) {
+      const views = new RecordViews(checkLines(region(records.map((record) => canonicalJson(record))), 'line', { scan }));
+      const seen = records.map(() => views.next());
+      expect(seen.map(({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash }) => ({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash }))).toEqual(
+        records.map(({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash }) => ({ seq, id, target, action, parent, stateBefore, stateAfter, version, hash })),
+      );
+    }
+  });
+
   it('never changes what checkLines answers: random mutations of real lines (fast-check)', () => {
     let scanned = 0;
     const alphabet = fc.constantFrom('"', '\\', '{', '}', '[', ']', ',', ':', '0', '9', 'a', 'F', 'e', '-', '.', ' ', '\t', '\u0001', 'é', '😀', 'null', 'true', '1e999', '"x"');
@@ -96,6 +121,64 @@ describe('canonical line scanner', () => {
     expect(scanned).toBeGreaterThan(100);
   });
 
+  it('never changes what checkLines answers: every byte of a few lines replaced, every truncation, escapes and non-ASCII at every place', () => {
+    // A start with compaction metadata, a denial with violations, an override with a float in its metadata.
+    const chosen = [0, 3, 4].map((index) => lines[index] as string);
+    const mutations: [original: string, mutated: string][] = [];
+    for (const line of chosen) {
+      const add = (mutated: string) => mutations.push([line, mutated]);
+      const bytes = Buffer.from(line, 'latin1'); // these lines are ASCII
+      for (let at = 0; at < bytes.length; at += 1) {
+        for (const replacement of [0x22, 0x5c, 0x01, 0x30, 0x61, 0x7d]) {
+          if (bytes[at] === replacement) continue;
+          const mutated = Buffer.from(bytes);
+          mutated[at] = replacement;
+          add(mutated.toString('latin1'));
+        }
+        add(line.slice(0, at));
+        add(`${line.slice(0, at)}é${line.slice(at)}`);
+        add(`${line.slice(0, at)}😀${line.slice(at + 1)}`);
+        // The same character as an escape: JSON.parse reads the same value, the scanner must decline it.
+        if (/[A-Za-z0-9 :.-]/.test(line[at] as string)) add(`${line.slice(0, at)}\\u00${line.charCodeAt(at).toString(16)}${line.slice(at + 1)}`);
+      }
+    }
+    const differing: string[] = [];
+    let scanned = 0;
+    for (const [original, mutation] of mutations) {
+      const forged = rehashed(mutation);
+      scanCanonicalLine(original); // as in a log, where the line's unmutated kind came before: its invariants array is one the scanner knows
+      if (scanCanonicalLine(forged) !== null) scanned += 1;
+      const [withScanner, without] = both(region([forged]));
+      if (JSON.stringify(withScanner) !== JSON.stringify(without)) differing.push(forged);
+    }
+    expect(differing.slice(0, 3)).toEqual([]);
+    // Not vacuous: mutations the scanner still accepts (a letter in a string, a digit in a number) go its way.
+    expect(scanned).toBeGreaterThan(1000);
+  });
+
+  it('reads metadata as JSON.parse does: duplicate keys (the last wins), number forms, nesting at the limit', () => {
+    const line = lines[1] as string; // metadata {}, parameters {}
+    const accepted = [
+      '{"observed":true}',
+      '{"observed":true,"observed":false}',
+      '{"observed":false,"observed":true}',
+      '{"observed":"true"}',
+      '{"compaction":{"removed":1},"compaction":{"removed":2}}',
+      '{"a":{"compaction":1},"compaction":[1,-0,1E+2,0.5e-400,1e308,-12.5]}',
+      '{"a":{"b":[1,2]},"c":[[],[1,"x"]],"d":{}}',
+    ];
+    for (const metadata of accepted) {
+      const text = rehashed(line.replace('"metadata":{}', `"metadata":${metadata}`));
+      const record = JSON.parse(text) as Attestation;
+      const scanned = scanCanonicalLine(text);
+      expect(scanned, metadata).not.toBeNull();
+      expect(scanned?.observed, metadata).toBe(record.metadata.observed === true);
+      expect(scanned?.compaction, metadata).toEqual(record.metadata.compaction);
+      const [withScanner, without] = both(region([lines[0] as string, text]));
+      expect(withScanner, metadata).toEqual(without);
+    }
+  });
+
   it('refuses each planted line that the general path must judge, and the verdict is the general one', () => {
     const line = lines[1] as string; // a synthesize record: metadata {}, parameters {}
     const record = JSON.parse(line) as Attestation;
@@ -110,6 +193,12 @@ describe('canonical line scanner', () => {
       'seq with a leading zero': line.replace(`"seq":${record.seq}`, `"seq":0${record.seq}`),
       'empty id': line.replace(`"id":"${record.id}"`, `"id":""`),
       'unknown field': line.replace(`"v":`, `"w":1,"v":`),
+      'number overflowing a double in metadata': line.replace(`"metadata":{}`, `"metadata":{"x":[1,${'9'.repeat(400)}]}`),
+      'seq of 16 digits': line.replace(`"seq":${record.seq}`, `"seq":1${'0'.repeat(15)}`),
+      'number with a bare dot': line.replace(`"parameters":{}`, `"parameters":{"x":1.}`),
+      'wall time of 23 characters': line.replace(record.timestamp.wall, record.timestamp.wall.slice(1)),
+      'empty monotonic time': line.replace(`"monotonicNs":"${record.timestamp.monotonicNs}"`, `"monotonicNs":""`),
+      'invariants array with a control character': line.replace(`"invariants":["a`, `"invariants":["\u0001`),
     };
     for (const [what, plantedLine] of Object.entries(planted)) {
       const text = rehashed(plantedLine);

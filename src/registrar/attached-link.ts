@@ -87,9 +87,16 @@ export class AttachedLink {
     return { record, durable: this.durableAfter(body.seq) };
   }
 
-  /** Settles when the writer has made `seq` durable; rejects when it halts or closes first. */
+  /**
+   * Settles when the writer has made `seq` durable; rejects when it halts or closes first. Results
+   * settle in seq order: when `seq` is durable already, the waiters it covers (earlier seqs the
+   * watcher has not looked at since) are settled first.
+   */
   durableAfter(seq: number): Promise<void> {
-    if (this.#bell.durableSeq >= seq) return SETTLED;
+    if (this.#bell.durableSeq >= seq) {
+      if (this.#waiters.length > 0) this.#settle();
+      return SETTLED;
+    }
     const promise = new Promise<void>((resolve, reject) => this.#waiters.push({ seq, resolve, reject }));
     this.#watch();
     return handled(promise);

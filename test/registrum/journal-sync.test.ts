@@ -63,6 +63,22 @@ describe('a writer and attached registrars on one native core write one log', ()
     await writer.close();
   });
 
+  it('a flush() asked once the writer already made a seq durable settles after the earlier results\' `durable` (seq order, whatever the timing)', async () => {
+    const writer = new AudioRegistrar({ core: new NativeCore() });
+    const attached = AudioRegistrar.attach(writer.share());
+    const agent = attached.registerActor('agent:one');
+    const order: string[] = [];
+    const result = attached.request({ action: 'start', actor: agent });
+    void result.durable.then(() => order.push('durable'));
+    // The writer logs it now, on this thread, before the attached side's watcher has looked again.
+    writer.syncJournal();
+    expect(writer.attestationStore.lastSeq).toBe(1);
+    await attached.flush().then(() => order.push('flush'));
+    expect(order).toEqual(['durable', 'flush']);
+    await attached.close();
+    await writer.close();
+  });
+
   it('decisions of a raw core object (no registrar posts their text) are written from the journal', () => {
     const writer = new AudioRegistrar({ core: new NativeCore() });
     writer.registerActor('agent:one');

@@ -7,7 +7,7 @@
 import { pino } from 'pino';
 import { z } from 'zod';
 import { VoiceEngine } from '../engine/voice-engine.js';
-import { serveMcpHttp } from '../mcp/http.js';
+import { isLoopbackHost, serveMcpHttp } from '../mcp/http.js';
 import { createMcpServer } from '../mcp/server.js';
 import { LineStdioTransport } from '../mcp/stdio-transport.js';
 import { AudioRegistrar } from '../registrar/registrar.js';
@@ -22,7 +22,8 @@ get_attestations. Each MCP session is its own agent under the registrar. Logs go
 
 Options:
       --http                    serve Streamable HTTP instead of stdio
-      --host <address>          --http: address to listen on (default 127.0.0.1)
+      --host <address>          --http: address to listen on (default 127.0.0.1; any
+                                other than loopback needs --token)
       --port <n>                --http: port (default 0: any free port, printed on stderr)
       --token <t>               --http: require "Authorization: Bearer <t>"
                                 (default: VOICE_SOUNDBOARD_MCP_TOKEN when set)
@@ -67,6 +68,11 @@ async function run(args: string[], io: CliIo): Promise<number> {
     io.stderr.write('voice-soundboard mcp: --host, --port and --token need --http\n');
     return 2;
   }
+  const token = values.token ?? process.env.VOICE_SOUNDBOARD_MCP_TOKEN;
+  if (values.http && values.host !== undefined && !isLoopbackHost(values.host) && !token) {
+    io.stderr.write(`voice-soundboard mcp: --host ${values.host} is not a loopback address: pass --token (or set VOICE_SOUNDBOARD_MCP_TOKEN), or anyone reaching the port could speak and control streams\n`);
+    return 2;
+  }
   const logger = pino({ base: null, name: 'voice-soundboard-mcp' }, io.stderr as unknown as pino.DestinationStream);
   const audit = values['audit-log'] ? new AuditLogger({ destination: values['audit-log'] }) : undefined;
   const registrar = new AudioRegistrar();
@@ -85,7 +91,6 @@ async function run(args: string[], io: CliIo): Promise<number> {
   });
   try {
     if (values.http) {
-      const token = values.token ?? process.env.VOICE_SOUNDBOARD_MCP_TOKEN;
       const http = await serveMcpHttp(server, { ...(values.host ? { host: values.host } : {}), ...(values.port !== undefined ? { port: values.port } : {}), ...(token ? { token } : {}), logger, ...(audit ? { audit } : {}) });
       logger.info({ url: http.url, auth: token ? 'bearer' : 'none' }, 'mcp http listening');
       await stopped;

@@ -2,14 +2,15 @@
  * `serveMcpHttp(server, options)`: the MCP server over Streamable HTTP on one path (`/mcp`), one
  * SDK transport per MCP session (routed by the `mcp-session-id` header), loopback by default.
  * With a token every request must carry `Authorization: Bearer <token>` (else 401, compared in
- * constant time). Host headers are checked against the listening address (DNS rebinding), so is
- * a browser's Origin (a web page of another origin is refused with 403, preflight or not), the
- * number of open sessions is bounded (503 beyond), so are open connections (`maxConnections`) and
- * the time a request may take to arrive, and an idle session is closed after `sessionIdleMs`.
+ * constant time); a non-loopback address is refused without one. On loopback, Host headers are
+ * checked against the listening address (DNS rebinding); everywhere, a browser's Origin is (a web
+ * page of another origin is refused with 403, preflight or not). The number of open sessions is
+ * bounded (503 beyond), so are open connections (`maxConnections`) and the time a request may
+ * take to arrive, and an idle session is closed after `sessionIdleMs`.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { AuditLogger } from '../security/audit-log.js';
@@ -20,6 +21,14 @@ import type { McpLogger } from './server.js';
 /** What the HTTP face serves: anything that runs one MCP session per transport (a VoiceMcpServer). */
 export interface McpSessionHost {
   connect(transport: Transport, sessionId: string): Promise<unknown>;
+}
+
+/** Whether `host` names this machine only: `localhost`, 127.0.0.0/8 or ::1 (also IPv4-mapped). */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (name === 'localhost' || name === '::1' || name === '0:0:0:0:0:0:0:1') return true;
+  const v4 = name.startsWith('::ffff:') ? name.slice(7) : name;
+  return isIPv4(v4) && v4.startsWith('127.');
 }
 
 /** Schema of `serveMcpHttp` options. */
@@ -39,6 +48,11 @@ export const mcpHttpOptionsSchema = z.strictObject({
   logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null, 'expected a logger').optional(),
   /** Security audit log: every refused bearer token is an `auth_failed` event. */
   audit: z.instanceof(AuditLogger).optional(),
+}).superRefine((options, context) => {
+  // Off loopback, anyone who reaches the port would act as an agent: a token is the only gate there.
+  if (options.token === undefined && !isLoopbackHost(options.host)) {
+    context.addIssue({ code: 'custom', path: ['token'], message: `a token is required to listen on ${options.host}, which is not a loopback address (anyone reaching the port could speak and control streams)` });
+  }
 });
 
 /** What callers may pass to `serveMcpHttp`. */
@@ -66,6 +80,7 @@ function sendJsonError(res: ServerResponse, status: number, code: number, messag
 export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptions = {}): Promise<McpHttpServer> {
   const { host, port, token, maxSessions, sessionIdleMs, maxConnections, logger, audit } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
+  const loopback = isLoopbackHost(host);
   const transports = new Map<string, StreamableHTTPServerTransport>();
   /** When each session last had a request (ms, monotonic). */
   const lastSeenMs = new Map<string, number>();
@@ -125,7 +140,9 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
         transports.set(id, transport);
         lastSeenMs.set(id, performance.now());
       },
-      enableDnsRebindingProtection: true,
+      // Host names are checked on loopback (DNS rebinding); off loopback clients name the machine
+      // as they reach it, and the bearer token (required there) is what admits them.
+      enableDnsRebindingProtection: loopback,
       allowedHosts,
     });
     transport.onclose = () => {

@@ -12,7 +12,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
-import { serveMcpHttp, type McpHttpServer } from '../../src/mcp/http.js';
+import { isLoopbackHost, serveMcpHttp, type McpHttpServer } from '../../src/mcp/http.js';
+import { InputError } from '../../src/errors.js';
 import { createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { BIN, LONG_TEXT, OUTPUT_SCHEMAS, type Structured } from '../helpers/mcp.js';
@@ -199,6 +200,48 @@ describe('MCP over Streamable HTTP', () => {
     } finally {
       await idle.close();
     }
+  });
+
+  it('refuses to listen off loopback without a token, naming it; accepts loopback names of every form', async () => {
+    for (const host of ['0.0.0.0', '::', '192.168.1.20', 'voice.example']) {
+      const error = await serveMcpHttp(server, { host }).then(() => null, (caught: unknown) => caught);
+      expect(error, host).toBeInstanceOf(InputError);
+      expect(String((error as Error).message), host).toMatch(/token.*not a loopback address/);
+    }
+    for (const host of ['127.0.0.1', '127.8.9.10', 'localhost', 'LOCALHOST', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '128.0.0.1', '127.0.0.1.example', 'localhost.example', '::ffff:10.0.0.1']) expect(isLoopbackHost(host), host).toBe(false);
+  });
+
+  it('off loopback (with its token) serves clients by whatever name they reach the machine by, and still refuses them without the token or from a web page', async () => {
+    const wide = await serveMcpHttp(server, { host: '0.0.0.0', token: TOKEN });
+    try {
+      const { port } = new URL(wide.url);
+      const post = (headers: Record<string, string>) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { ...mcpHeaders, host: `voice.lan:${port}`, ...headers } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end(initialize);
+        });
+      expect(await post({ authorization: `Bearer ${TOKEN}` })).toBe(200);
+      expect(await post({})).toBe(401);
+      expect(await post({ authorization: 'Bearer not-the-token' })).toBe(401);
+      expect(await post({ authorization: `Bearer ${TOKEN}`, origin: 'http://evil.example' })).toBe(403);
+    } finally {
+      await wide.close();
+    }
+  });
+
+  it('voice-soundboard mcp --http --host 0.0.0.0 without a token exits 2 naming --token, before listening', async () => {
+    const child = spawn(process.execPath, [BIN, 'mcp', '--http', '--host', '0.0.0.0', '--port', '0'], { env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null', VOICE_SOUNDBOARD_MCP_TOKEN: '' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (exit) => resolve(exit)));
+    expect(code).toBe(2);
+    expect(stderr).toContain('--token');
+    expect(stderr).not.toContain('listening');
   });
 
   it('runs as voice-soundboard mcp --http with a token from the environment', async () => {

@@ -441,7 +441,7 @@ export class AttestationStore {
     return text;
   }
 
-  /** Resolves when every record appended so far is durable. */
+  /** Resolves when every record appended so far is durable; rejects with the log's AttestationError when they cannot be (the log failed). */
   flush(): Promise<void> {
     if (this.#stagedCount > 0) this.seal();
     return this.log ? this.log.flush() : settled;

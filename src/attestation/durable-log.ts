@@ -27,6 +27,7 @@
  */
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { getSystemErrorName } from 'node:util';
 import { canonicalJson } from './canonical-json.js';
 import { AttestationError } from './errors.js';
 import { resolveLogOptions, type DurabilityMode, type DurableLogOptions, type ResolvedLogOptions } from './log-options.js';
@@ -34,6 +35,8 @@ import { scanLayout, tornTailError, type LogVisitor, type TornTail } from './log
 import { createSegmentedLog, fsyncDirectory, inspectLog, MANIFEST_FILE, rotateSegment, segmentName, writeManifest, type LogFile, type LogLayout, type LogManifest, type SegmentEntry } from './log-segments.js';
 import { GENESIS_HASH, type Attestation } from './record.js';
 import { InputError } from '../errors.js';
+import { nativeBinding } from '../native/loader.js';
+import { SEALED_APPEND_OK, SEALED_APPEND_OUT_SLOTS, SEALED_APPEND_WRITE_FAILED, type LogBinding } from '../native/log-binding.js';
 
 export type { DurabilityMode, DurableLogOptions } from './log-options.js';
 export { iterateAttestationLog, readAttestationLog, scanAttestationLog, AttestationLogReader, type LogEnd, type LogReadout, type LogVisitor, type TornTail } from './log-reader.js';
@@ -69,6 +72,32 @@ interface Segment {
 }
 
 const settled = Promise.resolve();
+
+/** What appendSealedLine reports (bytes written, status, errno); one per thread, reused. */
+const sealedAppendOut = new Float64Array(SEALED_APPEND_OUT_SLOTS);
+/** `,"hash":"` + 64 hex digits + `"` + the newline: the bytes a sealed line adds to its text. */
+const HASH_FIELD_AND_NEWLINE_BYTES = 75;
+let sealedAppender: LogBinding | null | undefined;
+
+/** The addon's one-call append, or null when the addon cannot be loaded here (or predates it): the JS path then. */
+function nativeAppender(): LogBinding | null {
+  if (sealedAppender === undefined) {
+    try {
+      const binding = nativeBinding();
+      sealedAppender = typeof binding.appendSealedLine === 'function' ? binding : null;
+    } catch {
+      sealedAppender = null;
+    }
+  }
+  return sealedAppender;
+}
+
+/** A record's line appended by `appendSealed`: its hash, the line's bytes (newline included) and when it is durable. */
+export interface SealedAppend {
+  readonly hash: string;
+  readonly lengthBytes: number;
+  readonly durable: Promise<void>;
+}
 
 /** A rejected promise whose rejection is marked handled (failures reach onFailure listeners). */
 function handledRejection(error: Error): Promise<void> {
@@ -287,6 +316,47 @@ export class DurableLog {
     batch.links.push(link);
     this.cancelScheduled ??= this.scheduleCommit();
     return batch.done;
+  }
+
+  /**
+   * `fsync` mode's one-call append: hashes a record's canonical text given in its two halves
+   * around `hash` (record-text.ts), writes the line `head,"hash":"…"tail` and fdatasyncs it, in one
+   * native call (the code between a request and its write runs cold after the previous sync: the
+   * less of it, the closer an acknowledgement is to the raw write + fdatasync). Null when it does
+   * not apply (group mode, a failed or closed log, no addon here): the caller seals in JS and uses
+   * `appendLine`, which writes the same bytes. A failed write or sync rejects `durable` (handled)
+   * and fails the log, as `appendLine` does.
+   */
+  appendSealed(head: string, tail: string, link: ChainLink): SealedAppend | null {
+    if (this.durability !== 'fsync' || this.failure || this.fd === null) return null;
+    const appender = nativeAppender();
+    if (appender === null) return null;
+    let lengthBytes = 0;
+    if (this.manifest) {
+      // A segmented log rotates before a record that would not fit: it needs the length first.
+      lengthBytes = Buffer.byteLength(head, 'utf8') + Buffer.byteLength(tail, 'utf8') + HASH_FIELD_AND_NEWLINE_BYTES;
+      try {
+        this.rotateBefore(lengthBytes, link);
+      } catch (cause) {
+        this.fail(cause, link.seq);
+        return null; // the caller's JS path rejects the record with the failure
+      }
+    }
+    const out = sealedAppendOut;
+    const hash = appender.appendSealedLine(this.fd as number, head, tail, out);
+    if (hash === undefined) return null;
+    const written = out[0] as number;
+    this.grow(written);
+    if (out[1] !== SEALED_APPEND_OK) {
+      const errno = out[2] as number;
+      const syscall = out[1] === SEALED_APPEND_WRITE_FAILED ? 'write' : 'fdatasync';
+      const code = errno > 0 ? getSystemErrorName(-errno) : 'EIO';
+      const cause = Object.assign(new Error(`${code}: ${syscall} failed`), { code, errno: -errno, syscall });
+      const lineBytes = Buffer.byteLength(head, 'utf8') + Buffer.byteLength(tail, 'utf8') + HASH_FIELD_AND_NEWLINE_BYTES;
+      return { hash, lengthBytes: lineBytes, durable: handledRejection(this.fail(cause, link.seq)) };
+    }
+    this.synced = link.seq;
+    return { hash, lengthBytes: written, durable: settled };
   }
 
   /** Writes and syncs everything appended so far; rejects with the log's failure when that cannot be. */

@@ -34,8 +34,8 @@ import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
 import { noteHashHolds, recordHashHolds } from './line-hash.js';
-import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, sealStaged, stageRecord, validRecordHash, type Attestation, type AttestationBody } from './record.js';
-import { extensionTexts, type ExtensionTexts } from './record-text.js';
+import { GENESIS_HASH, parseOwnedRecord, recordHash, sealedRecord, sealRecordWithLine, sealStaged, stageRecord, validRecordHash, type Attestation, type AttestationBody } from './record.js';
+import { extensionTexts, recordText, type ExtensionTexts } from './record-text.js';
 import { RecordWindow } from './record-window.js';
 import { DEFAULT_INDEX_STRIDE_RECORDS, SeqIndex } from './seq-index.js';
 import { signPayload, snapshotSignaturePayload } from './signing.js';
@@ -275,11 +275,22 @@ export class AttestationStore {
     if (body.seq !== this.#headSeq + 1) {
       throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.#headSeq}`, { seq: body.seq });
     }
-    const { record, line } = sealRecordWithLine(body, this.#headHash);
     if (!this.log) {
+      const { record } = sealRecordWithLine(body, this.#headHash);
       this.#push(record, 0);
       return { record, durable: settled };
     }
+    const prevHash = this.#headHash;
+    const text = recordText(body, prevHash);
+    // fsync mode: hashed, written and synced in one native call (durable-log.ts appendSealed).
+    const sealed = this.log.appendSealed(text.head, text.tail, { seq: body.seq, prevHash });
+    if (sealed !== null) {
+      const record = sealedRecord(body, prevHash, sealed.hash);
+      this.#push(record, sealed.lengthBytes);
+      this.#checkpoints?.note(record.seq, record.hash, sealed.durable);
+      return { record, durable: sealed.durable };
+    }
+    const { record, line } = sealRecordWithLine(body, prevHash, text);
     const lengthBytes = Buffer.byteLength(line, 'utf8') + 1;
     this.#push(record, lengthBytes);
     const durable = this.log.appendLine(line, record, lengthBytes);

@@ -4,7 +4,9 @@
  *
  * Durability modes (log-options.ts):
  * - `fsync`: every append is written (one write syscall) and fdatasync'ed before `append` returns
- *   (the returned promise is already settled);
+ *   (the returned promise is already settled); the store's appends go through `appendSealed`, one
+ *   native call that hashes the record's text, writes its line and syncs it (native/binding/
+ *   log_append_wrap.cc), with `appendLine` (the same bytes from JS) where the addon is missing;
  * - `group`: appends are buffered and written + fdatasync'ed together every `groupCommitMs`
  *   (0: as soon as the current synchronous run of work ends, a microtask); each append's promise
  *   resolves only once its batch is on disk (group commit). One batch syncs at a time: appends

@@ -21,7 +21,8 @@
  * order: when the current synchronous run ends (a microtask), when STAGE_BATCH records wait, or
  * before anything reads the store (every read, `lastHash`, `append`, `adopt`, `seal()`), so no
  * caller ever sees an unsealed record. A durable store seals in `stage()` at once (its line goes
- * to the log).
+ * to the log); in `fsync` mode the record's text is hashed, written and synced in one native call
+ * (durable-log.ts `appendSealed`) and the record is built from the hash it returns.
  *
  * With `signing` (open only), a CheckpointWriter signs checkpoints of the chain into the sidecar
  * `<log>.checkpoints` (checkpoint-writer.ts); the store tells it each record it appends.

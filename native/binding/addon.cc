@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addonVersion", Napi::Function::New(env, AddonVersion, "addonVersion"));
   vs::binding::InitAudio(env, exports);
   vs::binding::InitRegistrar(env, exports);
+  vs::binding::InitLogAppend(env, exports);
   return exports;
 }
 

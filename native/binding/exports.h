@@ -13,4 +13,7 @@ void InitAudio(Napi::Env env, Napi::Object exports);
 /** Registers the registrar core (registrar_wrap.cc). */
 void InitRegistrar(Napi::Env env, Napi::Object exports);
 
+/** Registers appendSealedLine, the attestation log's one-call durable append (log_append_wrap.cc). */
+void InitLogAppend(Napi::Env env, Napi::Object exports);
+
 }  // namespace vs::binding

@@ -4,10 +4,14 @@
  *
  * Durability modes (log-options.ts):
  * - `fsync`: every append is written (one write syscall) and fdatasync'ed before `append` returns
- *   (the returned promise is already settled);
+ *   (the returned promise is already settled); the store's appends go through `appendSealed`, one
+ *   native call that hashes the record's text, writes its line and syncs it (native/binding/
+ *   log_append_wrap.cc), with `appendLine` (the same bytes from JS) where the addon is missing;
  * - `group`: appends are buffered and written + fdatasync'ed together every `groupCommitMs`
- *   (0: as soon as the current burst of work yields); each append's promise resolves only once its
- *   batch is on disk (group commit).
+ *   (0: as soon as the current synchronous run of work ends, a microtask); each append's promise
+ *   resolves only once its batch is on disk (group commit). One batch syncs at a time: appends
+ *   made while one syncs form the next batch, committed as soon as that one is on disk. The write
+ *   is made from this thread (to the page cache); only the fdatasync waits in libuv's pool.
  * `durableSeq` is the last seq known to be on disk. A new log file (or segment directory) is
  * fsync'ed into its directory before the first record is acknowledged.
  *
@@ -25,6 +29,7 @@
  */
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { getSystemErrorName } from 'node:util';
 import { canonicalJson } from './canonical-json.js';
 import { AttestationError } from './errors.js';
 import { resolveLogOptions, type DurabilityMode, type DurableLogOptions, type ResolvedLogOptions } from './log-options.js';
@@ -32,6 +37,8 @@ import { scanLayout, tornTailError, type LogVisitor, type TornTail } from './log
 import { createSegmentedLog, fsyncDirectory, inspectLog, MANIFEST_FILE, rotateSegment, segmentName, writeManifest, type LogFile, type LogLayout, type LogManifest, type SegmentEntry } from './log-segments.js';
 import { GENESIS_HASH, type Attestation } from './record.js';
 import { InputError } from '../errors.js';
+import { nativeBinding } from '../native/loader.js';
+import { SEALED_APPEND_OK, SEALED_APPEND_OUT_SLOTS, SEALED_APPEND_WRITE_FAILED, type LogBinding } from '../native/log-binding.js';
 
 export type { DurabilityMode, DurableLogOptions } from './log-options.js';
 export { iterateAttestationLog, readAttestationLog, scanAttestationLog, AttestationLogReader, type LogEnd, type LogReadout, type LogVisitor, type TornTail } from './log-reader.js';
@@ -48,9 +55,10 @@ export interface ChainLink {
   readonly prevHash: string;
 }
 
-/** The records waiting for the next group commit: their text and link, and the one promise they share. */
+/** The records waiting for the next group commit: their text, UTF-8 length and link, and the one promise they share. */
 interface Batch {
   texts: string[];
+  lengths: number[];
   links: ChainLink[];
   done: Promise<void>;
   resolve: () => void;
@@ -67,6 +75,32 @@ interface Segment {
 
 const settled = Promise.resolve();
 
+/** What appendSealedLine reports (bytes written, status, errno); one per thread, reused. */
+const sealedAppendOut = new Float64Array(SEALED_APPEND_OUT_SLOTS);
+/** `,"hash":"` + 64 hex digits + `"` + the newline: the bytes a sealed line adds to its text. */
+const HASH_FIELD_AND_NEWLINE_BYTES = 75;
+let sealedAppender: LogBinding | null | undefined;
+
+/** The addon's one-call append, or null when the addon cannot be loaded here (or predates it): the JS path then. */
+function nativeAppender(): LogBinding | null {
+  if (sealedAppender === undefined) {
+    try {
+      const binding = nativeBinding();
+      sealedAppender = typeof binding.appendSealedLine === 'function' ? binding : null;
+    } catch {
+      sealedAppender = null;
+    }
+  }
+  return sealedAppender;
+}
+
+/** A record's line appended by `appendSealed`: its hash, the line's bytes (newline included) and when it is durable. */
+export interface SealedAppend {
+  readonly hash: string;
+  readonly lengthBytes: number;
+  readonly durable: Promise<void>;
+}
+
 /** A rejected promise whose rejection is marked handled (failures reach onFailure listeners). */
 function handledRejection(error: Error): Promise<void> {
   const rejected = Promise.reject(error);
@@ -82,7 +116,14 @@ function newBatch(): Batch {
     reject = onReject;
   });
   done.catch(() => undefined); // handled: each caller may still await it and see the error
-  return { texts: [], links: [], done, resolve, reject };
+  return { texts: [], lengths: [], links: [], done, resolve, reject };
+}
+
+/** The sum of `values[from..to)`. */
+function sum(values: readonly number[], from: number, to: number): number {
+  let total = 0;
+  for (let index = from; index < to; index += 1) total += values[index] as number;
+  return total;
 }
 
 function ioError(path: string, action: string, cause: unknown, seq?: number): AttestationError {
@@ -103,10 +144,14 @@ export class DurableLog {
   private fd: number | null;
   /** A sealed segment kept open for reads back. */
   private reader: { file: string; fd: number } | null = null;
+  /** The records appended since the last commit started (group mode). */
   private batch: Batch = newBatch();
   /** Cancels the scheduled group commit, or null when none is scheduled. */
   private cancelScheduled: (() => void) | null = null;
-  private writing: Promise<void> = Promise.resolve();
+  /** The batch being written and synced, or null: one at a time, so what comes meanwhile is the next group. */
+  private syncing: Batch | null = null;
+  /** A commit of `batch` was asked for while another was syncing: it starts when that one is done. */
+  private commitAfterSync = false;
   private failure: AttestationError | null = null;
   private readonly failureListeners = new Set<(error: AttestationError) => void>();
   /** Bytes of the log that are written (readable back), across segments. */
@@ -267,13 +312,56 @@ export class DurableLog {
         return handledRejection(this.fail(cause, link.seq));
       }
     }
-    this.batch.texts.push(`${line}\n`);
-    this.batch.links.push(link);
+    const batch = this.batch;
+    batch.texts.push(`${line}\n`);
+    batch.lengths.push(lengthBytes ?? Buffer.byteLength(line, 'utf8') + 1);
+    batch.links.push(link);
     this.cancelScheduled ??= this.scheduleCommit();
-    return this.batch.done;
+    return batch.done;
   }
 
-  /** Writes and syncs everything appended so far. */
+  /**
+   * `fsync` mode's one-call append: hashes a record's canonical text given in its two halves
+   * around `hash` (record-text.ts), writes the line `head,"hash":"…"tail` and fdatasyncs it, in one
+   * native call (the code between a request and its write runs cold after the previous sync: the
+   * less of it, the closer an acknowledgement is to the raw write + fdatasync). Null when it does
+   * not apply (group mode, a failed or closed log, no addon here): the caller seals in JS and uses
+   * `appendLine`, which writes the same bytes. A failed write or sync rejects `durable` (handled)
+   * and fails the log, as `appendLine` does.
+   */
+  appendSealed(head: string, tail: string, link: ChainLink): SealedAppend | null {
+    if (this.durability !== 'fsync' || this.failure || this.fd === null) return null;
+    const appender = nativeAppender();
+    if (appender === null) return null;
+    let lengthBytes = 0;
+    if (this.manifest) {
+      // A segmented log rotates before a record that would not fit: it needs the length first.
+      lengthBytes = Buffer.byteLength(head, 'utf8') + Buffer.byteLength(tail, 'utf8') + HASH_FIELD_AND_NEWLINE_BYTES;
+      try {
+        this.rotateBefore(lengthBytes, link);
+      } catch (cause) {
+        this.fail(cause, link.seq);
+        return null; // the caller's JS path rejects the record with the failure
+      }
+    }
+    const out = sealedAppendOut;
+    const hash = appender.appendSealedLine(this.fd as number, head, tail, out);
+    if (hash === undefined) return null;
+    const written = out[0] as number;
+    this.grow(written);
+    if (out[1] !== SEALED_APPEND_OK) {
+      const errno = out[2] as number;
+      const syscall = out[1] === SEALED_APPEND_WRITE_FAILED ? 'write' : 'fdatasync';
+      const code = errno > 0 ? getSystemErrorName(-errno) : 'EIO';
+      const cause = Object.assign(new Error(`${code}: ${syscall} failed`), { code, errno: -errno, syscall });
+      const lineBytes = Buffer.byteLength(head, 'utf8') + Buffer.byteLength(tail, 'utf8') + HASH_FIELD_AND_NEWLINE_BYTES;
+      return { hash, lengthBytes: lineBytes, durable: handledRejection(this.fail(cause, link.seq)) };
+    }
+    this.synced = link.seq;
+    return { hash, lengthBytes: written, durable: settled };
+  }
+
+  /** Writes and syncs everything appended so far; rejects with the log's failure when that cannot be. */
   flush(): Promise<void> {
     return this.commitBatch();
   }
@@ -298,70 +386,107 @@ export class DurableLog {
     this.fail(cause);
   }
 
+  /**
+   * Starts the group commit of the records appended so far, or, when a batch is syncing, lets them
+   * follow it (they are the next group). Resolves when they are durable; rejects with the log's
+   * failure when they cannot be.
+   */
   private commitBatch(): Promise<void> {
     if (this.cancelScheduled) {
       this.cancelScheduled();
       this.cancelScheduled = null;
     }
-    // Take the batch now: appends made while it is written go to the next one.
     const batch = this.batch;
-    if (batch.texts.length === 0) return this.writing; // nothing pending: settles when earlier batches are on disk
+    if (batch.texts.length === 0) {
+      // Nothing pending: settles when the batch syncing (if any) is on disk.
+      return this.syncing ? this.syncing.done : this.failure ? handledRejection(this.failure) : settled;
+    }
+    if (this.syncing) {
+      this.commitAfterSync = true;
+      return batch.done;
+    }
+    // Take the batch now: appends made while it is written go to the next one.
     this.batch = newBatch();
-    this.writing = this.writing.then(async () => {
-      try {
-        if (this.failure) throw this.failure;
-        let from = 0;
-        while (from < batch.texts.length) {
-          // The records that fit in the active segment go in one write + fdatasync; then it rotates.
-          const count = this.fitting(batch.texts, from);
-          const firstLink = batch.links[from] as ChainLink;
-          if (count === 0) {
-            this.rotateBefore(Buffer.byteLength(batch.texts[from] as string, 'utf8'), firstLink);
-            continue;
-          }
-          await this.writeAndSync(Buffer.from(batch.texts.slice(from, from + count).join(''), 'utf8'), (batch.links[from + count - 1] as ChainLink).seq);
-          from += count;
-        }
-        batch.resolve();
-      } catch (cause) {
-        batch.reject(cause instanceof AttestationError ? cause : this.fail(cause, batch.links[0]?.seq));
-      }
-    });
-    return this.writing;
+    this.syncing = batch;
+    this.writeBatch(batch, 0);
+    return batch.done;
   }
 
-  /** How many texts from `from` fit in the active segment (all of them for a single file; at least one in an empty segment). */
-  private fitting(texts: readonly string[], from: number): number {
+  /**
+   * Writes `batch` from its `from`th record: the records that fit in the active segment in one
+   * write (straight from the string for a lone record), then one fdatasync in the thread pool; then
+   * it rotates and goes on, or settles the batch. The write goes to the page cache from this
+   * thread (microseconds); only the fdatasync waits in the pool, so a lone record's acknowledgement
+   * costs one hand-off there and back.
+   */
+  private writeBatch(batch: Batch, from: number): void {
+    try {
+      if (this.failure) throw this.failure;
+      const { texts, lengths, links } = batch;
+      while (from < texts.length) {
+        const count = this.fitting(lengths, from);
+        if (count === 0) {
+          this.rotateBefore(lengths[from] as number, links[from] as ChainLink);
+          continue;
+        }
+        const lastSeq = (links[from + count - 1] as ChainLink).seq;
+        const fd = this.fd;
+        if (fd === null) throw this.fail(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path, seq: lastSeq }));
+        const next = from + count;
+        this.writeAll(fd, count === 1 ? (texts[from] as string) : texts.slice(from, next).join(''), count === 1 ? (lengths[from] as number) : sum(lengths, from, next));
+        fdatasync(fd, (error) => {
+          if (error) return this.settleBatch(batch, error);
+          this.synced = Math.max(this.synced, lastSeq);
+          if (next < texts.length) this.writeBatch(batch, next);
+          else this.settleBatch(batch, null);
+        });
+        return;
+      }
+      this.settleBatch(batch, null);
+    } catch (cause) {
+      this.settleBatch(batch, cause);
+    }
+  }
+
+  /** Settles a batch (on disk, or failed) and starts the next group when one was asked for meanwhile. */
+  private settleBatch(batch: Batch, cause: unknown): void {
+    this.syncing = null;
+    if (cause === null) batch.resolve();
+    else batch.reject(cause instanceof AttestationError ? cause : this.fail(cause, batch.links[0]?.seq));
+    if (this.commitAfterSync) {
+      this.commitAfterSync = false;
+      void this.commitBatch();
+    }
+  }
+
+  /** Writes `text` (`lengthBytes` in UTF-8) with one write syscall, continuing a short write from the bytes not written. */
+  private writeAll(fd: number, text: string, lengthBytes: number): void {
+    const wrote = writeSync(fd, text);
+    this.grow(wrote);
+    if (wrote < lengthBytes) {
+      const bytes = Buffer.from(text, 'utf8');
+      for (let offset = wrote; offset < lengthBytes; ) {
+        const more = writeSync(fd, bytes, offset, lengthBytes - offset);
+        offset += more;
+        this.grow(more);
+      }
+    }
+  }
+
+  /** How many records from `from` fit in the active segment (all of them for a single file; at least one in an empty segment). */
+  private fitting(lengths: readonly number[], from: number): number {
     const limit = this.manifest?.segmentBytes;
+    if (limit === undefined) return lengths.length - from;
     const active = this.segments.at(-1) as Segment;
     let bytes = 0;
     let count = 0;
-    for (let index = from; index < texts.length; index += 1) {
-      const length = Buffer.byteLength(texts[index] as string, 'utf8');
-      if (limit !== undefined && active.sizeBytes + bytes > 0 && active.sizeBytes + bytes + length > limit) break;
+    for (let index = from; index < lengths.length; index += 1) {
+      const length = lengths[index] as number;
+      if (active.sizeBytes + bytes > 0 && active.sizeBytes + bytes + length > limit) break;
       bytes += length;
       count += 1;
     }
     return count;
-  }
-
-  /**
-   * Writes a batch and fdatasyncs it. The write goes straight to the page cache from this thread
-   * (microseconds for a batch); only the fdatasync waits in the thread pool, so a batch costs one
-   * hand-off there instead of two (a lone record's acknowledgement is then close to the raw
-   * write + fdatasync of the same file system).
-   */
-  private async writeAndSync(buffer: Buffer, lastSeq: number): Promise<void> {
-    const fd = this.fd;
-    if (fd === null) throw this.fail(new AttestationError('ATTESTATION_LOG_CLOSED', `attestation log ${this.path} is closed`, { path: this.path, seq: lastSeq }));
-    let offset = 0;
-    while (offset < buffer.length) {
-      const wrote = writeSync(fd, buffer, offset, buffer.length - offset);
-      offset += wrote;
-      this.grow(wrote);
-    }
-    await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
-    this.synced = Math.max(this.synced, lastSeq);
   }
 
   /** Counts bytes written to the active segment. */
@@ -413,16 +538,24 @@ export class DurableLog {
   }
 
   /**
-   * Schedules the next group commit: after `groupCommitMs`, or with 0 right after the current
-   * burst of work (setImmediate; a 0 ms timer would wait at least 1 ms).
+   * Schedules the next group commit: after `groupCommitMs`, or with 0 as soon as the current
+   * synchronous run of work ends (a microtask: a 0 ms timer would wait at least 1 ms, and
+   * setImmediate a turn of the event loop). Either way a batch that finds another syncing follows it.
    */
   private scheduleCommit(): () => void {
     if (this.groupCommitMs > 0) {
       const timer = setTimeout(() => void this.commitBatch(), this.groupCommitMs);
       return () => clearTimeout(timer);
     }
-    const immediate = setImmediate(() => void this.commitBatch());
-    return () => clearImmediate(immediate);
+    let cancelled = false;
+    queueMicrotask(() => {
+      if (cancelled) return;
+      this.cancelScheduled = null;
+      void this.commitBatch();
+    });
+    return () => {
+      cancelled = true;
+    };
   }
 
   /** Records the first failure (every later append fails with it) and tells the listeners. */

@@ -7,7 +7,7 @@
  * Modes are named for what they do:
  * - `fsync`: every record is written and fdatasync'ed before the call that appended it returns;
  * - `group`: records are written and fdatasync'ed together once per window of `groupCommitMs`
- *   (0: as soon as the current burst of work yields); each is durable when its batch is.
+ *   (0: as soon as the current synchronous run of work ends); each is durable when its batch is.
  */
 import { z } from 'zod';
 import { parseInput } from '../validation.js';
@@ -31,7 +31,7 @@ export const MIN_SEGMENT_BYTES = 4096;
 export interface DurableLogOptions {
   /** `fsync` (default): durable per record before the append returns; `group`: durable per batch, every `groupCommitMs`. */
   durability?: DurabilityMode;
-  /** Group mode only: the commit window in ms (default 2, 0 to 60,000); 0 commits as soon as the current burst of work yields. */
+  /** Group mode only: the commit window in ms (default 2, 0 to 60,000); 0 commits as soon as the current synchronous run of work ends (a batch that finds another syncing follows it). */
   groupCommitMs?: number;
   /** Cut a torn tail off the file (after reporting it) instead of refusing to open. */
   repairTornTail?: boolean;

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { canonicalJson, deepFreeze, sha256Hex, type JsonObject } from './canonical-json.js';
 import { isAttestationShape } from './record-check.js';
-import { recordText, type ExtensionTexts } from './record-text.js';
+import { recordText, type ExtensionTexts, type RecordText } from './record-text.js';
 
 /** The attestation schema version written into every record. */
 export const ATTESTATION_VERSION = '2.9.0';
@@ -185,11 +185,20 @@ function frozenJson(value: JsonObject): JsonObject {
  * place (the facade hands over fresh objects), or a shared frozen `{}` when empty. Records are
  * kept for the registrar's life, so sharing immutable parts keeps the heap (and GC) smaller.
  */
-export function sealRecordWithLine(body: AttestationBody, prevHash: string): SealedRecord {
-  const { head, tail } = recordText(body, prevHash);
+export function sealRecordWithLine(body: AttestationBody, prevHash: string, text: RecordText = recordText(body, prevHash)): SealedRecord {
+  const { head, tail } = text;
   const hash = sha256Hex(head + tail);
   const record = Object.freeze(recordObject(body, prevHash, hash));
   return { record, line: `${head},"hash":"${hash}"${tail}` }; // hash is 64 hex digits: nothing to escape
+}
+
+/**
+ * The frozen record of `body` linked after `prevHash`, given the `hash` of its text
+ * (`recordText(body, prevHash)`) computed elsewhere: by the log's one-call append, which hashes
+ * and writes the line in native code (durable-log.ts `appendSealed`). Same object as sealRecordWithLine's.
+ */
+export function sealedRecord(body: AttestationBody, prevHash: string, hash: string): Attestation {
+  return Object.freeze(recordObject(body, prevHash, hash));
 }
 
 /** The record object of `body` (see sealRecordWithLine), every part frozen but the object itself. */

@@ -21,7 +21,8 @@
  * order: when the current synchronous run ends (a microtask), when STAGE_BATCH records wait, or
  * before anything reads the store (every read, `lastHash`, `append`, `adopt`, `seal()`), so no
  * caller ever sees an unsealed record. A durable store seals in `stage()` at once (its line goes
- * to the log).
+ * to the log); in `fsync` mode the record's text is hashed, written and synced in one native call
+ * (durable-log.ts `appendSealed`) and the record is built from the hash it returns.
  *
  * With `signing` (open only), a CheckpointWriter signs checkpoints of the chain into the sidecar
  * `<log>.checkpoints` (checkpoint-writer.ts); the store tells it each record it appends.
@@ -34,8 +35,8 @@ import { DurableLog, type DurableLogOptions, type TornTail } from './durable-log
 import { AttestationError } from './errors.js';
 import { attestationQuerySchema, queryPredicate, type AttestationQuery } from './query.js';
 import { noteHashHolds, recordHashHolds } from './line-hash.js';
-import { GENESIS_HASH, parseOwnedRecord, recordHash, sealRecordWithLine, sealStaged, stageRecord, validRecordHash, type Attestation, type AttestationBody } from './record.js';
-import { extensionTexts, type ExtensionTexts } from './record-text.js';
+import { GENESIS_HASH, parseOwnedRecord, recordHash, sealedRecord, sealRecordWithLine, sealStaged, stageRecord, validRecordHash, type Attestation, type AttestationBody } from './record.js';
+import { extensionTexts, recordText, type ExtensionTexts } from './record-text.js';
 import { RecordWindow } from './record-window.js';
 import { DEFAULT_INDEX_STRIDE_RECORDS, SeqIndex } from './seq-index.js';
 import { signPayload, snapshotSignaturePayload } from './signing.js';
@@ -275,11 +276,22 @@ export class AttestationStore {
     if (body.seq !== this.#headSeq + 1) {
       throw new AttestationError('ATTESTATION_CHAIN_BROKEN', `append: seq ${body.seq} does not follow ${this.#headSeq}`, { seq: body.seq });
     }
-    const { record, line } = sealRecordWithLine(body, this.#headHash);
     if (!this.log) {
+      const { record } = sealRecordWithLine(body, this.#headHash);
       this.#push(record, 0);
       return { record, durable: settled };
     }
+    const prevHash = this.#headHash;
+    const text = recordText(body, prevHash);
+    // fsync mode: hashed, written and synced in one native call (durable-log.ts appendSealed).
+    const sealed = this.log.appendSealed(text.head, text.tail, { seq: body.seq, prevHash });
+    if (sealed !== null) {
+      const record = sealedRecord(body, prevHash, sealed.hash);
+      this.#push(record, sealed.lengthBytes);
+      this.#checkpoints?.note(record.seq, record.hash, sealed.durable);
+      return { record, durable: sealed.durable };
+    }
+    const { record, line } = sealRecordWithLine(body, prevHash, text);
     const lengthBytes = Buffer.byteLength(line, 'utf8') + 1;
     this.#push(record, lengthBytes);
     const durable = this.log.appendLine(line, record, lengthBytes);
@@ -441,7 +453,7 @@ export class AttestationStore {
     return text;
   }
 
-  /** Resolves when every record appended so far is durable. */
+  /** Resolves when every record appended so far is durable; rejects with the log's AttestationError when they cannot be (the log failed). */
   flush(): Promise<void> {
     if (this.#stagedCount > 0) this.seal();
     return this.log ? this.log.flush() : settled;

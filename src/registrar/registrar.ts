@@ -633,7 +633,8 @@ export class AudioRegistrar {
   /**
    * Resolves when every attestation so far is durable: on the writer's registrar after draining
    * what other threads decided; on an attached one when the writer has made this thread's last
-   * decision durable.
+   * decision durable. Rejects with the log's AttestationError when its write failed (the registrar
+   * halted on it).
    */
   flush(): Promise<void> {
     if (this.#link !== null) return this.#link.durableAfter(this.#lastOwnSeq);

@@ -1,5 +1,6 @@
 // Group commit on real files: one write + fdatasync acknowledges a whole burst (one shared
-// promise), groupCommitMs 0 commits as soon as the burst yields, records are not acknowledged
+// promise), groupCommitMs 0 commits as soon as the synchronous run ends, a group that comes while
+// another syncs follows it (never two syncing at once), records are not acknowledged
 // before they are on disk, and a failed batch rejects every record of it (already handled, so
 // an ignored `durable` never becomes an unhandled rejection) and halts the registrar.
 import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { DurableLog } from '../../src/attestation/durable-log.js';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
-import { nextTurn, waitUntil } from '../helpers/waiting.js';
+import { nextTurn, settledFlag, waitUntil } from '../helpers/waiting.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -51,6 +52,31 @@ describe('group commit', () => {
     await reopened.registrar.close();
   });
 
+  it('groupCommitMs 0: the batch is written when the synchronous run ends (no event-loop turn); records arriving while it syncs are the next group, written only after it', async () => {
+    const path = tempLog();
+    const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 0 });
+    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    const first = registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' });
+    expect(linesOf(path)).toHaveLength(0);
+    await Promise.resolve(); // microtasks only: the commit ran, its fdatasync waits in the thread pool
+    expect(linesOf(path)).toHaveLength(1);
+    const firstDone = settledFlag(first.durable);
+    const during = Array.from({ length: 10 }, () => registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1' }));
+    expect(new Set(during.map((result) => result.durable)).size).toBe(1);
+    expect(during[0]?.durable).not.toBe(first.durable);
+    await Promise.resolve();
+    await Promise.resolve();
+    // The first batch cannot have synced without a turn of the event loop: the group waits for it.
+    expect(firstDone.settled).toBe(false);
+    expect(linesOf(path)).toHaveLength(1);
+    await during[9]?.durable;
+    expect(firstDone.settled).toBe(true);
+    expect(linesOf(path)).toEqual(store.export().trimEnd().split('\n'));
+    expect(linesOf(path)).toHaveLength(11);
+    await registrar.close();
+  });
+
   it('a failed batch rejects each of its records with ATTESTATION_IO, unawaited ones included without an unhandled rejection, and halts the registrar', async () => {
     const path = tempLog();
     const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 0 });
@@ -63,6 +89,8 @@ describe('group commit', () => {
       const ignored = registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' }); // its durable is never awaited before the failure
       // Pull the file descriptor out from under the log: the batch write fails with EBADF.
       closeSync((store as unknown as { log: { fd: number } }).log.fd);
+      // A flush covering the failed batch rejects (it never says "durable" for records that are not).
+      await expect(store.flush()).rejects.toMatchObject({ code: 'ATTESTATION_IO' });
       await waitUntil(() => registrar.halted, 'the failed batch to halt the registrar');
       // The batch's promise was rejected in the same callback that halted the registrar; Node reports
       // a rejection nobody handles once that callback's microtasks are done, before the next turn.
@@ -73,6 +101,7 @@ describe('group commit', () => {
       const refused = registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1' });
       expect(refused).toMatchObject({ allowed: false, reason: 'registrar_halted' });
       await expect(refused.durable).rejects.toMatchObject({ code: 'ATTESTATION_IO' });
+      await expect(registrar.flush()).rejects.toMatchObject({ code: 'ATTESTATION_IO' }); // nothing pending, the log failed
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }

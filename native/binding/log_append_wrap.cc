@@ -6,7 +6,11 @@
 // is the acknowledgement's cost over the raw write + fdatasync. Returns the hash (64 hex digits);
 // out[0] = bytes written, out[1] = DurableAppendStatus, out[2] = errno. The JS side computes the
 // same hash the same way when the addon is missing (and tests hold the two byte-identical).
+// Built without Node's OpenSSL headers (VS_NO_NODE_OPENSSL, CMakeLists.txt) it always answers
+// undefined: the JS path.
+#ifndef VS_NO_NODE_OPENSSL
 #include <openssl/evp.h>
+#endif
 
 #include <cstring>
 #include <vector>
@@ -16,6 +20,8 @@
 
 namespace vs::binding {
 namespace {
+
+#ifndef VS_NO_NODE_OPENSSL
 
 // `,"hash":"` + 64 hex digits + `"`: what goes between the halves.
 constexpr std::size_t kHashPrefixBytes = 9;
@@ -89,6 +95,10 @@ Napi::Value AppendSealedLine(const Napi::CallbackInfo& info) {
   out[2] = static_cast<double>(result.error);
   return Napi::String::New(env, hex, kHashHexBytes);
 }
+
+#else
+Napi::Value AppendSealedLine(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
+#endif
 
 }  // namespace
 

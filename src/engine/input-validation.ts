@@ -1,6 +1,7 @@
 /**
  * What a speak/stream/play call is checked against before its stream starts: the priority the
- * engine's actor may claim, the session and user its host pinned, the text (compiled once, through
+ * engine's actor may claim, the session and user its host pinned (and a guest engine's watermark:
+ * no call of an engine made by forActor sets its own), the text (compiled once, through
  * the plugins' transformText) and the voices and languages the backend can speak. Validation makes
  * no registrar request: bad input is an InputError before any effect.
  *
@@ -73,6 +74,8 @@ export interface ValidationContext {
   actor: ActorHandle;
   /** The session and user the engine's host pinned, if any. */
   pinned: Pick<ParsedEngineOptions, 'sessionId' | 'userId'>;
+  /** An engine made by forActor: its streams are marked as its host engine's are (no call's own `watermark`). */
+  guest: boolean;
   /** The backend a call names. */
   backendFor(name: string | undefined): Promise<SpeechBackend>;
   /** Throws once the engine began closing. */
@@ -97,6 +100,10 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
     if (pinned !== undefined && parsed[field] !== undefined && parsed[field] !== pinned) {
       throw new InputError(`options.${field}: this engine's streams belong to ${field} "${pinned}", pinned by its host (received "${parsed[field]}")`, { field: `options.${field}` });
     }
+  }
+  // A guest changing the mark would evade the host's detector or write another tenant's payload.
+  if (context.guest && parsed.watermark !== undefined) {
+    throw new InputError("options.watermark: this engine (made by forActor) marks its streams as its host engine does; a call of it cannot set or change the watermark", { field: 'options.watermark' });
   }
   const transform = transformOnce((piece) => plugins.transformText(piece));
   if (isRenderedMix(text)) return { graph: null, transform };

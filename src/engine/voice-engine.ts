@@ -120,7 +120,7 @@ export class VoiceEngine {
     this.#backends = new EngineBackends(this.#registry, this.#options);
     this.#active = new RunningStreams(this.#registrar, this.#runtime);
     const backendFor = (name: string | undefined): Promise<SpeechBackend> => this.#backends.forName(name);
-    this.#validationContext = { plugins: this.#plugins, actor: this.actor, pinned: this.#options, backendFor, throwIfClosed: () => this.#throwIfClosed() };
+    this.#validationContext = { plugins: this.#plugins, actor: this.actor, pinned: this.#options, guest: !this.#ownsPlugins, backendFor, throwIfClosed: () => this.#throwIfClosed() };
     this.#runContext = { registrar: this.#registrar, actor: this.actor, options: this.#options, plugins: this.#plugins, backendFor, active: this.#active };
     // Several engines may share one output: each stream plays on its own voice of the mixer.
     this.#output = this.#options.output;

@@ -2,6 +2,9 @@
  * `engine.forActor(handle)`: an engine for another actor of the same registrar that shares the
  * host engine's backend and device, and whose close() ends only its own streams.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
@@ -58,6 +61,34 @@ describe('VoiceEngine.forActor', () => {
     } finally {
       await host.close();
       output.close();
+    }
+  });
+
+  it("marks a guest's streams as its host's: a guest's call cannot set or change the watermark (planted: an agent holding a guest engine passed its own key and payload, evading the host's detector or writing another tenant's payload)", async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null', capture: true });
+    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: output.config.sampleRateHz, framesPerSegment: 480 });
+    const host = new VoiceEngine({ registrar, backend, output, watermark: { key: 'host-tenant-key', payload: 7 } });
+    const dir = mkdtempSync(join(tmpdir(), 'vs-guest-mark-'));
+    try {
+      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+      const before = registrar.attestationStore.lastSeq;
+      const forged = { watermark: { key: 'another-tenant-key', payload: 9 } };
+      for (const call of [() => guest.speak('Hello.', forged), () => guest.play('Hello.', forged), () => guest.speakToFile('Hello.', join(dir, 'guest.wav'), forged)]) {
+        const error = await rejection(call());
+        expect(error).toBeInstanceOf(InputError);
+        expect(error).toMatchObject({ field: 'options.watermark' });
+      }
+      // Refused before any registrar request, and no file was written.
+      expect(registrar.attestationStore.lastSeq).toBe(before);
+      expect(existsSync(join(dir, 'guest.wav'))).toBe(false);
+      // The guest speaks with the host's mark; the host itself may still mark one call its own way.
+      expect((await guest.speak('Hello.')).audio.length).toBeGreaterThan(0);
+      expect((await host.speak('Hello.', { watermark: { key: 'host-tenant-key', payload: 8 } })).audio.length).toBeGreaterThan(0);
+    } finally {
+      await host.close();
+      output.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

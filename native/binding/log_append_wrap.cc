@@ -90,6 +90,8 @@ Napi::Value AppendSealedLine(const Napi::CallbackInfo& info) {
   hex[kHashHexBytes] = '"';
   line[lineBytes - 1] = '\n';
   const DurableAppendResult result = AppendDurably(fd, line, lineBytes);
+  // Nothing written (no POSIX write here): "not available", so the log takes its JS path.
+  if (result.status == DurableAppendStatus::kUnsupported) return env.Undefined();
   out[0] = static_cast<double>(result.written);
   out[1] = static_cast<double>(static_cast<int>(result.status));
   out[2] = static_cast<double>(result.error);

@@ -10,6 +10,19 @@
 
 namespace vs {
 
+#if defined(__unix__) || defined(__APPLE__)
+namespace {
+/** fdatasync, or fsync on macOS (no fdatasync in its headers; Node's fdatasync calls fsync there too). */
+int SyncData(int fd) noexcept {
+#if defined(__APPLE__)
+  return ::fsync(fd);
+#else
+  return ::fdatasync(fd);
+#endif
+}
+}  // namespace
+#endif
+
 DurableAppendResult AppendDurably(int fd, const char* data, std::size_t size) noexcept {
 #if defined(__unix__) || defined(__APPLE__)
   std::size_t written = 0;
@@ -21,19 +34,10 @@ DurableAppendResult AppendDurably(int fd, const char* data, std::size_t size) no
     }
     written += static_cast<std::size_t>(wrote);
   }
-#if defined(__APPLE__)
-  // macOS has no fdatasync in its headers; fsync is what Node's fdatasync calls there too.
-  int synced = ::fsync(fd);
-#else
-  int synced = ::fdatasync(fd);
-#endif
-  while (synced != 0 && errno == EINTR) {
-#if defined(__APPLE__)
-    synced = ::fsync(fd);
-#else
-    synced = ::fdatasync(fd);
-#endif
-  }
+  int synced = 0;
+  do {
+    synced = SyncData(fd);
+  } while (synced != 0 && errno == EINTR);
   if (synced != 0) return {DurableAppendStatus::kSyncFailed, errno, written};
   return {DurableAppendStatus::kOk, 0, written};
 #else

@@ -299,12 +299,7 @@ export class DurableLog {
         const length = lengthBytes ?? Buffer.byteLength(text, 'utf8');
         this.rotateBefore(length, link);
         const fd = this.fd;
-        const wrote = writeSync(fd, text);
-        if (wrote < length) {
-          const bytes = Buffer.from(text, 'utf8');
-          for (let offset = wrote; offset < length; ) offset += writeSync(fd, bytes, offset, length - offset);
-        }
-        this.grow(length);
+        this.writeAll(fd, text, length);
         fdatasyncSync(fd);
         this.synced = link.seq;
         return settled;
@@ -333,12 +328,11 @@ export class DurableLog {
     if (this.durability !== 'fsync' || this.failure || this.fd === null) return null;
     const appender = nativeAppender();
     if (appender === null) return null;
-    let lengthBytes = 0;
+    const lineBytes = () => Buffer.byteLength(head, 'utf8') + Buffer.byteLength(tail, 'utf8') + HASH_FIELD_AND_NEWLINE_BYTES;
     if (this.manifest) {
       // A segmented log rotates before a record that would not fit: it needs the length first.
-      lengthBytes = Buffer.byteLength(head, 'utf8') + Buffer.byteLength(tail, 'utf8') + HASH_FIELD_AND_NEWLINE_BYTES;
       try {
-        this.rotateBefore(lengthBytes, link);
+        this.rotateBefore(lineBytes(), link);
       } catch (cause) {
         this.fail(cause, link.seq);
         return null; // the caller's JS path rejects the record with the failure
@@ -354,8 +348,7 @@ export class DurableLog {
       const syscall = out[1] === SEALED_APPEND_WRITE_FAILED ? 'write' : 'fdatasync';
       const code = errno > 0 ? getSystemErrorName(-errno) : 'EIO';
       const cause = Object.assign(new Error(`${code}: ${syscall} failed`), { code, errno: -errno, syscall });
-      const lineBytes = Buffer.byteLength(head, 'utf8') + Buffer.byteLength(tail, 'utf8') + HASH_FIELD_AND_NEWLINE_BYTES;
-      return { hash, lengthBytes: lineBytes, durable: handledRejection(this.fail(cause, link.seq)) };
+      return { hash, lengthBytes: lineBytes(), durable: handledRejection(this.fail(cause, link.seq)) };
     }
     this.synced = link.seq;
     return { hash, lengthBytes: written, durable: settled };

@@ -281,22 +281,30 @@ export class AttestationStore {
       this.#push(record, 0);
       return { record, durable: settled };
     }
+    const { record, durable } = this.#appendToLog(this.log, body);
+    this.#checkpoints?.note(record.seq, record.hash, durable);
+    return { record, durable };
+  }
+
+  /** Seals `body` after the head and writes it to `log`: in `fsync` mode hashed, written and synced in one native call (durable-log.ts appendSealed), else sealed here and appended as a line. */
+  #appendToLog(log: DurableLog, body: AttestationBody): { record: Attestation; durable: Promise<void> } {
     const prevHash = this.#headHash;
     const text = recordText(body, prevHash);
-    // fsync mode: hashed, written and synced in one native call (durable-log.ts appendSealed).
-    const sealed = this.log.appendSealed(text.head, text.tail, { seq: body.seq, prevHash });
+    const sealed = log.appendSealed(text.head, text.tail, { seq: body.seq, prevHash });
     if (sealed !== null) {
       const record = sealedRecord(body, prevHash, sealed.hash);
       this.#push(record, sealed.lengthBytes);
-      this.#checkpoints?.note(record.seq, record.hash, sealed.durable);
       return { record, durable: sealed.durable };
     }
     const { record, line } = sealRecordWithLine(body, prevHash, text);
+    return { record, durable: this.#pushLine(log, record, line) };
+  }
+
+  /** Takes a sealed `record` whose canonical JSON is `line` and appends the line to `log`; resolves when durable (rejections handled: they reach onFailure listeners). */
+  #pushLine(log: DurableLog, record: Attestation, line: string): Promise<void> {
     const lengthBytes = Buffer.byteLength(line, 'utf8') + 1;
     this.#push(record, lengthBytes);
-    const durable = this.log.appendLine(line, record, lengthBytes);
-    this.#checkpoints?.note(record.seq, record.hash, durable);
-    return { record, durable };
+    return log.appendLine(line, record, lengthBytes);
   }
 
   /**
@@ -368,10 +376,7 @@ export class AttestationStore {
         this.#push(record, 0);
         continue;
       }
-      const line = canonicalJson(record);
-      const lengthBytes = Buffer.byteLength(line, 'utf8') + 1;
-      this.#push(record, lengthBytes);
-      const durable = this.log.appendLine(line, record, lengthBytes); // failures reach onFailure listeners
+      const durable = this.#pushLine(this.log, record, canonicalJson(record));
       this.#checkpoints?.note(record.seq, record.hash, durable);
     }
   }

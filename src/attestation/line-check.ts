@@ -110,7 +110,7 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
     if (scan) {
       const line = scanLine(region, from, newline);
       // Null (not the writer's form) or a hash that does not cover the line's bytes: the general path decides.
-      if (line !== null && isHexOf(lineDigestAt(region, from, line.hashMemberAt, newline), region, line.hashAt)) {
+      if (line !== null && bytesHold(region, line.hashAt, line.hashAt + 64, lineDigestAt(region, from, line.hashMemberAt, newline))) {
         const { fields, prevHashAt } = line;
         const at = NUMBERS_PER_RECORD * count;
         numbers[at] = line.seq;
@@ -126,7 +126,7 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
           numbers[at + 4 + field] = fieldStart < 0 ? 0 : fieldEnd - fieldStart;
           if (fieldStart >= 0) used = copyBytes(region, fieldStart, fieldEnd, text, used);
         }
-        const links = previousHashAt >= 0 ? sameBytes(region, previousHashAt, prevHashAt, 64) : previousHash !== null && isHexOf(previousHash, region, prevHashAt);
+        const links = previousHashAt >= 0 ? sameBytes(region, previousHashAt, prevHashAt, 64) : bytesHold(region, prevHashAt, prevHashAt + 64, previousHash);
         if (!links) prevHash[count] = region.toString('latin1', prevHashAt, prevHashAt + 64);
         if (line.compaction !== undefined) compactions[count] = line.compaction;
         previousHash = null;
@@ -206,7 +206,7 @@ type Latin1Slicing = Buffer & { latin1Slice?: (start: number, end: number) => st
 const latin1 = (text: Latin1Slicing, start: number, end: number): string => (text.latin1Slice !== undefined ? text.latin1Slice(start, end) : text.toString('latin1', start, end));
 
 /** Whether the latin1 text `text[start, end)` holds the characters of `known` (a string of UTF-16 code units: one above 255 matches no byte). */
-function holds(text: Buffer, start: number, end: number, known: string | null): known is string {
+function bytesHold(text: Buffer, start: number, end: number, known: string | null): known is string {
   if (known === null || known.length !== end - start) return false;
   for (let index = 0; index < known.length; index += 1) if (known.charCodeAt(index) !== text[start + index]) return false;
   return true;
@@ -249,11 +249,11 @@ export class RecordViews {
    */
   #string(start: number, end: number, first: string | null, second: string | null, known: boolean): string {
     const text = this.#text;
-    if (holds(text, start, end, first)) return first;
-    if (holds(text, start, end, second)) return second;
+    if (bytesHold(text, start, end, first)) return first;
+    if (bytesHold(text, start, end, second)) return second;
     if (known && end - start <= KNOWN_VALUE_BYTES_MAX) {
       const values = this.#knownValues;
-      for (const value of values) if (holds(text, start, end, value)) return value;
+      for (const value of values) if (bytesHold(text, start, end, value)) return value;
       const value = latin1(text, start, end);
       if (values.length < KNOWN_VALUES_MAX) values.push(value);
       return value;
@@ -353,13 +353,6 @@ function scannedNullFlags(fields: Int32Array): number {
   let flags = 0;
   for (let field = 1; field < SCANNED_FIELDS.length; field += 1) if ((fields[2 * field] as number) < 0) flags |= NULL_TARGET << (field - 1);
   return flags;
-}
-
-/** Whether the 64 bytes at `at` of `bytes` are the text `hex` (64 ASCII characters). */
-function isHexOf(hex: string, bytes: Buffer, at: number): boolean {
-  if (hex.length !== 64) return false;
-  for (let index = 0; index < 64; index += 1) if (hex.charCodeAt(index) !== bytes[at + index]) return false;
-  return true;
 }
 
 /** Whether `bytes` holds the same `length` bytes at `first` and at `second`. */

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/attestation/canonical-json.js';
 import { checkLines, RecordViews, type LinesChecked } from '../../src/attestation/line-check.js';
 import { lineDigest } from '../../src/attestation/line-hash.js';
-import { scanCanonicalLine } from '../../src/attestation/line-scan.js';
+import { scanCanonicalLine } from '../helpers/scanned-line.js';
 import { isAttestationShape } from '../../src/attestation/record-check.js';
 import type { Attestation } from '../../src/attestation/record.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';

@@ -11,6 +11,7 @@ import { AbortError, AudioError } from '../errors.js';
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarDeniedError, RegistrarHaltedError } from '../registrar/errors.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
+import type { StreamState } from '../registrar/core.js';
 import type { RegistrarResult } from '../registrar/types.js';
 import { streamFailed, type Utterance } from './utterance.js';
 
@@ -118,9 +119,16 @@ export function callerAbort(registrar: AudioRegistrar, owner: ActorHandle, curre
  */
 export function ownerEnds(registrar: AudioRegistrar, owner: ActorHandle, streamId: string, reason: string): RegistrarResult | null {
   const state = registrar.getState(streamId)?.state;
-  if (state !== 'playing' && state !== 'interrupting' && state !== 'compiling' && state !== 'synthesizing') return null;
-  const action = state === 'playing' || state === 'interrupting' ? 'stop' : 'fail';
-  return registrar.request({ action, actor: owner, target: streamId, reason });
+  // A stream not compiling yet is left to its run, which the same abort ends.
+  const action = state === 'idle' ? null : endingAction(state);
+  return action === null ? null : registrar.request({ action, actor: owner, target: streamId, reason });
+}
+
+/** How a stream in `state` is ended: `stop` while it plays (or fades), `fail` before its audio; null once it ended. */
+export function endingAction(state: StreamState | undefined): 'stop' | 'fail' | null {
+  if (state === 'playing' || state === 'interrupting') return 'stop';
+  if (state === 'compiling' || state === 'synthesizing' || state === 'idle') return 'fail';
+  return null;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { ActorHandle } from '../registrar/actor-handle.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { HaltInfo, TransitionEvent } from '../registrar/types.js';
 import type { ActiveUtterance } from './utterance.js';
+import { endingAction } from './play-guards.js';
 
 /** The running utterances of one engine (see the module comment). */
 export class RunningStreams {
@@ -76,8 +77,7 @@ export class RunningStreams {
     const running = [...this.#entries.entries()];
     const playingOn = new Set<string>();
     for (const [streamId] of running) {
-      const state = this.#registrar.getState(streamId)?.state;
-      const action = state === 'playing' || state === 'interrupting' ? 'stop' : state === 'compiling' || state === 'synthesizing' || state === 'idle' ? 'fail' : null;
+      const action = endingAction(this.#registrar.getState(streamId)?.state);
       if (action === null) continue;
       const covered = this.#registrar.overrideFor(streamId) !== null;
       const result = this.#registrar.request({ action, actor: covered ? owner : this.#runtime, target: streamId, reason: 'engine_closed' });

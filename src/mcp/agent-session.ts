@@ -9,6 +9,7 @@ import type { ActorHandle } from '../registrar/actor-handle.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { RegistrarResult, TransitionEvent } from '../registrar/types.js';
 import type { VoiceEngine } from '../engine/voice-engine.js';
+import { endingAction } from '../engine/play-guards.js';
 import type { PlayResult } from '../engine/speech-types.js';
 import type { Heard } from '../streaming/heard.js';
 import type { SchedulePolicy } from '../streaming/schedule-policy.js';
@@ -236,8 +237,8 @@ export class AgentSession {
    * is ended by the agent's request (`stop`, or `fail` before its audio), which the registrar may
    * deny (a user's accessibility override): such speech plays on to its end before the session's
    * engine closes. `force` (the host closing the server) ends what still plays at once, as the
-   * runtime and by the host's authority (covered speech too), then closes the engine. No dialogue starts another turn once closing began; nothing
-   * is told to the client any more. Idempotent.
+   * runtime and by the host's authority (covered speech too), then closes the engine. No dialogue
+   * starts another turn once closing began; nothing is told to the client any more. Idempotent.
    */
   async close(options: { force?: boolean } = {}): Promise<void> {
     if (!this.#closed) {
@@ -258,14 +259,16 @@ export class AgentSession {
 
   /**
    * The host closing the server ends what the session still runs, as the runtime (the host holds
-   * the registrar, which hands it the runtime's handle), covered by an override or not: the engine's own close() would leave
-   * covered speech playing (closing is the owner's act there, and the owner is the agent).
+   * the registrar, which hands it the runtime's handle), covered by an override or not: the
+   * engine's own close() would leave covered speech playing (closing is the owner's act there, and
+   * the owner is the agent).
    */
   #hostEnds(): void {
+    if (this.#registrar.halted) return;
+    const runtime = this.#registrar.registerActor(this.#hostEngine.runtimeActor);
     for (const play of this.plays().filter((tracked) => this.#live(tracked))) {
-      const state = this.#registrar.getState(play.streamId)?.state;
-      const action = state === 'playing' || state === 'interrupting' ? 'stop' : state === 'compiling' || state === 'synthesizing' || state === 'idle' ? 'fail' : null;
-      if (action !== null && !this.#registrar.halted) this.#registrar.request({ action, actor: this.#registrar.registerActor(this.#hostEngine.runtimeActor), target: play.streamId, reason: 'engine_closed' });
+      const action = endingAction(this.#registrar.getState(play.streamId)?.state);
+      if (action !== null) this.#registrar.request({ action, actor: runtime, target: play.streamId, reason: 'engine_closed' });
     }
   }
 

@@ -146,7 +146,7 @@ export function callerAbortError(abort: CallerAbort, halted: boolean, signal: Ab
  * (the speech played to its end), someone else's fail, in that order.
  */
 export function playEndError(utterance: Utterance, abort: CallerAbort, registrar: AudioRegistrar, signal: AbortSignal | undefined, face: string): Error | null {
-  if (utterance.halted) return new RegistrarHaltedError(`the registrar halted (${registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
+  if (utterance.halted) return haltedError(registrar);
   const aborted = callerAbortError(abort, false, signal, face);
   if (aborted) return aborted;
   if (abort.denial) {
@@ -155,4 +155,9 @@ export function playEndError(utterance: Utterance, abort: CallerAbort, registrar
   }
   if (utterance.endedBy?.action === 'fail') return streamFailed(utterance);
   return null;
+}
+
+/** The error a stream's run ends with once the registrar halted (fail-closed: nothing more is requested; the HALT record says why). */
+export function haltedError(registrar: AudioRegistrar, cause?: unknown): RegistrarHaltedError {
+  return new RegistrarHaltedError(`the registrar halted (${registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`, cause === undefined ? undefined : { cause });
 }

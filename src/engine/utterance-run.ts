@@ -20,6 +20,7 @@ import type { EngineOutput, SynthesisSegment } from '../graph/engine-output.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import { RegistrarHaltedError } from '../registrar/errors.js';
+import { haltedError } from './play-guards.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
 import type { EnginePlugins } from '../plugins/plugin-set.js';
 import { isRenderedMix, mixChunks } from '../scene/playable.js';
@@ -253,7 +254,7 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
       if (pendingMarks.length > 0) yield emit('silence', new Float32Array(0), 'end', {});
     }
     if (!signal.aborted && mode.beforeEnd) await mode.beforeEnd();
-    if (utterance.halted) throw new RegistrarHaltedError(`the registrar halted (${registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`);
+    if (utterance.halted) throw haltedError(registrar);
     if (parsed.signal?.aborted) throw new AbortError('speech was aborted', { cause: parsed.signal.reason });
     if (utterance.endedBy?.action === 'fail') throw streamFailed(utterance);
     finished = true;
@@ -264,7 +265,7 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
       // Nothing may be requested any more; the log already says why (the HALT record).
       finished = true;
       lifecycle.abandon();
-      throw error instanceof RegistrarHaltedError ? error : new RegistrarHaltedError(`the registrar halted (${registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`, { cause: error });
+      throw error instanceof RegistrarHaltedError ? error : haltedError(registrar, error);
     }
     if (utterance.endedBy?.action === 'fail') {
       finished = true;
@@ -287,7 +288,7 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
     if (mode.beforeFail) await mode.beforeFail();
     if (registrar.halted) {
       lifecycle.abandon();
-      throw new RegistrarHaltedError(`the registrar halted (${registrar.haltCause?.cause ?? 'unknown cause'}): the stream was stopped (fail-closed)`, { cause: error });
+      throw haltedError(registrar, error);
     }
     lifecycle.fail(describe(error));
     throw error;

@@ -1,23 +1,19 @@
 // The durable attestation log: fsync and group-commit durability, torn-tail detection, tamper
 // detection, on real files in a temp dir.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AttestationError } from '../../src/attestation/errors.js';
 import { readAttestationLog } from '../../src/attestation/durable-log.js';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { verify } from '../../src/registrar/verify.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('attestation-');
 function tempLog(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'attestation-'));
-  dirs.push(dir);
+  const dir = tempDir();
   return join(dir, 'log.jsonl');
 }
 

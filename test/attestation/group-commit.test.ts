@@ -3,23 +3,19 @@
 // another syncs follows it (never two syncing at once), records are not acknowledged
 // before they are on disk, and a failed batch rejects every record of it (already handled, so
 // an ignored `durable` never becomes an unhandled rejection) and halts the registrar.
-import { closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DurableLog } from '../../src/attestation/durable-log.js';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { nextTurn, settledFlag, waitUntil } from '../helpers/waiting.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('group-commit-');
 function tempLog(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
-  dirs.push(dir);
+  const dir = tempDir();
   return join(dir, 'log.jsonl');
 }
 function linesOf(path: string): string[] {

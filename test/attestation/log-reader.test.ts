@@ -3,10 +3,9 @@
 // every failure an AttestationError whose code and seq are properties (LOG_CORRUPT names the seq
 // the record would have had, never a line number), readAttestationLog honest about loading the
 // whole log, and durable log options validated with zod.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DurableLog } from '../../src/attestation/durable-log.js';
 import { AttestationError } from '../../src/attestation/errors.js';
 import { iterateAttestationLog, MAX_LINE_BYTES, readAttestationLog } from '../../src/attestation/log-reader.js';
@@ -15,14 +14,11 @@ import { InputError } from '../../src/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { verify } from '../../src/registrar/verify.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('attestation-reader-');
 function tempLog(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'attestation-reader-'));
-  dirs.push(dir);
+  const dir = tempDir();
   return join(dir, 'log.jsonl');
 }
 

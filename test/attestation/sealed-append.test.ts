@@ -4,10 +4,9 @@
 // fsync store's log is the canonical JSON of its records and reopens with every hash recomputed
 // in JS; a failed write is ATTESTATION_IO and halts; a planted hash over another text
 // than the record's fails verify().
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../../src/attestation/canonical-json.js';
 import type { Attestation } from '../../src/attestation/record.js';
 import { recordText } from '../../src/attestation/record-text.js';
@@ -18,16 +17,9 @@ import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { verify } from '../../src/registrar/verify.js';
 import { waitUntil } from '../helpers/waiting.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'sealed-append-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('sealed-append-');
 
 /** Texts a record's halves may hold: multi-byte UTF-8, surrogate pairs, escapes, a line longer than any earlier one. */
 const TEXTS: [string, string][] = [
@@ -37,6 +29,14 @@ const TEXTS: [string, string][] = [
   [`{"a":"${'x'.repeat(20_000)}"`, `,"b":"${'é'.repeat(5000)}"}`],
   ['{', '}'],
 ];
+
+/** A registrar (reference core) on an `fsync` store at `path`, with `agent:a` registered. */
+function fsyncRegistrar(path: string): { store: AttestationStore; registrar: AudioRegistrar } {
+  const { store } = AttestationStore.open(path, { durability: 'fsync' });
+  const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
+  registrar.registerActor('agent:a');
+  return { store, registrar };
+}
 
 describe('one-call sealed append (fsync mode)', () => {
   it('hashes head + tail as the JS sealing does and writes head,"hash":"…"tail and a newline, byte for byte', () => {
@@ -68,9 +68,7 @@ describe('one-call sealed append (fsync mode)', () => {
 
   it('an fsync store\'s log is, line for line, the canonical JSON of its records (serialised in JS), every hash recomputes in JS, and it reopens', async () => {
     const path = join(tempDir(), 'log.jsonl');
-    const { store } = AttestationStore.open(path, { durability: 'fsync' });
-    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
-    registrar.registerActor('agent:a');
+    const { store, registrar } = fsyncRegistrar(path);
     registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1', reason: 'äöü — 中文 😀 "quoted" \\ back\nslash' });
     for (const [head, tail] of TEXTS) registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1', metadata: { head, tail } });
     registrar.requestAsHost({ action: 'stop', actor: 'agent:ghost', target: 's1' }); // denied: a reason and a message
@@ -86,9 +84,7 @@ describe('one-call sealed append (fsync mode)', () => {
   });
 
   it('a failed write is ATTESTATION_IO naming EBADF on the result, and halts the registrar', async () => {
-    const { store } = AttestationStore.open(join(tempDir(), 'log.jsonl'), { durability: 'fsync' });
-    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
-    registrar.registerActor('agent:a');
+    const { store, registrar } = fsyncRegistrar(join(tempDir(), 'log.jsonl'));
     registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' });
     closeSync((store as unknown as { log: { fd: number } }).log.fd); // the next write fails with EBADF
     const failed = registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1' });
@@ -101,9 +97,7 @@ describe('one-call sealed append (fsync mode)', () => {
 
   it('the hash the addon returns is the JS hash of the record\'s canonical text; a planted one over another text fails verify()', async () => {
     const path = join(tempDir(), 'log.jsonl');
-    const { store } = AttestationStore.open(path, { durability: 'fsync' });
-    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
-    registrar.registerActor('agent:a');
+    const { store, registrar } = fsyncRegistrar(path);
     registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1', reason: 'ünïcödé 😀' });
     const record = store.all()[0] as Attestation;
     await registrar.close();

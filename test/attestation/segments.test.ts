@@ -2,10 +2,9 @@
 // across segments, an atomic manifest, transparent reading (open, iterate, replay, verify) given
 // the log's path, and each way the files can disagree with the manifest caught with its code and
 // seq: a missing, extra, reordered or truncated segment, a broken manifest, an interrupted rotation.
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DurableLog, segmentFile } from '../../src/attestation/durable-log.js';
 import type { AttestationError } from '../../src/attestation/errors.js';
 import { iterateAttestationLog, readAttestationLog } from '../../src/attestation/log-reader.js';
@@ -16,15 +15,12 @@ import { InputError } from '../../src/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 import { verify } from '../../src/registrar/verify.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const SEGMENT_BYTES = 4096;
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('attestation-segments-');
 function tempLog(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'attestation-segments-'));
-  dirs.push(dir);
+  const dir = tempDir();
   return join(dir, 'log');
 }
 

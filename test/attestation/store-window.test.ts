@@ -2,10 +2,9 @@
 // back from its log through a sparse seq -> offset index: every read beyond the window equals what
 // was written, records not yet written are never dropped, a reopened long log keeps only the
 // window, and a record changed on disk under the store is caught, not served.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readAttestationLog } from '../../src/attestation/durable-log.js';
 import { canonicalJson } from '../../src/attestation/canonical-json.js';
 import type { AttestationError } from '../../src/attestation/errors.js';
@@ -13,14 +12,11 @@ import { AttestationStore } from '../../src/attestation/store.js';
 import { InputError } from '../../src/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('attestation-window-');
 function tempLog(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'attestation-window-'));
-  dirs.push(dir);
+  const dir = tempDir();
   return join(dir, 'log.jsonl');
 }
 

@@ -1,21 +1,16 @@
 // 4.8.8 Failure and recovery: a denial has no partial effect; HALT fails closed; a restart that
 // replays the durable log reaches the same state hash.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { RegistrarHaltedError } from '../../src/registrar/errors.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { coresUnderTest, expectAllowed, registrarWith, streamIn } from './cores.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('registrum-');
 function tempLog(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'registrum-'));
-  dirs.push(dir);
+  const dir = tempDir();
   return join(dir, 'attestations.jsonl');
 }
 

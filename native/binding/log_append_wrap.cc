@@ -1,45 +1,30 @@
 // The attestation log's one-call durable append (`fsync` mode, src/attestation/durable-log.ts):
 // appendSealedLine(fd, head, tail, out) takes a record's canonical text in its two halves around
 // the "hash" key (src/attestation/record-text.ts), hashes `head + tail` (SHA-256 of its UTF-8, by
-// the OpenSSL Node itself links), writes the log line `head,"hash":"<hex>"tail\n` and fdatasyncs
-// it (native/core/durable_append.h), in one call: the cold code between a request and its write
-// is the acknowledgement's cost over the raw write + fdatasync. Returns the hash (64 hex digits);
-// out[0] = bytes written, out[1] = DurableAppendStatus, out[2] = errno. The JS side computes the
-// same hash the same way when the addon is missing (and tests hold the two byte-identical).
-// Built without Node's OpenSSL headers (VS_NO_NODE_OPENSSL, CMakeLists.txt) it always answers
-// undefined: the JS path.
-#ifndef VS_NO_NODE_OPENSSL
-#include <openssl/evp.h>
-#endif
-
+// the OpenSSL of the node binary, found at run time: native/core/process_sha256.h), writes the
+// log line `head,"hash":"<hex>"tail\n` and fdatasyncs it (native/core/durable_append.h), in one
+// call: the cold code between a request and its write is the acknowledgement's cost over the raw
+// write + fdatasync. Returns the hash (64 hex digits); out[0] = bytes written, out[1] =
+// DurableAppendStatus, out[2] = errno. It answers undefined, having written nothing, where it
+// cannot run (no SHA256 exported by the process, no POSIX write): the JS side then computes the
+// same hash the same way (tests hold the two byte-identical).
 #include <cstring>
 #include <vector>
 
 #include "durable_append.h"
 #include "exports.h"
+#include "process_sha256.h"
 
 namespace vs::binding {
 namespace {
-
-#ifndef VS_NO_NODE_OPENSSL
 
 // `,"hash":"` + 64 hex digits + `"`: what goes between the halves.
 constexpr std::size_t kHashPrefixBytes = 9;
 constexpr std::size_t kHashHexBytes = 64;
 constexpr std::size_t kHashFieldBytes = kHashPrefixBytes + kHashHexBytes + 1;
 
-/** Per-thread scratch (an addon instance lives on one thread; workers each get their own). */
-struct Scratch {
-  std::vector<char> line;
-  EVP_MD* sha256 = nullptr;
-  EVP_MD_CTX* context = nullptr;
-  ~Scratch() {
-    if (context) EVP_MD_CTX_free(context);
-    if (sha256) EVP_MD_free(sha256);
-  }
-};
-
-thread_local Scratch scratch;
+/** Per-thread line buffer (an addon instance lives on one thread; workers each get their own). */
+thread_local std::vector<char> lineScratch;
 
 /** UTF-8 length of a JS string (status checked by the caller's type check). */
 std::size_t Utf8Length(napi_env env, napi_value value) {
@@ -56,29 +41,21 @@ Napi::Value AppendSealedLine(const Napi::CallbackInfo& info) {
   const Napi::TypedArray outArray = info[3].As<Napi::TypedArray>();
   if (outArray.TypedArrayType() != napi_float64_array || outArray.ElementLength() < 3) return env.Undefined();
   double* out = outArray.As<Napi::Float64Array>().Data();
-  if (scratch.sha256 == nullptr) {
-    scratch.sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    scratch.context = EVP_MD_CTX_new();
-    if (scratch.sha256 == nullptr || scratch.context == nullptr) return env.Undefined();
-  }
   const int fd = info[0].As<Napi::Number>().Int32Value();
   const std::size_t headBytes = Utf8Length(env, info[1]);
   const std::size_t tailBytes = Utf8Length(env, info[2]);
-  // head | field | tail | '\n', plus one byte for the terminator napi writes after the tail.
+  // head | field | tail | '\n', plus one byte for the terminator napi writes after a string.
   const std::size_t lineBytes = headBytes + kHashFieldBytes + tailBytes + 1;
-  if (scratch.line.size() < lineBytes + 1) scratch.line.resize(lineBytes + 1);
-  char* line = scratch.line.data();
+  if (lineScratch.size() < lineBytes + 1) lineScratch.resize(lineBytes + 1);
+  char* line = lineScratch.data();
   std::size_t copied = 0;
-  napi_get_value_string_utf8(env, info[1], line, headBytes + 1, &copied);  // its terminator lands in the field, overwritten below
-  char* tail = line + headBytes + kHashFieldBytes;
-  napi_get_value_string_utf8(env, info[2], tail, tailBytes + 1, &copied);
+  // The halves side by side first (each terminator lands where the next bytes go), hashed in one
+  // piece; then the tail moves up to make room for the hash field.
+  napi_get_value_string_utf8(env, info[1], line, headBytes + 1, &copied);
+  napi_get_value_string_utf8(env, info[2], line + headBytes, tailBytes + 1, &copied);
   unsigned char digest[32];
-  unsigned int digestBytes = 0;
-  if (EVP_DigestInit_ex(scratch.context, scratch.sha256, nullptr) != 1 || EVP_DigestUpdate(scratch.context, line, headBytes) != 1 ||
-      EVP_DigestUpdate(scratch.context, tail, tailBytes) != 1 || EVP_DigestFinal_ex(scratch.context, digest, &digestBytes) != 1 ||
-      digestBytes != sizeof digest) {
-    return env.Undefined();
-  }
+  if (!ProcessSha256(line, headBytes + tailBytes, digest)) return env.Undefined();
+  std::memmove(line + headBytes + kHashFieldBytes, line + headBytes, tailBytes);
   static const char kHex[] = "0123456789abcdef";
   char* field = line + headBytes;
   std::memcpy(field, ",\"hash\":\"", kHashPrefixBytes);
@@ -97,10 +74,6 @@ Napi::Value AppendSealedLine(const Napi::CallbackInfo& info) {
   out[2] = static_cast<double>(result.error);
   return Napi::String::New(env, hex, kHashHexBytes);
 }
-
-#else
-Napi::Value AppendSealedLine(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
-#endif
 
 }  // namespace
 

@@ -707,6 +707,19 @@ export class AudioRegistrar {
     let parsed: ReturnType<typeof requestSchema.safeParse> | undefined;
     let common: ValidRequest | undefined;
     let input: unknown = given;
+    // The commonest request: this registrar's handle as the actor, a plain object of the common
+    // shape. Its actor is the handle's (no name to parse); anything else takes the path below.
+    let handle: unknown;
+    try {
+      handle = typeof given === 'object' && given !== null ? (given as { actor?: unknown }).actor : undefined;
+      if (ActorHandle.issuedBy(handle, this.#issuer)) common = parseCommonRequest(given, handle.key);
+    } catch {
+      common = undefined; // a throwing getter or proxy: the path below reads it again and attests it
+    }
+    if (common !== undefined) {
+      const actor = handle as ActorHandle;
+      return this.#handleValid(common, { id: actor.id, kind: actor.kind }, actor.key, observed);
+    }
     try {
       const named = this.#nameActors(given, trusted);
       if (typeof named === 'string') return this.#attestInvalid(given, [{ path: 'actor', message: named }]);
@@ -725,7 +738,11 @@ export class AudioRegistrar {
     const notJson = jsonProblem(request.metadata);
     if (notJson) return this.#attestInvalid(input, [{ path: notJson.slice(0, notJson.indexOf(':')), message: notJson.slice(notJson.indexOf(':') + 2) }]);
     const actor = toActor(request.actor);
-    const key = actorKey(actor);
+    return this.#handleValid(request, actor, actorKey(actor), observed);
+  }
+
+  /** Decides, applies and attests a valid request of `actor` (its key `key`). */
+  #handleValid(request: ValidRequest, actor: Actor, key: string, observed: boolean): RegistrarResult {
     const overrideAction = request.action.endsWith('_override');
     let target = overrideAction ? null : (request.target ?? null);
     if (target === null && (request.action === 'start' || request.action === 'claim')) target = `stream-${randomUUID()}`;

@@ -22,8 +22,13 @@ const PLAIN_ACTIONS: ReadonlySet<string> = new Set(TRANSITION_ACTIONS.filter((ac
 /** The keys a fast-path request may enumerate (the schema's keys but metadata). */
 const FAST_KEYS: ReadonlySet<string> = new Set(['action', 'actor', 'target', 'reason']);
 
-/** The parsed request when `input` is a common, valid request (see the file comment), else undefined. */
-export function parseCommonRequest(input: unknown): ValidRequest | undefined {
+/**
+ * The parsed request when `input` is a common, valid request (see the file comment), else
+ * undefined. `handleKey`: the caller found this registrar's ActorHandle in `input.actor` and
+ * passes its key (`"kind:id"`, valid since registerActor checked it): the result then names that
+ * actor, as zod's value of the request with the handle replaced by its key would.
+ */
+export function parseCommonRequest(input: unknown, handleKey?: string): ValidRequest | undefined {
   if (typeof input !== 'object' || input === null || Object.getPrototypeOf(input) !== Object.prototype) return undefined;
   const fields = input as Record<string, unknown>;
   const action = fields.action;
@@ -34,13 +39,13 @@ export function parseCommonRequest(input: unknown): ValidRequest | undefined {
   // The schema is strict: every enumerable key (own or inherited, as `for...in` sees them) must be known.
   for (const key in fields) if (!FAST_KEYS.has(key)) return undefined;
   if (typeof action !== 'string' || !PLAIN_ACTIONS.has(action)) return undefined;
-  if (typeof actor !== 'string' || !ACTOR_KEY.test(actor)) return undefined;
+  if (handleKey === undefined && (typeof actor !== 'string' || !ACTOR_KEY.test(actor))) return undefined;
   // A key present with the value undefined is kept by zod (as undefined): leave that rarity to zod.
   if (target === undefined ? 'target' in fields : target !== null && (typeof target !== 'string' || !STREAM_ID.test(target))) return undefined;
   if (reason === undefined ? 'reason' in fields : typeof reason !== 'string' || reason.length > REASON_MAX_CHARS) return undefined;
   const request: { action: ValidRequest['action']; actor: string; target?: string | null; reason?: string } = {
     action: action as ValidRequest['action'],
-    actor,
+    actor: handleKey ?? (actor as string),
   };
   if (target !== undefined) request.target = target as string | null;
   if (reason !== undefined) request.reason = reason as string;

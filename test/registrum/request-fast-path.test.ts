@@ -89,6 +89,52 @@ describe('request fast path', () => {
     expect(accepted).toBeGreaterThan(100); // the property is not vacuous
   });
 
+  it('with a handle\'s key (request() by handle): accepts only what zod accepts of the request naming that actor, with exactly zod\'s value', () => {
+    const registrar = new AudioRegistrar({ core: new ReferenceCore() });
+    const handle = registrar.registerActor('plugin:p');
+    let accepted = 0;
+    fc.assert(
+      fc.property(input, (value) => {
+        // The same object (prototype, descriptors) with the handle as its actor, and with its key.
+        const withActor = (actor: unknown): object => {
+          const copy = Object.create(Object.getPrototypeOf(value) as object | null) as object;
+          Object.defineProperties(copy, Object.getOwnPropertyDescriptors(value));
+          return Object.defineProperty(copy, 'actor', { value: actor, enumerable: true, writable: true, configurable: true });
+        };
+        const fast = parseCommonRequest(withActor(handle), handle.key);
+        if (fast === undefined) return;
+        accepted += 1;
+        const parsed = requestSchema.safeParse(withActor(handle.key));
+        expect(parsed.success).toBe(true);
+        expect(Object.keys(fast)).toEqual(Object.keys(parsed.data ?? {}));
+        expect(fast).toStrictEqual(parsed.data);
+      }),
+      { numRuns: 4000 },
+    );
+    expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('a request by handle attests what the same request naming the actor does; a look-alike or another registrar\'s handle is denied', () => {
+    const registrar = new AudioRegistrar({ core: new ReferenceCore() });
+    const handle = registrar.registerActor('agent:a');
+    const other = new AudioRegistrar({ core: new ReferenceCore() }).registerActor('agent:a');
+    const byHandle = registrar.request({ action: 'start', actor: handle, target: 's1', reason: 'why' }).attestation;
+    const byName = registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1', reason: 'why' }).attestation;
+    expect(byHandle).toMatchObject({ decision: 'allowed', actor: { id: 'a', kind: 'agent' }, action: 'start', target: 's1', parameters: { reason: 'why' } });
+    expect(byName).toMatchObject({ decision: 'allowed', actor: byHandle.actor, parameters: byHandle.parameters });
+    expect(Object.isFrozen(byHandle.actor)).toBe(true);
+    const lookAlike = { id: 'a', kind: 'agent', key: 'agent:a', toString: () => 'agent:a' };
+    expect(registrar.request({ action: 'start', actor: lookAlike, target: 's2' })).toMatchObject({ allowed: false, reason: 'invalid_request' });
+    expect(registrar.request({ action: 'start', actor: other, target: 's2' })).toMatchObject({ allowed: false, reason: 'invalid_request' });
+    const throwing = registrar.request({
+      actor: handle,
+      get action(): string {
+        throw new Error('no action for you');
+      },
+    });
+    expect(throwing).toMatchObject({ allowed: false, reason: 'invalid_request', message: 'invalid request: (request): unreadable: no action for you' });
+  });
+
   it('takes the common requests and leaves metadata, object actors, transfers and overrides to zod', () => {
     expect(parseCommonRequest({ action: 'compile', actor: 'agent:a', target: 's1' })).toEqual({ action: 'compile', actor: 'agent:a', target: 's1' });
     expect(parseCommonRequest({ action: 'start', actor: 'agent:a' })).toEqual({ action: 'start', actor: 'agent:a' });

@@ -737,6 +737,9 @@ export class AudioRegistrar {
     const request: ValidRequest = common ?? (parsed as { data: ValidRequest }).data; // one of the two succeeded
     const notJson = jsonProblem(request.metadata);
     if (notJson) return this.#attestInvalid(input, [{ path: notJson.slice(0, notJson.indexOf(':')), message: notJson.slice(notJson.indexOf(':') + 2) }]);
+    // A registered actor named by its key: the handle has it parsed already.
+    const known = typeof request.actor === 'string' ? this.#handles.get(request.actor) : undefined;
+    if (known !== undefined) return this.#handleValid(request, { id: known.id, kind: known.kind }, known.key, observed);
     const actor = toActor(request.actor);
     return this.#handleValid(request, actor, actorKey(actor), observed);
   }

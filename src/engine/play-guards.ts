@@ -149,12 +149,15 @@ export function playEndError(utterance: Utterance, abort: CallerAbort, registrar
   if (utterance.halted) return haltedError(registrar);
   const aborted = callerAbortError(abort, false, signal, face);
   if (aborted) return aborted;
-  if (abort.denial) {
-    const { reason, message, attestation } = abort.denial;
-    return new RegistrarDeniedError(`${face} was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); it played to its end`, { reason, seq: attestation.seq });
-  }
+  if (abort.denial) return abortRefusedError(abort.denial, face, 'it played to its end');
   if (utterance.endedBy?.action === 'fail') return streamFailed(utterance);
   return null;
+}
+
+/** The error a call ends with when the registrar refused the owner's end its caller's abort asked for (`denial`); `outcome` says what the stream did instead. */
+export function abortRefusedError(denial: RegistrarResult, face: string, outcome: string): RegistrarDeniedError {
+  const { reason, message, attestation } = denial;
+  return new RegistrarDeniedError(`${face} was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); ${outcome}`, { reason, seq: attestation.seq });
 }
 
 /** The error a stream's run ends with once the registrar halted (fail-closed: nothing more is requested; the HALT record says why). */

@@ -74,12 +74,20 @@ export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeo
  * a stream not started or already ended, or a halted registrar, gets AudioError `ENCODER_STALLED`.
  */
 export function encoderStalled(utterance: Utterance | undefined, registrar: AudioRegistrar, timeoutMs: number): Error {
-  const reason = `the encoder took no audio and put out nothing for ${timeoutMs} ms (admissionTimeoutMs): it was stopped`;
+  return runtimeGivesUp(utterance, registrar, `the encoder took no audio and put out nothing for ${timeoutMs} ms (admissionTimeoutMs): it was stopped`, 'ENCODER_STALLED');
+}
+
+/**
+ * The runtime gives up a stalled stream: it fails it for `reason` (attested) and returns the
+ * call's STREAM_FAILED error; a stream not started or already ended, or a halted registrar, gets
+ * AudioError `code` with the reason instead.
+ */
+export function runtimeGivesUp(utterance: Utterance | undefined, registrar: AudioRegistrar, reason: string, code: string): Error {
   if (utterance && runtimeMayFail(registrar, utterance.lifecycle.streamId)) {
     utterance.lifecycle.fail(reason);
     if (utterance.endedBy?.action === 'fail') return streamFailed(utterance);
   }
-  return new AudioError('ENCODER_STALLED', reason);
+  return new AudioError(code, reason);
 }
 
 /** The caller's abort of a play once its stream exists: the owner's request to end it, which the registrar decides. */

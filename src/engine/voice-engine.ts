@@ -40,6 +40,7 @@ import { EngineBackends } from './engine-backends.js';
 import { InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
 import { runUtterance, type RunContext } from './utterance-run.js';
 import { ownerAbortable } from './owner-abort.js';
+import { BackendStallWatch } from './backend-stall.js';
 import { RunningStreams } from './running-streams.js';
 import { callQuietly, describe, durationMs, FALLBACK_RATE_HZ, marksOf, resultOf, type RunHooks, type SpeechInput, type Utterance } from './utterance.js';
 import { EnginePlugins } from '../plugins/plugin-set.js';
@@ -232,7 +233,13 @@ export class VoiceEngine {
       } else {
         this.#throwIfClosed();
         utterance = this.#begin(parsed, validated);
-        chunks = this.#runOwned(utterance, text, runOptions, { perSentenceLoudness: !integrated, beforeEnd: finish }, 'speakToFile()');
+        // No device turn to time, but a backend that stops producing audio is caught as a stalled play is (backend-stall.ts).
+        const stall = new BackendStallWatch(this.#registrar, () => utterance, stallTimeoutMs);
+        const beforeEnd = (): Promise<void> => {
+          stall.stop();
+          return finish();
+        };
+        chunks = stall.watched(this.#runOwned(utterance, text, runOptions, { perSentenceLoudness: !integrated, beforeEnd }, 'speakToFile()'));
       }
       for await (const chunk of chunks) {
         // Playing, a target that takes nothing holds the turn by play()'s rule: the admission timeout ends it (device-playback.ts).

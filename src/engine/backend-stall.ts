@@ -10,6 +10,7 @@
  * timeout) and, after `stop()`, the file's end of encoding. The timer never keeps the process alive.
  */
 import type { AudioRegistrar } from '../registrar/registrar.js';
+import { givenUpWaits, GivenUp } from './given-up-wait.js';
 import { runtimeGivesUp } from './play-guards.js';
 import type { Utterance } from './utterance.js';
 
@@ -18,8 +19,7 @@ export class BackendStallWatch {
   readonly #registrar: AudioRegistrar;
   readonly #utterance: () => Utterance | undefined;
   readonly #timeoutMs: number;
-  /** Rejects the wait in progress with the stall's error (set while one runs). */
-  #onStall: ((error: Error) => void) | undefined;
+  /** The timer of the wait in progress (what `stop()` clears). */
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -37,61 +37,34 @@ export class BackendStallWatch {
   }
 
   /** `chunks` with each wait for the next one under the timeout; ending the loop early closes `chunks` (unless it stalled). */
-  async *watched<T>(chunks: AsyncGenerator<T, void, undefined>): AsyncGenerator<T, void, undefined> {
-    let stalled = false;
-    let done = false;
-    try {
-      for (;;) {
-        const next = chunks.next();
-        let result: IteratorResult<T, void>;
-        try {
-          result = await this.#waitFor(next);
-        } catch (error) {
-          stalled = error instanceof StallError;
-          // A backend that ignores its abort may settle later, either way: its answer is not wanted.
-          if (stalled) next.catch(() => undefined);
-          throw stalled ? (error as StallError).error : error;
-        }
-        if (result.done) {
-          done = true;
-          return;
-        }
-        yield result.value;
-      }
-    } finally {
-      clearTimeout(this.#timer);
-      // The consumer stopped early: the run ends where it is. A stalled run cannot be closed (its wait never ends).
-      if (!done && !stalled) await chunks.return(undefined);
-    }
+  watched<T>(chunks: AsyncGenerator<T, void, undefined>): AsyncGenerator<T, void, undefined> {
+    return givenUpWaits(chunks, (next) => this.#waitFor(next));
   }
 
-  /** Awaits `next` under the timeout (none once stopped). */
+  /** Awaits `next` under the timeout (none once stopped); each wait has its own timer, cleared once `next` settles. */
   #waitFor<T>(next: Promise<T>): Promise<T> {
     if (this.#stopped) return next;
     return new Promise<T>((resolve, reject) => {
-      this.#onStall = (error) => reject(new StallError(error));
-      this.#timer = setTimeout(() => this.#stall(), this.#timeoutMs);
-      this.#timer.unref();
-      next.then(resolve, reject).finally(() => {
-        clearTimeout(this.#timer);
-        this.#onStall = undefined;
-      });
+      const timer = setTimeout(() => {
+        if (!this.#stopped) reject(new GivenUp(this.#stall()));
+      }, this.#timeoutMs);
+      timer.unref();
+      this.#timer = timer;
+      next.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
     });
   }
 
-  /** The timeout fired: the runtime fails the stream (attested) and the wait rejects with its error. */
-  #stall(): void {
-    const onStall = this.#onStall;
-    if (this.#stopped || !onStall) return;
-    onStall(runtimeGivesUp(this.#utterance(), this.#registrar, `the backend gave no audio for ${this.#timeoutMs} ms (admissionTimeoutMs): the stream was given up`, 'BACKEND_STALLED'));
-  }
-}
-
-/** The stall's error, told apart from the run's own errors. */
-class StallError extends Error {
-  readonly error: Error;
-  constructor(error: Error) {
-    super(error.message);
-    this.error = error;
+  /** The timeout fired on a pending wait: the runtime fails the stream (attested); returns the call's error. */
+  #stall(): Error {
+    return runtimeGivesUp(this.#utterance(), this.#registrar, `the backend gave no audio for ${this.#timeoutMs} ms (admissionTimeoutMs): the stream was given up`, 'BACKEND_STALLED');
   }
 }

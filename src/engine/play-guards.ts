@@ -45,9 +45,11 @@ function runtimeMayFail(registrar: AudioRegistrar, streamId: string | undefined)
  * The admission timeout of one play: when it fires, `runtime` fails the stream `current()` names
  * (attested, reason naming `admissionTimeoutMs`), which ends the play and releases its turn. A
  * stream already ended, or a halted registrar, is left alone. While `playing()` says the device still
- * holds audio the stream wrote, the timeout starts over instead. The timer never keeps the process alive.
+ * holds audio the stream wrote, the timeout starts over instead. `gaveUp` is told once the fail was
+ * allowed (a play waiting on a backend that ignores its abort stops waiting). The timer never
+ * keeps the process alive.
  */
-export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeoutMs: number, current: () => string | undefined, playing: () => boolean = () => false): IdleWatch {
+export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeoutMs: number, current: () => string | undefined, playing: () => boolean = () => false, gaveUp: () => void = () => undefined): IdleWatch {
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(timer);
@@ -59,7 +61,8 @@ export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeo
     if (playing()) return arm();
     const streamId = current();
     if (!runtimeMayFail(registrar, streamId)) return;
-    registrar.request({ action: 'fail', actor: runtime, target: streamId, reason: `no audio to play for ${timeoutMs} ms (admissionTimeoutMs): the stream gives up its turn on the device` });
+    const result = registrar.request({ action: 'fail', actor: runtime, target: streamId, reason: `no audio to play for ${timeoutMs} ms (admissionTimeoutMs): the stream gives up its turn on the device` });
+    if (result.allowed) gaveUp();
   };
   return {
     arm,

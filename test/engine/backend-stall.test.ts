@@ -4,14 +4,17 @@
  * fails the stream (attested, reason naming the stall and the option), the call rejects
  * STREAM_FAILED and no file, partial or temp, is left. Also when the backend ignores its abort
  * signal (its call is left pending; the file call settles all the same). Control: the same
- * backend without the stall writes the file. A stub backend implementing the SpeechBackend
- * interface; real files in a temp dir; deadlines only.
+ * backend without the stall writes the file. play() on a backend that ignores its abort signal
+ * settles too (its admission timeout gives the stream up) and gives its device turn to the next
+ * play. A stub backend implementing the SpeechBackend interface; real files in a temp dir; real
+ * addon (miniaudio's null device) for play; deadlines only.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BackendCapabilities, BackendHealth, BackendMetrics, SpeechBackend, VoiceInfo } from '../../src/backends/backend.js';
+import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import type { EngineOutput, SynthesisOptions, SynthesisSegment } from '../../src/graph/engine-output.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
@@ -127,5 +130,26 @@ describe('speakToFile() without play, on a backend that stalls', () => {
     expect(result.file.frames).toBeGreaterThanOrEqual(RATE_HZ / 2);
     expect(runtimeFail(registrar)).toBeUndefined();
     expect(readdirSync(dir)).toEqual(['out.wav']);
+  }, 60_000);
+});
+
+describe('play() on a backend that stalls and ignores its abort signal', () => {
+  it('rejects STREAM_FAILED once the admission timeout gave the stream up, and the next play on the device goes', async () => {
+    const output = new AudioOutput({ backend: 'null', sampleRateHz: RATE_HZ, channels: 1 });
+    const registrar = new AudioRegistrar();
+    // Its stalled synthesis never settles: the engine's close() would wait for it, so it is not closed.
+    const stalled = new VoiceEngine({ registrar, actor: 'agent:hog', backend: new StallingBackend({ before: 1, deaf: true }), admissionTimeoutMs: TIMEOUT_MS, output });
+    const next = new VoiceEngine({ registrar, actor: 'agent:next', backend: new StallingBackend({ before: 1, deaf: false }), output });
+    engines.push(next);
+    try {
+      const error = await stalled.play('A first sentence. Then a stall here.').then(() => null, (failure: unknown) => failure);
+      expect(error).toMatchObject({ code: 'STREAM_FAILED' });
+      expect(runtimeFail(registrar)?.reason).toContain(`no audio to play for ${TIMEOUT_MS} ms (admissionTimeoutMs)`);
+      // The device turn was given back: a play queued behind it on the same device is admitted and ends.
+      await expect(next.play('Next in line.')).resolves.toMatchObject({ streamId: expect.any(String) });
+    } finally {
+      await next.close();
+      output.close();
+    }
   }, 60_000);
 });

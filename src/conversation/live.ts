@@ -143,14 +143,12 @@ function turnResult(turn: Running, outcome: PromiseSettledResult<TurnPlayResult>
     // Cancelled because the conversation ended: an interrupted turn when its stream existed.
     return streamId === undefined ? 'skipped' : { index, speaker, streamId, durationMs: 0, interrupted: true };
   }
-  if (turn.cancel.signal.aborted && error instanceof RegistrarDeniedError && streamId !== undefined) {
-    // The cancel was refused (the registrar said why, attested): the turn played to its end.
-    return { index, speaker, streamId, durationMs: turn.audioMs, interrupted: false, endRefused: { reason: error.reason, seq: error.seq } };
-  }
-  if (error instanceof AudioError && error.code === 'STREAM_FAILED' && streamId !== undefined && watch.endedByOthers(streamId)) {
-    // Someone else's fail (e.g. the user's own, under her override) cut the turn: it ended the conversation, it did not fail it.
-    return { index, speaker, streamId, durationMs: 0, interrupted: true };
-  }
+  const refused = turn.cancel.signal.aborted && error instanceof RegistrarDeniedError;
+  if (streamId === undefined || !(refused || (error instanceof AudioError && error.code === 'STREAM_FAILED'))) return null;
+  // Someone else's decision (e.g. the user's own, under her override) cut the turn, after a refused cancel or not: it ended the conversation, it did not fail it.
+  if (watch.endedByOthers(streamId)) return { index, speaker, streamId, durationMs: 0, interrupted: true };
+  // The cancel was refused (the registrar said why, attested): the turn played to its end.
+  if (refused) return { index, speaker, streamId, durationMs: turn.audioMs, interrupted: false, endRefused: { reason: error.reason, seq: error.seq } };
   return null;
 }
 

@@ -11,7 +11,7 @@
  */
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import type { AudioRegistrar } from '../registrar/registrar.js';
-import { abortRefusedError, callerAbort, callerAbortError } from './play-guards.js';
+import { abortRefusedError, callerAbort, callerAbortError, endedOtherwise } from './play-guards.js';
 import type { AudioChunk } from './speech-types.js';
 import type { Utterance } from './utterance.js';
 
@@ -48,5 +48,5 @@ export async function* ownerAbortable(context: OwnerAbortContext, utterance: Utt
   }
   const aborted = callerAbortError(abort, halted(), signal, face);
   if (aborted) throw aborted;
-  if (abort.denial && !halted()) throw abortRefusedError(abort.denial, face, 'it was synthesized to its end');
+  if (abort.denial && !halted()) throw abortRefusedError(abort.denial, face, endedOtherwise(utterance) ?? 'it was synthesized to its end');
 }

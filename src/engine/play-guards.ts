@@ -160,9 +160,15 @@ export function playEndError(utterance: Utterance, abort: CallerAbort, registrar
   if (utterance.halted) return haltedError(registrar);
   const aborted = callerAbortError(abort, false, signal, face);
   if (aborted) return aborted;
-  if (abort.denial) return abortRefusedError(abort.denial, face, 'it played to its end');
+  if (abort.denial) return abortRefusedError(abort.denial, face, endedOtherwise(utterance) ?? 'it played to its end');
   if (utterance.endedBy?.action === 'fail') return streamFailed(utterance);
   return null;
+}
+
+/** How a stream whose caller's abort was refused ended all the same (someone else's decision, e.g. the user's own interrupt), or null when nothing ended it early. */
+export function endedOtherwise(utterance: Utterance): string | null {
+  const by = utterance.endedBy;
+  return by ? `then ${by.action === 'interrupt' ? 'an interrupt' : `a ${by.action}`} by ${by.actor ?? 'the registrar'} ended it` : null;
 }
 
 /** The error a call ends with when the registrar refused the owner's end its caller's abort asked for (`denial`); `outcome` says what the stream did instead. */

@@ -135,22 +135,28 @@ describe("a user's interrupt under her override, with a turn begun alongside", (
     ]);
   }, 120_000);
 
-  it("her own fail of the held turn ends it as hers: the turn counts as cut, the play resolves (no STREAM_FAILED)", async () => {
+  it.each([
+    ['fails it before it plays', 'fail', 'synthesizing'],
+    ['interrupts it once it plays', 'interrupt', 'playing'],
+  ] as const)("her own decision on the held turn (she %s) ends it as hers: the turn counts as cut, the play resolves (no STREAM_FAILED, no REGISTRAR_DENIED)", async (_how, action, state) => {
     const { engine, registrar, user, release } = agentInDen();
     const conversation = threeTurns();
     const playing = engine.play(conversation);
     const [alice, bob] = await aliceAndBob(engine, conversation, 'synthesizing');
     expect(registrar.request({ action: 'interrupt', actor: user, target: alice, reason: 'stop the talk' }).allowed).toBe(true);
-    expect(registrar.request({ action: 'fail', actor: user, target: bob, reason: 'not this one either' }).allowed).toBe(true);
+    // The agent's end of Bob's turn was refused: what follows is hers.
+    expect(decisionsOn(engine.registrar.attestations(1000), bob)).toContain('agent:narrator fail denied accessibility_override');
     release();
+    if (state === 'playing') await waitUntil(() => registrar.getState(bob)?.state === 'playing', "Bob's turn playing");
+    expect(registrar.request({ action, actor: user, target: bob, reason: 'not this one either' }).allowed).toBe(true);
     const result = await playing;
     expect(result.endedBy).toMatchObject({ turn: 0, actor: 'user:alice', action: 'interrupt' });
     expect(result.skippedTurns).toBe(1);
-    expect(result.turns.map((turn) => [turn.speaker, turn.interrupted])).toEqual([
-      ['Alice', true],
-      ['Bob', true],
+    expect(result.turns.map((turn) => [turn.speaker, turn.interrupted, turn.endRefused ?? null])).toEqual([
+      ['Alice', true, null],
+      ['Bob', true, null],
     ]);
-    expect(decisionsOn(engine.registrar.attestations(1000), bob)).not.toContain('system:voice-engine play allowed');
+    expect(decisionsOn(engine.registrar.attestations(1000), bob).includes('system:voice-engine play allowed')).toBe(state === 'playing');
   }, 120_000);
 
   it("negative: the agent's own interrupt is refused and every turn plays (nothing ends it)", async () => {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Attestation } from '../../src/attestation/record.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import type { ActorHandle } from '../../src/registrar/actor-handle.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { waitUntil } from '../helpers/waiting.js';
@@ -28,7 +29,7 @@ afterEach(async () => {
 });
 
 /** An agent's engine in session "den" (with alice's override there when `covered`); its backend holds the second sentence until `release()`. */
-function agentEngine(covered: boolean): { engine: VoiceEngine; registrar: AudioRegistrar; release: () => void } {
+function agentEngine(covered: boolean): { engine: VoiceEngine; registrar: AudioRegistrar; alice: ActorHandle; release: () => void } {
   const registrar = new AudioRegistrar();
   const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
   if (covered) expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } }).allowed).toBe(true);
@@ -37,7 +38,7 @@ function agentEngine(covered: boolean): { engine: VoiceEngine; registrar: AudioR
   const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ / 4, stallFor: (text) => (text.includes('held') ? held : undefined) });
   const engine = new VoiceEngine({ registrar, actor: 'agent:assistant', sessionId: 'den', backend });
   engines.push(engine);
-  return { engine, registrar, release };
+  return { engine, registrar, alice, release };
 }
 
 /** `actor action decision reason` of each record on `streamId` after its start. */
@@ -114,5 +115,25 @@ describe("the caller's abort of speak()/stream()/speakToFile() is the owner's re
     const { streamId, outcome } = await abortedWhilePlaying(engine, registrar, release, (signal, onStreamStart) => engine.speak(TEXT, { signal, onStreamStart }));
     expect(outcome).toMatchObject({ code: 'REGISTRAR_DENIED', reason: 'accessibility_override' });
     expect(endsOf(engine.registrar.attestations(), streamId)).toEqual(['agent:assistant stop denied accessibility_override', 'system:voice-engine stop allowed end of speech']);
+  });
+
+  it("a refused abort, then the user's own interrupt: the stream ends there (hers, attested) and REGISTRAR_DENIED says so", async () => {
+    const { engine, registrar, alice, release } = agentEngine(true);
+    const controller = new AbortController();
+    let streamId = '';
+    let chunks = 0;
+    const reading = (async () => {
+      for await (const chunk of engine.stream(TEXT, { signal: controller.signal, onStreamStart: (id) => (streamId = id) })) {
+        if (chunk.kind !== 'speech' || ++chunks > 1) continue;
+        controller.abort();
+        expect(registrar.request({ action: 'interrupt', actor: alice, target: streamId, reason: 'enough' }).allowed).toBe(true);
+        release();
+      }
+    })().then(() => null, (error: unknown) => error);
+    const error = await reading;
+    expect(error).toMatchObject({ code: 'REGISTRAR_DENIED', reason: 'accessibility_override' });
+    expect((error as Error).message).toContain('then an interrupt by user:alice ended it');
+    expect(chunks).toBe(1);
+    expect(endsOf(engine.registrar.attestations(), streamId)).toEqual(['agent:assistant stop denied accessibility_override', 'user:alice interrupt allowed enough', 'system:voice-engine stop allowed interrupted']);
   });
 });

@@ -120,14 +120,20 @@ describe("a user's interrupt under her override, with a turn begun alongside", (
     expect(refusal).toMatchObject({ action: 'interrupt', decision: 'denied', target: bob });
   }, 120_000);
 
-  it('what she needs to silence a turn begun alongside: her own interrupt of it, allowed (the turn counts as cut)', async () => {
+  it("what she needs to silence it all: the live play's streams (liveStreams()), each interrupted by her, allowed (every turn counts as cut)", async () => {
     const { engine, registrar, user } = agentInDen();
     const conversation = threeTurns(false);
     const playing = engine.play(conversation);
     const [alice, bob] = await aliceAndBob(engine, conversation, 'playing');
-    expect(registrar.request({ action: 'interrupt', actor: user, target: alice, reason: 'stop the talk' }).allowed).toBe(true);
-    expect(registrar.request({ action: 'interrupt', actor: user, target: bob, reason: 'and you' }).allowed).toBe(true);
+    expect([...conversation.liveStreams()]).toEqual([
+      [0, alice],
+      [1, bob],
+    ]);
+    for (const streamId of conversation.liveStreams().values()) {
+      expect(registrar.request({ action: 'interrupt', actor: user, target: streamId, reason: 'stop the talk' }).allowed).toBe(true);
+    }
     const result = await playing;
+    expect(conversation.liveStreams().size).toBe(0);
     expect(result.endedBy).toMatchObject({ turn: 0, actor: 'user:alice' });
     expect(result.turns.map((turn) => [turn.speaker, turn.interrupted, turn.endRefused ?? null])).toEqual([
       ['Alice', true, null],

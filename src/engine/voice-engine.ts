@@ -164,7 +164,8 @@ export class VoiceEngine {
    * Yields the speech sentence by sentence, each chunk as soon as it is synthesized. Breaking out
    * of the loop stops the stream; an aborted `signal` is the owner's request to end it (AbortError
    * when the registrar allows it; refused, every chunk still comes, then REGISTRAR_DENIED:
-   * owner-abort.ts); an allowed `interrupt()` ends it early. With `targetLufs`, each sentence is normalised on its own.
+   * owner-abort.ts); an allowed `interrupt()` ends it early. With `targetLufs`, each sentence is
+   * normalised on its own.
    * `text` may be a live source (an AsyncIterable of text deltas, e.g. an LLM's tokens): one stream
    * speaks it sentence by sentence as it arrives (option `textStream`) and ends when it ends.
    */

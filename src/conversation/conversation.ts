@@ -157,6 +157,15 @@ export class Conversation {
     return results;
   }
 
+  /**
+   * The streams of the live play's turns so far, by turn index (empty when not playing): what a
+   * user needs to end turns her accessibility override keeps from the engine's actor (she asks
+   * the registrar herself: `interrupt` one playing, `fail` one not playing yet).
+   */
+  liveStreams(): Map<number, string> {
+    return this.#live?.watch.streams() ?? new Map();
+  }
+
   /** Per turn of the last render: speaker, start and end (ms), words with their times. Throws before any render. */
   timeline(): TimelineEntry[] {
     if (!this.#rendered) throw new InputError('conversation.timeline(): render the conversation first (conversation.render(engine) or engine.speak(conversation))', { code: 'CONVERSATION_NOT_RENDERED', field: 'conversation' });

@@ -5,12 +5,18 @@
  * override); an overlapping or barge-in turn starts when the turn before has that much left to
  * play, on the mixer's `mix` policy; a barge-in interrupts the turn before once it is audible.
  * An allowed interrupt of any turn (or `conversation.interrupt()`) ends the conversation: the turn
- * fades (the engine's sink), the others playing are interrupted, later turns never start.
+ * fades (the engine's sink), later turns never start, and the turns still running are asked to end
+ * as the engine's actor (the playing ones interrupted, the others stopped before they play). The
+ * registrar may refuse that (a user's accessibility override covers them and the engine's actor is
+ * an agent: spec §3.1): such a turn plays to its end and is reported `endRefused`, the play still
+ * resolves with the decision that ended it. A turn someone else ended (interrupt, stop or fail:
+ * e.g. the user herself) counts as cut, never as a failure of the conversation.
  * Overlap timing here follows the device's clock only roughly (write-ahead, scheduling); the
  * offline render places turns to the sample.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortError } from '../errors.js';
+import { AbortError, AudioError } from '../errors.js';
+import { RegistrarDeniedError } from '../registrar/errors.js';
 import type { RegistrarResult } from '../registrar/types.js';
 import type { ConversationEngine, LiveTurnOptions, TurnPlayResult } from './engine-face.js';
 import { DEFAULT_BARGE_IN_OVERLAP_MS } from './turns.js';
@@ -44,6 +50,12 @@ export interface LiveTurnResult {
   durationMs: number;
   /** Cut before its end (by a barge-in of the next turn, or by whatever ended the conversation). */
   interrupted: boolean;
+  /**
+   * The conversation ended while this turn ran and the registrar refused the engine's request to
+   * end it (`reason`, e.g. `accessibility_override`: only the owner of an override covering the
+   * turn may end it); the turn played to its end. `seq` is the refusal's attestation.
+   */
+  endRefused?: { reason: string | null; seq: number };
 }
 
 /** The result of `engine.play(conversation)`. */
@@ -64,6 +76,10 @@ interface Running {
   knownStreamId: string | undefined;
   /** Audio length of the turn once fully synthesized (ms). */
   synthesizedMs: Promise<number>;
+  /** Audio synthesized so far (ms). */
+  audioMs: number;
+  /** The registrar's refusal of the engine's request to end this turn when the conversation ended. */
+  endRefused: { reason: string | null; seq: number } | undefined;
   done: Promise<TurnPlayResult>;
   /** Ends a turn that is not playing yet (compiling, synthesizing, waiting for the device): the engine stops it, attested. */
   cancel: AbortController;
@@ -98,16 +114,42 @@ export function interruptPlaying(engine: ConversationEngine, watch: TurnWatch, r
 }
 
 /**
- * The conversation ended: each of its turns still running ends too. A playing one is interrupted
- * (it fades); one not playing yet is cancelled (the engine stops or fails its stream, attested).
+ * The conversation ended: each of its turns still running ends too, as the engine's actor asks. A
+ * playing one is interrupted (it fades); one not playing yet is cancelled (the engine fails its
+ * stream, attested; one still waiting for the device never gets a stream). A refusal (a user's
+ * override over an agent's turns) is kept on the turn: it plays to its end.
  */
 function endRunning(engine: ConversationEngine, running: readonly Running[]): void {
   for (const turn of running) {
     const state = turn.knownStreamId === undefined ? undefined : engine.registrar.getState(turn.knownStreamId)?.state;
     if (state === 'stopped' || state === 'failed' || state === 'interrupting') continue;
-    if (state === 'playing') engine.interrupt(turn.knownStreamId as string, { reason: 'the conversation ended' });
-    else turn.cancel.abort(new AbortError('the conversation ended'));
+    if (state === 'playing') {
+      const answer = engine.interrupt(turn.knownStreamId as string, { reason: 'the conversation ended' });
+      if (!answer.allowed) turn.endRefused = { reason: answer.reason, seq: answer.attestation.seq };
+    } else turn.cancel.abort(new AbortError('the conversation ended'));
   }
+}
+
+/** How a turn that started went, or null when it failed the conversation (a turn cancelled before its stream existed is left out: `skipped`). */
+function turnResult(turn: Running, outcome: PromiseSettledResult<TurnPlayResult>, watch: TurnWatch): LiveTurnResult | 'skipped' | null {
+  const { index, speaker } = turn.plan;
+  if (outcome.status === 'fulfilled') {
+    const { streamId, durationMs, interrupted } = outcome.value;
+    return { index, speaker, streamId, durationMs, interrupted: interrupted === true, ...(turn.endRefused && interrupted !== true ? { endRefused: turn.endRefused } : {}) };
+  }
+  const error: unknown = outcome.reason;
+  const streamId = turn.knownStreamId;
+  if (turn.cancel.signal.aborted && error instanceof AbortError) {
+    // Cancelled because the conversation ended: an interrupted turn when its stream existed.
+    return streamId === undefined ? 'skipped' : { index, speaker, streamId, durationMs: 0, interrupted: true };
+  }
+  const refused = turn.cancel.signal.aborted && error instanceof RegistrarDeniedError;
+  if (streamId === undefined || !(refused || (error instanceof AudioError && error.code === 'STREAM_FAILED'))) return null;
+  // Someone else's decision (e.g. the user's own, under her override) cut the turn, after a refused cancel or not: it ended the conversation, it did not fail it.
+  if (watch.endedByOthers(streamId)) return { index, speaker, streamId, durationMs: 0, interrupted: true };
+  // The cancel was refused (the registrar said why, attested): the turn played to its end.
+  if (refused) return { index, speaker, streamId, durationMs: turn.audioMs, interrupted: false, endRefused: { reason: error.reason, seq: error.seq } };
+  return null;
 }
 
 /** Plays the planned turns live; see the module comment. */
@@ -146,16 +188,9 @@ export async function playTurns(engine: ConversationEngine, conversationId: stri
     }
     const settled = await Promise.allSettled(running.map((turn) => turn.done));
     for (const [position, outcome] of settled.entries()) {
-      const plan = (running[position] as Running).plan;
-      const turn = running[position] as Running;
-      if (outcome.status === 'fulfilled') {
-        results.push({ index: plan.index, speaker: plan.speaker, streamId: outcome.value.streamId, durationMs: outcome.value.durationMs, interrupted: outcome.value.interrupted === true });
-      } else if (turn.cancel.signal.aborted && outcome.reason instanceof AbortError) {
-        // Cancelled because the conversation ended: an interrupted turn when its stream existed.
-        if (turn.knownStreamId !== undefined) results.push({ index: plan.index, speaker: plan.speaker, streamId: turn.knownStreamId, durationMs: 0, interrupted: true });
-      } else {
-        failure ??= outcome.reason;
-      }
+      const result = turnResult(running[position] as Running, outcome, watch);
+      if (result === null) failure ??= (outcome as PromiseRejectedResult).reason;
+      else if (result !== 'skipped') results.push(result);
     }
   } finally {
     options.signal?.removeEventListener('abort', onCallerAbort);
@@ -175,6 +210,8 @@ function startTurn(engine: ConversationEngine, plan: TurnPlan, previous: Running
     streamId: new Promise<string>((resolve) => (resolveStream = resolve)),
     knownStreamId: undefined,
     synthesizedMs: new Promise<number>((resolve) => (resolveSynthesized = resolve)),
+    audioMs: 0,
+    endRefused: undefined,
     done: Promise.resolve({ streamId: '', durationMs: 0 }),
     cancel,
   };
@@ -189,6 +226,7 @@ function startTurn(engine: ConversationEngine, plan: TurnPlan, previous: Running
       if (previous && plan.bargeIn) void bargeIn(engine, watch, id, previous);
     },
     onProgress: (progress) => {
+      turn.audioMs = progress.audioMs;
       if (progress.done >= progress.total) resolveSynthesized(progress.audioMs);
     },
   };

@@ -23,6 +23,8 @@ export class TurnWatch {
   readonly #engine: ConversationEngine;
   readonly #turnOf = new Map<string, number>();
   readonly #bargedInto = new Set<string>();
+  /** Turn streams someone other than the runtime interrupted, stopped or failed (the conversation's barge-ins left out). */
+  readonly #endedByOthers = new Set<string>();
   readonly #playingAt = new Map<string, number>();
   readonly #playingWaiters = new Map<string, Array<(atMs: number) => void>>();
   readonly #controller = new AbortController();
@@ -65,6 +67,11 @@ export class TurnWatch {
     this.#bargedInto.delete(streamId);
   }
 
+  /** Whether someone other than the runtime interrupted, stopped or failed this turn's stream (not the conversation's own barge-in). */
+  endedByOthers(streamId: string): boolean {
+    return this.#endedByOthers.has(streamId);
+  }
+
   /** Ends the conversation between turns (no stream to decide on). */
   end(end: ConversationEnd): void {
     if (this.#ended) return;
@@ -100,6 +107,8 @@ export class TurnWatch {
     }
     if (this.#bargedInto.has(event.streamId)) return;
     const decidedByOthers = event.action === 'interrupt' || ((event.action === 'stop' || event.action === 'fail') && event.actor !== this.#engine.runtimeActor);
-    if (decidedByOthers) this.end({ turn, streamId: event.streamId, action: event.action, actor: event.actor, reason: event.reason });
+    if (!decidedByOthers) return;
+    this.#endedByOthers.add(event.streamId);
+    this.end({ turn, streamId: event.streamId, action: event.action, actor: event.actor, reason: event.reason });
   }
 }

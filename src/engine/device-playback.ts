@@ -23,9 +23,10 @@ import type { SinkBook } from '../streaming/sink-book.js';
 import type { StreamSink } from '../streaming/stream-sink.js';
 import type { ParsedSpeakOptions } from './engine-options.js';
 import type { AudioChunk } from './speech-types.js';
+import { givenUpWaits, GivenUp } from './given-up-wait.js';
 import { callerAbort, callerAbortError, idleWatch, ownerEnds, playEndError, type CallerAbort, type IdleWatch } from './play-guards.js';
 import type { StreamLifecycle } from './stream-lifecycle.js';
-import { gainTargetOf, type RunHooks, type Utterance } from './utterance.js';
+import { gainTargetOf, streamFailed, type RunHooks, type Utterance } from './utterance.js';
 
 /** What the plays of one engine on one device share (made before a play asks for its turn: see `devicePlaybackContext`). */
 export interface PlaybackContext {
@@ -89,6 +90,8 @@ export class DevicePlayback {
   #sink: StreamSink | undefined;
   /** Resolves false once the sink closed (made on first use by `whileWriting`). */
   #sinkClosed: Promise<false> | undefined;
+  /** Ends the feed's wait for its next chunk once the admission timeout failed the stream (set while it waits). */
+  #gaveUp: (() => void) | undefined;
 
   private constructor(context: PlaybackContext, play: PlayStart, admission: Admission, current: { utterance?: Utterance }, signal: AbortSignal | undefined) {
     this.#sinks = context.sinks;
@@ -101,7 +104,7 @@ export class DevicePlayback {
     this.#current = current;
     this.#signal = signal;
     const streamId = (): string | undefined => current.utterance?.lifecycle.streamId;
-    this.#idle = idleWatch(context.registrar, context.runtime, context.admissionTimeoutMs, streamId, () => this.holdsAudio());
+    this.#idle = idleWatch(context.registrar, context.runtime, context.admissionTimeoutMs, streamId, () => this.holdsAudio(), () => this.#gaveUp?.());
     this.abort = callerAbort(context.registrar, play.actor, streamId);
   }
 
@@ -184,19 +187,27 @@ export class DevicePlayback {
   /**
    * The stream's chunks with the admission timeout armed while the feed waits for the next one
    * (from its admission to its first audio, and between chunks): the turn is held only while
-   * there is audio to play. Ending the loop early closes `chunks`.
+   * there is audio to play. Once the timeout failed the stream the wait ends with the stream's
+   * STREAM_FAILED error, even when the backend ignores its abort (its call is left to settle on its
+   * own). Ending the loop early closes `chunks` (unless it was given up: its wait never ends).
    */
-  async *#watched<T>(chunks: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
-    this.#idle.arm();
-    try {
-      for await (const chunk of chunks) {
+  #watched<T>(chunks: AsyncGenerator<T, void, undefined>): AsyncGenerator<T, void, undefined> {
+    return givenUpWaits(chunks, async (next) => {
+      this.#idle.arm();
+      try {
+        const gaveUp = new Promise<never>((_, reject) => (this.#gaveUp = () => reject(new GivenUp(this.#givenUpError()))));
+        return await Promise.race([next, gaveUp]);
+      } finally {
+        this.#gaveUp = undefined;
         this.#idle.disarm();
-        yield chunk;
-        this.#idle.arm();
       }
-    } finally {
-      this.#idle.disarm();
-    }
+    });
+  }
+
+  /** The error a play the admission timeout gave up ends with (the runtime's fail, attested). */
+  #givenUpError(): Error {
+    const utterance = this.#current.utterance;
+    return utterance ? streamFailed(utterance) : new AudioError('STREAM_FAILED', 'the stream was given up: no audio to play (admissionTimeoutMs)');
   }
 
   /** Stops listening to the caller's abort and gives the turn back once the stream's voice is free (faded or drained), so the next play finds a slot. Call once, at the end. */

@@ -77,7 +77,8 @@ export const voiceEngineOptionsSchema = z.strictObject({
   /**
    * A play that has no audio to play for this long (from its admission to its first audio, or
    * between two chunks) is failed by the runtime (attested) and releases its turn (default 10 000 ms).
-   * `speakToFile()` gives its encoder as long to make progress before failing the stream likewise.
+   * `speakToFile()` gives its encoder as long to make progress before failing the stream likewise,
+   * and, without `play`, its backend as long to give the next chunk (backend-stall.ts).
    */
   admissionTimeoutMs: z.number().int().min(1).max(600_000).default(SCHEDULE_DEFAULTS.admissionTimeoutMs),
   /** A full queue: `graceful` refuses the new play, `drop-oldest` drops the oldest waiting one, `block` makes the caller wait (default `graceful`). */

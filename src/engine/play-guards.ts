@@ -45,9 +45,11 @@ function runtimeMayFail(registrar: AudioRegistrar, streamId: string | undefined)
  * The admission timeout of one play: when it fires, `runtime` fails the stream `current()` names
  * (attested, reason naming `admissionTimeoutMs`), which ends the play and releases its turn. A
  * stream already ended, or a halted registrar, is left alone. While `playing()` says the device still
- * holds audio the stream wrote, the timeout starts over instead. The timer never keeps the process alive.
+ * holds audio the stream wrote, the timeout starts over instead. `gaveUp` is told once the fail was
+ * allowed (a play waiting on a backend that ignores its abort stops waiting). The timer never
+ * keeps the process alive.
  */
-export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeoutMs: number, current: () => string | undefined, playing: () => boolean = () => false): IdleWatch {
+export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeoutMs: number, current: () => string | undefined, playing: () => boolean = () => false, gaveUp: () => void = () => undefined): IdleWatch {
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(timer);
@@ -59,7 +61,8 @@ export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeo
     if (playing()) return arm();
     const streamId = current();
     if (!runtimeMayFail(registrar, streamId)) return;
-    registrar.request({ action: 'fail', actor: runtime, target: streamId, reason: `no audio to play for ${timeoutMs} ms (admissionTimeoutMs): the stream gives up its turn on the device` });
+    const result = registrar.request({ action: 'fail', actor: runtime, target: streamId, reason: `no audio to play for ${timeoutMs} ms (admissionTimeoutMs): the stream gives up its turn on the device` });
+    if (result.allowed) gaveUp();
   };
   return {
     arm,
@@ -74,12 +77,20 @@ export function idleWatch(registrar: AudioRegistrar, runtime: ActorHandle, timeo
  * a stream not started or already ended, or a halted registrar, gets AudioError `ENCODER_STALLED`.
  */
 export function encoderStalled(utterance: Utterance | undefined, registrar: AudioRegistrar, timeoutMs: number): Error {
-  const reason = `the encoder took no audio and put out nothing for ${timeoutMs} ms (admissionTimeoutMs): it was stopped`;
+  return runtimeGivesUp(utterance, registrar, `the encoder took no audio and put out nothing for ${timeoutMs} ms (admissionTimeoutMs): it was stopped`, 'ENCODER_STALLED');
+}
+
+/**
+ * The runtime gives up a stalled stream: it fails it for `reason` (attested) and returns the
+ * call's STREAM_FAILED error; a stream not started or already ended, or a halted registrar, gets
+ * AudioError `code` with the reason instead.
+ */
+export function runtimeGivesUp(utterance: Utterance | undefined, registrar: AudioRegistrar, reason: string, code: string): Error {
   if (utterance && runtimeMayFail(registrar, utterance.lifecycle.streamId)) {
     utterance.lifecycle.fail(reason);
     if (utterance.endedBy?.action === 'fail') return streamFailed(utterance);
   }
-  return new AudioError('ENCODER_STALLED', reason);
+  return new AudioError(code, reason);
 }
 
 /** The caller's abort of a play once its stream exists: the owner's request to end it, which the registrar decides. */
@@ -149,12 +160,21 @@ export function playEndError(utterance: Utterance, abort: CallerAbort, registrar
   if (utterance.halted) return haltedError(registrar);
   const aborted = callerAbortError(abort, false, signal, face);
   if (aborted) return aborted;
-  if (abort.denial) {
-    const { reason, message, attestation } = abort.denial;
-    return new RegistrarDeniedError(`${face} was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); it played to its end`, { reason, seq: attestation.seq });
-  }
+  if (abort.denial) return abortRefusedError(abort.denial, face, endedOtherwise(utterance) ?? 'it played to its end');
   if (utterance.endedBy?.action === 'fail') return streamFailed(utterance);
   return null;
+}
+
+/** How a stream whose caller's abort was refused ended all the same (someone else's decision, e.g. the user's own interrupt), or null when nothing ended it early. */
+export function endedOtherwise(utterance: Utterance): string | null {
+  const by = utterance.endedBy;
+  return by ? `then ${by.action === 'interrupt' ? 'an interrupt' : `a ${by.action}`} by ${by.actor ?? 'the registrar'} ended it` : null;
+}
+
+/** The error a call ends with when the registrar refused the owner's end its caller's abort asked for (`denial`); `outcome` says what the stream did instead. */
+export function abortRefusedError(denial: RegistrarResult, face: string, outcome: string): RegistrarDeniedError {
+  const { reason, message, attestation } = denial;
+  return new RegistrarDeniedError(`${face} was aborted, but the registrar refused to end the stream (${reason ?? 'denied'}: ${message}); ${outcome}`, { reason, seq: attestation.seq });
 }
 
 /** The error a stream's run ends with once the registrar halted (fail-closed: nothing more is requested; the HALT record says why). */

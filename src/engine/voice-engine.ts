@@ -39,6 +39,8 @@ import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from '.
 import { EngineBackends } from './engine-backends.js';
 import { InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
 import { runUtterance, type RunContext } from './utterance-run.js';
+import { ownerAbortable } from './owner-abort.js';
+import { BackendStallWatch } from './backend-stall.js';
 import { RunningStreams } from './running-streams.js';
 import { callQuietly, describe, durationMs, FALLBACK_RATE_HZ, marksOf, resultOf, type RunHooks, type SpeechInput, type Utterance } from './utterance.js';
 import { EnginePlugins } from '../plugins/plugin-set.js';
@@ -146,7 +148,7 @@ export class VoiceEngine {
     const started = performance.now();
     const chunks: AudioChunk[] = [];
     const utterance = await this.#prepare(text, parsed);
-    for await (const chunk of this.#run(utterance, text, parsed, { perSentenceLoudness: false })) chunks.push(chunk);
+    for await (const chunk of this.#runOwned(utterance, text, parsed, { perSentenceLoudness: false }, 'speak()')) chunks.push(chunk);
     const sampleRateHz = chunks[0]?.sampleRateHz ?? parsed.sampleRateHz ?? this.#options.sampleRateHz ?? FALLBACK_RATE_HZ;
     let audio = concatPcm(chunks.map((chunk) => chunk.pcm));
     let loudness: SpeechResult['loudness'];
@@ -160,15 +162,17 @@ export class VoiceEngine {
 
   /**
    * Yields the speech sentence by sentence, each chunk as soon as it is synthesized. Breaking out
-   * of the loop stops the stream; an aborted `signal` rejects with AbortError; an allowed
-   * `interrupt()` ends it early. With `targetLufs`, each sentence is normalised on its own.
+   * of the loop stops the stream; an aborted `signal` is the owner's request to end it (AbortError
+   * when the registrar allows it; refused, every chunk still comes, then REGISTRAR_DENIED:
+   * owner-abort.ts); an allowed `interrupt()` ends it early. With `targetLufs`, each sentence is
+   * normalised on its own.
    * `text` may be a live source (an AsyncIterable of text deltas, e.g. an LLM's tokens): one stream
    * speaks it sentence by sentence as it arrives (option `textStream`) and ends when it ends.
    */
   async *stream(text: string | AsyncIterable<string>, options: SpeakOptions = {}): AsyncGenerator<AudioChunk, void, undefined> {
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const utterance = await this.#prepare(text, parsed, true);
-    yield* this.#run(utterance, text, parsed, { perSentenceLoudness: true });
+    yield* this.#runOwned(utterance, text, parsed, { perSentenceLoudness: true }, 'stream()');
   }
 
   /**
@@ -230,7 +234,13 @@ export class VoiceEngine {
       } else {
         this.#throwIfClosed();
         utterance = this.#begin(parsed, validated);
-        chunks = this.#run(utterance, text, runOptions, { perSentenceLoudness: !integrated, beforeEnd: finish });
+        // No device turn to time, but a backend that stops producing audio is caught as a stalled play is (backend-stall.ts).
+        const stall = new BackendStallWatch(this.#registrar, () => utterance, stallTimeoutMs);
+        const beforeEnd = (): Promise<void> => {
+          stall.stop();
+          return finish();
+        };
+        chunks = stall.watched(this.#runOwned(utterance, text, runOptions, { perSentenceLoudness: !integrated, beforeEnd }, 'speakToFile()'));
       }
       for await (const chunk of chunks) {
         // Playing, a target that takes nothing holds the turn by play()'s rule: the admission timeout ends it (device-playback.ts).
@@ -514,6 +524,15 @@ export class VoiceEngine {
     lifecycle.start({ ...parsed.streamMetadata, sessionId: parsed.sessionId ?? this.#options.sessionId, userId: parsed.userId ?? this.#options.userId, priority: parsed.priority, allowPlugins: this.#plugins.allowPlugins() });
     callQuietly(parsed.onStreamStart, lifecycle.streamId);
     return { lifecycle, graph, transform, backend: parsed.backend ?? '', failures: [], interrupted: false, halted: false, endedBy: null, finishing: false };
+  }
+
+  /**
+   * Runs a started utterance with no device (speak, stream, a file): the caller's abort is the
+   * owner's request to end the stream, which the registrar decides (owner-abort.ts).
+   */
+  #runOwned(utterance: Utterance, text: SpeechInput, parsed: ParsedSpeakOptions, hooks: RunHooks, face: string): AsyncGenerator<AudioChunk, void, undefined> {
+    const { signal, ...unsignalled } = parsed;
+    return ownerAbortable({ registrar: this.#registrar, owner: this.actor }, utterance, signal, face, this.#run(utterance, text, unsignalled, hooks));
   }
 
   /** Runs a started utterance (utterance-run.ts). */

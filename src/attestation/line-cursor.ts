@@ -11,7 +11,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { AttestationError } from './errors.js';
 import { RecordViews, type LinesChecked, type RecordView } from './line-check.js';
-import { lineDigest, markHashedFromLine, type LineHashing } from './line-hash.js';
+import { hashCoversCanonicalLine, markHashedFromLine, type LineHashing } from './line-hash.js';
 import type { LogFile, LogLayout } from './log-segments.js';
 import { parseOwnedRecord, type Attestation } from './record.js';
 
@@ -155,8 +155,8 @@ export class LineCursor {
   }
 
   /**
-   * Parses the whole lines of `region` and visits the records in order, each noted when its hash
-   * covers its line's bytes (line-hash.ts); a line that is not a record ends the read after the
+   * Parses the whole lines of `region` and visits the records in order, each noted when it is in
+   * the writer's canonical form and its hash covers its line's bytes (line-hash.ts); a line that is not a record ends the read after the
    * records before it were visited. False when a problem ended the read.
    */
   takeRecords(region: Buffer, visit: LogVisitor, hashing: LineHashing): boolean {
@@ -178,7 +178,7 @@ export class LineCursor {
         failure = `is not a valid record: ${parsed.problem}`;
         break;
       }
-      if (hashing === 'line' && lineDigest(region, from, newline) === parsed.record.hash) markHashedFromLine(parsed.record);
+      if (hashing === 'line' && hashCoversCanonicalLine(region, from, newline, parsed.record.hash)) markHashedFromLine(parsed.record);
       batch.push(parsed.record);
       lengths.push(newline + 1 - from);
     }

@@ -13,7 +13,7 @@ import { checkLines, RecordViews, type LinesChecked } from '../../src/attestatio
 import { lineDigest } from '../../src/attestation/line-hash.js';
 import { scanCanonicalLine } from '../helpers/scanned-line.js';
 import { isAttestationShape } from '../../src/attestation/record-check.js';
-import type { Attestation } from '../../src/attestation/record.js';
+import { validRecordHash, type Attestation } from '../../src/attestation/record.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
 
@@ -36,8 +36,16 @@ function realLines(): string[] {
 const lines = realLines();
 const region = (text: string[]): Buffer => Buffer.from(text.map((line) => `${line}\n`).join(''), 'utf8');
 const plain = (checked: LinesChecked) => ({ ...checked, numbers: Array.from(checked.numbers), text: Buffer.from(checked.text).toString('latin1') });
-/** checkLines with the scanner and without it, side by side. */
-const both = (bytes: Buffer) => [plain(checkLines(bytes, 'line')), plain(checkLines(bytes, 'line', { scan: false }))];
+/**
+ * checkLines with the scanner, and the spec's verdict (JSON.parse, the record check, the hash over
+ * the canonical JSON: `canonical`), side by side; the general path of `line` hashing (no scanner)
+ * must give the spec's verdict too.
+ */
+const both = (bytes: Buffer) => {
+  const canonical = plain(checkLines(bytes, 'canonical'));
+  expect(plain(checkLines(bytes, 'line', { scan: false }))).toEqual(canonical);
+  return [plain(checkLines(bytes, 'line')), canonical];
+};
 
 describe('canonical line scanner', () => {
   it('reads the lines the writer writes with the values JSON.parse gives, and takes most of them', () => {
@@ -156,20 +164,20 @@ describe('canonical line scanner', () => {
     expect(scanned).toBeGreaterThan(1000);
   });
 
-  it('reads metadata as JSON.parse does: duplicate keys (the last wins), number forms, nesting at the limit', () => {
+  it('reads canonical metadata as JSON.parse does: number forms JSON.stringify writes, nesting at the limit', () => {
     const line = lines[1] as string; // metadata {}, parameters {}
     const accepted = [
       '{"observed":true}',
-      '{"observed":true,"observed":false}',
-      '{"observed":false,"observed":true}',
       '{"observed":"true"}',
-      '{"compaction":{"removed":1},"compaction":{"removed":2}}',
-      '{"a":{"compaction":1},"compaction":[1,-0,1E+2,0.5e-400,1e308,-12.5]}',
+      '{"compaction":{"removed":1}}',
+      '{"a":{"compaction":1},"compaction":[1,0,100,1e+308,-12.5,1e+21,5e-7,-0.1,123456789012345680000]}',
       '{"a":{"b":[1,2]},"c":[[],[1,"x"]],"d":{}}',
+      '{"10":1,"9":2,"A":3,"_":4,"a":5}',
     ];
     for (const metadata of accepted) {
-      const text = rehashed(line.replace('"metadata":{}', `"metadata":${metadata}`));
+      const text = sealed(line.replace('"metadata":{}', `"metadata":${metadata}`));
       const record = JSON.parse(text) as Attestation;
+      expect(canonicalJson(record), metadata).toBe(text);
       const scanned = scanCanonicalLine(text);
       expect(scanned, metadata).not.toBeNull();
       expect(scanned?.observed, metadata).toBe(record.metadata.observed === true);
@@ -177,6 +185,67 @@ describe('canonical line scanner', () => {
       const [withScanner, without] = both(region([lines[0] as string, text]));
       expect(withScanner, metadata).toEqual(without);
     }
+  });
+
+  it('declines metadata and parameters in any other form (duplicate or unsorted keys, number forms JSON.stringify never writes): their hash over the line is not the spec\'s', () => {
+    const line = lines[1] as string; // metadata {}, parameters {}
+    const forms = [
+      '{"observed":true,"observed":false}',
+      '{"observed":false,"observed":true}',
+      '{"compaction":{"removed":1},"compaction":{"removed":2}}',
+      '{"b":1,"a":2}',
+      '{"a":{"d":1,"c":2}}',
+      '{"x":-0}',
+      '{"x":1E+2}',
+      '{"x":1e2}',
+      '{"x":1e+2}',
+      '{"x":1.0}',
+      '{"x":0.50}',
+      '{"x":1e308}',
+      '{"x":0.5e-400}',
+      '{"x":9007199254740993}',
+      '{"x":[1,-0]}',
+    ];
+    for (const form of forms) {
+      for (const field of ['metadata', 'parameters']) {
+        const text = rehashed(line.replace(`"${field}":{}`, `"${field}":${form}`));
+        expect(scanCanonicalLine(text), `${field} ${form}`).toBeNull();
+        const [withScanner, canonical] = both(region([lines[0] as string, text]));
+        expect(withScanner, `${field} ${form}`).toEqual(canonical);
+        expect(new RecordViews(checkLines(region([text]), 'line')).next().hashHolds, `${field} ${form}`).toBe(false);
+      }
+    }
+  });
+
+  it('never changes what checkLines answers: random extension objects in any key order and number form, hashed over the line (fast-check)', () => {
+    const line = lines[1] as string; // metadata {}, parameters {}
+    const key = fc.constantFrom('a', 'b', 'observed', 'compaction', 'z', 'A', '_', '10', '9', '');
+    const numberText = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => JSON.stringify(value)),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => value.toExponential()),
+      fc.integer().map((value) => `${value}.0`),
+      fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
+      fc.constantFrom('-0', '1E2', '1e2', '1e+2', '0.10', '100', '9007199254740993', '1e-7', '1e+21', '1e21'),
+    );
+    const valueText = fc.oneof(numberText, fc.constantFrom('true', 'null', '"s"', '[]', '{}', '[1,-0]', '{"b":1,"a":1}', '{"a":1,"b":1}'));
+    const objectText = fc.array(fc.tuple(key, valueText), { maxLength: 5 }).map((members) => `{${members.map(([name, value]) => `"${name}":${value}`).join(',')}}`);
+    let scanned = 0;
+    let holds = 0;
+    fc.assert(
+      fc.property(objectText, fc.constantFrom('metadata', 'parameters'), fc.boolean(), (object, field, hashedOverBytes) => {
+        const mutated = line.replace(`"${field}":{}`, `"${field}":${object}`);
+        // A forger's hash over the bytes as they are, or the writer's over the canonical JSON.
+        const text = hashedOverBytes ? rehashed(mutated) : sealed(mutated);
+        if (scanCanonicalLine(text) !== null) scanned += 1;
+        const [withScanner, canonical] = both(region([lines[0] as string, text]));
+        expect(withScanner).toEqual(canonical);
+        if (new RecordViews(checkLines(region([text]), 'line')).next().hashHolds) holds += 1;
+      }),
+      { numRuns: 1500 },
+    );
+    // Not vacuous: canonical objects take the scanner's path, and hashes hold.
+    expect(scanned).toBeGreaterThan(50);
+    expect(holds).toBeGreaterThan(50);
   });
 
   it('refuses each planted line that the general path must judge, and the verdict is the general one', () => {
@@ -217,6 +286,12 @@ function rehashed(line: string): string {
   const bytes = Buffer.from(line, 'utf8');
   const digest = lineDigest(bytes, 0, bytes.length);
   return digest === null ? line : line.replace(/,"hash":"[0-9a-f]{64}"/, `,"hash":"${digest}"`);
+}
+
+/** `line` parsed and written again as the writer writes it (canonical JSON) with its hash recomputed over that: a record as sealed. */
+function sealed(line: string): string {
+  const record = JSON.parse(line) as Attestation;
+  return canonicalJson({ ...record, hash: validRecordHash(record) });
 }
 
 function text(planted: Record<string, string>, key: string): string {

@@ -441,11 +441,15 @@ export class DurableLog {
     }
   }
 
-  /** Settles a batch (on disk, or failed) and starts the next group when one was asked for meanwhile. */
+  /**
+   * Settles a batch (on disk, or failed) and starts the next group when one was asked for meanwhile.
+   * Any failure fails the log (an AttestationError too, such as a rotation's: the listeners halt the
+   * registrar), and the batch is rejected with the log's first failure.
+   */
   private settleBatch(batch: Batch, cause: unknown): void {
     this.syncing = null;
     if (cause === null) batch.resolve();
-    else batch.reject(cause instanceof AttestationError ? cause : this.fail(cause, batch.links[0]?.seq));
+    else batch.reject(this.fail(cause, batch.links[0]?.seq));
     if (this.commitAfterSync) {
       this.commitAfterSync = false;
       void this.commitBatch();

@@ -359,9 +359,14 @@ export class DurableLog {
     return this.commitBatch();
   }
 
-  /** Flushes, then closes the files; idempotent. */
+  /**
+   * Flushes, then closes the files; idempotent. Records appended while it flushes are flushed too:
+   * the descriptor is closed only once no batch is pending or syncing (a batch's fdatasync queued
+   * in the thread pool would otherwise run on a closed descriptor, or on another file that reused
+   * its number).
+   */
   async close(): Promise<void> {
-    await this.flush().catch(() => undefined);
+    while (this.syncing !== null || this.batch.texts.length > 0) await this.flush().catch(() => undefined);
     if (this.fd !== null) {
       const fd = this.fd;
       this.fd = null;

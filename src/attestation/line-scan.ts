@@ -17,7 +17,7 @@
  * writes them, and keys in strictly increasing order (sorted, no duplicates); of `metadata` it
  * reads `observed` and `compaction`. For anything else (another key order or spacing, a duplicate
  * key, `-0` or `1e2`, an escape, a non-ASCII or control byte, an extension object nested
- * deeper...) it answers null, and the caller reads the line the general way (JSON.parse, the
+ * deeper, a `__proto__` key...) it answers null, and the caller reads the line the general way (JSON.parse, the
  * record check, zod, the hash over the canonical JSON), which has the final word and the message.
  * A test holds the two paths to the same answers on real lines and on mutations of them.
  *
@@ -111,6 +111,7 @@ const FALSE = text('false');
 const NULL = text('null');
 const OBSERVED_KEY = text('observed');
 const COMPACTION_KEY = text('compaction');
+const PROTO_KEY = text('__proto__');
 const WALL_BYTES = 24;
 
 /**
@@ -293,6 +294,7 @@ function object(at: number, depth: number, readMetadata: boolean): number {
     const keyStart = stringStart;
     const keyEnd = index - 1;
     if (previousKeyStart >= 0 && !sortsAfter(previousKeyStart, previousKeyEnd, keyStart, keyEnd)) return -1;
+    if (isKey(keyStart, keyEnd, PROTO_KEY)) return -1; // no record holds one (record-check.ts hiddenKeyPath): the general path refuses it
     previousKeyStart = keyStart;
     previousKeyEnd = keyEnd;
     const valueStart = index + 1;

@@ -267,6 +267,15 @@ const CASES: Case[] = [
     signed: 14,
     invariant: 'attestation.hash',
   },
+  {
+    // JSON.parse keeps a `__proto__` key as an own member; zod's record drops it, so a hash checked over zod's copy
+    // would not cover it: bytes (here a claim that the record was only observed) added with no hash recomputed.
+    name: 'a hidden member inserted (seq 6: metadata `__proto__`, nested past the quick check), no hash recomputed',
+    tamper: () => damaged(linesOf(log).map((line, index) => `${index === 5 ? line.replace('"metadata":{', `"metadata":{"__proto__":{"observed":true,"x":${'['.repeat(70)}${']'.repeat(70)}},`).replace('},}', '}}') : line}\n`).join('')),
+    chain: 6,
+    signed: 6,
+    invariant: 'attestation.schema',
+  },
 ];
 
 /** `line` with its hash set to the SHA-256 of the line's own bytes less its hash member (what a hash over the bytes, not the canonical JSON, would be). */

@@ -219,7 +219,7 @@ describe('canonical line scanner', () => {
 
   it('never changes what checkLines answers: random extension objects in any key order and number form, hashed over the line (fast-check)', () => {
     const line = lines[1] as string; // metadata {}, parameters {}
-    const key = fc.constantFrom('a', 'b', 'observed', 'compaction', 'z', 'A', '_', '10', '9', '');
+    const key = fc.constantFrom('a', 'b', 'observed', 'compaction', 'z', 'A', '_', '10', '9', '', '__proto__', 'constructor', 'toString');
     const numberText = fc.oneof(
       fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => JSON.stringify(value)),
       fc.double({ noNaN: true, noDefaultInfinity: true }).map((value) => value.toExponential()),
@@ -268,6 +268,8 @@ describe('canonical line scanner', () => {
       'wall time of 23 characters': line.replace(record.timestamp.wall, record.timestamp.wall.slice(1)),
       'empty monotonic time': line.replace(`"monotonicNs":"${record.timestamp.monotonicNs}"`, `"monotonicNs":""`),
       'invariants array with a control character': line.replace(`"invariants":["a`, `"invariants":["\u0001`),
+      'a __proto__ key in metadata': line.replace(`"metadata":{}`, `"metadata":{"__proto__":{"observed":true}}`),
+      'a __proto__ key nested in parameters': line.replace(`"parameters":{}`, `"parameters":{"a":[{"__proto__":1}]}`),
     };
     for (const [what, plantedLine] of Object.entries(planted)) {
       const text = rehashed(plantedLine);
@@ -278,6 +280,10 @@ describe('canonical line scanner', () => {
     // The general path still tells them apart: invalid ones fail the read, the rest fail the hash.
     expect(plain(checkLines(region([text(planted, 'raw control character in a string')]), 'line')).failure).toMatch(/not JSON/);
     expect(plain(checkLines(region([text(planted, 'unknown field')]), 'line')).failure).toMatch(/not a valid record/);
+    // A __proto__ key is bytes a parsed copy would drop (zod's record skips it): never a record, on either path.
+    for (const key of ['a __proto__ key in metadata', 'a __proto__ key nested in parameters']) {
+      for (const scan of [true, false]) expect(plain(checkLines(region([rehashed(text(planted, key))]), 'line', { scan })).failure, key).toMatch(/not a valid record: (metadata|parameters)\..*__proto__/);
+    }
   });
 });
 

@@ -12,6 +12,7 @@
  * the previous line's hash, `metadata.compaction` only where there is one.
  */
 import type { JsonValue } from './canonical-json.js';
+import { duplicateKey, duplicateKeyProblem } from './duplicate-keys.js';
 import { lineDigestAt, type LineHashing } from './line-hash.js';
 import { SCANNED_FIELDS, scanLine } from './line-scan.js';
 import { isAttestationShape } from './record-check.js';
@@ -139,11 +140,17 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
       previousHash = region.toString('latin1', previousHashAt, previousHashAt + 64);
       previousHashAt = -1;
     }
+    const lineText = region.toString('utf8', from, newline);
     let value: unknown;
     try {
-      value = JSON.parse(region.toString('utf8', from, newline));
+      value = JSON.parse(lineText);
     } catch {
       failure = 'is not JSON';
+      break;
+    }
+    const duplicate = duplicateKey(lineText); // the scanner declined the line: it may hold one
+    if (duplicate !== null) {
+      failure = `is not a valid record: ${duplicateKeyProblem(duplicate)}`;
       break;
     }
     let record: Attestation;

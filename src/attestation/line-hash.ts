@@ -32,7 +32,7 @@ let scratch = Buffer.allocUnsafe(1 << 16);
 /**
  * The hex SHA-256 of the line `bytes[start, end)` (no newline) less its first `,"hash":"…"`
  * member, or null when it has none. Not a verdict by itself (the line may not be canonical: see
- * `hashCoversCanonicalLine`); tests use it to forge a hash over a line's bytes.
+ * `canonicalLineDigest`); tests use it to forge a hash over a line's bytes.
  */
 export function lineDigest(bytes: Buffer, start: number, end: number): string | null {
   const cut = bytes.indexOf(HASH_MEMBER, start);
@@ -53,13 +53,12 @@ export function lineDigestAt(bytes: Buffer, start: number, cut: number, end: num
 }
 
 /**
- * Whether the line `bytes[start, end)` (no newline) is in the writer's canonical form (line-scan.ts)
- * and `hash` is the SHA-256 of its bytes less its hash member: then `hash` is the spec's hash of
- * the record JSON.parse reads from the line.
+ * The SHA-256 of the line `bytes[start, end)` less its hash member when the line is in the
+ * writer's canonical form (line-scan.ts), else null (the line must then be judged the general way).
  */
-export function hashCoversCanonicalLine(bytes: Buffer, start: number, end: number, hash: string): boolean {
+export function canonicalLineDigest(bytes: Buffer, start: number, end: number): string | null {
   const line = scanLine(bytes, start, end);
-  return line !== null && lineDigestAt(bytes, start, line.hashMemberAt, end) === hash;
+  return line === null ? null : lineDigestAt(bytes, start, line.hashMemberAt, end);
 }
 
 /** Records whose hash was found to cover the bytes of their line (set by the log reader). */

@@ -276,6 +276,15 @@ const CASES: Case[] = [
     signed: 6,
     invariant: 'attestation.schema',
   },
+  {
+    // JSON.parse takes the last of duplicate keys, other parsers the first: a reader with one of those sees the denied
+    // attempt of seq 9 made by another actor, while the record JSON.parse reads (and its hash) is unchanged.
+    name: 'a duplicate key inserted before the real one (seq 9: another actor first), no hash recomputed',
+    tamper: () => damaged(linesOf(log).map((line, index) => `${index === 8 ? line.replace('{"accessibility":', '{"actor":{"id":"other","kind":"agent"},"accessibility":') : line}\n`).join('')),
+    chain: 9,
+    signed: 9,
+    invariant: 'attestation.schema',
+  },
 ];
 
 /** `line` with its hash set to the SHA-256 of the line's own bytes less its hash member (what a hash over the bytes, not the canonical JSON, would be). */

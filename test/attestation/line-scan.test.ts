@@ -5,12 +5,16 @@
 // them (fast-check), and on planted lines each of which the scanner must refuse (a raw control
 // character, an escape, a number JSON.parse makes infinite, an impossible date, upper-case hex, a
 // trailing byte, an extension object nested too deep...) while the general path gives its usual verdict;
-// and on every single-byte replacement, truncation, escape and non-ASCII insertion of a few lines.
+// and on every single-byte replacement, truncation, escape and non-ASCII insertion of a few lines;
+// on bytes no writer writes (overlong or invalid UTF-8, a BOM, CR); and on extension objects in any
+// key order and number form. The reference is the spec's verdict: JSON.parse, the record check and
+// the hash over the canonical JSON (`hashing: 'canonical'`), which the general path must give too.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/attestation/canonical-json.js';
 import { checkLines, RecordViews, type LinesChecked } from '../../src/attestation/line-check.js';
 import { lineDigest } from '../../src/attestation/line-hash.js';
+import { scanLine } from '../../src/attestation/line-scan.js';
 import { scanCanonicalLine } from '../helpers/scanned-line.js';
 import { isAttestationShape } from '../../src/attestation/record-check.js';
 import { validRecordHash, type Attestation } from '../../src/attestation/record.js';
@@ -249,6 +253,41 @@ describe('canonical line scanner', () => {
     // Not vacuous: canonical objects take the scanner's path, and hashes hold.
     expect(scanned).toBeGreaterThan(50);
     expect(holds).toBeGreaterThan(50);
+  });
+
+  it('bytes the scanner never takes (overlong or invalid UTF-8, a BOM, CR, escapes of every kind) get the spec\'s verdict; a metadata member named hash does not confuse the hash member', () => {
+    const line = lines[1] as string; // metadata {}, parameters {}
+    const at = line.indexOf('"message":"') + '"message":"'.length;
+    const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part))));
+    const forms: Record<string, Buffer> = {
+      'overlong "/" (C0 AF)': bytes(line.slice(0, at), [0xc0, 0xaf], line.slice(at)),
+      'an encoded surrogate (ED A0 80)': bytes(line.slice(0, at), [0xed, 0xa0, 0x80], line.slice(at)),
+      'a stray continuation byte': bytes(line.slice(0, at), [0x80], line.slice(at)),
+      'a BOM first': bytes([0xef, 0xbb, 0xbf], line),
+      'a CR last': bytes(line, '\r'),
+      'a lone surrogate escape': bytes(line.slice(0, at), '\\ud800', line.slice(at)),
+      'an escaped solidus': bytes(line.slice(0, at), '\\/', line.slice(at)),
+      'a \\u escape of a plain letter': bytes(line.slice(0, at), '\\u0041', line.slice(at)),
+      'U+2028 raw': bytes(line.slice(0, at), '\u2028', line.slice(at)),
+    };
+    for (const [what, form] of Object.entries(forms)) {
+      for (const hashedOverBytes of [true, false]) {
+        let text = form.toString('latin1'); // byte for byte
+        const body = Buffer.from(text, 'latin1');
+        const digest = lineDigest(body, 0, body.length);
+        if (hashedOverBytes && digest !== null) text = text.replace(/,"hash":"[0-9a-f]{64}"/, `,"hash":"${digest}"`);
+        const lineBytes = Buffer.from(text, 'latin1');
+        expect(scanLine(lineBytes, 0, lineBytes.length), what).toBeNull();
+        const [withScanner, canonical] = both(Buffer.concat([Buffer.from(`${lines[0] as string}\n`), lineBytes, Buffer.from('\n')]));
+        expect(withScanner, what).toEqual(canonical);
+      }
+    }
+    // A metadata member named hash, with 64 hex digits: canonical, read by the scanner; the record's own hash member is the one cut out.
+    const decoy = sealed(line.replace('"metadata":{}', `"metadata":{"hash":"${'a'.repeat(64)}"}`));
+    expect(scanCanonicalLine(decoy)).not.toBeNull();
+    const [withScanner, canonical] = both(region([lines[0] as string, decoy]));
+    expect(withScanner).toEqual(canonical);
+    expect(new RecordViews(checkLines(region([decoy]), 'line')).next().hashHolds).toBe(true);
   });
 
   it('refuses each planted line that the general path must judge, and the verdict is the general one', () => {

@@ -359,9 +359,14 @@ export class DurableLog {
     return this.commitBatch();
   }
 
-  /** Flushes, then closes the files; idempotent. */
+  /**
+   * Flushes, then closes the files; idempotent. Records appended while it flushes are flushed too:
+   * the descriptor is closed only once no batch is pending or syncing (a batch's fdatasync queued
+   * in the thread pool would otherwise run on a closed descriptor, or on another file that reused
+   * its number).
+   */
   async close(): Promise<void> {
-    await this.flush().catch(() => undefined);
+    while (this.syncing !== null || this.batch.texts.length > 0) await this.flush().catch(() => undefined);
     if (this.fd !== null) {
       const fd = this.fd;
       this.fd = null;
@@ -441,11 +446,15 @@ export class DurableLog {
     }
   }
 
-  /** Settles a batch (on disk, or failed) and starts the next group when one was asked for meanwhile. */
+  /**
+   * Settles a batch (on disk, or failed) and starts the next group when one was asked for meanwhile.
+   * Any failure fails the log (an AttestationError too, such as a rotation's: the listeners halt the
+   * registrar), and the batch is rejected with the log's first failure.
+   */
   private settleBatch(batch: Batch, cause: unknown): void {
     this.syncing = null;
     if (cause === null) batch.resolve();
-    else batch.reject(cause instanceof AttestationError ? cause : this.fail(cause, batch.links[0]?.seq));
+    else batch.reject(this.fail(cause, batch.links[0]?.seq));
     if (this.commitAfterSync) {
       this.commitAfterSync = false;
       void this.commitBatch();

@@ -12,7 +12,8 @@
  * the previous line's hash, `metadata.compaction` only where there is one.
  */
 import type { JsonValue } from './canonical-json.js';
-import { lineDigest, lineDigestAt, type LineHashing } from './line-hash.js';
+import { duplicateKey, duplicateKeyProblem } from './duplicate-keys.js';
+import { lineDigestAt, type LineHashing } from './line-hash.js';
 import { SCANNED_FIELDS, scanLine } from './line-scan.js';
 import { isAttestationShape } from './record-check.js';
 import { parseRecord, validRecordHash, type Attestation } from './record.js';
@@ -83,10 +84,10 @@ export interface LinesChecked {
 
 /**
  * Checks the whole lines of `region` (each ending in a newline), stopping at the first line that
- * is not a valid record (its problem is `failure`). A line in the writer's own form whose hash
- * covers its bytes is read by the scanner (line-scan.ts: one pass over its bytes, no JSON.parse,
- * no record object, no string: the fields' bytes are copied); any other line the general way, with
- * the same verdicts.
+ * is not a valid record (its problem is `failure`). A line in the writer's own form (canonical
+ * JSON) whose hash covers its bytes is read by the scanner (line-scan.ts: one pass over its bytes,
+ * no JSON.parse, no record object, no string: the fields' bytes are copied); any other line the
+ * general way, its hash recomputed over its canonical JSON, with the same verdicts.
  * `options.scan: false` reads every line the general way (tests compare the two).
  */
 export function checkLines(region: Buffer, hashing: LineHashing, options: { scan?: boolean } = {}): LinesChecked {
@@ -139,11 +140,17 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
       previousHash = region.toString('latin1', previousHashAt, previousHashAt + 64);
       previousHashAt = -1;
     }
+    const lineText = region.toString('utf8', from, newline);
     let value: unknown;
     try {
-      value = JSON.parse(region.toString('utf8', from, newline));
+      value = JSON.parse(lineText);
     } catch {
       failure = 'is not JSON';
+      break;
+    }
+    const duplicate = duplicateKey(lineText); // the scanner declined the line: it may hold one
+    if (duplicate !== null) {
+      failure = `is not a valid record: ${duplicateKeyProblem(duplicate)}`;
       break;
     }
     let record: Attestation;
@@ -157,7 +164,8 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
       }
       record = parsed.record;
     }
-    const holds = (hashing === 'line' && lineDigest(region, from, newline) === record.hash) || validRecordHash(record) === record.hash;
+    // Not in the writer's form: only the hash over the canonical JSON counts (a hash over these bytes would not be the spec's).
+    const holds = validRecordHash(record) === record.hash;
     const { observed, compaction } = record.metadata;
     const { id, target, action, parent, stateBefore, stateAfter } = record;
     const at = NUMBERS_PER_RECORD * count;

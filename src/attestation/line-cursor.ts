@@ -11,7 +11,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { AttestationError } from './errors.js';
 import { RecordViews, type LinesChecked, type RecordView } from './line-check.js';
-import { lineDigest, markHashedFromLine, type LineHashing } from './line-hash.js';
+import { duplicateKey, duplicateKeyProblem } from './duplicate-keys.js';
+import { canonicalLineDigest, markHashedFromLine, type LineHashing } from './line-hash.js';
 import type { LogFile, LogLayout } from './log-segments.js';
 import { parseOwnedRecord, type Attestation } from './record.js';
 
@@ -155,8 +156,8 @@ export class LineCursor {
   }
 
   /**
-   * Parses the whole lines of `region` and visits the records in order, each noted when its hash
-   * covers its line's bytes (line-hash.ts); a line that is not a record ends the read after the
+   * Parses the whole lines of `region` and visits the records in order, each noted when it is in
+   * the writer's canonical form and its hash covers its line's bytes (line-hash.ts); a line that is not a record ends the read after the
    * records before it were visited. False when a problem ended the read.
    */
   takeRecords(region: Buffer, visit: LogVisitor, hashing: LineHashing): boolean {
@@ -166,11 +167,19 @@ export class LineCursor {
     lengths.length = 0;
     let failure: string | null = null;
     for (let from = 0, newline = region.indexOf(0x0a); newline !== -1; from = newline + 1, newline = region.indexOf(0x0a, from)) {
+      const text = region.toString('utf8', from, newline);
       let value: unknown;
       try {
-        value = JSON.parse(region.toString('utf8', from, newline));
+        value = JSON.parse(text);
       } catch {
         failure = 'is not JSON';
+        break;
+      }
+      // A line in the writer's canonical form has no duplicate key; any other is looked at.
+      const digest = hashing === 'line' ? canonicalLineDigest(region, from, newline) : null;
+      const duplicate = digest === null ? duplicateKey(text) : null;
+      if (duplicate !== null) {
+        failure = `is not a valid record: ${duplicateKeyProblem(duplicate)}`;
         break;
       }
       const parsed = parseOwnedRecord(value);
@@ -178,7 +187,7 @@ export class LineCursor {
         failure = `is not a valid record: ${parsed.problem}`;
         break;
       }
-      if (hashing === 'line' && lineDigest(region, from, newline) === parsed.record.hash) markHashedFromLine(parsed.record);
+      if (digest !== null && digest === parsed.record.hash) markHashedFromLine(parsed.record);
       batch.push(parsed.record);
       lengths.push(newline + 1 - from);
     }

@@ -2,22 +2,19 @@
  * Checking a record's hash on the bytes of its log line, without re-serialising the record.
  *
  * The writer writes a record as `head,"hash":"<64 hex>"tail` where `head + tail` is the
- * canonical JSON the hash covers (record-text.ts). So the hashed text of a line is the line with
- * its first `,"hash":"…"` member cut out, and SHA-256 of those bytes (two slices of the buffer
- * the log was read into: no string, no JSON) is compared with the parsed record's `hash`.
+ * canonical JSON the hash covers (record-text.ts). So for a line in that exact form the hashed
+ * text is the line with its `,"hash":"…"` member cut out, and SHA-256 of those bytes (two slices
+ * of the buffer the log was read into: no string, no JSON) is the spec's hash over the canonical
+ * JSON. The canonical-line scanner (line-scan.ts) vouches for the form: it accepts only a line that
+ * is the canonical JSON of the value JSON.parse reads from it, and finds the hash member's place.
  *
- * What a match proves: the record's hash covers exactly the bytes it was read from, less its own
- * hash member. (If the cut member were not the record's top-level `hash`, the hashed bytes would
- * still contain that `hash`, and SHA-256 would have to be its own input's digest.) For a line the
- * writer wrote, that is the spec's hash over the canonical JSON. A mismatch is not a verdict: the
- * hash is then recomputed over the record's canonical JSON (`recordHashHolds`), as before, so a
- * line written in another but equivalent form (other key order, spaces) still verifies, and a line
- * whose hash covers different bytes than its content fails both ways. What the line check accepts
- * beyond the canonical check is only a line whose hash someone computed over a non-canonical form
- * of it: nothing the writer writes, and nothing a forger gains (the hash has no secret: one who can
- * recompute it can as well write the canonical form; signed checkpoints bind the writer's bytes).
+ * A line in any other form (another key order, spacing, an escape, a duplicate key, `1e2` for
+ * 100) is never judged on its bytes: its hash is recomputed over the record's canonical JSON
+ * (`recordHashHolds`). A hash over such bytes is not the spec's hash and does not hold: an
+ * auditor recomputing the spec's hash must reach the same verdict as this reader.
  */
 import { hash } from 'node:crypto';
+import { scanLine } from './line-scan.js';
 import { validRecordHash, type Attestation } from './record.js';
 
 /** How a log read checks a record's hash: on its line's bytes first (`line`, the default), or only over its canonical JSON (`canonical`: the slower path, kept as a baseline). */
@@ -34,7 +31,8 @@ let scratch = Buffer.allocUnsafe(1 << 16);
 
 /**
  * The hex SHA-256 of the line `bytes[start, end)` (no newline) less its first `,"hash":"…"`
- * member, or null when it has none.
+ * member, or null when it has none. Not a verdict by itself (the line may not be canonical: see
+ * `canonicalLineDigest`); tests use it to forge a hash over a line's bytes.
  */
 export function lineDigest(bytes: Buffer, start: number, end: number): string | null {
   const cut = bytes.indexOf(HASH_MEMBER, start);
@@ -52,6 +50,15 @@ export function lineDigestAt(bytes: Buffer, start: number, cut: number, end: num
   bytes.copy(scratch, 0, start, cut);
   bytes.copy(scratch, cut - start, cut + HASH_MEMBER_BYTES, end);
   return hash('sha256', scratch.subarray(0, length), 'hex');
+}
+
+/**
+ * The SHA-256 of the line `bytes[start, end)` less its hash member when the line is in the
+ * writer's canonical form (line-scan.ts), else null (the line must then be judged the general way).
+ */
+export function canonicalLineDigest(bytes: Buffer, start: number, end: number): string | null {
+  const line = scanLine(bytes, start, end);
+  return line === null ? null : lineDigestAt(bytes, start, line.hashMemberAt, end);
 }
 
 /** Records whose hash was found to cover the bytes of their line (set by the log reader). */

@@ -5,17 +5,21 @@
  * their canonical order, that notes where the fields verify reads lie (offsets into the buffer, so
  * the caller copies their bytes and builds no string) and reads the few values it needs.
  *
- * Contract: conservative. A line it accepts is one JSON.parse reads into a value the record check
- * (record-check.ts) accepts, with the very field values it reports: every string it accepts is
- * printable ASCII without a quote or backslash (so its JSON value is its bytes), every number an
- * integer of at most 15 digits, hashes 64 lowercase hex digits, the wall time is checked with the
- * record schema's own date rule, and `metadata`/`parameters` are `{}` or an object nested at most
- * three deep in the JSON grammar with such strings and finite numbers (what the record check's
- * JSON rule accepts); of `metadata` it reads `observed` and `compaction` as JSON.parse would (the
- * last of duplicate keys). For anything else (another key order or spacing, an escape, a non-ASCII
- * or control byte, an extension object nested deeper...) it answers null, and the caller reads the
- * line the general way (JSON.parse, the record check, zod), which has the final word and the
- * message. A test holds the two paths to the same answers on real lines and on mutations of them.
+ * Contract: conservative, and canonical. A line it accepts is one JSON.parse reads into a value the
+ * record check (record-check.ts) accepts, with the very field values it reports, and is exactly
+ * that value's canonical JSON (canonicalJson, with the hash member where the writer puts it), so
+ * a hash over the line less its hash member is the spec's hash over the canonical JSON
+ * (line-hash.ts relies on it): every string it accepts is printable ASCII without a quote or
+ * backslash (so its JSON value is its bytes, as JSON.stringify writes it), every top-level number
+ * an integer of at most 15 digits without a leading zero, hashes 64 lowercase hex digits, the wall
+ * time is checked with the record schema's own date rule, and `metadata`/`parameters` are `{}` or
+ * an object nested at most three deep with such strings, finite numbers in the form JSON.stringify
+ * writes them, and keys in strictly increasing order (sorted, no duplicates); of `metadata` it
+ * reads `observed` and `compaction`. For anything else (another key order or spacing, a duplicate
+ * key, `-0` or `1e2`, an escape, a non-ASCII or control byte, an extension object nested
+ * deeper, a `__proto__` key...) it answers null, and the caller reads the line the general way (JSON.parse, the
+ * record check, zod, the hash over the canonical JSON), which has the final word and the message.
+ * A test holds the two paths to the same answers on real lines and on mutations of them.
  *
  * The scanner keeps its state in this module (one line at a time, synchronous): the field offsets
  * of an answer are one array, refilled by each scan.
@@ -68,8 +72,8 @@ const HEX = new Uint8Array(256);
 for (const digit of '0123456789abcdef') HEX[digit.charCodeAt(0)] = 1;
 /** How deep the values of `metadata` and `parameters` may nest (containers inside the object). */
 const EXTENSION_DEPTH = 2;
-/** A number this long (or with an exponent) may not be finite: it is then read to find out. */
-const FINITE_DIGITS_MAX = 300;
+/** Digits of an integer that is written as JSON.stringify writes it whenever it has no leading zero (below 10^15: exact, no exponent). */
+const PLAIN_INTEGER_DIGITS_MAX = 15;
 
 const text = (value: string): Uint8Array => Buffer.from(value, 'latin1');
 const ACCESSIBILITY = text('{"accessibility":');
@@ -107,6 +111,7 @@ const FALSE = text('false');
 const NULL = text('null');
 const OBSERVED_KEY = text('observed');
 const COMPACTION_KEY = text('compaction');
+const PROTO_KEY = text('__proto__');
 const WALL_BYTES = 24;
 
 /**
@@ -198,25 +203,34 @@ function digits(at: number): number {
   return index > at ? index : -1;
 }
 
-/** Past a JSON number at `at` (as JSON grammar has it) that is finite, or -1. */
+/**
+ * Past a JSON number at `at` (as JSON grammar has it) that is finite and written as JSON.stringify
+ * writes its value (canonical: not `-0`, `1.0`, `1e2` or 2^53 + 1), or -1.
+ */
 function number(at: number): number {
   let index = at;
-  if (bytes[index] === MINUS) index += 1;
+  const negative = bytes[index] === MINUS;
+  if (negative) index += 1;
+  const first = index;
   if (bytes[index] === ZERO) index += 1;
   else index = digits(index);
   if (index < 0) return -1;
-  let exponent = false;
-  if (bytes[index] === DOT) index = digits(index + 1);
+  let plain = index - first <= PLAIN_INTEGER_DIGITS_MAX && !(negative && bytes[first] === ZERO);
+  if (bytes[index] === DOT) {
+    plain = false;
+    index = digits(index + 1);
+  }
   if (index >= 0 && (bytes[index] === 0x65 || bytes[index] === 0x45)) {
-    exponent = true;
+    plain = false;
     index += 1;
     if (bytes[index] === 0x2b || bytes[index] === MINUS) index += 1;
     index = digits(index);
   }
   if (index < 0) return -1;
-  // Only an exponent or hundreds of digits can overflow a double (JSON.parse would give Infinity, which the record check refuses).
-  if ((exponent || index - at > FINITE_DIGITS_MAX) && !Number.isFinite(Number(bytes.toString('latin1', at, index)))) return -1;
-  return index;
+  if (plain) return index; // `0` or a short integer without a leading zero: its own canonical form
+  // Anything else is canonical only when it is what JSON.stringify writes for its value (which also refuses what JSON.parse makes infinite: `null`).
+  const written = bytes.toString('latin1', at, index);
+  return JSON.stringify(Number(written)) === written ? index : -1;
 }
 
 /** Past a JSON value at `at` with containers nested at most `depth` deep, or -1. */
@@ -244,6 +258,16 @@ function value(at: number, depth: number): number {
   return number(at);
 }
 
+/** Whether the string content [start, end) sorts strictly after [previousStart, previousEnd) (bytes, as plain ASCII sorts in UTF-16 code units: canonicalJson's order). */
+function sortsAfter(previousStart: number, previousEnd: number, start: number, end: number): boolean {
+  const shorter = Math.min(previousEnd - previousStart, end - start);
+  for (let index = 0; index < shorter; index += 1) {
+    const difference = (bytes[start + index] as number) - (bytes[previousStart + index] as number);
+    if (difference !== 0) return difference > 0;
+  }
+  return end - start > previousEnd - previousStart;
+}
+
 /** Whether the string content [start, end) is `key`. */
 function isKey(start: number, end: number, key: Uint8Array): boolean {
   if (end - start !== key.length) return false;
@@ -252,8 +276,9 @@ function isKey(start: number, end: number, key: Uint8Array): boolean {
 }
 
 /**
- * Past an object at `at` whose values nest at most `depth` deep, or -1. With `readMetadata`, its
- * `observed` and `compaction` members are read (the last of duplicates, as JSON.parse).
+ * Past an object at `at` whose keys are in strictly increasing order (canonical: sorted, no
+ * duplicates) and whose values nest at most `depth` deep, or -1. With `readMetadata`, its
+ * `observed` and `compaction` members are read.
  */
 function object(at: number, depth: number, readMetadata: boolean): number {
   if (at < 0 || bytes[at] !== OPEN_BRACE) return -1;
@@ -261,11 +286,17 @@ function object(at: number, depth: number, readMetadata: boolean): number {
   if (bytes[index] === CLOSE_BRACE) return index + 1;
   let compactionStart = -1;
   let compactionEnd = -1;
+  let previousKeyStart = -1;
+  let previousKeyEnd = -1;
   for (;;) {
     index = string(index);
     if (index < 0 || bytes[index] !== COLON) return -1;
     const keyStart = stringStart;
     const keyEnd = index - 1;
+    if (previousKeyStart >= 0 && !sortsAfter(previousKeyStart, previousKeyEnd, keyStart, keyEnd)) return -1;
+    if (isKey(keyStart, keyEnd, PROTO_KEY)) return -1; // no record holds one (record-check.ts hiddenKeyPath): the general path refuses it
+    previousKeyStart = keyStart;
+    previousKeyEnd = keyEnd;
     const valueStart = index + 1;
     index = value(valueStart, depth);
     if (index < 0) return -1;

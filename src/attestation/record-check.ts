@@ -72,9 +72,36 @@ function isJsonValue(value: unknown, depth: number): boolean {
 function isJsonObject(value: unknown, depth: number): boolean {
   if (!isPlainRecord(value)) return false;
   for (const key in value) {
-    if (!Object.hasOwn(value, key) || !isJsonValue(value[key], depth)) return false;
+    if (!Object.hasOwn(value, key) || key === PROTO_KEY || !isJsonValue(value[key], depth)) return false;
   }
-  return true;
+  // An own `__proto__` (JSON.parse makes one; `for in` does not list it): zod decides, and refuses it (hiddenKeyPath).
+  return !Object.hasOwn(value, PROTO_KEY);
+}
+
+/** The one key JSON.parse keeps as an own member that a copy made by assignment (zod's `z.record`) silently drops. */
+const PROTO_KEY = '__proto__';
+
+/**
+ * Where `value` (a JSON value, as JSON.parse made it) holds an own `__proto__` key: its path
+ * (`metadata.a.__proto__`), or null. No record of a registrar holds one (its bodies are built
+ * from parsed requests, which drop it); in a line it is bytes a check over a parsed copy would not
+ * cover, so a record holding one is refused (`parseRecord`).
+ */
+export function hiddenKeyPath(value: unknown, path: string): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) {
+      const found = hiddenKeyPath(value[index], `${path}.${index}`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (Object.hasOwn(value, PROTO_KEY)) return `${path}.${PROTO_KEY}`;
+  for (const key of Object.keys(value)) {
+    const found = hiddenKeyPath((value as Record<string, unknown>)[key], `${path}.${key}`);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 function isViolations(value: unknown): boolean {

@@ -646,7 +646,7 @@ export class AudioRegistrar {
         return Promise.reject(error);
       }
     }
-    return this.attestationStore.flush().then(() => this.#bell?.publishDurable(this.attestationStore.lastSeq));
+    return this.attestationStore.flush().then(() => this.#bell?.publishDurable(this.#durableHead()));
   }
 
   /**
@@ -672,7 +672,7 @@ export class AudioRegistrar {
     }
     try {
       await this.attestationStore.close();
-      this.#bell?.publishDurable(this.attestationStore.lastSeq);
+      this.#bell?.publishDurable(this.#durableHead());
     } finally {
       this.#logWriter?.stop();
       this.#core.close();
@@ -694,6 +694,15 @@ export class AudioRegistrar {
       this.#bell?.ring(); // ends this thread's own pending wait
       this.#core.close();
     }
+  }
+
+  /**
+   * The last seq attached threads may be told is durable: the log's durable seq (records appended
+   * while a flush synced are not on disk yet; a failed log's are never), a memory store's head.
+   */
+  #durableHead(): number {
+    const store = this.attestationStore;
+    return store.durability === null ? store.lastSeq : store.durableSeq;
   }
 
   /** Throws REGISTRAR_ATTACHED on an attached registrar: what needs the log is the writer's. */

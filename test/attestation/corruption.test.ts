@@ -251,14 +251,47 @@ const CASES: Case[] = [
     invariant: 'checkpoint.mismatch',
   },
   {
-    // The reader checks a hash on the line's bytes first (line-hash.ts): this one holds there, so only the broken link shows.
+    // A hash is the SHA-256 of the record's canonical JSON (spec §5), not of whatever bytes the line holds: this one is wrong.
     name: 'a line rewritten in another form (seq 6) with its hash recomputed over that form, the chain after it not',
     tamper: () => damaged(intact().map((record) => `${record.seq === 6 ? hashedAsWritten(record) : canonicalJson(record)}\n`).join('')),
-    chain: 7,
+    chain: 6,
     signed: 6,
-    invariant: 'checkpoint.mismatch',
+    invariant: 'attestation.hash',
+  },
+  {
+    // The last record, in the writer's form but for its parameters (keys out of order, a number as 1e2), hashed over those bytes:
+    // no later link shows it, so only a hash over the canonical JSON does.
+    name: 'the last record (seq 14) with parameters in a non-canonical form, its hash recomputed over the line',
+    tamper: () => damaged(intact().map((record) => `${record.seq === 14 ? hashedOverLine(canonicalJson(record).replace(/"parameters":\{(\}?)/, (_member, empty: string) => `"parameters":{"z":1,"a":1e2${empty === '' ? ',' : '}'}`)) : canonicalJson(record)}\n`).join('')),
+    chain: 14,
+    signed: 14,
+    invariant: 'attestation.hash',
+  },
+  {
+    // JSON.parse keeps a `__proto__` key as an own member; zod's record drops it, so a hash checked over zod's copy
+    // would not cover it: bytes (here a claim that the record was only observed) added with no hash recomputed.
+    name: 'a hidden member inserted (seq 6: metadata `__proto__`, nested past the quick check), no hash recomputed',
+    tamper: () => damaged(linesOf(log).map((line, index) => `${index === 5 ? line.replace('"metadata":{', `"metadata":{"__proto__":{"observed":true,"x":${'['.repeat(70)}${']'.repeat(70)}},`).replace('},}', '}}') : line}\n`).join('')),
+    chain: 6,
+    signed: 6,
+    invariant: 'attestation.schema',
+  },
+  {
+    // JSON.parse takes the last of duplicate keys, other parsers the first: a reader with one of those sees the denied
+    // attempt of seq 9 made by another actor, while the record JSON.parse reads (and its hash) is unchanged.
+    name: 'a duplicate key inserted before the real one (seq 9: another actor first), no hash recomputed',
+    tamper: () => damaged(linesOf(log).map((line, index) => `${index === 8 ? line.replace('{"accessibility":', '{"actor":{"id":"other","kind":"agent"},"accessibility":') : line}\n`).join('')),
+    chain: 9,
+    signed: 9,
+    invariant: 'attestation.schema',
   },
 ];
+
+/** `line` with its hash set to the SHA-256 of the line's own bytes less its hash member (what a hash over the bytes, not the canonical JSON, would be). */
+function hashedOverLine(line: string): string {
+  const member = /,"hash":"[0-9a-f]{64}"/;
+  return line.replace(member, `,"hash":"${createHash('sha256').update(line.replace(member, '')).digest('hex')}"`);
+}
 
 /** The record in its declared field order (not canonical), `hash` last and recomputed over the line without it. */
 function hashedAsWritten(record: Attestation): string {

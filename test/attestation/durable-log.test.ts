@@ -1,6 +1,7 @@
 // The durable attestation log: fsync and group-commit durability, torn-tail detection, tamper
 // detection, on real files in a temp dir.
-import { appendFileSync, readFileSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, readdirSync, readFileSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AttestationError } from '../../src/attestation/errors.js';
@@ -112,6 +113,60 @@ describe('durable attestation log', () => {
     expect(() => readAttestationLog('/nonexistent/dir/log.jsonl')).toThrow(expect.objectContaining({ code: 'ATTESTATION_IO', path: '/nonexistent/dir/log.jsonl' }));
     expect(() => AttestationStore.open('/nonexistent/dir/log.jsonl')).toThrow(expect.objectContaining({ code: 'ATTESTATION_IO' }));
   });
+});
+
+/** Whether files here can be made immutable (`chattr +i`: root on a file system that has the flag), so writes to them fail with EPERM. */
+function immutableFiles(): boolean {
+  const probe = join(tempDir(), 'probe');
+  writeFileSync(probe, '');
+  try {
+    execFileSync('chattr', ['+i', probe], { stdio: 'ignore' });
+    execFileSync('chattr', ['-i', probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const chattr = (flag: '+i' | '-i', path: string) => execFileSync('chattr', [flag, path]);
+
+describe.skipIf(!immutableFiles())('a log the disk stops accepting (made immutable: writes fail with EPERM)', () => {
+  it.each([{ durability: 'fsync' }, { durability: 'group', groupCommitMs: 0 }, { durability: 'fsync', segmentBytes: 4096 }, { durability: 'group', groupCommitMs: 0, segmentBytes: 4096 }] as const)(
+    '%o: the next write halts the registrar, nothing after it is acknowledged; the log reopens read-only as ATTESTATION_IO, and as it was once writable',
+    async (options) => {
+      const path = tempLog();
+      const { store } = AttestationStore.open(path, options);
+      const registrar = registrarOn(store);
+      const acknowledged: number[] = [];
+      for (let index = 0; index < 12; index += 1) {
+        const result = registrar.requestAsHost({ action: index % 2 === 0 ? 'start' : 'compile', actor: 'agent:a', target: `s${index >> 1}` });
+        await result.durable;
+        acknowledged.push(result.attestation.seq);
+      }
+      // A segmented log's active segment and its directory (a rotation creates a file there): both refuse writes.
+      const locked = 'segmentBytes' in options ? [path, ...readdirSync(path).map((name) => join(path, name))] : [path];
+      for (const file of locked) chattr('+i', file);
+      try {
+        const refused: Promise<unknown>[] = [];
+        for (let index = 0; index < 12 && !registrar.halted; index += 1) {
+          const result = registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: `late${index}` });
+          refused.push(result.durable.then(() => `seq ${result.attestation.seq} durable`, (error: AttestationError) => error.code));
+          await Promise.resolve();
+        }
+        expect(registrar.halted).toBe(true);
+        expect(registrar.haltCause?.cause).toBe('attestation_io');
+        expect(new Set(await Promise.all(refused))).toEqual(new Set(['ATTESTATION_IO']));
+        await registrar.close();
+        // Reopened while the file is still immutable: an error naming the code, not a crash.
+        expect(() => AttestationStore.open(path, options)).toThrow(expect.objectContaining({ code: 'ATTESTATION_IO' }));
+      } finally {
+        for (const file of locked) chattr('-i', file);
+      }
+      const reopened = AttestationStore.open(path, { ...options, repairTornTail: true });
+      expect(reopened.store.lastSeq).toBe(acknowledged.length);
+      expect(verify([...reopened.store.records()])).toMatchObject({ ok: true });
+      await reopened.store.close();
+    },
+  );
 });
 
 describe('attestation store', () => {

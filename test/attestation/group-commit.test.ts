@@ -2,8 +2,11 @@
 // promise), groupCommitMs 0 commits as soon as the synchronous run ends, a group that comes while
 // another syncs follows it (never two syncing at once), records are not acknowledged
 // before they are on disk, and a failed batch rejects every record of it (already handled, so
-// an ignored `durable` never becomes an unhandled rejection) and halts the registrar.
-import { closeSync, readFileSync } from 'node:fs';
+// an ignored `durable` never becomes an unhandled rejection) and halts the registrar; close()
+// never closes the descriptor while a batch's fdatasync waits in the thread pool (held there by
+// FIFO opens that block every pool thread).
+import { execFileSync } from 'node:child_process';
+import { closeSync, open, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DurableLog } from '../../src/attestation/durable-log.js';
@@ -102,6 +105,42 @@ describe('group commit', () => {
       process.off('unhandledRejection', onUnhandled);
     }
     (store as unknown as { log: { fd: number | null } }).log.fd = null; // closed above already
+    await registrar.close();
+  });
+
+  it("close() never closes the descriptor under a batch's queued fdatasync: a batch that began syncing during its flush is waited for", async () => {
+    const dir = tempDir();
+    const path = join(dir, 'log.jsonl');
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 0 });
+    const registrar = new AudioRegistrar({ store, core: new ReferenceCore() });
+    registrar.registerActor('agent:a');
+    const first = registrar.requestAsHost({ action: 'start', actor: 'agent:a', target: 's1' });
+    const closing = store.close(); // its flush writes the first batch and starts its fdatasync in the thread pool
+    // Every other thread of the pool, and that one once its fdatasync is done, blocks opening a FIFO nobody writes to yet.
+    const readers = Array.from({ length: 64 }, () => new Promise<number>((resolve, reject) => open(fifo, 'r', (error, fd) => (error ? reject(error) : resolve(fd)))));
+    // Appended while the first batch syncs: the next group, whose fdatasync waits in the pool's queue.
+    const second = registrar.requestAsHost({ action: 'compile', actor: 'agent:a', target: 's1' });
+    const closed = settledFlag(closing);
+    let closedUnderQueuedSync = true;
+    try {
+      await first.durable;
+      for (let turn = 0; turn < 4; turn += 1) await nextTurn();
+      closedUnderQueuedSync = closed.settled;
+    } finally {
+      // The pool is given back whatever happened (the FIFO's readers open once a writer does).
+      const writer = openSync(fifo, 'w');
+      for (const fd of await Promise.all(readers)) closeSync(fd);
+      closeSync(writer);
+    }
+    // Before: close() had closed the descriptor by now, and the queued fdatasync then ran on it (EBADF) or on a FIFO reader that reused its number (EINVAL).
+    expect(closedUnderQueuedSync).toBe(false);
+    await closing;
+    await expect(second.durable).resolves.toBeUndefined();
+    expect(registrar.halted).toBe(false);
+    expect(linesOf(path)).toEqual(store.export().trimEnd().split('\n'));
+    expect(linesOf(path)).toHaveLength(2);
     await registrar.close();
   });
 

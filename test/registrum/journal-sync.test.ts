@@ -3,8 +3,13 @@
 // the journal and the bodies the attached ones posted into its one log, in seq order, and the log
 // holds exactly what each caller was told. Decisions of a raw core object (no registrar) are written
 // from the journal. A core has one writer; a reference core cannot be shared; a writer that starts
-// behind a journal that already lost seqs halts rather than write a gap.
+// behind a journal that already lost seqs halts rather than write a gap. An attached result's
+// `durable` resolves only once its record is on disk in the writer's log (never for one whose
+// write failed).
+import { closeSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { AttestationStore } from '../../src/attestation/store.js';
 import { ACTOR_KINDS, NO_ID, TRANSITION_ACTIONS, type CoreRequest } from '../../src/registrar/core.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
 import { ReferenceCore } from '../../src/registrar/reference-core.js';
@@ -12,6 +17,14 @@ import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import type { HaltInfo, TransitionEvent } from '../../src/registrar/types.js';
 import { verify } from '../../src/registrar/verify.js';
 import { coresUnderTest, expectAllowed } from './cores.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tempDir = tempDirs('journal-sync-');
+/** The seqs of the lines on disk now. */
+function seqsOnDisk(path: string): number[] {
+  const text = readFileSync(path, 'utf8');
+  return text === '' ? [] : text.trimEnd().split('\n').map((line) => (JSON.parse(line) as { seq: number }).seq);
+}
 
 const unsealed = ({ prevHash: _prevHash, hash: _hash, ...content }: { prevHash: string; hash: string }) => content;
 
@@ -77,6 +90,52 @@ describe('a writer and attached registrars on one native core write one log', ()
     expect(order).toEqual(['durable', 'flush']);
     await attached.close();
     await writer.close();
+  });
+
+  it("an attached result's `durable` resolves only once its record is on disk: the writer's flush() publishes what it flushed, not records appended while it synced", async () => {
+    const dir = tempDir();
+    const path = join(dir, 'log.jsonl');
+    // A commit window no test outlives: a batch reaches the disk only when flushed.
+    const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 60_000 });
+    const writer = new AudioRegistrar({ core: new NativeCore(), store });
+    const attached = AudioRegistrar.attach(writer.share());
+    const agent = attached.registerActor('agent:one');
+    attached.request({ action: 'start', actor: agent, target: 'a1' });
+    writer.syncJournal();
+    const flushed = writer.flush(); // seq 1 is written; its fdatasync is under way
+    // Decided meanwhile on the attached side and logged by the writer: the next batch, not flushed.
+    const later = attached.request({ action: 'compile', actor: agent, target: 'a1' });
+    writer.syncJournal();
+    expect(writer.attestationStore.lastSeq).toBe(2);
+    const onDiskWhenDurable = later.durable.then(() => seqsOnDisk(path));
+    await flushed;
+    const whenSettled = await Promise.race([onDiskWhenDurable, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), 200))]);
+    // Before: the flush published seq 2 as durable (the head when it resolved), with only seq 1 on disk.
+    expect(whenSettled === 'pending' || whenSettled.includes(2)).toBe(true);
+    await writer.flush();
+    expect(await onDiskWhenDurable).toEqual([1, 2]);
+    await attached.close();
+    await writer.close();
+  });
+
+  it("negative: an attached result whose record the writer failed to write never resolves `durable`, not even when the writer closes", async () => {
+    const path = join(tempDir(), 'log.jsonl');
+    const { store } = AttestationStore.open(path, { durability: 'group', groupCommitMs: 0 });
+    const writer = new AudioRegistrar({ core: new NativeCore(), store });
+    const attached = AudioRegistrar.attach(writer.share());
+    const agent = attached.registerActor('agent:one');
+    const result = attached.request({ action: 'start', actor: agent, target: 'a1' });
+    // Pull the descriptor out from under the log: the batch holding the record fails (EBADF).
+    closeSync((store as unknown as { log: { fd: number } }).log.fd);
+    writer.syncJournal();
+    const outcome = result.durable.then(() => 'durable', (error: Error) => error.name);
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'ATTESTATION_IO' });
+    (store as unknown as { log: { fd: number | null } }).log.fd = null; // closed above already: close() closes nothing
+    await writer.close();
+    expect(writer.halted).toBe(true);
+    expect(await outcome).not.toBe('durable');
+    expect(seqsOnDisk(path)).toEqual([]);
+    await attached.close();
   });
 
   it('decisions of a raw core object (no registrar posts their text) are written from the journal', () => {

@@ -1,0 +1,71 @@
+/**
+ * Duplicate object keys in a JSON text. JSON.parse keeps the last of duplicate keys, other parsers
+ * the first (or refuse the text): a log line holding one reads as two different records, and a key
+ * inserted before the real one changes what such a reader sees while the record JSON.parse reads,
+ * and so its hash, stay the same. No line the writer writes holds one (canonical JSON), so a log
+ * reader refuses a line that does (record-check.ts words it as a record problem).
+ *
+ * Contract: `duplicateKey` is given a text JSON.parse accepted; it walks it once (strings skipped
+ * as a whole, escapes included) and compares keys by their decoded value (`"a"` and `"\u0061"`
+ * are the same key). Only lines the canonical-line scanner declined come here: the scanner refuses
+ * duplicates itself (keys strictly increasing).
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+
+/** The first key that an object of `text` (valid JSON) holds twice, as its path (`metadata.a`), or null. */
+export function duplicateKey(text: string): string | null {
+  /** Per open container: the keys an object has so far (null for an array), and the last key read. */
+  const keys: (Set<string> | null)[] = [];
+  const path: string[] = [];
+  let expectKey = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === QUOTE) {
+      let end = index + 1;
+      let escaped = false;
+      for (;;) {
+        const next = text.charCodeAt(end);
+        if (next === BACKSLASH) {
+          escaped = true;
+          end += 2;
+        } else if (next === QUOTE) break;
+        else end += 1;
+      }
+      const seen = keys.at(-1);
+      if (expectKey && seen) {
+        const key = escaped ? (JSON.parse(text.slice(index, end + 1)) as string) : text.slice(index + 1, end);
+        if (seen.has(key)) return [...path.slice(0, keys.length - 1), key].join('.');
+        seen.add(key);
+        path[keys.length - 1] = key;
+        expectKey = false;
+      }
+      index = end;
+    } else if (code === OPEN_BRACE) {
+      keys.push(new Set());
+      expectKey = true;
+    } else if (code === OPEN_BRACKET) {
+      keys.push(null);
+      path[keys.length - 1] = '[]';
+      expectKey = false;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+      keys.pop();
+      path.length = keys.length;
+      expectKey = false;
+    } else if (code === COMMA) {
+      expectKey = keys.at(-1) instanceof Set;
+    }
+  }
+  return null;
+}
+
+/** How a log reader words a duplicate key at `path` (a record problem: `path: message`). */
+export function duplicateKeyProblem(path: string): string {
+  return `${path}: a duplicate key (JSON.parse reads the last, other readers the first: no record holds one)`;
+}

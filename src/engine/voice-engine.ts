@@ -364,6 +364,11 @@ export class VoiceEngine {
    */
   async forActor(actor: ActorHandle, options: Pick<VoiceEngineOptions, 'policy'> = {}): Promise<VoiceEngine> {
     this.#throwIfClosed();
+    // A handle only: the engine's constructor registers a name, so a guest holding this engine
+    // could otherwise name any actor (a user, the runtime) and act as it.
+    if (!ActorHandle.isHandle(actor)) {
+      throw new InputError(`forActor: actor: expected an ActorHandle of this engine's registrar (a name or a copy is not a capability; received ${typeof actor === 'string' ? JSON.stringify((actor as string).slice(0, 100)) : typeof actor})`, { field: 'actor' });
+    }
     // Only `policy`: anything else (a session, a user, a content filter, a timeout) would let the
     // engine it makes escape what the host pinned on this one (a guest may call forActor too).
     const parsed = parseInput(forActorOptionsSchema, options, 'forActor options');

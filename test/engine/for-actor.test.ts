@@ -14,6 +14,7 @@ import { allow, deny } from '../../src/security/content-filter.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { rejection } from '../helpers/errors.js';
+import { waitUntil } from '../helpers/waiting.js';
 
 describe('VoiceEngine.forActor', () => {
   it("speaks as the given actor on the host's device and backend; closing it leaves both open", async () => {
@@ -89,6 +90,40 @@ describe('VoiceEngine.forActor', () => {
       await host.close();
       output.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("takes only a handle: a guest cannot name an actor to act as it (planted: guest.forActor('user:alice') gave an engine acting as the user, which interrupted her stream; 'system:voice-engine' the runtime's)", async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null' });
+    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: output.config.sampleRateHz, framesPerSegment: 480 });
+    const host = new VoiceEngine({ registrar, backend, output });
+    const alice = registrar.registerActor('user:alice');
+    const aliceEngine = new VoiceEngine({ registrar, backend, output, actor: alice });
+    try {
+      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+      const hers = aliceEngine.play('A long reply. '.repeat(200), { policy: 'mix' });
+      hers.catch(() => undefined);
+      let streamId = '';
+      await waitUntil(() => (streamId = aliceEngine.activeStreams()[0] ?? '') !== '' && registrar.getState(streamId)?.state === 'playing', "alice's stream to play");
+      // Names, a JSON round trip, a spread copy and a Proxy of her handle: none is her handle.
+      for (const forged of ['user:alice', 'system:voice-engine', 'user:mallory', JSON.parse(JSON.stringify(alice)), { ...alice }, new Proxy(alice, {})]) {
+        const error = await rejection(guest.forActor(forged as never));
+        expect(error).toBeInstanceOf(InputError);
+        expect(error.message).toMatch(/forActor: actor: expected an ActorHandle/);
+      }
+      // Nothing was registered under a name a guest made up, and her stream plays on.
+      expect(registrar.requestAsHost({ action: 'start', actor: 'user:mallory' }).reason).toBe('unknown_actor');
+      expect(registrar.getState(streamId)?.state).toBe('playing');
+      expect(registrar.attestationStore.query({ target: streamId, action: 'interrupt' })).toEqual([]);
+      // Her own engine still interrupts it: the handle is the capability.
+      expect(aliceEngine.interrupt(streamId).allowed).toBe(true);
+      await hers;
+      await guest.close();
+    } finally {
+      await aliceEngine.close();
+      await host.close();
+      output.close();
     }
   });
 

@@ -9,7 +9,8 @@
  *   head is considered; a head that must wait holds everything behind it.
  * - Policy (asked per call, else per engine, else default: `duck` when the arrival outranks every
  *   admitted stream, `queue` otherwise):
- *   `queue` waits until nothing is admitted; `mix` is admitted at once; `duck` is admitted when it
+ *   `queue` waits until nothing is admitted; `mix` is admitted at once, unless another owner's play
+ *   of equal or higher priority waits for the device (it then queues behind it: no starvation); `duck` is admitted when it
  *   outranks every admitted stream and the others are ducked to its `gainDb`; `preempt`, when it
  *   outranks every admitted stream (all playing, all of its group), asks for each of them to be
  *   preempted and is admitted once the outcomes are in. A denied preemption waits (`queue`).
@@ -133,7 +134,7 @@ export class ScheduleCore {
     const head = this.#head();
     const first = head === undefined || (head.state === 'queued' && head.priority < entry.priority);
     // Only a play admitted at once passes a full queue (a preemption may be denied and leave it waiting).
-    const goesNow = (spec.policy === 'mix' || first) && this.#decide(entry).kind === 'admit';
+    const goesNow = ((spec.policy === 'mix' && !this.#othersWaitAhead(entry)) || first) && this.#decide(entry).kind === 'admit';
     if (!goesNow && this.#queuedOf(entry.owner) >= entry.maxQueue) {
       if (!this.#overflow(entry, actions)) return actions;
     } else if (goesNow && spec.policy === 'mix') {
@@ -316,6 +317,15 @@ export class ScheduleCore {
     const first = this.#queue[0];
     if (!first || first.state === 'preempting') return first;
     return this.#queue.find((entry) => entry.state === 'queued' && this.#admittedOf(entry.owner) < entry.maxConcurrent);
+  }
+
+  /**
+   * Whether another owner's play of equal or higher priority waits for the device (not just for
+   * its own owner's `maxConcurrent`): a `mix` arrival then queues behind it. Admitted at once, mix
+   * plays that keep coming would keep the device from ever being free, and that play waiting for good.
+   */
+  #othersWaitAhead(arrival: Entry): boolean {
+    return this.#queue.some((waiting) => waiting.owner !== arrival.owner && waiting.priority >= arrival.priority && (waiting.state === 'preempting' || this.#admittedOf(waiting.owner) < waiting.maxConcurrent));
   }
 
   #admittedOf(owner: string): number {

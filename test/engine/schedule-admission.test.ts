@@ -117,3 +117,26 @@ describe('maxConcurrent and voices (findings 6, 7)', () => {
     expect(states.filter((state) => state === 'playing' || state === 'synthesizing' || state === 'compiling')).toEqual([]);
   }, 120_000);
 });
+
+describe('no starvation by mix plays (audit 16)', () => {
+  it("an agent that keeps starting mix plays cannot keep a user's waiting play off the device: its next play waits behind the user's (planted: it was admitted at once, so the device never came free for her)", async () => {
+    const output = device();
+    const registrar = new AudioRegistrar();
+    const backend = () => new ConstantLevelBackend({ level: 0.001, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ / 4 });
+    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:chatter'), output, backend: backend(), policy: 'mix' });
+    const user = new VoiceEngine({ registrar, actor: registrar.registerActor('user:alice'), output, backend: backend() });
+    opened.push(agent, user);
+    const first = agent.play('One. Two. Three. Four.');
+    await waitUntil(() => agent.schedule().active.some((entry) => entry.playing), 'the agent speaking');
+    // Equal priority, the default policy: the user's play waits for the device to be free.
+    const hers = user.play('Hello from the user.');
+    await waitUntil(() => user.schedule().queued.length === 1, "the user's play waiting");
+    const second = agent.play('Five. Six. Seven. Eight.');
+    await waitUntil(() => agent.schedule().active.length + agent.schedule().queued.length === 2, "the agent's second play scheduled");
+    expect(agent.schedule().queued).toHaveLength(1);
+    const [, herResult, secondResult] = await Promise.all([first, hers, second]);
+    const startSeq = (result: { attestations: readonly { action: string; seq: number }[] }) => result.attestations.find((record) => record.action === 'start')?.seq ?? -1;
+    expect(startSeq(herResult)).toBeGreaterThan(0);
+    expect(startSeq(herResult)).toBeLessThan(startSeq(secondResult));
+  }, 60_000);
+});

@@ -181,6 +181,41 @@ describe('protection (review findings 1 and 2)', () => {
   });
 });
 
+describe('no starvation by mix arrivals (audit 16)', () => {
+  it("an agent's mix plays that keep coming wait behind another owner's waiting play of equal priority (planted: each was admitted at once, so the device was never free and the user's play waited for good)", () => {
+    const core = new ScheduleCore();
+    const agent = (id: string) => arrival(id, { owner: 'agent', actor: 'agent:a', policy: 'mix' });
+    expect(admitted(core.arrive(agent('agent-0')))).toEqual(['agent-0']);
+    expect(core.arrive(arrival('user', { owner: 'user', actor: 'user:alice' }))).toEqual([]);
+    // The agent always starts its next play before the last one ended.
+    const order: string[] = [];
+    for (let round = 1; round <= 10; round++) {
+      order.push(...admitted(core.arrive(agent(`agent-${round}`))));
+      order.push(...admitted(core.end(`agent-${round - 1}`)));
+    }
+    expect(order.indexOf('user')).toBeGreaterThanOrEqual(0);
+    expect(order.slice(0, 2)).toEqual(['user', 'agent-1']);
+    // The agent's plays still mix with the user's once it was admitted, in arrival order.
+    expect(order).toEqual(['user', ...Array.from({ length: 10 }, (_, index) => `agent-${index + 1}`)]);
+  });
+
+  it('a mix play still passes its own owner\'s waiting plays, lower priorities and plays held by their own maxConcurrent', () => {
+    const core = new ScheduleCore();
+    expect(admitted(core.arrive(arrival('a')))).toEqual(['a']);
+    expect(core.arrive(arrival('own-queued', { policy: 'queue' }))).toEqual([]);
+    expect(admitted(core.arrive(arrival('own-mix', { policy: 'mix' })))).toEqual(['own-mix']);
+    const lower = new ScheduleCore();
+    expect(admitted(lower.arrive(arrival('b')))).toEqual(['b']);
+    expect(lower.arrive(arrival('other-low', { owner: 'other', priority: 1, policy: 'queue' }))).toEqual([]);
+    expect(admitted(lower.arrive(arrival('mix-over-low', { owner: 'third', policy: 'mix' })))).toEqual(['mix-over-low']);
+    // `capped` waits only for its owner's own share, not for the device.
+    const capped = new ScheduleCore();
+    expect(admitted(capped.arrive(arrival('c1', { owner: 'capped', maxConcurrent: 1, policy: 'mix' })))).toEqual(['c1']);
+    expect(capped.arrive(arrival('c2', { owner: 'capped', maxConcurrent: 1, policy: 'queue' }))).toEqual([]);
+    expect(admitted(capped.arrive(arrival('free', { owner: 'other', policy: 'mix' })))).toEqual(['free']);
+  });
+});
+
 describe('voices and maxConcurrent (review findings 6 and 7)', () => {
   it("an owner's mix plays past maxConcurrent wait in the queue under maxQueue (planted: another owner is admitted at once)", () => {
     const core = new ScheduleCore();

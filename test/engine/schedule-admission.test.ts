@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import type { PlayResult } from '../../src/engine/speech-types.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { closedAfterEach } from '../helpers/closed-after-each.js';
 import { expectUserPlaysPastStalledAgent, nullDevice, RATE_HZ } from '../helpers/null-device-host.js';
@@ -135,7 +136,7 @@ describe('no starvation by mix plays (audit 16)', () => {
     await waitUntil(() => agent.schedule().active.length + agent.schedule().queued.length === 2, "the agent's second play scheduled");
     expect(agent.schedule().queued).toHaveLength(1);
     const [, herResult, secondResult] = await Promise.all([first, hers, second]);
-    const startSeq = (result: { attestations: readonly { action: string; seq: number }[] }) => result.attestations.find((record) => record.action === 'start')?.seq ?? -1;
+    const startSeq = (result: PlayResult) => result.attestations.find((record) => record.action === 'start')?.seq ?? -1;
     expect(startSeq(herResult)).toBeGreaterThan(0);
     expect(startSeq(herResult)).toBeLessThan(startSeq(secondResult));
   }, 60_000);

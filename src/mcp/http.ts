@@ -4,8 +4,8 @@
  * With a token every request must carry `Authorization: Bearer <token>` (else 401, compared in
  * constant time); a non-loopback address is refused without one. On loopback, Host headers are
  * checked against the listening address (DNS rebinding); everywhere, a browser's Origin is (a web
- * page of another origin is refused with 403, preflight or not). The number of open sessions is
- * bounded (503 beyond), so are open connections (`maxConnections`) and the time a request may
+ * page of another origin is refused with 403, preflight or not). The number of sessions, open or
+ * being opened, is bounded (503 beyond), so are open connections (`maxConnections`) and the time a request may
  * take to arrive, and an idle session is closed after `sessionIdleMs`.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -95,6 +95,8 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
   }, Math.max(10, Math.min(60_000, Math.floor(sessionIdleMs / 2))));
   sweep.unref();
   let allowedHosts: string[] = [];
+  /** Initialize POSTs being answered: sessions not in `transports` yet. */
+  let opening = 0;
 
   // A browser names the page's origin on every cross-origin POST (also a CORS-simple one, sent
   // without a preflight): only pages served from the endpoint's own loopback address may call it.
@@ -132,11 +134,29 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
       return known.handleRequest(req, res);
     }
     if (req.method !== 'POST') return sendJsonError(res, 400, -32000, 'a request without mcp-session-id must be an initialize POST');
-    if (transports.size >= maxSessions) return sendJsonError(res, 503, -32000, `too many MCP sessions (at most ${maxSessions})`);
+    // Sessions still opening count too: their initialize (its body) may arrive after later checks,
+    // and each opening one holds an MCP session of the server already.
+    if (transports.size + opening >= maxSessions) return sendJsonError(res, 503, -32000, `too many MCP sessions (at most ${maxSessions})`);
+    opening += 1;
+    let counted = true;
+    const opened = (): void => {
+      if (counted) opening -= 1;
+      counted = false;
+    };
+    try {
+      await openSession(req, res, opened);
+    } finally {
+      opened();
+    }
+  };
+
+  /** Opens one session for an initialize POST: a transport and its MCP session (`opened` once in `transports`). */
+  const openSession = async (req: IncomingMessage, res: ServerResponse, opened: () => void): Promise<void> => {
     const id = randomUUID();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       onsessioninitialized: () => {
+        opened();
         transports.set(id, transport);
         lastSeenMs.set(id, performance.now());
       },

@@ -162,6 +162,34 @@ describe('MCP over Streamable HTTP', () => {
     }
   });
 
+  it('bounds sessions being opened too: initializes whose bodies arrive after every check cannot pass maxSessions together (planted: 20 raced past a cap of 2)', async () => {
+    const small = await serveMcpHttp(server, { maxSessions: 2 });
+    const before = server.sessions().length;
+    const { hostname, port, pathname } = new URL(small.url);
+    try {
+      // Every request's headers first, its body once all are in: each cap check runs before any session opened.
+      let go!: () => void;
+      const bodiesGo = new Promise<void>((resolve) => (go = resolve));
+      let headersIn = 0;
+      const statuses = Array.from({ length: 20 }, () => new Promise<number>((resolve) => {
+        const req = httpRequest({ host: hostname, port, path: pathname, method: 'POST', agent: false, headers: { ...mcpHeaders, 'content-length': Buffer.byteLength(initialize) } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', () => resolve(-1));
+        req.on('socket', (socket) => socket.once('connect', () => (++headersIn === 20 ? go() : undefined)));
+        req.flushHeaders();
+        void bodiesGo.then(() => setTimeout(() => req.end(initialize), 200));
+      }));
+      const answered = await Promise.all(statuses);
+      expect(answered.filter((status) => status === 200)).toHaveLength(2);
+      expect(answered.filter((status) => status === 503)).toHaveLength(18);
+      expect(server.sessions().length - before).toBe(2);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('bounds open connections: idle sockets beyond maxConnections are closed, and a freed slot serves again', async () => {
     const small = await serveMcpHttp(server, { maxConnections: 3 });
     const { port } = new URL(small.url);

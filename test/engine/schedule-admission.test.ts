@@ -141,3 +141,34 @@ describe('no starvation by mix plays (audit 16)', () => {
     expect(startSeq(herResult)).toBeLessThan(startSeq(secondResult));
   }, 60_000);
 });
+
+describe("a guest's engines share its bounds (audit 16)", () => {
+  it("engines a guest makes with forActor count against the guest's maxConcurrent: it cannot multiply its share of the device's voices (planted: 4 engines of 8 plays each held 32 voices); each still shows and withdraws only its own plays", async () => {
+    const output = device();
+    const registrar = new AudioRegistrar();
+    const backend = new ConstantLevelBackend({ level: 0.001, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ * 30 });
+    const host = new VoiceEngine({ registrar, output, backend });
+    opened.push(host);
+    const guest = await host.forActor(registrar.registerActor('agent:hog'), { policy: 'mix' });
+    const engines = [guest, await guest.forActor(guest.actor), await guest.forActor(guest.actor), await guest.forActor(guest.actor)];
+    opened.push(...engines);
+    const plays = engines.flatMap((engine) => Array.from({ length: 8 }, () => engine.play('A long speech.').then(() => 'ok', (error: { code?: string }) => error.code ?? 'error')));
+    await waitUntil(() => engines.reduce((sum, engine) => sum + engine.schedule().active.length + engine.schedule().queued.length, 0) === 32, 'every play scheduled');
+    const active = engines.reduce((sum, engine) => sum + engine.schedule().active.length, 0);
+    expect(active).toBe(8);
+    // Views and close() stay per engine: closing the last one withdraws its own waiting plays only.
+    const last = engines[3]!;
+    const othersScheduled = () => engines.slice(0, 3).reduce((sum, engine) => sum + engine.schedule().active.length + engine.schedule().queued.length, 0);
+    expect(othersScheduled()).toBe(24);
+    await last.close();
+    expect(last.schedule().queued).toEqual([]);
+    expect(othersScheduled()).toBe(24);
+    // The host's own plays have their own bounds.
+    const hostPlay = host.play('The host speaks.', { policy: 'mix' });
+    await waitUntil(() => host.schedule().active.length === 1, "the host's play admitted");
+    for (const engine of engines) await engine.close();
+    await host.close();
+    const outcomes = await Promise.all([...plays, hostPlay.then(() => 'ok', () => 'error')]);
+    expect(outcomes.filter((outcome) => outcome === 'error')).toEqual([]);
+  }, 120_000);
+});

@@ -1,7 +1,7 @@
 /**
  * What a speak/stream/play call is checked against before its stream starts: the priority the
  * engine's actor may claim, the session and user its host pinned (and a guest engine's watermark:
- * no call of an engine made by forActor sets its own), the text (compiled once, through
+ * no call of an engine made by forActor sets its own, nor raises the default input bounds), the text (compiled once, through
  * the plugins' transformText) and the voices and languages the backend can speak. Validation makes
  * no registrar request: bad input is an InputError before any effect.
  *
@@ -13,11 +13,12 @@
  */
 import { InputError } from '../errors.js';
 import type { SpeechBackend } from '../backends/backend.js';
-import { compile, looksLikeSsml, type CompileOptions } from '../compiler/index.js';
+import { compile, DEFAULT_MAX_INPUT_CHARS, looksLikeSsml, type CompileOptions } from '../compiler/index.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import { isRenderedMix } from '../scene/playable.js';
 import { PRIORITY_VALUES, priorityValue } from '../streaming/schedule-policy.js';
+import { DEFAULT_MAX_PENDING_CHARS } from '../streaming/text-source.js';
 import { isAsyncIterable } from '../streaming/text-source.js';
 import type { EnginePlugins } from '../plugins/plugin-set.js';
 import type { ParsedEngineOptions, ParsedSpeakOptions } from './engine-options.js';
@@ -105,6 +106,7 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
   if (context.guest && parsed.watermark !== undefined) {
     throw new InputError("options.watermark: this engine (made by forActor) marks its streams as its host engine does; a call of it cannot set or change the watermark", { field: 'options.watermark' });
   }
+  if (context.guest) checkGuestBounds(parsed);
   const transform = transformOnce((piece) => plugins.transformText(piece));
   if (isRenderedMix(text)) return { graph: null, transform };
   if (typeof text !== 'string') {
@@ -120,6 +122,23 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
   // Unknown voices and languages are InputErrors here, before any registrar request.
   await checkVoices(await context.backendFor(parsed.backend), graph, parsed, text);
   return { graph, transform };
+}
+
+/**
+ * A guest's call keeps within the default input bounds: it may lower them, never raise them, since
+ * compiling (or rescanning, for a live source) a text past them holds the host's event loop for
+ * seconds, starving every engine, session and play on it.
+ */
+function checkGuestBounds(parsed: ParsedSpeakOptions): void {
+  const bounds = [
+    ['maxInputChars', parsed.maxInputChars, DEFAULT_MAX_INPUT_CHARS],
+    ['textStream.maxPendingChars', parsed.textStream?.maxPendingChars, DEFAULT_MAX_PENDING_CHARS],
+  ] as const;
+  for (const [field, asked, bound] of bounds) {
+    if (asked !== undefined && asked > bound) {
+      throw new InputError(`options.${field}: this engine (made by forActor) takes at most ${bound}, its host's bound (received ${asked})`, { field: `options.${field}` });
+    }
+  }
 }
 
 /**

@@ -127,6 +127,35 @@ describe('VoiceEngine.forActor', () => {
     }
   });
 
+  it("keeps a guest's calls within the default input bounds: a call cannot raise maxInputChars or textStream.maxPendingChars (planted: a guest's 10-million-character call compiled for seconds on the host's event loop, every play on it starving)", async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null' });
+    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: output.config.sampleRateHz, framesPerSegment: 480 });
+    const host = new VoiceEngine({ registrar, backend, output });
+    try {
+      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+      const before = registrar.attestationStore.lastSeq;
+      const raised = await rejection(guest.speak('Hi.', { maxInputChars: 100_001 }));
+      expect(raised).toBeInstanceOf(InputError);
+      expect(raised.message).toMatch(/options\.maxInputChars: .*at most 100000/);
+      const live = (async function* () {
+        yield 'Hi.';
+      })();
+      const pending = await rejection(guest.play(live, { textStream: { maxPendingChars: 1_000_000 } }));
+      expect(pending).toBeInstanceOf(InputError);
+      expect(pending.message).toMatch(/options\.textStream\.maxPendingChars: .*at most 16384/);
+      expect(registrar.attestationStore.lastSeq).toBe(before);
+      // Lower bounds are the guest's to choose; the host's own calls may go higher.
+      await expect(guest.speak('Hi there.', { maxInputChars: 5 })).rejects.toThrow(/maxInputChars/);
+      expect((await guest.speak('Hi.', { maxInputChars: 50 })).streamId).toEqual(expect.any(String));
+      expect((await host.speak('Hi.', { maxInputChars: 200_000 })).streamId).toEqual(expect.any(String));
+      await guest.close();
+    } finally {
+      await host.close();
+      output.close();
+    }
+  });
+
   it("refuses another registrar's handle", async () => {
     const registrar = new AudioRegistrar();
     const output = new AudioOutput({ backend: 'null' });

@@ -1,7 +1,8 @@
 /**
  * What a speak/stream/play call is checked against before its stream starts: the priority the
  * engine's actor may claim, the session and user its host pinned (and a guest engine's watermark:
- * no call of an engine made by forActor sets its own, nor raises the default input bounds), the text (compiled once, through
+ * no call of an engine made by forActor sets its own, reads local audio files or raises the
+ * default input bounds), the text (compiled once, through
  * the plugins' transformText) and the voices and languages the backend can speak. Validation makes
  * no registrar request: bad input is an InputError before any effect.
  *
@@ -125,11 +126,17 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
 }
 
 /**
- * A guest's call keeps within the default input bounds: it may lower them, never raise them, since
- * compiling (or rescanning, for a live source) a text past them holds the host's event loop for
- * seconds, starving every engine, session and play on it.
+ * What a guest's call may not ask: to read local audio files (SSML `<audio>`: a host relaying an
+ * agent's options would hand it any clip the process can read), or input bounds above the
+ * defaults (it may lower them): compiling, or rescanning for a live source, a text past them
+ * holds the host's event loop for seconds, starving every engine, session and play on it.
  */
 function checkGuestBounds(parsed: ParsedSpeakOptions): void {
+  for (const field of ['allowAudio', 'audioRoot'] as const) {
+    if (parsed[field] !== undefined && parsed[field] !== false) {
+      throw new InputError(`options.${field}: this engine (made by forActor) reads no local audio file (SSML <audio> is for its host's calls)`, { field: `options.${field}` });
+    }
+  }
   const bounds = [
     ['maxInputChars', parsed.maxInputChars, DEFAULT_MAX_INPUT_CHARS],
     ['textStream.maxPendingChars', parsed.textStream?.maxPendingChars, DEFAULT_MAX_PENDING_CHARS],

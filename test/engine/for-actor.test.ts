@@ -2,12 +2,13 @@
  * `engine.forActor(handle)`: an engine for another actor of the same registrar that shares the
  * host engine's backend and device, and whose close() ends only its own streams.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
+import { encodeWav } from '../../src/audio/wav.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { InputError } from '../../src/errors.js';
 import { allow, deny } from '../../src/security/content-filter.js';
@@ -153,6 +154,33 @@ describe('VoiceEngine.forActor', () => {
     } finally {
       await host.close();
       output.close();
+    }
+  });
+
+  it("lets a guest's calls read no local audio file: allowAudio and audioRoot are the host's (planted: a guest's SSML <audio> with audioRoot '/' returned a host file's samples)", async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null' });
+    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: 24_000, framesPerSegment: 480 });
+    const host = new VoiceEngine({ registrar, backend, output });
+    const dir = mkdtempSync(join(tmpdir(), 'vs-guest-clip-'));
+    const clip = join(dir, 'private.wav');
+    writeFileSync(clip, encodeWav(new Float32Array(2400).fill(0.5), { sampleRateHz: 24_000, channels: 1, format: 's16' }));
+    const ssmlText = `<speak>Hi. <audio src="${clip}"/></speak>`;
+    try {
+      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+      for (const asked of [{ allowAudio: true, audioRoot: '/' }, { allowAudio: true }, { audioRoot: dir }]) {
+        const error = await rejection(guest.speak(ssmlText, { format: 'ssml', ...asked }));
+        expect(error).toBeInstanceOf(InputError);
+        expect(error.message).toMatch(/options\.(allowAudio|audioRoot): this engine \(made by forActor\) reads no local audio file/);
+      }
+      // The host's own call still may.
+      const hosted = await host.speak(ssmlText, { format: 'ssml', allowAudio: true, audioRoot: dir });
+      expect(hosted.audio.some((sample) => sample > 0.4)).toBe(true);
+      await guest.close();
+    } finally {
+      await host.close();
+      output.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -75,7 +75,7 @@ export interface ValidationContext {
   /** The engine's actor (whether it may claim the system priority). */
   actor: ActorHandle;
   /** The session and user the engine's host pinned, if any. */
-  pinned: Pick<ParsedEngineOptions, 'sessionId' | 'userId'>;
+  pinned: Pick<ParsedEngineOptions, 'sessionId' | 'userId' | 'sampleRateHz'>;
   /** An engine made by forActor: its streams are marked as its host engine's are (no call's own `watermark`). */
   guest: boolean;
   /** The backend a call names. */
@@ -107,7 +107,7 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
   if (context.guest && parsed.watermark !== undefined) {
     throw new InputError("options.watermark: this engine (made by forActor) marks its streams as its host engine does; a call of it cannot set or change the watermark", { field: 'options.watermark' });
   }
-  if (context.guest) checkGuestBounds(parsed);
+  if (context.guest) checkGuestBounds(parsed, context.pinned.sampleRateHz);
   const transform = transformOnce((piece) => plugins.transformText(piece));
   if (isRenderedMix(text)) return { graph: null, transform };
   if (typeof text !== 'string') {
@@ -120,6 +120,7 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
     throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
   }
   const graph = compile(transform(text), compileOptions(text, parsed, 1));
+  if (context.guest) checkGuestPauses(graph);
   // Unknown voices and languages are InputErrors here, before any registrar request.
   await checkVoices(await context.backendFor(parsed.backend), graph, parsed, text);
   return { graph, transform };
@@ -131,7 +132,7 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
  * defaults (it may lower them): compiling, or rescanning for a live source, a text past them
  * holds the host's event loop for seconds, starving every engine, session and play on it.
  */
-function checkGuestBounds(parsed: ParsedSpeakOptions): void {
+function checkGuestBounds(parsed: ParsedSpeakOptions, hostRateHz: number | undefined): void {
   for (const field of ['allowAudio', 'audioRoot'] as const) {
     if (parsed[field] !== undefined && parsed[field] !== false) {
       throw new InputError(`options.${field}: this engine (made by forActor) reads no local audio file (SSML <audio> is for its host's calls)`, { field: `options.${field}` });
@@ -140,11 +141,31 @@ function checkGuestBounds(parsed: ParsedSpeakOptions): void {
   const bounds = [
     ['maxInputChars', parsed.maxInputChars, DEFAULT_MAX_INPUT_CHARS],
     ['textStream.maxPendingChars', parsed.textStream?.maxPendingChars, DEFAULT_MAX_PENDING_CHARS],
+    // speak() holds the whole audio: a rate of 192 kHz would hold 8 times what 24 kHz does.
+    ['sampleRateHz', parsed.sampleRateHz, Math.max(GUEST_MAX_RATE_HZ, hostRateHz ?? 0)],
   ] as const;
   for (const [field, asked, bound] of bounds) {
     if (asked !== undefined && asked > bound) {
       throw new InputError(`options.${field}: this engine (made by forActor) takes at most ${bound}, its host's bound (received ${asked})`, { field: `options.${field}` });
     }
+  }
+}
+
+/** Highest per-call sample rate of a guest's call (unless its host's engine renders higher). */
+const GUEST_MAX_RATE_HZ = 48_000;
+/** Most pauses one guest call may ask for: 10 minutes (sixty of the longest break). */
+const GUEST_MAX_PAUSES_MS = 600_000;
+
+/**
+ * A guest's text asks for at most GUEST_MAX_PAUSES_MS of pauses: pauses cost nothing to write and
+ * speak() holds their samples, so 14,000 characters of `[pause 10s]` held 1 GB (measured, 24 kHz
+ * mono) and the longest text allowed would end the host's process.
+ */
+function checkGuestPauses(graph: SpeechGraph): void {
+  let pausesMs = 0;
+  for (const node of graph.nodes) if (node.type === 'silence') pausesMs += node.durationMs;
+  if (pausesMs > GUEST_MAX_PAUSES_MS) {
+    throw new InputError(`text: its pauses add up to ${Math.round(pausesMs / 1000)} s; this engine (made by forActor) takes at most ${GUEST_MAX_PAUSES_MS / 1000} s of pauses per call`, { field: 'text' });
   }
 }
 

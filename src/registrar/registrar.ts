@@ -712,8 +712,9 @@ export class AudioRegistrar {
       const named = this.#nameActors(given, trusted);
       if (typeof named === 'string') return this.#attestInvalid(given, [{ path: 'actor', message: named }]);
       input = named;
-      // Metadata is bounded before zod reads it (request-schema.ts, METADATA_MAX_CHARS).
-      oversized = metadataSizeProblem(typeof input === 'object' && input !== null ? (input as { metadata?: unknown }).metadata : undefined);
+      // Metadata is bounded before zod reads it (request-schema.ts, METADATA_MAX_CHARS); a record
+      // replayed was decided under the rules of its day (a log from before the bound replays as written).
+      if (this.#replaying === null) oversized = metadataSizeProblem(typeof input === 'object' && input !== null ? (input as { metadata?: unknown }).metadata : undefined);
       // The common shape is accepted by a precompiled check that agrees with zod; all else is zod's.
       if (oversized === null) common = parseCommonRequest(input);
       if (oversized === null && common === undefined) parsed = requestSchema.safeParse(input);

@@ -6,6 +6,7 @@
 // durable logs in temp dirs; no timing assertion.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sealRecord } from '../../src/attestation/record.js';
 import { verifyLog } from '../../src/attestation/verify-log.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { METADATA_MAX_CHARS } from '../../src/registrar/request-schema.js';
@@ -51,5 +52,18 @@ describe('request metadata size', () => {
       expect(registrar.request({ action: 'start', actor: agent, metadata: metadata as never })).toMatchObject({ allowed: false, reason: 'invalid_request' });
     }
     expect(registrar.attestationStore.lastSeq).toBe(2);
+  });
+});
+
+describe('request metadata size and older logs', () => {
+  it('a log written before the bound (a record with more than 1 MiB of metadata) still replays as written', () => {
+    const registrar = new AudioRegistrar();
+    const agent = registrar.registerActor('agent:a');
+    expect(registrar.request({ action: 'start', actor: agent, metadata: { blob: 'x'.repeat(1000) } }).allowed).toBe(true);
+    // The same record with more metadata than today's bound, as a log of before the bound has it.
+    const [record] = registrar.attestationStore.all();
+    const { prevHash, hash: _hash, ...body } = record!;
+    const older = AudioRegistrar.replay([sealRecord({ ...body, parameters: { metadata: { blob: 'x'.repeat(METADATA_MAX_CHARS + 1) } } }, prevHash)]);
+    expect(older.listStates()).toHaveLength(1);
   });
 });

@@ -120,7 +120,7 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
     throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
   }
   const graph = compile(transform(text), compileOptions(text, parsed, 1));
-  if (context.guest) checkGuestPauses(graph);
+  if (context.guest) checkGuestDuration(graph);
   // Unknown voices and languages are InputErrors here, before any registrar request.
   await checkVoices(await context.backendFor(parsed.backend), graph, parsed, text);
   return { graph, transform };
@@ -153,19 +153,17 @@ function checkGuestBounds(parsed: ParsedSpeakOptions, hostRateHz: number | undef
 
 /** Highest per-call sample rate of a guest's call (unless its host's engine renders higher). */
 const GUEST_MAX_RATE_HZ = 48_000;
-/** Most pauses one guest call may ask for: 10 minutes (sixty of the longest break). */
-const GUEST_MAX_PAUSES_MS = 600_000;
+/** Longest speech one guest call may ask for, estimated from its text, pauses and rate: 30 minutes. */
+const GUEST_MAX_DURATION_MS = 30 * 60_000;
 
 /**
- * A guest's text asks for at most GUEST_MAX_PAUSES_MS of pauses: pauses cost nothing to write and
- * speak() holds their samples, so 14,000 characters of `[pause 10s]` held 1 GB (measured, 24 kHz
- * mono) and the longest text allowed would end the host's process.
+ * A guest's text lasts at most GUEST_MAX_DURATION_MS (the graph's estimate): speak() holds every
+ * sample, and pauses or a slow rate cost nothing to ask for. 14,000 characters of `[pause 10s]`
+ * held 1 GB in 1.4 s (measured, 24 kHz mono); the longest text at rate 0.25 is about 7 hours.
  */
-function checkGuestPauses(graph: SpeechGraph): void {
-  let pausesMs = 0;
-  for (const node of graph.nodes) if (node.type === 'silence') pausesMs += node.durationMs;
-  if (pausesMs > GUEST_MAX_PAUSES_MS) {
-    throw new InputError(`text: its pauses add up to ${Math.round(pausesMs / 1000)} s; this engine (made by forActor) takes at most ${GUEST_MAX_PAUSES_MS / 1000} s of pauses per call`, { field: 'text' });
+function checkGuestDuration(graph: SpeechGraph): void {
+  if (graph.durationMs > GUEST_MAX_DURATION_MS) {
+    throw new InputError(`text: it would last about ${Math.ceil(graph.durationMs / 60_000)} min (estimated from its text, pauses and rate); this engine (made by forActor) speaks at most ${GUEST_MAX_DURATION_MS / 60_000} min per call`, { field: 'text' });
   }
 }
 

@@ -157,7 +157,7 @@ describe('VoiceEngine.forActor', () => {
     }
   });
 
-  it("bounds what one guest call can make speak() hold: at most 10 minutes of pauses, no sample rate above 48 kHz or its host's (planted: 14,000 characters of pauses rendered 1 GB in 1.4 s; 100,000 would end the host's process)", async () => {
+  it("bounds what one guest call can make speak() hold: at most 30 minutes of speech (estimated, pauses and rate included), no sample rate above 48 kHz or its host's (planted: 14,000 characters of pauses rendered 1 GB in 1.4 s; a slow rate multiplies the longest text by 4)", async () => {
     const registrar = new AudioRegistrar();
     const output = new AudioOutput({ backend: 'null' });
     const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: 24_000, framesPerSegment: 240 });
@@ -165,17 +165,19 @@ describe('VoiceEngine.forActor', () => {
     try {
       const guest = await host.forActor(registrar.registerActor('agent:guest'));
       const before = registrar.attestationStore.lastSeq;
-      const paused = await rejection(guest.speak('a [pause 10s] '.repeat(61), { format: 'markup' }));
+      const paused = await rejection(guest.speak('a [pause 10s] '.repeat(200), { format: 'markup' }));
       expect(paused).toBeInstanceOf(InputError);
-      expect(paused.message).toMatch(/text: its pauses add up to 610 s; this engine \(made by forActor\) takes at most 600 s of pauses per call/);
-      const ssmlPaused = await rejection(guest.speak(`<speak>${'a <break time="10s"/> '.repeat(61)}</speak>`, { format: 'ssml' }));
-      expect(ssmlPaused.message).toMatch(/pauses add up to 610 s/);
+      expect(paused.message).toMatch(/text: it would last about 34 min \(estimated from its text, pauses and rate\); this engine \(made by forActor\) speaks at most 30 min per call/);
+      const ssmlPaused = await rejection(guest.speak(`<speak>${'a <break time="10s"/> '.repeat(200)}</speak>`, { format: 'ssml' }));
+      expect(ssmlPaused.message).toMatch(/would last about 34 min/);
+      const slow = await rejection(guest.speak('The quick brown fox jumps over the lazy dog. '.repeat(200), { rate: 0.25 }));
+      expect(slow.message).toMatch(/text: it would last about \d+ min/);
       const upsampled = await rejection(guest.speak('Hi.', { sampleRateHz: 192_000 }));
       expect(upsampled.message).toMatch(/options\.sampleRateHz: this engine \(made by forActor\) takes at most 48000/);
       expect(registrar.attestationStore.lastSeq).toBe(before);
       // Within the bounds it speaks; the host's own calls are not bounded so.
       expect((await guest.speak('a [pause 10s] '.repeat(2), { format: 'markup', sampleRateHz: 48_000 })).durationMs).toBeGreaterThan(20_000);
-      expect((await host.speak('a [pause 10s] '.repeat(61), { format: 'markup' })).durationMs).toBeGreaterThan(600_000);
+      expect((await host.speak('a [pause 10s] '.repeat(200), { format: 'markup' })).durationMs).toBeGreaterThan(30 * 60_000);
       await guest.close();
     } finally {
       await host.close();

@@ -190,6 +190,25 @@ describe('MCP over Streamable HTTP', () => {
     }
   });
 
+  it('bounds how fast sessions are opened (429 with Retry-After beyond maxNewSessionsPerMinute): a client that closes and reopens cannot mint a fresh agent, with fresh rate limits, per request (planted: 6 in a row opened)', async () => {
+    const small = await serveMcpHttp(server, { maxNewSessionsPerMinute: 3 });
+    try {
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 6; attempt++) {
+        const opened = await fetch(small.url, { method: 'POST', headers: mcpHeaders, body: initialize });
+        statuses.push(opened.status);
+        await opened.body?.cancel();
+        const id = opened.headers.get('mcp-session-id');
+        if (opened.status === 429) expect(Number(opened.headers.get('retry-after'))).toBeGreaterThan(0);
+        // Each closes at once: the open-session cap is not what refuses the next.
+        if (id !== null) await (await fetch(small.url, { method: 'DELETE', headers: { ...mcpHeaders, 'mcp-session-id': id } })).body?.cancel();
+      }
+      expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('bounds open connections: idle sockets beyond maxConnections are closed, and a freed slot serves again', async () => {
     const small = await serveMcpHttp(server, { maxConnections: 3 });
     const { port } = new URL(small.url);

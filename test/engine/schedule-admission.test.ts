@@ -172,3 +172,27 @@ describe("a guest's engines share its bounds (audit 16)", () => {
     expect(outcomes.filter((outcome) => outcome === 'error')).toEqual([]);
   }, 120_000);
 });
+
+describe("users' voices (audit 16)", () => {
+  it("eight agents of eight plays each cannot take every voice of the device: a user's play finds one while they all speak (planted: the 64 agent plays held all 64 voices and the user's waited)", async () => {
+    const output = device();
+    const registrar = new AudioRegistrar();
+    const backend = new ConstantLevelBackend({ level: 0.001, sampleRateHz: RATE_HZ, framesPerSegment: RATE_HZ * 30 });
+    const host = new VoiceEngine({ registrar, output, backend });
+    opened.push(host);
+    const agents = await Promise.all(Array.from({ length: 8 }, (_, index) => host.forActor(registrar.registerActor(`agent:a${index}`), { policy: 'mix' })));
+    opened.push(...agents);
+    const plays = agents.flatMap((agent) => Array.from({ length: 8 }, () => agent.play('A long speech.').then(() => 'ok', (error: { code?: string }) => error.code ?? 'error')));
+    const scheduled = () => agents.reduce((sum, agent) => sum + agent.schedule().active.length + agent.schedule().queued.length, 0);
+    await waitUntil(() => scheduled() === 64, 'every agent play scheduled');
+    expect(agents.reduce((sum, agent) => sum + agent.schedule().active.length, 0)).toBe(56);
+    const user = new VoiceEngine({ registrar, output, backend, actor: registrar.registerActor('user:alice') });
+    opened.push(user);
+    const hers = user.play('The user speaks.', { priority: 'system' });
+    await waitUntil(() => user.schedule().active.some((entry) => entry.playing), "the user's play playing");
+    expect(agents.reduce((sum, agent) => sum + agent.schedule().active.length, 0)).toBe(56);
+    for (const agent of agents) await agent.close();
+    await user.close();
+    await Promise.all([...plays, hers.catch(() => undefined)]);
+  }, 120_000);
+});

@@ -216,6 +216,28 @@ describe('no starvation by mix arrivals (audit 16)', () => {
   });
 });
 
+describe("the users' and the system's voices (audit 16)", () => {
+  it('agents and plugins together hold at most all but an eighth of the voices: the rest stay free for users and the system (planted: 16 agent plays took all 16 voices and the user waited)', () => {
+    const core = new ScheduleCore({ voices: 16 });
+    const agentPlay = (id: string, owner: string) => arrival(id, { owner, actor: `agent:${owner}`, policy: 'mix' });
+    const admittedAgents = [...Array.from({ length: 8 }, (_, index) => agentPlay(`a${index}`, 'one')), ...Array.from({ length: 8 }, (_, index) => agentPlay(`b${index}`, 'two')), agentPlay('p', 'plug')].flatMap((spec) => admitted(core.arrive(spec)));
+    expect(admittedAgents).toHaveLength(14);
+    // A plugin is no user either; a user's and the system's plays find a voice.
+    expect(admitted(core.arrive(arrival('plugin-play', { owner: 'plugins', actor: 'plugin:p', policy: 'mix' })))).toEqual([]);
+    expect(admitted(core.arrive(arrival('user-play', { owner: 'user', actor: 'user:alice', policy: 'mix' })))).toEqual(['user-play']);
+    expect(admitted(core.arrive(arrival('system-play', { owner: 'host', actor: 'system:voice-engine', policy: 'mix' })))).toEqual(['system-play']);
+    // The waiting agent plays go as agent voices free up, in queue order.
+    expect(admitted(core.end('a0'))).toEqual(['b6']);
+  });
+
+  it("an agent play waiting for the agents' share does not hold a user's play behind it in the queue", () => {
+    const core = new ScheduleCore({ voices: 8 });
+    for (let index = 0; index < 7; index++) core.arrive(arrival(`a${index}`, { owner: `agent${index}`, actor: `agent:x${index}`, policy: 'mix' }));
+    expect(core.arrive(arrival('waiting-agent', { owner: 'agentw', actor: 'agent:w', priority: 9, policy: 'mix' }))).toEqual([]);
+    expect(admitted(core.arrive(arrival('user-play', { owner: 'user', actor: 'user:alice', priority: 5, policy: 'mix' })))).toEqual(['user-play']);
+  });
+});
+
 describe('voices and maxConcurrent (review findings 6 and 7)', () => {
   it("an owner's mix plays past maxConcurrent wait in the queue under maxQueue (planted: another owner is admitted at once)", () => {
     const core = new ScheduleCore();

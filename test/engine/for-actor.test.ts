@@ -17,6 +17,21 @@ import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { rejection } from '../helpers/errors.js';
 import { waitUntil } from '../helpers/waiting.js';
 
+/** A host engine on the null device and a guest it made for `agent:guest`; all closed after `run`. */
+async function withGuest(run: (parts: { registrar: AudioRegistrar; host: VoiceEngine; guest: VoiceEngine }) => Promise<void>): Promise<void> {
+  const registrar = new AudioRegistrar();
+  const output = new AudioOutput({ backend: 'null' });
+  const host = new VoiceEngine({ registrar, backend: new ConstantLevelBackend({ level: 0.25, sampleRateHz: 24_000, framesPerSegment: 480 }), output });
+  try {
+    const guest = await host.forActor(registrar.registerActor('agent:guest'));
+    await run({ registrar, host, guest });
+    await guest.close();
+  } finally {
+    await host.close();
+    output.close();
+  }
+}
+
 describe('VoiceEngine.forActor', () => {
   it("speaks as the given actor on the host's device and backend; closing it leaves both open", async () => {
     const registrar = new AudioRegistrar();
@@ -129,12 +144,7 @@ describe('VoiceEngine.forActor', () => {
   });
 
   it("keeps a guest's calls within the default input bounds: a call cannot raise maxInputChars or textStream.maxPendingChars (planted: a guest's 10-million-character call compiled for seconds on the host's event loop, every play on it starving)", async () => {
-    const registrar = new AudioRegistrar();
-    const output = new AudioOutput({ backend: 'null' });
-    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: output.config.sampleRateHz, framesPerSegment: 480 });
-    const host = new VoiceEngine({ registrar, backend, output });
-    try {
-      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+    await withGuest(async ({ registrar, host, guest }) => {
       const before = registrar.attestationStore.lastSeq;
       const raised = await rejection(guest.speak('Hi.', { maxInputChars: 100_001 }));
       expect(raised).toBeInstanceOf(InputError);
@@ -150,20 +160,11 @@ describe('VoiceEngine.forActor', () => {
       await expect(guest.speak('Hi there.', { maxInputChars: 5 })).rejects.toThrow(/maxInputChars/);
       expect((await guest.speak('Hi.', { maxInputChars: 50 })).streamId).toEqual(expect.any(String));
       expect((await host.speak('Hi.', { maxInputChars: 200_000 })).streamId).toEqual(expect.any(String));
-      await guest.close();
-    } finally {
-      await host.close();
-      output.close();
-    }
+    });
   });
 
   it("bounds what one guest call can make speak() hold: at most 30 minutes of speech (estimated, pauses and rate included), no sample rate above 48 kHz or its host's (planted: 14,000 characters of pauses rendered 1 GB in 1.4 s; a slow rate multiplies the longest text by 4)", async () => {
-    const registrar = new AudioRegistrar();
-    const output = new AudioOutput({ backend: 'null' });
-    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: 24_000, framesPerSegment: 240 });
-    const host = new VoiceEngine({ registrar, backend, output });
-    try {
-      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+    await withGuest(async ({ registrar, host, guest }) => {
       const before = registrar.attestationStore.lastSeq;
       const paused = await rejection(guest.speak('a [pause 10s] '.repeat(200), { format: 'markup' }));
       expect(paused).toBeInstanceOf(InputError);
@@ -178,36 +179,26 @@ describe('VoiceEngine.forActor', () => {
       // Within the bounds it speaks; the host's own calls are not bounded so.
       expect((await guest.speak('a [pause 10s] '.repeat(2), { format: 'markup', sampleRateHz: 48_000 })).durationMs).toBeGreaterThan(20_000);
       expect((await host.speak('a [pause 10s] '.repeat(200), { format: 'markup' })).durationMs).toBeGreaterThan(30 * 60_000);
-      await guest.close();
-    } finally {
-      await host.close();
-      output.close();
-    }
+    });
   });
 
   it("lets a guest's calls read no local audio file: allowAudio and audioRoot are the host's (planted: a guest's SSML <audio> with audioRoot '/' returned a host file's samples)", async () => {
-    const registrar = new AudioRegistrar();
-    const output = new AudioOutput({ backend: 'null' });
-    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: 24_000, framesPerSegment: 480 });
-    const host = new VoiceEngine({ registrar, backend, output });
     const dir = mkdtempSync(join(tmpdir(), 'vs-guest-clip-'));
     const clip = join(dir, 'private.wav');
     writeFileSync(clip, encodeWav(new Float32Array(2400).fill(0.5), { sampleRateHz: 24_000, channels: 1, format: 's16' }));
     const ssmlText = `<speak>Hi. <audio src="${clip}"/></speak>`;
     try {
-      const guest = await host.forActor(registrar.registerActor('agent:guest'));
-      for (const asked of [{ allowAudio: true, audioRoot: '/' }, { allowAudio: true }, { audioRoot: dir }]) {
-        const error = await rejection(guest.speak(ssmlText, { format: 'ssml', ...asked }));
-        expect(error).toBeInstanceOf(InputError);
-        expect(error.message).toMatch(/options\.(allowAudio|audioRoot): this engine \(made by forActor\) reads no local audio file/);
-      }
-      // The host's own call still may.
-      const hosted = await host.speak(ssmlText, { format: 'ssml', allowAudio: true, audioRoot: dir });
-      expect(hosted.audio.some((sample) => sample > 0.4)).toBe(true);
-      await guest.close();
+      await withGuest(async ({ host, guest }) => {
+        for (const asked of [{ allowAudio: true, audioRoot: '/' }, { allowAudio: true }, { audioRoot: dir }]) {
+          const error = await rejection(guest.speak(ssmlText, { format: 'ssml', ...asked }));
+          expect(error).toBeInstanceOf(InputError);
+          expect(error.message).toMatch(/options\.(allowAudio|audioRoot): this engine \(made by forActor\) reads no local audio file/);
+        }
+        // The host's own call still may.
+        const hosted = await host.speak(ssmlText, { format: 'ssml', allowAudio: true, audioRoot: dir });
+        expect(hosted.audio.some((sample) => sample > 0.4)).toBe(true);
+      });
     } finally {
-      await host.close();
-      output.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

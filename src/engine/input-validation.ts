@@ -1,7 +1,8 @@
 /**
  * What a speak/stream/play call is checked against before its stream starts: the priority the
  * engine's actor may claim, the session and user its host pinned (and a guest engine's watermark:
- * no call of an engine made by forActor sets its own), the text (compiled once, through
+ * no call of an engine made by forActor sets its own, reads local audio files or raises the
+ * default input bounds), the text (compiled once, through
  * the plugins' transformText) and the voices and languages the backend can speak. Validation makes
  * no registrar request: bad input is an InputError before any effect.
  *
@@ -13,11 +14,12 @@
  */
 import { InputError } from '../errors.js';
 import type { SpeechBackend } from '../backends/backend.js';
-import { compile, looksLikeSsml, type CompileOptions } from '../compiler/index.js';
+import { compile, DEFAULT_MAX_INPUT_CHARS, looksLikeSsml, type CompileOptions } from '../compiler/index.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import { isRenderedMix } from '../scene/playable.js';
 import { PRIORITY_VALUES, priorityValue } from '../streaming/schedule-policy.js';
+import { DEFAULT_MAX_PENDING_CHARS } from '../streaming/text-source.js';
 import { isAsyncIterable } from '../streaming/text-source.js';
 import type { EnginePlugins } from '../plugins/plugin-set.js';
 import type { ParsedEngineOptions, ParsedSpeakOptions } from './engine-options.js';
@@ -73,7 +75,7 @@ export interface ValidationContext {
   /** The engine's actor (whether it may claim the system priority). */
   actor: ActorHandle;
   /** The session and user the engine's host pinned, if any. */
-  pinned: Pick<ParsedEngineOptions, 'sessionId' | 'userId'>;
+  pinned: Pick<ParsedEngineOptions, 'sessionId' | 'userId' | 'sampleRateHz'>;
   /** An engine made by forActor: its streams are marked as its host engine's are (no call's own `watermark`). */
   guest: boolean;
   /** The backend a call names. */
@@ -105,6 +107,7 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
   if (context.guest && parsed.watermark !== undefined) {
     throw new InputError("options.watermark: this engine (made by forActor) marks its streams as its host engine does; a call of it cannot set or change the watermark", { field: 'options.watermark' });
   }
+  if (context.guest) checkGuestBounds(parsed, context.pinned.sampleRateHz);
   const transform = transformOnce((piece) => plugins.transformText(piece));
   if (isRenderedMix(text)) return { graph: null, transform };
   if (typeof text !== 'string') {
@@ -117,9 +120,51 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
     throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
   }
   const graph = compile(transform(text), compileOptions(text, parsed, 1));
+  if (context.guest) checkGuestDuration(graph);
   // Unknown voices and languages are InputErrors here, before any registrar request.
   await checkVoices(await context.backendFor(parsed.backend), graph, parsed, text);
   return { graph, transform };
+}
+
+/**
+ * What a guest's call may not ask: to read local audio files (SSML `<audio>`: a host relaying an
+ * agent's options would hand it any clip the process can read), or input bounds above the
+ * defaults (it may lower them): compiling, or rescanning for a live source, a text past them
+ * holds the host's event loop for seconds, starving every engine, session and play on it.
+ */
+function checkGuestBounds(parsed: ParsedSpeakOptions, hostRateHz: number | undefined): void {
+  for (const field of ['allowAudio', 'audioRoot'] as const) {
+    if (parsed[field] !== undefined && parsed[field] !== false) {
+      throw new InputError(`options.${field}: this engine (made by forActor) reads no local audio file (SSML <audio> is for its host's calls)`, { field: `options.${field}` });
+    }
+  }
+  const bounds = [
+    ['maxInputChars', parsed.maxInputChars, DEFAULT_MAX_INPUT_CHARS],
+    ['textStream.maxPendingChars', parsed.textStream?.maxPendingChars, DEFAULT_MAX_PENDING_CHARS],
+    // speak() holds the whole audio: a rate of 192 kHz would hold 8 times what 24 kHz does.
+    ['sampleRateHz', parsed.sampleRateHz, Math.max(GUEST_MAX_RATE_HZ, hostRateHz ?? 0)],
+  ] as const;
+  for (const [field, asked, bound] of bounds) {
+    if (asked !== undefined && asked > bound) {
+      throw new InputError(`options.${field}: this engine (made by forActor) takes at most ${bound}, its host's bound (received ${asked})`, { field: `options.${field}` });
+    }
+  }
+}
+
+/** Highest per-call sample rate of a guest's call (unless its host's engine renders higher). */
+const GUEST_MAX_RATE_HZ = 48_000;
+/** Longest speech one guest call may ask for, estimated from its text, pauses and rate: 30 minutes. */
+const GUEST_MAX_DURATION_MS = 30 * 60_000;
+
+/**
+ * A guest's text lasts at most GUEST_MAX_DURATION_MS (the graph's estimate): speak() holds every
+ * sample, and pauses or a slow rate cost nothing to ask for. 14,000 characters of `[pause 10s]`
+ * held 1 GB in 1.4 s (measured, 24 kHz mono); the longest text at rate 0.25 is about 7 hours.
+ */
+function checkGuestDuration(graph: SpeechGraph): void {
+  if (graph.durationMs > GUEST_MAX_DURATION_MS) {
+    throw new InputError(`text: it would last about ${Math.ceil(graph.durationMs / 60_000)} min (estimated from its text, pauses and rate); this engine (made by forActor) speaks at most ${GUEST_MAX_DURATION_MS / 60_000} min per call`, { field: 'text' });
+  }
 }
 
 /**

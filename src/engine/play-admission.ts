@@ -20,8 +20,10 @@ import { describe, type Utterance } from './utterance.js';
 export interface AdmissionContext {
   /** The scheduler of the engine's device. */
   scheduler: Scheduler;
-  /** The engine asking (the scheduler's queue bounds and views are per owner). */
+  /** The engine asking (the scheduler's views are per owner). */
   owner: object;
+  /** Whose queue bounds the play counts against (the engine, or the guest that made it). */
+  budget: object;
   registrar: AudioRegistrar;
   /** The engine's actor (the play's owner) and the runtime (which requests preemptions). */
   actor: ActorHandle;
@@ -46,6 +48,7 @@ export async function admitPlay(context: AdmissionContext, parsed: ParsedSpeakOp
   try {
     return await context.scheduler.admit({
       owner: context.owner,
+      budget: context.budget,
       group: registrar,
       actor: context.actor.key,
       coveredBy: () => playCoveredBy(registrar, options, parsed, current()),

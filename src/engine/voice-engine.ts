@@ -63,7 +63,7 @@ export type SpeechFileResult = Omit<SpeechResult, 'audio'> & { file: WrittenAudi
 const RUNTIME_ACTOR = 'system:voice-engine';
 
 /** What forActor hands the engine it makes: its host's plugins and backend registry (module-private, keyed by the options object). */
-const fromHost = new WeakMap<object, { plugins: EnginePlugins; registry: BackendRegistry }>();
+const fromHost = new WeakMap<object, { plugins: EnginePlugins; registry: BackendRegistry; budget: object | undefined }>();
 
 /** Options of `engine.interrupt()`: only why. The actor is always the engine's own. */
 const interruptOptionsSchema = z.strictObject({ reason: z.string().max(1000).optional() });
@@ -100,6 +100,8 @@ export class VoiceEngine {
   readonly #plugins: EnginePlugins;
   /** False for an engine made by forActor: it uses its host's plugins (and their backends) and never disposes them. */
   readonly #ownsPlugins: boolean;
+  /** Whose scheduling bounds (maxConcurrent, maxQueue) its plays count against: its own, or those of the guest engine that made it. */
+  readonly #budget: object;
   /** What validation and runs need of this engine (src/engine/input-validation.ts, utterance-run.ts). */
   readonly #validationContext: ValidationContext;
   readonly #runContext: RunContext;
@@ -119,6 +121,7 @@ export class VoiceEngine {
     this.#registry = inherited?.registry ?? new BackendRegistry();
     this.#plugins = inherited?.plugins ?? new EnginePlugins(this.#registrar, this.#registry, this.#options.plugins, this.#options.audit);
     this.#ownsPlugins = inherited === undefined;
+    this.#budget = inherited?.budget ?? this;
     this.#backends = new EngineBackends(this.#registry, this.#options);
     this.#active = new RunningStreams(this.#registrar, this.#runtime);
     const backendFor = (name: string | undefined): Promise<SpeechBackend> => this.#backends.forName(name);
@@ -374,6 +377,11 @@ export class VoiceEngine {
    */
   async forActor(actor: ActorHandle, options: Pick<VoiceEngineOptions, 'policy'> = {}): Promise<VoiceEngine> {
     this.#throwIfClosed();
+    // A handle only: the engine's constructor registers a name, so a guest holding this engine
+    // could otherwise name any actor (a user, the runtime) and act as it.
+    if (!ActorHandle.isHandle(actor)) {
+      throw new InputError(`forActor: actor: expected an ActorHandle of this engine's registrar (a name or a copy is not a capability; received ${typeof actor === 'string' ? JSON.stringify((actor as string).slice(0, 100)) : typeof actor})`, { field: 'actor' });
+    }
     // Only `policy`: anything else (a session, a user, a content filter, a timeout) would let the
     // engine it makes escape what the host pinned on this one (a guest may call forActor too).
     const parsed = parseInput(forActorOptionsSchema, options, 'forActor options');
@@ -381,7 +389,8 @@ export class VoiceEngine {
     const { backend: _backend, backendOptions: _backendOptions, fallback: _fallback, registrar: _registrar, output: _output, actor: _actor, audioBackend: _audioBackend, audioDevice: _audioDevice, plugins: _plugins, ...shared } = this.#options;
     const engineOptions: VoiceEngineOptions = { ...shared, ...parsed, backend, registrar: this.#registrar, output: this.#outputDevice(), actor };
     // The session engine uses this engine's plugins (loaded once, one isolate each) and their backends.
-    fromHost.set(engineOptions, { plugins: this.#plugins, registry: this.#registry });
+    // An engine a guest makes counts against the guest's bounds: no guest multiplies its share of the device.
+    fromHost.set(engineOptions, { plugins: this.#plugins, registry: this.#registry, budget: this.#ownsPlugins ? undefined : this.#budget });
     return new VoiceEngine(engineOptions);
   }
 
@@ -468,6 +477,7 @@ export class VoiceEngine {
     const context: AdmissionContext = {
       scheduler: this.#schedulerOf(this.#outputDevice()),
       owner: this,
+      budget: this.#budget,
       registrar: this.#registrar,
       actor: this.actor,
       runtime: this.#runtime,

@@ -4,9 +4,9 @@
  * With a token every request must carry `Authorization: Bearer <token>` (else 401, compared in
  * constant time); a non-loopback address is refused without one. On loopback, Host headers are
  * checked against the listening address (DNS rebinding); everywhere, a browser's Origin is (a web
- * page of another origin is refused with 403, preflight or not). The number of open sessions is
- * bounded (503 beyond), so are open connections (`maxConnections`) and the time a request may
- * take to arrive, and an idle session is closed after `sessionIdleMs`.
+ * page of another origin is refused with 403, preflight or not). Bounded: sessions, open or being
+ * opened (503 beyond), sessions opened per minute (429), open connections (`maxConnections`) and
+ * the time a request may take to arrive; an idle session is closed after `sessionIdleMs`.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -14,6 +14,7 @@ import { isIPv4, type AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { AuditLogger } from '../security/audit-log.js';
+import { RateLimiter } from '../security/rate-limiter.js';
 import { parseInput } from '../validation.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpLogger } from './server.js';
@@ -43,6 +44,11 @@ export const mcpHttpOptionsSchema = z.strictObject({
   maxSessions: z.number().int().min(1).max(10_000).default(100),
   /** A session without a request for this long is closed, its streams stopped (default 30 minutes): clients that vanish do not hold slots. */
   sessionIdleMs: z.number().int().min(1).max(86_400_000).default(30 * 60_000),
+  /**
+   * Sessions opened per minute at most (default 60; 429 with Retry-After beyond): each session is a
+   * new agent with fresh rate limits, so a client closing and reopening would otherwise escape them.
+   */
+  maxNewSessionsPerMinute: z.number().int().min(1).max(100_000).default(60),
   /** Open TCP connections at most (default 256): more are closed at once, so idle sockets cannot exhaust the host's file descriptors. */
   maxConnections: z.number().int().min(1).max(65_536).default(256),
   logger: z.custom<McpLogger>((value) => typeof value === 'object' && value !== null, 'expected a logger').optional(),
@@ -78,7 +84,8 @@ function sendJsonError(res: ServerResponse, status: number, code: number, messag
 
 /** Serves `server` over Streamable HTTP; resolves once listening. */
 export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptions = {}): Promise<McpHttpServer> {
-  const { host, port, token, maxSessions, sessionIdleMs, maxConnections, logger, audit } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
+  const { host, port, token, maxSessions, maxNewSessionsPerMinute, sessionIdleMs, maxConnections, logger, audit } = parseInput(mcpHttpOptionsSchema, options, 'McpHttpOptions');
+  const opens = new RateLimiter({ requestsPerWindow: maxNewSessionsPerMinute, windowMs: 60_000, maxKeys: 1 });
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
   const loopback = isLoopbackHost(host);
   const transports = new Map<string, StreamableHTTPServerTransport>();
@@ -95,6 +102,8 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
   }, Math.max(10, Math.min(60_000, Math.floor(sessionIdleMs / 2))));
   sweep.unref();
   let allowedHosts: string[] = [];
+  /** Initialize POSTs being answered: sessions not in `transports` yet. */
+  let opening = 0;
 
   // A browser names the page's origin on every cross-origin POST (also a CORS-simple one, sent
   // without a preflight): only pages served from the endpoint's own loopback address may call it.
@@ -132,11 +141,34 @@ export async function serveMcpHttp(server: McpSessionHost, options: McpHttpOptio
       return known.handleRequest(req, res);
     }
     if (req.method !== 'POST') return sendJsonError(res, 400, -32000, 'a request without mcp-session-id must be an initialize POST');
-    if (transports.size >= maxSessions) return sendJsonError(res, 503, -32000, `too many MCP sessions (at most ${maxSessions})`);
+    // Sessions still opening count too: their initialize (its body) may arrive after later checks,
+    // and each opening one holds an MCP session of the server already.
+    if (transports.size + opening >= maxSessions) return sendJsonError(res, 503, -32000, `too many MCP sessions (at most ${maxSessions})`);
+    const pace = opens.check('sessions');
+    if (!pace.allowed) {
+      logger?.warn({ remote: req.socket.remoteAddress }, 'mcp http: sessions opened too fast');
+      return sendJsonError(res, 429, -32000, `too many MCP sessions opened (at most ${maxNewSessionsPerMinute} per minute)`, { 'retry-after': String(Math.max(1, Math.ceil(pace.retryAfterMs / 1000))) });
+    }
+    opening += 1;
+    let counted = true;
+    const opened = (): void => {
+      if (counted) opening -= 1;
+      counted = false;
+    };
+    try {
+      await openSession(req, res, opened);
+    } finally {
+      opened();
+    }
+  };
+
+  /** Opens one session for an initialize POST: a transport and its MCP session (`opened` once in `transports`). */
+  const openSession = async (req: IncomingMessage, res: ServerResponse, opened: () => void): Promise<void> => {
     const id = randomUUID();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       onsessioninitialized: () => {
+        opened();
         transports.set(id, transport);
         lastSeenMs.set(id, performance.now());
       },

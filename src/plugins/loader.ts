@@ -33,6 +33,14 @@ const pluginRequestSchema = z.strictObject({
   metadata: z.record(z.string(), z.json()).optional(),
 });
 
+/**
+ * Metadata only a stream's creator or an override's owner states, which a plugin never is. The
+ * registrar keeps each session, user, override scope, grant set and set of override values it is
+ * told of for good (fixed-size tables, filled before the decision, even by a denied request), so a
+ * plugin naming new ones on every call would fill them and deny users their overrides.
+ */
+const OWNER_METADATA = ['sessionId', 'userId', 'allowPlugins', 'scope', 'scopeId', 'speechRate', 'pauseAmplification', 'forcedCaptions'] as const;
+
 /** Resolves a plugin source to a file: a path (absolute, or relative to `fromDir`) or a package specifier. */
 export function resolvePluginPath(source: string, fromDir: string = process.cwd()): string {
   if (isAbsolute(source) || source.startsWith('./') || source.startsWith('../') || /\.[cm]?js$/.test(source)) return resolve(fromDir, source);
@@ -82,6 +90,10 @@ export function requestBridge(registrar: AudioRegistrar, label: () => string, ha
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new PluginError('PLUGIN_OUTPUT_INVALID', name, `request(): ${issue ? ['request', ...issue.path.map(String)].join('.') : 'request'}: ${issue?.message ?? 'invalid'}`);
+    }
+    const stated = OWNER_METADATA.find((field) => parsed.data.metadata !== undefined && Object.hasOwn(parsed.data.metadata, field));
+    if (stated !== undefined) {
+      throw new PluginError('PLUGIN_OUTPUT_INVALID', name, `request(): request.metadata.${stated}: a plugin creates no stream and holds no override, so it may not state one's ${stated}`);
     }
     const actor = handle();
     if (!actor) throw new PluginError('PLUGIN_LOAD_FAILED', name, 'request() before the plugin was registered');

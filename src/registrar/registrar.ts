@@ -42,7 +42,7 @@ import { CompactionStamp } from './compaction-record.js';
 import { EffectGate } from './effect-gate.js';
 import { describeInvariants } from './invariant-descriptions.js';
 import { PREEMPTION_RULE_ID } from './invariants.js';
-import { actorKey, actorRefSchema, jsonProblem, PRIORITY_VALUES, registrarConfigSchema, requestSchema, toActor, type Actor, type ActorRef, type RegistrarConfig, type ValidRequest } from './request-schema.js';
+import { actorKey, actorRefSchema, jsonProblem, metadataSizeProblem, PRIORITY_VALUES, registrarConfigSchema, requestSchema, toActor, type Actor, type ActorRef, type RegistrarConfig, type ValidRequest } from './request-schema.js';
 import { FacadeBook } from './facade-state.js';
 import { parseCommonRequest } from './request-fast-path.js';
 import { assertSameDecision, checkTransition, type FacadeState, type ReplayHooks } from './registrar-support.js';
@@ -716,7 +716,7 @@ export class AudioRegistrar {
     let parsed: ReturnType<typeof requestSchema.safeParse> | undefined;
     let common: ValidRequest | undefined;
     let input: unknown = given;
-    // The commonest request: this registrar's handle as the actor, a plain object of the common
+    // The commonest request (no metadata, so no size bound to apply): this registrar's handle as the actor, a plain object of the common
     // shape. Its actor is the handle's (no name to parse); anything else takes the path below.
     let handle: unknown;
     try {
@@ -729,17 +729,22 @@ export class AudioRegistrar {
       const actor = handle as ActorHandle;
       return this.#handleValid(common, { id: actor.id, kind: actor.kind }, actor.key, observed);
     }
+    let oversized: string | null = null;
     try {
       const named = this.#nameActors(given, trusted);
       if (typeof named === 'string') return this.#attestInvalid(given, [{ path: 'actor', message: named }]);
       input = named;
+      // Metadata is bounded before zod reads it (request-schema.ts, METADATA_MAX_CHARS); a record
+      // replayed was decided under the rules of its day (a log from before the bound replays as written).
+      if (this.#replaying === null) oversized = metadataSizeProblem(typeof input === 'object' && input !== null ? (input as { metadata?: unknown }).metadata : undefined);
       // The common shape is accepted by a precompiled check that agrees with zod; all else is zod's.
-      common = parseCommonRequest(input);
-      if (common === undefined) parsed = requestSchema.safeParse(input);
+      if (oversized === null) common = parseCommonRequest(input);
+      if (oversized === null && common === undefined) parsed = requestSchema.safeParse(input);
     } catch (error) {
       // A throwing getter or proxy: still one denial, still attested.
       return this.#attestInvalid(input, [{ path: '(request)', message: `unreadable: ${(error as Error).message}` }]);
     }
+    if (oversized !== null) return this.#attestInvalid(input, [{ path: 'metadata', message: oversized }]);
     if (parsed !== undefined && !parsed.success) {
       return this.#attestInvalid(input, parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(request)', message: issue.message })));
     }

@@ -12,6 +12,14 @@ export const STREAM_ID = /^\S{1,200}$/;
 /** Longest `reason` a request may carry (UTF-16 code units, as zod's max counts). */
 export const REASON_MAX_CHARS = 1000;
 
+/**
+ * Most characters of JSON a request's `metadata` may take (1 MiB; shared sub-objects count each
+ * time they are reached, as JSON writes them). A larger request is denied `invalid_request` before
+ * anything else reads it: unbounded, one request held request() for seconds, and one of more than
+ * 64 MiB was logged as a line the log reader refuses, so that log could not be reopened or verified.
+ */
+export const METADATA_MAX_CHARS = 1 << 20;
+
 /** An actor id: 1–128 non-space characters. */
 export const actorIdSchema = z.string().regex(/^\S{1,128}$/, 'expected 1-128 non-space characters');
 /** An actor: `"kind:id"` or `{ id, kind }`. */
@@ -102,6 +110,41 @@ export const requestSchema = z
 export type RegistrarRequest = z.input<typeof requestSchema>;
 /** A validated request. */
 export type ValidRequest = z.output<typeof requestSchema>;
+
+/**
+ * `larger than METADATA_MAX_CHARS characters of JSON` when a request's metadata would take more,
+ * else null. Walks without recursion and stops once past the bound, so its work is
+ * bounded too; a cycle is not followed (jsonProblem names it). A throwing getter or proxy trap
+ * throws here, as it would when zod reads it.
+ */
+export function metadataSizeProblem(metadata: unknown): string | null {
+  let chars = 0;
+  const ancestors = new Set<object>();
+  const stack: { value: unknown; leaving?: object }[] = [{ value: metadata }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, leaving } = next;
+    if (leaving !== undefined) {
+      ancestors.delete(leaving);
+      continue;
+    }
+    if (typeof value === 'string') chars += value.length + 2;
+    else if (typeof value === 'object' && value !== null) {
+      if (ancestors.has(value)) continue;
+      ancestors.add(value);
+      stack.push({ value: undefined, leaving: value });
+      chars += 2;
+      const array = Array.isArray(value);
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        chars += array ? 1 : key.length + 4;
+        if (chars > METADATA_MAX_CHARS) break;
+        stack.push({ value: (value as Record<string, unknown>)[key] });
+      }
+    } else chars += 8;
+    if (chars > METADATA_MAX_CHARS) return `larger than ${METADATA_MAX_CHARS} characters of JSON`;
+  }
+  return null;
+}
 
 /**
  * Why a value cannot be recorded as JSON (a cycle, too deep, a non-finite number), or null. zod's

@@ -9,7 +9,8 @@
  *   head is considered; a head that must wait holds everything behind it.
  * - Policy (asked per call, else per engine, else default: `duck` when the arrival outranks every
  *   admitted stream, `queue` otherwise):
- *   `queue` waits until nothing is admitted; `mix` is admitted at once; `duck` is admitted when it
+ *   `queue` waits until nothing is admitted; `mix` is admitted at once, unless another owner's play
+ *   of equal or higher priority waits for the device (it then queues behind it: no starvation); `duck` is admitted when it
  *   outranks every admitted stream and the others are ducked to its `gainDb`; `preempt`, when it
  *   outranks every admitted stream (all playing, all of its group), asks for each of them to be
  *   preempted and is admitted once the outcomes are in. A denied preemption waits (`queue`).
@@ -22,8 +23,10 @@
  * - Every admitted stream has its own voice of the device mixer (StreamSink opens one per play),
  *   so admitted streams sound together; `queue` is what keeps them one at a time. At most `voices`
  *   streams are admitted on the device, at most `maxConcurrent` of one owner (every policy, `mix`
- *   too): past that a play waits (queued, so under `maxQueue`) for a free voice. A queued play
- *   whose owner is at `maxConcurrent` does not hold the queue for other owners.
+ *   too), and agents' and plugins' plays together hold at most all but an eighth of the voices
+ *   (the rest stay free for users and the system): past that a play waits (queued, so under
+ *   `maxQueue`) for a free voice. A queued play held by its owner's or the agents' share does not
+ *   hold the queue for others.
  * - Bounds per owner: at most `maxQueue` queued; when full, `graceful` refuses the arrival,
  *   `drop-oldest` drops the owner's oldest queued play of no higher priority (else refuses), and
  *   `block` parks the arrival (at most `maxQueue` parked, then refuses) until the queue has room.
@@ -68,6 +71,9 @@ export interface ScheduleCoreOptions {
 /** Actor kinds that may preempt another actor's stream (spec §3: the runtime, and users). */
 const PREEMPTING_KINDS = ['system', 'user'];
 
+/** Whether a play is an agent's or a plugin's (not a user's nor the runtime's). */
+const byAgent = (entry: { actor: string }): boolean => !PREEMPTING_KINDS.includes(entry.actor.slice(0, entry.actor.indexOf(':')));
+
 /** What the scheduler shell must do. */
 export type ScheduleAction =
   | { kind: 'admit'; id: string; policy: SchedulePolicy }
@@ -111,6 +117,8 @@ type Decision = { kind: 'admit'; policy: SchedulePolicy } | { kind: 'preempt'; v
 export class ScheduleCore {
   #seq = 0;
   readonly #voices: number;
+  /** Voices agents' and plugins' plays never take: an eighth of the device's, kept for users and the system. */
+  readonly #reserved: number;
   readonly #coveredBy: (id: string) => readonly string[];
   readonly #entries = new Map<string, Entry>();
   /** Queued and preempting entries, by priority (high first) then seq. */
@@ -121,6 +129,7 @@ export class ScheduleCore {
   /** A core for a device of `voices` voices, asking `coveredBy` which overrides cover a ticket. */
   constructor(options: ScheduleCoreOptions = {}) {
     this.#voices = options.voices ?? 64;
+    this.#reserved = Math.floor(this.#voices / 8);
     this.#coveredBy = options.coveredBy ?? (() => []);
   }
 
@@ -133,7 +142,7 @@ export class ScheduleCore {
     const head = this.#head();
     const first = head === undefined || (head.state === 'queued' && head.priority < entry.priority);
     // Only a play admitted at once passes a full queue (a preemption may be denied and leave it waiting).
-    const goesNow = (spec.policy === 'mix' || first) && this.#decide(entry).kind === 'admit';
+    const goesNow = ((spec.policy === 'mix' && !this.#othersWaitAhead(entry)) || first) && this.#decide(entry).kind === 'admit';
     if (!goesNow && this.#queuedOf(entry.owner) >= entry.maxQueue) {
       if (!this.#overflow(entry, actions)) return actions;
     } else if (goesNow && spec.policy === 'mix') {
@@ -315,7 +324,28 @@ export class ScheduleCore {
   #head(): Entry | undefined {
     const first = this.#queue[0];
     if (!first || first.state === 'preempting') return first;
-    return this.#queue.find((entry) => entry.state === 'queued' && this.#admittedOf(entry.owner) < entry.maxConcurrent);
+    return this.#queue.find((entry) => entry.state === 'queued' && this.#hasShare(entry));
+  }
+
+  /** Whether `entry` is within its share: its owner's `maxConcurrent`, and for an agent's play the agents' voices. */
+  #hasShare(entry: Entry): boolean {
+    return this.#admittedOf(entry.owner) < entry.maxConcurrent && !(byAgent(entry) && this.#agentsFull());
+  }
+
+  /** Whether agents' and plugins' plays hold every voice they may (all but the reserved ones). */
+  #agentsFull(): boolean {
+    let count = 0;
+    for (const entry of this.#entries.values()) if (entry.state === 'admitted' && byAgent(entry)) count++;
+    return count >= this.#voices - this.#reserved;
+  }
+
+  /**
+   * Whether another owner's play of equal or higher priority waits for the device (not just for
+   * its own owner's `maxConcurrent`): a `mix` arrival then queues behind it. Admitted at once, mix
+   * plays that keep coming would keep the device from ever being free, and that play waiting for good.
+   */
+  #othersWaitAhead(arrival: Entry): boolean {
+    return this.#queue.some((waiting) => waiting.owner !== arrival.owner && waiting.priority >= arrival.priority && (waiting.state === 'preempting' || this.#hasShare(waiting)));
   }
 
   #admittedOf(owner: string): number {
@@ -339,8 +369,8 @@ export class ScheduleCore {
 
   #decide(entry: Entry): Decision {
     const admitted = this.#admitted();
-    // A voice for it: the device's, and within its owner's share.
-    if (admitted.length >= this.#voices || this.#admittedOf(entry.owner) >= entry.maxConcurrent) return { kind: 'wait' };
+    // A voice for it: the device's, within its owner's share and, for an agent's, the agents'.
+    if (admitted.length >= this.#voices || !this.#hasShare(entry)) return { kind: 'wait' };
     const outranksAll = admitted.every((other) => other.priority < entry.priority);
     let policy = effectivePolicy(entry.policy, outranksAll);
     // A denied preemption waits its turn for good (it is not asked again).

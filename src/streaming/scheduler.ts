@@ -26,8 +26,10 @@ export interface GainTarget {
 
 /** What a play tells the scheduler when it asks for the device. */
 export interface AdmissionRequest extends Pick<ArrivalSpec, 'actor' | 'priority' | 'policy' | 'maxQueue' | 'maxConcurrent' | 'dropPolicy' | 'duck'> {
-  /** The engine asking: queue bounds and views are per owner. */
+  /** The engine asking: views and `withdraw` are per owner. */
   owner: object;
+  /** Whose `maxQueue` and `maxConcurrent` the play counts against (default: `owner`). */
+  budget?: object;
   /** Its registrar: a preemption is attested only between streams of one registrar. */
   group: object;
   /** Owners (actor keys) of the accessibility overrides covering this play now (asked at each decision). */
@@ -116,7 +118,7 @@ export class Scheduler {
         detachAbort: () => request.signal?.removeEventListener('abort', onAbort),
       };
       this.#tickets.set(id, ticket);
-      const spec = { id, owner: this.#name(request.owner), group: this.#name(request.group), actor: request.actor, priority: request.priority, policy: request.policy, maxQueue: request.maxQueue, maxConcurrent: request.maxConcurrent, dropPolicy: request.dropPolicy, duck: request.duck };
+      const spec = { id, owner: this.#name(request.budget ?? request.owner), group: this.#name(request.group), actor: request.actor, priority: request.priority, policy: request.policy, maxQueue: request.maxQueue, maxConcurrent: request.maxConcurrent, dropPolicy: request.dropPolicy, duck: request.duck };
       this.#dispatch(() => this.#core.arrive(spec));
     });
   }
@@ -135,14 +137,12 @@ export class Scheduler {
 
   /** Plays of `owner` waiting for the device (queued or blocked). */
   queuedCount(owner: object): number {
-    const name = this.#names.get(owner);
-    return name === undefined ? 0 : this.#core.queuedCount(name);
+    return this.view(owner).queued.length;
   }
 
   /** The plays of `owner` (every owner's when omitted): admitted, then waiting in queue order. */
   view(owner?: object): ScheduleView {
-    const name = owner === undefined ? undefined : this.#names.get(owner);
-    const entries = this.#core.view().filter((entry) => owner === undefined || entry.owner === name);
+    const entries = this.#core.view().filter((entry) => owner === undefined || this.#tickets.get(entry.id)?.request.owner === owner);
     const shown = entries.map((entry): ScheduleEntryView => ({
       ticket: entry.id, streamId: this.#tickets.get(entry.id)?.streamId ?? null, priority: entry.priority, policy: entry.policy, state: entry.state, playing: entry.playing, gainDb: entry.gainDb,
     }));

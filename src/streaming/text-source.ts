@@ -18,6 +18,9 @@ import { DEFAULT_MAX_SENTENCE_CHARS, sentenceSpans } from '../compiler/sentences
 import { planSynthesis, type SynthesisStep } from '../compiler/index.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 
+/** Default `maxPendingChars`: characters waiting to be cut at most (also the bound of a guest engine's calls). */
+export const DEFAULT_MAX_PENDING_CHARS = 16_384;
+
 /** Schema of the `textStream` option of `stream()`/`play()` with a live text source. */
 export const textStreamOptionsSchema = z.strictObject({
   /**
@@ -32,7 +35,7 @@ export const textStreamOptionsSchema = z.strictObject({
    */
   maxWaitMs: z.number().int().min(0).max(60_000).default(250),
   /** Most characters waiting to be cut; a delta that would exceed it fails the stream (default 16384). */
-  maxPendingChars: z.number().int().min(64).max(10_000_000).default(16_384),
+  maxPendingChars: z.number().int().min(64).max(10_000_000).default(DEFAULT_MAX_PENDING_CHARS),
   /** Most empty deltas in a row; one more fails the stream with InputError `TEXT_STREAM_LIMIT` (default 1 000 000). */
   maxEmptyDeltas: z.number().int().min(1).max(1_000_000_000).default(1_000_000),
 });

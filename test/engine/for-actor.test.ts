@@ -2,18 +2,35 @@
  * `engine.forActor(handle)`: an engine for another actor of the same registrar that shares the
  * host engine's backend and device, and whose close() ends only its own streams.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
+import { encodeWav } from '../../src/audio/wav.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { InputError } from '../../src/errors.js';
 import { allow, deny } from '../../src/security/content-filter.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
 import { rejection } from '../helpers/errors.js';
+import { waitUntil } from '../helpers/waiting.js';
+
+/** A host engine on the null device and a guest it made for `agent:guest`; all closed after `run`. */
+async function withGuest(run: (parts: { registrar: AudioRegistrar; host: VoiceEngine; guest: VoiceEngine }) => Promise<void>): Promise<void> {
+  const registrar = new AudioRegistrar();
+  const output = new AudioOutput({ backend: 'null' });
+  const host = new VoiceEngine({ registrar, backend: new ConstantLevelBackend({ level: 0.25, sampleRateHz: 24_000, framesPerSegment: 480 }), output });
+  try {
+    const guest = await host.forActor(registrar.registerActor('agent:guest'));
+    await run({ registrar, host, guest });
+    await guest.close();
+  } finally {
+    await host.close();
+    output.close();
+  }
+}
 
 describe('VoiceEngine.forActor', () => {
   it("speaks as the given actor on the host's device and backend; closing it leaves both open", async () => {
@@ -88,6 +105,100 @@ describe('VoiceEngine.forActor', () => {
     } finally {
       await host.close();
       output.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("takes only a handle: a guest cannot name an actor to act as it (planted: guest.forActor('user:alice') gave an engine acting as the user, which interrupted her stream; 'system:voice-engine' the runtime's)", async () => {
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null' });
+    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: output.config.sampleRateHz, framesPerSegment: 480 });
+    const host = new VoiceEngine({ registrar, backend, output });
+    const alice = registrar.registerActor('user:alice');
+    const aliceEngine = new VoiceEngine({ registrar, backend, output, actor: alice });
+    try {
+      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+      const hers = aliceEngine.play('A long reply. '.repeat(200), { policy: 'mix' });
+      hers.catch(() => undefined);
+      let streamId = '';
+      await waitUntil(() => (streamId = aliceEngine.activeStreams()[0] ?? '') !== '' && registrar.getState(streamId)?.state === 'playing', "alice's stream to play");
+      // Names, a JSON round trip, a spread copy and a Proxy of her handle: none is her handle.
+      for (const forged of ['user:alice', 'system:voice-engine', 'user:mallory', JSON.parse(JSON.stringify(alice)), { ...alice }, new Proxy(alice, {})]) {
+        const error = await rejection(guest.forActor(forged as never));
+        expect(error).toBeInstanceOf(InputError);
+        expect(error.message).toMatch(/forActor: actor: expected an ActorHandle/);
+      }
+      // Nothing was registered under a name a guest made up, and her stream plays on.
+      expect(registrar.requestAsHost({ action: 'start', actor: 'user:mallory' }).reason).toBe('unknown_actor');
+      expect(registrar.getState(streamId)?.state).toBe('playing');
+      expect(registrar.attestationStore.query({ target: streamId, action: 'interrupt' })).toEqual([]);
+      // Her own engine still interrupts it: the handle is the capability.
+      expect(aliceEngine.interrupt(streamId).allowed).toBe(true);
+      await hers;
+      await guest.close();
+    } finally {
+      await aliceEngine.close();
+      await host.close();
+      output.close();
+    }
+  });
+
+  it("keeps a guest's calls within the default input bounds: a call cannot raise maxInputChars or textStream.maxPendingChars (planted: a guest's 10-million-character call compiled for seconds on the host's event loop, every play on it starving)", async () => {
+    await withGuest(async ({ registrar, host, guest }) => {
+      const before = registrar.attestationStore.lastSeq;
+      const raised = await rejection(guest.speak('Hi.', { maxInputChars: 100_001 }));
+      expect(raised).toBeInstanceOf(InputError);
+      expect(raised.message).toMatch(/options\.maxInputChars: .*at most 100000/);
+      const live = (async function* () {
+        yield 'Hi.';
+      })();
+      const pending = await rejection(guest.play(live, { textStream: { maxPendingChars: 1_000_000 } }));
+      expect(pending).toBeInstanceOf(InputError);
+      expect(pending.message).toMatch(/options\.textStream\.maxPendingChars: .*at most 16384/);
+      expect(registrar.attestationStore.lastSeq).toBe(before);
+      // Lower bounds are the guest's to choose; the host's own calls may go higher.
+      await expect(guest.speak('Hi there.', { maxInputChars: 5 })).rejects.toThrow(/maxInputChars/);
+      expect((await guest.speak('Hi.', { maxInputChars: 50 })).streamId).toEqual(expect.any(String));
+      expect((await host.speak('Hi.', { maxInputChars: 200_000 })).streamId).toEqual(expect.any(String));
+    });
+  });
+
+  it("bounds what one guest call can make speak() hold: at most 30 minutes of speech (estimated, pauses and rate included), no sample rate above 48 kHz or its host's (planted: 14,000 characters of pauses rendered 1 GB in 1.4 s; a slow rate multiplies the longest text by 4)", async () => {
+    await withGuest(async ({ registrar, host, guest }) => {
+      const before = registrar.attestationStore.lastSeq;
+      const paused = await rejection(guest.speak('a [pause 10s] '.repeat(200), { format: 'markup' }));
+      expect(paused).toBeInstanceOf(InputError);
+      expect(paused.message).toMatch(/text: it would last about 34 min \(estimated from its text, pauses and rate\); this engine \(made by forActor\) speaks at most 30 min per call/);
+      const ssmlPaused = await rejection(guest.speak(`<speak>${'a <break time="10s"/> '.repeat(200)}</speak>`, { format: 'ssml' }));
+      expect(ssmlPaused.message).toMatch(/would last about 34 min/);
+      const slow = await rejection(guest.speak('The quick brown fox jumps over the lazy dog. '.repeat(200), { rate: 0.25 }));
+      expect(slow.message).toMatch(/text: it would last about \d+ min/);
+      const upsampled = await rejection(guest.speak('Hi.', { sampleRateHz: 192_000 }));
+      expect(upsampled.message).toMatch(/options\.sampleRateHz: this engine \(made by forActor\) takes at most 48000/);
+      expect(registrar.attestationStore.lastSeq).toBe(before);
+      // Within the bounds it speaks; the host's own calls are not bounded so.
+      expect((await guest.speak('a [pause 10s] '.repeat(2), { format: 'markup', sampleRateHz: 48_000 })).durationMs).toBeGreaterThan(20_000);
+      expect((await host.speak('a [pause 10s] '.repeat(200), { format: 'markup' })).durationMs).toBeGreaterThan(30 * 60_000);
+    });
+  });
+
+  it("lets a guest's calls read no local audio file: allowAudio and audioRoot are the host's (planted: a guest's SSML <audio> with audioRoot '/' returned a host file's samples)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vs-guest-clip-'));
+    const clip = join(dir, 'private.wav');
+    writeFileSync(clip, encodeWav(new Float32Array(2400).fill(0.5), { sampleRateHz: 24_000, channels: 1, format: 's16' }));
+    const ssmlText = `<speak>Hi. <audio src="${clip}"/></speak>`;
+    try {
+      await withGuest(async ({ host, guest }) => {
+        for (const asked of [{ allowAudio: true, audioRoot: '/' }, { allowAudio: true }, { audioRoot: dir }]) {
+          const error = await rejection(guest.speak(ssmlText, { format: 'ssml', ...asked }));
+          expect(error).toBeInstanceOf(InputError);
+          expect(error.message).toMatch(/options\.(allowAudio|audioRoot): this engine \(made by forActor\) reads no local audio file/);
+        }
+        // The host's own call still may.
+        const hosted = await host.speak(ssmlText, { format: 'ssml', allowAudio: true, audioRoot: dir });
+        expect(hosted.audio.some((sample) => sample > 0.4)).toBe(true);
+      });
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

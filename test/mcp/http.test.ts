@@ -162,6 +162,53 @@ describe('MCP over Streamable HTTP', () => {
     }
   });
 
+  it('bounds sessions being opened too: initializes whose bodies arrive after every check cannot pass maxSessions together (planted: 20 raced past a cap of 2)', async () => {
+    const small = await serveMcpHttp(server, { maxSessions: 2 });
+    const before = server.sessions().length;
+    const { hostname, port, pathname } = new URL(small.url);
+    try {
+      // Every request's headers first, its body once all are in: each cap check runs before any session opened.
+      let go!: () => void;
+      const bodiesGo = new Promise<void>((resolve) => (go = resolve));
+      let headersIn = 0;
+      const statuses = Array.from({ length: 20 }, () => new Promise<number>((resolve) => {
+        const req = httpRequest({ host: hostname, port, path: pathname, method: 'POST', agent: false, headers: { ...mcpHeaders, 'content-length': Buffer.byteLength(initialize) } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', () => resolve(-1));
+        req.on('socket', (socket) => socket.once('connect', () => (++headersIn === 20 ? go() : undefined)));
+        req.flushHeaders();
+        void bodiesGo.then(() => setTimeout(() => req.end(initialize), 200));
+      }));
+      const answered = await Promise.all(statuses);
+      expect(answered.filter((status) => status === 200)).toHaveLength(2);
+      expect(answered.filter((status) => status === 503)).toHaveLength(18);
+      expect(server.sessions().length - before).toBe(2);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('bounds how fast sessions are opened (429 with Retry-After beyond maxNewSessionsPerMinute): a client that closes and reopens cannot mint a fresh agent, with fresh rate limits, per request (planted: 6 in a row opened)', async () => {
+    const small = await serveMcpHttp(server, { maxNewSessionsPerMinute: 3 });
+    try {
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 6; attempt++) {
+        const opened = await fetch(small.url, { method: 'POST', headers: mcpHeaders, body: initialize });
+        statuses.push(opened.status);
+        await opened.body?.cancel();
+        const id = opened.headers.get('mcp-session-id');
+        if (opened.status === 429) expect(Number(opened.headers.get('retry-after'))).toBeGreaterThan(0);
+        // Each closes at once: the open-session cap is not what refuses the next.
+        if (id !== null) await (await fetch(small.url, { method: 'DELETE', headers: { ...mcpHeaders, 'mcp-session-id': id } })).body?.cancel();
+      }
+      expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('bounds open connections: idle sockets beyond maxConnections are closed, and a freed slot serves again', async () => {
     const small = await serveMcpHttp(server, { maxConnections: 3 });
     const { port } = new URL(small.url);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { BackendRegistry } from '../../src/backends/registry.js';
 import { compile } from '../../src/compiler/index.js';
 import { EnginePlugins } from '../../src/plugins/plugin-set.js';
+import { NativeCore } from '../../src/registrar/native-core.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { expectContained, inChild, pluginFixture as fixture } from '../helpers/plugin-child.js';
 
@@ -110,6 +111,31 @@ describe('request() is bounded', () => {
     // The budget is per call: the next call gets its own.
     expect(plugins.transformText('again')).toBe('again 0 16');
     plugins.dispose();
+    await registrar.close();
+  });
+
+  it("scope-flood: a plugin's requests never name a session, user, override or grant set, which the registrar would keep for good (planted: its denied requests filled the session and user tables, and a user's override was denied capacity_exhausted)", async () => {
+    const scopeCapacity = 8;
+    const registrar = new AudioRegistrar({ core: new NativeCore({ scopeCapacity }) });
+    const alice = registrar.registerActor('user:alice');
+    const plugins = new EnginePlugins(registrar, new BackendRegistry());
+    await plugins.load(fixture('scope-flood'), { limits: { maxCpuMs: 5000 } });
+    // 15 requests naming new scopes per call, refused at the bridge; the graph hash request is taken.
+    for (let call = 0; call < 4; call++) expect(plugins.transformText('hi')).toBe('hi 1');
+    expect(registrar.attestationStore.query({ actor: 'plugin:scope-flood' }).map((record) => record.action)).toEqual(['mutate_graph', 'mutate_graph', 'mutate_graph', 'mutate_graph']);
+    const enable = registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'user', scopeId: 'alice', speechRate: 0.8 } });
+    expect(enable).toMatchObject({ allowed: true, reason: null });
+    expect(registrar.requestAsHost({ action: 'start', actor: 'user:alice', metadata: { sessionId: 'kitchen', userId: 'alice' } }).allowed).toBe(true);
+    // The planted violation: the same denied requests, asked of the registrar as a plugin, fill its tables.
+    const planted = new AudioRegistrar({ core: new NativeCore({ scopeCapacity }) });
+    const plantedAlice = planted.registerActor('user:alice');
+    const plugin = planted.registerActor('plugin:scope-flood');
+    for (let index = 0; index < scopeCapacity; index++) {
+      expect(planted.request({ action: 'stop', actor: plugin, target: 'nothing', metadata: { sessionId: `s${index}`, userId: `u${index}` } }).allowed).toBe(false);
+    }
+    expect(planted.request({ action: 'enable_override', actor: plantedAlice, metadata: { scope: 'user', scopeId: 'alice', speechRate: 0.8 } }).reason).toBe('capacity_exhausted');
+    plugins.dispose();
+    await planted.close();
     await registrar.close();
   });
 });

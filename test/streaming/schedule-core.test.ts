@@ -181,6 +181,63 @@ describe('protection (review findings 1 and 2)', () => {
   });
 });
 
+describe('no starvation by mix arrivals (audit 16)', () => {
+  it("an agent's mix plays that keep coming wait behind another owner's waiting play of equal priority (planted: each was admitted at once, so the device was never free and the user's play waited for good)", () => {
+    const core = new ScheduleCore();
+    const agent = (id: string) => arrival(id, { owner: 'agent', actor: 'agent:a', policy: 'mix' });
+    expect(admitted(core.arrive(agent('agent-0')))).toEqual(['agent-0']);
+    expect(core.arrive(arrival('user', { owner: 'user', actor: 'user:alice' }))).toEqual([]);
+    // The agent always starts its next play before the last one ended.
+    const order: string[] = [];
+    for (let round = 1; round <= 10; round++) {
+      order.push(...admitted(core.arrive(agent(`agent-${round}`))));
+      order.push(...admitted(core.end(`agent-${round - 1}`)));
+    }
+    expect(order.indexOf('user')).toBeGreaterThanOrEqual(0);
+    expect(order.slice(0, 2)).toEqual(['user', 'agent-1']);
+    // The agent's plays still mix with the user's once it was admitted, in arrival order.
+    expect(order).toEqual(['user', ...Array.from({ length: 10 }, (_, index) => `agent-${index + 1}`)]);
+  });
+
+  it('a mix play still passes its own owner\'s waiting plays, lower priorities and plays held by their own maxConcurrent', () => {
+    const core = new ScheduleCore();
+    expect(admitted(core.arrive(arrival('a')))).toEqual(['a']);
+    expect(core.arrive(arrival('own-queued', { policy: 'queue' }))).toEqual([]);
+    expect(admitted(core.arrive(arrival('own-mix', { policy: 'mix' })))).toEqual(['own-mix']);
+    const lower = new ScheduleCore();
+    expect(admitted(lower.arrive(arrival('b')))).toEqual(['b']);
+    expect(lower.arrive(arrival('other-low', { owner: 'other', priority: 1, policy: 'queue' }))).toEqual([]);
+    expect(admitted(lower.arrive(arrival('mix-over-low', { owner: 'third', policy: 'mix' })))).toEqual(['mix-over-low']);
+    // `capped` waits only for its owner's own share, not for the device.
+    const capped = new ScheduleCore();
+    expect(admitted(capped.arrive(arrival('c1', { owner: 'capped', maxConcurrent: 1, policy: 'mix' })))).toEqual(['c1']);
+    expect(capped.arrive(arrival('c2', { owner: 'capped', maxConcurrent: 1, policy: 'queue' }))).toEqual([]);
+    expect(admitted(capped.arrive(arrival('free', { owner: 'other', policy: 'mix' })))).toEqual(['free']);
+  });
+});
+
+describe("the users' and the system's voices (audit 16)", () => {
+  it('agents and plugins together hold at most all but an eighth of the voices: the rest stay free for users and the system (planted: 16 agent plays took all 16 voices and the user waited)', () => {
+    const core = new ScheduleCore({ voices: 16 });
+    const agentPlay = (id: string, owner: string) => arrival(id, { owner, actor: `agent:${owner}`, policy: 'mix' });
+    const admittedAgents = [...Array.from({ length: 8 }, (_, index) => agentPlay(`a${index}`, 'one')), ...Array.from({ length: 8 }, (_, index) => agentPlay(`b${index}`, 'two')), agentPlay('p', 'plug')].flatMap((spec) => admitted(core.arrive(spec)));
+    expect(admittedAgents).toHaveLength(14);
+    // A plugin is no user either; a user's and the system's plays find a voice.
+    expect(admitted(core.arrive(arrival('plugin-play', { owner: 'plugins', actor: 'plugin:p', policy: 'mix' })))).toEqual([]);
+    expect(admitted(core.arrive(arrival('user-play', { owner: 'user', actor: 'user:alice', policy: 'mix' })))).toEqual(['user-play']);
+    expect(admitted(core.arrive(arrival('system-play', { owner: 'host', actor: 'system:voice-engine', policy: 'mix' })))).toEqual(['system-play']);
+    // The waiting agent plays go as agent voices free up, in queue order.
+    expect(admitted(core.end('a0'))).toEqual(['b6']);
+  });
+
+  it("an agent play waiting for the agents' share does not hold a user's play behind it in the queue", () => {
+    const core = new ScheduleCore({ voices: 8 });
+    for (let index = 0; index < 7; index++) core.arrive(arrival(`a${index}`, { owner: `agent${index}`, actor: `agent:x${index}`, policy: 'mix' }));
+    expect(core.arrive(arrival('waiting-agent', { owner: 'agentw', actor: 'agent:w', priority: 9, policy: 'mix' }))).toEqual([]);
+    expect(admitted(core.arrive(arrival('user-play', { owner: 'user', actor: 'user:alice', priority: 5, policy: 'mix' })))).toEqual(['user-play']);
+  });
+});
+
 describe('voices and maxConcurrent (review findings 6 and 7)', () => {
   it("an owner's mix plays past maxConcurrent wait in the queue under maxQueue (planted: another owner is admitted at once)", () => {
     const core = new ScheduleCore();

@@ -187,6 +187,11 @@ export class VoiceEngine {
    * or per sentence (`'per-sentence'`). The result holds no audio: it is in the file.
    */
   async speakToFile(text: string, path: string | NodeJS.WritableStream, options: SpeakToFileOptions = {}): Promise<SpeechFileResult> {
+    // A guest writes no file by path: a host relaying an agent's path would let it replace any
+    // file the process may write. The host opens a stream where it chooses and passes that.
+    if (!this.#ownsPlugins && typeof path === 'string') {
+      throw new InputError('path: this engine (made by forActor) writes no file by path (a path is for its host\'s calls): pass a writable stream its host opened', { field: 'path' });
+    }
     const { audioFormat, loudnessMode, play, ...speakOptions } = options;
     const fileOptions = parseInput(speechFileOptionsSchema, { audioFormat, loudnessMode, play }, 'options');
     const parsed = parseInput(speakOptionsSchema, speakOptions, 'options');

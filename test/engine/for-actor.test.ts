@@ -2,7 +2,8 @@
  * `engine.forActor(handle)`: an engine for another actor of the same registrar that shares the
  * host engine's backend and device, and whose close() ends only its own streams.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,7 +92,7 @@ describe('VoiceEngine.forActor', () => {
       const guest = await host.forActor(registrar.registerActor('agent:guest'));
       const before = registrar.attestationStore.lastSeq;
       const forged = { watermark: { key: 'another-tenant-key', payload: 9 } };
-      for (const call of [() => guest.speak('Hello.', forged), () => guest.play('Hello.', forged), () => guest.speakToFile('Hello.', join(dir, 'guest.wav'), forged)]) {
+      for (const call of [() => guest.speak('Hello.', forged), () => guest.play('Hello.', forged), () => guest.speakToFile('Hello.', new Writable({ write: (_chunk, _encoding, done) => done() }), { ...forged, audioFormat: 'wav' })]) {
         const error = await rejection(call());
         expect(error).toBeInstanceOf(InputError);
         expect(error).toMatchObject({ field: 'options.watermark' });
@@ -197,6 +198,33 @@ describe('VoiceEngine.forActor', () => {
         // The host's own call still may.
         const hosted = await host.speak(ssmlText, { format: 'ssml', allowAudio: true, audioRoot: dir });
         expect(hosted.audio.some((sample) => sample > 0.4)).toBe(true);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("lets a guest write no file by path, only to a stream its host opened (planted: a guest's speakToFile replaced a file of the host's with speech)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vs-guest-file-'));
+    const hostFile = join(dir, 'recording.wav');
+    writeFileSync(hostFile, 'the host\'s recording');
+    try {
+      await withGuest(async ({ registrar, host, guest }) => {
+        const before = registrar.attestationStore.size;
+        const error = await rejection(guest.speakToFile('Overwritten.', hostFile));
+        expect(error).toBeInstanceOf(InputError);
+        expect(error.message).toMatch(/^path: this engine \(made by forActor\) writes no file by path/);
+        expect(readFileSync(hostFile, 'utf8')).toBe('the host\'s recording');
+        expect(registrar.attestationStore.size).toBe(before); // refused before any request
+        // A stream the host opened: written.
+        const chunks: Buffer[] = [];
+        const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (chunks.push(chunk), done()) });
+        const written = await guest.speakToFile('Into the host\'s stream.', sink, { audioFormat: 'wav' });
+        expect(written.durationMs).toBeGreaterThan(0);
+        expect(Buffer.concat(chunks).subarray(0, 4).toString('latin1')).toBe('RIFF');
+        // The host's own call still writes by path.
+        await host.speakToFile('Host file.', join(dir, 'host.wav'));
+        expect(existsSync(join(dir, 'host.wav'))).toBe(true);
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -184,7 +184,8 @@ export class VoiceEngine {
    * stream). A new path or regular file is written atomically (nothing is left behind on
    * failure); a FIFO, a character device or a symlink's target is written through, never
    * replaced. `targetLufs` applies over the whole text (`loudnessMode: 'integrated'`, two passes)
-   * or per sentence (`'per-sentence'`). The result holds no audio: it is in the file.
+   * or per sentence (`'per-sentence'`). The result holds no audio: it is in the file. An engine
+   * made by forActor writes only to a stream (a path is an InputError naming `path`).
    */
   async speakToFile(text: string, path: string | NodeJS.WritableStream, options: SpeakToFileOptions = {}): Promise<SpeechFileResult> {
     // A guest writes no file by path: a host relaying an agent's path would let it replace any

@@ -118,6 +118,8 @@ export type ValidRequest = z.output<typeof requestSchema>;
  * throws here, as it would when zod reads it.
  */
 export function metadataSizeProblem(metadata: unknown): string | null {
+  // Most requests carry none, or a scalar zod refuses: nothing to walk, nothing to allocate.
+  if (typeof metadata !== 'object' || metadata === null) return typeof metadata === 'string' && metadata.length + 2 > METADATA_MAX_CHARS ? `larger than ${METADATA_MAX_CHARS} characters of JSON` : null;
   let chars = 0;
   const ancestors = new Set<object>();
   const stack: { value: unknown; leaving?: object }[] = [{ value: metadata }];

@@ -324,12 +324,16 @@ export class ScheduleCore {
   #head(): Entry | undefined {
     const first = this.#queue[0];
     if (!first || first.state === 'preempting') return first;
-    return this.#queue.find((entry) => entry.state === 'queued' && this.#hasShare(entry));
+    const agentsFull = this.#agentsFull();
+    return this.#queue.find((entry) => entry.state === 'queued' && this.#hasShare(entry, agentsFull));
   }
 
-  /** Whether `entry` is within its share: its owner's `maxConcurrent`, and for an agent's play the agents' voices. */
-  #hasShare(entry: Entry): boolean {
-    return this.#admittedOf(entry.owner) < entry.maxConcurrent && !(byAgent(entry) && this.#agentsFull());
+  /**
+   * Whether `entry` is within its share: its owner's `maxConcurrent`, and for an agent's play the
+   * agents' voices (`agentsFull`: counted once by a caller that asks for many entries).
+   */
+  #hasShare(entry: Entry, agentsFull?: boolean): boolean {
+    return this.#admittedOf(entry.owner) < entry.maxConcurrent && !(byAgent(entry) && (agentsFull ?? this.#agentsFull()));
   }
 
   /** Whether agents' and plugins' plays hold every voice they may (all but the reserved ones). */
@@ -345,7 +349,8 @@ export class ScheduleCore {
    * plays that keep coming would keep the device from ever being free, and that play waiting for good.
    */
   #othersWaitAhead(arrival: Entry): boolean {
-    return this.#queue.some((waiting) => waiting.owner !== arrival.owner && waiting.priority >= arrival.priority && (waiting.state === 'preempting' || this.#hasShare(waiting)));
+    const agentsFull = this.#agentsFull();
+    return this.#queue.some((waiting) => waiting.owner !== arrival.owner && waiting.priority >= arrival.priority && (waiting.state === 'preempting' || this.#hasShare(waiting, agentsFull)));
   }
 
   #admittedOf(owner: string): number {

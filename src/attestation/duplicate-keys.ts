@@ -3,7 +3,7 @@
  * the first (or refuse the text): a log line holding one reads as two different records, and a key
  * inserted before the real one changes what such a reader sees while the record JSON.parse reads,
  * and so its hash, stay the same. No line the writer writes holds one (canonical JSON), so a log
- * reader refuses a line that does (record-check.ts words it as a record problem).
+ * reader refuses a line that does (`duplicateKeyFailure` words it as a record problem).
  *
  * Contract: `duplicateKey` is given a text JSON.parse accepted; it walks it once (strings skipped
  * as a whole, escapes included) and compares keys by their decoded value (`"a"` and `"\u0061"`
@@ -65,7 +65,8 @@ export function duplicateKey(text: string): string | null {
   return null;
 }
 
-/** How a log reader words a duplicate key at `path` (a record problem: `path: message`). */
-export function duplicateKeyProblem(path: string): string {
-  return `${path}: a duplicate key (JSON.parse reads the last, other readers the first: no record holds one)`;
+/** A log reader's failure for a line `text` (valid JSON) that holds a duplicate key, or null: worded as a record problem (`path: message`). */
+export function duplicateKeyFailure(text: string): string | null {
+  const path = duplicateKey(text);
+  return path === null ? null : `is not a valid record: ${path}: a duplicate key (JSON.parse reads the last, other readers the first: no record holds one)`;
 }

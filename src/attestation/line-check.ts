@@ -12,7 +12,7 @@
  * the previous line's hash, `metadata.compaction` only where there is one.
  */
 import type { JsonValue } from './canonical-json.js';
-import { duplicateKey, duplicateKeyProblem } from './duplicate-keys.js';
+import { duplicateKeyFailure } from './duplicate-keys.js';
 import { lineDigestAt, type LineHashing } from './line-hash.js';
 import { SCANNED_FIELDS, scanLine } from './line-scan.js';
 import { isAttestationShape } from './record-check.js';
@@ -148,9 +148,9 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
       failure = 'is not JSON';
       break;
     }
-    const duplicate = duplicateKey(lineText); // the scanner declined the line: it may hold one
+    const duplicate = duplicateKeyFailure(lineText); // the scanner declined the line: it may hold one
     if (duplicate !== null) {
-      failure = `is not a valid record: ${duplicateKeyProblem(duplicate)}`;
+      failure = duplicate;
       break;
     }
     let record: Attestation;

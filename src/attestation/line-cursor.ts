@@ -11,7 +11,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { AttestationError } from './errors.js';
 import { RecordViews, type LinesChecked, type RecordView } from './line-check.js';
-import { duplicateKey, duplicateKeyProblem } from './duplicate-keys.js';
+import { duplicateKeyFailure } from './duplicate-keys.js';
 import { canonicalLineDigest, markHashedFromLine, type LineHashing } from './line-hash.js';
 import type { LogFile, LogLayout } from './log-segments.js';
 import { parseOwnedRecord, type Attestation } from './record.js';
@@ -177,9 +177,9 @@ export class LineCursor {
       }
       // A line in the writer's canonical form has no duplicate key; any other is looked at.
       const digest = hashing === 'line' ? canonicalLineDigest(region, from, newline) : null;
-      const duplicate = digest === null ? duplicateKey(text) : null;
+      const duplicate = digest === null ? duplicateKeyFailure(text) : null;
       if (duplicate !== null) {
-        failure = `is not a valid record: ${duplicateKeyProblem(duplicate)}`;
+        failure = duplicate;
         break;
       }
       const parsed = parseOwnedRecord(value);

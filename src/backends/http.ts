@@ -44,7 +44,8 @@ export interface HttpCall {
  * Sends `call` and returns the response when its status is 2xx. Otherwise throws a BackendError:
  * network failures, 408, 429 and 5xx are retryable (after waiting out a Retry-After of at most
  * `maxRetryAfterMs`); other statuses are not, and quote the service's error text without secrets.
- * An abort rejects with the signal's reason.
+ * A redirect (3xx) is never followed: it is a non-retryable BACKEND_REQUEST_REJECTED naming only
+ * the origin it pointed to. An abort rejects with the signal's reason.
  */
 export async function sendHttp(call: HttpCall): Promise<Response> {
   const deadline = call.headersTimeoutMs === undefined ? undefined : startDeadline(call.backend, call.headersTimeoutMs, `no answer from ${describeCall(call)}`);
@@ -55,6 +56,10 @@ export async function sendHttp(call: HttpCall): Promise<Response> {
       method: call.method,
       headers: { 'User-Agent': USER_AGENT, ...call.headers },
       ...(call.body === undefined ? {} : { body: call.body }),
+      // Never follow a redirect: fetch strips only `Authorization` on another origin, so the
+      // services' own key headers (xi-api-key, Ocp-Apim-Subscription-Key) and the text would go
+      // wherever a hostile or hijacked answer points. A 3xx is refused below (statusError).
+      redirect: 'manual',
       signal,
     });
   } catch (error) {
@@ -210,6 +215,15 @@ async function statusError(call: HttpCall, response: Response): Promise<BackendE
   const statusText = redact(response.statusText, call.secrets);
   const head = `${describeCall(call)} answered ${status}${statusText ? ` ${statusText}` : ''}`;
   const quoted = serviceText ? `: ${serviceText}` : '';
+  if (status >= 300 && status < 400) {
+    // Only the target's origin is named: its path or query may carry what the call sent.
+    const location = redirectOrigin(response.headers.get('location'), call.url);
+    return new BackendError(
+      call.backend,
+      'BACKEND_REQUEST_REJECTED',
+      `${head}: a redirect${location ? ` to ${redact(location, call.secrets)}` : ''}, not followed (the API key and the text go to the configured baseUrl only; point baseUrl at the service itself)`,
+    );
+  }
   const retryable = status === 408 || status === 429 || status >= 500;
   if (!retryable) {
     const code = status === 401 || status === 403 ? 'BACKEND_AUTH_FAILED' : status === 404 ? 'BACKEND_NOT_FOUND' : 'BACKEND_REQUEST_REJECTED';
@@ -227,6 +241,16 @@ async function statusError(call: HttpCall, response: Response): Promise<BackendE
   }
   // The base class waits max(Retry-After, its own backoff) before the next attempt.
   return new BackendError(call.backend, code, `${head}${quoted}`, { retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+}
+
+/** The origin a redirect's Location points to (resolved against `base`), or undefined when absent or unreadable. */
+function redirectOrigin(location: string | null, base: URL): string | undefined {
+  if (location === null) return undefined;
+  try {
+    return new URL(location, base).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms, in ms; undefined when absent or unreadable. */

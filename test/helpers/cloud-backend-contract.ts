@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SpeechBackend } from '../../src/backends/backend.js';
 import { AbortError } from '../../src/errors.js';
-import { delay, pcmResponder, piecewiseResponder, s16leBytes, silentResponder, testSamples, useTestHttpServer, type RecordedRequest, type Responder, type TestServerHandle } from './http-server.js';
+import { delay, jsonResponder, pcmResponder, piecewiseResponder, s16leBytes, silentResponder, testSamples, useTestHttpServer, type RecordedRequest, type Responder, type TestServerHandle } from './http-server.js';
 import { collect, rejection, samplesOf, segment, streamError } from './synthesis.js';
 
 /** Options the suite sets on top of a backend's defaults. */
@@ -41,6 +41,8 @@ export interface CloudBackendContract {
 export function describeCloudBackendContract(contract: CloudBackendContract): void {
   describe(`${contract.name}: the cloud backend contract`, () => {
     const server = useTestHttpServer();
+    /** Another origin (another port): where a hostile or hijacked service would redirect to. */
+    const elsewhere = useTestHttpServer();
     afterEach(() => {
       vi.unstubAllEnvs();
     });
@@ -114,6 +116,29 @@ export function describeCloudBackendContract(contract: CloudBackendContract): vo
       await expect(collect(cloud.synthesize(segment('again')))).rejects.toMatchObject({ code: 'BACKEND_CLOSED' });
       expect((await cloud.health()).status).toBe('unavailable');
       expect(server.requests).toHaveLength(1);
+    });
+
+    it('never follows a redirect: neither the key nor the text reaches another host', async () => {
+      elsewhere.respond(pcmResponder(s16leBytes(testSamples(100))), jsonResponder(200, { voices: [] }));
+      for (const status of [301, 302, 303, 307, 308]) {
+        server.respond((request, response) => {
+          response.writeHead(status, { location: `${elsewhere.baseUrl}/steal?key=${contract.apiKey}` }).end();
+        });
+        const cloud = backend({ maxRetries: 2 });
+
+        const error = await rejection(collect(cloud.synthesize(segment('a private sentence'))));
+        const listed = await cloud.voices().then(
+          () => undefined,
+          (failure: unknown) => failure as Error,
+        );
+
+        expect(error).toMatchObject({ code: 'BACKEND_REQUEST_REJECTED', backend: contract.name, retryable: false });
+        expect(error.message).toContain(`answered ${status}`);
+        expect(error.message).toContain('redirect');
+        expect(error.message).not.toContain(contract.apiKey);
+        if (listed) expect(listed.message).not.toContain(contract.apiKey);
+      }
+      expect(elsewhere.requests).toHaveLength(0);
     });
 
     it(`reads the key from ${contract.apiKeyEnv} when no apiKey option is given`, async () => {

@@ -72,13 +72,21 @@ export async function sendHttp(call: HttpCall): Promise<Response> {
   throw await statusError(call, response);
 }
 
-/** Reads a JSON body and validates it with `schema`; a mismatch is a BackendError naming the field. */
-export async function readJson<Schema extends z.ZodType>(call: HttpCall, response: Response, schema: Schema): Promise<z.output<Schema>> {
+/** Largest JSON answer read by default (a voice list), in bytes. */
+export const MAX_JSON_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a JSON body of at most `maxBytes` and validates it with `schema`. A larger body is a
+ * BACKEND_BAD_RESPONSE as soon as it passes the limit (the rest is never read: the connection
+ * closes), so an endless or huge answer cannot fill the heap; a mismatch is one naming the field.
+ */
+export async function readJson<Schema extends z.ZodType>(call: HttpCall, response: Response, schema: Schema, maxBytes = MAX_JSON_BYTES): Promise<z.output<Schema>> {
   let data: unknown;
   try {
-    data = await response.json();
+    data = JSON.parse(await readBoundedText(call, response, maxBytes));
   } catch (error) {
     if (call.signal.aborted) throw call.signal.reason ?? error;
+    if (error instanceof BackendError) throw error;
     throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned a body that is not JSON`, { cause: error });
   }
   const result = schema.safeParse(data);
@@ -93,6 +101,33 @@ export async function readJson<Schema extends z.ZodType>(call: HttpCall, respons
   );
 }
 
+/** The body as UTF-8 text; a BACKEND_BAD_RESPONSE once it passes `maxBytes` (the body is cancelled, closing the connection). */
+async function readBoundedText(call: HttpCall, response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      total += next.value.byteLength;
+      if (total > maxBytes) {
+        throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned a body larger than ${formatBytes(maxBytes)}`);
+      }
+      parts.push(next.value);
+    }
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  return new TextDecoder().decode(Buffer.concat(parts, total));
+}
+
+/** `bytes` in MiB when whole, else in bytes. */
+function formatBytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+
 /** How to turn a PCM response body into chunks. */
 export interface PcmStreamFormat {
   sampleRateHz: number;
@@ -102,6 +137,8 @@ export interface PcmStreamFormat {
   gain: number;
   /** Longest wait for the next bytes of the body; a longer stall is a retryable BACKEND_TIMEOUT. */
   idleTimeoutMs: number;
+  /** Most audio one answer may carry, in ms: past it the answer is a BACKEND_BAD_RESPONSE and its connection closes (unset: no limit). */
+  maxAudioMs?: number;
 }
 
 /**
@@ -119,6 +156,7 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
   const block = new Uint8Array(chunkFrames * S16_BYTES);
   let filledBytes = 0;
   let totalBytes = 0;
+  const maxBytes = format.maxAudioMs === undefined ? Number.POSITIVE_INFINITY : Math.ceil((format.sampleRateHz * format.maxAudioMs) / 1000) * S16_BYTES;
   try {
     rejectNonAudio(call, response);
     for (;;) {
@@ -136,6 +174,13 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
       if (next.done) break;
       const bytes = next.value;
       totalBytes += bytes.byteLength;
+      if (totalBytes > maxBytes) {
+        throw new BackendError(
+          call.backend,
+          'BACKEND_BAD_RESPONSE',
+          `${describeCall(call)} answered with audio longer than ${Math.round((format.maxAudioMs ?? 0) / 1000)} s, more than its text could last`,
+        );
+      }
       let offsetBytes = 0;
       while (offsetBytes < bytes.byteLength) {
         const takeBytes = Math.min(block.byteLength - filledBytes, bytes.byteLength - offsetBytes);

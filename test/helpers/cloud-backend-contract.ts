@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SpeechBackend } from '../../src/backends/backend.js';
 import { AbortError } from '../../src/errors.js';
-import { delay, jsonResponder, pcmResponder, piecewiseResponder, s16leBytes, silentResponder, testSamples, useTestHttpServer, type RecordedRequest, type Responder, type TestServerHandle } from './http-server.js';
+import { delay, endlessAnswer, jsonResponder, pcmResponder, piecewiseResponder, s16leBytes, silentResponder, testSamples, useTestHttpServer, type RecordedRequest, type Responder, type TestServerHandle } from './http-server.js';
 import { collect, rejection, samplesOf, segment, streamError } from './synthesis.js';
 
 /** Options the suite sets on top of a backend's defaults. */
@@ -139,6 +139,22 @@ export function describeCloudBackendContract(contract: CloudBackendContract): vo
         if (listed) expect(listed.message).not.toContain(contract.apiKey);
       }
       expect(elsewhere.requests).toHaveLength(0);
+    });
+
+    it('refuses an endless answer: no more audio than 60 s + 1 s per character of the text, then the connection closes', async () => {
+      const endless = endlessAnswer('application/octet-stream', 32 * 1024 * 1024, '', 0);
+      server.respond(endless.responder);
+      let samples = 0;
+
+      const error = await streamError(backend({ maxRetries: 0 }).synthesize(segment('hi')), (chunk) => {
+        samples += chunk.pcm.length;
+      });
+
+      expect(error).toMatchObject({ code: 'BACKEND_BAD_RESPONSE', backend: contract.name, retryable: false });
+      expect(error.message).toContain('longer than');
+      expect(samples).toBeLessThanOrEqual(48_000 * 62);
+      await server.requests[0]!.closedEarly;
+      expect(endless.written()).toBeLessThan(32 * 1024 * 1024);
     });
 
     it(`reads the key from ${contract.apiKeyEnv} when no apiKey option is given`, async () => {

@@ -24,7 +24,7 @@ export const httpBackendOptionsShape = {
   firstChunkTimeoutMs: z.number().int().min(1).max(600_000).optional(),
   /** Longest Retry-After the backend waits for before retrying; longer ones fail at once. */
   maxRetryAfterMs: z.number().int().min(0).max(600_000).default(10_000),
-  /** Longest silence of the network while a response is streaming (or awaited after the first audio) before giving up. */
+  /** Longest wait for one chunk's worth of audio (`chunkMs`) while a response is streaming (or awaited after the first audio) before giving up: a body that drips bytes slower fails too. */
   idleTimeoutMs: z.number().int().min(1).max(600_000).default(15_000),
   /** Audio per yielded chunk (the last chunk of a segment may be shorter). */
   chunkMs: z.number().int().min(10).max(1000).default(80),

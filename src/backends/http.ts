@@ -135,7 +135,7 @@ export interface PcmStreamFormat {
   chunkMs: number;
   /** Linear gain applied to every sample (1 = unchanged); results are clamped to [-1, 1]. */
   gain: number;
-  /** Longest wait for the next bytes of the body; a longer stall is a retryable BACKEND_TIMEOUT. */
+  /** Longest wait for the next chunk's bytes (all of them, not the next read); a longer stall is a retryable BACKEND_TIMEOUT. */
   idleTimeoutMs: number;
   /** Most audio one answer may carry, in ms: past it the answer is a BACKEND_BAD_RESPONSE and its connection closes (unset: no limit). */
   maxAudioMs?: number;
@@ -156,24 +156,28 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
   const block = new Uint8Array(chunkFrames * S16_BYTES);
   let filledBytes = 0;
   let totalBytes = 0;
+  let stall: Deadline | undefined;
+  let bytesRead = 0;
   const maxBytes = format.maxAudioMs === undefined ? Number.POSITIVE_INFINITY : Math.ceil((format.sampleRateHz * format.maxAudioMs) / 1000) * S16_BYTES;
   try {
     rejectNonAudio(call, response);
+    // One deadline per chunk, not per read: a body that drips a few bytes at a time (a slow-loris
+    // answer) would otherwise hold the call for as long as it likes. It runs only while this
+    // generator waits on the network; the consumer's time between chunks is not counted.
+    stall = startChunkDeadline(call, format);
     for (;;) {
       let next: Awaited<ReturnType<typeof reader.read>>;
-      const stall = startDeadline(call.backend, format.idleTimeoutMs, `${describeCall(call)} stalled: no data`);
       try {
         next = await Promise.race([reader.read(), rejectOnAbort(stall.signal)]);
       } catch (error) {
         if (call.signal.aborted) throw call.signal.reason ?? error;
-        if (stall.signal.aborted) throw stall.signal.reason;
+        if (stall.signal.aborted) throw stalledError(call, format, bytesRead);
         throw networkError(call, error);
-      } finally {
-        stall.clear();
       }
       if (next.done) break;
       const bytes = next.value;
       totalBytes += bytes.byteLength;
+      bytesRead += bytes.byteLength;
       if (totalBytes > maxBytes) {
         throw new BackendError(
           call.backend,
@@ -188,8 +192,11 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
         filledBytes += takeBytes;
         offsetBytes += takeBytes;
         if (filledBytes === block.byteLength) {
+          stall.clear();
           yield toOutput(block, format);
           filledBytes = 0;
+          bytesRead = 0;
+          stall = startChunkDeadline(call, format);
         }
       }
     }
@@ -197,6 +204,7 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
     if (wholeBytes > 0) yield toOutput(block.subarray(0, wholeBytes), format);
     if (totalBytes < S16_BYTES) throw emptyAudioError(call);
   } finally {
+    stall?.clear();
     // Cancelling an unfinished body makes undici close the socket instead of draining it.
     reader.cancel().catch(() => undefined);
   }
@@ -216,6 +224,17 @@ export function startDeadline(backend: string, ms: number, what: string): Deadli
     ms,
   );
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/** The deadline for the next chunk's bytes: `idleTimeoutMs` (its error is `stalledError`'s). */
+function startChunkDeadline(call: HttpCall, format: PcmStreamFormat): Deadline {
+  return startDeadline(call.backend, format.idleTimeoutMs, `${describeCall(call)} stalled`);
+}
+
+/** The retryable BACKEND_TIMEOUT of a chunk deadline: "no data" (nothing read since it started), or a drip of `bytesRead` bytes, short of a chunk. */
+function stalledError(call: HttpCall, format: PcmStreamFormat, bytesRead: number): BackendError {
+  const what = bytesRead === 0 ? 'no data' : `only ${bytesRead} bytes, less than one chunk (${format.chunkMs} ms of audio),`;
+  return new BackendError(call.backend, 'BACKEND_TIMEOUT', `${describeCall(call)} stalled: ${what} within ${format.idleTimeoutMs} ms`, { retryable: true });
 }
 
 /** Rejects with the signal's reason when it aborts; never resolves. */

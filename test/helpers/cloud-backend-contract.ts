@@ -15,6 +15,7 @@ export interface ContractOptions {
   apiKey?: string | undefined;
   maxRetries?: number;
   firstChunkTimeoutMs?: number;
+  idleTimeoutMs?: number;
 }
 
 /** How to run the shared suite against one cloud backend. */
@@ -155,6 +156,23 @@ export function describeCloudBackendContract(contract: CloudBackendContract): vo
       expect(samples).toBeLessThanOrEqual(48_000 * 62);
       await server.requests[0]!.closedEarly;
       expect(endless.written()).toBeLessThan(32 * 1024 * 1024);
+    });
+
+    it('gives up on a slow drip: each chunk of audio must come within idleTimeoutMs, not merely each byte', async () => {
+      // A whole first chunk (80 ms at up to 48 kHz), then 2 bytes every 20 ms for 8 s: no single read waits 500 ms.
+      const first = new Uint8Array(7680);
+      const drip = Array.from({ length: 400 }, () => new Uint8Array(2));
+      server.respond(piecewiseResponder([first, ...drip], () => delay(20)));
+      let chunks = 0;
+
+      const error = await streamError(backend({ idleTimeoutMs: 500, maxRetries: 0 }).synthesize(segment('drip')), () => {
+        chunks += 1;
+      });
+
+      expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT', backend: contract.name });
+      expect(error.message).toContain('stalled');
+      expect(chunks).toBeGreaterThanOrEqual(1);
+      await server.requests[0]!.closedEarly;
     });
 
     it(`reads the key from ${contract.apiKeyEnv} when no apiKey option is given`, async () => {

@@ -5,6 +5,7 @@
  * chunks as the bytes arrive. Retries belong to `BaseBackend`; options, credentials and lifetime to
  * `HttpBackend`.
  */
+import { inspect } from 'node:util';
 import { z } from 'zod';
 import { s16leToFloat32 } from '../audio/pcm.js';
 import { BackendError } from '../errors.js';
@@ -81,13 +82,20 @@ export const MAX_JSON_BYTES = 16 * 1024 * 1024;
  * closes), so an endless or huge answer cannot fill the heap; a mismatch is one naming the field.
  */
 export async function readJson<Schema extends z.ZodType>(call: HttpCall, response: Response, schema: Schema, maxBytes = MAX_JSON_BYTES): Promise<z.output<Schema>> {
-  let data: unknown;
+  let text: string;
   try {
-    data = JSON.parse(await readBoundedText(call, response, maxBytes));
+    text = await readBoundedText(call, response, maxBytes);
   } catch (error) {
     if (call.signal.aborted) throw call.signal.reason ?? error;
     if (error instanceof BackendError) throw error;
-    throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned a body that is not JSON`, { cause: error });
+    throw networkError(call, error);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // No cause: the SyntaxError quotes the body around the error, which may be a key the service echoed.
+    throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned a body that is not JSON`);
   }
   const result = schema.safeParse(data);
   if (result.success) return result.data;
@@ -268,8 +276,20 @@ function networkError(call: HttpCall, error: unknown): BackendError {
   const reason = code ?? (cause instanceof Error ? cause.message : String(cause));
   return new BackendError(call.backend, 'BACKEND_NETWORK', redact(`${describeCall(call)} failed: ${reason}`, call.secrets), {
     retryable: true,
-    cause: error,
+    cause: causeWithoutSecrets(error, call.secrets),
   });
+}
+
+/**
+ * `error` as an error's cause, unless it or a cause of it shows a secret (fetch refusing a key that
+ * is not a valid header value quotes it): then a plain Error of its redacted message, so
+ * `util.inspect` of the error a caller logs cannot show the key.
+ */
+function causeWithoutSecrets(error: unknown, secrets: readonly string[]): unknown {
+  const shown = inspect(error, { depth: 20 });
+  if (!secrets.some((secret) => secret.length > 0 && shown.includes(secret))) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(redact(message, secrets));
 }
 
 async function statusError(call: HttpCall, response: Response): Promise<BackendError> {

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ElevenLabsBackend, type ElevenLabsBackendOptions } from '../../src/backends/elevenlabs.js';
 import { InputError } from '../../src/errors.js';
@@ -177,6 +178,17 @@ describe('ElevenLabsBackend', () => {
       normalized_alignment: null,
     };
   }
+
+  it('keeps the key out of the cause of a voice list that is not JSON, even cut short (util.inspect)', async () => {
+    server.respond((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(`{"voices": [${KEY}]}`);
+    });
+
+    const error = await rejection(backend().voices());
+
+    expect(error).toMatchObject({ code: 'BACKEND_BAD_RESPONSE', backend: 'elevenlabs' });
+    expect(inspect(error, { depth: 20 })).not.toContain(KEY.slice(0, 8));
+  });
 
   it('refuses a voice list over 16 MiB instead of holding it, and closes the connection', async () => {
     const endless = endlessAnswer('application/json', 48 * 1024 * 1024, '{"voices":[],"pad":"', 0x61, '"}');

@@ -4,6 +4,7 @@
  * each backend and a real HTTP server on 127.0.0.1. Each backend supplies the service's own error
  * answers, so the quoting of every error shape stays covered.
  */
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SpeechBackend } from '../../src/backends/backend.js';
 import { AbortError } from '../../src/errors.js';
@@ -173,6 +174,16 @@ export function describeCloudBackendContract(contract: CloudBackendContract): vo
       expect(error.message).toContain('stalled');
       expect(chunks).toBeGreaterThanOrEqual(1);
       await server.requests[0]!.closedEarly;
+    });
+
+    it('keeps a key fetch refuses as a header value out of the error and its causes (util.inspect)', async () => {
+      for (const apiKey of [`${contract.apiKey}\r\nX-Injected: 1`, `${contract.apiKey}\u0000`]) {
+        const error = await rejection(collect(backend({ apiKey, maxRetries: 0 }).synthesize(segment('x'))));
+
+        expect(error).toMatchObject({ backend: contract.name });
+        expect(inspect(error, { depth: 20 })).not.toContain(contract.apiKey);
+      }
+      expect(server.requests).toHaveLength(0);
     });
 
     it(`reads the key from ${contract.apiKeyEnv} when no apiKey option is given`, async () => {

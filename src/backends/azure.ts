@@ -126,7 +126,7 @@ export class AzureBackend extends HttpBackend<ParsedOptions> {
       body: buildSsml(segment.text, voice, language, segment.prosody),
     });
     // Volume is in the SSML, so the audio is passed through at unity gain.
-    yield* this.streamPcm(call, AZURE_PCM_FORMATS[outputFormat], 1);
+    yield* this.streamPcm(call, AZURE_PCM_FORMATS[outputFormat], 1, segment.text);
   }
 
   /** The TTS host: `baseUrl`, else `https://{region}.tts.speech.microsoft.com`. */

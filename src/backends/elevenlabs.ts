@@ -19,6 +19,9 @@ export const ELEVENLABS_API_KEY_ENV = 'ELEVENLABS_API_KEY';
 /** Sample rates of the service's raw PCM output formats (`pcm_<rate>`). */
 export const ELEVENLABS_PCM_RATES_HZ = [8000, 16_000, 22_050, 24_000, 44_100, 48_000] as const;
 
+/** Largest `/with-timestamps` answer read (base64 PCM + alignment): 64 MiB, over 8 minutes of 48 kHz audio for one segment. */
+const MAX_TIMESTAMPS_ANSWER_BYTES = 64 * 1024 * 1024;
+
 /** The service accepts `voice_settings.speed` in this range. */
 const MIN_SPEED = 0.7;
 const MAX_SPEED = 1.2;
@@ -127,10 +130,10 @@ export class ElevenLabsBackend extends HttpBackend<ParsedOptions> {
       body: JSON.stringify({ text, model_id: this.options.model, ...(voiceSettings ? { voice_settings: voiceSettings } : {}) }),
     });
     if (!this.options.timestamps) {
-      yield* this.streamPcm(call, sampleRateHz, dbToGain(segment.prosody.volumeDb));
+      yield* this.streamPcm(call, sampleRateHz, dbToGain(segment.prosody.volumeDb), text);
       return;
     }
-    const body = await readJson(call, await sendHttp(call), timestampsResponseSchema);
+    const body = await readJson(call, await sendHttp(call), timestampsResponseSchema, MAX_TIMESTAMPS_ANSWER_BYTES);
     const bytes = Buffer.from(body.audio_base64, 'base64');
     const pcm = new Float32Array(bytes.byteLength >> 1);
     for (let index = 0; index < pcm.length; index++) pcm[index] = bytes.readInt16LE(index * 2) / 32768;

@@ -24,7 +24,7 @@ export const httpBackendOptionsShape = {
   firstChunkTimeoutMs: z.number().int().min(1).max(600_000).optional(),
   /** Longest Retry-After the backend waits for before retrying; longer ones fail at once. */
   maxRetryAfterMs: z.number().int().min(0).max(600_000).default(10_000),
-  /** Longest silence of the network while a response is streaming (or awaited after the first audio) before giving up. */
+  /** Longest wait for one chunk's worth of audio (`chunkMs`) while a response is streaming (or awaited after the first audio) before giving up: a body that drips bytes slower fails too. */
   idleTimeoutMs: z.number().int().min(1).max(600_000).default(15_000),
   /** Audio per yielded chunk (the last chunk of a segment may be shorter). */
   chunkMs: z.number().int().min(10).max(1000).default(80),
@@ -78,6 +78,16 @@ export function hasCredential(value: string | undefined, envName: string): boole
 /** `url` without trailing slashes, so paths can be appended. */
 export function trimTrailingSlashes(url: string): string {
   return url.replace(/\/+$/, '');
+}
+
+/** Audio any answer may carry whatever its text: 60 s. */
+const ANSWER_BASE_MS = 60_000;
+/** Audio one character of text may add: 1 s (speech runs about 15 characters a second; the slowest rate any service takes, 0.25, makes that 4). */
+const ANSWER_MS_PER_CHAR = 1000;
+
+/** The longest answer a cloud backend accepts for `text`, in ms: 60 s + 1 s per character, far beyond any service's slowest speech. */
+export function longestAnswerMs(text: string): number {
+  return ANSWER_BASE_MS + text.length * ANSWER_MS_PER_CHAR;
 }
 
 /** Base class of the cloud backends; subclasses implement `authHeaders`, `synthesizeOnce` and `voices`. */
@@ -200,9 +210,19 @@ export abstract class HttpBackend<Options extends HttpBackendOptions> extends Ba
     }
   }
 
-  /** Sends `call` and streams its mono s16le answer in `chunkMs` chunks, with `gain` applied. */
-  protected async *streamPcm(call: HttpCall, sampleRateHz: number, gain: number): AsyncGenerator<EngineOutput> {
+  /**
+   * Sends `call` and streams its mono s16le answer in `chunkMs` chunks, with `gain` applied. The
+   * answer to `text` may last at most `longestAnswerMs(text)`: a service that keeps sending (a
+   * hostile or broken one) is cut there instead of filling `speak()`'s memory or a file's disk.
+   */
+  protected async *streamPcm(call: HttpCall, sampleRateHz: number, gain: number, text: string): AsyncGenerator<EngineOutput> {
     const response = await sendHttp(call);
-    yield* streamS16lePcm(call, response, { sampleRateHz, chunkMs: this.options.chunkMs, idleTimeoutMs: this.options.idleTimeoutMs, gain });
+    yield* streamS16lePcm(call, response, {
+      sampleRateHz,
+      chunkMs: this.options.chunkMs,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+      gain,
+      maxAudioMs: longestAnswerMs(text),
+    });
   }
 }

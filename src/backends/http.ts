@@ -5,6 +5,7 @@
  * chunks as the bytes arrive. Retries belong to `BaseBackend`; options, credentials and lifetime to
  * `HttpBackend`.
  */
+import { inspect } from 'node:util';
 import { z } from 'zod';
 import { s16leToFloat32 } from '../audio/pcm.js';
 import { BackendError } from '../errors.js';
@@ -44,7 +45,8 @@ export interface HttpCall {
  * Sends `call` and returns the response when its status is 2xx. Otherwise throws a BackendError:
  * network failures, 408, 429 and 5xx are retryable (after waiting out a Retry-After of at most
  * `maxRetryAfterMs`); other statuses are not, and quote the service's error text without secrets.
- * An abort rejects with the signal's reason.
+ * A redirect (3xx) is never followed: it is a non-retryable BACKEND_REQUEST_REJECTED naming only
+ * the origin it pointed to. An abort rejects with the signal's reason.
  */
 export async function sendHttp(call: HttpCall): Promise<Response> {
   const deadline = call.headersTimeoutMs === undefined ? undefined : startDeadline(call.backend, call.headersTimeoutMs, `no answer from ${describeCall(call)}`);
@@ -55,6 +57,10 @@ export async function sendHttp(call: HttpCall): Promise<Response> {
       method: call.method,
       headers: { 'User-Agent': USER_AGENT, ...call.headers },
       ...(call.body === undefined ? {} : { body: call.body }),
+      // Never follow a redirect: fetch strips only `Authorization` on another origin, so the
+      // services' own key headers (xi-api-key, Ocp-Apim-Subscription-Key) and the text would go
+      // wherever a hostile or hijacked answer points. A 3xx is refused below (statusError).
+      redirect: 'manual',
       signal,
     });
   } catch (error) {
@@ -67,14 +73,29 @@ export async function sendHttp(call: HttpCall): Promise<Response> {
   throw await statusError(call, response);
 }
 
-/** Reads a JSON body and validates it with `schema`; a mismatch is a BackendError naming the field. */
-export async function readJson<Schema extends z.ZodType>(call: HttpCall, response: Response, schema: Schema): Promise<z.output<Schema>> {
-  let data: unknown;
+/** Largest JSON answer read by default (a voice list), in bytes. */
+export const MAX_JSON_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a JSON body of at most `maxBytes` and validates it with `schema`. A larger body is a
+ * BACKEND_BAD_RESPONSE as soon as it passes the limit (the rest is never read: the connection
+ * closes), so an endless or huge answer cannot fill the heap; a mismatch is one naming the field.
+ */
+export async function readJson<Schema extends z.ZodType>(call: HttpCall, response: Response, schema: Schema, maxBytes = MAX_JSON_BYTES): Promise<z.output<Schema>> {
+  let text: string;
   try {
-    data = await response.json();
+    text = await readBoundedText(call, response, maxBytes);
   } catch (error) {
     if (call.signal.aborted) throw call.signal.reason ?? error;
-    throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned a body that is not JSON`, { cause: error });
+    if (error instanceof BackendError) throw error;
+    throw networkError(call, error);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // No cause: the SyntaxError quotes the body around the error, which may be a key the service echoed.
+    throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned a body that is not JSON`);
   }
   const result = schema.safeParse(data);
   if (result.success) return result.data;
@@ -88,6 +109,33 @@ export async function readJson<Schema extends z.ZodType>(call: HttpCall, respons
   );
 }
 
+/** The body as UTF-8 text; a BACKEND_BAD_RESPONSE once it passes `maxBytes` (the body is cancelled, closing the connection). */
+async function readBoundedText(call: HttpCall, response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      total += next.value.byteLength;
+      if (total > maxBytes) {
+        throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned a body larger than ${formatBytes(maxBytes)}`);
+      }
+      parts.push(next.value);
+    }
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  return new TextDecoder().decode(Buffer.concat(parts, total));
+}
+
+/** `bytes` in MiB when whole, else in bytes. */
+function formatBytes(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+
 /** How to turn a PCM response body into chunks. */
 export interface PcmStreamFormat {
   sampleRateHz: number;
@@ -95,8 +143,10 @@ export interface PcmStreamFormat {
   chunkMs: number;
   /** Linear gain applied to every sample (1 = unchanged); results are clamped to [-1, 1]. */
   gain: number;
-  /** Longest wait for the next bytes of the body; a longer stall is a retryable BACKEND_TIMEOUT. */
+  /** Longest wait for the next chunk's bytes (all of them, not the next read); a longer stall is a retryable BACKEND_TIMEOUT. */
   idleTimeoutMs: number;
+  /** Most audio one answer may carry, in ms: past it the answer is a BACKEND_BAD_RESPONSE and its connection closes (unset: no limit). */
+  maxAudioMs?: number;
 }
 
 /**
@@ -114,23 +164,35 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
   const block = new Uint8Array(chunkFrames * S16_BYTES);
   let filledBytes = 0;
   let totalBytes = 0;
+  let stall: Deadline | undefined;
+  let bytesRead = 0;
+  const maxBytes = format.maxAudioMs === undefined ? Number.POSITIVE_INFINITY : Math.ceil((format.sampleRateHz * format.maxAudioMs) / 1000) * S16_BYTES;
   try {
     rejectNonAudio(call, response);
+    // One deadline per chunk, not per read: a body that drips a few bytes at a time (a slow-loris
+    // answer) would otherwise hold the call for as long as it likes. It runs only while this
+    // generator waits on the network; the consumer's time between chunks is not counted.
+    stall = startChunkDeadline(call, format);
     for (;;) {
       let next: Awaited<ReturnType<typeof reader.read>>;
-      const stall = startDeadline(call.backend, format.idleTimeoutMs, `${describeCall(call)} stalled: no data`);
       try {
         next = await Promise.race([reader.read(), rejectOnAbort(stall.signal)]);
       } catch (error) {
         if (call.signal.aborted) throw call.signal.reason ?? error;
-        if (stall.signal.aborted) throw stall.signal.reason;
+        if (stall.signal.aborted) throw stalledError(call, format, bytesRead);
         throw networkError(call, error);
-      } finally {
-        stall.clear();
       }
       if (next.done) break;
       const bytes = next.value;
       totalBytes += bytes.byteLength;
+      bytesRead += bytes.byteLength;
+      if (totalBytes > maxBytes) {
+        throw new BackendError(
+          call.backend,
+          'BACKEND_BAD_RESPONSE',
+          `${describeCall(call)} answered with audio longer than ${Math.round((format.maxAudioMs ?? 0) / 1000)} s, more than its text could last`,
+        );
+      }
       let offsetBytes = 0;
       while (offsetBytes < bytes.byteLength) {
         const takeBytes = Math.min(block.byteLength - filledBytes, bytes.byteLength - offsetBytes);
@@ -138,8 +200,11 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
         filledBytes += takeBytes;
         offsetBytes += takeBytes;
         if (filledBytes === block.byteLength) {
+          stall.clear();
           yield toOutput(block, format);
           filledBytes = 0;
+          bytesRead = 0;
+          stall = startChunkDeadline(call, format);
         }
       }
     }
@@ -147,6 +212,7 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
     if (wholeBytes > 0) yield toOutput(block.subarray(0, wholeBytes), format);
     if (totalBytes < S16_BYTES) throw emptyAudioError(call);
   } finally {
+    stall?.clear();
     // Cancelling an unfinished body makes undici close the socket instead of draining it.
     reader.cancel().catch(() => undefined);
   }
@@ -166,6 +232,17 @@ export function startDeadline(backend: string, ms: number, what: string): Deadli
     ms,
   );
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/** The deadline for the next chunk's bytes: `idleTimeoutMs` (its error is `stalledError`'s). */
+function startChunkDeadline(call: HttpCall, format: PcmStreamFormat): Deadline {
+  return startDeadline(call.backend, format.idleTimeoutMs, `${describeCall(call)} stalled`);
+}
+
+/** The retryable BACKEND_TIMEOUT of a chunk deadline: "no data" (nothing read since it started), or a drip of `bytesRead` bytes, short of a chunk. */
+function stalledError(call: HttpCall, format: PcmStreamFormat, bytesRead: number): BackendError {
+  const what = bytesRead === 0 ? 'no data' : `only ${bytesRead} bytes, less than one chunk (${format.chunkMs} ms of audio),`;
+  return new BackendError(call.backend, 'BACKEND_TIMEOUT', `${describeCall(call)} stalled: ${what} within ${format.idleTimeoutMs} ms`, { retryable: true });
 }
 
 /** Rejects with the signal's reason when it aborts; never resolves. */
@@ -199,8 +276,20 @@ function networkError(call: HttpCall, error: unknown): BackendError {
   const reason = code ?? (cause instanceof Error ? cause.message : String(cause));
   return new BackendError(call.backend, 'BACKEND_NETWORK', redact(`${describeCall(call)} failed: ${reason}`, call.secrets), {
     retryable: true,
-    cause: error,
+    cause: causeWithoutSecrets(error, call.secrets),
   });
+}
+
+/**
+ * `error` as an error's cause, unless it or a cause of it shows a secret (fetch refusing a key that
+ * is not a valid header value quotes it): then a plain Error of its redacted message, so
+ * `util.inspect` of the error a caller logs cannot show the key.
+ */
+function causeWithoutSecrets(error: unknown, secrets: readonly string[]): unknown {
+  const shown = inspect(error, { depth: 20 });
+  if (!secrets.some((secret) => secret.length > 0 && shown.includes(secret))) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(redact(message, secrets));
 }
 
 async function statusError(call: HttpCall, response: Response): Promise<BackendError> {
@@ -210,6 +299,15 @@ async function statusError(call: HttpCall, response: Response): Promise<BackendE
   const statusText = redact(response.statusText, call.secrets);
   const head = `${describeCall(call)} answered ${status}${statusText ? ` ${statusText}` : ''}`;
   const quoted = serviceText ? `: ${serviceText}` : '';
+  if (status >= 300 && status < 400) {
+    // Only the target's origin is named: its path or query may carry what the call sent.
+    const location = redirectOrigin(response.headers.get('location'), call.url);
+    return new BackendError(
+      call.backend,
+      'BACKEND_REQUEST_REJECTED',
+      `${head}: a redirect${location ? ` to ${redact(location, call.secrets)}` : ''}, not followed (the API key and the text go to the configured baseUrl only; point baseUrl at the service itself)`,
+    );
+  }
   const retryable = status === 408 || status === 429 || status >= 500;
   if (!retryable) {
     const code = status === 401 || status === 403 ? 'BACKEND_AUTH_FAILED' : status === 404 ? 'BACKEND_NOT_FOUND' : 'BACKEND_REQUEST_REJECTED';
@@ -227,6 +325,16 @@ async function statusError(call: HttpCall, response: Response): Promise<BackendE
   }
   // The base class waits max(Retry-After, its own backoff) before the next attempt.
   return new BackendError(call.backend, code, `${head}${quoted}`, { retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+}
+
+/** The origin a redirect's Location points to (resolved against `base`), or undefined when absent or unreadable. */
+function redirectOrigin(location: string | null, base: URL): string | undefined {
+  if (location === null) return undefined;
+  try {
+    return new URL(location, base).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms, in ms; undefined when absent or unreadable. */

@@ -88,7 +88,7 @@ export class OpenAIBackend extends HttpBackend<ParsedOptions> {
       });
       // The base class bounds the wait for the first audio; later parts get the same allowance here.
       if (index > 0) call.headersTimeoutMs = this.policy.firstChunkTimeoutMs;
-      yield* this.streamPcm(call, OPENAI_PCM_SAMPLE_RATE_HZ, gain);
+      yield* this.streamPcm(call, OPENAI_PCM_SAMPLE_RATE_HZ, gain, input);
     }
   }
 }

@@ -1,8 +1,9 @@
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ElevenLabsBackend, type ElevenLabsBackendOptions } from '../../src/backends/elevenlabs.js';
 import { InputError } from '../../src/errors.js';
 import { describeCloudBackendContract } from '../helpers/cloud-backend-contract.js';
-import { delay, heldBackStream, jsonResponder, pcmResponder, piecewiseResponder, s16leBytes, silentResponder, testSamples, useTestHttpServer } from '../helpers/http-server.js';
+import { delay, endlessAnswer, heldBackStream, jsonResponder, pcmResponder, piecewiseResponder, s16leBytes, silentResponder, testSamples, useTestHttpServer } from '../helpers/http-server.js';
 import { collect, rejection, samplesOf, segment } from '../helpers/synthesis.js';
 
 const KEY = 'xi-test-secret-abcdef';
@@ -177,6 +178,41 @@ describe('ElevenLabsBackend', () => {
       normalized_alignment: null,
     };
   }
+
+  it('keeps the key out of the cause of a voice list that is not JSON, even cut short (util.inspect)', async () => {
+    server.respond((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(`{"voices": [${KEY}]}`);
+    });
+
+    const error = await rejection(backend().voices());
+
+    expect(error).toMatchObject({ code: 'BACKEND_BAD_RESPONSE', backend: 'elevenlabs' });
+    expect(inspect(error, { depth: 20 })).not.toContain(KEY.slice(0, 8));
+  });
+
+  it('refuses a voice list over 16 MiB instead of holding it, and closes the connection', async () => {
+    const endless = endlessAnswer('application/json', 48 * 1024 * 1024, '{"voices":[],"pad":"', 0x61, '"}');
+    server.respond(endless.responder);
+
+    const error = await rejection(backend().voices());
+
+    expect(error).toMatchObject({ code: 'BACKEND_BAD_RESPONSE', backend: 'elevenlabs' });
+    expect(error.message).toContain('larger than 16 MiB');
+    await server.requests[0]!.closedEarly;
+    expect(endless.written()).toBeLessThan(48 * 1024 * 1024);
+  });
+
+  it('timestamps: refuses an answer over 64 MiB instead of holding it, and closes the connection', async () => {
+    const endless = endlessAnswer('application/json', 160 * 1024 * 1024, '{"audio_base64":"', 0x41, '"}');
+    server.respond(endless.responder);
+
+    const error = await rejection(collect(backend({ timestamps: true, maxRetries: 0 }).synthesize(segment('hi'))));
+
+    expect(error).toMatchObject({ code: 'BACKEND_BAD_RESPONSE', backend: 'elevenlabs' });
+    expect(error.message).toContain('larger than 64 MiB');
+    await server.requests[0]!.closedEarly;
+    expect(endless.written()).toBeLessThan(160 * 1024 * 1024);
+  });
 
   it('timestamps: posts to /with-timestamps and turns the character alignment into reported word timings', async () => {
     const samples = testSamples(2400);

@@ -4,10 +4,11 @@
  * each backend and a real HTTP server on 127.0.0.1. Each backend supplies the service's own error
  * answers, so the quoting of every error shape stays covered.
  */
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SpeechBackend } from '../../src/backends/backend.js';
 import { AbortError } from '../../src/errors.js';
-import { delay, pcmResponder, piecewiseResponder, s16leBytes, silentResponder, testSamples, useTestHttpServer, type RecordedRequest, type Responder, type TestServerHandle } from './http-server.js';
+import { delay, endlessAnswer, jsonResponder, pcmResponder, piecewiseResponder, s16leBytes, silentResponder, testSamples, useTestHttpServer, type RecordedRequest, type Responder, type TestServerHandle } from './http-server.js';
 import { collect, rejection, samplesOf, segment, streamError } from './synthesis.js';
 
 /** Options the suite sets on top of a backend's defaults. */
@@ -15,6 +16,7 @@ export interface ContractOptions {
   apiKey?: string | undefined;
   maxRetries?: number;
   firstChunkTimeoutMs?: number;
+  idleTimeoutMs?: number;
 }
 
 /** How to run the shared suite against one cloud backend. */
@@ -41,6 +43,8 @@ export interface CloudBackendContract {
 export function describeCloudBackendContract(contract: CloudBackendContract): void {
   describe(`${contract.name}: the cloud backend contract`, () => {
     const server = useTestHttpServer();
+    /** Another origin (another port): where a hostile or hijacked service would redirect to. */
+    const elsewhere = useTestHttpServer();
     afterEach(() => {
       vi.unstubAllEnvs();
     });
@@ -114,6 +118,72 @@ export function describeCloudBackendContract(contract: CloudBackendContract): vo
       await expect(collect(cloud.synthesize(segment('again')))).rejects.toMatchObject({ code: 'BACKEND_CLOSED' });
       expect((await cloud.health()).status).toBe('unavailable');
       expect(server.requests).toHaveLength(1);
+    });
+
+    it('never follows a redirect: neither the key nor the text reaches another host', async () => {
+      elsewhere.respond(pcmResponder(s16leBytes(testSamples(100))), jsonResponder(200, { voices: [] }));
+      for (const status of [301, 302, 303, 307, 308]) {
+        server.respond((request, response) => {
+          response.writeHead(status, { location: `${elsewhere.baseUrl}/steal?key=${contract.apiKey}` }).end();
+        });
+        const cloud = backend({ maxRetries: 2 });
+
+        const error = await rejection(collect(cloud.synthesize(segment('a private sentence'))));
+        const listed = await cloud.voices().then(
+          () => undefined,
+          (failure: unknown) => failure as Error,
+        );
+
+        expect(error).toMatchObject({ code: 'BACKEND_REQUEST_REJECTED', backend: contract.name, retryable: false });
+        expect(error.message).toContain(`answered ${status}`);
+        expect(error.message).toContain('redirect');
+        expect(error.message).not.toContain(contract.apiKey);
+        if (listed) expect(listed.message).not.toContain(contract.apiKey);
+      }
+      expect(elsewhere.requests).toHaveLength(0);
+    });
+
+    it('refuses an endless answer: no more audio than 60 s + 1 s per character of the text, then the connection closes', async () => {
+      const endless = endlessAnswer('application/octet-stream', 32 * 1024 * 1024, '', 0);
+      server.respond(endless.responder);
+      let samples = 0;
+
+      const error = await streamError(backend({ maxRetries: 0 }).synthesize(segment('hi')), (chunk) => {
+        samples += chunk.pcm.length;
+      });
+
+      expect(error).toMatchObject({ code: 'BACKEND_BAD_RESPONSE', backend: contract.name, retryable: false });
+      expect(error.message).toContain('longer than');
+      expect(samples).toBeLessThanOrEqual(48_000 * 62);
+      await server.requests[0]!.closedEarly;
+      expect(endless.written()).toBeLessThan(32 * 1024 * 1024);
+    });
+
+    it('gives up on a slow drip: each chunk of audio must come within idleTimeoutMs, not merely each byte', async () => {
+      // A whole first chunk (80 ms at up to 48 kHz), then 2 bytes every 20 ms for 8 s: no single read waits 500 ms.
+      const first = new Uint8Array(7680);
+      const drip = Array.from({ length: 400 }, () => new Uint8Array(2));
+      server.respond(piecewiseResponder([first, ...drip], () => delay(20)));
+      let chunks = 0;
+
+      const error = await streamError(backend({ idleTimeoutMs: 500, maxRetries: 0 }).synthesize(segment('drip')), () => {
+        chunks += 1;
+      });
+
+      expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT', backend: contract.name });
+      expect(error.message).toContain('stalled');
+      expect(chunks).toBeGreaterThanOrEqual(1);
+      await server.requests[0]!.closedEarly;
+    });
+
+    it('keeps a key fetch refuses as a header value out of the error and its causes (util.inspect)', async () => {
+      for (const apiKey of [`${contract.apiKey}\r\nX-Injected: 1`, `${contract.apiKey}\u0000`]) {
+        const error = await rejection(collect(backend({ apiKey, maxRetries: 0 }).synthesize(segment('x'))));
+
+        expect(error).toMatchObject({ backend: contract.name });
+        expect(inspect(error, { depth: 20 })).not.toContain(contract.apiKey);
+      }
+      expect(server.requests).toHaveLength(0);
     });
 
     it(`reads the key from ${contract.apiKeyEnv} when no apiKey option is given`, async () => {

@@ -239,3 +239,33 @@ export function heldBackStream(pieces: readonly Uint8Array[]): HeldBackStream {
     },
   };
 }
+
+/** An answer that keeps coming: `prefix`, then 1 MiB pieces of `filler` until `capBytes` were written or the client went away, then `suffix`. */
+export interface EndlessAnswer {
+  responder: Responder;
+  /** Bytes written so far. */
+  written(): number;
+}
+
+/** An `EndlessAnswer` (200, `contentType`); `capBytes` only keeps a client that reads it all from running for ever. */
+export function endlessAnswer(contentType: string, capBytes: number, prefix = '', filler = 0x61, suffix = ''): EndlessAnswer {
+  let written = 0;
+  const piece = Buffer.alloc(1024 * 1024, filler);
+  return {
+    written: () => written,
+    responder: async (request, response) => {
+      let gone = false;
+      void request.closedEarly.then(() => {
+        gone = true;
+      });
+      response.writeHead(200, { 'content-type': contentType });
+      response.write(prefix);
+      written += Buffer.byteLength(prefix);
+      while (!gone && written < capBytes) {
+        if (!response.write(piece)) await Promise.race([once(response, 'drain'), request.closedEarly]);
+        written += piece.byteLength;
+      }
+      if (!gone) response.end(suffix);
+    },
+  };
+}

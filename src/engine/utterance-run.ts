@@ -132,6 +132,10 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
     const watermark = parsed.watermark ?? options.watermark;
     const marker = watermark ? createWatermarkEmbedder(watermark) : undefined;
     const emit = (kind: AudioChunk['kind'], unmarked: Float32Array, nodeId: string, extra: Partial<AudioChunk>): AudioChunk | Promise<AudioChunk> => {
+      // Every chunk leaves through here: once a decision (or a halt, or close()) aborted the run,
+      // nothing more is handed out, whatever the run still held (a gathered sentence, a resampler's
+      // tail, a clip read meanwhile). The abort's reason is what the run ends with (below).
+      signal.throwIfAborted();
       if (!playing) {
         // effectsAwaitDurability: the first chunk waits until the play decision is on disk (each
         // `yield` of this async generator awaits the promise before the consumer sees the chunk).
@@ -229,6 +233,8 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
             yield emit('speech', pcm, step.nodeId, { text: step.segment.text, metadata, backend: utterance.backend });
           }
         }
+        // Ended meanwhile: what this sentence gathered or the resampler holds is never handed out (nor counted as done).
+        if (signal.aborted) break;
         const flushed = converter.convert(new Float32Array(0), converter.rateHz ?? FALLBACK_RATE_HZ, true);
         const tail = trimmer ? trimmer.push(flushed).pcm : flushed;
         trimmer?.end();

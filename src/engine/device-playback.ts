@@ -28,6 +28,9 @@ import { callerAbort, callerAbortError, idleWatch, ownerEnds, playEndError, type
 import type { StreamLifecycle } from './stream-lifecycle.js';
 import { gainTargetOf, streamFailed, type RunHooks, type Utterance } from './utterance.js';
 
+/** Codes of a write that failed because the device no longer renders (stopped, lost, or closed by its host). */
+const DEVICE_GONE: ReadonlySet<string> = new Set(['AUDIO_DEVICE_STOPPED', 'AUDIO_DEVICE_CLOSED']);
+
 /** What the plays of one engine on one device share (made before a play asks for its turn: see `devicePlaybackContext`). */
 export interface PlaybackContext {
   sinks: SinkBook;
@@ -259,15 +262,20 @@ export class DevicePlayback {
     return this.#sink !== undefined && this.#sink.closure === null;
   }
 
-  /** Whether the device still holds audio the stream wrote (open, and not all of it played yet). */
+  /**
+   * Whether the device still holds audio the stream wrote that it will play (open, not all of it
+   * played yet, and the device renders: a closed or stopped device plays nothing, so what it holds
+   * does not keep the admission timeout off).
+   */
   holdsAudio(): boolean {
-    return this.open && (this.#sink?.framesWritten ?? 0) > (this.#sink?.playedFrames() ?? 0);
+    const sink = this.#sink;
+    return this.open && sink !== undefined && sink.framesWritten > sink.playedFrames() && sink.deviceStarted();
   }
 
   /**
    * Writes `chunk` in the device's layout (call only while `open`). Resolves false when a decision
    * closed the sink during the write (the feeding ends there); when the device stopped under the
-   * play, `lifecycle` fails the stream (attested) before the error is rethrown.
+   * play or was closed, `lifecycle` fails the stream (attested) before the error is rethrown.
    */
   async write(chunk: AudioChunk, lifecycle: StreamLifecycle): Promise<boolean> {
     const sink = this.#sink;
@@ -280,8 +288,9 @@ export class DevicePlayback {
       return true;
     } catch (error) {
       if (sink.closure) return false;
-      // The device stopped under the play: the runtime fails the stream (attested) with why.
-      if (error instanceof AudioError && error.code === 'AUDIO_DEVICE_STOPPED') lifecycle.fail(error.message);
+      // The device stopped under the play, or its host closed it: the stream was cut, so the runtime
+      // fails it (attested) with why; left to the run, a throw here read as its consumer leaving (a plain stop).
+      if (error instanceof AudioError && DEVICE_GONE.has(error.code)) lifecycle.fail(error.message);
       throw error;
     }
   }

@@ -26,8 +26,8 @@ class HeldBackend extends BaseBackend {
   readonly name = 'held';
   readonly capabilities: BackendCapabilities = { streaming: true, wordTimings: false, phonemes: false, remote: false };
   piecesYielded = 0;
-  /** Pieces yielded of the held sentence. */
-  heldPieces = 0;
+  /** The held sentence waits for `release()`. */
+  holding = false;
   #release: (() => void) | undefined;
   #held: Promise<void> = new Promise((resolve) => (this.#release = resolve));
 
@@ -45,12 +45,15 @@ class HeldBackend extends BaseBackend {
 
   protected async *synthesizeOnce(segment: SynthesisSegment, _options: SynthesisOptions, signal: AbortSignal): AsyncIterable<EngineOutput> {
     for (let piece = 0; piece < this.pieces; piece += 1) {
-      if (piece === 1 && segment.text.includes('held')) await Promise.race([this.#held, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+      if (piece === 1 && segment.text.includes('held')) {
+        // Asked for the next piece: the engine has taken the first one in (handed out, or gathered).
+        this.holding = true;
+        await Promise.race([this.#held, new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))]);
+      }
       // An obedient backend: nothing more once aborted.
       if (signal.aborted) return;
       const pcm = new Float32Array(PIECE_FRAMES).map((_, index) => 0.3 * Math.sin((2 * Math.PI * 220 * (this.piecesYielded * PIECE_FRAMES + index)) / BACKEND_RATE_HZ));
       this.piecesYielded += 1;
-      if (segment.text.includes('held')) this.heldPieces += 1;
       yield { pcm, sampleRateHz: BACKEND_RATE_HZ, channels: 1, metadata: {} };
     }
   }
@@ -94,9 +97,7 @@ async function around(decision: Decision | null, consume: (engine: VoiceEngine, 
   const counts = { before: 0, after: 0 };
   let decided = false;
   const running = consume(engine, (pcm) => (counts[decided ? 'after' : 'before'] += pcm.length)).catch((error: unknown) => error);
-  await waitUntil(() => backend.heldPieces === 1, 'the held sentence half synthesized');
-  // Let the engine take the held piece in (and hand out what it hands out before the hold).
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitUntil(() => backend.holding, 'the held sentence half synthesized, its first piece taken in');
   const streamId = engine.activeStreams()[0] as string;
   if (decision) decide(streamId, decision);
   decided = true;

@@ -527,12 +527,17 @@ export class AudioRegistrar {
   }
 
   /**
-   * Calls `listener` synchronously after every allowed override decision (`enable_override`,
-   * `update_override`, `disable_override`) asked on this thread; the runtime's scheduler re-checks
-   * its gains then (an override lifts a duck at once). Returns the function that removes it.
+   * Calls `listener` after every allowed override decision (`enable_override`, `update_override`,
+   * `disable_override`): synchronously for one asked on this thread; for one decided on another
+   * thread of this registrar, when this thread hears of it (the writer as it writes the record, an
+   * attached registrar within an event-loop turn of the doorbell), as for transitions. The
+   * runtime's scheduler re-checks its gains then (an override lifts a duck at once, whichever
+   * thread enabled it). Returns the function that removes it.
    */
   onOverride(listener: (event: OverrideEvent) => void, options: ListenerOptions = {}): () => void {
-    return this.#overrideListeners.add(listener, options);
+    const remove = this.#overrideListeners.add(listener, options);
+    this.#listen();
+    return remove;
   }
 
   /**
@@ -1068,6 +1073,8 @@ export class AudioRegistrar {
     const observed = entry.kind === 1;
     if (entry.allowed && entry.kind === 0 && streamKey !== null && entry.stateAfter >= 0) this.#book.setLastAttestation(streamKey, record);
     if (!this.#replaying && entry.allowed && !observed) this.#notifyTransition(record);
+    // Another thread's override decision: this thread's runtime obeys it as it obeys its own (the scheduler re-checks).
+    if (!this.#replaying && entry.allowed && entry.kind === 0 && record.action !== null && record.action.endsWith('_override')) this.#notifyOverride(record);
     if (!this.#replaying && entry.halted && !observed) {
       this.#enterHalt({ cause: 'accessibility_bypass', message: record.message, seq: record.seq, attestationId: record.id });
     }
@@ -1178,7 +1185,7 @@ export class AudioRegistrar {
     this.#haltListeners.tell(this.#haltInfo);
   }
 
-  /** Tells override listeners about an allowed override decision of this thread. */
+  /** Tells override listeners about an allowed override decision (this thread's, or another thread's the writer writes). */
   #notifyOverride(record: Attestation): void {
     if (this.#overrideListeners.empty || record.action === null) return;
     const event: OverrideEvent = Object.freeze({
@@ -1211,13 +1218,14 @@ export class AudioRegistrar {
   #tellForeign(upToSeq: number): number {
     const events = this.#events;
     if (events === null || this.#closed) return 0;
-    if (this.#transitionListeners.empty && this.#haltListeners.empty) {
+    if (this.#transitionListeners.empty && this.#haltListeners.empty && this.#overrideListeners.empty) {
       events.skipTo(upToSeq === Number.MAX_SAFE_INTEGER ? this.#core.lastSeq() : upToSeq);
       return 0;
     }
     return events.readUpTo(upToSeq, {
       transition: (event) => this.#transitionListeners.tell(event),
       halt: () => this.#noticeCoreHalt(),
+      override: (event) => this.#overrideListeners.tell(event),
     });
   }
 
@@ -1235,7 +1243,7 @@ export class AudioRegistrar {
   async #listenLoop(): Promise<void> {
     const bell = this.#bell as Doorbell;
     try {
-      while (!this.#closed && !(this.#transitionListeners.empty && this.#haltListeners.empty)) {
+      while (!this.#closed && !(this.#transitionListeners.empty && this.#haltListeners.empty && this.#overrideListeners.empty)) {
         const seen = bell.rings;
         try {
           this.#tellForeign(Number.MAX_SAFE_INTEGER);

@@ -99,6 +99,14 @@ const attachOptionsSchema = z.strictObject({ config: z.unknown().optional() });
 const SETTLED: Promise<void> = Promise.resolve();
 const NO_METADATA: NonNullable<ValidRequest['metadata']> = Object.freeze({});
 
+/** What a request that is no handle gave as its actor, for the denial's issue (never read as who asked). */
+function claimedActor(actor: unknown): string {
+  if (typeof actor === 'string') return `the name ${JSON.stringify(actor.slice(0, 140))}`;
+  const parsed = actorRefSchema.safeParse(actor);
+  if (parsed.success) return `a copy naming ${actorKey(toActor(parsed.data))}`;
+  return actor === undefined ? 'none' : `${actor === null ? 'null' : typeof actor} that is not a handle`;
+}
+
 /** Cores a registrar of this realm writes the log of (a ReferenceCore has no writer role of its own). */
 const writtenCores = new WeakSet<DecisionCore>();
 
@@ -737,7 +745,8 @@ export class AudioRegistrar {
     let oversized: string | null = null;
     try {
       const named = this.#nameActors(given, trusted);
-      if (typeof named === 'string') return this.#attestInvalid(given, [{ path: 'actor', message: named }]);
+      // Denied for its actor: the record names none (a name or a copy proves nothing about who asked).
+      if (typeof named === 'string') return this.#attestInvalid(given, [{ path: 'actor', message: named }], false);
       input = named;
       // Metadata is bounded before zod reads it (request-schema.ts, METADATA_MAX_CHARS); a record
       // replayed was decided under the rules of its day (a log from before the bound replays as written).
@@ -746,8 +755,9 @@ export class AudioRegistrar {
       if (oversized === null) common = parseCommonRequest(input);
       if (oversized === null && common === undefined) parsed = requestSchema.safeParse(input);
     } catch (error) {
-      // A throwing getter or proxy: still one denial, still attested.
-      return this.#attestInvalid(input, [{ path: '(request)', message: `unreadable: ${(error as Error).message}` }]);
+      // A throwing getter or proxy: still one denial, still attested. Its actor is named only as
+      // this registrar's handle resolved it (or by the host): read again, a getter could name anyone.
+      return this.#attestInvalid(input, [{ path: '(request)', message: `unreadable: ${(error as Error).message}` }], trusted || input !== given);
     }
     if (oversized !== null) return this.#attestInvalid(input, [{ path: 'metadata', message: oversized }]);
     if (parsed !== undefined && !parsed.success) {
@@ -998,10 +1008,11 @@ export class AudioRegistrar {
     return this.#gate.recordOf(result) ?? result.attestation;
   }
 
-  #attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {
+  /** Attests a malformed request; `actorProven` false: its `actor` field is not who asked (the record names no actor). */
+  #attestInvalid(input: unknown, allIssues: { path: string; message: string }[], actorProven = true): RegistrarResult {
     const seq = this.#reserveSeq();
     this.syncJournal(seq - 1);
-    return this.#finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues), false, false);
+    return this.#finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues, actorProven), false, false);
   }
 
   #attestFacadeHalted(actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
@@ -1270,10 +1281,10 @@ export class AudioRegistrar {
     const newOwner = typeof metadata === 'object' && metadata !== null ? (metadata as { newOwner?: unknown }).newOwner : undefined;
     let named: unknown = input;
     if (ActorHandle.isHandle(actor)) {
-      if (!ActorHandle.issuedBy(actor, this.#issuer)) return 'an ActorHandle of another registrar';
+      if (!ActorHandle.issuedBy(actor, this.#issuer)) return `an ActorHandle of another registrar (naming ${String(actor as ActorHandle)})`;
       named = { ...(input as object), actor: actor.key };
     } else if (!trusted) {
-      return 'expected an ActorHandle from registerActor() (names are accepted only by requestAsHost())';
+      return `expected an ActorHandle from registerActor() (names are accepted only by requestAsHost(); received ${claimedActor(actor)})`;
     }
     if (ActorHandle.isHandle(newOwner)) {
       if (!ActorHandle.issuedBy(newOwner, this.#issuer)) return 'metadata.newOwner: an ActorHandle of another registrar';

@@ -37,7 +37,7 @@ import { admitPlay, type AdmissionContext } from './play-admission.js';
 import { DevicePlayback, devicePlaybackContext, type PlaybackContext, type PlayStart } from './device-playback.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 import { EngineBackends } from './engine-backends.js';
-import { InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
+import { holdGuestSpeech, InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
 import { runUtterance, type RunContext } from './utterance-run.js';
 import { ownerAbortable } from './owner-abort.js';
 import { BackendStallWatch } from './backend-stall.js';
@@ -150,17 +150,25 @@ export class VoiceEngine {
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const started = performance.now();
     const chunks: AudioChunk[] = [];
-    const utterance = await this.#prepare(text, parsed);
-    for await (const chunk of this.#runOwned(utterance, text, parsed, { perSentenceLoudness: false }, 'speak()')) chunks.push(chunk);
-    const sampleRateHz = chunks[0]?.sampleRateHz ?? parsed.sampleRateHz ?? this.#options.sampleRateHz ?? FALLBACK_RATE_HZ;
-    let audio = concatPcm(chunks.map((chunk) => chunk.pcm));
-    let loudness: SpeechResult['loudness'];
-    if (parsed.targetLufs !== undefined && audio.length > 0) {
-      const normalised = normalizeLoudness(audio, { sampleRateHz, channels: 1, targetLufs: parsed.targetLufs, truePeakLimitDb: parsed.truePeakLimitDb });
-      audio = normalised.pcm;
-      loudness = { integratedLufs: normalised.after.integratedLufs, truePeakDb: normalised.after.truePeakDb, gainDb: normalised.gainDb, limited: normalised.limited, peakReductionDb: normalised.peakReductionDb };
+    const validated = await this.#validate(text, parsed);
+    // A guest's calls in flight together hold a bounded amount of speech (input-validation.ts).
+    const release = this.#ownsPlugins ? () => undefined : holdGuestSpeech(this.#budget, validated.graph);
+    try {
+      this.#throwIfClosed();
+      const utterance = this.#begin(parsed, validated);
+      for await (const chunk of this.#runOwned(utterance, text, parsed, { perSentenceLoudness: false }, 'speak()')) chunks.push(chunk);
+      const sampleRateHz = chunks[0]?.sampleRateHz ?? parsed.sampleRateHz ?? this.#options.sampleRateHz ?? FALLBACK_RATE_HZ;
+      let audio = concatPcm(chunks.map((chunk) => chunk.pcm));
+      let loudness: SpeechResult['loudness'];
+      if (parsed.targetLufs !== undefined && audio.length > 0) {
+        const normalised = normalizeLoudness(audio, { sampleRateHz, channels: 1, targetLufs: parsed.targetLufs, truePeakLimitDb: parsed.truePeakLimitDb });
+        audio = normalised.pcm;
+        loudness = { integratedLufs: normalised.after.integratedLufs, truePeakDb: normalised.after.truePeakDb, gainDb: normalised.gainDb, limited: normalised.limited, peakReductionDb: normalised.peakReductionDb };
+      }
+      return { audio, ...resultOf(utterance, marksOf(chunks), audio.length, sampleRateHz, started), ...(loudness ? { loudness } : {}) };
+    } finally {
+      release();
     }
-    return { audio, ...resultOf(utterance, marksOf(chunks), audio.length, sampleRateHz, started), ...(loudness ? { loudness } : {}) };
   }
 
   /**

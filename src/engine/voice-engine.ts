@@ -112,10 +112,11 @@ export class VoiceEngine {
     this.#options = parseInput(voiceEngineOptionsSchema, options, 'VoiceEngineOptions');
     this.#registrar = this.#options.registrar ?? new AudioRegistrar();
     const actor = this.#options.actor;
-    this.actor = this.#registrar.registerActor(actor);
-    if (ActorHandle.isHandle(actor) && this.actor !== actor) {
+    // Refused before registering: registering another registrar's handle would make its name an actor here.
+    if (ActorHandle.isHandle(actor) && !this.#registrar.issued(actor)) {
       throw new InputError('VoiceEngineOptions.actor: an ActorHandle of another registrar (pass the registrar that issued it)', { field: 'actor' });
     }
+    this.actor = this.#registrar.registerActor(actor);
     this.#runtime = this.#registrar.registerActor(this.runtimeActor);
     this.registrar = readerOf(this.#registrar);
     this.#registry = inherited?.registry ?? new BackendRegistry();
@@ -395,6 +396,9 @@ export class VoiceEngine {
     // could otherwise name any actor (a user, the runtime) and act as it.
     if (!ActorHandle.isHandle(actor)) {
       throw new InputError(`forActor: actor: expected an ActorHandle of this engine's registrar (a name or a copy is not a capability; received ${typeof actor === 'string' ? JSON.stringify((actor as string).slice(0, 100)) : typeof actor})`, { field: 'actor' });
+    }
+    if (!this.#registrar.issued(actor)) {
+      throw new InputError(`forActor: actor: an ActorHandle of another registrar (${String(actor)}); pass one this engine's registrar issued`, { field: 'actor' });
     }
     // Only `policy`: anything else (a session, a user, a content filter, a timeout) would let the
     // engine it makes escape what the host pinned on this one (a guest may call forActor too).

@@ -355,6 +355,11 @@ export class AudioRegistrar {
     return handle;
   }
 
+  /** Whether `handle` is a handle this registrar issued (not a copy, a look-alike or another registrar's); checks without registering anything. */
+  issued(handle: unknown): handle is ActorHandle {
+    return ActorHandle.issuedBy(handle, this.#issuer);
+  }
+
   /** Rebuilds a registrar by re-deciding a whole log (seq 1 on) and checking every decision; any iterable, read as it goes (e.g. `iterateAttestationLog(path)`). */
   static replay(attestations: Iterable<unknown>, options: ReplayOptions = {}): AudioRegistrar {
     return replayLog(attestations, options);

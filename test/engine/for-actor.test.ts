@@ -267,7 +267,7 @@ describe('VoiceEngine.forActor', () => {
     }
   });
 
-  it("refuses another registrar's handle", async () => {
+  it("refuses another registrar's handle, registering nothing", async () => {
     const registrar = new AudioRegistrar();
     const output = new AudioOutput({ backend: 'null' });
     const host = new VoiceEngine({ registrar, output });
@@ -275,6 +275,13 @@ describe('VoiceEngine.forActor', () => {
       const foreign = new AudioRegistrar().registerActor('agent:intruder');
       await expect(host.forActor(foreign)).rejects.toThrow(InputError);
       await expect(host.forActor(foreign)).rejects.toThrow(/another registrar/);
+      expect(() => new VoiceEngine({ registrar, actor: foreign, output })).toThrow(/another registrar/);
+      // Refused before anything was registered (planted: the name was registered on the host's
+      // registrar first, then refused: any foreign handle made its name a registered actor here).
+      expect(registrar.requestAsHost({ action: 'start', actor: 'agent:intruder' }).reason).toBe('unknown_actor');
+      expect(registrar.issued(foreign)).toBe(false);
+      expect(registrar.issued(host.actor)).toBe(true);
+      expect(registrar.issued({ ...host.actor })).toBe(false);
     } finally {
       await host.close();
       output.close();

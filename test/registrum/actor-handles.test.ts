@@ -137,7 +137,7 @@ describe.each(coresUnderTest())('actor handles ($name core)', (core) => {
     expect(Object.getOwnPropertyNames(r)).toEqual(['attestationStore']);
     expect(Object.getOwnPropertyNames(AudioRegistrar.prototype).sort()).toEqual(
       [
-        'constructor', 'share', 'role', 'registerActor', 'snapshot', 'baseSnapshot', 'recover', 'request', 'observe', 'requestAsHost', 'observeAsHost',
+        'constructor', 'share', 'role', 'registerActor', 'issued', 'snapshot', 'baseSnapshot', 'recover', 'request', 'observe', 'requestAsHost', 'observeAsHost',
         'getState', 'listStates', 'listOverrides', 'overrideFor', 'listMemberships', 'listInvariants', 'halted', 'haltCause', 'onHalt', 'onOverride',
         'onTransition', 'spend', 'streamWatch', 'require', 'requireDurable', 'effectsAwaitDurability', 'runEffect', 'syncJournal', 'stateHash', 'flush', 'close',
       ].sort(),

@@ -36,11 +36,13 @@ describe('an override decided on another thread', () => {
     const output = nullDevice(opened, { captureSeconds: 0 });
     const registrar = new AudioRegistrar({ core: new NativeCore() });
     const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
-    const aliceEngine = new VoiceEngine({ registrar, actor: alice, output, backend: long(0.5, 4) });
-    // The attack: the deepest envelope, no ramp, a play far longer than hers.
-    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:pushy'), output, backend: long(0.1, 30), duckDb: -40, duckAttackMs: 0 });
+    // Both plays far outlast a worker's start-up on a busy machine; both are ended below.
+    const aliceEngine = new VoiceEngine({ registrar, actor: alice, output, backend: long(0.5, 60) });
+    // The attack: the deepest envelope, no ramp.
+    const agent = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:pushy'), output, backend: long(0.1, 120), duckDb: -40, duckAttackMs: 0 });
     opened.push(aliceEngine, agent);
-    const hers = aliceEngine.play('screen reader line', { sessionId: 'den', priority: 'background' });
+    const hersController = new AbortController();
+    const hers = aliceEngine.play('screen reader line', { sessionId: 'den', priority: 'background', signal: hersController.signal }).catch((error: unknown) => error);
     await waitUntil(() => aliceEngine.schedule().active.some((entry) => entry.playing), 'alice plays');
     const controller = new AbortController();
     const agentPlay = agent.play('ad', { priority: 9, policy: 'duck', signal: controller.signal }).catch((error: unknown) => error);
@@ -53,8 +55,10 @@ describe('an override decided on another thread', () => {
     expect(registrar.listOverrides()).toHaveLength(1);
     expect(agent.schedule().active.map((entry) => entry.playing)).toEqual([true]);
     expect(aliceEngine.schedule().active.map((entry) => entry.gainDb)).toEqual([0]);
-    await hers;
+    // She ends her own covered speech (the override's owner may); the agent's ends at its caller's abort.
+    hersController.abort();
     controller.abort();
-    await agentPlay;
+    await Promise.all([hers, agentPlay]);
+    expect(registrar.listStates().every((stream) => stream.state === 'stopped')).toBe(true);
   }, 60_000);
 });

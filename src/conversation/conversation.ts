@@ -191,6 +191,9 @@ export class Conversation {
     const watch = new TurnWatch(engine);
     const clips: TurnClip[] = [];
     let rateHz = parsed.sampleRateHz;
+    // Every turn is held until the mixdown: their audio together is bounded as it arrives (turns
+    // that overlap can place any number of them within the mix's bound, each still held).
+    let heldFrames = 0;
     try {
       for (const plan of this.#plans(cast, rateHz)) {
         if (watch.ended) break;
@@ -212,6 +215,10 @@ export class Conversation {
             words.push({ ...word, startMs: word.streamStartMs ?? word.startMs, endMs: word.streamEndMs ?? word.endMs });
           }
           pcm.push(chunk.pcm);
+          heldFrames += chunk.pcm.length; // a turn is mono
+          const heldMs = (heldFrames / chunk.sampleRateHz) * 1000;
+          // Leaving the loop ends the turn's stream (the consumer stopped reading: attested).
+          if (heldMs > MAX_CONVERSATION_RENDER_MS) throw tooLong(heldMs, 'its turns together');
         }
         const turn = this.turns[plan.index] as ConversationTurn;
         const entry = cast.get(speakerKey(turn.speaker)) as CastEntry;

@@ -167,6 +167,33 @@ function checkGuestDuration(graph: SpeechGraph): void {
   }
 }
 
+/** Speech (estimated, ms) the speak() calls of each guest budget hold now (the guest and the engines it made share one). */
+const heldSpeech = new WeakMap<object, number>();
+
+/**
+ * Counts a guest's speak() call of `graph` against its budget until the returned release is
+ * called: speak() keeps every sample until it returns, so calls in flight together hold at most
+ * GUEST_MAX_DURATION_MS of speech (the per-call bound alone let concurrent calls hold memory
+ * without bound). Throws InputError naming `text` for a call past it, before any request.
+ */
+export function holdGuestSpeech(budget: object, graph: SpeechGraph | null): () => void {
+  const asked = graph?.durationMs ?? 0;
+  const held = heldSpeech.get(budget) ?? 0;
+  if (held + asked > GUEST_MAX_DURATION_MS) {
+    throw new InputError(
+      `text: it would last about ${Math.ceil(asked / 60_000)} min, and this engine's calls (made by forActor) hold about ${Math.round(held / 60_000)} min of speech already; they hold at most ${GUEST_MAX_DURATION_MS / 60_000} min at once (speak() keeps every sample until it returns): wait for one to end, or use stream() or speakToFile()`,
+      { field: 'text' },
+    );
+  }
+  heldSpeech.set(budget, held + asked);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    heldSpeech.set(budget, Math.max(0, (heldSpeech.get(budget) ?? 0) - asked));
+  };
+}
+
 /**
  * Settles validations in call order: checking voices awaits the backend's voice list, and the
  * scheduler admits plays in the order their validation settles.

@@ -37,7 +37,7 @@ import { admitPlay, type AdmissionContext } from './play-admission.js';
 import { DevicePlayback, devicePlaybackContext, type PlaybackContext, type PlayStart } from './device-playback.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 import { EngineBackends } from './engine-backends.js';
-import { InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
+import { holdGuestSpeech, InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
 import { runUtterance, type RunContext } from './utterance-run.js';
 import { ownerAbortable } from './owner-abort.js';
 import { BackendStallWatch } from './backend-stall.js';
@@ -112,10 +112,11 @@ export class VoiceEngine {
     this.#options = parseInput(voiceEngineOptionsSchema, options, 'VoiceEngineOptions');
     this.#registrar = this.#options.registrar ?? new AudioRegistrar();
     const actor = this.#options.actor;
-    this.actor = this.#registrar.registerActor(actor);
-    if (ActorHandle.isHandle(actor) && this.actor !== actor) {
+    // Refused before registering: registering another registrar's handle would make its name an actor here.
+    if (ActorHandle.isHandle(actor) && !this.#registrar.issued(actor)) {
       throw new InputError('VoiceEngineOptions.actor: an ActorHandle of another registrar (pass the registrar that issued it)', { field: 'actor' });
     }
+    this.actor = this.#registrar.registerActor(actor);
     this.#runtime = this.#registrar.registerActor(this.runtimeActor);
     this.registrar = readerOf(this.#registrar);
     this.#registry = inherited?.registry ?? new BackendRegistry();
@@ -150,17 +151,25 @@ export class VoiceEngine {
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const started = performance.now();
     const chunks: AudioChunk[] = [];
-    const utterance = await this.#prepare(text, parsed);
-    for await (const chunk of this.#runOwned(utterance, text, parsed, { perSentenceLoudness: false }, 'speak()')) chunks.push(chunk);
-    const sampleRateHz = chunks[0]?.sampleRateHz ?? parsed.sampleRateHz ?? this.#options.sampleRateHz ?? FALLBACK_RATE_HZ;
-    let audio = concatPcm(chunks.map((chunk) => chunk.pcm));
-    let loudness: SpeechResult['loudness'];
-    if (parsed.targetLufs !== undefined && audio.length > 0) {
-      const normalised = normalizeLoudness(audio, { sampleRateHz, channels: 1, targetLufs: parsed.targetLufs, truePeakLimitDb: parsed.truePeakLimitDb });
-      audio = normalised.pcm;
-      loudness = { integratedLufs: normalised.after.integratedLufs, truePeakDb: normalised.after.truePeakDb, gainDb: normalised.gainDb, limited: normalised.limited, peakReductionDb: normalised.peakReductionDb };
+    const validated = await this.#validate(text, parsed);
+    // A guest's calls in flight together hold a bounded amount of speech (input-validation.ts).
+    const release = this.#ownsPlugins ? () => undefined : holdGuestSpeech(this.#budget, validated.graph);
+    try {
+      this.#throwIfClosed();
+      const utterance = this.#begin(parsed, validated);
+      for await (const chunk of this.#runOwned(utterance, text, parsed, { perSentenceLoudness: false }, 'speak()')) chunks.push(chunk);
+      const sampleRateHz = chunks[0]?.sampleRateHz ?? parsed.sampleRateHz ?? this.#options.sampleRateHz ?? FALLBACK_RATE_HZ;
+      let audio = concatPcm(chunks.map((chunk) => chunk.pcm));
+      let loudness: SpeechResult['loudness'];
+      if (parsed.targetLufs !== undefined && audio.length > 0) {
+        const normalised = normalizeLoudness(audio, { sampleRateHz, channels: 1, targetLufs: parsed.targetLufs, truePeakLimitDb: parsed.truePeakLimitDb });
+        audio = normalised.pcm;
+        loudness = { integratedLufs: normalised.after.integratedLufs, truePeakDb: normalised.after.truePeakDb, gainDb: normalised.gainDb, limited: normalised.limited, peakReductionDb: normalised.peakReductionDb };
+      }
+      return { audio, ...resultOf(utterance, marksOf(chunks), audio.length, sampleRateHz, started), ...(loudness ? { loudness } : {}) };
+    } finally {
+      release();
     }
-    return { audio, ...resultOf(utterance, marksOf(chunks), audio.length, sampleRateHz, started), ...(loudness ? { loudness } : {}) };
   }
 
   /**
@@ -387,6 +396,9 @@ export class VoiceEngine {
     // could otherwise name any actor (a user, the runtime) and act as it.
     if (!ActorHandle.isHandle(actor)) {
       throw new InputError(`forActor: actor: expected an ActorHandle of this engine's registrar (a name or a copy is not a capability; received ${typeof actor === 'string' ? JSON.stringify((actor as string).slice(0, 100)) : typeof actor})`, { field: 'actor' });
+    }
+    if (!this.#registrar.issued(actor)) {
+      throw new InputError(`forActor: actor: an ActorHandle of another registrar (${String(actor)}); pass one this engine's registrar issued`, { field: 'actor' });
     }
     // Only `policy`: anything else (a session, a user, a content filter, a timeout) would let the
     // engine it makes escape what the host pinned on this one (a guest may call forActor too).

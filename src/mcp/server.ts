@@ -105,7 +105,7 @@ export class VoiceMcpServer {
     this.#options = parseInput(mcpServerOptionsSchema, options, 'McpServerOptions');
     const { engine, registrar, rateLimit } = this.#options;
     // The engine's actor must be this registrar's: otherwise sessions would speak under another authority.
-    if (registrar.registerActor(engine.actor) !== engine.actor) {
+    if (!registrar.issued(engine.actor)) {
       throw new InputError('McpServerOptions.registrar: not the registrar of McpServerOptions.engine (pass the one given to new VoiceEngine({ registrar }))', { field: 'registrar' });
     }
     this.#limiter = rateLimit instanceof RateLimiter ? rateLimit : new RateLimiter(rateLimit ?? {});

@@ -24,9 +24,13 @@ function readField(input: unknown, name: string): unknown {
   }
 }
 
-/** The record of a malformed request: whatever could be read, and the first issues. */
-export function invalidRequestBody(seq: number, id: string, input: unknown, allIssues: readonly RequestIssue[]): AttestationBody {
-  const actor = actorRefSchema.safeParse(readField(input, 'actor'));
+/**
+ * The record of a malformed request: whatever could be read, and the first issues. `actorProven`
+ * false (a request() whose actor was no handle of this registrar): the record names no actor, as
+ * the name or copy it gave is not who asked (the issue says what it gave).
+ */
+export function invalidRequestBody(seq: number, id: string, input: unknown, allIssues: readonly RequestIssue[], actorProven = true): AttestationBody {
+  const actor = actorProven ? actorRefSchema.safeParse(readField(input, 'actor')) : { success: false as const };
   const action = z.enum(TRANSITION_ACTIONS).safeParse(readField(input, 'action'));
   const target = streamIdSchema.safeParse(readField(input, 'target'));
   const issues = allIssues.slice(0, 5).map((issue) => ({ ...issue }));

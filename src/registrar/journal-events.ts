@@ -1,14 +1,17 @@
 /**
  * What a registrar that does not write the log (an attached registrar) tells its listeners about
  * decisions made on other threads: it reads the shared core's journal from a cursor, in seq order,
- * and turns each allowed stream transition into a TransitionEvent. A thread that fell more than a
- * journal length behind never throws and never halts: it catches up from the core's current
- * stream states (`caughtUp: true` events) and goes on from there.
+ * and turns each allowed stream transition into a TransitionEvent and each allowed override
+ * decision into an OverrideEvent (the runtime's scheduler decides again on it: an override enabled
+ * on any thread protects the streams it covers at once). A thread that fell more than a journal
+ * length behind never throws and never halts: it catches up from the core's current stream states
+ * (`caughtUp: true` events, and one override event when overrides changed meanwhile) and goes on
+ * from there.
  */
 import { HALT_CAUSES, NO_ID, STREAM_STATES, type DecisionCore, type JournalEntry, type StreamState, type TransitionAction } from './core.js';
 import { actionName, stateName } from './decision-record.js';
 import type { RecordIds } from './record-ids.js';
-import type { TransitionEvent } from './types.js';
+import type { OverrideEvent, TransitionEvent } from './types.js';
 
 /** The action that leads to a state, for events that report a state reached while not looking. */
 const ACTION_INTO: Readonly<Record<StreamState, TransitionAction>> = {
@@ -27,7 +30,12 @@ export interface JournalEventSink {
   transition(event: TransitionEvent): void;
   /** The journal shows a halt (a halting decision, or a halt entry). */
   halt(): void;
+  /** An allowed override decision of another thread (enable, update or disable). */
+  override?(event: OverrideEvent): void;
 }
+
+/** The override actions, as the journal numbers actions. */
+const OVERRIDE_ACTIONS: ReadonlySet<string> = new Set(['enable_override', 'update_override', 'disable_override']);
 
 /** Reads the journal for one registrar's listeners (see the file comment). */
 export class JournalEvents {
@@ -70,8 +78,14 @@ export class JournalEvents {
 
   #tell(entry: JournalEntry, sink: JournalEventSink): void {
     if (entry.kind === 3 || (entry.halted && entry.kind === 0)) sink.halt();
-    if (entry.kind !== 0 || !entry.allowed || entry.decider === this.#decider || entry.stream < 0 || entry.stateAfter < 0) return;
-    const action = actionName(entry.action) as TransitionAction | null;
+    if (entry.kind !== 0 || !entry.allowed || entry.decider === this.#decider) return;
+    const name = actionName(entry.action);
+    if (name !== null && OVERRIDE_ACTIONS.has(name)) {
+      sink.override?.(Object.freeze({ action: name as OverrideEvent['action'], actor: entry.actor === NO_ID ? '' : this.#core.actorKey(entry.actor), seq: entry.seq, attestationId: this.#ids.of(entry.seq) }));
+      return;
+    }
+    if (entry.stream < 0 || entry.stateAfter < 0) return;
+    const action = name as TransitionAction | null;
     if (action === null) return;
     sink.transition(
       Object.freeze({
@@ -108,6 +122,10 @@ export class JournalEvents {
       );
     }
     if (image.halted) sink.halt();
+    // Override decisions read past are not known one by one: one event says the overrides may have changed.
+    if (sink.override && image.lastSeq >= this.#cursor) {
+      sink.override(Object.freeze({ action: 'update_override', actor: '', seq: image.lastSeq, attestationId: this.#ids.of(image.lastSeq), caughtUp: true }));
+    }
     this.#cursor = image.lastSeq + 1;
     return changed.length;
   }

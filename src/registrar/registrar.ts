@@ -99,6 +99,14 @@ const attachOptionsSchema = z.strictObject({ config: z.unknown().optional() });
 const SETTLED: Promise<void> = Promise.resolve();
 const NO_METADATA: NonNullable<ValidRequest['metadata']> = Object.freeze({});
 
+/** What a request that is no handle gave as its actor, for the denial's issue (never read as who asked). */
+function claimedActor(actor: unknown): string {
+  if (typeof actor === 'string') return `the name ${JSON.stringify(actor.slice(0, 140))}`;
+  const parsed = actorRefSchema.safeParse(actor);
+  if (parsed.success) return `a copy naming ${actorKey(toActor(parsed.data))}`;
+  return actor === undefined ? 'none' : `${actor === null ? 'null' : typeof actor} that is not a handle`;
+}
+
 /** Cores a registrar of this realm writes the log of (a ReferenceCore has no writer role of its own). */
 const writtenCores = new WeakSet<DecisionCore>();
 
@@ -347,6 +355,11 @@ export class AudioRegistrar {
     return handle;
   }
 
+  /** Whether `handle` is a handle this registrar issued (not a copy, a look-alike or another registrar's); checks without registering anything. */
+  issued(handle: unknown): handle is ActorHandle {
+    return ActorHandle.issuedBy(handle, this.#issuer);
+  }
+
   /** Rebuilds a registrar by re-deciding a whole log (seq 1 on) and checking every decision; any iterable, read as it goes (e.g. `iterateAttestationLog(path)`). */
   static replay(attestations: Iterable<unknown>, options: ReplayOptions = {}): AudioRegistrar {
     return replayLog(attestations, options);
@@ -527,12 +540,17 @@ export class AudioRegistrar {
   }
 
   /**
-   * Calls `listener` synchronously after every allowed override decision (`enable_override`,
-   * `update_override`, `disable_override`) asked on this thread; the runtime's scheduler re-checks
-   * its gains then (an override lifts a duck at once). Returns the function that removes it.
+   * Calls `listener` after every allowed override decision (`enable_override`, `update_override`,
+   * `disable_override`): synchronously for one asked on this thread; for one decided on another
+   * thread of this registrar, when this thread hears of it (the writer as it writes the record, an
+   * attached registrar within an event-loop turn of the doorbell), as for transitions. The
+   * runtime's scheduler re-checks its gains then (an override lifts a duck at once, whichever
+   * thread enabled it). Returns the function that removes it.
    */
   onOverride(listener: (event: OverrideEvent) => void, options: ListenerOptions = {}): () => void {
-    return this.#overrideListeners.add(listener, options);
+    const remove = this.#overrideListeners.add(listener, options);
+    this.#listen();
+    return remove;
   }
 
   /**
@@ -732,7 +750,8 @@ export class AudioRegistrar {
     let oversized: string | null = null;
     try {
       const named = this.#nameActors(given, trusted);
-      if (typeof named === 'string') return this.#attestInvalid(given, [{ path: 'actor', message: named }]);
+      // Denied for its actor: the record names none (a name or a copy proves nothing about who asked).
+      if (typeof named === 'string') return this.#attestInvalid(given, [{ path: 'actor', message: named }], false);
       input = named;
       // Metadata is bounded before zod reads it (request-schema.ts, METADATA_MAX_CHARS); a record
       // replayed was decided under the rules of its day (a log from before the bound replays as written).
@@ -741,8 +760,9 @@ export class AudioRegistrar {
       if (oversized === null) common = parseCommonRequest(input);
       if (oversized === null && common === undefined) parsed = requestSchema.safeParse(input);
     } catch (error) {
-      // A throwing getter or proxy: still one denial, still attested.
-      return this.#attestInvalid(input, [{ path: '(request)', message: `unreadable: ${(error as Error).message}` }]);
+      // A throwing getter or proxy: still one denial, still attested. Its actor is named only as
+      // this registrar's handle resolved it (or by the host): read again, a getter could name anyone.
+      return this.#attestInvalid(input, [{ path: '(request)', message: `unreadable: ${(error as Error).message}` }], trusted || input !== given);
     }
     if (oversized !== null) return this.#attestInvalid(input, [{ path: 'metadata', message: oversized }]);
     if (parsed !== undefined && !parsed.success) {
@@ -993,10 +1013,11 @@ export class AudioRegistrar {
     return this.#gate.recordOf(result) ?? result.attestation;
   }
 
-  #attestInvalid(input: unknown, allIssues: { path: string; message: string }[]): RegistrarResult {
+  /** Attests a malformed request; `actorProven` false: its `actor` field is not who asked (the record names no actor). */
+  #attestInvalid(input: unknown, allIssues: { path: string; message: string }[], actorProven = true): RegistrarResult {
     const seq = this.#reserveSeq();
     this.syncJournal(seq - 1);
-    return this.#finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues), false, false);
+    return this.#finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues, actorProven), false, false);
   }
 
   #attestFacadeHalted(actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
@@ -1068,6 +1089,8 @@ export class AudioRegistrar {
     const observed = entry.kind === 1;
     if (entry.allowed && entry.kind === 0 && streamKey !== null && entry.stateAfter >= 0) this.#book.setLastAttestation(streamKey, record);
     if (!this.#replaying && entry.allowed && !observed) this.#notifyTransition(record);
+    // Another thread's override decision: this thread's runtime obeys it as it obeys its own (the scheduler re-checks).
+    if (!this.#replaying && entry.allowed && entry.kind === 0 && record.action !== null && record.action.endsWith('_override')) this.#notifyOverride(record);
     if (!this.#replaying && entry.halted && !observed) {
       this.#enterHalt({ cause: 'accessibility_bypass', message: record.message, seq: record.seq, attestationId: record.id });
     }
@@ -1178,7 +1201,7 @@ export class AudioRegistrar {
     this.#haltListeners.tell(this.#haltInfo);
   }
 
-  /** Tells override listeners about an allowed override decision of this thread. */
+  /** Tells override listeners about an allowed override decision (this thread's, or another thread's the writer writes). */
   #notifyOverride(record: Attestation): void {
     if (this.#overrideListeners.empty || record.action === null) return;
     const event: OverrideEvent = Object.freeze({
@@ -1211,13 +1234,14 @@ export class AudioRegistrar {
   #tellForeign(upToSeq: number): number {
     const events = this.#events;
     if (events === null || this.#closed) return 0;
-    if (this.#transitionListeners.empty && this.#haltListeners.empty) {
+    if (this.#transitionListeners.empty && this.#haltListeners.empty && this.#overrideListeners.empty) {
       events.skipTo(upToSeq === Number.MAX_SAFE_INTEGER ? this.#core.lastSeq() : upToSeq);
       return 0;
     }
     return events.readUpTo(upToSeq, {
       transition: (event) => this.#transitionListeners.tell(event),
       halt: () => this.#noticeCoreHalt(),
+      override: (event) => this.#overrideListeners.tell(event),
     });
   }
 
@@ -1235,7 +1259,7 @@ export class AudioRegistrar {
   async #listenLoop(): Promise<void> {
     const bell = this.#bell as Doorbell;
     try {
-      while (!this.#closed && !(this.#transitionListeners.empty && this.#haltListeners.empty)) {
+      while (!this.#closed && !(this.#transitionListeners.empty && this.#haltListeners.empty && this.#overrideListeners.empty)) {
         const seen = bell.rings;
         try {
           this.#tellForeign(Number.MAX_SAFE_INTEGER);
@@ -1262,10 +1286,10 @@ export class AudioRegistrar {
     const newOwner = typeof metadata === 'object' && metadata !== null ? (metadata as { newOwner?: unknown }).newOwner : undefined;
     let named: unknown = input;
     if (ActorHandle.isHandle(actor)) {
-      if (!ActorHandle.issuedBy(actor, this.#issuer)) return 'an ActorHandle of another registrar';
+      if (!ActorHandle.issuedBy(actor, this.#issuer)) return `an ActorHandle of another registrar (naming ${String(actor as ActorHandle)})`;
       named = { ...(input as object), actor: actor.key };
     } else if (!trusted) {
-      return 'expected an ActorHandle from registerActor() (names are accepted only by requestAsHost())';
+      return `expected an ActorHandle from registerActor() (names are accepted only by requestAsHost(); received ${claimedActor(actor)})`;
     }
     if (ActorHandle.isHandle(newOwner)) {
       if (!ActorHandle.issuedBy(newOwner, this.#issuer)) return 'metadata.newOwner: an ActorHandle of another registrar';

@@ -124,10 +124,16 @@ export interface HaltInfo {
  */
 export interface OverrideEvent {
   readonly action: 'enable_override' | 'update_override' | 'disable_override';
-  /** Who asked, `"kind:id"`. */
+  /** Who asked, `"kind:id"` (empty for a caught-up event). */
   readonly actor: string;
   readonly seq: number;
   readonly attestationId: string;
+  /**
+   * True when an attached registrar fell more than a journal length behind the other threads'
+   * decisions: the overrides may have changed up to `seq` (read them with `listOverrides()`), but
+   * which decisions changed them is not known here (`action` is `update_override`, `actor` empty).
+   */
+  readonly caughtUp?: boolean;
 }
 
 /**

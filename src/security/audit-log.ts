@@ -143,7 +143,10 @@ export class AuditLogger {
         this.#write('stream_failed', { ...context, actor: event.actor, streamId: event.streamId }, event.reason, { attestationId: event.attestationId });
       }),
       registrar.onHalt((halt) => this.#write('registrar_halted', context, halt.cause, { detail: halt.message, attestationId: halt.attestationId })),
-      registrar.onOverride((event) => this.#write('override_changed', { ...context, actor: event.actor }, event.action, { attestationId: event.attestationId })),
+      // A caught-up event (an attached registrar that fell behind) names no decision: nothing to log.
+      registrar.onOverride((event) => {
+        if (event.caughtUp !== true) this.#write('override_changed', { ...context, actor: event.actor }, event.action, { attestationId: event.attestationId });
+      }),
     ];
     return () => {
       for (const stop of stops) stop();

@@ -183,6 +183,42 @@ describe('VoiceEngine.forActor', () => {
     });
   });
 
+  it("bounds what a guest's speak() calls hold together: at most 30 minutes of speech in flight, its own engines' calls included (planted: concurrent calls of 30 min each held 0.9 GB per four, growing without bound)", async () => {
+    // The host's backend holds every segment "hold" until released: a call stays in flight while others come.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const registrar = new AudioRegistrar();
+    const output = new AudioOutput({ backend: 'null' });
+    const host = new VoiceEngine({ registrar, output, backend: new ConstantLevelBackend({ level: 0.25, sampleRateHz: 24_000, framesPerSegment: 480, stallFor: (text) => (text.includes('hold') ? held : undefined) }) });
+    try {
+      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+      const inner = await guest.forActor(guest.actor);
+      const seventeenMinutes = 'hold [pause 10s] '.repeat(100);
+      const first = guest.speak(seventeenMinutes, { format: 'markup' });
+      await waitUntil(() => guest.activeStreams().length === 1, 'the first call in flight');
+      const before = registrar.attestationStore.lastSeq;
+      for (const [engine, text] of [[guest, seventeenMinutes], [inner, seventeenMinutes], [guest, 'a [pause 10s] '.repeat(80)]] as const) {
+        const refused = await rejection(engine.speak(text, { format: 'markup' }));
+        expect(refused).toBeInstanceOf(InputError);
+        expect(refused.message).toMatch(/^text: it would last about \d+ min, and this engine's calls \(made by forActor\) hold about 17 min of speech already; they hold at most 30 min at once/);
+      }
+      expect(registrar.attestationStore.lastSeq).toBe(before); // refused before any request
+      // What fits next to it is spoken; the host's own calls are not bounded so.
+      expect((await inner.speak('a [pause 10s] '.repeat(6), { format: 'markup' })).durationMs).toBeGreaterThan(60_000);
+      expect((await host.speak(seventeenMinutes.replaceAll('hold', 'a'), { format: 'markup' })).durationMs).toBeGreaterThan(16 * 60_000);
+      release();
+      expect((await first).durationMs).toBeGreaterThan(16 * 60_000);
+      // Once it ended, its share is free again (a refused or failed call holds none).
+      expect((await guest.speak(seventeenMinutes, { format: 'markup' })).durationMs).toBeGreaterThan(16 * 60_000);
+      await inner.close();
+      await guest.close();
+    } finally {
+      release();
+      await host.close();
+      output.close();
+    }
+  });
+
   it("lets a guest's calls read no local audio file: allowAudio and audioRoot are the host's (planted: a guest's SSML <audio> with audioRoot '/' returned a host file's samples)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vs-guest-clip-'));
     const clip = join(dir, 'private.wav');
@@ -231,7 +267,7 @@ describe('VoiceEngine.forActor', () => {
     }
   });
 
-  it("refuses another registrar's handle", async () => {
+  it("refuses another registrar's handle, registering nothing", async () => {
     const registrar = new AudioRegistrar();
     const output = new AudioOutput({ backend: 'null' });
     const host = new VoiceEngine({ registrar, output });
@@ -239,6 +275,13 @@ describe('VoiceEngine.forActor', () => {
       const foreign = new AudioRegistrar().registerActor('agent:intruder');
       await expect(host.forActor(foreign)).rejects.toThrow(InputError);
       await expect(host.forActor(foreign)).rejects.toThrow(/another registrar/);
+      expect(() => new VoiceEngine({ registrar, actor: foreign, output })).toThrow(/another registrar/);
+      // Refused before anything was registered (planted: the name was registered on the host's
+      // registrar first, then refused: any foreign handle made its name a registered actor here).
+      expect(registrar.requestAsHost({ action: 'start', actor: 'agent:intruder' }).reason).toBe('unknown_actor');
+      expect(registrar.issued(foreign)).toBe(false);
+      expect(registrar.issued(host.actor)).toBe(true);
+      expect(registrar.issued({ ...host.actor })).toBe(false);
     } finally {
       await host.close();
       output.close();

@@ -55,6 +55,33 @@ describe.each(coresUnderTest())('actor handles ($name core)', (core) => {
     expectAllowed(r.request({ action: 'interrupt', actor: r.registerActor('user:alice'), target }));
   });
 
+  it("a forged actor's denial is not attributed to the actor it named: the record names no actor, and the log shows the user only her own requests", () => {
+    const r = registrarWith(core);
+    r.registerActor('agent:claude-1');
+    const alice = r.registerActor('user:alice');
+    const target = streamIn(r, 'playing', 'agent:claude-1', { sessionId: 'kitchen' });
+    const own = expectAllowed(r.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'kitchen' } }));
+    // A getter that throws on the reads that decide and names her on the next one (what the record would read again).
+    let reads = 0;
+    const shifty = { action: 'disable_override', metadata: { scope: 'session', scopeId: 'kitchen' }, get actor() { reads += 1; if (reads <= 2) throw new Error('not now'); return 'user:alice'; } };
+    const forged = [
+      r.request({ action: 'disable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'kitchen' } }),
+      r.request({ action: 'interrupt', actor: { id: 'alice', kind: 'user' }, target }),
+      r.observe({ action: 'stop', actor: JSON.parse(JSON.stringify(alice)), target }),
+      r.request(shifty),
+    ];
+    for (const denied of forged) {
+      expect(denied).toMatchObject({ allowed: false, reason: 'invalid_request' });
+      expect(denied.attestation.actor).toBeNull();
+    }
+    // What was asked stays in the record, and so does the name it gave (in the issue, not as the requester).
+    expect(forged[0]?.attestation.action).toBe('disable_override');
+    expect(forged[1]?.attestation.target).toBe(target);
+    expect(r.attestationStore.query({ actor: 'user:alice' }).map((record) => record.id)).toEqual([own.attestation.id]);
+    // The host's trusted entry point still names the actor of a malformed request.
+    expect(r.requestAsHost({ action: 'interrupt', actor: 'user:alice', target: '' }).attestation.actor).toEqual({ id: 'alice', kind: 'user' });
+  });
+
   it('a transfer may name its new owner by handle or name; another registrar\'s handle is refused', () => {
     const r = registrarWith(core);
     const agent = r.registerActor('agent:claude-1');
@@ -110,7 +137,7 @@ describe.each(coresUnderTest())('actor handles ($name core)', (core) => {
     expect(Object.getOwnPropertyNames(r)).toEqual(['attestationStore']);
     expect(Object.getOwnPropertyNames(AudioRegistrar.prototype).sort()).toEqual(
       [
-        'constructor', 'share', 'role', 'registerActor', 'snapshot', 'baseSnapshot', 'recover', 'request', 'observe', 'requestAsHost', 'observeAsHost',
+        'constructor', 'share', 'role', 'registerActor', 'issued', 'snapshot', 'baseSnapshot', 'recover', 'request', 'observe', 'requestAsHost', 'observeAsHost',
         'getState', 'listStates', 'listOverrides', 'overrideFor', 'listMemberships', 'listInvariants', 'halted', 'haltCause', 'onHalt', 'onOverride',
         'onTransition', 'spend', 'streamWatch', 'require', 'requireDurable', 'effectsAwaitDurability', 'runEffect', 'syncJournal', 'stateHash', 'flush', 'close',
       ].sort(),

@@ -13,7 +13,7 @@ import { AttestationStore } from '../../src/attestation/store.js';
 import { ACTOR_KINDS, NO_ID, TRANSITION_ACTIONS, type CoreRequest } from '../../src/registrar/core.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
 import { AudioRegistrar, type RegistrarShare } from '../../src/registrar/registrar.js';
-import type { HaltInfo } from '../../src/registrar/types.js';
+import type { HaltInfo, OverrideEvent } from '../../src/registrar/types.js';
 import { verify } from '../../src/registrar/verify.js';
 import { waitUntil } from '../helpers/waiting.js';
 import type { AttachedCommand, AttachedReply, AttachedWorkerData, ResultSummary } from './fixtures/attached-worker.js';
@@ -269,6 +269,36 @@ describe('state is the registrar\'s, on every thread', () => {
       expect(writer.halted).toBe(true);
       expect(await a.request({ action: 'disable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'default' } })).toMatchObject({ allowed: false, reason: 'registrar_halted' });
       expect(writer.attestationStore.bySeq(halting.seq)?.metadata).toMatchObject({ halt: true, haltCause: 'accessibility_bypass' });
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await writer.close();
+    }
+  }, 120_000);
+
+  it('an override decided on one thread reaches the onOverride listeners of every other thread (the scheduler re-checks on it)', async () => {
+    const { writer } = durableWriter();
+    const share = writer.share();
+    const told: OverrideEvent[] = [];
+    writer.onOverride((event) => told.push(event));
+    const [a, b] = await Promise.all([AttachedWorker.start({ share }), AttachedWorker.start({ share })]);
+    try {
+      await a.call({ op: 'listen' });
+      writer.registerActor('user:alice', { sessions: ['den'] });
+      // Decided on worker B: the writer hears it as it writes the record, worker A from the journal.
+      const enabled = await b.request({ action: 'enable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
+      expect(enabled.allowed).toBe(true);
+      await waitUntil(() => told.length > 0, "the writer's onOverride");
+      await waitUntil(() => a.events.some((event) => 'event' in event && event.event === 'override'), "worker A's onOverride");
+      const atA = a.events.find((event) => 'event' in event && event.event === 'override') as { value: OverrideEvent };
+      for (const event of [told[0], atA.value]) expect(event).toEqual({ action: 'enable_override', actor: 'user:alice', seq: enabled.seq, attestationId: enabled.id });
+      // A denied one is told nowhere; one decided by the writer reaches the workers too.
+      expect((await b.request({ action: 'enable_override', actor: 'agent:none', metadata: { scope: 'session', scopeId: 'den' } })).allowed).toBe(false);
+      const disabled = writer.requestAsHost({ action: 'disable_override', actor: 'user:alice', metadata: { scope: 'session', scopeId: 'den' } });
+      expect(disabled.allowed).toBe(true);
+      await waitUntil(() => a.events.filter((event) => 'event' in event && event.event === 'override').length === 2, "worker A's second onOverride");
+      const overridesAtA = a.events.filter((event) => 'event' in event && event.event === 'override').map((event) => (event as { value: OverrideEvent }).value);
+      expect(overridesAtA.map((event) => `${event.action} ${event.actor} ${event.seq}`)).toEqual([`enable_override user:alice ${enabled.seq}`, `disable_override user:alice ${disabled.attestation.seq}`]);
+      expect(told.map((event) => event.action)).toEqual(['enable_override', 'disable_override']);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
       await writer.close();

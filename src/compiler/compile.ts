@@ -65,6 +65,7 @@ export function compile(input: string, options: CompileOptions = {}): SpeechGrap
     paragraphPauseMs: preset?.paragraphPauseMs ?? DEFAULT_PACING.paragraphPauseMs,
     maxSentenceChars: resolved.maxSentenceChars,
     emitSsml: resolved.emitSsml,
+    ...(resolved.fixedRate !== undefined ? { fixedRate: resolved.fixedRate } : {}),
   });
   const { nodes, durationMs } = layOutTimeline(untimed, (node) => ({ durationMs: estimateNodeMs(node), source: 'estimated' }));
   const annotations: Annotations = {

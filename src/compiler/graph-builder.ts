@@ -21,6 +21,8 @@ export interface BuildSettings {
   maxSentenceChars: number;
   /** Emit `ssml` nodes (canonical SSML per node) instead of `text` nodes. */
   emitSsml: boolean;
+  /** Every node's rate, whatever the preset, emotion or the text's own prosody ask (compile option `fixedRate`). */
+  fixedRate?: number;
 }
 
 /** A piece of one sentence in one style, before normalisation. */
@@ -154,7 +156,8 @@ function pieceNode(piece: Piece, settings: BuildSettings, id: string): UntimedNo
   if (text === '') return undefined;
   const emotion: EmotionName | undefined = piece.style.emotion;
   const emotional = emotion ? combineProsody(settings.baseProsody, EMOTIONS[emotion]) : settings.baseProsody;
-  const prosody = clampProsody(combineProsody(emotional, piece.style.relative));
+  const shaped = combineProsody(emotional, piece.style.relative);
+  const prosody = clampProsody(settings.fixedRate === undefined ? shaped : { ...shaped, rate: settings.fixedRate });
   const annotations: Annotations = piece.style.emphasis ? { emphasis: piece.style.emphasis } : {};
   const common = {
     id,

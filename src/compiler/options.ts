@@ -27,6 +27,12 @@ export const compileOptionsSchema = z.strictObject({
   preset: z.enum(PRESET_NAMES as [string, ...string[]]).optional(),
   /** Speaking-rate multiplier applied to everything (1 = normal). */
   rate: z.number().finite().min(PROSODY_LIMITS.rate.min).max(PROSODY_LIMITS.rate.max).optional(),
+  /**
+   * The speaking rate of every node, whatever the text or the other options ask (`rate`, a preset's
+   * or an emotion's rate, SSML `<prosody rate>`, markup): an accessibility override's `speechRate`,
+   * which no caller may undo. Pitch, volume and pauses are shaped as usual.
+   */
+  fixedRate: z.number().finite().min(PROSODY_LIMITS.rate.min).max(PROSODY_LIMITS.rate.max).optional(),
   /** Read unknown or malformed markup as text instead of throwing. */
   lenient: z.boolean().default(false),
   /** Allow SSML `<audio>` with local files. */

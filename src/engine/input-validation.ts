@@ -51,9 +51,13 @@ export interface ValidatedInput {
   transform: TextTransform;
 }
 
-/** The compiler options of a call's text at `rateScale` times its rate (an override's speech rate). */
-export function compileOptions(text: string, parsed: ParsedSpeakOptions, rateScale: number): CompileOptions {
-  const rate = (parsed.rate ?? 1) * rateScale;
+/**
+ * The compiler options of a call's text; `speechRate`, the rate of a user's accessibility override
+ * covering the stream, is the rate of every word (`fixedRate`): the call's `rate`, its preset or
+ * emotion and the text's own prosody cannot make covered speech faster or slower than she asked.
+ */
+export function compileOptions(text: string, parsed: ParsedSpeakOptions, speechRate?: number): CompileOptions {
+  const rate = parsed.rate ?? 1;
   const ssml = parsed.format === 'ssml' || (parsed.format === 'auto' && looksLikeSsml(text));
   return {
     format: parsed.format,
@@ -64,7 +68,7 @@ export function compileOptions(text: string, parsed: ParsedSpeakOptions, rateSca
     ...(parsed.voice !== undefined ? { voice: parsed.voice } : {}),
     ...(parsed.emotion !== undefined ? { emotion: parsed.emotion as CompileOptions['emotion'] } : {}),
     ...(parsed.preset !== undefined ? { preset: parsed.preset as CompileOptions['preset'] } : {}),
-    ...(rate !== 1 ? { rate } : {}),
+    ...(speechRate !== undefined ? { fixedRate: speechRate } : rate !== 1 ? { rate } : {}),
     ...(parsed.maxInputChars !== undefined ? { maxInputChars: parsed.maxInputChars } : {}),
   };
 }
@@ -119,7 +123,7 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
     const expected = allowLive ? 'a string or an AsyncIterable of strings' : 'a string';
     throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
   }
-  const graph = compile(transform(text), compileOptions(text, parsed, 1));
+  const graph = compile(transform(text), compileOptions(text, parsed));
   if (context.guest) checkGuestDuration(graph);
   // Unknown voices and languages are InputErrors here, before any registrar request.
   await checkVoices(await context.backendFor(parsed.backend), graph, parsed, text);

@@ -84,16 +84,17 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
     // validation): what the content filter judged is what is compiled and spoken (a plugin
     // answering differently on a second call cannot slip past it).
     const { transform } = utterance;
-    const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, filterContext, parsed.textStream, signal, utterance.graph, (piece) => compile(transform(piece), compileOptions(piece, pieceOptions, 1)));
+    const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, filterContext, parsed.textStream, signal, utterance.graph, (piece) => compile(transform(piece), compileOptions(piece, pieceOptions)));
     if (filtered !== text) [text, utterance.graph] = [filtered, null];
-    // An accessibility override held by a user shapes delivery: its rate and pause amplification win.
+    // An accessibility override held by a user shapes delivery: its rate (every word's, whatever the
+    // call or the text ask) and its pause amplification win.
     const override = lifecycle.override();
-    const rateScale = override?.speechRate ?? 1;
+    const speechRate = override?.speechRate;
     let steps: Iterable<SynthesisStep> | AsyncIterable<SynthesisStep>;
     let speechTotal: number | null = null;
     if (typeof text === 'string') {
       // The validated graph's text is in `transform` already: a recompile at another rate does not ask the plugins again.
-      const compiled = rateScale === 1 && utterance.graph ? utterance.graph : compile(transform(text), compileOptions(text, parsed, rateScale));
+      const compiled = speechRate === undefined && utterance.graph ? utterance.graph : compile(transform(text), compileOptions(text, parsed, speechRate));
       lifecycle.compile(graphHash(compiled));
       // Plugins' proposals go through the registrar (mutate_graph as each plugin) before the commit.
       const graph = plugins.onGraph(compiled, lifecycle.streamId);
@@ -107,7 +108,7 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
       // One stream for the whole source: each piece compiles as it is cut (with `pieceOptions`).
       lifecycle.compileLive();
       // Filtered pieces are spoken as judged: not cut again.
-      steps = liveSynthesisSteps(text, parsed.textStream, signal, (piece) => compile(transform(piece), compileOptions(piece, pieceOptions, rateScale)), { cut: filter === undefined });
+      steps = liveSynthesisSteps(text, parsed.textStream, signal, (piece) => compile(transform(piece), compileOptions(piece, pieceOptions, speechRate)), { cut: filter === undefined });
     }
     lifecycle.synthesize();
     const backend = await context.backendFor(parsed.backend);

@@ -53,6 +53,26 @@ describe('compile', () => {
     expect(step).toMatchObject({ kind: 'speech', segment: { text: 'Tom and Jerry <three', ssml: node.ssml } });
   });
 
+  it('fixedRate is the rate of every node, whatever the rate option, preset, emotion, SSML prosody or markup ask', () => {
+    const rates = (input: string, options: Parameters<typeof compile>[1]) =>
+      compile(input, options).nodes.flatMap((node) => ('prosody' in node && node.prosody ? [node.prosody.rate] : []));
+    const ssml = '<speak>Slow <prosody rate="400%">very fast</prosody> and <prosody rate="x-slow">slow</prosody>.</speak>';
+    const markup = 'Plain, then *stressed* words.';
+    for (const [input, options] of [
+      [ssml, { rate: 4 }],
+      [ssml, { preset: 'announcer', emotion: 'excited' }],
+      [markup, { rate: 0.25, emitSsml: true }],
+    ] as const) {
+      expect(rates(input, options).some((rate) => rate !== 0.6)).toBe(true); // the plain compile varies the rate
+      const fixed = rates(input, { ...options, fixedRate: 0.6 });
+      expect(fixed.length).toBeGreaterThan(0);
+      expect(fixed.every((rate) => rate === 0.6)).toBe(true);
+    }
+    // The SSML a backend is sent says the same rate.
+    const node = compile(ssml, { emitSsml: true, rate: 4, fixedRate: 0.6 }).nodes[0] as SsmlNode;
+    expect(node.ssml).toContain('rate="60%"');
+  });
+
   it('gives an empty graph for empty or blank input', () => {
     expect(compile('').nodes).toEqual([]);
     expect(compile(' \n\n ').durationMs).toBe(0);
@@ -70,6 +90,7 @@ describe('compile', () => {
     ['bad emotion', { emotion: 'glee' }, 'options.emotion', 'options.emotion'],
     ['bad preset', { preset: 'robot' }, 'options.preset', 'options.preset'],
     ['rate too high', { rate: 9 }, 'options.rate', 'options.rate'],
+    ['fixedRate too low', { fixedRate: 0.1 }, 'options.fixedRate', 'options.fixedRate'],
     ['bad language', { language: 'english' }, 'expected a BCP-47 language tag such as en-US (received "english")', 'options.language'],
     ['relative audioRoot', { audioRoot: 'clips' }, 'expected an absolute directory path', 'options.audioRoot'],
     ['maxDepth zero', { maxDepth: 0 }, 'options.maxDepth', 'options.maxDepth'],

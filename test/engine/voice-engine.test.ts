@@ -277,6 +277,27 @@ describe('VoiceEngine under the registrar', () => {
     output.close();
   });
 
+  it("an agent cannot undo a user's override speech rate: its rate option, emotion and the text's own prosody leave every word at her rate", async () => {
+    const registrar = new AudioRegistrar();
+    const engine = new VoiceEngine({ registrar, actor: registrar.registerActor('agent:assistant') });
+    const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
+    const text = 'Accessibility comes first. Users decide how fast they hear speech.';
+    const free = await engine.speak(text, { sessionId: 'den', rate: 4 });
+    expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den', speechRate: 0.6 } }).allowed).toBe(true);
+    const asked = await engine.speak(text, { sessionId: 'den' });
+    expect(asked.durationMs).toBeGreaterThan(free.durationMs * 3);
+    for (const [input, options] of [
+      [text, { rate: 4 }],
+      [text, { emotion: 'excited', preset: 'announcer' }],
+      [`<speak><prosody rate="400%">${text}</prosody></speak>`, {}],
+    ] as const) {
+      const undone = await engine.speak(input, { sessionId: 'den', ...options });
+      // The same words at the same rate: within a few percent (an emotion also shapes pitch and pauses).
+      expect(undone.durationMs).toBeGreaterThan(asked.durationMs * 0.9);
+    }
+    await engine.close();
+  });
+
   it('interrupting playback silences the device within one period plus the fade', async () => {
     const output = new AudioOutput({ backend: 'null', sampleRateHz: 22050, channels: 1, periodFrames: 256, capture: true });
     const engine = new VoiceEngine({ output });

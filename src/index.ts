@@ -179,7 +179,7 @@ export type { GeneratorContext, LayerKind, SceneEffectInput, SceneFile, SceneLay
 export type { RenderedLayerInfo, RenderedScene } from './scene/render.js';
 export type { SceneEngine } from './scene/scene-engine.js';
 export type { Level } from './scene/levels.js';
-export type { PlayableMix, RenderedMix } from './scene/playable.js';
+export type { MixLimits, PlayableMix, RenderedMix } from './scene/playable.js';
 // MCP server (issue 11) and the per-client RateLimiter it uses
 export { createMcpServer, MCP_EXTENSION, mcpServerOptionsSchema, VoiceMcpServer } from './mcp/server.js';
 export type { McpLogger, McpServerOptions, McpSessionInfo } from './mcp/server.js';

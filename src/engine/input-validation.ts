@@ -17,7 +17,7 @@ import type { SpeechBackend } from '../backends/backend.js';
 import { compile, DEFAULT_MAX_INPUT_CHARS, looksLikeSsml, type CompileOptions } from '../compiler/index.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
 import type { ActorHandle } from '../registrar/actor-handle.js';
-import { isRenderedMix } from '../scene/playable.js';
+import { isRenderedMix, type MixLimits } from '../scene/playable.js';
 import { PRIORITY_VALUES, priorityValue } from '../streaming/schedule-policy.js';
 import { DEFAULT_MAX_PENDING_CHARS } from '../streaming/text-source.js';
 import { isAsyncIterable } from '../streaming/text-source.js';
@@ -169,6 +169,29 @@ function checkGuestDuration(graph: SpeechGraph): void {
   if (graph.durationMs > GUEST_MAX_DURATION_MS) {
     throw new InputError(`text: it would last about ${Math.ceil(graph.durationMs / 60_000)} min (estimated from its text, pauses and rate); this engine (made by forActor) speaks at most ${GUEST_MAX_DURATION_MS / 60_000} min per call`, { field: 'text' });
   }
+}
+
+/**
+ * What a guest's `play(scene)` may do: read no local audio file (a file layer or effect: a host
+ * relaying an agent's scene would let it read, and with `retainAudio` take back, any audio file
+ * the host can read) and render into at most 1 GiB of buses (a scene's own bound is 8 GiB).
+ */
+export const GUEST_MIX_LIMITS: MixLimits = Object.freeze({ allowFiles: false, maxMixBytes: 1024 ** 3 });
+
+/** Guest budgets with a scene render in flight. */
+const renderingMix = new WeakSet<object>();
+
+/**
+ * Takes a guest budget's one scene render slot until the returned release is called: a render
+ * holds its whole mix before the play starts, so a guest's renders in flight together hold at
+ * most GUEST_MIX_LIMITS.maxMixBytes. InputError naming `scene` while another is rendering.
+ */
+export function holdGuestMix(budget: object): () => void {
+  if (renderingMix.has(budget)) {
+    throw new InputError('scene: this engine (made by forActor) is rendering another scene; it renders one at a time (a render holds its whole mix before it plays): wait for that play to start', { field: 'scene' });
+  }
+  renderingMix.add(budget);
+  return () => renderingMix.delete(budget);
 }
 
 /** Speech (estimated, ms) the speak() calls of each guest budget hold now (the guest and the engines it made share one). */

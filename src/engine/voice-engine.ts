@@ -37,7 +37,7 @@ import { admitPlay, type AdmissionContext } from './play-admission.js';
 import { DevicePlayback, devicePlaybackContext, type PlaybackContext, type PlayStart } from './device-playback.js';
 import { SpeechFileWriter, speechFileOptionsSchema, type WrittenSpeech } from './speech-file.js';
 import { EngineBackends } from './engine-backends.js';
-import { holdGuestSpeech, InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
+import { GUEST_MIX_LIMITS, holdGuestMix, holdGuestSpeech, InCallOrder, validateInput, type ValidatedInput, type ValidationContext } from './input-validation.js';
 import { runUtterance, type RunContext } from './utterance-run.js';
 import { ownerAbortable } from './owner-abort.js';
 import { BackendStallWatch } from './backend-stall.js';
@@ -303,7 +303,7 @@ export class VoiceEngine {
     const parsed: ParsedSpeakOptions = speakParsed;
     const started = performance.now();
     const mixRateHz = this.#outputDevice().config.sampleRateHz;
-    const text = isPlayableMix(input) ? sealMix(await input.renderMix(this, mixRateHz), mixRateHz) : input;
+    const text = isPlayableMix(input) ? sealMix(await this.#renderMix(input, mixRateHz), mixRateHz) : input;
     const validated = await this.#validate(text, parsed, true);
     this.#throwIfClosed();
     const output = this.#outputDevice();
@@ -390,6 +390,17 @@ export class VoiceEngine {
    * only its own streams: the backend and device stay this engine's. `options.policy` replaces the
    * scheduling policy for its plays (default: this engine's).
    */
+  /** Renders a scene's mix for play(): a guest's within GUEST_MIX_LIMITS (no file sources, 1 GiB of buses), one render at a time per guest. */
+  async #renderMix(input: PlayableMix, mixRateHz: number): Promise<unknown> {
+    if (this.#ownsPlugins) return input.renderMix(this, mixRateHz);
+    const release = holdGuestMix(this.#budget);
+    try {
+      return await input.renderMix(this, mixRateHz, GUEST_MIX_LIMITS);
+    } finally {
+      release();
+    }
+  }
+
   async forActor(actor: ActorHandle, options: Pick<VoiceEngineOptions, 'policy'> = {}): Promise<VoiceEngine> {
     this.#throwIfClosed();
     // A handle only: the engine's constructor registers a name, so a guest holding this engine

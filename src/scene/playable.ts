@@ -28,10 +28,21 @@ export interface RenderedMix {
   readonly contentHash: string;
 }
 
+/**
+ * What an engine lets a mix it plays do (a guest engine made by `forActor`, whose calls a host may
+ * relay from an agent, passes tighter ones): read local audio files, and take how much memory.
+ */
+export interface MixLimits {
+  /** Whether file sources (a layer's or an effect's `file`) may be read. */
+  readonly allowFiles: boolean;
+  /** Most bytes the render's buses may take (a Scene's own bound is 8 GiB). */
+  readonly maxMixBytes: number;
+}
+
 /** Anything `engine.play` renders to a mix first (a Scene). */
 export interface PlayableMix {
-  /** Renders the mix at `sampleRateHz`, using `engine` for any synthesis. */
-  renderMix(engine: unknown, sampleRateHz: number): Promise<RenderedMix>;
+  /** Renders the mix at `sampleRateHz`, using `engine` for any synthesis, within `limits` when given. */
+  renderMix(engine: unknown, sampleRateHz: number, limits?: MixLimits): Promise<RenderedMix>;
 }
 
 /** A RenderedMix of interleaved `pcm`. */

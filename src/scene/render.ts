@@ -16,6 +16,7 @@ import { conversationEndMs, dialogueConversation, placeConversation } from './di
 import type { BedLayer, DialogueLayer, GeneratorContext, LayerKind, SceneEffect } from './scene-schema.js';
 import type { SceneEngine } from './scene-engine.js';
 import { loadAudioFile } from './sources.js';
+import type { MixLimits } from './playable.js';
 
 /** A layer as the scene holds it: validated, named. */
 export type HeldLayer = (DialogueLayer | BedLayer) & { name: string };
@@ -52,6 +53,8 @@ export interface RenderInput {
   effects: readonly SceneEffect[];
   /** Relative file paths resolve against it. */
   baseDir: string;
+  /** Tighter bounds an engine asks for (a guest engine's): no file sources, a smaller mix. */
+  limits?: MixLimits;
 }
 
 const msToFrames = (ms: number, sampleRate: number): number => Math.round((ms / 1000) * sampleRate);
@@ -85,18 +88,33 @@ async function loadEffects(input: RenderInput, engine: SceneEngine): Promise<Pla
   return sounds;
 }
 
-/** Refuses a render whose buses would pass MAX_SCENE_MIX_BYTES. */
+/** Refuses a render whose buses would pass MAX_SCENE_MIX_BYTES (or the engine's tighter `limits.maxMixBytes`). */
 function checkMixBudget(input: RenderInput, durationMs: number): void {
   const frames = msToFrames(durationMs, input.sampleRate);
   const buses = input.layers.length + (input.effects.length > 0 ? 1 : 0) + 1;
   const curves = input.layers.filter((layer) => layer.kind !== 'dialogue' && (layer.duckFor?.length ?? 0) > 0).length;
   const bytes = frames * (8 * buses + 4 * curves);
-  if (bytes > MAX_SCENE_MIX_BYTES) {
+  const limit = Math.min(MAX_SCENE_MIX_BYTES, input.limits?.maxMixBytes ?? MAX_SCENE_MIX_BYTES);
+  if (bytes > limit) {
     throw new InputError(
-      `scene: rendering ${(durationMs / 1000).toFixed(1)} s at ${input.sampleRate} Hz with ${input.layers.length} layers needs ${(bytes / 1024 ** 3).toFixed(1)} GiB, more than the ${MAX_SCENE_MIX_BYTES / 1024 ** 3} GiB a scene may take; shorten it, lower sampleRate or use fewer layers`,
+      `scene: rendering ${(durationMs / 1000).toFixed(1)} s at ${input.sampleRate} Hz with ${input.layers.length} layers needs ${(bytes / 1024 ** 3).toFixed(1)} GiB, more than the ${limit / 1024 ** 3} GiB ${limit < MAX_SCENE_MIX_BYTES ? 'this engine lets a scene take' : 'a scene may take'}; shorten it, lower sampleRate or use fewer layers`,
       { code: 'SCENE_TOO_LARGE', field: 'scene.durationMs' },
     );
   }
+}
+
+/** Refuses file sources when the engine's limits forbid them (a guest engine's), before anything is read or synthesized. */
+function checkFileSources(input: RenderInput): void {
+  if (input.limits === undefined || input.limits.allowFiles) return;
+  const forbidden = (field: string) =>
+    new InputError(`${field}: this engine (made by forActor) reads no audio file for a scene (a file source is for its host's calls): use a generator or a source`, {
+      code: 'SCENE_SOURCE_FORBIDDEN',
+      field,
+    });
+  for (const layer of input.layers) if (layer.kind !== 'dialogue' && layer.file !== undefined) throw forbidden(`scene.layers.${layer.name}.file`);
+  input.effects.forEach((effect, index) => {
+    if (effect.file !== undefined) throw forbidden(`scene.effects.${index}.file`);
+  });
 }
 
 /** A generator's output as planar audio. */
@@ -150,6 +168,7 @@ function loops(layer: BedLayer): boolean {
 /** Renders the scene (see the module comment). */
 export async function renderScene(input: RenderInput, engine: SceneEngine): Promise<RenderedScene> {
   const { sampleRate } = input;
+  checkFileSources(input);
   if (input.durationMs !== undefined) checkMixBudget(input, input.durationMs);
   // Sources whose length decides the scene's length come first: dialogue, effects, files.
   const dialogues = await Promise.all(input.layers.filter((layer): layer is DialogueLayer & { name: string } => layer.kind === 'dialogue').map(async (layer) => ({ layer, conversation: await dialogueConversation(layer, engine, sampleRate) })));

@@ -12,7 +12,7 @@ import { InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import type { RenderedConversation } from '../conversation/types.js';
 import { AMBIANCE_GENERATORS, EFFECT_GENERATORS, type AmbianceGenerator, type EffectGenerator } from './procedural.js';
-import { renderedMix, type PlayableMix, type RenderedMix } from './playable.js';
+import { renderedMix, type MixLimits, type PlayableMix, type RenderedMix } from './playable.js';
 import { renderScene, type HeldLayer, type RenderedScene } from './render.js';
 import {
   bedLayerSchema,
@@ -133,9 +133,14 @@ export class Scene implements PlayableMix {
 
   /** Renders the mix: interleaved stereo float32 at the scene's rate, and where everything landed. */
   async render(engine: SceneEngine, options: SceneRenderOptions = {}): Promise<RenderedScene> {
-    parseInput(engineSchema, engine, 'engine');
+    return this.#render(engine, options);
+  }
+
+  async #render(engine: unknown, options: SceneRenderOptions, limits?: MixLimits): Promise<RenderedScene> {
+    const checked = parseInput(engineSchema, engine, 'engine');
     const parsed = parseInput(renderOptionsSchema, options, 'options');
-    return renderScene({ durationMs: this.durationMs, seed: this.seed, sampleRate: parsed.sampleRate ?? this.sampleRate, layers: this.#layers, effects: this.#effects, baseDir: this.#baseDir }, engine);
+    const input = { durationMs: this.durationMs, seed: this.seed, sampleRate: parsed.sampleRate ?? this.sampleRate, layers: this.#layers, effects: this.#effects, baseDir: this.#baseDir };
+    return renderScene(limits === undefined ? input : { ...input, limits }, checked);
   }
 
   /** Renders and writes the mix to `path` in any supported format (atomic: complete file or none). */
@@ -148,8 +153,8 @@ export class Scene implements PlayableMix {
   }
 
   /** The mix for `engine.play(scene)`, rendered at the device's rate. */
-  async renderMix(engine: unknown, sampleRateHz: number): Promise<RenderedMix> {
-    const rendered = await this.render(parseInput(engineSchema, engine, 'engine'), { sampleRate: sampleRateHz });
+  async renderMix(engine: unknown, sampleRateHz: number, limits?: MixLimits): Promise<RenderedMix> {
+    const rendered = await this.#render(engine, { sampleRate: sampleRateHz }, limits);
     return renderedMix('scene', rendered.pcm, 2, rendered.sampleRate);
   }
 

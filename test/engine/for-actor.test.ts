@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { encodeWav } from '../../src/audio/wav.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
+import { Scene } from '../../src/scene/scene.js';
 import { InputError } from '../../src/errors.js';
 import { allow, deny } from '../../src/security/content-filter.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
@@ -312,6 +313,35 @@ describe('VoiceEngine.forActor', () => {
     } finally {
       await host.close();
       output.close();
+    }
+  });
+  it("plays no host audio file for a guest's scene (a file layer or effect: the host's private recordings, taken back with retainAudio) and bounds its render", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vs-guest-scene-'));
+    try {
+      const secret = join(dir, 'private-recording.wav');
+      writeFileSync(secret, encodeWav(new Float32Array(24_000).fill(0.5), { sampleRateHz: 24_000, channels: 1, format: 'f32' }));
+      await withGuest(async ({ host, guest }) => {
+        const music = new Scene({ durationMs: 500 }).addMusic(secret);
+        const effect = new Scene({ durationMs: 500 }).addAmbiance('rain').addEffect(100, secret);
+        const byMusic = await rejection(guest.play(music, { retainAudio: true }));
+        expect(byMusic).toMatchObject({ name: 'InputError', code: 'SCENE_SOURCE_FORBIDDEN', field: 'scene.layers.music-0.file' });
+        const byEffect = await rejection(guest.play(effect, { retainAudio: true }));
+        expect(byEffect).toMatchObject({ name: 'InputError', code: 'SCENE_SOURCE_FORBIDDEN', field: 'scene.effects.0.file' });
+        // A guest's scene without files plays; the host's scene with the file plays too (its own call).
+        expect((await guest.play(new Scene({ durationMs: 300 }).addAmbiance('rain'))).durationMs).toBeGreaterThan(0);
+        const heard = await host.play(music, { retainAudio: true });
+        expect(heard.audio.some((sample) => Math.abs(sample) > 0.1)).toBe(true);
+        // A render past the guest's 1 GiB of buses is refused before anything is allocated (the host may take 8 GiB).
+        const long = new Scene({ durationMs: 60 * 60_000 }).addAmbiance('rain').addAmbiance('wind');
+        expect(await rejection(guest.play(long))).toMatchObject({ code: 'SCENE_TOO_LARGE', field: 'scene.durationMs' });
+        // One scene render at a time per guest: a second, while the first renders, is refused naming `scene`.
+        const first = guest.play(new Scene({ durationMs: 300 }).addAmbiance('rain'));
+        const second = await rejection(guest.play(new Scene({ durationMs: 300 }).addAmbiance('rain')));
+        expect(second).toMatchObject({ name: 'InputError', field: 'scene' });
+        await first;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

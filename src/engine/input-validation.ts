@@ -188,7 +188,7 @@ const renderingMix = new WeakSet<object>();
  */
 export function holdGuestMix(budget: object): () => void {
   if (renderingMix.has(budget)) {
-    throw new InputError('scene: this engine (made by forActor) is rendering another scene; it renders one at a time (a render holds its whole mix before it plays): wait for that play to start', { field: 'scene' });
+    throw new InputError('scene: this engine (made by forActor) is rendering another scene; it plays one at a time (its render and its play hold the whole mix): wait for that play to end', { field: 'scene' });
   }
   renderingMix.add(budget);
   return () => renderingMix.delete(budget);

@@ -48,7 +48,7 @@ import { PluginError } from '../plugins/errors.js';
 import type { LoadPluginOptions } from '../plugins/manifest.js';
 import type { PluginFault, PluginInfo } from '../plugins/plugin.js';
 // scene (issue 14): engine.play(scene) plays its rendered mix as one stream (src/scene/playable.ts).
-import { isPlayableMix, sealMix, type PlayableMix } from '../scene/playable.js';
+import { isPlayableMix, MIX_LIMITS_OF, sealMix, type MixLimits, type PlayableMix } from '../scene/playable.js';
 import { Conversation, type ConversationRenderOptions, type ConversationSpeechResult } from '../conversation/conversation.js';
 import type { ConversationPlayOptions, ConversationPlayResult } from '../conversation/live.js';
 import { complianceTags, type ComplianceTags } from '../security/compliance-tags.js';
@@ -299,11 +299,23 @@ export class VoiceEngine {
   play(conversation: Conversation, options?: ConversationPlayOptions): Promise<ConversationPlayResult>;
   async play(input: string | AsyncIterable<string> | PlayableMix | Conversation, options: PlayOptions | ConversationPlayOptions = {}): Promise<PlayResult | ConversationPlayResult> {
     if (input instanceof Conversation) return input.play(this, options as ConversationPlayOptions);
+    if (this.#ownsPlugins || !isPlayableMix(input)) return this.#play(input, options);
+    // A guest's scene: one at a time from its render to the end of its play (a queued play holds its whole mix).
+    const release = holdGuestMix(this.#budget);
+    try {
+      return await this.#play(input, options);
+    } finally {
+      release();
+    }
+  }
+
+  /** play() of a text, a live source or a mix (see there). */
+  async #play(input: string | AsyncIterable<string> | PlayableMix, options: PlayOptions): Promise<PlayResult> {
     const { retainAudio, ...speakParsed } = parseInput(playOptionsSchema, options, 'options');
     const parsed: ParsedSpeakOptions = speakParsed;
     const started = performance.now();
     const mixRateHz = this.#outputDevice().config.sampleRateHz;
-    const text = isPlayableMix(input) ? sealMix(await this.#renderMix(input, mixRateHz), mixRateHz) : input;
+    const text = isPlayableMix(input) ? sealMix(await input.renderMix(this, mixRateHz, this[MIX_LIMITS_OF]()), mixRateHz) : input;
     const validated = await this.#validate(text, parsed, true);
     this.#throwIfClosed();
     const output = this.#outputDevice();
@@ -390,17 +402,6 @@ export class VoiceEngine {
    * only its own streams: the backend and device stay this engine's. `options.policy` replaces the
    * scheduling policy for its plays (default: this engine's).
    */
-  /** Renders a scene's mix for play(): a guest's within GUEST_MIX_LIMITS (no file sources, 1 GiB of buses), one render at a time per guest. */
-  async #renderMix(input: PlayableMix, mixRateHz: number): Promise<unknown> {
-    if (this.#ownsPlugins) return input.renderMix(this, mixRateHz);
-    const release = holdGuestMix(this.#budget);
-    try {
-      return await input.renderMix(this, mixRateHz, GUEST_MIX_LIMITS);
-    } finally {
-      release();
-    }
-  }
-
   async forActor(actor: ActorHandle, options: Pick<VoiceEngineOptions, 'policy'> = {}): Promise<VoiceEngine> {
     this.#throwIfClosed();
     // A handle only: the engine's constructor registers a name, so a guest holding this engine
@@ -468,6 +469,11 @@ export class VoiceEngine {
   #audioHealth(): EngineHealth['audio'] {
     const info = this.#output?.info;
     return info ? { backend: info.backend, device: info.device, fallback: info.fallback } : null;
+  }
+
+  /** The MixLimits a scene rendered with this engine keeps (a guest's: GUEST_MIX_LIMITS; the host's: none). @internal */
+  [MIX_LIMITS_OF](): MixLimits | undefined {
+    return this.#ownsPlugins ? undefined : GUEST_MIX_LIMITS;
   }
 
   /**

@@ -99,6 +99,21 @@ const attachOptionsSchema = z.strictObject({ config: z.unknown().optional() });
 const SETTLED: Promise<void> = Promise.resolve();
 const NO_METADATA: NonNullable<ValidRequest['metadata']> = Object.freeze({});
 
+/** A request refused for an actor field (`#nameActors`): what to attest, the issue, and whether its `actor` is who asked. */
+class RefusedActor {
+  constructor(
+    readonly input: unknown,
+    readonly path: string,
+    readonly message: string,
+    readonly actorProven: boolean,
+  ) {}
+}
+
+/** A RefusedActor (see there). */
+function refusedActor(input: unknown, path: string, message: string, actorProven: boolean): RefusedActor {
+  return new RefusedActor(input, path, message, actorProven);
+}
+
 /** What a request that is no handle gave as its actor, for the denial's issue (never read as who asked). */
 function claimedActor(actor: unknown): string {
   if (typeof actor === 'string') return `the name ${JSON.stringify(actor.slice(0, 140))}`;
@@ -750,8 +765,9 @@ export class AudioRegistrar {
     let oversized: string | null = null;
     try {
       const named = this.#nameActors(given, trusted);
-      // Denied for its actor: the record names none (a name or a copy proves nothing about who asked).
-      if (typeof named === 'string') return this.#attestInvalid(given, [{ path: 'actor', message: named }], false);
+      // Denied for an actor field: the record names its actor only when it is proven (a name or a
+      // copy as the actor proves nothing about who asked).
+      if (named instanceof RefusedActor) return this.#attestInvalid(named.input, [{ path: named.path, message: named.message }], named.actorProven);
       input = named;
       // Metadata is bounded before zod reads it (request-schema.ts, METADATA_MAX_CHARS); a record
       // replayed was decided under the rules of its day (a log from before the bound replays as written).
@@ -1286,13 +1302,14 @@ export class AudioRegistrar {
     const newOwner = typeof metadata === 'object' && metadata !== null ? (metadata as { newOwner?: unknown }).newOwner : undefined;
     let named: unknown = input;
     if (ActorHandle.isHandle(actor)) {
-      if (!ActorHandle.issuedBy(actor, this.#issuer)) return `an ActorHandle of another registrar (naming ${String(actor as ActorHandle)})`;
+      if (!ActorHandle.issuedBy(actor, this.#issuer)) return refusedActor(input, 'actor', `an ActorHandle of another registrar (naming ${String(actor as ActorHandle)})`, false);
       named = { ...(input as object), actor: actor.key };
     } else if (!trusted) {
-      return `expected an ActorHandle from registerActor() (names are accepted only by requestAsHost(); received ${claimedActor(actor)})`;
+      return refusedActor(input, 'actor', `expected an ActorHandle from registerActor() (names are accepted only by requestAsHost(); received ${claimedActor(actor)})`, false);
     }
     if (ActorHandle.isHandle(newOwner)) {
-      if (!ActorHandle.issuedBy(newOwner, this.#issuer)) return 'metadata.newOwner: an ActorHandle of another registrar';
+      // Who asked is proven (this registrar's handle, or the host by name): the record names them.
+      if (!ActorHandle.issuedBy(newOwner, this.#issuer)) return refusedActor(named, 'metadata.newOwner', 'an ActorHandle of another registrar', true);
       named = { ...(named as object), metadata: { ...(metadata as object), newOwner: newOwner.key } };
     }
     return named;

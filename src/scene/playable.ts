@@ -39,6 +39,18 @@ export interface MixLimits {
   readonly maxMixBytes: number;
 }
 
+/**
+ * The method an engine answers its MixLimits with (undefined: none beyond a scene's own), so a
+ * scene rendered with it directly (`scene.render(engine)`, `renderToFile`) keeps them too.
+ */
+export const MIX_LIMITS_OF: unique symbol = Symbol('voice-soundboard.mixLimits');
+
+/** The MixLimits `engine` asks for, when it is an engine that answers MIX_LIMITS_OF. */
+export function mixLimitsOf(engine: unknown): MixLimits | undefined {
+  const method = typeof engine === 'object' && engine !== null ? (engine as { [MIX_LIMITS_OF]?: unknown })[MIX_LIMITS_OF] : undefined;
+  return typeof method === 'function' ? (method.call(engine) as MixLimits | undefined) : undefined;
+}
+
 /** Anything `engine.play` renders to a mix first (a Scene). */
 export interface PlayableMix {
   /** Renders the mix at `sampleRateHz`, using `engine` for any synthesis, within `limits` when given. */

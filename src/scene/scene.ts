@@ -12,7 +12,7 @@ import { InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import type { RenderedConversation } from '../conversation/types.js';
 import { AMBIANCE_GENERATORS, EFFECT_GENERATORS, type AmbianceGenerator, type EffectGenerator } from './procedural.js';
-import { renderedMix, type MixLimits, type PlayableMix, type RenderedMix } from './playable.js';
+import { mixLimitsOf, renderedMix, type MixLimits, type PlayableMix, type RenderedMix } from './playable.js';
 import { renderScene, type HeldLayer, type RenderedScene } from './render.js';
 import {
   bedLayerSchema,
@@ -140,7 +140,9 @@ export class Scene implements PlayableMix {
     const checked = parseInput(engineSchema, engine, 'engine');
     const parsed = parseInput(renderOptionsSchema, options, 'options');
     const input = { durationMs: this.durationMs, seed: this.seed, sampleRate: parsed.sampleRate ?? this.sampleRate, layers: this.#layers, effects: this.#effects, baseDir: this.#baseDir };
-    return renderScene(limits === undefined ? input : { ...input, limits }, checked);
+    // The engine's own limits hold whichever way it renders (play, render, renderToFile).
+    const effective = limits ?? mixLimitsOf(checked);
+    return renderScene(effective === undefined ? input : { ...input, limits: effective }, checked);
   }
 
   /** Renders and writes the mix to `path` in any supported format (atomic: complete file or none). */

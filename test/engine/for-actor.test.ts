@@ -334,11 +334,18 @@ describe('VoiceEngine.forActor', () => {
         // A render past the guest's 1 GiB of buses is refused before anything is allocated (the host may take 8 GiB).
         const long = new Scene({ durationMs: 60 * 60_000 }).addAmbiance('rain').addAmbiance('wind');
         expect(await rejection(guest.play(long))).toMatchObject({ code: 'SCENE_TOO_LARGE', field: 'scene.durationMs' });
-        // One scene render at a time per guest: a second, while the first renders, is refused naming `scene`.
+        // Rendered directly with the guest (scene.render / renderToFile), the scene keeps the guest's limits too.
+        expect(await rejection(music.render(guest))).toMatchObject({ code: 'SCENE_SOURCE_FORBIDDEN', field: 'scene.layers.music-0.file' });
+        expect(await rejection(effect.renderToFile(guest, join(dir, 'out.wav')))).toMatchObject({ code: 'SCENE_SOURCE_FORBIDDEN' });
+        expect(existsSync(join(dir, 'out.wav'))).toBe(false);
+        // One scene at a time per guest, from its render to the end of its play (a queued play holds its whole mix):
+        // a second while the first renders, or plays, is refused naming `scene`; after it, the next is taken.
         const first = guest.play(new Scene({ durationMs: 300 }).addAmbiance('rain'));
-        const second = await rejection(guest.play(new Scene({ durationMs: 300 }).addAmbiance('rain')));
-        expect(second).toMatchObject({ name: 'InputError', field: 'scene' });
+        expect(await rejection(guest.play(new Scene({ durationMs: 300 }).addAmbiance('rain')))).toMatchObject({ name: 'InputError', field: 'scene' });
+        await waitUntil(() => guest.activeStreams().length > 0, 'the first scene to play');
+        expect(await rejection(guest.play(new Scene({ durationMs: 300 }).addAmbiance('rain')))).toMatchObject({ name: 'InputError', field: 'scene' });
         await first;
+        expect((await guest.play(new Scene({ durationMs: 300 }).addAmbiance('rain'))).durationMs).toBeGreaterThan(0);
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

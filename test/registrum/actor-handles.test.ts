@@ -87,7 +87,13 @@ describe.each(coresUnderTest())('actor handles ($name core)', (core) => {
     const agent = r.registerActor('agent:claude-1');
     const target = streamIn(r, 'playing');
     const foreign = new AudioRegistrar({ core: core.create() }).registerActor('agent:other');
-    expect(r.request({ action: 'transfer', actor: agent, target, metadata: { newOwner: foreign } }).reason).toBe('invalid_request');
+    const refused = r.request({ action: 'transfer', actor: agent, target, metadata: { newOwner: foreign } });
+    expect(refused.reason).toBe('invalid_request');
+    // Who asked is proven (its own handle, or the host by name): the record names them, and the issue the field at fault.
+    expect(refused.attestation.actor).toEqual({ id: 'claude-1', kind: 'agent' });
+    expect(refused.attestation.metadata.issues).toEqual([{ path: 'metadata.newOwner', message: 'an ActorHandle of another registrar' }]);
+    const byHost = r.requestAsHost({ action: 'transfer', actor: 'agent:claude-1', target, metadata: { newOwner: foreign } });
+    expect(byHost.attestation.actor).toEqual({ id: 'claude-1', kind: 'agent' });
     expectAllowed(r.request({ action: 'transfer', actor: agent, target, metadata: { newOwner: r.registerActor('agent:other') } }));
     expect(r.getState(target)?.owner).toBe('agent:other');
   });

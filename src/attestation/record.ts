@@ -55,7 +55,7 @@ export interface AttestationTimestamp {
   readonly monotonicNs: string;
 }
 
-/** An actor as recorded: `{ id, kind }`; null only on a request too malformed to name one. */
+/** An actor as recorded: `{ id, kind }`; null on a request too malformed to name one, or one whose actor field proved nothing (a name or a copy given to `request()`). */
 export interface AttestedActor {
   readonly id: string;
   readonly kind: string;

@@ -24,7 +24,7 @@ export const httpBackendOptionsShape = {
   firstChunkTimeoutMs: z.number().int().min(1).max(600_000).optional(),
   /** Longest Retry-After the backend waits for before retrying; longer ones fail at once. */
   maxRetryAfterMs: z.number().int().min(0).max(600_000).default(10_000),
-  /** Longest wait for one chunk's worth of audio (`chunkMs`) while a response is streaming (or awaited after the first audio) before giving up: a body that drips bytes slower fails too. */
+  /** Longest wait for one chunk's worth of audio (`chunkMs`) while a response is streaming (or awaited after the first audio) before giving up: a body that drips bytes slower fails too. Over a whole answer, after its first audio, the network may wait at most this plus 4 x the audio sent (a quarter of real time). */
   idleTimeoutMs: z.number().int().min(1).max(600_000).default(15_000),
   /** Audio per yielded chunk (the last chunk of a segment may be shorter). */
   chunkMs: z.number().int().min(10).max(1000).default(80),

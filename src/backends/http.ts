@@ -111,24 +111,31 @@ export async function readJson<Schema extends z.ZodType>(call: HttpCall, respons
 
 /** The body as UTF-8 text; a BACKEND_BAD_RESPONSE once it passes `maxBytes` (the body is cancelled, closing the connection). */
 async function readBoundedText(call: HttpCall, response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return '';
+  const { bytes, over } = await readAtMost(response, maxBytes);
+  if (over) throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned a body larger than ${formatBytes(maxBytes)}`);
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * Reads the body until it ends or passes `maxBytes`, then cancels it (an unfinished body closes
+ * its connection): at most `maxBytes` bytes, and whether there was more.
+ */
+async function readAtMost(response: Response, maxBytes: number): Promise<{ bytes: Buffer; over: boolean }> {
+  if (!response.body) return { bytes: Buffer.alloc(0), over: false };
   const reader = response.body.getReader();
   const parts: Uint8Array[] = [];
   let total = 0;
   try {
-    for (;;) {
+    while (total <= maxBytes) {
       const next = await reader.read();
       if (next.done) break;
-      total += next.value.byteLength;
-      if (total > maxBytes) {
-        throw new BackendError(call.backend, 'BACKEND_BAD_RESPONSE', `${describeCall(call)} returned a body larger than ${formatBytes(maxBytes)}`);
-      }
       parts.push(next.value);
+      total += next.value.byteLength;
     }
   } finally {
     reader.cancel().catch(() => undefined);
   }
-  return new TextDecoder().decode(Buffer.concat(parts, total));
+  return { bytes: Buffer.concat(parts, total).subarray(0, maxBytes), over: total > maxBytes };
 }
 
 /** `bytes` in MiB when whole, else in bytes. */
@@ -173,8 +180,13 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
     // answer) would otherwise hold the call for as long as it likes. It runs only while this
     // generator waits on the network; the consumer's time between chunks is not counted.
     stall = startChunkDeadline(call, format);
+    // And over the whole answer, once audio flows: the network may keep it waiting at most
+    // idleTimeoutMs + MIN_THROUGHPUT_FACTOR x the audio it has sent (a chunk sent just inside each
+    // chunk deadline would otherwise stretch one answer to hours).
+    let waitedMs = 0;
     for (;;) {
       let next: Awaited<ReturnType<typeof reader.read>>;
+      const waitStarted = performance.now();
       try {
         next = await Promise.race([reader.read(), rejectOnAbort(stall.signal)]);
       } catch (error) {
@@ -183,6 +195,11 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
         throw networkError(call, error);
       }
       if (next.done) break;
+      if (totalBytes > 0) {
+        waitedMs += performance.now() - waitStarted;
+        const sentMs = (totalBytes / S16_BYTES / format.sampleRateHz) * 1000;
+        if (waitedMs > format.idleTimeoutMs + MIN_THROUGHPUT_FACTOR * sentMs) throw tooSlowError(call, format, waitedMs, sentMs);
+      }
       const bytes = next.value;
       totalBytes += bytes.byteLength;
       bytesRead += bytes.byteLength;
@@ -237,6 +254,23 @@ export function startDeadline(backend: string, ms: number, what: string): Deadli
 /** The deadline for the next chunk's bytes: `idleTimeoutMs` (its error is `stalledError`'s). */
 function startChunkDeadline(call: HttpCall, format: PcmStreamFormat): Deadline {
   return startDeadline(call.backend, format.idleTimeoutMs, `${describeCall(call)} stalled`);
+}
+
+/**
+ * How much slower than real time an answer's audio may arrive, averaged over the answer after its
+ * first bytes (the network's waits only, not the consumer's): 4, a quarter of real time, is far
+ * below any service streaming speech (they send faster than it plays).
+ */
+const MIN_THROUGHPUT_FACTOR = 4;
+
+/** The retryable BACKEND_TIMEOUT of an answer whose audio comes slower than MIN_THROUGHPUT_FACTOR allows. */
+function tooSlowError(call: HttpCall, format: PcmStreamFormat, waitedMs: number, sentMs: number): BackendError {
+  return new BackendError(
+    call.backend,
+    'BACKEND_TIMEOUT',
+    `${describeCall(call)} stalled: ${Math.round(sentMs)} ms of audio in ${Math.round(waitedMs)} ms of waiting, slower than a quarter of real time (after idleTimeoutMs ${format.idleTimeoutMs} ms of grace)`,
+    { retryable: true },
+  );
 }
 
 /** The retryable BACKEND_TIMEOUT of a chunk deadline: "no data" (nothing read since it started), or a drip of `bytesRead` bytes, short of a chunk. */
@@ -393,21 +427,7 @@ function pickMessage(data: unknown): string | undefined {
 }
 
 async function readLimitedText(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  try {
-    while (total < maxBytes) {
-      const next = await reader.read();
-      if (next.done) break;
-      parts.push(next.value);
-      total += next.value.byteLength;
-    }
-  } finally {
-    reader.cancel().catch(() => undefined);
-  }
-  return new TextDecoder().decode(Buffer.concat(parts).subarray(0, maxBytes));
+  return new TextDecoder().decode((await readAtMost(response, maxBytes)).bytes);
 }
 
 function describeCall(call: HttpCall): string {

@@ -5,7 +5,7 @@
  * decision into an OverrideEvent (the runtime's scheduler decides again on it: an override enabled
  * on any thread protects the streams it covers at once). A thread that fell more than a journal
  * length behind never throws and never halts: it catches up from the core's current stream states
- * (`caughtUp: true` events, and one override event when overrides changed meanwhile) and goes on
+ * (`caughtUp: true` events, and one override event saying overrides may have changed) and goes on
  * from there.
  */
 import { HALT_CAUSES, NO_ID, STREAM_STATES, type DecisionCore, type JournalEntry, type StreamState, type TransitionAction } from './core.js';

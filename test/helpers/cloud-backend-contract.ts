@@ -176,6 +176,22 @@ export function describeCloudBackendContract(contract: CloudBackendContract): vo
       await server.requests[0]!.closedEarly;
     });
 
+    it('gives up on an answer slower than a quarter of real time, though each chunk comes within idleTimeoutMs', async () => {
+      // 3,840 bytes (40-87 ms of audio at the services' rates) every 450 ms: every 80 ms chunk is whole
+      // within the 1 s chunk deadline, but the answer as a whole crawls (12 s of it would carry ~2.6 s).
+      const pieces = Array.from({ length: 28 }, () => new Uint8Array(3840));
+      server.respond(piecewiseResponder(pieces, () => delay(450)));
+
+      const error = await streamError(backend({ idleTimeoutMs: 1000, maxRetries: 0 }).synthesize(segment('crawl')), () => undefined);
+
+      // Given up before the end (the whole answer would have played; without the bound it did). At the
+      // services' 22-24 kHz it is the answer's bound that fires; at 48 kHz a chunk is two pieces, and on a
+      // machine slow enough to push those past 1 s the chunk deadline may fire first: a stall either way.
+      expect(error).toMatchObject({ code: 'BACKEND_TIMEOUT', backend: contract.name });
+      expect(error.message).toContain('stalled');
+      await server.requests[0]!.closedEarly;
+    });
+
     it('keeps a key fetch refuses as a header value out of the error and its causes (util.inspect)', async () => {
       for (const apiKey of [`${contract.apiKey}\r\nX-Injected: 1`, `${contract.apiKey}\u0000`]) {
         const error = await rejection(collect(backend({ apiKey, maxRetries: 0 }).synthesize(segment('x'))));

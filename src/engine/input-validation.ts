@@ -182,13 +182,13 @@ export const GUEST_MIX_LIMITS: MixLimits = Object.freeze({ allowFiles: false, ma
 const renderingMix = new WeakSet<object>();
 
 /**
- * Takes a guest budget's one scene render slot until the returned release is called: a render
- * holds its whole mix before the play starts, so a guest's renders in flight together hold at
- * most GUEST_MIX_LIMITS.maxMixBytes. InputError naming `scene` while another is rendering.
+ * Takes a guest budget's one mix slot until the returned release is called: a scene's render holds
+ * its whole mix until its play ends, a conversation's speak() every turn until its mixdown, so a
+ * guest holds at most one such mix at a time. InputError naming `field` while another is held.
  */
-export function holdGuestMix(budget: object): () => void {
+export function holdGuestMix(budget: object, field: 'scene' | 'conversation' = 'scene'): () => void {
   if (renderingMix.has(budget)) {
-    throw new InputError('scene: this engine (made by forActor) is rendering another scene; it plays one at a time (its render and its play hold the whole mix): wait for that play to end', { field: 'scene' });
+    throw new InputError(`${field}: this engine (made by forActor) is rendering or playing another mix (a scene, or a conversation's speak()); it takes one at a time (each holds its whole mix): wait for that one to end`, { field });
   }
   renderingMix.add(budget);
   return () => renderingMix.delete(budget);

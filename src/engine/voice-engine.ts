@@ -147,7 +147,16 @@ export class VoiceEngine {
   /** A Conversation: every turn synthesized (one stream each), mixed down to mono at its place (docs/CONVERSATIONS.md). */
   speak(conversation: Conversation, options?: ConversationRenderOptions): Promise<ConversationSpeechResult>;
   async speak(text: string | Conversation, options: SpeakOptions | ConversationRenderOptions = {}): Promise<SpeechResult | ConversationSpeechResult> {
-    if (text instanceof Conversation) return text.speak(this, options as ConversationRenderOptions);
+    if (text instanceof Conversation) {
+      if (this.#ownsPlugins) return text.speak(this, options as ConversationRenderOptions);
+      // A guest renders one mix at a time (a conversation's or a scene's): each holds every turn until its mixdown.
+      const release = holdGuestMix(this.#budget, 'conversation');
+      try {
+        return await text.speak(this, options as ConversationRenderOptions);
+      } finally {
+        release();
+      }
+    }
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const started = performance.now();
     const chunks: AudioChunk[] = [];

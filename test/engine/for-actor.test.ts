@@ -12,6 +12,7 @@ import { AudioOutput } from '../../src/audio/output.js';
 import { encodeWav } from '../../src/audio/wav.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
 import { Scene } from '../../src/scene/scene.js';
+import { Conversation } from '../../src/conversation/conversation.js';
 import { InputError } from '../../src/errors.js';
 import { allow, deny } from '../../src/security/content-filter.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
@@ -350,5 +351,16 @@ describe('VoiceEngine.forActor', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+  it("a guest holds one mix at a time: a conversation's speak() (every turn held until its mixdown) or a scene's play; a second meanwhile is refused (planted: three concurrent 21-minute conversations were all taken)", async () => {
+    await withGuest(async ({ guest }) => {
+      const turns = [{ speaker: 'Alice', text: 'One. Two.' }, { speaker: 'Bob', text: 'Three.' }];
+      const first = guest.speak(new Conversation(turns));
+      expect(await rejection(guest.speak(new Conversation(turns)))).toMatchObject({ name: 'InputError', field: 'conversation' });
+      expect(await rejection(guest.play(new Scene({ durationMs: 300 }).addAmbiance('rain')))).toMatchObject({ name: 'InputError', field: 'scene' });
+      expect((await first).durationMs).toBeGreaterThan(0);
+      // Once it ended, the next is taken.
+      expect((await guest.speak(new Conversation(turns))).durationMs).toBeGreaterThan(0);
+    });
   });
 });

@@ -16,6 +16,7 @@ import { InputError } from '../errors.js';
 import type { SpeechBackend } from '../backends/backend.js';
 import { compile, DEFAULT_MAX_INPUT_CHARS, looksLikeSsml, type CompileOptions } from '../compiler/index.js';
 import type { SpeechGraph } from '../graph/speech-graph.js';
+import type { OverrideView } from '../registrar/types.js';
 import type { ActorHandle } from '../registrar/actor-handle.js';
 import { isRenderedMix, type MixLimits } from '../scene/playable.js';
 import { PRIORITY_VALUES, priorityValue } from '../streaming/schedule-policy.js';
@@ -49,6 +50,8 @@ export function transformOnce(fn: (text: string) => string): TextTransform {
 export interface ValidatedInput {
   graph: SpeechGraph | null;
   transform: TextTransform;
+  /** A guest's call: how long it would last (estimated) under the override covering it now (what its speech budget counts). */
+  guestEstimateMs?: number;
 }
 
 /**
@@ -86,6 +89,8 @@ export interface ValidationContext {
   backendFor(name: string | undefined): Promise<SpeechBackend>;
   /** Throws once the engine began closing. */
   throwIfClosed(): void;
+  /** The accessibility override that would cover a stream of this session and user now (as registrar.overrideFor decides), or null. */
+  overrideFor(sessionId: string, userId: string | null): OverrideView | null;
 }
 
 /**
@@ -124,10 +129,17 @@ export async function validateInput(context: ValidationContext, text: SpeechInpu
     throw new InputError(`text: expected ${expected} (received ${text === null ? 'null' : typeof text})`, { field: 'text' });
   }
   const graph = compile(transform(text), compileOptions(text, parsed));
-  if (context.guest) checkGuestDuration(graph);
+  let guestEstimateMs: number | undefined;
+  if (context.guest) {
+    // As it would be spoken: an override covering the call sets the rate of every word and lengthens its pauses.
+    const override = context.overrideFor(parsed.sessionId ?? context.pinned.sessionId ?? 'default', parsed.userId ?? context.pinned.userId ?? null);
+    const spoken = override?.speechRate === undefined ? graph : compile(transform(text), compileOptions(text, parsed, override.speechRate));
+    guestEstimateMs = spokenMs(spoken, override);
+    checkGuestDuration(guestEstimateMs);
+  }
   // Unknown voices and languages are InputErrors here, before any registrar request.
   await checkVoices(await context.backendFor(parsed.backend), graph, parsed, text);
-  return { graph, transform };
+  return { graph, transform, ...(guestEstimateMs !== undefined ? { guestEstimateMs } : {}) };
 }
 
 /**
@@ -160,14 +172,24 @@ const GUEST_MAX_RATE_HZ = 48_000;
 /** Longest speech one guest call may ask for, estimated from its text, pauses and rate: 30 minutes. */
 const GUEST_MAX_DURATION_MS = 30 * 60_000;
 
+/** How long `graph` lasts as spoken under `override` (its pauses lengthened by `pauseAmplification`), estimated, ms. */
+export function spokenMs(graph: SpeechGraph, override: Pick<OverrideView, 'pauseAmplification'> | null): number {
+  const amplification = override?.pauseAmplification ?? 1;
+  if (amplification === 1) return graph.durationMs;
+  let pausesMs = 0;
+  for (const node of graph.nodes) if (node.type === 'silence') pausesMs += node.durationMs;
+  return graph.durationMs + (amplification - 1) * pausesMs;
+}
+
 /**
- * A guest's text lasts at most GUEST_MAX_DURATION_MS (the graph's estimate): speak() holds every
- * sample, and pauses or a slow rate cost nothing to ask for. 14,000 characters of `[pause 10s]`
- * held 1 GB in 1.4 s (measured, 24 kHz mono); the longest text at rate 0.25 is about 7 hours.
+ * A guest's text lasts at most GUEST_MAX_DURATION_MS (estimated as spoken, `spokenMs`): speak()
+ * holds every sample, and pauses or a slow rate cost nothing to ask for. 14,000 characters of
+ * `[pause 10s]` held 1 GB in 1.4 s (measured, 24 kHz mono); the longest text at rate 0.25 is
+ * about 7 hours. The run checks again with the override it compiles under (it may have changed).
  */
-function checkGuestDuration(graph: SpeechGraph): void {
-  if (graph.durationMs > GUEST_MAX_DURATION_MS) {
-    throw new InputError(`text: it would last about ${Math.ceil(graph.durationMs / 60_000)} min (estimated from its text, pauses and rate); this engine (made by forActor) speaks at most ${GUEST_MAX_DURATION_MS / 60_000} min per call`, { field: 'text' });
+export function checkGuestDuration(estimateMs: number): void {
+  if (estimateMs > GUEST_MAX_DURATION_MS) {
+    throw new InputError(`text: it would last about ${Math.ceil(estimateMs / 60_000)} min (estimated from its text, pauses and rate); this engine (made by forActor) speaks at most ${GUEST_MAX_DURATION_MS / 60_000} min per call`, { field: 'text' });
   }
 }
 
@@ -203,8 +225,8 @@ const heldSpeech = new WeakMap<object, number>();
  * GUEST_MAX_DURATION_MS of speech (the per-call bound alone let concurrent calls hold memory
  * without bound). Throws InputError naming `text` for a call past it, before any request.
  */
-export function holdGuestSpeech(budget: object, graph: SpeechGraph | null): () => void {
-  const asked = graph?.durationMs ?? 0;
+export function holdGuestSpeech(budget: object, estimateMs: number | undefined): () => void {
+  const asked = estimateMs ?? 0;
   const held = heldSpeech.get(budget) ?? 0;
   if (held + asked > GUEST_MAX_DURATION_MS) {
     throw new InputError(

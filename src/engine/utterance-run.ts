@@ -31,7 +31,7 @@ import { joinWordTimings } from '../streaming/heard.js';
 import { joinVisemes, withStreamClock } from '../streaming/stream-clock.js';
 import { liveSynthesisSteps } from '../streaming/text-source.js';
 import type { ParsedEngineOptions, ParsedSpeakOptions } from './engine-options.js';
-import { compileOptions } from './input-validation.js';
+import { checkGuestDuration, compileOptions, spokenMs } from './input-validation.js';
 import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { EdgeTrimmer, shiftMetadata } from './speech-edges.js';
 import type { RunningStreams } from './running-streams.js';
@@ -52,6 +52,8 @@ export interface RunContext {
   backendFor(name: string | undefined): Promise<SpeechBackend>;
   /** The engine's running utterances: the run is in it from its start to its end. */
   active: Pick<RunningStreams, 'add' | 'delete'>;
+  /** An engine made by forActor: its text is held to the guest's bound as it will be spoken. */
+  guest: boolean;
 }
 
 /** The hash the compile request records: sha256 of the graph's JSON. */
@@ -95,6 +97,8 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
     if (typeof text === 'string') {
       // The validated graph's text is in `transform` already: a recompile at another rate does not ask the plugins again.
       const compiled = speechRate === undefined && utterance.graph ? utterance.graph : compile(transform(text), compileOptions(text, parsed, speechRate));
+      // The override met here may not be the one validation saw (enabled or changed meanwhile): a guest's bound holds as spoken.
+      if (context.guest) checkGuestDuration(spokenMs(compiled, override));
       lifecycle.compile(graphHash(compiled));
       // Plugins' proposals go through the registrar (mutate_graph as each plugin) before the commit.
       const graph = plugins.onGraph(compiled, lifecycle.streamId);

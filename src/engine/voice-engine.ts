@@ -21,7 +21,7 @@ import type { SpeechBackend, VoiceInfo } from '../backends/backend.js';
 import { BackendRegistry } from '../backends/registry.js';
 import { z } from 'zod';
 import { ActorHandle } from '../registrar/actor-handle.js';
-import { AudioRegistrar } from '../registrar/registrar.js';
+import { AudioRegistrar, overrideCovering } from '../registrar/registrar.js';
 import type { RegistrarResult } from '../registrar/types.js';
 import { SinkBook } from '../streaming/sink-book.js';
 import { schedulerFor, type Admission, type Scheduler, type ScheduleView } from '../streaming/scheduler.js';
@@ -126,8 +126,8 @@ export class VoiceEngine {
     this.#backends = new EngineBackends(this.#registry, this.#options);
     this.#active = new RunningStreams(this.#registrar, this.#runtime);
     const backendFor = (name: string | undefined): Promise<SpeechBackend> => this.#backends.forName(name);
-    this.#validationContext = { plugins: this.#plugins, actor: this.actor, pinned: this.#options, guest: !this.#ownsPlugins, backendFor, throwIfClosed: () => this.#throwIfClosed() };
-    this.#runContext = { registrar: this.#registrar, actor: this.actor, options: this.#options, plugins: this.#plugins, backendFor, active: this.#active };
+    this.#validationContext = { plugins: this.#plugins, actor: this.actor, pinned: this.#options, guest: !this.#ownsPlugins, backendFor, throwIfClosed: () => this.#throwIfClosed(), overrideFor: (sessionId, userId) => overrideCovering(this.#registrar, sessionId, userId) };
+    this.#runContext = { registrar: this.#registrar, actor: this.actor, options: this.#options, plugins: this.#plugins, backendFor, active: this.#active, guest: !this.#ownsPlugins };
     // Several engines may share one output: each stream plays on its own voice of the mixer.
     this.#output = this.#options.output;
     // Decisions are effects: the sinks obey every transition and halt first (silence), then the
@@ -162,7 +162,7 @@ export class VoiceEngine {
     const chunks: AudioChunk[] = [];
     const validated = await this.#validate(text, parsed);
     // A guest's calls in flight together hold a bounded amount of speech (input-validation.ts).
-    const release = this.#ownsPlugins ? () => undefined : holdGuestSpeech(this.#budget, validated.graph);
+    const release = this.#ownsPlugins ? () => undefined : holdGuestSpeech(this.#budget, validated.guestEstimateMs);
     try {
       this.#throwIfClosed();
       const utterance = this.#begin(parsed, validated);

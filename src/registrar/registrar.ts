@@ -99,6 +99,17 @@ const attachOptionsSchema = z.strictObject({ config: z.unknown().optional() });
 const SETTLED: Promise<void> = Promise.resolve();
 const NO_METADATA: NonNullable<ValidRequest['metadata']> = Object.freeze({});
 
+/**
+ * The override whose values shape a stream of `sessionId` and `userId` on `registrar` (its user's
+ * override, else its session's), or null: what `overrideFor` answers for a stream, asked before
+ * the stream exists (a guest engine estimating a call as it would be spoken).
+ */
+export function overrideCovering(registrar: Pick<AudioRegistrar, 'listOverrides'>, sessionId: string, userId: string | null): OverrideView | null {
+  const covering = registrar.listOverrides();
+  const byUser = userId === null ? undefined : covering.find((o) => o.scope === 'user' && o.scopeId === userId);
+  return byUser ?? covering.find((o) => o.scope === 'session' && o.scopeId === sessionId) ?? null;
+}
+
 /** A request refused for an actor field (`#nameActors`): what to attest, the issue, and whether its `actor` is who asked. */
 class RefusedActor {
   constructor(
@@ -513,10 +524,7 @@ export class AudioRegistrar {
    */
   overrideFor(streamId: string): OverrideView | null {
     const stream = this.getState(streamId);
-    if (!stream) return null;
-    const covering = this.listOverrides();
-    const byUser = stream.userId === null ? undefined : covering.find((o) => o.scope === 'user' && o.scopeId === stream.userId);
-    return byUser ?? covering.find((o) => o.scope === 'session' && o.scopeId === stream.sessionId) ?? null;
+    return stream ? overrideCovering(this, stream.sessionId, stream.userId) : null;
   }
 
   /** Every session membership this registrar holds (declared by the host, or implied by a stream), by user then session. */

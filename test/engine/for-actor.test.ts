@@ -363,4 +363,33 @@ describe('VoiceEngine.forActor', () => {
       expect((await guest.speak(new Conversation(turns))).durationMs).toBeGreaterThan(0);
     });
   });
+  it("holds a guest's call to its 30 minutes as it would be spoken: under a user's override (pauses lengthened, every word at her rate), at validation and again when the run compiles (planted: 10 minutes asked, 40 spoken)", async () => {
+    const text = 'a [pause 10s] '.repeat(60); // about 10 minutes, nearly all pauses
+    // At validation: the override covering the call now counts.
+    await withGuest(async ({ registrar, guest }) => {
+      const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
+      expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den', pauseAmplification: 4 } }).allowed).toBe(true);
+      const before = registrar.listStates().length;
+      expect(await rejection(guest.speak(text, { sessionId: 'den' }))).toMatchObject({ name: 'InputError', field: 'text' });
+      expect(registrar.listStates().length).toBe(before);
+    });
+    // Enabled after validation (here from the host's content filter, which runs before the compile): the run refuses it, the stream failed.
+    const registrar = new AudioRegistrar();
+    const alice = registrar.registerActor('user:alice', { sessions: ['den'] });
+    const output = new AudioOutput({ backend: 'null' });
+    const enableOnce = () => {
+      if (registrar.listOverrides().length === 0) registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den', pauseAmplification: 4 } });
+      return allow();
+    };
+    const host = new VoiceEngine({ registrar, backend: new ConstantLevelBackend({ level: 0.25, sampleRateHz: 24_000, framesPerSegment: 480 }), output, contentFilter: enableOnce });
+    try {
+      const guest = await host.forActor(registrar.registerActor('agent:guest'));
+      expect(await rejection(guest.speak(text, { sessionId: 'den' }))).toMatchObject({ field: 'text' });
+      expect(registrar.listStates().map((stream) => stream.state)).toEqual(['failed']);
+      await guest.close();
+    } finally {
+      await host.close();
+      output.close();
+    }
+  });
 });

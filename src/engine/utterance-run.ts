@@ -56,6 +56,9 @@ export interface RunContext {
   guest: boolean;
 }
 
+/** The text as given: what a covered stream compiles instead of the plugins' transformText. */
+const unchangedText = (text: string): string => text;
+
 /** The hash the compile request records: sha256 of the graph's JSON. */
 function graphHash(graph: SpeechGraph): string {
   return `sha256:${createHash('sha256').update(JSON.stringify(graph)).digest('hex')}`;
@@ -84,9 +87,14 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
     // A scene's mix needs none: its dialogue was spoken (and filtered) by its own speak() streams.
     // Each text passes the plugins' transformText once (the utterance's transform, seeded by
     // validation): what the content filter judged is what is compiled and spoken (a plugin
-    // answering differently on a second call cannot slip past it).
-    const { transform } = utterance;
-    const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, filterContext, parsed.textStream, signal, utterance.graph, (piece) => compile(transform(piece), compileOptions(piece, pieceOptions)));
+    // answering differently on a second call cannot slip past it). A stream a user's override
+    // covers is spoken as its caller wrote it: no plugin rewrites its text, as none may mutate its
+    // graph (mutate_graph is denied) or alter its audio (onAudio). Decided before the filter, so it
+    // judges the text that is compiled.
+    const coveredAtFilter = lifecycle.override() !== null;
+    const transform = coveredAtFilter ? unchangedText : utterance.transform;
+    const judgedGraph = coveredAtFilter ? null : utterance.graph;
+    const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, filterContext, parsed.textStream, signal, judgedGraph, (piece) => compile(transform(piece), compileOptions(piece, pieceOptions)));
     if (filtered !== text) [text, utterance.graph] = [filtered, null];
     // An accessibility override held by a user shapes delivery: its rate (every word's, whatever the
     // call or the text ask) and its pause amplification win.
@@ -96,7 +104,8 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
     let speechTotal: number | null = null;
     if (typeof text === 'string') {
       // The validated graph's text is in `transform` already: a recompile at another rate does not ask the plugins again.
-      const compiled = speechRate === undefined && utterance.graph ? utterance.graph : compile(transform(text), compileOptions(text, parsed, speechRate));
+      // The validated graph (its text transformed) serves only an uncovered stream whose text the filter left as it was.
+      const compiled = override === null && !coveredAtFilter && utterance.graph ? utterance.graph : compile(transform(text), compileOptions(text, parsed, speechRate));
       // The override met here may not be the one validation saw (enabled or changed meanwhile): a guest's bound holds as spoken.
       if (context.guest) checkGuestDuration(spokenMs(compiled, override));
       lifecycle.compile(graphHash(compiled));

@@ -4,7 +4,10 @@
  * pinned, rate limits and bad usage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BIN, LONG_TEXT, spawnStdioClient, type TestClient } from '../helpers/mcp.js';
 import { processExists, waitUntil } from '../helpers/waiting.js';
 
@@ -177,6 +180,26 @@ describe('voice-soundboard mcp (stdio)', () => {
       expect(exit).toBe(143);
     } finally {
       if (child.pid !== undefined && processExists(child.pid)) child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses --audit-log naming a FIFO no one reads, at once (exit 2 naming it), instead of blocking in open(2) past every signal (planted: it hung until SIGKILL)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vsb-mcp-audit-'));
+    const fifo = join(dir, 'audit.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const child = spawn(process.execPath, [BIN, 'mcp', '--audit-log', fifo], { env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    let exit: number | null | undefined;
+    child.on('exit', (code) => (exit = code));
+    try {
+      await waitUntil(() => exit !== undefined, 'the server to refuse the audit log');
+      expect(exit).toBe(2);
+      expect(stderr).toContain('AUDIT_LOG_UNWRITABLE');
+      expect(stderr).toContain('audit.fifo');
+    } finally {
+      if (child.pid !== undefined && processExists(child.pid)) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -73,12 +73,16 @@ export class LineStdioTransport implements Transport {
     return this.#drain;
   }
 
-  /** Stops reading; idempotent. */
+  /**
+   * Stops reading (the input is paused, not only unheard: a flowing stdin would keep the process
+   * alive after a SIGTERM, its client still holding the pipe open); idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#input.off('data', this.#onData);
     this.#input.off('end', this.#onEnd);
+    this.#input.pause();
     this.#pending = [];
     this.onclose?.();
   }

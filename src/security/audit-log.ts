@@ -11,6 +11,7 @@
  * that cannot be written (full disk, broken stream) is dropped, counted in `droppedEvents` and
  * reported to `onError`; a path that cannot be opened is an `InputError` at construction.
  */
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { z } from 'zod';
 import type { AudioRegistrar } from '../registrar/registrar.js';
@@ -68,13 +69,27 @@ function text(value: string | null | undefined): string | null {
   return value === undefined || value === null ? null : visibleText(value);
 }
 
-/** Opens `path` for appending (synchronous writes); an `InputError` naming the field when it cannot be opened. */
+/**
+ * Opens `path` for appending (synchronous writes); an `InputError` naming the field when it cannot
+ * be opened. Opened without blocking: a FIFO no one reads is refused at once (ENXIO) instead of
+ * holding the process in open(2), where no signal handler runs; a FIFO with a reader (a log
+ * shipper) is written to. A block device is refused: a log line never lands on a disk's raw sectors.
+ */
 function openFile(path: string): DestinationStream {
+  const refused = (why: string, cause?: unknown): InputError =>
+    new InputError(`auditLog.destination: cannot open ${JSON.stringify(visibleText(path))} for appending (${why})`, { code: 'AUDIT_LOG_UNWRITABLE', field: 'auditLog.destination', ...(cause !== undefined ? { cause } : {}) });
+  let fd: number;
   try {
-    return pino.destination({ dest: path, sync: true, append: true, mkdir: false });
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o666);
   } catch (error) {
-    throw new InputError(`auditLog.destination: cannot open ${JSON.stringify(visibleText(path))} for appending (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { code: 'AUDIT_LOG_UNWRITABLE', field: 'auditLog.destination', cause: error });
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw refused(code === 'ENXIO' ? 'ENXIO: a FIFO no process reads' : code, error);
   }
+  if (fstatSync(fd).isBlockDevice()) {
+    closeSync(fd);
+    throw refused('a block device');
+  }
+  return pino.destination({ fd, sync: true });
 }
 
 /** Writes security events as JSON lines (see the module comment). */

@@ -4,9 +4,12 @@
  * pinned, rate limits and bad usage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BIN, LONG_TEXT, spawnStdioClient, type TestClient } from '../helpers/mcp.js';
-import { waitUntil } from '../helpers/waiting.js';
+import { processExists, waitUntil } from '../helpers/waiting.js';
 
 /** The 2.9 contract of the three frozen tools: parameter names, JSON types, required ones. */
 const FROZEN = {
@@ -154,6 +157,49 @@ describe('voice-soundboard mcp (stdio)', () => {
       expect(limited.stderr()).not.toContain('Please?');
     } finally {
       await limited.close();
+    }
+  });
+
+  it('exits 143 on SIGTERM while its client keeps stdin open (a supervisor need not SIGKILL it; planted: it read stdin on and never exited)', async () => {
+    const child = spawn(process.execPath, [BIN, 'mcp'], { env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    let exit: number | null | undefined;
+    child.on('exit', (code) => (exit = code));
+    const send = (message: unknown): boolean => child.stdin.write(`${JSON.stringify(message)}\n`);
+    try {
+      send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'sigterm', version: '1' } } });
+      await waitUntil(() => stdout.includes('"id":1'), 'the initialize answer');
+      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'speak', arguments: { text: LONG_TEXT } } });
+      await waitUntil(() => stdout.includes('"id":2'), 'the speak answer');
+      expect(stdout).toContain('"success":true');
+      child.kill('SIGTERM');
+      // stdin stays open: the client has not gone away.
+      await waitUntil(() => exit !== undefined, 'the server to exit after SIGTERM');
+      expect(exit).toBe(143);
+    } finally {
+      if (child.pid !== undefined && processExists(child.pid)) child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses --audit-log naming a FIFO no one reads, at once (exit 2 naming it), instead of blocking in open(2) past every signal (planted: it hung until SIGKILL)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vsb-mcp-audit-'));
+    const fifo = join(dir, 'audit.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const child = spawn(process.execPath, [BIN, 'mcp', '--audit-log', fifo], { env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    let exit: number | null | undefined;
+    child.on('exit', (code) => (exit = code));
+    try {
+      await waitUntil(() => exit !== undefined, 'the server to refuse the audit log');
+      expect(exit).toBe(2);
+      expect(stderr).toContain('AUDIT_LOG_UNWRITABLE');
+      expect(stderr).toContain('audit.fifo');
+    } finally {
+      if (child.pid !== undefined && processExists(child.pid)) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

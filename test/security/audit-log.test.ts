@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -102,6 +103,23 @@ describe('AuditLogger', () => {
     const make = () => new AuditLogger({ destination: join(directory, 'no-such-dir', 'audit.jsonl') });
     expect(make).toThrow(InputError);
     expect(make).toThrow(/auditLog\.destination: cannot open .*no-such-dir.* \(ENOENT\)/);
+  });
+
+  it('appends to a FIFO that has a reader (a log shipper); one without a reader is refused at once, never waited for', () => {
+    const fifo = join(directory, 'shipper.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // No reader: refused with the coded error (before, open(2) blocked the process for good).
+    expect(() => new AuditLogger({ destination: fifo })).toThrow(expect.objectContaining({ code: 'AUDIT_LOG_UNWRITABLE', field: 'auditLog.destination' }));
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const audit = new AuditLogger({ destination: fifo });
+      audit.authFailed({ client: 'fifo-client', reason: 'wrong bearer token' });
+      const buffer = Buffer.alloc(4096);
+      const read = readSync(reader, buffer);
+      expect(JSON.parse(buffer.subarray(0, read).toString('utf8'))).toMatchObject({ event: 'auth_failed', client: 'fifo-client' });
+    } finally {
+      closeSync(reader);
+    }
   });
 
   it('a full disk or a failing stream never throws into the caller: the event is dropped, counted and reported', () => {

@@ -200,20 +200,20 @@ export function checkGuestDuration(estimateMs: number): void {
  */
 export const GUEST_MIX_LIMITS: MixLimits = Object.freeze({ allowFiles: false, maxMixBytes: 1024 ** 3 });
 
-/** Guest budgets with a scene render in flight. */
-const renderingMix = new WeakSet<object>();
+/** Guest budgets holding a mix now (a scene's render and play, or a conversation's speak()). */
+const holdingMix = new WeakSet<object>();
 
 /**
  * Takes a guest budget's one mix slot until the returned release is called: a scene's render holds
  * its whole mix until its play ends, a conversation's speak() every turn until its mixdown, so a
  * guest holds at most one such mix at a time. InputError naming `field` while another is held.
  */
-export function holdGuestMix(budget: object, field: 'scene' | 'conversation' = 'scene'): () => void {
-  if (renderingMix.has(budget)) {
+export function holdGuestMix(budget: object, field: 'scene' | 'conversation'): () => void {
+  if (holdingMix.has(budget)) {
     throw new InputError(`${field}: this engine (made by forActor) is rendering or playing another mix (a scene, or a conversation's speak()); it takes one at a time (each holds its whole mix): wait for that one to end`, { field });
   }
-  renderingMix.add(budget);
-  return () => renderingMix.delete(budget);
+  holdingMix.add(budget);
+  return () => holdingMix.delete(budget);
 }
 
 /** Speech (estimated, ms) the speak() calls of each guest budget hold now (the guest and the engines it made share one). */

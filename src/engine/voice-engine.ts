@@ -100,7 +100,7 @@ export class VoiceEngine {
   readonly #plugins: EnginePlugins;
   /** False for an engine made by forActor: it uses its host's plugins (and their backends) and never disposes them. */
   readonly #ownsPlugins: boolean;
-  /** Whose scheduling bounds (maxConcurrent, maxQueue) its plays count against: its own, or those of the guest engine that made it. */
+  /** Whose bounds its calls count against (scheduling: maxConcurrent, maxQueue; a guest's held speech and mix): its own, or those of the guest engine that made it. */
   readonly #budget: object;
   /** What validation and runs need of this engine (src/engine/input-validation.ts, utterance-run.ts). */
   readonly #validationContext: ValidationContext;
@@ -147,16 +147,7 @@ export class VoiceEngine {
   /** A Conversation: every turn synthesized (one stream each), mixed down to mono at its place (docs/CONVERSATIONS.md). */
   speak(conversation: Conversation, options?: ConversationRenderOptions): Promise<ConversationSpeechResult>;
   async speak(text: string | Conversation, options: SpeakOptions | ConversationRenderOptions = {}): Promise<SpeechResult | ConversationSpeechResult> {
-    if (text instanceof Conversation) {
-      if (this.#ownsPlugins) return text.speak(this, options as ConversationRenderOptions);
-      // A guest renders one mix at a time (a conversation's or a scene's): each holds every turn until its mixdown.
-      const release = holdGuestMix(this.#budget, 'conversation');
-      try {
-        return await text.speak(this, options as ConversationRenderOptions);
-      } finally {
-        release();
-      }
-    }
+    if (text instanceof Conversation) return this.#holdingMix('conversation', () => text.speak(this, options as ConversationRenderOptions));
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const started = performance.now();
     const chunks: AudioChunk[] = [];
@@ -308,11 +299,16 @@ export class VoiceEngine {
   play(conversation: Conversation, options?: ConversationPlayOptions): Promise<ConversationPlayResult>;
   async play(input: string | AsyncIterable<string> | PlayableMix | Conversation, options: PlayOptions | ConversationPlayOptions = {}): Promise<PlayResult | ConversationPlayResult> {
     if (input instanceof Conversation) return input.play(this, options as ConversationPlayOptions);
-    if (this.#ownsPlugins || !isPlayableMix(input)) return this.#play(input, options);
-    // A guest's scene: one at a time from its render to the end of its play (a queued play holds its whole mix).
-    const release = holdGuestMix(this.#budget);
+    // A scene's mix is held from its render to the end of its play (a queued play holds it too).
+    return isPlayableMix(input) ? this.#holdingMix('scene', () => this.#play(input, options)) : this.#play(input, options);
+  }
+
+  /** Runs `render`, which holds a whole mix (a scene's, a conversation's); a guest holds one at a time (input-validation.ts, holdGuestMix). */
+  async #holdingMix<T>(field: 'scene' | 'conversation', render: () => Promise<T>): Promise<T> {
+    if (this.#ownsPlugins) return render();
+    const release = holdGuestMix(this.#budget, field);
     try {
-      return await this.#play(input, options);
+      return await render();
     } finally {
       release();
     }

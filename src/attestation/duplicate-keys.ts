@@ -10,14 +10,8 @@
  * are the same key). Only lines the canonical-line scanner declined come here: the scanner refuses
  * duplicates itself (keys strictly increasing).
  */
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-codes.js';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
 
 /** The first key that an object of `text` (valid JSON) holds twice, as its path (`metadata.a`), or null. */
 export function duplicateKey(text: string): string | null {

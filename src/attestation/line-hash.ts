@@ -16,6 +16,7 @@
 import { hash } from 'node:crypto';
 import { scanLine } from './line-scan.js';
 import { validRecordHash, type Attestation } from './record.js';
+import { QUOTE } from './json-codes.js';
 
 /** How a log read checks a record's hash: on its line's bytes first (`line`, the default), or only over its canonical JSON (`canonical`: the slower path, kept as a baseline). */
 export type LineHashing = 'line' | 'canonical';
@@ -24,7 +25,6 @@ export type LineHashing = 'line' | 'canonical';
 const HASH_MEMBER = Buffer.from(',"hash":"');
 /** `,"hash":"` + 64 hex digits + `"`. */
 const HASH_MEMBER_BYTES = HASH_MEMBER.length + 64 + 1;
-const QUOTE = 0x22;
 
 /** Room for one line less its hash member; grown for a longer line. */
 let scratch = Buffer.allocUnsafe(1 << 16);

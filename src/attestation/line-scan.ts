@@ -26,6 +26,7 @@
  */
 import type { JsonValue } from './canonical-json.js';
 import { wallTimeSchema } from './record.js';
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-codes.js';
 
 /** Where the fields verify reads lie in a line the scanner accepted, and the values it read. */
 export interface ScannedLine {
@@ -53,20 +54,13 @@ export interface ScannedLine {
 /** The text fields of `ScannedLine.fields`, in order. */
 export const SCANNED_FIELDS = ['id', 'target', 'action', 'parent', 'stateBefore', 'stateAfter'] as const;
 
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 const MINUS = 0x2d;
 const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 /** 1 at the bytes a string may hold unescaped here: printable ASCII but `"` and `\`. */
 const PLAIN = new Uint8Array(256);
-for (let code = 0x20; code <= 0x7e; code += 1) PLAIN[code] = code === QUOTE || code === 0x5c ? 0 : 1;
+for (let code = 0x20; code <= 0x7e; code += 1) PLAIN[code] = code === QUOTE || code === BACKSLASH ? 0 : 1;
 /** 1 at lowercase hex digits. */
 const HEX = new Uint8Array(256);
 for (const digit of '0123456789abcdef') HEX[digit.charCodeAt(0)] = 1;
@@ -150,7 +144,7 @@ function string(at: number): number {
   for (let index = at + 1; index < end; index += 1) {
     const code = line[index] as number;
     if (code === QUOTE) return index + 1;
-    if (code < 0x20 || code > 0x7e || code === 0x5c) return -1;
+    if (code < 0x20 || code > 0x7e || code === BACKSLASH) return -1;
   }
   return -1;
 }

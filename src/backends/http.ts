@@ -74,7 +74,7 @@ export async function sendHttp(call: HttpCall): Promise<Response> {
 }
 
 /** Largest JSON answer read by default (a voice list), in bytes. */
-export const MAX_JSON_BYTES = 16 * 1024 * 1024;
+const MAX_JSON_BYTES = 16 * 1024 * 1024;
 
 /**
  * Reads a JSON body of at most `maxBytes` and validates it with `schema`. A larger body is a
@@ -171,7 +171,8 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
   const block = new Uint8Array(chunkFrames * S16_BYTES);
   let filledBytes = 0;
   let totalBytes = 0;
-  let stall: Deadline | undefined;
+  let stall: ChunkDeadline | undefined;
+  /** Bytes read since the current chunk deadline started (what a stall reports). */
   let bytesRead = 0;
   const maxBytes = format.maxAudioMs === undefined ? Number.POSITIVE_INFINITY : Math.ceil((format.sampleRateHz * format.maxAudioMs) / 1000) * S16_BYTES;
   try {
@@ -188,7 +189,7 @@ export async function* streamS16lePcm(call: HttpCall, response: Response, format
       let next: Awaited<ReturnType<typeof reader.read>>;
       const waitStarted = performance.now();
       try {
-        next = await Promise.race([reader.read(), rejectOnAbort(stall.signal)]);
+        next = await Promise.race([reader.read(), stall.stalled]);
       } catch (error) {
         if (call.signal.aborted) throw call.signal.reason ?? error;
         if (stall.signal.aborted) throw stalledError(call, format, bytesRead);
@@ -251,9 +252,17 @@ export function startDeadline(backend: string, ms: number, what: string): Deadli
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
+/** A chunk's deadline, with the one promise every read of that chunk races (rejects when it passes). */
+interface ChunkDeadline extends Deadline {
+  readonly stalled: Promise<never>;
+}
+
 /** The deadline for the next chunk's bytes: `idleTimeoutMs` (its error is `stalledError`'s). */
-function startChunkDeadline(call: HttpCall, format: PcmStreamFormat): Deadline {
-  return startDeadline(call.backend, format.idleTimeoutMs, `${describeCall(call)} stalled`);
+function startChunkDeadline(call: HttpCall, format: PcmStreamFormat): ChunkDeadline {
+  const deadline = startDeadline(call.backend, format.idleTimeoutMs, `${describeCall(call)} stalled`);
+  const stalled = rejectOnAbort(deadline.signal);
+  stalled.catch(() => undefined); // a deadline cleared unfired, or passed after its read, leaves no unhandled rejection
+  return { ...deadline, stalled };
 }
 
 /**

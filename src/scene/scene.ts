@@ -12,7 +12,7 @@ import { InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
 import type { RenderedConversation } from '../conversation/types.js';
 import { AMBIANCE_GENERATORS, EFFECT_GENERATORS, type AmbianceGenerator, type EffectGenerator } from './procedural.js';
-import { mixLimitsOf, renderedMix, type MixLimits, type PlayableMix, type RenderedMix } from './playable.js';
+import { mixLimitsOf, renderedMix, type PlayableMix, type RenderedMix } from './playable.js';
 import { renderScene, type HeldLayer, type RenderedScene } from './render.js';
 import {
   bedLayerSchema,
@@ -131,18 +131,15 @@ export class Scene implements PlayableMix {
     return this;
   }
 
-  /** Renders the mix: interleaved stereo float32 at the scene's rate, and where everything landed. */
+  /**
+   * Renders the mix: interleaved stereo float32 at the scene's rate, and where everything landed.
+   * The engine's own MixLimits hold whichever way it renders (play, render, renderToFile).
+   */
   async render(engine: SceneEngine, options: SceneRenderOptions = {}): Promise<RenderedScene> {
-    return this.#render(engine, options);
-  }
-
-  async #render(engine: unknown, options: SceneRenderOptions, limits?: MixLimits): Promise<RenderedScene> {
-    const checked = parseInput(engineSchema, engine, 'engine');
+    parseInput(engineSchema, engine, 'engine');
     const parsed = parseInput(renderOptionsSchema, options, 'options');
-    const input = { durationMs: this.durationMs, seed: this.seed, sampleRate: parsed.sampleRate ?? this.sampleRate, layers: this.#layers, effects: this.#effects, baseDir: this.#baseDir };
-    // The engine's own limits hold whichever way it renders (play, render, renderToFile).
-    const effective = limits ?? mixLimitsOf(checked);
-    return renderScene(effective === undefined ? input : { ...input, limits: effective }, checked);
+    const limits = mixLimitsOf(engine);
+    return renderScene({ durationMs: this.durationMs, seed: this.seed, sampleRate: parsed.sampleRate ?? this.sampleRate, layers: this.#layers, effects: this.#effects, baseDir: this.#baseDir, ...(limits ? { limits } : {}) }, engine);
   }
 
   /** Renders and writes the mix to `path` in any supported format (atomic: complete file or none). */
@@ -154,9 +151,9 @@ export class Scene implements PlayableMix {
     return { file, scene };
   }
 
-  /** The mix for `engine.play(scene)`, rendered at the device's rate. */
-  async renderMix(engine: unknown, sampleRateHz: number, limits?: MixLimits): Promise<RenderedMix> {
-    const rendered = await this.#render(engine, { sampleRate: sampleRateHz }, limits);
+  /** The mix for `engine.play(scene)`, rendered at the device's rate (within the engine's own MixLimits, which `render` asks it for: a caller's `limits` cannot loosen them). */
+  async renderMix(engine: unknown, sampleRateHz: number): Promise<RenderedMix> {
+    const rendered = await this.render(parseInput(engineSchema, engine, 'engine'), { sampleRate: sampleRateHz });
     return renderedMix('scene', rendered.pcm, 2, rendered.sampleRate);
   }
 

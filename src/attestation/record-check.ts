@@ -69,17 +69,18 @@ function isJsonValue(value: unknown, depth: number): boolean {
   }
 }
 
+/** The one key JSON.parse keeps as an own member that a copy made by assignment (zod's `z.record`) silently drops. */
+const PROTO_KEY = '__proto__';
+
 function isJsonObject(value: unknown, depth: number): boolean {
   if (!isPlainRecord(value)) return false;
   for (const key in value) {
-    if (!Object.hasOwn(value, key) || key === PROTO_KEY || !isJsonValue(value[key], depth)) return false;
+    if (!Object.hasOwn(value, key) || !isJsonValue(value[key], depth)) return false;
   }
-  // An own `__proto__` (JSON.parse makes one; `for in` does not list it): zod decides, and refuses it (hiddenKeyPath).
+  // An own `__proto__` (JSON.parse makes an enumerable one; one defined otherwise need not be): zod
+  // decides, and refuses it (hiddenKeyPath).
   return !Object.hasOwn(value, PROTO_KEY);
 }
-
-/** The one key JSON.parse keeps as an own member that a copy made by assignment (zod's `z.record`) silently drops. */
-const PROTO_KEY = '__proto__';
 
 /**
  * Where `value` (a JSON value, as JSON.parse made it) holds an own `__proto__` key: its path

@@ -120,11 +120,6 @@ class RefusedActor {
   ) {}
 }
 
-/** A RefusedActor (see there). */
-function refusedActor(input: unknown, path: string, message: string, actorProven: boolean): RefusedActor {
-  return new RefusedActor(input, path, message, actorProven);
-}
-
 /** What a request that is no handle gave as its actor, for the denial's issue (never read as who asked). */
 function claimedActor(actor: unknown): string {
   if (typeof actor === 'string') return `the name ${JSON.stringify(actor.slice(0, 140))}`;
@@ -1310,14 +1305,14 @@ export class AudioRegistrar {
     const newOwner = typeof metadata === 'object' && metadata !== null ? (metadata as { newOwner?: unknown }).newOwner : undefined;
     let named: unknown = input;
     if (ActorHandle.isHandle(actor)) {
-      if (!ActorHandle.issuedBy(actor, this.#issuer)) return refusedActor(input, 'actor', `an ActorHandle of another registrar (naming ${String(actor as ActorHandle)})`, false);
+      if (!ActorHandle.issuedBy(actor, this.#issuer)) return new RefusedActor(input, 'actor', `an ActorHandle of another registrar (naming ${String(actor as ActorHandle)})`, false);
       named = { ...(input as object), actor: actor.key };
     } else if (!trusted) {
-      return refusedActor(input, 'actor', `expected an ActorHandle from registerActor() (names are accepted only by requestAsHost(); received ${claimedActor(actor)})`, false);
+      return new RefusedActor(input, 'actor', `expected an ActorHandle from registerActor() (names are accepted only by requestAsHost(); received ${claimedActor(actor)})`, false);
     }
     if (ActorHandle.isHandle(newOwner)) {
       // Who asked is proven (this registrar's handle, or the host by name): the record names them.
-      if (!ActorHandle.issuedBy(newOwner, this.#issuer)) return refusedActor(named, 'metadata.newOwner', 'an ActorHandle of another registrar', true);
+      if (!ActorHandle.issuedBy(newOwner, this.#issuer)) return new RefusedActor(named, 'metadata.newOwner', 'an ActorHandle of another registrar', true);
       named = { ...(named as object), metadata: { ...(metadata as object), newOwner: newOwner.key } };
     }
     return named;

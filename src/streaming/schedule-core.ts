@@ -71,8 +71,11 @@ export interface ScheduleCoreOptions {
 /** Actor kinds that may preempt another actor's stream (spec §3: the runtime, and users). */
 const PREEMPTING_KINDS = ['system', 'user'];
 
+/** Whether `actor` (a key, `kind:id`) may preempt another actor's stream: a user or the runtime. */
+const mayPreempt = (actor: string): boolean => PREEMPTING_KINDS.includes(actor.slice(0, actor.indexOf(':')));
+
 /** Whether a play is an agent's or a plugin's (not a user's nor the runtime's). */
-const byAgent = (entry: { actor: string }): boolean => !PREEMPTING_KINDS.includes(entry.actor.slice(0, entry.actor.indexOf(':')));
+const byAgent = (entry: { actor: string }): boolean => !mayPreempt(entry.actor);
 
 /** What the scheduler shell must do. */
 export type ScheduleAction =
@@ -368,7 +371,7 @@ export class ScheduleCore {
     if (victim.group !== arrival.group) return false;
     const owners = this.#coveredBy(victim.id);
     if (owners.length > 0 && !owners.includes(arrival.actor)) return false;
-    if (how === 'preempt' && victim.actor !== arrival.actor) return PREEMPTING_KINDS.includes(arrival.actor.slice(0, arrival.actor.indexOf(':')));
+    if (how === 'preempt' && victim.actor !== arrival.actor) return mayPreempt(arrival.actor);
     return true;
   }
 

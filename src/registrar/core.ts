@@ -53,6 +53,11 @@ export const TRANSITION_ACTIONS = [
 /** A registrar action. */
 export type TransitionAction = (typeof TRANSITION_ACTIONS)[number];
 
+/** Whether `action` is one of the three override actions (`enable_override`, `update_override`, `disable_override`). */
+export function isOverrideAction(action: string | null | undefined): boolean {
+  return action === 'enable_override' || action === 'update_override' || action === 'disable_override';
+}
+
 /** The domain invariants in evaluation order (spec §4); bit i of `violations` is entry i. */
 export const DOMAIN_INVARIANTS = [
   { id: 'audio.actor.registered', level: 'REJECT', reason: 'unknown_actor' },

@@ -8,7 +8,7 @@
  * (`caughtUp: true` events, and one override event saying overrides may have changed) and goes on
  * from there.
  */
-import { HALT_CAUSES, NO_ID, STREAM_STATES, type DecisionCore, type JournalEntry, type StreamState, type TransitionAction } from './core.js';
+import { HALT_CAUSES, isOverrideAction, NO_ID, STREAM_STATES, type DecisionCore, type JournalEntry, type StreamState, type TransitionAction } from './core.js';
 import { actionName, stateName } from './decision-record.js';
 import type { RecordIds } from './record-ids.js';
 import type { OverrideEvent, TransitionEvent } from './types.js';
@@ -33,9 +33,6 @@ export interface JournalEventSink {
   /** An allowed override decision of another thread (enable, update or disable). */
   override?(event: OverrideEvent): void;
 }
-
-/** The override actions, as the journal numbers actions. */
-const OVERRIDE_ACTIONS: ReadonlySet<string> = new Set(['enable_override', 'update_override', 'disable_override']);
 
 /** Reads the journal for one registrar's listeners (see the file comment). */
 export class JournalEvents {
@@ -80,7 +77,7 @@ export class JournalEvents {
     if (entry.kind === 3 || (entry.halted && entry.kind === 0)) sink.halt();
     if (entry.kind !== 0 || !entry.allowed || entry.decider === this.#decider) return;
     const name = actionName(entry.action);
-    if (name !== null && OVERRIDE_ACTIONS.has(name)) {
+    if (name !== null && isOverrideAction(name)) {
       sink.override?.(Object.freeze({ action: name as OverrideEvent['action'], actor: entry.actor === NO_ID ? '' : this.#core.actorKey(entry.actor), seq: entry.seq, attestationId: this.#ids.of(entry.seq) }));
       return;
     }

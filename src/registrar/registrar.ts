@@ -23,6 +23,7 @@ import {
   ACTOR_KINDS,
   FULL_ID,
   HALT_CAUSES,
+  isOverrideAction,
   NO_ID,
   OVERRIDE_SCOPES,
   RESERVE_BACKPRESSURE,
@@ -799,7 +800,7 @@ export class AudioRegistrar {
 
   /** Decides, applies and attests a valid request of `actor` (its key `key`). */
   #handleValid(request: ValidRequest, actor: Actor, key: string, observed: boolean): RegistrarResult {
-    const overrideAction = request.action.endsWith('_override');
+    const overrideAction = isOverrideAction(request.action);
     let target = overrideAction ? null : (request.target ?? null);
     if (target === null && (request.action === 'start' || request.action === 'claim')) target = `stream-${randomUUID()}`;
     if (this.#facadeHalt) return this.#attestFacadeHalted(actor, request.action, target, observed);
@@ -1109,7 +1110,7 @@ export class AudioRegistrar {
     if (entry.allowed && entry.kind === 0 && streamKey !== null && entry.stateAfter >= 0) this.#book.setLastAttestation(streamKey, record);
     if (!this.#replaying && entry.allowed && !observed) this.#notifyTransition(record);
     // Another thread's override decision: this thread's runtime obeys it as it obeys its own (the scheduler re-checks).
-    if (!this.#replaying && entry.allowed && entry.kind === 0 && record.action !== null && record.action.endsWith('_override')) this.#notifyOverride(record);
+    if (!this.#replaying && entry.allowed && entry.kind === 0 && isOverrideAction(record.action)) this.#notifyOverride(record);
     if (!this.#replaying && entry.halted && !observed) {
       this.#enterHalt({ cause: 'accessibility_bypass', message: record.message, seq: record.seq, attestationId: record.id });
     }

@@ -59,6 +59,22 @@ export function duplicateKey(text: string): string | null {
   return null;
 }
 
+/**
+ * A log line as its readers take it (line-check.ts, line-cursor.ts): the value JSON.parse reads, or
+ * why the line is refused (`is not JSON`, a duplicate key). `canonical`: the scanner found the line
+ * in the writer's form, which holds no duplicate key (not walked again).
+ */
+export function parseLogLine(text: string, canonical = false): { value: unknown } | { failure: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { failure: 'is not JSON' };
+  }
+  const duplicate = canonical ? null : duplicateKeyFailure(text);
+  return duplicate === null ? { value } : { failure: duplicate };
+}
+
 /** A log reader's failure for a line `text` (valid JSON) that holds a duplicate key, or null: worded as a record problem (`path: message`). */
 export function duplicateKeyFailure(text: string): string | null {
   const path = duplicateKey(text);

@@ -12,7 +12,7 @@
  * the previous line's hash, `metadata.compaction` only where there is one.
  */
 import type { JsonValue } from './canonical-json.js';
-import { duplicateKeyFailure } from './duplicate-keys.js';
+import { parseLogLine } from './duplicate-keys.js';
 import { lineDigestAt, type LineHashing } from './line-hash.js';
 import { SCANNED_FIELDS, scanLine } from './line-scan.js';
 import { isAttestationShape } from './record-check.js';
@@ -140,19 +140,12 @@ export function checkLines(region: Buffer, hashing: LineHashing, options: { scan
       previousHash = region.toString('latin1', previousHashAt, previousHashAt + 64);
       previousHashAt = -1;
     }
-    const lineText = region.toString('utf8', from, newline);
-    let value: unknown;
-    try {
-      value = JSON.parse(lineText);
-    } catch {
-      failure = 'is not JSON';
+    const line = parseLogLine(region.toString('utf8', from, newline)); // the scanner declined the line: it may hold a duplicate key
+    if ('failure' in line) {
+      failure = line.failure;
       break;
     }
-    const duplicate = duplicateKeyFailure(lineText); // the scanner declined the line: it may hold one
-    if (duplicate !== null) {
-      failure = duplicate;
-      break;
-    }
+    const { value } = line;
     let record: Attestation;
     if (isAttestationShape(value)) {
       record = value as Attestation; // only read here, never handed out: no need to freeze it

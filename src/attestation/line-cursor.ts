@@ -11,7 +11,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { AttestationError } from './errors.js';
 import { RecordViews, type LinesChecked, type RecordView } from './line-check.js';
-import { duplicateKeyFailure } from './duplicate-keys.js';
+import { parseLogLine } from './duplicate-keys.js';
 import { canonicalLineDigest, markHashedFromLine, type LineHashing } from './line-hash.js';
 import type { LogFile, LogLayout } from './log-segments.js';
 import { parseOwnedRecord, type Attestation } from './record.js';
@@ -167,22 +167,14 @@ export class LineCursor {
     lengths.length = 0;
     let failure: string | null = null;
     for (let from = 0, newline = region.indexOf(0x0a); newline !== -1; from = newline + 1, newline = region.indexOf(0x0a, from)) {
-      const text = region.toString('utf8', from, newline);
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        failure = 'is not JSON';
-        break;
-      }
       // A line in the writer's canonical form has no duplicate key; any other is looked at.
       const digest = hashing === 'line' ? canonicalLineDigest(region, from, newline) : null;
-      const duplicate = digest === null ? duplicateKeyFailure(text) : null;
-      if (duplicate !== null) {
-        failure = duplicate;
+      const line = parseLogLine(region.toString('utf8', from, newline), digest !== null);
+      if ('failure' in line) {
+        failure = line.failure;
         break;
       }
-      const parsed = parseOwnedRecord(value);
+      const parsed = parseOwnedRecord(line.value);
       if ('problem' in parsed) {
         failure = `is not a valid record: ${parsed.problem}`;
         break;

@@ -105,14 +105,17 @@ describe('voice-soundboard mcp stdout', () => {
     expect(protocolProblems(stdout)).toEqual([]);
   }, 120_000);
 
-  it('drops a 64 MiB line without a newline in bounded memory, refuses it once, and goes on', async () => {
+  it('drops a 256 MiB line without a newline in bounded memory, refuses it once, and goes on', async () => {
     const before = rssBytes();
     const chunk = Buffer.alloc(1024 * 1024, 0x61);
-    for (let index = 0; index < 64; index += 1) {
+    for (let index = 0; index < 256; index += 1) {
       if (!child.stdin.write(chunk)) await new Promise((resolve) => child.stdin.once('drain', resolve));
     }
-    // Measured while the line is still open (no newline yet): its bytes were not kept.
-    expect(rssBytes() - before).toBeLessThan(32 * 1024 * 1024);
+    // Measured while the line is still open (no newline yet): its bytes were not kept. The margin is
+    // wide because the server's read buffers are freed only when its GC gets to them (V8 lets tens of
+    // MiB of dead buffers wait); stdio-long-line.test.ts measures the transport's bound exactly.
+    const grown = rssBytes() - before;
+    expect(grown).toBeLessThan(160 * 1024 * 1024);
     child.stdin.write('\n');
     await waitUntil(() => answers().some((answer) => /longer than/.test(answer.error?.message ?? '')), 'the refusal of the line');
     expect(await tool('list_streams', {})).toMatchObject({ success: true });

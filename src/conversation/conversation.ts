@@ -14,7 +14,7 @@ import { concatPcm } from '../audio/pcm.js';
 import { InputError } from '../errors.js';
 import type { RegistrarResult } from '../registrar/types.js';
 import { parseInput } from '../validation.js';
-import type { ConversationEngine, TurnOptions } from './engine-face.js';
+import { holdingMixOf, RENDER_IN_HELD_MIX, type ConversationEngine, type TurnOptions } from './engine-face.js';
 import { interruptPlaying, playTurns, type ConversationPlayOptions, type ConversationPlayResult, type TurnPlan } from './live.js';
 import { parseScript } from './script.js';
 import { toSrt, toVtt } from './subtitles.js';
@@ -118,12 +118,17 @@ export class Conversation {
    * An allowed interrupt of a turn's stream ends the render there: later turns are not rendered.
    */
   async render(engine: ConversationEngine, options: ConversationRenderOptions = {}): Promise<RenderedConversation> {
-    return (await this.#render(engine, options)).conversation;
+    return (await holdingMixOf(engine, 'conversation', () => this.#render(engine, options))).conversation;
+  }
+
+  /** render() within a mix whose slot its caller holds (a scene's dialogue layer): takes no slot of its own. @internal */
+  async [RENDER_IN_HELD_MIX](engine: ConversationEngine): Promise<RenderedConversation> {
+    return (await this.#render(engine, {})).conversation;
   }
 
   /** The mono mixdown of a fresh render (what `engine.speak(conversation)` returns). */
   async speak(engine: ConversationEngine, options: ConversationRenderOptions = {}): Promise<ConversationSpeechResult> {
-    const { conversation, timeline, streamIds, endedBy } = await this.#render(engine, options);
+    const { conversation, timeline, streamIds, endedBy } = await holdingMixOf(engine, 'conversation', () => this.#render(engine, options));
     const audio = mixdown(conversation);
     return { conversationId: this.id, audio, sampleRateHz: conversation.sampleRate, channels: 1, durationMs: conversation.durationMs, streamIds, timeline, rendered: conversation, endedBy };
   }

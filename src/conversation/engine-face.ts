@@ -59,3 +59,28 @@ export interface ConversationEngine {
     getState(streamId: string): StreamView | null;
   };
 }
+
+/**
+ * The method an engine answers a whole-mix render with (a conversation's, a scene's): it takes the
+ * engine's one mix slot when it has one (a guest made by `forActor` holds one mix at a time, each
+ * holding its whole audio) and returns its release; it throws InputError naming `field` when the
+ * slot is taken. Engines without it (the host's, any other) hold nothing.
+ */
+export const HOLD_MIX: unique symbol = Symbol('voice-soundboard.holdMix');
+
+/** Runs `render` holding `engine`'s mix slot (HOLD_MIX) when it has one; released when it settles. */
+export async function holdingMixOf<T>(engine: unknown, field: 'scene' | 'conversation', render: () => Promise<T>): Promise<T> {
+  const method = typeof engine === 'object' && engine !== null ? (engine as { [HOLD_MIX]?: unknown })[HOLD_MIX] : undefined;
+  const release = typeof method === 'function' ? (method.call(engine, field) as () => void) : undefined;
+  try {
+    return await render();
+  } finally {
+    release?.();
+  }
+}
+
+/**
+ * The method a Conversation renders with inside a mix whose slot is already held (a scene's
+ * dialogue layer, rendered within the scene's hold): `render` without taking a second slot.
+ */
+export const RENDER_IN_HELD_MIX: unique symbol = Symbol('voice-soundboard.renderInHeldMix');

@@ -200,17 +200,17 @@ export function checkGuestDuration(estimateMs: number): void {
  */
 export const GUEST_MIX_LIMITS: MixLimits = Object.freeze({ allowFiles: false, maxMixBytes: 1024 ** 3 });
 
-/** Guest budgets holding a mix now (a scene's render and play, or a conversation's speak()). */
+/** Guest budgets holding a mix now (a scene's render and play, or a conversation's render). */
 const holdingMix = new WeakSet<object>();
 
 /**
  * Takes a guest budget's one mix slot until the returned release is called: a scene's render holds
- * its whole mix until its play ends, a conversation's speak() every turn until its mixdown, so a
- * guest holds at most one such mix at a time. InputError naming `field` while another is held.
+ * its whole mix (until its play ends, when played), a conversation's render every turn until its
+ * mixdown, so a guest holds at most one such mix at a time. InputError naming `field` while another is held.
  */
 export function holdGuestMix(budget: object, field: 'scene' | 'conversation'): () => void {
   if (holdingMix.has(budget)) {
-    throw new InputError(`${field}: this engine (made by forActor) is rendering or playing another mix (a scene, or a conversation's speak()); it takes one at a time (each holds its whole mix): wait for that one to end`, { field });
+    throw new InputError(`${field}: this engine (made by forActor) is rendering or playing another mix (a scene, or a conversation); it takes one at a time (each holds its whole mix): wait for that one to end`, { field });
   }
   holdingMix.add(budget);
   return () => holdingMix.delete(budget);

@@ -51,6 +51,7 @@ import type { PluginFault, PluginInfo } from '../plugins/plugin.js';
 import { isPlayableMix, MIX_LIMITS_OF, sealMix, type MixLimits, type PlayableMix } from '../scene/playable.js';
 import { Conversation, type ConversationRenderOptions, type ConversationSpeechResult } from '../conversation/conversation.js';
 import type { ConversationPlayOptions, ConversationPlayResult } from '../conversation/live.js';
+import { HOLD_MIX, holdingMixOf } from '../conversation/engine-face.js';
 import { complianceTags, type ComplianceTags } from '../security/compliance-tags.js';
 
 /** Options of `speakToFile`: the speak options, the output format and how loudness is applied. */
@@ -147,7 +148,8 @@ export class VoiceEngine {
   /** A Conversation: every turn synthesized (one stream each), mixed down to mono at its place (docs/CONVERSATIONS.md). */
   speak(conversation: Conversation, options?: ConversationRenderOptions): Promise<ConversationSpeechResult>;
   async speak(text: string | Conversation, options: SpeakOptions | ConversationRenderOptions = {}): Promise<SpeechResult | ConversationSpeechResult> {
-    if (text instanceof Conversation) return this.#holdingMix('conversation', () => text.speak(this, options as ConversationRenderOptions));
+    // The conversation holds this engine's mix slot for its render (HOLD_MIX).
+    if (text instanceof Conversation) return text.speak(this, options as ConversationRenderOptions);
     const parsed = parseInput(speakOptionsSchema, options, 'options');
     const started = performance.now();
     const chunks: AudioChunk[] = [];
@@ -300,18 +302,16 @@ export class VoiceEngine {
   async play(input: string | AsyncIterable<string> | PlayableMix | Conversation, options: PlayOptions | ConversationPlayOptions = {}): Promise<PlayResult | ConversationPlayResult> {
     if (input instanceof Conversation) return input.play(this, options as ConversationPlayOptions);
     // A scene's mix is held from its render to the end of its play (a queued play holds it too).
-    return isPlayableMix(input) ? this.#holdingMix('scene', () => this.#play(input, options)) : this.#play(input, options);
+    return isPlayableMix(input) ? holdingMixOf(this, 'scene', () => this.#play(input, options)) : this.#play(input, options);
   }
 
-  /** Runs `render`, which holds a whole mix (a scene's, a conversation's); a guest holds one at a time (input-validation.ts, holdGuestMix). */
-  async #holdingMix<T>(field: 'scene' | 'conversation', render: () => Promise<T>): Promise<T> {
-    if (this.#ownsPlugins) return render();
-    const release = holdGuestMix(this.#budget, field);
-    try {
-      return await render();
-    } finally {
-      release();
-    }
+  /**
+   * Takes this engine's mix slot for a render that holds a whole mix (a scene's, a conversation's,
+   * however it is rendered: engine.play/speak, scene.render, conversation.render): a guest holds
+   * one at a time (input-validation.ts, holdGuestMix); the host holds none. Returns the release. @internal
+   */
+  [HOLD_MIX](field: 'scene' | 'conversation'): () => void {
+    return this.#ownsPlugins ? () => undefined : holdGuestMix(this.#budget, field);
   }
 
   /** play() of a text, a live source or a mix (see there). */

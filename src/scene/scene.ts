@@ -10,6 +10,7 @@ import { writeAudioFile, type WrittenAudioFile } from '../audio/file-writer.js';
 import { audioFormatSchema } from '../audio/encode.js';
 import { InputError } from '../errors.js';
 import { parseInput } from '../validation.js';
+import { holdingMixOf } from '../conversation/engine-face.js';
 import type { RenderedConversation } from '../conversation/types.js';
 import { AMBIANCE_GENERATORS, EFFECT_GENERATORS, type AmbianceGenerator, type EffectGenerator } from './procedural.js';
 import { mixLimitsOf, renderedMix, type PlayableMix, type RenderedMix } from './playable.js';
@@ -138,8 +139,14 @@ export class Scene implements PlayableMix {
   async render(engine: SceneEngine, options: SceneRenderOptions = {}): Promise<RenderedScene> {
     parseInput(engineSchema, engine, 'engine');
     const parsed = parseInput(renderOptionsSchema, options, 'options');
+    // A guest engine holds one mix at a time (its slot, taken for the render: HOLD_MIX).
+    return holdingMixOf(engine, 'scene', () => this.#render(engine, parsed.sampleRate ?? this.sampleRate));
+  }
+
+  /** The render itself, within the engine's own MixLimits; the caller holds the mix slot. */
+  #render(engine: SceneEngine, sampleRate: number): Promise<RenderedScene> {
     const limits = mixLimitsOf(engine);
-    return renderScene({ durationMs: this.durationMs, seed: this.seed, sampleRate: parsed.sampleRate ?? this.sampleRate, layers: this.#layers, effects: this.#effects, baseDir: this.#baseDir, ...(limits ? { limits } : {}) }, engine);
+    return renderScene({ durationMs: this.durationMs, seed: this.seed, sampleRate, layers: this.#layers, effects: this.#effects, baseDir: this.#baseDir, ...(limits ? { limits } : {}) }, engine);
   }
 
   /** Renders and writes the mix to `path` in any supported format (atomic: complete file or none). */
@@ -153,7 +160,8 @@ export class Scene implements PlayableMix {
 
   /** The mix for `engine.play(scene)`, rendered at the device's rate (within the engine's own MixLimits, which `render` asks it for: a caller's `limits` cannot loosen them). */
   async renderMix(engine: unknown, sampleRateHz: number): Promise<RenderedMix> {
-    const rendered = await this.render(parseInput(engineSchema, engine, 'engine'), { sampleRate: sampleRateHz });
+    // engine.play(scene) holds the slot from here to the end of the play: no second one here.
+    const rendered = await this.#render(parseInput(engineSchema, engine, 'engine'), parseInput(renderOptionsSchema, { sampleRate: sampleRateHz }, 'options').sampleRate ?? this.sampleRate);
     return renderedMix('scene', rendered.pcm, 2, rendered.sampleRate);
   }
 

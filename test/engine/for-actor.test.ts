@@ -363,6 +363,40 @@ describe('VoiceEngine.forActor', () => {
       expect((await guest.speak(new Conversation(turns))).durationMs).toBeGreaterThan(0);
     });
   });
+  it("holds a guest to one mix however it is rendered: conversation.render/speak(guest) and scene.render/renderToFile(guest) take the same slot as engine.speak/play (planted: a conversation rendered directly, or a scene, took no slot, so concurrent renders held a mix each)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vs-guest-mix-'));
+    try {
+      await withGuest(async ({ host, guest }) => {
+        const turns = [{ speaker: 'Alice', text: 'One. Two.' }, { speaker: 'Bob', text: 'Three.' }];
+        const rain = () => new Scene({ durationMs: 300 }).addAmbiance('rain');
+        // Each render holds the slot from its call until it settles: every other way of rendering a mix,
+        // called meanwhile (here: in the same turn, so before the first can end), is refused naming its field.
+        const renders: Array<[string, 'scene' | 'conversation', () => Promise<unknown>]> = [
+          ['conversation.render', 'conversation', () => new Conversation(turns).render(guest)],
+          ['conversation.speak', 'conversation', () => new Conversation(turns).speak(guest)],
+          ['engine.speak(conversation)', 'conversation', () => guest.speak(new Conversation(turns))],
+          ['scene.render', 'scene', () => rain().render(guest)],
+          ['scene.renderToFile', 'scene', () => rain().renderToFile(guest, join(dir, 'scene.wav'))],
+          ['engine.play(scene)', 'scene', () => guest.play(rain())],
+        ];
+        for (const [name, , hold] of renders) {
+          const first = hold();
+          const meanwhile = renders.map(([other, field, second]) => [`${other} while ${name} renders`, field, second()] as const);
+          for (const [label, field, second] of meanwhile) expect(await rejection(second), label).toMatchObject({ name: 'InputError', field });
+          await first;
+        }
+        // A scene with a conversation in a dialogue layer is one mix: it renders (the conversation takes no second slot).
+        const withDialogue = new Scene({ durationMs: 3000 }).addAmbiance('rain').addDialogue(new Conversation(turns));
+        expect((await withDialogue.render(guest)).durationMs).toBe(3000);
+        expect((await guest.play(withDialogue)).durationMs).toBeGreaterThan(0);
+        // The host's renders take no slot: two at once go.
+        const both = await Promise.all([new Conversation(turns).render(host), new Conversation(turns).render(host), rain().render(host)]);
+        expect(both).toHaveLength(3);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it("holds a guest's call to its 30 minutes as it would be spoken: under a user's override (pauses lengthened, every word at her rate), at validation and again when the run compiles (planted: 10 minutes asked, 40 spoken)", async () => {
     const text = 'a [pause 10s] '.repeat(60); // about 10 minutes, nearly all pauses
     // At validation: the override covering the call now counts.

@@ -58,7 +58,7 @@ function print(transport: string, stats: Record<string, { p50Us: number; p99Us: 
 
 // stdio: both servers as child processes.
 const echoStdio = await connected('bench', new StdioClientTransport({ command: process.execPath, args: ['--import', 'tsx', resolve('bench/mcp-echo-server.ts'), 'stdio'] }));
-const voiceStdio = await connected('bench', new StdioClientTransport({ command: process.execPath, args: [resolve('bin/voice-soundboard.js'), 'mcp', '--requests-per-minute', '1000000'], env: headless, stderr: 'ignore' }));
+const voiceStdio = await connected('bench', new StdioClientTransport({ command: process.execPath, args: [resolve('bin/voice-soundboard.js'), 'mcp', '--requests-per-minute', '1000000', '--protocol-requests', '1000000'], env: headless, stderr: 'ignore' }));
 print('stdio', await measure(await rows(echoStdio, voiceStdio), TIME_MS));
 await Promise.all([echoStdio.close(), voiceStdio.close()]);
 
@@ -66,7 +66,7 @@ await Promise.all([echoStdio.close(), voiceStdio.close()]);
 const registrar = new AudioRegistrar();
 const output = new AudioOutput({ backend: 'null' });
 const engine = new VoiceEngine({ registrar, output });
-const voiceServer = createMcpServer({ engine, registrar, rateLimit: { requestsPerWindow: 1_000_000 } });
+const voiceServer = createMcpServer({ engine, registrar, rateLimit: { requestsPerWindow: 1_000_000 }, protocolRateLimit: { requestsPerWindow: 1_000_000 } });
 const voiceHttp = await serveMcpHttp(voiceServer);
 const echoHttp = await serveMcpHttp({ connect: (transport) => echoServer().connect(transport) });
 const echoClient = await connected('bench', new StreamableHTTPClientTransport(new URL(echoHttp.url)));

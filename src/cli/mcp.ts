@@ -29,6 +29,9 @@ Options:
                                 (default: VOICE_SOUNDBOARD_MCP_TOKEN when set)
       --requests-per-minute <n> calls per agent per minute (default 60)
       --chars-per-minute <n>    characters of text per agent per minute (default 100000)
+      --protocol-requests <n>   requests of any kind (tools/list, ping, calls...) per
+                                session per 10 s (default 100); past it a request gets
+                                a JSON-RPC error (-32000, rate_limited)
       --audit-log <file>        append security events (rate limits, denials, auth
                                 failures, failed streams) as JSON lines to <file>
   -h, --help                    show this help
@@ -43,6 +46,7 @@ const FLAGS: FlagSpec = {
   token: { type: 'string' },
   'requests-per-minute': { type: 'string' },
   'chars-per-minute': { type: 'string' },
+  'protocol-requests': { type: 'string' },
   'audit-log': { type: 'string' },
 };
 
@@ -55,6 +59,7 @@ const valuesSchema = z.object({
   token: z.string().min(8, 'expected a token of at least 8 characters').max(4096).optional(),
   'requests-per-minute': count(1_000_000).optional(),
   'chars-per-minute': count(1_000_000_000).optional(),
+  'protocol-requests': count(1_000_000_000).optional(),
   'audit-log': z.string().min(1).max(4096).optional(),
 });
 
@@ -84,6 +89,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
     logger,
     ...(audit ? { audit } : {}),
     rateLimit: { windowMs: 60_000, ...(values['requests-per-minute'] ? { requestsPerWindow: values['requests-per-minute'] } : {}), ...(values['chars-per-minute'] ? { charsPerWindow: values['chars-per-minute'] } : {}) },
+    ...(values['protocol-requests'] ? { protocolRateLimit: { requestsPerWindow: values['protocol-requests'] } } : {}),
   });
   const stopped = new Promise<void>((resolve) => {
     if (io.signal?.aborted) resolve();

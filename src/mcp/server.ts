@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { packageVersion } from '../package-version.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { isJSONRPCRequest, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import { VoiceCatalogue } from '../backends/catalogue.js';
@@ -36,6 +36,9 @@ export interface McpLogger {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
+/** Default pace of one session's requests, whatever their method (`protocolRateLimit`). */
+export const MCP_PROTOCOL_RATE = Object.freeze({ requestsPerWindow: 100, windowMs: 10_000 });
+
 /** Default caps of concurrent agent streams (see `maxStreamsPerSession`, `maxAgentStreams`). */
 export const MCP_STREAM_CAPS = Object.freeze({ perSession: 4, allAgents: 32 });
 
@@ -47,6 +50,14 @@ export const mcpServerOptionsSchema = z.strictObject({
   registrar: z.instanceof(AudioRegistrar),
   /** Per-agent rate limits (a RateLimiter, or its options; default 60 calls and 100,000 characters per minute). */
   rateLimit: z.union([z.instanceof(RateLimiter), rateLimiterOptionsSchema.partial()]).optional(),
+  /**
+   * Pace of every request of one session, whatever its method (tools/list, ping, tool calls...): a
+   * RateLimiter (keyed per session) or its options; default 100 requests per 10 s. Past it a request
+   * is answered with a JSON-RPC error (-32000, `data: { reason: 'rate_limited', retry_after_ms }`):
+   * a client flooding cheap requests would otherwise hold the event loop every session's decisions
+   * and the device's feed run on (a tools/list costs the server about 0.7 ms).
+   */
+  protocolRateLimit: z.union([z.instanceof(RateLimiter), rateLimiterOptionsSchema.partial()]).optional(),
   /**
    * How an agent's speech meets the speech already playing (docs/ENGINE.md, "Scheduling"). Default
    * `mix`: `speak` starts at once. With `queue` a `speak` returns when its turn comes (the client's
@@ -94,6 +105,9 @@ const INSTRUCTIONS = [
 export class VoiceMcpServer {
   readonly #options: z.output<typeof mcpServerOptionsSchema>;
   readonly #limiter: RateLimiter;
+  readonly #protocolLimiter: RateLimiter;
+  /** Sessions connected so far: each one's key in the protocol limiter. */
+  #connections = 0;
   readonly #sessions = new Map<string, { session: AgentSession; mcp: McpServer }>();
   /** The session part of every agent actor id registered by a closed session (sanitised): never given out again. */
   readonly #servedIds = new Set<string>();
@@ -109,6 +123,9 @@ export class VoiceMcpServer {
       throw new InputError('McpServerOptions.registrar: not the registrar of McpServerOptions.engine (pass the one given to new VoiceEngine({ registrar }))', { field: 'registrar' });
     }
     this.#limiter = rateLimit instanceof RateLimiter ? rateLimit : new RateLimiter(rateLimit ?? {});
+    // The caller's own fields over this pace's defaults (the parsed options carry RateLimiter's defaults, a minute's window).
+    const pace = options.protocolRateLimit;
+    this.#protocolLimiter = pace instanceof RateLimiter ? pace : new RateLimiter({ ...MCP_PROTOCOL_RATE, ...pace });
   }
 
   /** Sessions connected now. */
@@ -156,8 +173,39 @@ export class VoiceMcpServer {
       logger?.info({ sessionId, actor: session.registered ? session.actor.key : null }, 'mcp session closed');
     };
     await mcp.connect(transport);
+    this.#pace(transport, `session-${(this.#connections += 1)}`, sessionId, session);
     logger?.info({ sessionId }, 'mcp session opened');
     return { sessionId, actor: null };
+  }
+
+  /**
+   * Counts every request `transport` brings against the session's protocol budget (`key`); one past
+   * it is answered here with a JSON-RPC error and never reaches the SDK. Wraps the handler the SDK
+   * set in connect(); the first refusal of a run is logged and audited, not each one of a flood.
+   */
+  #pace(transport: Transport, key: string, sessionId: string, session: AgentSession): void {
+    const served = transport.onmessage;
+    const { audit, logger } = this.#options;
+    let refusing = false;
+    transport.onmessage = (message, extra) => {
+      if (isJSONRPCRequest(message)) {
+        const pace = this.#protocolLimiter.check(key);
+        if (!pace.allowed) {
+          const { requestsPerWindow, windowMs } = this.#protocolLimiter.limits;
+          const retryAfterMs = Math.ceil(pace.retryAfterMs);
+          if (!refusing) {
+            logger?.warn({ sessionId, retryAfterMs }, 'mcp session: requests refused, too many');
+            audit?.rateLimited({ client: sessionId, ...(session.registered ? { actor: session.actor.key } : {}), limit: 'protocol_requests', retryAfterMs });
+          }
+          refusing = true;
+          const error = { code: -32000, message: `rate limited: at most ${requestsPerWindow} requests per ${windowMs / 1000} s in one session; retry in ${retryAfterMs} ms`, data: { reason: 'rate_limited', retry_after_ms: retryAfterMs } };
+          void transport.send({ jsonrpc: '2.0', id: message.id, error }, { relatedRequestId: message.id }).catch(() => undefined);
+          return;
+        }
+        refusing = false;
+      }
+      served?.(message, extra);
+    };
   }
 
   /** Closes every session (their streams stop) and the voice catalogue; idempotent. */

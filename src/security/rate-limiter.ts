@@ -66,6 +66,12 @@ export class RateLimiter {
     this.#clock = this.#options.clock ?? (() => performance.now());
   }
 
+  /** The budgets this limiter keeps (each key's per window) and the window, in ms. */
+  get limits(): { readonly requestsPerWindow: number; readonly charsPerWindow: number; readonly windowMs: number } {
+    const { requestsPerWindow, charsPerWindow, windowMs } = this.#options;
+    return { requestsPerWindow, charsPerWindow, windowMs };
+  }
+
   /** Keys tracked now (at most `maxKeys`). */
   get size(): number {
     return this.#buckets.size;

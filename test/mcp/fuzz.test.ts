@@ -36,7 +36,8 @@ const byId = (id: number) => answers.find((answer) => answer.id === id);
 const rssBytes = (): number => rssBytesOf(child.pid);
 
 beforeAll(async () => {
-  child = spawn(process.execPath, [BIN, 'mcp'], { env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' } });
+  // Paced far above the burst (the default, 100 requests per 10 s, would answer most of it rate_limited: protocol-rate.test.ts).
+  child = spawn(process.execPath, [BIN, 'mcp', '--protocol-requests', '1000000'], { env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' } });
   child.stderr.resume();
   createInterface({ input: child.stdout }).on('line', (line) => answers.push(JSON.parse(line) as Answer));
   const init = request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'fuzzer', version: '1' } });

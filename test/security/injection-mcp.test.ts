@@ -51,7 +51,7 @@ describe('injection corpus through MCP (speak)', () => {
     registrar = new AudioRegistrar();
     output = new AudioOutput({ backend: 'null', capture: true });
     engine = new VoiceEngine({ registrar, output, backend: new ToneWordsBackend({ sampleRateHz: 8000, toneFrames: 8, gapFrames: 8, level: 0.1 }) });
-    server = createMcpServer({ engine, registrar, rateLimit: { requestsPerWindow: 1_000_000, charsPerWindow: 1_000_000_000 } });
+    server = createMcpServer({ engine, registrar, rateLimit: { requestsPerWindow: 1_000_000, charsPerWindow: 1_000_000_000 }, protocolRateLimit: { requestsPerWindow: 1_000_000 } });
     agent = await connectInMemory(server, 'injector');
   });
   afterAll(async () => {
@@ -99,7 +99,7 @@ describe('injection corpus through MCP (speak)', () => {
 
 describe('injection corpus through MCP over stdio (voice-soundboard mcp, espeak-ng)', () => {
   it('the first payload of every category: 0 successes', async () => {
-    const agent = await spawnStdioClient('stdio-injector', ['--requests-per-minute', '1000']);
+    const agent = await spawnStdioClient('stdio-injector', ['--requests-per-minute', '1000', '--protocol-requests', '1000000']);
     try {
       const firsts = new Map<string, InjectionPayload>();
       for (const payload of INJECTION_CORPUS) if (payload.text.length <= 400 && !firsts.has(payload.category)) firsts.set(payload.category, payload);

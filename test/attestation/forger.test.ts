@@ -11,6 +11,7 @@ import { canonicalJson } from '../../src/attestation/canonical-json.js';
 import { checkpointPath, DIGEST_BYTES } from '../../src/attestation/checkpoint.js';
 import { MAX_CHECKPOINT_LINE_BYTES } from '../../src/attestation/checkpoint-file.js';
 import { AttestationError } from '../../src/attestation/errors.js';
+import { iterateAttestationLog } from '../../src/attestation/log-reader.js';
 import { recordHash, type Attestation } from '../../src/attestation/record.js';
 import { keyIdOf } from '../../src/attestation/signing.js';
 import { verifyLog } from '../../src/attestation/verify-log.js';
@@ -124,5 +125,21 @@ describe('a sidecar built to exhaust the reader', () => {
     expect(report?.firstBadSeq).toBe(7);
     expect(report?.errors.length).toBeLessThanOrEqual(101);
     expect(report?.errors.at(-1)?.message).toMatch(/the rest of .* is not read/);
+  });
+});
+
+describe('a record nested too deep', () => {
+  it('is ATTESTATION_LOG_CORRUPT at its seq for every reader (it was a raw RangeError)', async () => {
+    const path = await signedLog(6);
+    const lines = readFileSync(path, 'utf8').split('\n');
+    const record = JSON.parse(lines[3] ?? '') as Attestation;
+    const depth = 100_000;
+    lines[3] = JSON.stringify({ ...record, metadata: { deep: '@@' } }).replace('"@@"', `${'['.repeat(depth)}${']'.repeat(depth)}`);
+    writeFileSync(path, lines.join('\n'));
+    const corrupt = expect.objectContaining({ code: 'ATTESTATION_LOG_CORRUPT', seq: 4 });
+    expect(thrownBy(() => [...iterateAttestationLog(path)])).toEqual(corrupt);
+    expect(thrownBy(() => AudioRegistrar.replay(iterateAttestationLog(path)))).toEqual(corrupt);
+    expect(thrownBy(() => AudioRegistrar.openLog(path, { signing }))).toEqual(corrupt);
+    expect(verifyLog(path, { publicKey: keys.publicKey })).toMatchObject({ ok: false, firstBadSeq: 4, errors: [expect.objectContaining({ seq: 4, invariant: 'attestation.schema' })] });
   });
 });

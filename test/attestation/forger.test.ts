@@ -1,11 +1,15 @@
 // Audit 18a, the forger: someone who holds the log, its sidecar, the manifest and the PUBLIC key,
 // but not the private key, tries to get a history other than the one written accepted by the
 // writer (reopen with signing) or by the verifier, or to make a reader crash, hang or grow without
-// bound instead of failing with a coded AttestationError. Real registrars, real files in a temp dir.
+// bound instead of failing with a coded AttestationError. Real registrars, real files in a temp
+// dir; a read that could block is run in a child process with a generous deadline.
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/attestation/canonical-json.js';
 import { checkpointPath, DIGEST_BYTES } from '../../src/attestation/checkpoint.js';
@@ -17,6 +21,8 @@ import { keyIdOf } from '../../src/attestation/signing.js';
 import { verifyLog } from '../../src/attestation/verify-log.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CHILD = join(ROOT, 'test', 'attestation', 'fixtures', 'read-log.ts');
 const keys = generateKeyPairSync('ed25519');
 const otherKeys = generateKeyPairSync('ed25519');
 const signing = { privateKey: keys.privateKey, everyRecords: 4, everyMs: 0 };
@@ -55,6 +61,25 @@ function rechain(records: Attestation[]): Attestation[] {
 
 function text(records: Attestation[]): string {
   return records.map((record) => `${canonicalJson(record)}\n`).join('');
+}
+
+/** How a read in a child process ended, or 'deadline' when it had not ended after `deadlineMs`. */
+function readInChild(path: string, how: 'verifyLog' | 'iterate' | 'openLog', deadlineMs = 60_000): Promise<{ outcome: string; code?: string | null; seq?: number | null; name?: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path, how], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+    child.on('error', reject);
+    child.on('exit', () => {
+      clearTimeout(deadline);
+      const line = stdout.trim().split('\n').at(-1) ?? '';
+      if (line.length === 0) resolve({ outcome: 'deadline', name: stderr.slice(0, 500) });
+      else resolve(JSON.parse(line) as { outcome: string });
+    });
+  });
 }
 
 function thrownBy(run: () => unknown): unknown {
@@ -141,5 +166,52 @@ describe('a record nested too deep', () => {
     expect(thrownBy(() => AudioRegistrar.replay(iterateAttestationLog(path)))).toEqual(corrupt);
     expect(thrownBy(() => AudioRegistrar.openLog(path, { signing }))).toEqual(corrupt);
     expect(verifyLog(path, { publicKey: keys.publicKey })).toMatchObject({ ok: false, firstBadSeq: 4, errors: [expect.objectContaining({ seq: 4, invariant: 'attestation.schema' })] });
+  });
+});
+
+describe('a segmented log whose segment is not a regular file', () => {
+  async function segmentedLog(): Promise<{ path: string; active: string; firstSeq: number }> {
+    logNumber += 1;
+    const path = join(dir, `segmented-${logNumber}`);
+    const { registrar } = AudioRegistrar.openLog(path, { segmentBytes: 4096 });
+    registrar.registerActor('agent:a');
+    for (let index = 0; index < 40; index += 1) registrar.requestAsHost({ action: 'start', actor: 'agent:a' });
+    await registrar.close();
+    const manifest = JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8')) as { segments: { name: string; firstSeq: number }[] };
+    const active = manifest.segments.at(-1) as { name: string; firstSeq: number };
+    return { path, active: join(path, active.name), firstSeq: active.firstSeq };
+  }
+
+  it('a FIFO in place of the active segment is ATTESTATION_NOT_A_FILE for verify, iterate and open (they blocked forever)', { timeout: 240_000 }, async () => {
+    const { path, active, firstSeq } = await segmentedLog();
+    rmSync(active);
+    execFileSync('mkfifo', [active]);
+    for (const how of ['iterate', 'openLog'] as const) {
+      expect(await readInChild(path, how), how).toMatchObject({ outcome: 'error', code: 'ATTESTATION_NOT_A_FILE', seq: firstSeq });
+    }
+    expect(await readInChild(path, 'verifyLog')).toMatchObject({ outcome: 'error', seq: firstSeq });
+  });
+
+  it('a FIFO as an extra segment file or as the manifest is refused with a code (reading either blocked forever)', { timeout: 240_000 }, async () => {
+    const extra = await segmentedLog();
+    execFileSync('mkfifo', [join(extra.path, '000099.jsonl')]);
+    expect(await readInChild(extra.path, 'iterate')).toMatchObject({ outcome: 'error', code: 'ATTESTATION_NOT_A_FILE', seq: expect.any(Number) });
+    const manifest = await segmentedLog();
+    rmSync(join(manifest.path, 'manifest.json'));
+    execFileSync('mkfifo', [join(manifest.path, 'manifest.json')]);
+    expect(await readInChild(manifest.path, 'openLog')).toMatchObject({ outcome: 'error', code: 'ATTESTATION_MANIFEST_INVALID' });
+  });
+
+  it('a symlink in place of a segment (say, to another log\'s file) is ATTESTATION_NOT_A_FILE: the writer never appends through one', async () => {
+    const { path, active, firstSeq } = await segmentedLog();
+    const elsewhere = join(dir, `elsewhere-${logNumber}.jsonl`);
+    writeFileSync(elsewhere, readFileSync(active));
+    rmSync(active);
+    symlinkSync(elsewhere, active);
+    const refused = expect.objectContaining({ code: 'ATTESTATION_NOT_A_FILE', seq: firstSeq });
+    expect(thrownBy(() => [...iterateAttestationLog(path)])).toEqual(refused);
+    expect(thrownBy(() => AudioRegistrar.openLog(path))).toEqual(refused);
+    expect(readFileSync(elsewhere)).toEqual(readFileSync(active)); // nothing appended through it
+    expect(existsSync(active)).toBe(true);
   });
 });

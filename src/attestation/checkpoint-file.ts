@@ -20,9 +20,17 @@ export interface FileLine {
 const CHUNK_BYTES = 1 << 16;
 
 /**
+ * No checkpoint comes near this (one covering 10^6 records, the most `everyRecords` allows, is some
+ * 5.4 MB): a longer line is not a checkpoint, and is not held in memory (the log's own bound, line-cursor.ts).
+ */
+export const MAX_CHECKPOINT_LINE_BYTES = 64 * 1024 * 1024;
+
+/**
  * The lines of a file in order, read in chunks (never more than a chunk and one line in memory);
- * a last line without a newline comes with `complete: false`. Throws ATTESTATION_IO when the file
- * cannot be read.
+ * a last line without a newline comes with `complete: false`. A line is gathered in pieces and
+ * joined once, so a long one costs its length, not its length squared. Throws ATTESTATION_IO when
+ * the file cannot be read, and ATTESTATION_CHECKPOINT_CORRUPT (with the line's `number`) at a line
+ * longer than MAX_CHECKPOINT_LINE_BYTES, complete or not, once that many bytes of it are read.
  */
 export function* fileLines(path: string): Generator<FileLine, void, undefined> {
   let fd: number;
@@ -31,9 +39,13 @@ export function* fileLines(path: string): Generator<FileLine, void, undefined> {
   } catch (cause) {
     throw new AttestationError('ATTESTATION_IO', `cannot read ${path}: ${(cause as Error).message}`, { cause, path });
   }
+  const tooLong = (number: number, offsetBytes: number): AttestationError =>
+    new AttestationError('ATTESTATION_CHECKPOINT_CORRUPT', `checkpoint file ${path}: line ${number} (at byte ${offsetBytes}) is longer than ${MAX_CHECKPOINT_LINE_BYTES} bytes: no checkpoint is`, { path });
   try {
     const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-    let carry = Buffer.alloc(0);
+    /** The pieces of the line being read (copies: `chunk` is read into again), and their length. */
+    let pieces: Buffer[] = [];
+    let pieceBytes = 0;
     let position = 0;
     let lineOffset = 0;
     let number = 0;
@@ -46,17 +58,25 @@ export function* fileLines(path: string): Generator<FileLine, void, undefined> {
       }
       if (read === 0) break;
       position += read;
-      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
       let from = 0;
-      for (let newline = data.indexOf(0x0a, from); newline !== -1; newline = data.indexOf(0x0a, from)) {
+      for (let newline = chunk.indexOf(0x0a, from); newline !== -1 && newline < read; newline = chunk.indexOf(0x0a, from)) {
+        const lineBytes = pieceBytes + newline - from;
         number += 1;
-        yield { text: data.toString('utf8', from, newline), number, offsetBytes: lineOffset, complete: true };
-        lineOffset += newline + 1 - from;
+        if (lineBytes > MAX_CHECKPOINT_LINE_BYTES) throw tooLong(number, lineOffset);
+        const text = pieces.length === 0 ? chunk.toString('utf8', from, newline) : Buffer.concat([...pieces, chunk.subarray(from, newline)]).toString('utf8');
+        pieces = [];
+        pieceBytes = 0;
+        yield { text, number, offsetBytes: lineOffset, complete: true };
+        lineOffset += lineBytes + 1;
         from = newline + 1;
       }
-      carry = Buffer.from(data.subarray(from));
+      if (from < read) {
+        pieces.push(Buffer.from(chunk.subarray(from, read)));
+        pieceBytes += read - from;
+        if (pieceBytes > MAX_CHECKPOINT_LINE_BYTES) throw tooLong(number + 1, lineOffset);
+      }
     }
-    if (carry.length > 0) yield { text: carry.toString('utf8'), number: number + 1, offsetBytes: lineOffset, complete: false };
+    if (pieceBytes > 0) yield { text: Buffer.concat(pieces).toString('utf8'), number: number + 1, offsetBytes: lineOffset, complete: false };
   } finally {
     closeSync(fd);
   }
@@ -76,19 +96,31 @@ export function lastCheckpoint(path: string): { checkpoint: Checkpoint | null; t
   if (!existsSync(path)) return { checkpoint: null, tornAtBytes: null };
   if (!isRegularFile(path)) throw new AttestationError('ATTESTATION_IO', `${path} is not a regular file`, { path });
   let lastLine: string | null = null;
+  let lineBefore: string | null = null;
   let lastNumber = 0;
   let tornAtBytes: number | null = null;
-  for (const line of fileLines(path)) {
-    if (line.complete) {
-      lastLine = line.text;
-      lastNumber = line.number;
-    } else {
-      tornAtBytes = line.offsetBytes;
+  /** The seq a problem concerns: the one after the checkpoint on the line before it (1 when that is none). */
+  const seqAfter = (text: string | null): number => {
+    const parsed = text === null ? null : parseCheckpoint(text);
+    return parsed !== null && 'checkpoint' in parsed ? parsed.checkpoint.seq + 1 : 1;
+  };
+  try {
+    for (const line of fileLines(path)) {
+      if (line.complete) {
+        lineBefore = lastLine;
+        lastLine = line.text;
+        lastNumber = line.number;
+      } else {
+        tornAtBytes = line.offsetBytes;
+      }
     }
+  } catch (error) {
+    if (!(error instanceof AttestationError) || error.seq !== undefined) throw error;
+    throw new AttestationError(error.code, error.message, { cause: error, path, seq: seqAfter(lastLine) });
   }
   if (lastLine === null) return { checkpoint: null, tornAtBytes };
   const parsed = parseCheckpoint(lastLine);
-  if ('problem' in parsed) throw new AttestationError('ATTESTATION_CHECKPOINT_CORRUPT', `checkpoint file ${path}: line ${lastNumber} is not a checkpoint (${parsed.problem})`, { path });
+  if ('problem' in parsed) throw new AttestationError('ATTESTATION_CHECKPOINT_CORRUPT', `checkpoint file ${path}: line ${lastNumber} is not a checkpoint (${parsed.problem})`, { path, seq: seqAfter(lineBefore) });
   return { checkpoint: parsed.checkpoint, tornAtBytes };
 }
 

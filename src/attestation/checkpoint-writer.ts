@@ -9,8 +9,8 @@
  *
  * On open it checks the sidecar (and the anchor file, when there is one) against the log: a log
  * that ends before the last checkpoint, or whose record at that seq has another hash, is refused
- * (ATTESTATION_CHECKPOINT_MISMATCH), as is a last checkpoint of this key whose signature fails
- * (ATTESTATION_CHECKPOINT_INVALID) or a complete line that is not a checkpoint
+ * (ATTESTATION_CHECKPOINT_MISMATCH), as is a last checkpoint whose signature fails or that names
+ * another key (ATTESTATION_CHECKPOINT_INVALID) or a complete line that is not a checkpoint
  * (ATTESTATION_CHECKPOINT_CORRUPT); a torn last line (a crash while writing it) is cut off. Records
  * after the last checkpoint (written before a crash) are signed at once, `everyRecords` per
  * checkpoint. A log with records and no checkpoint at all is refused
@@ -296,7 +296,16 @@ export class CheckpointWriter {
 
 /** Refuses a log that does not hold what its last checkpoint signed. */
 function checkAgainstLog(checkpoint: Checkpoint, signing: LoadedSigning, log: CheckpointedLog, path: string): void {
-  if (checkpoint.keyId === signing.key.keyId && !checkpointSignatureValid(signing.key, checkpoint)) {
+  // A checkpoint "by another key" vouches for nothing: taking it as the last one signed would let a
+  // forger stand a line of their own for the removed sidecar and have the rewritten log signed onward.
+  if (checkpoint.keyId !== signing.key.keyId) {
+    throw new AttestationError(
+      'ATTESTATION_CHECKPOINT_INVALID',
+      `checkpoint file ${path}: the checkpoint of seq ${checkpoint.seq} names key ${checkpoint.keyId.slice(0, 16)}…, not this signing key ${signing.key.keyId.slice(0, 16)}… (a log is signed by one key: to change keys, start a new log from a snapshot)`,
+      { path, seq: checkpoint.seq },
+    );
+  }
+  if (!checkpointSignatureValid(signing.key, checkpoint)) {
     throw new AttestationError('ATTESTATION_CHECKPOINT_INVALID', `checkpoint file ${path}: the checkpoint of seq ${checkpoint.seq} does not verify with this key (forged or changed)`, { path, seq: checkpoint.seq });
   }
   if (checkpoint.seq > log.headSeq) {

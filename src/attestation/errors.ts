@@ -13,8 +13,9 @@
  * outside it), ATTESTATION_STORE_IN_USE (a second registrar given a store another one owns). Signing
  * (checkpoint-writer.ts): ATTESTATION_KEY_PERMISSIONS (a private key file its group or others may
  * read), ATTESTATION_CHECKPOINT_MISMATCH (the log does not hold what a checkpoint signed),
- * ATTESTATION_CHECKPOINT_INVALID (a checkpoint's signature fails), ATTESTATION_CHECKPOINT_CORRUPT
- * (a sidecar line that is not a checkpoint), ATTESTATION_CHECKPOINT_MISSING (records, no checkpoint),
+ * ATTESTATION_CHECKPOINT_INVALID (the last checkpoint names another key, or its signature fails),
+ * ATTESTATION_CHECKPOINT_CORRUPT (a sidecar line that is not a checkpoint, or longer than any is),
+ * ATTESTATION_CHECKPOINT_MISSING (records, no checkpoint),
  * ATTESTATION_CHECKPOINT_IO (the sidecar cannot be written).
  */
 import { VoiceSoundboardError, type ErrorOptions } from '../errors.js';

@@ -19,7 +19,7 @@
  * Record-level checks of a segment against its entry (first and last seq and hash) are made while
  * it is read (log-reader.ts).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { AttestationError } from './errors.js';
@@ -110,6 +110,9 @@ export function readManifest(directory: string): LogManifest {
   const path = join(directory, MANIFEST_FILE);
   let value: unknown;
   try {
+    // A FIFO or a device would block the read or never end it: only a regular file is read.
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (stats !== undefined && !stats.isFile()) throw new Error(`${MANIFEST_FILE} is not a regular file`);
     value = JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
     throw new AttestationError('ATTESTATION_MANIFEST_INVALID', `segmented attestation log ${directory}: cannot read ${MANIFEST_FILE} (${(cause as Error).message})`, { cause, path: directory });
@@ -182,6 +185,18 @@ function firstSeqIn(file: string): number | undefined {
 }
 
 /**
+ * A segment file's own stats (not followed): ATTESTATION_NOT_A_FILE for anything but a regular file.
+ * The writer never makes a symlink, FIFO or device in a log's directory; reading one could block
+ * (a FIFO opened for reading waits for a writer) and appending through one writes elsewhere.
+ */
+function segmentStats(directory: string, file: string, seq: number): Stats {
+  const stats = lstatSync(file);
+  if (stats.isFile()) return stats;
+  const kind = stats.isSymbolicLink() ? 'a symlink' : stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : 'not a regular file';
+  throw new AttestationError('ATTESTATION_NOT_A_FILE', `segmented attestation log ${directory}: segment file ${file} is ${kind}: segments must be regular files`, { path: directory, seq });
+}
+
+/**
  * What is at `path`: a single-file log, a segmented log (checked, see the file comment), or null
  * when nothing is there. Throws ATTESTATION_IO when it cannot be read, and the segment codes.
  */
@@ -218,9 +233,9 @@ export function inspectLog(path: string): LogLayout | null {
     }
     let size: number;
     try {
-      size = statSync(file).size;
+      size = segmentStats(path, file, entry.firstSeq).size;
     } catch (cause) {
-      throw ioError(file, 'read', cause, entry.firstSeq);
+      throw cause instanceof AttestationError ? cause : ioError(file, 'read', cause, entry.firstSeq);
     }
     if (entry.bytes !== null && size !== entry.bytes) {
       throw new AttestationError(
@@ -238,9 +253,9 @@ export function inspectLog(path: string): LogLayout | null {
     const file = join(path, name);
     let empty: boolean;
     try {
-      empty = statSync(file).size === 0;
+      empty = segmentStats(path, file, last.lastSeq ?? last.firstSeq).size === 0;
     } catch (cause) {
-      throw ioError(file, 'read', cause);
+      throw cause instanceof AttestationError ? cause : ioError(file, 'read', cause);
     }
     if (empty && segmentIndex(name) === segmentIndex(last.name) + 1) {
       leftover = file; // created by a rotation that a crash interrupted before the manifest listed it

@@ -83,6 +83,29 @@ function isJsonObject(value: unknown, depth: number): boolean {
 }
 
 /**
+ * Containers a record's `parameters` or `metadata` may nest (a request's metadata nests at most 32
+ * deep, request-schema.ts): a deeper value is no record, and the checks after this one (zod, the
+ * `__proto__` walk, freezing, hashing) recurse.
+ */
+export const MAX_RECORD_NESTING = 64;
+
+/**
+ * Where `value` (a JSON value, as JSON.parse made it) nests containers deeper than
+ * MAX_RECORD_NESTING: the path of the first too deep (`metadata.a.0`), or null. Walks with its own
+ * stack, so a line nested 10^6 deep is answered, not a RangeError.
+ */
+export function tooDeepPath(value: unknown, path: string): string | null {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path, depth: 0 }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (typeof top.value !== 'object' || top.value === null) continue;
+    if (top.depth >= MAX_RECORD_NESTING) return top.path;
+    const container = top.value as Record<string, unknown>;
+    for (const key of Object.keys(container)) stack.push({ value: container[key], path: `${top.path}.${key}`, depth: top.depth + 1 });
+  }
+  return null;
+}
+
+/**
  * Where `value` (a JSON value, as JSON.parse made it) holds an own `__proto__` key: its path
  * (`metadata.a.__proto__`), or null. No record of a registrar holds one (its bodies are built
  * from parsed requests, which drop it); in a line it is bytes a check over a parsed copy would not

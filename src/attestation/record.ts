@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { canonicalJson, deepFreeze, sha256Hex, type JsonObject } from './canonical-json.js';
-import { hiddenKeyPath, isAttestationShape } from './record-check.js';
+import { hiddenKeyPath, isAttestationShape, MAX_RECORD_NESTING, tooDeepPath } from './record-check.js';
 import { recordText, type ExtensionTexts, type RecordText } from './record-text.js';
 
 /** The attestation schema version written into every record. */
@@ -375,6 +375,8 @@ export function parseRecord(value: unknown): { record: Attestation } | { problem
   if (isAttestationShape(value) && isFrozenRecord(value as Attestation)) return { record: value as Attestation };
   // zod's copy would drop an own `__proto__` key, so the hash would be checked over less than the line holds.
   for (const field of ['parameters', 'metadata'] as const) {
+    const deep = typeof value === 'object' && value !== null ? tooDeepPath((value as Record<string, unknown>)[field], field) : null;
+    if (deep !== null) return { problem: `${deep}: nested deeper than ${MAX_RECORD_NESTING} levels (no record is)` };
     const hidden = typeof value === 'object' && value !== null ? hiddenKeyPath((value as Record<string, unknown>)[field], field) : null;
     if (hidden !== null) return { problem: `${hidden}: a "__proto__" key (no record holds one; a parsed copy would drop it)` };
   }

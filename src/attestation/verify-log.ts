@@ -10,8 +10,10 @@
  * SHA-256, no secret), or who drops the tail. With the public key, every checkpoint must be signed
  * by it, and the log must hold what each checkpoint signed: the record at each checkpoint's seq
  * hashes to its `headHash`, each record matches its digest (so the first changed record is named
- * exactly), and the log reaches every signed seq. Records after the last checkpoint (an unsigned
- * tail) cannot be vouched for: they are reported as such, not as errors. A missing checkpoint file,
+ * exactly), and the log reaches every signed seq; the sidecar's checkpoints must follow each other
+ * from the chain start (`checkpoint.gap` where some were removed). A checkpoint file cannot exhaust
+ * the reader: a line is read to 64 MiB at most, and after 100 problems the rest of a file is left
+ * unread. Records after the last checkpoint (an unsigned tail) cannot be vouched for: they are reported as such, not as errors. A missing checkpoint file,
  * or one with no valid checkpoint, is an error when the log has records. Structural invariants and
  * replay are `verify()`'s (src/registrar/verify.ts); `audit verify --public-key` runs both.
  * The log is read as views of its records (line-check.ts: seq and hashes are all this needs), the
@@ -21,6 +23,7 @@ import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { checkpointPath, checkpointSignatureValid, digestOf, DIGEST_BYTES, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 import { fileLines, type FileLine } from './checkpoint-file.js';
+import { AttestationError } from './errors.js';
 import type { TornTail } from './durable-log.js';
 import { scanAttestationLogViews } from './log-reader.js';
 import { GENESIS_HASH } from './record.js';
@@ -90,9 +93,16 @@ const optionsSchema = z.strictObject({
   checkWorkers: z.number().int().min(0).max(MAX_CHECK_WORKERS).optional(),
 });
 
+/** Problems reported for the lines of one checkpoint file before the rest of it is left unread: a file of junk lines (or of one checkpoint repeated) costs bounded time and memory. */
+export const MAX_CHECKPOINT_FILE_PROBLEMS = 100;
+
 /** A checkpoint file read alongside the log. */
 interface Cursor {
   readonly path: string;
+  /** The sidecar: its checkpoints follow each other from the chain start (an anchor is best effort, so it may skip some). */
+  readonly contiguous: boolean;
+  /** Problems reported for its lines so far. */
+  problems: number;
   lines: Generator<FileLine, void, undefined> | null;
   /** The next valid checkpoint not yet matched, and its digests. */
   current: Checkpoint | null;
@@ -117,7 +127,7 @@ export function verifyLog(path: string, options: VerifyLogOptions = {}): LogVeri
   const fail = (seq: number, invariant: string, message: string): void => void errors.push(Object.freeze({ seq, invariant, message }));
   const warn = (seq: number, invariant: string, message: string): void => void warnings.push(Object.freeze({ seq, invariant, message }));
   const sidecarPath = parsed.checkpointFile ?? checkpointPath(path);
-  const cursors = key ? [sidecarPath, ...(parsed.anchorFile !== undefined ? [parsed.anchorFile] : [])].map((file) => openCursor(file, start.seq, fail)) : [];
+  const cursors = key ? [sidecarPath, ...(parsed.anchorFile !== undefined ? [parsed.anchorFile] : [])].map((file, index) => openCursor(file, start.seq, index === 0, fail)) : [];
   const next = (cursor: Cursor): void => advance(cursor, key as VerifyingKey, start.seq, fail, warn);
 
   let position = start.seq; // the seq the records read so far stand at
@@ -205,7 +215,7 @@ export function verifyLog(path: string, options: VerifyLogOptions = {}): LogVeri
       unsignedTail: tailFrom <= lastSeq ? Object.freeze({ fromSeq: tailFrom, toSeq: lastSeq }) : null,
     });
   }
-  const firstBadSeq = errors.length === 0 ? null : Math.min(...errors.map((problem) => problem.seq));
+  const firstBadSeq = errors.reduce<number | null>((first, problem) => (first === null || problem.seq < first ? problem.seq : first), null);
   return Object.freeze({
     ok: errors.length === 0,
     records: scan?.records ?? position - start.seq,
@@ -218,14 +228,14 @@ export function verifyLog(path: string, options: VerifyLogOptions = {}): LogVeri
   });
 }
 
-function openCursor(path: string, startSeq: number, fail: (seq: number, invariant: string, message: string) => void): Cursor {
+function openCursor(path: string, startSeq: number, contiguous: boolean, fail: (seq: number, invariant: string, message: string) => void): Cursor {
   let lines: Generator<FileLine, void, undefined> | null = null;
   if (existsSync(path)) {
     // A device or a pipe is never read (it may never end).
     if (statSync(path).isFile()) lines = fileLines(path);
     else fail(startSeq + 1, 'checkpoint.io', `${path} is not a regular file`);
   }
-  return { path, lines, current: null, digests: Buffer.alloc(0), lastSeq: startSeq, valid: 0, matched: 0, signedThroughSeq: null, stopped: false };
+  return { path, contiguous, problems: 0, lines, current: null, digests: Buffer.alloc(0), lastSeq: startSeq, valid: 0, matched: 0, signedThroughSeq: null, stopped: false };
 }
 
 /** Moves a cursor to its next valid checkpoint (or null at the end), reporting the invalid ones it passes. */
@@ -238,12 +248,25 @@ function advance(
 ): void {
   cursor.current = null;
   if (cursor.lines === null) return;
+  /** A line passed on the way was reported: a gap after it is that line's (not reported again). */
+  let passedBadLine = false;
+  const problem = (seq: number, invariant: string, message: string): void => {
+    passedBadLine = true;
+    cursor.problems += 1;
+    if (cursor.problems <= MAX_CHECKPOINT_FILE_PROBLEMS) return fail(seq, invariant, message);
+    fail(seq, invariant, `${cursor.path}: more than ${MAX_CHECKPOINT_FILE_PROBLEMS} problems; the rest of the file is not read`);
+    cursor.lines?.return();
+    cursor.lines = null;
+  };
   for (;;) {
+    if (cursor.lines === null) return;
     let step: IteratorResult<FileLine, void>;
     try {
       step = cursor.lines.next();
     } catch (error) {
-      fail(cursor.lastSeq + 1, 'checkpoint.io', (error as Error).message);
+      // A line too long to be a checkpoint is a bad line; anything else, the file could not be read.
+      const corrupt = error instanceof AttestationError && error.code === 'ATTESTATION_CHECKPOINT_CORRUPT';
+      fail(cursor.lastSeq + 1, corrupt ? 'checkpoint.schema' : 'checkpoint.io', (error as Error).message);
       cursor.lines = null;
       return;
     }
@@ -256,25 +279,31 @@ function advance(
     }
     const parsed = parseCheckpoint(line.text);
     if ('problem' in parsed) {
-      fail(cursor.lastSeq + 1, 'checkpoint.schema', `${where}: not a checkpoint (${parsed.problem})`);
+      problem(cursor.lastSeq + 1, 'checkpoint.schema', `${where}: not a checkpoint (${parsed.problem})`);
       continue;
     }
     const checkpoint = parsed.checkpoint;
     if (checkpoint.keyId !== key.keyId) {
-      fail(checkpoint.fromSeq, 'checkpoint.key', `${where}: the checkpoint of seq ${checkpoint.seq} is signed by key ${checkpoint.keyId.slice(0, 16)}…, not the given key ${key.keyId.slice(0, 16)}…`);
+      problem(checkpoint.fromSeq, 'checkpoint.key', `${where}: the checkpoint of seq ${checkpoint.seq} is signed by key ${checkpoint.keyId.slice(0, 16)}…, not the given key ${key.keyId.slice(0, 16)}…`);
       continue;
     }
     if (!checkpointSignatureValid(key, checkpoint)) {
-      fail(checkpoint.fromSeq, 'checkpoint.signature', `${where}: the signature of the checkpoint of seq ${checkpoint.seq} does not hold (forged or edited)`);
+      problem(checkpoint.fromSeq, 'checkpoint.signature', `${where}: the signature of the checkpoint of seq ${checkpoint.seq} does not hold (forged or edited)`);
       continue;
     }
     if (checkpoint.seq <= cursor.lastSeq) {
-      fail(checkpoint.fromSeq, 'checkpoint.order', `${where}: the checkpoint of seq ${checkpoint.seq} comes after one of seq ${cursor.lastSeq}`);
+      problem(checkpoint.fromSeq, 'checkpoint.order', `${where}: the checkpoint of seq ${checkpoint.seq} comes after one of seq ${cursor.lastSeq}`);
       continue;
     }
     if (checkpoint.count !== checkpoint.seq - startSeq) {
-      fail(checkpoint.fromSeq, 'checkpoint.count', `${where}: the checkpoint of seq ${checkpoint.seq} counts ${checkpoint.count} records, but the chain starts after seq ${startSeq}`);
+      problem(checkpoint.fromSeq, 'checkpoint.count', `${where}: the checkpoint of seq ${checkpoint.seq} counts ${checkpoint.count} records, but the chain starts after seq ${startSeq}`);
       continue;
+    }
+    // The writer signs every record once, each checkpoint from the one after the last: a sidecar
+    // that starts later, skips records or overlaps was edited (records signed without their digests
+    // checked are how a forger's rewrite, signed onward by a deceived writer, would look).
+    if (cursor.contiguous && checkpoint.fromSeq !== cursor.lastSeq + 1 && !passedBadLine) {
+      fail(cursor.lastSeq + 1, 'checkpoint.gap', `${where}: the checkpoint of seq ${checkpoint.seq} covers seqs from ${checkpoint.fromSeq}, but ${cursor.lastSeq === startSeq ? `the chain starts after seq ${startSeq}` : `the checkpoint before it ends at seq ${cursor.lastSeq}`}: checkpoints were removed`);
     }
     cursor.valid += 1;
     cursor.lastSeq = checkpoint.seq;

@@ -13,7 +13,7 @@
  * exactly), and the log reaches every signed seq; the sidecar's checkpoints must follow each other
  * from the chain start (`checkpoint.gap` where some were removed). A checkpoint file cannot exhaust
  * the reader: a line is read to 64 MiB at most, and after 100 problems the rest of a file is left
- * unread. Records after the last checkpoint (an unsigned tail) cannot be vouched for: they are reported as such, not as errors. A missing checkpoint file,
+ * unread; the report lists 1,000 errors at most (problem-list.ts). Records after the last checkpoint (an unsigned tail) cannot be vouched for: they are reported as such, not as errors. A missing checkpoint file,
  * or one with no valid checkpoint, is an error when the log has records. Structural invariants and
  * replay are `verify()`'s (src/registrar/verify.ts); `audit verify --public-key` runs both.
  * The log is read as views of its records (line-check.ts: seq and hashes are all this needs), the
@@ -23,6 +23,7 @@ import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { checkpointPath, checkpointSignatureValid, digestOf, DIGEST_BYTES, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 import { fileLines, type FileLine } from './checkpoint-file.js';
+import { ProblemList } from './problem-list.js';
 import { AttestationError } from './errors.js';
 import type { TornTail } from './durable-log.js';
 import { scanAttestationLogViews } from './log-reader.js';
@@ -122,10 +123,11 @@ export function verifyLog(path: string, options: VerifyLogOptions = {}): LogVeri
   const parsed = parseInput(optionsSchema, options, 'options');
   const key = parsed.publicKey === undefined ? null : loadVerifyingKey(parsed.publicKey as PublicKeyInput, 'options.publicKey');
   const start = parsed.start ?? { seq: 0, hash: GENESIS_HASH };
-  const errors: LogProblem[] = [];
-  const warnings: LogProblem[] = [];
-  const fail = (seq: number, invariant: string, message: string): void => void errors.push(Object.freeze({ seq, invariant, message }));
-  const warn = (seq: number, invariant: string, message: string): void => void warnings.push(Object.freeze({ seq, invariant, message }));
+  // Bounded lists: a log damaged throughout is reported in bounded memory (problem-list.ts).
+  const errors = new ProblemList();
+  const warnings = new ProblemList();
+  const fail = (seq: number, invariant: string, message: string): void => errors.add(seq, invariant, message);
+  const warn = (seq: number, invariant: string, message: string): void => warnings.add(seq, invariant, message);
   const sidecarPath = parsed.checkpointFile ?? checkpointPath(path);
   const cursors = key ? [sidecarPath, ...(parsed.anchorFile !== undefined ? [parsed.anchorFile] : [])].map((file, index) => openCursor(file, start.seq, index === 0, fail)) : [];
   const next = (cursor: Cursor): void => advance(cursor, key as VerifyingKey, start.seq, fail, warn);
@@ -215,14 +217,13 @@ export function verifyLog(path: string, options: VerifyLogOptions = {}): LogVeri
       unsignedTail: tailFrom <= lastSeq ? Object.freeze({ fromSeq: tailFrom, toSeq: lastSeq }) : null,
     });
   }
-  const firstBadSeq = errors.reduce<number | null>((first, problem) => (first === null || problem.seq < first ? problem.seq : first), null);
   return Object.freeze({
-    ok: errors.length === 0,
+    ok: errors.count === 0,
     records: scan?.records ?? position - start.seq,
     lastSeq,
-    errors: Object.freeze(errors),
-    warnings: Object.freeze(warnings),
-    firstBadSeq,
+    errors: errors.list(),
+    warnings: warnings.list(),
+    firstBadSeq: errors.lowestSeq,
     tornTail: scan?.tornTail ?? null,
     signature,
   });

@@ -19,6 +19,7 @@ import { recordHashHolds } from '../attestation/line-hash.js';
 import { GENESIS_HASH, parseRecord, type Attestation } from '../attestation/record.js';
 import { AttestationStore, type ChainHead } from '../attestation/store.js';
 import { CompactionCheck, type CompactionStart } from './compaction-check.js';
+import { ProblemList } from '../attestation/problem-list.js';
 import { RegistrarReplayError } from './errors.js';
 import { LogReplayer } from './replay.js';
 import { parseSnapshot } from './snapshot.js';
@@ -144,9 +145,10 @@ class SeqRanges {
  * are what catch a re-sealed log).
  */
 export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): VerifyReport {
-  const errors: VerifyProblem[] = [];
-  const warnings: VerifyProblem[] = [];
-  const fail = (seq: number, invariant: string, message: string) => errors.push(Object.freeze({ seq, invariant, message }));
+  // Bounded lists: a log damaged throughout is reported in bounded memory (problem-list.ts).
+  const errors = new ProblemList();
+  const warnings = new ProblemList();
+  const fail = (seq: number, invariant: string, message: string) => errors.add(seq, invariant, message);
   const start = options.start ?? { seq: 0, hash: GENESIS_HASH };
 
   const seenSeqs = new SeqRanges();
@@ -276,7 +278,7 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
     if (duplicate) fail(seq, 'state.identity.unique', `attestation id ${record.id} is used twice`);
     else makeRoom(); // a duplicate keeps the first record's place
     if (record.action !== null && isOverrideAction(record.action) && !record.accessibility) {
-      warnings.push(Object.freeze({ seq, invariant: 'audio.accessibility.auditable', message: `seq ${seq}: ${record.action} is not marked accessibility: true` }));
+      warnings.add(seq, 'audio.accessibility.auditable', `seq ${seq}: ${record.action} is not marked accessibility: true`);
     }
     const isTransition = record.decision === 'allowed' && record.stateAfter !== null && record.metadata.observed !== true;
     const transition = isTransition ? checkTransition(record, compaction) : null;
@@ -322,7 +324,7 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
       }
       check(record, recordHashHolds(record));
       // Replay runs alongside while the log is clean (after a problem its verdict would not be reported).
-      if (replayer && replayError === null && errors.length === 0) {
+      if (replayer && replayError === null && errors.count === 0) {
         try {
           replayer.push(record);
         } catch (error) {
@@ -332,7 +334,7 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
     }
   }
 
-  if (options.replay === true && errors.length === 0) {
+  if (options.replay === true && errors.count === 0) {
     try {
       if (replayError !== null) throw replayError;
       void replayer?.finish().close();
@@ -341,7 +343,7 @@ export function verify(log: Iterable<unknown>, options: VerifyOptions = {}): Ver
       fail(seq, 'ordering.deterministic', (error as Error).message);
     }
   }
-  return Object.freeze({ ok: errors.length === 0, records: count, errors: Object.freeze(errors), warnings: Object.freeze(warnings) });
+  return Object.freeze({ ok: errors.count === 0, records: count, errors: errors.list(), warnings: warnings.list() });
 }
 
 /** The store of the registrar `verify({ replay })` rebuilds only to check it: a window, not the log. */

@@ -105,6 +105,9 @@ export function fsyncDirectory(directory: string): void {
   }
 }
 
+/** Largest manifest read (64 MiB: some 300,000 segments; a manifest is read whole). */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
 /** Reads and checks a manifest (ATTESTATION_MANIFEST_INVALID when unreadable, malformed or not continuous). */
 export function readManifest(directory: string): LogManifest {
   const path = join(directory, MANIFEST_FILE);
@@ -113,6 +116,8 @@ export function readManifest(directory: string): LogManifest {
     // A FIFO or a device would block the read or never end it: only a regular file is read.
     const stats = statSync(path, { throwIfNoEntry: false });
     if (stats !== undefined && !stats.isFile()) throw new Error(`${MANIFEST_FILE} is not a regular file`);
+    // Read whole, so bounded: the writer's manifest lists a segment in ~200 bytes.
+    if (stats !== undefined && stats.size > MAX_MANIFEST_BYTES) throw new Error(`${MANIFEST_FILE} is ${stats.size} bytes, more than any manifest (${MAX_MANIFEST_BYTES})`);
     value = JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
     throw new AttestationError('ATTESTATION_MANIFEST_INVALID', `segmented attestation log ${directory}: cannot read ${MANIFEST_FILE} (${(cause as Error).message})`, { cause, path: directory });

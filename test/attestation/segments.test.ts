@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DurableLog, segmentFile } from '../../src/attestation/durable-log.js';
 import type { AttestationError } from '../../src/attestation/errors.js';
 import { iterateAttestationLog, readAttestationLog } from '../../src/attestation/log-reader.js';
-import { MANIFEST_FILE, readManifest } from '../../src/attestation/log-segments.js';
+import { MANIFEST_FILE, MAX_MANIFEST_BYTES, readManifest } from '../../src/attestation/log-segments.js';
 import { GENESIS_HASH } from '../../src/attestation/record.js';
 import { AttestationStore } from '../../src/attestation/store.js';
 import { InputError } from '../../src/errors.js';
@@ -163,6 +163,9 @@ describe('segmented attestation logs', () => {
     expect(caught(() => AttestationStore.open(path))).toMatchObject({ code: 'ATTESTATION_MANIFEST_INVALID' });
     writeFileSync(join(path, MANIFEST_FILE), '{"kind":');
     expect(caught(() => [...iterateAttestationLog(path)])).toMatchObject({ code: 'ATTESTATION_MANIFEST_INVALID' });
+    // One larger than any manifest (a sparse file: nothing is read) is refused before it is read whole.
+    truncateSync(join(path, MANIFEST_FILE), MAX_MANIFEST_BYTES + 1);
+    expect(caught(() => [...iterateAttestationLog(path)])).toMatchObject({ code: 'ATTESTATION_MANIFEST_INVALID', message: expect.stringMatching(/more than any manifest/) });
   });
 
   it('a rotation a crash interrupted (an empty next segment not yet listed, a manifest.json.tmp) opens cleanly; a torn tail in the active segment is cut with repairTornTail', async () => {

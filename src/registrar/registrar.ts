@@ -163,14 +163,20 @@ export class AudioRegistrar {
   /** States the core's compaction policy (seq 1) and each sweep (points) in the log. */
   readonly #compaction: CompactionStamp;
   readonly #config: z.output<typeof registrarConfigSchema>;
+  /** Whether audible effects wait for their record to be on disk: this registrar's config, or on
+   *  an attached one, the writer's too (it may ask for it, never for less). */
+  readonly #effectsAwait: boolean;
+  /** An attached registrar's writer's durability promise (ShareInfo.durability); null on the writer. */
+  readonly #writerDurability: ShareInfo['durability'] | null;
   readonly #book: FacadeBook;
   readonly #gate = new EffectGate(
     (streamId) => this.#core.stream(this.#lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
     {
-      mode: () => this.attestationStore.durability ?? 'memory',
-      durableSeq: () => this.attestationStore.durableSeq,
-      effectsAwait: () => this.#config.effectsAwaitDurability,
+      // An attached registrar's records are kept by the writer's log: its mode, and its durable seq as the doorbell says.
+      mode: () => this.#writerDurability?.mode ?? this.attestationStore.durability ?? 'memory',
+      durableSeq: () => (this.#link !== null && this.#bell !== null ? this.#bell.durableSeq : this.attestationStore.durableSeq),
+      effectsAwait: () => this.#effectsAwait,
       seal: () => this.attestationStore.seal(),
     },
   );
@@ -224,6 +230,8 @@ export class AudioRegistrar {
     this.#compaction = new CompactionStamp(this.#core);
     this.#coreHalted = this.#core.haltInfo().halted;
     this.#idRun = new IdRun(this.attestationStore.lastSeq);
+    this.#writerDurability = attaching?.info.durability ?? null;
+    this.#effectsAwait = this.#config.effectsAwaitDurability || this.#writerDurability?.effectsAwait === true;
     const last = this.attestationStore.bySeq(this.attestationStore.lastSeq);
     if (last) this.#idRun.note(last.seq, last.id);
     if (attaching) {
@@ -310,7 +318,12 @@ export class AudioRegistrar {
     if (this.#closed) throw new RegistrarShareError('REGISTRAR_WRITER_GONE', 'this registrar is closed');
     const ids = this.#idsNow();
     const bell = Doorbell.create();
-    const info: ShareInfo = { ids: { prefix: ids.prefix, baseSeq: ids.baseSeq }, legacy: this.#legacyIds(ids), bell: bell.key };
+    const info: ShareInfo = {
+      ids: { prefix: ids.prefix, baseSeq: ids.baseSeq },
+      legacy: this.#legacyIds(ids),
+      bell: bell.key,
+      durability: { mode: this.attestationStore.durability ?? 'memory', effectsAwait: this.#effectsAwait },
+    };
     if (!core.setShareInfo(JSON.stringify(info))) throw new RegistrarShareError('REGISTRAR_WRITER_EXISTS', 'this core was already shared by another registrar');
     bell.publishWritten(this.attestationStore.lastSeq);
     if (this.halted) bell.raiseHalt();
@@ -630,9 +643,10 @@ export class AudioRegistrar {
     return this.#gate.requireDurable(result, expect);
   }
 
-  /** Whether audible effects wait for their attestation to be on disk (config `effectsAwaitDurability`; the engine follows it). */
+  /** Whether audible effects wait for their attestation to be on disk (config `effectsAwaitDurability`, on an attached
+   *  registrar also the writer's; the engine follows it). */
   get effectsAwaitDurability(): boolean {
-    return this.#config.effectsAwaitDurability;
+    return this.#effectsAwait;
   }
 
   /** Runs `effect` only with a permit for `result` (see `require`); returns what it returns. */

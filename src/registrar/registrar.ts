@@ -202,6 +202,17 @@ export class AudioRegistrar {
   readonly #haltMessages = new Map<number, string>();
   /** While draining the journal (no nested drain). */
   #draining = false;
+  /**
+   * Writer only: listener calls for records appended while a drain or a request is still
+   * appending, told when the outermost one is done (`#hold` / `#unhold`). A listener may decide
+   * (the scheduler re-checking on another thread's override): told in the middle of a drain, its
+   * request would come before the drained records after the one it heard, and throw after its
+   * decision was applied. Told after, it is a request like any other, and every event still goes
+   * out in seq order.
+   */
+  readonly #heldNotices: (() => void)[] = [];
+  #holding = 0;
+  #releasing = false;
   #closed = false;
   #closing: Promise<void> | null = null;
   // Sharing (see the file comment): the doorbell and the share, once shared or attached.
@@ -820,9 +831,42 @@ export class AudioRegistrar {
     if (this.#facadeHalt) return this.#attestFacadeHalted(actor, request.action, target, observed);
     if (this.#replaying) this.#registerForReplay(this.#replaying, key, actor, request);
     const decision = this.#decide(request, actor, key, target, observed);
-    this.syncJournal(decision.seq - 1);
-    // Fell behind the shared journal: this registrar can attest nothing gap-free any more.
-    if (this.#facadeHalt === 'journal_overrun') return this.#attestFacadeHalted(actor, request.action, target, observed);
+    this.#hold();
+    let result: RegistrarResult;
+    let record: Attestation;
+    let tellNow: boolean;
+    try {
+      this.syncJournal(decision.seq - 1);
+      // Fell behind the shared journal: this registrar can attest nothing gap-free any more.
+      if (this.#facadeHalt === 'journal_overrun') return this.#attestFacadeHalted(actor, request.action, target, observed);
+      ({ result, record } = this.#attestValid(decision, request, actor, target, overrideAction, observed));
+      // Other threads' records drained before this one wait to be told (#heldNotices): this one is told after them.
+      tellNow = this.#holding === 1 && !this.#releasing && this.#heldNotices.length === 0;
+      if (!tellNow) this.#heldNotices.push(() => this.#tellDecided(decision, result, record, overrideAction, observed));
+    } finally {
+      this.#unhold();
+    }
+    if (tellNow) this.#tellDecided(decision, result, record, overrideAction, observed);
+    return result;
+  }
+
+  /** Tells listeners about this registrar's own decision (#handleValid). */
+  #tellDecided(decision: CoreDecision, result: RegistrarResult, record: Attestation, overrideAction: boolean, observed: boolean): void {
+    if (decision.allowed && !observed && !this.#replaying) this.#notifyTransition(record);
+    if (decision.allowed && !observed && !this.#replaying && overrideAction) this.#notifyOverride(record);
+    if (decision.halted && !observed) this.#enterHalt({ cause: 'accessibility_bypass', message: result.message, seq: record.seq, attestationId: record.id });
+    if (!observed && reasonOf(decision) === 'registrar_halted' && this.#link !== null) this.#noticeCoreHalt();
+  }
+
+  /** Attests a decided valid request (#handleValid): its record, appended or posted, and the result. */
+  #attestValid(
+    decision: CoreDecision,
+    request: ValidRequest,
+    actor: Actor,
+    target: string | null,
+    overrideAction: boolean,
+    observed: boolean,
+  ): { result: RegistrarResult; record: Attestation } {
     const streamKey = decision.stream === NO_ID ? target : this.#core.streamKey(decision.stream);
     const metadata: Record<string, unknown> = {};
     if (observed) metadata.observed = true;
@@ -842,11 +886,7 @@ export class AudioRegistrar {
     if (decision.allowed && !observed && streamKey !== null && record.stateAfter !== null && this.#link === null) {
       this.#book.setLastAttestation(streamKey, record);
     }
-    if (decision.allowed && !observed && !this.#replaying) this.#notifyTransition(record);
-    if (decision.allowed && !observed && !this.#replaying && overrideAction) this.#notifyOverride(record);
-    if (decision.halted && !observed) this.#enterHalt({ cause: 'accessibility_bypass', message: result.message, seq: record.seq, attestationId: record.id });
-    if (!observed && reasonOf(decision) === 'registrar_halted' && this.#link !== null) this.#noticeCoreHalt();
-    return result;
+    return { result, record };
   }
 
   /**
@@ -1050,12 +1090,26 @@ export class AudioRegistrar {
   /** Attests a malformed request; `actorProven` false: its `actor` field is not who asked (the record names no actor). */
   #attestInvalid(input: unknown, allIssues: { path: string; message: string }[], actorProven = true): RegistrarResult {
     const seq = this.#reserveSeq();
-    this.syncJournal(seq - 1);
-    return this.#finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues, actorProven), false, false);
+    this.#hold();
+    try {
+      this.syncJournal(seq - 1);
+      return this.#finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues, actorProven), false, false);
+    } finally {
+      this.#unhold();
+    }
   }
 
   #attestFacadeHalted(actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
     const seq = this.#reserveSeq();
+    this.#hold();
+    try {
+      return this.#attestFacadeHaltedAt(seq, actor, action, target, observed);
+    } finally {
+      this.#unhold();
+    }
+  }
+
+  #attestFacadeHaltedAt(seq: number, actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
     this.syncJournal(seq - 1);
     const body = facadeHaltedBody(seq, this.#idFor(seq), { actor, action, target }, this.#facadeHalt ?? 'halt', observed);
     if (this.#facadeHalt === 'journal_overrun' && seq !== this.attestationStore.lastSeq + 1) {
@@ -1069,6 +1123,7 @@ export class AudioRegistrar {
   /** Drains the journal into the log (writer), with this registrar's callbacks. */
   #drain(options: { upToSeq: number; block: boolean; abandonUpTo?: number }): DrainResult {
     this.#draining = true;
+    this.#hold();
     try {
       return drainJournal(this.#core, {
         nextSeq: () => this.attestationStore.lastSeq + 1,
@@ -1085,7 +1140,32 @@ export class AudioRegistrar {
       });
     } finally {
       this.#draining = false;
+      this.#unhold();
     }
+  }
+
+  /** The writer starts appending (a drain, or a request's catch-up and record): listener calls wait (see #heldNotices). */
+  #hold(): void {
+    this.#holding += 1;
+  }
+
+  /** The writer is done appending: once the outermost is, the held listener calls are made, in order. */
+  #unhold(): void {
+    this.#holding -= 1;
+    if (this.#holding > 0 || this.#releasing || this.#heldNotices.length === 0) return;
+    this.#releasing = true;
+    try {
+      // A listener's own request appends and notices after these (queued behind them: seq order).
+      for (let tell = this.#heldNotices.shift(); tell !== undefined; tell = this.#heldNotices.shift()) tell();
+    } finally {
+      this.#releasing = false;
+    }
+  }
+
+  /** Makes a listener call now, or after the append in progress (see #heldNotices). */
+  #notice(tell: () => void): void {
+    if (this.#holding > 0 || this.#releasing) this.#heldNotices.push(tell);
+    else tell();
   }
 
   /** One slice of the writer's doorbell-driven drain (log-writer.ts): never blocks. */
@@ -1122,9 +1202,9 @@ export class AudioRegistrar {
     }
     const observed = entry.kind === 1;
     if (entry.allowed && entry.kind === 0 && streamKey !== null && entry.stateAfter >= 0) this.#book.setLastAttestation(streamKey, record);
-    if (!this.#replaying && entry.allowed && !observed) this.#notifyTransition(record);
+    if (!this.#replaying && entry.allowed && !observed) this.#notice(() => this.#notifyTransition(record));
     // Another thread's override decision: this thread's runtime obeys it as it obeys its own (the scheduler re-checks).
-    if (!this.#replaying && entry.allowed && entry.kind === 0 && isOverrideAction(record.action)) this.#notifyOverride(record);
+    if (!this.#replaying && entry.allowed && entry.kind === 0 && isOverrideAction(record.action)) this.#notice(() => this.#notifyOverride(record));
     if (!this.#replaying && entry.halted && !observed) {
       this.#enterHalt({ cause: 'accessibility_bypass', message: record.message, seq: record.seq, attestationId: record.id });
     }
@@ -1232,7 +1312,8 @@ export class AudioRegistrar {
     this.#haltInfo = Object.freeze(info);
     this.#coreHalted ||= info.cause === 'accessibility_bypass';
     this.#bell?.raiseHalt();
-    this.#haltListeners.tell(this.#haltInfo);
+    const frozen = this.#haltInfo;
+    this.#notice(() => this.#haltListeners.tell(frozen));
   }
 
   /** Tells override listeners about an allowed override decision (this thread's, or another thread's the writer writes). */

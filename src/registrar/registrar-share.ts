@@ -38,12 +38,20 @@ export interface ShareInfo {
   legacy: [string, string][];
   /** The doorbell's key (Doorbell.key). */
   bell: string;
+  /**
+   * The writer's durability promise, which every attached registrar keeps: how its log keeps
+   * records (`result.durability` of every thread's results) and whether audible effects wait for
+   * their record to be on disk (`effectsAwaitDurability`: an attached registrar may ask for it
+   * too, never for less).
+   */
+  durability: { mode: 'fsync' | 'group' | 'memory'; effectsAwait: boolean };
 }
 
 const shareInfoSchema = z.strictObject({
   ids: z.strictObject({ prefix: z.string().uuid(), baseSeq: z.number().int().min(1) }),
   legacy: z.array(z.tuple([z.string(), z.string()])),
   bell: z.string().min(1),
+  durability: z.strictObject({ mode: z.enum(['fsync', 'group', 'memory']), effectsAwait: z.boolean() }),
 });
 
 /** Parses the share info read from a core; throws REGISTRAR_SHARE_INVALID when there is none. */

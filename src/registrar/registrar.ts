@@ -163,14 +163,20 @@ export class AudioRegistrar {
   /** States the core's compaction policy (seq 1) and each sweep (points) in the log. */
   readonly #compaction: CompactionStamp;
   readonly #config: z.output<typeof registrarConfigSchema>;
+  /** Whether audible effects wait for their record to be on disk: this registrar's config, or on
+   *  an attached one, the writer's too (it may ask for it, never for less). */
+  readonly #effectsAwait: boolean;
+  /** An attached registrar's writer's durability promise (ShareInfo.durability); null on the writer. */
+  readonly #writerDurability: ShareInfo['durability'] | null;
   readonly #book: FacadeBook;
   readonly #gate = new EffectGate(
     (streamId) => this.#core.stream(this.#lookupStream(streamId))?.lastSeq ?? null,
     () => this.halted,
     {
-      mode: () => this.attestationStore.durability ?? 'memory',
-      durableSeq: () => this.attestationStore.durableSeq,
-      effectsAwait: () => this.#config.effectsAwaitDurability,
+      // An attached registrar's records are kept by the writer's log: its mode, and its durable seq as the doorbell says.
+      mode: () => this.#writerDurability?.mode ?? this.attestationStore.durability ?? 'memory',
+      durableSeq: () => (this.#link !== null && this.#bell !== null ? this.#bell.durableSeq : this.attestationStore.durableSeq),
+      effectsAwait: () => this.#effectsAwait,
       seal: () => this.attestationStore.seal(),
     },
   );
@@ -196,6 +202,17 @@ export class AudioRegistrar {
   readonly #haltMessages = new Map<number, string>();
   /** While draining the journal (no nested drain). */
   #draining = false;
+  /**
+   * Writer only: listener calls for records appended while a drain or a request is still
+   * appending, told when the outermost one is done (`#hold` / `#unhold`). A listener may decide
+   * (the scheduler re-checking on another thread's override): told in the middle of a drain, its
+   * request would come before the drained records after the one it heard, and throw after its
+   * decision was applied. Told after, it is a request like any other, and every event still goes
+   * out in seq order.
+   */
+  readonly #heldNotices: (() => void)[] = [];
+  #holding = 0;
+  #releasing = false;
   #closed = false;
   #closing: Promise<void> | null = null;
   // Sharing (see the file comment): the doorbell and the share, once shared or attached.
@@ -224,6 +241,8 @@ export class AudioRegistrar {
     this.#compaction = new CompactionStamp(this.#core);
     this.#coreHalted = this.#core.haltInfo().halted;
     this.#idRun = new IdRun(this.attestationStore.lastSeq);
+    this.#writerDurability = attaching?.info.durability ?? null;
+    this.#effectsAwait = this.#config.effectsAwaitDurability || this.#writerDurability?.effectsAwait === true;
     const last = this.attestationStore.bySeq(this.attestationStore.lastSeq);
     if (last) this.#idRun.note(last.seq, last.id);
     if (attaching) {
@@ -310,7 +329,12 @@ export class AudioRegistrar {
     if (this.#closed) throw new RegistrarShareError('REGISTRAR_WRITER_GONE', 'this registrar is closed');
     const ids = this.#idsNow();
     const bell = Doorbell.create();
-    const info: ShareInfo = { ids: { prefix: ids.prefix, baseSeq: ids.baseSeq }, legacy: this.#legacyIds(ids), bell: bell.key };
+    const info: ShareInfo = {
+      ids: { prefix: ids.prefix, baseSeq: ids.baseSeq },
+      legacy: this.#legacyIds(ids),
+      bell: bell.key,
+      durability: { mode: this.attestationStore.durability ?? 'memory', effectsAwait: this.#effectsAwait },
+    };
     if (!core.setShareInfo(JSON.stringify(info))) throw new RegistrarShareError('REGISTRAR_WRITER_EXISTS', 'this core was already shared by another registrar');
     bell.publishWritten(this.attestationStore.lastSeq);
     if (this.halted) bell.raiseHalt();
@@ -630,9 +654,10 @@ export class AudioRegistrar {
     return this.#gate.requireDurable(result, expect);
   }
 
-  /** Whether audible effects wait for their attestation to be on disk (config `effectsAwaitDurability`; the engine follows it). */
+  /** Whether audible effects wait for their attestation to be on disk (config `effectsAwaitDurability`, on an attached
+   *  registrar also the writer's; the engine follows it). */
   get effectsAwaitDurability(): boolean {
-    return this.#config.effectsAwaitDurability;
+    return this.#effectsAwait;
   }
 
   /** Runs `effect` only with a permit for `result` (see `require`); returns what it returns. */
@@ -806,9 +831,42 @@ export class AudioRegistrar {
     if (this.#facadeHalt) return this.#attestFacadeHalted(actor, request.action, target, observed);
     if (this.#replaying) this.#registerForReplay(this.#replaying, key, actor, request);
     const decision = this.#decide(request, actor, key, target, observed);
-    this.syncJournal(decision.seq - 1);
-    // Fell behind the shared journal: this registrar can attest nothing gap-free any more.
-    if (this.#facadeHalt === 'journal_overrun') return this.#attestFacadeHalted(actor, request.action, target, observed);
+    this.#hold();
+    let result: RegistrarResult;
+    let record: Attestation;
+    let tellNow: boolean;
+    try {
+      this.syncJournal(decision.seq - 1);
+      // Fell behind the shared journal: this registrar can attest nothing gap-free any more.
+      if (this.#facadeHalt === 'journal_overrun') return this.#attestFacadeHalted(actor, request.action, target, observed);
+      ({ result, record } = this.#attestValid(decision, request, actor, target, overrideAction, observed));
+      // Other threads' records drained before this one wait to be told (#heldNotices): this one is told after them.
+      tellNow = this.#holding === 1 && !this.#releasing && this.#heldNotices.length === 0;
+      if (!tellNow) this.#heldNotices.push(() => this.#tellDecided(decision, result, record, overrideAction, observed));
+    } finally {
+      this.#unhold();
+    }
+    if (tellNow) this.#tellDecided(decision, result, record, overrideAction, observed);
+    return result;
+  }
+
+  /** Tells listeners about this registrar's own decision (#handleValid). */
+  #tellDecided(decision: CoreDecision, result: RegistrarResult, record: Attestation, overrideAction: boolean, observed: boolean): void {
+    if (decision.allowed && !observed && !this.#replaying) this.#notifyTransition(record);
+    if (decision.allowed && !observed && !this.#replaying && overrideAction) this.#notifyOverride(record);
+    if (decision.halted && !observed) this.#enterHalt({ cause: 'accessibility_bypass', message: result.message, seq: record.seq, attestationId: record.id });
+    if (!observed && reasonOf(decision) === 'registrar_halted' && this.#link !== null) this.#noticeCoreHalt();
+  }
+
+  /** Attests a decided valid request (#handleValid): its record, appended or posted, and the result. */
+  #attestValid(
+    decision: CoreDecision,
+    request: ValidRequest,
+    actor: Actor,
+    target: string | null,
+    overrideAction: boolean,
+    observed: boolean,
+  ): { result: RegistrarResult; record: Attestation } {
     const streamKey = decision.stream === NO_ID ? target : this.#core.streamKey(decision.stream);
     const metadata: Record<string, unknown> = {};
     if (observed) metadata.observed = true;
@@ -828,11 +886,7 @@ export class AudioRegistrar {
     if (decision.allowed && !observed && streamKey !== null && record.stateAfter !== null && this.#link === null) {
       this.#book.setLastAttestation(streamKey, record);
     }
-    if (decision.allowed && !observed && !this.#replaying) this.#notifyTransition(record);
-    if (decision.allowed && !observed && !this.#replaying && overrideAction) this.#notifyOverride(record);
-    if (decision.halted && !observed) this.#enterHalt({ cause: 'accessibility_bypass', message: result.message, seq: record.seq, attestationId: record.id });
-    if (!observed && reasonOf(decision) === 'registrar_halted' && this.#link !== null) this.#noticeCoreHalt();
-    return result;
+    return { result, record };
   }
 
   /**
@@ -1036,12 +1090,26 @@ export class AudioRegistrar {
   /** Attests a malformed request; `actorProven` false: its `actor` field is not who asked (the record names no actor). */
   #attestInvalid(input: unknown, allIssues: { path: string; message: string }[], actorProven = true): RegistrarResult {
     const seq = this.#reserveSeq();
-    this.syncJournal(seq - 1);
-    return this.#finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues, actorProven), false, false);
+    this.#hold();
+    try {
+      this.syncJournal(seq - 1);
+      return this.#finish(invalidRequestBody(seq, this.#idFor(seq), input, allIssues, actorProven), false, false);
+    } finally {
+      this.#unhold();
+    }
   }
 
   #attestFacadeHalted(actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
     const seq = this.#reserveSeq();
+    this.#hold();
+    try {
+      return this.#attestFacadeHaltedAt(seq, actor, action, target, observed);
+    } finally {
+      this.#unhold();
+    }
+  }
+
+  #attestFacadeHaltedAt(seq: number, actor: Actor, action: string, target: string | null, observed: boolean): RegistrarResult {
     this.syncJournal(seq - 1);
     const body = facadeHaltedBody(seq, this.#idFor(seq), { actor, action, target }, this.#facadeHalt ?? 'halt', observed);
     if (this.#facadeHalt === 'journal_overrun' && seq !== this.attestationStore.lastSeq + 1) {
@@ -1055,6 +1123,7 @@ export class AudioRegistrar {
   /** Drains the journal into the log (writer), with this registrar's callbacks. */
   #drain(options: { upToSeq: number; block: boolean; abandonUpTo?: number }): DrainResult {
     this.#draining = true;
+    this.#hold();
     try {
       return drainJournal(this.#core, {
         nextSeq: () => this.attestationStore.lastSeq + 1,
@@ -1071,7 +1140,32 @@ export class AudioRegistrar {
       });
     } finally {
       this.#draining = false;
+      this.#unhold();
     }
+  }
+
+  /** The writer starts appending (a drain, or a request's catch-up and record): listener calls wait (see #heldNotices). */
+  #hold(): void {
+    this.#holding += 1;
+  }
+
+  /** The writer is done appending: once the outermost is, the held listener calls are made, in order. */
+  #unhold(): void {
+    this.#holding -= 1;
+    if (this.#holding > 0 || this.#releasing || this.#heldNotices.length === 0) return;
+    this.#releasing = true;
+    try {
+      // A listener's own request appends and notices after these (queued behind them: seq order).
+      for (let tell = this.#heldNotices.shift(); tell !== undefined; tell = this.#heldNotices.shift()) tell();
+    } finally {
+      this.#releasing = false;
+    }
+  }
+
+  /** Makes a listener call now, or after the append in progress (see #heldNotices). */
+  #notice(tell: () => void): void {
+    if (this.#holding > 0 || this.#releasing) this.#heldNotices.push(tell);
+    else tell();
   }
 
   /** One slice of the writer's doorbell-driven drain (log-writer.ts): never blocks. */
@@ -1108,9 +1202,9 @@ export class AudioRegistrar {
     }
     const observed = entry.kind === 1;
     if (entry.allowed && entry.kind === 0 && streamKey !== null && entry.stateAfter >= 0) this.#book.setLastAttestation(streamKey, record);
-    if (!this.#replaying && entry.allowed && !observed) this.#notifyTransition(record);
+    if (!this.#replaying && entry.allowed && !observed) this.#notice(() => this.#notifyTransition(record));
     // Another thread's override decision: this thread's runtime obeys it as it obeys its own (the scheduler re-checks).
-    if (!this.#replaying && entry.allowed && entry.kind === 0 && isOverrideAction(record.action)) this.#notifyOverride(record);
+    if (!this.#replaying && entry.allowed && entry.kind === 0 && isOverrideAction(record.action)) this.#notice(() => this.#notifyOverride(record));
     if (!this.#replaying && entry.halted && !observed) {
       this.#enterHalt({ cause: 'accessibility_bypass', message: record.message, seq: record.seq, attestationId: record.id });
     }
@@ -1218,7 +1312,8 @@ export class AudioRegistrar {
     this.#haltInfo = Object.freeze(info);
     this.#coreHalted ||= info.cause === 'accessibility_bypass';
     this.#bell?.raiseHalt();
-    this.#haltListeners.tell(this.#haltInfo);
+    const frozen = this.#haltInfo;
+    this.#notice(() => this.#haltListeners.tell(frozen));
   }
 
   /** Tells override listeners about an allowed override decision (this thread's, or another thread's the writer writes). */

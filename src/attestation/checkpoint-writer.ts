@@ -100,7 +100,7 @@ export class CheckpointWriter {
   /** Opens (or creates) the sidecar of a store just opened, checks it against the log and signs what it does not cover yet. */
   static open(signing: LoadedSigning, log: CheckpointedLog): CheckpointWriter {
     const path = checkpointPath(log.path);
-    const last = lastCheckpoint(path);
+    const last = withSeq(() => lastCheckpoint(path), log.chainStartSeq + 1);
     if (last.tornAtBytes !== null) {
       const fd = openFile(path, 'r+');
       try {
@@ -121,7 +121,8 @@ export class CheckpointWriter {
     }
     // The anchor file may hold checkpoints a forger removed from the sidecar (it is written after it).
     if (signing.anchorFile !== undefined && isRegularFile(signing.anchorFile)) {
-      const anchored = lastCheckpoint(signing.anchorFile).checkpoint;
+      const anchorFile = signing.anchorFile;
+      const anchored = withSeq(() => lastCheckpoint(anchorFile), log.chainStartSeq + 1).checkpoint;
       if (anchored && anchored.keyId === signing.key.keyId) checkAgainstLog(anchored, signing, log, signing.anchorFile);
     }
     const created = !existsSync(path);
@@ -291,6 +292,19 @@ export class CheckpointWriter {
     }
     this.#fd = null;
     this.#anchorFd = null;
+  }
+}
+
+/**
+ * Runs a read of a checkpoint file; an AttestationError it throws without a seq (the file is not a
+ * regular file, cannot be read) gets `seq`, the first seq that file would vouch for.
+ */
+function withSeq<T>(read: () => T, seq: number): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof AttestationError) || error.seq !== undefined) throw error;
+    throw new AttestationError(error.code, error.message, { cause: error, ...(error.path !== undefined ? { path: error.path } : {}), seq });
   }
 }
 

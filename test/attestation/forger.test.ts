@@ -5,7 +5,7 @@
 // dir; a read that could block is run in a child process with a generous deadline.
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,15 @@ describe('the writer reopening a signed log', () => {
     expect(error).toBeInstanceOf(AttestationError);
     expect(error).toMatchObject({ code: 'ATTESTATION_CHECKPOINT_INVALID', seq: head.seq });
     expect(readFileSync(checkpointPath(path), 'utf8')).toBe(`${JSON.stringify(fake)}\n`); // nothing signed
+  });
+
+  it('a sidecar that is not a regular file (here a directory) is refused on reopen with a code and a seq (it had no seq)', async () => {
+    const path = await signedLog(3);
+    rmSync(checkpointPath(path));
+    mkdirSync(checkpointPath(path));
+    const error = thrownBy(() => AudioRegistrar.openLog(path, { signing }));
+    expect(error).toBeInstanceOf(AttestationError);
+    expect(error).toMatchObject({ code: 'ATTESTATION_IO', seq: 1 });
   });
 
   it('the verifier refuses a sidecar whose first checkpoint does not start at the chain start (records no digest covers)', async () => {

@@ -265,6 +265,25 @@ void TestVoiceKeepsCoreAlive() {
   VS_CHECK(weak.expired());                              // released on this (control) thread
 }
 
+void TestCloseReleasesWatchesAndRings() {
+  // Close() joins the device thread: nothing renders after it, so every slot (its ring, and the
+  // reference to a watched core) goes at once, not when the device object is finally destroyed
+  // (for the addon: when JS garbage-collects a closed AudioOutput, perhaps never).
+  auto device = OpenNull();
+  std::weak_ptr<RegistrarCore> weak;
+  {
+    Core core;
+    weak = core.core;
+    const uint32_t id = WatchedVoice(*device, core, core.Playing("s"));
+    VS_CHECK(device->Start() == AudioStatus::kOk);
+    (void)id;
+  }
+  VS_CHECK(!weak.expired());  // the running voice holds it
+  device->Close();
+  VS_CHECK(weak.expired());
+  VS_CHECK_EQ(device->Stats().liveVoices, 0u);
+}
+
 void TestDecisionsFromAnotherThreadWhileRunning() {
   // The race: a running null device renders watched voices while another thread decides; every
   // voice ends interrupted, each within the periods after its decision (counted by the callback).
@@ -318,6 +337,7 @@ int main() {
   TestArmingRules();
   TestWatchBindsToThePlaysSeq();
   TestVoiceKeepsCoreAlive();
+  TestCloseReleasesWatchesAndRings();
   TestDecisionsFromAnotherThreadWhileRunning();
   return VS_TEST_RESULT("test_stream_watch");
 }

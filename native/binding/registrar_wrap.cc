@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <iterator>
 #include <memory>
@@ -337,12 +338,24 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     std::memcpy(out, values, sizeof(values));
   }
 
-  // watchStream(id): an opaque watch of stream `id` for AudioDevice#voiceWatch (stream_watch_wrap.h),
-  // or null when the id has no slot. Holds the core weakly: the voice that arms it keeps it alive.
+  // watchStream(id, playSeq): an opaque watch of the play decided at `playSeq` on stream `id` for
+  // AudioDevice#voiceWatch (stream_watch_wrap.h); null when the id has no slot, false when the
+  // stream's last decision is no longer `playSeq`. Holds the core weakly: the voice that arms it
+  // keeps it alive.
   Napi::Value WatchStream(const Napi::CallbackInfo& info) {
     RegistrarCore& core = Core(info.Env());
+    const int32_t id = IntArg(info, 0);
+    if (info.Length() <= 1 || !info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
+    const double playSeq = info[1].As<Napi::Number>().DoubleValue();
+    if (!(playSeq >= 1 && playSeq <= 9007199254740991.0) || std::floor(playSeq) != playSeq) {
+      throw Napi::TypeError::New(info.Env(), "watchStream: playSeq must be a positive safe integer");
+    }
     StreamWatchTarget target;
-    if (!core.WatchTarget(IntArg(info, 0), &target)) return info.Env().Null();
+    switch (core.WatchTarget(id, static_cast<uint64_t>(playSeq), &target)) {
+      case RegistrarCore::WatchStatus::kNoSlot: return info.Env().Null();
+      case RegistrarCore::WatchStatus::kSuperseded: return Napi::Boolean::New(info.Env(), false);
+      case RegistrarCore::WatchStatus::kOk: break;
+    }
     return NewStreamWatch(info.Env(), std::shared_ptr<const void>(core_), target);
   }
   Napi::Value ShareToken(const Napi::CallbackInfo& info) {

@@ -226,6 +226,15 @@ void AudioDevice::Close() noexcept {
     backend_.reset();
   }
   started_.store(false, std::memory_order_release);
+  // Nothing renders any more (RenderWhileStopped refuses a closed device): every slot goes now,
+  // its ring and its watched core's reference with it, not when this object is finally destroyed
+  // (for the addon, when JS collects the closed output: maybe never while something holds it).
+  const uint32_t slots = voiceSlotsUsed_.load(std::memory_order_relaxed);
+  for (uint32_t slot = 0; slot < slots; ++slot) {
+    if (voices_[slot].lifecycle.load(std::memory_order_acquire) != static_cast<uint32_t>(VoiceLifecycle::kFree)) {
+      FreeSlot(voices_[slot]);
+    }
+  }
 }
 
 AudioStatus AudioDevice::Write(const float* samples, size_t frames, size_t* accepted) noexcept {

@@ -182,7 +182,8 @@ class AudioDevice {
   [[nodiscard]] AudioStatus Stop() noexcept;
 
   /**
-   * Stops and releases the backend; later calls return kClosed. Idempotent.
+   * Stops and releases the backend, then frees every voice slot (rings, watched cores); later
+   * calls return kClosed. Idempotent.
    * Thread safety: control thread. Callback safety: no (joins the device thread).
    */
   void Close() noexcept;

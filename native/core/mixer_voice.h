@@ -27,6 +27,13 @@
 
 namespace vs {
 
+// The callback's atomics must never fall back to a lock (libatomic's address-hashed mutexes) on a
+// target without native atomics of that width: refuse to build there instead.
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "the audio callback needs lock-free 64-bit atomics");
+static_assert(std::atomic<int64_t>::is_always_lock_free, "the audio callback needs lock-free 64-bit atomics");
+static_assert(std::atomic<uint32_t>::is_always_lock_free, "the audio callback needs lock-free 32-bit atomics");
+static_assert(std::atomic<bool>::is_always_lock_free, "the audio callback needs lock-free atomic flags");
+
 /** Who may touch a voice slot (see the file comment). */
 enum class VoiceLifecycle : uint32_t { kFree = 0, kLive = 1, kRetiring = 2, kRetired = 3 };
 

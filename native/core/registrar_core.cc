@@ -829,13 +829,19 @@ bool RegistrarCore::SweptAt(uint64_t seq, uint32_t* removed) const noexcept {
   return true;
 }
 
-bool RegistrarCore::WatchTarget(int32_t id, StreamWatchTarget* target) const noexcept {
-  if (id < 0 || id >= streams_.Size()) return false;
+RegistrarCore::WatchStatus RegistrarCore::WatchTarget(int32_t id, uint64_t playSeq, StreamWatchTarget* target) const noexcept {
+  if (id < 0 || id >= streams_.Size()) return WatchStatus::kNoSlot;
   const StreamSlot& slot = streams_.At(id);
+  // The word first, then aux: a decision stores its aux before its word (HelpApply) and decisions
+  // apply in seq order, so the aux read here is that of the word's decision or a later one. If it
+  // still names `playSeq`, the word is the one that play wrote, and its version is the play's.
+  const uint64_t word = slot.word.load(std::memory_order_acquire);
+  const uint64_t aux = slot.aux.load(std::memory_order_acquire);
+  if (!(word & kExistsBit) || AuxLastSeq(aux) != playSeq) return WatchStatus::kSuperseded;
   target->word = &slot.word;
   target->halted = &halted_;
-  target->version = WordVersion(slot.word.load(std::memory_order_acquire));
-  return true;
+  target->version = WordVersion(word);
+  return WatchStatus::kOk;
 }
 
 bool RegistrarCore::ReadStream(int32_t id, StreamView* view) const noexcept {

@@ -419,12 +419,18 @@ class RegistrarCore {
   uint64_t LastSeq() const noexcept { return claimed_.load(std::memory_order_acquire); }
   /** Whether a HALT was applied. */
   bool Halted() const noexcept { return halted_.load(std::memory_order_acquire); }
-  /** Fills `target` with what a mixer voice needs to watch stream `id` from the audio callback
-   *  (stream_watch.h): the address of its state word and of the halted flag, and its current
-   *  version as the floor. False when `id` has no slot. The addresses stay valid while the core
-   *  lives (chunks never move); the caller keeps the core alive. Thread safety: any thread, no
-   *  lock. Callback safety: yes, but it is meant for the control thread (arming a watch). */
-  bool WatchTarget(int32_t id, StreamWatchTarget* target) const noexcept;
+  /** What WatchTarget found. */
+  enum class WatchStatus : int32_t { kOk = 0, kNoSlot, kSuperseded };
+  /** Fills `target` with what a mixer voice needs to watch, from the audio callback
+   *  (stream_watch.h), the play decided at seq `playSeq` of stream `id`: the address of its
+   *  state word and of the halted flag, and the version that play gave the stream as the floor.
+   *  kNoSlot when `id` has no slot; kSuperseded (target untouched) when the stream's last
+   *  decision is no longer `playSeq`: the stream moved on (possibly interrupted and played
+   *  again, a newer play the floor could not tell apart), so that play has nothing to watch.
+   *  The addresses stay valid while the core lives (chunks never move); the caller keeps the core
+   *  alive. Thread safety: any thread, no lock. Callback safety: yes, but it is meant for the
+   *  control thread (arming a watch). */
+  WatchStatus WatchTarget(int32_t id, uint64_t playSeq, StreamWatchTarget* target) const noexcept;
   /** Journal capacity in entries. */
   uint32_t JournalCapacity() const noexcept;
   /** The free epoch: how many compaction sweeps freed ids (see the header). Any thread. */

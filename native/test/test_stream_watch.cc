@@ -67,7 +67,14 @@ struct Core {
   }
 };
 
-/** A voice holding `frames` of a constant level, watching `stream` of `core`. */
+/** The seq of `stream`'s last decision (a play's, right after Playing()). */
+uint64_t LastSeq(const Core& core, int32_t stream) {
+  StreamView view;
+  VS_CHECK(core.core->Stream(stream, &view));
+  return view.lastSeq;
+}
+
+/** A voice holding `frames` of a constant level, watching `stream` of `core` as of its last decision. */
 uint32_t WatchedVoice(AudioDevice& device, const Core& core, int32_t stream, uint32_t frames = 4800) {
   uint32_t id = 0;
   VS_CHECK(device.OpenVoice(48000, 1.0f, &id) == AudioStatus::kOk);
@@ -75,7 +82,7 @@ uint32_t WatchedVoice(AudioDevice& device, const Core& core, int32_t stream, uin
   size_t accepted = 0;
   VS_CHECK(device.WriteVoice(id, pcm.data(), frames, &accepted) == AudioStatus::kOk);
   StreamWatchTarget target;
-  VS_CHECK(core.core->WatchTarget(stream, &target));
+  VS_CHECK(core.core->WatchTarget(stream, LastSeq(core, stream), &target) == RegistrarCore::WatchStatus::kOk);
   VS_CHECK(device.WatchVoice(id, target, core.core) == AudioStatus::kOk);
   return id;
 }
@@ -205,17 +212,38 @@ void TestArmingRules() {
   const int32_t stream = core.Playing("s");
   const uint32_t id = WatchedVoice(*device, core, stream);
   StreamWatchTarget target;
-  VS_CHECK(core.core->WatchTarget(stream, &target));
+  VS_CHECK(core.core->WatchTarget(stream, LastSeq(core, stream), &target) == RegistrarCore::WatchStatus::kOk);
   VS_CHECK(device->WatchVoice(id, target, core.core) == AudioStatus::kVoiceWatched);  // once per voice
   VS_CHECK(device->WatchVoice(9999, target, core.core) == AudioStatus::kNoSuchVoice);
-  VS_CHECK(!core.core->WatchTarget(-1, &target));
-  VS_CHECK(!core.core->WatchTarget(1 << 20, &target));  // no slot
+  VS_CHECK(core.core->WatchTarget(-1, 1, &target) == RegistrarCore::WatchStatus::kNoSlot);
+  VS_CHECK(core.core->WatchTarget(1 << 20, 1, &target) == RegistrarCore::WatchStatus::kNoSlot);
   // A stream that no longer plays when the watch is armed: the voice never sounds.
   VS_CHECK(core.Do(Action::kInterrupt, stream).allowed);
   const uint32_t late = WatchedVoice(*device, core, stream);
   VS_CHECK(device->CloseVoice(id) == AudioStatus::kOk);
   VS_CHECK(AllAt(Render(*device), 0.0f));
   VS_CHECK_EQ(Count(*device, late, VoiceEventKind::kInterrupted), 1u);
+}
+
+void TestWatchBindsToThePlaysSeq() {
+  // Between spending a play permit and arming its voice's watch, another thread may interrupt the
+  // stream and play it again: the word then says playing at a newer version. The watch of the
+  // first play must not follow the second one (its voice would sound on after an allowed
+  // interrupt until the sink's thread hears of it): it is refused as superseded.
+  Core core;
+  const int32_t stream = core.Playing("s");
+  const uint64_t firstPlay = LastSeq(core, stream);
+  for (Action action : {Action::kInterrupt, Action::kStop, Action::kRestart, Action::kStart, Action::kSynthesize, Action::kPlay}) {
+    VS_CHECK(core.Do(action, stream).allowed);
+  }
+  StreamWatchTarget target;
+  VS_CHECK(core.core->WatchTarget(stream, firstPlay, &target) == RegistrarCore::WatchStatus::kSuperseded);
+  VS_CHECK(target.word == nullptr);  // untouched
+  // A change that keeps the stream playing supersedes the permit too (as for spend()).
+  const uint64_t secondPlay = LastSeq(core, stream);
+  VS_CHECK(core.core->WatchTarget(stream, secondPlay, &target) == RegistrarCore::WatchStatus::kOk);
+  VS_CHECK(core.Do(Action::kTransfer, stream, core.agent, core.other).allowed);
+  VS_CHECK(core.core->WatchTarget(stream, secondPlay, &target) == RegistrarCore::WatchStatus::kSuperseded);
 }
 
 void TestVoiceKeepsCoreAlive() {
@@ -235,6 +263,25 @@ void TestVoiceKeepsCoreAlive() {
   VS_CHECK(FadesFromFirstFrame(Render(*device), device->FadeFrames()));
   VS_CHECK(device->CloseVoice(id) == AudioStatus::kOk);  // device stopped: the slot is freed here
   VS_CHECK(weak.expired());                              // released on this (control) thread
+}
+
+void TestCloseReleasesWatchesAndRings() {
+  // Close() joins the device thread: nothing renders after it, so every slot (its ring, and the
+  // reference to a watched core) goes at once, not when the device object is finally destroyed
+  // (for the addon: when JS garbage-collects a closed AudioOutput, perhaps never).
+  auto device = OpenNull();
+  std::weak_ptr<RegistrarCore> weak;
+  {
+    Core core;
+    weak = core.core;
+    const uint32_t id = WatchedVoice(*device, core, core.Playing("s"));
+    VS_CHECK(device->Start() == AudioStatus::kOk);
+    (void)id;
+  }
+  VS_CHECK(!weak.expired());  // the running voice holds it
+  device->Close();
+  VS_CHECK(weak.expired());
+  VS_CHECK_EQ(device->Stats().liveVoices, 0u);
 }
 
 void TestDecisionsFromAnotherThreadWhileRunning() {
@@ -288,7 +335,9 @@ int main() {
   TestUnwatchedVoicePlaysOn();
   TestHaltFadesEveryWatchedVoice();
   TestArmingRules();
+  TestWatchBindsToThePlaysSeq();
   TestVoiceKeepsCoreAlive();
+  TestCloseReleasesWatchesAndRings();
   TestDecisionsFromAnotherThreadWhileRunning();
   return VS_TEST_RESULT("test_stream_watch");
 }

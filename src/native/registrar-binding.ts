@@ -93,8 +93,9 @@ export interface NativeRegistrarCore {
   /** Writes the stream into the I/O buffer and answers 1; 0 when it does not exist; 2 when the
    *  epoch in the request area is checked and stale. */
   stream(id: number): 0 | 1 | 2;
-  /** A watch of stream `id` for a device voice, or null when the id has no slot. */
-  watchStream(id: number): NativeStreamWatch | null;
+  /** A watch of the play decided at `playSeq` on stream `id` for a device voice; null when the id
+   *  has no slot, false when the stream's last decision is no longer `playSeq` (superseded). */
+  watchStream(id: number, playSeq: number): NativeStreamWatch | null | false;
   overrides(): Int32Array;
   /** Adds basis bits to a membership; throws REGISTRAR_UNKNOWN_ID for ids not interned. */
   declareMember(user: number, session: number, basis: number): void;

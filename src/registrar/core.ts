@@ -307,10 +307,12 @@ export interface DecisionCore {
    *  writer (shared-core.ts) refuses with a negative answer: RESERVE_BACKPRESSURE or
    *  RESERVE_WRITER_GONE (nothing consumed). */
   reserveSeq(): number;
-  /** Optional (native cores only): a watch of stream `id`'s state word for a device voice (the
-   *  audio callback fades the voice the first period the stream no longer plays), or null when the
-   *  id has no slot. A core without native words (the reference core) has none. */
-  watchStream?(id: number): NativeStreamWatch | null;
+  /** Optional (native cores only): a watch of the play decided at `playSeq` on stream `id`, for a
+   *  device voice (the audio callback fades the voice the first period the stream no longer
+   *  plays); null when the id has no slot, false when that play is no longer the stream's last
+   *  decision (a later play of the stream must never be followed instead). A core without native
+   *  words (the reference core) has none. */
+  watchStream?(id: number, playSeq: number): NativeStreamWatch | null | false;
   /** Halts the core for a cause other than accessibility_bypass (index into HALT_CAUSES): one
    *  seq, journaled as kind 3, after which every request is denied registrar_halted. Returns the
    *  seq; 0 when the core is already halted. */

@@ -538,10 +538,11 @@ export class NativeCore implements SharedLogCore {
     return this.#core().shareInfo();
   }
 
-  /** A watch of stream `id`'s state word for a device voice (DecisionCore.watchStream), or null
-   *  when the id has no slot. Held weakly: the voice that arms it keeps the core alive. */
-  watchStream(id: number): NativeStreamWatch | null {
-    return id < 0 ? null : this.#core().watchStream(id);
+  /** A watch of the play decided at `playSeq` on stream `id`, for a device voice
+   *  (DecisionCore.watchStream): null when the id has no slot, false when that play is no longer
+   *  the stream's last decision. Held weakly: the voice that arms it keeps the core alive. */
+  watchStream(id: number, playSeq: number): NativeStreamWatch | null | false {
+    return id < 0 ? null : this.#core().watchStream(id, playSeq);
   }
 
   stream(id: number): CoreStream | null {

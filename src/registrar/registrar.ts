@@ -69,7 +69,7 @@ import { AttachedLink } from './attached-link.js';
 import { JournalEvents, haltCauseName } from './journal-events.js';
 import { postedBody } from './posted-body.js';
 import { parseShareInfo, registrarShareSchema, type RegistrarShare, type ShareInfo } from './registrar-share.js';
-import { RegistrarShareError } from './errors.js';
+import { RegistrarRequiredError, RegistrarShareError } from './errors.js';
 import { NativeCore } from './native-core.js';
 
 /** Options of a registrar. */
@@ -626,11 +626,18 @@ export class AudioRegistrar {
    * (AudioVoice.watch; StreamSink.open arms it): the audio callback then fades the voice out in the
    * first period in which the stream no longer plays or the core halted, whoever decided it on
    * whichever thread, without waiting for this thread's event loop. Null on a core without native
-   * words (the reference core). Throws RegistrarRequiredError for anything but a spent play permit.
+   * words (the reference core). Throws RegistrarRequiredError for anything but a spent play permit,
+   * and when that play is no longer the stream's last decision (another thread decided on the
+   * stream since it was spent: the watch would follow a later play, not the permit's).
    */
   streamWatch(permit: Permit): NativeStreamWatch | null {
     const streamId = this.#gate.playedStream(permit);
-    return this.#core.watchStream?.(this.#lookupStream(streamId)) ?? null;
+    const watch = this.#core.watchStream?.(this.#lookupStream(streamId), permit.seq) ?? null;
+    if (watch === false) {
+      const lastSeq = this.#core.stream(this.#lookupStream(streamId))?.lastSeq ?? null;
+      throw new RegistrarRequiredError(`permit seq ${permit.seq} on ${streamId} was superseded by seq ${lastSeq ?? 'none'}: its play has nothing left to watch`);
+    }
+    return watch;
   }
 
   /**

@@ -321,8 +321,10 @@ export class VoiceEngine {
     const parsed: ParsedSpeakOptions = speakParsed;
     const started = performance.now();
     const mixRateHz = this.#outputDevice().config.sampleRateHz;
-    // A Scene renders within the slot play() holds (sceneMixInHeldSlot); any other mix's renderMix is its author's.
-    const mixOf = (mix: PlayableMix): Promise<unknown> => (mix instanceof Scene ? sceneMixInHeldSlot(mix, this, mixRateHz) : mix.renderMix(this, mixRateHz, this[MIX_LIMITS_OF]()));
+    // A Scene renders within the slot play() holds (sceneMixInHeldSlot); any other mix's renderMix (a
+    // subclass's own too) is its author's, and a scene it renders there takes the slot itself.
+    const ownScene = (mix: PlayableMix): mix is Scene => mix instanceof Scene && mix.renderMix === Scene.prototype.renderMix;
+    const mixOf = (mix: PlayableMix): Promise<unknown> => (ownScene(mix) ? sceneMixInHeldSlot(mix, this, mixRateHz) : mix.renderMix(this, mixRateHz, this[MIX_LIMITS_OF]()));
     const text = isPlayableMix(input) ? sealMix(await mixOf(input), mixRateHz) : input;
     const validated = await this.#validate(text, parsed, true);
     this.#throwIfClosed();

@@ -413,6 +413,9 @@ describe('VoiceEngine.forActor', () => {
         expect(await rejection(called), `Conversation.prototype[${String(symbol)}] while a scene renders`).toMatchObject({ name: 'InputError', field: 'conversation' });
       }
       await first;
+      // A dialogue source of the caller's own renders conversations as the caller would: each takes the slot the scene holds.
+      const twice = { render: async (engine: VoiceEngine) => (await Promise.all([new Conversation(turns).render(engine), new Conversation(turns).render(engine)]))[0] };
+      expect(await rejection(new Scene({ durationMs: 3000 }).addDialogue(twice).render(guest)), 'a DialogueSource rendering two conversations').toMatchObject({ name: 'InputError', field: 'conversation' });
       // Alone, renderMix renders (it takes the slot itself), and engine.play(scene) still plays (one slot for its render and play).
       expect((await rain().renderMix(guest, 48_000)).channels).toBe(2);
       expect((await guest.play(new Scene({ durationMs: 3000 }).addAmbiance('rain').addDialogue(new Conversation(turns)))).durationMs).toBeGreaterThan(0);

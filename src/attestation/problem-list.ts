@@ -21,7 +21,8 @@ export class ProblemList {
   readonly #items: ListedProblem[] = [];
   readonly #limit: number;
   #omitted = 0;
-  #firstOmittedSeq = 0;
+  /** The lowest seq of the problems only counted (they come in any order: a verifier's end-of-log checks name early seqs). */
+  #lowestOmittedSeq = 0;
   #lowestSeq: number | null = null;
 
   /** A list of at most `limit` problems (default MAX_LISTED_PROBLEMS). */
@@ -36,7 +37,7 @@ export class ProblemList {
       this.#items.push(Object.freeze({ seq, invariant, message }));
       return;
     }
-    if (this.#omitted === 0) this.#firstOmittedSeq = seq;
+    if (this.#omitted === 0 || seq < this.#lowestOmittedSeq) this.#lowestOmittedSeq = seq;
     this.#omitted += 1;
   }
 
@@ -53,7 +54,7 @@ export class ProblemList {
   /** The listed problems, frozen, ending with a `report.truncated` entry when some were only counted. */
   list(): readonly ListedProblem[] {
     if (this.#omitted === 0) return Object.freeze([...this.#items]);
-    const more = Object.freeze({ seq: this.#firstOmittedSeq, invariant: 'report.truncated', message: `${this.#omitted} more problems from seq ${this.#firstOmittedSeq} on are not listed (the first ${this.#limit} are)` });
+    const more = Object.freeze({ seq: this.#lowestOmittedSeq, invariant: 'report.truncated', message: `${this.#omitted} more problems from seq ${this.#lowestOmittedSeq} on are not listed (the first ${this.#limit} are)` });
     return Object.freeze([...this.#items, more]);
   }
 }

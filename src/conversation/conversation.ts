@@ -14,7 +14,7 @@ import { concatPcm } from '../audio/pcm.js';
 import { InputError } from '../errors.js';
 import type { RegistrarResult } from '../registrar/types.js';
 import { parseInput } from '../validation.js';
-import { holdingMixOf, RENDER_IN_HELD_MIX, type ConversationEngine, type TurnOptions } from './engine-face.js';
+import { holdingMixOf, type ConversationEngine, type TurnOptions } from './engine-face.js';
 import { interruptPlaying, playTurns, type ConversationPlayOptions, type ConversationPlayResult, type TurnPlan } from './live.js';
 import { parseScript } from './script.js';
 import { toSrt, toVtt } from './subtitles.js';
@@ -69,6 +69,18 @@ function tooLong(ms: number, what: string): InputError {
   return new InputError(`conversation: ${what} last ${(ms / 1000).toFixed(1)} s, more than the ${MAX_CONVERSATION_RENDER_MS / 1000} s a render may hold in memory; play it live, or split it`, { code: 'CONVERSATION_TOO_LONG', field: 'conversation' });
 }
 
+/** Conversation's render without a slot (set in its static block; renderInHeldMix). */
+let renderHeld: (conversation: Conversation, engine: ConversationEngine) => Promise<RenderedConversation>;
+
+/**
+ * A conversation rendered within a mix whose slot the caller already holds (a scene's dialogue
+ * layer, inside the scene's render): takes no second slot. Internal: not exported by the package,
+ * so only a render that holds the slot reaches it.
+ */
+export function renderInHeldMix(conversation: Conversation, engine: ConversationEngine): Promise<RenderedConversation> {
+  return renderHeld(conversation, engine);
+}
+
 /** Several speakers taking turns; see the module comment. */
 export class Conversation {
   /** The id each turn's stream carries in its start metadata (`conversationId`). */
@@ -121,9 +133,9 @@ export class Conversation {
     return (await holdingMixOf(engine, 'conversation', () => this.#render(engine, options))).conversation;
   }
 
-  /** render() within a mix whose slot its caller holds (a scene's dialogue layer): takes no slot of its own. @internal */
-  async [RENDER_IN_HELD_MIX](engine: ConversationEngine): Promise<RenderedConversation> {
-    return (await this.#render(engine, {})).conversation;
+  static {
+    // Module-private, not a method: a method (symbol-keyed too) is anyone's to call, slot or none.
+    renderHeld = async (conversation, engine) => (await conversation.#render(engine, {})).conversation;
   }
 
   /** The mono mixdown of a fresh render (what `engine.speak(conversation)` returns). */

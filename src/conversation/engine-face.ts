@@ -78,9 +78,3 @@ export async function holdingMixOf<T>(engine: unknown, field: 'scene' | 'convers
     release?.();
   }
 }
-
-/**
- * The method a Conversation renders with inside a mix whose slot is already held (a scene's
- * dialogue layer, rendered within the scene's hold): `render` without taking a second slot.
- */
-export const RENDER_IN_HELD_MIX: unique symbol = Symbol('voice-soundboard.renderInHeldMix');

@@ -49,6 +49,7 @@ import type { LoadPluginOptions } from '../plugins/manifest.js';
 import type { PluginFault, PluginInfo } from '../plugins/plugin.js';
 // scene (issue 14): engine.play(scene) plays its rendered mix as one stream (src/scene/playable.ts).
 import { isPlayableMix, MIX_LIMITS_OF, sealMix, type MixLimits, type PlayableMix } from '../scene/playable.js';
+import { Scene, sceneMixInHeldSlot } from '../scene/scene.js';
 import { Conversation, type ConversationRenderOptions, type ConversationSpeechResult } from '../conversation/conversation.js';
 import type { ConversationPlayOptions, ConversationPlayResult } from '../conversation/live.js';
 import { HOLD_MIX, holdingMixOf } from '../conversation/engine-face.js';
@@ -320,7 +321,11 @@ export class VoiceEngine {
     const parsed: ParsedSpeakOptions = speakParsed;
     const started = performance.now();
     const mixRateHz = this.#outputDevice().config.sampleRateHz;
-    const text = isPlayableMix(input) ? sealMix(await input.renderMix(this, mixRateHz, this[MIX_LIMITS_OF]()), mixRateHz) : input;
+    // A Scene renders within the slot play() holds (sceneMixInHeldSlot); any other mix's renderMix (a
+    // subclass's own too) is its author's, and a scene it renders there takes the slot itself.
+    const ownScene = (mix: PlayableMix): mix is Scene => mix instanceof Scene && mix.renderMix === Scene.prototype.renderMix;
+    const mixOf = (mix: PlayableMix): Promise<unknown> => (ownScene(mix) ? sceneMixInHeldSlot(mix, this, mixRateHz) : mix.renderMix(this, mixRateHz, this[MIX_LIMITS_OF]()));
+    const text = isPlayableMix(input) ? sealMix(await mixOf(input), mixRateHz) : input;
     const validated = await this.#validate(text, parsed, true);
     this.#throwIfClosed();
     const output = this.#outputDevice();

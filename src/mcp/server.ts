@@ -172,8 +172,19 @@ export class VoiceMcpServer {
       void session.close().catch(() => undefined);
       logger?.info({ sessionId, actor: session.registered ? session.actor.key : null }, 'mcp session closed');
     };
-    await mcp.connect(transport);
-    this.#pace(transport, `session-${(this.#connections += 1)}`, sessionId, session);
+    // The pace wraps the handler connect() sets, before connect() starts the transport: a transport
+    // may deliver from start() what was sent before (the SDK's InMemoryTransport does), unpaced after.
+    const start = transport.start;
+    transport.start = () => {
+      transport.start = start;
+      this.#pace(transport, `session-${(this.#connections += 1)}`, sessionId, session);
+      return start.call(transport);
+    };
+    try {
+      await mcp.connect(transport);
+    } finally {
+      transport.start = start; // when connect() threw before starting it
+    }
     logger?.info({ sessionId }, 'mcp session opened');
     return { sessionId, actor: null };
   }
@@ -181,7 +192,7 @@ export class VoiceMcpServer {
   /**
    * Counts every request `transport` brings against the session's protocol budget (`key`); one past
    * it is answered here with a JSON-RPC error and never reaches the SDK. Wraps the handler the SDK
-   * set in connect(); the first refusal of a run is logged and audited, not each one of a flood.
+   * set in connect(), as connect() starts the transport; the first refusal of a run is logged and audited, not each one of a flood.
    */
   #pace(transport: Transport, key: string, sessionId: string, session: AgentSession): void {
     const served = transport.onmessage;

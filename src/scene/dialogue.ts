@@ -4,7 +4,7 @@
  * each synthesized with `engine.speak`; a rendered conversation as is; a renderable one rendered),
  * then placed in stereo: every turn at its speaker's position (constant-power pan and distance).
  */
-import { RENDER_IN_HELD_MIX } from '../conversation/engine-face.js';
+import { Conversation, renderInHeldMix } from '../conversation/conversation.js';
 import type { RenderedConversation, RenderedTurn, SpatialPosition } from '../conversation/types.js';
 import { InputError } from '../errors.js';
 import { positionGains } from './levels.js';
@@ -44,9 +44,9 @@ export async function dialogueConversation(layer: DialogueLayer, engine: SceneEn
   if (source === undefined) return speakTurns(layer, engine, sampleRate);
   if (!('render' in source && typeof source.render === 'function')) return source as RenderedConversation;
   if (!isDialogueEngine(engine)) throw new InputError(`layers.${layer.name ?? 'dialogue'}.conversation: rendering a conversation needs an engine that streams turns (a VoiceEngine); render it first and pass the RenderedConversation`, { field: 'conversation' });
-  // Rendered within the scene's own mix slot (a guest holds one mix at a time; this is part of it).
-  const inHeldMix = (source as { [RENDER_IN_HELD_MIX]?: unknown })[RENDER_IN_HELD_MIX];
-  return typeof inHeldMix === 'function' ? (inHeldMix.call(source, engine) as Promise<RenderedConversation>) : source.render(engine);
+  // A Conversation renders within the scene's own mix slot (a guest holds one mix at a time; this is
+  // part of it); any other source's render is a caller's, and a conversation it renders takes the slot.
+  return source instanceof Conversation ? renderInHeldMix(source, engine) : source.render(engine);
 }
 
 /** The placed dialogue: stereo, `frames` long, each turn at `layer.startMs` + its own start. */

@@ -57,6 +57,17 @@ const renderOptionsSchema = z.strictObject({ sampleRate: z.number().int().min(80
 const fileOptionsSchema = renderOptionsSchema.extend({ audioFormat: audioFormatSchema.optional(), bitrateKbps: z.number().int().min(6).max(640).optional() });
 const engineSchema = z.custom<SceneEngine>((value) => typeof value === 'object' && value !== null && typeof (value as SceneEngine).speak === 'function', 'expected an engine with speak()');
 
+/** Scene's renderMix without a slot (set in its static block; sceneMixInHeldSlot). */
+let mixHeld: (scene: Scene, engine: unknown, sampleRateHz: number) => Promise<RenderedMix>;
+
+/**
+ * `scene.renderMix` for an engine whose play already holds the engine's mix slot (engine.play(scene)):
+ * takes no second slot. Internal: not exported by the package, so only that play reaches it.
+ */
+export function sceneMixInHeldSlot(scene: Scene, engine: unknown, sampleRateHz: number): Promise<RenderedMix> {
+  return mixHeld(scene, engine, sampleRateHz);
+}
+
 /** A scene of layers and timed effects, mixed to stereo. */
 export class Scene implements PlayableMix {
   /** Length asked for, ms (undefined: until the last sound ends). */
@@ -158,11 +169,24 @@ export class Scene implements PlayableMix {
     return { file, scene };
   }
 
-  /** The mix for `engine.play(scene)`, rendered at the device's rate (within the engine's own MixLimits, which `render` asks it for: a caller's `limits` cannot loosen them). */
+  /**
+   * The mix for `engine.play(scene)`, rendered at the device's rate (within the engine's own MixLimits, which `render` asks it
+   * for: a caller's `limits` cannot loosen them). Called directly it takes the engine's mix slot like `render`.
+   */
   async renderMix(engine: unknown, sampleRateHz: number): Promise<RenderedMix> {
-    // engine.play(scene) holds the slot from here to the end of the play: no second one here.
-    const rendered = await this.#render(parseInput(engineSchema, engine, 'engine'), parseInput(renderOptionsSchema, { sampleRate: sampleRateHz }, 'options').sampleRate ?? this.sampleRate);
+    const checked = parseInput(engineSchema, engine, 'engine');
+    return holdingMixOf(checked, 'scene', () => this.#mix(checked, sampleRateHz));
+  }
+
+  /** renderMix's render, within a slot its caller holds (sceneMixInHeldSlot). */
+  async #mix(engine: SceneEngine, sampleRateHz: number): Promise<RenderedMix> {
+    const rendered = await this.#render(engine, parseInput(renderOptionsSchema, { sampleRate: sampleRateHz }, 'options').sampleRate ?? this.sampleRate);
     return renderedMix('scene', rendered.pcm, 2, rendered.sampleRate);
+  }
+
+  static {
+    // Module-private, not a method: engine.play(scene) holds the slot from the render to the end of the play.
+    mixHeld = (scene, engine, sampleRateHz) => scene.#mix(parseInput(engineSchema, engine, 'engine'), sampleRateHz);
   }
 
   #addBed(kind: 'music' | 'ambiance', source: { file: string } | { generator: AmbianceGenerator }, options: BedOptions): this {

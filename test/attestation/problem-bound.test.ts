@@ -49,7 +49,7 @@ describe('verifier reports are bounded', () => {
     expect(structural.errors.at(-1)?.invariant).toBe('report.truncated');
   });
 
-  it('ProblemList: lists up to its bound, then counts, keeping the lowest seq', () => {
+  it('ProblemList: lists up to its bound, then counts, keeping the lowest seq (of all, and of those left out)', () => {
     const list = new ProblemList(2);
     expect(list.list()).toEqual([]);
     list.add(5, 'a', 'five');
@@ -61,7 +61,8 @@ describe('verifier reports are bounded', () => {
     expect(list.list()).toEqual([
       { seq: 5, invariant: 'a', message: 'five' },
       { seq: 3, invariant: 'a', message: 'three' },
-      { seq: 9, invariant: 'report.truncated', message: '2 more problems from seq 9 on are not listed (the first 2 are)' },
+      // The problems left out are 9 and 1: the entry names the lowest (planted: "from seq 9 on", while seq 1 was one of them).
+      { seq: 1, invariant: 'report.truncated', message: '2 more problems from seq 1 on are not listed (the first 2 are)' },
     ]);
   });
 });

@@ -397,6 +397,30 @@ describe('VoiceEngine.forActor', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it("holds a guest to one mix through the mix interfaces too: scene.renderMix(guest) and a Conversation's held-mix method called directly take the slot (planted: both rendered a whole mix beside the one holding it, concurrently without bound)", async () => {
+    await withGuest(async ({ guest }) => {
+      const turns = [{ speaker: 'Alice', text: 'One. Two.' }, { speaker: 'Bob', text: 'Three.' }];
+      const rain = () => new Scene({ durationMs: 300 }).addAmbiance('rain');
+      const first = rain().render(guest);
+      // PlayableMix.renderMix is public: what engine.play calls inside its own slot, anyone may call.
+      expect(await rejection(rain().renderMix(guest, 48_000)), 'scene.renderMix while a scene renders').toMatchObject({ name: 'InputError', field: 'scene' });
+      // Every symbol-keyed method of a Conversation is reachable (Object.getOwnPropertySymbols).
+      for (const symbol of Object.getOwnPropertySymbols(Conversation.prototype)) {
+        const method = (Conversation.prototype as unknown as Record<symbol, unknown>)[symbol];
+        if (typeof method !== 'function') continue;
+        const conversation = new Conversation(turns);
+        const called = (async () => (method as (engine: unknown) => Promise<unknown>).call(conversation, guest))();
+        expect(await rejection(called), `Conversation.prototype[${String(symbol)}] while a scene renders`).toMatchObject({ name: 'InputError', field: 'conversation' });
+      }
+      await first;
+      // A dialogue source of the caller's own renders conversations as the caller would: each takes the slot the scene holds.
+      const twice = { render: async (engine: VoiceEngine) => (await Promise.all([new Conversation(turns).render(engine), new Conversation(turns).render(engine)]))[0] };
+      expect(await rejection(new Scene({ durationMs: 3000 }).addDialogue(twice).render(guest)), 'a DialogueSource rendering two conversations').toMatchObject({ name: 'InputError', field: 'conversation' });
+      // Alone, renderMix renders (it takes the slot itself), and engine.play(scene) still plays (one slot for its render and play).
+      expect((await rain().renderMix(guest, 48_000)).channels).toBe(2);
+      expect((await guest.play(new Scene({ durationMs: 3000 }).addAmbiance('rain').addDialogue(new Conversation(turns)))).durationMs).toBeGreaterThan(0);
+    });
+  });
   it("holds a guest's call to its 30 minutes as it would be spoken: under a user's override (pauses lengthened, every word at her rate), at validation and again when the run compiles (planted: 10 minutes asked, 40 spoken)", async () => {
     const text = 'a [pause 10s] '.repeat(60); // about 10 minutes, nearly all pauses
     // At validation: the override covering the call now counts.

@@ -8,7 +8,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { McpError, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AudioOutput } from '../../src/audio/output.js';
 import { VoiceEngine } from '../../src/engine/voice-engine.js';
@@ -18,6 +19,7 @@ import { createMcpServer, type VoiceMcpServer } from '../../src/mcp/server.js';
 import { AuditLogger } from '../../src/security/audit-log.js';
 import { RateLimiter } from '../../src/security/rate-limiter.js';
 import { BIN, connectInMemory, spawnStdioClient, type TestClient } from '../helpers/mcp.js';
+import { waitUntil } from '../helpers/waiting.js';
 
 let registrar: AudioRegistrar;
 let output: AudioOutput;
@@ -103,6 +105,24 @@ describe('MCP protocol rate limit', () => {
     expect(served).toBe(100);
     expect(() => createMcpServer({ engine, registrar, protocolRateLimit: { requestsPerWindow: 0 } })).toThrow(InputError);
     expect(() => createMcpServer({ engine, registrar, protocolRateLimit: { requestsPerWindow: 0 } })).toThrow(/protocolRateLimit/);
+  });
+
+  it("paces the requests a transport delivers as it starts (planted: the SDK's InMemoryTransport hands over what was sent before connect from start(), before the pace wrapped the handler: 50 queued pings were all served)", async () => {
+    server = createMcpServer({ engine, registrar, protocolRateLimit: new RateLimiter({ requestsPerWindow: 20, windowMs: 10_000, clock: () => nowMs }) });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const answers: JSONRPCMessage[] = [];
+    clientSide.onmessage = (message) => void answers.push(message);
+    try {
+      // Sent before the server connects: the transport queues them and delivers them in start().
+      for (let id = 1; id <= 50; id += 1) await clientSide.send({ jsonrpc: '2.0', id, method: 'ping' });
+      await server.connect(serverSide);
+      await waitUntil(() => answers.length === 50, 'an answer to every ping');
+      const refused = answers.filter((answer) => 'error' in answer);
+      expect(refused).toHaveLength(30);
+      expect(refused[0]).toMatchObject({ error: { code: -32000, data: { reason: 'rate_limited' } } });
+    } finally {
+      await clientSide.close();
+    }
   });
 
   it('paces the stdio server too, and --protocol-requests sets its budget (a bad value names the flag)', async () => {

@@ -106,8 +106,9 @@ export class VoiceMcpServer {
   readonly #options: z.output<typeof mcpServerOptionsSchema>;
   readonly #limiter: RateLimiter;
   readonly #protocolLimiter: RateLimiter;
-  /** Sessions connected so far: each one's key in the protocol limiter. */
+  /** Sessions connected so far: each one's key in the protocol limiter, after this server's own prefix (a limiter given to two servers keeps their sessions apart). */
   #connections = 0;
+  readonly #paceKeyPrefix = randomUUID();
   readonly #sessions = new Map<string, { session: AgentSession; mcp: McpServer }>();
   /** The session part of every agent actor id registered by a closed session (sanitised): never given out again. */
   readonly #servedIds = new Set<string>();
@@ -177,7 +178,7 @@ export class VoiceMcpServer {
     const start = transport.start;
     transport.start = () => {
       transport.start = start;
-      this.#pace(transport, `session-${(this.#connections += 1)}`, sessionId, session);
+      this.#pace(transport, `${this.#paceKeyPrefix}:${(this.#connections += 1)}`, sessionId, session);
       return start.call(transport);
     };
     try {

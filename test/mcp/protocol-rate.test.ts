@@ -96,6 +96,24 @@ describe('MCP protocol rate limit', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('keeps the sessions of two servers given one RateLimiter apart (planted: both servers keyed their first session "session-1", which then shared one budget)', async () => {
+    const shared = new RateLimiter({ requestsPerWindow: 10, windowMs: 10_000, clock: () => nowMs });
+    server = createMcpServer({ engine, registrar, protocolRateLimit: shared });
+    const second = createMcpServer({ engine, registrar, protocolRateLimit: shared });
+    try {
+      const first = await connect('first');
+      const other = await connectInMemory(second, 'other');
+      clients.push(other);
+      // The first server's session spends its whole budget (2 went on connecting).
+      for (let index = 0; index < 8; index += 1) expect(await refusal(first.client.ping())).toBeNull();
+      expect(await refusal(first.client.ping())).toBeInstanceOf(McpError);
+      // The second server's first session has its own.
+      for (let index = 0; index < 8; index += 1) expect(await refusal(other.client.ping())).toBeNull();
+    } finally {
+      await second.close();
+    }
+  });
+
   it('paces by default (100 requests per 10 s per session) and validates the option, naming it', async () => {
     // The defaults, on a clock that stands still (only the clock is given).
     server = createMcpServer({ engine, registrar, protocolRateLimit: { clock: () => nowMs } });

@@ -51,7 +51,8 @@ Options:
       --lufs <target>        normalise loudness to this integrated level, e.g. -16
       --loudness-mode <m>    integrated (default: over the whole text, two passes through a temp
                              file) | per-sentence (each sentence on its own, written as it comes)
-      --sample-rate <hz>     output sample rate (default: the backend's)
+      --sample-rate <hz>     output sample rate (default: the backend's; with --play and -o the file
+                             is at the device's rate, and another is refused)
       --max-input-chars <n>  longest text accepted (default 100000)
       --attestations <file>  append this utterance's attestations to a durable log (JSON Lines;
                              check it with \`voice-soundboard audit verify <file>\`)
@@ -199,7 +200,6 @@ async function run(args: string[], io: CliIo): Promise<number> {
   const engine = new VoiceEngine({
     ...(values.backend ? { backend: values.backend } : {}),
     ...(options ? { backendOptions: options } : {}),
-    ...(values['sample-rate'] ? { sampleRateHz: values['sample-rate'] } : {}),
     ...(output ? { output } : {}),
     ...(log ? { registrar: log.registrar } : {}),
   });
@@ -220,6 +220,9 @@ async function run(args: string[], io: CliIo): Promise<number> {
       ...(values.language ? { language: values.language } : {}),
       ...(values.lufs !== undefined ? { targetLufs: values.lufs } : {}),
       ...(values['max-input-chars'] !== undefined ? { maxInputChars: values['max-input-chars'] } : {}),
+      // A call option, not the engine's default: with --play and -o the engine then refuses a rate
+      // other than the device's (the file is written at the device's rate) instead of ignoring it.
+      ...(values['sample-rate'] ? { sampleRateHz: values['sample-rate'] } : {}),
       onProgress: progress.onProgress,
       ...(io.signal ? { signal: io.signal } : {}),
     };

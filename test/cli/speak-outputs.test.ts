@@ -121,6 +121,17 @@ describe('speak --play, progress, attestations', () => {
     rmSync(path);
   });
 
+  it('--play with -o refuses a --sample-rate other than the device\'s (exit 2, naming the flag) instead of writing the file at another rate', async () => {
+    const path = join(dir, 'played-at-22050.wav');
+    const failed = await run(process.execPath, [bin, 'speak', 'Played and written.', '-o', path, '--play', '--sample-rate', '22050'], { cwd: dir, env: { ...process.env, VOICE_SOUNDBOARD_AUDIO_BACKEND: 'null' } }).then(
+      () => null,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(failed?.code).toBe(2);
+    expect(failed?.stderr).toMatch(/--sample-rate: with play the file is written at the device's rate \(48000 Hz\) \(received 22050\)/);
+    expect(existsSync(path)).toBe(false);
+  });
+
   it('progress: one updating line on a terminal, sparse lines elsewhere, none when quiet', () => {
     const lines = (isTTY: boolean, quiet: boolean) => {
       const stream = Object.assign(new PassThrough(), { isTTY });

@@ -114,6 +114,18 @@ describe('request() is bounded', () => {
     await registrar.close();
   });
 
+  it('request-binary: a request carrying a Float32Array is refused inside the isolate; the host never copies its 16 MB (it held no text, so the 4 kB bound never counted it)', async () => {
+    const registrar = new AudioRegistrar();
+    const plugins = new EnginePlugins(registrar, new BackendRegistry());
+    await plugins.load(fixture('request-binary'), { limits: { maxCpuMs: 5000, maxMemoryMb: 64 } });
+    const answers = plugins.transformText('hello').split('\n');
+    expect(answers).toHaveLength(16);
+    for (const answer of answers) expect(answer).toMatch(/^the request holds a binary view \(a Float32Array\.\.\.\): it must be JSON data/);
+    expect(registrar.attestationStore.query({ actor: 'plugin:request-binary' })).toEqual([]);
+    plugins.dispose();
+    await registrar.close();
+  });
+
   it("scope-flood: a plugin's requests never name a session, user, override or grant set, which the registrar would keep for good (planted: its denied requests filled the session and user tables, and a user's override was denied capacity_exhausted)", async () => {
     const scopeCapacity = 8;
     const registrar = new AudioRegistrar({ core: new NativeCore({ scopeCapacity }) });

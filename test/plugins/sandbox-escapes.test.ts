@@ -12,6 +12,7 @@ import { EnginePlugins } from '../../src/plugins/plugin-set.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { expectContained, inChild, pluginFixture as fixture } from '../helpers/plugin-child.js';
+import { waitUntil } from '../helpers/waiting.js';
 
 describe('no plugin code runs outside the CPU limit (hangs and crashes of the host)', () => {
   it.each([
@@ -62,6 +63,20 @@ describe('host memory is not the plugin’s to spend', () => {
     const fault = plugins.faults()[0];
     expect(fault).toMatchObject({ plugin: 'huge-error', code: 'PLUGIN_HOOK_THREW' });
     expect(fault?.message.length).toBeLessThan(2000);
+    plugins.dispose();
+  });
+
+  it('off-heap: memory the isolate heap limit does not count (a resizable ArrayBuffer grown) still ends the sandbox process at its bound (planted: it grew 64 MB a call, for good)', async () => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    await plugins.load(fixture('off-heap'), { limits: { maxMemoryMb: 8, maxCpuMs: 2000 }, maxFaults: 1000 });
+    const firstPid = plugins.list()[0]?.sandboxPid;
+    const held: string[] = [];
+    for (let call = 0; call < 24 && plugins.faults().length === 0; call++) held.push(plugins.transformText('held'));
+    expect(plugins.faults()[0]).toMatchObject({ plugin: 'off-heap', hook: 'transformText', code: 'PLUGIN_MEMORY_LIMIT' });
+    expect(plugins.faults()[0]?.message).toMatch(/its sandbox process held \d+ MB, more than the \d+ MB/);
+    // Ended at its bound (4 × 8 MB + 256 MB) plus what one call can add, never left to grow.
+    expect(Number(held.at(-1)?.split(' ')[1] ?? 0)).toBeLessThanOrEqual(288 + 64);
+    await waitUntil(() => plugins.list()[0]?.sandboxPid !== firstPid && plugins.transformText('again') === 'again 64', 'a fresh sandbox process');
     plugins.dispose();
   });
 

@@ -87,6 +87,11 @@ export class IsolateRuntime implements PluginRuntime {
       sandbox.close();
       throw loadError(name(), exchange, limits);
     }
+    const overBound = memoryProblem(sandbox, limits);
+    if (overBound !== null) {
+      sandbox.close();
+      throw new PluginError('PLUGIN_MEMORY_LIMIT', name(), `cannot load: ${overBound}`);
+    }
     return new IsolateRuntime(name, boot, limits, bridge, sandbox, exchange.outcome.value as PluginExports);
   }
 
@@ -135,12 +140,11 @@ export class IsolateRuntime implements PluginRuntime {
     const now = performance.now();
     if (now - startedAt < SHORT_CALL_MS && now - this.#memoryCheckedAt < MEMORY_CHECK_MS) return;
     this.#memoryCheckedAt = now;
-    const residentMb = this.#sandbox.residentMb();
-    const boundMb = sandboxMemoryBoundMb(this.#limits);
-    if (residentMb === undefined || residentMb <= boundMb) return;
-    this.#sandbox.end(`ended holding ${Math.round(residentMb)} MB`);
+    const problem = memoryProblem(this.#sandbox, this.#limits);
+    if (problem === null) return;
+    this.#sandbox.end('ended past its memory bound');
     this.#restart();
-    this.#throw('PLUGIN_MEMORY_LIMIT', `its sandbox process held ${Math.round(residentMb)} MB, more than the ${boundMb} MB its maxMemoryMb ${this.#limits.maxMemoryMb} allows (memory outside the isolate heap counts too); it was ended and is restarted`, hook);
+    this.#throw('PLUGIN_MEMORY_LIMIT', `${problem}; it was ended and is restarted`, hook);
   }
 
   /** The host side of `request()`: at most MAX_REQUESTS_PER_CALL times per call; a refusal goes back as a throw in the isolate. */
@@ -161,6 +165,13 @@ export class IsolateRuntime implements PluginRuntime {
       const exchange = await this.#sandbox.start(this.#boot, bootDeadlineMs(this.#limits));
       if (this.#disposed) return;
       if (exchange.t !== 'result' || !exchange.outcome.ok) this.#broken = loadError(this.#name(), exchange, this.#limits).detail;
+      else {
+        const problem = memoryProblem(this.#sandbox, this.#limits);
+        if (problem !== null) {
+          this.#sandbox.end('ended past its memory bound');
+          this.#broken = problem;
+        }
+      }
     })()
       .catch((error: unknown) => {
         this.#broken = messageOf(error);
@@ -169,6 +180,14 @@ export class IsolateRuntime implements PluginRuntime {
         this.#restarting = undefined;
       });
   }
+}
+
+/** Why the sandbox process holds too much memory (more than its bound), or null (within it, or where the host cannot tell). */
+function memoryProblem(sandbox: SandboxProcess, limits: Required<SandboxLimits>): string | null {
+  const residentMb = sandbox.residentMb();
+  const boundMb = sandboxMemoryBoundMb(limits);
+  if (residentMb === undefined || residentMb <= boundMb) return null;
+  return `its sandbox process held ${Math.round(residentMb)} MB, more than the ${boundMb} MB its maxMemoryMb ${limits.maxMemoryMb} allows (memory outside the isolate heap counts too)`;
 }
 
 /** The code and message of a failed outcome. */

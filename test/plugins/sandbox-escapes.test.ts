@@ -80,6 +80,15 @@ describe('host memory is not the plugin’s to spend', () => {
     plugins.dispose();
   });
 
+  it('off-heap-load: a plugin holding more than its bound once loaded fails to load (PLUGIN_MEMORY_LIMIT), its process ended', async () => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    const error = await plugins.load(fixture('off-heap-load'), { limits: { maxMemoryMb: 8, maxCpuMs: 2000 } }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'PLUGIN_MEMORY_LIMIT' });
+    expect((error as Error).message).toMatch(/cannot load: its sandbox process held \d+ MB, more than the 288 MB/);
+    expect(plugins.list()).toEqual([]);
+    plugins.dispose();
+  });
+
   it('shared-pcm: returned PCM is the host’s own copy; the plugin cannot write NaN into it after validation', async () => {
     const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
     await plugins.load(fixture('shared-pcm'), { limits: { maxCpuMs: 2000 } });

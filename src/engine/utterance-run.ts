@@ -31,7 +31,7 @@ import { joinWordTimings } from '../streaming/heard.js';
 import { joinVisemes, withStreamClock } from '../streaming/stream-clock.js';
 import { liveSynthesisSteps } from '../streaming/text-source.js';
 import type { ParsedEngineOptions, ParsedSpeakOptions } from './engine-options.js';
-import { checkGuestDuration, compileOptions, spokenMs } from './input-validation.js';
+import { checkGuestDuration, compileOptions, spokenMs, transformOnce } from './input-validation.js';
 import { RateConverter, sentenceLoudness, toMono } from './pcm-shaping.js';
 import { EdgeTrimmer, shiftMetadata } from './speech-edges.js';
 import type { RunningStreams } from './running-streams.js';
@@ -92,7 +92,10 @@ export async function* runUtterance(context: RunContext, utterance: Utterance, t
     // graph (mutate_graph is denied) or alter its audio (onAudio). Decided before the filter, so it
     // judges the text that is compiled.
     const coveredAtFilter = lifecycle.override() !== null;
-    const transform = coveredAtFilter ? unchangedText : utterance.transform;
+    // A live source streams for as long as its caller likes: each piece is looked at once, when
+    // first compiled (for the filter or to be spoken, the same answer for both), and a piece cut
+    // after a user's override began covering the stream is spoken as its caller wrote it.
+    const transform = coveredAtFilter ? unchangedText : typeof text === 'string' ? utterance.transform : transformOnce((piece) => (lifecycle.override() === null ? utterance.transform(piece) : piece));
     const judgedGraph = coveredAtFilter ? null : utterance.graph;
     const filtered = isRenderedMix(text) ? text : await filterSpeechInput(filter, text, filterContext, parsed.textStream, signal, judgedGraph, (piece) => compile(transform(piece), compileOptions(piece, pieceOptions)));
     if (filtered !== text) [text, utterance.graph] = [filtered, null];

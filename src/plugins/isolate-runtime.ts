@@ -31,6 +31,19 @@ export { MAX_REQUEST_CHARS, MAX_REQUESTS_PER_CALL } from './sandbox-bootstrap.js
  */
 export const WATCHDOG_GRACE_MS = 200;
 
+/**
+ * The most resident memory a sandbox process may hold after a call: the Node process itself, the
+ * isolate's heap and the copies of a result on its way out, with room to spare. Memory the heap
+ * limit does not count (a resizable ArrayBuffer grown, a WebAssembly memory) counts here: past it
+ * the process is ended (PLUGIN_MEMORY_LIMIT) and restarted.
+ */
+export function sandboxMemoryBoundMb(limits: Required<SandboxLimits>): number {
+  return 4 * limits.maxMemoryMb + 256;
+}
+/** A call shorter than this (ms) is checked at most every MEMORY_CHECK_MS: it had little time to touch memory. */
+const SHORT_CALL_MS = 5;
+const MEMORY_CHECK_MS = 50;
+
 /** The deadline of loading (booting the isolate, evaluating the module, reading its manifest), after the process started. */
 function bootDeadlineMs(limits: Required<SandboxLimits>): number {
   return 3 * Math.max(limits.maxCpuMs, 500) + WATCHDOG_GRACE_MS;
@@ -53,6 +66,8 @@ export class IsolateRuntime implements PluginRuntime {
   /** Why the plugin cannot run any more (its restart failed). */
   #broken: string | undefined;
   #requests = 0;
+  /** When the sandbox process's memory was last looked at (performance.now()). */
+  #memoryCheckedAt = 0;
 
   private constructor(name: () => string, boot: Extract<HostFrame, { t: 'boot' }>, limits: Required<SandboxLimits>, bridge: RequestBridge, sandbox: SandboxProcess, exports: PluginExports) {
     this.#name = name;
@@ -72,6 +87,11 @@ export class IsolateRuntime implements PluginRuntime {
       sandbox.close();
       throw loadError(name(), exchange, limits);
     }
+    const overBound = memoryProblem(sandbox, limits);
+    if (overBound !== null) {
+      sandbox.close();
+      throw new PluginError('PLUGIN_MEMORY_LIMIT', name(), `cannot load: ${overBound}`);
+    }
     return new IsolateRuntime(name, boot, limits, bridge, sandbox, exchange.outcome.value as PluginExports);
   }
 
@@ -87,6 +107,7 @@ export class IsolateRuntime implements PluginRuntime {
     this.#bridgeError = undefined;
     this.#requests = 0;
     const deadlineMs = this.#limits.maxCpuMs + WATCHDOG_GRACE_MS;
+    const startedAt = performance.now();
     const exchange = this.#sandbox.call({ t: 'call', name, args: [...args] }, { deadlineMs, cpuBudgetMs: this.#limits.maxCpuMs + WATCHDOG_GRACE_MS / 2 }, (input) => this.#answer(input));
     const bridged = this.#bridgeError as PluginError | undefined;
     this.#bridgeError = undefined;
@@ -98,6 +119,7 @@ export class IsolateRuntime implements PluginRuntime {
       this.#restart();
       return this.#throw('PLUGIN_SANDBOX_EXITED', `its sandbox process ${exchange.detail}; it is restarted`, name);
     }
+    this.#checkMemory(name, startedAt);
     const outcome = exchange.outcome;
     if (outcome.ok) return outcome.value;
     if (bridged && outcome.kind === 'threw' && outcome.message.includes(bridged.message)) throw bridged.inHook(name);
@@ -111,6 +133,18 @@ export class IsolateRuntime implements PluginRuntime {
 
   #throw(code: PluginErrorCode, message: string, hook: string): never {
     throw new PluginError(code, this.#name(), message, { hook });
+  }
+
+  /** Ends and restarts the sandbox process when it holds more than its bound (looked at after a long call, else at most every MEMORY_CHECK_MS). */
+  #checkMemory(hook: string, startedAt: number): void {
+    const now = performance.now();
+    if (now - startedAt < SHORT_CALL_MS && now - this.#memoryCheckedAt < MEMORY_CHECK_MS) return;
+    this.#memoryCheckedAt = now;
+    const problem = memoryProblem(this.#sandbox, this.#limits);
+    if (problem === null) return;
+    this.#sandbox.end('ended past its memory bound');
+    this.#restart();
+    this.#throw('PLUGIN_MEMORY_LIMIT', `${problem}; it was ended and is restarted`, hook);
   }
 
   /** The host side of `request()`: at most MAX_REQUESTS_PER_CALL times per call; a refusal goes back as a throw in the isolate. */
@@ -131,6 +165,13 @@ export class IsolateRuntime implements PluginRuntime {
       const exchange = await this.#sandbox.start(this.#boot, bootDeadlineMs(this.#limits));
       if (this.#disposed) return;
       if (exchange.t !== 'result' || !exchange.outcome.ok) this.#broken = loadError(this.#name(), exchange, this.#limits).detail;
+      else {
+        const problem = memoryProblem(this.#sandbox, this.#limits);
+        if (problem !== null) {
+          this.#sandbox.end('ended past its memory bound');
+          this.#broken = problem;
+        }
+      }
     })()
       .catch((error: unknown) => {
         this.#broken = messageOf(error);
@@ -139,6 +180,14 @@ export class IsolateRuntime implements PluginRuntime {
         this.#restarting = undefined;
       });
   }
+}
+
+/** Why the sandbox process holds too much memory (more than its bound), or null (within it, or where the host cannot tell). */
+function memoryProblem(sandbox: SandboxProcess, limits: Required<SandboxLimits>): string | null {
+  const residentMb = sandbox.residentMb();
+  const boundMb = sandboxMemoryBoundMb(limits);
+  if (residentMb === undefined || residentMb <= boundMb) return null;
+  return `its sandbox process held ${Math.round(residentMb)} MB, more than the ${boundMb} MB its maxMemoryMb ${limits.maxMemoryMb} allows (memory outside the isolate heap counts too)`;
 }
 
 /** The code and message of a failed outcome. */

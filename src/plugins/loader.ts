@@ -95,6 +95,14 @@ export function requestBridge(registrar: AudioRegistrar, label: () => string, ha
     if (stated !== undefined) {
       throw new PluginError('PLUGIN_OUTPUT_INVALID', name, `request(): request.metadata.${stated}: a plugin creates no stream and holds no override, so it may not state one's ${stated}`);
     }
+    // The one request a plugin's own actor can have allowed is a granted mutate_graph before the
+    // commit, and through request() no graph is behind it: the log would attest a mutation (and a
+    // graphHash of the plugin's choosing) that was never synthesized. A plugin mutates a graph by
+    // returning mutations from onGraph: the host applies them and asks with the applied graph's
+    // hash. After the commit the registrar decides (commit_boundary, attested).
+    if (parsed.data.action === 'mutate_graph' && typeof parsed.data.target === 'string' && registrar.getState(parsed.data.target)?.state === 'compiling') {
+      throw new PluginError('PLUGIN_OUTPUT_INVALID', name, 'request(): request.action: mutate_graph is asked by the host with the graph it applies; return the mutations from onGraph instead');
+    }
     const actor = handle();
     if (!actor) throw new PluginError('PLUGIN_LOAD_FAILED', name, 'request() before the plugin was registered');
     const { metadata, ...rest } = parsed.data;

@@ -48,7 +48,7 @@ export const BOOTSTRAP = `(function (hostRequest) {
   };
   let lastInvalid = null;
   const invalid = (what) => { lastInvalid = new TypeErr(what); return lastInvalid; };
-  const plain = (root, maxChars, maxValues, maxDepth, what) => {
+  const plain = (root, maxChars, maxValues, maxDepth, what, binary) => {
     let chars = 0, values = 0;
     const copy = (value, depth) => {
       if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return value;
@@ -61,6 +61,7 @@ export const BOOTSTRAP = `(function (hostRequest) {
       if (++values > maxValues) throw invalid(what + ' holds more than ' + maxValues + ' values');
       if (depth > maxDepth) throw invalid(what + ' is nested deeper than ' + maxDepth + ' levels');
       if (isView(value)) {
+        if (!binary) throw invalid(what + ' holds a binary view (a Float32Array...): it must be JSON data, whose text bound never counts binary');
         if (protoOf(value) !== F32Proto) throw invalid(what + ' holds a binary view other than a Float32Array');
         return new F32(value);
       }
@@ -88,7 +89,7 @@ export const BOOTSTRAP = `(function (hostRequest) {
     }
     return text.length > ${MAX_MESSAGE_CHARS} ? apply(slice, text, [0, ${MAX_MESSAGE_CHARS}]) + '... (cut at ${MAX_MESSAGE_CHARS} characters)' : text;
   };
-  const api = freeze({ request: function request(input) { return hostRequest(plain(input, ${MAX_REQUEST_CHARS}, 256, 16, 'the request')); } });
+  const api = freeze({ request: function request(input) { return hostRequest(plain(input, ${MAX_REQUEST_CHARS}, 256, 16, 'the request', false)); } });
   return function makeInvoker(namespace) {
     return function invoke(name, args) {
       try {
@@ -96,7 +97,7 @@ export const BOOTSTRAP = `(function (hostRequest) {
           const functions = [];
           const names = keys(namespace);
           for (let i = 0; i < names.length; i++) if (typeof namespace[names[i]] === 'function') define(functions, functions.length, { value: names[i], writable: true, enumerable: true, configurable: true });
-          return { ok: true, value: { manifest: plain(namespace.manifest, 65536, 1000, 8, 'the manifest'), functions } };
+          return { ok: true, value: { manifest: plain(namespace.manifest, 65536, 1000, 8, 'the manifest', false), functions } };
         }
         const hook = namespace[name];
         if (typeof hook !== 'function') throw new TypeErr('the module exports no function ' + name);
@@ -106,7 +107,7 @@ export const BOOTSTRAP = `(function (hostRequest) {
           try { result.then(undefined, () => undefined); } catch (_) { /* the fault is the Promise itself */ }
           return { ok: false, kind: 'async', message: name + ' returned a Promise: hooks are synchronous (the host gives a plugin its data through the arguments)' };
         }
-        return { ok: true, value: plain(result, ${MAX_RESULT_CHARS}, ${MAX_RESULT_VALUES}, ${MAX_RESULT_DEPTH}, 'the result') };
+        return { ok: true, value: plain(result, ${MAX_RESULT_CHARS}, ${MAX_RESULT_VALUES}, ${MAX_RESULT_DEPTH}, 'the result', true) };
       } catch (error) {
         const kind = error === lastInvalid ? 'invalid' : 'threw';
         lastInvalid = null;

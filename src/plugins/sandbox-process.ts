@@ -48,6 +48,18 @@ export function procCpuUs(pid: number): number | undefined {
   return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1_000_000) / USER_HZ : undefined;
 }
 
+/** The resident memory (MB) /proc says process `pid` holds, or undefined where it cannot tell (not Linux, gone). */
+export function procRssMb(pid: number): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(text)?.[1]);
+  return Number.isFinite(kb) ? kb / 1024 : undefined;
+}
+
 /** A call's limits: the wall deadline after which the watchdog looks, and the CPU the call may use. */
 export interface CallLimits {
   deadlineMs: number;
@@ -236,6 +248,17 @@ export class SandboxProcess {
         return got;
       }
     }
+  }
+
+  /** The resident memory (MB) of the current process, where the host can read it (Linux `/proc`). */
+  residentMb(): number | undefined {
+    return this.#pid === undefined || this.#exited !== undefined ? undefined : procRssMb(this.#pid);
+  }
+
+  /** Ends the current process with SIGKILL (the next `start` spawns a fresh one). */
+  end(detail: string): void {
+    this.#kill();
+    this.#markExited(detail);
   }
 
   /** Ends the process and the relay thread (idempotent). */

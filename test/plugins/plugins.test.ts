@@ -146,6 +146,17 @@ describe('malicious hooks are contained (skipped, audited) and the engine still 
     expect(subject.plugins().faults[0]?.message).toMatch(/mutate_graph after commit denied: commit_boundary/);
   });
 
+  it('a granted plugin cannot attest a graph mutation itself: request(mutate_graph) before the commit is refused, the log holds only the graph synthesized', async () => {
+    const subject = engine();
+    await subject.loadPlugin(fixture('states-mutation'), { grant: ['mutate_graph'] });
+    await stillSpeaks(subject);
+    const records = subject.registrar.attestations();
+    expect(records.filter((record) => record.action === 'mutate_graph')).toEqual([]);
+    expect(JSON.stringify(records)).not.toContain('never-applied');
+    expect(subject.plugins().faults[0]).toMatchObject({ plugin: 'states-mutation', hook: 'onGraph', code: 'PLUGIN_OUTPUT_INVALID' });
+    expect(subject.plugins().faults[0]?.message).toMatch(/request\(\): request\.action: mutate_graph/);
+  });
+
   it('a mutation without the owner grant is denied not_owner (attested) and has no effect', async () => {
     const subject = engine();
     await subject.loadPlugin(fixture('ungranted'));
@@ -163,21 +174,23 @@ describe('malicious hooks are contained (skipped, audited) and the engine still 
     expect(stop).toMatchObject({ decision: 'denied' });
   });
 
-  it('reentrancy: a hook whose request() leads the host back into the same plugin gets PLUGIN_REENTRANT', async () => {
+  it('reentrancy: a hook that leads the host back into the same plugin gets PLUGIN_REENTRANT', async () => {
     const registrar = new AudioRegistrar();
     const plugins = new EnginePlugins(registrar, new BackendRegistry());
-    await plugins.load(fixture('reenters'), { grant: ['mutate_graph'] });
+    await plugins.load(fixture('reenters'), { grant: ['mutate_graph'], trusted: true });
     const owner = registrar.registerActor('agent:owner');
     const started = registrar.request({ action: 'start', actor: owner, metadata: { allowPlugins: plugins.allowPlugins() } });
     const streamId = started.streamId ?? '';
     const graph = compile('Hello.');
     registrar.request({ action: 'compile', actor: owner, target: streamId, metadata: { graphHash: 'sha256:first' } });
     const nested: SpeechGraph[] = [];
-    const stop = registrar.onTransition((event) => {
-      if (event.action === 'mutate_graph') nested.push(plugins.onGraph(graph, streamId));
-    });
-    expect(plugins.onGraph(graph, streamId)).toBe(graph);
-    stop();
+    const host = globalThis as { __reentersHost?: () => void };
+    host.__reentersHost = () => nested.push(plugins.onGraph(graph, streamId));
+    try {
+      expect(plugins.onGraph(graph, streamId)).toBe(graph);
+    } finally {
+      delete host.__reentersHost;
+    }
     expect(nested).toEqual([graph]);
     expect(plugins.faults()[0]).toMatchObject({ plugin: 'reenters', code: 'PLUGIN_REENTRANT', outcome: 'skipped' });
     plugins.dispose();

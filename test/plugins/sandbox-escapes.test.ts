@@ -12,6 +12,7 @@ import { EnginePlugins } from '../../src/plugins/plugin-set.js';
 import { NativeCore } from '../../src/registrar/native-core.js';
 import { AudioRegistrar } from '../../src/registrar/registrar.js';
 import { expectContained, inChild, pluginFixture as fixture } from '../helpers/plugin-child.js';
+import { waitUntil } from '../helpers/waiting.js';
 
 describe('no plugin code runs outside the CPU limit (hangs and crashes of the host)', () => {
   it.each([
@@ -65,6 +66,29 @@ describe('host memory is not the plugin’s to spend', () => {
     plugins.dispose();
   });
 
+  it('off-heap: memory the isolate heap limit does not count (a resizable ArrayBuffer grown) still ends the sandbox process at its bound (planted: it grew 64 MB a call, for good)', async () => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    await plugins.load(fixture('off-heap'), { limits: { maxMemoryMb: 8, maxCpuMs: 2000 }, maxFaults: 1000 });
+    const firstPid = plugins.list()[0]?.sandboxPid;
+    const held: string[] = [];
+    for (let call = 0; call < 24 && plugins.faults().length === 0; call++) held.push(plugins.transformText('held'));
+    expect(plugins.faults()[0]).toMatchObject({ plugin: 'off-heap', hook: 'transformText', code: 'PLUGIN_MEMORY_LIMIT' });
+    expect(plugins.faults()[0]?.message).toMatch(/its sandbox process held \d+ MB, more than the \d+ MB/);
+    // Ended at its bound (4 × 8 MB + 256 MB) plus what one call can add, never left to grow.
+    expect(Number(held.at(-1)?.split(' ')[1] ?? 0)).toBeLessThanOrEqual(288 + 64);
+    await waitUntil(() => plugins.list()[0]?.sandboxPid !== firstPid && plugins.transformText('again') === 'again 64', 'a fresh sandbox process');
+    plugins.dispose();
+  });
+
+  it('off-heap-load: a plugin holding more than its bound once loaded fails to load (PLUGIN_MEMORY_LIMIT), its process ended', async () => {
+    const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
+    const error = await plugins.load(fixture('off-heap-load'), { limits: { maxMemoryMb: 8, maxCpuMs: 2000 } }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'PLUGIN_MEMORY_LIMIT' });
+    expect((error as Error).message).toMatch(/cannot load: its sandbox process held \d+ MB, more than the 288 MB/);
+    expect(plugins.list()).toEqual([]);
+    plugins.dispose();
+  });
+
   it('shared-pcm: returned PCM is the host’s own copy; the plugin cannot write NaN into it after validation', async () => {
     const plugins = new EnginePlugins(new AudioRegistrar(), new BackendRegistry());
     await plugins.load(fixture('shared-pcm'), { limits: { maxCpuMs: 2000 } });
@@ -110,6 +134,18 @@ describe('request() is bounded', () => {
     expect(plugins.transformText('hello')).toBe('hello 0 16');
     // The budget is per call: the next call gets its own.
     expect(plugins.transformText('again')).toBe('again 0 16');
+    plugins.dispose();
+    await registrar.close();
+  });
+
+  it('request-binary: a request carrying a Float32Array is refused inside the isolate; the host never copies its 16 MB (it held no text, so the 4 kB bound never counted it)', async () => {
+    const registrar = new AudioRegistrar();
+    const plugins = new EnginePlugins(registrar, new BackendRegistry());
+    await plugins.load(fixture('request-binary'), { limits: { maxCpuMs: 5000, maxMemoryMb: 64 } });
+    const answers = plugins.transformText('hello').split('\n');
+    expect(answers).toHaveLength(16);
+    for (const answer of answers) expect(answer).toMatch(/^the request holds a binary view \(a Float32Array\.\.\.\): it must be JSON data/);
+    expect(registrar.attestationStore.query({ actor: 'plugin:request-binary' })).toEqual([]);
     plugins.dispose();
     await registrar.close();
   });

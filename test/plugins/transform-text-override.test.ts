@@ -41,6 +41,23 @@ describe("transformText plugins and a user's accessibility override", () => {
     expect(judged.join(' ')).toContain('Stay here');
   }, 60_000);
 
+  it('a live source: an override enabled while it streams covers the pieces that come after it (no rewrite of them)', async () => {
+    const { registrar, alice, agent, output } = nullDeviceHost(opened);
+    const said: string[] = [];
+    const backend = new ConstantLevelBackend({ level: 0.25, sampleRateHz: RATE_HZ, framesPerSegment: 240, levelFor: (text) => (said.push(text), 0.25) });
+    const engine = new VoiceEngine({ registrar, actor: agent, output, backend, plugins: [{ source: rewrites }] });
+    opened.push(engine);
+    const source = (async function* () {
+      yield 'Go on. ';
+      expect(registrar.request({ action: 'enable_override', actor: alice, metadata: { scope: 'session', scopeId: 'den' } }).allowed).toBe(true);
+      yield 'Stay here. ';
+    })();
+    for await (const _chunk of engine.stream(source, { sessionId: 'den' })) void _chunk;
+    expect(engine.plugins().faults).toEqual([]);
+    expect(said.join(' ')).toContain('Stay here');
+    expect(said.join(' ')).not.toContain('Leave');
+  }, 60_000);
+
   it("planted contrast: an uncovered stream gets the plugin's rewrite", async () => {
     const { said, judged } = await spokenIn('elsewhere', 'speak');
     expect(said.join(' ')).toContain('Leave here');

@@ -4,8 +4,7 @@
 // registrar may ask for it too, never for less), so no `play` permit on any thread is handed out
 // before its record is on disk. Attached here in the writer's own thread (as the architecture's
 // example does): what is checked is the registrar's answer, not thread scheduling.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AttestationStore } from '../../src/attestation/store.js';
@@ -16,14 +15,15 @@ import { AudioRegistrar, type AttachOptions } from '../../src/registrar/registra
 import type { RegistrarConfig } from '../../src/registrar/request-schema.js';
 import type { RegistrarResult } from '../../src/registrar/types.js';
 import { ConstantLevelBackend } from '../helpers/constant-level-backend.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 /** A group commit window no test outlives: records reach the disk only when flushed. */
 const NEVER_MS = 60_000;
-const dirs: string[] = [];
+const tempDir = tempDirs('attached-durability-');
 const open: { close(): unknown }[] = [];
+// Registered after tempDirs': runs before it (after-hooks run in reverse), so the logs are closed before their dirs go.
 afterEach(async () => {
   for (const item of open.splice(0).reverse()) await item.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 function seqsOnDisk(path: string): number[] {
@@ -33,9 +33,7 @@ function seqsOnDisk(path: string): number[] {
 
 /** A writer on a native core and a durable log, and a registrar attached to it with a stream ready to play. */
 function sharedHost(durability: 'group' | 'fsync', writerConfig: RegistrarConfig = {}, attachOptions: AttachOptions = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'attached-durability-'));
-  dirs.push(dir);
-  const path = join(dir, 'log.jsonl');
+  const path = join(tempDir(), 'log.jsonl');
   const { store } = AttestationStore.open(path, durability === 'group' ? { durability, groupCommitMs: NEVER_MS } : { durability });
   const writer = new AudioRegistrar({ store, core: new NativeCore(), config: writerConfig });
   open.push(writer);

@@ -33,14 +33,19 @@ const HARD_CAP_FACTOR = 6;
 /** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux's architectures). */
 const USER_HZ = 100;
 
-/** The CPU time (µs) /proc says process `pid` has used, or undefined where it cannot tell (not Linux, gone). */
-export function procCpuUs(pid: number): number | undefined {
-  let text: string;
+/** The text of `/proc/<pid>/<file>`, or undefined where it cannot be read (not Linux, the process gone). */
+function procFile(pid: number, file: 'stat' | 'status'): string | undefined {
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
   } catch {
     return undefined;
   }
+}
+
+/** The CPU time (µs) /proc says process `pid` has used, or undefined where it cannot tell (not Linux, gone). */
+export function procCpuUs(pid: number): number | undefined {
+  const text = procFile(pid, 'stat');
+  if (text === undefined) return undefined;
   // Fields after the command name (which may hold spaces and parentheses): state is the first, utime the 12th, stime the 13th.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
@@ -50,12 +55,8 @@ export function procCpuUs(pid: number): number | undefined {
 
 /** The resident memory (MB) /proc says process `pid` holds, or undefined where it cannot tell (not Linux, gone). */
 export function procRssMb(pid: number): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const text = procFile(pid, 'status');
+  if (text === undefined) return undefined;
   const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(text)?.[1]);
   return Number.isFinite(kb) ? kb / 1024 : undefined;
 }
